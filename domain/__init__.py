@@ -1,0 +1,1 @@
+"""The sales graph's entities, value objects, rules and errors. Imports no framework."""

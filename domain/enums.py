@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    ADMIN = "ADMIN"
+    SALES_DIRECTOR = "SALES_DIRECTOR"
+    SALES_REP = "SALES_REP"
+
+
+class AccountKind(str, Enum):
+    PERSON = "PERSON"
+    ORGANIZATION = "ORGANIZATION"
+    LOGIN = "LOGIN"
+
+
+class CategoryGroup(str, Enum):
+    PROSPECT = "PROSPECT"
+    CUSTOMER = "CUSTOMER"
+    OTHER = "OTHER"
+
+
+class LeadStatus(str, Enum):
+    OPEN = "OPEN"
+    CONTACTING = "CONTACTING"
+    QUALIFIED = "QUALIFIED"
+    DISQUALIFIED = "DISQUALIFIED"
+    REWORK = "REWORK"
+
+
+class ContactKind(str, Enum):
+    EMPLOYEE = "EMPLOYEE"
+    CONSULTANT = "CONSULTANT"
+
+
+class CampaignStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+
+
+class Stage(str, Enum):
+    PROSPECTING = "PROSPECTING"
+    QUALIFICATION = "QUALIFICATION"
+    PROPOSAL = "PROPOSAL"
+    NEGOTIATION = "NEGOTIATION"
+    WON = "WON"
+    LOST = "LOST"
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (Stage.WON, Stage.LOST)
+
+
+OPEN_STAGES = (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)
+
+
+class ProductCategory(str, Enum):
+    IMPLEMENTATION_SERVICE = "IMPLEMENTATION_SERVICE"
+    SOFTWARE = "SOFTWARE"
+    SUPPORT_SERVICE = "SUPPORT_SERVICE"
+    HARDWARE = "HARDWARE"
+    TRAINING = "TRAINING"
+    OTHER = "OTHER"
+
+
+class ContractKind(str, Enum):
+    ONE_TIME = "ONE_TIME"
+    TIME_BASED = "TIME_BASED"
+
+
+class ContractStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+class ActivityType(str, Enum):
+    CALL = "CALL"
+    EMAIL = "EMAIL"
+    MEETING = "MEETING"
+    TASK = "TASK"
+    FOLLOW_UP = "FOLLOW_UP"
+    REQUEST = "REQUEST"

@@ -1,0 +1,1 @@
+"""The GraphQL face of the sales graph: schema, resolvers, loaders, HTTP and WebSocket."""

@@ -1,0 +1,52 @@
+"""The ASGI application: GraphQL over HTTP on /graphql, liveness and readiness probes."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gql.http import GraphQLEndpoint
+from gql.schema.schema import schema
+from persistence.db import create_engine, ping
+
+log = logging.getLogger("salesgraph")
+
+
+def create_app(engine: AsyncEngine | None = None) -> Starlette:
+    """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown."""
+    engine = engine or create_engine()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with engine.connect() as conn:
+                await ping(conn)
+        except Exception as error:  # noqa: BLE001 - any failure means not ready
+            log.warning("database not reachable: %s", error)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    endpoint = GraphQLEndpoint(schema._schema, engine)
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    return app

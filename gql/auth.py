@@ -1,0 +1,51 @@
+"""Bearer tokens: random secrets stored only as sha256 hashes, with expiry and revocation."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.access import Principal
+from domain.enums import Role
+from domain.tokens import ApiToken, hash_secret, new_secret
+from persistence import tables as t
+from persistence.rows import to_row
+
+
+async def principal_for(engine: AsyncEngine, authorization: str | None) -> Principal | None:
+    """The caller named by an `Authorization: Bearer <token>` header, or None when it names nobody valid."""
+    if not authorization:
+        return None
+    scheme, _, secret = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    tokens, users = t.api_tokens, t.users
+    stmt = (
+        select(tokens.c.id, tokens.c.user_id, tokens.c.partner_id, tokens.c.scopes, tokens.c.expires_at,
+               tokens.c.revoked_at, users.c.role)
+        .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
+        .where(tokens.c.token_hash == hash_secret(secret.strip()))
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(stmt)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc):
+        return None
+    return Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id,
+                     role=Role(row.role) if row.role else None, scopes=frozenset(row.scopes or []))
+
+
+async def issue_token(
+    engine: AsyncEngine, *, name: str, user_id: int | None = None, partner_id: int | None = None,
+    scopes: list[str] | None = None, expires_in_days: int | None = None,
+) -> str:
+    """Store a new token and return its secret, which is never stored and cannot be shown again."""
+    secret = new_secret()
+    expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)) if expires_in_days else None
+    token = ApiToken(name=name, token_hash=hash_secret(secret), scopes=list(scopes or []), user_id=user_id,
+                     partner_id=partner_id, expires_at=expires_at)
+    async with engine.begin() as conn:
+        await conn.execute(insert(t.api_tokens).values(**to_row(token)))
+    return secret

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiodataloader import DataLoader
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.access import Principal
+from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroughLinkLoader
+
+
+@dataclass
+class Context:
+    """What every resolver of one request shares: the engine, the caller and the request's loaders."""
+
+    engine: AsyncEngine
+    principal: Principal | None
+    request_id: str
+    loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
+
+    def loader(self, key: Hashable, factory: Callable[[], DataLoader]) -> DataLoader:
+        found = self.loaders.get(key)
+        if found is None:
+            found = self.loaders[key] = factory()
+        return found
+
+    def by_id(self, table: Table) -> DataLoader:
+        return self.loader(("id", table.name), lambda: RowsByIdLoader(self.engine, table))
+
+    def children(self, table: Table, fk: str, order_by: tuple = (), where: Any = None, tag: str = "") -> DataLoader:
+        return self.loader(("fk", table.name, fk, tag),
+                           lambda: RowsByParentLoader(self.engine, table, fk, order_by, where))
+
+    def linked(self, link: Table, left: str, right: str, target: Table, order_by: tuple = ()) -> DataLoader:
+        return self.loader(("link", link.name, left),
+                           lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by))

@@ -1,0 +1,211 @@
+"""GraphQL over HTTP (POST and GET) with cached parsing and validation, orjson, typed errors,
+`application/graphql-response+json` status codes and a Server-Timing header on every response."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, parse, validate,
+)
+from graphql.language import FieldNode, OperationDefinitionNode
+from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from gql.auth import principal_for
+from gql.context import Context
+from gql.graphiql import graphiql_html
+from persistence.db import QueryStats, current_stats
+
+log = logging.getLogger("salesgraph.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1 << 20
+
+
+class RequestError(Exception):
+    """The request is not a well-formed GraphQL request: answered with a status and one error."""
+
+    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+
+class DocumentCache:
+    """Parsed and validated documents by query text (validation is ~1 ms a request otherwise)."""
+
+    def __init__(self, schema: GraphQLSchema, size: int = 1000) -> None:
+        self.schema, self.size = schema, size
+        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+
+    def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        found = self._entries.get(query)
+        if found is not None:
+            self._entries.move_to_end(query)
+            return found
+        try:
+            document: DocumentNode | None = parse(query)
+            errors = validate(self.schema, document)
+        except GraphQLError as error:
+            document, errors = None, [error]
+        self._entries[query] = (document, errors)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return document, errors
+
+
+def _only_introspection(operation: OperationDefinitionNode) -> bool:
+    return all(isinstance(s, FieldNode) and s.name.value.startswith("__") for s in operation.selection_set.selections)
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: GraphQLSchema, engine: AsyncEngine) -> None:
+        self.schema, self.engine = schema, engine
+        self.documents = DocumentCache(schema)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        started = time.perf_counter()
+        stats = QueryStats()
+        token = current_stats.set(stats)
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        try:
+            response = await self.handle(request, request_id)
+        finally:
+            current_stats.reset(token)
+        response.headers["Server-Timing"] = (
+            f'db;dur={stats.seconds * 1000:.2f};desc="{stats.statements} statements", '
+            f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
+        )
+        response.headers["X-Request-Id"] = request_id
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request, request_id: str) -> Response:
+        media = _response_media(request)
+        if request.method == "GET" and "query" not in request.query_params and "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(graphiql_html())
+        try:
+            if media is None:
+                raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
+            params = await _params(request)
+            return await self.run(request, request_id, params, media)
+        except RequestError as error:
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            return _json(body, error.status, media or JSON, error.headers)
+        except Exception:
+            log.exception("unexpected error in request %s", request_id)
+            body = {"errors": [{"message": f"Internal server error (request id {request_id})",
+                                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]}
+            return _json(body, 500, media or JSON)
+
+    async def run(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
+        query, variables, operation_name = params["query"], params["variables"], params["operationName"]
+        document, errors = self.documents.get(query)
+        if errors or document is None:
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+            return _json({"errors": [e.formatted for e in errors]}, status, media)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            raise RequestError(400, "the document has no single operation to run; name it in `operationName`"
+                               if operation_name is None else f"no operation named {operation_name!r}",
+                               "OPERATION_NOT_FOUND")
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestError(405, f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED",
+                               {"Allow": "POST"})
+        if operation.operation is OperationType.SUBSCRIPTION:
+            raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
+        principal = await principal_for(self.engine, request.headers.get("authorization"))
+        if principal is None and not _only_introspection(operation):
+            raise RequestError(401, "a valid token is required: send `Authorization: Bearer <token>` "
+                               "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
+                               {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+        context = Context(engine=self.engine, principal=principal, request_id=request_id)
+        result = execute(self.schema, document, context_value=context, variable_values=variables,
+                         operation_name=operation_name)
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        return self.respond(result, media, request_id)
+
+    def respond(self, result: ExecutionResult, media: str, request_id: str) -> Response:
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [_masked(e, request_id) for e in result.errors]
+        request_failed = result.data is None and result.errors and all(not e.path for e in result.errors)
+        if request_failed:
+            # Variables that do not coerce: a request error, executed nothing.
+            return _json(body, 400 if media == GRAPHQL_RESPONSE else 200, media)
+        body["data"] = result.data
+        return _json(body, 200, media)
+
+
+def _masked(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error.formatted
+    log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+    formatted = {"message": f"Internal server error (request id {request_id})",
+                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+    if error.path:
+        formatted["path"] = error.path
+    if error.locations:
+        formatted["locations"] = [loc.formatted for loc in error.locations]
+    return formatted
+
+
+def _response_media(request: Request) -> str | None:
+    accept = request.headers.get("accept", "")
+    if not accept or "*/*" in accept or "application/*" in accept:
+        return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else JSON
+    if GRAPHQL_RESPONSE in accept:
+        return GRAPHQL_RESPONSE
+    if JSON in accept:
+        return JSON
+    return None
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        raw: dict[str, Any] = dict(request.query_params)
+        for key in ("variables", "extensions"):
+            if raw.get(key):
+                try:
+                    raw[key] = orjson.loads(raw[key])
+                except orjson.JSONDecodeError:
+                    raise RequestError(400, f"`{key}` is not valid JSON", "BAD_REQUEST") from None
+    elif request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes", "PAYLOAD_TOO_LARGE")
+        if content_type == "application/graphql":
+            raw = {"query": body.decode("utf-8", "replace")}
+        elif content_type == JSON:
+            try:
+                raw = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise RequestError(400, "the body is not valid JSON", "BAD_REQUEST") from None
+            if not isinstance(raw, dict):
+                raise RequestError(400, "the body must be a JSON object with a `query`", "BAD_REQUEST")
+        else:
+            raise RequestError(415, f"send the request as {JSON}", "UNSUPPORTED_MEDIA_TYPE")
+    else:
+        raise RequestError(405, "use GET or POST", "METHOD_NOT_ALLOWED", {"Allow": "GET, POST"})
+    query, variables, name = raw.get("query"), raw.get("variables"), raw.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "the request has no `query` string", "BAD_REQUEST")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "`variables` must be a JSON object", "BAD_REQUEST")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
+    return {"query": query, "variables": variables, "operationName": name or None}
+
+
+def _json(body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media, headers=headers)

@@ -1,0 +1,31 @@
+"""Opaque Relay global ids: base64url of `Type:pk`."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from gql.errors import ClientError
+
+
+def encode(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode(global_id: str) -> tuple[str, int]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, pk = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        number = int(pk)
+    except (binascii.Error, UnicodeError, ValueError):
+        raise ClientError(f"{global_id!r} is not a valid id", code="INVALID_ID") from None
+    if not type_name or number <= 0 or number > 2**63:
+        raise ClientError(f"{global_id!r} is not a valid id", code="INVALID_ID")
+    return type_name, number
+
+
+def decode_as(global_id: str, expected: str | tuple[str, ...]) -> int:
+    type_name, pk = decode(global_id)
+    allowed = (expected,) if isinstance(expected, str) else expected
+    if type_name not in allowed:
+        raise ClientError(f"{global_id!r} is the id of a {type_name}, not of a {' or '.join(allowed)}", code="INVALID_ID")
+    return pk

@@ -1,0 +1,1 @@
+"""Per-request loaders and the resolvers that use them."""

@@ -1,0 +1,92 @@
+"""Root and nested Relay connections over the batch reads, with filters and ordering."""
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, Table
+from strawberry.types import Info
+
+from gql import ids
+from gql.resolvers.loaders import PagesByParentLoader
+from gql.schema.base import Connection, window
+from persistence import reads
+from persistence.filters import FilterSpec, conditions, ordering
+
+# Which type a global id in a filter field must name.
+ID_TYPES: dict[str, str] = {
+    "manager_id": "User", "owner_id": "User", "assigned_user_id": "User", "team_id": "Team",
+    "account_id": "Account", "parent_id": "Account",
+    "partner_id": "Partner", "assigned_partner_id": "Partner",
+    "campaign_id": "Campaign", "contact_type_id": "ContactType", "opportunity_id": "Opportunity",
+    "lead_id": "Lead", "product_id": "Product",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def criteria(filter_input: Any) -> dict[str, Any]:
+    """A filter input as plain criteria: enums to their values, global ids to primary keys."""
+    if filter_input is None:
+        return {}
+    result: dict[str, Any] = {}
+    for f in dataclasses.fields(filter_input):
+        value = getattr(filter_input, f.name)
+        if value is None or value is strawberry.UNSET:
+            continue
+        base = f.name[:-3] if f.name.endswith("_in") else f.name
+        if base in ID_TYPES:
+            expected = ID_TYPES[base]
+            value = [ids.decode_as(v, expected) for v in value] if isinstance(value, list) else ids.decode_as(value, expected)
+        result[f.name] = _plain(value)
+    return result
+
+
+def _order(spec: FilterSpec, order_by: Any, default: str) -> list[ColumnElement]:
+    if order_by is None:
+        return ordering(spec, default, False)
+    return ordering(spec, _plain(order_by.field), _plain(order_by.direction) == "DESC")
+
+
+async def root_connection(
+    info: Info, node_type: type, spec: FilterSpec, *, filter: Any, order_by: Any, default_order: str,
+    first: int | None, after: str | None, last: int | None, before: str | None,
+    where: list[ColumnElement] | None = None,
+) -> Connection:
+    page_window = window(first, after, last, before)
+    conds = conditions(spec, criteria(filter)) + list(where or [])
+    order = _order(spec, order_by, default_order)
+    engine = info.context.engine
+    async with engine.connect() as conn:
+        page = await reads.root_page(conn, spec.table, conds, order, page_window, need_total=False)
+
+    async def count() -> int:
+        async with engine.connect() as conn:
+            return await reads.count_rows(conn, spec.table, conds)
+
+    return Connection(page=page, node_type=node_type, count_query=count)
+
+
+async def nested_connection(
+    info: Info, parent_id: int, node_type: type, spec: FilterSpec, fk: str, *, filter: Any = None,
+    order_by: Any = None, default_order: str, first: int | None, after: str | None, last: int | None,
+    before: str | None, table: Table | None = None,
+) -> Connection:
+    page_window = window(first, after, last, before)
+    found = criteria(filter)
+    conds = conditions(spec, found)
+    order = _order(spec, order_by, default_order)
+    target = table if table is not None else spec.table
+    key = ("pages", target.name, fk, page_window, repr(sorted(found.items())), str(order[0]))
+    ctx = info.context
+    loader = ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds))
+    page = await loader.load(parent_id)
+    return Connection(page=page, node_type=node_type)

@@ -1,0 +1,66 @@
+"""Per-request dataloaders. Each batch opens its own connection: sibling fields resolve
+concurrently, and one AsyncSession or connection must never be shared between tasks."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement, Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from persistence import reads
+from persistence.pages import Window
+
+
+class RowsByIdLoader(DataLoader):
+    """A table's rows by primary key (None for ids that do not exist)."""
+
+    def __init__(self, engine: AsyncEngine, table: Table, key: str = "id") -> None:
+        super().__init__()
+        self.engine, self.table, self.key = engine, table, key
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        async with self.engine.connect() as conn:
+            return await reads.rows_by_ids(conn, self.table, keys, self.key)
+
+
+class RowsByParentLoader(DataLoader):
+    """All rows of `table` whose `fk` is the key, for relations that stay small."""
+
+    def __init__(self, engine: AsyncEngine, table: Table, fk: str, order_by: Sequence[ColumnElement] = (),
+                 where: ColumnElement | None = None) -> None:
+        super().__init__()
+        self.engine, self.table, self.fk, self.order_by, self.where = engine, table, fk, order_by, where
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        async with self.engine.connect() as conn:
+            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where)
+
+
+class RowsThroughLinkLoader(DataLoader):
+    """Many-to-many: rows of `target` linked to the key through `link`."""
+
+    def __init__(self, engine: AsyncEngine, link: Table, left: str, right: str, target: Table,
+                 order_by: Sequence[ColumnElement] = ()) -> None:
+        super().__init__()
+        self.engine, self.link, self.left, self.right, self.target = engine, link, left, right, target
+        self.order_by = order_by
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        async with self.engine.connect() as conn:
+            return await reads.rows_through(conn, self.link, self.left, self.right, self.target, keys, self.order_by)
+
+
+class PagesByParentLoader(DataLoader):
+    """One connection page per parent, all parents in one windowed statement."""
+
+    def __init__(self, engine: AsyncEngine, table: Table, fk: str, window: Window,
+                 order_by: Sequence[ColumnElement], where: Sequence[ColumnElement]) -> None:
+        super().__init__()
+        self.engine, self.table, self.fk, self.window = engine, table, fk, window
+        self.order_by, self.where = order_by, where
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        async with self.engine.connect() as conn:
+            return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where)

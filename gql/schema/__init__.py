@@ -1,0 +1,1 @@
+"""Strawberry types of the sales graph, one module per aggregate."""

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from domain.accounts import visible_lead_status
+from domain.enums import CategoryGroup as DomainCategoryGroup
+from domain.enums import LeadStatus as DomainLeadStatus
+from gql.schema import enums as e
+from gql.schema import filters as f
+from gql.schema.base import Node
+from gql.schema.fields import connection, linked, to_many, to_one
+from persistence import filters as spec
+from persistence import tables as t
+
+STAMPS = "When it was created."
+
+
+@strawberry.type(description="A key and its value, e.g. a custom attribute.")
+class KeyValue:
+    key: str = strawberry.field(description="The attribute's name.")
+    value: str = strawberry.field(description="The attribute's value.")
+
+
+@strawberry.type(description="A customer, prospect or other party: a person, an organization or a portal login.")
+class Account(Node):
+    graphql_type = "Account"
+    kind: e.AccountKind = strawberry.field(description="Person, organization or login.")
+    name: str = strawberry.field(description="The display name (for a person: first and last name).")
+    first_name: str | None = strawberry.field(description="A person's first name.")
+    last_name: str | None = strawberry.field(description="A person's last name.")
+    organization: str | None = strawberry.field(description="The legal name of the organization, if it differs.")
+    email: str | None = strawberry.field(description="The main e-mail address.")
+    phone: str | None = strawberry.field(description="The main phone number.")
+    street: str | None = strawberry.field(description="Street address.")
+    city: str | None = strawberry.field(description="City.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
+    country: str | None = strawberry.field(description="Country, ISO 3166 alpha-2 (e.g. NO).")
+    registration_no: str | None = strawberry.field(description="Company registration number.")
+    vat_no: str | None = strawberry.field(description="VAT number.")
+    industry: str | None = strawberry.field(description="Industry.")
+    key_account: bool = strawberry.field(description="True for a key account.")
+    category: str | None = strawberry.field(description="The account's category (its contacts inherit it).")
+    category_group: e.CategoryGroup = strawberry.field(description="Prospect, customer or other.")
+    is_global: bool = strawberry.field(description="True when every user may see it.")
+    is_private: bool = strawberry.field(description="True when only its creator may see it.")
+    comment: str | None = strawberry.field(description="Free text.")
+    created_at: datetime = strawberry.field(description=STAMPS)
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+    @strawberry.field(description="Custom attributes (key → value), ordered by key.")
+    def custom_attributes(self) -> list[KeyValue]:
+        values: dict[str, Any] = self.__dict__["custom_attributes"] or {}
+        return [KeyValue(key=k, value=str(values[k])) for k in sorted(values)]
+
+    @strawberry.field(description="True when the calling user has marked this account as a favourite.")
+    async def is_favourite(self, info: Info) -> bool:
+        principal = info.context.principal
+        if principal is None or principal.user_id is None:
+            return False
+        loader = info.context.children(t.account_favourites, "account_id",
+                                       where=t.account_favourites.c.user_id == principal.user_id,
+                                       tag=f"user:{principal.user_id}")
+        return bool(await loader.load(self.pk))
+
+    manager = to_one("gql.schema.people:User", t.users, "manager_id", "The user who manages the account.")
+    created_by = to_one("gql.schema.people:User", t.users, "created_by_id", "The user who created the account.")
+    parent = to_one("gql.schema.accounts:Account", t.accounts, "parent_id", "The parent account, for a sub-account.")
+    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner that manages this account.")
+    sub_accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="parent_id", default_order="NAME",
+                              filter_type=f.AccountFilter, order_type=f.AccountOrder,
+                              description="The accounts whose parent this account is.")
+    linked_accounts = linked("gql.schema.accounts:Account", t.account_links, "account_id", "linked_account_id",
+                             t.accounts, "Accounts linked to this one (e.g. the same group of companies).")
+    groups = linked("gql.schema.accounts:AccountGroup", t.account_group_members, "account_id", "group_id",
+                    t.account_groups, "The groups this account belongs to.")
+    contacts = connection("gql.schema.accounts:Contact", spec.CONTACTS, fk="account_id", default_order="LAST_NAME",
+                          filter_type=f.ContactFilter, order_type=f.ContactOrder,
+                          description="The people working at this account.")
+    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="account_id",
+                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
+                               order_type=f.OpportunityOrder, description="The account's opportunities.")
+    contracts = connection("gql.schema.contracts:Contract", spec.CONTRACTS, fk="account_id", default_order="STARTS_ON",
+                           filter_type=f.ContractFilter, order_type=f.ContractOrder,
+                           description="The account's contracts (from sold opportunities).")
+    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="account_id", default_order="CREATED_AT",
+                       filter_type=f.LeadFilter, order_type=f.LeadOrder,
+                       description="Leads that were added to or qualified into this account.")
+    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="account_id",
+                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
+                            order_type=f.SalesActivityOrder, description="Sales activities on this account.")
+
+
+@strawberry.type(description="A kind of contact: the built-in EMPLOYEE and CONSULTANT, or a company's own.")
+class ContactType(Node):
+    graphql_type = "ContactType"
+    name: str = strawberry.field(description="The name shown to users.")
+    kind: e.ContactKind = strawberry.field(description="Employee (of an account) or consultant (of a partner).")
+
+
+@strawberry.type(description="A person: an employee of an account or a consultant of a partner.")
+class Contact(Node):
+    graphql_type = "Contact"
+    first_name: str = strawberry.field(description="First name (empty after anonymization).")
+    last_name: str = strawberry.field(description="Last name (empty after anonymization).")
+    title: str | None = strawberry.field(description="Job title.")
+    email: str | None = strawberry.field(description="E-mail address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    skype: str | None = strawberry.field(description="Skype name.")
+    anonymized: bool = strawberry.field(description="True when personal data was wiped (GDPR).")
+    created_at: datetime = strawberry.field(description=STAMPS)
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+    @strawberry.field(description="First and last name.")
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @strawberry.field(description="The lead status, shown only while the account's category group is PROSPECT "
+                                  "(null otherwise, and for consultants); the stored value is kept.")
+    async def lead_status(self, info: Info) -> e.LeadStatus | None:
+        account_id = self.__dict__["account_id"]
+        if account_id is None:
+            return None
+        account = await info.context.by_id(t.accounts).load(account_id)
+        shown = visible_lead_status(DomainLeadStatus(self.__dict__["lead_status"]),
+                                    DomainCategoryGroup(account.category_group) if account else None)
+        return shown.value if shown else None  # type: ignore[return-value]
+
+    @strawberry.field(description="The category, inherited from the account (a contact has none of its own).")
+    async def category(self, info: Info) -> str | None:
+        account_id = self.__dict__["account_id"]
+        if account_id is None:
+            return None
+        account = await info.context.by_id(t.accounts).load(account_id)
+        return account.category if account else None
+
+    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account this person works at.")
+    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner this consultant works at.")
+    contact_type = to_one("gql.schema.accounts:ContactType", t.contact_types, "contact_type_id", "The contact's type.")
+
+
+@strawberry.type(description="A named group of accounts.")
+class AccountGroup(Node):
+    graphql_type = "AccountGroup"
+    name: str = strawberry.field(description="The group's name.")
+    accounts = linked("gql.schema.accounts:Account", t.account_group_members, "group_id", "account_id",
+                      t.accounts, "The accounts in this group.")

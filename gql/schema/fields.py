@@ -1,0 +1,111 @@
+"""Field factories for the relations every type repeats: to-one by id, lists and connections."""
+import importlib
+import inspect
+from typing import Annotated, Any, Optional
+
+import strawberry
+from sqlalchemy import Table
+from strawberry.types import Info
+
+from gql.resolvers.connections import nested_connection, root_connection
+from gql.schema.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
+from persistence.filters import FilterSpec
+
+_P = inspect.Parameter
+PAGE_ARGS = [
+    ("first", Optional[int], f"Return the first N items (0 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when neither first nor last is given)."),
+    ("after", Optional[str], "Return items after this cursor."),
+    ("last", Optional[int], f"Return the last N items (0 to {MAX_PAGE_SIZE})."),
+    ("before", Optional[str], "Return items before this cursor."),
+]
+_classes: dict[str, type] = {}
+
+
+def node_class(target: str) -> type:
+    """The class of `module:Name`, imported on first use (types refer to each other in cycles)."""
+    found = _classes.get(target)
+    if found is None:
+        module, _, name = target.partition(":")
+        found = _classes[target] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def lazy(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return Annotated[name, strawberry.lazy(module)]
+
+
+def _arg(name: str, annotation: Any, description: str) -> inspect.Parameter:
+    return _P(name, _P.KEYWORD_ONLY, default=None,
+              annotation=Annotated[annotation, strawberry.argument(description=description)])
+
+
+def connection(
+    target: str, spec: FilterSpec, *, description: str, default_order: str, fk: str | None = None,
+    parent_key: str = "id", filter_type: type | None = None, order_type: type | None = None,
+    table: Table | None = None,
+) -> Any:
+    """A Relay connection field: at the root when `fk` is None, else the children of the parent object."""
+    params = [_P("info", _P.POSITIONAL_OR_KEYWORD, annotation=Info)]
+    if fk is not None:
+        params.insert(0, _P("self", _P.POSITIONAL_OR_KEYWORD))
+    params += [_arg(n, a, d) for n, a, d in PAGE_ARGS]
+    if filter_type is not None:
+        params.append(_arg("filter", Optional[filter_type], "Only items matching all these conditions."))
+    if order_type is not None:
+        params.append(_arg("order_by", Optional[order_type], f"The order of the items (default: {default_order}, ties by id)."))
+
+    async def resolve(*args: Any, **kwargs: Any) -> Any:
+        if fk is None:
+            (info,) = args
+            return await root_connection(info, node_class(target), spec, default_order=default_order,
+                                         filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
+                                         first=kwargs["first"], after=kwargs["after"],
+                                         last=kwargs["last"], before=kwargs["before"])
+        parent, info = args
+        return await nested_connection(info, parent.__dict__[parent_key], node_class(target), spec, fk,
+                                       default_order=default_order, table=table,
+                                       filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
+                                       first=kwargs["first"], after=kwargs["after"],
+                                       last=kwargs["last"], before=kwargs["before"])
+
+    resolve.__signature__ = inspect.Signature(params, return_annotation=Connection[lazy(target)])  # type: ignore[attr-defined]
+    resolve.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not _P.empty}
+    resolve.__annotations__["return"] = Connection[lazy(target)]
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def to_one(target: str, table: Table, column: str, description: str) -> Any:
+    """A to-one relation through a foreign key column of the parent object (null when unset)."""
+
+    async def resolve(self: Any, info: Info) -> Any:
+        key = self.__dict__[column]
+        if key is None:
+            return None
+        return node_class(target).from_row(await info.context.by_id(table).load(key))
+
+    resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def to_many(target: str, table: Table, fk: str, description: str, order_by: tuple = (), where: Any = None,
+            tag: str = "") -> Any:
+    """All children of the parent, for relations that stay small (a quote's items)."""
+
+    async def resolve(self: Any, info: Info) -> Any:
+        rows = await info.context.children(table, fk, order_by, where, tag).load(self.__dict__["id"])
+        return node_class(target).from_rows(rows)
+
+    resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def linked(target: str, link: Table, left: str, right: str, target_table: Table, description: str) -> Any:
+    """A many-to-many relation through a link table."""
+
+    async def resolve(self: Any, info: Info) -> Any:
+        rows = await info.context.linked(link, left, right, target_table).load(self.__dict__["id"])
+        return node_class(target).from_rows(rows)
+
+    resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
+    return strawberry.field(resolver=resolve, description=description)

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from aiodataloader import DataLoader
+from strawberry.types import Info
+
+from domain.catalog import BASE_CURRENCY
+from domain.leads import cost_per_lead, return_on_investment
+from domain.money import Money as DomainMoney
+from gql.schema import enums as e
+from gql.schema import filters as f
+from gql.schema.base import Money, Node, money
+from gql.schema.fields import connection, to_one
+from persistence import filters as spec
+from persistence import reads
+from persistence import tables as t
+
+
+@strawberry.type(description="A person or company that may become a customer, e.g. from a campaign.")
+class Lead(Node):
+    graphql_type = "Lead"
+    first_name: str | None = strawberry.field(description="First name.")
+    last_name: str | None = strawberry.field(description="Last name.")
+    company: str | None = strawberry.field(description="Company name.")
+    email: str | None = strawberry.field(description="E-mail address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    country: str | None = strawberry.field(description="Country, ISO 3166 alpha-2.")
+    company_size: int | None = strawberry.field(description="Number of employees.")
+    utm_source: str | None = strawberry.field(description="UTM source of the sign-up.")
+    utm_medium: str | None = strawberry.field(description="UTM medium of the sign-up.")
+    utm_campaign: str | None = strawberry.field(description="UTM campaign of the sign-up.")
+    priority: int = strawberry.field(description="Higher is more urgent.")
+    status: e.LeadStatus = strawberry.field(description="Where the lead stands.")
+    disqualification_reason: str | None = strawberry.field(description="Why it was disqualified.")
+    archived: bool = strawberry.field(description="True when archived (hidden from the lead board).")
+    anonymized: bool = strawberry.field(description="True when personal data was wiped (GDPR).")
+    created_at: datetime = strawberry.field(description="When it arrived.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign it came from.")
+    assigned_user = to_one("gql.schema.people:User", t.users, "assigned_user_id", "The user working on it.")
+    assigned_partner = to_one("gql.schema.people:Partner", t.partners, "assigned_partner_id",
+                              "The partner working on it.")
+    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it was added to.")
+    contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "The contact created from it.")
+    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
+                         "The opportunity it was qualified into.")
+    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="lead_id",
+                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
+                            order_type=f.SalesActivityOrder, description="Sales activities on this lead.")
+
+
+@strawberry.type(description="What a campaign brought in; anonymized leads still count.")
+class CampaignFigures:
+    leads: int = strawberry.field(description="All leads from the campaign.")
+    open_leads: int = strawberry.field(description="Leads still OPEN, CONTACTING or REWORK.")
+    qualified_leads: int = strawberry.field(description="Leads qualified into opportunities.")
+    disqualified_leads: int = strawberry.field(description="Leads disqualified.")
+    opportunities: int = strawberry.field(description="Opportunities from the campaign.")
+    won_opportunities: int = strawberry.field(description="Opportunities from the campaign that were won.")
+    won_revenue: Money = strawberry.field(description="Actual revenue won, converted to the campaign's cost currency "
+                                                      "(EUR when it has no costs).")
+    cost_per_lead: Money | None = strawberry.field(description="Costs ÷ leads (null without costs or leads).")
+    roi_percent: Decimal | None = strawberry.field(description="(Won revenue − costs) ÷ costs, in percent.")
+
+
+class CampaignFiguresLoader(DataLoader):
+    def __init__(self, engine: Any) -> None:
+        super().__init__()
+        self.engine = engine
+
+    async def batch_load_fn(self, keys: list[int]) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            figures = await reads.campaign_figures(conn, keys)
+            rates = await reads.exchange_rates(conn)
+        for entry in figures:
+            entry["rates"] = rates
+        return figures
+
+
+@strawberry.type(description="A marketing campaign that brings in leads; its costs give cost per lead and ROI.")
+class Campaign(Node):
+    graphql_type = "Campaign"
+    name: str = strawberry.field(description="The campaign's name.")
+    status: e.CampaignStatus = strawberry.field(description="Active or archived.")
+    starts_on: date | None = strawberry.field(description="First day.")
+    ends_on: date | None = strawberry.field(description="Last day.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="campaign_id", default_order="CREATED_AT",
+                       filter_type=f.LeadFilter, order_type=f.LeadOrder, description="Leads from this campaign.")
+    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="campaign_id",
+                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
+                               order_type=f.OpportunityOrder, description="Opportunities from this campaign.")
+
+    @strawberry.field(description="What the campaign cost.")
+    def costs(self) -> Money | None:
+        return money(self.__dict__["costs_amount"], self.__dict__["costs_currency"])
+
+    @strawberry.field(description="Lead counts, opportunities, won revenue, cost per lead and ROI.")
+    async def figures(self, info: Info) -> CampaignFigures:
+        ctx = info.context
+        data = await ctx.loader("campaign-figures", lambda: CampaignFiguresLoader(ctx.engine)).load(self.pk)
+        by_status: dict[str, int] = data["leads"]
+        costs = (DomainMoney(self.__dict__["costs_amount"], self.__dict__["costs_currency"])
+                 if self.__dict__["costs_amount"] is not None else None)
+        currency = costs.currency if costs else BASE_CURRENCY
+        won = DomainMoney.zero(currency)
+        for cur, amount in sorted(data["won"].items()):
+            won = won + DomainMoney(Decimal(amount), cur).convert(currency, data["rates"])
+        won = won.rounded()
+        total_leads = sum(by_status.values())
+        cpl = cost_per_lead(costs, total_leads)
+        return CampaignFigures(
+            leads=total_leads,
+            open_leads=sum(by_status.get(s, 0) for s in ("OPEN", "CONTACTING", "REWORK")),
+            qualified_leads=by_status.get("QUALIFIED", 0),
+            disqualified_leads=by_status.get("DISQUALIFIED", 0),
+            opportunities=data["opportunities"],
+            won_opportunities=data["won_count"],
+            won_revenue=Money(amount=won.amount, currency=won.currency),
+            cost_per_lead=Money(amount=cpl.amount, currency=cpl.currency) if cpl else None,
+            roi_percent=return_on_investment(costs, won),
+        )
+
+
+@strawberry.type(description="One column of the lead board: the leads in one status.")
+class LeadColumn:
+    status: e.LeadStatus = strawberry.field(description="The status of the leads in this column.")
+    total_count: int = strawberry.field(description="How many leads are in this status (with the filter).")
+    leads: list[Lead] = strawberry.field(description="The highest-priority leads of this column, newest first "
+                                                     "among equals (at most `limit`).")

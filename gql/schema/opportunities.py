@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from domain.enums import Stage as DomainStage
+from domain.money import Money as DomainMoney
+from domain.opportunities import weighted
+from gql.schema import enums as e
+from gql.schema import filters as f
+from gql.schema.base import Money, Node, money
+from gql.schema.fields import connection, linked, node_class, to_many, to_one
+from gql.schema.quotes import QUOTES_ORDER
+from persistence import filters as spec
+from persistence import tables as t
+
+ACTIVE_QUOTE = t.quotes.c.is_active.is_(True)
+
+
+@strawberry.type(description="A possible sale to an account, from first contact to won or lost.")
+class Opportunity(Node):
+    graphql_type = "Opportunity"
+    name: str = strawberry.field(description="What is being sold, in a few words.")
+    stage: e.Stage = strawberry.field(description="The sales stage.")
+    probability: int = strawberry.field(description="The chance of winning, in percent.")
+    expected_close_date: date | None = strawberry.field(description="When the deal is expected to close.")
+    locked: bool = strawberry.field(description="True after it was sold: quotes and items can no longer change.")
+    closed_at: datetime | None = strawberry.field(description="When it was won or lost.")
+    loss_reason: str | None = strawberry.field(description="Why it was lost.")
+    stage_changed_at: datetime | None = strawberry.field(description="When its stage last changed.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+    @strawberry.field(description="The revenue expected from the deal.")
+    def estimated_revenue(self) -> Money | None:
+        return money(self.__dict__["estimated_revenue_amount"], self.__dict__["estimated_revenue_currency"])
+
+    @strawberry.field(description="Estimated revenue × probability, rounded to the currency's minor unit.")
+    def weighted_revenue(self) -> Money | None:
+        amount, currency = self.__dict__["estimated_revenue_amount"], self.__dict__["estimated_revenue_currency"]
+        if amount is None:
+            return None
+        result = weighted(DomainMoney(amount, currency), self.__dict__["probability"])
+        return Money(amount=result.amount, currency=result.currency)
+
+    @strawberry.field(description="The revenue actually won: the active quote's total when it was sold.")
+    def actual_revenue(self) -> Money | None:
+        return money(self.__dict__["actual_revenue_amount"], self.__dict__["actual_revenue_currency"])
+
+    @strawberry.field(description="True while the opportunity is in an open stage.")
+    def is_open(self) -> bool:
+        return not DomainStage(self.__dict__["stage"]).is_closed
+
+    @strawberry.field(description="The quote that counts (at most one per opportunity).")
+    async def active_quote(self, info: Info) -> Quote | None:
+        rows = await info.context.children(t.quotes, "opportunity_id", where=ACTIVE_QUOTE, tag="active").load(self.pk)
+        return node_class("gql.schema.quotes:Quote").from_row(rows[0]) if rows else None
+
+    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account the deal is with.")
+    owner = to_one("gql.schema.people:User", t.users, "owner_id", "The user responsible for the deal.")
+    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner working on the deal.")
+    campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign the deal came from.")
+    quotes = to_many("gql.schema.quotes:Quote", t.quotes, "opportunity_id", "All quotes, oldest first.",
+                     order_by=QUOTES_ORDER)
+    contracts = to_many("gql.schema.contracts:Contract", t.contracts, "opportunity_id",
+                        "The contracts created when it was sold.")
+    related_accounts = linked("gql.schema.accounts:Account", t.opportunity_related_accounts, "opportunity_id",
+                              "account_id", t.accounts, "Other accounts involved in the deal.")
+    business_roles = to_many("gql.schema.opportunities:BusinessRole", t.business_roles, "opportunity_id",
+                             "Contacts and the roles they play in the deal.")
+    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="opportunity_id",
+                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
+                            order_type=f.SalesActivityOrder, description="Sales activities on this opportunity.")
+
+
+@strawberry.type(description="The role a contact plays in an opportunity (decision maker, champion …).")
+class BusinessRole(Node):
+    graphql_type = "BusinessRole"
+    role: str = strawberry.field(description="The role, in the seller's words.")
+    contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "Who plays the role.")
+    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "In which deal.")
+
+
+@strawberry.type(description="A call, e-mail, meeting, task … attached to one lead, opportunity, account or partner.")
+class SalesActivity(Node):
+    graphql_type = "SalesActivity"
+    type: e.ActivityType = strawberry.field(description="What kind of activity.")
+    subject: str = strawberry.field(description="A short subject.")
+    notes: str | None = strawberry.field(description="Notes.")
+    due_at: datetime | None = strawberry.field(description="When it is due.")
+    occurred_at: datetime | None = strawberry.field(description="When it happened.")
+    done: bool = strawberry.field(description="True when done.")
+    duration_minutes: int | None = strawberry.field(description="How long it took or will take, in minutes.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    owner = to_one("gql.schema.people:User", t.users, "owner_id", "Who does it.")
+    lead = to_one("gql.schema.leads:Lead", t.leads, "lead_id", "The lead it is about.")
+    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
+                         "The opportunity it is about.")
+    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it is about.")
+    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it is about.")
+
+
+from gql.schema.quotes import Quote  # noqa: E402  (the type of activeQuote)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from gql.schema import enums as e
+from gql.schema import filters as f
+from gql.schema.base import Money, Node, money
+from gql.schema.fields import connection, to_many, to_one
+from persistence import filters as spec
+from persistence import tables as t
+
+
+@strawberry.type(description="A sales team.")
+class Team(Node):
+    graphql_type = "Team"
+    name: str = strawberry.field(description="The team's name.")
+    members = to_many("gql.schema.people:User", t.users, "team_id", "The users in this team.", order_by=(t.users.c.name,))
+
+
+@strawberry.type(description="A person who signs in: an admin, a sales director or a sales rep.")
+class User(Node):
+    graphql_type = "User"
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="E-mail address (unique).")
+    role: e.Role = strawberry.field(description="What the user may do and see.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    team = to_one("gql.schema.people:Team", t.teams, "team_id", "The user's team.")
+    goals = to_many("gql.schema.people:Goal", t.goals, "user_id", "The user's sales goals, oldest period first.",
+                    order_by=(t.goals.c.period_start,))
+    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="owner_id",
+                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
+                               order_type=f.OpportunityOrder, description="Opportunities this user owns.")
+    managed_accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="manager_id", default_order="NAME",
+                                  filter_type=f.AccountFilter, order_type=f.AccountOrder,
+                                  description="Accounts this user manages.")
+
+
+@strawberry.type(description="A reseller or consultancy that is given accounts, leads and opportunities.")
+class Partner(Node):
+    graphql_type = "Partner"
+    name: str = strawberry.field(description="The partner's name.")
+    email: str | None = strawberry.field(description="E-mail address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    country: str | None = strawberry.field(description="Country, ISO 3166 alpha-2.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    consultants = to_many("gql.schema.accounts:Contact", t.contacts, "partner_id",
+                          "The partner's consultants.", order_by=(t.contacts.c.last_name,))
+    accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="partner_id", default_order="NAME",
+                          filter_type=f.AccountFilter, order_type=f.AccountOrder,
+                          description="Accounts this partner manages.")
+    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="assigned_partner_id", default_order="CREATED_AT",
+                       filter_type=f.LeadFilter, order_type=f.LeadOrder, description="Leads assigned to this partner.")
+    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="partner_id",
+                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
+                               order_type=f.OpportunityOrder, description="Opportunities assigned to this partner.")
+    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="partner_id",
+                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
+                            order_type=f.SalesActivityOrder, description="Sales activities on this partner.")
+
+
+@strawberry.type(description="A sales goal of a user for a period.")
+class Goal(Node):
+    graphql_type = "Goal"
+    period_start: date = strawberry.field(description="First day of the period.")
+    period_end: date = strawberry.field(description="Last day of the period.")
+    target_deals: int = strawberry.field(description="How many deals the user aims to win.")
+    user = to_one("gql.schema.people:User", t.users, "user_id", "Whose goal this is.")
+
+    @strawberry.field(description="The revenue the user aims to win in the period.")
+    def target_revenue(self) -> Money:
+        return money(self.__dict__["target_revenue_amount"], self.__dict__["target_revenue_currency"])  # type: ignore[return-value]

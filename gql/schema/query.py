@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from gql import ids
+from gql.errors import ClientError
+from gql.schema import enums as e
+from gql.schema import filters as f
+from gql.schema.accounts import AccountGroup, ContactType
+from gql.schema.base import MAX_PAGE_SIZE, Node, window
+from gql.schema.catalog import ExchangeRate
+from gql.schema.fields import connection, node_class
+from gql.schema.leads import Lead, LeadColumn
+from gql.schema.people import Partner, Team, User
+from gql.resolvers.connections import criteria
+from persistence import filters as spec
+from persistence import reads
+from persistence import tables as t
+from persistence.filters import conditions
+
+# Every type that implements Node, with the table its rows come from.
+NODE_TYPES: dict[str, tuple[str, object]] = {
+    "Account": ("gql.schema.accounts:Account", t.accounts),
+    "Contact": ("gql.schema.accounts:Contact", t.contacts),
+    "ContactType": ("gql.schema.accounts:ContactType", t.contact_types),
+    "AccountGroup": ("gql.schema.accounts:AccountGroup", t.account_groups),
+    "User": ("gql.schema.people:User", t.users),
+    "Team": ("gql.schema.people:Team", t.teams),
+    "Partner": ("gql.schema.people:Partner", t.partners),
+    "Goal": ("gql.schema.people:Goal", t.goals),
+    "Lead": ("gql.schema.leads:Lead", t.leads),
+    "Campaign": ("gql.schema.leads:Campaign", t.campaigns),
+    "Opportunity": ("gql.schema.opportunities:Opportunity", t.opportunities),
+    "BusinessRole": ("gql.schema.opportunities:BusinessRole", t.business_roles),
+    "SalesActivity": ("gql.schema.opportunities:SalesActivity", t.sales_activities),
+    "Quote": ("gql.schema.quotes:Quote", t.quotes),
+    "QuoteItem": ("gql.schema.quotes:QuoteItem", t.quote_items),
+    "Product": ("gql.schema.catalog:Product", t.products),
+    "ProductUnit": ("gql.schema.catalog:ProductUnit", t.product_units),
+    "PriceBook": ("gql.schema.catalog:PriceBook", t.price_books),
+    "PriceEntry": ("gql.schema.catalog:PriceEntry", t.price_entries),
+    "Bundle": ("gql.schema.catalog:Bundle", t.bundles),
+    "Contract": ("gql.schema.contracts:Contract", t.contracts),
+}
+MAX_NODES = 100
+
+
+async def load_node(info: Info, global_id: str) -> Node | None:
+    type_name, pk = ids.decode(global_id)
+    found = NODE_TYPES.get(type_name)
+    if found is None:
+        raise ClientError(f"{global_id!r} is not a valid id", code="INVALID_ID")
+    target, table = found
+    return node_class(target).from_row(await info.context.by_id(table).load(pk))
+
+
+@strawberry.type(description="Who is calling: the user or the partner that owns the token, and its scopes.")
+class Viewer:
+    user: User | None = strawberry.field(description="The calling user (null for a partner).")
+    partner: Partner | None = strawberry.field(description="The calling partner (null for a user).")
+    scopes: list[str] = strawberry.field(description="The scopes of the token in use.")
+
+
+def _list(target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str):
+    return connection(target, spec_, default_order=default_order, filter_type=filter_type, order_type=order_type,
+                      description=f"All {what}, a page at a time.")
+
+
+@strawberry.type(description="The entry points for reading the sales graph.")
+class Query:
+    @strawberry.field(description="Any object by its global id; null when it does not exist.")
+    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
+            description="A global id, as returned in any `id` field.")]) -> Node | None:
+        return await load_node(info, id)
+
+    @strawberry.field(description=f"Several objects by global id, in the same order (null where one does not exist); "
+                                  f"at most {MAX_NODES} ids.")
+    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description="Global ids.")]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise ClientError(f"`ids` may hold at most {MAX_NODES} ids, got {len(ids)}", code="INVALID_PAGE")
+        import asyncio
+
+        return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
+
+    @strawberry.field(description="The caller: the user or partner that owns the token.")
+    async def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        user = partner = None
+        if principal.user_id is not None:
+            user = User.from_row(await info.context.by_id(t.users).load(principal.user_id))
+        if principal.partner_id is not None:
+            partner = Partner.from_row(await info.context.by_id(t.partners).load(principal.partner_id))
+        return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
+
+    accounts = _list("gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", f.AccountFilter, f.AccountOrder, "accounts")
+    contacts = _list("gql.schema.accounts:Contact", spec.CONTACTS, "LAST_NAME", f.ContactFilter, f.ContactOrder,
+                     "contacts (employees and consultants)")
+    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", f.LeadFilter, f.LeadOrder, "leads")
+    opportunities = _list("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, "CREATED_AT",
+                          f.OpportunityFilter, f.OpportunityOrder, "opportunities")
+    contracts = _list("gql.schema.contracts:Contract", spec.CONTRACTS, "STARTS_ON", f.ContractFilter,
+                      f.ContractOrder, "contracts")
+    partners = _list("gql.schema.people:Partner", spec.PARTNERS, "NAME", f.PartnerFilter, f.PartnerOrder, "partners")
+    campaigns = _list("gql.schema.leads:Campaign", spec.CAMPAIGNS, "NAME", f.CampaignFilter, f.CampaignOrder,
+                      "campaigns")
+    price_books = _list("gql.schema.catalog:PriceBook", spec.PRICE_BOOKS, "NAME", f.PriceBookFilter,
+                        f.PriceBookOrder, "price books")
+    products = _list("gql.schema.catalog:Product", spec.PRODUCTS, "NAME", f.ProductFilter, f.ProductOrder, "products")
+    sales_activities = _list("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, "CREATED_AT",
+                             f.SalesActivityFilter, f.SalesActivityOrder, "sales activities")
+    users = _list("gql.schema.people:User", spec.USERS, "NAME", f.UserFilter, f.UserOrder, "users")
+
+    @strawberry.field(description="All sales teams, by name.")
+    async def teams(self, info: Info) -> list[Team]:
+        return Team.from_rows(await _all(info, select(t.teams).order_by(t.teams.c.name)))
+
+    @strawberry.field(description="All contact types, by name.")
+    async def contact_types(self, info: Info) -> list[ContactType]:
+        return ContactType.from_rows(await _all(info, select(t.contact_types).order_by(t.contact_types.c.name)))
+
+    @strawberry.field(description="All account groups, by name.")
+    async def account_groups(self, info: Info) -> list[AccountGroup]:
+        return AccountGroup.from_rows(await _all(info, select(t.account_groups).order_by(t.account_groups.c.name)))
+
+    @strawberry.field(description="The exchange rates used to convert between currencies (base: EUR).")
+    async def exchange_rates(self, info: Info) -> list[ExchangeRate]:
+        rows = await _all(info, select(t.exchange_rates).order_by(t.exchange_rates.c.currency))
+        return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
+
+    @strawberry.field(description="Leads grouped by status, like a kanban board: every status is a column. "
+                                  "Archived leads are left out unless the filter asks for them.")
+    async def lead_board(
+        self, info: Info,
+        filter: Annotated[f.LeadFilter | None, strawberry.argument(description="Only leads matching all these conditions.")] = None,
+        limit: Annotated[int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")] = 10,
+    ) -> list[LeadColumn]:
+        found = criteria(filter)
+        found.setdefault("archived", False)
+        conds = conditions(spec.LEADS, found)
+        page_window = window(limit, None, None, None)
+        statuses = [s.value for s in e.LeadStatus]
+        order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]
+        async with info.context.engine.connect() as conn:
+            pages = await reads.pages_by_fk(conn, t.leads, "status", statuses, page_window, order, conds)
+        return [LeadColumn(status=s, total_count=p.total or 0, leads=Lead.from_rows(p.rows))  # type: ignore[arg-type]
+                for s, p in zip(statuses, pages)]
+
+
+async def _all(info: Info, stmt) -> list:  # noqa: ANN001
+    async with info.context.engine.connect() as conn:
+        return list(await conn.execute(stmt))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from domain.money import Money as DomainMoney
+from gql.schema.base import Money, Node
+from gql.schema.fields import node_class, to_many, to_one
+from persistence import tables as t
+
+QUOTES_ORDER = (t.quotes.c.created_at,)
+ITEMS_ORDER = (t.quote_items.c.position,)
+
+
+@strawberry.type(description="A priced offer for an opportunity, in one currency.")
+class Quote(Node):
+    graphql_type = "Quote"
+    name: str = strawberry.field(description="The quote's name.")
+    currency: str = strawberry.field(description="ISO 4217 currency of every price in it.")
+    brand: str | None = strawberry.field(description="The brand quoted (from the price book).")
+    product_version: str | None = strawberry.field(description="The product version quoted.")
+    valid_from: date | None = strawberry.field(description="First day the offer is valid.")
+    valid_until: date | None = strawberry.field(description="Last day the offer is valid.")
+    is_active: bool = strawberry.field(description="True for the opportunity's active quote (at most one).")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
+                         "The opportunity it is for.")
+    price_book = to_one("gql.schema.catalog:PriceBook", t.price_books, "price_book_id",
+                        "The price book its prices come from (none for a manual quote).")
+    items = to_many("gql.schema.quotes:QuoteItem", t.quote_items, "quote_id", "The lines of the quote, in order.",
+                    order_by=ITEMS_ORDER)
+
+    @strawberry.field(description="The sum of the item totals, rounded half-up to the currency's minor unit.")
+    async def total(self, info: Info) -> Money:
+        rows = await info.context.children(t.quote_items, "quote_id", ITEMS_ORDER).load(self.pk)
+        currency = self.__dict__["currency"]
+        result = DomainMoney(sum((r.total for r in rows), Decimal(0)), currency).rounded()
+        return Money(amount=result.amount, currency=currency)
+
+
+@strawberry.type(description="A line of a quote: a product from the price book, a manual item or a rounding item.")
+class QuoteItem(Node):
+    graphql_type = "QuoteItem"
+    name: str = strawberry.field(description="What is sold.")
+    position: int = strawberry.field(description="Its place in the quote, from 0.")
+    unit_name: str | None = strawberry.field(description="The unit it is sold in (piece, licence/month …).")
+    quantity: Decimal = strawberry.field(description="How many units.")
+    discount_percent: Decimal = strawberry.field(description="Discount in percent (0 to 100).")
+    is_rounding: bool = strawberry.field(description="True for the item that rounds the quote's total.")
+    quote = to_one("gql.schema.quotes:Quote", t.quotes, "quote_id", "The quote it belongs to.")
+    product = to_one("gql.schema.catalog:Product", t.products, "product_id", "The product (none for manual items).")
+    unit = to_one("gql.schema.catalog:ProductUnit", t.product_units, "unit_id", "The product unit sold.")
+
+    @strawberry.field(description="The price of one unit before discount, in the quote's currency.")
+    def unit_price(self) -> Money:
+        return Money(amount=self.__dict__["unit_price"], currency=self.__dict__["currency"])
+
+    @strawberry.field(description="Quantity × unit price − discount, rounded to the currency's minor unit.")
+    def total(self) -> Money:
+        return Money(amount=self.__dict__["total"], currency=self.__dict__["currency"])

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+
+from gql.schema import accounts, catalog, contracts, leads, opportunities, people, quotes
+from gql.schema.query import Query
+
+NODE_CLASSES = [
+    accounts.Account, accounts.Contact, accounts.ContactType, accounts.AccountGroup,
+    people.User, people.Team, people.Partner, people.Goal,
+    leads.Lead, leads.Campaign,
+    opportunities.Opportunity, opportunities.BusinessRole, opportunities.SalesActivity,
+    quotes.Quote, quotes.QuoteItem,
+    catalog.Product, catalog.ProductUnit, catalog.PriceBook, catalog.PriceEntry, catalog.Bundle,
+    contracts.Contract,
+]
+
+schema = strawberry.Schema(query=Query, types=NODE_CLASSES, config=StrawberryConfig(auto_camel_case=True))

@@ -1,0 +1,1 @@
+"""Tables, engines, batch reads, repositories and migrations of the sales graph."""

@@ -1,0 +1,144 @@
+"""Batch reads: each function answers many keys with one SQL statement, in the order of the keys."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, select, true
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.pages import PageRows, Window
+
+
+async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id") -> list[Row | None]:
+    column = table.c[key]
+    result = await conn.execute(select(table).where(column.in_(list(set(ids)))))
+    found = {getattr(row, key): row for row in result}
+    return [found.get(i) for i in ids]
+
+
+async def rows_by_fk(
+    conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any],
+    order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None,
+) -> list[list[Row]]:
+    """All children of each parent, for relations that stay small (a quote's items)."""
+    column = table.c[fk]
+    stmt = select(table).where(column.in_(list(set(keys))), where if where is not None else true())
+    stmt = stmt.order_by(column, *order_by, *([table.c.id] if "id" in table.c else []))
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    for row in await conn.execute(stmt):
+        grouped[getattr(row, fk)].append(row)
+    return [grouped.get(k, []) for k in keys]
+
+
+async def rows_through(
+    conn: AsyncConnection, link: Table, left: str, right: str, target: Table, keys: Sequence[Any],
+    order_by: Sequence[ColumnElement] = (),
+) -> list[list[Row]]:
+    """Many-to-many: the `target` rows linked to each key through the `link` table."""
+    owner = link.c[left].label("_owner")
+    stmt = (
+        select(target, owner)
+        .join(link, link.c[right] == target.c.id)
+        .where(link.c[left].in_(list(set(keys))))
+        .order_by(owner, *order_by, target.c.id)
+    )
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    for row in await conn.execute(stmt):
+        grouped[row._owner].append(row)
+    return [grouped.get(k, []) for k in keys]
+
+
+async def pages_by_fk(
+    conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any], window: Window,
+    order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (),
+) -> list[PageRows]:
+    """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
+    column = table.c[fk]
+    inner = (
+        select(
+            table,
+            func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
+            func.count().over(partition_by=column).label("_total"),
+        )
+        .where(column.in_(list(set(keys))), *where)
+        .subquery("page")
+    )
+    stmt = select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    for row in await conn.execute(stmt):
+        grouped[getattr(row, fk)].append(row)
+    pages = []
+    for k in keys:
+        rows = grouped.get(k, [])
+        total = rows[0]._total if rows else 0
+        low, high = window.bounds(total)
+        pages.append(PageRows(
+            rows=[r for r in rows if low < r._rn <= high], start=low, total=total,
+            has_next=high < total, has_previous=low > 0,
+        ))
+    return pages
+
+
+async def count_rows(conn: AsyncConnection, table: Table, where: Sequence[ColumnElement]) -> int:
+    return (await conn.execute(select(func.count()).select_from(table).where(and_(true(), *where)))).scalar_one()
+
+
+async def root_page(
+    conn: AsyncConnection, table: Table, where: Sequence[ColumnElement], order_by: Sequence[ColumnElement],
+    window: Window, need_total: bool,
+) -> PageRows:
+    """A page of a root list with LIMIT/OFFSET; COUNT runs only when asked for or needed by `last`."""
+    total = None
+    if need_total or window.last is not None:
+        total = await count_rows(conn, table, where)
+    stmt = select(table).where(and_(true(), *where)).order_by(*order_by, table.c.id)
+    if total is not None:
+        low, high = window.bounds(total)
+        rows = list(await conn.execute(stmt.offset(low).limit(high - low))) if high > low else []
+        return PageRows(rows=rows, start=low, total=total, has_next=high < total, has_previous=low > 0)
+    low = window.low
+    stop = window.before
+    if window.first is not None:
+        stop = min(stop, low + window.first) if stop is not None else low + window.first
+    if stop is not None and stop <= low:
+        return PageRows(rows=[], start=low, total=None, has_next=stop < (window.before or stop + 1), has_previous=low > 0)
+    limit = None if stop is None else stop - low + 1  # one more row tells whether a next page exists
+    rows = list(await conn.execute(stmt.offset(low).limit(limit)))
+    has_next = limit is not None and len(rows) == limit
+    if has_next:
+        rows = rows[:-1]
+    return PageRows(rows=rows, start=low, total=None, has_next=has_next, has_previous=low > 0)
+
+
+async def exchange_rates(conn: AsyncConnection) -> dict[str, Any]:
+    """Euros per unit of each currency."""
+    from persistence.tables import exchange_rates as rates
+
+    return {row.currency: row.rate for row in await conn.execute(select(rates.c.currency, rates.c.rate))}
+
+
+async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Per campaign: lead counts by status, opportunity count, and won revenue per currency."""
+    from persistence.tables import leads, opportunities
+
+    keys = list(set(ids))
+    figures: dict[int, dict[str, Any]] = {i: {"leads": {}, "opportunities": 0, "won": {}, "won_count": 0} for i in keys}
+    lead_counts = select(leads.c.campaign_id, leads.c.status, func.count()).where(
+        leads.c.campaign_id.in_(keys)).group_by(leads.c.campaign_id, leads.c.status)
+    for campaign_id, status, count in await conn.execute(lead_counts):
+        figures[campaign_id]["leads"][status] = count
+    opps = opportunities.c
+    deals = select(
+        opps.campaign_id, opps.stage == "WON", opps.actual_revenue_currency, func.count(),
+        func.sum(opps.actual_revenue_amount),
+    ).where(opps.campaign_id.in_(keys)).group_by(opps.campaign_id, opps.stage == "WON", opps.actual_revenue_currency)
+    for campaign_id, won, currency, count, amount in await conn.execute(deals):
+        entry = figures[campaign_id]
+        entry["opportunities"] += count
+        if won:
+            entry["won_count"] += count
+            entry["won"][currency] = entry["won"].get(currency, 0) + (amount or 0)
+    return [figures[i] for i in ids]

@@ -1,0 +1,392 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+    LargeBinary, MetaData, Numeric, String, Table, Text, TypeDecorator, UniqueConstraint, func, text,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps are stored and returned in UTC, also on SQLite, which keeps no zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware one in UTC")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+MONEY = Numeric(20, 4, asdecimal=True)
+QUANTITY = Numeric(14, 4, asdecimal=True)
+
+
+def _stamps() -> list[Column]:
+    return [
+        Column("created_at", UTCDateTime, nullable=False, server_default=func.now()),
+        Column("updated_at", UTCDateTime, nullable=False, server_default=func.now()),
+        Column("version", Integer, nullable=False, server_default="1"),
+    ]
+
+
+def _id() -> Column:
+    return Column("id", Integer, primary_key=True)
+
+
+def _fk(name: str, target: str, nullable: bool = True, ondelete: str | None = None, index: bool = True) -> Column:
+    return Column(name, Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+
+
+teams = Table("teams", metadata, _id(), Column("name", String(200), nullable=False, unique=True), *_stamps())
+
+users = Table(
+    "users", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    _fk("team_id", "teams.id"),
+    *_stamps(),
+)
+
+partners = Table(
+    "partners", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("phone", String(64)),
+    Column("country", String(2)),
+    *_stamps(),
+    Index("ix_partners_name", "name"),
+)
+
+accounts = Table(
+    "accounts", metadata, _id(),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("first_name", String(150)),
+    Column("last_name", String(150)),
+    Column("organization", String(300)),
+    Column("email", String(320)),
+    Column("phone", String(64)),
+    Column("street", String(300)),
+    Column("city", String(150)),
+    Column("postal_code", String(32)),
+    Column("country", String(2)),
+    Column("registration_no", String(64)),
+    Column("vat_no", String(64)),
+    Column("custom_attributes", JSON, nullable=False, default=dict),
+    Column("industry", String(100)),
+    _fk("manager_id", "users.id"),
+    Column("key_account", Boolean, nullable=False, default=False),
+    Column("category", String(100)),
+    Column("category_group", String(16), nullable=False),
+    _fk("parent_id", "accounts.id"),
+    Column("is_global", Boolean, nullable=False, default=False),
+    Column("is_private", Boolean, nullable=False, default=False),
+    _fk("created_by_id", "users.id"),
+    Column("comment", Text),
+    _fk("partner_id", "partners.id"),
+    *_stamps(),
+    Index("ix_accounts_name", "name"),
+    Index("ix_accounts_country", "country"),
+    Index("ix_accounts_industry", "industry"),
+)
+
+account_links = Table(
+    "account_links", metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("linked_account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
+    CheckConstraint("account_id <> linked_account_id", name="not_self"),
+)
+
+account_groups = Table("account_groups", metadata, _id(), Column("name", String(200), nullable=False, unique=True), *_stamps())
+
+account_group_members = Table(
+    "account_group_members", metadata,
+    Column("group_id", Integer, ForeignKey("account_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+account_favourites = Table(
+    "account_favourites", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+contact_types = Table(
+    "contact_types", metadata, _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    *_stamps(),
+)
+
+contacts = Table(
+    "contacts", metadata, _id(),
+    _fk("account_id", "accounts.id", ondelete="CASCADE"),
+    _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    _fk("contact_type_id", "contact_types.id", nullable=False),
+    Column("first_name", String(150), nullable=False),
+    Column("last_name", String(150), nullable=False),
+    Column("title", String(150)),
+    Column("email", String(320)),
+    Column("phone", String(64)),
+    Column("skype", String(100)),
+    Column("lead_status", String(16), nullable=False),
+    Column("anonymized", Boolean, nullable=False, default=False),
+    *_stamps(),
+    CheckConstraint("(account_id IS NULL) <> (partner_id IS NULL)", name="one_owner"),
+    Index("ix_contacts_last_name", "last_name"),
+)
+
+campaigns = Table(
+    "campaigns", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("costs_amount", MONEY),
+    Column("costs_currency", String(3)),
+    Column("starts_on", Date),
+    Column("ends_on", Date),
+    *_stamps(),
+)
+
+products = Table(
+    "products", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("description", Text),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("category", String(32), nullable=False),
+    *_stamps(),
+)
+
+product_units = Table(
+    "product_units", metadata, _id(),
+    _fk("product_id", "products.id", nullable=False, ondelete="CASCADE"),
+    Column("name", String(64), nullable=False),
+    Column("recurring", Boolean, nullable=False, default=False),
+    Column("period_months", Integer),
+    *_stamps(),
+    UniqueConstraint("product_id", "name", name="uq_product_units_product_name"),
+)
+
+price_books = Table(
+    "price_books", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("brands", JSON, nullable=False, default=list),
+    Column("product_versions", JSON, nullable=False, default=list),
+    Column("regions", JSON, nullable=False, default=list),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("is_update", Boolean, nullable=False, default=False),
+    _fk("previous_id", "price_books.id"),
+    *_stamps(),
+)
+
+price_entries = Table(
+    "price_entries", metadata, _id(),
+    _fk("price_book_id", "price_books.id", nullable=False, ondelete="CASCADE"),
+    _fk("unit_id", "product_units.id", nullable=False, ondelete="CASCADE"),
+    Column("price_amount", MONEY, nullable=False),
+    Column("price_currency", String(3), nullable=False),
+    *_stamps(),
+    UniqueConstraint("price_book_id", "unit_id", "price_currency", name="uq_price_entries_book_unit_currency"),
+)
+
+bundles = Table(
+    "bundles", metadata, _id(),
+    _fk("price_book_id", "price_books.id", nullable=False, ondelete="CASCADE"),
+    Column("name", String(200), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    *_stamps(),
+    UniqueConstraint("price_book_id", "code", name="uq_bundles_book_code"),
+)
+
+bundle_components = Table(
+    "bundle_components", metadata,
+    Column("bundle_id", Integer, ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", Integer, ForeignKey("product_units.id", ondelete="CASCADE"), primary_key=True),
+    Column("weight", Numeric(7, 4), nullable=False),
+)
+
+exchange_rates = Table(
+    "exchange_rates", metadata,
+    Column("currency", String(3), primary_key=True),
+    Column("rate", Numeric(20, 10), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, server_default=func.now()),
+)
+
+opportunities = Table(
+    "opportunities", metadata, _id(),
+    Column("name", String(300), nullable=False),
+    _fk("account_id", "accounts.id", nullable=False),
+    _fk("owner_id", "users.id", nullable=False),
+    _fk("partner_id", "partners.id"),
+    _fk("campaign_id", "campaigns.id"),
+    Column("stage", String(32), nullable=False),
+    Column("estimated_revenue_amount", MONEY),
+    Column("estimated_revenue_currency", String(3)),
+    Column("probability", Integer, nullable=False),
+    Column("expected_close_date", Date),
+    Column("locked", Boolean, nullable=False, default=False),
+    Column("closed_at", UTCDateTime),
+    Column("actual_revenue_amount", MONEY),
+    Column("actual_revenue_currency", String(3)),
+    Column("loss_reason", Text),
+    Column("stage_changed_at", UTCDateTime),
+    *_stamps(),
+    Index("ix_opportunities_stage_closed_at", "stage", "closed_at"),
+    Index("ix_opportunities_name", "name"),
+)
+
+opportunity_related_accounts = Table(
+    "opportunity_related_accounts", metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+business_roles = Table(
+    "business_roles", metadata, _id(),
+    _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
+    _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
+    Column("role", String(200), nullable=False),
+    *_stamps(),
+)
+
+quotes = Table(
+    "quotes", metadata, _id(),
+    _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
+    Column("name", String(300), nullable=False),
+    Column("currency", String(3), nullable=False),
+    _fk("price_book_id", "price_books.id"),
+    Column("brand", String(100)),
+    Column("product_version", String(100)),
+    Column("valid_from", Date),
+    Column("valid_until", Date),
+    Column("is_active", Boolean, nullable=False, default=False),
+    *_stamps(),
+    Index("uq_quotes_one_active", "opportunity_id", unique=True,
+          sqlite_where=text("is_active"), postgresql_where=text("is_active")),
+)
+
+quote_items = Table(
+    "quote_items", metadata, _id(),
+    _fk("quote_id", "quotes.id", nullable=False, ondelete="CASCADE"),
+    Column("position", Integer, nullable=False),
+    _fk("product_id", "products.id"),
+    _fk("unit_id", "product_units.id", index=False),
+    Column("name", String(300), nullable=False),
+    Column("unit_name", String(64)),
+    Column("quantity", QUANTITY, nullable=False),
+    Column("unit_price", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("discount_percent", Numeric(7, 4), nullable=False),
+    Column("total", MONEY, nullable=False),
+    Column("is_rounding", Boolean, nullable=False, default=False),
+    *_stamps(),
+)
+
+contracts = Table(
+    "contracts", metadata, _id(),
+    _fk("account_id", "accounts.id", nullable=False),
+    _fk("opportunity_id", "opportunities.id", nullable=False),
+    _fk("quote_item_id", "quote_items.id", index=False),
+    _fk("product_id", "products.id"),
+    Column("name", String(300), nullable=False),
+    Column("category", String(32)),
+    Column("kind", String(16), nullable=False),
+    Column("quantity", QUANTITY, nullable=False),
+    Column("value_amount", MONEY, nullable=False),
+    Column("value_currency", String(3), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("status", String(16), nullable=False),
+    *_stamps(),
+    UniqueConstraint("quote_item_id", name="uq_contracts_quote_item"),
+)
+
+leads = Table(
+    "leads", metadata, _id(),
+    Column("first_name", String(150)),
+    Column("last_name", String(150)),
+    Column("company", String(300)),
+    Column("email", String(320)),
+    Column("phone", String(64)),
+    Column("country", String(2)),
+    Column("company_size", Integer),
+    _fk("campaign_id", "campaigns.id"),
+    Column("utm_source", String(200)),
+    Column("utm_medium", String(200)),
+    Column("utm_campaign", String(200)),
+    Column("priority", Integer, nullable=False, default=0),
+    _fk("assigned_user_id", "users.id"),
+    _fk("assigned_partner_id", "partners.id"),
+    Column("status", String(16), nullable=False),
+    Column("disqualification_reason", Text),
+    Column("archived", Boolean, nullable=False, default=False),
+    _fk("account_id", "accounts.id"),
+    _fk("contact_id", "contacts.id", index=False),
+    _fk("opportunity_id", "opportunities.id", index=False),
+    Column("anonymized", Boolean, nullable=False, default=False),
+    *_stamps(),
+    Index("ix_leads_status", "status"),
+)
+
+sales_activities = Table(
+    "sales_activities", metadata, _id(),
+    Column("type", String(16), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("notes", Text),
+    Column("due_at", UTCDateTime),
+    Column("occurred_at", UTCDateTime),
+    Column("done", Boolean, nullable=False, default=False),
+    Column("duration_minutes", Integer),
+    _fk("owner_id", "users.id", nullable=False),
+    _fk("lead_id", "leads.id", ondelete="CASCADE"),
+    _fk("opportunity_id", "opportunities.id", ondelete="CASCADE"),
+    _fk("account_id", "accounts.id", ondelete="CASCADE"),
+    _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+)
+
+goals = Table(
+    "goals", metadata, _id(),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("target_revenue_amount", MONEY, nullable=False),
+    Column("target_revenue_currency", String(3), nullable=False),
+    Column("target_deals", Integer, nullable=False),
+    *_stamps(),
+    UniqueConstraint("user_id", "period_start", "period_end", name="uq_goals_user_period"),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False, default=list),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    *_stamps(),
+)

@@ -1,0 +1,1 @@
+"""The `salesgraph` command: serve, migrate, seed, export-schema, create-token."""

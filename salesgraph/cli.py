@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+
+from persistence import tables as t
+from persistence.db import create_engine, database_url
+from persistence.migrate import upgrade
+
+DEMO_ADMIN_EMAIL = "admin@salesgraph.example"
+DEMO_PARTNER_EMAIL = "portal@nordicpartners.example"
+
+
+def _fail(message: str) -> None:
+    print(f"salesgraph: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    upgrade(database_url())
+    print(f"migrated {_safe(database_url())} to the latest revision", file=sys.stderr)
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from persistence.seed import parse_size, seed
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as error:
+        _fail(str(error))
+
+    async def run() -> None:
+        engine = create_engine()
+        try:
+            summary = await seed(engine, size, progress=not args.quiet)
+        finally:
+            await engine.dispose()
+        print(json.dumps(summary.counts if hasattr(summary, "counts") else summary.__dict__, default=str),
+              file=sys.stderr)
+
+    upgrade(database_url())
+    asyncio.run(run())
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from gql.schema.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+async def _create_token(email: str, scopes: list[str], expires_in: int | None, name: str) -> str:
+    from gql.auth import issue_token
+
+    engine = create_engine()
+    try:
+        async with engine.connect() as conn:
+            user_id = (await conn.execute(select(t.users.c.id).where(t.users.c.email == email))).scalar()
+            partner_id = None
+            if user_id is None:
+                partner_id = (await conn.execute(select(t.partners.c.id).where(t.partners.c.email == email))).scalar()
+        if user_id is None and partner_id is None:
+            _fail(f"no user or partner has the e-mail {email!r}")
+        return await issue_token(engine, name=name, user_id=user_id, partner_id=partner_id, scopes=scopes,
+                                 expires_in_days=expires_in)
+    finally:
+        await engine.dispose()
+
+
+def cmd_create_token(args: argparse.Namespace) -> None:
+    if args.expires_in is not None and args.expires_in <= 0:
+        _fail("--expires-in takes a positive number of days")
+    print(asyncio.run(_create_token(args.email, args.scopes or [], args.expires_in, args.name)))
+
+
+async def _prepare_demo(size: str) -> tuple[str, str]:
+    from persistence.seed import parse_size, seed
+
+    engine = create_engine()
+    try:
+        async with engine.connect() as conn:
+            empty = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one() == 0
+        if empty:
+            print(f"seeding demo data ({size}) …", file=sys.stderr)
+            await seed(engine, parse_size(size), progress=True)
+    finally:
+        await engine.dispose()
+    admin = await _create_token(DEMO_ADMIN_EMAIL, [], 30, "demo admin (serve --demo)")
+    partner = await _create_token(DEMO_PARTNER_EMAIL, [], 30, "demo partner (serve --demo)")
+    return admin, partner
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.demo:
+        upgrade(database_url())
+        admin, partner = asyncio.run(_prepare_demo(args.size))
+        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        url = f"http://{shown_host}:{args.port}/graphql"
+        headers = quote(json.dumps({"Authorization": f"Bearer {admin}"}))
+        print(
+            "\nSalesgraph is starting with demo data\n"
+            f"  database:       {_safe(database_url())}\n"
+            f"  GraphiQL:       {url}\n"
+            f"  admin token:    {admin}\n"
+            f"  partner token:  {partner}\n"
+            f"  GraphiQL signed in as the admin: {url}?headers={headers}\n"
+            "  (tokens expire in 30 days; paste one into GraphiQL's Headers tab as "
+            '{"Authorization": "Bearer <token>"})\n',
+            flush=True,
+        )
+    uvicorn.run("gql.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level="info", proxy_headers=True)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="salesgraph", description="A realtime GraphQL API for a B2B sales graph. "
+                                     "DATABASE_URL selects the database (default: a SQLite file here).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API with uvicorn")
+    serve.add_argument("--demo", action="store_true", help="migrate, seed demo data when empty, print tokens")
+    serve.add_argument("--size", default="small", help="demo data size when seeding (small, medium, large or N)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="fill an empty database with deterministic demo data")
+    seed.add_argument("--size", default="small", help="small, medium, large or a number of opportunities")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    seed.set_defaults(func=cmd_seed)
+
+    sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
+
+    token = sub.add_parser("create-token", help="create an API token and print it (alone) on stdout")
+    token.add_argument("--email", required=True, help="the e-mail of the user or partner that owns the token")
+    token.add_argument("--scopes", nargs="*", help="scopes of the token, e.g. accounts:read")
+    token.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="expire after DAYS days")
+    token.add_argument("--name", default="created with salesgraph create-token", help="a name to recognise it by")
+    token.set_defaults(func=cmd_create_token)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Fixtures: a seeded database per backend (SQLite always; PostgreSQL started from its binaries,
+required under CI=true), the ASGI app over HTTP, and tokens for the demo admin and partner."""
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gql.app import create_app
+from gql.auth import issue_token
+from persistence.db import create_engine
+from persistence.migrate import upgrade_async
+from persistence.seed import seed
+from tests.support.pg import PostgresServer, find_pg_bin
+
+ANCHOR = datetime(2026, 6, 15, tzinfo=timezone.utc)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    if find_pg_bin() is None:
+        if IN_CI:
+            pytest.fail("PostgreSQL binaries not found, and CI=true requires the PostgreSQL tests to run")
+        pytest.skip("PostgreSQL binaries not found (set PG_BIN); PostgreSQL tests skipped")
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+_counter = iter(range(1, 10_000))
+
+
+def new_database_url(backend: str, request, tmp_path_factory) -> str:
+    """A fresh, empty database on the backend."""
+    n = next(_counter)
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / f'test{n}.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"test{n}")
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    engine: AsyncEngine
+    admin_token: str
+    partner_token: str
+    summary: Any
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgresql"])
+async def backend(request, tmp_path_factory) -> AsyncIterator[Backend]:
+    """A migrated database seeded with the small demo data set, shared by the read-only tests."""
+    url = new_database_url(request.param, request, tmp_path_factory)
+    await upgrade_async(url)
+    engine = create_engine(url)
+    summary = await seed(engine, "small", anchor=ANCHOR)
+    admin = await issue_token(engine, name="tests admin", user_id=summary.admin_user_id)
+    partner = await issue_token(engine, name="tests partner", partner_id=summary.partner_id)
+    yield Backend(request.param, url, engine, admin, partner, summary)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(backend: Backend) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(backend.engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://salesgraph.test") as http:
+        yield http
+
+
+class GraphQLClient:
+    """Posts GraphQL documents as the demo admin (or another token) and returns the decoded response."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http, self.token = http, token
+
+    async def post(self, query: str, variables: dict | None = None, token: str | None = None,
+                   accept: str = "application/graphql-response+json") -> httpx.Response:
+        return await self.http.post("/graphql", json={"query": query, "variables": variables},
+                                    headers={"Authorization": f"Bearer {token or self.token}", "Accept": accept})
+
+    async def data(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        response = await self.post(query, variables, token)
+        body = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient, backend: Backend) -> GraphQLClient:
+    return GraphQLClient(client, backend.admin_token)
+
+
+def statements(response: httpx.Response) -> int:
+    """The SQL statement count that the server reports in Server-Timing."""
+    header = response.headers["server-timing"]
+    desc = header.split('desc="', 1)[1].split(" statements", 1)[0]
+    return int(desc)

@@ -1,0 +1,141 @@
+"""GraphQL over HTTP: media types and status codes, bad input, authentication, masking, probes."""
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from gql.app import create_app
+from persistence import tables as t
+from persistence.db import create_engine
+from tests.conftest import statements
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def test_parse_and_validation_errors_are_400_without_data_for_graphql_response_json(gql):
+    for document in ("{ accounts(first: 1) { nodes { name }", "{ accounts(first: \"x\") { nodes { name } } }",
+                     "{ nope }"):
+        response = await gql.post(document)
+        assert response.status_code == 400
+        assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+        body = response.json()
+        assert "data" not in body and body["errors"][0]["message"]
+        assert statements(response) == 0
+
+
+async def test_validation_errors_are_200_for_plain_json_clients(gql):
+    response = await gql.post("{ nope }", accept="application/json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert "data" not in response.json()
+
+
+async def test_variables_of_the_wrong_type_are_a_request_error(gql):
+    response = await gql.post("query($n: Int!) { accounts(first: $n) { nodes { name } } }", {"n": "ten"})
+    assert response.status_code == 400
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize("first", [-1, 101, 100000])
+async def test_page_sizes_outside_0_to_100_get_a_clear_error(gql, first):
+    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": first})
+    body = response.json()
+    assert body["data"]["accounts"] is None
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
+    assert "between 0 and 100" in body["errors"][0]["message"]
+
+
+async def test_malformed_and_mistyped_ids_get_a_clear_error(gql):
+    for bad in ("not-an-id", base64.urlsafe_b64encode(b"Spaceship:1").decode(), ""):
+        body = (await gql.post("query($id: ID!) { node(id: $id) { id } }", {"id": bad})).json()
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_ID", body
+    user_id = base64.urlsafe_b64encode(b"User:1").decode().rstrip("=")
+    body = (await gql.post("query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount } }",
+                           {"id": user_id})).json()
+    assert "not of a Account" in body["errors"][0]["message"]
+
+
+async def test_a_bad_cursor_gets_a_clear_error(gql):
+    body = (await gql.post('{ accounts(after: "garbage!") { totalCount } }')).json()
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+async def test_get_runs_queries_and_reports_server_timing(client, backend):
+    response = await client.get("/graphql", params={"query": "{ viewer { user { email } } }"},
+                                headers={"Authorization": f"Bearer {backend.admin_token}"})
+    assert response.status_code == 200
+    assert response.json()["data"]["viewer"]["user"]["email"] == "admin@salesgraph.example"
+    timing = response.headers["server-timing"]
+    assert timing.startswith("db;dur=") and 'statements", total;dur=' in timing
+    assert statements(response) == 2  # the token, the user
+
+
+async def test_graphiql_is_served_to_a_browser_without_a_token(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower() and "Authorization" in response.text
+
+
+async def test_requests_without_a_valid_token_get_401(client, backend):
+    for headers in ({}, {"Authorization": "Bearer sg_wrong"}, {"Authorization": "Basic abc"}):
+        response = await client.post("/graphql", json={"query": "{ accounts { totalCount } }"}, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_introspection_works_without_a_token_so_graphiql_can_show_the_docs(client):
+    response = await client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+    assert response.status_code == 200
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_revoked_and_expired_tokens_stop_working(client, backend):
+    from datetime import datetime, timedelta, timezone
+
+    from gql.auth import issue_token
+
+    token = await issue_token(backend.engine, name="short-lived", user_id=backend.summary.admin_user_id)
+    query = {"query": "{ viewer { scopes } }"}
+    assert (await client.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    from domain.tokens import hash_secret
+
+    async with backend.engine.begin() as conn:
+        await conn.execute(update(t.api_tokens).where(t.api_tokens.c.token_hash == hash_secret(token))
+                           .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    assert (await client.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})).status_code == 401
+
+
+async def test_a_mutation_over_get_or_an_unknown_media_type_is_refused(client, backend):
+    auth = {"Authorization": f"Bearer {backend.admin_token}"}
+    response = await client.post("/graphql", content="query=x", headers={**auth, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    response = await client.post("/graphql", json={"query": "{ viewer { scopes } }"}, headers={**auth, "Accept": "text/csv"})
+    assert response.status_code == 406
+
+
+async def test_unexpected_errors_are_masked_with_a_request_id(tmp_path, caplog):
+    broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    app = create_app(broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+        response = await http.post("/graphql", json={"query": "{ accounts { totalCount } }"},
+                                   headers={"Authorization": "Bearer sg_anything"})
+    await broken.dispose()
+    body = response.json()
+    assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
+    assert body["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
+    assert any(request_id in r.getMessage() for r in caplog.records)
+
+
+async def test_health_and_readiness_probes(client, tmp_path):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).status_code == 200
+    broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(broken)), base_url="http://x") as http:
+        assert (await http.get("/readyz")).status_code == 503
+    await broken.dispose()

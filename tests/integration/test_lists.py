@@ -1,0 +1,117 @@
+"""Root lists: Relay paging, totalCount, filters and ordering, node/nodes."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from persistence import tables as t
+
+PAGE = """query Page($first: Int, $after: String, $last: Int, $before: String) {
+  opportunities(first: $first, after: $after, last: $last, before: $before, orderBy: {field: NAME}) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id name } }
+  }
+}"""
+
+
+async def test_paging_forward_visits_every_opportunity_once_in_order(gql, backend):
+    seen, after = [], None
+    while True:
+        page = (await gql.data(PAGE, {"first": 37, "after": after}))["opportunities"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    async with backend.engine.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(t.opportunities))).scalar_one()
+    assert len(seen) == len(set(seen)) == total == page["totalCount"]
+
+
+async def test_paging_backward_from_a_cursor_returns_the_items_before_it(gql):
+    first = (await gql.data(PAGE, {"first": 10}))["opportunities"]
+    cursor_of_eighth = first["edges"][7]["cursor"]
+    back = (await gql.data(PAGE, {"last": 3, "before": cursor_of_eighth}))["opportunities"]
+    assert [e["node"]["id"] for e in back["edges"]] == [e["node"]["id"] for e in first["edges"][4:7]]
+    assert back["pageInfo"]["hasPreviousPage"] is True and back["pageInfo"]["hasNextPage"] is True
+    tail = (await gql.data(PAGE, {"last": 2}))["opportunities"]
+    assert tail["pageInfo"]["hasNextPage"] is False and len(tail["edges"]) == 2
+
+
+async def test_nested_connections_page_per_parent(gql):
+    query = """query($after: String) { accounts(first: 20, filter: {hasOpportunities: true}) { nodes {
+        opportunities(first: 1, after: $after, orderBy: {field: NAME}) {
+          totalCount pageInfo { hasNextPage endCursor } nodes { name } } } } }"""
+    accounts = (await gql.data(query))["accounts"]["nodes"]
+    for account in accounts:
+        page = account["opportunities"]
+        assert len(page["nodes"]) == 1
+        assert page["pageInfo"]["hasNextPage"] == (page["totalCount"] > 1)
+    second = (await gql.data(query, {"after": accounts[0]["opportunities"]["pageInfo"]["endCursor"]}))
+    for before, after in zip(accounts, second["accounts"]["nodes"]):
+        total = before["opportunities"]["totalCount"]
+        assert after["opportunities"]["totalCount"] == total
+        assert len(after["opportunities"]["nodes"]) == (1 if total > 1 else 0)
+        if total > 1:
+            assert after["opportunities"]["nodes"][0]["name"] >= before["opportunities"]["nodes"][0]["name"]
+
+
+async def test_filters_return_only_matching_opportunities(gql):
+    query = """query($f: OpportunityFilter) { opportunities(first: 100, filter: $f) { totalCount nodes {
+        stage estimatedRevenue { amount currency } quotes { id } } } }"""
+    won = (await gql.data(query, {"f": {"stage": "WON"}}))["opportunities"]
+    assert won["totalCount"] > 0 and {o["stage"] for o in won["nodes"]} == {"WON"}
+    open_ = (await gql.data(query, {"f": {"status": "OPEN"}}))["opportunities"]
+    assert {o["stage"] for o in open_["nodes"]} <= {"PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION"}
+    ranged = (await gql.data(query, {"f": {"estimatedRevenueMin": "10000", "estimatedRevenueMax": "50000"}}))
+    assert all(Decimal("10000") <= Decimal(o["estimatedRevenue"]["amount"]) <= Decimal("50000")
+               for o in ranged["opportunities"]["nodes"])
+    without = (await gql.data(query, {"f": {"hasQuotes": False}}))["opportunities"]
+    assert all(o["quotes"] == [] for o in without["nodes"])
+    everything = (await gql.data(query))["opportunities"]["totalCount"]
+    with_quotes = (await gql.data(query, {"f": {"hasQuotes": True}}))["opportunities"]["totalCount"]
+    assert with_quotes + without["totalCount"] == everything
+
+
+async def test_text_search_is_case_insensitive_and_ordering_follows_the_field(gql):
+    names = [a["name"] for a in (await gql.data(
+        "{ accounts(first: 100, orderBy: {field: NAME, direction: DESC}) { nodes { name } } }"))["accounts"]["nodes"]]
+    assert names == sorted(names, reverse=True)
+    word = names[0].split()[0]
+    found = (await gql.data("query($s: String) { accounts(first: 100, filter: {search: $s}) { nodes { name } } }",
+                            {"s": word.upper()}))["accounts"]["nodes"]
+    assert found and all(word.lower() in a["name"].lower() for a in found)
+
+
+async def test_filter_by_owner_uses_global_ids(gql):
+    users = (await gql.data("{ users(first: 50, filter: {role: SALES_REP}) { nodes { id name } } }"))["users"]["nodes"]
+    rep = users[0]
+    owned = (await gql.data("query($id: ID) { opportunities(first: 100, filter: {ownerId: $id}) { totalCount nodes { owner { id } } } }",
+                            {"id": rep["id"]}))["opportunities"]
+    assert owned["totalCount"] > 0
+    assert {o["owner"]["id"] for o in owned["nodes"]} == {rep["id"]}
+
+
+async def test_node_and_nodes_fetch_any_object_by_global_id(gql):
+    ids = [o["id"] for o in (await gql.data("{ opportunities(first: 3) { nodes { id } } }"))["opportunities"]["nodes"]]
+    node = (await gql.data("query($id: ID!) { node(id: $id) { id __typename ... on Opportunity { name } } }",
+                           {"id": ids[0]}))["node"]
+    assert node["id"] == ids[0] and node["__typename"] == "Opportunity"
+    import base64
+
+    missing = base64.urlsafe_b64encode(b"Opportunity:987654321").decode().rstrip("=")
+    nodes = (await gql.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids[1], missing, ids[2]]}))
+    assert nodes["nodes"] == [{"id": ids[1]}, None, {"id": ids[2]}]
+
+
+async def test_lead_board_has_a_column_per_status_with_counts(gql, backend):
+    board = (await gql.data("{ leadBoard(limit: 3) { status totalCount leads { status archived } } }"))["leadBoard"]
+    assert [c["status"] for c in board] == ["OPEN", "CONTACTING", "QUALIFIED", "DISQUALIFIED", "REWORK"]
+    async with backend.engine.connect() as conn:
+        counts = dict((await conn.execute(select(t.leads.c.status, func.count()).where(
+            t.leads.c.archived.is_(False)).group_by(t.leads.c.status))).all())
+    for column in board:
+        assert column["totalCount"] == counts.get(column["status"], 0)
+        assert all(lead["status"] == column["status"] and not lead["archived"] for lead in column["leads"])
+        assert len(column["leads"]) == min(3, column["totalCount"])

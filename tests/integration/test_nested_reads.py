@@ -1,0 +1,114 @@
+"""Nested reads cost a fixed number of SQL statements however many parents they return,
+and return what the database holds, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from persistence import tables as t
+from tests.conftest import statements
+
+NESTED = """
+query Nested($n: Int!) {
+  accounts(first: $n, orderBy: {field: CREATED_AT}) {
+    nodes {
+      id
+      name
+      opportunities(first: 100) {
+        totalCount
+        nodes {
+          name
+          stage
+          quotes {
+            name
+            isActive
+            items { name quantity total { amount currency } product { code name } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_a_four_level_query_costs_the_same_statements_for_1_and_50_accounts(gql, backend):
+    one = await gql.post(NESTED, {"n": 1})
+    fifty = await gql.post(NESTED, {"n": 50})
+    assert one.status_code == fifty.status_code == 200
+    assert "errors" not in fifty.json()
+    assert len(fifty.json()["data"]["accounts"]["nodes"]) == 50
+    # token, accounts, opportunities (one window for all accounts), quotes, items, products
+    assert statements(one) == statements(fifty) == 6
+
+
+async def test_the_nested_query_returns_every_item_the_database_holds(gql, backend):
+    body = await gql.data(NESTED, {"n": 50})
+    accounts = body["accounts"]["nodes"]
+    account_ids = [int(_pk(a["id"])) for a in accounts]
+    items_in_response = sum(len(q["items"]) for a in accounts for o in a["opportunities"]["nodes"] for q in o["quotes"])
+    opportunities_in_response = sum(len(a["opportunities"]["nodes"]) for a in accounts)
+    async with backend.engine.connect() as conn:
+        opportunity_count = (await conn.execute(
+            select(func.count()).select_from(t.opportunities).where(t.opportunities.c.account_id.in_(account_ids))
+        )).scalar_one()
+        item_count = (await conn.execute(
+            select(func.count()).select_from(
+                t.quote_items.join(t.quotes, t.quotes.c.id == t.quote_items.c.quote_id)
+                .join(t.opportunities, t.opportunities.c.id == t.quotes.c.opportunity_id))
+            .where(t.opportunities.c.account_id.in_(account_ids))
+        )).scalar_one()
+    assert opportunities_in_response == opportunity_count > 0
+    assert items_in_response == item_count > 0
+    assert all(a["opportunities"]["totalCount"] == len(a["opportunities"]["nodes"]) for a in accounts)
+
+
+async def test_a_quote_total_is_the_rounded_sum_of_its_items(gql):
+    body = await gql.data("""{ opportunities(first: 30, filter: {hasActiveQuote: true}) { nodes {
+        activeQuote { total { amount currency } items { total { amount currency } } } } } }""")
+    from decimal import Decimal
+
+    quotes = [o["activeQuote"] for o in body["opportunities"]["nodes"]]
+    assert quotes
+    for quote in quotes:
+        assert Decimal(quote["total"]["amount"]) == sum(Decimal(i["total"]["amount"]) for i in quote["items"])
+        assert {i["total"]["currency"] for i in quote["items"]} <= {quote["total"]["currency"]}
+
+
+SIBLINGS = """
+{
+  opportunities(first: 60) {
+    nodes {
+      account { name parent { name } manager { name } partner { name } contacts(first: 5) { nodes { name leadStatus } } }
+      owner { name team { name } goals { targetRevenue { amount } } }
+      partner { name consultants { name } }
+      campaign { name figures { leads wonRevenue { amount } } }
+      quotes { priceBook { name } items { unit { name product { name } } } }
+      activeQuote { name }
+      contracts { name product { name } }
+      relatedAccounts { name }
+      businessRoles { role contact { name } }
+      activities(first: 3) { nodes { subject owner { name } } }
+    }
+  }
+  a: accounts(first: 40) { nodes { linkedAccounts { name } groups { name } subAccounts { totalCount } } }
+  p: partners(first: 10) { nodes { accounts { totalCount } leads { totalCount } opportunities { totalCount } } }
+}
+"""
+
+
+async def test_many_sibling_relations_resolve_concurrently_without_sharing_a_connection(gql, backend):
+    # asyncpg fails with "another operation is in progress" when loaders share a connection.
+    responses = await asyncio.gather(*(gql.post(SIBLINGS) for _ in range(4)))
+    for response in responses:
+        body = response.json()
+        assert response.status_code == 200
+        assert "errors" not in body, body.get("errors")
+        assert len(body["data"]["opportunities"]["nodes"]) == 60
+
+
+def _pk(global_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().split(":")[1]
