@@ -132,13 +132,12 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
         figures[campaign_id]["leads"][status] = count
     opps = opportunities.c
     deals = select(
-        opps.campaign_id, opps.stage == "WON", opps.actual_revenue_currency, func.count(),
-        func.sum(opps.actual_revenue_amount),
-    ).where(opps.campaign_id.in_(keys)).group_by(opps.campaign_id, opps.stage == "WON", opps.actual_revenue_currency)
-    for campaign_id, won, currency, count, amount in await conn.execute(deals):
+        opps.campaign_id, opps.stage, opps.actual_revenue_currency, func.count(), func.sum(opps.actual_revenue_amount),
+    ).where(opps.campaign_id.in_(keys)).group_by(opps.campaign_id, opps.stage, opps.actual_revenue_currency)
+    for campaign_id, stage, currency, count, amount in await conn.execute(deals):
         entry = figures[campaign_id]
         entry["opportunities"] += count
-        if won:
+        if stage == "WON":
             entry["won_count"] += count
             entry["won"][currency] = entry["won"].get(currency, 0) + (amount or 0)
     return [figures[i] for i in ids]

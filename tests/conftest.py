@@ -60,11 +60,11 @@ class Backend:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgresql"])
 async def backend(request, tmp_path_factory) -> AsyncIterator[Backend]:
-    """A migrated database seeded with the small demo data set, shared by the read-only tests."""
+    """A migrated database seeded with demo data for 300 opportunities (60 accounts), shared by the read-only tests."""
     url = new_database_url(request.param, request, tmp_path_factory)
     await upgrade_async(url)
     engine = create_engine(url)
-    summary = await seed(engine, "small", anchor=ANCHOR)
+    summary = await seed(engine, 300, anchor=ANCHOR)
     admin = await issue_token(engine, name="tests admin", user_id=summary.admin_user_id)
     partner = await issue_token(engine, name="tests partner", partner_id=summary.partner_id)
     yield Backend(request.param, url, engine, admin, partner, summary)

@@ -56,13 +56,14 @@ def connection(
         params.append(_arg("order_by", Optional[order_type], f"The order of the items (default: {default_order}, ties by id)."))
 
     async def resolve(*args: Any, **kwargs: Any) -> Any:
+        positional = list(args)
+        info = kwargs.pop("info") if "info" in kwargs else positional.pop()
         if fk is None:
-            (info,) = args
             return await root_connection(info, node_class(target), spec, default_order=default_order,
                                          filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
                                          first=kwargs["first"], after=kwargs["after"],
                                          last=kwargs["last"], before=kwargs["before"])
-        parent, info = args
+        parent = kwargs.pop("self") if "self" in kwargs else positional[0]
         return await nested_connection(info, parent.__dict__[parent_key], node_class(target), spec, fk,
                                        default_order=default_order, table=table,
                                        filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
