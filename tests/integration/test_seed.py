@@ -1,0 +1,104 @@
+"""The demo data is deterministic, covers every kind of thing, and keeps the sales rules."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.enums import AccountKind, ActivityType, LeadStatus, Stage
+from persistence import tables as t
+from persistence.db import create_engine
+from persistence.seed import SeedError, parse_size, seed
+from persistence.tables import metadata
+
+ANCHOR = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+async def _fresh(path) -> object:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return engine
+
+
+async def _dump(engine) -> dict[str, list[tuple]]:
+    async with engine.connect() as conn:
+        return {table.name: [tuple(r) for r in await conn.execute(select(table).order_by(*table.primary_key.columns))]
+                for table in metadata.sorted_tables}
+
+
+async def test_the_same_size_and_anchor_give_the_same_rows(tmp_path):
+    first, second = await _fresh(tmp_path / "a.sqlite3"), await _fresh(tmp_path / "b.sqlite3")
+    await seed(first, "small", anchor=ANCHOR)
+    await seed(second, "small", anchor=ANCHOR)
+    assert await _dump(first) == await _dump(second)
+    await first.dispose()
+    await second.dispose()
+
+
+@pytest.fixture
+async def seeded(tmp_path):
+    engine = await _fresh(tmp_path / "seed.sqlite3")
+    summary = await seed(engine, "small", anchor=ANCHOR)
+    yield engine, summary
+    await engine.dispose()
+
+
+async def _values(engine, column) -> set:
+    async with engine.connect() as conn:
+        return set((await conn.execute(select(column).distinct())).scalars())
+
+
+async def test_every_stage_status_kind_and_activity_type_appears(seeded):
+    engine, summary = seeded
+    assert summary.counts["opportunities"] == 200
+    assert await _values(engine, t.opportunities.c.stage) == {s.value for s in Stage}
+    assert await _values(engine, t.leads.c.status) == {s.value for s in LeadStatus}
+    assert await _values(engine, t.accounts.c.kind) == {k.value for k in AccountKind}
+    assert await _values(engine, t.sales_activities.c.type) == {a.value for a in ActivityType}
+    assert await _values(engine, t.price_entries.c.price_currency) == {"EUR", "USD", "NOK"}
+
+
+async def test_won_deals_have_contracts_adding_up_to_the_active_quote_and_the_actual_revenue(seeded):
+    engine, _ = seeded
+    async with engine.connect() as conn:
+        won = list(await conn.execute(select(t.opportunities).where(t.opportunities.c.stage == "WON")))
+        contracts = defaultdict(Decimal)
+        for row in await conn.execute(select(t.contracts.c.opportunity_id, t.contracts.c.value_amount)):
+            contracts[row.opportunity_id] += row.value_amount
+        active_totals = defaultdict(Decimal)
+        stmt = (select(t.quotes.c.opportunity_id, t.quote_items.c.total)
+                .join(t.quote_items, t.quote_items.c.quote_id == t.quotes.c.id).where(t.quotes.c.is_active.is_(True)))
+        for row in await conn.execute(stmt):
+            active_totals[row.opportunity_id] += row.total
+        two_active = list(await conn.execute(
+            select(t.quotes.c.opportunity_id).where(t.quotes.c.is_active.is_(True))
+            .group_by(t.quotes.c.opportunity_id).having(func.count() > 1)))
+    assert won
+    for opportunity in won:
+        assert opportunity.locked
+        assert contracts[opportunity.id] == active_totals[opportunity.id] == opportunity.actual_revenue_amount
+    assert two_active == []
+
+
+async def test_the_bundle_weights_sum_to_100(seeded):
+    engine, _ = seeded
+    async with engine.connect() as conn:
+        total = (await conn.execute(select(func.sum(t.bundle_components.c.weight)))).scalar_one()
+    assert total == 100
+
+
+async def test_seeding_a_database_that_has_data_is_refused(seeded):
+    engine, _ = seeded
+    with pytest.raises(SeedError, match="already has accounts"):
+        await seed(engine, "small", anchor=ANCHOR)
+
+
+def test_sizes_are_words_or_positive_numbers():
+    assert parse_size("medium") == 10_000 and parse_size("large") == 100_000 and parse_size("1234") == 1234
+    for bad in ("huge", "0", "-3", ""):
+        with pytest.raises(ValueError):
+            parse_size(bad)
