@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from gql.auth import principal_for
 from gql.context import Context
+from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
 from persistence.db import QueryStats, current_stats
 
@@ -69,6 +70,7 @@ class GraphQLEndpoint:
     def __init__(self, schema: GraphQLSchema, engine: AsyncEngine) -> None:
         self.schema, self.engine = schema, engine
         self.documents = DocumentCache(schema)
+        mark_fast_fields(schema)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -128,7 +130,7 @@ class GraphQLEndpoint:
                                {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
         context = Context(engine=self.engine, principal=principal, request_id=request_id)
         result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name)
+                         operation_name=operation_name, executor_class=FastExecutor)
         if not isinstance(result, ExecutionResult):
             result = await result
         return self.respond(result, media, request_id)
