@@ -39,7 +39,7 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
         yield
         await engine.dispose()
 
-    endpoint = GraphQLEndpoint(schema._schema, engine)
+    endpoint = GraphQLEndpoint(schema, engine)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),

@@ -15,10 +15,12 @@ from graphql import (
 from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry import Schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gql.auth import principal_for
+from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
@@ -67,10 +69,11 @@ def _only_introspection(operation: OperationDefinitionNode) -> bool:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: GraphQLSchema, engine: AsyncEngine) -> None:
-        self.schema, self.engine = schema, engine
-        self.documents = DocumentCache(schema)
-        mark_fast_fields(schema)
+    def __init__(self, schema: Schema, engine: AsyncEngine) -> None:
+        self.schema, self.engine = schema._schema, engine
+        self.documents = DocumentCache(self.schema)
+        self.breadth_first = BreadthFirst(schema)
+        mark_fast_fields(self.schema)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -129,10 +132,14 @@ class GraphQLEndpoint:
                                "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
                                {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
         context = Context(engine=self.engine, principal=principal, request_id=request_id)
-        result = execute(self.schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, executor_class=FastExecutor)
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        result = None
+        if operation.operation is OperationType.QUERY:
+            result = await self.breadth_first.execute(document, context, variables, operation_name)
+        if result is None:
+            result = execute(self.schema, document, context_value=context, variable_values=variables,
+                             operation_name=operation_name, executor_class=FastExecutor)
+            if not isinstance(result, ExecutionResult):
+                result = await result
         return self.respond(result, media, request_id)
 
     def respond(self, result: ExecutionResult, media: str, request_id: str) -> Response:

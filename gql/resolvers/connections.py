@@ -75,18 +75,15 @@ async def root_connection(
     return Connection(page=page, node_type=node_type, count_query=count)
 
 
-async def nested_connection(
-    info: Info, parent_id: int, node_type: type, spec: FilterSpec, fk: str, *, filter: Any = None,
-    order_by: Any = None, default_order: str, first: int | None, after: str | None, last: int | None,
-    before: str | None, table: Table | None = None,
-) -> Connection:
+def pages_loader(
+    ctx: Any, spec: FilterSpec, fk: str, *, filter: Any = None, order_by: Any = None, default_order: str,
+    first: int | None, after: str | None, last: int | None, before: str | None, table: Table | None = None,
+) -> PagesByParentLoader:
+    """The request's loader of pages of `table` per `fk` for these arguments (validated here)."""
     page_window = window(first, after, last, before)
     found = criteria(filter)
     conds = conditions(spec, found)
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
     key = ("pages", target.name, fk, page_window, repr(sorted(found.items())), str(order[0]))
-    ctx = info.context
-    loader = ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds))
-    page = await loader.load(parent_id)
-    return Connection(page=page, node_type=node_type)
+    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds))

@@ -64,9 +64,16 @@ class Money:
 
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
+    """A Money object without the dataclass constructor (it is built for every price in a response)."""
     if amount is None or currency is None:
         return None
-    return Money(amount=amount, currency=currency)
+    obj = _new_money(Money)
+    obj.__dict__["amount"] = amount
+    obj.__dict__["currency"] = currency
+    return obj
+
+
+_new_money = object.__new__
 
 
 @strawberry.type(description="Where a page of a connection lies in the whole list (Relay).")

@@ -1,13 +1,15 @@
 """Field factories for the relations every type repeats: to-one by id, lists and connections."""
 import importlib
 import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Optional
 
 import strawberry
 from sqlalchemy import Table
 from strawberry.types import Info
 
-from gql.resolvers.connections import nested_connection, root_connection
+from gql.resolvers.connections import pages_loader, root_connection
 from gql.schema.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
 from persistence.filters import FilterSpec
 
@@ -19,6 +21,17 @@ PAGE_ARGS = [
     ("before", Optional[str], "Return items before this cursor."),
 ]
 _classes: dict[str, type] = {}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """How a relation field resolves for many parents at once (used by the breadth-first executor):
+    `one` loads a row per key column, `many` a list of rows per parent id, `pages` a connection page."""
+
+    kind: str
+    target: str
+    key: str
+    loader: Callable[[Any, dict[str, Any]], Any]
 
 
 def node_class(target: str) -> type:
@@ -64,11 +77,16 @@ def connection(
                                          first=kwargs["first"], after=kwargs["after"],
                                          last=kwargs["last"], before=kwargs["before"])
         parent = kwargs.pop("self") if "self" in kwargs else positional[0]
-        return await nested_connection(info, parent.__dict__[parent_key], node_class(target), spec, fk,
-                                       default_order=default_order, table=table,
-                                       filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
-                                       first=kwargs["first"], after=kwargs["after"],
-                                       last=kwargs["last"], before=kwargs["before"])
+        page = await nested_loader(info.context, kwargs).load(parent.__dict__[parent_key])
+        return Connection(page=page, node_type=node_class(target))
+
+    def nested_loader(ctx: Any, kwargs: dict[str, Any]) -> Any:
+        return pages_loader(ctx, spec, fk, default_order=default_order, table=table,
+                            filter=kwargs.get("filter"), order_by=kwargs.get("order_by"), first=kwargs["first"],
+                            after=kwargs["after"], last=kwargs["last"], before=kwargs["before"])
+
+    if fk is not None:
+        resolve._batch = Batch("pages", target, key=parent_key, loader=nested_loader)  # type: ignore[attr-defined]
 
     resolve.__signature__ = inspect.Signature(params, return_annotation=Connection[lazy(target)])  # type: ignore[attr-defined]
     resolve.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not _P.empty}
@@ -85,6 +103,9 @@ def to_one(target: str, table: Table, column: str, description: str) -> Any:
             return None
         return node_class(target).from_row(await info.context.by_id(table).load(key))
 
+    resolve._batch = Batch("one", target, key=column,  # type: ignore[attr-defined]
+                           loader=lambda ctx, kwargs: ctx.by_id(table))
+
     resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)
 
@@ -97,6 +118,9 @@ def to_many(target: str, table: Table, fk: str, description: str, order_by: tupl
         rows = await info.context.children(table, fk, order_by, where, tag).load(self.__dict__["id"])
         return node_class(target).from_rows(rows)
 
+    resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
+                           loader=lambda ctx, kwargs: ctx.children(table, fk, order_by, where, tag))
+
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)
 
@@ -107,6 +131,9 @@ def linked(target: str, link: Table, left: str, right: str, target_table: Table,
     async def resolve(self: Any, info: Info) -> Any:
         rows = await info.context.linked(link, left, right, target_table).load(self.__dict__["id"])
         return node_class(target).from_rows(rows)
+
+    resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
+                           loader=lambda ctx, kwargs: ctx.linked(link, left, right, target_table))
 
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)

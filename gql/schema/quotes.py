@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.money import Money as DomainMoney
-from gql.schema.base import Money, Node
+from gql.schema.base import Money, Node, money
 from gql.schema.fields import node_class, to_many, to_one
 from persistence import tables as t
 
@@ -58,8 +58,8 @@ class QuoteItem(Node):
 
     @strawberry.field(description="The price of one unit before discount, in the quote's currency.")
     def unit_price(self) -> Money:
-        return Money(amount=self.__dict__["unit_price"], currency=self.__dict__["currency"])
+        return money(self.__dict__["unit_price"], self.__dict__["currency"])  # type: ignore[return-value]
 
     @strawberry.field(description="Quantity × unit price − discount, rounded to the currency's minor unit.")
     def total(self) -> Money:
-        return Money(amount=self.__dict__["total"], currency=self.__dict__["currency"])
+        return money(self.__dict__["total"], self.__dict__["currency"])  # type: ignore[return-value]
