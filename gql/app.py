@@ -9,8 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.schema.schema import schema
 from persistence.db import create_engine, ping
@@ -45,6 +48,7 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
             Route("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
         ],
         lifespan=lifespan,
     )

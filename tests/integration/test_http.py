@@ -74,10 +74,20 @@ async def test_get_runs_queries_and_reports_server_timing(client, backend):
     assert statements(response) == 2  # the token, the user
 
 
-async def test_graphiql_is_served_to_a_browser_without_a_token(client):
+async def test_graphiql_is_served_to_a_browser_without_a_token_with_its_assets_and_no_cdn(client):
+    import re
+
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower() and "Authorization" in response.text
+    assets = re.findall(r'(?:src|href)="(/graphiql/assets/[^"]+)"', response.text)
+    assert len(assets) == 6
+    assert "unpkg.com" not in response.text
+    for url in assets:
+        asset = await client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert asset.status_code == 200 and len(asset.content) > 500
+    script = await client.get("/graphiql/assets/graphiql.min.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"
 
 
 async def test_requests_without_a_valid_token_get_401(client, backend):

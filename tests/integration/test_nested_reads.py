@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from persistence import tables as t
 from tests.conftest import statements
@@ -99,13 +99,32 @@ SIBLINGS = """
 
 
 async def test_many_sibling_relations_resolve_concurrently_without_sharing_a_connection(gql, backend):
-    # asyncpg fails with "another operation is in progress" when loaders share a connection.
-    responses = await asyncio.gather(*(gql.post(SIBLINGS) for _ in range(4)))
+    # asyncpg fails with "another operation is in progress" when loaders share a connection;
+    # the pool shows that batches really ran at the same time, each on a connection of its own.
+    pool = backend.engine.sync_engine.pool
+    checked_out, most = set(), [0]
+
+    def checkout(dbapi_connection, record, proxy):  # noqa: ANN001
+        assert id(dbapi_connection) not in checked_out
+        checked_out.add(id(dbapi_connection))
+        most[0] = max(most[0], len(checked_out))
+
+    def checkin(dbapi_connection, record):  # noqa: ANN001
+        checked_out.discard(id(dbapi_connection))
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    try:
+        responses = await asyncio.gather(*(gql.post(SIBLINGS) for _ in range(4)))
+    finally:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
     for response in responses:
         body = response.json()
         assert response.status_code == 200
         assert "errors" not in body, body.get("errors")
         assert len(body["data"]["opportunities"]["nodes"]) == 60
+    assert most[0] > 4, "sibling relations did not load concurrently"
 
 
 def _pk(global_id: str) -> str:
