@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from gql.errors import ClientError
 
 
+@functools.lru_cache(maxsize=200_000)
 def encode(type_name: str, pk: int) -> str:
+    """Cached: a large read encodes thousands of ids, mostly the same ones request after request."""
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 

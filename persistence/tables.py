@@ -34,6 +34,12 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=timezone.utc)
         return value
 
+    def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
+        # asyncpg already returns aware datetimes: no per-value work on PostgreSQL.
+        if dialect.name == "postgresql":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 MONEY = Numeric(20, 4, asdecimal=True)
 QUANTITY = Numeric(14, 4, asdecimal=True)

@@ -40,15 +40,18 @@ class Node:
         if row is None:
             return None
         obj = cls.__new__(cls)
-        obj.__dict__.update(row._mapping)
+        obj.__dict__ = dict(zip(row._fields, row))
         return obj
 
     @classmethod
     def from_rows(cls, rows: Iterable[Any]) -> list[Any]:
         new, result = cls.__new__, []
+        fields = None
         for row in rows:
+            if fields is None:
+                fields = row._fields
             obj = new(cls)
-            obj.__dict__.update(row._mapping)
+            obj.__dict__ = dict(zip(fields, row))
             result.append(obj)
         return result
 
