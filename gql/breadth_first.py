@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from operator import attrgetter
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -84,32 +85,27 @@ class _Run:
         self.info = _Info(context)
 
     async def selection(self, parent_type: GraphQLObjectType, parents: list[Any], grouped: dict) -> list[dict]:
-        # the keys in the order of the query, filled in below
-        template = dict.fromkeys(grouped)
-        out: list[dict] = [template.copy() for _ in parents]
+        """The response objects for `parents`: each field is computed as a column over all of them."""
+        columns: dict[str, list] = {}
         pending: list[tuple[str, Awaitable[list]]] = []
         for key, fields in grouped.items():
             name = fields[0].node.name.value
             if name == "__typename":
-                for o in out:
-                    o[key] = parent_type.name
+                columns[key] = [parent_type.name] * len(parents)
                 continue
             if name.startswith("__"):
                 raise Unsupported(name)
             field_def = parent_type.fields[name]
             values = self.resolve(field_def, fields, parents)
             if isinstance(values, list) and _is_leaf(field_def.type):
-                completed = self.complete_leaves(field_def.type, values)
-                for o, v in zip(out, completed):
-                    o[key] = v
+                columns[key] = self.complete_leaves(field_def.type, values)
             else:
                 pending.append((key, self.resolve_and_complete(field_def, fields, values)))
         if pending:
-            results = await asyncio.gather(*(c for _, c in pending))
-            for (key, _), completed in zip(pending, results):
-                for o, v in zip(out, completed):
-                    o[key] = v
-        return out
+            for (key, _), completed in zip(pending, await asyncio.gather(*(c for _, c in pending))):
+                columns[key] = completed
+        keys = list(grouped)
+        return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))]
 
     async def resolve_and_complete(self, field_def: Any, fields: list, values: Any) -> list:
         if not isinstance(values, list):
@@ -122,8 +118,7 @@ class _Run:
             raise Unsupported("not a plain Strawberry field")
         resolver = definition.base_resolver
         if resolver is None:
-            name = definition.python_name
-            return [p.__dict__[name] if name in p.__dict__ else getattr(p, name) for p in parents]
+            return list(map(attrgetter(definition.python_name), parents))
         kwargs = self.arguments(field_def, definition, fields)
         func = resolver.wrapped_func
         batch: Batch | None = getattr(func, "_batch", None)
@@ -149,9 +144,13 @@ class _Run:
         loader = batch.loader(self.context, kwargs)
         keys = [p.__dict__[batch.key] for p in parents]
         wanted = [k for k in dict.fromkeys(keys) if k is not None]
-        found = dict(zip(wanted, await loader.load_many(wanted)))
+        # The whole level is one batch already: call the batch function without a future per key.
+        loaded = await loader.batch_load_fn(wanted) if wanted else []
         if batch.kind == "one":
-            return [cls.from_row(found[k]) if k is not None else None for k in keys]
+            objects = dict(zip((k for k, row in zip(wanted, loaded) if row is not None),
+                               cls.from_rows(row for row in loaded if row is not None)))
+            return [objects.get(k) for k in keys]
+        found = dict(zip(wanted, loaded))
         if batch.kind == "many":
             return [cls.from_rows(found[k]) for k in keys]
         from gql.schema.base import Connection
@@ -164,12 +163,15 @@ class _Run:
         if isinstance(leaf, GraphQLList):
             return [None if v is None else self.complete_leaves(leaf.of_type, list(v)) for v in values]
         serialize = leaf.serialize
+        native = _NATIVE.get(leaf.name)
         result = []
         for v in values:
             if v is None:
                 if non_null:
                     raise Unsupported("null in a non-null field")
                 result.append(None)
+            elif type(v) is native:
+                result.append(v)
             else:
                 s = serialize(v)
                 if s is None:
@@ -231,6 +233,10 @@ class _Run:
 
 async def _gather(results: list) -> list:
     return list(await asyncio.gather(*results))
+
+
+# Values of these Python types are already what these scalars serialise to.
+_NATIVE: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 
 
 def _is_leaf(return_type: Any) -> bool:

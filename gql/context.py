@@ -31,8 +31,8 @@ class Context:
         return self.loader(("id", table.name), lambda: RowsByIdLoader(self.engine, table))
 
     def children(self, table: Table, fk: str, order_by: tuple = (), where: Any = None, tag: str = "") -> DataLoader:
-        return self.loader(("fk", table.name, fk, tag),
-                           lambda: RowsByParentLoader(self.engine, table, fk, order_by, where))
+        key = ("fk", table.name, fk, tag)
+        return self.loader(key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key))
 
     def linked(self, link: Table, left: str, right: str, target: Table, order_by: tuple = ()) -> DataLoader:
         return self.loader(("link", link.name, left),

@@ -9,13 +9,13 @@ non-null field, a serialisation error) falls back to the full path, which report
 from __future__ import annotations
 
 import inspect
+from operator import attrgetter
 from typing import Any
 
 from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 
 FAST = "salesgraph-fast"
-_MISSING = object()
 
 
 def mark_fast_fields(schema: GraphQLSchema) -> int:
@@ -46,10 +46,7 @@ def mark_fast_fields(schema: GraphQLSchema) -> int:
 
 
 def _attribute(name: str):  # noqa: ANN202
-    def get(source: Any) -> Any:
-        value = source.__dict__.get(name, _MISSING)
-        return getattr(source, name, None) if value is _MISSING else value
-    return get
+    return attrgetter(name)
 
 
 class FastExecutor(IncrementalExecutor):

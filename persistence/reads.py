@@ -2,33 +2,50 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.pages import PageRows, Window
 
+_statements: dict[Hashable, Select] = {}
+KEYS = bindparam("keys", expanding=True)
+
+
+def statement(key: Hashable | None, build: Callable[[], Select]) -> Select:
+    """The statement for `key`, built once per process: SQLAlchemy then reuses its compiled form
+    instead of rebuilding and hashing a new expression tree on every request. The keys of a batch
+    are the expanding `:keys` parameter."""
+    if key is None:
+        return build()
+    found = _statements.get(key)
+    if found is None:
+        if len(_statements) > 5_000:
+            _statements.clear()
+        found = _statements[key] = build()
+    return found
+
 
 async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id") -> list[Row | None]:
     column = table.c[key]
-    result = await conn.execute(select(table).where(column.in_(list(set(ids)))))
-    found = {getattr(row, key): row for row in result}
+    stmt = statement(("ids", table.name, key), lambda: select(table).where(column.in_(KEYS)))
+    found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids))})}
     return [found.get(i) for i in ids]
 
 
 async def rows_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any],
-    order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None,
+    order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None, cache_key: Hashable | None = None,
 ) -> list[list[Row]]:
     """All children of each parent, for relations that stay small (a quote's items)."""
     column = table.c[fk]
-    stmt = select(table).where(column.in_(list(set(keys))), where if where is not None else true())
-    stmt = stmt.order_by(column, *order_by, *([table.c.id] if "id" in table.c else []))
+    stmt = statement(cache_key, lambda: select(table).where(column.in_(KEYS), where if where is not None else true())
+                     .order_by(column, *order_by, *([table.c.id] if "id" in table.c else [])))
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt):
+    for row in await conn.execute(stmt, {"keys": list(set(keys))}):
         grouped[getattr(row, fk)].append(row)
     return [grouped.get(k, []) for k in keys]
 
@@ -39,36 +56,39 @@ async def rows_through(
 ) -> list[list[Row]]:
     """Many-to-many: the `target` rows linked to each key through the `link` table."""
     owner = link.c[left].label("_owner")
-    stmt = (
+    stmt = statement(("link", link.name, left, right, target.name), lambda: (
         select(target, owner)
         .join(link, link.c[right] == target.c.id)
-        .where(link.c[left].in_(list(set(keys))))
+        .where(link.c[left].in_(KEYS))
         .order_by(owner, *order_by, target.c.id)
-    )
+    ))
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt):
+    for row in await conn.execute(stmt, {"keys": list(set(keys))}):
         grouped[row._owner].append(row)
     return [grouped.get(k, []) for k in keys]
 
 
 async def pages_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any], window: Window,
-    order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (),
+    order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (), cache_key: Hashable | None = None,
 ) -> list[PageRows]:
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
     column = table.c[fk]
-    inner = (
-        select(
-            table,
-            func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
-            func.count().over(partition_by=column).label("_total"),
+
+    def build() -> Select:
+        inner = (
+            select(
+                table,
+                func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
+                func.count().over(partition_by=column).label("_total"),
+            )
+            .where(column.in_(KEYS), *where)
+            .subquery("page")
         )
-        .where(column.in_(list(set(keys))), *where)
-        .subquery("page")
-    )
-    stmt = select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
+        return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
+
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt):
+    for row in await conn.execute(statement(cache_key, build), {"keys": list(set(keys))}):
         grouped[getattr(row, fk)].append(row)
     pages = []
     for k in keys:

@@ -86,4 +86,4 @@ def pages_loader(
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
     key = ("pages", target.name, fk, page_window, repr(sorted(found.items())), str(order[0]))
-    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds))
+    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds, cache_key=key))

@@ -2,7 +2,7 @@
 concurrently, and one AsyncSession or connection must never be shared between tasks."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -29,13 +29,14 @@ class RowsByParentLoader(DataLoader):
     """All rows of `table` whose `fk` is the key, for relations that stay small."""
 
     def __init__(self, engine: AsyncEngine, table: Table, fk: str, order_by: Sequence[ColumnElement] = (),
-                 where: ColumnElement | None = None) -> None:
+                 where: ColumnElement | None = None, cache_key: Hashable | None = None) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.order_by, self.where = engine, table, fk, order_by, where
+        self.cache_key = cache_key
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where)
+            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key)
 
 
 class RowsThroughLinkLoader(DataLoader):
@@ -56,11 +57,13 @@ class PagesByParentLoader(DataLoader):
     """One connection page per parent, all parents in one windowed statement."""
 
     def __init__(self, engine: AsyncEngine, table: Table, fk: str, window: Window,
-                 order_by: Sequence[ColumnElement], where: Sequence[ColumnElement]) -> None:
+                 order_by: Sequence[ColumnElement], where: Sequence[ColumnElement],
+                 cache_key: Hashable | None = None) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.window = engine, table, fk, window
-        self.order_by, self.where = order_by, where
+        self.order_by, self.where, self.cache_key = order_by, where, cache_key
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         async with self.engine.connect() as conn:
-            return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where)
+            return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where,
+                                           self.cache_key)

@@ -4,7 +4,7 @@ import base64
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -66,17 +66,18 @@ class Money:
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
 
+class MoneyValue(NamedTuple):
+    """What Money fields return: a tuple is the cheapest object Python builds, and a large read
+    builds one for every price in it. Strawberry resolves `amount` and `currency` by attribute."""
+
+    amount: Decimal
+    currency: str
+
+
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
-    """A Money object without the dataclass constructor (it is built for every price in a response)."""
     if amount is None or currency is None:
         return None
-    obj = _new_money(Money)
-    obj.__dict__["amount"] = amount
-    obj.__dict__["currency"] = currency
-    return obj
-
-
-_new_money = object.__new__
+    return MoneyValue(amount, currency)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Where a page of a connection lies in the whole list (Relay).")

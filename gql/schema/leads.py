@@ -121,8 +121,8 @@ class Campaign(Node):
             disqualified_leads=by_status.get("DISQUALIFIED", 0),
             opportunities=data["opportunities"],
             won_opportunities=data["won_count"],
-            won_revenue=Money(amount=won.amount, currency=won.currency),
-            cost_per_lead=Money(amount=cpl.amount, currency=cpl.currency) if cpl else None,
+            won_revenue=money(won.amount, won.currency),  # type: ignore[arg-type]
+            cost_per_lead=money(cpl.amount, cpl.currency) if cpl else None,
             roi_percent=return_on_investment(costs, won),
         )
 

@@ -45,7 +45,7 @@ class Opportunity(Node):
         if amount is None:
             return None
         result = weighted(DomainMoney(amount, currency), self.__dict__["probability"])
-        return Money(amount=result.amount, currency=result.currency)
+        return money(result.amount, result.currency)
 
     @strawberry.field(description="The revenue actually won: the active quote's total when it was sold.")
     def actual_revenue(self) -> Money | None:

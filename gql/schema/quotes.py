@@ -40,7 +40,7 @@ class Quote(Node):
         rows = await info.context.children(t.quote_items, "quote_id", ITEMS_ORDER).load(self.pk)
         currency = self.__dict__["currency"]
         result = DomainMoney(sum((r.total for r in rows), Decimal(0)), currency).rounded()
-        return Money(amount=result.amount, currency=currency)
+        return money(result.amount, currency)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A line of a quote: a product from the price book, a manual item or a rounding item.")
