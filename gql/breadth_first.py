@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    ExecutionResult, GraphQLAbstractType, GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType,
+    ExecutionResult, GraphQLAbstractType, get_named_type, GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType,
     GraphQLSchema, OperationType,
 )
 from graphql.execution.collect_fields import collect_fields
@@ -123,7 +123,7 @@ class _Run:
         func = resolver.wrapped_func
         batch: Batch | None = getattr(func, "_batch", None)
         if batch is not None:
-            return self.batched(batch, kwargs, parents)
+            return self.batched(batch, kwargs, parents, self.columns_for(field_def.type, fields, batch))
         has_self, has_info = _parameters(func)
         if has_info:
             kwargs["info"] = self.info
@@ -139,20 +139,76 @@ class _Run:
         return convert_arguments(raw, definition.arguments, scalar_registry=self.owner.scalars,
                                  config=self.owner.strawberry.config)
 
-    async def batched(self, batch: Batch, kwargs: dict[str, Any], parents: list[Any]) -> list:
+    def columns_for(self, return_type: Any, fields: list, batch: Batch) -> tuple[str, ...] | None:
+        """The columns the selection reads from the batch's rows, or None for all of them."""
+        named = get_named_type(return_type)
+        if batch.kind != "pages":
+            return self.node_columns(named, fields, batch.table)
+        wanted: set[str] = set()
+        for key, sub in self.executor.collect_subfields(named, fields).grouped_field_set.items():
+            name = sub[0].node.name.value
+            if name in ("__typename", "totalCount", "pageInfo"):
+                continue
+            if name == "nodes":
+                found = self.node_columns(get_named_type(named.fields[name].type), sub, batch.table)
+            elif name == "edges":
+                edge = get_named_type(named.fields[name].type)
+                found = ()
+                for _, edge_fields in self.executor.collect_subfields(edge, sub).grouped_field_set.items():
+                    if edge_fields[0].node.name.value == "node":
+                        node_found = self.node_columns(get_named_type(edge.fields["node"].type), edge_fields, batch.table)
+                        if node_found is None:
+                            return None
+                        found = (*found, *node_found)
+            else:
+                return None
+            if found is None:
+                return None
+            wanted.update(found)
+        return tuple(sorted(wanted))
+
+    def node_columns(self, object_type: Any, fields: list, table: Any) -> tuple[str, ...] | None:
+        if not isinstance(object_type, GraphQLObjectType):
+            return None
+        wanted: set[str] = set()
+        for sub in self.executor.collect_subfields(object_type, fields).grouped_field_set.values():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                continue
+            definition = (object_type.fields[name].extensions or {}).get("strawberry-definition")
+            if definition is None:
+                return None
+            if definition.base_resolver is None:
+                if definition.python_name not in table.c:
+                    return None
+                wanted.add(definition.python_name)
+            else:
+                needed = getattr(definition.base_resolver.wrapped_func, "_needs", None)
+                if needed is None:
+                    return None
+                wanted.update(needed)
+        return tuple(sorted(wanted))
+
+    async def batched(self, batch: Batch, kwargs: dict[str, Any], parents: list[Any],
+                      columns: tuple[str, ...] | None) -> list:
         cls = node_class(batch.target)
         loader = batch.loader(self.context, kwargs)
         keys = [p.__dict__[batch.key] for p in parents]
         wanted = [k for k in dict.fromkeys(keys) if k is not None]
-        # The whole level is one batch already: call the batch function without a future per key.
-        loaded = await loader.batch_load_fn(wanted) if wanted else []
+        # The whole level is one batch already: fetch it without a future per key, and only the
+        # columns this selection reads.
+        loaded = await loader.fetch(wanted, columns) if wanted else []
         if batch.kind == "one":
             objects = dict(zip((k for k, row in zip(wanted, loaded) if row is not None),
                                cls.from_rows(row for row in loaded if row is not None)))
             return [objects.get(k) for k in keys]
         found = dict(zip(wanted, loaded))
+        rows = next((r for group in loaded for r in (group.rows if batch.kind == "pages" else group)), None)
+        fields = rows._fields if rows is not None else None
         if batch.kind == "many":
-            return [cls.from_rows(found[k]) for k in keys]
+            return [cls.from_rows(found[k], fields) for k in keys]
+        for page in loaded:
+            page.fields = fields
         from gql.schema.base import Connection
 
         return [Connection(page=found[k], node_type=cls) for k in keys]

@@ -50,3 +50,4 @@ class PageRows:
     total: int | None     # None when nobody asked and it was not needed
     has_next: bool
     has_previous: bool
+    fields: tuple[str, ...] | None = None  # the rows' column names, shared by all pages of a batch

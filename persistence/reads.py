@@ -29,9 +29,19 @@ def statement(key: Hashable | None, build: Callable[[], Select]) -> Select:
     return found
 
 
-async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id") -> list[Row | None]:
+def projection(table: Table, columns: Sequence[str] | None, *always: str) -> list[ColumnElement]:
+    """The columns to select: all of them, or the named ones plus those the batch itself needs."""
+    if columns is None:
+        return [table]  # type: ignore[list-item]
+    names = dict.fromkeys([*always, *columns])
+    return [table.c[name] for name in names]
+
+
+async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id",
+                      columns: tuple[str, ...] | None = None) -> list[Row | None]:
     column = table.c[key]
-    stmt = statement(("ids", table.name, key), lambda: select(table).where(column.in_(KEYS)))
+    stmt = statement(("ids", table.name, key, columns),
+                     lambda: select(*projection(table, columns, key)).where(column.in_(KEYS)))
     found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids))})}
     return [found.get(i) for i in ids]
 
@@ -39,10 +49,12 @@ async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], k
 async def rows_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any],
     order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None, cache_key: Hashable | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> list[list[Row]]:
     """All children of each parent, for relations that stay small (a quote's items)."""
     column = table.c[fk]
-    stmt = statement(cache_key, lambda: select(table).where(column.in_(KEYS), where if where is not None else true())
+    cache_key = (cache_key, columns) if cache_key is not None else None
+    stmt = statement(cache_key, lambda: select(*projection(table, columns, "id", fk)).where(column.in_(KEYS), where if where is not None else true())
                      .order_by(column, *order_by, *([table.c.id] if "id" in table.c else [])))
     grouped: dict[Any, list[Row]] = defaultdict(list)
     for row in await conn.execute(stmt, {"keys": list(set(keys))}):
@@ -52,12 +64,12 @@ async def rows_by_fk(
 
 async def rows_through(
     conn: AsyncConnection, link: Table, left: str, right: str, target: Table, keys: Sequence[Any],
-    order_by: Sequence[ColumnElement] = (),
+    order_by: Sequence[ColumnElement] = (), columns: tuple[str, ...] | None = None,
 ) -> list[list[Row]]:
     """Many-to-many: the `target` rows linked to each key through the `link` table."""
     owner = link.c[left].label("_owner")
-    stmt = statement(("link", link.name, left, right, target.name), lambda: (
-        select(target, owner)
+    stmt = statement(("link", link.name, left, right, target.name, columns), lambda: (
+        select(*projection(target, columns, "id"), owner)
         .join(link, link.c[right] == target.c.id)
         .where(link.c[left].in_(KEYS))
         .order_by(owner, *order_by, target.c.id)
@@ -71,14 +83,16 @@ async def rows_through(
 async def pages_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any], window: Window,
     order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (), cache_key: Hashable | None = None,
+    columns: tuple[str, ...] | None = None,
 ) -> list[PageRows]:
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
     column = table.c[fk]
+    cache_key = (cache_key, columns) if cache_key is not None else None
 
     def build() -> Select:
         inner = (
             select(
-                table,
+                *projection(table, columns, "id", fk),
                 func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
                 func.count().over(partition_by=column).label("_total"),
             )

@@ -1,5 +1,6 @@
 """Per-request dataloaders. Each batch opens its own connection: sibling fields resolve
-concurrently, and one AsyncSession or connection must never be shared between tasks."""
+concurrently, and one AsyncSession or connection must never be shared between tasks.
+`fetch(keys, columns)` is the batch with only the columns a breadth-first level needs."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
@@ -21,8 +22,11 @@ class RowsByIdLoader(DataLoader):
         self.engine, self.table, self.key = engine, table, key
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        return await self.fetch(keys)
+
+    async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_by_ids(conn, self.table, keys, self.key)
+            return await reads.rows_by_ids(conn, self.table, keys, self.key, columns)
 
 
 class RowsByParentLoader(DataLoader):
@@ -35,8 +39,12 @@ class RowsByParentLoader(DataLoader):
         self.cache_key = cache_key
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        return await self.fetch(keys)
+
+    async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key)
+            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key,
+                                          columns)
 
 
 class RowsThroughLinkLoader(DataLoader):
@@ -49,8 +57,12 @@ class RowsThroughLinkLoader(DataLoader):
         self.order_by = order_by
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        return await self.fetch(keys)
+
+    async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_through(conn, self.link, self.left, self.right, self.target, keys, self.order_by)
+            return await reads.rows_through(conn, self.link, self.left, self.right, self.target, keys, self.order_by,
+                                            columns)
 
 
 class PagesByParentLoader(DataLoader):
@@ -64,6 +76,9 @@ class PagesByParentLoader(DataLoader):
         self.order_by, self.where, self.cache_key = order_by, where, cache_key
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        return await self.fetch(keys)
+
+    async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
             return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where,
-                                           self.cache_key)
+                                           self.cache_key, columns)

@@ -11,7 +11,7 @@ from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums as e
 from gql.schema import filters as f
-from gql.schema.base import Node
+from gql.schema.base import Node, needs
 from gql.schema.fields import connection, linked, to_many, to_one
 from persistence import filters as spec
 from persistence import tables as t
@@ -53,6 +53,7 @@ class Account(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
 
     @strawberry.field(description="Custom attributes (key → value), ordered by key.")
+    @needs("custom_attributes")
     def custom_attributes(self) -> list[KeyValue]:
         values: dict[str, Any] = self.__dict__["custom_attributes"] or {}
         return [KeyValue(key=k, value=str(values[k])) for k in sorted(values)]
@@ -117,6 +118,7 @@ class Contact(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
 
     @strawberry.field(description="First and last name.")
+    @needs("first_name", "last_name")
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 

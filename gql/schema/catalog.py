@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from gql.schema import enums as e
-from gql.schema.base import Money, Node, money
+from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
 from persistence import tables as t
 
@@ -75,6 +75,7 @@ class PriceEntry(Node):
     unit = to_one("gql.schema.catalog:ProductUnit", t.product_units, "unit_id", "The product unit priced.")
 
     @strawberry.field(description="The price of one unit.")
+    @needs("price_amount", "price_currency")
     def price(self) -> Money:
         return money(self.__dict__["price_amount"], self.__dict__["price_currency"])  # type: ignore[return-value]
 

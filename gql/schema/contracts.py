@@ -6,7 +6,7 @@ from decimal import Decimal
 import strawberry
 
 from gql.schema import enums as e
-from gql.schema.base import Money, Node, money
+from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_one
 from persistence import tables as t
 
@@ -29,5 +29,6 @@ class Contract(Node):
     quote_item = to_one("gql.schema.quotes:QuoteItem", t.quote_items, "quote_item_id", "The sold quote item.")
 
     @strawberry.field(description="The contract's value (the sold item's total).")
+    @needs("value_amount", "value_currency")
     def value(self) -> Money:
         return money(self.__dict__["value_amount"], self.__dict__["value_currency"])  # type: ignore[return-value]

@@ -32,6 +32,7 @@ class Batch:
     target: str
     key: str
     loader: Callable[[Any, dict[str, Any]], Any]
+    table: Table
 
 
 def node_class(target: str) -> type:
@@ -86,7 +87,9 @@ def connection(
                             after=kwargs["after"], last=kwargs["last"], before=kwargs["before"])
 
     if fk is not None:
-        resolve._batch = Batch("pages", target, key=parent_key, loader=nested_loader)  # type: ignore[attr-defined]
+        resolve._batch = Batch("pages", target, key=parent_key, loader=nested_loader,  # type: ignore[attr-defined]
+                               table=table if table is not None else spec.table)
+        resolve._needs = (parent_key,)  # type: ignore[attr-defined]
 
     resolve.__signature__ = inspect.Signature(params, return_annotation=Connection[lazy(target)])  # type: ignore[attr-defined]
     resolve.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not _P.empty}
@@ -104,7 +107,8 @@ def to_one(target: str, table: Table, column: str, description: str) -> Any:
         return node_class(target).from_row(await info.context.by_id(table).load(key))
 
     resolve._batch = Batch("one", target, key=column,  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.by_id(table))
+                           loader=lambda ctx, kwargs: ctx.by_id(table), table=table)
+    resolve._needs = (column,)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)
@@ -119,7 +123,8 @@ def to_many(target: str, table: Table, fk: str, description: str, order_by: tupl
         return node_class(target).from_rows(rows)
 
     resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.children(table, fk, order_by, where, tag))
+                           loader=lambda ctx, kwargs: ctx.children(table, fk, order_by, where, tag), table=table)
+    resolve._needs = ("id",)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)
@@ -133,7 +138,8 @@ def linked(target: str, link: Table, left: str, right: str, target_table: Table,
         return node_class(target).from_rows(rows)
 
     resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.linked(link, left, right, target_table))
+                           loader=lambda ctx, kwargs: ctx.linked(link, left, right, target_table), table=target_table)
+    resolve._needs = ("id",)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)

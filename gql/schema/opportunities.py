@@ -11,7 +11,7 @@ from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums as e
 from gql.schema import filters as f
-from gql.schema.base import Money, Node, money
+from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import connection, linked, node_class, to_many, to_one
 from gql.schema.quotes import QUOTES_ORDER
 from persistence import filters as spec
@@ -36,10 +36,12 @@ class Opportunity(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
 
     @strawberry.field(description="The revenue expected from the deal.")
+    @needs("estimated_revenue_amount", "estimated_revenue_currency")
     def estimated_revenue(self) -> Money | None:
         return money(self.__dict__["estimated_revenue_amount"], self.__dict__["estimated_revenue_currency"])
 
     @strawberry.field(description="Estimated revenue × probability, rounded to the currency's minor unit.")
+    @needs("estimated_revenue_amount", "estimated_revenue_currency", "probability")
     def weighted_revenue(self) -> Money | None:
         amount, currency = self.__dict__["estimated_revenue_amount"], self.__dict__["estimated_revenue_currency"]
         if amount is None:
@@ -48,14 +50,17 @@ class Opportunity(Node):
         return money(result.amount, result.currency)
 
     @strawberry.field(description="The revenue actually won: the active quote's total when it was sold.")
+    @needs("actual_revenue_amount", "actual_revenue_currency")
     def actual_revenue(self) -> Money | None:
         return money(self.__dict__["actual_revenue_amount"], self.__dict__["actual_revenue_currency"])
 
     @strawberry.field(description="True while the opportunity is in an open stage.")
+    @needs("stage")
     def is_open(self) -> bool:
         return not DomainStage(self.__dict__["stage"]).is_closed
 
     @strawberry.field(description="The quote that counts (at most one per opportunity).")
+    @needs("id")
     async def active_quote(self, info: Info) -> Quote | None:
         rows = await info.context.children(t.quotes, "opportunity_id", where=ACTIVE_QUOTE, tag="active").load(self.pk)
         return node_class("gql.schema.quotes:Quote").from_row(rows[0]) if rows else None

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.money import Money as DomainMoney
-from gql.schema.base import Money, Node, money
+from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import node_class, to_many, to_one
 from persistence import tables as t
 
@@ -36,6 +36,7 @@ class Quote(Node):
                     order_by=ITEMS_ORDER)
 
     @strawberry.field(description="The sum of the item totals, rounded half-up to the currency's minor unit.")
+    @needs("id", "currency")
     async def total(self, info: Info) -> Money:
         rows = await info.context.children(t.quote_items, "quote_id", ITEMS_ORDER).load(self.pk)
         currency = self.__dict__["currency"]
@@ -57,9 +58,11 @@ class QuoteItem(Node):
     unit = to_one("gql.schema.catalog:ProductUnit", t.product_units, "unit_id", "The product unit sold.")
 
     @strawberry.field(description="The price of one unit before discount, in the quote's currency.")
+    @needs("unit_price", "currency")
     def unit_price(self) -> Money:
         return money(self.__dict__["unit_price"], self.__dict__["currency"])  # type: ignore[return-value]
 
     @strawberry.field(description="Quantity × unit price − discount, rounded to the currency's minor unit.")
+    @needs("total", "currency")
     def total(self) -> Money:
         return money(self.__dict__["total"], self.__dict__["currency"])  # type: ignore[return-value]
