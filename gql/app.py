@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,15 @@ from gql.schema.schema import schema
 from persistence.db import create_engine, ping
 
 log = logging.getLogger("salesgraph")
+
+
+def tune_garbage_collector() -> None:
+    """A large read allocates tens of thousands of short-lived, acyclic objects (freed by reference
+    counting); with the default threshold of 700 the cyclic collector runs dozens of times per
+    request and walks every long-lived object at start-up each time (~30% of a 700 KiB read).
+    Freeze what start-up created and collect the young generation less often."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def create_app(engine: AsyncEngine | None = None) -> Starlette:
@@ -39,6 +49,7 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tune_garbage_collector()
         yield
         await engine.dispose()
 
