@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
+from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from persistence.db import create_engine, ping
 
@@ -64,4 +65,5 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.add_middleware(ServerTimingMiddleware)
     return app

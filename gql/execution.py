@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 from operator import attrgetter
-from typing import Any
 
 from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor

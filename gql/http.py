@@ -1,9 +1,8 @@
-"""GraphQL over HTTP (POST and GET) with cached parsing and validation, orjson, typed errors,
-`application/graphql-response+json` status codes and a Server-Timing header on every response."""
+"""GraphQL over HTTP (POST and GET) with cached parsing and validation, orjson, typed errors
+and `application/graphql-response+json` status codes."""
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -24,7 +23,6 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
-from persistence.db import QueryStats, current_stats
 
 log = logging.getLogger("salesgraph.http")
 
@@ -77,18 +75,8 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
-        started = time.perf_counter()
-        stats = QueryStats()
-        token = current_stats.set(stats)
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        try:
-            response = await self.handle(request, request_id)
-        finally:
-            current_stats.reset(token)
-        response.headers["Server-Timing"] = (
-            f'db;dur={stats.seconds * 1000:.2f};desc="{stats.statements} statements", '
-            f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
-        )
+        response = await self.handle(request, request_id)
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
 

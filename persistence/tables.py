@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-    LargeBinary, MetaData, Numeric, String, Table, Text, TypeDecorator, UniqueConstraint, func, text,
+    MetaData, Numeric, String, Table, Text, TypeDecorator, UniqueConstraint, func, text,
 )
 
 metadata = MetaData(naming_convention={

@@ -12,7 +12,7 @@ from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums as e
 from gql.schema import filters as f
 from gql.schema.base import Node, needs
-from gql.schema.fields import connection, linked, to_many, to_one
+from gql.schema.fields import connection, linked, to_one
 from persistence import filters as spec
 from persistence import tables as t
 

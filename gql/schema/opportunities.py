@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +12,7 @@ from gql.schema import enums as e
 from gql.schema import filters as f
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import connection, linked, node_class, to_many, to_one
-from gql.schema.quotes import QUOTES_ORDER
+from gql.schema.quotes import QUOTES_ORDER, Quote
 from persistence import filters as spec
 from persistence import tables as t
 
@@ -108,5 +107,3 @@ class SalesActivity(Node):
     account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it is about.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it is about.")
 
-
-from gql.schema.quotes import Quote  # noqa: E402  (the type of activeQuote)

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from domain.money import Money as DomainMoney
 from gql.schema.base import Money, Node, money, needs
-from gql.schema.fields import node_class, to_many, to_one
+from gql.schema.fields import to_many, to_one
 from persistence import tables as t
 
 QUOTES_ORDER = (t.quotes.c.created_at,)

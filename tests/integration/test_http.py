@@ -145,7 +145,9 @@ async def test_unexpected_errors_are_masked_with_a_request_id(tmp_path, caplog):
 
 async def test_health_and_readiness_probes(client, tmp_path):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).status_code == 200
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert statements(ready) == 1  # every response carries Server-Timing, the probes too
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(broken)), base_url="http://x") as http:
         assert (await http.get("/readyz")).status_code == 503
