@@ -10,10 +10,9 @@ from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums as e
-from gql.schema import filters as f
 from gql.schema.base import Node, needs
-from gql.schema.fields import connection, linked, to_one
-from persistence import filters as spec
+from gql.schema import relations as rel
+from gql.schema.fields import linked, to_one
 from persistence import tables as t
 
 STAMPS = "When it was created."
@@ -72,28 +71,16 @@ class Account(Node):
     created_by = to_one("gql.schema.people:User", t.users, "created_by_id", "The user who created the account.")
     parent = to_one("gql.schema.accounts:Account", t.accounts, "parent_id", "The parent account, for a sub-account.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner that manages this account.")
-    sub_accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="parent_id", default_order="NAME",
-                              filter_type=f.AccountFilter, order_type=f.AccountOrder,
-                              description="The accounts whose parent this account is.")
+    sub_accounts = rel.accounts("parent_id", "The accounts whose parent this account is.")
     linked_accounts = linked("gql.schema.accounts:Account", t.account_links, "account_id", "linked_account_id",
                              t.accounts, "Accounts linked to this one (e.g. the same group of companies).")
     groups = linked("gql.schema.accounts:AccountGroup", t.account_group_members, "account_id", "group_id",
                     t.account_groups, "The groups this account belongs to.")
-    contacts = connection("gql.schema.accounts:Contact", spec.CONTACTS, fk="account_id", default_order="LAST_NAME",
-                          filter_type=f.ContactFilter, order_type=f.ContactOrder,
-                          description="The people working at this account.")
-    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="account_id",
-                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
-                               order_type=f.OpportunityOrder, description="The account's opportunities.")
-    contracts = connection("gql.schema.contracts:Contract", spec.CONTRACTS, fk="account_id", default_order="STARTS_ON",
-                           filter_type=f.ContractFilter, order_type=f.ContractOrder,
-                           description="The account's contracts (from sold opportunities).")
-    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="account_id", default_order="CREATED_AT",
-                       filter_type=f.LeadFilter, order_type=f.LeadOrder,
-                       description="Leads that were added to or qualified into this account.")
-    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="account_id",
-                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
-                            order_type=f.SalesActivityOrder, description="Sales activities on this account.")
+    contacts = rel.contacts("account_id", "The people working at this account.")
+    opportunities = rel.opportunities("account_id", "The account's opportunities.")
+    contracts = rel.contracts("account_id", "The account's contracts (from sold opportunities).")
+    leads = rel.leads("account_id", "Leads that were added to or qualified into this account.")
+    activities = rel.activities("account_id", "this account")
 
 
 @strawberry.type(description="A kind of contact: the built-in EMPLOYEE and CONSULTANT, or a company's own.")

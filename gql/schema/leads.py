@@ -12,10 +12,9 @@ from domain.catalog import BASE_CURRENCY
 from domain.leads import cost_per_lead, return_on_investment
 from domain.money import Money as DomainMoney
 from gql.schema import enums as e
-from gql.schema import filters as f
 from gql.schema.base import Money, Node, money
-from gql.schema.fields import connection, to_one
-from persistence import filters as spec
+from gql.schema import relations as rel
+from gql.schema.fields import to_one
 from persistence import reads
 from persistence import tables as t
 
@@ -49,9 +48,7 @@ class Lead(Node):
     contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "The contact created from it.")
     opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
                          "The opportunity it was qualified into.")
-    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="lead_id",
-                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
-                            order_type=f.SalesActivityOrder, description="Sales activities on this lead.")
+    activities = rel.activities("lead_id", "this lead")
 
 
 @strawberry.type(description="What a campaign brought in; anonymized leads still count.")
@@ -90,11 +87,8 @@ class Campaign(Node):
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="campaign_id", default_order="CREATED_AT",
-                       filter_type=f.LeadFilter, order_type=f.LeadOrder, description="Leads from this campaign.")
-    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="campaign_id",
-                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
-                               order_type=f.OpportunityOrder, description="Opportunities from this campaign.")
+    leads = rel.leads("campaign_id", "Leads from this campaign.")
+    opportunities = rel.opportunities("campaign_id", "Opportunities from this campaign.")
 
     @strawberry.field(description="What the campaign cost.")
     def costs(self) -> Money | None:

@@ -9,11 +9,10 @@ from domain.enums import Stage as DomainStage
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums as e
-from gql.schema import filters as f
 from gql.schema.base import Money, Node, money, needs
-from gql.schema.fields import connection, linked, node_class, to_many, to_one
+from gql.schema import relations as rel
+from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.quotes import QUOTES_ORDER, Quote
-from persistence import filters as spec
 from persistence import tables as t
 
 ACTIVE_QUOTE = t.quotes.c.is_active.is_(True)
@@ -76,9 +75,7 @@ class Opportunity(Node):
                               "account_id", t.accounts, "Other accounts involved in the deal.")
     business_roles = to_many("gql.schema.opportunities:BusinessRole", t.business_roles, "opportunity_id",
                              "Contacts and the roles they play in the deal.")
-    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="opportunity_id",
-                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
-                            order_type=f.SalesActivityOrder, description="Sales activities on this opportunity.")
+    activities = rel.activities("opportunity_id", "this opportunity")
 
 
 @strawberry.type(description="The role a contact plays in an opportunity (decision maker, champion …).")

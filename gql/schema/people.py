@@ -5,10 +5,9 @@ from datetime import date, datetime
 import strawberry
 
 from gql.schema import enums as e
-from gql.schema import filters as f
 from gql.schema.base import Money, Node, money
-from gql.schema.fields import connection, to_many, to_one
-from persistence import filters as spec
+from gql.schema import relations as rel
+from gql.schema.fields import to_many, to_one
 from persistence import tables as t
 
 
@@ -29,12 +28,8 @@ class User(Node):
     team = to_one("gql.schema.people:Team", t.teams, "team_id", "The user's team.")
     goals = to_many("gql.schema.people:Goal", t.goals, "user_id", "The user's sales goals, oldest period first.",
                     order_by=(t.goals.c.period_start,))
-    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="owner_id",
-                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
-                               order_type=f.OpportunityOrder, description="Opportunities this user owns.")
-    managed_accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="manager_id", default_order="NAME",
-                                  filter_type=f.AccountFilter, order_type=f.AccountOrder,
-                                  description="Accounts this user manages.")
+    opportunities = rel.opportunities("owner_id", "Opportunities this user owns.")
+    managed_accounts = rel.accounts("manager_id", "Accounts this user manages.")
 
 
 @strawberry.type(description="A reseller or consultancy that is given accounts, leads and opportunities.")
@@ -47,17 +42,10 @@ class Partner(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     consultants = to_many("gql.schema.accounts:Contact", t.contacts, "partner_id",
                           "The partner's consultants.", order_by=(t.contacts.c.last_name,))
-    accounts = connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk="partner_id", default_order="NAME",
-                          filter_type=f.AccountFilter, order_type=f.AccountOrder,
-                          description="Accounts this partner manages.")
-    leads = connection("gql.schema.leads:Lead", spec.LEADS, fk="assigned_partner_id", default_order="CREATED_AT",
-                       filter_type=f.LeadFilter, order_type=f.LeadOrder, description="Leads assigned to this partner.")
-    opportunities = connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk="partner_id",
-                               default_order="CREATED_AT", filter_type=f.OpportunityFilter,
-                               order_type=f.OpportunityOrder, description="Opportunities assigned to this partner.")
-    activities = connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk="partner_id",
-                            default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
-                            order_type=f.SalesActivityOrder, description="Sales activities on this partner.")
+    accounts = rel.accounts("partner_id", "Accounts this partner manages.")
+    leads = rel.leads("assigned_partner_id", "Leads assigned to this partner.")
+    opportunities = rel.opportunities("partner_id", "Opportunities assigned to this partner.")
+    activities = rel.activities("partner_id", "this partner")
 
 
 @strawberry.type(description="A sales goal of a user for a period.")
