@@ -199,6 +199,8 @@ async def _params(request: Request) -> dict[str, Any]:
         raise RequestError(400, "the request has no `query` string", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "`variables` must be a JSON object", "BAD_REQUEST")
+    if raw.get("extensions") is not None and not isinstance(raw["extensions"], dict):
+        raise RequestError(400, "`extensions` must be a JSON object", "BAD_REQUEST")
     if name is not None and not isinstance(name, str):
         raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
     return {"query": query, "variables": variables, "operationName": name or None}
