@@ -19,6 +19,7 @@ from gql.http import GraphQLEndpoint
 from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from persistence.db import create_engine, ping
+from persistence.migrate import check_current
 
 log = logging.getLogger("salesgraph")
 
@@ -50,6 +51,7 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await check_current(engine)
         tune_garbage_collector()
         yield
         await engine.dispose()

@@ -91,3 +91,11 @@ async def test_migrate_seed_and_create_token_from_the_command_line(tmp_path):
     assert body["data"]["viewer"]["partner"]["name"] == "Nordic Partners AS"
     exported = _salesgraph("export-schema", env=env, cwd=tmp_path)
     assert exported.stdout == (ROOT / "schema.graphql").read_text()
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
+    run = subprocess.run([sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(_free_port())],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "run `salesgraph migrate` first" in run.stderr + run.stdout
