@@ -102,7 +102,7 @@ class _Run:
             else:
                 pending.append((key, self.resolve_and_complete(field_def, fields, values)))
         if pending:
-            for (key, _), completed in zip(pending, await asyncio.gather(*(c for _, c in pending))):
+            for (key, _), completed in zip(pending, await _all(c for _, c in pending)):
                 columns[key] = completed
         keys = list(grouped)
         return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))]
@@ -128,7 +128,7 @@ class _Run:
         if has_info:
             kwargs["info"] = self.info
         results = [func(p, **kwargs) for p in parents] if has_self else [func(**kwargs) for _ in parents]
-        return _gather(results) if resolver.is_async else results
+        return _all(results) if resolver.is_async else results
 
     def arguments(self, field_def: Any, definition: Any, fields: list) -> dict[str, Any]:
         if not field_def.args:
@@ -287,8 +287,11 @@ class _Run:
         return await self.selection(object_type, objects, grouped)
 
 
-async def _gather(results: list) -> list:
-    return list(await asyncio.gather(*results))
+async def _all(awaitables: Any) -> list:
+    """Run concurrently (so loader calls share batches); the first failure cancels the rest."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(a) for a in awaitables]
+    return [t.result() for t in tasks]
 
 
 # Values of these Python types are already what these scalars serialise to.
