@@ -19,6 +19,7 @@ from persistence.db import create_engine
 from persistence.migrate import upgrade_async
 from persistence.seed import seed
 from tests.support.pg import PostgresServer, find_pg_bin
+from tests.support.server import DemoServer, start_demo_server
 
 ANCHOR = datetime(2026, 6, 15, tzinfo=timezone.utc)
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -108,3 +109,11 @@ def statements(response: httpx.Response) -> int:
     header = response.headers["server-timing"]
     desc = header.split('desc="', 1)[1].split(" statements", 1)[0]
     return int(desc)
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> DemoServer:
+    """The README's first command, once for the session: `salesgraph serve --demo` on a new SQLite file."""
+    server = start_demo_server(tmp_path_factory.mktemp("demo"))
+    yield server
+    server.stop()

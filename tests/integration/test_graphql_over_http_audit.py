@@ -1,18 +1,14 @@
-"""The GraphQL-over-HTTP conformance audits of the `graphql-http` reference package, run against a
-real server process. Needs node and npm (skipped without them; the package comes from the npm
+"""The GraphQL-over-HTTP conformance audits of the `graphql-http` reference package, run against the
+demo server process. Needs node and npm (skipped without them; the package comes from the npm
 registry into a cache folder on first use)."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -30,32 +26,14 @@ def _graphql_http() -> Path:
     return CACHE
 
 
-def test_the_server_passes_every_graphql_over_http_audit(tmp_path):
+def test_the_server_passes_every_graphql_over_http_audit(demo_server, tmp_path):
     cache = _graphql_http()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/audit.sqlite3"}
-    subprocess.run([sys.executable, "-m", "salesgraph.cli", "migrate"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        script = tmp_path / "audit.mjs"
-        shutil.copy(HERE.parent / "support" / "audit.mjs", script)
-        (tmp_path / "node_modules").symlink_to(cache / "node_modules")
-        run = subprocess.run(["node", str(script), f"{url}/graphql"], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0, run.stderr
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(10)
+    script = tmp_path / "audit.mjs"
+    shutil.copy(HERE.parent / "support" / "audit.mjs", script)
+    (tmp_path / "node_modules").symlink_to(cache / "node_modules")
+    run = subprocess.run(["node", str(script), f"{demo_server.url}/graphql"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["failed"] == []
     assert report["ok"] >= 60

@@ -2,64 +2,30 @@
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from tests.support.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_serve_demo_seeds_prints_tokens_and_serves_graphiql_and_queries(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        output, tokens = [], {}
-        deadline = time.monotonic() + 120
-        while len(tokens) < 2 and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            found = re.match(r"\s+(admin|partner) token:\s+(\S+)", line)
-            if found:
-                tokens[found.group(1)] = found.group(2)
-        assert set(tokens) == {"admin", "partner"}, "".join(output)
-        assert any(f"http://127.0.0.1:{port}/graphql" in line for line in output)
-        url = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
-        assert page.status_code == 200 and "graphiql" in page.text.lower()
-        query = "{ viewer { user { email } partner { name } } opportunities(first: 1) { totalCount } }"
-        admin = httpx.post(f"{url}/graphql", json={"query": query},
-                           headers={"Authorization": f"Bearer {tokens['admin']}"}).json()["data"]
-        assert admin["viewer"]["user"]["email"] == "admin@salesgraph.example"
-        assert admin["opportunities"]["totalCount"] == 200
-        partner = httpx.post(f"{url}/graphql", json={"query": query},
-                             headers={"Authorization": f"Bearer {tokens['partner']}"}).json()["data"]
-        assert partner["viewer"]["partner"]["name"] == "Nordic Partners AS"
-    finally:
-        process.terminate()
-        process.wait(10)
+def test_serve_demo_seeds_prints_tokens_and_serves_graphiql_and_queries(demo_server):
+    url, tokens = demo_server.url, demo_server.tokens
+    assert any(f"{url}/graphql" in line for line in demo_server.output)
+    page = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    query = "{ viewer { user { email } partner { name } } opportunities(first: 1) { totalCount } }"
+    admin = httpx.post(f"{url}/graphql", json={"query": query},
+                       headers={"Authorization": f"Bearer {tokens['admin']}"}).json()["data"]
+    assert admin["viewer"]["user"]["email"] == "admin@salesgraph.example"
+    assert admin["opportunities"]["totalCount"] == 200
+    partner = httpx.post(f"{url}/graphql", json={"query": query},
+                         headers={"Authorization": f"Bearer {tokens['partner']}"}).json()["data"]
+    assert partner["viewer"]["partner"]["name"] == "Nordic Partners AS"
 
 
 def _salesgraph(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -95,7 +61,7 @@ async def test_migrate_seed_and_create_token_from_the_command_line(tmp_path):
 
 def test_serve_refuses_a_database_that_is_not_migrated(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
-    run = subprocess.run([sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(_free_port())],
+    run = subprocess.run([sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(free_port())],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "run `salesgraph migrate` first" in run.stderr + run.stdout

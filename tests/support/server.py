@@ -1,0 +1,64 @@
+"""`salesgraph serve --demo` as a real server process, as a new user starts it."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoServer:
+    url: str
+    tokens: dict[str, str]
+    output: list[str]
+    process: subprocess.Popen = field(repr=False)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
+    """Start `serve --demo` on a fresh SQLite file in `folder`; return once it answers /healthz."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    tokens: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while len(tokens) < 2 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        found = re.match(r"\s+(admin|partner) token:\s+(\S+)", line)
+        if found:
+            tokens[found.group(1)] = found.group(2)
+    server = DemoServer(f"http://127.0.0.1:{port}", tokens, output, process)
+    if len(tokens) < 2:
+        server.stop()
+        raise AssertionError("serve --demo printed no tokens:\n" + "".join(output))
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError("serve --demo did not answer /healthz")
