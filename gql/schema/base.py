@@ -7,7 +7,6 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import strawberry
-from strawberry.types import Info
 
 from gql import ids
 from gql.errors import ClientError
@@ -171,6 +170,3 @@ def window(first: int | None, after: str | None, last: int | None, before: str |
         before=decode_cursor(before, "before") if before is not None else None,
     )
 
-
-def context(info: Info) -> Any:
-    return info.context
