@@ -21,8 +21,10 @@ def _graphql_http() -> Path:
     module = CACHE / "node_modules" / "graphql-http"
     if not module.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE),
-                        "graphql-http@1", "graphql@16"], check=True, capture_output=True, timeout=300)
+        installed = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE),
+                                    "graphql-http@1", "graphql@16"], capture_output=True, text=True, timeout=300)
+        if installed.returncode != 0:
+            pytest.skip(f"could not install graphql-http from the npm registry: {installed.stderr[-300:]}")
     return CACHE
 
 
