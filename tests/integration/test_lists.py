@@ -115,3 +115,48 @@ async def test_lead_board_has_a_column_per_status_with_counts(gql, backend):
         assert column["totalCount"] == counts.get(column["status"], 0)
         assert all(lead["status"] == column["status"] and not lead["archived"] for lead in column["leads"])
         assert len(column["leads"]) == min(3, column["totalCount"])
+
+
+async def test_nested_last_and_before_page_from_the_end_of_each_parents_list(gql):
+    query = """query($last: Int, $before: String) { accounts(first: 15, filter: {hasOpportunities: true}) { nodes {
+        all: opportunities(first: 100, orderBy: {field: NAME}) { nodes { id } }
+        tail: opportunities(last: $last, before: $before, orderBy: {field: NAME}) {
+          totalCount pageInfo { hasNextPage hasPreviousPage startCursor } edges { cursor node { id } } } } } }"""
+    accounts = (await gql.data(query, {"last": 2}))["accounts"]["nodes"]
+    for account in accounts:
+        every = [n["id"] for n in account["all"]["nodes"]]
+        tail = account["tail"]
+        assert [e["node"]["id"] for e in tail["edges"]] == every[-2:]
+        assert tail["totalCount"] == len(every)
+        assert tail["pageInfo"]["hasNextPage"] is False
+        assert tail["pageInfo"]["hasPreviousPage"] == (len(every) > 2)
+    longest = max(accounts, key=lambda a: len(a["all"]["nodes"]))
+    cursor = longest["tail"]["pageInfo"]["startCursor"]
+    before = (await gql.data(query, {"last": 1, "before": cursor}))["accounts"]["nodes"]
+    match = next(a for a in before if [n["id"] for n in a["all"]["nodes"]] == [n["id"] for n in longest["all"]["nodes"]])
+    every = [n["id"] for n in longest["all"]["nodes"]]
+    assert [e["node"]["id"] for e in match["tail"]["edges"]] == every[-3:-2]
+    assert match["tail"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_paging_past_the_end_gives_an_empty_page_and_first_with_last_is_refused(gql):
+    first = (await gql.data(PAGE, {"first": 1}))["opportunities"]
+    total = first["totalCount"]
+    import base64
+
+    beyond = base64.urlsafe_b64encode(f"cursor:{total + 5}".encode()).decode().rstrip("=")
+    empty = (await gql.data(PAGE, {"first": 5, "after": beyond}))["opportunities"]
+    assert empty["edges"] == [] and empty["pageInfo"]["hasNextPage"] is False
+    assert empty["pageInfo"]["hasPreviousPage"] is True and empty["totalCount"] == total
+    both = (await gql.post(PAGE, {"first": 2, "last": 2})).json()
+    assert both["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
+    assert "not both" in both["errors"][0]["message"]
+
+
+async def test_nodes_takes_at_most_100_ids(gql):
+    import base64
+
+    ids = [base64.urlsafe_b64encode(f"Account:{i}".encode()).decode().rstrip("=") for i in range(1, 102)]
+    body = (await gql.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})).json()
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
+    assert (await gql.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids[:100]}))["nodes"][0]
