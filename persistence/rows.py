@@ -21,6 +21,8 @@ def to_row(entity: Any) -> dict[str, Any]:
             row[f"{f.name}_currency"] = value.currency if value is not None else None
         elif isinstance(value, Enum):
             row[f.name] = value.value
+        elif hasattr(value, "to_dict"):
+            row[f.name] = value.to_dict()
         else:
             row[f.name] = value
     if row.get("id") is None:

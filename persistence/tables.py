@@ -396,3 +396,39 @@ api_tokens = Table(
     Column("last_used_at", UTCDateTime),
     *_stamps(),
 )
+
+status_monitors = Table(
+    "status_monitors", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("icon", String(64), nullable=False),
+    Column("colour", String(7), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("entity_type", String(16), nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    *_stamps(),
+)
+
+status_indicators = Table(
+    "status_indicators", metadata, _id(),
+    _fk("monitor_id", "status_monitors.id", nullable=False, ondelete="CASCADE", index=False),
+    Column("entity_type", String(16), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+    UniqueConstraint("monitor_id", "entity_type", "entity_id", name="uq_status_indicators_monitor_entity"),
+    Index("ix_status_indicators_entity", "entity_type", "entity_id"),
+)
+
+audit_entries = Table(
+    "audit_entries", metadata, _id(),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("old_value", JSON),
+    Column("new_value", JSON),
+    Column("at", UTCDateTime, nullable=False),
+    _fk("actor_user_id", "users.id", index=False),
+    _fk("actor_partner_id", "partners.id", index=False),
+    Index("ix_audit_entries_entity_at", "entity_type", "entity_id", "at"),
+)

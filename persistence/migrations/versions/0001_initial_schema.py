@@ -103,6 +103,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
     sa.UniqueConstraint('code', name=op.f('uq_products_code'))
     )
+    op.create_table('status_monitors',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('icon', sa.String(length=64), nullable=False),
+    sa.Column('colour', sa.String(length=7), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=16), nullable=False),
+    sa.Column('rule', sa.JSON(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', persistence.tables.UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column('updated_at', persistence.tables.UTCDateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_status_monitors'))
+    )
     op.create_table('teams',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -143,6 +158,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product_units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_units_product_id'), ['product_id'], unique=False)
+
+    op.create_table('status_indicators',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('monitor_id', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=16), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('set_at', persistence.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['monitor_id'], ['status_monitors.id'], name=op.f('fk_status_indicators_monitor_id_status_monitors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_status_indicators')),
+    sa.UniqueConstraint('monitor_id', 'entity_type', 'entity_id', name='uq_status_indicators_monitor_entity')
+    )
+    with op.batch_alter_table('status_indicators', schema=None) as batch_op:
+        batch_op.create_index('ix_status_indicators_entity', ['entity_type', 'entity_id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -226,6 +254,23 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('audit_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=32), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=100), nullable=False),
+    sa.Column('old_value', sa.JSON(), nullable=True),
+    sa.Column('new_value', sa.JSON(), nullable=True),
+    sa.Column('at', persistence.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_user_id', sa.Integer(), nullable=True),
+    sa.Column('actor_partner_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_partner_id'], ['partners.id'], name=op.f('fk_audit_entries_actor_partner_id_partners')),
+    sa.ForeignKeyConstraint(['actor_user_id'], ['users.id'], name=op.f('fk_audit_entries_actor_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entries'))
+    )
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entries_entity_at', ['entity_type', 'entity_id', 'at'], unique=False)
 
     op.create_table('bundle_components',
     sa.Column('bundle_id', sa.Integer(), nullable=False),
@@ -627,6 +672,10 @@ def downgrade() -> None:
 
     op.drop_table('goals')
     op.drop_table('bundle_components')
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entries_entity_at')
+
+    op.drop_table('audit_entries')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
         batch_op.drop_index(batch_op.f('ix_api_tokens_partner_id'))
@@ -646,6 +695,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_team_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('status_indicators', schema=None) as batch_op:
+        batch_op.drop_index('ix_status_indicators_entity')
+
+    op.drop_table('status_indicators')
     with op.batch_alter_table('product_units', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_units_product_id'))
 
@@ -655,6 +708,7 @@ def downgrade() -> None:
 
     op.drop_table('bundles')
     op.drop_table('teams')
+    op.drop_table('status_monitors')
     op.drop_table('products')
     with op.batch_alter_table('price_books', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_price_books_previous_id'))

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.errors import ValidationError
+
+AUDITED = ("Account", "Opportunity", "Quote")
+
+
+@dataclass(kw_only=True)
+class AuditEntry:
+    """One changed field of an account, opportunity or quote: who changed it, when, from what to what."""
+
+    entity_type: str
+    entity_id: int
+    field: str
+    old_value: Any
+    new_value: Any
+    at: datetime
+    actor_user_id: int | None = None
+    actor_partner_id: int | None = None
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.entity_type not in AUDITED:
+            raise ValidationError("entityType", f"the history of a {self.entity_type} is not kept")
+        if self.actor_user_id is not None and self.actor_partner_id is not None:
+            raise ValidationError("actor", "a change is made by a user or a partner, not both")

@@ -1,0 +1,129 @@
+"""Status monitors (after SuperOffice SAINT): a typed rule over accounts, contacts or opportunities
+that marks each entity with a status indicator while the rule holds. Evaluation is the realtime issue's."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from domain.base import Entity, required
+from domain.enums import ActivityType, Stage
+from domain.errors import ValidationError
+
+
+class MonitoredEntity(str, Enum):
+    ACCOUNT = "ACCOUNT"
+    CONTACT = "CONTACT"
+    OPPORTUNITY = "OPPORTUNITY"
+
+
+class ActivityState(str, Enum):
+    ANY = "ANY"
+    OPEN = "OPEN"
+    DONE = "DONE"
+
+
+class RuleKind(str, Enum):
+    NO_ACTIVITY = "NO_ACTIVITY"                      # no activity of the types within the last `days`
+    NO_WON_OPPORTUNITY = "NO_WON_OPPORTUNITY"        # no opportunity won within the last `months`
+    TOO_MANY_ACTIVITIES = "TOO_MANY_ACTIVITIES"      # more than `count` activities of the types within `weeks`
+    OPEN_PAST_CLOSE_DATE = "OPEN_PAST_CLOSE_DATE"    # still open after its expected close date
+    STUCK_IN_STAGE = "STUCK_IN_STAGE"                # in its stage (or in `stage`) for more than `days`
+    NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"        # open, and nothing scheduled from now on
+    MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
+
+
+A, C, O = MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY
+# What each rule can be about (a contact is judged by its account's activities and deals), and the
+# parameters it takes: required ones must be given and positive, no others may be.
+RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
+    RuleKind.NO_ACTIVITY: (frozenset({A, C, O}), frozenset({"days"})),
+    RuleKind.NO_WON_OPPORTUNITY: (frozenset({A, C}), frozenset({"months"})),
+    RuleKind.TOO_MANY_ACTIVITIES: (frozenset({A, C, O}), frozenset({"count", "weeks"})),
+    RuleKind.OPEN_PAST_CLOSE_DATE: (frozenset({O}), frozenset()),
+    RuleKind.STUCK_IN_STAGE: (frozenset({O}), frozenset({"days"})),
+    RuleKind.NO_FUTURE_ACTIVITY: (frozenset({O}), frozenset()),
+    RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({A, C}), frozenset({"count", "days"})),
+}
+_NUMBERS = ("days", "weeks", "months", "count")
+_USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES}
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: RuleKind
+    days: int | None = None
+    weeks: int | None = None
+    months: int | None = None
+    count: int | None = None
+    activity_types: tuple[ActivityType, ...] = ()
+    activity_state: ActivityState = ActivityState.ANY
+    stage: Stage | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", RuleKind(self.kind))
+        object.__setattr__(self, "activity_types", tuple(ActivityType(t) for t in self.activity_types))
+        object.__setattr__(self, "activity_state", ActivityState(self.activity_state))
+        if self.stage is not None:
+            object.__setattr__(self, "stage", Stage(self.stage))
+        _, needed = RULES[self.kind]
+        for name in _NUMBERS:
+            value = getattr(self, name)
+            if name in needed and (value is None or value <= 0):
+                raise ValidationError(f"rule.{name}", f"{self.kind.value} needs a positive {name}")
+            if name not in needed and value is not None:
+                raise ValidationError(f"rule.{name}", f"{self.kind.value} takes no {name}")
+        if self.kind not in _USES_TYPES and (self.activity_types or self.activity_state is not ActivityState.ANY):
+            raise ValidationError("rule.activityTypes", f"{self.kind.value} takes no activity filter")
+        if self.stage is not None and (self.kind is not RuleKind.STUCK_IN_STAGE or self.stage.is_closed):
+            raise ValidationError("rule.stage", "only STUCK_IN_STAGE takes a stage, and only an open one")
+
+    def applies_to(self, entity: MonitoredEntity) -> bool:
+        return entity in RULES[self.kind][0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value, "days": self.days, "weeks": self.weeks, "months": self.months,
+            "count": self.count, "activity_types": [t.value for t in self.activity_types],
+            "activity_state": self.activity_state.value, "stage": self.stage.value if self.stage else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rule:
+        return cls(**{**data, "activity_types": tuple(data.get("activity_types") or ())})
+
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(kw_only=True)
+class StatusMonitor(Entity):
+    name: str
+    entity_type: MonitoredEntity
+    rule: Rule
+    description: str | None = None
+    icon: str = "flag"
+    colour: str = "#d9534f"
+    priority: int = 0
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        self.name = required(self.name, "name")
+        self.entity_type = MonitoredEntity(self.entity_type)
+        if not self.rule.applies_to(self.entity_type):
+            raise ValidationError("rule.kind", f"{self.rule.kind.value} cannot mark an entity of type {self.entity_type.value}")
+        if not _COLOUR.match(self.colour):
+            raise ValidationError("colour", f"{self.colour!r} is not a colour like #d9534f")
+
+
+@dataclass(kw_only=True)
+class StatusIndicator:
+    """A monitor's mark on one entity, present exactly while the monitor's rule holds for it."""
+
+    monitor_id: int
+    entity_type: MonitoredEntity
+    entity_id: int
+    set_at: datetime
+    id: int | None = None
