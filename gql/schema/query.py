@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -83,8 +84,6 @@ class Query:
             description="Global ids.")]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise ClientError(f"`ids` may hold at most {MAX_NODES} ids, got {len(ids)}", code="INVALID_PAGE")
-        import asyncio
-
         return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
 
     @strawberry.field(description="The caller: the user or partner that owns the token.")
