@@ -104,20 +104,22 @@ async def test_introspection_works_without_a_token_so_graphiql_can_show_the_docs
     assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
 
 
-async def test_revoked_and_expired_tokens_stop_working(client, backend):
+@pytest.mark.parametrize("column", ["expires_at", "revoked_at"])
+async def test_expired_and_revoked_tokens_stop_working(client, backend, column):
     from datetime import datetime, timedelta, timezone
 
+    from domain.tokens import hash_secret
     from gql.auth import issue_token
 
-    token = await issue_token(backend.engine, name="short-lived", user_id=backend.summary.admin_user_id)
-    query = {"query": "{ viewer { scopes } }"}
-    assert (await client.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})).status_code == 200
-    from domain.tokens import hash_secret
-
+    token = await issue_token(backend.engine, name=f"short-lived {column}", user_id=backend.summary.admin_user_id)
+    query, auth = {"query": "{ viewer { scopes } }"}, {"Authorization": f"Bearer {token}"}
+    assert (await client.post("/graphql", json=query, headers=auth)).status_code == 200
     async with backend.engine.begin() as conn:
         await conn.execute(update(t.api_tokens).where(t.api_tokens.c.token_hash == hash_secret(token))
-                           .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
-    assert (await client.post("/graphql", json=query, headers={"Authorization": f"Bearer {token}"})).status_code == 401
+                           .values({column: datetime.now(timezone.utc) - timedelta(seconds=1)}))
+    refused = await client.post("/graphql", json=query, headers=auth)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_a_mutation_over_get_or_an_unknown_media_type_is_refused(client, backend):
