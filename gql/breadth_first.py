@@ -217,6 +217,8 @@ class _Run:
         non_null = isinstance(return_type, GraphQLNonNull)
         leaf = return_type.of_type if non_null else return_type
         if isinstance(leaf, GraphQLList):
+            if non_null and any(v is None for v in values):
+                raise Unsupported("null in a non-null field")
             return [None if v is None else self.complete_leaves(leaf.of_type, list(v)) for v in values]
         serialize = leaf.serialize
         native = _NATIVE.get(leaf.name)
