@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, true, union_all
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -175,3 +175,22 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
             entry["won_count"] += count
             entry["won"][currency] = entry["won"].get(currency, 0) + (amount or 0)
     return [figures[i] for i in ids]
+
+
+async def top_per_group(
+    conn: AsyncConnection, table: Table, column: str, groups: Sequence[Any], where: Sequence[ColumnElement],
+    order_by: Sequence[ColumnElement], limit: int,
+) -> list[tuple[int, list[Row]]]:
+    """For each group value: how many rows match, and the first `limit` of them, in two statements.
+    Each group's rows come from its own ORDER BY … LIMIT, so an index on (column, order) serves it,
+    where a window over the whole table would sort everything."""
+    key = table.c[column]
+    counts = dict((await conn.execute(
+        select(key, func.count()).where(key.in_(list(groups)), *where).group_by(key))).all())
+    rows: dict[Any, list[Row]] = defaultdict(list)
+    if limit > 0 and counts:
+        parts = [select(select(table).where(key == g, *where).order_by(*order_by, table.c.id).limit(limit).subquery())
+                 for g in groups if counts.get(g)]
+        for row in await conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+            rows[getattr(row, column)].append(row)
+    return [(counts.get(g, 0), rows.get(g, [])) for g in groups]

@@ -260,6 +260,8 @@ opportunities = Table(
     *_stamps(),
     Index("ix_opportunities_stage_closed_at", "stage", "closed_at"),
     Index("ix_opportunities_name", "name"),
+    Index("ix_opportunities_created_at", "created_at"),
+    Index("ix_opportunities_expected_close_date", "expected_close_date"),
 )
 
 opportunity_related_accounts = Table(
@@ -326,6 +328,7 @@ contracts = Table(
     Column("status", String(16), nullable=False),
     *_stamps(),
     UniqueConstraint("quote_item_id", name="uq_contracts_quote_item"),
+    Index("ix_contracts_starts_on", "starts_on"),
 )
 
 leads = Table(
@@ -352,7 +355,8 @@ leads = Table(
     _fk("opportunity_id", "opportunities.id", index=False),
     Column("anonymized", Boolean, nullable=False, default=False),
     *_stamps(),
-    Index("ix_leads_status", "status"),
+    Index("ix_leads_board", "status", "archived", "priority", "created_at"),
+    Index("ix_leads_created_at", "created_at"),
 )
 
 sales_activities = Table(
@@ -370,6 +374,7 @@ sales_activities = Table(
     _fk("account_id", "accounts.id", ondelete="CASCADE"),
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
     *_stamps(),
+    Index("ix_sales_activities_created_at", "created_at"),
 )
 
 goals = Table(

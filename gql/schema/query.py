@@ -141,13 +141,13 @@ class Query:
         found = criteria(filter)
         found.setdefault("archived", False)
         conds = conditions(spec.LEADS, found)
-        page_window = window(limit, None, None, None)
+        limit = window(limit, None, None, None).first or 0
         statuses = [s.value for s in e.LeadStatus]
         order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]
         async with info.context.engine.connect() as conn:
-            pages = await reads.pages_by_fk(conn, t.leads, "status", statuses, page_window, order, conds)
-        return [LeadColumn(status=s, total_count=p.total or 0, leads=Lead.from_rows(p.rows))  # type: ignore[arg-type]
-                for s, p in zip(statuses, pages)]
+            columns = await reads.top_per_group(conn, t.leads, "status", statuses, conds, order, limit)
+        return [LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
+                for s, (count, rows) in zip(statuses, columns)]
 
 
 async def _all(info: Info, stmt) -> list:  # noqa: ANN001

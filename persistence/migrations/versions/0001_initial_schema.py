@@ -405,6 +405,8 @@ def upgrade() -> None:
     with op.batch_alter_table('opportunities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_opportunities_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_opportunities_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index('ix_opportunities_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_opportunities_expected_close_date', ['expected_close_date'], unique=False)
         batch_op.create_index('ix_opportunities_name', ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_opportunities_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_opportunities_partner_id'), ['partner_id'], unique=False)
@@ -464,8 +466,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_leads_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_assigned_partner_id'), ['assigned_partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_assigned_user_id'), ['assigned_user_id'], unique=False)
+        batch_op.create_index('ix_leads_board', ['status', 'archived', 'priority', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index('ix_leads_status', ['status'], unique=False)
+        batch_op.create_index('ix_leads_created_at', ['created_at'], unique=False)
 
     op.create_table('opportunity_related_accounts',
     sa.Column('opportunity_id', sa.Integer(), nullable=False),
@@ -552,6 +555,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('sales_activities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sales_activities_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_sales_activities_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sales_activities_lead_id'), ['lead_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sales_activities_opportunity_id'), ['opportunity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sales_activities_owner_id'), ['owner_id'], unique=False)
@@ -586,6 +590,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contracts_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_opportunity_id'), ['opportunity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contracts_product_id'), ['product_id'], unique=False)
+        batch_op.create_index('ix_contracts_starts_on', ['starts_on'], unique=False)
 
 
 
@@ -593,6 +598,7 @@ def upgrade() -> None:
 def downgrade() -> None:
 
     with op.batch_alter_table('contracts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contracts_starts_on')
         batch_op.drop_index(batch_op.f('ix_contracts_product_id'))
         batch_op.drop_index(batch_op.f('ix_contracts_opportunity_id'))
         batch_op.drop_index(batch_op.f('ix_contracts_account_id'))
@@ -603,6 +609,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sales_activities_owner_id'))
         batch_op.drop_index(batch_op.f('ix_sales_activities_opportunity_id'))
         batch_op.drop_index(batch_op.f('ix_sales_activities_lead_id'))
+        batch_op.drop_index('ix_sales_activities_created_at')
         batch_op.drop_index(batch_op.f('ix_sales_activities_account_id'))
 
     op.drop_table('sales_activities')
@@ -622,8 +629,9 @@ def downgrade() -> None:
 
     op.drop_table('opportunity_related_accounts')
     with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.drop_index('ix_leads_status')
+        batch_op.drop_index('ix_leads_created_at')
         batch_op.drop_index(batch_op.f('ix_leads_campaign_id'))
+        batch_op.drop_index('ix_leads_board')
         batch_op.drop_index(batch_op.f('ix_leads_assigned_user_id'))
         batch_op.drop_index(batch_op.f('ix_leads_assigned_partner_id'))
         batch_op.drop_index(batch_op.f('ix_leads_account_id'))
@@ -639,6 +647,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_opportunities_partner_id'))
         batch_op.drop_index(batch_op.f('ix_opportunities_owner_id'))
         batch_op.drop_index('ix_opportunities_name')
+        batch_op.drop_index('ix_opportunities_expected_close_date')
+        batch_op.drop_index('ix_opportunities_created_at')
         batch_op.drop_index(batch_op.f('ix_opportunities_campaign_id'))
         batch_op.drop_index(batch_op.f('ix_opportunities_account_id'))
 
