@@ -113,6 +113,7 @@ accounts = Table(
     Index("ix_accounts_name", "name"),
     Index("ix_accounts_country", "country"),
     Index("ix_accounts_industry", "industry"),
+    Index("ix_accounts_created_at", "created_at"),
 )
 
 account_links = Table(

@@ -226,6 +226,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.create_index('ix_accounts_country', ['country'], unique=False)
+        batch_op.create_index('ix_accounts_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index('ix_accounts_industry', ['industry'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_manager_id'), ['manager_id'], unique=False)
@@ -698,6 +699,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_accounts_manager_id'))
         batch_op.drop_index('ix_accounts_industry')
         batch_op.drop_index(batch_op.f('ix_accounts_created_by_id'))
+        batch_op.drop_index('ix_accounts_created_at')
         batch_op.drop_index('ix_accounts_country')
 
     op.drop_table('accounts')
