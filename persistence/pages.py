@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, case, or_
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,8 @@ class Window:
         if self.first is not None:
             parts.append(rn <= self.low + self.first)
         if self.last is not None:
-            parts.append(rn > (self.before if self.before is not None else total) - self.last)
+            upper = total if self.before is None else case((total < self.before, total), else_=self.before)
+            parts.append(rn > upper - self.last)
         return or_(and_(*parts), rn == 1)
 
 

@@ -160,3 +160,14 @@ async def test_nodes_takes_at_most_100_ids(gql):
     body = (await gql.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})).json()
     assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
     assert (await gql.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids[:100]}))["nodes"][0]
+
+
+async def test_a_before_cursor_past_the_end_pages_back_from_the_end_like_the_root_list(gql):
+    import base64
+
+    beyond = base64.urlsafe_b64encode(b"cursor:1000").decode().rstrip("=")
+    query = """query($before: String) { accounts(first: 10, filter: {hasOpportunities: true}) { nodes {
+        all: opportunities(first: 100, orderBy: {field: NAME}) { nodes { id } }
+        tail: opportunities(last: 2, before: $before, orderBy: {field: NAME}) { edges { node { id } } } } } }"""
+    for account in (await gql.data(query, {"before": beyond}))["accounts"]["nodes"]:
+        assert [e["node"]["id"] for e in account["tail"]["edges"]] == [n["id"] for n in account["all"]["nodes"]][-2:]
