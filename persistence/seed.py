@@ -1,18 +1,21 @@
 """Deterministic demo data: a coherent sales company for a given number of opportunities.
 
 Everything is built through the domain classes (so the invariants hold) and inserted in
-bulk with explicit ids; the same size and anchor give the same rows, byte for byte."""
+bulk with explicit ids inside one transaction; the same size and anchor give the same rows,
+byte for byte. `anchor` is "now" for every generated date (default: today 00:00 UTC)."""
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tqdm import tqdm
 
 from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
@@ -26,18 +29,20 @@ from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
-from domain.quotes import QuoteItem, Quote, quote_total
+from domain.quotes import Quote, QuoteItem, quote_total
 from persistence import tables as t
 from persistence.rows import to_row
 
 SIZES = {"small": 200, "medium": 10_000, "large": 100_000}
-CHUNK = 2_000
+CHUNK = 2_000          # opportunities built (with their quotes, contracts, activities) per batch
+INSERT_CHUNK = 5_000   # rows per INSERT executemany
 ADMIN_EMAIL = "admin@salesgraph.example"
 PARTNER_EMAIL = "portal@nordicpartners.example"
+HISTORY_DAYS = 540     # opportunities are spread over the 18 months before the anchor
 
 
 def parse_size(text_or_number: str | int) -> int:
-    """small / medium / large or a positive number of opportunities."""
+    """small / medium / large or a positive number of opportunities (underscores allowed: 25_000)."""
     if isinstance(text_or_number, int):
         value = text_or_number
     else:
@@ -47,7 +52,8 @@ def parse_size(text_or_number: str | int) -> int:
         try:
             value = int(word.replace("_", ""))
         except ValueError:
-            raise ValueError(f"size {text_or_number!r}: use small, medium, large or a number of opportunities") from None
+            raise ValueError(f"size {text_or_number!r}: use small, medium, large or a number of opportunities "
+                             "(200, 10000, 100000 or N >= 1)") from None
     if value < 1:
         raise ValueError(f"size {text_or_number!r}: the number of opportunities must be at least 1")
     return value
@@ -55,6 +61,8 @@ def parse_size(text_or_number: str | int) -> int:
 
 @dataclass
 class SeedSummary:
+    """Rows inserted per table, and the demo admin and partner (tokens are issued for them)."""
+
     counts: dict[str, int] = field(default_factory=dict)
     admin_user_id: int = 1
     partner_id: int = 1
@@ -124,6 +132,13 @@ PRODUCTS = [  # name, code, category, units: (name, recurring months or None, EU
 ]
 PROBABILITY = {Stage.PROSPECTING: 10, Stage.QUALIFICATION: 25, Stage.PROPOSAL: 50, Stage.NEGOTIATION: 75,
                Stage.WON: 100, Stage.LOST: 0}
+CAMPAIGN_NAMES = ["Spring webinar", "Trade fair Oslo", "LinkedIn ads", "Partner roadshow", "Newsletter",
+                  "Customer day", "Google ads", "Nordic CRM summit"]
+DEAL_NAMES = ["New licences", "Expansion", "Renewal", "Pilot", "Upgrade", "Support deal", "Rollout"]
+SUBJECTS = {ActivityType.CALL: "Call about next steps", ActivityType.EMAIL: "Sent material",
+            ActivityType.MEETING: "Meeting with the team", ActivityType.TASK: "Prepare proposal",
+            ActivityType.FOLLOW_UP: "Follow up on quote", ActivityType.REQUEST: "Question about licences"}
+BUNDLE_PARTS = (("SG-CLOUD", Decimal(50)), ("IMPL-STD", Decimal(30)), ("SUP-BASIC", Decimal(20)))
 
 
 class _Company:
@@ -135,17 +150,20 @@ class _Company:
         self.rng = random.Random(f"salesgraph-{n}")
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.next_id: dict[str, int] = {}
+        self.activities_made = 0
+        self.won_eur: dict[int, Decimal] = {}
+        self.won_deals: dict[int, int] = {}
+        # Opportunities that came from a lead: (opportunity id, account id, created, campaign, owner, partner).
+        self.lead_sources: list[tuple[int, int, datetime, int | None, int, int | None]] = []
 
     # helpers -------------------------------------------------------------------------------
     def add(self, table: Table, entity: Any, **extra: Any) -> int:
         new_id = self.next_id.get(table.name, 1)
         self.next_id[table.name] = new_id + 1
-        if hasattr(entity, "id"):
-            entity.id = new_id
-        row = to_row(entity) if not isinstance(entity, dict) else dict(entity)
+        entity.id = new_id
+        row = to_row(entity)
         row.update(extra)
-        if "id" in table.c:
-            row["id"] = new_id
+        row["id"] = new_id
         self.rows.setdefault(table.name, []).append(row)
         return new_id
 
@@ -155,56 +173,72 @@ class _Company:
     def at(self, days_ago: float) -> datetime:
         return self.anchor - timedelta(seconds=int(days_ago * 86400))
 
-    def stamps(self, when: datetime) -> dict[str, datetime]:
-        return {"created_at": when, "updated_at": when}
+    @staticmethod
+    def stamps(when: datetime, updated: datetime | None = None) -> dict[str, datetime]:
+        return {"created_at": when, "updated_at": updated or when}
 
     def person(self) -> tuple[str, str]:
         return self.rng.choice(FIRST), self.rng.choice(LAST)
 
     @staticmethod
     def slug(text_: str) -> str:
-        table_ = str.maketrans({"ø": "o", "å": "a", "æ": "ae", "ö": "o", "ä": "a", "ü": "u", " ": "", "/": ""})
+        table_ = str.maketrans({"ø": "o", "å": "a", "æ": "ae", "ö": "o", "ä": "a", "ü": "u", " ": "", "/": "",
+                                ".": "", ",": ""})
         return text_.lower().translate(table_)
+
+    def campaign_at(self, when: datetime) -> int | None:
+        """A campaign that had started by `when` (the most recent ones are the likeliest)."""
+        started = [c for c, starts in self.campaign_starts if starts <= when.date()]
+        if not started:
+            return None
+        return started[-1 - min(len(started) - 1, int(self.rng.expovariate(0.7)))]
 
     # the company ---------------------------------------------------------------------------
     def people(self) -> None:
-        rng = self.rng
-        reps = max(6, self.n // 400)
+        reps = max(6, round(self.n / 400))
         teams = min(6, max(3, reps // 5))
         for i in range(teams):
-            self.add(t.teams, Team(name=TEAM_NAMES[i], **self.stamps(self.at(700))))
+            self.add(t.teams, Team(name=TEAM_NAMES[i], **self.stamps(self.at(720))))
         self.admin_id = self.add(t.users, User(name="Ada Admin", email=ADMIN_EMAIL, role=Role.ADMIN,
-                                               **self.stamps(self.at(700))))
+                                               **self.stamps(self.at(720))))
         self.directors: list[int] = []
-        self.team_of: dict[int, int] = {}
         for team_id in range(1, teams + 1):
             first, last = self.person()
-            uid = self.add(t.users, User(name=f"{first} {last}", email=f"director{team_id}@salesgraph.example",
-                                         role=Role.SALES_DIRECTOR, team_id=team_id, **self.stamps(self.at(690))))
-            self.directors.append(uid)
-            self.team_of[uid] = team_id
+            self.directors.append(self.add(t.users, User(
+                name=f"{first} {last}", email=f"director{team_id}@salesgraph.example", role=Role.SALES_DIRECTOR,
+                team_id=team_id, **self.stamps(self.at(715)))))
         self.reps: list[int] = []
         for i in range(reps):
             first, last = self.person()
-            team_id = i % teams + 1
-            uid = self.add(t.users, User(name=f"{first} {last}", email=f"{self.slug(first)}.{i + 1}@salesgraph.example",
-                                         role=Role.SALES_REP, team_id=team_id, **self.stamps(self.at(680 - i))))
-            self.reps.append(uid)
-            self.team_of[uid] = team_id
+            self.reps.append(self.add(t.users, User(
+                name=f"{first} {last}", email=f"{self.slug(first)}.{i + 1}@salesgraph.example", role=Role.SALES_REP,
+                team_id=i % teams + 1, **self.stamps(self.at(710 - i % 100)))))
+
+    def goals(self) -> None:
+        """Monthly goals for the last 6 months and this one, near what each rep has been winning."""
+        rng = self.rng
         month = self.today.replace(day=1)
+        months = Decimal(HISTORY_DAYS) / Decimal(30)
         for uid in self.reps:
+            usual_revenue = self.won_eur.get(uid, Decimal(0)) / months
+            usual_deals = self.won_deals.get(uid, 0) / float(months)
             for back in range(6, -1, -1):
                 start = add_months(month, -back)
                 end = add_months(start, 1) - timedelta(days=1)
-                target = Money(Decimal(rng.randrange(20, 121) * 1000), "EUR")
-                self.add(t.goals, Goal(user_id=uid, period_start=start, period_end=end, target_revenue=target,
-                                       target_deals=rng.randint(2, 10), **self.stamps(self.at(200))))
+                stretch = Decimal(rng.randint(85, 130)) / 100
+                target = max(Decimal(10_000), (usual_revenue * stretch / 1000).to_integral_value() * 1000)
+                deals = max(1, round(usual_deals * float(stretch)))
+                set_at = datetime.combine(add_months(start, -1), time(9), timezone.utc) + timedelta(days=24)
+                self.add(t.goals, Goal(user_id=uid, period_start=start, period_end=end,
+                                       target_revenue=Money(target, "EUR"), target_deals=deals,
+                                       **self.stamps(min(set_at, self.anchor))))
 
     def catalog(self) -> None:
         for currency, rate in RATES.items():
             rate_ = ExchangeRate(currency=currency, rate=Decimal(rate))
             self.link(t.exchange_rates, currency=rate_.currency, rate=rate_.rate, updated_at=self.at(1))
         self.units: list[dict[str, Any]] = []
+        unit_of_code: dict[str, int] = {}
         for name, code, category, units in PRODUCTS:
             product_id = self.add(t.products, Product(name=name, code=code, category=category,
                                                       description=f"{name} ({category.value.replace('_', ' ').lower()})",
@@ -213,31 +247,34 @@ class _Company:
                 unit_id = self.add(t.product_units, ProductUnit(product_id=product_id, name=unit_name,
                                                                 recurring=months is not None, period_months=months,
                                                                 **self.stamps(self.at(720))))
+                unit_of_code.setdefault(code, unit_id)
                 self.units.append({"id": unit_id, "product_id": product_id, "name": unit_name, "months": months,
                                    "price": Decimal(price), "product": name, "category": category})
-        books = [
-            PriceBook(name="Price list 2025", description="List prices for the Nordics and Europe",
-                      brands=["Salesgraph"], product_versions=["2025.1"], regions=["NO", "SE", "DK", "FI", "EU"],
-                      **self.stamps(self.at(560))),
-        ]
-        first_book = self.add(t.price_books, books[0])
+        # Last year's list and this year's update of it (named after the anchor's years).
+        year = self.anchor.year
+        regions = ["NO", "SE", "DK", "FI", "EU"]
+        first_since = self.at(HISTORY_DAYS + 20)
+        first_book = self.add(t.price_books, PriceBook(
+            name=f"Price list {year - 1}", description="List prices for the Nordics and Europe",
+            brands=["Salesgraph"], product_versions=[f"{year - 1}.1"], regions=regions,
+            **self.stamps(first_since)))
+        second_since = datetime(year - 1, 12, 1, tzinfo=timezone.utc)
         second_book = self.add(t.price_books, PriceBook(
-            name="Price list 2026", description="Update of the 2025 list: cloud prices adjusted",
-            brands=["Salesgraph"], product_versions=["2026.1"], regions=["NO", "SE", "DK", "FI", "EU"],
-            is_update=True, previous_id=first_book, **self.stamps(self.at(330))))
-        self.books = {first_book: {}, second_book: {}}
-        for book_id, uplift in ((first_book, Decimal("1.00")), (second_book, Decimal("1.05"))):
+            name=f"Price list {year}", description=f"Update of the {year - 1} list: prices up 5 %",
+            brands=["Salesgraph"], product_versions=[f"{year}.1"], regions=regions,
+            is_update=True, previous_id=first_book, **self.stamps(second_since)))
+        self.books: dict[int, dict[tuple[int, str], Decimal]] = {first_book: {}, second_book: {}}
+        self.book_since = [(first_book, first_since, f"{year - 1}.1"), (second_book, second_since, f"{year}.1")]
+        for (book_id, since, _), uplift in zip(self.book_since, (Decimal("1.00"), Decimal("1.05"))):
             for unit in self.units:
                 for currency, factor in PRICE_FACTOR.items():
                     price = Money(unit["price"] * factor * uplift, currency).rounded()
                     self.add(t.price_entries, PriceEntry(price_book_id=book_id, unit_id=unit["id"], price=price,
-                                                         **self.stamps(self.at(330))))
+                                                         **self.stamps(since)))
                     self.books[book_id][(unit["id"], currency)] = price.amount
-        parts = [BundleComponent(unit_id=self.units[0]["id"], weight=Decimal(50)),
-                 BundleComponent(unit_id=self.units[8]["id"], weight=Decimal(30)),
-                 BundleComponent(unit_id=self.units[15]["id"], weight=Decimal(20))]
+        parts = [BundleComponent(unit_id=unit_of_code[code], weight=weight) for code, weight in BUNDLE_PARTS]
         bundle = Bundle(price_book_id=second_book, name="Cloud starter bundle", code="BND-STARTER", components=parts,
-                        **self.stamps(self.at(300)))
+                        **self.stamps(second_since))
         bundle_id = self.add(t.bundles, bundle)
         for part in bundle.components:
             self.link(t.bundle_components, bundle_id=bundle_id, unit_id=part.unit_id, weight=part.weight)
@@ -251,43 +288,55 @@ class _Company:
             self.partners.append(self.add(t.partners, Partner(name=name, email=email, phone=f"+47 2{i:03d} 4000",
                                                               country=rng.choice(COUNTRIES),
                                                               **self.stamps(self.at(650)))))
-        for type_id, (name, kind) in enumerate([("Employee", ContactKind.EMPLOYEE), ("Consultant", ContactKind.CONSULTANT),
-                                                ("Decision maker", ContactKind.EMPLOYEE),
-                                                ("Technical contact", ContactKind.EMPLOYEE)], start=1):
-            self.add(t.contact_types, ContactType(name=name, kind=kind, **self.stamps(self.at(700))))
+        for name, kind in [("Employee", ContactKind.EMPLOYEE), ("Consultant", ContactKind.CONSULTANT),
+                           ("Decision maker", ContactKind.EMPLOYEE), ("Technical contact", ContactKind.EMPLOYEE)]:
+            self.add(t.contact_types, ContactType(name=name, kind=kind, **self.stamps(self.at(720))))
+        self.consultants: dict[int, list[int]] = {}
         for partner_id in self.partners:
+            self.consultants[partner_id] = []
             for _ in range(rng.randint(2, 3)):
                 first, last = self.person()
-                self.add(t.contacts, Contact(first_name=first, last_name=last, contact_type_id=2, partner_id=partner_id,
-                                             email=f"{self.slug(first)}.{self.slug(last)}@partner{partner_id}.example",
-                                             **self.stamps(self.at(600))))
+                self.consultants[partner_id].append(self.add(t.contacts, Contact(
+                    first_name=first, last_name=last, contact_type_id=2, partner_id=partner_id,
+                    email=f"{self.slug(first)}.{self.slug(last)}@partner{partner_id}.example",
+                    phone=f"+47 4{rng.randint(1000000, 9999999)}", title="Consultant",
+                    **self.stamps(self.at(600)))))
+        # One campaign a month or so, oldest first, covering the whole history; the older ones archived.
         self.campaigns: list[int] = []
-        for i in range(6 + self.n // 5000):
-            start = self.today - timedelta(days=30 * (i % 18) + 10)
-            status = CampaignStatus.ARCHIVED if i % 4 == 3 else CampaignStatus.ACTIVE
-            name = ["Spring webinar", "Trade fair Oslo", "LinkedIn ads", "Partner roadshow", "Newsletter",
-                    "Customer day", "Google ads", "Nordic CRM summit"][i % 8] + f" {start.year}" + (f" #{i}" if i >= 8 else "")
-            self.campaigns.append(self.add(t.campaigns, Campaign(
+        self.campaign_starts: list[tuple[int, date]] = []
+        count = 6 + self.n // 5000
+        for i in range(count):
+            start = self.today - timedelta(days=10 + (HISTORY_DAYS * (count - 1 - i)) // max(1, count - 1))
+            name = CAMPAIGN_NAMES[i % len(CAMPAIGN_NAMES)] + f" {start.year}" + (f" #{i + 1}" if i >= len(CAMPAIGN_NAMES) else "")
+            ends = start + timedelta(days=rng.randint(7, 60))
+            status = CampaignStatus.ARCHIVED if (ends < self.today - timedelta(days=120) and i % 3 != 1) else CampaignStatus.ACTIVE
+            campaign_id = self.add(t.campaigns, Campaign(
                 name=name, status=status, costs=Money(Decimal(rng.randrange(5, 80) * 500), "EUR"),
-                starts_on=start, ends_on=start + timedelta(days=rng.randint(7, 60)),
-                **self.stamps(datetime.combine(start, time(9), timezone.utc)))))
+                starts_on=start, ends_on=ends, **self.stamps(datetime.combine(start, time(9), timezone.utc) - timedelta(days=14))))
+            self.campaigns.append(campaign_id)
+            self.campaign_starts.append((campaign_id, start))
+        self.campaign_names = {cid: self.rows[t.campaigns.name][cid - 1]["name"] for cid in self.campaigns}
 
     def accounts(self) -> None:
         rng = self.rng
         count = max(40, self.n // 5)
         self.account_info: dict[int, dict[str, Any]] = {}
         self.contacts_of: dict[int, list[int]] = {}
+        self.contact_names: dict[int, tuple[str, str, str | None]] = {}
         organizations: list[int] = []
-        for i in range(count):
+        ages = sorted((rng.uniform(HISTORY_DAYS + 20, 720) for _ in range(count)), reverse=True)  # ids follow time
+        for i, age in enumerate(ages):
             country = rng.choice(COUNTRIES)
             roll = rng.random()
             kind = AccountKind.PERSON if roll < 0.15 else AccountKind.LOGIN if roll < 0.19 else AccountKind.ORGANIZATION
+            if i < 3:
+                kind = [AccountKind.ORGANIZATION, AccountKind.PERSON, AccountKind.LOGIN][i]
             group = rng.choice([CategoryGroup.PROSPECT, CategoryGroup.PROSPECT, CategoryGroup.CUSTOMER,
                                 CategoryGroup.CUSTOMER, CategoryGroup.CUSTOMER, CategoryGroup.OTHER])
             manager = rng.choice(self.reps)
             is_private = kind is AccountKind.PERSON and rng.random() < 0.15
             is_global = not is_private and rng.random() < 0.2
-            created = self.at(rng.uniform(560, 720))
+            created = self.at(age)
             parent_id = rng.choice(organizations) if organizations and kind is AccountKind.ORGANIZATION and rng.random() < 0.1 else None
             partner_id = (self.partners[0] if i % 25 == 3 else rng.choice(self.partners)) if i % 12 == 3 or i % 25 == 3 else None
             city = rng.choice(CITIES[country])
@@ -296,6 +345,7 @@ class _Company:
                           is_private=is_private, created_by_id=manager, parent_id=parent_id, partner_id=partner_id,
                           phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
                           street=f"{rng.choice(LAST)}gata {rng.randint(1, 120)}", postal_code=f"{rng.randint(1000, 9999)}",
+                          comment="Prefers e-mail over phone calls." if rng.random() < 0.1 else None,
                           **self.stamps(created))
             if kind is AccountKind.PERSON:
                 first, last = self.person()
@@ -303,106 +353,125 @@ class _Company:
                                   email=f"{self.slug(first)}.{self.slug(last)}{i}@mail.example", **common)
             else:
                 name = f"{rng.choice(PREFIX)} {rng.choice(SUFFIX)}" + (f" {FORM[country]}" if kind is AccountKind.ORGANIZATION else " portal")
-                account = Account(name=name, organization=name if kind is AccountKind.ORGANIZATION else None,
+                is_org = kind is AccountKind.ORGANIZATION
+                account = Account(name=name, organization=name if is_org else None,
                                   email=f"post@{self.slug(name.split()[0])}{i}.example",
-                                  registration_no=f"{rng.randint(900000000, 999999999)}" if kind is AccountKind.ORGANIZATION else None,
-                                  vat_no=f"{country}{rng.randint(100000000, 999999999)}" if kind is AccountKind.ORGANIZATION else None,
-                                  key_account=rng.random() < 0.1,
+                                  registration_no=f"{rng.randint(900000000, 999999999)}" if is_org else None,
+                                  vat_no=f"{country}{rng.randint(100000000, 999999999)}" if is_org else None,
+                                  key_account=is_org and rng.random() < 0.1,
                                   custom_attributes={"segment": rng.choice(["SMB", "Mid-market", "Enterprise"]),
                                                      "source": rng.choice(["web", "partner", "event"])},
                                   **common)
             account_id = self.add(t.accounts, account)
-            self.account_info[account_id] = {"manager": manager, "partner": partner_id, "group": group}
+            self.account_info[account_id] = {"manager": manager, "partner": partner_id, "kind": kind,
+                                             "name": account.name, "first": account.first_name,
+                                             "last": account.last_name, "email": account.email, "country": country}
+            self.contacts_of[account_id] = []
             if kind is AccountKind.ORGANIZATION:
                 organizations.append(account_id)
-                self.contacts_of[account_id] = []
                 for c in range(rng.randint(2, 4)):
                     first, last = self.person()
+                    if group is CategoryGroup.PROSPECT:
+                        status = rng.choice(list(LeadStatus))
+                    else:  # hidden outside PROSPECT, but kept: what it was when the account was a prospect
+                        status = LeadStatus.QUALIFIED if group is CategoryGroup.CUSTOMER else LeadStatus.OPEN
+                    email = f"{self.slug(first)}.{self.slug(last)}@{self.slug(account.name.split()[0])}{i}.example"
                     contact_id = self.add(t.contacts, Contact(
                         first_name=first, last_name=last, contact_type_id=[1, 3, 4][c % 3], account_id=account_id,
-                        email=f"{self.slug(first)}.{self.slug(last)}@{self.slug(account.name.split()[0])}{i}.example",
+                        email=email, phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
+                        skype=f"{self.slug(first)}.{self.slug(last)}" if rng.random() < 0.2 else None,
                         title=rng.choice(["CEO", "CFO", "CTO", "Head of Sales", "IT manager", "Buyer"]),
-                        lead_status=rng.choice(list(LeadStatus)), **self.stamps(created)))
+                        lead_status=status, **self.stamps(created)))
                     self.contacts_of[account_id].append(contact_id)
+                    self.contact_names[contact_id] = (first, last, email)
         ids = list(self.account_info)
+        links: list[tuple[int, int]] = []
         for _ in range(max(2, count // 20)):
-            a, b = rng.sample(ids, 2)
+            pair = tuple(rng.sample(ids, 2))
+            if pair not in links:
+                links.append(pair)
+        for a, b in links:
             self.link(t.account_links, account_id=a, linked_account_id=b)
-        self.rows[t.account_links.name] = _unique(self.rows[t.account_links.name], ("account_id", "linked_account_id"))
         for name in ("Nordic enterprise", "Public sector", "Reference customers", "Event invitees"):
             group_id = self.add(t.account_groups, AccountGroup(name=name, **self.stamps(self.at(500))))
             for account_id in sorted(rng.sample(ids, max(3, count // 5))):
                 self.link(t.account_group_members, group_id=group_id, account_id=account_id)
-        for user_id in [self.admin_id, *self.reps[:5]]:
+        for user_id in [self.admin_id, *self.directors[:1], *self.reps[:5]]:
             for account_id in sorted(rng.sample(ids, min(len(ids), 8))):
                 self.link(t.account_favourites, user_id=user_id, account_id=account_id)
         self.account_ids = ids
 
-    def leads(self) -> None:
-        rng = self.rng
-        statuses = list(LeadStatus)
-        for i in range(max(20, self.n // 2)):
-            first, last = self.person()
-            status = statuses[i % len(statuses)] if i < len(statuses) else rng.choice(statuses)
-            company = f"{rng.choice(PREFIX)} {rng.choice(SUFFIX)}"
-            assignee = rng.random()
-            created = self.at(rng.uniform(0, 540))
-            account_id = rng.choice(self.account_ids) if status is LeadStatus.QUALIFIED else None
-            lead = Lead(
-                first_name=first, last_name=last, company=company, country=rng.choice(COUNTRIES),
-                email=f"{self.slug(first)}.{self.slug(last)}{i}@{self.slug(company.split()[0])}.example",
-                phone=f"+47 9{rng.randint(1000000, 9999999)}", company_size=rng.choice([5, 20, 50, 200, 1000, 5000]),
-                campaign_id=rng.choice(self.campaigns) if rng.random() < 0.8 else None,
-                utm_source=rng.choice(["google", "linkedin", "newsletter", "event"]),
-                utm_medium=rng.choice(["cpc", "email", "social", "referral"]), utm_campaign=f"q{created.month // 4 + 1}",
-                priority=rng.randint(0, 5),
-                assigned_user_id=rng.choice(self.reps) if assignee < 0.6 else None,
-                assigned_partner_id=(self.partners[0] if i % 3 == 0 else rng.choice(self.partners)) if 0.6 <= assignee < 0.75 else None,
-                status=status,
-                disqualification_reason=rng.choice(DISQUALIFY_REASONS) if status is LeadStatus.DISQUALIFIED else None,
-                archived=status is not LeadStatus.QUALIFIED and rng.random() < 0.1,
-                account_id=account_id, **self.stamps(created))
-            self.add(t.leads, lead)
-
-    # opportunities and what hangs off them, in chunks ---------------------------------------
     def opportunity_plan(self) -> list[int]:
+        """The account of each opportunity: 1 to 10 per account (5 on average), grouped by account."""
+        rng = self.rng
+        ids = self.account_ids
+        if self.n <= len(ids):
+            counts = [1] * self.n + [0] * (len(ids) - self.n)
+        else:
+            counts = [rng.randint(1, 9) for _ in ids]
+            cap = max(10, -(-self.n // len(ids)))
+            missing = self.n - sum(counts)
+            while missing:
+                i = rng.randrange(len(ids))
+                if missing > 0 and counts[i] < cap:
+                    counts[i] += 1
+                    missing -= 1
+                elif missing < 0 and counts[i] > 1:
+                    counts[i] -= 1
+                    missing += 1
         plan: list[int] = []
-        while len(plan) < self.n:
-            for account_id in self.account_ids:
-                plan += [account_id] * self.rng.randint(1, 9)
-                if len(plan) >= self.n:
-                    break
-        return plan[: self.n]
+        for account_id, count in zip(ids, counts):
+            plan += [account_id] * count
+        return plan
 
-    def opportunity(self, account_id: int) -> None:
+    # opportunities and what hangs off them ---------------------------------------------------
+    def opportunity(self, index: int, account_id: int) -> None:
         rng = self.rng
         info = self.account_info[account_id]
-        age = rng.uniform(1, 540)
-        created = self.at(age)
-        if age > 120:
-            stage = rng.choices([Stage.WON, Stage.LOST, Stage.NEGOTIATION, Stage.PROPOSAL], [50, 35, 8, 7])[0]
+        if index < len(Stage):  # every stage, whatever the size
+            stage = list(Stage)[index]
+            age = rng.uniform(130, HISTORY_DAYS) if stage.is_closed else rng.uniform(1, 120)
         else:
-            stage = rng.choices(list(Stage), [25, 20, 15, 12, 16, 12])[0]
+            age = rng.uniform(1, HISTORY_DAYS)
+            if age > 120:
+                stage = rng.choices([Stage.WON, Stage.LOST, Stage.NEGOTIATION, Stage.PROPOSAL], [50, 35, 8, 7])[0]
+            else:
+                stage = rng.choices(list(Stage), [25, 20, 15, 12, 16, 12])[0]
+        created = self.at(age)
         currency = rng.choices(["EUR", "USD", "NOK"], [80, 10, 10])[0]
-        estimate = Money(Decimal(rng.randrange(20, 1500) * 100) * PRICE_FACTOR[currency], currency).rounded()
-        closed_at = min(self.anchor, created + timedelta(days=rng.uniform(10, 120))) if stage.is_closed else None
-        stage_changed = closed_at or min(self.anchor, created + timedelta(days=rng.uniform(0, age)))
+        closed_at = None
+        if stage.is_closed:  # 10 to 120 days after it was opened, and never after the anchor
+            days = rng.uniform(10, 120)
+            closed_at = created + timedelta(days=days if days < age else rng.uniform(0, age))
+        stage_changed = closed_at or created + timedelta(days=rng.uniform(0, age))
         owner = info["manager"] if rng.random() < 0.7 else rng.choice(self.reps)
+        partner_id = info["partner"] if info["partner"] and rng.random() < 0.8 else (
+            rng.choice(self.partners) if rng.random() < 0.04 else None)
+        from_lead = index == 0 or rng.random() < 0.12
+        campaign_id = self.campaign_at(created) if rng.random() < (0.7 if from_lead else 0.15) else None
         opp_id = self.next_id.get(t.opportunities.name, 1)
-        quotes = self.quotes(opp_id, stage, currency, created)
-        actual = quotes if stage is Stage.WON else None
-        name = f"{rng.choice(['New licences', 'Expansion', 'Renewal', 'Pilot', 'Upgrade', 'Support deal', 'Rollout'])} {created.year}"
+        active_total, last_total, sold = self.quotes(opp_id, stage, currency, created, closed_at or self.anchor)
+        if last_total is not None:  # the estimate follows the latest quote
+            estimate = Money(last_total.amount * Decimal(rng.randint(90, 115)) / 100, currency)
+            estimate = Money((estimate.amount / 100).to_integral_value() * 100, currency)
+        else:
+            estimate = Money(Decimal(rng.randrange(20, 1500) * 100) * PRICE_FACTOR[currency], currency).rounded()
         opportunity = Opportunity(
-            name=name, account_id=account_id, owner_id=owner, stage=stage, estimated_revenue=estimate,
-            probability=PROBABILITY[stage], expected_close_date=(created + timedelta(days=rng.randint(30, 150))).date(),
-            partner_id=info["partner"] if info["partner"] and rng.random() < 0.8 else (
-                rng.choice(self.partners) if rng.random() < 0.04 else None),
-            campaign_id=rng.choice(self.campaigns) if rng.random() < 0.3 else None,
-            locked=stage is Stage.WON, closed_at=closed_at, actual_revenue=actual,
+            name=f"{rng.choice(DEAL_NAMES)} {created.year}", account_id=account_id, owner_id=owner, stage=stage,
+            estimated_revenue=estimate, probability=PROBABILITY[stage],
+            expected_close_date=(created + timedelta(days=rng.randint(30, 150))).date(),
+            partner_id=partner_id, campaign_id=campaign_id, locked=stage is Stage.WON, closed_at=closed_at,
+            actual_revenue=active_total if stage is Stage.WON else None,
             loss_reason=rng.choice(LOSS_REASONS) if stage is Stage.LOST else None, stage_changed_at=stage_changed,
-            **self.stamps(created))
+            **self.stamps(created, stage_changed))
         self.add(t.opportunities, opportunity)
-        contacts = self.contacts_of.get(account_id, [])
+        if from_lead:
+            self.lead_sources.append((opp_id, account_id, created, campaign_id, owner, partner_id))
+        if stage is Stage.WON:
+            self.won_eur[owner] = self.won_eur.get(owner, Decimal(0)) + active_total.amount * Decimal(RATES[currency])
+            self.won_deals[owner] = self.won_deals.get(owner, 0) + 1
+            self.contracts(opp_id, account_id, closed_at, sold)
+        contacts = self.contacts_of[account_id]
         if contacts and rng.random() < 0.3:
             for contact_id in sorted(rng.sample(contacts, min(len(contacts), rng.randint(1, 2)))):
                 self.add(t.business_roles, BusinessRole(opportunity_id=opp_id, contact_id=contact_id,
@@ -411,25 +480,32 @@ class _Company:
             other = rng.choice(self.account_ids)
             if other != account_id:
                 self.link(t.opportunity_related_accounts, opportunity_id=opp_id, account_id=other)
-        for k in range(rng.randint(1, 4)):
-            self.activity(created, owner, opportunity_id=opp_id, open_deal=not stage.is_closed and k == 0)
+        for k in range(rng.randint(1, 5)):
+            self.activity(created, closed_at or self.anchor, owner, open_deal=not stage.is_closed and k == 0,
+                          opportunity_id=opp_id)
 
-    def quotes(self, opp_id: int, stage: Stage, currency: str, created: datetime) -> Money | None:
-        """Adds the opportunity's quotes; returns the active quote's total for a won deal."""
+    def quotes(self, opp_id: int, stage: Stage, currency: str, created: datetime, until: datetime
+               ) -> tuple[Money | None, Money | None, list[tuple[QuoteItem, dict[str, Any] | None]]]:
+        """Adds the opportunity's quotes; returns the active quote's total, the latest quote's total
+        and the active quote's items with their units."""
         rng = self.rng
         needs_active = stage in (Stage.PROPOSAL, Stage.NEGOTIATION, Stage.WON)
         count = rng.randint(0, 1) if stage is Stage.PROSPECTING else rng.randint(1, 3)
-        active_total = None
+        active_total = last_total = None
+        sold: list[tuple[QuoteItem, dict[str, Any] | None]] = []
         for q in range(count):
             active = needs_active and q == count - 1
-            book = rng.choice(list(self.books)) if rng.random() < 0.8 else None
             when = created + timedelta(days=q * 3 + 1)
+            if when >= until:  # a deal opened or closed within days: its quotes fit in between
+                when = created + (until - created) * (q + 1) / (count + 1)
+            books = [(book, version) for book, since, version in self.book_since if since <= when]
+            book, version = (books[-1] if rng.random() < 0.85 else books[0]) if books and rng.random() < 0.8 else (None, None)
             quote = Quote(opportunity_id=opp_id, name=f"Quote {q + 1}", currency=currency, price_book_id=book,
-                          brand="Salesgraph" if book else None, product_version="2026.1" if book == 2 else "2025.1" if book else None,
+                          brand="Salesgraph" if book else None, product_version=version,
                           valid_from=when.date(), valid_until=when.date() + timedelta(days=30), is_active=active,
                           **self.stamps(when))
             quote_id = self.add(t.quotes, quote)
-            items: list[QuoteItem] = []
+            items: list[tuple[QuoteItem, dict[str, Any] | None]] = []
             for position, unit in enumerate(rng.sample(self.units, rng.randint(2, 8))):
                 quantity = Decimal(rng.randint(1, 50) if unit["months"] else rng.randint(1, 10))
                 discount = Decimal(rng.choice([0, 0, 0, 5, 10, 15]))
@@ -438,32 +514,32 @@ class _Company:
                                      unit_price=self.books[book][(unit["id"], currency)], discount_percent=discount,
                                      product_id=unit["product_id"], unit_id=unit["id"], unit_name=unit["name"],
                                      position=position, **self.stamps(when))
-                else:
+                else:  # a manual item: no product, a negotiated price
+                    price = Money(unit["price"] * PRICE_FACTOR[currency] * Decimal("0.9"), currency).rounded().amount
                     item = QuoteItem(quote_id=quote_id, name=f"{unit['product']} (manual)", quantity=quantity,
-                                     currency=currency, unit_price=Money(unit["price"] * PRICE_FACTOR[currency] * Decimal("0.9"), currency).rounded().amount,
-                                     discount_percent=discount, unit_name=unit["name"], position=position,
-                                     **self.stamps(when))
-                items.append(item)
-                item_id = self.add(t.quote_items, item)
-                item.id = item_id
-                item.__dict__["_unit"] = unit if book else None
-            if not active and rng.random() < 0.05:
-                total = quote_total(items, currency).amount
-                rounded = (total / 100).to_integral_value() * 100
+                                     currency=currency, unit_price=price, discount_percent=discount,
+                                     unit_name=unit["name"], position=position, **self.stamps(when))
+                self.add(t.quote_items, item)
+                items.append((item, unit if book else None))
+            if not active and rng.random() < 0.05:  # round a draft's total down to a whole hundred
+                total = quote_total([i for i, _ in items], currency).amount
+                rounded = (total / 100).to_integral_value(rounding=ROUND_FLOOR) * 100
                 if rounded != total:
-                    self.add(t.quote_items, QuoteItem(quote_id=quote_id, name="Rounding", quantity=Decimal(1),
-                                                      unit_price=rounded - total, currency=currency,
-                                                      position=len(items), is_rounding=True, **self.stamps(when)))
-            if active and stage is Stage.WON:
-                active_total = quote_total(items, currency)
-                self.pending_contracts = (quote_id, items)
-        return active_total
+                    rounding = QuoteItem(quote_id=quote_id, name="Rounding", quantity=Decimal(1),
+                                         unit_price=rounded - total, currency=currency, position=len(items),
+                                         is_rounding=True, **self.stamps(when))
+                    self.add(t.quote_items, rounding)
+                    items.append((rounding, None))
+            last_total = quote_total([i for i, _ in items], currency)
+            if active:
+                active_total = last_total
+                sold = items
+        return active_total, last_total, sold
 
-    def contracts(self, opp_id: int, account_id: int, closed_at: datetime) -> None:
-        quote_id, items = self.pending_contracts
+    def contracts(self, opp_id: int, account_id: int, closed_at: datetime,
+                  sold: list[tuple[QuoteItem, dict[str, Any] | None]]) -> None:
         start = closed_at.date()
-        for item in items:
-            unit = item.__dict__.get("_unit")
+        for item, unit in sold:
             months = unit["months"] if unit else None
             ends = add_months(start, months) if months else None
             status = ContractStatus.EXPIRED if ends and ends < self.today else ContractStatus.ACTIVE
@@ -474,105 +550,164 @@ class _Company:
                 quote_item_id=item.id, category=unit["category"] if unit else None, status=status,
                 **self.stamps(closed_at)))
 
-    def activity(self, around: datetime, owner: int, open_deal: bool = False, **target: int) -> None:
+    def activity(self, since: datetime, until: datetime, owner: int, open_deal: bool = False, **target: int) -> None:
+        """One activity between `since` and `until`; on an open deal, often one planned ahead."""
         rng = self.rng
-        kind = rng.choice(list(ActivityType))
+        types = list(ActivityType)
+        kind = types[self.activities_made] if self.activities_made < len(types) else rng.choice(types)
+        self.activities_made += 1
+        span = max(0.0, (until - since).total_seconds() / 86400)
         if open_deal and rng.random() < 0.7:
+            created = min(self.anchor, since + timedelta(days=rng.uniform(0, span)))
             due = self.anchor + timedelta(days=rng.uniform(1, 30))
             done, occurred = False, None
         else:
-            due = min(self.anchor, around + timedelta(days=rng.uniform(0, 60)))
+            due = since + timedelta(days=rng.uniform(0, min(span, 60)))
+            created = due - timedelta(days=rng.uniform(0, 5)) if due - timedelta(days=5) > since else since
             done = rng.random() < 0.8
             occurred = due if done else None
-        subject = {"CALL": "Call about next steps", "EMAIL": "Sent material", "MEETING": "Meeting with the team",
-                   "TASK": "Prepare proposal", "FOLLOW_UP": "Follow up on quote", "REQUEST": "Question about licences"}[kind.value]
         self.add(t.sales_activities, SalesActivity(
-            type=kind, subject=subject, owner_id=owner, notes=None if rng.random() < 0.5 else "Notes from the conversation.",
+            type=kind, subject=SUBJECTS[kind], owner_id=owner,
+            notes=None if rng.random() < 0.5 else "Notes from the conversation.",
             due_at=due, occurred_at=occurred, done=done, duration_minutes=rng.choice([15, 30, 45, 60, 90]),
-            **target, **self.stamps(around)))
+            **target, **self.stamps(created, occurred or created)))
 
-    def other_activities(self) -> None:
+    def account_and_partner_activities(self) -> None:
         rng = self.rng
-        for account_id in self.account_ids[:: 3]:
-            self.activity(self.at(rng.uniform(0, 400)), self.account_info[account_id]["manager"], account_id=account_id)
-        lead_count = self.next_id.get(t.leads.name, 1) - 1
-        for lead_id in range(1, lead_count + 1, 4):
-            self.activity(self.at(rng.uniform(0, 300)), rng.choice(self.reps), lead_id=lead_id)
+        for account_id in self.account_ids[::3]:
+            self.activity(self.at(rng.uniform(60, 400)), self.anchor, self.account_info[account_id]["manager"],
+                          account_id=account_id)
         for partner_id in self.partners:
-            self.activity(self.at(rng.uniform(0, 200)), rng.choice(self.reps), partner_id=partner_id)
+            self.activity(self.at(rng.uniform(30, 200)), self.anchor, rng.choice(self.reps), partner_id=partner_id)
+
+    # leads (after the opportunities: qualified leads point at what they became) -------------
+    def leads(self) -> None:
+        rng = self.rng
+        total = max(20, self.n // 2)
+        sources = self.lead_sources[:total - 4]
+        others = [LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.DISQUALIFIED, LeadStatus.REWORK]
+        made: list[tuple[datetime, int, Lead]] = []
+        for opp_id, account_id, opp_created, campaign_id, owner, partner_id in sources:
+            info = self.account_info[account_id]
+            contacts = self.contacts_of[account_id]
+            contact_id = rng.choice(contacts) if contacts else None
+            if contact_id is not None:
+                first, last, email = self.contact_names[contact_id]
+            else:
+                first, last, email = info["first"], info["last"], info["email"]
+            created = opp_created - timedelta(days=rng.uniform(1, 30))
+            made.append((created, len(made), Lead(
+                first_name=first, last_name=last, company=info["name"] if info["kind"] is not AccountKind.PERSON else None,
+                email=email, country=info["country"], phone=f"+47 9{rng.randint(1000000, 9999999)}",
+                company_size=rng.choice([5, 20, 50, 200, 1000, 5000]), **self.utm(campaign_id),
+                priority=rng.randint(1, 5), assigned_user_id=None if partner_id else owner,
+                assigned_partner_id=partner_id, status=LeadStatus.QUALIFIED, account_id=account_id,
+                contact_id=contact_id, opportunity_id=opp_id, **self.stamps(created, opp_created))))
+        for i in range(total - len(sources)):
+            status = others[i] if i < len(others) else rng.choices(others, [30, 25, 30, 15])[0]
+            first, last = self.person()
+            company = f"{rng.choice(PREFIX)} {rng.choice(SUFFIX)}"
+            created = self.at(rng.uniform(0, HISTORY_DAYS))
+            assignee = rng.random()
+            partner_id = None
+            if 0.6 <= assignee < 0.75:
+                partner_id = self.partners[0] if i % 3 == 0 else rng.choice(self.partners)
+            campaign_id = self.campaign_at(created) if rng.random() < 0.8 else None
+            updated = min(self.anchor, created + timedelta(days=rng.uniform(0, 20)))
+            made.append((created, len(made), Lead(
+                first_name=first, last_name=last, company=company, country=rng.choice(COUNTRIES),
+                email=f"{self.slug(first)}.{self.slug(last)}{i}@{self.slug(company.split()[0])}.example",
+                phone=f"+47 9{rng.randint(1000000, 9999999)}", company_size=rng.choice([5, 20, 50, 200, 1000, 5000]),
+                **self.utm(campaign_id), priority=rng.randint(0, 5),
+                assigned_user_id=rng.choice(self.reps) if assignee < 0.6 else None, assigned_partner_id=partner_id,
+                status=status,
+                disqualification_reason=rng.choice(DISQUALIFY_REASONS) if status is LeadStatus.DISQUALIFIED else None,
+                archived=rng.random() < (0.3 if status is LeadStatus.DISQUALIFIED else 0.05),
+                **self.stamps(created, updated))))
+        made.sort(key=lambda entry: (entry[0], entry[1]))  # ids follow creation time
+        for _, _, lead in made:
+            self.add(t.leads, lead)
+        for lead_id in range(1, len(made) + 1, 4):
+            lead = made[lead_id - 1][2]
+            owner = lead.assigned_user_id or rng.choice(self.reps)
+            self.activity(lead.created_at, min(self.anchor, lead.created_at + timedelta(days=30)), owner,
+                          lead_id=lead_id)
+
+    def utm(self, campaign_id: int | None) -> dict[str, Any]:
+        if campaign_id is None:
+            return {"campaign_id": None, "utm_source": self.rng.choice(["google", "direct", None]),
+                    "utm_medium": None, "utm_campaign": None}
+        return {"campaign_id": campaign_id, "utm_source": self.rng.choice(["google", "linkedin", "newsletter", "event"]),
+                "utm_medium": self.rng.choice(["cpc", "email", "social", "referral"]),
+                "utm_campaign": self.campaign_names[campaign_id].lower().replace(" ", "-").replace("#", "")}
 
     def take(self, *tables: Table) -> list[tuple[Table, list[dict[str, Any]]]]:
         return [(table, self.rows.pop(table.name, [])) for table in tables]
 
 
-BASE_TABLES = [t.teams, t.users, t.goals, t.exchange_rates, t.products, t.product_units, t.price_books,
+BASE_TABLES = [t.teams, t.users, t.exchange_rates, t.products, t.product_units, t.price_books,
                t.price_entries, t.bundles, t.bundle_components, t.partners, t.contact_types, t.campaigns,
                t.accounts, t.contacts, t.account_links, t.account_groups, t.account_group_members,
-               t.account_favourites, t.leads]
+               t.account_favourites]
 DEAL_TABLES = [t.opportunities, t.business_roles, t.opportunity_related_accounts, t.quotes, t.quote_items,
                t.contracts, t.sales_activities]
+LAST_TABLES = [t.leads, t.sales_activities, t.goals]
 
 
-def _unique(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    seen, result = set(), []
-    for row in rows:
-        key = tuple(row[k] for k in keys)
-        if key not in seen:
-            seen.add(key)
-            result.append(row)
-    return result
-
-
-async def _insert(conn: AsyncConnection, batches: Iterable[tuple[Table, list[dict[str, Any]]]], counts: dict[str, int]) -> None:
+async def _insert(conn: AsyncConnection, batches: Iterable[tuple[Table, list[dict[str, Any]]]],
+                  counts: dict[str, int]) -> None:
     for table, rows in batches:
-        for start in range(0, len(rows), 5_000):
-            await conn.execute(table.insert(), rows[start:start + 5_000])
+        for start in range(0, len(rows), INSERT_CHUNK):
+            await conn.execute(table.insert(), rows[start:start + INSERT_CHUNK])
         counts[table.name] = counts.get(table.name, 0) + len(rows)
 
 
 async def seed(engine: AsyncEngine, size: str | int = "small", *, anchor: datetime | None = None,
                progress: bool = False) -> SeedSummary:
-    """Fill an empty, migrated database with the demo company for `size` opportunities."""
+    """Fill an empty database (tables created) with the demo company for `size` opportunities."""
     n = parse_size(size)
-    anchor = anchor or datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
+    if anchor is None:
+        anchor = datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
+    elif anchor.tzinfo is None:
+        raise ValueError("anchor must be an aware datetime (UTC)")
     company = _Company(n, anchor)
     summary = SeedSummary()
-    bar = None
-    if progress and n >= 5_000:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n, unit="opp", desc="seeding")
-    async with engine.begin() as conn:
-        if (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one():
-            raise SeedError("the database already has accounts: seed only fills an empty database")
-        company.people()
-        company.catalog()
-        company.partners_and_campaigns()
-        company.accounts()
-        company.leads()
-        company.other_activities()
-        await _insert(conn, company.take(*BASE_TABLES), summary.counts)
-        plan = company.opportunity_plan()
-        for start in range(0, n, CHUNK):
-            for account_id in plan[start:start + CHUNK]:
-                company.pending_contracts = None
-                company.opportunity(account_id)
-                opportunity = company.rows[t.opportunities.name][-1]
-                if opportunity["stage"] == Stage.WON.value:
-                    company.contracts(opportunity["id"], account_id, opportunity["closed_at"])
-            await _insert(conn, company.take(*DEAL_TABLES), summary.counts)
-            if bar is not None:
+    bar = tqdm(total=n, unit="opp", desc="seeding: company", disable=not progress, file=sys.stderr)
+    try:
+        async with engine.begin() as conn:
+            existing = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one()
+            if existing:
+                raise SeedError(f"the database already has accounts ({existing}): "
+                                "seed only fills an empty database; use a new one")
+            company.people()
+            company.catalog()
+            company.partners_and_campaigns()
+            company.accounts()
+            company.account_and_partner_activities()
+            await _insert(conn, company.take(*BASE_TABLES), summary.counts)
+            bar.set_description("seeding: opportunities")
+            plan = company.opportunity_plan()
+            for start in range(0, n, CHUNK):
+                for index in range(start, min(n, start + CHUNK)):
+                    company.opportunity(index, plan[index])
+                await _insert(conn, company.take(*DEAL_TABLES), summary.counts)
                 bar.update(min(CHUNK, n - start))
-        await _insert(conn, company.take(t.sales_activities), summary.counts)
-        # Planner statistics for the bulk-loaded tables: without them PostgreSQL chose plans that made
-        # the nested benchmark read 6x slower in the database until autovacuum got round to it.
-        await conn.execute(text("ANALYZE"))
-        if conn.dialect.name == "postgresql":
-            for table in t.metadata.sorted_tables:
-                if "id" in table.c:
-                    await conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 1)) FROM {table.name}"))
-    if bar is not None:
+            bar.set_description("seeding: leads and goals")
+            company.leads()
+            company.goals()
+            await _insert(conn, company.take(*LAST_TABLES), summary.counts)
+            # Planner statistics for the bulk-loaded tables: without them PostgreSQL chose plans that made
+            # the nested benchmark read 6x slower in the database until autovacuum got round to it.
+            bar.set_description("seeding: analyze")
+            await conn.execute(text("ANALYZE"))
+            if conn.dialect.name == "postgresql":
+                for table in t.metadata.sorted_tables:
+                    if "id" in table.c:
+                        await conn.execute(text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 1)) "
+                            f"FROM {table.name}"))
+            bar.set_description("seeded")
+    finally:
         bar.close()
     summary.admin_user_id = company.admin_id
     summary.partner_id = company.partners[0]

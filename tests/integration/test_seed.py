@@ -84,6 +84,56 @@ async def test_won_deals_have_contracts_adding_up_to_the_active_quote_and_the_ac
     assert two_active == []
 
 
+async def test_each_account_has_1_to_10_opportunities_and_deals_in_late_stages_have_one_active_quote(seeded):
+    engine, _ = seeded
+    async with engine.connect() as conn:
+        per_account = dict(list(await conn.execute(
+            select(t.accounts.c.id, func.count(t.opportunities.c.id))
+            .join(t.opportunities, t.opportunities.c.account_id == t.accounts.c.id, isouter=True)
+            .group_by(t.accounts.c.id))))
+        active = dict(list(await conn.execute(
+            select(t.opportunities.c.id, func.count(t.quotes.c.id))
+            .join(t.quotes, (t.quotes.c.opportunity_id == t.opportunities.c.id) & t.quotes.c.is_active.is_(True),
+                  isouter=True)
+            .where(t.opportunities.c.stage.in_(["WON", "NEGOTIATION", "PROPOSAL"]))
+            .group_by(t.opportunities.c.id))))
+    assert sum(per_account.values()) == 200
+    assert min(per_account.values()) >= 1 and max(per_account.values()) <= 10
+    assert active and set(active.values()) == {1}
+
+
+async def test_qualified_leads_point_at_the_account_and_opportunity_they_became(seeded):
+    engine, _ = seeded
+    async with engine.connect() as conn:
+        qualified = list(await conn.execute(
+            select(t.leads.c.account_id, t.opportunities.c.account_id.label("opportunity_account"))
+            .join(t.opportunities, t.opportunities.c.id == t.leads.c.opportunity_id, isouter=True)
+            .where(t.leads.c.status == "QUALIFIED")))
+        disqualified_without_reason = (await conn.execute(
+            select(func.count()).select_from(t.leads)
+            .where(t.leads.c.status == "DISQUALIFIED", t.leads.c.disqualification_reason.is_(None)))).scalar_one()
+    assert qualified
+    assert all(row.account_id is not None and row.account_id == row.opportunity_account for row in qualified)
+    assert disqualified_without_reason == 0
+
+
+async def test_the_summary_names_the_demo_admin_and_partner(seeded):
+    engine, summary = seeded
+    async with engine.connect() as conn:
+        admin = (await conn.execute(select(t.users).where(t.users.c.id == summary.admin_user_id))).one()
+        partner = (await conn.execute(select(t.partners).where(t.partners.c.id == summary.partner_id))).one()
+        admins = (await conn.execute(select(func.count()).select_from(t.users).where(t.users.c.role == "ADMIN"))).scalar_one()
+    assert (admin.name, admin.email, admin.role, admins) == ("Ada Admin", "admin@salesgraph.example", "ADMIN", 1)
+    assert (partner.name, partner.email) == ("Nordic Partners AS", "portal@nordicpartners.example")
+
+
+async def test_a_single_opportunity_is_a_valid_size(tmp_path):
+    engine = await _fresh(tmp_path / "one.sqlite3")
+    summary = await seed(engine, 1, anchor=ANCHOR)
+    await engine.dispose()
+    assert summary.counts["opportunities"] == 1
+
+
 async def test_the_bundle_weights_sum_to_100(seeded):
     engine, _ = seeded
     async with engine.connect() as conn:
