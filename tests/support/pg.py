@@ -1,5 +1,7 @@
 """A throwaway PostgreSQL server for tests and benchmarks: initdb into a temporary folder,
-start on a free port, stop and delete on exit. Runs as an unprivileged user when we are root."""
+start on a free port, stop and delete on exit. Runs as an unprivileged user when we are root.
+
+`python -m tests.support.pg` starts one, prints its URL and waits for Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
@@ -7,13 +9,19 @@ import atexit
 import glob
 import os
 import pwd
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Awaitable, Callable
 
 USER = "postgres"
+FALLBACK_USER = "salesgraph-pg"
+BINARIES = ("initdb", "pg_ctl", "postgres")
 
 
 def find_pg_bin() -> str | None:
@@ -22,11 +30,20 @@ def find_pg_bin() -> str | None:
     found = shutil.which("initdb")
     if found:
         candidates.append(os.path.dirname(found))
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)
+    versioned = glob.glob("/usr/lib/postgresql/*/bin")
+    candidates += sorted(versioned, key=_version_key, reverse=True)
     for folder in candidates:
-        if folder and all(os.access(os.path.join(folder, b), os.X_OK) for b in ("initdb", "pg_ctl", "postgres")):
+        if folder and all(os.access(os.path.join(folder, b), os.X_OK) for b in BINARIES):
             return folder
     return None
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    version = path.rstrip("/").split("/")[-2]
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (-1,)
 
 
 def _free_port() -> int:
@@ -39,15 +56,38 @@ def _service_user() -> str | None:
     """initdb and postgres refuse to run as root: pick (or make) a system user for them."""
     if os.geteuid() != 0:
         return None
-    for name in (USER, "salesgraph-pg"):
+    for name in (USER, FALLBACK_USER):
         try:
             pwd.getpwnam(name)
             return name
         except KeyError:
             continue
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "salesgraph-pg"],
-                   check=True)
-    return "salesgraph-pg"
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
+        check=True, capture_output=True, text=True,
+    )
+    return FALLBACK_USER
+
+
+def _reachable_by_others(path: str) -> bool:
+    """Whether every folder from / down to `path` lets other users through (o+x)."""
+    path = os.path.realpath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def _temp_parent(as_other_user: bool) -> str | None:
+    """Where to make the server's folder: the usual temp dir, unless the service user can't reach it
+    or it is so deep that the Unix socket path would pass the kernel's ~107 byte limit."""
+    parent = tempfile.gettempdir()
+    if len(parent) > 60 or (as_other_user and not _reachable_by_others(parent)):
+        return "/tmp"
+    return None
 
 
 class PostgresServer:
@@ -56,39 +96,61 @@ class PostgresServer:
         if self.bin is None:
             raise RuntimeError("PostgreSQL server binaries not found; set PG_BIN or install postgresql")
         self.user = _service_user()
-        self.folder = tempfile.mkdtemp(prefix="salesgraph-pg-")
+        self.folder = tempfile.mkdtemp(prefix="salesgraph-pg-", dir=_temp_parent(self.user is not None))
         self.data = os.path.join(self.folder, "data")
+        self.log = os.path.join(self.folder, "log")
         self.port = _free_port()
         self.started = False
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [os.path.join(self.bin, args[0]), *args[1:]]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, text=True)
+        # cwd: the service user may not be allowed into our working directory
+        return subprocess.run(command, check=True, capture_output=True, text=True, cwd=self.folder)
 
     def start(self) -> PostgresServer:
+        if self.started:
+            return self
         if self.user:
             info = pwd.getpwnam(self.user)
             os.chown(self.folder, info.pw_uid, info.pw_gid)
-        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
-        options = (f"-F -p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         try:
-            self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-t", "60",
-                      "-o", options, "start")
+            self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
         except subprocess.CalledProcessError as error:
-            log = open(os.path.join(self.folder, "log")).read() if os.path.exists(os.path.join(self.folder, "log")) else ""
-            raise RuntimeError(f"PostgreSQL did not start: {error.stderr}\n{log}") from None
-        self.started = True
+            self._cleanup()
+            raise RuntimeError(f"initdb failed:\n{error.stdout}\n{error.stderr}") from None
         atexit.register(self.stop)
+        for attempt in range(3):
+            options = (f"-F -p {self.port} -k {shlex.quote(self.folder)} -c listen_addresses=127.0.0.1 "
+                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            try:
+                self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start")
+                break
+            except subprocess.CalledProcessError as error:
+                log = self._read_log()
+                if "already in use" in log and attempt < 2:  # someone took the free port meanwhile
+                    self.port = _free_port()
+                    continue
+                self.started = True  # a server that came up too slowly still gets stopped
+                self.stop()
+                raise RuntimeError(f"PostgreSQL did not start: {error.stderr}\n{log}") from None
+        self.started = True
         return self
+
+    def _read_log(self) -> str:
+        try:
+            with open(self.log) as f:
+                return f.read()
+        except OSError:
+            return ""
 
     @property
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
     def create_database(self, name: str) -> str:
+        """Create an empty database; return its SQLAlchemy URL."""
         import asyncpg
 
         async def create() -> None:
@@ -98,7 +160,7 @@ class PostgresServer:
             finally:
                 await conn.close()
 
-        asyncio.run(create()) if not _loop_running() else _run_in_thread(create)
+        _run_coroutine(create)
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
@@ -106,8 +168,12 @@ class PostgresServer:
             self.started = False
             try:
                 self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
-            except subprocess.CalledProcessError:
+            except (subprocess.CalledProcessError, OSError):
                 pass
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        atexit.unregister(self.stop)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
@@ -117,17 +183,13 @@ class PostgresServer:
         self.stop()
 
 
-def _loop_running() -> bool:
+def _run_coroutine(factory: Callable[[], Awaitable[None]]) -> None:
+    """asyncio.run, or in a thread when called from inside a running event loop (async fixtures)."""
     try:
         asyncio.get_running_loop()
-        return True
     except RuntimeError:
-        return False
-
-
-def _run_in_thread(factory) -> None:  # noqa: ANN001
-    import threading
-
+        asyncio.run(factory())
+        return
     errors: list[BaseException] = []
 
     def target() -> None:
@@ -143,7 +205,11 @@ def _run_in_thread(factory) -> None:  # noqa: ANN001
         raise errors[0]
 
 
-if __name__ == "__main__":
+def main() -> None:
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     with PostgresServer() as server:
         print(server.url, flush=True)
         try:
@@ -151,3 +217,7 @@ if __name__ == "__main__":
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    main()
