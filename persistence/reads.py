@@ -138,7 +138,10 @@ async def root_page(
     if window.first is not None:
         stop = min(stop, low + window.first) if stop is not None else low + window.first
     if stop is not None and stop <= low:
-        return PageRows(rows=[], start=low, total=None, has_next=stop < (window.before or stop + 1), has_previous=low > 0)
+        # An empty page (`first: 0`, or `before` at or ahead of `after`): whether rows follow it is
+        # a one-row look past `after`.
+        ahead = await conn.execute(stmt.with_only_columns(table.c.id).offset(low).limit(1))
+        return PageRows(rows=[], start=low, total=None, has_next=ahead.first() is not None, has_previous=low > 0)
     limit = None if stop is None else stop - low + 1  # one more row tells whether a next page exists
     rows = list(await conn.execute(stmt.offset(low).limit(limit)))
     has_next = limit is not None and len(rows) == limit

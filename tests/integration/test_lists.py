@@ -171,3 +171,21 @@ async def test_a_before_cursor_past_the_end_pages_back_from_the_end_like_the_roo
         tail: opportunities(last: 2, before: $before, orderBy: {field: NAME}) { edges { node { id } } } } } }"""
     for account in (await gql.data(query, {"before": beyond}))["accounts"]["nodes"]:
         assert [e["node"]["id"] for e in account["tail"]["edges"]] == [n["id"] for n in account["all"]["nodes"]][-2:]
+
+
+NO_TOTAL = """query Page($first: Int, $after: String) {
+  opportunities(first: $first, after: $after, orderBy: {field: NAME}) {
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor }
+  }
+}"""
+
+
+async def test_an_empty_first_zero_page_still_tells_whether_rows_follow(gql):
+    start = (await gql.data(NO_TOTAL, {"first": 0}))["opportunities"]
+    assert start["edges"] == [] and start["pageInfo"]["hasNextPage"] is True
+    everything = (await gql.data(PAGE, {"last": 1}))["opportunities"]
+    last_cursor = everything["edges"][0]["cursor"]
+    end = (await gql.data(NO_TOTAL, {"first": 0, "after": last_cursor}))["opportunities"]
+    assert end["edges"] == [] and end["pageInfo"]["hasNextPage"] is False
+    assert end["pageInfo"]["hasPreviousPage"] is True
