@@ -56,3 +56,11 @@ class BusinessRole(Entity):
 
 def weighted(revenue: Money, probability: int) -> Money:
     return Money(revenue.amount * Decimal(probability) / 100, revenue.currency).rounded()
+
+
+def ensure_editable(opportunity: Opportunity) -> None:
+    """A sold opportunity is locked: its quotes, items and data stay as sold until it is unlocked."""
+    from domain.errors import Locked
+
+    if opportunity.locked:
+        raise Locked(f"opportunity {opportunity.id} is sold and locked; unlock it before changing it or its quotes")

@@ -1,11 +1,14 @@
 """The ASGI application: GraphQL over HTTP on /graphql, liveness and readiness probes."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 
+from broadcaster import Broadcast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from persistence.db import create_engine, ping
 from persistence.migrate import check_current
+from persistence.outbox import OutboxDispatcher
 
 log = logging.getLogger("salesgraph")
 
@@ -33,9 +37,22 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def create_app(engine: AsyncEngine | None = None) -> Starlette:
+def broadcast_url() -> str:
+    return os.environ.get("BROADCAST_URL", "memory://")
+
+
+def dispatch_enabled() -> bool:
+    """SALESGRAPH_DISPATCH=off runs a process without an outbox dispatcher (when `salesgraph
+    dispatch` runs elsewhere); events then wait in the outbox."""
+    return os.environ.get("SALESGRAPH_DISPATCH", "on").lower() not in ("off", "0", "false", "no")
+
+
+def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) -> Starlette:
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown."""
     engine = engine or create_engine()
+    broadcast = Broadcast(broadcast_url())
+    dispatcher = OutboxDispatcher(engine, broadcast)
+    dispatch = dispatch_enabled() if dispatch is None else dispatch
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -52,11 +69,20 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await check_current(engine)
+        await broadcast.connect()
+        task = asyncio.create_task(dispatcher.run(), name="outbox-dispatcher") if dispatch else None
         tune_garbage_collector()
-        yield
-        await engine.dispose()
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broadcast.disconnect()
+            await engine.dispose()
 
-    endpoint = GraphQLEndpoint(schema, engine)
+    endpoint = GraphQLEndpoint(schema, engine, events_committed=dispatcher.wake if dispatch else None)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),
@@ -67,5 +93,7 @@ def create_app(engine: AsyncEngine | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.broadcast = broadcast
+    app.state.dispatcher = dispatcher
     app.add_middleware(ServerTimingMiddleware)
     return app

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -9,6 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.access import Principal
+from domain.base import utcnow
 from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroughLinkLoader
 
 
@@ -19,6 +21,9 @@ class Context:
     engine: AsyncEngine
     principal: Principal | None
     request_id: str
+    clock: Callable[[], datetime] = utcnow
+    # Called after a commit that recorded events: wakes the outbox dispatcher.
+    events_committed: Callable[[], None] | None = None
     loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
 
     def loader(self, key: Hashable, factory: Callable[[], DataLoader]) -> DataLoader:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,6 +20,7 @@ from strawberry import Schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from domain.base import utcnow
 from gql.auth import principal_for
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
@@ -67,8 +70,10 @@ def _only_introspection(operation: OperationDefinitionNode) -> bool:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: Schema, engine: AsyncEngine) -> None:
+    def __init__(self, schema: Schema, engine: AsyncEngine, events_committed: Callable[[], None] | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.schema, self.engine = schema._schema, engine
+        self.events_committed, self.clock = events_committed, clock
         self.documents = DocumentCache(self.schema)
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
@@ -119,7 +124,8 @@ class GraphQLEndpoint:
             raise RequestError(401, "a valid token is required: send `Authorization: Bearer <token>` "
                                "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
                                {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
-        context = Context(engine=self.engine, principal=principal, request_id=request_id)
+        context = Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
+                          events_committed=self.events_committed)
         result = None
         if operation.operation is OperationType.QUERY:
             result = await self.breadth_first.execute(document, context, variables, operation_name)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
     MetaData, Numeric, String, Table, Text, TypeDecorator, UniqueConstraint, func, text,
 )
 
@@ -437,4 +437,91 @@ audit_entries = Table(
     _fk("actor_user_id", "users.id", index=False),
     _fk("actor_partner_id", "partners.id", index=False),
     Index("ix_audit_entries_entity_at", "entity_type", "entity_id", "at"),
+)
+
+# --- workflows: outbox, idempotency, lead routing, documents (migration 0002) ---
+
+EVENT_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
+
+outbox_events = Table(
+    "outbox_events", metadata,
+    Column("id", EVENT_ID, primary_key=True),
+    # The public event id: given by the dispatcher, in commit order, under one lock, so a reader
+    # that saw position N has seen every event before it (insert ids can commit out of order).
+    Column("position", EVENT_ID, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("data", JSON, nullable=False),
+    _fk("actor_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("actor_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+    Index("ix_outbox_events_unpositioned", "id", sqlite_where=text("position IS NULL"),
+          postgresql_where=text("position IS NULL")),
+    Index("ix_outbox_events_unpublished", "position", sqlite_where=text("published_at IS NULL"),
+          postgresql_where=text("published_at IS NULL")),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("owner", String(64), primary_key=True),  # "user:3" or "partner:7": keys are per caller
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+lead_splitters = Table(
+    "lead_splitters", metadata, _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, default=True),
+    *_stamps(),
+)
+
+lead_splitter_shares = Table(
+    "lead_splitter_shares", metadata, _id(),
+    _fk("splitter_id", "lead_splitters.id", nullable=False, ondelete="CASCADE"),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    Column("weight", Integer, nullable=False),
+    Column("assigned", Integer, nullable=False, default=0),
+    *_stamps(),
+    CheckConstraint("(user_id IS NULL) <> (partner_id IS NULL)", name="one_seller"),
+)
+
+lead_routing_rules = Table(
+    "lead_routing_rules", metadata, _id(),
+    Column("name", String(200), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("conditions", JSON, nullable=False, default=list),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    _fk("splitter_id", "lead_splitters.id", ondelete="CASCADE"),
+    Column("priority", Integer),
+    *_stamps(),
+    Index("ix_lead_routing_rules_position", "position"),
+)
+
+document_templates = Table(
+    "document_templates", metadata, _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("file_name", String(300), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    *_stamps(),
+)
+
+quote_documents = Table(
+    "quote_documents", metadata, _id(),
+    _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
+    _fk("quote_id", "quotes.id", ondelete="SET NULL"),
+    _fk("template_id", "document_templates.id", index=False, ondelete="SET NULL"),
+    Column("file_name", String(300), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    _fk("created_by_id", "users.id", index=False, ondelete="SET NULL"),
+    *_stamps(),
 )

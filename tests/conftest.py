@@ -117,3 +117,25 @@ def demo_server(tmp_path_factory) -> DemoServer:
     server = start_demo_server(tmp_path_factory.mktemp("demo"))
     yield server
     server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["sqlite", "postgresql"])
+async def writable(request, tmp_path_factory) -> AsyncIterator[Backend]:
+    """A fresh database per test module and backend, seeded small, for tests that change data."""
+    url = new_database_url(request.param, request, tmp_path_factory)
+    await upgrade_async(url)
+    engine = create_engine(url)
+    summary = await seed(engine, 60, anchor=ANCHOR)
+    admin = await issue_token(engine, name="tests admin", user_id=summary.admin_user_id)
+    partner = await issue_token(engine, name="tests partner", partner_id=summary.partner_id)
+    yield Backend(request.param, url, engine, admin, partner, summary)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(writable: Backend) -> AsyncIterator[GraphQLClient]:
+    """A GraphQL client, as the admin, on the writable database (over the ASGI app)."""
+    app = create_app(writable.engine, dispatch=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://salesgraph.test") as http:
+        yield GraphQLClient(http, writable.admin_token)

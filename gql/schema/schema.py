@@ -4,6 +4,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from gql.schema import accounts, catalog, contracts, leads, opportunities, people, quotes
+from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 
 NODE_CLASSES = [
@@ -16,4 +17,4 @@ NODE_CLASSES = [
     contracts.Contract,
 ]
 
-schema = strawberry.Schema(query=Query, types=NODE_CLASSES, config=StrawberryConfig(auto_camel_case=True))
+schema = strawberry.Schema(query=Query, mutation=Mutation, types=[*NODE_CLASSES, *extra_types()], config=StrawberryConfig(auto_camel_case=True))

@@ -1,0 +1,51 @@
+"""What commands share: an UNSET marker for "not given" (different from None, which clears a field)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from domain.base import Entity
+from domain.errors import Conflict
+
+
+class Unset:
+    """A field the client did not send: leave it as it is."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = Unset()
+
+
+def given(value: Any) -> bool:
+    return value is not UNSET
+
+
+def changes(command: Any, *names: str) -> dict[str, Any]:
+    """The fields among `names` that the command sets (None included: it clears)."""
+    return {n: getattr(command, n) for n in names if given(getattr(command, n))}
+
+
+def apply(entity: Entity, values: dict[str, Any]) -> Entity:
+    """A copy of `entity` with `values` set, validated again by the entity's own rules."""
+    current = {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+    current.update(values)
+    return type(entity)(**current)
+
+
+def expect_version(entity: Entity, version: int | None) -> None:
+    """Optimistic concurrency: a client that read version N may change the entity only while it is at N."""
+    if version is not None and version is not UNSET and version != entity.version:
+        raise Conflict(f"{type(entity).__name__} {entity.id} is at version {entity.version}, not {version}: "
+                       "someone changed it since you read it; reload it and try again")

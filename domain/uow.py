@@ -1,0 +1,56 @@
+"""The unit of work a workflow runs in: one transaction over the sales graph. Defined here as a
+Protocol so workflows never import persistence; persistence/uow.py implements it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol, TypeVar
+
+from domain.base import Entity
+from domain.events import DomainEvent
+
+E = TypeVar("E", bound=Entity)
+
+
+class Link(str, Enum):
+    """Many-to-many relations, named by what they mean."""
+
+    ACCOUNT_LINK = "account_link"  # (account_id, linked_account_id)
+    ACCOUNT_GROUP_MEMBER = "account_group_member"  # (group_id, account_id)
+    FAVOURITE = "favourite"  # (user_id, account_id)
+    RELATED_ACCOUNT = "related_account"  # (opportunity_id, account_id)
+    BUNDLE_COMPONENT = "bundle_component"  # (bundle_id, unit_id, weight)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes the change: a user or a partner (recorded in the history)."""
+
+    user_id: int | None = None
+    partner_id: int | None = None
+
+
+class UnitOfWork(Protocol):
+    """One atomic change: everything a workflow writes is committed together or not at all.
+
+    `get` raises NotFound; `update` raises Conflict when the row moved since it was read (its
+    version changed) and writes the history of audited entities; `record` queues an event for the
+    outbox of this same transaction. Nothing is visible to others before `commit`."""
+
+    actor: Actor
+    now: datetime
+
+    async def get(self, kind: type[E], id: int) -> E: ...
+    async def find(self, kind: type[E], order_by: str | None = None, **where: Any) -> list[E]: ...
+    async def count(self, kind: type[E], **where: Any) -> int: ...
+    async def add(self, entity: E) -> E: ...
+    async def update(self, entity: E) -> E: ...
+    async def delete(self, entity: Entity) -> None: ...
+    async def links(self, link: Link, **where: Any) -> list[dict[str, Any]]: ...
+    async def link(self, link: Link, **values: Any) -> bool: ...
+    async def unlink(self, link: Link, **where: Any) -> int: ...
+    def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None: ...
+    def record(self, event: DomainEvent) -> None: ...
+    async def exchange_rates(self) -> dict[str, Any]: ...
+    async def commit(self) -> None: ...

@@ -1,0 +1,54 @@
+"""What every mutation resolver shares: decode the input, run a workflow in a unit of work, turn
+expected failures into error types, and hand back fresh nodes."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from domain import errors as d
+from domain.uow import Actor
+from gql import ids
+from gql.schema.errors import UserError, to_user_error
+from persistence.uow import SqlUnitOfWork
+
+T = TypeVar("T")
+
+
+def pk(global_id: Any, expected: str | tuple[str, ...], field: str) -> int:
+    """The primary key behind a global id of the expected type; a ValidationError on `field` otherwise."""
+    try:
+        return ids.decode_as(str(global_id), expected)
+    except GraphQLError as error:
+        raise d.ValidationError(field, error.message) from None
+
+
+def opt_pk(global_id: Any, expected: str | tuple[str, ...], field: str) -> int | None:
+    return None if global_id is None else pk(global_id, expected, field)
+
+
+async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | UserError:
+    """Run `work` (which ends with a workflow that commits) in a new unit of work as the caller.
+    A DomainError anywhere, including while decoding the input, rolls everything back and becomes
+    the matching error type."""
+    context = info.context
+    principal = context.principal
+    actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id) if principal else Actor()
+    try:
+        async with SqlUnitOfWork(context.engine, actor, clock=context.clock, on_commit=context.events_committed) as uow:
+            outcome = await work(uow)
+            if not uow.committed:
+                raise RuntimeError("the workflow returned without committing")
+    except d.DomainError as error:
+        return to_user_error(error)
+    context.loaders.clear()  # what this request read before the change is stale now
+    return outcome
+
+
+async def node(info: Info, node_type: Any, table: Any, pk_value: int | None) -> Any:
+    """The GraphQL node of a row as it is now (after the mutation committed)."""
+    if pk_value is None:
+        return None
+    return node_type.from_row(await info.context.by_id(table).load(pk_value))

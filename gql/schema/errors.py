@@ -1,0 +1,74 @@
+"""Expected failures of mutations, as types in the schema: a mutation returns its success payload
+or one of these, and a client selects `... on UserError { code message }` to show them."""
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Union
+
+import strawberry
+
+from domain import errors as d
+
+
+@strawberry.enum(description="What kind of expected failure a mutation met.")
+class ErrorCode(Enum):
+    VALIDATION = strawberry.enum_value("VALIDATION", description="An input is invalid; `field` names it.")
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="Something the input refers to does not exist.")
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT", description="The change collides with the current state (a stale version, a duplicate, a rule).")
+    LOCKED = strawberry.enum_value("LOCKED", description="The opportunity is sold and locked; unlock it first.")
+    PERMISSION_DENIED = strawberry.enum_value("PERMISSION_DENIED", description="The caller may not make this change.")
+
+
+@strawberry.interface(description="An expected failure of a mutation; nothing was changed.")
+class UserError:
+    message: str = strawberry.field(description="What went wrong and what to do about it, for people.")
+    code: ErrorCode = strawberry.field(description="What kind of failure this is, for programs.")
+
+
+@strawberry.type(name="ValidationError", description="An input is invalid; nothing was written.")
+class ValidationProblem(UserError):
+    field: str = strawberry.field(description="The input field at fault, as named in the input (e.g. `email`).")
+
+
+@strawberry.type(description="Something the input refers to does not exist (or is not visible to the caller).")
+class NotFoundError(UserError):
+    entity_type: str = strawberry.field(description="The kind of thing that was looked for, e.g. `Opportunity`.")
+
+
+@strawberry.type(description="The change collides with the current state: someone changed the object since it was "
+                             "read (send the new `version`), it would duplicate something, or a rule forbids it now.")
+class ConflictError(UserError):
+    pass
+
+
+@strawberry.type(description="The opportunity is sold and locked: its quotes and items cannot change until it is "
+                             "unlocked.")
+class LockedError(UserError):
+    pass
+
+
+@strawberry.type(description="The caller may not make this change.")
+class PermissionDeniedError(UserError):
+    pass
+
+
+ERROR_TYPES = (ValidationProblem, NotFoundError, ConflictError, LockedError, PermissionDeniedError)
+
+
+def to_user_error(error: d.DomainError) -> UserError:
+    if isinstance(error, d.ValidationError):
+        return ValidationProblem(message=error.message, code=ErrorCode.VALIDATION, field=error.field)
+    if isinstance(error, d.NotFound):
+        return NotFoundError(message=error.message, code=ErrorCode.NOT_FOUND, entity_type=error.entity)
+    if isinstance(error, d.Locked):
+        return LockedError(message=error.message, code=ErrorCode.LOCKED)
+    if isinstance(error, d.PermissionDenied):
+        return PermissionDeniedError(message=error.message, code=ErrorCode.PERMISSION_DENIED)
+    return ConflictError(message=error.message, code=ErrorCode.CONFLICT)
+
+
+def result(name: str, success: type, description: str | None = None) -> Any:
+    """The result type of a mutation: its success payload or any expected failure."""
+    return Annotated[Union[(success, *ERROR_TYPES)], strawberry.union(  # noqa: UP007 - a runtime tuple
+        name, description=description or f"The outcome of the mutation: `{success.__name__}` or a `UserError`.")]

@@ -1,0 +1,38 @@
+"""Input pieces that many mutations share, and their conversion to domain values."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from domain.commands import UNSET
+from domain.money import Money
+
+
+@strawberry.input(description="An amount in a currency, e.g. `{amount: \"1250.00\", currency: \"EUR\"}`.")
+class MoneyInput:
+    amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
+
+
+def to_money(value: MoneyInput | None) -> Money | None:
+    if value is None or value is strawberry.UNSET:
+        return None if value is None else UNSET
+    return Money(value.amount, value.currency)
+
+
+def opt(value: Any) -> Any:
+    """A GraphQL input field that was not sent is UNSET for the domain (None clears)."""
+    return UNSET if value is strawberry.UNSET else value
+
+
+def maybe(value: Any, convert: Any) -> Any:
+    """Convert a sent, non-null value; pass UNSET and None through."""
+    if value is strawberry.UNSET:
+        return UNSET
+    return None if value is None else convert(value)
+
+
+def arg(description: str) -> Any:
+    return strawberry.argument(description=description)

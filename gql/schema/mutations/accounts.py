@@ -1,0 +1,1 @@
+"""Mutations of the accounts area (to be filled)."""

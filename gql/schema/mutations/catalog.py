@@ -1,0 +1,1 @@
+"""Mutations of the catalog area (to be filled)."""

@@ -1,0 +1,1 @@
+"""Mutations of the documents area (to be filled)."""

@@ -1,0 +1,1 @@
+"""Mutations of the leads area (to be filled)."""

@@ -1,0 +1,1 @@
+"""Mutations of the quotes area (to be filled)."""

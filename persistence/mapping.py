@@ -1,0 +1,95 @@
+"""Which table holds each domain entity, and how a row becomes an entity again (the inverse of
+`rows.to_row`)."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table
+
+from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.activities import Goal, SalesActivity
+from domain.base import Entity
+from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
+from domain.contracts import Contract
+from domain.leads import Campaign, Lead
+from domain.money import Money
+from domain.opportunities import BusinessRole, Opportunity
+from domain.people import Partner, Team, User
+from domain.quotes import Quote, QuoteItem
+from domain.uow import Link
+from persistence import tables as t
+
+TABLES: dict[type[Entity], Table] = {
+    Account: t.accounts, AccountGroup: t.account_groups, Contact: t.contacts, ContactType: t.contact_types,
+    Goal: t.goals, SalesActivity: t.sales_activities, Bundle: t.bundles, PriceBook: t.price_books,
+    PriceEntry: t.price_entries, Product: t.products, ProductUnit: t.product_units, Contract: t.contracts,
+    Campaign: t.campaigns, Lead: t.leads, BusinessRole: t.business_roles, Opportunity: t.opportunities,
+    Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
+}
+
+LINKS: dict[Link, Table] = {
+    Link.ACCOUNT_LINK: t.account_links,
+    Link.ACCOUNT_GROUP_MEMBER: t.account_group_members,
+    Link.FAVOURITE: t.account_favourites,
+    Link.RELATED_ACCOUNT: t.opportunity_related_accounts,
+    Link.BUNDLE_COMPONENT: t.bundle_components,
+}
+
+
+def register(kind: type[Entity], table: Table) -> None:
+    """Map another entity class (entities added by later features register themselves)."""
+    TABLES[kind] = table
+
+
+def table_of(kind: type[Entity]) -> Table:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise TypeError(f"{kind.__name__} has no table; map it in persistence/mapping.py") from None
+
+
+@cache
+def _money_fields(kind: type) -> frozenset[str]:
+    hints = typing.get_type_hints(kind)
+    return frozenset(name for name, hint in hints.items() if "Money" in str(hint))
+
+
+def from_row(kind: type[Entity], row: Any, **extra: Any) -> Entity:
+    """An entity from a table row (a Row or a mapping); `extra` fills fields that are not columns."""
+    values = row._mapping if hasattr(row, "_mapping") else row
+    money = _money_fields(kind)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        if f.name in extra:
+            kwargs[f.name] = extra[f.name]
+        elif f.name in money:
+            amount = values.get(f"{f.name}_amount")
+            kwargs[f.name] = None if amount is None else Money(amount, values[f"{f.name}_currency"])
+        elif f.name in values:
+            kwargs[f.name] = values[f.name]
+    return kind(**kwargs)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can hold it (for history entries and event data)."""
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return plain(dataclasses.asdict(value))
+    return value

@@ -1,0 +1,107 @@
+"""The outbox dispatcher: publishes committed domain events to the event bus, in order, and marks
+them sent. Events are written by the unit of work in the transaction that made the change, so a
+rolled-back change publishes nothing, and an event committed just before the process died is
+published by the next dispatcher to run (at least once; consumers skip ids they have seen)."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.base import utcnow
+from persistence import tables as t
+from persistence.uow import _sqlite_write_locks
+
+log = logging.getLogger("salesgraph.outbox")
+
+CHANNEL = "salesgraph.events"
+BATCH = 500
+# Any constant shared by every process of a deployment: one dispatcher at a time numbers events.
+_ADVISORY_LOCK = 0x5A1E5_0B0
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: str, message: Any) -> None: ...
+
+
+def event_message(row: Any) -> dict[str, Any]:
+    """The published form of an outbox row (what subscribers receive; `id` is its position)."""
+    return {"id": row.position, "type": row.type, "entityType": row.entity_type, "entityId": row.entity_id,
+            "data": row.data, "actorUserId": row.actor_user_id, "actorPartnerId": row.actor_partner_id,
+            "at": row.created_at.isoformat()}
+
+
+class OutboxDispatcher:
+    """Run `run()` as a task; call `wake()` after a commit that recorded events. It also polls,
+    so events committed by other processes (or before a crash) go out too."""
+
+    def __init__(self, engine: AsyncEngine, publisher: Publisher, channel: str = CHANNEL,
+                 poll_seconds: float = 1.0) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.dispatch_once() == BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the bus or the database is away: retry on the next turn
+                log.exception("publishing the outbox failed; retrying")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+
+    async def dispatch_once(self) -> int:
+        """Number the committed events that have no position yet, publish every unpublished one in
+        position order, mark them sent; all under one lock, so positions only grow. Returns how many
+        were published."""
+        lock = None
+        if self.engine.dialect.name == "sqlite":
+            lock = _sqlite_write_locks.setdefault(self.engine, asyncio.Lock())
+            await lock.acquire()
+        try:
+            async with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+                await self._number(conn)
+                rows = list(await conn.execute(
+                    select(t.outbox_events).where(t.outbox_events.c.published_at.is_(None),
+                                                  t.outbox_events.c.position.is_not(None))
+                    .order_by(t.outbox_events.c.position).limit(BATCH)))
+                for row in rows:
+                    await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
+                if rows:
+                    await conn.execute(update(t.outbox_events)
+                                       .where(t.outbox_events.c.id.in_([r.id for r in rows]))
+                                       .values(published_at=utcnow()))
+        finally:
+            if lock is not None:
+                lock.release()
+        self.published += len(rows)
+        return len(rows)
+
+    @staticmethod
+    async def _number(conn: AsyncConnection) -> None:
+        last = (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+        waiting = [r.id for r in await conn.execute(
+            select(t.outbox_events.c.id).where(t.outbox_events.c.position.is_(None))
+            .order_by(t.outbox_events.c.id).limit(BATCH))]
+        if waiting:
+            await conn.execute(
+                update(t.outbox_events).where(t.outbox_events.c.id == bindparam("event_id"))
+                .values(position=bindparam("new_position")),
+                [{"event_id": event_id, "new_position": last + n} for n, event_id in enumerate(waiting, start=1)])

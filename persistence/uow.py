@@ -1,0 +1,289 @@
+"""The SQL unit of work: one connection, one transaction; optimistic concurrency on every entity,
+history for accounts, opportunities and quotes, and domain events into the outbox, all committed
+together."""
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, func, insert, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.audit import AUDITED
+from domain.base import Entity, utcnow
+from domain.catalog import Bundle, BundleComponent
+from domain.errors import Conflict, NotFound
+from domain.events import DomainEvent
+from domain.uow import Actor, Link
+from persistence import reads
+from persistence import tables as t
+from persistence.mapping import LINKS, from_row, plain, table_of
+from persistence.rows import to_row
+
+E = TypeVar("E", bound=Entity)
+
+# SQLite has one writer at a time; a deferred transaction that reads and then writes fails with
+# "database is locked" when another one wrote meanwhile. Within a process, write transactions
+# queue on this lock instead (PostgreSQL needs none: row versions decide).
+_sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class SqlUnitOfWork:
+    """`async with SqlUnitOfWork(engine, actor) as uow: ...; await uow.commit()`; leaving the block
+    without commit rolls everything back."""
+
+    def __init__(self, engine: AsyncEngine, actor: Actor | None = None,
+                 clock: Callable[[], datetime] = utcnow,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.actor = actor or Actor()
+        self.now = clock()
+        self.on_commit = on_commit
+        self.conn: AsyncConnection | None = None
+        self.events: list[DomainEvent] = []
+        self.history: list[dict[str, Any]] = []
+        self.committed = False
+        self._seen: dict[tuple[type, int], Entity] = {}
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        if self.engine.dialect.name == "sqlite":
+            self._lock = _sqlite_write_locks.setdefault(self.engine, asyncio.Lock())
+            await self._lock.acquire()
+        try:
+            self.conn = await self.engine.connect()
+            await self.conn.begin()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self.conn is not None:
+                if not self.committed:
+                    await self.conn.rollback()
+                await self.conn.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
+        self._lock = None
+
+    @property
+    def c(self) -> AsyncConnection:
+        if self.conn is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self.conn
+
+    # --- entities ---
+
+    async def get(self, kind: type[E], id: int) -> E:
+        table = table_of(kind)
+        row = (await self.c.execute(select(table).where(table.c.id == id))).first()
+        if row is None:
+            raise NotFound(kind.__name__, id)
+        return await self._entity(kind, row)
+
+    async def find(self, kind: type[E], order_by: str | None = None, **where: Any) -> list[E]:
+        table = table_of(kind)
+        stmt = select(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
+        stmt = stmt.order_by(table.c[order_by] if order_by else table.c.id, table.c.id)
+        return [await self._entity(kind, row) for row in await self.c.execute(stmt)]
+
+    async def count(self, kind: type[E], **where: Any) -> int:
+        table = table_of(kind)
+        stmt = select(func.count()).select_from(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
+        return (await self.c.execute(stmt)).scalar_one()
+
+    async def _entity(self, kind: type[E], row: Any) -> E:
+        extra = {}
+        if kind is Bundle:
+            parts = await self.c.execute(select(t.bundle_components).where(t.bundle_components.c.bundle_id == row.id)
+                                         .order_by(t.bundle_components.c.unit_id))
+            extra["components"] = [BundleComponent(unit_id=p.unit_id, weight=p.weight) for p in parts]
+        entity = from_row(kind, row, **extra)
+        self._seen[(kind, entity.id)] = copy.deepcopy(entity)
+        return entity  # type: ignore[return-value]
+
+    async def add(self, entity: E) -> E:
+        table = table_of(type(entity))
+        entity.created_at = entity.updated_at = self.now
+        entity.version = 1
+        try:
+            result = await self.c.execute(insert(table).values(**to_row(entity)).returning(table.c.id))
+        except IntegrityError as error:
+            raise _conflict(type(entity).__name__, error) from None
+        entity.id = result.scalar_one()
+        if isinstance(entity, Bundle):
+            await self._write_components(entity)
+        self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
+        if type(entity).__name__ in AUDITED:
+            self.audit(type(entity).__name__, entity.id, "created", None, _label(entity))
+        return entity
+
+    async def update(self, entity: E) -> E:
+        """Write what changed since the entity was read; Conflict when someone else changed it first."""
+        kind = type(entity)
+        before = self._seen.get((kind, entity.id))
+        if before is None:
+            raise RuntimeError(f"update a {kind.__name__} read through this unit of work")
+        changed = [f.name for f in dataclasses.fields(entity)
+                   if f.name not in ("version", "updated_at", "created_at") and getattr(entity, f.name) != getattr(before, f.name)]
+        if not changed:
+            return entity
+        if entity.version != before.version:
+            raise Conflict(f"{kind.__name__} {entity.id} is at version {before.version}, not {entity.version}; "
+                           "reload it and try again")
+        table = table_of(kind)
+        row = {k: v for k, v in to_row(entity).items() if k not in ("id", "created_at", "version")}
+        row["updated_at"] = self.now
+        stmt = (update(table).where(table.c.id == entity.id, table.c.version == before.version)
+                .values(**row, version=table.c.version + 1))
+        try:
+            result = await self.c.execute(stmt)
+        except IntegrityError as error:
+            raise _conflict(kind.__name__, error) from None
+        if result.rowcount != 1:
+            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+        if isinstance(entity, Bundle) and entity.components != before.components:
+            await self.c.execute(delete(t.bundle_components).where(t.bundle_components.c.bundle_id == entity.id))
+            await self._write_components(entity)
+        entity.version = before.version + 1
+        entity.updated_at = self.now
+        if kind.__name__ in AUDITED:
+            for name in changed:
+                self.audit(kind.__name__, entity.id, camel(name), plain(getattr(before, name)), plain(getattr(entity, name)))
+        self._seen[(kind, entity.id)] = copy.deepcopy(entity)
+        return entity
+
+    async def touch(self, entity: E) -> E:
+        """Bump the version of an aggregate whose parts changed (a quote's items), so concurrent
+        edits of the same aggregate conflict."""
+        kind = type(entity)
+        before = self._seen.get((kind, entity.id))
+        version = before.version if before else entity.version
+        table = table_of(kind)
+        result = await self.c.execute(update(table).where(table.c.id == entity.id, table.c.version == version)
+                                      .values(version=table.c.version + 1, updated_at=self.now))
+        if result.rowcount != 1:
+            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+        entity.version = version + 1
+        entity.updated_at = self.now
+        self._seen[(kind, entity.id)] = copy.deepcopy(entity)
+        return entity
+
+    async def delete(self, entity: Entity) -> None:
+        kind = type(entity)
+        table = table_of(kind)
+        before = self._seen.get((kind, entity.id))
+        version = before.version if before else entity.version
+        try:
+            result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
+        except IntegrityError as error:
+            raise Conflict(f"{kind.__name__} {entity.id} is still in use ({_constraint(error)}); "
+                           "remove what refers to it first") from None
+        if result.rowcount != 1:
+            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+        self._seen.pop((kind, entity.id), None)
+        if kind.__name__ in AUDITED:
+            self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)
+
+    async def _write_components(self, bundle: Bundle) -> None:
+        if bundle.components:
+            await self.c.execute(insert(t.bundle_components), [
+                {"bundle_id": bundle.id, "unit_id": c.unit_id, "weight": c.weight} for c in bundle.components])
+
+    # --- many-to-many links ---
+
+    async def links(self, link: Link, **where: Any) -> list[dict[str, Any]]:
+        table = LINKS[link]
+        rows = await self.c.execute(select(table).where(and_(true(), *(table.c[k] == v for k, v in where.items()))))
+        return [dict(r._mapping) for r in rows]
+
+    async def link(self, link: Link, **values: Any) -> bool:
+        """Add a link; False when it was already there."""
+        table = LINKS[link]
+        keys = {c.name: values[c.name] for c in table.primary_key.columns}
+        exists = (await self.c.execute(select(func.count()).select_from(table)
+                                       .where(*(table.c[k] == v for k, v in keys.items())))).scalar_one()
+        if exists:
+            return False
+        try:
+            await self.c.execute(insert(table).values(**values))
+        except IntegrityError as error:
+            raise _conflict(link.value, error) from None
+        return True
+
+    async def unlink(self, link: Link, **where: Any) -> int:
+        table = LINKS[link]
+        result = await self.c.execute(delete(table).where(*(table.c[k] == v for k, v in where.items())))
+        return result.rowcount
+
+    # --- history, events, reference data ---
+
+    def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None:
+        self.history.append({
+            "entity_type": entity_type, "entity_id": entity_id, "field": field, "old_value": plain(old),
+            "new_value": plain(new), "at": self.now, "actor_user_id": self.actor.user_id,
+            "actor_partner_id": self.actor.partner_id,
+        })
+
+    def record(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+    async def exchange_rates(self) -> dict[str, Any]:
+        return await reads.exchange_rates(self.c)
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Run a statement in this transaction (for persistence-side helpers, not for workflows)."""
+        return await self.c.execute(statement, parameters)
+
+    async def commit(self) -> None:
+        """Write the history and the outbox, then commit everything at once."""
+        if self.history:
+            await self.c.execute(insert(t.audit_entries), self.history)
+        if self.events:
+            await self.c.execute(insert(t.outbox_events), [{
+                "type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id, "data": plain(e.data),
+                "actor_user_id": self.actor.user_id, "actor_partner_id": self.actor.partner_id,
+                "created_at": self.now,
+            } for e in self.events])
+        try:
+            await self.c.commit()
+        except IntegrityError as error:
+            raise _conflict("change", error) from None
+        self.committed = True
+        if self.events and self.on_commit is not None:
+            self.on_commit()
+
+
+def _label(entity: Entity) -> Any:
+    return getattr(entity, "name", None) or entity.id
+
+
+def _constraint(error: IntegrityError) -> str:
+    text = str(error.orig)
+    return text.splitlines()[0][:200]
+
+
+def _conflict(what: str, error: IntegrityError) -> Conflict:
+    text = str(error.orig).lower()
+    if "unique" in text or "duplicate" in text:
+        return Conflict(f"this {what} would duplicate an existing one ({_constraint(error)})")
+    if "foreign key" in text:
+        return Conflict(f"this {what} refers to something that does not exist or is still in use ({_constraint(error)})")
+    return Conflict(f"this {what} breaks a rule of the database ({_constraint(error)})")

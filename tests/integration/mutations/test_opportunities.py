@@ -1,0 +1,118 @@
+"""Opportunity mutations over HTTP: each workflow, its typed errors, its history and its events."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from gql import ids
+from persistence import tables as t
+
+ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
+OPPORTUNITY = "opportunity { id name stage probability version locked lossReason account { id } }"
+
+CREATE = f"""mutation($input: CreateOpportunityInput!) {{
+  createOpportunity(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} }} {ERRORS} }}
+}}"""
+UPDATE = f"""mutation($input: UpdateOpportunityInput!) {{
+  updateOpportunity(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} }} {ERRORS} }}
+}}"""
+STAGE = f"""mutation($input: ChangeOpportunityStageInput!) {{
+  changeOpportunityStage(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} }} {ERRORS} }}
+}}"""
+LOST = f"""mutation($input: MarkOpportunityLostInput!) {{
+  markOpportunityLost(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} }} {ERRORS} }}
+}}"""
+DELETE = f"""mutation($input: OpportunityRefInput!) {{
+  deleteOpportunity(input: $input) {{ __typename ... on DeletedPayload {{ deletedId }} {ERRORS} }}
+}}"""
+
+
+async def count(engine, table, *where) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+
+
+async def outbox_types(engine, entity_id: int) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(t.outbox_events.c.type).where(t.outbox_events.c.entity_id == entity_id,
+                                                                        t.outbox_events.c.entity_type == "Opportunity")
+                                  .order_by(t.outbox_events.c.id))
+        return [r.type for r in rows]
+
+
+async def an_account(writable) -> str:
+    async with writable.engine.connect() as conn:
+        return ids.encode("Account", (await conn.execute(select(func.min(t.accounts.c.id)))).scalar_one())
+
+
+async def new_opportunity(api, writable, **extra) -> dict:
+    data = await api.data(CREATE, {"input": {"name": "Fleet renewal", "accountId": await an_account(writable),
+                                             "estimatedRevenue": {"amount": "12000.00", "currency": "EUR"}, **extra}})
+    assert data["createOpportunity"]["__typename"] == "OpportunityPayload", data
+    return data["createOpportunity"]["opportunity"]
+
+
+async def test_create_opportunity_stores_it_announces_it_and_starts_its_history(api, writable):
+    created = await new_opportunity(api, writable)
+    assert created["stage"] == "PROSPECTING" and created["probability"] == 10 and created["version"] == 1
+    pk = ids.decode(created["id"])[1]
+    assert await outbox_types(writable.engine, pk) == ["OpportunityCreated"]
+    assert await count(writable.engine, t.audit_entries, t.audit_entries.c.entity_type == "Opportunity",
+                       t.audit_entries.c.entity_id == pk) == 1
+
+
+async def test_create_opportunity_with_bad_input_changes_nothing_and_names_the_field(api, writable):
+    before = await count(writable.engine, t.opportunities)
+    events = await count(writable.engine, t.outbox_events)
+    blank = (await api.data(CREATE, {"input": {"name": "  ", "accountId": await an_account(writable)}}))["createOpportunity"]
+    assert blank["__typename"] == "ValidationError" and blank["field"] == "name" and blank["code"] == "VALIDATION"
+    wrong_type = (await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("User", 1)}}))["createOpportunity"]
+    assert wrong_type["__typename"] == "ValidationError" and wrong_type["field"] == "accountId"
+    missing = (await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("Account", 999_999)}}))
+    assert missing["createOpportunity"]["__typename"] == "NotFoundError"
+    assert missing["createOpportunity"]["entityType"] == "Account"
+    closed = (await api.data(CREATE, {"input": {"name": "X", "accountId": await an_account(writable), "stage": "WON"}}))
+    assert closed["createOpportunity"]["field"] == "stage"
+    assert await count(writable.engine, t.opportunities) == before
+    assert await count(writable.engine, t.outbox_events) == events
+
+
+async def test_update_with_a_stale_version_is_a_conflict_and_the_current_version_wins(api, writable):
+    created = await new_opportunity(api, writable)
+    first = (await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Fleet renewal 2027"}}))
+    assert first["updateOpportunity"]["opportunity"]["version"] == 2
+    stale = (await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Overwritten"}}))
+    assert stale["updateOpportunity"]["__typename"] == "ConflictError"
+    assert "version 2" in stale["updateOpportunity"]["message"]
+    node = await api.data('query($id: ID!) { node(id: $id) { ... on Opportunity { name version } } }', {"id": created["id"]})
+    assert node["node"] == {"name": "Fleet renewal 2027", "version": 2}
+
+
+async def test_stage_changes_record_the_move_and_closing_stages_are_refused(api, writable):
+    created = await new_opportunity(api, writable)
+    moved = (await api.data(STAGE, {"input": {"id": created["id"], "stage": "PROPOSAL"}}))["changeOpportunityStage"]
+    assert moved["opportunity"]["stage"] == "PROPOSAL" and moved["opportunity"]["probability"] == 50
+    won = (await api.data(STAGE, {"input": {"id": created["id"], "stage": "WON"}}))["changeOpportunityStage"]
+    assert won["__typename"] == "ValidationError" and won["field"] == "stage"
+    pk = ids.decode(created["id"])[1]
+    assert await outbox_types(writable.engine, pk) == ["OpportunityCreated", "OpportunityStageChanged"]
+
+
+async def test_mark_lost_needs_a_reason_and_a_lost_opportunity_can_be_reopened(api, writable):
+    created = await new_opportunity(api, writable)
+    no_reason = (await api.data(LOST, {"input": {"id": created["id"], "reason": " "}}))["markOpportunityLost"]
+    assert no_reason["__typename"] == "ValidationError" and no_reason["field"] == "reason"
+    lost = (await api.data(LOST, {"input": {"id": created["id"], "reason": "Budget cut"}}))["markOpportunityLost"]
+    assert lost["opportunity"]["stage"] == "LOST" and lost["opportunity"]["lossReason"] == "Budget cut"
+    again = (await api.data(LOST, {"input": {"id": created["id"], "reason": "Twice"}}))["markOpportunityLost"]
+    assert again["__typename"] == "ConflictError"
+    reopened = (await api.data(STAGE, {"input": {"id": created["id"], "stage": "QUALIFICATION"}}))
+    assert reopened["changeOpportunityStage"]["opportunity"]["stage"] == "QUALIFICATION"
+    assert reopened["changeOpportunityStage"]["opportunity"]["lossReason"] is None
+
+
+async def test_delete_removes_an_open_opportunity_and_a_second_delete_finds_nothing(api, writable):
+    created = await new_opportunity(api, writable)
+    deleted = (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"]
+    assert deleted == {"__typename": "DeletedPayload", "deletedId": created["id"]}
+    assert (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"]["__typename"] == "NotFoundError"
+    assert await count(writable.engine, t.opportunities, t.opportunities.c.id == ids.decode(created["id"])[1]) == 0
