@@ -1,0 +1,138 @@
+"""An in-memory UnitOfWork for domain unit tests (no database): the same contract as the SQL one —
+versions checked on update, history for audited entities, events kept until commit."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from domain.audit import AUDITED
+from domain.base import Entity
+from domain.errors import Conflict, NotFound
+from domain.events import DomainEvent
+from domain.uow import Actor, Link
+
+LINK_KEYS = {
+    Link.ACCOUNT_LINK: ("account_id", "linked_account_id"),
+    Link.ACCOUNT_GROUP_MEMBER: ("group_id", "account_id"),
+    Link.FAVOURITE: ("user_id", "account_id"),
+    Link.RELATED_ACCOUNT: ("opportunity_id", "account_id"),
+    Link.BUNDLE_COMPONENT: ("bundle_id", "unit_id"),
+}
+
+
+class MemoryStore:
+    """What the committed state is: entities by class and id, links, rates, history and events."""
+
+    def __init__(self) -> None:
+        self.rows: dict[type, dict[int, Entity]] = {}
+        self.links: dict[Link, list[dict[str, Any]]] = {link: [] for link in Link}
+        self.rates: dict[str, Decimal] = {"EUR": Decimal(1)}
+        self.history: list[dict[str, Any]] = []
+        self.events: list[DomainEvent] = []
+        self.ids = itertools.count(1)
+
+    def all(self, kind: type) -> list[Any]:
+        return sorted(self.rows.get(kind, {}).values(), key=lambda e: e.id)
+
+    def uow(self, actor: Actor | None = None, now: datetime | None = None) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, actor or Actor(user_id=1), now or datetime(2026, 6, 15, tzinfo=timezone.utc))
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore, actor: Actor, now: datetime) -> None:
+        self.store, self.actor, self.now = store, actor, now
+        self.rows = copy.deepcopy(store.rows)
+        self.link_rows = copy.deepcopy(store.links)
+        self.history: list[dict[str, Any]] = []
+        self.events: list[DomainEvent] = []
+        self.committed = False
+
+    def _table(self, kind: type) -> dict[int, Entity]:
+        return self.rows.setdefault(kind, {})
+
+    async def get(self, kind: type, id: int) -> Any:
+        found = self._table(kind).get(id)
+        if found is None:
+            raise NotFound(kind.__name__, id)
+        return copy.deepcopy(found)
+
+    async def find(self, kind: type, order_by: str | None = None, **where: Any) -> list[Any]:
+        found = [copy.deepcopy(e) for e in self._table(kind).values()
+                 if all(getattr(e, k) == v for k, v in where.items())]
+        return sorted(found, key=lambda e: (getattr(e, order_by) if order_by else e.id, e.id))
+
+    async def count(self, kind: type, **where: Any) -> int:
+        return len(await self.find(kind, **where))
+
+    async def add(self, entity: Any) -> Any:
+        entity.id = next(self.store.ids)
+        entity.created_at = entity.updated_at = self.now
+        entity.version = 1
+        self._table(type(entity))[entity.id] = copy.deepcopy(entity)
+        if type(entity).__name__ in AUDITED:
+            self.audit(type(entity).__name__, entity.id, "created", None, getattr(entity, "name", entity.id))
+        return entity
+
+    async def update(self, entity: Any) -> Any:
+        current = self._table(type(entity)).get(entity.id)
+        if current is None or current.version != entity.version:
+            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+        changed = [f.name for f in dataclasses.fields(entity) if f.name not in ("version", "updated_at", "created_at")
+                   and getattr(entity, f.name) != getattr(current, f.name)]
+        if not changed:
+            return entity
+        if type(entity).__name__ in AUDITED:
+            for name in changed:
+                self.audit(type(entity).__name__, entity.id, name, getattr(current, name), getattr(entity, name))
+        entity.version += 1
+        entity.updated_at = self.now
+        self._table(type(entity))[entity.id] = copy.deepcopy(entity)
+        return entity
+
+    async def touch(self, entity: Any) -> Any:
+        current = self._table(type(entity))[entity.id]
+        if current.version != entity.version:
+            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+        entity.version += 1
+        current.version = entity.version
+        return entity
+
+    async def delete(self, entity: Any) -> None:
+        if self._table(type(entity)).pop(entity.id, None) is None:
+            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+        if type(entity).__name__ in AUDITED:
+            self.audit(type(entity).__name__, entity.id, "deleted", getattr(entity, "name", entity.id), None)
+
+    async def links(self, link: Link, **where: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.link_rows[link] if all(r.get(k) == v for k, v in where.items())]
+
+    async def link(self, link: Link, **values: Any) -> bool:
+        keys = LINK_KEYS[link]
+        if any(all(r[k] == values[k] for k in keys) for r in self.link_rows[link]):
+            return False
+        self.link_rows[link].append(dict(values))
+        return True
+
+    async def unlink(self, link: Link, **where: Any) -> int:
+        before = len(self.link_rows[link])
+        self.link_rows[link] = [r for r in self.link_rows[link] if not all(r.get(k) == v for k, v in where.items())]
+        return before - len(self.link_rows[link])
+
+    def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None:
+        self.history.append({"entity_type": entity_type, "entity_id": entity_id, "field": field, "old": old, "new": new})
+
+    def record(self, event: DomainEvent) -> None:
+        self.events.append(event)
+
+    async def exchange_rates(self) -> dict[str, Any]:
+        return dict(self.store.rates)
+
+    async def commit(self) -> None:
+        self.store.rows, self.store.links = self.rows, self.link_rows
+        self.store.history += self.history
+        self.store.events += self.events
+        self.committed = True
