@@ -1,0 +1,351 @@
+"""Quote workflows: create (from a price book or manual), items, rounding, active quote, duplicate,
+delete, change currency. A sold (locked) opportunity's quotes never change."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
+from domain.commands import UNSET, apply, changes, expect_version
+from domain.errors import Conflict, NotFound, ValidationError
+from domain.events import QuoteActivated, QuoteChanged
+from domain.money import Money, check_currency
+from domain.opportunities import Opportunity, ensure_editable
+from domain.quotes import Quote, QuoteItem, quote_total
+from domain.uow import UnitOfWork
+from domain.workflows.opportunities import copy_quote_into
+
+
+async def _editable_quote(uow: UnitOfWork, quote_id: int, version: int | None = None) -> tuple[Quote, Opportunity]:
+    quote = await uow.get(Quote, quote_id)
+    expect_version(quote, version)
+    opportunity = await uow.get(Opportunity, quote.opportunity_id)
+    ensure_editable(opportunity)
+    return quote, opportunity
+
+
+def _changed(uow: UnitOfWork, quote: Quote, what: str, **data: object) -> None:
+    uow.record(QuoteChanged(entity_id=quote.opportunity_id, data={"quoteId": quote.id, "change": what, **data}))
+
+
+def _summary(item: QuoteItem) -> str:
+    return f"{item.name}: {item.quantity} × {item.unit_price} {item.currency} −{item.discount_percent}% = {item.total}"
+
+
+@dataclass(kw_only=True)
+class CreateQuote:
+    opportunity_id: int
+    name: str
+    currency: str
+    price_book_id: int | None = None
+    brand: str | None = None
+    product_version: str | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
+    """A new quote; the opportunity's first quote becomes its active one."""
+    opportunity = await uow.get(Opportunity, cmd.opportunity_id)
+    ensure_editable(opportunity)
+    check_currency(cmd.currency)
+    if cmd.price_book_id is not None:
+        book = await uow.get(PriceBook, cmd.price_book_id)
+        if not book.active:
+            raise ValidationError("priceBookId", f"price book {book.name!r} is not active")
+        if cmd.brand and book.brands and cmd.brand not in book.brands:
+            raise ValidationError("brand", f"price book {book.name!r} offers the brands {', '.join(book.brands)}")
+        if cmd.product_version and book.product_versions and cmd.product_version not in book.product_versions:
+            raise ValidationError("productVersion", f"price book {book.name!r} offers the versions "
+                                                    f"{', '.join(book.product_versions)}")
+    existing = await uow.find(Quote, opportunity_id=opportunity.id)
+    quote = await uow.add(Quote(
+        opportunity_id=opportunity.id, name=cmd.name, currency=cmd.currency, price_book_id=cmd.price_book_id,
+        brand=cmd.brand, product_version=cmd.product_version, valid_from=cmd.valid_from,
+        valid_until=cmd.valid_until, is_active=not any(q.is_active for q in existing)))
+    _changed(uow, quote, "created")
+    if quote.is_active:
+        uow.record(QuoteActivated(entity_id=opportunity.id, data={"quoteId": quote.id}))
+    await uow.commit()
+    return quote
+
+
+@dataclass(kw_only=True)
+class UpdateQuote:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    brand: str | None = UNSET
+    product_version: str | None = UNSET
+    valid_from: date | None = UNSET
+    valid_until: date | None = UNSET
+
+
+async def update_quote(cmd: UpdateQuote, uow: UnitOfWork) -> Quote:
+    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
+    values = changes(cmd, "name", "brand", "product_version", "valid_from", "valid_until")
+    updated = await uow.update(apply(quote, values))
+    _changed(uow, updated, "updated", fields=sorted(values))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class NewItem:
+    """A price-book line (unit_id; its price comes from the quote's price book in the quote's
+    currency), a product line priced by hand (unit_id and unit_price), or a manual line (name and
+    unit_price, in any currency: converted with the exchange rates)."""
+
+    unit_id: int | None = None
+    bundle_id: int | None = None
+    name: str | None = None
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    currency: str | None = None
+    discount_percent: Decimal = Decimal(0)
+
+
+@dataclass(kw_only=True)
+class AddItems:
+    quote_id: int
+    items: list[NewItem] = field(default_factory=list)
+    version: int | None = None
+
+
+async def _price(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> Decimal | None:
+    entries = await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id)
+    for entry in entries:
+        if entry.price.currency == currency:
+            return entry.price.amount
+    return None
+
+
+async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dict) -> list[QuoteItem]:
+    """The quote items for one requested line (a bundle gives one line per component)."""
+    where = f"items[{n}]"
+    if new.quantity is None or new.quantity <= 0:
+        raise ValidationError(f"{where}.quantity", "must be positive")
+    if new.bundle_id is not None:
+        if quote.price_book_id is None:
+            raise ValidationError(f"{where}.bundleId", "bundles are sold from a price book; this quote has none")
+        bundle = await uow.get(Bundle, new.bundle_id)
+        if bundle.price_book_id != quote.price_book_id or not bundle.active:
+            raise ValidationError(f"{where}.bundleId", f"bundle {bundle.name!r} is not offered by this quote's price book")
+        lines = []
+        for part in bundle.components:
+            lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity,
+                                                      discount_percent=new.discount_percent), n, rates)
+        return lines
+    if new.unit_id is not None:
+        unit = await uow.get(ProductUnit, new.unit_id)
+        product = await uow.get(Product, unit.product_id)
+        if not product.active:
+            raise ValidationError(f"{where}.unitId", f"product {product.name!r} is not active")
+        price = new.unit_price
+        if price is None:
+            if quote.price_book_id is None:
+                raise ValidationError(f"{where}.unitPrice", "a quote without a price book needs a unit price")
+            price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
+            if price is None:
+                raise ValidationError(f"{where}.unitId", f"{product.name} ({unit.name}) has no price in "
+                                                         f"{quote.currency} in this quote's price book")
+        elif new.currency and new.currency != quote.currency:
+            price = Money(price, new.currency).convert(quote.currency, rates).rounded().amount
+        return [QuoteItem(quote_id=quote.id, name=new.name or product.name, quantity=new.quantity, unit_price=price,
+                          currency=quote.currency, discount_percent=new.discount_percent, product_id=product.id,
+                          unit_id=unit.id, unit_name=unit.name)]
+    if not (new.name or "").strip():
+        raise ValidationError(f"{where}.name", "a manual item needs a name (or give a unitId)")
+    if new.unit_price is None:
+        raise ValidationError(f"{where}.unitPrice", "a manual item needs a unit price")
+    currency = new.currency or quote.currency
+    check_currency(currency, f"{where}.currency")
+    price = Money(new.unit_price, currency).convert(quote.currency, rates).rounded().amount
+    return [QuoteItem(quote_id=quote.id, name=new.name, quantity=new.quantity, unit_price=price,
+                      currency=quote.currency, discount_percent=new.discount_percent)]
+
+
+async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
+    quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
+    if not cmd.items:
+        raise ValidationError("items", "give at least one item")
+    rates = await uow.exchange_rates()
+    lines: list[QuoteItem] = []
+    for n, new in enumerate(cmd.items):
+        lines += await _lines(uow, quote, new, n, rates)
+    existing = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
+    rounding = [i for i in existing if i.is_rounding]
+    position = max((i.position for i in existing if not i.is_rounding), default=-1) + 1
+    for line in lines:
+        line.position = position
+        position += 1
+        await uow.add(line)
+        uow.audit("Quote", quote.id, "items", None, _summary(line))
+    for item in rounding:  # the rounding item stays last
+        await uow.update(apply(item, {"position": position}))
+    quote = await uow.touch(quote)
+    _changed(uow, quote, "itemsAdded", count=len(lines))
+    await uow.commit()
+    return quote
+
+
+@dataclass(kw_only=True)
+class UpdateItem:
+    id: int
+    quantity: Decimal = UNSET
+    discount_percent: Decimal = UNSET
+    unit_price: Decimal = UNSET
+    name: str = UNSET
+    position: int = UNSET
+
+
+async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
+    item = await uow.get(QuoteItem, cmd.id)
+    quote, _ = await _editable_quote(uow, item.quote_id)
+    if item.is_rounding:
+        raise ValidationError("id", "the rounding item is changed with addRoundingItem")
+    values = changes(cmd, "quantity", "discount_percent", "unit_price", "name", "position")
+    if "unit_price" in values and item.product_id is not None and quote.price_book_id is not None:
+        raise ValidationError("unitPrice", "the price of a price-book item comes from the price book; "
+                                           "give a discount instead")
+    updated = await uow.update(apply(item, values))
+    uow.audit("Quote", quote.id, "items", _summary(item), _summary(updated))
+    quote = await uow.touch(quote)
+    _changed(uow, quote, "itemUpdated", itemId=item.id)
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class RemoveItem:
+    id: int
+
+
+async def remove_quote_item(cmd: RemoveItem, uow: UnitOfWork) -> Quote:
+    item = await uow.get(QuoteItem, cmd.id)
+    quote, _ = await _editable_quote(uow, item.quote_id)
+    await uow.delete(item)
+    uow.audit("Quote", quote.id, "items", _summary(item), None)
+    quote = await uow.touch(quote)
+    _changed(uow, quote, "itemRemoved", itemId=item.id)
+    await uow.commit()
+    return quote
+
+
+@dataclass(kw_only=True)
+class AddRounding:
+    quote_id: int
+    total: Decimal
+    version: int | None = None
+
+
+async def add_rounding_item(cmd: AddRounding, uow: UnitOfWork) -> Quote:
+    """Round the quote's total to `total` with one rounding item (it replaces an earlier one)."""
+    quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
+    items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
+    lines = [i for i in items if not i.is_rounding]
+    if not lines:
+        raise ValidationError("quoteId", "a quote without items has nothing to round")
+    target = Money(cmd.total, quote.currency)
+    if target.rounded().amount != target.amount:
+        raise ValidationError("total", f"{cmd.total} has more decimals than {quote.currency} allows")
+    difference = target.amount - quote_total(lines, quote.currency).amount
+    for old in (i for i in items if i.is_rounding):
+        await uow.delete(old)
+        uow.audit("Quote", quote.id, "items", _summary(old), None)
+    if difference != 0:
+        rounding = await uow.add(QuoteItem(
+            quote_id=quote.id, name="Rounding", quantity=Decimal(1), unit_price=difference, currency=quote.currency,
+            position=max(i.position for i in lines) + 1, is_rounding=True))
+        uow.audit("Quote", quote.id, "items", None, _summary(rounding))
+    quote = await uow.touch(quote)
+    _changed(uow, quote, "rounded", total=str(target.amount))
+    await uow.commit()
+    return quote
+
+
+@dataclass(kw_only=True)
+class QuoteRef:
+    id: int
+    version: int | None = None
+
+
+async def make_quote_active(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
+    if quote.is_active:
+        raise Conflict(f"quote {quote.id} is already the active quote")
+    for other in await uow.find(Quote, opportunity_id=opportunity.id):
+        if other.is_active:
+            await uow.update(apply(other, {"is_active": False}))
+    active = await uow.update(apply(quote, {"is_active": True}))
+    uow.record(QuoteActivated(entity_id=opportunity.id, data={"quoteId": active.id}))
+    await uow.commit()
+    return active
+
+
+@dataclass(kw_only=True)
+class DuplicateQuote:
+    id: int
+    name: str | None = None
+
+
+async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
+    """A copy of the quote and its items, not active, on the same opportunity."""
+    quote, opportunity = await _editable_quote(uow, cmd.id)
+    copy = await copy_quote_into(uow, quote, opportunity.id, cmd.name or f"{quote.name} (copy)", False)
+    _changed(uow, copy, "created", duplicateOf=quote.id)
+    await uow.commit()
+    return copy
+
+
+async def delete_quote(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
+    if quote.is_active:
+        raise Conflict(f"quote {quote.id} is the active quote and cannot be deleted; make another quote active first")
+    await uow.delete(quote)
+    _changed(uow, quote, "deleted")
+    await uow.commit()
+    return quote
+
+
+@dataclass(kw_only=True)
+class ChangeCurrency:
+    id: int
+    currency: str
+    version: int | None = None
+
+
+async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
+    """Price-book items take the book's price in the new currency (all of them must have one, or
+    nothing changes and the error names them); manual and rounding items are converted with the
+    exchange rates. Discounts are kept."""
+    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
+    check_currency(cmd.currency)
+    if cmd.currency == quote.currency:
+        raise ValidationError("currency", f"the quote is already in {cmd.currency}")
+    items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
+    rates = await uow.exchange_rates()
+    prices: dict[int, Decimal] = {}
+    missing = []
+    for item in items:
+        if item.unit_id is not None and quote.price_book_id is not None:
+            price = await _price(uow, quote.price_book_id, item.unit_id, cmd.currency)
+            if price is None:
+                missing.append(item.name)
+            else:
+                prices[item.id] = price
+        else:
+            try:
+                prices[item.id] = Money(item.unit_price, item.currency).convert(cmd.currency, rates).rounded().amount
+            except ValidationError:
+                raise ValidationError("currency", f"there is no exchange rate for {cmd.currency} or "
+                                                  f"{item.currency}; set one first") from None
+    if missing:
+        raise ValidationError("currency", f"the price book has no {cmd.currency} price for: {', '.join(missing)}")
+    for item in items:
+        await uow.update(apply(item, {"unit_price": prices[item.id], "currency": cmd.currency}))
+    changed = await uow.update(apply(quote, {"currency": cmd.currency}))
+    _changed(uow, changed, "currency", **{"from": quote.currency, "to": cmd.currency})
+    await uow.commit()
+    return changed
