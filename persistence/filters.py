@@ -185,3 +185,10 @@ USERS = FilterSpec(
     equals=("role", "team_id"),
     order={"NAME": "name", "EMAIL": "email", **_COMMON_ORDER},
 )
+
+HISTORY = FilterSpec(
+    t.audit_entries,
+    equals=("field", "actor_user_id"),
+    ranges=("at",),
+    order={"AT": "at"},
+)

@@ -21,7 +21,7 @@ ID_TYPES: dict[str, str] = {
     "account_id": "Account", "parent_id": "Account",
     "partner_id": "Partner", "assigned_partner_id": "Partner",
     "campaign_id": "Campaign", "contact_type_id": "ContactType", "opportunity_id": "Opportunity",
-    "lead_id": "Lead", "product_id": "Product",
+    "lead_id": "Lead", "product_id": "Product", "actor_user_id": "User",
 }
 
 
@@ -78,12 +78,14 @@ async def root_connection(
 def pages_loader(
     ctx: Any, spec: FilterSpec, fk: str, *, filter: Any = None, order_by: Any = None, default_order: str,
     first: int | None, after: str | None, last: int | None, before: str | None, table: Table | None = None,
+    where: Any = None, tag: str = "",
 ) -> PagesByParentLoader:
-    """The request's loader of pages of `table` per `fk` for these arguments (validated here)."""
+    """The request's loader of pages of `table` per `fk` for these arguments (validated here);
+    `where` is a fixed condition of the relation (named by `tag` in the loader's key)."""
     page_window = window(first, after, last, before)
     found = criteria(filter)
-    conds = conditions(spec, found)
+    conds = conditions(spec, found) + ([where] if where is not None else [])
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
-    key = ("pages", target.name, fk, page_window, repr(sorted(found.items())), str(order[0]))
+    key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))
     return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds, cache_key=key))

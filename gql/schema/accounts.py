@@ -10,6 +10,7 @@ from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums as e
+from gql.schema.history import history_field
 from gql.schema.base import Node, needs
 from gql.schema import relations as rel
 from gql.schema.fields import linked, to_one
@@ -50,6 +51,7 @@ class Account(Node):
     created_at: datetime = strawberry.field(description=STAMPS)
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    history = history_field("Account")
 
     @strawberry.field(description="Custom attributes (key → value), ordered by key.")
     @needs("custom_attributes")

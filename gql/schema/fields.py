@@ -57,9 +57,10 @@ def _arg(name: str, annotation: Any, description: str) -> inspect.Parameter:
 def connection(
     target: str, spec: FilterSpec, *, description: str, default_order: str, fk: str | None = None,
     parent_key: str = "id", filter_type: type | None = None, order_type: type | None = None,
-    table: Table | None = None,
+    table: Table | None = None, where: Any = None, tag: str = "",
 ) -> Any:
-    """A Relay connection field: at the root when `fk` is None, else the children of the parent object."""
+    """A Relay connection field: at the root when `fk` is None, else the children of the parent object
+    (restricted by `where`, a fixed condition named by `tag`)."""
     params = [_P("info", _P.POSITIONAL_OR_KEYWORD, annotation=Info)]
     if fk is not None:
         params.insert(0, _P("self", _P.POSITIONAL_OR_KEYWORD))
@@ -84,7 +85,8 @@ def connection(
     def nested_loader(ctx: Any, kwargs: dict[str, Any]) -> Any:
         return pages_loader(ctx, spec, fk, default_order=default_order, table=table,
                             filter=kwargs.get("filter"), order_by=kwargs.get("order_by"), first=kwargs["first"],
-                            after=kwargs["after"], last=kwargs["last"], before=kwargs["before"])
+                            after=kwargs["after"], last=kwargs["last"], before=kwargs["before"],
+                            where=where, tag=tag)
 
     if fk is not None:
         resolve._batch = Batch("pages", target, key=parent_key, loader=nested_loader,  # type: ignore[attr-defined]

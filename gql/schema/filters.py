@@ -46,6 +46,7 @@ PriceBookOrder = order_input("PriceBook", {"NAME": "By name.", **_STAMPS})
 ProductOrder = order_input("Product", {"NAME": "By name.", "CODE": "By product code.", **_STAMPS})
 SalesActivityOrder = order_input("SalesActivity", {"DUE_AT": "By due time.", "OCCURRED_AT": "By the time it happened.",
                                                    "SUBJECT": "By subject.", **_STAMPS})
+HistoryOrder = order_input("AuditEntry", {"AT": "By the time of the change."})
 UserOrder = order_input("User", {"NAME": "By name.", "EMAIL": "By e-mail.", **_STAMPS})
 
 SEARCH = "Case-insensitive text that the name (and the other text fields named here) must contain."
@@ -205,3 +206,11 @@ class UserFilter:
     search: Optional[str] = _f(SEARCH + " Searches name and e-mail.")
     role: Optional[e.Role] = _f("Only users with this role.")
     team_id: Optional[strawberry.ID] = _f("Only members of this team.")
+
+
+@strawberry.input(description="Which history entries to list. All given conditions must hold.")
+class HistoryFilter:
+    field: Optional[str] = _f("Only changes of this field (e.g. `stage`, `items`, `created`).")
+    actor_user_id: Optional[strawberry.ID] = _f("Only changes made by this user.", name="actorId")
+    at_min: Optional[datetime] = _f("Changed at or after this time.", name="from")
+    at_max: Optional[datetime] = _f("Changed at or before this time.", name="to")

@@ -9,6 +9,7 @@ from domain.enums import Stage as DomainStage
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums as e
+from gql.schema.history import history_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema import relations as rel
 from gql.schema.fields import linked, node_class, to_many, to_one
@@ -32,6 +33,7 @@ class Opportunity(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    history = history_field("Opportunity")
 
     @strawberry.field(description="The revenue expected from the deal.")
     @needs("estimated_revenue_amount", "estimated_revenue_currency")

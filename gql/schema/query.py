@@ -46,6 +46,7 @@ NODE_TYPES: dict[str, tuple[str, object]] = {
     "PriceEntry": ("gql.schema.catalog:PriceEntry", t.price_entries),
     "Bundle": ("gql.schema.catalog:Bundle", t.bundles),
     "Contract": ("gql.schema.contracts:Contract", t.contracts),
+    "AuditEntry": ("gql.schema.history:AuditEntry", t.audit_entries),
 }
 MAX_NODES = 100
 

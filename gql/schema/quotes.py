@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.money import Money as DomainMoney
+from gql.schema.history import history_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
 from persistence import tables as t
@@ -28,6 +29,7 @@ class Quote(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    history = history_field("Quote")
     opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
                          "The opportunity it is for.")
     price_book = to_one("gql.schema.catalog:PriceBook", t.price_books, "price_book_id",

@@ -116,3 +116,24 @@ async def test_delete_removes_an_open_opportunity_and_a_second_delete_finds_noth
     assert deleted == {"__typename": "DeletedPayload", "deletedId": created["id"]}
     assert (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"]["__typename"] == "NotFoundError"
     assert await count(writable.engine, t.opportunities, t.opportunities.c.id == ids.decode(created["id"])[1]) == 0
+
+
+HISTORY = """query($id: ID!) { node(id: $id) { ... on Opportunity {
+  history(last: 10) { totalCount edges { node { field oldValue newValue at actor { id } } } }
+} } }"""
+
+
+async def test_history_lists_who_changed_which_field_from_what_to_what(api, writable):
+    created = await new_opportunity(api, writable)
+    await api.data(UPDATE, {"input": {"id": created["id"], "name": "Fleet renewal (phase 2)", "probability": 40}})
+    await api.data(STAGE, {"input": {"id": created["id"], "stage": "PROPOSAL", "probability": 55}})
+    history = (await api.data(HISTORY, {"id": created["id"]}))["node"]["history"]
+    changes = [(e["node"]["field"], e["node"]["oldValue"], e["node"]["newValue"]) for e in history["edges"]]
+    assert changes[0] == ("created", None, "Fleet renewal")
+    assert ("name", "Fleet renewal", "Fleet renewal (phase 2)") in changes
+    assert ("probability", 10, 40) in changes and ("probability", 40, 55) in changes
+    assert ("stage", "PROSPECTING", "PROPOSAL") in changes
+    assert history["totalCount"] == len(changes)
+    assert {e["node"]["actor"]["id"] for e in history["edges"]} == {ids.encode("User", writable.summary.admin_user_id)}
+    only = await api.data(HISTORY.replace("history(last: 10)", 'history(filter: {field: "stage"})'), {"id": created["id"]})
+    assert [e["node"]["newValue"] for e in only["node"]["history"]["edges"]] == ["PROPOSAL"]
