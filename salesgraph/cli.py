@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -120,6 +121,26 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 log_level="info", proxy_headers=True)
 
 
+def cmd_dispatch(args: argparse.Namespace) -> None:
+    """Publish the outbox on its own (for deployments that run `serve` with SALESGRAPH_DISPATCH=off)."""
+    from broadcaster import Broadcast
+
+    from gql.app import broadcast_url
+    from persistence.migrate import check_current
+    from persistence.outbox import OutboxDispatcher
+
+    async def run() -> None:
+        engine = create_engine()
+        await check_current(engine)
+        async with Broadcast(broadcast_url()) as broadcast:
+            dispatcher = OutboxDispatcher(engine, broadcast, poll_seconds=args.poll)
+            print(f"publishing the outbox of {_safe(database_url())} to {broadcast_url()}", flush=True)
+            await dispatcher.run()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
 def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -155,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="expire after DAYS days")
     token.add_argument("--name", default="created with salesgraph create-token", help="a name to recognise it by")
     token.set_defaults(func=cmd_create_token)
+
+    dispatch = sub.add_parser("dispatch", help="publish committed events from the outbox to BROADCAST_URL "
+                                               "(when serve runs with SALESGRAPH_DISPATCH=off)")
+    dispatch.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the outbox")
+    dispatch.set_defaults(func=cmd_dispatch)
 
     args = parser.parse_args(argv)
     args.func(args)

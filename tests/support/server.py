@@ -62,3 +62,39 @@ def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
             time.sleep(0.1)
     server.stop()
     raise AssertionError("serve --demo did not answer /healthz")
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen = field(repr=False)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash (nothing of it runs afterwards)."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def start_server(database_url: str, folder: Path, timeout: float = 60, **env: str) -> Server:
+    """`salesgraph serve` on an existing, migrated database; returns once it answers /healthz."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port)], cwd=folder,
+        env={**os.environ, "DATABASE_URL": database_url, **env},
+        stdout=subprocess.DEVNULL, stderr=open(folder / f"server-{port}.log", "w"),
+    )
+    server = Server(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"serve did not answer /healthz:\n{(folder / f'server-{port}.log').read_text()}")
