@@ -1,0 +1,692 @@
+"""Catalog workflows: price books, products and their units, prices per currency, bundles, exchange
+rates and the CSV product import."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from domain.catalog import (
+    BASE_CURRENCY, Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit,
+)
+from domain.commands import UNSET, apply, changes, expect_version
+from domain.contracts import Contract
+from domain.enums import ProductCategory
+from domain.errors import Conflict, NotFound, ValidationError
+from domain.events import CatalogChanged
+from domain.money import Money, check_currency, to_decimal
+from domain.quotes import Quote, QuoteItem
+from domain.uow import UnitOfWork
+
+
+def _changed(what: str, change: str, entity_id: int, **data: Any) -> CatalogChanged:
+    return CatalogChanged(entity_id=entity_id, data={"what": what, "change": change, "id": entity_id, **data})
+
+
+# --- price books ---
+
+@dataclass(kw_only=True)
+class CreatePriceBook:
+    name: str
+    description: str | None = None
+    brands: list[str] = field(default_factory=list)
+    product_versions: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    active: bool = True
+    is_update: bool = False
+    previous_id: int | None = None
+
+
+def _clean_list(values: list[str] | None, name: str) -> list[str]:
+    cleaned: list[str] = []
+    for value in values or []:
+        text = (value or "").strip()
+        if not text:
+            raise ValidationError(name, "holds an empty value")
+        if text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+async def _check_previous(uow: UnitOfWork, book_id: int | None, previous_id: int | None) -> None:
+    """The book an update book replaces must exist, and following `previous` never comes back to this book."""
+    seen = {book_id}
+    current = previous_id
+    while current is not None:
+        if current in seen:
+            raise ValidationError("previousId", "a price book cannot (indirectly) update itself")
+        seen.add(current)
+        try:
+            current = (await uow.get(PriceBook, current)).previous_id
+        except NotFound:
+            raise NotFound("PriceBook", current) from None
+
+
+async def create_price_book(cmd: CreatePriceBook, uow: UnitOfWork) -> PriceBook:
+    book = PriceBook(
+        name=cmd.name, description=cmd.description, brands=_clean_list(cmd.brands, "brands"),
+        product_versions=_clean_list(cmd.product_versions, "productVersions"),
+        regions=_clean_list(cmd.regions, "regions"), active=cmd.active, is_update=cmd.is_update,
+        previous_id=cmd.previous_id)
+    await _check_previous(uow, None, cmd.previous_id)
+    book = await uow.add(book)
+    uow.record(_changed("PriceBook", "created", book.id, name=book.name))
+    await uow.commit()
+    return book
+
+
+@dataclass(kw_only=True)
+class UpdatePriceBook:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    description: str | None = UNSET
+    brands: list[str] = UNSET
+    product_versions: list[str] = UNSET
+    regions: list[str] = UNSET
+    active: bool = UNSET
+    is_update: bool = UNSET
+    previous_id: int | None = UNSET
+
+
+async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
+    book = await uow.get(PriceBook, cmd.id)
+    expect_version(book, cmd.version)
+    values = changes(cmd, "name", "description", "brands", "product_versions", "regions", "active", "is_update",
+                     "previous_id")
+    for name, label in (("brands", "brands"), ("product_versions", "productVersions"), ("regions", "regions")):
+        if name in values:
+            values[name] = _clean_list(values[name], label)
+    if values.get("is_update") is False and "previous_id" not in values:
+        values["previous_id"] = None
+    updated = apply(book, values)
+    if "previous_id" in values:
+        await _check_previous(uow, book.id, updated.previous_id)
+    updated = await uow.update(updated)
+    uow.record(_changed("PriceBook", "changed", updated.id, fields=sorted(values)))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class DeletePriceBook:
+    id: int
+    version: int | None = None
+
+
+async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
+    """Delete a price book with its prices and bundles; not while quotes are priced from it or another
+    book is an update of it."""
+    book = await uow.get(PriceBook, cmd.id)
+    expect_version(book, cmd.version)
+    quotes = await uow.count(Quote, price_book_id=book.id)
+    if quotes:
+        raise Conflict(f"price book {book.id} is used by {quotes} quote(s); deactivate it instead (active: false)")
+    updates = await uow.find(PriceBook, previous_id=book.id)
+    if updates:
+        raise Conflict(f"price book {book.id} is updated by price book(s) {', '.join(str(b.id) for b in updates)}; "
+                       "delete those or point them elsewhere first")
+    for bundle in await uow.find(Bundle, price_book_id=book.id):
+        await uow.delete(bundle)
+    for entry in await uow.find(PriceEntry, price_book_id=book.id):
+        await uow.delete(entry)
+    await uow.delete(book)
+    uow.record(_changed("PriceBook", "deleted", book.id, name=book.name))
+    await uow.commit()
+    return book.id
+
+
+# --- products and units ---
+
+async def _unique_code(uow: UnitOfWork, code: str, product_id: int | None = None) -> None:
+    for other in await uow.find(Product, code=code.strip()):
+        if other.id != product_id:
+            raise ValidationError("code", f"product {other.id} ({other.name}) already has the code {code.strip()!r}")
+
+
+@dataclass(kw_only=True)
+class CreateProduct:
+    name: str
+    code: str
+    category: ProductCategory
+    description: str | None = None
+    active: bool = True
+
+
+async def create_product(cmd: CreateProduct, uow: UnitOfWork) -> Product:
+    product = Product(name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description,
+                      active=cmd.active)
+    await _unique_code(uow, product.code)
+    product = await uow.add(product)
+    uow.record(_changed("Product", "created", product.id, code=product.code))
+    await uow.commit()
+    return product
+
+
+@dataclass(kw_only=True)
+class UpdateProduct:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    code: str = UNSET
+    category: ProductCategory = UNSET
+    description: str | None = UNSET
+    active: bool = UNSET
+
+
+async def update_product(cmd: UpdateProduct, uow: UnitOfWork) -> Product:
+    product = await uow.get(Product, cmd.id)
+    expect_version(product, cmd.version)
+    values = changes(cmd, "name", "code", "category", "description", "active")
+    updated = apply(product, values)
+    if "code" in values:
+        await _unique_code(uow, updated.code, product.id)
+    updated = await uow.update(updated)
+    uow.record(_changed("Product", "changed", updated.id, fields=sorted(values)))
+    await uow.commit()
+    return updated
+
+
+async def _ensure_unit_unused(uow: UnitOfWork, unit: ProductUnit) -> None:
+    items = await uow.count(QuoteItem, unit_id=unit.id)
+    if items:
+        raise Conflict(f"unit {unit.id} ({unit.name}) is on {items} quote item(s); deactivate the product instead")
+    bundles = [b.id for b in await uow.find(Bundle) if any(c.unit_id == unit.id for c in b.components)]
+    if bundles:
+        raise Conflict(f"unit {unit.id} ({unit.name}) is part of bundle(s) {', '.join(map(str, bundles))}; "
+                       "take it out of them first")
+
+
+@dataclass(kw_only=True)
+class DeleteProduct:
+    id: int
+    version: int | None = None
+
+
+async def delete_product(cmd: DeleteProduct, uow: UnitOfWork) -> int:
+    """Delete a product with its units and their prices; not while quote items, contracts or bundles use it."""
+    product = await uow.get(Product, cmd.id)
+    expect_version(product, cmd.version)
+    items = await uow.count(QuoteItem, product_id=product.id)
+    if items:
+        raise Conflict(f"product {product.id} is on {items} quote item(s); deactivate it instead (active: false)")
+    contracts = await uow.count(Contract, product_id=product.id)
+    if contracts:
+        raise Conflict(f"product {product.id} is in {contracts} contract(s); deactivate it instead (active: false)")
+    for unit in await uow.find(ProductUnit, product_id=product.id):
+        await _ensure_unit_unused(uow, unit)
+        for entry in await uow.find(PriceEntry, unit_id=unit.id):
+            await uow.delete(entry)
+        await uow.delete(unit)
+    await uow.delete(product)
+    uow.record(_changed("Product", "deleted", product.id, code=product.code))
+    await uow.commit()
+    return product.id
+
+
+async def _unique_unit_name(uow: UnitOfWork, product_id: int, name: str, unit_id: int | None = None) -> None:
+    for other in await uow.find(ProductUnit, product_id=product_id, name=name):
+        if other.id != unit_id:
+            raise ValidationError("name", f"the product already has a unit named {name!r}")
+
+
+@dataclass(kw_only=True)
+class AddProductUnit:
+    product_id: int
+    name: str
+    recurring: bool = False
+    period_months: int | None = None
+
+
+async def add_product_unit(cmd: AddProductUnit, uow: UnitOfWork) -> ProductUnit:
+    product = await uow.get(Product, cmd.product_id)
+    unit = ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring, period_months=cmd.period_months)
+    await _unique_unit_name(uow, product.id, unit.name)
+    unit = await uow.add(unit)
+    uow.record(_changed("ProductUnit", "created", unit.id, productId=product.id))
+    await uow.commit()
+    return unit
+
+
+@dataclass(kw_only=True)
+class UpdateProductUnit:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    recurring: bool = UNSET
+    period_months: int | None = UNSET
+
+
+async def update_product_unit(cmd: UpdateProductUnit, uow: UnitOfWork) -> ProductUnit:
+    """Change a unit; a unit that stops recurring loses its period unless a new one is given."""
+    unit = await uow.get(ProductUnit, cmd.id)
+    expect_version(unit, cmd.version)
+    values = changes(cmd, "name", "recurring", "period_months")
+    if values.get("recurring") is False and "period_months" not in values:
+        values["period_months"] = None
+    updated = apply(unit, values)
+    if "name" in values:
+        await _unique_unit_name(uow, unit.product_id, updated.name, unit.id)
+    updated = await uow.update(updated)
+    uow.record(_changed("ProductUnit", "changed", updated.id, productId=updated.product_id, fields=sorted(values)))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class RemoveProductUnit:
+    id: int
+    version: int | None = None
+
+
+async def remove_product_unit(cmd: RemoveProductUnit, uow: UnitOfWork) -> ProductUnit:
+    """Remove a unit and its prices; not while quote items or bundles use it."""
+    unit = await uow.get(ProductUnit, cmd.id)
+    expect_version(unit, cmd.version)
+    await _ensure_unit_unused(uow, unit)
+    for entry in await uow.find(PriceEntry, unit_id=unit.id):
+        await uow.delete(entry)
+    await uow.delete(unit)
+    uow.record(_changed("ProductUnit", "deleted", unit.id, productId=unit.product_id))
+    await uow.commit()
+    return unit
+
+
+# --- prices ---
+
+async def _price_of(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> PriceEntry | None:
+    found = [e for e in await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id)
+             if e.price.currency == currency]
+    return found[0] if found else None
+
+
+@dataclass(kw_only=True)
+class SetPrice:
+    price_book_id: int
+    unit_id: int
+    price: Money
+
+
+async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
+    """The price of a unit in a book and currency: created, or replaced when there is one."""
+    book = await uow.get(PriceBook, cmd.price_book_id)
+    unit = await uow.get(ProductUnit, cmd.unit_id)
+    price = cmd.price.rounded()
+    existing = await _price_of(uow, book.id, unit.id, price.currency)
+    if existing is None:
+        entry = await uow.add(PriceEntry(price_book_id=book.id, unit_id=unit.id, price=price))
+        change = "created"
+    else:
+        entry = await uow.update(apply(existing, {"price": price}))
+        change = "changed"
+    uow.record(_changed("PriceEntry", change, entry.id, priceBookId=book.id, unitId=unit.id,
+                        price={"amount": str(price.amount), "currency": price.currency}))
+    await uow.commit()
+    return entry
+
+
+@dataclass(kw_only=True)
+class RemovePrice:
+    price_book_id: int
+    unit_id: int
+    currency: str
+
+
+async def remove_price(cmd: RemovePrice, uow: UnitOfWork) -> PriceEntry:
+    book = await uow.get(PriceBook, cmd.price_book_id)
+    unit = await uow.get(ProductUnit, cmd.unit_id)
+    check_currency(cmd.currency)
+    entry = await _price_of(uow, book.id, unit.id, cmd.currency)
+    if entry is None:
+        raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency} in price book {book.id}")
+    await uow.delete(entry)
+    uow.record(_changed("PriceEntry", "deleted", entry.id, priceBookId=book.id, unitId=unit.id,
+                        currency=cmd.currency))
+    await uow.commit()
+    return entry
+
+
+# --- bundles ---
+
+@dataclass(kw_only=True)
+class ComponentInput:
+    unit_id: int
+    weight: Decimal
+
+
+async def _components(uow: UnitOfWork, parts: list[ComponentInput]) -> list[BundleComponent]:
+    seen: set[int] = set()
+    for part in parts:
+        if part.unit_id in seen:
+            raise ValidationError("components", f"unit {part.unit_id} is in the bundle twice; give it one weight")
+        seen.add(part.unit_id)
+    for part in parts:
+        await uow.get(ProductUnit, part.unit_id)
+    return [BundleComponent(unit_id=p.unit_id, weight=to_decimal(p.weight, "components")) for p in parts]
+
+
+async def _unique_bundle_code(uow: UnitOfWork, book_id: int, code: str, bundle_id: int | None = None) -> None:
+    for other in await uow.find(Bundle, price_book_id=book_id, code=code):
+        if other.id != bundle_id:
+            raise ValidationError("code", f"bundle {other.id} in this price book already has the code {code!r}")
+
+
+@dataclass(kw_only=True)
+class CreateBundle:
+    price_book_id: int
+    name: str
+    code: str
+    components: list[ComponentInput]
+    active: bool = True
+
+
+async def create_bundle(cmd: CreateBundle, uow: UnitOfWork) -> Bundle:
+    book = await uow.get(PriceBook, cmd.price_book_id)
+    bundle = Bundle(price_book_id=book.id, name=cmd.name, code=cmd.code, active=cmd.active,
+                    components=await _components(uow, cmd.components))
+    await _unique_bundle_code(uow, book.id, bundle.code)
+    bundle = await uow.add(bundle)
+    uow.record(_changed("Bundle", "created", bundle.id, priceBookId=book.id))
+    await uow.commit()
+    return bundle
+
+
+@dataclass(kw_only=True)
+class UpdateBundle:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    code: str = UNSET
+    active: bool = UNSET
+    components: list[ComponentInput] = UNSET
+
+
+async def update_bundle(cmd: UpdateBundle, uow: UnitOfWork) -> Bundle:
+    """Change a bundle; new components replace all the old ones (their weights again sum to 100)."""
+    bundle = await uow.get(Bundle, cmd.id)
+    expect_version(bundle, cmd.version)
+    values = changes(cmd, "name", "code", "active", "components")
+    if "components" in values:
+        values["components"] = await _components(uow, values["components"] or [])
+    updated = apply(bundle, values)
+    if "code" in values:
+        await _unique_bundle_code(uow, bundle.price_book_id, updated.code, bundle.id)
+    updated = await uow.update(updated)
+    uow.record(_changed("Bundle", "changed", updated.id, priceBookId=updated.price_book_id, fields=sorted(values)))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class DeleteBundle:
+    id: int
+    version: int | None = None
+
+
+async def delete_bundle(cmd: DeleteBundle, uow: UnitOfWork) -> int:
+    bundle = await uow.get(Bundle, cmd.id)
+    expect_version(bundle, cmd.version)
+    await uow.delete(bundle)
+    uow.record(_changed("Bundle", "deleted", bundle.id, priceBookId=bundle.price_book_id))
+    await uow.commit()
+    return bundle.id
+
+
+# --- exchange rates ---
+
+class ExchangeRateBook(Protocol):
+    """Where the global exchange rates are kept, in the unit of work's transaction. A rate is reference
+    data keyed by its currency (no id, no version), so it is written through this port rather than
+    as an entity."""
+
+    async def write(self, rate: ExchangeRate, at: datetime) -> None: ...
+
+
+@dataclass(kw_only=True)
+class SetExchangeRate:
+    currency: str
+    rate: Decimal
+
+
+async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: ExchangeRateBook) -> ExchangeRate:
+    """Set how many euros one unit of `currency` is worth; EUR is the base and always 1."""
+    currency = check_currency((cmd.currency or "").strip().upper() if isinstance(cmd.currency, str) else cmd.currency)
+    if currency == BASE_CURRENCY:
+        raise ValidationError("currency", f"{BASE_CURRENCY} is the base currency; its rate is always 1")
+    rate = ExchangeRate(currency=currency, rate=to_decimal(cmd.rate, "rate"))
+    previous = (await uow.exchange_rates()).get(currency)
+    await rates.write(rate, uow.now)
+    uow.record(CatalogChanged(entity_id=0, data={
+        "what": "ExchangeRate", "change": "created" if previous is None else "changed", "currency": currency,
+        "rate": str(rate.rate), "previousRate": None if previous is None else str(previous)}))
+    await uow.commit()
+    return rate
+
+
+# --- CSV import ---
+
+IMPORT_COLUMNS = ("code", "name", "category", "description", "unit", "recurring", "periodMonths", "priceBook",
+                  "currency", "price")
+REQUIRED_COLUMNS = ("code", "name", "category")
+MAX_IMPORT_ROWS = 10_000
+_TRUE = {"true", "yes", "y", "1", "x"}
+_FALSE = {"false", "no", "n", "0", ""}
+
+
+class ImportRowError(ValidationError):
+    """A bad cell of an imported CSV: the `csv` input, with the line and column in the message."""
+
+    def __init__(self, line: int, column: str, message: str) -> None:
+        super().__init__("csv", f"line {line}, column {column}: {message}")
+        self.line, self.column = line, column
+
+
+@dataclass(kw_only=True)
+class ImportProducts:
+    csv: str
+
+
+@dataclass(kw_only=True)
+class ImportRow:
+    line: int
+    product: Product
+    unit: ProductUnit | None
+    price_book_id: int | None
+    price: Money | None
+
+
+@dataclass(kw_only=True)
+class ImportResult:
+    products_created: int = 0
+    products_updated: int = 0
+    units_created: int = 0
+    units_updated: int = 0
+    prices_set: int = 0
+    product_ids: list[int] = field(default_factory=list)
+
+
+def _cell(raw: dict[str, str | None], name: str) -> str:
+    return (raw.get(name) or "").strip()
+
+
+def _boolean(value: str, line: int, column: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImportRowError(line, column, f"{value!r} is not true or false")
+
+
+def _in_column(line: int, column: str, build: Any) -> Any:
+    """Run a domain constructor for one cell, turning its ValidationError into one naming the line and column."""
+    try:
+        return build()
+    except ImportRowError:
+        raise
+    except ValidationError as error:
+        raise ImportRowError(line, column, error.reason) from None
+
+
+_FIELD_COLUMN = {"name": "name", "code": "code", "periodMonths": "periodMonths", "price": "price",
+                 "currency": "currency", "amount": "price", "category": "category"}
+
+
+def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportRow]:
+    """Every row of the CSV checked before anything is written: the first bad one raises an
+    ImportRowError with its line (the header is line 1) and column."""
+    if not (text or "").strip():
+        raise ValidationError("csv", "is empty; send a header row and at least one product row")
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    unknown = [h for h in header if h not in IMPORT_COLUMNS]
+    if unknown:
+        raise ImportRowError(1, unknown[0], f"unknown column; the columns are {', '.join(IMPORT_COLUMNS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ImportRowError(1, missing[0], "is required in the header row")
+    rows: list[ImportRow] = []
+    products: dict[str, tuple[int, Product]] = {}
+    keys: dict[tuple[str, str, int | None, str | None], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise ImportRowError(line, "code", f"an import holds at most {MAX_IMPORT_ROWS} rows; split the file")
+        if None in raw:
+            raise ImportRowError(line, header[-1], f"the row has more cells than the header's {len(header)}")
+        if not any((v or "").strip() for v in raw.values()):
+            continue
+        code = _cell(raw, "code")
+        category = _cell(raw, "category").upper().replace(" ", "_")
+        if category not in ProductCategory.__members__:
+            raise ImportRowError(line, "category", f"{_cell(raw, 'category')!r} is not one of "
+                                                   f"{', '.join(ProductCategory.__members__)}")
+        product = _product(line, raw, code, category)
+        if code in products:
+            first_line, first = products[code]
+            if (first.name, first.category, first.description) != (product.name, product.category,
+                                                                   product.description):
+                raise ImportRowError(line, "name", f"product {code!r} is described differently on line {first_line}; "
+                                                   "repeat the same name, category and description")
+        else:
+            products[code] = (line, product)
+        unit_name = _cell(raw, "unit")
+        unit = None
+        if unit_name:
+            recurring = _boolean(_cell(raw, "recurring"), line, "recurring")
+            months_text = _cell(raw, "periodMonths")
+            months = None
+            if months_text:
+                if not months_text.isdigit():
+                    raise ImportRowError(line, "periodMonths", f"{months_text!r} is not a whole number of months")
+                months = int(months_text)
+            unit = _in_column(line, "periodMonths", lambda: ProductUnit(
+                product_id=0, name=unit_name, recurring=recurring, period_months=months))
+        elif _cell(raw, "recurring") or _cell(raw, "periodMonths"):
+            raise ImportRowError(line, "unit", "name the unit that is recurring")
+        book_name, currency, price_text = _cell(raw, "priceBook"), _cell(raw, "currency"), _cell(raw, "price")
+        book_id = price = None
+        if book_name or currency or price_text:
+            if unit is None:
+                raise ImportRowError(line, "unit", "a price is for a unit; name it")
+            for column, value in (("priceBook", book_name), ("currency", currency), ("price", price_text)):
+                if not value:
+                    raise ImportRowError(line, column, "a price needs a price book, a currency and an amount")
+            found = books_by_name.get(book_name, [])
+            if not found:
+                raise ImportRowError(line, "priceBook", f"there is no price book named {book_name!r}")
+            if len(found) > 1:
+                raise ImportRowError(line, "priceBook", f"{len(found)} price books are named {book_name!r}; "
+                                                        "rename one so the import can tell them apart")
+            book_id = found[0]
+            amount = _in_column(line, "price", lambda: to_decimal(price_text, "price"))
+            check = _in_column(line, "currency", lambda: check_currency(currency.upper()))
+            price = _in_column(line, "price", lambda: PriceEntry(
+                price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded())).price
+        key = (code, unit.name if unit else "", book_id, price.currency if price else None)
+        if key in keys and (unit is not None):
+            raise ImportRowError(line, "unit" if price is None else "currency",
+                                 f"repeats line {keys[key]} (same product, unit, price book and currency)")
+        keys[key] = line
+        rows.append(ImportRow(line=line, product=product, unit=unit, price_book_id=book_id, price=price))
+    if not rows:
+        raise ValidationError("csv", "has a header but no product rows")
+    return rows
+
+
+def _product(line: int, raw: dict[str, str | None], code: str, category: str) -> Product:
+    try:
+        return Product(name=_cell(raw, "name"), code=code, category=ProductCategory[category],
+                       description=_cell(raw, "description") or None)
+    except ValidationError as error:
+        raise ImportRowError(line, _FIELD_COLUMN.get(error.field, error.field), error.reason) from None
+
+
+async def import_products(cmd: ImportProducts, uow: UnitOfWork) -> ImportResult:
+    """Products, units and prices from CSV, upserted by product code (units by name within the product,
+    prices by book, unit and currency). Nothing is written unless every row is valid."""
+    books: dict[str, list[int]] = {}
+    for book in await uow.find(PriceBook):
+        books.setdefault(book.name, []).append(book.id)
+    rows = parse_import(cmd.csv, books)
+    result = ImportResult()
+    saved: dict[str, Product] = {}
+    units: dict[tuple[int, str], ProductUnit] = {}
+    for row in rows:
+        product = saved.get(row.product.code)
+        if product is None:
+            product = await _upsert_product(uow, row.product, result)
+            saved[product.code] = product
+        if row.unit is None:
+            continue
+        key = (product.id, row.unit.name)
+        unit = units.get(key)
+        if unit is None:
+            unit = units[key] = await _upsert_unit(uow, product, row.unit, result)
+        if row.price is not None and row.price_book_id is not None:
+            existing = await _price_of(uow, row.price_book_id, unit.id, row.price.currency)
+            if existing is None:
+                await uow.add(PriceEntry(price_book_id=row.price_book_id, unit_id=unit.id, price=row.price))
+                result.prices_set += 1
+            elif existing.price != row.price:
+                await uow.update(apply(existing, {"price": row.price}))
+                result.prices_set += 1
+    result.product_ids = [p.id for p in saved.values()]
+    uow.record(CatalogChanged(entity_id=0, data={
+        "what": "ProductImport", "change": "imported", "rows": len(rows), "productsCreated": result.products_created,
+        "productsUpdated": result.products_updated, "unitsCreated": result.units_created,
+        "unitsUpdated": result.units_updated, "pricesSet": result.prices_set, "productIds": result.product_ids}))
+    await uow.commit()
+    return result
+
+
+async def _upsert_product(uow: UnitOfWork, given: Product, result: ImportResult) -> Product:
+    found = await uow.find(Product, code=given.code)
+    if not found:
+        result.products_created += 1
+        return await uow.add(given)
+    current = found[0]
+    values = {"name": given.name, "category": given.category, "description": given.description}
+    if all(getattr(current, k) == v for k, v in values.items()):
+        return current
+    result.products_updated += 1
+    return await uow.update(apply(current, values))
+
+
+async def _upsert_unit(uow: UnitOfWork, product: Product, given: ProductUnit, result: ImportResult) -> ProductUnit:
+    found = await uow.find(ProductUnit, product_id=product.id, name=given.name)
+    if not found:
+        result.units_created += 1
+        return await uow.add(ProductUnit(product_id=product.id, name=given.name, recurring=given.recurring,
+                                         period_months=given.period_months))
+    current = found[0]
+    values = {"recurring": given.recurring, "period_months": given.period_months}
+    if all(getattr(current, k) == v for k, v in values.items()):
+        return current
+    result.units_updated += 1
+    return await uow.update(apply(current, values))
+
