@@ -6,8 +6,35 @@ from decimal import Decimal
 
 from domain.base import Entity, check_email, required
 from domain.enums import CampaignStatus, LeadStatus
-from domain.errors import ValidationError
+from domain.errors import Conflict, ValidationError
 from domain.money import Money
+
+# Which status a lead may move to from each status: the one place that says it. A qualified lead
+# has become an opportunity and stays qualified; a disqualified one can only be put back for rework
+# or reopened.
+LEAD_TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
+    LeadStatus.OPEN: frozenset({LeadStatus.CONTACTING, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED,
+                                LeadStatus.REWORK}),
+    LeadStatus.CONTACTING: frozenset({LeadStatus.OPEN, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED,
+                                      LeadStatus.REWORK}),
+    LeadStatus.REWORK: frozenset({LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.QUALIFIED,
+                                  LeadStatus.DISQUALIFIED}),
+    LeadStatus.DISQUALIFIED: frozenset({LeadStatus.OPEN, LeadStatus.REWORK}),
+    LeadStatus.QUALIFIED: frozenset(),
+}
+
+# The personal data of a lead: what anonymization wipes. Country, company size, campaign, status,
+# priority and links stay, so counts and campaign figures add up afterwards.
+PERSONAL_FIELDS = ("first_name", "last_name", "company", "email", "phone", "utm_source", "utm_medium",
+                   "utm_campaign")
+
+MAX_LENGTHS = {"first_name": 150, "last_name": 150, "company": 300, "email": 320, "phone": 64, "utm_source": 200,
+               "utm_medium": 200, "utm_campaign": 200}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 @dataclass(kw_only=True)
@@ -53,7 +80,19 @@ class Lead(Entity):
 
     def __post_init__(self) -> None:
         self.status = LeadStatus(self.status)
+        for name, limit in MAX_LENGTHS.items():
+            value = getattr(self, name)
+            if value is not None:
+                value = value.strip() or None
+                if value is not None and len(value) > limit:
+                    raise ValidationError(camel(name), f"is longer than {limit} characters")
+                setattr(self, name, value)
         self.email = check_email(self.email)
+        if self.country is not None:
+            self.country = self.country.strip().upper() or None
+            if self.country is not None and not (len(self.country) == 2 and self.country.isascii()
+                                                 and self.country.isalpha()):
+                raise ValidationError("country", f"{self.country!r} is not an ISO 3166 alpha-2 code such as NO")
         if not self.anonymized and not any((self.last_name, self.company, self.email)):
             raise ValidationError("lastName", "a lead needs a name, a company or an e-mail")
         if self.assigned_user_id is not None and self.assigned_partner_id is not None:
@@ -62,6 +101,28 @@ class Lead(Entity):
             required(self.disqualification_reason, "reason")
         if self.company_size is not None and self.company_size < 0:
             raise ValidationError("companySize", "cannot be negative")
+        if self.anonymized and any(getattr(self, name) is not None for name in PERSONAL_FIELDS):
+            raise ValidationError("anonymized", "an anonymized lead holds no personal data")
+
+    def can_move_to(self, status: LeadStatus) -> bool:
+        return LeadStatus(status) in LEAD_TRANSITIONS[self.status]
+
+    def ensure_can_move_to(self, status: LeadStatus) -> None:
+        status = LeadStatus(status)
+        if not self.can_move_to(status):
+            allowed = ", ".join(sorted(s.value for s in LEAD_TRANSITIONS[self.status])) or "none"
+            raise Conflict(f"lead {self.id} is {self.status.value} and cannot become {status.value} "
+                           f"(allowed from {self.status.value}: {allowed})")
+
+    def ensure_workable(self) -> None:
+        """An archived lead is put away: unarchive it before working on it."""
+        if self.archived:
+            raise Conflict(f"lead {self.id} is archived; unarchive it first")
+
+    @property
+    def display_name(self) -> str:
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return self.company or person or self.email or f"Lead {self.id}"
 
 
 def cost_per_lead(costs: Money | None, leads: int) -> Money | None:

@@ -22,6 +22,7 @@ from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
+from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
 from domain.uow import Link
 from persistence import tables as t
 
@@ -31,6 +32,7 @@ TABLES: dict[type[Entity], Table] = {
     PriceEntry: t.price_entries, Product: t.products, ProductUnit: t.product_units, Contract: t.contracts,
     Campaign: t.campaigns, Lead: t.leads, BusinessRole: t.business_roles, Opportunity: t.opportunities,
     Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
+    LeadRoutingRule: t.lead_routing_rules, LeadSplitter: t.lead_splitters, LeadSplitterShare: t.lead_splitter_shares,
 }
 
 LINKS: dict[Link, Table] = {
