@@ -1,0 +1,672 @@
+"""Account workflows: accounts (create, edit, delete), sub-accounts, links, groups, favourites, the
+managing partner; contacts (employees) with their lead status; contact types."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.activities import SalesActivity
+from domain.commands import UNSET, apply, changes, expect_version, given
+from domain.contracts import Contract
+from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
+from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.events import (
+    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactAnonymized, ContactChanged, ContactCreated, ContactDeleted,
+    DomainEvent,
+)
+from domain.leads import Lead
+from domain.opportunities import BusinessRole, Opportunity
+from domain.people import Partner, User
+from domain.uow import Link, UnitOfWork
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountGroupEvent(DomainEvent):
+    entity_type: ClassVar[str] = "AccountGroup"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountGroupChanged(AccountGroupEvent):
+    """An account group was created, renamed or deleted (data: change, name)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactTypeEvent(DomainEvent):
+    entity_type: ClassVar[str] = "ContactType"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactTypeChanged(ContactTypeEvent):
+    """A contact type was created, renamed or deleted (data: change, name, kind)."""
+
+
+ACCOUNT_FIELDS = ("kind", "name", "first_name", "last_name", "organization", "email", "phone", "street", "city",
+                  "postal_code", "country", "registration_no", "vat_no", "custom_attributes", "industry",
+                  "manager_id", "key_account", "category", "category_group", "is_global", "is_private", "comment")
+
+
+def _names(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+# --- accounts ---
+
+@dataclass(kw_only=True)
+class CreateAccount:
+    kind: AccountKind
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    organization: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    registration_no: str | None = None
+    vat_no: str | None = None
+    custom_attributes: dict[str, str] = field(default_factory=dict)
+    industry: str | None = None
+    manager_id: int | None = None
+    key_account: bool = False
+    category: str | None = None
+    category_group: CategoryGroup = CategoryGroup.PROSPECT
+    parent_id: int | None = None
+    is_global: bool = False
+    is_private: bool = False
+    comment: str | None = None
+    partner_id: int | None = None
+
+
+def _check_privacy(is_private: bool, is_global: bool, creator_id: int | None, actor: int | None,
+                   global_field: str) -> None:
+    if is_private and actor is None:
+        raise PermissionDenied("only a user can own a private account; a partner cannot make one private")
+    if is_private and creator_id != actor:
+        raise PermissionDenied("only the user who created the account may make it private or public")
+    if is_private and is_global:
+        raise ValidationError(global_field, "a private account cannot also be global")
+
+
+async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
+    creator = uow.actor.user_id
+    _check_privacy(cmd.is_private, cmd.is_global, creator, creator, "isGlobal")
+    account = Account(**{name: getattr(cmd, name) for name in ACCOUNT_FIELDS}, created_by_id=creator,
+                      parent_id=cmd.parent_id, partner_id=cmd.partner_id)
+    if cmd.manager_id is not None:
+        await uow.get(User, cmd.manager_id)
+    if cmd.partner_id is not None:
+        await uow.get(Partner, cmd.partner_id)
+    if cmd.parent_id is not None:
+        await uow.get(Account, cmd.parent_id)
+    account = await uow.add(account)
+    uow.record(AccountCreated(entity_id=account.id, data={
+        "name": account.name, "kind": account.kind.value, "categoryGroup": account.category_group.value,
+        "managerId": account.manager_id, "parentId": account.parent_id, "partnerId": account.partner_id}))
+    await uow.commit()
+    return account
+
+
+@dataclass(kw_only=True)
+class UpdateAccount:
+    id: int
+    version: int | None = None
+    kind: AccountKind = UNSET
+    name: str | None = UNSET
+    first_name: str | None = UNSET
+    last_name: str | None = UNSET
+    organization: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    street: str | None = UNSET
+    city: str | None = UNSET
+    postal_code: str | None = UNSET
+    country: str | None = UNSET
+    registration_no: str | None = UNSET
+    vat_no: str | None = UNSET
+    custom_attributes: dict[str, str] = UNSET
+    industry: str | None = UNSET
+    manager_id: int | None = UNSET
+    key_account: bool = UNSET
+    category: str | None = UNSET
+    category_group: CategoryGroup = UNSET
+    is_global: bool = UNSET
+    is_private: bool = UNSET
+    comment: str | None = UNSET
+
+
+async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Account, after: Account) -> list[int]:
+    """An account that becomes a prospect shows its contacts' lead status again, starting from OPEN;
+    leaving PROSPECT only hides the stored value. Returns the contacts that were reset."""
+    if before.category_group is CategoryGroup.PROSPECT or after.category_group is not CategoryGroup.PROSPECT:
+        return []
+    reset = []
+    for contact in await uow.find(Contact, account_id=after.id):
+        if contact.lead_status is not LeadStatus.OPEN and not contact.anonymized:
+            await uow.update(apply(contact, {"lead_status": LeadStatus.OPEN}))
+            uow.record(ContactChanged(entity_id=contact.id, data={
+                "fields": ["lead_status"], "leadStatus": LeadStatus.OPEN.value, "reason": "account became a prospect"}))
+            reset.append(contact.id)
+    return reset
+
+
+async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
+    account = await uow.get(Account, cmd.id)
+    expect_version(account, cmd.version)
+    values = changes(cmd, *ACCOUNT_FIELDS)
+    if "is_private" in values and values["is_private"] != account.is_private \
+            and uow.actor.user_id != account.created_by_id:
+        raise PermissionDenied("only the user who created the account may make it private or public")
+    is_private = values.get("is_private", account.is_private)
+    is_global = values.get("is_global", account.is_global)
+    if is_private and is_global:
+        raise ValidationError("isGlobal" if "is_global" in values else "isPrivate",
+                              "a private account cannot also be global")
+    if values.get("manager_id") is not None:
+        await uow.get(User, values["manager_id"])
+    updated = await uow.update(apply(account, values))
+    reset = await reset_lead_status_on_entering_prospect(uow, account, updated)
+    data: dict[str, Any] = {"fields": sorted(values)}
+    if reset:
+        data["contactsReset"] = reset
+    uow.record(AccountChanged(entity_id=updated.id, data=data))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class DeleteAccount:
+    id: int
+    version: int | None = None
+
+
+async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
+    """Delete an account with what only it owns: its contacts, activities, links, group memberships and
+    favourites. Refused while it has opportunities or contracts (they are the sales history: move or
+    delete them first). Its sub-accounts are detached (they become top-level accounts); leads that
+    were added to it keep their data and lose the link."""
+    account = await uow.get(Account, cmd.id)
+    expect_version(account, cmd.version)
+    opportunities = [o.id for o in await uow.find(Opportunity, account_id=account.id)]
+    contracts = [c.id for c in await uow.find(Contract, account_id=account.id)]
+    if opportunities or contracts:
+        held = []
+        if opportunities:
+            held.append(f"opportunities {_names(opportunities)}")
+        if contracts:
+            held.append(f"contracts {_names(contracts)}")
+        raise Conflict(f"account {account.id} still has {' and '.join(held)}; move or delete them before deleting "
+                       "the account")
+    detached = []
+    for child in await uow.find(Account, parent_id=account.id):
+        await uow.update(apply(child, {"parent_id": None}))
+        uow.record(AccountChanged(entity_id=child.id, data={"fields": ["parent_id"], "reason": "parent deleted"}))
+        detached.append(child.id)
+    contacts = await uow.find(Contact, account_id=account.id)
+    for contact in contacts:
+        await release_contact(uow, contact)
+    for lead in await uow.find(Lead, account_id=account.id):
+        await uow.update(apply(lead, {"account_id": None}))
+    for activity in await uow.find(SalesActivity, account_id=account.id):
+        await uow.delete(activity)
+        uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type.value, "accountId": account.id,
+                                                                "reason": "account deleted"}))
+    for related in await uow.links(Link.RELATED_ACCOUNT, account_id=account.id):
+        uow.audit("Opportunity", related["opportunity_id"], "relatedAccounts", account.id, None)
+    await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id)
+    await uow.unlink(Link.ACCOUNT_LINK, linked_account_id=account.id)
+    await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, account_id=account.id)
+    await uow.unlink(Link.FAVOURITE, account_id=account.id)
+    await uow.unlink(Link.RELATED_ACCOUNT, account_id=account.id)
+    for contact in contacts:
+        await uow.delete(contact)
+        uow.record(ContactDeleted(entity_id=contact.id, data={"accountId": account.id}))
+    await uow.delete(account)
+    uow.record(AccountDeleted(entity_id=account.id, data={
+        "name": account.name, "contactIds": [c.id for c in contacts], "detachedSubAccountIds": detached}))
+    await uow.commit()
+    return account.id
+
+
+async def release_contact(uow: UnitOfWork, contact: Contact) -> None:
+    """Before a contact goes: leads that became it lose the link, its business roles go."""
+    for lead in await uow.find(Lead, contact_id=contact.id):
+        await uow.update(apply(lead, {"contact_id": None}))
+    for role in await uow.find(BusinessRole, contact_id=contact.id):
+        await uow.delete(role)
+        uow.audit("Opportunity", role.opportunity_id, "businessRoles", f"{role.role} ({role.contact_id})", None)
+
+
+@dataclass(kw_only=True)
+class SetAccountParent:
+    id: int
+    parent_id: int | None
+    version: int | None = None
+
+
+async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
+    """Make an account a sub-account of another (or a top-level account again with no parent);
+    the hierarchy stays a tree."""
+    account = await uow.get(Account, cmd.id)
+    expect_version(account, cmd.version)
+    if cmd.parent_id is not None:
+        if cmd.parent_id == account.id:
+            raise ValidationError("parentId", "an account cannot be its own parent")
+        ancestor = await uow.get(Account, cmd.parent_id)
+        seen = {ancestor.id}
+        while ancestor.parent_id is not None:
+            if ancestor.parent_id == account.id:
+                raise ValidationError("parentId", f"account {cmd.parent_id} is below account {account.id}; making it "
+                                                  "the parent would make a cycle")
+            ancestor = await uow.get(Account, ancestor.parent_id)
+            if ancestor.id in seen:
+                break
+            seen.add(ancestor.id)
+    if cmd.parent_id == account.parent_id:
+        raise Conflict(f"account {account.id} already has this parent")
+    updated = await uow.update(apply(account, {"parent_id": cmd.parent_id}))
+    uow.record(AccountChanged(entity_id=updated.id, data={"fields": ["parent_id"], "parentId": cmd.parent_id,
+                                                          "previousParentId": account.parent_id}))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class AccountLink:
+    account_id: int
+    linked_account_id: int
+
+
+async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Account]:
+    """Link two accounts (e.g. companies of one group); the link shows on both."""
+    if cmd.account_id == cmd.linked_account_id:
+        raise ValidationError("linkedAccountId", "an account cannot be linked to itself")
+    account = await uow.get(Account, cmd.account_id)
+    other = await uow.get(Account, cmd.linked_account_id)
+    if await uow.links(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id) or \
+            await uow.links(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id):
+        raise Conflict(f"accounts {account.id} and {other.id} are already linked")
+    await uow.link(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
+    await uow.link(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
+    for one, two in ((account, other), (other, account)):
+        uow.audit("Account", one.id, "linkedAccounts", None, two.id)
+        uow.record(AccountChanged(entity_id=one.id, data={"fields": ["linked_accounts"], "linked": two.id}))
+    await uow.commit()
+    return account, other
+
+
+async def unlink_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Account]:
+    account = await uow.get(Account, cmd.account_id)
+    other = await uow.get(Account, cmd.linked_account_id)
+    removed = await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
+    removed += await uow.unlink(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
+    if not removed:
+        raise ValidationError("linkedAccountId", f"accounts {account.id} and {other.id} are not linked")
+    for one, two in ((account, other), (other, account)):
+        uow.audit("Account", one.id, "linkedAccounts", two.id, None)
+        uow.record(AccountChanged(entity_id=one.id, data={"fields": ["linked_accounts"], "unlinked": two.id}))
+    await uow.commit()
+    return account, other
+
+
+# --- groups ---
+
+@dataclass(kw_only=True)
+class CreateAccountGroup:
+    name: str
+
+
+async def _unique_group_name(uow: UnitOfWork, name: str, own_id: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name", "is required")
+    if any(g.id != own_id for g in await uow.find(AccountGroup, name=name)):
+        raise Conflict(f"an account group named {name!r} already exists")
+    return name
+
+
+async def create_account_group(cmd: CreateAccountGroup, uow: UnitOfWork) -> AccountGroup:
+    group = await uow.add(AccountGroup(name=await _unique_group_name(uow, cmd.name)))
+    uow.record(AccountGroupChanged(entity_id=group.id, data={"change": "created", "name": group.name}))
+    await uow.commit()
+    return group
+
+
+@dataclass(kw_only=True)
+class RenameAccountGroup:
+    id: int
+    name: str
+    version: int | None = None
+
+
+async def rename_account_group(cmd: RenameAccountGroup, uow: UnitOfWork) -> AccountGroup:
+    group = await uow.get(AccountGroup, cmd.id)
+    expect_version(group, cmd.version)
+    name = await _unique_group_name(uow, cmd.name, group.id)
+    renamed = await uow.update(apply(group, {"name": name}))
+    uow.record(AccountGroupChanged(entity_id=group.id, data={"change": "renamed", "name": name, "from": group.name}))
+    await uow.commit()
+    return renamed
+
+
+@dataclass(kw_only=True)
+class DeleteAccountGroup:
+    id: int
+    version: int | None = None
+
+
+async def delete_account_group(cmd: DeleteAccountGroup, uow: UnitOfWork) -> int:
+    """Delete a group; its accounts stay, they only leave the group (which their history records)."""
+    group = await uow.get(AccountGroup, cmd.id)
+    expect_version(group, cmd.version)
+    members = [m["account_id"] for m in await uow.links(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id)]
+    await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id)
+    for account_id in members:
+        uow.audit("Account", account_id, "groups", group.name, None)
+        uow.record(AccountChanged(entity_id=account_id, data={"fields": ["groups"], "leftGroupId": group.id}))
+    await uow.delete(group)
+    uow.record(AccountGroupChanged(entity_id=group.id, data={"change": "deleted", "name": group.name,
+                                                             "accountIds": members}))
+    await uow.commit()
+    return group.id
+
+
+@dataclass(kw_only=True)
+class GroupMembership:
+    group_id: int
+    account_id: int
+
+
+async def add_account_to_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[AccountGroup, Account]:
+    group = await uow.get(AccountGroup, cmd.group_id)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.link(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
+        raise Conflict(f"account {account.id} is already in group {group.name!r}")
+    uow.audit("Account", account.id, "groups", None, group.name)
+    uow.record(AccountChanged(entity_id=account.id, data={"fields": ["groups"], "joinedGroupId": group.id}))
+    await uow.commit()
+    return group, account
+
+
+async def remove_account_from_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[AccountGroup, Account]:
+    group = await uow.get(AccountGroup, cmd.group_id)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
+        raise ValidationError("accountId", f"account {account.id} is not in group {group.name!r}")
+    uow.audit("Account", account.id, "groups", group.name, None)
+    uow.record(AccountChanged(entity_id=account.id, data={"fields": ["groups"], "leftGroupId": group.id}))
+    await uow.commit()
+    return group, account
+
+
+# --- favourites ---
+
+@dataclass(kw_only=True)
+class Favourite:
+    account_id: int
+
+
+def _calling_user(uow: UnitOfWork) -> int:
+    if uow.actor.user_id is None:
+        raise PermissionDenied("favourites belong to users; a partner has none")
+    return uow.actor.user_id
+
+
+async def add_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
+    """Mark an account as a favourite of the calling user."""
+    user_id = _calling_user(uow)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.link(Link.FAVOURITE, user_id=user_id, account_id=account.id):
+        raise Conflict(f"account {account.id} is already one of your favourites")
+    uow.audit("Account", account.id, "favouriteOf", None, user_id)
+    uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "favouriteOf": user_id}))
+    await uow.commit()
+    return account
+
+
+async def remove_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
+    user_id = _calling_user(uow)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.unlink(Link.FAVOURITE, user_id=user_id, account_id=account.id):
+        raise ValidationError("accountId", f"account {account.id} is not one of your favourites")
+    uow.audit("Account", account.id, "favouriteOf", user_id, None)
+    uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "noLongerFavouriteOf": user_id}))
+    await uow.commit()
+    return account
+
+
+# --- managing partner ---
+
+@dataclass(kw_only=True)
+class AssignAccountPartner:
+    id: int
+    partner_id: int | None
+    version: int | None = None
+
+
+async def assign_account_partner(cmd: AssignAccountPartner, uow: UnitOfWork) -> Account:
+    """Give an account to a partner to manage (its portal then sees it), or take it back (None)."""
+    account = await uow.get(Account, cmd.id)
+    expect_version(account, cmd.version)
+    if cmd.partner_id is not None:
+        await uow.get(Partner, cmd.partner_id)
+    if cmd.partner_id == account.partner_id:
+        raise Conflict(f"account {account.id} is already managed by {'this partner' if cmd.partner_id else 'no partner'}")
+    updated = await uow.update(apply(account, {"partner_id": cmd.partner_id}))
+    uow.record(AccountChanged(entity_id=updated.id, data={"fields": ["partner_id"], "partnerId": cmd.partner_id,
+                                                          "previousPartnerId": account.partner_id}))
+    await uow.commit()
+    return updated
+
+
+# --- contact types ---
+
+@dataclass(kw_only=True)
+class CreateContactType:
+    name: str
+    kind: ContactKind
+
+
+async def _unique_type_name(uow: UnitOfWork, name: str, own_id: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name", "is required")
+    if any(t.id != own_id for t in await uow.find(ContactType, name=name)):
+        raise Conflict(f"a contact type named {name!r} already exists")
+    return name
+
+
+async def create_contact_type(cmd: CreateContactType, uow: UnitOfWork) -> ContactType:
+    kind = ContactKind(cmd.kind)
+    created = await uow.add(ContactType(name=await _unique_type_name(uow, cmd.name), kind=kind))
+    uow.record(ContactTypeChanged(entity_id=created.id, data={"change": "created", "name": created.name,
+                                                              "kind": kind.value}))
+    await uow.commit()
+    return created
+
+
+@dataclass(kw_only=True)
+class UpdateContactType:
+    id: int
+    name: str
+    version: int | None = None
+
+
+async def update_contact_type(cmd: UpdateContactType, uow: UnitOfWork) -> ContactType:
+    """Rename a contact type; its kind stays (contacts of it are employees or consultants for good)."""
+    current = await uow.get(ContactType, cmd.id)
+    expect_version(current, cmd.version)
+    name = await _unique_type_name(uow, cmd.name, current.id)
+    renamed = await uow.update(apply(current, {"name": name}))
+    uow.record(ContactTypeChanged(entity_id=current.id, data={"change": "renamed", "name": name, "from": current.name,
+                                                              "kind": current.kind.value}))
+    await uow.commit()
+    return renamed
+
+
+@dataclass(kw_only=True)
+class DeleteContactType:
+    id: int
+    version: int | None = None
+
+
+async def delete_contact_type(cmd: DeleteContactType, uow: UnitOfWork) -> int:
+    """Delete an unused contact type; the last type of a kind stays, so employees and consultants can
+    always be created."""
+    current = await uow.get(ContactType, cmd.id)
+    expect_version(current, cmd.version)
+    used = await uow.count(Contact, contact_type_id=current.id)
+    if used:
+        raise Conflict(f"contact type {current.name!r} is used by {used} contact(s); give them another type first")
+    if len(await _types_of_kind(uow, current.kind)) <= 1:
+        raise Conflict(f"contact type {current.name!r} is the last {current.kind.value} type; it cannot be deleted")
+    await uow.delete(current)
+    uow.record(ContactTypeChanged(entity_id=current.id, data={"change": "deleted", "name": current.name,
+                                                              "kind": current.kind.value}))
+    await uow.commit()
+    return current.id
+
+
+async def _types_of_kind(uow: UnitOfWork, kind: ContactKind) -> list[ContactType]:
+    # Not find(kind=...): the unit of work's first parameter is itself called `kind`.
+    return [t for t in await uow.find(ContactType) if t.kind is kind]
+
+
+async def contact_type_of_kind(uow: UnitOfWork, type_id: int | None, kind: ContactKind) -> ContactType:
+    """The contact type to use: the given one, which must be of `kind`, or the first type of `kind`."""
+    if type_id is None:
+        types = await _types_of_kind(uow, kind)
+        if not types:
+            raise ValidationError("contactTypeId", f"there is no {kind.value} contact type; create one first")
+        return types[0]
+    chosen = await uow.get(ContactType, type_id)
+    if chosen.kind is not kind:
+        raise ValidationError("contactTypeId", f"contact type {chosen.name!r} is for a {chosen.kind.value.lower()}, "
+                                               f"not a {kind.value.lower()}")
+    return chosen
+
+
+# --- contacts ---
+
+@dataclass(kw_only=True)
+class CreateContact:
+    """An employee of an account (consultants of partners: see people.create_consultant). A contact has
+    no category of its own: it shows its account's."""
+
+    account_id: int
+    first_name: str
+    last_name: str
+    contact_type_id: int | None = None
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    skype: str | None = None
+
+
+async def create_contact(cmd: CreateContact, uow: UnitOfWork) -> Contact:
+    account = await uow.get(Account, cmd.account_id)
+    contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.EMPLOYEE)
+    contact = await uow.add(Contact(
+        account_id=account.id, first_name=cmd.first_name, last_name=cmd.last_name, contact_type_id=contact_type.id,
+        title=cmd.title, email=cmd.email, phone=cmd.phone, skype=cmd.skype, lead_status=LeadStatus.OPEN))
+    uow.record(ContactCreated(entity_id=contact.id, data={"accountId": account.id, "contactTypeId": contact_type.id}))
+    await uow.commit()
+    return contact
+
+
+@dataclass(kw_only=True)
+class UpdateContact:
+    id: int
+    version: int | None = None
+    first_name: str = UNSET
+    last_name: str = UNSET
+    contact_type_id: int = UNSET
+    title: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    skype: str | None = UNSET
+
+
+def _ensure_not_anonymized(contact: Contact) -> None:
+    if contact.anonymized:
+        raise Conflict(f"contact {contact.id} was anonymized; its personal data cannot be set again")
+
+
+async def update_contact(cmd: UpdateContact, uow: UnitOfWork) -> Contact:
+    contact = await uow.get(Contact, cmd.id)
+    expect_version(contact, cmd.version)
+    _ensure_not_anonymized(contact)
+    values = changes(cmd, "first_name", "last_name", "contact_type_id", "title", "email", "phone", "skype")
+    if given(cmd.contact_type_id):
+        kind = ContactKind.EMPLOYEE if contact.account_id is not None else ContactKind.CONSULTANT
+        await contact_type_of_kind(uow, cmd.contact_type_id, kind)
+    updated = await uow.update(apply(contact, values))
+    uow.record(ContactChanged(entity_id=updated.id, data={"fields": sorted(values)}))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class ContactRef:
+    id: int
+    version: int | None = None
+
+
+async def delete_contact(cmd: ContactRef, uow: UnitOfWork) -> int:
+    """Delete a contact with its business roles; leads that became it keep their data and lose the link."""
+    contact = await uow.get(Contact, cmd.id)
+    expect_version(contact, cmd.version)
+    await release_contact(uow, contact)
+    await uow.delete(contact)
+    uow.record(ContactDeleted(entity_id=contact.id, data={"accountId": contact.account_id,
+                                                          "partnerId": contact.partner_id}))
+    await uow.commit()
+    return contact.id
+
+
+# A person's names are required (domain.accounts.Contact), so an erased contact keeps placeholders.
+ANONYMIZED_FIRST_NAME, ANONYMIZED_LAST_NAME = "Anonymized", "contact"
+
+
+async def anonymize_contact(cmd: ContactRef, uow: UnitOfWork) -> Contact:
+    """GDPR erasure: wipe the person's data for good. The contact stays (as 'anonymized') so business
+    roles, leads and statistics that count it still add up."""
+    contact = await uow.get(Contact, cmd.id)
+    expect_version(contact, cmd.version)
+    _ensure_not_anonymized(contact)
+    updated = await uow.update(apply(contact, {
+        "first_name": ANONYMIZED_FIRST_NAME, "last_name": ANONYMIZED_LAST_NAME, "email": None, "phone": None,
+        "skype": None, "title": None, "anonymized": True}))
+    uow.record(ContactAnonymized(entity_id=updated.id, data={"accountId": contact.account_id,
+                                                             "partnerId": contact.partner_id}))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class SetContactLeadStatus:
+    id: int
+    status: LeadStatus
+    version: int | None = None
+
+
+async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) -> Contact:
+    """Set a contact's lead status: it exists only for employees of an account that is a prospect."""
+    contact = await uow.get(Contact, cmd.id)
+    expect_version(contact, cmd.version)
+    _ensure_not_anonymized(contact)
+    if contact.account_id is None:
+        raise Conflict(f"contact {contact.id} is a partner's consultant; consultants have no lead status")
+    account = await uow.get(Account, contact.account_id)
+    if account.category_group is not CategoryGroup.PROSPECT:
+        raise Conflict(f"account {account.id} is a {account.category_group.value}, not a PROSPECT: its contacts show "
+                       "no lead status")
+    status = LeadStatus(cmd.status)
+    previous = contact.lead_status
+    updated = await uow.update(apply(contact, {"lead_status": status}))
+    uow.record(ContactChanged(entity_id=updated.id, data={"fields": ["lead_status"], "from": previous.value,
+                                                          "to": status.value}))
+    await uow.commit()
+    return updated

@@ -1,0 +1,135 @@
+"""Sales activity workflows: log, edit, complete and delete calls, meetings, tasks … on a lead, an
+opportunity, an account or a partner."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.accounts import Account
+from domain.activities import SalesActivity
+from domain.commands import UNSET, apply, changes, expect_version
+from domain.enums import ActivityType
+from domain.errors import Conflict, ValidationError
+from domain.events import ActivityChanged, ActivityDeleted, ActivityLogged
+from domain.leads import Lead
+from domain.opportunities import Opportunity
+from domain.people import Partner, User
+from domain.uow import UnitOfWork
+
+TARGETS: dict[str, type] = {"lead_id": Lead, "opportunity_id": Opportunity, "account_id": Account,
+                            "partner_id": Partner}
+
+
+def attached_to(activity: SalesActivity) -> dict[str, int]:
+    """What the activity is about, as event data: e.g. {"opportunityId": 7}."""
+    camel = {"lead_id": "leadId", "opportunity_id": "opportunityId", "account_id": "accountId",
+             "partner_id": "partnerId"}
+    return {camel[name]: getattr(activity, name) for name in TARGETS if getattr(activity, name) is not None}
+
+
+@dataclass(kw_only=True)
+class CreateSalesActivity:
+    type: ActivityType
+    subject: str
+    lead_id: int | None = None
+    opportunity_id: int | None = None
+    account_id: int | None = None
+    partner_id: int | None = None
+    owner_id: int | None = None
+    notes: str | None = None
+    due_at: datetime | None = None
+    occurred_at: datetime | None = None
+    done: bool = False
+    duration_minutes: int | None = None
+
+
+async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> SalesActivity:
+    """Log an activity about exactly one lead, opportunity, account or partner. A done activity
+    happened now unless `occurred_at` says when."""
+    targets = {name: getattr(cmd, name) for name in TARGETS if getattr(cmd, name) is not None}
+    if len(targets) != 1:
+        raise ValidationError("attachToId", "attach the activity to exactly one lead, opportunity, account or partner "
+                                          f"(got {len(targets)})")
+    owner_id = cmd.owner_id or uow.actor.user_id
+    if owner_id is None:
+        raise ValidationError("ownerId", "a partner logging an activity names the user who owns it")
+    occurred_at = cmd.occurred_at or (uow.now if cmd.done else None)
+    activity = SalesActivity(
+        type=cmd.type, subject=cmd.subject, owner_id=owner_id, notes=cmd.notes, due_at=cmd.due_at,
+        occurred_at=occurred_at, done=cmd.done, duration_minutes=cmd.duration_minutes, **targets)
+    await uow.get(User, owner_id)
+    [(name, target_id)] = targets.items()
+    await uow.get(TARGETS[name], target_id)
+    activity = await uow.add(activity)
+    uow.record(ActivityLogged(entity_id=activity.id, data={
+        "type": activity.type.value, "ownerId": owner_id, "done": activity.done, **attached_to(activity)}))
+    await uow.commit()
+    return activity
+
+
+@dataclass(kw_only=True)
+class UpdateSalesActivity:
+    id: int
+    version: int | None = None
+    type: ActivityType = UNSET
+    subject: str = UNSET
+    owner_id: int = UNSET
+    notes: str | None = UNSET
+    due_at: datetime | None = UNSET
+    occurred_at: datetime | None = UNSET
+    duration_minutes: int | None = UNSET
+
+
+async def update_sales_activity(cmd: UpdateSalesActivity, uow: UnitOfWork) -> SalesActivity:
+    """Change an activity's data; what it is attached to stays (log a new one for something else)."""
+    activity = await uow.get(SalesActivity, cmd.id)
+    expect_version(activity, cmd.version)
+    values = changes(cmd, "type", "subject", "owner_id", "notes", "due_at", "occurred_at", "duration_minutes")
+    changed = apply(activity, values)
+    if "owner_id" in values:
+        await uow.get(User, values["owner_id"])
+    updated = await uow.update(changed)
+    uow.record(ActivityChanged(entity_id=updated.id, data={
+        "type": updated.type.value, "fields": sorted(values), **attached_to(updated)}))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class CompleteSalesActivity:
+    id: int
+    version: int | None = None
+    occurred_at: datetime | None = None
+    notes: str | None = None
+
+
+async def complete_sales_activity(cmd: CompleteSalesActivity, uow: UnitOfWork) -> SalesActivity:
+    """Mark an activity done, when it happened (default: now), optionally with notes of how it went."""
+    activity = await uow.get(SalesActivity, cmd.id)
+    expect_version(activity, cmd.version)
+    if activity.done:
+        raise Conflict(f"activity {activity.id} is already done")
+    values: dict[str, Any] = {"done": True, "occurred_at": cmd.occurred_at or uow.now}
+    if cmd.notes is not None:
+        values["notes"] = cmd.notes
+    done = await uow.update(apply(activity, values))
+    uow.record(ActivityChanged(entity_id=done.id, data={
+        "type": done.type.value, "fields": sorted(values), "completed": True, **attached_to(done)}))
+    await uow.commit()
+    return done
+
+
+@dataclass(kw_only=True)
+class DeleteSalesActivity:
+    id: int
+    version: int | None = None
+
+
+async def delete_sales_activity(cmd: DeleteSalesActivity, uow: UnitOfWork) -> SalesActivity:
+    activity = await uow.get(SalesActivity, cmd.id)
+    expect_version(activity, cmd.version)
+    await uow.delete(activity)
+    uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type.value, **attached_to(activity)}))
+    await uow.commit()
+    return activity
