@@ -17,6 +17,7 @@ from domain.activities import Goal, SalesActivity
 from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract
+from domain.documents import DocumentTemplate, QuoteDocument
 from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
@@ -33,6 +34,7 @@ TABLES: dict[type[Entity], Table] = {
     Campaign: t.campaigns, Lead: t.leads, BusinessRole: t.business_roles, Opportunity: t.opportunities,
     Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
     LeadRoutingRule: t.lead_routing_rules, LeadSplitter: t.lead_splitters, LeadSplitterShare: t.lead_splitter_shares,
+    DocumentTemplate: t.document_templates, QuoteDocument: t.quote_documents,
 }
 
 LINKS: dict[Link, Table] = {
