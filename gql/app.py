@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.timing import ServerTimingMiddleware
@@ -88,6 +89,7 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
             Route("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
         ],
         lifespan=lifespan,

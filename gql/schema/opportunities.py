@@ -73,6 +73,8 @@ class Opportunity(Node):
                      order_by=QUOTES_ORDER)
     contracts = to_many("gql.schema.contracts:Contract", t.contracts, "opportunity_id",
                         "The contracts created when it was sold.")
+    documents = to_many("gql.schema.documents:QuoteDocument", t.quote_documents, "opportunity_id",
+                        "Documents generated from its quotes, oldest first.")
     related_accounts = linked("gql.schema.accounts:Account", t.opportunity_related_accounts, "opportunity_id",
                               "account_id", t.accounts, "Other accounts involved in the deal.")
     business_roles = to_many("gql.schema.opportunities:BusinessRole", t.business_roles, "opportunity_id",

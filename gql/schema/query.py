@@ -14,6 +14,7 @@ from gql.schema import filters as f
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
+from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
 from gql.schema.leads import Lead, LeadColumn
 from gql.schema.people import Partner, Team, User
@@ -46,6 +47,8 @@ NODE_TYPES: dict[str, tuple[str, object]] = {
     "PriceEntry": ("gql.schema.catalog:PriceEntry", t.price_entries),
     "Bundle": ("gql.schema.catalog:Bundle", t.bundles),
     "Contract": ("gql.schema.contracts:Contract", t.contracts),
+    "QuoteDocument": ("gql.schema.documents:QuoteDocument", t.quote_documents),
+    "DocumentTemplate": ("gql.schema.documents:DocumentTemplate", t.document_templates),
     "AuditEntry": ("gql.schema.history:AuditEntry", t.audit_entries),
 }
 MAX_NODES = 100
@@ -126,6 +129,11 @@ class Query:
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
         return AccountGroup.from_rows(await _all(info, select(t.account_groups).order_by(t.account_groups.c.name)))
+
+    @strawberry.field(description="The Word templates for quote documents, by name.")
+    async def document_templates(self, info: Info) -> list[DocumentTemplate]:
+        templates = t.document_templates
+        return DocumentTemplate.from_rows(await _all(info, select(templates).order_by(templates.c.name)))
 
     @strawberry.field(description="The exchange rates used to convert between currencies (base: EUR).")
     async def exchange_rates(self, info: Info) -> list[ExchangeRate]:

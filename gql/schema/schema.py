@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gql.schema import accounts, catalog, contracts, history, leads, opportunities, people, quotes
+from gql.schema import accounts, catalog, contracts, documents, history, leads, opportunities, people, quotes
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 
@@ -15,6 +15,7 @@ NODE_CLASSES = [
     quotes.Quote, quotes.QuoteItem,
     catalog.Product, catalog.ProductUnit, catalog.PriceBook, catalog.PriceEntry, catalog.Bundle,
     contracts.Contract,
+    documents.QuoteDocument, documents.DocumentTemplate,
     history.AuditEntry,
 ]
 
