@@ -227,3 +227,16 @@ async def test_concurrent_sales_of_one_opportunity_make_exactly_one_set_of_contr
         won = (await conn.execute(select(func.count()).select_from(t.outbox_events).where(and_(
             t.outbox_events.c.type == "OpportunityWon", t.outbox_events.c.entity_id == pk)))).scalar_one()
     assert won == 1
+
+
+async def test_a_quotes_history_records_its_item_changes(api, writable):
+    _, quote, _ = await quote_with_items(api, writable)
+    first = items(quote)[0]
+    await api.data(UPDATE_ITEM, {"input": {"id": first["id"], "quantity": "7"}})
+    await api.data(REMOVE_ITEM, {"input": {"id": items(quote)[1]["id"]}})
+    history = await api.data('query($id: ID!) { node(id: $id) { ... on Quote { history(filter: {field: "items"}) '
+                             '{ edges { node { oldValue newValue } } } } } }', {"id": quote["id"]})
+    changes = [(e["node"]["oldValue"], e["node"]["newValue"]) for e in history["node"]["history"]["edges"]]
+    assert len(changes) == 5  # three lines added, one changed, one removed
+    assert changes[3][0].startswith(first["name"]) and " 7 × " in changes[3][1]
+    assert changes[4][1] is None
