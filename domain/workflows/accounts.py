@@ -12,8 +12,8 @@ from domain.contracts import Contract
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
 from domain.errors import Conflict, PermissionDenied, ValidationError
 from domain.events import (
-    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactAnonymized, ContactChanged, ContactCreated, ContactDeleted,
-    DomainEvent,
+    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactAnonymized, ContactChanged,
+    ContactCreated, ContactDeleted, DomainEvent,
 )
 from domain.leads import Lead
 from domain.opportunities import BusinessRole, Opportunity
@@ -44,6 +44,16 @@ class ContactTypeChanged(ContactTypeEvent):
 ACCOUNT_FIELDS = ("kind", "name", "first_name", "last_name", "organization", "email", "phone", "street", "city",
                   "postal_code", "country", "registration_no", "vat_no", "custom_attributes", "industry",
                   "manager_id", "key_account", "category", "category_group", "is_global", "is_private", "comment")
+
+
+def custom_attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Custom attributes from key/value pairs: every key named, and each once."""
+    keys = [(key or "").strip() for key, _ in pairs]
+    if any(not key for key in keys):
+        raise ValidationError("customAttributes", "a custom attribute needs a key")
+    if len(set(keys)) != len(keys):
+        raise ValidationError("customAttributes", "each key may appear once")
+    return {key: value for key, (_, value) in zip(keys, pairs)}
 
 
 def _names(values: list[int]) -> str:
@@ -453,7 +463,8 @@ async def assign_account_partner(cmd: AssignAccountPartner, uow: UnitOfWork) -> 
     if cmd.partner_id is not None:
         await uow.get(Partner, cmd.partner_id)
     if cmd.partner_id == account.partner_id:
-        raise Conflict(f"account {account.id} is already managed by {'this partner' if cmd.partner_id else 'no partner'}")
+        whom = "this partner" if cmd.partner_id else "no partner"
+        raise Conflict(f"account {account.id} is already managed by {whom}")
     updated = await uow.update(apply(account, {"partner_id": cmd.partner_id}))
     uow.record(AccountChanged(entity_id=updated.id, data={"fields": ["partner_id"], "partnerId": cmd.partner_id,
                                                           "previousPartnerId": account.partner_id}))

@@ -98,6 +98,14 @@ async def test_a_new_account_refers_only_to_users_partners_and_parents_that_exis
                                 as_user(store))
 
 
+def test_custom_attributes_need_a_key_each_named_once():
+    assert wf.custom_attributes([(" tier ", "gold"), ("region", "west")]) == {"tier": "gold", "region": "west"}
+    with pytest.raises(ValidationError, match="once"):
+        wf.custom_attributes([("tier", "gold"), ("tier", "silver")])
+    with pytest.raises(ValidationError, match="needs a key"):
+        wf.custom_attributes([(" ", "gold")])
+
+
 async def test_only_the_creator_may_make_an_account_private_or_public(store):
     account = an_account(store)
     with pytest.raises(PermissionDenied):

@@ -85,12 +85,7 @@ class KeyValueInput:
 
 
 def _attributes(values: list[KeyValueInput]) -> dict[str, str]:
-    keys = [v.key.strip() for v in values]
-    if any(not k for k in keys):
-        raise ValidationError("customAttributes", "a custom attribute needs a key")
-    if len(set(keys)) != len(keys):
-        raise ValidationError("customAttributes", "each key may appear once")
-    return {k: v.value for k, v in zip(keys, values)}
+    return wf.custom_attributes([(v.key, v.value) for v in values])
 
 
 @strawberry.input(description="A new account. A PERSON has a first and a last name, others a name.")
@@ -653,7 +648,8 @@ class AccountMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             return await wf.create_contact(wf.CreateContact(
                 account_id=_account(input.account_id, "accountId"), first_name=input.first_name,
-                last_name=input.last_name, contact_type_id=opt_pk(input.contact_type_id, "ContactType", "contactTypeId"),
+                last_name=input.last_name,
+                contact_type_id=opt_pk(input.contact_type_id, "ContactType", "contactTypeId"),
                 title=input.title, email=input.email, phone=input.phone, skype=input.skype), uow)
         return await contact_payload(info, await run(info, work))
 
@@ -760,7 +756,8 @@ class AccountMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             return await ppl.create_consultant(ppl.CreateConsultant(
                 partner_id=pk(input.partner_id, "Partner", "partnerId"), first_name=input.first_name,
-                last_name=input.last_name, contact_type_id=opt_pk(input.contact_type_id, "ContactType", "contactTypeId"),
+                last_name=input.last_name,
+                contact_type_id=opt_pk(input.contact_type_id, "ContactType", "contactTypeId"),
                 title=input.title, email=input.email, phone=input.phone, skype=input.skype), uow)
         return await contact_payload(info, await run(info, work))
 

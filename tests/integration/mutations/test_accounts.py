@@ -57,6 +57,7 @@ UPDATE_PARTNER = mutation("updatePartner", "UpdatePartnerInput", "PartnerPayload
 DELETE_PARTNER = mutation("deletePartner", "DeletePartnerInput", "DeletedPayload", "deletedId")
 CREATE_CONSULTANT = mutation("createConsultant", "CreateConsultantInput", "ContactPayload",
                              CONTACT.replace("contact {", "contact { partner { id }"))
+LEAD_STATUS_OF = "query($id: ID!) { node(id: $id) { ... on Contact { leadStatus } } }"
 SET_GOAL = mutation("setGoal", "SetGoalInput", "GoalPayload",
                     "goal { id periodStart periodEnd targetDeals targetRevenue { amount currency } user { id } }")
 
@@ -192,14 +193,14 @@ async def test_entering_prospect_resets_contacts_lead_status_and_leaving_hides_b
     assert contacting["setContactLeadStatus"]["contact"]["leadStatus"] == "CONTACTING"
 
     await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "categoryGroup": "CUSTOMER"}})
-    hidden = await api.data('query($id: ID!) { node(id: $id) { ... on Contact { leadStatus } } }', {"id": contact["id"]})
+    hidden = await api.data(LEAD_STATUS_OF, {"id": contact["id"]})
     assert hidden["node"]["leadStatus"] is None
     assert (await row(writable.engine, t.contacts, pk(contact["id"]))).lead_status == "CONTACTING"
     refused = await api.data(LEAD_STATUS, {"input": {"id": contact["id"], "status": "QUALIFIED"}})
     assert refused["setContactLeadStatus"]["__typename"] == "ConflictError"
 
     await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "categoryGroup": "PROSPECT"}})
-    shown = await api.data('query($id: ID!) { node(id: $id) { ... on Contact { leadStatus } } }', {"id": contact["id"]})
+    shown = await api.data(LEAD_STATUS_OF, {"id": contact["id"]})
     assert shown["node"]["leadStatus"] == "OPEN"
     assert (await row(writable.engine, t.contacts, pk(contact["id"]))).lead_status == "OPEN"
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1][1]["reason"] == "account became a prospect"
@@ -330,7 +331,8 @@ async def test_favourites_are_per_user(api, writable):
     assert not_theirs["removeFavouriteAccount"]["__typename"] == "ValidationError"
     removed = (await api.data(REMOVE_FAVOURITE, {"input": {"accountId": account["id"]}}))["removeFavouriteAccount"]
     assert removed["account"]["isFavourite"] is False
-    assert await count(writable.engine, t.account_favourites, t.account_favourites.c.account_id == pk(account["id"])) == 0
+    favourites = t.account_favourites
+    assert await count(writable.engine, favourites, favourites.c.account_id == pk(account["id"])) == 0
 
 
 async def test_assign_account_partner_gives_and_takes_back_the_account(api, writable):
