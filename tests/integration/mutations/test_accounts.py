@@ -206,10 +206,17 @@ async def test_entering_prospect_resets_contacts_lead_status_and_leaving_hides_b
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1][1]["reason"] == "account became a prospect"
 
 
-async def test_a_contact_shows_its_accounts_category(api, writable):
+async def test_a_contact_shows_its_accounts_category_and_has_no_input_to_set_its_own(api, writable):
     account = await new_account(api, category="Hospitals")
     contact = await new_contact(api, account)
     assert contact["category"] == "Hospitals"
+    await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "category": "Clinics"}})
+    shown = await api.data('query($id: ID!) { node(id: $id) { ... on Contact { category } } }', {"id": contact["id"]})
+    assert shown["node"]["category"] == "Clinics"
+    for input_type in ("CreateContactInput", "UpdateContactInput", "CreateConsultantInput"):
+        fields = await api.data('query($name: String!) { __type(name: $name) { inputFields { name } } }',
+                                {"name": input_type})
+        assert "category" not in {f["name"] for f in fields["__type"]["inputFields"]}
 
 
 async def test_delete_account_is_refused_while_it_has_opportunities_and_names_them(api, writable):
