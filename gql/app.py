@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
+from gql.ingest import ingest_endpoint
 from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from persistence.db import create_engine, ping
@@ -89,6 +90,7 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
             Route("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/ingest/leads", ingest_endpoint(engine, dispatcher.wake if dispatch else None), methods=["POST"]),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
         ],

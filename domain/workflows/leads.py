@@ -163,6 +163,8 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
             raise ValidationError("priority", "cannot be null; 0 is the lowest")
         _priority(values["priority"])
     if "status" in values:
+        if values["status"] is None:
+            raise ValidationError("status", "cannot be null")
         status = LeadStatus(values["status"])
         if EDITABLE_STATUSES[status]:
             raise ValidationError("status", f"use {EDITABLE_STATUSES[status]} to make a lead {status.value}")
@@ -686,10 +688,14 @@ async def update_lead_routing_rule(cmd: UpdateRoutingRule, uow: UnitOfWork) -> L
         if name in values and values[name] is None:
             raise ValidationError(name, "cannot be null")
     if given(cmd.target):
+        if cmd.target is None:
+            raise ValidationError("target", "cannot be null; a rule always has a target")
         await _check_target(uow, cmd.target)
         values.update(user_id=cmd.target.user_id, partner_id=cmd.target.partner_id,
                       splitter_id=cmd.target.splitter_id)
     if given(cmd.conditions):
+        if cmd.conditions is None:
+            raise ValidationError("conditions", "cannot be null; send [] for a rule that matches every lead")
         await _check_conditions(uow, cmd.conditions)
         values["conditions"] = [c.to_dict() for c in cmd.conditions]
     updated = await uow.update(apply(rule, values))
@@ -779,6 +785,8 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
     if values.get("name") is not None and values["name"].strip() != splitter.name:
         if await uow.count(LeadSplitter, name=values["name"].strip()):
             raise Conflict(f"a lead splitter named {values['name'].strip()!r} exists already")
+    if cmd.shares is None:
+        raise ValidationError("shares", "cannot be null; a splitter always has shares")
     shares = await _shares(uow, splitter.id, cmd.shares) if given(cmd.shares) else None
     updated = await uow.update(apply(splitter, values))
     if shares is not None:

@@ -87,6 +87,8 @@ class Campaign(Node):
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     leads = rel.leads("campaign_id", "Leads from this campaign.")
     opportunities = rel.opportunities("campaign_id", "Opportunities from this campaign.")
 

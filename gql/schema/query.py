@@ -18,6 +18,7 @@ from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
 from gql.schema.leads import Lead, LeadColumn
 from gql.schema.people import Partner, Team, User
+from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.resolvers.connections import criteria
 from persistence import filters as spec
 from persistence import reads
@@ -49,6 +50,8 @@ NODE_TYPES: dict[str, tuple[str, object]] = {
     "Contract": ("gql.schema.contracts:Contract", t.contracts),
     "QuoteDocument": ("gql.schema.documents:QuoteDocument", t.quote_documents),
     "DocumentTemplate": ("gql.schema.documents:DocumentTemplate", t.document_templates),
+    "LeadRoutingRule": ("gql.schema.routing:LeadRoutingRule", t.lead_routing_rules),
+    "LeadSplitter": ("gql.schema.routing:LeadSplitter", t.lead_splitters),
     "AuditEntry": ("gql.schema.history:AuditEntry", t.audit_entries),
 }
 MAX_NODES = 100
@@ -129,6 +132,20 @@ class Query:
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
         return AccountGroup.from_rows(await _all(info, select(t.account_groups).order_by(t.account_groups.c.name)))
+
+    @strawberry.field(description="The lead processor's routing rules in the order they are tried (by position). "
+                                  "Empty for partners.")
+    async def lead_routing_rules(self, info: Info) -> list[LeadRoutingRule]:
+        if info.context.principal is None or info.context.principal.is_partner:
+            return []
+        rules = t.lead_routing_rules
+        return LeadRoutingRule.from_rows(await _all(info, select(rules).order_by(rules.c.position, rules.c.id)))
+
+    @strawberry.field(description="The lead splitters, by name. Empty for partners.")
+    async def lead_splitters(self, info: Info) -> list[LeadSplitter]:
+        if info.context.principal is None or info.context.principal.is_partner:
+            return []
+        return LeadSplitter.from_rows(await _all(info, select(t.lead_splitters).order_by(t.lead_splitters.c.name)))
 
     @strawberry.field(description="The Word templates for quote documents, by name.")
     async def document_templates(self, info: Info) -> list[DocumentTemplate]:

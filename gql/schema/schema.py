@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gql.schema import accounts, catalog, contracts, documents, history, leads, opportunities, people, quotes
+from gql.schema import accounts, catalog, contracts, documents, history, leads, opportunities, people, quotes, routing
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 
@@ -16,6 +16,7 @@ NODE_CLASSES = [
     catalog.Product, catalog.ProductUnit, catalog.PriceBook, catalog.PriceEntry, catalog.Bundle,
     contracts.Contract,
     documents.QuoteDocument, documents.DocumentTemplate,
+    routing.LeadRoutingRule, routing.LeadSplitter,
     history.AuditEntry,
 ]
 
