@@ -137,3 +137,97 @@ async def test_history_lists_who_changed_which_field_from_what_to_what(api, writ
     assert {e["node"]["actor"]["id"] for e in history["edges"]} == {ids.encode("User", writable.summary.admin_user_id)}
     only = await api.data(HISTORY.replace("history(last: 10)", 'history(filter: {field: "stage"})'), {"id": created["id"]})
     assert [e["node"]["newValue"] for e in only["node"]["history"]["edges"]] == ["PROPOSAL"]
+
+
+MOVE = f"""mutation($input: MoveOpportunityInput!) {{
+  moveOpportunity(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} }} {ERRORS} }}
+}}"""
+COPY = f"""mutation($input: CopyOpportunityInput!) {{
+  copyOpportunity(input: $input) {{ __typename ... on OpportunityPayload {{ {OPPORTUNITY} quotes: opportunity {{ quotes {{ name isActive }} }} }} {ERRORS} }}
+}}"""
+RELATED = "opportunity { id relatedAccounts { id } }"
+ADD_RELATED = f"""mutation($input: RelatedAccountInput!) {{
+  addRelatedAccount(input: $input) {{ __typename ... on OpportunityPayload {{ {RELATED} }} {ERRORS} }}
+}}"""
+REMOVE_RELATED = f"""mutation($input: RelatedAccountInput!) {{
+  removeRelatedAccount(input: $input) {{ __typename ... on OpportunityPayload {{ {RELATED} }} {ERRORS} }}
+}}"""
+ADD_ROLE = f"""mutation($input: AddBusinessRoleInput!) {{
+  addBusinessRole(input: $input) {{ __typename ... on BusinessRolePayload {{ businessRole {{ id role contact {{ id }} }}
+    opportunity {{ businessRoles {{ id }} }} }} {ERRORS} }}
+}}"""
+REMOVE_ROLE = f"""mutation($input: RemoveBusinessRoleInput!) {{
+  removeBusinessRole(input: $input) {{ __typename ... on OpportunityPayload {{ opportunity {{ businessRoles {{ id }} }} }} {ERRORS} }}
+}}"""
+PARTNER = f"""mutation($input: AssignOpportunityPartnerInput!) {{
+  assignOpportunityPartner(input: $input) {{ __typename ... on OpportunityPayload {{ opportunity {{ id partner {{ id }} version }} }} {ERRORS} }}
+}}"""
+
+
+async def some(writable, table, n: int = 2) -> list[int]:
+    async with writable.engine.connect() as conn:
+        return [r.id for r in await conn.execute(select(table.c.id).order_by(table.c.id).limit(n))]
+
+
+async def test_move_puts_the_opportunity_on_another_account_and_refuses_the_same_one(api, writable):
+    created = await new_opportunity(api, writable)
+    other = ids.encode("Account", (await some(writable, t.accounts))[1])
+    moved = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": other}}))["moveOpportunity"]
+    assert moved["opportunity"]["account"]["id"] == other
+    same = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": other}}))["moveOpportunity"]
+    assert same["__typename"] == "ValidationError" and same["field"] == "accountId"
+    gone = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": ids.encode("Account", 10**6)}}))
+    assert gone["moveOpportunity"]["__typename"] == "NotFoundError"
+
+
+async def test_copy_makes_an_open_opportunity_with_copies_of_the_quotes(api, writable):
+    created = await new_opportunity(api, writable)
+    await api.data("""mutation($input: CreateQuoteInput!) { createQuote(input: $input) { __typename } }""",
+                   {"input": {"opportunityId": created["id"], "name": "Base offer", "currency": "EUR"}})
+    copy = (await api.data(COPY, {"input": {"id": created["id"]}}))["copyOpportunity"]
+    assert copy["opportunity"]["name"] == "Fleet renewal (copy)" and copy["opportunity"]["id"] != created["id"]
+    assert copy["quotes"]["quotes"] == [{"name": "Base offer", "isActive": True}]
+    missing = (await api.data(COPY, {"input": {"id": ids.encode("Opportunity", 10**6)}}))["copyOpportunity"]
+    assert missing["__typename"] == "NotFoundError"
+
+
+async def test_related_accounts_are_added_once_and_removed(api, writable):
+    created = await new_opportunity(api, writable)
+    other = ids.encode("Account", (await some(writable, t.accounts))[1])
+    added = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    assert added["addRelatedAccount"]["opportunity"]["relatedAccounts"] == [{"id": other}]
+    twice = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    assert twice["addRelatedAccount"]["__typename"] == "ConflictError"
+    own = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": created["account"]["id"]}}))
+    assert own["addRelatedAccount"]["__typename"] == "ValidationError"
+    removed = (await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    assert removed["removeRelatedAccount"]["opportunity"]["relatedAccounts"] == []
+    again = (await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    assert again["removeRelatedAccount"]["__typename"] == "ValidationError"
+
+
+async def test_business_roles_are_added_and_removed(api, writable):
+    created = await new_opportunity(api, writable)
+    contact = ids.encode("Contact", (await some(writable, t.contacts, 1))[0])
+    added = (await api.data(ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact,
+                                                 "role": "Decision maker"}}))["addBusinessRole"]
+    assert added["businessRole"]["role"] == "Decision maker" and added["businessRole"]["contact"]["id"] == contact
+    blank = (await api.data(ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact, "role": ""}}))
+    assert blank["addBusinessRole"]["__typename"] == "ValidationError" and blank["addBusinessRole"]["field"] == "role"
+    removed = (await api.data(REMOVE_ROLE, {"input": {"id": added["businessRole"]["id"]}}))["removeBusinessRole"]
+    assert removed["opportunity"]["businessRoles"] == []
+    again = (await api.data(REMOVE_ROLE, {"input": {"id": added["businessRole"]["id"]}}))["removeBusinessRole"]
+    assert again["__typename"] == "NotFoundError"
+
+
+async def test_assigning_a_partner_and_taking_it_away(api, writable):
+    created = await new_opportunity(api, writable)
+    partner = ids.encode("Partner", writable.summary.partner_id)
+    given = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": partner, "version": 1}}))
+    assert given["assignOpportunityPartner"]["opportunity"]["partner"] == {"id": partner}
+    stale = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None, "version": 1}}))
+    assert stale["assignOpportunityPartner"]["__typename"] == "ConflictError"
+    taken = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None}}))
+    assert taken["assignOpportunityPartner"]["opportunity"]["partner"] is None
+    unknown = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": ids.encode("Partner", 10**6)}}))
+    assert unknown["assignOpportunityPartner"]["__typename"] == "NotFoundError"

@@ -240,3 +240,18 @@ async def test_a_quotes_history_records_its_item_changes(api, writable):
     assert len(changes) == 5  # three lines added, one changed, one removed
     assert changes[3][0].startswith(first["name"]) and " 7 × " in changes[3][1]
     assert changes[4][1] is None
+
+
+UPDATE_QUOTE = doc("updateQuote", "UpdateQuoteInput", "QuotePayload", "quote { id name validFrom validUntil version }")
+
+
+async def test_update_quote_changes_what_is_sent_and_checks_the_validity_period(api, writable):
+    _, quote, _ = await quote_with_items(api, writable)
+    changed = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "name": "Offer A, final",
+                                                       "validFrom": "2026-07-01", "validUntil": "2026-07-31"}}))
+    assert changed["updateQuote"]["quote"]["name"] == "Offer A, final"
+    assert changed["updateQuote"]["quote"]["validUntil"] == "2026-07-31"
+    backwards = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "validUntil": "2026-06-01"}}))
+    assert backwards["updateQuote"]["__typename"] == "ValidationError" and backwards["updateQuote"]["field"] == "validUntil"
+    stale = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "version": quote["version"], "name": "Old"}}))
+    assert stale["updateQuote"]["__typename"] == "ConflictError"
