@@ -2,6 +2,7 @@
 show tokens, loop and branch, but not reach Python."""
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from functools import cache
@@ -46,7 +47,14 @@ class DocxTemplateEngine:
     def default_template(self) -> bytes:
         return _default()
 
-    def check(self, content: bytes) -> None:
+    async def check(self, content: bytes) -> None:
+        # Opening and rendering a .docx is CPU work of up to a few hundred milliseconds: off the event loop.
+        await asyncio.to_thread(self._check, content)
+
+    async def render(self, template: bytes, tokens: dict[str, Any]) -> bytes:
+        return await asyncio.to_thread(self._render, template, tokens, "templateId")
+
+    def _check(self, content: bytes) -> None:
         template = _open(content, "contentBase64")
         try:
             names = template.get_undeclared_template_variables(_environment())
@@ -59,9 +67,6 @@ class DocxTemplateEngine:
             raise ValidationError("contentBase64", f"unknown tokens {', '.join(unknown)}; a template can use "
                                                    f"{', '.join(sorted(TOKEN_NAMES))}")
         self._render(content, sample_tokens(), "contentBase64")
-
-    def render(self, template: bytes, tokens: dict[str, Any]) -> bytes:
-        return self._render(template, tokens, "templateId")
 
     def _render(self, content: bytes, tokens: dict[str, Any], field: str) -> bytes:
         template = _open(content, field)

@@ -540,8 +540,11 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
     ImportRowError with its line (the header is line 1) and column."""
     if not (text or "").strip():
         raise ValidationError("csv", "is empty; send a header row and at least one product row")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True, strict=True)
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise ImportRowError(1, "code", f"the header row cannot be read as CSV: {error}") from None
     reader.fieldnames = header
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown:
@@ -552,7 +555,7 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
     rows: list[ImportRow] = []
     products: dict[str, tuple[int, Product]] = {}
     keys: dict[tuple[str, str, int | None, str | None], int] = {}
-    for raw in reader:
+    for raw in _records(reader):
         line = reader.line_num
         if len(rows) >= MAX_IMPORT_ROWS:
             raise ImportRowError(line, "code", f"an import holds at most {MAX_IMPORT_ROWS} rows; split the file")
@@ -616,6 +619,18 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
     if not rows:
         raise ValidationError("csv", "has a header but no product rows")
     return rows
+
+
+def _records(reader: csv.DictReader) -> Any:
+    while True:
+        before = reader.line_num
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ImportRowError(before + 1, "code", f"the row cannot be read as CSV: {error}") from None
+        yield raw
 
 
 def _product(line: int, raw: dict[str, str | None], code: str, category: str) -> Product:

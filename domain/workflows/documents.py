@@ -37,10 +37,10 @@ class TemplateEngine(Protocol):
     def default_template(self) -> bytes:
         """The template shipped with the product, used when none is chosen or made the default."""
 
-    def check(self, content: bytes) -> None:
+    async def check(self, content: bytes) -> None:
         """Raise ValidationError('contentBase64', …) unless `content` is a template the engine can render."""
 
-    def render(self, template: bytes, tokens: dict[str, Any]) -> bytes:
+    async def render(self, template: bytes, tokens: dict[str, Any]) -> bytes:
         """The document; ValidationError('templateId', …) when the template cannot be rendered."""
 
 
@@ -98,7 +98,7 @@ async def generate_quote_document(cmd: GenerateQuoteDocument, uow: UnitOfWork,
     today = uow.now.date()
     tokens = quote_tokens(account=account, contact=contact, opportunity=opportunity, quote=quote, items=items,
                           products=products, seller=seller, today=today)
-    content = engine.render(template, tokens)
+    content = await engine.render(template, tokens)
     document = await uow.add(QuoteDocument(
         opportunity_id=opportunity.id, quote_id=quote.id, template_id=template_id,
         file_name=document_file_name(quote, today), content=content, created_by_id=uow.actor.user_id))
@@ -129,7 +129,7 @@ async def upload_document_template(cmd: UploadDocumentTemplate, uow: UnitOfWork,
                                 is_default=cmd.is_default)
     if await uow.find(DocumentTemplate, name=template.name):
         raise ValidationError("name", f"a template named {template.name!r} exists; choose another name")
-    engine.check(template.content)
+    await engine.check(template.content)
     if template.is_default:
         await _unset_defaults(uow, None)
     template = await uow.add(template)

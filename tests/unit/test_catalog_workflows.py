@@ -392,3 +392,9 @@ async def test_an_import_refuses_an_ambiguous_price_book_name():
     with pytest.raises(ValidationError, match="line 2, column priceBook: 2 price books"):
         await wf.import_products(wf.ImportProducts(
             csv=HEADER + "X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,10\n"), store.uow())
+
+
+async def test_an_import_that_is_not_well_formed_csv_names_the_line():
+    store = MemoryStore()
+    with pytest.raises(ValidationError, match="line 2, column code: the row cannot be read as CSV"):
+        await wf.import_products(wf.ImportProducts(csv=HEADER + 'X-1,"Thing"x,SOFTWARE\n'), store.uow())
