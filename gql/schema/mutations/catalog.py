@@ -7,6 +7,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from domain import errors as d
 from domain.workflows import catalog as wf
 from gql import ids
 from gql.resolvers.mutate import node, opt_pk, pk, run
@@ -225,6 +226,13 @@ def _deleted(type_name: str, outcome):  # noqa: ANN001, ANN202
     return DeletedPayload(deleted_id=strawberry.ID(ids.encode(type_name, outcome)))
 
 
+def _flag(value, field: str):  # noqa: ANN001, ANN202
+    """A boolean input may be left out, but not cleared."""
+    if value is None:
+        raise d.ValidationError(field, "is true or false, not null")
+    return opt(value)
+
+
 def _list(value):  # noqa: ANN001, ANN202
     """A list input that was sent as null means 'none' (an empty list), not 'leave it'."""
     return maybe(value, list) if value is not None else []
@@ -281,7 +289,8 @@ class CatalogMutations:
                 id=pk(input.id, "PriceBook", "id"), version=input.version, name=opt(input.name),
                 description=opt(input.description),
                 brands=_list(input.brands), product_versions=_list(input.product_versions),
-                regions=_list(input.regions), active=opt(input.active), is_update=opt(input.is_update),
+                regions=_list(input.regions), active=_flag(input.active, "active"),
+                is_update=_flag(input.is_update, "isUpdate"),
                 previous_id=maybe(input.previous_id, lambda v: pk(v, "PriceBook", "previousId"))), uow)
         return await _book(info, await run(info, work))
 
@@ -312,7 +321,7 @@ class CatalogMutations:
             return await wf.update_product(wf.UpdateProduct(
                 id=pk(input.id, "Product", "id"), version=input.version, name=opt(input.name), code=opt(input.code),
                 category=maybe(input.category, lambda v: v.value), description=opt(input.description),
-                active=opt(input.active)), uow)
+                active=_flag(input.active, "active")), uow)
         return await _product(info, await run(info, work))
 
     @strawberry.mutation(description="Delete a product with its units and prices (not while quotes, contracts or "
@@ -342,7 +351,7 @@ class CatalogMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             return await wf.update_product_unit(wf.UpdateProductUnit(
                 id=pk(input.id, "ProductUnit", "id"), version=input.version, name=opt(input.name),
-                recurring=opt(input.recurring), period_months=opt(input.period_months)), uow)
+                recurring=_flag(input.recurring, "recurring"), period_months=opt(input.period_months)), uow)
         return await _unit(info, await run(info, work))
 
     @strawberry.mutation(description="Remove a product unit with its prices (not while quote items or bundles use it).")
@@ -400,7 +409,7 @@ class CatalogMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             return await wf.update_bundle(wf.UpdateBundle(
                 id=pk(input.id, "Bundle", "id"), version=input.version, name=opt(input.name), code=opt(input.code),
-                active=opt(input.active), components=maybe(input.components, _components)), uow)
+                active=_flag(input.active, "active"), components=maybe(input.components, _components)), uow)
         return await _bundle(info, await run(info, work))
 
     @strawberry.mutation(description="Delete a bundle.")

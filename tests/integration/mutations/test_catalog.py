@@ -168,6 +168,8 @@ async def test_update_product_changes_what_was_sent(api, writable):
     assert updated["product"]["name"] == "Widget Pro" and updated["product"]["category"] == "SOFTWARE"
     assert updated["product"]["code"] == product["code"]
     assert await scalar(writable.engine, select(t.products.c.active).where(t.products.c.id == pk(product["id"]))) is False
+    cleared = (await api.data(UPDATE_PRODUCT, {"input": {"id": product["id"], "active": None}}))["updateProduct"]
+    assert cleared["__typename"] == "ValidationError" and cleared["field"] == "active"
     wrong = (await api.data(UPDATE_PRODUCT, {"input": {"id": ids.encode("Product", 99_999), "name": "X"}}))
     assert wrong["updateProduct"]["__typename"] == "NotFoundError"
 
