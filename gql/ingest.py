@@ -8,9 +8,11 @@ stored in the same transaction as the leads, so a lead is never created without 
 without its leads."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +41,9 @@ log = logging.getLogger("salesgraph.ingest")
 MAX_BODY_BYTES = 1 << 20
 MAX_KEY_LENGTH = 200
 # A concurrent ingestion through the same splitter (or with the same key) makes one of two
-# transactions conflict; it is simply run again.
-ATTEMPTS = 5
+# transactions conflict; it is simply run again, after a short random pause so that a crowd of
+# them does not collide again in lockstep.
+ATTEMPTS = 10
 
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
@@ -140,6 +143,9 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
                     raise
                 raise d.Conflict("the leads could not be stored: another request changed the same data; "
                                  "send the request again") from None
+            log.info("ingestion attempt %d collided with a concurrent one (%s); running it again", attempt,
+                     type(error).__name__)
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
     raise AssertionError("unreachable")
 
 

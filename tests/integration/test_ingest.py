@@ -1,0 +1,243 @@
+"""POST /ingest/leads: the lead processor over HTTP — storing, routing and splitting leads, the
+Idempotency-Key contract, and clear errors for bad requests with nothing written."""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from gql import ids
+from persistence import tables as t
+
+URL = "/ingest/leads"
+CREATE_RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
+  __typename ... on LeadRoutingRulePayload { rule { id } } ... on UserError { message } } }"""
+DELETE_RULE = """mutation($input: LeadRoutingRuleRefInput!) { deleteLeadRoutingRule(input: $input) { __typename } }"""
+CREATE_SPLITTER = """mutation($input: CreateLeadSplitterInput!) { createLeadSplitter(input: $input) {
+  __typename ... on LeadSplitterPayload { splitter { id shares { weight assigned realisedPercent user { id } } } }
+  ... on UserError { message } } }"""
+SPLITTER = """query($id: ID!) { node(id: $id) { ... on LeadSplitter { version shares { assigned realisedPercent } } } }"""
+
+
+async def scalar(engine, stmt):  # noqa: ANN001, ANN201
+    async with engine.connect() as conn:
+        return (await conn.execute(stmt)).scalar_one()
+
+
+async def count(engine, table, *where) -> int:  # noqa: ANN001
+    return await scalar(engine, select(func.count()).select_from(table).where(*where))
+
+
+async def written(writable) -> tuple[int, int, int]:
+    engine = writable.engine
+    return (await count(engine, t.leads), await count(engine, t.outbox_events), await count(engine, t.idempotency_keys))
+
+
+def pk_of(global_id: str) -> int:
+    return ids.decode(global_id)[1]
+
+
+async def post(api, body, token: str | None = None, key: str | None = None, **headers):  # noqa: ANN001, ANN003, ANN201
+    headers = {"Authorization": f"Bearer {token or api.token}", **headers}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return await api.http.post(URL, json=body, headers=headers)
+
+
+async def reps(writable, n: int) -> list[int]:
+    async with writable.engine.connect() as conn:
+        rows = await conn.execute(select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id)
+                                  .limit(n))
+        return [r.id for r in rows]
+
+
+async def rule_for(api, source: str, target: dict, **extra) -> str:  # noqa: ANN003
+    made = await api.data(CREATE_RULE, {"input": {"name": f"Source {source}", "target": target, "position": -1,
+                                                  "conditions": [{"field": "UTM_SOURCE", "values": [source]}], **extra}})
+    assert made["createLeadRoutingRule"]["__typename"] == "LeadRoutingRulePayload", made
+    return made["createLeadRoutingRule"]["rule"]["id"]
+
+
+def error_of(response) -> dict:  # noqa: ANN001
+    body = response.json()
+    assert list(body) == ["errors"] and len(body["errors"]) == 1, body
+    return {"message": body["errors"][0]["message"], **body["errors"][0]["extensions"]}
+
+
+# --- storing and routing ---
+
+async def test_one_lead_is_stored_routed_and_announced(api, writable):
+    [rep] = await reps(writable, 1)
+    rule = await rule_for(api, "webinar-one", {"userId": ids.encode("User", rep)}, priority=4)
+    response = await post(api, {"firstName": "Kari", "lastName": "Nordmann", "email": "kari@fjellvent.no",
+                                "country": "no", "companySize": 40, "utmSource": "webinar-one"})
+    assert response.status_code == 201, response.text
+    assert "Idempotent-Replayed" not in response.headers
+    lead = response.json()["lead"]
+    assert lead["status"] == "OPEN" and lead["priority"] == 4 and lead["routingRuleId"] == rule
+    assert lead["assignedUserId"] == ids.encode("User", rep) and lead["assignedPartnerId"] is None
+    async with writable.engine.connect() as conn:
+        stored = (await conn.execute(select(t.leads).where(t.leads.c.id == pk_of(lead["id"])))).one()
+        kinds = [r.type for r in await conn.execute(select(t.outbox_events.c.type).where(
+            t.outbox_events.c.entity_type == "Lead", t.outbox_events.c.entity_id == stored.id)
+            .order_by(t.outbox_events.c.id))]
+    assert (stored.email, stored.country, stored.assigned_user_id, stored.priority) == ("kari@fjellvent.no", "NO", rep, 4)
+    assert kinds == ["LeadCreated", "LeadRouted"]
+    assert "server-timing" in response.headers
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+async def test_a_batch_is_routed_lead_by_lead_and_answered_in_order(api, writable):
+    partner = ids.encode("Partner", writable.summary.partner_id)
+    rule = await rule_for(api, "fair-batch", {"partnerId": partner})
+    response = await post(api, {"leads": [{"company": "Fjord Freight AS", "utmSource": "fair-batch"},
+                                          {"email": "nils@example.com", "utmSource": "elsewhere", "priority": 2}]})
+    assert response.status_code == 201, response.text
+    first, second = response.json()["leads"]
+    assert first["assignedPartnerId"] == partner and first["routingRuleId"] == rule
+    assert second["routingRuleId"] is None and second["assignedUserId"] is None and second["priority"] == 2
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_point_of_the_weights(api, writable):
+    sellers = await reps(writable, 3)
+    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Thousand split", "shares": [
+        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, (50, 30, 20))]}})
+    splitter = made["createLeadSplitter"]["splitter"]["id"]
+    rule = await rule_for(api, "split-thousand", {"splitterId": splitter})
+    for batch in range(4):
+        response = await post(api, {"leads": [{"lastName": f"Lead {batch}-{n}", "utmSource": "split-thousand"}
+                                              for n in range(250)]})
+        assert response.status_code == 201, response.text
+    async with writable.engine.connect() as conn:
+        got = Counter(r.assigned_user_id for r in await conn.execute(
+            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-thousand")))
+    assert sum(got.values()) == 1000
+    for seller, weight in zip(sellers, (50, 30, 20)):
+        assert abs(got[seller] / 10 - weight) <= 1, got
+    shares = (await api.data(SPLITTER, {"id": splitter}))["node"]
+    assert [s["assigned"] for s in shares["shares"]] == [got[s] for s in sellers]
+    assert [s["realisedPercent"] for s in shares["shares"]] == ["50.00", "30.00", "20.00"]
+    assert shares["version"] == 5  # created, then moved once by each of the four requests
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+async def test_concurrent_requests_through_one_splitter_lose_no_count(api, writable):
+    sellers = await reps(writable, 2)
+    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Concurrent split", "shares": [
+        {"userId": ids.encode("User", s), "weight": 1} for s in sellers]}})
+    splitter = made["createLeadSplitter"]["splitter"]["id"]
+    rule = await rule_for(api, "split-concurrent", {"splitterId": splitter})
+    responses = await asyncio.gather(*(post(api, {"leads": [{"lastName": f"C{n}-{i}", "utmSource": "split-concurrent"}
+                                                            for i in range(5)]}) for n in range(6)))
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses if r.status_code != 201]
+    async with writable.engine.connect() as conn:
+        got = Counter(r.assigned_user_id for r in await conn.execute(
+            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-concurrent")))
+    assert got == {sellers[0]: 15, sellers[1]: 15}
+    shares = (await api.data(SPLITTER, {"id": splitter}))["node"]["shares"]
+    assert [s["assigned"] for s in shares] == [15, 15]
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+# --- idempotency ---
+
+async def test_a_repeated_key_returns_the_first_response_and_creates_nothing(api, writable):
+    body = {"lastName": "Berg", "email": "berg@example.com"}
+    first = await post(api, body, key="lead-berg-1")
+    assert first.status_code == 201
+    before = await written(writable)
+    again = await post(api, {"email": "berg@example.com", "lastName": "Berg"}, key="lead-berg-1")
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await written(writable) == before
+    async with writable.engine.connect() as conn:
+        stored = (await conn.execute(select(t.idempotency_keys).where(t.idempotency_keys.c.key == "lead-berg-1"))).one()
+    assert stored.owner == f"user:{writable.summary.admin_user_id}" and stored.response == first.json()
+
+
+async def test_the_same_key_with_another_body_is_refused(api, writable):
+    assert (await post(api, {"lastName": "Dahl"}, key="lead-dahl")).status_code == 201
+    before = await written(writable)
+    other = await post(api, {"lastName": "Dahl", "phone": "+47 5"}, key="lead-dahl")
+    assert other.status_code == 422
+    error = error_of(other)
+    assert error["code"] == "IDEMPOTENCY_KEY_REUSED" and error["field"] == "idempotencyKey"
+    assert "different request" in error["message"]
+    assert await written(writable) == before
+
+
+async def test_keys_belong_to_their_caller(api, writable):
+    mine = await post(api, {"lastName": "Holm"}, key="shared-key")
+    theirs = await post(api, {"lastName": "Holm"}, key="shared-key", token=writable.partner_token)
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["lead"]["id"] != theirs.json()["lead"]["id"]
+    assert theirs.json()["lead"]["assignedPartnerId"] == ids.encode("Partner", writable.summary.partner_id)
+
+
+async def test_concurrent_requests_with_one_key_create_one_lead(api, writable):
+    before = await count(writable.engine, t.leads)
+    responses = await asyncio.gather(*(post(api, {"lastName": "Lund"}, key="race-key") for _ in range(5)))
+    assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
+    assert len({r.json()["lead"]["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 4
+    assert await count(writable.engine, t.leads) == before + 1
+
+
+# --- bad requests: clear errors, nothing written ---
+
+async def test_a_request_without_a_valid_token_is_unauthorized(api, writable):
+    before = await written(writable)
+    response = await api.http.post(URL, json={"lastName": "Berg"})
+    assert response.status_code == 401 and error_of(response)["code"] == "UNAUTHENTICATED"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    wrong = await post(api, {"lastName": "Berg"}, token="not-a-token")
+    assert wrong.status_code == 401
+    assert await written(writable) == before
+
+
+async def test_malformed_bodies_are_bad_requests(api, writable):
+    before = await written(writable)
+    auth = {"Authorization": f"Bearer {api.token}"}
+    not_json = await api.http.post(URL, content=b"{lastName:", headers={**auth, "Content-Type": "application/json"})
+    assert not_json.status_code == 400 and error_of(not_json)["code"] == "BAD_REQUEST"
+    text = await api.http.post(URL, content=b"lastName=Berg", headers={**auth, "Content-Type": "text/plain"})
+    assert text.status_code == 415 and error_of(text)["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    not_a_list = await post(api, {"leads": {"lastName": "Berg"}})
+    assert not_a_list.status_code == 400 and "JSON array" in error_of(not_a_list)["message"]
+    extra = await post(api, {"leads": [], "source": "x"})
+    assert extra.status_code == 400
+    scalar_item = await post(api, {"leads": ["Berg"]})
+    assert scalar_item.status_code == 400 and "leads[0]" in error_of(scalar_item)["message"]
+    array = await post(api, [{"lastName": "Berg"}])
+    assert array.status_code == 400
+    assert (await api.http.get(URL, headers=auth)).status_code == 405
+    assert await written(writable) == before
+
+
+async def test_invalid_leads_are_unprocessable_and_name_the_field(api, writable):
+    before = await written(writable)
+    cases = [
+        ({"lastName": "Berg", "fax": "1"}, "fax"),
+        ({"lastName": "Berg", "companySize": "fifty"}, "companySize"),
+        ({"lastName": "Berg", "companySize": True}, "companySize"),
+        ({"lastName": 42}, "lastName"),
+        ({"phone": "+47 1"}, "lastName"),
+        ({"lastName": "Berg", "country": "Norway"}, "country"),
+        ({"lastName": "Berg", "campaignId": ids.encode("User", 1)}, "campaignId"),
+        ({"lastName": "Berg", "priority": -1}, "priority"),
+        ({"leads": [{"lastName": "Fine"}, {"lastName": "Bad", "email": "nope"}]}, "leads[1].email"),
+        ({"leads": []}, "leads"),
+    ]
+    for body, field in cases:
+        response = await post(api, body, key=f"bad-{field}")
+        assert response.status_code == 422, (body, response.text)
+        error = error_of(response)
+        assert error["code"] == "VALIDATION" and error["field"] == field, (body, error)
+    missing = await post(api, {"lastName": "Berg", "campaignId": ids.encode("Campaign", 999_999)})
+    assert missing.status_code == 422
+    assert error_of(missing)["code"] == "NOT_FOUND" and error_of(missing)["entityType"] == "Campaign"
+    too_long_key = await post(api, {"lastName": "Berg"}, key="k" * 201)
+    assert too_long_key.status_code == 422 and error_of(too_long_key)["field"] == "idempotencyKey"
+    assert await written(writable) == before
