@@ -525,3 +525,12 @@ quote_documents = Table(
     _fk("created_by_id", "users.id", index=False, ondelete="SET NULL"),
     *_stamps(),
 )
+
+
+# SQLite reuses the highest id after that row is deleted; history and events are keyed by
+# (entity type, id), so a new row must never take a deleted one's id (PostgreSQL sequences never
+# reuse). AUTOINCREMENT makes SQLite remember the highest id ever given (migration 0003).
+AUTOINCREMENTED = [table for table in metadata.tables.values()
+                   if "id" in table.c and list(table.primary_key.columns) == [table.c.id]]
+for _table in AUTOINCREMENTED:
+    _table.dialect_options["sqlite"]["autoincrement"] = True
