@@ -34,6 +34,10 @@ class DocumentTemplate(Entity):
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         self.file_name = required(self.file_name, "fileName")
+        if len(self.name) > 200:
+            raise ValidationError("name", "is at most 200 characters long")
+        if len(self.file_name) > 300:
+            raise ValidationError("fileName", "is at most 300 characters long")
         if not self.file_name.lower().endswith(".docx"):
             raise ValidationError("fileName", "a template is a Word document ending in .docx")
         if not self.content:

@@ -22,6 +22,35 @@ from domain.quotes import Quote, QuoteItem
 from domain.uow import UnitOfWork
 
 
+# What the columns hold (a longer value would fail in the database instead of as a ValidationError).
+LENGTHS: dict[type, dict[str, tuple[str, int]]] = {
+    PriceBook: {"name": ("name", 200)}, Product: {"name": ("name", 200), "code": ("code", 64)},
+    ProductUnit: {"name": ("name", 64)}, Bundle: {"name": ("name", 200), "code": ("code", 64)},
+}
+MAX_PRICE = Decimal(10) ** 15
+MAX_RATE = Decimal(10) ** 9
+
+
+def fits(entity: Any) -> Any:
+    """The entity, when its texts fit their columns."""
+    for name, (label, most) in LENGTHS.get(type(entity), {}).items():
+        value = getattr(entity, name)
+        if value is not None and len(value) > most:
+            raise ValidationError(label, f"is at most {most} characters long")
+    return entity
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _price_in_range(price: Money, field_name: str = "price") -> Money:
+    if abs(price.amount) >= MAX_PRICE:
+        raise ValidationError(field_name, f"must be below {MAX_PRICE:,}")
+    return price
+
+
 def _changed(what: str, change: str, entity_id: int, **data: Any) -> CatalogChanged:
     return CatalogChanged(entity_id=entity_id, data={"what": what, "change": change, "id": entity_id, **data})
 
@@ -71,6 +100,7 @@ async def create_price_book(cmd: CreatePriceBook, uow: UnitOfWork) -> PriceBook:
         product_versions=_clean_list(cmd.product_versions, "productVersions"),
         regions=_clean_list(cmd.regions, "regions"), active=cmd.active, is_update=cmd.is_update,
         previous_id=cmd.previous_id)
+    fits(book)
     await _check_previous(uow, None, cmd.previous_id)
     book = await uow.add(book)
     uow.record(_changed("PriceBook", "created", book.id, name=book.name))
@@ -102,7 +132,7 @@ async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
             values[name] = _clean_list(values[name], label)
     if values.get("is_update") is False and "previous_id" not in values:
         values["previous_id"] = None
-    updated = apply(book, values)
+    updated = fits(apply(book, values))
     if "previous_id" in values:
         await _check_previous(uow, book.id, updated.previous_id)
     updated = await uow.update(updated)
@@ -159,6 +189,7 @@ class CreateProduct:
 async def create_product(cmd: CreateProduct, uow: UnitOfWork) -> Product:
     product = Product(name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description,
                       active=cmd.active)
+    fits(product)
     await _unique_code(uow, product.code)
     product = await uow.add(product)
     uow.record(_changed("Product", "created", product.id, code=product.code))
@@ -181,7 +212,7 @@ async def update_product(cmd: UpdateProduct, uow: UnitOfWork) -> Product:
     product = await uow.get(Product, cmd.id)
     expect_version(product, cmd.version)
     values = changes(cmd, "name", "code", "category", "description", "active")
-    updated = apply(product, values)
+    updated = fits(apply(product, values))
     if "code" in values:
         await _unique_code(uow, updated.code, product.id)
     updated = await uow.update(updated)
@@ -243,7 +274,8 @@ class AddProductUnit:
 
 async def add_product_unit(cmd: AddProductUnit, uow: UnitOfWork) -> ProductUnit:
     product = await uow.get(Product, cmd.product_id)
-    unit = ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring, period_months=cmd.period_months)
+    unit = fits(ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring,
+                            period_months=cmd.period_months))
     await _unique_unit_name(uow, product.id, unit.name)
     unit = await uow.add(unit)
     uow.record(_changed("ProductUnit", "created", unit.id, productId=product.id))
@@ -267,7 +299,7 @@ async def update_product_unit(cmd: UpdateProductUnit, uow: UnitOfWork) -> Produc
     values = changes(cmd, "name", "recurring", "period_months")
     if values.get("recurring") is False and "period_months" not in values:
         values["period_months"] = None
-    updated = apply(unit, values)
+    updated = fits(apply(unit, values))
     if "name" in values:
         await _unique_unit_name(uow, unit.product_id, updated.name, unit.id)
     updated = await uow.update(updated)
@@ -314,7 +346,7 @@ async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
     """The price of a unit in a book and currency: created, or replaced when there is one."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     unit = await uow.get(ProductUnit, cmd.unit_id)
-    price = cmd.price.rounded()
+    price = _price_in_range(cmd.price.rounded())
     existing = await _price_of(uow, book.id, unit.id, price.currency)
     if existing is None:
         entry = await uow.add(PriceEntry(price_book_id=book.id, unit_id=unit.id, price=price))
@@ -365,6 +397,8 @@ async def _components(uow: UnitOfWork, parts: list[ComponentInput]) -> list[Bund
         seen.add(part.unit_id)
     for part in parts:
         await uow.get(ProductUnit, part.unit_id)
+        if _decimals(to_decimal(part.weight, "components")) > 4:
+            raise ValidationError("components", f"a weight has at most 4 decimals, not {part.weight}")
     return [BundleComponent(unit_id=p.unit_id, weight=to_decimal(p.weight, "components")) for p in parts]
 
 
@@ -387,6 +421,7 @@ async def create_bundle(cmd: CreateBundle, uow: UnitOfWork) -> Bundle:
     book = await uow.get(PriceBook, cmd.price_book_id)
     bundle = Bundle(price_book_id=book.id, name=cmd.name, code=cmd.code, active=cmd.active,
                     components=await _components(uow, cmd.components))
+    fits(bundle)
     await _unique_bundle_code(uow, book.id, bundle.code)
     bundle = await uow.add(bundle)
     uow.record(_changed("Bundle", "created", bundle.id, priceBookId=book.id))
@@ -411,7 +446,7 @@ async def update_bundle(cmd: UpdateBundle, uow: UnitOfWork) -> Bundle:
     values = changes(cmd, "name", "code", "active", "components")
     if "components" in values:
         values["components"] = await _components(uow, values["components"] or [])
-    updated = apply(bundle, values)
+    updated = fits(apply(bundle, values))
     if "code" in values:
         await _unique_bundle_code(uow, bundle.price_book_id, updated.code, bundle.id)
     updated = await uow.update(updated)
@@ -457,6 +492,8 @@ async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: Exchan
     if currency == BASE_CURRENCY:
         raise ValidationError("currency", f"{BASE_CURRENCY} is the base currency; its rate is always 1")
     rate = ExchangeRate(currency=currency, rate=to_decimal(cmd.rate, "rate"))
+    if rate.rate >= MAX_RATE or _decimals(rate.rate) > 10:
+        raise ValidationError("rate", f"must be below {MAX_RATE:,} with at most 10 decimals")
     previous = (await uow.exchange_rates()).get(currency)
     await rates.write(rate, uow.now)
     uow.record(CatalogChanged(entity_id=0, data={
@@ -589,6 +626,7 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
                 months = int(months_text)
             unit = _in_column(line, "periodMonths", lambda: ProductUnit(
                 product_id=0, name=unit_name, recurring=recurring, period_months=months))
+            _in_column(line, "unit", lambda: fits(unit))
         elif _cell(raw, "recurring") or _cell(raw, "periodMonths"):
             raise ImportRowError(line, "unit", "name the unit that is recurring")
         book_name, currency, price_text = _cell(raw, "priceBook"), _cell(raw, "currency"), _cell(raw, "price")
@@ -608,8 +646,8 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
             book_id = found[0]
             amount = _in_column(line, "price", lambda: to_decimal(price_text, "price"))
             check = _in_column(line, "currency", lambda: check_currency(currency.upper()))
-            price = _in_column(line, "price", lambda: PriceEntry(
-                price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded())).price
+            price = _in_column(line, "price", lambda: _price_in_range(PriceEntry(
+                price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded()).price))
         key = (code, unit.name if unit else "", book_id, price.currency if price else None)
         if key in keys and (unit is not None):
             raise ImportRowError(line, "unit" if price is None else "currency",
@@ -635,8 +673,8 @@ def _records(reader: csv.DictReader) -> Any:
 
 def _product(line: int, raw: dict[str, str | None], code: str, category: str) -> Product:
     try:
-        return Product(name=_cell(raw, "name"), code=code, category=ProductCategory[category],
-                       description=_cell(raw, "description") or None)
+        return fits(Product(name=_cell(raw, "name"), code=code, category=ProductCategory[category],
+                            description=_cell(raw, "description") or None))
     except ValidationError as error:
         raise ImportRowError(line, _FIELD_COLUMN.get(error.field, error.field), error.reason) from None
 

@@ -398,3 +398,41 @@ async def test_an_import_that_is_not_well_formed_csv_names_the_line():
     store = MemoryStore()
     with pytest.raises(ValidationError, match="line 2, column code: the row cannot be read as CSV"):
         await wf.import_products(wf.ImportProducts(csv=HEADER + 'X-1,"Thing"x,SOFTWARE\n'), store.uow())
+
+
+# --- what the columns hold ---
+
+async def test_texts_longer_than_their_columns_are_refused_by_field():
+    store = MemoryStore()
+    parts = catalog(store)
+    with pytest.raises(ValidationError) as long_code:
+        await wf.create_product(wf.CreateProduct(name="X", code="C" * 65, category=ProductCategory.OTHER), store.uow())
+    assert long_code.value.field == "code"
+    with pytest.raises(ValidationError) as long_unit:
+        await wf.add_product_unit(wf.AddProductUnit(product_id=parts["product"].id, name="u" * 65), store.uow())
+    assert long_unit.value.field == "name"
+    with pytest.raises(ValidationError, match="line 2, column code"):
+        await wf.import_products(wf.ImportProducts(csv=HEADER + "C" * 65 + ",Thing,SOFTWARE,,,,,,,\n"), store.uow())
+
+
+async def test_bundle_weights_have_at_most_four_decimals_so_the_stored_sum_stays_100():
+    store = MemoryStore()
+    parts = catalog(store)
+    thirds = [wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal("33.33333")),
+              wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal("66.66667"))]
+    with pytest.raises(ValidationError, match="4 decimals"):
+        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=thirds),
+                               store.uow())
+
+
+async def test_prices_and_rates_beyond_what_is_stored_are_refused():
+    store = MemoryStore()
+    parts = catalog(store)
+    with pytest.raises(ValidationError) as huge:
+        await wf.set_price(wf.SetPrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id,
+                                       price=Money(Decimal("1e16"), "EUR")), store.uow())
+    assert huge.value.field == "price"
+    with pytest.raises(ValidationError) as rate:
+        await wf.set_exchange_rate(wf.SetExchangeRate(currency="XAU", rate=Decimal("0.12345678901")), store.uow(),
+                                   MemoryRates(store))
+    assert rate.value.field == "rate" and store.events == []
