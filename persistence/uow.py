@@ -98,13 +98,13 @@ class SqlUnitOfWork:
             raise NotFound(kind.__name__, id)
         return await self._entity(kind, row)
 
-    async def find(self, kind: type[E], order_by: str | None = None, **where: Any) -> list[E]:
+    async def find(self, kind: type[E], /, order_by: str | None = None, **where: Any) -> list[E]:
         table = table_of(kind)
         stmt = select(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
         stmt = stmt.order_by(table.c[order_by] if order_by else table.c.id, table.c.id)
         return [await self._entity(kind, row) for row in await self.c.execute(stmt)]
 
-    async def count(self, kind: type[E], **where: Any) -> int:
+    async def count(self, kind: type[E], /, **where: Any) -> int:
         table = table_of(kind)
         stmt = select(func.count()).select_from(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
         return (await self.c.execute(stmt)).scalar_one()

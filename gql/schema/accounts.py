@@ -88,6 +88,7 @@ class Account(Node):
 @strawberry.type(description="A kind of contact: the built-in EMPLOYEE and CONSULTANT, or a company's own.")
 class ContactType(Node):
     graphql_type = "ContactType"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The name shown to users.")
     kind: e.ContactKind = strawberry.field(description="Employee (of an account) or consultant (of a partner).")
 
@@ -138,6 +139,7 @@ class Contact(Node):
 @strawberry.type(description="A named group of accounts.")
 class AccountGroup(Node):
     graphql_type = "AccountGroup"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The group's name.")
     accounts = linked("gql.schema.accounts:Account", t.account_group_members, "group_id", "account_id",
                       t.accounts, "The accounts in this group.")

@@ -85,6 +85,7 @@ class Opportunity(Node):
 @strawberry.type(description="The role a contact plays in an opportunity (decision maker, champion …).")
 class BusinessRole(Node):
     graphql_type = "BusinessRole"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     role: str = strawberry.field(description="The role, in the seller's words.")
     contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "Who plays the role.")
     opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "In which deal.")
@@ -93,6 +94,7 @@ class BusinessRole(Node):
 @strawberry.type(description="A call, e-mail, meeting, task … attached to one lead, opportunity, account or partner.")
 class SalesActivity(Node):
     graphql_type = "SalesActivity"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     type: e.ActivityType = strawberry.field(description="What kind of activity.")
     subject: str = strawberry.field(description="A short subject.")
     notes: str | None = strawberry.field(description="Notes.")

@@ -14,6 +14,7 @@ from persistence import tables as t
 @strawberry.type(description="A sales team.")
 class Team(Node):
     graphql_type = "Team"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The team's name.")
     members = to_many("gql.schema.people:User", t.users, "team_id", "The users in this team.", order_by=(t.users.c.name,))
 
@@ -21,6 +22,7 @@ class Team(Node):
 @strawberry.type(description="A person who signs in: an admin, a sales director or a sales rep.")
 class User(Node):
     graphql_type = "User"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address (unique).")
     role: e.Role = strawberry.field(description="What the user may do and see.")
@@ -35,6 +37,7 @@ class User(Node):
 @strawberry.type(description="A reseller or consultancy that is given accounts, leads and opportunities.")
 class Partner(Node):
     graphql_type = "Partner"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The partner's name.")
     email: str | None = strawberry.field(description="E-mail address.")
     phone: str | None = strawberry.field(description="Phone number.")
@@ -51,6 +54,7 @@ class Partner(Node):
 @strawberry.type(description="A sales goal of a user for a period.")
 class Goal(Node):
     graphql_type = "Goal"
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     period_start: date = strawberry.field(description="First day of the period.")
     period_end: date = strawberry.field(description="Last day of the period.")
     target_deals: int = strawberry.field(description="How many deals the user aims to win.")

@@ -60,12 +60,12 @@ class MemoryUnitOfWork:
             raise NotFound(kind.__name__, id)
         return copy.deepcopy(found)
 
-    async def find(self, kind: type, order_by: str | None = None, **where: Any) -> list[Any]:
+    async def find(self, kind: type, /, order_by: str | None = None, **where: Any) -> list[Any]:
         found = [copy.deepcopy(e) for e in self._table(kind).values()
                  if all(getattr(e, k) == v for k, v in where.items())]
         return sorted(found, key=lambda e: (getattr(e, order_by) if order_by else e.id, e.id))
 
-    async def count(self, kind: type, **where: Any) -> int:
+    async def count(self, kind: type, /, **where: Any) -> int:
         return len(await self.find(kind, **where))
 
     async def add(self, entity: Any) -> Any:
