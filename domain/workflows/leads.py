@@ -156,7 +156,7 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     values = changes(cmd, *LEAD_FIELDS, "status")
-    if lead.anonymized and any(n in PERSONAL_FIELDS for n in values):
+    if lead.anonymized and any(values[n] is not None for n in PERSONAL_FIELDS if n in values):
         raise Conflict(f"lead {lead.id} is anonymized; its personal data cannot be set again")
     if "priority" in values:
         if values["priority"] is None:

@@ -6,6 +6,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.accounts import Account, Contact, ContactType
 from domain.enums import AccountKind, CampaignStatus, ContactKind, LeadStatus, Stage
@@ -282,8 +284,8 @@ async def test_an_anonymized_lead_stays_anonymous(store):
         await wf.update_lead(wf.UpdateLead(id=500, email="kari@fjellvent.no"), store.uow())
     with pytest.raises(Conflict):
         await wf.qualify_lead(wf.QualifyLead(id=500, create_account=True), store.uow())
-    moved = await wf.update_lead(wf.UpdateLead(id=500, status=LeadStatus.CONTACTING), store.uow())
-    assert moved.status is LeadStatus.CONTACTING
+    moved = await wf.update_lead(wf.UpdateLead(id=500, status=LeadStatus.CONTACTING, phone=None), store.uow())
+    assert moved.status is LeadStatus.CONTACTING and moved.phone is None
 
 
 # --- routing conditions and the splitter ---
@@ -339,6 +341,18 @@ def test_every_share_stays_within_one_lead_of_its_quota_at_every_step(weights):
         next_share(split).assigned += 1
         for share in split:
             assert abs(share.assigned - Decimal(share.weight * n) / total) < 1, (n, share)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=6),
+       leads=st.integers(min_value=1, max_value=400))
+def test_any_weights_realise_shares_within_one_lead_of_the_quota(weights, leads):
+    split = shares(*weights)
+    total = sum(weights)
+    for n in range(1, leads + 1):
+        next_share(split).assigned += 1
+        assert all(abs(s.assigned - Decimal(s.weight * n) / total) < 1 for s in split)
+    assert sum(s.assigned for s in split) == leads
 
 
 # --- the lead processor ---
