@@ -592,6 +592,7 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
     rows: list[ImportRow] = []
     products: dict[str, tuple[int, Product]] = {}
     keys: dict[tuple[str, str, int | None, str | None], int] = {}
+    units: dict[tuple[str, str], tuple[int, bool, int | None]] = {}
     for raw in _records(reader):
         line = reader.line_num
         if len(rows) >= MAX_IMPORT_ROWS:
@@ -627,6 +628,10 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
             unit = _in_column(line, "periodMonths", lambda: ProductUnit(
                 product_id=0, name=unit_name, recurring=recurring, period_months=months))
             _in_column(line, "unit", lambda: fits(unit))
+            described = units.setdefault((code, unit.name), (line, unit.recurring, unit.period_months))
+            if described[1:] != (unit.recurring, unit.period_months):
+                raise ImportRowError(line, "recurring", f"unit {unit.name!r} of {code!r} is described differently on "
+                                                        f"line {described[0]}; repeat the same recurrence and period")
         elif _cell(raw, "recurring") or _cell(raw, "periodMonths"):
             raise ImportRowError(line, "unit", "name the unit that is recurring")
         book_name, currency, price_text = _cell(raw, "priceBook"), _cell(raw, "currency"), _cell(raw, "price")

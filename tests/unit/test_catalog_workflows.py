@@ -360,12 +360,13 @@ async def test_an_import_updates_products_by_code_and_leaves_unchanged_ones_alon
     ("X-1,Thing,SOFTWARE,,,,,Price list 2026,EUR,10", 3, "unit"),
     ("X-1,Other name,SOFTWARE,,,,,,,", 3, "name"),
     ("X-1,Thing,SOFTWARE,,,,,,,,extra", 3, "price"),
+    ("X-1,Thing,SOFTWARE,,seat,true,12,,,", 3, "recurring"),
 ])
 async def test_an_import_with_one_bad_row_names_its_line_and_column_and_writes_nothing(row, line, column):
     store = MemoryStore()
     catalog(store)
     before = (len(store.all(Product)), len(store.all(ProductUnit)))
-    text = HEADER + "X-1,Thing,SOFTWARE,,,,,,,\n" + row + "\n" + "X-2,Fine,SOFTWARE,,,,,,,\n"
+    text = HEADER + "X-1,Thing,SOFTWARE,,seat,,,,,\n" + row + "\n" + "X-2,Fine,SOFTWARE,,,,,,,\n"
     with pytest.raises(ValidationError) as bad:
         await wf.import_products(wf.ImportProducts(csv=text), store.uow())
     assert bad.value.field == "csv"
