@@ -376,8 +376,10 @@ async def test_routing_rules_are_created_listed_updated_and_deleted(api, writabl
         {"field": "COUNTRY", "values": ["NO", "SE"], "min": None, "max": None},
         {"field": "COMPANY_SIZE", "values": [], "min": 500, "max": None},
         {"field": "CAMPAIGN", "values": [campaign], "min": None, "max": None}]
-    listed = await api.data("{ leadRoutingRules { id name } }")
-    assert {"id": rule["id"], "name": "Big Nordics"} in listed["leadRoutingRules"]
+    listed = await api.data("{ leadRoutingRules { id name partner { id name } user { id } splitter { id } "
+                            "conditions { field values } } }")
+    [found] = [r for r in listed["leadRoutingRules"] if r["id"] == rule["id"]]
+    assert found["partner"]["id"] == partner and found["user"] is None and len(found["conditions"]) == 3
     as_partner = await api.data("{ leadRoutingRules { id } leadSplitters { id } }", token=writable.partner_token)
     assert as_partner == {"leadRoutingRules": [], "leadSplitters": []}
     updated = await run(api, UPDATE_RULE, {"id": rule["id"], "version": 1, "target": {"userId": await a_rep(writable)},
@@ -421,6 +423,10 @@ async def test_splitters_are_created_with_shares_updated_and_deleted_once_no_rul
     splitter = made["splitter"]
     assert [(s["weight"], s["percent"], s["assigned"]) for s in splitter["shares"]] == [(70, "70.00", 0), (30, "30.00", 0)]
     assert splitter["shares"][0]["user"]["id"] == rep and splitter["shares"][1]["partner"]["id"] == partner
+    listed = await api.data("{ leadSplitters { id name shares { weight user { id } partner { id } } } }")
+    assert {"id": splitter["id"], "name": "Nordic 70/30", "shares": [
+        {"weight": 70, "user": {"id": rep}, "partner": None},
+        {"weight": 30, "user": None, "partner": {"id": partner}}]} in listed["leadSplitters"]
     duplicate = await run(api, CREATE_SPLITTER, {"name": "Nordic 70/30", "shares": [{"userId": rep, "weight": 1}]})
     assert duplicate["__typename"] == "ConflictError"
     twice = await run(api, CREATE_SPLITTER, {"name": "Twice", "shares": [{"userId": rep, "weight": 1},
