@@ -99,6 +99,9 @@ async def test_generate_quote_document_stores_a_docx_with_the_account_the_items_
     assert [e.data["documentId"] for e in events] == [pk]
     listed = (await api.data(QUOTE, {"id": quote_id}))["node"]["opportunity"]["documents"]
     assert document["id"] in [d["id"] for d in listed]
+    by_id = await api.data('query($id: ID!) { node(id: $id) { ... on QuoteDocument { fileName downloadUrl } } }',
+                           {"id": document["id"]})
+    assert by_id["node"] == {"fileName": document["fileName"], "downloadUrl": document["downloadUrl"]}
 
 
 async def test_the_document_downloads_with_its_type_and_name_for_a_caller_with_a_token(api, writable):
