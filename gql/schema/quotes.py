@@ -36,6 +36,8 @@ class Quote(Node):
                         "The price book its prices come from (none for a manual quote).")
     items = to_many("gql.schema.quotes:QuoteItem", t.quote_items, "quote_id", "The lines of the quote, in order.",
                     order_by=ITEMS_ORDER)
+    documents = to_many("gql.schema.documents:QuoteDocument", t.quote_documents, "quote_id",
+                        "The documents generated from this quote, oldest first.", order_by=(t.quote_documents.c.id,))
 
     @strawberry.field(description="The sum of the item totals, rounded half-up to the currency's minor unit.")
     @needs("id", "currency")

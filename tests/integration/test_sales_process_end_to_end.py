@@ -5,9 +5,11 @@ step is in the history and every event leaves the outbox."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from decimal import Decimal
 
+import docx
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -43,6 +45,9 @@ SELL = """mutation($input: OpportunityRefInput!) {
 UPSELL = """mutation($input: CreateUpsellOpportunityInput!) {
   createUpsellOpportunity(input: $input) { __typename ... on OpportunityPayload { opportunity { id name stage
     expectedCloseDate } } %s }
+}""" % ERRORS
+DOCUMENT = """mutation($input: GenerateQuoteDocumentInput!) {
+  generateQuoteDocument(input: $input) { __typename ... on QuoteDocumentPayload { document { id fileName downloadUrl } } %s }
 }""" % ERRORS
 HISTORY = """query($id: ID!) { node(id: $id) { ... on Opportunity { history { edges { node { field newValue } } } } } }"""
 
@@ -114,16 +119,26 @@ async def test_a_lead_becomes_a_sold_opportunity_with_contracts_a_document_and_a
         assert sum(Decimal(c["value"]["amount"]) for c in sold["contracts"]) == Decimal(target)
         licence = next(c for c in sold["contracts"] if c["kind"] == "TIME_BASED")
 
-        # 6. A year later the licence comes up for renewal: an upsell.
+        # 6. The quote document for the customer, downloaded as a Word file.
+        document = (await gql(DOCUMENT, {"input": {"quoteId": quote_id}}))["generateQuoteDocument"]
+        assert document["__typename"] == "QuoteDocumentPayload", document
+        download = await http.get(document["document"]["downloadUrl"])
+        assert download.status_code == 200 and download.content[:2] == b"PK"  # a .docx is a zip file
+        words = docx.Document(io.BytesIO(download.content))
+        text = "\n".join([p.text for p in words.paragraphs] +
+                          [c.text for table in words.tables for row in table.rows for c in row.cells])
+        assert "Fjordkraft Logistikk AS" in text and "Training day" in text
+
+        # 7. A year later the licence comes up for renewal: an upsell.
         upsell = (await gql(UPSELL, {"input": {"contractId": licence["id"]}}))["createUpsellOpportunity"]
         assert upsell["opportunity"]["stage"] == "PROSPECTING"
         assert upsell["opportunity"]["expectedCloseDate"] == licence["endsOn"]
 
-        # 7. The opportunity's history tells the story.
+        # 8. The opportunity's history tells the story.
         fields = [e["node"]["field"] for e in (await gql(HISTORY, {"id": opportunity["id"]}))["node"]["history"]["edges"]]
         assert fields[0] == "created" and "stage" in fields and "locked" in fields
 
-    # 8. Every event of the process left the outbox (the server's dispatcher published them).
+    # 9. Every event of the process left the outbox (the server's dispatcher published them).
     async def waiting() -> int:
         async with writable.engine.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(t.outbox_events)
@@ -135,4 +150,4 @@ async def test_a_lead_becomes_a_sold_opportunity_with_contracts_a_document_and_a
     async with writable.engine.connect() as conn:
         types = {r.type for r in await conn.execute(select(t.outbox_events.c.type))}
     assert {"LeadCreated", "LeadQualified", "OpportunityCreated", "QuoteActivated", "QuoteChanged",
-            "OpportunityWon", "ContractCreated"} <= types
+            "OpportunityWon", "ContractCreated", "QuoteDocumentGenerated"} <= types
