@@ -180,11 +180,16 @@ def check_shares(shares: Sequence[LeadSplitterShare]) -> None:
 
 
 def next_share(shares: Sequence[LeadSplitterShare]) -> LeadSplitterShare:
-    """The share that gets the next lead: the one furthest behind its weight, i.e. with the largest
-    weight·(n+1)/Σweights − assigned after n leads (ties by id). Deterministic, and every share's
-    count stays within one lead of its exact quota, so realised shares converge to the weights."""
+    """The share that gets the next lead, by Balinski and Young's quota method: among the shares still
+    below their exact quota weight·(n+1)/Σweights after n leads, the one with the largest
+    weight/(assigned+1), ties by id. Deterministic, and every share's count stays within one lead of
+    its exact quota at every step (it always lies between the quota rounded down and rounded up), so
+    realised shares converge to the weights. The simpler "largest deficit" rule can drift just past
+    one lead (e.g. weights 1/1/1/9/9 after 14 leads)."""
     if not shares:
         raise ValidationError("shares", "a splitter needs at least one share")
     total = sum(s.weight for s in shares)
     n = sum(s.assigned for s in shares)
-    return max(shares, key=lambda s: (Fraction(s.weight * (n + 1), total) - s.assigned, -(s.id or 0)))
+    # Never empty: the counts add up to n and the quotas to n+1, so some share is below its quota.
+    below = [s for s in shares if s.assigned * total < s.weight * (n + 1)]
+    return max(below, key=lambda s: (Fraction(s.weight, s.assigned + 1), -(s.id or 0)))

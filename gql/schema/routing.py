@@ -95,9 +95,9 @@ def _percent(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
 
 
-@strawberry.type(description="Shares leads between several sellers by weight (e.g. 50/30/20), deterministically: "
-                             "each lead goes to the seller furthest behind its share, so realised shares converge "
-                             "to the weights.")
+@strawberry.type(description="Shares leads between several sellers by weight (e.g. 50/30/20), deterministically "
+                             "(the quota method): every seller's count stays within one lead of its exact share, so "
+                             "realised shares converge to the weights.")
 class LeadSplitter(Node):
     graphql_type = "LeadSplitter"
     name: str = strawberry.field(description="The splitter's name (unique).")
