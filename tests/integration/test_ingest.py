@@ -241,3 +241,13 @@ async def test_invalid_leads_are_unprocessable_and_name_the_field(api, writable)
     too_long_key = await post(api, {"lastName": "Berg"}, key="k" * 201)
     assert too_long_key.status_code == 422 and error_of(too_long_key)["field"] == "idempotencyKey"
     assert await written(writable) == before
+
+
+async def test_the_http_endpoint_and_the_ingest_lead_mutation_share_their_keys(api, writable):
+    response = await post(api, {"lastName": "Vik", "country": "SE"}, key="both-ways")
+    assert response.status_code == 201
+    before = await written(writable)
+    data = await api.data("""mutation { ingestLead(input: {lastName: "Vik", country: "SE", idempotencyKey: "both-ways"})
+      { ... on IngestLeadPayload { replayed lead { id } } } }""")
+    assert data["ingestLead"] == {"replayed": True, "lead": {"id": response.json()["lead"]["id"]}}
+    assert await written(writable) == before
