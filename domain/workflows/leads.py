@@ -464,11 +464,13 @@ class Router:
         router = cls(rules)
         for splitter_id in sorted({r.splitter_id for r in rules if r.splitter_id is not None}):
             splitter = await uow.get(LeadSplitter, splitter_id)
-            if splitter.active:
+            shares = await uow.find(LeadSplitterShare, splitter_id=splitter_id)
+            if splitter.active and shares:
                 router.splitters[splitter_id] = splitter
-                router.shares[splitter_id] = await uow.find(LeadSplitterShare, splitter_id=splitter_id)
-                router.counted.update({s.id: s.assigned for s in router.shares[splitter_id]})
-        # A rule whose splitter is switched off does not match: the lead falls through to the next rule.
+                router.shares[splitter_id] = shares
+                router.counted.update({s.id: s.assigned for s in shares})
+        # A rule whose splitter is switched off (or lost its last seller when that user or partner was
+        # deleted) does not match: the lead falls through to the next rule.
         router.rules = [r for r in rules if r.splitter_id is None or r.splitter_id in router.splitters]
         return router
 

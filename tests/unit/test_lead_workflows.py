@@ -430,6 +430,14 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
     assert store.all(LeadSplitter)[0].version == 11  # each ingestion through it moved it once
 
 
+async def test_a_splitter_without_sellers_lets_leads_fall_through_to_the_next_rule(store):
+    put(store, LeadSplitter(id=70, name="Emptied"))
+    put(store, rule(1, 1, [], splitter_id=70))
+    put(store, rule(2, 2, [], user_id=OTHER_REP))
+    [done] = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow())
+    assert done.rule_id == 2 and done.lead.assigned_user_id == OTHER_REP
+
+
 async def test_an_inactive_splitter_lets_leads_fall_through_to_the_next_rule(store):
     put(store, LeadSplitter(id=70, name="Paused", active=False))
     put(store, LeadSplitterShare(id=71, splitter_id=70, user_id=REP, weight=1))
