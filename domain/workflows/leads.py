@@ -324,8 +324,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
 
     contact = None
     if cmd.create_contact:
-        # (`kind` is find's own first parameter, so filter here)
-        employee_types = [t for t in await uow.find(ContactType) if t.kind is ContactKind.EMPLOYEE]
+        employee_types = await uow.find(ContactType, kind=ContactKind.EMPLOYEE.value)
         if not employee_types:
             raise Conflict("there is no EMPLOYEE contact type to give the new contact")
         contact = await uow.add(Contact(
