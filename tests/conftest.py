@@ -59,17 +59,23 @@ class Backend:
     summary: Any
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgresql"])
-async def backend(request, tmp_path_factory) -> AsyncIterator[Backend]:
-    """A migrated database seeded with demo data for 300 opportunities (60 accounts), shared by the read-only tests."""
+async def seeded_backend(request, tmp_path_factory, size: int) -> Backend:
+    """A new database on the backend named by the fixture's parameter: migrated, seeded, with tokens."""
     url = new_database_url(request.param, request, tmp_path_factory)
     await upgrade_async(url)
     engine = create_engine(url)
-    summary = await seed(engine, 300, anchor=ANCHOR)
+    summary = await seed(engine, size, anchor=ANCHOR)
     admin = await issue_token(engine, name="tests admin", user_id=summary.admin_user_id)
     partner = await issue_token(engine, name="tests partner", partner_id=summary.partner_id)
-    yield Backend(request.param, url, engine, admin, partner, summary)
-    await engine.dispose()
+    return Backend(request.param, url, engine, admin, partner, summary)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", params=["sqlite", "postgresql"])
+async def backend(request, tmp_path_factory) -> AsyncIterator[Backend]:
+    """A migrated database seeded with demo data for 300 opportunities (60 accounts), shared by the read-only tests."""
+    seeded = await seeded_backend(request, tmp_path_factory, 300)
+    yield seeded
+    await seeded.engine.dispose()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -122,14 +128,9 @@ def demo_server(tmp_path_factory) -> DemoServer:
 @pytest_asyncio.fixture(scope="module", loop_scope="session", params=["sqlite", "postgresql"])
 async def writable(request, tmp_path_factory) -> AsyncIterator[Backend]:
     """A fresh database per test module and backend, seeded small, for tests that change data."""
-    url = new_database_url(request.param, request, tmp_path_factory)
-    await upgrade_async(url)
-    engine = create_engine(url)
-    summary = await seed(engine, 60, anchor=ANCHOR)
-    admin = await issue_token(engine, name="tests admin", user_id=summary.admin_user_id)
-    partner = await issue_token(engine, name="tests partner", partner_id=summary.partner_id)
-    yield Backend(request.param, url, engine, admin, partner, summary)
-    await engine.dispose()
+    seeded = await seeded_backend(request, tmp_path_factory, 60)
+    yield seeded
+    await seeded.engine.dispose()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
