@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 from domain.base import Entity
+from domain.enums import Role
 from domain.events import DomainEvent
 
 E = TypeVar("E", bound=Entity)
@@ -25,10 +26,15 @@ class Link(str, Enum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes the change: a user or a partner (recorded in the history)."""
+    """Who makes the change: a user (with a role) or a partner (recorded in the history)."""
 
     user_id: int | None = None
     partner_id: int | None = None
+    role: Role | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 class UnitOfWork(Protocol):

@@ -223,7 +223,7 @@ def ingest_endpoint(engine: AsyncEngine, events_committed: Callable[[], None] | 
         try:
             principal = await _principal(engine, request)
             cmd = command_from_body(await _body(request))
-            actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id)
+            actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role)
             done = await process(engine, actor, cmd, request.headers.get("idempotency-key"), clock, events_committed)
         except IngestError as error:
             headers = {"WWW-Authenticate": 'Bearer realm="salesgraph"'} if error.status == 401 else None

@@ -20,9 +20,11 @@ from domain.contracts import Contract
 from domain.documents import DocumentTemplate, QuoteDocument
 from domain.leads import Campaign, Lead
 from domain.money import Money
+from domain.monitors import StatusMonitor
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
+from domain.tokens import ApiToken
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
 from domain.uow import Link
 from persistence import tables as t
@@ -32,9 +34,10 @@ TABLES: dict[type[Entity], Table] = {
     Goal: t.goals, SalesActivity: t.sales_activities, Bundle: t.bundles, PriceBook: t.price_books,
     PriceEntry: t.price_entries, Product: t.products, ProductUnit: t.product_units, Contract: t.contracts,
     Campaign: t.campaigns, Lead: t.leads, BusinessRole: t.business_roles, Opportunity: t.opportunities,
-    Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
+    ApiToken: t.api_tokens, Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
     LeadRoutingRule: t.lead_routing_rules, LeadSplitter: t.lead_splitters, LeadSplitterShare: t.lead_splitter_shares,
     DocumentTemplate: t.document_templates, QuoteDocument: t.quote_documents,
+    StatusMonitor: t.status_monitors,
 }
 
 LINKS: dict[Link, Table] = {
@@ -64,14 +67,30 @@ def _money_fields(kind: type) -> frozenset[str]:
     return frozenset(name for name, hint in hints.items() if "Money" in str(hint))
 
 
+@cache
+def _dict_fields(kind: type) -> dict[str, Any]:
+    """Fields held as a JSON object whose type rebuilds itself with `from_dict` (the inverse of the
+    `to_dict` that rows.to_row stores), e.g. a status monitor's rule."""
+    found = {}
+    for name, hint in typing.get_type_hints(kind).items():
+        for candidate in (hint, *typing.get_args(hint)):
+            if isinstance(candidate, type) and callable(getattr(candidate, "from_dict", None)):
+                found[name] = candidate
+                break
+    return found
+
+
 def from_row(kind: type[Entity], row: Any, **extra: Any) -> Entity:
     """An entity from a table row (a Row or a mapping); `extra` fills fields that are not columns."""
     values = row._mapping if hasattr(row, "_mapping") else row
     money = _money_fields(kind)
+    rebuilt = _dict_fields(kind)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(kind):
         if f.name in extra:
             kwargs[f.name] = extra[f.name]
+        elif f.name in rebuilt and isinstance(values.get(f.name), dict):
+            kwargs[f.name] = rebuilt[f.name].from_dict(values[f.name])
         elif f.name in money:
             amount = values.get(f"{f.name}_amount")
             kwargs[f.name] = None if amount is None else Money(amount, values[f"{f.name}_currency"])

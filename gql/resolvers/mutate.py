@@ -35,7 +35,7 @@ async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | 
     the matching error type."""
     context = info.context
     principal = context.principal
-    actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id) if principal else Actor()
+    actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role) if principal else Actor()
     try:
         async with SqlUnitOfWork(context.engine, actor, clock=context.clock, on_commit=context.events_committed) as uow:
             outcome = await work(uow)

@@ -1,0 +1,83 @@
+"""API tokens: created for oneself (an admin may create them for anyone), shown once, revoked."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.events import DomainEvent
+from domain.people import Partner, User
+from domain.tokens import ApiToken, hash_secret, new_secret
+from domain.uow import UnitOfWork
+
+SCOPE = re.compile(r"^[a-z][a-z_]*(:[a-z][a-z_]*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiTokenChanged(DomainEvent):
+    """A token was created or revoked (data: change, owner; never the secret)."""
+
+    entity_type = "ApiToken"
+
+
+@dataclass(kw_only=True)
+class CreateToken:
+    name: str
+    scopes: list[str] = field(default_factory=list)
+    user_id: int | None = None
+    partner_id: int | None = None
+    expires_at: datetime | None = None
+
+
+def _scopes(scopes: list[str]) -> list[str]:
+    for n, scope in enumerate(scopes):
+        if not SCOPE.match(scope):
+            raise ValidationError(f"scopes[{n}]", f"{scope!r} is not a scope such as accounts:read")
+    return sorted(set(scopes))
+
+
+async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken, str]:
+    """The new token and its secret (the only time the secret exists outside the caller)."""
+    if cmd.user_id is not None and cmd.partner_id is not None:
+        raise ValidationError("owner", "a token belongs to a user or a partner, not both")
+    user_id, partner_id = cmd.user_id, cmd.partner_id
+    if user_id is None and partner_id is None:
+        user_id, partner_id = uow.actor.user_id, uow.actor.partner_id
+    own = (user_id, partner_id) == (uow.actor.user_id, uow.actor.partner_id)
+    if not own and not uow.actor.is_admin:
+        raise PermissionDenied("only an admin creates tokens for someone else")
+    if user_id is not None:
+        await uow.get(User, user_id)
+    else:
+        await uow.get(Partner, partner_id)
+    if cmd.expires_at is not None and cmd.expires_at <= uow.now:
+        raise ValidationError("expiresAt", "is in the past")
+    secret = new_secret()
+    token = await uow.add(ApiToken(name=cmd.name, token_hash=hash_secret(secret), scopes=_scopes(cmd.scopes),
+                                   user_id=user_id, partner_id=partner_id, expires_at=cmd.expires_at))
+    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id,
+                                                         "partnerId": partner_id}))
+    await uow.commit()
+    return token, secret
+
+
+@dataclass(kw_only=True)
+class RevokeToken:
+    id: int
+
+
+async def revoke_api_token(cmd: RevokeToken, uow: UnitOfWork) -> ApiToken:
+    """Revoke a token of one's own (an admin: anyone's); someone else's token is reported as not found."""
+    token = await uow.get(ApiToken, cmd.id)
+    own = (token.user_id, token.partner_id) == (uow.actor.user_id, uow.actor.partner_id)
+    if not own and not uow.actor.is_admin:
+        raise NotFound("ApiToken", cmd.id)
+    if token.revoked_at is not None:
+        raise Conflict(f"token {token.id} was already revoked")
+    token.revoked_at = uow.now
+    revoked = await uow.update(token)
+    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "revoked", "userId": token.user_id,
+                                                         "partnerId": token.partner_id}))
+    await uow.commit()
+    return revoked
