@@ -80,11 +80,11 @@ class Server:
             self.process.wait(10)
 
 
-def start_server(database_url: str, folder: Path, timeout: float = 60, **env: str) -> Server:
+def start_server(database_url: str, folder: Path, timeout: float = 60, workers: int = 1, **env: str) -> Server:
     """`salesgraph serve` on an existing, migrated database; returns once it answers /healthz."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port)], cwd=folder,
+        [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port), "--workers", str(workers)], cwd=folder,
         env={**os.environ, "DATABASE_URL": database_url, **env},
         stdout=subprocess.DEVNULL, stderr=open(folder / f"server-{port}.log", "w"),
     )

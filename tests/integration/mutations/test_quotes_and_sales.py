@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import pytest
+
 from sqlalchemy import and_, func, select
 
 from gql import ids
@@ -255,3 +257,27 @@ async def test_update_quote_changes_what_is_sent_and_checks_the_validity_period(
     assert backwards["updateQuote"]["__typename"] == "ValidationError" and backwards["updateQuote"]["field"] == "validUntil"
     stale = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "version": quote["version"], "name": "Old"}}))
     assert stale["updateQuote"]["__typename"] == "ConflictError"
+
+
+async def test_concurrent_sales_through_two_server_processes_make_one_set_of_contracts(api, writable, tmp_path):
+    """The same race with the requests spread over two uvicorn worker processes (PostgreSQL decides)."""
+    import httpx
+
+    from tests.support.server import start_server
+
+    if writable.name == "sqlite":
+        pytest.skip("several server processes need PostgreSQL; SQLite is the single-process default")
+    opportunity, quote, _ = await quote_with_items(api, writable)
+    server = start_server(writable.url, tmp_path, workers=2)
+    try:
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)  # new connections reach both workers
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30,
+                                     headers={"Authorization": f"Bearer {writable.admin_token}"}) as http:
+            responses = await asyncio.gather(*(http.post("/graphql", json={
+                "query": SELL, "variables": {"input": {"id": opportunity["id"]}}}) for _ in range(20)))
+    finally:
+        server.stop()
+    kinds = sorted(r.json()["data"]["markOpportunitySold"]["__typename"] for r in responses)
+    assert kinds == ["ConflictError"] * 19 + ["OpportunityPayload"]
+    pk = ids.decode(opportunity["id"])[1]
+    assert await count(writable.engine, t.contracts, t.contracts.c.opportunity_id == pk) == len(items(quote))
