@@ -192,3 +192,11 @@ HISTORY = FilterSpec(
     ranges=("at",),
     order={"AT": "at"},
 )
+
+STATUS_MONITORS = FilterSpec(
+    t.status_monitors,
+    search=("name",),
+    equals=("entity_type",),
+    flags=("active",),
+    order={"NAME": "name", "PRIORITY": "priority", "ENTITY_TYPE": "entity_type", **_COMMON_ORDER},
+)

@@ -17,6 +17,7 @@ from gql.schema.catalog import ExchangeRate
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
 from gql.schema.leads import Lead, LeadColumn
+from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.resolvers.connections import criteria
@@ -53,6 +54,7 @@ NODE_TYPES: dict[str, tuple[str, object]] = {
     "LeadRoutingRule": ("gql.schema.routing:LeadRoutingRule", t.lead_routing_rules),
     "LeadSplitter": ("gql.schema.routing:LeadSplitter", t.lead_splitters),
     "AuditEntry": ("gql.schema.history:AuditEntry", t.audit_entries),
+    "StatusMonitor": ("gql.schema.monitors:StatusMonitor", t.status_monitors),
 }
 MAX_NODES = 100
 
@@ -120,6 +122,8 @@ class Query:
     sales_activities = _list("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, "CREATED_AT",
                              f.SalesActivityFilter, f.SalesActivityOrder, "sales activities")
     users = _list("gql.schema.people:User", spec.USERS, "NAME", f.UserFilter, f.UserOrder, "users")
+    status_monitors = _list("gql.schema.monitors:StatusMonitor", spec.STATUS_MONITORS, "NAME", StatusMonitorFilter,
+                            StatusMonitorOrder, "status monitor definitions")
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from gql.schema import accounts, catalog, contracts, documents, history, leads, opportunities, people, quotes, routing
+from gql.schema import monitors
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 
@@ -18,6 +19,7 @@ NODE_CLASSES = [
     documents.QuoteDocument, documents.DocumentTemplate,
     routing.LeadRoutingRule, routing.LeadSplitter,
     history.AuditEntry,
+    monitors.StatusMonitor,
 ]
 
 schema = strawberry.Schema(query=Query, mutation=Mutation, types=[*NODE_CLASSES, *extra_types()], config=StrawberryConfig(auto_camel_case=True))

@@ -6,7 +6,7 @@ import importlib
 
 from strawberry.tools import merge_types
 
-AREAS = ["opportunities", "quotes", "accounts", "leads", "catalog", "documents", "tokens"]
+AREAS = ["opportunities", "quotes", "accounts", "leads", "catalog", "documents", "tokens", "monitors"]
 
 
 def _modules() -> list:
