@@ -23,7 +23,7 @@ DELETE = f"""mutation($input: DeleteStatusMonitorInput!) {{
   deleteStatusMonitor(input: $input) {{ __typename ... on DeletedPayload {{ deletedId }} {ERRORS} }}
 }}"""
 LIST = """query($filter: StatusMonitorFilter, $orderBy: StatusMonitorOrder) {
-  statusMonitors(filter: $filter, orderBy: $orderBy, first: 50) { totalCount nodes { name priority entityType active } }
+  statusMonitors(filter: $filter, orderBy: $orderBy, first: 50) { totalCount nodes { name priority entityType active rule { kind count } } }
 }"""
 
 NOT_FOLLOWED_UP = {"kind": "NO_ACTIVITY", "days": 183, "activityTypes": ["CALL", "MEETING"], "activityState": "DONE"}
@@ -203,3 +203,5 @@ async def test_status_monitors_can_be_filtered_by_entity_type_activity_and_name_
     assert await names({"search": "list"}, {"field": "PRIORITY", "direction": "DESC"}) == [
         "List: nothing planned", "List: meetings, no sale", "List: late"]
     assert await names({"search": "no such monitor"}) == []
+    listed = (await api.data(LIST, {"filter": {"search": "meetings"}}))["statusMonitors"]["nodes"]
+    assert [n["rule"] for n in listed] == [{"kind": "MANY_MEETINGS_NO_SALE", "count": 3}]
