@@ -14,7 +14,7 @@ from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError
 from domain.events import (
     ContractCreated, OpportunityChanged, OpportunityCreated, OpportunityDeleted, OpportunityLost,
-    OpportunityStageChanged, OpportunityUnlocked, OpportunityWon,
+    OpportunityStageChanged, OpportunityUnlocked, OpportunityWon, QuoteActivated, QuoteChanged,
 )
 from domain.leads import Campaign, Lead
 from domain.money import Money
@@ -90,7 +90,8 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: UnitOfWork) -> Opportu
     values = changes(cmd, "name", "owner_id", "estimated_revenue", "probability", "expected_close_date", "campaign_id")
     await _check_refs(uow, owner_id=values.get("owner_id"), campaign_id=values.get("campaign_id"))
     updated = await uow.update(apply(opportunity, values))
-    uow.record(OpportunityChanged(entity_id=updated.id, data={"fields": sorted(values)}))
+    if updated.version != opportunity.version:
+        uow.record(OpportunityChanged(entity_id=updated.id, data={"fields": sorted(values)}))
     await uow.commit()
     return updated
 
@@ -167,7 +168,11 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
         expected_close_date=source.expected_close_date, partner_id=source.partner_id,
         campaign_id=source.campaign_id, stage_changed_at=uow.now))
     for quote in await uow.find(Quote, opportunity_id=source.id):
-        await copy_quote_into(uow, quote, copy.id, quote.name, quote.is_active)
+        copied = await copy_quote_into(uow, quote, copy.id, quote.name, quote.is_active)
+        uow.record(QuoteChanged(entity_id=copy.id, data={"quoteId": copied.id, "change": "created",
+                                                         "duplicateOf": quote.id}))
+        if copied.is_active:
+            uow.record(QuoteActivated(entity_id=copy.id, data={"quoteId": copied.id}))
     for related in await uow.links(Link.RELATED_ACCOUNT, opportunity_id=source.id):
         await uow.link(Link.RELATED_ACCOUNT, opportunity_id=copy.id, account_id=related["account_id"])
     for role in await uow.find(BusinessRole, opportunity_id=source.id):
@@ -226,6 +231,7 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
         raise ValidationError("accountId", "the opportunity's own account is not a related account")
     if not await uow.link(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
         raise Conflict(f"account {cmd.account_id} is already related to opportunity {opportunity.id}")
+    opportunity = await uow.touch(opportunity)
     uow.audit("Opportunity", opportunity.id, "relatedAccounts", None, cmd.account_id)
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
     await uow.commit()
@@ -236,6 +242,7 @@ async def remove_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opport
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     if not await uow.unlink(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
         raise ValidationError("accountId", f"account {cmd.account_id} is not related to opportunity {opportunity.id}")
+    opportunity = await uow.touch(opportunity)
     uow.audit("Opportunity", opportunity.id, "relatedAccounts", cmd.account_id, None)
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
     await uow.commit()
@@ -252,6 +259,7 @@ class AddBusinessRole:
 async def add_business_role(cmd: AddBusinessRole, uow: UnitOfWork) -> BusinessRole:
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     await uow.get(Contact, cmd.contact_id)
+    await uow.touch(opportunity)
     role = await uow.add(BusinessRole(opportunity_id=opportunity.id, contact_id=cmd.contact_id, role=cmd.role))
     uow.audit("Opportunity", opportunity.id, "businessRoles", None, f"{cmd.role} ({cmd.contact_id})")
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["business_roles"]}))
@@ -266,6 +274,7 @@ class RemoveBusinessRole:
 
 async def remove_business_role(cmd: RemoveBusinessRole, uow: UnitOfWork) -> int:
     role = await uow.get(BusinessRole, cmd.id)
+    await uow.touch(await uow.get(Opportunity, role.opportunity_id))
     await uow.delete(role)
     uow.audit("Opportunity", role.opportunity_id, "businessRoles", f"{role.role} ({role.contact_id})", None)
     uow.record(OpportunityChanged(entity_id=role.opportunity_id, data={"fields": ["business_roles"]}))

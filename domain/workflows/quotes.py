@@ -22,7 +22,9 @@ async def _editable_quote(uow: UnitOfWork, quote_id: int, version: int | None = 
     expect_version(quote, version)
     opportunity = await uow.get(Opportunity, quote.opportunity_id)
     ensure_editable(opportunity)
-    return quote, opportunity
+    # Quotes are part of the opportunity: any change bumps its version, so a sale (or another quote
+    # change) that read the opportunity before this one conflicts instead of selling a stale quote.
+    return quote, await uow.touch(opportunity)
 
 
 def _changed(uow: UnitOfWork, quote: Quote, what: str, **data: object) -> None:
@@ -49,6 +51,7 @@ async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
     """A new quote; the opportunity's first quote becomes its active one."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     ensure_editable(opportunity)
+    opportunity = await uow.touch(opportunity)
     check_currency(cmd.currency)
     if cmd.price_book_id is not None:
         book = await uow.get(PriceBook, cmd.price_book_id)
@@ -86,7 +89,8 @@ async def update_quote(cmd: UpdateQuote, uow: UnitOfWork) -> Quote:
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     values = changes(cmd, "name", "brand", "product_version", "valid_from", "valid_until")
     updated = await uow.update(apply(quote, values))
-    _changed(uow, updated, "updated", fields=sorted(values))
+    if updated.version != quote.version:
+        _changed(uow, updated, "updated", fields=sorted(values))
     await uow.commit()
     return updated
 

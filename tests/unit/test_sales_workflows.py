@@ -158,9 +158,21 @@ async def test_selling_needs_an_active_quote_with_items(store):
 async def test_a_stale_version_is_a_conflict(store):
     s = sales_setup(store)
     opportunity, _ = await opportunity_with_quote(store, s)
-    await ow.update_opportunity(ow.UpdateOpportunity(id=opportunity.id, name="Renamed", version=1), store.uow())
+    read = store.all(Opportunity)[0].version
+    await ow.update_opportunity(ow.UpdateOpportunity(id=opportunity.id, name="Renamed", version=read), store.uow())
     with pytest.raises(Conflict):
-        await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id, version=1), store.uow())
+        await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id, version=read), store.uow())
+
+
+async def test_a_quote_change_moves_the_opportunitys_version_so_a_sale_of_what_was_read_conflicts(store):
+    s = sales_setup(store)
+    opportunity, quote = await opportunity_with_quote(store, s)
+    read = store.all(Opportunity)[0].version
+    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(name="Extra", unit_price=Decimal(9))]),
+                             store.uow())
+    with pytest.raises(Conflict):
+        await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id, version=read), store.uow())
+    assert store.all(Contract) == []
 
 
 async def test_lost_needs_a_reason_and_won_cannot_be_lost(store):

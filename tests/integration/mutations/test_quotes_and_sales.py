@@ -219,7 +219,9 @@ async def test_selling_needs_an_active_quote_with_items(api, writable):
 async def test_concurrent_sales_of_one_opportunity_make_exactly_one_set_of_contracts(api, writable):
     """Ten clients sell the same opportunity at once: one wins, the others get a ConflictError."""
     opportunity, quote, _ = await quote_with_items(api, writable)
-    outcomes = await asyncio.gather(*(api.data(SELL, {"input": {"id": opportunity["id"], "version": 1}})
+    read = await api.data('query($id: ID!) { node(id: $id) { ... on Opportunity { version } } }', {"id": opportunity["id"]})
+    version = read["node"]["version"]
+    outcomes = await asyncio.gather(*(api.data(SELL, {"input": {"id": opportunity["id"], "version": version}})
                                       for _ in range(10)))
     kinds = sorted(o["markOpportunitySold"]["__typename"] for o in outcomes)
     assert kinds == ["ConflictError"] * 9 + ["OpportunityPayload"]
@@ -281,3 +283,33 @@ async def test_concurrent_sales_through_two_server_processes_make_one_set_of_con
     assert kinds == ["ConflictError"] * 19 + ["OpportunityPayload"]
     pk = ids.decode(opportunity["id"])[1]
     assert await count(writable.engine, t.contracts, t.contracts.c.opportunity_id == pk) == len(items(quote))
+
+
+async def sale_is_consistent(writable, opportunity_id: str) -> bool:
+    """Whether a won opportunity's contracts and actual revenue equal its active quote's total now."""
+    from sqlalchemy import select
+
+    o, q, i, c = t.opportunities, t.quotes, t.quote_items, t.contracts
+    pk = ids.decode(opportunity_id)[1]
+    async with writable.engine.connect() as conn:
+        row = (await conn.execute(select(o.c.stage, o.c.actual_revenue_amount).where(o.c.id == pk))).one()
+        quote_total = (await conn.execute(select(func.coalesce(func.sum(i.c.total), 0)).join(q, q.c.id == i.c.quote_id)
+                                          .where(q.c.opportunity_id == pk, q.c.is_active))).scalar_one()
+        contracts = (await conn.execute(select(func.coalesce(func.sum(c.c.value_amount), 0))
+                                        .where(c.c.opportunity_id == pk))).scalar_one()
+    if row.stage != "WON":
+        return contracts == 0
+    return Decimal(contracts) == Decimal(quote_total) == Decimal(row.actual_revenue_amount)
+
+
+async def test_a_sale_racing_a_quote_edit_never_sells_a_quote_other_than_the_active_one(api, writable):
+    for _ in range(8):
+        opportunity, quote, _ = await quote_with_items(api, writable)
+        other = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Other",
+                                                         "currency": "EUR"}}))["createQuote"]["quote"]
+        await api.data(ADD_ITEMS, {"input": {"quoteId": other["id"], "items": [{"name": "Big", "unitPrice": "99999"}]}})
+        sale, edit, switch = await asyncio.gather(
+            api.data(SELL, {"input": {"id": opportunity["id"]}}),
+            api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"name": "Late", "unitPrice": "50"}]}}),
+            api.data(ACTIVATE, {"input": {"id": other["id"]}}))
+        assert await sale_is_consistent(writable, opportunity["id"]), (sale, edit, switch)
