@@ -8,11 +8,9 @@ stored in the same transaction as the leads, so a lead is never created without 
 without its leads."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,10 +38,15 @@ log = logging.getLogger("salesgraph.ingest")
 
 MAX_BODY_BYTES = 1 << 20
 MAX_KEY_LENGTH = 200
-# A concurrent ingestion through the same splitter (or with the same key) makes one of two
-# transactions conflict; it is simply run again, after a short random pause so that a crowd of
-# them does not collide again in lockstep.
-ATTEMPTS = 10
+# Concurrent ingestions through one splitter queue on its lock (see Router.load) and never need
+# running again. Two concurrent requests with the same new key both miss it on reading; the second
+# insert of the key then fails once the first commits. That request is run a second time, which
+# finds the key and replays the first response: two attempts are always enough.
+ATTEMPTS = 2
+
+
+class _KeyTaken(Exception):
+    """A concurrent request stored the same idempotency key first."""
 
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
@@ -132,21 +135,18 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
                 async def remember(results: list[wf.Ingested]) -> None:
                     response.update(rendered(results, cmd.batch))
                     if key is not None:
-                        await uow.execute(insert(keys).values(owner=owner, key=key, request_hash=digest,
-                                                              response=response, created_at=uow.now))
+                        try:
+                            await uow.execute(insert(keys).values(owner=owner, key=key, request_hash=digest,
+                                                                  response=response, created_at=uow.now))
+                        except IntegrityError:
+                            raise _KeyTaken() from None
 
                 await wf.ingest_leads(cmd, uow, remember)
                 return Processed(response, replayed=False)
-        except (d.Conflict, IntegrityError) as error:
-            if attempt == ATTEMPTS:
-                if isinstance(error, d.Conflict):
-                    raise
-                raise d.Conflict("the leads could not be stored: another request changed the same data; "
-                                 "send the request again") from None
-            log.info("ingestion attempt %d collided with a concurrent one (%s); running it again", attempt,
-                     type(error).__name__)
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
-    raise AssertionError("unreachable")
+        except _KeyTaken:
+            log.info("idempotency key %r was stored by a concurrent request (attempt %d); reading it", key, attempt)
+    raise d.Conflict(f"the idempotency key {key!r} is being used by another request at the same time; "
+                     "send the request again")
 
 
 # --- the HTTP endpoint ---

@@ -186,6 +186,19 @@ class SqlUnitOfWork:
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
         return entity
 
+    async def lock(self, kind: type[Entity], id: int) -> None:
+        """Lock the row of `kind` with `id` until the end of the transaction, before reading it, so
+        concurrent transactions that change it queue instead of failing the version check: `SELECT id
+        FROM <table> WHERE id = :id FOR UPDATE` on PostgreSQL (the default READ COMMITTED isolation
+        lets the statements after the lock see what the previous holder committed). On SQLite this is
+        a no-op: the write transactions of a process are already serialised by this unit of work's
+        lock (see `_sqlite_write_locks`), and SQLite has no row locks. A missing row locks nothing
+        (`get` then says NotFound)."""
+        if self.engine.dialect.name == "sqlite":
+            return
+        table = table_of(kind)
+        await self.c.execute(select(table.c.id).where(table.c.id == id).with_for_update())
+
     async def delete(self, entity: Entity) -> None:
         kind = type(entity)
         table = table_of(kind)

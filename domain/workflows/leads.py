@@ -459,9 +459,14 @@ class Router:
 
     @classmethod
     async def load(cls, uow: UnitOfWork) -> Router:
+        """The active rules, and the splitters they use with their shares. Each splitter is locked
+        before its shares are read: concurrent ingestions through one splitter queue for it (each
+        counts on from the numbers the previous one committed) instead of failing on a version
+        check. Locks are taken in id order, so two ingestions never wait for each other in a cycle."""
         rules = await uow.find(LeadRoutingRule, order_by="position", active=True)
         router = cls(rules)
         for splitter_id in sorted({r.splitter_id for r in rules if r.splitter_id is not None}):
+            await uow.lock(LeadSplitter, splitter_id)
             splitter = await uow.get(LeadSplitter, splitter_id)
             shares = await uow.find(LeadSplitterShare, splitter_id=splitter_id)
             if splitter.active and shares:
@@ -488,8 +493,8 @@ class Router:
         for splitter_id, shares in self.shares.items():
             moved = [s for s in shares if s.assigned != self.counted[s.id]]
             if moved:
-                # Bumping the splitter's version makes concurrent ingestions through it conflict
-                # (and retry) instead of both counting from the same numbers.
+                # The splitter's version counts the ingestions that moved it. Under the lock taken in
+                # `load` this cannot conflict; it still catches a writer that did not take the lock.
                 await uow.touch(self.splitters[splitter_id])
                 for share in moved:
                     await uow.update(share)
@@ -778,6 +783,8 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
     """Rename, switch on or off, or replace the shares. New shares start a new count: every seller
     starts from zero, so the new weights hold from the next lead on (no catching up on the past)."""
     _staff_only(uow, "manage lead splitters")
+    # Wait for ingestions counting on this splitter to finish rather than fail on their counts.
+    await uow.lock(LeadSplitter, cmd.id)
     splitter = await uow.get(LeadSplitter, cmd.id)
     expect_version(splitter, cmd.version)
     values = changes(cmd, "name", "active")
@@ -812,6 +819,8 @@ class SplitterRef:
 async def delete_lead_splitter(cmd: SplitterRef, uow: UnitOfWork) -> int:
     """Delete a splitter that no rule uses (retarget or delete those rules first)."""
     _staff_only(uow, "manage lead splitters")
+    # Wait for ingestions counting on this splitter to finish rather than fail on their counts.
+    await uow.lock(LeadSplitter, cmd.id)
     splitter = await uow.get(LeadSplitter, cmd.id)
     expect_version(splitter, cmd.version)
     users = await uow.find(LeadRoutingRule, splitter_id=splitter.id)

@@ -3,6 +3,7 @@ Idempotency-Key contract, and clear errors for bad requests with nothing written
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -53,7 +54,7 @@ async def reps(writable, n: int) -> list[int]:
 
 
 async def rule_for(api, source: str, target: dict, **extra) -> str:  # noqa: ANN003
-    made = await api.data(CREATE_RULE, {"input": {"name": f"Source {source}", "target": target, "position": -1,
+    made = await api.data(CREATE_RULE, {"input": {"name": f"Source {source}", "target": target, "position": 0,
                                                   "conditions": [{"field": "UTM_SOURCE", "values": [source]}], **extra}})
     assert made["createLeadRoutingRule"]["__typename"] == "LeadRoutingRulePayload", made
     return made["createLeadRoutingRule"]["rule"]["id"]
@@ -123,21 +124,49 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
     await api.data(DELETE_RULE, {"input": {"id": rule}})
 
 
-async def test_concurrent_requests_through_one_splitter_lose_no_count(api, writable):
-    sellers = await reps(writable, 2)
+async def test_sixty_concurrent_requests_through_one_splitter_all_succeed_and_lose_no_count(api, writable):
+    sellers = await reps(writable, 3)
+    weights = (3, 2, 1)
     made = await api.data(CREATE_SPLITTER, {"input": {"name": "Concurrent split", "shares": [
-        {"userId": ids.encode("User", s), "weight": 1} for s in sellers]}})
+        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)]}})
     splitter = made["createLeadSplitter"]["splitter"]["id"]
     rule = await rule_for(api, "split-concurrent", {"splitterId": splitter})
-    responses = await asyncio.gather(*(post(api, {"leads": [{"lastName": f"C{n}-{i}", "utmSource": "split-concurrent"}
-                                                            for i in range(5)]}) for n in range(6)))
-    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses if r.status_code != 201]
+    responses = await asyncio.gather(*(post(api, {"lastName": f"Crowd {n}", "utmSource": "split-concurrent"})
+                                       for n in range(60)))
+    assert [r.status_code for r in responses] == [201] * 60, [r.text for r in responses if r.status_code != 201]
     async with writable.engine.connect() as conn:
         got = Counter(r.assigned_user_id for r in await conn.execute(
             select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-concurrent")))
-    assert got == {sellers[0]: 15, sellers[1]: 15}
-    shares = (await api.data(SPLITTER, {"id": splitter}))["node"]["shares"]
-    assert [s["assigned"] for s in shares] == [15, 15]
+    # 60 leads are ten rounds of 3+2+1: the quota method lands exactly on the weights.
+    assert got == {sellers[0]: 30, sellers[1]: 20, sellers[2]: 10}
+    assert Counter(r.json()["lead"]["assignedUserId"] for r in responses) == {
+        ids.encode("User", s): got[s] for s in sellers}
+    node = (await api.data(SPLITTER, {"id": splitter}))["node"]
+    assert [s["assigned"] for s in node["shares"]] == [30, 20, 10]
+    assert node["version"] == 61  # created, then moved once by each request, each from what the previous one committed
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+async def test_concurrent_batches_through_one_splitter_stay_within_one_lead_of_the_quota(api, writable):
+    sellers = await reps(writable, 3)
+    weights = (5, 3, 1)
+    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Concurrent batches", "shares": [
+        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)]}})
+    splitter = made["createLeadSplitter"]["splitter"]["id"]
+    rule = await rule_for(api, "split-batches", {"splitterId": splitter})
+    responses = await asyncio.gather(*(post(api, {"leads": [{"lastName": f"B{n}-{i}", "utmSource": "split-batches"}
+                                                            for i in range(n % 4 + 1)]}) for n in range(20)))
+    assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses if r.status_code != 201]
+    total = sum(n % 4 + 1 for n in range(20))
+    async with writable.engine.connect() as conn:
+        got = Counter(r.assigned_user_id for r in await conn.execute(
+            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-batches")))
+    assert sum(got.values()) == total
+    for seller, weight in zip(sellers, weights):
+        quota = total * weight / sum(weights)
+        assert math.floor(quota) <= got[seller] <= math.ceil(quota), (got, quota)
+    node = (await api.data(SPLITTER, {"id": splitter}))["node"]
+    assert [s["assigned"] for s in node["shares"]] == [got[s] for s in sellers]
     await api.data(DELETE_RULE, {"input": {"id": rule}})
 
 

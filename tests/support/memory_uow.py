@@ -101,6 +101,9 @@ class MemoryUnitOfWork:
         current.version = entity.version
         return entity
 
+    async def lock(self, kind: type, id: int) -> None:
+        """A no-op: one memory unit of work runs at a time."""
+
     async def delete(self, entity: Any) -> None:
         if self._table(type(entity)).pop(entity.id, None) is None:
             raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
