@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from domain.accounts import Account, Contact, ContactType
@@ -75,6 +76,39 @@ async def _check_assignee(uow: UnitOfWork, user_id: int | None, partner_id: int 
         await uow.get(User, user_id)
     if partner_id is not None:
         await uow.get(Partner, partner_id)
+
+
+# The longest names the columns keep: campaigns, routing rules and splitters; an opportunity.
+NAME_MAX = 200
+OPPORTUNITY_NAME_MAX = 300
+# Rules are ordered by position. Bounded so that "after the last rule" (the highest position + 1)
+# can always be stored, and with room enough to leave gaps between rules.
+MAX_POSITION = 1_000_000
+
+
+def _fits(value: str | None, field: str, limit: int = NAME_MAX) -> None:
+    """A text input no longer than its column (blank-trimmed, as it is stored)."""
+    if isinstance(value, str) and len(value.strip()) > limit:
+        raise ValidationError(field, f"is longer than {limit} characters")
+
+
+# Campaign costs are kept with 4 decimals and 16 digits before the point.
+COSTS_DECIMALS, COSTS_LIMIT = 4, Decimal(10) ** 16
+
+
+def _costs(costs: Money | None) -> None:
+    if costs is None:
+        return
+    if abs(costs.amount) >= COSTS_LIMIT:
+        raise ValidationError("costs", f"is too large; at most {COSTS_LIMIT - 1:,} {costs.currency}")
+    if costs.amount != costs.amount.quantize(Decimal(1).scaleb(-COSTS_DECIMALS)):
+        raise ValidationError("costs", f"has more than {COSTS_DECIMALS} decimal places")
+
+
+def _position(value: int) -> int:
+    if not 0 <= value <= MAX_POSITION:
+        raise ValidationError("position", f"is from 0 to {MAX_POSITION}, not {value}")
+    return value
 
 
 def _priority(value: int | None) -> int:
@@ -293,6 +327,7 @@ def account_from_lead(lead: Lead, owner_id: int, created_by_id: int | None) -> A
 async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
     """Turn a lead into an opportunity (and, where asked, a new account and contact) in one go; the
     lead becomes QUALIFIED and links to all of them."""
+    _fits(cmd.opportunity_name, "opportunityName", OPPORTUNITY_NAME_MAX)
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     lead.ensure_can_move_to(LeadStatus.QUALIFIED)
@@ -562,6 +597,8 @@ class CreateCampaign:
 
 async def create_campaign(cmd: CreateCampaign, uow: UnitOfWork) -> Campaign:
     _staff_only(uow, "manage campaigns")
+    _fits(cmd.name, "name")
+    _costs(cmd.costs)
     campaign = await uow.add(Campaign(name=cmd.name, costs=cmd.costs, starts_on=cmd.starts_on, ends_on=cmd.ends_on))
     uow.record(CampaignChanged(entity_id=campaign.id, data={"change": "created"}))
     await uow.commit()
@@ -583,6 +620,8 @@ async def update_campaign(cmd: UpdateCampaign, uow: UnitOfWork) -> Campaign:
     campaign = await uow.get(Campaign, cmd.id)
     expect_version(campaign, cmd.version)
     values = changes(cmd, "name", "costs", "starts_on", "ends_on")
+    _fits(values.get("name"), "name")
+    _costs(values.get("costs"))
     updated = await uow.update(apply(campaign, values))
     uow.record(CampaignChanged(entity_id=updated.id, data={"change": "updated", "fields": sorted(values)}))
     await uow.commit()
@@ -659,11 +698,17 @@ class CreateRoutingRule:
 async def create_lead_routing_rule(cmd: CreateRoutingRule, uow: UnitOfWork) -> LeadRoutingRule:
     """A new rule; without a position it comes after every other rule."""
     _staff_only(uow, "manage lead routing")
+    _fits(cmd.name, "name")
+    if cmd.position is not None:
+        _position(cmd.position)
     await _check_target(uow, cmd.target)
     await _check_conditions(uow, cmd.conditions)
     position = cmd.position
     if position is None:
-        position = max((r.position for r in await uow.find(LeadRoutingRule)), default=0) + 1
+        # After the last rule; once the last position is taken, tied with it (ties go by id, so
+        # still after). min() also keeps the new position in range when an older rule has a higher one.
+        last = max((r.position for r in await uow.find(LeadRoutingRule)), default=0)
+        position = min(last + 1, MAX_POSITION)
     rule = await uow.add(LeadRoutingRule(
         name=cmd.name, position=position, active=cmd.active, conditions=[c.to_dict() for c in cmd.conditions],
         user_id=cmd.target.user_id, partner_id=cmd.target.partner_id, splitter_id=cmd.target.splitter_id,
@@ -693,6 +738,9 @@ async def update_lead_routing_rule(cmd: UpdateRoutingRule, uow: UnitOfWork) -> L
     for name in ("position", "active"):
         if name in values and values[name] is None:
             raise ValidationError(name, "cannot be null")
+    _fits(values.get("name"), "name")
+    if "position" in values:
+        _position(values["position"])
     if given(cmd.target):
         if cmd.target is None:
             raise ValidationError("target", "cannot be null; a rule always has a target")
@@ -756,6 +804,7 @@ class CreateSplitter:
 
 async def create_lead_splitter(cmd: CreateSplitter, uow: UnitOfWork) -> LeadSplitter:
     _staff_only(uow, "manage lead splitters")
+    _fits(cmd.name, "name")
     LeadSplitter(name=cmd.name)
     shares = await _shares(uow, 0, cmd.shares)
     if await uow.count(LeadSplitter, name=cmd.name.strip()):
@@ -790,6 +839,7 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
     values = changes(cmd, "name", "active")
     if "active" in values and values["active"] is None:
         raise ValidationError("active", "cannot be null")
+    _fits(values.get("name"), "name")
     if values.get("name") is not None and values["name"].strip() != splitter.name:
         if await uow.count(LeadSplitter, name=values["name"].strip()):
             raise Conflict(f"a lead splitter named {values['name'].strip()!r} exists already")

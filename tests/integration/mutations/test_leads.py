@@ -415,6 +415,52 @@ async def test_routing_rule_errors_name_the_field_and_write_nothing(api, writabl
     assert await count(writable.engine, t.lead_routing_rules) == rules
 
 
+async def test_rule_positions_are_bounded_so_the_next_rule_always_finds_a_place(api, writable):
+    rep = await a_rep(writable)
+    before = (await count(writable.engine, t.lead_routing_rules), await outbox_mark(writable.engine))
+    for position in (2_147_483_647, 1_000_001, -1):
+        refused = await run(api, CREATE_RULE, {"name": "Far away", "target": {"userId": rep}, "position": position})
+        assert refused["__typename"] == "ValidationError" and refused["field"] == "position", refused
+    assert (await count(writable.engine, t.lead_routing_rules), await outbox_mark(writable.engine)) == before
+    last = (await run(api, CREATE_RULE, {"name": "Last", "target": {"userId": rep}, "position": 1_000_000}))["rule"]
+    after = await run(api, CREATE_RULE, {"name": "After the last", "target": {"userId": rep}})
+    assert after["__typename"] == "LeadRoutingRulePayload", after
+    assert after["rule"]["position"] == 1_000_000  # tied with the last one, and after it by id
+    assert pk_of(after["rule"]["id"]) > pk_of(last["id"])
+    moved = await run(api, UPDATE_RULE, {"id": last["id"], "position": 2_147_483_647})
+    assert moved["__typename"] == "ValidationError" and moved["field"] == "position"
+    stored = await row(writable.engine, t.lead_routing_rules, pk_of(last["id"]))
+    assert (stored.position, stored.version) == (1_000_000, 1)
+    for rule in (last, after["rule"]):
+        await run(api, DELETE_RULE, {"id": rule["id"]})
+
+
+async def test_names_and_costs_beyond_their_columns_are_validation_errors_that_name_the_field(api, writable):
+    rep, lead = await a_rep(writable), await new_lead(api)
+    before = (await unchanged_counts(writable), await count(writable.engine, t.campaigns),
+              await count(writable.engine, t.lead_routing_rules), await count(writable.engine, t.lead_splitters))
+    long = "x" * 201
+    campaign = await run(api, CREATE_CAMPAIGN, {"name": long})
+    rule = await run(api, CREATE_RULE, {"name": long, "target": {"userId": rep}})
+    splitter = await run(api, CREATE_SPLITTER, {"name": long, "shares": [{"userId": rep, "weight": 1}]})
+    qualified = await run(api, QUALIFY, {"id": lead["id"], "createAccount": True, "opportunityName": "y" * 301})
+    company = await run(api, CREATE, {"company": "z" * 301})
+    for refused, field in ((campaign, "name"), (rule, "name"), (splitter, "name"), (qualified, "opportunityName"),
+                           (company, "company")):
+        assert refused["__typename"] == "ValidationError" and refused["field"] == field, refused
+    renamed = await run(api, UPDATE_CAMPAIGN, {"id": await a_campaign(writable), "name": long})
+    assert renamed["__typename"] == "ValidationError" and renamed["field"] == "name"
+    for amount in ("1" + "0" * 16, "10.00001"):
+        costly = await run(api, CREATE_CAMPAIGN, {"name": "Costly", "costs": {"amount": amount, "currency": "EUR"}})
+        recosted = await run(api, UPDATE_CAMPAIGN, {"id": await a_campaign(writable),
+                                                    "costs": {"amount": amount, "currency": "EUR"}})
+        assert costly["field"] == recosted["field"] == "costs", (costly, recosted)
+    assert (await unchanged_counts(writable), await count(writable.engine, t.campaigns),
+            await count(writable.engine, t.lead_routing_rules), await count(writable.engine, t.lead_splitters)) == before
+    exactly = await run(api, CREATE_CAMPAIGN, {"name": f" {'c' * 200} "})
+    assert exactly["campaign"]["name"] == "c" * 200  # blanks around a name are not counted: they are not kept
+
+
 async def test_splitters_are_created_with_shares_updated_and_deleted_once_no_rule_uses_them(api, writable):
     rep, partner = await a_rep(writable), ids.encode("Partner", writable.summary.partner_id)
     mark = await outbox_mark(writable.engine)
