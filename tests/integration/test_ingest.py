@@ -170,6 +170,29 @@ async def test_concurrent_batches_through_one_splitter_stay_within_one_lead_of_t
     await api.data(DELETE_RULE, {"input": {"id": rule}})
 
 
+async def test_a_splitter_edited_during_a_crowd_of_ingestions_waits_its_turn_and_nothing_fails(api, writable):
+    first, second, third = await reps(writable, 3)
+    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Edited while busy", "shares": [
+        {"userId": ids.encode("User", s), "weight": 1} for s in (first, second)]}})
+    splitter = made["createLeadSplitter"]["splitter"]["id"]
+    rule = await rule_for(api, "split-edited", {"splitterId": splitter})
+    edit = api.data("""mutation($input: UpdateLeadSplitterInput!) { updateLeadSplitter(input: $input) {
+      __typename ... on UserError { message } } }""", {"input": {"id": splitter, "shares": [
+        {"userId": ids.encode("User", third), "weight": 1}]}})
+    crowd = [post(api, {"lastName": f"Busy {n}", "utmSource": "split-edited"}) for n in range(30)]
+    *responses, edited = await asyncio.gather(*crowd, edit)
+    assert edited["updateLeadSplitter"]["__typename"] == "LeadSplitterPayload", edited
+    assert [r.status_code for r in responses] == [201] * 30, [r.text for r in responses if r.status_code != 201]
+    async with writable.engine.connect() as conn:
+        got = Counter(r.assigned_user_id for r in await conn.execute(
+            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-edited")))
+    assert sum(got.values()) == 30 and set(got) <= {first, second, third}
+    # The new share counts from zero exactly the leads that came after the edit.
+    node = (await api.data(SPLITTER, {"id": splitter}))["node"]
+    assert [s["assigned"] for s in node["shares"]] == [got[third]]
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
 # --- idempotency ---
 
 async def test_a_repeated_key_returns_the_first_response_and_creates_nothing(api, writable):
