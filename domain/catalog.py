@@ -23,6 +23,9 @@ class Product(Entity):
         self.category = ProductCategory(self.category)
 
 
+MAX_PERIOD_MONTHS = 1200
+
+
 @dataclass(kw_only=True)
 class ProductUnit(Entity):
     """How a product is sold: once, or recurring with a period in months."""
@@ -38,6 +41,9 @@ class ProductUnit(Entity):
             raise ValidationError("periodMonths", "a recurring unit needs a period of at least one month")
         if not self.recurring and self.period_months is not None:
             raise ValidationError("periodMonths", "a one-time unit has no period")
+        if self.period_months is not None and self.period_months > MAX_PERIOD_MONTHS:
+            raise ValidationError("periodMonths", f"at most {MAX_PERIOD_MONTHS} months (a contract has to end "
+                                                  "within a century)")
 
 
 @dataclass(kw_only=True)

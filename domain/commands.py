@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any
 
 from domain.base import Entity
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationError
 
 
 class Unset:
@@ -38,10 +38,25 @@ def changes(command: Any, *names: str) -> dict[str, Any]:
 
 
 def apply(entity: Entity, values: dict[str, Any]) -> Entity:
-    """A copy of `entity` with `values` set, validated again by the entity's own rules."""
-    current = {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+    """A copy of `entity` with `values` set, validated again by the entity's own rules. None for a
+    field that must have a value is a ValidationError ("cannot be cleared"), not a crash."""
+    fields = {f.name: f for f in dataclasses.fields(entity)}
+    for name, value in values.items():
+        if value is None and not _nullable(fields[name]):
+            raise ValidationError(camel(name), "cannot be cleared")
+    current = {name: getattr(entity, name) for name in fields}
     current.update(values)
     return type(entity)(**current)
+
+
+def _nullable(f: dataclasses.Field) -> bool:
+    annotation = f.type if isinstance(f.type, str) else repr(f.type)
+    return "None" in annotation or "Optional" in annotation
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def expect_version(entity: Entity, version: int | None) -> None:

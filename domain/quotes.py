@@ -10,6 +10,11 @@ from domain.money import Money, check_currency, minor_units
 
 
 
+MAX_QUANTITY = Decimal("999999999")  # what the columns hold, so totals stay exact
+MAX_PRICE = Decimal("999999999999")
+MAX_POSITION = 100_000
+
+
 def line_total(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal, currency: str) -> Decimal:
     gross = quantity * unit_price * (Decimal(100) - discount_percent) / Decimal(100)
     return gross.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
@@ -33,6 +38,14 @@ class QuoteItem(Entity):
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         check_currency(self.currency)
+        for name, value, limit in (("quantity", self.quantity, MAX_QUANTITY), ("unitPrice", self.unit_price, MAX_PRICE),
+                                   ("discountPercent", self.discount_percent, Decimal(100))):
+            if not Decimal(value).is_finite():
+                raise ValidationError(name, f"{value} is not a finite number")
+            if abs(value) > limit:
+                raise ValidationError(name, f"{value} is larger than {limit}")
+        if not 0 <= self.position <= MAX_POSITION:
+            raise ValidationError("position", f"must be between 0 and {MAX_POSITION}")
         if self.quantity <= 0 and not self.is_rounding:
             raise ValidationError("quantity", "must be positive")
         if not (Decimal(0) <= self.discount_percent <= Decimal(100)):

@@ -8,6 +8,8 @@ import functools
 from gql.errors import ClientError
 
 
+MAX_PK = 2**31 - 1  # primary keys are 32-bit integers; a larger number names nothing
+
 @functools.lru_cache(maxsize=200_000)
 def encode(type_name: str, pk: int) -> str:
     """Cached: a large read encodes thousands of ids, mostly the same ones request after request."""
@@ -21,7 +23,7 @@ def decode(global_id: str) -> tuple[str, int]:
         number = int(pk)
     except (binascii.Error, UnicodeError, ValueError):
         raise ClientError(f"{global_id!r} is not a valid id", code="INVALID_ID") from None
-    if not type_name or number <= 0 or number > 2**63:
+    if not type_name or number <= 0 or number > MAX_PK:
         raise ClientError(f"{global_id!r} is not a valid id", code="INVALID_ID")
     return type_name, number
 

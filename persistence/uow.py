@@ -23,6 +23,7 @@ from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import reads
 from persistence import tables as t
+from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
 from persistence.rows import to_row
 
@@ -123,8 +124,10 @@ class SqlUnitOfWork:
         table = table_of(type(entity))
         entity.created_at = entity.updated_at = self.now
         entity.version = 1
+        row = to_row(entity)
+        check_fits(table, row)
         try:
-            result = await self.c.execute(insert(table).values(**to_row(entity)).returning(table.c.id))
+            result = await self.c.execute(insert(table).values(**row).returning(table.c.id))
         except IntegrityError as error:
             raise _conflict(type(entity).__name__, error) from None
         entity.id = result.scalar_one()
@@ -151,6 +154,7 @@ class SqlUnitOfWork:
         table = table_of(kind)
         row = {k: v for k, v in to_row(entity).items() if k not in ("id", "created_at", "version")}
         row["updated_at"] = self.now
+        check_fits(table, row)
         stmt = (update(table).where(table.c.id == entity.id, table.c.version == before.version)
                 .values(**row, version=table.c.version + 1))
         try:
@@ -235,6 +239,7 @@ class SqlUnitOfWork:
                                        .where(*(table.c[k] == v for k, v in keys.items())))).scalar_one()
         if exists:
             return False
+        check_fits(table, values)
         try:
             await self.c.execute(insert(table).values(**values))
         except IntegrityError as error:

@@ -311,19 +311,28 @@ class MarkSold:
 def contracts_for_sale(opportunity: Opportunity, items: list[QuoteItem], units: dict[int, ProductUnit],
                        products: dict[int, Product], starts_on: date) -> list[Contract]:
     """One contract per sold item: TIME_BASED for a recurring unit (its period from today), ONE_TIME
-    otherwise. A rounding item has no contract of its own: its amount goes to the largest item's
-    contract, so the contracts add up to the quote's total exactly."""
+    otherwise. A rounding item has no contract of its own: its amount goes to the largest items'
+    contracts (an amount down is taken from the largest first, never below zero), so the contracts add
+    up to the quote's total exactly."""
     sold = [i for i in items if not i.is_rounding]
     if not sold:
         raise ValidationError("activeQuote", "the active quote has no items to sell")
-    rounding = sum((i.total for i in items if i.is_rounding), Decimal(0))
-    largest = max(range(len(sold)), key=lambda n: (sold[n].total, -n))
+    values = [i.total for i in sold]
+    remaining = sum((i.total for i in items if i.is_rounding), Decimal(0))
+    for n in sorted(range(len(sold)), key=lambda n: (-sold[n].total, n)):
+        share = remaining if remaining >= 0 else max(remaining, -values[n])
+        values[n] += share
+        remaining -= share
+        if remaining == 0:
+            break
+    if remaining != 0:
+        raise ValidationError("activeQuote", "the rounding item takes the quote's total below zero")
     contracts = []
     for n, item in enumerate(sold):
         unit = units.get(item.unit_id) if item.unit_id else None
         product = products.get(item.product_id) if item.product_id else None
         time_based = unit is not None and unit.recurring and unit.period_months
-        value = item.total + (rounding if n == largest else Decimal(0))
+        value = values[n]
         contracts.append(Contract(
             account_id=opportunity.account_id, opportunity_id=opportunity.id, name=item.name,
             kind=ContractKind.TIME_BASED if time_based else ContractKind.ONE_TIME, quantity=item.quantity,

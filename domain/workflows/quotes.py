@@ -17,6 +17,9 @@ from domain.uow import UnitOfWork
 from domain.workflows.opportunities import copy_quote_into
 
 
+MAX_ROUNDING_SHARE = Decimal("0.05")
+
+
 async def _editable_quote(uow: UnitOfWork, quote_id: int, version: int | None = None) -> tuple[Quote, Opportunity]:
     quote = await uow.get(Quote, quote_id)
     expect_version(quote, version)
@@ -254,7 +257,14 @@ async def add_rounding_item(cmd: AddRounding, uow: UnitOfWork) -> Quote:
     target = Money(cmd.total, quote.currency)
     if target.rounded().amount != target.amount:
         raise ValidationError("total", f"{cmd.total} has more decimals than {quote.currency} allows")
-    difference = target.amount - quote_total(lines, quote.currency).amount
+    if target.amount < 0:
+        raise ValidationError("total", "a quote's total cannot be negative")
+    items_total = quote_total(lines, quote.currency).amount
+    difference = target.amount - items_total
+    allowed = max(items_total * MAX_ROUNDING_SHARE, Decimal(1))
+    if abs(difference) > allowed:
+        raise ValidationError("total", f"rounding may change the total by at most {allowed:.2f} {quote.currency} "
+                                       f"(5%); change the items or give a discount instead")
     for old in (i for i in items if i.is_rounding):
         await uow.delete(old)
         uow.audit("Quote", quote.id, "items", _summary(old), None)

@@ -2,10 +2,12 @@
 expected failures into error types, and hand back fresh nodes."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DataError
 from strawberry.types import Info
 
 from domain import errors as d
@@ -15,6 +17,7 @@ from gql.schema.errors import UserError, to_user_error
 from persistence.uow import SqlUnitOfWork
 
 T = TypeVar("T")
+log = logging.getLogger("salesgraph.mutations")
 
 
 def pk(global_id: Any, expected: str | tuple[str, ...], field: str) -> int:
@@ -43,6 +46,12 @@ async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | 
                 raise RuntimeError("the workflow returned without committing")
     except d.DomainError as error:
         return to_user_error(error)
+    except DataError as error:
+        # A value the checks before writing let through and the database refused: still the
+        # client's input, so a typed error (logged, since it means a check is missing).
+        log.warning("database refused a value in request %s: %s", context.request_id, error.orig)
+        return to_user_error(d.ValidationError("input", "a value does not fit the field it is stored in: "
+                                               + str(error.orig).splitlines()[0][:200]))
     context.loaders.clear()  # what this request read before the change is stale now
     return outcome
 

@@ -115,14 +115,30 @@ async def test_item_errors_name_the_line_and_change_nothing(api, writable):
     assert await count(writable.engine, t.quote_items) == before
 
 
+def near(total: str, offset: str) -> str:
+    """A round total just above or below `total` (within the 5% that rounding may move it)."""
+    return str(Decimal(total).quantize(Decimal(10)) + Decimal(offset))
+
+
 async def test_rounding_item_makes_the_total_exact_and_stays_last(api, writable):
     _, quote, _ = await quote_with_items(api, writable)
-    rounded = (await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": "5000.00"}}))["addRoundingItem"]
-    assert Decimal(rounded["quote"]["total"]["amount"]) == Decimal("5000.00")
+    target = near(quote["total"]["amount"], "3")
+    rounded = (await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": target}}))["addRoundingItem"]
+    assert Decimal(rounded["quote"]["total"]["amount"]) == Decimal(target)
     assert items(rounded["quote"])[-1]["isRounding"] is True
-    again = (await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": "4000.00"}}))["addRoundingItem"]
-    assert Decimal(again["quote"]["total"]["amount"]) == Decimal("4000.00")
+    second = near(quote["total"]["amount"], "-7")
+    again = (await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": second}}))["addRoundingItem"]
+    assert Decimal(again["quote"]["total"]["amount"]) == Decimal(second)
     assert sum(1 for i in items(again["quote"]) if i["isRounding"]) == 1
+
+
+async def test_rounding_is_refused_below_zero_or_beyond_five_percent(api, writable):
+    _, quote, _ = await quote_with_items(api, writable)
+    total = Decimal(quote["total"]["amount"])
+    for wrong in ("-1.00", str((total * Decimal("1.2")).quantize(Decimal("0.01"))), "0.00"):
+        refused = (await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": wrong}}))["addRoundingItem"]
+        assert refused["__typename"] == "ValidationError" and refused["field"] == "total", wrong
+    assert not any(i["isRounding"] for i in items(quote))
 
 
 async def test_active_quote_switches_and_cannot_be_deleted(api, writable):
@@ -166,15 +182,16 @@ async def test_a_missing_price_in_the_new_currency_names_the_item(api, writable)
 
 async def test_selling_locks_the_opportunity_and_makes_one_contract_per_item_adding_up_to_the_total(api, writable):
     opportunity, quote, c = await quote_with_items(api, writable)
-    await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": "9999.00"}})
+    target = near(quote["total"]["amount"], "-1")
+    await api.data(ROUND, {"input": {"quoteId": quote["id"], "total": target}})
     sold = (await api.data(SELL, {"input": {"id": opportunity["id"]}}))["markOpportunitySold"]
     assert sold["__typename"] == "OpportunityPayload", sold
     o = sold["opportunity"]
     assert o["stage"] == "WON" and o["locked"] is True
-    assert Decimal(o["actualRevenue"]["amount"]) == Decimal("9999.00") and o["actualRevenue"]["currency"] == "EUR"
+    assert Decimal(o["actualRevenue"]["amount"]) == Decimal(target) and o["actualRevenue"]["currency"] == "EUR"
     contracts = o["contracts"]
     assert len(contracts) == 3
-    assert sum(Decimal(k["value"]["amount"]) for k in contracts) == Decimal("9999.00")
+    assert sum(Decimal(k["value"]["amount"]) for k in contracts) == Decimal(target)
     kinds = sorted(k["kind"] for k in contracts)
     assert kinds == ["ONE_TIME", "ONE_TIME", "TIME_BASED"]
     time_based = next(k for k in contracts if k["kind"] == "TIME_BASED")
