@@ -200,6 +200,7 @@ async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
 @dataclass(kw_only=True)
 class UpdateItem:
     id: int
+    version: int | None = None  # the quote's
     quantity: Decimal = UNSET
     discount_percent: Decimal = UNSET
     unit_price: Decimal = UNSET
@@ -209,7 +210,7 @@ class UpdateItem:
 
 async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
     item = await uow.get(QuoteItem, cmd.id)
-    quote, _ = await _editable_quote(uow, item.quote_id)
+    quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     if item.is_rounding:
         raise ValidationError("id", "the rounding item is changed with addRoundingItem")
     values = changes(cmd, "quantity", "discount_percent", "unit_price", "name", "position")
@@ -227,11 +228,12 @@ async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
 @dataclass(kw_only=True)
 class RemoveItem:
     id: int
+    version: int | None = None  # the quote's
 
 
 async def remove_quote_item(cmd: RemoveItem, uow: UnitOfWork) -> Quote:
     item = await uow.get(QuoteItem, cmd.id)
-    quote, _ = await _editable_quote(uow, item.quote_id)
+    quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     await uow.delete(item)
     uow.audit("Quote", quote.id, "items", _summary(item), None)
     quote = await uow.touch(quote)

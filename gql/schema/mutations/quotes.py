@@ -81,11 +81,13 @@ class UpdateQuoteItemInput:
                                                      description="New unit price (manual items only).")
     name: Optional[str] = strawberry.field(default=strawberry.UNSET, description="New text.")
     position: Optional[int] = strawberry.field(default=strawberry.UNSET, description="New place in the quote.")
+    version: Optional[int] = strawberry.field(default=None, description=VERSION)
 
 
 @strawberry.input(description="Remove a quote line.")
 class RemoveQuoteItemInput:
     id: strawberry.ID = strawberry.field(description="The quote item.")
+    version: Optional[int] = strawberry.field(default=None, description=VERSION)
 
 
 @strawberry.input(description="Round a quote's total to a given amount with a rounding item.")
@@ -181,7 +183,7 @@ class QuoteMutations:
             return await wf.update_quote_item(wf.UpdateItem(
                 id=pk(input.id, "QuoteItem", "id"), quantity=opt(input.quantity),
                 discount_percent=opt(input.discount_percent), unit_price=opt(input.unit_price),
-                name=opt(input.name), position=opt(input.position)), uow)
+                name=opt(input.name), position=opt(input.position), version=input.version), uow)
         outcome = await run(info, work)
         if isinstance(outcome, UserError):
             return outcome
@@ -193,7 +195,7 @@ class QuoteMutations:
             self, info: Info, input: Annotated[RemoveQuoteItemInput, strawberry.argument(description=INPUT)],
     ) -> RemoveQuoteItemResult:
         async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.remove_quote_item(wf.RemoveItem(id=pk(input.id, "QuoteItem", "id")), uow)
+            return await wf.remove_quote_item(wf.RemoveItem(id=pk(input.id, "QuoteItem", "id"), version=input.version), uow)
         return await quote_payload(info, await run(info, work))
 
     @strawberry.mutation(description="Round the quote's total to an amount with one rounding item (replacing any "

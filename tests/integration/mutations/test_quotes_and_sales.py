@@ -330,3 +330,15 @@ async def test_a_sale_racing_a_quote_edit_never_sells_a_quote_other_than_the_act
             api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"name": "Late", "unitPrice": "50"}]}}),
             api.data(ACTIVATE, {"input": {"id": other["id"]}}))
         assert await sale_is_consistent(writable, opportunity["id"]), (sale, edit, switch)
+
+
+async def test_item_edits_with_a_stale_quote_version_are_conflicts(api, writable):
+    _, quote, _ = await quote_with_items(api, writable)
+    first, second = items(quote)[0]["id"], items(quote)[1]["id"]
+    fresh = (await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "4", "version": quote["version"]}}))
+    assert fresh["updateQuoteItem"]["__typename"] == "QuoteItemPayload"
+    stale = (await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "5", "version": quote["version"]}}))
+    assert stale["updateQuoteItem"]["__typename"] == "ConflictError"
+    gone = (await api.data(REMOVE_ITEM, {"input": {"id": second, "version": quote["version"]}}))
+    assert gone["removeQuoteItem"]["__typename"] == "ConflictError"
+    assert await count(writable.engine, t.quote_items, t.quote_items.c.id == ids.decode(second)[1]) == 1
