@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import orjson
@@ -66,9 +67,28 @@ class OutboxDispatcher:
             self._wake.clear()
 
     async def dispatch_once(self) -> int:
-        """Number the committed events that have no position yet, publish every unpublished one in
-        position order, mark them sent; all under one lock, so positions only grow. Returns how many
-        were published."""
+        """Number the committed events that have no position yet (and commit that), then publish every
+        unpublished one in position order and mark them sent; both under one lock, so positions only
+        grow and a position, once given, never changes (a publish that fails is retried with the same
+        one). Returns how many were published."""
+        async with self._locked() as conn:
+            await self._number(conn)
+        async with self._locked() as conn:
+            rows = list(await conn.execute(
+                select(t.outbox_events).where(t.outbox_events.c.published_at.is_(None),
+                                              t.outbox_events.c.position.is_not(None))
+                .order_by(t.outbox_events.c.position).limit(BATCH)))
+            for row in rows:
+                await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
+            if rows:
+                await conn.execute(update(t.outbox_events).where(t.outbox_events.c.id.in_([r.id for r in rows]))
+                                   .values(published_at=utcnow()))
+        self.published += len(rows)
+        return len(rows)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction holding the deployment-wide dispatcher lock (the SQLite writer lock in one process)."""
         lock = None
         if self.engine.dialect.name == "sqlite":
             lock = _sqlite_write_locks.setdefault(self.engine, asyncio.Lock())
@@ -77,22 +97,10 @@ class OutboxDispatcher:
             async with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
                     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
-                await self._number(conn)
-                rows = list(await conn.execute(
-                    select(t.outbox_events).where(t.outbox_events.c.published_at.is_(None),
-                                                  t.outbox_events.c.position.is_not(None))
-                    .order_by(t.outbox_events.c.position).limit(BATCH)))
-                for row in rows:
-                    await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
-                if rows:
-                    await conn.execute(update(t.outbox_events)
-                                       .where(t.outbox_events.c.id.in_([r.id for r in rows]))
-                                       .values(published_at=utcnow()))
+                yield conn
         finally:
             if lock is not None:
                 lock.release()
-        self.published += len(rows)
-        return len(rows)
 
     @staticmethod
     async def _number(conn: AsyncConnection) -> None:

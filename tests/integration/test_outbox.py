@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import httpx
+import pytest
 from broadcaster import Broadcast
 from sqlalchemy import select
 
@@ -56,8 +57,8 @@ async def test_events_get_positions_in_commit_order_even_when_inserted_in_anothe
     async with Broadcast("memory://") as broadcast:
         dispatcher = OutboxDispatcher(writable.engine, broadcast)
         await dispatcher.dispatch_once()
-        if writable.name == "sqlite":  # one writer at a time: the order of commits is the order of writes
-            return
+        if writable.name == "sqlite":
+            pytest.skip("SQLite has one writer at a time: events cannot commit out of insert order")
         async with broadcast.subscribe(CHANNEL) as subscriber:
             slow = SqlUnitOfWork(writable.engine)
             await slow.__aenter__()
@@ -77,6 +78,9 @@ async def test_events_get_positions_in_commit_order_even_when_inserted_in_anothe
 
 
 async def test_an_event_committed_by_a_process_killed_before_publishing_is_published_later(writable, tmp_path):
+    """The server runs without a dispatcher (SALESGRAPH_DISPATCH=off), commits a change and is killed
+    with SIGKILL: the state a crash between commit and publish leaves. The next dispatcher publishes
+    the event."""
     async with Broadcast("memory://") as broadcast:
         await OutboxDispatcher(writable.engine, broadcast).dispatch_once()
     server = start_server(writable.url, tmp_path, SALESGRAPH_DISPATCH="off")
@@ -94,4 +98,40 @@ async def test_an_event_committed_by_a_process_killed_before_publishing_is_publi
             assert await OutboxDispatcher(writable.engine, broadcast).dispatch_once() == 1
             (event,) = await received(subscriber, 1)
     assert event["type"] == "OpportunityCreated" and event["entityId"] == ids.decode(created["id"])[1]
+    assert await unpublished(writable.engine) == []
+
+
+class FailingOnce:
+    """A bus that accepts the first message and fails on the second, once (a bus that went away)."""
+
+    def __init__(self, bus) -> None:  # noqa: ANN001
+        self.bus, self.calls = bus, 0
+
+    async def publish(self, channel: str, message) -> None:  # noqa: ANN001
+        self.calls += 1
+        if self.calls == 2:
+            raise ConnectionError("the event bus went away")
+        await self.bus.publish(channel, message)
+
+
+async def test_a_failed_publish_is_retried_with_the_same_event_ids(writable):
+    async with Broadcast("memory://") as broadcast:
+        await OutboxDispatcher(writable.engine, broadcast).dispatch_once()
+        async with broadcast.subscribe(CHANNEL) as subscriber:
+            async with SqlUnitOfWork(writable.engine) as uow:
+                uow.record(AccountChanged(entity_id=201, data={}))
+                uow.record(AccountChanged(entity_id=202, data={}))
+                await uow.commit()
+            flaky = OutboxDispatcher(writable.engine, FailingOnce(broadcast))
+            try:
+                await flaky.dispatch_once()
+                raise AssertionError("the failing bus should have failed the dispatch")
+            except ConnectionError:
+                pass
+            (early,) = await received(subscriber, 1)  # went out before the bus failed
+            assert len(await unpublished(writable.engine)) == 2  # neither is marked sent
+            assert await flaky.dispatch_once() == 2
+            again = await received(subscriber, 2)
+    assert [e["entityId"] for e in again] == [201, 202]
+    assert again[0]["id"] == early["id"]  # the same event keeps its id: subscribers drop the repeat
     assert await unpublished(writable.engine) == []
