@@ -139,9 +139,17 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
         bundle = await uow.get(Bundle, new.bundle_id)
         if bundle.price_book_id != quote.price_book_id or not bundle.active:
             raise ValidationError(f"{where}.bundleId", f"bundle {bundle.name!r} is not offered by this quote's price book")
+        if new.unit_price is None:  # each component at its own price in the book
+            lines = []
+            for part in bundle.components:
+                lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity,
+                                                          discount_percent=new.discount_percent), n, rates)
+            return lines
+        # A price for the whole bundle: its weights split it over the components.
+        price = Money(new.unit_price, new.currency or quote.currency).convert(quote.currency, rates).rounded()
         lines = []
-        for part in bundle.components:
-            lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity,
+        for part, share in zip(bundle.components, bundle.split(price)):
+            lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity, unit_price=share.amount,
                                                       discount_percent=new.discount_percent), n, rates)
         return lines
     if new.unit_id is not None:

@@ -216,3 +216,21 @@ async def test_a_sold_opportunity_cannot_be_deleted_or_moved(store):
         await ow.delete_opportunity(ow.DeleteOpportunity(id=opportunity.id), store.uow())
     with pytest.raises(Locked):
         await ow.move_opportunity(ow.MoveOpportunity(id=opportunity.id, account_id=s["account"].id), store.uow())
+
+
+async def test_a_bundle_price_is_split_over_its_components_by_their_weights(store):
+    from domain.catalog import Bundle, BundleComponent
+
+    s = sales_setup(store)
+    bundle = put(store, Bundle(price_book_id=s["book"].id, name="Fleet pack", code="FP", components=[
+        BundleComponent(unit_id=s["yearly"].id, weight=Decimal(70)), BundleComponent(unit_id=s["once"].id, weight=Decimal(30))]))
+    opportunity = await ow.create_opportunity(ow.CreateOpportunity(name="X", account_id=s["account"].id), store.uow())
+    quote = await qw.create_quote(qw.CreateQuote(opportunity_id=opportunity.id, name="Q", currency="EUR",
+                                                 price_book_id=s["book"].id), store.uow())
+    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[
+        qw.NewItem(bundle_id=bundle.id, unit_price=Decimal("999.99"), quantity=Decimal(2))]), store.uow())
+    lines = store.all(QuoteItem)
+    assert [line.unit_price for line in lines] == [Decimal("699.99"), Decimal("300.00")]
+    assert sum(line.total for line in lines) == Decimal("1999.98")
+    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(bundle_id=bundle.id)]), store.uow())
+    assert [line.unit_price for line in store.all(QuoteItem)[2:]] == [Decimal(1200), Decimal(500)]

@@ -55,11 +55,13 @@ class QuoteItemInput:
     unit_id: Optional[strawberry.ID] = strawberry.field(
         default=None, description="A product unit; its price comes from the quote's price book unless unitPrice is given.")
     bundle_id: Optional[strawberry.ID] = strawberry.field(
-        default=None, description="A bundle of the quote's price book: one line per component.")
+        default=None, description="A bundle of the quote's price book: one line per component, each at its book "
+                                  "price, or, with unitPrice, the bundle's price split over them by their weights.")
     name: Optional[str] = strawberry.field(default=None, description="The line's text (default: the product's name).")
     quantity: Decimal = strawberry.field(default=Decimal(1), description="How many units (positive).")
     unit_price: Optional[Decimal] = strawberry.field(
-        default=None, description="Price of one unit, for manual items (or a product on a quote without price book).")
+        default=None, description="Price of one unit, for manual items (or a product on a quote without price "
+                                  "book), or of one bundle.")
     currency: Optional[str] = strawberry.field(
         default=None, description="Currency of unitPrice when it differs from the quote's (converted).")
     discount_percent: Decimal = strawberry.field(default=Decimal(0), description="Discount in percent (0–100).")
