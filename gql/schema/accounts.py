@@ -96,8 +96,8 @@ class ContactType(Node):
 @strawberry.type(description="A person: an employee of an account or a consultant of a partner.")
 class Contact(Node):
     graphql_type = "Contact"
-    first_name: str = strawberry.field(description="First name (empty after anonymization).")
-    last_name: str = strawberry.field(description="Last name (empty after anonymization).")
+    first_name: str = strawberry.field(description="First name (\"Anonymized\" after anonymization).")
+    last_name: str = strawberry.field(description="Last name (\"contact\" after anonymization).")
     title: str | None = strawberry.field(description="Job title.")
     email: str | None = strawberry.field(description="E-mail address.")
     phone: str | None = strawberry.field(description="Phone number.")
