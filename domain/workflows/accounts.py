@@ -12,13 +12,14 @@ from domain.contracts import Contract
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
 from domain.errors import Conflict, PermissionDenied, ValidationError
 from domain.events import (
-    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactAnonymized, ContactChanged,
+    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactChanged,
     ContactCreated, ContactDeleted, DomainEvent,
 )
 from domain.leads import Lead
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, User
 from domain.uow import Link, UnitOfWork
+from domain.workflows.privacy import wipe_person_of_contact
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -638,7 +639,6 @@ async def delete_contact(cmd: ContactRef, uow: UnitOfWork) -> int:
 
 
 # A person's names are required (domain.accounts.Contact), so an erased contact keeps placeholders.
-ANONYMIZED_FIRST_NAME, ANONYMIZED_LAST_NAME = "Anonymized", "contact"
 
 
 async def anonymize_contact(cmd: ContactRef, uow: UnitOfWork) -> Contact:
@@ -647,11 +647,7 @@ async def anonymize_contact(cmd: ContactRef, uow: UnitOfWork) -> Contact:
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)
-    updated = await uow.update(apply(contact, {
-        "first_name": ANONYMIZED_FIRST_NAME, "last_name": ANONYMIZED_LAST_NAME, "email": None, "phone": None,
-        "skype": None, "title": None, "anonymized": True}))
-    uow.record(ContactAnonymized(entity_id=updated.id, data={"accountId": contact.account_id,
-                                                             "partnerId": contact.partner_id}))
+    updated = await wipe_person_of_contact(uow, contact)  # and the leads that became this contact
     await uow.commit()
     return updated
 

@@ -14,10 +14,11 @@ from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.enums import AccountKind, CampaignStatus, ContactKind, LeadStatus, OPEN_STAGES, Stage
 from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from domain.events import (
-    AccountCreated, CampaignChanged, ContactCreated, DomainEvent, LeadAnonymized, LeadChanged, LeadCreated,
+    AccountCreated, CampaignChanged, ContactCreated, DomainEvent, LeadChanged, LeadCreated,
     LeadDisqualified, LeadEvent, LeadQualified, LeadReworked, OpportunityCreated,
 )
 from domain.leads import PERSONAL_FIELDS, Campaign, Lead
+from domain.workflows.privacy import wipe_person_of_lead
 from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
@@ -434,8 +435,7 @@ async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
     lead = await _lead(uow, cmd.id, cmd.version)
     if lead.anonymized:
         raise Conflict(f"lead {lead.id} is already anonymized")
-    wiped = await uow.update(apply(lead, {**{n: None for n in PERSONAL_FIELDS}, "anonymized": True}))
-    uow.record(LeadAnonymized(entity_id=wiped.id, data={"campaignId": wiped.campaign_id}))
+    wiped = await wipe_person_of_lead(uow, lead)  # and the contact it was qualified into
     await uow.commit()
     return wiped
 
