@@ -140,3 +140,19 @@ async def api(writable: Backend) -> AsyncIterator[GraphQLClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://salesgraph.test") as http:
         yield GraphQLClient(http, writable.admin_token)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["postgresql"])
+async def pg_writable(request, tmp_path_factory) -> AsyncIterator[Backend]:
+    """Like `writable`, on PostgreSQL only: for behaviour that needs several connections writing at
+    once or several server processes (SQLite, the single-process default, has one writer)."""
+    seeded = await seeded_backend(request, tmp_path_factory, 60)
+    yield seeded
+    await seeded.engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pg_api(pg_writable: Backend) -> AsyncIterator[GraphQLClient]:
+    app = create_app(pg_writable.engine, dispatch=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://salesgraph.test") as http:
+        yield GraphQLClient(http, pg_writable.admin_token)

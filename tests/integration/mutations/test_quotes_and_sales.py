@@ -4,8 +4,6 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-import pytest
-
 from sqlalchemy import and_, func, select
 
 from gql import ids
@@ -278,14 +276,14 @@ async def test_update_quote_changes_what_is_sent_and_checks_the_validity_period(
     assert stale["updateQuote"]["__typename"] == "ConflictError"
 
 
-async def test_concurrent_sales_through_two_server_processes_make_one_set_of_contracts(api, writable, tmp_path):
-    """The same race with the requests spread over two uvicorn worker processes (PostgreSQL decides)."""
+async def test_concurrent_sales_through_two_server_processes_make_one_set_of_contracts(pg_api, pg_writable, tmp_path):
+    """The same race with the requests spread over two uvicorn worker processes (PostgreSQL decides;
+    several server processes need PostgreSQL)."""
     import httpx
 
     from tests.support.server import start_server
 
-    if writable.name == "sqlite":
-        pytest.skip("several server processes need PostgreSQL; SQLite is the single-process default")
+    api, writable = pg_api, pg_writable
     opportunity, quote, _ = await quote_with_items(api, writable)
     server = start_server(writable.url, tmp_path, workers=2)
     try:
