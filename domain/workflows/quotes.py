@@ -352,21 +352,22 @@ async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
     rates = await uow.exchange_rates()
     prices: dict[int, Decimal] = {}
     missing = []
-    for item in items:
-        if item.unit_id is not None and quote.price_book_id is not None:
-            price = await _price(uow, quote.price_book_id, item.unit_id, cmd.currency)
-            if price is None:
-                missing.append(item.name)
-            else:
-                prices[item.id] = price
+    from_book = [i for i in items if i.unit_id is not None and quote.price_book_id is not None]
+    for item in from_book:
+        price = await _price(uow, quote.price_book_id, item.unit_id, cmd.currency)
+        if price is None:
+            missing.append(item.name)
         else:
+            prices[item.id] = price
+    if missing:
+        raise ValidationError("currency", f"the price book has no {cmd.currency} price for: {', '.join(missing)}")
+    for item in items:
+        if item.id not in prices:
             try:
                 prices[item.id] = Money(item.unit_price, item.currency).convert(cmd.currency, rates).rounded().amount
             except ValidationError:
                 raise ValidationError("currency", f"there is no exchange rate for {cmd.currency} or "
                                                   f"{item.currency}; set one first") from None
-    if missing:
-        raise ValidationError("currency", f"the price book has no {cmd.currency} price for: {', '.join(missing)}")
     for item in items:
         await uow.update(apply(item, {"unit_price": prices[item.id], "currency": cmd.currency}))
     changed = await uow.update(apply(quote, {"currency": cmd.currency}))

@@ -48,13 +48,9 @@ async def catalog(writable) -> dict:
         once = (await conn.execute(priced(False))).first()
         book = once.price_book_id
         monthly = (await conn.execute(priced(True).where(e.c.price_book_id == book))).first()
-        no_sek = (await conn.execute(select(e.c.unit_id).where(e.c.price_book_id == book, e.c.price_currency == "EUR",
-                                                                ~e.c.unit_id.in_(select(e.c.unit_id).where(
-                                                                    e.c.price_book_id == book, e.c.price_currency == "SEK"))))).first()
     return {"book": ids.encode("PriceBook", book), "once": ids.encode("ProductUnit", once.unit_id),
             "once_price": once.price_amount, "monthly": ids.encode("ProductUnit", monthly.unit_id),
-            "monthly_price": monthly.price_amount,
-            "no_sek": ids.encode("ProductUnit", no_sek.unit_id) if no_sek else None}
+            "monthly_price": monthly.price_amount}
 
 
 async def quote_with_items(api, writable) -> tuple[dict, dict, dict]:
@@ -153,29 +149,37 @@ async def test_active_quote_switches_and_cannot_be_deleted(api, writable):
     assert await count(writable.engine, t.quotes, t.quotes.c.opportunity_id == pk, t.quotes.c.is_active) == 1
 
 
-async def test_changing_currency_keeps_discounts_and_refuses_when_a_price_is_missing(api, writable):
+SET_PRICE = """mutation($input: SetPriceInput!) { setPrice(input: $input) { __typename } }"""
+
+
+async def test_changing_currency_takes_the_books_prices_converts_manual_items_and_keeps_discounts(api, writable):
     _, quote, c = await quote_with_items(api, writable)
+    for unit, price in ((c["once"], "5000"), (c["monthly"], "900")):
+        await api.data(SET_PRICE, {"input": {"priceBookId": c["book"], "unitId": unit,
+                                             "price": {"amount": price, "currency": "NOK"}}})
     changed = (await api.data(CURRENCY, {"input": {"id": quote["id"], "currency": "NOK"}}))["changeQuoteCurrency"]
-    if changed["__typename"] == "ValidationError":
-        # the seeded book lacks NOK for some item: the error names the items and nothing changed
-        assert changed["field"] == "currency" and "no NOK price" in changed["message"]
-        assert await count(writable.engine, t.quote_items, t.quote_items.c.currency == "NOK") == 0
-    else:
-        assert changed["quote"]["currency"] == "NOK"
-        assert [i["discountPercent"] for i in items(changed["quote"])] == [i["discountPercent"] for i in items(quote)]
-        assert all(i["unitPrice"]["currency"] == "NOK" for i in items(changed["quote"]))
+    assert changed["__typename"] == "QuotePayload", changed
+    lines = items(changed["quote"])
+    assert changed["quote"]["currency"] == "NOK" and all(i["unitPrice"]["currency"] == "NOK" for i in lines)
+    assert [Decimal(i["unitPrice"]["amount"]) for i in lines[:2]] == [Decimal(5000), Decimal(900)]
+    assert [i["discountPercent"] for i in lines] == [i["discountPercent"] for i in items(quote)]
+    async with writable.engine.connect() as conn:
+        from sqlalchemy import select
+
+        rates = {r.currency: r.rate for r in await conn.execute(select(t.exchange_rates))}
+    manual = (Decimal(1000) * rates["EUR"] / rates["NOK"]).quantize(Decimal("0.01"))
+    assert Decimal(lines[2]["unitPrice"]["amount"]) == manual
 
 
-async def test_a_missing_price_in_the_new_currency_names_the_item(api, writable):
-    opportunity = await new_opportunity(api, writable)
-    c = await catalog(writable)
-    if c["no_sek"] is None:
-        return
-    quote = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Q",
-                                                     "currency": "EUR", "priceBookId": c["book"]}}))["createQuote"]["quote"]
-    await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"unitId": c["no_sek"]}]}})
-    refused = (await api.data(CURRENCY, {"input": {"id": quote["id"], "currency": "SEK"}}))["changeQuoteCurrency"]
-    assert refused["__typename"] == "ValidationError" and "no SEK price" in refused["message"]
+async def test_a_missing_price_in_the_new_currency_names_the_item_and_changes_nothing(api, writable):
+    _, quote, c = await quote_with_items(api, writable)
+    await api.data(SET_PRICE, {"input": {"priceBookId": c["book"], "unitId": c["once"],
+                                         "price": {"amount": "60", "currency": "CHF"}}})
+    refused = (await api.data(CURRENCY, {"input": {"id": quote["id"], "currency": "CHF"}}))["changeQuoteCurrency"]
+    assert refused["__typename"] == "ValidationError" and refused["field"] == "currency"
+    monthly_name = items(quote)[1]["name"]
+    assert "no CHF price" in refused["message"] and monthly_name in refused["message"]
+    assert await count(writable.engine, t.quote_items, t.quote_items.c.currency == "CHF") == 0
 
 
 async def test_selling_locks_the_opportunity_and_makes_one_contract_per_item_adding_up_to_the_total(api, writable):
