@@ -527,12 +527,11 @@ class Router:
     async def save(self, uow: UnitOfWork) -> None:
         for splitter_id, shares in self.shares.items():
             moved = [s for s in shares if s.assigned != self.counted[s.id]]
-            if moved:
-                # The splitter's version counts the ingestions that moved it. Under the lock taken in
-                # `load` this cannot conflict; it still catches a writer that did not take the lock.
-                await uow.touch(self.splitters[splitter_id])
-                for share in moved:
-                    await uow.update(share)
+            # Only the shares' counters move (each update checks its version, which catches a writer
+            # that did not take the lock); the splitter's own version is its configuration's, so an
+            # admin's edit made from what they read is not refused because leads arrived meanwhile.
+            for share in moved:
+                await uow.update(share)
 
 
 async def ingest_leads(cmd: IngestLeads, uow: UnitOfWork,

@@ -120,7 +120,7 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
     shares = (await api.data(SPLITTER, {"id": splitter}))["node"]
     assert [s["assigned"] for s in shares["shares"]] == [got[s] for s in sellers]
     assert [s["realisedPercent"] for s in shares["shares"]] == ["50.00", "30.00", "20.00"]
-    assert shares["version"] == 5  # created, then moved once by each of the four requests
+    assert shares["version"] == 1  # leads arriving move the shares' counters, not the splitter's configuration
     await api.data(DELETE_RULE, {"input": {"id": rule}})
 
 
@@ -143,7 +143,7 @@ async def test_sixty_concurrent_requests_through_one_splitter_all_succeed_and_lo
         ids.encode("User", s): got[s] for s in sellers}
     node = (await api.data(SPLITTER, {"id": splitter}))["node"]
     assert [s["assigned"] for s in node["shares"]] == [30, 20, 10]
-    assert node["version"] == 61  # created, then moved once by each request, each from what the previous one committed
+    assert node["version"] == 1  # an admin who read the splitter before the burst can still edit it
     await api.data(DELETE_RULE, {"input": {"id": rule}})
 
 
