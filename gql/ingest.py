@@ -18,8 +18,6 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +29,7 @@ from domain.uow import Actor
 from domain.workflows import leads as wf
 from gql import ids
 from gql.auth import principal_for
-from persistence import tables as t
+from persistence import idempotency
 from persistence.uow import SqlUnitOfWork
 
 log = logging.getLogger("salesgraph.ingest")
@@ -45,8 +43,6 @@ MAX_KEY_LENGTH = 200
 ATTEMPTS = 2
 
 
-class _KeyTaken(Exception):
-    """A concurrent request stored the same idempotency key first."""
 
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
@@ -118,13 +114,11 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
     leads is refused. Raises a DomainError for what the client can fix."""
     key = check_key(key)
     owner, digest = owner_of(actor), fingerprint(cmd)
-    keys = t.idempotency_keys
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with SqlUnitOfWork(engine, actor, clock=clock, on_commit=on_commit) as uow:
                 if key is not None:
-                    found = (await uow.execute(select(keys.c.request_hash, keys.c.response)
-                                               .where(keys.c.owner == owner, keys.c.key == key))).first()
+                    found = await idempotency.recall(uow, owner, key)
                     if found is not None:
                         if found.request_hash != digest:
                             raise d.ValidationError("idempotencyKey", f"the key {key!r} was already used for a "
@@ -135,15 +129,11 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
                 async def remember(results: list[wf.Ingested]) -> None:
                     response.update(rendered(results, cmd.batch))
                     if key is not None:
-                        try:
-                            await uow.execute(insert(keys).values(owner=owner, key=key, request_hash=digest,
-                                                                  response=response, created_at=uow.now))
-                        except IntegrityError:
-                            raise _KeyTaken() from None
+                        await idempotency.remember(uow, owner, key, digest, response)
 
                 await wf.ingest_leads(cmd, uow, remember)
                 return Processed(response, replayed=False)
-        except _KeyTaken:
+        except idempotency.KeyTaken:
             log.info("idempotency key %r was stored by a concurrent request (attempt %d); reading it", key, attempt)
     raise d.Conflict(f"the idempotency key {key!r} is being used by another request at the same time; "
                      "send the request again")
