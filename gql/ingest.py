@@ -42,8 +42,6 @@ MAX_KEY_LENGTH = 200
 # finds the key and replays the first response: two attempts are always enough.
 ATTEMPTS = 2
 
-
-
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
     "firstName": ("first_name", TEXT), "lastName": ("last_name", TEXT), "company": ("company", TEXT),
