@@ -123,7 +123,9 @@ def _priority(value: int | None) -> int:
 # --- leads by hand ---
 
 @dataclass(kw_only=True)
-class CreateLead:
+class NewLead:
+    """One lead as a marketing tool sends it."""
+
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
@@ -136,6 +138,12 @@ class CreateLead:
     utm_medium: str | None = None
     utm_campaign: str | None = None
     priority: int | None = None
+
+
+@dataclass(kw_only=True)
+class CreateLead(NewLead):
+    """A lead entered by hand, perhaps given to someone at once."""
+
     assigned_user_id: int | None = None
     assigned_partner_id: int | None = None
 
@@ -441,24 +449,6 @@ async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
 
 
 # --- the lead processor ---
-
-@dataclass(kw_only=True)
-class NewLead:
-    """One lead as a marketing tool sends it."""
-
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    country: str | None = None
-    company_size: int | None = None
-    campaign_id: int | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    priority: int | None = None
-
 
 @dataclass(kw_only=True)
 class IngestLeads:
