@@ -81,6 +81,7 @@ class ContractEvent(DomainEvent):
 
 
 class ContractCreated(ContractEvent): """A contract was created from a sold item (data: opportunityId, accountId)."""
+class ContractWithdrawn(ContractEvent): """A sale was undone (unlocked): its contract no longer exists (data: opportunityId)."""
 
 
 @dataclass(frozen=True, kw_only=True)

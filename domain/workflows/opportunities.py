@@ -13,7 +13,7 @@ from domain.contracts import Contract, add_months
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError
 from domain.events import (
-    ContractCreated, OpportunityChanged, OpportunityCreated, OpportunityDeleted, OpportunityLost,
+    ContractCreated, ContractWithdrawn, OpportunityChanged, OpportunityCreated, OpportunityDeleted, OpportunityLost,
     OpportunityStageChanged, OpportunityUnlocked, OpportunityWon, QuoteActivated, QuoteChanged,
 )
 from domain.leads import Campaign, Lead
@@ -212,6 +212,8 @@ async def delete_opportunity(cmd: DeleteOpportunity, uow: UnitOfWork) -> int:
         raise Conflict(f"opportunity {opportunity.id} has contracts; it cannot be deleted")
     for lead in await uow.find(Lead, opportunity_id=opportunity.id):
         await uow.update(apply(lead, {"opportunity_id": None}))
+    for quote in await uow.find(Quote, opportunity_id=opportunity.id):  # the database deletes them with it
+        uow.audit("Quote", quote.id, "deleted", quote.name, None)
     await uow.delete(opportunity)
     uow.record(OpportunityDeleted(entity_id=opportunity.id, data={"accountId": opportunity.account_id}))
     await uow.commit()
@@ -423,6 +425,8 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     withdrawn = await uow.find(Contract, opportunity_id=opportunity.id)
     for contract in withdrawn:
         await uow.delete(contract)
+        uow.record(ContractWithdrawn(entity_id=contract.id, data={
+            "opportunityId": opportunity.id, "accountId": contract.account_id}))
     uow.record(OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value,
                                                                     "to": Stage.NEGOTIATION.value}))
     uow.record(OpportunityUnlocked(entity_id=reopened.id, data={"withdrawnContractIds": [c.id for c in withdrawn]}))

@@ -234,3 +234,14 @@ async def test_a_bundle_price_is_split_over_its_components_by_their_weights(stor
     assert sum(line.total for line in lines) == Decimal("1999.98")
     await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(bundle_id=bundle.id)]), store.uow())
     assert [line.unit_price for line in store.all(QuoteItem)[2:]] == [Decimal(1200), Decimal(500)]
+
+
+async def test_unlocking_announces_each_withdrawn_contract_and_deleting_records_the_quotes_end(store):
+    s = sales_setup(store)
+    opportunity, quote = await opportunity_with_quote(store, s)
+    await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id), store.uow())
+    contracts = [c.id for c in store.all(Contract)]
+    await ow.unlock_opportunity(ow.Unlock(id=opportunity.id), store.uow())
+    assert [e.entity_id for e in store.events if e.type == "ContractWithdrawn"] == contracts
+    await ow.delete_opportunity(ow.DeleteOpportunity(id=opportunity.id), store.uow())
+    assert {"entity_type": "Quote", "entity_id": quote.id, "field": "deleted", "old": "Q1", "new": None} in store.history
