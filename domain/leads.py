@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.base import Entity, check_email, required
+from domain.commands import camel
 from domain.enums import CampaignStatus, LeadStatus
 from domain.errors import Conflict, ValidationError
 from domain.money import Money
@@ -30,11 +31,6 @@ PERSONAL_FIELDS = ("first_name", "last_name", "company", "email", "phone", "utm_
 
 MAX_LENGTHS = {"first_name": 150, "last_name": 150, "company": 300, "email": 320, "phone": 64, "utm_source": 200,
                "utm_medium": 200, "utm_campaign": 200}
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 @dataclass(kw_only=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Numeric, String, Table
 
+from domain.commands import camel
 from domain.errors import ValidationError
 
 INT32 = 2**31 - 1
@@ -19,8 +20,7 @@ def field_name(column: str) -> str:
     for suffix in ("_amount", "_currency"):
         if column.endswith(suffix):
             column = column[: -len(suffix)]
-    head, *rest = column.split("_")
-    return head + "".join(part.title() for part in rest)
+    return camel(column)
 
 
 def check_fits(table: Table, row: dict[str, Any]) -> None:

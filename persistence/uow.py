@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
+from domain.commands import camel
 from domain.errors import Conflict, NotFound
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
@@ -33,11 +34,6 @@ E = TypeVar("E", bound=Entity)
 # "database is locked" when another one wrote meanwhile. Within a process, write transactions
 # queue on this lock instead (PostgreSQL needs none: row versions decide).
 _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 class SqlUnitOfWork:
