@@ -1,0 +1,395 @@
+"""The live sales scoreboard: a period, the figures of the sales reps in it, and when time alone
+changes them. Pure: persistence loads the aggregates, this module turns them into figures.
+
+Figures depend on time only in steps (whole days of the period, a deal leaving a sliding window,
+the period's end), so a scoreboard computed once stays equal to a fresh one until an event moves
+a figure or `changes_at` comes."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+from domain.catalog import BASE_CURRENCY
+from domain.errors import ValidationError
+from domain.money import Money, check_currency
+
+DAY = timedelta(days=1)
+PERCENT = Decimal("0.1")  # percentages are shown with one decimal
+
+
+class PeriodPreset(str, Enum):
+    LAST_24_HOURS = "LAST_24_HOURS"
+    LAST_7_DAYS = "LAST_7_DAYS"
+    THIS_MONTH = "THIS_MONTH"
+    THIS_QUARTER = "THIS_QUARTER"
+    ALL_TIME = "ALL_TIME"
+
+
+SLIDING = {PeriodPreset.LAST_24_HOURS: timedelta(hours=24), PeriodPreset.LAST_7_DAYS: timedelta(days=7)}
+
+
+class DealKind(str, Enum):
+    WON = "WON"
+    LOST = "LOST"
+    OPEN = "OPEN"
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive times are taken as UTC (the API's DateTime is ISO 8601; a missing offset means UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), timezone.utc)
+
+
+def _first_full_day(moment: datetime) -> date:
+    """The first UTC day whose midnight is at or after `moment`."""
+    day = moment.date()
+    return day if moment == _midnight(day) else day + DAY
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A resolved period in UTC: [start, end) for calendar periods and custom ranges. ALL_TIME has
+    neither bound. A sliding window (LAST_24_HOURS, LAST_7_DAYS) is (start, end]: it ends at the moment
+    it was resolved, so a deal closed at that very moment is in it, and a deal leaves it exactly one
+    window length after it closed."""
+
+    preset: PeriodPreset | None
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def sliding(self) -> bool:
+        return self.preset in SLIDING
+
+    @property
+    def length(self) -> timedelta | None:
+        return None if self.start is None or self.end is None else self.end - self.start
+
+    def contains(self, moment: datetime) -> bool:
+        if self.sliding:
+            return self.start < moment <= self.end  # type: ignore[operator]
+        return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
+
+    def goal_days(self, first: date, last: date) -> int:
+        """How many days of a goal running from `first` to `last` (inclusive) lie in the period: a day
+        counts when its midnight (UTC) does. Every interval of N whole days holds N midnights, so a
+        7-day window always counts 7 days of goals, and the count changes only at midnight."""
+        if self.sliding:
+            first, last = max(first, self.start.date() + DAY), min(last, self.end.date())  # type: ignore[union-attr]
+        if not self.sliding and self.start is not None:
+            first = max(first, _first_full_day(self.start))
+        if not self.sliding and self.end is not None:
+            last = min(last, _first_full_day(self.end) - DAY)
+        return max(0, (last - first).days + 1)
+
+
+@dataclass(frozen=True)
+class PeriodSpec:
+    """What a client asked for: a preset, or a custom range [start, end); never both. Resolved against
+    `now` each time the scoreboard is computed (sliding windows and calendar periods move)."""
+
+    preset: PeriodPreset | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @classmethod
+    def of(cls, preset: PeriodPreset | str | None = None, start: datetime | None = None,
+           end: datetime | None = None) -> PeriodSpec:
+        if preset is not None and (start is not None or end is not None):
+            raise ValidationError("period", "give either a preset or a from/to range, not both")
+        if preset is not None:
+            try:
+                return cls(preset=PeriodPreset(preset))
+            except ValueError:
+                raise ValidationError("period.preset", f"{preset!r} is not a period preset") from None
+        if start is None and end is None:
+            raise ValidationError("period", "give a preset, or both `from` and `to`")
+        if start is None or end is None:
+            raise ValidationError("period", f"a custom range needs both `from` and `to` (`{'from' if start is None else 'to'}` "
+                                            "is missing)")
+        start, end = _utc(start), _utc(end)
+        if start >= end:
+            raise ValidationError("period.to", "must be after `from`")
+        return cls(start=start, end=end)
+
+    def resolve(self, now: datetime) -> Period:
+        now = _utc(now)
+        preset = self.preset
+        if preset is None:
+            return Period(None, self.start, self.end)
+        if preset in SLIDING:
+            return Period(preset, now - SLIDING[preset], now)
+        if preset is PeriodPreset.ALL_TIME:
+            return Period(preset, None, None)
+        month = now.date().replace(day=1)
+        if preset is PeriodPreset.THIS_MONTH:
+            return Period(preset, _midnight(month), _midnight(_add_months(month, 1)))
+        quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+        return Period(preset, _midnight(quarter), _midnight(_add_months(quarter, 3)))
+
+
+@dataclass(frozen=True)
+class ScoreboardRequest:
+    """A scoreboard's identity: subscribers asking for the same request see the same scoreboard."""
+
+    period: PeriodSpec
+    team_id: int | None = None
+    currency: str = BASE_CURRENCY
+
+    @classmethod
+    def of(cls, period: PeriodSpec, team_id: int | None = None, currency: str | None = None) -> ScoreboardRequest:
+        code = (currency or BASE_CURRENCY).strip().upper()
+        check_currency(code)
+        return cls(period=period, team_id=team_id, currency=code)
+
+
+# --- what persistence loads ---
+
+@dataclass(frozen=True)
+class DealGroup:
+    """An aggregate of one owner's deals of one kind in one currency: WON and LOST deals closed in the
+    period (amount: actual revenue), OPEN deals whenever they were opened (amount: estimated revenue)."""
+
+    owner_id: int
+    kind: DealKind
+    currency: str | None
+    count: int
+    amount: Decimal = Decimal(0)
+    oldest_closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    user_id: int
+    period_start: date
+    period_end: date  # inclusive
+    target_revenue: Money
+    target_deals: int = 0
+
+
+# --- the result ---
+
+@dataclass(frozen=True)
+class RepFigures:
+    user_id: int
+    name: str
+    rank: int
+    won_revenue: Money
+    deals_won: int
+    deals_lost: int
+    win_rate: Decimal | None
+    open_pipeline: Money
+    open_deals: int
+    goal: Money | None
+    deals_goal: Decimal | None
+    progress: Decimal | None
+    projected: Money
+    on_track: bool | None
+
+
+@dataclass(frozen=True)
+class Scoreboard:
+    request: ScoreboardRequest
+    period: Period
+    as_of: datetime
+    currency: str
+    time_left: int | None  # seconds; None when the period never ends (sliding windows, ALL_TIME)
+    won_revenue: Money
+    deals_won: int
+    deals_lost: int
+    win_rate: Decimal | None
+    average_deal_size: Money | None
+    open_pipeline: Money
+    open_deals: int
+    goal: Money | None
+    progress: Decimal | None
+    projected: Money
+    on_track: bool | None
+    reps: tuple[RepFigures, ...]
+    missing_rates: tuple[str, ...]
+    changes_at: datetime | None
+    event_id: int | None = None
+
+    def figures(self) -> tuple:
+        """Everything a subscriber sees except what moves with the clock alone (`as_of`, `time_left`,
+        and a sliding window's bounds): two scoreboards with equal figures show the same numbers."""
+        bounds = () if self.period.sliding else (self.period.start, self.period.end)
+        return (self.request, bounds, self.won_revenue, self.deals_won, self.deals_lost, self.win_rate,
+                self.average_deal_size, self.open_pipeline, self.open_deals, self.goal, self.progress,
+                self.projected, self.on_track, self.reps, self.missing_rates, self.changes_at, self.event_id)
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(PERCENT, rounding=ROUND_HALF_UP)
+
+
+def pace_factor(period: Period, now: datetime) -> Decimal:
+    """What to multiply the revenue won so far by to project it to the period's end. Counted in whole
+    days from the period's start (a day that has begun counts as elapsed), so the projection steps once
+    a day instead of drifting with every second. 1 where nothing lies ahead: sliding windows (they
+    always end now), ALL_TIME, a period that has ended or not started."""
+    if period.sliding or period.start is None or period.end is None or not period.contains(now):
+        return Decimal(1)
+    begun = (now - period.start) // DAY + 1
+    elapsed = min(period.end, period.start + begun * DAY) - period.start
+    return Decimal((period.end - period.start) // timedelta(microseconds=1)) / Decimal(elapsed // timedelta(microseconds=1))
+
+
+def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None, has_goals: bool) -> datetime | None:
+    """The next instant at which time alone changes a figure (other than `asOf`/`timeLeft`)."""
+    candidates: list[datetime] = []
+    if period.sliding:
+        if oldest_closed_at is not None:  # the oldest closed deal drops out of the window
+            candidates.append(oldest_closed_at + (period.end - period.start))
+        if has_goals:  # the window's days of goals shift at midnight
+            candidates.append(_midnight(now.date() + DAY))
+    elif period.start is not None and period.end is not None:
+        if now < period.start:
+            candidates.append(period.start)
+        elif now < period.end:
+            begun = (now - period.start) // DAY + 1
+            candidates.append(min(period.end, period.start + begun * DAY))
+    later = [c for c in candidates if c > now]
+    return min(later) if later else None
+
+
+def with_base(rates: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {BASE_CURRENCY: Decimal(1), **rates}
+
+
+def compute_scoreboard(
+    request: ScoreboardRequest, now: datetime, deals: Iterable[DealGroup], users: Mapping[int, str],
+    goals: Iterable[GoalRow], rates: Mapping[str, Decimal], event_id: int | None = None,
+) -> Scoreboard:
+    """The scoreboard of `request` at `now`. `users` names the reps to show (a team's members, or
+    everyone who has deals or goals in the period); deals and goals of others are left out.
+
+    Amounts are converted to the reporting currency per (owner, currency) sum; each rep's figures are
+    rounded half-up to the currency's minor unit, and the totals are the sums of the reps' figures,
+    so the board adds up. Amounts in a currency without an exchange rate are left out and named in
+    `missing_rates`."""
+    now = _utc(now)
+    currency = request.currency
+    rates = with_base(rates)
+    if currency not in rates:
+        raise ValidationError("currency", f"there is no exchange rate for {currency}; set one with setExchangeRate "
+                                          "or report in a currency that has one")
+    period = request.period.resolve(now)
+    zero = Money.zero(currency)
+    missing: set[str] = set()
+
+    def convert(amount: Decimal, source: str | None) -> Decimal:
+        if source is None or not amount:
+            return Decimal(0)
+        if source not in rates:
+            missing.add(source)
+            return Decimal(0)
+        return Money(amount, source).convert(currency, rates).amount
+
+    won: dict[int, Decimal] = {u: Decimal(0) for u in users}
+    pipeline: dict[int, Decimal] = {u: Decimal(0) for u in users}
+    counts: dict[tuple[int, DealKind], int] = {}
+    oldest: datetime | None = None
+    for group in deals:
+        if group.owner_id not in users:
+            continue
+        counts[group.owner_id, group.kind] = counts.get((group.owner_id, group.kind), 0) + group.count
+        if group.kind is DealKind.WON:
+            won[group.owner_id] += convert(group.amount, group.currency)
+        elif group.kind is DealKind.OPEN:
+            pipeline[group.owner_id] += convert(group.amount, group.currency)
+        if group.kind is not DealKind.OPEN and group.oldest_closed_at is not None:
+            oldest = group.oldest_closed_at if oldest is None else min(oldest, group.oldest_closed_at)
+
+    goal_money: dict[int, Decimal] = {}
+    goal_deals: dict[int, Decimal] = {}
+    has_goals = False
+    for goal in goals:
+        if goal.user_id not in users:
+            continue
+        has_goals = True
+        days = period.goal_days(goal.period_start, goal.period_end)
+        if not days:
+            continue
+        share = Decimal(days) / Decimal((goal.period_end - goal.period_start).days + 1)
+        goal_money[goal.user_id] = goal_money.get(goal.user_id, Decimal(0)) + convert(
+            goal.target_revenue.amount * share, goal.target_revenue.currency)
+        goal_deals[goal.user_id] = goal_deals.get(goal.user_id, Decimal(0)) + goal.target_deals * share
+
+    factor = pace_factor(period, now)
+    unranked = []
+    for user_id, name in users.items():
+        won_money = Money(won[user_id], currency).rounded()
+        goal = Money(goal_money[user_id], currency).rounded() if user_id in goal_money else None
+        projected = (won_money * factor).rounded()
+        deals_won, deals_lost = counts.get((user_id, DealKind.WON), 0), counts.get((user_id, DealKind.LOST), 0)
+        unranked.append(dict(
+            user_id=user_id, name=name, won_revenue=won_money, deals_won=deals_won, deals_lost=deals_lost,
+            win_rate=percent(deals_won, deals_won + deals_lost),
+            open_pipeline=Money(pipeline[user_id], currency).rounded(),
+            open_deals=counts.get((user_id, DealKind.OPEN), 0), goal=goal,
+            deals_goal=goal_deals[user_id].quantize(PERCENT, rounding=ROUND_HALF_UP) if user_id in goal_deals else None,
+            progress=percent(won_money.amount, goal.amount) if goal is not None else None,
+            projected=projected, on_track=None if goal is None else projected.amount >= goal.amount))
+    unranked.sort(key=lambda r: (-r["won_revenue"].amount, -r["deals_won"], r["name"], r["user_id"]))
+    reps = tuple(RepFigures(rank=n, **r) for n, r in enumerate(unranked, start=1))
+
+    won_total = sum((r.won_revenue for r in reps), zero)
+    deals_won = sum(r.deals_won for r in reps)
+    deals_lost = sum(r.deals_lost for r in reps)
+    goals_set = [r.goal for r in reps if r.goal is not None]
+    goal_total = sum(goals_set, zero) if goals_set else None
+    projected_total = sum((r.projected for r in reps), zero)
+    return Scoreboard(
+        request=request, period=period, as_of=now, currency=currency,
+        time_left=None if period.end is None or period.sliding else max(0, int((period.end - now).total_seconds())),
+        won_revenue=won_total, deals_won=deals_won, deals_lost=deals_lost,
+        win_rate=percent(deals_won, deals_won + deals_lost),
+        average_deal_size=Money(won_total.amount / deals_won, currency).rounded() if deals_won else None,
+        open_pipeline=sum((r.open_pipeline for r in reps), zero), open_deals=sum(r.open_deals for r in reps),
+        goal=goal_total, progress=percent(won_total.amount, goal_total.amount) if goal_total is not None else None,
+        projected=projected_total, on_track=None if goal_total is None else projected_total.amount >= goal_total.amount,
+        reps=reps, missing_rates=tuple(sorted(missing)),
+        changes_at=next_change(period, now, oldest, has_goals), event_id=event_id,
+    )
+
+
+# --- which events can move a figure ---
+
+# Opportunity events change stage, amounts, owner or existence; a goal changes targets; exchange rates
+# change conversions. Users and teams have no workflow (and no event) yet: they change only by seeding.
+_MOVING = frozenset({
+    "OpportunityCreated", "OpportunityChanged", "OpportunityStageChanged", "OpportunityWon", "OpportunityLost",
+    "OpportunityUnlocked", "OpportunityDeleted", "GoalSet", "CatalogChanged",
+})
+_FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue"})
+
+
+def moves_scoreboard(event_type: str, data: Mapping | None = None) -> bool:
+    """Whether an event of this type (the class name, as in the outbox) can move a scoreboard figure.
+    With the event's `data`, two kinds are judged more closely: an `OpportunityChanged` moves a figure
+    only when it changed the owner or the estimated revenue, a `CatalogChanged` only when it was an
+    exchange rate. Without data the answer errs on the safe side (True for both)."""
+    if event_type not in _MOVING:
+        return False
+    if data is None:
+        return True
+    if event_type == "OpportunityChanged":
+        fields = data.get("fields")
+        return fields is None or bool(_FIGURE_FIELDS.intersection(fields))
+    if event_type == "CatalogChanged":
+        return data.get("what") in (None, "ExchangeRate")
+    return True
