@@ -8,13 +8,12 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-from broadcaster import Broadcast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from gql.downloads import document_endpoint
@@ -23,6 +22,10 @@ from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
 from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
+from gql.subscriptions.hub import EventHub
+from gql.subscriptions.protocol import WebSocketEndpoint
+from gql.subscriptions.streams import Realtime
+from persistence.bus import EventBus
 from persistence.db import create_engine, ping
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
@@ -49,11 +52,22 @@ def dispatch_enabled() -> bool:
     return os.environ.get("SALESGRAPH_DISPATCH", "on").lower() not in ("off", "0", "false", "no")
 
 
+def _setting(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a number") from None
+
+
 def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) -> Starlette:
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown."""
     engine = engine or create_engine()
-    broadcast = Broadcast(broadcast_url())
-    dispatcher = OutboxDispatcher(engine, broadcast)
+    bus = EventBus(broadcast_url())
+    dispatcher = OutboxDispatcher(engine, bus)
+    hub = EventHub(engine, bus, queue_size=int(_setting("SALESGRAPH_SUBSCRIBER_QUEUE", 1000)),
+                   resync_seconds=_setting("SALESGRAPH_EVENT_RESYNC_SECONDS", 2.0))
+    realtime = Realtime(engine=engine, hub=hub)
     dispatch = dispatch_enabled() if dispatch is None else dispatch
 
     async def healthz(request: Request) -> JSONResponse:
@@ -66,28 +80,45 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
         except Exception as error:  # noqa: BLE001 - any failure means not ready
             log.warning("database not reachable: %s", error)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        status = {"status": "ok", "database": "ok", "eventBus": "ok"}
+        try:
+            await asyncio.wait_for(bus.ping(), 2.0)
+        except Exception as error:  # noqa: BLE001 - any failure means the bus is away
+            log.warning("event bus not reachable: %r", error)
+            # Queries and mutations still work (events wait in the outbox), so this is reported, but
+            # subscribers on this process get events late (from the outbox) until the bus is back.
+            return JSONResponse({**status, "status": "unavailable", "eventBus": "unreachable"}, status_code=503)
+        if not hub.connected:
+            return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
+        return JSONResponse(status)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await check_current(engine)
-        await broadcast.connect()
-        task = asyncio.create_task(dispatcher.run(), name="outbox-dispatcher") if dispatch else None
+        tasks = [asyncio.create_task(hub.run(), name="event-hub")]
+        if dispatch:
+            tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
         tune_garbage_collector()
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await broadcast.disconnect()
+            await bus.close()
             await engine.dispose()
 
     endpoint = GraphQLEndpoint(schema, engine, events_committed=dispatcher.wake if dispatch else None)
+    websockets = WebSocketEndpoint(endpoint.schema, engine, endpoint.documents, realtime,
+                                   events_committed=endpoint.events_committed, clock=endpoint.clock,
+                                   init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
+                                   keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0))
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),
+            WebSocketRoute("/graphql", websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/ingest/leads", ingest_endpoint(engine, dispatcher.wake if dispatch else None), methods=["POST"]),
@@ -97,7 +128,10 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.broadcast = broadcast
+    app.state.bus = bus
+    app.state.hub = hub
+    app.state.realtime = realtime
+    app.state.websockets = websockets
     app.state.dispatcher = dispatcher
     app.add_middleware(ServerTimingMiddleware)
     return app

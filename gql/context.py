@@ -24,6 +24,8 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     # Called after a commit that recorded events: wakes the outbox dispatcher.
     events_committed: Callable[[], None] | None = None
+    # The process's realtime side (event hub, scoreboard topics) for subscriptions; None in tools.
+    realtime: Any = None
     loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
 
     def loader(self, key: Hashable, factory: Callable[[], DataLoader]) -> DataLoader:

@@ -139,7 +139,7 @@ class GraphQLEndpoint:
     def respond(self, result: ExecutionResult, media: str, request_id: str) -> Response:
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [_masked(e, request_id) for e in result.errors]
+            body["errors"] = [masked_error(e, request_id) for e in result.errors]
         request_failed = result.data is None and result.errors and all(not e.path for e in result.errors)
         if request_failed:
             # Variables that do not coerce: a request error, executed nothing.
@@ -148,7 +148,7 @@ class GraphQLEndpoint:
         return _json(body, 200, media)
 
 
-def _masked(error: GraphQLError, request_id: str) -> dict[str, Any]:
+def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
@@ -24,6 +27,16 @@ CHANNEL = "salesgraph.events"
 BATCH = 500
 # Any constant shared by every process of a deployment: one dispatcher at a time numbers events.
 _ADVISORY_LOCK = 0x5A1E5_0B0
+
+
+def retention() -> timedelta:
+    """How long published events stay in the outbox for clients that resume with `since`
+    (SALESGRAPH_EVENT_RETENTION_HOURS, default 24)."""
+    return timedelta(hours=float(os.environ.get("SALESGRAPH_EVENT_RETENTION_HOURS", "24")))
+
+
+class SinceOutOfRange(Exception):
+    """A client asked to resume after an event the outbox no longer has (or never had)."""
 
 
 class Publisher(Protocol):
@@ -42,12 +55,14 @@ class OutboxDispatcher:
     so events committed by other processes (or before a crash) go out too."""
 
     def __init__(self, engine: AsyncEngine, publisher: Publisher, channel: str = CHANNEL,
-                 poll_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0, keep: timedelta | None = None) -> None:
         self.engine = engine
         self.publisher = publisher
         self.channel = channel
         self.poll_seconds = poll_seconds
+        self.keep = keep if keep is not None else retention()
         self._wake = asyncio.Event()
+        self._pruned_at = 0.0
         self.published = 0
 
     def wake(self) -> None:
@@ -60,8 +75,15 @@ class OutboxDispatcher:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the bus or the database is away: retry on the next turn
-                log.exception("publishing the outbox failed; retrying")
+            except Exception as error:  # noqa: BLE001 - the bus or the database is away: retry on the next turn
+                log.warning("publishing the outbox failed (%r); the events wait and are retried", error)
+            if time.monotonic() - self._pruned_at > 60:
+                self._pruned_at = time.monotonic()
+                try:
+                    async with self._locked() as conn:
+                        await prune(conn, utcnow() - self.keep)
+                except Exception:  # noqa: BLE001 - pruning is housekeeping; next minute again
+                    log.exception("pruning the outbox failed")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
@@ -113,3 +135,48 @@ class OutboxDispatcher:
                 update(t.outbox_events).where(t.outbox_events.c.id == bindparam("event_id"))
                 .values(position=bindparam("new_position")),
                 [{"event_id": event_id, "new_position": last + n} for n, event_id in enumerate(waiting, start=1)])
+
+
+def _numbered() -> Any:
+    return select(t.outbox_events).where(t.outbox_events.c.position.is_not(None))
+
+
+async def newest_position(conn: AsyncConnection) -> int:
+    """The public id of the newest numbered event (0 when there is none)."""
+    return (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+
+
+async def events_after(conn: AsyncConnection, position: int, upto: int | None = None,
+                       limit: int = BATCH) -> list[dict[str, Any]]:
+    """Numbered events after `position` (up to `upto`), oldest first, in their published form.
+    Numbered means committed and finally ordered, whether or not the bus has carried it yet."""
+    stmt = _numbered().where(t.outbox_events.c.position > position)
+    if upto is not None:
+        stmt = stmt.where(t.outbox_events.c.position <= upto)
+    rows = await conn.execute(stmt.order_by(t.outbox_events.c.position).limit(limit))
+    return [event_message(row) for row in rows]
+
+
+async def check_since(conn: AsyncConnection, since: int) -> int:
+    """Raise SinceOutOfRange unless every event after `since` is still in the outbox; returns the
+    newest position."""
+    oldest, newest = (await conn.execute(select(func.min(t.outbox_events.c.position),
+                                                func.max(t.outbox_events.c.position)))).one()
+    newest = newest or 0
+    if since > newest:
+        raise SinceOutOfRange(f"event {since} is newer than the newest event ({newest}): the data was reset; "
+                              "query the current state again and subscribe without `since`")
+    if oldest is not None and since + 1 < oldest:
+        raise SinceOutOfRange(f"events after {since} are no longer kept (the oldest kept is {oldest}); query the "
+                              "current state again and subscribe without `since`")
+    return newest
+
+
+async def prune(conn: AsyncConnection, before: datetime) -> int:
+    """Delete published events created before `before`, always keeping the newest one (so a client's
+    `since` can still be told apart from a reset database)."""
+    newest = await newest_position(conn)
+    result = await conn.execute(delete(t.outbox_events).where(
+        t.outbox_events.c.published_at.is_not(None), t.outbox_events.c.created_at < before,
+        t.outbox_events.c.position < newest))
+    return result.rowcount or 0

@@ -20,11 +20,13 @@ from gql.schema.leads import Lead, LeadColumn
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
+from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.resolvers.connections import criteria
 from persistence import filters as spec
 from persistence import reads
 from persistence import tables as t
 from persistence.filters import conditions
+from persistence.outbox import newest_position
 
 # Every type that implements Node, with the table its rows come from.
 NODE_TYPES: dict[str, tuple[str, object]] = {
@@ -161,6 +163,14 @@ class Query:
         rows = await _all(info, select(t.exchange_rates).order_by(t.exchange_rates.c.currency))
         return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
 
+    @strawberry.field(description="The id of the newest event (0 when there is none). Read it before (or with) the "
+                                  "data a view shows, then subscribe with `since` set to it: the subscription "
+                                  "sends every change after it, so nothing falls between the read and the live "
+                                  "updates.")
+    async def latest_event_id(self, info: Info) -> strawberry.ID:
+        async with info.context.engine.connect() as conn:
+            return strawberry.ID(str(await newest_position(conn)))
+
     @strawberry.field(description="Leads grouped by status, like a kanban board: every status is a column. "
                                   "Archived leads are left out unless the filter asks for them.")
     async def lead_board(
@@ -178,6 +188,12 @@ class Query:
             columns = await reads.top_per_group(conn, t.leads, "status", statuses, conds, order, limit)
         return [LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
                 for s, (count, rows) in zip(statuses, columns)]
+
+    scoreboard: Scoreboard = strawberry.field(
+        resolver=resolve_scoreboard,
+        description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
+                    "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
+                    "progress, projection and rank. Bad arguments are an error with no data.")
 
 
 async def _all(info: Info, stmt) -> list:  # noqa: ANN001

@@ -7,6 +7,7 @@ from gql.schema import accounts, catalog, contracts, documents, history, leads, 
 from gql.schema import monitors
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
+from gql.schema.subscriptions import Subscription
 
 NODE_CLASSES = [
     accounts.Account, accounts.Contact, accounts.ContactType, accounts.AccountGroup,
@@ -22,4 +23,4 @@ NODE_CLASSES = [
     monitors.StatusMonitor,
 ]
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, types=[*NODE_CLASSES, *extra_types()], config=StrawberryConfig(auto_camel_case=True))
+schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, types=[*NODE_CLASSES, *extra_types()], config=StrawberryConfig(auto_camel_case=True))

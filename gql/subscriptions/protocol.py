@@ -1,0 +1,369 @@
+"""GraphQL over WebSocket on /graphql: the `graphql-transport-ws` protocol (the graphql-ws library's)
+and the legacy `graphql-ws` protocol (subscriptions-transport-ws), authenticated by the token in
+`connection_init`, with keep-alive, bounded per-connection work and clear close codes.
+
+Our own handler rather than Strawberry's: it lets every subscriber of one scoreboard share one
+execution of the same document (see `rendered` below), keeps an idle connection small (no task
+per connection besides the one uvicorn gives it, one keep-alive loop for all), and closes a client
+that cannot keep up with a code it can act on."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
+from graphql.execution import Executor, create_source_event_stream, execute_subscription_event
+from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from domain.access import Principal
+from domain.base import utcnow
+from gql.auth import principal_for
+from gql.context import Context
+from gql.execution import FastExecutor
+from gql.http import DocumentCache, masked_error
+from gql.subscriptions.hub import SlowConsumer
+
+log = logging.getLogger("salesgraph.ws")
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+# Close codes: the graphql-transport-ws protocol's, and one of ours.
+BAD_REQUEST = 4400
+UNAUTHORIZED = 4401            # subscribe before connection_ack
+FORBIDDEN = 4403               # connection_init with no valid token
+SUBPROTOCOL_NOT_ACCEPTABLE = 4406
+INIT_TIMEOUT = 4408
+SUBSCRIBER_EXISTS = 4409
+TOO_MANY_INITS = 4429
+SLOW_CONSUMER = 4008           # ours: more messages waited than the bound; reconnect and resume with `since`
+INTERNAL_ERROR = 4500
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class Connection:
+    """One WebSocket: its protocol, caller and running operations."""
+
+    __slots__ = ("ws", "protocol", "principal", "context", "operations", "acknowledged", "closed", "__weakref__")
+
+    def __init__(self, ws: WebSocket, protocol: str) -> None:
+        self.ws, self.protocol = ws, protocol
+        self.principal: Principal | None = None
+        self.context: Context | None = None
+        self.operations: dict[str, asyncio.Task[None]] = {}
+        self.acknowledged = False
+        self.closed = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.send_raw(orjson.dumps(message).decode())
+
+    async def send_raw(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.closed = True
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason[:120])
+
+
+class WebSocketEndpoint:
+    def __init__(self, schema: GraphQLSchema, engine: AsyncEngine, documents: DocumentCache, realtime: Any,
+                 events_committed: Callable[[], None] | None = None, clock: Callable[[], datetime] = utcnow,
+                 init_timeout: float = 10.0, keepalive: float = 15.0, max_operations: int = 100) -> None:
+        self.schema, self.engine, self.documents, self.realtime = schema, engine, documents, realtime
+        self.events_committed, self.clock = events_committed, clock
+        self.init_timeout, self.keepalive, self.max_operations = init_timeout, keepalive, max_operations
+        self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._keepalive_task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        ws = WebSocket(scope, receive, send)
+        offered = scope.get("subprotocols") or []
+        protocol = TRANSPORT_WS if TRANSPORT_WS in offered else LEGACY_WS if LEGACY_WS in offered else None
+        await ws.accept(subprotocol=protocol)
+        if protocol is None:
+            await ws.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {TRANSPORT_WS} or {LEGACY_WS}")
+            return
+        connection = Connection(ws, protocol)
+        self.connections.add(connection)
+        self._ensure_keepalive()
+        try:
+            await self._serve(connection)
+        except _Close as close:
+            await connection.close(close.code, close.reason)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            connection.closed = True
+            for task in list(connection.operations.values()):
+                task.cancel()
+            self.connections.discard(connection)
+
+    async def _serve(self, connection: Connection) -> None:
+        deadline = time.monotonic() + self.init_timeout
+        while True:
+            if connection.acknowledged:
+                message = await connection.ws.receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(connection.ws.receive(), max(0.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    raise _Close(INIT_TIMEOUT, "Connection initialisation timeout") from None
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None and message.get("bytes") is not None:
+                raw = message["bytes"].decode("utf-8", "replace")
+            try:
+                parsed = orjson.loads(raw or "")
+            except orjson.JSONDecodeError:
+                raise _Close(BAD_REQUEST, "Invalid message received: not JSON") from None
+            if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
+                raise _Close(BAD_REQUEST, "Invalid message received: no `type`")
+            if connection.protocol == TRANSPORT_WS:
+                await self._transport_message(connection, parsed)
+            else:
+                await self._legacy_message(connection, parsed)
+
+    # --- graphql-transport-ws ---
+
+    async def _transport_message(self, connection: Connection, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "connection_init":
+            if connection.acknowledged:
+                raise _Close(TOO_MANY_INITS, "Too many initialisation requests")
+            if not await self._authenticate(connection, message.get("payload")):
+                raise _Close(FORBIDDEN, "Forbidden: connection_init needs a valid token as "
+                                        '{"authorization": "Bearer <token>"}')
+            connection.acknowledged = True
+            await connection.send({"type": "connection_ack"})
+        elif kind == "ping":
+            await connection.send({"type": "pong", **({"payload": message["payload"]} if "payload" in message else {})})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            if not connection.acknowledged:
+                raise _Close(UNAUTHORIZED, "Unauthorized: send connection_init first")
+            op_id, payload = message.get("id"), message.get("payload")
+            if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
+                raise _Close(BAD_REQUEST, "Invalid message received: subscribe needs an `id` and a `payload`")
+            if op_id in connection.operations:
+                raise _Close(SUBSCRIBER_EXISTS, f"Subscriber for {op_id} already exists")
+            self._start(connection, op_id, payload)
+        elif kind == "complete":
+            task = connection.operations.pop(str(message.get("id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise _Close(BAD_REQUEST, f"Invalid message received: unknown type {kind!r}")
+
+    # --- legacy graphql-ws (subscriptions-transport-ws) ---
+
+    async def _legacy_message(self, connection: Connection, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "connection_init":
+            if not await self._authenticate(connection, message.get("payload")):
+                await connection.send({"type": "connection_error", "payload": {
+                    "message": 'connection_init needs a valid token as {"authorization": "Bearer <token>"}'}})
+                raise _Close(FORBIDDEN, "Forbidden")
+            connection.acknowledged = True
+            await connection.send({"type": "connection_ack"})
+            await connection.send({"type": "ka"})
+        elif kind == "start":
+            op_id, payload = message.get("id"), message.get("payload")
+            if not connection.acknowledged:
+                await connection.send({"type": "error", "id": op_id, "payload": {
+                    "message": "send connection_init (with the token) before start"}})
+                return
+            if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
+                await connection.send({"type": "error", "id": op_id,
+                                       "payload": {"message": "start needs an `id` and a `payload`"}})
+                return
+            previous = connection.operations.pop(op_id, None)
+            if previous is not None:  # the legacy protocol restarts an id that is reused
+                previous.cancel()
+            self._start(connection, op_id, payload)
+        elif kind == "stop":
+            op_id = str(message.get("id"))
+            task = connection.operations.pop(op_id, None)
+            if task is not None:
+                task.cancel()
+                await connection.send({"type": "complete", "id": op_id})
+        elif kind == "connection_terminate":
+            raise _Close(1000, "terminated by the client")
+        else:
+            await connection.send({"type": "error", "id": message.get("id"),
+                                   "payload": {"message": f"unknown message type {kind!r}"}})
+
+    # --- both ---
+
+    async def _authenticate(self, connection: Connection, payload: Any) -> bool:
+        authorization = None
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                if isinstance(key, str) and key.lower() == "authorization" and isinstance(value, str):
+                    authorization = value
+            headers = payload.get("headers")
+            if authorization is None and isinstance(headers, dict):
+                authorization = next((v for k, v in headers.items() if str(k).lower() == "authorization"
+                                      and isinstance(v, str)), None)
+        if authorization is None:
+            authorization = connection.ws.headers.get("authorization")
+        principal = await principal_for(self.engine, authorization)
+        if principal is None:
+            return False
+        connection.principal = principal
+        connection.context = self._context(principal, "ws-" + uuid.uuid4().hex[:16])
+        return True
+
+    def _context(self, principal: Principal, request_id: str) -> Context:
+        return Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
+                       events_committed=self.events_committed, realtime=self.realtime)
+
+    def _start(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
+        if len(connection.operations) >= self.max_operations:
+            asyncio.ensure_future(self._fail(connection, op_id, [GraphQLError(
+                f"at most {self.max_operations} operations may run on one connection at a time")]))
+            return
+        task = asyncio.create_task(self._operation(connection, op_id, payload))
+        connection.operations[op_id] = task
+        task.add_done_callback(lambda _t: connection.operations.pop(op_id, None)
+                               if connection.operations.get(op_id) is _t else None)
+
+    async def _fail(self, connection: Connection, op_id: str, errors: list[GraphQLError]) -> None:
+        """Errors before anything ran (validation, unknown operation): the protocol's `error` message."""
+        formatted = [e.formatted for e in errors]
+        if connection.protocol == TRANSPORT_WS:
+            await connection.send({"type": "error", "id": op_id, "payload": formatted})
+        else:
+            await connection.send({"type": "error", "id": op_id, "payload": formatted[0]})
+
+    async def _next(self, connection: Connection, op_id: str, body: str) -> None:
+        kind = "next" if connection.protocol == TRANSPORT_WS else "data"
+        await connection.send_raw(f'{{"type":"{kind}","id":{orjson.dumps(op_id).decode()},"payload":{body}}}')
+
+    async def _operation(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
+        assert connection.context is not None
+        request_id = f"{connection.context.request_id}-{op_id}"
+        try:
+            query, variables = payload.get("query"), payload.get("variables")
+            operation_name = payload.get("operationName")
+            if not isinstance(query, str) or not query.strip():
+                await self._fail(connection, op_id, [GraphQLError("the payload has no `query` string")])
+                return
+            if variables is not None and not isinstance(variables, dict):
+                await self._fail(connection, op_id, [GraphQLError("`variables` must be a JSON object")])
+                return
+            document, errors = self.documents.get(query)
+            if errors or document is None:
+                await self._fail(connection, op_id, errors)
+                return
+            operation = get_operation_ast(document, operation_name)
+            if operation is None:
+                await self._fail(connection, op_id, [GraphQLError(
+                    "the document has no single operation to run; name it in `operationName`")])
+                return
+            context = replace(connection.context, request_id=request_id, loaders={})
+            if operation.operation is not OperationType.SUBSCRIPTION:
+                result = execute(self.schema, document, context_value=context, variable_values=variables,
+                                 operation_name=operation_name, executor_class=FastExecutor)
+                if not isinstance(result, ExecutionResult):
+                    result = await result
+                await self._next(connection, op_id, self._body(result, request_id))
+            else:
+                await self._subscription(connection, op_id, document, variables, operation_name, context, request_id)
+            await connection.send({"type": "complete", "id": op_id})
+        except asyncio.CancelledError:
+            raise
+        except SlowConsumer as error:
+            log.info("closing slow subscriber %s: %s", request_id, error)
+            await connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
+        except Exception:
+            log.exception("unexpected error in subscription %s", request_id)
+            await self._next(connection, op_id, orjson.dumps({"errors": [{
+                "message": f"Internal server error (request id {request_id})",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]}).decode())
+            await connection.send({"type": "complete", "id": op_id})
+
+    async def _subscription(self, connection: Connection, op_id: str, document: Any, variables: Any,
+                            operation_name: str | None, context: Context, request_id: str) -> None:
+        executor = FastExecutor.build(self.schema, document, None, context, variables, operation_name)
+        if isinstance(executor, list):
+            await self._next(connection, op_id, self._body(ExecutionResult(None, executor), request_id))
+            return
+        stream = create_source_event_stream(executor)
+        if asyncio.iscoroutine(stream) or isinstance(stream, asyncio.Future):
+            stream = await stream
+        if isinstance(stream, ExecutionResult):
+            await self._next(connection, op_id, self._body(stream, request_id))
+            return
+        # Subscribers of the same source with the same document, variables and caller share one
+        # execution per event: a payload that carries a `rendered` dict caches the response body.
+        key = (id(document), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS), operation_name,
+               connection.principal)
+        try:
+            async for event in stream:
+                rendered = getattr(event, "rendered", None)
+                body = rendered.get(key) if rendered is not None else None
+                if body is None:
+                    per_event = executor.build_per_event_executor(event)
+                    per_event.context_value = replace(context, loaders={})
+                    result = execute_subscription_event(per_event)
+                    if not isinstance(result, ExecutionResult):
+                        result = await result
+                    body = self._body(result, request_id)
+                    if rendered is not None:
+                        rendered[key] = body
+                await self._next(connection, op_id, body)
+                if connection.closed:
+                    return
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    @staticmethod
+    def _body(result: ExecutionResult, request_id: str) -> str:
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [masked_error(e, request_id) for e in result.errors]
+        body["data"] = result.data
+        return orjson.dumps(body).decode()
+
+    # --- keep-alive: one loop for every connection ---
+
+    def _ensure_keepalive(self) -> None:
+        if self.keepalive > 0 and (self._keepalive_task is None or self._keepalive_task.done()):
+            self._keepalive_task = asyncio.create_task(self._keepalive_loop(), name="ws-keepalive")
+
+    async def _keepalive_loop(self) -> None:
+        while self.connections:
+            await asyncio.sleep(self.keepalive)
+            ping = '{"type":"ping"}'
+            for connection in list(self.connections):
+                if connection.acknowledged and not connection.closed:
+                    await connection.send_raw(ping if connection.protocol == TRANSPORT_WS else '{"type":"ka"}')

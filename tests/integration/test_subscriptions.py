@@ -1,0 +1,181 @@
+"""Subscriptions over real WebSockets, both protocols, on SQLite and PostgreSQL: authentication,
+protocol errors, live events, resuming with `since` without gaps or duplicates, and slow consumers."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from gql import ids
+from persistence import tables as t
+from persistence.outbox import prune
+from tests.conftest import GraphQLClient
+from tests.integration.mutations.test_opportunities import STAGE, new_opportunity
+from tests.support.live import live_server
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLSocket
+
+EVENTS = """subscription($ids: [ID!], $since: ID) {
+  opportunityEvents(ids: $ids, since: $since) { eventId kind fromStage toStage opportunity { id name stage } }
+}"""
+LATEST = "{ latestEventId }"
+
+
+@pytest.fixture
+async def live(writable):
+    async with live_server(writable.url) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            server.api = GraphQLClient(http, writable.admin_token)
+            yield server
+
+
+async def move(api, opportunity_id: str, stage: str) -> None:
+    result = await api.data(STAGE, {"input": {"id": opportunity_id, "stage": stage}})
+    assert result["changeOpportunityStage"]["__typename"] == "OpportunityPayload", result
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_stage_change_made_over_http_reaches_a_subscriber_of_that_opportunity(live, writable, protocol):
+    mine = await new_opportunity(live.api, writable)
+    other = await new_opportunity(live.api, writable)
+    socket = await GraphQLSocket.open(live.url, writable.admin_token, protocol)
+    op = await socket.subscribe(EVENTS, {"ids": [mine["id"]], "since": (await live.api.data(LATEST))["latestEventId"]})
+    await move(live.api, other["id"], "PROPOSAL")
+    await move(live.api, mine["id"], "QUALIFICATION")
+    event = (await socket.next(op))["data"]["opportunityEvents"]
+    assert event["kind"] == "STAGE_CHANGED" and event["fromStage"] == "PROSPECTING" and event["toStage"] == "QUALIFICATION"
+    assert event["opportunity"] == {"id": mine["id"], "name": "Fleet renewal", "stage": "QUALIFICATION"}
+    await socket.stop(op)
+    if protocol == LEGACY_WS:
+        assert await socket.receive() == {"type": "complete", "id": op}
+    await move(live.api, mine["id"], "PROPOSAL")
+    # After stopping, nothing more arrives for that operation: the next message is a reply to a new one.
+    again = await socket.subscribe("subscription { opportunityEvents(ids: []) { eventId } }")
+    await socket.stop(again)
+    if protocol == LEGACY_WS:
+        assert await socket.receive() == {"type": "complete", "id": again}
+    await socket.close()
+
+
+async def test_reconnecting_with_since_gets_exactly_the_missed_events_in_order_then_live_ones(live, writable):
+    opportunity = await new_opportunity(live.api, writable)
+    socket = await GraphQLSocket.open(live.url, writable.admin_token)
+    op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": (await live.api.data(LATEST))["latestEventId"]})
+    await move(live.api, opportunity["id"], "QUALIFICATION")
+    seen = (await socket.next(op))["data"]["opportunityEvents"]
+    await socket.close()
+
+    for stage in ("PROPOSAL", "NEGOTIATION", "QUALIFICATION"):  # while disconnected
+        await move(live.api, opportunity["id"], stage)
+
+    socket = await GraphQLSocket.open(live.url, writable.admin_token)
+    op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": seen["eventId"]})
+    missed = [(await socket.next(op))["data"]["opportunityEvents"] for _ in range(3)]
+    assert [(e["fromStage"], e["toStage"]) for e in missed] == [
+        ("QUALIFICATION", "PROPOSAL"), ("PROPOSAL", "NEGOTIATION"), ("NEGOTIATION", "QUALIFICATION")]
+    assert [int(e["eventId"]) for e in missed] == sorted({int(e["eventId"]) for e in missed})
+    assert int(missed[0]["eventId"]) > int(seen["eventId"])
+    await move(live.api, opportunity["id"], "PROPOSAL")
+    live_event = (await socket.next(op))["data"]["opportunityEvents"]
+    assert (live_event["fromStage"], live_event["toStage"]) == ("QUALIFICATION", "PROPOSAL")
+    assert int(live_event["eventId"]) > int(missed[-1]["eventId"])
+    await socket.close()
+
+
+async def test_since_older_than_the_kept_events_is_refused_with_a_clear_error(live, writable):
+    opportunity = await new_opportunity(live.api, writable)
+    await move(live.api, opportunity["id"], "QUALIFICATION")
+    await move(live.api, opportunity["id"], "PROPOSAL")
+    newest = int((await live.api.data(LATEST))["latestEventId"])
+    async with writable.engine.begin() as conn:  # a day passes: everything but the newest event is pruned
+        await conn.execute(update(t.outbox_events).where(t.outbox_events.c.published_at.is_(None))
+                           .values(published_at=t.outbox_events.c.created_at))
+        await prune(conn, datetime.now(timezone.utc) + timedelta(days=1))
+    socket = await GraphQLSocket.open(live.url, writable.admin_token)
+    op = await socket.subscribe(EVENTS, {"since": str(newest - 2)})
+    result = await socket.next(op)
+    assert result["data"] is None
+    assert result["errors"][0]["extensions"]["code"] == "SINCE_OUT_OF_RANGE"
+    assert "query the current state again" in result["errors"][0]["message"]
+    assert await socket.receive() == {"type": "complete", "id": op}
+    # The newest event is always kept, so resuming right after it still works.
+    ok = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": str(newest)})
+    await move(live.api, opportunity["id"], "NEGOTIATION")
+    assert (await socket.next(ok))["data"]["opportunityEvents"]["toStage"] == "NEGOTIATION"
+    await socket.close()
+
+
+async def test_a_connection_without_a_valid_token_is_closed_as_forbidden(live, writable):
+    socket = await GraphQLSocket.open(live.url, None, init=False)
+    await socket.send({"type": "connection_init", "payload": {"authorization": "Bearer not-a-token"}})
+    code, reason = await socket.closed()
+    assert code == 4403 and "token" in reason
+
+
+async def test_legacy_protocol_reports_a_bad_token_as_connection_error(live, writable):
+    socket = await GraphQLSocket.open(live.url, None, LEGACY_WS, init=False)
+    await socket.send({"type": "connection_init", "payload": {}})
+    message = await socket.receive()
+    assert message["type"] == "connection_error" and "token" in message["payload"]["message"]
+    assert (await socket.closed())[0] == 4403
+
+
+async def test_protocol_misuse_closes_with_the_protocols_codes(live, writable):
+    early = await GraphQLSocket.open(live.url, None, init=False)
+    await early.subscribe(EVENTS)
+    assert (await early.closed())[0] == 4401
+
+    twice = await GraphQLSocket.open(live.url, writable.admin_token)
+    await twice.send({"type": "connection_init", "payload": {"authorization": f"Bearer {writable.admin_token}"}})
+    assert (await twice.closed())[0] == 4429
+
+    duplicate = await GraphQLSocket.open(live.url, writable.admin_token)
+    await duplicate.subscribe(EVENTS, op_id="a")
+    await duplicate.subscribe(EVENTS, op_id="a")
+    code, reason = await duplicate.closed()
+    assert code == 4409 and "a" in reason
+
+    garbage = await GraphQLSocket.open(live.url, writable.admin_token)
+    await garbage.ws.send("{not json")
+    assert (await garbage.closed())[0] == 4400
+
+
+async def test_an_invalid_document_gets_an_error_message_and_the_connection_stays_usable(live, writable):
+    socket = await GraphQLSocket.open(live.url, writable.admin_token)
+    await socket.subscribe("subscription { opportunityEvents { noSuchField } }", op_id="bad")
+    message = await socket.receive()
+    assert message["type"] == "error" and message["id"] == "bad"
+    assert "noSuchField" in message["payload"][0]["message"]
+    op = await socket.subscribe("query { latestEventId }")
+    assert (await socket.next(op))["data"]["latestEventId"].isdigit()
+    assert await socket.receive() == {"type": "complete", "id": op}
+    await socket.close()
+
+
+async def test_ids_of_the_wrong_type_are_an_error_not_an_empty_stream(live, writable):
+    socket = await GraphQLSocket.open(live.url, writable.admin_token)
+    op = await socket.subscribe(EVENTS, {"ids": [ids.encode("Account", 1)]})
+    result = await socket.next(op)
+    assert result["data"] is None and "ids" in result["errors"][0]["message"]
+    await socket.close()
+
+
+async def test_a_subscriber_that_falls_too_far_behind_is_closed_with_the_slow_consumer_code(writable, monkeypatch):
+    monkeypatch.setenv("SALESGRAPH_SUBSCRIBER_QUEUE", "2")
+    async with live_server(writable.url, dispatch=False) as server, httpx.AsyncClient(base_url=server.url) as http:
+        api = GraphQLClient(http, writable.admin_token)
+        opportunity = await new_opportunity(api, writable)
+        socket = await GraphQLSocket.open(server.url, writable.admin_token)
+        await socket.subscribe(EVENTS, {"ids": [opportunity["id"]]})
+        # A round trip on the same socket: operations start in order, so the subscription is listening.
+        probe = await socket.subscribe("query { latestEventId }")
+        assert (await socket.next(probe))["data"]
+        assert await socket.receive() == {"type": "complete", "id": probe}
+        for stage in ("QUALIFICATION", "PROPOSAL", "NEGOTIATION", "QUALIFICATION"):
+            await move(api, opportunity["id"], stage)
+        # With no dispatcher the events wait in the outbox; the hub then reads all four at once,
+        # faster than the subscriber can take them, and its queue holds two.
+        await server.app.state.dispatcher.dispatch_once()
+        code, reason = await socket.closed()
+        assert code == 4008 and "since" in reason
