@@ -81,16 +81,23 @@ class Period:
             return self.start < moment <= self.end  # type: ignore[operator]
         return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
 
+    def days(self) -> tuple[date | None, date | None]:
+        """The first and the last UTC day whose midnight lies in the period (None: unbounded). Every
+        interval of N whole days holds N midnights, so a 7-day window always spans 7 days, and which
+        days those are changes only at midnight."""
+        if self.start is None or self.end is None:
+            return None, None
+        if self.sliding:  # (start, end]
+            return self.start.date() + DAY, self.end.date()
+        return _first_full_day(self.start), _first_full_day(self.end) - DAY
+
     def goal_days(self, first: date, last: date) -> int:
-        """How many days of a goal running from `first` to `last` (inclusive) lie in the period: a day
-        counts when its midnight (UTC) does. Every interval of N whole days holds N midnights, so a
-        7-day window always counts 7 days of goals, and the count changes only at midnight."""
-        if self.sliding:
-            first, last = max(first, self.start.date() + DAY), min(last, self.end.date())  # type: ignore[union-attr]
-        if not self.sliding and self.start is not None:
-            first = max(first, _first_full_day(self.start))
-        if not self.sliding and self.end is not None:
-            last = min(last, _first_full_day(self.end) - DAY)
+        """How many days of a goal running from `first` to `last` (inclusive) lie in the period."""
+        low, high = self.days()
+        if low is not None:
+            first = max(first, low)
+        if high is not None:
+            last = min(last, high)
         return max(0, (last - first).days + 1)
 
 

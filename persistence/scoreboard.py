@@ -1,0 +1,117 @@
+"""What the scoreboard needs, in four statements (five with a team) whatever the number of
+opportunities: the newest event position, the exchange rates, the opportunities aggregated by owner,
+kind and currency in SQL, and the reps with their goals in the period."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Integer, Select, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.enums import OPEN_STAGES, Stage
+from domain.errors import NotFound
+from domain.money import Money
+from domain.scoreboard import (
+    DealGroup, DealKind, GoalRow, Period, Scoreboard, ScoreboardRequest, compute_scoreboard,
+)
+from persistence import reads
+from persistence import tables as t
+
+# SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
+SCALE = 10_000
+
+
+def _sum(column, dialect: str):  # noqa: ANN001, ANN202
+    if dialect == "sqlite":
+        return func.sum(cast(func.round(column * SCALE), Integer))
+    return func.sum(column)
+
+
+def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> Select:
+    """Closed deals of the period per owner, stage and currency (with the oldest closing time, for a
+    sliding window), and open deals per owner and currency whenever they were opened."""
+    o = t.opportunities.c
+    in_team = [o.owner_id.in_(select(t.users.c.id).where(t.users.c.team_id == team_id))] if team_id else []
+    when = []
+    if period.sliding:
+        when = [o.closed_at > period.start, o.closed_at <= period.end]
+    else:
+        when = [o.closed_at >= period.start] if period.start is not None else []
+        when += [o.closed_at < period.end] if period.end is not None else []
+    closed = (
+        select(o.owner_id, o.stage.label("kind"), o.actual_revenue_currency.label("currency"),
+               func.count().label("deals"), _sum(o.actual_revenue_amount, dialect).label("amount"),
+               func.min(o.closed_at).label("oldest"))
+        .where(o.stage.in_([Stage.WON.value, Stage.LOST.value]), *when, *in_team)
+        .group_by(o.owner_id, o.stage, o.actual_revenue_currency)
+    )
+    opened = (
+        select(o.owner_id, literal(DealKind.OPEN.value), o.estimated_revenue_currency, func.count(),
+               _sum(o.estimated_revenue_amount, dialect), null())
+        .where(o.stage.in_([s.value for s in OPEN_STAGES]), *in_team)
+        .group_by(o.owner_id, o.estimated_revenue_currency)
+    )
+    return union_all(closed, opened)  # type: ignore[return-value]
+
+
+def reps_statement(period: Period, team_id: int | None, owners: Sequence[int]) -> Select:
+    """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
+    the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
+    u, g = t.users.c, t.goals.c
+    first, last = period.days()
+    overlap = [g.user_id == u.id]
+    overlap += [g.period_end >= first] if first is not None else []
+    overlap += [g.period_start <= last] if last is not None else []
+    stmt = (
+        select(u.id, u.name, g.id.label("goal_id"), g.period_start, g.period_end, g.target_revenue_amount,
+               g.target_revenue_currency, g.target_deals)
+        .select_from(t.users.outerjoin(t.goals, and_(*overlap)))
+        .order_by(u.id, g.period_start)
+    )
+    if team_id:
+        return stmt.where(u.team_id == team_id)
+    return stmt.where(or_(u.id.in_(list(owners)), g.id.is_not(None)))
+
+
+async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
+                          now: datetime) -> Scoreboard:
+    """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
+    the figures: they include at least every event up to it (and maybe some after it, which a
+    client replaying from it merely sees again). Raises NotFound for an unknown team and
+    ValidationError for a reporting currency without an exchange rate."""
+    if isinstance(source, AsyncEngine):
+        async with source.connect() as conn:
+            return await _load(conn, request, now)
+    return await _load(source, request, now)
+
+
+async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> Scoreboard:
+    dialect = conn.dialect.name
+    event_id = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
+    rates = await reads.exchange_rates(conn)
+    team_id = request.team_id
+    if team_id is not None:
+        found = (await conn.execute(select(t.teams.c.id).where(t.teams.c.id == team_id))).first()
+        if found is None:
+            raise NotFound("Team", team_id)
+    period = request.period.resolve(now)
+    deals = []
+    for owner_id, kind, currency, count, amount, oldest in await conn.execute(
+            deal_groups_statement(period, team_id, dialect)):
+        total = Decimal(amount or 0)
+        if dialect == "sqlite":
+            total = total / SCALE
+        deals.append(DealGroup(owner_id=owner_id, kind=DealKind(kind), currency=currency, count=count, amount=total,
+                               oldest_closed_at=oldest))
+    users: dict[int, str] = {}
+    goals: list[GoalRow] = []
+    owners = sorted({d.owner_id for d in deals})
+    for row in await conn.execute(reps_statement(period, team_id, owners)):
+        users[row.id] = row.name
+        if row.goal_id is not None:
+            goals.append(GoalRow(user_id=row.id, period_start=row.period_start, period_end=row.period_end,
+                                 target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
+                                 target_deals=row.target_deals))
+    return compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id)
