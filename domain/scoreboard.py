@@ -123,8 +123,8 @@ class PeriodSpec:
         if start is None and end is None:
             raise ValidationError("period", "give a preset, or both `from` and `to`")
         if start is None or end is None:
-            raise ValidationError("period", f"a custom range needs both `from` and `to` (`{'from' if start is None else 'to'}` "
-                                            "is missing)")
+            missing = "from" if start is None else "to"
+            raise ValidationError("period", f"a custom range needs both `from` and `to` (`{missing}` is missing)")
         start, end = _utc(start), _utc(end)
         if start >= end:
             raise ValidationError("period.to", "must be after `from`")
@@ -252,7 +252,8 @@ def pace_factor(period: Period, now: datetime) -> Decimal:
         return Decimal(1)
     begun = (now - period.start) // DAY + 1
     elapsed = min(period.end, period.start + begun * DAY) - period.start
-    return Decimal((period.end - period.start) // timedelta(microseconds=1)) / Decimal(elapsed // timedelta(microseconds=1))
+    micro = timedelta(microseconds=1)
+    return Decimal((period.end - period.start) // micro) / Decimal(elapsed // micro)
 
 
 def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None, has_goals: bool) -> datetime | None:

@@ -3,6 +3,7 @@ opportunities: the newest event position, the exchange rates, the opportunities 
 kind and currency in SQL, and the reps with their goals in the period."""
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -65,7 +66,7 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int]) -
     overlap += [g.period_end >= first] if first is not None else []
     overlap += [g.period_start <= last] if last is not None else []
     stmt = (
-        select(u.id, u.name, g.id.label("goal_id"), g.period_start, g.period_end, g.target_revenue_amount,
+        select(t.users, g.id.label("goal_id"), g.period_start, g.period_end, g.target_revenue_amount,
                g.target_revenue_currency, g.target_deals)
         .select_from(t.users.outerjoin(t.goals, and_(*overlap)))
         .order_by(u.id, g.period_start)
@@ -75,19 +76,30 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int]) -
     return stmt.where(or_(u.id.in_(list(owners)), g.id.is_not(None)))
 
 
+UserRow = namedtuple("UserRow", [c.name for c in t.users.c])  # type: ignore[misc]
+
+
 async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
                           now: datetime) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
     client replaying from it merely sees again). Raises NotFound for an unknown team and
     ValidationError for a reporting currency without an exchange rate."""
+    return (await load_scoreboard_with_users(source, request, now))[0]
+
+
+async def load_scoreboard_with_users(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
+                                     now: datetime) -> tuple[Scoreboard, dict[int, UserRow]]:
+    """The scoreboard and the `users` rows of its reps (read in the same statements), so showing
+    each rep's user needs no further SQL, however many subscribers a push goes to."""
     if isinstance(source, AsyncEngine):
         async with source.connect() as conn:
             return await _load(conn, request, now)
     return await _load(source, request, now)
 
 
-async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> Scoreboard:
+async def _load(conn: AsyncConnection, request: ScoreboardRequest,
+                now: datetime) -> tuple[Scoreboard, dict[int, UserRow]]:
     dialect = conn.dialect.name
     event_id = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
     rates = await reads.exchange_rates(conn)
@@ -106,12 +118,15 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
         deals.append(DealGroup(owner_id=owner_id, kind=DealKind(kind), currency=currency, count=count, amount=total,
                                oldest_closed_at=oldest))
     users: dict[int, str] = {}
+    rows: dict[int, UserRow] = {}
     goals: list[GoalRow] = []
     owners = sorted({d.owner_id for d in deals})
     for row in await conn.execute(reps_statement(period, team_id, owners)):
         users[row.id] = row.name
+        if row.id not in rows:
+            rows[row.id] = UserRow(*(row._mapping[c] for c in t.users.c))
         if row.goal_id is not None:
             goals.append(GoalRow(user_id=row.id, period_start=row.period_start, period_end=row.period_end,
                                  target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
                                  target_deals=row.target_deals))
-    return compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id)
+    return compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows

@@ -2,9 +2,10 @@
 type serve the `scoreboard` query and the `scoreboardUpdated` subscription."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,7 +18,7 @@ from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
 from gql.schema.people import Team, User
 from persistence import tables as t
-from persistence.scoreboard import load_scoreboard
+from persistence.scoreboard import load_scoreboard_with_users
 
 MAX_INT = 2**31 - 1  # GraphQL Int is 32-bit
 
@@ -44,6 +45,7 @@ class PeriodInput:
 @strawberry.type(description="One sales rep's figures on a scoreboard. Amounts are in the scoreboard's currency.")
 class ScoreboardRep:
     user_id: strawberry.Private[int]
+    user_row: strawberry.Private[Any]
     rank: int = strawberry.field(description="1 for the most won revenue; ties go to more deals won, then by name.")
     won_revenue: Money = strawberry.field(description="Actual revenue of the deals the rep won in the period.")
     deals_won: int = strawberry.field(description="How many deals the rep won in the period.")
@@ -70,13 +72,16 @@ class ScoreboardRep:
 
     @strawberry.field(description="The sales rep.")
     async def user(self, info: Info) -> User:
+        if self.user_row is not None:
+            return User.from_row(self.user_row)
         return User.from_row(await info.context.by_id(t.users).load(self.user_id))
 
     @classmethod
-    def from_domain(cls, rep: d.RepFigures) -> ScoreboardRep:
+    def from_domain(cls, rep: d.RepFigures, user_row: Any = None) -> ScoreboardRep:
         return cls(
-            user_id=rep.user_id, rank=rep.rank, won_revenue=_money(rep.won_revenue), deals_won=rep.deals_won,
-            deals_lost=rep.deals_lost, win_rate=rep.win_rate, open_pipeline=_money(rep.open_pipeline),
+            user_id=rep.user_id, user_row=user_row, rank=rep.rank, won_revenue=_money(rep.won_revenue),
+            deals_won=rep.deals_won, deals_lost=rep.deals_lost, win_rate=rep.win_rate,
+            open_pipeline=_money(rep.open_pipeline),
             open_deals=rep.open_deals, goal=_money(rep.goal), deals_goal=rep.deals_goal, progress=rep.progress,
             projected=_money(rep.projected), on_track=rep.on_track)
 
@@ -129,7 +134,10 @@ class Scoreboard:
         return Team.from_row(await info.context.by_id(t.teams).load(self.team_id))
 
     @classmethod
-    def from_domain(cls, board: d.Scoreboard) -> Scoreboard:
+    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None) -> Scoreboard:
+        """The GraphQL object of a computed scoreboard. `users`: the reps' `users` rows by id, when the
+        caller has them (`load` does); without them each rep's user goes through the request's loader."""
+        users = users or {}
         period = board.period
         return cls(
             team_id=board.request.team_id, preset=period.preset, period_start=period.start, period_end=period.end,
@@ -139,7 +147,8 @@ class Scoreboard:
             average_deal_size=_money(board.average_deal_size), open_pipeline=_money(board.open_pipeline),
             open_deals=board.open_deals, goal=_money(board.goal), progress=board.progress,
             projected=_money(board.projected), on_track=board.on_track,
-            reps=[ScoreboardRep.from_domain(r) for r in board.reps], missing_rates=list(board.missing_rates),
+            reps=[ScoreboardRep.from_domain(r, users.get(r.user_id)) for r in board.reps],
+            missing_rates=list(board.missing_rates),
             event_id=None if board.event_id is None else strawberry.ID(str(board.event_id)))
 
 
@@ -161,7 +170,7 @@ async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardReque
     """The scoreboard of `request` at `now`, as the GraphQL type; a ClientError for an unknown team or a
     reporting currency without an exchange rate."""
     try:
-        return Scoreboard.from_domain(await load_scoreboard(source, request, now))
+        return Scoreboard.from_domain(*await load_scoreboard_with_users(source, request, now))
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
     except ValidationError as error:

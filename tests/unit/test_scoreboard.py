@@ -18,7 +18,12 @@ RATES = {"EUR": Decimal(1), "USD": Decimal("0.9"), "NOK": Decimal("0.08")}
 USERS = {1: "Ada", 2: "Bo", 3: "Cy"}
 
 
-def request(preset: PeriodPreset | None = PeriodPreset.THIS_MONTH, currency: str = "EUR", **range_) -> ScoreboardRequest:
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)
+
+
+def request(preset: PeriodPreset | None = PeriodPreset.THIS_MONTH, currency: str = "EUR",
+            **range_) -> ScoreboardRequest:
     return ScoreboardRequest.of(PeriodSpec.of(preset, **range_) if preset else PeriodSpec.of(**range_),
                                 currency=currency)
 
@@ -50,8 +55,8 @@ def board(deals=(), goals=(), req=None, now=NOW, users=USERS, rates=RATES):
 def test_calendar_presets_are_the_utc_month_and_quarter_around_now():
     month = PeriodSpec.of(PeriodPreset.THIS_MONTH).resolve(NOW)
     quarter = PeriodSpec.of("THIS_QUARTER").resolve(NOW)
-    assert (month.start, month.end) == (datetime(2026, 5, 1, tzinfo=timezone.utc), datetime(2026, 6, 1, tzinfo=timezone.utc))
-    assert (quarter.start, quarter.end) == (datetime(2026, 4, 1, tzinfo=timezone.utc), datetime(2026, 7, 1, tzinfo=timezone.utc))
+    assert (month.start, month.end) == (utc(2026, 5, 1), utc(2026, 6, 1))
+    assert (quarter.start, quarter.end) == (utc(2026, 4, 1), utc(2026, 7, 1))
     december = PeriodSpec.of(PeriodPreset.THIS_QUARTER).resolve(datetime(2026, 12, 31, 23, tzinfo=timezone.utc))
     assert december.end == datetime(2027, 1, 1, tzinfo=timezone.utc)
 
@@ -99,7 +104,8 @@ def test_a_reporting_currency_without_an_exchange_rate_is_refused():
 # --- figures ---
 
 def test_totals_add_up_the_reps_and_the_win_rate_counts_closed_deals_in_the_period():
-    result = board([won(1, "1000", count=2), won(2, "500"), lost(2, count=3), open_(1, "700"), open_(3, "300", count=4)])
+    result = board([won(1, "1000", count=2), won(2, "500"), lost(2, count=3),
+                    open_(1, "700"), open_(3, "300", count=4)])
     assert result.won_revenue == Money(Decimal("1500.00"), "EUR")
     assert (result.deals_won, result.deals_lost, result.open_deals) == (3, 3, 5)
     assert result.win_rate == Decimal("50.0")
