@@ -62,6 +62,20 @@ def ordering(spec: FilterSpec, order_field: str, descending: bool) -> list[Colum
     return [column.desc() if descending else column.asc()]
 
 
+def _indicator(entity_type: str, table: Table, present: bool) -> Callable[[Any], ColumnElement]:
+    """`has_indicator` / `lacks_indicator`: the row carries (or does not carry) the monitor's indicator."""
+    def clause(monitor_id: Any) -> ColumnElement:
+        s = t.status_indicators
+        found = exists(select(s.c.id).where(s.c.monitor_id == monitor_id, s.c.entity_type == entity_type,
+                                            s.c.entity_id == table.c.id))
+        return found if present else ~found
+    return clause
+
+
+def _indicators(entity_type: str, table: Table) -> dict[str, Callable[[Any], ColumnElement]]:
+    return {"has_indicator": _indicator(entity_type, table, True), "lacks_indicator": _indicator(entity_type, table, False)}
+
+
 def _has_sub_accounts() -> ColumnElement:
     sub = t.accounts.alias("sub")
     return exists(select(sub.c.id).where(sub.c.parent_id == t.accounts.c.id))
@@ -82,6 +96,7 @@ ACCOUNTS = FilterSpec(
         "parent": lambda: t.accounts.c.parent_id.is_not(None),
         "partner": lambda: t.accounts.c.partner_id.is_not(None),
     },
+    extra=_indicators("ACCOUNT", t.accounts),
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
 )
 
@@ -90,6 +105,7 @@ CONTACTS = FilterSpec(
     search=("first_name", "last_name", "email"),
     equals=("account_id", "partner_id", "contact_type_id", "lead_status"),
     ranges=("created_at",),
+    extra=_indicators("CONTACT", t.contacts),
     order={"LAST_NAME": "last_name", "FIRST_NAME": "first_name", **_COMMON_ORDER},
 )
 
@@ -125,7 +141,7 @@ OPPORTUNITIES = FilterSpec(
         "contracts": _exists(t.contracts, "opportunity_id", t.opportunities),
         "partner": lambda: t.opportunities.c.partner_id.is_not(None),
     },
-    extra={"status": _opportunity_status},
+    extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", t.opportunities)},
     order={"NAME": "name", "ESTIMATED_REVENUE": "estimated_revenue_amount", "EXPECTED_CLOSE_DATE": "expected_close_date",
            "CLOSED_AT": "closed_at", "STAGE_CHANGED_AT": "stage_changed_at", **_COMMON_ORDER},
 )

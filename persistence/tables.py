@@ -418,7 +418,10 @@ status_monitors = Table(
 
 status_indicators = Table(
     "status_indicators", metadata, _id(),
-    _fk("monitor_id", "status_monitors.id", nullable=False, ondelete="CASCADE", index=False),
+    # Checked at commit, not cascaded: deleting a monitor leaves its indicators to the unit of work's
+    # indicator step, which clears them with an event each (persistence/indicators.py, migration 0004).
+    Column("monitor_id", Integer, ForeignKey("status_monitors.id", deferrable=True, initially="DEFERRED"),
+           nullable=False),
     Column("entity_type", String(16), nullable=False),
     Column("entity_id", Integer, nullable=False),
     Column("set_at", UTCDateTime, nullable=False),
@@ -534,3 +537,15 @@ AUTOINCREMENTED = [table for table in metadata.tables.values()
                    if "id" in table.c and list(table.primary_key.columns) == [table.c.id]]
 for _table in AUTOINCREMENTED:
     _table.dialect_options["sqlite"]["autoincrement"] = True
+
+# --- status indicators: when each (monitor, entity) next falls due by time alone (migration 0004) ---
+
+indicator_due_times = Table(
+    "indicator_due_times", metadata,
+    Column("monitor_id", Integer, ForeignKey("status_monitors.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_type", String(16), primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Index("ix_indicator_due_times_due_at", "due_at"),
+    Index("ix_indicator_due_times_entity", "entity_type", "entity_id"),
+)

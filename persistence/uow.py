@@ -22,7 +22,7 @@ from domain.commands import camel
 from domain.errors import Conflict, NotFound
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
-from persistence import reads
+from persistence import indicators, reads
 from persistence import tables as t
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
@@ -267,7 +267,9 @@ class SqlUnitOfWork:
         return await self.c.execute(statement, parameters)
 
     async def commit(self) -> None:
-        """Write the history and the outbox, then commit everything at once."""
+        """Bring the status indicators in line with what changed (their events join the others), write
+        the history and the outbox, then commit everything at once."""
+        await indicators.track(self.c, self.events, self.now)
         if self.history:
             await self.c.execute(insert(t.audit_entries), self.history)
         if self.events:

@@ -22,6 +22,7 @@ ID_TYPES: dict[str, str] = {
     "partner_id": "Partner", "assigned_partner_id": "Partner",
     "campaign_id": "Campaign", "contact_type_id": "ContactType", "opportunity_id": "Opportunity",
     "lead_id": "Lead", "product_id": "Product", "actor_user_id": "User",
+    "has_indicator": "StatusMonitor", "lacks_indicator": "StatusMonitor",
 }
 
 

@@ -14,6 +14,7 @@ from gql.schema.history import history_field
 from gql.schema.base import Node, needs
 from gql.schema import relations as rel
 from gql.schema.fields import linked, to_one
+from gql.schema.indicators import indicators_field
 from persistence import tables as t
 
 STAMPS = "When it was created."
@@ -83,6 +84,7 @@ class Account(Node):
     contracts = rel.contracts("account_id", "The account's contracts (from sold opportunities).")
     leads = rel.leads("account_id", "Leads that were added to or qualified into this account.")
     activities = rel.activities("account_id", "this account")
+    status_indicators = indicators_field("ACCOUNT")
 
 
 @strawberry.type(description="A kind of contact: the built-in EMPLOYEE and CONSULTANT, or a company's own.")
@@ -134,6 +136,7 @@ class Contact(Node):
     account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account this person works at.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner this consultant works at.")
     contact_type = to_one("gql.schema.accounts:ContactType", t.contact_types, "contact_type_id", "The contact's type.")
+    status_indicators = indicators_field("CONTACT")
 
 
 @strawberry.type(description="A named group of accounts.")

@@ -73,6 +73,8 @@ class AccountFilter:
     has_sub_accounts: Optional[bool] = _f("With (true) or without (false) sub-accounts.")
     has_parent: Optional[bool] = _f("Sub-accounts (true) or top-level accounts (false).")
     has_partner: Optional[bool] = _f("With (true) or without (false) a managing partner.")
+    has_indicator: Optional[strawberry.ID] = _f("Only accounts carrying the indicator of this status monitor.")
+    lacks_indicator: Optional[strawberry.ID] = _f("Only accounts not carrying the indicator of this status monitor.")
 
 
 @strawberry.input(description="Which contacts to list. All given conditions must hold.")
@@ -82,6 +84,8 @@ class ContactFilter:
     partner_id: Optional[strawberry.ID] = _f("Only consultants of this partner.")
     contact_type_id: Optional[strawberry.ID] = _f("Only contacts of this type.")
     lead_status: Optional[e.LeadStatus] = _f("Only contacts with this stored lead status.")
+    has_indicator: Optional[strawberry.ID] = _f("Only contacts carrying the indicator of this status monitor.")
+    lacks_indicator: Optional[strawberry.ID] = _f("Only contacts not carrying the indicator of this status monitor.")
     created_at_min: Optional[datetime] = _f("Created at or after this time.", name="createdFrom")
     created_at_max: Optional[datetime] = _f("Created at or before this time.", name="createdTo")
 
@@ -134,6 +138,8 @@ class OpportunityFilter:
     has_active_quote: Optional[bool] = _f("With (true) or without (false) an active quote.")
     has_contracts: Optional[bool] = _f("With (true) or without (false) contracts.")
     has_partner: Optional[bool] = _f("With (true) or without (false) a partner.")
+    has_indicator: Optional[strawberry.ID] = _f("Only opportunities carrying the indicator of this status monitor.")
+    lacks_indicator: Optional[strawberry.ID] = _f("Only opportunities not carrying the indicator of this status monitor.")
 
 
 @strawberry.input(description="Which contracts to list. All given conditions must hold.")

@@ -13,6 +13,7 @@ from gql.schema.history import history_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema import relations as rel
 from gql.schema.fields import linked, node_class, to_many, to_one
+from gql.schema.indicators import indicators_field
 from gql.schema.quotes import QUOTES_ORDER, Quote
 from persistence import tables as t
 
@@ -80,6 +81,7 @@ class Opportunity(Node):
     business_roles = to_many("gql.schema.opportunities:BusinessRole", t.business_roles, "opportunity_id",
                              "Contacts and the roles they play in the deal.")
     activities = rel.activities("opportunity_id", "this opportunity")
+    status_indicators = indicators_field("OPPORTUNITY")
 
 
 @strawberry.type(description="The role a contact plays in an opportunity (decision maker, champion …).")

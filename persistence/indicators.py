@@ -1,0 +1,444 @@
+"""Status indicators kept equal to what the monitors' rules say, incrementally.
+
+- `track(conn, events, now)`: called by the unit of work at commit. From the events the transaction
+  recorded it works out which entities can be affected, re-evaluates only those (the facts of all of
+  them loaded in a few batched statements), writes the indicators that appear or go and each pair's
+  next due time, and appends a StatusIndicatorSet / StatusIndicatorCleared event per change to
+  `events`, so they reach the outbox in the same transaction. A transaction that records no event
+  about accounts, contacts, opportunities, activities or monitors costs nothing; one that does costs
+  one cheap SELECT of the active monitors when none of them can be affected.
+- `IndicatorScheduler`: time-based rules flip on their own; it re-evaluates only the pairs whose due
+  time has come, one process of a deployment at a time.
+- `evaluate_all(conn, now)`: the full re-evaluation from scratch (which pairs should carry an
+  indicator), without writing; the consistency tests compare it with what is stored.
+
+The rules themselves (what counts, when a rule holds, when it falls due) are in domain/indicators.py.
+Writers of indicators queue on one lock (PostgreSQL: an advisory transaction lock; SQLite: the unit
+of work's write lock), so a scheduler run and a mutation never write the same pair concurrently."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.base import utcnow
+from domain.enums import Stage
+from domain.events import DomainEvent
+from domain.indicators import (
+    ActivityFact, Facts, OpportunityFact, evaluate, indicator_cleared, indicator_set,
+)
+from domain.monitors import MonitoredEntity, Rule, RuleKind
+from persistence import tables as t
+
+log = logging.getLogger("salesgraph.indicators")
+
+ACCOUNT, CONTACT, OPPORTUNITY = MonitoredEntity.ACCOUNT.value, MonitoredEntity.CONTACT.value, MonitoredEntity.OPPORTUNITY.value
+# Any constant shared by every process of a deployment (not the outbox dispatcher's).
+_ADVISORY_LOCK = 0x5A1E5_1D1
+BATCH = 1000
+
+_ACTIVITY_RULES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES, RuleKind.MANY_MEETINGS_NO_SALE,
+                   RuleKind.NO_FUTURE_ACTIVITY}
+_WIN_RULES = {RuleKind.NO_WON_OPPORTUNITY, RuleKind.MANY_MEETINGS_NO_SALE}
+
+Pair = tuple[int, str, int]  # (monitor id, entity type as stored, entity id)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: int
+    entity_type: str | None  # None: deleted (its type no longer matters)
+    rule: Rule | None
+    active: bool
+
+    @classmethod
+    def of(cls, row: Any) -> Monitor:
+        return cls(row.id, row.entity_type, Rule.from_dict(row.rule), bool(row.active))
+
+
+# --- facts ---
+
+
+def _ids_clause(column: Any, ids: set[int] | None) -> Any:
+    return literal(True) if ids is None else column.in_(sorted(ids))
+
+
+async def _account_level(conn: AsyncConnection, account_ids: set[int] | None, rules: set[RuleKind]
+                         ) -> tuple[dict[int, list[ActivityFact]], dict[int, list[OpportunityFact]]]:
+    """The activities (on the account and on its opportunities) and won opportunities per account."""
+    activities: dict[int, list[ActivityFact]] = defaultdict(list)
+    wins: dict[int, list[OpportunityFact]] = defaultdict(list)
+    if account_ids is not None and not account_ids:
+        return activities, wins
+    if rules & _ACTIVITY_RULES:
+        a, o = t.sales_activities, t.opportunities
+        owner = func.coalesce(a.c.account_id, o.c.account_id)
+        where = (or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None)) if account_ids is None
+                 else or_(a.c.account_id.in_(sorted(account_ids)), o.c.account_id.in_(sorted(account_ids))))
+        rows = await conn.execute(
+            select(owner.label("owner"), a.c.type, a.c.done, a.c.occurred_at, a.c.due_at, a.c.created_at)
+            .select_from(a.outerjoin(o, o.c.id == a.c.opportunity_id)).where(where))
+        for r in rows:
+            activities[r.owner].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
+    if rules & _WIN_RULES:
+        o = t.opportunities
+        rows = await conn.execute(select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
+            o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None), _ids_clause(o.c.account_id, account_ids)))
+        for r in rows:
+            wins[r.account_id].append(OpportunityFact(stage=Stage.WON, since=r.closed_at, closed_at=r.closed_at))
+    return activities, wins
+
+
+async def load_facts(conn: AsyncConnection, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]],
+                     contacts: dict[int, tuple[int, datetime]] | None = None) -> dict[str, dict[int, Facts]]:
+    """Facts of the entities wanted per type (None: all of that type), loading only what the rules
+    of that type need. Entities that do not exist (any more) are left out. `contacts`: the contacts'
+    (account id, created at) when the caller has read them already."""
+    facts: dict[str, dict[int, Facts]] = {}
+    account_rows: dict[int, datetime] = {}
+    contact_rows: dict[int, tuple[int, datetime]] = {}
+    if ACCOUNT in wanted:
+        ids = wanted[ACCOUNT]
+        if ids is None or ids:
+            account_rows = {r.id: r.created_at for r in await conn.execute(
+                select(t.accounts.c.id, t.accounts.c.created_at).where(_ids_clause(t.accounts.c.id, ids)))}
+    if CONTACT in wanted:
+        ids = wanted[CONTACT]
+        if contacts is not None and ids is not None:
+            contact_rows = {i: contacts[i] for i in ids if i in contacts}
+        elif ids is None or ids:
+            c = t.contacts
+            contact_rows = {r.id: (r.account_id, r.created_at) for r in await conn.execute(
+                select(c.c.id, c.c.account_id, c.c.created_at).where(c.c.account_id.is_not(None),
+                                                                     _ids_clause(c.c.id, ids)))}
+    if account_rows or contact_rows:
+        level: set[int] | None = set(account_rows) | {a for a, _ in contact_rows.values()}
+        if all(kind not in wanted or wanted[kind] is None for kind in (ACCOUNT, CONTACT)):
+            level = None  # every account's: no need to list the ids
+        activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
+        facts[ACCOUNT] = {i: Facts(created_at=created, activities=tuple(activities.get(i, ())),
+                                   opportunities=tuple(wins.get(i, ()))) for i, created in account_rows.items()}
+        facts[CONTACT] = {i: Facts(created_at=created, activities=tuple(activities.get(account, ())),
+                                   opportunities=tuple(wins.get(account, ())))
+                          for i, (account, created) in contact_rows.items()}
+    if OPPORTUNITY in wanted:
+        ids = wanted[OPPORTUNITY]
+        facts[OPPORTUNITY] = {}
+        if ids is None or ids:
+            o, a = t.opportunities, t.sales_activities
+            rows = list(await conn.execute(
+                select(o.c.id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.stage_changed_at,
+                       o.c.created_at).where(_ids_clause(o.c.id, ids))))
+            activities: dict[int, list[ActivityFact]] = defaultdict(list)
+            if rows and rules.get(OPPORTUNITY, set()) & _ACTIVITY_RULES:
+                where = a.c.opportunity_id.is_not(None) if ids is None else a.c.opportunity_id.in_([r.id for r in rows])
+                for r in await conn.execute(select(a.c.opportunity_id, a.c.type, a.c.done, a.c.occurred_at, a.c.due_at,
+                                                   a.c.created_at).where(where)):
+                    activities[r.opportunity_id].append(
+                        ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
+            for r in rows:
+                me = OpportunityFact(stage=Stage(r.stage), since=r.stage_changed_at or r.created_at,
+                                     closed_at=r.closed_at, expected_close_date=r.expected_close_date)
+                facts[OPPORTUNITY][r.id] = Facts(created_at=r.created_at, activities=tuple(activities.get(r.id, ())),
+                                                 opportunity=me)
+    return facts
+
+
+# --- re-evaluation of chosen (monitor, entity) pairs ---
+
+
+def _scope_clause(table: Any, monitors: dict[int, Monitor], scope: dict[int, set[int] | None]) -> Any:
+    """Rows of `table` (indicators or due times) of the pairs in scope; monitors with the same entity
+    set share one condition."""
+    groups: dict[tuple[str | None, frozenset[int] | None], list[int]] = defaultdict(list)
+    for monitor_id, ids in scope.items():
+        if ids is None:
+            groups[(None, None)].append(monitor_id)
+        elif ids:
+            groups[(monitors[monitor_id].entity_type, frozenset(ids))].append(monitor_id)
+    clauses = []
+    for (entity_type, ids), monitor_ids in groups.items():
+        clause = table.c.monitor_id.in_(sorted(monitor_ids))
+        if ids is not None:
+            clause = and_(clause, table.c.entity_type == entity_type, table.c.entity_id.in_(sorted(ids)))
+        clauses.append(clause)
+    return or_(*clauses) if clauses else None
+
+
+async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope: dict[int, set[int] | None],
+                     now: datetime, contacts: dict[int, tuple[int, datetime]] | None = None) -> list[DomainEvent]:
+    """Bring the pairs in `scope` (per monitor: the entity ids, or None for every entity and every
+    indicator of the monitor) in line with the rules at `now`: indicators inserted and deleted, due
+    times written; returns the indicator events."""
+    where_stored = _scope_clause(t.status_indicators, monitors, scope)
+    if where_stored is None:
+        return []
+    live = {m: ids for m, ids in scope.items() if monitors[m].active and monitors[m].entity_type is not None}
+    wanted: dict[str, set[int] | None] = {}
+    rules: dict[str, set[RuleKind]] = defaultdict(set)
+    for monitor_id, ids in live.items():
+        monitor = monitors[monitor_id]
+        kind = monitor.entity_type
+        rules[kind].add(monitor.rule.kind)
+        if ids is None or wanted.get(kind, set()) is None:
+            wanted[kind] = None
+        else:
+            wanted[kind] = wanted.get(kind, set()) | ids
+    facts = await load_facts(conn, wanted, rules, contacts) if wanted else {}
+
+    expected: dict[Pair, datetime | None] = {}
+    due: dict[Pair, datetime] = {}
+    for monitor_id, ids in live.items():
+        monitor = monitors[monitor_id]
+        of_type = facts.get(monitor.entity_type, {})
+        for entity_id in (of_type if ids is None else ids):
+            entity = of_type.get(entity_id)
+            if entity is None:
+                continue
+            verdict = evaluate(monitor.rule, entity, now)
+            pair = (monitor_id, monitor.entity_type, entity_id)
+            if verdict.holds:
+                expected[pair] = None
+            if verdict.due_at is not None:
+                due[pair] = verdict.due_at
+
+    s, d = t.status_indicators, t.indicator_due_times
+    stored = {(r.monitor_id, r.entity_type, r.entity_id): (r.id, r.set_at) for r in await conn.execute(
+        select(s.c.id, s.c.monitor_id, s.c.entity_type, s.c.entity_id, s.c.set_at).where(where_stored))}
+    stored_due = {(r.monitor_id, r.entity_type, r.entity_id): r.due_at for r in await conn.execute(
+        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id, d.c.due_at).where(_scope_clause(d, monitors, scope)))}
+
+    events: list[DomainEvent] = []
+    gone = sorted(set(stored) - set(expected), key=lambda p: (p[1], p[2], p[0]))
+    if gone:
+        await conn.execute(delete(s).where(s.c.id.in_([stored[p][0] for p in gone])))
+        events += [indicator_cleared(p[1], p[2], p[0], stored[p][1], now) for p in gone]
+    new = sorted(set(expected) - set(stored), key=lambda p: (p[1], p[2], p[0]))
+    if new:
+        await conn.execute(insert(s), [{"monitor_id": m, "entity_type": k, "entity_id": i, "set_at": now}
+                                       for m, k, i in new])
+        events += [indicator_set(p[1], p[2], p[0], now) for p in new]
+    moved = [p for p, at in stored_due.items() if due.get(p) != at]
+    if moved:
+        await conn.execute(delete(d).where(tuple_(d.c.monitor_id, d.c.entity_type, d.c.entity_id).in_(moved)))
+    fresh = [p for p, at in due.items() if stored_due.get(p) != at]
+    if fresh:
+        await conn.execute(insert(d), [{"monitor_id": m, "entity_type": k, "entity_id": i, "due_at": due[(m, k, i)]}
+                                       for m, k, i in fresh])
+    return events
+
+
+# --- incremental: from a transaction's events ---
+
+
+@dataclass
+class _Affected:
+    accounts: set[int]
+    contacts: set[int]
+    opportunities: set[int]
+    via_opportunities: set[int]  # opportunities whose account (and its contacts) is affected too
+    monitors: set[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.accounts or self.contacts or self.opportunities or self.monitors)
+
+
+_OPPORTUNITY_FACTS = {"OpportunityCreated", "OpportunityChanged", "OpportunityStageChanged", "OpportunityWon",
+                      "OpportunityLost", "OpportunityUnlocked", "OpportunityDeleted"}
+_ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
+
+
+def affected_by(events: Iterable[DomainEvent]) -> _Affected:
+    """What the events can change a rule's answer for (deleted entities included: their indicators go)."""
+    found = _Affected(set(), set(), set(), set(), set())
+    for event in events:
+        kind, data = event.type, event.data
+        if kind in _ACTIVITY_FACTS:
+            if data.get("accountId") is not None:
+                found.accounts.add(data["accountId"])
+            if data.get("opportunityId") is not None:
+                found.opportunities.add(data["opportunityId"])
+                found.via_opportunities.add(data["opportunityId"])
+        elif kind in _OPPORTUNITY_FACTS:
+            found.opportunities.add(event.entity_id)
+            found.via_opportunities.add(event.entity_id)
+            for key in ("accountId", "fromAccountId", "toAccountId"):
+                if data.get(key) is not None:
+                    found.accounts.add(data[key])
+        elif kind in ("AccountCreated", "AccountDeleted"):
+            found.accounts.add(event.entity_id)
+        elif kind in ("ContactCreated", "ContactDeleted"):
+            found.contacts.add(event.entity_id)
+        elif kind == "StatusMonitorChanged":
+            found.monitors.add(event.entity_id)
+    return found
+
+
+async def _monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]:
+    m = t.status_monitors
+    where = m.c.active.is_(True) if not also else or_(m.c.active.is_(True), m.c.id.in_(sorted(also)))
+    found = {r.id: Monitor.of(r) for r in await conn.execute(
+        select(m.c.id, m.c.entity_type, m.c.rule, m.c.active).where(where))}
+    for monitor_id in also - set(found):
+        found[monitor_id] = Monitor(monitor_id, None, None, False)  # deleted in this transaction
+    return found
+
+
+async def lock(conn: AsyncConnection) -> None:
+    """Serialise the writers of indicators across processes (PostgreSQL; on SQLite the unit of work's
+    write lock already does)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+
+
+async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
+    """Re-evaluate what the recorded `events` can affect and append the indicator events to `events`
+    (called by the unit of work at commit, before it writes the outbox). Returns the new events."""
+    found = affected_by(events)
+    if not found:
+        return []
+    monitors = await _monitors(conn, found.monitors)
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for monitor in monitors.values():
+        if monitor.active and monitor.id not in found.monitors:
+            by_type[monitor.entity_type].append(monitor.id)
+    if not by_type and not found.monitors:
+        return []
+    accounts = set(found.accounts)
+    if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
+        o = t.opportunities
+        accounts |= {r.account_id for r in await conn.execute(
+            select(o.c.account_id).where(o.c.id.in_(sorted(found.via_opportunities))))}
+    contacts = set(found.contacts)
+    known: dict[int, tuple[int, datetime]] | None = None
+    if by_type.get(CONTACT) and (accounts or contacts):
+        c = t.contacts
+        known = {r.id: (r.account_id, r.created_at) for r in await conn.execute(
+            select(c.c.id, c.c.account_id, c.c.created_at).where(c.c.account_id.is_not(None), or_(
+                c.c.account_id.in_(sorted(accounts)), c.c.id.in_(sorted(contacts)))))}
+        contacts |= set(known)
+    entities = {ACCOUNT: accounts, CONTACT: contacts, OPPORTUNITY: set(found.opportunities)}
+    scope: dict[int, set[int] | None] = {m: None for m in found.monitors}
+    for kind, monitor_ids in by_type.items():
+        for monitor_id in monitor_ids:
+            if entities[kind]:
+                scope[monitor_id] = entities[kind]
+    if not scope:
+        return []
+    await lock(conn)
+    made = await reevaluate(conn, monitors, scope, now, known)
+    events.extend(made)
+    return made
+
+
+# --- from scratch ---
+
+
+async def evaluate_all(conn: AsyncConnection, now: datetime) -> set[Pair]:
+    """Which (monitor id, entity type, entity id) should carry an indicator at `now`, evaluated from
+    scratch over every entity for every active monitor. Writes nothing."""
+    monitors = await _monitors(conn, set())
+    wanted: dict[str, set[int] | None] = {m.entity_type: None for m in monitors.values()}
+    rules: dict[str, set[RuleKind]] = defaultdict(set)
+    for m in monitors.values():
+        rules[m.entity_type].add(m.rule.kind)
+    facts = await load_facts(conn, wanted, rules) if wanted else {}
+    return {(m.id, m.entity_type, entity_id) for m in monitors.values()
+            for entity_id, entity in facts.get(m.entity_type, {}).items() if evaluate(m.rule, entity, now).holds}
+
+
+async def stored_indicators(conn: AsyncConnection) -> set[Pair]:
+    s = t.status_indicators
+    return {(r.monitor_id, r.entity_type, r.entity_id) for r in await conn.execute(
+        select(s.c.monitor_id, s.c.entity_type, s.c.entity_id))}
+
+
+# --- reads ---
+
+
+async def indicators_of(conn: AsyncConnection, entity_type: str, ids: Iterable[int]) -> list[list[Any]]:
+    """The indicators of each entity (in the order of `ids`) with their monitor's name, description,
+    icon, colour and priority, highest priority first, then by name; one statement for all."""
+    keys = list(ids)
+    s, m = t.status_indicators, t.status_monitors
+    rows = await conn.execute(
+        select(s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour,
+               m.c.priority)
+        .join(m, m.c.id == s.c.monitor_id)
+        .where(s.c.entity_type == entity_type, s.c.entity_id.in_(sorted(set(keys))), m.c.active.is_(True))
+        .order_by(s.c.entity_id, m.c.priority.desc(), m.c.name, m.c.id))
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row.entity_id].append(row)
+    return [grouped.get(k, []) for k in keys]
+
+
+# --- the scheduler ---
+
+
+class IndicatorScheduler:
+    """Flips time-based indicators when their time comes. Run `run()` as a task (one per process is
+    safe: runs queue on a deployment-wide lock); `wake()` after a commit that may have brought a due
+    time closer; `run_due(now)` does one pass (tests call it with their own clock)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow,
+                 on_events: Callable[[], None] | None = None, max_sleep: float = 10.0) -> None:
+        self.engine, self.clock, self.on_events, self.max_sleep = engine, clock, on_events, max_sleep
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Re-evaluate the (monitor, entity) pairs due at or before `now` (default: the clock's time)
+        in one transaction per batch, which also writes the indicator events to the outbox; then call
+        `on_events`. Returns how many pairs were re-evaluated."""
+        from persistence.uow import SqlUnitOfWork  # the unit of work calls back into this module
+
+        moment = now or self.clock()
+        done = 0
+        while True:
+            async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
+                await lock(uow.c)
+                d = t.indicator_due_times
+                rows = list(await uow.c.execute(select(d.c.monitor_id, d.c.entity_type, d.c.entity_id)
+                                                .where(d.c.due_at <= moment).order_by(d.c.due_at).limit(BATCH)))
+                if not rows:
+                    return done
+                scope: dict[int, set[int] | None] = defaultdict(set)
+                for r in rows:
+                    scope[r.monitor_id].add(r.entity_id)  # type: ignore[union-attr]
+                monitors = {m.id: m for m in (await _monitors(uow.c, set(scope))).values() if m.id in scope}
+                uow.events.extend(await reevaluate(uow.c, monitors, dict(scope), moment))
+                await uow.commit()
+            done += len(rows)
+            if len(rows) < BATCH:
+                return done
+
+    async def next_due(self) -> datetime | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(func.min(t.indicator_due_times.c.due_at)))).scalar()
+
+    async def run(self) -> None:
+        while True:
+            wait = self.max_sleep
+            try:
+                await self.run_due()
+                upcoming = await self.next_due()
+                if upcoming is not None:
+                    wait = min(wait, max(0.0, (upcoming - self.clock()).total_seconds()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the database is away: try again on the next turn
+                log.exception("flipping due status indicators failed; retrying")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
