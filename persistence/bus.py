@@ -4,8 +4,9 @@ process, `redis://` for several), with the guarantees broadcaster 0.3.1 lacks ow
 - One broker subscription per channel per process: `EventBus.messages()` is meant for exactly one
   consumer (the process's EventHub), which fans out locally with bounded queues. broadcaster's own
   `Broadcast.subscribe` (unbounded queue per subscriber, a subscribe race on Redis) is not used.
-- A dead Redis listener is an error, not a silent hang: `messages()` raises when the backend's
-  listener task stops, so the consumer can reconnect, resubscribe and catch up from the outbox.
+- Our own Redis pub/sub backend (`RedisPubSubBackend`, broadcaster's interface): broadcaster's
+  receives nothing with redis-py 8 (see the class) and hangs silently when Redis goes away; ours
+  raises BusDisconnected, so the consumer can reconnect, resubscribe and catch up from the outbox.
 - Publishing never needs a live subscription, and Redis being down at start-up does not stop the
   app: publishing raises (the outbox keeps the events), subscribing is retried by the hub.
 """
@@ -19,6 +20,7 @@ from urllib.parse import urlparse
 
 from broadcaster._backends.base import BroadcastBackend
 from broadcaster._backends.memory import MemoryBackend
+from broadcaster._base import Event
 
 
 class BusDisconnected(ConnectionError):
@@ -56,12 +58,15 @@ class EventBus:
             await (await self._memory_backend()).publish(channel, message)
             return
         if self._publisher is None:
-            from redis import asyncio as redis
-
             # redis-py connects lazily and reconnects per command: a Redis that is down makes this
             # raise (the dispatcher retries later), and one that is back just works.
-            self._publisher = redis.Redis.from_url(self.url)
-        await self._publisher.publish(channel, message)
+            self._publisher = RedisPubSubBackend(self.url)
+        try:
+            await self._publisher.publish(channel, message)
+        except Exception as error:  # noqa: BLE001 - a pooled connection from before a Redis restart
+            if not type(error).__module__.startswith("redis"):
+                raise
+            await self._publisher.publish(channel, message)
 
     async def ping(self) -> None:
         """Raise unless the bus is reachable (for /readyz)."""
@@ -77,15 +82,15 @@ class EventBus:
             backend = await self._memory_backend()
             await backend.subscribe(channel)
             try:
-                yield _memory_messages(backend, channel)
+                yield _backend_messages(backend, channel)
             finally:
                 await backend.unsubscribe(channel)
             return
-        backend = _WatchedRedisBackend(self.url)
+        backend = RedisPubSubBackend(self.url)
         try:
             await backend.connect()
             await backend.subscribe(channel)
-            yield backend.iterate()
+            yield _backend_messages(backend, channel)
         finally:
             with contextlib.suppress(Exception):
                 await backend.disconnect()
@@ -93,40 +98,60 @@ class EventBus:
     async def close(self) -> None:
         if self._publisher is not None:
             with contextlib.suppress(Exception):
-                await self._publisher.aclose()
+                await self._publisher.disconnect()
             self._publisher = None
 
 
-async def _memory_messages(backend: MemoryBackend, channel: str) -> AsyncIterator[str]:
+async def _backend_messages(backend: BroadcastBackend, channel: str) -> AsyncIterator[str]:
     while True:
         event = await backend.next_published()
         if event.channel == channel:
             yield event.message
 
 
-def _redis_backend() -> type[BroadcastBackend]:
-    from broadcaster._backends.redis import RedisBackend
+class RedisPubSubBackend(BroadcastBackend):
+    """A broadcaster backend for Redis pub/sub that reads with `get_message` in the caller's task.
 
-    return RedisBackend
+    broadcaster 0.3.1's RedisBackend starts a listener task that calls `pubsub.listen()` as soon as
+    `subscribe()` is called but before the SUBSCRIBE reply: with redis-py 8, `listen()` sees no
+    subscription yet, ends at once, and the listener waits forever, so nothing is ever received.
+    Its listener also dies silently when Redis goes away (#144). Here there is no listener task:
+    the one consumer reads, and a lost connection (after redis-py's own retries, which reconnect and
+    resubscribe) is raised to it."""
 
+    def __init__(self, url: str) -> None:
+        from redis import asyncio as redis
 
-class _WatchedRedisBackend(_redis_backend()):  # type: ignore[misc]
-    """broadcaster's Redis pub/sub backend, except that a listener that died (Redis gone for longer
-    than redis-py's retries) ends the iteration with BusDisconnected instead of hanging (#144)."""
+        self._conn = redis.Redis.from_url(url)
+        self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
 
-    async def iterate(self) -> AsyncIterator[str]:
+    async def connect(self) -> None:
+        await self._pubsub.connect()
+
+    async def disconnect(self) -> None:
+        await self._pubsub.aclose()
+        await self._conn.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._conn.publish(channel, message)
+
+    async def next_published(self) -> Event:
         while True:
-            if self._listener is None:
-                raise BusDisconnected("the Redis listener never started")
-            get = asyncio.ensure_future(self._queue.get())
             try:
-                done, _ = await asyncio.wait({get, self._listener}, return_when=asyncio.FIRST_COMPLETED)
-            except BaseException:
-                get.cancel()
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            except (ConnectionError, OSError) as error:
+                raise BusDisconnected(f"the Redis subscription ended: {error!r}") from error
+            except Exception as error:  # redis.exceptions.ConnectionError/TimeoutError are not OSErrors
+                if type(error).__module__.startswith("redis"):
+                    raise BusDisconnected(f"the Redis subscription ended: {error!r}") from error
                 raise
-            if get in done:
-                yield get.result().message
-                continue
-            get.cancel()
-            error = self._listener.exception() if not self._listener.cancelled() else None
-            raise BusDisconnected(f"the Redis subscription ended: {error!r}") from error
+            if message is not None and message.get("type") == "message":
+                channel, data = message["channel"], message["data"]
+                return Event(channel=channel.decode() if isinstance(channel, bytes) else channel,
+                             message=data.decode() if isinstance(data, bytes) else data)

@@ -156,3 +156,18 @@ async def pg_api(pg_writable: Backend) -> AsyncIterator[GraphQLClient]:
     app = create_app(pg_writable.engine, dispatch=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://salesgraph.test") as http:
         yield GraphQLClient(http, pg_writable.admin_token)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real Redis (Debian's redis-server); required under CI=true."""
+    from tests.support.redis import RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        if IN_CI:
+            pytest.fail("redis-server not found, and CI=true requires the Redis tests to run")
+        pytest.skip("redis-server not found (apt-get install redis-server); Redis tests skipped")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,159 @@
+"""The event bus and the hub around it: events the bus drops are read from the outbox, a Redis
+outage is survived, and events cross server processes through Redis."""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from gql import ids
+from gql.subscriptions.hub import EventHub, SlowConsumer
+from persistence.bus import EventBus
+from persistence.outbox import CHANNEL, OutboxDispatcher
+from tests.conftest import GraphQLClient
+from tests.integration.mutations.test_opportunities import new_opportunity
+from tests.integration.test_subscriptions import EVENTS, LATEST, move
+from tests.support.server import start_server
+from tests.support.ws import GraphQLSocket
+
+WAIT = 30.0  # a bound on waiting for what must happen, not a delay
+
+
+class DroppingPublisher:
+    """Publishes like the bus, except the messages whose numbers (1-based) are in `drop`: a lossy network."""
+
+    def __init__(self, bus: EventBus, drop: set[int]) -> None:
+        self.bus, self.drop, self.count = bus, drop, 0
+
+    async def publish(self, channel: str, message: str) -> None:
+        self.count += 1
+        if self.count not in self.drop:
+            await self.bus.publish(channel, message)
+
+
+async def stage_events(api, writable, stages: list[str]) -> int:
+    opportunity = await new_opportunity(api, writable)
+    for stage in stages:
+        await move(api, opportunity["id"], stage)
+    return ids.decode(opportunity["id"])[1]
+
+
+async def received(listener, opportunity_pk: int, n: int) -> list[dict]:
+    found = []
+    async with asyncio.timeout(WAIT):
+        while len(found) < n:
+            event = await listener.get()
+            if event["entityId"] == opportunity_pk and event["type"] == "OpportunityStageChanged":
+                found.append(event)
+    return found
+
+
+@pytest.fixture
+async def hub_on_memory(writable):
+    bus = EventBus("memory://")
+    hub = EventHub(writable.engine, bus, resync_seconds=3600)
+    task = asyncio.create_task(hub.run())
+    await hub.started()
+    yield bus, hub
+    task.cancel()
+
+
+async def test_an_event_the_bus_dropped_is_read_from_the_outbox_when_the_next_one_arrives(api, writable, hub_on_memory):
+    bus, hub = hub_on_memory
+    with hub.listen() as listener:
+        pk = await stage_events(api, writable, ["QUALIFICATION", "PROPOSAL", "NEGOTIATION"])
+        await OutboxDispatcher(writable.engine, DroppingPublisher(bus, drop={2})).dispatch_once()
+        events = await received(listener, pk, 3)
+    assert [e["data"]["to"] for e in events] == ["QUALIFICATION", "PROPOSAL", "NEGOTIATION"]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert hub.caught_up >= 1
+
+
+async def test_the_last_event_dropped_by_the_bus_still_arrives_through_the_periodic_check(api, writable):
+    bus = EventBus("memory://")
+    hub = EventHub(writable.engine, bus, resync_seconds=0.2)
+    task = asyncio.create_task(hub.run())
+    try:
+        await hub.started()
+        with hub.listen() as listener:
+            pk = await stage_events(api, writable, ["QUALIFICATION"])
+            publisher = DroppingPublisher(bus, drop=set(range(1, 10_000)))  # nothing gets through
+            await OutboxDispatcher(writable.engine, publisher).dispatch_once()
+            assert publisher.count >= 1
+            [event] = await received(listener, pk, 1)
+        assert event["data"]["to"] == "QUALIFICATION"
+    finally:
+        task.cancel()
+
+
+async def test_a_listener_that_does_not_keep_up_is_dropped_not_grown(writable, hub_on_memory):
+    _, hub = hub_on_memory
+    with hub.listen(maxsize=3) as listener:
+        for n in range(1, 6):
+            listener.push({"id": n})
+        with pytest.raises(SlowConsumer):
+            await listener.get()
+        assert listener.queue.qsize() == 0  # what it held was released
+
+
+async def test_the_hub_survives_a_redis_outage_and_catches_up_when_redis_returns(api, writable, redis_server):
+    bus = EventBus(redis_server.url)
+    hub = EventHub(writable.engine, bus, resync_seconds=3600, retry_seconds=0.1)
+    task = asyncio.create_task(hub.run())
+    try:
+        await hub.started()
+        with hub.listen() as listener:
+            async with asyncio.timeout(WAIT):
+                while not hub.connected:
+                    await asyncio.sleep(0.02)
+            pk = await stage_events(api, writable, ["QUALIFICATION"])
+            await OutboxDispatcher(writable.engine, bus).dispatch_once()
+            assert [e["data"]["to"] for e in await received(listener, pk, 1)] == ["QUALIFICATION"]
+
+            redis_server.stop()
+            await move(api, ids.encode("Opportunity", pk), "PROPOSAL")  # mutations go on while Redis is away
+            with pytest.raises(Exception):
+                await OutboxDispatcher(writable.engine, bus).dispatch_once()  # the event waits in the outbox
+            redis_server.start()
+
+            [event] = await received(listener, pk, 1)  # read from the outbox after resubscribing
+            assert event["data"]["to"] == "PROPOSAL"
+            await move(api, ids.encode("Opportunity", pk), "NEGOTIATION")
+            assert await OutboxDispatcher(writable.engine, bus).dispatch_once() >= 1  # published now
+            [event] = await received(listener, pk, 1)
+            assert event["data"]["to"] == "NEGOTIATION"
+    finally:
+        task.cancel()
+        await bus.close()
+
+
+async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through_redis(
+        pg_writable, redis_server, tmp_path):
+    one = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
+    two = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=one.url) as http_one, httpx.AsyncClient(base_url=two.url) as http_two:
+            api_one, api_two = GraphQLClient(http_one, pg_writable.admin_token), GraphQLClient(http_two, pg_writable.admin_token)
+            opportunity = await new_opportunity(api_one, pg_writable)
+            socket = await GraphQLSocket.open(two.url, pg_writable.admin_token)
+            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]],
+                                                 "since": (await api_two.data(LATEST))["latestEventId"]})
+            await move(api_one, opportunity["id"], "QUALIFICATION")
+            event = (await socket.next(op, WAIT))["data"]["opportunityEvents"]
+            assert event["toStage"] == "QUALIFICATION" and event["opportunity"]["stage"] == "QUALIFICATION"
+            assert (await http_two.get("/readyz")).json()["eventBus"] == "ok"
+
+            redis_server.stop()
+            await move(api_one, opportunity["id"], "PROPOSAL")  # served while Redis is down
+            assert (await http_one.get("/readyz")).status_code == 503
+            redis_server.start()
+            event = (await socket.next(op, WAIT))["data"]["opportunityEvents"]
+            assert event["toStage"] == "PROPOSAL"
+            await move(api_one, opportunity["id"], "NEGOTIATION")
+            event = (await socket.next(op, WAIT))["data"]["opportunityEvents"]
+            assert event["toStage"] == "NEGOTIATION"
+            await socket.close()
+    finally:
+        one.stop()
+        two.stop()
