@@ -6,7 +6,8 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -24,9 +25,13 @@ from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
 from gql.subscriptions.protocol import WebSocketEndpoint
+from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
+from domain.base import utcnow
 from persistence.bus import EventBus
+from domain.base import utcnow
 from persistence.db import create_engine, ping
+from persistence.indicators import IndicatorScheduler
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
 
@@ -52,6 +57,12 @@ def dispatch_enabled() -> bool:
     return os.environ.get("SALESGRAPH_DISPATCH", "on").lower() not in ("off", "0", "false", "no")
 
 
+def scheduler_enabled() -> bool:
+    """SALESGRAPH_SCHEDULER=off runs a process without the status indicator scheduler (time-based
+    indicators then flip only where one runs; one per deployment is enough, several are safe)."""
+    return os.environ.get("SALESGRAPH_SCHEDULER", "on").lower() not in ("off", "0", "false", "no")
+
+
 def _setting(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
@@ -60,15 +71,21 @@ def _setting(name: str, default: float) -> float:
         raise SystemExit(f"{name}={value!r} is not a number") from None
 
 
-def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) -> Starlette:
-    """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown."""
+def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, schedule: bool | None = None,
+               clock: Callable[[], datetime] = utcnow) -> Starlette:
+    """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown; `clock`
+    is the time of mutations and of the indicator scheduler (tests pass their own)."""
     engine = engine or create_engine()
     bus = EventBus(broadcast_url())
     dispatcher = OutboxDispatcher(engine, bus)
     hub = EventHub(engine, bus, queue_size=int(_setting("SALESGRAPH_SUBSCRIBER_QUEUE", 1000)),
                    resync_seconds=_setting("SALESGRAPH_EVENT_RESYNC_SECONDS", 2.0))
     realtime = Realtime(engine=engine, hub=hub)
+    realtime.scoreboards = ScoreboardTopics(engine, hub, clock=utcnow,
+                                            coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2))
     dispatch = dispatch_enabled() if dispatch is None else dispatch
+    schedule = scheduler_enabled() if schedule is None else schedule
+    scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -98,6 +115,8 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
         tasks = [asyncio.create_task(hub.run(), name="event-hub")]
         if dispatch:
             tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
+        if schedule:
+            tasks.append(asyncio.create_task(scheduler.run(), name="indicator-scheduler"))
         tune_garbage_collector()
         try:
             yield
@@ -107,10 +126,11 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await realtime.scoreboards.close()
             await bus.close()
             await engine.dispose()
 
-    endpoint = GraphQLEndpoint(schema, engine, events_committed=dispatcher.wake if dispatch else None)
+    endpoint = GraphQLEndpoint(schema, engine, events_committed=dispatcher.wake if dispatch else None, clock=clock)
     websockets = WebSocketEndpoint(endpoint.schema, engine, endpoint.documents, realtime,
                                    events_committed=endpoint.events_committed, clock=endpoint.clock,
                                    init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
@@ -133,5 +153,6 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None) 
     app.state.realtime = realtime
     app.state.websockets = websockets
     app.state.dispatcher = dispatcher
+    app.state.scheduler = scheduler
     app.add_middleware(ServerTimingMiddleware)
     return app

@@ -21,6 +21,8 @@ from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
+from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
+from gql.errors import ClientError
 from gql.subscriptions.hub import Event
 from gql.subscriptions.streams import Realtime, events, parse_since
 from persistence import tables as t
@@ -248,6 +250,26 @@ class Subscription:
 
         source = await events(_realtime(info), accepts, parse_since(since))
         return _mapped(source, StatusIndicatorChange)
+
+    @strawberry.subscription(description="The scoreboard now, then again whenever a figure changes: after an event "
+                                         "that moves one (a sale, a loss, a new or changed opportunity, a goal, an "
+                                         "exchange rate) or when time alone does (`changesAt`). Bursts are coalesced "
+                                         "(at most one update per 200 ms, the last state always sent); the last "
+                                         "update received always equals what the `scoreboard` query returns.")
+    async def scoreboard_updated(
+        self, info: Info, period: PERIOD, team_id: TEAM = None, currency: CURRENCY = None,
+        since: Annotated[Optional[strawberry.ID], strawberry.argument(
+            description="Accepted like the other subscriptions' `since` (and checked against the event log), though a "
+                        "scoreboard needs no replay: the current one is always sent first.")] = None,
+    ) -> AsyncIterator[Scoreboard]:
+        principal = info.context.principal
+        if principal is not None and principal.is_partner:
+            raise ClientError("the scoreboard shows the sales team's figures; partners cannot read it", code="FORBIDDEN")
+        request = scoreboard_request(period, team_id, currency)
+        realtime = _realtime(info)
+        if since is not None:
+            await (await events(realtime, lambda _event: False, parse_since(since))).aclose()  # checks the range
+        return await realtime.scoreboards.subscribe(request)
 
 
 def ids_decode(global_id: str) -> tuple[str, int]:
