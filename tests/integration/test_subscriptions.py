@@ -30,6 +30,14 @@ async def live(writable):
             yield server
 
 
+async def cursor(server) -> str:
+    """The id to resume after everything committed so far (numbering what is committed first: an event
+    committed but not numbered yet gets a later id, so a client reading `latestEventId` just then
+    would see it as new)."""
+    await server.app.state.dispatcher.dispatch_once()
+    return (await server.api.data(LATEST))["latestEventId"]
+
+
 async def move(api, opportunity_id: str, stage: str) -> None:
     result = await api.data(STAGE, {"input": {"id": opportunity_id, "stage": stage}})
     assert result["changeOpportunityStage"]["__typename"] == "OpportunityPayload", result
@@ -40,7 +48,7 @@ async def test_a_stage_change_made_over_http_reaches_a_subscriber_of_that_opport
     mine = await new_opportunity(live.api, writable)
     other = await new_opportunity(live.api, writable)
     socket = await GraphQLSocket.open(live.url, writable.admin_token, protocol)
-    op = await socket.subscribe(EVENTS, {"ids": [mine["id"]], "since": (await live.api.data(LATEST))["latestEventId"]})
+    op = await socket.subscribe(EVENTS, {"ids": [mine["id"]], "since": await cursor(live)})
     await move(live.api, other["id"], "PROPOSAL")
     await move(live.api, mine["id"], "QUALIFICATION")
     event = (await socket.next(op))["data"]["opportunityEvents"]
@@ -61,7 +69,7 @@ async def test_a_stage_change_made_over_http_reaches_a_subscriber_of_that_opport
 async def test_reconnecting_with_since_gets_exactly_the_missed_events_in_order_then_live_ones(live, writable):
     opportunity = await new_opportunity(live.api, writable)
     socket = await GraphQLSocket.open(live.url, writable.admin_token)
-    op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": (await live.api.data(LATEST))["latestEventId"]})
+    op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": await cursor(live)})
     await move(live.api, opportunity["id"], "QUALIFICATION")
     seen = (await socket.next(op))["data"]["opportunityEvents"]
     await socket.close()
@@ -87,7 +95,7 @@ async def test_since_older_than_the_kept_events_is_refused_with_a_clear_error(li
     opportunity = await new_opportunity(live.api, writable)
     await move(live.api, opportunity["id"], "QUALIFICATION")
     await move(live.api, opportunity["id"], "PROPOSAL")
-    newest = int((await live.api.data(LATEST))["latestEventId"])
+    newest = int(await cursor(live))
     async with writable.engine.begin() as conn:  # a day passes: everything but the newest event is pruned
         await conn.execute(update(t.outbox_events).where(t.outbox_events.c.published_at.is_(None))
                            .values(published_at=t.outbox_events.c.created_at))
@@ -179,3 +187,44 @@ async def test_a_subscriber_that_falls_too_far_behind_is_closed_with_the_slow_co
         await server.app.state.dispatcher.dispatch_once()
         code, reason = await socket.closed()
         assert code == 4008 and "since" in reason
+
+
+INDICATORS = """subscription($ids: [ID!], $since: ID) {
+  statusIndicatorsChanged(entityTypes: [ACCOUNT], ids: $ids, since: $since) {
+    eventId change entityType entityId monitorId setAt entity { ... on Account { id name } } monitor { name }
+  }
+}"""
+MONITOR = """mutation($input: CreateStatusMonitorInput!) {
+  createStatusMonitor(input: $input) { __typename ... on StatusMonitorPayload { statusMonitor { id } } }
+}"""
+CALL = """mutation($input: CreateSalesActivityInput!) { createSalesActivity(input: $input) { __typename } }"""
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_an_indicator_set_by_a_new_monitor_and_cleared_by_a_call_reaches_a_subscriber(live, writable, protocol):
+    # Each run takes an account no earlier run has called (the database lives for the module).
+    accounts = (await live.api.data("{ accounts(first: 2) { edges { node { id name } } } }"))["accounts"]["edges"]
+    account = accounts[[TRANSPORT_WS, LEGACY_WS].index(protocol)]["node"]
+    socket = await GraphQLSocket.open(live.url, writable.admin_token, protocol)
+    op = await socket.subscribe(INDICATORS, {"ids": [account["id"]],
+                                             "since": await cursor(live)})
+    made = (await live.api.data(MONITOR, {"input": {
+        "name": f"No call for a month ({protocol})", "entityType": "ACCOUNT",
+        "rule": {"kind": "NO_ACTIVITY", "days": 30, "activityTypes": ["CALL"], "activityState": "DONE"}}}))
+    monitor_id = made["createStatusMonitor"]["statusMonitor"]["id"]
+    set_ = (await socket.next(op))["data"]["statusIndicatorsChanged"]
+    assert set_["change"] == "SET" and set_["entityType"] == "ACCOUNT" and set_["monitorId"] == monitor_id
+    assert set_["entityId"] == account["id"] and set_["entity"] == account
+    assert set_["monitor"]["name"].startswith("No call for a month")
+
+    await live.api.data(CALL, {"input": {"attachToId": account["id"], "type": "CALL", "subject": "Check-in",
+                                         "done": True}})
+    # The call clears this monitor's indicator (and those of the same rule made by earlier runs).
+    changes = [(await socket.next(op))["data"]["statusIndicatorsChanged"]]
+    while changes[-1]["monitorId"] != monitor_id:
+        changes.append((await socket.next(op))["data"]["statusIndicatorsChanged"])
+    assert all(c["change"] == "CLEARED" and c["entityId"] == account["id"] for c in changes)
+    cleared = changes[-1]
+    assert cleared["setAt"] == set_["setAt"]
+    assert int(cleared["eventId"]) > int(set_["eventId"])
+    await socket.close()
