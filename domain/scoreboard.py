@@ -300,12 +300,13 @@ def compute_scoreboard(
     missing: set[str] = set()
 
     def convert(amount: Decimal, source: str | None) -> Decimal:
+        """As Money.convert (through the base currency), without building Money for every group."""
         if source is None or not amount:
             return Decimal(0)
         if source not in rates:
             missing.add(source)
             return Decimal(0)
-        return Money(amount, source).convert(currency, rates).amount
+        return amount if source == currency else amount * rates[source] / rates[currency]
 
     won: dict[int, Decimal] = {u: Decimal(0) for u in users}
     pipeline: dict[int, Decimal] = {u: Decimal(0) for u in users}
