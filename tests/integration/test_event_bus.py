@@ -13,7 +13,14 @@ from persistence.bus import EventBus
 from persistence.outbox import CHANNEL, OutboxDispatcher
 from tests.conftest import GraphQLClient
 from tests.integration.mutations.test_opportunities import new_opportunity
-from tests.integration.test_subscriptions import EVENTS, LATEST, move
+from tests.integration.mutations.test_opportunities import an_account
+from tests.integration.test_scoreboard_subscription import ALL_TIME, UPDATED, figures, pushed, query
+from tests.integration.test_subscriptions import EVENTS, LATEST, MONITOR, move
+
+CREATE_OPPORTUNITY = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { __typename } }"""
+INDICATORS_ALL = """subscription($since: ID) {
+  statusIndicatorsChanged(entityTypes: [OPPORTUNITY], since: $since) { change monitorId entityId }
+}"""
 from tests.support.server import start_server
 from tests.support.ws import GraphQLSocket
 
@@ -152,6 +159,25 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through
             assert event["toStage"] == "QUALIFICATION" and event["opportunity"]["stage"] == "QUALIFICATION"
             assert (await http_two.get("/readyz")).json()["eventBus"] == "ok"
 
+            # The scoreboard and status indicators cross processes too.
+            board_op = await socket.subscribe(UPDATED, ALL_TIME)
+            await pushed(socket, board_op)
+            indicator_op = await socket.subscribe(INDICATORS_ALL, {"since": (await api_two.data(LATEST))["latestEventId"]})
+            await api_one.data(CREATE_OPPORTUNITY, {"input": {
+                "name": "Across processes", "accountId": await an_account(pg_writable),
+                "estimatedRevenue": {"amount": "777.00", "currency": "EUR"}}})
+            wanted = figures(await query(api_one))
+            async with asyncio.timeout(WAIT):
+                while figures(await pushed(socket, board_op)) != wanted:
+                    pass
+            made = (await api_one.data(MONITOR, {"input": {
+                "name": "Opportunity without a next step", "entityType": "OPPORTUNITY",
+                "rule": {"kind": "NO_FUTURE_ACTIVITY"}}}))["createStatusMonitor"]["statusMonitor"]["id"]
+            change = (await socket.next(indicator_op, WAIT))["data"]["statusIndicatorsChanged"]
+            assert change["change"] == "SET" and change["monitorId"] == made
+            await socket.stop(board_op)
+            await socket.stop(indicator_op)
+
             redis_server.stop()
             await move(api_one, opportunity["id"], "PROPOSAL")  # served while Redis is down
             assert (await http_one.get("/readyz")).status_code == 503
@@ -165,3 +191,36 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through
     finally:
         one.stop()
         two.stop()
+
+
+async def test_a_client_resumes_with_since_across_a_server_restart_and_misses_nothing(writable, tmp_path):
+    server = start_server(writable.url, tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            api = GraphQLClient(http, writable.admin_token)
+            opportunity = await new_opportunity(api, writable)
+            socket = await GraphQLSocket.open(server.url, writable.admin_token)
+            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": (await api.data(LATEST))["latestEventId"]})
+            await move(api, opportunity["id"], "QUALIFICATION")
+            seen = await next_stage_change(socket, op)
+    finally:
+        server.kill()  # a crash: the client's socket just drops
+
+    restarted = start_server(writable.url, tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=restarted.url) as http:
+            api = GraphQLClient(http, writable.admin_token)
+            for stage in ("PROPOSAL", "NEGOTIATION"):
+                await move(api, opportunity["id"], stage)
+            socket = await GraphQLSocket.open(restarted.url, writable.admin_token)
+            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": seen["eventId"]})
+            missed = [(await socket.next(op, WAIT))["data"]["opportunityEvents"] for _ in range(2)]
+            assert [(e["kind"], e["toStage"]) for e in missed] == [("STAGE_CHANGED", "PROPOSAL"),
+                                                                   ("STAGE_CHANGED", "NEGOTIATION")]
+            await move(api, opportunity["id"], "QUALIFICATION")
+            live = (await socket.next(op, WAIT))["data"]["opportunityEvents"]
+            assert live["toStage"] == "QUALIFICATION"
+            assert int(seen["eventId"]) < int(missed[0]["eventId"]) < int(missed[1]["eventId"]) < int(live["eventId"])
+            await socket.close()
+    finally:
+        restarted.stop()

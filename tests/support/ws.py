@@ -20,6 +20,8 @@ class GraphQLSocket:
         self.ws, self.protocol = ws, protocol
         self._ids = itertools.count(1)
         self.keepalives = 0
+        self._held: dict[str, list[dict[str, Any]]] = {}  # messages of other operations, in order
+        self._stopped: set[str] = set()
 
     @classmethod
     async def open(cls, http_url: str, token: str | None, protocol: str = TRANSPORT_WS,
@@ -56,14 +58,31 @@ class GraphQLSocket:
         await self.send({"type": kind, "id": op_id, "payload": {"query": query, "variables": variables or {}}})
         return op_id
 
+    async def message_of(self, op_id: str, timeout: float = WAIT) -> dict[str, Any]:
+        """The next message about `op_id`; those about other operations are kept for them (or
+        dropped once the operation was stopped)."""
+        held = self._held.get(op_id)
+        if held:
+            return held.pop(0)
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.receive()
+                other = message.get("id")
+                if other is None or other == op_id:
+                    return message
+                if other not in self._stopped:
+                    self._held.setdefault(other, []).append(message)
+
     async def next(self, op_id: str, timeout: float = WAIT) -> dict[str, Any]:
         """The payload of the next result of `op_id` (`next` / `data`)."""
-        message = await self.receive(timeout)
+        message = await self.message_of(op_id, timeout)
         expected = "next" if self.protocol == TRANSPORT_WS else "data"
         assert message.get("id") == op_id and message["type"] == expected, message
         return message["payload"]
 
     async def stop(self, op_id: str) -> None:
+        self._stopped.add(op_id)
+        self._held.pop(op_id, None)
         await self.send({"type": "complete" if self.protocol == TRANSPORT_WS else "stop", "id": op_id})
 
     async def closed(self, timeout: float = WAIT) -> tuple[int | None, str]:
