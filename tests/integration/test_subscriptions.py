@@ -2,11 +2,16 @@
 protocol errors, live events, resuming with `since` without gaps or duplicates, and slow consumers."""
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 from sqlalchemy import update
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from gql import ids
 from persistence import tables as t
@@ -228,3 +233,28 @@ async def test_an_indicator_set_by_a_new_monitor_and_cleared_by_a_call_reaches_a
     assert cleared["setAt"] == set_["setAt"]
     assert int(cleared["eventId"]) > int(set_["eventId"])
     await socket.close()
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_the_server_keeps_idle_connections_alive_and_drops_ones_that_never_initialise(
+        writable, monkeypatch, protocol):
+    monkeypatch.setenv("SALESGRAPH_WS_KEEPALIVE_SECONDS", "0.2")
+    monkeypatch.setenv("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", "0.5")
+    async with live_server(writable.url) as server:
+        socket = await GraphQLSocket.open(server.url, writable.admin_token, protocol)
+        await socket.subscribe(EVENTS, {"ids": []})
+        expected = {"type": "ping"} if protocol == TRANSPORT_WS else {"type": "ka"}
+        for _ in range(2):  # keep-alives keep coming while nothing else is said
+            assert json.loads(await asyncio.wait_for(socket.ws.recv(), 10)) == expected
+        await socket.close()
+
+        silent = await GraphQLSocket.open(server.url, None, protocol, init=False)
+        code, reason = await silent.closed()
+        assert code == 4408 and "initialisation" in reason
+
+
+async def test_a_client_offering_no_graphql_subprotocol_is_told_so(live):
+    ws = await connect(live.url.replace("http", "ws", 1) + "/graphql")
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd.code == 4406 and "graphql-transport-ws" in closed.value.rcvd.reason
