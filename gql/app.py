@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -36,6 +36,7 @@ from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
 
 log = logging.getLogger("salesgraph")
+DASHBOARD = ASSETS.parent / "dashboard"  # the live dashboard page (/dashboard) and its files
 
 
 def tune_garbage_collector() -> None:
@@ -144,6 +145,8 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
             Route("/ingest/leads", ingest_endpoint(engine, dispatcher.wake if dispatch else None), methods=["POST"]),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
+            Route("/dashboard", lambda request: FileResponse(DASHBOARD / "index.html"), methods=["GET"]),
+            Mount("/dashboard", app=GZipMiddleware(StaticFiles(directory=DASHBOARD)), name="dashboard-assets"),
         ],
         lifespan=lifespan,
     )
