@@ -268,3 +268,20 @@ async def test_after_a_dropped_connection_the_page_reconnects_and_resumes_after_
     await page_shows(page, monitor_as_shown(second_name, await marked_accounts(live.api, second)),
                      MONITOR_SHOWN, second)
     assert await page.evaluate("window.stillTheSamePage === true")
+
+
+async def test_a_refused_token_is_said_and_a_good_one_is_remembered_for_the_tab(live, writable, page):
+    from playwright.async_api import expect
+
+    await page.goto(f"{live.url}/dashboard#token=sg_not-a-token")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
+    await expect(page.locator("#message")).to_contain_text("refused the token")
+    assert page.url == f"{live.url}/dashboard"  # the token is taken out of the address bar
+    page.problems[:] = [p for p in page.problems if "status of 401" not in p]  # the browser logs the refusal
+
+    await page.fill("#token", writable.admin_token)
+    await page.click("#token-form button[type=submit]")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await page.reload()
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+    await expect(page.locator("#message")).to_be_hidden()
