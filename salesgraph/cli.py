@@ -123,19 +123,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_dispatch(args: argparse.Namespace) -> None:
     """Publish the outbox on its own (for deployments that run `serve` with SALESGRAPH_DISPATCH=off)."""
-    from broadcaster import Broadcast
-
     from gql.app import broadcast_url
+    from persistence.bus import EventBus
     from persistence.migrate import check_current
     from persistence.outbox import OutboxDispatcher
 
     async def run() -> None:
         engine = create_engine()
         await check_current(engine)
-        async with Broadcast(broadcast_url()) as broadcast:
-            dispatcher = OutboxDispatcher(engine, broadcast, poll_seconds=args.poll)
+        bus = EventBus(broadcast_url())
+        if not bus.shared:
+            raise SystemExit("salesgraph dispatch publishes for other processes: set BROADCAST_URL=redis://…")
+        try:
+            dispatcher = OutboxDispatcher(engine, bus, poll_seconds=args.poll)
             print(f"publishing the outbox of {_safe(database_url())} to {broadcast_url()}", flush=True)
             await dispatcher.run()
+        finally:
+            await bus.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

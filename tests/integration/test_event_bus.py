@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from redis import asyncio as redis
 
 from gql import ids
 from gql.subscriptions.hub import EventHub, SlowConsumer
@@ -175,6 +176,15 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through
                 "rule": {"kind": "NO_FUTURE_ACTIVITY"}}}))["createStatusMonitor"]["statusMonitor"]["id"]
             change = (await socket.next(indicator_op, WAIT))["data"]["statusIndicatorsChanged"]
             assert change["change"] == "SET" and change["monitorId"] == made
+            # Three subscriptions on one process and one on the other: still one Redis subscription each.
+            other = await GraphQLSocket.open(one.url, pg_writable.admin_token)
+            await other.subscribe(EVENTS, {"ids": [opportunity["id"]]})
+            probe = await other.subscribe("query { latestEventId }")
+            assert (await other.next(probe))["data"]["latestEventId"]  # a round trip: the subscription runs
+            client = redis.Redis.from_url(redis_server.url)
+            assert await client.pubsub_numsub(CHANNEL) == [(CHANNEL.encode(), 2)]
+            await client.aclose()
+            await other.close()
             await socket.stop(board_op)
             await socket.stop(indicator_op)
 
