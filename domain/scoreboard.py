@@ -256,14 +256,15 @@ def pace_factor(period: Period, now: datetime) -> Decimal:
     return Decimal((period.end - period.start) // micro) / Decimal(elapsed // micro)
 
 
-def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None, has_goals: bool) -> datetime | None:
+def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None) -> datetime | None:
     """The next instant at which time alone changes a figure (other than `asOf`/`timeLeft`)."""
     candidates: list[datetime] = []
     if period.sliding:
         if oldest_closed_at is not None:  # the oldest closed deal drops out of the window
             candidates.append(oldest_closed_at + (period.end - period.start))
-        if has_goals:  # the window's days of goals shift at midnight
-            candidates.append(_midnight(now.date() + DAY))
+        # the window's days shift at midnight, and with them the goals it counts (even a goal that
+        # only starts tomorrow, which nothing loaded today can tell)
+        candidates.append(_midnight(now.date() + DAY))
     elif period.start is not None and period.end is not None:
         if now < period.start:
             candidates.append(period.start)
@@ -325,11 +326,9 @@ def compute_scoreboard(
 
     goal_money: dict[int, Decimal] = {}
     goal_deals: dict[int, Decimal] = {}
-    has_goals = False
     for goal in goals:
         if goal.user_id not in users:
             continue
-        has_goals = True
         days = period.goal_days(goal.period_start, goal.period_end)
         if not days:
             continue
@@ -372,7 +371,7 @@ def compute_scoreboard(
         goal=goal_total, progress=percent(won_total.amount, goal_total.amount) if goal_total is not None else None,
         projected=projected_total, on_track=None if goal_total is None else projected_total.amount >= goal_total.amount,
         reps=reps, missing_rates=tuple(sorted(missing)),
-        changes_at=next_change(period, now, oldest, has_goals), event_id=event_id,
+        changes_at=next_change(period, now, oldest), event_id=event_id,
     )
 
 

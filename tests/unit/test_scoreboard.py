@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import ValidationError
 from domain.money import Money
@@ -219,10 +221,9 @@ def test_a_sliding_window_changes_when_its_oldest_closed_deal_drops_out():
     req = request(PeriodPreset.LAST_24_HOURS)
     before = board([won(1, "1000", oldest=oldest), lost(2, oldest=NOW - timedelta(hours=2))], req=req)
     assert before.changes_at == oldest + timedelta(hours=24)
-    assert board([open_(1, "5")], req=req).changes_at is None
-    # with goals, the window's days shift at midnight, which comes first here
-    with_goal = board([won(1, "1000", oldest=NOW - timedelta(hours=2))], [month_goal(1, "3100")], req=req)
-    assert with_goal.changes_at == datetime(2026, 5, 11, tzinfo=timezone.utc)
+    # otherwise at midnight, when the window's days (and the goals it counts) shift
+    assert board([open_(1, "5")], req=req).changes_at == utc(2026, 5, 11)
+    assert board([won(1, "1000", oldest=NOW - timedelta(hours=2))], req=req).changes_at == utc(2026, 5, 11)
 
 
 def test_a_sliding_window_keeps_its_figures_until_changes_at():
@@ -241,7 +242,8 @@ def test_a_sliding_window_keeps_its_figures_until_changes_at():
     assert at(first.changes_at - timedelta(microseconds=1)).figures() == first.figures()
     after = at(first.changes_at)
     assert after.won_revenue.amount == Decimal("300.00") and after.deals_won == 1
-    assert after.changes_at == NOW + timedelta(hours=22)
+    assert after.changes_at == utc(2026, 5, 11)  # midnight comes before the other deal leaves
+    assert at(utc(2026, 5, 11)).changes_at == NOW + timedelta(hours=22)
 
 
 def test_figures_leave_out_the_clock_but_keep_a_calendar_periods_bounds():
@@ -271,3 +273,41 @@ def test_with_its_data_an_event_is_judged_by_what_it_changed():
     assert not moves_scoreboard("OpportunityChanged", {"fields": ["business_roles"]})
     assert moves_scoreboard("CatalogChanged", {"what": "ExchangeRate"})
     assert not moves_scoreboard("CatalogChanged", {"what": "ProductImport"})
+
+
+# --- a scoreboard stays exact until changes_at ---
+
+def aggregate(deals: list[tuple[int, str, datetime, str, str]], req: ScoreboardRequest, moment: datetime):
+    """What persistence loads at `moment`: closed deals of the period and open deals, grouped."""
+    period = req.period.resolve(moment)
+    groups: dict[tuple, list] = {}
+    for owner, kind, closed_at, amount_, currency in deals:
+        if kind != "OPEN" and not period.contains(closed_at):
+            continue
+        key = (owner, kind, currency)
+        entry = groups.setdefault(key, [0, Decimal(0), None])
+        entry[0] += 1
+        entry[1] += Decimal(amount_)
+        if kind != "OPEN":
+            entry[2] = closed_at if entry[2] is None else min(entry[2], closed_at)
+    return [DealGroup(o, DealKind(k), c, n, a, oldest) for (o, k, c), (n, a, oldest) in groups.items()]
+
+
+deal_strategy = st.tuples(
+    st.sampled_from([1, 2, 3]), st.sampled_from(["WON", "LOST", "OPEN"]),
+    st.one_of(st.integers(0, 8 * 24), st.integers(0, 60 * 24)).map(lambda h: NOW - timedelta(hours=h, minutes=7)),
+    st.sampled_from(["100", "250.50", "999.99"]), st.sampled_from(["EUR", "USD", "NOK"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(deals=st.lists(deal_strategy, max_size=12), preset=st.sampled_from(list(PeriodPreset)),
+       later=st.floats(min_value=0, max_value=1, exclude_max=True), goal=st.booleans())
+def test_a_scoreboard_stays_equal_to_a_fresh_one_until_its_changes_at(deals, preset, later, goal):
+    req = request(preset)
+    goals = [month_goal(1, "3100", 4), month_goal(2, "1000", 5)] if goal else []
+    first = board(aggregate(deals, req, NOW), goals, req=req)
+    horizon = first.changes_at or NOW + timedelta(days=400)
+    span = (horizon - NOW) // timedelta(microseconds=1)
+    moment = NOW + timedelta(microseconds=min(span - 1, int(span * later)))
+    again = board(aggregate(deals, req, moment), goals, req=req, now=moment)
+    assert again.figures() == first.figures()
