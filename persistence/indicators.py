@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, tuple_
+from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, null, or_, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
@@ -211,10 +211,20 @@ async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope:
                 due[pair] = verdict.due_at
 
     s, d = t.status_indicators, t.indicator_due_times
-    stored = {(r.monitor_id, r.entity_type, r.entity_id): (r.id, r.set_at) for r in await conn.execute(
-        select(s.c.id, s.c.monitor_id, s.c.entity_type, s.c.entity_id, s.c.set_at).where(where_stored))}
-    stored_due = {(r.monitor_id, r.entity_type, r.entity_id): r.due_at for r in await conn.execute(
-        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id, d.c.due_at).where(_scope_clause(d, monitors, scope)))}
+    stored: dict[Pair, tuple[int, datetime]] = {}
+    stored_due: dict[Pair, datetime] = {}
+    # The indicators and the due times in scope, in one statement.
+    both = union_all(
+        select(s.c.monitor_id, s.c.entity_type, s.c.entity_id, s.c.id.label("row_id"), s.c.set_at.label("at"),
+               literal(True).label("is_indicator")).where(where_stored),
+        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id, cast(null(), Integer).label("row_id"),
+               d.c.due_at.label("at"), literal(False).label("is_indicator")).where(_scope_clause(d, monitors, scope)))
+    for r in await conn.execute(both):
+        pair = (r.monitor_id, r.entity_type, r.entity_id)
+        if r.is_indicator:
+            stored[pair] = (r.row_id, r.at)
+        else:
+            stored_due[pair] = r.at
 
     events: list[DomainEvent] = []
     gone = sorted(set(stored) - set(expected), key=lambda p: (p[1], p[2], p[0]))

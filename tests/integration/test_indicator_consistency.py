@@ -34,7 +34,7 @@ from persistence.uow import SqlUnitOfWork
 from tests.conftest import ANCHOR
 
 START = ANCHOR + timedelta(days=30)
-EXAMPLES = {"sqlite": 30, "postgresql": 25}
+EXAMPLES = {"sqlite": 25, "postgresql": 15}
 
 
 class World:
