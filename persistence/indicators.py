@@ -304,24 +304,46 @@ async def _monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]
 
 async def lock(conn: AsyncConnection) -> None:
     """Serialise the writers of indicators across processes (PostgreSQL; on SQLite the unit of work's
-    write lock already does)."""
+    write lock already does). No foreign key points from indicators or due times to a monitor, so a
+    writer holding this lock never waits for a monitor row, which a transaction deleting or changing
+    that monitor holds while it waits for this lock."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
 
 
+def _by_type(monitors: dict[int, Monitor], changed: set[int]) -> dict[str, list[int]]:
+    """The active monitors that did not change in this transaction, per entity type they judge."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for monitor in monitors.values():
+        if monitor.active and monitor.id not in changed:
+            found[monitor.entity_type].append(monitor.id)
+    return found
+
+
 async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
     """Re-evaluate what the recorded `events` can affect and append the indicator events to `events`
-    (called by the unit of work at commit, before it writes the outbox). Returns the new events."""
+    (called by the unit of work at commit, before it writes the outbox). Returns the new events.
+
+    The writers of indicators take turns (`lock`); on PostgreSQL the monitors are read again once the
+    lock is held, so a monitor another transaction switched on, off or changed meanwhile (and has
+    already evaluated, without this transaction's changes) is judged as it is now."""
     found = affected_by(events)
     if not found:
         return []
+    touched = set()
+    if found.accounts or found.via_opportunities:
+        touched |= {ACCOUNT, CONTACT}
+    if found.contacts:
+        touched.add(CONTACT)
+    if found.opportunities:
+        touched.add(OPPORTUNITY)
     monitors = await _monitors(conn, found.monitors)
-    by_type: dict[str, list[int]] = defaultdict(list)
-    for monitor in monitors.values():
-        if monitor.active and monitor.id not in found.monitors:
-            by_type[monitor.entity_type].append(monitor.id)
-    if not by_type and not found.monitors:
-        return []
+    if not found.monitors and not touched & set(_by_type(monitors, found.monitors)):
+        return []  # no monitor can be affected: this SELECT was all it cost
+    if conn.dialect.name != "sqlite":
+        await lock(conn)
+        monitors = await _monitors(conn, found.monitors)
+    by_type = _by_type(monitors, found.monitors)
     accounts = set(found.accounts)
     if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
         o = t.opportunities
@@ -343,7 +365,6 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
                 scope[monitor_id] = entities[kind]
     if not scope:
         return []
-    await lock(conn)
     made = await reevaluate(conn, monitors, scope, now, known)
     events.extend(made)
     return made

@@ -418,10 +418,9 @@ status_monitors = Table(
 
 status_indicators = Table(
     "status_indicators", metadata, _id(),
-    # Checked at commit, not cascaded: deleting a monitor leaves its indicators to the unit of work's
-    # indicator step, which clears them with an event each (persistence/indicators.py, migration 0004).
-    Column("monitor_id", Integer, ForeignKey("status_monitors.id", deferrable=True, initially="DEFERRED"),
-           nullable=False),
+    # No foreign key (migration 0004): the unit of work's indicator step deletes a monitor's indicators
+    # with it, announcing each, and its writers never wait on a monitor row (persistence/indicators.py).
+    Column("monitor_id", Integer, nullable=False),
     Column("entity_type", String(16), nullable=False),
     Column("entity_id", Integer, nullable=False),
     Column("set_at", UTCDateTime, nullable=False),
@@ -542,7 +541,7 @@ for _table in AUTOINCREMENTED:
 
 indicator_due_times = Table(
     "indicator_due_times", metadata,
-    Column("monitor_id", Integer, ForeignKey("status_monitors.id", ondelete="CASCADE"), primary_key=True),
+    Column("monitor_id", Integer, primary_key=True),  # no foreign key, like status_indicators
     Column("entity_type", String(16), primary_key=True),
     Column("entity_id", Integer, primary_key=True),
     Column("due_at", UTCDateTime, nullable=False),

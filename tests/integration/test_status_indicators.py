@@ -3,6 +3,7 @@ data changes, when time passes), cleared the moment it stops holding, read throu
 filtered with hasIndicator / lacksIndicator, and announced in the outbox."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
@@ -155,7 +156,8 @@ async def test_a_mutation_pays_one_select_for_indicators_while_no_monitor_can_be
         await world.contact(account, f"Cost {n}")
     await world.activity(account, "MEETING")
     assert await cost() == one_contact  # batched: the same statements however many contacts and activities
-    assert one_contact - without <= 7, one_contact - without  # measured: 6 on SQLite, 7 on PostgreSQL (its lock)
+    # measured: 6 on SQLite; 8 on PostgreSQL (its lock, and the monitors read again under it)
+    assert one_contact - without <= 8, one_contact - without
     await world.consistent()
 
 
@@ -373,3 +375,47 @@ async def test_window_rules_hold_while_enough_activities_are_in_the_window(world
     await world.scheduler.run_due(world.clock.now)
     assert monitor_name not in await world.indicators(account)
     await world.consistent()
+
+
+async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg_writable):
+    """Activities logged while monitors are changed, switched off and deleted, all at once on several
+    connections: every transaction commits, and the indicators are what a full re-evaluation says."""
+    from domain.monitors import MonitoredEntity, Rule, RuleKind
+    from domain.uow import Actor
+    from domain.workflows import accounts as acw
+    from domain.workflows import activities as aw
+    from domain.workflows import monitors as mw
+    from persistence.uow import SqlUnitOfWork
+
+    engine, actor, now = pg_writable.engine, Actor(user_id=pg_writable.summary.admin_user_id), T0
+
+    async def do(workflow, command):  # noqa: ANN001, ANN202
+        async with SqlUnitOfWork(engine, actor, clock=lambda: now) as uow:
+            return await workflow(command, uow)
+
+    accounts = [await do(acw.create_account, acw.CreateAccount(kind="ORGANIZATION", name=f"Busy {n}")) for n in range(3)]
+    for account in accounts:
+        await do(acw.create_contact, acw.CreateContact(account_id=account.id, first_name="K", last_name="N"))
+    for round_ in range(3):
+        now = T0 + (round_ + 1) * 40 * DAY
+        quiet = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
+            name=f"Busy quiet {round_}", entity_type=MonitoredEntity.ACCOUNT, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=30)))
+        people = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
+            name=f"Busy people {round_}", entity_type=MonitoredEntity.CONTACT,
+            rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=2, weeks=1)))
+        gone = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
+            name=f"Busy gone {round_}", entity_type=MonitoredEntity.ACCOUNT,
+            rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1)))
+        now += DAY
+        await asyncio.gather(
+            *(do(aw.create_sales_activity, aw.CreateSalesActivity(type="CALL", subject="S", account_id=a.id, done=True))
+              for a in accounts for _ in range(3)),
+            do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=quiet.id, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=20))),
+            do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=people.id, active=False)),
+            do(mw.delete_status_monitor, mw.DeleteStatusMonitor(id=gone.id)),
+            do(mw.create_status_monitor, mw.CreateStatusMonitor(
+                name=f"Busy new {round_}", entity_type=MonitoredEntity.CONTACT,
+                rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1))),
+        )
+        async with engine.connect() as conn:
+            assert await indicators.stored_indicators(conn) == await indicators.evaluate_all(conn, now)
