@@ -448,7 +448,15 @@ class IndicatorScheduler:
                 for r in rows:
                     scope[r.monitor_id].add(r.entity_id)  # type: ignore[union-attr]
                 monitors = {m.id: m for m in (await _monitors(uow.c, set(scope))).values() if m.id in scope}
+                for monitor in monitors.values():
+                    if monitor.entity_type is None:
+                        scope[monitor.id] = None  # gone without the unit of work: clear all it left
                 uow.events.extend(await reevaluate(uow.c, monitors, dict(scope), moment))
+                # A due time is always after the evaluation's time: one still due is stale (its pair no
+                # longer matches its monitor); dropping it keeps the loop from coming back to it.
+                await uow.c.execute(delete(d).where(d.c.due_at <= moment, tuple_(d.c.monitor_id, d.c.entity_type,
+                                                                                  d.c.entity_id).in_(
+                    [(r.monitor_id, r.entity_type, r.entity_id) for r in rows])))
                 await uow.commit()
             done += len(rows)
             if len(rows) < BATCH:

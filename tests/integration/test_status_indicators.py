@@ -419,3 +419,34 @@ async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg
         )
         async with engine.connect() as conn:
             assert await indicators.stored_indicators(conn) == await indicators.evaluate_all(conn, now)
+
+
+async def test_the_scheduler_drops_what_a_monitor_deleted_behind_its_back_left(world):
+    """A monitor removed outside the unit of work (by hand in SQL) leaves rows no one announced: when one
+    of them falls due the scheduler clears them all, and a due time that matches no monitor's pair is
+    dropped instead of being come back to forever."""
+    from sqlalchemy import delete, insert
+
+    start = world.clock.now
+    old = await world.account("Orphaned old AS")
+    monitor = pk(await world.monitor("Orphaning", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 5}))
+    await world.time_passes(start + 6 * DAY)
+    young = await world.account("Orphaned young AS")  # due in 5 days
+    assert "Orphaning" in await world.indicators(old)
+    async with world.backend.engine.begin() as conn:
+        await conn.execute(delete(t.status_monitors).where(t.status_monitors.c.id == monitor))
+        other = (await conn.execute(select(func.min(t.status_monitors.c.id)))).scalar_one()
+        await conn.execute(insert(t.indicator_due_times).values(monitor_id=other, entity_type="LEAD", entity_id=1,
+                                                                 due_at=start + 7 * DAY))
+    mark = await world.mark()
+    await world.time_passes(start + 12 * DAY)
+    assert ("StatusIndicatorCleared", "Account", pk(old)) in {
+        (k, e, i) for k, e, i, d in await world.events_since(mark) if d["monitorId"] == monitor}
+    async with world.backend.engine.connect() as conn:
+        for table in (t.status_indicators, t.indicator_due_times):
+            left = await conn.execute(select(func.count()).select_from(table).where(
+                (table.c.monitor_id == monitor) | (table.c.entity_type == "LEAD")))
+            assert left.scalar_one() == 0
+    assert "Orphaning" not in await world.indicators(young)
+    assert await world.scheduler.run_due(start + 12 * DAY) == 0
+    await world.consistent()
