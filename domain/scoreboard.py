@@ -230,7 +230,8 @@ class Scoreboard:
 
     def figures(self) -> tuple:
         """Everything a subscriber sees except what moves with the clock alone (`as_of`, `time_left`,
-        and a sliding window's bounds): two scoreboards with equal figures show the same numbers."""
+        and a sliding window's bounds): two scoreboards with equal figures show the same numbers.
+        The last item is `event_id`, which every event moves (drop it to compare numbers alone)."""
         bounds = () if self.period.sliding else (self.period.start, self.period.end)
         return (self.request, bounds, self.won_revenue, self.deals_won, self.deals_lost, self.win_rate,
                 self.average_deal_size, self.open_pipeline, self.open_deals, self.goal, self.progress,

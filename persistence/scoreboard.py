@@ -7,6 +7,7 @@ from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -85,34 +86,48 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int]) -
 UserRow = namedtuple("UserRow", [c.name for c in t.users.c])  # type: ignore[misc]
 
 
+class ScoreboardRows(NamedTuple):
+    """A computed scoreboard with the rows it shows: its reps' users and its team."""
+
+    board: Scoreboard
+    users: dict[int, Any]
+    team: Any | None
+
+
 async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
                           now: datetime) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
     client replaying from it merely sees again). Raises NotFound for an unknown team and
     ValidationError for a reporting currency without an exchange rate."""
-    return (await load_scoreboard_with_users(source, request, now))[0]
+    return (await load_scoreboard_rows(source, request, now)).board
 
 
 async def load_scoreboard_with_users(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                                     now: datetime) -> tuple[Scoreboard, dict[int, UserRow]]:
-    """The scoreboard and the `users` rows of its reps (read in the same statements), so showing
-    each rep's user needs no further SQL, however many subscribers a push goes to."""
+                                     now: datetime) -> tuple[Scoreboard, dict[int, Any]]:
+    """The scoreboard and the `users` rows of its reps (see load_scoreboard_rows)."""
+    board, users, _ = await load_scoreboard_rows(source, request, now)
+    return board, users
+
+
+async def load_scoreboard_rows(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
+                               now: datetime) -> ScoreboardRows:
+    """The scoreboard with the `users` rows of its reps and the `teams` row of its team (read in the
+    same statements), so showing them needs no further SQL, however many subscribers a push goes to."""
     if isinstance(source, AsyncEngine):
         async with source.connect() as conn:
             return await _load(conn, request, now)
     return await _load(source, request, now)
 
 
-async def _load(conn: AsyncConnection, request: ScoreboardRequest,
-                now: datetime) -> tuple[Scoreboard, dict[int, UserRow]]:
+async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> ScoreboardRows:
     dialect = conn.dialect.name
     event_id = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
     rates = await reads.exchange_rates(conn)
-    team_id = request.team_id
+    team_id, team = request.team_id, None
     if team_id is not None:
-        found = (await conn.execute(select(t.teams.c.id).where(t.teams.c.id == team_id))).first()
-        if found is None:
+        team = (await conn.execute(select(t.teams).where(t.teams.c.id == team_id))).first()
+        if team is None:
             raise NotFound("Team", team_id)
     period = request.period.resolve(now)
     deals = []
@@ -135,4 +150,4 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest,
             goals.append(GoalRow(user_id=row.id, period_start=row.period_start, period_end=row.period_end,
                                  target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
                                  target_deals=row.target_deals))
-    return compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows
+    return ScoreboardRows(compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows, team)

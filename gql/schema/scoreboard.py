@@ -18,7 +18,7 @@ from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
 from gql.schema.people import Team, User
 from persistence import tables as t
-from persistence.scoreboard import load_scoreboard_with_users
+from persistence.scoreboard import load_scoreboard_rows
 
 MAX_INT = 2**31 - 1  # GraphQL Int is 32-bit
 
@@ -91,6 +91,7 @@ class ScoreboardRep:
                              "sums of the reps' rounded figures.")
 class Scoreboard:
     team_id: strawberry.Private[int | None]
+    team_row: strawberry.Private[Any]
     preset: PeriodPreset | None = strawberry.field(  # type: ignore[valid-type]
         description="The preset asked for; null for a custom range.")
     period_start: datetime | None = strawberry.field(
@@ -131,16 +132,21 @@ class Scoreboard:
     async def team(self, info: Info) -> Team | None:
         if self.team_id is None:
             return None
+        if self.team_row is not None:
+            return Team.from_row(self.team_row)
         return Team.from_row(await info.context.by_id(t.teams).load(self.team_id))
 
     @classmethod
-    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None) -> Scoreboard:
-        """The GraphQL object of a computed scoreboard. `users`: the reps' `users` rows by id, when the
-        caller has them (`load` does); without them each rep's user goes through the request's loader."""
+    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None,
+                    team: Any = None) -> Scoreboard:
+        """The GraphQL object of a computed scoreboard. `users` (the reps' `users` rows by id) and `team`
+        (the `teams` row), when the caller has them (`load` does); without them each goes through the
+        request's loaders. With them the object needs no SQL to show, so one can serve every subscriber."""
         users = users or {}
         period = board.period
         return cls(
-            team_id=board.request.team_id, preset=period.preset, period_start=period.start, period_end=period.end,
+            team_id=board.request.team_id, team_row=team, preset=period.preset, period_start=period.start,
+            period_end=period.end,
             as_of=board.as_of, time_left=None if board.time_left is None else min(board.time_left, MAX_INT),
             changes_at=board.changes_at, currency=board.currency, won_revenue=_money(board.won_revenue),
             deals_won=board.deals_won, deals_lost=board.deals_lost, win_rate=board.win_rate,
@@ -170,7 +176,7 @@ async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardReque
     """The scoreboard of `request` at `now`, as the GraphQL type; a ClientError for an unknown team or a
     reporting currency without an exchange rate."""
     try:
-        return Scoreboard.from_domain(*await load_scoreboard_with_users(source, request, now))
+        return Scoreboard.from_domain(*await load_scoreboard_rows(source, request, now))
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
     except ValidationError as error:
