@@ -11,7 +11,7 @@ from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
-from gql.schema.fields import Batch, lazy, to_one
+from gql.schema.fields import Batch, lazy, node_class
 from persistence import indicators
 from persistence import tables as t
 
@@ -37,6 +37,20 @@ def indicators_loader(context: Any, entity_type: str) -> IndicatorsByEntityLoade
                           lambda: IndicatorsByEntityLoader(context.engine, entity_type))
 
 
+def _the_monitor() -> Any:
+    """The monitor that set an indicator (never null: indicators are read with their active monitor)."""
+    target = "gql.schema.monitors:StatusMonitor"
+
+    async def resolve(self: Any, info: Info) -> Any:
+        return node_class(target).from_row(await info.context.by_id(t.status_monitors).load(self.__dict__["monitor_id"]))
+
+    resolve._batch = Batch("one", target, key="monitor_id",  # type: ignore[attr-defined]
+                           loader=lambda ctx, kwargs: ctx.by_id(t.status_monitors), table=t.status_monitors)
+    resolve._needs = ("monitor_id",)  # type: ignore[attr-defined]
+    resolve.__annotations__ = {"info": Info, "return": lazy(target)}
+    return strawberry.field(resolver=resolve, description="The status monitor that set it.")
+
+
 @strawberry.type(description="A status monitor's mark on an account, contact or opportunity, present exactly while "
                              "the monitor's rule holds for it; name, description, icon, colour and priority are the "
                              "monitor's, copied here for convenience.")
@@ -48,8 +62,7 @@ class StatusIndicator:
     priority: int = strawberry.field(description="Where it ranks among the entity's indicators: higher first.")
     set_at: datetime = strawberry.field(description="When the rule began to hold for this entity (the indicator was "
                                                     "set).")
-    monitor = to_one("gql.schema.monitors:StatusMonitor", t.status_monitors, "monitor_id",
-                     "The status monitor that set it.")
+    monitor = _the_monitor()
 
     @classmethod
     def from_rows(cls, rows: Iterable[Any], fields: tuple[str, ...] | None = None) -> list[Any]:
