@@ -80,13 +80,15 @@ class ScoreboardTopic:
                 return
             self._ready.set()
             last = time.monotonic()
+            failed = False
             while True:
                 try:
                     timeout = None
                     if self._changes_at is not None:
                         timeout = max(0.0, (self._changes_at - self.topics.clock()).total_seconds())
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(listener.get(), timeout)
+                    if not failed:  # after a failure, compute again without waiting for another event
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(listener.get(), timeout)
                     wait = last + self.topics.coalesce - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)  # coalesce a burst into one computation
@@ -94,11 +96,13 @@ class ScoreboardTopic:
                         listener.queue.get_nowait()
                     last = time.monotonic()
                     await self._compute()
+                    failed = False
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - the database is away: try again on the next event
-                    log.exception("recomputing scoreboard %s failed", self.request)
-                    await asyncio.sleep(self.topics.coalesce)
+                except Exception:  # noqa: BLE001 - the database is away: try again shortly
+                    log.exception("recomputing scoreboard %s failed; retrying", self.request)
+                    failed = True
+                    await asyncio.sleep(1.0)
 
     async def _compute(self) -> None:
         board, users = await load_scoreboard_with_users(self.topics.engine, self.request, self.topics.clock())
