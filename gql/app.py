@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from domain.base import utcnow
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
@@ -27,9 +28,7 @@ from gql.subscriptions.hub import EventHub
 from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
-from domain.base import utcnow
 from persistence.bus import EventBus
-from domain.base import utcnow
 from persistence.db import create_engine, ping
 from persistence.indicators import IndicatorScheduler
 from persistence.migrate import check_current
@@ -82,7 +81,7 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
     hub = EventHub(engine, bus, queue_size=int(_setting("SALESGRAPH_SUBSCRIBER_QUEUE", 1000)),
                    resync_seconds=_setting("SALESGRAPH_EVENT_RESYNC_SECONDS", 2.0))
     realtime = Realtime(engine=engine, hub=hub)
-    realtime.scoreboards = ScoreboardTopics(engine, hub, clock=utcnow,
+    realtime.scoreboards = ScoreboardTopics(engine, hub, clock=clock,
                                             coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2))
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
