@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -23,6 +23,8 @@ from persistence import tables as t
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
 SCALE = 10_000
+# Beyond this, so many closed deals fall in the period that scanning the table beats the index.
+WIDE = timedelta(days=180)
 
 
 def _sum(column, dialect: str):  # noqa: ANN001, ANN202
@@ -35,9 +37,9 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> 
     """Closed deals of the period per owner, stage and currency (with the oldest closing time, for a
     sliding window), and open deals per owner and currency whenever they were opened.
 
-    Where most rows qualify (open deals, closed deals of all time) a scan of the table beats the
-    (stage, closed_at) index, whose random row lookups SQLite would otherwise pick: `stage || ''`
-    keeps the planners off that index there. Grouping by `owner_id + 0` keeps SQLite from walking the
+    Where most rows qualify (open deals; closed deals of all time or of a period longer than WIDE) a
+    scan of the table beats the (stage, closed_at) index, whose random row lookups SQLite would
+    otherwise pick: `stage || ''` keeps the planners off that index there. Grouping by `owner_id + 0` keeps SQLite from walking the
     owner index for the sake of its order (a hash or a sort of the few groups is far cheaper)."""
     o = t.opportunities.c
     owner = (o.owner_id + 0).label("owner_id")
@@ -47,7 +49,8 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> 
     else:
         when = [o.closed_at >= period.start] if period.start is not None else []
         when += [o.closed_at < period.end] if period.end is not None else []
-    closed_stage = o.stage if when else o.stage.concat("")
+    wide = period.length is None or period.length > WIDE
+    closed_stage = o.stage.concat("") if wide else o.stage
     closed = (
         select(owner, o.stage.label("kind"), o.actual_revenue_currency.label("currency"),
                func.count().label("deals"), _sum(o.actual_revenue_amount, dialect).label("amount"),
