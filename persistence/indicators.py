@@ -264,6 +264,7 @@ class _Affected:
 _OPPORTUNITY_FACTS = {"OpportunityCreated", "OpportunityChanged", "OpportunityStageChanged", "OpportunityWon",
                       "OpportunityLost", "OpportunityUnlocked", "OpportunityDeleted"}
 _ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
+_JUDGING = {"rule", "entity_type", "active"}  # the fields of a monitor that decide what it marks
 
 
 def affected_by(events: Iterable[DomainEvent]) -> _Affected:
@@ -288,6 +289,8 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
         elif kind in ("ContactCreated", "ContactDeleted"):
             found.contacts.add(event.entity_id)
         elif kind == "StatusMonitorChanged":
+            if data.get("change") == "UPDATED" and not _JUDGING & set(data.get("fields") or ()):
+                continue  # only its name, description, icon, colour or priority: no indicator changes
             found.monitors.add(event.entity_id)
     return found
 

@@ -450,3 +450,27 @@ async def test_the_scheduler_drops_what_a_monitor_deleted_behind_its_back_left(w
     assert "Orphaning" not in await world.indicators(young)
     assert await world.scheduler.run_due(start + 12 * DAY) == 0
     await world.consistent()
+
+
+async def test_renaming_a_monitor_or_changing_its_look_re_evaluates_nothing(world, monkeypatch):
+    monitor = await world.monitor("Look: quiet", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 3})
+    version = 1
+
+    async def cost(**changes) -> int:  # noqa: ANN003
+        nonlocal version
+        response = await world.api.post(UPDATE_MONITOR, {"input": {"id": monitor, "version": version, **changes}})
+        assert response.json()["data"]["updateStatusMonitor"]["__typename"] == "StatusMonitorPayload"
+        version += 1
+        return statements(response)
+
+    async def no_indicators(conn, events, now):  # noqa: ANN001, ANN202
+        return []
+
+    with monkeypatch.context() as patched:
+        patched.setattr(indicators, "track", no_indicators)
+        without = await cost(name="Look: hushed", priority=2)
+    mark = await world.mark()
+    assert await cost(name="Look: silent", priority=4, colour="#123456", description="Call") == without
+    assert await world.events_since(mark) == []
+    assert await cost(rule={"kind": "NO_ACTIVITY", "days": 4}) > without  # the rule: every account again
+    await world.consistent()
