@@ -113,6 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             f"  admin token:    {admin}\n"
             f"  partner token:  {partner}\n"
             f"  GraphiQL signed in as the admin: {url}?headers={headers}\n"
+            f"  live dashboard: http://{shown_host}:{args.port}/dashboard#token={admin}\n"
             "  (tokens expire in 30 days; paste one into GraphiQL's Headers tab as "
             '{"Authorization": "Bearer <token>"})\n',
             flush=True,
