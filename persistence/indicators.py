@@ -23,7 +23,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, null, or_, select, text, tuple_, union_all
