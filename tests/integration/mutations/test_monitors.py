@@ -2,9 +2,7 @@
 stored rows and the outbox events."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from gql import ids
 from persistence import tables as t
@@ -168,10 +166,8 @@ async def test_update_errors_change_nothing(api, writable):
 async def test_delete_status_monitor_takes_its_indicators_with_it(api, writable):
     made = await new_monitor(api, name="Late", entityType="OPPORTUNITY", rule={"kind": "OPEN_PAST_CLOSE_DATE"})
     pk = pk_of(made["id"])
-    opportunity = await scalar(writable.engine, select(func.min(t.opportunities.c.id)))
-    async with writable.engine.begin() as conn:
-        await conn.execute(insert(t.status_indicators).values(
-            monitor_id=pk, entity_type="OPPORTUNITY", entity_id=opportunity, set_at=datetime.now(timezone.utc)))
+    # The seed has opportunities past their close date: the new monitor marked them at once.
+    assert await count(writable.engine, t.status_indicators, t.status_indicators.c.monitor_id == pk) > 0
     stale = await run(api, DELETE, {"id": made["id"], "version": 2})
     assert stale["__typename"] == "ConflictError"
     mark = await outbox_mark(writable.engine)
