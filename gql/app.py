@@ -87,6 +87,13 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
     schedule = scheduler_enabled() if schedule is None else schedule
     scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
 
+    def committed() -> None:
+        """After a commit with events: publish them now, and let the scheduler see new due times."""
+        if dispatch:
+            dispatcher.wake()
+        if schedule:
+            scheduler.wake()
+
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -130,7 +137,8 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
             await bus.close()
             await engine.dispose()
 
-    endpoint = GraphQLEndpoint(schema, engine, events_committed=dispatcher.wake if dispatch else None, clock=clock)
+    endpoint = GraphQLEndpoint(schema, engine, events_committed=committed if dispatch or schedule else None,
+                               clock=clock)
     websockets = WebSocketEndpoint(endpoint.schema, engine, endpoint.documents, realtime,
                                    events_committed=endpoint.events_committed, clock=endpoint.clock,
                                    init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
@@ -141,7 +149,7 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
             WebSocketRoute("/graphql", websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/ingest/leads", ingest_endpoint(engine, dispatcher.wake if dispatch else None), methods=["POST"]),
+            Route("/ingest/leads", ingest_endpoint(engine, endpoint.events_committed), methods=["POST"]),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
             Route("/dashboard", lambda request: FileResponse(DASHBOARD / "index.html"), methods=["GET"]),
