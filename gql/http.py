@@ -2,6 +2,7 @@
 and `application/graphql-response+json` status codes."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import OrderedDict
@@ -11,7 +12,8 @@ from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, parse, validate,
+    DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, OperationType,
+    execute, parse, specified_rules, validate,
 )
 from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import get_operation_ast
@@ -26,6 +28,7 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
+from gql.limits import Limits, LimitExceeded, check_shape, check_text, cost
 
 log = logging.getLogger("salesgraph.http")
 
@@ -45,8 +48,10 @@ class RequestError(Exception):
 class DocumentCache:
     """Parsed and validated documents by query text (validation is ~1 ms a request otherwise)."""
 
-    def __init__(self, schema: GraphQLSchema, size: int = 1000) -> None:
+    def __init__(self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000) -> None:
         self.schema, self.size = schema, size
+        self.limits = limits or Limits()
+        self.rules = None if self.limits.introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
         self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
 
     def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -55,8 +60,8 @@ class DocumentCache:
             self._entries.move_to_end(query)
             return found
         try:
-            document: DocumentNode | None = parse(query)
-            errors = validate(self.schema, document)
+            document: DocumentNode | None = parse(query, max_tokens=self.limits.max_tokens)
+            errors = validate(self.schema, document, self.rules, hide_suggestions=not self.limits.suggestions)
         except GraphQLError as error:
             document, errors = None, [error]
         self._entries[query] = (document, errors)
@@ -71,10 +76,11 @@ def _only_introspection(operation: OperationDefinitionNode) -> bool:
 
 class GraphQLEndpoint:
     def __init__(self, schema: Schema, engine: AsyncEngine, events_committed: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, limits: Limits | None = None) -> None:
         self.schema, self.engine = schema._schema, engine
         self.events_committed, self.clock = events_committed, clock
-        self.documents = DocumentCache(self.schema)
+        self.limits = limits or Limits.from_env()
+        self.documents = DocumentCache(self.schema, self.limits)
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
 
@@ -105,6 +111,10 @@ class GraphQLEndpoint:
 
     async def run(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
         query, variables, operation_name = params["query"], params["variables"], params["operationName"]
+        try:
+            check_text(query, self.limits)
+        except LimitExceeded as error:
+            raise RequestError(400, error.message, error.code) from None
         document, errors = self.documents.get(query)
         if errors or document is None:
             status = 400 if media == GRAPHQL_RESPONSE else 200
@@ -119,6 +129,11 @@ class GraphQLEndpoint:
                                {"Allow": "POST"})
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
+        try:  # before the token is even looked up: a refused query costs no SQL
+            check_shape(document, operation, self.limits)
+            cost(self.schema, document, operation, variables, self.limits)
+        except LimitExceeded as error:
+            raise RequestError(400, error.message, error.code) from None
         principal = await principal_for(self.engine, request.headers.get("authorization"))
         if principal is None and not _only_introspection(operation):
             raise RequestError(401, "a valid token is required: send `Authorization: Bearer <token>` "
@@ -126,6 +141,18 @@ class GraphQLEndpoint:
                                {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
         context = Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
                           events_committed=self.events_committed)
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                result = await self._execute(operation, document, context, variables, operation_name)
+        except TimeoutError:
+            log.warning("request %s stopped after %s s", request_id, self.limits.timeout_seconds)
+            raise RequestError(503, f"the request took longer than {self.limits.timeout_seconds:g} s and was stopped "
+                               "(a mutation in it was rolled back unless it had committed); ask for less, or retry "
+                               "later", "TIMEOUT", {"Retry-After": "1"}) from None
+        return self.respond(result, media, request_id)
+
+    async def _execute(self, operation: OperationDefinitionNode, document: DocumentNode, context: Context,
+                       variables: dict[str, Any] | None, operation_name: str | None) -> ExecutionResult:
         result = None
         if operation.operation is OperationType.QUERY:
             result = await self.breadth_first.execute(document, context, variables, operation_name)
@@ -134,7 +161,7 @@ class GraphQLEndpoint:
                              operation_name=operation_name, executor_class=FastExecutor)
             if not isinstance(result, ExecutionResult):
                 result = await result
-        return self.respond(result, media, request_id)
+        return result
 
     def respond(self, result: ExecutionResult, media: str, request_id: str) -> Response:
         body: dict[str, Any] = {}

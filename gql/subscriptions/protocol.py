@@ -32,6 +32,7 @@ from gql.auth import principal_for
 from gql.context import Context
 from gql.execution import FastExecutor
 from gql.http import DocumentCache, masked_error
+from gql.limits import LimitExceeded, check_shape, check_text, cost
 from gql.subscriptions.hub import SlowConsumer
 
 log = logging.getLogger("salesgraph.ws")
@@ -277,6 +278,12 @@ class WebSocketEndpoint:
             if variables is not None and not isinstance(variables, dict):
                 await self._fail(connection, op_id, [GraphQLError("`variables` must be a JSON object")])
                 return
+            limits = self.documents.limits
+            try:
+                check_text(query, limits)
+            except LimitExceeded as error:
+                await self._fail(connection, op_id, [GraphQLError(error.message, extensions={"code": error.code})])
+                return
             document, errors = self.documents.get(query)
             if errors or document is None:
                 await self._fail(connection, op_id, errors)
@@ -285,6 +292,12 @@ class WebSocketEndpoint:
             if operation is None:
                 await self._fail(connection, op_id, [GraphQLError(
                     "the document has no single operation to run; name it in `operationName`")])
+                return
+            try:
+                check_shape(document, operation, limits)
+                cost(self.schema, document, operation, variables, limits)
+            except LimitExceeded as error:
+                await self._fail(connection, op_id, [GraphQLError(error.message, extensions={"code": error.code})])
                 return
             context = replace(connection.context, request_id=request_id, loaders={})
             if operation.operation is not OperationType.SUBSCRIPTION:

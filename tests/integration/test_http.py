@@ -10,6 +10,7 @@ from sqlalchemy import update
 from gql.app import create_app
 from persistence import tables as t
 from persistence.db import create_engine
+from tests.support.live import live_server
 from tests.conftest import statements
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -39,14 +40,23 @@ async def test_variables_of_the_wrong_type_are_a_request_error(gql):
     assert "data" not in response.json()
 
 
-@pytest.mark.parametrize("first", [-1, 101, 100000])
-async def test_page_sizes_outside_0_to_100_get_a_clear_error(gql, first):
-    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": first})
+async def test_a_negative_page_size_gets_a_clear_error(gql):
+    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": -1})
     body = response.json()
     assert body["data"] is None  # accounts is non-null, so the error nulls the whole result
     assert body["errors"][0]["path"] == ["accounts"]
     assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
     assert "between 0 and 100" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("first", [101, 100000])
+async def test_a_page_over_the_cap_is_refused_before_anything_runs(gql, first):
+    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": first})
+    body = response.json()
+    assert response.status_code == 400 and "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
+    assert "between 0 and 100" in body["errors"][0]["message"]
+    assert statements(response) == 0
 
 
 async def test_malformed_and_mistyped_ids_get_a_clear_error(gql):
@@ -145,11 +155,16 @@ async def test_unexpected_errors_are_masked_with_a_request_id(tmp_path, caplog):
     assert any(request_id in r.getMessage() for r in caplog.records)
 
 
-async def test_health_and_readiness_probes(client, tmp_path):
+async def test_health_and_readiness_probes(client, backend, tmp_path):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
-    ready = await client.get("/readyz")
-    assert ready.status_code == 200
-    assert statements(ready) == 1  # every response carries Server-Timing, the probes too
+    # Without its lifespan (ASGITransport runs none) the app has no event bus subscription: not ready.
+    idle = await client.get("/readyz")
+    assert idle.status_code == 503 and idle.json() == {"status": "unavailable", "database": "ok",
+                                                        "eventBus": "not subscribed"}
+    async with live_server(backend.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": "ok", "eventBus": "ok"}
+        assert statements(ready) == 1  # every response carries Server-Timing, the probes too
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(broken)), base_url="http://x") as http:
         assert (await http.get("/readyz")).status_code == 503
