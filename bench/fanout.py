@@ -416,6 +416,8 @@ def main() -> None:
     args.subscribers = [int(x.replace("_", "")) for x in args.subscribers.split(",")]
     args.processes = [int(x) for x in args.processes.split(",")]
 
+    if args.profile and not (shutil.which("py-spy") or Path(sys.executable).with_name("py-spy").exists()):
+        parser.error("--profile needs py-spy (.venv/bin/pip install py-spy)")
     open_files = fanout_client.raise_open_files_limit()  # before any server or client process starts
     needed = max(args.subscribers) + 200
     if open_files < needed:
