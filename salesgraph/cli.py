@@ -119,7 +119,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
             flush=True,
         )
     uvicorn.run("gql.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=True,
+                # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
+                # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
+                ws_per_message_deflate=False)
 
 
 def cmd_dispatch(args: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, print_ast
 from graphql.execution import Executor, create_source_event_stream, execute_subscription_event
 from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +52,17 @@ SLOW_CONSUMER = 4008           # ours: more messages waited than the bound; reco
 INTERNAL_ERROR = 4500
 
 
+_TEXTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def document_text(document: Any) -> str:
+    """A canonical text of a parsed document (its identity for sharing renders), computed once."""
+    found = _TEXTS.get(document)
+    if found is None:
+        found = _TEXTS[document] = print_ast(document)
+    return found
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -61,7 +72,8 @@ class _Close(Exception):
 class Connection:
     """One WebSocket: its protocol, caller and running operations."""
 
-    __slots__ = ("ws", "protocol", "principal", "context", "operations", "acknowledged", "closed", "__weakref__")
+    __slots__ = ("ws", "protocol", "principal", "context", "operations", "acknowledged", "closed", "busy",
+                 "deferred", "__weakref__")
 
     def __init__(self, ws: WebSocket, protocol: str) -> None:
         self.ws, self.protocol = ws, protocol
@@ -70,6 +82,44 @@ class Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.acknowledged = False
         self.closed = False
+        self.busy = False                      # a send is waiting for the client to read
+        self.deferred: dict[str, str] = {}     # while busy: the newest message per operation
+
+    def push(self, op_id: str, text: str) -> None:
+        """Send without waiting: the common case writes at once (the socket's buffer has room). A
+        client that does not read makes the send wait; then this connection's later messages of the
+        same operation replace each other (the newest state wins) until the client catches up, and
+        nobody else waits for it."""
+        if self.closed:
+            return
+        if self.busy:
+            self.deferred[op_id] = text
+            return
+        sending = self.send_raw(text)
+        try:
+            blocked_on = sending.send(None)  # run it eagerly up to its first real suspension
+        except StopIteration:
+            return
+        self.busy = True
+        asyncio.get_running_loop().create_task(self._finish(sending, blocked_on))
+
+    async def _finish(self, sending: Any, blocked_on: Any) -> None:
+        try:
+            while True:
+                error: BaseException | None = None
+                try:
+                    await blocked_on
+                except BaseException as raised:  # noqa: BLE001 - handed back to the send
+                    error = raised
+                try:
+                    blocked_on = sending.throw(error) if error is not None else sending.send(None)
+                except StopIteration:
+                    break
+            while self.deferred and not self.closed:
+                op_id = next(iter(self.deferred))
+                await self.send_raw(self.deferred.pop(op_id))
+        finally:
+            self.busy = False
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.send_raw(orjson.dumps(message).decode())
@@ -335,22 +385,15 @@ class WebSocketEndpoint:
             return
         # Subscribers of the same source with the same document, variables and caller share one
         # execution per event: a payload that carries a `rendered` dict caches the response body.
-        key = (id(document), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS), operation_name,
-               connection.principal)
+        key = (document_text(document), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode(),
+               operation_name, connection.principal)
         try:
+            topic = getattr(stream, "topic", None)
+            if topic is not None:
+                await self._shared(connection, op_id, stream, topic, executor, context, request_id, key)
+                return
             async for event in stream:
-                rendered = getattr(event, "rendered", None)
-                body = rendered.get(key) if rendered is not None else None
-                if body is None:
-                    per_event = executor.build_per_event_executor(event)
-                    per_event.context_value = replace(context, loaders={})
-                    result = execute_subscription_event(per_event)
-                    if not isinstance(result, ExecutionResult):
-                        result = await result
-                    body = self._body(result, request_id)
-                    if rendered is not None:
-                        rendered[key] = body
-                await self._next(connection, op_id, body)
+                await self._next(connection, op_id, await self._render(executor, context, event, request_id, key))
                 if connection.closed:
                     return
         finally:
@@ -358,6 +401,60 @@ class WebSocketEndpoint:
             if aclose is not None:
                 with contextlib.suppress(Exception):
                     await aclose()
+
+    async def _render(self, executor: Any, context: Context, event: Any, request_id: str, key: Any) -> str:
+        """The response body for `event`, executed once for all subscribers with the same key when the
+        event carries a `rendered` cache (the first one executes, the others wait for its result)."""
+        rendered = getattr(event, "rendered", None)
+        future: asyncio.Future[str] | None = None
+        if rendered is not None:
+            found = rendered.get(key)
+            if isinstance(found, str):
+                return found
+            if found is not None:
+                return await asyncio.shield(found)
+            future = rendered[key] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        try:
+            per_event = executor.build_per_event_executor(event)
+            per_event.context_value = replace(context, loaders={})
+            result = execute_subscription_event(per_event)
+            if not isinstance(result, ExecutionResult):
+                result = await result
+            body = self._body(result, request_id)
+        except BaseException as error:
+            if future is not None:
+                rendered.pop(key, None)  # type: ignore[union-attr]
+                if isinstance(error, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(error)
+            raise
+        if future is not None:
+            future.set_result(body)
+            rendered[key] = body  # type: ignore[index]
+        return body
+
+    async def _shared(self, connection: Connection, op_id: str, stream: Any, topic: Any, executor: Any,
+                      context: Context, request_id: str, key: Any) -> None:
+        """A subscription to a shared topic (a live scoreboard): the first state is sent from here,
+        then the subscriber joins the topic's group for its key, and the topic renders each new state
+        once and pushes it to every member in one loop, with no task woken per subscriber."""
+        first = await stream.__anext__()
+        await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
+        prefix = f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",' \
+                 f'"id":{orjson.dumps(op_id).decode()},"payload":'
+        group = topic.join(key, (connection, op_id), prefix,
+                           lambda board: self._render(executor, context, board, request_id, key))
+        try:
+            latest = topic.latest
+            if latest is not first:  # a state came between the first and joining: send it
+                body = await self._render(executor, context, latest, request_id, key)
+                if topic.latest is latest:  # (a newer one has reached us through the group otherwise)
+                    connection.push(op_id, prefix + body + "}")
+            await asyncio.get_running_loop().create_future()  # until complete, stop or disconnect
+        finally:
+            topic.leave(key, group, (connection, op_id))
 
     @staticmethod
     def _body(result: ExecutionResult, request_id: str) -> str:
@@ -377,6 +474,8 @@ class WebSocketEndpoint:
         while self.connections:
             await asyncio.sleep(self.keepalive)
             ping = '{"type":"ping"}'
-            for connection in list(self.connections):
+            for n, connection in enumerate(list(self.connections)):
                 if connection.acknowledged and not connection.closed:
-                    await connection.send_raw(ping if connection.protocol == TRANSPORT_WS else '{"type":"ka"}')
+                    connection.push("", ping if connection.protocol == TRANSPORT_WS else '{"type":"ka"}')
+                if n % 500 == 499:
+                    await asyncio.sleep(0)  # let pushes and requests through during a long sweep

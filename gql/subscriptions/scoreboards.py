@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,17 @@ def _moves(event: Event) -> bool:
     return d.moves_scoreboard(event["type"], event.get("data"))
 
 
+class Group:
+    """Subscribers of one topic with the same document, variables and caller: each new state is
+    rendered once for them all and pushed to each in one loop."""
+
+    __slots__ = ("render", "members")
+
+    def __init__(self, render: Callable[[Scoreboard], Awaitable[str]]) -> None:
+        self.render = render
+        self.members: dict[tuple[Any, str], str] = {}  # (connection, operation id) -> its message prefix
+
+
 class ScoreboardTopic:
     def __init__(self, topics: ScoreboardTopics, request: d.ScoreboardRequest) -> None:
         self.topics, self.request = topics, request
@@ -40,7 +51,35 @@ class ScoreboardTopic:
         self._error: BaseException | None = None
         self.subscribers = 0
         self.computations = 0
+        self.groups: dict[Any, Group] = {}
         self._task: asyncio.Task[None] | None = None
+
+    def join(self, key: Any, member: tuple[Any, str], prefix: str,
+             render: Callable[[Scoreboard], Awaitable[str]]) -> Group:
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = Group(render)
+        group.members[member] = prefix
+        return group
+
+    def leave(self, key: Any, group: Group, member: tuple[Any, str]) -> None:
+        group.members.pop(member, None)
+        if not group.members and self.groups.get(key) is group:
+            del self.groups[key]
+
+    async def _fan_out(self, board: Scoreboard) -> None:
+        for group in list(self.groups.values()):
+            try:
+                body = await group.render(board)
+            except Exception:  # noqa: BLE001 - one group's failure must not starve the others
+                log.exception("rendering scoreboard %s failed", self.request)
+                continue
+            if self.latest is not board:
+                return  # a newer state is being published; it goes out instead
+            for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
+                connection.push(op_id, prefix + body + "}")
+                if n % 500 == 499:
+                    await asyncio.sleep(0)  # let requests in between during a large fan-out
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"scoreboard {self.request}")
@@ -117,6 +156,26 @@ class ScoreboardTopic:
         self.latest = rendered
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        await self._fan_out(rendered)
+
+
+class TopicStream:
+    """The updates of one topic as an async iterator that also names its topic, so the WebSocket
+    handler can make the subscriber a member of the topic's group instead of iterating."""
+
+    __slots__ = ("topic", "_updates")
+
+    def __init__(self, topic: ScoreboardTopic, updates: AsyncIterator[Scoreboard]) -> None:
+        self.topic, self._updates = topic, updates
+
+    def __aiter__(self) -> TopicStream:
+        return self
+
+    async def __anext__(self) -> Scoreboard:
+        return await self._updates.__anext__()
+
+    async def aclose(self) -> None:
+        await self._updates.aclose()  # type: ignore[attr-defined]
 
 
 class ScoreboardTopics:
@@ -138,7 +197,7 @@ class ScoreboardTopics:
             if self.topics.get(request) is topic and topic.subscribers == 0:
                 del self.topics[request]
             raise _client_error(topic._error, request)
-        return self._updates(topic)
+        return TopicStream(topic, self._updates(topic))
 
     async def _updates(self, topic: ScoreboardTopic) -> AsyncIterator[Scoreboard]:
         topic.subscribers += 1

@@ -29,7 +29,8 @@ async def live_server(database_url: str, **options: Any) -> AsyncIterator[LiveSe
     """Serve a new app (its own engine) on `database_url` until the block ends."""
     app = create_app(create_engine(database_url), **options)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                         ws_per_message_deflate=False))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(WAIT):
         while not server.started:
