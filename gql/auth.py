@@ -1,9 +1,10 @@
 """Bearer tokens: random secrets stored only as sha256 hashes, with expiry and revocation."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, null, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.access import Principal
@@ -11,10 +12,28 @@ from domain.enums import Role
 from domain.tokens import ApiToken, hash_secret, new_secret
 from persistence import tables as t
 from persistence.rows import to_row
+from persistence.trusted import registered_text
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    """A valid token's caller, and what the trusted-documents check needs (gql/admission.py)."""
+
+    principal: Principal
+    trusted_documents_only: bool = False
+    trusted_document: str | None = None  # the text registered for the token under the hash asked about
 
 
 async def principal_for(engine: AsyncEngine, authorization: str | None) -> Principal | None:
     """The caller named by an `Authorization: Bearer <token>` header, or None when it names nobody valid."""
+    found = await lookup_token(engine, authorization)
+    return found.principal if found is not None else None
+
+
+async def lookup_token(engine: AsyncEngine, authorization: str | None,
+                       document_sha256: str | None = None) -> TokenLookup | None:
+    """Like `principal_for`; with `document_sha256`, the same one statement also reads the document
+    registered for the token under that hash (trusted documents)."""
     if not authorization:
         return None
     scheme, _, secret = authorization.strip().partition(" ")
@@ -23,7 +42,8 @@ async def principal_for(engine: AsyncEngine, authorization: str | None) -> Princ
     tokens, users = t.api_tokens, t.users
     stmt = (
         select(tokens.c.id, tokens.c.user_id, tokens.c.partner_id, tokens.c.scopes, tokens.c.expires_at,
-               tokens.c.revoked_at, users.c.role)
+               tokens.c.revoked_at, users.c.role, tokens.c.trusted_documents_only,
+               (registered_text(tokens.c.id, document_sha256) if document_sha256 else null()).label("trusted"))
         .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
         .where(tokens.c.token_hash == hash_secret(secret.strip()))
     )
@@ -33,8 +53,9 @@ async def principal_for(engine: AsyncEngine, authorization: str | None) -> Princ
         return None
     if row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc):
         return None
-    return Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id,
-                     role=Role(row.role) if row.role else None, scopes=frozenset(row.scopes or []))
+    principal = Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id,
+                          role=Role(row.role) if row.role else None, scopes=frozenset(row.scopes or []))
+    return TokenLookup(principal, bool(row.trusted_documents_only), row.trusted)
 
 
 async def issue_token(

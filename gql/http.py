@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from domain.base import utcnow
-from gql.auth import principal_for
+from gql.admission import Admission, AdmissionRefused
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
@@ -81,6 +81,7 @@ class GraphQLEndpoint:
         self.events_committed, self.clock = events_committed, clock
         self.limits = limits or Limits.from_env()
         self.documents = DocumentCache(self.schema, self.limits)
+        self.admission = Admission(engine, clock=clock)  # persisted queries, trusted documents, rate limits
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
 
@@ -100,7 +101,7 @@ class GraphQLEndpoint:
                 raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
             params = await _params(request)
             return await self.run(request, request_id, params, media)
-        except RequestError as error:
+        except (RequestError, AdmissionRefused) as error:
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             return _json(body, error.status, media or JSON, error.headers)
         except Exception:
@@ -110,7 +111,10 @@ class GraphQLEndpoint:
             return _json(body, 500, media or JSON)
 
     async def run(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
-        query, variables, operation_name = params["query"], params["variables"], params["operationName"]
+        variables, operation_name = params["variables"], params["operationName"]
+        authorization = request.headers.get("authorization")
+        sent = await self.admission.resolve(params, authorization)
+        query = sent.query
         try:
             check_text(query, self.limits)
         except LimitExceeded as error:
@@ -131,14 +135,12 @@ class GraphQLEndpoint:
             raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
         try:  # before the token is even looked up: a refused query costs no SQL
             check_shape(document, operation, self.limits)
-            cost(self.schema, document, operation, variables, self.limits)
+            spent = cost(self.schema, document, operation, variables, self.limits)
         except LimitExceeded as error:
             raise RequestError(400, error.message, error.code) from None
-        principal = await principal_for(self.engine, request.headers.get("authorization"))
-        if principal is None and not _only_introspection(operation):
-            raise RequestError(401, "a valid token is required: send `Authorization: Bearer <token>` "
-                               "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
-                               {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+        # The token (401 unless only introspection), trusted documents (403), rate limits (429).
+        principal = await self.admission.admit(sent, authorization, request.client.host if request.client else None,
+                                               _only_introspection(operation), spent)
         context = Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
                           events_committed=self.events_committed)
         try:
@@ -228,15 +230,17 @@ async def _params(request: Request) -> dict[str, Any]:
     else:
         raise RequestError(405, "use GET or POST", "METHOD_NOT_ALLOWED", {"Allow": "GET, POST"})
     query, variables, name = raw.get("query"), raw.get("variables"), raw.get("operationName")
-    if not isinstance(query, str) or not query.strip():
+    if (not isinstance(query, str) or not query.strip()) and not isinstance(raw.get("extensions"), dict):
         raise RequestError(400, "the request has no `query` string", "BAD_REQUEST")
+    if query is not None and not isinstance(query, str):
+        raise RequestError(400, "`query` must be a string", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "`variables` must be a JSON object", "BAD_REQUEST")
     if raw.get("extensions") is not None and not isinstance(raw["extensions"], dict):
         raise RequestError(400, "`extensions` must be a JSON object", "BAD_REQUEST")
     if name is not None and not isinstance(name, str):
         raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
-    return {"query": query, "variables": variables, "operationName": name or None}
+    return {"query": query, "variables": variables, "operationName": name or None, "extensions": raw.get("extensions")}
 
 
 def _json(body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:

@@ -400,6 +400,17 @@ api_tokens = Table(
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
     Column("last_used_at", UTCDateTime),
+    # Runs only the documents registered for it in `trusted_documents` (a partner portal's token).
+    Column("trusted_documents_only", Boolean, nullable=False, server_default=text("false")),
+    *_stamps(),
+)
+
+trusted_documents = Table(
+    "trusted_documents", metadata, _id(),
+    _fk("token_id", "api_tokens.id", nullable=False, ondelete="CASCADE", index=False),
+    Column("sha256", String(64), nullable=False),  # hex sha256 of the document's exact text
+    Column("document", Text, nullable=False),
+    UniqueConstraint("token_id", "sha256", name="uq_trusted_documents_token_id_sha256"),
     *_stamps(),
 )
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.events import DomainEvent
 from domain.people import Partner, User
-from domain.tokens import ApiToken, hash_secret, new_secret
+from domain.tokens import ApiToken, TrustedDocument, document_hash, hash_secret, new_secret
 from domain.uow import UnitOfWork
 
 SCOPE = re.compile(r"^[a-z][a-z_]*(:[a-z][a-z_]*)?$")
@@ -28,6 +28,7 @@ class CreateToken:
     user_id: int | None = None
     partner_id: int | None = None
     expires_at: datetime | None = None
+    trusted_documents_only: bool = False
 
 
 def _scopes(scopes: list[str]) -> list[str]:
@@ -55,7 +56,8 @@ async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken,
         raise ValidationError("expiresAt", "is in the past")
     secret = new_secret()
     token = await uow.add(ApiToken(name=cmd.name, token_hash=hash_secret(secret), scopes=_scopes(cmd.scopes),
-                                   user_id=user_id, partner_id=partner_id, expires_at=cmd.expires_at))
+                                   user_id=user_id, partner_id=partner_id, expires_at=cmd.expires_at,
+                                   trusted_documents_only=cmd.trusted_documents_only))
     uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id,
                                                          "partnerId": partner_id}))
     await uow.commit()
@@ -81,3 +83,39 @@ async def revoke_api_token(cmd: RevokeToken, uow: UnitOfWork) -> ApiToken:
                                                          "partnerId": token.partner_id}))
     await uow.commit()
     return revoked
+
+
+MAX_DOCUMENTS_PER_REGISTRATION = 200
+
+
+@dataclass(kw_only=True)
+class RegisterDocuments:
+    token_id: int
+    documents: list[str]
+
+
+async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) -> tuple[ApiToken, list[str]]:
+    """Register documents a token may run (admins only): the token and each document's sha256, in the
+    order given. A document registered before is kept as it is, so registering again is harmless.
+    The caller checks the documents against the schema first."""
+    if not uow.actor.is_admin:
+        raise PermissionDenied("only an admin registers trusted documents")
+    token = await uow.get(ApiToken, cmd.token_id)
+    if not cmd.documents:
+        raise ValidationError("documents", "give at least one document")
+    if len(cmd.documents) > MAX_DOCUMENTS_PER_REGISTRATION:
+        raise ValidationError("documents", f"at most {MAX_DOCUMENTS_PER_REGISTRATION} documents at a time")
+    known = {d.sha256 for d in await uow.find(TrustedDocument, token_id=token.id)}
+    hashes = []
+    for n, document in enumerate(cmd.documents):
+        if not document.strip():
+            raise ValidationError(f"documents[{n}]", "is empty")
+        sha256 = document_hash(document)
+        if sha256 not in known:
+            await uow.add(TrustedDocument(token_id=token.id, sha256=sha256, document=document))
+            known.add(sha256)
+        hashes.append(sha256)
+    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "documentsRegistered", "userId": token.user_id,
+                                                         "partnerId": token.partner_id, "sha256": hashes}))
+    await uow.commit()
+    return token, hashes

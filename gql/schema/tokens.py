@@ -20,6 +20,9 @@ class ApiToken(Node):
     expires_at: datetime | None = strawberry.field(description="When it stops working (null: never).")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked (null: not revoked).")
     last_used_at: datetime | None = strawberry.field(description="When it was last used.")
+    trusted_documents_only: bool = strawberry.field(
+        description="True when it runs only the documents registered for it (`registerTrustedDocuments`): "
+                    "anything else is refused with 403 `DOCUMENT_NOT_TRUSTED`. For partner portals.")
     created_at: datetime = strawberry.field(description="When it was created.")
     version: int = strawberry.field(description="Increases with every change.")
     user = to_one("gql.schema.people:User", t.users, "user_id", "The user it belongs to (null for a partner's).")

@@ -3,9 +3,13 @@ import datetime
 from typing import Annotated, Optional
 
 import strawberry
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
 from strawberry.types import Info
 
+import persistence.trusted  # noqa: F401 - maps TrustedDocument for the unit of work
+from domain.errors import ValidationError
 from domain.workflows import tokens as wf
+from gql.limits import LimitExceeded, Limits, check_shape, check_text
 from gql.resolvers.mutate import node, opt_pk, pk, run
 from gql.schema.errors import UserError, result
 from gql.schema.tokens import ApiToken
@@ -23,6 +27,9 @@ class CreateApiTokenInput:
     expires_at: Optional[datetime.datetime] = strawberry.field(default=None, description="When it stops working.")
     user_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a user (default: you).")
     partner_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a partner.")
+    trusted_documents_only: bool = strawberry.field(
+        default=False, description="Let it run only the documents registered for it with "
+                                   "`registerTrustedDocuments` (for partner portals). Default: false.")
 
 
 @strawberry.input(description="Revoke an API token: it stops working at once.")
@@ -41,7 +48,24 @@ class ApiTokenPayload:
     token: ApiToken = strawberry.field(description="The token, with its revocation time.")
 
 
+@strawberry.input(description="Documents (queries, mutations, subscriptions) that a token may run when it runs "
+                              "only trusted documents.")
+class RegisterTrustedDocumentsInput:
+    token_id: strawberry.ID = strawberry.field(description="The token.")
+    documents: list[str] = strawberry.field(
+        description="The documents' exact texts, as the client will send them (or send their sha256 as an "
+                    "Automatic Persisted Query hash); each is checked against the schema. At most 200.")
+
+
+@strawberry.type(description="The token and the sha256 of each registered document, in the order given.")
+class RegisterTrustedDocumentsPayload:
+    token: ApiToken = strawberry.field(description="The token the documents are registered for.")
+    hashes: list[str] = strawberry.field(description="Each document's sha256 (hex), in the order given: what an "
+                                                     "Automatic Persisted Query sends as `sha256Hash`.")
+
+
 CreateApiTokenResult = result("CreateApiTokenResult", CreatedApiTokenPayload)
+RegisterTrustedDocumentsResult = result("RegisterTrustedDocumentsResult", RegisterTrustedDocumentsPayload)
 RevokeApiTokenResult = result("RevokeApiTokenResult", ApiTokenPayload)
 
 
@@ -55,7 +79,8 @@ class TokenMutations:
             return await wf.create_api_token(wf.CreateToken(
                 name=input.name, scopes=list(input.scopes), expires_at=input.expires_at,
                 user_id=opt_pk(input.user_id, "User", "userId"),
-                partner_id=opt_pk(input.partner_id, "Partner", "partnerId")), uow)
+                partner_id=opt_pk(input.partner_id, "Partner", "partnerId"),
+                trusted_documents_only=input.trusted_documents_only), uow)
         outcome = await run(info, work)
         if isinstance(outcome, UserError):
             return outcome
@@ -72,3 +97,40 @@ class TokenMutations:
         if isinstance(outcome, UserError):
             return outcome
         return ApiTokenPayload(token=await node(info, ApiToken, t.api_tokens, outcome.id))
+
+    @strawberry.mutation(description="Register documents a token may run when it runs only trusted documents "
+                                     "(admins only). Registering a document again changes nothing.")
+    async def register_trusted_documents(
+            self, info: Info, input: Annotated[RegisterTrustedDocumentsInput, strawberry.argument(description=INPUT)],
+    ) -> RegisterTrustedDocumentsResult:
+        async def work(uow):  # noqa: ANN001, ANN202
+            for n, document in enumerate(input.documents):
+                check_document(info.schema._schema, document, f"documents[{n}]")
+            return await wf.register_trusted_documents(wf.RegisterDocuments(
+                token_id=pk(input.token_id, "ApiToken", "tokenId"), documents=list(input.documents)), uow)
+        outcome = await run(info, work)
+        if isinstance(outcome, UserError):
+            return outcome
+        token, hashes = outcome
+        return RegisterTrustedDocumentsPayload(token=await node(info, ApiToken, t.api_tokens, token.id), hashes=hashes)
+
+
+def check_document(schema: GraphQLSchema, document: str, field: str) -> None:
+    """A document worth registering: it parses, is valid against the schema and within the shape limits."""
+    limits = Limits.from_env()
+    try:
+        check_text(document, limits)
+        parsed = parse(document, max_tokens=limits.max_tokens)
+    except LimitExceeded as error:
+        raise ValidationError(field, error.message) from None
+    except GraphQLError as error:
+        raise ValidationError(field, error.message) from None
+    errors = validate(schema, parsed)
+    if errors:
+        raise ValidationError(field, "; ".join(e.message for e in errors[:3]))
+    for definition in parsed.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            try:
+                check_shape(parsed, definition, limits)
+            except LimitExceeded as error:
+                raise ValidationError(field, error.message) from None

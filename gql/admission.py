@@ -1,0 +1,307 @@
+"""Request admission after the hostile-query limits: Automatic Persisted Queries (Apollo's
+`persistedQuery` extension), trusted documents for tokens limited to them, and rate limits per token
+(requests and cost per minute, in process memory or shared through Redis).
+
+The endpoint calls `resolve` first (which document the request names: its text, or only a hash) and,
+once the document is valid and within the limits, `admit` (the token, the trusted-documents check
+and the rate limit; one SQL statement in all). Every refusal is an `AdmissionRefused` with the HTTP
+status, a code and a message that says what to do."""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.access import Principal
+from domain.base import utcnow
+from domain.tokens import document_hash
+from gql.auth import TokenLookup, lookup_token
+
+log = logging.getLogger("salesgraph.admission")
+
+HEX = frozenset("0123456789abcdef")
+
+
+class AdmissionRefused(Exception):
+    """A request refused before execution: answered with `status`, one error with `code`, and `headers`."""
+
+    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Each field's environment variable is SALESGRAPH_ plus its name in capitals."""
+
+    apq_cache_bytes: int = 32 << 20            # persisted query texts kept per process (0: APQ off)
+    rate_requests_per_minute: int = 600        # per token (0: no limit)
+    rate_cost_per_minute: int = 1_000_000      # per token, in gql/limits.py `cost` units (0: no limit)
+    rate_limit_url: str = ""                   # memory:// or redis://…; empty: BROADCAST_URL when it is redis
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"SALESGRAPH_{f.name.upper()}"
+            raw = os.environ.get(name)
+            if raw is None or raw == "":
+                continue
+            if f.type == "str":
+                values[f.name] = raw
+                continue
+            try:
+                values[f.name] = int(raw)
+                if values[f.name] < 0:
+                    raise ValueError(raw)
+            except ValueError:
+                raise SystemExit(f"{name}={raw!r} is not a whole number of 0 or more") from None
+        settings = cls(**values)
+        if not settings.rate_limit_url:
+            broadcast = os.environ.get("BROADCAST_URL", "")
+            shared = broadcast if broadcast.startswith(("redis://", "rediss://")) else "memory://"
+            settings = cls(**{**values, "rate_limit_url": shared})
+        if not settings.rate_limit_url.startswith(("memory://", "redis://", "rediss://")):
+            raise SystemExit(f"SALESGRAPH_RATE_LIMIT_URL={settings.rate_limit_url!r}: use memory:// (one process) "
+                             "or redis://host:port (shared by several)")
+        return settings
+
+
+# --- Automatic Persisted Queries ---
+
+class PersistedQueries:
+    """Query texts by sha256, least recently used first out, bounded by their total size. A cache: a
+    client whose hash is not (or no longer) here is told so and sends the text again."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, sha256: str) -> str | None:
+        text = self._texts.get(sha256)
+        if text is not None:
+            self._texts.move_to_end(sha256)
+        return text
+
+    def put(self, sha256: str, text: str) -> None:
+        if sha256 in self._texts or len(text) > self.max_bytes:
+            return
+        self._texts[sha256] = text
+        self.size += len(text)
+        while self.size > self.max_bytes:
+            _, dropped = self._texts.popitem(last=False)
+            self.size -= len(dropped)
+
+
+@dataclass
+class Sent:
+    """The document a request names: its text, its sha256, whether to remember it as a persisted
+    query once admitted, and the token lookup if resolving the hash needed it already."""
+
+    query: str
+    sha256: str
+    register: bool = False
+    lookup: TokenLookup | None = None
+    looked_up: bool = False
+
+
+# --- rate limits ---
+
+@dataclass(frozen=True)
+class Budget:
+    """The outcome of taking from a token's buckets: 0 seconds to wait when admitted."""
+
+    wait_requests: float = 0.0
+    wait_cost: float = 0.0
+
+    @property
+    def admitted(self) -> bool:
+        return self.wait_requests <= 0 and self.wait_cost <= 0
+
+
+def take(state: tuple[float, float, float] | None, now: float, per_minute: int, cost_per_minute: int,
+         cost: int) -> tuple[Budget, tuple[float, float, float] | None]:
+    """Two token buckets, refilled continuously to a minute's worth: one request and `cost` (at most a
+    full bucket) must both be there, or nothing is taken. Returns the outcome and the new state (None:
+    unchanged). RedisRates runs the same arithmetic in Lua."""
+    requests, spent = float(per_minute), float(cost_per_minute)
+    if state is not None:
+        elapsed = max(0.0, now - state[2])
+        requests = min(per_minute, state[0] + elapsed * per_minute / 60)
+        spent = min(cost_per_minute, state[1] + elapsed * cost_per_minute / 60)
+    need = min(cost, cost_per_minute)
+    wait_requests = (1 - requests) * 60 / per_minute if per_minute and requests < 1 else 0.0
+    wait_cost = (need - spent) * 60 / cost_per_minute if cost_per_minute and spent < need else 0.0
+    if wait_requests > 0 or wait_cost > 0:
+        return Budget(wait_requests, wait_cost), None
+    return Budget(), (requests - (1 if per_minute else 0), spent - (need if cost_per_minute else 0), now)
+
+
+class MemoryRates:
+    """Buckets in this process's memory: each process has its own budget per token."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float, float]] = {}
+
+    async def take(self, key: str, now: float, per_minute: int, cost_per_minute: int, cost: int) -> Budget:
+        budget, state = take(self._buckets.get(key), now, per_minute, cost_per_minute, cost)
+        if state is not None:
+            self._buckets[key] = state
+            if len(self._buckets) > 100_000:  # forget buckets idle for a minute: they are full again
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[2] < 60}
+        return budget
+
+    async def close(self) -> None:
+        pass
+
+
+TAKE_LUA = """
+local per_minute, cost_per_minute = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cost, now = tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'r', 'c', 't')
+local requests, spent = per_minute, cost_per_minute
+if state[3] then
+  local elapsed = math.max(0, now - tonumber(state[3]))
+  requests = math.min(per_minute, tonumber(state[1]) + elapsed * per_minute / 60)
+  spent = math.min(cost_per_minute, tonumber(state[2]) + elapsed * cost_per_minute / 60)
+end
+local need = math.min(cost, cost_per_minute)
+local wait_requests, wait_cost = 0, 0
+if per_minute > 0 and requests < 1 then wait_requests = (1 - requests) * 60 / per_minute end
+if cost_per_minute > 0 and spent < need then wait_cost = (need - spent) * 60 / cost_per_minute end
+if wait_requests > 0 or wait_cost > 0 then
+  return {tostring(wait_requests), tostring(wait_cost)}
+end
+if per_minute > 0 then requests = requests - 1 end
+if cost_per_minute > 0 then spent = spent - need end
+redis.call('HSET', KEYS[1], 'r', tostring(requests), 'c', tostring(spent), 't', ARGV[4])
+redis.call('EXPIRE', KEYS[1], 120)
+return {'0', '0'}
+"""
+
+
+class RedisRates:
+    """Buckets in Redis, shared by every process using the same Redis: one atomic script per request.
+    When Redis cannot be reached, requests are admitted (and a warning logged): the rate limit
+    protects the service, and must not take it down with it."""
+
+    def __init__(self, url: str) -> None:
+        from redis import asyncio as redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.script = self.client.register_script(TAKE_LUA)
+        self._warned_at = 0.0
+
+    async def take(self, key: str, now: float, per_minute: int, cost_per_minute: int, cost: int) -> Budget:
+        try:
+            waits = await self.script(keys=[f"salesgraph:rate:{key}"],
+                                      args=[per_minute, cost_per_minute, cost, repr(now)])
+        except Exception as error:  # redis' ConnectionError/TimeoutError are not OSErrors
+            if not type(error).__module__.startswith("redis") and not isinstance(error, OSError):
+                raise
+            if time.monotonic() - self._warned_at > 10:
+                self._warned_at = time.monotonic()
+                log.warning("rate limits not applied: Redis unreachable (%r)", error)
+            return Budget()
+        return Budget(float(waits[0]), float(waits[1]))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+# --- the admission ---
+
+class Admission:
+    def __init__(self, engine: AsyncEngine, settings: Settings | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine, self.clock = engine, clock
+        self.settings = settings or Settings.from_env()
+        self.persisted = PersistedQueries(self.settings.apq_cache_bytes)
+        url = self.settings.rate_limit_url or "memory://"
+        self.rates: MemoryRates | RedisRates = RedisRates(url) if url.startswith("redis") else MemoryRates()
+
+    async def resolve(self, params: dict[str, Any], authorization: str | None) -> Sent:
+        """The document the request names: its `query`, or the persisted query its hash names."""
+        query = params.get("query")
+        persisted = (params.get("extensions") or {}).get("persistedQuery")
+        if persisted is None:
+            if not isinstance(query, str) or not query.strip():
+                raise AdmissionRefused(400, "the request has no `query` string", "BAD_REQUEST")
+            return Sent(query, document_hash(query))
+        if self.settings.apq_cache_bytes == 0:
+            raise AdmissionRefused(200, "PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED")
+        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+            raise AdmissionRefused(400, "Unsupported persisted query version: send "
+                                        "`{\"persistedQuery\": {\"version\": 1, \"sha256Hash\": …}}`",
+                                   "PERSISTED_QUERY_VERSION_NOT_SUPPORTED")
+        sha256 = persisted.get("sha256Hash")
+        if not isinstance(sha256, str) or len(sha256) != 64 or not HEX.issuperset(sha256.lower()):
+            raise AdmissionRefused(400, "`persistedQuery.sha256Hash` must be the 64 hex digits of the query's "
+                                        "sha256", "BAD_REQUEST")
+        sha256 = sha256.lower()
+        if isinstance(query, str) and query.strip():
+            if document_hash(query) != sha256:
+                raise AdmissionRefused(400, "provided sha does not match query: `sha256Hash` must be the sha256 "
+                                            "of the query's exact text (UTF-8)", "PERSISTED_QUERY_HASH_MISMATCH")
+            return Sent(query, sha256, register=True)
+        text = self.persisted.get(sha256)
+        if text is not None:
+            return Sent(text, sha256)
+        # Not in this process's cache: perhaps a trusted document of the caller's token.
+        lookup = await lookup_token(self.engine, authorization, sha256) if authorization else None
+        if lookup is not None and lookup.trusted_document is not None:
+            return Sent(lookup.trusted_document, sha256, lookup=lookup, looked_up=True)
+        raise AdmissionRefused(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+
+    async def admit(self, sent: Sent, authorization: str | None, client: str | None, anonymous_ok: bool,
+                    cost: int) -> Principal | None:
+        """The caller, once its token, the trusted-documents rule and its rate limit admit the
+        request; None for an anonymous request that may run (introspection only)."""
+        lookup = sent.lookup if sent.looked_up else await lookup_token(self.engine, authorization, sent.sha256)
+        if lookup is None:
+            if not anonymous_ok:
+                raise AdmissionRefused(401, "a valid token is required: send `Authorization: Bearer <token>` "
+                                            "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
+                                       {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+            # No token, no budget of its own: anonymous introspection shares one per client address.
+            await self.limit(f"anonymous:{client or 'unknown'}", cost)
+            return None
+        if lookup.trusted_documents_only and lookup.trusted_document is None:
+            raise AdmissionRefused(403, f"this token runs only documents registered for it, and the document with "
+                                        f"sha256 {sent.sha256} is not one of them: an admin registers documents with "
+                                        "the `registerTrustedDocuments` mutation or `salesgraph register-documents "
+                                        f"--token-id {lookup.principal.token_id} FILE…`, and the client sends "
+                                        "their exact text or their `persistedQuery` hash", "DOCUMENT_NOT_TRUSTED")
+        await self.limit(f"token:{lookup.principal.token_id}", cost)
+        if sent.register:
+            self.persisted.put(sent.sha256, sent.query)
+        return lookup.principal
+
+    async def limit(self, key: str, cost: int) -> None:
+        """Take one request and `cost` from the key's budget, or refuse with 429 and Retry-After."""
+        per_minute, cost_per_minute = self.settings.rate_requests_per_minute, self.settings.rate_cost_per_minute
+        if not per_minute and not cost_per_minute:
+            return
+        budget = await self.rates.take(key, self.clock().timestamp(), per_minute, cost_per_minute, cost)
+        if budget.admitted:
+            return
+        wait = max(budget.wait_requests, budget.wait_cost)
+        retry = max(1, math.ceil(wait - 1e-9))
+        if budget.wait_requests >= budget.wait_cost:
+            message = (f"rate limit: at most {per_minute} requests a minute per token "
+                       f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s")
+        else:
+            message = (f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "
+                       f"(SALESGRAPH_RATE_COST_PER_MINUTE) has less left; retry in {retry} s, or ask for less")
+        raise AdmissionRefused(429, message, "RATE_LIMITED", {"Retry-After": str(retry)})
+
+    async def close(self) -> None:
+        await self.rates.close()
