@@ -74,8 +74,6 @@ class ScoreboardTopic:
             except Exception:  # noqa: BLE001 - one group's failure must not starve the others
                 log.exception("rendering scoreboard %s failed", self.request)
                 continue
-            if self.latest is not board:
-                return  # a newer state is being published; it goes out instead
             for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
                 connection.push(op_id, prefix + body + "}")
                 if n % 500 == 499:
