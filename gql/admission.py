@@ -20,10 +20,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
+
 from domain.access import Principal
 from domain.base import utcnow
+from domain.errors import ValidationError
 from domain.tokens import document_hash
 from gql.auth import TokenLookup, lookup_token
+from gql.limits import LimitExceeded, Limits, check_shape, check_text
 
 log = logging.getLogger("salesgraph.admission")
 
@@ -111,6 +115,23 @@ class Sent:
     register: bool = False
     lookup: TokenLookup | None = None
     looked_up: bool = False
+
+
+def check_trusted_document(schema: GraphQLSchema, document: str, field: str) -> None:
+    """A document worth registering as trusted: it parses, is valid against the schema and within the
+    shape limits (a ValidationError on `field` otherwise)."""
+    limits = Limits.from_env()
+    try:
+        check_text(document, limits)
+        parsed = parse(document, max_tokens=limits.max_tokens)
+        errors = validate(schema, parsed)
+        if errors:
+            raise ValidationError(field, "; ".join(e.message for e in errors[:3]))
+        for definition in parsed.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                check_shape(parsed, definition, limits)
+    except (LimitExceeded, GraphQLError) as error:
+        raise ValidationError(field, error.message) from None
 
 
 # --- rate limits ---

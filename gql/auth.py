@@ -60,13 +60,13 @@ async def lookup_token(engine: AsyncEngine, authorization: str | None,
 
 async def issue_token(
     engine: AsyncEngine, *, name: str, user_id: int | None = None, partner_id: int | None = None,
-    scopes: list[str] | None = None, expires_in_days: int | None = None,
+    scopes: list[str] | None = None, expires_in_days: int | None = None, trusted_documents_only: bool = False,
 ) -> str:
     """Store a new token and return its secret, which is never stored and cannot be shown again."""
     secret = new_secret()
     expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)) if expires_in_days else None
     token = ApiToken(name=name, token_hash=hash_secret(secret), scopes=list(scopes or []), user_id=user_id,
-                     partner_id=partner_id, expires_at=expires_at)
+                     partner_id=partner_id, expires_at=expires_at, trusted_documents_only=trusted_documents_only)
     async with engine.begin() as conn:
         await conn.execute(insert(t.api_tokens).values(**to_row(token)))
     return secret

@@ -56,7 +56,8 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
     sys.stdout.write(schema.as_str() + "\n")
 
 
-async def _create_token(email: str, scopes: list[str], expires_in: int | None, name: str) -> str:
+async def _create_token(email: str, scopes: list[str], expires_in: int | None, name: str,
+                        trusted_documents_only: bool = False) -> str:
     from gql.auth import issue_token
 
     engine = create_engine()
@@ -69,7 +70,7 @@ async def _create_token(email: str, scopes: list[str], expires_in: int | None, n
         if user_id is None and partner_id is None:
             _fail(f"no user or partner has the e-mail {email!r}")
         return await issue_token(engine, name=name, user_id=user_id, partner_id=partner_id, scopes=scopes,
-                                 expires_in_days=expires_in)
+                                 expires_in_days=expires_in, trusted_documents_only=trusted_documents_only)
     finally:
         await engine.dispose()
 
@@ -77,7 +78,54 @@ async def _create_token(email: str, scopes: list[str], expires_in: int | None, n
 def cmd_create_token(args: argparse.Namespace) -> None:
     if args.expires_in is not None and args.expires_in <= 0:
         _fail("--expires-in takes a positive number of days")
-    print(asyncio.run(_create_token(args.email, args.scopes or [], args.expires_in, args.name)))
+    print(asyncio.run(_create_token(args.email, args.scopes or [], args.expires_in, args.name,
+                                    args.trusted_documents_only)))
+
+
+async def _register_documents(token: str, documents: list[tuple[str, str]]) -> list[str]:
+    import persistence.trusted  # noqa: F401 - maps TrustedDocument for the unit of work
+    from domain.enums import Role
+    from domain.errors import DomainError, ValidationError
+    from domain.uow import Actor
+    from domain.workflows.tokens import RegisterDocuments, register_trusted_documents
+    from gql import ids
+    from gql.admission import check_trusted_document
+    from gql.schema.schema import schema
+    from persistence.uow import SqlUnitOfWork
+
+    try:
+        token_id = int(token) if token.isdigit() else ids.decode_as(token, "ApiToken")
+    except Exception:  # noqa: BLE001 - a GraphQLError for a bad global id
+        _fail(f"--token-id {token!r} is neither a number nor an ApiToken id")
+    engine = create_engine()
+    try:
+        for name, text in documents:
+            try:
+                check_trusted_document(schema._schema, text, name)
+            except ValidationError as error:
+                _fail(f"{name}: {error.message}")
+        # The command line has the database's keys: it acts as an administrator.
+        async with SqlUnitOfWork(engine, Actor(role=Role.ADMIN)) as uow:
+            try:
+                _, hashes = await register_trusted_documents(
+                    RegisterDocuments(token_id=token_id, documents=[text for _, text in documents]), uow)
+            except DomainError as error:
+                _fail(error.message)
+        return hashes
+    finally:
+        await engine.dispose()
+
+
+def cmd_register_documents(args: argparse.Namespace) -> None:
+    documents = []
+    for path in args.files:
+        try:
+            with open(path, encoding="utf-8") as file:
+                documents.append((path, file.read()))
+        except OSError as error:
+            _fail(f"{path}: {error.strerror}")
+    for (path, _), sha256 in zip(documents, asyncio.run(_register_documents(args.token_id, documents))):
+        print(f"{sha256}  {path}")
 
 
 async def _prepare_demo(size: str) -> tuple[str, str]:
@@ -183,7 +231,15 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--scopes", nargs="*", help="scopes of the token, e.g. accounts:read")
     token.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="expire after DAYS days")
     token.add_argument("--name", default="created with salesgraph create-token", help="a name to recognise it by")
+    token.add_argument("--trusted-documents-only", action="store_true",
+                       help="let it run only the documents registered for it (salesgraph register-documents)")
     token.set_defaults(func=cmd_create_token)
+
+    documents = sub.add_parser("register-documents", help="register the documents in FILEs (each file's exact text) "
+                                                          "as trusted for a token; prints each sha256")
+    documents.add_argument("--token-id", required=True, help="the token: its number or its ApiToken id")
+    documents.add_argument("files", nargs="+", metavar="FILE", help="a GraphQL document, as the client sends it")
+    documents.set_defaults(func=cmd_register_documents)
 
     dispatch = sub.add_parser("dispatch", help="publish committed events from the outbox to BROADCAST_URL "
                                                "(when serve runs with SALESGRAPH_DISPATCH=off)")

@@ -4,7 +4,10 @@ portals), and rate limits per token (requests and cost per minute, answered with
 Retry-After), in process memory and shared by several app instances through Redis."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import sys
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -207,6 +210,30 @@ async def test_only_an_admin_registers_valid_documents(app, writable):
     assert outcome["__typename"] == "ValidationError" and outcome["field"] == "documents[1]"
     again = (await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER, VIEWER]}}))
     assert again.json()["data"]["registerTrustedDocuments"]["hashes"] == [sha(VIEWER), sha(VIEWER)]
+
+
+async def salesgraph(url: str, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "salesgraph.cli", *args, env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_command_line_registers_documents_from_files(app, writable, tmp_path):
+    client = await app(writable)
+    secret, token_id = await portal_token(client, writable)
+    document = tmp_path / "accounts.graphql"
+    document.write_text(ACCOUNTS)
+    broken = tmp_path / "broken.graphql"
+    broken.write_text("{ accounts { nope } }")
+    code, _, err = await salesgraph(writable.url, "register-documents", "--token-id", token_id, str(broken))
+    assert code == 2 and "broken.graphql" in err and "nope" in err
+    error(await client.post(ACCOUNTS, token=secret), 403, "DOCUMENT_NOT_TRUSTED")
+    code, out, err = await salesgraph(writable.url, "register-documents", "--token-id", token_id, str(document))
+    assert code == 0, err
+    assert out.split() == [sha(ACCOUNTS), str(document)]
+    assert (await client.post(ACCOUNTS, token=secret)).status_code == 200
 
 
 # --- rate limits ---

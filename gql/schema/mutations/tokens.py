@@ -3,13 +3,11 @@ import datetime
 from typing import Annotated, Optional
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
 from strawberry.types import Info
 
 import persistence.trusted  # noqa: F401 - maps TrustedDocument for the unit of work
-from domain.errors import ValidationError
 from domain.workflows import tokens as wf
-from gql.limits import LimitExceeded, Limits, check_shape, check_text
+from gql.admission import check_trusted_document
 from gql.resolvers.mutate import node, opt_pk, pk, run
 from gql.schema.errors import UserError, result
 from gql.schema.tokens import ApiToken
@@ -105,7 +103,7 @@ class TokenMutations:
     ) -> RegisterTrustedDocumentsResult:
         async def work(uow):  # noqa: ANN001, ANN202
             for n, document in enumerate(input.documents):
-                check_document(info.schema._schema, document, f"documents[{n}]")
+                check_trusted_document(info.schema._schema, document, f"documents[{n}]")
             return await wf.register_trusted_documents(wf.RegisterDocuments(
                 token_id=pk(input.token_id, "ApiToken", "tokenId"), documents=list(input.documents)), uow)
         outcome = await run(info, work)
@@ -114,23 +112,3 @@ class TokenMutations:
         token, hashes = outcome
         return RegisterTrustedDocumentsPayload(token=await node(info, ApiToken, t.api_tokens, token.id), hashes=hashes)
 
-
-def check_document(schema: GraphQLSchema, document: str, field: str) -> None:
-    """A document worth registering: it parses, is valid against the schema and within the shape limits."""
-    limits = Limits.from_env()
-    try:
-        check_text(document, limits)
-        parsed = parse(document, max_tokens=limits.max_tokens)
-    except LimitExceeded as error:
-        raise ValidationError(field, error.message) from None
-    except GraphQLError as error:
-        raise ValidationError(field, error.message) from None
-    errors = validate(schema, parsed)
-    if errors:
-        raise ValidationError(field, "; ".join(e.message for e in errors[:3]))
-    for definition in parsed.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            try:
-                check_shape(parsed, definition, limits)
-            except LimitExceeded as error:
-                raise ValidationError(field, error.message) from None
