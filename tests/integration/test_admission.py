@@ -319,3 +319,13 @@ async def test_a_bad_rate_setting_stops_the_app_at_start(backend, monkeypatch):
     with pytest.raises(SystemExit) as stopped:
         create_app(backend.engine)
     assert "SALESGRAPH_RATE_REQUESTS_PER_MINUTE" in str(stopped.value)
+
+
+async def test_when_redis_cannot_be_reached_requests_are_admitted_and_a_warning_logged(app, writable, caplog):
+    from tests.support.server import free_port
+
+    client = await app(writable, Clock(), rate_requests_per_minute="1",
+                       rate_limit_url=f"redis://127.0.0.1:{free_port()}/0")
+    for _ in range(2):
+        assert (await client.post(VIEWER)).status_code == 200
+    assert any("rate limits not applied: Redis unreachable" in r.getMessage() for r in caplog.records)
