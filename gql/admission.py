@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
@@ -28,6 +29,8 @@ from domain.errors import ValidationError
 from domain.tokens import document_hash
 from gql.auth import TokenLookup, lookup_token
 from gql.limits import LimitExceeded, Limits, check_shape, check_text
+from persistence import tables as t
+from persistence.trusted import registered_text
 
 log = logging.getLogger("salesgraph.admission")
 
@@ -248,6 +251,8 @@ class Admission:
         self.persisted = PersistedQueries(self.settings.apq_cache_bytes)
         url = self.settings.rate_limit_url or "memory://"
         self.rates: MemoryRates | RedisRates = RedisRates(url) if url.startswith("redis") else MemoryRates()
+        self._trusted_flags: dict[int, bool] = {}           # token id: runs only trusted documents
+        self._trusted_seen: set[tuple[int, str]] = set()    # (token id, sha256) registered
 
     async def resolve(self, params: dict[str, Any], authorization: str | None) -> Sent:
         """The document the request names: its `query`, or the persisted query its hash names."""
@@ -296,15 +301,36 @@ class Admission:
             await self.limit(f"anonymous:{client or 'unknown'}", cost)
             return None
         if lookup.trusted_documents_only and lookup.trusted_document is None:
-            raise AdmissionRefused(403, f"this token runs only documents registered for it, and the document with "
-                                        f"sha256 {sent.sha256} is not one of them: an admin registers documents with "
-                                        "the `registerTrustedDocuments` mutation or `salesgraph register-documents "
-                                        f"--token-id {lookup.principal.token_id} FILE…`, and the client sends "
-                                        "their exact text or their `persistedQuery` hash", "DOCUMENT_NOT_TRUSTED")
+            raise AdmissionRefused(403, _not_trusted(sent.sha256, lookup.principal.token_id), "DOCUMENT_NOT_TRUSTED")
         await self.limit(f"token:{lookup.principal.token_id}", cost)
         if sent.register:
             self.persisted.put(sent.sha256, sent.query)
         return lookup.principal
+
+    async def admit_operation(self, principal: Principal | None, query: str, cost: int) -> None:
+        """For an operation on a WebSocket, whose token was looked up at `connection_init`: the
+        trusted-documents rule and the rate limit. A token's flag never changes and a registration is
+        never withdrawn, so both are remembered: after its first operation, a token that is not limited
+        to trusted documents costs no statement, and a limited one one per document it has not run yet."""
+        if principal is None:
+            return
+        token_id, sha256 = principal.token_id, document_hash(query)
+        if self._trusted_flags.get(token_id) is not False and (token_id, sha256) not in self._trusted_seen:
+            tokens = t.api_tokens
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(select(tokens.c.trusted_documents_only,
+                                                 registered_text(tokens.c.id, sha256).label("trusted"))
+                                          .where(tokens.c.id == token_id))).first()
+            if len(self._trusted_seen) > 100_000 or len(self._trusted_flags) > 100_000:
+                self._trusted_seen.clear()
+                self._trusted_flags.clear()
+            if row is not None:
+                self._trusted_flags[token_id] = bool(row.trusted_documents_only)
+                if row.trusted is not None:
+                    self._trusted_seen.add((token_id, sha256))
+                elif row.trusted_documents_only:
+                    raise AdmissionRefused(403, _not_trusted(sha256, token_id), "DOCUMENT_NOT_TRUSTED")
+        await self.limit(f"token:{token_id}", cost)
 
     async def limit(self, key: str, cost: int) -> None:
         """Take one request and `cost` from the key's budget, or refuse with 429 and Retry-After."""
@@ -326,3 +352,10 @@ class Admission:
 
     async def close(self) -> None:
         await self.rates.close()
+
+
+def _not_trusted(sha256: str, token_id: int) -> str:
+    return (f"this token runs only documents registered for it, and the document with sha256 {sha256} is not one "
+            "of them: an admin registers documents with the `registerTrustedDocuments` mutation or "
+            f"`salesgraph register-documents --token-id {token_id} FILE…`, and the client sends their exact text "
+            "or their `persistedQuery` hash")

@@ -134,6 +134,7 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await realtime.scoreboards.close()
+            await endpoint.admission.close()
             await bus.close()
             await engine.dispose()
 
@@ -142,7 +143,8 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
     websockets = WebSocketEndpoint(endpoint.schema, engine, endpoint.documents, realtime,
                                    events_committed=endpoint.events_committed, clock=endpoint.clock,
                                    init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
-                                   keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0))
+                                   keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0),
+                                   admission=endpoint.admission)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),

@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.access import Principal
 from domain.base import utcnow
+from gql.admission import AdmissionRefused
 from gql.auth import principal_for
 from gql.context import Context
 from gql.execution import FastExecutor
@@ -143,8 +144,10 @@ class Connection:
 class WebSocketEndpoint:
     def __init__(self, schema: GraphQLSchema, engine: AsyncEngine, documents: DocumentCache, realtime: Any,
                  events_committed: Callable[[], None] | None = None, clock: Callable[[], datetime] = utcnow,
-                 init_timeout: float = 10.0, keepalive: float = 15.0, max_operations: int = 100) -> None:
+                 init_timeout: float = 10.0, keepalive: float = 15.0, max_operations: int = 100,
+                 admission: Any = None) -> None:
         self.schema, self.engine, self.documents, self.realtime = schema, engine, documents, realtime
+        self.admission = admission  # gql/admission.py: trusted documents and rate limits per operation
         self.events_committed, self.clock = events_committed, clock
         self.init_timeout, self.keepalive, self.max_operations = init_timeout, keepalive, max_operations
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
@@ -345,9 +348,13 @@ class WebSocketEndpoint:
                 return
             try:
                 check_shape(document, operation, limits)
-                cost(self.schema, document, operation, variables, limits)
-            except LimitExceeded as error:
-                await self._fail(connection, op_id, [GraphQLError(error.message, extensions={"code": error.code})])
+                spent = cost(self.schema, document, operation, variables, limits)
+                if self.admission is not None:
+                    await self.admission.admit_operation(connection.principal, query, spent)
+            except (LimitExceeded, AdmissionRefused) as error:
+                extensions = {"code": error.code, **({"retryAfter": int(error.headers["Retry-After"])}
+                                                     if getattr(error, "headers", {}).get("Retry-After") else {})}
+                await self._fail(connection, op_id, [GraphQLError(error.message, extensions=extensions)])
                 return
             context = replace(connection.context, request_id=request_id, loaders={})
             if operation.operation is not OperationType.SUBSCRIPTION:

@@ -329,3 +329,28 @@ async def test_when_redis_cannot_be_reached_requests_are_admitted_and_a_warning_
     for _ in range(2):
         assert (await client.post(VIEWER)).status_code == 200
     assert any("rate limits not applied: Redis unreachable" in r.getMessage() for r in caplog.records)
+
+
+async def test_websocket_operations_run_only_trusted_documents_and_count_against_the_rate_limit(
+        app, writable, monkeypatch):
+    from tests.support.live import live_server
+    from tests.support.ws import GraphQLSocket
+
+    client = await app(writable)
+    secret, token_id = await portal_token(client, writable)
+    await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER]}})
+    monkeypatch.setenv("SALESGRAPH_RATE_REQUESTS_PER_MINUTE", "2")
+    monkeypatch.setenv("SALESGRAPH_RATE_LIMIT_URL", "memory://")
+    async with live_server(writable.url, clock=Clock()) as server:
+        socket = await GraphQLSocket.open(server.url, secret)
+        await socket.subscribe(ACCOUNTS, op_id="untrusted")
+        refused = await socket.message_of("untrusted")
+        assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "DOCUMENT_NOT_TRUSTED"
+        for n in range(2):
+            await socket.subscribe(VIEWER, op_id=f"viewer{n}")
+            assert (await socket.next(f"viewer{n}"))["data"]["viewer"]["scopes"] == []
+        await socket.subscribe(VIEWER, op_id="over")
+        limited = await socket.message_of("over")
+        assert limited["type"] == "error", limited
+        assert limited["payload"][0]["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 30}
+        await socket.close()
