@@ -343,7 +343,8 @@ class Admission:
         wait = max(budget.wait_requests, budget.wait_cost)
         retry = max(1, math.ceil(wait - 1e-9))
         if budget.wait_requests >= budget.wait_cost:
-            message = (f"rate limit: at most {per_minute} requests a minute per token "
+            whose = "per token" if key.startswith("token:") else "per client address without a token"
+            message = (f"rate limit: at most {per_minute} requests a minute {whose} "
                        f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s")
         else:
             message = (f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "
