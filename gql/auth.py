@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.access import Principal
 from domain.enums import Role
+from domain.scopes import effective
 from domain.tokens import ApiToken, hash_secret, new_secret
 from persistence import tables as t
 from persistence.rows import to_row
@@ -53,8 +54,10 @@ async def lookup_token(engine: AsyncEngine, authorization: str | None,
         return None
     if row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc):
         return None
-    principal = Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id,
-                          role=Role(row.role) if row.role else None, scopes=frozenset(row.scopes or []))
+    role = Role(row.role) if row.role else None
+    # Its effective scopes: those it was created with (all, when none) within its owner's role.
+    principal = Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id, role=role,
+                          scopes=effective(row.scopes or [], role, row.partner_id is not None))
     return TokenLookup(principal, bool(row.trusted_documents_only), row.trusted)
 
 

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from domain.access import Principal
+from domain.scopes import Scope
 from gql import ids
 from gql.auth import principal_for
+from gql.scopes import InsufficientScope, require
 from gql.errors import ClientError
 from persistence import tables as t
 
@@ -41,6 +43,10 @@ def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
         if principal is None:
             return _error(401, "a valid token is required: send `Authorization: Bearer <token>`", "UNAUTHENTICATED",
                           {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+        try:
+            require(principal, Scope.DOCUMENTS_READ, "GET /documents/<id>")
+        except InsufficientScope as error:
+            return _error(error.status, error.message, error.code)
         not_found = _error(404, "no such document", "NOT_FOUND")
         try:
             pk = ids.decode_as(request.path_params["global_id"], "QuoteDocument")

@@ -29,6 +29,7 @@ from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
 from gql.limits import Limits, LimitExceeded, check_shape, check_text, cost
+from gql.scopes import InsufficientScope, check as check_scopes
 
 log = logging.getLogger("salesgraph.http")
 
@@ -141,6 +142,10 @@ class GraphQLEndpoint:
         # The token (401 unless only introspection), trusted documents (403), rate limits (429).
         principal = await self.admission.admit(sent, authorization, request.client.host if request.client else None,
                                                _only_introspection(operation), spent)
+        try:  # each root field's scope (gql/scopes.py): still no SQL beyond the token lookup
+            check_scopes(principal, document, operation)
+        except InsufficientScope as error:
+            raise RequestError(error.status, error.message, error.code) from None
         context = Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
                           events_committed=self.events_committed)
         try:

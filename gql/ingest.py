@@ -25,10 +25,12 @@ from starlette.responses import Response
 from domain import errors as d
 from domain.access import Principal
 from domain.base import utcnow
+from domain.scopes import Scope
 from domain.uow import Actor
 from domain.workflows import leads as wf
 from gql import ids
 from gql.auth import principal_for
+from gql.scopes import InsufficientScope, require
 from persistence import idempotency
 from persistence.uow import SqlUnitOfWork
 
@@ -232,6 +234,10 @@ async def _principal(engine: AsyncEngine, request: Request) -> Principal:
     principal = await principal_for(engine, request.headers.get("authorization"))
     if principal is None:
         raise IngestError(401, "UNAUTHENTICATED", "a valid token is required: send `Authorization: Bearer <token>`")
+    try:
+        require(principal, Scope.LEADS_INGEST, "POST /ingest/leads")
+    except InsufficientScope as error:
+        raise IngestError(error.status, error.code, error.message) from None
     return principal
 
 

@@ -63,12 +63,21 @@ async def _create_token(email: str, scopes: list[str], expires_in: int | None, n
     engine = create_engine()
     try:
         async with engine.connect() as conn:
-            user_id = (await conn.execute(select(t.users.c.id).where(t.users.c.email == email))).scalar()
-            partner_id = None
+            user = (await conn.execute(select(t.users.c.id, t.users.c.role).where(t.users.c.email == email))).first()
+            user_id, partner_id = (user.id, None) if user is not None else (None, None)
             if user_id is None:
                 partner_id = (await conn.execute(select(t.partners.c.id).where(t.partners.c.email == email))).scalar()
         if user_id is None and partner_id is None:
             _fail(f"no user or partner has the e-mail {email!r}")
+        # The same rule as createApiToken: known scopes, within the owner's role (domain/scopes.py).
+        from domain.enums import Role
+        from domain.errors import DomainError
+        from domain.scopes import grantable
+
+        try:
+            scopes = grantable(scopes, Role(user.role) if user is not None else None, partner_id is not None)
+        except DomainError as error:
+            _fail(f"--scopes {error.message}")
         return await issue_token(engine, name=name, user_id=user_id, partner_id=partner_id, scopes=scopes,
                                  expires_in_days=expires_in, trusted_documents_only=trusted_documents_only)
     finally:
@@ -228,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
 
     token = sub.add_parser("create-token", help="create an API token and print it (alone) on stdout")
     token.add_argument("--email", required=True, help="the e-mail of the user or partner that owns the token")
-    token.add_argument("--scopes", nargs="*", help="scopes of the token, e.g. accounts:read")
+    token.add_argument("--scopes", nargs="*", help="scopes of the token, e.g. accounts:read leads:ingest (default: "
+                                                   "everything the owner's role allows); README: Scopes")
     token.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="expire after DAYS days")
     token.add_argument("--name", default="created with salesgraph create-token", help="a name to recognise it by")
     token.add_argument("--trusted-documents-only", action="store_true",

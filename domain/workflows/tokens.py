@@ -1,18 +1,15 @@
 """API tokens: created for oneself (an admin may create them for anyone), shown once, revoked."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.events import DomainEvent
 from domain.people import Partner, User
+from domain.scopes import grantable
 from domain.tokens import ApiToken, TrustedDocument, document_hash, hash_secret, new_secret
 from domain.uow import UnitOfWork
-
-SCOPE = re.compile(r"^[a-z][a-z_]*(:[a-z][a-z_]*)?$")
-
 
 @dataclass(frozen=True, kw_only=True)
 class ApiTokenChanged(DomainEvent):
@@ -29,13 +26,9 @@ class CreateToken:
     partner_id: int | None = None
     expires_at: datetime | None = None
     trusted_documents_only: bool = False
-
-
-def _scopes(scopes: list[str]) -> list[str]:
-    for n, scope in enumerate(scopes):
-        if not SCOPE.match(scope):
-            raise ValidationError(f"scopes[{n}]", f"{scope!r} is not a scope such as accounts:read")
-    return sorted(set(scopes))
+    # The effective scopes of the token making the request (None: no token, e.g. the CLI): a token
+    # never creates one that may do more than itself.
+    caller_scopes: frozenset[str] | None = None
 
 
 async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken, str]:
@@ -49,13 +42,16 @@ async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken,
     if not own and not uow.actor.is_admin:
         raise PermissionDenied("only an admin creates tokens for someone else")
     if user_id is not None:
-        await uow.get(User, user_id)
+        role = (await uow.get(User, user_id)).role
     else:
         await uow.get(Partner, partner_id)
+        role = None
+    # Known scopes only, within the owner's role and the calling token's scopes (domain/scopes.py).
+    scopes = grantable(cmd.scopes, role, partner_id is not None, cmd.caller_scopes)
     if cmd.expires_at is not None and cmd.expires_at <= uow.now:
         raise ValidationError("expiresAt", "is in the past")
     secret = new_secret()
-    token = await uow.add(ApiToken(name=cmd.name, token_hash=hash_secret(secret), scopes=_scopes(cmd.scopes),
+    token = await uow.add(ApiToken(name=cmd.name, token_hash=hash_secret(secret), scopes=scopes,
                                    user_id=user_id, partner_id=partner_id, expires_at=cmd.expires_at,
                                    trusted_documents_only=cmd.trusted_documents_only))
     uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id,

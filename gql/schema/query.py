@@ -21,6 +21,7 @@ from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
+from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from gql.resolvers.connections import criteria
 from persistence import filters as spec
 from persistence import reads
@@ -74,7 +75,9 @@ async def load_node(info: Info, global_id: str) -> Node | None:
 class Viewer:
     user: User | None = strawberry.field(description="The calling user (null for a partner).")
     partner: Partner | None = strawberry.field(description="The calling partner (null for a user).")
-    scopes: list[str] = strawberry.field(description="The scopes of the token in use.")
+    scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
+        description="What the token in use may do: the scopes it was created with (all, when none) within its "
+                    "owner's role.")
 
 
 def _list(target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str):
@@ -189,6 +192,10 @@ class Query:
         return [LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
                 for s, (count, rows) in zip(statuses, columns)]
 
+    api_tokens: list[ApiToken] = strawberry.field(
+        resolver=resolve_api_tokens,
+        description="API tokens, newest first, never their secrets: an admin sees everyone's (filter by owner), "
+                    "anyone else only their own.")
     scoreboard: Scoreboard = strawberry.field(
         resolver=resolve_scoreboard,
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "

@@ -3,11 +3,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import strawberry
+from typing import Annotated
 
-from gql.schema.base import Node, needs
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from domain import scopes as d
+from domain.enums import Role
+from gql import ids
+from gql.errors import ClientError
+from gql.schema.base import MAX_PAGE_SIZE, Node, described_enum, needs
 from gql.schema.fields import to_one
 from persistence import tables as t
+
+Scope = described_enum(d.Scope, "Scope", "What a token may do. Read scopes open an area's root queries and "
+                                         "subscriptions, write scopes its mutations (nested fields come with their "
+                                         "root field). In the README, the CLI and error messages a scope is "
+                                         "written in lower case with a colon: `ACCOUNTS_READ` is `accounts:read`.",
+                       {s.name: f"`{s.value}`: {d.DESCRIPTIONS[s]}" for s in d.Scope})
+KNOWN = frozenset(s.value for s in d.Scope)
 
 
 @strawberry.type(description="A bearer token for the API. Its secret is shown once, when it is created; only a hash "
@@ -15,8 +30,6 @@ from persistence import tables as t
 class ApiToken(Node):
     graphql_type = "ApiToken"
     name: str = strawberry.field(description="What the token is for, to recognise it by.")
-    scopes: list[str] = strawberry.field(description="What the token may do, e.g. `accounts:read`; empty: everything "
-                                                     "its owner may do.")
     expires_at: datetime | None = strawberry.field(description="When it stops working (null: never).")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked (null: not revoked).")
     last_used_at: datetime | None = strawberry.field(description="When it was last used.")
@@ -29,6 +42,12 @@ class ApiToken(Node):
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id",
                      "The partner it belongs to (null for a user's).")
 
+    @strawberry.field(description="The scopes it was created with; empty: everything its owner's role allows. "
+                                  "What it may do is these within its owner's role (`viewer.scopes` shows that).")
+    @needs("scopes")
+    def scopes(self) -> list[Scope]:  # type: ignore[valid-type]
+        return [s for s in self.__dict__["scopes"] or [] if s in KNOWN]  # a retired name allows nothing
+
     @strawberry.field(description="True while it can be used: not revoked and not expired.")
     @needs("revoked_at", "expires_at")
     def is_active(self) -> bool:
@@ -36,3 +55,34 @@ class ApiToken(Node):
 
         expires = self.__dict__["expires_at"]
         return self.__dict__["revoked_at"] is None and (expires is None or expires > utcnow())
+
+
+COLUMNS = [c for c in t.api_tokens.c if c.name != "token_hash"]
+
+
+async def resolve_api_tokens(
+    info: Info,
+    user_id: Annotated[strawberry.ID | None, strawberry.argument(
+        description="Only the tokens of this user (admins; others see only their own).")] = None,
+    partner_id: Annotated[strawberry.ID | None, strawberry.argument(
+        description="Only the tokens of this partner (admins; others see only their own).")] = None,
+    revoked: Annotated[bool | None, strawberry.argument(
+        description="True: only revoked tokens; false: only tokens not revoked; null: both.")] = None,
+    limit: Annotated[int, strawberry.argument(description=f"How many, newest first (1 to {MAX_PAGE_SIZE}).")] = 50,
+) -> list[ApiToken]:
+    """API tokens, newest first: an admin's call lists everyone's, anyone else's only their own."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ClientError(f"`limit` must be 1 to {MAX_PAGE_SIZE}, got {limit}", code="INVALID_PAGE")
+    principal, tokens = info.context.principal, t.api_tokens
+    stmt = select(*COLUMNS).order_by(tokens.c.id.desc()).limit(limit)
+    if user_id is not None:
+        stmt = stmt.where(tokens.c.user_id == ids.decode_as(user_id, "User"))
+    if partner_id is not None:
+        stmt = stmt.where(tokens.c.partner_id == ids.decode_as(partner_id, "Partner"))
+    if revoked is not None:
+        stmt = stmt.where(tokens.c.revoked_at.is_not(None) if revoked else tokens.c.revoked_at.is_(None))
+    if principal.role is not Role.ADMIN or principal.is_partner:
+        stmt = stmt.where(tokens.c.partner_id == principal.partner_id if principal.is_partner
+                          else tokens.c.user_id == principal.user_id)
+    async with info.context.engine.connect() as conn:
+        return ApiToken.from_rows(await conn.execute(stmt))

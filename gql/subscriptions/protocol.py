@@ -34,6 +34,7 @@ from gql.context import Context
 from gql.execution import FastExecutor
 from gql.http import DocumentCache, masked_error
 from gql.limits import LimitExceeded, check_shape, check_text, cost
+from gql.scopes import InsufficientScope, check as check_scopes
 from gql.subscriptions.hub import SlowConsumer
 
 log = logging.getLogger("salesgraph.ws")
@@ -351,7 +352,8 @@ class WebSocketEndpoint:
                 spent = cost(self.schema, document, operation, variables, limits)
                 if self.admission is not None:
                     await self.admission.admit_operation(connection.principal, query, spent)
-            except (LimitExceeded, AdmissionRefused) as error:
+                check_scopes(connection.principal, document, operation)  # each root field's scope
+            except (LimitExceeded, AdmissionRefused, InsufficientScope) as error:
                 extensions = {"code": error.code, **({"retryAfter": int(error.headers["Retry-After"])}
                                                      if getattr(error, "headers", {}).get("Retry-After") else {})}
                 await self._fail(connection, op_id, [GraphQLError(error.message, extensions=extensions)])

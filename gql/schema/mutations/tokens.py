@@ -10,7 +10,7 @@ from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
 from gql.resolvers.mutate import node, opt_pk, pk, run
 from gql.schema.errors import UserError, result
-from gql.schema.tokens import ApiToken
+from gql.schema.tokens import ApiToken, Scope
 from persistence import tables as t
 
 INPUT = "What to do; see the input type."
@@ -20,8 +20,10 @@ TYPES = [ApiToken]
 @strawberry.input(description="A new API token: for yourself, or (admins only) for another user or a partner.")
 class CreateApiTokenInput:
     name: str = strawberry.field(description="What it is for, to recognise it by.")
-    scopes: list[str] = strawberry.field(default_factory=list,
-                                         description="What it may do, e.g. [\"accounts:read\"]; empty: everything.")
+    scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
+        default_factory=list, description="What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's "
+                                          "role allows. Each must be within the owner's role and within the scopes "
+                                          "of the token making the request.")
     expires_at: Optional[datetime.datetime] = strawberry.field(default=None, description="When it stops working.")
     user_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a user (default: you).")
     partner_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a partner.")
@@ -75,7 +77,8 @@ class TokenMutations:
     ) -> CreateApiTokenResult:
         async def work(uow):  # noqa: ANN001, ANN202
             return await wf.create_api_token(wf.CreateToken(
-                name=input.name, scopes=list(input.scopes), expires_at=input.expires_at,
+                name=input.name, scopes=[s.value for s in input.scopes], expires_at=input.expires_at,
+                caller_scopes=info.context.principal.scopes,
                 user_id=opt_pk(input.user_id, "User", "userId"),
                 partner_id=opt_pk(input.partner_id, "Partner", "partnerId"),
                 trusted_documents_only=input.trusted_documents_only), uow)
