@@ -77,6 +77,34 @@ def test_each_scope_is_described_in_the_schema_and_a_token_shows_no_secret():
     assert not {"secret", "tokenHash", "token_hash"} & set(schema._schema.type_map["ApiToken"].fields)
 
 
+def test_a_token_s_effective_scopes_are_its_own_within_its_owner_s_role():
+    rep = {s.value for s in catalogue.ROLES[Role.SALES_REP]}
+    assert catalogue.effective([], Role.SALES_REP, False) == rep
+    assert catalogue.effective(["catalog:write", "leads:read"], Role.SALES_REP, False) == {"leads:read"}
+    assert catalogue.effective(["accounts:read", "no:such"], Role.ADMIN, False) == {"accounts:read"}
+    assert catalogue.effective(["users:read"], None, True) == set()
+    assert catalogue.effective([], None, False) == set()  # a user without a role may do nothing
+
+
+def test_a_new_token_s_scopes_must_be_known_within_the_role_and_within_the_caller():
+    import pytest
+
+    from domain.errors import PermissionDenied, ValidationError
+
+    assert catalogue.grantable(["leads:read", "accounts:read", "leads:read"], Role.SALES_REP, False) == [
+        "accounts:read", "leads:read"]
+    with pytest.raises(ValidationError) as unknown:
+        catalogue.grantable(["leads:read", "leads:delete"], Role.ADMIN, False)
+    assert unknown.value.field == "scopes[1]"
+    with pytest.raises(PermissionDenied, match="catalog:write"):
+        catalogue.grantable(["catalog:write"], Role.SALES_DIRECTOR, False)
+    with pytest.raises(PermissionDenied, match="users:read"):
+        catalogue.grantable(["users:read"], None, True)
+    with pytest.raises(PermissionDenied, match="list the scopes"):
+        catalogue.grantable([], Role.ADMIN, False, caller=frozenset({"accounts:read", "tokens:write"}))
+    assert catalogue.grantable([], Role.ADMIN, False, caller=frozenset(s.value for s in catalogue.Scope)) == []
+
+
 # --- enforcement before execution ---
 
 async def test_a_token_with_accounts_read_reads_accounts_and_nothing_else_without_running_sql(api, writable):
