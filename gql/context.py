@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.access import Principal
 from domain.base import utcnow
 from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroughLinkLoader
+from persistence.visibility import Viewer
 
 
 @dataclass
@@ -34,13 +35,23 @@ class Context:
             found = self.loaders[key] = factory()
         return found
 
+    @property
+    def viewer(self) -> Viewer:
+        """The caller as the visibility rules see it: every read of this request is limited to it."""
+        found = self.__dict__.get("_viewer")
+        if found is None:
+            found = self.__dict__["_viewer"] = Viewer.of(self.principal)
+        return found
+
     def by_id(self, table: Table) -> DataLoader:
-        return self.loader(("id", table.name), lambda: RowsByIdLoader(self.engine, table))
+        return self.loader(("id", table.name), lambda: RowsByIdLoader(self.engine, table, viewer=self.viewer))
 
     def children(self, table: Table, fk: str, order_by: tuple = (), where: Any = None, tag: str = "") -> DataLoader:
         key = ("fk", table.name, fk, tag)
-        return self.loader(key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key))
+        return self.loader(key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key,
+                                                           viewer=self.viewer))
 
     def linked(self, link: Table, left: str, right: str, target: Table, order_by: tuple = ()) -> DataLoader:
         return self.loader(("link", link.name, left),
-                           lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by))
+                           lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by,
+                                                         viewer=self.viewer))

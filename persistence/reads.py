@@ -10,9 +10,18 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.pages import PageRows, Window
+from persistence.visibility import Viewer
 
 _statements: dict[Hashable, Select] = {}
 KEYS = bindparam("keys", expanding=True)
+EVERYTHING = Viewer.everything()
+
+
+def _visible(table: Table, viewer: Viewer) -> tuple[ColumnElement, Any]:
+    """The viewer's condition on `table` (true when it sees everything) and the role it depends on
+    (part of a cached statement's key: the condition differs per role, not per caller)."""
+    rule = viewer.rule(table)
+    return (true(), None) if rule is None else (rule, viewer.role)
 
 
 def statement(key: Hashable | None, build: Callable[[], Select]) -> Select:
@@ -38,44 +47,48 @@ def projection(table: Table, columns: Sequence[str] | None, *always: str) -> lis
 
 
 async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id",
-                      columns: tuple[str, ...] | None = None) -> list[Row | None]:
+                      columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING) -> list[Row | None]:
     column = table.c[key]
-    stmt = statement(("ids", table.name, key, columns),
-                     lambda: select(*projection(table, columns, key)).where(column.in_(KEYS)))
-    found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids))})}
+    visible, role = _visible(table, viewer)
+    stmt = statement(("ids", table.name, key, columns, role),
+                     lambda: select(*projection(table, columns, key)).where(column.in_(KEYS), visible))
+    found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids)), **viewer.params})}
     return [found.get(i) for i in ids]
 
 
 async def rows_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any],
     order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None, cache_key: Hashable | None = None,
-    columns: tuple[str, ...] | None = None,
+    columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
 ) -> list[list[Row]]:
     """All children of each parent, for relations that stay small (a quote's items)."""
     column = table.c[fk]
-    cache_key = (cache_key, columns) if cache_key is not None else None
-    stmt = statement(cache_key, lambda: select(*projection(table, columns, "id", fk)).where(column.in_(KEYS), where if where is not None else true())
+    visible, role = _visible(table, viewer)
+    cache_key = (cache_key, columns, role) if cache_key is not None else None
+    stmt = statement(cache_key, lambda: select(*projection(table, columns, "id", fk))
+                     .where(column.in_(KEYS), where if where is not None else true(), visible)
                      .order_by(column, *order_by, *([table.c.id] if "id" in table.c else [])))
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt, {"keys": list(set(keys))}):
+    for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
         grouped[getattr(row, fk)].append(row)
     return [grouped.get(k, []) for k in keys]
 
 
 async def rows_through(
     conn: AsyncConnection, link: Table, left: str, right: str, target: Table, keys: Sequence[Any],
-    order_by: Sequence[ColumnElement] = (), columns: tuple[str, ...] | None = None,
+    order_by: Sequence[ColumnElement] = (), columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
 ) -> list[list[Row]]:
     """Many-to-many: the `target` rows linked to each key through the `link` table."""
     owner = link.c[left].label("_owner")
-    stmt = statement(("link", link.name, left, right, target.name, columns), lambda: (
+    visible, role = _visible(target, viewer)
+    stmt = statement(("link", link.name, left, right, target.name, columns, role), lambda: (
         select(*projection(target, columns, "id"), owner)
         .join(link, link.c[right] == target.c.id)
-        .where(link.c[left].in_(KEYS))
+        .where(link.c[left].in_(KEYS), visible)
         .order_by(owner, *order_by, target.c.id)
     ))
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt, {"keys": list(set(keys))}):
+    for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
         grouped[row._owner].append(row)
     return [grouped.get(k, []) for k in keys]
 
@@ -83,11 +96,12 @@ async def rows_through(
 async def pages_by_fk(
     conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any], window: Window,
     order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (), cache_key: Hashable | None = None,
-    columns: tuple[str, ...] | None = None,
+    columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
 ) -> list[PageRows]:
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
     column = table.c[fk]
-    cache_key = (cache_key, columns) if cache_key is not None else None
+    visible, role = _visible(table, viewer)
+    cache_key = (cache_key, columns, role) if cache_key is not None else None
 
     def build() -> Select:
         inner = (
@@ -96,13 +110,13 @@ async def pages_by_fk(
                 func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
                 func.count().over(partition_by=column).label("_total"),
             )
-            .where(column.in_(KEYS), *where)
+            .where(column.in_(KEYS), *where, visible)
             .subquery("page")
         )
         return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
 
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(statement(cache_key, build), {"keys": list(set(keys))}):
+    for row in await conn.execute(statement(cache_key, build), {"keys": list(set(keys)), **viewer.params}):
         grouped[getattr(row, fk)].append(row)
     pages = []
     for k in keys:
@@ -116,22 +130,27 @@ async def pages_by_fk(
     return pages
 
 
-async def count_rows(conn: AsyncConnection, table: Table, where: Sequence[ColumnElement]) -> int:
-    return (await conn.execute(select(func.count()).select_from(table).where(and_(true(), *where)))).scalar_one()
+async def count_rows(conn: AsyncConnection, table: Table, where: Sequence[ColumnElement],
+                     viewer: Viewer = EVERYTHING) -> int:
+    visible, _ = _visible(table, viewer)
+    stmt = select(func.count()).select_from(table).where(and_(true(), *where), visible)
+    return (await conn.execute(stmt, viewer.params)).scalar_one()
 
 
 async def root_page(
     conn: AsyncConnection, table: Table, where: Sequence[ColumnElement], order_by: Sequence[ColumnElement],
-    window: Window, need_total: bool,
+    window: Window, need_total: bool, viewer: Viewer = EVERYTHING,
 ) -> PageRows:
     """A page of a root list with LIMIT/OFFSET; COUNT runs only when asked for or needed by `last`."""
     total = None
     if need_total or window.last is not None:
-        total = await count_rows(conn, table, where)
-    stmt = select(table).where(and_(true(), *where)).order_by(*order_by, table.c.id)
+        total = await count_rows(conn, table, where, viewer)
+    visible, _ = _visible(table, viewer)
+    params = viewer.params
+    stmt = select(table).where(and_(true(), *where), visible).order_by(*order_by, table.c.id)
     if total is not None:
         low, high = window.bounds(total)
-        rows = list(await conn.execute(stmt.offset(low).limit(high - low))) if high > low else []
+        rows = list(await conn.execute(stmt.offset(low).limit(high - low), params)) if high > low else []
         return PageRows(rows=rows, start=low, total=total, has_next=high < total, has_previous=low > 0)
     low = window.low
     stop = window.before
@@ -140,10 +159,10 @@ async def root_page(
     if stop is not None and stop <= low:
         # An empty page (`first: 0`, or `before` at or ahead of `after`): whether rows follow it is
         # a one-row look past `after`.
-        ahead = await conn.execute(stmt.with_only_columns(table.c.id).offset(low).limit(1))
+        ahead = await conn.execute(stmt.with_only_columns(table.c.id).offset(low).limit(1), params)
         return PageRows(rows=[], start=low, total=None, has_next=ahead.first() is not None, has_previous=low > 0)
     limit = None if stop is None else stop - low + 1  # one more row tells whether a next page exists
-    rows = list(await conn.execute(stmt.offset(low).limit(limit)))
+    rows = list(await conn.execute(stmt.offset(low).limit(limit), params))
     has_next = limit is not None and len(rows) == limit
     if has_next:
         rows = rows[:-1]
@@ -182,18 +201,20 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
 
 async def top_per_group(
     conn: AsyncConnection, table: Table, column: str, groups: Sequence[Any], where: Sequence[ColumnElement],
-    order_by: Sequence[ColumnElement], limit: int,
+    order_by: Sequence[ColumnElement], limit: int, viewer: Viewer = EVERYTHING,
 ) -> list[tuple[int, list[Row]]]:
     """For each group value: how many rows match, and the first `limit` of them, in two statements.
     Each group's rows come from its own ORDER BY … LIMIT, so an index on (column, order) serves it,
     where a window over the whole table would sort everything."""
     key = table.c[column]
+    visible, _ = _visible(table, viewer)
+    where = [*where, visible]
     counts = dict((await conn.execute(
-        select(key, func.count()).where(key.in_(list(groups)), *where).group_by(key))).all())
+        select(key, func.count()).where(key.in_(list(groups)), *where).group_by(key), viewer.params)).all())
     rows: dict[Any, list[Row]] = defaultdict(list)
     if limit > 0 and counts:
         parts = [select(select(table).where(key == g, *where).order_by(*order_by, table.c.id).limit(limit).subquery())
                  for g in groups if counts.get(g)]
-        for row in await conn.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        for row in await conn.execute(union_all(*parts) if len(parts) > 1 else parts[0], viewer.params):
             rows[getattr(row, column)].append(row)
     return [(counts.get(g, 0), rows.get(g, [])) for g in groups]

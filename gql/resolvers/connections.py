@@ -65,13 +65,13 @@ async def root_connection(
     page_window = window(first, after, last, before)
     conds = conditions(spec, criteria(filter)) + list(where or [])
     order = _order(spec, order_by, default_order)
-    engine = info.context.engine
+    engine, viewer = info.context.engine, info.context.viewer
     async with engine.connect() as conn:
-        page = await reads.root_page(conn, spec.table, conds, order, page_window, need_total=False)
+        page = await reads.root_page(conn, spec.table, conds, order, page_window, need_total=False, viewer=viewer)
 
     async def count() -> int:
         async with engine.connect() as conn:
-            return await reads.count_rows(conn, spec.table, conds)
+            return await reads.count_rows(conn, spec.table, conds, viewer)
 
     return Connection(page=page, node_type=node_type, count_query=count)
 
@@ -89,4 +89,5 @@ def pages_loader(
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
     key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))
-    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds, cache_key=key))
+    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds, cache_key=key,
+                                                       viewer=ctx.viewer))

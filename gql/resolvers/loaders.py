@@ -12,31 +12,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import reads
 from persistence.pages import Window
+from persistence.visibility import Viewer
+
+EVERYTHING = Viewer.everything()
 
 
 class RowsByIdLoader(DataLoader):
     """A table's rows by primary key (None for ids that do not exist)."""
 
-    def __init__(self, engine: AsyncEngine, table: Table, key: str = "id") -> None:
+    def __init__(self, engine: AsyncEngine, table: Table, key: str = "id", viewer: Viewer = EVERYTHING) -> None:
         super().__init__()
-        self.engine, self.table, self.key = engine, table, key
+        self.engine, self.table, self.key, self.viewer = engine, table, key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_by_ids(conn, self.table, keys, self.key, columns)
+            return await reads.rows_by_ids(conn, self.table, keys, self.key, columns, self.viewer)
 
 
 class RowsByParentLoader(DataLoader):
     """All rows of `table` whose `fk` is the key, for relations that stay small."""
 
     def __init__(self, engine: AsyncEngine, table: Table, fk: str, order_by: Sequence[ColumnElement] = (),
-                 where: ColumnElement | None = None, cache_key: Hashable | None = None) -> None:
+                 where: ColumnElement | None = None, cache_key: Hashable | None = None,
+                 viewer: Viewer = EVERYTHING) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.order_by, self.where = engine, table, fk, order_by, where
-        self.cache_key = cache_key
+        self.cache_key, self.viewer = cache_key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
@@ -44,17 +48,17 @@ class RowsByParentLoader(DataLoader):
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
             return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key,
-                                          columns)
+                                          columns, self.viewer)
 
 
 class RowsThroughLinkLoader(DataLoader):
     """Many-to-many: rows of `target` linked to the key through `link`."""
 
     def __init__(self, engine: AsyncEngine, link: Table, left: str, right: str, target: Table,
-                 order_by: Sequence[ColumnElement] = ()) -> None:
+                 order_by: Sequence[ColumnElement] = (), viewer: Viewer = EVERYTHING) -> None:
         super().__init__()
         self.engine, self.link, self.left, self.right, self.target = engine, link, left, right, target
-        self.order_by = order_by
+        self.order_by, self.viewer = order_by, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
@@ -62,7 +66,7 @@ class RowsThroughLinkLoader(DataLoader):
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
             return await reads.rows_through(conn, self.link, self.left, self.right, self.target, keys, self.order_by,
-                                            columns)
+                                            columns, self.viewer)
 
 
 class PagesByParentLoader(DataLoader):
@@ -70,10 +74,10 @@ class PagesByParentLoader(DataLoader):
 
     def __init__(self, engine: AsyncEngine, table: Table, fk: str, window: Window,
                  order_by: Sequence[ColumnElement], where: Sequence[ColumnElement],
-                 cache_key: Hashable | None = None) -> None:
+                 cache_key: Hashable | None = None, viewer: Viewer = EVERYTHING) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.window = engine, table, fk, window
-        self.order_by, self.where, self.cache_key = order_by, where, cache_key
+        self.order_by, self.where, self.cache_key, self.viewer = order_by, where, cache_key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
@@ -81,4 +85,4 @@ class PagesByParentLoader(DataLoader):
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
             return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where,
-                                           self.cache_key, columns)
+                                           self.cache_key, columns, self.viewer)

@@ -188,7 +188,8 @@ class Query:
         statuses = [s.value for s in e.LeadStatus]
         order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]
         async with info.context.engine.connect() as conn:
-            columns = await reads.top_per_group(conn, t.leads, "status", statuses, conds, order, limit)
+            columns = await reads.top_per_group(conn, t.leads, "status", statuses, conds, order, limit,
+                                                info.context.viewer)
         return [LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
                 for s, (count, rows) in zip(statuses, columns)]
 

@@ -25,6 +25,7 @@ class DemoServer:
     tokens: dict[str, str]
     output: list[str]
     process: subprocess.Popen = field(repr=False)
+    database: Path | None = None
 
     def stop(self) -> None:
         self.process.terminate()
@@ -50,7 +51,7 @@ def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
         found = re.match(r"\s+(admin|partner) token:\s+(\S+)", line)
         if found:
             tokens[found.group(1)] = found.group(2)
-    server = DemoServer(f"http://127.0.0.1:{port}", tokens, output, process)
+    server = DemoServer(f"http://127.0.0.1:{port}", tokens, output, process, folder / "demo.sqlite3")
     if len(tokens) < 2:
         server.stop()
         raise AssertionError("serve --demo printed no tokens:\n" + "".join(output))

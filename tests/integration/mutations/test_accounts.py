@@ -323,7 +323,7 @@ async def test_account_groups_are_created_renamed_joined_left_and_deleted(api, w
 
 
 async def test_favourites_are_per_user(api, writable):
-    account = await new_account(api)
+    account = await new_account(api, isGlobal=True)  # global: every user sees it
     added = (await api.data(ADD_FAVOURITE, {"input": {"accountId": account["id"]}}))["addFavouriteAccount"]
     assert added["account"]["isFavourite"] is True
     other_user, other = await another_users_token(writable)

@@ -1,0 +1,230 @@
+"""Row visibility: which rows of each table a caller may see, as one SQL condition per table and role.
+
+This is the one place the access rules of the spec become SQL; every batch read takes the caller's
+`Viewer` and adds the condition of the table it reads (`reads.py`), so the rules hold for root
+lists, nested fields, `node`, filters and counts alike. A row the caller may not see is reported
+exactly like one that does not exist.
+
+- ADMIN: everything, except private accounts someone else created (and what hangs off them).
+- SALES_DIRECTOR: the team's data: accounts that are global or managed or created by a team member
+  or carry a team member's opportunity; opportunities owned by the team or on accounts the team
+  manages; leads assigned to the team or to nobody; the team's goals.
+- SALES_REP: own and global data: the same with "me" for "the team".
+- PARTNER: what was assigned to the partner: accounts it manages or has an opportunity on,
+  opportunities assigned to it directly or through its accounts, leads assigned to it, and what
+  hangs off those (contacts, quotes, items, contracts, documents, activities), plus its own
+  consultants and the partner itself.
+- Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
+  books, prices, bundles, exchange rates, contact types, account groups, status monitors. Campaigns,
+  goals, routing rules, splitters, document templates and other partners stay internal to users.
+
+The caller's ids are bind parameters (`:v_user`, `:v_partner`), so a statement is built and
+compiled once per table and role and serves every caller of that role."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Table, and_, bindparam, false, not_, or_, select, true
+
+from persistence import tables as t
+
+V_USER = bindparam("v_user", type_=Integer)
+V_PARTNER = bindparam("v_partner", type_=Integer)
+
+ADMIN, DIRECTOR, REP, PARTNER = "ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads: a role and the ids the rules compare with. `Viewer.everything()` is for the
+    system's own reads (workflows, the scheduler), never for a caller."""
+
+    role: str | None
+    user_id: int | None = None
+    partner_id: int | None = None
+
+    @classmethod
+    def of(cls, principal: Any) -> Viewer:
+        if principal is None:
+            return NOBODY
+        if principal.partner_id is not None:
+            return cls(PARTNER, partner_id=principal.partner_id)
+        role = principal.role.value if principal.role is not None else None
+        return cls(role if role in (ADMIN, DIRECTOR, REP) else REP, user_id=principal.user_id)
+
+    @classmethod
+    def everything(cls) -> Viewer:
+        return EVERYTHING
+
+    @property
+    def params(self) -> dict[str, int]:
+        return {"v_user": self.user_id if self.user_id is not None else -1,
+                "v_partner": self.partner_id if self.partner_id is not None else -1}
+
+    def rule(self, table: Table) -> ColumnElement | None:
+        """The condition on `table`'s rows this viewer may see; None when it sees them all."""
+        if self.role is None:
+            return None
+        return _rule(table.name, self.role)
+
+
+EVERYTHING = Viewer(None)
+NOBODY = Viewer("NOBODY")
+
+
+@lru_cache(maxsize=None)
+def _rule(table: str, role: str) -> ColumnElement | None:
+    if role == "NOBODY":
+        return None if table in SHARED else false()
+    build = RULES.get(table)
+    if build is None:
+        return None if table in SHARED else (false() if role == PARTNER else None)
+    return build(role)
+
+
+SHARED = frozenset({
+    "users", "teams", "products", "product_units", "price_books", "price_entries", "bundles", "bundle_components",
+    "exchange_rates", "contact_types", "account_groups", "status_monitors", "status_indicators",
+})
+INTERNAL = frozenset({"campaigns", "lead_routing_rules", "lead_splitters", "lead_splitter_shares",
+                      "document_templates", "idempotency_keys", "outbox_events"})
+
+a, o, q, u, lead = t.accounts, t.opportunities, t.quotes, t.users, t.leads
+
+
+def _team() -> Any:
+    """The ids of the users in the viewer's team (none when the viewer has no team)."""
+    return select(u.c.id).where(u.c.team_id == select(u.c.team_id).where(u.c.id == V_USER).scalar_subquery())
+
+
+def _mine(column: Any, role: str) -> ColumnElement:
+    return column.in_(_team()) if role == DIRECTOR else column == V_USER
+
+
+def _hidden_private_accounts() -> Any:
+    """Private accounts the viewer did not create: nobody else sees them, not even an admin."""
+    return select(a.c.id).where(a.c.is_private == true(),
+                                or_(a.c.created_by_id.is_(None), a.c.created_by_id != V_USER))
+
+
+def _accounts(role: str) -> ColumnElement:
+    if role == PARTNER:
+        return and_(a.c.is_private == false(),
+                    or_(a.c.partner_id == V_PARTNER, a.c.id.in_(select(o.c.account_id).where(o.c.partner_id == V_PARTNER))))
+    not_hidden = or_(a.c.is_private == false(), a.c.created_by_id == V_USER)
+    if role == ADMIN:
+        return not_hidden
+    return and_(not_hidden, or_(
+        a.c.is_global == true(), _mine(a.c.manager_id, role), _mine(a.c.created_by_id, role),
+        a.c.id.in_(select(o.c.account_id).where(_mine(o.c.owner_id, role)))))
+
+
+def _opportunities(role: str) -> ColumnElement:
+    not_hidden = o.c.account_id.not_in(_hidden_private_accounts())
+    if role == PARTNER:
+        return and_(not_hidden, or_(o.c.partner_id == V_PARTNER,
+                                    o.c.account_id.in_(select(a.c.id).where(a.c.partner_id == V_PARTNER))))
+    if role == ADMIN:
+        return not_hidden
+    return and_(not_hidden, or_(_mine(o.c.owner_id, role),
+                                o.c.account_id.in_(select(a.c.id).where(_mine(a.c.manager_id, role)))))
+
+
+def _visible_ids(table: Table, role: str) -> Any:
+    condition = _rule(table.name, role)
+    return select(table.c.id).where(condition if condition is not None else true())
+
+
+def _through_opportunity(table: Table) -> Any:
+    def build(role: str) -> ColumnElement | None:
+        if role == ADMIN:
+            return table.c.opportunity_id.not_in(select(o.c.id).where(o.c.account_id.in_(_hidden_private_accounts())))
+        return table.c.opportunity_id.in_(_visible_ids(o, role))
+    return build
+
+
+def _quote_items(role: str) -> ColumnElement:
+    return t.quote_items.c.quote_id.in_(_visible_ids(q, role))
+
+
+def _contacts(role: str) -> ColumnElement:
+    c = t.contacts
+    consultants = c.c.partner_id == V_PARTNER if role == PARTNER else c.c.partner_id.is_not(None)
+    return or_(consultants, c.c.account_id.in_(_visible_ids(a, role)))
+
+
+def _leads(role: str) -> ColumnElement | None:
+    if role == PARTNER:
+        return lead.c.assigned_partner_id == V_PARTNER
+    if role == ADMIN:
+        return None
+    unassigned = and_(lead.c.assigned_user_id.is_(None), lead.c.assigned_partner_id.is_(None))
+    return or_(_mine(lead.c.assigned_user_id, role), unassigned)
+
+
+def _activities(role: str) -> ColumnElement | None:
+    s = t.sales_activities
+    if role == ADMIN:
+        return or_(s.c.opportunity_id.is_(None), s.c.opportunity_id.in_(_visible_ids(o, role))) & or_(
+            s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role)))
+    attached = [
+        s.c.lead_id.in_(_visible_ids(lead, role)), s.c.opportunity_id.in_(_visible_ids(o, role)),
+        s.c.account_id.in_(_visible_ids(a, role)),
+        s.c.partner_id == V_PARTNER if role == PARTNER else s.c.partner_id.is_not(None),
+    ]
+    if role != PARTNER:
+        attached.append(s.c.owner_id == V_USER)
+    return or_(*attached)
+
+
+def _goals(role: str) -> ColumnElement | None:
+    if role == PARTNER:
+        return false()
+    return None if role == ADMIN else _mine(t.goals.c.user_id, role)
+
+
+def _partners(role: str) -> ColumnElement | None:
+    return t.partners.c.id == V_PARTNER if role == PARTNER else None
+
+
+def _history(role: str) -> ColumnElement:
+    h = t.audit_entries
+    return or_(
+        and_(h.c.entity_type == "Account", h.c.entity_id.in_(_visible_ids(a, role))),
+        and_(h.c.entity_type == "Opportunity", h.c.entity_id.in_(_visible_ids(o, role))),
+        and_(h.c.entity_type == "Quote", h.c.entity_id.in_(_visible_ids(q, role))),
+        and_(not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote"])), true() if role != PARTNER else false()),
+    )
+
+
+def _tokens(role: str) -> ColumnElement | None:
+    """Admins see every token; anyone else only their own."""
+    k = t.api_tokens
+    if role == PARTNER:
+        return k.c.partner_id == V_PARTNER
+    return None if role == ADMIN else k.c.user_id == V_USER
+
+
+def _internal(role: str) -> ColumnElement | None:
+    return false() if role == PARTNER else None
+
+
+RULES: dict[str, Any] = {
+    "accounts": _accounts,
+    "opportunities": _opportunities,
+    "quotes": _through_opportunity(q),
+    "contracts": _through_opportunity(t.contracts),
+    "business_roles": _through_opportunity(t.business_roles),
+    "quote_documents": _through_opportunity(t.quote_documents),
+    "quote_items": _quote_items,
+    "contacts": _contacts,
+    "leads": _leads,
+    "sales_activities": _activities,
+    "goals": _goals,
+    "partners": _partners,
+    "audit_entries": _history,
+    "api_tokens": _tokens,
+    **{name: _internal for name in INTERNAL},
+}

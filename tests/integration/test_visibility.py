@@ -1,0 +1,211 @@
+"""Who sees what: for each role (admin, sales director, sales rep, partner) and each access path
+(root lists with totalCount, node/nodes, nested connections, filters, the lead board), the API shows
+exactly the rows the spec's access rules allow. The expected sets are computed here from the rows
+themselves, in plain Python, independently of the SQL the server uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from gql import ids
+from gql.auth import issue_token
+from persistence import tables as t
+
+ROLES = ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"]
+
+
+@dataclass
+class Caller:
+    role: str
+    token: str
+    user_id: int | None = None
+    partner_id: int | None = None
+
+
+@dataclass
+class World:
+    """The seeded rows, and what each caller should see of them."""
+
+    rows: dict[str, list]
+    callers: dict[str, Caller]
+
+    def team_of(self, user_id: int) -> set[int]:
+        users = self.rows["users"]
+        team = next(u.team_id for u in users if u.id == user_id)
+        return {u.id for u in users if team is not None and u.team_id == team}
+
+    def accounts(self, c: Caller) -> set[int]:
+        opps = self.rows["opportunities"]
+        seen = set()
+        for a in self.rows["accounts"]:
+            if c.role == "PARTNER":
+                ok = not a.is_private and (a.partner_id == c.partner_id or any(
+                    o.account_id == a.id and o.partner_id == c.partner_id for o in opps))
+            else:
+                hidden = a.is_private and a.created_by_id != c.user_id
+                mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
+                ok = not hidden and (c.role == "ADMIN" or a.is_global or a.manager_id in mine
+                                     or a.created_by_id in mine
+                                     or any(o.account_id == a.id and o.owner_id in mine for o in opps))
+            if ok:
+                seen.add(a.id)
+        return seen
+
+    def opportunities(self, c: Caller) -> set[int]:
+        accounts = {a.id: a for a in self.rows["accounts"]}
+        seen = set()
+        for o in self.rows["opportunities"]:
+            account = accounts[o.account_id]
+            if account.is_private and (c.role == "PARTNER" or account.created_by_id != c.user_id):
+                continue
+            if c.role == "PARTNER":
+                ok = o.partner_id == c.partner_id or account.partner_id == c.partner_id
+            elif c.role == "ADMIN":
+                ok = True
+            else:
+                mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
+                ok = o.owner_id in mine or account.manager_id in mine
+            if ok:
+                seen.add(o.id)
+        return seen
+
+    def quotes(self, c: Caller) -> set[int]:
+        visible = self.opportunities(c)
+        return {q.id for q in self.rows["quotes"] if q.opportunity_id in visible}
+
+    def contracts(self, c: Caller) -> set[int]:
+        visible = self.opportunities(c)
+        return {k.id for k in self.rows["contracts"] if k.opportunity_id in visible}
+
+    def contacts(self, c: Caller) -> set[int]:
+        visible = self.accounts(c)
+        return {x.id for x in self.rows["contacts"]
+                if (x.partner_id == c.partner_id if c.role == "PARTNER" else x.partner_id is not None)
+                or x.account_id in visible}
+
+    def leads(self, c: Caller) -> set[int]:
+        seen = set()
+        for lead in self.rows["leads"]:
+            if c.role == "PARTNER":
+                ok = lead.assigned_partner_id == c.partner_id
+            elif c.role == "ADMIN":
+                ok = True
+            else:
+                mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
+                ok = lead.assigned_user_id in mine or (lead.assigned_user_id is None and lead.assigned_partner_id is None)
+            if ok:
+                seen.add(lead.id)
+        return seen
+
+
+@pytest.fixture(scope="module")
+async def world(writable) -> World:
+    rows = {}
+    async with writable.engine.connect() as conn:
+        for name in ("users", "accounts", "opportunities", "quotes", "contracts", "contacts", "leads"):
+            rows[name] = list(await conn.execute(select(getattr(t, name))))
+    callers = {"ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
+               "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id)}
+    for role in ("SALES_DIRECTOR", "SALES_REP"):
+        user = next(u for u in rows["users"] if u.role == role)
+        callers[role] = Caller(role, await issue_token(writable.engine, name=f"{role} tests", user_id=user.id),
+                               user_id=user.id)
+    return World(rows, callers)
+
+
+async def listed(api, field: str, token: str, extra: str = "") -> tuple[set[int], int]:
+    """Every id of a root list (all pages) and its totalCount, as the caller sees it."""
+    found: set[int] = set()
+    after, total = None, None
+    while True:
+        data = (await api.data(f"""query($after: String) {{ {field}(first: 100, after: $after{extra}) {{
+            totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}""", {"after": after}, token))[field]
+        total = data["totalCount"]
+        found |= {ids.decode(n["id"])[1] for n in data["nodes"]}
+        if not data["pageInfo"]["hasNextPage"]:
+            return found, total
+        after = data["pageInfo"]["endCursor"]
+
+
+async def by_node(api, type_name: str, pks: list[int], token: str) -> set[int]:
+    """Which of these rows `nodes(ids:)` returns (the others come back null, like missing ones)."""
+    seen: set[int] = set()
+    for start in range(0, len(pks), 100):  # `nodes` takes at most 100 ids
+        global_ids = [ids.encode(type_name, pk) for pk in pks[start:start + 100]]
+        found = (await api.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": global_ids}, token))["nodes"]
+        seen |= {ids.decode(n["id"])[1] for n in found if n is not None}
+    return seen
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("field,type_name", [
+    ("accounts", "Account"), ("opportunities", "Opportunity"), ("contracts", "Contract"),
+    ("contacts", "Contact"), ("leads", "Lead"),
+])
+async def test_root_lists_counts_and_node_show_exactly_what_the_role_may_see(api, world, role, field, type_name):
+    caller = world.callers[role]
+    expected = getattr(world, field)(caller)
+    seen, total = await listed(api, field, caller.token)
+    assert seen == expected and total == len(expected)
+    every = [r.id for r in world.rows[field]]
+    assert await by_node(api, type_name, every, caller.token) == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_quotes_are_seen_through_their_opportunity(api, world, role):
+    caller = world.callers[role]
+    every = [q.id for q in world.rows["quotes"]]
+    assert await by_node(api, "Quote", every, caller.token) == world.quotes(caller)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_nested_connections_never_reach_past_what_the_role_may_see(api, world, role):
+    caller = world.callers[role]
+    data = (await api.data("""{ accounts(first: 100) { nodes { id
+        opportunities(first: 100) { totalCount nodes { id quotes { id } contracts { id } } }
+        contacts(first: 100) { totalCount nodes { id } } } } }""", token=caller.token))["accounts"]["nodes"]
+    opportunities = world.opportunities(caller)
+    for account in data:
+        account_pk = ids.decode(account["id"])[1]
+        shown = {ids.decode(o["id"])[1] for o in account["opportunities"]["nodes"]}
+        expected = {o.id for o in world.rows["opportunities"] if o.account_id == account_pk} & opportunities
+        assert shown == expected and account["opportunities"]["totalCount"] == len(expected)
+        for o in account["opportunities"]["nodes"]:
+            assert {ids.decode(q["id"])[1] for q in o["quotes"]} <= world.quotes(caller)
+            assert {ids.decode(k["id"])[1] for k in o["contracts"]} <= world.contracts(caller)
+        contacts = {ids.decode(c["id"])[1] for c in account["contacts"]["nodes"]}
+        assert contacts <= world.contacts(caller)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_filters_cannot_reveal_rows_of_an_account_the_role_may_not_see(api, world, role):
+    caller = world.callers[role]
+    hidden = [a.id for a in world.rows["accounts"] if a.id not in world.accounts(caller)]
+    opportunities = world.opportunities(caller)
+    for account_pk in hidden[:5]:
+        data = (await api.data("""query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount nodes { id } } }""",
+                               {"id": ids.encode("Account", account_pk)}, caller.token))["opportunities"]
+        expected = {o.id for o in world.rows["opportunities"] if o.account_id == account_pk} & opportunities
+        assert {ids.decode(n["id"])[1] for n in data["nodes"]} == expected and data["totalCount"] == len(expected)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_lead_board_counts_only_the_leads_the_role_may_see(api, world, role):
+    caller = world.callers[role]
+    columns = (await api.data("{ leadBoard(filter: {archived: null}, limit: 100) { status totalCount leads { id } } }",
+                              token=caller.token))["leadBoard"]
+    shown = {ids.decode(lead["id"])[1] for column in columns for lead in column["leads"]}
+    expected = {lead.id for lead in world.rows["leads"] if lead.id in world.leads(caller)}
+    assert shown <= expected
+    assert sum(column["totalCount"] for column in columns) <= len(expected)
+
+
+async def test_a_private_account_is_hidden_even_from_an_admin_unless_they_created_it(api, world):
+    private = [a for a in world.rows["accounts"] if a.is_private]
+    assert private, "the seed has a private account"
+    for account in private:
+        for role, caller in world.callers.items():
+            shown = await by_node(api, "Account", [account.id], caller.token)
+            assert bool(shown) == (role != "PARTNER" and account.created_by_id == caller.user_id), role
