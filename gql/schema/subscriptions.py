@@ -221,7 +221,7 @@ class Subscription:
         def accepts(event: Event) -> bool:
             return event["type"] in OPPORTUNITY_EVENT_TYPES and (wanted is None or event["entityId"] in wanted)
 
-        source = await events(_realtime(info), accepts, parse_since(since))
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, OpportunityEvent)
 
     @strawberry.subscription(description="Every status indicator set or cleared, in order.")
@@ -248,7 +248,7 @@ class Subscription:
             return (event["type"] in INDICATOR_EVENT_TYPES and (kinds is None or event["entityType"] in kinds)
                     and (wanted is None or (event["entityType"], event["entityId"]) in wanted))
 
-        source = await events(_realtime(info), accepts, parse_since(since))
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, StatusIndicatorChange)
 
     @strawberry.subscription(description="The scoreboard now, then again whenever a figure changes: after an event "

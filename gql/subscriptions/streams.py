@@ -10,7 +10,10 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gql.subscriptions.hub import Event, EventHub
+from persistence import reads
+from persistence import tables as t
 from persistence.outbox import SinceOutOfRange, check_since, events_after
+from persistence.visibility import Viewer
 
 
 @dataclass
@@ -36,7 +39,27 @@ def parse_since(since: str | None) -> int | None:
     return value
 
 
-async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: int | None) -> AsyncIterator[Event]:
+_ENTITY_TABLES = {"Account": t.accounts, "Contact": t.contacts, "Opportunity": t.opportunities, "Lead": t.leads,
+                  "Quote": t.quotes, "Contract": t.contracts}
+
+
+async def may_see(engine: AsyncEngine, viewer: Viewer, event: Event) -> bool:
+    """Whether the viewer may see the row an event is about, as it is now (the same rules as every
+    read). A deleted row can no longer be checked: its deletion is told to users, not to partners."""
+    table = _ENTITY_TABLES.get(event["entityType"])
+    if table is None:
+        return viewer.role != "PARTNER"
+    if viewer.rule(table) is None:
+        return True
+    if event["type"].endswith("Deleted"):
+        return viewer.role != "PARTNER"
+    async with engine.connect() as conn:
+        [row] = await reads.rows_by_ids(conn, table, [event["entityId"]], columns=("id",), viewer=viewer)
+    return row is not None
+
+
+async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: int | None,
+                 viewer: Viewer | None = None) -> AsyncIterator[Event]:
     """The events `accepts` takes: those after `since` first (from the outbox), then live ones.
     Raises a GraphQLError (code SINCE_OUT_OF_RANGE) when the outbox no longer has what follows `since`."""
     hub = realtime.hub
@@ -47,7 +70,16 @@ async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: in
                 await check_since(conn, since)
         except SinceOutOfRange as error:
             raise GraphQLError(str(error), extensions={"code": "SINCE_OUT_OF_RANGE"}) from None
-    return _replay_then_live(realtime.engine, hub, accepts, since)
+    return _visible_only(realtime.engine, viewer, _replay_then_live(realtime.engine, hub, accepts, since))
+
+
+async def _visible_only(engine: AsyncEngine, viewer: Viewer | None, source: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    try:
+        async for event in source:
+            if viewer is None or await may_see(engine, viewer, event):
+                yield event
+    finally:
+        await source.aclose()  # type: ignore[attr-defined]
 
 
 async def _replay_then_live(engine: AsyncEngine, hub: EventHub, accepts: Callable[[Event], bool],

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -22,7 +22,7 @@ from tests.support.live import live_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLSocket
 
 EVENTS = """subscription($ids: [ID!], $since: ID) {
-  opportunityEvents(ids: $ids, since: $since) { eventId kind fromStage toStage opportunity { id name stage } }
+  opportunityEvents(ids: $ids, since: $since) { eventId kind opportunityId fromStage toStage opportunity { id name stage } }
 }"""
 LATEST = "{ latestEventId }"
 
@@ -258,3 +258,25 @@ async def test_a_client_offering_no_graphql_subprotocol_is_told_so(live):
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd.code == 4406 and "graphql-transport-ws" in closed.value.rcvd.reason
+
+
+async def test_a_partner_subscriber_receives_no_event_about_an_opportunity_it_may_not_see(live, writable):
+    async with writable.engine.connect() as conn:
+        theirs = (await conn.execute(select(t.opportunities.c.id).where(
+            t.opportunities.c.partner_id == writable.summary.partner_id, t.opportunities.c.stage.not_in(["WON", "LOST"]))
+            .order_by(t.opportunities.c.id))).scalars().first()
+    assert theirs is not None, "the seed gives the partner an open opportunity"
+    foreign = await new_opportunity(live.api, writable)  # the admin's, on an account that is not the partner's
+    since = await cursor(live)
+    partner = await GraphQLSocket.open(live.url, writable.partner_token)
+    admin = await GraphQLSocket.open(live.url, writable.admin_token)
+    partner_op = await partner.subscribe(EVENTS, {"since": since})
+    admin_op = await admin.subscribe(EVENTS, {"since": since})
+    await move(live.api, foreign["id"], "QUALIFICATION")
+    await move(live.api, ids.encode("Opportunity", theirs), "NEGOTIATION")
+    got = (await partner.next(partner_op))["data"]["opportunityEvents"]
+    assert got["opportunityId"] == ids.encode("Opportunity", theirs) and got["toStage"] == "NEGOTIATION"
+    seen_by_admin = [(await admin.next(admin_op))["data"]["opportunityEvents"]["opportunityId"] for _ in range(2)]
+    assert seen_by_admin == [foreign["id"], ids.encode("Opportunity", theirs)]
+    await partner.close()
+    await admin.close()
