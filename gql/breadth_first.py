@@ -72,9 +72,10 @@ class BreadthFirst:
                                  executor.operation).grouped_field_set
         try:
             data = await run.selection(root, [None], grouped)
-        except Unsupported:
-            return None
-        except Exception:  # noqa: BLE001 - let the standard executor report it with its path
+        except Exception:  # noqa: BLE001 - Unsupported, or an error the standard executor reports with its path
+            # Siblings of a failed field were cancelled while waiting for loader batches; the
+            # loaders cached those cancelled futures, which the standard executor must not reuse.
+            context.loaders.clear()
             return None
         return ExecutionResult(data=data[0])
 

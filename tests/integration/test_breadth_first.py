@@ -7,6 +7,7 @@ from graphql import ExecutionResult, execute, parse
 
 from domain.access import Principal
 from domain.enums import Role
+from gql import ids
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
@@ -98,3 +99,12 @@ async def test_breadth_first_gives_the_same_response_as_graphql_core(backend, gq
 async def test_what_it_cannot_answer_exactly_is_left_to_graphql_core(backend, query):
     fast, standard = await _both(backend, query, {"id": 5} if "$id" in query else None)
     assert fast is None
+
+
+async def test_a_field_error_beside_a_pending_load_is_reported_not_turned_into_a_cancelled_request(gql, backend):
+    # The breadth-first run fails on `accounts` while `node` waits for a loader batch; the standard
+    # executor then reports the error. It used to reuse the cancelled load and the request died.
+    account = ids.encode("Account", 1)
+    response = await gql.post(f'{{ node(id: "{account}") {{ id }} accounts(first: 0, last: 0) {{ totalCount }} }}')
+    body = response.json()
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
