@@ -1,0 +1,131 @@
+"""Generated queries with a partner token: hypothesis-graphql builds queries from the schema (every
+root field, nested selections, fragments on every Node type, arguments of every kind, and ids
+drawn from every row in the database, the partner's and everyone else's), and no response, whatever
+its status, contains the id of a row the partner may not see."""
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis_graphql as hg
+from graphql import (
+    FieldNode, NameNode, SelectionSetNode, TypeInfo, TypeInfoVisitor, Visitor, get_named_type, parse, print_ast, visit,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import nodes
+from sqlalchemy import select
+
+from gql import ids
+from gql.schema.schema import schema
+from persistence import tables as t
+from tests.integration.test_visibility import world  # noqa: F401 - the fixture
+
+EXAMPLES = 150
+# The types a partner sees only some rows of, and the table each global id names.
+TABLES = {
+    "Account": t.accounts, "Opportunity": t.opportunities, "Quote": t.quotes, "QuoteItem": t.quote_items,
+    "Contract": t.contracts, "Contact": t.contacts, "Lead": t.leads, "BusinessRole": t.business_roles,
+    "QuoteDocument": t.quote_documents, "Campaign": t.campaigns, "Goal": t.goals, "Partner": t.partners,
+    "LeadRoutingRule": t.lead_routing_rules, "LeadSplitter": t.lead_splitters,
+    "DocumentTemplate": t.document_templates,
+}
+
+
+def generated(global_ids: list[str], count: int) -> list[str]:
+    """`count` query documents from the schema, reproducibly."""
+    strategy = hg.queries(schema._schema, allow_x00=False, custom_scalars={
+        "ID": st.sampled_from(global_ids).map(nodes.String),
+        "DateTime": st.sampled_from(["2026-01-01T00:00:00Z", "2026-06-15T12:00:00Z"]).map(nodes.String),
+        "Date": st.sampled_from(["2026-01-01", "2026-12-31"]).map(nodes.String),
+        "Decimal": st.sampled_from(["0", "100.50"]).map(nodes.String),
+        "JSON": st.just(nodes.String("{}")),
+    })
+    found: list[str] = []
+
+    @given(strategy)
+    @settings(max_examples=count, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def collect(query: str) -> None:
+        found.append(query)
+
+    collect()
+    return found
+
+
+PAGING = {"first", "last", "after", "before"}
+
+
+class _Reaching(Visitor):
+    """Makes a generated query reach rows: drops random paging arguments (a random `first` with a
+    `last`, or a made-up cursor, is refused before anything is read) and selects `id` wherever the
+    type has one, so every row in the answer can be told apart."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+
+    def enter_field(self, node: FieldNode, *_: Any) -> FieldNode:
+        kept = tuple(a for a in node.arguments or () if a.name.value not in PAGING)
+        return FieldNode(alias=node.alias, name=node.name, arguments=kept, directives=node.directives,
+                         selection_set=node.selection_set)
+
+    def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
+        parent = get_named_type(self.type_info.get_type())
+        fields = getattr(parent, "fields", None)
+        if not fields or "id" not in fields:
+            return None
+        if any(isinstance(s, FieldNode) and s.name.value == "id" and s.alias is None for s in node.selections):
+            return None
+        return SelectionSetNode(selections=(*node.selections, FieldNode(name=NameNode(value="id"))))
+
+
+def reaching(query: str) -> str:
+    type_info = TypeInfo(schema._schema)
+    return print_ast(visit(parse(query), TypeInfoVisitor(type_info, _Reaching(type_info))))
+
+
+def ids_in(value: Any) -> list[tuple[str, int]]:
+    """Every global id anywhere in a response (any field, any depth)."""
+    found: list[tuple[str, int]] = []
+    if isinstance(value, dict):
+        for child in value.values():
+            found.extend(ids_in(child))
+    elif isinstance(value, list):
+        for child in value:
+            found.extend(ids_in(child))
+    elif isinstance(value, str) and len(value) > 4:
+        try:
+            kind, pk = ids.decode(value)
+        except Exception:  # noqa: BLE001 - most strings are not ids
+            return found
+        found.append((kind, pk))
+    return found
+
+
+async def test_no_generated_query_shows_a_partner_a_row_it_was_not_given(api, writable, world):  # noqa: F811
+    partner = world.callers["PARTNER"]
+    allowed: dict[str, set[int]] = {kind: set() for kind in TABLES}
+    allowed["Account"], allowed["Opportunity"] = world.accounts(partner), world.opportunities(partner)
+    allowed["Quote"], allowed["Contract"] = world.quotes(partner), world.contracts(partner)
+    allowed["Contact"], allowed["Lead"] = world.contacts(partner), world.leads(partner)
+    allowed["Partner"] = {partner.partner_id}
+    every: list[str] = []
+    async with writable.engine.connect() as conn:
+        for kind, table in TABLES.items():
+            rows = list(await conn.execute(select(table)))
+            every += [ids.encode(kind, r.id) for r in rows]
+            if kind in ("QuoteItem",):
+                allowed[kind] = {r.id for r in rows if r.quote_id in allowed["Quote"]}
+            elif kind in ("BusinessRole", "QuoteDocument"):
+                allowed[kind] = {r.id for r in rows if r.opportunity_id in allowed["Opportunity"]}
+    assert any(pk not in allowed["Opportunity"] for pk in world.opportunities(world.callers["ADMIN"])), \
+        "the data must hold rows the partner may not see"
+
+    shown = 0
+    for query in map(reaching, generated(every, EXAMPLES)):
+        response = await api.post(query, token=partner.token)
+        body = response.json()
+        leaks = [(kind, pk) for kind, pk in ids_in(body.get("data")) if kind in allowed and pk not in allowed[kind]]
+        assert not leaks, f"{leaks} in the answer to:\n{query}"
+        shown += len(ids_in(body.get("data")))
+    assert shown > 0, "the generated queries must reach some rows, or the test proves nothing"
