@@ -20,10 +20,12 @@ from domain.scoreboard import (
 )
 from persistence import reads
 from persistence import tables as t
+from persistence.visibility import Viewer
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
 SCALE = 10_000
 # Beyond this, so many closed deals fall in the period that scanning the table beats the index.
+EVERYTHING = Viewer.everything()
 WIDE = timedelta(days=180)
 
 
@@ -33,7 +35,8 @@ def _sum(column, dialect: str):  # noqa: ANN001, ANN202
     return func.sum(column)
 
 
-def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> Select:
+def deal_groups_statement(period: Period, team_id: int | None, dialect: str,
+                          viewer: Viewer = EVERYTHING) -> Select:
     """Closed deals of the period per owner, stage and currency (with the oldest closing time, for a
     sliding window), and open deals per owner and currency whenever they were opened.
 
@@ -44,6 +47,8 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> 
     o = t.opportunities.c
     owner = (o.owner_id + 0).label("owner_id")
     in_team = [o.owner_id.in_(select(t.users.c.id).where(t.users.c.team_id == team_id))] if team_id else []
+    visible = viewer.rule(t.opportunities)
+    in_team += [visible] if visible is not None else []  # a caller's board counts only what it may see
     if period.sliding:
         when = [o.closed_at > period.start, o.closed_at <= period.end]
     else:
@@ -67,12 +72,15 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str) -> 
     return union_all(closed, opened)  # type: ignore[return-value]
 
 
-def reps_statement(period: Period, team_id: int | None, owners: Sequence[int]) -> Select:
+def reps_statement(period: Period, team_id: int | None, owners: Sequence[int],
+                   viewer: Viewer = EVERYTHING) -> Select:
     """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
     the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
     u, g = t.users.c, t.goals.c
     first, last = period.days()
     overlap = [g.user_id == u.id]
+    visible_goals = viewer.rule(t.goals)
+    overlap += [visible_goals] if visible_goals is not None else []
     overlap += [g.period_end >= first] if first is not None else []
     overlap += [g.period_start <= last] if last is not None else []
     stmt = (
@@ -98,32 +106,32 @@ class ScoreboardRows(NamedTuple):
 
 
 async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                          now: datetime) -> Scoreboard:
+                          now: datetime, viewer: Viewer = EVERYTHING) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
     client replaying from it merely sees again). Raises NotFound for an unknown team and
     ValidationError for a reporting currency without an exchange rate."""
-    return (await load_scoreboard_rows(source, request, now)).board
+    return (await load_scoreboard_rows(source, request, now, viewer)).board
 
 
 async def load_scoreboard_with_users(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                                     now: datetime) -> tuple[Scoreboard, dict[int, Any]]:
+                                     now: datetime, viewer: Viewer = EVERYTHING) -> tuple[Scoreboard, dict[int, Any]]:
     """The scoreboard and the `users` rows of its reps (see load_scoreboard_rows)."""
-    board, users, _ = await load_scoreboard_rows(source, request, now)
+    board, users, _ = await load_scoreboard_rows(source, request, now, viewer)
     return board, users
 
 
 async def load_scoreboard_rows(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                               now: datetime) -> ScoreboardRows:
+                               now: datetime, viewer: Viewer = EVERYTHING) -> ScoreboardRows:
     """The scoreboard with the `users` rows of its reps and the `teams` row of its team (read in the
     same statements), so showing them needs no further SQL, however many subscribers a push goes to."""
     if isinstance(source, AsyncEngine):
         async with source.connect() as conn:
-            return await _load(conn, request, now)
-    return await _load(source, request, now)
+            return await _load(conn, request, now, viewer)
+    return await _load(source, request, now, viewer)
 
 
-async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> ScoreboardRows:
+async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer) -> ScoreboardRows:
     dialect = conn.dialect.name
     event_id = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
     rates = await reads.exchange_rates(conn)
@@ -135,7 +143,7 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
     period = request.period.resolve(now)
     deals = []
     for owner_id, kind, currency, count, amount, oldest in await conn.execute(
-            deal_groups_statement(period, team_id, dialect)):
+            deal_groups_statement(period, team_id, dialect, viewer), viewer.params):
         total = Decimal(amount or 0)
         if dialect == "sqlite":
             total = total / SCALE
@@ -145,7 +153,7 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
     rows: dict[int, UserRow] = {}
     goals: list[GoalRow] = []
     owners = sorted({d.owner_id for d in deals})
-    for row in await conn.execute(reps_statement(period, team_id, owners)):
+    for row in await conn.execute(reps_statement(period, team_id, owners, viewer), viewer.params):
         users[row.id] = row.name
         if row.id not in rows:
             rows[row.id] = UserRow(*(row._mapping[c] for c in t.users.c))

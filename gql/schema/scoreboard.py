@@ -18,6 +18,7 @@ from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
 from gql.schema.people import Team, User
 from persistence import tables as t
+from persistence.visibility import Viewer
 from persistence.scoreboard import load_scoreboard_rows
 
 MAX_INT = 2**31 - 1  # GraphQL Int is 32-bit
@@ -172,11 +173,12 @@ def scoreboard_request(period: PeriodInput, team_id: strawberry.ID | None, curre
         raise ClientError(error.message, code="BAD_USER_INPUT", field=error.field) from None
 
 
-async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardRequest, now: datetime) -> Scoreboard:
-    """The scoreboard of `request` at `now`, as the GraphQL type; a ClientError for an unknown team or a
-    reporting currency without an exchange rate."""
+async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardRequest, now: datetime,
+               viewer: Viewer) -> Scoreboard:
+    """The scoreboard of `request` at `now` counting only what `viewer` may see, as the GraphQL type; a
+    ClientError for an unknown team or a reporting currency without an exchange rate."""
     try:
-        return Scoreboard.from_domain(*await load_scoreboard_rows(source, request, now))
+        return Scoreboard.from_domain(*await load_scoreboard_rows(source, request, now, viewer))
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
     except ValidationError as error:
@@ -191,6 +193,5 @@ CURRENCY = Annotated[str | None, strawberry.argument(
 
 
 async def resolve_scoreboard(info: Info, period: PERIOD, team_id: TEAM = None, currency: CURRENCY = None) -> Scoreboard:
-    if info.context.principal is not None and info.context.principal.is_partner:
-        raise ClientError("the scoreboard shows the sales team's figures; partners cannot read it", code="FORBIDDEN")
-    return await load(info.context.engine, scoreboard_request(period, team_id, currency), info.context.clock())
+    return await load(info.context.engine, scoreboard_request(period, team_id, currency), info.context.clock(),
+                      info.context.viewer)

@@ -21,6 +21,7 @@ from gql.errors import ClientError
 from gql.schema.scoreboard import Scoreboard
 from gql.subscriptions.hub import Event, EventHub
 from persistence.scoreboard import load_scoreboard_with_users
+from persistence.visibility import Viewer
 
 log = logging.getLogger("salesgraph.scoreboard")
 
@@ -41,8 +42,8 @@ class Group:
 
 
 class ScoreboardTopic:
-    def __init__(self, topics: ScoreboardTopics, request: d.ScoreboardRequest) -> None:
-        self.topics, self.request = topics, request
+    def __init__(self, topics: ScoreboardTopics, request: d.ScoreboardRequest, viewer: Viewer) -> None:
+        self.topics, self.request, self.viewer = topics, request, viewer
         self.latest: Scoreboard | None = None
         self._figures: tuple | None = None
         self._changes_at: datetime | None = None
@@ -142,7 +143,8 @@ class ScoreboardTopic:
                     await asyncio.sleep(1.0)
 
     async def _compute(self) -> None:
-        board, users = await load_scoreboard_with_users(self.topics.engine, self.request, self.topics.clock())
+        board, users = await load_scoreboard_with_users(self.topics.engine, self.request, self.topics.clock(),
+                                                        self.viewer)
         self.computations += 1
         self._changes_at = board.changes_at
         figures = board.figures()[:-1]  # the event id alone changing is not news
@@ -181,19 +183,21 @@ class ScoreboardTopics:
 
     def __init__(self, engine: Any, hub: EventHub, clock: Callable[[], datetime], coalesce: float = 0.2) -> None:
         self.engine, self.hub, self.clock, self.coalesce = engine, hub, clock, coalesce
-        self.topics: dict[d.ScoreboardRequest, ScoreboardTopic] = {}
+        # One topic per scoreboard and viewer: a board counts only what its viewer may see.
+        self.topics: dict[tuple[d.ScoreboardRequest, Viewer], ScoreboardTopic] = {}
 
-    async def subscribe(self, request: d.ScoreboardRequest) -> AsyncIterator[Scoreboard]:
-        """The updates of the scoreboard of `request`; a ClientError now (not in the stream) when the
-        request names an unknown team or a currency without a rate."""
-        topic = self.topics.get(request)
+    async def subscribe(self, request: d.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
+        """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
+        the stream) when the request names an unknown team or a currency without a rate."""
+        key = (request, viewer)
+        topic = self.topics.get(key)
         if topic is None:
-            topic = self.topics[request] = ScoreboardTopic(self, request)
+            topic = self.topics[key] = ScoreboardTopic(self, request, viewer)
             topic.start()
         await topic._ready.wait()
         if topic._error is not None:
-            if self.topics.get(request) is topic and topic.subscribers == 0:
-                del self.topics[request]
+            if self.topics.get(key) is topic and topic.subscribers == 0:
+                del self.topics[key]
             raise _client_error(topic._error, request)
         return TopicStream(topic, self._updates(topic))
 
@@ -204,8 +208,9 @@ class ScoreboardTopics:
                 yield board
         finally:
             topic.subscribers -= 1
-            if topic.subscribers == 0 and self.topics.get(topic.request) is topic:
-                del self.topics[topic.request]
+            key = (topic.request, topic.viewer)
+            if topic.subscribers == 0 and self.topics.get(key) is topic:
+                del self.topics[key]
                 await topic.stop()
 
     async def close(self) -> None:

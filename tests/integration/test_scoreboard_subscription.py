@@ -121,13 +121,22 @@ async def test_many_subscribers_of_one_scoreboard_share_one_topic_and_one_comput
         await s.close()
 
 
-async def test_a_team_that_does_not_exist_and_a_partner_token_get_errors(live, writable):
+async def test_a_team_that_does_not_exist_gets_an_error_and_leaves_no_topic(live, writable):
     socket = await GraphQLSocket.open(live.url, writable.admin_token)
     op = await socket.subscribe(UPDATED, {**ALL_TIME, "teamId": ids.encode("Team", 10**6)})
     result = await socket.next(op)
     assert result["data"] is None and result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    partner = await GraphQLSocket.open(live.url, writable.partner_token)
-    op = await partner.subscribe(UPDATED, ALL_TIME)
-    result = await partner.next(op)
-    assert result["data"] is None and result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert live.app.state.realtime.scoreboards.topics == {}
+
+
+async def test_a_partner_follows_its_own_scoreboard_not_the_sales_teams(live, writable):
+    admin = await GraphQLSocket.open(live.url, writable.admin_token)
+    partner = await GraphQLSocket.open(live.url, writable.partner_token)
+    admin_op = await admin.subscribe(UPDATED, ALL_TIME)
+    partner_op = await partner.subscribe(UPDATED, ALL_TIME)
+    everyone, theirs = await pushed(admin, admin_op), await pushed(partner, partner_op)
+    assert figures(theirs) == figures(await query(GraphQLClient(live.api.http, writable.partner_token)))
+    assert theirs["openDeals"] < everyone["openDeals"]
+    assert len(live.app.state.realtime.scoreboards.topics) == 2  # one board per viewer
+    await admin.close()
+    await partner.close()
