@@ -24,6 +24,7 @@ from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import indicators, reads
 from persistence import tables as t
+from persistence.visibility import INTERNAL, Viewer
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
 from persistence.rows import to_row
@@ -45,6 +46,9 @@ class SqlUnitOfWork:
                  on_commit: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.actor = actor or Actor()
+        # The caller as the visibility rules see it (everything for the system's own work).
+        self.viewer = (Viewer.of(self.actor) if self.actor.user_id is not None or self.actor.partner_id is not None
+                       else Viewer.everything())
         self.now = clock()
         self.on_commit = on_commit
         self.conn: AsyncConnection | None = None
@@ -89,8 +93,16 @@ class SqlUnitOfWork:
     # --- entities ---
 
     async def get(self, kind: type[E], id: int) -> E:
+        """The entity with this id, if the actor may see it: a row hidden from the caller is reported
+        like one that does not exist, so no mutation reaches past what its caller may read. (Internal
+        tables, such as routing rules, are read for the workflow's own sake and not limited here:
+        their mutations check their rights themselves.)"""
         table = table_of(kind)
-        row = (await self.c.execute(select(table).where(table.c.id == id))).first()
+        stmt = select(table).where(table.c.id == id)
+        rule = None if table.name in INTERNAL else self.viewer.rule(table)
+        if rule is not None:
+            stmt = stmt.where(rule)
+        row = (await self.c.execute(stmt, self.viewer.params)).first()
         if row is None:
             raise NotFound(kind.__name__, id)
         return await self._entity(kind, row)

@@ -209,3 +209,38 @@ async def test_a_private_account_is_hidden_even_from_an_admin_unless_they_create
         for role, caller in world.callers.items():
             shown = await by_node(api, "Account", [account.id], caller.token)
             assert bool(shown) == (role != "PARTNER" and account.created_by_id == caller.user_id), role
+
+
+STAGE = """mutation($input: ChangeOpportunityStageInput!) { changeOpportunityStage(input: $input) {
+  __typename ... on UserError { code } ... on NotFoundError { entityType } } }"""
+RENAME = """mutation($input: UpdateAccountInput!) { updateAccount(input: $input) {
+  __typename ... on UserError { code } } }"""
+
+
+@pytest.mark.parametrize("role", ["SALES_DIRECTOR", "SALES_REP", "PARTNER"])
+async def test_a_mutation_on_a_row_the_caller_may_not_see_finds_nothing_and_changes_nothing(api, writable, world, role):
+    caller = world.callers[role]
+    hidden_opportunity = next(o for o in world.rows["opportunities"]
+                              if o.id not in world.opportunities(caller) and o.stage not in ("WON", "LOST"))
+    result = (await api.data(STAGE, {"input": {"id": ids.encode("Opportunity", hidden_opportunity.id),
+                                               "stage": "NEGOTIATION"}}, caller.token))["changeOpportunityStage"]
+    assert result == {"__typename": "NotFoundError", "code": "NOT_FOUND", "entityType": "Opportunity"}
+    hidden_account = next(a for a in world.rows["accounts"] if a.id not in world.accounts(caller))
+    result = (await api.data(RENAME, {"input": {"id": ids.encode("Account", hidden_account.id), "name": "Mine now"}},
+                             caller.token))["updateAccount"]
+    assert result["__typename"] == "NotFoundError"
+    async with writable.engine.connect() as conn:
+        stage = (await conn.execute(select(t.opportunities.c.stage).where(
+            t.opportunities.c.id == hidden_opportunity.id))).scalar_one()
+        name = (await conn.execute(select(t.accounts.c.name).where(t.accounts.c.id == hidden_account.id))).scalar_one()
+    assert stage == hidden_opportunity.stage and name == hidden_account.name
+
+
+@pytest.mark.parametrize("role", ["SALES_REP", "PARTNER"])
+async def test_a_mutation_on_a_row_the_caller_may_see_goes_through(api, world, role):
+    caller = world.callers[role]
+    mine = next(o for o in world.rows["opportunities"]
+                if o.id in world.opportunities(caller) and o.stage not in ("WON", "LOST", "NEGOTIATION"))
+    result = (await api.data(STAGE, {"input": {"id": ids.encode("Opportunity", mine.id), "stage": "NEGOTIATION"}},
+                             caller.token))["changeOpportunityStage"]
+    assert result["__typename"] == "OpportunityPayload"

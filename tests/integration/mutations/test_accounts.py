@@ -171,13 +171,14 @@ async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_
 
 
 async def test_only_the_creator_may_make_an_account_private_and_a_private_account_is_never_global(api, writable):
-    account = await new_account(api)
-    _, other = await another_users_token(writable)
+    other_user, other = await another_users_token(writable)
+    # Managed by the other user, so they see it (and may change it), but did not create it.
+    account = await new_account(api, managerId=ids.encode("User", other_user))
     refused = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}, token=other)
     assert refused["updateAccount"]["__typename"] == "PermissionDeniedError"
     by_partner = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}},
                                 token=writable.partner_token)
-    assert by_partner["updateAccount"]["__typename"] == "PermissionDeniedError"
+    assert by_partner["updateAccount"]["__typename"] == "NotFoundError"  # not the partner's: as if missing
     assert (await row(writable.engine, t.accounts, pk(account["id"]))).is_private is False
     private = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}))["updateAccount"]
     assert private["account"]["isPrivate"] is True
