@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.access import Principal
 from domain.scopes import Scope
 from gql import ids
 from gql.auth import principal_for
 from gql.scopes import InsufficientScope, require
 from gql.errors import ClientError
+from persistence import reads
 from persistence import tables as t
+from persistence.visibility import Viewer
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -27,14 +27,6 @@ def content_disposition(file_name: str) -> str:
     """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
-
-
-def _visible(principal: Principal, opportunity_partner_id: int | None, account_partner_id: int | None) -> bool:
-    # A partner sees the documents of opportunities it works on or of accounts it manages. The full
-    # visibility rules (roles, private accounts) belong to the access layer; until it lands, users see all.
-    if principal.is_partner:
-        return principal.partner_id in (opportunity_partner_id, account_partner_id)
-    return True
 
 
 def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
@@ -52,14 +44,9 @@ def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
             pk = ids.decode_as(request.path_params["global_id"], "QuoteDocument")
         except ClientError:
             return not_found
-        docs, opps, accounts = t.quote_documents, t.opportunities, t.accounts
-        stmt = (select(docs.c.file_name, docs.c.content_type, docs.c.content, opps.c.partner_id,
-                       accounts.c.partner_id.label("account_partner_id"))
-                .join(opps, opps.c.id == docs.c.opportunity_id).join(accounts, accounts.c.id == opps.c.account_id)
-                .where(docs.c.id == pk))
-        async with engine.connect() as conn:
-            row = (await conn.execute(stmt)).first()
-        if row is None or not _visible(principal, row.partner_id, row.account_partner_id):
+        async with engine.connect() as conn:  # the same visibility rules as every read of the API
+            [row] = await reads.rows_by_ids(conn, t.quote_documents, [pk], viewer=Viewer.of(principal))
+        if row is None:
             return not_found
         return Response(bytes(row.content), media_type=row.content_type, headers={
             "Content-Disposition": content_disposition(row.file_name), "Cache-Control": "private, no-store",

@@ -244,3 +244,15 @@ async def test_a_mutation_on_a_row_the_caller_may_see_goes_through(api, world, r
     result = (await api.data(STAGE, {"input": {"id": ids.encode("Opportunity", mine.id), "stage": "NEGOTIATION"}},
                              caller.token))["changeOpportunityStage"]
     assert result["__typename"] == "OpportunityPayload"
+
+
+async def test_a_document_of_an_opportunity_the_caller_may_not_see_is_not_found(api, world):
+    from tests.integration.mutations.test_documents import generate
+
+    rep = world.callers["SALES_REP"]
+    quote = next(q for q in world.rows["quotes"] if q.id not in world.quotes(rep))
+    document = await generate(api, quoteId=ids.encode("Quote", quote.id))
+    url = document["downloadUrl"]
+    assert (await api.http.get(url, headers={"Authorization": f"Bearer {world.callers['ADMIN'].token}"})).status_code == 200
+    hidden = await api.http.get(url, headers={"Authorization": f"Bearer {rep.token}"})
+    assert hidden.status_code == 404 and hidden.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
