@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from domain.enums import ActivityType, Stage
 from domain.errors import DomainError
 from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
+from domain.enums import Role
 from domain.uow import Actor
 from domain.workflows import accounts as acw
 from domain.workflows import activities as aw
@@ -45,7 +46,7 @@ class World:
         self.run(upgrade_async(url))
         self.engine = create_engine(url)
         summary = self.run(seed(self.engine, 20, anchor=ANCHOR))
-        self.actor = Actor(user_id=summary.admin_user_id)
+        self.actor = Actor(user_id=summary.admin_user_id, role=Role.ADMIN)
         self.now = START
         self.scheduler = IndicatorScheduler(self.engine, clock=lambda: self.now)
         self.names = itertools.count(1)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from domain.enums import Stage
 from domain.errors import DomainError
+from domain.enums import Role
 from domain.uow import Actor
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
@@ -37,16 +38,18 @@ class World:
         self.run(upgrade_async(url))
         self.engine = create_engine(url)
         summary = self.run(seed(self.engine, 20, anchor=ANCHOR))
-        self.actor = Actor(user_id=summary.admin_user_id)
+        self.actor = Actor(user_id=summary.admin_user_id, role=Role.ADMIN)
         self.units, self.book = self.run(self._catalog())
-        self.accounts = self.run(self._ids(t.accounts))[:5]
+        self.accounts = self.run(self._public_accounts())[:5]
 
     def run(self, coroutine):  # noqa: ANN001, ANN201
         return self.loop.run_until_complete(coroutine)
 
-    async def _ids(self, table) -> list[int]:  # noqa: ANN001
+    async def _public_accounts(self) -> list[int]:
+        """Accounts the admin may work on (a private account someone else made is hidden even from an admin)."""
         async with self.engine.connect() as conn:
-            return [r.id for r in await conn.execute(select(table.c.id).order_by(table.c.id))]
+            return [r.id for r in await conn.execute(select(t.accounts.c.id).where(t.accounts.c.is_private.is_(False))
+                                                     .order_by(t.accounts.c.id))]
 
     async def _catalog(self) -> tuple[list[int], int]:
         e = t.price_entries

@@ -381,13 +381,14 @@ async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg
     """Activities logged while monitors are changed, switched off and deleted, all at once on several
     connections: every transaction commits, and the indicators are what a full re-evaluation says."""
     from domain.monitors import MonitoredEntity, Rule, RuleKind
+    from domain.enums import Role
     from domain.uow import Actor
     from domain.workflows import accounts as acw
     from domain.workflows import activities as aw
     from domain.workflows import monitors as mw
     from persistence.uow import SqlUnitOfWork
 
-    engine, actor, now = pg_writable.engine, Actor(user_id=pg_writable.summary.admin_user_id), T0
+    engine, actor, now = pg_writable.engine, Actor(user_id=pg_writable.summary.admin_user_id, role=Role.ADMIN), T0
 
     async def do(workflow, command):  # noqa: ANN001, ANN202
         async with SqlUnitOfWork(engine, actor, clock=lambda: now) as uow:
