@@ -195,7 +195,10 @@ async def warm_up(server: Server, token: str) -> None:
 
 async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_url: str | None, clients: Clients,
                        args: argparse.Namespace) -> Scenario:
-    env = {"BROADCAST_URL": redis_url if scenario.processes > 1 else "memory://"}
+    # Every subscriber uses the one bench token: the per-token rate limit (600 requests a minute by
+    # default) would refuse most of them, so the bench switches it off.
+    env = {"BROADCAST_URL": redis_url if scenario.processes > 1 else "memory://",
+           "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0", "SALESGRAPH_RATE_COST_PER_MINUTE": "0"}
     servers = [Server(database_url, env) for _ in range(scenario.processes)]
     n = scenario.subscribers
     try:
