@@ -164,19 +164,19 @@ def _leads(role: str) -> ColumnElement | None:
     return or_(_mine(lead.c.assigned_user_id, role), unassigned)
 
 
-def _activities(role: str) -> ColumnElement | None:
+def _activities(role: str) -> ColumnElement:
+    """An activity is seen with what it is attached to: each of its links must be visible."""
     s = t.sales_activities
-    if role == ADMIN:
-        return or_(s.c.opportunity_id.is_(None), s.c.opportunity_id.in_(_visible_ids(o, role))) & or_(
-            s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role)))
-    attached = [
-        s.c.lead_id.in_(_visible_ids(lead, role)), s.c.opportunity_id.in_(_visible_ids(o, role)),
-        s.c.account_id.in_(_visible_ids(a, role)),
-        s.c.partner_id == V_PARTNER if role == PARTNER else s.c.partner_id.is_not(None),
-    ]
-    if role != PARTNER:
-        attached.append(s.c.owner_id == V_USER)
-    return or_(*attached)
+    partner = s.c.partner_id == V_PARTNER if role == PARTNER else true()
+    return and_(
+        or_(s.c.lead_id.is_(None), s.c.lead_id.in_(_visible_ids(lead, role))),
+        or_(s.c.opportunity_id.is_(None), s.c.opportunity_id.in_(_visible_ids(o, role))),
+        or_(s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role))),
+        or_(s.c.partner_id.is_(None), partner),
+        # a partner sees only activities attached to something of its own
+        true() if role != PARTNER else or_(s.c.lead_id.is_not(None), s.c.opportunity_id.is_not(None),
+                                           s.c.account_id.is_not(None), s.c.partner_id.is_not(None)),
+    )
 
 
 def _goals(role: str) -> ColumnElement | None:

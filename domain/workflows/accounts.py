@@ -57,10 +57,6 @@ def custom_attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return {key: value for key, (_, value) in zip(keys, pairs)}
 
 
-def _names(values: list[int]) -> str:
-    return ", ".join(str(v) for v in values)
-
-
 # --- accounts ---
 
 @dataclass(kw_only=True)
@@ -203,11 +199,8 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
     opportunities = [o.id for o in await uow.find(Opportunity, account_id=account.id)]
     contracts = [c.id for c in await uow.find(Contract, account_id=account.id)]
     if opportunities or contracts:
-        held = []
-        if opportunities:
-            held.append(f"opportunities {_names(opportunities)}")
-        if contracts:
-            held.append(f"contracts {_names(contracts)}")
+        # Which ones is not said: some may be rows the caller may not see.
+        held = [what for what, found in (("opportunities", opportunities), ("contracts", contracts)) if found]
         raise Conflict(f"account {account.id} still has {' and '.join(held)}; move or delete them before deleting "
                        "the account")
     detached = []

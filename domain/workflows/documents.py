@@ -8,7 +8,7 @@ from domain.accounts import Account, Contact
 from domain.catalog import Product
 from domain.commands import apply, expect_version
 from domain.documents import DocumentTemplate, QuoteDocument, document_file_name, quote_tokens
-from domain.errors import NotFound, ValidationError
+from domain.errors import NotFound, PermissionDenied, ValidationError
 from domain.events import DomainEvent, OpportunityEvent
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import User
@@ -123,8 +123,15 @@ async def _unset_defaults(uow: UnitOfWork, keep: int | None) -> None:
             await uow.update(apply(other, {"is_default": False}))
 
 
+def _staff_only(uow: UnitOfWork) -> None:
+    """Templates are the company's own: partners use them (through the default) but do not manage them."""
+    if uow.actor.partner_id is not None:
+        raise PermissionDenied("partners cannot manage document templates; ask your contact at the company")
+
+
 async def upload_document_template(cmd: UploadDocumentTemplate, uow: UnitOfWork,
                                    engine: TemplateEngine) -> DocumentTemplate:
+    _staff_only(uow)
     template = DocumentTemplate(name=cmd.name, file_name=cmd.file_name, content=cmd.content,
                                 is_default=cmd.is_default)
     if await uow.find(DocumentTemplate, name=template.name):
@@ -146,6 +153,7 @@ class SetDefaultDocumentTemplate:
 
 async def set_default_document_template(cmd: SetDefaultDocumentTemplate, uow: UnitOfWork) -> DocumentTemplate | None:
     """Make a template the default for new quote documents; None goes back to the built-in template."""
+    _staff_only(uow)
     template = await uow.get(DocumentTemplate, cmd.id) if cmd.id is not None else None
     await _unset_defaults(uow, template.id if template else None)
     if template is not None and not template.is_default:
@@ -164,6 +172,7 @@ class DeleteDocumentTemplate:
 
 async def delete_document_template(cmd: DeleteDocumentTemplate, uow: UnitOfWork) -> int:
     """Delete a template; documents made from it keep their content (and lose the link)."""
+    _staff_only(uow)
     template = await uow.get(DocumentTemplate, cmd.id)
     expect_version(template, cmd.version)
     await uow.delete(template)

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from domain import errors as d
 from domain.uow import Actor
 from gql import ids
+from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.errors import UserError, to_user_error
 from persistence.uow import SqlUnitOfWork
 
@@ -57,7 +58,12 @@ async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | 
 
 
 async def node(info: Info, node_type: Any, table: Any, pk_value: int | None) -> Any:
-    """The GraphQL node of a row as it is now (after the mutation committed)."""
+    """The GraphQL node of the row a mutation wrote, as it is now (after the commit). It is shown to the
+    caller who was just allowed to write it even when the change takes it out of the caller's sight
+    (a rep creating an opportunity for a colleague, a lead routed away); what it points to is read
+    with the caller's rules as usual."""
     if pk_value is None:
         return None
-    return node_type.from_row(await info.context.by_id(table).load(pk_value))
+    context = info.context
+    loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
+    return node_type.from_row(await loader.load(pk_value))

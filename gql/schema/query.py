@@ -158,6 +158,8 @@ class Query:
 
     @strawberry.field(description="The Word templates for quote documents, by name.")
     async def document_templates(self, info: Info) -> list[DocumentTemplate]:
+        if info.context.principal is None or info.context.principal.is_partner:
+            return []  # the company's own (see persistence/visibility.py)
         templates = t.document_templates
         return DocumentTemplate.from_rows(await _all(info, select(templates).order_by(templates.c.name)))
 

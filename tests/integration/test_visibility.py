@@ -85,6 +85,20 @@ class World:
                 if (x.partner_id == c.partner_id if c.role == "PARTNER" else x.partner_id is not None)
                 or x.account_id in visible}
 
+    def activities(self, c: Caller) -> set[int]:
+        leads, opportunities, accounts = self.leads(c), self.opportunities(c), self.accounts(c)
+        seen = set()
+        for x in self.rows["sales_activities"]:
+            links = [x.lead_id, x.opportunity_id, x.account_id, x.partner_id]
+            ok = ((x.lead_id is None or x.lead_id in leads)
+                  and (x.opportunity_id is None or x.opportunity_id in opportunities)
+                  and (x.account_id is None or x.account_id in accounts)
+                  and (x.partner_id is None or c.role != "PARTNER" or x.partner_id == c.partner_id)
+                  and (c.role != "PARTNER" or any(link is not None for link in links)))
+            if ok:
+                seen.add(x.id)
+        return seen
+
     def leads(self, c: Caller) -> set[int]:
         seen = set()
         for lead in self.rows["leads"]:
@@ -104,7 +118,8 @@ class World:
 async def world(writable) -> World:
     rows = {}
     async with writable.engine.connect() as conn:
-        for name in ("users", "accounts", "opportunities", "quotes", "contracts", "contacts", "leads"):
+        for name in ("users", "accounts", "opportunities", "quotes", "contracts", "contacts", "leads",
+                     "sales_activities"):
             rows[name] = list(await conn.execute(select(getattr(t, name))))
     callers = {"ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
                "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id)}
@@ -142,14 +157,15 @@ async def by_node(api, type_name: str, pks: list[int], token: str) -> set[int]:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("field,type_name", [
     ("accounts", "Account"), ("opportunities", "Opportunity"), ("contracts", "Contract"),
-    ("contacts", "Contact"), ("leads", "Lead"),
+    ("contacts", "Contact"), ("leads", "Lead"), ("salesActivities", "SalesActivity"),
 ])
 async def test_root_lists_counts_and_node_show_exactly_what_the_role_may_see(api, world, role, field, type_name):
     caller = world.callers[role]
-    expected = getattr(world, field)(caller)
+    table = {"salesActivities": "sales_activities"}.get(field, field)
+    expected = getattr(world, "activities" if field == "salesActivities" else field)(caller)
     seen, total = await listed(api, field, caller.token)
     assert seen == expected and total == len(expected)
-    every = [r.id for r in world.rows[field]]
+    every = [r.id for r in world.rows[table]]
     assert await by_node(api, type_name, every, caller.token) == expected
 
 
@@ -256,3 +272,44 @@ async def test_a_document_of_an_opportunity_the_caller_may_not_see_is_not_found(
     assert (await api.http.get(url, headers={"Authorization": f"Bearer {world.callers['ADMIN'].token}"})).status_code == 200
     hidden = await api.http.get(url, headers={"Authorization": f"Bearer {rep.token}"})
     assert hidden.status_code == 404 and hidden.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_partner_neither_lists_nor_manages_the_companys_document_templates(api, writable):
+    from tests.integration.mutations.test_documents import docx_base64
+
+    upload = """mutation($input: UploadDocumentTemplateInput!) { uploadDocumentTemplate(input: $input) {
+      __typename ... on UserError { code } } }"""
+    made = (await api.data(upload, {"input": {"name": "House style", "fileName": "house.docx",
+                                              "contentBase64": docx_base64("{{ quote.name }}")}}))
+    assert made["uploadDocumentTemplate"]["__typename"] != "PermissionDeniedError"
+    assert (await api.data("{ documentTemplates { name } }"))["documentTemplates"]
+    assert (await api.data("{ documentTemplates { name } }", token=writable.partner_token))["documentTemplates"] == []
+    refused = (await api.data(upload, {"input": {"name": "Partner style", "fileName": "p.docx",
+                                                 "contentBase64": docx_base64("x")}}, writable.partner_token))
+    assert refused["uploadDocumentTemplate"]["__typename"] == "PermissionDeniedError"
+
+
+async def test_refusing_to_delete_an_account_names_no_rows_the_caller_may_not_see(api, world):
+    rep = world.callers["SALES_REP"]
+    account = next(a for a in world.rows["accounts"] if a.id in world.accounts(rep) and any(
+        o.account_id == a.id and o.id not in world.opportunities(rep) for o in world.rows["opportunities"]))
+    result = (await api.data("""mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) {
+        __typename ... on UserError { message } } }""", {"input": {"id": ids.encode("Account", account.id)}},
+                             rep.token))["deleteAccount"]
+    assert result["__typename"] == "ConflictError"
+    hidden = [o.id for o in world.rows["opportunities"] if o.account_id == account.id]
+    assert not any(str(pk) in result["message"].split() for pk in hidden), result["message"]
+
+
+async def test_a_rep_creating_an_opportunity_for_a_colleague_gets_it_back_once(api, world):
+    rep = world.callers["SALES_REP"]
+    colleague = next(u for u in world.rows["users"] if u.role == "SALES_REP" and u.id != rep.user_id
+                     and u.team_id != next(x.team_id for x in world.rows["users"] if x.id == rep.user_id))
+    account = next(a for a in world.rows["accounts"] if a.is_global and not a.is_private)
+    made = (await api.data("""mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+        __typename ... on OpportunityPayload { opportunity { id owner { id } account { id } } } } }""",
+        {"input": {"name": "For a colleague", "accountId": ids.encode("Account", account.id),
+                   "ownerId": ids.encode("User", colleague.id)}}, rep.token))["createOpportunity"]
+    assert made["opportunity"]["owner"]["id"] == ids.encode("User", colleague.id)
+    # Written and shown once; afterwards it is the colleague's, out of the rep's sight.
+    assert await by_node(api, "Opportunity", [ids.decode(made["opportunity"]["id"])[1]], rep.token) == set()

@@ -220,14 +220,12 @@ async def test_a_contact_shows_its_accounts_category_and_has_no_input_to_set_its
         assert "category" not in {f["name"] for f in fields["__type"]["inputFields"]}
 
 
-async def test_delete_account_is_refused_while_it_has_opportunities_and_names_them(api, writable):
+async def test_delete_account_is_refused_while_it_has_opportunities(api, writable):
     account_id = await first_id(writable.engine, t.opportunities.c.account_id)
-    async with writable.engine.connect() as conn:
-        opportunity_ids = (await conn.execute(select(t.opportunities.c.id)
-                                              .where(t.opportunities.c.account_id == account_id))).scalars().all()
     refused = (await api.data(DELETE_ACCOUNT, {"input": {"id": ids.encode("Account", account_id)}}))["deleteAccount"]
     assert refused["__typename"] == "ConflictError"
-    assert f"opportunities {', '.join(str(i) for i in sorted(opportunity_ids))}" in refused["message"]
+    # It says what is in the way, not which rows: the caller may not see all of them.
+    assert "still has opportunities" in refused["message"]
     assert await count(writable.engine, t.accounts, t.accounts.c.id == account_id) == 1
 
 
