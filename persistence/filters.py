@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, exists, or_, select
 
 from persistence import tables as t
+from persistence.visibility import Viewer
+
+EVERYTHING = Viewer.everything()
 
 
 @dataclass(frozen=True)
@@ -17,17 +20,23 @@ class FilterSpec:
     equals: tuple[str, ...] = ()          # criteria key `x` (one value) or `x_in` (several)
     ranges: tuple[str, ...] = ()          # criteria keys `x_min`, `x_max` (inclusive)
     flags: tuple[str, ...] = ()           # booleans compared as they are
-    has: Mapping[str, Callable[[], ColumnElement]] = field(default_factory=dict)  # `has_x`: True / False
+    # `has_x`: True / False; each takes the viewer, so a row's hidden children do not count
+    has: Mapping[str, Callable[[Viewer], ColumnElement]] = field(default_factory=dict)
     extra: Mapping[str, Callable[[Any], ColumnElement]] = field(default_factory=dict)
     order: Mapping[str, str] = field(default_factory=dict)  # public order field -> column
 
 
-def _exists(child: Table, fk: str, parent: Table) -> Callable[[], ColumnElement]:
-    return lambda: exists(select(child.c.id).where(child.c[fk] == parent.c.id))
+def _exists(child: Table, fk: str, parent: Table) -> Callable[[Viewer], ColumnElement]:
+    """The parent has a child the viewer may see (the rule's subqueries stand alone; only `fk` correlates)."""
+    def clause(viewer: Viewer) -> ColumnElement:
+        rule = viewer.rule(child)
+        return exists(select(child.c.id).where(child.c[fk] == parent.c.id, *([rule] if rule is not None else [])))
+    return clause
 
 
-def conditions(spec: FilterSpec, criteria: Mapping[str, Any] | None) -> list[ColumnElement]:
-    """SQL conditions for the criteria; keys with value None are ignored."""
+def conditions(spec: FilterSpec, criteria: Mapping[str, Any] | None,
+               viewer: Viewer = EVERYTHING) -> list[ColumnElement]:
+    """SQL conditions for the criteria, as `viewer` sees the rows they test; keys with value None are ignored."""
     result: list[ColumnElement] = []
     table = spec.table
     for key, value in (criteria or {}).items():
@@ -48,7 +57,7 @@ def conditions(spec: FilterSpec, criteria: Mapping[str, Any] | None) -> list[Col
         elif key in spec.flags:
             result.append(table.c[key] == bool(value))
         elif key.startswith("has_") and key[4:] in spec.has:
-            clause = spec.has[key[4:]]()
+            clause = spec.has[key[4:]](viewer)
             result.append(clause if value else ~clause)
         elif key in spec.extra:
             result.append(spec.extra[key](value))
@@ -76,9 +85,11 @@ def _indicators(entity_type: str, table: Table) -> dict[str, Callable[[Any], Col
     return {"has_indicator": _indicator(entity_type, table, True), "lacks_indicator": _indicator(entity_type, table, False)}
 
 
-def _has_sub_accounts() -> ColumnElement:
+def _has_sub_accounts(viewer: Viewer) -> ColumnElement:
     sub = t.accounts.alias("sub")
-    return exists(select(sub.c.id).where(sub.c.parent_id == t.accounts.c.id))
+    rule = viewer.rule(t.accounts)
+    visible = [sub.c.id.in_(select(t.accounts.c.id).where(rule).correlate(None))] if rule is not None else []
+    return exists(select(sub.c.id).where(sub.c.parent_id == t.accounts.c.id, *visible))
 
 
 _COMMON_ORDER = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
@@ -92,9 +103,9 @@ ACCOUNTS = FilterSpec(
     has={
         "opportunities": _exists(t.opportunities, "account_id", t.accounts),
         "contacts": _exists(t.contacts, "account_id", t.accounts),
-        "sub_accounts": lambda: _has_sub_accounts(),
-        "parent": lambda: t.accounts.c.parent_id.is_not(None),
-        "partner": lambda: t.accounts.c.partner_id.is_not(None),
+        "sub_accounts": _has_sub_accounts,
+        "parent": lambda viewer: t.accounts.c.parent_id.is_not(None),
+        "partner": lambda viewer: t.accounts.c.partner_id.is_not(None),
     },
     extra=_indicators("ACCOUNT", t.accounts),
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
@@ -115,8 +126,8 @@ LEADS = FilterSpec(
     equals=("status", "country", "campaign_id", "assigned_user_id", "assigned_partner_id"),
     ranges=("created_at", "priority", "company_size"),
     flags=("archived",),
-    has={"assignee": lambda: or_(t.leads.c.assigned_user_id.is_not(None), t.leads.c.assigned_partner_id.is_not(None)),
-         "opportunity": lambda: t.leads.c.opportunity_id.is_not(None)},
+    has={"assignee": lambda viewer: or_(t.leads.c.assigned_user_id.is_not(None), t.leads.c.assigned_partner_id.is_not(None)),
+         "opportunity": lambda viewer: t.leads.c.opportunity_id.is_not(None)},
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
 
@@ -136,10 +147,10 @@ OPPORTUNITIES = FilterSpec(
     flags=("locked",),
     has={
         "quotes": _exists(t.quotes, "opportunity_id", t.opportunities),
-        "active_quote": lambda: exists(select(t.quotes.c.id).where(
+        "active_quote": lambda viewer: exists(select(t.quotes.c.id).where(
             t.quotes.c.opportunity_id == t.opportunities.c.id, t.quotes.c.is_active.is_(True))),
         "contracts": _exists(t.contracts, "opportunity_id", t.opportunities),
-        "partner": lambda: t.opportunities.c.partner_id.is_not(None),
+        "partner": lambda viewer: t.opportunities.c.partner_id.is_not(None),
     },
     extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", t.opportunities)},
     order={"NAME": "name", "ESTIMATED_REVENUE": "estimated_revenue_amount", "EXPECTED_CLOSE_DATE": "expected_close_date",

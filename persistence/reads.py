@@ -18,10 +18,12 @@ EVERYTHING = Viewer.everything()
 
 
 def _visible(table: Table, viewer: Viewer) -> tuple[ColumnElement, Any]:
-    """The viewer's condition on `table` (true when it sees everything) and the role it depends on
-    (part of a cached statement's key: the condition differs per role, not per caller)."""
+    """The viewer's condition on `table` (true when it sees everything) and the viewer's role (part of a
+    cached statement's key: conditions differ per role, not per caller)."""
     rule = viewer.rule(table)
-    return (true(), None) if rule is None else (rule, viewer.role)
+    # The role is in the key even when this table has no rule for it: the caller's other conditions
+    # (a `has…` filter) may carry the rules of other tables.
+    return (true() if rule is None else rule), viewer.role
 
 
 def statement(key: Hashable | None, build: Callable[[], Select]) -> Select:

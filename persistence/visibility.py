@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, and_, bindparam, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, Table, and_, bindparam, false, not_, or_, true
+from sqlalchemy import select as _select
 
 from persistence import tables as t
 
@@ -94,9 +95,16 @@ INTERNAL = frozenset({"campaigns", "lead_routing_rules", "lead_splitters", "lead
 a, o, q, u, lead = t.accounts, t.opportunities, t.quotes, t.users, t.leads
 
 
+def select(*columns: Any) -> Select:
+    """A subquery that stands alone: never correlated with a table of the statement it ends up in
+    (a filter's EXISTS over accounts inside a query over accounts must not tie the two together)."""
+    return _select(*columns).correlate(None)
+
+
 def _team() -> Any:
     """The ids of the users in the viewer's team (none when the viewer has no team)."""
-    return select(u.c.id).where(u.c.team_id == select(u.c.team_id).where(u.c.id == V_USER).scalar_subquery())
+    me = u.alias("me")
+    return select(u.c.id).where(u.c.team_id == select(me.c.team_id).where(me.c.id == V_USER).scalar_subquery())
 
 
 def _mine(column: Any, role: str) -> ColumnElement:

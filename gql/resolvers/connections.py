@@ -63,7 +63,7 @@ async def root_connection(
     where: list[ColumnElement] | None = None,
 ) -> Connection:
     page_window = window(first, after, last, before)
-    conds = conditions(spec, criteria(filter)) + list(where or [])
+    conds = conditions(spec, criteria(filter), info.context.viewer) + list(where or [])
     order = _order(spec, order_by, default_order)
     engine, viewer = info.context.engine, info.context.viewer
     async with engine.connect() as conn:
@@ -85,7 +85,7 @@ def pages_loader(
     `where` is a fixed condition of the relation (named by `tag` in the loader's key)."""
     page_window = window(first, after, last, before)
     found = criteria(filter)
-    conds = conditions(spec, found) + ([where] if where is not None else [])
+    conds = conditions(spec, found, ctx.viewer) + ([where] if where is not None else [])
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
     key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))

@@ -185,7 +185,7 @@ class Query:
     ) -> list[LeadColumn]:
         found = criteria(filter)
         found.setdefault("archived", False)
-        conds = conditions(spec.LEADS, found)
+        conds = conditions(spec.LEADS, found, info.context.viewer)
         limit = window(limit, None, None, None).first or 0
         statuses = [s.value for s in e.LeadStatus]
         order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]

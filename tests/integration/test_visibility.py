@@ -313,3 +313,16 @@ async def test_a_rep_creating_an_opportunity_for_a_colleague_gets_it_back_once(a
     assert made["opportunity"]["owner"]["id"] == ids.encode("User", colleague.id)
     # Written and shown once; afterwards it is the colleague's, out of the rep's sight.
     assert await by_node(api, "Opportunity", [ids.decode(made["opportunity"]["id"])[1]], rep.token) == set()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_has_filters_count_only_children_the_role_may_see(api, world, role):
+    caller = world.callers[role]
+    with_opportunities, _ = await listed(api, "accounts", caller.token, ", filter: {hasOpportunities: true}")
+    visible = world.opportunities(caller)
+    expected = {a for a in world.accounts(caller)
+                if any(o.account_id == a and o.id in visible for o in world.rows["opportunities"])}
+    assert with_opportunities == expected
+    with_subs, _ = await listed(api, "accounts", caller.token, ", filter: {hasSubAccounts: true}")
+    accounts = world.accounts(caller)
+    assert with_subs == {a.parent_id for a in world.rows["accounts"] if a.id in accounts and a.parent_id in accounts}

@@ -159,18 +159,19 @@ async def test_moving_an_account_out_of_prospect_keeps_the_hidden_lead_status(st
     assert event_types(store) == ["AccountChanged"]
 
 
-async def test_an_account_with_opportunities_or_contracts_cannot_be_deleted_and_the_error_names_them(store):
+async def test_an_account_with_opportunities_or_contracts_cannot_be_deleted_and_the_error_says_so(store):
     account = an_account(store)
     opportunity = put(store, Opportunity(name="Deal", account_id=account.id, owner_id=CREATOR, stage=Stage.WON,
                                          probability=100, actual_revenue=Money(Decimal(10), "EUR"),
                                          closed_at=NOW))
-    contract = put(store, Contract(account_id=account.id, opportunity_id=opportunity.id, name="Licence",
+    put(store, Contract(account_id=account.id, opportunity_id=opportunity.id, name="Licence",
                                    kind=ContractKind.ONE_TIME, quantity=Decimal(1), value=Money(Decimal(10), "EUR"),
                                    starts_on=date(2026, 1, 1)))
     with pytest.raises(Conflict) as error:
         await wf.delete_account(wf.DeleteAccount(id=account.id), as_user(store))
-    assert f"opportunities {opportunity.id}" in error.value.message
-    assert f"contracts {contract.id}" in error.value.message
+    # What is in the way, not which rows (the caller may not see them all).
+    assert error.value.message == (f"account {account.id} still has opportunities and contracts; move or delete "
+                                   "them before deleting the account")
     assert account.id in store.rows[Account]
 
 
