@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLList, GraphQLNonNull,
-    GraphQLObjectType, GraphQLSchema, InlineFragmentNode, IntValueNode, OperationDefinitionNode,
+    GraphQLSchema, InlineFragmentNode, IntValueNode, OperationDefinitionNode,
     SelectionSetNode, VariableNode, get_named_type,
 )
 
@@ -76,11 +76,10 @@ def check_shape(document: DocumentNode, operation: OperationDefinitionNode, limi
                                                     f"{limits.max_root_fields} are accepted "
                                                     "(SALESGRAPH_MAX_ROOT_FIELDS)")
     aliases = 0
-    deepest = 0
-    stack: list[tuple[SelectionSetNode, int, frozenset[str]]] = [(operation.selection_set, 1, frozenset())]
+    stack: list[tuple[SelectionSetNode, int]] = [(operation.selection_set, 1)]
     while stack:
-        selection_set, depth, visiting = stack.pop()
-        for field in _fields(selection_set, fragments, set(visiting)):
+        selection_set, depth = stack.pop()
+        for field in _fields(selection_set, fragments, set()):
             if field.alias is not None:
                 aliases += 1
                 if aliases > limits.max_aliases:
@@ -90,8 +89,7 @@ def check_shape(document: DocumentNode, operation: OperationDefinitionNode, limi
                 if depth + 1 > limits.max_depth:
                     raise LimitExceeded("QUERY_TOO_DEEP", f"the operation nests deeper than {limits.max_depth} "
                                                           "levels (SALESGRAPH_MAX_DEPTH)")
-                deepest = max(deepest, depth + 1)
-                stack.append((field.selection_set, depth + 1, visiting))
+                stack.append((field.selection_set, depth + 1))
 
 
 def cost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
@@ -156,7 +154,8 @@ def _page(field: FieldNode, variables: dict[str, Any], limits: Limits) -> int:
 
 
 def _field_definition(parent: Any, name: str) -> Any:
-    if isinstance(parent, GraphQLObjectType) or hasattr(parent, "fields"):
+    """The field of an object or interface type (unions and leaves have none)."""
+    if hasattr(parent, "fields"):
         return parent.fields.get(name)
     return None
 

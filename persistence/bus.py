@@ -12,7 +12,6 @@ process, `redis://` for several), with the guarantees broadcaster 0.3.1 lacks ow
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any

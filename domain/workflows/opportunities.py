@@ -2,13 +2,13 @@
 partner, sell, lose, unlock, upsell."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from domain.accounts import Account, Contact
 from domain.catalog import Product, ProductUnit
-from domain.commands import UNSET, apply, changes, expect_version, given
+from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract, add_months
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.errors import Conflict, NotFound, ValidationError
+from domain.errors import Conflict, ValidationError
 from domain.events import QuoteActivated, QuoteChanged
 from domain.money import Money, check_currency
 from domain.opportunities import Opportunity, ensure_editable

@@ -23,7 +23,7 @@ from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.subscriptions.hub import Event
-from gql.subscriptions.streams import Realtime, events, parse_since
+from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables as t
 
 SINCE = ("The `eventId` of the last event this client received: the events after it are sent first (from the "
@@ -264,7 +264,7 @@ class Subscription:
         request = scoreboard_request(period, team_id, currency)
         realtime = _realtime(info)
         if since is not None:
-            await (await events(realtime, lambda _event: False, parse_since(since))).aclose()  # checks the range
+            await check_resume(realtime, parse_since(since))
         return await realtime.scoreboards.subscribe(request, info.context.viewer)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, print_ast
-from graphql.execution import Executor, create_source_event_stream, execute_subscription_event
+from graphql.execution import create_source_event_stream, execute_subscription_event
 from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket, WebSocketDisconnect

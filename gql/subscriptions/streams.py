@@ -3,7 +3,7 @@ with no gap and no duplicate."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError
@@ -23,7 +23,6 @@ class Realtime:
     engine: AsyncEngine
     hub: EventHub
     scoreboards: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_since(since: str | None) -> int | None:
@@ -60,6 +59,15 @@ async def may_see(engine: AsyncEngine, viewer: Viewer, event: Event) -> bool:
     return row is not None
 
 
+async def check_resume(realtime: Realtime, since: int) -> None:
+    """Raise a GraphQLError (code SINCE_OUT_OF_RANGE) unless the outbox still has what follows `since`."""
+    try:
+        async with realtime.engine.connect() as conn:
+            await check_since(conn, since)
+    except SinceOutOfRange as error:
+        raise GraphQLError(str(error), extensions={"code": "SINCE_OUT_OF_RANGE"}) from None
+
+
 async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: int | None,
                  viewer: Viewer | None = None) -> AsyncIterator[Event]:
     """The events `accepts` takes: those after `since` first (from the outbox), then live ones.
@@ -67,11 +75,7 @@ async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: in
     hub = realtime.hub
     await hub.started()
     if since is not None:
-        try:
-            async with realtime.engine.connect() as conn:
-                await check_since(conn, since)
-        except SinceOutOfRange as error:
-            raise GraphQLError(str(error), extensions={"code": "SINCE_OUT_OF_RANGE"}) from None
+        await check_resume(realtime, since)
     return _visible_only(realtime.engine, viewer, _replay_then_live(realtime.engine, hub, accepts, since))
 
 
