@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: databases, a real server process, a closed-loop load, tables."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,10 +28,14 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return (f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"commit {commit or 'unknown'}{' (with uncommitted changes)' if dirty else ''}")
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"commit {commit or 'unknown'}{' (with uncommitted changes)' if dirty else ''}"
+    )
 
 
 def free_port() -> int:
@@ -49,7 +54,10 @@ class ServerProcess:
         self.log = tempfile.NamedTemporaryFile(prefix="salesgraph-bench-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -95,17 +103,23 @@ class LoadResult:
         n = len(lat)
         pct = (lambda p: lat[min(n - 1, int(p * n))] * 1000) if n else (lambda p: float("nan"))
         return [
-            name, str(n), f"{n / self.seconds:.1f}" if self.seconds else "-", f"{pct(0.5):.1f}", f"{pct(0.99):.1f}",
+            name,
+            str(n),
+            f"{n / self.seconds:.1f}" if self.seconds else "-",
+            f"{pct(0.5):.1f}",
+            f"{pct(0.99):.1f}",
             f"{statistics.mean(self.statements):.1f}" if self.statements else "-",
-            f"{statistics.mean(self.sizes) / 1024:.1f}" if self.sizes else "-", str(self.errors),
+            f"{statistics.mean(self.sizes) / 1024:.1f}" if self.sizes else "-",
+            str(self.errors),
         ]
 
 
 HEADER = ["query", "requests", "req/s", "p50 ms", "p99 ms", "SQL/req", "KiB/resp", "errors"]
 
 
-async def closed_loop(url: str, token: str, body: dict, concurrency: int, seconds: float,
-                      max_requests: int = 1_000_000) -> LoadResult:
+async def closed_loop(
+    url: str, token: str, body: dict, concurrency: int, seconds: float, max_requests: int = 1_000_000
+) -> LoadResult:
     """`concurrency` clients, each sending the next request when the last answer arrived, for `seconds`."""
     result = LoadResult()
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/graphql-response+json"}

@@ -8,6 +8,7 @@ use). PostGraphile 5 needs Node 22; with an older Node this compares against Pos
 
     .venv/bin/python bench/compare_postgraphile.py [--size 2000] [--seconds 15] [--concurrency 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, ServerProcess, closed_loop, free_port, machine, table  # noqa: E402
-from bench.nested_read import NESTED, prepare  # noqa: E402
-from persistence.seed import parse_size  # noqa: E402
+from bench.common import HEADER, ServerProcess, closed_loop, free_port, machine, table
+from bench.nested_read import NESTED, prepare
+from persistence.seed import parse_size
 
 POSTGRAPHILE = "postgraphile@4.14"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "salesgraph-bench" / "postgraphile4"
@@ -58,8 +59,11 @@ def install_postgraphile() -> Path:
         if shutil.which("npm") is None:
             raise SystemExit("npm is needed to install PostGraphile for this comparison")
         CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), POSTGRAPHILE],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), POSTGRAPHILE],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return binary
 
 
@@ -92,8 +96,21 @@ async def main() -> None:
         servers.append(ours)
         port = free_port()
         theirs = subprocess.Popen(
-            [str(binary), "-c", url.replace("postgresql+asyncpg", "postgres"), "-s", "public", "-p", str(port),
-             "-n", "127.0.0.1", "--disable-query-log"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                str(binary),
+                "-c",
+                url.replace("postgresql+asyncpg", "postgres"),
+                "-s",
+                "public",
+                "-p",
+                str(port),
+                "-n",
+                "127.0.0.1",
+                "--disable-query-log",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         servers.append(theirs)
         ours.wait_ready()
         their_url = f"http://127.0.0.1:{port}"
@@ -105,8 +122,9 @@ async def main() -> None:
                 time.sleep(0.2)
         rows = []
         for name, base, query in (("postgraphile 4", their_url, POSTGRAPHILE_NESTED), ("salesgraph", ours.url, NESTED)):
-            first = httpx.post(base + "/graphql", json={"query": query}, timeout=60,
-                               headers={"Authorization": f"Bearer {token}"}).json()
+            first = httpx.post(
+                base + "/graphql", json={"query": query}, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            ).json()
             result = await closed_loop(base, token, {"query": query}, args.concurrency, args.seconds)
             rows.append([*result.row(name), shape(first)])
     finally:

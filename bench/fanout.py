@@ -13,6 +13,7 @@ each notes time.time() when a push arrives, and the bench compares it with time.
 mutation's response arrived (one machine: one clock). With --processes 2, subscriber i connects to
 server i % 2, the single mutation goes to the first server, and the burst alternates.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import fanout_client  # noqa: E402
-from bench.common import ROOT, free_port, machine, table  # noqa: E402
+from bench import fanout_client
+from bench.common import ROOT, free_port, machine, table
 
 MONEY = "{ amount currency }"
 DOCUMENT = f"""subscription Dashboard($period: PeriodInput!) {{
@@ -67,8 +68,11 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="salesgraph-fanout-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url, **env},
-            stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -168,12 +172,25 @@ class Scenario:
 
 
 async def create_opportunity(http: httpx.AsyncClient, server: Server, account_id: str, n: int) -> None:
-    response = await http.post(server.url + "/graphql", json={"query": CREATE, "variables": {"input": {
-        "name": f"Fan-out bench {n}", "accountId": account_id,
-        "estimatedRevenue": {"amount": f"{1000 + n}.00", "currency": "EUR"}}}})
+    response = await http.post(
+        server.url + "/graphql",
+        json={
+            "query": CREATE,
+            "variables": {
+                "input": {
+                    "name": f"Fan-out bench {n}",
+                    "accountId": account_id,
+                    "estimatedRevenue": {"amount": f"{1000 + n}.00", "currency": "EUR"},
+                }
+            },
+        },
+    )
     result = response.json()
-    if response.status_code != 200 or "errors" in result or \
-            result["data"]["createOpportunity"]["__typename"] != "OpportunityPayload":
+    if (
+        response.status_code != 200
+        or "errors" in result
+        or result["data"]["createOpportunity"]["__typename"] != "OpportunityPayload"
+    ):
         raise RuntimeError(f"createOpportunity failed: {response.status_code} {result}")
 
 
@@ -182,31 +199,41 @@ async def warm_up(server: Server, token: str) -> None:
     costs (imports, caches, the topic's first computation) is not counted per subscription."""
     from websockets.asyncio.client import connect
 
-    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"], max_size=None,  # type: ignore[list-item]
-                       proxy=None) as ws:
+    async with connect(
+        server.ws_url,
+        subprotocols=["graphql-transport-ws"],
+        max_size=None,  # type: ignore[list-item]
+        proxy=None,
+    ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         await ws.recv()
-        await ws.send(json.dumps({"type": "subscribe", "id": "1",
-                                  "payload": {"query": DOCUMENT, "variables": VARIABLES}}))
+        await ws.send(
+            json.dumps({"type": "subscribe", "id": "1", "payload": {"query": DOCUMENT, "variables": VARIABLES}})
+        )
         first = await ws.recv()
         if '"errors"' in str(first):
             raise RuntimeError(f"the subscription fails: {first}")
 
 
-async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_url: str | None, clients: Clients,
-                       args: argparse.Namespace) -> Scenario:
+async def run_scenario(
+    scenario: Scenario, database_url: str, token: str, redis_url: str | None, clients: Clients, args: argparse.Namespace
+) -> Scenario:
     # Every subscriber uses the one bench token: the per-token rate limit (600 requests a minute by
     # default) would refuse most of them, so the bench switches it off.
-    env = {"BROADCAST_URL": redis_url if scenario.processes > 1 else "memory://",
-           "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0", "SALESGRAPH_RATE_COST_PER_MINUTE": "0"}
+    env = {
+        "BROADCAST_URL": redis_url if scenario.processes > 1 else "memory://",
+        "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0",
+        "SALESGRAPH_RATE_COST_PER_MINUTE": "0",
+    }
     servers = [Server(database_url, env) for _ in range(scenario.processes)]
     n = scenario.subscribers
     try:
         for server in servers:
             server.wait_ready()
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-            account_id = (await http.post(servers[0].url + "/graphql", json={"query": ACCOUNT})
-                          ).json()["data"]["accounts"]["nodes"][0]["id"]
+            account_id = (await http.post(servers[0].url + "/graphql", json={"query": ACCOUNT})).json()["data"][
+                "accounts"
+            ]["nodes"][0]["id"]
             for server in servers:
                 await http.post(server.url + "/graphql", json={"query": BOARD})
                 await warm_up(server, token)
@@ -216,8 +243,12 @@ async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_
             urls = [servers[i % len(servers)].ws_url for i in range(n)]
             in_flight = max(1, args.in_flight // len(clients))
             started = time.monotonic()
-            reports = await clients.ask([("connect", urls[w::len(clients)], token, DOCUMENT, VARIABLES,
-                                          args.compression, in_flight) for w in range(len(clients))])
+            reports = await clients.ask(
+                [
+                    ("connect", urls[w :: len(clients)], token, DOCUMENT, VARIABLES, args.compression, in_flight)
+                    for w in range(len(clients))
+                ]
+            )
             scenario.connect_seconds = time.monotonic() - started
             scenario.connected = sum(r["connected"] for r in reports)
             scenario.failures = [e for r in reports for e in r["errors"]]
@@ -244,10 +275,20 @@ async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_
                 last = latencies[-1] if latencies else float("nan")
                 if received == scenario.connected:
                     scenario.last_of_all_ms.append(last * 1000)
-                scenario.rounds.append([
-                    scenario.name, str(round_), ms(answered - sent), ms(latencies[0]) if latencies else "-",
-                    ms(pct(latencies, 0.5)), ms(pct(latencies, 0.99)), ms(last),
-                    f"{received}/{scenario.connected}", ms(cpu), ms(max(w["cpu"] for w in waited))])
+                scenario.rounds.append(
+                    [
+                        scenario.name,
+                        str(round_),
+                        ms(answered - sent),
+                        ms(latencies[0]) if latencies else "-",
+                        ms(pct(latencies, 0.5)),
+                        ms(pct(latencies, 0.99)),
+                        ms(last),
+                        f"{received}/{scenario.connected}",
+                        ms(cpu),
+                        ms(max(w["cpu"] for w in waited)),
+                    ]
+                )
                 await asyncio.sleep(1.0)
             for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)
@@ -257,8 +298,11 @@ async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_
             cpu = sum(s.cpu_seconds() for s in servers)
             mutations = await burst(http, servers, account_id, args.rate, args.duration)
             board = (await http.post(servers[0].url + "/graphql", json={"query": BOARD})).json()["data"]["scoreboard"]
-            expected = ('"openPipeline":' + json.dumps(board["openPipeline"], separators=(",", ":"))
-                        + f'"openDeals":{board["openDeals"]}')
+            expected = (
+                '"openPipeline":'
+                + json.dumps(board["openPipeline"], separators=(",", ":"))
+                + f'"openDeals":{board["openDeals"]}'
+            )
             settled = await clients.ask(("converge", expected, args.timeout))
             cpu = sum(s.cpu_seconds() for s in servers) - cpu
             arrivals = [a for s in settled for each in s["arrivals"] for a in each]
@@ -270,11 +314,18 @@ async def run_scenario(scenario: Scenario, database_url: str, token: str, redis_
             window = (max(arrivals) - first_sent) if arrivals else float("nan")
             mutation_ms = [m[1] - m[0] for m in mutations]
             scenario.burst = [
-                scenario.name, f"{len(mutations)} in {args.duration:g} s", ms(pct(mutation_ms, 0.5)),
-                ms(pct(mutation_ms, 0.99)), str(len(arrivals)), f"{len(arrivals) / window:,.0f}",
+                scenario.name,
+                f"{len(mutations)} in {args.duration:g} s",
+                ms(pct(mutation_ms, 0.5)),
+                ms(pct(mutation_ms, 0.99)),
+                str(len(arrivals)),
+                f"{len(arrivals) / window:,.0f}",
                 f"{min(per_subscriber, default=0)}-{max(per_subscriber, default=0)}",
-                ms(pct(lags, 0.5)) if lags else "-", ms(max(lags)) if lags else "-",
-                f"{converged}/{scenario.connected}", f"{cpu / window * 100:.0f}%"]
+                ms(pct(lags, 0.5)) if lags else "-",
+                ms(max(lags)) if lags else "-",
+                f"{converged}/{scenario.connected}",
+                f"{cpu / window * 100:.0f}%",
+            ]
             scenario.failures += [c for s in settled for c in s["closed"]]
     finally:
         try:
@@ -291,14 +342,18 @@ def profile(server: Server, folder: str, scenario: Scenario) -> subprocess.Popen
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out = Path(folder) / f"fanout-{scenario.subscribers}-{scenario.processes}p-{server.port}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--format", "raw",
-                                "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)  # py-spy attaches
     return process
 
 
-async def burst(http: httpx.AsyncClient, servers: list[Server], account_id: str, rate: float,
-                seconds: float) -> list[tuple[float, float]]:
+async def burst(
+    http: httpx.AsyncClient, servers: list[Server], account_id: str, rate: float, seconds: float
+) -> list[tuple[float, float]]:
     """createOpportunity at a steady rate (open loop: a slow answer does not slow the next one),
     alternating between the servers; returns (sent, answered) per mutation."""
     done: list[tuple[float, float]] = []
@@ -346,8 +401,9 @@ async def run(args: argparse.Namespace, clients: Clients) -> list[Scenario]:
             redis_url = redis.url
         for processes in args.processes:
             for n in args.subscribers:
-                scenario = Scenario(n, processes, name=f"{n:,} subscribers, {processes} process"
-                                    f"{'es + Redis' if processes > 1 else ''}")
+                scenario = Scenario(
+                    n, processes, name=f"{n:,} subscribers, {processes} process{'es + Redis' if processes > 1 else ''}"
+                )
                 print(f"… {scenario.name}", file=sys.stderr, flush=True)
                 scenarios.append(await run_scenario(scenario, database_url, token, redis_url, clients, args))
     return scenarios
@@ -356,33 +412,80 @@ async def run(args: argparse.Namespace, clients: Clients) -> list[Scenario]:
 def report(scenarios: list[Scenario], args: argparse.Namespace, clients: int, open_files: int) -> None:
     print()
     print(machine())
-    print(f"date {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; backend {args.backend}, seed size {args.size}; "
-          f"{clients} client process(es) (websockets + asyncio), permessage-deflate "
-          f"{'offered (as browsers do)' if args.compression else 'off'}; open-files limit {open_files}; "
-          f"push {scenarios[0].push_bytes if scenarios else 0:,} bytes of JSON")
+    print(
+        f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; backend {args.backend}, seed size {args.size}; "
+        f"{clients} client process(es) (websockets + asyncio), permessage-deflate "
+        f"{'offered (as browsers do)' if args.compression else 'off'}; open-files limit {open_files}; "
+        f"push {scenarios[0].push_bytes if scenarios else 0:,} bytes of JSON"
+    )
     print()
-    print("One mutation (createOpportunity over HTTP) -> every subscriber; ms from the mutation's HTTP response "
-          "to a subscriber receiving the push")
-    print(table([r for s in scenarios for r in s.rounds],
-                ["scenario", "round", "mutation ms", "first", "p50", "p99", "last", "received",
-                 "server CPU ms", "client CPU ms (busiest)"]))
+    print(
+        "One mutation (createOpportunity over HTTP) -> every subscriber; ms from the mutation's HTTP response "
+        "to a subscriber receiving the push"
+    )
+    print(
+        table(
+            [r for s in scenarios for r in s.rounds],
+            [
+                "scenario",
+                "round",
+                "mutation ms",
+                "first",
+                "p50",
+                "p99",
+                "last",
+                "received",
+                "server CPU ms",
+                "client CPU ms (busiest)",
+            ],
+        )
+    )
     print()
-    print(f"Burst: createOpportunity at {args.rate:g}/s for {args.duration:g} s, open loop (pushes are coalesced to "
-          "one per 200 ms per process); pushes/s = pushes received by all subscribers / (last arrival - first "
-          "mutation sent); last push = ms from the last mutation's response to a subscriber's last push; "
-          "converged = subscribers whose last push equals the scoreboard query afterwards")
-    print(table([s.burst for s in scenarios],
-                ["scenario", "mutations", "mutation p50 ms", "p99 ms", "pushes", "pushes/s", "per subscriber",
-                 "last push p50 ms", "max ms", "converged", "server CPU"]))
+    print(
+        f"Burst: createOpportunity at {args.rate:g}/s for {args.duration:g} s, open loop (pushes are coalesced to "
+        "one per 200 ms per process); pushes/s = pushes received by all subscribers / (last arrival - first "
+        "mutation sent); last push = ms from the last mutation's response to a subscriber's last push; "
+        "converged = subscribers whose last push equals the scoreboard query afterwards"
+    )
+    print(
+        table(
+            [s.burst for s in scenarios],
+            [
+                "scenario",
+                "mutations",
+                "mutation p50 ms",
+                "p99 ms",
+                "pushes",
+                "pushes/s",
+                "per subscriber",
+                "last push p50 ms",
+                "max ms",
+                "converged",
+                "server CPU",
+            ],
+        )
+    )
     print()
     print("Memory: server VmRSS with every subscriber connected and idle, minus before connecting")
     rows = []
     for s in scenarios:
         per = (s.rss_after_kib - s.rss_before_kib) / max(1, s.connected)
-        rows.append([s.name, f"{s.connected:,}", f"{s.connect_seconds:.1f} s", f"{s.rss_before_kib / 1024:.0f}",
-                     f"{s.rss_after_kib / 1024:.0f}", f"{per:.1f}"])
-    print(table(rows, ["scenario", "connected", "connecting took", "RSS before MiB", "RSS idle MiB",
-                       "KiB per idle subscription"]))
+        rows.append(
+            [
+                s.name,
+                f"{s.connected:,}",
+                f"{s.connect_seconds:.1f} s",
+                f"{s.rss_before_kib / 1024:.0f}",
+                f"{s.rss_after_kib / 1024:.0f}",
+                f"{per:.1f}",
+            ]
+        )
+    print(
+        table(
+            rows,
+            ["scenario", "connected", "connecting took", "RSS before MiB", "RSS idle MiB", "KiB per idle subscription"],
+        )
+    )
     failures = [f for s in scenarios for f in s.failures]
     if failures:
         print(f"\nfailures ({len(failures)} shown at most 3 per client): " + "; ".join(failures[:6]))
@@ -391,30 +494,47 @@ def report(scenarios: list[Scenario], args: argparse.Namespace, clients: int, op
         if s.subscribers >= 5000 and s.last_of_all_ms:
             worst = max(s.last_of_all_ms)
             per = (s.rss_after_kib - s.rss_before_kib) / max(1, s.connected)
-            print(f"targets, {s.name}: last subscriber {worst:.0f} ms after the response at worst "
-                  f"({'met' if worst <= 200 else 'NOT met'}: 200 ms); {per:.1f} KiB per idle subscription "
-                  f"({'met' if per < 20 else 'NOT met'}: 20 KiB)")
+            print(
+                f"targets, {s.name}: last subscriber {worst:.0f} ms after the response at worst "
+                f"({'met' if worst <= 200 else 'NOT met'}: 200 ms); {per:.1f} KiB per idle subscription "
+                f"({'met' if per < 20 else 'NOT met'}: 20 KiB)"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", default="1000,5000", help="comma-separated numbers of subscribers")
-    parser.add_argument("--processes", default="1,2", help="comma-separated numbers of server processes "
-                                                           "(more than 1 shares events through a Redis it starts)")
+    parser.add_argument(
+        "--processes",
+        default="1,2",
+        help="comma-separated numbers of server processes (more than 1 shares events through a Redis it starts)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--size", default="2000", help="opportunities to seed (small, medium, large or N)")
     parser.add_argument("--clients", type=int, default=2, help="client processes holding the subscribers")
-    parser.add_argument("--in-flight", type=int, default=200,
-                        help="WebSocket handshakes in flight at a time over all clients (uvicorn's backlog is 2048)")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=200,
+        help="WebSocket handshakes in flight at a time over all clients (uvicorn's backlog is 2048)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="single mutations, one second apart")
     parser.add_argument("--rate", type=float, default=20, help="mutations per second in the burst")
     parser.add_argument("--duration", type=float, default=5, help="seconds of the burst")
     parser.add_argument("--idle", type=float, default=2, help="seconds connected and idle before reading the RSS")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for a push before giving up")
-    parser.add_argument("--profile", metavar="DIR", help="sample each server with py-spy during the single "
-                        "mutations and write collapsed stacks to DIR (pip install py-spy)")
-    parser.add_argument("--no-compression", dest="compression", action="store_false",
-                        help="do not offer permessage-deflate (browsers offer it; the server then compresses per socket)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each server with py-spy during the single "
+        "mutations and write collapsed stacks to DIR (pip install py-spy)",
+    )
+    parser.add_argument(
+        "--no-compression",
+        dest="compression",
+        action="store_false",
+        help="do not offer permessage-deflate (browsers offer it; the server then compresses per socket)",
+    )
     args = parser.parse_args()
     args.subscribers = [int(x.replace("_", "")) for x in args.subscribers.split(",")]
     args.processes = [int(x) for x in args.processes.split(",")]

@@ -13,6 +13,7 @@ the machine) at which each `next` message arrives. Commands (tuples) from the be
     ("close",)                       -> ("closed", None)       close every subscriber
     ("exit",)                                                  end the process
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,7 +58,7 @@ def figures(push: str | None) -> str | None:
     deals = push.find('"openDeals":')
     if at < 0 or deals < 0:
         return None
-    return push[at:push.find("}", at) + 1] + push[deals:push.find(",", deals)]
+    return push[at : push.find("}", at) + 1] + push[deals : push.find(",", deals)]
 
 
 class Subscriber:
@@ -100,8 +101,9 @@ class Client:
             elif name == "exit":
                 return
 
-    async def connect(self, urls: list[str], token: str, document: str, variables: dict[str, Any],
-                      compression: bool, in_flight: int) -> dict[str, Any]:
+    async def connect(
+        self, urls: list[str], token: str, document: str, variables: dict[str, Any], compression: bool, in_flight: int
+    ) -> dict[str, Any]:
         """Open one subscriber per URL, at most `in_flight` handshakes at a time (the server's accept
         backlog is not overrun), each up to its first push (the current scoreboard)."""
         gate = asyncio.Semaphore(in_flight)
@@ -113,9 +115,15 @@ class Client:
         async def open_one(url: str) -> None:
             async with gate:
                 try:
-                    ws = await connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                                       compression="deflate" if compression else None, max_size=None,
-                                       open_timeout=120, ping_interval=None, proxy=None)
+                    ws = await connect(
+                        url,
+                        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                        compression="deflate" if compression else None,
+                        max_size=None,
+                        open_timeout=120,
+                        ping_interval=None,
+                        proxy=None,
+                    )
                     await ws.send(init)
                     ack = await receive(ws)
                     if not ack.startswith('{"type":"connection_ack"'):
@@ -135,9 +143,13 @@ class Client:
 
         started = time.monotonic()
         await asyncio.gather(*(open_one(url) for url in urls))
-        return {"connected": len(self.subscribers), "failed": len(errors), "errors": errors[:3],
-                "seconds": time.monotonic() - started,
-                "push_bytes": max(first_sizes) if first_sizes else 0}
+        return {
+            "connected": len(self.subscribers),
+            "failed": len(errors),
+            "errors": errors[:3],
+            "seconds": time.monotonic() - started,
+            "push_bytes": max(first_sizes) if first_sizes else 0,
+        }
 
     async def read(self, subscriber: Subscriber) -> None:
         ws, arrivals = subscriber.ws, subscriber.arrivals
@@ -165,17 +177,22 @@ class Client:
         deadline = time.monotonic() + timeout
 
         def missing() -> int:
-            return sum(1 for s, base in zip(self.subscribers, self.baseline)
-                       if len(s.arrivals) < base + pushes and s.closed is None)
+            return sum(
+                1
+                for s, base in zip(self.subscribers, self.baseline)
+                if len(s.arrivals) < base + pushes and s.closed is None
+            )
 
         while missing() and time.monotonic() < deadline:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), max(0.0, min(0.5, deadline - time.monotonic())))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
-        times = [s.arrivals[base + pushes - 1] if len(s.arrivals) >= base + pushes else None
-                 for s, base in zip(self.subscribers, self.baseline)]
+        times = [
+            s.arrivals[base + pushes - 1] if len(s.arrivals) >= base + pushes else None
+            for s, base in zip(self.subscribers, self.baseline)
+        ]
         return {"times": times, "cpu": time.process_time() - self.cpu_mark, "closed": self._closed()}
 
     async def converge(self, expected: str, timeout: float) -> dict[str, Any]:
@@ -191,11 +208,14 @@ class Client:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), max(0.0, min(0.5, deadline - time.monotonic())))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
-        return {"arrivals": [s.arrivals[base:] for s, base in zip(self.subscribers, self.baseline)],
-                "converged": [figures(s.last) == expected for s in self.subscribers],
-                "cpu": time.process_time() - self.cpu_mark, "closed": self._closed()}
+        return {
+            "arrivals": [s.arrivals[base:] for s, base in zip(self.subscribers, self.baseline)],
+            "converged": [figures(s.last) == expected for s in self.subscribers],
+            "cpu": time.process_time() - self.cpu_mark,
+            "closed": self._closed(),
+        }
 
     def _closed(self) -> list[str]:
         return [s.closed for s in self.subscribers if s.closed is not None][:3]

@@ -5,6 +5,7 @@ second end to end (each sale is 4 transactions with history and outbox events).
 
     .venv/bin/python bench/mutations.py [--size 2000] [--seconds 15] [--concurrency 10] [--backends sqlite,postgresql]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ServerProcess, machine, table  # noqa: E402
-from bench.nested_read import prepare  # noqa: E402
-from persistence.seed import parse_size  # noqa: E402
+from bench.common import ServerProcess, machine, table
+from bench.nested_read import prepare
+from persistence.seed import parse_size
 
 SETUP = """{ accounts(first: 50) { nodes { id } }
   priceBooks(first: 1, filter: {active: true}) { nodes { id entries(currency: "EUR") { unit { id } } } } }"""
@@ -43,8 +44,9 @@ async def sales(url: str, token: str, concurrency: int, seconds: float) -> tuple
     statements: dict[str, list[int]] = defaultdict(list)
     done, failures = 0, 0
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as http:
         setup = (await http.post("/graphql", json={"query": SETUP})).json()["data"]
         accounts = [a["id"] for a in setup["accounts"]["nodes"]]
         book = setup["priceBooks"]["nodes"][0]
@@ -71,12 +73,34 @@ async def sales(url: str, token: str, concurrency: int, seconds: float) -> tuple
             i = 0
             while time.perf_counter() < stop_at:
                 i += 1
-                opp = (await step("createOpportunity", {"input": {
-                    "name": f"Bench {n}-{i}", "accountId": accounts[(n * 7 + i) % len(accounts)]}}))["opportunity"]
-                quote = (await step("createQuote", {"input": {"opportunityId": opp["id"], "name": "Q",
-                                                              "currency": "EUR", "priceBookId": book["id"]}}))["quote"]
-                await step("addQuoteItems", {"input": {"quoteId": quote["id"], "items": [
-                    {"unitId": u, "quantity": str(1 + (i % 5))} for u in units]}})
+                opp = (
+                    await step(
+                        "createOpportunity",
+                        {"input": {"name": f"Bench {n}-{i}", "accountId": accounts[(n * 7 + i) % len(accounts)]}},
+                    )
+                )["opportunity"]
+                quote = (
+                    await step(
+                        "createQuote",
+                        {
+                            "input": {
+                                "opportunityId": opp["id"],
+                                "name": "Q",
+                                "currency": "EUR",
+                                "priceBookId": book["id"],
+                            }
+                        },
+                    )
+                )["quote"]
+                await step(
+                    "addQuoteItems",
+                    {
+                        "input": {
+                            "quoteId": quote["id"],
+                            "items": [{"unitId": u, "quantity": str(1 + (i % 5))} for u in units],
+                        }
+                    },
+                )
                 await step("markOpportunitySold", {"input": {"id": opp["id"]}})
                 done += 1
 
@@ -99,8 +123,18 @@ async def run_backend(name: str, url: str, args: argparse.Namespace) -> list[lis
         rss = server.rss_mib()
     finally:
         server.stop()
-    rows = [[f"{name}: {step}", str(len(lat)), f"{len(lat) / elapsed:.1f}", f"{pct(lat, 0.5):.1f}",
-             f"{pct(lat, 0.99):.1f}", f"{statistics.mean(sql):.1f}", ""] for step, (lat, sql) in per_step.items()]
+    rows = [
+        [
+            f"{name}: {step}",
+            str(len(lat)),
+            f"{len(lat) / elapsed:.1f}",
+            f"{pct(lat, 0.5):.1f}",
+            f"{pct(lat, 0.99):.1f}",
+            f"{statistics.mean(sql):.1f}",
+            "",
+        ]
+        for step, (lat, sql) in per_step.items()
+    ]
     rows.append([f"{name}: whole sale", str(done), f"{done / elapsed:.1f}", "", "", "", f"{rss:.0f}"])
     if failures:
         rows.append([f"{name}: FAILED mutations", str(failures), "", "", "", "", ""])
@@ -129,8 +163,10 @@ async def main() -> None:
                 parser.error(f"unknown backend {backend!r}")
     print()
     print(machine())
-    print(f"seed size {args.size}, {args.concurrency} concurrent clients each selling over and over for "
-          f"{args.seconds:.0f} s, {args.workers} server worker(s)")
+    print(
+        f"seed size {args.size}, {args.concurrency} concurrent clients each selling over and over for "
+        f"{args.seconds:.0f} s, {args.workers} server worker(s)"
+    )
     print(table(rows, ["mutation", "requests", "req/s", "p50 ms", "p99 ms", "SQL/req", "server RSS MiB"]))
 
 

@@ -4,23 +4,24 @@ product) and a small query (one account with its opportunities) at N concurrent 
 
     ./sg bench [--size 2000] [--seconds 15] [--concurrency 10] [--backends sqlite,postgresql]
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-
-import httpx
 import tempfile
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, ServerProcess, closed_loop, machine, table  # noqa: E402
-from gql.auth import issue_token  # noqa: E402
-from persistence.db import create_engine  # noqa: E402
-from persistence.migrate import upgrade_async  # noqa: E402
-from persistence.seed import parse_size, seed  # noqa: E402
+from bench.common import HEADER, ServerProcess, closed_loop, machine, table
+from gql.auth import issue_token
+from persistence.db import create_engine
+from persistence.migrate import upgrade_async
+from persistence.seed import parse_size, seed
 
 NESTED = """query Nested {
   accounts(first: 50, orderBy: {field: CREATED_AT}) {
@@ -71,13 +72,16 @@ async def run_backend(name: str, url: str, args: argparse.Namespace) -> list[lis
             response = await http.post("/graphql", json={"query": FIRST_ACCOUNT})
             account_id = response.json()["data"]["accounts"]["nodes"][0]["id"]
         nested = await closed_loop(server.url, token, {"query": NESTED}, args.concurrency, args.seconds)
-        small = await closed_loop(server.url, token, {"query": SMALL, "variables": {"id": account_id}},
-                                  args.concurrency, args.seconds)
+        small = await closed_loop(
+            server.url, token, {"query": SMALL, "variables": {"id": account_id}}, args.concurrency, args.seconds
+        )
         rss = server.rss_mib()
     finally:
         server.stop()
-    return [[f"{name}: nested", *nested.row("")[1:], f"{rss:.0f}"],
-            [f"{name}: small", *small.row("")[1:], f"{rss:.0f}"]]
+    return [
+        [f"{name}: nested", *nested.row("")[1:], f"{rss:.0f}"],
+        [f"{name}: small", *small.row("")[1:], f"{rss:.0f}"],
+    ]
 
 
 async def main() -> None:
@@ -106,8 +110,10 @@ async def main() -> None:
                 parser.error(f"unknown backend {backend!r}")
     print()
     print(machine())
-    print(f"seed size {args.size}, {args.concurrency} concurrent clients, {args.seconds:.0f} s per query, "
-          f"{args.workers} server worker(s)")
+    print(
+        f"seed size {args.size}, {args.concurrency} concurrent clients, {args.seconds:.0f} s per query, "
+        f"{args.workers} server worker(s)"
+    )
     print(table(rows, [*HEADER, "server RSS MiB"]))
 
 

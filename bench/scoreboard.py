@@ -5,6 +5,7 @@ one client at a time (latency) and at N concurrent clients (throughput).
     .venv/bin/python bench/scoreboard.py [--size large] [--seconds 10] [--concurrency 10]
                                          [--backends sqlite,postgresql]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, ServerProcess, closed_loop, machine, table  # noqa: E402
-from bench.nested_read import prepare  # noqa: E402
-from gql import ids  # noqa: E402
-from persistence.seed import parse_size  # noqa: E402
+from bench.common import HEADER, ServerProcess, closed_loop, machine, table
+from bench.nested_read import prepare
+from gql import ids
+from persistence.seed import parse_size
 
 BOARD = """query Board($period: PeriodInput!, $teamId: ID) {
   scoreboard(period: $period, teamId: $teamId) {

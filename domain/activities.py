@@ -31,7 +31,9 @@ class SalesActivity(Entity):
         self.subject = required(self.subject, "subject")
         targets = [self.lead_id, self.opportunity_id, self.account_id, self.partner_id]
         if sum(t is not None for t in targets) != 1:
-            raise ValidationError("target", "an activity is attached to exactly one lead, opportunity, account or partner")
+            raise ValidationError(
+                "target", "an activity is attached to exactly one lead, opportunity, account or partner"
+            )
         if self.duration_minutes is not None and self.duration_minutes < 0:
             raise ValidationError("durationMinutes", "cannot be negative")
         if self.done and self.occurred_at is None:

@@ -42,8 +42,9 @@ class ProductUnit(Entity):
         if not self.recurring and self.period_months is not None:
             raise ValidationError("periodMonths", "a one-time unit has no period")
         if self.period_months is not None and self.period_months > MAX_PERIOD_MONTHS:
-            raise ValidationError("periodMonths", f"at most {MAX_PERIOD_MONTHS} months (a contract has to end "
-                                                  "within a century)")
+            raise ValidationError(
+                "periodMonths", f"at most {MAX_PERIOD_MONTHS} months (a contract has to end within a century)"
+            )
 
 
 @dataclass(kw_only=True)
@@ -103,8 +104,7 @@ class Bundle(Entity):
 
     def split(self, price: Money) -> list[Money]:
         """Share a bundle price by weight; the last share takes the rounding remainder."""
-        shares = [Money(price.amount * Decimal(c.weight) / 100, price.currency).rounded()
-                  for c in self.components]
+        shares = [Money(price.amount * Decimal(c.weight) / 100, price.currency).rounded() for c in self.components]
         remainder = price.rounded() - sum(shares[1:], shares[0])
         shares[-1] = shares[-1] + remainder
         return shares

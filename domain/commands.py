@@ -1,4 +1,5 @@
 """What commands share: an UNSET marker for "not given" (different from None, which clears a field)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -62,5 +63,7 @@ def camel(name: str) -> str:
 def expect_version(entity: Entity, version: int | None) -> None:
     """Optimistic concurrency: a client that read version N may change the entity only while it is at N."""
     if version is not None and version is not UNSET and version != entity.version:
-        raise Conflict(f"{type(entity).__name__} {entity.id} is at version {entity.version}, not {version}: "
-                       "someone changed it since you read it; reload it and try again")
+        raise Conflict(
+            f"{type(entity).__name__} {entity.id} is at version {entity.version}, not {version}: "
+            "someone changed it since you read it; reload it and try again"
+        )

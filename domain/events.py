@@ -1,5 +1,6 @@
 """Domain events: facts that workflows record while they change the graph. The unit of work writes
 them to the outbox in the same transaction; a dispatcher publishes them after commit."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +22,12 @@ class DomainEvent:
         return type(self).__name__
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "entityType": self.entity_type, "entityId": self.entity_id,
-                "data": dataclasses.asdict(self)["data"]}
+        return {
+            "type": self.type,
+            "entityType": self.entity_type,
+            "entityId": self.entity_id,
+            "data": dataclasses.asdict(self)["data"],
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,12 +35,28 @@ class LeadEvent(DomainEvent):
     entity_type: ClassVar[str] = "Lead"
 
 
-class LeadCreated(LeadEvent): """A lead was created (by hand or by the lead processor)."""
-class LeadChanged(LeadEvent): """A lead's data, assignee or archived flag changed."""
-class LeadQualified(LeadEvent): """A lead was qualified into an opportunity (data: opportunityId, accountId, contactId)."""
-class LeadDisqualified(LeadEvent): """A lead was disqualified (data: reason)."""
-class LeadReworked(LeadEvent): """A lead was put back for a later follow-up."""
-class LeadAnonymized(LeadEvent): """A lead's personal data was wiped."""
+class LeadCreated(LeadEvent):
+    """A lead was created (by hand or by the lead processor)."""
+
+
+class LeadChanged(LeadEvent):
+    """A lead's data, assignee or archived flag changed."""
+
+
+class LeadQualified(LeadEvent):
+    """A lead was qualified into an opportunity (data: opportunityId, accountId, contactId)."""
+
+
+class LeadDisqualified(LeadEvent):
+    """A lead was disqualified (data: reason)."""
+
+
+class LeadReworked(LeadEvent):
+    """A lead was put back for a later follow-up."""
+
+
+class LeadAnonymized(LeadEvent):
+    """A lead's personal data was wiped."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,9 +64,16 @@ class AccountEvent(DomainEvent):
     entity_type: ClassVar[str] = "Account"
 
 
-class AccountCreated(AccountEvent): """An account was created."""
-class AccountChanged(AccountEvent): """An account's data or relations changed (data: fields)."""
-class AccountDeleted(AccountEvent): """An account was deleted."""
+class AccountCreated(AccountEvent):
+    """An account was created."""
+
+
+class AccountChanged(AccountEvent):
+    """An account's data or relations changed (data: fields)."""
+
+
+class AccountDeleted(AccountEvent):
+    """An account was deleted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,10 +81,20 @@ class ContactEvent(DomainEvent):
     entity_type: ClassVar[str] = "Contact"
 
 
-class ContactCreated(ContactEvent): """A contact was created."""
-class ContactChanged(ContactEvent): """A contact changed (data: fields)."""
-class ContactDeleted(ContactEvent): """A contact was deleted."""
-class ContactAnonymized(ContactEvent): """A contact's personal data was wiped."""
+class ContactCreated(ContactEvent):
+    """A contact was created."""
+
+
+class ContactChanged(ContactEvent):
+    """A contact changed (data: fields)."""
+
+
+class ContactDeleted(ContactEvent):
+    """A contact was deleted."""
+
+
+class ContactAnonymized(ContactEvent):
+    """A contact's personal data was wiped."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,15 +102,40 @@ class OpportunityEvent(DomainEvent):
     entity_type: ClassVar[str] = "Opportunity"
 
 
-class OpportunityCreated(OpportunityEvent): """An opportunity was created."""
-class OpportunityChanged(OpportunityEvent): """An opportunity's data changed (data: fields)."""
-class OpportunityStageChanged(OpportunityEvent): """An opportunity moved between stages (data: from, to)."""
-class OpportunityWon(OpportunityEvent): """An opportunity was sold (data: actualRevenue, currency, contractIds)."""
-class OpportunityLost(OpportunityEvent): """An opportunity was lost (data: reason)."""
-class OpportunityUnlocked(OpportunityEvent): """A sold opportunity was reopened for edits."""
-class OpportunityDeleted(OpportunityEvent): """An opportunity was deleted."""
-class QuoteActivated(OpportunityEvent): """A quote became the opportunity's active quote (data: quoteId)."""
-class QuoteChanged(OpportunityEvent): """A quote of the opportunity or its items changed (data: quoteId)."""
+class OpportunityCreated(OpportunityEvent):
+    """An opportunity was created."""
+
+
+class OpportunityChanged(OpportunityEvent):
+    """An opportunity's data changed (data: fields)."""
+
+
+class OpportunityStageChanged(OpportunityEvent):
+    """An opportunity moved between stages (data: from, to)."""
+
+
+class OpportunityWon(OpportunityEvent):
+    """An opportunity was sold (data: actualRevenue, currency, contractIds)."""
+
+
+class OpportunityLost(OpportunityEvent):
+    """An opportunity was lost (data: reason)."""
+
+
+class OpportunityUnlocked(OpportunityEvent):
+    """A sold opportunity was reopened for edits."""
+
+
+class OpportunityDeleted(OpportunityEvent):
+    """An opportunity was deleted."""
+
+
+class QuoteActivated(OpportunityEvent):
+    """A quote became the opportunity's active quote (data: quoteId)."""
+
+
+class QuoteChanged(OpportunityEvent):
+    """A quote of the opportunity or its items changed (data: quoteId)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,8 +143,12 @@ class ContractEvent(DomainEvent):
     entity_type: ClassVar[str] = "Contract"
 
 
-class ContractCreated(ContractEvent): """A contract was created from a sold item (data: opportunityId, accountId)."""
-class ContractWithdrawn(ContractEvent): """A sale was undone (unlocked): its contract no longer exists (data: opportunityId)."""
+class ContractCreated(ContractEvent):
+    """A contract was created from a sold item (data: opportunityId, accountId)."""
+
+
+class ContractWithdrawn(ContractEvent):
+    """A sale was undone (unlocked): its contract no longer exists (data: opportunityId)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,9 +156,16 @@ class ActivityEvent(DomainEvent):
     entity_type: ClassVar[str] = "SalesActivity"
 
 
-class ActivityLogged(ActivityEvent): """A sales activity was created (data: type, leadId/opportunityId/accountId/partnerId)."""
-class ActivityChanged(ActivityEvent): """A sales activity changed or was completed."""
-class ActivityDeleted(ActivityEvent): """A sales activity was deleted."""
+class ActivityLogged(ActivityEvent):
+    """A sales activity was created (data: type, leadId/opportunityId/accountId/partnerId)."""
+
+
+class ActivityChanged(ActivityEvent):
+    """A sales activity changed or was completed."""
+
+
+class ActivityDeleted(ActivityEvent):
+    """A sales activity was deleted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +173,8 @@ class CatalogEvent(DomainEvent):
     entity_type: ClassVar[str] = "Catalog"
 
 
-class CatalogChanged(CatalogEvent): """Price books, products, units, prices, bundles or exchange rates changed (data: what)."""
+class CatalogChanged(CatalogEvent):
+    """Price books, products, units, prices, bundles or exchange rates changed (data: what)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +182,8 @@ class GoalEvent(DomainEvent):
     entity_type: ClassVar[str] = "Goal"
 
 
-class GoalSet(GoalEvent): """A user's goal for a period was set (data: userId)."""
+class GoalSet(GoalEvent):
+    """A user's goal for a period was set (data: userId)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +191,8 @@ class CampaignEvent(DomainEvent):
     entity_type: ClassVar[str] = "Campaign"
 
 
-class CampaignChanged(CampaignEvent): """A campaign was created, changed, archived or unarchived."""
+class CampaignChanged(CampaignEvent):
+    """A campaign was created, changed, archived or unarchived."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +200,8 @@ class PartnerEvent(DomainEvent):
     entity_type: ClassVar[str] = "Partner"
 
 
-class PartnerChanged(PartnerEvent): """A partner or its consultants changed."""
+class PartnerChanged(PartnerEvent):
+    """A partner or its consultants changed."""
 
 
 def _frozen_subclasses(base: type) -> None:

@@ -20,12 +20,13 @@ What counts (the same for the incremental path, the scheduler and a full re-eval
   strictly after `now`; it flips at the latest such due time.
 - MANY_MEETINGS_NO_SALE: at least `count` meetings (open or done) in the window of `days` days, and no
   opportunity won (closed_at) in that same window."""
+
 from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from domain.enums import ActivityType, Stage
@@ -33,8 +34,11 @@ from domain.events import DomainEvent
 from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
 
 # The entity type of indicator events, as the other events name them.
-EVENT_ENTITY_TYPE = {MonitoredEntity.ACCOUNT: "Account", MonitoredEntity.CONTACT: "Contact",
-                     MonitoredEntity.OPPORTUNITY: "Opportunity"}
+EVENT_ENTITY_TYPE = {
+    MonitoredEntity.ACCOUNT: "Account",
+    MonitoredEntity.CONTACT: "Contact",
+    MonitoredEntity.OPPORTUNITY: "Opportunity",
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,14 @@ class ActivityFact:
     due_at: datetime | None = None
 
     @classmethod
-    def of(cls, type: str | ActivityType, done: bool, occurred_at: datetime | None, due_at: datetime | None,
-           created_at: datetime) -> ActivityFact:
+    def of(
+        cls,
+        type: str | ActivityType,
+        done: bool,
+        occurred_at: datetime | None,
+        due_at: datetime | None,
+        created_at: datetime,
+    ) -> ActivityFact:
         return cls(ActivityType(type), bool(done), occurred_at or due_at or created_at, due_at)
 
 
@@ -95,15 +105,17 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def end_of_day(day: date) -> datetime:
     """The instant a date is over: 00:00 UTC of the next day."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 def _matching(rule: Rule, activities: Iterable[ActivityFact]) -> list[ActivityFact]:
     types = set(rule.activity_types)
     state = rule.activity_state
-    return [a for a in activities
-            if (not types or a.type in types)
-            and (state is ActivityState.ANY or (state is ActivityState.DONE) == a.done)]
+    return [
+        a
+        for a in activities
+        if (not types or a.type in types) and (state is ActivityState.ANY or (state is ActivityState.DONE) == a.done)
+    ]
 
 
 def _from(ends: datetime, now: datetime) -> Verdict:
@@ -111,8 +123,9 @@ def _from(ends: datetime, now: datetime) -> Verdict:
     return Verdict(True) if now >= ends else Verdict(False, ends)
 
 
-def _windowed(now: datetime, series: list[tuple[list[datetime], timedelta]],
-              holds_with: Callable[[list[int]], bool]) -> Verdict:
+def _windowed(
+    now: datetime, series: list[tuple[list[datetime], timedelta]], holds_with: Callable[[list[int]], bool]
+) -> Verdict:
     """Rules over how many items of each series lie in their window (t <= moment < t + width): whether
     they hold now, and the first later instant at which the counts make the answer change."""
     counts = [sum(1 for t in times if t <= now < t + width) for times, width in series]
@@ -196,11 +209,23 @@ class StatusIndicatorCleared(StatusIndicatorEvent):
 
 
 def indicator_set(entity: MonitoredEntity | str, entity_id: int, monitor_id: int, at: datetime) -> StatusIndicatorSet:
-    return StatusIndicatorSet.about(entity, entity_id, monitorId=monitor_id, setAt=at.isoformat(),  # type: ignore[return-value]
-                                    at=at.isoformat())
+    return StatusIndicatorSet.about(
+        entity,
+        entity_id,
+        monitorId=monitor_id,
+        setAt=at.isoformat(),  # type: ignore[return-value]
+        at=at.isoformat(),
+    )
 
 
-def indicator_cleared(entity: MonitoredEntity | str, entity_id: int, monitor_id: int, set_at: datetime,
-                      at: datetime) -> StatusIndicatorCleared:
-    return StatusIndicatorCleared.about(entity, entity_id, monitorId=monitor_id,  # type: ignore[return-value]
-                                        setAt=set_at.isoformat(), clearedAt=at.isoformat(), at=at.isoformat())
+def indicator_cleared(
+    entity: MonitoredEntity | str, entity_id: int, monitor_id: int, set_at: datetime, at: datetime
+) -> StatusIndicatorCleared:
+    return StatusIndicatorCleared.about(
+        entity,
+        entity_id,
+        monitorId=monitor_id,  # type: ignore[return-value]
+        setAt=set_at.isoformat(),
+        clearedAt=at.isoformat(),
+        at=at.isoformat(),
+    )

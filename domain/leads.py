@@ -14,23 +14,33 @@ from domain.money import Money
 # has become an opportunity and stays qualified; a disqualified one can only be put back for rework
 # or reopened.
 LEAD_TRANSITIONS: dict[LeadStatus, frozenset[LeadStatus]] = {
-    LeadStatus.OPEN: frozenset({LeadStatus.CONTACTING, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED,
-                                LeadStatus.REWORK}),
-    LeadStatus.CONTACTING: frozenset({LeadStatus.OPEN, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED,
-                                      LeadStatus.REWORK}),
-    LeadStatus.REWORK: frozenset({LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.QUALIFIED,
-                                  LeadStatus.DISQUALIFIED}),
+    LeadStatus.OPEN: frozenset(
+        {LeadStatus.CONTACTING, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.REWORK}
+    ),
+    LeadStatus.CONTACTING: frozenset(
+        {LeadStatus.OPEN, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.REWORK}
+    ),
+    LeadStatus.REWORK: frozenset(
+        {LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED}
+    ),
     LeadStatus.DISQUALIFIED: frozenset({LeadStatus.OPEN, LeadStatus.REWORK}),
     LeadStatus.QUALIFIED: frozenset(),
 }
 
 # The personal data of a lead: what anonymization wipes. Country, company size, campaign, status,
 # priority and links stay, so counts and campaign figures add up afterwards.
-PERSONAL_FIELDS = ("first_name", "last_name", "company", "email", "phone", "utm_source", "utm_medium",
-                   "utm_campaign")
+PERSONAL_FIELDS = ("first_name", "last_name", "company", "email", "phone", "utm_source", "utm_medium", "utm_campaign")
 
-MAX_LENGTHS = {"first_name": 150, "last_name": 150, "company": 300, "email": 320, "phone": 64, "utm_source": 200,
-               "utm_medium": 200, "utm_campaign": 200}
+MAX_LENGTHS = {
+    "first_name": 150,
+    "last_name": 150,
+    "company": 300,
+    "email": 320,
+    "phone": 64,
+    "utm_source": 200,
+    "utm_medium": 200,
+    "utm_campaign": 200,
+}
 
 
 @dataclass(kw_only=True)
@@ -86,8 +96,9 @@ class Lead(Entity):
         self.email = check_email(self.email)
         if self.country is not None:
             self.country = self.country.strip().upper() or None
-            if self.country is not None and not (len(self.country) == 2 and self.country.isascii()
-                                                 and self.country.isalpha()):
+            if self.country is not None and not (
+                len(self.country) == 2 and self.country.isascii() and self.country.isalpha()
+            ):
                 raise ValidationError("country", f"{self.country!r} is not an ISO 3166 alpha-2 code such as NO")
         if not self.anonymized and not any((self.last_name, self.company, self.email)):
             raise ValidationError("lastName", "a lead needs a name, a company or an e-mail")
@@ -107,8 +118,10 @@ class Lead(Entity):
         status = LeadStatus(status)
         if not self.can_move_to(status):
             allowed = ", ".join(sorted(s.value for s in LEAD_TRANSITIONS[self.status])) or "none"
-            raise Conflict(f"lead {self.id} is {self.status.value} and cannot become {status.value} "
-                           f"(allowed from {self.status.value}: {allowed})")
+            raise Conflict(
+                f"lead {self.id} is {self.status.value} and cannot become {status.value} "
+                f"(allowed from {self.status.value}: {allowed})"
+            )
 
     def ensure_workable(self) -> None:
         """An archived lead is put away: unarchive it before working on it."""

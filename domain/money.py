@@ -7,8 +7,22 @@ from domain.errors import ValidationError
 
 # ISO 4217 minor units of the currencies a sales team meets; others default to 2.
 MINOR_UNITS: dict[str, int] = {
-    "EUR": 2, "USD": 2, "GBP": 2, "NOK": 2, "SEK": 2, "DKK": 2, "CHF": 2, "PLN": 2,
-    "CAD": 2, "AUD": 2, "ISK": 0, "JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "TND": 3,
+    "EUR": 2,
+    "USD": 2,
+    "GBP": 2,
+    "NOK": 2,
+    "SEK": 2,
+    "DKK": 2,
+    "CHF": 2,
+    "PLN": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "ISK": 0,
+    "JPY": 0,
+    "KRW": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "TND": 3,
 }
 
 
@@ -17,8 +31,13 @@ def minor_units(currency: str) -> int:
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
-    if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii()
-            and currency.isalpha() and currency.isupper()):
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+        and currency.isupper()
+    ):
         raise ValidationError(field, f"{currency!r} is not an ISO 4217 code such as EUR")
     return currency
 

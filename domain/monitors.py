@@ -1,5 +1,6 @@
 """Status monitors (after SuperOffice SAINT): a typed rule over accounts, contacts or opportunities
 that marks each entity with a status indicator while the rule holds. Evaluation is the realtime issue's."""
+
 from __future__ import annotations
 
 import re
@@ -26,12 +27,12 @@ class ActivityState(str, Enum):
 
 
 class RuleKind(str, Enum):
-    NO_ACTIVITY = "NO_ACTIVITY"                      # no activity of the types within the last `days`
-    NO_WON_OPPORTUNITY = "NO_WON_OPPORTUNITY"        # no opportunity won within the last `months`
-    TOO_MANY_ACTIVITIES = "TOO_MANY_ACTIVITIES"      # more than `count` activities of the types within `weeks`
-    OPEN_PAST_CLOSE_DATE = "OPEN_PAST_CLOSE_DATE"    # still open after its expected close date
-    STUCK_IN_STAGE = "STUCK_IN_STAGE"                # in its stage (or in `stage`) for more than `days`
-    NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"        # open, and nothing scheduled from now on
+    NO_ACTIVITY = "NO_ACTIVITY"  # no activity of the types within the last `days`
+    NO_WON_OPPORTUNITY = "NO_WON_OPPORTUNITY"  # no opportunity won within the last `months`
+    TOO_MANY_ACTIVITIES = "TOO_MANY_ACTIVITIES"  # more than `count` activities of the types within `weeks`
+    OPEN_PAST_CLOSE_DATE = "OPEN_PAST_CLOSE_DATE"  # still open after its expected close date
+    STUCK_IN_STAGE = "STUCK_IN_STAGE"  # in its stage (or in `stage`) for more than `days`
+    NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"  # open, and nothing scheduled from now on
     MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
 
 
@@ -85,9 +86,14 @@ class Rule:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind.value, "days": self.days, "weeks": self.weeks, "months": self.months,
-            "count": self.count, "activity_types": [t.value for t in self.activity_types],
-            "activity_state": self.activity_state.value, "stage": self.stage.value if self.stage else None,
+            "kind": self.kind.value,
+            "days": self.days,
+            "weeks": self.weeks,
+            "months": self.months,
+            "count": self.count,
+            "activity_types": [t.value for t in self.activity_types],
+            "activity_state": self.activity_state.value,
+            "stage": self.stage.value if self.stage else None,
         }
 
     @classmethod
@@ -113,7 +119,9 @@ class StatusMonitor(Entity):
         self.name = required(self.name, "name")
         self.entity_type = MonitoredEntity(self.entity_type)
         if not self.rule.applies_to(self.entity_type):
-            raise ValidationError("rule.kind", f"{self.rule.kind.value} cannot mark an entity of type {self.entity_type.value}")
+            raise ValidationError(
+                "rule.kind", f"{self.rule.kind.value} cannot mark an entity of type {self.entity_type.value}"
+            )
         if not _COLOUR.match(self.colour):
             raise ValidationError("colour", f"{self.colour!r} is not a colour like #d9534f")
 

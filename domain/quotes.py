@@ -8,8 +8,6 @@ from domain.base import Entity, required
 from domain.errors import ValidationError
 from domain.money import Money, check_currency, minor_units
 
-
-
 MAX_QUANTITY = Decimal("999999999")  # what the columns hold, so totals stay exact
 MAX_PRICE = Decimal("999999999999")
 MAX_POSITION = 100_000
@@ -38,8 +36,11 @@ class QuoteItem(Entity):
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         check_currency(self.currency)
-        for name, value, limit in (("quantity", self.quantity, MAX_QUANTITY), ("unitPrice", self.unit_price, MAX_PRICE),
-                                   ("discountPercent", self.discount_percent, Decimal(100))):
+        for name, value, limit in (
+            ("quantity", self.quantity, MAX_QUANTITY),
+            ("unitPrice", self.unit_price, MAX_PRICE),
+            ("discountPercent", self.discount_percent, Decimal(100)),
+        ):
             if not Decimal(value).is_finite():
                 raise ValidationError(name, f"{value} is not a finite number")
             if abs(value) > limit:

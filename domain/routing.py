@@ -1,5 +1,6 @@
 """Lead routing: ordered rules whose typed conditions on a lead's fields pick a target (a user, a
 partner or a splitter) and a priority; splitters share leads between sellers by weight."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,8 +25,12 @@ class LeadField(str, Enum):
     COMPANY_SIZE = "COMPANY_SIZE"
 
 
-TEXT_FIELDS = {LeadField.COUNTRY: "country", LeadField.UTM_SOURCE: "utm_source", LeadField.UTM_MEDIUM: "utm_medium",
-               LeadField.UTM_CAMPAIGN: "utm_campaign"}
+TEXT_FIELDS = {
+    LeadField.COUNTRY: "country",
+    LeadField.UTM_SOURCE: "utm_source",
+    LeadField.UTM_MEDIUM: "utm_medium",
+    LeadField.UTM_CAMPAIGN: "utm_campaign",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,9 @@ class Condition:
     def matches(self, lead: Lead) -> bool:
         if self.field is LeadField.COMPANY_SIZE:
             size = lead.company_size
-            return size is not None and (self.min is None or size >= self.min) and (self.max is None or size <= self.max)
+            return (
+                size is not None and (self.min is None or size >= self.min) and (self.max is None or size <= self.max)
+            )
         if self.field is LeadField.CAMPAIGN:
             return lead.campaign_id is not None and lead.campaign_id in self.values
         value = getattr(lead, TEXT_FIELDS[self.field])
@@ -92,8 +99,12 @@ class Condition:
         if isinstance(data, Condition):
             return data
         try:
-            return cls(field=LeadField(data["field"]), values=tuple(data.get("values") or ()),
-                       min=data.get("min"), max=data.get("max"))
+            return cls(
+                field=LeadField(data["field"]),
+                values=tuple(data.get("values") or ()),
+                min=data.get("min"),
+                max=data.get("max"),
+            )
         except (KeyError, ValueError, TypeError):
             raise ValidationError("conditions", f"{data!r} is not a condition") from None
 

@@ -7,6 +7,7 @@ covered by the root field's scope (which rows a caller sees is row visibility, a
 A token holds the scopes it was created with, capped by its owner's role: its effective scopes are
 `stored ∩ allowed(role)`. An empty stored list means "everything the owner's role allows" (the demo
 and fixture tokens, and tokens created before scopes were enforced)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -51,13 +52,13 @@ class Scope(str, Enum):
 DESCRIPTIONS: dict[Scope, str] = {
     Scope.ACCOUNTS_READ: "Read accounts and account groups.",
     Scope.ACCOUNTS_WRITE: "Create, change and delete accounts and account groups; favourites, links, "
-                          "sub-accounts, managing partner.",
+    "sub-accounts, managing partner.",
     Scope.CONTACTS_READ: "Read contacts (employees and consultants) and contact types.",
     Scope.CONTACTS_WRITE: "Create, change, anonymise and delete contacts and consultants; contact types; a "
-                          "contact's lead status.",
+    "contact's lead status.",
     Scope.LEADS_READ: "Read leads, the lead board, routing rules and lead splitters.",
     Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive and anonymise leads; routing rules "
-                       "and lead splitters.",
+    "and lead splitters.",
     Scope.LEADS_INGEST: "Send leads to the lead processor: `POST /ingest/leads` and the `ingestLead` mutation.",
     Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and contracts) and subscribe to their events.",
     Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles.",
@@ -80,7 +81,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates.",
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
     Scope.TOKENS_WRITE: "Create and revoke API tokens (one's own; an admin's: anyone's) and register trusted "
-                        "documents (admins).",
+    "documents (admins).",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
@@ -89,13 +90,31 @@ ADMIN_ONLY: frozenset[Scope] = frozenset({Scope.CATALOG_WRITE, Scope.PARTNERS_WR
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue
 # changes. (What it may see inside an area is row visibility; what it may change, the workflows' rules.)
-PARTNER: frozenset[Scope] = frozenset({
-    Scope.ACCOUNTS_READ, Scope.ACCOUNTS_WRITE, Scope.CONTACTS_READ, Scope.CONTACTS_WRITE,
-    Scope.LEADS_READ, Scope.LEADS_WRITE, Scope.LEADS_INGEST, Scope.OPPORTUNITIES_READ, Scope.OPPORTUNITIES_WRITE,
-    Scope.QUOTES_WRITE, Scope.CONTRACTS_READ, Scope.ACTIVITIES_READ, Scope.ACTIVITIES_WRITE, Scope.CATALOG_READ,
-    Scope.DOCUMENTS_READ, Scope.DOCUMENTS_WRITE, Scope.SCOREBOARD_READ, Scope.MONITORS_READ, Scope.MONITORS_WRITE,
-    Scope.TOKENS_READ, Scope.TOKENS_WRITE,
-})
+PARTNER: frozenset[Scope] = frozenset(
+    {
+        Scope.ACCOUNTS_READ,
+        Scope.ACCOUNTS_WRITE,
+        Scope.CONTACTS_READ,
+        Scope.CONTACTS_WRITE,
+        Scope.LEADS_READ,
+        Scope.LEADS_WRITE,
+        Scope.LEADS_INGEST,
+        Scope.OPPORTUNITIES_READ,
+        Scope.OPPORTUNITIES_WRITE,
+        Scope.QUOTES_WRITE,
+        Scope.CONTRACTS_READ,
+        Scope.ACTIVITIES_READ,
+        Scope.ACTIVITIES_WRITE,
+        Scope.CATALOG_READ,
+        Scope.DOCUMENTS_READ,
+        Scope.DOCUMENTS_WRITE,
+        Scope.SCOREBOARD_READ,
+        Scope.MONITORS_READ,
+        Scope.MONITORS_WRITE,
+        Scope.TOKENS_READ,
+        Scope.TOKENS_WRITE,
+    }
+)
 ROLES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: ALL,
     Role.SALES_DIRECTOR: ALL - ADMIN_ONLY,
@@ -123,8 +142,9 @@ def parse(scopes: Iterable[str]) -> list[Scope]:
     for n, name in enumerate(scopes):
         found = known.get(name.value if isinstance(name, Scope) else str(name).strip())
         if found is None:
-            raise ValidationError(f"scopes[{n}]", f"{name!r} is not a scope; the scopes are "
-                                                  f"{', '.join(s.value for s in Scope)}")
+            raise ValidationError(
+                f"scopes[{n}]", f"{name!r} is not a scope; the scopes are {', '.join(s.value for s in Scope)}"
+            )
         parsed.append(found)
     return parsed
 
@@ -139,8 +159,9 @@ def effective(stored: Iterable[str], role: Role | None, is_partner: bool) -> fro
     return frozenset(s.value for s in cap if s.value in stored)
 
 
-def grantable(requested: Iterable[str], role: Role | None, is_partner: bool,
-              caller: frozenset[str] | None = None) -> list[str]:
+def grantable(
+    requested: Iterable[str], role: Role | None, is_partner: bool, caller: frozenset[str] | None = None
+) -> list[str]:
     """The scopes to store for a new token, sorted and without repeats: each must be in the catalogue
     (ValidationError `scopes[i]`), within its owner's role and, when given, within the `caller` token's
     effective scopes (PermissionDenied naming the scope), so that no token makes one that can do more
@@ -150,13 +171,17 @@ def grantable(requested: Iterable[str], role: Role | None, is_partner: bool,
     cap = allowed(role, is_partner)
     for scope in parsed:
         if scope not in cap:
-            raise PermissionDenied(f"the scope {scope.value} is beyond what {owner_kind(role, is_partner)} may "
-                                   "hold, so a token of theirs cannot have it")
+            raise PermissionDenied(
+                f"the scope {scope.value} is beyond what {owner_kind(role, is_partner)} may "
+                "hold, so a token of theirs cannot have it"
+            )
     wanted = parsed or sorted(cap, key=lambda s: s.value)
     if caller is not None:
         for scope in wanted:
             if scope.value not in caller:
-                raise PermissionDenied(f"the scope {scope.value} is beyond the token making this request, and a "
-                                       "token cannot create one that may do more than itself"
-                                       + ("" if parsed else "; list the scopes the new token needs"))
+                raise PermissionDenied(
+                    f"the scope {scope.value} is beyond the token making this request, and a "
+                    "token cannot create one that may do more than itself"
+                    + ("" if parsed else "; list the scopes the new token needs")
+                )
     return sorted({s.value for s in parsed})

@@ -4,11 +4,12 @@ changes them. Pure: persistence loads the aggregates, this module turns them int
 Figures depend on time only in steps (whole days of the period, a deal leaving a sliding window,
 the period's end), so a scoreboard computed once stays equal to a fresh one until an event moves
 a figure or `changes_at` comes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
@@ -39,11 +40,11 @@ class DealKind(str, Enum):
 
 def _utc(value: datetime) -> datetime:
     """Naive times are taken as UTC (the API's DateTime is ISO 8601; a missing offset means UTC)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), timezone.utc)
+    return datetime.combine(day, time(0), UTC)
 
 
 def _first_full_day(moment: datetime) -> date:
@@ -111,8 +112,9 @@ class PeriodSpec:
     end: datetime | None = None
 
     @classmethod
-    def of(cls, preset: PeriodPreset | str | None = None, start: datetime | None = None,
-           end: datetime | None = None) -> PeriodSpec:
+    def of(
+        cls, preset: PeriodPreset | str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> PeriodSpec:
         if preset is not None and (start is not None or end is not None):
             raise ValidationError("period", "give either a preset or a from/to range, not both")
         if preset is not None:
@@ -163,6 +165,7 @@ class ScoreboardRequest:
 
 # --- what persistence loads ---
 
+
 @dataclass(frozen=True)
 class DealGroup:
     """An aggregate of one owner's deals of one kind in one currency: WON and LOST deals closed in the
@@ -186,6 +189,7 @@ class GoalRow:
 
 
 # --- the result ---
+
 
 @dataclass(frozen=True)
 class RepFigures:
@@ -233,9 +237,25 @@ class Scoreboard:
         and a sliding window's bounds): two scoreboards with equal figures show the same numbers.
         The last item is `event_id`, which every event moves (drop it to compare numbers alone)."""
         bounds = () if self.period.sliding else (self.period.start, self.period.end)
-        return (self.request, bounds, self.won_revenue, self.deals_won, self.deals_lost, self.win_rate,
-                self.average_deal_size, self.open_pipeline, self.open_deals, self.goal, self.progress,
-                self.projected, self.on_track, self.reps, self.missing_rates, self.changes_at, self.event_id)
+        return (
+            self.request,
+            bounds,
+            self.won_revenue,
+            self.deals_won,
+            self.deals_lost,
+            self.win_rate,
+            self.average_deal_size,
+            self.open_pipeline,
+            self.open_deals,
+            self.goal,
+            self.progress,
+            self.projected,
+            self.on_track,
+            self.reps,
+            self.missing_rates,
+            self.changes_at,
+            self.event_id,
+        )
 
 
 def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
@@ -281,8 +301,13 @@ def with_base(rates: Mapping[str, Decimal]) -> dict[str, Decimal]:
 
 
 def compute_scoreboard(
-    request: ScoreboardRequest, now: datetime, deals: Iterable[DealGroup], users: Mapping[int, str],
-    goals: Iterable[GoalRow], rates: Mapping[str, Decimal], event_id: int | None = None,
+    request: ScoreboardRequest,
+    now: datetime,
+    deals: Iterable[DealGroup],
+    users: Mapping[int, str],
+    goals: Iterable[GoalRow],
+    rates: Mapping[str, Decimal],
+    event_id: int | None = None,
 ) -> Scoreboard:
     """The scoreboard of `request` at `now`. `users` names the reps to show (a team's members, or
     everyone who has deals or goals in the period); deals and goals of others are left out.
@@ -295,8 +320,11 @@ def compute_scoreboard(
     currency = request.currency
     rates = with_base(rates)
     if currency not in rates:
-        raise ValidationError("currency", f"there is no exchange rate for {currency}; set one with setExchangeRate "
-                                          "or report in a currency that has one")
+        raise ValidationError(
+            "currency",
+            f"there is no exchange rate for {currency}; set one with setExchangeRate "
+            "or report in a currency that has one",
+        )
     period = request.period.resolve(now)
     zero = Money.zero(currency)
     missing: set[str] = set()
@@ -335,7 +363,8 @@ def compute_scoreboard(
             continue
         share = Decimal(days) / Decimal((goal.period_end - goal.period_start).days + 1)
         goal_money[goal.user_id] = goal_money.get(goal.user_id, Decimal(0)) + convert(
-            goal.target_revenue.amount * share, goal.target_revenue.currency)
+            goal.target_revenue.amount * share, goal.target_revenue.currency
+        )
         goal_deals[goal.user_id] = goal_deals.get(goal.user_id, Decimal(0)) + goal.target_deals * share
 
     factor = pace_factor(period, now)
@@ -345,14 +374,25 @@ def compute_scoreboard(
         goal = Money(goal_money[user_id], currency).rounded() if user_id in goal_money else None
         projected = (won_money * factor).rounded()
         deals_won, deals_lost = counts.get((user_id, DealKind.WON), 0), counts.get((user_id, DealKind.LOST), 0)
-        unranked.append(dict(
-            user_id=user_id, name=name, won_revenue=won_money, deals_won=deals_won, deals_lost=deals_lost,
-            win_rate=percent(deals_won, deals_won + deals_lost),
-            open_pipeline=Money(pipeline[user_id], currency).rounded(),
-            open_deals=counts.get((user_id, DealKind.OPEN), 0), goal=goal,
-            deals_goal=goal_deals[user_id].quantize(PERCENT, rounding=ROUND_HALF_UP) if user_id in goal_deals else None,
-            progress=percent(won_money.amount, goal.amount) if goal is not None else None,
-            projected=projected, on_track=None if goal is None else projected.amount >= goal.amount))
+        unranked.append(
+            dict(
+                user_id=user_id,
+                name=name,
+                won_revenue=won_money,
+                deals_won=deals_won,
+                deals_lost=deals_lost,
+                win_rate=percent(deals_won, deals_won + deals_lost),
+                open_pipeline=Money(pipeline[user_id], currency).rounded(),
+                open_deals=counts.get((user_id, DealKind.OPEN), 0),
+                goal=goal,
+                deals_goal=goal_deals[user_id].quantize(PERCENT, rounding=ROUND_HALF_UP)
+                if user_id in goal_deals
+                else None,
+                progress=percent(won_money.amount, goal.amount) if goal is not None else None,
+                projected=projected,
+                on_track=None if goal is None else projected.amount >= goal.amount,
+            )
+        )
     unranked.sort(key=lambda r: (-r["won_revenue"].amount, -r["deals_won"], r["name"], r["user_id"]))
     reps = tuple(RepFigures(rank=n, **r) for n, r in enumerate(unranked, start=1))
 
@@ -363,16 +403,26 @@ def compute_scoreboard(
     goal_total = sum(goals_set, zero) if goals_set else None
     projected_total = sum((r.projected for r in reps), zero)
     return Scoreboard(
-        request=request, period=period, as_of=now, currency=currency,
+        request=request,
+        period=period,
+        as_of=now,
+        currency=currency,
         time_left=None if period.end is None or period.sliding else max(0, int((period.end - now).total_seconds())),
-        won_revenue=won_total, deals_won=deals_won, deals_lost=deals_lost,
+        won_revenue=won_total,
+        deals_won=deals_won,
+        deals_lost=deals_lost,
         win_rate=percent(deals_won, deals_won + deals_lost),
         average_deal_size=Money(won_total.amount / deals_won, currency).rounded() if deals_won else None,
-        open_pipeline=sum((r.open_pipeline for r in reps), zero), open_deals=sum(r.open_deals for r in reps),
-        goal=goal_total, progress=percent(won_total.amount, goal_total.amount) if goal_total is not None else None,
-        projected=projected_total, on_track=None if goal_total is None else projected_total.amount >= goal_total.amount,
-        reps=reps, missing_rates=tuple(sorted(missing)),
-        changes_at=next_change(period, now, oldest), event_id=event_id,
+        open_pipeline=sum((r.open_pipeline for r in reps), zero),
+        open_deals=sum(r.open_deals for r in reps),
+        goal=goal_total,
+        progress=percent(won_total.amount, goal_total.amount) if goal_total is not None else None,
+        projected=projected_total,
+        on_track=None if goal_total is None else projected_total.amount >= goal_total.amount,
+        reps=reps,
+        missing_rates=tuple(sorted(missing)),
+        changes_at=next_change(period, now, oldest),
+        event_id=event_id,
     )
 
 
@@ -380,10 +430,19 @@ def compute_scoreboard(
 
 # Opportunity events change stage, amounts, owner or existence; a goal changes targets; exchange rates
 # change conversions. Users and teams have no workflow (and no event) yet: they change only by seeding.
-_MOVING = frozenset({
-    "OpportunityCreated", "OpportunityChanged", "OpportunityStageChanged", "OpportunityWon", "OpportunityLost",
-    "OpportunityUnlocked", "OpportunityDeleted", "GoalSet", "CatalogChanged",
-})
+_MOVING = frozenset(
+    {
+        "OpportunityCreated",
+        "OpportunityChanged",
+        "OpportunityStageChanged",
+        "OpportunityWon",
+        "OpportunityLost",
+        "OpportunityUnlocked",
+        "OpportunityDeleted",
+        "GoalSet",
+        "CatalogChanged",
+    }
+)
 _FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue"})
 
 

@@ -1,5 +1,6 @@
 """The unit of work a workflow runs in: one transaction over the sales graph. Defined here as a
 Protocol so workflows never import persistence; persistence/uow.py implements it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

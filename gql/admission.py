@@ -6,6 +6,7 @@ The endpoint calls `resolve` first (which document the request names: its text, 
 once the document is valid and within the limits, `admit` (the token, the trusted-documents check
 and the rate limit; one SQL statement in all). Every refusal is an `AdmissionRefused` with the HTTP
 status, a code and a message that says what to do."""
+
 from __future__ import annotations
 
 import logging
@@ -18,10 +19,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
 
 from domain.access import Principal
 from domain.base import utcnow
@@ -49,10 +49,10 @@ class AdmissionRefused(Exception):
 class Settings:
     """Each field's environment variable is SALESGRAPH_ plus its name in capitals."""
 
-    apq_cache_bytes: int = 32 << 20            # persisted query texts kept per process (0: APQ off)
-    rate_requests_per_minute: int = 600        # per token (0: no limit)
-    rate_cost_per_minute: int = 1_000_000      # per token, in gql/limits.py `cost` units (0: no limit)
-    rate_limit_url: str = ""                   # memory:// or redis://…; empty: BROADCAST_URL when it is redis
+    apq_cache_bytes: int = 32 << 20  # persisted query texts kept per process (0: APQ off)
+    rate_requests_per_minute: int = 600  # per token (0: no limit)
+    rate_cost_per_minute: int = 1_000_000  # per token, in gql/limits.py `cost` units (0: no limit)
+    rate_limit_url: str = ""  # memory:// or redis://…; empty: BROADCAST_URL when it is redis
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,12 +77,15 @@ class Settings:
             shared = broadcast if broadcast.startswith(("redis://", "rediss://")) else "memory://"
             settings = cls(**{**values, "rate_limit_url": shared})
         if not settings.rate_limit_url.startswith(("memory://", "redis://", "rediss://")):
-            raise SystemExit(f"SALESGRAPH_RATE_LIMIT_URL={settings.rate_limit_url!r}: use memory:// (one process) "
-                             "or redis://host:port (shared by several)")
+            raise SystemExit(
+                f"SALESGRAPH_RATE_LIMIT_URL={settings.rate_limit_url!r}: use memory:// (one process) "
+                "or redis://host:port (shared by several)"
+            )
         return settings
 
 
 # --- Automatic Persisted Queries ---
+
 
 class PersistedQueries:
     """Query texts by sha256, least recently used first out, bounded by their total size. A cache: a
@@ -139,6 +142,7 @@ def check_trusted_document(schema: GraphQLSchema, document: str, field: str) -> 
 
 # --- rate limits ---
 
+
 @dataclass(frozen=True)
 class Budget:
     """The outcome of taking from a token's buckets: 0 seconds to wait when admitted."""
@@ -151,8 +155,9 @@ class Budget:
         return self.wait_requests <= 0 and self.wait_cost <= 0
 
 
-def take(state: tuple[float, float, float] | None, now: float, per_minute: int, cost_per_minute: int,
-         cost: int) -> tuple[Budget, tuple[float, float, float] | None]:
+def take(
+    state: tuple[float, float, float] | None, now: float, per_minute: int, cost_per_minute: int, cost: int
+) -> tuple[Budget, tuple[float, float, float] | None]:
     """Two token buckets, refilled continuously to a minute's worth: one request and `cost` (at most a
     full bucket) must both be there, or nothing is taken. Returns the outcome and the new state (None:
     unchanged). RedisRates runs the same arithmetic in Lua."""
@@ -226,8 +231,9 @@ class RedisRates:
 
     async def take(self, key: str, now: float, per_minute: int, cost_per_minute: int, cost: int) -> Budget:
         try:
-            waits = await self.script(keys=[f"salesgraph:rate:{key}"],
-                                      args=[per_minute, cost_per_minute, cost, repr(now)])
+            waits = await self.script(
+                keys=[f"salesgraph:rate:{key}"], args=[per_minute, cost_per_minute, cost, repr(now)]
+            )
         except Exception as error:  # redis' ConnectionError/TimeoutError are not OSErrors
             if not type(error).__module__.startswith("redis") and not isinstance(error, OSError):
                 raise
@@ -243,16 +249,18 @@ class RedisRates:
 
 # --- the admission ---
 
+
 class Admission:
-    def __init__(self, engine: AsyncEngine, settings: Settings | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, engine: AsyncEngine, settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.engine, self.clock = engine, clock
         self.settings = settings or Settings.from_env()
         self.persisted = PersistedQueries(self.settings.apq_cache_bytes)
         url = self.settings.rate_limit_url or "memory://"
         self.rates: MemoryRates | RedisRates = RedisRates(url) if url.startswith("redis") else MemoryRates()
-        self._trusted_flags: dict[int, bool] = {}           # token id: runs only trusted documents
-        self._trusted_seen: set[tuple[int, str]] = set()    # (token id, sha256) registered
+        self._trusted_flags: dict[int, bool] = {}  # token id: runs only trusted documents
+        self._trusted_seen: set[tuple[int, str]] = set()  # (token id, sha256) registered
 
     async def resolve(self, params: dict[str, Any], authorization: str | None) -> Sent:
         """The document the request names: its `query`, or the persisted query its hash names."""
@@ -265,18 +273,25 @@ class Admission:
         if self.settings.apq_cache_bytes == 0:
             raise AdmissionRefused(200, "PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED")
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
-            raise AdmissionRefused(400, "Unsupported persisted query version: send "
-                                        "`{\"persistedQuery\": {\"version\": 1, \"sha256Hash\": …}}`",
-                                   "PERSISTED_QUERY_VERSION_NOT_SUPPORTED")
+            raise AdmissionRefused(
+                400,
+                'Unsupported persisted query version: send `{"persistedQuery": {"version": 1, "sha256Hash": …}}`',
+                "PERSISTED_QUERY_VERSION_NOT_SUPPORTED",
+            )
         sha256 = persisted.get("sha256Hash")
         if not isinstance(sha256, str) or len(sha256) != 64 or not HEX.issuperset(sha256.lower()):
-            raise AdmissionRefused(400, "`persistedQuery.sha256Hash` must be the 64 hex digits of the query's "
-                                        "sha256", "BAD_REQUEST")
+            raise AdmissionRefused(
+                400, "`persistedQuery.sha256Hash` must be the 64 hex digits of the query's sha256", "BAD_REQUEST"
+            )
         sha256 = sha256.lower()
         if isinstance(query, str) and query.strip():
             if document_hash(query) != sha256:
-                raise AdmissionRefused(400, "provided sha does not match query: `sha256Hash` must be the sha256 "
-                                            "of the query's exact text (UTF-8)", "PERSISTED_QUERY_HASH_MISMATCH")
+                raise AdmissionRefused(
+                    400,
+                    "provided sha does not match query: `sha256Hash` must be the sha256 "
+                    "of the query's exact text (UTF-8)",
+                    "PERSISTED_QUERY_HASH_MISMATCH",
+                )
             return Sent(query, sha256, register=True)
         text = self.persisted.get(sha256)
         if text is not None:
@@ -287,16 +302,21 @@ class Admission:
             return Sent(lookup.trusted_document, sha256, lookup=lookup, looked_up=True)
         raise AdmissionRefused(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
 
-    async def admit(self, sent: Sent, authorization: str | None, client: str | None, anonymous_ok: bool,
-                    cost: int) -> Principal | None:
+    async def admit(
+        self, sent: Sent, authorization: str | None, client: str | None, anonymous_ok: bool, cost: int
+    ) -> Principal | None:
         """The caller, once its token, the trusted-documents rule and its rate limit admit the
         request; None for an anonymous request that may run (introspection only)."""
         lookup = sent.lookup if sent.looked_up else await lookup_token(self.engine, authorization, sent.sha256)
         if lookup is None:
             if not anonymous_ok:
-                raise AdmissionRefused(401, "a valid token is required: send `Authorization: Bearer <token>` "
-                                            "(create one with `salesgraph create-token`)", "UNAUTHENTICATED",
-                                       {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+                raise AdmissionRefused(
+                    401,
+                    "a valid token is required: send `Authorization: Bearer <token>` "
+                    "(create one with `salesgraph create-token`)",
+                    "UNAUTHENTICATED",
+                    {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
+                )
             # No token, no budget of its own: anonymous introspection shares one per client address.
             await self.limit(f"anonymous:{client or 'unknown'}", cost)
             return None
@@ -318,9 +338,13 @@ class Admission:
         if self._trusted_flags.get(token_id) is not False and (token_id, sha256) not in self._trusted_seen:
             tokens = t.api_tokens
             async with self.engine.connect() as conn:
-                row = (await conn.execute(select(tokens.c.trusted_documents_only,
-                                                 registered_text(tokens.c.id, sha256).label("trusted"))
-                                          .where(tokens.c.id == token_id))).first()
+                row = (
+                    await conn.execute(
+                        select(
+                            tokens.c.trusted_documents_only, registered_text(tokens.c.id, sha256).label("trusted")
+                        ).where(tokens.c.id == token_id)
+                    )
+                ).first()
             if len(self._trusted_seen) > 100_000 or len(self._trusted_flags) > 100_000:
                 self._trusted_seen.clear()
                 self._trusted_flags.clear()
@@ -344,11 +368,15 @@ class Admission:
         retry = max(1, math.ceil(wait - 1e-9))
         if budget.wait_requests >= budget.wait_cost:
             whose = "per token" if key.startswith("token:") else "per client address without a token"
-            message = (f"rate limit: at most {per_minute} requests a minute {whose} "
-                       f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s")
+            message = (
+                f"rate limit: at most {per_minute} requests a minute {whose} "
+                f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s"
+            )
         else:
-            message = (f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "
-                       f"(SALESGRAPH_RATE_COST_PER_MINUTE) has less left; retry in {retry} s, or ask for less")
+            message = (
+                f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "
+                f"(SALESGRAPH_RATE_COST_PER_MINUTE) has less left; retry in {retry} s, or ask for less"
+            )
         raise AdmissionRefused(429, message, "RATE_LIMITED", {"Retry-After": str(retry)})
 
     async def close(self) -> None:
@@ -356,7 +384,9 @@ class Admission:
 
 
 def _not_trusted(sha256: str, token_id: int) -> str:
-    return (f"this token runs only documents registered for it, and the document with sha256 {sha256} is not one "
-            "of them: an admin registers documents with the `registerTrustedDocuments` mutation or "
-            f"`salesgraph register-documents --token-id {token_id} FILE…`, and the client sends their exact text "
-            "or their `persistedQuery` hash")
+    return (
+        f"this token runs only documents registered for it, and the document with sha256 {sha256} is not one "
+        "of them: an admin registers documents with the `registerTrustedDocuments` mutation or "
+        f"`salesgraph register-documents --token-id {token_id} FILE…`, and the client sends their exact text "
+        "or their `persistedQuery` hash"
+    )

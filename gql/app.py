@@ -1,4 +1,5 @@
 """The ASGI application: GraphQL over HTTP on /graphql, liveness and readiness probes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -22,12 +23,12 @@ from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
-from gql.timing import ServerTimingMiddleware
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
 from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
+from gql.timing import ServerTimingMiddleware
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping
 from persistence.indicators import IndicatorScheduler
@@ -71,18 +72,27 @@ def _setting(name: str, default: float) -> float:
         raise SystemExit(f"{name}={value!r} is not a number") from None
 
 
-def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, schedule: bool | None = None,
-               clock: Callable[[], datetime] = utcnow) -> Starlette:
+def create_app(
+    engine: AsyncEngine | None = None,
+    dispatch: bool | None = None,
+    schedule: bool | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Starlette:
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown; `clock`
     is the time of mutations and of the indicator scheduler (tests pass their own)."""
     engine = engine or create_engine()
     bus = EventBus(broadcast_url())
     dispatcher = OutboxDispatcher(engine, bus)
-    hub = EventHub(engine, bus, queue_size=int(_setting("SALESGRAPH_SUBSCRIBER_QUEUE", 1000)),
-                   resync_seconds=_setting("SALESGRAPH_EVENT_RESYNC_SECONDS", 2.0))
+    hub = EventHub(
+        engine,
+        bus,
+        queue_size=int(_setting("SALESGRAPH_SUBSCRIBER_QUEUE", 1000)),
+        resync_seconds=_setting("SALESGRAPH_EVENT_RESYNC_SECONDS", 2.0),
+    )
     realtime = Realtime(engine=engine, hub=hub)
-    realtime.scoreboards = ScoreboardTopics(engine, hub, clock=clock,
-                                            coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2))
+    realtime.scoreboards = ScoreboardTopics(
+        engine, hub, clock=clock, coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2)
+    )
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
     scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
@@ -138,13 +148,20 @@ def create_app(engine: AsyncEngine | None = None, dispatch: bool | None = None, 
             await bus.close()
             await engine.dispose()
 
-    endpoint = GraphQLEndpoint(schema, engine, events_committed=committed if dispatch or schedule else None,
-                               clock=clock)
-    websockets = WebSocketEndpoint(endpoint.schema, engine, endpoint.documents, realtime,
-                                   events_committed=endpoint.events_committed, clock=endpoint.clock,
-                                   init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
-                                   keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0),
-                                   admission=endpoint.admission)
+    endpoint = GraphQLEndpoint(
+        schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock
+    )
+    websockets = WebSocketEndpoint(
+        endpoint.schema,
+        engine,
+        endpoint.documents,
+        realtime,
+        events_committed=endpoint.events_committed,
+        clock=endpoint.clock,
+        init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
+        keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0),
+        admission=endpoint.admission,
+    )
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),

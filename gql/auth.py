@@ -1,8 +1,9 @@
 """Bearer tokens: random secrets stored only as sha256 hashes, with expiry and revocation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, null, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,8 +32,9 @@ async def principal_for(engine: AsyncEngine, authorization: str | None) -> Princ
     return found.principal if found is not None else None
 
 
-async def lookup_token(engine: AsyncEngine, authorization: str | None,
-                       document_sha256: str | None = None) -> TokenLookup | None:
+async def lookup_token(
+    engine: AsyncEngine, authorization: str | None, document_sha256: str | None = None
+) -> TokenLookup | None:
     """Like `principal_for`; with `document_sha256`, the same one statement also reads the document
     registered for the token under that hash (trusted documents)."""
     if not authorization:
@@ -42,9 +44,17 @@ async def lookup_token(engine: AsyncEngine, authorization: str | None,
         return None
     tokens, users = t.api_tokens, t.users
     stmt = (
-        select(tokens.c.id, tokens.c.user_id, tokens.c.partner_id, tokens.c.scopes, tokens.c.expires_at,
-               tokens.c.revoked_at, users.c.role, tokens.c.trusted_documents_only,
-               (registered_text(tokens.c.id, document_sha256) if document_sha256 else null()).label("trusted"))
+        select(
+            tokens.c.id,
+            tokens.c.user_id,
+            tokens.c.partner_id,
+            tokens.c.scopes,
+            tokens.c.expires_at,
+            tokens.c.revoked_at,
+            users.c.role,
+            tokens.c.trusted_documents_only,
+            (registered_text(tokens.c.id, document_sha256) if document_sha256 else null()).label("trusted"),
+        )
         .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
         .where(tokens.c.token_hash == hash_secret(secret.strip()))
     )
@@ -52,24 +62,42 @@ async def lookup_token(engine: AsyncEngine, authorization: str | None,
         row = (await conn.execute(stmt)).first()
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= datetime.now(timezone.utc):
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
     role = Role(row.role) if row.role else None
     # Its effective scopes: those it was created with (all, when none) within its owner's role.
-    principal = Principal(token_id=row.id, user_id=row.user_id, partner_id=row.partner_id, role=role,
-                          scopes=effective(row.scopes or [], role, row.partner_id is not None))
+    principal = Principal(
+        token_id=row.id,
+        user_id=row.user_id,
+        partner_id=row.partner_id,
+        role=role,
+        scopes=effective(row.scopes or [], role, row.partner_id is not None),
+    )
     return TokenLookup(principal, bool(row.trusted_documents_only), row.trusted)
 
 
 async def issue_token(
-    engine: AsyncEngine, *, name: str, user_id: int | None = None, partner_id: int | None = None,
-    scopes: list[str] | None = None, expires_in_days: int | None = None, trusted_documents_only: bool = False,
+    engine: AsyncEngine,
+    *,
+    name: str,
+    user_id: int | None = None,
+    partner_id: int | None = None,
+    scopes: list[str] | None = None,
+    expires_in_days: int | None = None,
+    trusted_documents_only: bool = False,
 ) -> str:
     """Store a new token and return its secret, which is never stored and cannot be shown again."""
     secret = new_secret()
-    expires_at = (datetime.now(timezone.utc) + timedelta(days=expires_in_days)) if expires_in_days else None
-    token = ApiToken(name=name, token_hash=hash_secret(secret), scopes=list(scopes or []), user_id=user_id,
-                     partner_id=partner_id, expires_at=expires_at, trusted_documents_only=trusted_documents_only)
+    expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)) if expires_in_days else None
+    token = ApiToken(
+        name=name,
+        token_hash=hash_secret(secret),
+        scopes=list(scopes or []),
+        user_id=user_id,
+        partner_id=partner_id,
+        expires_at=expires_at,
+        trusted_documents_only=trusted_documents_only,
+    )
     async with engine.begin() as conn:
         await conn.execute(insert(t.api_tokens).values(**to_row(token)))
     return secret

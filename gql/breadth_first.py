@@ -10,18 +10,26 @@ It only has to be right when it answers: a query it cannot run exactly as graphq
 (introspection, a null in a non-null position, an error from a resolver, a resolver needing
 more of `info` than `info.context`) raises `Unsupported`, and the caller runs the standard
 executor, which then reports errors the standard way."""
+
 from __future__ import annotations
 
 import asyncio
 import inspect
-from operator import attrgetter
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
-    ExecutionResult, GraphQLAbstractType, get_named_type, GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType,
-    GraphQLSchema, OperationType,
+    ExecutionResult,
+    GraphQLAbstractType,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationType,
+    get_named_type,
 )
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
@@ -60,16 +68,18 @@ class BreadthFirst:
         self.schema: GraphQLSchema = schema._schema
         self.scalars = schema.schema_converter.scalar_registry
 
-    async def execute(self, document: Any, context: Any, variables: dict | None,
-                      operation_name: str | None) -> ExecutionResult | None:
+    async def execute(
+        self, document: Any, context: Any, variables: dict | None, operation_name: str | None
+    ) -> ExecutionResult | None:
         """The result, or None when the standard executor must run the request."""
         executor = IncrementalExecutor.build(self.schema, document, None, context, variables, operation_name)
         if isinstance(executor, list) or executor.operation.operation is not OperationType.QUERY:
             return None
         run = _Run(self, executor, context)
         root = self.schema.query_type
-        grouped = collect_fields(self.schema, executor.fragments, executor.variable_values, root,
-                                 executor.operation).grouped_field_set
+        grouped = collect_fields(
+            self.schema, executor.fragments, executor.variable_values, root, executor.operation
+        ).grouped_field_set
         try:
             data = await run.selection(root, [None], grouped)
         except Exception:  # noqa: BLE001 - Unsupported, or an error the standard executor reports with its path
@@ -135,10 +145,10 @@ class _Run:
         if not field_def.args:
             return {}
         first = fields[0]
-        raw = get_argument_values(field_def, first.node, self.executor.variable_values,
-                                  first.fragment_variable_values)
-        return convert_arguments(raw, definition.arguments, scalar_registry=self.owner.scalars,
-                                 config=self.owner.strawberry.config)
+        raw = get_argument_values(field_def, first.node, self.executor.variable_values, first.fragment_variable_values)
+        return convert_arguments(
+            raw, definition.arguments, scalar_registry=self.owner.scalars, config=self.owner.strawberry.config
+        )
 
     def columns_for(self, return_type: Any, fields: list, batch: Batch) -> tuple[str, ...] | None:
         """The columns the selection reads from the batch's rows, or None for all of them."""
@@ -146,7 +156,7 @@ class _Run:
         if batch.kind != "pages":
             return self.node_columns(named, fields, batch.table)
         wanted: set[str] = set()
-        for key, sub in self.executor.collect_subfields(named, fields).grouped_field_set.items():
+        for _key, sub in self.executor.collect_subfields(named, fields).grouped_field_set.items():
             name = sub[0].node.name.value
             if name in ("__typename", "totalCount", "pageInfo"):
                 continue
@@ -157,7 +167,9 @@ class _Run:
                 found = ()
                 for _, edge_fields in self.executor.collect_subfields(edge, sub).grouped_field_set.items():
                     if edge_fields[0].node.name.value == "node":
-                        node_found = self.node_columns(get_named_type(edge.fields["node"].type), edge_fields, batch.table)
+                        node_found = self.node_columns(
+                            get_named_type(edge.fields["node"].type), edge_fields, batch.table
+                        )
                         if node_found is None:
                             return None
                         found = (*found, *node_found)
@@ -190,8 +202,9 @@ class _Run:
                 wanted.update(needed)
         return tuple(sorted(wanted))
 
-    async def batched(self, batch: Batch, kwargs: dict[str, Any], parents: list[Any],
-                      columns: tuple[str, ...] | None) -> list:
+    async def batched(
+        self, batch: Batch, kwargs: dict[str, Any], parents: list[Any], columns: tuple[str, ...] | None
+    ) -> list:
         cls = node_class(batch.target)
         loader = batch.loader(self.context, kwargs)
         keys = [p.__dict__[batch.key] for p in parents]
@@ -200,8 +213,12 @@ class _Run:
         # columns this selection reads.
         loaded = await loader.fetch(wanted, columns) if wanted else []
         if batch.kind == "one":
-            objects = dict(zip((k for k, row in zip(wanted, loaded) if row is not None),
-                               cls.from_rows(row for row in loaded if row is not None)))
+            objects = dict(
+                zip(
+                    (k for k, row in zip(wanted, loaded) if row is not None),
+                    cls.from_rows(row for row in loaded if row is not None),
+                )
+            )
             return [objects.get(k) for k in keys]
         found = dict(zip(wanted, loaded))
         rows = next((r for group in loaded for r in (group.rows if batch.kind == "pages" else group)), None)
@@ -260,7 +277,7 @@ class _Run:
                 if size is None:
                     out.append(None)
                 else:
-                    out.append(done[at:at + size])
+                    out.append(done[at : at + size])
                     at += size
             return out
         present = [i for i, v in enumerate(values) if v is not None]

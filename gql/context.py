@@ -48,10 +48,12 @@ class Context:
 
     def children(self, table: Table, fk: str, order_by: tuple = (), where: Any = None, tag: str = "") -> DataLoader:
         key = ("fk", table.name, fk, tag)
-        return self.loader(key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key,
-                                                           viewer=self.viewer))
+        return self.loader(
+            key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key, viewer=self.viewer)
+        )
 
     def linked(self, link: Table, left: str, right: str, target: Table, order_by: tuple = ()) -> DataLoader:
-        return self.loader(("link", link.name, left),
-                           lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by,
-                                                         viewer=self.viewer))
+        return self.loader(
+            ("link", link.name, left),
+            lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by, viewer=self.viewer),
+        )

@@ -1,5 +1,6 @@
 """`GET /documents/{id}`: the file of a generated quote document, for a caller with a valid token who
 may see its opportunity."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -11,16 +12,17 @@ from starlette.responses import JSONResponse, Response
 from domain.scopes import Scope
 from gql import ids
 from gql.auth import principal_for
-from gql.scopes import InsufficientScope, require
 from gql.errors import ClientError
+from gql.scopes import InsufficientScope, require
 from persistence import reads
 from persistence import tables as t
 from persistence.visibility import Viewer
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers
+    )
 
 
 def content_disposition(file_name: str) -> str:
@@ -33,8 +35,12 @@ def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
     async def download(request: Request) -> Response:
         principal = await principal_for(engine, request.headers.get("authorization"))
         if principal is None:
-            return _error(401, "a valid token is required: send `Authorization: Bearer <token>`", "UNAUTHENTICATED",
-                          {"WWW-Authenticate": 'Bearer realm="salesgraph"'})
+            return _error(
+                401,
+                "a valid token is required: send `Authorization: Bearer <token>`",
+                "UNAUTHENTICATED",
+                {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
+            )
         try:
             require(principal, Scope.DOCUMENTS_READ, "GET /documents/<id>")
         except InsufficientScope as error:
@@ -48,8 +54,14 @@ def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
             [row] = await reads.rows_by_ids(conn, t.quote_documents, [pk], viewer=Viewer.of(principal))
         if row is None:
             return not_found
-        return Response(bytes(row.content), media_type=row.content_type, headers={
-            "Content-Disposition": content_disposition(row.file_name), "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff"})
+        return Response(
+            bytes(row.content),
+            media_type=row.content_type,
+            headers={
+                "Content-Disposition": content_disposition(row.file_name),
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     return download

@@ -6,6 +6,7 @@ calls Strawberry's resolver wrapper and completes the value for each one, ~6-9 Â
 For fields marked at start-up as plain leaves we read the attribute (or call the
 self-only resolver) and serialise the value directly; anything unusual (a null in a
 non-null field, a serialisation error) falls back to the full path, which reports it."""
+
 from __future__ import annotations
 
 import inspect

@@ -1,5 +1,6 @@
 """GraphiQL, served with its assets from this package (no CDN), with a sample nested query and an
 Authorization header ready for a token."""
+
 from __future__ import annotations
 
 import functools
@@ -58,6 +59,8 @@ def graphiql_html() -> str:
         raise RuntimeError("the GraphiQL page still refers to an external resource")
     sample = SAMPLE_QUERY.replace("`", "\\`")
     html = re.sub(r"const EXAMPLE_QUERY = `.*?`;", lambda _: f"const EXAMPLE_QUERY = `{sample}`;", html, flags=re.S)
-    html = html.replace("React.useState(parameters.headers)",
-                        'React.useState(parameters.headers || \'{"Authorization": "Bearer <paste your token>"}\')')
+    html = html.replace(
+        "React.useState(parameters.headers)",
+        'React.useState(parameters.headers || \'{"Authorization": "Bearer <paste your token>"}\')',
+    )
     return html.replace("<title>Strawberry GraphiQL</title>", "<title>Salesgraph GraphiQL</title>")

@@ -1,5 +1,6 @@
 """GraphQL over HTTP (POST and GET) with cached parsing and validation, orjson, typed errors
 and `application/graphql-response+json` status codes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,15 +13,23 @@ from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, OperationType,
-    execute, parse, specified_rules, validate,
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
 )
 from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncEngine
-from strawberry import Schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry import Schema
 
 from domain.base import utcnow
 from gql.admission import Admission, AdmissionRefused
@@ -28,8 +37,9 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.graphiql import graphiql_html
-from gql.limits import Limits, LimitExceeded, check_shape, check_text, cost
-from gql.scopes import InsufficientScope, check as check_scopes
+from gql.limits import LimitExceeded, Limits, check_shape, check_text, cost
+from gql.scopes import InsufficientScope
+from gql.scopes import check as check_scopes
 
 log = logging.getLogger("salesgraph.http")
 
@@ -76,8 +86,14 @@ def _only_introspection(operation: OperationDefinitionNode) -> bool:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema: Schema, engine: AsyncEngine, events_committed: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        engine: AsyncEngine,
+        events_committed: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        limits: Limits | None = None,
+    ) -> None:
         self.schema, self.engine = schema._schema, engine
         self.events_committed, self.clock = events_committed, clock
         self.limits = limits or Limits.from_env()
@@ -95,7 +111,11 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request, request_id: str) -> Response:
         media = _response_media(request)
-        if request.method == "GET" and "query" not in request.query_params and "text/html" in request.headers.get("accept", ""):
+        if (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        ):
             return HTMLResponse(graphiql_html())
         try:
             if media is None:
@@ -107,8 +127,14 @@ class GraphQLEndpoint:
             return _json(body, error.status, media or JSON, error.headers)
         except Exception:
             log.exception("unexpected error in request %s", request_id)
-            body = {"errors": [{"message": f"Internal server error (request id {request_id})",
-                                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]}
+            body = {
+                "errors": [
+                    {
+                        "message": f"Internal server error (request id {request_id})",
+                        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                    }
+                ]
+            }
             return _json(body, 500, media or JSON)
 
     async def run(self, request: Request, request_id: str, params: dict[str, Any], media: str) -> Response:
@@ -126,12 +152,17 @@ class GraphQLEndpoint:
             return _json({"errors": [e.formatted for e in errors]}, status, media)
         operation = get_operation_ast(document, operation_name)
         if operation is None:
-            raise RequestError(400, "the document has no single operation to run; name it in `operationName`"
-                               if operation_name is None else f"no operation named {operation_name!r}",
-                               "OPERATION_NOT_FOUND")
+            raise RequestError(
+                400,
+                "the document has no single operation to run; name it in `operationName`"
+                if operation_name is None
+                else f"no operation named {operation_name!r}",
+                "OPERATION_NOT_FOUND",
+            )
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
-            raise RequestError(405, f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED",
-                               {"Allow": "POST"})
+            raise RequestError(
+                405, f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
+            )
         if operation.operation is OperationType.SUBSCRIPTION:
             raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
         try:  # before the token is even looked up: a refused query costs no SQL
@@ -140,32 +171,55 @@ class GraphQLEndpoint:
         except LimitExceeded as error:
             raise RequestError(400, error.message, error.code) from None
         # The token (401 unless only introspection), trusted documents (403), rate limits (429).
-        principal = await self.admission.admit(sent, authorization, request.client.host if request.client else None,
-                                               _only_introspection(operation), spent)
+        principal = await self.admission.admit(
+            sent, authorization, request.client.host if request.client else None, _only_introspection(operation), spent
+        )
         try:  # each root field's scope (gql/scopes.py): still no SQL beyond the token lookup
             check_scopes(principal, document, operation)
         except InsufficientScope as error:
             raise RequestError(error.status, error.message, error.code) from None
-        context = Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
-                          events_committed=self.events_committed)
+        context = Context(
+            engine=self.engine,
+            principal=principal,
+            request_id=request_id,
+            clock=self.clock,
+            events_committed=self.events_committed,
+        )
         try:
             async with asyncio.timeout(self.limits.timeout_seconds):
                 result = await self._execute(operation, document, context, variables, operation_name)
         except TimeoutError:
             log.warning("request %s stopped after %s s", request_id, self.limits.timeout_seconds)
-            raise RequestError(503, f"the request took longer than {self.limits.timeout_seconds:g} s and was stopped "
-                               "(a mutation in it was rolled back unless it had committed); ask for less, or retry "
-                               "later", "TIMEOUT", {"Retry-After": "1"}) from None
+            raise RequestError(
+                503,
+                f"the request took longer than {self.limits.timeout_seconds:g} s and was stopped "
+                "(a mutation in it was rolled back unless it had committed); ask for less, or retry "
+                "later",
+                "TIMEOUT",
+                {"Retry-After": "1"},
+            ) from None
         return self.respond(result, media, request_id)
 
-    async def _execute(self, operation: OperationDefinitionNode, document: DocumentNode, context: Context,
-                       variables: dict[str, Any] | None, operation_name: str | None) -> ExecutionResult:
+    async def _execute(
+        self,
+        operation: OperationDefinitionNode,
+        document: DocumentNode,
+        context: Context,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> ExecutionResult:
         result = None
         if operation.operation is OperationType.QUERY:
             result = await self.breadth_first.execute(document, context, variables, operation_name)
         if result is None:
-            result = execute(self.schema, document, context_value=context, variable_values=variables,
-                             operation_name=operation_name, executor_class=FastExecutor)
+            result = execute(
+                self.schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                executor_class=FastExecutor,
+            )
             if not isinstance(result, ExecutionResult):
                 result = await result
         return result
@@ -187,8 +241,10 @@ def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if original is None or isinstance(original, GraphQLError):
         return error.formatted
     log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
-    formatted = {"message": f"Internal server error (request id {request_id})",
-                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+    formatted = {
+        "message": f"Internal server error (request id {request_id})",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
     if error.path:
         formatted["path"] = error.path
     if error.locations:

@@ -1,4 +1,5 @@
 """Opaque Relay global ids: base64url of `Type:pk`."""
+
 from __future__ import annotations
 
 import base64
@@ -7,8 +8,8 @@ import functools
 
 from gql.errors import ClientError
 
-
 MAX_PK = 2**31 - 1  # primary keys are 32-bit integers; a larger number names nothing
+
 
 @functools.lru_cache(maxsize=200_000)
 def encode(type_name: str, pk: int) -> str:
@@ -32,5 +33,7 @@ def decode_as(global_id: str, expected: str | tuple[str, ...]) -> int:
     type_name, pk = decode(global_id)
     allowed = (expected,) if isinstance(expected, str) else expected
     if type_name not in allowed:
-        raise ClientError(f"{global_id!r} is the id of a {type_name}, not of a {' or '.join(allowed)}", code="INVALID_ID")
+        raise ClientError(
+            f"{global_id!r} is the id of a {type_name}, not of a {' or '.join(allowed)}", code="INVALID_ID"
+        )
     return pk

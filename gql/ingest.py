@@ -6,6 +6,7 @@ authenticated like /graphql with `Authorization: Bearer <token>`. With an `Idemp
 repeated request from the same caller gets the first response back and creates nothing; the key is
 stored in the same transaction as the leads, so a lead is never created without its key nor a key
 without its leads."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,10 +47,17 @@ ATTEMPTS = 2
 
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
-    "firstName": ("first_name", TEXT), "lastName": ("last_name", TEXT), "company": ("company", TEXT),
-    "email": ("email", TEXT), "phone": ("phone", TEXT), "country": ("country", TEXT),
-    "companySize": ("company_size", NUMBER), "campaignId": ("campaign_id", CAMPAIGN),
-    "utmSource": ("utm_source", TEXT), "utmMedium": ("utm_medium", TEXT), "utmCampaign": ("utm_campaign", TEXT),
+    "firstName": ("first_name", TEXT),
+    "lastName": ("last_name", TEXT),
+    "company": ("company", TEXT),
+    "email": ("email", TEXT),
+    "phone": ("phone", TEXT),
+    "country": ("country", TEXT),
+    "companySize": ("company_size", NUMBER),
+    "campaignId": ("campaign_id", CAMPAIGN),
+    "utmSource": ("utm_source", TEXT),
+    "utmMedium": ("utm_medium", TEXT),
+    "utmCampaign": ("utm_campaign", TEXT),
     "priority": ("priority", NUMBER),
 }
 
@@ -89,12 +97,18 @@ def _gid(type_name: str, pk: int | None) -> str | None:
 
 
 def rendered(results: list[wf.Ingested], batch: bool) -> dict[str, Any]:
-    leads = [{
-        "id": ids.encode("Lead", r.lead.id), "status": r.lead.status.value, "priority": r.lead.priority,
-        "assignedUserId": _gid("User", r.lead.assigned_user_id),
-        "assignedPartnerId": _gid("Partner", r.lead.assigned_partner_id),
-        "routingRuleId": _gid("LeadRoutingRule", r.rule_id), "splitterId": _gid("LeadSplitter", r.splitter_id),
-    } for r in results]
+    leads = [
+        {
+            "id": ids.encode("Lead", r.lead.id),
+            "status": r.lead.status.value,
+            "priority": r.lead.priority,
+            "assignedUserId": _gid("User", r.lead.assigned_user_id),
+            "assignedPartnerId": _gid("Partner", r.lead.assigned_partner_id),
+            "routingRuleId": _gid("LeadRoutingRule", r.rule_id),
+            "splitterId": _gid("LeadSplitter", r.splitter_id),
+        }
+        for r in results
+    ]
     return {"leads": leads} if batch else {"lead": leads[0]}
 
 
@@ -107,8 +121,14 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
-async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: str | None = None,
-                  clock: Callable[[], datetime] = utcnow, on_commit: Callable[[], None] | None = None) -> Processed:
+async def process(
+    engine: AsyncEngine,
+    actor: Actor,
+    cmd: wf.IngestLeads,
+    key: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    on_commit: Callable[[], None] | None = None,
+) -> Processed:
     """Run the lead processor once per idempotency key: the first request stores its leads and its
     response together; a repeat with the same leads gets that response back; a repeat with other
     leads is refused. Raises a DomainError for what the client can fix."""
@@ -121,8 +141,11 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
                     found = await idempotency.recall(uow, owner, key)
                     if found is not None:
                         if found.request_hash != digest:
-                            raise d.ValidationError("idempotencyKey", f"the key {key!r} was already used for a "
-                                                                      "different request; use a new key for new leads")
+                            raise d.ValidationError(
+                                "idempotencyKey",
+                                f"the key {key!r} was already used for a "
+                                "different request; use a new key for new leads",
+                            )
                         return Processed(found.response, replayed=True)
                 response: dict[str, Any] = {}
 
@@ -135,11 +158,13 @@ async def process(engine: AsyncEngine, actor: Actor, cmd: wf.IngestLeads, key: s
                 return Processed(response, replayed=False)
         except idempotency.KeyTaken:
             log.info("idempotency key %r was stored by a concurrent request (attempt %d); reading it", key, attempt)
-    raise d.Conflict(f"the idempotency key {key!r} is being used by another request at the same time; "
-                     "send the request again")
+    raise d.Conflict(
+        f"the idempotency key {key!r} is being used by another request at the same time; send the request again"
+    )
 
 
 # --- the HTTP endpoint ---
+
 
 def new_lead(data: Any, where: str) -> wf.NewLead:
     """A lead from its JSON object, every value checked for its type; `where` prefixes the field names
@@ -178,10 +203,14 @@ def command_from_body(body: Any) -> wf.IngestLeads:
     if isinstance(body, dict) and "leads" in body:
         extra = sorted(set(body) - {"leads"})
         if extra:
-            raise IngestError(400, "BAD_REQUEST", f"a batch is {{\"leads\": [...]}} and nothing else; remove {extra[0]!r}")
+            raise IngestError(
+                400, "BAD_REQUEST", f'a batch is {{"leads": [...]}} and nothing else; remove {extra[0]!r}'
+            )
         if not isinstance(body["leads"], list):
             raise IngestError(400, "BAD_REQUEST", "`leads` must be a JSON array of lead objects")
-        return wf.IngestLeads(batch=True, leads=[new_lead(item, f"leads[{n}].") for n, item in enumerate(body["leads"])])
+        return wf.IngestLeads(
+            batch=True, leads=[new_lead(item, f"leads[{n}].") for n, item in enumerate(body["leads"])]
+        )
     return wf.IngestLeads(batch=False, leads=[new_lead(body, "")])
 
 
@@ -205,8 +234,9 @@ def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = No
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def ingest_endpoint(engine: AsyncEngine, events_committed: Callable[[], None] | None = None,
-                    clock: Callable[[], datetime] = utcnow) -> Callable[[Request], Any]:
+def ingest_endpoint(
+    engine: AsyncEngine, events_committed: Callable[[], None] | None = None, clock: Callable[[], datetime] = utcnow
+) -> Callable[[Request], Any]:
     """The `POST /ingest/leads` handler on `engine`."""
 
     async def ingest(request: Request) -> Response:
@@ -223,8 +253,10 @@ def ingest_endpoint(engine: AsyncEngine, events_committed: Callable[[], None] | 
             return _json(failure.body(), failure.status)
         except Exception:
             log.exception("unexpected error while ingesting leads")
-            return _json(IngestError(500, "INTERNAL_SERVER_ERROR", "the leads could not be stored; nothing was "
-                                     "written").body(), 500)
+            return _json(
+                IngestError(500, "INTERNAL_SERVER_ERROR", "the leads could not be stored; nothing was written").body(),
+                500,
+            )
         return _json(done.response, 201, {"Idempotent-Replayed": "true"} if done.replayed else None)
 
     return ingest
@@ -247,8 +279,11 @@ async def _body(request: Request) -> Any:
         raise IngestError(415, "UNSUPPORTED_MEDIA_TYPE", "send the leads as application/json")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise IngestError(413, "PAYLOAD_TOO_LARGE", f"the body is larger than {MAX_BODY_BYTES} bytes; send smaller "
-                                                    f"batches (at most {wf.MAX_BATCH} leads)")
+        raise IngestError(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches (at most {wf.MAX_BATCH} leads)",
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -5,6 +5,7 @@ Checked on the parsed document right after the token lookup, so a refused reques
 own: HTTP answers 403 `INSUFFICIENT_SCOPE`, a WebSocket operation gets an `error` message with that
 code. Nested fields are covered by their root field's scope; which rows they show is row visibility,
 applied where data is read. `tests/integration/test_scopes.py` fails when a root field has no entry."""
+
 from __future__ import annotations
 
 from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, OperationType
@@ -17,18 +18,28 @@ NO_SCOPE = None
 CODE = "INSUFFICIENT_SCOPE"
 
 QUERY: dict[str, S | None] = {
-    "node": NO_SCOPE, "nodes": NO_SCOPE, "viewer": NO_SCOPE, "latestEventId": NO_SCOPE,
-    "accounts": S.ACCOUNTS_READ, "accountGroups": S.ACCOUNTS_READ,
-    "contacts": S.CONTACTS_READ, "contactTypes": S.CONTACTS_READ,
-    "leads": S.LEADS_READ, "leadBoard": S.LEADS_READ, "leadRoutingRules": S.LEADS_READ,
+    "node": NO_SCOPE,
+    "nodes": NO_SCOPE,
+    "viewer": NO_SCOPE,
+    "latestEventId": NO_SCOPE,
+    "accounts": S.ACCOUNTS_READ,
+    "accountGroups": S.ACCOUNTS_READ,
+    "contacts": S.CONTACTS_READ,
+    "contactTypes": S.CONTACTS_READ,
+    "leads": S.LEADS_READ,
+    "leadBoard": S.LEADS_READ,
+    "leadRoutingRules": S.LEADS_READ,
     "leadSplitters": S.LEADS_READ,
     "opportunities": S.OPPORTUNITIES_READ,
     "contracts": S.CONTRACTS_READ,
     "salesActivities": S.ACTIVITIES_READ,
-    "priceBooks": S.CATALOG_READ, "products": S.CATALOG_READ, "exchangeRates": S.CATALOG_READ,
+    "priceBooks": S.CATALOG_READ,
+    "products": S.CATALOG_READ,
+    "exchangeRates": S.CATALOG_READ,
     "campaigns": S.CAMPAIGNS_READ,
     "partners": S.PARTNERS_READ,
-    "users": S.USERS_READ, "teams": S.USERS_READ,
+    "users": S.USERS_READ,
+    "teams": S.USERS_READ,
     "statusMonitors": S.MONITORS_READ,
     "scoreboard": S.SCOREBOARD_READ,
     "documentTemplates": S.DOCUMENTS_READ,
@@ -47,41 +58,126 @@ def _writes(scope: S, *fields: str) -> dict[str, S | None]:
 
 
 MUTATION: dict[str, S | None] = {
-    **_writes(S.ACCOUNTS_WRITE, "createAccount", "updateAccount", "deleteAccount", "addAccountToGroup",
-              "removeAccountFromGroup", "addFavouriteAccount", "removeFavouriteAccount", "addRelatedAccount",
-              "removeRelatedAccount", "assignAccountPartner", "createAccountGroup", "renameAccountGroup",
-              "deleteAccountGroup", "linkAccounts", "unlinkAccounts", "setAccountParent"),
-    **_writes(S.CONTACTS_WRITE, "createContact", "updateContact", "deleteContact", "anonymizeContact",
-              "createConsultant", "createContactType", "updateContactType", "deleteContactType",
-              "setContactLeadStatus"),
-    **_writes(S.LEADS_WRITE, "createLead", "updateLead", "qualifyLead", "disqualifyLead", "anonymizeLead",
-              "archiveLead", "unarchiveLead", "assignLead", "reworkLead", "addLeadToAccount",
-              "createLeadRoutingRule", "updateLeadRoutingRule", "deleteLeadRoutingRule", "createLeadSplitter",
-              "updateLeadSplitter", "deleteLeadSplitter"),
+    **_writes(
+        S.ACCOUNTS_WRITE,
+        "createAccount",
+        "updateAccount",
+        "deleteAccount",
+        "addAccountToGroup",
+        "removeAccountFromGroup",
+        "addFavouriteAccount",
+        "removeFavouriteAccount",
+        "addRelatedAccount",
+        "removeRelatedAccount",
+        "assignAccountPartner",
+        "createAccountGroup",
+        "renameAccountGroup",
+        "deleteAccountGroup",
+        "linkAccounts",
+        "unlinkAccounts",
+        "setAccountParent",
+    ),
+    **_writes(
+        S.CONTACTS_WRITE,
+        "createContact",
+        "updateContact",
+        "deleteContact",
+        "anonymizeContact",
+        "createConsultant",
+        "createContactType",
+        "updateContactType",
+        "deleteContactType",
+        "setContactLeadStatus",
+    ),
+    **_writes(
+        S.LEADS_WRITE,
+        "createLead",
+        "updateLead",
+        "qualifyLead",
+        "disqualifyLead",
+        "anonymizeLead",
+        "archiveLead",
+        "unarchiveLead",
+        "assignLead",
+        "reworkLead",
+        "addLeadToAccount",
+        "createLeadRoutingRule",
+        "updateLeadRoutingRule",
+        "deleteLeadRoutingRule",
+        "createLeadSplitter",
+        "updateLeadSplitter",
+        "deleteLeadSplitter",
+    ),
     **_writes(S.LEADS_INGEST, "ingestLead"),
-    **_writes(S.OPPORTUNITIES_WRITE, "createOpportunity", "updateOpportunity", "deleteOpportunity",
-              "changeOpportunityStage", "markOpportunitySold", "markOpportunityLost", "unlockOpportunity",
-              "createUpsellOpportunity", "copyOpportunity", "moveOpportunity", "assignOpportunityPartner",
-              "addBusinessRole", "removeBusinessRole"),
-    **_writes(S.QUOTES_WRITE, "createQuote", "updateQuote", "addQuoteItems", "updateQuoteItem", "removeQuoteItem",
-              "addRoundingItem", "makeQuoteActive", "changeQuoteCurrency", "duplicateQuote", "deleteQuote"),
-    **_writes(S.ACTIVITIES_WRITE, "createSalesActivity", "updateSalesActivity", "completeSalesActivity",
-              "deleteSalesActivity"),
-    **_writes(S.CATALOG_WRITE, "createProduct", "updateProduct", "deleteProduct", "importProducts",
-              "addProductUnit", "updateProductUnit", "removeProductUnit", "createPriceBook", "updatePriceBook",
-              "deletePriceBook", "setPrice", "removePrice", "createBundle", "updateBundle", "deleteBundle",
-              "setExchangeRate"),
+    **_writes(
+        S.OPPORTUNITIES_WRITE,
+        "createOpportunity",
+        "updateOpportunity",
+        "deleteOpportunity",
+        "changeOpportunityStage",
+        "markOpportunitySold",
+        "markOpportunityLost",
+        "unlockOpportunity",
+        "createUpsellOpportunity",
+        "copyOpportunity",
+        "moveOpportunity",
+        "assignOpportunityPartner",
+        "addBusinessRole",
+        "removeBusinessRole",
+    ),
+    **_writes(
+        S.QUOTES_WRITE,
+        "createQuote",
+        "updateQuote",
+        "addQuoteItems",
+        "updateQuoteItem",
+        "removeQuoteItem",
+        "addRoundingItem",
+        "makeQuoteActive",
+        "changeQuoteCurrency",
+        "duplicateQuote",
+        "deleteQuote",
+    ),
+    **_writes(
+        S.ACTIVITIES_WRITE, "createSalesActivity", "updateSalesActivity", "completeSalesActivity", "deleteSalesActivity"
+    ),
+    **_writes(
+        S.CATALOG_WRITE,
+        "createProduct",
+        "updateProduct",
+        "deleteProduct",
+        "importProducts",
+        "addProductUnit",
+        "updateProductUnit",
+        "removeProductUnit",
+        "createPriceBook",
+        "updatePriceBook",
+        "deletePriceBook",
+        "setPrice",
+        "removePrice",
+        "createBundle",
+        "updateBundle",
+        "deleteBundle",
+        "setExchangeRate",
+    ),
     **_writes(S.CAMPAIGNS_WRITE, "createCampaign", "updateCampaign", "archiveCampaign", "unarchiveCampaign"),
     **_writes(S.PARTNERS_WRITE, "createPartner", "updatePartner", "deletePartner"),
     **_writes(S.USERS_WRITE, "setGoal"),
     **_writes(S.MONITORS_WRITE, "createStatusMonitor", "updateStatusMonitor", "deleteStatusMonitor"),
-    **_writes(S.DOCUMENTS_WRITE, "generateQuoteDocument", "uploadDocumentTemplate", "deleteDocumentTemplate",
-              "setDefaultDocumentTemplate"),
+    **_writes(
+        S.DOCUMENTS_WRITE,
+        "generateQuoteDocument",
+        "uploadDocumentTemplate",
+        "deleteDocumentTemplate",
+        "setDefaultDocumentTemplate",
+    ),
     **_writes(S.TOKENS_WRITE, "createApiToken", "revokeApiToken", "registerTrustedDocuments"),
 }
 
 ROOTS: dict[OperationType, dict[str, S | None]] = {
-    OperationType.QUERY: QUERY, OperationType.MUTATION: MUTATION, OperationType.SUBSCRIPTION: SUBSCRIPTION,
+    OperationType.QUERY: QUERY,
+    OperationType.MUTATION: MUTATION,
+    OperationType.SUBSCRIPTION: SUBSCRIPTION,
 }
 
 
@@ -92,14 +188,17 @@ class InsufficientScope(Exception):
 
     def __init__(self, field: str, scope: str) -> None:
         self.field, self.scope = field, scope
-        self.message = (f"`{field}` needs the scope {scope}, which this token does not have: create a token "
-                        f"with it (`createApiToken` or `salesgraph create-token --scopes {scope}`)")
+        self.message = (
+            f"`{field}` needs the scope {scope}, which this token does not have: create a token "
+            f"with it (`createApiToken` or `salesgraph create-token --scopes {scope}`)"
+        )
         self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
 
-def _root_fields(selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode],
-                 seen: set[str]) -> list[str]:
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> list[str]:
     """Every root field name, through fragment spreads and inline fragments (whatever @skip/@include say)."""
     names: list[str] = []
     for selection in selection_set.selections:

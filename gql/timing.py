@@ -1,4 +1,5 @@
 """Server-Timing on every HTTP response: the request's SQL statements and database time."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,10 @@ class ServerTimingMiddleware:
 
         async def send_with_timing(message: dict) -> None:
             if message["type"] == "http.response.start":
-                value = (f'db;dur={stats.seconds * 1000:.2f};desc="{stats.statements} statements", '
-                         f"total;dur={(time.perf_counter() - started) * 1000:.2f}")
+                value = (
+                    f'db;dur={stats.seconds * 1000:.2f};desc="{stats.statements} statements", '
+                    f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
+                )
                 message["headers"] = [*message.get("headers", []), (b"server-timing", value.encode())]
             await send(message)
 

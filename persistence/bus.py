@@ -10,6 +10,7 @@ process, `redis://` for several), with the guarantees broadcaster 0.3.1 lacks ow
 - Publishing never needs a live subscription, and Redis being down at start-up does not stop the
   app: publishing raises (the outbox keeps the events), subscribing is retried by the hub.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,7 +63,7 @@ class EventBus:
             self._publisher = RedisPubSubBackend(self.url)
         try:
             await self._publisher.publish(channel, message)
-        except Exception as error:  # noqa: BLE001 - a pooled connection from before a Redis restart
+        except Exception as error:
             if not type(error).__module__.startswith("redis"):
                 raise
             await self._publisher.publish(channel, message)
@@ -152,5 +153,7 @@ class RedisPubSubBackend(BroadcastBackend):
                 raise
             if message is not None and message.get("type") == "message":
                 channel, data = message["channel"], message["data"]
-                return Event(channel=channel.decode() if isinstance(channel, bytes) else channel,
-                             message=data.decode() if isinstance(data, bytes) else data)
+                return Event(
+                    channel=channel.decode() if isinstance(channel, bytes) else channel,
+                    message=data.decode() if isinstance(data, bytes) else data,
+                )

@@ -1,4 +1,5 @@
 """Catalog storage that is not an entity: the global exchange rates, keyed by currency."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -42,13 +42,13 @@ def _count_statements(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         stats = current_stats.get()
         if stats is not None:
             stats._started[id(cursor)] = time.perf_counter()
 
     @event.listens_for(sync_engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _after(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         stats = current_stats.get()
         if stats is not None:
             started = stats._started.pop(id(cursor), None)
@@ -59,7 +59,7 @@ def _count_statements(engine: AsyncEngine) -> None:
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -1,5 +1,6 @@
 """Word templates rendered with docxtpl (Jinja inside .docx) in a sandbox: an uploaded template can
 show tokens, loop and branch, but not reach Python."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,10 @@ class DocxTemplateEngine:
             raise ValidationError("contentBase64", f"is not a readable Word template: {error}") from None
         unknown = sorted(set(names) - TOKEN_NAMES)
         if unknown:
-            raise ValidationError("contentBase64", f"unknown tokens {', '.join(unknown)}; a template can use "
-                                                   f"{', '.join(sorted(TOKEN_NAMES))}")
+            raise ValidationError(
+                "contentBase64",
+                f"unknown tokens {', '.join(unknown)}; a template can use {', '.join(sorted(TOKEN_NAMES))}",
+            )
         self._render(content, sample_tokens(), "contentBase64")
 
     def _render(self, content: bytes, tokens: dict[str, Any], field: str) -> bytes:

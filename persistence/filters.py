@@ -1,4 +1,5 @@
 """What list queries can filter and order on, per table, as SQL conditions built from plain criteria."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -17,9 +18,9 @@ EVERYTHING = Viewer.everything()
 class FilterSpec:
     table: Table
     search: tuple[str, ...] = ()
-    equals: tuple[str, ...] = ()          # criteria key `x` (one value) or `x_in` (several)
-    ranges: tuple[str, ...] = ()          # criteria keys `x_min`, `x_max` (inclusive)
-    flags: tuple[str, ...] = ()           # booleans compared as they are
+    equals: tuple[str, ...] = ()  # criteria key `x` (one value) or `x_in` (several)
+    ranges: tuple[str, ...] = ()  # criteria keys `x_min`, `x_max` (inclusive)
+    flags: tuple[str, ...] = ()  # booleans compared as they are
     # `has_x`: True / False; each takes the viewer, so a row's hidden children do not count
     has: Mapping[str, Callable[[Viewer], ColumnElement]] = field(default_factory=dict)
     extra: Mapping[str, Callable[[Any], ColumnElement]] = field(default_factory=dict)
@@ -28,14 +29,17 @@ class FilterSpec:
 
 def _exists(child: Table, fk: str, parent: Table) -> Callable[[Viewer], ColumnElement]:
     """The parent has a child the viewer may see (the rule's subqueries stand alone; only `fk` correlates)."""
+
     def clause(viewer: Viewer) -> ColumnElement:
         rule = viewer.rule(child)
         return exists(select(child.c.id).where(child.c[fk] == parent.c.id, *([rule] if rule is not None else [])))
+
     return clause
 
 
-def conditions(spec: FilterSpec, criteria: Mapping[str, Any] | None,
-               viewer: Viewer = EVERYTHING) -> list[ColumnElement]:
+def conditions(
+    spec: FilterSpec, criteria: Mapping[str, Any] | None, viewer: Viewer = EVERYTHING
+) -> list[ColumnElement]:
     """SQL conditions for the criteria, as `viewer` sees the rows they test; keys with value None are ignored."""
     result: list[ColumnElement] = []
     table = spec.table
@@ -73,16 +77,24 @@ def ordering(spec: FilterSpec, order_field: str, descending: bool) -> list[Colum
 
 def _indicator(entity_type: str, table: Table, present: bool) -> Callable[[Any], ColumnElement]:
     """`has_indicator` / `lacks_indicator`: the row carries (or does not carry) the monitor's indicator."""
+
     def clause(monitor_id: Any) -> ColumnElement:
         s = t.status_indicators
-        found = exists(select(s.c.id).where(s.c.monitor_id == monitor_id, s.c.entity_type == entity_type,
-                                            s.c.entity_id == table.c.id))
+        found = exists(
+            select(s.c.id).where(
+                s.c.monitor_id == monitor_id, s.c.entity_type == entity_type, s.c.entity_id == table.c.id
+            )
+        )
         return found if present else ~found
+
     return clause
 
 
 def _indicators(entity_type: str, table: Table) -> dict[str, Callable[[Any], ColumnElement]]:
-    return {"has_indicator": _indicator(entity_type, table, True), "lacks_indicator": _indicator(entity_type, table, False)}
+    return {
+        "has_indicator": _indicator(entity_type, table, True),
+        "lacks_indicator": _indicator(entity_type, table, False),
+    }
 
 
 def _has_sub_accounts(viewer: Viewer) -> ColumnElement:
@@ -126,8 +138,12 @@ LEADS = FilterSpec(
     equals=("status", "country", "campaign_id", "assigned_user_id", "assigned_partner_id"),
     ranges=("created_at", "priority", "company_size"),
     flags=("archived",),
-    has={"assignee": lambda viewer: or_(t.leads.c.assigned_user_id.is_not(None), t.leads.c.assigned_partner_id.is_not(None)),
-         "opportunity": lambda viewer: t.leads.c.opportunity_id.is_not(None)},
+    has={
+        "assignee": lambda viewer: or_(
+            t.leads.c.assigned_user_id.is_not(None), t.leads.c.assigned_partner_id.is_not(None)
+        ),
+        "opportunity": lambda viewer: t.leads.c.opportunity_id.is_not(None),
+    },
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
 
@@ -147,14 +163,23 @@ OPPORTUNITIES = FilterSpec(
     flags=("locked",),
     has={
         "quotes": _exists(t.quotes, "opportunity_id", t.opportunities),
-        "active_quote": lambda viewer: exists(select(t.quotes.c.id).where(
-            t.quotes.c.opportunity_id == t.opportunities.c.id, t.quotes.c.is_active.is_(True))),
+        "active_quote": lambda viewer: exists(
+            select(t.quotes.c.id).where(
+                t.quotes.c.opportunity_id == t.opportunities.c.id, t.quotes.c.is_active.is_(True)
+            )
+        ),
         "contracts": _exists(t.contracts, "opportunity_id", t.opportunities),
         "partner": lambda viewer: t.opportunities.c.partner_id.is_not(None),
     },
     extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", t.opportunities)},
-    order={"NAME": "name", "ESTIMATED_REVENUE": "estimated_revenue_amount", "EXPECTED_CLOSE_DATE": "expected_close_date",
-           "CLOSED_AT": "closed_at", "STAGE_CHANGED_AT": "stage_changed_at", **_COMMON_ORDER},
+    order={
+        "NAME": "name",
+        "ESTIMATED_REVENUE": "estimated_revenue_amount",
+        "EXPECTED_CLOSE_DATE": "expected_close_date",
+        "CLOSED_AT": "closed_at",
+        "STAGE_CHANGED_AT": "stage_changed_at",
+        **_COMMON_ORDER,
+    },
 )
 
 CONTRACTS = FilterSpec(

@@ -2,6 +2,7 @@
 number with more decimals or digits than its column keeps, or an integer beyond 32 bits is a
 ValidationError naming the field, on every backend (PostgreSQL would refuse it with an error the
 client cannot act on; SQLite would store it as it is, or rounded)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -47,5 +48,6 @@ def _check_decimal(name: str, value: Decimal, precision: int | None, scale: int 
     if isinstance(exponent, int) and -exponent > scale:
         raise ValidationError(field_name(name), f"{value} has more than {scale} decimals")
     if abs(value) >= Decimal(10) ** (precision - scale):
-        raise ValidationError(field_name(name), f"{value} is too large (at most {precision - scale} digits "
-                                                "before the decimal point)")
+        raise ValidationError(
+            field_name(name), f"{value} is too large (at most {precision - scale} digits before the decimal point)"
+        )

@@ -1,5 +1,6 @@
 """Idempotency keys: the first response to a key is stored with the change it made, in the same
 transaction, and handed back for a repeat of that key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,14 +25,18 @@ class KeyTaken(Exception):
 
 async def recall(uow: SqlUnitOfWork, owner: str, key: str) -> Remembered | None:
     keys = t.idempotency_keys
-    found = (await uow.execute(select(keys.c.request_hash, keys.c.response)
-                               .where(keys.c.owner == owner, keys.c.key == key))).first()
+    found = (
+        await uow.execute(select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key))
+    ).first()
     return None if found is None else Remembered(found.request_hash, found.response)
 
 
 async def remember(uow: SqlUnitOfWork, owner: str, key: str, request_hash: str, response: dict[str, Any]) -> None:
     try:
-        await uow.execute(insert(t.idempotency_keys).values(owner=owner, key=key, request_hash=request_hash,
-                                                            response=response, created_at=uow.now))
+        await uow.execute(
+            insert(t.idempotency_keys).values(
+                owner=owner, key=key, request_hash=request_hash, response=response, created_at=uow.now
+            )
+        )
     except IntegrityError:
         raise KeyTaken() from None

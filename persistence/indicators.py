@@ -15,6 +15,7 @@
 The rules themselves (what counts, when a rule holds, when it falls due) are in domain/indicators.py.
 Writers of indicators queue on one lock (PostgreSQL: an advisory transaction lock; SQLite: the unit
 of work's write lock), so a scheduler run and a mutation never write the same pair concurrently."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,20 +34,33 @@ from domain.base import utcnow
 from domain.enums import Stage
 from domain.events import DomainEvent
 from domain.indicators import (
-    ActivityFact, Facts, OpportunityFact, evaluate, indicator_cleared, indicator_set,
+    ActivityFact,
+    Facts,
+    OpportunityFact,
+    evaluate,
+    indicator_cleared,
+    indicator_set,
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
 from persistence import tables as t
 
 log = logging.getLogger("salesgraph.indicators")
 
-ACCOUNT, CONTACT, OPPORTUNITY = MonitoredEntity.ACCOUNT.value, MonitoredEntity.CONTACT.value, MonitoredEntity.OPPORTUNITY.value
+ACCOUNT, CONTACT, OPPORTUNITY = (
+    MonitoredEntity.ACCOUNT.value,
+    MonitoredEntity.CONTACT.value,
+    MonitoredEntity.OPPORTUNITY.value,
+)
 # Any constant shared by every process of a deployment (not the outbox dispatcher's).
 _ADVISORY_LOCK = 0x5A1E5_1D1
 BATCH = 1000
 
-_ACTIVITY_RULES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES, RuleKind.MANY_MEETINGS_NO_SALE,
-                   RuleKind.NO_FUTURE_ACTIVITY}
+_ACTIVITY_RULES = {
+    RuleKind.NO_ACTIVITY,
+    RuleKind.TOO_MANY_ACTIVITIES,
+    RuleKind.MANY_MEETINGS_NO_SALE,
+    RuleKind.NO_FUTURE_ACTIVITY,
+}
 _WIN_RULES = {RuleKind.NO_WON_OPPORTUNITY, RuleKind.MANY_MEETINGS_NO_SALE}
 
 Pair = tuple[int, str, int]  # (monitor id, entity type as stored, entity id)
@@ -71,8 +85,9 @@ def _ids_clause(column: Any, ids: set[int] | None) -> Any:
     return literal(True) if ids is None else column.in_(sorted(ids))
 
 
-async def _account_level(conn: AsyncConnection, account_ids: set[int] | None, rules: set[RuleKind]
-                         ) -> tuple[dict[int, list[ActivityFact]], dict[int, list[OpportunityFact]]]:
+async def _account_level(
+    conn: AsyncConnection, account_ids: set[int] | None, rules: set[RuleKind]
+) -> tuple[dict[int, list[ActivityFact]], dict[int, list[OpportunityFact]]]:
     """The activities (on the account and on its opportunities) and won opportunities per account."""
     activities: dict[int, list[ActivityFact]] = defaultdict(list)
     wins: dict[int, list[OpportunityFact]] = defaultdict(list)
@@ -81,24 +96,36 @@ async def _account_level(conn: AsyncConnection, account_ids: set[int] | None, ru
     if rules & _ACTIVITY_RULES:
         a, o = t.sales_activities, t.opportunities
         owner = func.coalesce(a.c.account_id, o.c.account_id)
-        where = (or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None)) if account_ids is None
-                 else or_(a.c.account_id.in_(sorted(account_ids)), o.c.account_id.in_(sorted(account_ids))))
+        where = (
+            or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None))
+            if account_ids is None
+            else or_(a.c.account_id.in_(sorted(account_ids)), o.c.account_id.in_(sorted(account_ids)))
+        )
         rows = await conn.execute(
             select(owner.label("owner"), a.c.type, a.c.done, a.c.occurred_at, a.c.due_at, a.c.created_at)
-            .select_from(a.outerjoin(o, o.c.id == a.c.opportunity_id)).where(where))
+            .select_from(a.outerjoin(o, o.c.id == a.c.opportunity_id))
+            .where(where)
+        )
         for r in rows:
             activities[r.owner].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
     if rules & _WIN_RULES:
         o = t.opportunities
-        rows = await conn.execute(select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
-            o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None), _ids_clause(o.c.account_id, account_ids)))
+        rows = await conn.execute(
+            select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
+                o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None), _ids_clause(o.c.account_id, account_ids)
+            )
+        )
         for r in rows:
             wins[r.account_id].append(OpportunityFact(stage=Stage.WON, since=r.closed_at, closed_at=r.closed_at))
     return activities, wins
 
 
-async def load_facts(conn: AsyncConnection, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]],
-                     contacts: dict[int, tuple[int, datetime]] | None = None) -> dict[str, dict[int, Facts]]:
+async def load_facts(
+    conn: AsyncConnection,
+    wanted: dict[str, set[int] | None],
+    rules: dict[str, set[RuleKind]],
+    contacts: dict[int, tuple[int, datetime]] | None = None,
+) -> dict[str, dict[int, Facts]]:
     """Facts of the entities wanted per type (None: all of that type), loading only what the rules
     of that type need. Entities that do not exist (any more) are left out. `contacts`: the contacts'
     (account id, created at) when the caller has read them already."""
@@ -108,47 +135,76 @@ async def load_facts(conn: AsyncConnection, wanted: dict[str, set[int] | None], 
     if ACCOUNT in wanted:
         ids = wanted[ACCOUNT]
         if ids is None or ids:
-            account_rows = {r.id: r.created_at for r in await conn.execute(
-                select(t.accounts.c.id, t.accounts.c.created_at).where(_ids_clause(t.accounts.c.id, ids)))}
+            account_rows = {
+                r.id: r.created_at
+                for r in await conn.execute(
+                    select(t.accounts.c.id, t.accounts.c.created_at).where(_ids_clause(t.accounts.c.id, ids))
+                )
+            }
     if CONTACT in wanted:
         ids = wanted[CONTACT]
         if contacts is not None and ids is not None:
             contact_rows = {i: contacts[i] for i in ids if i in contacts}
         elif ids is None or ids:
             c = t.contacts
-            contact_rows = {r.id: (r.account_id, r.created_at) for r in await conn.execute(
-                select(c.c.id, c.c.account_id, c.c.created_at).where(c.c.account_id.is_not(None),
-                                                                     _ids_clause(c.c.id, ids)))}
+            contact_rows = {
+                r.id: (r.account_id, r.created_at)
+                for r in await conn.execute(
+                    select(c.c.id, c.c.account_id, c.c.created_at).where(
+                        c.c.account_id.is_not(None), _ids_clause(c.c.id, ids)
+                    )
+                )
+            }
     if account_rows or contact_rows:
         level: set[int] | None = set(account_rows) | {a for a, _ in contact_rows.values()}
         if all(kind not in wanted or wanted[kind] is None for kind in (ACCOUNT, CONTACT)):
             level = None  # every account's: no need to list the ids
         activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
-        facts[ACCOUNT] = {i: Facts(created_at=created, activities=tuple(activities.get(i, ())),
-                                   opportunities=tuple(wins.get(i, ()))) for i, created in account_rows.items()}
-        facts[CONTACT] = {i: Facts(created_at=created, activities=tuple(activities.get(account, ())),
-                                   opportunities=tuple(wins.get(account, ())))
-                          for i, (account, created) in contact_rows.items()}
+        facts[ACCOUNT] = {
+            i: Facts(created_at=created, activities=tuple(activities.get(i, ())), opportunities=tuple(wins.get(i, ())))
+            for i, created in account_rows.items()
+        }
+        facts[CONTACT] = {
+            i: Facts(
+                created_at=created,
+                activities=tuple(activities.get(account, ())),
+                opportunities=tuple(wins.get(account, ())),
+            )
+            for i, (account, created) in contact_rows.items()
+        }
     if OPPORTUNITY in wanted:
         ids = wanted[OPPORTUNITY]
         facts[OPPORTUNITY] = {}
         if ids is None or ids:
             o, a = t.opportunities, t.sales_activities
-            rows = list(await conn.execute(
-                select(o.c.id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.stage_changed_at,
-                       o.c.created_at).where(_ids_clause(o.c.id, ids))))
+            rows = list(
+                await conn.execute(
+                    select(
+                        o.c.id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.stage_changed_at, o.c.created_at
+                    ).where(_ids_clause(o.c.id, ids))
+                )
+            )
             activities: dict[int, list[ActivityFact]] = defaultdict(list)
             if rows and rules.get(OPPORTUNITY, set()) & _ACTIVITY_RULES:
                 where = a.c.opportunity_id.is_not(None) if ids is None else a.c.opportunity_id.in_([r.id for r in rows])
-                for r in await conn.execute(select(a.c.opportunity_id, a.c.type, a.c.done, a.c.occurred_at, a.c.due_at,
-                                                   a.c.created_at).where(where)):
+                for r in await conn.execute(
+                    select(a.c.opportunity_id, a.c.type, a.c.done, a.c.occurred_at, a.c.due_at, a.c.created_at).where(
+                        where
+                    )
+                ):
                     activities[r.opportunity_id].append(
-                        ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
+                        ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at)
+                    )
             for r in rows:
-                me = OpportunityFact(stage=Stage(r.stage), since=r.stage_changed_at or r.created_at,
-                                     closed_at=r.closed_at, expected_close_date=r.expected_close_date)
-                facts[OPPORTUNITY][r.id] = Facts(created_at=r.created_at, activities=tuple(activities.get(r.id, ())),
-                                                 opportunity=me)
+                me = OpportunityFact(
+                    stage=Stage(r.stage),
+                    since=r.stage_changed_at or r.created_at,
+                    closed_at=r.closed_at,
+                    expected_close_date=r.expected_close_date,
+                )
+                facts[OPPORTUNITY][r.id] = Facts(
+                    created_at=r.created_at, activities=tuple(activities.get(r.id, ())), opportunity=me
+                )
     return facts
 
 
@@ -173,8 +229,13 @@ def _scope_clause(table: Any, monitors: dict[int, Monitor], scope: dict[int, set
     return or_(*clauses) if clauses else None
 
 
-async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope: dict[int, set[int] | None],
-                     now: datetime, contacts: dict[int, tuple[int, datetime]] | None = None) -> list[DomainEvent]:
+async def reevaluate(
+    conn: AsyncConnection,
+    monitors: dict[int, Monitor],
+    scope: dict[int, set[int] | None],
+    now: datetime,
+    contacts: dict[int, tuple[int, datetime]] | None = None,
+) -> list[DomainEvent]:
     """Bring the pairs in `scope` (per monitor: the entity ids, or None for every entity and every
     indicator of the monitor) in line with the rules at `now`: indicators inserted and deleted, due
     times written; returns the indicator events."""
@@ -199,7 +260,7 @@ async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope:
     for monitor_id, ids in live.items():
         monitor = monitors[monitor_id]
         of_type = facts.get(monitor.entity_type, {})
-        for entity_id in (of_type if ids is None else ids):
+        for entity_id in of_type if ids is None else ids:
             entity = of_type.get(entity_id)
             if entity is None:
                 continue
@@ -215,10 +276,23 @@ async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope:
     stored_due: dict[Pair, datetime] = {}
     # The indicators and the due times in scope, in one statement.
     both = union_all(
-        select(s.c.monitor_id, s.c.entity_type, s.c.entity_id, s.c.id.label("row_id"), s.c.set_at.label("at"),
-               literal(True).label("is_indicator")).where(where_stored),
-        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id, cast(null(), Integer).label("row_id"),
-               d.c.due_at.label("at"), literal(False).label("is_indicator")).where(_scope_clause(d, monitors, scope)))
+        select(
+            s.c.monitor_id,
+            s.c.entity_type,
+            s.c.entity_id,
+            s.c.id.label("row_id"),
+            s.c.set_at.label("at"),
+            literal(True).label("is_indicator"),
+        ).where(where_stored),
+        select(
+            d.c.monitor_id,
+            d.c.entity_type,
+            d.c.entity_id,
+            cast(null(), Integer).label("row_id"),
+            d.c.due_at.label("at"),
+            literal(False).label("is_indicator"),
+        ).where(_scope_clause(d, monitors, scope)),
+    )
     for r in await conn.execute(both):
         pair = (r.monitor_id, r.entity_type, r.entity_id)
         if r.is_indicator:
@@ -233,16 +307,19 @@ async def reevaluate(conn: AsyncConnection, monitors: dict[int, Monitor], scope:
         events += [indicator_cleared(p[1], p[2], p[0], stored[p][1], now) for p in gone]
     new = sorted(set(expected) - set(stored), key=lambda p: (p[1], p[2], p[0]))
     if new:
-        await conn.execute(insert(s), [{"monitor_id": m, "entity_type": k, "entity_id": i, "set_at": now}
-                                       for m, k, i in new])
+        await conn.execute(
+            insert(s), [{"monitor_id": m, "entity_type": k, "entity_id": i, "set_at": now} for m, k, i in new]
+        )
         events += [indicator_set(p[1], p[2], p[0], now) for p in new]
     moved = [p for p, at in stored_due.items() if due.get(p) != at]
     if moved:
         await conn.execute(delete(d).where(tuple_(d.c.monitor_id, d.c.entity_type, d.c.entity_id).in_(moved)))
     fresh = [p for p, at in due.items() if stored_due.get(p) != at]
     if fresh:
-        await conn.execute(insert(d), [{"monitor_id": m, "entity_type": k, "entity_id": i, "due_at": due[(m, k, i)]}
-                                       for m, k, i in fresh])
+        await conn.execute(
+            insert(d),
+            [{"monitor_id": m, "entity_type": k, "entity_id": i, "due_at": due[(m, k, i)]} for m, k, i in fresh],
+        )
     return events
 
 
@@ -261,8 +338,15 @@ class _Affected:
         return bool(self.accounts or self.contacts or self.opportunities or self.monitors)
 
 
-_OPPORTUNITY_FACTS = {"OpportunityCreated", "OpportunityChanged", "OpportunityStageChanged", "OpportunityWon",
-                      "OpportunityLost", "OpportunityUnlocked", "OpportunityDeleted"}
+_OPPORTUNITY_FACTS = {
+    "OpportunityCreated",
+    "OpportunityChanged",
+    "OpportunityStageChanged",
+    "OpportunityWon",
+    "OpportunityLost",
+    "OpportunityUnlocked",
+    "OpportunityDeleted",
+}
 _ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
 _JUDGING = {"rule", "entity_type", "active"}  # the fields of a monitor that decide what it marks
 
@@ -298,8 +382,10 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
 async def _monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]:
     m = t.status_monitors
     where = m.c.active.is_(True) if not also else or_(m.c.active.is_(True), m.c.id.in_(sorted(also)))
-    found = {r.id: Monitor.of(r) for r in await conn.execute(
-        select(m.c.id, m.c.entity_type, m.c.rule, m.c.active).where(where))}
+    found = {
+        r.id: Monitor.of(r)
+        for r in await conn.execute(select(m.c.id, m.c.entity_type, m.c.rule, m.c.active).where(where))
+    }
     for monitor_id in also - set(found):
         found[monitor_id] = Monitor(monitor_id, None, None, False)  # deleted in this transaction
     return found
@@ -350,15 +436,22 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     accounts = set(found.accounts)
     if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
         o = t.opportunities
-        accounts |= {r.account_id for r in await conn.execute(
-            select(o.c.account_id).where(o.c.id.in_(sorted(found.via_opportunities))))}
+        accounts |= {
+            r.account_id
+            for r in await conn.execute(select(o.c.account_id).where(o.c.id.in_(sorted(found.via_opportunities))))
+        }
     contacts = set(found.contacts)
     known: dict[int, tuple[int, datetime]] | None = None
     if by_type.get(CONTACT) and (accounts or contacts):
         c = t.contacts
-        known = {r.id: (r.account_id, r.created_at) for r in await conn.execute(
-            select(c.c.id, c.c.account_id, c.c.created_at).where(c.c.account_id.is_not(None), or_(
-                c.c.account_id.in_(sorted(accounts)), c.c.id.in_(sorted(contacts)))))}
+        known = {
+            r.id: (r.account_id, r.created_at)
+            for r in await conn.execute(
+                select(c.c.id, c.c.account_id, c.c.created_at).where(
+                    c.c.account_id.is_not(None), or_(c.c.account_id.in_(sorted(accounts)), c.c.id.in_(sorted(contacts)))
+                )
+            )
+        }
         contacts |= set(known)
     entities = {ACCOUNT: accounts, CONTACT: contacts, OPPORTUNITY: set(found.opportunities)}
     scope: dict[int, set[int] | None] = {m: None for m in found.monitors}
@@ -385,14 +478,20 @@ async def evaluate_all(conn: AsyncConnection, now: datetime) -> set[Pair]:
     for m in monitors.values():
         rules[m.entity_type].add(m.rule.kind)
     facts = await load_facts(conn, wanted, rules) if wanted else {}
-    return {(m.id, m.entity_type, entity_id) for m in monitors.values()
-            for entity_id, entity in facts.get(m.entity_type, {}).items() if evaluate(m.rule, entity, now).holds}
+    return {
+        (m.id, m.entity_type, entity_id)
+        for m in monitors.values()
+        for entity_id, entity in facts.get(m.entity_type, {}).items()
+        if evaluate(m.rule, entity, now).holds
+    }
 
 
 async def stored_indicators(conn: AsyncConnection) -> set[Pair]:
     s = t.status_indicators
-    return {(r.monitor_id, r.entity_type, r.entity_id) for r in await conn.execute(
-        select(s.c.monitor_id, s.c.entity_type, s.c.entity_id))}
+    return {
+        (r.monitor_id, r.entity_type, r.entity_id)
+        for r in await conn.execute(select(s.c.monitor_id, s.c.entity_type, s.c.entity_id))
+    }
 
 
 # --- reads ---
@@ -404,11 +503,11 @@ async def indicators_of(conn: AsyncConnection, entity_type: str, ids: Iterable[i
     keys = list(ids)
     s, m = t.status_indicators, t.status_monitors
     rows = await conn.execute(
-        select(s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour,
-               m.c.priority)
+        select(s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour, m.c.priority)
         .join(m, m.c.id == s.c.monitor_id)
         .where(s.c.entity_type == entity_type, s.c.entity_id.in_(sorted(set(keys))), m.c.active.is_(True))
-        .order_by(s.c.entity_id, m.c.priority.desc(), m.c.name, m.c.id))
+        .order_by(s.c.entity_id, m.c.priority.desc(), m.c.name, m.c.id)
+    )
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         grouped[row.entity_id].append(row)
@@ -423,8 +522,13 @@ class IndicatorScheduler:
     safe: runs queue on a deployment-wide lock); `wake()` after a commit that may have brought a due
     time closer; `run_due(now)` does one pass (tests call it with their own clock)."""
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow,
-                 on_events: Callable[[], None] | None = None, max_sleep: float = 10.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime] = utcnow,
+        on_events: Callable[[], None] | None = None,
+        max_sleep: float = 10.0,
+    ) -> None:
         self.engine, self.clock, self.on_events, self.max_sleep = engine, clock, on_events, max_sleep
         self._wake = asyncio.Event()
 
@@ -443,8 +547,14 @@ class IndicatorScheduler:
             async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
                 await lock(uow.c)
                 d = t.indicator_due_times
-                rows = list(await uow.c.execute(select(d.c.monitor_id, d.c.entity_type, d.c.entity_id)
-                                                .where(d.c.due_at <= moment).order_by(d.c.due_at).limit(BATCH)))
+                rows = list(
+                    await uow.c.execute(
+                        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id)
+                        .where(d.c.due_at <= moment)
+                        .order_by(d.c.due_at)
+                        .limit(BATCH)
+                    )
+                )
                 if not rows:
                     return done
                 scope: dict[int, set[int] | None] = defaultdict(set)
@@ -457,9 +567,14 @@ class IndicatorScheduler:
                 uow.events.extend(await reevaluate(uow.c, monitors, dict(scope), moment))
                 # A due time is always after the evaluation's time: one still due is stale (its pair no
                 # longer matches its monitor); dropping it keeps the loop from coming back to it.
-                await uow.c.execute(delete(d).where(d.c.due_at <= moment, tuple_(d.c.monitor_id, d.c.entity_type,
-                                                                                  d.c.entity_id).in_(
-                    [(r.monitor_id, r.entity_type, r.entity_id) for r in rows])))
+                await uow.c.execute(
+                    delete(d).where(
+                        d.c.due_at <= moment,
+                        tuple_(d.c.monitor_id, d.c.entity_type, d.c.entity_id).in_(
+                            [(r.monitor_id, r.entity_type, r.entity_id) for r in rows]
+                        ),
+                    )
+                )
                 await uow.commit()
             done += len(rows)
             if len(rows) < BATCH:
@@ -479,7 +594,7 @@ class IndicatorScheduler:
                     wait = min(wait, max(0.0, (upcoming - self.clock()).total_seconds()))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the database is away: try again on the next turn
+            except Exception:
                 log.exception("flipping due status indicators failed; retrying")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)

@@ -1,5 +1,6 @@
 """Which table holds each domain entity, and how a row becomes an entity again (the inverse of
 `rows.to_row`)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,19 +25,39 @@ from domain.monitors import StatusMonitor
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
-from domain.tokens import ApiToken
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.tokens import ApiToken
 from domain.uow import Link
 from persistence import tables as t
 
 TABLES: dict[type[Entity], Table] = {
-    Account: t.accounts, AccountGroup: t.account_groups, Contact: t.contacts, ContactType: t.contact_types,
-    Goal: t.goals, SalesActivity: t.sales_activities, Bundle: t.bundles, PriceBook: t.price_books,
-    PriceEntry: t.price_entries, Product: t.products, ProductUnit: t.product_units, Contract: t.contracts,
-    Campaign: t.campaigns, Lead: t.leads, BusinessRole: t.business_roles, Opportunity: t.opportunities,
-    ApiToken: t.api_tokens, Partner: t.partners, Team: t.teams, User: t.users, Quote: t.quotes, QuoteItem: t.quote_items,
-    LeadRoutingRule: t.lead_routing_rules, LeadSplitter: t.lead_splitters, LeadSplitterShare: t.lead_splitter_shares,
-    DocumentTemplate: t.document_templates, QuoteDocument: t.quote_documents,
+    Account: t.accounts,
+    AccountGroup: t.account_groups,
+    Contact: t.contacts,
+    ContactType: t.contact_types,
+    Goal: t.goals,
+    SalesActivity: t.sales_activities,
+    Bundle: t.bundles,
+    PriceBook: t.price_books,
+    PriceEntry: t.price_entries,
+    Product: t.products,
+    ProductUnit: t.product_units,
+    Contract: t.contracts,
+    Campaign: t.campaigns,
+    Lead: t.leads,
+    BusinessRole: t.business_roles,
+    Opportunity: t.opportunities,
+    ApiToken: t.api_tokens,
+    Partner: t.partners,
+    Team: t.teams,
+    User: t.users,
+    Quote: t.quotes,
+    QuoteItem: t.quote_items,
+    LeadRoutingRule: t.lead_routing_rules,
+    LeadSplitter: t.lead_splitters,
+    LeadSplitterShare: t.lead_splitter_shares,
+    DocumentTemplate: t.document_templates,
+    QuoteDocument: t.quote_documents,
     StatusMonitor: t.status_monitors,
 }
 

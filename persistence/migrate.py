@@ -1,4 +1,5 @@
 """Apply the Alembic migrations (from code, so no alembic.ini is needed)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,12 +34,16 @@ async def check_current(engine: AsyncEngine) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    head = ScriptDirectory.from_config(
+        alembic_config(engine.url.render_as_string(hide_password=False))
+    ).get_current_head()
     try:
         async with engine.connect() as conn:
             current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except DBAPIError:
         current = None
     if current != head:
-        raise RuntimeError(f"the database {engine.url.render_as_string(hide_password=True)} is at migration "
-                           f"{current or 'none'}, the code needs {head}: run `salesgraph migrate` first")
+        raise RuntimeError(
+            f"the database {engine.url.render_as_string(hide_password=True)} is at migration "
+            f"{current or 'none'}, the code needs {head}: run `salesgraph migrate` first"
+        )

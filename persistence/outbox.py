@@ -2,6 +2,7 @@
 them sent. Events are written by the unit of work in the transaction that made the change, so a
 rolled-back change publishes nothing, and an event committed just before the process died is
 published by the next dispatcher to run (at least once; consumers skip ids they have seen)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,17 +46,30 @@ class Publisher(Protocol):
 
 def event_message(row: Any) -> dict[str, Any]:
     """The published form of an outbox row (what subscribers receive; `id` is its position)."""
-    return {"id": row.position, "type": row.type, "entityType": row.entity_type, "entityId": row.entity_id,
-            "data": row.data, "actorUserId": row.actor_user_id, "actorPartnerId": row.actor_partner_id,
-            "at": row.created_at.isoformat()}
+    return {
+        "id": row.position,
+        "type": row.type,
+        "entityType": row.entity_type,
+        "entityId": row.entity_id,
+        "data": row.data,
+        "actorUserId": row.actor_user_id,
+        "actorPartnerId": row.actor_partner_id,
+        "at": row.created_at.isoformat(),
+    }
 
 
 class OutboxDispatcher:
     """Run `run()` as a task; call `wake()` after a commit that recorded events. It also polls,
     so events committed by other processes (or before a crash) go out too."""
 
-    def __init__(self, engine: AsyncEngine, publisher: Publisher, channel: str = CHANNEL,
-                 poll_seconds: float = 1.0, keep: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: Publisher,
+        channel: str = CHANNEL,
+        poll_seconds: float = 1.0,
+        keep: timedelta | None = None,
+    ) -> None:
         self.engine = engine
         self.publisher = publisher
         self.channel = channel
@@ -82,7 +96,7 @@ class OutboxDispatcher:
                 try:
                     async with self._locked() as conn:
                         await prune(conn, utcnow() - self.keep)
-                except Exception:  # noqa: BLE001 - pruning is housekeeping; next minute again
+                except Exception:
                     log.exception("pruning the outbox failed")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -96,15 +110,22 @@ class OutboxDispatcher:
         async with self._locked() as conn:
             await self._number(conn)
         async with self._locked() as conn:
-            rows = list(await conn.execute(
-                select(t.outbox_events).where(t.outbox_events.c.published_at.is_(None),
-                                              t.outbox_events.c.position.is_not(None))
-                .order_by(t.outbox_events.c.position).limit(BATCH)))
+            rows = list(
+                await conn.execute(
+                    select(t.outbox_events)
+                    .where(t.outbox_events.c.published_at.is_(None), t.outbox_events.c.position.is_not(None))
+                    .order_by(t.outbox_events.c.position)
+                    .limit(BATCH)
+                )
+            )
             for row in rows:
                 await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
             if rows:
-                await conn.execute(update(t.outbox_events).where(t.outbox_events.c.id.in_([r.id for r in rows]))
-                                   .values(published_at=utcnow()))
+                await conn.execute(
+                    update(t.outbox_events)
+                    .where(t.outbox_events.c.id.in_([r.id for r in rows]))
+                    .values(published_at=utcnow())
+                )
         self.published += len(rows)
         return len(rows)
 
@@ -127,14 +148,22 @@ class OutboxDispatcher:
     @staticmethod
     async def _number(conn: AsyncConnection) -> None:
         last = (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
-        waiting = [r.id for r in await conn.execute(
-            select(t.outbox_events.c.id).where(t.outbox_events.c.position.is_(None))
-            .order_by(t.outbox_events.c.id).limit(BATCH))]
+        waiting = [
+            r.id
+            for r in await conn.execute(
+                select(t.outbox_events.c.id)
+                .where(t.outbox_events.c.position.is_(None))
+                .order_by(t.outbox_events.c.id)
+                .limit(BATCH)
+            )
+        ]
         if waiting:
             await conn.execute(
-                update(t.outbox_events).where(t.outbox_events.c.id == bindparam("event_id"))
+                update(t.outbox_events)
+                .where(t.outbox_events.c.id == bindparam("event_id"))
                 .values(position=bindparam("new_position")),
-                [{"event_id": event_id, "new_position": last + n} for n, event_id in enumerate(waiting, start=1)])
+                [{"event_id": event_id, "new_position": last + n} for n, event_id in enumerate(waiting, start=1)],
+            )
 
 
 def _numbered() -> Any:
@@ -146,8 +175,9 @@ async def newest_position(conn: AsyncConnection) -> int:
     return (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
 
 
-async def events_after(conn: AsyncConnection, position: int, upto: int | None = None,
-                       limit: int = BATCH) -> list[dict[str, Any]]:
+async def events_after(
+    conn: AsyncConnection, position: int, upto: int | None = None, limit: int = BATCH
+) -> list[dict[str, Any]]:
     """Numbered events after `position` (up to `upto`), oldest first, in their published form.
     Numbered means committed and finally ordered, whether or not the bus has carried it yet."""
     stmt = _numbered().where(t.outbox_events.c.position > position)
@@ -160,15 +190,20 @@ async def events_after(conn: AsyncConnection, position: int, upto: int | None = 
 async def check_since(conn: AsyncConnection, since: int) -> int:
     """Raise SinceOutOfRange unless every event after `since` is still in the outbox; returns the
     newest position."""
-    oldest, newest = (await conn.execute(select(func.min(t.outbox_events.c.position),
-                                                func.max(t.outbox_events.c.position)))).one()
+    oldest, newest = (
+        await conn.execute(select(func.min(t.outbox_events.c.position), func.max(t.outbox_events.c.position)))
+    ).one()
     newest = newest or 0
     if since > newest:
-        raise SinceOutOfRange(f"event {since} is newer than the newest event ({newest}): the data was reset; "
-                              "query the current state again and subscribe without `since`")
+        raise SinceOutOfRange(
+            f"event {since} is newer than the newest event ({newest}): the data was reset; "
+            "query the current state again and subscribe without `since`"
+        )
     if oldest is not None and since + 1 < oldest:
-        raise SinceOutOfRange(f"events after {since} are no longer kept (the oldest kept is {oldest}); query the "
-                              "current state again and subscribe without `since`")
+        raise SinceOutOfRange(
+            f"events after {since} are no longer kept (the oldest kept is {oldest}); query the "
+            "current state again and subscribe without `since`"
+        )
     return newest
 
 
@@ -176,7 +211,11 @@ async def prune(conn: AsyncConnection, before: datetime) -> int:
     """Delete published events created before `before`, always keeping the newest one (so a client's
     `since` can still be told apart from a reset database)."""
     newest = await newest_position(conn)
-    result = await conn.execute(delete(t.outbox_events).where(
-        t.outbox_events.c.published_at.is_not(None), t.outbox_events.c.created_at < before,
-        t.outbox_events.c.position < newest))
+    result = await conn.execute(
+        delete(t.outbox_events).where(
+            t.outbox_events.c.published_at.is_not(None),
+            t.outbox_events.c.created_at < before,
+            t.outbox_events.c.position < newest,
+        )
+    )
     return result.rowcount or 0

@@ -1,4 +1,5 @@
 """Offset windows for Relay pagination, computed in SQL (per parent with ROW_NUMBER())."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,8 @@ class PageRows:
     """The rows of one page with what a connection needs to describe it."""
 
     rows: list
-    start: int            # 0-based index of rows[0] in the whole ordered list
-    total: int | None     # None when nobody asked and it was not needed
+    start: int  # 0-based index of rows[0] in the whole ordered list
+    total: int | None  # None when nobody asked and it was not needed
     has_next: bool
     has_previous: bool
     fields: tuple[str, ...] | None = None  # the rows' column names, shared by all pages of a batch

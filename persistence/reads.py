@@ -1,4 +1,5 @@
 """Batch reads: each function answers many keys with one SQL statement, in the order of the keys."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -48,28 +49,47 @@ def projection(table: Table, columns: Sequence[str] | None, *always: str) -> lis
     return [table.c[name] for name in names]
 
 
-async def rows_by_ids(conn: AsyncConnection, table: Table, ids: Sequence[Any], key: str = "id",
-                      columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING) -> list[Row | None]:
+async def rows_by_ids(
+    conn: AsyncConnection,
+    table: Table,
+    ids: Sequence[Any],
+    key: str = "id",
+    columns: tuple[str, ...] | None = None,
+    viewer: Viewer = EVERYTHING,
+) -> list[Row | None]:
     column = table.c[key]
     visible, role = _visible(table, viewer)
-    stmt = statement(("ids", table.name, key, columns, role),
-                     lambda: select(*projection(table, columns, key)).where(column.in_(KEYS), visible))
+    stmt = statement(
+        ("ids", table.name, key, columns, role),
+        lambda: select(*projection(table, columns, key)).where(column.in_(KEYS), visible),
+    )
     found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids)), **viewer.params})}
     return [found.get(i) for i in ids]
 
 
 async def rows_by_fk(
-    conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any],
-    order_by: Sequence[ColumnElement] = (), where: ColumnElement | None = None, cache_key: Hashable | None = None,
-    columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
+    conn: AsyncConnection,
+    table: Table,
+    fk: str,
+    keys: Sequence[Any],
+    order_by: Sequence[ColumnElement] = (),
+    where: ColumnElement | None = None,
+    cache_key: Hashable | None = None,
+    columns: tuple[str, ...] | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> list[list[Row]]:
     """All children of each parent, for relations that stay small (a quote's items)."""
     column = table.c[fk]
     visible, role = _visible(table, viewer)
     cache_key = (cache_key, columns, role) if cache_key is not None else None
-    stmt = statement(cache_key, lambda: select(*projection(table, columns, "id", fk))
-                     .where(column.in_(KEYS), where if where is not None else true(), visible)
-                     .order_by(column, *order_by, *([table.c.id] if "id" in table.c else [])))
+    stmt = statement(
+        cache_key,
+        lambda: (
+            select(*projection(table, columns, "id", fk))
+            .where(column.in_(KEYS), where if where is not None else true(), visible)
+            .order_by(column, *order_by, *([table.c.id] if "id" in table.c else []))
+        ),
+    )
     grouped: dict[Any, list[Row]] = defaultdict(list)
     for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
         grouped[getattr(row, fk)].append(row)
@@ -77,18 +97,28 @@ async def rows_by_fk(
 
 
 async def rows_through(
-    conn: AsyncConnection, link: Table, left: str, right: str, target: Table, keys: Sequence[Any],
-    order_by: Sequence[ColumnElement] = (), columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
+    conn: AsyncConnection,
+    link: Table,
+    left: str,
+    right: str,
+    target: Table,
+    keys: Sequence[Any],
+    order_by: Sequence[ColumnElement] = (),
+    columns: tuple[str, ...] | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> list[list[Row]]:
     """Many-to-many: the `target` rows linked to each key through the `link` table."""
     owner = link.c[left].label("_owner")
     visible, role = _visible(target, viewer)
-    stmt = statement(("link", link.name, left, right, target.name, columns, role), lambda: (
-        select(*projection(target, columns, "id"), owner)
-        .join(link, link.c[right] == target.c.id)
-        .where(link.c[left].in_(KEYS), visible)
-        .order_by(owner, *order_by, target.c.id)
-    ))
+    stmt = statement(
+        ("link", link.name, left, right, target.name, columns, role),
+        lambda: (
+            select(*projection(target, columns, "id"), owner)
+            .join(link, link.c[right] == target.c.id)
+            .where(link.c[left].in_(KEYS), visible)
+            .order_by(owner, *order_by, target.c.id)
+        ),
+    )
     grouped: dict[Any, list[Row]] = defaultdict(list)
     for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
         grouped[row._owner].append(row)
@@ -96,9 +126,16 @@ async def rows_through(
 
 
 async def pages_by_fk(
-    conn: AsyncConnection, table: Table, fk: str, keys: Sequence[Any], window: Window,
-    order_by: Sequence[ColumnElement], where: Sequence[ColumnElement] = (), cache_key: Hashable | None = None,
-    columns: tuple[str, ...] | None = None, viewer: Viewer = EVERYTHING,
+    conn: AsyncConnection,
+    table: Table,
+    fk: str,
+    keys: Sequence[Any],
+    window: Window,
+    order_by: Sequence[ColumnElement],
+    where: Sequence[ColumnElement] = (),
+    cache_key: Hashable | None = None,
+    columns: tuple[str, ...] | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> list[PageRows]:
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
     column = table.c[fk]
@@ -125,23 +162,34 @@ async def pages_by_fk(
         rows = grouped.get(k, [])
         total = rows[0]._total if rows else 0
         low, high = window.bounds(total)
-        pages.append(PageRows(
-            rows=[r for r in rows if low < r._rn <= high], start=low, total=total,
-            has_next=high < total, has_previous=low > 0,
-        ))
+        pages.append(
+            PageRows(
+                rows=[r for r in rows if low < r._rn <= high],
+                start=low,
+                total=total,
+                has_next=high < total,
+                has_previous=low > 0,
+            )
+        )
     return pages
 
 
-async def count_rows(conn: AsyncConnection, table: Table, where: Sequence[ColumnElement],
-                     viewer: Viewer = EVERYTHING) -> int:
+async def count_rows(
+    conn: AsyncConnection, table: Table, where: Sequence[ColumnElement], viewer: Viewer = EVERYTHING
+) -> int:
     visible, _ = _visible(table, viewer)
     stmt = select(func.count()).select_from(table).where(and_(true(), *where), visible)
     return (await conn.execute(stmt, viewer.params)).scalar_one()
 
 
 async def root_page(
-    conn: AsyncConnection, table: Table, where: Sequence[ColumnElement], order_by: Sequence[ColumnElement],
-    window: Window, need_total: bool, viewer: Viewer = EVERYTHING,
+    conn: AsyncConnection,
+    table: Table,
+    where: Sequence[ColumnElement],
+    order_by: Sequence[ColumnElement],
+    window: Window,
+    need_total: bool,
+    viewer: Viewer = EVERYTHING,
 ) -> PageRows:
     """A page of a root list with LIMIT/OFFSET; COUNT runs only when asked for or needed by `last`."""
     total = None
@@ -184,14 +232,25 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
 
     keys = list(set(ids))
     figures: dict[int, dict[str, Any]] = {i: {"leads": {}, "opportunities": 0, "won": {}, "won_count": 0} for i in keys}
-    lead_counts = select(leads.c.campaign_id, leads.c.status, func.count()).where(
-        leads.c.campaign_id.in_(keys)).group_by(leads.c.campaign_id, leads.c.status)
+    lead_counts = (
+        select(leads.c.campaign_id, leads.c.status, func.count())
+        .where(leads.c.campaign_id.in_(keys))
+        .group_by(leads.c.campaign_id, leads.c.status)
+    )
     for campaign_id, status, count in await conn.execute(lead_counts):
         figures[campaign_id]["leads"][status] = count
     opps = opportunities.c
-    deals = select(
-        opps.campaign_id, opps.stage, opps.actual_revenue_currency, func.count(), func.sum(opps.actual_revenue_amount),
-    ).where(opps.campaign_id.in_(keys)).group_by(opps.campaign_id, opps.stage, opps.actual_revenue_currency)
+    deals = (
+        select(
+            opps.campaign_id,
+            opps.stage,
+            opps.actual_revenue_currency,
+            func.count(),
+            func.sum(opps.actual_revenue_amount),
+        )
+        .where(opps.campaign_id.in_(keys))
+        .group_by(opps.campaign_id, opps.stage, opps.actual_revenue_currency)
+    )
     for campaign_id, stage, currency, count, amount in await conn.execute(deals):
         entry = figures[campaign_id]
         entry["opportunities"] += count
@@ -202,8 +261,14 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
 
 
 async def top_per_group(
-    conn: AsyncConnection, table: Table, column: str, groups: Sequence[Any], where: Sequence[ColumnElement],
-    order_by: Sequence[ColumnElement], limit: int, viewer: Viewer = EVERYTHING,
+    conn: AsyncConnection,
+    table: Table,
+    column: str,
+    groups: Sequence[Any],
+    where: Sequence[ColumnElement],
+    order_by: Sequence[ColumnElement],
+    limit: int,
+    viewer: Viewer = EVERYTHING,
 ) -> list[tuple[int, list[Row]]]:
     """For each group value: how many rows match, and the first `limit` of them, in two statements.
     Each group's rows come from its own ORDER BY … LIMIT, so an index on (column, order) serves it,
@@ -211,12 +276,20 @@ async def top_per_group(
     key = table.c[column]
     visible, _ = _visible(table, viewer)
     where = [*where, visible]
-    counts = dict((await conn.execute(
-        select(key, func.count()).where(key.in_(list(groups)), *where).group_by(key), viewer.params)).all())
+    counts = dict(
+        (
+            await conn.execute(
+                select(key, func.count()).where(key.in_(list(groups)), *where).group_by(key), viewer.params
+            )
+        ).all()
+    )
     rows: dict[Any, list[Row]] = defaultdict(list)
     if limit > 0 and counts:
-        parts = [select(select(table).where(key == g, *where).order_by(*order_by, table.c.id).limit(limit).subquery())
-                 for g in groups if counts.get(g)]
+        parts = [
+            select(select(table).where(key == g, *where).order_by(*order_by, table.c.id).limit(limit).subquery())
+            for g in groups
+            if counts.get(g)
+        ]
         for row in await conn.execute(union_all(*parts) if len(parts) > 1 else parts[0], viewer.params):
             rows[getattr(row, column)].append(row)
     return [(counts.get(g, 0), rows.get(g, [])) for g in groups]

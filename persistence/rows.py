@@ -1,4 +1,5 @@
 """Turn domain entities into table rows (Money fields become `<name>_amount`, `<name>_currency`)."""
+
 from __future__ import annotations
 
 import dataclasses

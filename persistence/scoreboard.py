@@ -1,6 +1,7 @@
 """What the scoreboard needs, in four statements (five with a team) whatever the number of
 opportunities: the newest event position, the exchange rates, the opportunities aggregated by owner,
 kind and currency in SQL, and the reps with their goals in the period."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -16,7 +17,13 @@ from domain.enums import OPEN_STAGES, Stage
 from domain.errors import NotFound
 from domain.money import Money
 from domain.scoreboard import (
-    DealGroup, DealKind, GoalRow, Period, Scoreboard, ScoreboardRequest, compute_scoreboard,
+    DealGroup,
+    DealKind,
+    GoalRow,
+    Period,
+    Scoreboard,
+    ScoreboardRequest,
+    compute_scoreboard,
 )
 from persistence import reads
 from persistence import tables as t
@@ -35,8 +42,7 @@ def _sum(column, dialect: str):  # noqa: ANN001, ANN202
     return func.sum(column)
 
 
-def deal_groups_statement(period: Period, team_id: int | None, dialect: str,
-                          viewer: Viewer = EVERYTHING) -> Select:
+def deal_groups_statement(period: Period, team_id: int | None, dialect: str, viewer: Viewer = EVERYTHING) -> Select:
     """Closed deals of the period per owner, stage and currency (with the oldest closing time, for a
     sliding window), and open deals per owner and currency whenever they were opened.
 
@@ -57,23 +63,33 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str,
     wide = period.length is None or period.length > WIDE
     closed_stage = o.stage.concat("") if wide else o.stage
     closed = (
-        select(owner, o.stage.label("kind"), o.actual_revenue_currency.label("currency"),
-               func.count().label("deals"), _sum(o.actual_revenue_amount, dialect).label("amount"),
-               func.min(o.closed_at).label("oldest"))
+        select(
+            owner,
+            o.stage.label("kind"),
+            o.actual_revenue_currency.label("currency"),
+            func.count().label("deals"),
+            _sum(o.actual_revenue_amount, dialect).label("amount"),
+            func.min(o.closed_at).label("oldest"),
+        )
         .where(closed_stage.in_([Stage.WON.value, Stage.LOST.value]), *when, *in_team)
         .group_by(owner, o.stage, o.actual_revenue_currency)
     )
     opened = (
-        select(owner, literal(DealKind.OPEN.value), o.estimated_revenue_currency, func.count(),
-               _sum(o.estimated_revenue_amount, dialect), null())
+        select(
+            owner,
+            literal(DealKind.OPEN.value),
+            o.estimated_revenue_currency,
+            func.count(),
+            _sum(o.estimated_revenue_amount, dialect),
+            null(),
+        )
         .where(o.stage.concat("").in_([s.value for s in OPEN_STAGES]), *in_team)
         .group_by(owner, o.estimated_revenue_currency)
     )
     return union_all(closed, opened)  # type: ignore[return-value]
 
 
-def reps_statement(period: Period, team_id: int | None, owners: Sequence[int],
-                   viewer: Viewer = EVERYTHING) -> Select:
+def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], viewer: Viewer = EVERYTHING) -> Select:
     """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
     the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
     u, g = t.users.c, t.goals.c
@@ -84,8 +100,15 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int],
     overlap += [g.period_end >= first] if first is not None else []
     overlap += [g.period_start <= last] if last is not None else []
     stmt = (
-        select(t.users, g.id.label("goal_id"), g.period_start, g.period_end, g.target_revenue_amount,
-               g.target_revenue_currency, g.target_deals)
+        select(
+            t.users,
+            g.id.label("goal_id"),
+            g.period_start,
+            g.period_end,
+            g.target_revenue_amount,
+            g.target_revenue_currency,
+            g.target_deals,
+        )
         .select_from(t.users.outerjoin(t.goals, and_(*overlap)))
         .order_by(u.id, g.period_start)
     )
@@ -105,8 +128,9 @@ class ScoreboardRows(NamedTuple):
     team: Any | None
 
 
-async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                          now: datetime, viewer: Viewer = EVERYTHING) -> Scoreboard:
+async def load_scoreboard(
+    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
     client replaying from it merely sees again). Raises NotFound for an unknown team and
@@ -114,15 +138,17 @@ async def load_scoreboard(source: AsyncEngine | AsyncConnection, request: Scoreb
     return (await load_scoreboard_rows(source, request, now, viewer)).board
 
 
-async def load_scoreboard_with_users(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                                     now: datetime, viewer: Viewer = EVERYTHING) -> tuple[Scoreboard, dict[int, Any]]:
+async def load_scoreboard_with_users(
+    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+) -> tuple[Scoreboard, dict[int, Any]]:
     """The scoreboard and the `users` rows of its reps (see load_scoreboard_rows)."""
     board, users, _ = await load_scoreboard_rows(source, request, now, viewer)
     return board, users
 
 
-async def load_scoreboard_rows(source: AsyncEngine | AsyncConnection, request: ScoreboardRequest,
-                               now: datetime, viewer: Viewer = EVERYTHING) -> ScoreboardRows:
+async def load_scoreboard_rows(
+    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+) -> ScoreboardRows:
     """The scoreboard with the `users` rows of its reps and the `teams` row of its team (read in the
     same statements), so showing them needs no further SQL, however many subscribers a push goes to."""
     if isinstance(source, AsyncEngine):
@@ -143,12 +169,21 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
     period = request.period.resolve(now)
     deals = []
     for owner_id, kind, currency, count, amount, oldest in await conn.execute(
-            deal_groups_statement(period, team_id, dialect, viewer), viewer.params):
+        deal_groups_statement(period, team_id, dialect, viewer), viewer.params
+    ):
         total = Decimal(amount or 0)
         if dialect == "sqlite":
             total = total / SCALE
-        deals.append(DealGroup(owner_id=owner_id, kind=DealKind(kind), currency=currency, count=count, amount=total,
-                               oldest_closed_at=oldest))
+        deals.append(
+            DealGroup(
+                owner_id=owner_id,
+                kind=DealKind(kind),
+                currency=currency,
+                count=count,
+                amount=total,
+                oldest_closed_at=oldest,
+            )
+        )
     users: dict[int, str] = {}
     rows: dict[int, UserRow] = {}
     goals: list[GoalRow] = []
@@ -158,7 +193,13 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
         if row.id not in rows:
             rows[row.id] = UserRow(*(row._mapping[c] for c in t.users.c))
         if row.goal_id is not None:
-            goals.append(GoalRow(user_id=row.id, period_start=row.period_start, period_end=row.period_end,
-                                 target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
-                                 target_deals=row.target_deals))
+            goals.append(
+                GoalRow(
+                    user_id=row.id,
+                    period_start=row.period_start,
+                    period_end=row.period_end,
+                    target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
+                    target_deals=row.target_deals,
+                )
+            )
     return ScoreboardRows(compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows, team)

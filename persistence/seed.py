@@ -3,13 +3,14 @@
 Everything is built through the domain classes (so the invariants hold) and inserted in
 bulk with explicit ids inside one transaction; the same size and anchor give the same rows,
 byte for byte. `anchor` is "now" for every generated date (default: today 00:00 UTC)."""
+
 from __future__ import annotations
 
 import random
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -22,8 +23,17 @@ from domain.activities import Goal, SalesActivity
 from domain.catalog import Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract, add_months
 from domain.enums import (
-    AccountKind, ActivityType, CampaignStatus, CategoryGroup, ContactKind, ContractKind, ContractStatus,
-    LeadStatus, ProductCategory, Role, Stage,
+    AccountKind,
+    ActivityType,
+    CampaignStatus,
+    CategoryGroup,
+    ContactKind,
+    ContractKind,
+    ContractStatus,
+    LeadStatus,
+    ProductCategory,
+    Role,
+    Stage,
 )
 from domain.leads import Campaign, Lead
 from domain.money import Money
@@ -34,11 +44,11 @@ from persistence import tables as t
 from persistence.rows import to_row
 
 SIZES = {"small": 200, "medium": 10_000, "large": 100_000}
-CHUNK = 2_000          # opportunities built (with their quotes, contracts, activities) per batch
-INSERT_CHUNK = 5_000   # rows per INSERT executemany
+CHUNK = 2_000  # opportunities built (with their quotes, contracts, activities) per batch
+INSERT_CHUNK = 5_000  # rows per INSERT executemany
 ADMIN_EMAIL = "admin@salesgraph.example"
 PARTNER_EMAIL = "portal@nordicpartners.example"
-HISTORY_DAYS = 540     # opportunities are spread over the 18 months before the anchor
+HISTORY_DAYS = 540  # opportunities are spread over the 18 months before the anchor
 
 
 def parse_size(text_or_number: str | int) -> int:
@@ -52,8 +62,10 @@ def parse_size(text_or_number: str | int) -> int:
         try:
             value = int(word.replace("_", ""))
         except ValueError:
-            raise ValueError(f"size {text_or_number!r}: use small, medium, large or a number of opportunities "
-                             "(200, 10000, 100000 or N >= 1)") from None
+            raise ValueError(
+                f"size {text_or_number!r}: use small, medium, large or a number of opportunities "
+                "(200, 10000, 100000 or N >= 1)"
+            ) from None
     if value < 1:
         raise ValueError(f"size {text_or_number!r}: the number of opportunities must be at least 1")
     return value
@@ -72,28 +84,150 @@ class SeedError(RuntimeError):
     pass
 
 
-FIRST = ["Ada", "Bjørn", "Camilla", "Dag", "Elin", "Frida", "Gustav", "Hanne", "Ivar", "Jonas", "Karin", "Lars",
-         "Maja", "Nils", "Oda", "Per", "Ragnhild", "Sven", "Tove", "Ulf", "Vera", "Astrid", "Erik", "Ingrid",
-         "Magnus", "Sofie", "Henrik", "Liv", "Anders", "Mette"]
-LAST = ["Andersen", "Berg", "Christensen", "Dahl", "Eriksson", "Fjeld", "Hansen", "Holm", "Johansson", "Karlsen",
-        "Larsen", "Lind", "Madsen", "Nilsen", "Olsen", "Pedersen", "Rasmussen", "Sandberg", "Strand", "Svensson",
-        "Solberg", "Vik", "Wallin", "Aas", "Bakke", "Lund"]
-PREFIX = ["Fjord", "Nord", "Aurora", "Viking", "Polar", "Skagen", "Midnatt", "Granitt", "Birk", "Havblikk", "Isbre",
-          "Lyng", "Saga", "Tind", "Vinter", "Ask", "Elv", "Furu", "Kyst", "Stjerne", "Storm", "Dal", "Bølge", "Lys"]
-SUFFIX = ["Energi", "Logistikk", "Data", "Bygg", "Helse", "Marin", "Finans", "Medier", "Robotics", "Foods",
-          "Analytics", "Systems", "Solutions", "Consulting", "Industri", "Retail", "Software", "Shipping"]
+FIRST = [
+    "Ada",
+    "Bjørn",
+    "Camilla",
+    "Dag",
+    "Elin",
+    "Frida",
+    "Gustav",
+    "Hanne",
+    "Ivar",
+    "Jonas",
+    "Karin",
+    "Lars",
+    "Maja",
+    "Nils",
+    "Oda",
+    "Per",
+    "Ragnhild",
+    "Sven",
+    "Tove",
+    "Ulf",
+    "Vera",
+    "Astrid",
+    "Erik",
+    "Ingrid",
+    "Magnus",
+    "Sofie",
+    "Henrik",
+    "Liv",
+    "Anders",
+    "Mette",
+]
+LAST = [
+    "Andersen",
+    "Berg",
+    "Christensen",
+    "Dahl",
+    "Eriksson",
+    "Fjeld",
+    "Hansen",
+    "Holm",
+    "Johansson",
+    "Karlsen",
+    "Larsen",
+    "Lind",
+    "Madsen",
+    "Nilsen",
+    "Olsen",
+    "Pedersen",
+    "Rasmussen",
+    "Sandberg",
+    "Strand",
+    "Svensson",
+    "Solberg",
+    "Vik",
+    "Wallin",
+    "Aas",
+    "Bakke",
+    "Lund",
+]
+PREFIX = [
+    "Fjord",
+    "Nord",
+    "Aurora",
+    "Viking",
+    "Polar",
+    "Skagen",
+    "Midnatt",
+    "Granitt",
+    "Birk",
+    "Havblikk",
+    "Isbre",
+    "Lyng",
+    "Saga",
+    "Tind",
+    "Vinter",
+    "Ask",
+    "Elv",
+    "Furu",
+    "Kyst",
+    "Stjerne",
+    "Storm",
+    "Dal",
+    "Bølge",
+    "Lys",
+]
+SUFFIX = [
+    "Energi",
+    "Logistikk",
+    "Data",
+    "Bygg",
+    "Helse",
+    "Marin",
+    "Finans",
+    "Medier",
+    "Robotics",
+    "Foods",
+    "Analytics",
+    "Systems",
+    "Solutions",
+    "Consulting",
+    "Industri",
+    "Retail",
+    "Software",
+    "Shipping",
+]
 FORM = {"NO": "AS", "SE": "AB", "DK": "A/S", "FI": "Oy", "DE": "GmbH", "GB": "Ltd", "NL": "B.V."}
-CITIES = {"NO": ["Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"], "SE": ["Stockholm", "Göteborg", "Malmö", "Uppsala"],
-          "DK": ["København", "Aarhus", "Odense", "Aalborg"], "FI": ["Helsinki", "Espoo", "Tampere"],
-          "DE": ["Hamburg", "Berlin", "München"], "GB": ["London", "Manchester", "Edinburgh"],
-          "NL": ["Amsterdam", "Rotterdam", "Utrecht"]}
+CITIES = {
+    "NO": ["Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"],
+    "SE": ["Stockholm", "Göteborg", "Malmö", "Uppsala"],
+    "DK": ["København", "Aarhus", "Odense", "Aalborg"],
+    "FI": ["Helsinki", "Espoo", "Tampere"],
+    "DE": ["Hamburg", "Berlin", "München"],
+    "GB": ["London", "Manchester", "Edinburgh"],
+    "NL": ["Amsterdam", "Rotterdam", "Utrecht"],
+}
 COUNTRIES = ["NO", "NO", "NO", "SE", "SE", "DK", "DK", "FI", "DE", "GB", "NL"]
-INDUSTRIES = ["Energy", "Logistics", "Healthcare", "Finance", "Retail", "Manufacturing", "Media", "Public sector",
-              "Shipping", "Software"]
-CATEGORIES = {CategoryGroup.PROSPECT: ["Prospect", "Hot prospect"], CategoryGroup.CUSTOMER: ["Customer", "Key customer"],
-              CategoryGroup.OTHER: ["Supplier", "Press", "Competitor"]}
-PARTNER_NAMES = ["Nordic Partners AS", "Baltic Reseller AB", "Kattegat Consulting A/S", "Helsinki Integrators Oy",
-                 "North Sea Solutions Ltd", "Alpine Channel GmbH", "Polder Partners B.V.", "Arctic Services AS"]
+INDUSTRIES = [
+    "Energy",
+    "Logistics",
+    "Healthcare",
+    "Finance",
+    "Retail",
+    "Manufacturing",
+    "Media",
+    "Public sector",
+    "Shipping",
+    "Software",
+]
+CATEGORIES = {
+    CategoryGroup.PROSPECT: ["Prospect", "Hot prospect"],
+    CategoryGroup.CUSTOMER: ["Customer", "Key customer"],
+    CategoryGroup.OTHER: ["Supplier", "Press", "Competitor"],
+}
+PARTNER_NAMES = [
+    "Nordic Partners AS",
+    "Baltic Reseller AB",
+    "Kattegat Consulting A/S",
+    "Helsinki Integrators Oy",
+    "North Sea Solutions Ltd",
+    "Alpine Channel GmbH",
+    "Polder Partners B.V.",
+    "Arctic Services AS",
+]
 TEAM_NAMES = ["Team Norway", "Team Sweden", "Team Denmark", "Team Finland", "Team Enterprise", "Team Partners"]
 LOSS_REASONS = ["Price too high", "Chose a competitor", "No budget this year", "Project cancelled", "No decision"]
 DISQUALIFY_REASONS = ["Not a fit", "Student", "Competitor", "No budget", "Duplicate"]
@@ -101,13 +235,21 @@ ROLES = ["Decision maker", "Champion", "Technical evaluator", "Economic buyer", 
 RATES = {"EUR": "1", "USD": "0.92", "NOK": "0.087", "SEK": "0.088", "DKK": "0.134", "GBP": "1.17"}
 PRICE_FACTOR = {"EUR": Decimal(1), "USD": Decimal("1.08"), "NOK": Decimal("11.5")}
 PRODUCTS = [  # name, code, category, units: (name, recurring months or None, EUR price)
-    ("Salesgraph Cloud", "SG-CLOUD", ProductCategory.SOFTWARE, [("licence/month, 12 months", 12, "45"),
-                                                                ("licence/month, 36 months", 36, "39")]),
+    (
+        "Salesgraph Cloud",
+        "SG-CLOUD",
+        ProductCategory.SOFTWARE,
+        [("licence/month, 12 months", 12, "45"), ("licence/month, 36 months", 36, "39")],
+    ),
     ("Salesgraph On-Premise", "SG-ONPREM", ProductCategory.SOFTWARE, [("perpetual licence", None, "1200")]),
     ("Mobile add-on", "SG-MOBILE", ProductCategory.SOFTWARE, [("subscription, 12 months", 12, "120")]),
     ("Analytics add-on", "SG-ANALYTICS", ProductCategory.SOFTWARE, [("subscription, 12 months", 12, "240")]),
-    ("Marketing automation", "SG-MARKETING", ProductCategory.SOFTWARE, [("subscription, 12 months", 12, "600"),
-                                                                        ("subscription, 36 months", 36, "540")]),
+    (
+        "Marketing automation",
+        "SG-MARKETING",
+        ProductCategory.SOFTWARE,
+        [("subscription, 12 months", 12, "600"), ("subscription, 36 months", 36, "540")],
+    ),
     ("Partner portal", "SG-PORTAL", ProductCategory.SOFTWARE, [("subscription, 12 months", 12, "900")]),
     ("Integration kit", "SG-INTEGRATION", ProductCategory.SOFTWARE, [("piece", None, "2500")]),
     ("Implementation, standard", "IMPL-STD", ProductCategory.IMPLEMENTATION_SERVICE, [("project", None, "8000")]),
@@ -116,8 +258,12 @@ PRODUCTS = [  # name, code, category, units: (name, recurring months or None, EU
     ("Data migration", "IMPL-MIGRATE", ProductCategory.IMPLEMENTATION_SERVICE, [("project", None, "5000")]),
     ("Custom reports", "IMPL-REPORTS", ProductCategory.IMPLEMENTATION_SERVICE, [("report", None, "750")]),
     ("Support Basic", "SUP-BASIC", ProductCategory.SUPPORT_SERVICE, [("support, 12 months", 12, "1500")]),
-    ("Support Premium", "SUP-PREMIUM", ProductCategory.SUPPORT_SERVICE, [("support, 12 months", 12, "4800"),
-                                                                         ("support, 36 months", 36, "4200")]),
+    (
+        "Support Premium",
+        "SUP-PREMIUM",
+        ProductCategory.SUPPORT_SERVICE,
+        [("support, 12 months", 12, "4800"), ("support, 36 months", 36, "4200")],
+    ),
     ("Extended warranty", "SUP-WARRANTY", ProductCategory.SUPPORT_SERVICE, [("warranty, 24 months", 24, "300")]),
     ("Health check", "SUP-HEALTH", ProductCategory.SUPPORT_SERVICE, [("visit", None, "900")]),
     ("Barcode scanner", "HW-SCANNER", ProductCategory.HARDWARE, [("piece", None, "350")]),
@@ -130,14 +276,33 @@ PRODUCTS = [  # name, code, category, units: (name, recurring months or None, EU
     ("Travel and expenses", "OTHER-TRAVEL", ProductCategory.OTHER, [("lump sum", None, "500")]),
     ("Setup fee", "OTHER-SETUP", ProductCategory.OTHER, [("piece", None, "250")]),
 ]
-PROBABILITY = {Stage.PROSPECTING: 10, Stage.QUALIFICATION: 25, Stage.PROPOSAL: 50, Stage.NEGOTIATION: 75,
-               Stage.WON: 100, Stage.LOST: 0}
-CAMPAIGN_NAMES = ["Spring webinar", "Trade fair Oslo", "LinkedIn ads", "Partner roadshow", "Newsletter",
-                  "Customer day", "Google ads", "Nordic CRM summit"]
+PROBABILITY = {
+    Stage.PROSPECTING: 10,
+    Stage.QUALIFICATION: 25,
+    Stage.PROPOSAL: 50,
+    Stage.NEGOTIATION: 75,
+    Stage.WON: 100,
+    Stage.LOST: 0,
+}
+CAMPAIGN_NAMES = [
+    "Spring webinar",
+    "Trade fair Oslo",
+    "LinkedIn ads",
+    "Partner roadshow",
+    "Newsletter",
+    "Customer day",
+    "Google ads",
+    "Nordic CRM summit",
+]
 DEAL_NAMES = ["New licences", "Expansion", "Renewal", "Pilot", "Upgrade", "Support deal", "Rollout"]
-SUBJECTS = {ActivityType.CALL: "Call about next steps", ActivityType.EMAIL: "Sent material",
-            ActivityType.MEETING: "Meeting with the team", ActivityType.TASK: "Prepare proposal",
-            ActivityType.FOLLOW_UP: "Follow up on quote", ActivityType.REQUEST: "Question about licences"}
+SUBJECTS = {
+    ActivityType.CALL: "Call about next steps",
+    ActivityType.EMAIL: "Sent material",
+    ActivityType.MEETING: "Meeting with the team",
+    ActivityType.TASK: "Prepare proposal",
+    ActivityType.FOLLOW_UP: "Follow up on quote",
+    ActivityType.REQUEST: "Question about licences",
+}
 BUNDLE_PARTS = (("SG-CLOUD", Decimal(50)), ("IMPL-STD", Decimal(30)), ("SUP-BASIC", Decimal(20)))
 
 
@@ -182,8 +347,9 @@ class _Company:
 
     @staticmethod
     def slug(text_: str) -> str:
-        table_ = str.maketrans({"ø": "o", "å": "a", "æ": "ae", "ö": "o", "ä": "a", "ü": "u", " ": "", "/": "",
-                                ".": "", ",": ""})
+        table_ = str.maketrans(
+            {"ø": "o", "å": "a", "æ": "ae", "ö": "o", "ä": "a", "ü": "u", " ": "", "/": "", ".": "", ",": ""}
+        )
         return text_.lower().translate(table_)
 
     def campaign_at(self, when: datetime) -> int | None:
@@ -199,20 +365,39 @@ class _Company:
         teams = min(6, max(3, reps // 5))
         for i in range(teams):
             self.add(t.teams, Team(name=TEAM_NAMES[i], **self.stamps(self.at(720))))
-        self.admin_id = self.add(t.users, User(name="Ada Admin", email=ADMIN_EMAIL, role=Role.ADMIN,
-                                               **self.stamps(self.at(720))))
+        self.admin_id = self.add(
+            t.users, User(name="Ada Admin", email=ADMIN_EMAIL, role=Role.ADMIN, **self.stamps(self.at(720)))
+        )
         self.directors: list[int] = []
         for team_id in range(1, teams + 1):
             first, last = self.person()
-            self.directors.append(self.add(t.users, User(
-                name=f"{first} {last}", email=f"director{team_id}@salesgraph.example", role=Role.SALES_DIRECTOR,
-                team_id=team_id, **self.stamps(self.at(715)))))
+            self.directors.append(
+                self.add(
+                    t.users,
+                    User(
+                        name=f"{first} {last}",
+                        email=f"director{team_id}@salesgraph.example",
+                        role=Role.SALES_DIRECTOR,
+                        team_id=team_id,
+                        **self.stamps(self.at(715)),
+                    ),
+                )
+            )
         self.reps: list[int] = []
         for i in range(reps):
             first, last = self.person()
-            self.reps.append(self.add(t.users, User(
-                name=f"{first} {last}", email=f"{self.slug(first)}.{i + 1}@salesgraph.example", role=Role.SALES_REP,
-                team_id=i % teams + 1, **self.stamps(self.at(710 - i % 100)))))
+            self.reps.append(
+                self.add(
+                    t.users,
+                    User(
+                        name=f"{first} {last}",
+                        email=f"{self.slug(first)}.{i + 1}@salesgraph.example",
+                        role=Role.SALES_REP,
+                        team_id=i % teams + 1,
+                        **self.stamps(self.at(710 - i % 100)),
+                    ),
+                )
+            )
 
     def goals(self) -> None:
         """Monthly goals for the last 6 months and this one, near what each rep has been winning."""
@@ -228,10 +413,18 @@ class _Company:
                 stretch = Decimal(rng.randint(85, 130)) / 100
                 target = max(Decimal(10_000), (usual_revenue * stretch / 1000).to_integral_value() * 1000)
                 deals = max(1, round(usual_deals * float(stretch)))
-                set_at = datetime.combine(add_months(start, -1), time(9), timezone.utc) + timedelta(days=24)
-                self.add(t.goals, Goal(user_id=uid, period_start=start, period_end=end,
-                                       target_revenue=Money(target, "EUR"), target_deals=deals,
-                                       **self.stamps(min(set_at, self.anchor))))
+                set_at = datetime.combine(add_months(start, -1), time(9), UTC) + timedelta(days=24)
+                self.add(
+                    t.goals,
+                    Goal(
+                        user_id=uid,
+                        period_start=start,
+                        period_end=end,
+                        target_revenue=Money(target, "EUR"),
+                        target_deals=deals,
+                        **self.stamps(min(set_at, self.anchor)),
+                    ),
+                )
 
     def catalog(self) -> None:
         for currency, rate in RATES.items():
@@ -240,41 +433,87 @@ class _Company:
         self.units: list[dict[str, Any]] = []
         unit_of_code: dict[str, int] = {}
         for name, code, category, units in PRODUCTS:
-            product_id = self.add(t.products, Product(name=name, code=code, category=category,
-                                                      description=f"{name} ({category.value.replace('_', ' ').lower()})",
-                                                      **self.stamps(self.at(720))))
+            product_id = self.add(
+                t.products,
+                Product(
+                    name=name,
+                    code=code,
+                    category=category,
+                    description=f"{name} ({category.value.replace('_', ' ').lower()})",
+                    **self.stamps(self.at(720)),
+                ),
+            )
             for unit_name, months, price in units:
-                unit_id = self.add(t.product_units, ProductUnit(product_id=product_id, name=unit_name,
-                                                                recurring=months is not None, period_months=months,
-                                                                **self.stamps(self.at(720))))
+                unit_id = self.add(
+                    t.product_units,
+                    ProductUnit(
+                        product_id=product_id,
+                        name=unit_name,
+                        recurring=months is not None,
+                        period_months=months,
+                        **self.stamps(self.at(720)),
+                    ),
+                )
                 unit_of_code.setdefault(code, unit_id)
-                self.units.append({"id": unit_id, "product_id": product_id, "name": unit_name, "months": months,
-                                   "price": Decimal(price), "product": name, "category": category})
+                self.units.append(
+                    {
+                        "id": unit_id,
+                        "product_id": product_id,
+                        "name": unit_name,
+                        "months": months,
+                        "price": Decimal(price),
+                        "product": name,
+                        "category": category,
+                    }
+                )
         # Last year's list and this year's update of it (named after the anchor's years).
         year = self.anchor.year
         regions = ["NO", "SE", "DK", "FI", "EU"]
         first_since = self.at(HISTORY_DAYS + 20)
-        first_book = self.add(t.price_books, PriceBook(
-            name=f"Price list {year - 1}", description="List prices for the Nordics and Europe",
-            brands=["Salesgraph"], product_versions=[f"{year - 1}.1"], regions=regions,
-            **self.stamps(first_since)))
-        second_since = datetime(year - 1, 12, 1, tzinfo=timezone.utc)
-        second_book = self.add(t.price_books, PriceBook(
-            name=f"Price list {year}", description=f"Update of the {year - 1} list: prices up 5 %",
-            brands=["Salesgraph"], product_versions=[f"{year}.1"], regions=regions,
-            is_update=True, previous_id=first_book, **self.stamps(second_since)))
+        first_book = self.add(
+            t.price_books,
+            PriceBook(
+                name=f"Price list {year - 1}",
+                description="List prices for the Nordics and Europe",
+                brands=["Salesgraph"],
+                product_versions=[f"{year - 1}.1"],
+                regions=regions,
+                **self.stamps(first_since),
+            ),
+        )
+        second_since = datetime(year - 1, 12, 1, tzinfo=UTC)
+        second_book = self.add(
+            t.price_books,
+            PriceBook(
+                name=f"Price list {year}",
+                description=f"Update of the {year - 1} list: prices up 5 %",
+                brands=["Salesgraph"],
+                product_versions=[f"{year}.1"],
+                regions=regions,
+                is_update=True,
+                previous_id=first_book,
+                **self.stamps(second_since),
+            ),
+        )
         self.books: dict[int, dict[tuple[int, str], Decimal]] = {first_book: {}, second_book: {}}
         self.book_since = [(first_book, first_since, f"{year - 1}.1"), (second_book, second_since, f"{year}.1")]
         for (book_id, since, _), uplift in zip(self.book_since, (Decimal("1.00"), Decimal("1.05"))):
             for unit in self.units:
                 for currency, factor in PRICE_FACTOR.items():
                     price = Money(unit["price"] * factor * uplift, currency).rounded()
-                    self.add(t.price_entries, PriceEntry(price_book_id=book_id, unit_id=unit["id"], price=price,
-                                                         **self.stamps(since)))
+                    self.add(
+                        t.price_entries,
+                        PriceEntry(price_book_id=book_id, unit_id=unit["id"], price=price, **self.stamps(since)),
+                    )
                     self.books[book_id][(unit["id"], currency)] = price.amount
         parts = [BundleComponent(unit_id=unit_of_code[code], weight=weight) for code, weight in BUNDLE_PARTS]
-        bundle = Bundle(price_book_id=second_book, name="Cloud starter bundle", code="BND-STARTER", components=parts,
-                        **self.stamps(second_since))
+        bundle = Bundle(
+            price_book_id=second_book,
+            name="Cloud starter bundle",
+            code="BND-STARTER",
+            components=parts,
+            **self.stamps(second_since),
+        )
         bundle_id = self.add(t.bundles, bundle)
         for part in bundle.components:
             self.link(t.bundle_components, bundle_id=bundle_id, unit_id=part.unit_id, weight=part.weight)
@@ -283,36 +522,77 @@ class _Company:
         rng = self.rng
         self.partners: list[int] = []
         for i in range(max(3, 3 + self.n // 2000)):
-            name = PARTNER_NAMES[i % len(PARTNER_NAMES)] + ("" if i < len(PARTNER_NAMES) else f" {i // len(PARTNER_NAMES) + 1}")
+            name = PARTNER_NAMES[i % len(PARTNER_NAMES)] + (
+                "" if i < len(PARTNER_NAMES) else f" {i // len(PARTNER_NAMES) + 1}"
+            )
             email = PARTNER_EMAIL if i == 0 else f"contact@{self.slug(name.split()[0])}{i}.example"
-            self.partners.append(self.add(t.partners, Partner(name=name, email=email, phone=f"+47 2{i:03d} 4000",
-                                                              country=rng.choice(COUNTRIES),
-                                                              **self.stamps(self.at(650)))))
-        for name, kind in [("Employee", ContactKind.EMPLOYEE), ("Consultant", ContactKind.CONSULTANT),
-                           ("Decision maker", ContactKind.EMPLOYEE), ("Technical contact", ContactKind.EMPLOYEE)]:
+            self.partners.append(
+                self.add(
+                    t.partners,
+                    Partner(
+                        name=name,
+                        email=email,
+                        phone=f"+47 2{i:03d} 4000",
+                        country=rng.choice(COUNTRIES),
+                        **self.stamps(self.at(650)),
+                    ),
+                )
+            )
+        for name, kind in [
+            ("Employee", ContactKind.EMPLOYEE),
+            ("Consultant", ContactKind.CONSULTANT),
+            ("Decision maker", ContactKind.EMPLOYEE),
+            ("Technical contact", ContactKind.EMPLOYEE),
+        ]:
             self.add(t.contact_types, ContactType(name=name, kind=kind, **self.stamps(self.at(720))))
         self.consultants: dict[int, list[int]] = {}
         for partner_id in self.partners:
             self.consultants[partner_id] = []
             for _ in range(rng.randint(2, 3)):
                 first, last = self.person()
-                self.consultants[partner_id].append(self.add(t.contacts, Contact(
-                    first_name=first, last_name=last, contact_type_id=2, partner_id=partner_id,
-                    email=f"{self.slug(first)}.{self.slug(last)}@partner{partner_id}.example",
-                    phone=f"+47 4{rng.randint(1000000, 9999999)}", title="Consultant",
-                    **self.stamps(self.at(600)))))
+                self.consultants[partner_id].append(
+                    self.add(
+                        t.contacts,
+                        Contact(
+                            first_name=first,
+                            last_name=last,
+                            contact_type_id=2,
+                            partner_id=partner_id,
+                            email=f"{self.slug(first)}.{self.slug(last)}@partner{partner_id}.example",
+                            phone=f"+47 4{rng.randint(1000000, 9999999)}",
+                            title="Consultant",
+                            **self.stamps(self.at(600)),
+                        ),
+                    )
+                )
         # One campaign a month or so, oldest first, covering the whole history; the older ones archived.
         self.campaigns: list[int] = []
         self.campaign_starts: list[tuple[int, date]] = []
         count = 6 + self.n // 5000
         for i in range(count):
             start = self.today - timedelta(days=10 + (HISTORY_DAYS * (count - 1 - i)) // max(1, count - 1))
-            name = CAMPAIGN_NAMES[i % len(CAMPAIGN_NAMES)] + f" {start.year}" + (f" #{i + 1}" if i >= len(CAMPAIGN_NAMES) else "")
+            name = (
+                CAMPAIGN_NAMES[i % len(CAMPAIGN_NAMES)]
+                + f" {start.year}"
+                + (f" #{i + 1}" if i >= len(CAMPAIGN_NAMES) else "")
+            )
             ends = start + timedelta(days=rng.randint(7, 60))
-            status = CampaignStatus.ARCHIVED if (ends < self.today - timedelta(days=120) and i % 3 != 1) else CampaignStatus.ACTIVE
-            campaign_id = self.add(t.campaigns, Campaign(
-                name=name, status=status, costs=Money(Decimal(rng.randrange(5, 80) * 500), "EUR"),
-                starts_on=start, ends_on=ends, **self.stamps(datetime.combine(start, time(9), timezone.utc) - timedelta(days=14))))
+            status = (
+                CampaignStatus.ARCHIVED
+                if (ends < self.today - timedelta(days=120) and i % 3 != 1)
+                else CampaignStatus.ACTIVE
+            )
+            campaign_id = self.add(
+                t.campaigns,
+                Campaign(
+                    name=name,
+                    status=status,
+                    costs=Money(Decimal(rng.randrange(5, 80) * 500), "EUR"),
+                    starts_on=start,
+                    ends_on=ends,
+                    **self.stamps(datetime.combine(start, time(9), UTC) - timedelta(days=14)),
+                ),
+            )
             self.campaigns.append(campaign_id)
             self.campaign_starts.append((campaign_id, start))
         self.campaign_names = {cid: self.rows[t.campaigns.name][cid - 1]["name"] for cid in self.campaigns}
@@ -331,41 +611,85 @@ class _Company:
             kind = AccountKind.PERSON if roll < 0.15 else AccountKind.LOGIN if roll < 0.19 else AccountKind.ORGANIZATION
             if i < 3:
                 kind = [AccountKind.ORGANIZATION, AccountKind.PERSON, AccountKind.LOGIN][i]
-            group = rng.choice([CategoryGroup.PROSPECT, CategoryGroup.PROSPECT, CategoryGroup.CUSTOMER,
-                                CategoryGroup.CUSTOMER, CategoryGroup.CUSTOMER, CategoryGroup.OTHER])
+            group = rng.choice(
+                [
+                    CategoryGroup.PROSPECT,
+                    CategoryGroup.PROSPECT,
+                    CategoryGroup.CUSTOMER,
+                    CategoryGroup.CUSTOMER,
+                    CategoryGroup.CUSTOMER,
+                    CategoryGroup.OTHER,
+                ]
+            )
             manager = rng.choice(self.reps)
             is_private = kind is AccountKind.PERSON and rng.random() < 0.15
             is_global = not is_private and rng.random() < 0.2
             created = self.at(age)
-            parent_id = rng.choice(organizations) if organizations and kind is AccountKind.ORGANIZATION and rng.random() < 0.1 else None
-            partner_id = (self.partners[0] if i % 25 == 3 else rng.choice(self.partners)) if i % 12 == 3 or i % 25 == 3 else None
+            parent_id = (
+                rng.choice(organizations)
+                if organizations and kind is AccountKind.ORGANIZATION and rng.random() < 0.1
+                else None
+            )
+            partner_id = (
+                (self.partners[0] if i % 25 == 3 else rng.choice(self.partners)) if i % 12 == 3 or i % 25 == 3 else None
+            )
             city = rng.choice(CITIES[country])
-            common = dict(kind=kind, country=country, city=city, industry=rng.choice(INDUSTRIES), manager_id=manager,
-                          category_group=group, category=rng.choice(CATEGORIES[group]), is_global=is_global,
-                          is_private=is_private, created_by_id=manager, parent_id=parent_id, partner_id=partner_id,
-                          phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
-                          street=f"{rng.choice(LAST)}gata {rng.randint(1, 120)}", postal_code=f"{rng.randint(1000, 9999)}",
-                          comment="Prefers e-mail over phone calls." if rng.random() < 0.1 else None,
-                          **self.stamps(created))
+            common = dict(
+                kind=kind,
+                country=country,
+                city=city,
+                industry=rng.choice(INDUSTRIES),
+                manager_id=manager,
+                category_group=group,
+                category=rng.choice(CATEGORIES[group]),
+                is_global=is_global,
+                is_private=is_private,
+                created_by_id=manager,
+                parent_id=parent_id,
+                partner_id=partner_id,
+                phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
+                street=f"{rng.choice(LAST)}gata {rng.randint(1, 120)}",
+                postal_code=f"{rng.randint(1000, 9999)}",
+                comment="Prefers e-mail over phone calls." if rng.random() < 0.1 else None,
+                **self.stamps(created),
+            )
             if kind is AccountKind.PERSON:
                 first, last = self.person()
-                account = Account(first_name=first, last_name=last,
-                                  email=f"{self.slug(first)}.{self.slug(last)}{i}@mail.example", **common)
+                account = Account(
+                    first_name=first,
+                    last_name=last,
+                    email=f"{self.slug(first)}.{self.slug(last)}{i}@mail.example",
+                    **common,
+                )
             else:
-                name = f"{rng.choice(PREFIX)} {rng.choice(SUFFIX)}" + (f" {FORM[country]}" if kind is AccountKind.ORGANIZATION else " portal")
+                name = f"{rng.choice(PREFIX)} {rng.choice(SUFFIX)}" + (
+                    f" {FORM[country]}" if kind is AccountKind.ORGANIZATION else " portal"
+                )
                 is_org = kind is AccountKind.ORGANIZATION
-                account = Account(name=name, organization=name if is_org else None,
-                                  email=f"post@{self.slug(name.split()[0])}{i}.example",
-                                  registration_no=f"{rng.randint(900000000, 999999999)}" if is_org else None,
-                                  vat_no=f"{country}{rng.randint(100000000, 999999999)}" if is_org else None,
-                                  key_account=is_org and rng.random() < 0.1,
-                                  custom_attributes={"segment": rng.choice(["SMB", "Mid-market", "Enterprise"]),
-                                                     "source": rng.choice(["web", "partner", "event"])},
-                                  **common)
+                account = Account(
+                    name=name,
+                    organization=name if is_org else None,
+                    email=f"post@{self.slug(name.split()[0])}{i}.example",
+                    registration_no=f"{rng.randint(900000000, 999999999)}" if is_org else None,
+                    vat_no=f"{country}{rng.randint(100000000, 999999999)}" if is_org else None,
+                    key_account=is_org and rng.random() < 0.1,
+                    custom_attributes={
+                        "segment": rng.choice(["SMB", "Mid-market", "Enterprise"]),
+                        "source": rng.choice(["web", "partner", "event"]),
+                    },
+                    **common,
+                )
             account_id = self.add(t.accounts, account)
-            self.account_info[account_id] = {"manager": manager, "partner": partner_id, "kind": kind,
-                                             "name": account.name, "first": account.first_name,
-                                             "last": account.last_name, "email": account.email, "country": country}
+            self.account_info[account_id] = {
+                "manager": manager,
+                "partner": partner_id,
+                "kind": kind,
+                "name": account.name,
+                "first": account.first_name,
+                "last": account.last_name,
+                "email": account.email,
+                "country": country,
+            }
             self.contacts_of[account_id] = []
             if kind is AccountKind.ORGANIZATION:
                 organizations.append(account_id)
@@ -376,12 +700,21 @@ class _Company:
                     else:  # hidden outside PROSPECT, but kept: what it was when the account was a prospect
                         status = LeadStatus.QUALIFIED if group is CategoryGroup.CUSTOMER else LeadStatus.OPEN
                     email = f"{self.slug(first)}.{self.slug(last)}@{self.slug(account.name.split()[0])}{i}.example"
-                    contact_id = self.add(t.contacts, Contact(
-                        first_name=first, last_name=last, contact_type_id=[1, 3, 4][c % 3], account_id=account_id,
-                        email=email, phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
-                        skype=f"{self.slug(first)}.{self.slug(last)}" if rng.random() < 0.2 else None,
-                        title=rng.choice(["CEO", "CFO", "CTO", "Head of Sales", "IT manager", "Buyer"]),
-                        lead_status=status, **self.stamps(created)))
+                    contact_id = self.add(
+                        t.contacts,
+                        Contact(
+                            first_name=first,
+                            last_name=last,
+                            contact_type_id=[1, 3, 4][c % 3],
+                            account_id=account_id,
+                            email=email,
+                            phone=f"+{rng.randint(30, 49)} {rng.randint(10000000, 99999999)}",
+                            skype=f"{self.slug(first)}.{self.slug(last)}" if rng.random() < 0.2 else None,
+                            title=rng.choice(["CEO", "CFO", "CTO", "Head of Sales", "IT manager", "Buyer"]),
+                            lead_status=status,
+                            **self.stamps(created),
+                        ),
+                    )
                     self.contacts_of[account_id].append(contact_id)
                     self.contact_names[contact_id] = (first, last, email)
         ids = list(self.account_info)
@@ -445,8 +778,11 @@ class _Company:
             closed_at = created + timedelta(days=days if days < age else rng.uniform(0, age))
         stage_changed = closed_at or created + timedelta(days=rng.uniform(0, age))
         owner = info["manager"] if rng.random() < 0.7 else rng.choice(self.reps)
-        partner_id = info["partner"] if info["partner"] and rng.random() < 0.8 else (
-            rng.choice(self.partners) if rng.random() < 0.04 else None)
+        partner_id = (
+            info["partner"]
+            if info["partner"] and rng.random() < 0.8
+            else (rng.choice(self.partners) if rng.random() < 0.04 else None)
+        )
         from_lead = index == 0 or rng.random() < 0.12
         campaign_id = self.campaign_at(created) if rng.random() < (0.7 if from_lead else 0.15) else None
         opp_id = self.next_id.get(t.opportunities.name, 1)
@@ -457,13 +793,22 @@ class _Company:
         else:
             estimate = Money(Decimal(rng.randrange(20, 1500) * 100) * PRICE_FACTOR[currency], currency).rounded()
         opportunity = Opportunity(
-            name=f"{rng.choice(DEAL_NAMES)} {created.year}", account_id=account_id, owner_id=owner, stage=stage,
-            estimated_revenue=estimate, probability=PROBABILITY[stage],
+            name=f"{rng.choice(DEAL_NAMES)} {created.year}",
+            account_id=account_id,
+            owner_id=owner,
+            stage=stage,
+            estimated_revenue=estimate,
+            probability=PROBABILITY[stage],
             expected_close_date=(created + timedelta(days=rng.randint(30, 150))).date(),
-            partner_id=partner_id, campaign_id=campaign_id, locked=stage is Stage.WON, closed_at=closed_at,
+            partner_id=partner_id,
+            campaign_id=campaign_id,
+            locked=stage is Stage.WON,
+            closed_at=closed_at,
             actual_revenue=active_total if stage is Stage.WON else None,
-            loss_reason=rng.choice(LOSS_REASONS) if stage is Stage.LOST else None, stage_changed_at=stage_changed,
-            **self.stamps(created, stage_changed))
+            loss_reason=rng.choice(LOSS_REASONS) if stage is Stage.LOST else None,
+            stage_changed_at=stage_changed,
+            **self.stamps(created, stage_changed),
+        )
         self.add(t.opportunities, opportunity)
         if from_lead:
             self.lead_sources.append((opp_id, account_id, created, campaign_id, owner, partner_id))
@@ -474,18 +819,28 @@ class _Company:
         contacts = self.contacts_of[account_id]
         if contacts and rng.random() < 0.3:
             for contact_id in sorted(rng.sample(contacts, min(len(contacts), rng.randint(1, 2)))):
-                self.add(t.business_roles, BusinessRole(opportunity_id=opp_id, contact_id=contact_id,
-                                                        role=rng.choice(ROLES), **self.stamps(created)))
+                self.add(
+                    t.business_roles,
+                    BusinessRole(
+                        opportunity_id=opp_id, contact_id=contact_id, role=rng.choice(ROLES), **self.stamps(created)
+                    ),
+                )
         if rng.random() < 0.1:
             other = rng.choice(self.account_ids)
             if other != account_id:
                 self.link(t.opportunity_related_accounts, opportunity_id=opp_id, account_id=other)
         for k in range(rng.randint(1, 5)):
-            self.activity(created, closed_at or self.anchor, owner, open_deal=not stage.is_closed and k == 0,
-                          opportunity_id=opp_id)
+            self.activity(
+                created,
+                closed_at or self.anchor,
+                owner,
+                open_deal=not stage.is_closed and k == 0,
+                opportunity_id=opp_id,
+            )
 
-    def quotes(self, opp_id: int, stage: Stage, currency: str, created: datetime, until: datetime
-               ) -> tuple[Money | None, Money | None, list[tuple[QuoteItem, dict[str, Any] | None]]]:
+    def quotes(
+        self, opp_id: int, stage: Stage, currency: str, created: datetime, until: datetime
+    ) -> tuple[Money | None, Money | None, list[tuple[QuoteItem, dict[str, Any] | None]]]:
         """Adds the opportunity's quotes; returns the active quote's total, the latest quote's total
         and the active quote's items with their units."""
         rng = self.rng
@@ -499,35 +854,69 @@ class _Company:
             if when >= until:  # a deal opened or closed within days: its quotes fit in between
                 when = created + (until - created) * (q + 1) / (count + 1)
             books = [(book, version) for book, since, version in self.book_since if since <= when]
-            book, version = (books[-1] if rng.random() < 0.85 else books[0]) if books and rng.random() < 0.8 else (None, None)
-            quote = Quote(opportunity_id=opp_id, name=f"Quote {q + 1}", currency=currency, price_book_id=book,
-                          brand="Salesgraph" if book else None, product_version=version,
-                          valid_from=when.date(), valid_until=when.date() + timedelta(days=30), is_active=active,
-                          **self.stamps(when))
+            book, version = (
+                (books[-1] if rng.random() < 0.85 else books[0]) if books and rng.random() < 0.8 else (None, None)
+            )
+            quote = Quote(
+                opportunity_id=opp_id,
+                name=f"Quote {q + 1}",
+                currency=currency,
+                price_book_id=book,
+                brand="Salesgraph" if book else None,
+                product_version=version,
+                valid_from=when.date(),
+                valid_until=when.date() + timedelta(days=30),
+                is_active=active,
+                **self.stamps(when),
+            )
             quote_id = self.add(t.quotes, quote)
             items: list[tuple[QuoteItem, dict[str, Any] | None]] = []
             for position, unit in enumerate(rng.sample(self.units, rng.randint(2, 8))):
                 quantity = Decimal(rng.randint(1, 50) if unit["months"] else rng.randint(1, 10))
                 discount = Decimal(rng.choice([0, 0, 0, 5, 10, 15]))
                 if book:
-                    item = QuoteItem(quote_id=quote_id, name=unit["product"], quantity=quantity, currency=currency,
-                                     unit_price=self.books[book][(unit["id"], currency)], discount_percent=discount,
-                                     product_id=unit["product_id"], unit_id=unit["id"], unit_name=unit["name"],
-                                     position=position, **self.stamps(when))
+                    item = QuoteItem(
+                        quote_id=quote_id,
+                        name=unit["product"],
+                        quantity=quantity,
+                        currency=currency,
+                        unit_price=self.books[book][(unit["id"], currency)],
+                        discount_percent=discount,
+                        product_id=unit["product_id"],
+                        unit_id=unit["id"],
+                        unit_name=unit["name"],
+                        position=position,
+                        **self.stamps(when),
+                    )
                 else:  # a manual item: no product, a negotiated price
                     price = Money(unit["price"] * PRICE_FACTOR[currency] * Decimal("0.9"), currency).rounded().amount
-                    item = QuoteItem(quote_id=quote_id, name=f"{unit['product']} (manual)", quantity=quantity,
-                                     currency=currency, unit_price=price, discount_percent=discount,
-                                     unit_name=unit["name"], position=position, **self.stamps(when))
+                    item = QuoteItem(
+                        quote_id=quote_id,
+                        name=f"{unit['product']} (manual)",
+                        quantity=quantity,
+                        currency=currency,
+                        unit_price=price,
+                        discount_percent=discount,
+                        unit_name=unit["name"],
+                        position=position,
+                        **self.stamps(when),
+                    )
                 self.add(t.quote_items, item)
                 items.append((item, unit if book else None))
             if not active and rng.random() < 0.05:  # round a draft's total down to a whole hundred
                 total = quote_total([i for i, _ in items], currency).amount
                 rounded = (total / 100).to_integral_value(rounding=ROUND_FLOOR) * 100
                 if rounded != total:
-                    rounding = QuoteItem(quote_id=quote_id, name="Rounding", quantity=Decimal(1),
-                                         unit_price=rounded - total, currency=currency, position=len(items),
-                                         is_rounding=True, **self.stamps(when))
+                    rounding = QuoteItem(
+                        quote_id=quote_id,
+                        name="Rounding",
+                        quantity=Decimal(1),
+                        unit_price=rounded - total,
+                        currency=currency,
+                        position=len(items),
+                        is_rounding=True,
+                        **self.stamps(when),
+                    )
                     self.add(t.quote_items, rounding)
                     items.append((rounding, None))
             last_total = quote_total([i for i, _ in items], currency)
@@ -536,19 +925,32 @@ class _Company:
                 sold = items
         return active_total, last_total, sold
 
-    def contracts(self, opp_id: int, account_id: int, closed_at: datetime,
-                  sold: list[tuple[QuoteItem, dict[str, Any] | None]]) -> None:
+    def contracts(
+        self, opp_id: int, account_id: int, closed_at: datetime, sold: list[tuple[QuoteItem, dict[str, Any] | None]]
+    ) -> None:
         start = closed_at.date()
         for item, unit in sold:
             months = unit["months"] if unit else None
             ends = add_months(start, months) if months else None
             status = ContractStatus.EXPIRED if ends and ends < self.today else ContractStatus.ACTIVE
-            self.add(t.contracts, Contract(
-                account_id=account_id, opportunity_id=opp_id, name=item.name,
-                kind=ContractKind.TIME_BASED if months else ContractKind.ONE_TIME, quantity=item.quantity,
-                value=Money(item.total, item.currency), starts_on=start, ends_on=ends, product_id=item.product_id,
-                quote_item_id=item.id, category=unit["category"] if unit else None, status=status,
-                **self.stamps(closed_at)))
+            self.add(
+                t.contracts,
+                Contract(
+                    account_id=account_id,
+                    opportunity_id=opp_id,
+                    name=item.name,
+                    kind=ContractKind.TIME_BASED if months else ContractKind.ONE_TIME,
+                    quantity=item.quantity,
+                    value=Money(item.total, item.currency),
+                    starts_on=start,
+                    ends_on=ends,
+                    product_id=item.product_id,
+                    quote_item_id=item.id,
+                    category=unit["category"] if unit else None,
+                    status=status,
+                    **self.stamps(closed_at),
+                ),
+            )
 
     def activity(self, since: datetime, until: datetime, owner: int, open_deal: bool = False, **target: int) -> None:
         """One activity between `since` and `until`; on an open deal, often one planned ahead."""
@@ -566,17 +968,31 @@ class _Company:
             created = due - timedelta(days=rng.uniform(0, 5)) if due - timedelta(days=5) > since else since
             done = rng.random() < 0.8
             occurred = due if done else None
-        self.add(t.sales_activities, SalesActivity(
-            type=kind, subject=SUBJECTS[kind], owner_id=owner,
-            notes=None if rng.random() < 0.5 else "Notes from the conversation.",
-            due_at=due, occurred_at=occurred, done=done, duration_minutes=rng.choice([15, 30, 45, 60, 90]),
-            **target, **self.stamps(created, occurred or created)))
+        self.add(
+            t.sales_activities,
+            SalesActivity(
+                type=kind,
+                subject=SUBJECTS[kind],
+                owner_id=owner,
+                notes=None if rng.random() < 0.5 else "Notes from the conversation.",
+                due_at=due,
+                occurred_at=occurred,
+                done=done,
+                duration_minutes=rng.choice([15, 30, 45, 60, 90]),
+                **target,
+                **self.stamps(created, occurred or created),
+            ),
+        )
 
     def account_and_partner_activities(self) -> None:
         rng = self.rng
         for account_id in self.account_ids[::3]:
-            self.activity(self.at(rng.uniform(60, 400)), self.anchor, self.account_info[account_id]["manager"],
-                          account_id=account_id)
+            self.activity(
+                self.at(rng.uniform(60, 400)),
+                self.anchor,
+                self.account_info[account_id]["manager"],
+                account_id=account_id,
+            )
         for partner_id in self.partners:
             self.activity(self.at(rng.uniform(30, 200)), self.anchor, rng.choice(self.reps), partner_id=partner_id)
 
@@ -584,7 +1000,7 @@ class _Company:
     def leads(self) -> None:
         rng = self.rng
         total = max(20, self.n // 2)
-        sources = self.lead_sources[:total - 4]
+        sources = self.lead_sources[: total - 4]
         others = [LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.DISQUALIFIED, LeadStatus.REWORK]
         made: list[tuple[datetime, int, Lead]] = []
         for opp_id, account_id, opp_created, campaign_id, owner, partner_id in sources:
@@ -596,13 +1012,30 @@ class _Company:
             else:
                 first, last, email = info["first"], info["last"], info["email"]
             created = opp_created - timedelta(days=rng.uniform(1, 30))
-            made.append((created, len(made), Lead(
-                first_name=first, last_name=last, company=info["name"] if info["kind"] is not AccountKind.PERSON else None,
-                email=email, country=info["country"], phone=f"+47 9{rng.randint(1000000, 9999999)}",
-                company_size=rng.choice([5, 20, 50, 200, 1000, 5000]), **self.utm(campaign_id),
-                priority=rng.randint(1, 5), assigned_user_id=None if partner_id else owner,
-                assigned_partner_id=partner_id, status=LeadStatus.QUALIFIED, account_id=account_id,
-                contact_id=contact_id, opportunity_id=opp_id, **self.stamps(created, opp_created))))
+            made.append(
+                (
+                    created,
+                    len(made),
+                    Lead(
+                        first_name=first,
+                        last_name=last,
+                        company=info["name"] if info["kind"] is not AccountKind.PERSON else None,
+                        email=email,
+                        country=info["country"],
+                        phone=f"+47 9{rng.randint(1000000, 9999999)}",
+                        company_size=rng.choice([5, 20, 50, 200, 1000, 5000]),
+                        **self.utm(campaign_id),
+                        priority=rng.randint(1, 5),
+                        assigned_user_id=None if partner_id else owner,
+                        assigned_partner_id=partner_id,
+                        status=LeadStatus.QUALIFIED,
+                        account_id=account_id,
+                        contact_id=contact_id,
+                        opportunity_id=opp_id,
+                        **self.stamps(created, opp_created),
+                    ),
+                )
+            )
         for i in range(total - len(sources)):
             status = others[i] if i < len(others) else rng.choices(others, [30, 25, 30, 15])[0]
             first, last = self.person()
@@ -614,60 +1047,108 @@ class _Company:
                 partner_id = self.partners[0] if i % 3 == 0 else rng.choice(self.partners)
             campaign_id = self.campaign_at(created) if rng.random() < 0.8 else None
             updated = min(self.anchor, created + timedelta(days=rng.uniform(0, 20)))
-            made.append((created, len(made), Lead(
-                first_name=first, last_name=last, company=company, country=rng.choice(COUNTRIES),
-                email=f"{self.slug(first)}.{self.slug(last)}{i}@{self.slug(company.split()[0])}.example",
-                phone=f"+47 9{rng.randint(1000000, 9999999)}", company_size=rng.choice([5, 20, 50, 200, 1000, 5000]),
-                **self.utm(campaign_id), priority=rng.randint(0, 5),
-                assigned_user_id=rng.choice(self.reps) if assignee < 0.6 else None, assigned_partner_id=partner_id,
-                status=status,
-                disqualification_reason=rng.choice(DISQUALIFY_REASONS) if status is LeadStatus.DISQUALIFIED else None,
-                archived=rng.random() < (0.3 if status is LeadStatus.DISQUALIFIED else 0.05),
-                **self.stamps(created, updated))))
+            made.append(
+                (
+                    created,
+                    len(made),
+                    Lead(
+                        first_name=first,
+                        last_name=last,
+                        company=company,
+                        country=rng.choice(COUNTRIES),
+                        email=f"{self.slug(first)}.{self.slug(last)}{i}@{self.slug(company.split()[0])}.example",
+                        phone=f"+47 9{rng.randint(1000000, 9999999)}",
+                        company_size=rng.choice([5, 20, 50, 200, 1000, 5000]),
+                        **self.utm(campaign_id),
+                        priority=rng.randint(0, 5),
+                        assigned_user_id=rng.choice(self.reps) if assignee < 0.6 else None,
+                        assigned_partner_id=partner_id,
+                        status=status,
+                        disqualification_reason=rng.choice(DISQUALIFY_REASONS)
+                        if status is LeadStatus.DISQUALIFIED
+                        else None,
+                        archived=rng.random() < (0.3 if status is LeadStatus.DISQUALIFIED else 0.05),
+                        **self.stamps(created, updated),
+                    ),
+                )
+            )
         made.sort(key=lambda entry: (entry[0], entry[1]))  # ids follow creation time
         for _, _, lead in made:
             self.add(t.leads, lead)
         for lead_id in range(1, len(made) + 1, 4):
             lead = made[lead_id - 1][2]
             owner = lead.assigned_user_id or rng.choice(self.reps)
-            self.activity(lead.created_at, min(self.anchor, lead.created_at + timedelta(days=30)), owner,
-                          lead_id=lead_id)
+            self.activity(
+                lead.created_at, min(self.anchor, lead.created_at + timedelta(days=30)), owner, lead_id=lead_id
+            )
 
     def utm(self, campaign_id: int | None) -> dict[str, Any]:
         if campaign_id is None:
-            return {"campaign_id": None, "utm_source": self.rng.choice(["google", "direct", None]),
-                    "utm_medium": None, "utm_campaign": None}
-        return {"campaign_id": campaign_id, "utm_source": self.rng.choice(["google", "linkedin", "newsletter", "event"]),
-                "utm_medium": self.rng.choice(["cpc", "email", "social", "referral"]),
-                "utm_campaign": self.campaign_names[campaign_id].lower().replace(" ", "-").replace("#", "")}
+            return {
+                "campaign_id": None,
+                "utm_source": self.rng.choice(["google", "direct", None]),
+                "utm_medium": None,
+                "utm_campaign": None,
+            }
+        return {
+            "campaign_id": campaign_id,
+            "utm_source": self.rng.choice(["google", "linkedin", "newsletter", "event"]),
+            "utm_medium": self.rng.choice(["cpc", "email", "social", "referral"]),
+            "utm_campaign": self.campaign_names[campaign_id].lower().replace(" ", "-").replace("#", ""),
+        }
 
     def take(self, *tables: Table) -> list[tuple[Table, list[dict[str, Any]]]]:
         return [(table, self.rows.pop(table.name, [])) for table in tables]
 
 
-BASE_TABLES = [t.teams, t.users, t.exchange_rates, t.products, t.product_units, t.price_books,
-               t.price_entries, t.bundles, t.bundle_components, t.partners, t.contact_types, t.campaigns,
-               t.accounts, t.contacts, t.account_links, t.account_groups, t.account_group_members,
-               t.account_favourites]
-DEAL_TABLES = [t.opportunities, t.business_roles, t.opportunity_related_accounts, t.quotes, t.quote_items,
-               t.contracts, t.sales_activities]
+BASE_TABLES = [
+    t.teams,
+    t.users,
+    t.exchange_rates,
+    t.products,
+    t.product_units,
+    t.price_books,
+    t.price_entries,
+    t.bundles,
+    t.bundle_components,
+    t.partners,
+    t.contact_types,
+    t.campaigns,
+    t.accounts,
+    t.contacts,
+    t.account_links,
+    t.account_groups,
+    t.account_group_members,
+    t.account_favourites,
+]
+DEAL_TABLES = [
+    t.opportunities,
+    t.business_roles,
+    t.opportunity_related_accounts,
+    t.quotes,
+    t.quote_items,
+    t.contracts,
+    t.sales_activities,
+]
 LAST_TABLES = [t.leads, t.sales_activities, t.goals]
 
 
-async def _insert(conn: AsyncConnection, batches: Iterable[tuple[Table, list[dict[str, Any]]]],
-                  counts: dict[str, int]) -> None:
+async def _insert(
+    conn: AsyncConnection, batches: Iterable[tuple[Table, list[dict[str, Any]]]], counts: dict[str, int]
+) -> None:
     for table, rows in batches:
         for start in range(0, len(rows), INSERT_CHUNK):
-            await conn.execute(table.insert(), rows[start:start + INSERT_CHUNK])
+            await conn.execute(table.insert(), rows[start : start + INSERT_CHUNK])
         counts[table.name] = counts.get(table.name, 0) + len(rows)
 
 
-async def seed(engine: AsyncEngine, size: str | int = "small", *, anchor: datetime | None = None,
-               progress: bool = False) -> SeedSummary:
+async def seed(
+    engine: AsyncEngine, size: str | int = "small", *, anchor: datetime | None = None, progress: bool = False
+) -> SeedSummary:
     """Fill an empty database (tables created) with the demo company for `size` opportunities."""
     n = parse_size(size)
     if anchor is None:
-        anchor = datetime.combine(datetime.now(timezone.utc).date(), time(), timezone.utc)
+        anchor = datetime.combine(datetime.now(UTC).date(), time(), UTC)
     elif anchor.tzinfo is None:
         raise ValueError("anchor must be an aware datetime (UTC)")
     company = _Company(n, anchor)
@@ -677,8 +1158,9 @@ async def seed(engine: AsyncEngine, size: str | int = "small", *, anchor: dateti
         async with engine.begin() as conn:
             existing = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one()
             if existing:
-                raise SeedError(f"the database already has accounts ({existing}): "
-                                "seed only fills an empty database; use a new one")
+                raise SeedError(
+                    f"the database already has accounts ({existing}): seed only fills an empty database; use a new one"
+                )
             company.people()
             company.catalog()
             company.partners_and_campaigns()
@@ -703,9 +1185,12 @@ async def seed(engine: AsyncEngine, size: str | int = "small", *, anchor: dateti
             if conn.dialect.name == "postgresql":
                 for table in t.metadata.sorted_tables:
                     if "id" in table.c:
-                        await conn.execute(text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 1)) "
-                            f"FROM {table.name}"))
+                        await conn.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 1)) "
+                                f"FROM {table.name}"
+                            )
+                        )
             bar.set_description("seeded")
     finally:
         bar.close()

@@ -1,19 +1,39 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
-    MetaData, Numeric, String, Table, Text, TypeDecorator, UniqueConstraint, func, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
 )
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -26,12 +46,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware one in UTC")
         if value is not None and dialect.name == "sqlite":
-            return value.astimezone(timezone.utc).replace(tzinfo=None)
+            return value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
     def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
@@ -64,7 +84,9 @@ def _fk(name: str, target: str, nullable: bool = True, ondelete: str | None = No
 teams = Table("teams", metadata, _id(), Column("name", String(200), nullable=False, unique=True), *_stamps())
 
 users = Table(
-    "users", metadata, _id(),
+    "users",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=False, unique=True),
     Column("role", String(32), nullable=False),
@@ -73,7 +95,9 @@ users = Table(
 )
 
 partners = Table(
-    "partners", metadata, _id(),
+    "partners",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("email", String(320)),
     Column("phone", String(64)),
@@ -83,7 +107,9 @@ partners = Table(
 )
 
 accounts = Table(
-    "accounts", metadata, _id(),
+    "accounts",
+    metadata,
+    _id(),
     Column("kind", String(16), nullable=False),
     Column("name", String(300), nullable=False),
     Column("first_name", String(150)),
@@ -117,35 +143,44 @@ accounts = Table(
 )
 
 account_links = Table(
-    "account_links", metadata,
+    "account_links",
+    metadata,
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
     Column("linked_account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
     CheckConstraint("account_id <> linked_account_id", name="not_self"),
 )
 
-account_groups = Table("account_groups", metadata, _id(), Column("name", String(200), nullable=False, unique=True), *_stamps())
+account_groups = Table(
+    "account_groups", metadata, _id(), Column("name", String(200), nullable=False, unique=True), *_stamps()
+)
 
 account_group_members = Table(
-    "account_group_members", metadata,
+    "account_group_members",
+    metadata,
     Column("group_id", Integer, ForeignKey("account_groups.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 account_favourites = Table(
-    "account_favourites", metadata,
+    "account_favourites",
+    metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 contact_types = Table(
-    "contact_types", metadata, _id(),
+    "contact_types",
+    metadata,
+    _id(),
     Column("name", String(100), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     *_stamps(),
 )
 
 contacts = Table(
-    "contacts", metadata, _id(),
+    "contacts",
+    metadata,
+    _id(),
     _fk("account_id", "accounts.id", ondelete="CASCADE"),
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
     _fk("contact_type_id", "contact_types.id", nullable=False),
@@ -163,7 +198,9 @@ contacts = Table(
 )
 
 campaigns = Table(
-    "campaigns", metadata, _id(),
+    "campaigns",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("status", String(16), nullable=False),
     Column("costs_amount", MONEY),
@@ -174,7 +211,9 @@ campaigns = Table(
 )
 
 products = Table(
-    "products", metadata, _id(),
+    "products",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("code", String(64), nullable=False, unique=True),
     Column("description", Text),
@@ -184,7 +223,9 @@ products = Table(
 )
 
 product_units = Table(
-    "product_units", metadata, _id(),
+    "product_units",
+    metadata,
+    _id(),
     _fk("product_id", "products.id", nullable=False, ondelete="CASCADE"),
     Column("name", String(64), nullable=False),
     Column("recurring", Boolean, nullable=False, default=False),
@@ -194,7 +235,9 @@ product_units = Table(
 )
 
 price_books = Table(
-    "price_books", metadata, _id(),
+    "price_books",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("description", Text),
     Column("brands", JSON, nullable=False, default=list),
@@ -207,7 +250,9 @@ price_books = Table(
 )
 
 price_entries = Table(
-    "price_entries", metadata, _id(),
+    "price_entries",
+    metadata,
+    _id(),
     _fk("price_book_id", "price_books.id", nullable=False, ondelete="CASCADE"),
     _fk("unit_id", "product_units.id", nullable=False, ondelete="CASCADE"),
     Column("price_amount", MONEY, nullable=False),
@@ -217,7 +262,9 @@ price_entries = Table(
 )
 
 bundles = Table(
-    "bundles", metadata, _id(),
+    "bundles",
+    metadata,
+    _id(),
     _fk("price_book_id", "price_books.id", nullable=False, ondelete="CASCADE"),
     Column("name", String(200), nullable=False),
     Column("code", String(64), nullable=False),
@@ -227,21 +274,25 @@ bundles = Table(
 )
 
 bundle_components = Table(
-    "bundle_components", metadata,
+    "bundle_components",
+    metadata,
     Column("bundle_id", Integer, ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True),
     Column("unit_id", Integer, ForeignKey("product_units.id", ondelete="CASCADE"), primary_key=True),
     Column("weight", Numeric(7, 4), nullable=False),
 )
 
 exchange_rates = Table(
-    "exchange_rates", metadata,
+    "exchange_rates",
+    metadata,
     Column("currency", String(3), primary_key=True),
     Column("rate", Numeric(20, 10), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False, server_default=func.now()),
 )
 
 opportunities = Table(
-    "opportunities", metadata, _id(),
+    "opportunities",
+    metadata,
+    _id(),
     Column("name", String(300), nullable=False),
     _fk("account_id", "accounts.id", nullable=False),
     _fk("owner_id", "users.id", nullable=False),
@@ -266,13 +317,16 @@ opportunities = Table(
 )
 
 opportunity_related_accounts = Table(
-    "opportunity_related_accounts", metadata,
+    "opportunity_related_accounts",
+    metadata,
     Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 business_roles = Table(
-    "business_roles", metadata, _id(),
+    "business_roles",
+    metadata,
+    _id(),
     _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
     _fk("contact_id", "contacts.id", nullable=False, ondelete="CASCADE"),
     Column("role", String(200), nullable=False),
@@ -280,7 +334,9 @@ business_roles = Table(
 )
 
 quotes = Table(
-    "quotes", metadata, _id(),
+    "quotes",
+    metadata,
+    _id(),
     _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
     Column("name", String(300), nullable=False),
     Column("currency", String(3), nullable=False),
@@ -291,12 +347,19 @@ quotes = Table(
     Column("valid_until", Date),
     Column("is_active", Boolean, nullable=False, default=False),
     *_stamps(),
-    Index("uq_quotes_one_active", "opportunity_id", unique=True,
-          sqlite_where=text("is_active"), postgresql_where=text("is_active")),
+    Index(
+        "uq_quotes_one_active",
+        "opportunity_id",
+        unique=True,
+        sqlite_where=text("is_active"),
+        postgresql_where=text("is_active"),
+    ),
 )
 
 quote_items = Table(
-    "quote_items", metadata, _id(),
+    "quote_items",
+    metadata,
+    _id(),
     _fk("quote_id", "quotes.id", nullable=False, ondelete="CASCADE"),
     Column("position", Integer, nullable=False),
     _fk("product_id", "products.id"),
@@ -313,7 +376,9 @@ quote_items = Table(
 )
 
 contracts = Table(
-    "contracts", metadata, _id(),
+    "contracts",
+    metadata,
+    _id(),
     _fk("account_id", "accounts.id", nullable=False),
     _fk("opportunity_id", "opportunities.id", nullable=False),
     _fk("quote_item_id", "quote_items.id", index=False),
@@ -333,7 +398,9 @@ contracts = Table(
 )
 
 leads = Table(
-    "leads", metadata, _id(),
+    "leads",
+    metadata,
+    _id(),
     Column("first_name", String(150)),
     Column("last_name", String(150)),
     Column("company", String(300)),
@@ -361,7 +428,9 @@ leads = Table(
 )
 
 sales_activities = Table(
-    "sales_activities", metadata, _id(),
+    "sales_activities",
+    metadata,
+    _id(),
     Column("type", String(16), nullable=False),
     Column("subject", String(300), nullable=False),
     Column("notes", Text),
@@ -379,7 +448,9 @@ sales_activities = Table(
 )
 
 goals = Table(
-    "goals", metadata, _id(),
+    "goals",
+    metadata,
+    _id(),
     _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
@@ -391,7 +462,9 @@ goals = Table(
 )
 
 api_tokens = Table(
-    "api_tokens", metadata, _id(),
+    "api_tokens",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("scopes", JSON, nullable=False, default=list),
@@ -406,7 +479,9 @@ api_tokens = Table(
 )
 
 trusted_documents = Table(
-    "trusted_documents", metadata, _id(),
+    "trusted_documents",
+    metadata,
+    _id(),
     _fk("token_id", "api_tokens.id", nullable=False, ondelete="CASCADE", index=False),
     Column("sha256", String(64), nullable=False),  # hex sha256 of the document's exact text
     Column("document", Text, nullable=False),
@@ -415,7 +490,9 @@ trusted_documents = Table(
 )
 
 status_monitors = Table(
-    "status_monitors", metadata, _id(),
+    "status_monitors",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("description", Text),
     Column("icon", String(64), nullable=False),
@@ -428,7 +505,9 @@ status_monitors = Table(
 )
 
 status_indicators = Table(
-    "status_indicators", metadata, _id(),
+    "status_indicators",
+    metadata,
+    _id(),
     # No foreign key (migration 0004): the unit of work's indicator step deletes a monitor's indicators
     # with it, announcing each, and its writers never wait on a monitor row (persistence/indicators.py).
     Column("monitor_id", Integer, nullable=False),
@@ -440,7 +519,9 @@ status_indicators = Table(
 )
 
 audit_entries = Table(
-    "audit_entries", metadata, _id(),
+    "audit_entries",
+    metadata,
+    _id(),
     Column("entity_type", String(32), nullable=False),
     Column("entity_id", Integer, nullable=False),
     Column("field", String(100), nullable=False),
@@ -457,7 +538,8 @@ audit_entries = Table(
 EVENT_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
 
 outbox_events = Table(
-    "outbox_events", metadata,
+    "outbox_events",
+    metadata,
     Column("id", EVENT_ID, primary_key=True),
     # The public event id: given by the dispatcher, in commit order, under one lock, so a reader
     # that saw position N has seen every event before it (insert ids can commit out of order).
@@ -470,14 +552,23 @@ outbox_events = Table(
     _fk("actor_partner_id", "partners.id", index=False, ondelete="SET NULL"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime),
-    Index("ix_outbox_events_unpositioned", "id", sqlite_where=text("position IS NULL"),
-          postgresql_where=text("position IS NULL")),
-    Index("ix_outbox_events_unpublished", "position", sqlite_where=text("published_at IS NULL"),
-          postgresql_where=text("published_at IS NULL")),
+    Index(
+        "ix_outbox_events_unpositioned",
+        "id",
+        sqlite_where=text("position IS NULL"),
+        postgresql_where=text("position IS NULL"),
+    ),
+    Index(
+        "ix_outbox_events_unpublished",
+        "position",
+        sqlite_where=text("published_at IS NULL"),
+        postgresql_where=text("published_at IS NULL"),
+    ),
 )
 
 idempotency_keys = Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     Column("owner", String(64), primary_key=True),  # "user:3" or "partner:7": keys are per caller
     Column("key", String(200), primary_key=True),
     Column("request_hash", String(64), nullable=False),
@@ -486,14 +577,18 @@ idempotency_keys = Table(
 )
 
 lead_splitters = Table(
-    "lead_splitters", metadata, _id(),
+    "lead_splitters",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("active", Boolean, nullable=False, default=True),
     *_stamps(),
 )
 
 lead_splitter_shares = Table(
-    "lead_splitter_shares", metadata, _id(),
+    "lead_splitter_shares",
+    metadata,
+    _id(),
     _fk("splitter_id", "lead_splitters.id", nullable=False, ondelete="CASCADE"),
     _fk("user_id", "users.id", ondelete="CASCADE"),
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
@@ -504,7 +599,9 @@ lead_splitter_shares = Table(
 )
 
 lead_routing_rules = Table(
-    "lead_routing_rules", metadata, _id(),
+    "lead_routing_rules",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False),
     Column("position", Integer, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
@@ -518,7 +615,9 @@ lead_routing_rules = Table(
 )
 
 document_templates = Table(
-    "document_templates", metadata, _id(),
+    "document_templates",
+    metadata,
+    _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("file_name", String(300), nullable=False),
     Column("content", LargeBinary, nullable=False),
@@ -527,7 +626,9 @@ document_templates = Table(
 )
 
 quote_documents = Table(
-    "quote_documents", metadata, _id(),
+    "quote_documents",
+    metadata,
+    _id(),
     _fk("opportunity_id", "opportunities.id", nullable=False, ondelete="CASCADE"),
     _fk("quote_id", "quotes.id", ondelete="SET NULL"),
     _fk("template_id", "document_templates.id", index=False, ondelete="SET NULL"),
@@ -543,15 +644,17 @@ quote_documents = Table(
 # SQLite reuses the highest id after that row is deleted; history and events are keyed by
 # (entity type, id), so a new row must never take a deleted one's id (PostgreSQL sequences never
 # reuse). AUTOINCREMENT makes SQLite remember the highest id ever given (migration 0003).
-AUTOINCREMENTED = [table for table in metadata.tables.values()
-                   if "id" in table.c and list(table.primary_key.columns) == [table.c.id]]
+AUTOINCREMENTED = [
+    table for table in metadata.tables.values() if "id" in table.c and list(table.primary_key.columns) == [table.c.id]
+]
 for _table in AUTOINCREMENTED:
     _table.dialect_options["sqlite"]["autoincrement"] = True
 
 # --- status indicators: when each (monitor, entity) next falls due by time alone (migration 0004) ---
 
 indicator_due_times = Table(
-    "indicator_due_times", metadata,
+    "indicator_due_times",
+    metadata,
     Column("monitor_id", Integer, primary_key=True),  # no foreign key, like status_indicators
     Column("entity_type", String(16), primary_key=True),
     Column("entity_id", Integer, primary_key=True),

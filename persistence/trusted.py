@@ -1,6 +1,7 @@
 """Trusted documents: the documents a token limited to them may run, by sha256 (table
 `trusted_documents`). The token lookup of each request (gql/auth.py) reads whether the document sent
 is registered in the same statement; this module maps the entity for the unit of work."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,5 +19,4 @@ def registered_text(token_id: Any, sha256: str) -> ColumnElement[Any]:
     """A scalar subquery: the text of the document with `sha256` registered for the token `token_id`
     (a column or a value), or NULL."""
     docs = t.trusted_documents
-    return (select(docs.c.document).where(and_(docs.c.token_id == token_id, docs.c.sha256 == sha256))
-            .scalar_subquery())
+    return select(docs.c.document).where(and_(docs.c.token_id == token_id, docs.c.sha256 == sha256)).scalar_subquery()

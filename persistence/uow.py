@@ -1,6 +1,7 @@
 """The SQL unit of work: one connection, one transaction; optimistic concurrency on every entity,
 history for accounts, opportunities and quotes, and domain events into the outbox, all committed
 together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,10 @@ from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import indicators, reads
 from persistence import tables as t
-from persistence.visibility import INTERNAL, Viewer
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
 from persistence.rows import to_row
+from persistence.visibility import INTERNAL, Viewer
 
 E = TypeVar("E", bound=Entity)
 
@@ -41,14 +42,21 @@ class SqlUnitOfWork:
     """`async with SqlUnitOfWork(engine, actor) as uow: ...; await uow.commit()`; leaving the block
     without commit rolls everything back."""
 
-    def __init__(self, engine: AsyncEngine, actor: Actor | None = None,
-                 clock: Callable[[], datetime] = utcnow,
-                 on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        actor: Actor | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.actor = actor or Actor()
         # The caller as the visibility rules see it (everything for the system's own work).
-        self.viewer = (Viewer.of(self.actor) if self.actor.user_id is not None or self.actor.partner_id is not None
-                       else Viewer.everything())
+        self.viewer = (
+            Viewer.of(self.actor)
+            if self.actor.user_id is not None or self.actor.partner_id is not None
+            else Viewer.everything()
+        )
         self.now = clock()
         self.on_commit = on_commit
         self.conn: AsyncConnection | None = None
@@ -121,8 +129,11 @@ class SqlUnitOfWork:
     async def _entity(self, kind: type[E], row: Any) -> E:
         extra = {}
         if kind is Bundle:
-            parts = await self.c.execute(select(t.bundle_components).where(t.bundle_components.c.bundle_id == row.id)
-                                         .order_by(t.bundle_components.c.unit_id))
+            parts = await self.c.execute(
+                select(t.bundle_components)
+                .where(t.bundle_components.c.bundle_id == row.id)
+                .order_by(t.bundle_components.c.unit_id)
+            )
             extra["components"] = [BundleComponent(unit_id=p.unit_id, weight=p.weight) for p in parts]
         entity = from_row(kind, row, **extra)
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
@@ -152,25 +163,36 @@ class SqlUnitOfWork:
         before = self._seen.get((kind, entity.id))
         if before is None:
             raise RuntimeError(f"update a {kind.__name__} read through this unit of work")
-        changed = [f.name for f in dataclasses.fields(entity)
-                   if f.name not in ("version", "updated_at", "created_at") and getattr(entity, f.name) != getattr(before, f.name)]
+        changed = [
+            f.name
+            for f in dataclasses.fields(entity)
+            if f.name not in ("version", "updated_at", "created_at")
+            and getattr(entity, f.name) != getattr(before, f.name)
+        ]
         if not changed:
             return entity
         if entity.version != before.version:
-            raise Conflict(f"{kind.__name__} {entity.id} is at version {before.version}, not {entity.version}; "
-                           "reload it and try again")
+            raise Conflict(
+                f"{kind.__name__} {entity.id} is at version {before.version}, not {entity.version}; "
+                "reload it and try again"
+            )
         table = table_of(kind)
         row = {k: v for k, v in to_row(entity).items() if k not in ("id", "created_at", "version")}
         row["updated_at"] = self.now
         check_fits(table, row)
-        stmt = (update(table).where(table.c.id == entity.id, table.c.version == before.version)
-                .values(**row, version=table.c.version + 1))
+        stmt = (
+            update(table)
+            .where(table.c.id == entity.id, table.c.version == before.version)
+            .values(**row, version=table.c.version + 1)
+        )
         try:
             result = await self.c.execute(stmt)
         except IntegrityError as error:
             raise _conflict(kind.__name__, error) from None
         if result.rowcount != 1:
-            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+            raise Conflict(
+                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
+            )
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(delete(t.bundle_components).where(t.bundle_components.c.bundle_id == entity.id))
             await self._write_components(entity)
@@ -178,7 +200,9 @@ class SqlUnitOfWork:
         entity.updated_at = self.now
         if kind.__name__ in AUDITED:
             for name in changed:
-                self.audit(kind.__name__, entity.id, camel(name), plain(getattr(before, name)), plain(getattr(entity, name)))
+                self.audit(
+                    kind.__name__, entity.id, camel(name), plain(getattr(before, name)), plain(getattr(entity, name))
+                )
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
         return entity
 
@@ -189,10 +213,15 @@ class SqlUnitOfWork:
         before = self._seen.get((kind, entity.id))
         version = before.version if before else entity.version
         table = table_of(kind)
-        result = await self.c.execute(update(table).where(table.c.id == entity.id, table.c.version == version)
-                                      .values(version=table.c.version + 1, updated_at=self.now))
+        result = await self.c.execute(
+            update(table)
+            .where(table.c.id == entity.id, table.c.version == version)
+            .values(version=table.c.version + 1, updated_at=self.now)
+        )
         if result.rowcount != 1:
-            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+            raise Conflict(
+                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
+            )
         entity.version = version + 1
         entity.updated_at = self.now
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
@@ -219,18 +248,23 @@ class SqlUnitOfWork:
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
-            raise Conflict(f"{kind.__name__} {entity.id} is still in use ({_constraint(error)}); "
-                           "remove what refers to it first") from None
+            raise Conflict(
+                f"{kind.__name__} {entity.id} is still in use ({_constraint(error)}); remove what refers to it first"
+            ) from None
         if result.rowcount != 1:
-            raise Conflict(f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again")
+            raise Conflict(
+                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
+            )
         self._seen.pop((kind, entity.id), None)
         if kind.__name__ in AUDITED:
             self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)
 
     async def _write_components(self, bundle: Bundle) -> None:
         if bundle.components:
-            await self.c.execute(insert(t.bundle_components), [
-                {"bundle_id": bundle.id, "unit_id": c.unit_id, "weight": c.weight} for c in bundle.components])
+            await self.c.execute(
+                insert(t.bundle_components),
+                [{"bundle_id": bundle.id, "unit_id": c.unit_id, "weight": c.weight} for c in bundle.components],
+            )
 
     # --- many-to-many links ---
 
@@ -243,8 +277,11 @@ class SqlUnitOfWork:
         """Add a link; False when it was already there."""
         table = LINKS[link]
         keys = {c.name: values[c.name] for c in table.primary_key.columns}
-        exists = (await self.c.execute(select(func.count()).select_from(table)
-                                       .where(*(table.c[k] == v for k, v in keys.items())))).scalar_one()
+        exists = (
+            await self.c.execute(
+                select(func.count()).select_from(table).where(*(table.c[k] == v for k, v in keys.items()))
+            )
+        ).scalar_one()
         if exists:
             return False
         check_fits(table, values)
@@ -262,11 +299,18 @@ class SqlUnitOfWork:
     # --- history, events, reference data ---
 
     def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None:
-        self.history.append({
-            "entity_type": entity_type, "entity_id": entity_id, "field": field, "old_value": plain(old),
-            "new_value": plain(new), "at": self.now, "actor_user_id": self.actor.user_id,
-            "actor_partner_id": self.actor.partner_id,
-        })
+        self.history.append(
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "field": field,
+                "old_value": plain(old),
+                "new_value": plain(new),
+                "at": self.now,
+                "actor_user_id": self.actor.user_id,
+                "actor_partner_id": self.actor.partner_id,
+            }
+        )
 
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
@@ -285,11 +329,21 @@ class SqlUnitOfWork:
         if self.history:
             await self.c.execute(insert(t.audit_entries), self.history)
         if self.events:
-            await self.c.execute(insert(t.outbox_events), [{
-                "type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id, "data": plain(e.data),
-                "actor_user_id": self.actor.user_id, "actor_partner_id": self.actor.partner_id,
-                "created_at": self.now,
-            } for e in self.events])
+            await self.c.execute(
+                insert(t.outbox_events),
+                [
+                    {
+                        "type": e.type,
+                        "entity_type": e.entity_type,
+                        "entity_id": e.entity_id,
+                        "data": plain(e.data),
+                        "actor_user_id": self.actor.user_id,
+                        "actor_partner_id": self.actor.partner_id,
+                        "created_at": self.now,
+                    }
+                    for e in self.events
+                ],
+            )
         try:
             await self.c.commit()
         except IntegrityError as error:
@@ -313,5 +367,7 @@ def _conflict(what: str, error: IntegrityError) -> Conflict:
     if "unique" in text or "duplicate" in text:
         return Conflict(f"this {what} would duplicate an existing one ({_constraint(error)})")
     if "foreign key" in text:
-        return Conflict(f"this {what} refers to something that does not exist or is still in use ({_constraint(error)})")
+        return Conflict(
+            f"this {what} refers to something that does not exist or is still in use ({_constraint(error)})"
+        )
     return Conflict(f"this {what} breaks a rule of the database ({_constraint(error)})")

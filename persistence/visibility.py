@@ -20,10 +20,11 @@ exactly like one that does not exist.
 
 The caller's ids are bind parameters (`:v_user`, `:v_partner`), so a statement is built and
 compiled once per table and role and serves every caller of that role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, Table, and_, bindparam, false, not_, or_, true
@@ -61,8 +62,10 @@ class Viewer:
 
     @property
     def params(self) -> dict[str, int]:
-        return {"v_user": self.user_id if self.user_id is not None else -1,
-                "v_partner": self.partner_id if self.partner_id is not None else -1}
+        return {
+            "v_user": self.user_id if self.user_id is not None else -1,
+            "v_partner": self.partner_id if self.partner_id is not None else -1,
+        }
 
     def rule(self, table: Table) -> ColumnElement | None:
         """The condition on `table`'s rows this viewer may see; None when it sees them all."""
@@ -75,7 +78,7 @@ EVERYTHING = Viewer(None)
 NOBODY = Viewer("NOBODY")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rule(table: str, role: str) -> ColumnElement | None:
     if role == "NOBODY":
         return None if table in SHARED else false()
@@ -85,12 +88,34 @@ def _rule(table: str, role: str) -> ColumnElement | None:
     return build(role)
 
 
-SHARED = frozenset({
-    "users", "teams", "products", "product_units", "price_books", "price_entries", "bundles", "bundle_components",
-    "exchange_rates", "contact_types", "account_groups", "status_monitors", "status_indicators",
-})
-INTERNAL = frozenset({"campaigns", "lead_routing_rules", "lead_splitters", "lead_splitter_shares",
-                      "document_templates", "idempotency_keys", "outbox_events"})
+SHARED = frozenset(
+    {
+        "users",
+        "teams",
+        "products",
+        "product_units",
+        "price_books",
+        "price_entries",
+        "bundles",
+        "bundle_components",
+        "exchange_rates",
+        "contact_types",
+        "account_groups",
+        "status_monitors",
+        "status_indicators",
+    }
+)
+INTERNAL = frozenset(
+    {
+        "campaigns",
+        "lead_routing_rules",
+        "lead_splitters",
+        "lead_splitter_shares",
+        "document_templates",
+        "idempotency_keys",
+        "outbox_events",
+    }
+)
 
 a, o, q, u, lead = t.accounts, t.opportunities, t.quotes, t.users, t.leads
 
@@ -113,31 +138,42 @@ def _mine(column: Any, role: str) -> ColumnElement:
 
 def _hidden_private_accounts() -> Any:
     """Private accounts the viewer did not create: nobody else sees them, not even an admin."""
-    return select(a.c.id).where(a.c.is_private == true(),
-                                or_(a.c.created_by_id.is_(None), a.c.created_by_id != V_USER))
+    return select(a.c.id).where(a.c.is_private == true(), or_(a.c.created_by_id.is_(None), a.c.created_by_id != V_USER))
 
 
 def _accounts(role: str) -> ColumnElement:
     if role == PARTNER:
-        return and_(a.c.is_private == false(),
-                    or_(a.c.partner_id == V_PARTNER, a.c.id.in_(select(o.c.account_id).where(o.c.partner_id == V_PARTNER))))
+        return and_(
+            a.c.is_private == false(),
+            or_(a.c.partner_id == V_PARTNER, a.c.id.in_(select(o.c.account_id).where(o.c.partner_id == V_PARTNER))),
+        )
     not_hidden = or_(a.c.is_private == false(), a.c.created_by_id == V_USER)
     if role == ADMIN:
         return not_hidden
-    return and_(not_hidden, or_(
-        a.c.is_global == true(), _mine(a.c.manager_id, role), _mine(a.c.created_by_id, role),
-        a.c.id.in_(select(o.c.account_id).where(_mine(o.c.owner_id, role)))))
+    return and_(
+        not_hidden,
+        or_(
+            a.c.is_global == true(),
+            _mine(a.c.manager_id, role),
+            _mine(a.c.created_by_id, role),
+            a.c.id.in_(select(o.c.account_id).where(_mine(o.c.owner_id, role))),
+        ),
+    )
 
 
 def _opportunities(role: str) -> ColumnElement:
     not_hidden = o.c.account_id.not_in(_hidden_private_accounts())
     if role == PARTNER:
-        return and_(not_hidden, or_(o.c.partner_id == V_PARTNER,
-                                    o.c.account_id.in_(select(a.c.id).where(a.c.partner_id == V_PARTNER))))
+        return and_(
+            not_hidden,
+            or_(o.c.partner_id == V_PARTNER, o.c.account_id.in_(select(a.c.id).where(a.c.partner_id == V_PARTNER))),
+        )
     if role == ADMIN:
         return not_hidden
-    return and_(not_hidden, or_(_mine(o.c.owner_id, role),
-                                o.c.account_id.in_(select(a.c.id).where(_mine(a.c.manager_id, role)))))
+    return and_(
+        not_hidden,
+        or_(_mine(o.c.owner_id, role), o.c.account_id.in_(select(a.c.id).where(_mine(a.c.manager_id, role)))),
+    )
 
 
 def _visible_ids(table: Table, role: str) -> Any:
@@ -150,6 +186,7 @@ def _through_opportunity(table: Table) -> Any:
         if role == ADMIN:
             return table.c.opportunity_id.not_in(select(o.c.id).where(o.c.account_id.in_(_hidden_private_accounts())))
         return table.c.opportunity_id.in_(_visible_ids(o, role))
+
     return build
 
 
@@ -182,8 +219,14 @@ def _activities(role: str) -> ColumnElement:
         or_(s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role))),
         or_(s.c.partner_id.is_(None), partner),
         # a partner sees only activities attached to something of its own
-        true() if role != PARTNER else or_(s.c.lead_id.is_not(None), s.c.opportunity_id.is_not(None),
-                                           s.c.account_id.is_not(None), s.c.partner_id.is_not(None)),
+        true()
+        if role != PARTNER
+        else or_(
+            s.c.lead_id.is_not(None),
+            s.c.opportunity_id.is_not(None),
+            s.c.account_id.is_not(None),
+            s.c.partner_id.is_not(None),
+        ),
     )
 
 

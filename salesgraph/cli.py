@@ -43,8 +43,9 @@ def cmd_seed(args: argparse.Namespace) -> None:
             summary = await seed(engine, size, progress=not args.quiet)
         finally:
             await engine.dispose()
-        print(json.dumps(summary.counts if hasattr(summary, "counts") else summary.__dict__, default=str),
-              file=sys.stderr)
+        print(
+            json.dumps(summary.counts if hasattr(summary, "counts") else summary.__dict__, default=str), file=sys.stderr
+        )
 
     upgrade(database_url())
     asyncio.run(run())
@@ -56,8 +57,9 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
     sys.stdout.write(schema.as_str() + "\n")
 
 
-async def _create_token(email: str, scopes: list[str], expires_in: int | None, name: str,
-                        trusted_documents_only: bool = False) -> str:
+async def _create_token(
+    email: str, scopes: list[str], expires_in: int | None, name: str, trusted_documents_only: bool = False
+) -> str:
     from gql.auth import issue_token
 
     engine = create_engine()
@@ -78,8 +80,15 @@ async def _create_token(email: str, scopes: list[str], expires_in: int | None, n
             scopes = grantable(scopes, Role(user.role) if user is not None else None, partner_id is not None)
         except DomainError as error:
             _fail(f"--scopes {error.message}")
-        return await issue_token(engine, name=name, user_id=user_id, partner_id=partner_id, scopes=scopes,
-                                 expires_in_days=expires_in, trusted_documents_only=trusted_documents_only)
+        return await issue_token(
+            engine,
+            name=name,
+            user_id=user_id,
+            partner_id=partner_id,
+            scopes=scopes,
+            expires_in_days=expires_in,
+            trusted_documents_only=trusted_documents_only,
+        )
     finally:
         await engine.dispose()
 
@@ -87,8 +96,11 @@ async def _create_token(email: str, scopes: list[str], expires_in: int | None, n
 def cmd_create_token(args: argparse.Namespace) -> None:
     if args.expires_in is not None and args.expires_in <= 0:
         _fail("--expires-in takes a positive number of days")
-    print(asyncio.run(_create_token(args.email, args.scopes or [], args.expires_in, args.name,
-                                    args.trusted_documents_only)))
+    print(
+        asyncio.run(
+            _create_token(args.email, args.scopes or [], args.expires_in, args.name, args.trusted_documents_only)
+        )
+    )
 
 
 async def _register_documents(token: str, documents: list[tuple[str, str]]) -> list[str]:
@@ -117,7 +129,8 @@ async def _register_documents(token: str, documents: list[tuple[str, str]]) -> l
         async with SqlUnitOfWork(engine, Actor(role=Role.ADMIN)) as uow:
             try:
                 _, hashes = await register_trusted_documents(
-                    RegisterDocuments(token_id=token_id, documents=[text for _, text in documents]), uow)
+                    RegisterDocuments(token_id=token_id, documents=[text for _, text in documents]), uow
+                )
             except DomainError as error:
                 _fail(error.message)
         return hashes
@@ -175,11 +188,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
             '{"Authorization": "Bearer <token>"})\n',
             flush=True,
         )
-    uvicorn.run("gql.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", proxy_headers=True,
-                # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
-                # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
-                ws_per_message_deflate=False)
+    uvicorn.run(
+        "gql.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+        # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
+        # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
+        ws_per_message_deflate=False,
+    )
 
 
 def cmd_dispatch(args: argparse.Namespace) -> None:
@@ -214,8 +234,11 @@ def _safe(url: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="salesgraph", description="A realtime GraphQL API for a B2B sales graph. "
-                                     "DATABASE_URL selects the database (default: a SQLite file here).")
+    parser = argparse.ArgumentParser(
+        prog="salesgraph",
+        description="A realtime GraphQL API for a B2B sales graph. "
+        "DATABASE_URL selects the database (default: a SQLite file here).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API with uvicorn")
@@ -237,22 +260,33 @@ def main(argv: list[str] | None = None) -> None:
 
     token = sub.add_parser("create-token", help="create an API token and print it (alone) on stdout")
     token.add_argument("--email", required=True, help="the e-mail of the user or partner that owns the token")
-    token.add_argument("--scopes", nargs="*", help="scopes of the token, e.g. accounts:read leads:ingest (default: "
-                                                   "everything the owner's role allows); README: Scopes")
+    token.add_argument(
+        "--scopes",
+        nargs="*",
+        help="scopes of the token, e.g. accounts:read leads:ingest (default: "
+        "everything the owner's role allows); README: Scopes",
+    )
     token.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="expire after DAYS days")
     token.add_argument("--name", default="created with salesgraph create-token", help="a name to recognise it by")
-    token.add_argument("--trusted-documents-only", action="store_true",
-                       help="let it run only the documents registered for it (salesgraph register-documents)")
+    token.add_argument(
+        "--trusted-documents-only",
+        action="store_true",
+        help="let it run only the documents registered for it (salesgraph register-documents)",
+    )
     token.set_defaults(func=cmd_create_token)
 
-    documents = sub.add_parser("register-documents", help="register the documents in FILEs (each file's exact text) "
-                                                          "as trusted for a token; prints each sha256")
+    documents = sub.add_parser(
+        "register-documents",
+        help="register the documents in FILEs (each file's exact text) as trusted for a token; prints each sha256",
+    )
     documents.add_argument("--token-id", required=True, help="the token: its number or its ApiToken id")
     documents.add_argument("files", nargs="+", metavar="FILE", help="a GraphQL document, as the client sends it")
     documents.set_defaults(func=cmd_register_documents)
 
-    dispatch = sub.add_parser("dispatch", help="publish committed events from the outbox to BROADCAST_URL "
-                                               "(when serve runs with SALESGRAPH_DISPATCH=off)")
+    dispatch = sub.add_parser(
+        "dispatch",
+        help="publish committed events from the outbox to BROADCAST_URL (when serve runs with SALESGRAPH_DISPATCH=off)",
+    )
     dispatch.add_argument("--poll", type=float, default=0.5, help="seconds between looks at the outbox")
     dispatch.set_defaults(func=cmd_dispatch)
 

@@ -1,11 +1,12 @@
 """Fixtures: a seeded database per backend (SQLite always; PostgreSQL started from its binaries,
 required under CI=true), the ASGI app over HTTP, and tokens for the demo admin and partner."""
+
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from persistence.seed import seed
 from tests.support.pg import PostgresServer, find_pg_bin
 from tests.support.server import DemoServer, start_demo_server
 
-ANCHOR = datetime(2026, 6, 15, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 6, 15, tzinfo=UTC)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -92,10 +93,18 @@ class GraphQLClient:
     def __init__(self, http: httpx.AsyncClient, token: str) -> None:
         self.http, self.token = http, token
 
-    async def post(self, query: str, variables: dict | None = None, token: str | None = None,
-                   accept: str = "application/graphql-response+json") -> httpx.Response:
-        return await self.http.post("/graphql", json={"query": query, "variables": variables},
-                                    headers={"Authorization": f"Bearer {token or self.token}", "Accept": accept})
+    async def post(
+        self,
+        query: str,
+        variables: dict | None = None,
+        token: str | None = None,
+        accept: str = "application/graphql-response+json",
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token or self.token}", "Accept": accept},
+        )
 
     async def data(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
         response = await self.post(query, variables, token)

@@ -1,5 +1,6 @@
 """Account workflows: accounts (create, edit, delete), sub-accounts, links, groups, favourites, the
 managing partner; contacts (employees) with their lead status; contact types."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,8 +13,14 @@ from domain.contracts import Contract
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
 from domain.errors import Conflict, PermissionDenied, ValidationError
 from domain.events import (
-    AccountChanged, AccountCreated, AccountDeleted, ActivityDeleted, ContactChanged,
-    ContactCreated, ContactDeleted, DomainEvent,
+    AccountChanged,
+    AccountCreated,
+    AccountDeleted,
+    ActivityDeleted,
+    ContactChanged,
+    ContactCreated,
+    ContactDeleted,
+    DomainEvent,
 )
 from domain.leads import Lead
 from domain.opportunities import BusinessRole, Opportunity
@@ -42,9 +49,30 @@ class ContactTypeChanged(ContactTypeEvent):
     """A contact type was created, renamed or deleted (data: change, name, kind)."""
 
 
-ACCOUNT_FIELDS = ("kind", "name", "first_name", "last_name", "organization", "email", "phone", "street", "city",
-                  "postal_code", "country", "registration_no", "vat_no", "custom_attributes", "industry",
-                  "manager_id", "key_account", "category", "category_group", "is_global", "is_private", "comment")
+ACCOUNT_FIELDS = (
+    "kind",
+    "name",
+    "first_name",
+    "last_name",
+    "organization",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "postal_code",
+    "country",
+    "registration_no",
+    "vat_no",
+    "custom_attributes",
+    "industry",
+    "manager_id",
+    "key_account",
+    "category",
+    "category_group",
+    "is_global",
+    "is_private",
+    "comment",
+)
 
 
 def custom_attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -58,6 +86,7 @@ def custom_attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 # --- accounts ---
+
 
 @dataclass(kw_only=True)
 class CreateAccount:
@@ -87,8 +116,9 @@ class CreateAccount:
     partner_id: int | None = None
 
 
-def _check_privacy(is_private: bool, is_global: bool, creator_id: int | None, actor: int | None,
-                   global_field: str) -> None:
+def _check_privacy(
+    is_private: bool, is_global: bool, creator_id: int | None, actor: int | None, global_field: str
+) -> None:
     if is_private and actor is None:
         raise PermissionDenied("only a user can own a private account; a partner cannot make one private")
     if is_private and creator_id != actor:
@@ -100,8 +130,12 @@ def _check_privacy(is_private: bool, is_global: bool, creator_id: int | None, ac
 async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
     creator = uow.actor.user_id
     _check_privacy(cmd.is_private, cmd.is_global, creator, creator, "isGlobal")
-    account = Account(**{name: getattr(cmd, name) for name in ACCOUNT_FIELDS}, created_by_id=creator,
-                      parent_id=cmd.parent_id, partner_id=cmd.partner_id)
+    account = Account(
+        **{name: getattr(cmd, name) for name in ACCOUNT_FIELDS},
+        created_by_id=creator,
+        parent_id=cmd.parent_id,
+        partner_id=cmd.partner_id,
+    )
     if cmd.manager_id is not None:
         await uow.get(User, cmd.manager_id)
     if cmd.partner_id is not None:
@@ -109,9 +143,19 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
     if cmd.parent_id is not None:
         await uow.get(Account, cmd.parent_id)
     account = await uow.add(account)
-    uow.record(AccountCreated(entity_id=account.id, data={
-        "name": account.name, "kind": account.kind.value, "categoryGroup": account.category_group.value,
-        "managerId": account.manager_id, "parentId": account.parent_id, "partnerId": account.partner_id}))
+    uow.record(
+        AccountCreated(
+            entity_id=account.id,
+            data={
+                "name": account.name,
+                "kind": account.kind.value,
+                "categoryGroup": account.category_group.value,
+                "managerId": account.manager_id,
+                "parentId": account.parent_id,
+                "partnerId": account.partner_id,
+            },
+        )
+    )
     await uow.commit()
     return account
 
@@ -153,8 +197,16 @@ async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Accoun
     for contact in await uow.find(Contact, account_id=after.id):
         if contact.lead_status is not LeadStatus.OPEN and not contact.anonymized:
             await uow.update(apply(contact, {"lead_status": LeadStatus.OPEN}))
-            uow.record(ContactChanged(entity_id=contact.id, data={
-                "fields": ["lead_status"], "leadStatus": LeadStatus.OPEN.value, "reason": "account became a prospect"}))
+            uow.record(
+                ContactChanged(
+                    entity_id=contact.id,
+                    data={
+                        "fields": ["lead_status"],
+                        "leadStatus": LeadStatus.OPEN.value,
+                        "reason": "account became a prospect",
+                    },
+                )
+            )
             reset.append(contact.id)
     return reset
 
@@ -163,14 +215,18 @@ async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     values = changes(cmd, *ACCOUNT_FIELDS)
-    if "is_private" in values and values["is_private"] != account.is_private \
-            and uow.actor.user_id != account.created_by_id:
+    if (
+        "is_private" in values
+        and values["is_private"] != account.is_private
+        and uow.actor.user_id != account.created_by_id
+    ):
         raise PermissionDenied("only the user who created the account may make it private or public")
     is_private = values.get("is_private", account.is_private)
     is_global = values.get("is_global", account.is_global)
     if is_private and is_global:
-        raise ValidationError("isGlobal" if "is_global" in values else "isPrivate",
-                              "a private account cannot also be global")
+        raise ValidationError(
+            "isGlobal" if "is_global" in values else "isPrivate", "a private account cannot also be global"
+        )
     if values.get("manager_id") is not None:
         await uow.get(User, values["manager_id"])
     updated = await uow.update(apply(account, values))
@@ -201,8 +257,9 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
     if opportunities or contracts:
         # Which ones is not said: some may be rows the caller may not see.
         held = [what for what, found in (("opportunities", opportunities), ("contracts", contracts)) if found]
-        raise Conflict(f"account {account.id} still has {' and '.join(held)}; move or delete them before deleting "
-                       "the account")
+        raise Conflict(
+            f"account {account.id} still has {' and '.join(held)}; move or delete them before deleting the account"
+        )
     detached = []
     for child in await uow.find(Account, parent_id=account.id):
         await uow.update(apply(child, {"parent_id": None}))
@@ -215,8 +272,12 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
         await uow.update(apply(lead, {"account_id": None}))
     for activity in await uow.find(SalesActivity, account_id=account.id):
         await uow.delete(activity)
-        uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type.value, "accountId": account.id,
-                                                                "reason": "account deleted"}))
+        uow.record(
+            ActivityDeleted(
+                entity_id=activity.id,
+                data={"type": activity.type.value, "accountId": account.id, "reason": "account deleted"},
+            )
+        )
     for related in await uow.links(Link.RELATED_ACCOUNT, account_id=account.id):
         uow.audit("Opportunity", related["opportunity_id"], "relatedAccounts", account.id, None)
     await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id)
@@ -228,8 +289,12 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
         await uow.delete(contact)
         uow.record(ContactDeleted(entity_id=contact.id, data={"accountId": account.id}))
     await uow.delete(account)
-    uow.record(AccountDeleted(entity_id=account.id, data={
-        "name": account.name, "contactIds": [c.id for c in contacts], "detachedSubAccountIds": detached}))
+    uow.record(
+        AccountDeleted(
+            entity_id=account.id,
+            data={"name": account.name, "contactIds": [c.id for c in contacts], "detachedSubAccountIds": detached},
+        )
+    )
     await uow.commit()
     return account.id
 
@@ -262,8 +327,10 @@ async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
         seen = {ancestor.id}
         while ancestor.parent_id is not None:
             if ancestor.parent_id == account.id:
-                raise ValidationError("parentId", f"account {cmd.parent_id} is below account {account.id}; making it "
-                                                  "the parent would make a cycle")
+                raise ValidationError(
+                    "parentId",
+                    f"account {cmd.parent_id} is below account {account.id}; making it the parent would make a cycle",
+                )
             ancestor = await uow.get(Account, ancestor.parent_id)
             if ancestor.id in seen:
                 break
@@ -271,8 +338,12 @@ async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
     if cmd.parent_id == account.parent_id:
         raise Conflict(f"account {account.id} already has this parent")
     updated = await uow.update(apply(account, {"parent_id": cmd.parent_id}))
-    uow.record(AccountChanged(entity_id=updated.id, data={"fields": ["parent_id"], "parentId": cmd.parent_id,
-                                                          "previousParentId": account.parent_id}))
+    uow.record(
+        AccountChanged(
+            entity_id=updated.id,
+            data={"fields": ["parent_id"], "parentId": cmd.parent_id, "previousParentId": account.parent_id},
+        )
+    )
     await uow.commit()
     return updated
 
@@ -289,8 +360,9 @@ async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Acc
         raise ValidationError("linkedAccountId", "an account cannot be linked to itself")
     account = await uow.get(Account, cmd.account_id)
     other = await uow.get(Account, cmd.linked_account_id)
-    if await uow.links(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id) or \
-            await uow.links(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id):
+    if await uow.links(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id) or await uow.links(
+        Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id
+    ):
         raise Conflict(f"accounts {account.id} and {other.id} are already linked")
     await uow.link(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
     await uow.link(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
@@ -316,6 +388,7 @@ async def unlink_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, A
 
 
 # --- groups ---
+
 
 @dataclass(kw_only=True)
 class CreateAccountGroup:
@@ -371,8 +444,9 @@ async def delete_account_group(cmd: DeleteAccountGroup, uow: UnitOfWork) -> int:
         uow.audit("Account", account_id, "groups", group.name, None)
         uow.record(AccountChanged(entity_id=account_id, data={"fields": ["groups"], "leftGroupId": group.id}))
     await uow.delete(group)
-    uow.record(AccountGroupChanged(entity_id=group.id, data={"change": "deleted", "name": group.name,
-                                                             "accountIds": members}))
+    uow.record(
+        AccountGroupChanged(entity_id=group.id, data={"change": "deleted", "name": group.name, "accountIds": members})
+    )
     await uow.commit()
     return group.id
 
@@ -406,6 +480,7 @@ async def remove_account_from_group(cmd: GroupMembership, uow: UnitOfWork) -> tu
 
 
 # --- favourites ---
+
 
 @dataclass(kw_only=True)
 class Favourite:
@@ -443,6 +518,7 @@ async def remove_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
 
 # --- managing partner ---
 
+
 @dataclass(kw_only=True)
 class AssignAccountPartner:
     id: int
@@ -460,13 +536,18 @@ async def assign_account_partner(cmd: AssignAccountPartner, uow: UnitOfWork) -> 
         whom = "this partner" if cmd.partner_id else "no partner"
         raise Conflict(f"account {account.id} is already managed by {whom}")
     updated = await uow.update(apply(account, {"partner_id": cmd.partner_id}))
-    uow.record(AccountChanged(entity_id=updated.id, data={"fields": ["partner_id"], "partnerId": cmd.partner_id,
-                                                          "previousPartnerId": account.partner_id}))
+    uow.record(
+        AccountChanged(
+            entity_id=updated.id,
+            data={"fields": ["partner_id"], "partnerId": cmd.partner_id, "previousPartnerId": account.partner_id},
+        )
+    )
     await uow.commit()
     return updated
 
 
 # --- contact types ---
+
 
 @dataclass(kw_only=True)
 class CreateContactType:
@@ -486,8 +567,9 @@ async def _unique_type_name(uow: UnitOfWork, name: str, own_id: int | None = Non
 async def create_contact_type(cmd: CreateContactType, uow: UnitOfWork) -> ContactType:
     kind = ContactKind(cmd.kind)
     created = await uow.add(ContactType(name=await _unique_type_name(uow, cmd.name), kind=kind))
-    uow.record(ContactTypeChanged(entity_id=created.id, data={"change": "created", "name": created.name,
-                                                              "kind": kind.value}))
+    uow.record(
+        ContactTypeChanged(entity_id=created.id, data={"change": "created", "name": created.name, "kind": kind.value})
+    )
     await uow.commit()
     return created
 
@@ -505,8 +587,12 @@ async def update_contact_type(cmd: UpdateContactType, uow: UnitOfWork) -> Contac
     expect_version(current, cmd.version)
     name = await _unique_type_name(uow, cmd.name, current.id)
     renamed = await uow.update(apply(current, {"name": name}))
-    uow.record(ContactTypeChanged(entity_id=current.id, data={"change": "renamed", "name": name, "from": current.name,
-                                                              "kind": current.kind.value}))
+    uow.record(
+        ContactTypeChanged(
+            entity_id=current.id,
+            data={"change": "renamed", "name": name, "from": current.name, "kind": current.kind.value},
+        )
+    )
     await uow.commit()
     return renamed
 
@@ -528,8 +614,11 @@ async def delete_contact_type(cmd: DeleteContactType, uow: UnitOfWork) -> int:
     if len(await _types_of_kind(uow, current.kind)) <= 1:
         raise Conflict(f"contact type {current.name!r} is the last {current.kind.value} type; it cannot be deleted")
     await uow.delete(current)
-    uow.record(ContactTypeChanged(entity_id=current.id, data={"change": "deleted", "name": current.name,
-                                                              "kind": current.kind.value}))
+    uow.record(
+        ContactTypeChanged(
+            entity_id=current.id, data={"change": "deleted", "name": current.name, "kind": current.kind.value}
+        )
+    )
     await uow.commit()
     return current.id
 
@@ -548,12 +637,15 @@ async def contact_type_of_kind(uow: UnitOfWork, type_id: int | None, kind: Conta
         return types[0]
     chosen = await uow.get(ContactType, type_id)
     if chosen.kind is not kind:
-        raise ValidationError("contactTypeId", f"contact type {chosen.name!r} is for a {chosen.kind.value.lower()}, "
-                                               f"not a {kind.value.lower()}")
+        raise ValidationError(
+            "contactTypeId",
+            f"contact type {chosen.name!r} is for a {chosen.kind.value.lower()}, not a {kind.value.lower()}",
+        )
     return chosen
 
 
 # --- contacts ---
+
 
 @dataclass(kw_only=True)
 class CreateContact:
@@ -573,9 +665,19 @@ class CreateContact:
 async def create_contact(cmd: CreateContact, uow: UnitOfWork) -> Contact:
     account = await uow.get(Account, cmd.account_id)
     contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.EMPLOYEE)
-    contact = await uow.add(Contact(
-        account_id=account.id, first_name=cmd.first_name, last_name=cmd.last_name, contact_type_id=contact_type.id,
-        title=cmd.title, email=cmd.email, phone=cmd.phone, skype=cmd.skype, lead_status=LeadStatus.OPEN))
+    contact = await uow.add(
+        Contact(
+            account_id=account.id,
+            first_name=cmd.first_name,
+            last_name=cmd.last_name,
+            contact_type_id=contact_type.id,
+            title=cmd.title,
+            email=cmd.email,
+            phone=cmd.phone,
+            skype=cmd.skype,
+            lead_status=LeadStatus.OPEN,
+        )
+    )
     uow.record(ContactCreated(entity_id=contact.id, data={"accountId": account.id, "contactTypeId": contact_type.id}))
     await uow.commit()
     return contact
@@ -625,8 +727,9 @@ async def delete_contact(cmd: ContactRef, uow: UnitOfWork) -> int:
     expect_version(contact, cmd.version)
     await release_contact(uow, contact)
     await uow.delete(contact)
-    uow.record(ContactDeleted(entity_id=contact.id, data={"accountId": contact.account_id,
-                                                          "partnerId": contact.partner_id}))
+    uow.record(
+        ContactDeleted(entity_id=contact.id, data={"accountId": contact.account_id, "partnerId": contact.partner_id})
+    )
     await uow.commit()
     return contact.id
 
@@ -661,12 +764,17 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
         raise Conflict(f"contact {contact.id} is a partner's consultant; consultants have no lead status")
     account = await uow.get(Account, contact.account_id)
     if account.category_group is not CategoryGroup.PROSPECT:
-        raise Conflict(f"account {account.id} is a {account.category_group.value}, not a PROSPECT: its contacts show "
-                       "no lead status")
+        raise Conflict(
+            f"account {account.id} is a {account.category_group.value}, not a PROSPECT: its contacts show "
+            "no lead status"
+        )
     status = LeadStatus(cmd.status)
     previous = contact.lead_status
     updated = await uow.update(apply(contact, {"lead_status": status}))
-    uow.record(ContactChanged(entity_id=updated.id, data={"fields": ["lead_status"], "from": previous.value,
-                                                          "to": status.value}))
+    uow.record(
+        ContactChanged(
+            entity_id=updated.id, data={"fields": ["lead_status"], "from": previous.value, "to": status.value}
+        )
+    )
     await uow.commit()
     return updated

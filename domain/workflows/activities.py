@@ -1,5 +1,6 @@
 """Sales activity workflows: log, edit, complete and delete calls, meetings, tasks … on a lead, an
 opportunity, an account or a partner."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,14 +18,22 @@ from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
 
-TARGETS: dict[str, type] = {"lead_id": Lead, "opportunity_id": Opportunity, "account_id": Account,
-                            "partner_id": Partner}
+TARGETS: dict[str, type] = {
+    "lead_id": Lead,
+    "opportunity_id": Opportunity,
+    "account_id": Account,
+    "partner_id": Partner,
+}
 
 
 def attached_to(activity: SalesActivity) -> dict[str, int]:
     """What the activity is about, as event data: e.g. {"opportunityId": 7}."""
-    camel = {"lead_id": "leadId", "opportunity_id": "opportunityId", "account_id": "accountId",
-             "partner_id": "partnerId"}
+    camel = {
+        "lead_id": "leadId",
+        "opportunity_id": "opportunityId",
+        "account_id": "accountId",
+        "partner_id": "partnerId",
+    }
     return {camel[name]: getattr(activity, name) for name in TARGETS if getattr(activity, name) is not None}
 
 
@@ -49,21 +58,35 @@ async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> Sa
     happened now unless `occurred_at` says when."""
     targets = {name: getattr(cmd, name) for name in TARGETS if getattr(cmd, name) is not None}
     if len(targets) != 1:
-        raise ValidationError("attachToId", "attach the activity to exactly one lead, opportunity, account or partner "
-                                          f"(got {len(targets)})")
+        raise ValidationError(
+            "attachToId",
+            f"attach the activity to exactly one lead, opportunity, account or partner (got {len(targets)})",
+        )
     owner_id = cmd.owner_id or uow.actor.user_id
     if owner_id is None:
         raise ValidationError("ownerId", "a partner logging an activity names the user who owns it")
     occurred_at = cmd.occurred_at or (uow.now if cmd.done else None)
     activity = SalesActivity(
-        type=cmd.type, subject=cmd.subject, owner_id=owner_id, notes=cmd.notes, due_at=cmd.due_at,
-        occurred_at=occurred_at, done=cmd.done, duration_minutes=cmd.duration_minutes, **targets)
+        type=cmd.type,
+        subject=cmd.subject,
+        owner_id=owner_id,
+        notes=cmd.notes,
+        due_at=cmd.due_at,
+        occurred_at=occurred_at,
+        done=cmd.done,
+        duration_minutes=cmd.duration_minutes,
+        **targets,
+    )
     await uow.get(User, owner_id)
     [(name, target_id)] = targets.items()
     await uow.get(TARGETS[name], target_id)
     activity = await uow.add(activity)
-    uow.record(ActivityLogged(entity_id=activity.id, data={
-        "type": activity.type.value, "ownerId": owner_id, "done": activity.done, **attached_to(activity)}))
+    uow.record(
+        ActivityLogged(
+            entity_id=activity.id,
+            data={"type": activity.type.value, "ownerId": owner_id, "done": activity.done, **attached_to(activity)},
+        )
+    )
     await uow.commit()
     return activity
 
@@ -90,8 +113,11 @@ async def update_sales_activity(cmd: UpdateSalesActivity, uow: UnitOfWork) -> Sa
     if "owner_id" in values:
         await uow.get(User, values["owner_id"])
     updated = await uow.update(changed)
-    uow.record(ActivityChanged(entity_id=updated.id, data={
-        "type": updated.type.value, "fields": sorted(values), **attached_to(updated)}))
+    uow.record(
+        ActivityChanged(
+            entity_id=updated.id, data={"type": updated.type.value, "fields": sorted(values), **attached_to(updated)}
+        )
+    )
     await uow.commit()
     return updated
 
@@ -114,8 +140,12 @@ async def complete_sales_activity(cmd: CompleteSalesActivity, uow: UnitOfWork) -
     if cmd.notes is not None:
         values["notes"] = cmd.notes
     done = await uow.update(apply(activity, values))
-    uow.record(ActivityChanged(entity_id=done.id, data={
-        "type": done.type.value, "fields": sorted(values), "completed": True, **attached_to(done)}))
+    uow.record(
+        ActivityChanged(
+            entity_id=done.id,
+            data={"type": done.type.value, "fields": sorted(values), "completed": True, **attached_to(done)},
+        )
+    )
     await uow.commit()
     return done
 

@@ -1,5 +1,6 @@
 """Catalog workflows: price books, products and their units, prices per currency, bundles, exchange
 rates and the CSV product import."""
+
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,14 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from domain.catalog import (
-    BASE_CURRENCY, Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit,
+    BASE_CURRENCY,
+    Bundle,
+    BundleComponent,
+    ExchangeRate,
+    PriceBook,
+    PriceEntry,
+    Product,
+    ProductUnit,
 )
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract
@@ -21,11 +29,12 @@ from domain.money import Money, check_currency, to_decimal
 from domain.quotes import Quote, QuoteItem
 from domain.uow import UnitOfWork
 
-
 # What the columns hold (a longer value would fail in the database instead of as a ValidationError).
 LENGTHS: dict[type, dict[str, tuple[str, int]]] = {
-    PriceBook: {"name": ("name", 200)}, Product: {"name": ("name", 200), "code": ("code", 64)},
-    ProductUnit: {"name": ("name", 64)}, Bundle: {"name": ("name", 200), "code": ("code", 64)},
+    PriceBook: {"name": ("name", 200)},
+    Product: {"name": ("name", 200), "code": ("code", 64)},
+    ProductUnit: {"name": ("name", 64)},
+    Bundle: {"name": ("name", 200), "code": ("code", 64)},
 }
 MAX_PRICE = Decimal(10) ** 15
 MAX_RATE = Decimal(10) ** 9
@@ -56,6 +65,7 @@ def _changed(what: str, change: str, entity_id: int, **data: Any) -> CatalogChan
 
 
 # --- price books ---
+
 
 @dataclass(kw_only=True)
 class CreatePriceBook:
@@ -96,10 +106,15 @@ async def _check_previous(uow: UnitOfWork, book_id: int | None, previous_id: int
 
 async def create_price_book(cmd: CreatePriceBook, uow: UnitOfWork) -> PriceBook:
     book = PriceBook(
-        name=cmd.name, description=cmd.description, brands=_clean_list(cmd.brands, "brands"),
+        name=cmd.name,
+        description=cmd.description,
+        brands=_clean_list(cmd.brands, "brands"),
         product_versions=_clean_list(cmd.product_versions, "productVersions"),
-        regions=_clean_list(cmd.regions, "regions"), active=cmd.active, is_update=cmd.is_update,
-        previous_id=cmd.previous_id)
+        regions=_clean_list(cmd.regions, "regions"),
+        active=cmd.active,
+        is_update=cmd.is_update,
+        previous_id=cmd.previous_id,
+    )
     fits(book)
     await _check_previous(uow, None, cmd.previous_id)
     book = await uow.add(book)
@@ -125,8 +140,9 @@ class UpdatePriceBook:
 async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
     book = await uow.get(PriceBook, cmd.id)
     expect_version(book, cmd.version)
-    values = changes(cmd, "name", "description", "brands", "product_versions", "regions", "active", "is_update",
-                     "previous_id")
+    values = changes(
+        cmd, "name", "description", "brands", "product_versions", "regions", "active", "is_update", "previous_id"
+    )
     for name, label in (("brands", "brands"), ("product_versions", "productVersions"), ("regions", "regions")):
         if name in values:
             values[name] = _clean_list(values[name], label)
@@ -157,8 +173,10 @@ async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
         raise Conflict(f"price book {book.id} is used by {quotes} quote(s); deactivate it instead (active: false)")
     updates = await uow.find(PriceBook, previous_id=book.id)
     if updates:
-        raise Conflict(f"price book {book.id} is updated by price book(s) {', '.join(str(b.id) for b in updates)}; "
-                       "delete those or point them elsewhere first")
+        raise Conflict(
+            f"price book {book.id} is updated by price book(s) {', '.join(str(b.id) for b in updates)}; "
+            "delete those or point them elsewhere first"
+        )
     for bundle in await uow.find(Bundle, price_book_id=book.id):
         await uow.delete(bundle)
     for entry in await uow.find(PriceEntry, price_book_id=book.id):
@@ -170,6 +188,7 @@ async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
 
 
 # --- products and units ---
+
 
 async def _unique_code(uow: UnitOfWork, code: str, product_id: int | None = None) -> None:
     for other in await uow.find(Product, code=code.strip()):
@@ -187,8 +206,9 @@ class CreateProduct:
 
 
 async def create_product(cmd: CreateProduct, uow: UnitOfWork) -> Product:
-    product = Product(name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description,
-                      active=cmd.active)
+    product = Product(
+        name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description, active=cmd.active
+    )
     fits(product)
     await _unique_code(uow, product.code)
     product = await uow.add(product)
@@ -227,8 +247,10 @@ async def _ensure_unit_unused(uow: UnitOfWork, unit: ProductUnit) -> None:
         raise Conflict(f"unit {unit.id} ({unit.name}) is on {items} quote item(s); deactivate the product instead")
     bundles = [b.id for b in await uow.find(Bundle) if any(c.unit_id == unit.id for c in b.components)]
     if bundles:
-        raise Conflict(f"unit {unit.id} ({unit.name}) is part of bundle(s) {', '.join(map(str, bundles))}; "
-                       "take it out of them first")
+        raise Conflict(
+            f"unit {unit.id} ({unit.name}) is part of bundle(s) {', '.join(map(str, bundles))}; "
+            "take it out of them first"
+        )
 
 
 @dataclass(kw_only=True)
@@ -274,8 +296,9 @@ class AddProductUnit:
 
 async def add_product_unit(cmd: AddProductUnit, uow: UnitOfWork) -> ProductUnit:
     product = await uow.get(Product, cmd.product_id)
-    unit = fits(ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring,
-                            period_months=cmd.period_months))
+    unit = fits(
+        ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring, period_months=cmd.period_months)
+    )
     await _unique_unit_name(uow, product.id, unit.name)
     unit = await uow.add(unit)
     uow.record(_changed("ProductUnit", "created", unit.id, productId=product.id))
@@ -329,9 +352,11 @@ async def remove_product_unit(cmd: RemoveProductUnit, uow: UnitOfWork) -> Produc
 
 # --- prices ---
 
+
 async def _price_of(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> PriceEntry | None:
-    found = [e for e in await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id)
-             if e.price.currency == currency]
+    found = [
+        e for e in await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id) if e.price.currency == currency
+    ]
     return found[0] if found else None
 
 
@@ -354,8 +379,16 @@ async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
     else:
         entry = await uow.update(apply(existing, {"price": price}))
         change = "changed"
-    uow.record(_changed("PriceEntry", change, entry.id, priceBookId=book.id, unitId=unit.id,
-                        price={"amount": str(price.amount), "currency": price.currency}))
+    uow.record(
+        _changed(
+            "PriceEntry",
+            change,
+            entry.id,
+            priceBookId=book.id,
+            unitId=unit.id,
+            price={"amount": str(price.amount), "currency": price.currency},
+        )
+    )
     await uow.commit()
     return entry
 
@@ -375,13 +408,13 @@ async def remove_price(cmd: RemovePrice, uow: UnitOfWork) -> PriceEntry:
     if entry is None:
         raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency} in price book {book.id}")
     await uow.delete(entry)
-    uow.record(_changed("PriceEntry", "deleted", entry.id, priceBookId=book.id, unitId=unit.id,
-                        currency=cmd.currency))
+    uow.record(_changed("PriceEntry", "deleted", entry.id, priceBookId=book.id, unitId=unit.id, currency=cmd.currency))
     await uow.commit()
     return entry
 
 
 # --- bundles ---
+
 
 @dataclass(kw_only=True)
 class ComponentInput:
@@ -419,8 +452,13 @@ class CreateBundle:
 
 async def create_bundle(cmd: CreateBundle, uow: UnitOfWork) -> Bundle:
     book = await uow.get(PriceBook, cmd.price_book_id)
-    bundle = Bundle(price_book_id=book.id, name=cmd.name, code=cmd.code, active=cmd.active,
-                    components=await _components(uow, cmd.components))
+    bundle = Bundle(
+        price_book_id=book.id,
+        name=cmd.name,
+        code=cmd.code,
+        active=cmd.active,
+        components=await _components(uow, cmd.components),
+    )
     fits(bundle)
     await _unique_bundle_code(uow, book.id, bundle.code)
     bundle = await uow.add(bundle)
@@ -472,6 +510,7 @@ async def delete_bundle(cmd: DeleteBundle, uow: UnitOfWork) -> int:
 
 # --- exchange rates ---
 
+
 class ExchangeRateBook(Protocol):
     """Where the global exchange rates are kept, in the unit of work's transaction. A rate is reference
     data keyed by its currency (no id, no version), so it is written through this port rather than
@@ -496,17 +535,36 @@ async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: Exchan
         raise ValidationError("rate", f"must be below {MAX_RATE:,} with at most 10 decimals")
     previous = (await uow.exchange_rates()).get(currency)
     await rates.write(rate, uow.now)
-    uow.record(CatalogChanged(entity_id=0, data={
-        "what": "ExchangeRate", "change": "created" if previous is None else "changed", "currency": currency,
-        "rate": str(rate.rate), "previousRate": None if previous is None else str(previous)}))
+    uow.record(
+        CatalogChanged(
+            entity_id=0,
+            data={
+                "what": "ExchangeRate",
+                "change": "created" if previous is None else "changed",
+                "currency": currency,
+                "rate": str(rate.rate),
+                "previousRate": None if previous is None else str(previous),
+            },
+        )
+    )
     await uow.commit()
     return rate
 
 
 # --- CSV import ---
 
-IMPORT_COLUMNS = ("code", "name", "category", "description", "unit", "recurring", "periodMonths", "priceBook",
-                  "currency", "price")
+IMPORT_COLUMNS = (
+    "code",
+    "name",
+    "category",
+    "description",
+    "unit",
+    "recurring",
+    "periodMonths",
+    "priceBook",
+    "currency",
+    "price",
+)
 REQUIRED_COLUMNS = ("code", "name", "category")
 MAX_IMPORT_ROWS = 10_000
 _TRUE = {"true", "yes", "y", "1", "x"}
@@ -568,8 +626,15 @@ def _in_column(line: int, column: str, build: Any) -> Any:
         raise ImportRowError(line, column, error.reason) from None
 
 
-_FIELD_COLUMN = {"name": "name", "code": "code", "periodMonths": "periodMonths", "price": "price",
-                 "currency": "currency", "amount": "price", "category": "category"}
+_FIELD_COLUMN = {
+    "name": "name",
+    "code": "code",
+    "periodMonths": "periodMonths",
+    "price": "price",
+    "currency": "currency",
+    "amount": "price",
+    "category": "category",
+}
 
 
 def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportRow]:
@@ -604,15 +669,19 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
         code = _cell(raw, "code")
         category = _cell(raw, "category").upper().replace(" ", "_")
         if category not in ProductCategory.__members__:
-            raise ImportRowError(line, "category", f"{_cell(raw, 'category')!r} is not one of "
-                                                   f"{', '.join(ProductCategory.__members__)}")
+            raise ImportRowError(
+                line, "category", f"{_cell(raw, 'category')!r} is not one of {', '.join(ProductCategory.__members__)}"
+            )
         product = _product(line, raw, code, category)
         if code in products:
             first_line, first = products[code]
-            if (first.name, first.category, first.description) != (product.name, product.category,
-                                                                   product.description):
-                raise ImportRowError(line, "name", f"product {code!r} is described differently on line {first_line}; "
-                                                   "repeat the same name, category and description")
+            if (first.name, first.category, first.description) != (product.name, product.category, product.description):
+                raise ImportRowError(
+                    line,
+                    "name",
+                    f"product {code!r} is described differently on line {first_line}; "
+                    "repeat the same name, category and description",
+                )
         else:
             products[code] = (line, product)
         unit_name = _cell(raw, "unit")
@@ -625,13 +694,20 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
                 if not months_text.isdigit():
                     raise ImportRowError(line, "periodMonths", f"{months_text!r} is not a whole number of months")
                 months = int(months_text)
-            unit = _in_column(line, "periodMonths", lambda: ProductUnit(
-                product_id=0, name=unit_name, recurring=recurring, period_months=months))
+            unit = _in_column(
+                line,
+                "periodMonths",
+                lambda: ProductUnit(product_id=0, name=unit_name, recurring=recurring, period_months=months),
+            )
             _in_column(line, "unit", lambda: fits(unit))
             described = units.setdefault((code, unit.name), (line, unit.recurring, unit.period_months))
             if described[1:] != (unit.recurring, unit.period_months):
-                raise ImportRowError(line, "recurring", f"unit {unit.name!r} of {code!r} is described differently on "
-                                                        f"line {described[0]}; repeat the same recurrence and period")
+                raise ImportRowError(
+                    line,
+                    "recurring",
+                    f"unit {unit.name!r} of {code!r} is described differently on "
+                    f"line {described[0]}; repeat the same recurrence and period",
+                )
         elif _cell(raw, "recurring") or _cell(raw, "periodMonths"):
             raise ImportRowError(line, "unit", "name the unit that is recurring")
         book_name, currency, price_text = _cell(raw, "priceBook"), _cell(raw, "currency"), _cell(raw, "price")
@@ -646,17 +722,28 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
             if not found:
                 raise ImportRowError(line, "priceBook", f"there is no price book named {book_name!r}")
             if len(found) > 1:
-                raise ImportRowError(line, "priceBook", f"{len(found)} price books are named {book_name!r}; "
-                                                        "rename one so the import can tell them apart")
+                raise ImportRowError(
+                    line,
+                    "priceBook",
+                    f"{len(found)} price books are named {book_name!r}; rename one so the import can tell them apart",
+                )
             book_id = found[0]
             amount = _in_column(line, "price", lambda: to_decimal(price_text, "price"))
             check = _in_column(line, "currency", lambda: check_currency(currency.upper()))
-            price = _in_column(line, "price", lambda: _price_in_range(PriceEntry(
-                price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded()).price))
+            price = _in_column(
+                line,
+                "price",
+                lambda: _price_in_range(
+                    PriceEntry(price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded()).price
+                ),
+            )
         key = (code, unit.name if unit else "", book_id, price.currency if price else None)
         if key in keys and (unit is not None):
-            raise ImportRowError(line, "unit" if price is None else "currency",
-                                 f"repeats line {keys[key]} (same product, unit, price book and currency)")
+            raise ImportRowError(
+                line,
+                "unit" if price is None else "currency",
+                f"repeats line {keys[key]} (same product, unit, price book and currency)",
+            )
         keys[key] = line
         rows.append(ImportRow(line=line, product=product, unit=unit, price_book_id=book_id, price=price))
     if not rows:
@@ -678,8 +765,14 @@ def _records(reader: csv.DictReader) -> Any:
 
 def _product(line: int, raw: dict[str, str | None], code: str, category: str) -> Product:
     try:
-        return fits(Product(name=_cell(raw, "name"), code=code, category=ProductCategory[category],
-                            description=_cell(raw, "description") or None))
+        return fits(
+            Product(
+                name=_cell(raw, "name"),
+                code=code,
+                category=ProductCategory[category],
+                description=_cell(raw, "description") or None,
+            )
+        )
     except ValidationError as error:
         raise ImportRowError(line, _FIELD_COLUMN.get(error.field, error.field), error.reason) from None
 
@@ -714,10 +807,22 @@ async def import_products(cmd: ImportProducts, uow: UnitOfWork) -> ImportResult:
                 await uow.update(apply(existing, {"price": row.price}))
                 result.prices_set += 1
     result.product_ids = [p.id for p in saved.values()]
-    uow.record(CatalogChanged(entity_id=0, data={
-        "what": "ProductImport", "change": "imported", "rows": len(rows), "productsCreated": result.products_created,
-        "productsUpdated": result.products_updated, "unitsCreated": result.units_created,
-        "unitsUpdated": result.units_updated, "pricesSet": result.prices_set, "productIds": result.product_ids}))
+    uow.record(
+        CatalogChanged(
+            entity_id=0,
+            data={
+                "what": "ProductImport",
+                "change": "imported",
+                "rows": len(rows),
+                "productsCreated": result.products_created,
+                "productsUpdated": result.products_updated,
+                "unitsCreated": result.units_created,
+                "unitsUpdated": result.units_updated,
+                "pricesSet": result.prices_set,
+                "productIds": result.product_ids,
+            },
+        )
+    )
     await uow.commit()
     return result
 
@@ -739,12 +844,14 @@ async def _upsert_unit(uow: UnitOfWork, product: Product, given: ProductUnit, re
     found = await uow.find(ProductUnit, product_id=product.id, name=given.name)
     if not found:
         result.units_created += 1
-        return await uow.add(ProductUnit(product_id=product.id, name=given.name, recurring=given.recurring,
-                                         period_months=given.period_months))
+        return await uow.add(
+            ProductUnit(
+                product_id=product.id, name=given.name, recurring=given.recurring, period_months=given.period_months
+            )
+        )
     current = found[0]
     values = {"recurring": given.recurring, "period_months": given.period_months}
     if all(getattr(current, k) == v for k, v in values.items()):
         return current
     result.units_updated += 1
     return await uow.update(apply(current, values))
-

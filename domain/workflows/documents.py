@@ -1,4 +1,5 @@
 """Quote-document workflows: generate a document from a quote and a template, and manage templates."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,8 +77,7 @@ async def _template_for(uow: UnitOfWork, engine: TemplateEngine, template_id: in
     return None, engine.default_template()
 
 
-async def generate_quote_document(cmd: GenerateQuoteDocument, uow: UnitOfWork,
-                                  engine: TemplateEngine) -> QuoteDocument:
+async def generate_quote_document(cmd: GenerateQuoteDocument, uow: UnitOfWork, engine: TemplateEngine) -> QuoteDocument:
     """Render the quote into a template (the chosen one, the default one or the built-in one) and store
     the document with the opportunity."""
     quote = await uow.get(Quote, cmd.quote_id)
@@ -96,15 +96,39 @@ async def generate_quote_document(cmd: GenerateQuoteDocument, uow: UnitOfWork,
     except NotFound:
         seller = None
     today = uow.now.date()
-    tokens = quote_tokens(account=account, contact=contact, opportunity=opportunity, quote=quote, items=items,
-                          products=products, seller=seller, today=today)
+    tokens = quote_tokens(
+        account=account,
+        contact=contact,
+        opportunity=opportunity,
+        quote=quote,
+        items=items,
+        products=products,
+        seller=seller,
+        today=today,
+    )
     content = await engine.render(template, tokens)
-    document = await uow.add(QuoteDocument(
-        opportunity_id=opportunity.id, quote_id=quote.id, template_id=template_id,
-        file_name=document_file_name(quote, today), content=content, created_by_id=uow.actor.user_id))
-    uow.record(QuoteDocumentGenerated(entity_id=opportunity.id, data={
-        "quoteId": quote.id, "documentId": document.id, "templateId": template_id, "fileName": document.file_name,
-        "size": document.size}))
+    document = await uow.add(
+        QuoteDocument(
+            opportunity_id=opportunity.id,
+            quote_id=quote.id,
+            template_id=template_id,
+            file_name=document_file_name(quote, today),
+            content=content,
+            created_by_id=uow.actor.user_id,
+        )
+    )
+    uow.record(
+        QuoteDocumentGenerated(
+            entity_id=opportunity.id,
+            data={
+                "quoteId": quote.id,
+                "documentId": document.id,
+                "templateId": template_id,
+                "fileName": document.file_name,
+                "size": document.size,
+            },
+        )
+    )
     await uow.commit()
     return document
 
@@ -129,19 +153,28 @@ def _staff_only(uow: UnitOfWork) -> None:
         raise PermissionDenied("partners cannot manage document templates; ask your contact at the company")
 
 
-async def upload_document_template(cmd: UploadDocumentTemplate, uow: UnitOfWork,
-                                   engine: TemplateEngine) -> DocumentTemplate:
+async def upload_document_template(
+    cmd: UploadDocumentTemplate, uow: UnitOfWork, engine: TemplateEngine
+) -> DocumentTemplate:
     _staff_only(uow)
-    template = DocumentTemplate(name=cmd.name, file_name=cmd.file_name, content=cmd.content,
-                                is_default=cmd.is_default)
+    template = DocumentTemplate(name=cmd.name, file_name=cmd.file_name, content=cmd.content, is_default=cmd.is_default)
     if await uow.find(DocumentTemplate, name=template.name):
         raise ValidationError("name", f"a template named {template.name!r} exists; choose another name")
     await engine.check(template.content)
     if template.is_default:
         await _unset_defaults(uow, None)
     template = await uow.add(template)
-    uow.record(DocumentTemplateChanged(entity_id=template.id, data={
-        "change": "uploaded", "name": template.name, "isDefault": template.is_default, "size": len(template.content)}))
+    uow.record(
+        DocumentTemplateChanged(
+            entity_id=template.id,
+            data={
+                "change": "uploaded",
+                "name": template.name,
+                "isDefault": template.is_default,
+                "size": len(template.content),
+            },
+        )
+    )
     await uow.commit()
     return template
 
@@ -158,8 +191,12 @@ async def set_default_document_template(cmd: SetDefaultDocumentTemplate, uow: Un
     await _unset_defaults(uow, template.id if template else None)
     if template is not None and not template.is_default:
         template = await uow.update(apply(template, {"is_default": True}))
-    uow.record(DocumentTemplateChanged(entity_id=template.id if template else 0, data={
-        "change": "default", "name": template.name if template else None}))
+    uow.record(
+        DocumentTemplateChanged(
+            entity_id=template.id if template else 0,
+            data={"change": "default", "name": template.name if template else None},
+        )
+    )
     await uow.commit()
     return template
 

@@ -1,6 +1,7 @@
 """Lead workflows: create, edit, assign, archive, add to an account, qualify, disqualify, rework,
 anonymize; the lead processor (store, route by rules, split, prioritise); campaigns; routing rules
 and lead splitters."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -11,22 +12,38 @@ from typing import Any, ClassVar
 
 from domain.accounts import Account, Contact, ContactType
 from domain.commands import UNSET, apply, changes, expect_version, given
-from domain.enums import AccountKind, CampaignStatus, ContactKind, LeadStatus, OPEN_STAGES, Stage
+from domain.enums import OPEN_STAGES, AccountKind, CampaignStatus, ContactKind, LeadStatus, Stage
 from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from domain.events import (
-    AccountCreated, CampaignChanged, ContactCreated, DomainEvent, LeadChanged, LeadCreated,
-    LeadDisqualified, LeadEvent, LeadQualified, LeadReworked, OpportunityCreated,
+    AccountCreated,
+    CampaignChanged,
+    ContactCreated,
+    DomainEvent,
+    LeadChanged,
+    LeadCreated,
+    LeadDisqualified,
+    LeadEvent,
+    LeadQualified,
+    LeadReworked,
+    OpportunityCreated,
 )
 from domain.leads import PERSONAL_FIELDS, Campaign, Lead
-from domain.workflows.privacy import wipe_person_of_lead
 from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.routing import (
-    Condition, LeadField, LeadRoutingRule, LeadSplitter, LeadSplitterShare, check_shares, first_matching, next_share,
+    Condition,
+    LeadField,
+    LeadRoutingRule,
+    LeadSplitter,
+    LeadSplitterShare,
+    check_shares,
+    first_matching,
+    next_share,
 )
 from domain.uow import UnitOfWork
 from domain.workflows.opportunities import DEFAULT_PROBABILITY
+from domain.workflows.privacy import wipe_person_of_lead
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +65,20 @@ class LeadSplitterChanged(DomainEvent):
     entity_type: ClassVar[str] = "LeadSplitter"
 
 
-LEAD_FIELDS = ("first_name", "last_name", "company", "email", "phone", "country", "company_size", "campaign_id",
-               "utm_source", "utm_medium", "utm_campaign", "priority")
+LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "email",
+    "phone",
+    "country",
+    "company_size",
+    "campaign_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "priority",
+)
 
 
 def _staff_only(uow: UnitOfWork, what: str) -> None:
@@ -122,6 +151,7 @@ def _priority(value: int | None) -> int:
 
 # --- leads by hand ---
 
+
 @dataclass(kw_only=True)
 class NewLead:
     """One lead as a marketing tool sends it."""
@@ -157,15 +187,29 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
         partner_id = uow.actor.partner_id
     elif user_id is None and partner_id is None:
         user_id = uow.actor.user_id
-    lead = Lead(**{n: getattr(cmd, n) for n in LEAD_FIELDS if n != "priority"}, priority=_priority(cmd.priority),
-                assigned_user_id=user_id, assigned_partner_id=partner_id)
+    lead = Lead(
+        **{n: getattr(cmd, n) for n in LEAD_FIELDS if n != "priority"},
+        priority=_priority(cmd.priority),
+        assigned_user_id=user_id,
+        assigned_partner_id=partner_id,
+    )
     await _check_assignee(uow, user_id, partner_id)
     if lead.campaign_id is not None:
         await uow.get(Campaign, lead.campaign_id)
     lead = await uow.add(lead)
-    uow.record(LeadCreated(entity_id=lead.id, data={
-        "campaignId": lead.campaign_id, "userId": user_id, "partnerId": partner_id, "priority": lead.priority,
-        "status": lead.status.value, "via": "manual"}))
+    uow.record(
+        LeadCreated(
+            entity_id=lead.id,
+            data={
+                "campaignId": lead.campaign_id,
+                "userId": user_id,
+                "partnerId": partner_id,
+                "priority": lead.priority,
+                "status": lead.status.value,
+                "via": "manual",
+            },
+        )
+    )
     await uow.commit()
     return lead
 
@@ -190,9 +234,13 @@ class UpdateLead:
 
 
 # Statuses an edit may set; the others have their own workflow (and its rules).
-EDITABLE_STATUSES = {LeadStatus.OPEN: "", LeadStatus.CONTACTING: "",
-                     LeadStatus.QUALIFIED: "qualifyLead", LeadStatus.DISQUALIFIED: "disqualifyLead",
-                     LeadStatus.REWORK: "reworkLead"}
+EDITABLE_STATUSES = {
+    LeadStatus.OPEN: "",
+    LeadStatus.CONTACTING: "",
+    LeadStatus.QUALIFIED: "qualifyLead",
+    LeadStatus.DISQUALIFIED: "disqualifyLead",
+    LeadStatus.REWORK: "reworkLead",
+}
 
 
 async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
@@ -241,8 +289,16 @@ async def assign_lead(cmd: AssignLead, uow: UnitOfWork) -> Lead:
     if (lead.assigned_user_id, lead.assigned_partner_id) == (cmd.user_id, cmd.partner_id):
         raise Conflict(f"lead {lead.id} is already assigned so")
     updated = await uow.update(apply(lead, {"assigned_user_id": cmd.user_id, "assigned_partner_id": cmd.partner_id}))
-    uow.record(LeadChanged(entity_id=updated.id, data={
-        "fields": ["assigned_partner_id", "assigned_user_id"], "userId": cmd.user_id, "partnerId": cmd.partner_id}))
+    uow.record(
+        LeadChanged(
+            entity_id=updated.id,
+            data={
+                "fields": ["assigned_partner_id", "assigned_user_id"],
+                "userId": cmd.user_id,
+                "partnerId": cmd.partner_id,
+            },
+        )
+    )
     await uow.commit()
     return updated
 
@@ -297,6 +353,7 @@ async def add_lead_to_account(cmd: AddLeadToAccount, uow: UnitOfWork) -> Lead:
 
 # --- qualify, disqualify, rework, anonymize ---
 
+
 @dataclass(kw_only=True)
 class QualifyLead:
     id: int
@@ -322,15 +379,23 @@ class Qualified:
 
 def account_from_lead(lead: Lead, owner_id: int, created_by_id: int | None) -> Account:
     """A prospect account from the lead: an organization named after its company, else a person."""
-    common: dict[str, Any] = {"email": lead.email, "phone": lead.phone, "country": lead.country,
-                              "manager_id": owner_id, "created_by_id": created_by_id,
-                              "partner_id": lead.assigned_partner_id}
+    common: dict[str, Any] = {
+        "email": lead.email,
+        "phone": lead.phone,
+        "country": lead.country,
+        "manager_id": owner_id,
+        "created_by_id": created_by_id,
+        "partner_id": lead.assigned_partner_id,
+    }
     if lead.company:
         return Account(kind=AccountKind.ORGANIZATION, name=lead.company, **common)
     if lead.first_name and lead.last_name:
         return Account(kind=AccountKind.PERSON, first_name=lead.first_name, last_name=lead.last_name, **common)
-    raise ValidationError("createAccount", "the lead has neither a company nor a first and last name to name an "
-                                           "account after; name an existing account in accountId")
+    raise ValidationError(
+        "createAccount",
+        "the lead has neither a company nor a first and last name to name an "
+        "account after; name an existing account in accountId",
+    )
 
 
 async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
@@ -371,25 +436,64 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
         employee_types = await uow.find(ContactType, kind=ContactKind.EMPLOYEE.value)
         if not employee_types:
             raise Conflict("there is no EMPLOYEE contact type to give the new contact")
-        contact = await uow.add(Contact(
-            first_name=lead.first_name or "", last_name=lead.last_name or "", contact_type_id=employee_types[0].id,
-            account_id=account.id, email=lead.email, phone=lead.phone, lead_status=LeadStatus.QUALIFIED))
+        contact = await uow.add(
+            Contact(
+                first_name=lead.first_name or "",
+                last_name=lead.last_name or "",
+                contact_type_id=employee_types[0].id,
+                account_id=account.id,
+                email=lead.email,
+                phone=lead.phone,
+                lead_status=LeadStatus.QUALIFIED,
+            )
+        )
         uow.record(ContactCreated(entity_id=contact.id, data={"accountId": account.id, "fromLeadId": lead.id}))
 
-    opportunity = await uow.add(Opportunity(
-        name=cmd.opportunity_name or lead.display_name, account_id=account.id, owner_id=owner_id, stage=stage,
-        probability=DEFAULT_PROBABILITY[stage], estimated_revenue=cmd.estimated_revenue,
-        expected_close_date=cmd.expected_close_date, partner_id=lead.assigned_partner_id,
-        campaign_id=lead.campaign_id, stage_changed_at=uow.now))
-    uow.record(OpportunityCreated(entity_id=opportunity.id, data={
-        "accountId": account.id, "ownerId": owner_id, "stage": stage.value, "fromLeadId": lead.id}))
+    opportunity = await uow.add(
+        Opportunity(
+            name=cmd.opportunity_name or lead.display_name,
+            account_id=account.id,
+            owner_id=owner_id,
+            stage=stage,
+            probability=DEFAULT_PROBABILITY[stage],
+            estimated_revenue=cmd.estimated_revenue,
+            expected_close_date=cmd.expected_close_date,
+            partner_id=lead.assigned_partner_id,
+            campaign_id=lead.campaign_id,
+            stage_changed_at=uow.now,
+        )
+    )
+    uow.record(
+        OpportunityCreated(
+            entity_id=opportunity.id,
+            data={"accountId": account.id, "ownerId": owner_id, "stage": stage.value, "fromLeadId": lead.id},
+        )
+    )
 
-    qualified = await uow.update(apply(lead, {
-        "status": LeadStatus.QUALIFIED, "disqualification_reason": None, "account_id": account.id,
-        "contact_id": contact.id if contact else lead.contact_id, "opportunity_id": opportunity.id}))
-    uow.record(LeadQualified(entity_id=qualified.id, data={
-        "opportunityId": opportunity.id, "accountId": account.id, "contactId": qualified.contact_id,
-        "campaignId": qualified.campaign_id, "createdAccount": created_account}))
+    qualified = await uow.update(
+        apply(
+            lead,
+            {
+                "status": LeadStatus.QUALIFIED,
+                "disqualification_reason": None,
+                "account_id": account.id,
+                "contact_id": contact.id if contact else lead.contact_id,
+                "opportunity_id": opportunity.id,
+            },
+        )
+    )
+    uow.record(
+        LeadQualified(
+            entity_id=qualified.id,
+            data={
+                "opportunityId": opportunity.id,
+                "accountId": account.id,
+                "contactId": qualified.contact_id,
+                "campaignId": qualified.campaign_id,
+                "createdAccount": created_account,
+            },
+        )
+    )
     await uow.commit()
     return Qualified(qualified, opportunity, account, contact, created_account)
 
@@ -418,8 +522,11 @@ async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
     lead.ensure_can_move_to(status)
     updated = await uow.update(apply(lead, {"status": status, "disqualification_reason": reason}))
     event = LeadDisqualified if status is LeadStatus.DISQUALIFIED else LeadReworked
-    uow.record(event(entity_id=updated.id, data={"reason": reason, "from": lead.status.value,
-                                                 "campaignId": updated.campaign_id}))
+    uow.record(
+        event(
+            entity_id=updated.id, data={"reason": reason, "from": lead.status.value, "campaignId": updated.campaign_id}
+        )
+    )
     await uow.commit()
     return updated
 
@@ -433,8 +540,9 @@ class ReworkLead:
 
 async def rework_lead(cmd: ReworkLead, uow: UnitOfWork) -> Lead:
     """Put a lead back for a later follow-up (REWORK)."""
-    return await disqualify_lead(DisqualifyLead(id=cmd.id, reason=cmd.note, status=LeadStatus.REWORK,
-                                                version=cmd.version), uow)
+    return await disqualify_lead(
+        DisqualifyLead(id=cmd.id, reason=cmd.note, status=LeadStatus.REWORK, version=cmd.version), uow
+    )
 
 
 async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
@@ -449,6 +557,7 @@ async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
 
 
 # --- the lead processor ---
+
 
 @dataclass(kw_only=True)
 class IngestLeads:
@@ -515,7 +624,7 @@ class Router:
         return rule, share.user_id, share.partner_id
 
     async def save(self, uow: UnitOfWork) -> None:
-        for splitter_id, shares in self.shares.items():
+        for _splitter_id, shares in self.shares.items():
             moved = [s for s in shares if s.assigned != self.counted[s.id]]
             # Only the shares' counters move (each update checks its version, which catches a writer
             # that did not take the lock); the splitter's own version is its configuration's, so an
@@ -524,8 +633,9 @@ class Router:
                 await uow.update(share)
 
 
-async def ingest_leads(cmd: IngestLeads, uow: UnitOfWork,
-                       before_commit: Callable[[list[Ingested]], Awaitable[None]] | None = None) -> list[Ingested]:
+async def ingest_leads(
+    cmd: IngestLeads, uow: UnitOfWork, before_commit: Callable[[list[Ingested]], Awaitable[None]] | None = None
+) -> list[Ingested]:
     """The lead processor: store every lead, route it by the first matching rule (to a user, a
     partner or a splitter's next seller), set the rule's priority. `before_commit` runs in the same
     transaction after the leads are written (to remember an idempotency key with the result)."""
@@ -536,8 +646,9 @@ async def ingest_leads(cmd: IngestLeads, uow: UnitOfWork,
     drafts = []
     for index, new in enumerate(cmd.leads):
         try:
-            drafts.append(Lead(**{n: getattr(new, n) for n in LEAD_FIELDS if n != "priority"},
-                               priority=_priority(new.priority)))
+            drafts.append(
+                Lead(**{n: getattr(new, n) for n in LEAD_FIELDS if n != "priority"}, priority=_priority(new.priority))
+            )
         except ValidationError as error:
             raise _at(cmd, index, error) from None
     campaigns = {d.campaign_id for d in drafts if d.campaign_id is not None}
@@ -561,12 +672,31 @@ async def ingest_leads(cmd: IngestLeads, uow: UnitOfWork,
         lead = await uow.add(draft)
         routed = Ingested(lead, rule.id if rule else None, rule.splitter_id if rule else None)
         results.append(routed)
-        uow.record(LeadCreated(entity_id=lead.id, data={
-            "campaignId": lead.campaign_id, "userId": user_id, "partnerId": partner_id, "priority": lead.priority,
-            "status": lead.status.value, "via": "processor"}))
-        uow.record(LeadRouted(entity_id=lead.id, data={
-            "ruleId": routed.rule_id, "splitterId": routed.splitter_id, "userId": lead.assigned_user_id,
-            "partnerId": lead.assigned_partner_id, "priority": lead.priority}))
+        uow.record(
+            LeadCreated(
+                entity_id=lead.id,
+                data={
+                    "campaignId": lead.campaign_id,
+                    "userId": user_id,
+                    "partnerId": partner_id,
+                    "priority": lead.priority,
+                    "status": lead.status.value,
+                    "via": "processor",
+                },
+            )
+        )
+        uow.record(
+            LeadRouted(
+                entity_id=lead.id,
+                data={
+                    "ruleId": routed.rule_id,
+                    "splitterId": routed.splitter_id,
+                    "userId": lead.assigned_user_id,
+                    "partnerId": lead.assigned_partner_id,
+                    "priority": lead.priority,
+                },
+            )
+        )
     await router.save(uow)
     if before_commit is not None:
         await before_commit(results)
@@ -575,6 +705,7 @@ async def ingest_leads(cmd: IngestLeads, uow: UnitOfWork,
 
 
 # --- campaigns ---
+
 
 @dataclass(kw_only=True)
 class CreateCampaign:
@@ -630,8 +761,11 @@ async def _set_campaign_status(cmd: CampaignRef, uow: UnitOfWork, status: Campai
     if campaign.status is status:
         raise Conflict(f"campaign {campaign.id} is already {status.value}")
     updated = await uow.update(apply(campaign, {"status": status}))
-    uow.record(CampaignChanged(entity_id=updated.id, data={
-        "change": "archived" if status is CampaignStatus.ARCHIVED else "unarchived"}))
+    uow.record(
+        CampaignChanged(
+            entity_id=updated.id, data={"change": "archived" if status is CampaignStatus.ARCHIVED else "unarchived"}
+        )
+    )
     await uow.commit()
     return updated
 
@@ -646,6 +780,7 @@ async def unarchive_campaign(cmd: CampaignRef, uow: UnitOfWork) -> Campaign:
 
 
 # --- routing rules ---
+
 
 @dataclass(kw_only=True)
 class Target:
@@ -698,10 +833,18 @@ async def create_lead_routing_rule(cmd: CreateRoutingRule, uow: UnitOfWork) -> L
         # still after). min() also keeps the new position in range when an older rule has a higher one.
         last = max((r.position for r in await uow.find(LeadRoutingRule)), default=0)
         position = min(last + 1, MAX_POSITION)
-    rule = await uow.add(LeadRoutingRule(
-        name=cmd.name, position=position, active=cmd.active, conditions=[c.to_dict() for c in cmd.conditions],
-        user_id=cmd.target.user_id, partner_id=cmd.target.partner_id, splitter_id=cmd.target.splitter_id,
-        priority=cmd.priority))
+    rule = await uow.add(
+        LeadRoutingRule(
+            name=cmd.name,
+            position=position,
+            active=cmd.active,
+            conditions=[c.to_dict() for c in cmd.conditions],
+            user_id=cmd.target.user_id,
+            partner_id=cmd.target.partner_id,
+            splitter_id=cmd.target.splitter_id,
+            priority=cmd.priority,
+        )
+    )
     uow.record(LeadRoutingRuleChanged(entity_id=rule.id, data={"change": "created", "position": rule.position}))
     await uow.commit()
     return rule
@@ -734,8 +877,7 @@ async def update_lead_routing_rule(cmd: UpdateRoutingRule, uow: UnitOfWork) -> L
         if cmd.target is None:
             raise ValidationError("target", "cannot be null; a rule always has a target")
         await _check_target(uow, cmd.target)
-        values.update(user_id=cmd.target.user_id, partner_id=cmd.target.partner_id,
-                      splitter_id=cmd.target.splitter_id)
+        values.update(user_id=cmd.target.user_id, partner_id=cmd.target.partner_id, splitter_id=cmd.target.splitter_id)
     if given(cmd.conditions):
         if cmd.conditions is None:
             raise ValidationError("conditions", "cannot be null; send [] for a rule that matches every lead")
@@ -765,6 +907,7 @@ async def delete_lead_routing_rule(cmd: RoutingRuleRef, uow: UnitOfWork) -> int:
 
 # --- lead splitters ---
 
+
 @dataclass(kw_only=True)
 class ShareSpec:
     weight: int
@@ -773,8 +916,10 @@ class ShareSpec:
 
 
 async def _shares(uow: UnitOfWork, splitter_id: int, specs: list[ShareSpec]) -> list[LeadSplitterShare]:
-    shares = [LeadSplitterShare(splitter_id=splitter_id, weight=s.weight, user_id=s.user_id, partner_id=s.partner_id)
-              for s in specs]
+    shares = [
+        LeadSplitterShare(splitter_id=splitter_id, weight=s.weight, user_id=s.user_id, partner_id=s.partner_id)
+        for s in specs
+    ]
     check_shares(shares)
     for share in shares:
         if share.user_id is not None:
@@ -802,8 +947,9 @@ async def create_lead_splitter(cmd: CreateSplitter, uow: UnitOfWork) -> LeadSpli
     for share in shares:
         share.splitter_id = splitter.id
         await uow.add(share)
-    uow.record(LeadSplitterChanged(entity_id=splitter.id, data={
-        "change": "created", "weights": [s.weight for s in shares]}))
+    uow.record(
+        LeadSplitterChanged(entity_id=splitter.id, data={"change": "created", "weights": [s.weight for s in shares]})
+    )
     await uow.commit()
     return splitter
 

@@ -1,5 +1,6 @@
 """Status monitor workflows: define, change, switch on/off and delete monitors. Only the definitions:
 which entities carry which indicator is worked out elsewhere (from the definitions and the data)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,8 +95,12 @@ def _summary(monitor: StatusMonitor) -> dict[str, Any]:
 
 async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
     _ensure_user(uow)
-    values = {"name": cmd.name, "description": cmd.description, "priority": cmd.priority,
-              **{k: v for k, v in (("icon", cmd.icon), ("colour", cmd.colour)) if v is not None}}
+    values = {
+        "name": cmd.name,
+        "description": cmd.description,
+        "priority": cmd.priority,
+        **{k: v for k, v in (("icon", cmd.icon), ("colour", cmd.colour)) if v is not None},
+    }
     _check_texts(values)
     monitor = StatusMonitor(entity_type=cmd.entity_type, rule=cmd.rule, active=cmd.active, **values)
     await _ensure_unique_name(uow, monitor.name)
@@ -123,8 +128,9 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
         await _ensure_unique_name(uow, updated.name, own_id=monitor.id)
     fields = sorted(name for name in values if getattr(updated, name) != getattr(monitor, name))
     updated = await uow.update(updated)
-    uow.record(StatusMonitorChanged(entity_id=updated.id, data={"change": "UPDATED", "fields": fields,
-                                                                 **_summary(updated)}))
+    uow.record(
+        StatusMonitorChanged(entity_id=updated.id, data={"change": "UPDATED", "fields": fields, **_summary(updated)})
+    )
     await uow.commit()
     return updated
 
@@ -135,7 +141,10 @@ async def delete_status_monitor(cmd: DeleteStatusMonitor, uow: UnitOfWork) -> in
     monitor = await uow.get(StatusMonitor, cmd.id)
     expect_version(monitor, cmd.version)
     await uow.delete(monitor)
-    uow.record(StatusMonitorChanged(entity_id=monitor.id, data={"change": "DELETED", "name": monitor.name,
-                                                                 **_summary(monitor)}))
+    uow.record(
+        StatusMonitorChanged(
+            entity_id=monitor.id, data={"change": "DELETED", "name": monitor.name, **_summary(monitor)}
+        )
+    )
     await uow.commit()
     return monitor.id

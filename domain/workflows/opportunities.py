@@ -1,5 +1,6 @@
 """Opportunity workflows: create, edit, stage, move, copy, delete, related accounts, business roles,
 partner, sell, lose, unlock, upsell."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,17 @@ from domain.contracts import Contract, add_months
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError
 from domain.events import (
-    ContractCreated, ContractWithdrawn, OpportunityChanged, OpportunityCreated, OpportunityDeleted, OpportunityLost,
-    OpportunityStageChanged, OpportunityUnlocked, OpportunityWon, QuoteActivated, QuoteChanged,
+    ContractCreated,
+    ContractWithdrawn,
+    OpportunityChanged,
+    OpportunityCreated,
+    OpportunityDeleted,
+    OpportunityLost,
+    OpportunityStageChanged,
+    OpportunityUnlocked,
+    OpportunityWon,
+    QuoteActivated,
+    QuoteChanged,
 )
 from domain.leads import Campaign, Lead
 from domain.money import Money
@@ -40,8 +50,13 @@ class CreateOpportunity:
 DEFAULT_PROBABILITY = {Stage.PROSPECTING: 10, Stage.QUALIFICATION: 25, Stage.PROPOSAL: 50, Stage.NEGOTIATION: 75}
 
 
-async def _check_refs(uow: UnitOfWork, owner_id: int | None = None, partner_id: int | None = None,
-                      campaign_id: int | None = None, account_id: int | None = None) -> None:
+async def _check_refs(
+    uow: UnitOfWork,
+    owner_id: int | None = None,
+    partner_id: int | None = None,
+    campaign_id: int | None = None,
+    account_id: int | None = None,
+) -> None:
     if owner_id is not None:
         await uow.get(User, owner_id)
     if partner_id is not None:
@@ -60,13 +75,26 @@ async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportu
     if owner_id is None:
         raise ValidationError("ownerId", "a partner creating an opportunity names its owner")
     await _check_refs(uow, owner_id, cmd.partner_id, cmd.campaign_id, cmd.account_id)
-    opportunity = await uow.add(Opportunity(
-        name=cmd.name, account_id=cmd.account_id, owner_id=owner_id, stage=stage,
-        estimated_revenue=cmd.estimated_revenue, expected_close_date=cmd.expected_close_date,
-        probability=DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability,
-        partner_id=cmd.partner_id, campaign_id=cmd.campaign_id, stage_changed_at=uow.now))
-    uow.record(OpportunityCreated(entity_id=opportunity.id, data={
-        "accountId": opportunity.account_id, "ownerId": owner_id, "stage": stage.value}))
+    opportunity = await uow.add(
+        Opportunity(
+            name=cmd.name,
+            account_id=cmd.account_id,
+            owner_id=owner_id,
+            stage=stage,
+            estimated_revenue=cmd.estimated_revenue,
+            expected_close_date=cmd.expected_close_date,
+            probability=DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability,
+            partner_id=cmd.partner_id,
+            campaign_id=cmd.campaign_id,
+            stage_changed_at=uow.now,
+        )
+    )
+    uow.record(
+        OpportunityCreated(
+            entity_id=opportunity.id,
+            data={"accountId": opportunity.account_id, "ownerId": owner_id, "stage": stage.value},
+        )
+    )
     await uow.commit()
     return opportunity
 
@@ -110,16 +138,26 @@ async def change_opportunity_stage(cmd: ChangeStage, uow: UnitOfWork) -> Opportu
     ensure_editable(opportunity)
     stage = Stage(cmd.stage)
     if stage not in OPEN_STAGES:
-        raise ValidationError("stage", f"use markOpportunitySold or markOpportunityLost to close; {stage.value} is not "
-                                       "an open stage")
+        raise ValidationError(
+            "stage", f"use markOpportunitySold or markOpportunityLost to close; {stage.value} is not an open stage"
+        )
     if opportunity.stage is Stage.WON:
         raise Conflict(f"opportunity {opportunity.id} is won; unlock it to reopen it")
     previous = opportunity.stage
     if previous is stage:
         raise Conflict(f"opportunity {opportunity.id} is already in {stage.value}")
-    updated = await uow.update(apply(opportunity, {
-        "stage": stage, "stage_changed_at": uow.now, "closed_at": None, "loss_reason": None,
-        "probability": DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability}))
+    updated = await uow.update(
+        apply(
+            opportunity,
+            {
+                "stage": stage,
+                "stage_changed_at": uow.now,
+                "closed_at": None,
+                "loss_reason": None,
+                "probability": DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability,
+            },
+        )
+    )
     uow.record(OpportunityStageChanged(entity_id=updated.id, data={"from": previous.value, "to": stage.value}))
     await uow.commit()
     return updated
@@ -143,8 +181,12 @@ async def move_opportunity(cmd: MoveOpportunity, uow: UnitOfWork) -> Opportunity
     previous = opportunity.account_id
     updated = await uow.update(apply(opportunity, {"account_id": cmd.account_id}))
     await uow.unlink(Link.RELATED_ACCOUNT, opportunity_id=updated.id, account_id=cmd.account_id)
-    uow.record(OpportunityChanged(entity_id=updated.id, data={"fields": ["account_id"], "fromAccountId": previous,
-                                                              "toAccountId": cmd.account_id}))
+    uow.record(
+        OpportunityChanged(
+            entity_id=updated.id,
+            data={"fields": ["account_id"], "fromAccountId": previous, "toAccountId": cmd.account_id},
+        )
+    )
     await uow.commit()
     return updated
 
@@ -161,38 +203,76 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
     source = await uow.get(Opportunity, cmd.id)
     if cmd.account_id is not None:
         await uow.get(Account, cmd.account_id)
-    copy = await uow.add(Opportunity(
-        name=cmd.name or f"{source.name} (copy)", account_id=cmd.account_id or source.account_id,
-        owner_id=uow.actor.user_id or source.owner_id, stage=Stage.PROSPECTING,
-        probability=DEFAULT_PROBABILITY[Stage.PROSPECTING], estimated_revenue=source.estimated_revenue,
-        expected_close_date=source.expected_close_date, partner_id=source.partner_id,
-        campaign_id=source.campaign_id, stage_changed_at=uow.now))
+    copy = await uow.add(
+        Opportunity(
+            name=cmd.name or f"{source.name} (copy)",
+            account_id=cmd.account_id or source.account_id,
+            owner_id=uow.actor.user_id or source.owner_id,
+            stage=Stage.PROSPECTING,
+            probability=DEFAULT_PROBABILITY[Stage.PROSPECTING],
+            estimated_revenue=source.estimated_revenue,
+            expected_close_date=source.expected_close_date,
+            partner_id=source.partner_id,
+            campaign_id=source.campaign_id,
+            stage_changed_at=uow.now,
+        )
+    )
     for quote in await uow.find(Quote, opportunity_id=source.id):
         copied = await copy_quote_into(uow, quote, copy.id, quote.name, quote.is_active)
-        uow.record(QuoteChanged(entity_id=copy.id, data={"quoteId": copied.id, "change": "created",
-                                                         "duplicateOf": quote.id}))
+        uow.record(
+            QuoteChanged(entity_id=copy.id, data={"quoteId": copied.id, "change": "created", "duplicateOf": quote.id})
+        )
         if copied.is_active:
             uow.record(QuoteActivated(entity_id=copy.id, data={"quoteId": copied.id}))
     for related in await uow.links(Link.RELATED_ACCOUNT, opportunity_id=source.id):
         await uow.link(Link.RELATED_ACCOUNT, opportunity_id=copy.id, account_id=related["account_id"])
     for role in await uow.find(BusinessRole, opportunity_id=source.id):
         await uow.add(BusinessRole(opportunity_id=copy.id, contact_id=role.contact_id, role=role.role))
-    uow.record(OpportunityCreated(entity_id=copy.id, data={"accountId": copy.account_id, "ownerId": copy.owner_id,
-                                                           "stage": copy.stage.value, "copiedFrom": source.id}))
+    uow.record(
+        OpportunityCreated(
+            entity_id=copy.id,
+            data={
+                "accountId": copy.account_id,
+                "ownerId": copy.owner_id,
+                "stage": copy.stage.value,
+                "copiedFrom": source.id,
+            },
+        )
+    )
     await uow.commit()
     return copy
 
 
 async def copy_quote_into(uow: UnitOfWork, quote: Quote, opportunity_id: int, name: str, active: bool) -> Quote:
-    copy = await uow.add(Quote(
-        opportunity_id=opportunity_id, name=name, currency=quote.currency, price_book_id=quote.price_book_id,
-        brand=quote.brand, product_version=quote.product_version, valid_from=quote.valid_from,
-        valid_until=quote.valid_until, is_active=active))
+    copy = await uow.add(
+        Quote(
+            opportunity_id=opportunity_id,
+            name=name,
+            currency=quote.currency,
+            price_book_id=quote.price_book_id,
+            brand=quote.brand,
+            product_version=quote.product_version,
+            valid_from=quote.valid_from,
+            valid_until=quote.valid_until,
+            is_active=active,
+        )
+    )
     for item in await uow.find(QuoteItem, order_by="position", quote_id=quote.id):
-        await uow.add(QuoteItem(
-            quote_id=copy.id, name=item.name, quantity=item.quantity, unit_price=item.unit_price,
-            currency=item.currency, discount_percent=item.discount_percent, product_id=item.product_id,
-            unit_id=item.unit_id, unit_name=item.unit_name, position=item.position, is_rounding=item.is_rounding))
+        await uow.add(
+            QuoteItem(
+                quote_id=copy.id,
+                name=item.name,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                currency=item.currency,
+                discount_percent=item.discount_percent,
+                product_id=item.product_id,
+                unit_id=item.unit_id,
+                unit_name=item.unit_name,
+                position=item.position,
+                is_rounding=item.is_rounding,
+            )
+        )
     return copy
 
 
@@ -304,14 +384,20 @@ async def assign_opportunity_partner(cmd: AssignOpportunityPartner, uow: UnitOfW
 
 # --- closing ---
 
+
 @dataclass(kw_only=True)
 class MarkSold:
     id: int
     version: int | None = None
 
 
-def contracts_for_sale(opportunity: Opportunity, items: list[QuoteItem], units: dict[int, ProductUnit],
-                       products: dict[int, Product], starts_on: date) -> list[Contract]:
+def contracts_for_sale(
+    opportunity: Opportunity,
+    items: list[QuoteItem],
+    units: dict[int, ProductUnit],
+    products: dict[int, Product],
+    starts_on: date,
+) -> list[Contract]:
     """One contract per sold item: TIME_BASED for a recurring unit (its period from today), ONE_TIME
     otherwise. A rounding item has no contract of its own: its amount goes to the largest items'
     contracts (an amount down is taken from the largest first, never below zero), so the contracts add
@@ -335,12 +421,21 @@ def contracts_for_sale(opportunity: Opportunity, items: list[QuoteItem], units: 
         product = products.get(item.product_id) if item.product_id else None
         time_based = unit is not None and unit.recurring and unit.period_months
         value = values[n]
-        contracts.append(Contract(
-            account_id=opportunity.account_id, opportunity_id=opportunity.id, name=item.name,
-            kind=ContractKind.TIME_BASED if time_based else ContractKind.ONE_TIME, quantity=item.quantity,
-            value=Money(value, item.currency), starts_on=starts_on,
-            ends_on=add_months(starts_on, unit.period_months) if time_based else None,
-            product_id=item.product_id, quote_item_id=item.id, category=product.category if product else None))
+        contracts.append(
+            Contract(
+                account_id=opportunity.account_id,
+                opportunity_id=opportunity.id,
+                name=item.name,
+                kind=ContractKind.TIME_BASED if time_based else ContractKind.ONE_TIME,
+                quantity=item.quantity,
+                value=Money(value, item.currency),
+                starts_on=starts_on,
+                ends_on=add_months(starts_on, unit.period_months) if time_based else None,
+                product_id=item.product_id,
+                quote_item_id=item.id,
+                category=product.category if product else None,
+            )
+        )
     return contracts
 
 
@@ -360,20 +455,43 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
     total = quote_total(items, quote.currency)
     previous = opportunity.stage
     # The version check comes first: of two concurrent sales the second fails here, before any contract.
-    sold = await uow.update(apply(opportunity, {
-        "stage": Stage.WON, "actual_revenue": total, "closed_at": uow.now, "locked": True, "probability": 100,
-        "stage_changed_at": uow.now, "loss_reason": None}))
+    sold = await uow.update(
+        apply(
+            opportunity,
+            {
+                "stage": Stage.WON,
+                "actual_revenue": total,
+                "closed_at": uow.now,
+                "locked": True,
+                "probability": 100,
+                "stage_changed_at": uow.now,
+                "loss_reason": None,
+            },
+        )
+    )
     units = {u.id: u for u in [await uow.get(ProductUnit, i) for i in {i.unit_id for i in items if i.unit_id}]}
     products = {p.id: p for p in [await uow.get(Product, i) for i in {i.product_id for i in items if i.product_id}]}
     contracts = [await uow.add(c) for c in contracts_for_sale(sold, items, units, products, uow.now.date())]
     uow.record(OpportunityStageChanged(entity_id=sold.id, data={"from": previous.value, "to": Stage.WON.value}))
-    uow.record(OpportunityWon(entity_id=sold.id, data={
-        "accountId": sold.account_id, "ownerId": sold.owner_id, "quoteId": quote.id,
-        "actualRevenue": {"amount": str(total.amount), "currency": total.currency},
-        "contractIds": [c.id for c in contracts]}))
+    uow.record(
+        OpportunityWon(
+            entity_id=sold.id,
+            data={
+                "accountId": sold.account_id,
+                "ownerId": sold.owner_id,
+                "quoteId": quote.id,
+                "actualRevenue": {"amount": str(total.amount), "currency": total.currency},
+                "contractIds": [c.id for c in contracts],
+            },
+        )
+    )
     for contract in contracts:
-        uow.record(ContractCreated(entity_id=contract.id, data={
-            "opportunityId": sold.id, "accountId": sold.account_id, "kind": contract.kind.value}))
+        uow.record(
+            ContractCreated(
+                entity_id=contract.id,
+                data={"opportunityId": sold.id, "accountId": sold.account_id, "kind": contract.kind.value},
+            )
+        )
     await uow.commit()
     return sold
 
@@ -395,12 +513,24 @@ async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
     if not (cmd.reason or "").strip():
         raise ValidationError("reason", "say why the opportunity was lost")
     previous = opportunity.stage
-    lost = await uow.update(apply(opportunity, {
-        "stage": Stage.LOST, "loss_reason": cmd.reason.strip(), "closed_at": uow.now, "probability": 0,
-        "stage_changed_at": uow.now}))
+    lost = await uow.update(
+        apply(
+            opportunity,
+            {
+                "stage": Stage.LOST,
+                "loss_reason": cmd.reason.strip(),
+                "closed_at": uow.now,
+                "probability": 0,
+                "stage_changed_at": uow.now,
+            },
+        )
+    )
     uow.record(OpportunityStageChanged(entity_id=lost.id, data={"from": previous.value, "to": Stage.LOST.value}))
-    uow.record(OpportunityLost(entity_id=lost.id, data={"accountId": lost.account_id, "ownerId": lost.owner_id,
-                                                        "reason": lost.loss_reason}))
+    uow.record(
+        OpportunityLost(
+            entity_id=lost.id, data={"accountId": lost.account_id, "ownerId": lost.owner_id, "reason": lost.loss_reason}
+        )
+    )
     await uow.commit()
     return lost
 
@@ -419,16 +549,30 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     expect_version(opportunity, cmd.version)
     if not opportunity.locked:
         raise Conflict(f"opportunity {opportunity.id} is not locked")
-    reopened = await uow.update(apply(opportunity, {
-        "locked": False, "stage": Stage.NEGOTIATION, "actual_revenue": None, "closed_at": None,
-        "probability": DEFAULT_PROBABILITY[Stage.NEGOTIATION], "stage_changed_at": uow.now}))
+    reopened = await uow.update(
+        apply(
+            opportunity,
+            {
+                "locked": False,
+                "stage": Stage.NEGOTIATION,
+                "actual_revenue": None,
+                "closed_at": None,
+                "probability": DEFAULT_PROBABILITY[Stage.NEGOTIATION],
+                "stage_changed_at": uow.now,
+            },
+        )
+    )
     withdrawn = await uow.find(Contract, opportunity_id=opportunity.id)
     for contract in withdrawn:
         await uow.delete(contract)
-        uow.record(ContractWithdrawn(entity_id=contract.id, data={
-            "opportunityId": opportunity.id, "accountId": contract.account_id}))
-    uow.record(OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value,
-                                                                    "to": Stage.NEGOTIATION.value}))
+        uow.record(
+            ContractWithdrawn(
+                entity_id=contract.id, data={"opportunityId": opportunity.id, "accountId": contract.account_id}
+            )
+        )
+    uow.record(
+        OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value, "to": Stage.NEGOTIATION.value})
+    )
     uow.record(OpportunityUnlocked(entity_id=reopened.id, data={"withdrawnContractIds": [c.id for c in withdrawn]}))
     await uow.commit()
     return reopened
@@ -446,16 +590,35 @@ async def create_upsell_opportunity(cmd: CreateUpsell, uow: UnitOfWork) -> Oppor
     expected to close when the contract ends, valued at the contract's value."""
     contract = await uow.get(Contract, cmd.contract_id)
     if contract.kind is not ContractKind.TIME_BASED:
-        raise ValidationError("contractId", "an upsell starts from a time-based contract; this one is a one-time purchase")
+        raise ValidationError(
+            "contractId", "an upsell starts from a time-based contract; this one is a one-time purchase"
+        )
     source = await uow.get(Opportunity, contract.opportunity_id)
     owner_id = cmd.owner_id or uow.actor.user_id or source.owner_id
     await uow.get(User, owner_id)
-    upsell = await uow.add(Opportunity(
-        name=cmd.name or f"Upsell: {contract.name}", account_id=contract.account_id, owner_id=owner_id,
-        stage=Stage.PROSPECTING, probability=DEFAULT_PROBABILITY[Stage.PROSPECTING], estimated_revenue=contract.value,
-        expected_close_date=contract.ends_on, partner_id=source.partner_id, stage_changed_at=uow.now))
-    uow.record(OpportunityCreated(entity_id=upsell.id, data={
-        "accountId": upsell.account_id, "ownerId": owner_id, "stage": upsell.stage.value,
-        "upsellOfContractId": contract.id}))
+    upsell = await uow.add(
+        Opportunity(
+            name=cmd.name or f"Upsell: {contract.name}",
+            account_id=contract.account_id,
+            owner_id=owner_id,
+            stage=Stage.PROSPECTING,
+            probability=DEFAULT_PROBABILITY[Stage.PROSPECTING],
+            estimated_revenue=contract.value,
+            expected_close_date=contract.ends_on,
+            partner_id=source.partner_id,
+            stage_changed_at=uow.now,
+        )
+    )
+    uow.record(
+        OpportunityCreated(
+            entity_id=upsell.id,
+            data={
+                "accountId": upsell.account_id,
+                "ownerId": owner_id,
+                "stage": upsell.stage.value,
+                "upsellOfContractId": contract.id,
+            },
+        )
+    )
     await uow.commit()
     return upsell

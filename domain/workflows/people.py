@@ -1,4 +1,5 @@
 """Partner workflows (partners and their consultants) and sales goals."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,11 +68,15 @@ async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
     partner was given silently loses its owner."""
     partner = await uow.get(Partner, cmd.id)
     expect_version(partner, cmd.version)
-    held = [(what, ids) for what, ids in (
-        ("accounts", [a.id for a in await uow.find(Account, partner_id=partner.id)]),
-        ("leads", [lead.id for lead in await uow.find(Lead, assigned_partner_id=partner.id)]),
-        ("opportunities", [o.id for o in await uow.find(Opportunity, partner_id=partner.id)]),
-    ) if ids]
+    held = [
+        (what, ids)
+        for what, ids in (
+            ("accounts", [a.id for a in await uow.find(Account, partner_id=partner.id)]),
+            ("leads", [lead.id for lead in await uow.find(Lead, assigned_partner_id=partner.id)]),
+            ("opportunities", [o.id for o in await uow.find(Opportunity, partner_id=partner.id)]),
+        )
+        if ids
+    ]
     if held:
         listed = " and ".join(f"{what} {', '.join(str(i) for i in ids)}" for what, ids in held)
         raise Conflict(f"partner {partner.id} still has {listed}; assign them elsewhere before deleting the partner")
@@ -82,11 +87,19 @@ async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
         uow.record(ContactDeleted(entity_id=consultant.id, data={"partnerId": partner.id}))
     for activity in await uow.find(SalesActivity, partner_id=partner.id):
         await uow.delete(activity)
-        uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type.value, "partnerId": partner.id,
-                                                                "reason": "partner deleted"}))
+        uow.record(
+            ActivityDeleted(
+                entity_id=activity.id,
+                data={"type": activity.type.value, "partnerId": partner.id, "reason": "partner deleted"},
+            )
+        )
     await uow.delete(partner)
-    uow.record(PartnerChanged(entity_id=partner.id, data={"change": "deleted", "name": partner.name,
-                                                          "consultantIds": [c.id for c in consultants]}))
+    uow.record(
+        PartnerChanged(
+            entity_id=partner.id,
+            data={"change": "deleted", "name": partner.name, "consultantIds": [c.id for c in consultants]},
+        )
+    )
     await uow.commit()
     return partner.id
 
@@ -107,17 +120,29 @@ async def create_consultant(cmd: CreateConsultant, uow: UnitOfWork) -> Contact:
     """A person working at a partner: a contact of a CONSULTANT type (the first one unless named)."""
     partner = await uow.get(Partner, cmd.partner_id)
     contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.CONSULTANT)
-    consultant = await uow.add(Contact(
-        partner_id=partner.id, first_name=cmd.first_name, last_name=cmd.last_name, contact_type_id=contact_type.id,
-        title=cmd.title, email=cmd.email, phone=cmd.phone, skype=cmd.skype, lead_status=LeadStatus.OPEN))
-    uow.record(ContactCreated(entity_id=consultant.id, data={"partnerId": partner.id,
-                                                             "contactTypeId": contact_type.id}))
+    consultant = await uow.add(
+        Contact(
+            partner_id=partner.id,
+            first_name=cmd.first_name,
+            last_name=cmd.last_name,
+            contact_type_id=contact_type.id,
+            title=cmd.title,
+            email=cmd.email,
+            phone=cmd.phone,
+            skype=cmd.skype,
+            lead_status=LeadStatus.OPEN,
+        )
+    )
+    uow.record(
+        ContactCreated(entity_id=consultant.id, data={"partnerId": partner.id, "contactTypeId": contact_type.id})
+    )
     uow.record(PartnerChanged(entity_id=partner.id, data={"change": "consultant added", "contactId": consultant.id}))
     await uow.commit()
     return consultant
 
 
 # --- goals ---
+
 
 @dataclass(kw_only=True)
 class SetGoal:
@@ -132,17 +157,32 @@ async def set_goal(cmd: SetGoal, uow: UnitOfWork) -> Goal:
     """A user's targets for a period: created, or replaced when the user already has a goal for
     exactly that period."""
     await uow.get(User, cmd.user_id)
-    wanted = Goal(user_id=cmd.user_id, period_start=cmd.period_start, period_end=cmd.period_end,
-                  target_revenue=cmd.target_revenue, target_deals=cmd.target_deals)
+    wanted = Goal(
+        user_id=cmd.user_id,
+        period_start=cmd.period_start,
+        period_end=cmd.period_end,
+        target_revenue=cmd.target_revenue,
+        target_deals=cmd.target_deals,
+    )
     existing = await uow.find(Goal, user_id=cmd.user_id, period_start=cmd.period_start, period_end=cmd.period_end)
     if existing:
-        goal = await uow.update(apply(existing[0], {"target_revenue": wanted.target_revenue,
-                                                    "target_deals": wanted.target_deals}))
+        goal = await uow.update(
+            apply(existing[0], {"target_revenue": wanted.target_revenue, "target_deals": wanted.target_deals})
+        )
     else:
         goal = await uow.add(wanted)
-    uow.record(GoalSet(entity_id=goal.id, data={
-        "userId": goal.user_id, "periodStart": goal.period_start.isoformat(), "periodEnd": goal.period_end.isoformat(),
-        "targetRevenue": {"amount": str(goal.target_revenue.amount), "currency": goal.target_revenue.currency},
-        "targetDeals": goal.target_deals, "replaced": bool(existing)}))
+    uow.record(
+        GoalSet(
+            entity_id=goal.id,
+            data={
+                "userId": goal.user_id,
+                "periodStart": goal.period_start.isoformat(),
+                "periodEnd": goal.period_end.isoformat(),
+                "targetRevenue": {"amount": str(goal.target_revenue.amount), "currency": goal.target_revenue.currency},
+                "targetDeals": goal.target_deals,
+                "replaced": bool(existing),
+            },
+        )
+    )
     await uow.commit()
     return goal

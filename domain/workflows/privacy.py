@@ -1,5 +1,6 @@
 """GDPR erasure of a person, who may be both a lead and the contact it was qualified into: wiping one
 wipes the other in the same transaction (neither commits here)."""
+
 from __future__ import annotations
 
 from domain.accounts import Contact
@@ -20,11 +21,23 @@ async def wipe_lead(uow: UnitOfWork, lead: Lead) -> Lead:
 
 async def wipe_contact(uow: UnitOfWork, contact: Contact) -> Contact:
     """The contact stays (as 'Anonymized contact') so roles, leads and statistics still add up."""
-    wiped = await uow.update(apply(contact, {
-        "first_name": ANONYMIZED_FIRST_NAME, "last_name": ANONYMIZED_LAST_NAME, "email": None, "phone": None,
-        "skype": None, "title": None, "anonymized": True}))
-    uow.record(ContactAnonymized(entity_id=wiped.id, data={"accountId": contact.account_id,
-                                                           "partnerId": contact.partner_id}))
+    wiped = await uow.update(
+        apply(
+            contact,
+            {
+                "first_name": ANONYMIZED_FIRST_NAME,
+                "last_name": ANONYMIZED_LAST_NAME,
+                "email": None,
+                "phone": None,
+                "skype": None,
+                "title": None,
+                "anonymized": True,
+            },
+        )
+    )
+    uow.record(
+        ContactAnonymized(entity_id=wiped.id, data={"accountId": contact.account_id, "partnerId": contact.partner_id})
+    )
     return wiped
 
 

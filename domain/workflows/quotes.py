@@ -1,5 +1,6 @@
 """Quote workflows: create (from a price book or manual), items, rounding, active quote, duplicate,
 delete, change currency. A sold (locked) opportunity's quotes never change."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,7 +16,6 @@ from domain.opportunities import Opportunity, ensure_editable
 from domain.quotes import Quote, QuoteItem, quote_total
 from domain.uow import UnitOfWork
 from domain.workflows.opportunities import copy_quote_into
-
 
 MAX_ROUNDING_SHARE = Decimal("0.05")
 
@@ -63,13 +63,23 @@ async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
         if cmd.brand and book.brands and cmd.brand not in book.brands:
             raise ValidationError("brand", f"price book {book.name!r} offers the brands {', '.join(book.brands)}")
         if cmd.product_version and book.product_versions and cmd.product_version not in book.product_versions:
-            raise ValidationError("productVersion", f"price book {book.name!r} offers the versions "
-                                                    f"{', '.join(book.product_versions)}")
+            raise ValidationError(
+                "productVersion", f"price book {book.name!r} offers the versions {', '.join(book.product_versions)}"
+            )
     existing = await uow.find(Quote, opportunity_id=opportunity.id)
-    quote = await uow.add(Quote(
-        opportunity_id=opportunity.id, name=cmd.name, currency=cmd.currency, price_book_id=cmd.price_book_id,
-        brand=cmd.brand, product_version=cmd.product_version, valid_from=cmd.valid_from,
-        valid_until=cmd.valid_until, is_active=not any(q.is_active for q in existing)))
+    quote = await uow.add(
+        Quote(
+            opportunity_id=opportunity.id,
+            name=cmd.name,
+            currency=cmd.currency,
+            price_book_id=cmd.price_book_id,
+            brand=cmd.brand,
+            product_version=cmd.product_version,
+            valid_from=cmd.valid_from,
+            valid_until=cmd.valid_until,
+            is_active=not any(q.is_active for q in existing),
+        )
+    )
     _changed(uow, quote, "created")
     if quote.is_active:
         uow.record(QuoteActivated(entity_id=opportunity.id, data={"quoteId": quote.id}))
@@ -138,19 +148,36 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
             raise ValidationError(f"{where}.bundleId", "bundles are sold from a price book; this quote has none")
         bundle = await uow.get(Bundle, new.bundle_id)
         if bundle.price_book_id != quote.price_book_id or not bundle.active:
-            raise ValidationError(f"{where}.bundleId", f"bundle {bundle.name!r} is not offered by this quote's price book")
+            raise ValidationError(
+                f"{where}.bundleId", f"bundle {bundle.name!r} is not offered by this quote's price book"
+            )
         if new.unit_price is None:  # each component at its own price in the book
             lines = []
             for part in bundle.components:
-                lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity,
-                                                          discount_percent=new.discount_percent), n, rates)
+                lines += await _lines(
+                    uow,
+                    quote,
+                    NewItem(unit_id=part.unit_id, quantity=new.quantity, discount_percent=new.discount_percent),
+                    n,
+                    rates,
+                )
             return lines
         # A price for the whole bundle: its weights split it over the components.
         price = Money(new.unit_price, new.currency or quote.currency).convert(quote.currency, rates).rounded()
         lines = []
         for part, share in zip(bundle.components, bundle.split(price)):
-            lines += await _lines(uow, quote, NewItem(unit_id=part.unit_id, quantity=new.quantity, unit_price=share.amount,
-                                                      discount_percent=new.discount_percent), n, rates)
+            lines += await _lines(
+                uow,
+                quote,
+                NewItem(
+                    unit_id=part.unit_id,
+                    quantity=new.quantity,
+                    unit_price=share.amount,
+                    discount_percent=new.discount_percent,
+                ),
+                n,
+                rates,
+            )
         return lines
     if new.unit_id is not None:
         unit = await uow.get(ProductUnit, new.unit_id)
@@ -163,13 +190,25 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
                 raise ValidationError(f"{where}.unitPrice", "a quote without a price book needs a unit price")
             price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
             if price is None:
-                raise ValidationError(f"{where}.unitId", f"{product.name} ({unit.name}) has no price in "
-                                                         f"{quote.currency} in this quote's price book")
+                raise ValidationError(
+                    f"{where}.unitId",
+                    f"{product.name} ({unit.name}) has no price in {quote.currency} in this quote's price book",
+                )
         elif new.currency and new.currency != quote.currency:
             price = Money(price, new.currency).convert(quote.currency, rates).rounded().amount
-        return [QuoteItem(quote_id=quote.id, name=new.name or product.name, quantity=new.quantity, unit_price=price,
-                          currency=quote.currency, discount_percent=new.discount_percent, product_id=product.id,
-                          unit_id=unit.id, unit_name=unit.name)]
+        return [
+            QuoteItem(
+                quote_id=quote.id,
+                name=new.name or product.name,
+                quantity=new.quantity,
+                unit_price=price,
+                currency=quote.currency,
+                discount_percent=new.discount_percent,
+                product_id=product.id,
+                unit_id=unit.id,
+                unit_name=unit.name,
+            )
+        ]
     if not (new.name or "").strip():
         raise ValidationError(f"{where}.name", "a manual item needs a name (or give a unitId)")
     if new.unit_price is None:
@@ -177,8 +216,16 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
     currency = new.currency or quote.currency
     check_currency(currency, f"{where}.currency")
     price = Money(new.unit_price, currency).convert(quote.currency, rates).rounded().amount
-    return [QuoteItem(quote_id=quote.id, name=new.name, quantity=new.quantity, unit_price=price,
-                      currency=quote.currency, discount_percent=new.discount_percent)]
+    return [
+        QuoteItem(
+            quote_id=quote.id,
+            name=new.name,
+            quantity=new.quantity,
+            unit_price=price,
+            currency=quote.currency,
+            discount_percent=new.discount_percent,
+        )
+    ]
 
 
 async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
@@ -223,8 +270,9 @@ async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
         raise ValidationError("id", "the rounding item is changed with addRoundingItem")
     values = changes(cmd, "quantity", "discount_percent", "unit_price", "name", "position")
     if "unit_price" in values and item.product_id is not None and quote.price_book_id is not None:
-        raise ValidationError("unitPrice", "the price of a price-book item comes from the price book; "
-                                           "give a discount instead")
+        raise ValidationError(
+            "unitPrice", "the price of a price-book item comes from the price book; give a discount instead"
+        )
     updated = await uow.update(apply(item, values))
     uow.audit("Quote", quote.id, "items", _summary(item), _summary(updated))
     quote = await uow.touch(quote)
@@ -273,15 +321,26 @@ async def add_rounding_item(cmd: AddRounding, uow: UnitOfWork) -> Quote:
     difference = target.amount - items_total
     allowed = max(items_total * MAX_ROUNDING_SHARE, Decimal(1))
     if abs(difference) > allowed:
-        raise ValidationError("total", f"rounding may change the total by at most {allowed:.2f} {quote.currency} "
-                                       f"(5%); change the items or give a discount instead")
+        raise ValidationError(
+            "total",
+            f"rounding may change the total by at most {allowed:.2f} {quote.currency} "
+            f"(5%); change the items or give a discount instead",
+        )
     for old in (i for i in items if i.is_rounding):
         await uow.delete(old)
         uow.audit("Quote", quote.id, "items", _summary(old), None)
     if difference != 0:
-        rounding = await uow.add(QuoteItem(
-            quote_id=quote.id, name="Rounding", quantity=Decimal(1), unit_price=difference, currency=quote.currency,
-            position=max(i.position for i in lines) + 1, is_rounding=True))
+        rounding = await uow.add(
+            QuoteItem(
+                quote_id=quote.id,
+                name="Rounding",
+                quantity=Decimal(1),
+                unit_price=difference,
+                currency=quote.currency,
+                position=max(i.position for i in lines) + 1,
+                is_rounding=True,
+            )
+        )
         uow.audit("Quote", quote.id, "items", None, _summary(rounding))
     quote = await uow.touch(quote)
     _changed(uow, quote, "rounded", total=str(target.amount))
@@ -366,8 +425,9 @@ async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
             try:
                 prices[item.id] = Money(item.unit_price, item.currency).convert(cmd.currency, rates).rounded().amount
             except ValidationError:
-                raise ValidationError("currency", f"there is no exchange rate for {cmd.currency} or "
-                                                  f"{item.currency}; set one first") from None
+                raise ValidationError(
+                    "currency", f"there is no exchange rate for {cmd.currency} or {item.currency}; set one first"
+                ) from None
     for item in items:
         await uow.update(apply(item, {"unit_price": prices[item.id], "currency": cmd.currency}))
     changed = await uow.update(apply(quote, {"currency": cmd.currency}))

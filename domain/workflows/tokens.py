@@ -1,4 +1,5 @@
 """API tokens: created for oneself (an admin may create them for anyone), shown once, revoked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from domain.people import Partner, User
 from domain.scopes import grantable
 from domain.tokens import ApiToken, TrustedDocument, document_hash, hash_secret, new_secret
 from domain.uow import UnitOfWork
+
 
 @dataclass(frozen=True, kw_only=True)
 class ApiTokenChanged(DomainEvent):
@@ -51,11 +53,20 @@ async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken,
     if cmd.expires_at is not None and cmd.expires_at <= uow.now:
         raise ValidationError("expiresAt", "is in the past")
     secret = new_secret()
-    token = await uow.add(ApiToken(name=cmd.name, token_hash=hash_secret(secret), scopes=scopes,
-                                   user_id=user_id, partner_id=partner_id, expires_at=cmd.expires_at,
-                                   trusted_documents_only=cmd.trusted_documents_only))
-    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id,
-                                                         "partnerId": partner_id}))
+    token = await uow.add(
+        ApiToken(
+            name=cmd.name,
+            token_hash=hash_secret(secret),
+            scopes=scopes,
+            user_id=user_id,
+            partner_id=partner_id,
+            expires_at=cmd.expires_at,
+            trusted_documents_only=cmd.trusted_documents_only,
+        )
+    )
+    uow.record(
+        ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id, "partnerId": partner_id})
+    )
     await uow.commit()
     return token, secret
 
@@ -75,8 +86,11 @@ async def revoke_api_token(cmd: RevokeToken, uow: UnitOfWork) -> ApiToken:
         raise Conflict(f"token {token.id} was already revoked")
     token.revoked_at = uow.now
     revoked = await uow.update(token)
-    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "revoked", "userId": token.user_id,
-                                                         "partnerId": token.partner_id}))
+    uow.record(
+        ApiTokenChanged(
+            entity_id=token.id, data={"change": "revoked", "userId": token.user_id, "partnerId": token.partner_id}
+        )
+    )
     await uow.commit()
     return revoked
 
@@ -111,7 +125,16 @@ async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) ->
             await uow.add(TrustedDocument(token_id=token.id, sha256=sha256, document=document))
             known.add(sha256)
         hashes.append(sha256)
-    uow.record(ApiTokenChanged(entity_id=token.id, data={"change": "documentsRegistered", "userId": token.user_id,
-                                                         "partnerId": token.partner_id, "sha256": hashes}))
+    uow.record(
+        ApiTokenChanged(
+            entity_id=token.id,
+            data={
+                "change": "documentsRegistered",
+                "userId": token.user_id,
+                "partnerId": token.partner_id,
+                "sha256": hashes,
+            },
+        )
+    )
     await uow.commit()
     return token, hashes

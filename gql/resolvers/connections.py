@@ -1,4 +1,5 @@
 """Root and nested Relay connections over the batch reads, with filters and ordering."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,12 +18,22 @@ from persistence.filters import FilterSpec, conditions, ordering
 
 # Which type a global id in a filter field must name.
 ID_TYPES: dict[str, str] = {
-    "manager_id": "User", "owner_id": "User", "assigned_user_id": "User", "team_id": "Team",
-    "account_id": "Account", "parent_id": "Account",
-    "partner_id": "Partner", "assigned_partner_id": "Partner",
-    "campaign_id": "Campaign", "contact_type_id": "ContactType", "opportunity_id": "Opportunity",
-    "lead_id": "Lead", "product_id": "Product", "actor_user_id": "User",
-    "has_indicator": "StatusMonitor", "lacks_indicator": "StatusMonitor",
+    "manager_id": "User",
+    "owner_id": "User",
+    "assigned_user_id": "User",
+    "team_id": "Team",
+    "account_id": "Account",
+    "parent_id": "Account",
+    "partner_id": "Partner",
+    "assigned_partner_id": "Partner",
+    "campaign_id": "Campaign",
+    "contact_type_id": "ContactType",
+    "opportunity_id": "Opportunity",
+    "lead_id": "Lead",
+    "product_id": "Product",
+    "actor_user_id": "User",
+    "has_indicator": "StatusMonitor",
+    "lacks_indicator": "StatusMonitor",
 }
 
 
@@ -46,7 +57,11 @@ def criteria(filter_input: Any) -> dict[str, Any]:
         base = f.name[:-3] if f.name.endswith("_in") else f.name
         if base in ID_TYPES:
             expected = ID_TYPES[base]
-            value = [ids.decode_as(v, expected) for v in value] if isinstance(value, list) else ids.decode_as(value, expected)
+            value = (
+                [ids.decode_as(v, expected) for v in value]
+                if isinstance(value, list)
+                else ids.decode_as(value, expected)
+            )
         result[f.name] = _plain(value)
     return result
 
@@ -58,8 +73,17 @@ def _order(spec: FilterSpec, order_by: Any, default: str) -> list[ColumnElement]
 
 
 async def root_connection(
-    info: Info, node_type: type, spec: FilterSpec, *, filter: Any, order_by: Any, default_order: str,
-    first: int | None, after: str | None, last: int | None, before: str | None,
+    info: Info,
+    node_type: type,
+    spec: FilterSpec,
+    *,
+    filter: Any,
+    order_by: Any,
+    default_order: str,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
     where: list[ColumnElement] | None = None,
 ) -> Connection:
     page_window = window(first, after, last, before)
@@ -77,9 +101,20 @@ async def root_connection(
 
 
 def pages_loader(
-    ctx: Any, spec: FilterSpec, fk: str, *, filter: Any = None, order_by: Any = None, default_order: str,
-    first: int | None, after: str | None, last: int | None, before: str | None, table: Table | None = None,
-    where: Any = None, tag: str = "",
+    ctx: Any,
+    spec: FilterSpec,
+    fk: str,
+    *,
+    filter: Any = None,
+    order_by: Any = None,
+    default_order: str,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    table: Table | None = None,
+    where: Any = None,
+    tag: str = "",
 ) -> PagesByParentLoader:
     """The request's loader of pages of `table` per `fk` for these arguments (validated here);
     `where` is a fixed condition of the relation (named by `tag` in the loader's key)."""
@@ -89,5 +124,9 @@ def pages_loader(
     order = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
     key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))
-    return ctx.loader(key, lambda: PagesByParentLoader(ctx.engine, target, fk, page_window, order, conds, cache_key=key,
-                                                       viewer=ctx.viewer))
+    return ctx.loader(
+        key,
+        lambda: PagesByParentLoader(
+            ctx.engine, target, fk, page_window, order, conds, cache_key=key, viewer=ctx.viewer
+        ),
+    )

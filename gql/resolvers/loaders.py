@@ -1,6 +1,7 @@
 """Per-request dataloaders. Each batch opens its own connection: sibling fields resolve
 concurrently, and one AsyncSession or connection must never be shared between tasks.
 `fetch(keys, columns)` is the batch with only the columns a breadth-first level needs."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
@@ -35,9 +36,16 @@ class RowsByIdLoader(DataLoader):
 class RowsByParentLoader(DataLoader):
     """All rows of `table` whose `fk` is the key, for relations that stay small."""
 
-    def __init__(self, engine: AsyncEngine, table: Table, fk: str, order_by: Sequence[ColumnElement] = (),
-                 where: ColumnElement | None = None, cache_key: Hashable | None = None,
-                 viewer: Viewer = EVERYTHING) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        fk: str,
+        order_by: Sequence[ColumnElement] = (),
+        where: ColumnElement | None = None,
+        cache_key: Hashable | None = None,
+        viewer: Viewer = EVERYTHING,
+    ) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.order_by, self.where = engine, table, fk, order_by, where
         self.cache_key, self.viewer = cache_key, viewer
@@ -47,15 +55,24 @@ class RowsByParentLoader(DataLoader):
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_by_fk(conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key,
-                                          columns, self.viewer)
+            return await reads.rows_by_fk(
+                conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key, columns, self.viewer
+            )
 
 
 class RowsThroughLinkLoader(DataLoader):
     """Many-to-many: rows of `target` linked to the key through `link`."""
 
-    def __init__(self, engine: AsyncEngine, link: Table, left: str, right: str, target: Table,
-                 order_by: Sequence[ColumnElement] = (), viewer: Viewer = EVERYTHING) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        link: Table,
+        left: str,
+        right: str,
+        target: Table,
+        order_by: Sequence[ColumnElement] = (),
+        viewer: Viewer = EVERYTHING,
+    ) -> None:
         super().__init__()
         self.engine, self.link, self.left, self.right, self.target = engine, link, left, right, target
         self.order_by, self.viewer = order_by, viewer
@@ -65,16 +82,25 @@ class RowsThroughLinkLoader(DataLoader):
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.rows_through(conn, self.link, self.left, self.right, self.target, keys, self.order_by,
-                                            columns, self.viewer)
+            return await reads.rows_through(
+                conn, self.link, self.left, self.right, self.target, keys, self.order_by, columns, self.viewer
+            )
 
 
 class PagesByParentLoader(DataLoader):
     """One connection page per parent, all parents in one windowed statement."""
 
-    def __init__(self, engine: AsyncEngine, table: Table, fk: str, window: Window,
-                 order_by: Sequence[ColumnElement], where: Sequence[ColumnElement],
-                 cache_key: Hashable | None = None, viewer: Viewer = EVERYTHING) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        fk: str,
+        window: Window,
+        order_by: Sequence[ColumnElement],
+        where: Sequence[ColumnElement],
+        cache_key: Hashable | None = None,
+        viewer: Viewer = EVERYTHING,
+    ) -> None:
         super().__init__()
         self.engine, self.table, self.fk, self.window = engine, table, fk, window
         self.order_by, self.where, self.cache_key, self.viewer = order_by, where, cache_key, viewer
@@ -84,5 +110,15 @@ class PagesByParentLoader(DataLoader):
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
         async with self.engine.connect() as conn:
-            return await reads.pages_by_fk(conn, self.table, self.fk, keys, self.window, self.order_by, self.where,
-                                           self.cache_key, columns, self.viewer)
+            return await reads.pages_by_fk(
+                conn,
+                self.table,
+                self.fk,
+                keys,
+                self.window,
+                self.order_by,
+                self.where,
+                self.cache_key,
+                columns,
+                self.viewer,
+            )

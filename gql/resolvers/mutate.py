@@ -1,5 +1,6 @@
 """What every mutation resolver shares: decode the input, run a workflow in a unit of work, turn
 expected failures into error types, and hand back fresh nodes."""
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,9 @@ async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | 
     the matching error type."""
     context = info.context
     principal = context.principal
-    actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role) if principal else Actor()
+    actor = (
+        Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role) if principal else Actor()
+    )
     try:
         async with SqlUnitOfWork(context.engine, actor, clock=context.clock, on_commit=context.events_committed) as uow:
             outcome = await work(uow)
@@ -51,8 +54,11 @@ async def run(info: Info, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T | 
         # A value the checks before writing let through and the database refused: still the
         # client's input, so a typed error (logged, since it means a check is missing).
         log.warning("database refused a value in request %s: %s", context.request_id, error.orig)
-        return to_user_error(d.ValidationError("input", "a value does not fit the field it is stored in: "
-                                               + str(error.orig).splitlines()[0][:200]))
+        return to_user_error(
+            d.ValidationError(
+                "input", "a value does not fit the field it is stored in: " + str(error.orig).splitlines()[0][:200]
+            )
+        )
     context.loaders.clear()  # what this request read before the change is stale now
     return outcome
 

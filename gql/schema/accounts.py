@@ -10,10 +10,10 @@ from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums as e
-from gql.schema.history import history_field
-from gql.schema.base import Node, needs
 from gql.schema import relations as rel
+from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
+from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from persistence import tables as t
 
@@ -65,9 +65,12 @@ class Account(Node):
         principal = info.context.principal
         if principal is None or principal.user_id is None:
             return False
-        loader = info.context.children(t.account_favourites, "account_id",
-                                       where=t.account_favourites.c.user_id == principal.user_id,
-                                       tag=f"user:{principal.user_id}")
+        loader = info.context.children(
+            t.account_favourites,
+            "account_id",
+            where=t.account_favourites.c.user_id == principal.user_id,
+            tag=f"user:{principal.user_id}",
+        )
         return bool(await loader.load(self.pk))
 
     manager = to_one("gql.schema.people:User", t.users, "manager_id", "The user who manages the account.")
@@ -75,10 +78,22 @@ class Account(Node):
     parent = to_one("gql.schema.accounts:Account", t.accounts, "parent_id", "The parent account, for a sub-account.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner that manages this account.")
     sub_accounts = rel.accounts("parent_id", "The accounts whose parent this account is.")
-    linked_accounts = linked("gql.schema.accounts:Account", t.account_links, "account_id", "linked_account_id",
-                             t.accounts, "Accounts linked to this one (e.g. the same group of companies).")
-    groups = linked("gql.schema.accounts:AccountGroup", t.account_group_members, "account_id", "group_id",
-                    t.account_groups, "The groups this account belongs to.")
+    linked_accounts = linked(
+        "gql.schema.accounts:Account",
+        t.account_links,
+        "account_id",
+        "linked_account_id",
+        t.accounts,
+        "Accounts linked to this one (e.g. the same group of companies).",
+    )
+    groups = linked(
+        "gql.schema.accounts:AccountGroup",
+        t.account_group_members,
+        "account_id",
+        "group_id",
+        t.account_groups,
+        "The groups this account belongs to.",
+    )
     contacts = rel.contacts("account_id", "The people working at this account.")
     opportunities = rel.opportunities("account_id", "The account's opportunities.")
     contracts = rel.contracts("account_id", "The account's contracts (from sold opportunities).")
@@ -98,8 +113,8 @@ class ContactType(Node):
 @strawberry.type(description="A person: an employee of an account or a consultant of a partner.")
 class Contact(Node):
     graphql_type = "Contact"
-    first_name: str = strawberry.field(description="First name (\"Anonymized\" after anonymization).")
-    last_name: str = strawberry.field(description="Last name (\"contact\" after anonymization).")
+    first_name: str = strawberry.field(description='First name ("Anonymized" after anonymization).')
+    last_name: str = strawberry.field(description='Last name ("contact" after anonymization).')
     title: str | None = strawberry.field(description="Job title.")
     email: str | None = strawberry.field(description="E-mail address.")
     phone: str | None = strawberry.field(description="Phone number.")
@@ -114,15 +129,19 @@ class Contact(Node):
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @strawberry.field(description="The lead status, shown only while the account's category group is PROSPECT "
-                                  "(null otherwise, and for consultants); the stored value is kept.")
+    @strawberry.field(
+        description="The lead status, shown only while the account's category group is PROSPECT "
+        "(null otherwise, and for consultants); the stored value is kept."
+    )
     async def lead_status(self, info: Info) -> e.LeadStatus | None:
         account_id = self.__dict__["account_id"]
         if account_id is None:
             return None
         account = await info.context.by_id(t.accounts).load(account_id)
-        shown = visible_lead_status(DomainLeadStatus(self.__dict__["lead_status"]),
-                                    DomainCategoryGroup(account.category_group) if account else None)
+        shown = visible_lead_status(
+            DomainLeadStatus(self.__dict__["lead_status"]),
+            DomainCategoryGroup(account.category_group) if account else None,
+        )
         return shown.value if shown else None  # type: ignore[return-value]
 
     @strawberry.field(description="The category, inherited from the account (a contact has none of its own).")
@@ -144,5 +163,11 @@ class AccountGroup(Node):
     graphql_type = "AccountGroup"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The group's name.")
-    accounts = linked("gql.schema.accounts:Account", t.account_group_members, "group_id", "account_id",
-                      t.accounts, "The accounts in this group.")
+    accounts = linked(
+        "gql.schema.accounts:Account",
+        t.account_group_members,
+        "group_id",
+        "account_id",
+        t.accounts,
+        "The accounts in this group.",
+    )

@@ -28,9 +28,11 @@ def described_enum(source: type[Enum], name: str, description: str, values: dict
 
 def needs(*columns: str) -> Callable[[F], F]:
     """Declare the row columns a resolver reads, so a breadth-first level can select only those."""
+
     def mark(func: F) -> F:
         func._needs = columns  # type: ignore[attr-defined]
         return func
+
     return mark
 
 
@@ -71,7 +73,7 @@ class Node:
 
 @strawberry.type(description="An amount of money in one currency.")
 class Money:
-    amount: Decimal = strawberry.field(description="The amount as a decimal string, e.g. \"1250.00\" (never a float).")
+    amount: Decimal = strawberry.field(description='The amount as a decimal string, e.g. "1250.00" (never a float).')
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
 
@@ -126,7 +128,8 @@ class Connection(Generic[T]):
     def page_info(self) -> PageInfo:
         rows, start = self.page.rows, self.page.start
         return PageInfo(
-            has_next_page=self.page.has_next, has_previous_page=self.page.has_previous,
+            has_next_page=self.page.has_next,
+            has_previous_page=self.page.has_previous,
             start_cursor=encode_cursor(start) if rows else None,
             end_cursor=encode_cursor(start + len(rows) - 1) if rows else None,
         )
@@ -160,13 +163,16 @@ def window(first: int | None, after: str | None, last: int | None, before: str |
         raise ClientError("pass either `first` or `last`, not both", code="INVALID_PAGE")
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
-            raise ClientError(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {value}", code="INVALID_PAGE",
-                              maximum=MAX_PAGE_SIZE)
+            raise ClientError(
+                f"`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {value}",
+                code="INVALID_PAGE",
+                maximum=MAX_PAGE_SIZE,
+            )
     if first is None and last is None:
         first = DEFAULT_PAGE_SIZE
     return Window(
-        first=first, last=last,
+        first=first,
+        last=last,
         after=decode_cursor(after, "after") if after is not None else None,
         before=decode_cursor(before, "before") if before is not None else None,
     )
-

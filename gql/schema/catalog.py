@@ -32,8 +32,12 @@ class ProductUnit(Node):
     recurring: bool = strawberry.field(description="True when it is sold for a period (becomes a TIME_BASED contract).")
     period_months: int | None = strawberry.field(description="The period of a recurring unit, in months.")
     product = to_one("gql.schema.catalog:Product", t.products, "product_id", "The product.")
-    prices = to_many("gql.schema.catalog:PriceEntry", t.price_entries, "unit_id",
-                     "The unit's prices in every price book and currency.")
+    prices = to_many(
+        "gql.schema.catalog:PriceEntry",
+        t.price_entries,
+        "unit_id",
+        "The unit's prices in every price book and currency.",
+    )
 
 
 @strawberry.type(description="A list of prices per product unit and currency, for brands, versions and regions.")
@@ -61,7 +65,8 @@ class PriceBook(Node):
 
     @strawberry.field(description="The book's prices, optionally in one currency only.")
     async def entries(
-        self, info: Info,
+        self,
+        info: Info,
         currency: Annotated[str | None, strawberry.argument(description="Only prices in this currency.")] = None,
     ) -> list[PriceEntry]:
         rows = await info.context.children(t.price_entries, "price_book_id").load(self.pk)
@@ -82,7 +87,9 @@ class PriceEntry(Node):
 
 @strawberry.type(description="A product unit inside a bundle with its share of the bundle's price.")
 class BundleComponent:
-    weight: Decimal = strawberry.field(description="Its share of the bundle price, in percent (all weights sum to 100).")
+    weight: Decimal = strawberry.field(
+        description="Its share of the bundle price, in percent (all weights sum to 100)."
+    )
     unit_id: strawberry.Private[int]
 
     @strawberry.field(description="The product unit.")

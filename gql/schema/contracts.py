@@ -23,8 +23,9 @@ class Contract(Node):
     status: e.ContractStatus = strawberry.field(description="Active, expired or cancelled.")
     created_at: datetime = strawberry.field(description="When it was created.")
     account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The customer.")
-    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
-                         "The sold opportunity it came from.")
+    opportunity = to_one(
+        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The sold opportunity it came from."
+    )
     product = to_one("gql.schema.catalog:Product", t.products, "product_id", "The product (none for manual items).")
     quote_item = to_one("gql.schema.quotes:QuoteItem", t.quote_items, "quote_item_id", "The sold quote item.")
 

@@ -7,79 +7,134 @@ import strawberry
 from domain import enums as d
 from gql.schema.base import described_enum
 
-Role = described_enum(d.Role, "Role", "What a user may do and see.", {
-    "ADMIN": "Everything except other users' private accounts.",
-    "SALES_DIRECTOR": "The data of their team, and scoreboards.",
-    "SALES_REP": "Their own data and global data.",
-})
+Role = described_enum(
+    d.Role,
+    "Role",
+    "What a user may do and see.",
+    {
+        "ADMIN": "Everything except other users' private accounts.",
+        "SALES_DIRECTOR": "The data of their team, and scoreboards.",
+        "SALES_REP": "Their own data and global data.",
+    },
+)
 
-AccountKind = described_enum(d.AccountKind, "AccountKind", "What an account stands for.", {
-    "PERSON": "A private person (first and last name).",
-    "ORGANIZATION": "A company or another organization.",
-    "LOGIN": "A login account of a customer portal.",
-})
+AccountKind = described_enum(
+    d.AccountKind,
+    "AccountKind",
+    "What an account stands for.",
+    {
+        "PERSON": "A private person (first and last name).",
+        "ORGANIZATION": "A company or another organization.",
+        "LOGIN": "A login account of a customer portal.",
+    },
+)
 
-CategoryGroup = described_enum(d.CategoryGroup, "CategoryGroup", "The group of an account's category.", {
-    "PROSPECT": "A possible customer; its contacts show a lead status.",
-    "CUSTOMER": "A paying customer.",
-    "OTHER": "Neither prospect nor customer (supplier, press, …).",
-})
+CategoryGroup = described_enum(
+    d.CategoryGroup,
+    "CategoryGroup",
+    "The group of an account's category.",
+    {
+        "PROSPECT": "A possible customer; its contacts show a lead status.",
+        "CUSTOMER": "A paying customer.",
+        "OTHER": "Neither prospect nor customer (supplier, press, …).",
+    },
+)
 
-LeadStatus = described_enum(d.LeadStatus, "LeadStatus", "Where a lead (or a prospect contact) stands.", {
-    "OPEN": "New, not yet worked on.",
-    "CONTACTING": "A seller is trying to reach them.",
-    "QUALIFIED": "Qualified: an opportunity was created.",
-    "DISQUALIFIED": "Not a fit; a reason is recorded.",
-    "REWORK": "To be followed up later.",
-})
+LeadStatus = described_enum(
+    d.LeadStatus,
+    "LeadStatus",
+    "Where a lead (or a prospect contact) stands.",
+    {
+        "OPEN": "New, not yet worked on.",
+        "CONTACTING": "A seller is trying to reach them.",
+        "QUALIFIED": "Qualified: an opportunity was created.",
+        "DISQUALIFIED": "Not a fit; a reason is recorded.",
+        "REWORK": "To be followed up later.",
+    },
+)
 
-ContactKind = described_enum(d.ContactKind, "ContactKind", "The built-in kind a contact type is based on.", {
-    "EMPLOYEE": "A person working at an account.",
-    "CONSULTANT": "A person working at a partner.",
-})
+ContactKind = described_enum(
+    d.ContactKind,
+    "ContactKind",
+    "The built-in kind a contact type is based on.",
+    {
+        "EMPLOYEE": "A person working at an account.",
+        "CONSULTANT": "A person working at a partner.",
+    },
+)
 
-CampaignStatus = described_enum(d.CampaignStatus, "CampaignStatus", "Whether a campaign is in use.", {
-    "ACTIVE": "In use: leads can come from it.",
-    "ARCHIVED": "Archived: kept for statistics only.",
-})
+CampaignStatus = described_enum(
+    d.CampaignStatus,
+    "CampaignStatus",
+    "Whether a campaign is in use.",
+    {
+        "ACTIVE": "In use: leads can come from it.",
+        "ARCHIVED": "Archived: kept for statistics only.",
+    },
+)
 
-Stage = described_enum(d.Stage, "Stage", "The sales stage of an opportunity.", {
-    "PROSPECTING": "Open: first contact, need not yet confirmed.",
-    "QUALIFICATION": "Open: need, budget and decision makers are being confirmed.",
-    "PROPOSAL": "Open: a quote has been or is being sent.",
-    "NEGOTIATION": "Open: terms are being negotiated.",
-    "WON": "Closed: sold.",
-    "LOST": "Closed: lost, with a reason.",
-})
+Stage = described_enum(
+    d.Stage,
+    "Stage",
+    "The sales stage of an opportunity.",
+    {
+        "PROSPECTING": "Open: first contact, need not yet confirmed.",
+        "QUALIFICATION": "Open: need, budget and decision makers are being confirmed.",
+        "PROPOSAL": "Open: a quote has been or is being sent.",
+        "NEGOTIATION": "Open: terms are being negotiated.",
+        "WON": "Closed: sold.",
+        "LOST": "Closed: lost, with a reason.",
+    },
+)
 
-ProductCategory = described_enum(d.ProductCategory, "ProductCategory", "What kind of thing a product is.", {
-    "IMPLEMENTATION_SERVICE": "Implementation or consulting work.",
-    "SOFTWARE": "Software licences and subscriptions.",
-    "SUPPORT_SERVICE": "Support and maintenance.",
-    "HARDWARE": "Physical goods.",
-    "TRAINING": "Courses and training.",
-    "OTHER": "Anything else.",
-})
+ProductCategory = described_enum(
+    d.ProductCategory,
+    "ProductCategory",
+    "What kind of thing a product is.",
+    {
+        "IMPLEMENTATION_SERVICE": "Implementation or consulting work.",
+        "SOFTWARE": "Software licences and subscriptions.",
+        "SUPPORT_SERVICE": "Support and maintenance.",
+        "HARDWARE": "Physical goods.",
+        "TRAINING": "Courses and training.",
+        "OTHER": "Anything else.",
+    },
+)
 
-ContractKind = described_enum(d.ContractKind, "ContractKind", "How long a contract runs.", {
-    "ONE_TIME": "A purchase, with no end date.",
-    "TIME_BASED": "A period of service (licence, warranty, support) with start and end.",
-})
+ContractKind = described_enum(
+    d.ContractKind,
+    "ContractKind",
+    "How long a contract runs.",
+    {
+        "ONE_TIME": "A purchase, with no end date.",
+        "TIME_BASED": "A period of service (licence, warranty, support) with start and end.",
+    },
+)
 
-ContractStatus = described_enum(d.ContractStatus, "ContractStatus", "The state of a contract.", {
-    "ACTIVE": "In force.",
-    "EXPIRED": "Past its end date.",
-    "CANCELLED": "Ended early.",
-})
+ContractStatus = described_enum(
+    d.ContractStatus,
+    "ContractStatus",
+    "The state of a contract.",
+    {
+        "ACTIVE": "In force.",
+        "EXPIRED": "Past its end date.",
+        "CANCELLED": "Ended early.",
+    },
+)
 
-ActivityType = described_enum(d.ActivityType, "ActivityType", "The kind of a sales activity.", {
-    "CALL": "A phone call.",
-    "EMAIL": "An e-mail.",
-    "MEETING": "A meeting.",
-    "TASK": "A task to do.",
-    "FOLLOW_UP": "A follow-up.",
-    "REQUEST": "A request from the customer.",
-})
+ActivityType = described_enum(
+    d.ActivityType,
+    "ActivityType",
+    "The kind of a sales activity.",
+    {
+        "CALL": "A phone call.",
+        "EMAIL": "An e-mail.",
+        "MEETING": "A meeting.",
+        "TASK": "A task to do.",
+        "FOLLOW_UP": "A follow-up.",
+        "REQUEST": "A request from the customer.",
+    },
+)
 
 
 @strawberry.enum(description="Open or closed, as a filter over stages.")

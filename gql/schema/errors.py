@@ -1,5 +1,6 @@
 """Expected failures of mutations, as types in the schema: a mutation returns its success payload
 or one of these, and a client selects `... on UserError { code message }` to show them."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -15,7 +16,8 @@ class ErrorCode(Enum):
     VALIDATION = strawberry.enum_value("VALIDATION", description="An input is invalid; `field` names it.")
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="Something the input refers to does not exist.")
     CONFLICT = strawberry.enum_value(
-        "CONFLICT", description="The change collides with the current state (a stale version, a duplicate, a rule).")
+        "CONFLICT", description="The change collides with the current state (a stale version, a duplicate, a rule)."
+    )
     LOCKED = strawberry.enum_value("LOCKED", description="The opportunity is sold and locked; unlock it first.")
     PERMISSION_DENIED = strawberry.enum_value("PERMISSION_DENIED", description="The caller may not make this change.")
 
@@ -36,14 +38,17 @@ class NotFoundError(UserError):
     entity_type: str = strawberry.field(description="The kind of thing that was looked for, e.g. `Opportunity`.")
 
 
-@strawberry.type(description="The change collides with the current state: someone changed the object since it was "
-                             "read (send the new `version`), it would duplicate something, or a rule forbids it now.")
+@strawberry.type(
+    description="The change collides with the current state: someone changed the object since it was "
+    "read (send the new `version`), it would duplicate something, or a rule forbids it now."
+)
 class ConflictError(UserError):
     pass
 
 
-@strawberry.type(description="The opportunity is sold and locked: its quotes and items cannot change until it is "
-                             "unlocked.")
+@strawberry.type(
+    description="The opportunity is sold and locked: its quotes and items cannot change until it is unlocked."
+)
 class LockedError(UserError):
     pass
 
@@ -70,5 +75,9 @@ def to_user_error(error: d.DomainError) -> UserError:
 
 def result(name: str, success: type, description: str | None = None) -> Any:
     """The result type of a mutation: its success payload or any expected failure."""
-    return Annotated[Union[(success, *ERROR_TYPES)], strawberry.union(  # noqa: UP007 - a runtime tuple
-        name, description=description or f"The outcome of the mutation: `{success.__name__}` or a `UserError`.")]
+    return Annotated[
+        Union[(success, *ERROR_TYPES)],
+        strawberry.union(
+            name, description=description or f"The outcome of the mutation: `{success.__name__}` or a `UserError`."
+        ),
+    ]

@@ -1,4 +1,7 @@
 """Field factories for the relations every type repeats: to-one by id, lists and connections."""
+
+from __future__ import annotations
+
 import importlib
 import inspect
 from collections.abc import Callable
@@ -15,7 +18,11 @@ from persistence.filters import FilterSpec
 
 _P = inspect.Parameter
 PAGE_ARGS = [
-    ("first", Optional[int], f"Return the first N items (0 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when neither first nor last is given)."),
+    (
+        "first",
+        Optional[int],
+        f"Return the first N items (0 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when neither first nor last is given).",
+    ),
     ("after", Optional[str], "Return items after this cursor."),
     ("last", Optional[int], f"Return the last N items (0 to {MAX_PAGE_SIZE})."),
     ("before", Optional[str], "Return items before this cursor."),
@@ -50,14 +57,27 @@ def lazy(target: str) -> Any:
 
 
 def _arg(name: str, annotation: Any, description: str) -> inspect.Parameter:
-    return _P(name, _P.KEYWORD_ONLY, default=None,
-              annotation=Annotated[annotation, strawberry.argument(description=description)])
+    return _P(
+        name,
+        _P.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[annotation, strawberry.argument(description=description)],
+    )
 
 
 def connection(
-    target: str, spec: FilterSpec, *, description: str, default_order: str, fk: str | None = None,
-    parent_key: str = "id", filter_type: type | None = None, order_type: type | None = None,
-    table: Table | None = None, where: Any = None, tag: str = "",
+    target: str,
+    spec: FilterSpec,
+    *,
+    description: str,
+    default_order: str,
+    fk: str | None = None,
+    parent_key: str = "id",
+    filter_type: type | None = None,
+    order_type: type | None = None,
+    table: Table | None = None,
+    where: Any = None,
+    tag: str = "",
 ) -> Any:
     """A Relay connection field: at the root when `fk` is None, else the children of the parent object
     (restricted by `where`, a fixed condition named by `tag`)."""
@@ -68,29 +88,55 @@ def connection(
     if filter_type is not None:
         params.append(_arg("filter", Optional[filter_type], "Only items matching all these conditions."))
     if order_type is not None:
-        params.append(_arg("order_by", Optional[order_type], f"The order of the items (default: {default_order}, ties by id)."))
+        params.append(
+            _arg("order_by", Optional[order_type], f"The order of the items (default: {default_order}, ties by id).")
+        )
 
     async def resolve(*args: Any, **kwargs: Any) -> Any:
         positional = list(args)
         info = kwargs.pop("info") if "info" in kwargs else positional.pop()
         if fk is None:
-            return await root_connection(info, node_class(target), spec, default_order=default_order,
-                                         filter=kwargs.get("filter"), order_by=kwargs.get("order_by"),
-                                         first=kwargs["first"], after=kwargs["after"],
-                                         last=kwargs["last"], before=kwargs["before"])
+            return await root_connection(
+                info,
+                node_class(target),
+                spec,
+                default_order=default_order,
+                filter=kwargs.get("filter"),
+                order_by=kwargs.get("order_by"),
+                first=kwargs["first"],
+                after=kwargs["after"],
+                last=kwargs["last"],
+                before=kwargs["before"],
+            )
         parent = kwargs.pop("self") if "self" in kwargs else positional[0]
         page = await nested_loader(info.context, kwargs).load(parent.__dict__[parent_key])
         return Connection(page=page, node_type=node_class(target))
 
     def nested_loader(ctx: Any, kwargs: dict[str, Any]) -> Any:
-        return pages_loader(ctx, spec, fk, default_order=default_order, table=table,
-                            filter=kwargs.get("filter"), order_by=kwargs.get("order_by"), first=kwargs["first"],
-                            after=kwargs["after"], last=kwargs["last"], before=kwargs["before"],
-                            where=where, tag=tag)
+        return pages_loader(
+            ctx,
+            spec,
+            fk,
+            default_order=default_order,
+            table=table,
+            filter=kwargs.get("filter"),
+            order_by=kwargs.get("order_by"),
+            first=kwargs["first"],
+            after=kwargs["after"],
+            last=kwargs["last"],
+            before=kwargs["before"],
+            where=where,
+            tag=tag,
+        )
 
     if fk is not None:
-        resolve._batch = Batch("pages", target, key=parent_key, loader=nested_loader,  # type: ignore[attr-defined]
-                               table=table if table is not None else spec.table)
+        resolve._batch = Batch(
+            "pages",
+            target,
+            key=parent_key,
+            loader=nested_loader,  # type: ignore[attr-defined]
+            table=table if table is not None else spec.table,
+        )
         resolve._needs = (parent_key,)  # type: ignore[attr-defined]
 
     resolve.__signature__ = inspect.Signature(params, return_annotation=Connection[lazy(target)])  # type: ignore[attr-defined]
@@ -108,24 +154,35 @@ def to_one(target: str, table: Table, column: str, description: str) -> Any:
             return None
         return node_class(target).from_row(await info.context.by_id(table).load(key))
 
-    resolve._batch = Batch("one", target, key=column,  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.by_id(table), table=table)
+    resolve._batch = Batch(
+        "one",
+        target,
+        key=column,  # type: ignore[attr-defined]
+        loader=lambda ctx, kwargs: ctx.by_id(table),
+        table=table,
+    )
     resolve._needs = (column,)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}
     return strawberry.field(resolver=resolve, description=description)
 
 
-def to_many(target: str, table: Table, fk: str, description: str, order_by: tuple = (), where: Any = None,
-            tag: str = "") -> Any:
+def to_many(
+    target: str, table: Table, fk: str, description: str, order_by: tuple = (), where: Any = None, tag: str = ""
+) -> Any:
     """All children of the parent, for relations that stay small (a quote's items)."""
 
     async def resolve(self: Any, info: Info) -> Any:
         rows = await info.context.children(table, fk, order_by, where, tag).load(self.__dict__["id"])
         return node_class(target).from_rows(rows)
 
-    resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.children(table, fk, order_by, where, tag), table=table)
+    resolve._batch = Batch(
+        "many",
+        target,
+        key="id",  # type: ignore[attr-defined]
+        loader=lambda ctx, kwargs: ctx.children(table, fk, order_by, where, tag),
+        table=table,
+    )
     resolve._needs = ("id",)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}
@@ -139,8 +196,13 @@ def linked(target: str, link: Table, left: str, right: str, target_table: Table,
         rows = await info.context.linked(link, left, right, target_table).load(self.__dict__["id"])
         return node_class(target).from_rows(rows)
 
-    resolve._batch = Batch("many", target, key="id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.linked(link, left, right, target_table), table=target_table)
+    resolve._batch = Batch(
+        "many",
+        target,
+        key="id",  # type: ignore[attr-defined]
+        loader=lambda ctx, kwargs: ctx.linked(link, left, right, target_table),
+        table=target_table,
+    )
     resolve._needs = ("id",)  # type: ignore[attr-defined]
 
     resolve.__annotations__ = {"info": Info, "return": list[lazy(target)]}

@@ -1,4 +1,5 @@
 """The change history of accounts, opportunities and quotes."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,24 +16,39 @@ from persistence import filters as spec
 from persistence import tables as t
 
 
-@strawberry.type(description="One changed field of an account, opportunity or quote: who changed it, when, from "
-                             "what to what. Written in the same transaction as the change.")
+@strawberry.type(
+    description="One changed field of an account, opportunity or quote: who changed it, when, from "
+    "what to what. Written in the same transaction as the change."
+)
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
     entity_type: str = strawberry.field(description="Account, Opportunity or Quote.")
-    field: str = strawberry.field(description="The field that changed, as named in the API (`created` and `deleted` "
-                                              "mark the beginning and the end; `items` a quote line).")
+    field: str = strawberry.field(
+        description="The field that changed, as named in the API (`created` and `deleted` "
+        "mark the beginning and the end; `items` a quote line)."
+    )
     old_value: JSON | None = strawberry.field(description="The value before (null when there was none).")
     new_value: JSON | None = strawberry.field(description="The value after (null when it was removed).")
     at: datetime = strawberry.field(description="When the change was committed.")
     actor = to_one("gql.schema.people:User", t.users, "actor_user_id", "The user who made the change.")
-    actor_partner = to_one("gql.schema.people:Partner", t.partners, "actor_partner_id",
-                           "The partner who made the change (through a partner token).")
+    actor_partner = to_one(
+        "gql.schema.people:Partner",
+        t.partners,
+        "actor_partner_id",
+        "The partner who made the change (through a partner token).",
+    )
 
 
 def history_field(entity_type: str) -> Any:
     where: ColumnElement = t.audit_entries.c.entity_type == entity_type
-    return connection("gql.schema.history:AuditEntry", spec.HISTORY, fk="entity_id", where=where, tag=entity_type,
-                      default_order="AT", filter_type=f.HistoryFilter, order_type=f.HistoryOrder,
-                      description=f"The change history of this {entity_type.lower()}, oldest first (`last: 10` for "
-                                  "the newest).")
+    return connection(
+        "gql.schema.history:AuditEntry",
+        spec.HISTORY,
+        fk="entity_id",
+        where=where,
+        tag=entity_type,
+        default_order="AT",
+        filter_type=f.HistoryFilter,
+        order_type=f.HistoryOrder,
+        description=f"The change history of this {entity_type.lower()}, oldest first (`last: 10` for the newest).",
+    )

@@ -1,5 +1,6 @@
 """Status indicators as read: the marks monitors set on accounts, contacts and opportunities, with the
 look of their monitor, through one per-request loader per entity type (one statement per level)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -33,8 +34,9 @@ class IndicatorsByEntityLoader(DataLoader):
 
 def indicators_loader(context: Any, entity_type: str) -> IndicatorsByEntityLoader:
     """The request's loader of the indicators of one entity type ("ACCOUNT", "CONTACT", "OPPORTUNITY")."""
-    return context.loader(("status_indicators", entity_type),
-                          lambda: IndicatorsByEntityLoader(context.engine, entity_type))
+    return context.loader(
+        ("status_indicators", entity_type), lambda: IndicatorsByEntityLoader(context.engine, entity_type)
+    )
 
 
 def _the_monitor() -> Any:
@@ -42,26 +44,36 @@ def _the_monitor() -> Any:
     target = "gql.schema.monitors:StatusMonitor"
 
     async def resolve(self: Any, info: Info) -> Any:
-        return node_class(target).from_row(await info.context.by_id(t.status_monitors).load(self.__dict__["monitor_id"]))
+        return node_class(target).from_row(
+            await info.context.by_id(t.status_monitors).load(self.__dict__["monitor_id"])
+        )
 
-    resolve._batch = Batch("one", target, key="monitor_id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: ctx.by_id(t.status_monitors), table=t.status_monitors)
+    resolve._batch = Batch(
+        "one",
+        target,
+        key="monitor_id",  # type: ignore[attr-defined]
+        loader=lambda ctx, kwargs: ctx.by_id(t.status_monitors),
+        table=t.status_monitors,
+    )
     resolve._needs = ("monitor_id",)  # type: ignore[attr-defined]
     resolve.__annotations__ = {"info": Info, "return": lazy(target)}
     return strawberry.field(resolver=resolve, description="The status monitor that set it.")
 
 
-@strawberry.type(description="A status monitor's mark on an account, contact or opportunity, present exactly while "
-                             "the monitor's rule holds for it; name, description, icon, colour and priority are the "
-                             "monitor's, copied here for convenience.")
+@strawberry.type(
+    description="A status monitor's mark on an account, contact or opportunity, present exactly while "
+    "the monitor's rule holds for it; name, description, icon, colour and priority are the "
+    "monitor's, copied here for convenience."
+)
 class StatusIndicator:
-    name: str = strawberry.field(description="The monitor's name, e.g. \"Not followed up in 6 months\".")
+    name: str = strawberry.field(description='The monitor\'s name, e.g. "Not followed up in 6 months".')
     description: str | None = strawberry.field(description="What the indicator means and what to do about it.")
     icon: str = strawberry.field(description="The name of the icon to show, e.g. `flag`.")
     colour: str = strawberry.field(description="The colour as #rrggbb.")
     priority: int = strawberry.field(description="Where it ranks among the entity's indicators: higher first.")
-    set_at: datetime = strawberry.field(description="When the rule began to hold for this entity (the indicator was "
-                                                    "set).")
+    set_at: datetime = strawberry.field(
+        description="When the rule began to hold for this entity (the indicator was set)."
+    )
     monitor = _the_monitor()
 
     @classmethod
@@ -80,9 +92,16 @@ def indicators_field(entity_type: str) -> Any:
     async def resolve(self: Any, info: Info) -> Any:
         return StatusIndicator.from_rows(await indicators_loader(info.context, entity_type).load(self.__dict__["id"]))
 
-    resolve._batch = Batch("many", "gql.schema.indicators:StatusIndicator", key="id",  # type: ignore[attr-defined]
-                           loader=lambda ctx, kwargs: indicators_loader(ctx, entity_type), table=t.status_indicators)
+    resolve._batch = Batch(
+        "many",
+        "gql.schema.indicators:StatusIndicator",
+        key="id",  # type: ignore[attr-defined]
+        loader=lambda ctx, kwargs: indicators_loader(ctx, entity_type),
+        table=t.status_indicators,
+    )
     resolve._needs = ("id",)  # type: ignore[attr-defined]
     resolve.__annotations__ = {"info": Info, "return": list[lazy("gql.schema.indicators:StatusIndicator")]}
-    return strawberry.field(resolver=resolve, description="The status indicators the active monitors set on it, "
-                                                          "highest priority first, then by name.")
+    return strawberry.field(
+        resolver=resolve,
+        description="The status indicators the active monitors set on it, highest priority first, then by name.",
+    )

@@ -1,4 +1,5 @@
 """Input pieces that many mutations share, and their conversion to domain values."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,7 +11,7 @@ from domain.commands import UNSET
 from domain.money import Money
 
 
-@strawberry.input(description="An amount in a currency, e.g. `{amount: \"1250.00\", currency: \"EUR\"}`.")
+@strawberry.input(description='An amount in a currency, e.g. `{amount: "1250.00", currency: "EUR"}`.')
 class MoneyInput:
     amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")

@@ -12,8 +12,8 @@ from domain.catalog import BASE_CURRENCY
 from domain.leads import cost_per_lead, return_on_investment
 from domain.money import Money as DomainMoney
 from gql.schema import enums as e
-from gql.schema.base import Money, Node, money
 from gql.schema import relations as rel
+from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_one
 from persistence import reads
 from persistence import tables as t
@@ -42,12 +42,17 @@ class Lead(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign it came from.")
     assigned_user = to_one("gql.schema.people:User", t.users, "assigned_user_id", "The user working on it.")
-    assigned_partner = to_one("gql.schema.people:Partner", t.partners, "assigned_partner_id",
-                              "The partner working on it.")
+    assigned_partner = to_one(
+        "gql.schema.people:Partner", t.partners, "assigned_partner_id", "The partner working on it."
+    )
     account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it was added to.")
     contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "The contact created from it.")
-    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
-                         "The opportunity it was qualified into.")
+    opportunity = to_one(
+        "gql.schema.opportunities:Opportunity",
+        t.opportunities,
+        "opportunity_id",
+        "The opportunity it was qualified into.",
+    )
     activities = rel.activities("lead_id", "this lead")
 
 
@@ -59,8 +64,9 @@ class CampaignFigures:
     disqualified_leads: int = strawberry.field(description="Leads disqualified.")
     opportunities: int = strawberry.field(description="Opportunities from the campaign.")
     won_opportunities: int = strawberry.field(description="Opportunities from the campaign that were won.")
-    won_revenue: Money = strawberry.field(description="Actual revenue won, converted to the campaign's cost currency "
-                                                      "(EUR when it has no costs).")
+    won_revenue: Money = strawberry.field(
+        description="Actual revenue won, converted to the campaign's cost currency (EUR when it has no costs)."
+    )
     cost_per_lead: Money | None = strawberry.field(description="Costs ÷ leads (null without costs or leads).")
     roi_percent: Decimal | None = strawberry.field(description="(Won revenue − costs) ÷ costs, in percent.")
 
@@ -101,8 +107,11 @@ class Campaign(Node):
         ctx = info.context
         data = await ctx.loader("campaign-figures", lambda: CampaignFiguresLoader(ctx.engine)).load(self.pk)
         by_status: dict[str, int] = data["leads"]
-        costs = (DomainMoney(self.__dict__["costs_amount"], self.__dict__["costs_currency"])
-                 if self.__dict__["costs_amount"] is not None else None)
+        costs = (
+            DomainMoney(self.__dict__["costs_amount"], self.__dict__["costs_currency"])
+            if self.__dict__["costs_amount"] is not None
+            else None
+        )
         currency = costs.currency if costs else BASE_CURRENCY
         won = DomainMoney.zero(currency)
         for cur, amount in sorted(data["won"].items()):
@@ -127,5 +136,6 @@ class Campaign(Node):
 class LeadColumn:
     status: e.LeadStatus = strawberry.field(description="The status of the leads in this column.")
     total_count: int = strawberry.field(description="How many leads are in this status (with the filter).")
-    leads: list[Lead] = strawberry.field(description="The highest-priority leads of this column, newest first "
-                                                     "among equals (at most `limit`).")
+    leads: list[Lead] = strawberry.field(
+        description="The highest-priority leads of this column, newest first among equals (at most `limit`)."
+    )

@@ -1,9 +1,10 @@
 """Status monitors as read: the definitions (a typed rule over accounts, contacts or opportunities and
 the indicator it sets), their enums, and the filter and order of the `statusMonitors` list."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 
@@ -12,75 +13,108 @@ from gql.schema import enums as e
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.filters import SEARCH, _f, order_input
 
-MonitoredEntity = described_enum(d.MonitoredEntity, "MonitoredEntity", "What a status monitor marks.", {
-    "ACCOUNT": "Accounts.",
-    "CONTACT": "Contacts (judged by their account's activities and opportunities).",
-    "OPPORTUNITY": "Opportunities.",
-})
+MonitoredEntity = described_enum(
+    d.MonitoredEntity,
+    "MonitoredEntity",
+    "What a status monitor marks.",
+    {
+        "ACCOUNT": "Accounts.",
+        "CONTACT": "Contacts (judged by their account's activities and opportunities).",
+        "OPPORTUNITY": "Opportunities.",
+    },
+)
 
-StatusRuleKind = described_enum(d.RuleKind, "StatusRuleKind",
-                                "What a status monitor's rule tests; each kind takes its own parameters.", {
-    "NO_ACTIVITY": "No activity (of `activityTypes`, in `activityState`) within the last `days` days, e.g. "
-                   "\"not followed up in 6 months\". Accounts, contacts and opportunities.",
-    "NO_WON_OPPORTUNITY": "No opportunity won within the last `months` months (\"no purchase in 3 months\"). "
-                          "Accounts and contacts.",
-    "TOO_MANY_ACTIVITIES": "More than `count` activities (of `activityTypes`, in `activityState`) within the last "
-                           "`weeks` weeks (\"too many requests\"). Accounts, contacts and opportunities.",
-    "OPEN_PAST_CLOSE_DATE": "An open opportunity past its expected close date. Opportunities; no parameters.",
-    "STUCK_IN_STAGE": "An open opportunity in its current stage (or only in `stage`, when given) for more than "
-                      "`days` days. Opportunities.",
-    "NO_FUTURE_ACTIVITY": "An open opportunity with no activity scheduled from now on. Opportunities; no parameters.",
-    "MANY_MEETINGS_NO_SALE": "At least `count` meetings within the last `days` days and no opportunity won in that "
-                             "time. Accounts and contacts.",
-})
+StatusRuleKind = described_enum(
+    d.RuleKind,
+    "StatusRuleKind",
+    "What a status monitor's rule tests; each kind takes its own parameters.",
+    {
+        "NO_ACTIVITY": "No activity (of `activityTypes`, in `activityState`) within the last `days` days, e.g. "
+        '"not followed up in 6 months". Accounts, contacts and opportunities.',
+        "NO_WON_OPPORTUNITY": 'No opportunity won within the last `months` months ("no purchase in 3 months"). '
+        "Accounts and contacts.",
+        "TOO_MANY_ACTIVITIES": "More than `count` activities (of `activityTypes`, in `activityState`) within the last "
+        '`weeks` weeks ("too many requests"). Accounts, contacts and opportunities.',
+        "OPEN_PAST_CLOSE_DATE": "An open opportunity past its expected close date. Opportunities; no parameters.",
+        "STUCK_IN_STAGE": "An open opportunity in its current stage (or only in `stage`, when given) for more than "
+        "`days` days. Opportunities.",
+        "NO_FUTURE_ACTIVITY": "An open opportunity with no activity scheduled from now on. Opportunities; no parameters.",
+        "MANY_MEETINGS_NO_SALE": "At least `count` meetings within the last `days` days and no opportunity won in that "
+        "time. Accounts and contacts.",
+    },
+)
 
-ActivityState = described_enum(d.ActivityState, "ActivityState", "Which activities a rule counts by their state.", {
-    "ANY": "Open and done activities alike.",
-    "OPEN": "Only activities not done yet.",
-    "DONE": "Only activities that are done.",
-})
+ActivityState = described_enum(
+    d.ActivityState,
+    "ActivityState",
+    "Which activities a rule counts by their state.",
+    {
+        "ANY": "Open and done activities alike.",
+        "OPEN": "Only activities not done yet.",
+        "DONE": "Only activities that are done.",
+    },
+)
 
 
-@strawberry.type(description="A status monitor's rule: its kind and the parameters that kind takes (the others are "
-                             "null; see StatusRuleKind).")
+@strawberry.type(
+    description="A status monitor's rule: its kind and the parameters that kind takes (the others are "
+    "null; see StatusRuleKind)."
+)
 class StatusMonitorRule:
     kind: StatusRuleKind = strawberry.field(description="What the rule tests.")  # type: ignore[valid-type]
-    days: int | None = strawberry.field(description="A number of days (NO_ACTIVITY, STUCK_IN_STAGE, "
-                                                    "MANY_MEETINGS_NO_SALE).")
+    days: int | None = strawberry.field(
+        description="A number of days (NO_ACTIVITY, STUCK_IN_STAGE, MANY_MEETINGS_NO_SALE)."
+    )
     weeks: int | None = strawberry.field(description="A number of weeks (TOO_MANY_ACTIVITIES).")
     months: int | None = strawberry.field(description="A number of months (NO_WON_OPPORTUNITY).")
-    count: int | None = strawberry.field(description="How many activities (TOO_MANY_ACTIVITIES: more than this; "
-                                                     "MANY_MEETINGS_NO_SALE: at least this many meetings).")
+    count: int | None = strawberry.field(
+        description="How many activities (TOO_MANY_ACTIVITIES: more than this; "
+        "MANY_MEETINGS_NO_SALE: at least this many meetings)."
+    )
     activity_types: list[e.ActivityType] = strawberry.field(  # type: ignore[valid-type]
-        description="The activity types counted (NO_ACTIVITY, TOO_MANY_ACTIVITIES); empty: every type.")
+        description="The activity types counted (NO_ACTIVITY, TOO_MANY_ACTIVITIES); empty: every type."
+    )
     activity_state: ActivityState = strawberry.field(  # type: ignore[valid-type]
-        description="Which activities are counted by state (NO_ACTIVITY, TOO_MANY_ACTIVITIES); ANY otherwise.")
+        description="Which activities are counted by state (NO_ACTIVITY, TOO_MANY_ACTIVITIES); ANY otherwise."
+    )
     stage: e.Stage | None = strawberry.field(  # type: ignore[valid-type]
-        description="STUCK_IN_STAGE: only opportunities in this open stage; null: whatever stage they are in.")
+        description="STUCK_IN_STAGE: only opportunities in this open stage; null: whatever stage they are in."
+    )
 
 
 def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
     rule = d.Rule.from_dict(data)
     return StatusMonitorRule(
-        kind=StatusRuleKind[rule.kind.value], days=rule.days, weeks=rule.weeks, months=rule.months,  # type: ignore[index]
-        count=rule.count, activity_types=[e.ActivityType[t.value] for t in rule.activity_types],  # type: ignore[index]
+        kind=StatusRuleKind[rule.kind.value],
+        days=rule.days,
+        weeks=rule.weeks,
+        months=rule.months,  # type: ignore[index]
+        count=rule.count,
+        activity_types=[e.ActivityType[t.value] for t in rule.activity_types],  # type: ignore[index]
         activity_state=ActivityState[rule.activity_state.value],  # type: ignore[index]
-        stage=e.Stage[rule.stage.value] if rule.stage else None)  # type: ignore[index]
+        stage=e.Stage[rule.stage.value] if rule.stage else None,
+    )  # type: ignore[index]
 
 
-@strawberry.type(description="A rule over the data that marks each account, contact or opportunity for which it "
-                             "holds with a status indicator (this monitor's name, icon, colour and priority).")
+@strawberry.type(
+    description="A rule over the data that marks each account, contact or opportunity for which it "
+    "holds with a status indicator (this monitor's name, icon, colour and priority)."
+)
 class StatusMonitor(Node):
     graphql_type = "StatusMonitor"
-    name: str = strawberry.field(description="The indicator's name as shown on the entities, e.g. \"Not followed "
-                                             "up in 6 months\" (unique, any case).")
+    name: str = strawberry.field(
+        description="The indicator's name as shown on the entities, e.g. \"Not followed "
+        'up in 6 months" (unique, any case).'
+    )
     description: str | None = strawberry.field(description="What the indicator means and what to do about it.")
     icon: str = strawberry.field(description="The name of the icon shown with the indicator, e.g. `flag`.")
     colour: str = strawberry.field(description="The indicator's colour as #rrggbb.")
-    priority: int = strawberry.field(description="Where the indicator ranks among an entity's indicators: higher "
-                                                 "first.")
+    priority: int = strawberry.field(
+        description="Where the indicator ranks among an entity's indicators: higher first."
+    )
     entity_type: MonitoredEntity = strawberry.field(  # type: ignore[valid-type]
-        description="What the monitor marks: accounts, contacts or opportunities.")
+        description="What the monitor marks: accounts, contacts or opportunities."
+    )
     active: bool = strawberry.field(description="False when the monitor is switched off: it marks nothing.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
@@ -92,13 +126,20 @@ class StatusMonitor(Node):
         return rule_of(self.__dict__["rule"])
 
 
-StatusMonitorOrder = order_input("StatusMonitor", {
-    "NAME": "By name.", "PRIORITY": "By priority.", "ENTITY_TYPE": "By the type of entity marked.",
-    "CREATED_AT": "When it was created.", "UPDATED_AT": "When it last changed."})
+StatusMonitorOrder = order_input(
+    "StatusMonitor",
+    {
+        "NAME": "By name.",
+        "PRIORITY": "By priority.",
+        "ENTITY_TYPE": "By the type of entity marked.",
+        "CREATED_AT": "When it was created.",
+        "UPDATED_AT": "When it last changed.",
+    },
+)
 
 
 @strawberry.input(description="Which status monitors to list. All given conditions must hold.")
 class StatusMonitorFilter:
-    search: Optional[str] = _f(SEARCH)
-    entity_type: Optional[MonitoredEntity] = _f("Only monitors that mark this type of entity.")  # type: ignore[valid-type]
-    active: Optional[bool] = _f("Only active (true) or only switched-off (false) monitors.")
+    search: str | None = _f(SEARCH)
+    entity_type: MonitoredEntity | None = _f("Only monitors that mark this type of entity.")  # type: ignore[valid-type]
+    active: bool | None = _f("Only active (true) or only switched-off (false) monitors.")

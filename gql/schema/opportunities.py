@@ -9,10 +9,10 @@ from domain.enums import Stage as DomainStage
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums as e
-from gql.schema.history import history_field
-from gql.schema.base import Money, Node, money, needs
 from gql.schema import relations as rel
+from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import linked, node_class, to_many, to_one
+from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.quotes import QUOTES_ORDER, Quote
 from persistence import tables as t
@@ -70,16 +70,32 @@ class Opportunity(Node):
     owner = to_one("gql.schema.people:User", t.users, "owner_id", "The user responsible for the deal.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner working on the deal.")
     campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign the deal came from.")
-    quotes = to_many("gql.schema.quotes:Quote", t.quotes, "opportunity_id", "All quotes, oldest first.",
-                     order_by=QUOTES_ORDER)
-    contracts = to_many("gql.schema.contracts:Contract", t.contracts, "opportunity_id",
-                        "The contracts created when it was sold.")
-    documents = to_many("gql.schema.documents:QuoteDocument", t.quote_documents, "opportunity_id",
-                        "Documents generated from its quotes, oldest first.")
-    related_accounts = linked("gql.schema.accounts:Account", t.opportunity_related_accounts, "opportunity_id",
-                              "account_id", t.accounts, "Other accounts involved in the deal.")
-    business_roles = to_many("gql.schema.opportunities:BusinessRole", t.business_roles, "opportunity_id",
-                             "Contacts and the roles they play in the deal.")
+    quotes = to_many(
+        "gql.schema.quotes:Quote", t.quotes, "opportunity_id", "All quotes, oldest first.", order_by=QUOTES_ORDER
+    )
+    contracts = to_many(
+        "gql.schema.contracts:Contract", t.contracts, "opportunity_id", "The contracts created when it was sold."
+    )
+    documents = to_many(
+        "gql.schema.documents:QuoteDocument",
+        t.quote_documents,
+        "opportunity_id",
+        "Documents generated from its quotes, oldest first.",
+    )
+    related_accounts = linked(
+        "gql.schema.accounts:Account",
+        t.opportunity_related_accounts,
+        "opportunity_id",
+        "account_id",
+        t.accounts,
+        "Other accounts involved in the deal.",
+    )
+    business_roles = to_many(
+        "gql.schema.opportunities:BusinessRole",
+        t.business_roles,
+        "opportunity_id",
+        "Contacts and the roles they play in the deal.",
+    )
     activities = rel.activities("opportunity_id", "this opportunity")
     status_indicators = indicators_field("OPPORTUNITY")
 
@@ -107,8 +123,8 @@ class SalesActivity(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     owner = to_one("gql.schema.people:User", t.users, "owner_id", "Who does it.")
     lead = to_one("gql.schema.leads:Lead", t.leads, "lead_id", "The lead it is about.")
-    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
-                         "The opportunity it is about.")
+    opportunity = to_one(
+        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The opportunity it is about."
+    )
     account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it is about.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it is about.")
-

@@ -5,8 +5,8 @@ from datetime import date, datetime
 import strawberry
 
 from gql.schema import enums as e
-from gql.schema.base import Money, Node, money
 from gql.schema import relations as rel
+from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_many, to_one
 from persistence import tables as t
 
@@ -16,7 +16,9 @@ class Team(Node):
     graphql_type = "Team"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The team's name.")
-    members = to_many("gql.schema.people:User", t.users, "team_id", "The users in this team.", order_by=(t.users.c.name,))
+    members = to_many(
+        "gql.schema.people:User", t.users, "team_id", "The users in this team.", order_by=(t.users.c.name,)
+    )
 
 
 @strawberry.type(description="A person who signs in: an admin, a sales director or a sales rep.")
@@ -28,8 +30,13 @@ class User(Node):
     role: e.Role = strawberry.field(description="What the user may do and see.")
     created_at: datetime = strawberry.field(description="When it was created.")
     team = to_one("gql.schema.people:Team", t.teams, "team_id", "The user's team.")
-    goals = to_many("gql.schema.people:Goal", t.goals, "user_id", "The user's sales goals, oldest period first.",
-                    order_by=(t.goals.c.period_start,))
+    goals = to_many(
+        "gql.schema.people:Goal",
+        t.goals,
+        "user_id",
+        "The user's sales goals, oldest period first.",
+        order_by=(t.goals.c.period_start,),
+    )
     opportunities = rel.opportunities("owner_id", "Opportunities this user owns.")
     managed_accounts = rel.accounts("manager_id", "Accounts this user manages.")
 
@@ -43,8 +50,13 @@ class Partner(Node):
     phone: str | None = strawberry.field(description="Phone number.")
     country: str | None = strawberry.field(description="Country, ISO 3166 alpha-2.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    consultants = to_many("gql.schema.accounts:Contact", t.contacts, "partner_id",
-                          "The partner's consultants.", order_by=(t.contacts.c.last_name,))
+    consultants = to_many(
+        "gql.schema.accounts:Contact",
+        t.contacts,
+        "partner_id",
+        "The partner's consultants.",
+        order_by=(t.contacts.c.last_name,),
+    )
     accounts = rel.accounts("partner_id", "Accounts this partner manages.")
     leads = rel.leads("assigned_partner_id", "Leads assigned to this partner.")
     opportunities = rel.opportunities("partner_id", "Opportunities assigned to this partner.")

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from gql import ids
 from gql.errors import ClientError
+from gql.resolvers.connections import criteria
 from gql.schema import enums as e
 from gql.schema import filters as f
 from gql.schema.accounts import AccountGroup, ContactType
@@ -22,7 +23,6 @@ from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
-from gql.resolvers.connections import criteria
 from persistence import filters as spec
 from persistence import reads
 from persistence import tables as t
@@ -77,25 +77,38 @@ class Viewer:
     partner: Partner | None = strawberry.field(description="The calling partner (null for a user).")
     scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
         description="What the token in use may do: the scopes it was created with (all, when none) within its "
-                    "owner's role.")
+        "owner's role."
+    )
 
 
 def _list(target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str):
-    return connection(target, spec_, default_order=default_order, filter_type=filter_type, order_type=order_type,
-                      description=f"All {what}, a page at a time.")
+    return connection(
+        target,
+        spec_,
+        default_order=default_order,
+        filter_type=filter_type,
+        order_type=order_type,
+        description=f"All {what}, a page at a time.",
+    )
 
 
 @strawberry.type(description="The entry points for reading the sales graph.")
 class Query:
     @strawberry.field(description="Any object by its global id; null when it does not exist.")
-    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
-            description="A global id, as returned in any `id` field.")]) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id, as returned in any `id` field.")],
+    ) -> Node | None:
         return await load_node(info, id)
 
-    @strawberry.field(description=f"Several objects by global id, in the same order (null where one does not exist); "
-                                  f"at most {MAX_NODES} ids.")
-    async def nodes(self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(
-            description="Global ids.")]) -> list[Node | None]:
+    @strawberry.field(
+        description=f"Several objects by global id, in the same order (null where one does not exist); "
+        f"at most {MAX_NODES} ids."
+    )
+    async def nodes(
+        self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids.")]
+    ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise ClientError(f"`ids` may hold at most {MAX_NODES} ids, got {len(ids)}", code="INVALID_PAGE")
         return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
@@ -111,24 +124,51 @@ class Query:
         return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
 
     accounts = _list("gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", f.AccountFilter, f.AccountOrder, "accounts")
-    contacts = _list("gql.schema.accounts:Contact", spec.CONTACTS, "LAST_NAME", f.ContactFilter, f.ContactOrder,
-                     "contacts (employees and consultants)")
+    contacts = _list(
+        "gql.schema.accounts:Contact",
+        spec.CONTACTS,
+        "LAST_NAME",
+        f.ContactFilter,
+        f.ContactOrder,
+        "contacts (employees and consultants)",
+    )
     leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", f.LeadFilter, f.LeadOrder, "leads")
-    opportunities = _list("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, "CREATED_AT",
-                          f.OpportunityFilter, f.OpportunityOrder, "opportunities")
-    contracts = _list("gql.schema.contracts:Contract", spec.CONTRACTS, "STARTS_ON", f.ContractFilter,
-                      f.ContractOrder, "contracts")
+    opportunities = _list(
+        "gql.schema.opportunities:Opportunity",
+        spec.OPPORTUNITIES,
+        "CREATED_AT",
+        f.OpportunityFilter,
+        f.OpportunityOrder,
+        "opportunities",
+    )
+    contracts = _list(
+        "gql.schema.contracts:Contract", spec.CONTRACTS, "STARTS_ON", f.ContractFilter, f.ContractOrder, "contracts"
+    )
     partners = _list("gql.schema.people:Partner", spec.PARTNERS, "NAME", f.PartnerFilter, f.PartnerOrder, "partners")
-    campaigns = _list("gql.schema.leads:Campaign", spec.CAMPAIGNS, "NAME", f.CampaignFilter, f.CampaignOrder,
-                      "campaigns")
-    price_books = _list("gql.schema.catalog:PriceBook", spec.PRICE_BOOKS, "NAME", f.PriceBookFilter,
-                        f.PriceBookOrder, "price books")
+    campaigns = _list(
+        "gql.schema.leads:Campaign", spec.CAMPAIGNS, "NAME", f.CampaignFilter, f.CampaignOrder, "campaigns"
+    )
+    price_books = _list(
+        "gql.schema.catalog:PriceBook", spec.PRICE_BOOKS, "NAME", f.PriceBookFilter, f.PriceBookOrder, "price books"
+    )
     products = _list("gql.schema.catalog:Product", spec.PRODUCTS, "NAME", f.ProductFilter, f.ProductOrder, "products")
-    sales_activities = _list("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, "CREATED_AT",
-                             f.SalesActivityFilter, f.SalesActivityOrder, "sales activities")
+    sales_activities = _list(
+        "gql.schema.opportunities:SalesActivity",
+        spec.SALES_ACTIVITIES,
+        "CREATED_AT",
+        f.SalesActivityFilter,
+        f.SalesActivityOrder,
+        "sales activities",
+    )
     users = _list("gql.schema.people:User", spec.USERS, "NAME", f.UserFilter, f.UserOrder, "users")
-    status_monitors = _list("gql.schema.monitors:StatusMonitor", spec.STATUS_MONITORS, "NAME", StatusMonitorFilter,
-                            StatusMonitorOrder, "status monitor definitions")
+    status_monitors = _list(
+        "gql.schema.monitors:StatusMonitor",
+        spec.STATUS_MONITORS,
+        "NAME",
+        StatusMonitorFilter,
+        StatusMonitorOrder,
+        "status monitor definitions",
+    )
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:
@@ -142,8 +182,9 @@ class Query:
     async def account_groups(self, info: Info) -> list[AccountGroup]:
         return AccountGroup.from_rows(await _all(info, select(t.account_groups).order_by(t.account_groups.c.name)))
 
-    @strawberry.field(description="The lead processor's routing rules in the order they are tried (by position). "
-                                  "Empty for partners.")
+    @strawberry.field(
+        description="The lead processor's routing rules in the order they are tried (by position). Empty for partners."
+    )
     async def lead_routing_rules(self, info: Info) -> list[LeadRoutingRule]:
         if info.context.principal is None or info.context.principal.is_partner:
             return []
@@ -168,20 +209,29 @@ class Query:
         rows = await _all(info, select(t.exchange_rates).order_by(t.exchange_rates.c.currency))
         return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
 
-    @strawberry.field(description="The id of the newest event (0 when there is none). Read it before (or with) the "
-                                  "data a view shows, then subscribe with `since` set to it: the subscription "
-                                  "sends every change after it, so nothing falls between the read and the live "
-                                  "updates.")
+    @strawberry.field(
+        description="The id of the newest event (0 when there is none). Read it before (or with) the "
+        "data a view shows, then subscribe with `since` set to it: the subscription "
+        "sends every change after it, so nothing falls between the read and the live "
+        "updates."
+    )
     async def latest_event_id(self, info: Info) -> strawberry.ID:
         async with info.context.engine.connect() as conn:
             return strawberry.ID(str(await newest_position(conn)))
 
-    @strawberry.field(description="Leads grouped by status, like a kanban board: every status is a column. "
-                                  "Archived leads are left out unless the filter asks for them.")
+    @strawberry.field(
+        description="Leads grouped by status, like a kanban board: every status is a column. "
+        "Archived leads are left out unless the filter asks for them."
+    )
     async def lead_board(
-        self, info: Info,
-        filter: Annotated[f.LeadFilter | None, strawberry.argument(description="Only leads matching all these conditions.")] = None,
-        limit: Annotated[int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")] = 10,
+        self,
+        info: Info,
+        filter: Annotated[
+            f.LeadFilter | None, strawberry.argument(description="Only leads matching all these conditions.")
+        ] = None,
+        limit: Annotated[
+            int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")
+        ] = 10,
     ) -> list[LeadColumn]:
         found = criteria(filter)
         found.setdefault("archived", False)
@@ -190,20 +240,25 @@ class Query:
         statuses = [s.value for s in e.LeadStatus]
         order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]
         async with info.context.engine.connect() as conn:
-            columns = await reads.top_per_group(conn, t.leads, "status", statuses, conds, order, limit,
-                                                info.context.viewer)
-        return [LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
-                for s, (count, rows) in zip(statuses, columns)]
+            columns = await reads.top_per_group(
+                conn, t.leads, "status", statuses, conds, order, limit, info.context.viewer
+            )
+        return [
+            LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
+            for s, (count, rows) in zip(statuses, columns)
+        ]
 
     api_tokens: list[ApiToken] = strawberry.field(
         resolver=resolve_api_tokens,
         description="API tokens, newest first, never their secrets: an admin sees everyone's (filter by owner), "
-                    "anyone else only their own.")
+        "anyone else only their own.",
+    )
     scoreboard: Scoreboard = strawberry.field(
         resolver=resolve_scoreboard,
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
-                    "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
-                    "progress, projection and rank. Bad arguments are an error with no data.")
+        "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
+        "progress, projection and rank. Bad arguments are an error with no data.",
+    )
 
 
 async def _all(info: Info, stmt) -> list:  # noqa: ANN001

@@ -7,9 +7,9 @@ import strawberry
 from strawberry.types import Info
 
 from domain.money import Money as DomainMoney
-from gql.schema.history import history_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
+from gql.schema.history import history_field
 from persistence import tables as t
 
 QUOTES_ORDER = (t.quotes.c.created_at,)
@@ -30,14 +30,29 @@ class Quote(Node):
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Quote")
-    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id",
-                         "The opportunity it is for.")
-    price_book = to_one("gql.schema.catalog:PriceBook", t.price_books, "price_book_id",
-                        "The price book its prices come from (none for a manual quote).")
-    items = to_many("gql.schema.quotes:QuoteItem", t.quote_items, "quote_id", "The lines of the quote, in order.",
-                    order_by=ITEMS_ORDER)
-    documents = to_many("gql.schema.documents:QuoteDocument", t.quote_documents, "quote_id",
-                        "The documents generated from this quote, oldest first.", order_by=(t.quote_documents.c.id,))
+    opportunity = to_one(
+        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The opportunity it is for."
+    )
+    price_book = to_one(
+        "gql.schema.catalog:PriceBook",
+        t.price_books,
+        "price_book_id",
+        "The price book its prices come from (none for a manual quote).",
+    )
+    items = to_many(
+        "gql.schema.quotes:QuoteItem",
+        t.quote_items,
+        "quote_id",
+        "The lines of the quote, in order.",
+        order_by=ITEMS_ORDER,
+    )
+    documents = to_many(
+        "gql.schema.documents:QuoteDocument",
+        t.quote_documents,
+        "quote_id",
+        "The documents generated from this quote, oldest first.",
+        order_by=(t.quote_documents.c.id,),
+    )
 
     @strawberry.field(description="The sum of the item totals, rounded half-up to the currency's minor unit.")
     @needs("id", "currency")

@@ -1,4 +1,5 @@
 """The to-many connections that several types share, each with its filter and ordering."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,31 +10,72 @@ from persistence import filters as spec
 
 
 def accounts(fk: str, description: str) -> Any:
-    return connection("gql.schema.accounts:Account", spec.ACCOUNTS, fk=fk, default_order="NAME",
-                      filter_type=f.AccountFilter, order_type=f.AccountOrder, description=description)
+    return connection(
+        "gql.schema.accounts:Account",
+        spec.ACCOUNTS,
+        fk=fk,
+        default_order="NAME",
+        filter_type=f.AccountFilter,
+        order_type=f.AccountOrder,
+        description=description,
+    )
 
 
 def contacts(fk: str, description: str) -> Any:
-    return connection("gql.schema.accounts:Contact", spec.CONTACTS, fk=fk, default_order="LAST_NAME",
-                      filter_type=f.ContactFilter, order_type=f.ContactOrder, description=description)
+    return connection(
+        "gql.schema.accounts:Contact",
+        spec.CONTACTS,
+        fk=fk,
+        default_order="LAST_NAME",
+        filter_type=f.ContactFilter,
+        order_type=f.ContactOrder,
+        description=description,
+    )
 
 
 def leads(fk: str, description: str) -> Any:
-    return connection("gql.schema.leads:Lead", spec.LEADS, fk=fk, default_order="CREATED_AT",
-                      filter_type=f.LeadFilter, order_type=f.LeadOrder, description=description)
+    return connection(
+        "gql.schema.leads:Lead",
+        spec.LEADS,
+        fk=fk,
+        default_order="CREATED_AT",
+        filter_type=f.LeadFilter,
+        order_type=f.LeadOrder,
+        description=description,
+    )
 
 
 def opportunities(fk: str, description: str) -> Any:
-    return connection("gql.schema.opportunities:Opportunity", spec.OPPORTUNITIES, fk=fk, default_order="CREATED_AT",
-                      filter_type=f.OpportunityFilter, order_type=f.OpportunityOrder, description=description)
+    return connection(
+        "gql.schema.opportunities:Opportunity",
+        spec.OPPORTUNITIES,
+        fk=fk,
+        default_order="CREATED_AT",
+        filter_type=f.OpportunityFilter,
+        order_type=f.OpportunityOrder,
+        description=description,
+    )
 
 
 def contracts(fk: str, description: str) -> Any:
-    return connection("gql.schema.contracts:Contract", spec.CONTRACTS, fk=fk, default_order="STARTS_ON",
-                      filter_type=f.ContractFilter, order_type=f.ContractOrder, description=description)
+    return connection(
+        "gql.schema.contracts:Contract",
+        spec.CONTRACTS,
+        fk=fk,
+        default_order="STARTS_ON",
+        filter_type=f.ContractFilter,
+        order_type=f.ContractOrder,
+        description=description,
+    )
 
 
 def activities(fk: str, what: str) -> Any:
-    return connection("gql.schema.opportunities:SalesActivity", spec.SALES_ACTIVITIES, fk=fk,
-                      default_order="CREATED_AT", filter_type=f.SalesActivityFilter,
-                      order_type=f.SalesActivityOrder, description=f"Sales activities on {what}.")
+    return connection(
+        "gql.schema.opportunities:SalesActivity",
+        spec.SALES_ACTIVITIES,
+        fk=fk,
+        default_order="CREATED_AT",
+        filter_type=f.SalesActivityFilter,
+        order_type=f.SalesActivityOrder,
+        description=f"Sales activities on {what}.",
+    )

@@ -1,4 +1,5 @@
 """The lead processor's configuration as read: routing rules and lead splitters."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,21 +16,27 @@ from gql.schema.fields import to_one
 from gql.schema.people import Partner, User
 from persistence import tables as t
 
-LeadRoutingField = described_enum(d.LeadField, "LeadRoutingField", "The lead field a routing condition tests.", {
-    "COUNTRY": "The lead's country (ISO 3166 alpha-2); `values` lists the countries.",
-    "UTM_SOURCE": "The UTM source (where the lead came from, e.g. linkedin); `values` lists them, any case.",
-    "UTM_MEDIUM": "The UTM medium (e.g. cpc, email); `values` lists them, any case.",
-    "UTM_CAMPAIGN": "The UTM campaign tag; `values` lists them, any case.",
-    "CAMPAIGN": "The lead's campaign; `values` lists campaign ids.",
-    "COMPANY_SIZE": "The number of employees; `min` and/or `max` bound it (inclusive).",
-})
+LeadRoutingField = described_enum(
+    d.LeadField,
+    "LeadRoutingField",
+    "The lead field a routing condition tests.",
+    {
+        "COUNTRY": "The lead's country (ISO 3166 alpha-2); `values` lists the countries.",
+        "UTM_SOURCE": "The UTM source (where the lead came from, e.g. linkedin); `values` lists them, any case.",
+        "UTM_MEDIUM": "The UTM medium (e.g. cpc, email); `values` lists them, any case.",
+        "UTM_CAMPAIGN": "The UTM campaign tag; `values` lists them, any case.",
+        "CAMPAIGN": "The lead's campaign; `values` lists campaign ids.",
+        "COMPANY_SIZE": "The number of employees; `min` and/or `max` bound it (inclusive).",
+    },
+)
 
 
 @strawberry.type(description="One test on a lead's field; a lead without the field never matches.")
 class LeadRoutingCondition:
     field: LeadRoutingField = strawberry.field(description="The field tested.")  # type: ignore[valid-type]
-    values: list[str] = strawberry.field(description="The values that match (campaign ids for CAMPAIGN; empty for "
-                                                     "COMPANY_SIZE).")
+    values: list[str] = strawberry.field(
+        description="The values that match (campaign ids for CAMPAIGN; empty for COMPANY_SIZE)."
+    )
     min: int | None = strawberry.field(description="COMPANY_SIZE: the smallest size that matches.")
     max: int | None = strawberry.field(description="COMPANY_SIZE: the largest size that matches.")
 
@@ -39,27 +46,38 @@ def condition_of(data: dict[str, Any]) -> LeadRoutingCondition:
     values = data.get("values") or []
     if field is d.LeadField.CAMPAIGN:
         values = [ids.encode("Campaign", v) for v in values]
-    return LeadRoutingCondition(field=LeadRoutingField[field.value], values=[str(v) for v in values],  # type: ignore[index]
-                                min=data.get("min"), max=data.get("max"))
+    return LeadRoutingCondition(
+        field=LeadRoutingField[field.value],
+        values=[str(v) for v in values],  # type: ignore[index]
+        min=data.get("min"),
+        max=data.get("max"),
+    )
 
 
-@strawberry.type(description="A rule of the lead processor: when every condition holds (no conditions: always), "
-                             "an incoming lead goes to the rule's user, partner or splitter and gets its priority. "
-                             "Rules are tried by position; the first that matches wins.")
+@strawberry.type(
+    description="A rule of the lead processor: when every condition holds (no conditions: always), "
+    "an incoming lead goes to the rule's user, partner or splitter and gets its priority. "
+    "Rules are tried by position; the first that matches wins."
+)
 class LeadRoutingRule(Node):
     graphql_type = "LeadRoutingRule"
     name: str = strawberry.field(description="What the rule is for, in a few words.")
     position: int = strawberry.field(description="Rules are tried in ascending position (ties by creation).")
     active: bool = strawberry.field(description="False when the rule is switched off (it never matches).")
-    priority: int | None = strawberry.field(description="The priority given to the leads it routes (null: keep the "
-                                                        "lead's own).")
+    priority: int | None = strawberry.field(
+        description="The priority given to the leads it routes (null: keep the lead's own)."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     user = to_one("gql.schema.people:User", t.users, "user_id", "The user it sends leads to.")
     partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it sends leads to.")
-    splitter = to_one("gql.schema.routing:LeadSplitter", t.lead_splitters, "splitter_id",
-                      "The splitter that shares its leads between sellers.")
+    splitter = to_one(
+        "gql.schema.routing:LeadSplitter",
+        t.lead_splitters,
+        "splitter_id",
+        "The splitter that shares its leads between sellers.",
+    )
 
     @strawberry.field(description="The conditions, all of which must hold.")
     def conditions(self) -> list[LeadRoutingCondition]:
@@ -72,7 +90,8 @@ class LeadSplitterShare:
     assigned: int = strawberry.field(description="Leads given to this seller since the shares were last set.")
     percent: Decimal = strawberry.field(description="The share it should get, in percent.")
     realised_percent: Decimal | None = strawberry.field(
-        description="The share it got so far, in percent (null before the first lead).")
+        description="The share it got so far, in percent (null before the first lead)."
+    )
     user_id: strawberry.Private[int | None]
     partner_id: strawberry.Private[int | None]
 
@@ -95,9 +114,11 @@ def _percent(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
 
 
-@strawberry.type(description="Shares leads between several sellers by weight (e.g. 50/30/20), deterministically "
-                             "(the quota method): every seller's count stays within one lead of its exact share, so "
-                             "realised shares converge to the weights.")
+@strawberry.type(
+    description="Shares leads between several sellers by weight (e.g. 50/30/20), deterministically "
+    "(the quota method): every seller's count stays within one lead of its exact share, so "
+    "realised shares converge to the weights."
+)
 class LeadSplitter(Node):
     graphql_type = "LeadSplitter"
     name: str = strawberry.field(description="The splitter's name (unique).")
@@ -108,10 +129,19 @@ class LeadSplitter(Node):
 
     @strawberry.field(description="The sellers and their weights, in the order they were given.")
     async def shares(self, info: Info) -> list[LeadSplitterShare]:
-        rows = await info.context.children(t.lead_splitter_shares, "splitter_id",
-                                           (t.lead_splitter_shares.c.id,)).load(self.pk)
+        rows = await info.context.children(t.lead_splitter_shares, "splitter_id", (t.lead_splitter_shares.c.id,)).load(
+            self.pk
+        )
         weights = sum(r.weight for r in rows)
         assigned = sum(r.assigned for r in rows)
-        return [LeadSplitterShare(weight=r.weight, assigned=r.assigned, percent=_percent(r.weight, weights),
-                                  realised_percent=_percent(r.assigned, assigned), user_id=r.user_id,
-                                  partner_id=r.partner_id) for r in rows]
+        return [
+            LeadSplitterShare(
+                weight=r.weight,
+                assigned=r.assigned,
+                percent=_percent(r.weight, weights),
+                realised_percent=_percent(r.assigned, assigned),
+                user_id=r.user_id,
+                partner_id=r.partner_id,
+            )
+            for r in rows
+        ]

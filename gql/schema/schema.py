@@ -3,24 +3,57 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gql.schema import accounts, catalog, contracts, documents, history, leads, opportunities, people, quotes, routing
-from gql.schema import monitors
+from gql.schema import (
+    accounts,
+    catalog,
+    contracts,
+    documents,
+    history,
+    leads,
+    monitors,
+    opportunities,
+    people,
+    quotes,
+    routing,
+)
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 from gql.schema.subscriptions import Subscription
 
 NODE_CLASSES = [
-    accounts.Account, accounts.Contact, accounts.ContactType, accounts.AccountGroup,
-    people.User, people.Team, people.Partner, people.Goal,
-    leads.Lead, leads.Campaign,
-    opportunities.Opportunity, opportunities.BusinessRole, opportunities.SalesActivity,
-    quotes.Quote, quotes.QuoteItem,
-    catalog.Product, catalog.ProductUnit, catalog.PriceBook, catalog.PriceEntry, catalog.Bundle,
+    accounts.Account,
+    accounts.Contact,
+    accounts.ContactType,
+    accounts.AccountGroup,
+    people.User,
+    people.Team,
+    people.Partner,
+    people.Goal,
+    leads.Lead,
+    leads.Campaign,
+    opportunities.Opportunity,
+    opportunities.BusinessRole,
+    opportunities.SalesActivity,
+    quotes.Quote,
+    quotes.QuoteItem,
+    catalog.Product,
+    catalog.ProductUnit,
+    catalog.PriceBook,
+    catalog.PriceEntry,
+    catalog.Bundle,
     contracts.Contract,
-    documents.QuoteDocument, documents.DocumentTemplate,
-    routing.LeadRoutingRule, routing.LeadSplitter,
+    documents.QuoteDocument,
+    documents.DocumentTemplate,
+    routing.LeadRoutingRule,
+    routing.LeadSplitter,
     history.AuditEntry,
     monitors.StatusMonitor,
 ]
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, types=[*NODE_CLASSES, *extra_types()], config=StrawberryConfig(auto_camel_case=True))
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[*NODE_CLASSES, *extra_types()],
+    config=StrawberryConfig(auto_camel_case=True),
+)

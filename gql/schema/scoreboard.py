@@ -1,5 +1,6 @@
 """The live scoreboard as read: the period input, the board and its reps. The same request object and
 type serve the `scoreboard` query and the `scoreboardUpdated` subscription."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,29 +19,37 @@ from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
 from gql.schema.people import Team, User
 from persistence import tables as t
-from persistence.visibility import Viewer
 from persistence.scoreboard import load_scoreboard_rows
+from persistence.visibility import Viewer
 
 MAX_INT = 2**31 - 1  # GraphQL Int is 32-bit
 
-PeriodPreset = described_enum(d.PeriodPreset, "PeriodPreset", "A scoreboard period relative to now (UTC).", {
-    "LAST_24_HOURS": "The 24 hours up to now: a sliding window that moves with time and never ends.",
-    "LAST_7_DAYS": "The 7 days up to now: a sliding window that moves with time and never ends.",
-    "THIS_MONTH": "The current calendar month, in UTC.",
-    "THIS_QUARTER": "The current calendar quarter (January–March, April–June, …), in UTC.",
-    "ALL_TIME": "Everything, with no start and no end.",
-})
+PeriodPreset = described_enum(
+    d.PeriodPreset,
+    "PeriodPreset",
+    "A scoreboard period relative to now (UTC).",
+    {
+        "LAST_24_HOURS": "The 24 hours up to now: a sliding window that moves with time and never ends.",
+        "LAST_7_DAYS": "The 7 days up to now: a sliding window that moves with time and never ends.",
+        "THIS_MONTH": "The current calendar month, in UTC.",
+        "THIS_QUARTER": "The current calendar quarter (January–March, April–June, …), in UTC.",
+        "ALL_TIME": "Everything, with no start and no end.",
+    },
+)
 
 
-@strawberry.input(description="The period of a scoreboard: either a `preset`, or a custom range with both `from` and "
-                              "`to`; never both, never neither.")
+@strawberry.input(
+    description="The period of a scoreboard: either a `preset`, or a custom range with both `from` and "
+    "`to`; never both, never neither."
+)
 class PeriodInput:
     preset: PeriodPreset | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="A period relative to now.")
+        default=None, description="A period relative to now."
+    )
     from_: datetime | None = strawberry.field(
-        default=None, name="from", description="Start of a custom range (included); without an offset it is UTC.")
-    to: datetime | None = strawberry.field(
-        default=None, description="End of a custom range (excluded); after `from`.")
+        default=None, name="from", description="Start of a custom range (included); without an offset it is UTC."
+    )
+    to: datetime | None = strawberry.field(default=None, description="End of a custom range (excluded); after `from`.")
 
 
 @strawberry.type(description="One sales rep's figures on a scoreboard. Amounts are in the scoreboard's currency.")
@@ -53,22 +62,28 @@ class ScoreboardRep:
     deals_lost: int = strawberry.field(description="How many deals the rep lost in the period.")
     win_rate: Decimal | None = strawberry.field(
         description="Deals won ÷ deals closed (won or lost) in the period, in % with one decimal; null when none "
-                    "closed.")
+        "closed."
+    )
     open_pipeline: Money = strawberry.field(
-        description="Estimated revenue of the rep's open opportunities (whenever they were opened).")
+        description="Estimated revenue of the rep's open opportunities (whenever they were opened)."
+    )
     open_deals: int = strawberry.field(description="How many open opportunities the rep has.")
     goal: Money | None = strawberry.field(
         description="The rep's revenue goal for the period: each goal counts by the share of its days that lie in "
-                    "the period (a monthly goal counts fully in its month, 7/30 of it in a 7-day window). Null "
-                    "when the rep has no goal there.")
+        "the period (a monthly goal counts fully in its month, 7/30 of it in a 7-day window). Null "
+        "when the rep has no goal there."
+    )
     deals_goal: Decimal | None = strawberry.field(
-        description="The rep's goal in deals won, shared out over the period like `goal` (one decimal).")
+        description="The rep's goal in deals won, shared out over the period like `goal` (one decimal)."
+    )
     progress: Decimal | None = strawberry.field(
-        description="Won revenue ÷ goal, in % with one decimal; null without a goal (or a zero goal).")
+        description="Won revenue ÷ goal, in % with one decimal; null without a goal (or a zero goal)."
+    )
     projected: Money = strawberry.field(
         description="Won revenue projected to the period's end at the pace so far, counted in whole days from the "
-                    "period's start (a begun day counts). Equals won revenue for sliding windows, ALL_TIME and "
-                    "periods that have ended.")
+        "period's start (a begun day counts). Equals won revenue for sliding windows, ALL_TIME and "
+        "periods that have ended."
+    )
     on_track: bool | None = strawberry.field(description="Whether `projected` reaches `goal`; null without a goal.")
 
     @strawberry.field(description="The sales rep.")
@@ -80,42 +95,62 @@ class ScoreboardRep:
     @classmethod
     def from_domain(cls, rep: d.RepFigures, user_row: Any = None) -> ScoreboardRep:
         return cls(
-            user_id=rep.user_id, user_row=user_row, rank=rep.rank, won_revenue=_money(rep.won_revenue),
-            deals_won=rep.deals_won, deals_lost=rep.deals_lost, win_rate=rep.win_rate,
+            user_id=rep.user_id,
+            user_row=user_row,
+            rank=rep.rank,
+            won_revenue=_money(rep.won_revenue),
+            deals_won=rep.deals_won,
+            deals_lost=rep.deals_lost,
+            win_rate=rep.win_rate,
             open_pipeline=_money(rep.open_pipeline),
-            open_deals=rep.open_deals, goal=_money(rep.goal), deals_goal=rep.deals_goal, progress=rep.progress,
-            projected=_money(rep.projected), on_track=rep.on_track)
+            open_deals=rep.open_deals,
+            goal=_money(rep.goal),
+            deals_goal=rep.deals_goal,
+            progress=rep.progress,
+            projected=_money(rep.projected),
+            on_track=rep.on_track,
+        )
 
 
-@strawberry.type(description="A live sales scoreboard for a period, optionally one team, in a reporting currency. "
-                             "Figures change only through events (see `eventId`) or at `changesAt`; totals are the "
-                             "sums of the reps' rounded figures.")
+@strawberry.type(
+    description="A live sales scoreboard for a period, optionally one team, in a reporting currency. "
+    "Figures change only through events (see `eventId`) or at `changesAt`; totals are the "
+    "sums of the reps' rounded figures."
+)
 class Scoreboard:
     team_id: strawberry.Private[int | None]
     team_row: strawberry.Private[Any]
     preset: PeriodPreset | None = strawberry.field(  # type: ignore[valid-type]
-        description="The preset asked for; null for a custom range.")
+        description="The preset asked for; null for a custom range."
+    )
     period_start: datetime | None = strawberry.field(
-        description="Start of the period (UTC); null for ALL_TIME. Moves with `asOf` for sliding windows.")
+        description="Start of the period (UTC); null for ALL_TIME. Moves with `asOf` for sliding windows."
+    )
     period_end: datetime | None = strawberry.field(
-        description="End of the period (UTC, excluded; for sliding windows: now, included); null for ALL_TIME.")
+        description="End of the period (UTC, excluded; for sliding windows: now, included); null for ALL_TIME."
+    )
     as_of: datetime = strawberry.field(description="When these figures were computed.")
     time_left: int | None = strawberry.field(
         description="Seconds from `asOf` to the period's end (0 once it has ended; at most 2147483647); null for "
-                    "periods that never end (sliding windows, ALL_TIME).")
+        "periods that never end (sliding windows, ALL_TIME)."
+    )
     changes_at: datetime | None = strawberry.field(
         description="The next moment at which time alone changes a figure (a new day of the pace, a deal leaving a "
-                    "sliding window, the period's end); null when only events can change them.")
+        "sliding window, the period's end); null when only events can change them."
+    )
     currency: str = strawberry.field(description="The reporting currency (ISO 4217) of every amount here.")
     won_revenue: Money = strawberry.field(description="Actual revenue of the opportunities won in the period.")
     deals_won: int = strawberry.field(description="How many opportunities were won in the period.")
     deals_lost: int = strawberry.field(description="How many opportunities were lost in the period.")
     win_rate: Decimal | None = strawberry.field(
-        description="Won ÷ closed (won or lost) in the period, in % with one decimal; null when none closed.")
+        description="Won ÷ closed (won or lost) in the period, in % with one decimal; null when none closed."
+    )
     average_deal_size: Money | None = strawberry.field(
-        description="Average revenue per won deal in the period; null when none was won.")
+        description="Average revenue per won deal in the period; null when none was won."
+    )
     open_pipeline: Money = strawberry.field(
-        description="Estimated revenue of all open opportunities now (not bound to the period).")
+        description="Estimated revenue of all open opportunities now (not bound to the period)."
+    )
     open_deals: int = strawberry.field(description="How many opportunities are open now.")
     goal: Money | None = strawberry.field(description="The sum of the reps' goals; null when none has one.")
     progress: Decimal | None = strawberry.field(description="Won revenue ÷ goal, in % with one decimal.")
@@ -123,11 +158,14 @@ class Scoreboard:
     on_track: bool | None = strawberry.field(description="Whether `projected` reaches `goal`; null without a goal.")
     reps: list[ScoreboardRep] = strawberry.field(
         description="The sales reps by rank: a team's members, or (without a team) everyone who owns open "
-                    "opportunities, closed deals in the period or has a goal in it.")
+        "opportunities, closed deals in the period or has a goal in it."
+    )
     missing_rates: list[str] = strawberry.field(
-        description="Currencies of amounts left out because they have no exchange rate (set one to count them).")
+        description="Currencies of amounts left out because they have no exchange rate (set one to count them)."
+    )
     event_id: strawberry.ID | None = strawberry.field(
-        description="The newest event these figures include (a subscription's `since`); null before any event.")
+        description="The newest event these figures include (a subscription's `since`); null before any event."
+    )
 
     @strawberry.field(description="The team the scoreboard is limited to; null for everyone.")
     async def team(self, info: Info) -> Team | None:
@@ -138,25 +176,37 @@ class Scoreboard:
         return Team.from_row(await info.context.by_id(t.teams).load(self.team_id))
 
     @classmethod
-    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None,
-                    team: Any = None) -> Scoreboard:
+    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None, team: Any = None) -> Scoreboard:
         """The GraphQL object of a computed scoreboard. `users` (the reps' `users` rows by id) and `team`
         (the `teams` row), when the caller has them (`load` does); without them each goes through the
         request's loaders. With them the object needs no SQL to show, so one can serve every subscriber."""
         users = users or {}
         period = board.period
         return cls(
-            team_id=board.request.team_id, team_row=team, preset=period.preset, period_start=period.start,
+            team_id=board.request.team_id,
+            team_row=team,
+            preset=period.preset,
+            period_start=period.start,
             period_end=period.end,
-            as_of=board.as_of, time_left=None if board.time_left is None else min(board.time_left, MAX_INT),
-            changes_at=board.changes_at, currency=board.currency, won_revenue=_money(board.won_revenue),
-            deals_won=board.deals_won, deals_lost=board.deals_lost, win_rate=board.win_rate,
-            average_deal_size=_money(board.average_deal_size), open_pipeline=_money(board.open_pipeline),
-            open_deals=board.open_deals, goal=_money(board.goal), progress=board.progress,
-            projected=_money(board.projected), on_track=board.on_track,
+            as_of=board.as_of,
+            time_left=None if board.time_left is None else min(board.time_left, MAX_INT),
+            changes_at=board.changes_at,
+            currency=board.currency,
+            won_revenue=_money(board.won_revenue),
+            deals_won=board.deals_won,
+            deals_lost=board.deals_lost,
+            win_rate=board.win_rate,
+            average_deal_size=_money(board.average_deal_size),
+            open_pipeline=_money(board.open_pipeline),
+            open_deals=board.open_deals,
+            goal=_money(board.goal),
+            progress=board.progress,
+            projected=_money(board.projected),
+            on_track=board.on_track,
             reps=[ScoreboardRep.from_domain(r, users.get(r.user_id)) for r in board.reps],
             missing_rates=list(board.missing_rates),
-            event_id=None if board.event_id is None else strawberry.ID(str(board.event_id)))
+            event_id=None if board.event_id is None else strawberry.ID(str(board.event_id)),
+        )
 
 
 def _money(value):  # noqa: ANN001, ANN202
@@ -173,8 +223,9 @@ def scoreboard_request(period: PeriodInput, team_id: strawberry.ID | None, curre
         raise ClientError(error.message, code="BAD_USER_INPUT", field=error.field) from None
 
 
-async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardRequest, now: datetime,
-               viewer: Viewer) -> Scoreboard:
+async def load(
+    source: AsyncEngine | AsyncConnection, request: d.ScoreboardRequest, now: datetime, viewer: Viewer
+) -> Scoreboard:
     """The scoreboard of `request` at `now` counting only what `viewer` may see, as the GraphQL type; a
     ClientError for an unknown team or a reporting currency without an exchange rate."""
     try:
@@ -186,12 +237,19 @@ async def load(source: AsyncEngine | AsyncConnection, request: d.ScoreboardReque
 
 
 PERIOD = Annotated[PeriodInput, strawberry.argument(description="The period: a preset or a custom from/to range.")]
-TEAM = Annotated[strawberry.ID | None, strawberry.argument(
-    description="Only this team's members (a Team id); all reps when omitted.")]
-CURRENCY = Annotated[str | None, strawberry.argument(
-    description="The reporting currency (ISO 4217); EUR, the base of the exchange rates, when omitted.")]
+TEAM = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Only this team's members (a Team id); all reps when omitted."),
+]
+CURRENCY = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The reporting currency (ISO 4217); EUR, the base of the exchange rates, when omitted."
+    ),
+]
 
 
 async def resolve_scoreboard(info: Info, period: PERIOD, team_id: TEAM = None, currency: CURRENCY = None) -> Scoreboard:
-    return await load(info.context.engine, scoreboard_request(period, team_id, currency), info.context.clock(),
-                      info.context.viewer)
+    return await load(
+        info.context.engine, scoreboard_request(period, team_id, currency), info.context.clock(), info.context.viewer
+    )

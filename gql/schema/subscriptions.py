@@ -1,12 +1,13 @@
 """The Subscription root: live opportunity events, status indicator changes and scoreboards, each
 resumable after the last event a client saw (`since`)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -26,25 +27,29 @@ from gql.subscriptions.hub import Event
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables as t
 
-SINCE = ("The `eventId` of the last event this client received: the events after it are sent first (from the "
-         "event log, kept for SALESGRAPH_EVENT_RETENTION_HOURS, default 24 h), then live ones, with no gap and no "
-         "duplicate. An id older than the log gets the error SINCE_OUT_OF_RANGE: query the current state again "
-         "and subscribe without `since`.")
+SINCE = (
+    "The `eventId` of the last event this client received: the events after it are sent first (from the "
+    "event log, kept for SALESGRAPH_EVENT_RETENTION_HOURS, default 24 h), then live ones, with no gap and no "
+    "duplicate. An id older than the log gets the error SINCE_OUT_OF_RANGE: query the current state again "
+    "and subscribe without `since`."
+)
 
 
 @strawberry.enum(description="What happened to an opportunity.")
 class OpportunityEventKind(Enum):
     CREATED = strawberry.enum_value("OpportunityCreated", description="It was created.")
     CHANGED = strawberry.enum_value("OpportunityChanged", description="Its data changed (`fields` says which).")
-    STAGE_CHANGED = strawberry.enum_value("OpportunityStageChanged",
-                                          description="It moved between open stages (`fromStage`, `toStage`).")
+    STAGE_CHANGED = strawberry.enum_value(
+        "OpportunityStageChanged", description="It moved between open stages (`fromStage`, `toStage`)."
+    )
     WON = strawberry.enum_value("OpportunityWon", description="It was sold (`actualRevenue`).")
     LOST = strawberry.enum_value("OpportunityLost", description="It was lost (`reason`).")
     UNLOCKED = strawberry.enum_value("OpportunityUnlocked", description="A sale was undone for edits.")
     DELETED = strawberry.enum_value("OpportunityDeleted", description="It was deleted (`opportunity` is null).")
     QUOTE_ACTIVATED = strawberry.enum_value("QuoteActivated", description="A quote became its active quote (`quote`).")
-    QUOTE_CHANGED = strawberry.enum_value("QuoteChanged", description="A quote of it or the quote's items changed "
-                                                                      "(`quote`).")
+    QUOTE_CHANGED = strawberry.enum_value(
+        "QuoteChanged", description="A quote of it or the quote's items changed (`quote`)."
+    )
 
 
 OPPORTUNITY_EVENT_TYPES = frozenset(kind.value for kind in OpportunityEventKind)
@@ -62,8 +67,10 @@ def _stage(value: Any) -> Any:
 class OpportunityEvent:
     event: strawberry.Private[Event]
 
-    @strawberry.field(description="The event's id: increases with every event; pass the last one you received as "
-                                  "`since` when you subscribe again.")
+    @strawberry.field(
+        description="The event's id: increases with every event; pass the last one you received as "
+        "`since` when you subscribe again."
+    )
     def event_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.event["id"]))
 
@@ -80,74 +87,82 @@ class OpportunityEvent:
         return strawberry.ID(ids.encode("Opportunity", self.event["entityId"]))
 
     @strawberry.field(description="The opportunity as it is now; null when it no longer exists.")
-    async def opportunity(self, info: Info) -> Optional[Opportunity]:
+    async def opportunity(self, info: Info) -> Opportunity | None:
         return Opportunity.from_row(await info.context.by_id(t.opportunities).load(self.event["entityId"]))
 
     @strawberry.field(description="STAGE_CHANGED: the stage it left.")
-    def from_stage(self) -> Optional[e.Stage]:  # type: ignore[valid-type]
+    def from_stage(self) -> e.Stage | None:  # type: ignore[valid-type]
         return _stage(self.event["data"].get("from")) if self.event["type"] == "OpportunityStageChanged" else None
 
     @strawberry.field(description="STAGE_CHANGED: the stage it entered.")
-    def to_stage(self) -> Optional[e.Stage]:  # type: ignore[valid-type]
+    def to_stage(self) -> e.Stage | None:  # type: ignore[valid-type]
         return _stage(self.event["data"].get("to")) if self.event["type"] == "OpportunityStageChanged" else None
 
     @strawberry.field(description="WON: the actual revenue of the sale.")
-    def actual_revenue(self) -> Optional[Money]:
+    def actual_revenue(self) -> Money | None:
         data = self.event["data"]
         if self.event["type"] != "OpportunityWon" or data.get("actualRevenue") is None:
             return None
         return money(Decimal(str(data["actualRevenue"])), data.get("currency"))
 
     @strawberry.field(description="LOST: why it was lost.")
-    def reason(self) -> Optional[str]:
+    def reason(self) -> str | None:
         return self.event["data"].get("reason") if self.event["type"] == "OpportunityLost" else None
 
     @strawberry.field(description="CHANGED: the names of the fields that changed.")
-    def fields(self) -> Optional[list[str]]:
+    def fields(self) -> list[str] | None:
         found = self.event["data"].get("fields")
         return list(found) if isinstance(found, (list, tuple, dict)) else None
 
     @strawberry.field(description="QUOTE_ACTIVATED, QUOTE_CHANGED: the quote as it is now (null when deleted).")
-    async def quote(self, info: Info) -> Optional[Quote]:
+    async def quote(self, info: Info) -> Quote | None:
         quote_id = self.event["data"].get("quoteId")
         if quote_id is None:
             return None
         return Quote.from_row(await info.context.by_id(t.quotes).load(quote_id))
 
     @strawberry.field(description="The user who made the change (null for a partner or the system).")
-    async def actor_user(self, info: Info) -> Optional[User]:
+    async def actor_user(self, info: Info) -> User | None:
         user_id = self.event.get("actorUserId")
         return User.from_row(await info.context.by_id(t.users).load(user_id)) if user_id else None
 
     @strawberry.field(description="The partner who made the change, when a partner did.")
-    async def actor_partner(self, info: Info) -> Optional[Partner]:
+    async def actor_partner(self, info: Info) -> Partner | None:
         partner_id = self.event.get("actorPartnerId")
         return Partner.from_row(await info.context.by_id(t.partners).load(partner_id)) if partner_id else None
 
 
 @strawberry.enum(description="Whether an indicator appeared or went away.")
 class IndicatorChange(Enum):
-    SET = strawberry.enum_value("StatusIndicatorSet", description="The monitor's rule now holds: the entity carries "
-                                                                  "the indicator.")
-    CLEARED = strawberry.enum_value("StatusIndicatorCleared", description="The rule no longer holds (or the monitor "
-                                                                          "was switched off or deleted).")
+    SET = strawberry.enum_value(
+        "StatusIndicatorSet", description="The monitor's rule now holds: the entity carries the indicator."
+    )
+    CLEARED = strawberry.enum_value(
+        "StatusIndicatorCleared", description="The rule no longer holds (or the monitor was switched off or deleted)."
+    )
 
 
 INDICATOR_EVENT_TYPES = frozenset(kind.value for kind in IndicatorChange)
-_ENTITY_TABLES = {"Account": (Account, t.accounts), "Contact": (Contact, t.contacts),
-                  "Opportunity": (Opportunity, t.opportunities)}
-_MONITORED = {"Account": DomainMonitoredEntity.ACCOUNT, "Contact": DomainMonitoredEntity.CONTACT,
-              "Opportunity": DomainMonitoredEntity.OPPORTUNITY}
-MonitoredNode = Annotated[Account | Contact | Opportunity, strawberry.union(
-    "MonitoredNode", description="An entity a status monitor marks.")]
+_ENTITY_TABLES = {
+    "Account": (Account, t.accounts),
+    "Contact": (Contact, t.contacts),
+    "Opportunity": (Opportunity, t.opportunities),
+}
+_MONITORED = {
+    "Account": DomainMonitoredEntity.ACCOUNT,
+    "Contact": DomainMonitoredEntity.CONTACT,
+    "Opportunity": DomainMonitoredEntity.OPPORTUNITY,
+}
+MonitoredNode = Annotated[
+    Account | Contact | Opportunity, strawberry.union("MonitoredNode", description="An entity a status monitor marks.")
+]
 
 
 @strawberry.type(description="A status indicator set on or cleared from an account, contact or opportunity.")
 class StatusIndicatorChange:
     event: strawberry.Private[Event]
 
-    @strawberry.field(description="The event's id: pass the last one you received as `since` when you subscribe "
-                                  "again.")
+    @strawberry.field(description="The event's id: pass the last one you received as `since` when you subscribe again.")
     def event_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.event["id"]))
 
@@ -169,7 +184,7 @@ class StatusIndicatorChange:
         return strawberry.ID(ids.encode(self.event["entityType"], self.event["entityId"]))
 
     @strawberry.field(description="The entity as it is now; null when it no longer exists.")
-    async def entity(self, info: Info) -> Optional[MonitoredNode]:
+    async def entity(self, info: Info) -> MonitoredNode | None:
         node_type, table = _ENTITY_TABLES[self.event["entityType"]]
         return node_type.from_row(await info.context.by_id(table).load(self.event["entityId"]))
 
@@ -178,11 +193,11 @@ class StatusIndicatorChange:
         return strawberry.ID(ids.encode("StatusMonitor", self.event["data"]["monitorId"]))
 
     @strawberry.field(description="The monitor whose indicator it is, as it is now; null when deleted.")
-    async def monitor(self, info: Info) -> Optional[StatusMonitor]:
+    async def monitor(self, info: Info) -> StatusMonitor | None:
         return StatusMonitor.from_row(await info.context.by_id(t.status_monitors).load(self.event["data"]["monitorId"]))
 
     @strawberry.field(description="When the indicator was set (for CLEARED: when it had been set).")
-    def set_at(self) -> Optional[datetime]:
+    def set_at(self) -> datetime | None:
         value = self.event["data"].get("setAt")
         return datetime.fromisoformat(value) if value else None
 
@@ -203,17 +218,23 @@ def _pks(global_ids: list[strawberry.ID] | None, expected: str | tuple[str, ...]
         raise GraphQLError(f"`{argument}`: {error.message}", extensions={"code": "BAD_USER_INPUT"}) from None
 
 
-@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or the legacy graphql-ws protocol) "
-                             "on /graphql; authenticate with {\"authorization\": \"Bearer <token>\"} as the "
-                             "connection_init payload.")
+@strawberry.type(
+    description="Live updates over WebSocket (graphql-transport-ws or the legacy graphql-ws protocol) "
+    'on /graphql; authenticate with {"authorization": "Bearer <token>"} as the '
+    "connection_init payload."
+)
 class Subscription:
-    @strawberry.subscription(description="Every event of the opportunities (stage changes, won, lost, quote "
-                                         "activated, …), in order.")
+    @strawberry.subscription(
+        description="Every event of the opportunities (stage changes, won, lost, quote activated, …), in order."
+    )
     async def opportunity_events(
-        self, info: Info,
-        ids: Annotated[Optional[list[strawberry.ID]], strawberry.argument(
-            description="Only these opportunities; null: every opportunity.")] = None,
-        since: Annotated[Optional[strawberry.ID], strawberry.argument(description=SINCE)] = None,
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these opportunities; null: every opportunity."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
     ) -> AsyncIterator[OpportunityEvent]:
         wanted = _pks(ids, "Opportunity", "ids")
 
@@ -225,15 +246,25 @@ class Subscription:
 
     @strawberry.subscription(description="Every status indicator set or cleared, in order.")
     async def status_indicators_changed(
-        self, info: Info,
-        entity_types: Annotated[Optional[list[MonitoredEntity]], strawberry.argument(  # type: ignore[valid-type]
-            description="Only indicators on these kinds of entity; null: all.")] = None,
-        ids: Annotated[Optional[list[strawberry.ID]], strawberry.argument(
-            description="Only indicators on these accounts, contacts or opportunities; null: all.")] = None,
-        since: Annotated[Optional[strawberry.ID], strawberry.argument(description=SINCE)] = None,
+        self,
+        info: Info,
+        entity_types: Annotated[
+            list[MonitoredEntity] | None,
+            strawberry.argument(  # type: ignore[valid-type]
+                description="Only indicators on these kinds of entity; null: all."
+            ),
+        ] = None,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only indicators on these accounts, contacts or opportunities; null: all."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
     ) -> AsyncIterator[StatusIndicatorChange]:
-        kinds = None if entity_types is None else {
-            name for name, monitored in _MONITORED.items() if monitored.value in {k.value for k in entity_types}}
+        kinds = (
+            None
+            if entity_types is None
+            else {name for name, monitored in _MONITORED.items() if monitored.value in {k.value for k in entity_types}}
+        )
         wanted = None
         if ids is not None:
             wanted = set()
@@ -244,22 +275,35 @@ class Subscription:
                     raise GraphQLError(f"`ids`: {error.message}", extensions={"code": "BAD_USER_INPUT"}) from None
 
         def accepts(event: Event) -> bool:
-            return (event["type"] in INDICATOR_EVENT_TYPES and (kinds is None or event["entityType"] in kinds)
-                    and (wanted is None or (event["entityType"], event["entityId"]) in wanted))
+            return (
+                event["type"] in INDICATOR_EVENT_TYPES
+                and (kinds is None or event["entityType"] in kinds)
+                and (wanted is None or (event["entityType"], event["entityId"]) in wanted)
+            )
 
         source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, StatusIndicatorChange)
 
-    @strawberry.subscription(description="The scoreboard now, then again whenever a figure changes: after an event "
-                                         "that moves one (a sale, a loss, a new or changed opportunity, a goal, an "
-                                         "exchange rate) or when time alone does (`changesAt`). Bursts are coalesced "
-                                         "(at most one update per 200 ms, the last state always sent); the last "
-                                         "update received always equals what the `scoreboard` query returns.")
+    @strawberry.subscription(
+        description="The scoreboard now, then again whenever a figure changes: after an event "
+        "that moves one (a sale, a loss, a new or changed opportunity, a goal, an "
+        "exchange rate) or when time alone does (`changesAt`). Bursts are coalesced "
+        "(at most one update per 200 ms, the last state always sent); the last "
+        "update received always equals what the `scoreboard` query returns."
+    )
     async def scoreboard_updated(
-        self, info: Info, period: PERIOD, team_id: TEAM = None, currency: CURRENCY = None,
-        since: Annotated[Optional[strawberry.ID], strawberry.argument(
-            description="Accepted like the other subscriptions' `since` (and checked against the event log), though a "
-                        "scoreboard needs no replay: the current one is always sent first.")] = None,
+        self,
+        info: Info,
+        period: PERIOD,
+        team_id: TEAM = None,
+        currency: CURRENCY = None,
+        since: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Accepted like the other subscriptions' `since` (and checked against the event log), though a "
+                "scoreboard needs no replay: the current one is always sent first."
+            ),
+        ] = None,
     ) -> AsyncIterator[Scoreboard]:
         request = scoreboard_request(period, team_id, currency)
         realtime = _realtime(info)

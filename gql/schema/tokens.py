@@ -1,8 +1,8 @@
 """API tokens as the API shows them: never the secret or its hash."""
+
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Annotated
 
 import strawberry
@@ -17,16 +17,21 @@ from gql.schema.base import MAX_PAGE_SIZE, Node, described_enum, needs
 from gql.schema.fields import to_one
 from persistence import tables as t
 
-Scope = described_enum(d.Scope, "Scope", "What a token may do. Read scopes open an area's root queries and "
-                                         "subscriptions, write scopes its mutations (nested fields come with their "
-                                         "root field). In the README, the CLI and error messages a scope is "
-                                         "written in lower case with a colon: `ACCOUNTS_READ` is `accounts:read`.",
-                       {s.name: f"`{s.value}`: {d.DESCRIPTIONS[s]}" for s in d.Scope})
+Scope = described_enum(
+    d.Scope,
+    "Scope",
+    "What a token may do. Read scopes open an area's root queries and "
+    "subscriptions, write scopes its mutations (nested fields come with their "
+    "root field). In the README, the CLI and error messages a scope is "
+    "written in lower case with a colon: `ACCOUNTS_READ` is `accounts:read`.",
+    {s.name: f"`{s.value}`: {d.DESCRIPTIONS[s]}" for s in d.Scope},
+)
 KNOWN = frozenset(s.value for s in d.Scope)
 
 
-@strawberry.type(description="A bearer token for the API. Its secret is shown once, when it is created; only a hash "
-                             "is stored.")
+@strawberry.type(
+    description="A bearer token for the API. Its secret is shown once, when it is created; only a hash is stored."
+)
 class ApiToken(Node):
     graphql_type = "ApiToken"
     name: str = strawberry.field(description="What the token is for, to recognise it by.")
@@ -35,15 +40,19 @@ class ApiToken(Node):
     last_used_at: datetime | None = strawberry.field(description="When it was last used.")
     trusted_documents_only: bool = strawberry.field(
         description="True when it runs only the documents registered for it (`registerTrustedDocuments`): "
-                    "anything else is refused with 403 `DOCUMENT_NOT_TRUSTED`. For partner portals.")
+        "anything else is refused with 403 `DOCUMENT_NOT_TRUSTED`. For partner portals."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     version: int = strawberry.field(description="Increases with every change.")
     user = to_one("gql.schema.people:User", t.users, "user_id", "The user it belongs to (null for a partner's).")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id",
-                     "The partner it belongs to (null for a user's).")
+    partner = to_one(
+        "gql.schema.people:Partner", t.partners, "partner_id", "The partner it belongs to (null for a user's)."
+    )
 
-    @strawberry.field(description="The scopes it was created with; empty: everything its owner's role allows. "
-                                  "What it may do is these within its owner's role (`viewer.scopes` shows that).")
+    @strawberry.field(
+        description="The scopes it was created with; empty: everything its owner's role allows. "
+        "What it may do is these within its owner's role (`viewer.scopes` shows that)."
+    )
     @needs("scopes")
     def scopes(self) -> list[Scope]:  # type: ignore[valid-type]
         return [s for s in self.__dict__["scopes"] or [] if s in KNOWN]  # a retired name allows nothing
@@ -62,12 +71,18 @@ COLUMNS = [c for c in t.api_tokens.c if c.name != "token_hash"]
 
 async def resolve_api_tokens(
     info: Info,
-    user_id: Annotated[strawberry.ID | None, strawberry.argument(
-        description="Only the tokens of this user (admins; others see only their own).")] = None,
-    partner_id: Annotated[strawberry.ID | None, strawberry.argument(
-        description="Only the tokens of this partner (admins; others see only their own).")] = None,
-    revoked: Annotated[bool | None, strawberry.argument(
-        description="True: only revoked tokens; false: only tokens not revoked; null: both.")] = None,
+    user_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only the tokens of this user (admins; others see only their own)."),
+    ] = None,
+    partner_id: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="Only the tokens of this partner (admins; others see only their own)."),
+    ] = None,
+    revoked: Annotated[
+        bool | None,
+        strawberry.argument(description="True: only revoked tokens; false: only tokens not revoked; null: both."),
+    ] = None,
     limit: Annotated[int, strawberry.argument(description=f"How many, newest first (1 to {MAX_PAGE_SIZE}).")] = 50,
 ) -> list[ApiToken]:
     """API tokens, newest first: an admin's call lists everyone's, anyone else's only their own."""
@@ -82,7 +97,10 @@ async def resolve_api_tokens(
     if revoked is not None:
         stmt = stmt.where(tokens.c.revoked_at.is_not(None) if revoked else tokens.c.revoked_at.is_(None))
     if principal.role is not Role.ADMIN or principal.is_partner:
-        stmt = stmt.where(tokens.c.partner_id == principal.partner_id if principal.is_partner
-                          else tokens.c.user_id == principal.user_id)
+        stmt = stmt.where(
+            tokens.c.partner_id == principal.partner_id
+            if principal.is_partner
+            else tokens.c.user_id == principal.user_id
+        )
     async with info.context.engine.connect() as conn:
         return ApiToken.from_rows(await conn.execute(stmt))

@@ -6,6 +6,7 @@ what it has not seen: a message that skips ahead, a reconnect after the bus was 
 spell (checked every `resync_seconds`) makes it read the missing events from the outbox, which is
 the source of truth. Listeners therefore see every event once, in id order, whatever the bus
 dropped, duplicated or delayed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -67,16 +68,23 @@ class Listener:
 class EventHub:
     """Run `run()` as a task for the life of the process; `listen()` from anywhere."""
 
-    def __init__(self, engine: AsyncEngine, bus: EventBus, channel: str = CHANNEL,
-                 queue_size: int = 1000, resync_seconds: float = 2.0, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: EventBus,
+        channel: str = CHANNEL,
+        queue_size: int = 1000,
+        resync_seconds: float = 2.0,
+        retry_seconds: float = 1.0,
+    ) -> None:
         self.engine, self.bus, self.channel = engine, bus, channel
         self.queue_size, self.resync_seconds, self.retry_seconds = queue_size, resync_seconds, retry_seconds
         self.position: int | None = None  # the id of the last event delivered to listeners
-        self.connected = False            # whether the bus subscription is live (for /readyz)
+        self.connected = False  # whether the bus subscription is live (for /readyz)
         self._listeners: set[Listener] = set()
         self._lock = asyncio.Lock()
         self._started = asyncio.Event()
-        self.caught_up = 0                # events read from the outbox instead of the bus (for tests and logs)
+        self.caught_up = 0  # events read from the outbox instead of the bus (for tests and logs)
 
     @contextlib.contextmanager
     def listen(self, accepts: Callable[[Event], bool] | None = None, maxsize: int | None = None) -> Iterator[Listener]:

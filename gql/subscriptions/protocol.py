@@ -6,6 +6,7 @@ Our own handler rather than Strawberry's: it lets every subscriber of one scoreb
 execution of the same document (see `rendered` below), keeps an idle connection small (no task
 per connection besides the one uvicorn gives it, one keep-alive loop for all), and closes a client
 that cannot keep up with a code it can act on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,8 @@ from gql.context import Context
 from gql.execution import FastExecutor
 from gql.http import DocumentCache, masked_error
 from gql.limits import LimitExceeded, check_shape, check_text, cost
-from gql.scopes import InsufficientScope, check as check_scopes
+from gql.scopes import InsufficientScope
+from gql.scopes import check as check_scopes
 from gql.subscriptions.hub import SlowConsumer
 
 log = logging.getLogger("salesgraph.ws")
@@ -44,13 +46,13 @@ LEGACY_WS = "graphql-ws"
 
 # Close codes: the graphql-transport-ws protocol's, and one of ours.
 BAD_REQUEST = 4400
-UNAUTHORIZED = 4401            # subscribe before connection_ack
-FORBIDDEN = 4403               # connection_init with no valid token
+UNAUTHORIZED = 4401  # subscribe before connection_ack
+FORBIDDEN = 4403  # connection_init with no valid token
 SUBPROTOCOL_NOT_ACCEPTABLE = 4406
 INIT_TIMEOUT = 4408
 SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
-SLOW_CONSUMER = 4008           # ours: more messages waited than the bound; reconnect and resume with `since`
+SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
 
 
@@ -74,8 +76,18 @@ class _Close(Exception):
 class Connection:
     """One WebSocket: its protocol, caller and running operations."""
 
-    __slots__ = ("ws", "protocol", "principal", "context", "operations", "acknowledged", "closed", "busy",
-                 "deferred", "__weakref__")
+    __slots__ = (
+        "ws",
+        "protocol",
+        "principal",
+        "context",
+        "operations",
+        "acknowledged",
+        "closed",
+        "busy",
+        "deferred",
+        "__weakref__",
+    )
 
     def __init__(self, ws: WebSocket, protocol: str) -> None:
         self.ws, self.protocol = ws, protocol
@@ -84,8 +96,8 @@ class Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.acknowledged = False
         self.closed = False
-        self.busy = False                      # a send is waiting for the client to read
-        self.deferred: dict[str, str] = {}     # while busy: the newest message per operation
+        self.busy = False  # a send is waiting for the client to read
+        self.deferred: dict[str, str] = {}  # while busy: the newest message per operation
 
     def push(self, op_id: str, text: str) -> None:
         """Send without waiting: the common case writes at once (the socket's buffer has room). A
@@ -143,10 +155,19 @@ class Connection:
 
 
 class WebSocketEndpoint:
-    def __init__(self, schema: GraphQLSchema, engine: AsyncEngine, documents: DocumentCache, realtime: Any,
-                 events_committed: Callable[[], None] | None = None, clock: Callable[[], datetime] = utcnow,
-                 init_timeout: float = 10.0, keepalive: float = 15.0, max_operations: int = 100,
-                 admission: Any = None) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        engine: AsyncEngine,
+        documents: DocumentCache,
+        realtime: Any,
+        events_committed: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        init_timeout: float = 10.0,
+        keepalive: float = 15.0,
+        max_operations: int = 100,
+        admission: Any = None,
+    ) -> None:
         self.schema, self.engine, self.documents, self.realtime = schema, engine, documents, realtime
         self.admission = admission  # gql/admission.py: trusted documents and rate limits per operation
         self.events_committed, self.clock = events_committed, clock
@@ -185,7 +206,7 @@ class WebSocketEndpoint:
             else:
                 try:
                     message = await asyncio.wait_for(connection.ws.receive(), max(0.0, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise _Close(INIT_TIMEOUT, "Connection initialisation timeout") from None
             if message["type"] == "websocket.disconnect":
                 return
@@ -211,8 +232,9 @@ class WebSocketEndpoint:
             if connection.acknowledged:
                 raise _Close(TOO_MANY_INITS, "Too many initialisation requests")
             if not await self._authenticate(connection, message.get("payload")):
-                raise _Close(FORBIDDEN, "Forbidden: connection_init needs a valid token as "
-                                        '{"authorization": "Bearer <token>"}')
+                raise _Close(
+                    FORBIDDEN, 'Forbidden: connection_init needs a valid token as {"authorization": "Bearer <token>"}'
+                )
             connection.acknowledged = True
             await connection.send({"type": "connection_ack"})
         elif kind == "ping":
@@ -241,8 +263,14 @@ class WebSocketEndpoint:
         kind = message["type"]
         if kind == "connection_init":
             if not await self._authenticate(connection, message.get("payload")):
-                await connection.send({"type": "connection_error", "payload": {
-                    "message": 'connection_init needs a valid token as {"authorization": "Bearer <token>"}'}})
+                await connection.send(
+                    {
+                        "type": "connection_error",
+                        "payload": {
+                            "message": 'connection_init needs a valid token as {"authorization": "Bearer <token>"}'
+                        },
+                    }
+                )
                 raise _Close(FORBIDDEN, "Forbidden")
             connection.acknowledged = True
             await connection.send({"type": "connection_ack"})
@@ -250,12 +278,18 @@ class WebSocketEndpoint:
         elif kind == "start":
             op_id, payload = message.get("id"), message.get("payload")
             if not connection.acknowledged:
-                await connection.send({"type": "error", "id": op_id, "payload": {
-                    "message": "send connection_init (with the token) before start"}})
+                await connection.send(
+                    {
+                        "type": "error",
+                        "id": op_id,
+                        "payload": {"message": "send connection_init (with the token) before start"},
+                    }
+                )
                 return
             if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
-                await connection.send({"type": "error", "id": op_id,
-                                       "payload": {"message": "start needs an `id` and a `payload`"}})
+                await connection.send(
+                    {"type": "error", "id": op_id, "payload": {"message": "start needs an `id` and a `payload`"}}
+                )
                 return
             previous = connection.operations.pop(op_id, None)
             if previous is not None:  # the legacy protocol restarts an id that is reused
@@ -270,8 +304,9 @@ class WebSocketEndpoint:
         elif kind == "connection_terminate":
             raise _Close(1000, "terminated by the client")
         else:
-            await connection.send({"type": "error", "id": message.get("id"),
-                                   "payload": {"message": f"unknown message type {kind!r}"}})
+            await connection.send(
+                {"type": "error", "id": message.get("id"), "payload": {"message": f"unknown message type {kind!r}"}}
+            )
 
     # --- both ---
 
@@ -283,8 +318,9 @@ class WebSocketEndpoint:
                     authorization = value
             headers = payload.get("headers")
             if authorization is None and isinstance(headers, dict):
-                authorization = next((v for k, v in headers.items() if str(k).lower() == "authorization"
-                                      and isinstance(v, str)), None)
+                authorization = next(
+                    (v for k, v in headers.items() if str(k).lower() == "authorization" and isinstance(v, str)), None
+                )
         if authorization is None:
             authorization = connection.ws.headers.get("authorization")
         principal = await principal_for(self.engine, authorization)
@@ -295,18 +331,30 @@ class WebSocketEndpoint:
         return True
 
     def _context(self, principal: Principal, request_id: str) -> Context:
-        return Context(engine=self.engine, principal=principal, request_id=request_id, clock=self.clock,
-                       events_committed=self.events_committed, realtime=self.realtime)
+        return Context(
+            engine=self.engine,
+            principal=principal,
+            request_id=request_id,
+            clock=self.clock,
+            events_committed=self.events_committed,
+            realtime=self.realtime,
+        )
 
     def _start(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         if len(connection.operations) >= self.max_operations:
-            asyncio.ensure_future(self._fail(connection, op_id, [GraphQLError(
-                f"at most {self.max_operations} operations may run on one connection at a time")]))
+            asyncio.ensure_future(
+                self._fail(
+                    connection,
+                    op_id,
+                    [GraphQLError(f"at most {self.max_operations} operations may run on one connection at a time")],
+                )
+            )
             return
         task = asyncio.create_task(self._operation(connection, op_id, payload))
         connection.operations[op_id] = task
-        task.add_done_callback(lambda _t: connection.operations.pop(op_id, None)
-                               if connection.operations.get(op_id) is _t else None)
+        task.add_done_callback(
+            lambda _t: connection.operations.pop(op_id, None) if connection.operations.get(op_id) is _t else None
+        )
 
     async def _fail(self, connection: Connection, op_id: str, errors: list[GraphQLError]) -> None:
         """Errors before anything ran (validation, unknown operation): the protocol's `error` message."""
@@ -344,8 +392,11 @@ class WebSocketEndpoint:
                 return
             operation = get_operation_ast(document, operation_name)
             if operation is None:
-                await self._fail(connection, op_id, [GraphQLError(
-                    "the document has no single operation to run; name it in `operationName`")])
+                await self._fail(
+                    connection,
+                    op_id,
+                    [GraphQLError("the document has no single operation to run; name it in `operationName`")],
+                )
                 return
             try:
                 check_shape(document, operation, limits)
@@ -354,14 +405,26 @@ class WebSocketEndpoint:
                     await self.admission.admit_operation(connection.principal, query, spent)
                 check_scopes(connection.principal, document, operation)  # each root field's scope
             except (LimitExceeded, AdmissionRefused, InsufficientScope) as error:
-                extensions = {"code": error.code, **({"retryAfter": int(error.headers["Retry-After"])}
-                                                     if getattr(error, "headers", {}).get("Retry-After") else {})}
+                extensions = {
+                    "code": error.code,
+                    **(
+                        {"retryAfter": int(error.headers["Retry-After"])}
+                        if getattr(error, "headers", {}).get("Retry-After")
+                        else {}
+                    ),
+                }
                 await self._fail(connection, op_id, [GraphQLError(error.message, extensions=extensions)])
                 return
             context = replace(connection.context, request_id=request_id, loaders={})
             if operation.operation is not OperationType.SUBSCRIPTION:
-                result = execute(self.schema, document, context_value=context, variable_values=variables,
-                                 operation_name=operation_name, executor_class=FastExecutor)
+                result = execute(
+                    self.schema,
+                    document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=operation_name,
+                    executor_class=FastExecutor,
+                )
                 if not isinstance(result, ExecutionResult):
                     result = await result
                 await self._next(connection, op_id, self._body(result, request_id))
@@ -375,13 +438,32 @@ class WebSocketEndpoint:
             await connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
         except Exception:
             log.exception("unexpected error in subscription %s", request_id)
-            await self._next(connection, op_id, orjson.dumps({"errors": [{
-                "message": f"Internal server error (request id {request_id})",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}]}).decode())
+            await self._next(
+                connection,
+                op_id,
+                orjson.dumps(
+                    {
+                        "errors": [
+                            {
+                                "message": f"Internal server error (request id {request_id})",
+                                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                            }
+                        ]
+                    }
+                ).decode(),
+            )
             await connection.send({"type": "complete", "id": op_id})
 
-    async def _subscription(self, connection: Connection, op_id: str, document: Any, variables: Any,
-                            operation_name: str | None, context: Context, request_id: str) -> None:
+    async def _subscription(
+        self,
+        connection: Connection,
+        op_id: str,
+        document: Any,
+        variables: Any,
+        operation_name: str | None,
+        context: Context,
+        request_id: str,
+    ) -> None:
         executor = FastExecutor.build(self.schema, document, None, context, variables, operation_name)
         if isinstance(executor, list):
             await self._next(connection, op_id, self._body(ExecutionResult(None, executor), request_id))
@@ -394,8 +476,12 @@ class WebSocketEndpoint:
             return
         # Subscribers of the same source with the same document, variables and caller share one
         # execution per event: a payload that carries a `rendered` dict caches the response body.
-        key = (document_text(document), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode(),
-               operation_name, connection.principal)
+        key = (
+            document_text(document),
+            orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode(),
+            operation_name,
+            connection.principal,
+        )
         try:
             topic = getattr(stream, "topic", None)
             if topic is not None:
@@ -444,17 +530,29 @@ class WebSocketEndpoint:
             rendered[key] = body  # type: ignore[index]
         return body
 
-    async def _shared(self, connection: Connection, op_id: str, stream: Any, topic: Any, executor: Any,
-                      context: Context, request_id: str, key: Any) -> None:
+    async def _shared(
+        self,
+        connection: Connection,
+        op_id: str,
+        stream: Any,
+        topic: Any,
+        executor: Any,
+        context: Context,
+        request_id: str,
+        key: Any,
+    ) -> None:
         """A subscription to a shared topic (a live scoreboard): the first state is sent from here,
         then the subscriber joins the topic's group for its key, and the topic renders each new state
         once and pushes it to every member in one loop, with no task woken per subscriber."""
         first = await stream.__anext__()
         await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
-        prefix = f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",' \
-                 f'"id":{orjson.dumps(op_id).decode()},"payload":'
-        group = topic.join(key, (connection, op_id), prefix,
-                           lambda board: self._render(executor, context, board, request_id, key))
+        prefix = (
+            f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",'
+            f'"id":{orjson.dumps(op_id).decode()},"payload":'
+        )
+        group = topic.join(
+            key, (connection, op_id), prefix, lambda board: self._render(executor, context, board, request_id, key)
+        )
         try:
             latest = topic.latest
             if latest is not first:  # a state came between the first and joining: send it

@@ -4,6 +4,7 @@ alone changes one (`changes_at`); bursts are coalesced to at most one computatio
 seconds, and the last state is always computed after the last event. Subscribers are woken with
 the newest scoreboard, which carries a `rendered` cache so the same document is executed once per
 scoreboard for all of them: the work per event does not grow with the number of subscribers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,8 +56,9 @@ class ScoreboardTopic:
         self.groups: dict[Any, Group] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def join(self, key: Any, member: tuple[Any, str], prefix: str,
-             render: Callable[[Scoreboard], Awaitable[str]]) -> Group:
+    def join(
+        self, key: Any, member: tuple[Any, str], prefix: str, render: Callable[[Scoreboard], Awaitable[str]]
+    ) -> Group:
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(render)
@@ -72,7 +74,7 @@ class ScoreboardTopic:
         for group in list(self.groups.values()):
             try:
                 body = await group.render(board)
-            except Exception:  # noqa: BLE001 - one group's failure must not starve the others
+            except Exception:
                 log.exception("rendering scoreboard %s failed", self.request)
                 continue
             for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
@@ -137,14 +139,15 @@ class ScoreboardTopic:
                     failed = False
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - the database is away: try again shortly
+                except Exception:
                     log.exception("recomputing scoreboard %s failed; retrying", self.request)
                     failed = True
                     await asyncio.sleep(1.0)
 
     async def _compute(self) -> None:
-        board, users = await load_scoreboard_with_users(self.topics.engine, self.request, self.topics.clock(),
-                                                        self.viewer)
+        board, users = await load_scoreboard_with_users(
+            self.topics.engine, self.request, self.topics.clock(), self.viewer
+        )
         self.computations += 1
         self._changes_at = board.changes_at
         figures = board.figures()[:-1]  # the event id alone changing is not news

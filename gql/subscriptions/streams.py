@@ -1,5 +1,6 @@
 """Event streams for subscriptions: replay from the outbox after `since`, then live from the hub,
 with no gap and no duplicate."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
@@ -31,15 +32,23 @@ def parse_since(since: str | None) -> int | None:
     try:
         value = int(str(since))
     except ValueError:
-        raise GraphQLError(f"`since` must be an event id as received in `eventId`, not {since!r}",
-                           extensions={"code": "BAD_USER_INPUT"}) from None
+        raise GraphQLError(
+            f"`since` must be an event id as received in `eventId`, not {since!r}",
+            extensions={"code": "BAD_USER_INPUT"},
+        ) from None
     if value < 0:
         raise GraphQLError("`since` must not be negative", extensions={"code": "BAD_USER_INPUT"})
     return value
 
 
-_ENTITY_TABLES = {"Account": t.accounts, "Contact": t.contacts, "Opportunity": t.opportunities, "Lead": t.leads,
-                  "Quote": t.quotes, "Contract": t.contracts}
+_ENTITY_TABLES = {
+    "Account": t.accounts,
+    "Contact": t.contacts,
+    "Opportunity": t.opportunities,
+    "Lead": t.leads,
+    "Quote": t.quotes,
+    "Contract": t.contracts,
+}
 
 
 async def may_see(engine: AsyncEngine, viewer: Viewer, event: Event) -> bool:
@@ -68,8 +77,9 @@ async def check_resume(realtime: Realtime, since: int) -> None:
         raise GraphQLError(str(error), extensions={"code": "SINCE_OUT_OF_RANGE"}) from None
 
 
-async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: int | None,
-                 viewer: Viewer | None = None) -> AsyncIterator[Event]:
+async def events(
+    realtime: Realtime, accepts: Callable[[Event], bool], since: int | None, viewer: Viewer | None = None
+) -> AsyncIterator[Event]:
     """The events `accepts` takes: those after `since` first (from the outbox), then live ones.
     Raises a GraphQLError (code SINCE_OUT_OF_RANGE) when the outbox no longer has what follows `since`."""
     hub = realtime.hub
@@ -79,7 +89,9 @@ async def events(realtime: Realtime, accepts: Callable[[Event], bool], since: in
     return _visible_only(realtime.engine, viewer, _replay_then_live(realtime.engine, hub, accepts, since))
 
 
-async def _visible_only(engine: AsyncEngine, viewer: Viewer | None, source: AsyncIterator[Event]) -> AsyncIterator[Event]:
+async def _visible_only(
+    engine: AsyncEngine, viewer: Viewer | None, source: AsyncIterator[Event]
+) -> AsyncIterator[Event]:
     try:
         async for event in source:
             if viewer is None or await may_see(engine, viewer, event):
@@ -88,8 +100,9 @@ async def _visible_only(engine: AsyncEngine, viewer: Viewer | None, source: Asyn
         await source.aclose()  # type: ignore[attr-defined]
 
 
-async def _replay_then_live(engine: AsyncEngine, hub: EventHub, accepts: Callable[[Event], bool],
-                            since: int | None) -> AsyncIterator[Event]:
+async def _replay_then_live(
+    engine: AsyncEngine, hub: EventHub, accepts: Callable[[Event], bool], since: int | None
+) -> AsyncIterator[Event]:
     with hub.listen(accepts) as listener:
         start = hub.position  # read in the same step as registering: the listener gets exactly what follows
         assert start is not None

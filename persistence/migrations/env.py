@@ -9,7 +9,7 @@ from persistence.db import database_url
 from persistence.tables import metadata
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
@@ -24,8 +24,11 @@ async def _online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=context.config.get_main_option("sqlalchemy.url") or database_url(),
-                      target_metadata=metadata, literal_binds=True)
+    context.configure(
+        url=context.config.get_main_option("sqlalchemy.url") or database_url(),
+        target_metadata=metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

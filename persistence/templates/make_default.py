@@ -4,6 +4,7 @@
 
 The template uses docxtpl's Jinja tokens (see domain/documents.py, quote_tokens); `{%tr … %}` rows
 repeat a table row per item."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,9 +14,16 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
 TARGET = Path(__file__).with_name("quote.docx")
-COLUMNS = [("#", "{{ item.number }}"), ("Item", "{{ item.name }}"), ("Code", "{{ item.product_code }}"),
-           ("Unit", "{{ item.unit }}"), ("Quantity", "{{ item.quantity }}"), ("Unit price", "{{ item.unit_price }}"),
-           ("Discount %", "{{ item.discount_percent }}"), ("Total", "{{ item.total }}")]
+COLUMNS = [
+    ("#", "{{ item.number }}"),
+    ("Item", "{{ item.name }}"),
+    ("Code", "{{ item.product_code }}"),
+    ("Unit", "{{ item.unit }}"),
+    ("Quantity", "{{ item.quantity }}"),
+    ("Unit price", "{{ item.unit_price }}"),
+    ("Discount %", "{{ item.discount_percent }}"),
+    ("Total", "{{ item.total }}"),
+]
 
 
 def build() -> Document:
@@ -27,8 +35,9 @@ def build() -> Document:
 
     document.add_heading("Customer", level=2)
     document.add_paragraph("{{ account.name }}")
-    document.add_paragraph("{% for line in account.address_lines %}{{ line }}{% if not loop.last %}, "
-                           "{% endif %}{% endfor %}")
+    document.add_paragraph(
+        "{% for line in account.address_lines %}{{ line }}{% if not loop.last %}, {% endif %}{% endfor %}"
+    )
     document.add_paragraph("VAT no. {{ account.vat_no }}")
     document.add_paragraph("Attn. {{ contact.name }} {{ contact.email }}")
 
@@ -44,8 +53,12 @@ def build() -> Document:
         cell.text = token
     table.rows[3].cells[0].text = "{%tr endfor %}"
 
-    for label, token in [("Subtotal", "{{ totals.subtotal }}"), ("Discount", "{{ totals.discount }}"),
-                         ("Rounding", "{{ totals.rounding }}"), ("Total ({{ currency }})", "{{ totals.total }}")]:
+    for label, token in [
+        ("Subtotal", "{{ totals.subtotal }}"),
+        ("Discount", "{{ totals.discount }}"),
+        ("Rounding", "{{ totals.rounding }}"),
+        ("Total ({{ currency }})", "{{ totals.total }}"),
+    ]:
         paragraph = document.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         run = paragraph.add_run(f"{label}: {token}")

@@ -2,13 +2,14 @@
 asks for the text, a wrong one is refused), tokens that run only their trusted documents (for partner
 portals), and rate limits per token (requests and cost per minute, answered with 429 and
 Retry-After), in process memory and shared by several app instances through Redis."""
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
@@ -45,7 +46,7 @@ class Clock:
     """The app's time, moved by the test (rate limit buckets refill with it)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 6, 15, 12, tzinfo=timezone.utc)
+        self.now = datetime(2026, 6, 15, 12, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -57,19 +58,35 @@ class Client:
     def __init__(self, http: httpx.AsyncClient, token: str) -> None:
         self.http, self.token = http, token
 
-    async def post(self, query: str | None = None, variables: dict | None = None, token: str | None = None,
-                   extensions: dict | None = None) -> httpx.Response:
-        body = {k: v for k, v in {"query": query, "variables": variables, "extensions": extensions}.items()
-                if v is not None}
-        return await self.http.post("/graphql", json=body, headers={"Authorization": f"Bearer {token or self.token}",
-                                                                    "Accept": "application/graphql-response+json"})
+    async def post(
+        self,
+        query: str | None = None,
+        variables: dict | None = None,
+        token: str | None = None,
+        extensions: dict | None = None,
+    ) -> httpx.Response:
+        body = {
+            k: v for k, v in {"query": query, "variables": variables, "extensions": extensions}.items() if v is not None
+        }
+        return await self.http.post(
+            "/graphql",
+            json=body,
+            headers={"Authorization": f"Bearer {token or self.token}", "Accept": "application/graphql-response+json"},
+        )
 
-    async def get(self, query: str | None = None, token: str | None = None,
-                  extensions: dict | None = None) -> httpx.Response:
-        params = {k: v for k, v in {"query": query, "extensions": extensions and orjson.dumps(extensions).decode()}
-                  .items() if v is not None}
-        return await self.http.get("/graphql", params=params, headers={"Authorization": f"Bearer {token or self.token}",
-                                                                       "Accept": "application/json"})
+    async def get(
+        self, query: str | None = None, token: str | None = None, extensions: dict | None = None
+    ) -> httpx.Response:
+        params = {
+            k: v
+            for k, v in {"query": query, "extensions": extensions and orjson.dumps(extensions).decode()}.items()
+            if v is not None
+        }
+        return await self.http.get(
+            "/graphql",
+            params=params,
+            headers={"Authorization": f"Bearer {token or self.token}", "Accept": "application/json"},
+        )
 
 
 @pytest.fixture
@@ -98,6 +115,7 @@ def error(response: httpx.Response, status: int, code: str) -> str:
 
 
 # --- Automatic Persisted Queries ---
+
 
 async def test_a_persisted_query_is_registered_with_its_text_and_then_runs_by_its_hash_alone(app, backend):
     client = await app(backend)
@@ -149,11 +167,13 @@ async def test_persisted_queries_can_be_switched_off(app, backend):
 
 # --- trusted documents ---
 
+
 async def portal_token(client: Client, writable, trusted: bool = True) -> tuple[str, str]:
     """A partner's token (its secret and id), limited to trusted documents unless `trusted` is False."""
     partner = ids.encode("Partner", writable.summary.partner_id)
-    created = (await client.post(CREATE, {"input": {"name": "Portal", "partnerId": partner,
-                                                    "trustedDocumentsOnly": trusted}})).json()
+    created = (
+        await client.post(CREATE, {"input": {"name": "Portal", "partnerId": partner, "trustedDocumentsOnly": trusted}})
+    ).json()
     payload = created["data"]["createApiToken"]
     assert payload["token"]["trustedDocumentsOnly"] is trusted
     return payload["secret"], payload["token"]["id"]
@@ -162,7 +182,7 @@ async def portal_token(client: Client, writable, trusted: bool = True) -> tuple[
 async def test_a_trusted_documents_token_runs_only_what_was_registered_for_it(app, writable):
     client = await app(writable)
     secret, token_id = await portal_token(client, writable)
-    registered = (await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [ACCOUNTS, VIEWER]}}))
+    registered = await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [ACCOUNTS, VIEWER]}})
     assert registered.json()["data"]["registerTrustedDocuments"]["hashes"] == [sha(ACCOUNTS), sha(VIEWER)]
 
     by_text = await client.post(ACCOUNTS, token=secret)
@@ -202,20 +222,29 @@ async def test_other_tokens_of_the_same_partner_are_not_limited(app, writable):
 async def test_only_an_admin_registers_valid_documents(app, writable):
     client = await app(writable)
     _, token_id = await portal_token(client, writable)
-    as_partner = await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER]}},
-                                   token=writable.partner_token)
+    as_partner = await client.post(
+        REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER]}}, token=writable.partner_token
+    )
     assert as_partner.json()["data"]["registerTrustedDocuments"]["__typename"] == "PermissionDeniedError"
-    invalid = (await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER, "{ viewer { nope } }"]}}))
+    invalid = await client.post(
+        REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER, "{ viewer { nope } }"]}}
+    )
     outcome = invalid.json()["data"]["registerTrustedDocuments"]
     assert outcome["__typename"] == "ValidationError" and outcome["field"] == "documents[1]"
-    again = (await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER, VIEWER]}}))
+    again = await client.post(REGISTER, {"input": {"tokenId": token_id, "documents": [VIEWER, VIEWER]}})
     assert again.json()["data"]["registerTrustedDocuments"]["hashes"] == [sha(VIEWER), sha(VIEWER)]
 
 
 async def salesgraph(url: str, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "salesgraph.cli", *args, env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "salesgraph.cli",
+        *args,
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     return process.returncode, out.decode(), err.decode()
 
@@ -237,6 +266,7 @@ async def test_the_command_line_registers_documents_from_files(app, writable, tm
 
 
 # --- rate limits ---
+
 
 @pytest.fixture(params=["memory", "redis"])
 def rate_store(request) -> dict[str, str]:
@@ -324,15 +354,17 @@ async def test_a_bad_rate_setting_stops_the_app_at_start(backend, monkeypatch):
 async def test_when_redis_cannot_be_reached_requests_are_admitted_and_a_warning_logged(app, writable, caplog):
     from tests.support.server import free_port
 
-    client = await app(writable, Clock(), rate_requests_per_minute="1",
-                       rate_limit_url=f"redis://127.0.0.1:{free_port()}/0")
+    client = await app(
+        writable, Clock(), rate_requests_per_minute="1", rate_limit_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
     for _ in range(2):
         assert (await client.post(VIEWER)).status_code == 200
     assert any("rate limits not applied: Redis unreachable" in r.getMessage() for r in caplog.records)
 
 
 async def test_websocket_operations_run_only_trusted_documents_and_count_against_the_rate_limit(
-        app, writable, monkeypatch):
+    app, writable, monkeypatch
+):
     from tests.support.live import live_server
     from tests.support.ws import GraphQLSocket
 

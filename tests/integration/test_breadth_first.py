@@ -1,5 +1,6 @@
 """The breadth-first executor answers exactly what graphql-core's executor answers, and leaves
 to it every request it cannot answer the same way."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,8 @@ from gql.schema.schema import schema
 mark_fast_fields(schema._schema)
 
 QUERIES = {
-    "nested with fragments and aliases": ("""
+    "nested with fragments and aliases": (
+        """
         fragment Money on Money { amount currency }
         query { accounts(first: 12, orderBy: {field: NAME, direction: DESC}) {
           totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -34,20 +36,29 @@ QUERIES = {
               relatedAccounts { name } businessRoles { role contact { name } } } }
             contacts(first: 5) { nodes { name leadStatus category contactType { name kind } } }
             linkedAccounts { name } groups { name } subAccounts(first: 3) { totalCount nodes { name } } } } } }
-        """, None),
-    "variables, skip and include": ("""
+        """,
+        None,
+    ),
+    "variables, skip and include": (
+        """
         query($withQuotes: Boolean!, $skipOwner: Boolean!, $n: Int) {
           opportunities(first: $n, filter: {hasQuotes: true}) { nodes {
             name owner @skip(if: $skipOwner) { name }
             quotes @include(if: $withQuotes) { name items { name } } } } }
-        """, {"withQuotes": True, "skipOwner": True, "n": 15}),
-    "node and nodes with inline fragments": ("""
+        """,
+        {"withQuotes": True, "skipOwner": True, "n": 15},
+    ),
+    "node and nodes with inline fragments": (
+        """
         query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
           ... on Account { name opportunities(first: 1) { nodes { name } } }
           ... on Opportunity { name account { name } }
           ... on Product { code } } }
-        """, "ids"),
-    "root lists, campaigns, lead board, viewer": ("""
+        """,
+        "ids",
+    ),
+    "root lists, campaigns, lead board, viewer": (
+        """
         { viewer { user { name email role } partner { name } scopes }
           campaigns(first: 10) { nodes { name status costs { amount currency } startsOn
             figures { leads openLeads qualifiedLeads disqualifiedLeads opportunities wonOpportunities
@@ -62,7 +73,9 @@ QUERIES = {
           teams { name members { name } } contactTypes { name kind } accountGroups { name }
           exchangeRates { currency rate }
           salesActivities(last: 4) { edges { cursor node { type done dueAt occurredAt lead { company } account { name } } } } }
-        """, None),
+        """,
+        None,
+    ),
 }
 
 
@@ -70,9 +83,15 @@ async def _both(backend, query: str, variables: dict | None):
     principal = Principal(token_id=1, user_id=backend.summary.admin_user_id, role=Role.ADMIN)
     document = parse(query)
     fast = await BreadthFirst(schema).execute(
-        document, Context(engine=backend.engine, principal=principal, request_id="a"), variables, None)
-    standard = execute(schema._schema, document, variable_values=variables, executor_class=FastExecutor,
-                       context_value=Context(engine=backend.engine, principal=principal, request_id="b"))
+        document, Context(engine=backend.engine, principal=principal, request_id="a"), variables, None
+    )
+    standard = execute(
+        schema._schema,
+        document,
+        variable_values=variables,
+        executor_class=FastExecutor,
+        context_value=Context(engine=backend.engine, principal=principal, request_id="b"),
+    )
     return fast, standard if isinstance(standard, ExecutionResult) else await standard
 
 
@@ -80,8 +99,10 @@ async def _both(backend, query: str, variables: dict | None):
 async def test_breadth_first_gives_the_same_response_as_graphql_core(backend, gql, name):
     query, variables = QUERIES[name]
     if variables == "ids":
-        found = await gql.data("{ accounts(first: 2) { nodes { id } } opportunities(first: 2) { nodes { id } } "
-                               "products(first: 1) { nodes { id } } }")
+        found = await gql.data(
+            "{ accounts(first: 2) { nodes { id } } opportunities(first: 2) { nodes { id } } "
+            "products(first: 1) { nodes { id } } }"
+        )
         variables = {"ids": [n["id"] for key in ("accounts", "opportunities", "products") for n in found[key]["nodes"]]}
     fast, standard = await _both(backend, query, variables)
     assert standard.errors is None, standard.errors
@@ -91,11 +112,14 @@ async def test_breadth_first_gives_the_same_response_as_graphql_core(backend, gq
     assert list(fast.data) == list(standard.data)  # same key order
 
 
-@pytest.mark.parametrize("query", [
-    "{ accounts(first: 1000) { nodes { name } } }",            # a resolver raises a client error
-    "{ __schema { queryType { name } } }",                      # introspection
-    'query($id: ID!) { node(id: $id) { id } }',                 # variables that do not coerce
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ accounts(first: 1000) { nodes { name } } }",  # a resolver raises a client error
+        "{ __schema { queryType { name } } }",  # introspection
+        "query($id: ID!) { node(id: $id) { id } }",  # variables that do not coerce
+    ],
+)
 async def test_what_it_cannot_answer_exactly_is_left_to_graphql_core(backend, query):
     fast, standard = await _both(backend, query, {"id": 5} if "$id" in query else None)
     assert fast is None

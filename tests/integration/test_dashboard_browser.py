@@ -2,13 +2,14 @@
 the scoreboard as the `scoreboard` query answers it, follows a sale and a new status monitor without
 reloading, and after a dropped connection resumes the indicator stream after the last event it got.
 Needs Chromium and Playwright (`./sg test` installs both where it can); under CI=true it must run."""
+
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -52,6 +53,7 @@ MONITOR_SHOWN = """(id) => {
 
 # ---- the figures as a user reads them (the page's formatting, done again from the query's answer) ----
 
+
 def money(value: dict | None) -> str:
     return "–" if value is None else f"{Decimal(value['amount']):,} {value['currency']}"
 
@@ -69,25 +71,52 @@ def yes_no(value: bool | None) -> str:
 
 
 def as_shown(board: dict) -> dict:
-    figures = {"wonRevenue": money, "dealsWon": count, "dealsLost": count, "winRate": percent,
-               "averageDealSize": money, "openPipeline": money, "openDeals": count, "goal": money,
-               "progress": percent, "projected": money, "onTrack": yes_no}
+    figures = {
+        "wonRevenue": money,
+        "dealsWon": count,
+        "dealsLost": count,
+        "winRate": percent,
+        "averageDealSize": money,
+        "openPipeline": money,
+        "openDeals": count,
+        "goal": money,
+        "progress": percent,
+        "projected": money,
+        "onTrack": yes_no,
+    }
     return {
         "figures": {name: show(board[name]) for name, show in figures.items()},
-        "reps": [[str(rep["rank"]), rep["user"]["name"], money(rep["wonRevenue"]), money(rep["goal"]),
-                  percent(rep["progress"]), money(rep["projected"]), yes_no(rep["onTrack"]), count(rep["dealsWon"]),
-                  money(rep["openPipeline"]), count(rep["openDeals"])] for rep in board["reps"]],
+        "reps": [
+            [
+                str(rep["rank"]),
+                rep["user"]["name"],
+                money(rep["wonRevenue"]),
+                money(rep["goal"]),
+                percent(rep["progress"]),
+                money(rep["projected"]),
+                yes_no(rep["onTrack"]),
+                count(rep["dealsWon"]),
+                money(rep["openPipeline"]),
+                count(rep["openDeals"]),
+            ]
+            for rep in board["reps"]
+        ],
     }
 
 
 def monitor_as_shown(name: str, marked: dict) -> dict:
     total, names = marked["totalCount"], [node["name"] for node in marked["nodes"]]
     more = total - len(names)
-    return {"title": name, "count": f"{total:,} {'account' if total == 1 else 'accounts'}", "accounts": names,
-            "more": f"… and {more:,} more" if more > 0 else None}
+    return {
+        "title": name,
+        "count": f"{total:,} {'account' if total == 1 else 'accounts'}",
+        "accounts": names,
+        "more": f"… and {more:,} more" if more > 0 else None,
+    }
 
 
 # ---- fixtures --------------------------------------------------------------------------------------
+
 
 def unavailable(reason: str) -> None:
     if IN_CI:
@@ -106,7 +135,8 @@ async def browser():
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
         yield browser
         await browser.close()
 
@@ -134,13 +164,15 @@ async def page(browser):
 
 # ---- steps -----------------------------------------------------------------------------------------
 
+
 async def open_dashboard(page, live, token: str) -> None:
     from playwright.async_api import expect
 
     await page.goto(f"{live.url}/dashboard#token={token}")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
-    await expect(page.locator("#indicators")).to_have_attribute("data-loaded-after", re.compile(r"\d+"),
-                                                                 timeout=WAIT_MS)
+    await expect(page.locator("#indicators")).to_have_attribute(
+        "data-loaded-after", re.compile(r"\d+"), timeout=WAIT_MS
+    )
     await page.evaluate("window.stillTheSamePage = true")
 
 
@@ -155,7 +187,7 @@ async def scoreboard(api) -> dict:
     return (await api.data(BOARD, ALL_TIME))["scoreboard"]
 
 
-async def page_shows(page, expected: dict, script: str = SHOWN, arg=None) -> None:  # noqa: ANN001
+async def page_shows(page, expected: dict, script: str = SHOWN, arg=None) -> None:
     """Wait until the page shows `expected` (as read by `script`); if it never does, compare what it shows."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -166,28 +198,34 @@ async def page_shows(page, expected: dict, script: str = SHOWN, arg=None) -> Non
         assert await page.evaluate(script, arg) == expected
 
 
-async def new_monitor(api, name: str, rule: dict, colour: str) -> str:  # noqa: ANN001
-    made = (await api.data(CREATE_MONITOR, {"input": {"name": name, "entityType": "ACCOUNT", "rule": rule,
-                                                      "colour": colour, "priority": 3}}))["createStatusMonitor"]
+async def new_monitor(api, name: str, rule: dict, colour: str) -> str:
+    made = (
+        await api.data(
+            CREATE_MONITOR,
+            {"input": {"name": name, "entityType": "ACCOUNT", "rule": rule, "colour": colour, "priority": 3}},
+        )
+    )["createStatusMonitor"]
     assert made["__typename"] == "StatusMonitorPayload", made
     return made["statusMonitor"]["id"]
 
 
-async def marked_accounts(api, monitor_id: str) -> dict:  # noqa: ANN001
+async def marked_accounts(api, monitor_id: str) -> dict:
     return (await api.data(MARKED, {"monitor": monitor_id}))["accounts"]
 
 
 # ---- tests -----------------------------------------------------------------------------------------
 
+
 async def test_the_dashboard_shows_every_figure_of_the_scoreboard_and_follows_a_sale_without_reloading(
-        live, writable, page):
+    live, writable, page
+):
     opportunity, _quote, _ = await quote_with_items(live.api, writable)
     await open_dashboard(page, live, writable.admin_token)
     await choose_all_time(page)
     before = await scoreboard(live.api)
     await page_shows(page, as_shown(before))
 
-    selling = datetime.now(timezone.utc)
+    selling = datetime.now(UTC)
     sold = (await live.api.data(SELL, {"input": {"id": opportunity["id"]}}))["markOpportunitySold"]
     assert sold["__typename"] == "OpportunityPayload", sold
     after = await scoreboard(live.api)
@@ -216,23 +254,30 @@ async def test_accounts_appear_with_their_indicator_when_a_new_monitor_holds_for
 def subscriptions(frames: list[str], field: str) -> list[dict]:
     """The variables of the subscribe messages for `field` among a connection's frames from the page."""
     messages = [json.loads(frame) for frame in frames]
-    return [m["payload"].get("variables") or {} for m in messages
-            if m.get("type") == "subscribe" and field in m["payload"]["query"]]
+    return [
+        m["payload"].get("variables") or {}
+        for m in messages
+        if m.get("type") == "subscribe" and field in m["payload"]["query"]
+    ]
 
 
 def indicator_event_ids(frames: list[str]) -> list[int]:
     messages = [json.loads(frame) for frame in frames]
-    return [int(m["payload"]["data"]["statusIndicatorsChanged"]["eventId"]) for m in messages
-            if m.get("type") == "next" and "statusIndicatorsChanged" in (m["payload"].get("data") or {})]
+    return [
+        int(m["payload"]["data"]["statusIndicatorsChanged"]["eventId"])
+        for m in messages
+        if m.get("type") == "next" and "statusIndicatorsChanged" in (m["payload"].get("data") or {})
+    ]
 
 
 async def test_after_a_dropped_connection_the_page_reconnects_and_resumes_after_the_last_indicator_event(
-        live, writable, page):
+    live, writable, page
+):
     from playwright.async_api import expect
 
     connections = []  # per WebSocket the page opens: what it sent, what it received, both ends
 
-    def relay(page_side) -> None:  # noqa: ANN001
+    def relay(page_side) -> None:
         server_side = page_side.connect_to_server()
         seen = {"sent": [], "received": [], "page": page_side, "server": server_side}
         connections.append(seen)
@@ -260,13 +305,15 @@ async def test_after_a_dropped_connection_the_page_reconnects_and_resumes_after_
     states = await page.evaluate("window.connectionStates")
     assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s] == ["reconnecting", "live"]
     assert subscriptions(connections[1]["sent"], "statusIndicatorsChanged") == [{"since": str(max(received))}]
-    assert [v["period"] for v in subscriptions(connections[1]["sent"], "scoreboardUpdated")] == \
-        [{"preset": "THIS_MONTH"}]
+    assert [v["period"] for v in subscriptions(connections[1]["sent"], "scoreboardUpdated")] == [
+        {"preset": "THIS_MONTH"}
+    ]
 
     second_name = "No purchase in 6 months"
     second = await new_monitor(live.api, second_name, {"kind": "NO_WON_OPPORTUNITY", "months": 6}, "#5bc0de")
-    await page_shows(page, monitor_as_shown(second_name, await marked_accounts(live.api, second)),
-                     MONITOR_SHOWN, second)
+    await page_shows(
+        page, monitor_as_shown(second_name, await marked_accounts(live.api, second)), MONITOR_SHOWN, second
+    )
     assert await page.evaluate("window.stillTheSamePage === true")
 
 

@@ -1,5 +1,6 @@
 """The event bus and the hub around it: events the bus drops are read from the outbox, a Redis
 outage is survived, and events cross server processes through Redis."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,7 @@ from gql.subscriptions.hub import EventHub, SlowConsumer
 from persistence.bus import EventBus
 from persistence.outbox import CHANNEL, OutboxDispatcher
 from tests.conftest import GraphQLClient
-from tests.integration.mutations.test_opportunities import new_opportunity
-from tests.integration.mutations.test_opportunities import an_account
+from tests.integration.mutations.test_opportunities import an_account, new_opportunity
 from tests.integration.test_scoreboard_subscription import ALL_TIME, UPDATED, figures, pushed, query
 from tests.integration.test_subscriptions import EVENTS, LATEST, MONITOR, move
 
@@ -145,16 +145,21 @@ async def next_stage_change(socket: GraphQLSocket, op: str) -> dict:
 
 
 async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through_redis(
-        pg_writable, redis_server, tmp_path):
+    pg_writable, redis_server, tmp_path
+):
     one = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
     two = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
     try:
         async with httpx.AsyncClient(base_url=one.url) as http_one, httpx.AsyncClient(base_url=two.url) as http_two:
-            api_one, api_two = GraphQLClient(http_one, pg_writable.admin_token), GraphQLClient(http_two, pg_writable.admin_token)
+            api_one, api_two = (
+                GraphQLClient(http_one, pg_writable.admin_token),
+                GraphQLClient(http_two, pg_writable.admin_token),
+            )
             opportunity = await new_opportunity(api_one, pg_writable)
             socket = await GraphQLSocket.open(two.url, pg_writable.admin_token)
-            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]],
-                                                 "since": (await api_two.data(LATEST))["latestEventId"]})
+            op = await socket.subscribe(
+                EVENTS, {"ids": [opportunity["id"]], "since": (await api_two.data(LATEST))["latestEventId"]}
+            )
             await move(api_one, opportunity["id"], "QUALIFICATION")
             event = await next_stage_change(socket, op)
             assert event["toStage"] == "QUALIFICATION" and event["opportunity"]["stage"] == "QUALIFICATION"
@@ -163,17 +168,35 @@ async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through
             # The scoreboard and status indicators cross processes too.
             board_op = await socket.subscribe(UPDATED, ALL_TIME)
             await pushed(socket, board_op)
-            indicator_op = await socket.subscribe(INDICATORS_ALL, {"since": (await api_two.data(LATEST))["latestEventId"]})
-            await api_one.data(CREATE_OPPORTUNITY, {"input": {
-                "name": "Across processes", "accountId": await an_account(pg_writable),
-                "estimatedRevenue": {"amount": "777.00", "currency": "EUR"}}})
+            indicator_op = await socket.subscribe(
+                INDICATORS_ALL, {"since": (await api_two.data(LATEST))["latestEventId"]}
+            )
+            await api_one.data(
+                CREATE_OPPORTUNITY,
+                {
+                    "input": {
+                        "name": "Across processes",
+                        "accountId": await an_account(pg_writable),
+                        "estimatedRevenue": {"amount": "777.00", "currency": "EUR"},
+                    }
+                },
+            )
             wanted = figures(await query(api_one))
             async with asyncio.timeout(WAIT):
                 while figures(await pushed(socket, board_op)) != wanted:
                     pass
-            made = (await api_one.data(MONITOR, {"input": {
-                "name": "Opportunity without a next step", "entityType": "OPPORTUNITY",
-                "rule": {"kind": "NO_FUTURE_ACTIVITY"}}}))["createStatusMonitor"]["statusMonitor"]["id"]
+            made = (
+                await api_one.data(
+                    MONITOR,
+                    {
+                        "input": {
+                            "name": "Opportunity without a next step",
+                            "entityType": "OPPORTUNITY",
+                            "rule": {"kind": "NO_FUTURE_ACTIVITY"},
+                        }
+                    },
+                )
+            )["createStatusMonitor"]["statusMonitor"]["id"]
             change = (await socket.next(indicator_op, WAIT))["data"]["statusIndicatorsChanged"]
             assert change["change"] == "SET" and change["monitorId"] == made
             # Three subscriptions on one process and one on the other: still one Redis subscription each.
@@ -210,7 +233,9 @@ async def test_a_client_resumes_with_since_across_a_server_restart_and_misses_no
             api = GraphQLClient(http, writable.admin_token)
             opportunity = await new_opportunity(api, writable)
             socket = await GraphQLSocket.open(server.url, writable.admin_token)
-            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": (await api.data(LATEST))["latestEventId"]})
+            op = await socket.subscribe(
+                EVENTS, {"ids": [opportunity["id"]], "since": (await api.data(LATEST))["latestEventId"]}
+            )
             await move(api, opportunity["id"], "QUALIFICATION")
             seen = await next_stage_change(socket, op)
     finally:
@@ -225,8 +250,10 @@ async def test_a_client_resumes_with_since_across_a_server_restart_and_misses_no
             socket = await GraphQLSocket.open(restarted.url, writable.admin_token)
             op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": seen["eventId"]})
             missed = [(await socket.next(op, WAIT))["data"]["opportunityEvents"] for _ in range(2)]
-            assert [(e["kind"], e["toStage"]) for e in missed] == [("STAGE_CHANGED", "PROPOSAL"),
-                                                                   ("STAGE_CHANGED", "NEGOTIATION")]
+            assert [(e["kind"], e["toStage"]) for e in missed] == [
+                ("STAGE_CHANGED", "PROPOSAL"),
+                ("STAGE_CHANGED", "NEGOTIATION"),
+            ]
             await move(api, opportunity["id"], "QUALIFICATION")
             live = (await socket.next(op, WAIT))["data"]["opportunityEvents"]
             assert live["toStage"] == "QUALIFICATION"

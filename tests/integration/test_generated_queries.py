@@ -2,13 +2,23 @@
 root field, nested selections, fragments on every Node type, arguments of every kind, and ids
 drawn from every row in the database, the partner's and everyone else's), and no response, whatever
 its status, contains the id of a row the partner may not see."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import hypothesis_graphql as hg
 from graphql import (
-    FieldNode, NameNode, SelectionSetNode, TypeInfo, TypeInfoVisitor, Visitor, get_named_type, parse, print_ast, visit,
+    FieldNode,
+    NameNode,
+    SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    parse,
+    print_ast,
+    visit,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,28 +33,43 @@ from tests.integration.test_visibility import world  # noqa: F401 - the fixture
 EXAMPLES = 150
 # The types a partner sees only some rows of, and the table each global id names.
 TABLES = {
-    "Account": t.accounts, "Opportunity": t.opportunities, "Quote": t.quotes, "QuoteItem": t.quote_items,
-    "Contract": t.contracts, "Contact": t.contacts, "Lead": t.leads, "BusinessRole": t.business_roles,
-    "QuoteDocument": t.quote_documents, "Campaign": t.campaigns, "Goal": t.goals, "Partner": t.partners,
-    "LeadRoutingRule": t.lead_routing_rules, "LeadSplitter": t.lead_splitters,
+    "Account": t.accounts,
+    "Opportunity": t.opportunities,
+    "Quote": t.quotes,
+    "QuoteItem": t.quote_items,
+    "Contract": t.contracts,
+    "Contact": t.contacts,
+    "Lead": t.leads,
+    "BusinessRole": t.business_roles,
+    "QuoteDocument": t.quote_documents,
+    "Campaign": t.campaigns,
+    "Goal": t.goals,
+    "Partner": t.partners,
+    "LeadRoutingRule": t.lead_routing_rules,
+    "LeadSplitter": t.lead_splitters,
     "DocumentTemplate": t.document_templates,
 }
 
 
 def generated(global_ids: list[str], count: int) -> list[str]:
     """`count` query documents from the schema, reproducibly."""
-    strategy = hg.queries(schema._schema, allow_x00=False, custom_scalars={
-        "ID": st.sampled_from(global_ids).map(nodes.String),
-        "DateTime": st.sampled_from(["2026-01-01T00:00:00Z", "2026-06-15T12:00:00Z"]).map(nodes.String),
-        "Date": st.sampled_from(["2026-01-01", "2026-12-31"]).map(nodes.String),
-        "Decimal": st.sampled_from(["0", "100.50"]).map(nodes.String),
-        "JSON": st.just(nodes.String("{}")),
-    })
+    strategy = hg.queries(
+        schema._schema,
+        allow_x00=False,
+        custom_scalars={
+            "ID": st.sampled_from(global_ids).map(nodes.String),
+            "DateTime": st.sampled_from(["2026-01-01T00:00:00Z", "2026-06-15T12:00:00Z"]).map(nodes.String),
+            "Date": st.sampled_from(["2026-01-01", "2026-12-31"]).map(nodes.String),
+            "Decimal": st.sampled_from(["0", "100.50"]).map(nodes.String),
+            "JSON": st.just(nodes.String("{}")),
+        },
+    )
     found: list[str] = []
 
     @given(strategy)
-    @settings(max_examples=count, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def collect(query: str) -> None:
         found.append(query)
 
@@ -66,8 +91,13 @@ class _Reaching(Visitor):
 
     def enter_field(self, node: FieldNode, *_: Any) -> FieldNode:
         kept = tuple(a for a in node.arguments or () if a.name.value not in PAGING)
-        return FieldNode(alias=node.alias, name=node.name, arguments=kept, directives=node.directives,
-                         selection_set=node.selection_set)
+        return FieldNode(
+            alias=node.alias,
+            name=node.name,
+            arguments=kept,
+            directives=node.directives,
+            selection_set=node.selection_set,
+        )
 
     def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> SelectionSetNode | None:
         parent = get_named_type(self.type_info.get_type())
@@ -118,8 +148,9 @@ async def test_no_generated_query_shows_a_partner_a_row_it_was_not_given(api, wr
                 allowed[kind] = {r.id for r in rows if r.quote_id in allowed["Quote"]}
             elif kind in ("BusinessRole", "QuoteDocument"):
                 allowed[kind] = {r.id for r in rows if r.opportunity_id in allowed["Opportunity"]}
-    assert any(pk not in allowed["Opportunity"] for pk in world.opportunities(world.callers["ADMIN"])), \
+    assert any(pk not in allowed["Opportunity"] for pk in world.opportunities(world.callers["ADMIN"])), (
         "the data must hold rows the partner may not see"
+    )
 
     shown = 0
     for query in map(reaching, generated(every, EXAMPLES)):

@@ -1,6 +1,7 @@
 """GraphiQL in a real browser (headless Chromium): signed in with the printed token, it runs the
 sample query and its Docs show the schema's descriptions. Needs Chromium and Playwright; `./sg test`
 installs both where it can."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ def page():
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
         yield browser.new_page()
         browser.close()
 
@@ -29,8 +31,7 @@ def test_graphiql_runs_the_sample_query_and_documents_the_schema(demo_server, pa
     headers = urllib.parse.quote(json.dumps({"Authorization": f"Bearer {demo_server.tokens['admin']}"}))
     page.goto(f"{demo_server.url}/graphql?headers={headers}")
     page.click(".graphiql-execute-button", timeout=30_000)
-    page.wait_for_function(
-        "document.querySelector('.result-window')?.innerText.includes('totalCount')", timeout=30_000)
+    page.wait_for_function("document.querySelector('.result-window')?.innerText.includes('totalCount')", timeout=30_000)
     result = page.inner_text(".result-window")
     assert '"accounts"' in result and '"errors"' not in result
     page.click("button[aria-label='Show Documentation Explorer']")

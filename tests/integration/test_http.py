@@ -1,7 +1,9 @@
 """GraphQL over HTTP: media types and status codes, bad input, authentication, masking, probes."""
+
 from __future__ import annotations
 
 import base64
+from datetime import UTC
 
 import httpx
 import pytest
@@ -10,15 +12,18 @@ from sqlalchemy import update
 from gql.app import create_app
 from persistence import tables as t
 from persistence.db import create_engine
-from tests.support.live import live_server
 from tests.conftest import statements
+from tests.support.live import live_server
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 async def test_parse_and_validation_errors_are_400_without_data_for_graphql_response_json(gql):
-    for document in ("{ accounts(first: 1) { nodes { name }", "{ accounts(first: \"x\") { nodes { name } } }",
-                     "{ nope }"):
+    for document in (
+        "{ accounts(first: 1) { nodes { name }",
+        '{ accounts(first: "x") { nodes { name } } }',
+        "{ nope }",
+    ):
         response = await gql.post(document)
         assert response.status_code == 400
         assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
@@ -64,8 +69,9 @@ async def test_malformed_and_mistyped_ids_get_a_clear_error(gql):
         body = (await gql.post("query($id: ID!) { node(id: $id) { id } }", {"id": bad})).json()
         assert body["errors"][0]["extensions"]["code"] == "INVALID_ID", body
     user_id = base64.urlsafe_b64encode(b"User:1").decode().rstrip("=")
-    body = (await gql.post("query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount } }",
-                           {"id": user_id})).json()
+    body = (
+        await gql.post("query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount } }", {"id": user_id})
+    ).json()
     assert "not of a Account" in body["errors"][0]["message"]
 
 
@@ -75,8 +81,11 @@ async def test_a_bad_cursor_gets_a_clear_error(gql):
 
 
 async def test_get_runs_queries_and_reports_server_timing(client, backend):
-    response = await client.get("/graphql", params={"query": "{ viewer { user { email } } }"},
-                                headers={"Authorization": f"Bearer {backend.admin_token}"})
+    response = await client.get(
+        "/graphql",
+        params={"query": "{ viewer { user { email } } }"},
+        headers={"Authorization": f"Bearer {backend.admin_token}"},
+    )
     assert response.status_code == 200
     assert response.json()["data"]["viewer"]["user"]["email"] == "admin@salesgraph.example"
     timing = response.headers["server-timing"]
@@ -116,7 +125,7 @@ async def test_introspection_works_without_a_token_so_graphiql_can_show_the_docs
 
 @pytest.mark.parametrize("column", ["expires_at", "revoked_at"])
 async def test_expired_and_revoked_tokens_stop_working(client, backend, column):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from domain.tokens import hash_secret
     from gql.auth import issue_token
@@ -125,8 +134,11 @@ async def test_expired_and_revoked_tokens_stop_working(client, backend, column):
     query, auth = {"query": "{ viewer { scopes } }"}, {"Authorization": f"Bearer {token}"}
     assert (await client.post("/graphql", json=query, headers=auth)).status_code == 200
     async with backend.engine.begin() as conn:
-        await conn.execute(update(t.api_tokens).where(t.api_tokens.c.token_hash == hash_secret(token))
-                           .values({column: datetime.now(timezone.utc) - timedelta(seconds=1)}))
+        await conn.execute(
+            update(t.api_tokens)
+            .where(t.api_tokens.c.token_hash == hash_secret(token))
+            .values({column: datetime.now(UTC) - timedelta(seconds=1)})
+        )
     refused = await client.post("/graphql", json=query, headers=auth)
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -136,7 +148,9 @@ async def test_a_mutation_over_get_or_an_unknown_media_type_is_refused(client, b
     auth = {"Authorization": f"Bearer {backend.admin_token}"}
     response = await client.post("/graphql", content="query=x", headers={**auth, "Content-Type": "text/plain"})
     assert response.status_code == 415
-    response = await client.post("/graphql", json={"query": "{ viewer { scopes } }"}, headers={**auth, "Accept": "text/csv"})
+    response = await client.post(
+        "/graphql", json={"query": "{ viewer { scopes } }"}, headers={**auth, "Accept": "text/csv"}
+    )
     assert response.status_code == 406
 
 
@@ -144,8 +158,9 @@ async def test_unexpected_errors_are_masked_with_a_request_id(tmp_path, caplog):
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
     app = create_app(broken)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
-        response = await http.post("/graphql", json={"query": "{ accounts { totalCount } }"},
-                                   headers={"Authorization": "Bearer sg_anything"})
+        response = await http.post(
+            "/graphql", json={"query": "{ accounts { totalCount } }"}, headers={"Authorization": "Bearer sg_anything"}
+        )
     await broken.dispose()
     body = response.json()
     assert response.status_code == 500
@@ -159,8 +174,11 @@ async def test_health_and_readiness_probes(client, backend, tmp_path):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     # Without its lifespan (ASGITransport runs none) the app has no event bus subscription: not ready.
     idle = await client.get("/readyz")
-    assert idle.status_code == 503 and idle.json() == {"status": "unavailable", "database": "ok",
-                                                        "eventBus": "not subscribed"}
+    assert idle.status_code == 503 and idle.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "eventBus": "not subscribed",
+    }
     async with live_server(backend.url) as server, httpx.AsyncClient(base_url=server.url) as http:
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": "ok", "eventBus": "ok"}

@@ -2,6 +2,7 @@
 stored status indicators are exactly what a full re-evaluation from scratch gives at the clock's time.
 The workflows re-evaluate incrementally (only what their events can affect) and the scheduler flips
 only what fell due; this is the test that both leave nothing out."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import func, select
 
-from domain.enums import ActivityType, Stage
+from domain.enums import ActivityType, Role, Stage
 from domain.errors import DomainError
 from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
-from domain.enums import Role
 from domain.uow import Actor
 from domain.workflows import accounts as acw
 from domain.workflows import activities as aw
@@ -53,17 +53,17 @@ class World:
         self.steps: list[str] = []  # of the running example
         self.failure: str | None = None  # the first inconsistency seen, with the steps that led to it
 
-    def run(self, coroutine):  # noqa: ANN001, ANN201
+    def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)
 
-    async def attempt(self, workflow, command):  # noqa: ANN001, ANN201
+    async def attempt(self, workflow, command):
         try:
             async with SqlUnitOfWork(self.engine, self.actor, clock=lambda: self.now) as uow:
                 return await workflow(command, uow)
         except DomainError:
             return None
 
-    def do(self, workflow, command):  # noqa: ANN001, ANN201
+    def do(self, workflow, command):
         self.steps.append(f"{workflow.__name__}({command})")
         return self.run(self.attempt(workflow, command))
 
@@ -72,7 +72,7 @@ class World:
         self.steps.append(f"time passes to {self.now}")
         self.run(self.scheduler.run_due(self.now))
 
-    async def ids(self, table, *where) -> list[int]:  # noqa: ANN001
+    async def ids(self, table, *where) -> list[int]:
         async with self.engine.connect() as conn:
             return [r.id for r in await conn.execute(select(table.c.id).where(*where).order_by(table.c.id))]
 
@@ -101,27 +101,55 @@ def world(request, tmp_path_factory):
 
 
 DAYS = st.integers(1, 45)
-TYPES = st.lists(st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]), max_size=2,
-                 unique=True).map(tuple)
+TYPES = st.lists(
+    st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]), max_size=2, unique=True
+).map(tuple)
 RULES = st.one_of(
-    st.builds(lambda d, ts, s, e: (e, Rule(kind=RuleKind.NO_ACTIVITY, days=d, activity_types=ts, activity_state=s)),
-              DAYS, TYPES, st.sampled_from(list(ActivityState)),
-              st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY])),
-    st.builds(lambda m, e: (e, Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=m)), st.integers(1, 2),
-              st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT])),
-    st.builds(lambda c, w, ts, e: (e, Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=c, weeks=w, activity_types=ts)),
-              st.integers(1, 3), st.integers(1, 3), TYPES,
-              st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY])),
+    st.builds(
+        lambda d, ts, s, e: (e, Rule(kind=RuleKind.NO_ACTIVITY, days=d, activity_types=ts, activity_state=s)),
+        DAYS,
+        TYPES,
+        st.sampled_from(list(ActivityState)),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY]),
+    ),
+    st.builds(
+        lambda m, e: (e, Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=m)),
+        st.integers(1, 2),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
+    st.builds(
+        lambda c, w, ts, e: (e, Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=c, weeks=w, activity_types=ts)),
+        st.integers(1, 3),
+        st.integers(1, 3),
+        TYPES,
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY]),
+    ),
     st.just((MonitoredEntity.OPPORTUNITY, Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE))),
-    st.builds(lambda d, s: (MonitoredEntity.OPPORTUNITY, Rule(kind=RuleKind.STUCK_IN_STAGE, days=d, stage=s)), DAYS,
-              st.none() | st.sampled_from([Stage.PROSPECTING, Stage.PROPOSAL])),
+    st.builds(
+        lambda d, s: (MonitoredEntity.OPPORTUNITY, Rule(kind=RuleKind.STUCK_IN_STAGE, days=d, stage=s)),
+        DAYS,
+        st.none() | st.sampled_from([Stage.PROSPECTING, Stage.PROPOSAL]),
+    ),
     st.just((MonitoredEntity.OPPORTUNITY, Rule(kind=RuleKind.NO_FUTURE_ACTIVITY))),
-    st.builds(lambda c, d, e: (e, Rule(kind=RuleKind.MANY_MEETINGS_NO_SALE, count=c, days=d)), st.integers(1, 3), DAYS,
-              st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT])),
+    st.builds(
+        lambda c, d, e: (e, Rule(kind=RuleKind.MANY_MEETINGS_NO_SALE, count=c, days=d)),
+        st.integers(1, 3),
+        DAYS,
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
-JUMP = st.sampled_from([timedelta(minutes=30), timedelta(hours=7), timedelta(days=1), timedelta(days=4),
-                        timedelta(days=12), timedelta(days=33), timedelta(days=70)])
+JUMP = st.sampled_from(
+    [
+        timedelta(minutes=30),
+        timedelta(hours=7),
+        timedelta(days=1),
+        timedelta(days=4),
+        timedelta(days=12),
+        timedelta(days=33),
+        timedelta(days=70),
+    ]
+)
 
 
 PICK = st.integers(0, 1_000)
@@ -135,20 +163,25 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         def __init__(self) -> None:
             super().__init__()
             world.steps = []
-            self.made: dict[str, list[int]] = {"accounts": [], "contacts": [], "opportunities": [], "activities": [],
-                                               "monitors": []}
+            self.made: dict[str, list[int]] = {
+                "accounts": [],
+                "contacts": [],
+                "opportunities": [],
+                "activities": [],
+                "monitors": [],
+            }
 
         def pick(self, kind: str, which: int) -> int:
             found = self.made[kind]
             return found[which % len(found)] if found else -1
 
-        def keep(self, kind: str, made):  # noqa: ANN001, ANN202
+        def keep(self, kind: str, made):
             if made is not None:
                 self.made[kind].append(made if isinstance(made, int) else made.id)
             return made
 
         @initialize(what=st.lists(RULES, min_size=2, max_size=4), closes=st.lists(OFFSET, min_size=2, max_size=2))
-        def a_small_world(self, what, closes):  # noqa: ANN001, ANN201
+        def a_small_world(self, what, closes):
             """Monitors, and two accounts with a contact and an opportunity each."""
             for entity_and_rule in what:
                 self.create_monitor(entity_and_rule, True)
@@ -158,138 +191,208 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.create_opportunity(n, closes[n])
 
         @rule()
-        def create_account(self):  # noqa: ANN201
-            self.keep("accounts", world.do(acw.create_account, acw.CreateAccount(
-                kind="ORGANIZATION", name=f"A{next(world.names)}")))
+        def create_account(self):
+            self.keep(
+                "accounts",
+                world.do(acw.create_account, acw.CreateAccount(kind="ORGANIZATION", name=f"A{next(world.names)}")),
+            )
 
         @rule(account=PICK)
-        def create_contact(self, account):  # noqa: ANN001, ANN201
-            self.keep("contacts", world.do(acw.create_contact, acw.CreateContact(
-                account_id=self.pick("accounts", account), first_name="K", last_name="N")))
+        def create_contact(self, account):
+            self.keep(
+                "contacts",
+                world.do(
+                    acw.create_contact,
+                    acw.CreateContact(account_id=self.pick("accounts", account), first_name="K", last_name="N"),
+                ),
+            )
 
         @rule(account=PICK, closes=OFFSET)
-        def create_opportunity(self, account, closes):  # noqa: ANN001, ANN201
-            self.keep("opportunities", world.do(ow.create_opportunity, ow.CreateOpportunity(
-                name="Deal", account_id=self.pick("accounts", account),
-                expected_close_date=(world.now + closes).date() if closes is not None else None)))
+        def create_opportunity(self, account, closes):
+            self.keep(
+                "opportunities",
+                world.do(
+                    ow.create_opportunity,
+                    ow.CreateOpportunity(
+                        name="Deal",
+                        account_id=self.pick("accounts", account),
+                        expected_close_date=(world.now + closes).date() if closes is not None else None,
+                    ),
+                ),
+            )
 
-        @rule(on_account=st.booleans(), which=PICK,
-              type_=st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]),
-              done=st.booleans(), due=OFFSET, occurred=OFFSET)
-        def log_activity(self, on_account, which, type_, done, due, occurred):  # noqa: ANN001, ANN201
-            target = ({"account_id": self.pick("accounts", which)} if on_account
-                      else {"opportunity_id": self.pick("opportunities", which)})
-            self.keep("activities", world.do(aw.create_sales_activity, aw.CreateSalesActivity(
-                type=type_, subject="S", done=done, due_at=world.now + due if due is not None else None,
-                occurred_at=world.now + occurred if occurred is not None and done else None, **target)))
+        @rule(
+            on_account=st.booleans(),
+            which=PICK,
+            type_=st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]),
+            done=st.booleans(),
+            due=OFFSET,
+            occurred=OFFSET,
+        )
+        def log_activity(self, on_account, which, type_, done, due, occurred):
+            target = (
+                {"account_id": self.pick("accounts", which)}
+                if on_account
+                else {"opportunity_id": self.pick("opportunities", which)}
+            )
+            self.keep(
+                "activities",
+                world.do(
+                    aw.create_sales_activity,
+                    aw.CreateSalesActivity(
+                        type=type_,
+                        subject="S",
+                        done=done,
+                        due_at=world.now + due if due is not None else None,
+                        occurred_at=world.now + occurred if occurred is not None and done else None,
+                        **target,
+                    ),
+                ),
+            )
 
         @rule(activity=PICK, occurred=OFFSET)
-        def complete_activity(self, activity, occurred):  # noqa: ANN001, ANN201
-            world.do(aw.complete_sales_activity, aw.CompleteSalesActivity(
-                id=self.pick("activities", activity), occurred_at=world.now + occurred if occurred is not None else None))
+        def complete_activity(self, activity, occurred):
+            world.do(
+                aw.complete_sales_activity,
+                aw.CompleteSalesActivity(
+                    id=self.pick("activities", activity),
+                    occurred_at=world.now + occurred if occurred is not None else None,
+                ),
+            )
 
         @rule(activity=PICK, due=OFFSET)
-        def reschedule_activity(self, activity, due):  # noqa: ANN001, ANN201
-            world.do(aw.update_sales_activity, aw.UpdateSalesActivity(
-                id=self.pick("activities", activity), due_at=world.now + due if due is not None else None))
+        def reschedule_activity(self, activity, due):
+            world.do(
+                aw.update_sales_activity,
+                aw.UpdateSalesActivity(
+                    id=self.pick("activities", activity), due_at=world.now + due if due is not None else None
+                ),
+            )
 
         @rule(activity=PICK)
-        def delete_activity(self, activity):  # noqa: ANN001, ANN201
+        def delete_activity(self, activity):
             world.do(aw.delete_sales_activity, aw.DeleteSalesActivity(id=self.pick("activities", activity)))
 
-        @rule(opportunity=PICK, stage=st.sampled_from(
-            [Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION]))
-        def change_stage(self, opportunity, stage):  # noqa: ANN001, ANN201
-            world.do(ow.change_opportunity_stage, ow.ChangeStage(id=self.pick("opportunities", opportunity),
-                                                                 stage=stage))
+        @rule(
+            opportunity=PICK,
+            stage=st.sampled_from([Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION]),
+        )
+        def change_stage(self, opportunity, stage):
+            world.do(
+                ow.change_opportunity_stage, ow.ChangeStage(id=self.pick("opportunities", opportunity), stage=stage)
+            )
 
         @rule(opportunity=PICK, closes=OFFSET)
-        def change_close_date(self, opportunity, closes):  # noqa: ANN001, ANN201
-            world.do(ow.update_opportunity, ow.UpdateOpportunity(
-                id=self.pick("opportunities", opportunity),
-                expected_close_date=(world.now + closes).date() if closes is not None else None))
+        def change_close_date(self, opportunity, closes):
+            world.do(
+                ow.update_opportunity,
+                ow.UpdateOpportunity(
+                    id=self.pick("opportunities", opportunity),
+                    expected_close_date=(world.now + closes).date() if closes is not None else None,
+                ),
+            )
 
         @rule(opportunity=PICK)
-        def win(self, opportunity):  # noqa: ANN001, ANN201
+        def win(self, opportunity):
             deal = self.pick("opportunities", opportunity)
             quote = world.do(qw.create_quote, qw.CreateQuote(opportunity_id=deal, name="Q", currency="EUR"))
             if quote is not None:
-                world.do(qw.add_quote_items, qw.AddItems(quote_id=quote.id, items=[
-                    qw.NewItem(name="Manual", unit_price=Decimal(100), currency="EUR")]))
+                world.do(
+                    qw.add_quote_items,
+                    qw.AddItems(
+                        quote_id=quote.id, items=[qw.NewItem(name="Manual", unit_price=Decimal(100), currency="EUR")]
+                    ),
+                )
                 world.do(qw.make_quote_active, qw.QuoteRef(id=quote.id))
             world.do(ow.mark_opportunity_sold, ow.MarkSold(id=deal))
 
         @rule(opportunity=PICK)
-        def lose(self, opportunity):  # noqa: ANN001, ANN201
+        def lose(self, opportunity):
             world.do(ow.mark_opportunity_lost, ow.MarkLost(id=self.pick("opportunities", opportunity), reason="Price"))
 
         @rule(opportunity=PICK)
-        def unlock(self, opportunity):  # noqa: ANN001, ANN201
+        def unlock(self, opportunity):
             world.do(ow.unlock_opportunity, ow.Unlock(id=self.pick("opportunities", opportunity)))
 
         @rule(opportunity=PICK, account=PICK)
-        def move(self, opportunity, account):  # noqa: ANN001, ANN201
-            world.do(ow.move_opportunity, ow.MoveOpportunity(id=self.pick("opportunities", opportunity),
-                                                             account_id=self.pick("accounts", account)))
+        def move(self, opportunity, account):
+            world.do(
+                ow.move_opportunity,
+                ow.MoveOpportunity(
+                    id=self.pick("opportunities", opportunity), account_id=self.pick("accounts", account)
+                ),
+            )
 
         @rule(opportunity=PICK)
-        def delete_opportunity(self, opportunity):  # noqa: ANN001, ANN201
+        def delete_opportunity(self, opportunity):
             world.do(ow.delete_opportunity, ow.DeleteOpportunity(id=self.pick("opportunities", opportunity)))
 
         @rule(contact=PICK)
-        def delete_contact(self, contact):  # noqa: ANN001, ANN201
+        def delete_contact(self, contact):
             world.do(acw.delete_contact, acw.ContactRef(id=self.pick("contacts", contact)))
 
         @rule(account=PICK)
-        def delete_account(self, account):  # noqa: ANN001, ANN201
+        def delete_account(self, account):
             world.do(acw.delete_account, acw.DeleteAccount(id=self.pick("accounts", account)))
 
         @rule(what=RULES, active=st.booleans())
-        def create_monitor(self, what, active):  # noqa: ANN001, ANN201
+        def create_monitor(self, what, active):
             entity, rule_ = what
-            self.keep("monitors", world.do(mw.create_status_monitor, mw.CreateStatusMonitor(
-                name=f"M{next(world.names)}", entity_type=entity, rule=rule_, active=active)))
+            self.keep(
+                "monitors",
+                world.do(
+                    mw.create_status_monitor,
+                    mw.CreateStatusMonitor(name=f"M{next(world.names)}", entity_type=entity, rule=rule_, active=active),
+                ),
+            )
 
         @rule(monitor=PICK, what=RULES)
-        def change_rule(self, monitor, what):  # noqa: ANN001, ANN201
+        def change_rule(self, monitor, what):
             entity, rule_ = what
-            world.do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=self.pick("monitors", monitor),
-                                                                      entity_type=entity, rule=rule_))
+            world.do(
+                mw.update_status_monitor,
+                mw.UpdateStatusMonitor(id=self.pick("monitors", monitor), entity_type=entity, rule=rule_),
+            )
 
         @rule(monitor=PICK, active=st.booleans())
-        def switch(self, monitor, active):  # noqa: ANN001, ANN201
+        def switch(self, monitor, active):
             world.do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=self.pick("monitors", monitor), active=active))
 
         @rule(monitor=PICK)
-        def delete_monitor(self, monitor):  # noqa: ANN001, ANN201
+        def delete_monitor(self, monitor):
             world.do(mw.delete_status_monitor, mw.DeleteStatusMonitor(id=self.pick("monitors", monitor)))
 
         @rule(by=JUMP)
-        def time_passes(self, by):  # noqa: ANN001, ANN201
+        def time_passes(self, by):
             world.pass_time(world.now + by)
 
         @rule(early=st.booleans())
-        def time_reaches_the_next_due_time(self, early):  # noqa: ANN001, ANN201
+        def time_reaches_the_next_due_time(self, early):
             """The boundaries: just before something falls due (nothing may flip yet) and exactly then."""
             due = world.run(world.next_due())
             if due is not None:
                 world.pass_time(due - timedelta(microseconds=1) if early else due)
 
         @invariant()
-        def stored_indicators_equal_a_full_re_evaluation(self):  # noqa: ANN201
+        def stored_indicators_equal_a_full_re_evaluation(self):
             extra, missing = world.run(world.differences())
             if (extra or missing) and world.failure is None:
-                world.failure = (f"at {world.now}: stored but should not be {sorted(extra)[:10]}, missing "
-                                 f"{sorted(missing)[:10]} (of {len(extra)} and {len(missing)}), after:\n  "
-                                 + "\n  ".join(world.steps))
+                world.failure = (
+                    f"at {world.now}: stored but should not be {sorted(extra)[:10]}, missing "
+                    f"{sorted(missing)[:10]} (of {len(extra)} and {len(missing)}), after:\n  "
+                    + "\n  ".join(world.steps)
+                )
             assert not extra and not missing, f"at {world.now}: stored but should not be {extra}, missing {missing}"
 
     Indicators.TestCase.settings = settings(
-        max_examples=EXAMPLES[world.backend], stateful_step_count=25, deadline=None,
+        max_examples=EXAMPLES[world.backend],
+        stateful_step_count=25,
+        deadline=None,
         # No shrinking: the database and the clock outlive an example, so a replay is not the same run;
         # the first failing sequence is reported as it happened.
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     try:
         Indicators.TestCase().runTest()
     except Exception:

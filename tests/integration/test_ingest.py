@@ -1,5 +1,6 @@
 """POST /ingest/leads: the lead processor over HTTP — storing, routing and splitting leads, the
 Idempotency-Key contract, and clear errors for bad requests with nothing written."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,15 +19,17 @@ DELETE_RULE = """mutation($input: LeadRoutingRuleRefInput!) { deleteLeadRoutingR
 CREATE_SPLITTER = """mutation($input: CreateLeadSplitterInput!) { createLeadSplitter(input: $input) {
   __typename ... on LeadSplitterPayload { splitter { id shares { weight assigned realisedPercent user { id } } } }
   ... on UserError { message } } }"""
-SPLITTER = """query($id: ID!) { node(id: $id) { ... on LeadSplitter { version shares { assigned realisedPercent } } } }"""
+SPLITTER = (
+    """query($id: ID!) { node(id: $id) { ... on LeadSplitter { version shares { assigned realisedPercent } } } }"""
+)
 
 
-async def scalar(engine, stmt):  # noqa: ANN001, ANN201
+async def scalar(engine, stmt):
     async with engine.connect() as conn:
         return (await conn.execute(stmt)).scalar_one()
 
 
-async def count(engine, table, *where) -> int:  # noqa: ANN001
+async def count(engine, table, *where) -> int:
     return await scalar(engine, select(func.count()).select_from(table).where(*where))
 
 
@@ -39,7 +42,7 @@ def pk_of(global_id: str) -> int:
     return ids.decode(global_id)[1]
 
 
-async def post(api, body, token: str | None = None, key: str | None = None, **headers):  # noqa: ANN001, ANN003, ANN201
+async def post(api, body, token: str | None = None, key: str | None = None, **headers):
     headers = {"Authorization": f"Bearer {token or api.token}", **headers}
     if key is not None:
         headers["Idempotency-Key"] = key
@@ -48,19 +51,30 @@ async def post(api, body, token: str | None = None, key: str | None = None, **he
 
 async def reps(writable, n: int) -> list[int]:
     async with writable.engine.connect() as conn:
-        rows = await conn.execute(select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id)
-                                  .limit(n))
+        rows = await conn.execute(
+            select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id).limit(n)
+        )
         return [r.id for r in rows]
 
 
-async def rule_for(api, source: str, target: dict, **extra) -> str:  # noqa: ANN003
-    made = await api.data(CREATE_RULE, {"input": {"name": f"Source {source}", "target": target, "position": 0,
-                                                  "conditions": [{"field": "UTM_SOURCE", "values": [source]}], **extra}})
+async def rule_for(api, source: str, target: dict, **extra) -> str:
+    made = await api.data(
+        CREATE_RULE,
+        {
+            "input": {
+                "name": f"Source {source}",
+                "target": target,
+                "position": 0,
+                "conditions": [{"field": "UTM_SOURCE", "values": [source]}],
+                **extra,
+            }
+        },
+    )
     assert made["createLeadRoutingRule"]["__typename"] == "LeadRoutingRulePayload", made
     return made["createLeadRoutingRule"]["rule"]["id"]
 
 
-def error_of(response) -> dict:  # noqa: ANN001
+def error_of(response) -> dict:
     body = response.json()
     assert list(body) == ["errors"] and len(body["errors"]) == 1, body
     return {"message": body["errors"][0]["message"], **body["errors"][0]["extensions"]}
@@ -68,11 +82,21 @@ def error_of(response) -> dict:  # noqa: ANN001
 
 # --- storing and routing ---
 
+
 async def test_one_lead_is_stored_routed_and_announced(api, writable):
     [rep] = await reps(writable, 1)
     rule = await rule_for(api, "webinar-one", {"userId": ids.encode("User", rep)}, priority=4)
-    response = await post(api, {"firstName": "Kari", "lastName": "Nordmann", "email": "kari@fjellvent.no",
-                                "country": "no", "companySize": 40, "utmSource": "webinar-one"})
+    response = await post(
+        api,
+        {
+            "firstName": "Kari",
+            "lastName": "Nordmann",
+            "email": "kari@fjellvent.no",
+            "country": "no",
+            "companySize": 40,
+            "utmSource": "webinar-one",
+        },
+    )
     assert response.status_code == 201, response.text
     assert "Idempotent-Replayed" not in response.headers
     lead = response.json()["lead"]
@@ -80,10 +104,20 @@ async def test_one_lead_is_stored_routed_and_announced(api, writable):
     assert lead["assignedUserId"] == ids.encode("User", rep) and lead["assignedPartnerId"] is None
     async with writable.engine.connect() as conn:
         stored = (await conn.execute(select(t.leads).where(t.leads.c.id == pk_of(lead["id"])))).one()
-        kinds = [r.type for r in await conn.execute(select(t.outbox_events.c.type).where(
-            t.outbox_events.c.entity_type == "Lead", t.outbox_events.c.entity_id == stored.id)
-            .order_by(t.outbox_events.c.id))]
-    assert (stored.email, stored.country, stored.assigned_user_id, stored.priority) == ("kari@fjellvent.no", "NO", rep, 4)
+        kinds = [
+            r.type
+            for r in await conn.execute(
+                select(t.outbox_events.c.type)
+                .where(t.outbox_events.c.entity_type == "Lead", t.outbox_events.c.entity_id == stored.id)
+                .order_by(t.outbox_events.c.id)
+            )
+        ]
+    assert (stored.email, stored.country, stored.assigned_user_id, stored.priority) == (
+        "kari@fjellvent.no",
+        "NO",
+        rep,
+        4,
+    )
     assert kinds == ["LeadCreated", "LeadRouted"]
     assert "server-timing" in response.headers
     await api.data(DELETE_RULE, {"input": {"id": rule}})
@@ -92,8 +126,15 @@ async def test_one_lead_is_stored_routed_and_announced(api, writable):
 async def test_a_batch_is_routed_lead_by_lead_and_answered_in_order(api, writable):
     partner = ids.encode("Partner", writable.summary.partner_id)
     rule = await rule_for(api, "fair-batch", {"partnerId": partner})
-    response = await post(api, {"leads": [{"company": "Fjord Freight AS", "utmSource": "fair-batch"},
-                                          {"email": "nils@example.com", "utmSource": "elsewhere", "priority": 2}]})
+    response = await post(
+        api,
+        {
+            "leads": [
+                {"company": "Fjord Freight AS", "utmSource": "fair-batch"},
+                {"email": "nils@example.com", "utmSource": "elsewhere", "priority": 2},
+            ]
+        },
+    )
     assert response.status_code == 201, response.text
     first, second = response.json()["leads"]
     assert first["assignedPartnerId"] == partner and first["routingRuleId"] == rule
@@ -103,17 +144,29 @@ async def test_a_batch_is_routed_lead_by_lead_and_answered_in_order(api, writabl
 
 async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_point_of_the_weights(api, writable):
     sellers = await reps(writable, 3)
-    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Thousand split", "shares": [
-        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, (50, 30, 20))]}})
+    made = await api.data(
+        CREATE_SPLITTER,
+        {
+            "input": {
+                "name": "Thousand split",
+                "shares": [{"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, (50, 30, 20))],
+            }
+        },
+    )
     splitter = made["createLeadSplitter"]["splitter"]["id"]
     rule = await rule_for(api, "split-thousand", {"splitterId": splitter})
     for batch in range(4):
-        response = await post(api, {"leads": [{"lastName": f"Lead {batch}-{n}", "utmSource": "split-thousand"}
-                                              for n in range(250)]})
+        response = await post(
+            api, {"leads": [{"lastName": f"Lead {batch}-{n}", "utmSource": "split-thousand"} for n in range(250)]}
+        )
         assert response.status_code == 201, response.text
     async with writable.engine.connect() as conn:
-        got = Counter(r.assigned_user_id for r in await conn.execute(
-            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-thousand")))
+        got = Counter(
+            r.assigned_user_id
+            for r in await conn.execute(
+                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-thousand")
+            )
+        )
     assert sum(got.values()) == 1000
     for seller, weight in zip(sellers, (50, 30, 20)):
         assert abs(got[seller] / 10 - weight) <= 1, got
@@ -127,20 +180,33 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
 async def test_sixty_concurrent_requests_through_one_splitter_all_succeed_and_lose_no_count(api, writable):
     sellers = await reps(writable, 3)
     weights = (3, 2, 1)
-    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Concurrent split", "shares": [
-        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)]}})
+    made = await api.data(
+        CREATE_SPLITTER,
+        {
+            "input": {
+                "name": "Concurrent split",
+                "shares": [{"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)],
+            }
+        },
+    )
     splitter = made["createLeadSplitter"]["splitter"]["id"]
     rule = await rule_for(api, "split-concurrent", {"splitterId": splitter})
-    responses = await asyncio.gather(*(post(api, {"lastName": f"Crowd {n}", "utmSource": "split-concurrent"})
-                                       for n in range(60)))
+    responses = await asyncio.gather(
+        *(post(api, {"lastName": f"Crowd {n}", "utmSource": "split-concurrent"}) for n in range(60))
+    )
     assert [r.status_code for r in responses] == [201] * 60, [r.text for r in responses if r.status_code != 201]
     async with writable.engine.connect() as conn:
-        got = Counter(r.assigned_user_id for r in await conn.execute(
-            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-concurrent")))
+        got = Counter(
+            r.assigned_user_id
+            for r in await conn.execute(
+                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-concurrent")
+            )
+        )
     # 60 leads are ten rounds of 3+2+1: the quota method lands exactly on the weights.
     assert got == {sellers[0]: 30, sellers[1]: 20, sellers[2]: 10}
     assert Counter(r.json()["lead"]["assignedUserId"] for r in responses) == {
-        ids.encode("User", s): got[s] for s in sellers}
+        ids.encode("User", s): got[s] for s in sellers
+    }
     node = (await api.data(SPLITTER, {"id": splitter}))["node"]
     assert [s["assigned"] for s in node["shares"]] == [30, 20, 10]
     assert node["version"] == 1  # an admin who read the splitter before the burst can still edit it
@@ -150,17 +216,32 @@ async def test_sixty_concurrent_requests_through_one_splitter_all_succeed_and_lo
 async def test_concurrent_batches_through_one_splitter_stay_within_one_lead_of_the_quota(api, writable):
     sellers = await reps(writable, 3)
     weights = (5, 3, 1)
-    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Concurrent batches", "shares": [
-        {"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)]}})
+    made = await api.data(
+        CREATE_SPLITTER,
+        {
+            "input": {
+                "name": "Concurrent batches",
+                "shares": [{"userId": ids.encode("User", s), "weight": w} for s, w in zip(sellers, weights)],
+            }
+        },
+    )
     splitter = made["createLeadSplitter"]["splitter"]["id"]
     rule = await rule_for(api, "split-batches", {"splitterId": splitter})
-    responses = await asyncio.gather(*(post(api, {"leads": [{"lastName": f"B{n}-{i}", "utmSource": "split-batches"}
-                                                            for i in range(n % 4 + 1)]}) for n in range(20)))
+    responses = await asyncio.gather(
+        *(
+            post(api, {"leads": [{"lastName": f"B{n}-{i}", "utmSource": "split-batches"} for i in range(n % 4 + 1)]})
+            for n in range(20)
+        )
+    )
     assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses if r.status_code != 201]
     total = sum(n % 4 + 1 for n in range(20))
     async with writable.engine.connect() as conn:
-        got = Counter(r.assigned_user_id for r in await conn.execute(
-            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-batches")))
+        got = Counter(
+            r.assigned_user_id
+            for r in await conn.execute(
+                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-batches")
+            )
+        )
     assert sum(got.values()) == total
     for seller, weight in zip(sellers, weights):
         quota = total * weight / sum(weights)
@@ -172,20 +253,33 @@ async def test_concurrent_batches_through_one_splitter_stay_within_one_lead_of_t
 
 async def test_a_splitter_edited_during_a_crowd_of_ingestions_waits_its_turn_and_nothing_fails(api, writable):
     first, second, third = await reps(writable, 3)
-    made = await api.data(CREATE_SPLITTER, {"input": {"name": "Edited while busy", "shares": [
-        {"userId": ids.encode("User", s), "weight": 1} for s in (first, second)]}})
+    made = await api.data(
+        CREATE_SPLITTER,
+        {
+            "input": {
+                "name": "Edited while busy",
+                "shares": [{"userId": ids.encode("User", s), "weight": 1} for s in (first, second)],
+            }
+        },
+    )
     splitter = made["createLeadSplitter"]["splitter"]["id"]
     rule = await rule_for(api, "split-edited", {"splitterId": splitter})
-    edit = api.data("""mutation($input: UpdateLeadSplitterInput!) { updateLeadSplitter(input: $input) {
-      __typename ... on UserError { message } } }""", {"input": {"id": splitter, "shares": [
-        {"userId": ids.encode("User", third), "weight": 1}]}})
+    edit = api.data(
+        """mutation($input: UpdateLeadSplitterInput!) { updateLeadSplitter(input: $input) {
+      __typename ... on UserError { message } } }""",
+        {"input": {"id": splitter, "shares": [{"userId": ids.encode("User", third), "weight": 1}]}},
+    )
     crowd = [post(api, {"lastName": f"Busy {n}", "utmSource": "split-edited"}) for n in range(30)]
     *responses, edited = await asyncio.gather(*crowd, edit)
     assert edited["updateLeadSplitter"]["__typename"] == "LeadSplitterPayload", edited
     assert [r.status_code for r in responses] == [201] * 30, [r.text for r in responses if r.status_code != 201]
     async with writable.engine.connect() as conn:
-        got = Counter(r.assigned_user_id for r in await conn.execute(
-            select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-edited")))
+        got = Counter(
+            r.assigned_user_id
+            for r in await conn.execute(
+                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-edited")
+            )
+        )
     assert sum(got.values()) == 30 and set(got) <= {first, second, third}
     # The new share counts from zero exactly the leads that came after the edit.
     node = (await api.data(SPLITTER, {"id": splitter}))["node"]
@@ -194,6 +288,7 @@ async def test_a_splitter_edited_during_a_crowd_of_ingestions_waits_its_turn_and
 
 
 # --- idempotency ---
+
 
 async def test_a_repeated_key_returns_the_first_response_and_creates_nothing(api, writable):
     body = {"lastName": "Berg", "email": "berg@example.com"}
@@ -238,6 +333,7 @@ async def test_concurrent_requests_with_one_key_create_one_lead(api, writable):
 
 
 # --- bad requests: clear errors, nothing written ---
+
 
 async def test_a_request_without_a_valid_token_is_unauthorized(api, writable):
     before = await written(writable)

@@ -1,4 +1,5 @@
 """Root lists: Relay paging, totalCount, filters and ordering, node/nodes."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -48,7 +49,7 @@ async def test_nested_connections_page_per_parent(gql):
         page = account["opportunities"]
         assert len(page["nodes"]) == 1
         assert page["pageInfo"]["hasNextPage"] == (page["totalCount"] > 1)
-    second = (await gql.data(query, {"after": accounts[0]["opportunities"]["pageInfo"]["endCursor"]}))
+    second = await gql.data(query, {"after": accounts[0]["opportunities"]["pageInfo"]["endCursor"]})
     for before, after in zip(accounts, second["accounts"]["nodes"]):
         total = before["opportunities"]["totalCount"]
         assert after["opportunities"]["totalCount"] == total
@@ -64,9 +65,11 @@ async def test_filters_return_only_matching_opportunities(gql):
     assert won["totalCount"] > 0 and {o["stage"] for o in won["nodes"]} == {"WON"}
     open_ = (await gql.data(query, {"f": {"status": "OPEN"}}))["opportunities"]
     assert {o["stage"] for o in open_["nodes"]} <= {"PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION"}
-    ranged = (await gql.data(query, {"f": {"estimatedRevenueMin": "10000", "estimatedRevenueMax": "50000"}}))
-    assert all(Decimal("10000") <= Decimal(o["estimatedRevenue"]["amount"]) <= Decimal("50000")
-               for o in ranged["opportunities"]["nodes"])
+    ranged = await gql.data(query, {"f": {"estimatedRevenueMin": "10000", "estimatedRevenueMax": "50000"}})
+    assert all(
+        Decimal("10000") <= Decimal(o["estimatedRevenue"]["amount"]) <= Decimal("50000")
+        for o in ranged["opportunities"]["nodes"]
+    )
     without = (await gql.data(query, {"f": {"hasQuotes": False}}))["opportunities"]
     assert all(o["quotes"] == [] for o in without["nodes"])
     everything = (await gql.data(query))["opportunities"]["totalCount"]
@@ -75,33 +78,47 @@ async def test_filters_return_only_matching_opportunities(gql):
 
 
 async def test_text_search_is_case_insensitive_and_ordering_follows_the_field(gql):
-    names = [a["name"] for a in (await gql.data(
-        "{ accounts(first: 100, orderBy: {field: NAME, direction: DESC}) { nodes { name } } }"))["accounts"]["nodes"]]
+    names = [
+        a["name"]
+        for a in (
+            await gql.data("{ accounts(first: 100, orderBy: {field: NAME, direction: DESC}) { nodes { name } } }")
+        )["accounts"]["nodes"]
+    ]
     assert names == sorted(names, reverse=True)
     word = names[0].split()[0]
-    found = (await gql.data("query($s: String) { accounts(first: 100, filter: {search: $s}) { nodes { name } } }",
-                            {"s": word.upper()}))["accounts"]["nodes"]
+    found = (
+        await gql.data(
+            "query($s: String) { accounts(first: 100, filter: {search: $s}) { nodes { name } } }", {"s": word.upper()}
+        )
+    )["accounts"]["nodes"]
     assert found and all(word.lower() in a["name"].lower() for a in found)
 
 
 async def test_filter_by_owner_uses_global_ids(gql):
     users = (await gql.data("{ users(first: 50, filter: {role: SALES_REP}) { nodes { id name } } }"))["users"]["nodes"]
     rep = users[0]
-    owned = (await gql.data("query($id: ID) { opportunities(first: 100, filter: {ownerId: $id}) { totalCount nodes { owner { id } } } }",
-                            {"id": rep["id"]}))["opportunities"]
+    owned = (
+        await gql.data(
+            "query($id: ID) { opportunities(first: 100, filter: {ownerId: $id}) { totalCount nodes { owner { id } } } }",
+            {"id": rep["id"]},
+        )
+    )["opportunities"]
     assert owned["totalCount"] > 0
     assert {o["owner"]["id"] for o in owned["nodes"]} == {rep["id"]}
 
 
 async def test_node_and_nodes_fetch_any_object_by_global_id(gql):
     ids = [o["id"] for o in (await gql.data("{ opportunities(first: 3) { nodes { id } } }"))["opportunities"]["nodes"]]
-    node = (await gql.data("query($id: ID!) { node(id: $id) { id __typename ... on Opportunity { name } } }",
-                           {"id": ids[0]}))["node"]
+    node = (
+        await gql.data(
+            "query($id: ID!) { node(id: $id) { id __typename ... on Opportunity { name } } }", {"id": ids[0]}
+        )
+    )["node"]
     assert node["id"] == ids[0] and node["__typename"] == "Opportunity"
     import base64
 
     missing = base64.urlsafe_b64encode(b"Opportunity:987654321").decode().rstrip("=")
-    nodes = (await gql.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids[1], missing, ids[2]]}))
+    nodes = await gql.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [ids[1], missing, ids[2]]})
     assert nodes["nodes"] == [{"id": ids[1]}, None, {"id": ids[2]}]
 
 
@@ -109,8 +126,15 @@ async def test_lead_board_has_a_column_per_status_with_counts(gql, backend):
     board = (await gql.data("{ leadBoard(limit: 3) { status totalCount leads { status archived } } }"))["leadBoard"]
     assert [c["status"] for c in board] == ["OPEN", "CONTACTING", "QUALIFIED", "DISQUALIFIED", "REWORK"]
     async with backend.engine.connect() as conn:
-        counts = dict((await conn.execute(select(t.leads.c.status, func.count()).where(
-            t.leads.c.archived.is_(False)).group_by(t.leads.c.status))).all())
+        counts = dict(
+            (
+                await conn.execute(
+                    select(t.leads.c.status, func.count())
+                    .where(t.leads.c.archived.is_(False))
+                    .group_by(t.leads.c.status)
+                )
+            ).all()
+        )
     for column in board:
         assert column["totalCount"] == counts.get(column["status"], 0)
         assert all(lead["status"] == column["status"] and not lead["archived"] for lead in column["leads"])
@@ -133,7 +157,9 @@ async def test_nested_last_and_before_page_from_the_end_of_each_parents_list(gql
     longest = max(accounts, key=lambda a: len(a["all"]["nodes"]))
     cursor = longest["tail"]["pageInfo"]["startCursor"]
     before = (await gql.data(query, {"last": 1, "before": cursor}))["accounts"]["nodes"]
-    match = next(a for a in before if [n["id"] for n in a["all"]["nodes"]] == [n["id"] for n in longest["all"]["nodes"]])
+    match = next(
+        a for a in before if [n["id"] for n in a["all"]["nodes"]] == [n["id"] for n in longest["all"]["nodes"]]
+    )
     every = [n["id"] for n in longest["all"]["nodes"]]
     assert [e["node"]["id"] for e in match["tail"]["edges"]] == every[-3:-2]
     assert match["tail"]["pageInfo"]["hasNextPage"] is True

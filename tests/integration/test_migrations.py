@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the tables the code declares, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio

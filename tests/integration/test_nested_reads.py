@@ -1,5 +1,6 @@
 """Nested reads cost a fixed number of SQL statements however many parents they return,
 and return what the database holds, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,15 +51,22 @@ async def test_the_nested_query_returns_every_item_the_database_holds(gql, backe
     items_in_response = sum(len(q["items"]) for a in accounts for o in a["opportunities"]["nodes"] for q in o["quotes"])
     opportunities_in_response = sum(len(a["opportunities"]["nodes"]) for a in accounts)
     async with backend.engine.connect() as conn:
-        opportunity_count = (await conn.execute(
-            select(func.count()).select_from(t.opportunities).where(t.opportunities.c.account_id.in_(account_ids))
-        )).scalar_one()
-        item_count = (await conn.execute(
-            select(func.count()).select_from(
-                t.quote_items.join(t.quotes, t.quotes.c.id == t.quote_items.c.quote_id)
-                .join(t.opportunities, t.opportunities.c.id == t.quotes.c.opportunity_id))
-            .where(t.opportunities.c.account_id.in_(account_ids))
-        )).scalar_one()
+        opportunity_count = (
+            await conn.execute(
+                select(func.count()).select_from(t.opportunities).where(t.opportunities.c.account_id.in_(account_ids))
+            )
+        ).scalar_one()
+        item_count = (
+            await conn.execute(
+                select(func.count())
+                .select_from(
+                    t.quote_items.join(t.quotes, t.quotes.c.id == t.quote_items.c.quote_id).join(
+                        t.opportunities, t.opportunities.c.id == t.quotes.c.opportunity_id
+                    )
+                )
+                .where(t.opportunities.c.account_id.in_(account_ids))
+            )
+        ).scalar_one()
     assert opportunities_in_response == opportunity_count > 0
     assert items_in_response == item_count > 0
     assert all(a["opportunities"]["totalCount"] == len(a["opportunities"]["nodes"]) for a in accounts)
@@ -104,12 +112,12 @@ async def test_many_sibling_relations_resolve_concurrently_without_sharing_a_con
     pool = backend.engine.sync_engine.pool
     checked_out, most = set(), [0]
 
-    def checkout(dbapi_connection, record, proxy):  # noqa: ANN001
+    def checkout(dbapi_connection, record, proxy):
         assert id(dbapi_connection) not in checked_out
         checked_out.add(id(dbapi_connection))
         most[0] = max(most[0], len(checked_out))
 
-    def checkin(dbapi_connection, record):  # noqa: ANN001
+    def checkin(dbapi_connection, record):
         checked_out.discard(id(dbapi_connection))
 
     event.listen(pool, "checkout", checkout)

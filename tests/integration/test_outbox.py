@@ -1,5 +1,6 @@
 """The transactional outbox: events are written with the change, published after commit in order,
 never for a rolled-back change, and not lost when the process dies between commit and publish."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,13 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
             assert await dispatcher.dispatch_once() == 0
     assert await unpublished(writable.engine) == []
     async with writable.engine.connect() as conn:
-        rolled_back = (await conn.execute(select(t.outbox_events).where(t.outbox_events.c.entity_id == 3,
-                                                                        t.outbox_events.c.entity_type == "Account"))).all()
+        rolled_back = (
+            await conn.execute(
+                select(t.outbox_events).where(
+                    t.outbox_events.c.entity_id == 3, t.outbox_events.c.entity_type == "Account"
+                )
+            )
+        ).all()
     assert rolled_back == []
 
 
@@ -62,8 +68,11 @@ async def test_events_get_positions_in_commit_order_even_when_inserted_in_anothe
             slow = SqlUnitOfWork(writable.engine)
             await slow.__aenter__()
             slow.record(AccountChanged(entity_id=101, data={}))
-            await slow.c.execute(t.outbox_events.insert().values(
-                type="Probe", entity_type="Account", entity_id=100, data={}, created_at=slow.now))
+            await slow.c.execute(
+                t.outbox_events.insert().values(
+                    type="Probe", entity_type="Account", entity_id=100, data={}, created_at=slow.now
+                )
+            )
             async with SqlUnitOfWork(writable.engine) as fast:
                 fast.record(AccountChanged(entity_id=102, data={}))
                 await fast.commit()
@@ -85,8 +94,14 @@ async def test_an_event_committed_by_a_process_killed_before_publishing_is_publi
     server = start_server(writable.url, tmp_path, SALESGRAPH_DISPATCH="off")
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
-            response = await http.post("/graphql", headers={"Authorization": f"Bearer {writable.admin_token}"}, json={
-                "query": CREATE, "variables": {"input": {"name": "Survives a crash", "accountId": await an_account(writable)}}})
+            response = await http.post(
+                "/graphql",
+                headers={"Authorization": f"Bearer {writable.admin_token}"},
+                json={
+                    "query": CREATE,
+                    "variables": {"input": {"name": "Survives a crash", "accountId": await an_account(writable)}},
+                },
+            )
         created = response.json()["data"]["createOpportunity"]["opportunity"]
     finally:
         server.kill()
@@ -103,10 +118,10 @@ async def test_an_event_committed_by_a_process_killed_before_publishing_is_publi
 class FailingOnce:
     """A bus that accepts the first message and fails on the second, once (a bus that went away)."""
 
-    def __init__(self, bus) -> None:  # noqa: ANN001
+    def __init__(self, bus) -> None:
         self.bus, self.calls = bus, 0
 
-    async def publish(self, channel: str, message) -> None:  # noqa: ANN001
+    async def publish(self, channel: str, message) -> None:
         self.calls += 1
         if self.calls == 2:
             raise ConnectionError("the event bus went away")

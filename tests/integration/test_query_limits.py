@@ -1,6 +1,7 @@
 """Hostile queries are refused before anything runs: each limit answers a crafted query with a 400,
 a code and a message naming the setting, and the response's Server-Timing shows 0 SQL statements
 (not even the token lookup). The time limit stops a request that runs too long."""
+
 from __future__ import annotations
 
 import httpx
@@ -21,11 +22,16 @@ async def post(backend, monkeypatch):
     async def send(query: str, variables: dict | None = None, **env: str) -> httpx.Response:
         for name, value in env.items():
             monkeypatch.setenv(f"SALESGRAPH_{name.upper()}", value)
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(backend.engine, dispatch=False)),
-                                 base_url="http://salesgraph.test")
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(backend.engine, dispatch=False)),
+            base_url="http://salesgraph.test",
+        )
         clients.append(http)
-        return await http.post("/graphql", json={"query": query, "variables": variables},
-                               headers={"Authorization": f"Bearer {backend.admin_token}"})
+        return await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {backend.admin_token}"},
+        )
 
     yield send
     for http in clients:
@@ -68,8 +74,11 @@ async def test_a_query_nested_too_deep_is_refused(post):
 
 async def test_too_many_aliases_are_refused_even_through_fragments(post):
     fields = " ".join(f"a{n}: name" for n in range(40))
-    refused(await post(f"{{ accounts(first: 1) {{ nodes {{ ...F }} }} }} fragment F on Account {{ {fields} }}"),
-            "TOO_MANY_ALIASES", "SALESGRAPH_MAX_ALIASES")
+    refused(
+        await post(f"{{ accounts(first: 1) {{ nodes {{ ...F }} }} }} fragment F on Account {{ {fields} }}"),
+        "TOO_MANY_ALIASES",
+        "SALESGRAPH_MAX_ALIASES",
+    )
 
 
 async def test_too_many_root_fields_are_refused(post):

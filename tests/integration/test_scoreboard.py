@@ -1,6 +1,7 @@
 """The scoreboard over HTTP: its figures equal what the rows say (computed here, independently, from
 the opportunities, goals and rates in the database), a sale moves them, amounts convert, bad
 arguments are errors with no data, and one scoreboard costs the same statements at any size."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -55,10 +56,22 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
             members = {r.id: r.name for r in await conn.execute(select(u.id, u.name).where(u.team_id == team))}
         # The admin's board: every opportunity except those on private accounts someone else created.
         a = t.accounts.c
-        hidden = select(a.id).where(a.is_private.is_(True), a.created_by_id.is_distinct_from(writable.summary.admin_user_id))
-        rows = list(await conn.execute(select(o.owner_id, o.stage, o.closed_at, o.actual_revenue_amount,
-                                              o.actual_revenue_currency, o.estimated_revenue_amount,
-                                              o.estimated_revenue_currency).where(o.account_id.not_in(hidden))))
+        hidden = select(a.id).where(
+            a.is_private.is_(True), a.created_by_id.is_distinct_from(writable.summary.admin_user_id)
+        )
+        rows = list(
+            await conn.execute(
+                select(
+                    o.owner_id,
+                    o.stage,
+                    o.closed_at,
+                    o.actual_revenue_amount,
+                    o.actual_revenue_currency,
+                    o.estimated_revenue_amount,
+                    o.estimated_revenue_currency,
+                ).where(o.account_id.not_in(hidden))
+            )
+        )
         goals = list(await conn.execute(select(t.goals)))
 
     def inside(when: datetime) -> bool:
@@ -89,11 +102,15 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
     total_won = sum((cents(v) for v in won.values()), Decimal(0))
     closed = sum(deals_won.values()) + sum(deals_lost.values())
     return {
-        "won": {k: cents(v) for k, v in won.items()}, "deals_won": dict(deals_won), "goal": dict(goal),
-        "total_won": total_won, "total_deals_won": sum(deals_won.values()),
+        "won": {k: cents(v) for k, v in won.items()},
+        "deals_won": dict(deals_won),
+        "goal": dict(goal),
+        "total_won": total_won,
+        "total_deals_won": sum(deals_won.values()),
         "total_deals_lost": sum(deals_lost.values()),
         "win_rate": cents(Decimal(sum(deals_won.values()) * 100) / closed, 1) if closed else None,
-        "total_pipeline": sum((cents(v) for v in pipeline.values()), Decimal(0)), "members": members,
+        "total_pipeline": sum((cents(v) for v in pipeline.values()), Decimal(0)),
+        "members": members,
     }
 
 
@@ -105,8 +122,16 @@ def amount(money: dict | None) -> Decimal | None:
     return None if money is None else Decimal(money["amount"])
 
 
-@pytest.mark.parametrize("period", [{"preset": "ALL_TIME"}, {"preset": "THIS_QUARTER"}, {"preset": "LAST_7_DAYS"},
-                                    JUNE, {"from": "2026-03-15T12:00:00+02:00", "to": "2026-05-01T00:00:00Z"}])
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"preset": "ALL_TIME"},
+        {"preset": "THIS_QUARTER"},
+        {"preset": "LAST_7_DAYS"},
+        JUNE,
+        {"from": "2026-03-15T12:00:00+02:00", "to": "2026-05-01T00:00:00Z"},
+    ],
+)
 async def test_the_figures_are_the_sums_of_the_deals_won_lost_and_open(api, writable, period):
     shown = await board(api, period)
     want = await expected(writable, shown)
@@ -165,10 +190,22 @@ async def test_amounts_are_converted_into_the_reporting_currency(api, writable):
 async def sell(api, writable, owner: str, price: str) -> Decimal:
     """A sale made as a user would: an opportunity, a quote with one item, marked sold. Its revenue."""
     opportunity = await new_opportunity(api, writable, ownerId=owner)
-    quote = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Offer",
-                                                     "currency": "EUR"}}))["createQuote"]["quote"]
-    added = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [
-        {"name": "Implementation", "unitPrice": price, "currency": "EUR", "quantity": "2"}]}}))["addQuoteItems"]
+    quote = (
+        await api.data(
+            CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Offer", "currency": "EUR"}}
+        )
+    )["createQuote"]["quote"]
+    added = (
+        await api.data(
+            ADD_ITEMS,
+            {
+                "input": {
+                    "quoteId": quote["id"],
+                    "items": [{"name": "Implementation", "unitPrice": price, "currency": "EUR", "quantity": "2"}],
+                }
+            },
+        )
+    )["addQuoteItems"]
     assert added["__typename"] == "QuotePayload", added
     sold = (await api.data(SELL, {"input": {"id": opportunity["id"]}}))["markOpportunitySold"]
     assert sold["__typename"] == "OpportunityPayload", sold
@@ -234,8 +271,13 @@ async def test_a_partners_scoreboard_counts_only_the_opportunities_assigned_to_i
     o, a = t.opportunities, t.accounts
     partner = writable.summary.partner_id
     async with writable.engine.connect() as conn:
-        theirs = list(await conn.execute(select(o.c.stage).select_from(o.join(a, a.c.id == o.c.account_id)).where(
-            a.c.is_private.is_(False), (o.c.partner_id == partner) | (a.c.partner_id == partner))))
+        theirs = list(
+            await conn.execute(
+                select(o.c.stage)
+                .select_from(o.join(a, a.c.id == o.c.account_id))
+                .where(a.c.is_private.is_(False), (o.c.partner_id == partner) | (a.c.partner_id == partner))
+            )
+        )
     board = (await api.data(BOARD, {"period": {"preset": "ALL_TIME"}}, token=writable.partner_token))["scoreboard"]
     everyone = (await api.data(BOARD, {"period": {"preset": "ALL_TIME"}}))["scoreboard"]
     assert board["dealsWon"] == sum(1 for r in theirs if r.stage == "WON")
@@ -245,8 +287,10 @@ async def test_a_partners_scoreboard_counts_only_the_opportunities_assigned_to_i
     assert all(rep["goal"] is None for rep in board["reps"])  # goals are the sales team's, not a partner's
 
 
-SMALL = ("query($p: PeriodInput!, $t: ID) { scoreboard(period: $p, teamId: $t) { wonRevenue { amount } "
-         "reps { user { name } } } }")
+SMALL = (
+    "query($p: PeriodInput!, $t: ID) { scoreboard(period: $p, teamId: $t) { wonRevenue { amount } "
+    "reps { user { name } } } }"
+)
 
 
 async def test_one_scoreboard_costs_the_same_statements_for_any_period_and_data_size(api, writable, gql):

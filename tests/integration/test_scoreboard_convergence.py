@@ -2,6 +2,7 @@
 made as fast as the API takes them, every live scoreboard (several periods, a team, another
 currency; both protocols) ends on exactly what the `scoreboard` query returns, and stays in step:
 the push after one more change equals the query again."""
+
 from __future__ import annotations
 
 import random
@@ -34,31 +35,63 @@ async def boards(api) -> list[dict]:
 
 async def random_changes(api, writable, rng: random.Random, steps: int) -> None:
     open_ones: list[str] = []
-    users = [u["node"]["id"] for u in (await api.data("{ users(first: 5) { edges { node { id } } } }"))
-             ["users"]["edges"]]
+    users = [
+        u["node"]["id"] for u in (await api.data("{ users(first: 5) { edges { node { id } } } }"))["users"]["edges"]
+    ]
     for _ in range(steps):
         action = rng.choice(["create", "create", "sell", "lose", "stage", "revenue", "goal", "delete"])
         if action == "create" or not open_ones:
-            open_ones.append((await new_opportunity(api, writable, estimatedRevenue={
-                "amount": f"{rng.randint(1, 500) * 100}.00", "currency": rng.choice(["EUR", "USD"])}))["id"])
+            open_ones.append(
+                (
+                    await new_opportunity(
+                        api,
+                        writable,
+                        estimatedRevenue={
+                            "amount": f"{rng.randint(1, 500) * 100}.00",
+                            "currency": rng.choice(["EUR", "USD"]),
+                        },
+                    )
+                )["id"]
+            )
         elif action == "sell":
             opportunity, _, _ = await quote_with_items(api, writable)
             await api.data(SELL, {"input": {"id": opportunity["id"]}})
         elif action == "lose":
             await api.data(LOST, {"input": {"id": open_ones.pop(rng.randrange(len(open_ones))), "reason": "Price"}})
         elif action == "stage":
-            await api.data(STAGE, {"input": {"id": rng.choice(open_ones),
-                                             "stage": rng.choice(["QUALIFICATION", "PROPOSAL", "NEGOTIATION"])}})
+            await api.data(
+                STAGE,
+                {
+                    "input": {
+                        "id": rng.choice(open_ones),
+                        "stage": rng.choice(["QUALIFICATION", "PROPOSAL", "NEGOTIATION"]),
+                    }
+                },
+            )
         elif action == "revenue":
-            await api.data(UPDATE, {"input": {"id": rng.choice(open_ones), "estimatedRevenue": {
-                "amount": f"{rng.randint(1, 900) * 100}.00", "currency": "EUR"}}})
+            await api.data(
+                UPDATE,
+                {
+                    "input": {
+                        "id": rng.choice(open_ones),
+                        "estimatedRevenue": {"amount": f"{rng.randint(1, 900) * 100}.00", "currency": "EUR"},
+                    }
+                },
+            )
         elif action == "goal":
             start = date.today().replace(day=1)
-            await api.data(GOAL, {"input": {"userId": rng.choice(users), "periodStart": start.isoformat(),
-                                            "periodEnd": (start + timedelta(days=27)).isoformat(),
-                                            "targetRevenue": {"amount": f"{rng.randint(10, 90)}000.00",
-                                                              "currency": "EUR"},
-                                            "targetDeals": rng.randint(1, 9)}})
+            await api.data(
+                GOAL,
+                {
+                    "input": {
+                        "userId": rng.choice(users),
+                        "periodStart": start.isoformat(),
+                        "periodEnd": (start + timedelta(days=27)).isoformat(),
+                        "targetRevenue": {"amount": f"{rng.randint(10, 90)}000.00", "currency": "EUR"},
+                        "targetDeals": rng.randint(1, 9),
+                    }
+                },
+            )
         else:
             await api.data(DELETE, {"input": {"id": open_ones.pop(rng.randrange(len(open_ones)))}})
 

@@ -1,6 +1,7 @@
 """scoreboardUpdated over real WebSockets: the current scoreboard first, a push after a sale, bursts
 coalesced into one computation, one computation for many subscribers, and the last push always
 equal to what the `scoreboard` query returns (convergence)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,9 @@ async def pushed(socket: GraphQLSocket, op: str) -> dict:
     return result["data"]["scoreboardUpdated"]
 
 
-async def converges(socket: GraphQLSocket, op: str, api, variables=ALL_TIME, last: dict | None = None) -> tuple[dict, int]:
+async def converges(
+    socket: GraphQLSocket, op: str, api, variables=ALL_TIME, last: dict | None = None
+) -> tuple[dict, int]:
     """Take pushes until one equals the query's answer (or `last`, the one received before, already
     does); returns it and how many pushes that took."""
     count = 0
@@ -53,7 +56,6 @@ async def converges(socket: GraphQLSocket, op: str, api, variables=ALL_TIME, las
             answer = await query(api, variables)
             if figures(board) == figures(answer):
                 return board, count
-
 
 
 @pytest.fixture
@@ -87,10 +89,20 @@ async def test_a_burst_of_changes_is_one_computation_and_one_push_with_the_final
         first = await pushed(socket, op)
         [topic] = server.app.state.realtime.scoreboards.topics.values()
         before = topic.computations
-        account = (await api.data("{ accounts(first: 1) { edges { node { id } } } }"))["accounts"]["edges"][0]["node"]["id"]
+        account = (await api.data("{ accounts(first: 1) { edges { node { id } } } }"))["accounts"]["edges"][0]["node"][
+            "id"
+        ]
         for n in range(10):
-            result = await api.data(CREATE, {"input": {"name": f"Burst {n}", "accountId": account,
-                                                       "estimatedRevenue": {"amount": "1000.00", "currency": "EUR"}}})
+            result = await api.data(
+                CREATE,
+                {
+                    "input": {
+                        "name": f"Burst {n}",
+                        "accountId": account,
+                        "estimatedRevenue": {"amount": "1000.00", "currency": "EUR"},
+                    }
+                },
+            )
             assert result["createOpportunity"]["__typename"] == "OpportunityPayload", result
         # No dispatcher runs: the ten events wait in the outbox and reach the hub together.
         await server.app.state.dispatcher.dispatch_once()

@@ -1,8 +1,9 @@
 """The demo data is deterministic, covers every kind of thing, and keeps the sales rules."""
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from persistence.db import create_engine
 from persistence.seed import SeedError, parse_size, seed
 from persistence.tables import metadata
 
-ANCHOR = datetime(2026, 3, 1, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 async def _fresh(path) -> object:
@@ -26,8 +27,10 @@ async def _fresh(path) -> object:
 
 async def _dump(engine) -> dict[str, list[tuple]]:
     async with engine.connect() as conn:
-        return {table.name: [tuple(r) for r in await conn.execute(select(table).order_by(*table.primary_key.columns))]
-                for table in metadata.sorted_tables}
+        return {
+            table.name: [tuple(r) for r in await conn.execute(select(table).order_by(*table.primary_key.columns))]
+            for table in metadata.sorted_tables
+        }
 
 
 async def test_the_same_size_and_anchor_give_the_same_rows(tmp_path):
@@ -70,13 +73,21 @@ async def test_won_deals_have_contracts_adding_up_to_the_active_quote_and_the_ac
         for row in await conn.execute(select(t.contracts.c.opportunity_id, t.contracts.c.value_amount)):
             contracts[row.opportunity_id] += row.value_amount
         active_totals = defaultdict(Decimal)
-        stmt = (select(t.quotes.c.opportunity_id, t.quote_items.c.total)
-                .join(t.quote_items, t.quote_items.c.quote_id == t.quotes.c.id).where(t.quotes.c.is_active.is_(True)))
+        stmt = (
+            select(t.quotes.c.opportunity_id, t.quote_items.c.total)
+            .join(t.quote_items, t.quote_items.c.quote_id == t.quotes.c.id)
+            .where(t.quotes.c.is_active.is_(True))
+        )
         for row in await conn.execute(stmt):
             active_totals[row.opportunity_id] += row.total
-        two_active = list(await conn.execute(
-            select(t.quotes.c.opportunity_id).where(t.quotes.c.is_active.is_(True))
-            .group_by(t.quotes.c.opportunity_id).having(func.count() > 1)))
+        two_active = list(
+            await conn.execute(
+                select(t.quotes.c.opportunity_id)
+                .where(t.quotes.c.is_active.is_(True))
+                .group_by(t.quotes.c.opportunity_id)
+                .having(func.count() > 1)
+            )
+        )
     assert won
     for opportunity in won:
         assert opportunity.locked
@@ -87,16 +98,29 @@ async def test_won_deals_have_contracts_adding_up_to_the_active_quote_and_the_ac
 async def test_each_account_has_1_to_10_opportunities_and_deals_in_late_stages_have_one_active_quote(seeded):
     engine, _ = seeded
     async with engine.connect() as conn:
-        per_account = dict(list(await conn.execute(
-            select(t.accounts.c.id, func.count(t.opportunities.c.id))
-            .join(t.opportunities, t.opportunities.c.account_id == t.accounts.c.id, isouter=True)
-            .group_by(t.accounts.c.id))))
-        active = dict(list(await conn.execute(
-            select(t.opportunities.c.id, func.count(t.quotes.c.id))
-            .join(t.quotes, (t.quotes.c.opportunity_id == t.opportunities.c.id) & t.quotes.c.is_active.is_(True),
-                  isouter=True)
-            .where(t.opportunities.c.stage.in_(["WON", "NEGOTIATION", "PROPOSAL"]))
-            .group_by(t.opportunities.c.id))))
+        per_account = dict(
+            list(
+                await conn.execute(
+                    select(t.accounts.c.id, func.count(t.opportunities.c.id))
+                    .join(t.opportunities, t.opportunities.c.account_id == t.accounts.c.id, isouter=True)
+                    .group_by(t.accounts.c.id)
+                )
+            )
+        )
+        active = dict(
+            list(
+                await conn.execute(
+                    select(t.opportunities.c.id, func.count(t.quotes.c.id))
+                    .join(
+                        t.quotes,
+                        (t.quotes.c.opportunity_id == t.opportunities.c.id) & t.quotes.c.is_active.is_(True),
+                        isouter=True,
+                    )
+                    .where(t.opportunities.c.stage.in_(["WON", "NEGOTIATION", "PROPOSAL"]))
+                    .group_by(t.opportunities.c.id)
+                )
+            )
+        )
     assert sum(per_account.values()) == 200
     assert min(per_account.values()) >= 1 and max(per_account.values()) <= 10
     assert active and set(active.values()) == {1}
@@ -105,13 +129,20 @@ async def test_each_account_has_1_to_10_opportunities_and_deals_in_late_stages_h
 async def test_qualified_leads_point_at_the_account_and_opportunity_they_became(seeded):
     engine, _ = seeded
     async with engine.connect() as conn:
-        qualified = list(await conn.execute(
-            select(t.leads.c.account_id, t.opportunities.c.account_id.label("opportunity_account"))
-            .join(t.opportunities, t.opportunities.c.id == t.leads.c.opportunity_id, isouter=True)
-            .where(t.leads.c.status == "QUALIFIED")))
-        disqualified_without_reason = (await conn.execute(
-            select(func.count()).select_from(t.leads)
-            .where(t.leads.c.status == "DISQUALIFIED", t.leads.c.disqualification_reason.is_(None)))).scalar_one()
+        qualified = list(
+            await conn.execute(
+                select(t.leads.c.account_id, t.opportunities.c.account_id.label("opportunity_account"))
+                .join(t.opportunities, t.opportunities.c.id == t.leads.c.opportunity_id, isouter=True)
+                .where(t.leads.c.status == "QUALIFIED")
+            )
+        )
+        disqualified_without_reason = (
+            await conn.execute(
+                select(func.count())
+                .select_from(t.leads)
+                .where(t.leads.c.status == "DISQUALIFIED", t.leads.c.disqualification_reason.is_(None))
+            )
+        ).scalar_one()
     assert qualified
     assert all(row.account_id is not None and row.account_id == row.opportunity_account for row in qualified)
     assert disqualified_without_reason == 0
@@ -122,7 +153,9 @@ async def test_the_summary_names_the_demo_admin_and_partner(seeded):
     async with engine.connect() as conn:
         admin = (await conn.execute(select(t.users).where(t.users.c.id == summary.admin_user_id))).one()
         partner = (await conn.execute(select(t.partners).where(t.partners.c.id == summary.partner_id))).one()
-        admins = (await conn.execute(select(func.count()).select_from(t.users).where(t.users.c.role == "ADMIN"))).scalar_one()
+        admins = (
+            await conn.execute(select(func.count()).select_from(t.users).where(t.users.c.role == "ADMIN"))
+        ).scalar_one()
     assert (admin.name, admin.email, admin.role, admins) == ("Ada Admin", "admin@salesgraph.example", "ADMIN", 1)
     assert (partner.name, partner.email) == ("Nordic Partners AS", "portal@nordicpartners.example")
 

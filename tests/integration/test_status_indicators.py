@@ -1,12 +1,13 @@
 """Status indicators over HTTP: set the moment a monitor's rule holds (when the monitor is defined, when
 data changes, when time passes), cleared the moment it stops holding, read through `statusIndicators`,
 filtered with hasIndicator / lacksIndicator, and announced in the outbox."""
+
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -20,25 +21,30 @@ from persistence import tables as t
 from persistence.indicators import IndicatorScheduler
 from tests.conftest import Backend, GraphQLClient, statements
 
-T0 = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 ERRORS = "... on UserError { code message }"
 
 
 def mutation(name: str, input_type: str, payload: str, body: str) -> str:
-    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-            f"... on {payload} {{ {body} }} {ERRORS} }} }}")
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
+        f"... on {payload} {{ {body} }} {ERRORS} }} }}"
+    )
 
 
-CREATE_MONITOR = mutation("createStatusMonitor", "CreateStatusMonitorInput", "StatusMonitorPayload",
-                          "statusMonitor { id version }")
-UPDATE_MONITOR = mutation("updateStatusMonitor", "UpdateStatusMonitorInput", "StatusMonitorPayload",
-                          "statusMonitor { id version }")
+CREATE_MONITOR = mutation(
+    "createStatusMonitor", "CreateStatusMonitorInput", "StatusMonitorPayload", "statusMonitor { id version }"
+)
+UPDATE_MONITOR = mutation(
+    "updateStatusMonitor", "UpdateStatusMonitorInput", "StatusMonitorPayload", "statusMonitor { id version }"
+)
 DELETE_MONITOR = mutation("deleteStatusMonitor", "DeleteStatusMonitorInput", "DeletedPayload", "deletedId")
 CREATE_ACCOUNT = mutation("createAccount", "CreateAccountInput", "AccountPayload", "account { id }")
 CREATE_CONTACT = mutation("createContact", "CreateContactInput", "ContactPayload", "contact { id }")
-CREATE_OPPORTUNITY = mutation("createOpportunity", "CreateOpportunityInput", "OpportunityPayload",
-                              "opportunity { id version }")
+CREATE_OPPORTUNITY = mutation(
+    "createOpportunity", "CreateOpportunityInput", "OpportunityPayload", "opportunity { id version }"
+)
 LOG_ACTIVITY = mutation("createSalesActivity", "CreateSalesActivityInput", "SalesActivityPayload", "activity { id }")
 CREATE_QUOTE = mutation("createQuote", "CreateQuoteInput", "QuotePayload", "quote { id }")
 ADD_ITEMS = mutation("addQuoteItems", "AddQuoteItemsInput", "QuotePayload", "quote { id }")
@@ -62,13 +68,13 @@ class World:
     scheduler: IndicatorScheduler
     backend: Backend
 
-    async def run(self, document: str, input: dict) -> dict:  # noqa: A002
+    async def run(self, document: str, input: dict) -> dict:
         data = await self.api.data(document, {"input": input})
         payload = next(iter(data.values()))
         assert "code" not in payload, payload
         return payload
 
-    async def monitor(self, name: str, entity_type: str, rule: dict, **extra) -> str:  # noqa: ANN003
+    async def monitor(self, name: str, entity_type: str, rule: dict, **extra) -> str:
         made = await self.run(CREATE_MONITOR, {"name": name, "entityType": entity_type, "rule": rule, **extra})
         return made["statusMonitor"]["id"]
 
@@ -79,18 +85,20 @@ class World:
         made = await self.run(CREATE_CONTACT, {"accountId": account, "firstName": "Kari", "lastName": last_name})
         return made["contact"]["id"]
 
-    async def opportunity(self, account: str, **extra) -> str:  # noqa: ANN003
+    async def opportunity(self, account: str, **extra) -> str:
         made = await self.run(CREATE_OPPORTUNITY, {"name": "Fleet renewal", "accountId": account, **extra})
         return made["opportunity"]["id"]
 
-    async def activity(self, target: str, type_: str = "CALL", **extra) -> str:  # noqa: ANN003
+    async def activity(self, target: str, type_: str = "CALL", **extra) -> str:
         made = await self.run(LOG_ACTIVITY, {"attachToId": target, "type": type_, "subject": "Follow-up", **extra})
         return made["activity"]["id"]
 
     async def indicators(self, node: str) -> list[str]:
-        found = await self.api.data(f"query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {INDICATORS} }} "
-                                    f"... on Contact {{ {INDICATORS} }} ... on Opportunity {{ {INDICATORS} }} }} }}",
-                                    {"id": node})
+        found = await self.api.data(
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {INDICATORS} }} "
+            f"... on Contact {{ {INDICATORS} }} ... on Opportunity {{ {INDICATORS} }} }} }}",
+            {"id": node},
+        )
         return [i["name"] for i in found["node"]["statusIndicators"]]
 
     async def time_passes(self, until: datetime) -> None:
@@ -106,8 +114,11 @@ class World:
     async def events_since(self, mark: int) -> list[tuple[str, str, int, dict]]:
         box = t.outbox_events
         async with self.backend.engine.connect() as conn:
-            rows = await conn.execute(select(box.c.type, box.c.entity_type, box.c.entity_id, box.c.data).where(
-                box.c.id > mark, box.c.type.in_(["StatusIndicatorSet", "StatusIndicatorCleared"])).order_by(box.c.id))
+            rows = await conn.execute(
+                select(box.c.type, box.c.entity_type, box.c.entity_id, box.c.data)
+                .where(box.c.id > mark, box.c.type.in_(["StatusIndicatorSet", "StatusIndicatorCleared"]))
+                .order_by(box.c.id)
+            )
             return [(r.type, r.entity_type, r.entity_id, r.data) for r in rows]
 
     async def mark(self) -> int:
@@ -139,7 +150,7 @@ async def test_a_mutation_pays_one_select_for_indicators_while_no_monitor_can_be
     async def cost() -> int:
         return statements(await world.api.post(LOG_ACTIVITY, {"input": log}))
 
-    async def no_indicators(conn, events, now):  # noqa: ANN001, ANN202 - the unit of work without the step
+    async def no_indicators(conn, events, now):
         return []
 
     with monkeypatch.context() as patched:
@@ -167,16 +178,30 @@ async def test_a_new_monitor_marks_what_matches_at_once_and_an_activity_clears_o
     employee = await world.contact(quiet, "Quiet")
     await world.time_passes(start + 40 * DAY)
     mark = await world.mark()
-    monitor = await world.monitor("Not followed up in 30 days", "ACCOUNT",
-                                  {"kind": "NO_ACTIVITY", "days": 30, "activityTypes": ["CALL", "MEETING"]},
-                                  description="Call them", icon="phone", colour="#f0ad4e", priority=3)
+    monitor = await world.monitor(
+        "Not followed up in 30 days",
+        "ACCOUNT",
+        {"kind": "NO_ACTIVITY", "days": 30, "activityTypes": ["CALL", "MEETING"]},
+        description="Call them",
+        icon="phone",
+        colour="#f0ad4e",
+        priority=3,
+    )
     contacts = await world.monitor("Contact not followed up", "CONTACT", {"kind": "NO_ACTIVITY", "days": 30})
-    found = await world.api.data(f"query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {INDICATORS} }} }} }}",
-                                 {"id": quiet})
-    assert [i for i in found["node"]["statusIndicators"] if i["monitor"]["id"] == monitor] == [{
-        "name": "Not followed up in 30 days", "description": "Call them", "icon": "phone", "colour": "#f0ad4e",
-        "priority": 3, "setAt": world.clock.now.isoformat(), "monitor": {"id": monitor,
-                                                                         "name": "Not followed up in 30 days"}}]
+    found = await world.api.data(
+        f"query($id: ID!) {{ node(id: $id) {{ ... on Account {{ {INDICATORS} }} }} }}", {"id": quiet}
+    )
+    assert [i for i in found["node"]["statusIndicators"] if i["monitor"]["id"] == monitor] == [
+        {
+            "name": "Not followed up in 30 days",
+            "description": "Call them",
+            "icon": "phone",
+            "colour": "#f0ad4e",
+            "priority": 3,
+            "setAt": world.clock.now.isoformat(),
+            "monitor": {"id": monitor, "name": "Not followed up in 30 days"},
+        }
+    ]
     assert "Not followed up in 30 days" in await world.indicators(busy)
     assert "Contact not followed up" in await world.indicators(employee)
     made = await world.events_since(mark)
@@ -193,12 +218,22 @@ async def test_a_new_monitor_marks_what_matches_at_once_and_an_activity_clears_o
     assert "Contact not followed up" not in await world.indicators(employee)  # judged by its account
     assert "Not followed up in 30 days" in await world.indicators(busy)
     cleared = await world.events_since(mark)
-    assert ("StatusIndicatorCleared", "Account", pk(quiet), {
-        "monitorId": pk(monitor), "setAt": at, "clearedAt": world.clock.now.isoformat(),
-        "at": world.clock.now.isoformat()}) in cleared
-    assert {(kind, entity, entity_id) for kind, entity, entity_id, data in cleared
-            if data["monitorId"] in (pk(monitor), pk(contacts))} == {
-        ("StatusIndicatorCleared", "Account", pk(quiet)), ("StatusIndicatorCleared", "Contact", pk(employee))}
+    assert (
+        "StatusIndicatorCleared",
+        "Account",
+        pk(quiet),
+        {
+            "monitorId": pk(monitor),
+            "setAt": at,
+            "clearedAt": world.clock.now.isoformat(),
+            "at": world.clock.now.isoformat(),
+        },
+    ) in cleared
+    assert {
+        (kind, entity, entity_id)
+        for kind, entity, entity_id, data in cleared
+        if data["monitorId"] in (pk(monitor), pk(contacts))
+    } == {("StatusIndicatorCleared", "Account", pk(quiet)), ("StatusIndicatorCleared", "Contact", pk(employee))}
     await world.consistent()
 
 
@@ -213,8 +248,10 @@ async def test_a_won_opportunity_clears_no_purchase_on_its_account_and_contacts(
     assert "No purchase in 2 months" in await world.indicators(buyer)
     assert "Contact without purchase" in await world.indicators(person)
     quote = await world.run(CREATE_QUOTE, {"opportunityId": deal, "name": "Offer", "currency": "EUR"})
-    await world.run(ADD_ITEMS, {"quoteId": quote["quote"]["id"], "items": [
-        {"name": "Installation", "unitPrice": "1000", "currency": "EUR"}]})
+    await world.run(
+        ADD_ITEMS,
+        {"quoteId": quote["quote"]["id"], "items": [{"name": "Installation", "unitPrice": "1000", "currency": "EUR"}]},
+    )
     assert (await world.run(SELL, {"id": deal}))["opportunity"]["stage"] == "WON"
     assert "No purchase in 2 months" not in await world.indicators(buyer)
     assert "Contact without purchase" not in await world.indicators(person)
@@ -233,7 +270,7 @@ async def test_the_scheduler_flips_time_based_indicators_only_when_their_time_co
     start = world.clock.now
     account = await world.account("Slow deals AS")
     closes = (start + 4 * DAY).date()
-    midnight = datetime.combine(closes + DAY, time(0), tzinfo=timezone.utc)
+    midnight = datetime.combine(closes + DAY, time(0), tzinfo=UTC)
     deal = await world.opportunity(account, expectedCloseDate=closes.isoformat())
     await world.activity(deal, "MEETING", dueAt=(start + 3 * DAY).isoformat())
     stuck = await world.monitor("Stuck for 10 days", "OPPORTUNITY", {"kind": "STUCK_IN_STAGE", "days": 10})
@@ -255,7 +292,11 @@ async def test_the_scheduler_flips_time_based_indicators_only_when_their_time_co
     assert await at(start + 10 * DAY) == ["Late", "Nothing planned", "Stuck for 10 days"]
     [(kind, entity, entity_id, data)] = [e for e in await world.events_since(mark) if e[2] == pk(deal)]
     assert (kind, entity, entity_id) == ("StatusIndicatorSet", "Opportunity", pk(deal))
-    assert data == {"monitorId": pk(stuck), "setAt": (start + 10 * DAY).isoformat(), "at": (start + 10 * DAY).isoformat()}
+    assert data == {
+        "monitorId": pk(stuck),
+        "setAt": (start + 10 * DAY).isoformat(),
+        "at": (start + 10 * DAY).isoformat(),
+    }
     assert await world.scheduler.run_due(start + 10 * DAY) == 0  # nothing left due
 
 
@@ -267,11 +308,16 @@ async def test_indicators_are_ordered_by_priority_then_name_and_read_in_one_stat
     await world.monitor("A: quiet 60 days", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 60}, priority=1)
     await world.monitor("Z: quiet 30 days", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 30}, priority=9)
     names = await world.indicators(accounts[0])
-    assert [n for n in names if n[:3] in ("A: ", "B: ", "Z: ")] == ["Z: quiet 30 days", "A: quiet 60 days",
-                                                                     "B: quiet 90 days"]
+    assert [n for n in names if n[:3] in ("A: ", "B: ", "Z: ")] == [
+        "Z: quiet 30 days",
+        "A: quiet 60 days",
+        "B: quiet 90 days",
+    ]
 
-    query = ("query($first: Int) { accounts(first: $first, filter: {search: \"Listed\"}) { nodes { name "
-             f"{INDICATORS} contacts(first: 5) {{ nodes {{ {INDICATORS} }} }} }} }} }}")
+    query = (
+        'query($first: Int) { accounts(first: $first, filter: {search: "Listed"}) { nodes { name '
+        f"{INDICATORS} contacts(first: 5) {{ nodes {{ {INDICATORS} }} }} }} }} }}"
+    )
 
     async def cost(first: int) -> int:
         response = await world.api.post(query, {"first": first})
@@ -290,7 +336,7 @@ async def test_has_and_lacks_indicator_filter_lists_and_their_counts(world):
     monitor = await world.monitor("Filter: quiet 15 days", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 15})
     query = """query($filter: AccountFilter) { accounts(filter: $filter, first: 2) { totalCount nodes { id } } }"""
 
-    async def listed(**conditions) -> tuple[int, set[str]]:  # noqa: ANN003
+    async def listed(**conditions) -> tuple[int, set[str]]:
         found = (await world.api.data(query, {"filter": {"search": "Filter ", **conditions}}))["accounts"]
         return found["totalCount"], {n["id"] for n in found["nodes"]}
 
@@ -299,16 +345,25 @@ async def test_has_and_lacks_indicator_filter_lists_and_their_counts(world):
     assert await listed(lacksIndicator=monitor) == (1, {fresh})
     contacts = await world.monitor("Filter: contact quiet", "CONTACT", {"kind": "NO_ACTIVITY", "days": 15})
     person = await world.contact(stale[0], "Filterson")
-    listing = await world.api.data("""query($f: ContactFilter) { contacts(filter: $f) { totalCount nodes { id } } }""",
-                                   {"f": {"search": "Filterson", "hasIndicator": contacts}})
+    listing = await world.api.data(
+        """query($f: ContactFilter) { contacts(filter: $f) { totalCount nodes { id } } }""",
+        {"f": {"search": "Filterson", "hasIndicator": contacts}},
+    )
     assert listing["contacts"] == {"totalCount": 0, "nodes": []}  # created just now: not quiet for 15 days yet
-    listing = await world.api.data("""query($f: ContactFilter) { contacts(filter: $f) { totalCount nodes { id } } }""",
-                                   {"f": {"search": "Filterson", "lacksIndicator": contacts}})
+    listing = await world.api.data(
+        """query($f: ContactFilter) { contacts(filter: $f) { totalCount nodes { id } } }""",
+        {"f": {"search": "Filterson", "lacksIndicator": contacts}},
+    )
     assert listing["contacts"] == {"totalCount": 1, "nodes": [{"id": person}]}
     late = await world.monitor("Filter: late", "OPPORTUNITY", {"kind": "OPEN_PAST_CLOSE_DATE"})
-    deal = await world.opportunity(fresh, expectedCloseDate=(start + 10 * DAY).date().isoformat(), name="Filter late deal")
-    listing = await world.api.data("""query($f: OpportunityFilter) { opportunities(filter: $f) { totalCount
-                                      nodes { id } } }""", {"f": {"search": "Filter late", "hasIndicator": late}})
+    deal = await world.opportunity(
+        fresh, expectedCloseDate=(start + 10 * DAY).date().isoformat(), name="Filter late deal"
+    )
+    listing = await world.api.data(
+        """query($f: OpportunityFilter) { opportunities(filter: $f) { totalCount
+                                      nodes { id } } }""",
+        {"f": {"search": "Filter late", "hasIndicator": late}},
+    )
     assert listing["opportunities"] == {"totalCount": 1, "nodes": [{"id": deal}]}
     wrong = await world.api.post(query, {"filter": {"hasIndicator": fresh}})
     assert "StatusMonitor" in wrong.json()["errors"][0]["message"]
@@ -336,10 +391,20 @@ async def test_switching_a_monitor_off_or_deleting_it_clears_its_indicators_with
     gone = await world.events_since(mark)
     assert len(gone) == carried and {kind for kind, *_ in gone} == {"StatusIndicatorCleared"}
     async with world.backend.engine.connect() as conn:
-        left = (await conn.execute(select(func.count()).select_from(t.status_indicators).where(
-            t.status_indicators.c.monitor_id == pk(monitor)))).scalar_one()
-        due = (await conn.execute(select(func.count()).select_from(t.indicator_due_times).where(
-            t.indicator_due_times.c.monitor_id == pk(monitor)))).scalar_one()
+        left = (
+            await conn.execute(
+                select(func.count())
+                .select_from(t.status_indicators)
+                .where(t.status_indicators.c.monitor_id == pk(monitor))
+            )
+        ).scalar_one()
+        due = (
+            await conn.execute(
+                select(func.count())
+                .select_from(t.indicator_due_times)
+                .where(t.indicator_due_times.c.monitor_id == pk(monitor))
+            )
+        ).scalar_one()
     assert (left, due) == (0, 0)
     await world.consistent()
 
@@ -352,16 +417,23 @@ async def test_deleting_an_entity_clears_its_indicators(world):
     await world.monitor("Doomed: quiet", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 30})
     await world.monitor("Doomed: quiet contact", "CONTACT", {"kind": "NO_ACTIVITY", "days": 30})
     mark = await world.mark()
-    deleted = await world.api.data("mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) { __typename } }",
-                                   {"input": {"id": doomed}})
+    deleted = await world.api.data(
+        "mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) { __typename } }",
+        {"input": {"id": doomed}},
+    )
     assert deleted["deleteAccount"]["__typename"] == "DeletedPayload", deleted
     gone = {(kind, entity, entity_id) for kind, entity, entity_id, _ in await world.events_since(mark)}
-    assert {("StatusIndicatorCleared", "Account", pk(doomed)), ("StatusIndicatorCleared", "Contact", pk(person))} <= gone
+    assert {
+        ("StatusIndicatorCleared", "Account", pk(doomed)),
+        ("StatusIndicatorCleared", "Contact", pk(person)),
+    } <= gone
     await world.consistent()
 
 
-@pytest.mark.parametrize("rule", [{"kind": "TOO_MANY_ACTIVITIES", "count": 1, "weeks": 1},
-                                  {"kind": "MANY_MEETINGS_NO_SALE", "count": 2, "days": 7}])
+@pytest.mark.parametrize(
+    "rule",
+    [{"kind": "TOO_MANY_ACTIVITIES", "count": 1, "weeks": 1}, {"kind": "MANY_MEETINGS_NO_SALE", "count": 2, "days": 7}],
+)
 async def test_window_rules_hold_while_enough_activities_are_in_the_window(world, rule):
     start = world.clock.now
     account = await world.account(f"Window {rule['kind']}")
@@ -380,8 +452,8 @@ async def test_window_rules_hold_while_enough_activities_are_in_the_window(world
 async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg_writable):
     """Activities logged while monitors are changed, switched off and deleted, all at once on several
     connections: every transaction commits, and the indicators are what a full re-evaluation says."""
-    from domain.monitors import MonitoredEntity, Rule, RuleKind
     from domain.enums import Role
+    from domain.monitors import MonitoredEntity, Rule, RuleKind
     from domain.uow import Actor
     from domain.workflows import accounts as acw
     from domain.workflows import activities as aw
@@ -390,33 +462,65 @@ async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg
 
     engine, actor, now = pg_writable.engine, Actor(user_id=pg_writable.summary.admin_user_id, role=Role.ADMIN), T0
 
-    async def do(workflow, command):  # noqa: ANN001, ANN202
+    async def do(workflow, command):
         async with SqlUnitOfWork(engine, actor, clock=lambda: now) as uow:
             return await workflow(command, uow)
 
-    accounts = [await do(acw.create_account, acw.CreateAccount(kind="ORGANIZATION", name=f"Busy {n}")) for n in range(3)]
+    accounts = [
+        await do(acw.create_account, acw.CreateAccount(kind="ORGANIZATION", name=f"Busy {n}")) for n in range(3)
+    ]
     for account in accounts:
         await do(acw.create_contact, acw.CreateContact(account_id=account.id, first_name="K", last_name="N"))
     for round_ in range(3):
         now = T0 + (round_ + 1) * 40 * DAY
-        quiet = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
-            name=f"Busy quiet {round_}", entity_type=MonitoredEntity.ACCOUNT, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=30)))
-        people = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
-            name=f"Busy people {round_}", entity_type=MonitoredEntity.CONTACT,
-            rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=2, weeks=1)))
-        gone = await do(mw.create_status_monitor, mw.CreateStatusMonitor(
-            name=f"Busy gone {round_}", entity_type=MonitoredEntity.ACCOUNT,
-            rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1)))
+        quiet = await do(
+            mw.create_status_monitor,
+            mw.CreateStatusMonitor(
+                name=f"Busy quiet {round_}",
+                entity_type=MonitoredEntity.ACCOUNT,
+                rule=Rule(kind=RuleKind.NO_ACTIVITY, days=30),
+            ),
+        )
+        people = await do(
+            mw.create_status_monitor,
+            mw.CreateStatusMonitor(
+                name=f"Busy people {round_}",
+                entity_type=MonitoredEntity.CONTACT,
+                rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=2, weeks=1),
+            ),
+        )
+        gone = await do(
+            mw.create_status_monitor,
+            mw.CreateStatusMonitor(
+                name=f"Busy gone {round_}",
+                entity_type=MonitoredEntity.ACCOUNT,
+                rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1),
+            ),
+        )
         now += DAY
         await asyncio.gather(
-            *(do(aw.create_sales_activity, aw.CreateSalesActivity(type="CALL", subject="S", account_id=a.id, done=True))
-              for a in accounts for _ in range(3)),
-            do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=quiet.id, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=20))),
+            *(
+                do(
+                    aw.create_sales_activity,
+                    aw.CreateSalesActivity(type="CALL", subject="S", account_id=a.id, done=True),
+                )
+                for a in accounts
+                for _ in range(3)
+            ),
+            do(
+                mw.update_status_monitor,
+                mw.UpdateStatusMonitor(id=quiet.id, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=20)),
+            ),
             do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=people.id, active=False)),
             do(mw.delete_status_monitor, mw.DeleteStatusMonitor(id=gone.id)),
-            do(mw.create_status_monitor, mw.CreateStatusMonitor(
-                name=f"Busy new {round_}", entity_type=MonitoredEntity.CONTACT,
-                rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1))),
+            do(
+                mw.create_status_monitor,
+                mw.CreateStatusMonitor(
+                    name=f"Busy new {round_}",
+                    entity_type=MonitoredEntity.CONTACT,
+                    rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1),
+                ),
+            ),
         )
         async with engine.connect() as conn:
             assert await indicators.stored_indicators(conn) == await indicators.evaluate_all(conn, now)
@@ -437,16 +541,23 @@ async def test_the_scheduler_drops_what_a_monitor_deleted_behind_its_back_left(w
     async with world.backend.engine.begin() as conn:
         await conn.execute(delete(t.status_monitors).where(t.status_monitors.c.id == monitor))
         other = (await conn.execute(select(func.min(t.status_monitors.c.id)))).scalar_one()
-        await conn.execute(insert(t.indicator_due_times).values(monitor_id=other, entity_type="LEAD", entity_id=1,
-                                                                 due_at=start + 7 * DAY))
+        await conn.execute(
+            insert(t.indicator_due_times).values(
+                monitor_id=other, entity_type="LEAD", entity_id=1, due_at=start + 7 * DAY
+            )
+        )
     mark = await world.mark()
     await world.time_passes(start + 12 * DAY)
     assert ("StatusIndicatorCleared", "Account", pk(old)) in {
-        (k, e, i) for k, e, i, d in await world.events_since(mark) if d["monitorId"] == monitor}
+        (k, e, i) for k, e, i, d in await world.events_since(mark) if d["monitorId"] == monitor
+    }
     async with world.backend.engine.connect() as conn:
         for table in (t.status_indicators, t.indicator_due_times):
-            left = await conn.execute(select(func.count()).select_from(table).where(
-                (table.c.monitor_id == monitor) | (table.c.entity_type == "LEAD")))
+            left = await conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where((table.c.monitor_id == monitor) | (table.c.entity_type == "LEAD"))
+            )
             assert left.scalar_one() == 0
     assert "Orphaning" not in await world.indicators(young)
     assert await world.scheduler.run_due(start + 12 * DAY) == 0
@@ -457,14 +568,14 @@ async def test_renaming_a_monitor_or_changing_its_look_re_evaluates_nothing(worl
     monitor = await world.monitor("Look: quiet", "ACCOUNT", {"kind": "NO_ACTIVITY", "days": 3})
     version = 1
 
-    async def cost(**changes) -> int:  # noqa: ANN003
+    async def cost(**changes) -> int:
         nonlocal version
         response = await world.api.post(UPDATE_MONITOR, {"input": {"id": monitor, "version": version, **changes}})
         assert response.json()["data"]["updateStatusMonitor"]["__typename"] == "StatusMonitorPayload"
         version += 1
         return statements(response)
 
-    async def no_indicators(conn, events, now):  # noqa: ANN001, ANN202
+    async def no_indicators(conn, events, now):
         return []
 
     with monkeypatch.context() as patched:

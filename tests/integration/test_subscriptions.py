@@ -1,15 +1,15 @@
 """Subscriptions over real WebSockets, both protocols, on SQLite and PostgreSQL: authentication,
 protocol errors, live events, resuming with `since` without gaps or duplicates, and slow consumers."""
+
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select, update
-
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -57,7 +57,9 @@ async def test_a_stage_change_made_over_http_reaches_a_subscriber_of_that_opport
     await move(live.api, other["id"], "PROPOSAL")
     await move(live.api, mine["id"], "QUALIFICATION")
     event = (await socket.next(op))["data"]["opportunityEvents"]
-    assert event["kind"] == "STAGE_CHANGED" and event["fromStage"] == "PROSPECTING" and event["toStage"] == "QUALIFICATION"
+    assert (
+        event["kind"] == "STAGE_CHANGED" and event["fromStage"] == "PROSPECTING" and event["toStage"] == "QUALIFICATION"
+    )
     assert event["opportunity"] == {"id": mine["id"], "name": "Fleet renewal", "stage": "QUALIFICATION"}
     await socket.stop(op)
     if protocol == LEGACY_WS:
@@ -86,7 +88,10 @@ async def test_reconnecting_with_since_gets_exactly_the_missed_events_in_order_t
     op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": seen["eventId"]})
     missed = [(await socket.next(op))["data"]["opportunityEvents"] for _ in range(3)]
     assert [(e["fromStage"], e["toStage"]) for e in missed] == [
-        ("QUALIFICATION", "PROPOSAL"), ("PROPOSAL", "NEGOTIATION"), ("NEGOTIATION", "QUALIFICATION")]
+        ("QUALIFICATION", "PROPOSAL"),
+        ("PROPOSAL", "NEGOTIATION"),
+        ("NEGOTIATION", "QUALIFICATION"),
+    ]
     assert [int(e["eventId"]) for e in missed] == sorted({int(e["eventId"]) for e in missed})
     assert int(missed[0]["eventId"]) > int(seen["eventId"])
     await move(live.api, opportunity["id"], "PROPOSAL")
@@ -102,9 +107,12 @@ async def test_since_older_than_the_kept_events_is_refused_with_a_clear_error(li
     await move(live.api, opportunity["id"], "PROPOSAL")
     newest = int(await cursor(live))
     async with writable.engine.begin() as conn:  # a day passes: everything but the newest event is pruned
-        await conn.execute(update(t.outbox_events).where(t.outbox_events.c.published_at.is_(None))
-                           .values(published_at=t.outbox_events.c.created_at))
-        await prune(conn, datetime.now(timezone.utc) + timedelta(days=1))
+        await conn.execute(
+            update(t.outbox_events)
+            .where(t.outbox_events.c.published_at.is_(None))
+            .values(published_at=t.outbox_events.c.created_at)
+        )
+        await prune(conn, datetime.now(UTC) + timedelta(days=1))
     socket = await GraphQLSocket.open(live.url, writable.admin_token)
     op = await socket.subscribe(EVENTS, {"since": str(newest - 2)})
     result = await socket.next(op)
@@ -211,19 +219,26 @@ async def test_an_indicator_set_by_a_new_monitor_and_cleared_by_a_call_reaches_a
     accounts = (await live.api.data("{ accounts(first: 2) { edges { node { id name } } } }"))["accounts"]["edges"]
     account = accounts[[TRANSPORT_WS, LEGACY_WS].index(protocol)]["node"]
     socket = await GraphQLSocket.open(live.url, writable.admin_token, protocol)
-    op = await socket.subscribe(INDICATORS, {"ids": [account["id"]],
-                                             "since": await cursor(live)})
-    made = (await live.api.data(MONITOR, {"input": {
-        "name": f"No call for a month ({protocol})", "entityType": "ACCOUNT",
-        "rule": {"kind": "NO_ACTIVITY", "days": 30, "activityTypes": ["CALL"], "activityState": "DONE"}}}))
+    op = await socket.subscribe(INDICATORS, {"ids": [account["id"]], "since": await cursor(live)})
+    made = await live.api.data(
+        MONITOR,
+        {
+            "input": {
+                "name": f"No call for a month ({protocol})",
+                "entityType": "ACCOUNT",
+                "rule": {"kind": "NO_ACTIVITY", "days": 30, "activityTypes": ["CALL"], "activityState": "DONE"},
+            }
+        },
+    )
     monitor_id = made["createStatusMonitor"]["statusMonitor"]["id"]
     set_ = (await socket.next(op))["data"]["statusIndicatorsChanged"]
     assert set_["change"] == "SET" and set_["entityType"] == "ACCOUNT" and set_["monitorId"] == monitor_id
     assert set_["entityId"] == account["id"] and set_["entity"] == account
     assert set_["monitor"]["name"].startswith("No call for a month")
 
-    await live.api.data(CALL, {"input": {"attachToId": account["id"], "type": "CALL", "subject": "Check-in",
-                                         "done": True}})
+    await live.api.data(
+        CALL, {"input": {"attachToId": account["id"], "type": "CALL", "subject": "Check-in", "done": True}}
+    )
     # The call clears this monitor's indicator (and those of the same rule made by earlier runs).
     changes = [(await socket.next(op))["data"]["statusIndicatorsChanged"]]
     while changes[-1]["monitorId"] != monitor_id:
@@ -237,7 +252,8 @@ async def test_an_indicator_set_by_a_new_monitor_and_cleared_by_a_call_reaches_a
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 async def test_the_server_keeps_idle_connections_alive_and_drops_ones_that_never_initialise(
-        writable, monkeypatch, protocol):
+    writable, monkeypatch, protocol
+):
     monkeypatch.setenv("SALESGRAPH_WS_KEEPALIVE_SECONDS", "0.2")
     monkeypatch.setenv("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", "0.5")
     async with live_server(writable.url) as server:
@@ -262,9 +278,20 @@ async def test_a_client_offering_no_graphql_subprotocol_is_told_so(live):
 
 async def test_a_partner_subscriber_receives_no_event_about_an_opportunity_it_may_not_see(live, writable):
     async with writable.engine.connect() as conn:
-        theirs = (await conn.execute(select(t.opportunities.c.id).where(
-            t.opportunities.c.partner_id == writable.summary.partner_id, t.opportunities.c.stage.not_in(["WON", "LOST"]))
-            .order_by(t.opportunities.c.id))).scalars().first()
+        theirs = (
+            (
+                await conn.execute(
+                    select(t.opportunities.c.id)
+                    .where(
+                        t.opportunities.c.partner_id == writable.summary.partner_id,
+                        t.opportunities.c.stage.not_in(["WON", "LOST"]),
+                    )
+                    .order_by(t.opportunities.c.id)
+                )
+            )
+            .scalars()
+            .first()
+        )
     assert theirs is not None, "the seed gives the partner an open opportunity"
     foreign = await new_opportunity(live.api, writable)  # the admin's, on an account that is not the partner's
     since = await cursor(live)

@@ -2,6 +2,7 @@
 (root lists with totalCount, node/nodes, nested connections, filters, the lead board), the API shows
 exactly the rows the spec's access rules allow. The expected sets are computed here from the rows
 themselves, in plain Python, independently of the SQL the server uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,14 +42,20 @@ class World:
         seen = set()
         for a in self.rows["accounts"]:
             if c.role == "PARTNER":
-                ok = not a.is_private and (a.partner_id == c.partner_id or any(
-                    o.account_id == a.id and o.partner_id == c.partner_id for o in opps))
+                ok = not a.is_private and (
+                    a.partner_id == c.partner_id
+                    or any(o.account_id == a.id and o.partner_id == c.partner_id for o in opps)
+                )
             else:
                 hidden = a.is_private and a.created_by_id != c.user_id
                 mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
-                ok = not hidden and (c.role == "ADMIN" or a.is_global or a.manager_id in mine
-                                     or a.created_by_id in mine
-                                     or any(o.account_id == a.id and o.owner_id in mine for o in opps))
+                ok = not hidden and (
+                    c.role == "ADMIN"
+                    or a.is_global
+                    or a.manager_id in mine
+                    or a.created_by_id in mine
+                    or any(o.account_id == a.id and o.owner_id in mine for o in opps)
+                )
             if ok:
                 seen.add(a.id)
         return seen
@@ -81,20 +88,25 @@ class World:
 
     def contacts(self, c: Caller) -> set[int]:
         visible = self.accounts(c)
-        return {x.id for x in self.rows["contacts"]
-                if (x.partner_id == c.partner_id if c.role == "PARTNER" else x.partner_id is not None)
-                or x.account_id in visible}
+        return {
+            x.id
+            for x in self.rows["contacts"]
+            if (x.partner_id == c.partner_id if c.role == "PARTNER" else x.partner_id is not None)
+            or x.account_id in visible
+        }
 
     def activities(self, c: Caller) -> set[int]:
         leads, opportunities, accounts = self.leads(c), self.opportunities(c), self.accounts(c)
         seen = set()
         for x in self.rows["sales_activities"]:
             links = [x.lead_id, x.opportunity_id, x.account_id, x.partner_id]
-            ok = ((x.lead_id is None or x.lead_id in leads)
-                  and (x.opportunity_id is None or x.opportunity_id in opportunities)
-                  and (x.account_id is None or x.account_id in accounts)
-                  and (x.partner_id is None or c.role != "PARTNER" or x.partner_id == c.partner_id)
-                  and (c.role != "PARTNER" or any(link is not None for link in links)))
+            ok = (
+                (x.lead_id is None or x.lead_id in leads)
+                and (x.opportunity_id is None or x.opportunity_id in opportunities)
+                and (x.account_id is None or x.account_id in accounts)
+                and (x.partner_id is None or c.role != "PARTNER" or x.partner_id == c.partner_id)
+                and (c.role != "PARTNER" or any(link is not None for link in links))
+            )
             if ok:
                 seen.add(x.id)
         return seen
@@ -108,7 +120,9 @@ class World:
                 ok = True
             else:
                 mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
-                ok = lead.assigned_user_id in mine or (lead.assigned_user_id is None and lead.assigned_partner_id is None)
+                ok = lead.assigned_user_id in mine or (
+                    lead.assigned_user_id is None and lead.assigned_partner_id is None
+                )
             if ok:
                 seen.add(lead.id)
         return seen
@@ -118,15 +132,26 @@ class World:
 async def world(writable) -> World:
     rows = {}
     async with writable.engine.connect() as conn:
-        for name in ("users", "accounts", "opportunities", "quotes", "contracts", "contacts", "leads",
-                     "sales_activities"):
+        for name in (
+            "users",
+            "accounts",
+            "opportunities",
+            "quotes",
+            "contracts",
+            "contacts",
+            "leads",
+            "sales_activities",
+        ):
             rows[name] = list(await conn.execute(select(getattr(t, name))))
-    callers = {"ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
-               "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id)}
+    callers = {
+        "ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
+        "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id),
+    }
     for role in ("SALES_DIRECTOR", "SALES_REP"):
         user = next(u for u in rows["users"] if u.role == role)
-        callers[role] = Caller(role, await issue_token(writable.engine, name=f"{role} tests", user_id=user.id),
-                               user_id=user.id)
+        callers[role] = Caller(
+            role, await issue_token(writable.engine, name=f"{role} tests", user_id=user.id), user_id=user.id
+        )
     return World(rows, callers)
 
 
@@ -135,8 +160,14 @@ async def listed(api, field: str, token: str, extra: str = "") -> tuple[set[int]
     found: set[int] = set()
     after, total = None, None
     while True:
-        data = (await api.data(f"""query($after: String) {{ {field}(first: 100, after: $after{extra}) {{
-            totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}""", {"after": after}, token))[field]
+        data = (
+            await api.data(
+                f"""query($after: String) {{ {field}(first: 100, after: $after{extra}) {{
+            totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}""",
+                {"after": after},
+                token,
+            )
+        )[field]
         total = data["totalCount"]
         found |= {ids.decode(n["id"])[1] for n in data["nodes"]}
         if not data["pageInfo"]["hasNextPage"]:
@@ -148,17 +179,24 @@ async def by_node(api, type_name: str, pks: list[int], token: str) -> set[int]:
     """Which of these rows `nodes(ids:)` returns (the others come back null, like missing ones)."""
     seen: set[int] = set()
     for start in range(0, len(pks), 100):  # `nodes` takes at most 100 ids
-        global_ids = [ids.encode(type_name, pk) for pk in pks[start:start + 100]]
+        global_ids = [ids.encode(type_name, pk) for pk in pks[start : start + 100]]
         found = (await api.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": global_ids}, token))["nodes"]
         seen |= {ids.decode(n["id"])[1] for n in found if n is not None}
     return seen
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("field,type_name", [
-    ("accounts", "Account"), ("opportunities", "Opportunity"), ("contracts", "Contract"),
-    ("contacts", "Contact"), ("leads", "Lead"), ("salesActivities", "SalesActivity"),
-])
+@pytest.mark.parametrize(
+    "field,type_name",
+    [
+        ("accounts", "Account"),
+        ("opportunities", "Opportunity"),
+        ("contracts", "Contract"),
+        ("contacts", "Contact"),
+        ("leads", "Lead"),
+        ("salesActivities", "SalesActivity"),
+    ],
+)
 async def test_root_lists_counts_and_node_show_exactly_what_the_role_may_see(api, world, role, field, type_name):
     caller = world.callers[role]
     table = {"salesActivities": "sales_activities"}.get(field, field)
@@ -179,9 +217,14 @@ async def test_quotes_are_seen_through_their_opportunity(api, world, role):
 @pytest.mark.parametrize("role", ROLES)
 async def test_nested_connections_never_reach_past_what_the_role_may_see(api, world, role):
     caller = world.callers[role]
-    data = (await api.data("""{ accounts(first: 100) { nodes { id
+    data = (
+        await api.data(
+            """{ accounts(first: 100) { nodes { id
         opportunities(first: 100) { totalCount nodes { id quotes { id } contracts { id } } }
-        contacts(first: 100) { totalCount nodes { id } } } } }""", token=caller.token))["accounts"]["nodes"]
+        contacts(first: 100) { totalCount nodes { id } } } } }""",
+            token=caller.token,
+        )
+    )["accounts"]["nodes"]
     opportunities = world.opportunities(caller)
     for account in data:
         account_pk = ids.decode(account["id"])[1]
@@ -201,8 +244,13 @@ async def test_filters_cannot_reveal_rows_of_an_account_the_role_may_not_see(api
     hidden = [a.id for a in world.rows["accounts"] if a.id not in world.accounts(caller)]
     opportunities = world.opportunities(caller)
     for account_pk in hidden[:5]:
-        data = (await api.data("""query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount nodes { id } } }""",
-                               {"id": ids.encode("Account", account_pk)}, caller.token))["opportunities"]
+        data = (
+            await api.data(
+                """query($id: ID) { opportunities(filter: {accountId: $id}) { totalCount nodes { id } } }""",
+                {"id": ids.encode("Account", account_pk)},
+                caller.token,
+            )
+        )["opportunities"]
         expected = {o.id for o in world.rows["opportunities"] if o.account_id == account_pk} & opportunities
         assert {ids.decode(n["id"])[1] for n in data["nodes"]} == expected and data["totalCount"] == len(expected)
 
@@ -210,8 +258,11 @@ async def test_filters_cannot_reveal_rows_of_an_account_the_role_may_not_see(api
 @pytest.mark.parametrize("role", ROLES)
 async def test_the_lead_board_counts_only_the_leads_the_role_may_see(api, world, role):
     caller = world.callers[role]
-    columns = (await api.data("{ leadBoard(filter: {archived: null}, limit: 100) { status totalCount leads { id } } }",
-                              token=caller.token))["leadBoard"]
+    columns = (
+        await api.data(
+            "{ leadBoard(filter: {archived: null}, limit: 100) { status totalCount leads { id } } }", token=caller.token
+        )
+    )["leadBoard"]
     shown = {ids.decode(lead["id"])[1] for column in columns for lead in column["leads"]}
     expected = {lead.id for lead in world.rows["leads"] if lead.id in world.leads(caller)}
     assert shown <= expected
@@ -236,18 +287,30 @@ RENAME = """mutation($input: UpdateAccountInput!) { updateAccount(input: $input)
 @pytest.mark.parametrize("role", ["SALES_DIRECTOR", "SALES_REP", "PARTNER"])
 async def test_a_mutation_on_a_row_the_caller_may_not_see_finds_nothing_and_changes_nothing(api, writable, world, role):
     caller = world.callers[role]
-    hidden_opportunity = next(o for o in world.rows["opportunities"]
-                              if o.id not in world.opportunities(caller) and o.stage not in ("WON", "LOST"))
-    result = (await api.data(STAGE, {"input": {"id": ids.encode("Opportunity", hidden_opportunity.id),
-                                               "stage": "NEGOTIATION"}}, caller.token))["changeOpportunityStage"]
+    hidden_opportunity = next(
+        o
+        for o in world.rows["opportunities"]
+        if o.id not in world.opportunities(caller) and o.stage not in ("WON", "LOST")
+    )
+    result = (
+        await api.data(
+            STAGE,
+            {"input": {"id": ids.encode("Opportunity", hidden_opportunity.id), "stage": "NEGOTIATION"}},
+            caller.token,
+        )
+    )["changeOpportunityStage"]
     assert result == {"__typename": "NotFoundError", "code": "NOT_FOUND", "entityType": "Opportunity"}
     hidden_account = next(a for a in world.rows["accounts"] if a.id not in world.accounts(caller))
-    result = (await api.data(RENAME, {"input": {"id": ids.encode("Account", hidden_account.id), "name": "Mine now"}},
-                             caller.token))["updateAccount"]
+    result = (
+        await api.data(
+            RENAME, {"input": {"id": ids.encode("Account", hidden_account.id), "name": "Mine now"}}, caller.token
+        )
+    )["updateAccount"]
     assert result["__typename"] == "NotFoundError"
     async with writable.engine.connect() as conn:
-        stage = (await conn.execute(select(t.opportunities.c.stage).where(
-            t.opportunities.c.id == hidden_opportunity.id))).scalar_one()
+        stage = (
+            await conn.execute(select(t.opportunities.c.stage).where(t.opportunities.c.id == hidden_opportunity.id))
+        ).scalar_one()
         name = (await conn.execute(select(t.accounts.c.name).where(t.accounts.c.id == hidden_account.id))).scalar_one()
     assert stage == hidden_opportunity.stage and name == hidden_account.name
 
@@ -255,10 +318,16 @@ async def test_a_mutation_on_a_row_the_caller_may_not_see_finds_nothing_and_chan
 @pytest.mark.parametrize("role", ["SALES_REP", "PARTNER"])
 async def test_a_mutation_on_a_row_the_caller_may_see_goes_through(api, world, role):
     caller = world.callers[role]
-    mine = next(o for o in world.rows["opportunities"]
-                if o.id in world.opportunities(caller) and o.stage not in ("WON", "LOST", "NEGOTIATION"))
-    result = (await api.data(STAGE, {"input": {"id": ids.encode("Opportunity", mine.id), "stage": "NEGOTIATION"}},
-                             caller.token))["changeOpportunityStage"]
+    mine = next(
+        o
+        for o in world.rows["opportunities"]
+        if o.id in world.opportunities(caller) and o.stage not in ("WON", "LOST", "NEGOTIATION")
+    )
+    result = (
+        await api.data(
+            STAGE, {"input": {"id": ids.encode("Opportunity", mine.id), "stage": "NEGOTIATION"}}, caller.token
+        )
+    )["changeOpportunityStage"]
     assert result["__typename"] == "OpportunityPayload"
 
 
@@ -269,7 +338,9 @@ async def test_a_document_of_an_opportunity_the_caller_may_not_see_is_not_found(
     quote = next(q for q in world.rows["quotes"] if q.id not in world.quotes(rep))
     document = await generate(api, quoteId=ids.encode("Quote", quote.id))
     url = document["downloadUrl"]
-    assert (await api.http.get(url, headers={"Authorization": f"Bearer {world.callers['ADMIN'].token}"})).status_code == 200
+    assert (
+        await api.http.get(url, headers={"Authorization": f"Bearer {world.callers['ADMIN'].token}"})
+    ).status_code == 200
     hidden = await api.http.get(url, headers={"Authorization": f"Bearer {rep.token}"})
     assert hidden.status_code == 404 and hidden.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
@@ -279,23 +350,37 @@ async def test_a_partner_neither_lists_nor_manages_the_companys_document_templat
 
     upload = """mutation($input: UploadDocumentTemplateInput!) { uploadDocumentTemplate(input: $input) {
       __typename ... on UserError { code } } }"""
-    made = (await api.data(upload, {"input": {"name": "House style", "fileName": "house.docx",
-                                              "contentBase64": docx_base64("{{ quote.name }}")}}))
+    made = await api.data(
+        upload,
+        {"input": {"name": "House style", "fileName": "house.docx", "contentBase64": docx_base64("{{ quote.name }}")}},
+    )
     assert made["uploadDocumentTemplate"]["__typename"] != "PermissionDeniedError"
     assert (await api.data("{ documentTemplates { name } }"))["documentTemplates"]
     assert (await api.data("{ documentTemplates { name } }", token=writable.partner_token))["documentTemplates"] == []
-    refused = (await api.data(upload, {"input": {"name": "Partner style", "fileName": "p.docx",
-                                                 "contentBase64": docx_base64("x")}}, writable.partner_token))
+    refused = await api.data(
+        upload,
+        {"input": {"name": "Partner style", "fileName": "p.docx", "contentBase64": docx_base64("x")}},
+        writable.partner_token,
+    )
     assert refused["uploadDocumentTemplate"]["__typename"] == "PermissionDeniedError"
 
 
 async def test_refusing_to_delete_an_account_names_no_rows_the_caller_may_not_see(api, world):
     rep = world.callers["SALES_REP"]
-    account = next(a for a in world.rows["accounts"] if a.id in world.accounts(rep) and any(
-        o.account_id == a.id and o.id not in world.opportunities(rep) for o in world.rows["opportunities"]))
-    result = (await api.data("""mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) {
-        __typename ... on UserError { message } } }""", {"input": {"id": ids.encode("Account", account.id)}},
-                             rep.token))["deleteAccount"]
+    account = next(
+        a
+        for a in world.rows["accounts"]
+        if a.id in world.accounts(rep)
+        and any(o.account_id == a.id and o.id not in world.opportunities(rep) for o in world.rows["opportunities"])
+    )
+    result = (
+        await api.data(
+            """mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) {
+        __typename ... on UserError { message } } }""",
+            {"input": {"id": ids.encode("Account", account.id)}},
+            rep.token,
+        )
+    )["deleteAccount"]
     assert result["__typename"] == "ConflictError"
     hidden = [o.id for o in world.rows["opportunities"] if o.account_id == account.id]
     assert not any(str(pk) in result["message"].split() for pk in hidden), result["message"]
@@ -303,13 +388,28 @@ async def test_refusing_to_delete_an_account_names_no_rows_the_caller_may_not_se
 
 async def test_a_rep_creating_an_opportunity_for_a_colleague_gets_it_back_once(api, world):
     rep = world.callers["SALES_REP"]
-    colleague = next(u for u in world.rows["users"] if u.role == "SALES_REP" and u.id != rep.user_id
-                     and u.team_id != next(x.team_id for x in world.rows["users"] if x.id == rep.user_id))
+    colleague = next(
+        u
+        for u in world.rows["users"]
+        if u.role == "SALES_REP"
+        and u.id != rep.user_id
+        and u.team_id != next(x.team_id for x in world.rows["users"] if x.id == rep.user_id)
+    )
     account = next(a for a in world.rows["accounts"] if a.is_global and not a.is_private)
-    made = (await api.data("""mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
+    made = (
+        await api.data(
+            """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
         __typename ... on OpportunityPayload { opportunity { id owner { id } account { id } } } } }""",
-        {"input": {"name": "For a colleague", "accountId": ids.encode("Account", account.id),
-                   "ownerId": ids.encode("User", colleague.id)}}, rep.token))["createOpportunity"]
+            {
+                "input": {
+                    "name": "For a colleague",
+                    "accountId": ids.encode("Account", account.id),
+                    "ownerId": ids.encode("User", colleague.id),
+                }
+            },
+            rep.token,
+        )
+    )["createOpportunity"]
     assert made["opportunity"]["owner"]["id"] == ids.encode("User", colleague.id)
     # Written and shown once; afterwards it is the colleague's, out of the rep's sight.
     assert await by_node(api, "Opportunity", [ids.decode(made["opportunity"]["id"])[1]], rep.token) == set()
@@ -320,8 +420,11 @@ async def test_has_filters_count_only_children_the_role_may_see(api, world, role
     caller = world.callers[role]
     with_opportunities, _ = await listed(api, "accounts", caller.token, ", filter: {hasOpportunities: true}")
     visible = world.opportunities(caller)
-    expected = {a for a in world.accounts(caller)
-                if any(o.account_id == a and o.id in visible for o in world.rows["opportunities"])}
+    expected = {
+        a
+        for a in world.accounts(caller)
+        if any(o.account_id == a and o.id in visible for o in world.rows["opportunities"])
+    }
     assert with_opportunities == expected
     with_subs, _ = await listed(api, "accounts", caller.token, ", filter: {hasSubAccounts: true}")
     accounts = world.accounts(caller)

@@ -1,5 +1,6 @@
 """The app served by uvicorn inside the test's event loop: real HTTP and WebSocket sockets, the
 app's lifespan (event hub, outbox dispatcher) running, and the app object at hand for the test."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,11 @@ async def live_server(database_url: str, **options: Any) -> AsyncIterator[LiveSe
     """Serve a new app (its own engine) on `database_url` until the block ends."""
     app = create_app(create_engine(database_url), **options)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                         ws_per_message_deflate=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_per_message_deflate=False
+        )
+    )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(WAIT):
         while not server.started:

@@ -1,11 +1,12 @@
 """An in-memory UnitOfWork for domain unit tests (no database): the same contract as the SQL one —
 versions checked on update, history for audited entities, events kept until commit."""
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +40,7 @@ class MemoryStore:
         return sorted(self.rows.get(kind, {}).values(), key=lambda e: e.id)
 
     def uow(self, actor: Actor | None = None, now: datetime | None = None) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self, actor or Actor(user_id=1), now or datetime(2026, 6, 15, tzinfo=timezone.utc))
+        return MemoryUnitOfWork(self, actor or Actor(user_id=1), now or datetime(2026, 6, 15, tzinfo=UTC))
 
 
 class MemoryUnitOfWork:
@@ -61,8 +62,9 @@ class MemoryUnitOfWork:
         return copy.deepcopy(found)
 
     async def find(self, kind: type, /, order_by: str | None = None, **where: Any) -> list[Any]:
-        found = [copy.deepcopy(e) for e in self._table(kind).values()
-                 if all(getattr(e, k) == v for k, v in where.items())]
+        found = [
+            copy.deepcopy(e) for e in self._table(kind).values() if all(getattr(e, k) == v for k, v in where.items())
+        ]
         return sorted(found, key=lambda e: (getattr(e, order_by) if order_by else e.id, e.id))
 
     async def count(self, kind: type, /, **where: Any) -> int:
@@ -81,8 +83,12 @@ class MemoryUnitOfWork:
         current = self._table(type(entity)).get(entity.id)
         if current is None or current.version != entity.version:
             raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
-        changed = [f.name for f in dataclasses.fields(entity) if f.name not in ("version", "updated_at", "created_at")
-                   and getattr(entity, f.name) != getattr(current, f.name)]
+        changed = [
+            f.name
+            for f in dataclasses.fields(entity)
+            if f.name not in ("version", "updated_at", "created_at")
+            and getattr(entity, f.name) != getattr(current, f.name)
+        ]
         if not changed:
             return entity
         if type(entity).__name__ in AUDITED:
@@ -126,7 +132,9 @@ class MemoryUnitOfWork:
         return before - len(self.link_rows[link])
 
     def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None:
-        self.history.append({"entity_type": entity_type, "entity_id": entity_id, "field": field, "old": old, "new": new})
+        self.history.append(
+            {"entity_type": entity_type, "entity_id": entity_id, "field": field, "old": old, "new": new}
+        )
 
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)

@@ -2,6 +2,7 @@
 start on a free port, stop and delete on exit. Runs as an unprivileged user when we are root.
 
 `python -m tests.support.pg` starts one, prints its URL and waits for Ctrl-C."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,7 +65,9 @@ def _service_user() -> str | None:
             continue
     subprocess.run(
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return FALLBACK_USER
 
@@ -122,8 +125,10 @@ class PostgresServer:
             raise RuntimeError(f"initdb failed:\n{error.stdout}\n{error.stderr}") from None
         atexit.register(self.stop)
         for attempt in range(3):
-            options = (f"-F -p {self.port} -k {shlex.quote(self.folder)} -c listen_addresses=127.0.0.1 "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            options = (
+                f"-F -p {self.port} -k {shlex.quote(self.folder)} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
             try:
                 self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start")
                 break

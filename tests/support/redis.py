@@ -1,5 +1,6 @@
 """A throwaway Redis server for tests (Debian's `redis-server`): no persistence, a free port, and
 stop/start on the same port to play an outage."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,7 +14,8 @@ from tests.support.server import free_port
 
 def find_redis_server() -> str | None:
     return shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if Path(p).exists()), None)
+        (p for p in ("/usr/bin/redis-server", "/usr/local/bin/redis-server") if Path(p).exists()), None
+    )
 
 
 class RedisServer:
@@ -30,9 +32,22 @@ class RedisServer:
 
     def start(self, timeout: float = 15) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -1,4 +1,5 @@
 """`salesgraph serve --demo` as a real server process, as a new user starts it."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,11 @@ def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"}
     process = subprocess.Popen(
         [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     tokens: dict[str, str] = {}
@@ -85,9 +90,11 @@ def start_server(database_url: str, folder: Path, timeout: float = 60, workers: 
     """`salesgraph serve` on an existing, migrated database; returns once it answers /healthz."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port), "--workers", str(workers)], cwd=folder,
+        [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=folder,
         env={**os.environ, "DATABASE_URL": database_url, **env},
-        stdout=subprocess.DEVNULL, stderr=open(folder / f"server-{port}.log", "w"),
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / f"server-{port}.log", "w"),
     )
     server = Server(f"http://127.0.0.1:{port}", process)
     deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
 """A small GraphQL-over-WebSocket client for tests, speaking either protocol over a real socket."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,14 +25,17 @@ class GraphQLSocket:
         self._stopped: set[str] = set()
 
     @classmethod
-    async def open(cls, http_url: str, token: str | None, protocol: str = TRANSPORT_WS,
-                   init: bool = True) -> GraphQLSocket:
-        ws = await connect(http_url.replace("http", "ws", 1) + "/graphql", subprotocols=[protocol],
-                           max_size=None, open_timeout=WAIT)
+    async def open(
+        cls, http_url: str, token: str | None, protocol: str = TRANSPORT_WS, init: bool = True
+    ) -> GraphQLSocket:
+        ws = await connect(
+            http_url.replace("http", "ws", 1) + "/graphql", subprotocols=[protocol], max_size=None, open_timeout=WAIT
+        )
         socket = cls(ws, protocol)
         if init:
-            await socket.send({"type": "connection_init",
-                               "payload": {"authorization": f"Bearer {token}"} if token else {}})
+            await socket.send(
+                {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"} if token else {}}
+            )
             ack = await socket.receive()
             assert ack["type"] == "connection_ack", ack
         return socket

@@ -1,8 +1,9 @@
 """Account rules with the in-memory unit of work: accounts, sub-accounts, links, groups, favourites,
 managing partners, contacts and their lead status, contact types, partners, consultants and goals."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,10 +23,10 @@ from domain.workflows import people as ppl
 from tests.support.memory_uow import MemoryStore
 
 CREATOR, OTHER = 1, 2
-NOW = datetime(2026, 6, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
-def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
+def put(store: MemoryStore, entity):
     entity.id = next(store.ids)
     store.rows.setdefault(type(entity), {})[entity.id] = entity
     return entity
@@ -35,15 +36,16 @@ def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
 def store() -> MemoryStore:
     store = MemoryStore()
     for user_id, name in ((CREATOR, "Ingrid Berg"), (OTHER, "Ole Dahl")):
-        store.rows.setdefault(User, {})[user_id] = User(id=user_id, name=name, email=f"u{user_id}@x.example",
-                                                        role=Role.SALES_REP)
+        store.rows.setdefault(User, {})[user_id] = User(
+            id=user_id, name=name, email=f"u{user_id}@x.example", role=Role.SALES_REP
+        )
     store.ids = iter(range(100, 10_000))
     put(store, ContactType(name="Employee", kind=ContactKind.EMPLOYEE))
     put(store, ContactType(name="Consultant", kind=ContactKind.CONSULTANT))
     return store
 
 
-def as_user(store: MemoryStore, user_id: int = CREATOR):  # noqa: ANN201
+def as_user(store: MemoryStore, user_id: int = CREATOR):
     return store.uow(Actor(user_id=user_id))
 
 
@@ -52,13 +54,23 @@ def employee_type(store: MemoryStore) -> ContactType:
 
 
 def an_account(store: MemoryStore, **values) -> Account:
-    return put(store, Account(**{"kind": AccountKind.ORGANIZATION, "name": "Fjord AS", "created_by_id": CREATOR,
-                                 **values}))
+    return put(
+        store, Account(**{"kind": AccountKind.ORGANIZATION, "name": "Fjord AS", "created_by_id": CREATOR, **values})
+    )
 
 
 def a_contact(store: MemoryStore, account: Account, status: LeadStatus = LeadStatus.OPEN, **values) -> Contact:
-    return put(store, Contact(first_name="Kari", last_name="Nord", contact_type_id=employee_type(store).id,
-                              account_id=account.id, lead_status=status, **values))
+    return put(
+        store,
+        Contact(
+            first_name="Kari",
+            last_name="Nord",
+            contact_type_id=employee_type(store).id,
+            account_id=account.id,
+            lead_status=status,
+            **values,
+        ),
+    )
 
 
 def event_types(store: MemoryStore) -> list[str]:
@@ -67,9 +79,11 @@ def event_types(store: MemoryStore) -> list[str]:
 
 # --- accounts ---
 
+
 async def test_creating_an_account_makes_the_caller_its_creator_and_announces_it(store):
-    account = await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="Fjord AS",
-                                                       is_private=True), as_user(store))
+    account = await wf.create_account(
+        wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="Fjord AS", is_private=True), as_user(store)
+    )
     assert account.created_by_id == CREATOR and account.is_private
     assert event_types(store) == ["AccountCreated"]
     assert [h["field"] for h in store.history] == ["created"]
@@ -77,25 +91,28 @@ async def test_creating_an_account_makes_the_caller_its_creator_and_announces_it
 
 async def test_a_new_account_cannot_be_private_and_global_nor_made_private_by_a_partner(store):
     with pytest.raises(ValidationError) as error:
-        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", is_private=True,
-                                                 is_global=True), as_user(store))
+        await wf.create_account(
+            wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", is_private=True, is_global=True), as_user(store)
+        )
     assert error.value.field == "isGlobal"
     with pytest.raises(PermissionDenied):
-        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", is_private=True),
-                                store.uow(Actor(partner_id=5)))
+        await wf.create_account(
+            wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", is_private=True), store.uow(Actor(partner_id=5))
+        )
     assert store.all(Account) == [] and store.events == []
 
 
 async def test_a_new_account_refers_only_to_users_partners_and_parents_that_exist(store):
     with pytest.raises(NotFound):
-        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", manager_id=99),
-                                as_user(store))
+        await wf.create_account(
+            wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", manager_id=99), as_user(store)
+        )
     with pytest.raises(NotFound):
-        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", parent_id=99),
-                                as_user(store))
+        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", parent_id=99), as_user(store))
     with pytest.raises(NotFound):
-        await wf.create_account(wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", partner_id=99),
-                                as_user(store))
+        await wf.create_account(
+            wf.CreateAccount(kind=AccountKind.ORGANIZATION, name="X", partner_id=99), as_user(store)
+        )
 
 
 def test_custom_attributes_need_a_key_each_named_once():
@@ -125,8 +142,9 @@ async def test_a_private_account_cannot_be_made_global(store):
 
 async def test_others_may_edit_an_account_without_touching_its_private_flag(store):
     account = an_account(store)
-    edited = await wf.update_account(wf.UpdateAccount(id=account.id, city="Bergen", is_private=False),
-                                     as_user(store, OTHER))
+    edited = await wf.update_account(
+        wf.UpdateAccount(id=account.id, city="Bergen", is_private=False), as_user(store, OTHER)
+    )
     assert edited.city == "Bergen" and edited.version == 2
     assert store.events[-1].data == {"fields": ["city", "is_private"]}
     assert [(h["field"], h["old"], h["new"]) for h in store.history] == [("city", None, "Bergen")]
@@ -161,17 +179,36 @@ async def test_moving_an_account_out_of_prospect_keeps_the_hidden_lead_status(st
 
 async def test_an_account_with_opportunities_or_contracts_cannot_be_deleted_and_the_error_says_so(store):
     account = an_account(store)
-    opportunity = put(store, Opportunity(name="Deal", account_id=account.id, owner_id=CREATOR, stage=Stage.WON,
-                                         probability=100, actual_revenue=Money(Decimal(10), "EUR"),
-                                         closed_at=NOW))
-    put(store, Contract(account_id=account.id, opportunity_id=opportunity.id, name="Licence",
-                                   kind=ContractKind.ONE_TIME, quantity=Decimal(1), value=Money(Decimal(10), "EUR"),
-                                   starts_on=date(2026, 1, 1)))
+    opportunity = put(
+        store,
+        Opportunity(
+            name="Deal",
+            account_id=account.id,
+            owner_id=CREATOR,
+            stage=Stage.WON,
+            probability=100,
+            actual_revenue=Money(Decimal(10), "EUR"),
+            closed_at=NOW,
+        ),
+    )
+    put(
+        store,
+        Contract(
+            account_id=account.id,
+            opportunity_id=opportunity.id,
+            name="Licence",
+            kind=ContractKind.ONE_TIME,
+            quantity=Decimal(1),
+            value=Money(Decimal(10), "EUR"),
+            starts_on=date(2026, 1, 1),
+        ),
+    )
     with pytest.raises(Conflict) as error:
         await wf.delete_account(wf.DeleteAccount(id=account.id), as_user(store))
     # What is in the way, not which rows (the caller may not see them all).
-    assert error.value.message == (f"account {account.id} still has opportunities and contracts; move or delete "
-                                   "them before deleting the account")
+    assert error.value.message == (
+        f"account {account.id} still has opportunities and contracts; move or delete them before deleting the account"
+    )
     assert account.id in store.rows[Account]
 
 
@@ -180,12 +217,15 @@ async def test_deleting_an_account_takes_what_it_owns_and_detaches_sub_accounts_
     child = an_account(store, name="Fjord Sør", parent_id=account.id)
     other = an_account(store, name="Other AS")
     contact = a_contact(store, account)
-    other_opportunity = put(store, Opportunity(name="Elsewhere", account_id=other.id, owner_id=CREATOR,
-                                               stage=Stage.PROPOSAL, probability=50))
+    other_opportunity = put(
+        store,
+        Opportunity(name="Elsewhere", account_id=other.id, owner_id=CREATOR, stage=Stage.PROPOSAL, probability=50),
+    )
     role = put(store, BusinessRole(opportunity_id=other_opportunity.id, contact_id=contact.id, role="Champion"))
     lead = put(store, Lead(last_name="Nord", account_id=account.id, contact_id=contact.id))
-    activity = put(store, SalesActivity(type=ActivityType.CALL, subject="Intro", owner_id=CREATOR,
-                                        account_id=account.id))
+    activity = put(
+        store, SalesActivity(type=ActivityType.CALL, subject="Intro", owner_id=CREATOR, account_id=account.id)
+    )
     group = put(store, AccountGroup(name="Nordic"))
     store.links[Link.ACCOUNT_GROUP_MEMBER].append({"group_id": group.id, "account_id": account.id})
     store.links[Link.ACCOUNT_LINK].append({"account_id": other.id, "linked_account_id": account.id})
@@ -222,8 +262,9 @@ async def test_a_sub_account_can_move_under_another_parent_but_never_below_itsel
 async def test_linked_accounts_show_each_other_and_a_link_is_made_once(store):
     one, two = an_account(store), an_account(store, name="Two")
     await wf.link_accounts(wf.AccountLink(account_id=one.id, linked_account_id=two.id), as_user(store))
-    assert sorted((r["account_id"], r["linked_account_id"]) for r in store.links[Link.ACCOUNT_LINK]) == \
-        sorted([(one.id, two.id), (two.id, one.id)])
+    assert sorted((r["account_id"], r["linked_account_id"]) for r in store.links[Link.ACCOUNT_LINK]) == sorted(
+        [(one.id, two.id), (two.id, one.id)]
+    )
     assert [h["field"] for h in store.history] == ["linkedAccounts", "linkedAccounts"]
     with pytest.raises(Conflict):
         await wf.link_accounts(wf.AccountLink(account_id=two.id, linked_account_id=one.id), as_user(store))
@@ -259,8 +300,7 @@ async def test_accounts_join_and_leave_groups_with_history(store):
         await wf.add_account_to_group(wf.GroupMembership(group_id=group.id, account_id=account.id), as_user(store))
     await wf.remove_account_from_group(wf.GroupMembership(group_id=group.id, account_id=account.id), as_user(store))
     with pytest.raises(ValidationError):
-        await wf.remove_account_from_group(wf.GroupMembership(group_id=group.id, account_id=account.id),
-                                           as_user(store))
+        await wf.remove_account_from_group(wf.GroupMembership(group_id=group.id, account_id=account.id), as_user(store))
     assert [(h["old"], h["new"]) for h in store.history] == [(None, "Nordic"), ("Nordic", None)]
 
 
@@ -293,22 +333,27 @@ async def test_a_managing_partner_is_assigned_and_taken_back_with_history(store)
     partner = put(store, Partner(name="Nordic Resellers"))
     with pytest.raises(NotFound):
         await wf.assign_account_partner(wf.AssignAccountPartner(id=account.id, partner_id=999), as_user(store))
-    assigned = await wf.assign_account_partner(wf.AssignAccountPartner(id=account.id, partner_id=partner.id),
-                                               as_user(store))
+    assigned = await wf.assign_account_partner(
+        wf.AssignAccountPartner(id=account.id, partner_id=partner.id), as_user(store)
+    )
     assert assigned.partner_id == partner.id
     with pytest.raises(Conflict):
         await wf.assign_account_partner(wf.AssignAccountPartner(id=account.id, partner_id=partner.id), as_user(store))
     await wf.assign_account_partner(wf.AssignAccountPartner(id=account.id, partner_id=None), as_user(store))
     assert [(h["field"], h["old"], h["new"]) for h in store.history] == [
-        ("partner_id", None, partner.id), ("partner_id", partner.id, None)]
+        ("partner_id", None, partner.id),
+        ("partner_id", partner.id, None),
+    ]
 
 
 # --- contacts ---
 
+
 async def test_a_new_contact_is_an_open_employee_of_an_existing_account(store):
     account = an_account(store)
-    contact = await wf.create_contact(wf.CreateContact(account_id=account.id, first_name="Kari", last_name="Nord"),
-                                      as_user(store))
+    contact = await wf.create_contact(
+        wf.CreateContact(account_id=account.id, first_name="Kari", last_name="Nord"), as_user(store)
+    )
     assert contact.lead_status is LeadStatus.OPEN and contact.contact_type_id == employee_type(store).id
     assert event_types(store) == ["ContactCreated"]
     with pytest.raises(NotFound):
@@ -319,8 +364,10 @@ async def test_an_employee_cannot_have_a_consultant_type(store):
     account = an_account(store)
     consultant_type = next(t for t in store.all(ContactType) if t.kind is ContactKind.CONSULTANT)
     with pytest.raises(ValidationError) as error:
-        await wf.create_contact(wf.CreateContact(account_id=account.id, first_name="A", last_name="B",
-                                                 contact_type_id=consultant_type.id), as_user(store))
+        await wf.create_contact(
+            wf.CreateContact(account_id=account.id, first_name="A", last_name="B", contact_type_id=consultant_type.id),
+            as_user(store),
+        )
     assert error.value.field == "contactTypeId"
     contact = a_contact(store, account)
     with pytest.raises(ValidationError):
@@ -342,23 +389,25 @@ async def test_the_lead_status_is_set_only_on_employees_of_prospects(store):
     prospect = an_account(store, category_group=CategoryGroup.PROSPECT)
     customer = an_account(store, name="Customer AS", category_group=CategoryGroup.CUSTOMER)
     contact = a_contact(store, prospect)
-    changed = await wf.set_contact_lead_status(wf.SetContactLeadStatus(id=contact.id, status=LeadStatus.CONTACTING),
-                                               as_user(store))
+    changed = await wf.set_contact_lead_status(
+        wf.SetContactLeadStatus(id=contact.id, status=LeadStatus.CONTACTING), as_user(store)
+    )
     assert changed.lead_status is LeadStatus.CONTACTING
     assert store.events[-1].data == {"fields": ["lead_status"], "from": "OPEN", "to": "CONTACTING"}
     with pytest.raises(Conflict, match="PROSPECT"):
-        await wf.set_contact_lead_status(wf.SetContactLeadStatus(id=a_contact(store, customer).id,
-                                                                 status=LeadStatus.QUALIFIED), as_user(store))
+        await wf.set_contact_lead_status(
+            wf.SetContactLeadStatus(id=a_contact(store, customer).id, status=LeadStatus.QUALIFIED), as_user(store)
+        )
     partner = put(store, Partner(name="P"))
     consultant = put(store, Contact(first_name="A", last_name="B", contact_type_id=2, partner_id=partner.id))
     with pytest.raises(Conflict, match="consultant"):
-        await wf.set_contact_lead_status(wf.SetContactLeadStatus(id=consultant.id, status=LeadStatus.QUALIFIED),
-                                         as_user(store))
+        await wf.set_contact_lead_status(
+            wf.SetContactLeadStatus(id=consultant.id, status=LeadStatus.QUALIFIED), as_user(store)
+        )
 
 
 async def test_anonymizing_wipes_personal_data_for_good_and_keeps_the_contact(store):
-    contact = a_contact(store, an_account(store), email="kari@fjord.example", phone="+47 1", skype="kari",
-                        title="CEO")
+    contact = a_contact(store, an_account(store), email="kari@fjord.example", phone="+47 1", skype="kari", title="CEO")
     wiped = await wf.anonymize_contact(wf.ContactRef(id=contact.id), as_user(store))
     assert wiped.anonymized and (wiped.email, wiped.phone, wiped.skype, wiped.title) == (None, None, None, None)
     assert "Kari" not in (wiped.first_name, wiped.last_name) and "Nord" not in (wiped.first_name, wiped.last_name)
@@ -372,8 +421,9 @@ async def test_anonymizing_wipes_personal_data_for_good_and_keeps_the_contact(st
 async def test_deleting_a_contact_drops_its_roles_and_unlinks_its_leads(store):
     account = an_account(store)
     contact = a_contact(store, account)
-    opportunity = put(store, Opportunity(name="Deal", account_id=account.id, owner_id=CREATOR,
-                                         stage=Stage.PROPOSAL, probability=50))
+    opportunity = put(
+        store, Opportunity(name="Deal", account_id=account.id, owner_id=CREATOR, stage=Stage.PROPOSAL, probability=50)
+    )
     role = put(store, BusinessRole(opportunity_id=opportunity.id, contact_id=contact.id, role="Buyer"))
     lead = put(store, Lead(last_name="Nord", contact_id=contact.id))
     await wf.delete_contact(wf.ContactRef(id=contact.id), as_user(store))
@@ -384,12 +434,15 @@ async def test_deleting_a_contact_drops_its_roles_and_unlinks_its_leads(store):
 
 # --- contact types ---
 
+
 async def test_contact_types_have_unique_names_and_keep_their_kind(store):
-    created = await wf.create_contact_type(wf.CreateContactType(name="Decision maker", kind=ContactKind.EMPLOYEE),
-                                           as_user(store))
+    created = await wf.create_contact_type(
+        wf.CreateContactType(name="Decision maker", kind=ContactKind.EMPLOYEE), as_user(store)
+    )
     with pytest.raises(Conflict):
-        await wf.create_contact_type(wf.CreateContactType(name="Decision maker", kind=ContactKind.CONSULTANT),
-                                     as_user(store))
+        await wf.create_contact_type(
+            wf.CreateContactType(name="Decision maker", kind=ContactKind.CONSULTANT), as_user(store)
+        )
     renamed = await wf.update_contact_type(wf.UpdateContactType(id=created.id, name="Buyer"), as_user(store))
     assert (renamed.name, renamed.kind) == ("Buyer", ContactKind.EMPLOYEE)
     assert [e.data["change"] for e in store.events] == ["created", "renamed"]
@@ -409,10 +462,12 @@ async def test_a_contact_type_in_use_or_the_last_of_its_kind_cannot_be_deleted(s
 
 # --- partners and consultants ---
 
+
 async def test_partners_are_created_edited_and_announced(store):
     partner = await ppl.create_partner(ppl.CreatePartner(name="Nordic Resellers", country="NO"), as_user(store))
-    edited = await ppl.update_partner(ppl.UpdatePartner(id=partner.id, version=1, email="hi@nordic.example"),
-                                      as_user(store))
+    edited = await ppl.update_partner(
+        ppl.UpdatePartner(id=partner.id, version=1, email="hi@nordic.example"), as_user(store)
+    )
     assert edited.email == "hi@nordic.example" and edited.version == 2
     with pytest.raises(ValidationError):
         await ppl.update_partner(ppl.UpdatePartner(id=partner.id, name=" "), as_user(store))
@@ -421,13 +476,18 @@ async def test_partners_are_created_edited_and_announced(store):
 
 async def test_a_consultant_is_a_contact_of_a_partner_with_a_consultant_type(store):
     partner = put(store, Partner(name="Nordic Resellers"))
-    consultant = await ppl.create_consultant(ppl.CreateConsultant(partner_id=partner.id, first_name="Per",
-                                                                  last_name="Lie"), as_user(store))
+    consultant = await ppl.create_consultant(
+        ppl.CreateConsultant(partner_id=partner.id, first_name="Per", last_name="Lie"), as_user(store)
+    )
     assert consultant.partner_id == partner.id and consultant.account_id is None
     assert store.rows[ContactType][consultant.contact_type_id].kind is ContactKind.CONSULTANT
     with pytest.raises(ValidationError):
-        await ppl.create_consultant(ppl.CreateConsultant(partner_id=partner.id, first_name="A", last_name="B",
-                                                         contact_type_id=employee_type(store).id), as_user(store))
+        await ppl.create_consultant(
+            ppl.CreateConsultant(
+                partner_id=partner.id, first_name="A", last_name="B", contact_type_id=employee_type(store).id
+            ),
+            as_user(store),
+        )
 
 
 async def test_a_partner_holding_accounts_cannot_be_deleted_one_without_goes_with_its_consultants(store):
@@ -443,9 +503,15 @@ async def test_a_partner_holding_accounts_cannot_be_deleted_one_without_goes_wit
 
 # --- goals ---
 
+
 async def test_setting_a_goal_twice_for_the_same_period_replaces_it(store):
-    command = ppl.SetGoal(user_id=OTHER, period_start=date(2026, 7, 1), period_end=date(2026, 9, 30),
-                          target_revenue=Money(Decimal(100_000), "EUR"), target_deals=5)
+    command = ppl.SetGoal(
+        user_id=OTHER,
+        period_start=date(2026, 7, 1),
+        period_end=date(2026, 9, 30),
+        target_revenue=Money(Decimal(100_000), "EUR"),
+        target_deals=5,
+    )
     first = await ppl.set_goal(command, as_user(store))
     command.target_deals = 8
     second = await ppl.set_goal(command, as_user(store))
@@ -455,10 +521,24 @@ async def test_setting_a_goal_twice_for_the_same_period_replaces_it(store):
 
 async def test_a_goal_needs_a_real_user_and_a_period_that_ends_after_it_starts(store):
     with pytest.raises(NotFound):
-        await ppl.set_goal(ppl.SetGoal(user_id=99, period_start=date(2026, 1, 1), period_end=date(2026, 1, 31),
-                                       target_revenue=Money(Decimal(1), "EUR")), as_user(store))
+        await ppl.set_goal(
+            ppl.SetGoal(
+                user_id=99,
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 1, 31),
+                target_revenue=Money(Decimal(1), "EUR"),
+            ),
+            as_user(store),
+        )
     with pytest.raises(ValidationError) as error:
-        await ppl.set_goal(ppl.SetGoal(user_id=OTHER, period_start=date(2026, 2, 1), period_end=date(2026, 1, 31),
-                                       target_revenue=Money(Decimal(1), "EUR")), as_user(store))
+        await ppl.set_goal(
+            ppl.SetGoal(
+                user_id=OTHER,
+                period_start=date(2026, 2, 1),
+                period_end=date(2026, 1, 31),
+                target_revenue=Money(Decimal(1), "EUR"),
+            ),
+            as_user(store),
+        )
     assert error.value.field == "periodEnd"
     assert store.all(Goal) == []

@@ -1,8 +1,9 @@
 """Sales activity rules with the in-memory unit of work: attached to exactly one thing, owned by a
 user, completed once, announced with their type and target."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,11 +18,11 @@ from domain.uow import Actor
 from domain.workflows import activities as wf
 from tests.support.memory_uow import MemoryStore
 
-NOW = datetime(2026, 6, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 OWNER = 1
 
 
-def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
+def put(store: MemoryStore, entity):
     entity.id = next(store.ids)
     store.rows.setdefault(type(entity), {})[entity.id] = entity
     return entity
@@ -30,8 +31,9 @@ def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
 @pytest.fixture
 def store() -> MemoryStore:
     store = MemoryStore()
-    store.rows.setdefault(User, {})[OWNER] = User(id=OWNER, name="Ingrid Berg", email="i@x.example",
-                                                  role=Role.SALES_REP)
+    store.rows.setdefault(User, {})[OWNER] = User(
+        id=OWNER, name="Ingrid Berg", email="i@x.example", role=Role.SALES_REP
+    )
     store.ids = iter(range(100, 10_000))
     return store
 
@@ -41,26 +43,33 @@ def targets(store: MemoryStore) -> dict:
     account = put(store, Account(kind=AccountKind.ORGANIZATION, name="Fjord AS"))
     return {
         "account_id": account.id,
-        "opportunity_id": put(store, Opportunity(name="Deal", account_id=account.id, owner_id=OWNER,
-                                                 stage=Stage.PROPOSAL, probability=50)).id,
+        "opportunity_id": put(
+            store, Opportunity(name="Deal", account_id=account.id, owner_id=OWNER, stage=Stage.PROPOSAL, probability=50)
+        ).id,
         "lead_id": put(store, Lead(last_name="Nord")).id,
         "partner_id": put(store, Partner(name="Nordic Resellers")).id,
     }
 
 
 def a_call(store: MemoryStore, **values) -> SalesActivity:
-    return put(store, SalesActivity(**{"type": ActivityType.CALL, "subject": "Intro call", "owner_id": OWNER,
-                                       **values}))
+    return put(
+        store, SalesActivity(**{"type": ActivityType.CALL, "subject": "Intro call", "owner_id": OWNER, **values})
+    )
 
 
 @pytest.mark.parametrize("target", ["lead_id", "opportunity_id", "account_id", "partner_id"])
 async def test_an_activity_is_logged_on_each_kind_of_target_and_announced_with_it(store, targets, target):
-    activity = await wf.create_sales_activity(wf.CreateSalesActivity(
-        type=ActivityType.MEETING, subject="Demo", **{target: targets[target]}), store.uow())
+    activity = await wf.create_sales_activity(
+        wf.CreateSalesActivity(type=ActivityType.MEETING, subject="Demo", **{target: targets[target]}), store.uow()
+    )
     assert getattr(activity, target) == targets[target] and activity.owner_id == OWNER
     [event] = store.events
-    camel = {"lead_id": "leadId", "opportunity_id": "opportunityId", "account_id": "accountId",
-             "partner_id": "partnerId"}[target]
+    camel = {
+        "lead_id": "leadId",
+        "opportunity_id": "opportunityId",
+        "account_id": "accountId",
+        "partner_id": "partnerId",
+    }[target]
     assert (event.type, event.data["type"], event.data[camel]) == ("ActivityLogged", "MEETING", targets[target])
 
 
@@ -69,39 +78,50 @@ async def test_an_activity_is_attached_to_exactly_one_thing(store, targets):
         await wf.create_sales_activity(wf.CreateSalesActivity(type=ActivityType.CALL, subject="X"), store.uow())
     assert error.value.field == "attachToId"
     with pytest.raises(ValidationError):
-        await wf.create_sales_activity(wf.CreateSalesActivity(
-            type=ActivityType.CALL, subject="X", lead_id=targets["lead_id"], account_id=targets["account_id"]),
-            store.uow())
+        await wf.create_sales_activity(
+            wf.CreateSalesActivity(
+                type=ActivityType.CALL, subject="X", lead_id=targets["lead_id"], account_id=targets["account_id"]
+            ),
+            store.uow(),
+        )
     assert store.all(SalesActivity) == [] and store.events == []
 
 
 async def test_an_activity_about_something_missing_is_not_found(store):
     with pytest.raises(NotFound) as error:
-        await wf.create_sales_activity(wf.CreateSalesActivity(type=ActivityType.CALL, subject="X",
-                                                              opportunity_id=999), store.uow())
+        await wf.create_sales_activity(
+            wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", opportunity_id=999), store.uow()
+        )
     assert error.value.entity == "Opportunity"
 
 
 async def test_a_partner_logging_an_activity_names_its_owner(store, targets):
     with pytest.raises(ValidationError) as error:
-        await wf.create_sales_activity(wf.CreateSalesActivity(type=ActivityType.CALL, subject="X",
-                                                              partner_id=targets["partner_id"]),
-                                       store.uow(Actor(partner_id=targets["partner_id"])))
+        await wf.create_sales_activity(
+            wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", partner_id=targets["partner_id"]),
+            store.uow(Actor(partner_id=targets["partner_id"])),
+        )
     assert error.value.field == "ownerId"
-    logged = await wf.create_sales_activity(wf.CreateSalesActivity(
-        type=ActivityType.CALL, subject="X", partner_id=targets["partner_id"], owner_id=OWNER),
-        store.uow(Actor(partner_id=targets["partner_id"])))
+    logged = await wf.create_sales_activity(
+        wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", partner_id=targets["partner_id"], owner_id=OWNER),
+        store.uow(Actor(partner_id=targets["partner_id"])),
+    )
     assert logged.owner_id == OWNER
 
 
 async def test_a_done_activity_happened_now_unless_told_when(store, targets):
-    done = await wf.create_sales_activity(wf.CreateSalesActivity(
-        type=ActivityType.CALL, subject="X", done=True, account_id=targets["account_id"]), store.uow(now=NOW))
+    done = await wf.create_sales_activity(
+        wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", done=True, account_id=targets["account_id"]),
+        store.uow(now=NOW),
+    )
     assert done.occurred_at == NOW
     earlier = NOW - timedelta(days=2)
-    logged = await wf.create_sales_activity(wf.CreateSalesActivity(
-        type=ActivityType.CALL, subject="X", done=True, occurred_at=earlier, account_id=targets["account_id"]),
-        store.uow(now=NOW))
+    logged = await wf.create_sales_activity(
+        wf.CreateSalesActivity(
+            type=ActivityType.CALL, subject="X", done=True, occurred_at=earlier, account_id=targets["account_id"]
+        ),
+        store.uow(now=NOW),
+    )
     assert logged.occurred_at == earlier
 
 
@@ -112,19 +132,24 @@ async def test_editing_an_activity_checks_its_data_owner_and_version(store, targ
     assert error.value.field == "durationMinutes"
     with pytest.raises(NotFound):
         await wf.update_sales_activity(wf.UpdateSalesActivity(id=activity.id, owner_id=999), store.uow())
-    edited = await wf.update_sales_activity(wf.UpdateSalesActivity(id=activity.id, version=1, subject="Follow-up",
-                                                                   type=ActivityType.FOLLOW_UP), store.uow())
+    edited = await wf.update_sales_activity(
+        wf.UpdateSalesActivity(id=activity.id, version=1, subject="Follow-up", type=ActivityType.FOLLOW_UP), store.uow()
+    )
     assert (edited.subject, edited.type, edited.version) == ("Follow-up", ActivityType.FOLLOW_UP, 2)
-    assert store.events[-1].data == {"type": "FOLLOW_UP", "fields": ["subject", "type"],
-                                     "accountId": targets["account_id"]}
+    assert store.events[-1].data == {
+        "type": "FOLLOW_UP",
+        "fields": ["subject", "type"],
+        "accountId": targets["account_id"],
+    }
     with pytest.raises(Conflict):
         await wf.update_sales_activity(wf.UpdateSalesActivity(id=activity.id, version=1, subject="Old"), store.uow())
 
 
 async def test_completing_marks_an_activity_done_once(store, targets):
     activity = a_call(store, opportunity_id=targets["opportunity_id"])
-    done = await wf.complete_sales_activity(wf.CompleteSalesActivity(id=activity.id, notes="Went well"),
-                                            store.uow(now=NOW))
+    done = await wf.complete_sales_activity(
+        wf.CompleteSalesActivity(id=activity.id, notes="Went well"), store.uow(now=NOW)
+    )
     assert done.done and done.occurred_at == NOW and done.notes == "Went well"
     assert store.events[-1].data["completed"] is True
     with pytest.raises(Conflict, match="already done"):

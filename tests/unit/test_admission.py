@@ -1,5 +1,6 @@
 """The rate limit arithmetic (two token buckets refilled to a minute's worth) and the persisted
 query cache, without a server."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Catalog rules with the in-memory unit of work: price books, products, units, prices, bundles,
 exchange rates and the CSV import."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,7 +28,7 @@ class MemoryRates:
         self.store.rates[rate.currency] = rate.rate
 
 
-def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
+def put(store: MemoryStore, entity):
     entity.id = next(store.ids)
     store.rows.setdefault(type(entity), {})[entity.id] = entity
     return entity
@@ -47,10 +48,12 @@ def kinds(store: MemoryStore) -> list[tuple[str, str]]:
 
 # --- price books ---
 
+
 async def test_a_price_book_is_created_with_clean_lists_and_announced():
     store = MemoryStore()
-    book = await wf.create_price_book(wf.CreatePriceBook(name=" Nordics ", brands=["Acme", " Acme", "Beta"],
-                                                         regions=["NO"]), store.uow())
+    book = await wf.create_price_book(
+        wf.CreatePriceBook(name=" Nordics ", brands=["Acme", " Acme", "Beta"], regions=["NO"]), store.uow()
+    )
     assert store.all(PriceBook)[0].name == "Nordics" and book.brands == ["Acme", "Beta"]
     assert kinds(store) == [("PriceBook", "created")]
 
@@ -77,10 +80,15 @@ async def test_a_price_book_cannot_update_itself_through_a_chain():
 async def test_updating_a_price_book_checks_the_version_and_keeps_what_was_not_sent():
     store = MemoryStore()
     book = put(store, PriceBook(name="2026", description="List prices", regions=["NO"]))
-    updated = await wf.update_price_book(wf.UpdatePriceBook(id=book.id, version=1, active=False, regions=["SE", "DK"]),
-                                         store.uow())
-    assert (updated.active, updated.regions, updated.description, updated.version) == (False, ["SE", "DK"],
-                                                                                      "List prices", 2)
+    updated = await wf.update_price_book(
+        wf.UpdatePriceBook(id=book.id, version=1, active=False, regions=["SE", "DK"]), store.uow()
+    )
+    assert (updated.active, updated.regions, updated.description, updated.version) == (
+        False,
+        ["SE", "DK"],
+        "List prices",
+        2,
+    )
     with pytest.raises(Conflict):
         await wf.update_price_book(wf.UpdatePriceBook(id=book.id, version=1, name="Stale"), store.uow())
 
@@ -101,8 +109,15 @@ async def test_deleting_a_price_book_takes_its_prices_and_bundles_with_it():
     store = MemoryStore()
     parts = catalog(store)
     put(store, PriceEntry(price_book_id=parts["book"].id, unit_id=parts["unit"].id, price=Money(Decimal(10), "EUR")))
-    put(store, Bundle(price_book_id=parts["book"].id, name="B", code="B",
-                      components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))]))
+    put(
+        store,
+        Bundle(
+            price_book_id=parts["book"].id,
+            name="B",
+            code="B",
+            components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))],
+        ),
+    )
     await wf.delete_price_book(wf.DeletePriceBook(id=parts["book"].id), store.uow())
     assert store.all(PriceBook) == [] and store.all(PriceEntry) == [] and store.all(Bundle) == []
     assert kinds(store) == [("PriceBook", "deleted")]
@@ -110,15 +125,18 @@ async def test_deleting_a_price_book_takes_its_prices_and_bundles_with_it():
 
 # --- products and units ---
 
+
 async def test_a_product_code_is_unique():
     store = MemoryStore()
     catalog(store)
     with pytest.raises(ValidationError) as duplicate:
-        await wf.create_product(wf.CreateProduct(name="Other", code=" CRM-CLOUD", category=ProductCategory.SOFTWARE),
-                                store.uow())
+        await wf.create_product(
+            wf.CreateProduct(name="Other", code=" CRM-CLOUD", category=ProductCategory.SOFTWARE), store.uow()
+        )
     assert duplicate.value.field == "code"
-    created = await wf.create_product(wf.CreateProduct(name="Training day", code="TRN-DAY",
-                                                       category=ProductCategory.TRAINING), store.uow())
+    created = await wf.create_product(
+        wf.CreateProduct(name="Training day", code="TRN-DAY", category=ProductCategory.TRAINING), store.uow()
+    )
     assert created.id and kinds(store) == [("Product", "created")]
 
 
@@ -128,22 +146,43 @@ async def test_updating_a_product_to_another_products_code_is_refused_but_its_ow
     other = put(store, Product(name="Phone", code="HW-PHONE", category=ProductCategory.HARDWARE))
     with pytest.raises(ValidationError):
         await wf.update_product(wf.UpdateProduct(id=other.id, code="CRM-CLOUD"), store.uow())
-    same = await wf.update_product(wf.UpdateProduct(id=parts["product"].id, code="CRM-CLOUD", active=False),
-                                   store.uow())
+    same = await wf.update_product(
+        wf.UpdateProduct(id=parts["product"].id, code="CRM-CLOUD", active=False), store.uow()
+    )
     assert same.active is False
 
 
 async def test_a_product_on_quote_items_or_contracts_is_not_deleted():
     store = MemoryStore()
     parts = catalog(store)
-    item = put(store, QuoteItem(quote_id=1, name="CRM", quantity=Decimal(1), unit_price=Decimal(5), currency="EUR",
-                                product_id=parts["product"].id, unit_id=parts["unit"].id))
+    item = put(
+        store,
+        QuoteItem(
+            quote_id=1,
+            name="CRM",
+            quantity=Decimal(1),
+            unit_price=Decimal(5),
+            currency="EUR",
+            product_id=parts["product"].id,
+            unit_id=parts["unit"].id,
+        ),
+    )
     with pytest.raises(Conflict, match="quote item"):
         await wf.delete_product(wf.DeleteProduct(id=parts["product"].id), store.uow())
     del store.rows[QuoteItem][item.id]
-    put(store, Contract(account_id=1, opportunity_id=1, name="CRM", kind=ContractKind.ONE_TIME, quantity=Decimal(1),
-                        value=Money(Decimal(5), "EUR"), starts_on=datetime(2026, 1, 1).date(),
-                        product_id=parts["product"].id))
+    put(
+        store,
+        Contract(
+            account_id=1,
+            opportunity_id=1,
+            name="CRM",
+            kind=ContractKind.ONE_TIME,
+            quantity=Decimal(1),
+            value=Money(Decimal(5), "EUR"),
+            starts_on=datetime(2026, 1, 1).date(),
+            product_id=parts["product"].id,
+        ),
+    )
     with pytest.raises(Conflict, match="contract"):
         await wf.delete_product(wf.DeleteProduct(id=parts["product"].id), store.uow())
 
@@ -160,14 +199,17 @@ async def test_a_unit_is_one_time_or_recurring_with_a_period_and_its_name_is_uni
     store = MemoryStore()
     parts = catalog(store)
     with pytest.raises(ValidationError) as no_period:
-        await wf.add_product_unit(wf.AddProductUnit(product_id=parts["product"].id, name="year", recurring=True),
-                                  store.uow())
+        await wf.add_product_unit(
+            wf.AddProductUnit(product_id=parts["product"].id, name="year", recurring=True), store.uow()
+        )
     assert no_period.value.field == "periodMonths"
     with pytest.raises(ValidationError) as twice:
         await wf.add_product_unit(wf.AddProductUnit(product_id=parts["product"].id, name="setup"), store.uow())
     assert twice.value.field == "name"
-    unit = await wf.add_product_unit(wf.AddProductUnit(product_id=parts["product"].id, name="licence/year",
-                                                       recurring=True, period_months=12), store.uow())
+    unit = await wf.add_product_unit(
+        wf.AddProductUnit(product_id=parts["product"].id, name="licence/year", recurring=True, period_months=12),
+        store.uow(),
+    )
     assert unit.period_months == 12 and kinds(store) == [("ProductUnit", "created")]
 
 
@@ -181,12 +223,29 @@ async def test_a_unit_that_stops_recurring_drops_its_period():
 async def test_a_unit_on_quote_items_or_in_a_bundle_is_not_removed():
     store = MemoryStore()
     parts = catalog(store)
-    put(store, Bundle(price_book_id=parts["book"].id, name="B", code="B",
-                      components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))]))
+    put(
+        store,
+        Bundle(
+            price_book_id=parts["book"].id,
+            name="B",
+            code="B",
+            components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))],
+        ),
+    )
     with pytest.raises(Conflict, match="bundle"):
         await wf.remove_product_unit(wf.RemoveProductUnit(id=parts["unit"].id), store.uow())
-    put(store, QuoteItem(quote_id=1, name="Setup", quantity=Decimal(1), unit_price=Decimal(5), currency="EUR",
-                         product_id=parts["product"].id, unit_id=parts["other"].id))
+    put(
+        store,
+        QuoteItem(
+            quote_id=1,
+            name="Setup",
+            quantity=Decimal(1),
+            unit_price=Decimal(5),
+            currency="EUR",
+            product_id=parts["product"].id,
+            unit_id=parts["other"].id,
+        ),
+    )
     with pytest.raises(Conflict, match="quote item"):
         await wf.remove_product_unit(wf.RemoveProductUnit(id=parts["other"].id), store.uow())
     assert len(store.all(ProductUnit)) == 2
@@ -194,16 +253,19 @@ async def test_a_unit_on_quote_items_or_in_a_bundle_is_not_removed():
 
 # --- prices ---
 
+
 async def test_set_price_creates_one_entry_per_currency_and_replaces_it_the_second_time():
     store = MemoryStore()
     parts = catalog(store)
     book, unit = parts["book"].id, parts["unit"].id
-    first = await wf.set_price(wf.SetPrice(price_book_id=book, unit_id=unit, price=Money(Decimal("99.999"), "EUR")),
-                               store.uow())
+    first = await wf.set_price(
+        wf.SetPrice(price_book_id=book, unit_id=unit, price=Money(Decimal("99.999"), "EUR")), store.uow()
+    )
     assert first.price == Money(Decimal("100.00"), "EUR")
     await wf.set_price(wf.SetPrice(price_book_id=book, unit_id=unit, price=Money(Decimal(900), "NOK")), store.uow())
-    again = await wf.set_price(wf.SetPrice(price_book_id=book, unit_id=unit, price=Money(Decimal(95), "EUR")),
-                               store.uow())
+    again = await wf.set_price(
+        wf.SetPrice(price_book_id=book, unit_id=unit, price=Money(Decimal(95), "EUR")), store.uow()
+    )
     assert again.id == first.id and again.version == 2
     assert sorted((e.price.currency, e.price.amount) for e in store.all(PriceEntry)) == [("EUR", 95), ("NOK", 900)]
     assert kinds(store) == [("PriceEntry", "created"), ("PriceEntry", "created"), ("PriceEntry", "changed")]
@@ -213,8 +275,10 @@ async def test_a_negative_price_is_refused():
     store = MemoryStore()
     parts = catalog(store)
     with pytest.raises(ValidationError) as negative:
-        await wf.set_price(wf.SetPrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id,
-                                       price=Money(Decimal(-1), "EUR")), store.uow())
+        await wf.set_price(
+            wf.SetPrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id, price=Money(Decimal(-1), "EUR")),
+            store.uow(),
+        )
     assert negative.value.field == "price" and store.all(PriceEntry) == []
 
 
@@ -223,27 +287,34 @@ async def test_removing_a_price_that_is_not_there_is_not_found():
     parts = catalog(store)
     put(store, PriceEntry(price_book_id=parts["book"].id, unit_id=parts["unit"].id, price=Money(Decimal(10), "EUR")))
     with pytest.raises(NotFound):
-        await wf.remove_price(wf.RemovePrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id,
-                                             currency="SEK"), store.uow())
-    await wf.remove_price(wf.RemovePrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id, currency="EUR"),
-                          store.uow())
+        await wf.remove_price(
+            wf.RemovePrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id, currency="SEK"), store.uow()
+        )
+    await wf.remove_price(
+        wf.RemovePrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id, currency="EUR"), store.uow()
+    )
     assert store.all(PriceEntry) == []
 
 
 # --- bundles ---
 
+
 async def test_bundle_weights_sum_to_exactly_100():
     store = MemoryStore()
     parts = catalog(store)
-    components = [wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal("60")),
-                  wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal("39.99"))]
+    components = [
+        wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal("60")),
+        wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal("39.99")),
+    ]
     with pytest.raises(ValidationError, match="99.99") as short:
-        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B",
-                                               components=components), store.uow())
+        await wf.create_bundle(
+            wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=components), store.uow()
+        )
     assert short.value.field == "components"
     components[1].weight = Decimal("40")
-    bundle = await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B",
-                                                    components=components), store.uow())
+    bundle = await wf.create_bundle(
+        wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=components), store.uow()
+    )
     assert [c.weight for c in store.all(Bundle)[0].components] == [60, 40] and bundle.id
 
 
@@ -252,37 +323,65 @@ async def test_a_bundle_names_each_unit_once_and_only_existing_units():
     parts = catalog(store)
     twice = [wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal(50))] * 2
     with pytest.raises(ValidationError, match="twice"):
-        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=twice),
-                               store.uow())
+        await wf.create_bundle(
+            wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=twice), store.uow()
+        )
     with pytest.raises(NotFound):
-        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B",
-                                               components=[wf.ComponentInput(unit_id=999, weight=Decimal(100))]),
-                               store.uow())
+        await wf.create_bundle(
+            wf.CreateBundle(
+                price_book_id=parts["book"].id,
+                name="B",
+                code="B",
+                components=[wf.ComponentInput(unit_id=999, weight=Decimal(100))],
+            ),
+            store.uow(),
+        )
 
 
 async def test_bundle_codes_are_unique_within_a_price_book():
     store = MemoryStore()
     parts = catalog(store)
     one = [wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal(100))]
-    await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=one),
-                           store.uow())
+    await wf.create_bundle(
+        wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=one), store.uow()
+    )
     with pytest.raises(ValidationError) as duplicate:
-        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="C", code="B", components=one),
-                               store.uow())
+        await wf.create_bundle(
+            wf.CreateBundle(price_book_id=parts["book"].id, name="C", code="B", components=one), store.uow()
+        )
     assert duplicate.value.field == "code"
 
 
 async def test_updating_a_bundles_components_replaces_them_and_keeps_the_sum_rule():
     store = MemoryStore()
     parts = catalog(store)
-    bundle = put(store, Bundle(price_book_id=parts["book"].id, name="B", code="B",
-                               components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))]))
+    bundle = put(
+        store,
+        Bundle(
+            price_book_id=parts["book"].id,
+            name="B",
+            code="B",
+            components=[BundleComponent(unit_id=parts["unit"].id, weight=Decimal(100))],
+        ),
+    )
     with pytest.raises(ValidationError):
-        await wf.update_bundle(wf.UpdateBundle(id=bundle.id, components=[
-            wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal(50))]), store.uow())
-    updated = await wf.update_bundle(wf.UpdateBundle(id=bundle.id, version=1, components=[
-        wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal(25)),
-        wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal(75))]), store.uow())
+        await wf.update_bundle(
+            wf.UpdateBundle(
+                id=bundle.id, components=[wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal(50))]
+            ),
+            store.uow(),
+        )
+    updated = await wf.update_bundle(
+        wf.UpdateBundle(
+            id=bundle.id,
+            version=1,
+            components=[
+                wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal(25)),
+                wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal(75)),
+            ],
+        ),
+        store.uow(),
+    )
     assert [(c.unit_id, c.weight) for c in updated.components] == [(parts["unit"].id, 25), (parts["other"].id, 75)]
     await wf.delete_bundle(wf.DeleteBundle(id=bundle.id, version=2), store.uow())
     assert store.all(Bundle) == []
@@ -290,11 +389,13 @@ async def test_updating_a_bundles_components_replaces_them_and_keeps_the_sum_rul
 
 # --- exchange rates ---
 
+
 async def test_an_exchange_rate_is_set_and_announced_with_the_previous_rate():
     store = MemoryStore()
     store.rates["USD"] = Decimal("0.9")
-    await wf.set_exchange_rate(wf.SetExchangeRate(currency="USD", rate=Decimal("0.92")), store.uow(),
-                               MemoryRates(store))
+    await wf.set_exchange_rate(
+        wf.SetExchangeRate(currency="USD", rate=Decimal("0.92")), store.uow(), MemoryRates(store)
+    )
     assert store.rates["USD"] == Decimal("0.92")
     assert store.events[0].data["previousRate"] == "0.9" and store.events[0].data["rate"] == "0.92"
 
@@ -308,8 +409,9 @@ async def test_eur_is_the_base_and_a_rate_is_positive():
         await wf.set_exchange_rate(wf.SetExchangeRate(currency="NOK", rate=Decimal(0)), store.uow(), MemoryRates(store))
     assert zero.value.field == "rate"
     with pytest.raises(ValidationError):
-        await wf.set_exchange_rate(wf.SetExchangeRate(currency="kroner", rate=Decimal(1)), store.uow(),
-                                   MemoryRates(store))
+        await wf.set_exchange_rate(
+            wf.SetExchangeRate(currency="kroner", rate=Decimal(1)), store.uow(), MemoryRates(store)
+        )
     assert store.rates == {"EUR": 1} and store.events == []
 
 
@@ -321,9 +423,11 @@ HEADER = "code,name,category,description,unit,recurring,periodMonths,priceBook,c
 async def test_an_import_creates_products_units_and_prices_and_counts_them():
     store = MemoryStore()
     catalog(store)
-    text = HEADER + ("TRN-DAY,Training day,TRAINING,On site,day,false,,Price list 2026,EUR,1200\n"
-                     "TRN-DAY,Training day,TRAINING,On site,day,false,,Price list 2026,NOK,13500\n"
-                     "SUP-GOLD,Gold support,support service,,year,true,12,Price list 2026,EUR,5000.5\n")
+    text = HEADER + (
+        "TRN-DAY,Training day,TRAINING,On site,day,false,,Price list 2026,EUR,1200\n"
+        "TRN-DAY,Training day,TRAINING,On site,day,false,,Price list 2026,NOK,13500\n"
+        "SUP-GOLD,Gold support,support service,,year,true,12,Price list 2026,EUR,5000.5\n"
+    )
     result = await wf.import_products(wf.ImportProducts(csv=text), store.uow())
     assert (result.products_created, result.products_updated, result.units_created, result.prices_set) == (2, 0, 2, 3)
     gold = [p for p in store.all(Product) if p.code == "SUP-GOLD"][0]
@@ -337,31 +441,41 @@ async def test_an_import_creates_products_units_and_prices_and_counts_them():
 async def test_an_import_updates_products_by_code_and_leaves_unchanged_ones_alone():
     store = MemoryStore()
     parts = catalog(store)
-    text = HEADER + ("CRM-CLOUD,CRM Cloud Pro,SOFTWARE,,licence/month,true,12,Price list 2026,EUR,49\n"
-                     "CRM-CLOUD,CRM Cloud Pro,SOFTWARE,,setup,,,,,\n")
+    text = HEADER + (
+        "CRM-CLOUD,CRM Cloud Pro,SOFTWARE,,licence/month,true,12,Price list 2026,EUR,49\n"
+        "CRM-CLOUD,CRM Cloud Pro,SOFTWARE,,setup,,,,,\n"
+    )
     result = await wf.import_products(wf.ImportProducts(csv=text), store.uow())
-    assert (result.products_created, result.products_updated, result.units_created, result.units_updated) == (0, 1, 0, 0)
+    assert (result.products_created, result.products_updated, result.units_created, result.units_updated) == (
+        0,
+        1,
+        0,
+        0,
+    )
     assert store.rows[Product][parts["product"].id].name == "CRM Cloud Pro"
     again = await wf.import_products(wf.ImportProducts(csv=text), store.uow())
     assert (again.products_updated, again.prices_set) == (0, 0)
 
 
-@pytest.mark.parametrize(("row", "line", "column"), [
-    ("X-1,Thing,GADGET,,,,,,,", 3, "category"),
-    ("X-1,,SOFTWARE,,,,,,,", 3, "name"),
-    ("X-1,Thing,SOFTWARE,,month,true,,,,", 3, "periodMonths"),
-    ("X-1,Thing,SOFTWARE,,month,maybe,,,,", 3, "recurring"),
-    ("X-1,Thing,SOFTWARE,,month,true,twelve,,,", 3, "periodMonths"),
-    ("X-1,Thing,SOFTWARE,,piece,,,No such book,EUR,10", 3, "priceBook"),
-    ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,euro,10", 3, "currency"),
-    ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,ten", 3, "price"),
-    ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,-5", 3, "price"),
-    ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,", 3, "price"),
-    ("X-1,Thing,SOFTWARE,,,,,Price list 2026,EUR,10", 3, "unit"),
-    ("X-1,Other name,SOFTWARE,,,,,,,", 3, "name"),
-    ("X-1,Thing,SOFTWARE,,,,,,,,extra", 3, "price"),
-    ("X-1,Thing,SOFTWARE,,seat,true,12,,,", 3, "recurring"),
-])
+@pytest.mark.parametrize(
+    ("row", "line", "column"),
+    [
+        ("X-1,Thing,GADGET,,,,,,,", 3, "category"),
+        ("X-1,,SOFTWARE,,,,,,,", 3, "name"),
+        ("X-1,Thing,SOFTWARE,,month,true,,,,", 3, "periodMonths"),
+        ("X-1,Thing,SOFTWARE,,month,maybe,,,,", 3, "recurring"),
+        ("X-1,Thing,SOFTWARE,,month,true,twelve,,,", 3, "periodMonths"),
+        ("X-1,Thing,SOFTWARE,,piece,,,No such book,EUR,10", 3, "priceBook"),
+        ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,euro,10", 3, "currency"),
+        ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,ten", 3, "price"),
+        ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,-5", 3, "price"),
+        ("X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,", 3, "price"),
+        ("X-1,Thing,SOFTWARE,,,,,Price list 2026,EUR,10", 3, "unit"),
+        ("X-1,Other name,SOFTWARE,,,,,,,", 3, "name"),
+        ("X-1,Thing,SOFTWARE,,,,,,,,extra", 3, "price"),
+        ("X-1,Thing,SOFTWARE,,seat,true,12,,,", 3, "recurring"),
+    ],
+)
 async def test_an_import_with_one_bad_row_names_its_line_and_column_and_writes_nothing(row, line, column):
     store = MemoryStore()
     catalog(store)
@@ -391,8 +505,9 @@ async def test_an_import_refuses_an_ambiguous_price_book_name():
     catalog(store)
     put(store, PriceBook(name="Price list 2026"))
     with pytest.raises(ValidationError, match="line 2, column priceBook: 2 price books"):
-        await wf.import_products(wf.ImportProducts(
-            csv=HEADER + "X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,10\n"), store.uow())
+        await wf.import_products(
+            wf.ImportProducts(csv=HEADER + "X-1,Thing,SOFTWARE,,piece,,,Price list 2026,EUR,10\n"), store.uow()
+        )
 
 
 async def test_an_import_that_is_not_well_formed_csv_names_the_line():
@@ -402,6 +517,7 @@ async def test_an_import_that_is_not_well_formed_csv_names_the_line():
 
 
 # --- what the columns hold ---
+
 
 async def test_texts_longer_than_their_columns_are_refused_by_field():
     store = MemoryStore()
@@ -419,21 +535,27 @@ async def test_texts_longer_than_their_columns_are_refused_by_field():
 async def test_bundle_weights_have_at_most_four_decimals_so_the_stored_sum_stays_100():
     store = MemoryStore()
     parts = catalog(store)
-    thirds = [wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal("33.33333")),
-              wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal("66.66667"))]
+    thirds = [
+        wf.ComponentInput(unit_id=parts["unit"].id, weight=Decimal("33.33333")),
+        wf.ComponentInput(unit_id=parts["other"].id, weight=Decimal("66.66667")),
+    ]
     with pytest.raises(ValidationError, match="4 decimals"):
-        await wf.create_bundle(wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=thirds),
-                               store.uow())
+        await wf.create_bundle(
+            wf.CreateBundle(price_book_id=parts["book"].id, name="B", code="B", components=thirds), store.uow()
+        )
 
 
 async def test_prices_and_rates_beyond_what_is_stored_are_refused():
     store = MemoryStore()
     parts = catalog(store)
     with pytest.raises(ValidationError) as huge:
-        await wf.set_price(wf.SetPrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id,
-                                       price=Money(Decimal("1e16"), "EUR")), store.uow())
+        await wf.set_price(
+            wf.SetPrice(price_book_id=parts["book"].id, unit_id=parts["unit"].id, price=Money(Decimal("1e16"), "EUR")),
+            store.uow(),
+        )
     assert huge.value.field == "price"
     with pytest.raises(ValidationError) as rate:
-        await wf.set_exchange_rate(wf.SetExchangeRate(currency="XAU", rate=Decimal("0.12345678901")), store.uow(),
-                                   MemoryRates(store))
+        await wf.set_exchange_rate(
+            wf.SetExchangeRate(currency="XAU", rate=Decimal("0.12345678901")), store.uow(), MemoryRates(store)
+        )
     assert rate.value.field == "rate" and store.events == []

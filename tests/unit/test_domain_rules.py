@@ -1,7 +1,8 @@
 """The domain's invariants and value objects, with no database."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,7 @@ from domain.opportunities import Opportunity, weighted
 from domain.quotes import QuoteItem, quote_total
 from domain.tokens import ApiToken, hash_secret, new_secret
 
-NOW = datetime(2026, 6, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
 def test_money_rounds_half_up_to_the_currencys_minor_unit():
@@ -93,26 +94,47 @@ def test_campaign_figures_cost_per_lead_and_roi():
 
 
 def test_bundle_weights_must_sum_to_100_and_split_the_price_exactly():
-    parts = [BundleComponent(unit_id=1, weight=Decimal(50)), BundleComponent(unit_id=2, weight=Decimal(30)),
-             BundleComponent(unit_id=3, weight=Decimal(20))]
+    parts = [
+        BundleComponent(unit_id=1, weight=Decimal(50)),
+        BundleComponent(unit_id=2, weight=Decimal(30)),
+        BundleComponent(unit_id=3, weight=Decimal(20)),
+    ]
     bundle = Bundle(price_book_id=1, name="Starter", code="B1", components=parts)
     shares = bundle.split(Money(Decimal("99.99"), "EUR"))
     assert [s.amount for s in shares] == [Decimal("50.00"), Decimal("30.00"), Decimal("19.99")]
     assert sum(s.amount for s in shares) == Decimal("99.99")
     with pytest.raises(ValidationError, match="sum to 90"):
-        Bundle(price_book_id=1, name="Bad", code="B2", components=parts[:2] + [BundleComponent(unit_id=3, weight=Decimal(10))])
+        Bundle(
+            price_book_id=1,
+            name="Bad",
+            code="B2",
+            components=parts[:2] + [BundleComponent(unit_id=3, weight=Decimal(10))],
+        )
 
 
 def test_a_quote_item_total_applies_the_discount_and_rounds_half_up():
-    item = QuoteItem(quote_id=1, name="Licence", quantity=Decimal(3), unit_price=Decimal("19.99"),
-                     discount_percent=Decimal("12.5"), currency="EUR")
+    item = QuoteItem(
+        quote_id=1,
+        name="Licence",
+        quantity=Decimal(3),
+        unit_price=Decimal("19.99"),
+        discount_percent=Decimal("12.5"),
+        currency="EUR",
+    )
     assert item.total == Decimal("52.47")  # 59.97 × 0.875 = 52.47375
-    rounding = QuoteItem(quote_id=1, name="Rounding", quantity=Decimal(1), unit_price=Decimal("-0.47"),
-                         currency="EUR", is_rounding=True)
+    rounding = QuoteItem(
+        quote_id=1, name="Rounding", quantity=Decimal(1), unit_price=Decimal("-0.47"), currency="EUR", is_rounding=True
+    )
     assert quote_total([item, rounding], "EUR").amount == Decimal("52.00")
     with pytest.raises(ValidationError, match="discountPercent"):
-        QuoteItem(quote_id=1, name="X", quantity=Decimal(1), unit_price=Decimal(1), currency="EUR",
-                  discount_percent=Decimal(101))
+        QuoteItem(
+            quote_id=1,
+            name="X",
+            quantity=Decimal(1),
+            unit_price=Decimal(1),
+            currency="EUR",
+            discount_percent=Decimal(101),
+        )
 
 
 def test_a_won_opportunity_records_actual_revenue_and_a_lost_one_a_reason():
@@ -132,8 +154,15 @@ def test_recurring_units_have_a_period_and_contracts_follow_it():
     assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
     assert add_months(date(2026, 11, 15), 14) == date(2028, 1, 15)
     with pytest.raises(ValidationError, match="endsOn"):
-        Contract(account_id=1, opportunity_id=1, name="Support", kind="TIME_BASED", quantity=Decimal(1),
-                 value=Money(Decimal(10), "EUR"), starts_on=date(2026, 1, 1))
+        Contract(
+            account_id=1,
+            opportunity_id=1,
+            name="Support",
+            kind="TIME_BASED",
+            quantity=Decimal(1),
+            value=Money(Decimal(10), "EUR"),
+            starts_on=date(2026, 1, 1),
+        )
 
 
 def test_an_activity_is_attached_to_exactly_one_thing():
@@ -147,8 +176,12 @@ def test_an_activity_is_attached_to_exactly_one_thing():
 
 def test_goals_cannot_end_before_they_start():
     with pytest.raises(ValidationError):
-        Goal(user_id=1, period_start=date(2026, 2, 1), period_end=date(2026, 1, 1),
-             target_revenue=Money(Decimal(1), "EUR"))
+        Goal(
+            user_id=1,
+            period_start=date(2026, 2, 1),
+            period_end=date(2026, 1, 1),
+            target_revenue=Money(Decimal(1), "EUR"),
+        )
 
 
 def test_tokens_are_stored_as_hashes_and_stop_working_when_expired_or_revoked():

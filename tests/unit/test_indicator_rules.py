@@ -1,18 +1,26 @@
 """Every status monitor rule decides whether it holds for an entity at a time, and when the answer next
 changes with no data change (the instant a scheduler must look again), boundaries included."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from domain.enums import ActivityType, Stage
 from domain.indicators import (
-    ActivityFact, Facts, OpportunityFact, Verdict, add_months, evaluate, indicator_cleared, indicator_set,
+    ActivityFact,
+    Facts,
+    OpportunityFact,
+    Verdict,
+    add_months,
+    evaluate,
+    indicator_cleared,
+    indicator_set,
 )
 from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 CALL, MEETING, EMAIL = ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL
 
@@ -29,10 +37,15 @@ def account(*activities: ActivityFact, opportunities: tuple = (), created: datet
     return Facts(created_at=created, activities=activities, opportunities=opportunities)
 
 
-def opportunity(stage: Stage = Stage.PROPOSAL, since: datetime = NOW - 10 * DAY, close: date | None = None,
-                *activities: ActivityFact) -> Facts:
-    me = OpportunityFact(stage=stage, since=since, closed_at=None if not stage.is_closed else since,
-                         expected_close_date=close)
+def opportunity(
+    stage: Stage = Stage.PROPOSAL,
+    since: datetime = NOW - 10 * DAY,
+    close: date | None = None,
+    *activities: ActivityFact,
+) -> Facts:
+    me = OpportunityFact(
+        stage=stage, since=since, closed_at=None if not stage.is_closed else since, expected_close_date=close
+    )
     return Facts(created_at=since, activities=activities, opportunity=me)
 
 
@@ -62,8 +75,9 @@ class TestNoActivity:
         assert evaluate(self.rule, account(planned), NOW) == Verdict(False, NOW + 200 * DAY)
 
     def test_only_the_given_types_and_state_count(self):
-        rule = Rule(kind=RuleKind.NO_ACTIVITY, days=180, activity_types=(CALL, MEETING),
-                    activity_state=ActivityState.DONE)
+        rule = Rule(
+            kind=RuleKind.NO_ACTIVITY, days=180, activity_types=(CALL, MEETING), activity_state=ActivityState.DONE
+        )
         facts = account(act(EMAIL, NOW - DAY), act(CALL, NOW - DAY, done=False), act(MEETING, NOW - 200 * DAY))
         assert evaluate(rule, facts, NOW).holds
         open_only = Rule(kind=RuleKind.NO_ACTIVITY, days=180, activity_state=ActivityState.OPEN)
@@ -74,9 +88,9 @@ class TestNoWonOpportunity:
     rule = Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=3)
 
     def test_holds_three_calendar_months_after_the_last_win(self):
-        win = datetime(2026, 5, 31, 9, 0, tzinfo=timezone.utc)
+        win = datetime(2026, 5, 31, 9, 0, tzinfo=UTC)
         facts = account(opportunities=(won(win), won(win - 90 * DAY)))
-        flips = datetime(2026, 8, 31, 9, 0, tzinfo=timezone.utc)
+        flips = datetime(2026, 8, 31, 9, 0, tzinfo=UTC)
         assert evaluate(self.rule, facts, NOW) == Verdict(False, flips)
         holds_until_and_after(self.rule, facts, flips)
 
@@ -86,9 +100,9 @@ class TestNoWonOpportunity:
         assert evaluate(self.rule, account(opportunities=(lost, still_open)), NOW).holds
 
     def test_month_ends_are_clipped(self):
-        assert add_months(datetime(2026, 11, 30, tzinfo=timezone.utc), 3) == datetime(2027, 2, 28, tzinfo=timezone.utc)
-        assert add_months(datetime(2026, 1, 31, tzinfo=timezone.utc), 1) == datetime(2026, 2, 28, tzinfo=timezone.utc)
-        assert add_months(datetime(2026, 12, 15, tzinfo=timezone.utc), 14) == datetime(2028, 2, 15, tzinfo=timezone.utc)
+        assert add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
+        assert add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+        assert add_months(datetime(2026, 12, 15, tzinfo=UTC), 14) == datetime(2028, 2, 15, tzinfo=UTC)
 
 
 class TestTooManyActivities:
@@ -136,7 +150,7 @@ class TestOpportunityRules:
     def test_open_past_close_date_holds_from_midnight_utc_after_the_date(self):
         rule = Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE)
         facts = opportunity(Stage.PROPOSAL, NOW - 10 * DAY, date(2026, 6, 15))
-        midnight = datetime(2026, 6, 16, tzinfo=timezone.utc)
+        midnight = datetime(2026, 6, 16, tzinfo=UTC)
         assert evaluate(rule, facts, NOW) == Verdict(False, midnight)
         holds_until_and_after(rule, facts, midnight)
         assert evaluate(rule, opportunity(Stage.PROPOSAL, NOW, None), NOW) == Verdict(False, None)
@@ -144,8 +158,11 @@ class TestOpportunityRules:
     @pytest.mark.parametrize("stage", [Stage.WON, Stage.LOST])
     def test_closed_opportunities_are_never_late_stuck_or_unplanned(self, stage):
         facts = opportunity(stage, NOW - 400 * DAY, date(2025, 1, 1))
-        for rule in (Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE), Rule(kind=RuleKind.STUCK_IN_STAGE, days=5),
-                     Rule(kind=RuleKind.NO_FUTURE_ACTIVITY)):
+        for rule in (
+            Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE),
+            Rule(kind=RuleKind.STUCK_IN_STAGE, days=5),
+            Rule(kind=RuleKind.NO_FUTURE_ACTIVITY),
+        ):
             assert evaluate(rule, facts, NOW) == Verdict(False, None)
 
     def test_stuck_in_stage_counts_from_the_last_stage_change(self):
@@ -168,11 +185,15 @@ class TestOpportunityRules:
 
 def test_a_verdict_never_falls_due_at_or_before_now():
     """The scheduler re-evaluates what is due at `now`: a due time that is not in the future would spin."""
-    facts = account(act(MEETING, NOW), act(MEETING, NOW), act(ActivityType.REQUEST, NOW), opportunities=(won(NOW),),
-                    created=NOW)
-    rules = [Rule(kind=RuleKind.NO_ACTIVITY, days=1), Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=1),
-             Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1),
-             Rule(kind=RuleKind.MANY_MEETINGS_NO_SALE, count=1, days=1)]
+    facts = account(
+        act(MEETING, NOW), act(MEETING, NOW), act(ActivityType.REQUEST, NOW), opportunities=(won(NOW),), created=NOW
+    )
+    rules = [
+        Rule(kind=RuleKind.NO_ACTIVITY, days=1),
+        Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=1),
+        Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=1, weeks=1),
+        Rule(kind=RuleKind.MANY_MEETINGS_NO_SALE, count=1, days=1),
+    ]
     for rule in rules:
         moment = NOW - 3 * DAY
         for _ in range(10):
@@ -184,11 +205,19 @@ def test_a_verdict_never_falls_due_at_or_before_now():
 
 
 def test_indicator_events_name_the_entity_like_other_events_and_carry_the_monitor_and_times():
-    at = datetime(2026, 6, 15, 12, tzinfo=timezone.utc)
+    at = datetime(2026, 6, 15, 12, tzinfo=UTC)
     made = indicator_set(MonitoredEntity.CONTACT, 7, 3, at)
-    assert made.to_dict() == {"type": "StatusIndicatorSet", "entityType": "Contact", "entityId": 7,
-                              "data": {"monitorId": 3, "setAt": at.isoformat(), "at": at.isoformat()}}
+    assert made.to_dict() == {
+        "type": "StatusIndicatorSet",
+        "entityType": "Contact",
+        "entityId": 7,
+        "data": {"monitorId": 3, "setAt": at.isoformat(), "at": at.isoformat()},
+    }
     gone = indicator_cleared("OPPORTUNITY", 9, 3, at, at + DAY)
     assert (gone.type, gone.entity_type) == ("StatusIndicatorCleared", "Opportunity")
-    assert gone.data == {"monitorId": 3, "setAt": at.isoformat(), "clearedAt": (at + DAY).isoformat(),
-                         "at": (at + DAY).isoformat()}
+    assert gone.data == {
+        "monitorId": 3,
+        "setAt": at.isoformat(),
+        "clearedAt": (at + DAY).isoformat(),
+        "at": (at + DAY).isoformat(),
+    }

@@ -1,5 +1,6 @@
 """Lead workflows on the in-memory unit of work: the rules of leads, the lead processor, routing
 rules, splitters and campaigns, without a database."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -24,7 +25,7 @@ from tests.support.memory_uow import MemoryStore
 ADMIN, REP, OTHER_REP, PARTNER, OTHER_PARTNER, CAMPAIGN, ACCOUNT, EMPLOYEE = 1, 2, 3, 10, 11, 20, 30, 40
 
 
-def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
+def put(store: MemoryStore, entity):
     store.rows.setdefault(type(entity), {})[entity.id] = entity
     return entity
 
@@ -43,10 +44,20 @@ def store() -> MemoryStore:
     return store
 
 
-def a_lead(store: MemoryStore, pk: int = 500, **values) -> Lead:  # noqa: ANN003
-    data = {"first_name": "Kari", "last_name": "Nordmann", "company": "Fjellvent AS", "email": "kari@fjellvent.no",
-            "phone": "+47 91234567", "country": "NO", "company_size": 50, "campaign_id": CAMPAIGN,
-            "utm_source": "linkedin", "assigned_user_id": REP, **values}
+def a_lead(store: MemoryStore, pk: int = 500, **values) -> Lead:
+    data = {
+        "first_name": "Kari",
+        "last_name": "Nordmann",
+        "company": "Fjellvent AS",
+        "email": "kari@fjellvent.no",
+        "phone": "+47 91234567",
+        "country": "NO",
+        "company_size": 50,
+        "campaign_id": CAMPAIGN,
+        "utm_source": "linkedin",
+        "assigned_user_id": REP,
+        **values,
+    }
     return put(store, Lead(id=pk, **data))
 
 
@@ -55,6 +66,7 @@ def event_types(store: MemoryStore) -> list[str]:
 
 
 # --- the lead entity and its transition table ---
+
 
 def test_the_transition_table_covers_every_status_and_a_qualified_lead_goes_nowhere():
     assert set(LEAD_TRANSITIONS) == set(LeadStatus)
@@ -78,9 +90,11 @@ def test_a_lead_refuses_text_longer_than_its_column():
 
 # --- create, update, assign, archive ---
 
+
 async def test_create_lead_assigns_it_to_the_creator_and_announces_it(store):
-    lead = await wf.create_lead(wf.CreateLead(last_name="Berg", company="Berg AS", campaign_id=CAMPAIGN),
-                                store.uow(Actor(user_id=REP)))
+    lead = await wf.create_lead(
+        wf.CreateLead(last_name="Berg", company="Berg AS", campaign_id=CAMPAIGN), store.uow(Actor(user_id=REP))
+    )
     assert lead.assigned_user_id == REP and lead.status is LeadStatus.OPEN and lead.priority == 0
     assert event_types(store) == ["LeadCreated"]
 
@@ -101,7 +115,9 @@ async def test_a_partner_creates_leads_for_itself_only(store):
     lead = await wf.create_lead(wf.CreateLead(last_name="Berg"), store.uow(Actor(partner_id=PARTNER)))
     assert lead.assigned_partner_id == PARTNER and lead.assigned_user_id is None
     with pytest.raises(PermissionDenied):
-        await wf.create_lead(wf.CreateLead(last_name="Berg", assigned_user_id=REP), store.uow(Actor(partner_id=PARTNER)))
+        await wf.create_lead(
+            wf.CreateLead(last_name="Berg", assigned_user_id=REP), store.uow(Actor(partner_id=PARTNER))
+        )
 
 
 async def test_update_lead_changes_only_the_given_fields_and_checks_the_version(store):
@@ -174,13 +190,21 @@ async def test_add_lead_to_account_links_it_once(store):
 
 # --- qualify, disqualify, rework, anonymize ---
 
+
 async def test_qualify_creates_an_account_a_contact_and_an_opportunity_and_links_them(store):
     a_lead(store)
-    done = await wf.qualify_lead(wf.QualifyLead(id=500, create_account=True, create_contact=True,
-                                                estimated_revenue=Money(Decimal("5000"), "EUR")), store.uow())
+    done = await wf.qualify_lead(
+        wf.QualifyLead(
+            id=500, create_account=True, create_contact=True, estimated_revenue=Money(Decimal("5000"), "EUR")
+        ),
+        store.uow(),
+    )
     assert done.lead.status is LeadStatus.QUALIFIED
     assert (done.lead.account_id, done.lead.contact_id, done.lead.opportunity_id) == (
-        done.account.id, done.contact.id, done.opportunity.id)
+        done.account.id,
+        done.contact.id,
+        done.opportunity.id,
+    )
     assert done.account.name == "Fjellvent AS" and done.account.kind is AccountKind.ORGANIZATION
     assert done.account.manager_id == REP
     assert done.contact.account_id == done.account.id and done.contact.email == "kari@fjellvent.no"
@@ -265,8 +289,13 @@ async def test_a_qualified_lead_cannot_be_reworked_or_disqualified(store):
 
 
 async def test_anonymize_wipes_personal_data_and_keeps_what_statistics_need(store):
-    a_lead(store, status=LeadStatus.DISQUALIFIED, disqualification_reason="No budget", utm_medium="cpc",
-           utm_campaign="spring")
+    a_lead(
+        store,
+        status=LeadStatus.DISQUALIFIED,
+        disqualification_reason="No budget",
+        utm_medium="cpc",
+        utm_campaign="spring",
+    )
     wiped = await wf.anonymize_lead(wf.LeadRef(id=500), store.uow())
     assert all(getattr(wiped, name) is None for name in PERSONAL_FIELDS)
     assert wiped.anonymized and wiped.status is LeadStatus.DISQUALIFIED and wiped.campaign_id == CAMPAIGN
@@ -290,6 +319,7 @@ async def test_an_anonymized_lead_stays_anonymous(store):
 
 # --- routing conditions and the splitter ---
 
+
 def test_conditions_match_text_case_insensitively_sizes_by_range_and_never_a_missing_field():
     lead = Lead(last_name="Berg", country="no", utm_source="LinkedIn", company_size=200, campaign_id=7)
     assert Condition(LeadField.COUNTRY, ("NO", "se")).matches(lead)
@@ -301,11 +331,17 @@ def test_conditions_match_text_case_insensitively_sizes_by_range_and_never_a_mis
     assert Condition(LeadField.CAMPAIGN, (7, 8)).matches(lead)
 
 
-@pytest.mark.parametrize("bad", [
-    {"field": LeadField.COMPANY_SIZE}, {"field": LeadField.COMPANY_SIZE, "min": 10, "max": 5},
-    {"field": LeadField.COUNTRY}, {"field": LeadField.COUNTRY, "values": ("Norway",)},
-    {"field": LeadField.UTM_SOURCE, "values": ("x",), "min": 1}, {"field": LeadField.CAMPAIGN, "values": ("x",)},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"field": LeadField.COMPANY_SIZE},
+        {"field": LeadField.COMPANY_SIZE, "min": 10, "max": 5},
+        {"field": LeadField.COUNTRY},
+        {"field": LeadField.COUNTRY, "values": ("Norway",)},
+        {"field": LeadField.UTM_SOURCE, "values": ("x",), "min": 1},
+        {"field": LeadField.CAMPAIGN, "values": ("x",)},
+    ],
+)
 def test_conditions_that_cannot_be_meant_are_refused(bad):
     with pytest.raises(ValidationError):
         Condition(**bad)
@@ -344,8 +380,10 @@ def test_every_share_stays_within_one_lead_of_its_quota_at_every_step(weights):
 
 
 @settings(max_examples=80, deadline=None)
-@given(weights=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=8),
-       leads=st.integers(min_value=1, max_value=300))
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=8),
+    leads=st.integers(min_value=1, max_value=300),
+)
 @example(weights=[1, 1, 1, 9, 9], leads=14)  # where "largest deficit" drifts past one lead
 def test_any_weights_realise_shares_within_one_lead_of_the_quota(weights, leads):
     split = shares(*weights)
@@ -358,21 +396,36 @@ def test_any_weights_realise_shares_within_one_lead_of_the_quota(weights, leads)
 
 # --- the lead processor ---
 
-def rule(pk: int, position: int, conditions=(), **target):  # noqa: ANN001, ANN003, ANN201
-    return LeadRoutingRule(id=pk, name=f"rule {pk}", position=position, conditions=[c.to_dict() for c in conditions],
-                           **target)
+
+def rule(pk: int, position: int, conditions=(), **target):
+    return LeadRoutingRule(
+        id=pk, name=f"rule {pk}", position=position, conditions=[c.to_dict() for c in conditions], **target
+    )
 
 
 async def test_ingest_routes_by_the_first_matching_rule_in_position_order(store):
     put(store, rule(1, 2, [Condition(LeadField.COUNTRY, ("NO",))], user_id=REP, priority=3))
-    put(store, rule(2, 1, [Condition(LeadField.COUNTRY, ("NO",)), Condition(LeadField.COMPANY_SIZE, min=1000)],
-                    partner_id=PARTNER, priority=5))
+    put(
+        store,
+        rule(
+            2,
+            1,
+            [Condition(LeadField.COUNTRY, ("NO",)), Condition(LeadField.COMPANY_SIZE, min=1000)],
+            partner_id=PARTNER,
+            priority=5,
+        ),
+    )
     put(store, rule(3, 9, [], user_id=OTHER_REP))
-    done = await wf.ingest_leads(wf.IngestLeads(leads=[
-        wf.NewLead(last_name="Small", country="no", company_size=10),
-        wf.NewLead(last_name="Large", country="NO", company_size=5000),
-        wf.NewLead(last_name="Swede", country="SE", priority=2),
-    ]), store.uow(Actor(user_id=ADMIN)))
+    done = await wf.ingest_leads(
+        wf.IngestLeads(
+            leads=[
+                wf.NewLead(last_name="Small", country="no", company_size=10),
+                wf.NewLead(last_name="Large", country="NO", company_size=5000),
+                wf.NewLead(last_name="Swede", country="SE", priority=2),
+            ]
+        ),
+        store.uow(Actor(user_id=ADMIN)),
+    )
     small, large, swede = (d.lead for d in done)
     assert (small.assigned_user_id, small.priority, done[0].rule_id) == (REP, 3, 1)
     assert (large.assigned_partner_id, large.priority, done[1].rule_id) == (PARTNER, 5, 2)
@@ -390,8 +443,12 @@ async def test_ingest_without_a_matching_rule_leaves_the_lead_unassigned(store):
 
 async def test_ingest_validates_every_lead_before_writing_any_and_names_the_bad_one(store):
     with pytest.raises(ValidationError) as error:
-        await wf.ingest_leads(wf.IngestLeads(batch=True, leads=[
-            wf.NewLead(last_name="Fine"), wf.NewLead(last_name="Bad", email="not-an-address")]), store.uow())
+        await wf.ingest_leads(
+            wf.IngestLeads(
+                batch=True, leads=[wf.NewLead(last_name="Fine"), wf.NewLead(last_name="Bad", email="not-an-address")]
+            ),
+            store.uow(),
+        )
     assert error.value.field == "leads[1].email"
     assert store.all(Lead) == [] and store.events == []
 
@@ -406,7 +463,7 @@ async def test_ingest_refuses_an_empty_or_oversized_batch(store):
 async def test_ingest_runs_the_hook_in_the_transaction_before_commit(store):
     seen = []
 
-    async def remember(results):  # noqa: ANN001, ANN202
+    async def remember(results):
         seen.append(([r.lead.id for r in results], len(store.all(Lead))))
 
     done = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow(), remember)
@@ -420,8 +477,9 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
         put(store, LeadSplitterShare(id=pk, splitter_id=70, user_id=seller, weight=weight))
     put(store, rule(1, 1, [], splitter_id=70))
     for batch in range(10):
-        await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name=f"L{batch}-{i}") for i in range(100)]),
-                              store.uow())
+        await wf.ingest_leads(
+            wf.IngestLeads(leads=[wf.NewLead(last_name=f"L{batch}-{i}") for i in range(100)]), store.uow()
+        )
     got = Counter(lead.assigned_user_id for lead in store.all(Lead))
     assert sum(got.values()) == 1000
     for seller, weight in ((REP, 50), (OTHER_REP, 30), (ADMIN, 20)):
@@ -449,11 +507,18 @@ async def test_an_inactive_splitter_lets_leads_fall_through_to_the_next_rule(sto
 
 # --- routing rules and splitters as entities ---
 
+
 async def test_create_rule_appends_it_after_the_last_one_and_checks_its_target(store):
     put(store, rule(1, 7, [], user_id=REP))
-    made = await wf.create_lead_routing_rule(wf.CreateRoutingRule(
-        name="Big Nordics", target=wf.Target(partner_id=PARTNER),
-        conditions=[Condition(LeadField.COMPANY_SIZE, min=500)], priority=4), store.uow())
+    made = await wf.create_lead_routing_rule(
+        wf.CreateRoutingRule(
+            name="Big Nordics",
+            target=wf.Target(partner_id=PARTNER),
+            conditions=[Condition(LeadField.COMPANY_SIZE, min=500)],
+            priority=4,
+        ),
+        store.uow(),
+    )
     assert made.position == 8 and made.conditions == [{"field": "COMPANY_SIZE", "min": 500, "max": None}]
     assert event_types(store) == ["LeadRoutingRuleChanged"]
     with pytest.raises(ValidationError) as error:
@@ -462,14 +527,19 @@ async def test_create_rule_appends_it_after_the_last_one_and_checks_its_target(s
     with pytest.raises(NotFound):
         await wf.create_lead_routing_rule(wf.CreateRoutingRule(name="x", target=wf.Target(splitter_id=5)), store.uow())
     with pytest.raises(NotFound):
-        await wf.create_lead_routing_rule(wf.CreateRoutingRule(
-            name="x", target=wf.Target(user_id=REP), conditions=[Condition(LeadField.CAMPAIGN, (999,))]), store.uow())
+        await wf.create_lead_routing_rule(
+            wf.CreateRoutingRule(
+                name="x", target=wf.Target(user_id=REP), conditions=[Condition(LeadField.CAMPAIGN, (999,))]
+            ),
+            store.uow(),
+        )
 
 
 async def test_update_rule_retargets_it_and_delete_removes_it(store):
     put(store, rule(1, 1, [], user_id=REP))
-    updated = await wf.update_lead_routing_rule(wf.UpdateRoutingRule(
-        id=1, version=1, target=wf.Target(partner_id=PARTNER), active=False), store.uow())
+    updated = await wf.update_lead_routing_rule(
+        wf.UpdateRoutingRule(id=1, version=1, target=wf.Target(partner_id=PARTNER), active=False), store.uow()
+    )
     assert (updated.user_id, updated.partner_id, updated.active, updated.version) == (None, PARTNER, False, 2)
     with pytest.raises(Conflict):
         await wf.delete_lead_routing_rule(wf.RoutingRuleRef(id=1, version=1), store.uow())
@@ -480,18 +550,24 @@ async def test_update_rule_retargets_it_and_delete_removes_it(store):
 async def test_partners_cannot_manage_routing_splitters_or_campaigns(store):
     partner = Actor(partner_id=PARTNER)
     with pytest.raises(PermissionDenied):
-        await wf.create_lead_routing_rule(wf.CreateRoutingRule(name="x", target=wf.Target(user_id=REP)),
-                                          store.uow(partner))
+        await wf.create_lead_routing_rule(
+            wf.CreateRoutingRule(name="x", target=wf.Target(user_id=REP)), store.uow(partner)
+        )
     with pytest.raises(PermissionDenied):
-        await wf.create_lead_splitter(wf.CreateSplitter(name="x", shares=[wf.ShareSpec(weight=1, user_id=REP)]),
-                                      store.uow(partner))
+        await wf.create_lead_splitter(
+            wf.CreateSplitter(name="x", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow(partner)
+        )
     with pytest.raises(PermissionDenied):
         await wf.create_campaign(wf.CreateCampaign(name="x"), store.uow(partner))
 
 
 async def test_create_splitter_refuses_no_shares_a_seller_twice_and_a_nonpositive_weight(store):
-    for bad in ([], [wf.ShareSpec(weight=1, user_id=REP), wf.ShareSpec(weight=2, user_id=REP)],
-                [wf.ShareSpec(weight=0, user_id=REP)], [wf.ShareSpec(weight=1, user_id=REP, partner_id=PARTNER)]):
+    for bad in (
+        [],
+        [wf.ShareSpec(weight=1, user_id=REP), wf.ShareSpec(weight=2, user_id=REP)],
+        [wf.ShareSpec(weight=0, user_id=REP)],
+        [wf.ShareSpec(weight=1, user_id=REP, partner_id=PARTNER)],
+    ):
         with pytest.raises(ValidationError) as error:
             await wf.create_lead_splitter(wf.CreateSplitter(name="Split", shares=bad), store.uow())
         assert error.value.field == "shares"
@@ -499,23 +575,37 @@ async def test_create_splitter_refuses_no_shares_a_seller_twice_and_a_nonpositiv
 
 
 async def test_replacing_a_splitters_shares_starts_a_new_count(store):
-    made = await wf.create_lead_splitter(wf.CreateSplitter(name="Split", shares=[
-        wf.ShareSpec(weight=50, user_id=REP), wf.ShareSpec(weight=50, partner_id=PARTNER)]), store.uow())
+    made = await wf.create_lead_splitter(
+        wf.CreateSplitter(
+            name="Split", shares=[wf.ShareSpec(weight=50, user_id=REP), wf.ShareSpec(weight=50, partner_id=PARTNER)]
+        ),
+        store.uow(),
+    )
     for share in store.all(LeadSplitterShare):
         share.assigned = 10
-    updated = await wf.update_lead_splitter(wf.UpdateSplitter(id=made.id, version=1, shares=[
-        wf.ShareSpec(weight=1, user_id=OTHER_REP), wf.ShareSpec(weight=3, partner_id=PARTNER)]), store.uow())
+    updated = await wf.update_lead_splitter(
+        wf.UpdateSplitter(
+            id=made.id,
+            version=1,
+            shares=[wf.ShareSpec(weight=1, user_id=OTHER_REP), wf.ShareSpec(weight=3, partner_id=PARTNER)],
+        ),
+        store.uow(),
+    )
     assert updated.version == 2
     assert [(s.user_id, s.partner_id, s.weight, s.assigned) for s in store.all(LeadSplitterShare)] == [
-        (OTHER_REP, None, 1, 0), (None, PARTNER, 3, 0)]
+        (OTHER_REP, None, 1, 0),
+        (None, PARTNER, 3, 0),
+    ]
     with pytest.raises(Conflict):
-        await wf.create_lead_splitter(wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]),
-                                      store.uow())
+        await wf.create_lead_splitter(
+            wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow()
+        )
 
 
 async def test_a_splitter_in_use_by_a_rule_cannot_be_deleted(store):
-    made = await wf.create_lead_splitter(wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]),
-                                         store.uow())
+    made = await wf.create_lead_splitter(
+        wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow()
+    )
     put(store, rule(1, 1, [], splitter_id=made.id))
     with pytest.raises(Conflict) as error:
         await wf.delete_lead_splitter(wf.SplitterRef(id=made.id), store.uow())
@@ -527,9 +617,11 @@ async def test_a_splitter_in_use_by_a_rule_cannot_be_deleted(store):
 
 # --- campaigns ---
 
+
 async def test_campaigns_are_created_updated_archived_and_unarchived(store):
-    made = await wf.create_campaign(wf.CreateCampaign(name="Autumn fair", costs=Money(Decimal("2500"), "NOK")),
-                                    store.uow())
+    made = await wf.create_campaign(
+        wf.CreateCampaign(name="Autumn fair", costs=Money(Decimal("2500"), "NOK")), store.uow()
+    )
     updated = await wf.update_campaign(wf.UpdateCampaign(id=made.id, version=1, costs=None), store.uow())
     assert updated.costs is None and updated.name == "Autumn fair"
     archived = await wf.archive_campaign(wf.CampaignRef(id=made.id), store.uow())
@@ -542,9 +634,11 @@ async def test_campaigns_are_created_updated_archived_and_unarchived(store):
 
 async def test_a_campaign_cannot_end_before_it_starts_or_cost_less_than_nothing(store):
     from datetime import date
+
     with pytest.raises(ValidationError) as error:
-        await wf.create_campaign(wf.CreateCampaign(name="x", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1)),
-                                 store.uow())
+        await wf.create_campaign(
+            wf.CreateCampaign(name="x", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1)), store.uow()
+        )
     assert error.value.field == "endsOn"
     with pytest.raises(ValidationError) as error:
         await wf.create_campaign(wf.CreateCampaign(name="x", costs=Money(Decimal("-1"), "EUR")), store.uow())
@@ -553,9 +647,14 @@ async def test_a_campaign_cannot_end_before_it_starts_or_cost_less_than_nothing(
 
 # --- random sequences of lead workflows keep the invariants ---
 
-OPERATIONS = st.lists(st.tuples(
-    st.sampled_from(["contact", "qualify", "disqualify", "rework", "reopen", "anonymize", "archive", "unarchive"]),
-    st.integers(min_value=0, max_value=3)), min_size=1, max_size=30)
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["contact", "qualify", "disqualify", "rework", "reopen", "anonymize", "archive", "unarchive"]),
+        st.integers(min_value=0, max_value=3),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -571,7 +670,9 @@ async def test_random_lead_workflows_keep_statuses_legal_links_whole_and_campaig
         a_lead(store, pk=500 + n, account_id=ACCOUNT if n % 2 else None)
     commands = {
         "contact": lambda pk: wf.update_lead(wf.UpdateLead(id=pk, status=LeadStatus.CONTACTING), store.uow()),
-        "qualify": lambda pk: wf.qualify_lead(wf.QualifyLead(id=pk, create_contact=True, account_id=ACCOUNT), store.uow()),
+        "qualify": lambda pk: wf.qualify_lead(
+            wf.QualifyLead(id=pk, create_contact=True, account_id=ACCOUNT), store.uow()
+        ),
         "disqualify": lambda pk: wf.disqualify_lead(wf.DisqualifyLead(id=pk, reason="No budget"), store.uow()),
         "rework": lambda pk: wf.rework_lead(wf.ReworkLead(id=pk), store.uow()),
         "reopen": lambda pk: wf.update_lead(wf.UpdateLead(id=pk, status=LeadStatus.OPEN), store.uow()),

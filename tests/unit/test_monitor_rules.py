@@ -1,7 +1,8 @@
 """Status monitor rules are typed: each kind takes exactly its parameters and marks only what it can."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +11,7 @@ from domain.enums import ActivityType, Stage
 from domain.errors import ValidationError
 from domain.monitors import MonitoredEntity, Rule, RuleKind, StatusMonitor
 
-NOW = datetime(2026, 6, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
 def test_not_followed_up_in_six_months_is_a_no_activity_rule_on_accounts():
@@ -38,12 +39,17 @@ def test_a_monitor_only_marks_entities_its_rule_can_judge():
     with pytest.raises(ValidationError, match="cannot mark an entity of type ACCOUNT"):
         StatusMonitor(name="Late", entity_type=MonitoredEntity.ACCOUNT, rule=Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE))
     with pytest.raises(ValidationError, match="colour"):
-        StatusMonitor(name="Late", entity_type=MonitoredEntity.OPPORTUNITY,
-                      rule=Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE), colour="red")
+        StatusMonitor(
+            name="Late",
+            entity_type=MonitoredEntity.OPPORTUNITY,
+            rule=Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE),
+            colour="red",
+        )
 
 
 def test_history_is_kept_for_accounts_opportunities_and_quotes_only():
-    AuditEntry(entity_type="Quote", entity_id=1, field="currency", old_value="EUR", new_value="NOK", at=NOW,
-               actor_user_id=1)
+    AuditEntry(
+        entity_type="Quote", entity_id=1, field="currency", old_value="EUR", new_value="NOK", at=NOW, actor_user_id=1
+    )
     with pytest.raises(ValidationError):
         AuditEntry(entity_type="Lead", entity_id=1, field="status", old_value="OPEN", new_value="REWORK", at=NOW)

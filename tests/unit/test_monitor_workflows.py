@@ -1,9 +1,10 @@
 """Status monitor workflows on the in-memory unit of work: defining, changing, switching and deleting
 monitors, without a database."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,15 +18,25 @@ from persistence.mapping import from_row
 from persistence.rows import to_row
 from tests.support.memory_uow import MemoryStore
 
-NOT_FOLLOWED_UP = Rule(kind=RuleKind.NO_ACTIVITY, days=183, activity_types=(ActivityType.CALL, ActivityType.MEETING),
-                       activity_state=ActivityState.DONE)
+NOT_FOLLOWED_UP = Rule(
+    kind=RuleKind.NO_ACTIVITY,
+    days=183,
+    activity_types=(ActivityType.CALL, ActivityType.MEETING),
+    activity_state=ActivityState.DONE,
+)
 NO_PURCHASE = Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=3)
 LATE = Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE)
 
 
-async def create(store: MemoryStore, actor: Actor | None = None, **values) -> StatusMonitor:  # noqa: ANN003
-    cmd = wf.CreateStatusMonitor(**{"name": "Not followed up in 6 months", "entity_type": MonitoredEntity.ACCOUNT,
-                                    "rule": NOT_FOLLOWED_UP, **values})
+async def create(store: MemoryStore, actor: Actor | None = None, **values) -> StatusMonitor:
+    cmd = wf.CreateStatusMonitor(
+        **{
+            "name": "Not followed up in 6 months",
+            "entity_type": MonitoredEntity.ACCOUNT,
+            "rule": NOT_FOLLOWED_UP,
+            **values,
+        }
+    )
     return await wf.create_status_monitor(cmd, store.uow(actor))
 
 
@@ -49,14 +60,17 @@ async def test_a_rule_that_cannot_mark_the_entity_type_is_refused_on_rule_kind()
     assert store.all(StatusMonitor) == [] and store.events == []
 
 
-@pytest.mark.parametrize("values, field", [
-    ({"name": "  "}, "name"),
-    ({"name": "x" * 201}, "name"),
-    ({"icon": " "}, "icon"),
-    ({"icon": "i" * 65}, "icon"),
-    ({"colour": "red"}, "colour"),
-])
-async def test_invalid_texts_are_refused_on_their_field(values, field):  # noqa: ANN001
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({"name": "  "}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"icon": " "}, "icon"),
+        ({"icon": "i" * 65}, "icon"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_invalid_texts_are_refused_on_their_field(values, field):
     store = MemoryStore()
     with pytest.raises(ValidationError) as refused:
         await create(store, **values)
@@ -88,8 +102,9 @@ async def test_partners_cannot_define_change_or_delete_monitors():
 async def test_update_changes_only_what_is_given_and_a_new_rule_replaces_the_old_one():
     store = MemoryStore()
     monitor = await create(store, description="Call them")
-    updated = await wf.update_status_monitor(wf.UpdateStatusMonitor(
-        id=monitor.id, version=1, name="No purchase in 3 months", rule=NO_PURCHASE), store.uow())
+    updated = await wf.update_status_monitor(
+        wf.UpdateStatusMonitor(id=monitor.id, version=1, name="No purchase in 3 months", rule=NO_PURCHASE), store.uow()
+    )
     assert updated.rule == NO_PURCHASE and updated.description == "Call them" and updated.version == 2
     assert store.events[-1].data["fields"] == ["name", "rule"] and store.events[-1].data["change"] == "UPDATED"
 
@@ -107,20 +122,28 @@ async def test_changing_the_entity_type_to_one_the_rule_cannot_judge_is_refused_
     store = MemoryStore()
     monitor = await create(store, rule=NO_PURCHASE)
     with pytest.raises(ValidationError) as refused:
-        await wf.update_status_monitor(wf.UpdateStatusMonitor(id=monitor.id, entity_type=MonitoredEntity.OPPORTUNITY),
-                                       store.uow())
+        await wf.update_status_monitor(
+            wf.UpdateStatusMonitor(id=monitor.id, entity_type=MonitoredEntity.OPPORTUNITY), store.uow()
+        )
     assert refused.value.field == "rule.kind"
-    together = await wf.update_status_monitor(wf.UpdateStatusMonitor(
-        id=monitor.id, entity_type=MonitoredEntity.OPPORTUNITY, rule=LATE), store.uow())
+    together = await wf.update_status_monitor(
+        wf.UpdateStatusMonitor(id=monitor.id, entity_type=MonitoredEntity.OPPORTUNITY, rule=LATE), store.uow()
+    )
     assert together.entity_type is MonitoredEntity.OPPORTUNITY
 
 
 async def test_an_update_cannot_clear_what_a_monitor_needs():
     store = MemoryStore()
     monitor = await create(store)
-    for field, values in (("active", {"active": None}), ("entityType", {"entity_type": None}),
-                          ("rule", {"rule": None}), ("colour", {"colour": None}), ("icon", {"icon": None}),
-                          ("priority", {"priority": None}), ("name", {"name": None})):
+    for field, values in (
+        ("active", {"active": None}),
+        ("entityType", {"entity_type": None}),
+        ("rule", {"rule": None}),
+        ("colour", {"colour": None}),
+        ("icon", {"icon": None}),
+        ("priority", {"priority": None}),
+        ("name", {"name": None}),
+    ):
         with pytest.raises(ValidationError) as refused:
             await wf.update_status_monitor(wf.UpdateStatusMonitor(id=monitor.id, **values), store.uow())
         assert refused.value.field == field
@@ -159,10 +182,13 @@ async def test_delete_removes_the_monitor_and_announces_it():
 
 
 def test_a_stored_rule_comes_back_from_its_row_as_the_same_typed_rule():
-    monitor = StatusMonitor(id=7, name="Busy", entity_type=MonitoredEntity.CONTACT,
-                            rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=5, weeks=2,
-                                      activity_types=(ActivityType.REQUEST,)),
-                            created_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    monitor = StatusMonitor(
+        id=7,
+        name="Busy",
+        entity_type=MonitoredEntity.CONTACT,
+        rule=Rule(kind=RuleKind.TOO_MANY_ACTIVITIES, count=5, weeks=2, activity_types=(ActivityType.REQUEST,)),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     row = to_row(monitor)
     assert row["rule"]["kind"] == "TOO_MANY_ACTIVITIES" and row["rule"]["activity_types"] == ["REQUEST"]
     assert from_row(StatusMonitor, row) == monitor

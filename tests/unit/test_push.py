@@ -1,5 +1,6 @@
 """Pushing to many WebSocket connections: a client that does not read never holds up the others, and
 what piles up for it is only the newest message of each operation."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The GraphQL documents that the README tells users to paste into GraphiQL are valid for the schema."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The sales rules of opportunities and quotes, on the in-memory unit of work (no database)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -20,7 +21,7 @@ from domain.workflows import quotes as qw
 from tests.support.memory_uow import MemoryStore
 
 
-def put(store: MemoryStore, entity):  # noqa: ANN001, ANN201
+def put(store: MemoryStore, entity):
     entity.id = next(store.ids)
     store.rows.setdefault(type(entity), {})[entity.id] = entity
     return entity
@@ -47,21 +48,32 @@ def sales_setup(store: MemoryStore) -> dict:
 
 
 async def opportunity_with_quote(store: MemoryStore, s: dict) -> tuple[Opportunity, Quote]:
-    opportunity = await ow.create_opportunity(ow.CreateOpportunity(name="Fleet", account_id=s["account"].id),
-                                              store.uow())
-    quote = await qw.create_quote(qw.CreateQuote(opportunity_id=opportunity.id, name="Q1", currency="EUR",
-                                                 price_book_id=s["book"].id), store.uow())
-    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[
-        qw.NewItem(unit_id=s["yearly"].id, quantity=Decimal(2), discount_percent=Decimal(10)),
-        qw.NewItem(unit_id=s["once"].id),
-        qw.NewItem(name="Training", unit_price=Decimal(100), currency="USD")]), store.uow())
+    opportunity = await ow.create_opportunity(
+        ow.CreateOpportunity(name="Fleet", account_id=s["account"].id), store.uow()
+    )
+    quote = await qw.create_quote(
+        qw.CreateQuote(opportunity_id=opportunity.id, name="Q1", currency="EUR", price_book_id=s["book"].id),
+        store.uow(),
+    )
+    await qw.add_quote_items(
+        qw.AddItems(
+            quote_id=quote.id,
+            items=[
+                qw.NewItem(unit_id=s["yearly"].id, quantity=Decimal(2), discount_percent=Decimal(10)),
+                qw.NewItem(unit_id=s["once"].id),
+                qw.NewItem(name="Training", unit_price=Decimal(100), currency="USD"),
+            ],
+        ),
+        store.uow(),
+    )
     return opportunity, quote
 
 
 async def test_a_new_opportunity_gets_its_stages_usual_probability_and_an_event(store):
     s = sales_setup(store)
-    made = await ow.create_opportunity(ow.CreateOpportunity(name="X", account_id=s["account"].id,
-                                                            stage=Stage.PROPOSAL), store.uow())
+    made = await ow.create_opportunity(
+        ow.CreateOpportunity(name="X", account_id=s["account"].id, stage=Stage.PROPOSAL), store.uow()
+    )
     assert made.probability == 50 and made.owner_id == 1
     assert [e.type for e in store.events] == ["OpportunityCreated"]
 
@@ -69,8 +81,9 @@ async def test_a_new_opportunity_gets_its_stages_usual_probability_and_an_event(
 async def test_an_opportunity_cannot_start_closed(store):
     s = sales_setup(store)
     with pytest.raises(ValidationError) as error:
-        await ow.create_opportunity(ow.CreateOpportunity(name="X", account_id=s["account"].id, stage=Stage.WON),
-                                    store.uow())
+        await ow.create_opportunity(
+            ow.CreateOpportunity(name="X", account_id=s["account"].id, stage=Stage.WON), store.uow()
+        )
     assert error.value.field == "stage" and store.all(Opportunity) == []
 
 
@@ -85,8 +98,9 @@ async def test_price_book_items_take_the_books_price_and_manual_items_are_conver
 async def test_a_unit_without_a_price_in_the_quotes_currency_is_refused(store):
     s = sales_setup(store)
     opportunity = await ow.create_opportunity(ow.CreateOpportunity(name="X", account_id=s["account"].id), store.uow())
-    quote = await qw.create_quote(qw.CreateQuote(opportunity_id=opportunity.id, name="Q", currency="SEK",
-                                                 price_book_id=s["book"].id), store.uow())
+    quote = await qw.create_quote(
+        qw.CreateQuote(opportunity_id=opportunity.id, name="Q", currency="SEK", price_book_id=s["book"].id), store.uow()
+    )
     with pytest.raises(ValidationError) as error:
         await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(unit_id=s["once"].id)]), store.uow())
     assert error.value.field == "items[0].unitId" and "SEK" in error.value.message
@@ -138,8 +152,9 @@ async def test_selling_locks_records_revenue_and_makes_one_contract_per_item(sto
     assert sum(c.value.amount for c in contracts) == Decimal("2700.00")
     assert contracts[0].value.amount == Decimal("2160.00") + Decimal("2700") - Decimal("2750.00")
     with pytest.raises(Locked):
-        await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(name="X", unit_price=Decimal(1))]),
-                                 store.uow())
+        await qw.add_quote_items(
+            qw.AddItems(quote_id=quote.id, items=[qw.NewItem(name="X", unit_price=Decimal(1))]), store.uow()
+        )
     with pytest.raises(Conflict):
         await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id), store.uow())
 
@@ -168,8 +183,9 @@ async def test_a_quote_change_moves_the_opportunitys_version_so_a_sale_of_what_w
     s = sales_setup(store)
     opportunity, quote = await opportunity_with_quote(store, s)
     read = store.all(Opportunity)[0].version
-    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[qw.NewItem(name="Extra", unit_price=Decimal(9))]),
-                             store.uow())
+    await qw.add_quote_items(
+        qw.AddItems(quote_id=quote.id, items=[qw.NewItem(name="Extra", unit_price=Decimal(9))]), store.uow()
+    )
     with pytest.raises(Conflict):
         await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id, version=read), store.uow())
     assert store.all(Contract) == []
@@ -222,13 +238,29 @@ async def test_a_bundle_price_is_split_over_its_components_by_their_weights(stor
     from domain.catalog import Bundle, BundleComponent
 
     s = sales_setup(store)
-    bundle = put(store, Bundle(price_book_id=s["book"].id, name="Fleet pack", code="FP", components=[
-        BundleComponent(unit_id=s["yearly"].id, weight=Decimal(70)), BundleComponent(unit_id=s["once"].id, weight=Decimal(30))]))
+    bundle = put(
+        store,
+        Bundle(
+            price_book_id=s["book"].id,
+            name="Fleet pack",
+            code="FP",
+            components=[
+                BundleComponent(unit_id=s["yearly"].id, weight=Decimal(70)),
+                BundleComponent(unit_id=s["once"].id, weight=Decimal(30)),
+            ],
+        ),
+    )
     opportunity = await ow.create_opportunity(ow.CreateOpportunity(name="X", account_id=s["account"].id), store.uow())
-    quote = await qw.create_quote(qw.CreateQuote(opportunity_id=opportunity.id, name="Q", currency="EUR",
-                                                 price_book_id=s["book"].id), store.uow())
-    await qw.add_quote_items(qw.AddItems(quote_id=quote.id, items=[
-        qw.NewItem(bundle_id=bundle.id, unit_price=Decimal("999.99"), quantity=Decimal(2))]), store.uow())
+    quote = await qw.create_quote(
+        qw.CreateQuote(opportunity_id=opportunity.id, name="Q", currency="EUR", price_book_id=s["book"].id), store.uow()
+    )
+    await qw.add_quote_items(
+        qw.AddItems(
+            quote_id=quote.id,
+            items=[qw.NewItem(bundle_id=bundle.id, unit_price=Decimal("999.99"), quantity=Decimal(2))],
+        ),
+        store.uow(),
+    )
     lines = store.all(QuoteItem)
     assert [line.unit_price for line in lines] == [Decimal("699.99"), Decimal("300.00")]
     assert sum(line.total for line in lines) == Decimal("1999.98")
@@ -244,4 +276,10 @@ async def test_unlocking_announces_each_withdrawn_contract_and_deleting_records_
     await ow.unlock_opportunity(ow.Unlock(id=opportunity.id), store.uow())
     assert [e.entity_id for e in store.events if e.type == "ContractWithdrawn"] == contracts
     await ow.delete_opportunity(ow.DeleteOpportunity(id=opportunity.id), store.uow())
-    assert {"entity_type": "Quote", "entity_id": quote.id, "field": "deleted", "old": "Q1", "new": None} in store.history
+    assert {
+        "entity_type": "Quote",
+        "entity_id": quote.id,
+        "field": "deleted",
+        "old": "Q1",
+        "new": None,
+    } in store.history

@@ -1,4 +1,5 @@
 """The committed schema.graphql is the code's schema, and GraphiQL documents everything."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_schema_graphql_matches_the_code():
     committed = (ROOT / "schema.graphql").read_text()
-    assert committed == schema.as_str() + "\n", "schema.graphql drifted: run `salesgraph export-schema > schema.graphql`"
+    assert committed == schema.as_str() + "\n", (
+        "schema.graphql drifted: run `salesgraph export-schema > schema.graphql`"
+    )
 
 
 def test_every_type_field_argument_and_enum_value_has_a_description():
@@ -36,8 +39,23 @@ def test_every_type_field_argument_and_enum_value_has_a_description():
 
 def test_the_public_contract_names_exist():
     query = schema._schema.query_type.fields
-    for name in ("node", "nodes", "viewer", "accounts", "contacts", "leads", "opportunities", "contracts", "partners",
-                 "campaigns", "priceBooks", "products", "salesActivities", "users", "leadBoard"):
+    for name in (
+        "node",
+        "nodes",
+        "viewer",
+        "accounts",
+        "contacts",
+        "leads",
+        "opportunities",
+        "contracts",
+        "partners",
+        "campaigns",
+        "priceBooks",
+        "products",
+        "salesActivities",
+        "users",
+        "leadBoard",
+    ):
         assert name in query, name
     account = schema._schema.type_map["Account"].fields
     assert {"opportunities", "contacts", "contracts", "subAccounts"} <= set(account)

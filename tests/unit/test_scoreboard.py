@@ -1,8 +1,9 @@
 """The scoreboard's rules: periods, figures per rep and in total, goals over periods, the pace,
 conversion, and when time alone changes a figure."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,22 +13,31 @@ from hypothesis import strategies as st
 from domain.errors import ValidationError
 from domain.money import Money
 from domain.scoreboard import (
-    DealGroup, DealKind, GoalRow, PeriodPreset, PeriodSpec, ScoreboardRequest, compute_scoreboard, moves_scoreboard,
+    DealGroup,
+    DealKind,
+    GoalRow,
+    PeriodPreset,
+    PeriodSpec,
+    ScoreboardRequest,
+    compute_scoreboard,
+    moves_scoreboard,
 )
 
-NOW = datetime(2026, 5, 10, 13, 30, tzinfo=timezone.utc)  # day 10 of a 31-day month, in Q2
+NOW = datetime(2026, 5, 10, 13, 30, tzinfo=UTC)  # day 10 of a 31-day month, in Q2
 RATES = {"EUR": Decimal(1), "USD": Decimal("0.9"), "NOK": Decimal("0.08")}
 USERS = {1: "Ada", 2: "Bo", 3: "Cy"}
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+    return datetime(*parts, tzinfo=UTC)
 
 
-def request(preset: PeriodPreset | None = PeriodPreset.THIS_MONTH, currency: str = "EUR",
-            **range_) -> ScoreboardRequest:
-    return ScoreboardRequest.of(PeriodSpec.of(preset, **range_) if preset else PeriodSpec.of(**range_),
-                                currency=currency)
+def request(
+    preset: PeriodPreset | None = PeriodPreset.THIS_MONTH, currency: str = "EUR", **range_
+) -> ScoreboardRequest:
+    return ScoreboardRequest.of(
+        PeriodSpec.of(preset, **range_) if preset else PeriodSpec.of(**range_), currency=currency
+    )
 
 
 def won(owner: int, amount: str, currency: str = "EUR", count: int = 1, oldest: datetime | None = None) -> DealGroup:
@@ -54,13 +64,14 @@ def board(deals=(), goals=(), req=None, now=NOW, users=USERS, rates=RATES):
 
 # --- periods ---
 
+
 def test_calendar_presets_are_the_utc_month_and_quarter_around_now():
     month = PeriodSpec.of(PeriodPreset.THIS_MONTH).resolve(NOW)
     quarter = PeriodSpec.of("THIS_QUARTER").resolve(NOW)
     assert (month.start, month.end) == (utc(2026, 5, 1), utc(2026, 6, 1))
     assert (quarter.start, quarter.end) == (utc(2026, 4, 1), utc(2026, 7, 1))
-    december = PeriodSpec.of(PeriodPreset.THIS_QUARTER).resolve(datetime(2026, 12, 31, 23, tzinfo=timezone.utc))
-    assert december.end == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    december = PeriodSpec.of(PeriodPreset.THIS_QUARTER).resolve(datetime(2026, 12, 31, 23, tzinfo=UTC))
+    assert december.end == datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def test_sliding_windows_end_now_and_all_time_has_no_bounds():
@@ -73,18 +84,21 @@ def test_sliding_windows_end_now_and_all_time_has_no_bounds():
 
 
 def test_a_custom_range_is_taken_as_given_and_naive_times_are_utc():
-    period = PeriodSpec.of(start=datetime(2026, 1, 1), end=datetime(2026, 2, 1, 12, tzinfo=timezone.utc)).resolve(NOW)
-    assert period.start == datetime(2026, 1, 1, tzinfo=timezone.utc) and period.preset is None
+    period = PeriodSpec.of(start=datetime(2026, 1, 1), end=datetime(2026, 2, 1, 12, tzinfo=UTC)).resolve(NOW)
+    assert period.start == datetime(2026, 1, 1, tzinfo=UTC) and period.preset is None
 
 
-@pytest.mark.parametrize("args, field", [
-    (dict(preset=PeriodPreset.THIS_MONTH, start=NOW), "period"),
-    (dict(), "period"),
-    (dict(start=NOW), "period"),
-    (dict(start=NOW, end=NOW), "period.to"),
-    (dict(start=NOW, end=NOW - timedelta(days=1)), "period.to"),
-    (dict(preset="NEXT_YEAR"), "period.preset"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (dict(preset=PeriodPreset.THIS_MONTH, start=NOW), "period"),
+        (dict(), "period"),
+        (dict(start=NOW), "period"),
+        (dict(start=NOW, end=NOW), "period.to"),
+        (dict(start=NOW, end=NOW - timedelta(days=1)), "period.to"),
+        (dict(preset="NEXT_YEAR"), "period.preset"),
+    ],
+)
 def test_a_period_is_a_preset_or_an_ordered_range_never_both_nor_neither(args, field):
     with pytest.raises(ValidationError) as raised:
         PeriodSpec.of(**args)
@@ -105,9 +119,11 @@ def test_a_reporting_currency_without_an_exchange_rate_is_refused():
 
 # --- figures ---
 
+
 def test_totals_add_up_the_reps_and_the_win_rate_counts_closed_deals_in_the_period():
-    result = board([won(1, "1000", count=2), won(2, "500"), lost(2, count=3),
-                    open_(1, "700"), open_(3, "300", count=4)])
+    result = board(
+        [won(1, "1000", count=2), won(2, "500"), lost(2, count=3), open_(1, "700"), open_(3, "300", count=4)]
+    )
     assert result.won_revenue == Money(Decimal("1500.00"), "EUR")
     assert (result.deals_won, result.deals_lost, result.open_deals) == (3, 3, 5)
     assert result.win_rate == Decimal("50.0")
@@ -152,6 +168,7 @@ def test_deals_and_goals_of_people_not_on_the_board_are_left_out():
 
 # --- goals, progress and the pace ---
 
+
 def test_a_goal_counts_by_the_share_of_its_days_in_the_period():
     goals = [month_goal(1, "3100", 5, deals=31), month_goal(1, "3000", 6), month_goal(1, "9999", 3)]
     assert board(goals=goals).reps[0].goal == Money(Decimal("3100.00"), "EUR")
@@ -191,24 +208,25 @@ def test_windows_and_all_time_project_what_was_won():
 
 
 def test_time_left_is_in_seconds_for_periods_that_end_and_none_for_windows_and_all_time():
-    assert board().time_left == int((datetime(2026, 6, 1, tzinfo=timezone.utc) - NOW).total_seconds())
+    assert board().time_left == int((datetime(2026, 6, 1, tzinfo=UTC) - NOW).total_seconds())
     assert board(req=request(PeriodPreset.LAST_7_DAYS)).time_left is None
     assert board(req=request(PeriodPreset.ALL_TIME)).time_left is None
-    past = request(None, start=datetime(2026, 1, 1, tzinfo=timezone.utc), end=datetime(2026, 2, 1, tzinfo=timezone.utc))
+    past = request(None, start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC))
     assert board(req=past).time_left == 0
 
 
 # --- when time alone changes a figure ---
 
+
 def test_a_calendar_period_changes_at_the_next_midnight_and_not_after_its_end():
-    assert board().changes_at == datetime(2026, 5, 11, tzinfo=timezone.utc)
-    last_day = board(now=datetime(2026, 5, 31, 8, tzinfo=timezone.utc))
-    assert last_day.changes_at == datetime(2026, 6, 1, tzinfo=timezone.utc)
+    assert board().changes_at == datetime(2026, 5, 11, tzinfo=UTC)
+    last_day = board(now=datetime(2026, 5, 31, 8, tzinfo=UTC))
+    assert last_day.changes_at == datetime(2026, 6, 1, tzinfo=UTC)
     assert board(req=request(PeriodPreset.ALL_TIME)).changes_at is None
 
 
 def test_a_custom_range_changes_when_it_starts_then_each_day_from_its_start():
-    start = datetime(2026, 6, 1, 9, tzinfo=timezone.utc)
+    start = datetime(2026, 6, 1, 9, tzinfo=UTC)
     future = request(None, start=start, end=start + timedelta(days=2, hours=3))
     assert board(req=future).changes_at == start
     assert board(req=future, now=start + timedelta(hours=5)).changes_at == start + timedelta(days=1)
@@ -254,15 +272,38 @@ def test_figures_leave_out_the_clock_but_keep_a_calendar_periods_bounds():
 
 # --- which events move it ---
 
-@pytest.mark.parametrize("event_type", ["OpportunityCreated", "OpportunityStageChanged", "OpportunityWon",
-                                        "OpportunityLost", "OpportunityUnlocked", "OpportunityDeleted", "GoalSet",
-                                        "OpportunityChanged", "CatalogChanged"])
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "OpportunityCreated",
+        "OpportunityStageChanged",
+        "OpportunityWon",
+        "OpportunityLost",
+        "OpportunityUnlocked",
+        "OpportunityDeleted",
+        "GoalSet",
+        "OpportunityChanged",
+        "CatalogChanged",
+    ],
+)
 def test_events_about_deals_goals_and_rates_move_the_scoreboard(event_type):
     assert moves_scoreboard(event_type)
 
 
-@pytest.mark.parametrize("event_type", ["LeadCreated", "AccountChanged", "ActivityLogged", "QuoteChanged",
-                                        "QuoteActivated", "ContractCreated", "StatusMonitorChanged", "Unknown"])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "LeadCreated",
+        "AccountChanged",
+        "ActivityLogged",
+        "QuoteChanged",
+        "QuoteActivated",
+        "ContractCreated",
+        "StatusMonitorChanged",
+        "Unknown",
+    ],
+)
 def test_other_events_do_not(event_type):
     assert not moves_scoreboard(event_type)
 
@@ -276,6 +317,7 @@ def test_with_its_data_an_event_is_judged_by_what_it_changed():
 
 
 # --- a scoreboard stays exact until changes_at ---
+
 
 def aggregate(deals: list[tuple[int, str, datetime, str, str]], req: ScoreboardRequest, moment: datetime):
     """What persistence loads at `moment`: closed deals of the period and open deals, grouped."""
@@ -294,14 +336,21 @@ def aggregate(deals: list[tuple[int, str, datetime, str, str]], req: ScoreboardR
 
 
 deal_strategy = st.tuples(
-    st.sampled_from([1, 2, 3]), st.sampled_from(["WON", "LOST", "OPEN"]),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from(["WON", "LOST", "OPEN"]),
     st.one_of(st.integers(0, 8 * 24), st.integers(0, 60 * 24)).map(lambda h: NOW - timedelta(hours=h, minutes=7)),
-    st.sampled_from(["100", "250.50", "999.99"]), st.sampled_from(["EUR", "USD", "NOK"]))
+    st.sampled_from(["100", "250.50", "999.99"]),
+    st.sampled_from(["EUR", "USD", "NOK"]),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(deals=st.lists(deal_strategy, max_size=12), preset=st.sampled_from(list(PeriodPreset)),
-       later=st.floats(min_value=0, max_value=1, exclude_max=True), goal=st.booleans())
+@given(
+    deals=st.lists(deal_strategy, max_size=12),
+    preset=st.sampled_from(list(PeriodPreset)),
+    later=st.floats(min_value=0, max_value=1, exclude_max=True),
+    goal=st.booleans(),
+)
 def test_a_scoreboard_stays_equal_to_a_fresh_one_until_its_changes_at(deals, preset, later, goal):
     req = request(preset)
     goals = [month_goal(1, "3100", 4), month_goal(2, "1000", 5)] if goal else []

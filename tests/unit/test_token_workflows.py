@@ -1,4 +1,5 @@
 """Token rules on the in-memory unit of work: who may create and revoke which tokens."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,10 @@ PARTNER = Actor(partner_id=3)
 @pytest.fixture
 def store() -> MemoryStore:
     s = MemoryStore()
-    s.rows[User] = {1: User(id=1, name="Admin", email="a@example.com", role=Role.ADMIN),
-                    2: User(id=2, name="Rep", email="r@example.com", role=Role.SALES_REP)}
+    s.rows[User] = {
+        1: User(id=1, name="Admin", email="a@example.com", role=Role.ADMIN),
+        2: User(id=2, name="Rep", email="r@example.com", role=Role.SALES_REP),
+    }
     s.rows[Partner] = {3: Partner(id=3, name="Partner AS")}
     s.ids = iter(range(10, 1000))
     return s

@@ -1,5 +1,6 @@
 """The Mutation root: one class of mutations per area, merged. An area module defines a
 `strawberry.type` class whose name ends in `Mutations`, and may list extra types in `TYPES`."""
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,11 @@ def _modules() -> list:
 def mutation_classes() -> tuple[type, ...]:
     found = []
     for module in _modules():
-        found += [value for name, value in vars(module).items()
-                  if name.endswith("Mutations") and isinstance(value, type) and value.__module__ == module.__name__]
+        found += [
+            value
+            for name, value in vars(module).items()
+            if name.endswith("Mutations") and isinstance(value, type) and value.__module__ == module.__name__
+        ]
     return tuple(found)
 
 

@@ -1,4 +1,5 @@
 """Payloads shared by several mutations (the success member of their result unions)."""
+
 from __future__ import annotations
 
 import strawberry

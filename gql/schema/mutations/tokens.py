@@ -1,6 +1,9 @@
 """Mutations of API tokens."""
-import datetime
-from typing import Annotated, Optional
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -21,15 +24,19 @@ TYPES = [ApiToken]
 class CreateApiTokenInput:
     name: str = strawberry.field(description="What it is for, to recognise it by.")
     scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
-        default_factory=list, description="What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's "
-                                          "role allows. Each must be within the owner's role and within the scopes "
-                                          "of the token making the request.")
-    expires_at: Optional[datetime.datetime] = strawberry.field(default=None, description="When it stops working.")
-    user_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a user (default: you).")
-    partner_id: Optional[strawberry.ID] = strawberry.field(default=None, description="Its owner, a partner.")
+        default_factory=list,
+        description="What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's "
+        "role allows. Each must be within the owner's role and within the scopes "
+        "of the token making the request.",
+    )
+    expires_at: dt.datetime | None = strawberry.field(default=None, description="When it stops working.")
+    user_id: strawberry.ID | None = strawberry.field(default=None, description="Its owner, a user (default: you).")
+    partner_id: strawberry.ID | None = strawberry.field(default=None, description="Its owner, a partner.")
     trusted_documents_only: bool = strawberry.field(
-        default=False, description="Let it run only the documents registered for it with "
-                                   "`registerTrustedDocuments` (for partner portals). Default: false.")
+        default=False,
+        description="Let it run only the documents registered for it with "
+        "`registerTrustedDocuments` (for partner portals). Default: false.",
+    )
 
 
 @strawberry.input(description="Revoke an API token: it stops working at once.")
@@ -48,20 +55,25 @@ class ApiTokenPayload:
     token: ApiToken = strawberry.field(description="The token, with its revocation time.")
 
 
-@strawberry.input(description="Documents (queries, mutations, subscriptions) that a token may run when it runs "
-                              "only trusted documents.")
+@strawberry.input(
+    description="Documents (queries, mutations, subscriptions) that a token may run when it runs "
+    "only trusted documents."
+)
 class RegisterTrustedDocumentsInput:
     token_id: strawberry.ID = strawberry.field(description="The token.")
     documents: list[str] = strawberry.field(
         description="The documents' exact texts, as the client will send them (or send their sha256 as an "
-                    "Automatic Persisted Query hash); each is checked against the schema. At most 200.")
+        "Automatic Persisted Query hash); each is checked against the schema. At most 200."
+    )
 
 
 @strawberry.type(description="The token and the sha256 of each registered document, in the order given.")
 class RegisterTrustedDocumentsPayload:
     token: ApiToken = strawberry.field(description="The token the documents are registered for.")
-    hashes: list[str] = strawberry.field(description="Each document's sha256 (hex), in the order given: what an "
-                                                     "Automatic Persisted Query sends as `sha256Hash`.")
+    hashes: list[str] = strawberry.field(
+        description="Each document's sha256 (hex), in the order given: what an "
+        "Automatic Persisted Query sends as `sha256Hash`."
+    )
 
 
 CreateApiTokenResult = result("CreateApiTokenResult", CreatedApiTokenPayload)
@@ -73,15 +85,24 @@ RevokeApiTokenResult = result("RevokeApiTokenResult", ApiTokenPayload)
 class TokenMutations:
     @strawberry.mutation(description="Create an API token and show its secret once.")
     async def create_api_token(
-            self, info: Info, input: Annotated[CreateApiTokenInput, strawberry.argument(description=INPUT)],
+        self,
+        info: Info,
+        input: Annotated[CreateApiTokenInput, strawberry.argument(description=INPUT)],
     ) -> CreateApiTokenResult:
         async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.create_api_token(wf.CreateToken(
-                name=input.name, scopes=[s.value for s in input.scopes], expires_at=input.expires_at,
-                caller_scopes=info.context.principal.scopes,
-                user_id=opt_pk(input.user_id, "User", "userId"),
-                partner_id=opt_pk(input.partner_id, "Partner", "partnerId"),
-                trusted_documents_only=input.trusted_documents_only), uow)
+            return await wf.create_api_token(
+                wf.CreateToken(
+                    name=input.name,
+                    scopes=[s.value for s in input.scopes],
+                    expires_at=input.expires_at,
+                    caller_scopes=info.context.principal.scopes,
+                    user_id=opt_pk(input.user_id, "User", "userId"),
+                    partner_id=opt_pk(input.partner_id, "Partner", "partnerId"),
+                    trusted_documents_only=input.trusted_documents_only,
+                ),
+                uow,
+            )
+
         outcome = await run(info, work)
         if isinstance(outcome, UserError):
             return outcome
@@ -90,28 +111,39 @@ class TokenMutations:
 
     @strawberry.mutation(description="Revoke an API token of yours (admins: anyone's); it stops working at once.")
     async def revoke_api_token(
-            self, info: Info, input: Annotated[RevokeApiTokenInput, strawberry.argument(description=INPUT)],
+        self,
+        info: Info,
+        input: Annotated[RevokeApiTokenInput, strawberry.argument(description=INPUT)],
     ) -> RevokeApiTokenResult:
         async def work(uow):  # noqa: ANN001, ANN202
             return await wf.revoke_api_token(wf.RevokeToken(id=pk(input.id, "ApiToken", "id")), uow)
+
         outcome = await run(info, work)
         if isinstance(outcome, UserError):
             return outcome
         return ApiTokenPayload(token=await node(info, ApiToken, t.api_tokens, outcome.id))
 
-    @strawberry.mutation(description="Register documents a token may run when it runs only trusted documents "
-                                     "(admins only). Registering a document again changes nothing.")
+    @strawberry.mutation(
+        description="Register documents a token may run when it runs only trusted documents "
+        "(admins only). Registering a document again changes nothing."
+    )
     async def register_trusted_documents(
-            self, info: Info, input: Annotated[RegisterTrustedDocumentsInput, strawberry.argument(description=INPUT)],
+        self,
+        info: Info,
+        input: Annotated[RegisterTrustedDocumentsInput, strawberry.argument(description=INPUT)],
     ) -> RegisterTrustedDocumentsResult:
         async def work(uow):  # noqa: ANN001, ANN202
             for n, document in enumerate(input.documents):
                 check_trusted_document(info.schema._schema, document, f"documents[{n}]")
-            return await wf.register_trusted_documents(wf.RegisterDocuments(
-                token_id=pk(input.token_id, "ApiToken", "tokenId"), documents=list(input.documents)), uow)
+            return await wf.register_trusted_documents(
+                wf.RegisterDocuments(
+                    token_id=pk(input.token_id, "ApiToken", "tokenId"), documents=list(input.documents)
+                ),
+                uow,
+            )
+
         outcome = await run(info, work)
         if isinstance(outcome, UserError):
             return outcome
         token, hashes = outcome
         return RegisterTrustedDocumentsPayload(token=await node(info, ApiToken, t.api_tokens, token.id), hashes=hashes)
-

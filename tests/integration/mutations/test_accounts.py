@@ -1,5 +1,6 @@
 """Account, contact, contact type, partner and goal mutations over HTTP: each workflow, its typed
 errors, the database state it leaves, its history and its events."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,10 @@ from gql.auth import issue_token
 from persistence import tables as t
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
-ACCOUNT = ("account { id name kind version isPrivate isGlobal categoryGroup city isFavourite "
-           "parent { id } partner { id } createdBy { id } linkedAccounts { id } groups { id } }")
+ACCOUNT = (
+    "account { id name kind version isPrivate isGlobal categoryGroup city isFavourite "
+    "parent { id } partner { id } createdBy { id } linkedAccounts { id } groups { id } }"
+)
 CONTACT = "contact { id firstName lastName email title leadStatus category anonymized version contactType { kind } }"
 
 
@@ -26,17 +29,33 @@ CREATE_ACCOUNT = mutation("createAccount", "CreateAccountInput", "AccountPayload
 UPDATE_ACCOUNT = mutation("updateAccount", "UpdateAccountInput", "AccountPayload", ACCOUNT)
 DELETE_ACCOUNT = mutation("deleteAccount", "DeleteAccountInput", "DeletedPayload", "deletedId")
 SET_PARENT = mutation("setAccountParent", "SetAccountParentInput", "AccountPayload", ACCOUNT)
-LINK = mutation("linkAccounts", "AccountLinkInput", "LinkedAccountsPayload",
-                "account { linkedAccounts { id } } linkedAccount { linkedAccounts { id } }")
-UNLINK = mutation("unlinkAccounts", "AccountLinkInput", "LinkedAccountsPayload",
-                  "account { linkedAccounts { id } } linkedAccount { linkedAccounts { id } }")
+LINK = mutation(
+    "linkAccounts",
+    "AccountLinkInput",
+    "LinkedAccountsPayload",
+    "account { linkedAccounts { id } } linkedAccount { linkedAccounts { id } }",
+)
+UNLINK = mutation(
+    "unlinkAccounts",
+    "AccountLinkInput",
+    "LinkedAccountsPayload",
+    "account { linkedAccounts { id } } linkedAccount { linkedAccounts { id } }",
+)
 CREATE_GROUP = mutation("createAccountGroup", "CreateAccountGroupInput", "AccountGroupPayload", "group { id name }")
 RENAME_GROUP = mutation("renameAccountGroup", "RenameAccountGroupInput", "AccountGroupPayload", "group { id name }")
 DELETE_GROUP = mutation("deleteAccountGroup", "DeleteAccountGroupInput", "DeletedPayload", "deletedId")
-JOIN_GROUP = mutation("addAccountToGroup", "AccountGroupMembershipInput", "AccountGroupMembershipPayload",
-                      "group { accounts { id } } account { groups { id } }")
-LEAVE_GROUP = mutation("removeAccountFromGroup", "AccountGroupMembershipInput", "AccountGroupMembershipPayload",
-                       "group { accounts { id } } account { groups { id } }")
+JOIN_GROUP = mutation(
+    "addAccountToGroup",
+    "AccountGroupMembershipInput",
+    "AccountGroupMembershipPayload",
+    "group { accounts { id } } account { groups { id } }",
+)
+LEAVE_GROUP = mutation(
+    "removeAccountFromGroup",
+    "AccountGroupMembershipInput",
+    "AccountGroupMembershipPayload",
+    "group { accounts { id } } account { groups { id } }",
+)
 ADD_FAVOURITE = mutation("addFavouriteAccount", "FavouriteAccountInput", "AccountPayload", ACCOUNT)
 REMOVE_FAVOURITE = mutation("removeFavouriteAccount", "FavouriteAccountInput", "AccountPayload", ACCOUNT)
 ASSIGN_PARTNER = mutation("assignAccountPartner", "AssignAccountPartnerInput", "AccountPayload", ACCOUNT)
@@ -45,24 +64,37 @@ UPDATE_CONTACT = mutation("updateContact", "UpdateContactInput", "ContactPayload
 DELETE_CONTACT = mutation("deleteContact", "ContactRefInput", "DeletedPayload", "deletedId")
 ANONYMIZE_CONTACT = mutation("anonymizeContact", "ContactRefInput", "ContactPayload", CONTACT)
 LEAD_STATUS = mutation("setContactLeadStatus", "SetContactLeadStatusInput", "ContactPayload", CONTACT)
-CREATE_TYPE = mutation("createContactType", "CreateContactTypeInput", "ContactTypePayload",
-                       "contactType { id name kind }")
-UPDATE_TYPE = mutation("updateContactType", "UpdateContactTypeInput", "ContactTypePayload",
-                       "contactType { id name kind }")
+CREATE_TYPE = mutation(
+    "createContactType", "CreateContactTypeInput", "ContactTypePayload", "contactType { id name kind }"
+)
+UPDATE_TYPE = mutation(
+    "updateContactType", "UpdateContactTypeInput", "ContactTypePayload", "contactType { id name kind }"
+)
 DELETE_TYPE = mutation("deleteContactType", "DeleteContactTypeInput", "DeletedPayload", "deletedId")
-CREATE_PARTNER = mutation("createPartner", "CreatePartnerInput", "PartnerPayload",
-                          "partner { id name email country consultants { id } }")
-UPDATE_PARTNER = mutation("updatePartner", "UpdatePartnerInput", "PartnerPayload",
-                          "partner { id name email country consultants { id } }")
+CREATE_PARTNER = mutation(
+    "createPartner", "CreatePartnerInput", "PartnerPayload", "partner { id name email country consultants { id } }"
+)
+UPDATE_PARTNER = mutation(
+    "updatePartner", "UpdatePartnerInput", "PartnerPayload", "partner { id name email country consultants { id } }"
+)
 DELETE_PARTNER = mutation("deletePartner", "DeletePartnerInput", "DeletedPayload", "deletedId")
-CREATE_CONSULTANT = mutation("createConsultant", "CreateConsultantInput", "ContactPayload",
-                             CONTACT.replace("contact {", "contact { partner { id }"))
+CREATE_CONSULTANT = mutation(
+    "createConsultant",
+    "CreateConsultantInput",
+    "ContactPayload",
+    CONTACT.replace("contact {", "contact { partner { id }"),
+)
 LEAD_STATUS_OF = "query($id: ID!) { node(id: $id) { ... on Contact { leadStatus } } }"
-SET_GOAL = mutation("setGoal", "SetGoalInput", "GoalPayload",
-                    "goal { id periodStart periodEnd targetDeals targetRevenue { amount currency } user { id } }")
+SET_GOAL = mutation(
+    "setGoal",
+    "SetGoalInput",
+    "GoalPayload",
+    "goal { id periodStart periodEnd targetDeals targetRevenue { amount currency } user { id } }",
+)
 
 
 # --- reading the database ---
+
 
 async def count(engine, table, *where) -> int:
     async with engine.connect() as conn:
@@ -77,17 +109,22 @@ async def row(engine, table, pk: int):
 # SQLite may give a new row the id of a deleted one, so tests compare the latest events and history entries.
 async def events(engine, entity_type: str, entity_id: int) -> list[tuple[str, dict]]:
     async with engine.connect() as conn:
-        rows = await conn.execute(select(t.outbox_events.c.type, t.outbox_events.c.data)
-                                  .where(t.outbox_events.c.entity_type == entity_type,
-                                         t.outbox_events.c.entity_id == entity_id).order_by(t.outbox_events.c.id))
+        rows = await conn.execute(
+            select(t.outbox_events.c.type, t.outbox_events.c.data)
+            .where(t.outbox_events.c.entity_type == entity_type, t.outbox_events.c.entity_id == entity_id)
+            .order_by(t.outbox_events.c.id)
+        )
         return [(r.type, r.data) for r in rows]
 
 
 async def history(engine, entity_id: int, entity_type: str = "Account") -> list[tuple[str, object, object]]:
     a = t.audit_entries
     async with engine.connect() as conn:
-        rows = await conn.execute(select(a.c.field, a.c.old_value, a.c.new_value)
-                                  .where(a.c.entity_type == entity_type, a.c.entity_id == entity_id).order_by(a.c.id))
+        rows = await conn.execute(
+            select(a.c.field, a.c.old_value, a.c.new_value)
+            .where(a.c.entity_type == entity_type, a.c.entity_id == entity_id)
+            .order_by(a.c.id)
+        )
         return [(r.field, r.old_value, r.new_value) for r in rows]
 
 
@@ -102,6 +139,7 @@ def pk(global_id: str) -> int:
 
 # --- making things through the API ---
 
+
 async def new_account(api, name: str = "Fjord Analytics AS", **extra) -> dict:
     data = await api.data(CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": name, **extra}})
     assert data["createAccount"]["__typename"] == "AccountPayload", data
@@ -109,8 +147,9 @@ async def new_account(api, name: str = "Fjord Analytics AS", **extra) -> dict:
 
 
 async def new_contact(api, account: dict, **extra) -> dict:
-    data = await api.data(CREATE_CONTACT, {"input": {"accountId": account["id"], "firstName": "Kari",
-                                                     "lastName": "Nordmann", **extra}})
+    data = await api.data(
+        CREATE_CONTACT, {"input": {"accountId": account["id"], "firstName": "Kari", "lastName": "Nordmann", **extra}}
+    )
     assert data["createContact"]["__typename"] == "ContactPayload", data
     return data["createContact"]["contact"]
 
@@ -128,13 +167,17 @@ async def another_users_token(writable) -> tuple[int, str]:
 
 # --- accounts ---
 
+
 async def test_create_account_stores_it_with_the_caller_as_creator_and_announces_it(api, writable):
     account = await new_account(api, city="Bergen", customAttributes=[{"key": "tier", "value": "gold"}])
     assert account["version"] == 1 and account["categoryGroup"] == "PROSPECT"
     assert account["createdBy"]["id"] == ids.encode("User", writable.summary.admin_user_id)
     stored = await row(writable.engine, t.accounts, pk(account["id"]))
     assert (stored.city, stored.custom_attributes, stored.created_by_id) == (
-        "Bergen", {"tier": "gold"}, writable.summary.admin_user_id)
+        "Bergen",
+        {"tier": "gold"},
+        writable.summary.admin_user_id,
+    )
     assert [e for e, _ in await events(writable.engine, "Account", pk(account["id"]))][-1:] == ["AccountCreated"]
     assert (await history(writable.engine, pk(account["id"])))[-1:] == [("created", None, "Fjord Analytics AS")]
 
@@ -143,14 +186,30 @@ async def test_create_account_with_bad_input_changes_nothing_and_names_the_field
     accounts, outbox = await count(writable.engine, t.accounts), await count(writable.engine, t.outbox_events)
     person = (await api.data(CREATE_ACCOUNT, {"input": {"kind": "PERSON", "firstName": "Ola"}}))["createAccount"]
     assert (person["__typename"], person["field"]) == ("ValidationError", "lastName")
-    both = (await api.data(CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "X", "isPrivate": True,
-                                                      "isGlobal": True}}))["createAccount"]
+    both = (
+        await api.data(
+            CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "X", "isPrivate": True, "isGlobal": True}}
+        )
+    )["createAccount"]
     assert (both["__typename"], both["field"]) == ("ValidationError", "isGlobal")
-    missing = (await api.data(CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "X",
-                                                         "managerId": ids.encode("User", 999_999)}}))["createAccount"]
+    missing = (
+        await api.data(
+            CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "X", "managerId": ids.encode("User", 999_999)}}
+        )
+    )["createAccount"]
     assert (missing["__typename"], missing["entityType"]) == ("NotFoundError", "User")
-    twice = (await api.data(CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "X", "customAttributes": [
-        {"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}}))["createAccount"]
+    twice = (
+        await api.data(
+            CREATE_ACCOUNT,
+            {
+                "input": {
+                    "kind": "ORGANIZATION",
+                    "name": "X",
+                    "customAttributes": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}],
+                }
+            },
+        )
+    )["createAccount"]
     assert (twice["__typename"], twice["field"]) == ("ValidationError", "customAttributes")
     assert await count(writable.engine, t.accounts) == accounts
     assert await count(writable.engine, t.outbox_events) == outbox
@@ -158,16 +217,24 @@ async def test_create_account_with_bad_input_changes_nothing_and_names_the_field
 
 async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_conflict(api, writable):
     account = await new_account(api)
-    updated = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "version": 1, "city": "Tromsø",
-                                                         "name": "Fjord Analytics ASA"}}))["updateAccount"]
+    updated = (
+        await api.data(
+            UPDATE_ACCOUNT,
+            {"input": {"id": account["id"], "version": 1, "city": "Tromsø", "name": "Fjord Analytics ASA"}},
+        )
+    )["updateAccount"]
     assert (updated["account"]["city"], updated["account"]["version"]) == ("Tromsø", 2)
-    stale = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "version": 1, "city": "Oslo"}}))
+    stale = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "version": 1, "city": "Oslo"}})
     assert stale["updateAccount"]["__typename"] == "ConflictError"
     assert (await row(writable.engine, t.accounts, pk(account["id"]))).city == "Tromsø"
     assert (await history(writable.engine, pk(account["id"])))[-2:] == [
-        ("name", "Fjord Analytics AS", "Fjord Analytics ASA"), ("city", None, "Tromsø")]
+        ("name", "Fjord Analytics AS", "Fjord Analytics ASA"),
+        ("city", None, "Tromsø"),
+    ]
     assert (await events(writable.engine, "Account", pk(account["id"])))[-1] == (
-        "AccountChanged", {"fields": ["city", "name"]})
+        "AccountChanged",
+        {"fields": ["city", "name"]},
+    )
 
 
 async def test_only_the_creator_may_make_an_account_private_and_a_private_account_is_never_global(api, writable):
@@ -176,15 +243,18 @@ async def test_only_the_creator_may_make_an_account_private_and_a_private_accoun
     account = await new_account(api, managerId=ids.encode("User", other_user))
     refused = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}, token=other)
     assert refused["updateAccount"]["__typename"] == "PermissionDeniedError"
-    by_partner = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}},
-                                token=writable.partner_token)
+    by_partner = await api.data(
+        UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}, token=writable.partner_token
+    )
     assert by_partner["updateAccount"]["__typename"] == "NotFoundError"  # not the partner's: as if missing
     assert (await row(writable.engine, t.accounts, pk(account["id"]))).is_private is False
     private = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}))["updateAccount"]
     assert private["account"]["isPrivate"] is True
-    made_global = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isGlobal": True}}))
+    made_global = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isGlobal": True}})
     assert (made_global["updateAccount"]["__typename"], made_global["updateAccount"]["field"]) == (
-        "ValidationError", "isGlobal")
+        "ValidationError",
+        "isGlobal",
+    )
 
 
 async def test_entering_prospect_resets_contacts_lead_status_and_leaving_hides_but_keeps_it(api, writable):
@@ -212,11 +282,12 @@ async def test_a_contact_shows_its_accounts_category_and_has_no_input_to_set_its
     contact = await new_contact(api, account)
     assert contact["category"] == "Hospitals"
     await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "category": "Clinics"}})
-    shown = await api.data('query($id: ID!) { node(id: $id) { ... on Contact { category } } }', {"id": contact["id"]})
+    shown = await api.data("query($id: ID!) { node(id: $id) { ... on Contact { category } } }", {"id": contact["id"]})
     assert shown["node"]["category"] == "Clinics"
     for input_type in ("CreateContactInput", "UpdateContactInput", "CreateConsultantInput"):
-        fields = await api.data('query($name: String!) { __type(name: $name) { inputFields { name } } }',
-                                {"name": input_type})
+        fields = await api.data(
+            "query($name: String!) { __type(name: $name) { inputFields { name } } }", {"name": input_type}
+        )
         assert "category" not in {f["name"] for f in fields["__type"]["inputFields"]}
 
 
@@ -238,9 +309,11 @@ async def test_delete_account_takes_its_contacts_activities_and_links_and_detach
     await api.data(ADD_FAVOURITE, {"input": {"accountId": account["id"]}})
     group = (await api.data(CREATE_GROUP, {"input": {"name": "Deleted-account group"}}))["createAccountGroup"]["group"]
     await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
-    activity = await api.data("""mutation($input: CreateSalesActivityInput!) { createSalesActivity(input: $input) {
+    activity = await api.data(
+        """mutation($input: CreateSalesActivityInput!) { createSalesActivity(input: $input) {
         ... on SalesActivityPayload { activity { id } } } }""",
-                              {"input": {"attachToId": account["id"], "type": "CALL", "subject": "Intro"}})
+        {"input": {"attachToId": account["id"], "type": "CALL", "subject": "Intro"}},
+    )
     activity_id = pk(activity["createSalesActivity"]["activity"]["id"])
 
     deleted = (await api.data(DELETE_ACCOUNT, {"input": {"id": account["id"], "version": 1}}))["deleteAccount"]
@@ -252,8 +325,9 @@ async def test_delete_account_takes_its_contacts_activities_and_links_and_detach
     assert await count(writable.engine, t.sales_activities, t.sales_activities.c.id == activity_id) == 0
     assert await count(writable.engine, t.account_links, t.account_links.c.linked_account_id == account_pk) == 0
     assert await count(writable.engine, t.account_favourites, t.account_favourites.c.account_id == account_pk) == 0
-    assert await count(writable.engine, t.account_group_members,
-                       t.account_group_members.c.account_id == account_pk) == 0
+    assert (
+        await count(writable.engine, t.account_group_members, t.account_group_members.c.account_id == account_pk) == 0
+    )
     assert (await row(writable.engine, t.accounts, pk(child["id"]))).parent_id is None
     assert (await events(writable.engine, "Account", account_pk))[-1][0] == "AccountDeleted"
     assert (await history(writable.engine, pk(child["id"])))[-1] == ("parentId", account_pk, None)
@@ -268,7 +342,7 @@ async def test_set_account_parent_builds_a_tree_and_refuses_cycles(api, writable
     assert (cycle["__typename"], cycle["field"]) == ("ValidationError", "parentId")
     assert (await row(writable.engine, t.accounts, pk(top["id"]))).parent_id is None
     other = await new_account(api, "Other Top AS")
-    moved = (await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": other["id"], "version": 1}}))
+    moved = await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": other["id"], "version": 1}})
     assert moved["setAccountParent"]["account"]["parent"] == {"id": other["id"]}
     assert (await history(writable.engine, pk(below["id"])))[-1] == ("parentId", pk(top["id"]), pk(other["id"]))
     top_level = (await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": None}}))["setAccountParent"]
@@ -285,13 +359,17 @@ async def test_linked_accounts_list_each_other_until_unlinked(api, writable):
     itself = (await api.data(LINK, {"input": {"accountId": one["id"], "linkedAccountId": one["id"]}}))["linkAccounts"]
     assert (itself["__typename"], itself["field"]) == ("ValidationError", "linkedAccountId")
     assert (await history(writable.engine, pk(one["id"])))[-2:] == [
-        ("created", None, "One AS"), ("linkedAccounts", None, pk(two["id"]))]
+        ("created", None, "One AS"),
+        ("linkedAccounts", None, pk(two["id"])),
+    ]
 
-    unlinked = (await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}}))
+    unlinked = await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}})
     assert unlinked["unlinkAccounts"]["account"]["linkedAccounts"] == []
-    assert await count(writable.engine, t.account_links, t.account_links.c.account_id.in_(
-        [pk(one["id"]), pk(two["id"])])) == 0
-    gone = (await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}}))
+    assert (
+        await count(writable.engine, t.account_links, t.account_links.c.account_id.in_([pk(one["id"]), pk(two["id"])]))
+        == 0
+    )
+    gone = await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}})
     assert gone["unlinkAccounts"]["__typename"] == "ValidationError"
 
 
@@ -299,18 +377,20 @@ async def test_account_groups_are_created_renamed_joined_left_and_deleted(api, w
     group = (await api.data(CREATE_GROUP, {"input": {"name": "Hospitals"}}))["createAccountGroup"]["group"]
     duplicate = (await api.data(CREATE_GROUP, {"input": {"name": "Hospitals"}}))["createAccountGroup"]
     assert duplicate["__typename"] == "ConflictError"
-    renamed = (await api.data(RENAME_GROUP, {"input": {"id": group["id"], "name": "Hospitals (Norway)"}}))
+    renamed = await api.data(RENAME_GROUP, {"input": {"id": group["id"], "name": "Hospitals (Norway)"}})
     assert renamed["renameAccountGroup"]["group"]["name"] == "Hospitals (Norway)"
 
     account = await new_account(api)
-    joined = (await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}}))
+    joined = await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
     assert joined["addAccountToGroup"]["account"]["groups"] == [{"id": group["id"]}]
-    twice = (await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}}))
+    twice = await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
     assert twice["addAccountToGroup"]["__typename"] == "ConflictError"
-    left = (await api.data(LEAVE_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}}))
+    left = await api.data(LEAVE_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
     assert left["removeAccountFromGroup"]["group"]["accounts"] == []
     assert (await history(writable.engine, pk(account["id"])))[-2:] == [
-        ("groups", None, "Hospitals (Norway)"), ("groups", "Hospitals (Norway)", None)]
+        ("groups", None, "Hospitals (Norway)"),
+        ("groups", "Hospitals (Norway)", None),
+    ]
 
     await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
     deleted = (await api.data(DELETE_GROUP, {"input": {"id": group["id"]}}))["deleteAccountGroup"]
@@ -318,7 +398,8 @@ async def test_account_groups_are_created_renamed_joined_left_and_deleted(api, w
     assert await count(writable.engine, t.account_groups, t.account_groups.c.id == pk(group["id"])) == 0
     assert await count(writable.engine, t.accounts, t.accounts.c.id == pk(account["id"])) == 1
     assert [e for e, _ in await events(writable.engine, "AccountGroup", pk(group["id"]))][-3:] == [
-        "AccountGroupChanged"] * 3
+        "AccountGroupChanged"
+    ] * 3
 
 
 async def test_favourites_are_per_user(api, writable):
@@ -326,8 +407,9 @@ async def test_favourites_are_per_user(api, writable):
     added = (await api.data(ADD_FAVOURITE, {"input": {"accountId": account["id"]}}))["addFavouriteAccount"]
     assert added["account"]["isFavourite"] is True
     other_user, other = await another_users_token(writable)
-    seen_by_other = await api.data('query($id: ID!) { node(id: $id) { ... on Account { isFavourite } } }',
-                                   {"id": account["id"]}, token=other)
+    seen_by_other = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Account { isFavourite } } }", {"id": account["id"]}, token=other
+    )
     assert seen_by_other["node"]["isFavourite"] is False
     twice = (await api.data(ADD_FAVOURITE, {"input": {"accountId": account["id"]}}))["addFavouriteAccount"]
     assert twice["__typename"] == "ConflictError"
@@ -344,18 +426,22 @@ async def test_favourites_are_per_user(api, writable):
 async def test_assign_account_partner_gives_and_takes_back_the_account(api, writable):
     account = await new_account(api)
     partner = await new_partner(api, "Assigned Partner AS")
-    assigned = (await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": partner["id"]}}))
+    assigned = await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": partner["id"]}})
     assert assigned["assignAccountPartner"]["account"]["partner"] == {"id": partner["id"]}
-    missing = (await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"],
-                                                         "partnerId": ids.encode("Partner", 999_999)}}))
+    missing = await api.data(
+        ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": ids.encode("Partner", 999_999)}}
+    )
     assert missing["assignAccountPartner"]["__typename"] == "NotFoundError"
-    back = (await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": None, "version": 2}}))
+    back = await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": None, "version": 2}})
     assert back["assignAccountPartner"]["account"]["partner"] is None
     assert (await history(writable.engine, pk(account["id"])))[-2:] == [
-        ("partnerId", None, pk(partner["id"])), ("partnerId", pk(partner["id"]), None)]
+        ("partnerId", None, pk(partner["id"])),
+        ("partnerId", pk(partner["id"]), None),
+    ]
 
 
 # --- contacts ---
+
 
 async def test_create_contact_makes_an_open_employee_and_refuses_bad_data(api, writable):
     account = await new_account(api)
@@ -363,29 +449,41 @@ async def test_create_contact_makes_an_open_employee_and_refuses_bad_data(api, w
     assert (contact["leadStatus"], contact["contactType"]["kind"]) == ("OPEN", "EMPLOYEE")
     assert [e for e, _ in await events(writable.engine, "Contact", pk(contact["id"]))][-1:] == ["ContactCreated"]
     contacts = await count(writable.engine, t.contacts)
-    bad = (await api.data(CREATE_CONTACT, {"input": {"accountId": account["id"], "firstName": "A", "lastName": "B",
-                                                     "email": "not-an-address"}}))["createContact"]
+    bad = (
+        await api.data(
+            CREATE_CONTACT,
+            {"input": {"accountId": account["id"], "firstName": "A", "lastName": "B", "email": "not-an-address"}},
+        )
+    )["createContact"]
     assert (bad["__typename"], bad["field"]) == ("ValidationError", "email")
-    consultant_type = ids.encode("ContactType", await first_id(writable.engine, t.contact_types.c.id,
-                                                               t.contact_types.c.kind == "CONSULTANT"))
-    wrong_type = (await api.data(CREATE_CONTACT, {"input": {"accountId": account["id"], "firstName": "A",
-                                                            "lastName": "B", "contactTypeId": consultant_type}}))
+    consultant_type = ids.encode(
+        "ContactType", await first_id(writable.engine, t.contact_types.c.id, t.contact_types.c.kind == "CONSULTANT")
+    )
+    wrong_type = await api.data(
+        CREATE_CONTACT,
+        {"input": {"accountId": account["id"], "firstName": "A", "lastName": "B", "contactTypeId": consultant_type}},
+    )
     assert wrong_type["createContact"]["field"] == "contactTypeId"
     assert await count(writable.engine, t.contacts) == contacts
 
 
 async def test_update_contact_changes_it_and_checks_the_version(api, writable):
     contact = await new_contact(api, await new_account(api))
-    updated = (await api.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "version": 1, "title": "CEO",
-                                                         "phone": "+47 555"}}))["updateContact"]
+    updated = (
+        await api.data(
+            UPDATE_CONTACT, {"input": {"id": contact["id"], "version": 1, "title": "CEO", "phone": "+47 555"}}
+        )
+    )["updateContact"]
     assert (updated["contact"]["title"], updated["contact"]["version"]) == ("CEO", 2)
-    stale = (await api.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "version": 1, "title": "CFO"}}))
+    stale = await api.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "version": 1, "title": "CFO"}})
     assert stale["updateContact"]["__typename"] == "ConflictError"
     cleared = (await api.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "lastName": None}}))["updateContact"]
     assert (cleared["__typename"], cleared["field"]) == ("ValidationError", "lastName")
     assert (await row(writable.engine, t.contacts, pk(contact["id"]))).title == "CEO"
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1] == (
-        "ContactChanged", {"fields": ["phone", "title"]})
+        "ContactChanged",
+        {"fields": ["phone", "title"]},
+    )
 
 
 async def test_anonymize_contact_wipes_personal_data_irreversibly(api, writable):
@@ -402,7 +500,7 @@ async def test_anonymize_contact_wipes_personal_data_irreversibly(api, writable)
 
 
 async def test_delete_contact_removes_it_and_its_business_roles(api, writable):
-    role = (await row(writable.engine, t.business_roles, await first_id(writable.engine, t.business_roles.c.id)))
+    role = await row(writable.engine, t.business_roles, await first_id(writable.engine, t.business_roles.c.id))
     contact_id = ids.encode("Contact", role.contact_id)
     deleted = (await api.data(DELETE_CONTACT, {"input": {"id": contact_id}}))["deleteContact"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": contact_id}
@@ -410,7 +508,8 @@ async def test_delete_contact_removes_it_and_its_business_roles(api, writable):
     assert await count(writable.engine, t.business_roles, t.business_roles.c.contact_id == role.contact_id) == 0
     assert await count(writable.engine, t.leads, t.leads.c.contact_id == role.contact_id) == 0
     assert ("businessRoles", f"{role.role} ({role.contact_id})", None) in await history(
-        writable.engine, role.opportunity_id, "Opportunity")
+        writable.engine, role.opportunity_id, "Opportunity"
+    )
     assert (await events(writable.engine, "Contact", role.contact_id))[-1][0] == "ContactDeleted"
     missing = (await api.data(DELETE_CONTACT, {"input": {"id": contact_id}}))["deleteContact"]
     assert missing["__typename"] == "NotFoundError"
@@ -418,13 +517,14 @@ async def test_delete_contact_removes_it_and_its_business_roles(api, writable):
 
 # --- contact types ---
 
+
 async def test_contact_types_are_created_renamed_and_deleted_only_when_unused(api, writable):
     created = (await api.data(CREATE_TYPE, {"input": {"name": "Champion", "kind": "EMPLOYEE"}}))["createContactType"]
     type_id = created["contactType"]["id"]
     assert created["contactType"]["kind"] == "EMPLOYEE"
-    duplicate = (await api.data(CREATE_TYPE, {"input": {"name": "Champion", "kind": "EMPLOYEE"}}))
+    duplicate = await api.data(CREATE_TYPE, {"input": {"name": "Champion", "kind": "EMPLOYEE"}})
     assert duplicate["createContactType"]["__typename"] == "ConflictError"
-    renamed = (await api.data(UPDATE_TYPE, {"input": {"id": type_id, "name": "Internal champion"}}))
+    renamed = await api.data(UPDATE_TYPE, {"input": {"id": type_id, "name": "Internal champion"}})
     assert renamed["updateContactType"]["contactType"]["name"] == "Internal champion"
 
     contact = await new_contact(api, await new_account(api), contactTypeId=type_id)
@@ -435,37 +535,51 @@ async def test_contact_types_are_created_renamed_and_deleted_only_when_unused(ap
     assert deleted["deletedId"] == type_id
     assert await count(writable.engine, t.contact_types, t.contact_types.c.id == pk(type_id)) == 0
     assert [d["change"] for _, d in await events(writable.engine, "ContactType", pk(type_id))][-3:] == [
-        "created", "renamed", "deleted"]
+        "created",
+        "renamed",
+        "deleted",
+    ]
 
 
 # --- partners and consultants ---
 
+
 async def test_partners_are_created_and_edited_and_consultants_join_them(api, writable):
     partner = await new_partner(api)
-    updated = (await api.data(UPDATE_PARTNER, {"input": {"id": partner["id"], "email": "post@fjordpartner.example"}}))
+    updated = await api.data(UPDATE_PARTNER, {"input": {"id": partner["id"], "email": "post@fjordpartner.example"}})
     assert updated["updatePartner"]["partner"]["email"] == "post@fjordpartner.example"
     blank = (await api.data(UPDATE_PARTNER, {"input": {"id": partner["id"], "name": " "}}))["updatePartner"]
     assert (blank["__typename"], blank["field"]) == ("ValidationError", "name")
 
-    consultant = (await api.data(CREATE_CONSULTANT, {"input": {"partnerId": partner["id"], "firstName": "Per",
-                                                               "lastName": "Lie"}}))["createConsultant"]["contact"]
+    consultant = (
+        await api.data(
+            CREATE_CONSULTANT, {"input": {"partnerId": partner["id"], "firstName": "Per", "lastName": "Lie"}}
+        )
+    )["createConsultant"]["contact"]
     assert consultant["partner"] == {"id": partner["id"]} and consultant["contactType"]["kind"] == "CONSULTANT"
     assert consultant["leadStatus"] is None
     stored = await row(writable.engine, t.contacts, pk(consultant["id"]))
     assert (stored.partner_id, stored.account_id) == (pk(partner["id"]), None)
     assert [d.get("change") for _, d in await events(writable.engine, "Partner", pk(partner["id"]))][-3:] == [
-        "created", "updated", "consultant added"]
+        "created",
+        "updated",
+        "consultant added",
+    ]
 
 
 async def test_a_partner_that_holds_accounts_cannot_be_deleted_and_one_that_holds_none_goes_with_its_consultants(
-        api, writable):
-    held = (await api.data(DELETE_PARTNER, {"input": {"id": ids.encode("Partner", writable.summary.partner_id)}}))
+    api, writable
+):
+    held = await api.data(DELETE_PARTNER, {"input": {"id": ids.encode("Partner", writable.summary.partner_id)}})
     assert held["deletePartner"]["__typename"] == "ConflictError"
     assert "accounts" in held["deletePartner"]["message"]
 
     partner = await new_partner(api, "Short-lived Partner AS")
-    consultant = (await api.data(CREATE_CONSULTANT, {"input": {"partnerId": partner["id"], "firstName": "Ola",
-                                                               "lastName": "Vik"}}))["createConsultant"]["contact"]
+    consultant = (
+        await api.data(
+            CREATE_CONSULTANT, {"input": {"partnerId": partner["id"], "firstName": "Ola", "lastName": "Vik"}}
+        )
+    )["createConsultant"]["contact"]
     deleted = (await api.data(DELETE_PARTNER, {"input": {"id": partner["id"]}}))["deletePartner"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": partner["id"]}
     assert await count(writable.engine, t.partners, t.partners.c.id == pk(partner["id"])) == 0
@@ -474,16 +588,30 @@ async def test_a_partner_that_holds_accounts_cannot_be_deleted_and_one_that_hold
 
 # --- goals ---
 
+
 async def test_set_goal_creates_then_replaces_the_goal_of_the_same_period(api, writable):
     user = ids.encode("User", writable.summary.admin_user_id)
-    goal = {"userId": user, "periodStart": "2027-01-01", "periodEnd": "2027-03-31",
-            "targetRevenue": {"amount": "250000.00", "currency": "EUR"}, "targetDeals": 6}
+    goal = {
+        "userId": user,
+        "periodStart": "2027-01-01",
+        "periodEnd": "2027-03-31",
+        "targetRevenue": {"amount": "250000.00", "currency": "EUR"},
+        "targetDeals": 6,
+    }
     first = (await api.data(SET_GOAL, {"input": goal}))["setGoal"]["goal"]
     assert first["targetDeals"] == 6 and first["user"] == {"id": user}
     second = (await api.data(SET_GOAL, {"input": {**goal, "targetDeals": 9}}))["setGoal"]["goal"]
     assert second["id"] == first["id"] and second["targetDeals"] == 9
-    assert await count(writable.engine, t.goals, t.goals.c.user_id == writable.summary.admin_user_id,
-                       t.goals.c.period_start == date(2027, 1, 1), t.goals.c.period_end == date(2027, 3, 31)) == 1
+    assert (
+        await count(
+            writable.engine,
+            t.goals,
+            t.goals.c.user_id == writable.summary.admin_user_id,
+            t.goals.c.period_start == date(2027, 1, 1),
+            t.goals.c.period_end == date(2027, 3, 31),
+        )
+        == 1
+    )
     stored = await row(writable.engine, t.goals, pk(first["id"]))
     assert (stored.target_deals, stored.target_revenue_currency) == (9, "EUR")
     assert [d["replaced"] for _, d in await events(writable.engine, "Goal", pk(first["id"]))][-2:] == [False, True]
@@ -491,11 +619,15 @@ async def test_set_goal_creates_then_replaces_the_goal_of_the_same_period(api, w
 
 async def test_set_goal_refuses_a_backwards_period_a_bad_currency_and_an_unknown_user(api, writable):
     goals = await count(writable.engine, t.goals)
-    base = {"userId": ids.encode("User", writable.summary.admin_user_id), "periodStart": "2027-04-01",
-            "periodEnd": "2027-06-30", "targetRevenue": {"amount": "1000", "currency": "EUR"}}
+    base = {
+        "userId": ids.encode("User", writable.summary.admin_user_id),
+        "periodStart": "2027-04-01",
+        "periodEnd": "2027-06-30",
+        "targetRevenue": {"amount": "1000", "currency": "EUR"},
+    }
     backwards = (await api.data(SET_GOAL, {"input": {**base, "periodEnd": "2027-03-01"}}))["setGoal"]
     assert (backwards["__typename"], backwards["field"]) == ("ValidationError", "periodEnd")
-    currency = (await api.data(SET_GOAL, {"input": {**base, "targetRevenue": {"amount": "1", "currency": "euro"}}}))
+    currency = await api.data(SET_GOAL, {"input": {**base, "targetRevenue": {"amount": "1", "currency": "euro"}}})
     assert currency["setGoal"]["__typename"] == "ValidationError"
     unknown = (await api.data(SET_GOAL, {"input": {**base, "userId": ids.encode("User", 999_999)}}))["setGoal"]
     assert (unknown["__typename"], unknown["entityType"]) == ("NotFoundError", "User")

@@ -1,5 +1,6 @@
 """Sales activity mutations over HTTP: logged on a lead, an opportunity, an account or a partner,
 edited, completed and deleted, with typed errors, the database state and the outbox events."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,10 @@ from gql import ids
 from persistence import tables as t
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
-ACTIVITY = ("activity { id type subject notes done occurredAt dueAt durationMinutes owner { id } lead { id } "
-            "opportunity { id } account { id } partner { id } }")
+ACTIVITY = (
+    "activity { id type subject notes done occurredAt dueAt durationMinutes owner { id } lead { id } "
+    "opportunity { id } account { id } partner { id } }"
+)
 
 
 def mutation(name: str, input_type: str, payload: str, selection: str) -> str:
@@ -40,9 +43,14 @@ async def row(engine, table, pk: int):
 async def last_event(engine, entity_id: int) -> tuple[str, dict]:
     e = t.outbox_events
     async with engine.connect() as conn:
-        found = (await conn.execute(select(e.c.type, e.c.data).where(e.c.entity_type == "SalesActivity",
-                                                                     e.c.entity_id == entity_id)
-                                    .order_by(e.c.id.desc()).limit(1))).first()
+        found = (
+            await conn.execute(
+                select(e.c.type, e.c.data)
+                .where(e.c.entity_type == "SalesActivity", e.c.entity_id == entity_id)
+                .order_by(e.c.id.desc())
+                .limit(1)
+            )
+        ).first()
         return (found.type, found.data)
 
 
@@ -57,8 +65,17 @@ def pk(global_id: str) -> int:
 
 
 async def log_call(api, writable, **extra) -> dict:
-    data = await api.data(CREATE, {"input": {"attachToId": await a_target(writable, "Opportunity"), "type": "CALL",
-                                             "subject": "Discovery call", **extra}})
+    data = await api.data(
+        CREATE,
+        {
+            "input": {
+                "attachToId": await a_target(writable, "Opportunity"),
+                "type": "CALL",
+                "subject": "Discovery call",
+                **extra,
+            }
+        },
+    )
     assert data["createSalesActivity"]["__typename"] == "SalesActivityPayload", data
     return data["createSalesActivity"]["activity"]
 
@@ -66,8 +83,11 @@ async def log_call(api, writable, **extra) -> dict:
 @pytest.mark.parametrize("type_name", ["Lead", "Opportunity", "Account", "Partner"])
 async def test_an_activity_is_logged_on_a_lead_an_opportunity_an_account_or_a_partner(api, writable, type_name):
     target = await a_target(writable, type_name)
-    created = (await api.data(CREATE, {"input": {"attachToId": target, "type": "MEETING", "subject": "Demo",
-                                                 "durationMinutes": 45}}))["createSalesActivity"]["activity"]
+    created = (
+        await api.data(
+            CREATE, {"input": {"attachToId": target, "type": "MEETING", "subject": "Demo", "durationMinutes": 45}}
+        )
+    )["createSalesActivity"]["activity"]
     assert created[type_name[0].lower() + type_name[1:]] == {"id": target}
     assert created["owner"] == {"id": ids.encode("User", writable.summary.admin_user_id)}
     stored = await row(writable.engine, t.sales_activities, pk(created["id"]))
@@ -81,16 +101,22 @@ async def test_an_activity_is_logged_on_a_lead_an_opportunity_an_account_or_a_pa
 async def test_an_activity_about_something_else_or_nothing_is_refused_and_nothing_is_written(api, writable):
     activities = await count(writable.engine, t.sales_activities)
     contact = ids.encode("Contact", 1)
-    wrong = (await api.data(CREATE, {"input": {"attachToId": contact, "type": "CALL", "subject": "X"}}))
+    wrong = await api.data(CREATE, {"input": {"attachToId": contact, "type": "CALL", "subject": "X"}})
     assert (wrong["createSalesActivity"]["__typename"], wrong["createSalesActivity"]["field"]) == (
-        "ValidationError", "attachToId")
-    garbage = (await api.data(CREATE, {"input": {"attachToId": "???", "type": "CALL", "subject": "X"}}))
+        "ValidationError",
+        "attachToId",
+    )
+    garbage = await api.data(CREATE, {"input": {"attachToId": "???", "type": "CALL", "subject": "X"}})
     assert garbage["createSalesActivity"]["field"] == "attachToId"
-    missing = (await api.data(CREATE, {"input": {"attachToId": ids.encode("Lead", 999_999), "type": "CALL",
-                                                 "subject": "X"}}))["createSalesActivity"]
+    missing = (
+        await api.data(CREATE, {"input": {"attachToId": ids.encode("Lead", 999_999), "type": "CALL", "subject": "X"}})
+    )["createSalesActivity"]
     assert (missing["__typename"], missing["entityType"]) == ("NotFoundError", "Lead")
-    blank = (await api.data(CREATE, {"input": {"attachToId": await a_target(writable, "Account"), "type": "CALL",
-                                               "subject": " "}}))["createSalesActivity"]
+    blank = (
+        await api.data(
+            CREATE, {"input": {"attachToId": await a_target(writable, "Account"), "type": "CALL", "subject": " "}}
+        )
+    )["createSalesActivity"]
     assert (blank["__typename"], blank["field"]) == ("ValidationError", "subject")
     assert await count(writable.engine, t.sales_activities) == activities
 
@@ -103,27 +129,43 @@ async def test_an_activity_logged_as_done_happened_when_it_was_logged(api, writa
 
 async def test_update_changes_an_activity_and_a_stale_version_is_a_conflict(api, writable):
     call = await log_call(api, writable)
-    updated = (await api.data(UPDATE, {"input": {"id": call["id"], "version": 1, "subject": "Pricing call",
-                                                 "type": "FOLLOW_UP", "dueAt": "2026-07-01T09:00:00+00:00"}}))
+    updated = await api.data(
+        UPDATE,
+        {
+            "input": {
+                "id": call["id"],
+                "version": 1,
+                "subject": "Pricing call",
+                "type": "FOLLOW_UP",
+                "dueAt": "2026-07-01T09:00:00+00:00",
+            }
+        },
+    )
     activity = updated["updateSalesActivity"]["activity"]
     assert (activity["subject"], activity["type"]) == ("Pricing call", "FOLLOW_UP")
     stored = await row(writable.engine, t.sales_activities, pk(call["id"]))
     assert (stored.subject, stored.version) == ("Pricing call", 2)
-    stale = (await api.data(UPDATE, {"input": {"id": call["id"], "version": 1, "subject": "Lost update"}}))
+    stale = await api.data(UPDATE, {"input": {"id": call["id"], "version": 1, "subject": "Lost update"}})
     assert stale["updateSalesActivity"]["__typename"] == "ConflictError"
     cleared = (await api.data(UPDATE, {"input": {"id": call["id"], "subject": None}}))["updateSalesActivity"]
     assert (cleared["__typename"], cleared["field"]) == ("ValidationError", "subject")
     negative = (await api.data(UPDATE, {"input": {"id": call["id"], "durationMinutes": -1}}))["updateSalesActivity"]
     assert negative["field"] == "durationMinutes"
     assert (await row(writable.engine, t.sales_activities, pk(call["id"]))).subject == "Pricing call"
-    assert await last_event(writable.engine, pk(call["id"])) == ("ActivityChanged", {
-        "type": "FOLLOW_UP", "fields": ["due_at", "subject", "type"], "opportunityId": pk(call["opportunity"]["id"])})
+    assert await last_event(writable.engine, pk(call["id"])) == (
+        "ActivityChanged",
+        {"type": "FOLLOW_UP", "fields": ["due_at", "subject", "type"], "opportunityId": pk(call["opportunity"]["id"])},
+    )
 
 
 async def test_complete_marks_an_activity_done_once(api, writable):
     call = await log_call(api, writable)
-    done = (await api.data(COMPLETE, {"input": {"id": call["id"], "occurredAt": "2026-06-14T10:30:00+00:00",
-                                                "notes": "Agreed on a trial"}}))["completeSalesActivity"]["activity"]
+    done = (
+        await api.data(
+            COMPLETE,
+            {"input": {"id": call["id"], "occurredAt": "2026-06-14T10:30:00+00:00", "notes": "Agreed on a trial"}},
+        )
+    )["completeSalesActivity"]["activity"]
     assert (done["done"], done["notes"]) == (True, "Agreed on a trial")
     stored = await row(writable.engine, t.sales_activities, pk(call["id"]))
     assert stored.done and stored.occurred_at.isoformat().startswith("2026-06-14T10:30")
@@ -139,6 +181,8 @@ async def test_delete_removes_an_activity_and_a_second_delete_finds_nothing(api,
     assert deleted == {"__typename": "DeletedPayload", "deletedId": call["id"]}
     assert await count(writable.engine, t.sales_activities, t.sales_activities.c.id == pk(call["id"])) == 0
     assert await last_event(writable.engine, pk(call["id"])) == (
-        "ActivityDeleted", {"type": "CALL", "opportunityId": pk(call["opportunity"]["id"])})
+        "ActivityDeleted",
+        {"type": "CALL", "opportunityId": pk(call["opportunity"]["id"])},
+    )
     again = (await api.data(DELETE, {"input": {"id": call["id"]}}))["deleteSalesActivity"]
     assert (again["__typename"], again["entityType"]) == ("NotFoundError", "SalesActivity")

@@ -1,5 +1,6 @@
 """Catalog mutations over HTTP: price books, products, units, prices, bundles, exchange rates and the
 CSV import, with their typed errors, the database state and the outbox."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,40 +29,56 @@ DELETE_BOOK = mutation("deletePriceBook", "CatalogRefInput", DELETED)
 CREATE_PRODUCT = mutation("createProduct", "CreateProductInput", f"... on ProductPayload {{ {PRODUCT} }}")
 UPDATE_PRODUCT = mutation("updateProduct", "UpdateProductInput", f"... on ProductPayload {{ {PRODUCT} }}")
 DELETE_PRODUCT = mutation("deleteProduct", "CatalogRefInput", DELETED)
-ADD_UNIT = mutation("addProductUnit", "AddProductUnitInput",
-                    "... on ProductUnitPayload { unit { id name recurring periodMonths } product { id } }")
-UPDATE_UNIT = mutation("updateProductUnit", "UpdateProductUnitInput",
-                       "... on ProductUnitPayload { unit { id name recurring periodMonths } }")
-REMOVE_UNIT = mutation("removeProductUnit", "CatalogRefInput",
-                       "... on RemoveProductUnitPayload { deletedId product { units { id } } }")
-SET_PRICE = mutation("setPrice", "SetPriceInput",
-                     "... on PriceEntryPayload { priceEntry { id price { amount currency } unit { id } } }")
+ADD_UNIT = mutation(
+    "addProductUnit",
+    "AddProductUnitInput",
+    "... on ProductUnitPayload { unit { id name recurring periodMonths } product { id } }",
+)
+UPDATE_UNIT = mutation(
+    "updateProductUnit",
+    "UpdateProductUnitInput",
+    "... on ProductUnitPayload { unit { id name recurring periodMonths } }",
+)
+REMOVE_UNIT = mutation(
+    "removeProductUnit", "CatalogRefInput", "... on RemoveProductUnitPayload { deletedId product { units { id } } }"
+)
+SET_PRICE = mutation(
+    "setPrice", "SetPriceInput", "... on PriceEntryPayload { priceEntry { id price { amount currency } unit { id } } }"
+)
 REMOVE_PRICE = mutation("removePrice", "RemovePriceInput", DELETED)
 BUNDLE = "... on BundlePayload { bundle { id name code active components { weight unit { id } } } }"
 CREATE_BUNDLE = mutation("createBundle", "CreateBundleInput", BUNDLE)
 UPDATE_BUNDLE = mutation("updateBundle", "UpdateBundleInput", BUNDLE)
 DELETE_BUNDLE = mutation("deleteBundle", "CatalogRefInput", DELETED)
-SET_RATE = mutation("setExchangeRate", "SetExchangeRateInput",
-                    "... on ExchangeRatePayload { exchangeRate { currency rate } }")
-IMPORT = mutation("importProducts", "ImportProductsInput", "... on ImportProductsPayload { productsCreated "
-                  "productsUpdated unitsCreated unitsUpdated pricesSet products { code name units { name } } }")
+SET_RATE = mutation(
+    "setExchangeRate", "SetExchangeRateInput", "... on ExchangeRatePayload { exchangeRate { currency rate } }"
+)
+IMPORT = mutation(
+    "importProducts",
+    "ImportProductsInput",
+    "... on ImportProductsPayload { productsCreated "
+    "productsUpdated unitsCreated unitsUpdated pricesSet products { code name units { name } } }",
+)
 
 _codes = itertools.count(1)
 
 
-async def scalar(engine, stmt):  # noqa: ANN001, ANN201
+async def scalar(engine, stmt):
     async with engine.connect() as conn:
         return (await conn.execute(stmt)).scalar()
 
 
-async def count(engine, table, *where) -> int:  # noqa: ANN001
+async def count(engine, table, *where) -> int:
     return await scalar(engine, select(func.count()).select_from(table).where(*where))
 
 
-async def catalog_events(engine) -> list[dict]:  # noqa: ANN001
+async def catalog_events(engine) -> list[dict]:
     async with engine.connect() as conn:
-        rows = await conn.execute(select(t.outbox_events.c.data).where(t.outbox_events.c.type == "CatalogChanged")
-                                  .order_by(t.outbox_events.c.id))
+        rows = await conn.execute(
+            select(t.outbox_events.c.data)
+            .where(t.outbox_events.c.type == "CatalogChanged")
+            .order_by(t.outbox_events.c.id)
+        )
         return [r.data for r in rows]
 
 
@@ -69,26 +86,27 @@ def pk(global_id: str) -> int:
     return ids.decode(global_id)[1]
 
 
-async def new_book(api, **extra) -> dict:  # noqa: ANN001
+async def new_book(api, **extra) -> dict:
     data = await api.data(CREATE_BOOK, {"input": {"name": f"Book {next(_codes)}", **extra}})
     assert data["createPriceBook"]["__typename"] == "PriceBookPayload", data
     return data["createPriceBook"]["priceBook"]
 
 
-async def new_product(api, **extra) -> dict:  # noqa: ANN001
-    data = await api.data(CREATE_PRODUCT, {"input": {"name": "Widget", "code": f"WID-{next(_codes)}",
-                                                     "category": "HARDWARE", **extra}})
+async def new_product(api, **extra) -> dict:
+    data = await api.data(
+        CREATE_PRODUCT, {"input": {"name": "Widget", "code": f"WID-{next(_codes)}", "category": "HARDWARE", **extra}}
+    )
     assert data["createProduct"]["__typename"] == "ProductPayload", data
     return data["createProduct"]["product"]
 
 
-async def new_unit(api, product: dict, **extra) -> dict:  # noqa: ANN001
+async def new_unit(api, product: dict, **extra) -> dict:
     data = await api.data(ADD_UNIT, {"input": {"productId": product["id"], "name": f"unit {next(_codes)}", **extra}})
     assert data["addProductUnit"]["__typename"] == "ProductUnitPayload", data
     return data["addProductUnit"]["unit"]
 
 
-async def used_product_and_book(writable) -> tuple[int, int]:  # noqa: ANN001
+async def used_product_and_book(writable) -> tuple[int, int]:
     """A seeded product on a quote item and a seeded price book that quotes use."""
     product = await scalar(writable.engine, select(func.min(t.quote_items.c.product_id)))
     book = await scalar(writable.engine, select(func.min(t.quotes.c.price_book_id)))
@@ -97,13 +115,19 @@ async def used_product_and_book(writable) -> tuple[int, int]:  # noqa: ANN001
 
 # --- price books ---
 
+
 async def test_create_price_book_stores_it_and_announces_it(api, writable):
-    book = await new_book(api, description="Nordics", brands=["Acme", "Acme"], regions=["NO", "SE"],
-                          productVersions=["2026.1"])
+    book = await new_book(
+        api, description="Nordics", brands=["Acme", "Acme"], regions=["NO", "SE"], productVersions=["2026.1"]
+    )
     assert (book["brands"], book["regions"], book["productVersions"]) == (["Acme"], ["NO", "SE"], ["2026.1"])
     assert await count(writable.engine, t.price_books, t.price_books.c.id == pk(book["id"])) == 1
-    assert (await catalog_events(writable.engine))[-1] == {"what": "PriceBook", "change": "created",
-                                                           "id": pk(book["id"]), "name": book["name"]}
+    assert (await catalog_events(writable.engine))[-1] == {
+        "what": "PriceBook",
+        "change": "created",
+        "id": pk(book["id"]),
+        "name": book["name"],
+    }
 
 
 async def test_create_price_book_with_bad_input_names_the_field_and_writes_nothing(api, writable):
@@ -112,24 +136,31 @@ async def test_create_price_book_with_bad_input_names_the_field_and_writes_nothi
     assert blank["__typename"] == "ValidationError" and blank["field"] == "name"
     orphan = (await api.data(CREATE_BOOK, {"input": {"name": "2027", "isUpdate": True}}))["createPriceBook"]
     assert orphan["field"] == "previousId"
-    missing = (await api.data(CREATE_BOOK, {"input": {"name": "2027", "isUpdate": True,
-                                                      "previousId": ids.encode("PriceBook", 99_999)}}))
+    missing = await api.data(
+        CREATE_BOOK, {"input": {"name": "2027", "isUpdate": True, "previousId": ids.encode("PriceBook", 99_999)}}
+    )
     assert missing["createPriceBook"]["__typename"] == "NotFoundError"
     assert await count(writable.engine, t.price_books) == before
 
 
 async def test_update_price_book_makes_it_an_update_and_a_stale_version_conflicts(api, writable):
     first, second = await new_book(api), await new_book(api)
-    updated = (await api.data(UPDATE_BOOK, {"input": {"id": second["id"], "version": 1, "isUpdate": True,
-                                                      "previousId": first["id"], "active": False}}))["updatePriceBook"]
+    updated = (
+        await api.data(
+            UPDATE_BOOK,
+            {"input": {"id": second["id"], "version": 1, "isUpdate": True, "previousId": first["id"], "active": False}},
+        )
+    )["updatePriceBook"]
     assert updated["priceBook"]["isUpdate"] and updated["priceBook"]["previous"] == {"id": first["id"]}
     assert updated["priceBook"]["active"] is False and updated["priceBook"]["name"] == second["name"]
-    stale = (await api.data(UPDATE_BOOK, {"input": {"id": second["id"], "version": 1, "name": "X"}}))
+    stale = await api.data(UPDATE_BOOK, {"input": {"id": second["id"], "version": 1, "name": "X"}})
     assert stale["updatePriceBook"]["__typename"] == "ConflictError"
-    cycle = (await api.data(UPDATE_BOOK, {"input": {"id": first["id"], "isUpdate": True, "previousId": second["id"]}}))
+    cycle = await api.data(UPDATE_BOOK, {"input": {"id": first["id"], "isUpdate": True, "previousId": second["id"]}})
     assert cycle["updatePriceBook"]["field"] == "previousId"
-    assert await scalar(writable.engine, select(t.price_books.c.previous_id).where(
-        t.price_books.c.id == pk(first["id"]))) is None
+    assert (
+        await scalar(writable.engine, select(t.price_books.c.previous_id).where(t.price_books.c.id == pk(first["id"])))
+        is None
+    )
 
 
 async def test_delete_price_book_refuses_one_that_quotes_use_and_deletes_an_unused_one(api, writable):
@@ -140,8 +171,10 @@ async def test_delete_price_book_refuses_one_that_quotes_use_and_deletes_an_unus
     book = await new_book(api)
     product = await new_product(api)
     unit = await new_unit(api, product)
-    await api.data(SET_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                         "price": {"amount": "10", "currency": "EUR"}}})
+    await api.data(
+        SET_PRICE,
+        {"input": {"priceBookId": book["id"], "unitId": unit["id"], "price": {"amount": "10", "currency": "EUR"}}},
+    )
     deleted = (await api.data(DELETE_BOOK, {"input": {"id": book["id"]}}))["deletePriceBook"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": book["id"]}
     assert await count(writable.engine, t.price_entries, t.price_entries.c.price_book_id == pk(book["id"])) == 0
@@ -151,11 +184,13 @@ async def test_delete_price_book_refuses_one_that_quotes_use_and_deletes_an_unus
 
 # --- products and units ---
 
+
 async def test_create_product_stores_it_and_a_duplicate_code_is_refused(api, writable):
     product = await new_product(api, description="A gadget")
     assert product["category"] == "HARDWARE" and product["units"] == []
-    duplicate = (await api.data(CREATE_PRODUCT, {"input": {"name": "Other", "code": product["code"],
-                                                           "category": "SOFTWARE"}}))["createProduct"]
+    duplicate = (
+        await api.data(CREATE_PRODUCT, {"input": {"name": "Other", "code": product["code"], "category": "SOFTWARE"}})
+    )["createProduct"]
     assert duplicate["__typename"] == "ValidationError" and duplicate["field"] == "code"
     assert await count(writable.engine, t.products, t.products.c.code == product["code"]) == 1
     assert (await catalog_events(writable.engine))[-1]["what"] == "Product"
@@ -163,14 +198,28 @@ async def test_create_product_stores_it_and_a_duplicate_code_is_refused(api, wri
 
 async def test_update_product_changes_what_was_sent(api, writable):
     product = await new_product(api)
-    updated = (await api.data(UPDATE_PRODUCT, {"input": {"id": product["id"], "version": 1, "name": "Widget Pro",
-                                                         "category": "SOFTWARE", "active": False}}))["updateProduct"]
+    updated = (
+        await api.data(
+            UPDATE_PRODUCT,
+            {
+                "input": {
+                    "id": product["id"],
+                    "version": 1,
+                    "name": "Widget Pro",
+                    "category": "SOFTWARE",
+                    "active": False,
+                }
+            },
+        )
+    )["updateProduct"]
     assert updated["product"]["name"] == "Widget Pro" and updated["product"]["category"] == "SOFTWARE"
     assert updated["product"]["code"] == product["code"]
-    assert await scalar(writable.engine, select(t.products.c.active).where(t.products.c.id == pk(product["id"]))) is False
+    assert (
+        await scalar(writable.engine, select(t.products.c.active).where(t.products.c.id == pk(product["id"]))) is False
+    )
     cleared = (await api.data(UPDATE_PRODUCT, {"input": {"id": product["id"], "active": None}}))["updateProduct"]
     assert cleared["__typename"] == "ValidationError" and cleared["field"] == "active"
-    wrong = (await api.data(UPDATE_PRODUCT, {"input": {"id": ids.encode("Product", 99_999), "name": "X"}}))
+    wrong = await api.data(UPDATE_PRODUCT, {"input": {"id": ids.encode("Product", 99_999), "name": "X"}})
     assert wrong["updateProduct"]["__typename"] == "NotFoundError"
 
 
@@ -188,13 +237,13 @@ async def test_delete_product_refuses_a_quoted_product_and_deletes_an_unused_one
 
 async def test_units_are_added_changed_and_removed(api, writable):
     product = await new_product(api)
-    no_period = (await api.data(ADD_UNIT, {"input": {"productId": product["id"], "name": "year", "recurring": True}}))
+    no_period = await api.data(ADD_UNIT, {"input": {"productId": product["id"], "name": "year", "recurring": True}})
     assert no_period["addProductUnit"]["field"] == "periodMonths"
     unit = await new_unit(api, product, recurring=True, periodMonths=12)
     assert (unit["recurring"], unit["periodMonths"]) == (True, 12)
-    twice = (await api.data(ADD_UNIT, {"input": {"productId": product["id"], "name": unit["name"]}}))
+    twice = await api.data(ADD_UNIT, {"input": {"productId": product["id"], "name": unit["name"]}})
     assert twice["addProductUnit"]["field"] == "name"
-    one_time = (await api.data(UPDATE_UNIT, {"input": {"id": unit["id"], "version": 1, "recurring": False}}))
+    one_time = await api.data(UPDATE_UNIT, {"input": {"id": unit["id"], "version": 1, "recurring": False}})
     assert one_time["updateProductUnit"]["unit"] == {**unit, "recurring": False, "periodMonths": None}
     removed = (await api.data(REMOVE_UNIT, {"input": {"id": unit["id"]}}))["removeProductUnit"]
     assert removed == {"__typename": "RemoveProductUnitPayload", "deletedId": unit["id"], "product": {"units": []}}
@@ -210,64 +259,102 @@ async def test_a_unit_on_quote_items_is_not_removed(api, writable):
 
 # --- prices ---
 
+
 async def test_set_price_upserts_one_entry_per_book_unit_and_currency_and_remove_price_deletes_it(api, writable):
     book, product = await new_book(api), await new_product(api)
     unit = await new_unit(api, product)
     where = (t.price_entries.c.price_book_id == pk(book["id"]), t.price_entries.c.unit_id == pk(unit["id"]))
-    first = (await api.data(SET_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                                  "price": {"amount": "19.999", "currency": "EUR"}}}))["setPrice"]
+    first = (
+        await api.data(
+            SET_PRICE,
+            {
+                "input": {
+                    "priceBookId": book["id"],
+                    "unitId": unit["id"],
+                    "price": {"amount": "19.999", "currency": "EUR"},
+                }
+            },
+        )
+    )["setPrice"]
     assert Decimal(first["priceEntry"]["price"]["amount"]) == Decimal("20.00")
-    second = (await api.data(SET_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                                   "price": {"amount": "25", "currency": "EUR"}}}))["setPrice"]
+    second = (
+        await api.data(
+            SET_PRICE,
+            {"input": {"priceBookId": book["id"], "unitId": unit["id"], "price": {"amount": "25", "currency": "EUR"}}},
+        )
+    )["setPrice"]
     assert second["priceEntry"]["id"] == first["priceEntry"]["id"]
-    await api.data(SET_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                         "price": {"amount": "250", "currency": "NOK"}}})
+    await api.data(
+        SET_PRICE,
+        {"input": {"priceBookId": book["id"], "unitId": unit["id"], "price": {"amount": "250", "currency": "NOK"}}},
+    )
     assert await count(writable.engine, t.price_entries, *where) == 2
-    negative = (await api.data(SET_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                                     "price": {"amount": "-1", "currency": "EUR"}}}))["setPrice"]
+    negative = (
+        await api.data(
+            SET_PRICE,
+            {"input": {"priceBookId": book["id"], "unitId": unit["id"], "price": {"amount": "-1", "currency": "EUR"}}},
+        )
+    )["setPrice"]
     assert negative["field"] == "price"
-    removed = (await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                                       "currency": "NOK"}}))["removePrice"]
+    removed = (
+        await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"], "currency": "NOK"}})
+    )["removePrice"]
     assert removed["deletedId"] == ids.encode("PriceEntry", pk(removed["deletedId"]))
     assert await count(writable.engine, t.price_entries, *where) == 1
-    missing = (await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"],
-                                                       "currency": "NOK"}}))["removePrice"]
+    missing = (
+        await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"], "currency": "NOK"}})
+    )["removePrice"]
     assert missing["__typename"] == "NotFoundError"
     assert [e["change"] for e in await catalog_events(writable.engine) if e["what"] == "PriceEntry"][-3:] == [
-        "changed", "created", "deleted"]
+        "changed",
+        "created",
+        "deleted",
+    ]
 
 
 # --- bundles ---
+
 
 async def test_bundles_need_weights_summing_to_100_and_their_components_can_be_replaced(api, writable):
     book, product = await new_book(api), await new_product(api)
     a, b = await new_unit(api, product), await new_unit(api, product)
     parts = [{"unitId": a["id"], "weight": "70"}, {"unitId": b["id"], "weight": "20"}]
-    short = (await api.data(CREATE_BUNDLE, {"input": {"priceBookId": book["id"], "name": "Pack", "code": "PACK",
-                                                      "components": parts}}))["createBundle"]
+    short = (
+        await api.data(
+            CREATE_BUNDLE, {"input": {"priceBookId": book["id"], "name": "Pack", "code": "PACK", "components": parts}}
+        )
+    )["createBundle"]
     assert short["__typename"] == "ValidationError" and short["field"] == "components" and "90" in short["message"]
     assert await count(writable.engine, t.bundles, t.bundles.c.price_book_id == pk(book["id"])) == 0
     parts[1]["weight"] = "30"
-    created = (await api.data(CREATE_BUNDLE, {"input": {"priceBookId": book["id"], "name": "Pack", "code": "PACK",
-                                                        "components": parts}}))["createBundle"]["bundle"]
-    assert [(c["unit"]["id"], c["weight"]) for c in created["components"]] == [(a["id"], "70.0000"),
-                                                                                (b["id"], "30.0000")]
-    updated = (await api.data(UPDATE_BUNDLE, {"input": {"id": created["id"], "version": 1, "components": [
-        {"unitId": b["id"], "weight": "100"}]}}))["updateBundle"]["bundle"]
+    created = (
+        await api.data(
+            CREATE_BUNDLE, {"input": {"priceBookId": book["id"], "name": "Pack", "code": "PACK", "components": parts}}
+        )
+    )["createBundle"]["bundle"]
+    assert [(c["unit"]["id"], c["weight"]) for c in created["components"]] == [
+        (a["id"], "70.0000"),
+        (b["id"], "30.0000"),
+    ]
+    updated = (
+        await api.data(
+            UPDATE_BUNDLE,
+            {"input": {"id": created["id"], "version": 1, "components": [{"unitId": b["id"], "weight": "100"}]}},
+        )
+    )["updateBundle"]["bundle"]
     assert [c["unit"]["id"] for c in updated["components"]] == [b["id"]]
-    assert await count(writable.engine, t.bundle_components,
-                       t.bundle_components.c.bundle_id == pk(created["id"])) == 1
+    assert await count(writable.engine, t.bundle_components, t.bundle_components.c.bundle_id == pk(created["id"])) == 1
     in_bundle = (await api.data(REMOVE_UNIT, {"input": {"id": b["id"]}}))["removeProductUnit"]
     assert in_bundle["__typename"] == "ConflictError"
     deleted = (await api.data(DELETE_BUNDLE, {"input": {"id": created["id"], "version": 1}}))["deleteBundle"]
     assert deleted["__typename"] == "ConflictError"
     deleted = (await api.data(DELETE_BUNDLE, {"input": {"id": created["id"], "version": 2}}))["deleteBundle"]
     assert deleted["deletedId"] == created["id"]
-    assert await count(writable.engine, t.bundle_components,
-                       t.bundle_components.c.bundle_id == pk(created["id"])) == 0
+    assert await count(writable.engine, t.bundle_components, t.bundle_components.c.bundle_id == pk(created["id"])) == 0
 
 
 # --- exchange rates ---
+
 
 async def test_set_exchange_rate_stores_the_rate_and_eur_cannot_change(api, writable):
     set_ = (await api.data(SET_RATE, {"input": {"currency": "USD", "rate": "0.9123"}}))["setExchangeRate"]
@@ -279,8 +366,9 @@ async def test_set_exchange_rate_stores_the_rate_and_eur_cannot_change(api, writ
     assert base["__typename"] == "ValidationError" and base["field"] == "currency"
     zero = (await api.data(SET_RATE, {"input": {"currency": "USD", "rate": "0"}}))["setExchangeRate"]
     assert zero["field"] == "rate"
-    assert await scalar(writable.engine, select(t.exchange_rates.c.rate).where(
-        t.exchange_rates.c.currency == "EUR")) == 1
+    assert (
+        await scalar(writable.engine, select(t.exchange_rates.c.rate).where(t.exchange_rates.c.currency == "EUR")) == 1
+    )
     assert await count(writable.engine, t.exchange_rates, t.exchange_rates.c.currency == "USD") == 1
 
 
@@ -291,11 +379,18 @@ HEADER = "code,name,category,description,unit,recurring,periodMonths,priceBook,c
 
 async def test_import_products_upserts_by_code_and_counts_what_it_wrote(api, writable):
     book = await new_book(api)
-    text = HEADER + (f"IMP-1,Imported one,SOFTWARE,,licence/month,true,1,{book['name']},EUR,10\n"
-                     f"IMP-1,Imported one,SOFTWARE,,licence/month,true,1,{book['name']},SEK,110\n"
-                     f"IMP-2,Imported two,HARDWARE,A box,piece,false,,{book['name']},EUR,99.5\n")
+    text = HEADER + (
+        f"IMP-1,Imported one,SOFTWARE,,licence/month,true,1,{book['name']},EUR,10\n"
+        f"IMP-1,Imported one,SOFTWARE,,licence/month,true,1,{book['name']},SEK,110\n"
+        f"IMP-2,Imported two,HARDWARE,A box,piece,false,,{book['name']},EUR,99.5\n"
+    )
     first = (await api.data(IMPORT, {"input": {"csv": text}}))["importProducts"]
-    assert (first["productsCreated"], first["productsUpdated"], first["unitsCreated"], first["pricesSet"]) == (2, 0, 2, 3)
+    assert (first["productsCreated"], first["productsUpdated"], first["unitsCreated"], first["pricesSet"]) == (
+        2,
+        0,
+        2,
+        3,
+    )
     assert [p["code"] for p in first["products"]] == ["IMP-1", "IMP-2"]
     assert await count(writable.engine, t.price_entries, t.price_entries.c.price_book_id == pk(book["id"])) == 3
     second = (await api.data(IMPORT, {"input": {"csv": text.replace("Imported two", "Imported 2")}}))["importProducts"]

@@ -1,5 +1,6 @@
 """Quote documents over HTTP: generate a document from a quote, download it, and manage templates,
 with the typed errors, the database state and the outbox."""
+
 from __future__ import annotations
 
 import base64
@@ -37,22 +38,25 @@ QUOTE = """query($id: ID!) { node(id: $id) { ... on Quote {
 } } }"""
 
 
-async def rows(engine, stmt) -> list:  # noqa: ANN001
+async def rows(engine, stmt) -> list:
     async with engine.connect() as conn:
         return list(await conn.execute(stmt))
 
 
-async def count(engine, table, *where) -> int:  # noqa: ANN001
+async def count(engine, table, *where) -> int:
     return (await rows(engine, select(func.count()).select_from(table).where(*where)))[0][0]
 
 
-async def a_quote_with_items(writable, partner: bool = False) -> str:  # noqa: ANN001
+async def a_quote_with_items(writable, partner: bool = False) -> str:
     """A seeded quote with items, on an opportunity of no partner (or of the test partner)."""
     partner_id = writable.summary.partner_id if partner else None
     opps = t.opportunities
     condition = opps.c.partner_id == partner_id if partner else opps.c.partner_id.is_(None)
-    stmt = (select(func.min(t.quotes.c.id)).join(opps, opps.c.id == t.quotes.c.opportunity_id)
-            .where(condition, t.quotes.c.id.in_(select(t.quote_items.c.quote_id))))
+    stmt = (
+        select(func.min(t.quotes.c.id))
+        .join(opps, opps.c.id == t.quotes.c.opportunity_id)
+        .where(condition, t.quotes.c.id.in_(select(t.quote_items.c.quote_id)))
+    )
     return ids.encode("Quote", (await rows(writable.engine, stmt))[0][0])
 
 
@@ -71,7 +75,7 @@ def docx_base64(body: str) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
-async def generate(api, **input_) -> dict:  # noqa: ANN001, ANN003
+async def generate(api, **input_) -> dict:
     return (await api.data(GENERATE, {"input": input_}))["generateQuoteDocument"]
 
 
@@ -93,14 +97,19 @@ async def test_generate_quote_document_stores_a_docx_with_the_account_the_items_
     for item in quote["items"]:
         assert item["name"] in text
     assert format_amount(Decimal(total["amount"]), total["currency"]) in text and total["currency"] in text
-    events = await rows(writable.engine, select(t.outbox_events.c.data).where(
-        t.outbox_events.c.type == "QuoteDocumentGenerated",
-        t.outbox_events.c.entity_id == ids.decode(quote["opportunity"]["id"])[1]))
+    events = await rows(
+        writable.engine,
+        select(t.outbox_events.c.data).where(
+            t.outbox_events.c.type == "QuoteDocumentGenerated",
+            t.outbox_events.c.entity_id == ids.decode(quote["opportunity"]["id"])[1],
+        ),
+    )
     assert [e.data["documentId"] for e in events] == [pk]
     listed = (await api.data(QUOTE, {"id": quote_id}))["node"]["opportunity"]["documents"]
     assert document["id"] in [d["id"] for d in listed]
-    by_id = await api.data('query($id: ID!) { node(id: $id) { ... on QuoteDocument { fileName downloadUrl } } }',
-                           {"id": document["id"]})
+    by_id = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on QuoteDocument { fileName downloadUrl } } }", {"id": document["id"]}
+    )
     assert by_id["node"] == {"fileName": document["fileName"], "downloadUrl": document["downloadUrl"]}
 
 
@@ -136,29 +145,44 @@ async def test_generate_quote_document_errors_are_typed_and_write_nothing(api, w
     assert missing["__typename"] == "NotFoundError" and missing["entityType"] == "Quote"
     wrong = await generate(api, quoteId=ids.encode("Opportunity", 1))
     assert wrong["__typename"] == "ValidationError" and wrong["field"] == "quoteId"
-    no_template = await generate(api, quoteId=await a_quote_with_items(writable),
-                                 templateId=ids.encode("DocumentTemplate", 999_999))
+    no_template = await generate(
+        api, quoteId=await a_quote_with_items(writable), templateId=ids.encode("DocumentTemplate", 999_999)
+    )
     assert no_template["__typename"] == "NotFoundError" and no_template["entityType"] == "DocumentTemplate"
     opportunity = (await rows(writable.engine, select(func.min(t.opportunities.c.id))))[0][0]
     async with writable.engine.begin() as conn:
-        empty = (await conn.execute(insert(t.quotes).values(
-            opportunity_id=opportunity, name="Empty", currency="EUR", is_active=False).returning(t.quotes.c.id))).scalar()
+        empty = (
+            await conn.execute(
+                insert(t.quotes)
+                .values(opportunity_id=opportunity, name="Empty", currency="EUR", is_active=False)
+                .returning(t.quotes.c.id)
+            )
+        ).scalar()
     no_items = await generate(api, quoteId=ids.encode("Quote", empty))
     assert no_items["__typename"] == "ValidationError" and no_items["field"] == "quoteId"
     assert await count(writable.engine, t.quote_documents) == before
 
 
 async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_be_deleted(api, writable):
-    uploaded = (await api.data(UPLOAD, {"input": {"name": "Short letter", "fileName": "short.docx",
-                                                  "contentBase64": docx_base64("To {{ account.name }}: "
-                                                                               "{{ totals.total_with_currency }}")}}))
+    uploaded = await api.data(
+        UPLOAD,
+        {
+            "input": {
+                "name": "Short letter",
+                "fileName": "short.docx",
+                "contentBase64": docx_base64("To {{ account.name }}: {{ totals.total_with_currency }}"),
+            }
+        },
+    )
     template = uploaded["uploadDocumentTemplate"]["template"]
     assert template["isDefault"] is False and template["size"] > 0
     assert (await count(writable.engine, t.document_templates, t.document_templates.c.name == "Short letter")) == 1
     quote_id = await a_quote_with_items(writable)
     quote = (await api.data(QUOTE, {"id": quote_id}))["node"]
-    expected = (f"To {quote['opportunity']['account']['name']}: "
-                f"{format_amount(Decimal(quote['total']['amount']), quote['total']['currency'])} {quote['total']['currency']}")
+    expected = (
+        f"To {quote['opportunity']['account']['name']}: "
+        f"{format_amount(Decimal(quote['total']['amount']), quote['total']['currency'])} {quote['total']['currency']}"
+    )
 
     named = (await generate(api, quoteId=quote_id, templateId=template["id"]))["document"]
     assert named["template"] == {"id": template["id"]}
@@ -167,8 +191,10 @@ async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_b
     by_default = (await generate(api, quoteId=quote_id))["document"]
     assert by_default["template"] == {"id": template["id"]}
     for document in (named, by_default):
-        (stored,) = await rows(writable.engine, select(t.quote_documents.c.content).where(
-            t.quote_documents.c.id == ids.decode(document["id"])[1]))
+        (stored,) = await rows(
+            writable.engine,
+            select(t.quote_documents.c.content).where(t.quote_documents.c.id == ids.decode(document["id"])[1]),
+        )
         assert text_of(stored.content) == expected
 
     listed = await api.data("{ documentTemplates { id isDefault } }")
@@ -177,28 +203,38 @@ async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_b
     assert stale["__typename"] == "ConflictError"
     deleted = (await api.data(DELETE, {"input": {"id": template["id"]}}))["deleteDocumentTemplate"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": template["id"]}
-    (kept,) = await rows(writable.engine, select(t.quote_documents.c.template_id).where(
-        t.quote_documents.c.id == ids.decode(named["id"])[1]))
+    (kept,) = await rows(
+        writable.engine,
+        select(t.quote_documents.c.template_id).where(t.quote_documents.c.id == ids.decode(named["id"])[1]),
+    )
     assert kept.template_id is None
     built_in = (await api.data(SET_DEFAULT, {"input": {"id": None}}))["setDefaultDocumentTemplate"]
     assert built_in == {"__typename": "DefaultDocumentTemplatePayload", "template": None}
-    changes = await rows(writable.engine, select(t.outbox_events.c.data).where(
-        t.outbox_events.c.type == "DocumentTemplateChanged").order_by(t.outbox_events.c.id))
+    changes = await rows(
+        writable.engine,
+        select(t.outbox_events.c.data)
+        .where(t.outbox_events.c.type == "DocumentTemplateChanged")
+        .order_by(t.outbox_events.c.id),
+    )
     assert [c.data["change"] for c in changes][-4:] == ["uploaded", "default", "deleted", "default"]
 
 
 async def test_a_template_that_is_not_a_readable_docx_template_is_refused(api, writable):
     before = await count(writable.engine, t.document_templates)
-    bad_base64 = (await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.docx", "contentBase64": "%%%"}}))
+    bad_base64 = await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.docx", "contentBase64": "%%%"}})
     assert bad_base64["uploadDocumentTemplate"]["field"] == "contentBase64"
-    not_docx = (await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.docx",
-                                                  "contentBase64": base64.b64encode(b"plain text").decode()}}))
+    not_docx = await api.data(
+        UPLOAD,
+        {"input": {"name": "X", "fileName": "x.docx", "contentBase64": base64.b64encode(b"plain text").decode()}},
+    )
     assert not_docx["uploadDocumentTemplate"]["__typename"] == "ValidationError"
     assert not_docx["uploadDocumentTemplate"]["field"] == "contentBase64"
-    unknown = (await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.docx",
-                                                 "contentBase64": docx_base64("{{ customer.name }}")}}))
+    unknown = await api.data(
+        UPLOAD, {"input": {"name": "X", "fileName": "x.docx", "contentBase64": docx_base64("{{ customer.name }}")}}
+    )
     assert "customer" in unknown["uploadDocumentTemplate"]["message"]
-    wrong_name = (await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.pdf",
-                                                    "contentBase64": docx_base64("{{ account.name }}")}}))
+    wrong_name = await api.data(
+        UPLOAD, {"input": {"name": "X", "fileName": "x.pdf", "contentBase64": docx_base64("{{ account.name }}")}}
+    )
     assert wrong_name["uploadDocumentTemplate"]["field"] == "fileName"
     assert await count(writable.engine, t.document_templates) == before

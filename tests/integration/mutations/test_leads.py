@@ -1,5 +1,6 @@
 """Lead, campaign, routing-rule and splitter mutations over HTTP: each workflow, its typed errors,
 the database state it leaves and the events it announces."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,14 +11,18 @@ from gql import ids
 from persistence import tables as t
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
-LEAD = ("lead { id firstName lastName company email phone country status priority archived anonymized "
-        "disqualificationReason version utmSource assignedUser { id } assignedPartner { id } account { id } "
-        "opportunity { id } contact { id } campaign { id } }")
+LEAD = (
+    "lead { id firstName lastName company email phone country status priority archived anonymized "
+    "disqualificationReason version utmSource assignedUser { id } assignedPartner { id } account { id } "
+    "opportunity { id } contact { id } campaign { id } }"
+)
 
 
 def mutation(name: str, input_type: str, payload: str, selection: str) -> str:
-    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-            f"... on {payload} {{ {selection} }} {ERRORS} }} }}")
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
+        f"... on {payload} {{ {selection} }} {ERRORS} }} }}"
+    )
 
 
 CREATE = mutation("createLead", "CreateLeadInput", "LeadPayload", LEAD)
@@ -26,9 +31,13 @@ ASSIGN = mutation("assignLead", "AssignLeadInput", "LeadPayload", LEAD)
 ARCHIVE = mutation("archiveLead", "LeadRefInput", "LeadPayload", LEAD)
 UNARCHIVE = mutation("unarchiveLead", "LeadRefInput", "LeadPayload", LEAD)
 ADD_TO_ACCOUNT = mutation("addLeadToAccount", "AddLeadToAccountInput", "LeadPayload", LEAD)
-QUALIFY = mutation("qualifyLead", "QualifyLeadInput", "QualifyLeadPayload",
-                   f"{LEAD} opportunity {{ id name stage probability owner {{ id }} campaign {{ id }} }} "
-                   "account { id name } contact { id firstName email }")
+QUALIFY = mutation(
+    "qualifyLead",
+    "QualifyLeadInput",
+    "QualifyLeadPayload",
+    f"{LEAD} opportunity {{ id name stage probability owner {{ id }} campaign {{ id }} }} "
+    "account { id name } contact { id firstName email }",
+)
 DISQUALIFY = mutation("disqualifyLead", "DisqualifyLeadInput", "LeadPayload", LEAD)
 REWORK = mutation("reworkLead", "ReworkLeadInput", "LeadPayload", LEAD)
 ANONYMIZE = mutation("anonymizeLead", "LeadRefInput", "LeadPayload", LEAD)
@@ -38,13 +47,16 @@ CREATE_CAMPAIGN = mutation("createCampaign", "CreateCampaignInput", "CampaignPay
 UPDATE_CAMPAIGN = mutation("updateCampaign", "UpdateCampaignInput", "CampaignPayload", CAMPAIGN)
 ARCHIVE_CAMPAIGN = mutation("archiveCampaign", "CampaignRefInput", "CampaignPayload", CAMPAIGN)
 UNARCHIVE_CAMPAIGN = mutation("unarchiveCampaign", "CampaignRefInput", "CampaignPayload", CAMPAIGN)
-RULE = ("rule { id name position active priority version conditions { field values min max } "
-        "user { id } partner { id } splitter { id } }")
+RULE = (
+    "rule { id name position active priority version conditions { field values min max } "
+    "user { id } partner { id } splitter { id } }"
+)
 CREATE_RULE = mutation("createLeadRoutingRule", "CreateLeadRoutingRuleInput", "LeadRoutingRulePayload", RULE)
 UPDATE_RULE = mutation("updateLeadRoutingRule", "UpdateLeadRoutingRuleInput", "LeadRoutingRulePayload", RULE)
 DELETE_RULE = mutation("deleteLeadRoutingRule", "LeadRoutingRuleRefInput", "DeletedPayload", "deletedId")
-SPLITTER = ("splitter { id name active version shares { weight assigned percent realisedPercent "
-            "user { id } partner { id } } }")
+SPLITTER = (
+    "splitter { id name active version shares { weight assigned percent realisedPercent user { id } partner { id } } }"
+)
 CREATE_SPLITTER = mutation("createLeadSplitter", "CreateLeadSplitterInput", "LeadSplitterPayload", SPLITTER)
 UPDATE_SPLITTER = mutation("updateLeadSplitter", "UpdateLeadSplitterInput", "LeadSplitterPayload", SPLITTER)
 DELETE_SPLITTER = mutation("deleteLeadSplitter", "LeadSplitterRefInput", "DeletedPayload", "deletedId")
@@ -52,16 +64,16 @@ FIGURES = """query($id: ID!) { node(id: $id) { ... on Campaign { figures {
   leads openLeads qualifiedLeads disqualifiedLeads opportunities costPerLead { amount currency } } } } }"""
 
 
-async def scalar(engine, stmt):  # noqa: ANN001, ANN201
+async def scalar(engine, stmt):
     async with engine.connect() as conn:
         return (await conn.execute(stmt)).scalar_one()
 
 
-async def count(engine, table, *where) -> int:  # noqa: ANN001
+async def count(engine, table, *where) -> int:
     return await scalar(engine, select(func.count()).select_from(table).where(*where))
 
 
-async def row(engine, table, pk: int):  # noqa: ANN001, ANN201
+async def row(engine, table, pk: int):
     async with engine.connect() as conn:
         return (await conn.execute(select(table).where(table.c.id == pk))).one()
 
@@ -71,16 +83,19 @@ async def events(engine, entity_type: str, pk: int, after: int = 0) -> list[str]
     id of a deleted row)."""
     box = t.outbox_events
     async with engine.connect() as conn:
-        rows = await conn.execute(select(box.c.type).where(
-            box.c.entity_type == entity_type, box.c.entity_id == pk, box.c.id > after).order_by(box.c.id))
+        rows = await conn.execute(
+            select(box.c.type)
+            .where(box.c.entity_type == entity_type, box.c.entity_id == pk, box.c.id > after)
+            .order_by(box.c.id)
+        )
         return [r.type for r in rows]
 
 
-async def outbox_mark(engine) -> int:  # noqa: ANN001
+async def outbox_mark(engine) -> int:
     return await scalar(engine, select(func.coalesce(func.max(t.outbox_events.c.id), 0)))
 
 
-async def first_id(engine, table, type_name: str, *where) -> str:  # noqa: ANN001
+async def first_id(engine, table, type_name: str, *where) -> str:
     return ids.encode(type_name, await scalar(engine, select(func.min(table.c.id)).where(*where)))
 
 
@@ -88,14 +103,25 @@ def pk_of(global_id: str) -> int:
     return ids.decode(global_id)[1]
 
 
-async def run(api, document: str, input: dict, token: str | None = None) -> dict:  # noqa: A002
+async def run(api, document: str, input: dict, token: str | None = None) -> dict:
     data = await api.data(document, {"input": input}, token)
     return next(iter(data.values()))
 
 
-async def new_lead(api, **values) -> dict:  # noqa: ANN003
-    made = await run(api, CREATE, {"firstName": "Kari", "lastName": "Nordmann", "company": "Fjellvent AS",
-                                   "email": "kari@fjellvent.no", "phone": "+47 91234567", "country": "no", **values})
+async def new_lead(api, **values) -> dict:
+    made = await run(
+        api,
+        CREATE,
+        {
+            "firstName": "Kari",
+            "lastName": "Nordmann",
+            "company": "Fjellvent AS",
+            "email": "kari@fjellvent.no",
+            "phone": "+47 91234567",
+            "country": "no",
+            **values,
+        },
+    )
     assert made["__typename"] == "LeadPayload", made
     return made["lead"]
 
@@ -114,11 +140,17 @@ async def a_rep(writable) -> str:
 
 async def unchanged_counts(writable) -> tuple[int, ...]:
     engine = writable.engine
-    return (await count(engine, t.leads), await count(engine, t.opportunities), await count(engine, t.accounts),
-            await count(engine, t.contacts), await count(engine, t.outbox_events))
+    return (
+        await count(engine, t.leads),
+        await count(engine, t.opportunities),
+        await count(engine, t.accounts),
+        await count(engine, t.contacts),
+        await count(engine, t.outbox_events),
+    )
 
 
 # --- leads ---
+
 
 async def test_create_lead_stores_it_for_the_creator_and_announces_it(api, writable):
     lead = await new_lead(api, campaignId=await a_campaign(writable), priority=3)
@@ -147,15 +179,17 @@ async def test_create_lead_with_bad_input_names_the_field_and_writes_nothing(api
 async def test_a_partner_creates_leads_for_itself_and_cannot_assign_them_to_a_user(api, writable):
     mine = await run(api, CREATE, {"lastName": "Portal"}, writable.partner_token)
     assert mine["lead"]["assignedPartner"]["id"] == ids.encode("Partner", writable.summary.partner_id)
-    refused = await run(api, CREATE, {"lastName": "Portal", "assignedUserId": await a_rep(writable)},
-                        writable.partner_token)
+    refused = await run(
+        api, CREATE, {"lastName": "Portal", "assignedUserId": await a_rep(writable)}, writable.partner_token
+    )
     assert refused["__typename"] == "PermissionDeniedError" and refused["code"] == "PERMISSION_DENIED"
 
 
 async def test_update_lead_changes_the_given_fields_and_a_stale_version_is_a_conflict(api, writable):
     lead = await new_lead(api)
-    updated = await run(api, UPDATE, {"id": lead["id"], "version": 1, "phone": None, "status": "CONTACTING",
-                                      "utmSource": "newsletter"})
+    updated = await run(
+        api, UPDATE, {"id": lead["id"], "version": 1, "phone": None, "status": "CONTACTING", "utmSource": "newsletter"}
+    )
     assert updated["lead"]["phone"] is None and updated["lead"]["status"] == "CONTACTING"
     assert updated["lead"]["email"] == "kari@fjellvent.no" and updated["lead"]["version"] == 2
     stale = await run(api, UPDATE, {"id": lead["id"], "version": 1, "company": "Overwritten"})
@@ -213,8 +247,16 @@ async def test_add_lead_to_account_links_it_and_refuses_an_unknown_account(api, 
 async def test_qualify_creates_account_contact_and_opportunity_in_one_transaction(api, writable):
     campaign = await a_campaign(writable)
     lead = await new_lead(api, campaignId=campaign)
-    done = await run(api, QUALIFY, {"id": lead["id"], "createAccount": True, "createContact": True,
-                                    "estimatedRevenue": {"amount": "9000.00", "currency": "EUR"}})
+    done = await run(
+        api,
+        QUALIFY,
+        {
+            "id": lead["id"],
+            "createAccount": True,
+            "createContact": True,
+            "estimatedRevenue": {"amount": "9000.00", "currency": "EUR"},
+        },
+    )
     assert done["__typename"] == "QualifyLeadPayload", done
     assert done["lead"]["status"] == "QUALIFIED"
     assert done["lead"]["opportunity"]["id"] == done["opportunity"]["id"]
@@ -263,12 +305,15 @@ async def test_disqualify_needs_a_reason_and_rework_puts_the_lead_back(api, writ
     assert again["__typename"] == "ConflictError"
     stored = await row(writable.engine, t.leads, pk_of(lead["id"]))
     assert (stored.status, stored.disqualification_reason) == ("REWORK", "Call again in the autumn")
-    assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated", "LeadDisqualified",
-                                                                         "LeadReworked"]
+    assert await events(writable.engine, "Lead", pk_of(lead["id"])) == [
+        "LeadCreated",
+        "LeadDisqualified",
+        "LeadReworked",
+    ]
 
 
 async def test_anonymize_wipes_personal_data_for_good_and_campaign_figures_still_add_up(api, writable):
-    campaign = (await run(api, CREATE_CAMPAIGN, {"name": "GDPR fair", "costs": {"amount": "300", "currency": "EUR"}}))
+    campaign = await run(api, CREATE_CAMPAIGN, {"name": "GDPR fair", "costs": {"amount": "300", "currency": "EUR"}})
     campaign_id = campaign["campaign"]["id"]
     leads = [await new_lead(api, campaignId=campaign_id, utmSource="fair") for _ in range(3)]
     await run(api, DISQUALIFY, {"id": leads[1]["id"], "reason": "Student"})
@@ -276,14 +321,30 @@ async def test_anonymize_wipes_personal_data_for_good_and_campaign_figures_still
     for lead in leads[:2]:
         wiped = await run(api, ANONYMIZE, {"id": lead["id"]})
         assert wiped["lead"]["anonymized"] is True
-        assert {k: wiped["lead"][k] for k in ("firstName", "lastName", "company", "email", "phone", "utmSource")} == \
-            dict.fromkeys(("firstName", "lastName", "company", "email", "phone", "utmSource"))
+        assert {
+            k: wiped["lead"][k] for k in ("firstName", "lastName", "company", "email", "phone", "utmSource")
+        } == dict.fromkeys(("firstName", "lastName", "company", "email", "phone", "utmSource"))
     after = (await api.data(FIGURES, {"id": campaign_id}))["node"]["figures"]
-    assert after == before == {"leads": 3, "openLeads": 2, "qualifiedLeads": 0, "disqualifiedLeads": 1,
-                               "opportunities": 0, "costPerLead": {"amount": "100.00", "currency": "EUR"}}
+    assert (
+        after
+        == before
+        == {
+            "leads": 3,
+            "openLeads": 2,
+            "qualifiedLeads": 0,
+            "disqualifiedLeads": 1,
+            "opportunities": 0,
+            "costPerLead": {"amount": "100.00", "currency": "EUR"},
+        }
+    )
     stored = await row(writable.engine, t.leads, pk_of(leads[0]["id"]))
     assert (stored.first_name, stored.email, stored.phone, stored.utm_source, stored.anonymized) == (
-        None, None, None, None, True)
+        None,
+        None,
+        None,
+        None,
+        True,
+    )
     again = await run(api, ANONYMIZE, {"id": leads[0]["id"]})
     assert again["__typename"] == "ConflictError"
     refill = await run(api, UPDATE, {"id": leads[0]["id"], "email": "kari@fjellvent.no"})
@@ -293,18 +354,33 @@ async def test_anonymize_wipes_personal_data_for_good_and_campaign_figures_still
 
 async def test_lead_mutations_on_a_missing_lead_are_not_found(api, writable):
     missing = ids.encode("Lead", 999_999)
-    for document, extra in ((UPDATE, {"priority": 1}), (ARCHIVE, {}), (ANONYMIZE, {}), (REWORK, {}),
-                            (DISQUALIFY, {"reason": "x"}), (QUALIFY, {})):
+    for document, extra in (
+        (UPDATE, {"priority": 1}),
+        (ARCHIVE, {}),
+        (ANONYMIZE, {}),
+        (REWORK, {}),
+        (DISQUALIFY, {"reason": "x"}),
+        (QUALIFY, {}),
+    ):
         outcome = await run(api, document, {"id": missing, **extra})
         assert outcome["__typename"] == "NotFoundError" and outcome["entityType"] == "Lead", outcome
 
 
 # --- ingestLead ---
 
+
 async def test_ingest_lead_routes_by_rule_and_a_repeated_key_returns_the_first_lead(api, writable):
     rep = await a_rep(writable)
-    made = await run(api, CREATE_RULE, {"name": "Mutation test source", "target": {"userId": rep}, "priority": 7,
-                                        "conditions": [{"field": "UTM_SOURCE", "values": ["mutation-test"]}]})
+    made = await run(
+        api,
+        CREATE_RULE,
+        {
+            "name": "Mutation test source",
+            "target": {"userId": rep},
+            "priority": 7,
+            "conditions": [{"field": "UTM_SOURCE", "values": ["mutation-test"]}],
+        },
+    )
     rule = made["rule"]
     first = await run(api, INGEST, {"lastName": "Berg", "utmSource": "Mutation-Test", "idempotencyKey": "m-1"})
     assert first["__typename"] == "IngestLeadPayload", first
@@ -334,9 +410,18 @@ async def test_ingest_lead_with_bad_input_is_a_typed_error(api, writable):
 
 # --- campaigns ---
 
+
 async def test_campaigns_are_created_updated_archived_and_unarchived(api, writable):
-    made = await run(api, CREATE_CAMPAIGN, {"name": "Autumn fair", "costs": {"amount": "2500.00", "currency": "NOK"},
-                                            "startsOn": "2026-09-01", "endsOn": "2026-09-30"})
+    made = await run(
+        api,
+        CREATE_CAMPAIGN,
+        {
+            "name": "Autumn fair",
+            "costs": {"amount": "2500.00", "currency": "NOK"},
+            "startsOn": "2026-09-01",
+            "endsOn": "2026-09-30",
+        },
+    )
     campaign = made["campaign"]
     assert campaign["status"] == "ACTIVE" and campaign["costs"]["currency"] == "NOK"
     assert Decimal(campaign["costs"]["amount"]) == Decimal("2500")
@@ -344,8 +429,9 @@ async def test_campaigns_are_created_updated_archived_and_unarchived(api, writab
     assert bad_period["__typename"] == "ValidationError" and bad_period["field"] == "endsOn"
     bad_money = await run(api, UPDATE_CAMPAIGN, {"id": campaign["id"], "costs": {"amount": "1", "currency": "euro"}})
     assert bad_money["__typename"] == "ValidationError" and bad_money["field"] == "currency"
-    updated = await run(api, UPDATE_CAMPAIGN, {"id": campaign["id"], "version": 1, "name": "Autumn fair 2026",
-                                               "costs": None})
+    updated = await run(
+        api, UPDATE_CAMPAIGN, {"id": campaign["id"], "version": 1, "name": "Autumn fair 2026", "costs": None}
+    )
     assert updated["campaign"]["name"] == "Autumn fair 2026" and updated["campaign"]["costs"] is None
     stale = await run(api, UPDATE_CAMPAIGN, {"id": campaign["id"], "version": 1, "name": "x"})
     assert stale["__typename"] == "ConflictError"
@@ -364,28 +450,51 @@ async def test_campaigns_are_created_updated_archived_and_unarchived(api, writab
 
 # --- routing rules and splitters ---
 
+
 async def test_routing_rules_are_created_listed_updated_and_deleted(api, writable):
     partner = ids.encode("Partner", writable.summary.partner_id)
     campaign = await a_campaign(writable)
     mark = await outbox_mark(writable.engine)
-    made = await run(api, CREATE_RULE, {
-        "name": "Big Nordics", "target": {"partnerId": partner}, "priority": 4, "position": 500,
-        "conditions": [{"field": "COUNTRY", "values": ["no", "SE"]}, {"field": "COMPANY_SIZE", "min": 500},
-                       {"field": "CAMPAIGN", "values": [campaign]}]})
+    made = await run(
+        api,
+        CREATE_RULE,
+        {
+            "name": "Big Nordics",
+            "target": {"partnerId": partner},
+            "priority": 4,
+            "position": 500,
+            "conditions": [
+                {"field": "COUNTRY", "values": ["no", "SE"]},
+                {"field": "COMPANY_SIZE", "min": 500},
+                {"field": "CAMPAIGN", "values": [campaign]},
+            ],
+        },
+    )
     rule = made["rule"]
     assert rule["partner"]["id"] == partner and rule["position"] == 500 and rule["version"] == 1
     assert rule["conditions"] == [
         {"field": "COUNTRY", "values": ["NO", "SE"], "min": None, "max": None},
         {"field": "COMPANY_SIZE", "values": [], "min": 500, "max": None},
-        {"field": "CAMPAIGN", "values": [campaign], "min": None, "max": None}]
-    listed = await api.data("{ leadRoutingRules { id name partner { id name } user { id } splitter { id } "
-                            "conditions { field values } } }")
+        {"field": "CAMPAIGN", "values": [campaign], "min": None, "max": None},
+    ]
+    listed = await api.data(
+        "{ leadRoutingRules { id name partner { id name } user { id } splitter { id } conditions { field values } } }"
+    )
     [found] = [r for r in listed["leadRoutingRules"] if r["id"] == rule["id"]]
     assert found["partner"]["id"] == partner and found["user"] is None and len(found["conditions"]) == 3
     as_partner = await api.data("{ leadRoutingRules { id } leadSplitters { id } }", token=writable.partner_token)
     assert as_partner == {"leadRoutingRules": [], "leadSplitters": []}
-    updated = await run(api, UPDATE_RULE, {"id": rule["id"], "version": 1, "target": {"userId": await a_rep(writable)},
-                                           "active": False, "conditions": []})
+    updated = await run(
+        api,
+        UPDATE_RULE,
+        {
+            "id": rule["id"],
+            "version": 1,
+            "target": {"userId": await a_rep(writable)},
+            "active": False,
+            "conditions": [],
+        },
+    )
     assert updated["rule"]["partner"] is None and updated["rule"]["user"]["id"] == await a_rep(writable)
     assert updated["rule"]["active"] is False and updated["rule"]["conditions"] == []
     stored = await row(writable.engine, t.lead_routing_rules, pk_of(rule["id"]))
@@ -399,14 +508,17 @@ async def test_routing_rules_are_created_listed_updated_and_deleted(api, writabl
 async def test_routing_rule_errors_name_the_field_and_write_nothing(api, writable):
     rules = await count(writable.engine, t.lead_routing_rules)
     rep = await a_rep(writable)
-    two = await run(api, CREATE_RULE, {"name": "x", "target": {"userId": rep,
-                                                               "partnerId": ids.encode("Partner", 1)}})
+    two = await run(api, CREATE_RULE, {"name": "x", "target": {"userId": rep, "partnerId": ids.encode("Partner", 1)}})
     assert two["__typename"] == "ValidationError" and two["field"] == "target"
-    bad_range = await run(api, CREATE_RULE, {"name": "x", "target": {"userId": rep},
-                                             "conditions": [{"field": "COMPANY_SIZE", "min": 10, "max": 5}]})
+    bad_range = await run(
+        api,
+        CREATE_RULE,
+        {"name": "x", "target": {"userId": rep}, "conditions": [{"field": "COMPANY_SIZE", "min": 10, "max": 5}]},
+    )
     assert bad_range["__typename"] == "ValidationError" and bad_range["field"] == "conditions[0]"
-    no_values = await run(api, CREATE_RULE, {"name": "x", "target": {"userId": rep},
-                                             "conditions": [{"field": "COUNTRY"}]})
+    no_values = await run(
+        api, CREATE_RULE, {"name": "x", "target": {"userId": rep}, "conditions": [{"field": "COUNTRY"}]}
+    )
     assert no_values["field"] == "conditions[0]"
     no_splitter = await run(api, CREATE_RULE, {"name": "x", "target": {"splitterId": ids.encode("LeadSplitter", 9999)}})
     assert no_splitter["__typename"] == "NotFoundError" and no_splitter["entityType"] == "LeadSplitter"
@@ -439,26 +551,40 @@ async def test_rule_positions_are_bounded_so_the_next_rule_always_finds_a_place(
 
 async def test_names_and_costs_beyond_their_columns_are_validation_errors_that_name_the_field(api, writable):
     rep, lead = await a_rep(writable), await new_lead(api)
-    before = (await unchanged_counts(writable), await count(writable.engine, t.campaigns),
-              await count(writable.engine, t.lead_routing_rules), await count(writable.engine, t.lead_splitters))
+    before = (
+        await unchanged_counts(writable),
+        await count(writable.engine, t.campaigns),
+        await count(writable.engine, t.lead_routing_rules),
+        await count(writable.engine, t.lead_splitters),
+    )
     long = "x" * 201
     campaign = await run(api, CREATE_CAMPAIGN, {"name": long})
     rule = await run(api, CREATE_RULE, {"name": long, "target": {"userId": rep}})
     splitter = await run(api, CREATE_SPLITTER, {"name": long, "shares": [{"userId": rep, "weight": 1}]})
     qualified = await run(api, QUALIFY, {"id": lead["id"], "createAccount": True, "opportunityName": "y" * 301})
     company = await run(api, CREATE, {"company": "z" * 301})
-    for refused, field in ((campaign, "name"), (rule, "name"), (splitter, "name"), (qualified, "opportunityName"),
-                           (company, "company")):
+    for refused, field in (
+        (campaign, "name"),
+        (rule, "name"),
+        (splitter, "name"),
+        (qualified, "opportunityName"),
+        (company, "company"),
+    ):
         assert refused["__typename"] == "ValidationError" and refused["field"] == field, refused
     renamed = await run(api, UPDATE_CAMPAIGN, {"id": await a_campaign(writable), "name": long})
     assert renamed["__typename"] == "ValidationError" and renamed["field"] == "name"
     for amount in ("1" + "0" * 16, "10.00001"):
         costly = await run(api, CREATE_CAMPAIGN, {"name": "Costly", "costs": {"amount": amount, "currency": "EUR"}})
-        recosted = await run(api, UPDATE_CAMPAIGN, {"id": await a_campaign(writable),
-                                                    "costs": {"amount": amount, "currency": "EUR"}})
+        recosted = await run(
+            api, UPDATE_CAMPAIGN, {"id": await a_campaign(writable), "costs": {"amount": amount, "currency": "EUR"}}
+        )
         assert costly["field"] == recosted["field"] == "costs", (costly, recosted)
-    assert (await unchanged_counts(writable), await count(writable.engine, t.campaigns),
-            await count(writable.engine, t.lead_routing_rules), await count(writable.engine, t.lead_splitters)) == before
+    assert (
+        await unchanged_counts(writable),
+        await count(writable.engine, t.campaigns),
+        await count(writable.engine, t.lead_routing_rules),
+        await count(writable.engine, t.lead_splitters),
+    ) == before
     exactly = await run(api, CREATE_CAMPAIGN, {"name": f" {'c' * 200} "})
     assert exactly["campaign"]["name"] == "c" * 200  # blanks around a name are not counted: they are not kept
 
@@ -466,33 +592,57 @@ async def test_names_and_costs_beyond_their_columns_are_validation_errors_that_n
 async def test_splitters_are_created_with_shares_updated_and_deleted_once_no_rule_uses_them(api, writable):
     rep, partner = await a_rep(writable), ids.encode("Partner", writable.summary.partner_id)
     mark = await outbox_mark(writable.engine)
-    made = await run(api, CREATE_SPLITTER, {"name": "Nordic 70/30", "shares": [
-        {"userId": rep, "weight": 70}, {"partnerId": partner, "weight": 30}]})
+    made = await run(
+        api,
+        CREATE_SPLITTER,
+        {"name": "Nordic 70/30", "shares": [{"userId": rep, "weight": 70}, {"partnerId": partner, "weight": 30}]},
+    )
     splitter = made["splitter"]
-    assert [(s["weight"], s["percent"], s["assigned"]) for s in splitter["shares"]] == [(70, "70.00", 0), (30, "30.00", 0)]
+    assert [(s["weight"], s["percent"], s["assigned"]) for s in splitter["shares"]] == [
+        (70, "70.00", 0),
+        (30, "30.00", 0),
+    ]
     assert splitter["shares"][0]["user"]["id"] == rep and splitter["shares"][1]["partner"]["id"] == partner
     listed = await api.data("{ leadSplitters { id name shares { weight user { id } partner { id } } } }")
-    assert {"id": splitter["id"], "name": "Nordic 70/30", "shares": [
-        {"weight": 70, "user": {"id": rep}, "partner": None},
-        {"weight": 30, "user": None, "partner": {"id": partner}}]} in listed["leadSplitters"]
+    assert {
+        "id": splitter["id"],
+        "name": "Nordic 70/30",
+        "shares": [
+            {"weight": 70, "user": {"id": rep}, "partner": None},
+            {"weight": 30, "user": None, "partner": {"id": partner}},
+        ],
+    } in listed["leadSplitters"]
     duplicate = await run(api, CREATE_SPLITTER, {"name": "Nordic 70/30", "shares": [{"userId": rep, "weight": 1}]})
     assert duplicate["__typename"] == "ConflictError"
-    twice = await run(api, CREATE_SPLITTER, {"name": "Twice", "shares": [{"userId": rep, "weight": 1},
-                                                                         {"userId": rep, "weight": 2}]})
+    twice = await run(
+        api, CREATE_SPLITTER, {"name": "Twice", "shares": [{"userId": rep, "weight": 1}, {"userId": rep, "weight": 2}]}
+    )
     assert twice["__typename"] == "ValidationError" and twice["field"] == "shares"
     zero = await run(api, CREATE_SPLITTER, {"name": "Zero", "shares": [{"userId": rep, "weight": 0}]})
     assert zero["field"] == "shares"
-    updated = await run(api, UPDATE_SPLITTER, {"id": splitter["id"], "version": 1, "shares": [
-        {"userId": rep, "weight": 1}, {"partnerId": partner, "weight": 1}]})
+    updated = await run(
+        api,
+        UPDATE_SPLITTER,
+        {
+            "id": splitter["id"],
+            "version": 1,
+            "shares": [{"userId": rep, "weight": 1}, {"partnerId": partner, "weight": 1}],
+        },
+    )
     assert updated["splitter"]["version"] == 2
     assert [s["percent"] for s in updated["splitter"]["shares"]] == ["50.00", "50.00"]
-    rule = (await run(api, CREATE_RULE, {"name": "Split all", "target": {"splitterId": splitter["id"]},
-                                         "active": False}))["rule"]
+    rule = (
+        await run(api, CREATE_RULE, {"name": "Split all", "target": {"splitterId": splitter["id"]}, "active": False})
+    )["rule"]
     in_use = await run(api, DELETE_SPLITTER, {"id": splitter["id"]})
     assert in_use["__typename"] == "ConflictError" and "Split all" in in_use["message"]
     await run(api, DELETE_RULE, {"id": rule["id"]})
     deleted = await run(api, DELETE_SPLITTER, {"id": splitter["id"], "version": 2})
     assert deleted["__typename"] == "DeletedPayload"
-    assert await count(writable.engine, t.lead_splitter_shares,
-                       t.lead_splitter_shares.c.splitter_id == pk_of(splitter["id"])) == 0
+    assert (
+        await count(
+            writable.engine, t.lead_splitter_shares, t.lead_splitter_shares.c.splitter_id == pk_of(splitter["id"])
+        )
+        == 0
+    )
     assert await events(writable.engine, "LeadSplitter", pk_of(splitter["id"]), mark) == ["LeadSplitterChanged"] * 3

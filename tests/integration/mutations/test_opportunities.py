@@ -1,4 +1,5 @@
 """Opportunity mutations over HTTP: each workflow, its typed errors, its history and its events."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -33,9 +34,11 @@ async def count(engine, table, *where) -> int:
 
 async def outbox_types(engine, entity_id: int) -> list[str]:
     async with engine.connect() as conn:
-        rows = await conn.execute(select(t.outbox_events.c.type).where(t.outbox_events.c.entity_id == entity_id,
-                                                                        t.outbox_events.c.entity_type == "Opportunity")
-                                  .order_by(t.outbox_events.c.id))
+        rows = await conn.execute(
+            select(t.outbox_events.c.type)
+            .where(t.outbox_events.c.entity_id == entity_id, t.outbox_events.c.entity_type == "Opportunity")
+            .order_by(t.outbox_events.c.id)
+        )
         return [r.type for r in rows]
 
 
@@ -45,8 +48,17 @@ async def an_account(writable) -> str:
 
 
 async def new_opportunity(api, writable, **extra) -> dict:
-    data = await api.data(CREATE, {"input": {"name": "Fleet renewal", "accountId": await an_account(writable),
-                                             "estimatedRevenue": {"amount": "12000.00", "currency": "EUR"}, **extra}})
+    data = await api.data(
+        CREATE,
+        {
+            "input": {
+                "name": "Fleet renewal",
+                "accountId": await an_account(writable),
+                "estimatedRevenue": {"amount": "12000.00", "currency": "EUR"},
+                **extra,
+            }
+        },
+    )
     assert data["createOpportunity"]["__typename"] == "OpportunityPayload", data
     return data["createOpportunity"]["opportunity"]
 
@@ -56,21 +68,32 @@ async def test_create_opportunity_stores_it_announces_it_and_starts_its_history(
     assert created["stage"] == "PROSPECTING" and created["probability"] == 10 and created["version"] == 1
     pk = ids.decode(created["id"])[1]
     assert await outbox_types(writable.engine, pk) == ["OpportunityCreated"]
-    assert await count(writable.engine, t.audit_entries, t.audit_entries.c.entity_type == "Opportunity",
-                       t.audit_entries.c.entity_id == pk) == 1
+    assert (
+        await count(
+            writable.engine,
+            t.audit_entries,
+            t.audit_entries.c.entity_type == "Opportunity",
+            t.audit_entries.c.entity_id == pk,
+        )
+        == 1
+    )
 
 
 async def test_create_opportunity_with_bad_input_changes_nothing_and_names_the_field(api, writable):
     before = await count(writable.engine, t.opportunities)
     events = await count(writable.engine, t.outbox_events)
-    blank = (await api.data(CREATE, {"input": {"name": "  ", "accountId": await an_account(writable)}}))["createOpportunity"]
+    blank = (await api.data(CREATE, {"input": {"name": "  ", "accountId": await an_account(writable)}}))[
+        "createOpportunity"
+    ]
     assert blank["__typename"] == "ValidationError" and blank["field"] == "name" and blank["code"] == "VALIDATION"
-    wrong_type = (await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("User", 1)}}))["createOpportunity"]
+    wrong_type = (await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("User", 1)}}))[
+        "createOpportunity"
+    ]
     assert wrong_type["__typename"] == "ValidationError" and wrong_type["field"] == "accountId"
-    missing = (await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("Account", 999_999)}}))
+    missing = await api.data(CREATE, {"input": {"name": "X", "accountId": ids.encode("Account", 999_999)}})
     assert missing["createOpportunity"]["__typename"] == "NotFoundError"
     assert missing["createOpportunity"]["entityType"] == "Account"
-    closed = (await api.data(CREATE, {"input": {"name": "X", "accountId": await an_account(writable), "stage": "WON"}}))
+    closed = await api.data(CREATE, {"input": {"name": "X", "accountId": await an_account(writable), "stage": "WON"}})
     assert closed["createOpportunity"]["field"] == "stage"
     assert await count(writable.engine, t.opportunities) == before
     assert await count(writable.engine, t.outbox_events) == events
@@ -78,12 +101,14 @@ async def test_create_opportunity_with_bad_input_changes_nothing_and_names_the_f
 
 async def test_update_with_a_stale_version_is_a_conflict_and_the_current_version_wins(api, writable):
     created = await new_opportunity(api, writable)
-    first = (await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Fleet renewal 2027"}}))
+    first = await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Fleet renewal 2027"}})
     assert first["updateOpportunity"]["opportunity"]["version"] == 2
-    stale = (await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Overwritten"}}))
+    stale = await api.data(UPDATE, {"input": {"id": created["id"], "version": 1, "name": "Overwritten"}})
     assert stale["updateOpportunity"]["__typename"] == "ConflictError"
     assert "version 2" in stale["updateOpportunity"]["message"]
-    node = await api.data('query($id: ID!) { node(id: $id) { ... on Opportunity { name version } } }', {"id": created["id"]})
+    node = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Opportunity { name version } } }", {"id": created["id"]}
+    )
     assert node["node"] == {"name": "Fleet renewal 2027", "version": 2}
 
 
@@ -105,7 +130,7 @@ async def test_mark_lost_needs_a_reason_and_a_lost_opportunity_can_be_reopened(a
     assert lost["opportunity"]["stage"] == "LOST" and lost["opportunity"]["lossReason"] == "Budget cut"
     again = (await api.data(LOST, {"input": {"id": created["id"], "reason": "Twice"}}))["markOpportunityLost"]
     assert again["__typename"] == "ConflictError"
-    reopened = (await api.data(STAGE, {"input": {"id": created["id"], "stage": "QUALIFICATION"}}))
+    reopened = await api.data(STAGE, {"input": {"id": created["id"], "stage": "QUALIFICATION"}})
     assert reopened["changeOpportunityStage"]["opportunity"]["stage"] == "QUALIFICATION"
     assert reopened["changeOpportunityStage"]["opportunity"]["lossReason"] is None
 
@@ -114,7 +139,9 @@ async def test_delete_removes_an_open_opportunity_and_a_second_delete_finds_noth
     created = await new_opportunity(api, writable)
     deleted = (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": created["id"]}
-    assert (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"]["__typename"] == "NotFoundError"
+    assert (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"][
+        "__typename"
+    ] == "NotFoundError"
     assert await count(writable.engine, t.opportunities, t.opportunities.c.id == ids.decode(created["id"])[1]) == 0
 
 
@@ -135,7 +162,9 @@ async def test_history_lists_who_changed_which_field_from_what_to_what(api, writ
     assert ("stage", "PROSPECTING", "PROPOSAL") in changes
     assert history["totalCount"] == len(changes)
     assert {e["node"]["actor"]["id"] for e in history["edges"]} == {ids.encode("User", writable.summary.admin_user_id)}
-    only = await api.data(HISTORY.replace("history(last: 10)", 'history(filter: {field: "stage"})'), {"id": created["id"]})
+    only = await api.data(
+        HISTORY.replace("history(last: 10)", 'history(filter: {field: "stage"})'), {"id": created["id"]}
+    )
     assert [e["node"]["newValue"] for e in only["node"]["history"]["edges"]] == ["PROPOSAL"]
 
 
@@ -176,14 +205,16 @@ async def test_move_puts_the_opportunity_on_another_account_and_refuses_the_same
     assert moved["opportunity"]["account"]["id"] == other
     same = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": other}}))["moveOpportunity"]
     assert same["__typename"] == "ValidationError" and same["field"] == "accountId"
-    gone = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": ids.encode("Account", 10**6)}}))
+    gone = await api.data(MOVE, {"input": {"id": created["id"], "accountId": ids.encode("Account", 10**6)}})
     assert gone["moveOpportunity"]["__typename"] == "NotFoundError"
 
 
 async def test_copy_makes_an_open_opportunity_with_copies_of_the_quotes(api, writable):
     created = await new_opportunity(api, writable)
-    await api.data("""mutation($input: CreateQuoteInput!) { createQuote(input: $input) { __typename } }""",
-                   {"input": {"opportunityId": created["id"], "name": "Base offer", "currency": "EUR"}})
+    await api.data(
+        """mutation($input: CreateQuoteInput!) { createQuote(input: $input) { __typename } }""",
+        {"input": {"opportunityId": created["id"], "name": "Base offer", "currency": "EUR"}},
+    )
     copy = (await api.data(COPY, {"input": {"id": created["id"]}}))["copyOpportunity"]
     assert copy["opportunity"]["name"] == "Fleet renewal (copy)" and copy["opportunity"]["id"] != created["id"]
     assert copy["quotes"]["quotes"] == [{"name": "Base offer", "isActive": True}]
@@ -194,25 +225,30 @@ async def test_copy_makes_an_open_opportunity_with_copies_of_the_quotes(api, wri
 async def test_related_accounts_are_added_once_and_removed(api, writable):
     created = await new_opportunity(api, writable)
     other = ids.encode("Account", (await some(writable, t.accounts))[1])
-    added = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    added = await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
     assert added["addRelatedAccount"]["opportunity"]["relatedAccounts"] == [{"id": other}]
-    twice = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    twice = await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
     assert twice["addRelatedAccount"]["__typename"] == "ConflictError"
-    own = (await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": created["account"]["id"]}}))
+    own = await api.data(
+        ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": created["account"]["id"]}}
+    )
     assert own["addRelatedAccount"]["__typename"] == "ValidationError"
-    removed = (await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    removed = await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
     assert removed["removeRelatedAccount"]["opportunity"]["relatedAccounts"] == []
-    again = (await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}}))
+    again = await api.data(REMOVE_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
     assert again["removeRelatedAccount"]["__typename"] == "ValidationError"
 
 
 async def test_business_roles_are_added_and_removed(api, writable):
     created = await new_opportunity(api, writable)
     contact = ids.encode("Contact", (await some(writable, t.contacts, 1))[0])
-    added = (await api.data(ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact,
-                                                 "role": "Decision maker"}}))["addBusinessRole"]
+    added = (
+        await api.data(
+            ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact, "role": "Decision maker"}}
+        )
+    )["addBusinessRole"]
     assert added["businessRole"]["role"] == "Decision maker" and added["businessRole"]["contact"]["id"] == contact
-    blank = (await api.data(ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact, "role": ""}}))
+    blank = await api.data(ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact, "role": ""}})
     assert blank["addBusinessRole"]["__typename"] == "ValidationError" and blank["addBusinessRole"]["field"] == "role"
     removed = (await api.data(REMOVE_ROLE, {"input": {"id": added["businessRole"]["id"]}}))["removeBusinessRole"]
     assert removed["opportunity"]["businessRoles"] == []
@@ -223,11 +259,11 @@ async def test_business_roles_are_added_and_removed(api, writable):
 async def test_assigning_a_partner_and_taking_it_away(api, writable):
     created = await new_opportunity(api, writable)
     partner = ids.encode("Partner", writable.summary.partner_id)
-    given = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": partner, "version": 1}}))
+    given = await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": partner, "version": 1}})
     assert given["assignOpportunityPartner"]["opportunity"]["partner"] == {"id": partner}
-    stale = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None, "version": 1}}))
+    stale = await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None, "version": 1}})
     assert stale["assignOpportunityPartner"]["__typename"] == "ConflictError"
-    taken = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None}}))
+    taken = await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": None}})
     assert taken["assignOpportunityPartner"]["opportunity"]["partner"] is None
-    unknown = (await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": ids.encode("Partner", 10**6)}}))
+    unknown = await api.data(PARTNER, {"input": {"id": created["id"], "partnerId": ids.encode("Partner", 10**6)}})
     assert unknown["assignOpportunityPartner"]["__typename"] == "NotFoundError"

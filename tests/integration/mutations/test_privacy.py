@@ -1,5 +1,6 @@
 """GDPR erasure of a person who is both a lead and the contact it was qualified into: anonymizing
 either wipes both, in one transaction."""
+
 from __future__ import annotations
 
 from tests.integration.mutations.test_opportunities import ERRORS, an_account
@@ -19,18 +20,36 @@ PERSON = """query($lead: ID!, $contact: ID!) {
 
 
 async def qualified_person(api, writable) -> tuple[str, str]:
-    lead = (await api.data(CREATE_LEAD, {"input": {"firstName": "Ola", "lastName": "Nordmann", "email": "ola@example.no",
-                                                   "phone": "+47 22 00 00 00", "company": "Nordmann AS"}}))
+    lead = await api.data(
+        CREATE_LEAD,
+        {
+            "input": {
+                "firstName": "Ola",
+                "lastName": "Nordmann",
+                "email": "ola@example.no",
+                "phone": "+47 22 00 00 00",
+                "company": "Nordmann AS",
+            }
+        },
+    )
     lead_id = lead["createLead"]["lead"]["id"]
-    qualified = (await api.data(QUALIFY, {"input": {"id": lead_id, "accountId": await an_account(writable),
-                                                    "createContact": True}}))["qualifyLead"]
+    qualified = (
+        await api.data(
+            QUALIFY, {"input": {"id": lead_id, "accountId": await an_account(writable), "createContact": True}}
+        )
+    )["qualifyLead"]
     assert qualified["__typename"] == "QualifyLeadPayload", qualified
     return lead_id, qualified["lead"]["contact"]["id"]
 
 
 def wiped(person: dict) -> bool:
-    return person["anonymized"] and person["email"] is None and person["phone"] is None and \
-        "Nordmann" not in (person["lastName"] or "") and "Ola" not in (person["firstName"] or "")
+    return (
+        person["anonymized"]
+        and person["email"] is None
+        and person["phone"] is None
+        and "Nordmann" not in (person["lastName"] or "")
+        and "Ola" not in (person["firstName"] or "")
+    )
 
 
 async def test_anonymizing_a_qualified_lead_wipes_the_contact_it_became(api, writable):

@@ -1,4 +1,5 @@
 """Quotes, items and the sale: from a price book to contracts, with locks, unlock and upsell."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,56 +15,98 @@ QUOTE = "quote { id name currency isActive version total { amount currency } ite
 
 
 def doc(name: str, input_type: str, payload: str = "QuotePayload", body: str = QUOTE) -> str:
-    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-            f"... on {payload} {{ {body} }} {ERRORS} }} }}")
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
+        f"... on {payload} {{ {body} }} {ERRORS} }} }}"
+    )
 
 
 CREATE_QUOTE = doc("createQuote", "CreateQuoteInput")
 ADD_ITEMS = doc("addQuoteItems", "AddQuoteItemsInput")
-UPDATE_ITEM = doc("updateQuoteItem", "UpdateQuoteItemInput", "QuoteItemPayload", "item { id total { amount } } " + QUOTE)
+UPDATE_ITEM = doc(
+    "updateQuoteItem", "UpdateQuoteItemInput", "QuoteItemPayload", "item { id total { amount } } " + QUOTE
+)
 REMOVE_ITEM = doc("removeQuoteItem", "RemoveQuoteItemInput")
 ROUND = doc("addRoundingItem", "AddRoundingItemInput")
 ACTIVATE = doc("makeQuoteActive", "QuoteRefInput")
 DUPLICATE = doc("duplicateQuote", "DuplicateQuoteInput")
 DELETE_QUOTE = doc("deleteQuote", "QuoteRefInput", "DeletedPayload", "deletedId")
 CURRENCY = doc("changeQuoteCurrency", "ChangeQuoteCurrencyInput")
-SALE = ("opportunity { id stage locked version actualRevenue { amount currency } "
-        "contracts { id kind startsOn endsOn value { amount currency } } }")
+SALE = (
+    "opportunity { id stage locked version actualRevenue { amount currency } "
+    "contracts { id kind startsOn endsOn value { amount currency } } }"
+)
 SELL = doc("markOpportunitySold", "OpportunityRefInput", "OpportunityPayload", SALE)
 UNLOCK = doc("unlockOpportunity", "OpportunityRefInput", "OpportunityPayload", SALE)
-UPSELL = doc("createUpsellOpportunity", "CreateUpsellOpportunityInput", "OpportunityPayload",
-             "opportunity { id name stage expectedCloseDate estimatedRevenue { amount currency } account { id } }")
+UPSELL = doc(
+    "createUpsellOpportunity",
+    "CreateUpsellOpportunityInput",
+    "OpportunityPayload",
+    "opportunity { id name stage expectedCloseDate estimatedRevenue { amount currency } account { id } }",
+)
 
 
 async def catalog(writable) -> dict:
     """A price book with EUR prices for a one-time unit and a recurring one, from the seeded data."""
     e, u = t.price_entries, t.product_units
     async with writable.engine.connect() as conn:
+
         def priced(recurring: bool):
-            return (select(e.c.price_book_id, e.c.unit_id, e.c.price_amount)
-                    .join(u, u.c.id == e.c.unit_id)
-                    .where(e.c.price_currency == "EUR", u.c.recurring.is_(recurring), u.c.period_months.is_not(None)
-                           if recurring else True)
-                    .order_by(e.c.price_book_id, e.c.unit_id))
+            return (
+                select(e.c.price_book_id, e.c.unit_id, e.c.price_amount)
+                .join(u, u.c.id == e.c.unit_id)
+                .where(
+                    e.c.price_currency == "EUR",
+                    u.c.recurring.is_(recurring),
+                    u.c.period_months.is_not(None) if recurring else True,
+                )
+                .order_by(e.c.price_book_id, e.c.unit_id)
+            )
+
         once = (await conn.execute(priced(False))).first()
         book = once.price_book_id
         monthly = (await conn.execute(priced(True).where(e.c.price_book_id == book))).first()
-    return {"book": ids.encode("PriceBook", book), "once": ids.encode("ProductUnit", once.unit_id),
-            "once_price": once.price_amount, "monthly": ids.encode("ProductUnit", monthly.unit_id),
-            "monthly_price": monthly.price_amount}
+    return {
+        "book": ids.encode("PriceBook", book),
+        "once": ids.encode("ProductUnit", once.unit_id),
+        "once_price": once.price_amount,
+        "monthly": ids.encode("ProductUnit", monthly.unit_id),
+        "monthly_price": monthly.price_amount,
+    }
 
 
 async def quote_with_items(api, writable) -> tuple[dict, dict, dict]:
     opportunity = await new_opportunity(api, writable)
     c = await catalog(writable)
-    quote = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Offer A",
-                                                     "currency": "EUR", "priceBookId": c["book"]}}))["createQuote"]
+    quote = (
+        await api.data(
+            CREATE_QUOTE,
+            {
+                "input": {
+                    "opportunityId": opportunity["id"],
+                    "name": "Offer A",
+                    "currency": "EUR",
+                    "priceBookId": c["book"],
+                }
+            },
+        )
+    )["createQuote"]
     assert quote["__typename"] == "QuotePayload", quote
-    added = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["quote"]["id"], "items": [
-        {"unitId": c["once"], "quantity": "3", "discountPercent": "10"},
-        {"unitId": c["monthly"], "quantity": "2"},
-        {"name": "Installation", "unitPrice": "1000", "currency": "EUR"},
-    ]}}))["addQuoteItems"]
+    added = (
+        await api.data(
+            ADD_ITEMS,
+            {
+                "input": {
+                    "quoteId": quote["quote"]["id"],
+                    "items": [
+                        {"unitId": c["once"], "quantity": "3", "discountPercent": "10"},
+                        {"unitId": c["monthly"], "quantity": "2"},
+                        {"name": "Installation", "unitPrice": "1000", "currency": "EUR"},
+                    ],
+                }
+            },
+        )
+    )["addQuoteItems"]
     assert added["__typename"] == "QuotePayload", added
     return opportunity, added["quote"], c
 
@@ -79,19 +122,34 @@ async def test_the_first_quote_is_active_and_price_book_items_take_the_books_pri
     assert Decimal(lines[0]["unitPrice"]["amount"]) == c["once_price"]
     assert Decimal(lines[0]["total"]["amount"]) == (3 * c["once_price"] * Decimal("0.9")).quantize(Decimal("0.01"))
     assert Decimal(quote["total"]["amount"]) == sum(Decimal(i["total"]["amount"]) for i in lines)
-    second = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Offer B",
-                                                      "currency": "USD"}}))["createQuote"]
+    second = (
+        await api.data(
+            CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Offer B", "currency": "USD"}}
+        )
+    )["createQuote"]
     assert second["quote"]["isActive"] is False
 
 
 async def test_manual_items_in_another_currency_are_converted_with_the_exchange_rates(api, writable):
     opportunity = await new_opportunity(api, writable)
-    quote = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Manual",
-                                                     "currency": "EUR"}}))["createQuote"]["quote"]
+    quote = (
+        await api.data(
+            CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Manual", "currency": "EUR"}}
+        )
+    )["createQuote"]["quote"]
     async with writable.engine.connect() as conn:
         rates = {r.currency: r.rate for r in await conn.execute(select(t.exchange_rates))}
-    added = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [
-        {"name": "Consulting day", "unitPrice": "1000", "currency": "USD", "quantity": "2"}]}}))["addQuoteItems"]
+    added = (
+        await api.data(
+            ADD_ITEMS,
+            {
+                "input": {
+                    "quoteId": quote["id"],
+                    "items": [{"name": "Consulting day", "unitPrice": "1000", "currency": "USD", "quantity": "2"}],
+                }
+            },
+        )
+    )["addQuoteItems"]
     line = items(added["quote"])[0]
     expected = (Decimal(1000) * rates["USD"] / rates["EUR"]).quantize(Decimal("0.01"))
     assert Decimal(line["unitPrice"]["amount"]) == expected and line["unitPrice"]["currency"] == "EUR"
@@ -100,11 +158,17 @@ async def test_manual_items_in_another_currency_are_converted_with_the_exchange_
 async def test_item_errors_name_the_line_and_change_nothing(api, writable):
     opportunity, quote, c = await quote_with_items(api, writable)
     before = await count(writable.engine, t.quote_items)
-    bad = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [
-        {"unitId": c["once"]}, {"name": "No price"}]}}))["addQuoteItems"]
+    bad = (
+        await api.data(
+            ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"unitId": c["once"]}, {"name": "No price"}]}}
+        )
+    )["addQuoteItems"]
     assert bad["__typename"] == "ValidationError" and bad["field"] == "items[1].unitPrice"
-    negative = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [
-        {"name": "X", "unitPrice": "5", "quantity": "-1"}]}}))["addQuoteItems"]
+    negative = (
+        await api.data(
+            ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"name": "X", "unitPrice": "5", "quantity": "-1"}]}}
+        )
+    )["addQuoteItems"]
     assert negative["field"] == "items[0].quantity"
     assert await count(writable.engine, t.quote_items) == before
 
@@ -155,8 +219,10 @@ SET_PRICE = """mutation($input: SetPriceInput!) { setPrice(input: $input) { __ty
 async def test_changing_currency_takes_the_books_prices_converts_manual_items_and_keeps_discounts(api, writable):
     _, quote, c = await quote_with_items(api, writable)
     for unit, price in ((c["once"], "5000"), (c["monthly"], "900")):
-        await api.data(SET_PRICE, {"input": {"priceBookId": c["book"], "unitId": unit,
-                                             "price": {"amount": price, "currency": "NOK"}}})
+        await api.data(
+            SET_PRICE,
+            {"input": {"priceBookId": c["book"], "unitId": unit, "price": {"amount": price, "currency": "NOK"}}},
+        )
     changed = (await api.data(CURRENCY, {"input": {"id": quote["id"], "currency": "NOK"}}))["changeQuoteCurrency"]
     assert changed["__typename"] == "QuotePayload", changed
     lines = items(changed["quote"])
@@ -173,8 +239,10 @@ async def test_changing_currency_takes_the_books_prices_converts_manual_items_an
 
 async def test_a_missing_price_in_the_new_currency_names_the_item_and_changes_nothing(api, writable):
     _, quote, c = await quote_with_items(api, writable)
-    await api.data(SET_PRICE, {"input": {"priceBookId": c["book"], "unitId": c["once"],
-                                         "price": {"amount": "60", "currency": "CHF"}}})
+    await api.data(
+        SET_PRICE,
+        {"input": {"priceBookId": c["book"], "unitId": c["once"], "price": {"amount": "60", "currency": "CHF"}}},
+    )
     refused = (await api.data(CURRENCY, {"input": {"id": quote["id"], "currency": "CHF"}}))["changeQuoteCurrency"]
     assert refused["__typename"] == "ValidationError" and refused["field"] == "currency"
     monthly_name = items(quote)[1]["name"]
@@ -199,8 +267,9 @@ async def test_selling_locks_the_opportunity_and_makes_one_contract_per_item_add
     time_based = next(k for k in contracts if k["kind"] == "TIME_BASED")
     assert time_based["endsOn"] > time_based["startsOn"]
 
-    locked_edit = (await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [
-        {"name": "Extra", "unitPrice": "1"}]}}))["addQuoteItems"]
+    locked_edit = (
+        await api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"name": "Extra", "unitPrice": "1"}]}})
+    )["addQuoteItems"]
     assert locked_edit["__typename"] == "LockedError"
     twice = (await api.data(SELL, {"input": {"id": opportunity["id"]}}))["markOpportunitySold"]
     assert twice["__typename"] == "ConflictError"
@@ -208,8 +277,14 @@ async def test_selling_locks_the_opportunity_and_makes_one_contract_per_item_add
     upsell = (await api.data(UPSELL, {"input": {"contractId": time_based["id"]}}))["createUpsellOpportunity"]
     assert upsell["opportunity"]["stage"] == "PROSPECTING"
     assert upsell["opportunity"]["expectedCloseDate"] == time_based["endsOn"]
-    assert upsell["opportunity"]["account"]["id"] == (await api.data(
-        'query($id: ID!) { node(id: $id) { ... on Opportunity { account { id } } } }', {"id": opportunity["id"]}))["node"]["account"]["id"]
+    assert (
+        upsell["opportunity"]["account"]["id"]
+        == (
+            await api.data(
+                "query($id: ID!) { node(id: $id) { ... on Opportunity { account { id } } } }", {"id": opportunity["id"]}
+            )
+        )["node"]["account"]["id"]
+    )
     one_time = next(k for k in contracts if k["kind"] == "ONE_TIME")
     refused = (await api.data(UPSELL, {"input": {"contractId": one_time["id"]}}))["createUpsellOpportunity"]
     assert refused["__typename"] == "ValidationError" and refused["field"] == "contractId"
@@ -238,17 +313,25 @@ async def test_selling_needs_an_active_quote_with_items(api, writable):
 async def test_concurrent_sales_of_one_opportunity_make_exactly_one_set_of_contracts(api, writable):
     """Ten clients sell the same opportunity at once: one wins, the others get a ConflictError."""
     opportunity, quote, _ = await quote_with_items(api, writable)
-    read = await api.data('query($id: ID!) { node(id: $id) { ... on Opportunity { version } } }', {"id": opportunity["id"]})
+    read = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Opportunity { version } } }", {"id": opportunity["id"]}
+    )
     version = read["node"]["version"]
-    outcomes = await asyncio.gather(*(api.data(SELL, {"input": {"id": opportunity["id"], "version": version}})
-                                      for _ in range(10)))
+    outcomes = await asyncio.gather(
+        *(api.data(SELL, {"input": {"id": opportunity["id"], "version": version}}) for _ in range(10))
+    )
     kinds = sorted(o["markOpportunitySold"]["__typename"] for o in outcomes)
     assert kinds == ["ConflictError"] * 9 + ["OpportunityPayload"]
     pk = ids.decode(opportunity["id"])[1]
     assert await count(writable.engine, t.contracts, t.contracts.c.opportunity_id == pk) == len(items(quote))
     async with writable.engine.connect() as conn:
-        won = (await conn.execute(select(func.count()).select_from(t.outbox_events).where(and_(
-            t.outbox_events.c.type == "OpportunityWon", t.outbox_events.c.entity_id == pk)))).scalar_one()
+        won = (
+            await conn.execute(
+                select(func.count())
+                .select_from(t.outbox_events)
+                .where(and_(t.outbox_events.c.type == "OpportunityWon", t.outbox_events.c.entity_id == pk))
+            )
+        ).scalar_one()
     assert won == 1
 
 
@@ -257,8 +340,11 @@ async def test_a_quotes_history_records_its_item_changes(api, writable):
     first = items(quote)[0]
     await api.data(UPDATE_ITEM, {"input": {"id": first["id"], "quantity": "7"}})
     await api.data(REMOVE_ITEM, {"input": {"id": items(quote)[1]["id"]}})
-    history = await api.data('query($id: ID!) { node(id: $id) { ... on Quote { history(filter: {field: "items"}) '
-                             '{ edges { node { oldValue newValue } } } } } }', {"id": quote["id"]})
+    history = await api.data(
+        'query($id: ID!) { node(id: $id) { ... on Quote { history(filter: {field: "items"}) '
+        "{ edges { node { oldValue newValue } } } } } }",
+        {"id": quote["id"]},
+    )
     changes = [(e["node"]["oldValue"], e["node"]["newValue"]) for e in history["node"]["history"]["edges"]]
     assert len(changes) == 5  # three lines added, one changed, one removed
     assert changes[3][0].startswith(first["name"]) and " 7 × " in changes[3][1]
@@ -270,13 +356,18 @@ UPDATE_QUOTE = doc("updateQuote", "UpdateQuoteInput", "QuotePayload", "quote { i
 
 async def test_update_quote_changes_what_is_sent_and_checks_the_validity_period(api, writable):
     _, quote, _ = await quote_with_items(api, writable)
-    changed = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "name": "Offer A, final",
-                                                       "validFrom": "2026-07-01", "validUntil": "2026-07-31"}}))
+    changed = await api.data(
+        UPDATE_QUOTE,
+        {"input": {"id": quote["id"], "name": "Offer A, final", "validFrom": "2026-07-01", "validUntil": "2026-07-31"}},
+    )
     assert changed["updateQuote"]["quote"]["name"] == "Offer A, final"
     assert changed["updateQuote"]["quote"]["validUntil"] == "2026-07-31"
-    backwards = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "validUntil": "2026-06-01"}}))
-    assert backwards["updateQuote"]["__typename"] == "ValidationError" and backwards["updateQuote"]["field"] == "validUntil"
-    stale = (await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "version": quote["version"], "name": "Old"}}))
+    backwards = await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "validUntil": "2026-06-01"}})
+    assert (
+        backwards["updateQuote"]["__typename"] == "ValidationError"
+        and backwards["updateQuote"]["field"] == "validUntil"
+    )
+    stale = await api.data(UPDATE_QUOTE, {"input": {"id": quote["id"], "version": quote["version"], "name": "Old"}})
     assert stale["updateQuote"]["__typename"] == "ConflictError"
 
 
@@ -292,10 +383,15 @@ async def test_concurrent_sales_through_two_server_processes_make_one_set_of_con
     server = start_server(writable.url, tmp_path, workers=2)
     try:
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)  # new connections reach both workers
-        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30,
-                                     headers={"Authorization": f"Bearer {writable.admin_token}"}) as http:
-            responses = await asyncio.gather(*(http.post("/graphql", json={
-                "query": SELL, "variables": {"input": {"id": opportunity["id"]}}}) for _ in range(20)))
+        async with httpx.AsyncClient(
+            base_url=server.url, limits=limits, timeout=30, headers={"Authorization": f"Bearer {writable.admin_token}"}
+        ) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post("/graphql", json={"query": SELL, "variables": {"input": {"id": opportunity["id"]}}})
+                    for _ in range(20)
+                )
+            )
     finally:
         server.stop()
     kinds = sorted(r.json()["data"]["markOpportunitySold"]["__typename"] for r in responses)
@@ -312,10 +408,16 @@ async def sale_is_consistent(writable, opportunity_id: str) -> bool:
     pk = ids.decode(opportunity_id)[1]
     async with writable.engine.connect() as conn:
         row = (await conn.execute(select(o.c.stage, o.c.actual_revenue_amount).where(o.c.id == pk))).one()
-        quote_total = (await conn.execute(select(func.coalesce(func.sum(i.c.total), 0)).join(q, q.c.id == i.c.quote_id)
-                                          .where(q.c.opportunity_id == pk, q.c.is_active))).scalar_one()
-        contracts = (await conn.execute(select(func.coalesce(func.sum(c.c.value_amount), 0))
-                                        .where(c.c.opportunity_id == pk))).scalar_one()
+        quote_total = (
+            await conn.execute(
+                select(func.coalesce(func.sum(i.c.total), 0))
+                .join(q, q.c.id == i.c.quote_id)
+                .where(q.c.opportunity_id == pk, q.c.is_active)
+            )
+        ).scalar_one()
+        contracts = (
+            await conn.execute(select(func.coalesce(func.sum(c.c.value_amount), 0)).where(c.c.opportunity_id == pk))
+        ).scalar_one()
     if row.stage != "WON":
         return contracts == 0
     return Decimal(contracts) == Decimal(quote_total) == Decimal(row.actual_revenue_amount)
@@ -324,23 +426,27 @@ async def sale_is_consistent(writable, opportunity_id: str) -> bool:
 async def test_a_sale_racing_a_quote_edit_never_sells_a_quote_other_than_the_active_one(api, writable):
     for _ in range(8):
         opportunity, quote, _ = await quote_with_items(api, writable)
-        other = (await api.data(CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Other",
-                                                         "currency": "EUR"}}))["createQuote"]["quote"]
+        other = (
+            await api.data(
+                CREATE_QUOTE, {"input": {"opportunityId": opportunity["id"], "name": "Other", "currency": "EUR"}}
+            )
+        )["createQuote"]["quote"]
         await api.data(ADD_ITEMS, {"input": {"quoteId": other["id"], "items": [{"name": "Big", "unitPrice": "99999"}]}})
         sale, edit, switch = await asyncio.gather(
             api.data(SELL, {"input": {"id": opportunity["id"]}}),
             api.data(ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"name": "Late", "unitPrice": "50"}]}}),
-            api.data(ACTIVATE, {"input": {"id": other["id"]}}))
+            api.data(ACTIVATE, {"input": {"id": other["id"]}}),
+        )
         assert await sale_is_consistent(writable, opportunity["id"]), (sale, edit, switch)
 
 
 async def test_item_edits_with_a_stale_quote_version_are_conflicts(api, writable):
     _, quote, _ = await quote_with_items(api, writable)
     first, second = items(quote)[0]["id"], items(quote)[1]["id"]
-    fresh = (await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "4", "version": quote["version"]}}))
+    fresh = await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "4", "version": quote["version"]}})
     assert fresh["updateQuoteItem"]["__typename"] == "QuoteItemPayload"
-    stale = (await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "5", "version": quote["version"]}}))
+    stale = await api.data(UPDATE_ITEM, {"input": {"id": first, "quantity": "5", "version": quote["version"]}})
     assert stale["updateQuoteItem"]["__typename"] == "ConflictError"
-    gone = (await api.data(REMOVE_ITEM, {"input": {"id": second, "version": quote["version"]}}))
+    gone = await api.data(REMOVE_ITEM, {"input": {"id": second, "version": quote["version"]}})
     assert gone["removeQuoteItem"]["__typename"] == "ConflictError"
     assert await count(writable.engine, t.quote_items, t.quote_items.c.id == ids.decode(second)[1]) == 1

@@ -1,4 +1,5 @@
 """API token mutations: the secret is shown once and works at once; revoking stops it at once."""
+
 from __future__ import annotations
 
 from gql import ids
@@ -15,7 +16,7 @@ VIEWER = "{ viewer { user { id } partner { id } scopes } }"
 
 
 async def test_a_new_token_works_at_once_and_stops_working_when_revoked(api, writable):
-    created = (await api.data(CREATE, {"input": {"name": "CI export", "scopes": ["ACCOUNTS_READ", "ACCOUNTS_READ"]}}))
+    created = await api.data(CREATE, {"input": {"name": "CI export", "scopes": ["ACCOUNTS_READ", "ACCOUNTS_READ"]}})
     payload = created["createApiToken"]
     assert payload["token"]["scopes"] == ["ACCOUNTS_READ"] and payload["token"]["isActive"] is True
     assert payload["secret"].startswith("sg_")
@@ -33,13 +34,18 @@ async def test_an_admin_creates_a_partner_token_and_a_partner_only_its_own(api, 
     for_partner = (await api.data(CREATE, {"input": {"name": "Portal", "partnerId": partner}}))["createApiToken"]
     assert for_partner["token"]["partner"] == {"id": partner} and for_partner["token"]["user"] is None
     assert (await api.data(VIEWER, token=for_partner["secret"]))["viewer"]["partner"]["id"] == partner
-    refused = (await api.data(CREATE, {"input": {"name": "Escalate", "userId": ids.encode("User", writable.summary.admin_user_id)}},
-                              token=writable.partner_token))["createApiToken"]
+    refused = (
+        await api.data(
+            CREATE,
+            {"input": {"name": "Escalate", "userId": ids.encode("User", writable.summary.admin_user_id)}},
+            token=writable.partner_token,
+        )
+    )["createApiToken"]
     assert refused["__typename"] == "PermissionDeniedError"
     own = (await api.data(CREATE, {"input": {"name": "Mine"}}, token=writable.partner_token))["createApiToken"]
     assert own["token"]["partner"] == {"id": partner}
     admins = (await api.data(CREATE, {"input": {"name": "Admin's"}}))["createApiToken"]
-    hidden = (await api.data(REVOKE, {"input": {"id": admins["token"]["id"]}}, token=writable.partner_token))
+    hidden = await api.data(REVOKE, {"input": {"id": admins["token"]["id"]}}, token=writable.partner_token)
     assert hidden["revokeApiToken"]["__typename"] == "NotFoundError"
     assert (await api.data(VIEWER, token=admins["secret"]))["viewer"]["user"] is not None
 
@@ -55,7 +61,9 @@ async def test_bad_scopes_and_past_expiry_are_refused_and_create_nothing(api, wr
     assert bad.status_code == 400 and "Scope" in bad.json()["errors"][0]["message"]
     past = (await api.data(CREATE, {"input": {"name": "X", "expiresAt": "2020-01-01T00:00:00Z"}}))["createApiToken"]
     assert past["__typename"] == "ValidationError" and past["field"] == "expiresAt"
-    both = (await api.data(CREATE, {"input": {"name": "X", "userId": ids.encode("User", 1), "partnerId": ids.encode("Partner", 1)}}))
+    both = await api.data(
+        CREATE, {"input": {"name": "X", "userId": ids.encode("User", 1), "partnerId": ids.encode("Partner", 1)}}
+    )
     assert both["createApiToken"]["__typename"] == "ValidationError"
     async with writable.engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(t.api_tokens))).scalar_one() == before
