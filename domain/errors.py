@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class DomainError(Exception):
     """An expected failure that a client can act on."""
@@ -39,3 +44,14 @@ class Locked(DomainError):
 
 class PermissionDenied(DomainError):
     code = "PERMISSION_DENIED"
+
+
+def raises(*errors: type[DomainError]) -> Callable[[F], F]:
+    """Declare the expected failures of a port's method (a Protocol has no body to read them from):
+    the mutation schema lists them for every workflow that calls it."""
+
+    def mark(method: F) -> F:
+        method.__raises__ = errors  # type: ignore[attr-defined]
+        return method
+
+    return mark

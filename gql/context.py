@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.access import Principal
 from domain.base import utcnow
+from domain.uow import Actor
 from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroughLinkLoader
 from persistence.visibility import Viewer
 
@@ -33,6 +34,18 @@ class Context:
         found = self.loaders.get(key)
         if found is None:
             found = self.loaders[key] = factory()
+        return found
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the workflows see it (role included): who makes the change, and whose rules apply."""
+        found = self.__dict__.get("_actor")
+        if found is None:
+            principal = self.principal
+            found = Actor()
+            if principal is not None:
+                found = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role)
+            self.__dict__["_actor"] = found
         return found
 
     @property

@@ -9,7 +9,7 @@ from domain.accounts import Account, Contact
 from domain.catalog import Product
 from domain.commands import apply, expect_version
 from domain.documents import DocumentTemplate, QuoteDocument, document_file_name, quote_tokens
-from domain.errors import NotFound, PermissionDenied, ValidationError
+from domain.errors import NotFound, PermissionDenied, ValidationError, raises
 from domain.events import DomainEvent, OpportunityEvent
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import User
@@ -38,9 +38,11 @@ class TemplateEngine(Protocol):
     def default_template(self) -> bytes:
         """The template shipped with the product, used when none is chosen or made the default."""
 
+    @raises(ValidationError)
     async def check(self, content: bytes) -> None:
         """Raise ValidationError('contentBase64', …) unless `content` is a template the engine can render."""
 
+    @raises(ValidationError)
     async def render(self, template: bytes, tokens: dict[str, Any]) -> bytes:
         """The document; ValidationError('templateId', …) when the template cannot be rendered."""
 

@@ -16,6 +16,9 @@ class MoneyInput:
     amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
+    def to_domain(self) -> Money:
+        return Money(self.amount, self.currency)
+
 
 def to_money(value: MoneyInput | None) -> Money | None:
     if value is None or value is strawberry.UNSET:

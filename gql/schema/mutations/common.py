@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gql.resolvers.mutation import DeletedPayload  # noqa: F401 - re-exported while mutations move
 from gql.schema.opportunities import BusinessRole, Opportunity
 from gql.schema.quotes import Quote, QuoteItem
 
@@ -28,8 +29,3 @@ class QuoteItemPayload:
 class BusinessRolePayload:
     business_role: BusinessRole = strawberry.field(description="The new role.")
     opportunity: Opportunity = strawberry.field(description="The opportunity it belongs to.")
-
-
-@strawberry.type(description="What a delete removed.")
-class DeletedPayload:
-    deleted_id: strawberry.ID = strawberry.field(description="The global id of the object that no longer exists.")

@@ -1,0 +1,394 @@
+"""Mutations as declarations: clean → perform → payload, written once.
+
+`mutation(workflow, Input, Payload, ids=…, errors=…)` is a whole GraphQL mutation. It maps the input to
+the workflow's command by field name, decodes global ids and turns unsent fields into the domain's UNSET
+*before* a unit of work opens, runs the workflow as the caller, and answers with the payload or the typed
+error. The result union lists the payload and exactly the errors declared (plus ValidationError, which the
+cleaning step itself raises), and the declaration is checked when the module is imported: an input field
+that maps to nothing, or a required command field that nothing fills, is a TypeError at start-up, not a
+bug in production."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import logging
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any, Union
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.exc import DataError
+from strawberry.types import Info
+
+from domain import errors as domain_errors
+from domain.commands import UNSET, camel
+from gql import ids as global_ids
+from gql.context import Context
+from gql.resolvers.loaders import RowsByIdLoader
+from gql.schema.base import Node
+from gql.schema.errors import (
+    ConflictError,
+    LockedError,
+    NotFoundError,
+    PermissionDeniedError,
+    UserError,
+    ValidationProblem,
+    to_user_error,
+)
+from gql.schema.nodes import TABLES
+from persistence.uow import SqlUnitOfWork
+
+log = logging.getLogger("salesgraph.mutations")
+
+INPUT = "What to do; see the input type."
+
+# Each domain error and the GraphQL type that shows it, in the order unions list them.
+ERROR_TYPES: dict[type[domain_errors.DomainError], type[UserError]] = {
+    domain_errors.ValidationError: ValidationProblem,
+    domain_errors.NotFound: NotFoundError,
+    domain_errors.Conflict: ConflictError,
+    domain_errors.Locked: LockedError,
+    domain_errors.PermissionDenied: PermissionDeniedError,
+}
+
+GLOBAL_ID = "salesgraph.global_id"  # field metadata: the node type(s) an input field's global ids must be of
+
+Workflow = Callable[..., Awaitable[Any]]
+Ports = Callable[[Context], tuple[Any, ...]]
+
+
+def decode_id(value: Any, expected: str | tuple[str, ...], field: str) -> int:
+    """The primary key behind a global id of the expected type; a ValidationError on `field` otherwise."""
+    try:
+        return global_ids.decode_as(str(value), expected)
+    except GraphQLError as error:
+        raise domain_errors.ValidationError(field, error.message) from None
+
+
+def gid(node_type: str | tuple[str, ...], description: str, default: Any = dataclasses.MISSING) -> Any:
+    """An input field holding the global id(s) of `node_type`: the mutation decodes it before any SQL, and
+    a malformed id or one of another type is a ValidationError naming the field."""
+    if default is dataclasses.MISSING:
+        return strawberry.field(description=description, metadata={GLOBAL_ID: node_type})
+    return strawberry.field(description=description, default=default, metadata={GLOBAL_ID: node_type})
+
+
+# --- payloads ---
+
+
+async def written_node(info: Info, node_type: type[Node], pk: int | None) -> Any:
+    """The GraphQL node of a row a mutation wrote, as it is now (after the commit). It is shown to the
+    caller who was just allowed to write it even when the change takes it out of the caller's sight
+    (a rep creating an opportunity for a colleague, a lead routed away); what it points to is read
+    with the caller's rules as usual."""
+    if pk is None:
+        return None
+    context: Context = info.context
+    table = TABLES[node_type.graphql_type]
+    loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
+    return node_type.from_row(await loader.load(pk))
+
+
+def _node_type(annotation: Any) -> type[Node] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, Node):
+            return candidate
+    return None
+
+
+def _key(value: Any) -> int | None:
+    return value if value is None or isinstance(value, int) else value.id
+
+
+@dataclasses.dataclass(frozen=True)
+class PayloadField:
+    name: str
+    node: type[Node] | None
+
+
+class Payload:
+    """Builds a payload type from a workflow's outcome. A node field takes, in this order: the outcome
+    itself when it is that kind of entity (or the only node field and the outcome an entity or key), the
+    outcome's item at the field's position when the outcome is a tuple, or the outcome's attribute of the
+    field's name (or `<name>_id`). Other fields take the outcome's attribute of their name."""
+
+    def __init__(self, type_: type) -> None:
+        self.type = type_
+        hints = typing.get_type_hints(type_, include_extras=False)
+        self.fields = [
+            PayloadField(f.python_name, _node_type(hints[f.python_name]))
+            for f in type_.__strawberry_definition__.fields
+            if f.base_resolver is None
+        ]
+        self.single = sum(1 for f in self.fields if f.node) == 1
+
+    def _source(self, field: PayloadField, position: int, outcome: Any) -> Any:
+        if isinstance(outcome, tuple):
+            return outcome[position]
+        if field.node is not None:
+            if type(outcome).__name__ == field.node.graphql_type:
+                return outcome
+            if self.single and (outcome is None or isinstance(outcome, int) or not hasattr(outcome, field.name)):
+                return outcome
+        if hasattr(outcome, field.name):
+            return getattr(outcome, field.name)
+        return getattr(outcome, f"{field.name}_id")
+
+    async def build(self, info: Info, outcome: Any) -> Any:
+        values = {}
+        for position, field in enumerate(self.fields):
+            source = self._source(field, position, outcome)
+            values[field.name] = source if field.node is None else await written_node(info, field.node, _key(source))
+        return self.type(**values)
+
+
+@strawberry.type(description="What a delete removed.")
+class DeletedPayload:
+    deleted_id: strawberry.ID = strawberry.field(description="The global id of the object that no longer exists.")
+
+
+class Deleted(Payload):
+    """The payload of a delete: the global id of what is gone (the outcome is its key or the entity)."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type = DeletedPayload
+        self.type_name = type_name
+
+    async def build(self, info: Info, outcome: Any) -> Any:
+        return DeletedPayload(deleted_id=strawberry.ID(global_ids.encode(self.type_name, _key(outcome))))
+
+
+# --- from input to command ---
+
+
+def _enum_in(hint: Any) -> type[enum.Enum] | None:
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    for arg in typing.get_args(hint):
+        found = _enum_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _nullable(hint: Any) -> bool:
+    return hint is Any or type(None) in typing.get_args(hint)
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldPlan:
+    """How one input field becomes one command field."""
+
+    source: str
+    target: str
+    graphql: str
+    ids: str | tuple[str, ...] | None
+    convert: Callable[[Any], Any] | None
+    enum: type[enum.Enum] | None
+    sequence: type | None
+    nullable: bool
+    clearable: bool  # None is a value; otherwise None means "left out" (create) or is refused (update)
+
+    def clean(self, value: Any) -> Any:
+        if value is strawberry.UNSET:
+            return UNSET
+        if value is None:
+            if self.nullable:
+                return None
+            if not self.clearable:
+                raise domain_errors.ValidationError(self.graphql, "cannot be cleared; leave it out to keep it")
+            return UNSET
+        if self.convert is not None:
+            return self.convert(value)
+        if isinstance(value, list):
+            items = [self._one(item) for item in value]
+            return self.sequence(items) if self.sequence else items
+        return self._one(value)
+
+    def _one(self, value: Any) -> Any:
+        if self.ids is not None:
+            return decode_id(value, self.ids, self.graphql)
+        if isinstance(value, enum.Enum) and self.enum is not None:
+            return self.enum(value.value)
+        to_domain = getattr(value, "to_domain", None)
+        return to_domain() if to_domain is not None else value
+
+
+def _plan(
+    input_type: type,
+    command: type,
+    ids: Mapping[str, str | tuple[str, ...]],
+    rename: Mapping[str, str],
+    convert: Mapping[str, Callable[[Any], Any]],
+) -> list[FieldPlan]:
+    hints = typing.get_type_hints(command)
+    targets = {f.name: f for f in dataclasses.fields(command)}
+    plans = []
+    for field in input_type.__strawberry_definition__.fields:
+        source = field.python_name
+        target = rename.get(source, source)
+        if target not in targets:
+            raise TypeError(f"{input_type.__name__}.{source} maps to no field of {command.__name__}: rename it")
+        hint = hints[target]
+        origin = typing.get_origin(hint) or (typing.get_args(hint) and typing.get_origin(typing.get_args(hint)[0]))
+        plans.append(
+            FieldPlan(
+                source=source,
+                target=target,
+                graphql=field.graphql_name or camel(source),
+                ids=ids.get(source, field.metadata.get(GLOBAL_ID) if field.metadata else None),
+                convert=convert.get(source),
+                enum=_enum_in(hint),
+                sequence=origin if origin in (tuple, set, frozenset) else None,
+                nullable=_nullable(hint),
+                clearable=targets[target].default is not UNSET,
+            )
+        )
+    unknown = (set(ids) | set(convert) | set(rename)) - {p.source for p in plans}
+    if unknown:
+        raise TypeError(f"{input_type.__name__} has no field {sorted(unknown)}")
+    filled = {p.target for p in plans}
+    for name, f in targets.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in filled:
+            raise TypeError(f"{command.__name__}.{name} is required but {input_type.__name__} does not fill it")
+    return plans
+
+
+# --- perform ---
+
+
+async def perform(context: Context, work: Callable[[SqlUnitOfWork], Awaitable[Any]]) -> Any | domain_errors.DomainError:
+    """Run `work` (a workflow that commits) in a new unit of work as the caller; an expected failure is
+    returned, not raised, with everything rolled back."""
+    try:
+        async with SqlUnitOfWork(
+            context.engine, context.actor, clock=context.clock, on_commit=context.events_committed
+        ) as uow:
+            outcome = await work(uow)
+            if not uow.committed:
+                raise RuntimeError("the workflow returned without committing")
+    except domain_errors.DomainError as error:
+        return error
+    except DataError as error:
+        # A value the checks before writing let through and the database refused: still the client's
+        # input, so a typed error (logged, since it means a check is missing).
+        log.warning("database refused a value in request %s: %s", context.request_id, error.orig)
+        reason = str(error.orig).splitlines()[0][:200]
+        return domain_errors.ValidationError("input", "a value does not fit the field it is stored in: " + reason)
+    context.loaders.clear()  # what this request read before the change is stale now
+    return outcome
+
+
+class Mutation:
+    """One declared mutation: its plan, its union and its resolver."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        input_type: type,
+        payload: type | Payload,
+        *,
+        errors: tuple[type[domain_errors.DomainError], ...],
+        ids: Mapping[str, str | tuple[str, ...]],
+        rename: Mapping[str, str],
+        convert: Mapping[str, Callable[[Any], Any]],
+        ports: Ports | None,
+        name: str | None,
+    ) -> None:
+        self.workflow = workflow
+        self.command = typing.get_type_hints(workflow)[next(iter(inspect.signature(workflow).parameters))]
+        self.plans = _plan(input_type, self.command, ids, rename, convert)
+        self.payload = payload if isinstance(payload, Payload) else Payload(payload)
+        self.ports = ports
+        unknown = [e for e in errors if e not in ERROR_TYPES]
+        if unknown:
+            raise TypeError(f"{workflow.__name__}: {unknown} is not an error a mutation can show")
+        self.errors = (
+            domain_errors.ValidationError,
+            *(e for e in ERROR_TYPES if e in errors and e is not domain_errors.ValidationError),
+        )
+        self.name = name or "".join(part.title() for part in workflow.__name__.split("_")) + "Result"
+        members = (self.payload.type, *(ERROR_TYPES[e] for e in self.errors))
+        description = f"The outcome of the mutation: `{self.payload.type.__name__}` or a `UserError`."
+        self.result = Annotated[Union[members], strawberry.union(self.name, description=description)]  # noqa: UP007 - a runtime tuple
+
+    def clean(self, input: Any) -> Any:
+        """The workflow's command from the input: ids decoded, unsent fields left to the command's defaults
+        (UNSET in an update: "leave it as it is"). No database yet."""
+        values = {}
+        for plan in self.plans:
+            value = plan.clean(getattr(input, plan.source))
+            if value is not UNSET:
+                values[plan.target] = value
+        return self.command(**values)
+
+    def shown(self, error: domain_errors.DomainError) -> UserError:
+        shown = to_user_error(error)
+        if not any(isinstance(error, raised) for raised in self.errors):
+            # The union cannot show it: the declaration is missing an error (the schema test should have
+            # caught it). Fail loudly (masked, with the request id) rather than lie with another type.
+            raise TypeError(f"{self.workflow.__name__} raised {type(error).__name__}, not in {self.name}") from error
+        return shown
+
+    async def resolve(self, info: Info, input: Any) -> Any:
+        context: Context = info.context
+        try:
+            command = self.clean(input)
+        except domain_errors.DomainError as error:
+            return self.shown(error)
+        ports = self.ports(context) if self.ports else ()
+        outcome = await perform(context, lambda uow: self.workflow(command, uow, *ports))
+        if isinstance(outcome, domain_errors.DomainError):
+            return self.shown(outcome)
+        return await self.payload.build(info, outcome)
+
+
+def mutation(
+    workflow: Workflow,
+    input_type: type,
+    payload: type | Payload,
+    *,
+    description: str,
+    errors: tuple[type[domain_errors.DomainError], ...] = (),
+    ids: Mapping[str, str | tuple[str, ...]] | None = None,
+    rename: Mapping[str, str] | None = None,
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+    ports: Ports | None = None,
+    name: str | None = None,
+) -> Any:
+    """A GraphQL mutation field that runs `workflow` with the command built from `input_type`.
+
+    ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
+    the input does not say so itself with `gid(...)` fields.
+    errors: the domain errors the workflow can raise (ValidationError is always listed).
+    rename: input field → command field, where the names differ; convert: input field → function of the
+    sent, non-null value (nested inputs with a `to_domain()` method need none). ports: the extra
+    arguments the workflow takes after the unit of work, made from the request's context."""
+    declared = Mutation(
+        workflow,
+        input_type,
+        payload,
+        errors=errors,
+        ids=ids or {},
+        rename=rename or {},
+        convert=convert or {},
+        ports=ports,
+        name=name,
+    )
+
+    async def resolver(info: Info, input: Any) -> Any:
+        return await declared.resolve(info, input)
+
+    resolver.__annotations__ = {
+        "info": Info,
+        "input": Annotated[input_type, strawberry.argument(description=INPUT)],
+        "return": declared.result,
+    }
+    resolver.__name__ = workflow.__name__
+    field = strawberry.mutation(resolver=resolver, description=description)
+    field.declaration = declared  # the schema test reads what was declared
+    return field
