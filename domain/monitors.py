@@ -36,17 +36,17 @@ class RuleKind(str, Enum):
     MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
 
 
-A, C, O = MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY
+ACCOUNT, CONTACT, OPPORTUNITY = MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY
 # What each rule can be about (a contact is judged by its account's activities and deals), and the
 # parameters it takes: required ones must be given and positive, no others may be.
 RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
-    RuleKind.NO_ACTIVITY: (frozenset({A, C, O}), frozenset({"days"})),
-    RuleKind.NO_WON_OPPORTUNITY: (frozenset({A, C}), frozenset({"months"})),
-    RuleKind.TOO_MANY_ACTIVITIES: (frozenset({A, C, O}), frozenset({"count", "weeks"})),
-    RuleKind.OPEN_PAST_CLOSE_DATE: (frozenset({O}), frozenset()),
-    RuleKind.STUCK_IN_STAGE: (frozenset({O}), frozenset({"days"})),
-    RuleKind.NO_FUTURE_ACTIVITY: (frozenset({O}), frozenset()),
-    RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({A, C}), frozenset({"count", "days"})),
+    RuleKind.NO_ACTIVITY: (frozenset({ACCOUNT, CONTACT, OPPORTUNITY}), frozenset({"days"})),
+    RuleKind.NO_WON_OPPORTUNITY: (frozenset({ACCOUNT, CONTACT}), frozenset({"months"})),
+    RuleKind.TOO_MANY_ACTIVITIES: (frozenset({ACCOUNT, CONTACT, OPPORTUNITY}), frozenset({"count", "weeks"})),
+    RuleKind.OPEN_PAST_CLOSE_DATE: (frozenset({OPPORTUNITY}), frozenset()),
+    RuleKind.STUCK_IN_STAGE: (frozenset({OPPORTUNITY}), frozenset({"days"})),
+    RuleKind.NO_FUTURE_ACTIVITY: (frozenset({OPPORTUNITY}), frozenset()),
+    RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset({"count", "days"})),
 }
 _NUMBERS = ("days", "weeks", "months", "count")
 _USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES}

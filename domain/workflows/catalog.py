@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -616,10 +617,10 @@ def _boolean(value: str, line: int, column: str) -> bool:
     raise ImportRowError(line, column, f"{value!r} is not true or false")
 
 
-def _in_column(line: int, column: str, build: Any) -> Any:
+def _in_column(line: int, column: str, build: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a domain constructor for one cell, turning its ValidationError into one naming the line and column."""
     try:
-        return build()
+        return build(*args, **kwargs)
     except ImportRowError:
         raise
     except ValidationError as error:
@@ -697,9 +698,13 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
             unit = _in_column(
                 line,
                 "periodMonths",
-                lambda: ProductUnit(product_id=0, name=unit_name, recurring=recurring, period_months=months),
+                ProductUnit,
+                product_id=0,
+                name=unit_name,
+                recurring=recurring,
+                period_months=months,
             )
-            _in_column(line, "unit", lambda: fits(unit))
+            _in_column(line, "unit", fits, unit)
             described = units.setdefault((code, unit.name), (line, unit.recurring, unit.period_months))
             if described[1:] != (unit.recurring, unit.period_months):
                 raise ImportRowError(
@@ -728,15 +733,11 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
                     f"{len(found)} price books are named {book_name!r}; rename one so the import can tell them apart",
                 )
             book_id = found[0]
-            amount = _in_column(line, "price", lambda: to_decimal(price_text, "price"))
-            check = _in_column(line, "currency", lambda: check_currency(currency.upper()))
-            price = _in_column(
-                line,
-                "price",
-                lambda: _price_in_range(
-                    PriceEntry(price_book_id=book_id, unit_id=0, price=Money(amount, check).rounded()).price
-                ),
-            )
+            amount = _in_column(line, "price", to_decimal, price_text, "price")
+            check = _in_column(line, "currency", check_currency, currency.upper())
+            money = _in_column(line, "price", lambda amount, currency: Money(amount, currency).rounded(), amount, check)
+            entry = _in_column(line, "price", PriceEntry, price_book_id=book_id, unit_id=0, price=money)
+            price = _in_column(line, "price", _price_in_range, entry.price)
         key = (code, unit.name if unit else "", book_id, price.currency if price else None)
         if key in keys and (unit is not None):
             raise ImportRowError(

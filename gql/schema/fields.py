@@ -20,12 +20,12 @@ _P = inspect.Parameter
 PAGE_ARGS = [
     (
         "first",
-        Optional[int],
+        int | None,
         f"Return the first N items (0 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when neither first nor last is given).",
     ),
-    ("after", Optional[str], "Return items after this cursor."),
-    ("last", Optional[int], f"Return the last N items (0 to {MAX_PAGE_SIZE})."),
-    ("before", Optional[str], "Return items before this cursor."),
+    ("after", str | None, "Return items after this cursor."),
+    ("last", int | None, f"Return the last N items (0 to {MAX_PAGE_SIZE})."),
+    ("before", str | None, "Return items before this cursor."),
 ]
 _classes: dict[str, type] = {}
 
@@ -86,10 +86,10 @@ def connection(
         params.insert(0, _P("self", _P.POSITIONAL_OR_KEYWORD))
     params += [_arg(n, a, d) for n, a, d in PAGE_ARGS]
     if filter_type is not None:
-        params.append(_arg("filter", Optional[filter_type], "Only items matching all these conditions."))
+        params.append(_arg("filter", filter_type | None, "Only items matching all these conditions."))
     if order_type is not None:
         params.append(
-            _arg("order_by", Optional[order_type], f"The order of the items (default: {default_order}, ties by id).")
+            _arg("order_by", order_type | None, f"The order of the items (default: {default_order}, ties by id).")
         )
 
     async def resolve(*args: Any, **kwargs: Any) -> Any:
@@ -163,7 +163,7 @@ def to_one(target: str, table: Table, column: str, description: str) -> Any:
     )
     resolve._needs = (column,)  # type: ignore[attr-defined]
 
-    resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}
+    resolve.__annotations__ = {"info": Info, "return": Optional[lazy(target)]}  # noqa: UP045 - a lazy type has no `|`
     return strawberry.field(resolver=resolve, description=description)
 
 

@@ -12,7 +12,7 @@ import strawberry
 from gql.schema import enums as e
 
 
-def _f(description: str, name: str | None = None):
+def _f(description: str, name: str | None = None) -> Any:
     return strawberry.field(default=None, description=description, name=name)
 
 
