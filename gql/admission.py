@@ -2,10 +2,11 @@
 `persistedQuery` extension), trusted documents for tokens limited to them, and rate limits per token
 (requests and cost per minute, in process memory or shared through Redis).
 
-The endpoint calls `resolve` first (which document the request names: its text, or only a hash) and,
-once the document is valid and within the limits, `admit` (the token, the trusted-documents check
-and the rate limit; one SQL statement in all). Every refusal is an `AdmissionRefused` with the HTTP
-status, a code and a message that says what to do."""
+The operation pipeline (gql/pipeline.py), for HTTP and WebSocket alike, calls `resolve` first (which
+document the request names: its text, or only a hash) and, once the document is valid and within the
+limits, `admit` (the token, the trusted-documents check and the rate limit; one SQL statement in all
+over HTTP, none for most operations on a WebSocket, whose token was looked up once). Every refusal is
+an `AdmissionRefused` with the HTTP status, a code and a message that says what to do."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from domain.base import utcnow
 from domain.errors import ValidationError
 from domain.tokens import document_hash
 from gql.auth import TokenLookup, lookup_token
+from gql.errors import Refused
 from gql.limits import LimitExceeded, Limits, check_shape, check_text
 from persistence import tables as t
 from persistence.trusted import registered_text
@@ -37,12 +39,8 @@ log = logging.getLogger("salesgraph.admission")
 HEX = frozenset("0123456789abcdef")
 
 
-class AdmissionRefused(Exception):
-    """A request refused before execution: answered with `status`, one error with `code`, and `headers`."""
-
-    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+class AdmissionRefused(Refused):
+    """A request refused by the admission: answered with `status`, one error with `code`, and `headers`."""
 
 
 @dataclass(frozen=True)
@@ -262,10 +260,9 @@ class Admission:
         self._trusted_flags: dict[int, bool] = {}  # token id: runs only trusted documents
         self._trusted_seen: set[tuple[int, str]] = set()  # (token id, sha256) registered
 
-    async def resolve(self, params: dict[str, Any], authorization: str | None) -> Sent:
+    async def resolve(self, query: str | None, extensions: dict[str, Any] | None, authorization: str | None) -> Sent:
         """The document the request names: its `query`, or the persisted query its hash names."""
-        query = params.get("query")
-        persisted = (params.get("extensions") or {}).get("persistedQuery")
+        persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
             if not isinstance(query, str) or not query.strip():
                 raise AdmissionRefused(400, "the request has no `query` string", "BAD_REQUEST")
@@ -303,58 +300,74 @@ class Admission:
         raise AdmissionRefused(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
 
     async def admit(
-        self, sent: Sent, authorization: str | None, client: str | None, anonymous_ok: bool, cost: int
+        self,
+        sent: Sent,
+        authorization: str | None,
+        client: str | None,
+        anonymous_ok: bool,
+        cost: int,
+        principal: Principal | None = None,
     ) -> Principal | None:
         """The caller, once its token, the trusted-documents rule and its rate limit admit the
-        request; None for an anonymous request that may run (introspection only)."""
-        lookup = sent.lookup if sent.looked_up else await lookup_token(self.engine, authorization, sent.sha256)
-        if lookup is None:
-            if not anonymous_ok:
+        request; None for an anonymous request that may run (introspection only). `principal` is a
+        caller already authenticated for the connection (a WebSocket's `connection_init`): its token
+        is not looked up again."""
+        if principal is None:
+            lookup = sent.lookup if sent.looked_up else await lookup_token(self.engine, authorization, sent.sha256)
+            if lookup is None:
+                if not anonymous_ok:
+                    raise AdmissionRefused(
+                        401,
+                        "a valid token is required: send `Authorization: Bearer <token>` "
+                        "(create one with `salesgraph create-token`)",
+                        "UNAUTHENTICATED",
+                        {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
+                    )
+                # No token, no budget of its own: anonymous introspection shares one per client address.
+                await self.limit(f"anonymous:{client or 'unknown'}", cost)
+                return None
+            if lookup.trusted_documents_only and lookup.trusted_document is None:
                 raise AdmissionRefused(
-                    401,
-                    "a valid token is required: send `Authorization: Bearer <token>` "
-                    "(create one with `salesgraph create-token`)",
-                    "UNAUTHENTICATED",
-                    {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
+                    403, _not_trusted(sent.sha256, lookup.principal.token_id), "DOCUMENT_NOT_TRUSTED"
                 )
-            # No token, no budget of its own: anonymous introspection shares one per client address.
-            await self.limit(f"anonymous:{client or 'unknown'}", cost)
-            return None
-        if lookup.trusted_documents_only and lookup.trusted_document is None:
-            raise AdmissionRefused(403, _not_trusted(sent.sha256, lookup.principal.token_id), "DOCUMENT_NOT_TRUSTED")
-        await self.limit(f"token:{lookup.principal.token_id}", cost)
+            principal = lookup.principal
+        elif not (
+            sent.lookup is not None
+            and sent.lookup.trusted_document is not None
+            and sent.lookup.principal.token_id == principal.token_id
+        ):
+            await self._check_trusted(principal.token_id, sent.sha256)
+        await self.limit(f"token:{principal.token_id}", cost)
         if sent.register:
             self.persisted.put(sent.sha256, sent.query)
-        return lookup.principal
+        return principal
 
-    async def admit_operation(self, principal: Principal | None, query: str, cost: int) -> None:
-        """For an operation on a WebSocket, whose token was looked up at `connection_init`: the
-        trusted-documents rule and the rate limit. A token's flag never changes and a registration is
-        never withdrawn, so both are remembered: after its first operation, a token that is not limited
-        to trusted documents costs no statement, and a limited one one per document it has not run yet."""
-        if principal is None:
+    async def _check_trusted(self, token_id: int, sha256: str) -> None:
+        """The trusted-documents rule for a token looked up earlier (a WebSocket's). A token's flag
+        never changes and a registration is never withdrawn, so both are remembered: after its first
+        operation, a token that is not limited to trusted documents costs no statement, and a limited
+        one one per document it has not run yet."""
+        if self._trusted_flags.get(token_id) is False or (token_id, sha256) in self._trusted_seen:
             return
-        token_id, sha256 = principal.token_id, document_hash(query)
-        if self._trusted_flags.get(token_id) is not False and (token_id, sha256) not in self._trusted_seen:
-            tokens = t.api_tokens
-            async with self.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(
-                            tokens.c.trusted_documents_only, registered_text(tokens.c.id, sha256).label("trusted")
-                        ).where(tokens.c.id == token_id)
-                    )
-                ).first()
-            if len(self._trusted_seen) > 100_000 or len(self._trusted_flags) > 100_000:
-                self._trusted_seen.clear()
-                self._trusted_flags.clear()
-            if row is not None:
-                self._trusted_flags[token_id] = bool(row.trusted_documents_only)
-                if row.trusted is not None:
-                    self._trusted_seen.add((token_id, sha256))
-                elif row.trusted_documents_only:
-                    raise AdmissionRefused(403, _not_trusted(sha256, token_id), "DOCUMENT_NOT_TRUSTED")
-        await self.limit(f"token:{token_id}", cost)
+        tokens = t.api_tokens
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        tokens.c.trusted_documents_only, registered_text(tokens.c.id, sha256).label("trusted")
+                    ).where(tokens.c.id == token_id)
+                )
+            ).first()
+        if len(self._trusted_seen) > 100_000 or len(self._trusted_flags) > 100_000:
+            self._trusted_seen.clear()
+            self._trusted_flags.clear()
+        if row is None:
+            return
+        self._trusted_flags[token_id] = bool(row.trusted_documents_only)
+        if row.trusted is not None:
+            self._trusted_seen.add((token_id, sha256))
+        elif row.trusted_documents_only:
+            raise AdmissionRefused(403, _not_trusted(sha256, token_id), "DOCUMENT_NOT_TRUSTED")
 
     async def limit(self, key: str, cost: int) -> None:
         """Take one request and `cost` from the key's budget, or refuse with 429 and Retry-After."""

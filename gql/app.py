@@ -23,6 +23,7 @@ from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
+from gql.pipeline import Pipeline
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
 from gql.subscriptions.protocol import WebSocketEndpoint
@@ -144,23 +145,19 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await realtime.scoreboards.close()
-            await endpoint.admission.close()
+            await pipeline.admission.close()
             await bus.close()
             await engine.dispose()
 
-    endpoint = GraphQLEndpoint(
-        schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock
-    )
+    # One pipeline for both transports: the same checks, parse cache, persisted queries, rate limit
+    # budgets and executors whether an operation comes over HTTP or a WebSocket.
+    pipeline = Pipeline(schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock)
+    endpoint = GraphQLEndpoint(pipeline)
     websockets = WebSocketEndpoint(
-        endpoint.schema,
-        engine,
-        endpoint.documents,
+        pipeline,
         realtime,
-        events_committed=endpoint.events_committed,
-        clock=endpoint.clock,
         init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
         keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0),
-        admission=endpoint.admission,
     )
     app = Starlette(
         routes=[
@@ -168,7 +165,7 @@ def create_app(
             WebSocketRoute("/graphql", websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/ingest/leads", ingest_endpoint(engine, endpoint.events_committed), methods=["POST"]),
+            Route("/ingest/leads", ingest_endpoint(engine, pipeline.events_committed), methods=["POST"]),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
             Route("/dashboard", lambda request: FileResponse(DASHBOARD / "index.html"), methods=["GET"]),
@@ -181,6 +178,7 @@ def create_app(
     app.state.hub = hub
     app.state.realtime = realtime
     app.state.websockets = websockets
+    app.state.pipeline = pipeline
     app.state.dispatcher = dispatcher
     app.state.scheduler = scheduler
     app.add_middleware(ServerTimingMiddleware)

@@ -8,3 +8,18 @@ class ClientError(GraphQLError):
 
     def __init__(self, message: str, code: str = "BAD_USER_INPUT", **extensions: object) -> None:
         super().__init__(message, extensions={"code": code, **extensions})
+
+
+class Refused(Exception):
+    """An operation refused before (or stopped during) execution, with one error: HTTP answers with
+    `status` and `headers`, a WebSocket with an `error` message whose extensions are `extensions`."""
+
+    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """The code, and the seconds to wait as `retryAfter` when HTTP would send Retry-After."""
+        retry = self.headers.get("Retry-After")
+        return {"code": self.code, **({"retryAfter": int(retry)} if retry else {})}

@@ -1,6 +1,9 @@
 """GraphQL over WebSocket on /graphql: the `graphql-transport-ws` protocol (the graphql-ws library's)
 and the legacy `graphql-ws` protocol (subscriptions-transport-ws), authenticated by the token in
-`connection_init`, with keep-alive, bounded per-connection work and clear close codes.
+`connection_init`, with keep-alive, bounded per-connection work and clear close codes. Each operation
+is prepared and (a query or mutation) executed by the operation pipeline that HTTP shares
+(gql/pipeline.py): the same limits, persisted queries, trusted documents, rate limits, scopes and
+breadth-first executor.
 
 Our own handler rather than Strawberry's: it lets every subscriber of one scoreboard share one
 execution of the same document (see `rendered` below), keeps an idle connection small (no task
@@ -15,28 +18,20 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, print_ast
+from graphql import ExecutionResult, GraphQLError, OperationType, print_ast
 from graphql.execution import create_source_event_stream, execute_subscription_event
-from graphql.utilities import get_operation_ast
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.access import Principal
-from domain.base import utcnow
-from gql.admission import AdmissionRefused
 from gql.auth import principal_for
 from gql.context import Context
+from gql.errors import Refused
 from gql.execution import FastExecutor
-from gql.http import DocumentCache, masked_error
-from gql.limits import LimitExceeded, check_shape, check_text, cost
-from gql.scopes import InsufficientScope
-from gql.scopes import check as check_scopes
+from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
 
 log = logging.getLogger("salesgraph.ws")
@@ -79,6 +74,7 @@ class Connection:
     __slots__ = (
         "ws",
         "protocol",
+        "authorization",
         "principal",
         "context",
         "operations",
@@ -91,6 +87,7 @@ class Connection:
 
     def __init__(self, ws: WebSocket, protocol: str) -> None:
         self.ws, self.protocol = ws, protocol
+        self.authorization: str | None = None  # from connection_init: resolves trusted documents' hashes
         self.principal: Principal | None = None
         self.context: Context | None = None
         self.operations: dict[str, asyncio.Task[None]] = {}
@@ -157,20 +154,14 @@ class Connection:
 class WebSocketEndpoint:
     def __init__(
         self,
-        schema: GraphQLSchema,
-        engine: AsyncEngine,
-        documents: DocumentCache,
+        pipeline: Pipeline,
         realtime: Any,
-        events_committed: Callable[[], None] | None = None,
-        clock: Callable[[], datetime] = utcnow,
         init_timeout: float = 10.0,
         keepalive: float = 15.0,
         max_operations: int = 100,
-        admission: Any = None,
     ) -> None:
-        self.schema, self.engine, self.documents, self.realtime = schema, engine, documents, realtime
-        self.admission = admission  # gql/admission.py: trusted documents and rate limits per operation
-        self.events_committed, self.clock = events_committed, clock
+        self.pipeline, self.realtime = pipeline, realtime
+        self.schema, self.engine = pipeline.schema, pipeline.engine
         self.init_timeout, self.keepalive, self.max_operations = init_timeout, keepalive, max_operations
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -326,19 +317,9 @@ class WebSocketEndpoint:
         principal = await principal_for(self.engine, authorization)
         if principal is None:
             return False
-        connection.principal = principal
-        connection.context = self._context(principal, "ws-" + uuid.uuid4().hex[:16])
+        connection.authorization, connection.principal = authorization, principal
+        connection.context = self.pipeline.context(principal, "ws-" + uuid.uuid4().hex[:16], self.realtime)
         return True
-
-    def _context(self, principal: Principal, request_id: str) -> Context:
-        return Context(
-            engine=self.engine,
-            principal=principal,
-            request_id=request_id,
-            clock=self.clock,
-            events_committed=self.events_committed,
-            realtime=self.realtime,
-        )
 
     def _start(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         if len(connection.operations) >= self.max_operations:
@@ -372,64 +353,24 @@ class WebSocketEndpoint:
         assert connection.context is not None
         request_id = f"{connection.context.request_id}-{op_id}"
         try:
-            query, variables = payload.get("query"), payload.get("variables")
-            operation_name = payload.get("operationName")
-            if not isinstance(query, str) or not query.strip():
-                await self._fail(connection, op_id, [GraphQLError("the payload has no `query` string")])
-                return
-            if variables is not None and not isinstance(variables, dict):
-                await self._fail(connection, op_id, [GraphQLError("`variables` must be a JSON object")])
-                return
-            limits = self.documents.limits
+            result: ExecutionResult | None = None
             try:
-                check_text(query, limits)
-            except LimitExceeded as error:
-                await self._fail(connection, op_id, [GraphQLError(error.message, extensions={"code": error.code})])
-                return
-            document, errors = self.documents.get(query)
-            if errors or document is None:
-                await self._fail(connection, op_id, errors)
-                return
-            operation = get_operation_ast(document, operation_name)
-            if operation is None:
-                await self._fail(
-                    connection,
-                    op_id,
-                    [GraphQLError("the document has no single operation to run; name it in `operationName`")],
+                prepared = await self.pipeline.prepare(
+                    params_of(payload), Caller(connection.authorization, principal=connection.principal)
                 )
+                context = replace(connection.context, request_id=request_id, loaders={})
+                if prepared.kind is not OperationType.SUBSCRIPTION:
+                    result = await self.pipeline.execute(prepared, context)
+            except Invalid as invalid:
+                await self._fail(connection, op_id, invalid.errors)
                 return
-            try:
-                check_shape(document, operation, limits)
-                spent = cost(self.schema, document, operation, variables, limits)
-                if self.admission is not None:
-                    await self.admission.admit_operation(connection.principal, query, spent)
-                check_scopes(connection.principal, document, operation)  # each root field's scope
-            except (LimitExceeded, AdmissionRefused, InsufficientScope) as error:
-                extensions = {
-                    "code": error.code,
-                    **(
-                        {"retryAfter": int(error.headers["Retry-After"])}
-                        if getattr(error, "headers", {}).get("Retry-After")
-                        else {}
-                    ),
-                }
-                await self._fail(connection, op_id, [GraphQLError(error.message, extensions=extensions)])
+            except Refused as refused:  # before execution, or its time limit
+                await self._fail(connection, op_id, [GraphQLError(refused.message, extensions=refused.extensions)])
                 return
-            context = replace(connection.context, request_id=request_id, loaders={})
-            if operation.operation is not OperationType.SUBSCRIPTION:
-                result = execute(
-                    self.schema,
-                    document,
-                    context_value=context,
-                    variable_values=variables,
-                    operation_name=operation_name,
-                    executor_class=FastExecutor,
-                )
-                if not isinstance(result, ExecutionResult):
-                    result = await result
+            if result is not None:
                 await self._next(connection, op_id, self._body(result, request_id))
             else:
-                await self._subscription(connection, op_id, document, variables, operation_name, context, request_id)
+                await self._subscription(connection, op_id, prepared, context, request_id)
             await connection.send({"type": "complete", "id": op_id})
         except asyncio.CancelledError:
             raise
@@ -455,15 +396,10 @@ class WebSocketEndpoint:
             await connection.send({"type": "complete", "id": op_id})
 
     async def _subscription(
-        self,
-        connection: Connection,
-        op_id: str,
-        document: Any,
-        variables: Any,
-        operation_name: str | None,
-        context: Context,
-        request_id: str,
+        self, connection: Connection, op_id: str, prepared: Prepared, context: Context, request_id: str
     ) -> None:
+        document, params = prepared.document, prepared.params
+        variables, operation_name = params.variables, params.operation_name
         executor = FastExecutor.build(self.schema, document, None, context, variables, operation_name)
         if isinstance(executor, list):
             await self._next(connection, op_id, self._body(ExecutionResult(None, executor), request_id))

@@ -1,0 +1,275 @@
+"""One operation pipeline for every transport. GraphQL over HTTP (gql/http.py) and over WebSocket
+(gql/subscriptions/protocol.py) only read their messages and write their answers; between the two,
+both hand the same `Params` to `Pipeline.prepare` and run queries and mutations with
+`Pipeline.execute`, so a check or an optimisation cannot exist on one transport and not the other.
+
+`prepare`, in the order that keeps a refusal cheap: the document the request names (its text, or an
+APQ hash / trusted document: gql/admission.py), its size, the cached parse and validation, the
+operation, the transport's own rule (HTTP runs no subscription, GET no mutation), depth, aliases,
+root fields and cost (gql/limits.py), all before the token is looked up; then the token (or the
+connection's caller), trusted documents and rate limits, and each root field's scope (gql/scopes.py).
+`execute` runs a query on the breadth-first executor (gql/breadth_first.py) with graphql-core's as
+the fallback, a mutation on graphql-core's, both within the time limit. Subscriptions are prepared
+here too; their event streams stay with the WebSocket handler, which shares renders between
+subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.language import FieldNode, OperationDefinitionNode
+from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry import Schema
+
+from domain.access import Principal
+from domain.base import utcnow
+from gql.admission import Admission
+from gql.breadth_first import BreadthFirst
+from gql.context import Context
+from gql.errors import Refused
+from gql.execution import FastExecutor, mark_fast_fields
+from gql.limits import LimitExceeded, Limits, check_shape, check_text, cost
+from gql.scopes import InsufficientScope
+from gql.scopes import check as check_scopes
+
+log = logging.getLogger("salesgraph.pipeline")
+
+
+class Invalid(Exception):
+    """The document does not parse or is not valid against the schema: the GraphQL spec's request
+    errors, answered as they are (HTTP: 400 or 200 by media type; WebSocket: an `error` message)."""
+
+    def __init__(self, errors: list[GraphQLError]) -> None:
+        super().__init__(errors[0].message if errors else "invalid document")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Params:
+    """A GraphQL request as every transport carries it (a POST body, GET parameters, a `subscribe`
+    payload)."""
+
+    query: str | None
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    extensions: dict[str, Any] | None = None
+
+
+def params_of(raw: dict[str, Any]) -> Params:
+    """The request's parameters, or a BAD_REQUEST refusal saying which one is malformed."""
+    query, variables, name, extensions = raw.get("query"), raw.get("variables"), raw.get("operationName"), None
+    if (not isinstance(query, str) or not query.strip()) and not isinstance(raw.get("extensions"), dict):
+        raise Refused(400, "the request has no `query` string", "BAD_REQUEST")
+    if query is not None and not isinstance(query, str):
+        raise Refused(400, "`query` must be a string", "BAD_REQUEST")
+    if variables is not None and not isinstance(variables, dict):
+        raise Refused(400, "`variables` must be a JSON object", "BAD_REQUEST")
+    if raw.get("extensions") is not None:
+        extensions = raw["extensions"]
+        if not isinstance(extensions, dict):
+            raise Refused(400, "`extensions` must be a JSON object", "BAD_REQUEST")
+    if name is not None and not isinstance(name, str):
+        raise Refused(400, "`operationName` must be a string", "BAD_REQUEST")
+    return Params(query, variables, name or None, extensions)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the request. `principal` is set when the transport authenticated the caller once for
+    a connection (a WebSocket's `connection_init`); otherwise `authorization` is looked up per request.
+    `authorization` also resolves a trusted document's hash in a process that has not seen its text."""
+
+    authorization: str | None
+    client: str | None = None
+    principal: Principal | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An operation admitted to run: its document, the operation in it, the caller and its cost."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    params: Params
+    principal: Principal | None
+    cost: int
+
+    @property
+    def kind(self) -> OperationType:
+        return self.operation.operation
+
+
+class DocumentCache:
+    """Parsed and validated documents by query text (validation is ~1 ms a request otherwise)."""
+
+    def __init__(self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000) -> None:
+        self.schema, self.size = schema, size
+        self.limits = limits or Limits()
+        self.rules = None if self.limits.introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
+        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+
+    def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        found = self._entries.get(query)
+        if found is not None:
+            self._entries.move_to_end(query)
+            return found
+        try:
+            document: DocumentNode | None = parse(query, max_tokens=self.limits.max_tokens)
+            errors = validate(self.schema, document, self.rules, hide_suggestions=not self.limits.suggestions)
+        except GraphQLError as error:
+            document, errors = None, [error]
+        self._entries[query] = (document, errors)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return document, errors
+
+
+def _only_introspection(operation: OperationDefinitionNode) -> bool:
+    return all(isinstance(s, FieldNode) and s.name.value.startswith("__") for s in operation.selection_set.selections)
+
+
+class Pipeline:
+    """The preparation and execution of GraphQL operations, shared by the HTTP and WebSocket endpoints
+    of one app (and so their parse cache, persisted queries and rate limit budgets)."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        engine: AsyncEngine,
+        events_committed: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        limits: Limits | None = None,
+    ) -> None:
+        self.schema, self.engine = schema._schema, engine
+        self.events_committed, self.clock = events_committed, clock
+        self.limits = limits or Limits.from_env()
+        self.documents = DocumentCache(self.schema, self.limits)
+        self.admission = Admission(engine, clock=clock)  # persisted queries, trusted documents, rate limits
+        self.breadth_first = BreadthFirst(schema)
+        mark_fast_fields(self.schema)
+
+    async def prepare(
+        self,
+        params: Params,
+        caller: Caller,
+        allow: Callable[[OperationDefinitionNode], None] | None = None,
+    ) -> Prepared:
+        """The operation, admitted: raises Invalid for a document the schema refuses and Refused for
+        everything else. `allow` is the transport's rule on which operations it runs (it raises
+        Refused); it runs before the limits and the token, like every check that needs no SQL."""
+        sent = await self.admission.resolve(params.query, params.extensions, caller.authorization)
+        try:
+            check_text(sent.query, self.limits)
+        except LimitExceeded as error:
+            raise Refused(400, error.message, error.code) from None
+        document, errors = self.documents.get(sent.query)
+        if errors or document is None:
+            raise Invalid(errors)
+        operation = get_operation_ast(document, params.operation_name)
+        if operation is None:
+            raise Refused(
+                400,
+                "the document has no single operation to run; name it in `operationName`"
+                if params.operation_name is None
+                else f"no operation named {params.operation_name!r}",
+                "OPERATION_NOT_FOUND",
+            )
+        if allow is not None:
+            allow(operation)
+        try:  # before the token is even looked up: a refused query costs no SQL
+            check_shape(document, operation, self.limits)
+            spent = cost(self.schema, document, operation, params.variables, self.limits)
+        except LimitExceeded as error:
+            raise Refused(400, error.message, error.code) from None
+        # The token (401 unless only introspection), trusted documents (403), rate limits (429).
+        principal = await self.admission.admit(
+            sent, caller.authorization, caller.client, _only_introspection(operation), spent, caller.principal
+        )
+        try:  # each root field's scope: still no SQL beyond the token lookup
+            check_scopes(principal, document, operation)
+        except InsufficientScope as error:
+            raise Refused(error.status, error.message, error.code) from None
+        return Prepared(document, operation, params, principal, spent)
+
+    def context(self, principal: Principal | None, request_id: str, realtime: Any = None) -> Context:
+        """A new request context (its own loaders) for one operation."""
+        return Context(
+            engine=self.engine,
+            principal=principal,
+            request_id=request_id,
+            clock=self.clock,
+            events_committed=self.events_committed,
+            realtime=realtime,
+        )
+
+    async def execute(self, prepared: Prepared, context: Context) -> ExecutionResult:
+        """Run a prepared query or mutation within the time limit (a Refused with code TIMEOUT after it)."""
+        if prepared.kind is OperationType.SUBSCRIPTION:
+            raise ValueError("a subscription runs as an event stream, not with `execute`")
+        params = prepared.params
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                result = None
+                if prepared.kind is OperationType.QUERY:
+                    result = await self.breadth_first.execute(
+                        prepared.document, context, params.variables, params.operation_name
+                    )
+                if result is None:
+                    result = execute(
+                        self.schema,
+                        prepared.document,
+                        context_value=context,
+                        variable_values=params.variables,
+                        operation_name=params.operation_name,
+                        executor_class=FastExecutor,
+                    )
+                    if not isinstance(result, ExecutionResult):
+                        result = await result
+                return result
+        except TimeoutError:
+            log.warning("request %s stopped after %s s", context.request_id, self.limits.timeout_seconds)
+            raise Refused(
+                503,
+                f"the request took longer than {self.limits.timeout_seconds:g} s and was stopped "
+                "(a mutation in it was rolled back unless it had committed); ask for less, or retry "
+                "later",
+                "TIMEOUT",
+                {"Retry-After": "1"},
+            ) from None
+
+
+def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """An error as the client sees it: an unexpected exception becomes an internal error that names
+    the request id (and is logged), a GraphQL error is shown as it is."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error.formatted
+    log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+    formatted = {
+        "message": f"Internal server error (request id {request_id})",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
+    if error.path:
+        formatted["path"] = error.path
+    if error.locations:
+        formatted["locations"] = [loc.formatted for loc in error.locations]
+    return formatted
