@@ -328,8 +328,6 @@ class CreateConsultantInput:
 
 # --- inputs: activities and goals ---
 
-TARGET_TYPES = ("Lead", "Opportunity", "Account", "Partner")
-
 
 @strawberry.input(description="A new sales activity about one lead, opportunity, account or partner.")
 class CreateSalesActivityInput:
@@ -492,17 +490,12 @@ def _contact(value: strawberry.ID) -> int:
     return pk(value, "Contact", "id")
 
 
-def _target(value: strawberry.ID) -> dict[str, int]:
-    """The activity's target from one global id: {"opportunity_id": 7}."""
+def _target(value: strawberry.ID) -> act.Target:
+    """The activity's target from one global id."""
     try:
-        type_name, key = ids.decode(str(value))
+        return act.Target(*ids.decode(str(value)))
     except ClientError as error:
         raise ValidationError("attachToId", error.message) from None
-    if type_name not in TARGET_TYPES:
-        raise ValidationError(
-            "attachToId", f"an activity is about a lead, an opportunity, an account or a partner, not a {type_name}"
-        )
-    return {f"{type_name.lower()}_id": key}
 
 
 def _nullable_enum(value):  # noqa: ANN001, ANN202
@@ -987,7 +980,7 @@ class AccountMutations:
         async def work(uow):  # noqa: ANN001, ANN202
             return await act.create_sales_activity(
                 act.CreateSalesActivity(
-                    **_target(input.attach_to_id),
+                    attach_to=_target(input.attach_to_id),
                     type=input.type.value,
                     subject=input.subject,
                     owner_id=opt_pk(input.owner_id, "User", "ownerId"),
