@@ -177,7 +177,7 @@ class UpdateAccount:
     country: str | None = UNSET
     registration_no: str | None = UNSET
     vat_no: str | None = UNSET
-    custom_attributes: dict[str, str] = UNSET
+    custom_attributes: dict[str, str] | None = UNSET  # None, like {}, removes them all
     industry: str | None = UNSET
     manager_id: int | None = UNSET
     key_account: bool = UNSET
@@ -215,6 +215,8 @@ async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     values = changes(cmd, *ACCOUNT_FIELDS)
+    if "custom_attributes" in values and values["custom_attributes"] is None:
+        values["custom_attributes"] = {}
     if (
         "is_private" in values
         and values["is_private"] != account.is_private

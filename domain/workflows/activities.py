@@ -18,33 +18,40 @@ from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
 
-TARGETS: dict[str, type] = {
-    "lead_id": Lead,
-    "opportunity_id": Opportunity,
-    "account_id": Account,
-    "partner_id": Partner,
-}
+KINDS: dict[str, type] = {kind.__name__: kind for kind in (Lead, Opportunity, Account, Partner)}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an activity is about: a lead, an opportunity, an account or a partner, by the kind's name
+    (e.g. "Opportunity") and its key. One value, so an activity about two things or none cannot be asked for."""
+
+    kind: str
+    id: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValidationError(
+                "attachToId", f"an activity is about a lead, an opportunity, an account or a partner, not a {self.kind}"
+            )
+
+    @property
+    def column(self) -> str:
+        """The activity's field that holds the key, e.g. `opportunity_id`."""
+        return f"{self.kind.lower()}_id"
 
 
 def attached_to(activity: SalesActivity) -> dict[str, int]:
     """What the activity is about, as event data: e.g. {"opportunityId": 7}."""
-    camel = {
-        "lead_id": "leadId",
-        "opportunity_id": "opportunityId",
-        "account_id": "accountId",
-        "partner_id": "partnerId",
-    }
-    return {camel[name]: getattr(activity, name) for name in TARGETS if getattr(activity, name) is not None}
+    keys = {f"{kind.lower()}Id": getattr(activity, f"{kind.lower()}_id") for kind in KINDS}
+    return {name: key for name, key in keys.items() if key is not None}
 
 
 @dataclass(kw_only=True)
 class CreateSalesActivity:
+    attach_to: Target
     type: ActivityType
     subject: str
-    lead_id: int | None = None
-    opportunity_id: int | None = None
-    account_id: int | None = None
-    partner_id: int | None = None
     owner_id: int | None = None
     notes: str | None = None
     due_at: datetime | None = None
@@ -54,14 +61,9 @@ class CreateSalesActivity:
 
 
 async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> SalesActivity:
-    """Log an activity about exactly one lead, opportunity, account or partner. A done activity
-    happened now unless `occurred_at` says when."""
-    targets = {name: getattr(cmd, name) for name in TARGETS if getattr(cmd, name) is not None}
-    if len(targets) != 1:
-        raise ValidationError(
-            "attachToId",
-            f"attach the activity to exactly one lead, opportunity, account or partner (got {len(targets)})",
-        )
+    """Log an activity about one lead, opportunity, account or partner. A done activity happened now
+    unless `occurred_at` says when."""
+    target = cmd.attach_to
     owner_id = cmd.owner_id or uow.actor.user_id
     if owner_id is None:
         raise ValidationError("ownerId", "a partner logging an activity names the user who owns it")
@@ -75,11 +77,10 @@ async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> Sa
         occurred_at=occurred_at,
         done=cmd.done,
         duration_minutes=cmd.duration_minutes,
-        **targets,
+        **{target.column: target.id},
     )
     await uow.get(User, owner_id)
-    [(name, target_id)] = targets.items()
-    await uow.get(TARGETS[name], target_id)
+    await uow.get(KINDS[target.kind], target.id)
     activity = await uow.add(activity)
     uow.record(
         ActivityLogged(

@@ -231,21 +231,21 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         )
         def log_activity(self, on_account, which, type_, done, due, occurred):
             target = (
-                {"account_id": self.pick("accounts", which)}
+                aw.Target("Account", self.pick("accounts", which))
                 if on_account
-                else {"opportunity_id": self.pick("opportunities", which)}
+                else aw.Target("Opportunity", self.pick("opportunities", which))
             )
             self.keep(
                 "activities",
                 world.do(
                     aw.create_sales_activity,
                     aw.CreateSalesActivity(
+                        attach_to=target,
                         type=type_,
                         subject="S",
                         done=done,
                         due_at=world.now + due if due is not None else None,
                         occurred_at=world.now + occurred if occurred is not None and done else None,
-                        **target,
                     ),
                 ),
             )

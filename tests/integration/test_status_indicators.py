@@ -502,7 +502,7 @@ async def test_concurrent_writers_on_postgresql_neither_deadlock_nor_disagree(pg
             *(
                 do(
                     aw.create_sales_activity,
-                    aw.CreateSalesActivity(type="CALL", subject="S", account_id=a.id, done=True),
+                    aw.CreateSalesActivity(attach_to=aw.Target("Account", a.id), type="CALL", subject="S", done=True),
                 )
                 for a in accounts
                 for _ in range(3)

@@ -51,6 +51,11 @@ def targets(store: MemoryStore) -> dict:
     }
 
 
+def about(targets: dict, column: str) -> wf.Target:
+    """The target of the row in `targets` stored under `column`, e.g. "opportunity_id"."""
+    return wf.Target(column.removesuffix("_id").title(), targets[column])
+
+
 def a_call(store: MemoryStore, **values) -> SalesActivity:
     return put(
         store, SalesActivity(**{"type": ActivityType.CALL, "subject": "Intro call", "owner_id": OWNER, **values})
@@ -60,7 +65,7 @@ def a_call(store: MemoryStore, **values) -> SalesActivity:
 @pytest.mark.parametrize("target", ["lead_id", "opportunity_id", "account_id", "partner_id"])
 async def test_an_activity_is_logged_on_each_kind_of_target_and_announced_with_it(store, targets, target):
     activity = await wf.create_sales_activity(
-        wf.CreateSalesActivity(type=ActivityType.MEETING, subject="Demo", **{target: targets[target]}), store.uow()
+        wf.CreateSalesActivity(attach_to=about(targets, target), type=ActivityType.MEETING, subject="Demo"), store.uow()
     )
     assert getattr(activity, target) == targets[target] and activity.owner_id == OWNER
     [event] = store.events
@@ -73,24 +78,20 @@ async def test_an_activity_is_logged_on_each_kind_of_target_and_announced_with_i
     assert (event.type, event.data["type"], event.data[camel]) == ("ActivityLogged", "MEETING", targets[target])
 
 
-async def test_an_activity_is_attached_to_exactly_one_thing(store, targets):
-    with pytest.raises(ValidationError) as error:
-        await wf.create_sales_activity(wf.CreateSalesActivity(type=ActivityType.CALL, subject="X"), store.uow())
-    assert error.value.field == "attachToId"
-    with pytest.raises(ValidationError):
-        await wf.create_sales_activity(
-            wf.CreateSalesActivity(
-                type=ActivityType.CALL, subject="X", lead_id=targets["lead_id"], account_id=targets["account_id"]
-            ),
-            store.uow(),
-        )
-    assert store.all(SalesActivity) == [] and store.events == []
+def test_an_activity_is_about_a_lead_an_opportunity_an_account_or_a_partner():
+    for kind in ("Lead", "Opportunity", "Account", "Partner"):
+        assert wf.Target(kind, 7).column == f"{kind.lower()}_id"
+    for other in ("Contact", "Quote", "lead", ""):
+        with pytest.raises(ValidationError) as error:
+            wf.Target(other, 7)
+        assert error.value.field == "attachToId"
 
 
 async def test_an_activity_about_something_missing_is_not_found(store):
     with pytest.raises(NotFound) as error:
         await wf.create_sales_activity(
-            wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", opportunity_id=999), store.uow()
+            wf.CreateSalesActivity(attach_to=wf.Target("Opportunity", 999), type=ActivityType.CALL, subject="X"),
+            store.uow(),
         )
     assert error.value.entity == "Opportunity"
 
@@ -98,12 +99,14 @@ async def test_an_activity_about_something_missing_is_not_found(store):
 async def test_a_partner_logging_an_activity_names_its_owner(store, targets):
     with pytest.raises(ValidationError) as error:
         await wf.create_sales_activity(
-            wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", partner_id=targets["partner_id"]),
+            wf.CreateSalesActivity(attach_to=about(targets, "partner_id"), type=ActivityType.CALL, subject="X"),
             store.uow(Actor(partner_id=targets["partner_id"])),
         )
     assert error.value.field == "ownerId"
     logged = await wf.create_sales_activity(
-        wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", partner_id=targets["partner_id"], owner_id=OWNER),
+        wf.CreateSalesActivity(
+            attach_to=about(targets, "partner_id"), type=ActivityType.CALL, subject="X", owner_id=OWNER
+        ),
         store.uow(Actor(partner_id=targets["partner_id"])),
     )
     assert logged.owner_id == OWNER
@@ -111,14 +114,14 @@ async def test_a_partner_logging_an_activity_names_its_owner(store, targets):
 
 async def test_a_done_activity_happened_now_unless_told_when(store, targets):
     done = await wf.create_sales_activity(
-        wf.CreateSalesActivity(type=ActivityType.CALL, subject="X", done=True, account_id=targets["account_id"]),
+        wf.CreateSalesActivity(attach_to=about(targets, "account_id"), type=ActivityType.CALL, subject="X", done=True),
         store.uow(now=NOW),
     )
     assert done.occurred_at == NOW
     earlier = NOW - timedelta(days=2)
     logged = await wf.create_sales_activity(
         wf.CreateSalesActivity(
-            type=ActivityType.CALL, subject="X", done=True, occurred_at=earlier, account_id=targets["account_id"]
+            attach_to=about(targets, "account_id"), type=ActivityType.CALL, subject="X", done=True, occurred_at=earlier
         ),
         store.uow(now=NOW),
     )

@@ -7,7 +7,21 @@ import importlib
 
 from strawberry.tools import merge_types
 
-AREAS = ["opportunities", "quotes", "accounts", "leads", "catalog", "documents", "tokens", "monitors"]
+AREAS = [
+    "opportunities",
+    "quotes",
+    "accounts",
+    "account_groups",
+    "contacts",
+    "partners",
+    "activities",
+    "goals",
+    "leads",
+    "catalog",
+    "documents",
+    "tokens",
+    "monitors",
+]
 
 
 def _modules() -> list:

@@ -1,12 +1,17 @@
-"""Payloads shared by several mutations (the success member of their result unions)."""
+"""What several areas' mutations share: payloads (the success member of their result unions) and the
+descriptions of input fields that recur."""
 
 from __future__ import annotations
 
 import strawberry
 
 from gql.resolvers.mutation import DeletedPayload  # noqa: F401 - re-exported while mutations move
+from gql.schema.accounts import Contact
 from gql.schema.opportunities import BusinessRole, Opportunity
 from gql.schema.quotes import Quote, QuoteItem
+
+VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
+KEEP = "Left out: unchanged; null clears."
 
 
 @strawberry.type(description="The opportunity as it is after the change.")
@@ -29,3 +34,8 @@ class QuoteItemPayload:
 class BusinessRolePayload:
     business_role: BusinessRole = strawberry.field(description="The new role.")
     opportunity: Opportunity = strawberry.field(description="The opportunity it belongs to.")
+
+
+@strawberry.type(description="The contact as it is after the change.")
+class ContactPayload:
+    contact: Contact = strawberry.field(description="The contact, with its new version.")

@@ -237,6 +237,29 @@ async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_
     )
 
 
+async def test_custom_attributes_are_replaced_whole_null_removes_them_and_a_flag_cannot_be_cleared(api, writable):
+    account = await new_account(api, customAttributes=[{"key": "tier", "value": "gold"}])
+
+    async def update(**values) -> dict:
+        return (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], **values}}))["updateAccount"]
+
+    async def attributes() -> dict:
+        return (await row(writable.engine, t.accounts, pk(account["id"]))).custom_attributes
+
+    await update(customAttributes=[{"key": "region", "value": "north"}])
+    assert await attributes() == {"region": "north"}
+    await update(city="Bodø")  # left out: kept
+    assert await attributes() == {"region": "north"}
+    await update(customAttributes=None)
+    assert await attributes() == {}
+    await update(customAttributes=[{"key": "tier", "value": "silver"}])
+    await update(customAttributes=[])
+    assert await attributes() == {}
+    for field in ("keyAccount", "kind", "categoryGroup", "isGlobal"):
+        refused = await update(**{field: None})
+        assert (refused["__typename"], refused["field"]) == ("ValidationError", field)
+
+
 async def test_only_the_creator_may_make_an_account_private_and_a_private_account_is_never_global(api, writable):
     other_user, other = await another_users_token(writable)
     # Managed by the other user, so they see it (and may change it), but did not create it.

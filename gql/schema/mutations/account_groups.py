@@ -1,0 +1,85 @@
+"""Mutations of account groups: create, rename and delete a group, and add accounts to it or remove them."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.errors import Conflict, NotFound
+from domain.workflows import accounts as wf
+from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.schema.accounts import Account, AccountGroup
+from gql.schema.mutations.common import VERSION
+
+
+@strawberry.input(description="A new account group.")
+class CreateAccountGroupInput:
+    name: str = strawberry.field(description="The group's name (unique).")
+
+
+@strawberry.input(description="A new name for an account group.")
+class RenameAccountGroupInput:
+    id: strawberry.ID = gid("AccountGroup", description="The group.")
+    name: str = strawberry.field(description="The new name (unique).")
+    version: int | None = strawberry.field(default=None, description=VERSION)
+
+
+@strawberry.input(description="Identifies an account group to delete (its accounts stay).")
+class DeleteAccountGroupInput:
+    id: strawberry.ID = gid("AccountGroup", description="The group.")
+    version: int | None = strawberry.field(default=None, description=VERSION)
+
+
+@strawberry.input(description="An account and a group it joins or leaves.")
+class AccountGroupMembershipInput:
+    group_id: strawberry.ID = gid("AccountGroup", description="The group.")
+    account_id: strawberry.ID = gid("Account", description="The account.")
+
+
+@strawberry.type(description="An account group as it is after the change.")
+class AccountGroupPayload:
+    group: AccountGroup = strawberry.field(description="The group.")
+
+
+@strawberry.type(description="An account that joined or left a group, and the group.")
+class AccountGroupMembershipPayload:
+    group: AccountGroup = strawberry.field(description="The group.")
+    account: Account = strawberry.field(description="The account.")
+
+
+@strawberry.type
+class AccountGroupMutations:
+    create_account_group = mutation(
+        wf.create_account_group,
+        CreateAccountGroupInput,
+        AccountGroupPayload,
+        errors=(NotFound, Conflict),
+        description="Create an account group.",
+    )
+    rename_account_group = mutation(
+        wf.rename_account_group,
+        RenameAccountGroupInput,
+        AccountGroupPayload,
+        errors=(NotFound, Conflict),
+        description="Rename an account group.",
+    )
+    delete_account_group = mutation(
+        wf.delete_account_group,
+        DeleteAccountGroupInput,
+        Deleted("AccountGroup"),
+        errors=(NotFound, Conflict),
+        description="Delete an account group; its accounts stay and only leave the group.",
+    )
+    add_account_to_group = mutation(
+        wf.add_account_to_group,
+        AccountGroupMembershipInput,
+        AccountGroupMembershipPayload,
+        errors=(NotFound, Conflict),
+        description="Add an account to a group.",
+    )
+    remove_account_from_group = mutation(
+        wf.remove_account_from_group,
+        AccountGroupMembershipInput,
+        AccountGroupMembershipPayload,
+        errors=(NotFound, Conflict),
+        description="Remove an account from a group.",
+    )
