@@ -12,13 +12,10 @@ from persistence.uow import SqlUnitOfWork
 
 
 class SqlExchangeRates:
-    """Writes rates in the transaction of a unit of work (implements domain ExchangeRateBook)."""
+    """Writes rates in the transaction of the unit of work it is given (implements domain ExchangeRateBook)."""
 
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self.uow = uow
-
-    async def write(self, rate: ExchangeRate, at: datetime) -> None:
+    async def write(self, uow: SqlUnitOfWork, rate: ExchangeRate, at: datetime) -> None:
         rates = t.exchange_rates
         # Delete and insert rather than a dialect-specific upsert: one statement pair on both databases.
-        await self.uow.execute(delete(rates).where(rates.c.currency == rate.currency))
-        await self.uow.execute(insert(rates).values(currency=rate.currency, rate=rate.rate, updated_at=at))
+        await uow.execute(delete(rates).where(rates.c.currency == rate.currency))
+        await uow.execute(insert(rates).values(currency=rate.currency, rate=rate.rate, updated_at=at))

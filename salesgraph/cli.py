@@ -128,12 +128,12 @@ async def _register_documents(token: str, documents: list[tuple[str, str]]) -> l
         # The command line has the database's keys: it acts as an administrator.
         async with SqlUnitOfWork(engine, Actor(role=Role.ADMIN)) as uow:
             try:
-                _, hashes = await register_trusted_documents(
+                registered = await register_trusted_documents(
                     RegisterDocuments(token_id=token_id, documents=[text for _, text in documents]), uow
                 )
             except DomainError as error:
                 _fail(error.message)
-        return hashes
+        return registered.hashes
     finally:
         await engine.dispose()
 

@@ -130,9 +130,10 @@ class UpdatePriceBook:
     version: int | None = None
     name: str = UNSET
     description: str | None = UNSET
-    brands: list[str] = UNSET
-    product_versions: list[str] = UNSET
-    regions: list[str] = UNSET
+    # null from the API means none, as an empty list does.
+    brands: list[str] | None = UNSET
+    product_versions: list[str] | None = UNSET
+    regions: list[str] | None = UNSET
     active: bool = UNSET
     is_update: bool = UNSET
     previous_id: int | None = UNSET
@@ -513,11 +514,11 @@ async def delete_bundle(cmd: DeleteBundle, uow: UnitOfWork) -> int:
 
 
 class ExchangeRateBook(Protocol):
-    """Where the global exchange rates are kept, in the unit of work's transaction. A rate is reference
-    data keyed by its currency (no id, no version), so it is written through this port rather than
-    as an entity."""
+    """Where the global exchange rates are kept, written in the transaction of the unit of work it is
+    given. A rate is reference data keyed by its currency (no id, no version), so it is written through
+    this port rather than as an entity."""
 
-    async def write(self, rate: ExchangeRate, at: datetime) -> None: ...
+    async def write(self, uow: UnitOfWork, rate: ExchangeRate, at: datetime) -> None: ...
 
 
 @dataclass(kw_only=True)
@@ -535,7 +536,7 @@ async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: Exchan
     if rate.rate >= MAX_RATE or _decimals(rate.rate) > 10:
         raise ValidationError("rate", f"must be below {MAX_RATE:,} with at most 10 decimals")
     previous = (await uow.exchange_rates()).get(currency)
-    await rates.write(rate, uow.now)
+    await rates.write(uow, rate, uow.now)
     uow.record(
         CatalogChanged(
             entity_id=0,

@@ -28,13 +28,21 @@ class CreateToken:
     partner_id: int | None = None
     expires_at: datetime | None = None
     trusted_documents_only: bool = False
-    # The effective scopes of the token making the request (None: no token, e.g. the CLI): a token
-    # never creates one that may do more than itself.
-    caller_scopes: frozenset[str] | None = None
 
 
-async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken, str]:
-    """The new token and its secret (the only time the secret exists outside the caller)."""
+@dataclass(frozen=True)
+class CreatedToken:
+    """A new token and its secret: the only time the secret exists outside the caller."""
+
+    token: ApiToken
+    secret: str
+
+
+async def create_api_token(
+    cmd: CreateToken, uow: UnitOfWork, caller_scopes: frozenset[str] | None = None
+) -> CreatedToken:
+    """Create a token. `caller_scopes`: the effective scopes of the token making the request (None: no
+    token, e.g. the CLI), since a token never creates one that may do more than itself."""
     if cmd.user_id is not None and cmd.partner_id is not None:
         raise ValidationError("owner", "a token belongs to a user or a partner, not both")
     user_id, partner_id = cmd.user_id, cmd.partner_id
@@ -49,7 +57,7 @@ async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken,
         await uow.get(Partner, partner_id)
         role = None
     # Known scopes only, within the owner's role and the calling token's scopes (domain/scopes.py).
-    scopes = grantable(cmd.scopes, role, partner_id is not None, cmd.caller_scopes)
+    scopes = grantable(cmd.scopes, role, partner_id is not None, caller_scopes)
     if cmd.expires_at is not None and cmd.expires_at <= uow.now:
         raise ValidationError("expiresAt", "is in the past")
     secret = new_secret()
@@ -68,7 +76,7 @@ async def create_api_token(cmd: CreateToken, uow: UnitOfWork) -> tuple[ApiToken,
         ApiTokenChanged(entity_id=token.id, data={"change": "created", "userId": user_id, "partnerId": partner_id})
     )
     await uow.commit()
-    return token, secret
+    return CreatedToken(token, secret)
 
 
 @dataclass(kw_only=True)
@@ -104,10 +112,17 @@ class RegisterDocuments:
     documents: list[str]
 
 
-async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) -> tuple[ApiToken, list[str]]:
-    """Register documents a token may run (admins only): the token and each document's sha256, in the
-    order given. A document registered before is kept as it is, so registering again is harmless.
-    The caller checks the documents against the schema first."""
+@dataclass(frozen=True)
+class RegisteredDocuments:
+    """The token documents were registered for, and each document's sha256 in the order given."""
+
+    token: ApiToken
+    hashes: list[str]
+
+
+async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) -> RegisteredDocuments:
+    """Register documents a token may run (admins only). A document registered before is kept as it
+    is, so registering again is harmless. The caller checks the documents against the schema first."""
     if not uow.actor.is_admin:
         raise PermissionDenied("only an admin registers trusted documents")
     token = await uow.get(ApiToken, cmd.token_id)
@@ -137,4 +152,4 @@ async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) ->
         )
     )
     await uow.commit()
-    return token, hashes
+    return RegisteredDocuments(token, hashes)

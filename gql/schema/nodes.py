@@ -35,4 +35,8 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "AuditEntry": ("gql.schema.history:AuditEntry", t.audit_entries),
     "StatusMonitor": ("gql.schema.monitors:StatusMonitor", t.status_monitors),
 }
-TABLES: dict[str, Table] = {name: table for name, (_, table) in NODE_TYPES.items()}
+TABLES: dict[str, Table] = {
+    **{name: table for name, (_, table) in NODE_TYPES.items()},
+    # Nodes that mutations answer with but node(id:) does not look up: a token is listed by apiTokens only.
+    "ApiToken": t.api_tokens,
+}

@@ -24,7 +24,7 @@ class MemoryRates:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    async def write(self, rate: ExchangeRate, at: datetime) -> None:
+    async def write(self, uow, rate: ExchangeRate, at: datetime) -> None:
         self.store.rates[rate.currency] = rate.rate
 
 

@@ -30,7 +30,8 @@ def store() -> MemoryStore:
 
 
 async def test_the_secret_is_returned_once_and_only_its_hash_is_kept(store):
-    token, secret = await wf.create_api_token(wf.CreateToken(name="Mine"), store.uow(REP))
+    created = await wf.create_api_token(wf.CreateToken(name="Mine"), store.uow(REP))
+    token, secret = created.token, created.secret
     assert token.user_id == 2 and token.token_hash == hash_secret(secret) and secret not in repr(store.rows[ApiToken])
     assert [e.data["change"] for e in store.events] == ["created"]
 
@@ -38,8 +39,8 @@ async def test_the_secret_is_returned_once_and_only_its_hash_is_kept(store):
 async def test_only_an_admin_creates_tokens_for_someone_else(store):
     with pytest.raises(PermissionDenied):
         await wf.create_api_token(wf.CreateToken(name="X", user_id=1), store.uow(REP))
-    token, _ = await wf.create_api_token(wf.CreateToken(name="Portal", partner_id=3), store.uow(ADMIN))
-    assert token.partner_id == 3
+    created = await wf.create_api_token(wf.CreateToken(name="Portal", partner_id=3), store.uow(ADMIN))
+    assert created.token.partner_id == 3
 
 
 async def test_scopes_must_look_like_scopes(store):
@@ -49,7 +50,7 @@ async def test_scopes_must_look_like_scopes(store):
 
 
 async def test_someone_elses_token_looks_like_no_token_and_revoking_twice_conflicts(store):
-    token, _ = await wf.create_api_token(wf.CreateToken(name="Rep's"), store.uow(REP))
+    token = (await wf.create_api_token(wf.CreateToken(name="Rep's"), store.uow(REP))).token
     with pytest.raises(NotFound):
         await wf.revoke_api_token(wf.RevokeToken(id=token.id), store.uow(PARTNER))
     revoked = await wf.revoke_api_token(wf.RevokeToken(id=token.id), store.uow(ADMIN))

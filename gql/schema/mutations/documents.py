@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
 
 import strawberry
-from strawberry.types import Info
 
-from domain import errors as d
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.workflows import documents as wf
-from gql import ids
-from gql.resolvers.mutate import node, opt_pk, pk, run
-from gql.schema.documents import DocumentTemplate, QuoteDocument, download_url
-from gql.schema.errors import UserError, result
-from gql.schema.mutations.common import DeletedPayload
-from persistence import tables as t
+from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.schema import documents
+from gql.schema.documents import DocumentTemplate, QuoteDocument
 from persistence.documents import DocxTemplateEngine
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
-INPUT = "What to do; see the input type."
 
 
 @strawberry.type(description="The generated document.")
 class QuoteDocumentPayload:
     document: QuoteDocument = strawberry.field(description="The document, stored with the quote's opportunity.")
-    download_url: str = strawberry.field(description="Where to download it (GET, with your Bearer token).")
+
+    @strawberry.field(description="Where to download it (GET, with your Bearer token).")
+    def download_url(self) -> str:
+        return documents.download_url(self.document.pk)
 
 
 @strawberry.type(description="The template as it is after the change.")
@@ -43,11 +40,14 @@ class DefaultDocumentTemplatePayload:
 
 @strawberry.input(description="Generate a Word document from a quote.")
 class GenerateQuoteDocumentInput:
-    quote_id: strawberry.ID = strawberry.field(description="The quote (it needs at least one item).")
-    template_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The template (default: the default template, else the built-in one)."
+    quote_id: strawberry.ID = gid("Quote", description="The quote (it needs at least one item).")
+    template_id: strawberry.ID | None = gid(
+        "DocumentTemplate",
+        default=None,
+        description="The template (default: the default template, else the built-in one).",
     )
-    contact_id: strawberry.ID | None = strawberry.field(
+    contact_id: strawberry.ID | None = gid(
+        "Contact",
         default=None,
         description="The contact to address (default: the first business role's contact, else the "
         "account's first contact).",
@@ -67,117 +67,55 @@ class UploadDocumentTemplateInput:
 
 @strawberry.input(description="Choose the template used when none is named.")
 class SetDefaultDocumentTemplateInput:
-    id: strawberry.ID | None = strawberry.field(description="The template, or null for the built-in template.")
+    id: strawberry.ID | None = gid("DocumentTemplate", description="The template, or null for the built-in template.")
 
 
 @strawberry.input(description="Identifies a template to delete, with the version you read.")
 class DeleteDocumentTemplateInput:
-    id: strawberry.ID = strawberry.field(description="The template.")
+    id: strawberry.ID = gid("DocumentTemplate", description="The template.")
     version: int | None = strawberry.field(default=None, description=VERSION)
-
-
-GenerateQuoteDocumentResult = result("GenerateQuoteDocumentResult", QuoteDocumentPayload)
-UploadDocumentTemplateResult = result("UploadDocumentTemplateResult", DocumentTemplatePayload)
-SetDefaultDocumentTemplateResult = result("SetDefaultDocumentTemplateResult", DefaultDocumentTemplatePayload)
-DeleteDocumentTemplateResult = result("DeleteDocumentTemplateResult", DeletedPayload)
 
 
 def _decoded(text: str) -> bytes:
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise d.ValidationError("contentBase64", "is not valid base64") from None
-
-
-async def _template(info: Info, outcome):  # noqa: ANN001, ANN202
-    if isinstance(outcome, UserError):
-        return outcome
-    return DocumentTemplatePayload(template=await node(info, DocumentTemplate, t.document_templates, outcome.id))
+        raise ValidationError("contentBase64", "is not valid base64") from None
 
 
 @strawberry.type
 class DocumentMutations:
-    @strawberry.mutation(
+    generate_quote_document = mutation(
+        wf.generate_quote_document,
+        GenerateQuoteDocumentInput,
+        QuoteDocumentPayload,
+        ports=lambda context: (DocxTemplateEngine(),),
+        errors=(NotFound, Conflict),
         description="Render a quote into a Word template (tokens: account name and address, "
         "contact, quote name and dates, each item, totals, currency) and store the "
-        "document with the opportunity; download it from `downloadUrl`."
+        "document with the opportunity; download it from `downloadUrl`.",
     )
-    async def generate_quote_document(
-        self,
-        info: Info,
-        input: Annotated[GenerateQuoteDocumentInput, strawberry.argument(description=INPUT)],
-    ) -> GenerateQuoteDocumentResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.generate_quote_document(
-                wf.GenerateQuoteDocument(
-                    quote_id=pk(input.quote_id, "Quote", "quoteId"),
-                    template_id=opt_pk(input.template_id, "DocumentTemplate", "templateId"),
-                    contact_id=opt_pk(input.contact_id, "Contact", "contactId"),
-                ),
-                uow,
-                DocxTemplateEngine(),
-            )
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        return QuoteDocumentPayload(
-            document=await node(info, QuoteDocument, t.quote_documents, outcome.id),
-            download_url=download_url(outcome.id),
-        )
-
-    @strawberry.mutation(
-        description="Upload a Word (.docx) template for quote documents; it is checked before it is stored."
+    upload_document_template = mutation(
+        wf.upload_document_template,
+        UploadDocumentTemplateInput,
+        DocumentTemplatePayload,
+        rename={"content_base64": "content"},
+        convert={"content_base64": _decoded},
+        ports=lambda context: (DocxTemplateEngine(),),
+        errors=(NotFound, Conflict, PermissionDenied),
+        description="Upload a Word (.docx) template for quote documents; it is checked before it is stored.",
     )
-    async def upload_document_template(
-        self,
-        info: Info,
-        input: Annotated[UploadDocumentTemplateInput, strawberry.argument(description=INPUT)],
-    ) -> UploadDocumentTemplateResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.upload_document_template(
-                wf.UploadDocumentTemplate(
-                    name=input.name,
-                    file_name=input.file_name,
-                    content=_decoded(input.content_base64),
-                    is_default=input.is_default,
-                ),
-                uow,
-                DocxTemplateEngine(),
-            )
-
-        return await _template(info, await run(info, work))
-
-    @strawberry.mutation(description="Make a template the default for quote documents (null: the built-in one).")
-    async def set_default_document_template(
-        self,
-        info: Info,
-        input: Annotated[SetDefaultDocumentTemplateInput, strawberry.argument(description=INPUT)],
-    ) -> SetDefaultDocumentTemplateResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.set_default_document_template(
-                wf.SetDefaultDocumentTemplate(id=opt_pk(input.id, "DocumentTemplate", "id")), uow
-            )
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        return DefaultDocumentTemplatePayload(
-            template=await node(info, DocumentTemplate, t.document_templates, outcome.id if outcome else None)
-        )
-
-    @strawberry.mutation(description="Delete a template; documents made from it are kept.")
-    async def delete_document_template(
-        self,
-        info: Info,
-        input: Annotated[DeleteDocumentTemplateInput, strawberry.argument(description=INPUT)],
-    ) -> DeleteDocumentTemplateResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.delete_document_template(
-                wf.DeleteDocumentTemplate(id=pk(input.id, "DocumentTemplate", "id"), version=input.version), uow
-            )
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        return DeletedPayload(deleted_id=strawberry.ID(ids.encode("DocumentTemplate", outcome)))
+    set_default_document_template = mutation(
+        wf.set_default_document_template,
+        SetDefaultDocumentTemplateInput,
+        DefaultDocumentTemplatePayload,
+        errors=(NotFound, Conflict, PermissionDenied),
+        description="Make a template the default for quote documents (null: the built-in one).",
+    )
+    delete_document_template = mutation(
+        wf.delete_document_template,
+        DeleteDocumentTemplateInput,
+        Deleted("DocumentTemplate"),
+        errors=(NotFound, Conflict, PermissionDenied),
+        description="Delete a template; documents made from it are kept.",
+    )

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 import strawberry
-from strawberry.types import Info
 
-import persistence.trusted  # noqa: F401 - maps TrustedDocument for the unit of work
+# registerTrustedDocuments adds TrustedDocument rows through the unit of work, which finds an entity's
+# table in persistence.mapping; persistence.trusted registers this one there when it is imported.
+import persistence.trusted  # noqa: F401 - imported for that registration
+from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
-from gql.resolvers.mutate import node, opt_pk, pk, run
-from gql.schema.errors import UserError, result
+from gql.resolvers.mutation import gid, mutation
 from gql.schema.tokens import ApiToken, Scope
-from persistence import tables as t
 
-INPUT = "What to do; see the input type."
 TYPES = [ApiToken]
 
 
@@ -30,8 +28,8 @@ class CreateApiTokenInput:
         "of the token making the request.",
     )
     expires_at: dt.datetime | None = strawberry.field(default=None, description="When it stops working.")
-    user_id: strawberry.ID | None = strawberry.field(default=None, description="Its owner, a user (default: you).")
-    partner_id: strawberry.ID | None = strawberry.field(default=None, description="Its owner, a partner.")
+    user_id: strawberry.ID | None = gid("User", default=None, description="Its owner, a user (default: you).")
+    partner_id: strawberry.ID | None = gid("Partner", default=None, description="Its owner, a partner.")
     trusted_documents_only: bool = strawberry.field(
         default=False,
         description="Let it run only the documents registered for it with "
@@ -41,7 +39,7 @@ class CreateApiTokenInput:
 
 @strawberry.input(description="Revoke an API token: it stops working at once.")
 class RevokeApiTokenInput:
-    id: strawberry.ID = strawberry.field(description="The token.")
+    id: strawberry.ID = gid("ApiToken", description="The token.")
 
 
 @strawberry.type(description="The new token and its secret. The secret is shown only here, once: store it now.")
@@ -60,7 +58,7 @@ class ApiTokenPayload:
     "only trusted documents."
 )
 class RegisterTrustedDocumentsInput:
-    token_id: strawberry.ID = strawberry.field(description="The token.")
+    token_id: strawberry.ID = gid("ApiToken", description="The token.")
     documents: list[str] = strawberry.field(
         description="The documents' exact texts, as the client will send them (or send their sha256 as an "
         "Automatic Persisted Query hash); each is checked against the schema. At most 200."
@@ -76,74 +74,39 @@ class RegisterTrustedDocumentsPayload:
     )
 
 
-CreateApiTokenResult = result("CreateApiTokenResult", CreatedApiTokenPayload)
-RegisterTrustedDocumentsResult = result("RegisterTrustedDocumentsResult", RegisterTrustedDocumentsPayload)
-RevokeApiTokenResult = result("RevokeApiTokenResult", ApiTokenPayload)
+def _checked(documents: list[str]) -> list[str]:
+    """The documents, each valid against the schema (a ValidationError on `documents[n]` otherwise)."""
+    from gql.schema.schema import schema  # built from this module, so only importable once it is loaded
+
+    for n, document in enumerate(documents):
+        check_trusted_document(schema._schema, document, f"documents[{n}]")
+    return documents
 
 
 @strawberry.type
 class TokenMutations:
-    @strawberry.mutation(description="Create an API token and show its secret once.")
-    async def create_api_token(
-        self,
-        info: Info,
-        input: Annotated[CreateApiTokenInput, strawberry.argument(description=INPUT)],
-    ) -> CreateApiTokenResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.create_api_token(
-                wf.CreateToken(
-                    name=input.name,
-                    scopes=[s.value for s in input.scopes],
-                    expires_at=input.expires_at,
-                    caller_scopes=info.context.principal.scopes,
-                    user_id=opt_pk(input.user_id, "User", "userId"),
-                    partner_id=opt_pk(input.partner_id, "Partner", "partnerId"),
-                    trusted_documents_only=input.trusted_documents_only,
-                ),
-                uow,
-            )
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        token, secret = outcome
-        return CreatedApiTokenPayload(token=await node(info, ApiToken, t.api_tokens, token.id), secret=secret)
-
-    @strawberry.mutation(description="Revoke an API token of yours (admins: anyone's); it stops working at once.")
-    async def revoke_api_token(
-        self,
-        info: Info,
-        input: Annotated[RevokeApiTokenInput, strawberry.argument(description=INPUT)],
-    ) -> RevokeApiTokenResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            return await wf.revoke_api_token(wf.RevokeToken(id=pk(input.id, "ApiToken", "id")), uow)
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        return ApiTokenPayload(token=await node(info, ApiToken, t.api_tokens, outcome.id))
-
-    @strawberry.mutation(
-        description="Register documents a token may run when it runs only trusted documents "
-        "(admins only). Registering a document again changes nothing."
+    create_api_token = mutation(
+        wf.create_api_token,
+        CreateApiTokenInput,
+        CreatedApiTokenPayload,
+        convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
+        ports=lambda context: (context.principal.scopes,),
+        errors=(NotFound, Conflict, PermissionDenied),
+        description="Create an API token and show its secret once.",
     )
-    async def register_trusted_documents(
-        self,
-        info: Info,
-        input: Annotated[RegisterTrustedDocumentsInput, strawberry.argument(description=INPUT)],
-    ) -> RegisterTrustedDocumentsResult:
-        async def work(uow):  # noqa: ANN001, ANN202
-            for n, document in enumerate(input.documents):
-                check_trusted_document(info.schema._schema, document, f"documents[{n}]")
-            return await wf.register_trusted_documents(
-                wf.RegisterDocuments(
-                    token_id=pk(input.token_id, "ApiToken", "tokenId"), documents=list(input.documents)
-                ),
-                uow,
-            )
-
-        outcome = await run(info, work)
-        if isinstance(outcome, UserError):
-            return outcome
-        token, hashes = outcome
-        return RegisterTrustedDocumentsPayload(token=await node(info, ApiToken, t.api_tokens, token.id), hashes=hashes)
+    revoke_api_token = mutation(
+        wf.revoke_api_token,
+        RevokeApiTokenInput,
+        ApiTokenPayload,
+        errors=(NotFound, Conflict),
+        description="Revoke an API token of yours (admins: anyone's); it stops working at once.",
+    )
+    register_trusted_documents = mutation(
+        wf.register_trusted_documents,
+        RegisterTrustedDocumentsInput,
+        RegisterTrustedDocumentsPayload,
+        convert={"documents": _checked},
+        errors=(NotFound, Conflict, PermissionDenied),
+        description="Register documents a token may run when it runs only trusted documents "
+        "(admins only). Registering a document again changes nothing.",
+    )
