@@ -527,7 +527,16 @@ class SetExchangeRate:
     rate: Decimal
 
 
-async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: ExchangeRateBook) -> ExchangeRate:
+@dataclass(frozen=True)
+class RateInForce:
+    """A rate as it is now kept: to 10 decimals (the stored scale), with the time it was set."""
+
+    currency: str
+    rate: Decimal
+    updated_at: datetime
+
+
+async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: ExchangeRateBook) -> RateInForce:
     """Set how many euros one unit of `currency` is worth; EUR is the base and always 1."""
     currency = check_currency((cmd.currency or "").strip().upper() if isinstance(cmd.currency, str) else cmd.currency)
     if currency == BASE_CURRENCY:
@@ -550,7 +559,7 @@ async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: Exchan
         )
     )
     await uow.commit()
-    return rate
+    return RateInForce(rate.currency, rate.rate.quantize(Decimal(1).scaleb(-10)), uow.now)
 
 
 # --- CSV import ---

@@ -86,17 +86,32 @@ async def written_node(info: Info, node_type: type[Node], pk: int | None) -> Any
     with the caller's rules as usual."""
     if pk is None:
         return None
+    return (await written_nodes(info, node_type, [pk]))[0]
+
+
+async def written_nodes(info: Info, node_type: type[Node], pks: list[int]) -> list[Any]:
+    """Several written rows of one type, read in one statement."""
     context: Context = info.context
     table = TABLES[node_type.graphql_type]
     loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
-    return node_type.from_row(await loader.load(pk))
+    return node_type.from_rows(await loader.load_many(pks))
 
 
 def _node_type(annotation: Any) -> type[Node] | None:
     for candidate in (annotation, *typing.get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, Node):
+            if candidate.graphql_type not in TABLES:
+                raise TypeError(
+                    f"{candidate.graphql_type} has no table in gql/schema/nodes.py: a payload cannot load it"
+                )
             return candidate
+        if typing.get_origin(candidate) is list:
+            return _node_type(typing.get_args(candidate)[0])
     return None
+
+
+def _is_list(annotation: Any) -> bool:
+    return any(typing.get_origin(a) is list for a in (annotation, *typing.get_args(annotation)))
 
 
 def _key(value: Any) -> int | None:
@@ -107,41 +122,53 @@ def _key(value: Any) -> int | None:
 class PayloadField:
     name: str
     node: type[Node] | None
+    many: bool = False  # a list of nodes
 
 
 class Payload:
     """Builds a payload type from a workflow's outcome. A node field takes, in this order: the outcome
     itself when it is that kind of entity (or the only node field and the outcome an entity or key), the
     outcome's item at the field's position when the outcome is a tuple, or the outcome's attribute of the
-    field's name (or `<name>_id`). Other fields take the outcome's attribute of their name."""
+    field's name (or `<name>_id`; a list of nodes `<name>` or `<singular>_ids`). Other fields take the
+    outcome's attribute of their name, or the outcome itself when it is the payload's only field."""
 
     def __init__(self, type_: type) -> None:
         self.type = type_
         hints = typing.get_type_hints(type_, include_extras=False)
         self.fields = [
-            PayloadField(f.python_name, _node_type(hints[f.python_name]))
+            PayloadField(f.python_name, _node_type(hints[f.python_name]), _is_list(hints[f.python_name]))
             for f in type_.__strawberry_definition__.fields
             if f.base_resolver is None
         ]
         self.single = sum(1 for f in self.fields if f.node) == 1
+        self.only = len(self.fields) == 1
 
     def _source(self, field: PayloadField, position: int, outcome: Any) -> Any:
         if isinstance(outcome, tuple):
             return outcome[position]
-        if field.node is not None:
+        if field.node is not None and not field.many:
             if type(outcome).__name__ == field.node.graphql_type:
                 return outcome
             if self.single and (outcome is None or isinstance(outcome, int) or not hasattr(outcome, field.name)):
                 return outcome
         if hasattr(outcome, field.name):
             return getattr(outcome, field.name)
+        if field.many:
+            return getattr(outcome, f"{field.name.removesuffix('s')}_ids")
+        if field.node is None and self.only:
+            return outcome
         return getattr(outcome, f"{field.name}_id")
 
     async def build(self, info: Info, outcome: Any) -> Any:
         values = {}
         for position, field in enumerate(self.fields):
             source = self._source(field, position, outcome)
-            values[field.name] = source if field.node is None else await written_node(info, field.node, _key(source))
+            if field.node is None:
+                values[field.name] = source
+            elif field.many:
+                values[field.name] = await written_nodes(info, field.node, [_key(item) for item in source])
+            else:
+                values[field.name] = await written_node(info, field.node, _key(source))
         return self.type(**values)
 
 

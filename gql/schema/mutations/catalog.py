@@ -7,16 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from domain.errors import Conflict, NotFound
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, Payload, decode_id, gid, mutation, written_node
+from gql.resolvers.mutation import Deleted, decode_id, gid, mutation, written_node
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from gql.schema.inputs import MoneyInput
-from persistence import tables as t
 from persistence.catalog import SqlExchangeRates
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
@@ -75,12 +73,8 @@ class ImportProductsPayload:
     products: list[Product] = strawberry.field(description="Every product named in the file, as it is now.")
 
 
-# The three payloads below hold what the factory's Payload cannot fill from an outcome (a deleted id beside
-# a node, a rate keyed by its currency, a list of nodes), so each builds its own.
-
-
 class UnitRemoved(Deleted):
-    """The removed unit's id and its product as it is now."""
+    """The removed unit's id and its product as it is now (a deleted id beside a node: no convention fills it)."""
 
     def __init__(self) -> None:
         super().__init__("ProductUnit")
@@ -90,27 +84,6 @@ class UnitRemoved(Deleted):
         gone = await super().build(info, outcome)
         product = await written_node(info, Product, outcome.product_id)
         return RemoveProductUnitPayload(deleted_id=gone.deleted_id, product=product)
-
-
-class RateStored(Payload):
-    """The rate as the database now holds it (its scale, the time it was set), as `exchangeRates` shows it."""
-
-    async def build(self, info: Info, outcome: Any) -> ExchangeRatePayload:
-        rates = t.exchange_rates
-        async with info.context.engine.connect() as conn:
-            row = (await conn.execute(select(rates).where(rates.c.currency == outcome.currency))).one()
-        return ExchangeRatePayload(
-            exchange_rate=ExchangeRate(currency=row.currency, rate=row.rate, updated_at=row.updated_at)
-        )
-
-
-class Imported(Payload):
-    """The import's counts and every product the file named."""
-
-    async def build(self, info: Info, outcome: Any) -> ImportProductsPayload:
-        rows = await info.context.by_id(t.products).load_many(outcome.product_ids)
-        counts = {field.name: getattr(outcome, field.name) for field in self.fields if field.node is None}
-        return ImportProductsPayload(**counts, products=Product.from_rows(rows))
 
 
 # --- inputs ---
@@ -363,7 +336,7 @@ class CatalogMutations:
     set_exchange_rate = mutation(
         wf.set_exchange_rate,
         SetExchangeRateInput,
-        RateStored(ExchangeRatePayload),
+        ExchangeRatePayload,
         ports=lambda context: (SqlExchangeRates(),),
         errors=ERRORS,
         description="Set the exchange rate of a currency to EUR (the base, always 1).",
@@ -371,7 +344,7 @@ class CatalogMutations:
     import_products = mutation(
         wf.import_products,
         ImportProductsInput,
-        Imported(ImportProductsPayload),
+        ImportProductsPayload,
         errors=ERRORS,
         description="Import products, units and prices from CSV: every row is checked first "
         "(a ValidationError names the line and column of the first bad one, and "
