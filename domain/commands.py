@@ -50,6 +50,16 @@ def apply(entity: Entity, values: dict[str, Any]) -> Entity:
     return type(entity)(**current)
 
 
+# The longest name the name columns keep (campaigns, routing rules, splitters).
+NAME_MAX = 200
+
+
+def fits(value: str | None, field: str, limit: int = NAME_MAX) -> None:
+    """A text input no longer than its column (blank-trimmed, as it is stored)."""
+    if isinstance(value, str) and len(value.strip()) > limit:
+        raise ValidationError(field, f"is longer than {limit} characters")
+
+
 def _nullable(f: dataclasses.Field) -> bool:
     annotation = f.type if isinstance(f.type, str) else repr(f.type)
     return "None" in annotation or "Optional" in annotation

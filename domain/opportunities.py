@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from domain.base import Entity, required
+from domain.commands import apply
 from domain.enums import Stage
-from domain.errors import ValidationError
+from domain.errors import Conflict, ValidationError
 from domain.money import Money
+from domain.quotes import Quote
 
 
 @dataclass(kw_only=True)
@@ -43,6 +46,55 @@ class Opportunity(Entity):
         if self.stage_changed_at is None:
             self.stage_changed_at = self.created_at
 
+    # The active quote. An opportunity has at most one (the database's uq_quotes_one_active index
+    # backs this up): the quote it is sold from, whose total becomes the actual revenue. Its first
+    # quote becomes active; making another active deactivates the old one; the active one cannot be
+    # deleted; a duplicate is never active; a copied opportunity keeps its active quote. The
+    # workflows load the quotes and ask these methods, so the rule is written here only.
+
+    def first_quote_is_active(self, quotes: Sequence[Quote]) -> bool:
+        """Whether a new quote, added to `quotes` (this opportunity's), becomes the active one: only
+        when none is active yet."""
+        return active_quote(self._own(quotes)) is None
+
+    def copied_quote_is_active(self, source: Quote) -> bool:
+        """Whether a copy of `source` made into this opportunity is active: a duplicate beside its
+        source never is (the opportunity has its active quote); a copy into a copied opportunity is
+        when its source was, so the copy keeps the one active quote."""
+        return source.is_active and source.opportunity_id != self.id
+
+    def activate_quote(self, quote: Quote, quotes: Sequence[Quote]) -> list[Quote]:
+        """The quotes to write, in this order, to make `quote` the active one: the quote that was active
+        (now inactive), then `quote` (now active). Conflict when `quote` is the active one already."""
+        self._own([quote])
+        if quote.is_active:
+            raise Conflict(f"quote {quote.id} is already the active quote")
+        others = [apply(q, {"is_active": False}) for q in self._own(quotes) if q.is_active and q.id != quote.id]
+        return [*others, apply(quote, {"is_active": True})]
+
+    def ensure_quote_deletable(self, quote: Quote) -> None:
+        """The active quote stays until another is made active."""
+        self._own([quote])
+        if quote.is_active:
+            raise Conflict(
+                f"quote {quote.id} is the active quote and cannot be deleted; make another quote active first"
+            )
+
+    def quote_to_sell(self, quotes: Sequence[Quote]) -> Quote:
+        """The quote a sale is made from: the active one of `quotes` (this opportunity's)."""
+        found = active_quote(self._own(quotes))
+        if found is None:
+            raise ValidationError(
+                "activeQuote", "an opportunity is sold from its active quote; make a quote active first"
+            )
+        return found
+
+    def _own(self, quotes: Sequence[Quote]) -> Sequence[Quote]:
+        strangers = [q.id for q in quotes if q.opportunity_id != self.id]
+        if strangers:
+            raise ValueError(f"quotes {strangers} are not quotes of opportunity {self.id}")
+        return quotes
+
 
 @dataclass(kw_only=True)
 class BusinessRole(Entity):
@@ -52,6 +104,10 @@ class BusinessRole(Entity):
 
     def __post_init__(self) -> None:
         self.role = required(self.role, "role")
+
+
+def active_quote(quotes: Sequence[Quote]) -> Quote | None:
+    return next((q for q in quotes if q.is_active), None)
 
 
 def weighted(revenue: Money, probability: int) -> Money:

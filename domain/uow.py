@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.base import Entity
 from domain.enums import Role
-from domain.errors import Conflict, NotFound, raises
+from domain.errors import Conflict, NotFound, PermissionDenied, raises
 from domain.events import DomainEvent
 
 E = TypeVar("E", bound=Entity)
@@ -37,6 +37,11 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    def ensure_staff(self, what: str) -> None:
+        """PermissionDenied for a partner: `what` (e.g. "manage campaigns") is the company's own business."""
+        if self.partner_id is not None:
+            raise PermissionDenied(f"partners cannot {what}; ask your contact at the company")
 
 
 class UnitOfWork(Protocol):

@@ -32,9 +32,9 @@ from gql.subscriptions.streams import Realtime
 from gql.timing import ServerTimingMiddleware
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping
-from persistence.indicators import IndicatorScheduler
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
+from persistence.scheduler import IndicatorScheduler
 
 log = logging.getLogger("salesgraph")
 DASHBOARD = ASSETS.parent / "dashboard"  # the live dashboard page (/dashboard) and its files

@@ -28,7 +28,8 @@ from domain.access import Principal
 from domain.base import utcnow
 from domain.scopes import Scope
 from domain.uow import Actor
-from domain.workflows import leads as wf
+from domain.workflows import lead_processor
+from domain.workflows.leads import NewLead
 from gql import ids
 from gql.auth import principal_for
 from gql.scopes import InsufficientScope, require
@@ -85,7 +86,7 @@ def owner_of(actor: Actor) -> str:
     return f"user:{actor.user_id}" if actor.user_id is not None else f"partner:{actor.partner_id}"
 
 
-def fingerprint(cmd: wf.IngestLeads) -> str:
+def fingerprint(cmd: lead_processor.IngestLeads) -> str:
     """The request as the processor understood it: a key reused for the same leads is a replay,
     whatever the JSON's spacing or key order."""
     plain = {"batch": cmd.batch, "leads": [dataclasses.asdict(lead) for lead in cmd.leads]}
@@ -96,7 +97,7 @@ def _gid(type_name: str, pk: int | None) -> str | None:
     return None if pk is None else ids.encode(type_name, pk)
 
 
-def rendered(results: list[wf.Ingested], batch: bool) -> dict[str, Any]:
+def rendered(results: list[lead_processor.Ingested], batch: bool) -> dict[str, Any]:
     leads = [
         {
             "id": ids.encode("Lead", r.lead.id),
@@ -124,7 +125,7 @@ def check_key(key: str | None) -> str | None:
 async def process(
     engine: AsyncEngine,
     actor: Actor,
-    cmd: wf.IngestLeads,
+    cmd: lead_processor.IngestLeads,
     key: str | None = None,
     clock: Callable[[], datetime] = utcnow,
     on_commit: Callable[[], None] | None = None,
@@ -149,12 +150,12 @@ async def process(
                         return Processed(found.response, replayed=True)
                 response: dict[str, Any] = {}
 
-                async def remember(results: list[wf.Ingested]) -> None:
+                async def remember(results: list[lead_processor.Ingested]) -> None:
                     response.update(rendered(results, cmd.batch))
                     if key is not None:
                         await idempotency.remember(uow, owner, key, digest, response)
 
-                await wf.ingest_leads(cmd, uow, remember)
+                await lead_processor.ingest_leads(cmd, uow, remember)
                 return Processed(response, replayed=False)
         except idempotency.KeyTaken:
             log.info("idempotency key %r was stored by a concurrent request (attempt %d); reading it", key, attempt)
@@ -166,7 +167,7 @@ async def process(
 # --- the HTTP endpoint ---
 
 
-def new_lead(data: Any, where: str) -> wf.NewLead:
+def new_lead(data: Any, where: str) -> NewLead:
     """A lead from its JSON object, every value checked for its type; `where` prefixes the field names
     in errors (`leads[2].`)."""
     if not isinstance(data, dict):
@@ -196,10 +197,10 @@ def new_lead(data: Any, where: str) -> wf.NewLead:
                 raise d.ValidationError(f"{where}{name}", error.message) from None
             if values[attr] is None:
                 raise d.ValidationError(f"{where}{name}", "must be a Campaign id (a string from the API)")
-    return wf.NewLead(**values)
+    return NewLead(**values)
 
 
-def command_from_body(body: Any) -> wf.IngestLeads:
+def command_from_body(body: Any) -> lead_processor.IngestLeads:
     if isinstance(body, dict) and "leads" in body:
         extra = sorted(set(body) - {"leads"})
         if extra:
@@ -208,10 +209,10 @@ def command_from_body(body: Any) -> wf.IngestLeads:
             )
         if not isinstance(body["leads"], list):
             raise IngestError(400, "BAD_REQUEST", "`leads` must be a JSON array of lead objects")
-        return wf.IngestLeads(
+        return lead_processor.IngestLeads(
             batch=True, leads=[new_lead(item, f"leads[{n}].") for n, item in enumerate(body["leads"])]
         )
-    return wf.IngestLeads(batch=False, leads=[new_lead(body, "")])
+    return lead_processor.IngestLeads(batch=False, leads=[new_lead(body, "")])
 
 
 STATUS = {d.ValidationError: 422, d.NotFound: 422, d.PermissionDenied: 403, d.Conflict: 409, d.Locked: 409}
@@ -282,7 +283,7 @@ async def _body(request: Request) -> Any:
         raise IngestError(
             413,
             "PAYLOAD_TOO_LARGE",
-            f"the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches (at most {wf.MAX_BATCH} leads)",
+            f"the body is larger than {MAX_BODY_BYTES} bytes; send smaller batches (at most {lead_processor.MAX_BATCH} leads)",
         )
     try:
         return orjson.loads(body)

@@ -252,3 +252,13 @@ STATUS_MONITORS = FilterSpec(
     flags=("active",),
     order={"NAME": "name", "PRIORITY": "priority", "ENTITY_TYPE": "entity_type", **_COMMON_ORDER},
 )
+
+API_TOKENS = FilterSpec(
+    t.api_tokens,
+    equals=("user_id", "partner_id"),
+    extra={
+        "revoked": lambda revoked: (
+            t.api_tokens.c.revoked_at.is_not(None) if revoked else t.api_tokens.c.revoked_at.is_(None)
+        )
+    },
+)

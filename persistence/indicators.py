@@ -7,8 +7,8 @@
   `events`, so they reach the outbox in the same transaction. A transaction that records no event
   about accounts, contacts, opportunities, activities or monitors costs nothing; one that does costs
   one cheap SELECT of the active monitors when none of them can be affected.
-- `IndicatorScheduler`: time-based rules flip on their own; it re-evaluates only the pairs whose due
-  time has come, one process of a deployment at a time.
+- `reevaluate(conn, monitors, scope, now)`: the re-evaluation of chosen pairs, which the
+  scheduler (persistence/scheduler.py) runs for the pairs whose due time has come.
 - `evaluate_all(conn, now)`: the full re-evaluation from scratch (which pairs should carry an
   indicator), without writing; the consistency tests compare it with what is stored.
 
@@ -18,19 +18,15 @@ of work's write lock), so a scheduler run and a mutation never write the same pa
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, null, or_, select, text, tuple_, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.base import utcnow
 from domain.enums import Stage
 from domain.events import DomainEvent
 from domain.indicators import (
@@ -44,8 +40,6 @@ from domain.indicators import (
 from domain.monitors import MonitoredEntity, Rule, RuleKind
 from persistence import tables as t
 
-log = logging.getLogger("salesgraph.indicators")
-
 ACCOUNT, CONTACT, OPPORTUNITY = (
     MonitoredEntity.ACCOUNT.value,
     MonitoredEntity.CONTACT.value,
@@ -53,7 +47,6 @@ ACCOUNT, CONTACT, OPPORTUNITY = (
 )
 # Any constant shared by every process of a deployment (not the outbox dispatcher's).
 _ADVISORY_LOCK = 0x5A1E5_1D1
-BATCH = 1000
 
 _ACTIVITY_RULES = {
     RuleKind.NO_ACTIVITY,
@@ -379,7 +372,7 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
     return found
 
 
-async def _monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]:
+async def load_monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]:
     m = t.status_monitors
     where = m.c.active.is_(True) if not also else or_(m.c.active.is_(True), m.c.id.in_(sorted(also)))
     found = {
@@ -426,12 +419,12 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
         touched.add(CONTACT)
     if found.opportunities:
         touched.add(OPPORTUNITY)
-    monitors = await _monitors(conn, found.monitors)
+    monitors = await load_monitors(conn, found.monitors)
     if not found.monitors and not touched & set(_by_type(monitors, found.monitors)):
         return []  # no monitor can be affected: this SELECT was all it cost
     if conn.dialect.name != "sqlite":
         await lock(conn)
-        monitors = await _monitors(conn, found.monitors)
+        monitors = await load_monitors(conn, found.monitors)
     by_type = _by_type(monitors, found.monitors)
     accounts = set(found.accounts)
     if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
@@ -472,7 +465,7 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
 async def evaluate_all(conn: AsyncConnection, now: datetime) -> set[Pair]:
     """Which (monitor id, entity type, entity id) should carry an indicator at `now`, evaluated from
     scratch over every entity for every active monitor. Writes nothing."""
-    monitors = await _monitors(conn, set())
+    monitors = await load_monitors(conn, set())
     wanted: dict[str, set[int] | None] = {m.entity_type: None for m in monitors.values()}
     rules: dict[str, set[RuleKind]] = defaultdict(set)
     for m in monitors.values():
@@ -512,90 +505,3 @@ async def indicators_of(conn: AsyncConnection, entity_type: str, ids: Iterable[i
     for row in rows:
         grouped[row.entity_id].append(row)
     return [grouped.get(k, []) for k in keys]
-
-
-# --- the scheduler ---
-
-
-class IndicatorScheduler:
-    """Flips time-based indicators when their time comes. Run `run()` as a task (one per process is
-    safe: runs queue on a deployment-wide lock); `wake()` after a commit that may have brought a due
-    time closer; `run_due(now)` does one pass (tests call it with their own clock)."""
-
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        clock: Callable[[], datetime] = utcnow,
-        on_events: Callable[[], None] | None = None,
-        max_sleep: float = 10.0,
-    ) -> None:
-        self.engine, self.clock, self.on_events, self.max_sleep = engine, clock, on_events, max_sleep
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_due(self, now: datetime | None = None) -> int:
-        """Re-evaluate the (monitor, entity) pairs due at or before `now` (default: the clock's time)
-        in one transaction per batch, which also writes the indicator events to the outbox; then call
-        `on_events`. Returns how many pairs were re-evaluated."""
-        from persistence.uow import SqlUnitOfWork  # the unit of work calls back into this module
-
-        moment = now or self.clock()
-        done = 0
-        while True:
-            async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
-                await lock(uow.c)
-                d = t.indicator_due_times
-                rows = list(
-                    await uow.c.execute(
-                        select(d.c.monitor_id, d.c.entity_type, d.c.entity_id)
-                        .where(d.c.due_at <= moment)
-                        .order_by(d.c.due_at)
-                        .limit(BATCH)
-                    )
-                )
-                if not rows:
-                    return done
-                scope: dict[int, set[int] | None] = defaultdict(set)
-                for r in rows:
-                    scope[r.monitor_id].add(r.entity_id)  # type: ignore[union-attr]
-                monitors = {m.id: m for m in (await _monitors(uow.c, set(scope))).values() if m.id in scope}
-                for monitor in monitors.values():
-                    if monitor.entity_type is None:
-                        scope[monitor.id] = None  # gone without the unit of work: clear all it left
-                uow.events.extend(await reevaluate(uow.c, monitors, dict(scope), moment))
-                # A due time is always after the evaluation's time: one still due is stale (its pair no
-                # longer matches its monitor); dropping it keeps the loop from coming back to it.
-                await uow.c.execute(
-                    delete(d).where(
-                        d.c.due_at <= moment,
-                        tuple_(d.c.monitor_id, d.c.entity_type, d.c.entity_id).in_(
-                            [(r.monitor_id, r.entity_type, r.entity_id) for r in rows]
-                        ),
-                    )
-                )
-                await uow.commit()
-            done += len(rows)
-            if len(rows) < BATCH:
-                return done
-
-    async def next_due(self) -> datetime | None:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(t.indicator_due_times.c.due_at)))).scalar()
-
-    async def run(self) -> None:
-        while True:
-            wait = self.max_sleep
-            try:
-                await self.run_due()
-                upcoming = await self.next_due()
-                if upcoming is not None:
-                    wait = min(wait, max(0.0, (upcoming - self.clock()).total_seconds()))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("flipping due status indicators failed; retrying")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.pages import PageRows, Window
-from persistence.visibility import Viewer
+from persistence.visibility import EVENT_TABLES, Viewer
 
 _statements: dict[Hashable, Select] = {}
 KEYS = bindparam("keys", expanding=True)
@@ -172,6 +172,30 @@ async def pages_by_fk(
             )
         )
     return pages
+
+
+async def all_rows(
+    conn: AsyncConnection,
+    table: Table,
+    order_by: Sequence[str],
+    viewer: Viewer = EVERYTHING,
+    where: Sequence[ColumnElement] = (),
+    limit: int | None = None,
+    columns: Sequence[str] | None = None,
+) -> list[Row]:
+    """The rows of `table` the viewer may see (and `where` takes), ordered by the named columns (`-name`:
+    descending): a short list a root field returns whole, or its first `limit` rows."""
+    visible, _ = _visible(table, viewer)
+    order = [table.c[n[1:]].desc() if n.startswith("-") else table.c[n] for n in order_by]
+    stmt = select(*projection(table, columns, "id")).where(*where, visible).order_by(*order).limit(limit)
+    return list(await conn.execute(stmt, viewer.params))
+
+
+async def entity_visible(conn: AsyncConnection, entity_type: str, entity_id: int, viewer: Viewer) -> bool:
+    """Whether the viewer may see the entity an event is about, as its row is now (`Viewer.told_of`
+    says which events need this)."""
+    [row] = await rows_by_ids(conn, EVENT_TABLES[entity_type], [entity_id], columns=("id",), viewer=viewer)
+    return row is not None
 
 
 async def count_rows(

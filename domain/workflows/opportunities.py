@@ -218,7 +218,7 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
         )
     )
     for quote in await uow.find(Quote, opportunity_id=source.id):
-        copied = await copy_quote_into(uow, quote, copy.id, quote.name, quote.is_active)
+        copied = await copy_quote_into(uow, quote, copy, quote.name)
         uow.record(
             QuoteChanged(entity_id=copy.id, data={"quoteId": copied.id, "change": "created", "duplicateOf": quote.id})
         )
@@ -243,10 +243,11 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
     return copy
 
 
-async def copy_quote_into(uow: UnitOfWork, quote: Quote, opportunity_id: int, name: str, active: bool) -> Quote:
+async def copy_quote_into(uow: UnitOfWork, quote: Quote, into: Opportunity, name: str) -> Quote:
+    """A copy of `quote` and its items on the opportunity `into` (active as `into` decides)."""
     copy = await uow.add(
         Quote(
-            opportunity_id=opportunity_id,
+            opportunity_id=into.id,
             name=name,
             currency=quote.currency,
             price_book_id=quote.price_book_id,
@@ -254,7 +255,7 @@ async def copy_quote_into(uow: UnitOfWork, quote: Quote, opportunity_id: int, na
             product_version=quote.product_version,
             valid_from=quote.valid_from,
             valid_until=quote.valid_until,
-            is_active=active,
+            is_active=into.copied_quote_is_active(quote),
         )
     )
     for item in await uow.find(QuoteItem, order_by="position", quote_id=quote.id):
@@ -447,10 +448,7 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
         raise Conflict(f"opportunity {opportunity.id} is already sold")
     if opportunity.stage is Stage.LOST:
         raise Conflict(f"opportunity {opportunity.id} is lost; move it back to an open stage before selling it")
-    active = [q for q in await uow.find(Quote, opportunity_id=opportunity.id) if q.is_active]
-    if not active:
-        raise ValidationError("activeQuote", "an opportunity is sold from its active quote; make a quote active first")
-    quote = active[0]
+    quote = opportunity.quote_to_sell(await uow.find(Quote, opportunity_id=opportunity.id))
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     total = quote_total(items, quote.currency)
     previous = opportunity.stage

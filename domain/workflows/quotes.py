@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.errors import Conflict, ValidationError
+from domain.errors import ValidationError
 from domain.events import QuoteActivated, QuoteChanged
 from domain.money import Money, check_currency
 from domain.opportunities import Opportunity, ensure_editable
@@ -77,7 +77,7 @@ async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
             product_version=cmd.product_version,
             valid_from=cmd.valid_from,
             valid_until=cmd.valid_until,
-            is_active=not any(q.is_active for q in existing),
+            is_active=opportunity.first_quote_is_active(existing),
         )
     )
     _changed(uow, quote, "created")
@@ -356,12 +356,10 @@ class QuoteRef:
 
 async def make_quote_active(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
-    if quote.is_active:
-        raise Conflict(f"quote {quote.id} is already the active quote")
-    for other in await uow.find(Quote, opportunity_id=opportunity.id):
-        if other.is_active:
-            await uow.update(apply(other, {"is_active": False}))
-    active = await uow.update(apply(quote, {"is_active": True}))
+    *deactivated, activated = opportunity.activate_quote(quote, await uow.find(Quote, opportunity_id=opportunity.id))
+    for other in deactivated:  # first: the database holds one active quote per opportunity at any moment
+        await uow.update(other)
+    active = await uow.update(activated)
     uow.record(QuoteActivated(entity_id=opportunity.id, data={"quoteId": active.id}))
     await uow.commit()
     return active
@@ -376,16 +374,15 @@ class DuplicateQuote:
 async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
     """A copy of the quote and its items, not active, on the same opportunity."""
     quote, opportunity = await _editable_quote(uow, cmd.id)
-    copy = await copy_quote_into(uow, quote, opportunity.id, cmd.name or f"{quote.name} (copy)", False)
+    copy = await copy_quote_into(uow, quote, opportunity, cmd.name or f"{quote.name} (copy)")
     _changed(uow, copy, "created", duplicateOf=quote.id)
     await uow.commit()
     return copy
 
 
 async def delete_quote(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
-    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
-    if quote.is_active:
-        raise Conflict(f"quote {quote.id} is the active quote and cannot be deleted; make another quote active first")
+    quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
+    opportunity.ensure_quote_deletable(quote)
     await uow.delete(quote)
     _changed(uow, quote, "deleted")
     await uow.commit()

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Table
+from sqlalchemy.engine import Row
 from strawberry.types import Info
 
 from gql import ids
@@ -52,7 +53,9 @@ class Viewer:
     )
 
 
-def _list(target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str):
+def _list(
+    target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str
+) -> Any:
     return connection(
         target,
         spec_,
@@ -143,41 +146,33 @@ class Query:
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:
-        return Team.from_rows(await _all(info, select(t.teams).order_by(t.teams.c.name)))
+        return Team.from_rows(await _all(info, t.teams, "name"))
 
     @strawberry.field(description="All contact types, by name.")
     async def contact_types(self, info: Info) -> list[ContactType]:
-        return ContactType.from_rows(await _all(info, select(t.contact_types).order_by(t.contact_types.c.name)))
+        return ContactType.from_rows(await _all(info, t.contact_types, "name"))
 
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
-        return AccountGroup.from_rows(await _all(info, select(t.account_groups).order_by(t.account_groups.c.name)))
+        return AccountGroup.from_rows(await _all(info, t.account_groups, "name"))
 
     @strawberry.field(
         description="The lead processor's routing rules in the order they are tried (by position). Empty for partners."
     )
     async def lead_routing_rules(self, info: Info) -> list[LeadRoutingRule]:
-        if info.context.principal is None or info.context.principal.is_partner:
-            return []
-        rules = t.lead_routing_rules
-        return LeadRoutingRule.from_rows(await _all(info, select(rules).order_by(rules.c.position, rules.c.id)))
+        return LeadRoutingRule.from_rows(await _all(info, t.lead_routing_rules, "position", "id"))
 
     @strawberry.field(description="The lead splitters, by name. Empty for partners.")
     async def lead_splitters(self, info: Info) -> list[LeadSplitter]:
-        if info.context.principal is None or info.context.principal.is_partner:
-            return []
-        return LeadSplitter.from_rows(await _all(info, select(t.lead_splitters).order_by(t.lead_splitters.c.name)))
+        return LeadSplitter.from_rows(await _all(info, t.lead_splitters, "name"))
 
     @strawberry.field(description="The Word templates for quote documents, by name.")
     async def document_templates(self, info: Info) -> list[DocumentTemplate]:
-        if info.context.principal is None or info.context.principal.is_partner:
-            return []  # the company's own (see persistence/visibility.py)
-        templates = t.document_templates
-        return DocumentTemplate.from_rows(await _all(info, select(templates).order_by(templates.c.name)))
+        return DocumentTemplate.from_rows(await _all(info, t.document_templates, "name"))
 
     @strawberry.field(description="The exchange rates used to convert between currencies (base: EUR).")
     async def exchange_rates(self, info: Info) -> list[ExchangeRate]:
-        rows = await _all(info, select(t.exchange_rates).order_by(t.exchange_rates.c.currency))
+        rows = await _all(info, t.exchange_rates, "currency")
         return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
 
     @strawberry.field(
@@ -232,6 +227,8 @@ class Query:
     )
 
 
-async def _all(info: Info, stmt) -> list:  # noqa: ANN001
+async def _all(info: Info, table: Table, *order_by: str) -> list[Row]:
+    """Every row of a short list the caller may see (routing rules, splitters and templates: none for a
+    partner; see persistence/visibility.py)."""
     async with info.context.engine.connect() as conn:
-        return list(await conn.execute(stmt))
+        return await reads.all_rows(conn, table, order_by, info.context.viewer)

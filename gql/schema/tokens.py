@@ -6,16 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from domain import scopes as d
-from domain.enums import Role
 from gql import ids
 from gql.errors import ClientError
 from gql.schema.base import MAX_PAGE_SIZE, Node, described_enum, needs
 from gql.schema.fields import to_one
+from persistence import reads
 from persistence import tables as t
+from persistence.filters import API_TOKENS, conditions
 
 Scope = described_enum(
     d.Scope,
@@ -66,7 +66,8 @@ class ApiToken(Node):
         return self.__dict__["revoked_at"] is None and (expires is None or expires > utcnow())
 
 
-COLUMNS = [c for c in t.api_tokens.c if c.name != "token_hash"]
+# The hash never leaves the database through a read.
+COLUMNS = tuple(c.name for c in t.api_tokens.c if c.name != "token_hash")
 
 
 async def resolve_api_tokens(
@@ -88,19 +89,14 @@ async def resolve_api_tokens(
     """API tokens, newest first: an admin's call lists everyone's, anyone else's only their own."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ClientError(f"`limit` must be 1 to {MAX_PAGE_SIZE}, got {limit}", code="INVALID_PAGE")
-    principal, tokens = info.context.principal, t.api_tokens
-    stmt = select(*COLUMNS).order_by(tokens.c.id.desc()).limit(limit)
-    if user_id is not None:
-        stmt = stmt.where(tokens.c.user_id == ids.decode_as(user_id, "User"))
-    if partner_id is not None:
-        stmt = stmt.where(tokens.c.partner_id == ids.decode_as(partner_id, "Partner"))
-    if revoked is not None:
-        stmt = stmt.where(tokens.c.revoked_at.is_not(None) if revoked else tokens.c.revoked_at.is_(None))
-    if principal.role is not Role.ADMIN or principal.is_partner:
-        stmt = stmt.where(
-            tokens.c.partner_id == principal.partner_id
-            if principal.is_partner
-            else tokens.c.user_id == principal.user_id
-        )
+    criteria = {
+        "user_id": ids.decode_as(user_id, "User") if user_id is not None else None,
+        "partner_id": ids.decode_as(partner_id, "Partner") if partner_id is not None else None,
+        "revoked": revoked,
+    }
+    viewer = info.context.viewer  # whose tokens it may list: the `api_tokens` rule of persistence/visibility.py
     async with info.context.engine.connect() as conn:
-        return ApiToken.from_rows(await conn.execute(stmt))
+        rows = await reads.all_rows(
+            conn, t.api_tokens, ["-id"], viewer, conditions(API_TOKENS, criteria, viewer), limit, COLUMNS
+        )
+    return ApiToken.from_rows(rows)

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gql.subscriptions.hub import Event, EventHub
 from persistence import reads
-from persistence import tables as t
 from persistence.outbox import SinceOutOfRange, check_since, events_after
 from persistence.visibility import Viewer
 
@@ -41,31 +40,14 @@ def parse_since(since: str | None) -> int | None:
     return value
 
 
-_ENTITY_TABLES = {
-    "Account": t.accounts,
-    "Contact": t.contacts,
-    "Opportunity": t.opportunities,
-    "Lead": t.leads,
-    "Quote": t.quotes,
-    "Contract": t.contracts,
-}
-
-
 async def may_see(engine: AsyncEngine, viewer: Viewer, event: Event) -> bool:
     """Whether the viewer may see the row an event is about, as it is now (the same rules as every
-    read). A deleted row can no longer be checked: its deletion is told to admins only."""
-    table = _ENTITY_TABLES.get(event["entityType"])
-    if table is None:
-        return viewer.role != "PARTNER"
-    if viewer.rule(table) is None:
-        return True
-    if event["type"].endswith("Deleted"):
-        # A deleted row can no longer be checked: only an admin, who sees all but others' private
-        # accounts, is told of deletions it cannot check.
-        return viewer.role == "ADMIN"
+    read, persistence/visibility.py)."""
+    told = viewer.told_of(event["entityType"], deleted=event["type"].endswith("Deleted"))
+    if told is not None:
+        return told
     async with engine.connect() as conn:
-        [row] = await reads.rows_by_ids(conn, table, [event["entityId"]], columns=("id",), viewer=viewer)
-    return row is not None
+        return await reads.entity_visible(conn, event["entityType"], event["entityId"], viewer)
 
 
 async def check_resume(realtime: Realtime, since: int) -> None:

@@ -28,8 +28,8 @@ from domain.workflows import quotes as qw
 from persistence import indicators
 from persistence import tables as t
 from persistence.db import create_engine
-from persistence.indicators import IndicatorScheduler
 from persistence.migrate import upgrade_async
+from persistence.scheduler import IndicatorScheduler
 from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
 from tests.conftest import ANCHOR

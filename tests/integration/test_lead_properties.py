@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from domain.enums import LeadStatus
 from domain.routing import Condition, LeadField
+from domain.workflows import campaigns, lead_processor, lead_routing_rules, lead_splitters
 from domain.workflows import leads as lw
 from persistence import reads
 from persistence import tables as t
@@ -54,24 +55,26 @@ def test_random_lead_sequences_keep_campaign_figures_and_splitter_shares(world):
             n = next(names)
             self.status: dict[int, LeadStatus] = {}
             self.routed: list[int] = []
-            self.campaign = world.run(world.attempt(lw.create_campaign, lw.CreateCampaign(name=f"Property {n}"))).id
+            self.campaign = world.run(
+                world.attempt(campaigns.create_campaign, campaigns.CreateCampaign(name=f"Property {n}"))
+            ).id
             splitter = world.run(
                 world.attempt(
-                    lw.create_lead_splitter,
-                    lw.CreateSplitter(
+                    lead_splitters.create_lead_splitter,
+                    lead_splitters.CreateSplitter(
                         name=f"Property split {n}",
-                        shares=[lw.ShareSpec(weight=w, user_id=u) for w, u in zip(WEIGHTS, world.reps)],
+                        shares=[lead_splitters.ShareSpec(weight=w, user_id=u) for w, u in zip(WEIGHTS, world.reps)],
                     ),
                 )
             )
             assert (
                 world.run(
                     world.attempt(
-                        lw.create_lead_routing_rule,
-                        lw.CreateRoutingRule(
+                        lead_routing_rules.create_lead_routing_rule,
+                        lead_routing_rules.CreateRoutingRule(
                             name=f"Property rule {n}",
                             position=0,
-                            target=lw.Target(splitter_id=splitter.id),
+                            target=lead_routing_rules.Target(splitter_id=splitter.id),
                             conditions=[Condition(field=LeadField.CAMPAIGN, values=(self.campaign,))],
                         ),
                     )
@@ -83,8 +86,8 @@ def test_random_lead_sequences_keep_campaign_figures_and_splitter_shares(world):
         def ingest(self, count):
             done = world.run(
                 world.attempt(
-                    lw.ingest_leads,
-                    lw.IngestLeads(
+                    lead_processor.ingest_leads,
+                    lead_processor.IngestLeads(
                         batch=True,
                         leads=[
                             lw.NewLead(last_name=f"Lead {i}", email=f"lead{i}@example.com", campaign_id=self.campaign)

@@ -18,7 +18,7 @@ from gql import ids
 from gql.app import create_app
 from persistence import indicators
 from persistence import tables as t
-from persistence.indicators import IndicatorScheduler
+from persistence.scheduler import IndicatorScheduler
 from tests.conftest import Backend, GraphQLClient, statements
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)

@@ -19,6 +19,7 @@ from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.routing import Condition, LeadField, LeadRoutingRule, LeadSplitter, LeadSplitterShare, next_share
 from domain.uow import Actor
+from domain.workflows import campaigns, lead_processor, lead_routing_rules, lead_splitters
 from domain.workflows import leads as wf
 from tests.support.memory_uow import MemoryStore
 
@@ -416,8 +417,8 @@ async def test_ingest_routes_by_the_first_matching_rule_in_position_order(store)
         ),
     )
     put(store, rule(3, 9, [], user_id=OTHER_REP))
-    done = await wf.ingest_leads(
-        wf.IngestLeads(
+    done = await lead_processor.ingest_leads(
+        lead_processor.IngestLeads(
             leads=[
                 wf.NewLead(last_name="Small", country="no", company_size=10),
                 wf.NewLead(last_name="Large", country="NO", company_size=5000),
@@ -437,14 +438,16 @@ async def test_ingest_routes_by_the_first_matching_rule_in_position_order(store)
 async def test_ingest_without_a_matching_rule_leaves_the_lead_unassigned(store):
     put(store, rule(1, 1, [Condition(LeadField.COUNTRY, ("DK",))], user_id=REP))
     put(store, LeadRoutingRule(id=2, name="off", position=0, active=False, user_id=OTHER_REP))
-    [done] = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(email="x@y.no", country="NO")]), store.uow())
+    [done] = await lead_processor.ingest_leads(
+        lead_processor.IngestLeads(leads=[wf.NewLead(email="x@y.no", country="NO")]), store.uow()
+    )
     assert done.rule_id is None and done.lead.assigned_user_id is None and done.lead.assigned_partner_id is None
 
 
 async def test_ingest_validates_every_lead_before_writing_any_and_names_the_bad_one(store):
     with pytest.raises(ValidationError) as error:
-        await wf.ingest_leads(
-            wf.IngestLeads(
+        await lead_processor.ingest_leads(
+            lead_processor.IngestLeads(
                 batch=True, leads=[wf.NewLead(last_name="Fine"), wf.NewLead(last_name="Bad", email="not-an-address")]
             ),
             store.uow(),
@@ -455,9 +458,11 @@ async def test_ingest_validates_every_lead_before_writing_any_and_names_the_bad_
 
 async def test_ingest_refuses_an_empty_or_oversized_batch(store):
     with pytest.raises(ValidationError):
-        await wf.ingest_leads(wf.IngestLeads(leads=[]), store.uow())
+        await lead_processor.ingest_leads(lead_processor.IngestLeads(leads=[]), store.uow())
     with pytest.raises(ValidationError):
-        await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")] * (wf.MAX_BATCH + 1)), store.uow())
+        await lead_processor.ingest_leads(
+            lead_processor.IngestLeads(leads=[wf.NewLead(last_name="x")] * (lead_processor.MAX_BATCH + 1)), store.uow()
+        )
 
 
 async def test_ingest_runs_the_hook_in_the_transaction_before_commit(store):
@@ -466,7 +471,9 @@ async def test_ingest_runs_the_hook_in_the_transaction_before_commit(store):
     async def remember(results):
         seen.append(([r.lead.id for r in results], len(store.all(Lead))))
 
-    done = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow(), remember)
+    done = await lead_processor.ingest_leads(
+        lead_processor.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow(), remember
+    )
     assert seen == [([done[0].lead.id], 0)]
     assert len(store.all(Lead)) == 1
 
@@ -477,8 +484,8 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
         put(store, LeadSplitterShare(id=pk, splitter_id=70, user_id=seller, weight=weight))
     put(store, rule(1, 1, [], splitter_id=70))
     for batch in range(10):
-        await wf.ingest_leads(
-            wf.IngestLeads(leads=[wf.NewLead(last_name=f"L{batch}-{i}") for i in range(100)]), store.uow()
+        await lead_processor.ingest_leads(
+            lead_processor.IngestLeads(leads=[wf.NewLead(last_name=f"L{batch}-{i}") for i in range(100)]), store.uow()
         )
     got = Counter(lead.assigned_user_id for lead in store.all(Lead))
     assert sum(got.values()) == 1000
@@ -492,7 +499,9 @@ async def test_a_splitter_without_sellers_lets_leads_fall_through_to_the_next_ru
     put(store, LeadSplitter(id=70, name="Emptied"))
     put(store, rule(1, 1, [], splitter_id=70))
     put(store, rule(2, 2, [], user_id=OTHER_REP))
-    [done] = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow())
+    [done] = await lead_processor.ingest_leads(
+        lead_processor.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow()
+    )
     assert done.rule_id == 2 and done.lead.assigned_user_id == OTHER_REP
 
 
@@ -501,7 +510,9 @@ async def test_an_inactive_splitter_lets_leads_fall_through_to_the_next_rule(sto
     put(store, LeadSplitterShare(id=71, splitter_id=70, user_id=REP, weight=1))
     put(store, rule(1, 1, [], splitter_id=70))
     put(store, rule(2, 2, [], user_id=OTHER_REP))
-    [done] = await wf.ingest_leads(wf.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow())
+    [done] = await lead_processor.ingest_leads(
+        lead_processor.IngestLeads(leads=[wf.NewLead(last_name="x")]), store.uow()
+    )
     assert done.rule_id == 2 and done.lead.assigned_user_id == OTHER_REP
 
 
@@ -510,10 +521,10 @@ async def test_an_inactive_splitter_lets_leads_fall_through_to_the_next_rule(sto
 
 async def test_create_rule_appends_it_after_the_last_one_and_checks_its_target(store):
     put(store, rule(1, 7, [], user_id=REP))
-    made = await wf.create_lead_routing_rule(
-        wf.CreateRoutingRule(
+    made = await lead_routing_rules.create_lead_routing_rule(
+        lead_routing_rules.CreateRoutingRule(
             name="Big Nordics",
-            target=wf.Target(partner_id=PARTNER),
+            target=lead_routing_rules.Target(partner_id=PARTNER),
             conditions=[Condition(LeadField.COMPANY_SIZE, min=500)],
             priority=4,
         ),
@@ -522,14 +533,20 @@ async def test_create_rule_appends_it_after_the_last_one_and_checks_its_target(s
     assert made.position == 8 and made.conditions == [{"field": "COMPANY_SIZE", "min": 500, "max": None}]
     assert event_types(store) == ["LeadRoutingRuleChanged"]
     with pytest.raises(ValidationError) as error:
-        await wf.create_lead_routing_rule(wf.CreateRoutingRule(name="x", target=wf.Target()), store.uow())
+        await lead_routing_rules.create_lead_routing_rule(
+            lead_routing_rules.CreateRoutingRule(name="x", target=lead_routing_rules.Target()), store.uow()
+        )
     assert error.value.field == "target"
     with pytest.raises(NotFound):
-        await wf.create_lead_routing_rule(wf.CreateRoutingRule(name="x", target=wf.Target(splitter_id=5)), store.uow())
+        await lead_routing_rules.create_lead_routing_rule(
+            lead_routing_rules.CreateRoutingRule(name="x", target=lead_routing_rules.Target(splitter_id=5)), store.uow()
+        )
     with pytest.raises(NotFound):
-        await wf.create_lead_routing_rule(
-            wf.CreateRoutingRule(
-                name="x", target=wf.Target(user_id=REP), conditions=[Condition(LeadField.CAMPAIGN, (999,))]
+        await lead_routing_rules.create_lead_routing_rule(
+            lead_routing_rules.CreateRoutingRule(
+                name="x",
+                target=lead_routing_rules.Target(user_id=REP),
+                conditions=[Condition(LeadField.CAMPAIGN, (999,))],
             ),
             store.uow(),
         )
@@ -537,57 +554,73 @@ async def test_create_rule_appends_it_after_the_last_one_and_checks_its_target(s
 
 async def test_update_rule_retargets_it_and_delete_removes_it(store):
     put(store, rule(1, 1, [], user_id=REP))
-    updated = await wf.update_lead_routing_rule(
-        wf.UpdateRoutingRule(id=1, version=1, target=wf.Target(partner_id=PARTNER), active=False), store.uow()
+    updated = await lead_routing_rules.update_lead_routing_rule(
+        lead_routing_rules.UpdateRoutingRule(
+            id=1, version=1, target=lead_routing_rules.Target(partner_id=PARTNER), active=False
+        ),
+        store.uow(),
     )
     assert (updated.user_id, updated.partner_id, updated.active, updated.version) == (None, PARTNER, False, 2)
     with pytest.raises(Conflict):
-        await wf.delete_lead_routing_rule(wf.RoutingRuleRef(id=1, version=1), store.uow())
-    await wf.delete_lead_routing_rule(wf.RoutingRuleRef(id=1, version=2), store.uow())
+        await lead_routing_rules.delete_lead_routing_rule(
+            lead_routing_rules.RoutingRuleRef(id=1, version=1), store.uow()
+        )
+    await lead_routing_rules.delete_lead_routing_rule(lead_routing_rules.RoutingRuleRef(id=1, version=2), store.uow())
     assert store.all(LeadRoutingRule) == []
 
 
 async def test_partners_cannot_manage_routing_splitters_or_campaigns(store):
     partner = Actor(partner_id=PARTNER)
     with pytest.raises(PermissionDenied):
-        await wf.create_lead_routing_rule(
-            wf.CreateRoutingRule(name="x", target=wf.Target(user_id=REP)), store.uow(partner)
+        await lead_routing_rules.create_lead_routing_rule(
+            lead_routing_rules.CreateRoutingRule(name="x", target=lead_routing_rules.Target(user_id=REP)),
+            store.uow(partner),
         )
     with pytest.raises(PermissionDenied):
-        await wf.create_lead_splitter(
-            wf.CreateSplitter(name="x", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow(partner)
+        await lead_splitters.create_lead_splitter(
+            lead_splitters.CreateSplitter(name="x", shares=[lead_splitters.ShareSpec(weight=1, user_id=REP)]),
+            store.uow(partner),
         )
     with pytest.raises(PermissionDenied):
-        await wf.create_campaign(wf.CreateCampaign(name="x"), store.uow(partner))
+        await campaigns.create_campaign(campaigns.CreateCampaign(name="x"), store.uow(partner))
 
 
 async def test_create_splitter_refuses_no_shares_a_seller_twice_and_a_nonpositive_weight(store):
     for bad in (
         [],
-        [wf.ShareSpec(weight=1, user_id=REP), wf.ShareSpec(weight=2, user_id=REP)],
-        [wf.ShareSpec(weight=0, user_id=REP)],
-        [wf.ShareSpec(weight=1, user_id=REP, partner_id=PARTNER)],
+        [lead_splitters.ShareSpec(weight=1, user_id=REP), lead_splitters.ShareSpec(weight=2, user_id=REP)],
+        [lead_splitters.ShareSpec(weight=0, user_id=REP)],
+        [lead_splitters.ShareSpec(weight=1, user_id=REP, partner_id=PARTNER)],
     ):
         with pytest.raises(ValidationError) as error:
-            await wf.create_lead_splitter(wf.CreateSplitter(name="Split", shares=bad), store.uow())
+            await lead_splitters.create_lead_splitter(
+                lead_splitters.CreateSplitter(name="Split", shares=bad), store.uow()
+            )
         assert error.value.field == "shares"
     assert store.all(LeadSplitter) == []
 
 
 async def test_replacing_a_splitters_shares_starts_a_new_count(store):
-    made = await wf.create_lead_splitter(
-        wf.CreateSplitter(
-            name="Split", shares=[wf.ShareSpec(weight=50, user_id=REP), wf.ShareSpec(weight=50, partner_id=PARTNER)]
+    made = await lead_splitters.create_lead_splitter(
+        lead_splitters.CreateSplitter(
+            name="Split",
+            shares=[
+                lead_splitters.ShareSpec(weight=50, user_id=REP),
+                lead_splitters.ShareSpec(weight=50, partner_id=PARTNER),
+            ],
         ),
         store.uow(),
     )
     for share in store.all(LeadSplitterShare):
         share.assigned = 10
-    updated = await wf.update_lead_splitter(
-        wf.UpdateSplitter(
+    updated = await lead_splitters.update_lead_splitter(
+        lead_splitters.UpdateSplitter(
             id=made.id,
             version=1,
-            shares=[wf.ShareSpec(weight=1, user_id=OTHER_REP), wf.ShareSpec(weight=3, partner_id=PARTNER)],
+            shares=[
+                lead_splitters.ShareSpec(weight=1, user_id=OTHER_REP),
+                lead_splitters.ShareSpec(weight=3, partner_id=PARTNER),
+            ],
         ),
         store.uow(),
     )
@@ -597,21 +630,23 @@ async def test_replacing_a_splitters_shares_starts_a_new_count(store):
         (None, PARTNER, 3, 0),
     ]
     with pytest.raises(Conflict):
-        await wf.create_lead_splitter(
-            wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow()
+        await lead_splitters.create_lead_splitter(
+            lead_splitters.CreateSplitter(name="Split", shares=[lead_splitters.ShareSpec(weight=1, user_id=REP)]),
+            store.uow(),
         )
 
 
 async def test_a_splitter_in_use_by_a_rule_cannot_be_deleted(store):
-    made = await wf.create_lead_splitter(
-        wf.CreateSplitter(name="Split", shares=[wf.ShareSpec(weight=1, user_id=REP)]), store.uow()
+    made = await lead_splitters.create_lead_splitter(
+        lead_splitters.CreateSplitter(name="Split", shares=[lead_splitters.ShareSpec(weight=1, user_id=REP)]),
+        store.uow(),
     )
     put(store, rule(1, 1, [], splitter_id=made.id))
     with pytest.raises(Conflict) as error:
-        await wf.delete_lead_splitter(wf.SplitterRef(id=made.id), store.uow())
+        await lead_splitters.delete_lead_splitter(lead_splitters.SplitterRef(id=made.id), store.uow())
     assert "rule 1" in error.value.message
     del store.rows[LeadRoutingRule][1]
-    await wf.delete_lead_splitter(wf.SplitterRef(id=made.id), store.uow())
+    await lead_splitters.delete_lead_splitter(lead_splitters.SplitterRef(id=made.id), store.uow())
     assert store.all(LeadSplitter) == [] and store.all(LeadSplitterShare) == []
 
 
@@ -619,16 +654,18 @@ async def test_a_splitter_in_use_by_a_rule_cannot_be_deleted(store):
 
 
 async def test_campaigns_are_created_updated_archived_and_unarchived(store):
-    made = await wf.create_campaign(
-        wf.CreateCampaign(name="Autumn fair", costs=Money(Decimal("2500"), "NOK")), store.uow()
+    made = await campaigns.create_campaign(
+        campaigns.CreateCampaign(name="Autumn fair", costs=Money(Decimal("2500"), "NOK")), store.uow()
     )
-    updated = await wf.update_campaign(wf.UpdateCampaign(id=made.id, version=1, costs=None), store.uow())
+    updated = await campaigns.update_campaign(campaigns.UpdateCampaign(id=made.id, version=1, costs=None), store.uow())
     assert updated.costs is None and updated.name == "Autumn fair"
-    archived = await wf.archive_campaign(wf.CampaignRef(id=made.id), store.uow())
+    archived = await campaigns.archive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
     assert archived.status is CampaignStatus.ARCHIVED
     with pytest.raises(Conflict):
-        await wf.archive_campaign(wf.CampaignRef(id=made.id), store.uow())
-    assert (await wf.unarchive_campaign(wf.CampaignRef(id=made.id), store.uow())).status is CampaignStatus.ACTIVE
+        await campaigns.archive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
+    assert (
+        await campaigns.unarchive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
+    ).status is CampaignStatus.ACTIVE
     assert event_types(store) == ["CampaignChanged"] * 4
 
 
@@ -636,12 +673,14 @@ async def test_a_campaign_cannot_end_before_it_starts_or_cost_less_than_nothing(
     from datetime import date
 
     with pytest.raises(ValidationError) as error:
-        await wf.create_campaign(
-            wf.CreateCampaign(name="x", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1)), store.uow()
+        await campaigns.create_campaign(
+            campaigns.CreateCampaign(name="x", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1)), store.uow()
         )
     assert error.value.field == "endsOn"
     with pytest.raises(ValidationError) as error:
-        await wf.create_campaign(wf.CreateCampaign(name="x", costs=Money(Decimal("-1"), "EUR")), store.uow())
+        await campaigns.create_campaign(
+            campaigns.CreateCampaign(name="x", costs=Money(Decimal("-1"), "EUR")), store.uow()
+        )
     assert error.value.field == "costs"
 
 

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from domain import errors as d
 from domain.routing import Condition, LeadField
 from domain.uow import Actor
-from domain.workflows import leads as wf
+from domain.workflows import lead_area as wf
 from gql import ids
 from gql.ingest import process
 from gql.resolvers.mutate import node, opt_pk, pk, run

@@ -1,0 +1,99 @@
+"""Campaign workflows: create, change, archive, unarchive (marketing's; partners have no part in them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from domain.commands import UNSET, apply, changes, expect_version, fits
+from domain.enums import CampaignStatus
+from domain.errors import Conflict, ValidationError
+from domain.events import CampaignChanged
+from domain.leads import Campaign
+from domain.money import Money
+from domain.uow import UnitOfWork
+
+# Campaign costs are kept with 4 decimals and 16 digits before the point.
+COSTS_DECIMALS, COSTS_LIMIT = 4, Decimal(10) ** 16
+
+
+def _costs(costs: Money | None) -> None:
+    if costs is None:
+        return
+    if abs(costs.amount) >= COSTS_LIMIT:
+        raise ValidationError("costs", f"is too large; at most {COSTS_LIMIT - 1:,} {costs.currency}")
+    if costs.amount != costs.amount.quantize(Decimal(1).scaleb(-COSTS_DECIMALS)):
+        raise ValidationError("costs", f"has more than {COSTS_DECIMALS} decimal places")
+
+
+@dataclass(kw_only=True)
+class CreateCampaign:
+    name: str
+    costs: Money | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+async def create_campaign(cmd: CreateCampaign, uow: UnitOfWork) -> Campaign:
+    uow.actor.ensure_staff("manage campaigns")
+    fits(cmd.name, "name")
+    _costs(cmd.costs)
+    campaign = await uow.add(Campaign(name=cmd.name, costs=cmd.costs, starts_on=cmd.starts_on, ends_on=cmd.ends_on))
+    uow.record(CampaignChanged(entity_id=campaign.id, data={"change": "created"}))
+    await uow.commit()
+    return campaign
+
+
+@dataclass(kw_only=True)
+class UpdateCampaign:
+    id: int
+    version: int | None = None
+    name: str = UNSET
+    costs: Money | None = UNSET
+    starts_on: date | None = UNSET
+    ends_on: date | None = UNSET
+
+
+async def update_campaign(cmd: UpdateCampaign, uow: UnitOfWork) -> Campaign:
+    uow.actor.ensure_staff("manage campaigns")
+    campaign = await uow.get(Campaign, cmd.id)
+    expect_version(campaign, cmd.version)
+    values = changes(cmd, "name", "costs", "starts_on", "ends_on")
+    fits(values.get("name"), "name")
+    _costs(values.get("costs"))
+    updated = await uow.update(apply(campaign, values))
+    uow.record(CampaignChanged(entity_id=updated.id, data={"change": "updated", "fields": sorted(values)}))
+    await uow.commit()
+    return updated
+
+
+@dataclass(kw_only=True)
+class CampaignRef:
+    id: int
+    version: int | None = None
+
+
+async def _set_campaign_status(cmd: CampaignRef, uow: UnitOfWork, status: CampaignStatus) -> Campaign:
+    uow.actor.ensure_staff("manage campaigns")
+    campaign = await uow.get(Campaign, cmd.id)
+    expect_version(campaign, cmd.version)
+    if campaign.status is status:
+        raise Conflict(f"campaign {campaign.id} is already {status.value}")
+    updated = await uow.update(apply(campaign, {"status": status}))
+    uow.record(
+        CampaignChanged(
+            entity_id=updated.id, data={"change": "archived" if status is CampaignStatus.ARCHIVED else "unarchived"}
+        )
+    )
+    await uow.commit()
+    return updated
+
+
+async def archive_campaign(cmd: CampaignRef, uow: UnitOfWork) -> Campaign:
+    """Archive a campaign: it stays for statistics, and its leads and figures are kept."""
+    return await _set_campaign_status(cmd, uow, CampaignStatus.ARCHIVED)
+
+
+async def unarchive_campaign(cmd: CampaignRef, uow: UnitOfWork) -> Campaign:
+    return await _set_campaign_status(cmd, uow, CampaignStatus.ACTIVE)

@@ -1,0 +1,167 @@
+"""The lead processor: store the leads a marketing tool sends, route each by the first matching
+rule (to a user, a partner or a splitter's next seller), set the rule's priority."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from domain.errors import DomainError, NotFound, ValidationError
+from domain.events import LeadCreated, LeadEvent
+from domain.leads import Campaign, Lead
+from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, first_matching, next_share
+from domain.uow import UnitOfWork
+from domain.workflows.leads import LEAD_FIELDS, NewLead, checked_priority
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadRouted(LeadEvent):
+    """The lead processor routed a lead (data: ruleId, splitterId, userId, partnerId, priority)."""
+
+
+@dataclass(kw_only=True)
+class IngestLeads:
+    leads: list[NewLead]
+    # True for a batch: errors then name the lead, e.g. `leads[3].email`.
+    batch: bool = False
+
+
+@dataclass
+class Ingested:
+    lead: Lead
+    rule_id: int | None = None
+    splitter_id: int | None = None
+
+
+MAX_BATCH = 500
+
+
+def _at(cmd: IngestLeads, index: int, error: DomainError) -> DomainError:
+    if cmd.batch and isinstance(error, ValidationError):
+        return ValidationError(f"leads[{index}].{error.field}", error.reason)
+    return error
+
+
+@dataclass
+class Router:
+    """The routing rules and the splitters' shares of one ingestion, with the counters it moves."""
+
+    rules: list[LeadRoutingRule]
+    splitters: dict[int, LeadSplitter] = field(default_factory=dict)
+    shares: dict[int, list[LeadSplitterShare]] = field(default_factory=dict)
+    counted: dict[int, int] = field(default_factory=dict)  # share id → its count when read
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork) -> Router:
+        """The active rules, and the splitters they use with their shares. Each splitter is locked
+        before its shares are read: concurrent ingestions through one splitter queue for it (each
+        counts on from the numbers the previous one committed) instead of failing on a version
+        check. Locks are taken in id order, so two ingestions never wait for each other in a cycle."""
+        rules = await uow.find(LeadRoutingRule, order_by="position", active=True)
+        router = cls(rules)
+        for splitter_id in sorted({r.splitter_id for r in rules if r.splitter_id is not None}):
+            await uow.lock(LeadSplitter, splitter_id)
+            splitter = await uow.get(LeadSplitter, splitter_id)
+            shares = await uow.find(LeadSplitterShare, splitter_id=splitter_id)
+            if splitter.active and shares:
+                router.splitters[splitter_id] = splitter
+                router.shares[splitter_id] = shares
+                router.counted.update({s.id: s.assigned for s in shares})
+        # A rule whose splitter is switched off (or lost its last seller when that user or partner was
+        # deleted) does not match: the lead falls through to the next rule.
+        router.rules = [r for r in rules if r.splitter_id is None or r.splitter_id in router.splitters]
+        return router
+
+    def route(self, lead: Lead) -> tuple[LeadRoutingRule | None, int | None, int | None]:
+        """(rule, user id, partner id) for the lead; counts a splitter's pick."""
+        rule = first_matching(self.rules, lead)
+        if rule is None:
+            return None, None, None
+        if rule.splitter_id is None:
+            return rule, rule.user_id, rule.partner_id
+        share = next_share(self.shares[rule.splitter_id])
+        share.assigned += 1
+        return rule, share.user_id, share.partner_id
+
+    async def save(self, uow: UnitOfWork) -> None:
+        for _splitter_id, shares in self.shares.items():
+            moved = [s for s in shares if s.assigned != self.counted[s.id]]
+            # Only the shares' counters move (each update checks its version, which catches a writer
+            # that did not take the lock); the splitter's own version is its configuration's, so an
+            # admin's edit made from what they read is not refused because leads arrived meanwhile.
+            for share in moved:
+                await uow.update(share)
+
+
+async def ingest_leads(
+    cmd: IngestLeads, uow: UnitOfWork, before_commit: Callable[[list[Ingested]], Awaitable[None]] | None = None
+) -> list[Ingested]:
+    """The lead processor: store every lead, route it by the first matching rule (to a user, a
+    partner or a splitter's next seller), set the rule's priority. `before_commit` runs in the same
+    transaction after the leads are written (to remember an idempotency key with the result)."""
+    if not cmd.leads:
+        raise ValidationError("leads", "send at least one lead")
+    if len(cmd.leads) > MAX_BATCH:
+        raise ValidationError("leads", f"send at most {MAX_BATCH} leads at a time, not {len(cmd.leads)}")
+    drafts = []
+    for index, new in enumerate(cmd.leads):
+        try:
+            drafts.append(
+                Lead(
+                    **{n: getattr(new, n) for n in LEAD_FIELDS if n != "priority"},
+                    priority=checked_priority(new.priority),
+                )
+            )
+        except ValidationError as error:
+            raise _at(cmd, index, error) from None
+    campaigns = {d.campaign_id for d in drafts if d.campaign_id is not None}
+    for index, draft in enumerate(drafts):
+        if draft.campaign_id in campaigns:
+            try:
+                await uow.get(Campaign, draft.campaign_id)
+            except NotFound as error:
+                raise _at(cmd, index, error) from None
+            campaigns.discard(draft.campaign_id)
+
+    router = await Router.load(uow)
+    results = []
+    for draft in drafts:
+        rule, user_id, partner_id = router.route(draft)
+        if rule is None and uow.actor.partner_id is not None:
+            partner_id = uow.actor.partner_id
+        draft.assigned_user_id, draft.assigned_partner_id = user_id, partner_id
+        if rule is not None and rule.priority is not None:
+            draft.priority = rule.priority
+        lead = await uow.add(draft)
+        routed = Ingested(lead, rule.id if rule else None, rule.splitter_id if rule else None)
+        results.append(routed)
+        uow.record(
+            LeadCreated(
+                entity_id=lead.id,
+                data={
+                    "campaignId": lead.campaign_id,
+                    "userId": user_id,
+                    "partnerId": partner_id,
+                    "priority": lead.priority,
+                    "status": lead.status.value,
+                    "via": "processor",
+                },
+            )
+        )
+        uow.record(
+            LeadRouted(
+                entity_id=lead.id,
+                data={
+                    "ruleId": routed.rule_id,
+                    "splitterId": routed.splitter_id,
+                    "userId": lead.assigned_user_id,
+                    "partnerId": lead.assigned_partner_id,
+                    "priority": lead.priority,
+                },
+            )
+        )
+    await router.save(uow)
+    if before_commit is not None:
+        await before_commit(results)
+    await uow.commit()
+    return results
