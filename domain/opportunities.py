@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from domain.base import Entity, required
 from domain.enums import Stage
-from domain.errors import ValidationError
+from domain.errors import ValidationError, ref
 from domain.money import Money
 
 
@@ -63,4 +63,4 @@ def ensure_editable(opportunity: Opportunity) -> None:
     from domain.errors import Locked
 
     if opportunity.locked:
-        raise Locked(f"opportunity {opportunity.id} is sold and locked; unlock it before changing it or its quotes")
+        raise Locked(f"opportunity {ref(opportunity)} is sold and locked; unlock it before changing it or its quotes")

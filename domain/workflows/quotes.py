@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.events import QuoteActivated, QuoteChanged
 from domain.money import Money, check_currency
 from domain.opportunities import Opportunity, ensure_editable
@@ -357,7 +357,7 @@ class QuoteRef:
 async def make_quote_active(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     if quote.is_active:
-        raise Conflict(f"quote {quote.id} is already the active quote")
+        raise Conflict(f"quote {ref(quote)} is already the active quote")
     for other in await uow.find(Quote, opportunity_id=opportunity.id):
         if other.is_active:
             await uow.update(apply(other, {"is_active": False}))
@@ -385,7 +385,7 @@ async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
 async def delete_quote(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     if quote.is_active:
-        raise Conflict(f"quote {quote.id} is the active quote and cannot be deleted; make another quote active first")
+        raise Conflict(f"quote {ref(quote)} is the active quote and cannot be deleted; make another quote active first")
     await uow.delete(quote)
     _changed(uow, quote, "deleted")
     await uow.commit()
