@@ -91,6 +91,10 @@ async def test_get_runs_queries_and_reports_server_timing(client, backend):
     timing = response.headers["server-timing"]
     assert timing.startswith("db;dur=") and 'statements", total;dur=' in timing
     assert statements(response) == 2  # the token, the user
+    alone = await client.get(
+        "/graphql", params={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {backend.admin_token}"}
+    )
+    assert 'desc="1 statement",' in alone.headers["server-timing"]  # the token
 
 
 async def test_graphiql_is_served_to_a_browser_without_a_token_with_its_assets_and_no_cdn(client):
