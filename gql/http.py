@@ -292,7 +292,8 @@ async def _params(request: Request) -> dict[str, Any]:
         raise RequestError(405, "use GET or POST", "METHOD_NOT_ALLOWED", {"Allow": "GET, POST"})
     query, variables, name = raw.get("query"), raw.get("variables"), raw.get("operationName")
     if (not isinstance(query, str) or not query.strip()) and not isinstance(raw.get("extensions"), dict):
-        raise RequestError(400, "the request has no `query` string", "BAD_REQUEST")
+        hint = " (browsers, which ask for `Accept: text/html`, get GraphiQL here)" if request.method == "GET" else ""
+        raise RequestError(400, f"the request has no `query` string{hint}", "BAD_REQUEST")
     if query is not None and not isinstance(query, str):
         raise RequestError(400, "`query` must be a string", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):

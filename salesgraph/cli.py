@@ -83,6 +83,24 @@ def cmd_seed(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def possible_types() -> dict[str, list[str]]:
+    """Every union and interface of the schema with its object types: Apollo Client's `possibleTypes`."""
+    from graphql import GraphQLInterfaceType, GraphQLUnionType
+
+    from gql.schema.schema import schema
+
+    graphql_schema = schema._schema
+    return {
+        name: sorted(t.name for t in graphql_schema.get_possible_types(abstract))
+        for name, abstract in sorted(graphql_schema.type_map.items())
+        if isinstance(abstract, (GraphQLInterfaceType, GraphQLUnionType)) and not name.startswith("__")
+    }
+
+
+def cmd_possible_types(args: argparse.Namespace) -> None:
+    sys.stdout.write(json.dumps(possible_types(), indent=2) + "\n")
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from gql.schema.schema import schema
 
@@ -312,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     seed.set_defaults(func=cmd_seed)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
+    sub.add_parser(
+        "possible-types",
+        help="print every union and interface with its types as JSON (Apollo Client's `possibleTypes`)",
+    ).set_defaults(func=cmd_possible_types)
 
     token = sub.add_parser("create-token", help="create an API token and print it (alone) on stdout")
     token.add_argument("--email", required=True, help="the e-mail of the user or partner that owns the token")
