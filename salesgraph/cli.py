@@ -169,7 +169,6 @@ async def _register_documents(token: str, documents: list[tuple[str, str]]) -> l
         token_id = int(token) if token.isdigit() else ids.decode_as(token, "ApiToken")
     except Exception:  # noqa: BLE001 - a GraphQLError for a bad global id
         _fail(f"--token-id {token!r} is neither a number nor an ApiToken id")
-    _require_migrated(database_url())
     engine = create_engine()
     try:
         for name, text in documents:
@@ -198,6 +197,7 @@ def cmd_register_documents(args: argparse.Namespace) -> None:
                 documents.append((path, file.read()))
         except OSError as error:
             _fail(f"{path}: {error.strerror}")
+    _require_migrated(database_url())
     for (path, _), sha256 in zip(documents, asyncio.run(_register_documents(args.token_id, documents))):
         print(f"{sha256}  {path}")
 
