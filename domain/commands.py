@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from domain.base import Entity
-from domain.errors import Conflict, ValidationError
+from domain.errors import StaleVersion, ValidationError
 
 
 class Unset:
@@ -73,7 +73,4 @@ def camel(name: str) -> str:
 def expect_version(entity: Entity, version: int | None) -> None:
     """Optimistic concurrency: a client that read version N may change the entity only while it is at N."""
     if version is not None and version is not UNSET and version != entity.version:
-        raise Conflict(
-            f"{type(entity).__name__} {entity.id} is at version {entity.version}, not {version}: "
-            "someone changed it since you read it; reload it and try again"
-        )
+        raise StaleVersion(type(entity).__name__, entity.id, entity.version, version)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from domain.base import Entity, check_email, required
 from domain.commands import camel
 from domain.enums import CampaignStatus, LeadStatus
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.money import Money
 
 # Which status a lead may move to from each status: the one place that says it. A qualified lead
@@ -119,14 +119,14 @@ class Lead(Entity):
         if not self.can_move_to(status):
             allowed = ", ".join(sorted(s.value for s in LEAD_TRANSITIONS[self.status])) or "none"
             raise Conflict(
-                f"lead {self.id} is {self.status.value} and cannot become {status.value} "
+                f"lead {ref(self)} is {self.status.value} and cannot become {status.value} "
                 f"(allowed from {self.status.value}: {allowed})"
             )
 
     def ensure_workable(self) -> None:
         """An archived lead is put away: unarchive it before working on it."""
         if self.archived:
-            raise Conflict(f"lead {self.id} is archived; unarchive it first")
+            raise Conflict(f"lead {ref(self)} is archived; unarchive it first")
 
     @property
     def display_name(self) -> str:

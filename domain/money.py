@@ -1,33 +1,36 @@
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from domain.errors import ValidationError
 
-# ISO 4217 minor units of the currencies a sales team meets; others default to 2.
+# ISO 4217 minor units (the standard's list of exponents, 2023): every currency not named here has
+# two, so the table holds only the exceptions.
 MINOR_UNITS: dict[str, int] = {
-    "EUR": 2,
-    "USD": 2,
-    "GBP": 2,
-    "NOK": 2,
-    "SEK": 2,
-    "DKK": 2,
-    "CHF": 2,
-    "PLN": 2,
-    "CAD": 2,
-    "AUD": 2,
-    "ISK": 0,
-    "JPY": 0,
-    "KRW": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "TND": 3,
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF")
+        + ("XOF", "XPF"),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
 }
 
 
 def minor_units(currency: str) -> int:
     return MINOR_UNITS.get(currency, 2)
+
+
+@functools.cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """`amount` half-up to the currency's minor unit, as amounts are shown: 81100.00 EUR, 1200 JPY, 1.250 BHD."""
+    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
@@ -69,8 +72,7 @@ class Money:
 
     def rounded(self) -> Money:
         """Half-up to the currency's minor unit (totals are always shown this way)."""
-        quantum = Decimal(1).scaleb(-minor_units(self.currency))
-        return Money(self.amount.quantize(quantum, rounding=ROUND_HALF_UP), self.currency)
+        return Money(in_minor_units(self.amount, self.currency), self.currency)
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from domain.base import Entity, required
 from domain.commands import apply
 from domain.enums import Stage
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.money import Money
 from domain.quotes import Quote
 
@@ -68,7 +68,7 @@ class Opportunity(Entity):
         (now inactive), then `quote` (now active). Conflict when `quote` is the active one already."""
         self._own([quote])
         if quote.is_active:
-            raise Conflict(f"quote {quote.id} is already the active quote")
+            raise Conflict(f"quote {ref(quote)} is already the active quote")
         others = [apply(q, {"is_active": False}) for q in self._own(quotes) if q.is_active and q.id != quote.id]
         return [*others, apply(quote, {"is_active": True})]
 
@@ -77,7 +77,7 @@ class Opportunity(Entity):
         self._own([quote])
         if quote.is_active:
             raise Conflict(
-                f"quote {quote.id} is the active quote and cannot be deleted; make another quote active first"
+                f"quote {ref(quote)} is the active quote and cannot be deleted; make another quote active first"
             )
 
     def quote_to_sell(self, quotes: Sequence[Quote]) -> Quote:
@@ -119,4 +119,4 @@ def ensure_editable(opportunity: Opportunity) -> None:
     from domain.errors import Locked
 
     if opportunity.locked:
-        raise Locked(f"opportunity {opportunity.id} is sold and locked; unlock it before changing it or its quotes")
+        raise Locked(f"opportunity {ref(opportunity)} is sold and locked; unlock it before changing it or its quotes")

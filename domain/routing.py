@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.base import Entity, required
-from domain.errors import ValidationError
+from domain.errors import ValidationError, ref
 from domain.leads import Lead
 
 
@@ -185,7 +185,9 @@ def check_shares(shares: Sequence[LeadSplitterShare]) -> None:
     if not shares:
         raise ValidationError("shares", "a splitter needs at least one share")
     sellers = [s.seller for s in shares]
-    doubles = sorted({f"{kind} {ident}" for kind, ident in sellers if sellers.count((kind, ident)) > 1})
+    doubles = sorted(
+        {f"{kind} {ref(kind.title(), ident)}" for kind, ident in sellers if sellers.count((kind, ident)) > 1}
+    )
     if doubles:
         raise ValidationError("shares", f"each seller has one share; twice: {', '.join(doubles)}")
 

@@ -28,6 +28,7 @@ from domain.access import Principal
 from domain.base import utcnow
 from domain.errors import ValidationError
 from domain.tokens import document_hash
+from gql import ids
 from gql.auth import TokenLookup, lookup_token
 from gql.errors import Refused
 from gql.limits import LimitExceeded, Limits, check_shape, check_text
@@ -400,6 +401,6 @@ def _not_trusted(sha256: str, token_id: int) -> str:
     return (
         f"this token runs only documents registered for it, and the document with sha256 {sha256} is not one "
         "of them: an admin registers documents with the `registerTrustedDocuments` mutation or "
-        f"`salesgraph register-documents --token-id {token_id} FILE…`, and the client sends their exact text "
+        f"`salesgraph register-documents --token-id {ids.encode('ApiToken', token_id)} FILE…`, and the client sends their exact text "
         "or their `persistedQuery` hash"
     )

@@ -87,7 +87,8 @@ class GraphQLEndpoint:
             if operation.operation is OperationType.SUBSCRIPTION:
                 raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
 
-        prepared = await self.pipeline.prepare(params_of(raw), caller, allow)
+        hint = " (browsers, which ask for `Accept: text/html`, get GraphiQL here)" if request.method == "GET" else ""
+        prepared = await self.pipeline.prepare(params_of(raw, hint), caller, allow)
         context = self.pipeline.context(prepared.principal, request_id)
         return self.respond(await self.pipeline.execute(prepared, context), media, request_id)
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 
+from domain.errors import DomainError, Ref
 from gql.errors import ClientError
 
 MAX_PK = 2**31 - 1  # primary keys are 32-bit integers; a larger number names nothing
@@ -37,3 +38,12 @@ def decode_as(global_id: str, expected: str | tuple[str, ...]) -> int:
             f"{global_id!r} is the id of a {type_name}, not of a {' or '.join(allowed)}", code="INVALID_ID"
         )
     return pk
+
+
+def of(reference: Ref) -> str:
+    return encode(reference.entity, reference.id)
+
+
+def message_of(error: DomainError) -> str:
+    """The error's message with each row it names written as its global id, the only id clients know."""
+    return error.render(of)

@@ -228,7 +228,7 @@ def _error_of(error: d.DomainError) -> IngestError:
     if isinstance(error, d.NotFound):
         extensions["entityType"] = error.entity
     status = next((s for kind, s in STATUS.items() if isinstance(error, kind)), 422)
-    return IngestError(status, code, error.message, **extensions)
+    return IngestError(status, code, ids.message_of(error), **extensions)
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:

@@ -74,11 +74,12 @@ class Params:
     extensions: dict[str, Any] | None = None
 
 
-def params_of(raw: dict[str, Any]) -> Params:
-    """The request's parameters, or a BAD_REQUEST refusal saying which one is malformed."""
+def params_of(raw: dict[str, Any], hint: str = "") -> Params:
+    """The request's parameters, or a BAD_REQUEST refusal saying which one is malformed (`hint` is added
+    to the message about a missing query)."""
     query, variables, name, extensions = raw.get("query"), raw.get("variables"), raw.get("operationName"), None
     if (not isinstance(query, str) or not query.strip()) and not isinstance(raw.get("extensions"), dict):
-        raise Refused(400, "the request has no `query` string", "BAD_REQUEST")
+        raise Refused(400, f"the request has no `query` string{hint}", "BAD_REQUEST")
     if query is not None and not isinstance(query, str):
         raise Refused(400, "`query` must be a string", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):

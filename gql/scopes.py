@@ -13,6 +13,7 @@ from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, 
 
 from domain.access import Principal
 from domain.scopes import Scope as S
+from domain.scopes import allowed, owner_kind
 
 NO_SCOPE = None
 CODE = "INSUFFICIENT_SCOPE"
@@ -186,12 +187,19 @@ class InsufficientScope(Exception):
 
     status, code = 403, CODE
 
-    def __init__(self, field: str, scope: str) -> None:
+    def __init__(self, field: str, scope: str, holder: str | None = None) -> None:
+        """`holder`: who owns the token (`a partner`, `a SALES_REP`) when that owner can never hold the
+        scope, so the message does not send them after a token they cannot get."""
         self.field, self.scope = field, scope
-        self.message = (
-            f"`{field}` needs the scope {scope}, which this token does not have: create a token "
-            f"with it (`createApiToken` or `salesgraph create-token --scopes {scope}`)"
-        )
+        if holder is None:
+            self.message = (
+                f"`{field}` needs the scope {scope}, which this token does not have: create a token "
+                f"with it (`createApiToken` or `salesgraph create-token --scopes {scope}`)"
+            )
+        else:
+            self.message = (
+                f"`{field}` needs the scope {scope}, which {holder} cannot hold: it is not for {holder}'s tokens"
+            )
         self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
@@ -230,6 +238,14 @@ def needed(document: DocumentNode, operation: OperationDefinitionNode) -> list[t
     return found
 
 
+def refused(principal: Principal, field: str, scope: str) -> InsufficientScope:
+    """The refusal, suggesting a new token only when the token's owner may hold the scope."""
+    holdable = {s.value for s in allowed(principal.role, principal.is_partner)}
+    if scope in holdable:
+        return InsufficientScope(field, scope)
+    return InsufficientScope(field, scope, owner_kind(principal.role, principal.is_partner))
+
+
 def check(principal: Principal | None, document: DocumentNode, operation: OperationDefinitionNode) -> None:
     """Raise InsufficientScope for the first root field whose scope the caller's token lacks. A call
     with no principal (anonymous introspection) is left to the admission, which allows only that."""
@@ -237,10 +253,10 @@ def check(principal: Principal | None, document: DocumentNode, operation: Operat
         return
     for field, scope in needed(document, operation):
         if scope not in principal.scopes:
-            raise InsufficientScope(field, scope)
+            raise refused(principal, field, scope)
 
 
 def require(principal: Principal, scope: S, what: str) -> None:
     """For the endpoints outside GraphQL (`POST /ingest/leads`, `GET /documents/<id>`)."""
     if scope.value not in principal.scopes:
-        raise InsufficientScope(what, scope.value)
+        raise refused(principal, what, scope.value)

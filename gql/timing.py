@@ -25,8 +25,9 @@ class ServerTimingMiddleware:
 
         async def send_with_timing(message: dict) -> None:
             if message["type"] == "http.response.start":
+                count = stats.statements
                 value = (
-                    f'db;dur={stats.seconds * 1000:.2f};desc="{stats.statements} statements", '
+                    f'db;dur={stats.seconds * 1000:.2f};desc="{count} statement{"" if count == 1 else "s"}", '
                     f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
                 )
                 message["headers"] = [*message.get("headers", []), (b"server-timing", value.encode())]

@@ -123,7 +123,7 @@ def from_row(kind: type[Entity], row: Any, **extra: Any) -> Entity:
 def plain(value: Any) -> Any:
     """A value as JSON can hold it (for history entries and event data)."""
     if isinstance(value, Money):
-        return {"amount": str(value.amount), "currency": value.currency}
+        return {"amount": str(value.rounded().amount), "currency": value.currency}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):

@@ -37,11 +37,11 @@ async def check_current(engine: AsyncEngine) -> None:
     head = ScriptDirectory.from_config(
         alembic_config(engine.url.render_as_string(hide_password=False))
     ).get_current_head()
-    try:
-        async with engine.connect() as conn:
+    async with engine.connect() as conn:  # a database that cannot be reached fails here, as itself
+        try:
             current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    except DBAPIError:
-        current = None
+        except DBAPIError:
+            current = None
     if current != head:
         raise RuntimeError(
             f"the database {engine.url.render_as_string(hide_password=True)} is at migration "

@@ -1142,6 +1142,37 @@ async def _insert(
         counts[table.name] = counts.get(table.name, 0) + len(rows)
 
 
+class _ProgressLines:
+    """Progress for a pipe or a log file, where a bar's carriage returns garble the output: a line per
+    phase and per quarter of the opportunities. Called like tqdm."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled, self.marks = total, 0, enabled, [total * q // 4 for q in (1, 2, 3)]
+        self.set_description("seeding: company")
+
+    def set_description(self, text: str) -> None:
+        self.phase = text
+        self._say(text)
+
+    def update(self, count: int) -> None:
+        before, self.done = self.done, self.done + count
+        if any(before < mark <= self.done for mark in self.marks):
+            self._say(f"{self.phase}: {self.done}/{self.total}")
+
+    def close(self) -> None:
+        pass
+
+    def _say(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if enabled and sys.stderr.isatty():
+        return tqdm(total=total, unit="opp", desc="seeding: company", file=sys.stderr)
+    return _ProgressLines(total, enabled)
+
+
 async def seed(
     engine: AsyncEngine, size: str | int = "small", *, anchor: datetime | None = None, progress: bool = False
 ) -> SeedSummary:
@@ -1153,7 +1184,7 @@ async def seed(
         raise ValueError("anchor must be an aware datetime (UTC)")
     company = _Company(n, anchor)
     summary = SeedSummary()
-    bar = tqdm(total=n, unit="opp", desc="seeding: company", disable=not progress, file=sys.stderr)
+    bar = _progress(n, progress)
     try:
         async with engine.begin() as conn:
             existing = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one()

@@ -20,7 +20,7 @@ from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, NotFound, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import indicators, reads
@@ -172,10 +172,7 @@ class SqlUnitOfWork:
         if not changed:
             return entity
         if entity.version != before.version:
-            raise Conflict(
-                f"{kind.__name__} {entity.id} is at version {before.version}, not {entity.version}; "
-                "reload it and try again"
-            )
+            raise StaleVersion(kind.__name__, entity.id, before.version, entity.version)
         table = table_of(kind)
         row = {k: v for k, v in to_row(entity).items() if k not in ("id", "created_at", "version")}
         row["updated_at"] = self.now
@@ -190,9 +187,7 @@ class SqlUnitOfWork:
         except IntegrityError as error:
             raise _conflict(kind.__name__, error) from None
         if result.rowcount != 1:
-            raise Conflict(
-                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
-            )
+            raise StaleVersion(kind.__name__, entity.id)
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(delete(t.bundle_components).where(t.bundle_components.c.bundle_id == entity.id))
             await self._write_components(entity)
@@ -219,9 +214,7 @@ class SqlUnitOfWork:
             .values(version=table.c.version + 1, updated_at=self.now)
         )
         if result.rowcount != 1:
-            raise Conflict(
-                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
-            )
+            raise StaleVersion(kind.__name__, entity.id)
         entity.version = version + 1
         entity.updated_at = self.now
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
@@ -249,12 +242,10 @@ class SqlUnitOfWork:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
             raise Conflict(
-                f"{kind.__name__} {entity.id} is still in use ({_constraint(error)}); remove what refers to it first"
+                f"{kind.__name__} {ref(entity)} is still in use ({_constraint(error)}); remove what refers to it first"
             ) from None
         if result.rowcount != 1:
-            raise Conflict(
-                f"{kind.__name__} {entity.id} was changed by someone else meanwhile; reload it and try again"
-            )
+            raise StaleVersion(kind.__name__, entity.id)
         self._seen.pop((kind, entity.id), None)
         if kind.__name__ in AUDITED:
             self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)

@@ -4,24 +4,56 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import sys
 from urllib.parse import quote
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from persistence import tables as t
 from persistence.db import create_engine, database_url
 from persistence.migrate import upgrade
+from salesgraph import logs
 
 DEMO_ADMIN_EMAIL = "admin@salesgraph.example"
 DEMO_PARTNER_EMAIL = "portal@nordicpartners.example"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, status: int = 2) -> None:
     print(f"salesgraph: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
+
+
+NOT_READY = 1  # the exit status when the database is missing, unreachable or not migrated
+
+
+def _require_migrated(url: str) -> None:
+    """Refuse, in one line, a database that is missing or behind the migrations, before anything
+    connects to it: connecting to a SQLite path that does not exist would create an empty file."""
+    from sqlalchemy.engine import make_url
+
+    from persistence.migrate import check_current
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not os.path.exists(parsed.database):
+            _fail(f"the SQLite file {parsed.database} does not exist: `salesgraph migrate` creates it", NOT_READY)
+
+    async def check() -> None:
+        engine = create_engine(url)
+        try:
+            await check_current(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except RuntimeError as error:
+        _fail(str(error), NOT_READY)
+    except (OSError, DBAPIError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        _fail(f"cannot reach the database {_safe(url)}: {reason}", NOT_READY)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -49,6 +81,24 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
     upgrade(database_url())
     asyncio.run(run())
+
+
+def possible_types() -> dict[str, list[str]]:
+    """Every union and interface of the schema with its object types: Apollo Client's `possibleTypes`."""
+    from graphql import GraphQLInterfaceType, GraphQLUnionType
+
+    from gql.schema.schema import schema
+
+    graphql_schema = schema._schema
+    return {
+        name: sorted(t.name for t in graphql_schema.get_possible_types(abstract))
+        for name, abstract in sorted(graphql_schema.type_map.items())
+        if isinstance(abstract, (GraphQLInterfaceType, GraphQLUnionType)) and not name.startswith("__")
+    }
+
+
+def cmd_possible_types(args: argparse.Namespace) -> None:
+    sys.stdout.write(json.dumps(possible_types(), indent=2) + "\n")
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
@@ -96,6 +146,7 @@ async def _create_token(
 def cmd_create_token(args: argparse.Namespace) -> None:
     if args.expires_in is not None and args.expires_in <= 0:
         _fail("--expires-in takes a positive number of days")
+    _require_migrated(database_url())
     print(
         asyncio.run(
             _create_token(args.email, args.scopes or [], args.expires_in, args.name, args.trusted_documents_only)
@@ -146,6 +197,7 @@ def cmd_register_documents(args: argparse.Namespace) -> None:
                 documents.append((path, file.read()))
         except OSError as error:
             _fail(f"{path}: {error.strerror}")
+    _require_migrated(database_url())
     for (path, _), sha256 in zip(documents, asyncio.run(_register_documents(args.token_id, documents))):
         print(f"{sha256}  {path}")
 
@@ -175,19 +227,22 @@ def cmd_serve(args: argparse.Namespace) -> None:
         admin, partner = asyncio.run(_prepare_demo(args.size))
         shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         url = f"http://{shown_host}:{args.port}/graphql"
-        headers = quote(json.dumps({"Authorization": f"Bearer {admin}"}))
+        # After `#`: a browser keeps the fragment to itself, so the token never reaches an access log.
+        headers = quote(json.dumps({"Authorization": f"Bearer {admin}"}), safe="")
         print(
             "\nSalesgraph is starting with demo data\n"
             f"  database:       {_safe(database_url())}\n"
             f"  GraphiQL:       {url}\n"
             f"  admin token:    {admin}\n"
             f"  partner token:  {partner}\n"
-            f"  GraphiQL signed in as the admin: {url}?headers={headers}\n"
+            f"  GraphiQL signed in as the admin: {url}#headers={headers}\n"
             f"  live dashboard: http://{shown_host}:{args.port}/dashboard#token={admin}\n"
             "  (tokens expire in 30 days; paste one into GraphiQL's Headers tab as "
             '{"Authorization": "Bearer <token>"})\n',
             flush=True,
         )
+    else:
+        _require_migrated(database_url())
     uvicorn.run(
         "gql.app:create_app",
         factory=True,
@@ -195,6 +250,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=logs.log_config(),
         proxy_headers=True,
         # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
         # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
@@ -208,6 +264,8 @@ def cmd_dispatch(args: argparse.Namespace) -> None:
     from persistence.bus import EventBus
     from persistence.migrate import check_current
     from persistence.outbox import OutboxDispatcher
+
+    _require_migrated(database_url())
 
     async def run() -> None:
         engine = create_engine()
@@ -233,7 +291,7 @@ def _safe(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     parser = argparse.ArgumentParser(
         prog="salesgraph",
         description="A realtime GraphQL API for a B2B sales graph. "
@@ -244,9 +302,24 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run the API with uvicorn")
     serve.add_argument("--demo", action="store_true", help="migrate, seed demo data when empty, print tokens")
     serve.add_argument("--size", default="small", help="demo data size when seeding (small, medium, large or N)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "127.0.0.1"),
+        help="the address to listen on (default: $HOST or 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="the TCP port to listen on (default: $PORT or 8000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default: 1; with more, set BROADCAST_URL=redis://… so "
+        "subscriptions see every process's events)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
@@ -257,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
     seed.set_defaults(func=cmd_seed)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
+    sub.add_parser(
+        "possible-types",
+        help="print every union and interface with its types as JSON (Apollo Client's `possibleTypes`)",
+    ).set_defaults(func=cmd_possible_types)
 
     token = sub.add_parser("create-token", help="create an API token and print it (alone) on stdout")
     token.add_argument("--email", required=True, help="the e-mail of the user or partner that owns the token")

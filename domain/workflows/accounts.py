@@ -11,7 +11,7 @@ from domain.activities import SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
-from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountChanged,
     AccountCreated,
@@ -260,7 +260,7 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
         # Which ones is not said: some may be rows the caller may not see.
         held = [what for what, found in (("opportunities", opportunities), ("contracts", contracts)) if found]
         raise Conflict(
-            f"account {account.id} still has {' and '.join(held)}; move or delete them before deleting the account"
+            f"account {ref(account)} still has {' and '.join(held)}; move or delete them before deleting the account"
         )
     detached = []
     for child in await uow.find(Account, parent_id=account.id):
@@ -331,14 +331,14 @@ async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
             if ancestor.parent_id == account.id:
                 raise ValidationError(
                     "parentId",
-                    f"account {cmd.parent_id} is below account {account.id}; making it the parent would make a cycle",
+                    f"account {ref('Account', cmd.parent_id)} is below account {ref(account)}; making it the parent would make a cycle",
                 )
             ancestor = await uow.get(Account, ancestor.parent_id)
             if ancestor.id in seen:
                 break
             seen.add(ancestor.id)
     if cmd.parent_id == account.parent_id:
-        raise Conflict(f"account {account.id} already has this parent")
+        raise Conflict(f"account {ref(account)} already has this parent")
     updated = await uow.update(apply(account, {"parent_id": cmd.parent_id}))
     uow.record(
         AccountChanged(
@@ -365,7 +365,7 @@ async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Acc
     if await uow.links(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id) or await uow.links(
         Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id
     ):
-        raise Conflict(f"accounts {account.id} and {other.id} are already linked")
+        raise Conflict(f"accounts {ref(account)} and {ref(other)} are already linked")
     await uow.link(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
     await uow.link(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
     for one, two in ((account, other), (other, account)):
@@ -381,7 +381,7 @@ async def unlink_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, A
     removed = await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
     removed += await uow.unlink(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
     if not removed:
-        raise ValidationError("linkedAccountId", f"accounts {account.id} and {other.id} are not linked")
+        raise ValidationError("linkedAccountId", f"accounts {ref(account)} and {ref(other)} are not linked")
     for one, two in ((account, other), (other, account)):
         uow.audit("Account", one.id, "linkedAccounts", two.id, None)
         uow.record(AccountChanged(entity_id=one.id, data={"fields": ["linked_accounts"], "unlinked": two.id}))
@@ -463,7 +463,7 @@ async def add_account_to_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[A
     group = await uow.get(AccountGroup, cmd.group_id)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.link(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
-        raise Conflict(f"account {account.id} is already in group {group.name!r}")
+        raise Conflict(f"account {ref(account)} is already in group {group.name!r}")
     uow.audit("Account", account.id, "groups", None, group.name)
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["groups"], "joinedGroupId": group.id}))
     await uow.commit()
@@ -474,7 +474,7 @@ async def remove_account_from_group(cmd: GroupMembership, uow: UnitOfWork) -> tu
     group = await uow.get(AccountGroup, cmd.group_id)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
-        raise ValidationError("accountId", f"account {account.id} is not in group {group.name!r}")
+        raise ValidationError("accountId", f"account {ref(account)} is not in group {group.name!r}")
     uow.audit("Account", account.id, "groups", group.name, None)
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["groups"], "leftGroupId": group.id}))
     await uow.commit()
@@ -500,7 +500,7 @@ async def add_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
     user_id = _calling_user(uow)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.link(Link.FAVOURITE, user_id=user_id, account_id=account.id):
-        raise Conflict(f"account {account.id} is already one of your favourites")
+        raise Conflict(f"account {ref(account)} is already one of your favourites")
     uow.audit("Account", account.id, "favouriteOf", None, user_id)
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "favouriteOf": user_id}))
     await uow.commit()
@@ -511,7 +511,7 @@ async def remove_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
     user_id = _calling_user(uow)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.unlink(Link.FAVOURITE, user_id=user_id, account_id=account.id):
-        raise ValidationError("accountId", f"account {account.id} is not one of your favourites")
+        raise ValidationError("accountId", f"account {ref(account)} is not one of your favourites")
     uow.audit("Account", account.id, "favouriteOf", user_id, None)
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "noLongerFavouriteOf": user_id}))
     await uow.commit()
@@ -536,7 +536,7 @@ async def assign_account_partner(cmd: AssignAccountPartner, uow: UnitOfWork) -> 
         await uow.get(Partner, cmd.partner_id)
     if cmd.partner_id == account.partner_id:
         whom = "this partner" if cmd.partner_id else "no partner"
-        raise Conflict(f"account {account.id} is already managed by {whom}")
+        raise Conflict(f"account {ref(account)} is already managed by {whom}")
     updated = await uow.update(apply(account, {"partner_id": cmd.partner_id}))
     uow.record(
         AccountChanged(
@@ -700,7 +700,7 @@ class UpdateContact:
 
 def _ensure_not_anonymized(contact: Contact) -> None:
     if contact.anonymized:
-        raise Conflict(f"contact {contact.id} was anonymized; its personal data cannot be set again")
+        raise Conflict(f"contact {ref(contact)} was anonymized; its personal data cannot be set again")
 
 
 async def update_contact(cmd: UpdateContact, uow: UnitOfWork) -> Contact:
@@ -763,11 +763,11 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)
     if contact.account_id is None:
-        raise Conflict(f"contact {contact.id} is a partner's consultant; consultants have no lead status")
+        raise Conflict(f"contact {ref(contact)} is a partner's consultant; consultants have no lead status")
     account = await uow.get(Account, contact.account_id)
     if account.category_group is not CategoryGroup.PROSPECT:
         raise Conflict(
-            f"account {account.id} is a {account.category_group.value}, not a PROSPECT: its contacts show "
+            f"account {ref(account)} is a {account.category_group.value}, not a PROSPECT: its contacts show "
             "no lead status"
         )
     status = LeadStatus(cmd.status)

@@ -11,7 +11,7 @@ from domain.accounts import Account
 from domain.activities import SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.enums import ActivityType
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.events import ActivityChanged, ActivityDeleted, ActivityLogged
 from domain.leads import Lead
 from domain.opportunities import Opportunity
@@ -136,7 +136,7 @@ async def complete_sales_activity(cmd: CompleteSalesActivity, uow: UnitOfWork) -
     activity = await uow.get(SalesActivity, cmd.id)
     expect_version(activity, cmd.version)
     if activity.done:
-        raise Conflict(f"activity {activity.id} is already done")
+        raise Conflict(f"activity {ref(activity)} is already done")
     values: dict[str, Any] = {"done": True, "occurred_at": cmd.occurred_at or uow.now}
     if cmd.notes is not None:
         values["notes"] = cmd.notes

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.commands import UNSET, apply, changes, expect_version, fits
 from domain.enums import CampaignStatus
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.events import CampaignChanged
 from domain.leads import Campaign
 from domain.money import Money
@@ -79,7 +79,7 @@ async def _set_campaign_status(cmd: CampaignRef, uow: UnitOfWork, status: Campai
     campaign = await uow.get(Campaign, cmd.id)
     expect_version(campaign, cmd.version)
     if campaign.status is status:
-        raise Conflict(f"campaign {campaign.id} is already {status.value}")
+        raise Conflict(f"campaign {ref(campaign)} is already {status.value}")
     updated = await uow.update(apply(campaign, {"status": status}))
     uow.record(
         CampaignChanged(

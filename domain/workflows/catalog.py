@@ -24,7 +24,7 @@ from domain.catalog import (
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract
 from domain.enums import ProductCategory
-from domain.errors import Conflict, NotFound, ValidationError
+from domain.errors import Conflict, NotFound, ValidationError, ref
 from domain.events import CatalogChanged
 from domain.money import Money, check_currency, to_decimal
 from domain.quotes import Quote, QuoteItem
@@ -172,11 +172,11 @@ async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
     expect_version(book, cmd.version)
     quotes = await uow.count(Quote, price_book_id=book.id)
     if quotes:
-        raise Conflict(f"price book {book.id} is used by {quotes} quote(s); deactivate it instead (active: false)")
+        raise Conflict(f"price book {ref(book)} is used by {quotes} quote(s); deactivate it instead (active: false)")
     updates = await uow.find(PriceBook, previous_id=book.id)
     if updates:
         raise Conflict(
-            f"price book {book.id} is updated by price book(s) {', '.join(str(b.id) for b in updates)}; "
+            f"price book {ref(book)} is updated by price book(s) {', '.join(str(ref(b)) for b in updates)}; "
             "delete those or point them elsewhere first"
         )
     for bundle in await uow.find(Bundle, price_book_id=book.id):
@@ -195,7 +195,7 @@ async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
 async def _unique_code(uow: UnitOfWork, code: str, product_id: int | None = None) -> None:
     for other in await uow.find(Product, code=code.strip()):
         if other.id != product_id:
-            raise ValidationError("code", f"product {other.id} ({other.name}) already has the code {code.strip()!r}")
+            raise ValidationError("code", f"product {ref(other)} ({other.name}) already has the code {code.strip()!r}")
 
 
 @dataclass(kw_only=True)
@@ -246,11 +246,11 @@ async def update_product(cmd: UpdateProduct, uow: UnitOfWork) -> Product:
 async def _ensure_unit_unused(uow: UnitOfWork, unit: ProductUnit) -> None:
     items = await uow.count(QuoteItem, unit_id=unit.id)
     if items:
-        raise Conflict(f"unit {unit.id} ({unit.name}) is on {items} quote item(s); deactivate the product instead")
+        raise Conflict(f"unit {ref(unit)} ({unit.name}) is on {items} quote item(s); deactivate the product instead")
     bundles = [b.id for b in await uow.find(Bundle) if any(c.unit_id == unit.id for c in b.components)]
     if bundles:
         raise Conflict(
-            f"unit {unit.id} ({unit.name}) is part of bundle(s) {', '.join(map(str, bundles))}; "
+            f"unit {ref(unit)} ({unit.name}) is part of bundle(s) {', '.join(str(ref('Bundle', b)) for b in bundles)}; "
             "take it out of them first"
         )
 
@@ -267,10 +267,10 @@ async def delete_product(cmd: DeleteProduct, uow: UnitOfWork) -> int:
     expect_version(product, cmd.version)
     items = await uow.count(QuoteItem, product_id=product.id)
     if items:
-        raise Conflict(f"product {product.id} is on {items} quote item(s); deactivate it instead (active: false)")
+        raise Conflict(f"product {ref(product)} is on {items} quote item(s); deactivate it instead (active: false)")
     contracts = await uow.count(Contract, product_id=product.id)
     if contracts:
-        raise Conflict(f"product {product.id} is in {contracts} contract(s); deactivate it instead (active: false)")
+        raise Conflict(f"product {ref(product)} is in {contracts} contract(s); deactivate it instead (active: false)")
     for unit in await uow.find(ProductUnit, product_id=product.id):
         await _ensure_unit_unused(uow, unit)
         for entry in await uow.find(PriceEntry, unit_id=unit.id):
@@ -408,7 +408,7 @@ async def remove_price(cmd: RemovePrice, uow: UnitOfWork) -> PriceEntry:
     check_currency(cmd.currency)
     entry = await _price_of(uow, book.id, unit.id, cmd.currency)
     if entry is None:
-        raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency} in price book {book.id}")
+        raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency} in price book {ref(book)}")
     await uow.delete(entry)
     uow.record(_changed("PriceEntry", "deleted", entry.id, priceBookId=book.id, unitId=unit.id, currency=cmd.currency))
     await uow.commit()
@@ -428,7 +428,9 @@ async def _components(uow: UnitOfWork, parts: list[ComponentInput]) -> list[Bund
     seen: set[int] = set()
     for part in parts:
         if part.unit_id in seen:
-            raise ValidationError("components", f"unit {part.unit_id} is in the bundle twice; give it one weight")
+            raise ValidationError(
+                "components", f"unit {ref('ProductUnit', part.unit_id)} is in the bundle twice; give it one weight"
+            )
         seen.add(part.unit_id)
     for part in parts:
         await uow.get(ProductUnit, part.unit_id)
@@ -440,7 +442,7 @@ async def _components(uow: UnitOfWork, parts: list[ComponentInput]) -> list[Bund
 async def _unique_bundle_code(uow: UnitOfWork, book_id: int, code: str, bundle_id: int | None = None) -> None:
     for other in await uow.find(Bundle, price_book_id=book_id, code=code):
         if other.id != bundle_id:
-            raise ValidationError("code", f"bundle {other.id} in this price book already has the code {code!r}")
+            raise ValidationError("code", f"bundle {ref(other)} in this price book already has the code {code!r}")
 
 
 @dataclass(kw_only=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version, fits, given
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.events import DomainEvent
 from domain.people import Partner, User
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, check_shares
@@ -124,7 +124,9 @@ async def delete_lead_splitter(cmd: SplitterRef, uow: UnitOfWork) -> int:
     users = await uow.find(LeadRoutingRule, splitter_id=splitter.id)
     if users:
         names = ", ".join(repr(r.name) for r in users)
-        raise Conflict(f"lead splitter {splitter.id} is used by routing rule(s) {names}; retarget or delete them first")
+        raise Conflict(
+            f"lead splitter {ref(splitter)} is used by routing rule(s) {names}; retarget or delete them first"
+        )
     for share in await uow.find(LeadSplitterShare, splitter_id=splitter.id):
         await uow.delete(share)
     await uow.delete(splitter)

@@ -11,7 +11,7 @@ from typing import Any
 from domain.accounts import Account, Contact, ContactType
 from domain.commands import UNSET, apply, changes, expect_version, fits
 from domain.enums import OPEN_STAGES, AccountKind, ContactKind, LeadStatus, Stage
-from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountCreated,
     ContactCreated,
@@ -49,7 +49,7 @@ LEAD_FIELDS = (
 def _may_work_on(uow: UnitOfWork, lead: Lead) -> None:
     """A partner works only on the leads assigned to it."""
     if uow.actor.partner_id is not None and lead.assigned_partner_id != uow.actor.partner_id:
-        raise PermissionDenied(f"lead {lead.id} is not assigned to your partner organisation")
+        raise PermissionDenied(f"lead {ref(lead)} is not assigned to your partner organisation")
 
 
 async def _lead(uow: UnitOfWork, id: int, version: int | None) -> Lead:
@@ -177,7 +177,7 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
     lead.ensure_workable()
     values = changes(cmd, *LEAD_FIELDS, "status")
     if lead.anonymized and any(values[n] is not None for n in PERSONAL_FIELDS if n in values):
-        raise Conflict(f"lead {lead.id} is anonymized; its personal data cannot be set again")
+        raise Conflict(f"lead {ref(lead)} is anonymized; its personal data cannot be set again")
     if "priority" in values:
         if values["priority"] is None:
             raise ValidationError("priority", "cannot be null; 0 is the lowest")
@@ -216,7 +216,7 @@ async def assign_lead(cmd: AssignLead, uow: UnitOfWork) -> Lead:
     lead.ensure_workable()
     await _check_assignee(uow, cmd.user_id, cmd.partner_id)
     if (lead.assigned_user_id, lead.assigned_partner_id) == (cmd.user_id, cmd.partner_id):
-        raise Conflict(f"lead {lead.id} is already assigned so")
+        raise Conflict(f"lead {ref(lead)} is already assigned so")
     updated = await uow.update(apply(lead, {"assigned_user_id": cmd.user_id, "assigned_partner_id": cmd.partner_id}))
     uow.record(
         LeadChanged(
@@ -241,7 +241,7 @@ class LeadRef:
 async def archive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
     lead = await _lead(uow, cmd.id, cmd.version)
     if lead.archived:
-        raise Conflict(f"lead {lead.id} is already archived")
+        raise Conflict(f"lead {ref(lead)} is already archived")
     updated = await uow.update(apply(lead, {"archived": True}))
     uow.record(LeadChanged(entity_id=updated.id, data={"fields": ["archived"], "archived": True}))
     await uow.commit()
@@ -251,7 +251,7 @@ async def archive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
 async def unarchive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
     lead = await _lead(uow, cmd.id, cmd.version)
     if not lead.archived:
-        raise Conflict(f"lead {lead.id} is not archived")
+        raise Conflict(f"lead {ref(lead)} is not archived")
     updated = await uow.update(apply(lead, {"archived": False}))
     uow.record(LeadChanged(entity_id=updated.id, data={"fields": ["archived"], "archived": False}))
     await uow.commit()
@@ -271,9 +271,9 @@ async def add_lead_to_account(cmd: AddLeadToAccount, uow: UnitOfWork) -> Lead:
     lead.ensure_workable()
     await uow.get(Account, cmd.account_id)
     if lead.account_id == cmd.account_id:
-        raise Conflict(f"lead {lead.id} already belongs to account {cmd.account_id}")
+        raise Conflict(f"lead {ref(lead)} already belongs to account {ref('Account', cmd.account_id)}")
     if lead.status is LeadStatus.QUALIFIED:
-        raise Conflict(f"lead {lead.id} is qualified; its account is the one its opportunity was made on")
+        raise Conflict(f"lead {ref(lead)} is qualified; its account is the one its opportunity was made on")
     updated = await uow.update(apply(lead, {"account_id": cmd.account_id}))
     uow.record(LeadChanged(entity_id=updated.id, data={"fields": ["account_id"], "accountId": cmd.account_id}))
     await uow.commit()
@@ -338,7 +338,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
     if stage not in OPEN_STAGES:
         raise ValidationError("stage", "the opportunity starts in an open stage")
     if lead.anonymized and (cmd.create_account or cmd.create_contact):
-        raise Conflict(f"lead {lead.id} is anonymized: there is no data left to make an account or contact from")
+        raise Conflict(f"lead {ref(lead)} is anonymized: there is no data left to make an account or contact from")
     if cmd.create_account and cmd.account_id is not None:
         raise ValidationError("createAccount", "either name an existing account or ask for a new one, not both")
     owner_id = cmd.owner_id or lead.assigned_user_id or uow.actor.user_id
@@ -447,7 +447,7 @@ async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
     if status is LeadStatus.DISQUALIFIED and reason is None:
         raise ValidationError("reason", "say why the lead is disqualified")
     if status is lead.status:
-        raise Conflict(f"lead {lead.id} is already {status.value}")
+        raise Conflict(f"lead {ref(lead)} is already {status.value}")
     lead.ensure_can_move_to(status)
     updated = await uow.update(apply(lead, {"status": status, "disqualification_reason": reason}))
     event = LeadDisqualified if status is LeadStatus.DISQUALIFIED else LeadReworked
@@ -479,7 +479,7 @@ async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
     country, company size, priority, links) stays, so counts and campaign figures still add up."""
     lead = await _lead(uow, cmd.id, cmd.version)
     if lead.anonymized:
-        raise Conflict(f"lead {lead.id} is already anonymized")
+        raise Conflict(f"lead {ref(lead)} is already anonymized")
     wiped = await wipe_person_of_lead(uow, lead)  # and the contact it was qualified into
     await uow.commit()
     return wiped

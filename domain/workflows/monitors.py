@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version, given
-from domain.errors import Conflict, PermissionDenied, ValidationError
+from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
 from domain.monitors import MonitoredEntity, Rule, StatusMonitor
 from domain.uow import UnitOfWork
@@ -86,7 +86,9 @@ async def _ensure_unique_name(uow: UnitOfWork, name: str, own_id: int | None = N
     wanted = name.strip().casefold()
     for other in await uow.find(StatusMonitor):
         if other.id != own_id and other.name.casefold() == wanted:
-            raise Conflict(f"a status monitor named {other.name!r} exists already (id {other.id}); choose another name")
+            raise Conflict(
+                f"a status monitor named {other.name!r} exists already (id {ref(other)}); choose another name"
+            )
 
 
 def _summary(monitor: StatusMonitor) -> dict[str, Any]:

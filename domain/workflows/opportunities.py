@@ -12,7 +12,7 @@ from domain.catalog import Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract, add_months
 from domain.enums import OPEN_STAGES, ContractKind, Stage
-from domain.errors import Conflict, ValidationError
+from domain.errors import Conflict, ValidationError, ref
 from domain.events import (
     ContractCreated,
     ContractWithdrawn,
@@ -142,10 +142,10 @@ async def change_opportunity_stage(cmd: ChangeStage, uow: UnitOfWork) -> Opportu
             "stage", f"use markOpportunitySold or markOpportunityLost to close; {stage.value} is not an open stage"
         )
     if opportunity.stage is Stage.WON:
-        raise Conflict(f"opportunity {opportunity.id} is won; unlock it to reopen it")
+        raise Conflict(f"opportunity {ref(opportunity)} is won; unlock it to reopen it")
     previous = opportunity.stage
     if previous is stage:
-        raise Conflict(f"opportunity {opportunity.id} is already in {stage.value}")
+        raise Conflict(f"opportunity {ref(opportunity)} is already in {stage.value}")
     updated = await uow.update(
         apply(
             opportunity,
@@ -290,7 +290,7 @@ async def delete_opportunity(cmd: DeleteOpportunity, uow: UnitOfWork) -> int:
     expect_version(opportunity, cmd.version)
     ensure_editable(opportunity)
     if await uow.count(Contract, opportunity_id=opportunity.id):
-        raise Conflict(f"opportunity {opportunity.id} has contracts; it cannot be deleted")
+        raise Conflict(f"opportunity {ref(opportunity)} has contracts; it cannot be deleted")
     for lead in await uow.find(Lead, opportunity_id=opportunity.id):
         await uow.update(apply(lead, {"opportunity_id": None}))
     for quote in await uow.find(Quote, opportunity_id=opportunity.id):  # the database deletes them with it
@@ -313,7 +313,7 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
     if cmd.account_id == opportunity.account_id:
         raise ValidationError("accountId", "the opportunity's own account is not a related account")
     if not await uow.link(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
-        raise Conflict(f"account {cmd.account_id} is already related to opportunity {opportunity.id}")
+        raise Conflict(f"account {ref('Account', cmd.account_id)} is already related to opportunity {ref(opportunity)}")
     opportunity = await uow.touch(opportunity)
     uow.audit("Opportunity", opportunity.id, "relatedAccounts", None, cmd.account_id)
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
@@ -324,7 +324,9 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
 async def remove_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportunity:
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     if not await uow.unlink(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
-        raise ValidationError("accountId", f"account {cmd.account_id} is not related to opportunity {opportunity.id}")
+        raise ValidationError(
+            "accountId", f"account {ref('Account', cmd.account_id)} is not related to opportunity {ref(opportunity)}"
+        )
     opportunity = await uow.touch(opportunity)
     uow.audit("Opportunity", opportunity.id, "relatedAccounts", cmd.account_id, None)
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
@@ -445,9 +447,9 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if opportunity.stage is Stage.WON:
-        raise Conflict(f"opportunity {opportunity.id} is already sold")
+        raise Conflict(f"opportunity {ref(opportunity)} is already sold")
     if opportunity.stage is Stage.LOST:
-        raise Conflict(f"opportunity {opportunity.id} is lost; move it back to an open stage before selling it")
+        raise Conflict(f"opportunity {ref(opportunity)} is lost; move it back to an open stage before selling it")
     quote = opportunity.quote_to_sell(await uow.find(Quote, opportunity_id=opportunity.id))
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     total = quote_total(items, quote.currency)
@@ -505,9 +507,9 @@ async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if opportunity.stage is Stage.WON:
-        raise Conflict(f"opportunity {opportunity.id} is sold; unlock it before marking it lost")
+        raise Conflict(f"opportunity {ref(opportunity)} is sold; unlock it before marking it lost")
     if opportunity.stage is Stage.LOST:
-        raise Conflict(f"opportunity {opportunity.id} is already lost")
+        raise Conflict(f"opportunity {ref(opportunity)} is already lost")
     if not (cmd.reason or "").strip():
         raise ValidationError("reason", "say why the opportunity was lost")
     previous = opportunity.stage
@@ -546,7 +548,7 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if not opportunity.locked:
-        raise Conflict(f"opportunity {opportunity.id} is not locked")
+        raise Conflict(f"opportunity {ref(opportunity)} is not locked")
     reopened = await uow.update(
         apply(
             opportunity,

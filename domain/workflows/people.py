@@ -9,7 +9,7 @@ from domain.accounts import Account, Contact
 from domain.activities import Goal, SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.enums import ContactKind, LeadStatus
-from domain.errors import Conflict
+from domain.errors import Conflict, ref
 from domain.events import ActivityDeleted, ContactCreated, ContactDeleted, GoalSet, PartnerChanged
 from domain.leads import Lead
 from domain.money import Money
@@ -69,17 +69,17 @@ async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
     partner = await uow.get(Partner, cmd.id)
     expect_version(partner, cmd.version)
     held = [
-        (what, ids)
-        for what, ids in (
-            ("accounts", [a.id for a in await uow.find(Account, partner_id=partner.id)]),
-            ("leads", [lead.id for lead in await uow.find(Lead, assigned_partner_id=partner.id)]),
-            ("opportunities", [o.id for o in await uow.find(Opportunity, partner_id=partner.id)]),
+        (what, rows)
+        for what, rows in (
+            ("accounts", await uow.find(Account, partner_id=partner.id)),
+            ("leads", await uow.find(Lead, assigned_partner_id=partner.id)),
+            ("opportunities", await uow.find(Opportunity, partner_id=partner.id)),
         )
-        if ids
+        if rows
     ]
     if held:
-        listed = " and ".join(f"{what} {', '.join(str(i) for i in ids)}" for what, ids in held)
-        raise Conflict(f"partner {partner.id} still has {listed}; assign them elsewhere before deleting the partner")
+        listed = " and ".join(f"{what} {', '.join(str(ref(row)) for row in rows)}" for what, rows in held)
+        raise Conflict(f"partner {ref(partner)} still has {listed}; assign them elsewhere before deleting the partner")
     consultants = await uow.find(Contact, partner_id=partner.id)
     for consultant in consultants:
         await release_contact(uow, consultant)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
 from domain.people import Partner, User
 from domain.scopes import grantable
@@ -91,7 +91,7 @@ async def revoke_api_token(cmd: RevokeToken, uow: UnitOfWork) -> ApiToken:
     if not own and not uow.actor.is_admin:
         raise NotFound("ApiToken", cmd.id)
     if token.revoked_at is not None:
-        raise Conflict(f"token {token.id} was already revoked")
+        raise Conflict(f"token {ref(token)} was already revoked")
     token.revoked_at = uow.now
     revoked = await uow.update(token)
     uow.record(

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import strawberry
 
+from domain.money import in_minor_units
 from gql import ids
 from gql.errors import ClientError
 from persistence.pages import PageRows, Window
@@ -73,7 +74,10 @@ class Node:
 
 @strawberry.type(description="An amount of money in one currency.")
 class Money:
-    amount: Decimal = strawberry.field(description='The amount as a decimal string, e.g. "1250.00" (never a float).')
+    amount: Decimal = strawberry.field(
+        description='The amount as a decimal string in the currency\'s minor units, e.g. "1250.00" EUR, "1200" JPY, '
+        '"1.250" BHD (never a float).'
+    )
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
 
@@ -86,9 +90,11 @@ class MoneyValue(NamedTuple):
 
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
+    """Every amount the API shows passes here: in the currency's minor units, whatever the column
+    keeps (prices are stored with 4 decimals)."""
     if amount is None or currency is None:
         return None
-    return MoneyValue(amount, currency)  # type: ignore[return-value]
+    return MoneyValue(in_minor_units(amount, currency), currency)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Where a page of a connection lies in the whole list (Relay).")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Union
 import strawberry
 
 from domain import errors as d
+from gql.ids import message_of
 
 
 @strawberry.enum(description="What kind of expected failure a mutation met.")
@@ -62,15 +63,17 @@ ERROR_TYPES = (ValidationProblem, NotFoundError, ConflictError, LockedError, Per
 
 
 def to_user_error(error: d.DomainError) -> UserError:
+    """The schema's error type for a domain error; its message names rows by their global ids."""
+    message = message_of(error)
     if isinstance(error, d.ValidationError):
-        return ValidationProblem(message=error.message, code=ErrorCode.VALIDATION, field=error.field)
+        return ValidationProblem(message=message, code=ErrorCode.VALIDATION, field=error.field)
     if isinstance(error, d.NotFound):
-        return NotFoundError(message=error.message, code=ErrorCode.NOT_FOUND, entity_type=error.entity)
+        return NotFoundError(message=message, code=ErrorCode.NOT_FOUND, entity_type=error.entity)
     if isinstance(error, d.Locked):
-        return LockedError(message=error.message, code=ErrorCode.LOCKED)
+        return LockedError(message=message, code=ErrorCode.LOCKED)
     if isinstance(error, d.PermissionDenied):
-        return PermissionDeniedError(message=error.message, code=ErrorCode.PERMISSION_DENIED)
-    return ConflictError(message=error.message, code=ErrorCode.CONFLICT)
+        return PermissionDeniedError(message=message, code=ErrorCode.PERMISSION_DENIED)
+    return ConflictError(message=message, code=ErrorCode.CONFLICT)
 
 
 def result(name: str, success: type, description: str | None = None) -> Any:

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
 from sqlalchemy import ColumnElement
 from strawberry.scalars import JSON
 
+from domain.money import in_minor_units
 from gql.schema import filters as f
-from gql.schema.base import Node
+from gql.schema.base import Node, needs
 from gql.schema.fields import connection, to_one
 from persistence import filters as spec
 from persistence import tables as t
+
+
+def shown(value: Any) -> Any:
+    """An amount in the currency's minor units, as everywhere else (entries written before amounts were
+    stored that way keep the column's 4 decimals)."""
+    if isinstance(value, dict) and value.keys() == {"amount", "currency"} and isinstance(value["currency"], str):
+        try:
+            return {**value, "amount": str(in_minor_units(Decimal(str(value["amount"])), value["currency"]))}
+        except ArithmeticError:
+            return value
+    return value
 
 
 @strawberry.type(
@@ -27,8 +40,17 @@ class AuditEntry(Node):
         description="The field that changed, as named in the API (`created` and `deleted` "
         "mark the beginning and the end; `items` a quote line)."
     )
-    old_value: JSON | None = strawberry.field(description="The value before (null when there was none).")
-    new_value: JSON | None = strawberry.field(description="The value after (null when it was removed).")
+
+    @strawberry.field(description="The value before (null when there was none).")
+    @needs("old_value")
+    def old_value(self) -> JSON | None:
+        return shown(self.__dict__["old_value"])
+
+    @strawberry.field(description="The value after (null when it was removed).")
+    @needs("new_value")
+    def new_value(self) -> JSON | None:
+        return shown(self.__dict__["new_value"])
+
     at: datetime = strawberry.field(description="When the change was committed.")
     actor = to_one("gql.schema.people:User", t.users, "actor_user_id", "The user who made the change.")
     actor_partner = to_one(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,6 +93,27 @@ async def test_get_runs_queries_and_reports_server_timing(client, backend):
     timing = response.headers["server-timing"]
     assert timing.startswith("db;dur=") and 'statements", total;dur=' in timing
     assert statements(response) == 2  # the token, the user
+    alone = await client.get(
+        "/graphql", params={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {backend.admin_token}"}
+    )
+    assert 'desc="1 statement",' in alone.headers["server-timing"]  # the token
+
+
+async def test_the_routes_the_readme_lists_as_open_answer_without_a_token(client):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = re.search(r"These routes need no token: (.*?)\n\n", readme, re.S).group(1)
+    paths = set(re.findall(r"`(?:GET )?(/[a-z/]*)`", listed))
+    assert paths == {"/healthz", "/readyz", "/graphql", "/graphiql/assets/", "/dashboard"}, paths
+    for path in sorted(paths - {"/graphiql/assets/"}) + [
+        "/graphiql/assets/graphiql.min.css",
+        "/dashboard/dashboard.js",
+    ]:
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.status_code in (200, 503), (path, response.status_code)  # 503: /readyz, no event hub here
+    introspection = await client.post("/graphql", json={"query": "{ __typename __schema { queryType { name } } }"})
+    assert introspection.status_code == 200 and "errors" not in introspection.json()
+    plain = await client.get("/graphql")
+    assert plain.status_code == 400 and "GraphiQL" in plain.json()["errors"][0]["message"]
 
 
 async def test_graphiql_is_served_to_a_browser_without_a_token_with_its_assets_and_no_cdn(client):

@@ -170,6 +170,7 @@ async def test_a_lead_becomes_a_sold_opportunity_with_contracts_a_document_and_a
         assert sold["stage"] == "WON" and sold["locked"] is True
         assert Decimal(sold["actualRevenue"]["amount"]) == Decimal(target)
         assert sum(Decimal(c["value"]["amount"]) for c in sold["contracts"]) == Decimal(target)
+        assert len(sold["contracts"]) == 3  # the rounding item gets none of its own (README, step 5)
         licence = next(c for c in sold["contracts"] if c["kind"] == "TIME_BASED")
 
         # 6. The quote document for the customer, downloaded as a Word file.

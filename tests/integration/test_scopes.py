@@ -209,6 +209,19 @@ async def test_the_partner_s_scoreboard_and_ingest_need_their_scopes(api, writab
     refused(download, "GET /documents/<id>", "documents:read")
 
 
+async def test_a_refusal_suggests_a_new_token_only_when_its_owner_could_hold_the_scope(api, writable):
+    portal = await issue_token(
+        writable.engine, name="portal", partner_id=writable.summary.partner_id, scopes=["accounts:read"]
+    )
+    could = await api.post(OPPORTUNITIES, token=portal)
+    refused(could, "opportunities", "opportunities:read")
+    assert "create-token --scopes opportunities:read" in could.json()["errors"][0]["message"]
+    never = await api.post("{ users(first: 1) { totalCount } }", token=writable.partner_token)
+    refused(never, "users", "users:read")
+    message = never.json()["errors"][0]["message"]
+    assert "a partner cannot hold" in message and "create" not in message.lower(), message
+
+
 async def test_a_websocket_subscription_without_scoreboard_read_gets_an_error(writable):
     from tests.support.live import live_server
     from tests.support.ws import GraphQLSocket

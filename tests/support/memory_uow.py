@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.audit import AUDITED
 from domain.base import Entity
-from domain.errors import Conflict, NotFound
+from domain.errors import NotFound, StaleVersion
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
 
@@ -82,7 +82,7 @@ class MemoryUnitOfWork:
     async def update(self, entity: Any) -> Any:
         current = self._table(type(entity)).get(entity.id)
         if current is None or current.version != entity.version:
-            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+            raise StaleVersion(type(entity).__name__, entity.id)
         changed = [
             f.name
             for f in dataclasses.fields(entity)
@@ -102,7 +102,7 @@ class MemoryUnitOfWork:
     async def touch(self, entity: Any) -> Any:
         current = self._table(type(entity))[entity.id]
         if current.version != entity.version:
-            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+            raise StaleVersion(type(entity).__name__, entity.id)
         entity.version += 1
         current.version = entity.version
         return entity
@@ -112,7 +112,7 @@ class MemoryUnitOfWork:
 
     async def delete(self, entity: Any) -> None:
         if self._table(type(entity)).pop(entity.id, None) is None:
-            raise Conflict(f"{type(entity).__name__} {entity.id} was changed by someone else meanwhile")
+            raise StaleVersion(type(entity).__name__, entity.id)
         if type(entity).__name__ in AUDITED:
             self.audit(type(entity).__name__, entity.id, "deleted", getattr(entity, "name", entity.id), None)
 

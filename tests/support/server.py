@@ -27,6 +27,7 @@ class DemoServer:
     output: list[str]
     process: subprocess.Popen = field(repr=False)
     database: Path | None = None
+    log: Path | None = None  # everything the process writes (stdout and stderr), as a user redirecting it
 
     def stop(self) -> None:
         self.process.terminate()
@@ -34,29 +35,40 @@ class DemoServer:
 
 
 def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
-    """Start `serve --demo` on a fresh SQLite file in `folder`; return once it answers /healthz."""
+    """Start `serve --demo` on a fresh SQLite file in `folder`; return once it answers /healthz. `output`
+    holds what it printed for its user (URLs and tokens); `log` is everything it writes."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = folder / "demo.log"
+    # A file, not a pipe: nobody reads a pipe once the tokens are found, and a full pipe stops the server.
+    with open(log, "w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
+            cwd=folder,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     output: list[str] = []
     tokens: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while len(tokens) < 2 and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        output.append(line)
-        found = re.match(r"\s+(admin|partner) token:\s+(\S+)", line)
-        if found:
-            tokens[found.group(1)] = found.group(2)
-    server = DemoServer(f"http://127.0.0.1:{port}", tokens, output, process, folder / "demo.sqlite3")
+    with open(log, "rb") as reader:
+        while time.monotonic() < deadline:
+            raw = reader.readline()
+            if not raw.endswith(b"\n"):
+                if process.poll() is not None:
+                    break
+                reader.seek(-len(raw), 1)
+                time.sleep(0.05)  # polling a file that another process is still writing
+                continue
+            line = raw.decode()
+            output.append(line)
+            found = re.match(r"\s+(admin|partner) token:\s+(\S+)", line)
+            if found:
+                tokens[found.group(1)] = found.group(2)
+            if "(tokens expire" in line:  # the end of what the demo prints for its user
+                break
+    server = DemoServer(f"http://127.0.0.1:{port}", tokens, output, process, folder / "demo.sqlite3", log)
     if len(tokens) < 2:
         server.stop()
         raise AssertionError("serve --demo printed no tokens:\n" + "".join(output))

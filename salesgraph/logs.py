@@ -1,0 +1,90 @@
+"""Logging for the server processes: no line carries a token.
+
+A token can reach a log line through a URL (`/graphql?headers=…Bearer sg_…`, `?token=…`), through an
+`Authorization` header quoted in a message, or through an exception's text. Every handler of a server
+process filters its records through `Redact`, which rewrites them before any formatter sees them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from domain.tokens import TOKEN_PREFIX
+
+REDACTED = "[redacted]"
+_SPACE = r"(?:\s|\+|%20)"
+_VALUE = r"[^\s\"'&,;}%]+"
+SECRETS = (
+    # Our tokens wherever they appear: a path, a query string, URL-encoded JSON, a message.
+    (re.compile(rf"{re.escape(TOKEN_PREFIX)}[A-Za-z0-9_\-]+"), REDACTED),
+    # Anyone's: what follows `Bearer`, an `Authorization` key (`key: value`, `key=value`, `"key": "value"`,
+    # also URL-encoded) and a `token` query parameter.
+    (re.compile(rf"(?i)(bearer{_SPACE}+){_VALUE}"), rf"\1{REDACTED}"),
+    (
+        re.compile(
+            rf"(?i)(authorization(?:\"|%22)?{_SPACE}*(?::|=|%3A|%3D){_SPACE}*(?:\"|%22)?)(?:[A-Za-z]+{_SPACE}+)?{_VALUE}"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"(?i)([?&#;](?:access_)?token=)[^&\s\"']+"), rf"\1{REDACTED}"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class Redact(logging.Filter):
+    """Rewrites a record's message, arguments and exception text without its secrets. Plain arguments
+    stay arguments (uvicorn's access formatter reads them one by one); anything else is formatted first,
+    since its text is what would be written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and all(isinstance(a, (str, int, float)) or a is None for a in args):
+            record.msg = redact(str(record.msg))
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        else:
+            record.msg, record.args = redact(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration (it applies it in every worker process) with `Redact` on every
+    handler, and the root logger (ours) written to stderr the same way."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = {
+        **LOGGING_CONFIG,
+        "filters": {"redact": {"()": "salesgraph.logs.Redact"}},
+        "formatters": {**LOGGING_CONFIG["formatters"], "plain": {"format": FORMAT}},
+    }
+    config["handlers"] = {
+        **{name: {**handler, "filters": ["redact"]} for name, handler in LOGGING_CONFIG["handlers"].items()},
+        "plain": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+            "filters": ["redact"],
+        },
+    }
+    config["root"] = {"handlers": ["plain"], "level": "INFO"}
+    return config
+
+
+def configure() -> None:
+    """The command line's own logging (before uvicorn starts, and for the other commands)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(Redact())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
