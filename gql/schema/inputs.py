@@ -40,3 +40,18 @@ def maybe(value: Any, convert: Any) -> Any:
 
 def arg(description: str) -> Any:
     return strawberry.argument(description=description)
+
+
+def described(description: str) -> Any:
+    """A field every input must give."""
+    return strawberry.field(description=description)
+
+
+def optional(description: str) -> Any:
+    """A field an input may leave out: null."""
+    return strawberry.field(default=None, description=description)
+
+
+def keep(description: str) -> Any:
+    """A field of a change that may be left out: left out keeps the value, null clears it."""
+    return strawberry.field(default=strawberry.UNSET, description=description)

@@ -8,25 +8,26 @@ from domain.errors import Conflict, NotFound
 from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema.accounts import Account, AccountGroup
+from gql.schema.inputs import described, optional
 from gql.schema.mutations.common import VERSION
 
 
 @strawberry.input(description="A new account group.")
 class CreateAccountGroupInput:
-    name: str = strawberry.field(description="The group's name (unique).")
+    name: str = described("The group's name (unique).")
 
 
 @strawberry.input(description="A new name for an account group.")
 class RenameAccountGroupInput:
     id: strawberry.ID = gid("AccountGroup", description="The group.")
-    name: str = strawberry.field(description="The new name (unique).")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    name: str = described("The new name (unique).")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Identifies an account group to delete (its accounts stay).")
 class DeleteAccountGroupInput:
     id: strawberry.ID = gid("AccountGroup", description="The group.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="An account and a group it joins or leaves.")
@@ -37,13 +38,13 @@ class AccountGroupMembershipInput:
 
 @strawberry.type(description="An account group as it is after the change.")
 class AccountGroupPayload:
-    group: AccountGroup = strawberry.field(description="The group.")
+    group: AccountGroup = described("The group.")
 
 
 @strawberry.type(description="An account that joined or left a group, and the group.")
 class AccountGroupMembershipPayload:
-    group: AccountGroup = strawberry.field(description="The group.")
-    account: Account = strawberry.field(description="The account.")
+    group: AccountGroup = described("The group.")
+    account: Account = described("The account.")
 
 
 @strawberry.type

@@ -10,13 +10,14 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema import enums
 from gql.schema.accounts import Account
+from gql.schema.inputs import described, keep, optional
 from gql.schema.mutations.common import KEEP, VERSION
 
 
 @strawberry.input(description="A custom attribute of an account: a key and its value.")
 class KeyValueInput:
-    key: str = strawberry.field(description="The attribute's name.")
-    value: str = strawberry.field(description="The attribute's value.")
+    key: str = described("The attribute's name.")
+    value: str = described("The attribute's value.")
 
 
 def _attributes(values: list[KeyValueInput]) -> dict[str, str]:
@@ -25,31 +26,31 @@ def _attributes(values: list[KeyValueInput]) -> dict[str, str]:
 
 @strawberry.input(description="A new account. A PERSON has a first and a last name, others a name.")
 class CreateAccountInput:
-    kind: enums.AccountKind = strawberry.field(description="Person, organization or login.")
-    name: str | None = strawberry.field(default=None, description="The name (not for a PERSON).")
-    first_name: str | None = strawberry.field(default=None, description="A person's first name.")
-    last_name: str | None = strawberry.field(default=None, description="A person's last name.")
-    organization: str | None = strawberry.field(default=None, description="The legal name, if it differs.")
-    email: str | None = strawberry.field(default=None, description="The main e-mail address.")
-    phone: str | None = strawberry.field(default=None, description="The main phone number.")
-    street: str | None = strawberry.field(default=None, description="Street address.")
-    city: str | None = strawberry.field(default=None, description="City.")
-    postal_code: str | None = strawberry.field(default=None, description="Postal code.")
-    country: str | None = strawberry.field(default=None, description="Country, ISO 3166 alpha-2.")
-    registration_no: str | None = strawberry.field(default=None, description="Company registration number.")
-    vat_no: str | None = strawberry.field(default=None, description="VAT number.")
-    custom_attributes: list[KeyValueInput] | None = strawberry.field(default=None, description="Custom attributes.")
-    industry: str | None = strawberry.field(default=None, description="Industry.")
+    kind: enums.AccountKind = described("Person, organization or login.")
+    name: str | None = optional("The name (not for a PERSON).")
+    first_name: str | None = optional("A person's first name.")
+    last_name: str | None = optional("A person's last name.")
+    organization: str | None = optional("The legal name, if it differs.")
+    email: str | None = optional("The main e-mail address.")
+    phone: str | None = optional("The main phone number.")
+    street: str | None = optional("Street address.")
+    city: str | None = optional("City.")
+    postal_code: str | None = optional("Postal code.")
+    country: str | None = optional("Country, ISO 3166 alpha-2.")
+    registration_no: str | None = optional("Company registration number.")
+    vat_no: str | None = optional("VAT number.")
+    custom_attributes: list[KeyValueInput] | None = optional("Custom attributes.")
+    industry: str | None = optional("Industry.")
     manager_id: strawberry.ID | None = gid("User", default=None, description="The managing user.")
     key_account: bool = strawberry.field(default=False, description="True for a key account.")
-    category: str | None = strawberry.field(default=None, description="The category (its contacts inherit it).")
+    category: str | None = optional("The category (its contacts inherit it).")
     category_group: enums.CategoryGroup = strawberry.field(
         default=enums.CategoryGroup.PROSPECT, description="Prospect (default), customer or other."
     )
     parent_id: strawberry.ID | None = gid("Account", default=None, description="A parent, for a sub-account.")
     is_global: bool = strawberry.field(default=False, description="Visible to every user.")
     is_private: bool = strawberry.field(default=False, description="Visible only to you, its creator (not global).")
-    comment: str | None = strawberry.field(default=None, description="Free text.")
+    comment: str | None = optional("Free text.")
     partner_id: strawberry.ID | None = gid("Partner", default=None, description="A partner that manages it.")
 
 
@@ -59,50 +60,45 @@ class CreateAccountInput:
 )
 class UpdateAccountInput:
     id: strawberry.ID = gid("Account", description="The account.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    kind: enums.AccountKind | None = strawberry.field(default=strawberry.UNSET, description="New kind.")
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name (not for a PERSON).")
-    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="New first name.")
-    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="New last name.")
-    organization: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    email: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    phone: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    street: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    city: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    postal_code: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    country: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    registration_no: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    vat_no: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    custom_attributes: list[KeyValueInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="Replaces all custom attributes; null or [] removes them."
-    )
-    industry: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
+    version: int | None = optional(VERSION)
+    kind: enums.AccountKind | None = keep("New kind.")
+    name: str | None = keep("New name (not for a PERSON).")
+    first_name: str | None = keep("New first name.")
+    last_name: str | None = keep("New last name.")
+    organization: str | None = keep(KEEP)
+    email: str | None = keep(KEEP)
+    phone: str | None = keep(KEEP)
+    street: str | None = keep(KEEP)
+    city: str | None = keep(KEEP)
+    postal_code: str | None = keep(KEEP)
+    country: str | None = keep(KEEP)
+    registration_no: str | None = keep(KEEP)
+    vat_no: str | None = keep(KEEP)
+    custom_attributes: list[KeyValueInput] | None = keep("Replaces all custom attributes; null or [] removes them.")
+    industry: str | None = keep(KEEP)
     manager_id: strawberry.ID | None = gid("User", default=strawberry.UNSET, description="New manager.")
-    key_account: bool | None = strawberry.field(default=strawberry.UNSET, description="Key account or not.")
-    category: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    category_group: enums.CategoryGroup | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="New group; moving into PROSPECT resets the contacts' lead status to "
-        "OPEN, moving out hides it (the value is kept).",
+    key_account: bool | None = keep("Key account or not.")
+    category: str | None = keep(KEEP)
+    category_group: enums.CategoryGroup | None = keep(
+        "New group; moving into PROSPECT resets the contacts' lead status to "
+        "OPEN, moving out hides it (the value is kept)."
     )
-    is_global: bool | None = strawberry.field(default=strawberry.UNSET, description="Visible to every user.")
-    is_private: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="Only the account's creator may change it."
-    )
-    comment: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
+    is_global: bool | None = keep("Visible to every user.")
+    is_private: bool | None = keep("Only the account's creator may change it.")
+    comment: str | None = keep(KEEP)
 
 
 @strawberry.input(description="Identifies an account to delete, with the version you read.")
 class DeleteAccountInput:
     id: strawberry.ID = gid("Account", description="The account.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Make an account a sub-account of another, or a top-level account (parentId null).")
 class SetAccountParentInput:
     id: strawberry.ID = gid("Account", description="The account.")
     parent_id: strawberry.ID | None = gid("Account", description="The new parent, or null for none.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Two accounts to link or unlink (the link shows on both).")
@@ -120,18 +116,18 @@ class FavouriteAccountInput:
 class AssignAccountPartnerInput:
     id: strawberry.ID = gid("Account", description="The account.")
     partner_id: strawberry.ID | None = gid("Partner", description="The partner, or null for none.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.type(description="The account as it is after the change.")
 class AccountPayload:
-    account: Account = strawberry.field(description="The account, with its new version.")
+    account: Account = described("The account, with its new version.")
 
 
 @strawberry.type(description="Two accounts that were linked or unlinked, as they are now.")
 class LinkedAccountsPayload:
-    account: Account = strawberry.field(description="The first account.")
-    linked_account: Account = strawberry.field(description="The other account.")
+    account: Account = described("The first account.")
+    linked_account: Account = described("The other account.")
 
 
 ATTRIBUTES = {"custom_attributes": _attributes}

@@ -13,6 +13,7 @@ from domain.workflows import activities as wf
 from gql import ids as global_ids
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema import enums
+from gql.schema.inputs import described, keep, optional
 from gql.schema.mutations.common import KEEP, VERSION
 from gql.schema.opportunities import SalesActivity
 
@@ -27,51 +28,49 @@ def _target(value: strawberry.ID) -> wf.Target:
 
 @strawberry.input(description="A new sales activity about one lead, opportunity, account or partner.")
 class CreateSalesActivityInput:
-    attach_to_id: strawberry.ID = strawberry.field(
-        description="The id of the Lead, Opportunity, Account or Partner the activity is about."
+    attach_to_id: strawberry.ID = described(
+        "The id of the Lead, Opportunity, Account or Partner the activity is about."
     )
-    type: enums.ActivityType = strawberry.field(description="What kind of activity.")
-    subject: str = strawberry.field(description="A short subject.")
+    type: enums.ActivityType = described("What kind of activity.")
+    subject: str = described("A short subject.")
     owner_id: strawberry.ID | None = gid("User", default=None, description="Who does it (default: you).")
-    notes: str | None = strawberry.field(default=None, description="Notes.")
-    due_at: dt.datetime | None = strawberry.field(default=None, description="When it is due.")
-    occurred_at: dt.datetime | None = strawberry.field(
-        default=None, description="When it happened (default for a done activity: now)."
-    )
+    notes: str | None = optional("Notes.")
+    due_at: dt.datetime | None = optional("When it is due.")
+    occurred_at: dt.datetime | None = optional("When it happened (default for a done activity: now).")
     done: bool = strawberry.field(default=False, description="True to log something that already happened.")
-    duration_minutes: int | None = strawberry.field(default=None, description="Duration in minutes.")
+    duration_minutes: int | None = optional("Duration in minutes.")
 
 
 @strawberry.input(description="Changes to a sales activity; fields left out stay as they are, null clears.")
 class UpdateSalesActivityInput:
     id: strawberry.ID = gid("SalesActivity", description="The activity.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    type: enums.ActivityType | None = strawberry.field(default=strawberry.UNSET, description="New kind.")
-    subject: str | None = strawberry.field(default=strawberry.UNSET, description="New subject.")
+    version: int | None = optional(VERSION)
+    type: enums.ActivityType | None = keep("New kind.")
+    subject: str | None = keep("New subject.")
     owner_id: strawberry.ID | None = gid("User", default=strawberry.UNSET, description="New owner.")
-    notes: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    due_at: dt.datetime | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    occurred_at: dt.datetime | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    duration_minutes: int | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
+    notes: str | None = keep(KEEP)
+    due_at: dt.datetime | None = keep(KEEP)
+    occurred_at: dt.datetime | None = keep(KEEP)
+    duration_minutes: int | None = keep(KEEP)
 
 
 @strawberry.input(description="Mark a sales activity done.")
 class CompleteSalesActivityInput:
     id: strawberry.ID = gid("SalesActivity", description="The activity.")
-    occurred_at: dt.datetime | None = strawberry.field(default=None, description="When (default: now).")
-    notes: str | None = strawberry.field(default=None, description="How it went (replaces the notes if given).")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    occurred_at: dt.datetime | None = optional("When (default: now).")
+    notes: str | None = optional("How it went (replaces the notes if given).")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Identifies a sales activity to delete.")
 class DeleteSalesActivityInput:
     id: strawberry.ID = gid("SalesActivity", description="The activity.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.type(description="The sales activity as it is after the change.")
 class SalesActivityPayload:
-    activity: SalesActivity = strawberry.field(description="The activity.")
+    activity: SalesActivity = described("The activity.")
 
 
 @strawberry.type

@@ -14,7 +14,7 @@ from domain.workflows import catalog as wf
 from gql.resolvers.mutation import Deleted, decode_id, gid, mutation, written_node
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
-from gql.schema.inputs import MoneyInput
+from gql.schema.inputs import MoneyInput, described, keep, optional
 from persistence.catalog import SqlExchangeRates
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
@@ -26,51 +26,49 @@ ERRORS = (NotFound, Conflict)  # every catalog workflow reads rows that may be g
 
 @strawberry.type(description="The price book as it is after the change.")
 class PriceBookPayload:
-    price_book: PriceBook = strawberry.field(description="The price book, with its new version.")
+    price_book: PriceBook = described("The price book, with its new version.")
 
 
 @strawberry.type(description="The product as it is after the change.")
 class ProductPayload:
-    product: Product = strawberry.field(description="The product, with its new version.")
+    product: Product = described("The product, with its new version.")
 
 
 @strawberry.type(description="The product unit as it is after the change, with its product.")
 class ProductUnitPayload:
-    unit: ProductUnit = strawberry.field(description="The unit.")
-    product: Product = strawberry.field(description="The product it belongs to.")
+    unit: ProductUnit = described("The unit.")
+    product: Product = described("The product it belongs to.")
 
 
 @strawberry.type(description="What removing a unit left: the product without it.")
 class RemoveProductUnitPayload:
-    deleted_id: strawberry.ID = strawberry.field(description="The global id of the unit that no longer exists.")
-    product: Product = strawberry.field(description="The product, now without the unit.")
+    deleted_id: strawberry.ID = described("The global id of the unit that no longer exists.")
+    product: Product = described("The product, now without the unit.")
 
 
 @strawberry.type(description="The price as it is after the change.")
 class PriceEntryPayload:
-    price_entry: PriceEntry = strawberry.field(description="The price of the unit in the book and currency.")
+    price_entry: PriceEntry = described("The price of the unit in the book and currency.")
 
 
 @strawberry.type(description="The bundle as it is after the change.")
 class BundlePayload:
-    bundle: Bundle = strawberry.field(description="The bundle, with its new version.")
+    bundle: Bundle = described("The bundle, with its new version.")
 
 
 @strawberry.type(description="The exchange rate as it is after the change.")
 class ExchangeRatePayload:
-    exchange_rate: ExchangeRate = strawberry.field(description="The rate now in use.")
+    exchange_rate: ExchangeRate = described("The rate now in use.")
 
 
 @strawberry.type(description="What a CSV product import wrote.")
 class ImportProductsPayload:
-    products_created: int = strawberry.field(description="Products that did not exist before (by code).")
-    products_updated: int = strawberry.field(
-        description="Existing products whose name, category or description changed."
-    )
-    units_created: int = strawberry.field(description="Units added to products.")
-    units_updated: int = strawberry.field(description="Existing units whose recurrence or period changed.")
-    prices_set: int = strawberry.field(description="Prices created or changed.")
-    products: list[Product] = strawberry.field(description="Every product named in the file, as it is now.")
+    products_created: int = described("Products that did not exist before (by code).")
+    products_updated: int = described("Existing products whose name, category or description changed.")
+    units_created: int = described("Units added to products.")
+    units_updated: int = described("Existing units whose recurrence or period changed.")
+    prices_set: int = described("Prices created or changed.")
+    products: list[Product] = described("Every product named in the file, as it is now.")
 
 
 class UnitRemoved(Deleted):
@@ -91,8 +89,8 @@ class UnitRemoved(Deleted):
 
 @strawberry.input(description="A new price book.")
 class CreatePriceBookInput:
-    name: str = strawberry.field(description="The price book's name.")
-    description: str | None = strawberry.field(default=None, description="A description.")
+    name: str = described("The price book's name.")
+    description: str | None = optional("A description.")
     brands: list[str] = strawberry.field(default_factory=list, description="Brands it applies to.")
     product_versions: list[str] = strawberry.field(default_factory=list, description="Product versions it applies to.")
     regions: list[str] = strawberry.field(default_factory=list, description="Regions it applies to.")
@@ -104,86 +102,80 @@ class CreatePriceBookInput:
 @strawberry.input(description="Changes to a price book; fields left out stay as they are, null clears.")
 class UpdatePriceBookInput:
     id: strawberry.ID = gid("PriceBook", description="The price book.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    description: str | None = strawberry.field(default=strawberry.UNSET, description="New description.")
-    brands: list[str] | None = strawberry.field(default=strawberry.UNSET, description="New brands (all of them).")
-    product_versions: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="New product versions (all of them)."
-    )
-    regions: list[str] | None = strawberry.field(default=strawberry.UNSET, description="New regions (all of them).")
-    active: bool | None = strawberry.field(default=strawberry.UNSET, description="Active or not.")
-    is_update: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="Whether it updates an earlier book (false clears previousId)."
-    )
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    description: str | None = keep("New description.")
+    brands: list[str] | None = keep("New brands (all of them).")
+    product_versions: list[str] | None = keep("New product versions (all of them).")
+    regions: list[str] | None = keep("New regions (all of them).")
+    active: bool | None = keep("Active or not.")
+    is_update: bool | None = keep("Whether it updates an earlier book (false clears previousId).")
     previous_id: strawberry.ID | None = gid("PriceBook", default=strawberry.UNSET, description="The book it updates.")
 
 
 @strawberry.input(description="Identifies a catalog object to delete, with the version you read.")
 class CatalogRefInput:
-    id: strawberry.ID = strawberry.field(description="The object.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    id: strawberry.ID = described("The object.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="A new product.")
 class CreateProductInput:
-    name: str = strawberry.field(description="The product's name.")
-    code: str = strawberry.field(description="The product code, unique among products.")
-    category: enums.ProductCategory = strawberry.field(description="What kind of product it is.")
-    description: str | None = strawberry.field(default=None, description="A description for quotes.")
+    name: str = described("The product's name.")
+    code: str = described("The product code, unique among products.")
+    category: enums.ProductCategory = described("What kind of product it is.")
+    description: str | None = optional("A description for quotes.")
     active: bool = strawberry.field(default=True, description="False to keep it from new quotes.")
 
 
 @strawberry.input(description="Changes to a product; fields left out stay as they are, null clears.")
 class UpdateProductInput:
     id: strawberry.ID = gid("Product", description="The product.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    code: str | None = strawberry.field(default=strawberry.UNSET, description="New code (unique).")
-    category: enums.ProductCategory | None = strawberry.field(default=strawberry.UNSET, description="New category.")
-    description: str | None = strawberry.field(default=strawberry.UNSET, description="New description.")
-    active: bool | None = strawberry.field(default=strawberry.UNSET, description="Active or not.")
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    code: str | None = keep("New code (unique).")
+    category: enums.ProductCategory | None = keep("New category.")
+    description: str | None = keep("New description.")
+    active: bool | None = keep("Active or not.")
 
 
 @strawberry.input(description="A new unit a product is sold in.")
 class AddProductUnitInput:
     product_id: strawberry.ID = gid("Product", description="The product.")
-    name: str = strawberry.field(description="The unit's name, e.g. piece or licence/month (unique per product).")
+    name: str = described("The unit's name, e.g. piece or licence/month (unique per product).")
     recurring: bool = strawberry.field(
         default=False, description="True when sold for a period (a TIME_BASED contract)."
     )
-    period_months: int | None = strawberry.field(default=None, description="The period of a recurring unit, in months.")
+    period_months: int | None = optional("The period of a recurring unit, in months.")
 
 
 @strawberry.input(description="Changes to a product unit; fields left out stay as they are.")
 class UpdateProductUnitInput:
     id: strawberry.ID = gid("ProductUnit", description="The unit.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    recurring: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="Recurring or one-time (one-time drops the period)."
-    )
-    period_months: int | None = strawberry.field(default=strawberry.UNSET, description="New period in months.")
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    recurring: bool | None = keep("Recurring or one-time (one-time drops the period).")
+    period_months: int | None = keep("New period in months.")
 
 
 @strawberry.input(description="The price of a product unit in a price book and currency (replaces any such price).")
 class SetPriceInput:
     price_book_id: strawberry.ID = gid("PriceBook", description="The price book.")
     unit_id: strawberry.ID = gid("ProductUnit", description="The product unit.")
-    price: MoneyInput = strawberry.field(description="The price of one unit; its currency picks the entry.")
+    price: MoneyInput = described("The price of one unit; its currency picks the entry.")
 
 
 @strawberry.input(description="Take a unit's price in one currency out of a price book.")
 class RemovePriceInput:
     price_book_id: strawberry.ID = gid("PriceBook", description="The price book.")
     unit_id: strawberry.ID = gid("ProductUnit", description="The product unit.")
-    currency: str = strawberry.field(description="The currency of the price to remove (ISO 4217).")
+    currency: str = described("The currency of the price to remove (ISO 4217).")
 
 
 @strawberry.input(description="A product unit in a bundle with its share of the bundle's price.")
 class BundleComponentInput:
-    unit_id: strawberry.ID = strawberry.field(description="The product unit.")
-    weight: Decimal = strawberry.field(description="Its share in percent; the weights of a bundle sum to exactly 100.")
+    unit_id: strawberry.ID = described("The product unit.")
+    weight: Decimal = described("Its share in percent; the weights of a bundle sum to exactly 100.")
 
     def to_domain(self) -> wf.ComponentInput:
         # A bad unit id is reported on the list, as the workflow reports every other fault of a component.
@@ -193,27 +185,25 @@ class BundleComponentInput:
 @strawberry.input(description="A new bundle in a price book.")
 class CreateBundleInput:
     price_book_id: strawberry.ID = gid("PriceBook", description="The price book it is sold from.")
-    name: str = strawberry.field(description="The bundle's name.")
-    code: str = strawberry.field(description="Its code, unique within the price book.")
-    components: list[BundleComponentInput] = strawberry.field(description="Its units and weights (summing to 100).")
+    name: str = described("The bundle's name.")
+    code: str = described("Its code, unique within the price book.")
+    components: list[BundleComponentInput] = described("Its units and weights (summing to 100).")
     active: bool = strawberry.field(default=True, description="False to keep it from new quotes.")
 
 
 @strawberry.input(description="Changes to a bundle; new components replace all the old ones.")
 class UpdateBundleInput:
     id: strawberry.ID = gid("Bundle", description="The bundle.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    code: str | None = strawberry.field(default=strawberry.UNSET, description="New code.")
-    active: bool | None = strawberry.field(default=strawberry.UNSET, description="Active or not.")
-    components: list[BundleComponentInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="All components anew, weights summing to 100."
-    )
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    code: str | None = keep("New code.")
+    active: bool | None = keep("Active or not.")
+    components: list[BundleComponentInput] | None = keep("All components anew, weights summing to 100.")
 
 
 @strawberry.input(description="How many euros one unit of a currency is worth.")
 class SetExchangeRateInput:
-    currency: str = strawberry.field(description="ISO 4217 code (not EUR, the base currency, which is always 1).")
+    currency: str = described("ISO 4217 code (not EUR, the base currency, which is always 1).")
     rate: Decimal = strawberry.field(description='Euros per one unit of the currency, e.g. "0.0865" for NOK.')
 
 

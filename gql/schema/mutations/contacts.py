@@ -9,6 +9,7 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema import enums
 from gql.schema.accounts import ContactType
+from gql.schema.inputs import described, keep, optional
 from gql.schema.mutations.common import KEEP, VERSION, ContactPayload
 
 
@@ -17,67 +18,67 @@ from gql.schema.mutations.common import KEEP, VERSION, ContactPayload
 )
 class CreateContactInput:
     account_id: strawberry.ID = gid("Account", description="The account the person works at.")
-    first_name: str = strawberry.field(description="First name.")
-    last_name: str = strawberry.field(description="Last name.")
+    first_name: str = described("First name.")
+    last_name: str = described("Last name.")
     contact_type_id: strawberry.ID | None = gid(
         "ContactType", default=None, description="An EMPLOYEE contact type (default: the first one)."
     )
-    title: str | None = strawberry.field(default=None, description="Job title.")
-    email: str | None = strawberry.field(default=None, description="E-mail address.")
-    phone: str | None = strawberry.field(default=None, description="Phone number.")
-    skype: str | None = strawberry.field(default=None, description="Skype name.")
+    title: str | None = optional("Job title.")
+    email: str | None = optional("E-mail address.")
+    phone: str | None = optional("Phone number.")
+    skype: str | None = optional("Skype name.")
 
 
 @strawberry.input(description="Changes to a contact; fields left out stay as they are, null clears.")
 class UpdateContactInput:
     id: strawberry.ID = gid("Contact", description="The contact.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="New first name.")
-    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="New last name.")
+    version: int | None = optional(VERSION)
+    first_name: str | None = keep("New first name.")
+    last_name: str | None = keep("New last name.")
     contact_type_id: strawberry.ID | None = gid(
         "ContactType", default=strawberry.UNSET, description="A contact type of the same kind (employee or consultant)."
     )
-    title: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    email: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    phone: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    skype: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
+    title: str | None = keep(KEEP)
+    email: str | None = keep(KEEP)
+    phone: str | None = keep(KEEP)
+    skype: str | None = keep(KEEP)
 
 
 @strawberry.input(description="Identifies a contact, with the version you read.")
 class ContactRefInput:
     id: strawberry.ID = gid("Contact", description="The contact.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Set a prospect contact's lead status.")
 class SetContactLeadStatusInput:
     id: strawberry.ID = gid("Contact", description="The contact (an employee of a PROSPECT account).")
-    status: enums.LeadStatus = strawberry.field(description="The new lead status.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    status: enums.LeadStatus = described("The new lead status.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="A new contact type, based on EMPLOYEE or CONSULTANT.")
 class CreateContactTypeInput:
-    name: str = strawberry.field(description="The name shown to users (unique).")
-    kind: enums.ContactKind = strawberry.field(description="Employee (of an account) or consultant (of a partner).")
+    name: str = described("The name shown to users (unique).")
+    kind: enums.ContactKind = described("Employee (of an account) or consultant (of a partner).")
 
 
 @strawberry.input(description="A new name for a contact type (its kind stays).")
 class UpdateContactTypeInput:
     id: strawberry.ID = gid("ContactType", description="The contact type.")
-    name: str = strawberry.field(description="The new name (unique).")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    name: str = described("The new name (unique).")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Identifies a contact type to delete (only an unused one, never the last of its kind).")
 class DeleteContactTypeInput:
     id: strawberry.ID = gid("ContactType", description="The contact type.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.type(description="The contact type as it is after the change.")
 class ContactTypePayload:
-    contact_type: ContactType = strawberry.field(description="The contact type.")
+    contact_type: ContactType = described("The contact type.")
 
 
 @strawberry.type

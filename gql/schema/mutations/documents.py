@@ -12,6 +12,7 @@ from domain.workflows import documents as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema import documents
 from gql.schema.documents import DocumentTemplate, QuoteDocument
+from gql.schema.inputs import described, optional
 from persistence.documents import DocxTemplateEngine
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
@@ -19,23 +20,21 @@ VERSION = "The version you read; the change fails with a ConflictError if the ob
 
 @strawberry.type(description="The generated document.")
 class QuoteDocumentPayload:
-    document: QuoteDocument = strawberry.field(description="The document, stored with the quote's opportunity.")
+    document: QuoteDocument = described("The document, stored with the quote's opportunity.")
 
-    @strawberry.field(description="Where to download it (GET, with your Bearer token).")
+    @described("Where to download it (GET, with your Bearer token).")
     def download_url(self) -> str:
         return documents.download_url(self.document.pk)
 
 
 @strawberry.type(description="The template as it is after the change.")
 class DocumentTemplatePayload:
-    template: DocumentTemplate = strawberry.field(description="The template.")
+    template: DocumentTemplate = described("The template.")
 
 
 @strawberry.type(description="Which template is now the default.")
 class DefaultDocumentTemplatePayload:
-    template: DocumentTemplate | None = strawberry.field(
-        description="The default template; null when the built-in template is used."
-    )
+    template: DocumentTemplate | None = described("The default template; null when the built-in template is used.")
 
 
 @strawberry.input(description="Generate a Word document from a quote.")
@@ -56,10 +55,10 @@ class GenerateQuoteDocumentInput:
 
 @strawberry.input(description="A new Word template for quote documents (admins only once access rules land).")
 class UploadDocumentTemplateInput:
-    name: str = strawberry.field(description="The template's name (unique).")
-    file_name: str = strawberry.field(description="The file's name, ending in .docx.")
-    content_base64: str = strawberry.field(
-        description="The .docx file, base64-encoded. It is checked: it must open, "
+    name: str = described("The template's name (unique).")
+    file_name: str = described("The file's name, ending in .docx.")
+    content_base64: str = described(
+        "The .docx file, base64-encoded. It is checked: it must open, "
         "its tokens must parse and be known, and it must render."
     )
     is_default: bool = strawberry.field(default=False, description="True to use it when no template is chosen.")
@@ -73,7 +72,7 @@ class SetDefaultDocumentTemplateInput:
 @strawberry.input(description="Identifies a template to delete, with the version you read.")
 class DeleteDocumentTemplateInput:
     id: strawberry.ID = gid("DocumentTemplate", description="The template.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 def _decoded(text: str) -> bytes:

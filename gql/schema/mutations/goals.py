@@ -9,22 +9,22 @@ import strawberry
 from domain.errors import Conflict, NotFound
 from domain.workflows import people as wf
 from gql.resolvers.mutation import gid, mutation
-from gql.schema.inputs import MoneyInput
+from gql.schema.inputs import MoneyInput, described
 from gql.schema.people import Goal
 
 
 @strawberry.input(description="A user's targets for a period; setting it again for the same period replaces it.")
 class SetGoalInput:
     user_id: strawberry.ID = gid("User", description="The user.")
-    period_start: dt.date = strawberry.field(description="First day of the period.")
-    period_end: dt.date = strawberry.field(description="Last day of the period.")
-    target_revenue: MoneyInput = strawberry.field(description="The revenue to win in the period.")
+    period_start: dt.date = described("First day of the period.")
+    period_end: dt.date = described("Last day of the period.")
+    target_revenue: MoneyInput = described("The revenue to win in the period.")
     target_deals: int = strawberry.field(default=0, description="How many deals to win in the period.")
 
 
 @strawberry.type(description="The goal as it is after it was set.")
 class GoalPayload:
-    goal: Goal = strawberry.field(description="The goal.")
+    goal: Goal = described("The goal.")
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import monitors as wf
 from gql.resolvers.mutation import Deleted, mutation
 from gql.schema import enums
+from gql.schema.inputs import described, keep, optional
 from gql.schema.monitors import ActivityState, MonitoredEntity, StatusMonitor, StatusRuleKind
 
 VERSION = "The version you read; the change fails with a ConflictError if the monitor moved on since."
@@ -20,15 +21,11 @@ VERSION = "The version you read; the change fails with a ConflictError if the mo
     "StatusRuleKind); a parameter the kind does not take is a ValidationError on it."
 )
 class StatusMonitorRuleInput:
-    kind: StatusRuleKind = strawberry.field(description="What the rule tests.")  # type: ignore[valid-type]
-    days: int | None = strawberry.field(
-        default=None, description="A positive number of days (NO_ACTIVITY, STUCK_IN_STAGE, MANY_MEETINGS_NO_SALE)."
-    )
-    weeks: int | None = strawberry.field(default=None, description="A positive number of weeks (TOO_MANY_ACTIVITIES).")
-    months: int | None = strawberry.field(default=None, description="A positive number of months (NO_WON_OPPORTUNITY).")
-    count: int | None = strawberry.field(
-        default=None, description="A positive number of activities (TOO_MANY_ACTIVITIES, MANY_MEETINGS_NO_SALE)."
-    )
+    kind: StatusRuleKind = described("What the rule tests.")  # type: ignore[valid-type]
+    days: int | None = optional("A positive number of days (NO_ACTIVITY, STUCK_IN_STAGE, MANY_MEETINGS_NO_SALE).")
+    weeks: int | None = optional("A positive number of weeks (TOO_MANY_ACTIVITIES).")
+    months: int | None = optional("A positive number of months (NO_WON_OPPORTUNITY).")
+    count: int | None = optional("A positive number of activities (TOO_MANY_ACTIVITIES, MANY_MEETINGS_NO_SALE).")
     activity_types: list[enums.ActivityType] | None = strawberry.field(  # type: ignore[valid-type]
         default=None,
         description="Only these activity types count (NO_ACTIVITY, TOO_MANY_ACTIVITIES); "
@@ -58,14 +55,14 @@ class StatusMonitorRuleInput:
 
 @strawberry.input(description="A new status monitor: what it marks, its rule, and how its indicator looks.")
 class CreateStatusMonitorInput:
-    name: str = strawberry.field(description="The indicator's name, unique in any case (at most 200 characters).")
+    name: str = described("The indicator's name, unique in any case (at most 200 characters).")
     entity_type: MonitoredEntity = strawberry.field(  # type: ignore[valid-type]
         description="What it marks; the rule's kind must be able to judge it (else a ValidationError on `rule.kind`)."
     )
-    rule: StatusMonitorRuleInput = strawberry.field(description="What must hold for an entity to be marked.")
-    description: str | None = strawberry.field(default=None, description="What the indicator means.")
-    icon: str | None = strawberry.field(default=None, description="An icon name (default: `flag`).")
-    colour: str | None = strawberry.field(default=None, description="A colour as #rrggbb (default: #d9534f).")
+    rule: StatusMonitorRuleInput = described("What must hold for an entity to be marked.")
+    description: str | None = optional("What the indicator means.")
+    icon: str | None = optional("An icon name (default: `flag`).")
+    colour: str | None = optional("A colour as #rrggbb (default: #d9534f).")
     priority: int = strawberry.field(default=0, description="Rank among an entity's indicators: higher first.")
     active: bool = strawberry.field(default=True, description="False to define it switched off.")
 
@@ -74,35 +71,29 @@ class CreateStatusMonitorInput:
     description="Changes to a status monitor; fields left out stay as they are. `active` switches it on or off."
 )
 class UpdateStatusMonitorInput:
-    id: strawberry.ID = strawberry.field(description="The status monitor.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    description: str | None = strawberry.field(
-        default=strawberry.UNSET, description="New description (null clears it)."
-    )
-    icon: str | None = strawberry.field(default=strawberry.UNSET, description="New icon name.")
-    colour: str | None = strawberry.field(default=strawberry.UNSET, description="New colour as #rrggbb.")
-    priority: int | None = strawberry.field(default=strawberry.UNSET, description="New priority.")
+    id: strawberry.ID = described("The status monitor.")
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    description: str | None = keep("New description (null clears it).")
+    icon: str | None = keep("New icon name.")
+    colour: str | None = keep("New colour as #rrggbb.")
+    priority: int | None = keep("New priority.")
     entity_type: MonitoredEntity | None = strawberry.field(  # type: ignore[valid-type]
         default=strawberry.UNSET, description="New type of entity to mark (the rule must be able to judge it)."
     )
-    rule: StatusMonitorRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="A new rule; it replaces the whole rule."
-    )
-    active: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="True switches the monitor on, false switches it off."
-    )
+    rule: StatusMonitorRuleInput | None = keep("A new rule; it replaces the whole rule.")
+    active: bool | None = keep("True switches the monitor on, false switches it off.")
 
 
 @strawberry.input(description="Identifies a status monitor to delete, with the version you read.")
 class DeleteStatusMonitorInput:
-    id: strawberry.ID = strawberry.field(description="The status monitor.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    id: strawberry.ID = described("The status monitor.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.type(description="The status monitor as it is after the change.")
 class StatusMonitorPayload:
-    status_monitor: StatusMonitor = strawberry.field(description="The status monitor, with its new version.")
+    status_monitor: StatusMonitor = described("The status monitor, with its new version.")
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from domain.errors import Conflict, Locked, NotFound
 from domain.workflows import opportunities as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
 from gql.schema import enums
-from gql.schema.inputs import MoneyInput
+from gql.schema.inputs import MoneyInput, described, keep, optional
 from gql.schema.mutations.common import BusinessRolePayload, OpportunityPayload
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
@@ -18,15 +18,13 @@ VERSION = "The version you read; the change fails with a ConflictError if the ob
 
 @strawberry.input(description="A new opportunity on an account.")
 class CreateOpportunityInput:
-    name: str = strawberry.field(description="What is being sold, in a few words.")
+    name: str = described("What is being sold, in a few words.")
     account_id: strawberry.ID = gid("Account", description="The account it is sold to.")
     owner_id: strawberry.ID | None = gid("User", default=None, description="The responsible user (default: you).")
     stage: enums.Stage = strawberry.field(default=enums.Stage.PROSPECTING, description="An open stage to start in.")
-    estimated_revenue: MoneyInput | None = strawberry.field(default=None, description="Expected revenue.")
-    probability: int | None = strawberry.field(
-        default=None, description="Chance of winning in percent (default: the stage's usual value)."
-    )
-    expected_close_date: dt.date | None = strawberry.field(default=None, description="Expected close date.")
+    estimated_revenue: MoneyInput | None = optional("Expected revenue.")
+    probability: int | None = optional("Chance of winning in percent (default: the stage's usual value).")
+    expected_close_date: dt.date | None = optional("Expected close date.")
     partner_id: strawberry.ID | None = gid("Partner", default=None, description="A partner who works the deal.")
     campaign_id: strawberry.ID | None = gid("Campaign", default=None, description="The campaign it came from.")
 
@@ -34,45 +32,41 @@ class CreateOpportunityInput:
 @strawberry.input(description="Changes to an opportunity; fields left out stay as they are, null clears.")
 class UpdateOpportunityInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
     owner_id: strawberry.ID | None = gid("User", default=strawberry.UNSET, description="New owner.")
-    estimated_revenue: MoneyInput | None = strawberry.field(default=strawberry.UNSET, description="New estimate.")
-    probability: int | None = strawberry.field(default=strawberry.UNSET, description="New probability (0–100).")
-    expected_close_date: dt.date | None = strawberry.field(
-        default=strawberry.UNSET, description="New expected close date."
-    )
+    estimated_revenue: MoneyInput | None = keep("New estimate.")
+    probability: int | None = keep("New probability (0–100).")
+    expected_close_date: dt.date | None = keep("New expected close date.")
     campaign_id: strawberry.ID | None = gid("Campaign", default=strawberry.UNSET, description="New campaign.")
 
 
 @strawberry.input(description="Move an opportunity to another open stage.")
 class ChangeOpportunityStageInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
-    stage: enums.Stage = strawberry.field(
-        description="The open stage to move to (closing is markOpportunitySold/Lost)."
-    )
-    probability: int | None = strawberry.field(default=None, description="Probability to set (default: the stage's).")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    stage: enums.Stage = described("The open stage to move to (closing is markOpportunitySold/Lost).")
+    probability: int | None = optional("Probability to set (default: the stage's).")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Move an opportunity to another account.")
 class MoveOpportunityInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
     account_id: strawberry.ID = gid("Account", description="The account it moves to.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Copy an opportunity with its quotes, related accounts and business roles.")
 class CopyOpportunityInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity to copy.")
-    name: str | None = strawberry.field(default=None, description="The copy's name (default: '<name> (copy)').")
+    name: str | None = optional("The copy's name (default: '<name> (copy)').")
     account_id: strawberry.ID | None = gid("Account", default=None, description="Another account for the copy.")
 
 
 @strawberry.input(description="Identifies an opportunity to change, with the version you read.")
 class OpportunityRefInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Relate another account to an opportunity (e.g. a reseller or the end customer).")
@@ -85,7 +79,7 @@ class RelatedAccountInput:
 class AddBusinessRoleInput:
     opportunity_id: strawberry.ID = gid("Opportunity", description="The opportunity.")
     contact_id: strawberry.ID = gid("Contact", description="The contact.")
-    role: str = strawberry.field(description="The role, in words.")
+    role: str = described("The role, in words.")
 
 
 @strawberry.input(description="Remove a business role.")
@@ -97,20 +91,20 @@ class RemoveBusinessRoleInput:
 class AssignOpportunityPartnerInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
     partner_id: strawberry.ID | None = gid("Partner", description="The partner, or null for none.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Mark an opportunity lost.")
 class MarkOpportunityLostInput:
     id: strawberry.ID = gid("Opportunity", description="The opportunity.")
-    reason: str = strawberry.field(description="Why it was lost.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    reason: str = described("Why it was lost.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Start an upsell from a time-based contract.")
 class CreateUpsellOpportunityInput:
     contract_id: strawberry.ID = gid("Contract", description="A TIME_BASED contract (a licence, a support period).")
-    name: str | None = strawberry.field(default=None, description="Name (default: 'Upsell: <contract>').")
+    name: str | None = optional("Name (default: 'Upsell: <contract>').")
     owner_id: strawberry.ID | None = gid("User", default=None, description="Owner (default: you).")
 
 

@@ -7,26 +7,27 @@ import strawberry
 from domain.errors import Conflict, NotFound
 from domain.workflows import people as wf
 from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.schema.inputs import described, keep, optional
 from gql.schema.mutations.common import KEEP, VERSION, ContactPayload
 from gql.schema.people import Partner
 
 
 @strawberry.input(description="A new partner (a reseller or consultancy).")
 class CreatePartnerInput:
-    name: str = strawberry.field(description="The partner's name.")
-    email: str | None = strawberry.field(default=None, description="E-mail address.")
-    phone: str | None = strawberry.field(default=None, description="Phone number.")
-    country: str | None = strawberry.field(default=None, description="Country, ISO 3166 alpha-2.")
+    name: str = described("The partner's name.")
+    email: str | None = optional("E-mail address.")
+    phone: str | None = optional("Phone number.")
+    country: str | None = optional("Country, ISO 3166 alpha-2.")
 
 
 @strawberry.input(description="Changes to a partner; fields left out stay as they are, null clears.")
 class UpdatePartnerInput:
     id: strawberry.ID = gid("Partner", description="The partner.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    email: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    phone: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
-    country: str | None = strawberry.field(default=strawberry.UNSET, description=KEEP)
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    email: str | None = keep(KEEP)
+    phone: str | None = keep(KEEP)
+    country: str | None = keep(KEEP)
 
 
 @strawberry.input(
@@ -34,26 +35,26 @@ class UpdatePartnerInput:
 )
 class DeletePartnerInput:
     id: strawberry.ID = gid("Partner", description="The partner.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="A new consultant: a person working at a partner.")
 class CreateConsultantInput:
     partner_id: strawberry.ID = gid("Partner", description="The partner.")
-    first_name: str = strawberry.field(description="First name.")
-    last_name: str = strawberry.field(description="Last name.")
+    first_name: str = described("First name.")
+    last_name: str = described("Last name.")
     contact_type_id: strawberry.ID | None = gid(
         "ContactType", default=None, description="A CONSULTANT contact type (default: the first one)."
     )
-    title: str | None = strawberry.field(default=None, description="Job title.")
-    email: str | None = strawberry.field(default=None, description="E-mail address.")
-    phone: str | None = strawberry.field(default=None, description="Phone number.")
-    skype: str | None = strawberry.field(default=None, description="Skype name.")
+    title: str | None = optional("Job title.")
+    email: str | None = optional("E-mail address.")
+    phone: str | None = optional("Phone number.")
+    skype: str | None = optional("Skype name.")
 
 
 @strawberry.type(description="The partner as it is after the change.")
 class PartnerPayload:
-    partner: Partner = strawberry.field(description="The partner.")
+    partner: Partner = described("The partner.")
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ import strawberry
 from domain.errors import Conflict, Locked, NotFound
 from domain.workflows import quotes as wf
 from gql.resolvers.mutation import Deleted, decode_id, gid, mutation
+from gql.schema.inputs import described, keep, optional
 from gql.schema.mutations.common import QuoteItemPayload, QuotePayload
 
 VERSION = "The quote's version you read; the change fails with a ConflictError if it moved on since."
@@ -19,26 +20,26 @@ ERRORS = (NotFound, Conflict, Locked)  # every quote workflow checks that the qu
 @strawberry.input(description="A new quote for an opportunity, from a price book or without one.")
 class CreateQuoteInput:
     opportunity_id: strawberry.ID = gid("Opportunity", description="The opportunity.")
-    name: str = strawberry.field(description="The quote's name.")
-    currency: str = strawberry.field(description="ISO 4217 currency of every price in the quote.")
+    name: str = described("The quote's name.")
+    currency: str = described("ISO 4217 currency of every price in the quote.")
     price_book_id: strawberry.ID | None = gid(
         "PriceBook", default=None, description="The price book its prices come from; none for a manual quote."
     )
-    brand: str | None = strawberry.field(default=None, description="The brand (one of the price book's brands).")
-    product_version: str | None = strawberry.field(default=None, description="The product version quoted.")
-    valid_from: dt.date | None = strawberry.field(default=None, description="First day the offer is valid.")
-    valid_until: dt.date | None = strawberry.field(default=None, description="Last day the offer is valid.")
+    brand: str | None = optional("The brand (one of the price book's brands).")
+    product_version: str | None = optional("The product version quoted.")
+    valid_from: dt.date | None = optional("First day the offer is valid.")
+    valid_until: dt.date | None = optional("Last day the offer is valid.")
 
 
 @strawberry.input(description="Changes to a quote's data; fields left out stay, null clears.")
 class UpdateQuoteInput:
     id: strawberry.ID = gid("Quote", description="The quote.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    brand: str | None = strawberry.field(default=strawberry.UNSET, description="New brand.")
-    product_version: str | None = strawberry.field(default=strawberry.UNSET, description="New product version.")
-    valid_from: dt.date | None = strawberry.field(default=strawberry.UNSET, description="New start.")
-    valid_until: dt.date | None = strawberry.field(default=strawberry.UNSET, description="New end.")
+    version: int | None = optional(VERSION)
+    name: str | None = keep("New name.")
+    brand: str | None = keep("New brand.")
+    product_version: str | None = keep("New product version.")
+    valid_from: dt.date | None = keep("New start.")
+    valid_until: dt.date | None = keep("New end.")
 
 
 @strawberry.input(
@@ -46,25 +47,19 @@ class UpdateQuoteInput:
     "manual item (`name` and `unitPrice`, in any currency)."
 )
 class QuoteItemInput:
-    unit_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="A product unit; its price comes from the quote's price book unless unitPrice is given.",
+    unit_id: strawberry.ID | None = optional(
+        "A product unit; its price comes from the quote's price book unless unitPrice is given."
     )
-    bundle_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="A bundle of the quote's price book: one line per component, each at its book "
-        "price, or, with unitPrice, the bundle's price split over them by their weights.",
+    bundle_id: strawberry.ID | None = optional(
+        "A bundle of the quote's price book: one line per component, each at its book "
+        "price, or, with unitPrice, the bundle's price split over them by their weights."
     )
-    name: str | None = strawberry.field(default=None, description="The line's text (default: the product's name).")
+    name: str | None = optional("The line's text (default: the product's name).")
     quantity: Decimal = strawberry.field(default=Decimal(1), description="How many units (positive).")
-    unit_price: Decimal | None = strawberry.field(
-        default=None,
-        description="Price of one unit, for manual items (or a product on a quote without price "
-        "book), or of one bundle.",
+    unit_price: Decimal | None = optional(
+        "Price of one unit, for manual items (or a product on a quote without price book), or of one bundle."
     )
-    currency: str | None = strawberry.field(
-        default=None, description="Currency of unitPrice when it differs from the quote's (converted)."
-    )
+    currency: str | None = optional("Currency of unitPrice when it differs from the quote's (converted).")
     discount_percent: Decimal = strawberry.field(default=Decimal(0), description="Discount in percent (0–100).")
 
     def to_domain(self, n: int) -> wf.NewItem:
@@ -87,53 +82,51 @@ def _lines(items: list[QuoteItemInput]) -> list[wf.NewItem]:
 @strawberry.input(description="Add lines to a quote.")
 class AddQuoteItemsInput:
     quote_id: strawberry.ID = gid("Quote", description="The quote.")
-    items: list[QuoteItemInput] = strawberry.field(description="The lines, in order.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    items: list[QuoteItemInput] = described("The lines, in order.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Change a quote line; fields left out stay.")
 class UpdateQuoteItemInput:
     id: strawberry.ID = gid("QuoteItem", description="The quote item.")
-    quantity: Decimal | None = strawberry.field(default=strawberry.UNSET, description="New quantity.")
-    discount_percent: Decimal | None = strawberry.field(default=strawberry.UNSET, description="New discount (%).")
-    unit_price: Decimal | None = strawberry.field(
-        default=strawberry.UNSET, description="New unit price (manual items only)."
-    )
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="New text.")
-    position: int | None = strawberry.field(default=strawberry.UNSET, description="New place in the quote.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    quantity: Decimal | None = keep("New quantity.")
+    discount_percent: Decimal | None = keep("New discount (%).")
+    unit_price: Decimal | None = keep("New unit price (manual items only).")
+    name: str | None = keep("New text.")
+    position: int | None = keep("New place in the quote.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Remove a quote line.")
 class RemoveQuoteItemInput:
     id: strawberry.ID = gid("QuoteItem", description="The quote item.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Round a quote's total to a given amount with a rounding item.")
 class AddRoundingItemInput:
     quote_id: strawberry.ID = gid("Quote", description="The quote.")
     total: Decimal = strawberry.field(description='The total the quote should have, e.g. "10000.00".')
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Identifies a quote, with the version you read.")
 class QuoteRefInput:
     id: strawberry.ID = gid("Quote", description="The quote.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="Copy a quote with its items (the copy is not active).")
 class DuplicateQuoteInput:
     id: strawberry.ID = gid("Quote", description="The quote to copy.")
-    name: str | None = strawberry.field(default=None, description="The copy's name (default '<name> (copy)').")
+    name: str | None = optional("The copy's name (default '<name> (copy)').")
 
 
 @strawberry.input(description="Change a quote's currency.")
 class ChangeQuoteCurrencyInput:
     id: strawberry.ID = gid("Quote", description="The quote.")
-    currency: str = strawberry.field(description="The new ISO 4217 currency.")
-    version: int | None = strawberry.field(default=None, description=VERSION)
+    currency: str = described("The new ISO 4217 currency.")
+    version: int | None = optional(VERSION)
 
 
 @strawberry.type

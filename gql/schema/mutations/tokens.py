@@ -13,6 +13,7 @@ from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
 from gql.resolvers.mutation import gid, mutation
+from gql.schema.inputs import described, optional
 from gql.schema.tokens import ApiToken, Scope
 
 TYPES = [ApiToken]
@@ -20,14 +21,14 @@ TYPES = [ApiToken]
 
 @strawberry.input(description="A new API token: for yourself, or (admins only) for another user or a partner.")
 class CreateApiTokenInput:
-    name: str = strawberry.field(description="What it is for, to recognise it by.")
+    name: str = described("What it is for, to recognise it by.")
     scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
         default_factory=list,
         description="What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's "
         "role allows. Each must be within the owner's role and within the scopes "
         "of the token making the request.",
     )
-    expires_at: dt.datetime | None = strawberry.field(default=None, description="When it stops working.")
+    expires_at: dt.datetime | None = optional("When it stops working.")
     user_id: strawberry.ID | None = gid("User", default=None, description="Its owner, a user (default: you).")
     partner_id: strawberry.ID | None = gid("Partner", default=None, description="Its owner, a partner.")
     trusted_documents_only: bool = strawberry.field(
@@ -44,13 +45,13 @@ class RevokeApiTokenInput:
 
 @strawberry.type(description="The new token and its secret. The secret is shown only here, once: store it now.")
 class CreatedApiTokenPayload:
-    token: ApiToken = strawberry.field(description="The token's data.")
-    secret: str = strawberry.field(description="Send it as `Authorization: Bearer <secret>`. It cannot be shown again.")
+    token: ApiToken = described("The token's data.")
+    secret: str = described("Send it as `Authorization: Bearer <secret>`. It cannot be shown again.")
 
 
 @strawberry.type(description="The revoked token.")
 class ApiTokenPayload:
-    token: ApiToken = strawberry.field(description="The token, with its revocation time.")
+    token: ApiToken = described("The token, with its revocation time.")
 
 
 @strawberry.input(
@@ -59,18 +60,17 @@ class ApiTokenPayload:
 )
 class RegisterTrustedDocumentsInput:
     token_id: strawberry.ID = gid("ApiToken", description="The token.")
-    documents: list[str] = strawberry.field(
-        description="The documents' exact texts, as the client will send them (or send their sha256 as an "
+    documents: list[str] = described(
+        "The documents' exact texts, as the client will send them (or send their sha256 as an "
         "Automatic Persisted Query hash); each is checked against the schema. At most 200."
     )
 
 
 @strawberry.type(description="The token and the sha256 of each registered document, in the order given.")
 class RegisterTrustedDocumentsPayload:
-    token: ApiToken = strawberry.field(description="The token the documents are registered for.")
-    hashes: list[str] = strawberry.field(
-        description="Each document's sha256 (hex), in the order given: what an "
-        "Automatic Persisted Query sends as `sha256Hash`."
+    token: ApiToken = described("The token the documents are registered for.")
+    hashes: list[str] = described(
+        "Each document's sha256 (hex), in the order given: what an Automatic Persisted Query sends as `sha256Hash`."
     )
 
 
