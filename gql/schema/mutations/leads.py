@@ -10,20 +10,21 @@ from strawberry.types import Info
 
 from domain import errors as d
 from domain.routing import Condition, LeadField
-from domain.uow import Actor
+from domain.workflows import ingestion
 from domain.workflows import leads as wf
 from gql import ids
-from gql.ingest import process
 from gql.resolvers.mutate import node, opt_pk, pk, run
+from gql.resolvers.mutation import gid, mutation
 from gql.schema import enums as e
 from gql.schema.accounts import Account, Contact
-from gql.schema.errors import UserError, result, to_user_error
+from gql.schema.errors import UserError, result
 from gql.schema.inputs import MoneyInput, maybe, opt, to_money
 from gql.schema.leads import Campaign, Lead
 from gql.schema.mutations.common import DeletedPayload
 from gql.schema.opportunities import Opportunity
 from gql.schema.routing import LeadRoutingField, LeadRoutingRule, LeadSplitter
 from persistence import tables as t
+from persistence.idempotency import SqlIdempotencyStore
 
 VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
 INPUT = "What to do; see the input type."
@@ -191,7 +192,7 @@ class IngestLeadInput:
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     country: str | None = strawberry.field(default=None, description="Country, ISO 3166 alpha-2.")
     company_size: int | None = strawberry.field(default=None, description="Number of employees.")
-    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="The campaign it came from.")
+    campaign_id: strawberry.ID | None = gid("Campaign", default=None, description="The campaign it came from.")
     utm_source: str | None = strawberry.field(default=None, description="UTM source.")
     utm_medium: str | None = strawberry.field(default=None, description="UTM medium.")
     utm_campaign: str | None = strawberry.field(default=None, description="UTM campaign.")
@@ -320,7 +321,6 @@ QualifyLeadResult = result("QualifyLeadResult", QualifyLeadPayload)
 DisqualifyLeadResult = result("DisqualifyLeadResult", LeadPayload)
 ReworkLeadResult = result("ReworkLeadResult", LeadPayload)
 AnonymizeLeadResult = result("AnonymizeLeadResult", LeadPayload)
-IngestLeadResult = result("IngestLeadResult", IngestLeadPayload)
 CreateCampaignResult = result("CreateCampaignResult", CampaignPayload)
 UpdateCampaignResult = result("UpdateCampaignResult", CampaignPayload)
 ArchiveCampaignResult = result("ArchiveCampaignResult", CampaignPayload)
@@ -605,57 +605,16 @@ class LeadMutations:
 
         return await lead_payload(info, await run(info, work))
 
-    @strawberry.mutation(
+    ingest_lead = mutation(
+        ingestion.ingest_lead,
+        IngestLeadInput,
+        IngestLeadPayload,
+        errors=(d.NotFound, d.Conflict),
+        ports=lambda context: (SqlIdempotencyStore(),),
         description="Send a lead through the lead processor (as POST /ingest/leads does): store it, "
         "route it by the routing rules to a user, a partner or a splitter's next seller, "
-        "and set its priority. Idempotent with an idempotencyKey."
+        "and set its priority. Idempotent with an idempotencyKey.",
     )
-    async def ingest_lead(
-        self,
-        info: Info,
-        input: Annotated[IngestLeadInput, strawberry.argument(description=INPUT)],
-    ) -> IngestLeadResult:
-        context = info.context
-        principal = context.principal
-        try:
-            cmd = wf.IngestLeads(
-                leads=[
-                    wf.NewLead(
-                        first_name=input.first_name,
-                        last_name=input.last_name,
-                        company=input.company,
-                        email=input.email,
-                        phone=input.phone,
-                        country=input.country,
-                        company_size=input.company_size,
-                        campaign_id=opt_pk(input.campaign_id, "Campaign", "campaignId"),
-                        utm_source=input.utm_source,
-                        utm_medium=input.utm_medium,
-                        utm_campaign=input.utm_campaign,
-                        priority=input.priority,
-                    )
-                ]
-            )
-            done = await process(
-                context.engine,
-                Actor(user_id=principal.user_id, partner_id=principal.partner_id),
-                cmd,
-                input.idempotency_key,
-                context.clock,
-                context.events_committed,
-            )
-        except d.DomainError as error:
-            return to_user_error(error)
-        context.loaders.clear()
-        first = done.response["lead"]
-        rule_id = first["routingRuleId"]
-        return IngestLeadPayload(
-            lead=await node(info, Lead, t.leads, ids.decode(first["id"])[1]),
-            routing_rule=await node(
-                info, LeadRoutingRule, t.lead_routing_rules, ids.decode(rule_id)[1] if rule_id else None
-            ),
-            replayed=done.replayed,
-        )
 
     # --- campaigns ---
 
