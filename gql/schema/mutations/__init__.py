@@ -7,7 +7,18 @@ import importlib
 
 from strawberry.tools import merge_types
 
-AREAS = ["opportunities", "quotes", "accounts", "leads", "catalog", "documents", "tokens", "monitors"]
+AREAS = [
+    "opportunities",
+    "quotes",
+    "accounts",
+    "leads",
+    "campaigns",
+    "lead_routing",
+    "catalog",
+    "documents",
+    "tokens",
+    "monitors",
+]
 
 
 def _modules() -> list:
