@@ -16,6 +16,14 @@ from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroug
 from persistence.visibility import Viewer
 
 
+def actor_of(principal: Principal | None) -> Actor:
+    """The caller as the workflows see it, role included: who makes the change, and whose rules apply
+    (also outside GraphQL, e.g. `POST /ingest/leads`)."""
+    if principal is None:
+        return Actor()
+    return Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role)
+
+
 @dataclass
 class Context:
     """What every resolver of one request shares: the engine, the caller and the request's loaders."""
@@ -41,11 +49,7 @@ class Context:
         """The caller as the workflows see it (role included): who makes the change, and whose rules apply."""
         found = self.__dict__.get("_actor")
         if found is None:
-            principal = self.principal
-            found = Actor()
-            if principal is not None:
-                found = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role)
-            self.__dict__["_actor"] = found
+            found = self.__dict__["_actor"] = actor_of(self.principal)
         return found
 
     @property

@@ -1,19 +1,15 @@
-"""The lead processor over HTTP: `POST /ingest/leads` for marketing-automation tools, and the
-idempotent runner it shares with the `ingestLead` mutation.
+"""The lead processor over HTTP: `POST /ingest/leads` for marketing-automation tools.
 
 The body is one lead (`{"lastName": "Berg", "email": …}`) or a batch (`{"leads": [{…}, …]}`),
 authenticated like /graphql with `Authorization: Bearer <token>`. With an `Idempotency-Key` header a
-repeated request from the same caller gets the first response back and creates nothing; the key is
-stored in the same transaction as the leads, so a lead is never created without its key nor a key
-without its leads."""
+repeated request from the same caller gets the first response back and creates nothing. This module
+only speaks HTTP (body, token, scope, JSON, status codes): the ingestion itself, keys included, is
+`domain.workflows.ingestion.ingest_idempotently`, which the `ingestLead` mutation runs too."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,24 +23,20 @@ from domain import errors as d
 from domain.access import Principal
 from domain.base import utcnow
 from domain.scopes import Scope
-from domain.uow import Actor
 from domain.workflows import lead_processor
+from domain.workflows.ingestion import IngestIdempotently, Ingestion, ingest_idempotently
 from domain.workflows.leads import NewLead
 from gql import ids
 from gql.auth import principal_for
+from gql.context import actor_of
 from gql.scopes import InsufficientScope, require
-from persistence import idempotency
+from persistence.idempotency import SqlIdempotencyStore
 from persistence.uow import SqlUnitOfWork
 
 log = logging.getLogger("salesgraph.ingest")
 
 MAX_BODY_BYTES = 1 << 20
-MAX_KEY_LENGTH = 200
-# Concurrent ingestions through one splitter queue on its lock (see Router.load) and never need
-# running again. Two concurrent requests with the same new key both miss it on reading; the second
-# insert of the key then fails once the first commits. That request is run a second time, which
-# finds the key and replays the first response: two attempts are always enough.
-ATTEMPTS = 2
+STORE = SqlIdempotencyStore()
 
 TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
 FIELDS: dict[str, tuple[str, str]] = {
@@ -74,94 +66,24 @@ class IngestError(Exception):
         return {"errors": [{"message": self.message, "extensions": {"code": self.code, **self.extensions}}]}
 
 
-@dataclass
-class Processed:
-    """What an ingestion answered: the response body (as stored for the key) and whether it is a replay."""
-
-    response: dict[str, Any]
-    replayed: bool
-
-
-def owner_of(actor: Actor) -> str:
-    return f"user:{actor.user_id}" if actor.user_id is not None else f"partner:{actor.partner_id}"
-
-
-def fingerprint(cmd: lead_processor.IngestLeads) -> str:
-    """The request as the processor understood it: a key reused for the same leads is a replay,
-    whatever the JSON's spacing or key order."""
-    plain = {"batch": cmd.batch, "leads": [dataclasses.asdict(lead) for lead in cmd.leads]}
-    return hashlib.sha256(orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def _gid(type_name: str, pk: int | None) -> str | None:
     return None if pk is None else ids.encode(type_name, pk)
 
 
-def rendered(results: list[lead_processor.Ingested], batch: bool) -> dict[str, Any]:
+def rendered(done: Ingestion, batch: bool) -> dict[str, Any]:
     leads = [
         {
-            "id": ids.encode("Lead", r.lead.id),
-            "status": r.lead.status.value,
-            "priority": r.lead.priority,
-            "assignedUserId": _gid("User", r.lead.assigned_user_id),
-            "assignedPartnerId": _gid("Partner", r.lead.assigned_partner_id),
-            "routingRuleId": _gid("LeadRoutingRule", r.rule_id),
+            "id": ids.encode("Lead", r.lead_id),
+            "status": r.status.value,
+            "priority": r.priority,
+            "assignedUserId": _gid("User", r.assigned_user_id),
+            "assignedPartnerId": _gid("Partner", r.assigned_partner_id),
+            "routingRuleId": _gid("LeadRoutingRule", r.routing_rule_id),
             "splitterId": _gid("LeadSplitter", r.splitter_id),
         }
-        for r in results
+        for r in done.leads
     ]
     return {"leads": leads} if batch else {"lead": leads[0]}
-
-
-def check_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise d.ValidationError("idempotencyKey", f"an idempotency key is 1 to {MAX_KEY_LENGTH} printable characters")
-    return key
-
-
-async def process(
-    engine: AsyncEngine,
-    actor: Actor,
-    cmd: lead_processor.IngestLeads,
-    key: str | None = None,
-    clock: Callable[[], datetime] = utcnow,
-    on_commit: Callable[[], None] | None = None,
-) -> Processed:
-    """Run the lead processor once per idempotency key: the first request stores its leads and its
-    response together; a repeat with the same leads gets that response back; a repeat with other
-    leads is refused. Raises a DomainError for what the client can fix."""
-    key = check_key(key)
-    owner, digest = owner_of(actor), fingerprint(cmd)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            async with SqlUnitOfWork(engine, actor, clock=clock, on_commit=on_commit) as uow:
-                if key is not None:
-                    found = await idempotency.recall(uow, owner, key)
-                    if found is not None:
-                        if found.request_hash != digest:
-                            raise d.ValidationError(
-                                "idempotencyKey",
-                                f"the key {key!r} was already used for a "
-                                "different request; use a new key for new leads",
-                            )
-                        return Processed(found.response, replayed=True)
-                response: dict[str, Any] = {}
-
-                async def remember(results: list[lead_processor.Ingested]) -> None:
-                    response.update(rendered(results, cmd.batch))
-                    if key is not None:
-                        await idempotency.remember(uow, owner, key, digest, response)
-
-                await lead_processor.ingest_leads(cmd, uow, remember)
-                return Processed(response, replayed=False)
-        except idempotency.KeyTaken:
-            log.info("idempotency key %r was stored by a concurrent request (attempt %d); reading it", key, attempt)
-    raise d.Conflict(
-        f"the idempotency key {key!r} is being used by another request at the same time; send the request again"
-    )
 
 
 # --- the HTTP endpoint ---
@@ -243,9 +165,11 @@ def ingest_endpoint(
     async def ingest(request: Request) -> Response:
         try:
             principal = await _principal(engine, request)
-            cmd = command_from_body(await _body(request))
-            actor = Actor(user_id=principal.user_id, partner_id=principal.partner_id, role=principal.role)
-            done = await process(engine, actor, cmd, request.headers.get("idempotency-key"), clock, events_committed)
+            cmd = IngestIdempotently(
+                request=command_from_body(await _body(request)), idempotency_key=request.headers.get("idempotency-key")
+            )
+            async with SqlUnitOfWork(engine, actor_of(principal), clock=clock, on_commit=events_committed) as uow:
+                done = await ingest_idempotently(cmd, uow, STORE)
         except IngestError as error:
             headers = {"WWW-Authenticate": 'Bearer realm="salesgraph"'} if error.status == 401 else None
             return _json(error.body(), error.status, headers)
@@ -258,7 +182,7 @@ def ingest_endpoint(
                 IngestError(500, "INTERNAL_SERVER_ERROR", "the leads could not be stored; nothing was written").body(),
                 500,
             )
-        return _json(done.response, 201, {"Idempotent-Replayed": "true"} if done.replayed else None)
+        return _json(rendered(done, cmd.request.batch), 201, {"Idempotent-Replayed": "true"} if done.replayed else None)
 
     return ingest
 

@@ -1,42 +1,100 @@
-"""Idempotency keys: the first response to a key is stored with the change it made, in the same
-transaction, and handed back for a repeat of that key."""
+"""The idempotency store of the lead processor on the `idempotency_keys` table: a key's outcome is
+inserted with the change it made, in the same transaction, and read back for a repeat of that key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import hashlib
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from domain.enums import LeadStatus
+from domain.errors import Conflict
+from domain.workflows.ingestion import Remembered, Routed
 from persistence import tables as t
 from persistence.uow import SqlUnitOfWork
 
-
-@dataclass(frozen=True)
-class Remembered:
-    request_hash: str
-    response: dict[str, Any]
+# The first half of the two-number advisory locks taken per key (a space of its own: the single-number
+# locks of the outbox and the indicators never meet these).
+_LOCK_SPACE = 0x5A1E51D
 
 
-class KeyTaken(Exception):
-    """Another transaction stored the same key first (it committed while this one ran)."""
+class SqlIdempotencyStore:
+    """`domain.workflows.ingestion.IdempotencyStore` in the unit of work's transaction."""
 
-
-async def recall(uow: SqlUnitOfWork, owner: str, key: str) -> Remembered | None:
-    keys = t.idempotency_keys
-    found = (
-        await uow.execute(select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key))
-    ).first()
-    return None if found is None else Remembered(found.request_hash, found.response)
-
-
-async def remember(uow: SqlUnitOfWork, owner: str, key: str, request_hash: str, response: dict[str, Any]) -> None:
-    try:
-        await uow.execute(
-            insert(t.idempotency_keys).values(
-                owner=owner, key=key, request_hash=request_hash, response=response, created_at=uow.now
+    async def recall(self, uow: SqlUnitOfWork, owner: str, key: str) -> Remembered | None:
+        if uow.engine.dialect.name == "postgresql":
+            # Requests with one key queue here until the first one commits (or rolls back); READ COMMITTED
+            # lets the select below see what it stored. On SQLite the unit of work's write lock queues them.
+            await uow.execute(
+                text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                {"space": _LOCK_SPACE, "key": _lock_key(owner, key)},
             )
+        keys = t.idempotency_keys
+        found = (
+            await uow.execute(
+                select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key)
+            )
+        ).first()
+        return None if found is None else Remembered(found.request_hash, _leads(found.response))
+
+    async def remember(self, uow: SqlUnitOfWork, owner: str, key: str, remembered: Remembered) -> None:
+        try:
+            await uow.execute(
+                insert(t.idempotency_keys).values(
+                    owner=owner,
+                    key=key,
+                    request_hash=remembered.fingerprint,
+                    response={"leads": [_row(lead) for lead in remembered.leads]},
+                    created_at=uow.now,
+                )
+            )
+        except IntegrityError:
+            # Only where the lock above does not reach (SQLite written by several processes).
+            raise Conflict(
+                f"the idempotency key {key!r} is being used by another request at the same time; send the request again"
+            ) from None
+
+
+def _lock_key(owner: str, key: str) -> int:
+    """A stable 32-bit number for (owner, key); two keys sharing one only wait for each other."""
+    return int.from_bytes(hashlib.sha256(f"{owner}\n{key}".encode()).digest()[:4], "big", signed=True)
+
+
+def _row(lead: Routed) -> dict[str, Any]:
+    return {
+        "id": lead.lead_id,
+        "status": lead.status.value,
+        "priority": lead.priority,
+        "assignedUserId": lead.assigned_user_id,
+        "assignedPartnerId": lead.assigned_partner_id,
+        "routingRuleId": lead.routing_rule_id,
+        "splitterId": lead.splitter_id,
+    }
+
+
+def _leads(response: dict[str, Any]) -> tuple[Routed, ...]:
+    rows = response["leads"] if "leads" in response else [response["lead"]]
+    return tuple(
+        Routed(
+            lead_id=_pk(row["id"]),
+            status=LeadStatus(row["status"]),
+            priority=row["priority"],
+            assigned_user_id=_pk(row["assignedUserId"]),
+            assigned_partner_id=_pk(row["assignedPartnerId"]),
+            routing_rule_id=_pk(row["routingRuleId"]),
+            splitter_id=_pk(row["splitterId"]),
         )
-    except IntegrityError:
-        raise KeyTaken() from None
+        for row in rows
+    )
+
+
+def _pk(value: int | str | None) -> int | None:
+    """Keys stored before the outcome was kept as primary keys hold the HTTP response itself: its ids are
+    global ids (base64url of `Type:pk`), and a single lead is `{"lead": …}`. Those replay as they were."""
+    if value is None or isinstance(value, int):
+        return value
+    padded = value + "=" * (-len(value) % 4)
+    return int(base64.urlsafe_b64decode(padded).decode().rpartition(":")[2])

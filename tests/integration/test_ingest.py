@@ -6,10 +6,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from domain.enums import Role
+from domain.uow import Actor
+from domain.workflows import ingestion
+from domain.workflows.ingestion import fingerprint
+from domain.workflows.leads import IngestLeads, NewLead
 from gql import ids
+from gql.auth import issue_token
 from persistence import tables as t
 
 URL = "/ingest/leads"
@@ -301,7 +308,9 @@ async def test_a_repeated_key_returns_the_first_response_and_creates_nothing(api
     assert await written(writable) == before
     async with writable.engine.connect() as conn:
         stored = (await conn.execute(select(t.idempotency_keys).where(t.idempotency_keys.c.key == "lead-berg-1"))).one()
-    assert stored.owner == f"user:{writable.summary.admin_user_id}" and stored.response == first.json()
+    # The key keeps what the processor did (keys, not the rendered ids), and the caller it belongs to.
+    assert stored.owner == f"user:{writable.summary.admin_user_id}"
+    assert [lead["id"] for lead in stored.response["leads"]] == [pk_of(first.json()["lead"]["id"])]
 
 
 async def test_the_same_key_with_another_body_is_refused(api, writable):
@@ -399,3 +408,95 @@ async def test_the_http_endpoint_and_the_ingest_lead_mutation_share_their_keys(a
       { ... on IngestLeadPayload { replayed lead { id } } } }""")
     assert data["ingestLead"] == {"replayed": True, "lead": {"id": response.json()["lead"]["id"]}}
     assert await written(writable) == before
+
+
+# --- one path for POST and the ingestLead mutation ---
+
+INGEST_LEAD = """mutation($input: IngestLeadInput!) { ingestLead(input: $input) {
+  __typename ... on IngestLeadPayload { replayed lead { id assignedUser { id } assignedPartner { id } }
+  routingRule { id } } ... on UserError { message } } }"""
+
+
+async def test_a_key_first_used_by_the_mutation_replays_over_post_and_creates_nothing(api, writable):
+    [rep] = await reps(writable, 1)
+    rule = await rule_for(api, "mutation-first", {"userId": ids.encode("User", rep)})
+    made = await api.data(
+        INGEST_LEAD, {"input": {"lastName": "Aas", "utmSource": "mutation-first", "idempotencyKey": "mutation-first"}}
+    )
+    first = made["ingestLead"]
+    assert first["replayed"] is False and first["routingRule"] == {"id": rule}, first
+    before = await written(writable)
+    again = await post(api, {"utmSource": "mutation-first", "lastName": "Aas"}, key="mutation-first")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    lead = again.json()["lead"]
+    assert (lead["id"], lead["routingRuleId"], lead["assignedUserId"]) == (
+        first["lead"]["id"],
+        rule,
+        ids.encode("User", rep),
+    )
+    replayed = (
+        await api.data(
+            INGEST_LEAD,
+            {"input": {"lastName": "Aas", "utmSource": "mutation-first", "idempotencyKey": "mutation-first"}},
+        )
+    )["ingestLead"]
+    assert replayed == {**first, "replayed": True}
+    assert await written(writable) == before
+    await api.data(DELETE_RULE, {"input": {"id": rule}})
+
+
+async def test_a_key_stored_before_outcomes_were_kept_as_keys_still_replays_its_response(api, writable):
+    """Rows written before the ingestion moved into the domain hold the rendered HTTP response."""
+    made = await post(api, {"lastName": "Gammel"})
+    assert made.status_code == 201
+    stored = made.json()
+    owner = f"user:{writable.summary.admin_user_id}"
+    digest = fingerprint(IngestLeads(leads=[NewLead(last_name="Gammel")]))
+    async with writable.engine.begin() as conn:
+        await conn.execute(
+            insert(t.idempotency_keys).values(
+                owner=owner, key="legacy-key", request_hash=digest, response=stored, created_at=datetime.now(UTC)
+            )
+        )
+    before = await written(writable)
+    again = await post(api, {"lastName": "Gammel"}, key="legacy-key")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == stored
+    over_graphql = await api.data(INGEST_LEAD, {"input": {"lastName": "Gammel", "idempotencyKey": "legacy-key"}})
+    assert over_graphql["ingestLead"]["replayed"] is True
+    assert over_graphql["ingestLead"]["lead"]["id"] == stored["lead"]["id"]
+    assert await written(writable) == before
+
+
+async def test_each_ingestion_runs_as_its_caller_with_the_caller_s_role(api, writable, monkeypatch):
+    """Over POST and over the mutation alike, the processor runs as the token's user with that user's
+    role (whose rules its reads follow), or as the partner with a partner's rules."""
+    seen = []
+    original = ingestion.ingest_leads
+
+    async def spied(cmd, uow, before_commit=None):
+        seen.append((uow.actor, uow.viewer.role))
+        return await original(cmd, uow, before_commit)
+
+    monkeypatch.setattr(ingestion, "ingest_leads", spied)
+    [rep] = await reps(writable, 1)
+    rep_token = await issue_token(writable.engine, name="rep ingest", user_id=rep)
+    admin, partner = writable.summary.admin_user_id, writable.summary.partner_id
+    callers = [
+        (api.token, Actor(user_id=admin, role=Role.ADMIN), "ADMIN"),
+        (rep_token, Actor(user_id=rep, role=Role.SALES_REP), "SALES_REP"),
+        (writable.partner_token, Actor(partner_id=partner), "PARTNER"),
+    ]
+    for n, (token, actor, rules) in enumerate(callers):
+        seen.clear()
+        over_http = await post(api, {"lastName": f"Caller {n}"}, token=token)
+        assert over_http.status_code == 201, over_http.text
+        over_graphql = await api.data(INGEST_LEAD, {"input": {"lastName": f"Caller {n}"}}, token=token)
+        assert over_graphql["ingestLead"]["__typename"] == "IngestLeadPayload", over_graphql
+        assert seen == [(actor, rules), (actor, rules)]
+        if actor.partner_id is not None:  # no rule matched: a partner's own lead, whichever way it came
+            assert over_http.json()["lead"]["assignedPartnerId"] == ids.encode("Partner", partner)
+            assert over_graphql["ingestLead"]["lead"]["assignedPartner"] == {"id": ids.encode("Partner", partner)}
+        else:
+            assert over_http.json()["lead"]["assignedPartnerId"] is None
+            assert over_graphql["ingestLead"]["lead"]["assignedPartner"] is None

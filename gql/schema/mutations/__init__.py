@@ -17,6 +17,8 @@ AREAS = [
     "activities",
     "goals",
     "leads",
+    "campaigns",
+    "lead_routing",
     "catalog",
     "documents",
     "tokens",
