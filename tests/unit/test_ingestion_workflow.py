@@ -65,7 +65,9 @@ def store() -> MemoryStore:
 
 
 def keyed(*leads: wf.NewLead, key: str | None = "k-1", batch: bool = False) -> ingestion.IngestIdempotently:
-    return ingestion.IngestIdempotently(request=lead_processor.IngestLeads(leads=list(leads), batch=batch), idempotency_key=key)
+    return ingestion.IngestIdempotently(
+        request=lead_processor.IngestLeads(leads=list(leads), batch=batch), idempotency_key=key
+    )
 
 
 KEYS = MemoryKeys()
