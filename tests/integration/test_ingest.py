@@ -14,7 +14,8 @@ from domain.enums import Role
 from domain.uow import Actor
 from domain.workflows import ingestion
 from domain.workflows.ingestion import fingerprint
-from domain.workflows.leads import IngestLeads, NewLead
+from domain.workflows.lead_processor import IngestLeads
+from domain.workflows.leads import NewLead
 from gql import ids
 from gql.auth import issue_token
 from persistence import tables as t
