@@ -324,7 +324,7 @@ class Mutation:
         rename: Mapping[str, str],
         convert: Mapping[str, Callable[[Any], Any]],
         ports: Ports | None,
-        name: str | None,
+        name: str,
     ) -> None:
         self.workflow = workflow
         self.command = typing.get_type_hints(workflow)[next(iter(inspect.signature(workflow).parameters))]
@@ -338,7 +338,7 @@ class Mutation:
             domain_errors.ValidationError,
             *(e for e in ERROR_TYPES if e in errors and e is not domain_errors.ValidationError),
         )
-        self.name = name or "".join(part.title() for part in workflow.__name__.split("_")) + "Result"
+        self.name = name
         members = (self.payload.type, *(ERROR_TYPES[e] for e in self.errors))
         description = f"The outcome of the mutation: `{self.payload.type.__name__}` or a `UserError`."
         self.result = Annotated[Union[members], strawberry.union(self.name, description=description)]  # noqa: UP007 - a runtime tuple
@@ -379,43 +379,52 @@ def mutation(
     input_type: type,
     payload: type | Payload,
     *,
-    description: str,
     errors: tuple[type[domain_errors.DomainError], ...] = (),
     ids: Mapping[str, str | tuple[str, ...]] | None = None,
     rename: Mapping[str, str] | None = None,
     convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ports: Ports | None = None,
-    name: str | None = None,
-) -> Any:
-    """A GraphQL mutation field that runs `workflow` with the command built from `input_type`.
+) -> Callable[[Callable[..., None]], Any]:
+    """Declare a GraphQL mutation that runs `workflow` with the command built from `input_type`. It
+    decorates a stub method whose name is the mutation's and whose docstring is its description:
 
+        @mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict))
+        def move_opportunity(self) -> None:
+            '''Move an opportunity, with its quotes and activities, to another account.'''
+
+    errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
     the input does not say so itself with `gid(...)` fields.
-    errors: the domain errors the workflow can raise (ValidationError is always listed).
     rename: input field → command field, where the names differ; convert: input field → function of the
     sent, non-null value (nested inputs with a `to_domain()` method need none). ports: the extra
     arguments the workflow takes after the unit of work, made from the request's context."""
-    declared = Mutation(
-        workflow,
-        input_type,
-        payload,
-        errors=errors,
-        ids=ids or {},
-        rename=rename or {},
-        convert=convert or {},
-        ports=ports,
-        name=name,
-    )
 
-    async def resolver(info: Info, input: Any) -> Any:
-        return await declared.resolve(info, input)
+    def declare(stub: Callable[..., None]) -> Any:
+        if not stub.__doc__:
+            raise TypeError(f"{stub.__name__}: the docstring is the mutation's description in GraphiQL; write one")
+        declared = Mutation(
+            workflow,
+            input_type,
+            payload,
+            errors=errors,
+            ids=ids or {},
+            rename=rename or {},
+            convert=convert or {},
+            ports=ports,
+            name="".join(part.title() for part in stub.__name__.split("_")) + "Result",
+        )
 
-    resolver.__annotations__ = {
-        "info": Info,
-        "input": Annotated[input_type, strawberry.argument(description=INPUT)],
-        "return": declared.result,
-    }
-    resolver.__name__ = workflow.__name__
-    field = strawberry.mutation(resolver=resolver, description=description)
-    field.declaration = declared  # the schema test reads what was declared
-    return field
+        async def resolver(info: Info, input: Any) -> Any:
+            return await declared.resolve(info, input)
+
+        resolver.__annotations__ = {
+            "info": Info,
+            "input": Annotated[input_type, strawberry.argument(description=INPUT)],
+            "return": declared.result,
+        }
+        resolver.__name__ = stub.__name__
+        field = strawberry.mutation(resolver=resolver, description=" ".join(stub.__doc__.split()))
+        field.declaration = declared  # the schema test reads what was declared
+        return field
+
+    return declare

@@ -49,38 +49,29 @@ class AccountGroupMembershipPayload:
 
 @strawberry.type
 class AccountGroupMutations:
-    create_account_group = mutation(
-        wf.create_account_group,
-        CreateAccountGroupInput,
-        AccountGroupPayload,
-        errors=(NotFound, Conflict),
-        description="Create an account group.",
+    @mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, errors=(NotFound, Conflict))
+    def create_account_group(self) -> None:
+        """Create an account group."""
+
+    @mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, errors=(NotFound, Conflict))
+    def rename_account_group(self) -> None:
+        """Rename an account group."""
+
+    @mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), errors=(NotFound, Conflict))
+    def delete_account_group(self) -> None:
+        """Delete an account group; its accounts stay and only leave the group."""
+
+    @mutation(
+        wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, errors=(NotFound, Conflict)
     )
-    rename_account_group = mutation(
-        wf.rename_account_group,
-        RenameAccountGroupInput,
-        AccountGroupPayload,
-        errors=(NotFound, Conflict),
-        description="Rename an account group.",
-    )
-    delete_account_group = mutation(
-        wf.delete_account_group,
-        DeleteAccountGroupInput,
-        Deleted("AccountGroup"),
-        errors=(NotFound, Conflict),
-        description="Delete an account group; its accounts stay and only leave the group.",
-    )
-    add_account_to_group = mutation(
-        wf.add_account_to_group,
-        AccountGroupMembershipInput,
-        AccountGroupMembershipPayload,
-        errors=(NotFound, Conflict),
-        description="Add an account to a group.",
-    )
-    remove_account_from_group = mutation(
+    def add_account_to_group(self) -> None:
+        """Add an account to a group."""
+
+    @mutation(
         wf.remove_account_from_group,
         AccountGroupMembershipInput,
         AccountGroupMembershipPayload,
         errors=(NotFound, Conflict),
-        description="Remove an account from a group.",
     )
+    def remove_account_from_group(self) -> None:
+        """Remove an account from a group."""

@@ -135,71 +135,59 @@ ATTRIBUTES = {"custom_attributes": _attributes}
 
 @strawberry.type
 class AccountMutations:
-    create_account = mutation(
+    @mutation(
         wf.create_account,
         CreateAccountInput,
         AccountPayload,
         convert=ATTRIBUTES,
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Create an account (you are its creator: only you may make it private).",
     )
-    update_account = mutation(
+    def create_account(self) -> None:
+        """Create an account (you are its creator: only you may make it private)."""
+
+    @mutation(
         wf.update_account,
         UpdateAccountInput,
         AccountPayload,
         convert=ATTRIBUTES,
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Change an account's data. Moving it into the PROSPECT group resets its "
-        "contacts' lead status to OPEN in the same change.",
     )
-    delete_account = mutation(
-        wf.delete_account,
-        DeleteAccountInput,
-        Deleted("Account"),
-        errors=(NotFound, Conflict),
-        description="Delete an account with its contacts, activities, links, group memberships and "
-        "favourites. Refused while it has opportunities or contracts; its sub-accounts "
-        "become top-level accounts.",
+    def update_account(self) -> None:
+        """Change an account's data. Moving it into the PROSPECT group resets its contacts' lead status to OPEN in the
+        same change."""
+
+    @mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), errors=(NotFound, Conflict))
+    def delete_account(self) -> None:
+        """Delete an account with its contacts, activities, links, group memberships and favourites. Refused while it
+        has opportunities or contracts; its sub-accounts become top-level accounts."""
+
+    @mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, errors=(NotFound, Conflict))
+    def set_account_parent(self) -> None:
+        """Make an account a sub-account of another (no cycles), or top-level again."""
+
+    @mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, errors=(NotFound, Conflict))
+    def link_accounts(self) -> None:
+        """Link two accounts (e.g. companies of one group); each then lists the other."""
+
+    @mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, errors=(NotFound, Conflict))
+    def unlink_accounts(self) -> None:
+        """Remove the link between two accounts."""
+
+    @mutation(
+        wf.add_favourite_account, FavouriteAccountInput, AccountPayload, errors=(NotFound, Conflict, PermissionDenied)
     )
-    set_account_parent = mutation(
-        wf.set_account_parent,
-        SetAccountParentInput,
-        AccountPayload,
-        errors=(NotFound, Conflict),
-        description="Make an account a sub-account of another (no cycles), or top-level again.",
-    )
-    link_accounts = mutation(
-        wf.link_accounts,
-        AccountLinkInput,
-        LinkedAccountsPayload,
-        errors=(NotFound, Conflict),
-        description="Link two accounts (e.g. companies of one group); each then lists the other.",
-    )
-    unlink_accounts = mutation(
-        wf.unlink_accounts,
-        AccountLinkInput,
-        LinkedAccountsPayload,
-        errors=(NotFound, Conflict),
-        description="Remove the link between two accounts.",
-    )
-    add_favourite_account = mutation(
-        wf.add_favourite_account,
-        FavouriteAccountInput,
-        AccountPayload,
-        errors=(NotFound, Conflict, PermissionDenied),
-        description="Mark an account as one of your favourites.",
-    )
-    remove_favourite_account = mutation(
+    def add_favourite_account(self) -> None:
+        """Mark an account as one of your favourites."""
+
+    @mutation(
         wf.remove_favourite_account,
         FavouriteAccountInput,
         AccountPayload,
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Remove an account from your favourites.",
     )
-    assign_account_partner = mutation(
-        wf.assign_account_partner,
-        AssignAccountPartnerInput,
-        AccountPayload,
-        errors=(NotFound, Conflict),
-        description="Give an account to a partner to manage, or take it back.",
-    )
+    def remove_favourite_account(self) -> None:
+        """Remove an account from your favourites."""
+
+    @mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, errors=(NotFound, Conflict))
+    def assign_account_partner(self) -> None:
+        """Give an account to a partner to manage, or take it back."""

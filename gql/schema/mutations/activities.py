@@ -75,33 +75,25 @@ class SalesActivityPayload:
 
 @strawberry.type
 class SalesActivityMutations:
-    create_sales_activity = mutation(
+    @mutation(
         wf.create_sales_activity,
         CreateSalesActivityInput,
         SalesActivityPayload,
         rename={"attach_to_id": "attach_to"},
         convert={"attach_to_id": _target},
         errors=(NotFound, Conflict),
-        description="Log a sales activity about a lead, an opportunity, an account or a partner.",
     )
-    update_sales_activity = mutation(
-        wf.update_sales_activity,
-        UpdateSalesActivityInput,
-        SalesActivityPayload,
-        errors=(NotFound, Conflict),
-        description="Change a sales activity (what it is about stays).",
-    )
-    complete_sales_activity = mutation(
-        wf.complete_sales_activity,
-        CompleteSalesActivityInput,
-        SalesActivityPayload,
-        errors=(NotFound, Conflict),
-        description="Mark a sales activity done.",
-    )
-    delete_sales_activity = mutation(
-        wf.delete_sales_activity,
-        DeleteSalesActivityInput,
-        Deleted("SalesActivity"),
-        errors=(NotFound, Conflict),
-        description="Delete a sales activity.",
-    )
+    def create_sales_activity(self) -> None:
+        """Log a sales activity about a lead, an opportunity, an account or a partner."""
+
+    @mutation(wf.update_sales_activity, UpdateSalesActivityInput, SalesActivityPayload, errors=(NotFound, Conflict))
+    def update_sales_activity(self) -> None:
+        """Change a sales activity (what it is about stays)."""
+
+    @mutation(wf.complete_sales_activity, CompleteSalesActivityInput, SalesActivityPayload, errors=(NotFound, Conflict))
+    def complete_sales_activity(self) -> None:
+        """Mark a sales activity done."""
+
+    @mutation(wf.delete_sales_activity, DeleteSalesActivityInput, Deleted("SalesActivity"), errors=(NotFound, Conflict))
+    def delete_sales_activity(self) -> None:
+        """Delete a sales activity."""

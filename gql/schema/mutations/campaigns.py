@@ -44,31 +44,18 @@ class CampaignRefInput:
 
 @strawberry.type
 class CampaignMutations:
-    create_campaign = mutation(
-        campaigns.create_campaign,
-        CreateCampaignInput,
-        CampaignPayload,
-        errors=ERRORS,
-        description="Create a marketing campaign.",
-    )
-    update_campaign = mutation(
-        campaigns.update_campaign,
-        UpdateCampaignInput,
-        CampaignPayload,
-        errors=ERRORS,
-        description="Change a campaign's name, costs or period.",
-    )
-    archive_campaign = mutation(
-        campaigns.archive_campaign,
-        CampaignRefInput,
-        CampaignPayload,
-        errors=ERRORS,
-        description="Archive a campaign: kept with its leads and figures, no longer in use.",
-    )
-    unarchive_campaign = mutation(
-        campaigns.unarchive_campaign,
-        CampaignRefInput,
-        CampaignPayload,
-        errors=ERRORS,
-        description="Put an archived campaign back in use.",
-    )
+    @mutation(campaigns.create_campaign, CreateCampaignInput, CampaignPayload, errors=ERRORS)
+    def create_campaign(self) -> None:
+        """Create a marketing campaign."""
+
+    @mutation(campaigns.update_campaign, UpdateCampaignInput, CampaignPayload, errors=ERRORS)
+    def update_campaign(self) -> None:
+        """Change a campaign's name, costs or period."""
+
+    @mutation(campaigns.archive_campaign, CampaignRefInput, CampaignPayload, errors=ERRORS)
+    def archive_campaign(self) -> None:
+        """Archive a campaign: kept with its leads and figures, no longer in use."""
+
+    @mutation(campaigns.unarchive_campaign, CampaignRefInput, CampaignPayload, errors=ERRORS)
+    def unarchive_campaign(self) -> None:
+        """Put an archived campaign back in use."""

@@ -220,123 +220,74 @@ class ImportProductsInput:
 
 @strawberry.type
 class CatalogMutations:
-    create_price_book = mutation(
-        wf.create_price_book,
-        CreatePriceBookInput,
-        PriceBookPayload,
-        errors=ERRORS,
-        description="Create a price book (optionally as an update of an earlier one).",
-    )
-    update_price_book = mutation(
-        wf.update_price_book,
-        UpdatePriceBookInput,
-        PriceBookPayload,
-        errors=ERRORS,
-        description="Change a price book's data.",
-    )
-    delete_price_book = mutation(
-        wf.delete_price_book,
-        CatalogRefInput,
-        Deleted("PriceBook"),
-        ids={"id": "PriceBook"},
-        errors=ERRORS,
-        description="Delete a price book with its prices and bundles (not while quotes use it).",
-    )
-    create_product = mutation(
-        wf.create_product,
-        CreateProductInput,
-        ProductPayload,
-        errors=ERRORS,
-        description="Create a product (add its units with addProductUnit).",
-    )
-    update_product = mutation(
-        wf.update_product,
-        UpdateProductInput,
-        ProductPayload,
-        errors=ERRORS,
-        description="Change a product's data.",
-    )
-    delete_product = mutation(
-        wf.delete_product,
-        CatalogRefInput,
-        Deleted("Product"),
-        ids={"id": "Product"},
-        errors=ERRORS,
-        description="Delete a product with its units and prices (not while quotes, contracts or "
-        "bundles use it; deactivate it instead).",
-    )
-    add_product_unit = mutation(
-        wf.add_product_unit,
-        AddProductUnitInput,
-        ProductUnitPayload,
-        errors=ERRORS,
-        description="Add a unit a product is sold in: one-time, or recurring with a period.",
-    )
-    update_product_unit = mutation(
-        wf.update_product_unit,
-        UpdateProductUnitInput,
-        ProductUnitPayload,
-        errors=ERRORS,
-        description="Change a product unit.",
-    )
-    remove_product_unit = mutation(
-        wf.remove_product_unit,
-        CatalogRefInput,
-        UnitRemoved(),
-        ids={"id": "ProductUnit"},
-        errors=ERRORS,
-        description="Remove a product unit with its prices (not while quote items or bundles use it).",
-    )
-    set_price = mutation(
-        wf.set_price,
-        SetPriceInput,
-        PriceEntryPayload,
-        errors=ERRORS,
-        description="Set the price of a product unit in a price book and currency (creates or replaces it).",
-    )
-    remove_price = mutation(
-        wf.remove_price,
-        RemovePriceInput,
-        Deleted("PriceEntry"),
-        errors=ERRORS,
-        description="Remove a unit's price in one currency from a price book.",
-    )
-    create_bundle = mutation(
-        wf.create_bundle,
-        CreateBundleInput,
-        BundlePayload,
-        errors=ERRORS,
-        description="Create a bundle of product units whose weights (summing to 100) split its price.",
-    )
-    update_bundle = mutation(
-        wf.update_bundle,
-        UpdateBundleInput,
-        BundlePayload,
-        errors=ERRORS,
-        description="Change a bundle (new components replace the old ones).",
-    )
-    delete_bundle = mutation(
-        wf.delete_bundle,
-        CatalogRefInput,
-        Deleted("Bundle"),
-        ids={"id": "Bundle"},
-        errors=ERRORS,
-        description="Delete a bundle.",
-    )
-    set_exchange_rate = mutation(
+    @mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, errors=ERRORS)
+    def create_price_book(self) -> None:
+        """Create a price book (optionally as an update of an earlier one)."""
+
+    @mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, errors=ERRORS)
+    def update_price_book(self) -> None:
+        """Change a price book's data."""
+
+    @mutation(wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), ids={"id": "PriceBook"}, errors=ERRORS)
+    def delete_price_book(self) -> None:
+        """Delete a price book with its prices and bundles (not while quotes use it)."""
+
+    @mutation(wf.create_product, CreateProductInput, ProductPayload, errors=ERRORS)
+    def create_product(self) -> None:
+        """Create a product (add its units with addProductUnit)."""
+
+    @mutation(wf.update_product, UpdateProductInput, ProductPayload, errors=ERRORS)
+    def update_product(self) -> None:
+        """Change a product's data."""
+
+    @mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), ids={"id": "Product"}, errors=ERRORS)
+    def delete_product(self) -> None:
+        """Delete a product with its units and prices (not while quotes, contracts or bundles use it; deactivate it
+        instead)."""
+
+    @mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, errors=ERRORS)
+    def add_product_unit(self) -> None:
+        """Add a unit a product is sold in: one-time, or recurring with a period."""
+
+    @mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, errors=ERRORS)
+    def update_product_unit(self) -> None:
+        """Change a product unit."""
+
+    @mutation(wf.remove_product_unit, CatalogRefInput, UnitRemoved(), ids={"id": "ProductUnit"}, errors=ERRORS)
+    def remove_product_unit(self) -> None:
+        """Remove a product unit with its prices (not while quote items or bundles use it)."""
+
+    @mutation(wf.set_price, SetPriceInput, PriceEntryPayload, errors=ERRORS)
+    def set_price(self) -> None:
+        """Set the price of a product unit in a price book and currency (creates or replaces it)."""
+
+    @mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), errors=ERRORS)
+    def remove_price(self) -> None:
+        """Remove a unit's price in one currency from a price book."""
+
+    @mutation(wf.create_bundle, CreateBundleInput, BundlePayload, errors=ERRORS)
+    def create_bundle(self) -> None:
+        """Create a bundle of product units whose weights (summing to 100) split its price."""
+
+    @mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, errors=ERRORS)
+    def update_bundle(self) -> None:
+        """Change a bundle (new components replace the old ones)."""
+
+    @mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), ids={"id": "Bundle"}, errors=ERRORS)
+    def delete_bundle(self) -> None:
+        """Delete a bundle."""
+
+    @mutation(
         wf.set_exchange_rate,
         SetExchangeRateInput,
         ExchangeRatePayload,
         ports=lambda context: (SqlExchangeRates(),),
         errors=ERRORS,
-        description="Set the exchange rate of a currency to EUR (the base, always 1).",
     )
-    import_products = mutation(
-        wf.import_products,
-        ImportProductsInput,
-        ImportProductsPayload,
-        errors=ERRORS,
-        description="Import products, units and prices from CSV: every row is checked first "
-        "(a ValidationError names the line and column of the first bad one, and "
-        "nothing is written), then products are created or updated by code.",
-    )
+    def set_exchange_rate(self) -> None:
+        """Set the exchange rate of a currency to EUR (the base, always 1)."""
+
+    @mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, errors=ERRORS)
+    def import_products(self) -> None:
+        """Import products, units and prices from CSV: every row is checked first (a ValidationError names the line and
+        column of the first bad one, and nothing is written), then products are created or updated by code."""

@@ -83,60 +83,35 @@ class ContactTypePayload:
 
 @strawberry.type
 class ContactMutations:
-    create_contact = mutation(
-        wf.create_contact,
-        CreateContactInput,
-        ContactPayload,
-        errors=(NotFound, Conflict),
-        description="Create an employee of an account (consultants: createConsultant).",
-    )
-    update_contact = mutation(
-        wf.update_contact,
-        UpdateContactInput,
-        ContactPayload,
-        errors=(NotFound, Conflict),
-        description="Change a contact's data (not of an anonymized one).",
-    )
-    delete_contact = mutation(
-        wf.delete_contact,
-        ContactRefInput,
-        Deleted("Contact"),
-        errors=(NotFound, Conflict),
-        description="Delete a contact with its business roles; leads that became it lose the link.",
-    )
-    anonymize_contact = mutation(
-        wf.anonymize_contact,
-        ContactRefInput,
-        ContactPayload,
-        errors=(NotFound, Conflict),
-        description="Wipe a contact's personal data for good (GDPR); the contact stays, anonymized, "
-        "so statistics still add up. Irreversible.",
-    )
-    set_contact_lead_status = mutation(
-        wf.set_contact_lead_status,
-        SetContactLeadStatusInput,
-        ContactPayload,
-        errors=(NotFound, Conflict),
-        description="Set the lead status of an employee of a PROSPECT account.",
-    )
-    create_contact_type = mutation(
-        wf.create_contact_type,
-        CreateContactTypeInput,
-        ContactTypePayload,
-        errors=(NotFound, Conflict),
-        description="Create a contact type based on EMPLOYEE or CONSULTANT.",
-    )
-    update_contact_type = mutation(
-        wf.update_contact_type,
-        UpdateContactTypeInput,
-        ContactTypePayload,
-        errors=(NotFound, Conflict),
-        description="Rename a contact type.",
-    )
-    delete_contact_type = mutation(
-        wf.delete_contact_type,
-        DeleteContactTypeInput,
-        Deleted("ContactType"),
-        errors=(NotFound, Conflict),
-        description="Delete an unused contact type (never the last one of its kind).",
-    )
+    @mutation(wf.create_contact, CreateContactInput, ContactPayload, errors=(NotFound, Conflict))
+    def create_contact(self) -> None:
+        """Create an employee of an account (consultants: createConsultant)."""
+
+    @mutation(wf.update_contact, UpdateContactInput, ContactPayload, errors=(NotFound, Conflict))
+    def update_contact(self) -> None:
+        """Change a contact's data (not of an anonymized one)."""
+
+    @mutation(wf.delete_contact, ContactRefInput, Deleted("Contact"), errors=(NotFound, Conflict))
+    def delete_contact(self) -> None:
+        """Delete a contact with its business roles; leads that became it lose the link."""
+
+    @mutation(wf.anonymize_contact, ContactRefInput, ContactPayload, errors=(NotFound, Conflict))
+    def anonymize_contact(self) -> None:
+        """Wipe a contact's personal data for good (GDPR); the contact stays, anonymized, so statistics still add up.
+        Irreversible."""
+
+    @mutation(wf.set_contact_lead_status, SetContactLeadStatusInput, ContactPayload, errors=(NotFound, Conflict))
+    def set_contact_lead_status(self) -> None:
+        """Set the lead status of an employee of a PROSPECT account."""
+
+    @mutation(wf.create_contact_type, CreateContactTypeInput, ContactTypePayload, errors=(NotFound, Conflict))
+    def create_contact_type(self) -> None:
+        """Create a contact type based on EMPLOYEE or CONSULTANT."""
+
+    @mutation(wf.update_contact_type, UpdateContactTypeInput, ContactTypePayload, errors=(NotFound, Conflict))
+    def update_contact_type(self) -> None:
+        """Rename a contact type."""
+
+    @mutation(wf.delete_contact_type, DeleteContactTypeInput, Deleted("ContactType"), errors=(NotFound, Conflict))
+    def delete_contact_type(self) -> None:
+        """Delete an unused contact type (never the last one of its kind)."""

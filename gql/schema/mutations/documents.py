@@ -84,17 +84,18 @@ def _decoded(text: str) -> bytes:
 
 @strawberry.type
 class DocumentMutations:
-    generate_quote_document = mutation(
+    @mutation(
         wf.generate_quote_document,
         GenerateQuoteDocumentInput,
         QuoteDocumentPayload,
         ports=lambda context: (DocxTemplateEngine(),),
         errors=(NotFound, Conflict),
-        description="Render a quote into a Word template (tokens: account name and address, "
-        "contact, quote name and dates, each item, totals, currency) and store the "
-        "document with the opportunity; download it from `downloadUrl`.",
     )
-    upload_document_template = mutation(
+    def generate_quote_document(self) -> None:
+        """Render a quote into a Word template (tokens: account name and address, contact, quote name and dates, each
+        item, totals, currency) and store the document with the opportunity; download it from `downloadUrl`."""
+
+    @mutation(
         wf.upload_document_template,
         UploadDocumentTemplateInput,
         DocumentTemplatePayload,
@@ -102,19 +103,24 @@ class DocumentMutations:
         convert={"content_base64": _decoded},
         ports=lambda context: (DocxTemplateEngine(),),
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Upload a Word (.docx) template for quote documents; it is checked before it is stored.",
     )
-    set_default_document_template = mutation(
+    def upload_document_template(self) -> None:
+        """Upload a Word (.docx) template for quote documents; it is checked before it is stored."""
+
+    @mutation(
         wf.set_default_document_template,
         SetDefaultDocumentTemplateInput,
         DefaultDocumentTemplatePayload,
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Make a template the default for quote documents (null: the built-in one).",
     )
-    delete_document_template = mutation(
+    def set_default_document_template(self) -> None:
+        """Make a template the default for quote documents (null: the built-in one)."""
+
+    @mutation(
         wf.delete_document_template,
         DeleteDocumentTemplateInput,
         Deleted("DocumentTemplate"),
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Delete a template; documents made from it are kept.",
     )
+    def delete_document_template(self) -> None:
+        """Delete a template; documents made from it are kept."""

@@ -29,10 +29,6 @@ class GoalPayload:
 
 @strawberry.type
 class GoalMutations:
-    set_goal = mutation(
-        wf.set_goal,
-        SetGoalInput,
-        GoalPayload,
-        errors=(NotFound, Conflict),
-        description="Set a user's goal for a period (replaces the goal of exactly that period).",
-    )
+    @mutation(wf.set_goal, SetGoalInput, GoalPayload, errors=(NotFound, Conflict))
+    def set_goal(self) -> None:
+        """Set a user's goal for a period (replaces the goal of exactly that period)."""

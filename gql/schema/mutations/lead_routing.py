@@ -141,49 +141,50 @@ class LeadSplitterRefInput:
 
 @strawberry.type
 class LeadRoutingMutations:
-    create_lead_routing_rule = mutation(
+    @mutation(
         rules.create_lead_routing_rule,
         CreateLeadRoutingRuleInput,
         LeadRoutingRulePayload,
         convert={"conditions": each("conditions")},
         errors=ERRORS,
-        description="Add a routing rule to the lead processor.",
     )
-    update_lead_routing_rule = mutation(
+    def create_lead_routing_rule(self) -> None:
+        """Add a routing rule to the lead processor."""
+
+    @mutation(
         rules.update_lead_routing_rule,
         UpdateLeadRoutingRuleInput,
         LeadRoutingRulePayload,
         convert={"conditions": each("conditions")},
         errors=ERRORS,
-        description="Change a routing rule: its conditions, target, position, priority or switch.",
     )
-    delete_lead_routing_rule = mutation(
-        rules.delete_lead_routing_rule,
-        LeadRoutingRuleRefInput,
-        Deleted("LeadRoutingRule"),
-        errors=ERRORS,
-        description="Delete a routing rule.",
-    )
-    create_lead_splitter = mutation(
+    def update_lead_routing_rule(self) -> None:
+        """Change a routing rule: its conditions, target, position, priority or switch."""
+
+    @mutation(rules.delete_lead_routing_rule, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), errors=ERRORS)
+    def delete_lead_routing_rule(self) -> None:
+        """Delete a routing rule."""
+
+    @mutation(
         splitters.create_lead_splitter,
         CreateLeadSplitterInput,
         LeadSplitterPayload,
         convert={"shares": each("shares")},
         errors=ERRORS,
-        description="Create a lead splitter that shares leads between sellers by weight.",
     )
-    update_lead_splitter = mutation(
+    def create_lead_splitter(self) -> None:
+        """Create a lead splitter that shares leads between sellers by weight."""
+
+    @mutation(
         splitters.update_lead_splitter,
         UpdateLeadSplitterInput,
         LeadSplitterPayload,
         convert={"shares": each("shares")},
         errors=ERRORS,
-        description="Rename a lead splitter, switch it on or off, or replace its shares.",
     )
-    delete_lead_splitter = mutation(
-        splitters.delete_lead_splitter,
-        LeadSplitterRefInput,
-        Deleted("LeadSplitter"),
-        errors=ERRORS,
-        description="Delete a lead splitter that no routing rule uses.",
-    )
+    def update_lead_splitter(self) -> None:
+        """Rename a lead splitter, switch it on or off, or replace its shares."""
+
+    @mutation(splitters.delete_lead_splitter, LeadSplitterRefInput, Deleted("LeadSplitter"), errors=ERRORS)
+    def delete_lead_splitter(self) -> None:
+        """Delete a lead splitter that no routing rule uses."""

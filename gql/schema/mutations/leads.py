@@ -173,77 +173,55 @@ class IngestLeadInput:
 
 @strawberry.type
 class LeadMutations:
-    create_lead = mutation(
-        leads.create_lead, CreateLeadInput, LeadPayload, errors=ERRORS, description="Create a lead by hand."
-    )
-    update_lead = mutation(
-        leads.update_lead,
-        UpdateLeadInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Change a lead's data, priority or working status (OPEN, CONTACTING).",
-    )
-    assign_lead = mutation(
-        leads.assign_lead,
-        AssignLeadInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Give a lead to a user or a partner, or to nobody.",
-    )
-    archive_lead = mutation(
-        leads.archive_lead,
-        LeadRefInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Archive a lead (hidden from the lead board, kept for statistics).",
-    )
-    unarchive_lead = mutation(
-        leads.unarchive_lead, LeadRefInput, LeadPayload, errors=ERRORS, description="Bring an archived lead back."
-    )
-    add_lead_to_account = mutation(
-        leads.add_lead_to_account,
-        AddLeadToAccountInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Note that a lead belongs to an existing account.",
-    )
-    qualify_lead = mutation(
-        leads.qualify_lead,
-        QualifyLeadInput,
-        QualifyLeadPayload,
-        errors=ERRORS,
-        description="Qualify a lead: create its opportunity (and, where asked, an account and a "
-        "contact) in one transaction; the lead becomes QUALIFIED and links to them.",
-    )
-    disqualify_lead = mutation(
-        leads.disqualify_lead,
-        DisqualifyLeadInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Disqualify a lead with a reason (or put it back as REWORK).",
-    )
-    rework_lead = mutation(
-        leads.rework_lead,
-        ReworkLeadInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="Put a lead back for a later follow-up (REWORK).",
-    )
-    anonymize_lead = mutation(
-        leads.anonymize_lead,
-        LeadRefInput,
-        LeadPayload,
-        errors=ERRORS,
-        description="GDPR: wipe a lead's personal data (names, company, e-mail, phone, UTM data) for "
-        "good. Its status, campaign and counts stay, so statistics still add up.",
-    )
-    ingest_lead = mutation(
+    @mutation(leads.create_lead, CreateLeadInput, LeadPayload, errors=ERRORS)
+    def create_lead(self) -> None:
+        """Create a lead by hand."""
+
+    @mutation(leads.update_lead, UpdateLeadInput, LeadPayload, errors=ERRORS)
+    def update_lead(self) -> None:
+        """Change a lead's data, priority or working status (OPEN, CONTACTING)."""
+
+    @mutation(leads.assign_lead, AssignLeadInput, LeadPayload, errors=ERRORS)
+    def assign_lead(self) -> None:
+        """Give a lead to a user or a partner, or to nobody."""
+
+    @mutation(leads.archive_lead, LeadRefInput, LeadPayload, errors=ERRORS)
+    def archive_lead(self) -> None:
+        """Archive a lead (hidden from the lead board, kept for statistics)."""
+
+    @mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, errors=ERRORS)
+    def unarchive_lead(self) -> None:
+        """Bring an archived lead back."""
+
+    @mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, errors=ERRORS)
+    def add_lead_to_account(self) -> None:
+        """Note that a lead belongs to an existing account."""
+
+    @mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, errors=ERRORS)
+    def qualify_lead(self) -> None:
+        """Qualify a lead: create its opportunity (and, where asked, an account and a contact) in one transaction; the
+        lead becomes QUALIFIED and links to them."""
+
+    @mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, errors=ERRORS)
+    def disqualify_lead(self) -> None:
+        """Disqualify a lead with a reason (or put it back as REWORK)."""
+
+    @mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, errors=ERRORS)
+    def rework_lead(self) -> None:
+        """Put a lead back for a later follow-up (REWORK)."""
+
+    @mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, errors=ERRORS)
+    def anonymize_lead(self) -> None:
+        """GDPR: wipe a lead's personal data (names, company, e-mail, phone, UTM data) for good. Its status, campaign
+        and counts stay, so statistics still add up."""
+
+    @mutation(
         ingestion.ingest_lead,
         IngestLeadInput,
         IngestLeadPayload,
         errors=(NotFound, Conflict),
         ports=lambda context: (SqlIdempotencyStore(),),
-        description="Send a lead through the lead processor (as POST /ingest/leads does): store it, "
-        "route it by the routing rules to a user, a partner or a splitter's next seller, "
-        "and set its priority. Idempotent with an idempotencyKey.",
     )
+    def ingest_lead(self) -> None:
+        """Send a lead through the lead processor (as POST /ingest/leads does): store it, route it by the routing rules
+        to a user, a partner or a splitter's next seller, and set its priority. Idempotent with an idempotencyKey."""

@@ -98,30 +98,35 @@ class StatusMonitorPayload:
 
 @strawberry.type
 class StatusMonitorMutations:
-    create_status_monitor = mutation(
+    @mutation(
         wf.create_status_monitor,
         CreateStatusMonitorInput,
         StatusMonitorPayload,
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Define a status monitor: a typed rule that marks accounts, contacts or opportunities with "
-        "its indicator while the rule holds.",
     )
-    update_status_monitor = mutation(
+    def create_status_monitor(self) -> None:
+        """Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while
+        the rule holds."""
+
+    @mutation(
         wf.update_status_monitor,
         UpdateStatusMonitorInput,
         StatusMonitorPayload,
         ids={"id": "StatusMonitor"},
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Change a status monitor, or switch it on or off with `active`.",
     )
-    delete_status_monitor = mutation(
+    def update_status_monitor(self) -> None:
+        """Change a status monitor, or switch it on or off with `active`."""
+
+    @mutation(
         wf.delete_status_monitor,
         DeleteStatusMonitorInput,
         Deleted("StatusMonitor"),
         ids={"id": "StatusMonitor"},
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Delete a status monitor; the indicators it set go with it.",
     )
+    def delete_status_monitor(self) -> None:
+        """Delete a status monitor; the indicators it set go with it."""
 
 
 TYPES = [StatusMonitorPayload]

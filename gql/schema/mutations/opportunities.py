@@ -110,108 +110,72 @@ class CreateUpsellOpportunityInput:
 
 @strawberry.type
 class OpportunityMutations:
-    create_opportunity = mutation(
-        wf.create_opportunity,
-        CreateOpportunityInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Create an opportunity on an account.",
-    )
-    update_opportunity = mutation(
-        wf.update_opportunity,
-        UpdateOpportunityInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict, Locked),
-        description="Change an opportunity's data (not its stage: see changeOpportunityStage).",
-    )
-    change_opportunity_stage = mutation(
+    @mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def create_opportunity(self) -> None:
+        """Create an opportunity on an account."""
+
+    @mutation(wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict, Locked))
+    def update_opportunity(self) -> None:
+        """Change an opportunity's data (not its stage: see changeOpportunityStage)."""
+
+    @mutation(
         wf.change_opportunity_stage,
         ChangeOpportunityStageInput,
         OpportunityPayload,
         errors=(NotFound, Conflict, Locked),
-        description="Move an opportunity to another open stage (or reopen a lost one).",
     )
-    move_opportunity = mutation(
-        wf.move_opportunity,
-        MoveOpportunityInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict, Locked),
-        description="Move an opportunity, with its quotes and activities, to another account.",
+    def change_opportunity_stage(self) -> None:
+        """Move an opportunity to another open stage (or reopen a lost one)."""
+
+    @mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict, Locked))
+    def move_opportunity(self) -> None:
+        """Move an opportunity, with its quotes and activities, to another account."""
+
+    @mutation(wf.copy_opportunity, CopyOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def copy_opportunity(self) -> None:
+        """Copy an opportunity (as a new open one) with copies of its quotes."""
+
+    @mutation(wf.delete_opportunity, OpportunityRefInput, Deleted("Opportunity"), errors=(NotFound, Conflict, Locked))
+    def delete_opportunity(self) -> None:
+        """Delete an opportunity with its quotes and activities (not a sold one)."""
+
+    @mutation(wf.add_related_account, RelatedAccountInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def add_related_account(self) -> None:
+        """Relate another account to an opportunity."""
+
+    @mutation(wf.remove_related_account, RelatedAccountInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def remove_related_account(self) -> None:
+        """Remove a related account from an opportunity."""
+
+    @mutation(wf.add_business_role, AddBusinessRoleInput, BusinessRolePayload, errors=(NotFound, Conflict))
+    def add_business_role(self) -> None:
+        """Give a contact a role in an opportunity."""
+
+    @mutation(wf.remove_business_role, RemoveBusinessRoleInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def remove_business_role(self) -> None:
+        """Remove a business role from its opportunity."""
+
+    @mutation(
+        wf.assign_opportunity_partner, AssignOpportunityPartnerInput, OpportunityPayload, errors=(NotFound, Conflict)
     )
-    copy_opportunity = mutation(
-        wf.copy_opportunity,
-        CopyOpportunityInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Copy an opportunity (as a new open one) with copies of its quotes.",
+    def assign_opportunity_partner(self) -> None:
+        """Assign an opportunity to a partner, or take it away."""
+
+    @mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def mark_opportunity_sold(self) -> None:
+        """Sell an opportunity from its active quote: WON, actual revenue = the quote's total, locked, and one contract
+        per sold item."""
+
+    @mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def mark_opportunity_lost(self) -> None:
+        """Mark an open opportunity lost, with the reason."""
+
+    @mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, errors=(NotFound, Conflict))
+    def unlock_opportunity(self) -> None:
+        """Reopen a sold opportunity for edits: back to NEGOTIATION, its contracts withdrawn until it is sold again."""
+
+    @mutation(
+        wf.create_upsell_opportunity, CreateUpsellOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict)
     )
-    delete_opportunity = mutation(
-        wf.delete_opportunity,
-        OpportunityRefInput,
-        Deleted("Opportunity"),
-        errors=(NotFound, Conflict, Locked),
-        description="Delete an opportunity with its quotes and activities (not a sold one).",
-    )
-    add_related_account = mutation(
-        wf.add_related_account,
-        RelatedAccountInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Relate another account to an opportunity.",
-    )
-    remove_related_account = mutation(
-        wf.remove_related_account,
-        RelatedAccountInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Remove a related account from an opportunity.",
-    )
-    add_business_role = mutation(
-        wf.add_business_role,
-        AddBusinessRoleInput,
-        BusinessRolePayload,
-        errors=(NotFound, Conflict),
-        description="Give a contact a role in an opportunity.",
-    )
-    remove_business_role = mutation(
-        wf.remove_business_role,
-        RemoveBusinessRoleInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Remove a business role from its opportunity.",
-    )
-    assign_opportunity_partner = mutation(
-        wf.assign_opportunity_partner,
-        AssignOpportunityPartnerInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Assign an opportunity to a partner, or take it away.",
-    )
-    mark_opportunity_sold = mutation(
-        wf.mark_opportunity_sold,
-        OpportunityRefInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Sell an opportunity from its active quote: WON, actual revenue = the quote's total, locked, and one contract per sold item.",
-    )
-    mark_opportunity_lost = mutation(
-        wf.mark_opportunity_lost,
-        MarkOpportunityLostInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Mark an open opportunity lost, with the reason.",
-    )
-    unlock_opportunity = mutation(
-        wf.unlock_opportunity,
-        OpportunityRefInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Reopen a sold opportunity for edits: back to NEGOTIATION, its contracts withdrawn until it is sold again.",
-    )
-    create_upsell_opportunity = mutation(
-        wf.create_upsell_opportunity,
-        CreateUpsellOpportunityInput,
-        OpportunityPayload,
-        errors=(NotFound, Conflict),
-        description="Create an upsell opportunity from a time-based contract.",
-    )
+    def create_upsell_opportunity(self) -> None:
+        """Create an upsell opportunity from a time-based contract."""

@@ -59,32 +59,19 @@ class PartnerPayload:
 
 @strawberry.type
 class PartnerMutations:
-    create_partner = mutation(
-        wf.create_partner,
-        CreatePartnerInput,
-        PartnerPayload,
-        errors=(NotFound, Conflict),
-        description="Create a partner.",
-    )
-    update_partner = mutation(
-        wf.update_partner,
-        UpdatePartnerInput,
-        PartnerPayload,
-        errors=(NotFound, Conflict),
-        description="Change a partner's data.",
-    )
-    delete_partner = mutation(
-        wf.delete_partner,
-        DeletePartnerInput,
-        Deleted("Partner"),
-        errors=(NotFound, Conflict),
-        description="Delete a partner with its consultants and the activities about it; refused "
-        "while it still manages accounts or has leads or opportunities.",
-    )
-    create_consultant = mutation(
-        wf.create_consultant,
-        CreateConsultantInput,
-        ContactPayload,
-        errors=(NotFound, Conflict),
-        description="Create a consultant: a contact working at a partner.",
-    )
+    @mutation(wf.create_partner, CreatePartnerInput, PartnerPayload, errors=(NotFound, Conflict))
+    def create_partner(self) -> None:
+        """Create a partner."""
+
+    @mutation(wf.update_partner, UpdatePartnerInput, PartnerPayload, errors=(NotFound, Conflict))
+    def update_partner(self) -> None:
+        """Change a partner's data."""
+
+    @mutation(wf.delete_partner, DeletePartnerInput, Deleted("Partner"), errors=(NotFound, Conflict))
+    def delete_partner(self) -> None:
+        """Delete a partner with its consultants and the activities about it; refused while it still manages accounts or
+        has leads or opportunities."""
+
+    @mutation(wf.create_consultant, CreateConsultantInput, ContactPayload, errors=(NotFound, Conflict))
+    def create_consultant(self) -> None:
+        """Create a consultant: a contact working at a partner."""

@@ -131,76 +131,44 @@ class ChangeQuoteCurrencyInput:
 
 @strawberry.type
 class QuoteMutations:
-    create_quote = mutation(
-        wf.create_quote,
-        CreateQuoteInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Create a quote for an opportunity (its first quote becomes the active one).",
-    )
-    update_quote = mutation(
-        wf.update_quote,
-        UpdateQuoteInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Change a quote's name, brand, product version or validity.",
-    )
-    add_quote_items = mutation(
-        wf.add_quote_items,
-        AddQuoteItemsInput,
-        QuotePayload,
-        convert={"items": _lines},
-        errors=ERRORS,
-        description="Add lines to a quote: price-book products (priced in the quote's currency), "
-        "bundles, or manual items (converted from their currency).",
-    )
-    update_quote_item = mutation(
-        wf.update_quote_item,
-        UpdateQuoteItemInput,
-        QuoteItemPayload,
-        errors=ERRORS,
-        description="Change a quote line's quantity, discount, text, position or manual price.",
-    )
-    remove_quote_item = mutation(
-        wf.remove_quote_item,
-        RemoveQuoteItemInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Remove a line from a quote.",
-    )
-    add_rounding_item = mutation(
-        wf.add_rounding_item,
-        AddRoundingItemInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Round the quote's total to an amount with one rounding item (replacing any earlier one).",
-    )
-    make_quote_active = mutation(
-        wf.make_quote_active,
-        QuoteRefInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Make a quote the opportunity's active quote (the one that is sold).",
-    )
-    duplicate_quote = mutation(
-        wf.duplicate_quote,
-        DuplicateQuoteInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Copy a quote with its items; the copy is not active.",
-    )
-    delete_quote = mutation(
-        wf.delete_quote,
-        QuoteRefInput,
-        Deleted("Quote"),
-        errors=ERRORS,
-        description="Delete a quote that is not the active one.",
-    )
-    change_quote_currency = mutation(
-        wf.change_quote_currency,
-        ChangeQuoteCurrencyInput,
-        QuotePayload,
-        errors=ERRORS,
-        description="Change a quote's currency: price-book items take the book's price in the new "
-        "currency (every one must have one), manual items are converted; discounts stay.",
-    )
+    @mutation(wf.create_quote, CreateQuoteInput, QuotePayload, errors=ERRORS)
+    def create_quote(self) -> None:
+        """Create a quote for an opportunity (its first quote becomes the active one)."""
+
+    @mutation(wf.update_quote, UpdateQuoteInput, QuotePayload, errors=ERRORS)
+    def update_quote(self) -> None:
+        """Change a quote's name, brand, product version or validity."""
+
+    @mutation(wf.add_quote_items, AddQuoteItemsInput, QuotePayload, convert={"items": _lines}, errors=ERRORS)
+    def add_quote_items(self) -> None:
+        """Add lines to a quote: price-book products (priced in the quote's currency), bundles, or manual items
+        (converted from their currency)."""
+
+    @mutation(wf.update_quote_item, UpdateQuoteItemInput, QuoteItemPayload, errors=ERRORS)
+    def update_quote_item(self) -> None:
+        """Change a quote line's quantity, discount, text, position or manual price."""
+
+    @mutation(wf.remove_quote_item, RemoveQuoteItemInput, QuotePayload, errors=ERRORS)
+    def remove_quote_item(self) -> None:
+        """Remove a line from a quote."""
+
+    @mutation(wf.add_rounding_item, AddRoundingItemInput, QuotePayload, errors=ERRORS)
+    def add_rounding_item(self) -> None:
+        """Round the quote's total to an amount with one rounding item (replacing any earlier one)."""
+
+    @mutation(wf.make_quote_active, QuoteRefInput, QuotePayload, errors=ERRORS)
+    def make_quote_active(self) -> None:
+        """Make a quote the opportunity's active quote (the one that is sold)."""
+
+    @mutation(wf.duplicate_quote, DuplicateQuoteInput, QuotePayload, errors=ERRORS)
+    def duplicate_quote(self) -> None:
+        """Copy a quote with its items; the copy is not active."""
+
+    @mutation(wf.delete_quote, QuoteRefInput, Deleted("Quote"), errors=ERRORS)
+    def delete_quote(self) -> None:
+        """Delete a quote that is not the active one."""
+
+    @mutation(wf.change_quote_currency, ChangeQuoteCurrencyInput, QuotePayload, errors=ERRORS)
+    def change_quote_currency(self) -> None:
+        """Change a quote's currency: price-book items take the book's price in the new currency (every one must have
+        one), manual items are converted; discounts stay."""

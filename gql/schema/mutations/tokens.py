@@ -85,28 +85,28 @@ def _checked(documents: list[str]) -> list[str]:
 
 @strawberry.type
 class TokenMutations:
-    create_api_token = mutation(
+    @mutation(
         wf.create_api_token,
         CreateApiTokenInput,
         CreatedApiTokenPayload,
         convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
         ports=lambda context: (context.principal.scopes,),
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Create an API token and show its secret once.",
     )
-    revoke_api_token = mutation(
-        wf.revoke_api_token,
-        RevokeApiTokenInput,
-        ApiTokenPayload,
-        errors=(NotFound, Conflict),
-        description="Revoke an API token of yours (admins: anyone's); it stops working at once.",
-    )
-    register_trusted_documents = mutation(
+    def create_api_token(self) -> None:
+        """Create an API token and show its secret once."""
+
+    @mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, errors=(NotFound, Conflict))
+    def revoke_api_token(self) -> None:
+        """Revoke an API token of yours (admins: anyone's); it stops working at once."""
+
+    @mutation(
         wf.register_trusted_documents,
         RegisterTrustedDocumentsInput,
         RegisterTrustedDocumentsPayload,
         convert={"documents": _checked},
         errors=(NotFound, Conflict, PermissionDenied),
-        description="Register documents a token may run when it runs only trusted documents "
-        "(admins only). Registering a document again changes nothing.",
     )
+    def register_trusted_documents(self) -> None:
+        """Register documents a token may run when it runs only trusted documents (admins only). Registering a document
+        again changes nothing."""
