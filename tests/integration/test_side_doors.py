@@ -37,6 +37,12 @@ CREATE_OPPORTUNITY = mutation("createOpportunity", "CreateOpportunityInput", "Op
 UPDATE_OPPORTUNITY = mutation("updateOpportunity", "UpdateOpportunityInput", "OpportunityPayload", "opportunity { id }")
 CREATE_CONTACT = mutation("createContact", "CreateContactInput", "ContactPayload", "contact { id }")
 ADD_ROLE = mutation("addBusinessRole", "AddBusinessRoleInput", "BusinessRolePayload", "businessRole { id }")
+CREATE_ACCOUNT = mutation("createAccount", "CreateAccountInput", "AccountPayload", "account { id }")
+SET_PARENT = mutation(
+    "setAccountParent", "SetAccountParentInput", "AccountPayload", "account { id parent { id parent { id } } }"
+)
+ADD_RELATED = mutation("addRelatedAccount", "RelatedAccountInput", "OpportunityPayload", "opportunity { id }")
+REMOVE_RELATED = mutation("removeRelatedAccount", "RelatedAccountInput", "OpportunityPayload", "opportunity { id }")
 GENERATE = mutation(
     "generateQuoteDocument", "GenerateQuoteDocumentInput", "QuoteDocumentPayload", "document { id } downloadUrl"
 )
@@ -289,6 +295,49 @@ async def test_a_partner_generates_its_quote_document_without_the_hidden_contact
     )
     assert named_hidden["__typename"] == "NotFoundError"
     assert apart_from(named_hidden, hidden) == apart_from(named_missing, missing)
+
+
+async def test_a_cycle_check_walks_ancestors_the_caller_may_not_see_without_naming_them(api, writable):
+    partner = gid("Partner", writable.summary.partner_id)
+    made = [
+        await run(
+            api,
+            CREATE_ACCOUNT,
+            {"kind": "ORGANIZATION", "name": f"Side door {n}", "partnerId": partner},
+            writable.admin_token,
+        )
+        for n in (1, 2)
+    ]
+    assert all(m["__typename"] == "AccountPayload" for m in made), made
+    child, parent = (m["account"]["id"] for m in made)
+    hidden = gid("Account", await hidden_account(writable))
+    moved = await run(api, SET_PARENT, {"id": parent, "parentId": hidden}, writable.admin_token)
+    assert moved["__typename"] == "AccountPayload", moved
+
+    made = await run(api, SET_PARENT, {"id": child, "parentId": parent}, writable.partner_token)
+    assert made["__typename"] == "AccountPayload", made
+    assert made["account"]["parent"] == {"id": parent, "parent": None}  # the hidden grandparent reads as none
+
+
+async def test_a_partner_cannot_unlink_a_related_account_it_may_not_see(api, writable):
+    opportunity = gid("Opportunity", await partner_opportunity(writable))
+    hidden, missing = gid("Account", await hidden_account(writable)), gid("Account", MISSING)
+    related = await run(api, ADD_RELATED, {"opportunityId": opportunity, "accountId": hidden}, writable.admin_token)
+    assert related["__typename"] == "OpportunityPayload", related
+
+    removed = await run(
+        api, REMOVE_RELATED, {"opportunityId": opportunity, "accountId": hidden}, writable.partner_token
+    )
+    gone = await run(api, REMOVE_RELATED, {"opportunityId": opportunity, "accountId": missing}, writable.partner_token)
+    assert removed["__typename"] == "NotFoundError"
+    assert apart_from(removed, hidden) == apart_from(gone, missing)
+    still = await rows(
+        writable.engine,
+        select(t.opportunity_related_accounts.c.account_id).where(
+            t.opportunity_related_accounts.c.opportunity_id == ids.decode(opportunity)[1]
+        ),
+    )
+    assert ids.decode(hidden)[1] in {row.account_id for row in still}
 
 
 # --- 6. writes reference only rows the caller may read ---
