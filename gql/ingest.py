@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -83,10 +84,16 @@ async def shown(engine: AsyncEngine, viewer: Viewer, done: Ingestion) -> set[tup
     by what rule or splitter is named only where the caller's rules let it read that row, so a partner's
     tool never learns another partner's id nor the company's routing."""
     found: set[tuple[str, int]] = set()
-    async with engine.connect() as conn:
-        for attribute, (type_name, table) in NAMED.items():
-            keys = sorted({pk for r in done.leads if (pk := getattr(r, attribute)) is not None})
-            if keys:
+    checked: list[tuple[str, Table, list[int]]] = []
+    for attribute, (type_name, table) in NAMED.items():
+        keys = sorted({pk for r in done.leads if (pk := getattr(r, attribute)) is not None})
+        if viewer.rule(table) is None:
+            found.update((type_name, pk) for pk in keys)  # the caller reads the whole table
+        elif keys:
+            checked.append((type_name, table, keys))
+    if checked:
+        async with engine.connect() as conn:
+            for type_name, table, keys in checked:
                 rows = await reads.rows_by_ids(conn, table, keys, columns=("id",), viewer=viewer)
                 found.update((type_name, row.id) for row in rows if row is not None)
     return found
