@@ -47,7 +47,12 @@ class Actor:
 class UnitOfWork(Protocol):
     """One atomic change: everything a workflow writes is committed together or not at all.
 
-    `get` raises NotFound; `update` raises Conflict when the row moved since it was read (its
+    `get` raises NotFound, for a row the caller may not read exactly as for a missing one: every id a
+    command names is read through it, so no command reaches a row its caller cannot see, and no answer
+    tells such a row from a missing one. `get(..., as_system=True)` reads a row whoever may see it, for a
+    workflow that needs it on the caller's behalf (the splitter routing a partner's lead, the ancestors a
+    cycle check walks); what it finds is never named to the caller. `find`, `count` and `links` are the
+    workflow's own bookkeeping and see every row (cascades, uniqueness checks, defaults). `update` raises Conflict when the row moved since it was read (its
     version changed) and writes the history of audited entities; `touch` bumps an aggregate's
     version when only its parts changed (a quote's items); `record` queues an event for the outbox
     of this same transaction. Nothing is visible to others before `commit`.
@@ -59,7 +64,7 @@ class UnitOfWork(Protocol):
     now: datetime
 
     @raises(NotFound)
-    async def get(self, kind: type[E], id: int) -> E: ...
+    async def get(self, kind: type[E], id: int, *, as_system: bool = False) -> E: ...
     async def find(self, kind: type[E], /, order_by: str | None = None, **where: Any) -> list[E]: ...
     async def count(self, kind: type[E], /, **where: Any) -> int: ...
     @raises(Conflict)

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,14 +25,16 @@ from domain.access import Principal
 from domain.base import utcnow
 from domain.scopes import Scope
 from domain.workflows import lead_processor
-from domain.workflows.ingestion import IngestIdempotently, Ingestion, ingest_idempotently
+from domain.workflows.ingestion import IngestIdempotently, Ingestion, Routed, ingest_idempotently
 from domain.workflows.leads import NewLead
 from gql import ids
 from gql.auth import principal_for
 from gql.context import actor_of
 from gql.scopes import InsufficientScope, require
+from persistence import reads, tables
 from persistence.idempotency import SqlIdempotencyStore
 from persistence.uow import SqlUnitOfWork
+from persistence.visibility import Viewer
 
 log = logging.getLogger("salesgraph.ingest")
 
@@ -66,20 +69,53 @@ class IngestError(Exception):
         return {"errors": [{"message": self.message, "extensions": {"code": self.code, **self.extensions}}]}
 
 
-def _gid(type_name: str, pk: int | None) -> str | None:
-    return None if pk is None else ids.encode(type_name, pk)
+# What an answer names besides the leads themselves: each id's node type and table.
+NAMED = {
+    "assigned_user_id": ("User", tables.users),
+    "assigned_partner_id": ("Partner", tables.partners),
+    "routing_rule_id": ("LeadRoutingRule", tables.lead_routing_rules),
+    "splitter_id": ("LeadSplitter", tables.lead_splitters),
+}
 
 
-def rendered(done: Ingestion, batch: bool) -> dict[str, Any]:
+async def shown(engine: AsyncEngine, viewer: Viewer, done: Ingestion) -> set[tuple[str, int]]:
+    """Which rows the answer names that the caller may read, as (node type, key). The leads are the rows
+    the caller wrote (or, replayed, its first request wrote) and always shown; who they were routed to and
+    by what rule or splitter is named only where the caller's rules let it read that row, so a partner's
+    tool never learns another partner's id nor the company's routing."""
+    found: set[tuple[str, int]] = set()
+    checked: list[tuple[str, Table, list[int]]] = []
+    for attribute, (type_name, table) in NAMED.items():
+        keys = sorted({pk for r in done.leads if (pk := getattr(r, attribute)) is not None})
+        if viewer.rule(table) is None:
+            found.update((type_name, pk) for pk in keys)  # the caller reads the whole table
+        elif keys:
+            checked.append((type_name, table, keys))
+    if checked:
+        async with engine.connect() as conn:
+            for type_name, table, keys in checked:
+                rows = await reads.rows_by_ids(conn, table, keys, columns=("id",), viewer=viewer)
+                found.update((type_name, row.id) for row in rows if row is not None)
+    return found
+
+
+def rendered(done: Ingestion, batch: bool, visible: set[tuple[str, int]]) -> dict[str, Any]:
+    """The answer: global ids only, and null for a row the caller may not read (`shown`)."""
+
+    def named(attribute: str, routed: Routed) -> str | None:
+        type_name = NAMED[attribute][0]
+        pk = getattr(routed, attribute)
+        return ids.encode(type_name, pk) if pk is not None and (type_name, pk) in visible else None
+
     leads = [
         {
             "id": ids.encode("Lead", r.lead_id),
             "status": r.status.value,
             "priority": r.priority,
-            "assignedUserId": _gid("User", r.assigned_user_id),
-            "assignedPartnerId": _gid("Partner", r.assigned_partner_id),
-            "routingRuleId": _gid("LeadRoutingRule", r.routing_rule_id),
-            "splitterId": _gid("LeadSplitter", r.splitter_id),
+            "assignedUserId": named("assigned_user_id", r),
+            "assignedPartnerId": named("assigned_partner_id", r),
+            "routingRuleId": named("routing_rule_id", r),
+            "splitterId": named("splitter_id", r),
         }
         for r in done.leads
     ]
@@ -170,6 +206,7 @@ def ingest_endpoint(
             )
             async with SqlUnitOfWork(engine, actor_of(principal), clock=clock, on_commit=events_committed) as uow:
                 done = await ingest_idempotently(cmd, uow, STORE)
+            visible = await shown(engine, Viewer.of(principal), done)
         except IngestError as error:
             headers = {"WWW-Authenticate": 'Bearer realm="salesgraph"'} if error.status == 401 else None
             return _json(error.body(), error.status, headers)
@@ -182,7 +219,9 @@ def ingest_endpoint(
                 IngestError(500, "INTERNAL_SERVER_ERROR", "the leads could not be stored; nothing was written").body(),
                 500,
             )
-        return _json(rendered(done, cmd.request.batch), 201, {"Idempotent-Replayed": "true"} if done.replayed else None)
+        return _json(
+            rendered(done, cmd.request.batch, visible), 201, {"Idempotent-Replayed": "true"} if done.replayed else None
+        )
 
     return ingest
 

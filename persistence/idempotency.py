@@ -38,7 +38,14 @@ class SqlIdempotencyStore:
                 select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key)
             )
         ).first()
-        return None if found is None else Remembered(found.request_hash, _leads(found.response))
+        if found is None:
+            return None
+        remembered = Remembered(found.request_hash, _leads(found.response))
+        for lead in remembered.leads:
+            # The key is this caller's, so are the leads its first request wrote: a replay shows them
+            # as that request did, even a lead routed out of the caller's sight.
+            uow.own(t.leads, lead.lead_id)
+        return remembered
 
     async def remember(self, uow: SqlUnitOfWork, owner: str, key: str, remembered: Remembered) -> None:
         try:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, select, true, update
+from sqlalchemy import Table, and_, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,7 +28,7 @@ from persistence import tables as t
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
 from persistence.rows import to_row
-from persistence.visibility import INTERNAL, Viewer
+from persistence.visibility import Viewer
 
 E = TypeVar("E", bound=Entity)
 
@@ -64,6 +64,7 @@ class SqlUnitOfWork:
         self.history: list[dict[str, Any]] = []
         self.committed = False
         self._seen: dict[tuple[type, int], Entity] = {}
+        self._written: set[tuple[str, int]] = set()
         self._lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -100,14 +101,19 @@ class SqlUnitOfWork:
 
     # --- entities ---
 
-    async def get(self, kind: type[E], id: int) -> E:
-        """The entity with this id, if the actor may see it: a row hidden from the caller is reported
-        like one that does not exist, so no mutation reaches past what its caller may read. (Internal
-        tables, such as routing rules, are read for the workflow's own sake and not limited here:
-        their mutations check their rights themselves.)"""
+    async def get(self, kind: type[E], id: int, *, as_system: bool = False) -> E:
+        """The entity with this id, if the caller may read it: a row hidden from the caller is reported
+        exactly like one that does not exist (NotFound), on every table, internal ones included (a partner
+        naming a campaign or a template gets the NotFound a missing id gets). So every id a command names,
+        read through here, is checked with the caller's rules.
+
+        `as_system=True` reads the row whatever the caller may see. It is for a row a workflow needs on the
+        caller's behalf and never shows it (the splitter that routes a partner's lead, the ancestors a
+        cycle check walks, the contact a GDPR erasure wipes): what it finds must not reach the caller, in
+        an error message or an answer, and a NotFound from it names a row the caller may not know of."""
         table = table_of(kind)
         stmt = select(table).where(table.c.id == id)
-        rule = None if table.name in INTERNAL else self.viewer.rule(table)
+        rule = None if as_system else self.viewer.rule(table)
         if rule is not None:
             stmt = stmt.where(rule)
         row = (await self.c.execute(stmt, self.viewer.params)).first()
@@ -116,6 +122,9 @@ class SqlUnitOfWork:
         return await self._entity(kind, row)
 
     async def find(self, kind: type[E], /, order_by: str | None = None, **where: Any) -> list[E]:
+        """Every row matching `where`, whoever may see it: the workflow's own bookkeeping (what a delete
+        cascades to, a uniqueness check, the routing rules), never the check of an id the caller names
+        (that is `get`)."""
         table = table_of(kind)
         stmt = select(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
         stmt = stmt.order_by(table.c[order_by] if order_by else table.c.id, table.c.id)
@@ -153,6 +162,7 @@ class SqlUnitOfWork:
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
+        self._written.add((table.name, entity.id))
         if type(entity).__name__ in AUDITED:
             self.audit(type(entity).__name__, entity.id, "created", None, _label(entity))
         return entity
@@ -193,6 +203,7 @@ class SqlUnitOfWork:
             await self._write_components(entity)
         entity.version = before.version + 1
         entity.updated_at = self.now
+        self._written.add((table.name, entity.id))
         if kind.__name__ in AUDITED:
             for name in changed:
                 self.audit(
@@ -218,6 +229,7 @@ class SqlUnitOfWork:
         entity.version = version + 1
         entity.updated_at = self.now
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
+        self._written.add((table.name, entity.id))
         return entity
 
     async def lock(self, kind: type[Entity], id: int) -> None:
@@ -247,6 +259,7 @@ class SqlUnitOfWork:
         if result.rowcount != 1:
             raise StaleVersion(kind.__name__, entity.id)
         self._seen.pop((kind, entity.id), None)
+        self._written.discard((table.name, entity.id))
         if kind.__name__ in AUDITED:
             self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)
 
@@ -256,6 +269,23 @@ class SqlUnitOfWork:
                 insert(t.bundle_components),
                 [{"bundle_id": bundle.id, "unit_id": c.unit_id, "weight": c.weight} for c in bundle.components],
             )
+
+    # --- what the caller wrote ---
+
+    def own(self, table: Table, id: int) -> None:
+        """Count a row as written by this unit of work although it wrote nothing now: an idempotent replay
+        answers with the rows the same caller's first request wrote."""
+        self._written.add((table.name, id))
+
+    @property
+    def written(self) -> frozenset[tuple[str, int]]:
+        """The rows this unit of work added, updated or touched (and still exist), as (table name, key),
+        once it committed: the rows a mutation's answer shows its caller even where the read rules would
+        not (the row a mutation wrote stays visible to its writer); everything else an answer carries is
+        read with the caller's rules."""
+        if not self.committed:
+            raise RuntimeError("what a unit of work wrote is known once it committed")
+        return frozenset(self._written)
 
     # --- many-to-many links ---
 

@@ -333,7 +333,9 @@ async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
                     "parentId",
                     f"account {ref('Account', cmd.parent_id)} is below account {ref(account)}; making it the parent would make a cycle",
                 )
-            ancestor = await uow.get(Account, ancestor.parent_id)
+            # As the system: the chain above a parent the caller may see can pass through accounts it
+            # may not; they are walked, never named (the message names only the two accounts given).
+            ancestor = await uow.get(Account, ancestor.parent_id, as_system=True)
             if ancestor.id in seen:
                 break
             seen.add(ancestor.id)
@@ -764,11 +766,12 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
     _ensure_not_anonymized(contact)
     if contact.account_id is None:
         raise Conflict(f"contact {ref(contact)} is a partner's consultant; consultants have no lead status")
-    account = await uow.get(Account, contact.account_id)
+    # As the system, and not named: the rule is about the contact's account, whoever may see it.
+    account = await uow.get(Account, contact.account_id, as_system=True)
     if account.category_group is not CategoryGroup.PROSPECT:
         raise Conflict(
-            f"account {ref(account)} is a {account.category_group.value}, not a PROSPECT: its contacts show "
-            "no lead status"
+            f"the account of contact {ref(contact)} is a {account.category_group.value}, not a PROSPECT: its "
+            "contacts show no lead status"
         )
     status = LeadStatus(cmd.status)
     previous = contact.lead_status

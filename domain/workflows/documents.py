@@ -55,14 +55,18 @@ class GenerateQuoteDocument:
 
 
 async def _contact_for(uow: UnitOfWork, opportunity: Opportunity, contact_id: int | None) -> Contact | None:
-    """The named contact (of the account), else the first business role's contact, else the account's first."""
+    """The named contact (of the account), else the first business role's contact the caller may see,
+    else the account's first."""
     if contact_id is not None:
         contact = await uow.get(Contact, contact_id)
         if contact.account_id != opportunity.account_id:
             raise ValidationError("contactId", "the contact does not belong to the opportunity's account")
         return contact
     for role in await uow.find(BusinessRole, opportunity_id=opportunity.id):
-        contact = await uow.get(Contact, role.contact_id)
+        try:
+            contact = await uow.get(Contact, role.contact_id)
+        except NotFound:
+            continue  # a contact the caller may not see is left out of what the document shows it
         if contact.account_id == opportunity.account_id:
             return contact
     contacts = await uow.find(Contact, account_id=opportunity.account_id)

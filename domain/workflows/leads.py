@@ -11,7 +11,7 @@ from typing import Any
 from domain.accounts import Account, Contact, ContactType
 from domain.commands import UNSET, apply, changes, expect_version, fits
 from domain.enums import OPEN_STAGES, AccountKind, ContactKind, LeadStatus, Stage
-from domain.errors import Conflict, PermissionDenied, ValidationError, ref
+from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountCreated,
     ContactCreated,
@@ -283,6 +283,14 @@ async def add_lead_to_account(cmd: AddLeadToAccount, uow: UnitOfWork) -> Lead:
 # --- qualify, disqualify, rework, anonymize ---
 
 
+async def _visible_account(uow: UnitOfWork, account_id: int) -> Account | None:
+    """The account the lead was added to, if the caller may see it (None otherwise)."""
+    try:
+        return await uow.get(Account, account_id)
+    except NotFound:
+        return None
+
+
 @dataclass(kw_only=True)
 class QualifyLead:
     id: int
@@ -349,6 +357,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
         raise ValidationError("createContact", "a contact needs the lead's first and last name")
 
     created_account = False
+    account: Account | None = None
     if cmd.account_id is not None:
         account = await uow.get(Account, cmd.account_id)
     elif cmd.create_account:
@@ -356,8 +365,10 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
         created_account = True
         uow.record(AccountCreated(entity_id=account.id, data={"fromLeadId": lead.id, "kind": account.kind.value}))
     elif lead.account_id is not None:
-        account = await uow.get(Account, lead.account_id)
-    else:
+        account = await _visible_account(uow, lead.account_id)
+    if account is None:
+        # Also when the lead's account is one the caller may not see: the answer is the one for a lead
+        # without an account, so it tells nothing of a hidden account (nor that there is one).
         raise ValidationError("accountId", "name the account to sell to, or ask for a new one with createAccount")
 
     contact = None

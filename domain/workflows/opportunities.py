@@ -323,6 +323,7 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
 
 async def remove_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportunity:
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
+    await uow.get(Account, cmd.account_id)  # one the caller may not see is not named, nor unlinked
     if not await uow.unlink(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
         raise ValidationError(
             "accountId", f"account {ref('Account', cmd.account_id)} is not related to opportunity {ref(opportunity)}"

@@ -78,7 +78,8 @@ async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
         if rows
     ]
     if held:
-        listed = " and ".join(f"{what} {', '.join(str(ref(row)) for row in rows)}" for what, rows in held)
+        # Which ones is not said: some may be rows the caller may not see (another user's private account).
+        listed = " and ".join(what for what, _rows in held)
         raise Conflict(f"partner {ref(partner)} still has {listed}; assign them elsewhere before deleting the partner")
     consultants = await uow.find(Contact, partner_id=partner.id)
     for consultant in consultants:

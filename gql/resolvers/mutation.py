@@ -79,22 +79,38 @@ def gid(node_type: str | tuple[str, ...], description: str, default: Any = datac
 # --- payloads ---
 
 
-async def written_node(info: Info, node_type: type[Node], pk: int | None) -> Any:
-    """The GraphQL node of a row a mutation wrote, as it is now (after the commit). It is shown to the
-    caller who was just allowed to write it even when the change takes it out of the caller's sight
-    (a rep creating an opportunity for a colleague, a lead routed away); what it points to is read
-    with the caller's rules as usual."""
+Written = frozenset[tuple[str, int]]  # (table name, key) of each row a mutation wrote: `SqlUnitOfWork.written`
+
+
+async def payload_node(info: Info, node_type: type[Node], pk: int | None, written: Written) -> Any:
+    """A node a payload carries, as it is now (after the commit). A row the mutation wrote is shown to the
+    caller who was just allowed to write it, even when the change takes it out of the caller's sight (a rep
+    creating an opportunity for a colleague, a lead routed away): the row a mutation wrote stays visible to
+    its writer. Any other row is read with the caller's rules, as `node` would read it: null when hidden
+    (so a payload field that can name another row is nullable). What a node points to is read with the
+    caller's rules as usual."""
     if pk is None:
         return None
-    return (await written_nodes(info, node_type, [pk]))[0]
+    return (await payload_nodes(info, node_type, [pk], written, keep_hidden=True))[0]
 
 
-async def written_nodes(info: Info, node_type: type[Node], pks: list[int]) -> list[Any]:
-    """Several written rows of one type, read in one statement."""
+async def payload_nodes(
+    info: Info, node_type: type[Node], pks: list[int], written: Written, keep_hidden: bool = False
+) -> list[Any]:
+    """Several nodes of one type, each read as `payload_node` reads it, in two statements at most; a list
+    leaves out the rows the caller may not see (`keep_hidden`: None in their place)."""
     context: Context = info.context
     table = TABLES[node_type.graphql_type]
-    loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
-    return node_type.from_rows(await loader.load_many(pks))
+    own = [pk for pk in pks if (table.name, pk) in written]
+    others = [pk for pk in pks if (table.name, pk) not in written]
+    rows: dict[int, Any] = {}
+    if own:
+        loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
+        rows.update(zip(own, await loader.load_many(own), strict=True))
+    if others:
+        rows.update(zip(others, await context.by_id(table).load_many(others), strict=True))
+    found = [node_type.from_row(rows[pk]) for pk in pks]
+    return found if keep_hidden else [node for node in found if node is not None]
 
 
 def _node_type(annotation: Any) -> type[Node] | None:
@@ -159,16 +175,17 @@ class Payload:
             return outcome
         return getattr(outcome, f"{field.name}_id")
 
-    async def build(self, info: Info, outcome: Any) -> Any:
+    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
+        """The payload of `outcome`; `written`: the rows the mutation wrote (shown whatever the rules say)."""
         values = {}
         for position, field in enumerate(self.fields):
             source = self._source(field, position, outcome)
             if field.node is None:
                 values[field.name] = source
             elif field.many:
-                values[field.name] = await written_nodes(info, field.node, [_key(item) for item in source])
+                values[field.name] = await payload_nodes(info, field.node, [_key(item) for item in source], written)
             else:
-                values[field.name] = await written_node(info, field.node, _key(source))
+                values[field.name] = await payload_node(info, field.node, _key(source), written)
         return self.type(**values)
 
 
@@ -184,7 +201,7 @@ class Deleted(Payload):
         self.type = DeletedPayload
         self.type_name = type_name
 
-    async def build(self, info: Info, outcome: Any) -> Any:
+    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
         return DeletedPayload(deleted_id=strawberry.ID(global_ids.encode(self.type_name, _key(outcome))))
 
 
@@ -288,9 +305,11 @@ def _plan(
 # --- perform ---
 
 
-async def perform(context: Context, work: Callable[[SqlUnitOfWork], Awaitable[Any]]) -> Any | domain_errors.DomainError:
-    """Run `work` (a workflow that commits) in a new unit of work as the caller; an expected failure is
-    returned, not raised, with everything rolled back."""
+async def perform(
+    context: Context, work: Callable[[SqlUnitOfWork], Awaitable[Any]]
+) -> tuple[Any, Written] | domain_errors.DomainError:
+    """Run `work` (a workflow that commits) in a new unit of work as the caller: its outcome and the rows
+    it wrote. An expected failure is returned, not raised, with everything rolled back."""
     try:
         async with SqlUnitOfWork(
             context.engine, context.actor, clock=context.clock, on_commit=context.events_committed
@@ -307,7 +326,7 @@ async def perform(context: Context, work: Callable[[SqlUnitOfWork], Awaitable[An
         reason = str(error.orig).splitlines()[0][:200]
         return domain_errors.ValidationError("input", "a value does not fit the field it is stored in: " + reason)
     context.loaders.clear()  # what this request read before the change is stale now
-    return outcome
+    return outcome, uow.written
 
 
 class Mutation:
@@ -368,10 +387,11 @@ class Mutation:
         except domain_errors.DomainError as error:
             return self.shown(error)
         ports = self.ports(context) if self.ports else ()
-        outcome = await perform(context, lambda uow: self.workflow(command, uow, *ports))
-        if isinstance(outcome, domain_errors.DomainError):
-            return self.shown(outcome)
-        return await self.payload.build(info, outcome)
+        done = await perform(context, lambda uow: self.workflow(command, uow, *ports))
+        if isinstance(done, domain_errors.DomainError):
+            return self.shown(done)
+        outcome, written = done
+        return await self.payload.build(info, outcome, written)
 
 
 def mutation(

@@ -494,7 +494,8 @@ async def test_a_partner_holding_accounts_cannot_be_deleted_one_without_goes_wit
     partner = put(store, Partner(name="Nordic Resellers"))
     account = an_account(store, partner_id=partner.id)
     consultant = put(store, Contact(first_name="Per", last_name="Lie", contact_type_id=2, partner_id=partner.id))
-    with pytest.raises(Conflict, match=f"accounts {account.id}"):
+    # Which accounts is not said: some may be rows the caller may not see.
+    with pytest.raises(Conflict, match=f"partner {partner.id} still has accounts; assign them elsewhere"):
         await ppl.delete_partner(ppl.DeletePartner(id=partner.id), as_user(store))
     store.rows[Account][account.id].partner_id = None
     await ppl.delete_partner(ppl.DeletePartner(id=partner.id), as_user(store))

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from domain.errors import Conflict, NotFound
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, decode_id, gid, mutation, written_node
+from gql.resolvers.mutation import Deleted, Written, decode_id, gid, mutation, payload_node
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from gql.schema.inputs import MoneyInput, described, keep, optional
@@ -78,9 +78,9 @@ class UnitRemoved(Deleted):
         super().__init__("ProductUnit")
         self.type = RemoveProductUnitPayload
 
-    async def build(self, info: Info, outcome: Any) -> RemoveProductUnitPayload:
-        gone = await super().build(info, outcome)
-        product = await written_node(info, Product, outcome.product_id)
+    async def build(self, info: Info, outcome: Any, written: Written) -> RemoveProductUnitPayload:
+        gone = await super().build(info, outcome, written)
+        product = await payload_node(info, Product, outcome.product_id, written)
         return RemoveProductUnitPayload(deleted_id=gone.deleted_id, product=product)
 
 

@@ -37,9 +37,10 @@ class QualifyLeadPayload:
 
 @strawberry.type(description="A lead stored and routed by the lead processor.")
 class IngestLeadPayload:
-    lead: Lead = described("The lead as it is now.")
+    lead: Lead = described("The lead as it is now (shown to you even when it was routed to someone else).")
     routing_rule: LeadRoutingRule | None = described(
-        "The rule that routed it (null when no rule matched or the rule was deleted since)."
+        "The rule that routed it (null when no rule matched, the rule was deleted since, or you may not read "
+        "routing rules)."
     )
     replayed: bool = described(
         "True when the idempotency key was used before: this is the first request's lead and nothing new was created."
