@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.resolvers.mutation import DeletedPayload  # noqa: F401 - re-exported while mutations move
 from gql.schema.accounts import Contact
 from gql.schema.opportunities import BusinessRole, Opportunity
 from gql.schema.quotes import Quote, QuoteItem
