@@ -201,7 +201,8 @@ class StallingSocket:
             if message["type"] == "ka":
                 continue
             if message["type"] == "ping" and self.protocol == TRANSPORT_WS:
-                await self.send({"type": "pong"})
+                if self.ws.state is State.OPEN:  # (it may have come with the close frame)
+                    await self.send({"type": "pong"})
                 continue
             return message
 
