@@ -1,7 +1,7 @@
 """The outbox dispatcher: publishes committed domain events to the event bus, in order, and marks
-them sent. Events are written by the unit of work in the transaction that made the change, so a
-rolled-back change publishes nothing, and an event committed just before the process died is
-published by the next dispatcher to run (at least once; consumers skip ids they have seen)."""
+them sent. Events are written, and numbered, by the unit of work in the transaction that made the
+change, so a rolled-back change publishes nothing, and an event committed just before the process
+died is published by the next dispatcher to run (at least once; consumers skip ids they have seen)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
 from persistence import tables as t
-from persistence.uow import _sqlite_write_locks
+from persistence.uow import EVENT_NUMBERING_LOCK, _sqlite_write_locks
 
 log = logging.getLogger("salesgraph.outbox")
 
 CHANNEL = "salesgraph.events"
 BATCH = 500
-# Any constant shared by every process of a deployment: one dispatcher at a time numbers events.
-_ADVISORY_LOCK = 0x5A1E5_0B0
+# Any constant shared by every process of a deployment: one dispatcher at a time publishes. (Numbering
+# has its own lock, EVENT_NUMBERING_LOCK, so commits never wait for a publish.)
+_PUBLISHING_LOCK = 0x5A1E5_0B1
 
 
 def retention() -> timedelta:
@@ -94,7 +95,7 @@ class OutboxDispatcher:
             if time.monotonic() - self._pruned_at > 60:
                 self._pruned_at = time.monotonic()
                 try:
-                    async with self._locked() as conn:
+                    async with self._locked(_PUBLISHING_LOCK) as conn:
                         await prune(conn, utcnow() - self.keep)
                 except Exception:
                     log.exception("pruning the outbox failed")
@@ -103,13 +104,15 @@ class OutboxDispatcher:
             self._wake.clear()
 
     async def dispatch_once(self) -> int:
-        """Number the committed events that have no position yet (and commit that), then publish every
-        unpublished one in position order and mark them sent; both under one lock, so positions only
-        grow and a position, once given, never changes (a publish that fails is retried with the same
-        one). Returns how many were published."""
-        async with self._locked() as conn:
-            await self._number(conn)
-        async with self._locked() as conn:
+        """Publish every unpublished event in position order and mark them sent, under the publishing
+        lock; a publish that fails is retried with the same positions. Events are numbered when they
+        are committed; any left without a position (written by an older version) are numbered first,
+        under the numbering lock, and that is committed before they are published. Returns how many
+        were published."""
+        if await self._unnumbered():
+            async with self._locked(EVENT_NUMBERING_LOCK) as conn:
+                await self._number(conn)
+        async with self._locked(_PUBLISHING_LOCK) as conn:
             rows = list(
                 await conn.execute(
                     select(t.outbox_events)
@@ -129,9 +132,17 @@ class OutboxDispatcher:
         self.published += len(rows)
         return len(rows)
 
+    async def _unnumbered(self) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(t.outbox_events.c.id).where(t.outbox_events.c.position.is_(None)).limit(1)
+            )
+            return found.first() is not None
+
     @contextlib.asynccontextmanager
-    async def _locked(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction holding the deployment-wide dispatcher lock (the SQLite writer lock in one process)."""
+    async def _locked(self, key: int) -> AsyncIterator[AsyncConnection]:
+        """A transaction holding the deployment-wide advisory lock `key` (the SQLite writer lock in one
+        process)."""
         lock = None
         if self.engine.dialect.name == "sqlite":
             lock = _sqlite_write_locks.setdefault(self.engine, asyncio.Lock())
@@ -139,7 +150,7 @@ class OutboxDispatcher:
         try:
             async with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
                 yield conn
         finally:
             if lock is not None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, func, insert, select, true, update
+from sqlalchemy import Table, and_, delete, func, insert, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +36,12 @@ E = TypeVar("E", bound=Entity)
 # "database is locked" when another one wrote meanwhile. Within a process, write transactions
 # queue on this lock instead (PostgreSQL needs none: row versions decide).
 _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+# The PostgreSQL advisory lock under which events get their public ids (outbox positions), one after
+# the other, deployment-wide: held from numbering a transaction's events to its commit. (The value is
+# the one the dispatcher numbered under before events were numbered at commit, so an older process
+# during an upgrade still takes turns with this one.)
+EVENT_NUMBERING_LOCK = 0x5A1E5_0B0
 
 
 class SqlUnitOfWork:
@@ -350,21 +356,7 @@ class SqlUnitOfWork:
         if self.history:
             await self.c.execute(insert(t.audit_entries), self.history)
         if self.events:
-            await self.c.execute(
-                insert(t.outbox_events),
-                [
-                    {
-                        "type": e.type,
-                        "entity_type": e.entity_type,
-                        "entity_id": e.entity_id,
-                        "data": plain(e.data),
-                        "actor_user_id": self.actor.user_id,
-                        "actor_partner_id": self.actor.partner_id,
-                        "created_at": self.now,
-                    }
-                    for e in self.events
-                ],
-            )
+            await self._write_events()
         try:
             await self.c.commit()
         except IntegrityError as error:
@@ -372,6 +364,33 @@ class SqlUnitOfWork:
         self.committed = True
         if self.events and self.on_commit is not None:
             self.on_commit()
+
+    async def _write_events(self) -> None:
+        """Write the events with their public ids, numbered here, in the transaction that makes the
+        change, so that a read which sees the change also sees its event's id (`latestEventId` never
+        lags a commit). Ids follow one another with no holes, in commit order: on PostgreSQL the
+        numbering lock, taken just before and released by the commit, makes the next numbering
+        transaction wait, and its next statement then sees this one's rows (READ COMMITTED reads as of
+        each statement's start); on SQLite this unit of work already holds the only writer lock."""
+        if self.engine.dialect.name == "postgresql":
+            await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
+        last = (await self.c.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+        await self.c.execute(
+            insert(t.outbox_events),
+            [
+                {
+                    "position": last + n,
+                    "type": e.type,
+                    "entity_type": e.entity_type,
+                    "entity_id": e.entity_id,
+                    "data": plain(e.data),
+                    "actor_user_id": self.actor.user_id,
+                    "actor_partner_id": self.actor.partner_id,
+                    "created_at": self.now,
+                }
+                for n, e in enumerate(self.events, start=1)
+            ],
+        )
 
 
 def _label(entity: Entity) -> Any:

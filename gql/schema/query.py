@@ -176,10 +176,13 @@ class Query:
         return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
 
     @strawberry.field(
-        description="The id of the newest event (0 when there is none). Read it before (or with) the "
-        "data a view shows, then subscribe with `since` set to it: the subscription "
-        "sends every change after it, so nothing falls between the read and the live "
-        "updates."
+        description="The id of the newest event (0 when there is none). Events are numbered in the "
+        "transaction that makes their change, so every change committed before this read has an id up "
+        "to this one, and every later change a greater one. Read it before the data a view shows (or in "
+        "the same request), then subscribe with `since` set to it: the subscription sends every change "
+        "after it, once. Only a change someone else commits between this read and the data's can show "
+        "in the data and come as an event too (in the same request the two reads are not ordered, so "
+        "such a change may instead be in neither)."
     )
     async def latest_event_id(self, info: Info) -> strawberry.ID:
         async with info.context.engine.connect() as conn:

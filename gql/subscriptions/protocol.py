@@ -13,18 +13,19 @@ that cannot keep up with a code it can act on."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import logging
 import time
 import uuid
 import weakref
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType, print_ast
 from graphql.execution import create_source_event_stream, execute_subscription_event
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from domain.access import Principal
 from gql.auth import principal_for
@@ -69,7 +70,14 @@ class _Close(Exception):
 
 
 class Connection:
-    """One WebSocket: its protocol, caller and running operations."""
+    """One WebSocket: its protocol, caller and running operations, and the one way messages go out.
+
+    A message is written at once, with no task and no wait, while the socket's buffer has room (the
+    common case). When it is full, the send that found it full is finished by a writer task, and the
+    messages after it wait in `waiting`, in order, while the client catches up; a state pushed with
+    `push` replaces the waiting state of its operation instead (the newest wins). More than `limit`
+    waiting messages means the client is too slow: it is closed with 4008 right after the message
+    being written, and resumes with `since`."""
 
     __slots__ = (
         "ws",
@@ -80,75 +88,146 @@ class Connection:
         "operations",
         "acknowledged",
         "closed",
-        "busy",
-        "deferred",
+        "limit",
+        "waiting",
+        "writer",
+        "closing",
+        "_sequence",
         "__weakref__",
     )
 
-    def __init__(self, ws: WebSocket, protocol: str) -> None:
+    def __init__(self, ws: WebSocket, protocol: str, limit: int = 1000) -> None:
         self.ws, self.protocol = ws, protocol
         self.authorization: str | None = None  # from connection_init: resolves trusted documents' hashes
         self.principal: Principal | None = None
         self.context: Context | None = None
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.acknowledged = False
-        self.closed = False
-        self.busy = False  # a send is waiting for the client to read
-        self.deferred: dict[str, str] = {}  # while busy: the newest message per operation
+        self.closed = False  # nothing more is sent: closing, or the client left
+        self.limit = limit
+        self.waiting: dict[object, str] = {}  # while the writer is busy: by a sequence number, or a state by op id
+        self.writer: asyncio.Task[None] | None = None  # finishing a send that had to wait, then `waiting`
+        self.closing: tuple[int, str] | None = None  # the close frame the writer sends after its message
+        self._sequence = itertools.count()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a send is waiting for the client to read."""
+        return self.writer is not None
 
     def push(self, op_id: str, text: str) -> None:
-        """Send without waiting: the common case writes at once (the socket's buffer has room). A
-        client that does not read makes the send wait; then this connection's later messages of the
-        same operation replace each other (the newest state wins) until the client catches up, and
-        nobody else waits for it."""
-        if self.closed:
-            return
-        if self.busy:
-            self.deferred[op_id] = text
-            return
-        sending = self.send_raw(text)
-        try:
-            blocked_on = sending.send(None)  # run it eagerly up to its first real suspension
-        except StopIteration:
-            return
-        self.busy = True
-        asyncio.get_running_loop().create_task(self._finish(sending, blocked_on))
-
-    async def _finish(self, sending: Any, blocked_on: Any) -> None:
-        try:
-            while True:
-                error: BaseException | None = None
-                try:
-                    await blocked_on
-                except BaseException as raised:  # noqa: BLE001 - handed back to the send
-                    error = raised
-                try:
-                    blocked_on = sending.throw(error) if error is not None else sending.send(None)
-                except StopIteration:
-                    break
-            while self.deferred and not self.closed:
-                op_id = next(iter(self.deferred))
-                await self.send_raw(self.deferred.pop(op_id))
-        finally:
-            self.busy = False
+        """Send a state of operation `op_id` without waiting: while the client is behind, a newer state
+        replaces the one waiting, so a client that stops reading holds one message per operation and
+        delays nobody."""
+        self._send(("state", op_id), text)
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self.send_raw(orjson.dumps(message).decode())
+        self._send(next(self._sequence), orjson.dumps(message).decode())
 
     async def send_raw(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            await self.ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.closed = True
+        """Send a message in order after every earlier one. It never waits for the client: a client too
+        slow to take what waits for it is closed instead."""
+        self._send(next(self._sequence), text)
 
-    async def close(self, code: int, reason: str) -> None:
+    def _send(self, key: object, text: str) -> None:
         if self.closed:
             return
+        if self.writer is not None:
+            self.waiting[key] = text
+            if len(self.waiting) > self.limit:
+                log.info("closing a WebSocket that let %d messages wait", len(self.waiting))
+                self.close(SLOW_CONSUMER, "Slow consumer: messages piled up; reconnect and resume with `since`")
+            return
+        self._start(self.ws.send_text(text))
+
+    def close(self, code: int, reason: str) -> None:
+        """Close with `code` right after the message being written (those waiting are dropped), and stop
+        the operations. The close frame reaches a client that stopped reading when it reads again."""
+        if not self.closed:
+            self._shut(code, reason[:120])
+
+    def _shut(self, code: int, reason: str) -> None:
         self.closed = True
-        with contextlib.suppress(Exception):
-            await self.ws.close(code, reason[:120])
+        self.waiting.clear()
+        for task in list(self.operations.values()):
+            task.cancel()
+        if self.writer is not None:
+            self.closing = (code, reason)
+        else:
+            self.closing = None
+            self._start(self.ws.close(code, reason))
+
+    def _start(self, sending: Coroutine[Any, Any, None]) -> None:
+        """Run a send eagerly up to its first real suspension, which with room in the socket's buffer is
+        its end; a send that has to wait is handed to a writer task (a task per send would cost a wake-up
+        per message on every push, for thousands of subscribers)."""
+        try:
+            suspended = sending.send(None)
+        except StopIteration:
+            return
+        except WebSocketDisconnect:
+            self._gone()
+            return
+        except Exception:
+            log.exception("sending on a WebSocket failed; closing it")
+            self._broken()
+            return
+        self.writer = asyncio.get_running_loop().create_task(self._write(sending, suspended))
+
+    async def _write(self, sending: Coroutine[Any, Any, None], suspended: object) -> None:
+        failed = False
+        try:
+            await resume(sending, suspended)
+            while self.waiting:  # emptied by a close
+                text = self.waiting.pop(next(iter(self.waiting)))
+                await self.ws.send_text(text)
+            if self.closing is not None:
+                await self.ws.close(*self.closing)
+        except WebSocketDisconnect:
+            self._gone()
+        except Exception:
+            log.exception("sending on a WebSocket failed; closing it")
+            failed = True
+        finally:
+            self.writer = None
+        if failed:
+            self._broken()
+
+    def _gone(self) -> None:
+        """The client left (its socket is closed): nothing more can be sent; the receive loop ends."""
+        self.closed = True
+        self.waiting.clear()
+
+    def _broken(self) -> None:
+        """After a send failed unexpectedly (and was logged): close the connection so that the client
+        learns, with the close that was due if there was one, unless the close is what failed."""
+        if self.ws.application_state is WebSocketState.DISCONNECTED:  # the close frame was sent or tried
+            self._gone()
+            return
+        self._shut(*(self.closing or (INTERNAL_ERROR, "Internal server error while sending")))
+
+
+async def resume(coroutine: Coroutine[Any, Any, None], suspended: object) -> None:
+    """Finish, as a task would, a coroutine that was run eagerly (`coroutine.send(None)`) until it
+    yielded `suspended`. The future it yielded is marked as blocking by its own `await`; a task clears
+    that mark before it waits, and so must we: awaiting the future again with the mark set raises
+    "await wasn't used with future"."""
+    try:
+        while True:
+            if suspended is None:  # a bare yield (asyncio.sleep(0)): one turn of the loop
+                await asyncio.sleep(0)
+            elif getattr(suspended, "_asyncio_future_blocking", None) is True:
+                suspended._asyncio_future_blocking = False  # type: ignore[attr-defined]
+                await asyncio.wait((suspended,))  # type: ignore[arg-type]
+            else:
+                raise RuntimeError(f"a send yielded {suspended!r}, which is not a future")
+            try:
+                suspended = coroutine.send(None)  # it takes the future's result or exception itself
+            except StopIteration:
+                return
+    except BaseException:
+        coroutine.close()  # cancelled (or a bad yield): let the send clean up
+        raise
 
 
 class WebSocketEndpoint:
@@ -163,6 +242,9 @@ class WebSocketEndpoint:
         self.pipeline, self.realtime = pipeline, realtime
         self.schema, self.engine = pipeline.schema, pipeline.engine
         self.init_timeout, self.keepalive, self.max_operations = init_timeout, keepalive, max_operations
+        # Messages that may wait for one connection before it is closed as too slow: what a
+        # subscription's queue may hold (SALESGRAPH_SUBSCRIBER_QUEUE).
+        self.queue_size: int = getattr(realtime.hub, "queue_size", 1000)
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._keepalive_task: asyncio.Task[None] | None = None
 
@@ -174,25 +256,32 @@ class WebSocketEndpoint:
         if protocol is None:
             await ws.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {TRANSPORT_WS} or {LEGACY_WS}")
             return
-        connection = Connection(ws, protocol)
+        connection = Connection(ws, protocol, self.queue_size)
         self.connections.add(connection)
         self._ensure_keepalive()
         try:
-            await self._serve(connection)
-        except _Close as close:
-            await connection.close(close.code, close.reason)
+            try:
+                await self._serve(connection)
+            except _Close as close:
+                connection.close(close.code, close.reason)
+                await self._serve(connection)  # until the close frame is out (or the client left)
         except WebSocketDisconnect:
             pass
         finally:
             connection.closed = True
             for task in list(connection.operations.values()):
                 task.cancel()
+            if connection.writer is not None:  # the client left, or the server stops: it cannot be sent
+                connection.writer.cancel()
             self.connections.discard(connection)
 
     async def _serve(self, connection: Connection) -> None:
+        """Handle the client's messages until it disconnects. Once the connection is closing, they are
+        ignored: its close frame may wait behind messages the client has not read yet, and uvicorn
+        reports the disconnect once the close frame is out."""
         deadline = time.monotonic() + self.init_timeout
         while True:
-            if connection.acknowledged:
+            if connection.acknowledged or connection.closed:
                 message = await connection.ws.receive()
             else:
                 try:
@@ -201,6 +290,8 @@ class WebSocketEndpoint:
                     raise _Close(INIT_TIMEOUT, "Connection initialisation timeout") from None
             if message["type"] == "websocket.disconnect":
                 return
+            if connection.closed:
+                continue
             raw = message.get("text")
             if raw is None and message.get("bytes") is not None:
                 raw = message["bytes"].decode("utf-8", "replace")
@@ -376,7 +467,7 @@ class WebSocketEndpoint:
             raise
         except SlowConsumer as error:
             log.info("closing slow subscriber %s: %s", request_id, error)
-            await connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
+            connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
         except Exception:
             log.exception("unexpected error in subscription %s", request_id)
             await self._next(
@@ -430,8 +521,10 @@ class WebSocketEndpoint:
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await aclose()
+                except Exception:
+                    log.exception("closing the event stream of %s failed", request_id)
 
     async def _render(self, executor: Any, context: Context, event: Any, request_id: str, key: Any) -> str:
         """The response body for `event`, executed once for all subscribers with the same key when the

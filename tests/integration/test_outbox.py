@@ -8,13 +8,14 @@ import json
 
 import httpx
 from broadcaster import Broadcast
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from domain.base import utcnow
 from domain.events import AccountChanged, OpportunityChanged
 from gql import ids
 from persistence import tables as t
-from persistence.outbox import CHANNEL, OutboxDispatcher
-from persistence.uow import SqlUnitOfWork
+from persistence.outbox import CHANNEL, OutboxDispatcher, newest_position
+from persistence.uow import EVENT_NUMBERING_LOCK, SqlUnitOfWork
 from tests.integration.mutations.test_opportunities import CREATE, an_account
 from tests.support.server import start_server
 
@@ -56,33 +57,88 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
     assert rolled_back == []
 
 
-async def test_events_get_positions_in_commit_order_even_when_inserted_in_another(pg_writable):
-    """Two transactions: the one that wrote its event first commits last; readers that saw the later
-    position must still be able to rely on having seen everything before it. (PostgreSQL only: SQLite
-    has one writer at a time, so its events cannot commit out of insert order.)"""
+async def test_events_are_numbered_by_their_commit_consecutively_whatever_commits_alongside(writable):
+    """Many transactions commit events at once: each commit's events get the next ids, together, with
+    no id given twice or skipped, and a read right after a commit already sees its events' ids."""
+    async with Broadcast("memory://") as broadcast:
+        await OutboxDispatcher(writable.engine, broadcast).dispatch_once()
+    async with writable.engine.connect() as conn:
+        before = await newest_position(conn)
+
+    async def change(n: int) -> list[int]:
+        async with SqlUnitOfWork(writable.engine) as uow:
+            uow.record(AccountChanged(entity_id=1000 + n, data={"part": 1}))
+            uow.record(AccountChanged(entity_id=1000 + n, data={"part": 2}))
+            await uow.commit()
+        async with writable.engine.connect() as conn:
+            assert await newest_position(conn) >= before + 2  # numbered in the commit, before any publish
+            rows = await conn.execute(
+                select(t.outbox_events.c.position)
+                .where(t.outbox_events.c.entity_id == 1000 + n)
+                .order_by(t.outbox_events.c.id)
+            )
+            return [r.position for r in rows]
+
+    numbered = await asyncio.gather(*(change(n) for n in range(12)))
+    assert all(second == first + 1 for first, second in numbered)
+    assert sorted(p for pair in numbered for p in pair) == list(range(before + 1, before + 25))
+
+
+async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_before_it_commits(pg_writable):
+    """On PostgreSQL, transactions commit concurrently: one that has numbered its events holds the
+    numbering lock until it commits, so the next sees its ids (never the same or a smaller one), and
+    readers never see an id before the ones below it."""
     writable = pg_writable
+    async with writable.engine.connect() as conn:
+        before = await newest_position(conn)
+    async with writable.engine.connect() as first:
+        await first.begin()
+        await first.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
+        await first.execute(
+            t.outbox_events.insert().values(
+                position=before + 1, type="Probe", entity_type="Account", entity_id=2001, data={}, created_at=utcnow()
+            )
+        )
+
+        async def second() -> None:
+            async with SqlUnitOfWork(writable.engine) as uow:
+                uow.record(AccountChanged(entity_id=2002, data={}))
+                await uow.commit()
+
+        committing = asyncio.create_task(second())
+        async with asyncio.timeout(10), writable.engine.connect() as conn:  # the second waits for the lock
+            while not (
+                await conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+            ).scalar_one():
+                await asyncio.sleep(0.01)
+        async with writable.engine.connect() as conn:
+            assert await newest_position(conn) == before  # neither is visible yet
+        await first.commit()
+        await committing
+    async with writable.engine.connect() as conn:
+        rows = await conn.execute(
+            select(t.outbox_events.c.entity_id, t.outbox_events.c.position).where(t.outbox_events.c.position > before)
+        )
+        assert sorted((r.position, r.entity_id) for r in rows) == [(before + 1, 2001), (before + 2, 2002)]
+
+
+async def test_events_an_older_version_left_without_an_id_are_numbered_after_the_others(writable):
     async with Broadcast("memory://") as broadcast:
         dispatcher = OutboxDispatcher(writable.engine, broadcast)
         await dispatcher.dispatch_once()
         async with broadcast.subscribe(CHANNEL) as subscriber:
-            slow = SqlUnitOfWork(writable.engine)
-            await slow.__aenter__()
-            slow.record(AccountChanged(entity_id=101, data={}))
-            await slow.c.execute(
-                t.outbox_events.insert().values(
-                    type="Probe", entity_type="Account", entity_id=100, data={}, created_at=slow.now
+            async with SqlUnitOfWork(writable.engine) as uow:
+                await uow.execute(  # what a version that left numbering to the dispatcher committed
+                    t.outbox_events.insert().values(
+                        type="Probe", entity_type="Account", entity_id=3001, data={}, created_at=uow.now
+                    )
                 )
-            )
-            async with SqlUnitOfWork(writable.engine) as fast:
-                fast.record(AccountChanged(entity_id=102, data={}))
-                await fast.commit()
-            assert await dispatcher.dispatch_once() == 1
-            await slow.commit()
-            await slow.__aexit__(None, None, None)
+                uow.record(AccountChanged(entity_id=3002, data={}))
+                await uow.commit()
             assert await dispatcher.dispatch_once() == 2
-            events = await received(subscriber, 3)
-            assert [e["entityId"] for e in events] == [102, 100, 101]
-            assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+            events = await received(subscriber, 2)
+    assert [e["entityId"] for e in events] == [3002, 3001]
+    assert events[1]["id"] == events[0]["id"] + 1
 
 
 async def test_an_event_committed_by_a_process_killed_before_publishing_is_published_later(writable, tmp_path):

@@ -19,7 +19,7 @@ from persistence.outbox import prune
 from tests.conftest import GraphQLClient
 from tests.integration.mutations.test_opportunities import STAGE, new_opportunity
 from tests.support.live import live_server
-from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLSocket
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, WAIT, GraphQLSocket, ServerClosed, StallingSocket
 
 EVENTS = """subscription($ids: [ID!], $since: ID) {
   opportunityEvents(ids: $ids, since: $since) { eventId kind opportunityId fromStage toStage opportunity { id name stage } }
@@ -36,10 +36,7 @@ async def live(writable):
 
 
 async def cursor(server) -> str:
-    """The id to resume after everything committed so far (numbering what is committed first: an event
-    committed but not numbered yet gets a later id, so a client reading `latestEventId` just then
-    would see it as new)."""
-    await server.app.state.dispatcher.dispatch_once()
+    """The id to resume after everything committed so far, as a client reads it."""
     return (await server.api.data(LATEST))["latestEventId"]
 
 
@@ -184,6 +181,7 @@ async def test_ids_of_the_wrong_type_are_an_error_not_an_empty_stream(live, writ
 
 async def test_a_subscriber_that_falls_too_far_behind_is_closed_with_the_slow_consumer_code(writable, monkeypatch):
     monkeypatch.setenv("SALESGRAPH_SUBSCRIBER_QUEUE", "2")
+    monkeypatch.setenv("SALESGRAPH_EVENT_RESYNC_SECONDS", "3600")  # the hub learns of events from the bus only
     async with live_server(writable.url, dispatch=False) as server, httpx.AsyncClient(base_url=server.url) as http:
         api = GraphQLClient(http, writable.admin_token)
         opportunity = await new_opportunity(api, writable)
@@ -200,6 +198,164 @@ async def test_a_subscriber_that_falls_too_far_behind_is_closed_with_the_slow_co
         await server.app.state.dispatcher.dispatch_once()
         code, reason = await socket.closed()
         assert code == 4008 and "since" in reason
+
+
+READ_WITH_CURSOR = """query($id: ID!) { node(id: $id) { ... on Opportunity { stage } } latestEventId }"""
+
+
+@pytest.mark.parametrize("dispatch", [True, False], ids=["dispatcher", "no-dispatcher"])
+async def test_latest_event_id_read_with_the_data_right_after_a_mutation_resumes_exactly_after_what_the_data_shows(
+    writable, monkeypatch, dispatch
+):
+    """The README's recipe: read the data and `latestEventId` together, subscribe with `since` set to
+    it: the change the data already shows does not come again, and each later one comes once. Without
+    a dispatcher (and with the hub's periodic check off) nothing can number events behind the
+    client's back: `latestEventId` is right only because the commit numbered them."""
+    monkeypatch.setenv("SALESGRAPH_EVENT_RESYNC_SECONDS", "3600")
+    async with live_server(writable.url, dispatch=dispatch) as server, httpx.AsyncClient(base_url=server.url) as http:
+        api = GraphQLClient(http, writable.admin_token)
+        opportunity = await new_opportunity(api, writable)
+        await move(api, opportunity["id"], "QUALIFICATION")
+        read = await api.data(READ_WITH_CURSOR, {"id": opportunity["id"]})
+        assert read["node"]["stage"] == "QUALIFICATION"
+        socket = await GraphQLSocket.open(server.url, writable.admin_token)
+        op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": read["latestEventId"]})
+        for stage in ("PROPOSAL", "NEGOTIATION", "QUALIFICATION"):
+            await move(api, opportunity["id"], stage)
+            if not dispatch:
+                await server.app.state.dispatcher.dispatch_once()
+            event = (await socket.next(op))["data"]["opportunityEvents"]
+            assert event["toStage"] == stage  # never the QUALIFICATION the read showed
+            assert int(event["eventId"]) > int(read["latestEventId"])
+        await socket.close()
+
+
+# A client that stops reading. The server's socket buffer is small (`send_buffer`) and so is the client's
+# receive buffer, and the connection has many subscriptions (each event is that many messages), so a
+# few events fill every buffer on the way and the server's sends have to wait.
+SUBSCRIPTIONS = 20
+STAGES = ("QUALIFICATION", "PROPOSAL", "NEGOTIATION")
+
+
+def most_in_flight(server, client: StallingSocket, message: int) -> int:
+    """An upper bound on the bytes the server hands to the socket before a send has to wait: its send
+    buffer and the client's receive buffer (the kernel's figures, which count overhead too, so they
+    hold less data than that) and asyncio's transport buffer, which takes one more message once it is
+    past its high-water mark of 64 KiB."""
+    return server.send_buffer + client.receive_buffer + 64 * 1024 + message
+
+
+async def delivered(server, event_id: str) -> None:
+    """Wait until the server's event hub has handed every event up to `event_id` to its listeners."""
+    async with asyncio.timeout(WAIT):
+        while server.app.state.hub.position < int(event_id):
+            await asyncio.sleep(0.01)
+
+
+async def stalled_subscriber(server, writable, protocol: str):
+    """A live server's opportunity, a StallingSocket with SUBSCRIPTIONS subscriptions to its events, one
+    event all of them received while the client read, and the size of the smallest of those messages."""
+    opportunity = await new_opportunity(server.api, writable)
+    since = await cursor(server)
+    client = await StallingSocket.open(server.url, writable.admin_token, protocol)
+    ops = [await client.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": since}) for _ in range(SUBSCRIPTIONS)]
+    await move(server.api, opportunity["id"], STAGES[0])
+    received: dict[str, list[dict]] = {op: [] for op in ops}
+    smallest = None
+    while any(not events for events in received.values()):
+        text = await client.receive_text()
+        message = json.loads(text)
+        if message["type"] in ("next", "data"):
+            received[message["id"]].append(message["payload"]["data"]["opportunityEvents"])
+            smallest = min(smallest or len(text), len(text))
+    assert all(len(events) == 1 for events in received.values())
+    return opportunity, client, received, smallest
+
+
+def in_order(events: list[dict], stages: list[str]) -> None:
+    """`events` are the first of the events that moved the opportunity through `stages`, each once."""
+    assert [e["toStage"] for e in events] == stages[: len(events)]
+    ids_ = [int(e["eventId"]) for e in events]
+    assert ids_ == sorted(set(ids_))
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_subscriber_that_stops_reading_gets_4008_and_resumes_with_since_without_loss_or_repeat(
+    writable, monkeypatch, protocol
+):
+    queue = 5
+    monkeypatch.setenv("SALESGRAPH_SUBSCRIBER_QUEUE", str(queue))
+    monkeypatch.setenv("SALESGRAPH_WS_KEEPALIVE_SECONDS", "0.05")  # keep-alives go out (or wait) all along
+    async with live_server(writable.url, send_buffer=4096) as server, httpx.AsyncClient(base_url=server.url) as http:
+        server.api = GraphQLClient(http, writable.admin_token)
+        opportunity, slow, received, size = await stalled_subscriber(server, writable, protocol)
+        stages = [STAGES[0]]
+
+        # The client stops reading. Without a close, the messages the server can hold are those the
+        # sockets took, one per subscription being rendered, the connection's waiting ones and each
+        # subscription's queue (at most `queue` each): produce more events than that.
+        holdable = most_in_flight(server, slow, size) // size + 1 + SUBSCRIPTIONS + queue + SUBSCRIPTIONS * queue
+        for n in range(1, holdable // SUBSCRIPTIONS + 2):
+            stages.append(STAGES[n % len(STAGES)])
+            await move(server.api, opportunity["id"], stages[-1])
+        await delivered(server, await cursor(server))
+
+        # It reads again: what was sent before, then the close with 4008, and the server hangs up.
+        with pytest.raises(ServerClosed) as closed:
+            while True:
+                message = await slow.receive()
+                assert message["type"] == ("next" if protocol == TRANSPORT_WS else "data"), message
+                received[message["id"]].append(message["payload"]["data"]["opportunityEvents"])
+        assert closed.value.code == 4008 and "since" in closed.value.reason
+        await slow.until_eof()
+        slow.close()
+        for events in received.values():
+            in_order(events, stages)
+        seen = received["1"]
+        assert len(seen) < len(stages)
+
+        # Resuming after the last event it got: every later one once, in order, then live ones.
+        socket = await GraphQLSocket.open(server.url, writable.admin_token, protocol)
+        op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]], "since": seen[-1]["eventId"]})
+        rest = [(await socket.next(op))["data"]["opportunityEvents"] for _ in range(len(stages) - len(seen))]
+        everything = seen + rest
+        in_order(everything, stages)
+        assert len(everything) == len(stages)
+        stages.append(STAGES[len(stages) % len(STAGES)])
+        await move(server.api, opportunity["id"], stages[-1])
+        live = (await socket.next(op))["data"]["opportunityEvents"]
+        in_order([*everything, live], stages)
+        await socket.close()
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_subscriber_that_stops_reading_for_a_while_and_catches_up_within_its_queue_keeps_receiving(
+    writable, monkeypatch, protocol
+):
+    monkeypatch.setenv("SALESGRAPH_WS_KEEPALIVE_SECONDS", "0.05")  # keep-alives go out (or wait) all along
+    async with live_server(writable.url, send_buffer=4096) as server, httpx.AsyncClient(base_url=server.url) as http:
+        server.api = GraphQLClient(http, writable.admin_token)
+        opportunity, slow, received, size = await stalled_subscriber(server, writable, protocol)
+        stages = [STAGES[0]]
+
+        # The client stops reading for more events than the buffers on the way can take, so the
+        # server's sends wait; far fewer than its queue (1,000) pile up behind them.
+        for n in range(1, most_in_flight(server, slow, size) // (size * SUBSCRIPTIONS) + 3):
+            stages.append(STAGES[n % len(STAGES)])
+            await move(server.api, opportunity["id"], stages[-1])
+        await delivered(server, await cursor(server))
+
+        # It reads again and gets every event on every subscription, then live ones.
+        stages.append(STAGES[len(stages) % len(STAGES)])
+        await move(server.api, opportunity["id"], stages[-1])
+        while any(len(events) < len(stages) for events in received.values()):
+            message = await slow.receive()
+            assert message["type"] == ("next" if protocol == TRANSPORT_WS else "data"), message
+            received[message["id"]].append(message["payload"]["data"]["opportunityEvents"])
+        for events in received.values():
+            in_order(events, stages)
+            assert len(events) == len(stages)
+        slow.close()
 
 
 INDICATORS = """subscription($ids: [ID!], $since: ID) {
