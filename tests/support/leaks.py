@@ -218,23 +218,32 @@ def _history_entry(value: dict[str, Any]) -> str | None:
     return changed if changed.endswith(("Id", "Ids")) or changed in REFERENCE_HISTORY else None
 
 
-def _text_leaks(secrets: Secrets, text: str, where: str) -> list[str]:
-    """Hidden facts inside free text (a message, a document body): global ids, specific names and
-    e-mails, and keys written next to their type (`Account 38`)."""
-    found = [f"{where}: {whose} (its id) in {text[:120]!r}" for gid, whose in secrets.global_ids.items() if gid in text]
+TOKEN = re.compile(r"[A-Za-z0-9_-]{6,}")
+
+
+def _text_leaks(
+    secrets: Secrets, text: str, where: str, given: frozenset[str] = frozenset(), named_keys: bool = True
+) -> list[str]:
+    """Hidden facts inside free text (a message, a document body): global ids (whole words), specific
+    names and e-mails, and (in messages, not in documents, which print names such as "Quote 1") keys
+    written next to their type (`Account 38`)."""
+    words = set(TOKEN.findall(text)) - given
+    found = [f"{where}: {secrets.global_ids[w]} (its id) in {text[:160]!r}" for w in words if w in secrets.global_ids]
     found += [
         f"{where}: {whose} ({fact!r}) in {text[:120]!r}" for fact, whose in secrets.distinct.items() if fact in text
     ]
-    for kind, numbers in NAMED_KEY.findall(text):
+    for kind, numbers in NAMED_KEY.findall(text) if named_keys else ():
         for n in re.findall(r"\d+", numbers):
             if secrets.is_hidden(kind, int(n)):
                 found.append(f"{where}: raw key of {kind} {n} in {text[:120]!r}")
     return found
 
 
-def leaks(secrets: Secrets, answer: Any, where: str = "") -> list[str]:
-    """Every fact of a row the caller may not see that `answer` (decoded JSON, or text) contains."""
+def leaks(secrets: Secrets, answer: Any, where: str = "", given: tuple[str, ...] = ()) -> list[str]:
+    """Every fact of a row the caller may not see that `answer` (decoded JSON, or text) contains;
+    the ids in `given` are the caller's own words (an error may repeat the id it was sent)."""
     found: list[str] = []
+    told = frozenset(given)
 
     def walk(value: Any, path: str, key: str, parent: dict[str, Any]) -> None:
         if isinstance(value, dict):
@@ -251,12 +260,12 @@ def leaks(secrets: Secrets, answer: Any, where: str = "") -> list[str]:
             for n, v in enumerate(value):
                 walk(v, f"{path}[{n}]", key, parent)
         elif isinstance(value, str):
-            if value in secrets.global_ids:
+            if value in secrets.global_ids and value not in told:
                 found.append(f"{path}: the id of {secrets.global_ids[value]}")
             elif value in secrets.facts:
                 found.append(f"{path}: {secrets.facts[value]} ({value!r})")
             elif len(value) > 12:
-                found.extend(_text_leaks(secrets, value, path))
+                found.extend(_text_leaks(secrets, value, path, told))
             if _id_like(key) and value.isdigit() and secrets.is_hidden(_key_type(key, parent), int(value)):
                 found.append(f"{path}: raw key of {_key_type(key, parent)} {value}")
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -265,11 +274,20 @@ def leaks(secrets: Secrets, answer: Any, where: str = "") -> list[str]:
 
     if isinstance(answer, str | bytes):
         text = answer.decode(errors="replace") if isinstance(answer, bytes) else answer
-        found += _text_leaks(secrets, text, where or "text")
-        found += [f"{where}: {whose} ({fact!r})" for fact, whose in secrets.facts.items() if f">{fact}<" in text]
+        found += _text_leaks(secrets, text, where or "text", told, named_keys=False)
+        # Whole text runs equal to a name (amounts aside: a document prints many computed figures).
+        found += [
+            f"{where}: {whose} ({fact!r})"
+            for fact, whose in secrets.facts.items()
+            if f">{fact}<" in text and not _is_amount(fact)
+        ]
     else:
         walk(answer, where, "", {})
     return found
+
+
+def _is_amount(text: str) -> bool:
+    return re.fullmatch(r"-?\d+(\.\d+)?", text) is not None
 
 
 def raw_keys(answer: Any, where: str = "") -> list[str]:
