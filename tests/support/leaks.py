@@ -91,12 +91,14 @@ NAMED_KEY = re.compile(r"\b(" + "|".join(TYPE_NAMES) + r")s?\s+(?:#|id\s+|ids?\s
 IDS_KEY = re.compile(r"\bids?\b\s*[:=]?\s*\[?(\d+(?:\s*,\s*\d+)*)\]?", re.IGNORECASE)
 
 
-def amount(value: Any, currency: str | None) -> str | None:
-    """An amount as the API shows it (minor units of its currency)."""
+def amount(name: str, value: Any, currency: str | None) -> str | None:
+    """An amount as a fact: the field that shows it and the amount as the API shows it (minor units
+    of its currency), `estimatedRevenue=4275.00 EUR`. Only a Money value under that field (or a
+    history entry of it) matches: a computed figure elsewhere may equal it by chance."""
     if value is None or not currency:
         return None
     try:
-        return str(in_minor_units(Decimal(str(value)), currency))
+        return f"{name}={in_minor_units(Decimal(str(value)), currency)} {currency}"
     except ArithmeticError:
         return None
 
@@ -108,14 +110,12 @@ def facts_of(table: str, row: Any) -> list[str]:
     if table == "accounts":
         found += [r["name"], r["email"], r["organization"], r["vat_no"], r["registration_no"]]
     elif table == "opportunities":
-        found += [r["name"], amount(r["estimated_revenue_amount"], r["estimated_revenue_currency"])]
-        found.append(amount(r["actual_revenue_amount"], r["actual_revenue_currency"]))
+        found += [r["name"], amount("estimatedRevenue", r["estimated_revenue_amount"], r["estimated_revenue_currency"])]
+        found.append(amount("actualRevenue", r["actual_revenue_amount"], r["actual_revenue_currency"]))
     elif table == "quotes":
         found.append(r["name"])
-    elif table == "quote_items":
-        found.append(amount(r["total"], r["currency"]))
     elif table == "contracts":
-        found += [r["name"], amount(r["value_amount"], r["value_currency"])]
+        found += [r["name"], amount("value", r["value_amount"], r["value_currency"])]
     elif table in ("contacts", "leads"):
         found += [r["email"], f"{r['first_name']} {r['last_name']}" if r["first_name"] else None]
         found.append(r["company"] if table == "leads" else r["phone"])
@@ -124,13 +124,13 @@ def facts_of(table: str, row: Any) -> list[str]:
     elif table == "partners":
         found += [r["name"], r["email"]]
     elif table == "campaigns":
-        found += [r["name"], amount(r["costs_amount"], r["costs_currency"])]
+        found += [r["name"], amount("costs", r["costs_amount"], r["costs_currency"])]
     elif table in ("lead_routing_rules", "lead_splitters"):
         found.append(r["name"])
     elif table == "document_templates":
         found += [r["name"], r["file_name"]]
     elif table == "goals":
-        found.append(amount(r["target_revenue_amount"], r["target_revenue_currency"]))
+        found.append(amount("targetRevenue", r["target_revenue_amount"], r["target_revenue_currency"]))
     elif table == "business_roles":
         found.append(r["role"])
     return [str(f) for f in found if f is not None and len(str(f)) >= 4]
@@ -185,7 +185,7 @@ def _key_type(key: str, parent: dict[str, Any]) -> str | None:
 
 
 def _id_like(key: str) -> bool:
-    return key not in NOT_KEYS and (key == "id" or key.endswith(("Id", "Ids")) or key in ("ids", "pk", "key"))
+    return key not in NOT_KEYS and (key == "id" or key.endswith(("Id", "Ids")) or key in ("ids", "pk"))
 
 
 def _numbers(value: Any) -> list[int]:
@@ -247,6 +247,11 @@ def leaks(secrets: Secrets, answer: Any, where: str = "", given: tuple[str, ...]
 
     def walk(value: Any, path: str, key: str, parent: dict[str, Any]) -> None:
         if isinstance(value, dict):
+            if isinstance(value.get("amount"), str) and isinstance(value.get("currency"), str):
+                shown_as = parent.get("field") if key in ("oldValue", "newValue") else key
+                fact = f"{shown_as}={value['amount']} {value['currency']}"
+                if fact in secrets.facts:
+                    found.append(f"{path}: {secrets.facts[fact]} ({fact})")
             reference = _history_entry(value)
             if reference is not None:
                 kind = REFERENCES.get(reference)
