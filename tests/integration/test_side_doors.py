@@ -393,6 +393,7 @@ def id_fields(input_type: GraphQLInputObjectType, path: tuple[str, ...] = ()) ->
 
 
 SCALARS = {"String": "Side door", "Int": 1, "Boolean": False, "Decimal": "1", "Date": "2026-07-01"}
+EXTRA = {"IngestLeadInput": {"lastName": "Probe"}, "CreateLeadInput": {"lastName": "Probe"}}  # else refused first
 SPECIAL = {"currency": "EUR", "csv": "", "fileName": "probe.docx", "role": "Sponsor", "reason": "probe"}
 
 
@@ -403,7 +404,9 @@ def base_input(input_type: GraphQLInputObjectType, pick: Any) -> dict[str, Any]:
         if not isinstance(child.type, GraphQLNonNull) or child.default_value is not Undefined:
             continue
         built[name] = value_of(name, child.type.of_type, input_type.name, pick)
-    return built
+    if input_type.name.startswith("Create") and "ownerId" in input_type.fields:
+        built["ownerId"] = pick("User")  # a partner creating an opportunity must name its owner
+    return {**EXTRA.get(input_type.name, {}), **built}
 
 
 def value_of(name: str, type_: Any, owner: str, pick: Any) -> Any:
@@ -510,7 +513,13 @@ def picker(rows: dict[str, list], hidden: dict[str, set[int]], caller: Caller) -
         if kind == "Partner" and caller.partner_id:
             return gid("Partner", caller.partner_id)
         table = leaks.TABLE_OF.get(kind) or SHARED_TYPES.get(kind)
-        shown = sorted(r.id for r in rows.get(table, ()) if r.id not in hidden.get(kind, ()))
+        # Open, unlocked rows first: a closed or locked one refuses most writes before ids are looked up.
+        shown = sorted(
+            (getattr(r, "locked", False) or getattr(r, "stage", None) in ("WON", "LOST"), r.id)
+            for r in rows.get(table, ())
+            if r.id not in hidden.get(kind, ())
+        )
+        shown = [pk for _, pk in shown]
         return gid(kind, shown[0] if shown else MISSING)
 
     return pick
