@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import hypothesis_graphql as hg
+import pytest
 from graphql import (
     FieldNode,
     NameNode,
@@ -28,9 +29,12 @@ from sqlalchemy import select
 from gql import ids
 from gql.schema.schema import schema
 from persistence import tables as t
+from tests.integration.test_leak_scan import scene as scene  # the fixture
 from tests.integration.test_visibility import world  # noqa: F401 - the fixture
+from tests.support import leaks
 
 EXAMPLES = 150
+EXAMPLES_PER_ROLE = 25
 # The types a partner sees only some rows of, and the table each global id names.
 TABLES = {
     "Account": t.accounts,
@@ -160,3 +164,21 @@ async def test_no_generated_query_shows_a_partner_a_row_it_was_not_given(api, wr
         assert not leaks, f"{leaks} in the answer to:\n{query}"
         shown += len(ids_in(body.get("data")))
     assert shown > 0, "the generated queries must reach some rows, or the test proves nothing"
+
+
+@pytest.mark.parametrize("role", ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"])
+async def test_no_generated_query_tells_a_role_any_fact_of_a_hidden_row_or_any_raw_key(api, scene, role):
+    """After the side-door activity (moves, parents, partner changes, business roles, routing rules):
+    generated queries (ids from every table, the role's and everyone else's) get answers, whatever
+    their status, with no id, raw key, name, e-mail or amount of a row the role may not see, and no
+    raw database key at all (history included)."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    every = [ids.encode(kind, r.id) for kind, table in leaks.TABLE_OF.items() for r in rows[table]]
+    found: list[str] = []
+    for query in map(reaching, generated(every, EXAMPLES_PER_ROLE)):
+        body = (await api.post(query, token=caller.token)).json()
+        asked = tuple(leaks.TOKEN.findall(query))  # an error may repeat an id the query holds
+        found += [f"{leak}\n    in the answer to: {query[:300]}" for leak in leaks.leaks(secrets, body, given=asked)]
+        found += [f"raw key {key}\n    in the answer to: {query[:300]}" for key in leaks.raw_keys(body)]
+    assert not found, f"{len(found)} leaks:\n" + "\n".join(found[:30])
