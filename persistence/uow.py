@@ -28,7 +28,7 @@ from persistence import tables as t
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, table_of
 from persistence.rows import to_row
-from persistence.visibility import INTERNAL, Viewer
+from persistence.visibility import EVENT_TABLES, INTERNAL, KEPT_ROW, Viewer, kept_columns
 
 E = TypeVar("E", bound=Entity)
 
@@ -62,6 +62,8 @@ class SqlUnitOfWork:
         self.conn: AsyncConnection | None = None
         self.events: list[DomainEvent] = []
         self.history: list[dict[str, Any]] = []
+        # What the visibility rules read of each row deleted here, for the events about it.
+        self._kept: dict[tuple[str, int], dict[str, Any]] = {}
         self.committed = False
         self._seen: dict[tuple[type, int], Entity] = {}
         self._lock: asyncio.Lock | None = None
@@ -247,6 +249,9 @@ class SqlUnitOfWork:
         if result.rowcount != 1:
             raise StaleVersion(kind.__name__, entity.id)
         self._seen.pop((kind, entity.id), None)
+        if kind.__name__ in EVENT_TABLES:
+            row = to_row(entity)
+            self._kept[(kind.__name__, entity.id)] = {c: plain(row.get(c)) for c in kept_columns(table)}
         if kind.__name__ in AUDITED:
             self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)
 
@@ -306,6 +311,13 @@ class SqlUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
 
+    def _event_data(self, event: DomainEvent) -> Any:
+        """The event's data; for a row this transaction deleted, with what the visibility rules read of
+        it (`KEPT_ROW`), so subscribers are told of its deletion by the same rules as of its changes."""
+        data = plain(event.data)
+        kept = self._kept.get((event.entity_type, event.entity_id))
+        return data if kept is None else {**data, KEPT_ROW: kept}
+
     async def exchange_rates(self) -> dict[str, Any]:
         return await reads.exchange_rates(self.c)
 
@@ -327,7 +339,7 @@ class SqlUnitOfWork:
                         "type": e.type,
                         "entity_type": e.entity_type,
                         "entity_id": e.entity_id,
-                        "data": plain(e.data),
+                        "data": self._event_data(e),
                         "actor_user_id": self.actor.user_id,
                         "actor_partner_id": self.actor.partner_id,
                         "created_at": self.now,
