@@ -20,13 +20,13 @@ from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
-from domain.errors import Conflict, NotFound, StaleVersion, ref
+from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import indicators, reads
 from persistence import tables as t
 from persistence.fit import check_fits
-from persistence.mapping import LINKS, from_row, plain, table_of
+from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
 from persistence.visibility import EVENT_TABLES, INTERNAL, KEPT_ROW, Viewer, kept_columns
 
@@ -197,8 +197,10 @@ class SqlUnitOfWork:
         entity.updated_at = self.now
         if kind.__name__ in AUDITED:
             for name in changed:
+                old, new = getattr(before, name), getattr(entity, name)
+                # A foreign key is kept as the row it names, never as a bare key (domain/audit.py).
                 self.audit(
-                    kind.__name__, entity.id, camel(name), plain(getattr(before, name)), plain(getattr(entity, name))
+                    kind.__name__, entity.id, camel(name), referenced(table, name, old), referenced(table, name, new)
                 )
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
         return entity
@@ -357,7 +359,7 @@ class SqlUnitOfWork:
 
 
 def _label(entity: Entity) -> Any:
-    return getattr(entity, "name", None) or entity.id
+    return getattr(entity, "name", None) or Ref(type(entity).__name__, entity.id)
 
 
 def _constraint(error: IntegrityError) -> str:
