@@ -4,14 +4,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.errors import ValidationError
+from domain.errors import Ref, ValidationError
 
 AUDITED = ("Account", "Opportunity", "Quote")
 
 
+def business_role(role: str, contact_id: int) -> dict[str, Any]:
+    """A business role as history keeps it: the role, and the contact as the row it is (a `Ref`), so a
+    reader who may not see that contact reads null there, never its key."""
+    return {"role": role, "contact": Ref("Contact", contact_id)}
+
+
 @dataclass(kw_only=True)
 class AuditEntry:
-    """One changed field of an account, opportunity or quote: who changed it, when, from what to what."""
+    """One changed field of an account, opportunity or quote: who changed it, when, from what to what.
+    A value that names a row holds it as a `Ref` (stored as `{"ref": type, "id": key}`), never as a bare
+    key: the API shows it with the reader's rules (gql/schema/history.py)."""
 
     entity_type: str
     entity_id: int

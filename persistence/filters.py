@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, exists, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, exists, or_, select
 
 from persistence import tables as t
 from persistence.visibility import Viewer
@@ -21,7 +21,7 @@ class FilterSpec:
     equals: tuple[str, ...] = ()  # criteria key `x` (one value) or `x_in` (several)
     ranges: tuple[str, ...] = ()  # criteria keys `x_min`, `x_max` (inclusive)
     flags: tuple[str, ...] = ()  # booleans compared as they are
-    # `has_x`: True / False; each takes the viewer, so a row's hidden children do not count
+    # `has_x`: True / False; each takes the viewer, so a row's hidden children (or hidden parent) do not count
     has: Mapping[str, Callable[[Viewer], ColumnElement]] = field(default_factory=dict)
     extra: Mapping[str, Callable[[Any], ColumnElement]] = field(default_factory=dict)
     order: Mapping[str, str] = field(default_factory=dict)  # public order field -> column
@@ -35,6 +35,37 @@ def _exists(child: Table, fk: str, parent: Table) -> Callable[[Viewer], ColumnEl
         return exists(select(child.c.id).where(child.c[fk] == parent.c.id, *([rule] if rule is not None else [])))
 
     return clause
+
+
+def _visible_target(column: Column, viewer: Viewer) -> ColumnElement | None:
+    """That the row `column` refers to is one the viewer may see; None when it sees every row of that
+    table (users, the catalog). With it, a filter on a relation answers for a hidden row exactly as
+    for a missing one, so a count cannot tell that a hidden partner, account or campaign exists."""
+    targets = {fk.column.table for fk in column.foreign_keys}
+    if not targets:
+        return None
+    [target] = targets
+    rule = viewer.rule(target)
+    if rule is None:
+        return None
+    # Stand-alone: a filter on accounts.parent_id must not tie the subquery's accounts to the outer row.
+    return column.in_(select(target.c.id).where(rule).correlate(None))
+
+
+def _refers(column: Column) -> Callable[[Viewer], ColumnElement]:
+    """`has_x` of a foreign key: it refers to a row the viewer may see (a hidden one counts as none)."""
+
+    def clause(viewer: Viewer) -> ColumnElement:
+        visible = _visible_target(column, viewer)
+        return column.is_not(None) if visible is None else and_(column.is_not(None), visible)
+
+    return clause
+
+
+def _equal(column: Column, value: Any, viewer: Viewer, several: bool = False) -> ColumnElement:
+    matches = column.in_(list(value)) if several else column == value
+    visible = _visible_target(column, viewer)
+    return matches if visible is None else and_(matches, visible)
 
 
 def conditions(
@@ -51,9 +82,9 @@ def conditions(
             if term:
                 result.append(or_(*(table.c[c].icontains(term, autoescape=True) for c in spec.search)))
         elif key in spec.equals:
-            result.append(table.c[key] == value)
+            result.append(_equal(table.c[key], value, viewer))
         elif key.endswith("_in") and key[:-3] in spec.equals:
-            result.append(table.c[key[:-3]].in_(list(value)))
+            result.append(_equal(table.c[key[:-3]], value, viewer, several=True))
         elif key.endswith("_min") and key[:-4] in spec.ranges:
             result.append(table.c[key[:-4]] >= value)
         elif key.endswith("_max") and key[:-4] in spec.ranges:
@@ -116,8 +147,8 @@ ACCOUNTS = FilterSpec(
         "opportunities": _exists(t.opportunities, "account_id", t.accounts),
         "contacts": _exists(t.contacts, "account_id", t.accounts),
         "sub_accounts": _has_sub_accounts,
-        "parent": lambda viewer: t.accounts.c.parent_id.is_not(None),
-        "partner": lambda viewer: t.accounts.c.partner_id.is_not(None),
+        "parent": _refers(t.accounts.c.parent_id),
+        "partner": _refers(t.accounts.c.partner_id),
     },
     extra=_indicators("ACCOUNT", t.accounts),
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
@@ -140,9 +171,9 @@ LEADS = FilterSpec(
     flags=("archived",),
     has={
         "assignee": lambda viewer: or_(
-            t.leads.c.assigned_user_id.is_not(None), t.leads.c.assigned_partner_id.is_not(None)
+            _refers(t.leads.c.assigned_user_id)(viewer), _refers(t.leads.c.assigned_partner_id)(viewer)
         ),
-        "opportunity": lambda viewer: t.leads.c.opportunity_id.is_not(None),
+        "opportunity": _refers(t.leads.c.opportunity_id),
     },
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
@@ -165,11 +196,13 @@ OPPORTUNITIES = FilterSpec(
         "quotes": _exists(t.quotes, "opportunity_id", t.opportunities),
         "active_quote": lambda viewer: exists(
             select(t.quotes.c.id).where(
-                t.quotes.c.opportunity_id == t.opportunities.c.id, t.quotes.c.is_active.is_(True)
+                t.quotes.c.opportunity_id == t.opportunities.c.id,
+                t.quotes.c.is_active.is_(True),
+                *[rule for rule in [viewer.rule(t.quotes)] if rule is not None],
             )
         ),
         "contracts": _exists(t.contracts, "opportunity_id", t.opportunities),
-        "partner": lambda viewer: t.opportunities.c.partner_id.is_not(None),
+        "partner": _refers(t.opportunities.c.partner_id),
     },
     extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", t.opportunities)},
     order={

@@ -19,6 +19,7 @@ from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract
 from domain.documents import DocumentTemplate, QuoteDocument
+from domain.errors import Ref
 from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.monitors import StatusMonitor
@@ -75,6 +76,18 @@ def register(kind: type[Entity], table: Table) -> None:
     TABLES[kind] = table
 
 
+def _entity_names() -> dict[str, str]:
+    return {table.name: kind.__name__ for kind, table in TABLES.items()}  # not cached: `register` adds more
+
+
+def referenced(table: Table, column: str, value: Any) -> Any:
+    """The value of `column` with a foreign key as the row it names (a `Ref`), e.g. for history."""
+    if value is None or column not in table.c:
+        return value
+    targets = [_entity_names().get(fk.column.table.name) for fk in table.c[column].foreign_keys]
+    return Ref(targets[0], value) if targets and targets[0] else value
+
+
 def table_of(kind: type[Entity]) -> Table:
     try:
         return TABLES[kind]
@@ -122,6 +135,9 @@ def from_row(kind: type[Entity], row: Any, **extra: Any) -> Entity:
 
 def plain(value: Any) -> Any:
     """A value as JSON can hold it (for history entries and event data)."""
+    if isinstance(value, Ref):
+        # A row named in history: kept as the row it is, shown to each reader by its rules.
+        return {"ref": value.entity, "id": value.id}
     if isinstance(value, Money):
         return {"amount": str(value.rounded().amount), "currency": value.currency}
     if isinstance(value, Enum):

@@ -6,12 +6,14 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, true, union_all
+from sqlalchemy import Column, ColumnElement, Select, Table, and_, bindparam, func, literal, select, true, union_all
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import SelectBase
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from persistence.pages import PageRows, Window
-from persistence.visibility import EVENT_TABLES, Viewer
+from persistence.visibility import EVENT_TABLES, Viewer, kept_columns
 
 _statements: dict[Hashable, Select] = {}
 KEYS = bindparam("keys", expanding=True)
@@ -196,6 +198,29 @@ async def entity_visible(conn: AsyncConnection, entity_type: str, entity_id: int
     says which events need this)."""
     [row] = await rows_by_ids(conn, EVENT_TABLES[entity_type], [entity_id], columns=("id",), viewer=viewer)
     return row is not None
+
+
+async def kept_row_visible(conn: AsyncConnection, entity_type: str, kept: dict[str, Any], viewer: Viewer) -> bool:
+    """Whether the viewer could see a row, deleted since, as it was (`kept`: what an event kept of it,
+    `visibility.KEPT_ROW`): the table's rule, with the row's own columns taken from `kept` and every
+    other table (the account of a deleted opportunity, the viewer's team) as it is now."""
+    table = EVENT_TABLES[entity_type]
+    rule = viewer.rule(table)
+    if rule is None:
+        return True
+    row = select(
+        *(literal(kept.get(name), type_=table.c[name].type).label(name) for name in kept_columns(table))
+    ).subquery("kept")
+
+    def as_kept(element: Any, **_: Any) -> Any:
+        if isinstance(element, SelectBase):
+            return element  # a subquery reads its own tables, never the kept row
+        if isinstance(element, Column) and element.table is table:
+            return row.c[element.name]
+        return None
+
+    stmt = select(literal(1)).select_from(row).where(replacement_traverse(rule, {}, as_kept))
+    return (await conn.execute(stmt, viewer.params)).first() is not None
 
 
 async def count_rows(

@@ -20,15 +20,15 @@ from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
-from domain.errors import Conflict, NotFound, StaleVersion, ref
+from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
 from persistence import indicators, reads
 from persistence import tables as t
 from persistence.fit import check_fits
-from persistence.mapping import LINKS, from_row, plain, table_of
+from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
-from persistence.visibility import Viewer
+from persistence.visibility import EVENT_TABLES, KEPT_ROW, Viewer, kept_columns
 
 E = TypeVar("E", bound=Entity)
 
@@ -68,6 +68,8 @@ class SqlUnitOfWork:
         self.conn: AsyncConnection | None = None
         self.events: list[DomainEvent] = []
         self.history: list[dict[str, Any]] = []
+        # What the visibility rules read of each row deleted here, for the events about it.
+        self._kept: dict[tuple[str, int], dict[str, Any]] = {}
         self.committed = False
         self._seen: dict[tuple[type, int], Entity] = {}
         self._written: set[tuple[str, int]] = set()
@@ -212,8 +214,10 @@ class SqlUnitOfWork:
         self._written.add((table.name, entity.id))
         if kind.__name__ in AUDITED:
             for name in changed:
+                old, new = getattr(before, name), getattr(entity, name)
+                # A foreign key is kept as the row it names, never as a bare key (domain/audit.py).
                 self.audit(
-                    kind.__name__, entity.id, camel(name), plain(getattr(before, name)), plain(getattr(entity, name))
+                    kind.__name__, entity.id, camel(name), referenced(table, name, old), referenced(table, name, new)
                 )
         self._seen[(kind, entity.id)] = copy.deepcopy(entity)
         return entity
@@ -266,6 +270,9 @@ class SqlUnitOfWork:
             raise StaleVersion(kind.__name__, entity.id)
         self._seen.pop((kind, entity.id), None)
         self._written.discard((table.name, entity.id))
+        if kind.__name__ in EVENT_TABLES:
+            row = to_row(entity)
+            self._kept[(kind.__name__, entity.id)] = {c: plain(row.get(c)) for c in kept_columns(table)}
         if kind.__name__ in AUDITED:
             self.audit(kind.__name__, entity.id, "deleted", _label(entity), None)
 
@@ -342,6 +349,13 @@ class SqlUnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self.events.append(event)
 
+    def _event_data(self, event: DomainEvent) -> Any:
+        """The event's data; for a row this transaction deleted, with what the visibility rules read of
+        it (`KEPT_ROW`), so subscribers are told of its deletion by the same rules as of its changes."""
+        data = plain(event.data)
+        kept = self._kept.get((event.entity_type, event.entity_id))
+        return data if kept is None else {**data, KEPT_ROW: kept}
+
     async def exchange_rates(self) -> dict[str, Any]:
         return await reads.exchange_rates(self.c)
 
@@ -383,7 +397,7 @@ class SqlUnitOfWork:
                     "type": e.type,
                     "entity_type": e.entity_type,
                     "entity_id": e.entity_id,
-                    "data": plain(e.data),
+                    "data": self._event_data(e),
                     "actor_user_id": self.actor.user_id,
                     "actor_partner_id": self.actor.partner_id,
                     "created_at": self.now,
@@ -394,7 +408,7 @@ class SqlUnitOfWork:
 
 
 def _label(entity: Entity) -> Any:
-    return getattr(entity, "name", None) or entity.id
+    return getattr(entity, "name", None) or Ref(type(entity).__name__, entity.id)
 
 
 def _constraint(error: IntegrityError) -> str:

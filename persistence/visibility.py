@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, and_, bindparam, false, not_, or_, true
+from sqlalchemy import Column, ColumnElement, Integer, Select, Table, and_, bindparam, false, not_, or_, true
 from sqlalchemy import select as _select
+from sqlalchemy.sql.visitors import iterate
 
 from persistence import tables as t
 
@@ -73,10 +74,11 @@ class Viewer:
             return None
         return _rule(table.name, self.role)
 
-    def told_of(self, entity_type: str, deleted: bool) -> bool | None:
+    def told_of(self, entity_type: str) -> bool | None:
         """Whether this viewer is told of an event about an entity of `entity_type`, when the rules
         decide it without the entity's row; None when they do not: then it is told while it may see
-        the row (`reads.entity_visible`)."""
+        the row, as it is now (`reads.entity_visible`) or, once deleted, as it was when the event
+        happened (`KEPT_ROW`, `reads.kept_row_visible`)."""
         table = EVENT_TABLES.get(entity_type)
         if table is None:
             # Events about what no row rule covers here (campaigns, routing, monitors, the catalog)
@@ -84,10 +86,6 @@ class Viewer:
             return self.role != PARTNER
         if self.rule(table) is None:
             return True
-        if deleted:
-            # A deleted row can no longer be checked: only an admin, who sees all but others' private
-            # accounts, is told of deletions it cannot check.
-            return self.role == ADMIN
         return None
 
 
@@ -143,6 +141,22 @@ EVENT_TABLES: dict[str, Table] = {
     "Quote": t.quotes,
     "Contract": t.contracts,
 }
+
+# The key under which an event about a row deleted in the same transaction keeps what the rules read
+# of that row (`kept_columns`), so that who is told of it is decided by the same rules as any read.
+KEPT_ROW = "rowAsItWas"
+
+
+@cache
+def kept_columns(table: Table) -> tuple[str, ...]:
+    """The columns of `table` that its rules read, for any role: what a deleted row's events keep."""
+    found = {"id"}
+    for role in (ADMIN, DIRECTOR, REP, PARTNER):
+        rule = _rule(table.name, role)
+        if rule is not None:
+            found |= {e.name for e in iterate(rule) if isinstance(e, Column) and e.table is table}
+    return tuple(c.name for c in table.c if c.name in found)
+
 
 a, o, q, u, lead = t.accounts, t.opportunities, t.quotes, t.users, t.leads
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import SalesActivity
+from domain.audit import business_role
 from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
@@ -281,7 +282,7 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
             )
         )
     for related in await uow.links(Link.RELATED_ACCOUNT, account_id=account.id):
-        uow.audit("Opportunity", related["opportunity_id"], "relatedAccounts", account.id, None)
+        uow.audit("Opportunity", related["opportunity_id"], "relatedAccounts", ref(account), None)
     await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id)
     await uow.unlink(Link.ACCOUNT_LINK, linked_account_id=account.id)
     await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, account_id=account.id)
@@ -307,7 +308,7 @@ async def release_contact(uow: UnitOfWork, contact: Contact) -> None:
         await uow.update(apply(lead, {"contact_id": None}))
     for role in await uow.find(BusinessRole, contact_id=contact.id):
         await uow.delete(role)
-        uow.audit("Opportunity", role.opportunity_id, "businessRoles", f"{role.role} ({role.contact_id})", None)
+        uow.audit("Opportunity", role.opportunity_id, "businessRoles", business_role(role.role, role.contact_id), None)
 
 
 @dataclass(kw_only=True)
@@ -371,7 +372,7 @@ async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Acc
     await uow.link(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
     await uow.link(Link.ACCOUNT_LINK, account_id=other.id, linked_account_id=account.id)
     for one, two in ((account, other), (other, account)):
-        uow.audit("Account", one.id, "linkedAccounts", None, two.id)
+        uow.audit("Account", one.id, "linkedAccounts", None, ref(two))
         uow.record(AccountChanged(entity_id=one.id, data={"fields": ["linked_accounts"], "linked": two.id}))
     await uow.commit()
     return account, other
@@ -385,7 +386,7 @@ async def unlink_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, A
     if not removed:
         raise ValidationError("linkedAccountId", f"accounts {ref(account)} and {ref(other)} are not linked")
     for one, two in ((account, other), (other, account)):
-        uow.audit("Account", one.id, "linkedAccounts", two.id, None)
+        uow.audit("Account", one.id, "linkedAccounts", ref(two), None)
         uow.record(AccountChanged(entity_id=one.id, data={"fields": ["linked_accounts"], "unlinked": two.id}))
     await uow.commit()
     return account, other
@@ -503,7 +504,7 @@ async def add_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
     account = await uow.get(Account, cmd.account_id)
     if not await uow.link(Link.FAVOURITE, user_id=user_id, account_id=account.id):
         raise Conflict(f"account {ref(account)} is already one of your favourites")
-    uow.audit("Account", account.id, "favouriteOf", None, user_id)
+    uow.audit("Account", account.id, "favouriteOf", None, ref("User", user_id))
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "favouriteOf": user_id}))
     await uow.commit()
     return account
@@ -514,7 +515,7 @@ async def remove_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
     account = await uow.get(Account, cmd.account_id)
     if not await uow.unlink(Link.FAVOURITE, user_id=user_id, account_id=account.id):
         raise ValidationError("accountId", f"account {ref(account)} is not one of your favourites")
-    uow.audit("Account", account.id, "favouriteOf", user_id, None)
+    uow.audit("Account", account.id, "favouriteOf", ref("User", user_id), None)
     uow.record(AccountChanged(entity_id=account.id, data={"fields": ["favourites"], "noLongerFavouriteOf": user_id}))
     await uow.commit()
     return account

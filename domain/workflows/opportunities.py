@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.accounts import Account, Contact
+from domain.audit import business_role
 from domain.catalog import Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract, add_months
@@ -315,7 +316,7 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
     if not await uow.link(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
         raise Conflict(f"account {ref('Account', cmd.account_id)} is already related to opportunity {ref(opportunity)}")
     opportunity = await uow.touch(opportunity)
-    uow.audit("Opportunity", opportunity.id, "relatedAccounts", None, cmd.account_id)
+    uow.audit("Opportunity", opportunity.id, "relatedAccounts", None, ref("Account", cmd.account_id))
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
     await uow.commit()
     return opportunity
@@ -329,7 +330,7 @@ async def remove_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opport
             "accountId", f"account {ref('Account', cmd.account_id)} is not related to opportunity {ref(opportunity)}"
         )
     opportunity = await uow.touch(opportunity)
-    uow.audit("Opportunity", opportunity.id, "relatedAccounts", cmd.account_id, None)
+    uow.audit("Opportunity", opportunity.id, "relatedAccounts", ref("Account", cmd.account_id), None)
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["related_accounts"]}))
     await uow.commit()
     return opportunity
@@ -347,7 +348,7 @@ async def add_business_role(cmd: AddBusinessRole, uow: UnitOfWork) -> BusinessRo
     await uow.get(Contact, cmd.contact_id)
     await uow.touch(opportunity)
     role = await uow.add(BusinessRole(opportunity_id=opportunity.id, contact_id=cmd.contact_id, role=cmd.role))
-    uow.audit("Opportunity", opportunity.id, "businessRoles", None, f"{cmd.role} ({cmd.contact_id})")
+    uow.audit("Opportunity", opportunity.id, "businessRoles", None, business_role(cmd.role, cmd.contact_id))
     uow.record(OpportunityChanged(entity_id=opportunity.id, data={"fields": ["business_roles"]}))
     await uow.commit()
     return role
@@ -362,7 +363,7 @@ async def remove_business_role(cmd: RemoveBusinessRole, uow: UnitOfWork) -> int:
     role = await uow.get(BusinessRole, cmd.id)
     await uow.touch(await uow.get(Opportunity, role.opportunity_id))
     await uow.delete(role)
-    uow.audit("Opportunity", role.opportunity_id, "businessRoles", f"{role.role} ({role.contact_id})", None)
+    uow.audit("Opportunity", role.opportunity_id, "businessRoles", business_role(role.role, role.contact_id), None)
     uow.record(OpportunityChanged(entity_id=role.opportunity_id, data={"fields": ["business_roles"]}))
     await uow.commit()
     return role.opportunity_id

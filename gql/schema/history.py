@@ -1,7 +1,14 @@
-"""The change history of accounts, opportunities and quotes."""
+"""The change history of accounts, opportunities and quotes.
+
+A value that names a row (an account, a partner, a contact, …) is stored as the row it names
+(`{"ref": "Account", "id": 38}`, see persistence.mapping.plain) and read with the reader's rules:
+its global id when the reader may see that row, null when it may not, so a visible row's history
+never tells of a hidden one."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,11 +16,14 @@ from typing import Any
 import strawberry
 from sqlalchemy import ColumnElement
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from domain.money import in_minor_units
+from gql import ids
 from gql.schema import filters as f
 from gql.schema.base import Node, needs
-from gql.schema.fields import connection, to_one
+from gql.schema.fields import connection, node_class, to_one
+from gql.schema.nodes import NODE_TYPES
 from persistence import filters as spec
 from persistence import tables as t
 
@@ -29,6 +39,62 @@ def shown(value: Any) -> Any:
     return value
 
 
+def _is_ref(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.keys() == {"ref", "id"}
+        and isinstance(value["ref"], str)
+        and isinstance(value["id"], int)
+    )
+
+
+def _refs(value: Any) -> Iterator[dict[str, Any]]:
+    if _is_ref(value):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+async def _row(info: Info, reference: dict[str, Any]) -> Any:
+    """The row a stored reference names, if the reader may see it (None as for a missing row)."""
+    found = NODE_TYPES.get(reference["ref"])
+    if found is None:
+        return None
+    return await info.context.by_id(found[1]).load(reference["id"])
+
+
+async def as_read(info: Info, value: Any) -> Any:
+    """A stored value as this reader may read it: each row it names as its global id, or null where the
+    reader may not see that row."""
+    references = list(_refs(value))
+    if not references:
+        return shown(value)
+    rows = await asyncio.gather(*(_row(info, r) for r in references))
+    visible = {(r["ref"], r["id"]) for r, row in zip(references, rows, strict=True) if row is not None}
+
+    def named(item: Any) -> Any:
+        if _is_ref(item):
+            return ids.encode(item["ref"], item["id"]) if (item["ref"], item["id"]) in visible else None
+        if isinstance(item, dict):
+            return {k: named(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [named(v) for v in item]
+        return item
+
+    return shown(named(value))
+
+
+async def named_node(info: Info, value: Any) -> Node | None:
+    reference = next(_refs(value), None)
+    if reference is None:
+        return None
+    return node_class(NODE_TYPES[reference["ref"]][0]).from_row(await _row(info, reference))
+
+
 @strawberry.type(
     description="One changed field of an account, opportunity or quote: who changed it, when, from "
     "what to what. Written in the same transaction as the change."
@@ -41,15 +107,34 @@ class AuditEntry(Node):
         "mark the beginning and the end; `items` a quote line)."
     )
 
-    @strawberry.field(description="The value before (null when there was none).")
+    @strawberry.field(
+        description="The value before (null when there was none). A row it names (an account, a partner, "
+        "a contact, …) is given as its global id, or as null when it is a row you may not see."
+    )
     @needs("old_value")
-    def old_value(self) -> JSON | None:
-        return shown(self.__dict__["old_value"])
+    async def old_value(self, info: Info) -> JSON | None:
+        return await as_read(info, self.__dict__["old_value"])
 
-    @strawberry.field(description="The value after (null when it was removed).")
+    @strawberry.field(
+        description="The value after (null when it was removed). A row it names is given as its global id, "
+        "or as null when it is a row you may not see."
+    )
     @needs("new_value")
-    def new_value(self) -> JSON | None:
-        return shown(self.__dict__["new_value"])
+    async def new_value(self, info: Info) -> JSON | None:
+        return await as_read(info, self.__dict__["new_value"])
+
+    @strawberry.field(
+        description="The row the value before names (the account an opportunity moved from, the partner "
+        "it was assigned to, the contact of a business role, …); null when it names none or one you may not see."
+    )
+    @needs("old_value")
+    async def old_node(self, info: Info) -> Node | None:
+        return await named_node(info, self.__dict__["old_value"])
+
+    @strawberry.field(description="The row the value after names; null when it names none or one you may not see.")
+    @needs("new_value")
+    async def new_node(self, info: Info) -> Node | None:
+        return await named_node(info, self.__dict__["new_value"])
 
     at: datetime = strawberry.field(description="When the change was committed.")
     actor = to_one("gql.schema.people:User", t.users, "actor_user_id", "The user who made the change.")

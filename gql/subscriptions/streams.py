@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gql.subscriptions.hub import Event, EventHub
 from persistence import reads
 from persistence.outbox import SinceOutOfRange, check_since, events_after
-from persistence.visibility import Viewer
+from persistence.visibility import KEPT_ROW, Viewer
 
 
 @dataclass
@@ -41,12 +41,17 @@ def parse_since(since: str | None) -> int | None:
 
 
 async def may_see(engine: AsyncEngine, viewer: Viewer, event: Event) -> bool:
-    """Whether the viewer may see the row an event is about, as it is now (the same rules as every
-    read, persistence/visibility.py)."""
-    told = viewer.told_of(event["entityType"], deleted=event["type"].endswith("Deleted"))
+    """Whether the viewer may see the row an event is about (the same rules as every read,
+    persistence/visibility.py): as it is now or, when the event's transaction deleted it, as it was
+    then. Every kind of event follows this, a deletion included; a row gone without a kept copy (an
+    older event about a row deleted since) is seen by no one the rules limit."""
+    told = viewer.told_of(event["entityType"])
     if told is not None:
         return told
+    kept = (event.get("data") or {}).get(KEPT_ROW)
     async with engine.connect() as conn:
+        if kept is not None:
+            return await reads.kept_row_visible(conn, event["entityType"], kept, viewer)
         return await reads.entity_visible(conn, event["entityType"], event["entityId"], viewer)
 
 

@@ -353,7 +353,11 @@ async def test_delete_account_takes_its_contacts_activities_and_links_and_detach
     )
     assert (await row(writable.engine, t.accounts, pk(child["id"]))).parent_id is None
     assert (await events(writable.engine, "Account", account_pk))[-1][0] == "AccountDeleted"
-    assert (await history(writable.engine, pk(child["id"])))[-1] == ("parentId", account_pk, None)
+    assert (await history(writable.engine, pk(child["id"])))[-1] == (
+        "parentId",
+        {"ref": "Account", "id": account_pk},
+        None,
+    )
     again = (await api.data(DELETE_ACCOUNT, {"input": {"id": account["id"]}}))["deleteAccount"]
     assert again["__typename"] == "NotFoundError"
 
@@ -367,7 +371,11 @@ async def test_set_account_parent_builds_a_tree_and_refuses_cycles(api, writable
     other = await new_account(api, "Other Top AS")
     moved = await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": other["id"], "version": 1}})
     assert moved["setAccountParent"]["account"]["parent"] == {"id": other["id"]}
-    assert (await history(writable.engine, pk(below["id"])))[-1] == ("parentId", pk(top["id"]), pk(other["id"]))
+    assert (await history(writable.engine, pk(below["id"])))[-1] == (
+        "parentId",
+        {"ref": "Account", "id": pk(top["id"])},
+        {"ref": "Account", "id": pk(other["id"])},
+    )
     top_level = (await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": None}}))["setAccountParent"]
     assert top_level["account"]["parent"] is None
 
@@ -383,7 +391,7 @@ async def test_linked_accounts_list_each_other_until_unlinked(api, writable):
     assert (itself["__typename"], itself["field"]) == ("ValidationError", "linkedAccountId")
     assert (await history(writable.engine, pk(one["id"])))[-2:] == [
         ("created", None, "One AS"),
-        ("linkedAccounts", None, pk(two["id"])),
+        ("linkedAccounts", None, {"ref": "Account", "id": pk(two["id"])}),
     ]
 
     unlinked = await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}})
@@ -458,8 +466,8 @@ async def test_assign_account_partner_gives_and_takes_back_the_account(api, writ
     back = await api.data(ASSIGN_PARTNER, {"input": {"id": account["id"], "partnerId": None, "version": 2}})
     assert back["assignAccountPartner"]["account"]["partner"] is None
     assert (await history(writable.engine, pk(account["id"])))[-2:] == [
-        ("partnerId", None, pk(partner["id"])),
-        ("partnerId", pk(partner["id"]), None),
+        ("partnerId", None, {"ref": "Partner", "id": pk(partner["id"])}),
+        ("partnerId", {"ref": "Partner", "id": pk(partner["id"])}, None),
     ]
 
 
@@ -530,9 +538,8 @@ async def test_delete_contact_removes_it_and_its_business_roles(api, writable):
     assert await count(writable.engine, t.contacts, t.contacts.c.id == role.contact_id) == 0
     assert await count(writable.engine, t.business_roles, t.business_roles.c.contact_id == role.contact_id) == 0
     assert await count(writable.engine, t.leads, t.leads.c.contact_id == role.contact_id) == 0
-    assert ("businessRoles", f"{role.role} ({role.contact_id})", None) in await history(
-        writable.engine, role.opportunity_id, "Opportunity"
-    )
+    stored_role = {"role": role.role, "contact": {"ref": "Contact", "id": role.contact_id}}
+    assert ("businessRoles", stored_role, None) in await history(writable.engine, role.opportunity_id, "Opportunity")
     assert (await events(writable.engine, "Contact", role.contact_id))[-1][0] == "ContactDeleted"
     missing = (await api.data(DELETE_CONTACT, {"input": {"id": contact_id}}))["deleteContact"]
     assert missing["__typename"] == "NotFoundError"
