@@ -197,6 +197,8 @@ def _numbers(value: Any) -> list[int]:
         return [int(n) for n in re.findall(r"\d+", value)]
     if isinstance(value, list):
         return [n for v in value for n in _numbers(v)]
+    if isinstance(value, dict):  # a stored history reference, {"ref": type, "id": key}, or what holds one
+        return [value["id"]] if "ref" in value else [n for v in value.values() for n in _numbers(v)]
     return []
 
 
