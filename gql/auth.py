@@ -12,7 +12,7 @@ from domain.access import Principal
 from domain.enums import Role
 from domain.scopes import effective
 from domain.tokens import ApiToken, hash_secret, new_secret
-from persistence import tables as t
+from persistence import tables
 from persistence.rows import to_row
 from persistence.trusted import registered_text
 
@@ -42,7 +42,7 @@ async def lookup_token(
     scheme, _, secret = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    tokens, users = t.api_tokens, t.users
+    tokens, users = tables.api_tokens, tables.users
     stmt = (
         select(
             tokens.c.id,
@@ -99,5 +99,5 @@ async def issue_token(
         trusted_documents_only=trusted_documents_only,
     )
     async with engine.begin() as conn:
-        await conn.execute(insert(t.api_tokens).values(**to_row(token)))
+        await conn.execute(insert(tables.api_tokens).values(**to_row(token)))
     return secret

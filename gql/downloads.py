@@ -14,8 +14,7 @@ from gql import ids
 from gql.auth import principal_for
 from gql.errors import ClientError
 from gql.scopes import InsufficientScope, require
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 from persistence.visibility import Viewer
 
 
@@ -51,7 +50,7 @@ def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
         except ClientError:
             return not_found
         async with engine.connect() as conn:  # the same visibility rules as every read of the API
-            [row] = await reads.rows_by_ids(conn, t.quote_documents, [pk], viewer=Viewer.of(principal))
+            [row] = await reads.rows_by_ids(conn, tables.quote_documents, [pk], viewer=Viewer.of(principal))
         if row is None:
             return not_found
         return Response(

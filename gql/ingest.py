@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from domain import errors as d
+from domain import errors
 from domain.access import Principal
 from domain.base import utcnow
 from domain.scopes import Scope
@@ -132,7 +132,7 @@ def new_lead(data: Any, where: str) -> NewLead:
         raise IngestError(400, "BAD_REQUEST", f"{where.rstrip('.') or 'the body'} must be a JSON object (a lead)")
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise d.ValidationError(f"{where}{unknown[0]}", f"is not a lead field; the fields are {', '.join(FIELDS)}")
+        raise errors.ValidationError(f"{where}{unknown[0]}", f"is not a lead field; the fields are {', '.join(FIELDS)}")
     values: dict[str, Any] = {}
     for name, value in data.items():
         attr, kind = FIELDS[name]
@@ -140,21 +140,21 @@ def new_lead(data: Any, where: str) -> NewLead:
             values[attr] = None
         elif kind == TEXT:
             if not isinstance(value, str):
-                raise d.ValidationError(f"{where}{name}", "must be a string")
+                raise errors.ValidationError(f"{where}{name}", "must be a string")
             values[attr] = value
         elif kind == NUMBER:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise d.ValidationError(f"{where}{name}", "must be a whole number")
+                raise errors.ValidationError(f"{where}{name}", "must be a whole number")
             if abs(value) > 2**31 - 1:
-                raise d.ValidationError(f"{where}{name}", "is too large")
+                raise errors.ValidationError(f"{where}{name}", "is too large")
             values[attr] = value
         else:
             try:
                 values[attr] = ids.decode_as(str(value), "Campaign") if isinstance(value, str) else None
             except GraphQLError as error:
-                raise d.ValidationError(f"{where}{name}", error.message) from None
+                raise errors.ValidationError(f"{where}{name}", error.message) from None
             if values[attr] is None:
-                raise d.ValidationError(f"{where}{name}", "must be a Campaign id (a string from the API)")
+                raise errors.ValidationError(f"{where}{name}", "must be a Campaign id (a string from the API)")
     return NewLead(**values)
 
 
@@ -173,17 +173,23 @@ def command_from_body(body: Any) -> lead_processor.IngestLeads:
     return lead_processor.IngestLeads(batch=False, leads=[new_lead(body, "")])
 
 
-STATUS = {d.ValidationError: 422, d.NotFound: 422, d.PermissionDenied: 403, d.Conflict: 409, d.Locked: 409}
+STATUS = {
+    errors.ValidationError: 422,
+    errors.NotFound: 422,
+    errors.PermissionDenied: 403,
+    errors.Conflict: 409,
+    errors.Locked: 409,
+}
 
 
-def _error_of(error: d.DomainError) -> IngestError:
+def _error_of(error: errors.DomainError) -> IngestError:
     extensions: dict[str, Any] = {}
     code = error.code
-    if isinstance(error, d.ValidationError):
+    if isinstance(error, errors.ValidationError):
         extensions["field"] = error.field
         if error.field == "idempotencyKey":
             code = "IDEMPOTENCY_KEY_REUSED" if "already used" in error.reason else code
-    if isinstance(error, d.NotFound):
+    if isinstance(error, errors.NotFound):
         extensions["entityType"] = error.entity
     status = next((s for kind, s in STATUS.items() if isinstance(error, kind)), 422)
     return IngestError(status, code, ids.message_of(error), **extensions)
@@ -210,7 +216,7 @@ def ingest_endpoint(
         except IngestError as error:
             headers = {"WWW-Authenticate": 'Bearer realm="salesgraph"'} if error.status == 401 else None
             return _json(error.body(), error.status, headers)
-        except d.DomainError as error:
+        except errors.DomainError as error:
             failure = _error_of(error)
             return _json(failure.body(), failure.status)
         except Exception:

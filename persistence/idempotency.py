@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from domain.enums import LeadStatus
 from domain.errors import Conflict
 from domain.workflows.ingestion import Remembered, Routed
-from persistence import tables as t
+from persistence import tables
 from persistence.uow import SqlUnitOfWork
 
 # The first half of the two-number advisory locks taken per key (a space of its own: the single-number
@@ -32,7 +32,7 @@ class SqlIdempotencyStore:
                 text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
                 {"space": _LOCK_SPACE, "key": _lock_key(owner, key)},
             )
-        keys = t.idempotency_keys
+        keys = tables.idempotency_keys
         found = (
             await uow.execute(
                 select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key)
@@ -44,13 +44,13 @@ class SqlIdempotencyStore:
         for lead in remembered.leads:
             # The key is this caller's, so are the leads its first request wrote: a replay shows them
             # as that request did, even a lead routed out of the caller's sight.
-            uow.own(t.leads, lead.lead_id)
+            uow.own(tables.leads, lead.lead_id)
         return remembered
 
     async def remember(self, uow: SqlUnitOfWork, owner: str, key: str, remembered: Remembered) -> None:
         try:
             await uow.execute(
-                insert(t.idempotency_keys).values(
+                insert(tables.idempotency_keys).values(
                     owner=owner,
                     key=key,
                     request_hash=remembered.fingerprint,

@@ -38,7 +38,7 @@ from domain.indicators import (
     indicator_set,
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
-from persistence import tables as t
+from persistence import tables
 
 ACCOUNT, CONTACT, OPPORTUNITY = (
     MonitoredEntity.ACCOUNT.value,
@@ -87,7 +87,7 @@ async def _account_level(
     if account_ids is not None and not account_ids:
         return activities, wins
     if rules & _ACTIVITY_RULES:
-        a, o = t.sales_activities, t.opportunities
+        a, o = tables.sales_activities, tables.opportunities
         owner = func.coalesce(a.c.account_id, o.c.account_id)
         where = (
             or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None))
@@ -102,7 +102,7 @@ async def _account_level(
         for r in rows:
             activities[r.owner].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
     if rules & _WIN_RULES:
-        o = t.opportunities
+        o = tables.opportunities
         rows = await conn.execute(
             select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
                 o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None), _ids_clause(o.c.account_id, account_ids)
@@ -131,7 +131,9 @@ async def load_facts(
             account_rows = {
                 r.id: r.created_at
                 for r in await conn.execute(
-                    select(t.accounts.c.id, t.accounts.c.created_at).where(_ids_clause(t.accounts.c.id, ids))
+                    select(tables.accounts.c.id, tables.accounts.c.created_at).where(
+                        _ids_clause(tables.accounts.c.id, ids)
+                    )
                 )
             }
     if CONTACT in wanted:
@@ -139,7 +141,7 @@ async def load_facts(
         if contacts is not None and ids is not None:
             contact_rows = {i: contacts[i] for i in ids if i in contacts}
         elif ids is None or ids:
-            c = t.contacts
+            c = tables.contacts
             contact_rows = {
                 r.id: (r.account_id, r.created_at)
                 for r in await conn.execute(
@@ -169,7 +171,7 @@ async def load_facts(
         ids = wanted[OPPORTUNITY]
         facts[OPPORTUNITY] = {}
         if ids is None or ids:
-            o, a = t.opportunities, t.sales_activities
+            o, a = tables.opportunities, tables.sales_activities
             rows = list(
                 await conn.execute(
                     select(
@@ -232,7 +234,7 @@ async def reevaluate(
     """Bring the pairs in `scope` (per monitor: the entity ids, or None for every entity and every
     indicator of the monitor) in line with the rules at `now`: indicators inserted and deleted, due
     times written; returns the indicator events."""
-    where_stored = _scope_clause(t.status_indicators, monitors, scope)
+    where_stored = _scope_clause(tables.status_indicators, monitors, scope)
     if where_stored is None:
         return []
     live = {m: ids for m, ids in scope.items() if monitors[m].active and monitors[m].entity_type is not None}
@@ -264,7 +266,7 @@ async def reevaluate(
             if verdict.due_at is not None:
                 due[pair] = verdict.due_at
 
-    s, d = t.status_indicators, t.indicator_due_times
+    s, d = tables.status_indicators, tables.indicator_due_times
     stored: dict[Pair, tuple[int, datetime]] = {}
     stored_due: dict[Pair, datetime] = {}
     # The indicators and the due times in scope, in one statement.
@@ -373,7 +375,7 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
 
 
 async def load_monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Monitor]:
-    m = t.status_monitors
+    m = tables.status_monitors
     where = m.c.active.is_(True) if not also else or_(m.c.active.is_(True), m.c.id.in_(sorted(also)))
     found = {
         r.id: Monitor.of(r)
@@ -428,7 +430,7 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     by_type = _by_type(monitors, found.monitors)
     accounts = set(found.accounts)
     if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
-        o = t.opportunities
+        o = tables.opportunities
         accounts |= {
             r.account_id
             for r in await conn.execute(select(o.c.account_id).where(o.c.id.in_(sorted(found.via_opportunities))))
@@ -436,7 +438,7 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     contacts = set(found.contacts)
     known: dict[int, tuple[int, datetime]] | None = None
     if by_type.get(CONTACT) and (accounts or contacts):
-        c = t.contacts
+        c = tables.contacts
         known = {
             r.id: (r.account_id, r.created_at)
             for r in await conn.execute(
@@ -480,7 +482,7 @@ async def evaluate_all(conn: AsyncConnection, now: datetime) -> set[Pair]:
 
 
 async def stored_indicators(conn: AsyncConnection) -> set[Pair]:
-    s = t.status_indicators
+    s = tables.status_indicators
     return {
         (r.monitor_id, r.entity_type, r.entity_id)
         for r in await conn.execute(select(s.c.monitor_id, s.c.entity_type, s.c.entity_id))
@@ -494,7 +496,7 @@ async def indicators_of(conn: AsyncConnection, entity_type: str, ids: Iterable[i
     """The indicators of each entity (in the order of `ids`) with their monitor's name, description,
     icon, colour and priority, highest priority first, then by name; one statement for all."""
     keys = list(ids)
-    s, m = t.status_indicators, t.status_monitors
+    s, m = tables.status_indicators, tables.status_monitors
     rows = await conn.execute(
         select(s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour, m.c.priority)
         .join(m, m.c.id == s.c.monitor_id)

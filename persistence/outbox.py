@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
-from persistence import tables as t
+from persistence import tables
 from persistence.uow import EVENT_NUMBERING_LOCK, _sqlite_write_locks
 
 log = logging.getLogger("salesgraph.outbox")
@@ -115,9 +115,9 @@ class OutboxDispatcher:
         async with self._locked(_PUBLISHING_LOCK) as conn:
             rows = list(
                 await conn.execute(
-                    select(t.outbox_events)
-                    .where(t.outbox_events.c.published_at.is_(None), t.outbox_events.c.position.is_not(None))
-                    .order_by(t.outbox_events.c.position)
+                    select(tables.outbox_events)
+                    .where(tables.outbox_events.c.published_at.is_(None), tables.outbox_events.c.position.is_not(None))
+                    .order_by(tables.outbox_events.c.position)
                     .limit(BATCH)
                 )
             )
@@ -125,8 +125,8 @@ class OutboxDispatcher:
                 await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
             if rows:
                 await conn.execute(
-                    update(t.outbox_events)
-                    .where(t.outbox_events.c.id.in_([r.id for r in rows]))
+                    update(tables.outbox_events)
+                    .where(tables.outbox_events.c.id.in_([r.id for r in rows]))
                     .values(published_at=utcnow())
                 )
         self.published += len(rows)
@@ -135,7 +135,7 @@ class OutboxDispatcher:
     async def _unnumbered(self) -> bool:
         async with self.engine.connect() as conn:
             found = await conn.execute(
-                select(t.outbox_events.c.id).where(t.outbox_events.c.position.is_(None)).limit(1)
+                select(tables.outbox_events.c.id).where(tables.outbox_events.c.position.is_(None)).limit(1)
             )
             return found.first() is not None
 
@@ -158,32 +158,32 @@ class OutboxDispatcher:
 
     @staticmethod
     async def _number(conn: AsyncConnection) -> None:
-        last = (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+        last = (await conn.execute(select(func.coalesce(func.max(tables.outbox_events.c.position), 0)))).scalar_one()
         waiting = [
             r.id
             for r in await conn.execute(
-                select(t.outbox_events.c.id)
-                .where(t.outbox_events.c.position.is_(None))
-                .order_by(t.outbox_events.c.id)
+                select(tables.outbox_events.c.id)
+                .where(tables.outbox_events.c.position.is_(None))
+                .order_by(tables.outbox_events.c.id)
                 .limit(BATCH)
             )
         ]
         if waiting:
             await conn.execute(
-                update(t.outbox_events)
-                .where(t.outbox_events.c.id == bindparam("event_id"))
+                update(tables.outbox_events)
+                .where(tables.outbox_events.c.id == bindparam("event_id"))
                 .values(position=bindparam("new_position")),
                 [{"event_id": event_id, "new_position": last + n} for n, event_id in enumerate(waiting, start=1)],
             )
 
 
 def _numbered() -> Any:
-    return select(t.outbox_events).where(t.outbox_events.c.position.is_not(None))
+    return select(tables.outbox_events).where(tables.outbox_events.c.position.is_not(None))
 
 
 async def newest_position(conn: AsyncConnection) -> int:
     """The public id of the newest numbered event (0 when there is none)."""
-    return (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+    return (await conn.execute(select(func.coalesce(func.max(tables.outbox_events.c.position), 0)))).scalar_one()
 
 
 async def events_after(
@@ -191,10 +191,10 @@ async def events_after(
 ) -> list[dict[str, Any]]:
     """Numbered events after `position` (up to `upto`), oldest first, in their published form.
     Numbered means committed and finally ordered, whether or not the bus has carried it yet."""
-    stmt = _numbered().where(t.outbox_events.c.position > position)
+    stmt = _numbered().where(tables.outbox_events.c.position > position)
     if upto is not None:
-        stmt = stmt.where(t.outbox_events.c.position <= upto)
-    rows = await conn.execute(stmt.order_by(t.outbox_events.c.position).limit(limit))
+        stmt = stmt.where(tables.outbox_events.c.position <= upto)
+    rows = await conn.execute(stmt.order_by(tables.outbox_events.c.position).limit(limit))
     return [event_message(row) for row in rows]
 
 
@@ -202,7 +202,7 @@ async def check_since(conn: AsyncConnection, since: int) -> int:
     """Raise SinceOutOfRange unless every event after `since` is still in the outbox; returns the
     newest position."""
     oldest, newest = (
-        await conn.execute(select(func.min(t.outbox_events.c.position), func.max(t.outbox_events.c.position)))
+        await conn.execute(select(func.min(tables.outbox_events.c.position), func.max(tables.outbox_events.c.position)))
     ).one()
     newest = newest or 0
     if since > newest:
@@ -223,10 +223,10 @@ async def prune(conn: AsyncConnection, before: datetime) -> int:
     `since` can still be told apart from a reset database)."""
     newest = await newest_position(conn)
     result = await conn.execute(
-        delete(t.outbox_events).where(
-            t.outbox_events.c.published_at.is_not(None),
-            t.outbox_events.c.created_at < before,
-            t.outbox_events.c.position < newest,
+        delete(tables.outbox_events).where(
+            tables.outbox_events.c.published_at.is_not(None),
+            tables.outbox_events.c.created_at < before,
+            tables.outbox_events.c.position < newest,
         )
     )
     return result.rowcount or 0

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.base import utcnow
-from persistence import tables as t
+from persistence import tables
 from persistence.indicators import load_monitors, lock, reevaluate
 from persistence.uow import SqlUnitOfWork
 
@@ -53,7 +53,7 @@ class IndicatorScheduler:
         while True:
             async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
                 await lock(uow.c)
-                d = t.indicator_due_times
+                d = tables.indicator_due_times
                 rows = list(
                     await uow.c.execute(
                         select(d.c.monitor_id, d.c.entity_type, d.c.entity_id)
@@ -89,7 +89,7 @@ class IndicatorScheduler:
 
     async def next_due(self) -> datetime | None:
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(t.indicator_due_times.c.due_at)))).scalar()
+            return (await conn.execute(select(func.min(tables.indicator_due_times.c.due_at)))).scalar()
 
     async def run(self) -> None:
         while True:

@@ -25,8 +25,7 @@ from domain.scoreboard import (
     ScoreboardRequest,
     compute_scoreboard,
 )
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 from persistence.visibility import Viewer
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
@@ -50,10 +49,10 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str, vie
     scan of the table beats the (stage, closed_at) index, whose random row lookups SQLite would
     otherwise pick: `stage || ''` keeps the planners off that index there. Grouping by `owner_id + 0` keeps SQLite from walking the
     owner index for the sake of its order (a hash or a sort of the few groups is far cheaper)."""
-    o = t.opportunities.c
+    o = tables.opportunities.c
     owner = (o.owner_id + 0).label("owner_id")
-    in_team = [o.owner_id.in_(select(t.users.c.id).where(t.users.c.team_id == team_id))] if team_id else []
-    visible = viewer.rule(t.opportunities)
+    in_team = [o.owner_id.in_(select(tables.users.c.id).where(tables.users.c.team_id == team_id))] if team_id else []
+    visible = viewer.rule(tables.opportunities)
     in_team += [visible] if visible is not None else []  # a caller's board counts only what it may see
     if period.sliding:
         when = [o.closed_at > period.start, o.closed_at <= period.end]
@@ -92,16 +91,16 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str, vie
 def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], viewer: Viewer = EVERYTHING) -> Select:
     """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
     the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
-    u, g = t.users.c, t.goals.c
+    u, g = tables.users.c, tables.goals.c
     first, last = period.days()
     overlap = [g.user_id == u.id]
-    visible_goals = viewer.rule(t.goals)
+    visible_goals = viewer.rule(tables.goals)
     overlap += [visible_goals] if visible_goals is not None else []
     overlap += [g.period_end >= first] if first is not None else []
     overlap += [g.period_start <= last] if last is not None else []
     stmt = (
         select(
-            t.users,
+            tables.users,
             g.id.label("goal_id"),
             g.period_start,
             g.period_end,
@@ -109,7 +108,7 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], v
             g.target_revenue_currency,
             g.target_deals,
         )
-        .select_from(t.users.outerjoin(t.goals, and_(*overlap)))
+        .select_from(tables.users.outerjoin(tables.goals, and_(*overlap)))
         .order_by(u.id, g.period_start)
     )
     if team_id:
@@ -117,7 +116,7 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], v
     return stmt.where(or_(u.id.in_(list(owners)), g.id.is_not(None)))
 
 
-UserRow = namedtuple("UserRow", [c.name for c in t.users.c])  # type: ignore[misc]
+UserRow = namedtuple("UserRow", [c.name for c in tables.users.c])  # type: ignore[misc]
 
 
 class ScoreboardRows(NamedTuple):
@@ -159,11 +158,11 @@ async def load_scoreboard_rows(
 
 async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer) -> ScoreboardRows:
     dialect = conn.dialect.name
-    event_id = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
+    event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
     rates = await reads.exchange_rates(conn)
     team_id, team = request.team_id, None
     if team_id is not None:
-        team = (await conn.execute(select(t.teams).where(t.teams.c.id == team_id))).first()
+        team = (await conn.execute(select(tables.teams).where(tables.teams.c.id == team_id))).first()
         if team is None:
             raise NotFound("Team", team_id)
     period = request.period.resolve(now)
@@ -191,7 +190,7 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
     for row in await conn.execute(reps_statement(period, team_id, owners, viewer), viewer.params):
         users[row.id] = row.name
         if row.id not in rows:
-            rows[row.id] = UserRow(*(row._mapping[c] for c in t.users.c))
+            rows[row.id] = UserRow(*(row._mapping[c] for c in tables.users.c))
         if row.goal_id is not None:
             goals.append(
                 GoalRow(

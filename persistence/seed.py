@@ -40,7 +40,7 @@ from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem, quote_total
-from persistence import tables as t
+from persistence import tables
 from persistence.rows import to_row
 
 SIZES = {"small": 200, "medium": 10_000, "large": 100_000}
@@ -364,16 +364,16 @@ class _Company:
         reps = max(6, round(self.n / 400))
         teams = min(6, max(3, reps // 5))
         for i in range(teams):
-            self.add(t.teams, Team(name=TEAM_NAMES[i], **self.stamps(self.at(720))))
+            self.add(tables.teams, Team(name=TEAM_NAMES[i], **self.stamps(self.at(720))))
         self.admin_id = self.add(
-            t.users, User(name="Ada Admin", email=ADMIN_EMAIL, role=Role.ADMIN, **self.stamps(self.at(720)))
+            tables.users, User(name="Ada Admin", email=ADMIN_EMAIL, role=Role.ADMIN, **self.stamps(self.at(720)))
         )
         self.directors: list[int] = []
         for team_id in range(1, teams + 1):
             first, last = self.person()
             self.directors.append(
                 self.add(
-                    t.users,
+                    tables.users,
                     User(
                         name=f"{first} {last}",
                         email=f"director{team_id}@salesgraph.example",
@@ -388,7 +388,7 @@ class _Company:
             first, last = self.person()
             self.reps.append(
                 self.add(
-                    t.users,
+                    tables.users,
                     User(
                         name=f"{first} {last}",
                         email=f"{self.slug(first)}.{i + 1}@salesgraph.example",
@@ -415,7 +415,7 @@ class _Company:
                 deals = max(1, round(usual_deals * float(stretch)))
                 set_at = datetime.combine(add_months(start, -1), time(9), UTC) + timedelta(days=24)
                 self.add(
-                    t.goals,
+                    tables.goals,
                     Goal(
                         user_id=uid,
                         period_start=start,
@@ -429,12 +429,12 @@ class _Company:
     def catalog(self) -> None:
         for currency, rate in RATES.items():
             rate_ = ExchangeRate(currency=currency, rate=Decimal(rate))
-            self.link(t.exchange_rates, currency=rate_.currency, rate=rate_.rate, updated_at=self.at(1))
+            self.link(tables.exchange_rates, currency=rate_.currency, rate=rate_.rate, updated_at=self.at(1))
         self.units: list[dict[str, Any]] = []
         unit_of_code: dict[str, int] = {}
         for name, code, category, units in PRODUCTS:
             product_id = self.add(
-                t.products,
+                tables.products,
                 Product(
                     name=name,
                     code=code,
@@ -445,7 +445,7 @@ class _Company:
             )
             for unit_name, months, price in units:
                 unit_id = self.add(
-                    t.product_units,
+                    tables.product_units,
                     ProductUnit(
                         product_id=product_id,
                         name=unit_name,
@@ -471,7 +471,7 @@ class _Company:
         regions = ["NO", "SE", "DK", "FI", "EU"]
         first_since = self.at(HISTORY_DAYS + 20)
         first_book = self.add(
-            t.price_books,
+            tables.price_books,
             PriceBook(
                 name=f"Price list {year - 1}",
                 description="List prices for the Nordics and Europe",
@@ -483,7 +483,7 @@ class _Company:
         )
         second_since = datetime(year - 1, 12, 1, tzinfo=UTC)
         second_book = self.add(
-            t.price_books,
+            tables.price_books,
             PriceBook(
                 name=f"Price list {year}",
                 description=f"Update of the {year - 1} list: prices up 5 %",
@@ -502,7 +502,7 @@ class _Company:
                 for currency, factor in PRICE_FACTOR.items():
                     price = Money(unit["price"] * factor * uplift, currency).rounded()
                     self.add(
-                        t.price_entries,
+                        tables.price_entries,
                         PriceEntry(price_book_id=book_id, unit_id=unit["id"], price=price, **self.stamps(since)),
                     )
                     self.books[book_id][(unit["id"], currency)] = price.amount
@@ -514,9 +514,9 @@ class _Company:
             components=parts,
             **self.stamps(second_since),
         )
-        bundle_id = self.add(t.bundles, bundle)
+        bundle_id = self.add(tables.bundles, bundle)
         for part in bundle.components:
-            self.link(t.bundle_components, bundle_id=bundle_id, unit_id=part.unit_id, weight=part.weight)
+            self.link(tables.bundle_components, bundle_id=bundle_id, unit_id=part.unit_id, weight=part.weight)
 
     def partners_and_campaigns(self) -> None:
         rng = self.rng
@@ -528,7 +528,7 @@ class _Company:
             email = PARTNER_EMAIL if i == 0 else f"contact@{self.slug(name.split()[0])}{i}.example"
             self.partners.append(
                 self.add(
-                    t.partners,
+                    tables.partners,
                     Partner(
                         name=name,
                         email=email,
@@ -544,7 +544,7 @@ class _Company:
             ("Decision maker", ContactKind.EMPLOYEE),
             ("Technical contact", ContactKind.EMPLOYEE),
         ]:
-            self.add(t.contact_types, ContactType(name=name, kind=kind, **self.stamps(self.at(720))))
+            self.add(tables.contact_types, ContactType(name=name, kind=kind, **self.stamps(self.at(720))))
         self.consultants: dict[int, list[int]] = {}
         for partner_id in self.partners:
             self.consultants[partner_id] = []
@@ -552,7 +552,7 @@ class _Company:
                 first, last = self.person()
                 self.consultants[partner_id].append(
                     self.add(
-                        t.contacts,
+                        tables.contacts,
                         Contact(
                             first_name=first,
                             last_name=last,
@@ -583,7 +583,7 @@ class _Company:
                 else CampaignStatus.ACTIVE
             )
             campaign_id = self.add(
-                t.campaigns,
+                tables.campaigns,
                 Campaign(
                     name=name,
                     status=status,
@@ -595,7 +595,7 @@ class _Company:
             )
             self.campaigns.append(campaign_id)
             self.campaign_starts.append((campaign_id, start))
-        self.campaign_names = {cid: self.rows[t.campaigns.name][cid - 1]["name"] for cid in self.campaigns}
+        self.campaign_names = {cid: self.rows[tables.campaigns.name][cid - 1]["name"] for cid in self.campaigns}
 
     def accounts(self) -> None:
         rng = self.rng
@@ -679,7 +679,7 @@ class _Company:
                     },
                     **common,
                 )
-            account_id = self.add(t.accounts, account)
+            account_id = self.add(tables.accounts, account)
             self.account_info[account_id] = {
                 "manager": manager,
                 "partner": partner_id,
@@ -701,7 +701,7 @@ class _Company:
                         status = LeadStatus.QUALIFIED if group is CategoryGroup.CUSTOMER else LeadStatus.OPEN
                     email = f"{self.slug(first)}.{self.slug(last)}@{self.slug(account.name.split()[0])}{i}.example"
                     contact_id = self.add(
-                        t.contacts,
+                        tables.contacts,
                         Contact(
                             first_name=first,
                             last_name=last,
@@ -724,14 +724,14 @@ class _Company:
             if pair not in links:
                 links.append(pair)
         for a, b in links:
-            self.link(t.account_links, account_id=a, linked_account_id=b)
+            self.link(tables.account_links, account_id=a, linked_account_id=b)
         for name in ("Nordic enterprise", "Public sector", "Reference customers", "Event invitees"):
-            group_id = self.add(t.account_groups, AccountGroup(name=name, **self.stamps(self.at(500))))
+            group_id = self.add(tables.account_groups, AccountGroup(name=name, **self.stamps(self.at(500))))
             for account_id in sorted(rng.sample(ids, max(3, count // 5))):
-                self.link(t.account_group_members, group_id=group_id, account_id=account_id)
+                self.link(tables.account_group_members, group_id=group_id, account_id=account_id)
         for user_id in [self.admin_id, *self.directors[:1], *self.reps[:5]]:
             for account_id in sorted(rng.sample(ids, min(len(ids), 8))):
-                self.link(t.account_favourites, user_id=user_id, account_id=account_id)
+                self.link(tables.account_favourites, user_id=user_id, account_id=account_id)
         self.account_ids = ids
 
     def opportunity_plan(self) -> list[int]:
@@ -785,7 +785,7 @@ class _Company:
         )
         from_lead = index == 0 or rng.random() < 0.12
         campaign_id = self.campaign_at(created) if rng.random() < (0.7 if from_lead else 0.15) else None
-        opp_id = self.next_id.get(t.opportunities.name, 1)
+        opp_id = self.next_id.get(tables.opportunities.name, 1)
         active_total, last_total, sold = self.quotes(opp_id, stage, currency, created, closed_at or self.anchor)
         if last_total is not None:  # the estimate follows the latest quote
             estimate = Money(last_total.amount * Decimal(rng.randint(90, 115)) / 100, currency)
@@ -809,7 +809,7 @@ class _Company:
             stage_changed_at=stage_changed,
             **self.stamps(created, stage_changed),
         )
-        self.add(t.opportunities, opportunity)
+        self.add(tables.opportunities, opportunity)
         if from_lead:
             self.lead_sources.append((opp_id, account_id, created, campaign_id, owner, partner_id))
         if stage is Stage.WON:
@@ -820,7 +820,7 @@ class _Company:
         if contacts and rng.random() < 0.3:
             for contact_id in sorted(rng.sample(contacts, min(len(contacts), rng.randint(1, 2)))):
                 self.add(
-                    t.business_roles,
+                    tables.business_roles,
                     BusinessRole(
                         opportunity_id=opp_id, contact_id=contact_id, role=rng.choice(ROLES), **self.stamps(created)
                     ),
@@ -828,7 +828,7 @@ class _Company:
         if rng.random() < 0.1:
             other = rng.choice(self.account_ids)
             if other != account_id:
-                self.link(t.opportunity_related_accounts, opportunity_id=opp_id, account_id=other)
+                self.link(tables.opportunity_related_accounts, opportunity_id=opp_id, account_id=other)
         for k in range(rng.randint(1, 5)):
             self.activity(
                 created,
@@ -869,7 +869,7 @@ class _Company:
                 is_active=active,
                 **self.stamps(when),
             )
-            quote_id = self.add(t.quotes, quote)
+            quote_id = self.add(tables.quotes, quote)
             items: list[tuple[QuoteItem, dict[str, Any] | None]] = []
             for position, unit in enumerate(rng.sample(self.units, rng.randint(2, 8))):
                 quantity = Decimal(rng.randint(1, 50) if unit["months"] else rng.randint(1, 10))
@@ -901,7 +901,7 @@ class _Company:
                         position=position,
                         **self.stamps(when),
                     )
-                self.add(t.quote_items, item)
+                self.add(tables.quote_items, item)
                 items.append((item, unit if book else None))
             if not active and rng.random() < 0.05:  # round a draft's total down to a whole hundred
                 total = quote_total([i for i, _ in items], currency).amount
@@ -917,7 +917,7 @@ class _Company:
                         is_rounding=True,
                         **self.stamps(when),
                     )
-                    self.add(t.quote_items, rounding)
+                    self.add(tables.quote_items, rounding)
                     items.append((rounding, None))
             last_total = quote_total([i for i, _ in items], currency)
             if active:
@@ -934,7 +934,7 @@ class _Company:
             ends = add_months(start, months) if months else None
             status = ContractStatus.EXPIRED if ends and ends < self.today else ContractStatus.ACTIVE
             self.add(
-                t.contracts,
+                tables.contracts,
                 Contract(
                     account_id=account_id,
                     opportunity_id=opp_id,
@@ -969,7 +969,7 @@ class _Company:
             done = rng.random() < 0.8
             occurred = due if done else None
         self.add(
-            t.sales_activities,
+            tables.sales_activities,
             SalesActivity(
                 type=kind,
                 subject=SUBJECTS[kind],
@@ -1074,7 +1074,7 @@ class _Company:
             )
         made.sort(key=lambda entry: (entry[0], entry[1]))  # ids follow creation time
         for _, _, lead in made:
-            self.add(t.leads, lead)
+            self.add(tables.leads, lead)
         for lead_id in range(1, len(made) + 1, 4):
             lead = made[lead_id - 1][2]
             owner = lead.assigned_user_id or rng.choice(self.reps)
@@ -1102,35 +1102,35 @@ class _Company:
 
 
 BASE_TABLES = [
-    t.teams,
-    t.users,
-    t.exchange_rates,
-    t.products,
-    t.product_units,
-    t.price_books,
-    t.price_entries,
-    t.bundles,
-    t.bundle_components,
-    t.partners,
-    t.contact_types,
-    t.campaigns,
-    t.accounts,
-    t.contacts,
-    t.account_links,
-    t.account_groups,
-    t.account_group_members,
-    t.account_favourites,
+    tables.teams,
+    tables.users,
+    tables.exchange_rates,
+    tables.products,
+    tables.product_units,
+    tables.price_books,
+    tables.price_entries,
+    tables.bundles,
+    tables.bundle_components,
+    tables.partners,
+    tables.contact_types,
+    tables.campaigns,
+    tables.accounts,
+    tables.contacts,
+    tables.account_links,
+    tables.account_groups,
+    tables.account_group_members,
+    tables.account_favourites,
 ]
 DEAL_TABLES = [
-    t.opportunities,
-    t.business_roles,
-    t.opportunity_related_accounts,
-    t.quotes,
-    t.quote_items,
-    t.contracts,
-    t.sales_activities,
+    tables.opportunities,
+    tables.business_roles,
+    tables.opportunity_related_accounts,
+    tables.quotes,
+    tables.quote_items,
+    tables.contracts,
+    tables.sales_activities,
 ]
-LAST_TABLES = [t.leads, t.sales_activities, t.goals]
+LAST_TABLES = [tables.leads, tables.sales_activities, tables.goals]
 
 
 async def _insert(
@@ -1187,7 +1187,7 @@ async def seed(
     bar = _progress(n, progress)
     try:
         async with engine.begin() as conn:
-            existing = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one()
+            existing = (await conn.execute(select(func.count()).select_from(tables.accounts))).scalar_one()
             if existing:
                 raise SeedError(
                     f"the database already has accounts ({existing}): seed only fills an empty database; use a new one"
@@ -1214,7 +1214,7 @@ async def seed(
             bar.set_description("seeding: analyze")
             await conn.execute(text("ANALYZE"))
             if conn.dialect.name == "postgresql":
-                for table in t.metadata.sorted_tables:
+                for table in tables.metadata.sorted_tables:
                     if "id" in table.c:
                         await conn.execute(
                             text(

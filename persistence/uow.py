@@ -23,8 +23,7 @@ from domain.commands import camel
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.uow import Actor, Link
-from persistence import indicators, reads
-from persistence import tables as t
+from persistence import indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
@@ -147,9 +146,9 @@ class SqlUnitOfWork:
         extra = {}
         if kind is Bundle:
             parts = await self.c.execute(
-                select(t.bundle_components)
-                .where(t.bundle_components.c.bundle_id == row.id)
-                .order_by(t.bundle_components.c.unit_id)
+                select(tables.bundle_components)
+                .where(tables.bundle_components.c.bundle_id == row.id)
+                .order_by(tables.bundle_components.c.unit_id)
             )
             extra["components"] = [BundleComponent(unit_id=p.unit_id, weight=p.weight) for p in parts]
         entity = from_row(kind, row, **extra)
@@ -207,7 +206,9 @@ class SqlUnitOfWork:
         if result.rowcount != 1:
             raise StaleVersion(kind.__name__, entity.id)
         if isinstance(entity, Bundle) and entity.components != before.components:
-            await self.c.execute(delete(t.bundle_components).where(t.bundle_components.c.bundle_id == entity.id))
+            await self.c.execute(
+                delete(tables.bundle_components).where(tables.bundle_components.c.bundle_id == entity.id)
+            )
             await self._write_components(entity)
         entity.version = before.version + 1
         entity.updated_at = self.now
@@ -279,7 +280,7 @@ class SqlUnitOfWork:
     async def _write_components(self, bundle: Bundle) -> None:
         if bundle.components:
             await self.c.execute(
-                insert(t.bundle_components),
+                insert(tables.bundle_components),
                 [{"bundle_id": bundle.id, "unit_id": c.unit_id, "weight": c.weight} for c in bundle.components],
             )
 
@@ -368,7 +369,7 @@ class SqlUnitOfWork:
         the history and the outbox, then commit everything at once."""
         await indicators.track(self.c, self.events, self.now)
         if self.history:
-            await self.c.execute(insert(t.audit_entries), self.history)
+            await self.c.execute(insert(tables.audit_entries), self.history)
         if self.events:
             await self._write_events()
         try:
@@ -388,9 +389,9 @@ class SqlUnitOfWork:
         each statement's start); on SQLite this unit of work already holds the only writer lock."""
         if self.engine.dialect.name == "postgresql":
             await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
-        last = (await self.c.execute(select(func.coalesce(func.max(t.outbox_events.c.position), 0)))).scalar_one()
+        last = (await self.c.execute(select(func.coalesce(func.max(tables.outbox_events.c.position), 0)))).scalar_one()
         await self.c.execute(
-            insert(t.outbox_events),
+            insert(tables.outbox_events),
             [
                 {
                     "position": last + n,

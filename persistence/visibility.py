@@ -31,7 +31,7 @@ from sqlalchemy import Column, ColumnElement, Integer, Select, Table, and_, bind
 from sqlalchemy import select as _select
 from sqlalchemy.sql.visitors import iterate
 
-from persistence import tables as t
+from persistence import tables
 
 V_USER = bindparam("v_user", type_=Integer)
 V_PARTNER = bindparam("v_partner", type_=Integer)
@@ -134,12 +134,12 @@ INTERNAL = frozenset(
 
 # The entities whose events a subscriber is told of only while it may see the entity's row.
 EVENT_TABLES: dict[str, Table] = {
-    "Account": t.accounts,
-    "Contact": t.contacts,
-    "Opportunity": t.opportunities,
-    "Lead": t.leads,
-    "Quote": t.quotes,
-    "Contract": t.contracts,
+    "Account": tables.accounts,
+    "Contact": tables.contacts,
+    "Opportunity": tables.opportunities,
+    "Lead": tables.leads,
+    "Quote": tables.quotes,
+    "Contract": tables.contracts,
 }
 
 # The key under which an event about a row deleted in the same transaction keeps what the rules read
@@ -158,7 +158,7 @@ def kept_columns(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.c if c.name in found)
 
 
-a, o, q, u, lead = t.accounts, t.opportunities, t.quotes, t.users, t.leads
+a, o, q, u, lead = tables.accounts, tables.opportunities, tables.quotes, tables.users, tables.leads
 
 
 def select(*columns: Any) -> Select:
@@ -232,11 +232,11 @@ def _through_opportunity(table: Table) -> Any:
 
 
 def _quote_items(role: str) -> ColumnElement:
-    return t.quote_items.c.quote_id.in_(_visible_ids(q, role))
+    return tables.quote_items.c.quote_id.in_(_visible_ids(q, role))
 
 
 def _contacts(role: str) -> ColumnElement:
-    c = t.contacts
+    c = tables.contacts
     consultants = c.c.partner_id == V_PARTNER if role == PARTNER else c.c.partner_id.is_not(None)
     return or_(consultants, c.c.account_id.in_(_visible_ids(a, role)))
 
@@ -252,7 +252,7 @@ def _leads(role: str) -> ColumnElement | None:
 
 def _activities(role: str) -> ColumnElement:
     """An activity is seen with what it is attached to: each of its links must be visible."""
-    s = t.sales_activities
+    s = tables.sales_activities
     partner = s.c.partner_id == V_PARTNER if role == PARTNER else true()
     return and_(
         or_(s.c.lead_id.is_(None), s.c.lead_id.in_(_visible_ids(lead, role))),
@@ -274,15 +274,15 @@ def _activities(role: str) -> ColumnElement:
 def _goals(role: str) -> ColumnElement | None:
     if role == PARTNER:
         return false()
-    return None if role == ADMIN else _mine(t.goals.c.user_id, role)
+    return None if role == ADMIN else _mine(tables.goals.c.user_id, role)
 
 
 def _partners(role: str) -> ColumnElement | None:
-    return t.partners.c.id == V_PARTNER if role == PARTNER else None
+    return tables.partners.c.id == V_PARTNER if role == PARTNER else None
 
 
 def _history(role: str) -> ColumnElement:
-    h = t.audit_entries
+    h = tables.audit_entries
     return or_(
         and_(h.c.entity_type == "Account", h.c.entity_id.in_(_visible_ids(a, role))),
         and_(h.c.entity_type == "Opportunity", h.c.entity_id.in_(_visible_ids(o, role))),
@@ -293,7 +293,7 @@ def _history(role: str) -> ColumnElement:
 
 def _tokens(role: str) -> ColumnElement | None:
     """Admins see every token; anyone else only their own."""
-    k = t.api_tokens
+    k = tables.api_tokens
     if role == PARTNER:
         return k.c.partner_id == V_PARTNER
     return None if role == ADMIN else k.c.user_id == V_USER
@@ -307,9 +307,9 @@ RULES: dict[str, Any] = {
     "accounts": _accounts,
     "opportunities": _opportunities,
     "quotes": _through_opportunity(q),
-    "contracts": _through_opportunity(t.contracts),
-    "business_roles": _through_opportunity(t.business_roles),
-    "quote_documents": _through_opportunity(t.quote_documents),
+    "contracts": _through_opportunity(tables.contracts),
+    "business_roles": _through_opportunity(tables.business_roles),
+    "quote_documents": _through_opportunity(tables.quote_documents),
     "quote_items": _quote_items,
     "contacts": _contacts,
     "leads": _leads,

@@ -9,13 +9,13 @@ from strawberry.types import Info
 from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
-from persistence import tables as t
+from persistence import tables
 
 STAMPS = "When it was created."
 
@@ -29,7 +29,7 @@ class KeyValue:
 @strawberry.type(description="A customer, prospect or other party: a person, an organization or a portal login.")
 class Account(Node):
     graphql_type = "Account"
-    kind: e.AccountKind = strawberry.field(description="Person, organization or login.")
+    kind: enums.AccountKind = strawberry.field(description="Person, organization or login.")
     name: str = strawberry.field(description="The display name (for a person: first and last name).")
     first_name: str | None = strawberry.field(description="A person's first name.")
     last_name: str | None = strawberry.field(description="A person's last name.")
@@ -45,7 +45,7 @@ class Account(Node):
     industry: str | None = strawberry.field(description="Industry.")
     key_account: bool = strawberry.field(description="True for a key account.")
     category: str | None = strawberry.field(description="The account's category (its contacts inherit it).")
-    category_group: e.CategoryGroup = strawberry.field(description="Prospect, customer or other.")
+    category_group: enums.CategoryGroup = strawberry.field(description="Prospect, customer or other.")
     is_global: bool = strawberry.field(description="True when every user may see it.")
     is_private: bool = strawberry.field(description="True when only its creator may see it.")
     comment: str | None = strawberry.field(description="Free text.")
@@ -66,32 +66,36 @@ class Account(Node):
         if principal is None or principal.user_id is None:
             return False
         loader = info.context.children(
-            t.account_favourites,
+            tables.account_favourites,
             "account_id",
-            where=t.account_favourites.c.user_id == principal.user_id,
+            where=tables.account_favourites.c.user_id == principal.user_id,
             tag=f"user:{principal.user_id}",
         )
         return bool(await loader.load(self.pk))
 
-    manager = to_one("gql.schema.people:User", t.users, "manager_id", "The user who manages the account.")
-    created_by = to_one("gql.schema.people:User", t.users, "created_by_id", "The user who created the account.")
-    parent = to_one("gql.schema.accounts:Account", t.accounts, "parent_id", "The parent account, for a sub-account.")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner that manages this account.")
+    manager = to_one("gql.schema.people:User", tables.users, "manager_id", "The user who manages the account.")
+    created_by = to_one("gql.schema.people:User", tables.users, "created_by_id", "The user who created the account.")
+    parent = to_one(
+        "gql.schema.accounts:Account", tables.accounts, "parent_id", "The parent account, for a sub-account."
+    )
+    partner = to_one(
+        "gql.schema.people:Partner", tables.partners, "partner_id", "The partner that manages this account."
+    )
     sub_accounts = rel.accounts("parent_id", "The accounts whose parent this account is.")
     linked_accounts = linked(
         "gql.schema.accounts:Account",
-        t.account_links,
+        tables.account_links,
         "account_id",
         "linked_account_id",
-        t.accounts,
+        tables.accounts,
         "Accounts linked to this one (e.g. the same group of companies).",
     )
     groups = linked(
         "gql.schema.accounts:AccountGroup",
-        t.account_group_members,
+        tables.account_group_members,
         "account_id",
         "group_id",
-        t.account_groups,
+        tables.account_groups,
         "The groups this account belongs to.",
     )
     contacts = rel.contacts("account_id", "The people working at this account.")
@@ -107,7 +111,7 @@ class ContactType(Node):
     graphql_type = "ContactType"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The name shown to users.")
-    kind: e.ContactKind = strawberry.field(description="Employee (of an account) or consultant (of a partner).")
+    kind: enums.ContactKind = strawberry.field(description="Employee (of an account) or consultant (of a partner).")
 
 
 @strawberry.type(description="A person: an employee of an account or a consultant of a partner.")
@@ -133,11 +137,11 @@ class Contact(Node):
         description="The lead status, shown only while the account's category group is PROSPECT "
         "(null otherwise, and for consultants); the stored value is kept."
     )
-    async def lead_status(self, info: Info) -> e.LeadStatus | None:
+    async def lead_status(self, info: Info) -> enums.LeadStatus | None:
         account_id = self.__dict__["account_id"]
         if account_id is None:
             return None
-        account = await info.context.by_id(t.accounts).load(account_id)
+        account = await info.context.by_id(tables.accounts).load(account_id)
         shown = visible_lead_status(
             DomainLeadStatus(self.__dict__["lead_status"]),
             DomainCategoryGroup(account.category_group) if account else None,
@@ -149,12 +153,16 @@ class Contact(Node):
         account_id = self.__dict__["account_id"]
         if account_id is None:
             return None
-        account = await info.context.by_id(t.accounts).load(account_id)
+        account = await info.context.by_id(tables.accounts).load(account_id)
         return account.category if account else None
 
-    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account this person works at.")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner this consultant works at.")
-    contact_type = to_one("gql.schema.accounts:ContactType", t.contact_types, "contact_type_id", "The contact's type.")
+    account = to_one("gql.schema.accounts:Account", tables.accounts, "account_id", "The account this person works at.")
+    partner = to_one(
+        "gql.schema.people:Partner", tables.partners, "partner_id", "The partner this consultant works at."
+    )
+    contact_type = to_one(
+        "gql.schema.accounts:ContactType", tables.contact_types, "contact_type_id", "The contact's type."
+    )
     status_indicators = indicators_field("CONTACT")
 
 
@@ -165,9 +173,9 @@ class AccountGroup(Node):
     name: str = strawberry.field(description="The group's name.")
     accounts = linked(
         "gql.schema.accounts:Account",
-        t.account_group_members,
+        tables.account_group_members,
         "group_id",
         "account_id",
-        t.accounts,
+        tables.accounts,
         "The accounts in this group.",
     )

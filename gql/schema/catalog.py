@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
-from persistence import tables as t
+from persistence import tables
 
 
 @strawberry.type(description="Something the company sells.")
@@ -20,9 +20,9 @@ class Product(Node):
     code: str = strawberry.field(description="The product code (unique).")
     description: str | None = strawberry.field(description="A description for quotes.")
     active: bool = strawberry.field(description="False when it can no longer be quoted.")
-    category: e.ProductCategory = strawberry.field(description="What kind of product it is.")
+    category: enums.ProductCategory = strawberry.field(description="What kind of product it is.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    units = to_many("gql.schema.catalog:ProductUnit", t.product_units, "product_id", "The units it is sold in.")
+    units = to_many("gql.schema.catalog:ProductUnit", tables.product_units, "product_id", "The units it is sold in.")
 
 
 @strawberry.type(description="How a product is sold: once (piece, project) or recurring with a period in months.")
@@ -31,10 +31,10 @@ class ProductUnit(Node):
     name: str = strawberry.field(description="The unit's name, e.g. licence/month.")
     recurring: bool = strawberry.field(description="True when it is sold for a period (becomes a TIME_BASED contract).")
     period_months: int | None = strawberry.field(description="The period of a recurring unit, in months.")
-    product = to_one("gql.schema.catalog:Product", t.products, "product_id", "The product.")
+    product = to_one("gql.schema.catalog:Product", tables.products, "product_id", "The product.")
     prices = to_many(
         "gql.schema.catalog:PriceEntry",
-        t.price_entries,
+        tables.price_entries,
         "unit_id",
         "The unit's prices in every price book and currency.",
     )
@@ -48,8 +48,8 @@ class PriceBook(Node):
     active: bool = strawberry.field(description="False when it can no longer be used for new quotes.")
     is_update: bool = strawberry.field(description="True when it is a new version of an earlier price book.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    previous = to_one("gql.schema.catalog:PriceBook", t.price_books, "previous_id", "The book this one updates.")
-    bundles = to_many("gql.schema.catalog:Bundle", t.bundles, "price_book_id", "Bundles priced in this book.")
+    previous = to_one("gql.schema.catalog:PriceBook", tables.price_books, "previous_id", "The book this one updates.")
+    bundles = to_many("gql.schema.catalog:Bundle", tables.bundles, "price_book_id", "Bundles priced in this book.")
 
     @strawberry.field(description="Brands the book applies to.")
     def brands(self) -> list[str]:
@@ -69,15 +69,15 @@ class PriceBook(Node):
         info: Info,
         currency: Annotated[str | None, strawberry.argument(description="Only prices in this currency.")] = None,
     ) -> list[PriceEntry]:
-        rows = await info.context.children(t.price_entries, "price_book_id").load(self.pk)
+        rows = await info.context.children(tables.price_entries, "price_book_id").load(self.pk)
         return PriceEntry.from_rows(r for r in rows if currency is None or r.price_currency == currency)
 
 
 @strawberry.type(description="The price of one product unit in one currency, in one price book.")
 class PriceEntry(Node):
     graphql_type = "PriceEntry"
-    price_book = to_one("gql.schema.catalog:PriceBook", t.price_books, "price_book_id", "The price book.")
-    unit = to_one("gql.schema.catalog:ProductUnit", t.product_units, "unit_id", "The product unit priced.")
+    price_book = to_one("gql.schema.catalog:PriceBook", tables.price_books, "price_book_id", "The price book.")
+    unit = to_one("gql.schema.catalog:ProductUnit", tables.product_units, "unit_id", "The product unit priced.")
 
     @strawberry.field(description="The price of one unit.")
     @needs("price_amount", "price_currency")
@@ -94,7 +94,7 @@ class BundleComponent:
 
     @strawberry.field(description="The product unit.")
     async def unit(self, info: Info) -> ProductUnit | None:
-        return ProductUnit.from_row(await info.context.by_id(t.product_units).load(self.unit_id))
+        return ProductUnit.from_row(await info.context.by_id(tables.product_units).load(self.unit_id))
 
 
 @strawberry.type(description="Products sold together for one price, split between them by weight.")
@@ -103,11 +103,11 @@ class Bundle(Node):
     name: str = strawberry.field(description="The bundle's name.")
     code: str = strawberry.field(description="The bundle's code.")
     active: bool = strawberry.field(description="False when it can no longer be quoted.")
-    price_book = to_one("gql.schema.catalog:PriceBook", t.price_books, "price_book_id", "The price book it is in.")
+    price_book = to_one("gql.schema.catalog:PriceBook", tables.price_books, "price_book_id", "The price book it is in.")
 
     @strawberry.field(description="The products in the bundle with their weights.")
     async def components(self, info: Info) -> list[BundleComponent]:
-        rows = await info.context.children(t.bundle_components, "bundle_id").load(self.pk)
+        rows = await info.context.children(tables.bundle_components, "bundle_id").load(self.pk)
         return [BundleComponent(weight=r.weight, unit_id=r.unit_id) for r in rows]
 
 

@@ -7,7 +7,7 @@ import strawberry
 from gql import ids
 from gql.schema.base import Node, needs
 from gql.schema.fields import to_one
-from persistence import tables as t
+from persistence import tables
 
 
 def download_url(pk: int) -> str:
@@ -25,21 +25,24 @@ class QuoteDocument(Node):
     size: int = strawberry.field(description="The file's size in bytes.")
     created_at: datetime = strawberry.field(description="When it was generated.")
     opportunity = to_one(
-        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The opportunity it is stored with."
+        "gql.schema.opportunities:Opportunity",
+        tables.opportunities,
+        "opportunity_id",
+        "The opportunity it is stored with.",
     )
     quote = to_one(
         "gql.schema.quotes:Quote",
-        t.quotes,
+        tables.quotes,
         "quote_id",
         "The quote it was generated from (null once that quote is deleted).",
     )
     template = to_one(
         "gql.schema.documents:DocumentTemplate",
-        t.document_templates,
+        tables.document_templates,
         "template_id",
         "The template used (null for the built-in template, or once the template is deleted).",
     )
-    created_by = to_one("gql.schema.people:User", t.users, "created_by_id", "Who generated it.")
+    created_by = to_one("gql.schema.people:User", tables.users, "created_by_id", "Who generated it.")
 
     @strawberry.field(description="Where to download the file: a path on this server, e.g. /documents/<id>.")
     @needs("id")

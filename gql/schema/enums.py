@@ -4,11 +4,11 @@ from enum import Enum
 
 import strawberry
 
-from domain import enums as d
+from domain import enums
 from gql.schema.base import described_enum
 
 Role = described_enum(
-    d.Role,
+    enums.Role,
     "Role",
     "What a user may do and see.",
     {
@@ -19,7 +19,7 @@ Role = described_enum(
 )
 
 AccountKind = described_enum(
-    d.AccountKind,
+    enums.AccountKind,
     "AccountKind",
     "What an account stands for.",
     {
@@ -30,7 +30,7 @@ AccountKind = described_enum(
 )
 
 CategoryGroup = described_enum(
-    d.CategoryGroup,
+    enums.CategoryGroup,
     "CategoryGroup",
     "The group of an account's category.",
     {
@@ -41,7 +41,7 @@ CategoryGroup = described_enum(
 )
 
 LeadStatus = described_enum(
-    d.LeadStatus,
+    enums.LeadStatus,
     "LeadStatus",
     "Where a lead (or a prospect contact) stands.",
     {
@@ -54,7 +54,7 @@ LeadStatus = described_enum(
 )
 
 ContactKind = described_enum(
-    d.ContactKind,
+    enums.ContactKind,
     "ContactKind",
     "The built-in kind a contact type is based on.",
     {
@@ -64,7 +64,7 @@ ContactKind = described_enum(
 )
 
 CampaignStatus = described_enum(
-    d.CampaignStatus,
+    enums.CampaignStatus,
     "CampaignStatus",
     "Whether a campaign is in use.",
     {
@@ -74,7 +74,7 @@ CampaignStatus = described_enum(
 )
 
 Stage = described_enum(
-    d.Stage,
+    enums.Stage,
     "Stage",
     "The sales stage of an opportunity.",
     {
@@ -88,7 +88,7 @@ Stage = described_enum(
 )
 
 ProductCategory = described_enum(
-    d.ProductCategory,
+    enums.ProductCategory,
     "ProductCategory",
     "What kind of thing a product is.",
     {
@@ -102,7 +102,7 @@ ProductCategory = described_enum(
 )
 
 ContractKind = described_enum(
-    d.ContractKind,
+    enums.ContractKind,
     "ContractKind",
     "How long a contract runs.",
     {
@@ -112,7 +112,7 @@ ContractKind = described_enum(
 )
 
 ContractStatus = described_enum(
-    d.ContractStatus,
+    enums.ContractStatus,
     "ContractStatus",
     "The state of a contract.",
     {
@@ -123,7 +123,7 @@ ContractStatus = described_enum(
 )
 
 ActivityType = described_enum(
-    d.ActivityType,
+    enums.ActivityType,
     "ActivityType",
     "The kind of a sales activity.",
     {

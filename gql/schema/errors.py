@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union
 
 import strawberry
 
-from domain import errors as d
+from domain import errors
 from gql.ids import message_of
 
 
@@ -62,16 +62,16 @@ class PermissionDeniedError(UserError):
 ERROR_TYPES = (ValidationProblem, NotFoundError, ConflictError, LockedError, PermissionDeniedError)
 
 
-def to_user_error(error: d.DomainError) -> UserError:
+def to_user_error(error: errors.DomainError) -> UserError:
     """The schema's error type for a domain error; its message names rows by their global ids."""
     message = message_of(error)
-    if isinstance(error, d.ValidationError):
+    if isinstance(error, errors.ValidationError):
         return ValidationProblem(message=message, code=ErrorCode.VALIDATION, field=error.field)
-    if isinstance(error, d.NotFound):
+    if isinstance(error, errors.NotFound):
         return NotFoundError(message=message, code=ErrorCode.NOT_FOUND, entity_type=error.entity)
-    if isinstance(error, d.Locked):
+    if isinstance(error, errors.Locked):
         return LockedError(message=message, code=ErrorCode.LOCKED)
-    if isinstance(error, d.PermissionDenied):
+    if isinstance(error, errors.PermissionDenied):
         return PermissionDeniedError(message=message, code=ErrorCode.PERMISSION_DENIED)
     return ConflictError(message=message, code=ErrorCode.CONFLICT)
 

@@ -20,12 +20,12 @@ from strawberry.types import Info
 
 from domain.money import in_minor_units
 from gql import ids
-from gql.schema import filters as f
+from gql.schema import filters
 from gql.schema.base import Node, needs
 from gql.schema.fields import connection, node_class, to_one
 from gql.schema.nodes import NODE_TYPES
 from persistence import filters as spec
-from persistence import tables as t
+from persistence import tables
 
 
 def shown(value: Any) -> Any:
@@ -137,17 +137,17 @@ class AuditEntry(Node):
         return await named_node(info, self.__dict__["new_value"])
 
     at: datetime = strawberry.field(description="When the change was committed.")
-    actor = to_one("gql.schema.people:User", t.users, "actor_user_id", "The user who made the change.")
+    actor = to_one("gql.schema.people:User", tables.users, "actor_user_id", "The user who made the change.")
     actor_partner = to_one(
         "gql.schema.people:Partner",
-        t.partners,
+        tables.partners,
         "actor_partner_id",
         "The partner who made the change (through a partner token).",
     )
 
 
 def history_field(entity_type: str) -> Any:
-    where: ColumnElement = t.audit_entries.c.entity_type == entity_type
+    where: ColumnElement = tables.audit_entries.c.entity_type == entity_type
     return connection(
         "gql.schema.history:AuditEntry",
         spec.HISTORY,
@@ -155,7 +155,7 @@ def history_field(entity_type: str) -> Any:
         where=where,
         tag=entity_type,
         default_order="AT",
-        filter_type=f.HistoryFilter,
-        order_type=f.HistoryOrder,
+        filter_type=filters.HistoryFilter,
+        order_type=filters.HistoryOrder,
         description=f"The change history of this {entity_type.lower()}, oldest first (`last: 10` for the newest).",
     )

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
 from gql.schema.fields import Batch, lazy, node_class
-from persistence import indicators
-from persistence import tables as t
+from persistence import indicators, tables
 
 
 class IndicatorsByEntityLoader(DataLoader):
@@ -45,15 +44,15 @@ def _the_monitor() -> Any:
 
     async def resolve(self: Any, info: Info) -> Any:
         return node_class(target).from_row(
-            await info.context.by_id(t.status_monitors).load(self.__dict__["monitor_id"])
+            await info.context.by_id(tables.status_monitors).load(self.__dict__["monitor_id"])
         )
 
     resolve._batch = Batch(
         "one",
         target,
         key="monitor_id",  # type: ignore[attr-defined]
-        loader=lambda ctx, kwargs: ctx.by_id(t.status_monitors),
-        table=t.status_monitors,
+        loader=lambda ctx, kwargs: ctx.by_id(tables.status_monitors),
+        table=tables.status_monitors,
     )
     resolve._needs = ("monitor_id",)  # type: ignore[attr-defined]
     resolve.__annotations__ = {"info": Info, "return": lazy(target)}
@@ -97,7 +96,7 @@ def indicators_field(entity_type: str) -> Any:
         "gql.schema.indicators:StatusIndicator",
         key="id",  # type: ignore[attr-defined]
         loader=lambda ctx, kwargs: indicators_loader(ctx, entity_type),
-        table=t.status_indicators,
+        table=tables.status_indicators,
     )
     resolve._needs = ("id",)  # type: ignore[attr-defined]
     resolve.__annotations__ = {"info": Info, "return": list[lazy("gql.schema.indicators:StatusIndicator")]}

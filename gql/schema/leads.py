@@ -11,12 +11,11 @@ from strawberry.types import Info
 from domain.catalog import BASE_CURRENCY
 from domain.leads import cost_per_lead, return_on_investment
 from domain.money import Money as DomainMoney
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_one
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 
 
 @strawberry.type(description="A person or company that may become a customer, e.g. from a campaign.")
@@ -33,23 +32,23 @@ class Lead(Node):
     utm_medium: str | None = strawberry.field(description="UTM medium of the sign-up.")
     utm_campaign: str | None = strawberry.field(description="UTM campaign of the sign-up.")
     priority: int = strawberry.field(description="Higher is more urgent.")
-    status: e.LeadStatus = strawberry.field(description="Where the lead stands.")
+    status: enums.LeadStatus = strawberry.field(description="Where the lead stands.")
     disqualification_reason: str | None = strawberry.field(description="Why it was disqualified.")
     archived: bool = strawberry.field(description="True when archived (hidden from the lead board).")
     anonymized: bool = strawberry.field(description="True when personal data was wiped (GDPR).")
     created_at: datetime = strawberry.field(description="When it arrived.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
-    campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign it came from.")
-    assigned_user = to_one("gql.schema.people:User", t.users, "assigned_user_id", "The user working on it.")
+    campaign = to_one("gql.schema.leads:Campaign", tables.campaigns, "campaign_id", "The campaign it came from.")
+    assigned_user = to_one("gql.schema.people:User", tables.users, "assigned_user_id", "The user working on it.")
     assigned_partner = to_one(
-        "gql.schema.people:Partner", t.partners, "assigned_partner_id", "The partner working on it."
+        "gql.schema.people:Partner", tables.partners, "assigned_partner_id", "The partner working on it."
     )
-    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it was added to.")
-    contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "The contact created from it.")
+    account = to_one("gql.schema.accounts:Account", tables.accounts, "account_id", "The account it was added to.")
+    contact = to_one("gql.schema.accounts:Contact", tables.contacts, "contact_id", "The contact created from it.")
     opportunity = to_one(
         "gql.schema.opportunities:Opportunity",
-        t.opportunities,
+        tables.opportunities,
         "opportunity_id",
         "The opportunity it was qualified into.",
     )
@@ -89,7 +88,7 @@ class CampaignFiguresLoader(DataLoader):
 class Campaign(Node):
     graphql_type = "Campaign"
     name: str = strawberry.field(description="The campaign's name.")
-    status: e.CampaignStatus = strawberry.field(description="Active or archived.")
+    status: enums.CampaignStatus = strawberry.field(description="Active or archived.")
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     created_at: datetime = strawberry.field(description="When it was created.")
@@ -134,7 +133,7 @@ class Campaign(Node):
 
 @strawberry.type(description="One column of the lead board: the leads in one status.")
 class LeadColumn:
-    status: e.LeadStatus = strawberry.field(description="The status of the leads in this column.")
+    status: enums.LeadStatus = strawberry.field(description="The status of the leads in this column.")
     total_count: int = strawberry.field(description="How many leads are in this status (with the filter).")
     leads: list[Lead] = strawberry.field(
         description="The highest-priority leads of this column, newest first among equals (at most `limit`)."

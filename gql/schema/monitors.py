@@ -8,13 +8,13 @@ from typing import Any
 
 import strawberry
 
-from domain import monitors as d
-from gql.schema import enums as e
+from domain import monitors
+from gql.schema import enums
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.filters import SEARCH, _f, order_input
 
 MonitoredEntity = described_enum(
-    d.MonitoredEntity,
+    monitors.MonitoredEntity,
     "MonitoredEntity",
     "What a status monitor marks.",
     {
@@ -25,7 +25,7 @@ MonitoredEntity = described_enum(
 )
 
 StatusRuleKind = described_enum(
-    d.RuleKind,
+    monitors.RuleKind,
     "StatusRuleKind",
     "What a status monitor's rule tests; each kind takes its own parameters.",
     {
@@ -45,7 +45,7 @@ StatusRuleKind = described_enum(
 )
 
 ActivityState = described_enum(
-    d.ActivityState,
+    monitors.ActivityState,
     "ActivityState",
     "Which activities a rule counts by their state.",
     {
@@ -71,28 +71,28 @@ class StatusMonitorRule:
         description="How many activities (TOO_MANY_ACTIVITIES: more than this; "
         "MANY_MEETINGS_NO_SALE: at least this many meetings)."
     )
-    activity_types: list[e.ActivityType] = strawberry.field(  # type: ignore[valid-type]
+    activity_types: list[enums.ActivityType] = strawberry.field(  # type: ignore[valid-type]
         description="The activity types counted (NO_ACTIVITY, TOO_MANY_ACTIVITIES); empty: every type."
     )
     activity_state: ActivityState = strawberry.field(  # type: ignore[valid-type]
         description="Which activities are counted by state (NO_ACTIVITY, TOO_MANY_ACTIVITIES); ANY otherwise."
     )
-    stage: e.Stage | None = strawberry.field(  # type: ignore[valid-type]
+    stage: enums.Stage | None = strawberry.field(  # type: ignore[valid-type]
         description="STUCK_IN_STAGE: only opportunities in this open stage; null: whatever stage they are in."
     )
 
 
 def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
-    rule = d.Rule.from_dict(data)
+    rule = monitors.Rule.from_dict(data)
     return StatusMonitorRule(
         kind=StatusRuleKind[rule.kind.value],
         days=rule.days,
         weeks=rule.weeks,
         months=rule.months,  # type: ignore[index]
         count=rule.count,
-        activity_types=[e.ActivityType[t.value] for t in rule.activity_types],  # type: ignore[index]
+        activity_types=[enums.ActivityType[t.value] for t in rule.activity_types],  # type: ignore[index]
         activity_state=ActivityState[rule.activity_state.value],  # type: ignore[index]
-        stage=e.Stage[rule.stage.value] if rule.stage else None,
+        stage=enums.Stage[rule.stage.value] if rule.stage else None,
     )  # type: ignore[index]
 
 

@@ -8,23 +8,23 @@ from strawberry.types import Info
 from domain.enums import Stage as DomainStage
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.quotes import QUOTES_ORDER, Quote
-from persistence import tables as t
+from persistence import tables
 
-ACTIVE_QUOTE = t.quotes.c.is_active.is_(True)
+ACTIVE_QUOTE = tables.quotes.c.is_active.is_(True)
 
 
 @strawberry.type(description="A possible sale to an account, from first contact to won or lost.")
 class Opportunity(Node):
     graphql_type = "Opportunity"
     name: str = strawberry.field(description="What is being sold, in a few words.")
-    stage: e.Stage = strawberry.field(description="The sales stage.")
+    stage: enums.Stage = strawberry.field(description="The sales stage.")
     probability: int = strawberry.field(description="The chance of winning, in percent.")
     expected_close_date: date | None = strawberry.field(description="When the deal is expected to close.")
     locked: bool = strawberry.field(description="True after it was sold: quotes and items can no longer change.")
@@ -63,36 +63,38 @@ class Opportunity(Node):
     @strawberry.field(description="The quote that counts (at most one per opportunity).")
     @needs("id")
     async def active_quote(self, info: Info) -> Quote | None:
-        rows = await info.context.children(t.quotes, "opportunity_id", where=ACTIVE_QUOTE, tag="active").load(self.pk)
+        rows = await info.context.children(tables.quotes, "opportunity_id", where=ACTIVE_QUOTE, tag="active").load(
+            self.pk
+        )
         return node_class("gql.schema.quotes:Quote").from_row(rows[0]) if rows else None
 
-    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account the deal is with.")
-    owner = to_one("gql.schema.people:User", t.users, "owner_id", "The user responsible for the deal.")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner working on the deal.")
-    campaign = to_one("gql.schema.leads:Campaign", t.campaigns, "campaign_id", "The campaign the deal came from.")
+    account = to_one("gql.schema.accounts:Account", tables.accounts, "account_id", "The account the deal is with.")
+    owner = to_one("gql.schema.people:User", tables.users, "owner_id", "The user responsible for the deal.")
+    partner = to_one("gql.schema.people:Partner", tables.partners, "partner_id", "The partner working on the deal.")
+    campaign = to_one("gql.schema.leads:Campaign", tables.campaigns, "campaign_id", "The campaign the deal came from.")
     quotes = to_many(
-        "gql.schema.quotes:Quote", t.quotes, "opportunity_id", "All quotes, oldest first.", order_by=QUOTES_ORDER
+        "gql.schema.quotes:Quote", tables.quotes, "opportunity_id", "All quotes, oldest first.", order_by=QUOTES_ORDER
     )
     contracts = to_many(
-        "gql.schema.contracts:Contract", t.contracts, "opportunity_id", "The contracts created when it was sold."
+        "gql.schema.contracts:Contract", tables.contracts, "opportunity_id", "The contracts created when it was sold."
     )
     documents = to_many(
         "gql.schema.documents:QuoteDocument",
-        t.quote_documents,
+        tables.quote_documents,
         "opportunity_id",
         "Documents generated from its quotes, oldest first.",
     )
     related_accounts = linked(
         "gql.schema.accounts:Account",
-        t.opportunity_related_accounts,
+        tables.opportunity_related_accounts,
         "opportunity_id",
         "account_id",
-        t.accounts,
+        tables.accounts,
         "Other accounts involved in the deal.",
     )
     business_roles = to_many(
         "gql.schema.opportunities:BusinessRole",
-        t.business_roles,
+        tables.business_roles,
         "opportunity_id",
         "Contacts and the roles they play in the deal.",
     )
@@ -105,15 +107,17 @@ class BusinessRole(Node):
     graphql_type = "BusinessRole"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     role: str = strawberry.field(description="The role, in the seller's words.")
-    contact = to_one("gql.schema.accounts:Contact", t.contacts, "contact_id", "Who plays the role.")
-    opportunity = to_one("gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "In which deal.")
+    contact = to_one("gql.schema.accounts:Contact", tables.contacts, "contact_id", "Who plays the role.")
+    opportunity = to_one(
+        "gql.schema.opportunities:Opportunity", tables.opportunities, "opportunity_id", "In which deal."
+    )
 
 
 @strawberry.type(description="A call, e-mail, meeting, task … attached to one lead, opportunity, account or partner.")
 class SalesActivity(Node):
     graphql_type = "SalesActivity"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
-    type: e.ActivityType = strawberry.field(description="What kind of activity.")
+    type: enums.ActivityType = strawberry.field(description="What kind of activity.")
     subject: str = strawberry.field(description="A short subject.")
     notes: str | None = strawberry.field(description="Notes.")
     due_at: datetime | None = strawberry.field(description="When it is due.")
@@ -121,10 +125,10 @@ class SalesActivity(Node):
     done: bool = strawberry.field(description="True when done.")
     duration_minutes: int | None = strawberry.field(description="How long it took or will take, in minutes.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    owner = to_one("gql.schema.people:User", t.users, "owner_id", "Who does it.")
-    lead = to_one("gql.schema.leads:Lead", t.leads, "lead_id", "The lead it is about.")
+    owner = to_one("gql.schema.people:User", tables.users, "owner_id", "Who does it.")
+    lead = to_one("gql.schema.leads:Lead", tables.leads, "lead_id", "The lead it is about.")
     opportunity = to_one(
-        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The opportunity it is about."
+        "gql.schema.opportunities:Opportunity", tables.opportunities, "opportunity_id", "The opportunity it is about."
     )
-    account = to_one("gql.schema.accounts:Account", t.accounts, "account_id", "The account it is about.")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it is about.")
+    account = to_one("gql.schema.accounts:Account", tables.accounts, "account_id", "The account it is about.")
+    partner = to_one("gql.schema.people:Partner", tables.partners, "partner_id", "The partner it is about.")

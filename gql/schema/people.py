@@ -4,11 +4,11 @@ from datetime import date, datetime
 
 import strawberry
 
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_many, to_one
-from persistence import tables as t
+from persistence import tables
 
 
 @strawberry.type(description="A sales team.")
@@ -17,7 +17,7 @@ class Team(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="The team's name.")
     members = to_many(
-        "gql.schema.people:User", t.users, "team_id", "The users in this team.", order_by=(t.users.c.name,)
+        "gql.schema.people:User", tables.users, "team_id", "The users in this team.", order_by=(tables.users.c.name,)
     )
 
 
@@ -27,15 +27,15 @@ class User(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address (unique).")
-    role: e.Role = strawberry.field(description="What the user may do and see.")
+    role: enums.Role = strawberry.field(description="What the user may do and see.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    team = to_one("gql.schema.people:Team", t.teams, "team_id", "The user's team.")
+    team = to_one("gql.schema.people:Team", tables.teams, "team_id", "The user's team.")
     goals = to_many(
         "gql.schema.people:Goal",
-        t.goals,
+        tables.goals,
         "user_id",
         "The user's sales goals, oldest period first.",
-        order_by=(t.goals.c.period_start,),
+        order_by=(tables.goals.c.period_start,),
     )
     opportunities = rel.opportunities("owner_id", "Opportunities this user owns.")
     managed_accounts = rel.accounts("manager_id", "Accounts this user manages.")
@@ -52,10 +52,10 @@ class Partner(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     consultants = to_many(
         "gql.schema.accounts:Contact",
-        t.contacts,
+        tables.contacts,
         "partner_id",
         "The partner's consultants.",
-        order_by=(t.contacts.c.last_name,),
+        order_by=(tables.contacts.c.last_name,),
     )
     accounts = rel.accounts("partner_id", "Accounts this partner manages.")
     leads = rel.leads("assigned_partner_id", "Leads assigned to this partner.")
@@ -70,7 +70,7 @@ class Goal(Node):
     period_start: date = strawberry.field(description="First day of the period.")
     period_end: date = strawberry.field(description="Last day of the period.")
     target_deals: int = strawberry.field(description="How many deals the user aims to win.")
-    user = to_one("gql.schema.people:User", t.users, "user_id", "Whose goal this is.")
+    user = to_one("gql.schema.people:User", tables.users, "user_id", "Whose goal this is.")
 
     @strawberry.field(description="The revenue the user aims to win in the period.")
     def target_revenue(self) -> Money:

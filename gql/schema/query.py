@@ -11,8 +11,7 @@ from strawberry.types import Info
 from gql import ids
 from gql.errors import ClientError
 from gql.resolvers.connections import criteria
-from gql.schema import enums as e
-from gql.schema import filters as f
+from gql.schema import enums, filters
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
@@ -26,8 +25,7 @@ from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from persistence import filters as spec
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 from persistence.filters import conditions
 from persistence.outbox import newest_position
 
@@ -92,49 +90,65 @@ class Query:
         principal = info.context.principal
         user = partner = None
         if principal.user_id is not None:
-            user = User.from_row(await info.context.by_id(t.users).load(principal.user_id))
+            user = User.from_row(await info.context.by_id(tables.users).load(principal.user_id))
         if principal.partner_id is not None:
-            partner = Partner.from_row(await info.context.by_id(t.partners).load(principal.partner_id))
+            partner = Partner.from_row(await info.context.by_id(tables.partners).load(principal.partner_id))
         return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
 
-    accounts = _list("gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", f.AccountFilter, f.AccountOrder, "accounts")
+    accounts = _list(
+        "gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", filters.AccountFilter, filters.AccountOrder, "accounts"
+    )
     contacts = _list(
         "gql.schema.accounts:Contact",
         spec.CONTACTS,
         "LAST_NAME",
-        f.ContactFilter,
-        f.ContactOrder,
+        filters.ContactFilter,
+        filters.ContactOrder,
         "contacts (employees and consultants)",
     )
-    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", f.LeadFilter, f.LeadOrder, "leads")
+    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads")
     opportunities = _list(
         "gql.schema.opportunities:Opportunity",
         spec.OPPORTUNITIES,
         "CREATED_AT",
-        f.OpportunityFilter,
-        f.OpportunityOrder,
+        filters.OpportunityFilter,
+        filters.OpportunityOrder,
         "opportunities",
     )
     contracts = _list(
-        "gql.schema.contracts:Contract", spec.CONTRACTS, "STARTS_ON", f.ContractFilter, f.ContractOrder, "contracts"
+        "gql.schema.contracts:Contract",
+        spec.CONTRACTS,
+        "STARTS_ON",
+        filters.ContractFilter,
+        filters.ContractOrder,
+        "contracts",
     )
-    partners = _list("gql.schema.people:Partner", spec.PARTNERS, "NAME", f.PartnerFilter, f.PartnerOrder, "partners")
+    partners = _list(
+        "gql.schema.people:Partner", spec.PARTNERS, "NAME", filters.PartnerFilter, filters.PartnerOrder, "partners"
+    )
     campaigns = _list(
-        "gql.schema.leads:Campaign", spec.CAMPAIGNS, "NAME", f.CampaignFilter, f.CampaignOrder, "campaigns"
+        "gql.schema.leads:Campaign", spec.CAMPAIGNS, "NAME", filters.CampaignFilter, filters.CampaignOrder, "campaigns"
     )
     price_books = _list(
-        "gql.schema.catalog:PriceBook", spec.PRICE_BOOKS, "NAME", f.PriceBookFilter, f.PriceBookOrder, "price books"
+        "gql.schema.catalog:PriceBook",
+        spec.PRICE_BOOKS,
+        "NAME",
+        filters.PriceBookFilter,
+        filters.PriceBookOrder,
+        "price books",
     )
-    products = _list("gql.schema.catalog:Product", spec.PRODUCTS, "NAME", f.ProductFilter, f.ProductOrder, "products")
+    products = _list(
+        "gql.schema.catalog:Product", spec.PRODUCTS, "NAME", filters.ProductFilter, filters.ProductOrder, "products"
+    )
     sales_activities = _list(
         "gql.schema.opportunities:SalesActivity",
         spec.SALES_ACTIVITIES,
         "CREATED_AT",
-        f.SalesActivityFilter,
-        f.SalesActivityOrder,
+        filters.SalesActivityFilter,
+        filters.SalesActivityOrder,
         "sales activities",
     )
-    users = _list("gql.schema.people:User", spec.USERS, "NAME", f.UserFilter, f.UserOrder, "users")
+    users = _list("gql.schema.people:User", spec.USERS, "NAME", filters.UserFilter, filters.UserOrder, "users")
     status_monitors = _list(
         "gql.schema.monitors:StatusMonitor",
         spec.STATUS_MONITORS,
@@ -146,33 +160,33 @@ class Query:
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:
-        return Team.from_rows(await _all(info, t.teams, "name"))
+        return Team.from_rows(await _all(info, tables.teams, "name"))
 
     @strawberry.field(description="All contact types, by name.")
     async def contact_types(self, info: Info) -> list[ContactType]:
-        return ContactType.from_rows(await _all(info, t.contact_types, "name"))
+        return ContactType.from_rows(await _all(info, tables.contact_types, "name"))
 
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
-        return AccountGroup.from_rows(await _all(info, t.account_groups, "name"))
+        return AccountGroup.from_rows(await _all(info, tables.account_groups, "name"))
 
     @strawberry.field(
         description="The lead processor's routing rules in the order they are tried (by position). Empty for partners."
     )
     async def lead_routing_rules(self, info: Info) -> list[LeadRoutingRule]:
-        return LeadRoutingRule.from_rows(await _all(info, t.lead_routing_rules, "position", "id"))
+        return LeadRoutingRule.from_rows(await _all(info, tables.lead_routing_rules, "position", "id"))
 
     @strawberry.field(description="The lead splitters, by name. Empty for partners.")
     async def lead_splitters(self, info: Info) -> list[LeadSplitter]:
-        return LeadSplitter.from_rows(await _all(info, t.lead_splitters, "name"))
+        return LeadSplitter.from_rows(await _all(info, tables.lead_splitters, "name"))
 
     @strawberry.field(description="The Word templates for quote documents, by name.")
     async def document_templates(self, info: Info) -> list[DocumentTemplate]:
-        return DocumentTemplate.from_rows(await _all(info, t.document_templates, "name"))
+        return DocumentTemplate.from_rows(await _all(info, tables.document_templates, "name"))
 
     @strawberry.field(description="The exchange rates used to convert between currencies (base: EUR).")
     async def exchange_rates(self, info: Info) -> list[ExchangeRate]:
-        rows = await _all(info, t.exchange_rates, "currency")
+        rows = await _all(info, tables.exchange_rates, "currency")
         return [ExchangeRate(currency=r.currency, rate=r.rate, updated_at=r.updated_at) for r in rows]
 
     @strawberry.field(
@@ -196,7 +210,7 @@ class Query:
         self,
         info: Info,
         filter: Annotated[
-            f.LeadFilter | None, strawberry.argument(description="Only leads matching all these conditions.")
+            filters.LeadFilter | None, strawberry.argument(description="Only leads matching all these conditions.")
         ] = None,
         limit: Annotated[
             int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")
@@ -206,11 +220,11 @@ class Query:
         found.setdefault("archived", False)
         conds = conditions(spec.LEADS, found, info.context.viewer)
         limit = window(limit, None, None, None).first or 0
-        statuses = [s.value for s in e.LeadStatus]
-        order = [t.leads.c.priority.desc(), t.leads.c.created_at.desc()]
+        statuses = [s.value for s in enums.LeadStatus]
+        order = [tables.leads.c.priority.desc(), tables.leads.c.created_at.desc()]
         async with info.context.engine.connect() as conn:
             columns = await reads.top_per_group(
-                conn, t.leads, "status", statuses, conds, order, limit, info.context.viewer
+                conn, tables.leads, "status", statuses, conds, order, limit, info.context.viewer
             )
         return [
             LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]

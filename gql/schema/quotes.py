@@ -10,10 +10,10 @@ from domain.money import Money as DomainMoney
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
 from gql.schema.history import history_field
-from persistence import tables as t
+from persistence import tables
 
-QUOTES_ORDER = (t.quotes.c.created_at,)
-ITEMS_ORDER = (t.quote_items.c.position,)
+QUOTES_ORDER = (tables.quotes.c.created_at,)
+ITEMS_ORDER = (tables.quote_items.c.position,)
 
 
 @strawberry.type(description="A priced offer for an opportunity, in one currency.")
@@ -31,33 +31,33 @@ class Quote(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Quote")
     opportunity = to_one(
-        "gql.schema.opportunities:Opportunity", t.opportunities, "opportunity_id", "The opportunity it is for."
+        "gql.schema.opportunities:Opportunity", tables.opportunities, "opportunity_id", "The opportunity it is for."
     )
     price_book = to_one(
         "gql.schema.catalog:PriceBook",
-        t.price_books,
+        tables.price_books,
         "price_book_id",
         "The price book its prices come from (none for a manual quote).",
     )
     items = to_many(
         "gql.schema.quotes:QuoteItem",
-        t.quote_items,
+        tables.quote_items,
         "quote_id",
         "The lines of the quote, in order.",
         order_by=ITEMS_ORDER,
     )
     documents = to_many(
         "gql.schema.documents:QuoteDocument",
-        t.quote_documents,
+        tables.quote_documents,
         "quote_id",
         "The documents generated from this quote, oldest first.",
-        order_by=(t.quote_documents.c.id,),
+        order_by=(tables.quote_documents.c.id,),
     )
 
     @strawberry.field(description="The sum of the item totals, rounded half-up to the currency's minor unit.")
     @needs("id", "currency")
     async def total(self, info: Info) -> Money:
-        rows = await info.context.children(t.quote_items, "quote_id", ITEMS_ORDER).load(self.pk)
+        rows = await info.context.children(tables.quote_items, "quote_id", ITEMS_ORDER).load(self.pk)
         currency = self.__dict__["currency"]
         result = DomainMoney(sum((r.total for r in rows), Decimal(0)), currency).rounded()
         return money(result.amount, currency)  # type: ignore[return-value]
@@ -72,9 +72,11 @@ class QuoteItem(Node):
     quantity: Decimal = strawberry.field(description="How many units.")
     discount_percent: Decimal = strawberry.field(description="Discount in percent (0 to 100).")
     is_rounding: bool = strawberry.field(description="True for the item that rounds the quote's total.")
-    quote = to_one("gql.schema.quotes:Quote", t.quotes, "quote_id", "The quote it belongs to.")
-    product = to_one("gql.schema.catalog:Product", t.products, "product_id", "The product (none for manual items).")
-    unit = to_one("gql.schema.catalog:ProductUnit", t.product_units, "unit_id", "The product unit sold.")
+    quote = to_one("gql.schema.quotes:Quote", tables.quotes, "quote_id", "The quote it belongs to.")
+    product = to_one(
+        "gql.schema.catalog:Product", tables.products, "product_id", "The product (none for manual items)."
+    )
+    unit = to_one("gql.schema.catalog:ProductUnit", tables.product_units, "unit_id", "The product unit sold.")
 
     @strawberry.field(description="The price of one unit before discount, in the quote's currency.")
     @needs("unit_price", "currency")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gql.schema import filters as f
+from gql.schema import filters
 from gql.schema.fields import connection
 from persistence import filters as spec
 
@@ -15,8 +15,8 @@ def accounts(fk: str, description: str) -> Any:
         spec.ACCOUNTS,
         fk=fk,
         default_order="NAME",
-        filter_type=f.AccountFilter,
-        order_type=f.AccountOrder,
+        filter_type=filters.AccountFilter,
+        order_type=filters.AccountOrder,
         description=description,
     )
 
@@ -27,8 +27,8 @@ def contacts(fk: str, description: str) -> Any:
         spec.CONTACTS,
         fk=fk,
         default_order="LAST_NAME",
-        filter_type=f.ContactFilter,
-        order_type=f.ContactOrder,
+        filter_type=filters.ContactFilter,
+        order_type=filters.ContactOrder,
         description=description,
     )
 
@@ -39,8 +39,8 @@ def leads(fk: str, description: str) -> Any:
         spec.LEADS,
         fk=fk,
         default_order="CREATED_AT",
-        filter_type=f.LeadFilter,
-        order_type=f.LeadOrder,
+        filter_type=filters.LeadFilter,
+        order_type=filters.LeadOrder,
         description=description,
     )
 
@@ -51,8 +51,8 @@ def opportunities(fk: str, description: str) -> Any:
         spec.OPPORTUNITIES,
         fk=fk,
         default_order="CREATED_AT",
-        filter_type=f.OpportunityFilter,
-        order_type=f.OpportunityOrder,
+        filter_type=filters.OpportunityFilter,
+        order_type=filters.OpportunityOrder,
         description=description,
     )
 
@@ -63,8 +63,8 @@ def contracts(fk: str, description: str) -> Any:
         spec.CONTRACTS,
         fk=fk,
         default_order="STARTS_ON",
-        filter_type=f.ContractFilter,
-        order_type=f.ContractOrder,
+        filter_type=filters.ContractFilter,
+        order_type=filters.ContractOrder,
         description=description,
     )
 
@@ -75,7 +75,7 @@ def activities(fk: str, what: str) -> Any:
         spec.SALES_ACTIVITIES,
         fk=fk,
         default_order="CREATED_AT",
-        filter_type=f.SalesActivityFilter,
-        order_type=f.SalesActivityOrder,
+        filter_type=filters.SalesActivityFilter,
+        order_type=filters.SalesActivityOrder,
         description=f"Sales activities on {what}.",
     )

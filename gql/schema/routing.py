@@ -9,15 +9,15 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain import routing as d
+from domain import routing
 from gql import ids
 from gql.schema.base import Node, described_enum
 from gql.schema.fields import to_one
 from gql.schema.people import Partner, User
-from persistence import tables as t
+from persistence import tables
 
 LeadRoutingField = described_enum(
-    d.LeadField,
+    routing.LeadField,
     "LeadRoutingField",
     "The lead field a routing condition tests.",
     {
@@ -42,9 +42,9 @@ class LeadRoutingCondition:
 
 
 def condition_of(data: dict[str, Any]) -> LeadRoutingCondition:
-    field = d.LeadField(data["field"])
+    field = routing.LeadField(data["field"])
     values = data.get("values") or []
-    if field is d.LeadField.CAMPAIGN:
+    if field is routing.LeadField.CAMPAIGN:
         values = [ids.encode("Campaign", v) for v in values]
     return LeadRoutingCondition(
         field=LeadRoutingField[field.value],
@@ -70,11 +70,11 @@ class LeadRoutingRule(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
-    user = to_one("gql.schema.people:User", t.users, "user_id", "The user it sends leads to.")
-    partner = to_one("gql.schema.people:Partner", t.partners, "partner_id", "The partner it sends leads to.")
+    user = to_one("gql.schema.people:User", tables.users, "user_id", "The user it sends leads to.")
+    partner = to_one("gql.schema.people:Partner", tables.partners, "partner_id", "The partner it sends leads to.")
     splitter = to_one(
         "gql.schema.routing:LeadSplitter",
-        t.lead_splitters,
+        tables.lead_splitters,
         "splitter_id",
         "The splitter that shares its leads between sellers.",
     )
@@ -99,13 +99,13 @@ class LeadSplitterShare:
     async def user(self, info: Info) -> User | None:
         if self.user_id is None:
             return None
-        return User.from_row(await info.context.by_id(t.users).load(self.user_id))
+        return User.from_row(await info.context.by_id(tables.users).load(self.user_id))
 
     @strawberry.field(description="The partner, when the share goes to a partner.")
     async def partner(self, info: Info) -> Partner | None:
         if self.partner_id is None:
             return None
-        return Partner.from_row(await info.context.by_id(t.partners).load(self.partner_id))
+        return Partner.from_row(await info.context.by_id(tables.partners).load(self.partner_id))
 
 
 def _percent(part: int, whole: int) -> Decimal | None:
@@ -129,9 +129,9 @@ class LeadSplitter(Node):
 
     @strawberry.field(description="The sellers and their weights, in the order they were given.")
     async def shares(self, info: Info) -> list[LeadSplitterShare]:
-        rows = await info.context.children(t.lead_splitter_shares, "splitter_id", (t.lead_splitter_shares.c.id,)).load(
-            self.pk
-        )
+        rows = await info.context.children(
+            tables.lead_splitter_shares, "splitter_id", (tables.lead_splitter_shares.c.id,)
+        ).load(self.pk)
         weights = sum(r.weight for r in rows)
         assigned = sum(r.assigned for r in rows)
         return [

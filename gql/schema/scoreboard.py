@@ -12,20 +12,20 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.types import Info
 
-from domain import scoreboard as d
+from domain import scoreboard
 from domain.errors import NotFound, ValidationError
 from gql import ids
 from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
 from gql.schema.people import Team, User
-from persistence import tables as t
+from persistence import tables
 from persistence.scoreboard import load_scoreboard_rows
 from persistence.visibility import Viewer
 
 MAX_INT = 2**31 - 1  # GraphQL Int is 32-bit
 
 PeriodPreset = described_enum(
-    d.PeriodPreset,
+    scoreboard.PeriodPreset,
     "PeriodPreset",
     "A scoreboard period relative to now (UTC).",
     {
@@ -90,10 +90,10 @@ class ScoreboardRep:
     async def user(self, info: Info) -> User:
         if self.user_row is not None:
             return User.from_row(self.user_row)
-        return User.from_row(await info.context.by_id(t.users).load(self.user_id))
+        return User.from_row(await info.context.by_id(tables.users).load(self.user_id))
 
     @classmethod
-    def from_domain(cls, rep: d.RepFigures, user_row: Any = None) -> ScoreboardRep:
+    def from_domain(cls, rep: scoreboard.RepFigures, user_row: Any = None) -> ScoreboardRep:
         return cls(
             user_id=rep.user_id,
             user_row=user_row,
@@ -173,10 +173,12 @@ class Scoreboard:
             return None
         if self.team_row is not None:
             return Team.from_row(self.team_row)
-        return Team.from_row(await info.context.by_id(t.teams).load(self.team_id))
+        return Team.from_row(await info.context.by_id(tables.teams).load(self.team_id))
 
     @classmethod
-    def from_domain(cls, board: d.Scoreboard, users: Mapping[int, Any] | None = None, team: Any = None) -> Scoreboard:
+    def from_domain(
+        cls, board: scoreboard.Scoreboard, users: Mapping[int, Any] | None = None, team: Any = None
+    ) -> Scoreboard:
         """The GraphQL object of a computed scoreboard. `users` (the reps' `users` rows by id) and `team`
         (the `teams` row), when the caller has them (`load` does); without them each goes through the
         request's loaders. With them the object needs no SQL to show, so one can serve every subscriber."""
@@ -213,18 +215,22 @@ def _money(value):  # noqa: ANN001, ANN202
     return None if value is None else money(value.amount, value.currency)
 
 
-def scoreboard_request(period: PeriodInput, team_id: strawberry.ID | None, currency: str | None) -> d.ScoreboardRequest:
+def scoreboard_request(
+    period: PeriodInput, team_id: strawberry.ID | None, currency: str | None
+) -> scoreboard.ScoreboardRequest:
     """The arguments of `scoreboard` / `scoreboardUpdated` as a request; a ClientError when they are bad."""
     team = ids.decode_as(team_id, "Team") if team_id is not None else None
     try:
-        spec = d.PeriodSpec.of(period.preset.value if period.preset is not None else None, period.from_, period.to)
-        return d.ScoreboardRequest.of(spec, team, currency)
+        spec = scoreboard.PeriodSpec.of(
+            period.preset.value if period.preset is not None else None, period.from_, period.to
+        )
+        return scoreboard.ScoreboardRequest.of(spec, team, currency)
     except ValidationError as error:
         raise ClientError(error.message, code="BAD_USER_INPUT", field=error.field) from None
 
 
 async def load(
-    source: AsyncEngine | AsyncConnection, request: d.ScoreboardRequest, now: datetime, viewer: Viewer
+    source: AsyncEngine | AsyncConnection, request: scoreboard.ScoreboardRequest, now: datetime, viewer: Viewer
 ) -> Scoreboard:
     """The scoreboard of `request` at `now` counting only what `viewer` may see, as the GraphQL type; a
     ClientError for an unknown team or a reporting currency without an exchange rate."""

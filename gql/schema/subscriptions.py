@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from domain.monitors import MonitoredEntity as DomainMonitoredEntity
 from gql import ids
-from gql.schema import enums as e
+from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
 from gql.schema.monitors import MonitoredEntity, StatusMonitor
@@ -25,7 +25,7 @@ from gql.schema.quotes import Quote
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.subscriptions.hub import Event
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
-from persistence import tables as t
+from persistence import tables
 
 SINCE = (
     "The `eventId` of the last event this client received: the events after it are sent first (from the "
@@ -60,7 +60,7 @@ def _at(event: Event) -> datetime:
 
 
 def _stage(value: Any) -> Any:
-    return e.Stage(value) if value else None  # type: ignore[call-arg]
+    return enums.Stage(value) if value else None  # type: ignore[call-arg]
 
 
 @strawberry.type(description="Something that happened to an opportunity, as it happened.")
@@ -88,14 +88,14 @@ class OpportunityEvent:
 
     @strawberry.field(description="The opportunity as it is now; null when it no longer exists.")
     async def opportunity(self, info: Info) -> Opportunity | None:
-        return Opportunity.from_row(await info.context.by_id(t.opportunities).load(self.event["entityId"]))
+        return Opportunity.from_row(await info.context.by_id(tables.opportunities).load(self.event["entityId"]))
 
     @strawberry.field(description="STAGE_CHANGED: the stage it left.")
-    def from_stage(self) -> e.Stage | None:  # type: ignore[valid-type]
+    def from_stage(self) -> enums.Stage | None:  # type: ignore[valid-type]
         return _stage(self.event["data"].get("from")) if self.event["type"] == "OpportunityStageChanged" else None
 
     @strawberry.field(description="STAGE_CHANGED: the stage it entered.")
-    def to_stage(self) -> e.Stage | None:  # type: ignore[valid-type]
+    def to_stage(self) -> enums.Stage | None:  # type: ignore[valid-type]
         return _stage(self.event["data"].get("to")) if self.event["type"] == "OpportunityStageChanged" else None
 
     @strawberry.field(description="WON: the actual revenue of the sale.")
@@ -119,17 +119,17 @@ class OpportunityEvent:
         quote_id = self.event["data"].get("quoteId")
         if quote_id is None:
             return None
-        return Quote.from_row(await info.context.by_id(t.quotes).load(quote_id))
+        return Quote.from_row(await info.context.by_id(tables.quotes).load(quote_id))
 
     @strawberry.field(description="The user who made the change (null for a partner or the system).")
     async def actor_user(self, info: Info) -> User | None:
         user_id = self.event.get("actorUserId")
-        return User.from_row(await info.context.by_id(t.users).load(user_id)) if user_id else None
+        return User.from_row(await info.context.by_id(tables.users).load(user_id)) if user_id else None
 
     @strawberry.field(description="The partner who made the change, when a partner did.")
     async def actor_partner(self, info: Info) -> Partner | None:
         partner_id = self.event.get("actorPartnerId")
-        return Partner.from_row(await info.context.by_id(t.partners).load(partner_id)) if partner_id else None
+        return Partner.from_row(await info.context.by_id(tables.partners).load(partner_id)) if partner_id else None
 
 
 @strawberry.enum(description="Whether an indicator appeared or went away.")
@@ -144,9 +144,9 @@ class IndicatorChange(Enum):
 
 INDICATOR_EVENT_TYPES = frozenset(kind.value for kind in IndicatorChange)
 _ENTITY_TABLES = {
-    "Account": (Account, t.accounts),
-    "Contact": (Contact, t.contacts),
-    "Opportunity": (Opportunity, t.opportunities),
+    "Account": (Account, tables.accounts),
+    "Contact": (Contact, tables.contacts),
+    "Opportunity": (Opportunity, tables.opportunities),
 }
 _MONITORED = {
     "Account": DomainMonitoredEntity.ACCOUNT,
@@ -194,7 +194,9 @@ class StatusIndicatorChange:
 
     @strawberry.field(description="The monitor whose indicator it is, as it is now; null when deleted.")
     async def monitor(self, info: Info) -> StatusMonitor | None:
-        return StatusMonitor.from_row(await info.context.by_id(t.status_monitors).load(self.event["data"]["monitorId"]))
+        return StatusMonitor.from_row(
+            await info.context.by_id(tables.status_monitors).load(self.event["data"]["monitorId"])
+        )
 
     @strawberry.field(description="When the indicator was set (for CLEARED: when it had been set).")
     def set_at(self) -> datetime | None:

@@ -8,25 +8,24 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from domain import scopes as d
+from domain import scopes
 from gql import ids
 from gql.errors import ClientError
 from gql.schema.base import MAX_PAGE_SIZE, Node, described_enum, needs
 from gql.schema.fields import to_one
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 from persistence.filters import API_TOKENS, conditions
 
 Scope = described_enum(
-    d.Scope,
+    scopes.Scope,
     "Scope",
     "What a token may do. Read scopes open an area's root queries and "
     "subscriptions, write scopes its mutations (nested fields come with their "
     "root field). In the README, the CLI and error messages a scope is "
     "written in lower case with a colon: `ACCOUNTS_READ` is `accounts:read`.",
-    {s.name: f"`{s.value}`: {d.DESCRIPTIONS[s]}" for s in d.Scope},
+    {s.name: f"`{s.value}`: {scopes.DESCRIPTIONS[s]}" for s in scopes.Scope},
 )
-KNOWN = frozenset(s.value for s in d.Scope)
+KNOWN = frozenset(s.value for s in scopes.Scope)
 
 
 @strawberry.type(
@@ -44,9 +43,9 @@ class ApiToken(Node):
     )
     created_at: datetime = strawberry.field(description="When it was created.")
     version: int = strawberry.field(description="Increases with every change.")
-    user = to_one("gql.schema.people:User", t.users, "user_id", "The user it belongs to (null for a partner's).")
+    user = to_one("gql.schema.people:User", tables.users, "user_id", "The user it belongs to (null for a partner's).")
     partner = to_one(
-        "gql.schema.people:Partner", t.partners, "partner_id", "The partner it belongs to (null for a user's)."
+        "gql.schema.people:Partner", tables.partners, "partner_id", "The partner it belongs to (null for a user's)."
     )
 
     @strawberry.field(
@@ -67,7 +66,7 @@ class ApiToken(Node):
 
 
 # The hash never leaves the database through a read.
-COLUMNS = tuple(c.name for c in t.api_tokens.c if c.name != "token_hash")
+COLUMNS = tuple(c.name for c in tables.api_tokens.c if c.name != "token_hash")
 
 
 async def resolve_api_tokens(
@@ -97,6 +96,6 @@ async def resolve_api_tokens(
     viewer = info.context.viewer  # whose tokens it may list: the `api_tokens` rule of persistence/visibility.py
     async with info.context.engine.connect() as conn:
         rows = await reads.all_rows(
-            conn, t.api_tokens, ["-id"], viewer, conditions(API_TOKENS, criteria, viewer), limit, COLUMNS
+            conn, tables.api_tokens, ["-id"], viewer, conditions(API_TOKENS, criteria, viewer), limit, COLUMNS
         )
     return ApiToken.from_rows(rows)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from domain import scoreboard as d
+from domain import scoreboard
 from domain.errors import NotFound, ValidationError
 from gql import ids
 from gql.errors import ClientError
@@ -28,7 +28,7 @@ log = logging.getLogger("salesgraph.scoreboard")
 
 
 def _moves(event: Event) -> bool:
-    return d.moves_scoreboard(event["type"], event.get("data"))
+    return scoreboard.moves_scoreboard(event["type"], event.get("data"))
 
 
 class Group:
@@ -43,7 +43,7 @@ class Group:
 
 
 class ScoreboardTopic:
-    def __init__(self, topics: ScoreboardTopics, request: d.ScoreboardRequest, viewer: Viewer) -> None:
+    def __init__(self, topics: ScoreboardTopics, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> None:
         self.topics, self.request, self.viewer = topics, request, viewer
         self.latest: Scoreboard | None = None
         self._figures: tuple | None = None
@@ -187,9 +187,9 @@ class ScoreboardTopics:
     def __init__(self, engine: Any, hub: EventHub, clock: Callable[[], datetime], coalesce: float = 0.2) -> None:
         self.engine, self.hub, self.clock, self.coalesce = engine, hub, clock, coalesce
         # One topic per scoreboard and viewer: a board counts only what its viewer may see.
-        self.topics: dict[tuple[d.ScoreboardRequest, Viewer], ScoreboardTopic] = {}
+        self.topics: dict[tuple[scoreboard.ScoreboardRequest, Viewer], ScoreboardTopic] = {}
 
-    async def subscribe(self, request: d.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
+    async def subscribe(self, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
         """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
         the stream) when the request names an unknown team or a currency without a rate."""
         key = (request, viewer)
@@ -222,7 +222,7 @@ class ScoreboardTopics:
         self.topics.clear()
 
 
-def _client_error(error: BaseException, request: d.ScoreboardRequest) -> Exception:
+def _client_error(error: BaseException, request: scoreboard.ScoreboardRequest) -> Exception:
     if isinstance(error, NotFound):
         return ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND")
     if isinstance(error, ValidationError):

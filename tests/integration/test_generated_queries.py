@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from gql import ids
 from gql.schema.schema import schema
-from persistence import tables as t
+from persistence import tables
 from tests.integration.test_leak_scan import scene as scene  # the fixture
 from tests.integration.test_visibility import world  # noqa: F401 - the fixture
 from tests.support import leaks
@@ -37,21 +37,21 @@ EXAMPLES = 150
 EXAMPLES_PER_ROLE = 25
 # The types a partner sees only some rows of, and the table each global id names.
 TABLES = {
-    "Account": t.accounts,
-    "Opportunity": t.opportunities,
-    "Quote": t.quotes,
-    "QuoteItem": t.quote_items,
-    "Contract": t.contracts,
-    "Contact": t.contacts,
-    "Lead": t.leads,
-    "BusinessRole": t.business_roles,
-    "QuoteDocument": t.quote_documents,
-    "Campaign": t.campaigns,
-    "Goal": t.goals,
-    "Partner": t.partners,
-    "LeadRoutingRule": t.lead_routing_rules,
-    "LeadSplitter": t.lead_splitters,
-    "DocumentTemplate": t.document_templates,
+    "Account": tables.accounts,
+    "Opportunity": tables.opportunities,
+    "Quote": tables.quotes,
+    "QuoteItem": tables.quote_items,
+    "Contract": tables.contracts,
+    "Contact": tables.contacts,
+    "Lead": tables.leads,
+    "BusinessRole": tables.business_roles,
+    "QuoteDocument": tables.quote_documents,
+    "Campaign": tables.campaigns,
+    "Goal": tables.goals,
+    "Partner": tables.partners,
+    "LeadRoutingRule": tables.lead_routing_rules,
+    "LeadSplitter": tables.lead_splitters,
+    "DocumentTemplate": tables.document_templates,
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 from tests.conftest import GraphQLClient
 from tests.integration.mutations.test_accounts import CREATE_ACCOUNT
 from tests.integration.mutations.test_opportunities import CREATE, new_opportunity
@@ -37,7 +37,9 @@ async def delete(api: GraphQLClient, opportunity_id: str, token: str | None = No
 async def test_a_deletion_on_a_private_account_is_told_to_its_creator_and_not_to_an_admin(live, writable, protocol):
     async with writable.engine.connect() as conn:
         rep_id = (
-            await conn.execute(select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id))
+            await conn.execute(
+                select(tables.users.c.id).where(tables.users.c.role == "SALES_REP").order_by(tables.users.c.id)
+            )
         ).scalar()
     rep = await issue_token(writable.engine, name=f"rep {protocol}", user_id=rep_id)
     made = await live.api.data(

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 from persistence.db import create_engine
 from persistence.migrate import alembic_config, upgrade_async
 from tests.conftest import new_database_url
@@ -46,8 +46,8 @@ async def activity(writable) -> dict:
     from tests.integration.mutations.test_accounts import CREATE_ACCOUNT
 
     async with writable.engine.connect() as conn:
-        users = list(await conn.execute(select(t.users).order_by(t.users.c.id)))
-        accounts = list(await conn.execute(select(t.accounts).order_by(t.accounts.c.id)))
+        users = list(await conn.execute(select(tables.users).order_by(tables.users.c.id)))
+        accounts = list(await conn.execute(select(tables.accounts).order_by(tables.accounts.c.id)))
     director = next(u for u in users if u.role == "SALES_DIRECTOR" and u.team_id is not None)
     rep = next(u for u in users if u.role == "SALES_REP" and u.team_id == director.team_id)
     partner_account = next(a for a in accounts if a.partner_id == writable.summary.partner_id and not a.is_private)
@@ -210,7 +210,7 @@ async def test_migration_0006_rewrites_the_keys_old_entries_hold_and_0005_gets_t
     try:
         async with engine.begin() as conn:
             await conn.execute(
-                insert(t.audit_entries),
+                insert(tables.audit_entries),
                 [
                     {"entity_type": e, "entity_id": 1, "field": f, "old_value": o, "new_value": n, "at": at}
                     for e, f, o, n in old
@@ -220,7 +220,7 @@ async def test_migration_0006_rewrites_the_keys_old_entries_hold_and_0005_gets_t
 
         async def stored() -> list[tuple]:
             async with engine.connect() as conn:
-                a = t.audit_entries
+                a = tables.audit_entries
                 rows = await conn.execute(
                     select(a.c.entity_type, a.c.field, a.c.old_value, a.c.new_value).order_by(a.c.id)
                 )

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select, update
 
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 from tests.integration.test_visibility import ROLES, Caller, World, listed
 
 LOADED = ("users", "accounts", "opportunities", "quotes", "contracts", "contacts", "leads", "sales_activities")
@@ -27,7 +27,7 @@ async def load(writable, callers: dict[str, Caller]) -> World:
     rows: dict[str, list] = {}
     async with writable.engine.connect() as conn:
         for name in (*LOADED, "partners", "campaigns"):
-            rows[name] = list(await conn.execute(select(getattr(t, name))))
+            rows[name] = list(await conn.execute(select(getattr(tables, name))))
     return World(rows, callers)
 
 
@@ -39,7 +39,7 @@ async def world(writable) -> World:
         "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id),
     }
     async with writable.engine.connect() as conn:
-        users = list(await conn.execute(select(t.users).order_by(t.users.c.id)))
+        users = list(await conn.execute(select(tables.users).order_by(tables.users.c.id)))
     for role in ("SALES_DIRECTOR", "SALES_REP"):
         user = next(u for u in users if u.role == role)
         token = await issue_token(writable.engine, name=f"{role} tests", user_id=user.id)
@@ -53,17 +53,19 @@ async def world(writable) -> World:
     async with writable.engine.begin() as conn:
         other_partner = (
             await conn.execute(
-                insert(t.partners)
+                insert(tables.partners)
                 .values(name="Rival Partners AS", email="rival@example.com", country="NO")
-                .returning(t.partners.c.id)
+                .returning(tables.partners.c.id)
             )
         ).scalar_one()
         campaign = (
-            await conn.execute(select(t.campaigns.c.id).order_by(t.campaigns.c.id).limit(1))
+            await conn.execute(select(tables.campaigns.c.id).order_by(tables.campaigns.c.id).limit(1))
         ).scalar_one_or_none()
         if campaign is None:
             campaign = (
-                await conn.execute(insert(t.campaigns).values(name="Internal push").returning(t.campaigns.c.id))
+                await conn.execute(
+                    insert(tables.campaigns).values(name="Internal push").returning(tables.campaigns.c.id)
+                )
             ).scalar_one()
         qualified: set[int] = set()  # one lead per caller, so no caller's activity undoes another's
         for role in ROLES:
@@ -74,7 +76,7 @@ async def world(writable) -> World:
                 lambda a, caller=caller: a.id in seeded_world.accounts(caller) and a.id != hidden_account.id,
             )
             await conn.execute(
-                update(t.accounts).where(t.accounts.c.id == account.id).values(parent_id=hidden_account.id)
+                update(tables.accounts).where(tables.accounts.c.id == account.id).values(parent_id=hidden_account.id)
             )
             # A visible lead was qualified into an opportunity the caller may not see.
             opportunity = _first(
@@ -85,7 +87,9 @@ async def world(writable) -> World:
                 rows["leads"], lambda x, caller=caller: x.id in seeded_world.leads(caller) and x.id not in qualified
             )
             qualified.add(lead.id)
-            await conn.execute(update(t.leads).where(t.leads.c.id == lead.id).values(opportunity_id=opportunity.id))
+            await conn.execute(
+                update(tables.leads).where(tables.leads.c.id == lead.id).values(opportunity_id=opportunity.id)
+            )
         # An account the partner sees through its opportunity is handed to another partner, and so is an
         # opportunity it sees through its account (which also joins an internal campaign).
         accounts = {a.id: a for a in rows["accounts"]}
@@ -94,10 +98,12 @@ async def world(writable) -> World:
             lambda o: not accounts[o.account_id].is_private and o.account_id not in seeded_world.accounts(partner),
         )
         await conn.execute(
-            update(t.opportunities).where(t.opportunities.c.id == assigned.id).values(partner_id=partner.partner_id)
+            update(tables.opportunities)
+            .where(tables.opportunities.c.id == assigned.id)
+            .values(partner_id=partner.partner_id)
         )
         await conn.execute(
-            update(t.accounts).where(t.accounts.c.id == assigned.account_id).values(partner_id=other_partner)
+            update(tables.accounts).where(tables.accounts.c.id == assigned.account_id).values(partner_id=other_partner)
         )
         through_account = _first(
             rows["opportunities"],
@@ -106,12 +112,12 @@ async def world(writable) -> World:
             ),
         )
         await conn.execute(
-            update(t.opportunities)
-            .where(t.opportunities.c.id == through_account.id)
+            update(tables.opportunities)
+            .where(tables.opportunities.c.id == through_account.id)
             .values(partner_id=other_partner, campaign_id=campaign)
         )
         mine = _first(rows["leads"], lambda x: x.assigned_partner_id == partner.partner_id)
-        await conn.execute(update(t.leads).where(t.leads.c.id == mine.id).values(campaign_id=campaign))
+        await conn.execute(update(tables.leads).where(tables.leads.c.id == mine.id).values(campaign_id=campaign))
     return await load(writable, callers)
 
 
@@ -183,7 +189,7 @@ async def test_a_hidden_id_in_any_relation_filter_answers_like_a_missing_one(api
     async with writable.engine.connect() as conn:
         highest = max(
             [
-                (await conn.execute(select(func.max(getattr(t, name).c.id)))).scalar_one() or 0
+                (await conn.execute(select(func.max(getattr(tables, name).c.id)))).scalar_one() or 0
                 for name in TABLES.values()
             ]
         )

@@ -25,8 +25,7 @@ from domain.workflows import activities as aw
 from domain.workflows import monitors as mw
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
-from persistence import indicators
-from persistence import tables as t
+from persistence import indicators, tables
 from persistence.db import create_engine
 from persistence.migrate import upgrade_async
 from persistence.scheduler import IndicatorScheduler
@@ -78,7 +77,7 @@ class World:
 
     async def next_due(self) -> datetime | None:
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(t.indicator_due_times.c.due_at)))).scalar()
+            return (await conn.execute(select(func.min(tables.indicator_due_times.c.due_at)))).scalar()
 
     async def differences(self) -> tuple[set, set]:
         async with self.engine.connect() as conn:

@@ -18,7 +18,7 @@ from domain.workflows.lead_processor import IngestLeads
 from domain.workflows.leads import NewLead
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 
 URL = "/ingest/leads"
 CREATE_RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
@@ -43,7 +43,11 @@ async def count(engine, table, *where) -> int:
 
 async def written(writable) -> tuple[int, int, int]:
     engine = writable.engine
-    return (await count(engine, t.leads), await count(engine, t.outbox_events), await count(engine, t.idempotency_keys))
+    return (
+        await count(engine, tables.leads),
+        await count(engine, tables.outbox_events),
+        await count(engine, tables.idempotency_keys),
+    )
 
 
 def pk_of(global_id: str) -> int:
@@ -60,7 +64,7 @@ async def post(api, body, token: str | None = None, key: str | None = None, **he
 async def reps(writable, n: int) -> list[int]:
     async with writable.engine.connect() as conn:
         rows = await conn.execute(
-            select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id).limit(n)
+            select(tables.users.c.id).where(tables.users.c.role == "SALES_REP").order_by(tables.users.c.id).limit(n)
         )
         return [r.id for r in rows]
 
@@ -111,13 +115,13 @@ async def test_one_lead_is_stored_routed_and_announced(api, writable):
     assert lead["status"] == "OPEN" and lead["priority"] == 4 and lead["routingRuleId"] == rule
     assert lead["assignedUserId"] == ids.encode("User", rep) and lead["assignedPartnerId"] is None
     async with writable.engine.connect() as conn:
-        stored = (await conn.execute(select(t.leads).where(t.leads.c.id == pk_of(lead["id"])))).one()
+        stored = (await conn.execute(select(tables.leads).where(tables.leads.c.id == pk_of(lead["id"])))).one()
         kinds = [
             r.type
             for r in await conn.execute(
-                select(t.outbox_events.c.type)
-                .where(t.outbox_events.c.entity_type == "Lead", t.outbox_events.c.entity_id == stored.id)
-                .order_by(t.outbox_events.c.id)
+                select(tables.outbox_events.c.type)
+                .where(tables.outbox_events.c.entity_type == "Lead", tables.outbox_events.c.entity_id == stored.id)
+                .order_by(tables.outbox_events.c.id)
             )
         ]
     assert (stored.email, stored.country, stored.assigned_user_id, stored.priority) == (
@@ -172,7 +176,7 @@ async def test_a_thousand_leads_through_a_50_30_20_splitter_land_within_one_poin
         got = Counter(
             r.assigned_user_id
             for r in await conn.execute(
-                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-thousand")
+                select(tables.leads.c.assigned_user_id).where(tables.leads.c.utm_source == "split-thousand")
             )
         )
     assert sum(got.values()) == 1000
@@ -207,7 +211,7 @@ async def test_sixty_concurrent_requests_through_one_splitter_all_succeed_and_lo
         got = Counter(
             r.assigned_user_id
             for r in await conn.execute(
-                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-concurrent")
+                select(tables.leads.c.assigned_user_id).where(tables.leads.c.utm_source == "split-concurrent")
             )
         )
     # 60 leads are ten rounds of 3+2+1: the quota method lands exactly on the weights.
@@ -247,7 +251,7 @@ async def test_concurrent_batches_through_one_splitter_stay_within_one_lead_of_t
         got = Counter(
             r.assigned_user_id
             for r in await conn.execute(
-                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-batches")
+                select(tables.leads.c.assigned_user_id).where(tables.leads.c.utm_source == "split-batches")
             )
         )
     assert sum(got.values()) == total
@@ -285,7 +289,7 @@ async def test_a_splitter_edited_during_a_crowd_of_ingestions_waits_its_turn_and
         got = Counter(
             r.assigned_user_id
             for r in await conn.execute(
-                select(t.leads.c.assigned_user_id).where(t.leads.c.utm_source == "split-edited")
+                select(tables.leads.c.assigned_user_id).where(tables.leads.c.utm_source == "split-edited")
             )
         )
     assert sum(got.values()) == 30 and set(got) <= {first, second, third}
@@ -308,7 +312,9 @@ async def test_a_repeated_key_returns_the_first_response_and_creates_nothing(api
     assert again.headers["Idempotent-Replayed"] == "true"
     assert await written(writable) == before
     async with writable.engine.connect() as conn:
-        stored = (await conn.execute(select(t.idempotency_keys).where(t.idempotency_keys.c.key == "lead-berg-1"))).one()
+        stored = (
+            await conn.execute(select(tables.idempotency_keys).where(tables.idempotency_keys.c.key == "lead-berg-1"))
+        ).one()
     # The key keeps what the processor did (keys, not the rendered ids), and the caller it belongs to.
     assert stored.owner == f"user:{writable.summary.admin_user_id}"
     assert [lead["id"] for lead in stored.response["leads"]] == [pk_of(first.json()["lead"]["id"])]
@@ -334,12 +340,12 @@ async def test_keys_belong_to_their_caller(api, writable):
 
 
 async def test_concurrent_requests_with_one_key_create_one_lead(api, writable):
-    before = await count(writable.engine, t.leads)
+    before = await count(writable.engine, tables.leads)
     responses = await asyncio.gather(*(post(api, {"lastName": "Lund"}, key="race-key") for _ in range(5)))
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     assert len({r.json()["lead"]["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 4
-    assert await count(writable.engine, t.leads) == before + 1
+    assert await count(writable.engine, tables.leads) == before + 1
 
 
 # --- bad requests: clear errors, nothing written ---
@@ -455,7 +461,7 @@ async def test_a_key_stored_before_outcomes_were_kept_as_keys_still_replays_its_
     digest = fingerprint(IngestLeads(leads=[NewLead(last_name="Gammel")]))
     async with writable.engine.begin() as conn:
         await conn.execute(
-            insert(t.idempotency_keys).values(
+            insert(tables.idempotency_keys).values(
                 owner=owner, key="legacy-key", request_hash=digest, response=stored, created_at=datetime.now(UTC)
             )
         )

@@ -19,8 +19,7 @@ from domain.enums import LeadStatus
 from domain.routing import Condition, LeadField
 from domain.workflows import campaigns, lead_processor, lead_routing_rules, lead_splitters
 from domain.workflows import leads as lw
-from persistence import reads
-from persistence import tables as t
+from persistence import reads, tables
 from tests.integration.test_sales_properties import World
 
 WEIGHTS = (5, 3, 2)
@@ -36,7 +35,10 @@ def world(tmp_path_factory):
             return [
                 r.id
                 for r in await conn.execute(
-                    select(t.users.c.id).where(t.users.c.role == "SALES_REP").order_by(t.users.c.id).limit(3)
+                    select(tables.users.c.id)
+                    .where(tables.users.c.role == "SALES_REP")
+                    .order_by(tables.users.c.id)
+                    .limit(3)
                 )
             ]
 
@@ -139,7 +141,9 @@ def test_random_lead_sequences_keep_campaign_figures_and_splitter_shares(world):
         def the_splitter_shares_within_one_lead_of_each_quota(self):
             async def assignees() -> Counter:
                 async with world.engine.connect() as conn:
-                    rows = await conn.execute(select(t.leads.c.assigned_user_id).where(t.leads.c.id.in_(self.routed)))
+                    rows = await conn.execute(
+                        select(tables.leads.c.assigned_user_id).where(tables.leads.c.id.in_(self.routed))
+                    )
                     return Counter(r.assigned_user_id for r in rows)
 
             got, n = world.run(assignees()), len(self.routed)

@@ -27,7 +27,7 @@ from gql import ids
 from gql.app import create_app
 from gql.auth import issue_token
 from gql.schema.schema import schema
-from persistence import tables as t
+from persistence import tables
 from tests.conftest import GraphQLClient
 from tests.integration.test_visibility import ROLES, Caller, World
 from tests.support import leaks
@@ -107,7 +107,7 @@ class Scene:
 
     async def rows(self) -> dict[str, list]:
         async with self.engine.connect() as conn:
-            return {name: list(await conn.execute(select(getattr(t, name)))) for name in SNAPSHOT}
+            return {name: list(await conn.execute(select(getattr(tables, name)))) for name in SNAPSHOT}
 
     async def truth(self, role: str) -> tuple[dict[str, list], dict[str, set[int]], leaks.Secrets]:
         """The rows now, the keys `role` may not see per type, and its secrets."""
@@ -185,9 +185,9 @@ async def scene(writable) -> AsyncIterator[Scene]:
 
 async def acted(writable, api) -> Scene:
     async with writable.engine.connect() as conn:
-        users = list(await conn.execute(select(t.users)))
-        partners = [p.id for p in await conn.execute(select(t.partners.c.id).order_by(t.partners.c.id))]
-        private = next(iter(await conn.execute(select(t.accounts).where(t.accounts.c.is_private))))
+        users = list(await conn.execute(select(tables.users)))
+        partners = [p.id for p in await conn.execute(select(tables.partners.c.id).order_by(tables.partners.c.id))]
+        private = next(iter(await conn.execute(select(tables.accounts).where(tables.accounts.c.is_private))))
     director = next(u for u in users if u.role == "SALES_DIRECTOR" and u.id != private.created_by_id)
     rep = next(u for u in users if u.role == "SALES_REP" and u.team_id == director.team_id)
     callers = {

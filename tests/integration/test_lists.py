@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from persistence import tables as t
+from persistence import tables
 
 PAGE = """query Page($first: Int, $after: String, $last: Int, $before: String) {
   opportunities(first: $first, after: $after, last: $last, before: $before, orderBy: {field: NAME}) {
@@ -26,7 +26,7 @@ async def test_paging_forward_visits_every_opportunity_once_in_order(gql, backen
             break
         after = page["pageInfo"]["endCursor"]
     async with backend.engine.connect() as conn:
-        total = (await conn.execute(select(func.count()).select_from(t.opportunities))).scalar_one()
+        total = (await conn.execute(select(func.count()).select_from(tables.opportunities))).scalar_one()
     assert len(seen) == len(set(seen)) == total == page["totalCount"]
 
 
@@ -129,9 +129,9 @@ async def test_lead_board_has_a_column_per_status_with_counts(gql, backend):
         counts = dict(
             (
                 await conn.execute(
-                    select(t.leads.c.status, func.count())
-                    .where(t.leads.c.archived.is_(False))
-                    .group_by(t.leads.c.status)
+                    select(tables.leads.c.status, func.count())
+                    .where(tables.leads.c.archived.is_(False))
+                    .group_by(tables.leads.c.status)
                 )
             ).all()
         )

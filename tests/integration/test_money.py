@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import update
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from tests.integration.mutations.test_opportunities import UPDATE, an_account
 
 CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
@@ -36,8 +36,8 @@ async def test_an_amount_stored_with_four_decimals_reads_back_in_minor_units(api
     assert opportunity["estimatedRevenue"] == {"amount": "81100.00", "currency": "EUR"}
     async with writable.engine.begin() as conn:
         await conn.execute(
-            update(t.opportunities)
-            .where(t.opportunities.c.id == ids.decode(opportunity["id"])[1])
+            update(tables.opportunities)
+            .where(tables.opportunities.c.id == ids.decode(opportunity["id"])[1])
             .values(estimated_revenue_amount=Decimal("81100.0000"))
         )
     node = (await api.data(READ, {"id": opportunity["id"]}))["node"]

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import event, func, select
 
-from persistence import tables as t
+from persistence import tables
 from tests.conftest import statements
 
 NESTED = """
@@ -53,18 +53,20 @@ async def test_the_nested_query_returns_every_item_the_database_holds(gql, backe
     async with backend.engine.connect() as conn:
         opportunity_count = (
             await conn.execute(
-                select(func.count()).select_from(t.opportunities).where(t.opportunities.c.account_id.in_(account_ids))
+                select(func.count())
+                .select_from(tables.opportunities)
+                .where(tables.opportunities.c.account_id.in_(account_ids))
             )
         ).scalar_one()
         item_count = (
             await conn.execute(
                 select(func.count())
                 .select_from(
-                    t.quote_items.join(t.quotes, t.quotes.c.id == t.quote_items.c.quote_id).join(
-                        t.opportunities, t.opportunities.c.id == t.quotes.c.opportunity_id
+                    tables.quote_items.join(tables.quotes, tables.quotes.c.id == tables.quote_items.c.quote_id).join(
+                        tables.opportunities, tables.opportunities.c.id == tables.quotes.c.opportunity_id
                     )
                 )
-                .where(t.opportunities.c.account_id.in_(account_ids))
+                .where(tables.opportunities.c.account_id.in_(account_ids))
             )
         ).scalar_one()
     assert opportunities_in_response == opportunity_count > 0

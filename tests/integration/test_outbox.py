@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from domain.base import utcnow
 from domain.events import AccountChanged, OpportunityChanged
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from persistence.outbox import CHANNEL, OutboxDispatcher, newest_position
 from persistence.uow import EVENT_NUMBERING_LOCK, SqlUnitOfWork
 from tests.integration.mutations.test_opportunities import CREATE, an_account
@@ -26,7 +26,9 @@ async def received(subscriber, n: int) -> list[dict]:
 
 async def unpublished(engine) -> list:
     async with engine.connect() as conn:
-        return list(await conn.execute(select(t.outbox_events).where(t.outbox_events.c.published_at.is_(None))))
+        return list(
+            await conn.execute(select(tables.outbox_events).where(tables.outbox_events.c.published_at.is_(None)))
+        )
 
 
 async def test_committed_events_are_published_in_order_and_rolled_back_ones_never(writable):
@@ -49,8 +51,8 @@ async def test_committed_events_are_published_in_order_and_rolled_back_ones_neve
     async with writable.engine.connect() as conn:
         rolled_back = (
             await conn.execute(
-                select(t.outbox_events).where(
-                    t.outbox_events.c.entity_id == 3, t.outbox_events.c.entity_type == "Account"
+                select(tables.outbox_events).where(
+                    tables.outbox_events.c.entity_id == 3, tables.outbox_events.c.entity_type == "Account"
                 )
             )
         ).all()
@@ -73,9 +75,9 @@ async def test_events_are_numbered_by_their_commit_consecutively_whatever_commit
         async with writable.engine.connect() as conn:
             assert await newest_position(conn) >= before + 2  # numbered in the commit, before any publish
             rows = await conn.execute(
-                select(t.outbox_events.c.position)
-                .where(t.outbox_events.c.entity_id == 1000 + n)
-                .order_by(t.outbox_events.c.id)
+                select(tables.outbox_events.c.position)
+                .where(tables.outbox_events.c.entity_id == 1000 + n)
+                .order_by(tables.outbox_events.c.id)
             )
             return [r.position for r in rows]
 
@@ -95,7 +97,7 @@ async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_befor
         await first.begin()
         await first.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
         await first.execute(
-            t.outbox_events.insert().values(
+            tables.outbox_events.insert().values(
                 position=before + 1, type="Probe", entity_type="Account", entity_id=2001, data={}, created_at=utcnow()
             )
         )
@@ -117,7 +119,9 @@ async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_befor
         await committing
     async with writable.engine.connect() as conn:
         rows = await conn.execute(
-            select(t.outbox_events.c.entity_id, t.outbox_events.c.position).where(t.outbox_events.c.position > before)
+            select(tables.outbox_events.c.entity_id, tables.outbox_events.c.position).where(
+                tables.outbox_events.c.position > before
+            )
         )
         assert sorted((r.position, r.entity_id) for r in rows) == [(before + 1, 2001), (before + 2, 2002)]
 
@@ -129,7 +133,7 @@ async def test_events_an_older_version_left_without_an_id_are_numbered_after_the
         async with broadcast.subscribe(CHANNEL) as subscriber:
             async with SqlUnitOfWork(writable.engine) as uow:
                 await uow.execute(  # what a version that left numbering to the dispatcher committed
-                    t.outbox_events.insert().values(
+                    tables.outbox_events.insert().values(
                         type="Probe", entity_type="Account", entity_id=3001, data={}, created_at=uow.now
                     )
                 )

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from persistence import tables as t
+from persistence import tables
 from tests.support.server import start_server
 
 ERRORS = "... on UserError { code message }"
@@ -201,7 +201,9 @@ async def test_a_lead_becomes_a_sold_opportunity_with_contracts_a_document_and_a
         async with writable.engine.connect() as conn:
             return (
                 await conn.execute(
-                    select(func.count()).select_from(t.outbox_events).where(t.outbox_events.c.published_at.is_(None))
+                    select(func.count())
+                    .select_from(tables.outbox_events)
+                    .where(tables.outbox_events.c.published_at.is_(None))
                 )
             ).scalar_one()
 
@@ -210,7 +212,7 @@ async def test_a_lead_becomes_a_sold_opportunity_with_contracts_a_document_and_a
         await asyncio.sleep(0.05)
     assert await waiting() == 0
     async with writable.engine.connect() as conn:
-        types = {r.type for r in await conn.execute(select(t.outbox_events.c.type))}
+        types = {r.type for r in await conn.execute(select(tables.outbox_events.c.type))}
     assert {
         "LeadCreated",
         "LeadQualified",

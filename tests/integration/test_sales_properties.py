@@ -20,7 +20,7 @@ from domain.errors import DomainError
 from domain.uow import Actor
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
-from persistence import tables as t
+from persistence import tables
 from persistence.db import create_engine
 from persistence.migrate import upgrade_async
 from persistence.seed import seed
@@ -51,12 +51,14 @@ class World:
             return [
                 r.id
                 for r in await conn.execute(
-                    select(t.accounts.c.id).where(t.accounts.c.is_private.is_(False)).order_by(t.accounts.c.id)
+                    select(tables.accounts.c.id)
+                    .where(tables.accounts.c.is_private.is_(False))
+                    .order_by(tables.accounts.c.id)
                 )
             ]
 
     async def _catalog(self) -> tuple[list[int], int]:
-        e = t.price_entries
+        e = tables.price_entries
         async with self.engine.connect() as conn:
             book = (
                 await conn.execute(select(func.min(e.c.price_book_id)).where(e.c.price_currency == "EUR"))
@@ -228,7 +230,7 @@ def test_random_sales_sequences_keep_the_invariants(world):
                 self.sell(opportunity)
 
         async def total_of(self, quote: int) -> Decimal:
-            i = t.quote_items
+            i = tables.quote_items
             async with world.engine.connect() as conn:
                 return Decimal(
                     (
@@ -268,7 +270,7 @@ def test_random_sales_sequences_keep_the_invariants(world):
             world.run(world.attempt(workflow, command))
 
         async def ready_to_sell(self) -> list[tuple[int, int]]:
-            o, q, i = t.opportunities, t.quotes, t.quote_items
+            o, q, i = tables.opportunities, tables.quotes, tables.quote_items
             async with world.engine.connect() as conn:
                 rows = await conn.execute(
                     select(o.c.id, q.c.id.label("quote"))
@@ -301,15 +303,15 @@ def test_random_sales_sequences_keep_the_invariants(world):
                 found = [
                     r.id
                     for r in await conn.execute(
-                        select(t.quote_items.c.id)
-                        .where(t.quote_items.c.quote_id == quote, t.quote_items.c.is_rounding.is_(False))
-                        .order_by(t.quote_items.c.id)
+                        select(tables.quote_items.c.id)
+                        .where(tables.quote_items.c.quote_id == quote, tables.quote_items.c.is_rounding.is_(False))
+                        .order_by(tables.quote_items.c.id)
                     )
                 ]
             return found[which % len(found)] if found else None
 
         async def quotes_of(self, opportunity: int) -> object:
-            q, i = t.quotes, t.quote_items
+            q, i = tables.quotes, tables.quote_items
             async with world.engine.connect() as conn:
                 quotes = [
                     tuple(r)
@@ -333,9 +335,9 @@ def test_random_sales_sequences_keep_the_invariants(world):
                     most = (
                         await conn.execute(
                             select(func.count())
-                            .select_from(t.quotes)
-                            .where(t.quotes.c.is_active)
-                            .group_by(t.quotes.c.opportunity_id)
+                            .select_from(tables.quotes)
+                            .where(tables.quotes.c.is_active)
+                            .group_by(tables.quotes.c.opportunity_id)
                             .order_by(func.count().desc())
                             .limit(1)
                         )
@@ -352,7 +354,7 @@ def test_random_sales_sequences_keep_the_invariants(world):
         @invariant()
         def contracts_add_up_to_the_active_quote_and_the_actual_revenue(self):
             async def check() -> None:
-                o, q, i, c = t.opportunities, t.quotes, t.quote_items, t.contracts
+                o, q, i, c = tables.opportunities, tables.quotes, tables.quote_items, tables.contracts
                 async with world.engine.connect() as conn:
                     contracts = defaultdict(Decimal)
                     for row in await conn.execute(select(c.c.opportunity_id, c.c.value_amount)):

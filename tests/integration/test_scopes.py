@@ -16,7 +16,7 @@ from gql import ids
 from gql.auth import issue_token
 from gql.schema.schema import schema
 from gql.scopes import ROOTS
-from persistence import tables as t
+from persistence import tables
 from tests.conftest import statements
 from tests.integration.mutations.test_opportunities import ERRORS
 
@@ -48,12 +48,14 @@ def refused(response: httpx.Response, field: str, scope: str) -> None:
 
 async def user_with_role(engine, role: Role) -> int:
     async with engine.connect() as conn:
-        return (await conn.execute(select(func.min(t.users.c.id)).where(t.users.c.role == role.value))).scalar_one()
+        return (
+            await conn.execute(select(func.min(tables.users.c.id)).where(tables.users.c.role == role.value))
+        ).scalar_one()
 
 
 async def tokens_in(engine) -> int:
     async with engine.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(t.api_tokens))).scalar_one()
+        return (await conn.execute(select(func.count()).select_from(tables.api_tokens))).scalar_one()
 
 
 # --- the catalogue and the schema ---
@@ -305,7 +307,9 @@ async def test_a_token_cannot_create_one_that_may_do_more_than_itself(api, writa
 async def test_the_command_line_checks_scopes_the_same_way(api, writable):
     async with writable.engine.connect() as conn:
         email = (
-            await conn.execute(select(t.partners.c.email).where(t.partners.c.id == writable.summary.partner_id))
+            await conn.execute(
+                select(tables.partners.c.email).where(tables.partners.c.id == writable.summary.partner_id)
+            )
         ).scalar_one()
 
     async def create_token(*scopes: str) -> tuple[int, str, str]:

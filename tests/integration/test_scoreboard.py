@@ -13,7 +13,7 @@ from broadcaster import Broadcast
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from persistence.outbox import OutboxDispatcher
 from tests.conftest import statements
 from tests.integration.mutations.test_opportunities import new_opportunity
@@ -48,14 +48,14 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
     """The figures, computed from the rows for the period the scoreboard says it shows."""
     start, end = moment(shown["periodStart"]), moment(shown["periodEnd"])
     sliding = shown["preset"] in ("LAST_24_HOURS", "LAST_7_DAYS")
-    o, u = t.opportunities.c, t.users.c
+    o, u = tables.opportunities.c, tables.users.c
     async with writable.engine.connect() as conn:
-        rates = {r.currency: r.rate for r in await conn.execute(select(t.exchange_rates))}
+        rates = {r.currency: r.rate for r in await conn.execute(select(tables.exchange_rates))}
         members = None
         if team:
             members = {r.id: r.name for r in await conn.execute(select(u.id, u.name).where(u.team_id == team))}
         # The admin's board: every opportunity except those on private accounts someone else created.
-        a = t.accounts.c
+        a = tables.accounts.c
         hidden = select(a.id).where(
             a.is_private.is_(True), a.created_by_id.is_distinct_from(writable.summary.admin_user_id)
         )
@@ -72,7 +72,7 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
                 ).where(o.account_id.not_in(hidden))
             )
         )
-        goals = list(await conn.execute(select(t.goals)))
+        goals = list(await conn.execute(select(tables.goals)))
 
     def inside(when: datetime) -> bool:
         if start is None:
@@ -219,7 +219,9 @@ def rank_of(shown: dict, user_id: int) -> int:
 
 async def test_a_sale_moves_won_revenue_deals_won_and_the_sellers_rank(api, writable):
     async with writable.engine.connect() as conn:
-        seller = (await conn.execute(select(func.max(t.users.c.id)).where(t.users.c.role == "SALES_REP"))).scalar_one()
+        seller = (
+            await conn.execute(select(func.max(tables.users.c.id)).where(tables.users.c.role == "SALES_REP"))
+        ).scalar_one()
     before = {p: await board(api, {"preset": p}) for p in ("LAST_24_HOURS", "THIS_MONTH")}
     top = max((amount(r["wonRevenue"]) for r in before["THIS_MONTH"]["reps"]), default=Decimal(0))
     revenue = await sell(api, writable, ids.encode("User", seller), str(top + 1000))
@@ -227,7 +229,7 @@ async def test_a_sale_moves_won_revenue_deals_won_and_the_sellers_rank(api, writ
     async with Broadcast("memory://") as bus:  # the app under test runs no dispatcher: number the events
         await OutboxDispatcher(writable.engine, bus).dispatch_once()
     async with writable.engine.connect() as conn:
-        newest = (await conn.execute(select(func.max(t.outbox_events.c.position)))).scalar_one()
+        newest = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
 
     for preset, earlier in before.items():
         after = await board(api, {"preset": preset})
@@ -239,7 +241,7 @@ async def test_a_sale_moves_won_revenue_deals_won_and_the_sellers_rank(api, writ
         assert amount(after["wonRevenue"]) == want["total_won"]
     day = await board(api, {"preset": "LAST_24_HOURS"})
     async with writable.engine.connect() as conn:  # the sale leaves the window 24 hours after it closed
-        closed_at = (await conn.execute(select(func.max(t.opportunities.c.closed_at)))).scalar_one()
+        closed_at = (await conn.execute(select(func.max(tables.opportunities.c.closed_at)))).scalar_one()
     assert moment(day["changesAt"]) <= closed_at + timedelta(hours=24)
     assert day["timeLeft"] is None
     month = await board(api, {"preset": "THIS_MONTH"})
@@ -268,7 +270,7 @@ async def test_bad_arguments_are_a_clear_error_and_no_data(api, variables, messa
 
 
 async def test_a_partners_scoreboard_counts_only_the_opportunities_assigned_to_it(api, writable):
-    o, a = t.opportunities, t.accounts
+    o, a = tables.opportunities, tables.accounts
     partner = writable.summary.partner_id
     async with writable.engine.connect() as conn:
         theirs = list(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.enums import AccountKind, ActivityType, LeadStatus, Stage
-from persistence import tables as t
+from persistence import tables
 from persistence.db import create_engine
 from persistence.seed import SeedError, parse_size, seed
 from persistence.tables import metadata
@@ -58,33 +58,33 @@ async def _values(engine, column) -> set:
 async def test_every_stage_status_kind_and_activity_type_appears(seeded):
     engine, summary = seeded
     assert summary.counts["opportunities"] == 200
-    assert await _values(engine, t.opportunities.c.stage) == {s.value for s in Stage}
-    assert await _values(engine, t.leads.c.status) == {s.value for s in LeadStatus}
-    assert await _values(engine, t.accounts.c.kind) == {k.value for k in AccountKind}
-    assert await _values(engine, t.sales_activities.c.type) == {a.value for a in ActivityType}
-    assert await _values(engine, t.price_entries.c.price_currency) == {"EUR", "USD", "NOK"}
+    assert await _values(engine, tables.opportunities.c.stage) == {s.value for s in Stage}
+    assert await _values(engine, tables.leads.c.status) == {s.value for s in LeadStatus}
+    assert await _values(engine, tables.accounts.c.kind) == {k.value for k in AccountKind}
+    assert await _values(engine, tables.sales_activities.c.type) == {a.value for a in ActivityType}
+    assert await _values(engine, tables.price_entries.c.price_currency) == {"EUR", "USD", "NOK"}
 
 
 async def test_won_deals_have_contracts_adding_up_to_the_active_quote_and_the_actual_revenue(seeded):
     engine, _ = seeded
     async with engine.connect() as conn:
-        won = list(await conn.execute(select(t.opportunities).where(t.opportunities.c.stage == "WON")))
+        won = list(await conn.execute(select(tables.opportunities).where(tables.opportunities.c.stage == "WON")))
         contracts = defaultdict(Decimal)
-        for row in await conn.execute(select(t.contracts.c.opportunity_id, t.contracts.c.value_amount)):
+        for row in await conn.execute(select(tables.contracts.c.opportunity_id, tables.contracts.c.value_amount)):
             contracts[row.opportunity_id] += row.value_amount
         active_totals = defaultdict(Decimal)
         stmt = (
-            select(t.quotes.c.opportunity_id, t.quote_items.c.total)
-            .join(t.quote_items, t.quote_items.c.quote_id == t.quotes.c.id)
-            .where(t.quotes.c.is_active.is_(True))
+            select(tables.quotes.c.opportunity_id, tables.quote_items.c.total)
+            .join(tables.quote_items, tables.quote_items.c.quote_id == tables.quotes.c.id)
+            .where(tables.quotes.c.is_active.is_(True))
         )
         for row in await conn.execute(stmt):
             active_totals[row.opportunity_id] += row.total
         two_active = list(
             await conn.execute(
-                select(t.quotes.c.opportunity_id)
-                .where(t.quotes.c.is_active.is_(True))
-                .group_by(t.quotes.c.opportunity_id)
+                select(tables.quotes.c.opportunity_id)
+                .where(tables.quotes.c.is_active.is_(True))
+                .group_by(tables.quotes.c.opportunity_id)
                 .having(func.count() > 1)
             )
         )
@@ -101,23 +101,24 @@ async def test_each_account_has_1_to_10_opportunities_and_deals_in_late_stages_h
         per_account = dict(
             list(
                 await conn.execute(
-                    select(t.accounts.c.id, func.count(t.opportunities.c.id))
-                    .join(t.opportunities, t.opportunities.c.account_id == t.accounts.c.id, isouter=True)
-                    .group_by(t.accounts.c.id)
+                    select(tables.accounts.c.id, func.count(tables.opportunities.c.id))
+                    .join(tables.opportunities, tables.opportunities.c.account_id == tables.accounts.c.id, isouter=True)
+                    .group_by(tables.accounts.c.id)
                 )
             )
         )
         active = dict(
             list(
                 await conn.execute(
-                    select(t.opportunities.c.id, func.count(t.quotes.c.id))
+                    select(tables.opportunities.c.id, func.count(tables.quotes.c.id))
                     .join(
-                        t.quotes,
-                        (t.quotes.c.opportunity_id == t.opportunities.c.id) & t.quotes.c.is_active.is_(True),
+                        tables.quotes,
+                        (tables.quotes.c.opportunity_id == tables.opportunities.c.id)
+                        & tables.quotes.c.is_active.is_(True),
                         isouter=True,
                     )
-                    .where(t.opportunities.c.stage.in_(["WON", "NEGOTIATION", "PROPOSAL"]))
-                    .group_by(t.opportunities.c.id)
+                    .where(tables.opportunities.c.stage.in_(["WON", "NEGOTIATION", "PROPOSAL"]))
+                    .group_by(tables.opportunities.c.id)
                 )
             )
         )
@@ -131,16 +132,16 @@ async def test_qualified_leads_point_at_the_account_and_opportunity_they_became(
     async with engine.connect() as conn:
         qualified = list(
             await conn.execute(
-                select(t.leads.c.account_id, t.opportunities.c.account_id.label("opportunity_account"))
-                .join(t.opportunities, t.opportunities.c.id == t.leads.c.opportunity_id, isouter=True)
-                .where(t.leads.c.status == "QUALIFIED")
+                select(tables.leads.c.account_id, tables.opportunities.c.account_id.label("opportunity_account"))
+                .join(tables.opportunities, tables.opportunities.c.id == tables.leads.c.opportunity_id, isouter=True)
+                .where(tables.leads.c.status == "QUALIFIED")
             )
         )
         disqualified_without_reason = (
             await conn.execute(
                 select(func.count())
-                .select_from(t.leads)
-                .where(t.leads.c.status == "DISQUALIFIED", t.leads.c.disqualification_reason.is_(None))
+                .select_from(tables.leads)
+                .where(tables.leads.c.status == "DISQUALIFIED", tables.leads.c.disqualification_reason.is_(None))
             )
         ).scalar_one()
     assert qualified
@@ -151,10 +152,10 @@ async def test_qualified_leads_point_at_the_account_and_opportunity_they_became(
 async def test_the_summary_names_the_demo_admin_and_partner(seeded):
     engine, summary = seeded
     async with engine.connect() as conn:
-        admin = (await conn.execute(select(t.users).where(t.users.c.id == summary.admin_user_id))).one()
-        partner = (await conn.execute(select(t.partners).where(t.partners.c.id == summary.partner_id))).one()
+        admin = (await conn.execute(select(tables.users).where(tables.users.c.id == summary.admin_user_id))).one()
+        partner = (await conn.execute(select(tables.partners).where(tables.partners.c.id == summary.partner_id))).one()
         admins = (
-            await conn.execute(select(func.count()).select_from(t.users).where(t.users.c.role == "ADMIN"))
+            await conn.execute(select(func.count()).select_from(tables.users).where(tables.users.c.role == "ADMIN"))
         ).scalar_one()
     assert (admin.name, admin.email, admin.role, admins) == ("Ada Admin", "admin@salesgraph.example", "ADMIN", 1)
     assert (partner.name, partner.email) == ("Nordic Partners AS", "portal@nordicpartners.example")
@@ -170,7 +171,7 @@ async def test_a_single_opportunity_is_a_valid_size(tmp_path):
 async def test_the_bundle_weights_sum_to_100(seeded):
     engine, _ = seeded
     async with engine.connect() as conn:
-        total = (await conn.execute(select(func.sum(t.bundle_components.c.weight)))).scalar_one()
+        total = (await conn.execute(select(func.sum(tables.bundle_components.c.weight)))).scalar_one()
     assert total == 100
 
 

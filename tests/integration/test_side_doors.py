@@ -12,7 +12,7 @@ import docx
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = (
     "... on UserError { __typename code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
@@ -78,27 +78,28 @@ async def run(api, document: str, input_: dict, token: str) -> dict:
 
 async def other_partner(writable) -> int:
     return await first(
-        writable.engine, select(func.min(t.partners.c.id)).where(t.partners.c.id != writable.summary.partner_id)
+        writable.engine,
+        select(func.min(tables.partners.c.id)).where(tables.partners.c.id != writable.summary.partner_id),
     )
 
 
 async def hidden_account(writable) -> int:
     """A public account the test partner may not see (not its own, no opportunity of it), with contacts."""
     partner = writable.summary.partner_id
-    accounts, opportunities = t.accounts, t.opportunities
+    accounts, opportunities = tables.accounts, tables.opportunities
     return await first(
         writable.engine,
         select(func.min(accounts.c.id)).where(
             accounts.c.is_private.is_(False),
             func.coalesce(accounts.c.partner_id, 0) != partner,
             accounts.c.id.not_in(select(opportunities.c.account_id).where(opportunities.c.partner_id == partner)),
-            accounts.c.id.in_(select(t.contacts.c.account_id)),
+            accounts.c.id.in_(select(tables.contacts.c.account_id)),
         ),
     )
 
 
 async def partner_opportunity(writable) -> int:
-    opportunities, accounts = t.opportunities, t.accounts
+    opportunities, accounts = tables.opportunities, tables.accounts
     return await first(
         writable.engine,
         select(func.min(opportunities.c.id))
@@ -114,7 +115,7 @@ async def partner_opportunity(writable) -> int:
 async def partner_quote_with_items(writable) -> tuple[int, int]:
     """(quote, opportunity): a quote with items on a public account's opportunity of the test partner,
     with no business role."""
-    opportunities, accounts, quotes = t.opportunities, t.accounts, t.quotes
+    opportunities, accounts, quotes = tables.opportunities, tables.accounts, tables.quotes
     found = await rows(
         writable.engine,
         select(quotes.c.id, quotes.c.opportunity_id)
@@ -123,9 +124,9 @@ async def partner_quote_with_items(writable) -> tuple[int, int]:
         .where(
             opportunities.c.partner_id == writable.summary.partner_id,
             accounts.c.is_private.is_(False),
-            quotes.c.id.in_(select(t.quote_items.c.quote_id)),
+            quotes.c.id.in_(select(tables.quote_items.c.quote_id)),
             # no business role yet: the one the test adds is the first the document looks at
-            opportunities.c.id.not_in(select(t.business_roles.c.opportunity_id)),
+            opportunities.c.id.not_in(select(tables.business_roles.c.opportunity_id)),
         )
         .order_by(quotes.c.id)
         .limit(1),
@@ -135,7 +136,7 @@ async def partner_quote_with_items(writable) -> tuple[int, int]:
 
 
 async def campaign(writable) -> int:
-    return await first(writable.engine, select(func.min(t.campaigns.c.id)))
+    return await first(writable.engine, select(func.min(tables.campaigns.c.id)))
 
 
 async def partner_lead(api, writable, **fields) -> str:
@@ -199,7 +200,8 @@ async def test_the_webhook_answer_names_no_routing_partner_or_splitter_a_partner
         only_global_ids(lead)
         assert (lead["assignedPartnerId"], lead["routingRuleId"], lead["splitterId"]) == (None, None, None)
         (stored,) = await rows(
-            writable.engine, select(t.leads.c.assigned_partner_id).where(t.leads.c.id == ids.decode(lead["id"])[1])
+            writable.engine,
+            select(tables.leads.c.assigned_partner_id).where(tables.leads.c.id == ids.decode(lead["id"])[1]),
         )
         assert gid("Partner", stored.assigned_partner_id) == other  # routed away, by a rule the partner cannot read
         replayed = await post_leads(api, body, writable.partner_token, key=f"{source}-key")
@@ -333,8 +335,8 @@ async def test_a_partner_cannot_unlink_a_related_account_it_may_not_see(api, wri
     assert apart_from(removed, hidden) == apart_from(gone, missing)
     still = await rows(
         writable.engine,
-        select(t.opportunity_related_accounts.c.account_id).where(
-            t.opportunity_related_accounts.c.opportunity_id == ids.decode(opportunity)[1]
+        select(tables.opportunity_related_accounts.c.account_id).where(
+            tables.opportunity_related_accounts.c.opportunity_id == ids.decode(opportunity)[1]
         ),
     )
     assert ids.decode(hidden)[1] in {row.account_id for row in still}
@@ -349,7 +351,7 @@ async def test_a_partner_naming_an_internal_campaign_gets_the_not_found_of_a_mis
     opportunity = gid("Opportunity", await partner_opportunity(writable))
     (account,) = await rows(
         writable.engine,
-        select(t.opportunities.c.account_id).where(t.opportunities.c.id == ids.decode(opportunity)[1]),
+        select(tables.opportunities.c.account_id).where(tables.opportunities.c.id == ids.decode(opportunity)[1]),
     )
     lead = await partner_lead(api, writable)
     writes = {
@@ -372,9 +374,9 @@ async def test_a_partner_naming_an_internal_campaign_gets_the_not_found_of_a_mis
                 "__typename"
             ].endswith("Payload"), name
 
-    before = await rows(writable.engine, select(func.count()).select_from(t.leads))
+    before = await rows(writable.engine, select(func.count()).select_from(tables.leads))
     hidden = await post_leads(api, {"lastName": "Side", "campaignId": internal}, writable.partner_token)
     gone = await post_leads(api, {"lastName": "Side", "campaignId": missing}, writable.partner_token)
     assert hidden.status_code == gone.status_code == 422
     assert apart_from(hidden.json(), internal) == apart_from(gone.json(), missing)
-    assert await rows(writable.engine, select(func.count()).select_from(t.leads)) == before  # nothing written
+    assert await rows(writable.engine, select(func.count()).select_from(tables.leads)) == before  # nothing written

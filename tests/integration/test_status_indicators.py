@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 
 from gql import ids
 from gql.app import create_app
-from persistence import indicators
-from persistence import tables as t
+from persistence import indicators, tables
 from persistence.scheduler import IndicatorScheduler
 from tests.conftest import Backend, GraphQLClient, statements
 
@@ -112,7 +111,7 @@ class World:
             assert await indicators.stored_indicators(conn) == await indicators.evaluate_all(conn, self.clock.now)
 
     async def events_since(self, mark: int) -> list[tuple[str, str, int, dict]]:
-        box = t.outbox_events
+        box = tables.outbox_events
         async with self.backend.engine.connect() as conn:
             rows = await conn.execute(
                 select(box.c.type, box.c.entity_type, box.c.entity_id, box.c.data)
@@ -123,7 +122,7 @@ class World:
 
     async def mark(self) -> int:
         async with self.backend.engine.connect() as conn:
-            return (await conn.execute(select(func.coalesce(func.max(t.outbox_events.c.id), 0)))).scalar_one()
+            return (await conn.execute(select(func.coalesce(func.max(tables.outbox_events.c.id), 0)))).scalar_one()
 
 
 @pytest.fixture(scope="module")
@@ -394,15 +393,15 @@ async def test_switching_a_monitor_off_or_deleting_it_clears_its_indicators_with
         left = (
             await conn.execute(
                 select(func.count())
-                .select_from(t.status_indicators)
-                .where(t.status_indicators.c.monitor_id == pk(monitor))
+                .select_from(tables.status_indicators)
+                .where(tables.status_indicators.c.monitor_id == pk(monitor))
             )
         ).scalar_one()
         due = (
             await conn.execute(
                 select(func.count())
-                .select_from(t.indicator_due_times)
-                .where(t.indicator_due_times.c.monitor_id == pk(monitor))
+                .select_from(tables.indicator_due_times)
+                .where(tables.indicator_due_times.c.monitor_id == pk(monitor))
             )
         ).scalar_one()
     assert (left, due) == (0, 0)
@@ -539,10 +538,10 @@ async def test_the_scheduler_drops_what_a_monitor_deleted_behind_its_back_left(w
     young = await world.account("Orphaned young AS")  # due in 5 days
     assert "Orphaning" in await world.indicators(old)
     async with world.backend.engine.begin() as conn:
-        await conn.execute(delete(t.status_monitors).where(t.status_monitors.c.id == monitor))
-        other = (await conn.execute(select(func.min(t.status_monitors.c.id)))).scalar_one()
+        await conn.execute(delete(tables.status_monitors).where(tables.status_monitors.c.id == monitor))
+        other = (await conn.execute(select(func.min(tables.status_monitors.c.id)))).scalar_one()
         await conn.execute(
-            insert(t.indicator_due_times).values(
+            insert(tables.indicator_due_times).values(
                 monitor_id=other, entity_type="LEAD", entity_id=1, due_at=start + 7 * DAY
             )
         )
@@ -552,7 +551,7 @@ async def test_the_scheduler_drops_what_a_monitor_deleted_behind_its_back_left(w
         (k, e, i) for k, e, i, d in await world.events_since(mark) if d["monitorId"] == monitor
     }
     async with world.backend.engine.connect() as conn:
-        for table in (t.status_indicators, t.indicator_due_times):
+        for table in (tables.status_indicators, tables.indicator_due_times):
             left = await conn.execute(
                 select(func.count())
                 .select_from(table)

@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from persistence.outbox import prune
 from tests.conftest import GraphQLClient
 from tests.integration.mutations.test_opportunities import STAGE, new_opportunity
@@ -105,9 +105,9 @@ async def test_since_older_than_the_kept_events_is_refused_with_a_clear_error(li
     newest = int(await cursor(live))
     async with writable.engine.begin() as conn:  # a day passes: everything but the newest event is pruned
         await conn.execute(
-            update(t.outbox_events)
-            .where(t.outbox_events.c.published_at.is_(None))
-            .values(published_at=t.outbox_events.c.created_at)
+            update(tables.outbox_events)
+            .where(tables.outbox_events.c.published_at.is_(None))
+            .values(published_at=tables.outbox_events.c.created_at)
         )
         await prune(conn, datetime.now(UTC) + timedelta(days=1))
     socket = await GraphQLSocket.open(live.url, writable.admin_token)
@@ -437,12 +437,12 @@ async def test_a_partner_subscriber_receives_no_event_about_an_opportunity_it_ma
         theirs = (
             (
                 await conn.execute(
-                    select(t.opportunities.c.id)
+                    select(tables.opportunities.c.id)
                     .where(
-                        t.opportunities.c.partner_id == writable.summary.partner_id,
-                        t.opportunities.c.stage.not_in(["WON", "LOST"]),
+                        tables.opportunities.c.partner_id == writable.summary.partner_id,
+                        tables.opportunities.c.stage.not_in(["WON", "LOST"]),
                     )
-                    .order_by(t.opportunities.c.id)
+                    .order_by(tables.opportunities.c.id)
                 )
             )
             .scalars()

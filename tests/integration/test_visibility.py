@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 
 ROLES = ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"]
 
@@ -142,7 +142,7 @@ async def world(writable) -> World:
             "leads",
             "sales_activities",
         ):
-            rows[name] = list(await conn.execute(select(getattr(t, name))))
+            rows[name] = list(await conn.execute(select(getattr(tables, name))))
     callers = {
         "ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
         "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id),
@@ -309,9 +309,13 @@ async def test_a_mutation_on_a_row_the_caller_may_not_see_finds_nothing_and_chan
     assert result["__typename"] == "NotFoundError"
     async with writable.engine.connect() as conn:
         stage = (
-            await conn.execute(select(t.opportunities.c.stage).where(t.opportunities.c.id == hidden_opportunity.id))
+            await conn.execute(
+                select(tables.opportunities.c.stage).where(tables.opportunities.c.id == hidden_opportunity.id)
+            )
         ).scalar_one()
-        name = (await conn.execute(select(t.accounts.c.name).where(t.accounts.c.id == hidden_account.id))).scalar_one()
+        name = (
+            await conn.execute(select(tables.accounts.c.name).where(tables.accounts.c.id == hidden_account.id))
+        ).scalar_one()
     assert stage == hidden_opportunity.stage and name == hidden_account.name
 
 

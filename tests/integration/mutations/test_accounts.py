@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 ACCOUNT = (
@@ -110,15 +110,15 @@ async def row(engine, table, pk: int):
 async def events(engine, entity_type: str, entity_id: int) -> list[tuple[str, dict]]:
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(t.outbox_events.c.type, t.outbox_events.c.data)
-            .where(t.outbox_events.c.entity_type == entity_type, t.outbox_events.c.entity_id == entity_id)
-            .order_by(t.outbox_events.c.id)
+            select(tables.outbox_events.c.type, tables.outbox_events.c.data)
+            .where(tables.outbox_events.c.entity_type == entity_type, tables.outbox_events.c.entity_id == entity_id)
+            .order_by(tables.outbox_events.c.id)
         )
         return [(r.type, r.data) for r in rows]
 
 
 async def history(engine, entity_id: int, entity_type: str = "Account") -> list[tuple[str, object, object]]:
-    a = t.audit_entries
+    a = tables.audit_entries
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(a.c.field, a.c.old_value, a.c.new_value)
@@ -161,7 +161,7 @@ async def new_partner(api, name: str = "Fjordpartner AS") -> dict:
 
 
 async def another_users_token(writable) -> tuple[int, str]:
-    user_id = await first_id(writable.engine, t.users.c.id, t.users.c.id != writable.summary.admin_user_id)
+    user_id = await first_id(writable.engine, tables.users.c.id, tables.users.c.id != writable.summary.admin_user_id)
     return user_id, await issue_token(writable.engine, name="another user", user_id=user_id)
 
 
@@ -172,7 +172,7 @@ async def test_create_account_stores_it_with_the_caller_as_creator_and_announces
     account = await new_account(api, city="Bergen", customAttributes=[{"key": "tier", "value": "gold"}])
     assert account["version"] == 1 and account["categoryGroup"] == "PROSPECT"
     assert account["createdBy"]["id"] == ids.encode("User", writable.summary.admin_user_id)
-    stored = await row(writable.engine, t.accounts, pk(account["id"]))
+    stored = await row(writable.engine, tables.accounts, pk(account["id"]))
     assert (stored.city, stored.custom_attributes, stored.created_by_id) == (
         "Bergen",
         {"tier": "gold"},
@@ -183,7 +183,7 @@ async def test_create_account_stores_it_with_the_caller_as_creator_and_announces
 
 
 async def test_create_account_with_bad_input_changes_nothing_and_names_the_field(api, writable):
-    accounts, outbox = await count(writable.engine, t.accounts), await count(writable.engine, t.outbox_events)
+    accounts, outbox = await count(writable.engine, tables.accounts), await count(writable.engine, tables.outbox_events)
     person = (await api.data(CREATE_ACCOUNT, {"input": {"kind": "PERSON", "firstName": "Ola"}}))["createAccount"]
     assert (person["__typename"], person["field"]) == ("ValidationError", "lastName")
     both = (
@@ -211,8 +211,8 @@ async def test_create_account_with_bad_input_changes_nothing_and_names_the_field
         )
     )["createAccount"]
     assert (twice["__typename"], twice["field"]) == ("ValidationError", "customAttributes")
-    assert await count(writable.engine, t.accounts) == accounts
-    assert await count(writable.engine, t.outbox_events) == outbox
+    assert await count(writable.engine, tables.accounts) == accounts
+    assert await count(writable.engine, tables.outbox_events) == outbox
 
 
 async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_conflict(api, writable):
@@ -226,7 +226,7 @@ async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_
     assert (updated["account"]["city"], updated["account"]["version"]) == ("Tromsø", 2)
     stale = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "version": 1, "city": "Oslo"}})
     assert stale["updateAccount"]["__typename"] == "ConflictError"
-    assert (await row(writable.engine, t.accounts, pk(account["id"]))).city == "Tromsø"
+    assert (await row(writable.engine, tables.accounts, pk(account["id"]))).city == "Tromsø"
     assert (await history(writable.engine, pk(account["id"])))[-2:] == [
         ("name", "Fjord Analytics AS", "Fjord Analytics ASA"),
         ("city", None, "Tromsø"),
@@ -244,7 +244,7 @@ async def test_custom_attributes_are_replaced_whole_null_removes_them_and_a_flag
         return (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], **values}}))["updateAccount"]
 
     async def attributes() -> dict:
-        return (await row(writable.engine, t.accounts, pk(account["id"]))).custom_attributes
+        return (await row(writable.engine, tables.accounts, pk(account["id"]))).custom_attributes
 
     await update(customAttributes=[{"key": "region", "value": "north"}])
     assert await attributes() == {"region": "north"}
@@ -270,7 +270,7 @@ async def test_only_the_creator_may_make_an_account_private_and_a_private_accoun
         UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}, token=writable.partner_token
     )
     assert by_partner["updateAccount"]["__typename"] == "NotFoundError"  # not the partner's: as if missing
-    assert (await row(writable.engine, t.accounts, pk(account["id"]))).is_private is False
+    assert (await row(writable.engine, tables.accounts, pk(account["id"]))).is_private is False
     private = (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isPrivate": True}}))["updateAccount"]
     assert private["account"]["isPrivate"] is True
     made_global = await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "isGlobal": True}})
@@ -289,14 +289,14 @@ async def test_entering_prospect_resets_contacts_lead_status_and_leaving_hides_b
     await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "categoryGroup": "CUSTOMER"}})
     hidden = await api.data(LEAD_STATUS_OF, {"id": contact["id"]})
     assert hidden["node"]["leadStatus"] is None
-    assert (await row(writable.engine, t.contacts, pk(contact["id"]))).lead_status == "CONTACTING"
+    assert (await row(writable.engine, tables.contacts, pk(contact["id"]))).lead_status == "CONTACTING"
     refused = await api.data(LEAD_STATUS, {"input": {"id": contact["id"], "status": "QUALIFIED"}})
     assert refused["setContactLeadStatus"]["__typename"] == "ConflictError"
 
     await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "categoryGroup": "PROSPECT"}})
     shown = await api.data(LEAD_STATUS_OF, {"id": contact["id"]})
     assert shown["node"]["leadStatus"] == "OPEN"
-    assert (await row(writable.engine, t.contacts, pk(contact["id"]))).lead_status == "OPEN"
+    assert (await row(writable.engine, tables.contacts, pk(contact["id"]))).lead_status == "OPEN"
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1][1]["reason"] == "account became a prospect"
 
 
@@ -315,12 +315,12 @@ async def test_a_contact_shows_its_accounts_category_and_has_no_input_to_set_its
 
 
 async def test_delete_account_is_refused_while_it_has_opportunities(api, writable):
-    account_id = await first_id(writable.engine, t.opportunities.c.account_id)
+    account_id = await first_id(writable.engine, tables.opportunities.c.account_id)
     refused = (await api.data(DELETE_ACCOUNT, {"input": {"id": ids.encode("Account", account_id)}}))["deleteAccount"]
     assert refused["__typename"] == "ConflictError"
     # It says what is in the way, not which rows: the caller may not see all of them.
     assert "still has opportunities" in refused["message"]
-    assert await count(writable.engine, t.accounts, t.accounts.c.id == account_id) == 1
+    assert await count(writable.engine, tables.accounts, tables.accounts.c.id == account_id) == 1
 
 
 async def test_delete_account_takes_its_contacts_activities_and_links_and_detaches_sub_accounts(api, writable):
@@ -343,15 +343,23 @@ async def test_delete_account_takes_its_contacts_activities_and_links_and_detach
 
     assert deleted == {"__typename": "DeletedPayload", "deletedId": account["id"]}
     account_pk = pk(account["id"])
-    assert await count(writable.engine, t.accounts, t.accounts.c.id == account_pk) == 0
-    assert await count(writable.engine, t.contacts, t.contacts.c.id == pk(contact["id"])) == 0
-    assert await count(writable.engine, t.sales_activities, t.sales_activities.c.id == activity_id) == 0
-    assert await count(writable.engine, t.account_links, t.account_links.c.linked_account_id == account_pk) == 0
-    assert await count(writable.engine, t.account_favourites, t.account_favourites.c.account_id == account_pk) == 0
+    assert await count(writable.engine, tables.accounts, tables.accounts.c.id == account_pk) == 0
+    assert await count(writable.engine, tables.contacts, tables.contacts.c.id == pk(contact["id"])) == 0
+    assert await count(writable.engine, tables.sales_activities, tables.sales_activities.c.id == activity_id) == 0
     assert (
-        await count(writable.engine, t.account_group_members, t.account_group_members.c.account_id == account_pk) == 0
+        await count(writable.engine, tables.account_links, tables.account_links.c.linked_account_id == account_pk) == 0
     )
-    assert (await row(writable.engine, t.accounts, pk(child["id"]))).parent_id is None
+    assert (
+        await count(writable.engine, tables.account_favourites, tables.account_favourites.c.account_id == account_pk)
+        == 0
+    )
+    assert (
+        await count(
+            writable.engine, tables.account_group_members, tables.account_group_members.c.account_id == account_pk
+        )
+        == 0
+    )
+    assert (await row(writable.engine, tables.accounts, pk(child["id"]))).parent_id is None
     assert (await events(writable.engine, "Account", account_pk))[-1][0] == "AccountDeleted"
     assert (await history(writable.engine, pk(child["id"])))[-1] == (
         "parentId",
@@ -367,7 +375,7 @@ async def test_set_account_parent_builds_a_tree_and_refuses_cycles(api, writable
     below = await new_account(api, "Below AS", parentId=top["id"])
     cycle = (await api.data(SET_PARENT, {"input": {"id": top["id"], "parentId": below["id"]}}))["setAccountParent"]
     assert (cycle["__typename"], cycle["field"]) == ("ValidationError", "parentId")
-    assert (await row(writable.engine, t.accounts, pk(top["id"]))).parent_id is None
+    assert (await row(writable.engine, tables.accounts, pk(top["id"]))).parent_id is None
     other = await new_account(api, "Other Top AS")
     moved = await api.data(SET_PARENT, {"input": {"id": below["id"], "parentId": other["id"], "version": 1}})
     assert moved["setAccountParent"]["account"]["parent"] == {"id": other["id"]}
@@ -397,7 +405,9 @@ async def test_linked_accounts_list_each_other_until_unlinked(api, writable):
     unlinked = await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}})
     assert unlinked["unlinkAccounts"]["account"]["linkedAccounts"] == []
     assert (
-        await count(writable.engine, t.account_links, t.account_links.c.account_id.in_([pk(one["id"]), pk(two["id"])]))
+        await count(
+            writable.engine, tables.account_links, tables.account_links.c.account_id.in_([pk(one["id"]), pk(two["id"])])
+        )
         == 0
     )
     gone = await api.data(UNLINK, {"input": {"accountId": two["id"], "linkedAccountId": one["id"]}})
@@ -426,8 +436,8 @@ async def test_account_groups_are_created_renamed_joined_left_and_deleted(api, w
     await api.data(JOIN_GROUP, {"input": {"groupId": group["id"], "accountId": account["id"]}})
     deleted = (await api.data(DELETE_GROUP, {"input": {"id": group["id"]}}))["deleteAccountGroup"]
     assert deleted["deletedId"] == group["id"]
-    assert await count(writable.engine, t.account_groups, t.account_groups.c.id == pk(group["id"])) == 0
-    assert await count(writable.engine, t.accounts, t.accounts.c.id == pk(account["id"])) == 1
+    assert await count(writable.engine, tables.account_groups, tables.account_groups.c.id == pk(group["id"])) == 0
+    assert await count(writable.engine, tables.accounts, tables.accounts.c.id == pk(account["id"])) == 1
     assert [e for e, _ in await events(writable.engine, "AccountGroup", pk(group["id"]))][-3:] == [
         "AccountGroupChanged"
     ] * 3
@@ -450,7 +460,7 @@ async def test_favourites_are_per_user(api, writable):
     assert not_theirs["removeFavouriteAccount"]["__typename"] == "ValidationError"
     removed = (await api.data(REMOVE_FAVOURITE, {"input": {"accountId": account["id"]}}))["removeFavouriteAccount"]
     assert removed["account"]["isFavourite"] is False
-    favourites = t.account_favourites
+    favourites = tables.account_favourites
     assert await count(writable.engine, favourites, favourites.c.account_id == pk(account["id"])) == 0
 
 
@@ -479,7 +489,7 @@ async def test_create_contact_makes_an_open_employee_and_refuses_bad_data(api, w
     contact = await new_contact(api, account, email="kari@fjord.example", title="CTO")
     assert (contact["leadStatus"], contact["contactType"]["kind"]) == ("OPEN", "EMPLOYEE")
     assert [e for e, _ in await events(writable.engine, "Contact", pk(contact["id"]))][-1:] == ["ContactCreated"]
-    contacts = await count(writable.engine, t.contacts)
+    contacts = await count(writable.engine, tables.contacts)
     bad = (
         await api.data(
             CREATE_CONTACT,
@@ -488,14 +498,15 @@ async def test_create_contact_makes_an_open_employee_and_refuses_bad_data(api, w
     )["createContact"]
     assert (bad["__typename"], bad["field"]) == ("ValidationError", "email")
     consultant_type = ids.encode(
-        "ContactType", await first_id(writable.engine, t.contact_types.c.id, t.contact_types.c.kind == "CONSULTANT")
+        "ContactType",
+        await first_id(writable.engine, tables.contact_types.c.id, tables.contact_types.c.kind == "CONSULTANT"),
     )
     wrong_type = await api.data(
         CREATE_CONTACT,
         {"input": {"accountId": account["id"], "firstName": "A", "lastName": "B", "contactTypeId": consultant_type}},
     )
     assert wrong_type["createContact"]["field"] == "contactTypeId"
-    assert await count(writable.engine, t.contacts) == contacts
+    assert await count(writable.engine, tables.contacts) == contacts
 
 
 async def test_update_contact_changes_it_and_checks_the_version(api, writable):
@@ -510,7 +521,7 @@ async def test_update_contact_changes_it_and_checks_the_version(api, writable):
     assert stale["updateContact"]["__typename"] == "ConflictError"
     cleared = (await api.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "lastName": None}}))["updateContact"]
     assert (cleared["__typename"], cleared["field"]) == ("ValidationError", "lastName")
-    assert (await row(writable.engine, t.contacts, pk(contact["id"]))).title == "CEO"
+    assert (await row(writable.engine, tables.contacts, pk(contact["id"]))).title == "CEO"
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1] == (
         "ContactChanged",
         {"fields": ["phone", "title"]},
@@ -521,7 +532,7 @@ async def test_anonymize_contact_wipes_personal_data_irreversibly(api, writable)
     contact = await new_contact(api, await new_account(api), email="kari@fjord.example", title="CTO")
     wiped = (await api.data(ANONYMIZE_CONTACT, {"input": {"id": contact["id"]}}))["anonymizeContact"]["contact"]
     assert wiped["anonymized"] is True and wiped["email"] is None and wiped["title"] is None
-    stored = await row(writable.engine, t.contacts, pk(contact["id"]))
+    stored = await row(writable.engine, tables.contacts, pk(contact["id"]))
     assert "Kari" not in (stored.first_name, stored.last_name) and stored.email is None and stored.anonymized
     assert (await events(writable.engine, "Contact", pk(contact["id"])))[-1][0] == "ContactAnonymized"
     again = (await api.data(ANONYMIZE_CONTACT, {"input": {"id": contact["id"]}}))["anonymizeContact"]
@@ -531,13 +542,17 @@ async def test_anonymize_contact_wipes_personal_data_irreversibly(api, writable)
 
 
 async def test_delete_contact_removes_it_and_its_business_roles(api, writable):
-    role = await row(writable.engine, t.business_roles, await first_id(writable.engine, t.business_roles.c.id))
+    role = await row(
+        writable.engine, tables.business_roles, await first_id(writable.engine, tables.business_roles.c.id)
+    )
     contact_id = ids.encode("Contact", role.contact_id)
     deleted = (await api.data(DELETE_CONTACT, {"input": {"id": contact_id}}))["deleteContact"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": contact_id}
-    assert await count(writable.engine, t.contacts, t.contacts.c.id == role.contact_id) == 0
-    assert await count(writable.engine, t.business_roles, t.business_roles.c.contact_id == role.contact_id) == 0
-    assert await count(writable.engine, t.leads, t.leads.c.contact_id == role.contact_id) == 0
+    assert await count(writable.engine, tables.contacts, tables.contacts.c.id == role.contact_id) == 0
+    assert (
+        await count(writable.engine, tables.business_roles, tables.business_roles.c.contact_id == role.contact_id) == 0
+    )
+    assert await count(writable.engine, tables.leads, tables.leads.c.contact_id == role.contact_id) == 0
     stored_role = {"role": role.role, "contact": {"ref": "Contact", "id": role.contact_id}}
     assert ("businessRoles", stored_role, None) in await history(writable.engine, role.opportunity_id, "Opportunity")
     assert (await events(writable.engine, "Contact", role.contact_id))[-1][0] == "ContactDeleted"
@@ -563,7 +578,7 @@ async def test_contact_types_are_created_renamed_and_deleted_only_when_unused(ap
     await api.data(DELETE_CONTACT, {"input": {"id": contact["id"]}})
     deleted = (await api.data(DELETE_TYPE, {"input": {"id": type_id}}))["deleteContactType"]
     assert deleted["deletedId"] == type_id
-    assert await count(writable.engine, t.contact_types, t.contact_types.c.id == pk(type_id)) == 0
+    assert await count(writable.engine, tables.contact_types, tables.contact_types.c.id == pk(type_id)) == 0
     assert [d["change"] for _, d in await events(writable.engine, "ContactType", pk(type_id))][-3:] == [
         "created",
         "renamed",
@@ -588,7 +603,7 @@ async def test_partners_are_created_and_edited_and_consultants_join_them(api, wr
     )["createConsultant"]["contact"]
     assert consultant["partner"] == {"id": partner["id"]} and consultant["contactType"]["kind"] == "CONSULTANT"
     assert consultant["leadStatus"] is None
-    stored = await row(writable.engine, t.contacts, pk(consultant["id"]))
+    stored = await row(writable.engine, tables.contacts, pk(consultant["id"]))
     assert (stored.partner_id, stored.account_id) == (pk(partner["id"]), None)
     assert [d.get("change") for _, d in await events(writable.engine, "Partner", pk(partner["id"]))][-3:] == [
         "created",
@@ -612,8 +627,8 @@ async def test_a_partner_that_holds_accounts_cannot_be_deleted_and_one_that_hold
     )["createConsultant"]["contact"]
     deleted = (await api.data(DELETE_PARTNER, {"input": {"id": partner["id"]}}))["deletePartner"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": partner["id"]}
-    assert await count(writable.engine, t.partners, t.partners.c.id == pk(partner["id"])) == 0
-    assert await count(writable.engine, t.contacts, t.contacts.c.id == pk(consultant["id"])) == 0
+    assert await count(writable.engine, tables.partners, tables.partners.c.id == pk(partner["id"])) == 0
+    assert await count(writable.engine, tables.contacts, tables.contacts.c.id == pk(consultant["id"])) == 0
 
 
 # --- goals ---
@@ -635,20 +650,20 @@ async def test_set_goal_creates_then_replaces_the_goal_of_the_same_period(api, w
     assert (
         await count(
             writable.engine,
-            t.goals,
-            t.goals.c.user_id == writable.summary.admin_user_id,
-            t.goals.c.period_start == date(2027, 1, 1),
-            t.goals.c.period_end == date(2027, 3, 31),
+            tables.goals,
+            tables.goals.c.user_id == writable.summary.admin_user_id,
+            tables.goals.c.period_start == date(2027, 1, 1),
+            tables.goals.c.period_end == date(2027, 3, 31),
         )
         == 1
     )
-    stored = await row(writable.engine, t.goals, pk(first["id"]))
+    stored = await row(writable.engine, tables.goals, pk(first["id"]))
     assert (stored.target_deals, stored.target_revenue_currency) == (9, "EUR")
     assert [d["replaced"] for _, d in await events(writable.engine, "Goal", pk(first["id"]))][-2:] == [False, True]
 
 
 async def test_set_goal_refuses_a_backwards_period_a_bad_currency_and_an_unknown_user(api, writable):
-    goals = await count(writable.engine, t.goals)
+    goals = await count(writable.engine, tables.goals)
     base = {
         "userId": ids.encode("User", writable.summary.admin_user_id),
         "periodStart": "2027-04-01",
@@ -661,4 +676,4 @@ async def test_set_goal_refuses_a_backwards_period_a_bad_currency_and_an_unknown
     assert currency["setGoal"]["__typename"] == "ValidationError"
     unknown = (await api.data(SET_GOAL, {"input": {**base, "userId": ids.encode("User", 999_999)}}))["setGoal"]
     assert (unknown["__typename"], unknown["entityType"]) == ("NotFoundError", "User")
-    assert await count(writable.engine, t.goals) == goals
+    assert await count(writable.engine, tables.goals) == goals

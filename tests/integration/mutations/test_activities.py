@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 ACTIVITY = (
@@ -27,7 +27,12 @@ UPDATE = mutation("updateSalesActivity", "UpdateSalesActivityInput", "SalesActiv
 COMPLETE = mutation("completeSalesActivity", "CompleteSalesActivityInput", "SalesActivityPayload", ACTIVITY)
 DELETE = mutation("deleteSalesActivity", "DeleteSalesActivityInput", "DeletedPayload", "deletedId")
 
-TARGETS = {"Lead": t.leads, "Opportunity": t.opportunities, "Account": t.accounts, "Partner": t.partners}
+TARGETS = {
+    "Lead": tables.leads,
+    "Opportunity": tables.opportunities,
+    "Account": tables.accounts,
+    "Partner": tables.partners,
+}
 
 
 async def count(engine, table, *where) -> int:
@@ -41,7 +46,7 @@ async def row(engine, table, pk: int):
 
 
 async def last_event(engine, entity_id: int) -> tuple[str, dict]:
-    e = t.outbox_events
+    e = tables.outbox_events
     async with engine.connect() as conn:
         found = (
             await conn.execute(
@@ -90,7 +95,7 @@ async def test_an_activity_is_logged_on_a_lead_an_opportunity_an_account_or_a_pa
     )["createSalesActivity"]["activity"]
     assert created[type_name[0].lower() + type_name[1:]] == {"id": target}
     assert created["owner"] == {"id": ids.encode("User", writable.summary.admin_user_id)}
-    stored = await row(writable.engine, t.sales_activities, pk(created["id"]))
+    stored = await row(writable.engine, tables.sales_activities, pk(created["id"]))
     column = {"Lead": "lead_id", "Opportunity": "opportunity_id", "Account": "account_id", "Partner": "partner_id"}
     assert getattr(stored, column[type_name]) == pk(target) and stored.duration_minutes == 45
     event_type, data = await last_event(writable.engine, pk(created["id"]))
@@ -99,7 +104,7 @@ async def test_an_activity_is_logged_on_a_lead_an_opportunity_an_account_or_a_pa
 
 
 async def test_an_activity_about_something_else_or_nothing_is_refused_and_nothing_is_written(api, writable):
-    activities = await count(writable.engine, t.sales_activities)
+    activities = await count(writable.engine, tables.sales_activities)
     contact = ids.encode("Contact", 1)
     wrong = await api.data(CREATE, {"input": {"attachToId": contact, "type": "CALL", "subject": "X"}})
     assert (wrong["createSalesActivity"]["__typename"], wrong["createSalesActivity"]["field"]) == (
@@ -118,13 +123,13 @@ async def test_an_activity_about_something_else_or_nothing_is_refused_and_nothin
         )
     )["createSalesActivity"]
     assert (blank["__typename"], blank["field"]) == ("ValidationError", "subject")
-    assert await count(writable.engine, t.sales_activities) == activities
+    assert await count(writable.engine, tables.sales_activities) == activities
 
 
 async def test_an_activity_logged_as_done_happened_when_it_was_logged(api, writable):
     done = await log_call(api, writable, done=True)
     assert done["done"] is True and done["occurredAt"] is not None
-    assert (await row(writable.engine, t.sales_activities, pk(done["id"]))).occurred_at is not None
+    assert (await row(writable.engine, tables.sales_activities, pk(done["id"]))).occurred_at is not None
 
 
 async def test_update_changes_an_activity_and_a_stale_version_is_a_conflict(api, writable):
@@ -143,7 +148,7 @@ async def test_update_changes_an_activity_and_a_stale_version_is_a_conflict(api,
     )
     activity = updated["updateSalesActivity"]["activity"]
     assert (activity["subject"], activity["type"]) == ("Pricing call", "FOLLOW_UP")
-    stored = await row(writable.engine, t.sales_activities, pk(call["id"]))
+    stored = await row(writable.engine, tables.sales_activities, pk(call["id"]))
     assert (stored.subject, stored.version) == ("Pricing call", 2)
     stale = await api.data(UPDATE, {"input": {"id": call["id"], "version": 1, "subject": "Lost update"}})
     assert stale["updateSalesActivity"]["__typename"] == "ConflictError"
@@ -151,7 +156,7 @@ async def test_update_changes_an_activity_and_a_stale_version_is_a_conflict(api,
     assert (cleared["__typename"], cleared["field"]) == ("ValidationError", "subject")
     negative = (await api.data(UPDATE, {"input": {"id": call["id"], "durationMinutes": -1}}))["updateSalesActivity"]
     assert negative["field"] == "durationMinutes"
-    assert (await row(writable.engine, t.sales_activities, pk(call["id"]))).subject == "Pricing call"
+    assert (await row(writable.engine, tables.sales_activities, pk(call["id"]))).subject == "Pricing call"
     assert await last_event(writable.engine, pk(call["id"])) == (
         "ActivityChanged",
         {"type": "FOLLOW_UP", "fields": ["due_at", "subject", "type"], "opportunityId": pk(call["opportunity"]["id"])},
@@ -167,7 +172,7 @@ async def test_complete_marks_an_activity_done_once(api, writable):
         )
     )["completeSalesActivity"]["activity"]
     assert (done["done"], done["notes"]) == (True, "Agreed on a trial")
-    stored = await row(writable.engine, t.sales_activities, pk(call["id"]))
+    stored = await row(writable.engine, tables.sales_activities, pk(call["id"]))
     assert stored.done and stored.occurred_at.isoformat().startswith("2026-06-14T10:30")
     event_type, data = await last_event(writable.engine, pk(call["id"]))
     assert event_type == "ActivityChanged" and data["completed"] is True
@@ -179,7 +184,7 @@ async def test_delete_removes_an_activity_and_a_second_delete_finds_nothing(api,
     call = await log_call(api, writable)
     deleted = (await api.data(DELETE, {"input": {"id": call["id"]}}))["deleteSalesActivity"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": call["id"]}
-    assert await count(writable.engine, t.sales_activities, t.sales_activities.c.id == pk(call["id"])) == 0
+    assert await count(writable.engine, tables.sales_activities, tables.sales_activities.c.id == pk(call["id"])) == 0
     assert await last_event(writable.engine, pk(call["id"])) == (
         "ActivityDeleted",
         {"type": "CALL", "opportunityId": pk(call["opportunity"]["id"])},

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from tests.integration.mutations.test_opportunities import new_opportunity
 from tests.integration.mutations.test_quotes_and_sales import ADD_ITEMS, CREATE_QUOTE, items
 
@@ -36,7 +36,14 @@ async def total_rows(engine) -> int:
         return sum(
             [
                 (await conn.execute(select(func.count()).select_from(table))).scalar_one()
-                for table in (t.accounts, t.opportunities, t.quotes, t.quote_items, t.goals, t.product_units)
+                for table in (
+                    tables.accounts,
+                    tables.opportunities,
+                    tables.quotes,
+                    tables.quote_items,
+                    tables.goals,
+                    tables.product_units,
+                )
             ]
         )
 

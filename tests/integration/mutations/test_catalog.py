@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 BOOK = "priceBook { id name description brands productVersions regions active isUpdate previous { id } }"
@@ -75,9 +75,9 @@ async def count(engine, table, *where) -> int:
 async def catalog_events(engine) -> list[dict]:
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(t.outbox_events.c.data)
-            .where(t.outbox_events.c.type == "CatalogChanged")
-            .order_by(t.outbox_events.c.id)
+            select(tables.outbox_events.c.data)
+            .where(tables.outbox_events.c.type == "CatalogChanged")
+            .order_by(tables.outbox_events.c.id)
         )
         return [r.data for r in rows]
 
@@ -108,8 +108,8 @@ async def new_unit(api, product: dict, **extra) -> dict:
 
 async def used_product_and_book(writable) -> tuple[int, int]:
     """A seeded product on a quote item and a seeded price book that quotes use."""
-    product = await scalar(writable.engine, select(func.min(t.quote_items.c.product_id)))
-    book = await scalar(writable.engine, select(func.min(t.quotes.c.price_book_id)))
+    product = await scalar(writable.engine, select(func.min(tables.quote_items.c.product_id)))
+    book = await scalar(writable.engine, select(func.min(tables.quotes.c.price_book_id)))
     return product, book
 
 
@@ -121,7 +121,7 @@ async def test_create_price_book_stores_it_and_announces_it(api, writable):
         api, description="Nordics", brands=["Acme", "Acme"], regions=["NO", "SE"], productVersions=["2026.1"]
     )
     assert (book["brands"], book["regions"], book["productVersions"]) == (["Acme"], ["NO", "SE"], ["2026.1"])
-    assert await count(writable.engine, t.price_books, t.price_books.c.id == pk(book["id"])) == 1
+    assert await count(writable.engine, tables.price_books, tables.price_books.c.id == pk(book["id"])) == 1
     assert (await catalog_events(writable.engine))[-1] == {
         "what": "PriceBook",
         "change": "created",
@@ -131,7 +131,7 @@ async def test_create_price_book_stores_it_and_announces_it(api, writable):
 
 
 async def test_create_price_book_with_bad_input_names_the_field_and_writes_nothing(api, writable):
-    before = await count(writable.engine, t.price_books)
+    before = await count(writable.engine, tables.price_books)
     blank = (await api.data(CREATE_BOOK, {"input": {"name": " "}}))["createPriceBook"]
     assert blank["__typename"] == "ValidationError" and blank["field"] == "name"
     orphan = (await api.data(CREATE_BOOK, {"input": {"name": "2027", "isUpdate": True}}))["createPriceBook"]
@@ -140,7 +140,7 @@ async def test_create_price_book_with_bad_input_names_the_field_and_writes_nothi
         CREATE_BOOK, {"input": {"name": "2027", "isUpdate": True, "previousId": ids.encode("PriceBook", 99_999)}}
     )
     assert missing["createPriceBook"]["__typename"] == "NotFoundError"
-    assert await count(writable.engine, t.price_books) == before
+    assert await count(writable.engine, tables.price_books) == before
 
 
 async def test_update_price_book_makes_it_an_update_and_a_stale_version_conflicts(api, writable):
@@ -158,7 +158,9 @@ async def test_update_price_book_makes_it_an_update_and_a_stale_version_conflict
     cycle = await api.data(UPDATE_BOOK, {"input": {"id": first["id"], "isUpdate": True, "previousId": second["id"]}})
     assert cycle["updatePriceBook"]["field"] == "previousId"
     assert (
-        await scalar(writable.engine, select(t.price_books.c.previous_id).where(t.price_books.c.id == pk(first["id"])))
+        await scalar(
+            writable.engine, select(tables.price_books.c.previous_id).where(tables.price_books.c.id == pk(first["id"]))
+        )
         is None
     )
 
@@ -167,7 +169,7 @@ async def test_delete_price_book_refuses_one_that_quotes_use_and_deletes_an_unus
     _, used = await used_product_and_book(writable)
     refused = (await api.data(DELETE_BOOK, {"input": {"id": ids.encode("PriceBook", used)}}))["deletePriceBook"]
     assert refused["__typename"] == "ConflictError" and "quote" in refused["message"]
-    assert await count(writable.engine, t.price_books, t.price_books.c.id == used) == 1
+    assert await count(writable.engine, tables.price_books, tables.price_books.c.id == used) == 1
     book = await new_book(api)
     product = await new_product(api)
     unit = await new_unit(api, product)
@@ -177,7 +179,9 @@ async def test_delete_price_book_refuses_one_that_quotes_use_and_deletes_an_unus
     )
     deleted = (await api.data(DELETE_BOOK, {"input": {"id": book["id"]}}))["deletePriceBook"]
     assert deleted == {"__typename": "DeletedPayload", "deletedId": book["id"]}
-    assert await count(writable.engine, t.price_entries, t.price_entries.c.price_book_id == pk(book["id"])) == 0
+    assert (
+        await count(writable.engine, tables.price_entries, tables.price_entries.c.price_book_id == pk(book["id"])) == 0
+    )
     again = (await api.data(DELETE_BOOK, {"input": {"id": book["id"]}}))["deletePriceBook"]
     assert again["__typename"] == "NotFoundError"
 
@@ -192,7 +196,7 @@ async def test_create_product_stores_it_and_a_duplicate_code_is_refused(api, wri
         await api.data(CREATE_PRODUCT, {"input": {"name": "Other", "code": product["code"], "category": "SOFTWARE"}})
     )["createProduct"]
     assert duplicate["__typename"] == "ValidationError" and duplicate["field"] == "code"
-    assert await count(writable.engine, t.products, t.products.c.code == product["code"]) == 1
+    assert await count(writable.engine, tables.products, tables.products.c.code == product["code"]) == 1
     assert (await catalog_events(writable.engine))[-1]["what"] == "Product"
 
 
@@ -215,7 +219,8 @@ async def test_update_product_changes_what_was_sent(api, writable):
     assert updated["product"]["name"] == "Widget Pro" and updated["product"]["category"] == "SOFTWARE"
     assert updated["product"]["code"] == product["code"]
     assert (
-        await scalar(writable.engine, select(t.products.c.active).where(t.products.c.id == pk(product["id"]))) is False
+        await scalar(writable.engine, select(tables.products.c.active).where(tables.products.c.id == pk(product["id"])))
+        is False
     )
     cleared = (await api.data(UPDATE_PRODUCT, {"input": {"id": product["id"], "active": None}}))["updateProduct"]
     assert cleared["__typename"] == "ValidationError" and cleared["field"] == "active"
@@ -231,8 +236,10 @@ async def test_delete_product_refuses_a_quoted_product_and_deletes_an_unused_one
     await new_unit(api, product)
     deleted = (await api.data(DELETE_PRODUCT, {"input": {"id": product["id"]}}))["deleteProduct"]
     assert deleted["deletedId"] == product["id"]
-    assert await count(writable.engine, t.product_units, t.product_units.c.product_id == pk(product["id"])) == 0
-    assert await count(writable.engine, t.products, t.products.c.id == used) == 1
+    assert (
+        await count(writable.engine, tables.product_units, tables.product_units.c.product_id == pk(product["id"])) == 0
+    )
+    assert await count(writable.engine, tables.products, tables.products.c.id == used) == 1
 
 
 async def test_units_are_added_changed_and_removed(api, writable):
@@ -247,14 +254,14 @@ async def test_units_are_added_changed_and_removed(api, writable):
     assert one_time["updateProductUnit"]["unit"] == {**unit, "recurring": False, "periodMonths": None}
     removed = (await api.data(REMOVE_UNIT, {"input": {"id": unit["id"]}}))["removeProductUnit"]
     assert removed == {"__typename": "RemoveProductUnitPayload", "deletedId": unit["id"], "product": {"units": []}}
-    assert await count(writable.engine, t.product_units, t.product_units.c.id == pk(unit["id"])) == 0
+    assert await count(writable.engine, tables.product_units, tables.product_units.c.id == pk(unit["id"])) == 0
 
 
 async def test_a_unit_on_quote_items_is_not_removed(api, writable):
-    unit = await scalar(writable.engine, select(func.min(t.quote_items.c.unit_id)))
+    unit = await scalar(writable.engine, select(func.min(tables.quote_items.c.unit_id)))
     refused = (await api.data(REMOVE_UNIT, {"input": {"id": ids.encode("ProductUnit", unit)}}))["removeProductUnit"]
     assert refused["__typename"] == "ConflictError"
-    assert await count(writable.engine, t.product_units, t.product_units.c.id == unit) == 1
+    assert await count(writable.engine, tables.product_units, tables.product_units.c.id == unit) == 1
 
 
 # --- prices ---
@@ -263,7 +270,7 @@ async def test_a_unit_on_quote_items_is_not_removed(api, writable):
 async def test_set_price_upserts_one_entry_per_book_unit_and_currency_and_remove_price_deletes_it(api, writable):
     book, product = await new_book(api), await new_product(api)
     unit = await new_unit(api, product)
-    where = (t.price_entries.c.price_book_id == pk(book["id"]), t.price_entries.c.unit_id == pk(unit["id"]))
+    where = (tables.price_entries.c.price_book_id == pk(book["id"]), tables.price_entries.c.unit_id == pk(unit["id"]))
     first = (
         await api.data(
             SET_PRICE,
@@ -288,7 +295,7 @@ async def test_set_price_upserts_one_entry_per_book_unit_and_currency_and_remove
         SET_PRICE,
         {"input": {"priceBookId": book["id"], "unitId": unit["id"], "price": {"amount": "250", "currency": "NOK"}}},
     )
-    assert await count(writable.engine, t.price_entries, *where) == 2
+    assert await count(writable.engine, tables.price_entries, *where) == 2
     negative = (
         await api.data(
             SET_PRICE,
@@ -300,7 +307,7 @@ async def test_set_price_upserts_one_entry_per_book_unit_and_currency_and_remove
         await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"], "currency": "NOK"}})
     )["removePrice"]
     assert removed["deletedId"] == ids.encode("PriceEntry", pk(removed["deletedId"]))
-    assert await count(writable.engine, t.price_entries, *where) == 1
+    assert await count(writable.engine, tables.price_entries, *where) == 1
     missing = (
         await api.data(REMOVE_PRICE, {"input": {"priceBookId": book["id"], "unitId": unit["id"], "currency": "NOK"}})
     )["removePrice"]
@@ -325,7 +332,7 @@ async def test_bundles_need_weights_summing_to_100_and_their_components_can_be_r
         )
     )["createBundle"]
     assert short["__typename"] == "ValidationError" and short["field"] == "components" and "90" in short["message"]
-    assert await count(writable.engine, t.bundles, t.bundles.c.price_book_id == pk(book["id"])) == 0
+    assert await count(writable.engine, tables.bundles, tables.bundles.c.price_book_id == pk(book["id"])) == 0
     parts[1]["weight"] = "30"
     created = (
         await api.data(
@@ -343,14 +350,24 @@ async def test_bundles_need_weights_summing_to_100_and_their_components_can_be_r
         )
     )["updateBundle"]["bundle"]
     assert [c["unit"]["id"] for c in updated["components"]] == [b["id"]]
-    assert await count(writable.engine, t.bundle_components, t.bundle_components.c.bundle_id == pk(created["id"])) == 1
+    assert (
+        await count(
+            writable.engine, tables.bundle_components, tables.bundle_components.c.bundle_id == pk(created["id"])
+        )
+        == 1
+    )
     in_bundle = (await api.data(REMOVE_UNIT, {"input": {"id": b["id"]}}))["removeProductUnit"]
     assert in_bundle["__typename"] == "ConflictError"
     deleted = (await api.data(DELETE_BUNDLE, {"input": {"id": created["id"], "version": 1}}))["deleteBundle"]
     assert deleted["__typename"] == "ConflictError"
     deleted = (await api.data(DELETE_BUNDLE, {"input": {"id": created["id"], "version": 2}}))["deleteBundle"]
     assert deleted["deletedId"] == created["id"]
-    assert await count(writable.engine, t.bundle_components, t.bundle_components.c.bundle_id == pk(created["id"])) == 0
+    assert (
+        await count(
+            writable.engine, tables.bundle_components, tables.bundle_components.c.bundle_id == pk(created["id"])
+        )
+        == 0
+    )
 
 
 # --- exchange rates ---
@@ -359,7 +376,9 @@ async def test_bundles_need_weights_summing_to_100_and_their_components_can_be_r
 async def test_set_exchange_rate_stores_the_rate_and_eur_cannot_change(api, writable):
     set_ = (await api.data(SET_RATE, {"input": {"currency": "USD", "rate": "0.9123"}}))["setExchangeRate"]
     assert set_["exchangeRate"]["currency"] == "USD" and set_["exchangeRate"]["rate"].startswith("0.9123")
-    stored = await scalar(writable.engine, select(t.exchange_rates.c.rate).where(t.exchange_rates.c.currency == "USD"))
+    stored = await scalar(
+        writable.engine, select(tables.exchange_rates.c.rate).where(tables.exchange_rates.c.currency == "USD")
+    )
     assert str(stored).startswith("0.9123")
     assert (await catalog_events(writable.engine))[-1]["what"] == "ExchangeRate"
     base = (await api.data(SET_RATE, {"input": {"currency": "EUR", "rate": "2"}}))["setExchangeRate"]
@@ -367,9 +386,12 @@ async def test_set_exchange_rate_stores_the_rate_and_eur_cannot_change(api, writ
     zero = (await api.data(SET_RATE, {"input": {"currency": "USD", "rate": "0"}}))["setExchangeRate"]
     assert zero["field"] == "rate"
     assert (
-        await scalar(writable.engine, select(t.exchange_rates.c.rate).where(t.exchange_rates.c.currency == "EUR")) == 1
+        await scalar(
+            writable.engine, select(tables.exchange_rates.c.rate).where(tables.exchange_rates.c.currency == "EUR")
+        )
+        == 1
     )
-    assert await count(writable.engine, t.exchange_rates, t.exchange_rates.c.currency == "USD") == 1
+    assert await count(writable.engine, tables.exchange_rates, tables.exchange_rates.c.currency == "USD") == 1
 
 
 # --- CSV import ---
@@ -392,18 +414,20 @@ async def test_import_products_upserts_by_code_and_counts_what_it_wrote(api, wri
         3,
     )
     assert [p["code"] for p in first["products"]] == ["IMP-1", "IMP-2"]
-    assert await count(writable.engine, t.price_entries, t.price_entries.c.price_book_id == pk(book["id"])) == 3
+    assert (
+        await count(writable.engine, tables.price_entries, tables.price_entries.c.price_book_id == pk(book["id"])) == 3
+    )
     second = (await api.data(IMPORT, {"input": {"csv": text.replace("Imported two", "Imported 2")}}))["importProducts"]
     assert (second["productsCreated"], second["productsUpdated"], second["pricesSet"]) == (0, 1, 0)
-    assert await count(writable.engine, t.products, t.products.c.code.in_(["IMP-1", "IMP-2"])) == 2
+    assert await count(writable.engine, tables.products, tables.products.c.code.in_(["IMP-1", "IMP-2"])) == 2
     assert (await catalog_events(writable.engine))[-1]["productsUpdated"] == 1
 
 
 async def test_import_products_with_a_bad_row_names_line_and_column_and_writes_nothing(api, writable):
-    products, events = await count(writable.engine, t.products), await count(writable.engine, t.outbox_events)
+    products, events = await count(writable.engine, tables.products), await count(writable.engine, tables.outbox_events)
     text = HEADER + "BAD-1,Good row,SOFTWARE,,,,,,,\nBAD-2,Bad row,SOFTWARE,,piece,,,,EUR,abc\n"
     bad = (await api.data(IMPORT, {"input": {"csv": text}}))["importProducts"]
     assert bad["__typename"] == "ValidationError" and bad["field"] == "csv"
     assert bad["message"].startswith("csv: line 3, column priceBook:"), bad["message"]
-    assert await count(writable.engine, t.products) == products
-    assert await count(writable.engine, t.outbox_events) == events
+    assert await count(writable.engine, tables.products) == products
+    assert await count(writable.engine, tables.outbox_events) == events

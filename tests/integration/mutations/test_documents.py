@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from domain.documents import format_amount
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 DOCUMENT = "document { id fileName contentType size downloadUrl opportunity { id } quote { id } template { id } }"
@@ -50,12 +50,12 @@ async def count(engine, table, *where) -> int:
 async def a_quote_with_items(writable, partner: bool = False) -> str:
     """A seeded quote with items, on an opportunity of no partner (or of the test partner)."""
     partner_id = writable.summary.partner_id if partner else None
-    opps = t.opportunities
+    opps = tables.opportunities
     condition = opps.c.partner_id == partner_id if partner else opps.c.partner_id.is_(None)
     stmt = (
-        select(func.min(t.quotes.c.id))
-        .join(opps, opps.c.id == t.quotes.c.opportunity_id)
-        .where(condition, t.quotes.c.id.in_(select(t.quote_items.c.quote_id)))
+        select(func.min(tables.quotes.c.id))
+        .join(opps, opps.c.id == tables.quotes.c.opportunity_id)
+        .where(condition, tables.quotes.c.id.in_(select(tables.quote_items.c.quote_id)))
     )
     return ids.encode("Quote", (await rows(writable.engine, stmt))[0][0])
 
@@ -89,7 +89,7 @@ async def test_generate_quote_document_stores_a_docx_with_the_account_the_items_
     assert document["opportunity"]["id"] == quote["opportunity"]["id"] and document["quote"]["id"] == quote_id
     assert document["template"] is None and document["fileName"].endswith(".docx")
     pk = ids.decode(document["id"])[1]
-    (stored,) = await rows(writable.engine, select(t.quote_documents).where(t.quote_documents.c.id == pk))
+    (stored,) = await rows(writable.engine, select(tables.quote_documents).where(tables.quote_documents.c.id == pk))
     assert stored.size == len(stored.content) == document["size"]
     text = text_of(stored.content)
     total = quote["total"]
@@ -99,9 +99,9 @@ async def test_generate_quote_document_stores_a_docx_with_the_account_the_items_
     assert format_amount(Decimal(total["amount"]), total["currency"]) in text and total["currency"] in text
     events = await rows(
         writable.engine,
-        select(t.outbox_events.c.data).where(
-            t.outbox_events.c.type == "QuoteDocumentGenerated",
-            t.outbox_events.c.entity_id == ids.decode(quote["opportunity"]["id"])[1],
+        select(tables.outbox_events.c.data).where(
+            tables.outbox_events.c.type == "QuoteDocumentGenerated",
+            tables.outbox_events.c.entity_id == ids.decode(quote["opportunity"]["id"])[1],
         ),
     )
     assert [e.data["documentId"] for e in events] == [pk]
@@ -121,7 +121,9 @@ async def test_the_document_downloads_with_its_type_and_name_for_a_caller_with_a
     assert response.headers["content-type"] == document["contentType"]
     assert response.headers["content-disposition"].startswith(f'attachment; filename="{document["fileName"]}"')
     pk = ids.decode(document["id"])[1]
-    (stored,) = await rows(writable.engine, select(t.quote_documents.c.content).where(t.quote_documents.c.id == pk))
+    (stored,) = await rows(
+        writable.engine, select(tables.quote_documents.c.content).where(tables.quote_documents.c.id == pk)
+    )
     assert response.content == stored.content
     assert (await http.get(document["downloadUrl"])).status_code == 401
     assert (await http.get(document["downloadUrl"], headers={"Authorization": "Bearer nope"})).status_code == 401
@@ -140,7 +142,7 @@ async def test_a_partner_downloads_only_documents_of_its_own_opportunities(api, 
 
 
 async def test_generate_quote_document_errors_are_typed_and_write_nothing(api, writable):
-    before = await count(writable.engine, t.quote_documents)
+    before = await count(writable.engine, tables.quote_documents)
     missing = await generate(api, quoteId=ids.encode("Quote", 999_999))
     assert missing["__typename"] == "NotFoundError" and missing["entityType"] == "Quote"
     wrong = await generate(api, quoteId=ids.encode("Opportunity", 1))
@@ -149,18 +151,18 @@ async def test_generate_quote_document_errors_are_typed_and_write_nothing(api, w
         api, quoteId=await a_quote_with_items(writable), templateId=ids.encode("DocumentTemplate", 999_999)
     )
     assert no_template["__typename"] == "NotFoundError" and no_template["entityType"] == "DocumentTemplate"
-    opportunity = (await rows(writable.engine, select(func.min(t.opportunities.c.id))))[0][0]
+    opportunity = (await rows(writable.engine, select(func.min(tables.opportunities.c.id))))[0][0]
     async with writable.engine.begin() as conn:
         empty = (
             await conn.execute(
-                insert(t.quotes)
+                insert(tables.quotes)
                 .values(opportunity_id=opportunity, name="Empty", currency="EUR", is_active=False)
-                .returning(t.quotes.c.id)
+                .returning(tables.quotes.c.id)
             )
         ).scalar()
     no_items = await generate(api, quoteId=ids.encode("Quote", empty))
     assert no_items["__typename"] == "ValidationError" and no_items["field"] == "quoteId"
-    assert await count(writable.engine, t.quote_documents) == before
+    assert await count(writable.engine, tables.quote_documents) == before
 
 
 async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_be_deleted(api, writable):
@@ -176,7 +178,9 @@ async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_b
     )
     template = uploaded["uploadDocumentTemplate"]["template"]
     assert template["isDefault"] is False and template["size"] > 0
-    assert (await count(writable.engine, t.document_templates, t.document_templates.c.name == "Short letter")) == 1
+    assert (
+        await count(writable.engine, tables.document_templates, tables.document_templates.c.name == "Short letter")
+    ) == 1
     quote_id = await a_quote_with_items(writable)
     quote = (await api.data(QUOTE, {"id": quote_id}))["node"]
     expected = (
@@ -193,7 +197,9 @@ async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_b
     for document in (named, by_default):
         (stored,) = await rows(
             writable.engine,
-            select(t.quote_documents.c.content).where(t.quote_documents.c.id == ids.decode(document["id"])[1]),
+            select(tables.quote_documents.c.content).where(
+                tables.quote_documents.c.id == ids.decode(document["id"])[1]
+            ),
         )
         assert text_of(stored.content) == expected
 
@@ -205,22 +211,22 @@ async def test_an_uploaded_template_is_used_by_name_and_as_the_default_and_can_b
     assert deleted == {"__typename": "DeletedPayload", "deletedId": template["id"]}
     (kept,) = await rows(
         writable.engine,
-        select(t.quote_documents.c.template_id).where(t.quote_documents.c.id == ids.decode(named["id"])[1]),
+        select(tables.quote_documents.c.template_id).where(tables.quote_documents.c.id == ids.decode(named["id"])[1]),
     )
     assert kept.template_id is None
     built_in = (await api.data(SET_DEFAULT, {"input": {"id": None}}))["setDefaultDocumentTemplate"]
     assert built_in == {"__typename": "DefaultDocumentTemplatePayload", "template": None}
     changes = await rows(
         writable.engine,
-        select(t.outbox_events.c.data)
-        .where(t.outbox_events.c.type == "DocumentTemplateChanged")
-        .order_by(t.outbox_events.c.id),
+        select(tables.outbox_events.c.data)
+        .where(tables.outbox_events.c.type == "DocumentTemplateChanged")
+        .order_by(tables.outbox_events.c.id),
     )
     assert [c.data["change"] for c in changes][-4:] == ["uploaded", "default", "deleted", "default"]
 
 
 async def test_a_template_that_is_not_a_readable_docx_template_is_refused(api, writable):
-    before = await count(writable.engine, t.document_templates)
+    before = await count(writable.engine, tables.document_templates)
     bad_base64 = await api.data(UPLOAD, {"input": {"name": "X", "fileName": "x.docx", "contentBase64": "%%%"}})
     assert bad_base64["uploadDocumentTemplate"]["field"] == "contentBase64"
     not_docx = await api.data(
@@ -237,4 +243,4 @@ async def test_a_template_that_is_not_a_readable_docx_template_is_refused(api, w
         UPLOAD, {"input": {"name": "X", "fileName": "x.pdf", "contentBase64": docx_base64("{{ account.name }}")}}
     )
     assert wrong_name["uploadDocumentTemplate"]["field"] == "fileName"
-    assert await count(writable.engine, t.document_templates) == before
+    assert await count(writable.engine, tables.document_templates) == before

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 LEAD = (
@@ -81,7 +81,7 @@ async def row(engine, table, pk: int):
 async def events(engine, entity_type: str, pk: int, after: int = 0) -> list[str]:
     """The outbox events of one entity (`after`: only those after that outbox id, as SQLite reuses the
     id of a deleted row)."""
-    box = t.outbox_events
+    box = tables.outbox_events
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(box.c.type)
@@ -92,7 +92,7 @@ async def events(engine, entity_type: str, pk: int, after: int = 0) -> list[str]
 
 
 async def outbox_mark(engine) -> int:
-    return await scalar(engine, select(func.coalesce(func.max(t.outbox_events.c.id), 0)))
+    return await scalar(engine, select(func.coalesce(func.max(tables.outbox_events.c.id), 0)))
 
 
 async def first_id(engine, table, type_name: str, *where) -> str:
@@ -127,25 +127,25 @@ async def new_lead(api, **values) -> dict:
 
 
 async def an_account(writable) -> str:
-    return await first_id(writable.engine, t.accounts, "Account")
+    return await first_id(writable.engine, tables.accounts, "Account")
 
 
 async def a_campaign(writable) -> str:
-    return await first_id(writable.engine, t.campaigns, "Campaign")
+    return await first_id(writable.engine, tables.campaigns, "Campaign")
 
 
 async def a_rep(writable) -> str:
-    return await first_id(writable.engine, t.users, "User", t.users.c.role == "SALES_REP")
+    return await first_id(writable.engine, tables.users, "User", tables.users.c.role == "SALES_REP")
 
 
 async def unchanged_counts(writable) -> tuple[int, ...]:
     engine = writable.engine
     return (
-        await count(engine, t.leads),
-        await count(engine, t.opportunities),
-        await count(engine, t.accounts),
-        await count(engine, t.contacts),
-        await count(engine, t.outbox_events),
+        await count(engine, tables.leads),
+        await count(engine, tables.opportunities),
+        await count(engine, tables.accounts),
+        await count(engine, tables.contacts),
+        await count(engine, tables.outbox_events),
     )
 
 
@@ -156,7 +156,7 @@ async def test_create_lead_stores_it_for_the_creator_and_announces_it(api, writa
     lead = await new_lead(api, campaignId=await a_campaign(writable), priority=3)
     assert lead["status"] == "OPEN" and lead["country"] == "NO" and lead["priority"] == 3 and lead["version"] == 1
     assert lead["assignedUser"]["id"] == ids.encode("User", writable.summary.admin_user_id)
-    stored = await row(writable.engine, t.leads, pk_of(lead["id"]))
+    stored = await row(writable.engine, tables.leads, pk_of(lead["id"]))
     assert stored.email == "kari@fjellvent.no" and stored.assigned_user_id == writable.summary.admin_user_id
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated"]
 
@@ -196,7 +196,7 @@ async def test_update_lead_changes_the_given_fields_and_a_stale_version_is_a_con
     assert stale["__typename"] == "ConflictError" and "version 2" in stale["message"]
     qualified = await run(api, UPDATE, {"id": lead["id"], "status": "QUALIFIED"})
     assert qualified["__typename"] == "ValidationError" and qualified["field"] == "status"
-    stored = await row(writable.engine, t.leads, pk_of(lead["id"]))
+    stored = await row(writable.engine, tables.leads, pk_of(lead["id"]))
     assert (stored.company, stored.status, stored.version) == ("Fjellvent AS", "CONTACTING", 2)
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated", "LeadChanged"]
 
@@ -214,7 +214,7 @@ async def test_assign_lead_to_a_partner_then_to_a_user(api, writable):
     assert by_partner["__typename"] == "PermissionDeniedError"
     to_rep = await run(api, ASSIGN, {"id": lead["id"], "userId": await a_rep(writable)})
     assert to_rep["lead"]["assignedUser"]["id"] == await a_rep(writable)
-    stored = await row(writable.engine, t.leads, pk_of(lead["id"]))
+    stored = await row(writable.engine, tables.leads, pk_of(lead["id"]))
     assert stored.assigned_partner_id is None and stored.assigned_user_id == pk_of(await a_rep(writable))
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated", "LeadChanged", "LeadChanged"]
 
@@ -228,7 +228,7 @@ async def test_archive_and_unarchive_a_lead_and_an_archived_lead_is_not_worked_o
     unarchived = await run(api, UNARCHIVE, {"id": lead["id"]})
     assert unarchived["lead"]["archived"] is False
     assert (await run(api, UNARCHIVE, {"id": lead["id"]}))["__typename"] == "ConflictError"
-    assert (await row(writable.engine, t.leads, pk_of(lead["id"]))).archived is False
+    assert (await row(writable.engine, tables.leads, pk_of(lead["id"]))).archived is False
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated", "LeadChanged", "LeadChanged"]
 
 
@@ -241,7 +241,7 @@ async def test_add_lead_to_account_links_it_and_refuses_an_unknown_account(api, 
     assert again["__typename"] == "ConflictError"
     missing = await run(api, ADD_TO_ACCOUNT, {"id": lead["id"], "accountId": ids.encode("Account", 999_999)})
     assert missing["__typename"] == "NotFoundError"
-    assert (await row(writable.engine, t.leads, pk_of(lead["id"]))).account_id == pk_of(account)
+    assert (await row(writable.engine, tables.leads, pk_of(lead["id"]))).account_id == pk_of(account)
 
 
 async def test_qualify_creates_account_contact_and_opportunity_in_one_transaction(api, writable):
@@ -264,9 +264,9 @@ async def test_qualify_creates_account_contact_and_opportunity_in_one_transactio
     assert done["lead"]["contact"]["id"] == done["contact"]["id"] and done["contact"]["email"] == "kari@fjellvent.no"
     assert done["opportunity"]["stage"] == "PROSPECTING" and done["opportunity"]["probability"] == 10
     assert done["opportunity"]["campaign"]["id"] == campaign
-    opportunity = await row(writable.engine, t.opportunities, pk_of(done["opportunity"]["id"]))
+    opportunity = await row(writable.engine, tables.opportunities, pk_of(done["opportunity"]["id"]))
     assert opportunity.account_id == pk_of(done["account"]["id"]) and opportunity.estimated_revenue_amount == 9000
-    contact = await row(writable.engine, t.contacts, pk_of(done["contact"]["id"]))
+    contact = await row(writable.engine, tables.contacts, pk_of(done["contact"]["id"]))
     assert contact.account_id == pk_of(done["account"]["id"]) and contact.lead_status == "QUALIFIED"
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == ["LeadCreated", "LeadQualified"]
     assert await events(writable.engine, "Opportunity", pk_of(done["opportunity"]["id"])) == ["OpportunityCreated"]
@@ -288,7 +288,7 @@ async def test_a_failed_qualification_creates_nothing(api, writable):
     closed = await run(api, QUALIFY, {"id": lead["id"], "accountId": await an_account(writable), "stage": "WON"})
     assert closed["field"] == "stage"
     assert await unchanged_counts(writable) == before
-    assert (await row(writable.engine, t.leads, pk_of(lead["id"]))).status == "OPEN"
+    assert (await row(writable.engine, tables.leads, pk_of(lead["id"]))).status == "OPEN"
 
 
 async def test_disqualify_needs_a_reason_and_rework_puts_the_lead_back(api, writable):
@@ -303,7 +303,7 @@ async def test_disqualify_needs_a_reason_and_rework_puts_the_lead_back(api, writ
     assert reworked["lead"]["status"] == "REWORK"
     again = await run(api, REWORK, {"id": lead["id"]})
     assert again["__typename"] == "ConflictError"
-    stored = await row(writable.engine, t.leads, pk_of(lead["id"]))
+    stored = await row(writable.engine, tables.leads, pk_of(lead["id"]))
     assert (stored.status, stored.disqualification_reason) == ("REWORK", "Call again in the autumn")
     assert await events(writable.engine, "Lead", pk_of(lead["id"])) == [
         "LeadCreated",
@@ -337,7 +337,7 @@ async def test_anonymize_wipes_personal_data_for_good_and_campaign_figures_still
             "costPerLead": {"amount": "100.00", "currency": "EUR"},
         }
     )
-    stored = await row(writable.engine, t.leads, pk_of(leads[0]["id"]))
+    stored = await row(writable.engine, tables.leads, pk_of(leads[0]["id"]))
     assert (stored.first_name, stored.email, stored.phone, stored.utm_source, stored.anonymized) == (
         None,
         None,
@@ -386,13 +386,13 @@ async def test_ingest_lead_routes_by_rule_and_a_repeated_key_returns_the_first_l
     assert first["__typename"] == "IngestLeadPayload", first
     assert first["replayed"] is False and first["routingRule"]["id"] == rule["id"]
     assert first["lead"]["assignedUser"]["id"] == rep and first["lead"]["priority"] == 7
-    leads = await count(writable.engine, t.leads)
+    leads = await count(writable.engine, tables.leads)
     again = await run(api, INGEST, {"lastName": "Berg", "utmSource": "Mutation-Test", "idempotencyKey": "m-1"})
     assert again["replayed"] is True and again["lead"]["id"] == first["lead"]["id"]
-    assert await count(writable.engine, t.leads) == leads
+    assert await count(writable.engine, tables.leads) == leads
     other = await run(api, INGEST, {"lastName": "Other", "idempotencyKey": "m-1"})
     assert other["__typename"] == "ValidationError" and other["field"] == "idempotencyKey"
-    assert await count(writable.engine, t.leads) == leads
+    assert await count(writable.engine, tables.leads) == leads
     assert await events(writable.engine, "Lead", pk_of(first["lead"]["id"])) == ["LeadCreated", "LeadRouted"]
     await run(api, DELETE_RULE, {"id": rule["id"]})
 
@@ -439,7 +439,7 @@ async def test_campaigns_are_created_updated_archived_and_unarchived(api, writab
     assert archived["campaign"]["status"] == "ARCHIVED"
     assert (await run(api, ARCHIVE_CAMPAIGN, {"id": campaign["id"]}))["__typename"] == "ConflictError"
     assert (await run(api, UNARCHIVE_CAMPAIGN, {"id": campaign["id"]}))["campaign"]["status"] == "ACTIVE"
-    stored = await row(writable.engine, t.campaigns, pk_of(campaign["id"]))
+    stored = await row(writable.engine, tables.campaigns, pk_of(campaign["id"]))
     assert (stored.name, stored.status, stored.costs_amount) == ("Autumn fair 2026", "ACTIVE", None)
     assert await events(writable.engine, "Campaign", pk_of(campaign["id"])) == ["CampaignChanged"] * 4
     # A partner token never holds campaigns:write: refused before anything runs.
@@ -497,16 +497,19 @@ async def test_routing_rules_are_created_listed_updated_and_deleted(api, writabl
     )
     assert updated["rule"]["partner"] is None and updated["rule"]["user"]["id"] == await a_rep(writable)
     assert updated["rule"]["active"] is False and updated["rule"]["conditions"] == []
-    stored = await row(writable.engine, t.lead_routing_rules, pk_of(rule["id"]))
+    stored = await row(writable.engine, tables.lead_routing_rules, pk_of(rule["id"]))
     assert (stored.partner_id, stored.active, stored.conditions, stored.version) == (None, False, [], 2)
     deleted = await run(api, DELETE_RULE, {"id": rule["id"], "version": 2})
     assert deleted == {"__typename": "DeletedPayload", "deletedId": rule["id"]}
-    assert await count(writable.engine, t.lead_routing_rules, t.lead_routing_rules.c.id == pk_of(rule["id"])) == 0
+    assert (
+        await count(writable.engine, tables.lead_routing_rules, tables.lead_routing_rules.c.id == pk_of(rule["id"]))
+        == 0
+    )
     assert await events(writable.engine, "LeadRoutingRule", pk_of(rule["id"]), mark) == ["LeadRoutingRuleChanged"] * 3
 
 
 async def test_routing_rule_errors_name_the_field_and_write_nothing(api, writable):
-    rules = await count(writable.engine, t.lead_routing_rules)
+    rules = await count(writable.engine, tables.lead_routing_rules)
     rep = await a_rep(writable)
     two = await run(api, CREATE_RULE, {"name": "x", "target": {"userId": rep, "partnerId": ids.encode("Partner", 1)}})
     assert two["__typename"] == "ValidationError" and two["field"] == "target"
@@ -526,16 +529,16 @@ async def test_routing_rule_errors_name_the_field_and_write_nothing(api, writabl
     assert by_partner["__typename"] == "PermissionDeniedError"
     gone = await run(api, DELETE_RULE, {"id": ids.encode("LeadRoutingRule", 9999)})
     assert gone["__typename"] == "NotFoundError"
-    assert await count(writable.engine, t.lead_routing_rules) == rules
+    assert await count(writable.engine, tables.lead_routing_rules) == rules
 
 
 async def test_rule_positions_are_bounded_so_the_next_rule_always_finds_a_place(api, writable):
     rep = await a_rep(writable)
-    before = (await count(writable.engine, t.lead_routing_rules), await outbox_mark(writable.engine))
+    before = (await count(writable.engine, tables.lead_routing_rules), await outbox_mark(writable.engine))
     for position in (2_147_483_647, 1_000_001, -1):
         refused = await run(api, CREATE_RULE, {"name": "Far away", "target": {"userId": rep}, "position": position})
         assert refused["__typename"] == "ValidationError" and refused["field"] == "position", refused
-    assert (await count(writable.engine, t.lead_routing_rules), await outbox_mark(writable.engine)) == before
+    assert (await count(writable.engine, tables.lead_routing_rules), await outbox_mark(writable.engine)) == before
     last = (await run(api, CREATE_RULE, {"name": "Last", "target": {"userId": rep}, "position": 1_000_000}))["rule"]
     after = await run(api, CREATE_RULE, {"name": "After the last", "target": {"userId": rep}})
     assert after["__typename"] == "LeadRoutingRulePayload", after
@@ -543,7 +546,7 @@ async def test_rule_positions_are_bounded_so_the_next_rule_always_finds_a_place(
     assert pk_of(after["rule"]["id"]) > pk_of(last["id"])
     moved = await run(api, UPDATE_RULE, {"id": last["id"], "position": 2_147_483_647})
     assert moved["__typename"] == "ValidationError" and moved["field"] == "position"
-    stored = await row(writable.engine, t.lead_routing_rules, pk_of(last["id"]))
+    stored = await row(writable.engine, tables.lead_routing_rules, pk_of(last["id"]))
     assert (stored.position, stored.version) == (1_000_000, 1)
     for rule in (last, after["rule"]):
         await run(api, DELETE_RULE, {"id": rule["id"]})
@@ -553,9 +556,9 @@ async def test_names_and_costs_beyond_their_columns_are_validation_errors_that_n
     rep, lead = await a_rep(writable), await new_lead(api)
     before = (
         await unchanged_counts(writable),
-        await count(writable.engine, t.campaigns),
-        await count(writable.engine, t.lead_routing_rules),
-        await count(writable.engine, t.lead_splitters),
+        await count(writable.engine, tables.campaigns),
+        await count(writable.engine, tables.lead_routing_rules),
+        await count(writable.engine, tables.lead_splitters),
     )
     long = "x" * 201
     campaign = await run(api, CREATE_CAMPAIGN, {"name": long})
@@ -581,9 +584,9 @@ async def test_names_and_costs_beyond_their_columns_are_validation_errors_that_n
         assert costly["field"] == recosted["field"] == "costs", (costly, recosted)
     assert (
         await unchanged_counts(writable),
-        await count(writable.engine, t.campaigns),
-        await count(writable.engine, t.lead_routing_rules),
-        await count(writable.engine, t.lead_splitters),
+        await count(writable.engine, tables.campaigns),
+        await count(writable.engine, tables.lead_routing_rules),
+        await count(writable.engine, tables.lead_splitters),
     ) == before
     exactly = await run(api, CREATE_CAMPAIGN, {"name": f" {'c' * 200} "})
     assert exactly["campaign"]["name"] == "c" * 200  # blanks around a name are not counted: they are not kept
@@ -641,7 +644,9 @@ async def test_splitters_are_created_with_shares_updated_and_deleted_once_no_rul
     assert deleted["__typename"] == "DeletedPayload"
     assert (
         await count(
-            writable.engine, t.lead_splitter_shares, t.lead_splitter_shares.c.splitter_id == pk_of(splitter["id"])
+            writable.engine,
+            tables.lead_splitter_shares,
+            tables.lead_splitter_shares.c.splitter_id == pk_of(splitter["id"]),
         )
         == 0
     )

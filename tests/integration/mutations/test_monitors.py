@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 MONITOR = (
@@ -41,15 +41,17 @@ async def count(engine, table, *where) -> int:
 
 async def stored(engine, pk: int):
     async with engine.connect() as conn:
-        return (await conn.execute(select(t.status_monitors).where(t.status_monitors.c.id == pk))).one_or_none()
+        return (
+            await conn.execute(select(tables.status_monitors).where(tables.status_monitors.c.id == pk))
+        ).one_or_none()
 
 
 async def outbox_mark(engine) -> int:
-    return await scalar(engine, select(func.coalesce(func.max(t.outbox_events.c.id), 0)))
+    return await scalar(engine, select(func.coalesce(func.max(tables.outbox_events.c.id), 0)))
 
 
 async def events(engine, pk: int, after: int) -> list[tuple[str, dict]]:
-    box = t.outbox_events
+    box = tables.outbox_events
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(box.c.type, box.c.data)
@@ -111,7 +113,7 @@ async def test_create_status_monitor_stores_the_typed_rule_and_announces_it(api,
 
 
 async def test_an_invalid_rule_names_its_parameter_and_changes_nothing(api, writable):
-    before = (await count(writable.engine, t.status_monitors), await count(writable.engine, t.outbox_events))
+    before = (await count(writable.engine, tables.status_monitors), await count(writable.engine, tables.outbox_events))
     cases = [
         ({"kind": "NO_ACTIVITY"}, "ACCOUNT", "rule.days"),
         ({"kind": "NO_ACTIVITY", "days": 0}, "ACCOUNT", "rule.days"),
@@ -132,7 +134,10 @@ async def test_an_invalid_rule_names_its_parameter_and_changes_nothing(api, writ
     assert bad_colour["field"] == "colour"
     blank = await run(api, CREATE, {"name": " ", "entityType": "ACCOUNT", "rule": NOT_FOLLOWED_UP})
     assert blank["field"] == "name"
-    assert (await count(writable.engine, t.status_monitors), await count(writable.engine, t.outbox_events)) == before
+    assert (
+        await count(writable.engine, tables.status_monitors),
+        await count(writable.engine, tables.outbox_events),
+    ) == before
 
 
 async def test_a_second_monitor_with_the_same_name_is_a_conflict(api, writable):
@@ -149,7 +154,9 @@ async def test_a_second_monitor_with_the_same_name_is_a_conflict(api, writable):
     )
     assert again["__typename"] == "ConflictError"
     assert (
-        await count(writable.engine, t.status_monitors, func.lower(t.status_monitors.c.name) == "too many requests")
+        await count(
+            writable.engine, tables.status_monitors, func.lower(tables.status_monitors.c.name) == "too many requests"
+        )
         == 1
     )
 
@@ -159,7 +166,7 @@ async def test_partners_may_not_define_monitors(api, writable):
         api, CREATE, {"name": "Partner flag", "entityType": "ACCOUNT", "rule": NOT_FOLLOWED_UP}, writable.partner_token
     )
     assert refused["__typename"] == "PermissionDeniedError"
-    assert await count(writable.engine, t.status_monitors, t.status_monitors.c.name == "Partner flag") == 0
+    assert await count(writable.engine, tables.status_monitors, tables.status_monitors.c.name == "Partner flag") == 0
 
 
 async def test_update_status_monitor_replaces_the_rule_switches_it_off_and_announces_what_changed(api, writable):
@@ -211,14 +218,14 @@ async def test_delete_status_monitor_takes_its_indicators_with_it(api, writable)
     made = await new_monitor(api, name="Late", entityType="OPPORTUNITY", rule={"kind": "OPEN_PAST_CLOSE_DATE"})
     pk = pk_of(made["id"])
     # The seed has opportunities past their close date: the new monitor marked them at once.
-    assert await count(writable.engine, t.status_indicators, t.status_indicators.c.monitor_id == pk) > 0
+    assert await count(writable.engine, tables.status_indicators, tables.status_indicators.c.monitor_id == pk) > 0
     stale = await run(api, DELETE, {"id": made["id"], "version": 2})
     assert stale["__typename"] == "ConflictError"
     mark = await outbox_mark(writable.engine)
     deleted = await run(api, DELETE, {"id": made["id"], "version": 1})
     assert deleted == {"__typename": "DeletedPayload", "deletedId": made["id"]}
     assert await stored(writable.engine, pk) is None
-    assert await count(writable.engine, t.status_indicators, t.status_indicators.c.monitor_id == pk) == 0
+    assert await count(writable.engine, tables.status_indicators, tables.status_indicators.c.monitor_id == pk) == 0
     [(kind, data)] = await events(writable.engine, pk, mark)
     assert kind == "StatusMonitorChanged" and data["change"] == "DELETED" and data["name"] == "Late"
     again = await run(api, DELETE, {"id": made["id"]})

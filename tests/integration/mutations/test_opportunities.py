@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field } ... on NotFoundError { entityType }"
 OPPORTUNITY = "opportunity { id name stage probability version locked lossReason account { id } }"
@@ -35,16 +35,16 @@ async def count(engine, table, *where) -> int:
 async def outbox_types(engine, entity_id: int) -> list[str]:
     async with engine.connect() as conn:
         rows = await conn.execute(
-            select(t.outbox_events.c.type)
-            .where(t.outbox_events.c.entity_id == entity_id, t.outbox_events.c.entity_type == "Opportunity")
-            .order_by(t.outbox_events.c.id)
+            select(tables.outbox_events.c.type)
+            .where(tables.outbox_events.c.entity_id == entity_id, tables.outbox_events.c.entity_type == "Opportunity")
+            .order_by(tables.outbox_events.c.id)
         )
         return [r.type for r in rows]
 
 
 async def an_account(writable) -> str:
     async with writable.engine.connect() as conn:
-        return ids.encode("Account", (await conn.execute(select(func.min(t.accounts.c.id)))).scalar_one())
+        return ids.encode("Account", (await conn.execute(select(func.min(tables.accounts.c.id)))).scalar_one())
 
 
 async def new_opportunity(api, writable, **extra) -> dict:
@@ -71,17 +71,17 @@ async def test_create_opportunity_stores_it_announces_it_and_starts_its_history(
     assert (
         await count(
             writable.engine,
-            t.audit_entries,
-            t.audit_entries.c.entity_type == "Opportunity",
-            t.audit_entries.c.entity_id == pk,
+            tables.audit_entries,
+            tables.audit_entries.c.entity_type == "Opportunity",
+            tables.audit_entries.c.entity_id == pk,
         )
         == 1
     )
 
 
 async def test_create_opportunity_with_bad_input_changes_nothing_and_names_the_field(api, writable):
-    before = await count(writable.engine, t.opportunities)
-    events = await count(writable.engine, t.outbox_events)
+    before = await count(writable.engine, tables.opportunities)
+    events = await count(writable.engine, tables.outbox_events)
     blank = (await api.data(CREATE, {"input": {"name": "  ", "accountId": await an_account(writable)}}))[
         "createOpportunity"
     ]
@@ -95,8 +95,8 @@ async def test_create_opportunity_with_bad_input_changes_nothing_and_names_the_f
     assert missing["createOpportunity"]["entityType"] == "Account"
     closed = await api.data(CREATE, {"input": {"name": "X", "accountId": await an_account(writable), "stage": "WON"}})
     assert closed["createOpportunity"]["field"] == "stage"
-    assert await count(writable.engine, t.opportunities) == before
-    assert await count(writable.engine, t.outbox_events) == events
+    assert await count(writable.engine, tables.opportunities) == before
+    assert await count(writable.engine, tables.outbox_events) == events
 
 
 async def test_update_with_a_stale_version_is_a_conflict_and_the_current_version_wins(api, writable):
@@ -142,7 +142,10 @@ async def test_delete_removes_an_open_opportunity_and_a_second_delete_finds_noth
     assert (await api.data(DELETE, {"input": {"id": created["id"]}}))["deleteOpportunity"][
         "__typename"
     ] == "NotFoundError"
-    assert await count(writable.engine, t.opportunities, t.opportunities.c.id == ids.decode(created["id"])[1]) == 0
+    assert (
+        await count(writable.engine, tables.opportunities, tables.opportunities.c.id == ids.decode(created["id"])[1])
+        == 0
+    )
 
 
 HISTORY = """query($id: ID!) { node(id: $id) { ... on Opportunity {
@@ -200,7 +203,7 @@ async def some(writable, table, n: int = 2) -> list[int]:
 
 async def test_move_puts_the_opportunity_on_another_account_and_refuses_the_same_one(api, writable):
     created = await new_opportunity(api, writable)
-    other = ids.encode("Account", (await some(writable, t.accounts))[1])
+    other = ids.encode("Account", (await some(writable, tables.accounts))[1])
     moved = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": other}}))["moveOpportunity"]
     assert moved["opportunity"]["account"]["id"] == other
     same = (await api.data(MOVE, {"input": {"id": created["id"], "accountId": other}}))["moveOpportunity"]
@@ -224,7 +227,7 @@ async def test_copy_makes_an_open_opportunity_with_copies_of_the_quotes(api, wri
 
 async def test_related_accounts_are_added_once_and_removed(api, writable):
     created = await new_opportunity(api, writable)
-    other = ids.encode("Account", (await some(writable, t.accounts))[1])
+    other = ids.encode("Account", (await some(writable, tables.accounts))[1])
     added = await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
     assert added["addRelatedAccount"]["opportunity"]["relatedAccounts"] == [{"id": other}]
     twice = await api.data(ADD_RELATED, {"input": {"opportunityId": created["id"], "accountId": other}})
@@ -241,7 +244,7 @@ async def test_related_accounts_are_added_once_and_removed(api, writable):
 
 async def test_business_roles_are_added_and_removed(api, writable):
     created = await new_opportunity(api, writable)
-    contact = ids.encode("Contact", (await some(writable, t.contacts, 1))[0])
+    contact = ids.encode("Contact", (await some(writable, tables.contacts, 1))[0])
     added = (
         await api.data(
             ADD_ROLE, {"input": {"opportunityId": created["id"], "contactId": contact, "role": "Decision maker"}}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 
 from gql import ids
-from persistence import tables as t
+from persistence import tables
 from tests.integration.mutations.test_opportunities import ERRORS, count, new_opportunity
 
 QUOTE = "quote { id name currency isActive version total { amount currency } items { id name quantity discountPercent isRounding unitPrice { amount currency } total { amount } } }"
@@ -48,7 +48,7 @@ UPSELL = doc(
 
 async def catalog(writable) -> dict:
     """A price book with EUR prices for a one-time unit and a recurring one, from the seeded data."""
-    e, u = t.price_entries, t.product_units
+    e, u = tables.price_entries, tables.product_units
     async with writable.engine.connect() as conn:
 
         def priced(recurring: bool):
@@ -138,7 +138,7 @@ async def test_manual_items_in_another_currency_are_converted_with_the_exchange_
         )
     )["createQuote"]["quote"]
     async with writable.engine.connect() as conn:
-        rates = {r.currency: r.rate for r in await conn.execute(select(t.exchange_rates))}
+        rates = {r.currency: r.rate for r in await conn.execute(select(tables.exchange_rates))}
     added = (
         await api.data(
             ADD_ITEMS,
@@ -157,7 +157,7 @@ async def test_manual_items_in_another_currency_are_converted_with_the_exchange_
 
 async def test_item_errors_name_the_line_and_change_nothing(api, writable):
     opportunity, quote, c = await quote_with_items(api, writable)
-    before = await count(writable.engine, t.quote_items)
+    before = await count(writable.engine, tables.quote_items)
     bad = (
         await api.data(
             ADD_ITEMS, {"input": {"quoteId": quote["id"], "items": [{"unitId": c["once"]}, {"name": "No price"}]}}
@@ -170,7 +170,7 @@ async def test_item_errors_name_the_line_and_change_nothing(api, writable):
         )
     )["addQuoteItems"]
     assert negative["field"] == "items[0].quantity"
-    assert await count(writable.engine, t.quote_items) == before
+    assert await count(writable.engine, tables.quote_items) == before
 
 
 def near(total: str, offset: str) -> str:
@@ -210,7 +210,10 @@ async def test_active_quote_switches_and_cannot_be_deleted(api, writable):
     deleted = (await api.data(DELETE_QUOTE, {"input": {"id": quote["id"]}}))["deleteQuote"]
     assert deleted["__typename"] == "DeletedPayload"
     pk = ids.decode(opportunity["id"])[1]
-    assert await count(writable.engine, t.quotes, t.quotes.c.opportunity_id == pk, t.quotes.c.is_active) == 1
+    assert (
+        await count(writable.engine, tables.quotes, tables.quotes.c.opportunity_id == pk, tables.quotes.c.is_active)
+        == 1
+    )
 
 
 SET_PRICE = """mutation($input: SetPriceInput!) { setPrice(input: $input) { __typename } }"""
@@ -232,7 +235,7 @@ async def test_changing_currency_takes_the_books_prices_converts_manual_items_an
     async with writable.engine.connect() as conn:
         from sqlalchemy import select
 
-        rates = {r.currency: r.rate for r in await conn.execute(select(t.exchange_rates))}
+        rates = {r.currency: r.rate for r in await conn.execute(select(tables.exchange_rates))}
     manual = (Decimal(1000) * rates["EUR"] / rates["NOK"]).quantize(Decimal("0.01"))
     assert Decimal(lines[2]["unitPrice"]["amount"]) == manual
 
@@ -247,7 +250,7 @@ async def test_a_missing_price_in_the_new_currency_names_the_item_and_changes_no
     assert refused["__typename"] == "ValidationError" and refused["field"] == "currency"
     monthly_name = items(quote)[1]["name"]
     assert "no CHF price" in refused["message"] and monthly_name in refused["message"]
-    assert await count(writable.engine, t.quote_items, t.quote_items.c.currency == "CHF") == 0
+    assert await count(writable.engine, tables.quote_items, tables.quote_items.c.currency == "CHF") == 0
 
 
 async def test_selling_locks_the_opportunity_and_makes_one_contract_per_item_adding_up_to_the_total(api, writable):
@@ -323,13 +326,13 @@ async def test_concurrent_sales_of_one_opportunity_make_exactly_one_set_of_contr
     kinds = sorted(o["markOpportunitySold"]["__typename"] for o in outcomes)
     assert kinds == ["ConflictError"] * 9 + ["OpportunityPayload"]
     pk = ids.decode(opportunity["id"])[1]
-    assert await count(writable.engine, t.contracts, t.contracts.c.opportunity_id == pk) == len(items(quote))
+    assert await count(writable.engine, tables.contracts, tables.contracts.c.opportunity_id == pk) == len(items(quote))
     async with writable.engine.connect() as conn:
         won = (
             await conn.execute(
                 select(func.count())
-                .select_from(t.outbox_events)
-                .where(and_(t.outbox_events.c.type == "OpportunityWon", t.outbox_events.c.entity_id == pk))
+                .select_from(tables.outbox_events)
+                .where(and_(tables.outbox_events.c.type == "OpportunityWon", tables.outbox_events.c.entity_id == pk))
             )
         ).scalar_one()
     assert won == 1
@@ -397,14 +400,14 @@ async def test_concurrent_sales_through_two_server_processes_make_one_set_of_con
     kinds = sorted(r.json()["data"]["markOpportunitySold"]["__typename"] for r in responses)
     assert kinds == ["ConflictError"] * 19 + ["OpportunityPayload"]
     pk = ids.decode(opportunity["id"])[1]
-    assert await count(writable.engine, t.contracts, t.contracts.c.opportunity_id == pk) == len(items(quote))
+    assert await count(writable.engine, tables.contracts, tables.contracts.c.opportunity_id == pk) == len(items(quote))
 
 
 async def sale_is_consistent(writable, opportunity_id: str) -> bool:
     """Whether a won opportunity's contracts and actual revenue equal its active quote's total now."""
     from sqlalchemy import select
 
-    o, q, i, c = t.opportunities, t.quotes, t.quote_items, t.contracts
+    o, q, i, c = tables.opportunities, tables.quotes, tables.quote_items, tables.contracts
     pk = ids.decode(opportunity_id)[1]
     async with writable.engine.connect() as conn:
         row = (await conn.execute(select(o.c.stage, o.c.actual_revenue_amount).where(o.c.id == pk))).one()
@@ -449,4 +452,4 @@ async def test_item_edits_with_a_stale_quote_version_are_conflicts(api, writable
     assert stale["updateQuoteItem"]["__typename"] == "ConflictError"
     gone = await api.data(REMOVE_ITEM, {"input": {"id": second, "version": quote["version"]}})
     assert gone["removeQuoteItem"]["__typename"] == "ConflictError"
-    assert await count(writable.engine, t.quote_items, t.quote_items.c.id == ids.decode(second)[1]) == 1
+    assert await count(writable.engine, tables.quote_items, tables.quote_items.c.id == ids.decode(second)[1]) == 1
