@@ -28,12 +28,8 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import get_operation_ast
@@ -47,7 +43,18 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.errors import Refused
 from gql.execution import FastExecutor, mark_fast_fields
-from gql.limits import LimitExceeded, Limits, check_shape, check_text, cost
+from gql.limits import (
+    Checked,
+    LimitExceeded,
+    Limits,
+    Work,
+    check_document,
+    check_shape,
+    check_text,
+    coerce_page_variables,
+    cost,
+    count_tokens,
+)
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
 
@@ -119,28 +126,47 @@ class Prepared:
 
 
 class DocumentCache:
-    """Parsed and validated documents by query text (validation is ~1 ms a request otherwise)."""
+    """Documents that parsed and validated, by query text (validation is ~1 ms a request otherwise),
+    least recently used out beyond `limits.document_cache_bytes` of estimated memory or `size`
+    entries. A document refused by a limit or by validation is not kept: it costs its sender the
+    parse again, and the checking budget of its address, each time."""
 
-    def __init__(self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000) -> None:
+    BYTES_PER_TOKEN = 600  # a parsed document's memory: 360-560 bytes a token measured (tracemalloc)
+
+    def __init__(
+        self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000, work: Work | None = None
+    ) -> None:
         self.schema, self.size = schema, size
         self.limits = limits or Limits()
-        self.rules = None if self.limits.introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
-        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+        self.work = work if work is not None else Work()
+        self.bytes = 0  # the estimated memory of the documents kept
+        self._entries: OrderedDict[str, tuple[Checked, int]] = OrderedDict()
 
-    def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, query: str) -> Checked | None:
+        """The checked document if this text was checked before (and is still kept)."""
         found = self._entries.get(query)
-        if found is not None:
-            self._entries.move_to_end(query)
-            return found
-        try:
-            document: DocumentNode | None = parse(query, max_tokens=self.limits.max_tokens)
-            errors = validate(self.schema, document, self.rules, hide_suggestions=not self.limits.suggestions)
-        except GraphQLError as error:
-            document, errors = None, [error]
-        self._entries[query] = (document, errors)
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return document, errors
+        if found is None:
+            return None
+        self._entries.move_to_end(query)
+        return found[0]
+
+    def check(self, query: str, tokens: int | None = None) -> Checked:
+        """Parse, validate and keep a document: raises LimitExceeded or Invalid. `tokens`: its
+        `count_tokens` up to the limit, if counted already."""
+        checked, errors = check_document(self.schema, query, self.limits, self.work, tokens)
+        if checked is None:
+            raise Invalid(errors)
+        weight = len(query) + checked.tokens * self.BYTES_PER_TOKEN
+        if query not in self._entries and weight <= self.limits.document_cache_bytes:
+            self._entries[query] = (checked, weight)
+            self.bytes += weight
+            while self.bytes > self.limits.document_cache_bytes or len(self._entries) > self.size:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+        return checked
 
 
 def _only_introspection(operation: OperationDefinitionNode) -> bool:
@@ -162,7 +188,8 @@ class Pipeline:
         self.schema, self.engine = schema._schema, engine
         self.events_committed, self.clock = events_committed, clock
         self.limits = limits or Limits.from_env()
-        self.documents = DocumentCache(self.schema, self.limits)
+        self.work = Work()  # what the checks did, for tests to hold to the documents' size
+        self.documents = DocumentCache(self.schema, self.limits, work=self.work)
         self.admission = Admission(engine, clock=clock)  # persisted queries, trusted documents, rate limits
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
@@ -179,11 +206,19 @@ class Pipeline:
         sent = await self.admission.resolve(params.query, params.extensions, caller.authorization)
         try:
             check_text(sent.query, self.limits)
+            checked = self.documents.get(sent.query)
+            if checked is None:
+                # Parsing and checking a new document is the work a caller can make the server do before
+                # its token is known: a budget per client address (per token on a WebSocket) bounds it.
+                # Counted in parser tokens (a regular expression counts them in about a millisecond), which
+                # is what the work grows with.
+                tokens = count_tokens(sent.query, self.limits.max_tokens + 1)
+                whose = f"token:{caller.principal.token_id}" if caller.principal else f"address:{caller.client}"
+                await self.admission.check_new_document(whose, tokens)
+                checked = self.documents.check(sent.query, tokens)
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
-        document, errors = self.documents.get(sent.query)
-        if errors or document is None:
-            raise Invalid(errors)
+        document = checked.document
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
             raise Refused(
@@ -196,8 +231,11 @@ class Pipeline:
         if allow is not None:
             allow(operation)
         try:  # before the token is even looked up: a refused query costs no SQL
-            check_shape(document, operation, self.limits)
-            spent = cost(self.schema, document, operation, params.variables, self.limits)
+            check_shape(document, operation, self.limits, self.work)
+            values = coerce_page_variables(self.schema, operation, checked, params.variables)
+            if isinstance(values, list):
+                raise Invalid(values)
+            spent = cost(self.schema, document, operation, values, self.limits, self.work)
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
         # The token (401 unless only introspection), trusted documents (403), rate limits (429).

@@ -45,17 +45,8 @@ async def test_variables_of_the_wrong_type_are_a_request_error(gql):
     assert "data" not in response.json()
 
 
-async def test_a_negative_page_size_gets_a_clear_error(gql):
-    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": -1})
-    body = response.json()
-    assert body["data"] is None  # accounts is non-null, so the error nulls the whole result
-    assert body["errors"][0]["path"] == ["accounts"]
-    assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
-    assert "between 0 and 100" in body["errors"][0]["message"]
-
-
-@pytest.mark.parametrize("first", [101, 100000])
-async def test_a_page_over_the_cap_is_refused_before_anything_runs(gql, first):
+@pytest.mark.parametrize("first", [-1, 101, 100000])
+async def test_a_page_out_of_range_is_refused_before_anything_runs(gql, first):
     response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": first})
     body = response.json()
     assert response.status_code == 400 and "data" not in body
