@@ -8,10 +8,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, exists, or_, select
 
+from domain.errors import ValidationError
 from persistence import tables as t
 from persistence.visibility import Viewer
 
 EVERYTHING = Viewer.everything()
+# A search term is a few words typed by a person: longer ones are mistakes or attacks (SQLite refuses a
+# LIKE pattern over 50,000 bytes as "too complex"; PostgreSQL scans with it whatever its length).
+MAX_SEARCH_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ def conditions(
             continue
         if key == "search":
             term = value.strip()
+            if len(term) > MAX_SEARCH_LENGTH:
+                raise ValidationError("search", f"a search term has at most {MAX_SEARCH_LENGTH} characters")
             if term:
                 result.append(or_(*(table.c[c].icontains(term, autoescape=True) for c in spec.search)))
         elif key in spec.equals:

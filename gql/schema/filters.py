@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from gql.schema import enums as e
+from persistence.filters import MAX_SEARCH_LENGTH
 
 
 def _f(description: str, name: str | None = None) -> Any:
@@ -74,7 +75,10 @@ SalesActivityOrder = order_input(
 HistoryOrder = order_input("AuditEntry", {"AT": "By the time of the change."})
 UserOrder = order_input("User", {"NAME": "By name.", "EMAIL": "By e-mail.", **_STAMPS})
 
-SEARCH = "Case-insensitive text that the name (and the other text fields named here) must contain."
+SEARCH = (
+    f"Case-insensitive text (at most {MAX_SEARCH_LENGTH} characters) that the name (and the other text fields named here) "
+    "must contain."
+)
 
 
 @strawberry.input(description="Which accounts to list. All given conditions must hold.")
