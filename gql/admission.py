@@ -49,6 +49,9 @@ class Settings:
 
     apq_cache_bytes: int = 32 << 20  # persisted query texts kept per process (0: APQ off)
     rate_requests_per_minute: int = 600  # per token (0: no limit)
+    # Requests without a token (introspection only) per client address (0: no limit): GraphiQL asks
+    # once per page load, and each answer costs milliseconds of CPU that no token pays for.
+    rate_anonymous_requests_per_minute: int = 60
     rate_cost_per_minute: int = 1_000_000  # per token, in gql/limits.py `cost` units (0: no limit)
     rate_limit_url: str = ""  # memory:// or redis://…; empty: BROADCAST_URL when it is redis
     # Parser tokens of documents not in the parse cache that one client address (a WebSocket: one
@@ -327,7 +330,9 @@ class Admission:
                         {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
                     )
                 # No token, no budget of its own: anonymous introspection shares one per client address.
-                await self.limit(f"anonymous:{client or 'unknown'}", cost)
+                await self.limit(
+                    f"anonymous:{client or 'unknown'}", cost, self.settings.rate_anonymous_requests_per_minute
+                )
                 return None
             if lookup.trusted_documents_only and lookup.trusted_document is None:
                 raise AdmissionRefused(
@@ -372,9 +377,12 @@ class Admission:
         elif row.trusted_documents_only:
             raise AdmissionRefused(403, _not_trusted(sha256, token_id), "DOCUMENT_NOT_TRUSTED")
 
-    async def limit(self, key: str, cost: int) -> None:
-        """Take one request and `cost` from the key's budget, or refuse with 429 and Retry-After."""
-        per_minute, cost_per_minute = self.settings.rate_requests_per_minute, self.settings.rate_cost_per_minute
+    async def limit(self, key: str, cost: int, per_minute: int | None = None) -> None:
+        """Take one request and `cost` from the key's budget (of `per_minute` requests; default: a
+        token's), or refuse with 429 and Retry-After."""
+        if per_minute is None:
+            per_minute = self.settings.rate_requests_per_minute
+        cost_per_minute = self.settings.rate_cost_per_minute
         if not per_minute and not cost_per_minute:
             return
         budget = await self.rates.take(key, self.clock().timestamp(), per_minute, cost_per_minute, cost)
@@ -383,11 +391,12 @@ class Admission:
         wait = max(budget.wait_requests, budget.wait_cost)
         retry = max(1, math.ceil(wait - 1e-9))
         if budget.wait_requests >= budget.wait_cost:
-            whose = "per token" if key.startswith("token:") else "per client address without a token"
-            message = (
-                f"rate limit: at most {per_minute} requests a minute {whose} "
-                f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s"
+            whose, setting = (
+                ("per token", "SALESGRAPH_RATE_REQUESTS_PER_MINUTE")
+                if key.startswith("token:")
+                else ("per client address without a token", "SALESGRAPH_RATE_ANONYMOUS_REQUESTS_PER_MINUTE")
             )
+            message = f"rate limit: at most {per_minute} requests a minute {whose} ({setting}); retry in {retry} s"
         else:
             message = (
                 f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "

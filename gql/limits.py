@@ -55,7 +55,7 @@ class Limits:
 
     max_document_bytes: int = 32_768  # the query text
     max_tokens: int = 2_000  # parser tokens (comments included); counted before the document is parsed
-    max_field_repeats: int = 30  # selections of one response name in one selection set
+    max_field_repeats: int = 30  # selections of one response name (or fragment spreads) in one selection set
     max_field_comparisons: int = 10_000  # graphql-core's overlapping-fields validation budget
     max_depth: int = 15  # nested selections (GraphiQL's introspection query needs 13)
     max_aliases: int = 30  # aliased fields in the whole document
@@ -176,6 +176,18 @@ def check_document(
     fields before it is validated, and the one validation rule whose work can grow faster than the
     document (overlapping fields) runs within `max_field_comparisons`. `tokens`: the document's
     `count_tokens` up to `max_tokens + 1`, if the caller counted them already."""
+    parsed = parse_document(query, limits, work, tokens)
+    if isinstance(parsed, list):
+        return None, parsed
+    errors = validate_document(schema, parsed.document, limits, work)
+    return (None, errors) if errors else (parsed, [])
+
+
+def parse_document(
+    query: str, limits: Limits, work: Work | None = None, tokens: int | None = None
+) -> Checked | list[GraphQLError]:
+    """The first half of `check_document`: the document parsed (not validated yet) and scanned for
+    repeated fields, or its syntax error."""
     work = work if work is not None else Work()
     check_text(query, limits)
     check_tokens(query, limits, tokens)
@@ -183,8 +195,17 @@ def check_document(
     try:
         document = parse(query, max_tokens=limits.max_tokens)
     except GraphQLError as error:
-        return None, [error]
+        return [error]
     page_variables = _scan(document, limits, work)
+    return Checked(document, getattr(document, "token_count", 0), frozenset(page_variables))
+
+
+def validate_document(
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits, work: Work | None = None
+) -> list[GraphQLError]:
+    """The second half of `check_document`: graphql-core's validation, its overlapping-fields rule
+    within `max_field_comparisons` (a LimitExceeded beyond)."""
+    work = work if work is not None else Work()
     rule = _BoundedOverlappingFields.bounded(limits.max_field_comparisons)
     rules: list[type[ASTValidationRule]] = [
         rule if r is OverlappingFieldsCanBeMergedRule else r for r in specified_rules
@@ -202,9 +223,7 @@ def check_document(
             f"{limits.max_field_comparisons} allow (SALESGRAPH_MAX_FIELD_COMPARISONS): select each field "
             "once per selection set, or use fewer fragments",
         )
-    if errors:
-        return None, errors
-    return Checked(document, getattr(document, "token_count", 0), frozenset(page_variables)), []
+    return errors
 
 
 class _BoundedOverlappingFields(OverlappingFieldsCanBeMergedRule):
@@ -233,20 +252,29 @@ class _BoundedOverlappingFields(OverlappingFieldsCanBeMergedRule):
 def _scan(document: DocumentNode, limits: Limits, work: Work) -> set[str]:
     """Before validation, in one pass over the document's selections: refuses a response name selected
     more than `max_field_repeats` times in one selection set (inline fragments merge into it, as
-    validation and execution merge them), whose validation costs the square of the repeats; returns the
-    variables that `first` / `last` take their value from."""
+    validation and execution merge them), or more fragments spread there, as validation compares each
+    pair of them; returns the variables that `first` / `last` take their value from."""
     page_variables: set[str] = set()
     stack: list[SelectionSetNode] = [
         d.selection_set for d in document.definitions if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
     ]
     while stack:
         counts: dict[str, int] = {}
+        spreads = 0
         level = [stack.pop()]
         while level:
             for selection in level.pop().selections:
                 work.scanned += 1
                 if isinstance(selection, InlineFragmentNode):
                     level.append(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    spreads += 1
+                    if spreads > limits.max_field_repeats:
+                        raise LimitExceeded(
+                            "TOO_MANY_REPEATED_FIELDS",
+                            f"more than {limits.max_field_repeats} fragments are spread in one selection set "
+                            "(SALESGRAPH_MAX_FIELD_REPEATS); merge some of them",
+                        )
                 elif isinstance(selection, FieldNode):
                     name = (selection.alias or selection.name).value
                     counts[name] = repeats = counts.get(name, 0) + 1

@@ -48,12 +48,13 @@ from gql.limits import (
     LimitExceeded,
     Limits,
     Work,
-    check_document,
     check_shape,
     check_text,
     coerce_page_variables,
     cost,
     count_tokens,
+    parse_document,
+    validate_document,
 )
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
@@ -153,11 +154,16 @@ class DocumentCache:
         self._entries.move_to_end(query)
         return found[0]
 
-    def check(self, query: str, tokens: int | None = None) -> Checked:
+    async def check(self, query: str, tokens: int | None = None) -> Checked:
         """Parse, validate and keep a document: raises LimitExceeded or Invalid. `tokens`: its
-        `count_tokens` up to the limit, if counted already."""
-        checked, errors = check_document(self.schema, query, self.limits, self.work, tokens)
-        if checked is None:
+        `count_tokens` up to the limit, if counted already. Both halves run on the event loop, each
+        bounded by the document's size; between them, other requests' ready work runs."""
+        checked = parse_document(query, self.limits, self.work, tokens)
+        if isinstance(checked, list):
+            raise Invalid(checked)
+        await asyncio.sleep(0)
+        errors = validate_document(self.schema, checked.document, self.limits, self.work)
+        if errors:
             raise Invalid(errors)
         weight = len(query) + checked.tokens * self.BYTES_PER_TOKEN
         if query not in self._entries and weight <= self.limits.document_cache_bytes:
@@ -215,7 +221,7 @@ class Pipeline:
                 tokens = count_tokens(sent.query, self.limits.max_tokens + 1)
                 whose = f"token:{caller.principal.token_id}" if caller.principal else f"address:{caller.client}"
                 await self.admission.check_new_document(whose, tokens)
-                checked = self.documents.check(sent.query, tokens)
+                checked = await self.documents.check(sent.query, tokens)
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
         document = checked.document

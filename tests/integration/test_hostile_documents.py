@@ -272,15 +272,25 @@ async def test_repeats_through_inline_fragments_count_as_they_merge(app):
     refused(await client.post(query), "TOO_MANY_REPEATED_FIELDS")
 
 
-async def test_validation_work_that_grows_faster_than_the_document_is_bounded(app):
+async def test_fragments_spread_many_times_in_one_selection_set_are_refused_before_validation(app):
     client = await app()
-    # 200 fragments on one type, all spread in one selection set: graphql-core compares each pair.
+    # 200 fragments on one type, all spread in one selection set: validation would compare each pair.
     query = (
         "{ viewer { "
         + " ".join(f"...V{n}" for n in range(200))
         + " } } "
         + " ".join(f"fragment V{n} on Viewer {{ scopes }}" for n in range(200))
     )
+    before = snapshot(client.work)
+    assert "fragments are spread" in refused(await client.post(query), "TOO_MANY_REPEATED_FIELDS")
+    assert spent(before, client.work).validated == 0
+
+
+async def test_validation_work_that_grows_faster_than_the_document_is_bounded(app):
+    client = await app()
+    # 20 `viewer` of 25 `scopes` each: within the repeats allowed, but validation compares every
+    # pair of viewers' every pair of scopes.
+    query = "{ " + ("viewer { " + "scopes " * 25 + "} ") * 20 + "}"
     before = snapshot(client.work)
     message = refused(await client.post(query), "DOCUMENT_TOO_COMPLEX")
     assert "SALESGRAPH_MAX_FIELD_COMPARISONS" in message
