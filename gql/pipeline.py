@@ -4,10 +4,13 @@ both hand the same `Params` to `Pipeline.prepare` and run queries and mutations 
 `Pipeline.execute`, so a check or an optimisation cannot exist on one transport and not the other.
 
 `prepare`, in the order that keeps a refusal cheap: the document the request names (its text, or an
-APQ hash / trusted document: gql/admission.py), its size, the cached parse and validation, the
-operation, the transport's own rule (HTTP runs no subscription, GET no mutation), depth, aliases,
-root fields and cost (gql/limits.py), all before the token is looked up; then the token (or the
-connection's caller), trusted documents and rate limits, and each root field's scope (gql/scopes.py).
+APQ hash / trusted document: gql/admission.py), its size, then the cached parse and validation or,
+for a document not in the cache, the budget of new documents of the client address, its tokens,
+parse, repeated fields and validation; the operation, the transport's own rule (HTTP runs no
+subscription, GET no mutation), depth, aliases, root fields, the page variables' coerced values and
+cost (gql/limits.py), all before the token is looked up and each bounded by the document's size;
+then the token (or the connection's caller), trusted documents and rate limits, and each root
+field's scope (gql/scopes.py).
 `execute` runs a query on the breadth-first executor (gql/breadth_first.py) with graphql-core's as
 the fallback, a mutation on graphql-core's, both within the time limit. Subscriptions are prepared
 here too; their event streams stay with the WebSocket handler, which shares renders between
