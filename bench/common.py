@@ -47,10 +47,10 @@ def free_port() -> int:
 class ServerProcess:
     """`salesgraph serve` in its own process on a free port."""
 
-    def __init__(self, database_url: str, workers: int = 1) -> None:
+    def __init__(self, database_url: str, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": database_url}
+        env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
         self.log = tempfile.NamedTemporaryFile(prefix="salesgraph-bench-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
@@ -81,6 +81,25 @@ class ServerProcess:
         except OSError:
             pass
         return float("nan")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server process and its children (workers)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids, total = {self.process.pid}, 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # the parent pid
+                pids.add(int(stat.parent.name))
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
 
     def stop(self) -> None:
         self.process.terminate()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, validate
+from graphql import GraphQLSchema, OperationDefinitionNode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,8 +31,8 @@ from domain.tokens import document_hash
 from gql import ids
 from gql.auth import TokenLookup, lookup_token
 from gql.errors import Refused
-from gql.limits import LimitExceeded, Limits, check_shape, check_text
-from persistence import tables as t
+from gql.limits import LimitExceeded, Limits, check_document, check_shape
+from persistence import tables
 from persistence.trusted import registered_text
 
 log = logging.getLogger("salesgraph.admission")
@@ -50,8 +50,14 @@ class Settings:
 
     apq_cache_bytes: int = 32 << 20  # persisted query texts kept per process (0: APQ off)
     rate_requests_per_minute: int = 600  # per token (0: no limit)
+    # Requests without a token (introspection only) per client address (0: no limit): GraphiQL asks
+    # once per page load, and each answer costs milliseconds of CPU that no token pays for.
+    rate_anonymous_requests_per_minute: int = 60
     rate_cost_per_minute: int = 1_000_000  # per token, in gql/limits.py `cost` units (0: no limit)
     rate_limit_url: str = ""  # memory:// or redis://…; empty: BROADCAST_URL when it is redis
+    # Parser tokens of documents not in the parse cache that one client address (a WebSocket: one
+    # token) may have parsed and checked a minute, in each process (0: no limit).
+    rate_new_document_tokens_per_minute: int = 100_000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -124,18 +130,16 @@ class Sent:
 
 def check_trusted_document(schema: GraphQLSchema, document: str, field: str) -> None:
     """A document worth registering as trusted: it parses, is valid against the schema and within the
-    shape limits (a ValidationError on `field` otherwise)."""
+    limits on documents and on each operation's shape (a ValidationError on `field` otherwise)."""
     limits = Limits.from_env()
     try:
-        check_text(document, limits)
-        parsed = parse(document, max_tokens=limits.max_tokens)
-        errors = validate(schema, parsed)
-        if errors:
+        checked, errors = check_document(schema, document, limits)
+        if checked is None:
             raise ValidationError(field, "; ".join(e.message for e in errors[:3]))
-        for definition in parsed.definitions:
+        for definition in checked.document.definitions:
             if isinstance(definition, OperationDefinitionNode):
-                check_shape(parsed, definition, limits)
-    except (LimitExceeded, GraphQLError) as error:
+                check_shape(checked.document, definition, limits)
+    except LimitExceeded as error:
         raise ValidationError(field, error.message) from None
 
 
@@ -258,6 +262,8 @@ class Admission:
         self.persisted = PersistedQueries(self.settings.apq_cache_bytes)
         url = self.settings.rate_limit_url or "memory://"
         self.rates: MemoryRates | RedisRates = RedisRates(url) if url.startswith("redis") else MemoryRates()
+        # In this process's memory even with Redis: it guards this process's CPU, and must cost no round trip.
+        self.new_documents = MemoryRates()
         self._trusted_flags: dict[int, bool] = {}  # token id: runs only trusted documents
         self._trusted_seen: set[tuple[int, str]] = set()  # (token id, sha256) registered
 
@@ -325,7 +331,9 @@ class Admission:
                         {"WWW-Authenticate": 'Bearer realm="salesgraph"'},
                     )
                 # No token, no budget of its own: anonymous introspection shares one per client address.
-                await self.limit(f"anonymous:{client or 'unknown'}", cost)
+                await self.limit(
+                    f"anonymous:{client or 'unknown'}", cost, self.settings.rate_anonymous_requests_per_minute
+                )
                 return None
             if lookup.trusted_documents_only and lookup.trusted_document is None:
                 raise AdmissionRefused(
@@ -350,7 +358,7 @@ class Admission:
         one one per document it has not run yet."""
         if self._trusted_flags.get(token_id) is False or (token_id, sha256) in self._trusted_seen:
             return
-        tokens = t.api_tokens
+        tokens = tables.api_tokens
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -370,9 +378,12 @@ class Admission:
         elif row.trusted_documents_only:
             raise AdmissionRefused(403, _not_trusted(sha256, token_id), "DOCUMENT_NOT_TRUSTED")
 
-    async def limit(self, key: str, cost: int) -> None:
-        """Take one request and `cost` from the key's budget, or refuse with 429 and Retry-After."""
-        per_minute, cost_per_minute = self.settings.rate_requests_per_minute, self.settings.rate_cost_per_minute
+    async def limit(self, key: str, cost: int, per_minute: int | None = None) -> None:
+        """Take one request and `cost` from the key's budget (of `per_minute` requests; default: a
+        token's), or refuse with 429 and Retry-After."""
+        if per_minute is None:
+            per_minute = self.settings.rate_requests_per_minute
+        cost_per_minute = self.settings.rate_cost_per_minute
         if not per_minute and not cost_per_minute:
             return
         budget = await self.rates.take(key, self.clock().timestamp(), per_minute, cost_per_minute, cost)
@@ -381,17 +392,38 @@ class Admission:
         wait = max(budget.wait_requests, budget.wait_cost)
         retry = max(1, math.ceil(wait - 1e-9))
         if budget.wait_requests >= budget.wait_cost:
-            whose = "per token" if key.startswith("token:") else "per client address without a token"
-            message = (
-                f"rate limit: at most {per_minute} requests a minute {whose} "
-                f"(SALESGRAPH_RATE_REQUESTS_PER_MINUTE); retry in {retry} s"
+            whose, setting = (
+                ("per token", "SALESGRAPH_RATE_REQUESTS_PER_MINUTE")
+                if key.startswith("token:")
+                else ("per client address without a token", "SALESGRAPH_RATE_ANONYMOUS_REQUESTS_PER_MINUTE")
             )
+            message = f"rate limit: at most {per_minute} requests a minute {whose} ({setting}); retry in {retry} s"
         else:
             message = (
                 f"rate limit: this query costs {cost} and the token's budget of {cost_per_minute} a minute "
                 f"(SALESGRAPH_RATE_COST_PER_MINUTE) has less left; retry in {retry} s, or ask for less"
             )
         raise AdmissionRefused(429, message, "RATE_LIMITED", {"Retry-After": str(retry)})
+
+    async def check_new_document(self, key: str, tokens: int) -> None:
+        """Take a document's parser tokens from the key's budget of new documents (ones not in the parse
+        cache), or refuse with 429 and Retry-After. `key` names a client address, or a WebSocket's token."""
+        per_minute = self.settings.rate_new_document_tokens_per_minute
+        if not per_minute:
+            return
+        budget = await self.new_documents.take(key, self.clock().timestamp(), 0, per_minute, tokens)
+        if budget.admitted:
+            return
+        retry = max(1, math.ceil(budget.wait_cost - 1e-9))
+        whose = "token" if key.startswith("token:") else "client address"
+        raise AdmissionRefused(
+            429,
+            f"rate limit: documents the server has not seen are parsed and checked up to {per_minute} parser "
+            f"tokens a minute per {whose} (SALESGRAPH_RATE_NEW_DOCUMENT_TOKENS_PER_MINUTE); retry in "
+            f"{retry} s, or send documents that were run before (or their persisted query hashes)",
+            "RATE_LIMITED",
+            {"Retry-After": str(retry)},
+        )
 
     async def close(self) -> None:
         await self.rates.close()

@@ -4,10 +4,13 @@ both hand the same `Params` to `Pipeline.prepare` and run queries and mutations 
 `Pipeline.execute`, so a check or an optimisation cannot exist on one transport and not the other.
 
 `prepare`, in the order that keeps a refusal cheap: the document the request names (its text, or an
-APQ hash / trusted document: gql/admission.py), its size, the cached parse and validation, the
-operation, the transport's own rule (HTTP runs no subscription, GET no mutation), depth, aliases,
-root fields and cost (gql/limits.py), all before the token is looked up; then the token (or the
-connection's caller), trusted documents and rate limits, and each root field's scope (gql/scopes.py).
+APQ hash / trusted document: gql/admission.py), its size, then the cached parse and validation or,
+for a document not in the cache, the budget of new documents of the client address, its tokens,
+parse, repeated fields and validation; the operation, the transport's own rule (HTTP runs no
+subscription, GET no mutation), depth, aliases, root fields, the page variables' coerced values and
+cost (gql/limits.py), all before the token is looked up and each bounded by the document's size;
+then the token (or the connection's caller), trusted documents and rate limits, and each root
+field's scope (gql/scopes.py).
 `execute` runs a query on the breadth-first executor (gql/breadth_first.py) with graphql-core's as
 the fallback, a mutation on graphql-core's, both within the time limit. Subscriptions are prepared
 here too; their event streams stay with the WebSocket handler, which shares renders between
@@ -28,12 +31,8 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
     OperationType,
     execute,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import get_operation_ast
@@ -47,7 +46,19 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.errors import Refused
 from gql.execution import FastExecutor, mark_fast_fields
-from gql.limits import LimitExceeded, Limits, check_shape, check_text, cost
+from gql.limits import (
+    Checked,
+    LimitExceeded,
+    Limits,
+    Work,
+    check_shape,
+    check_text,
+    coerce_page_variables,
+    cost,
+    count_tokens,
+    parse_document,
+    validate_document,
+)
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
 
@@ -120,28 +131,52 @@ class Prepared:
 
 
 class DocumentCache:
-    """Parsed and validated documents by query text (validation is ~1 ms a request otherwise)."""
+    """Documents that parsed and validated, by query text (validation is ~1 ms a request otherwise),
+    least recently used out beyond `limits.document_cache_bytes` of estimated memory or `size`
+    entries. A document refused by a limit or by validation is not kept: it costs its sender the
+    parse again, and the checking budget of its address, each time."""
 
-    def __init__(self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000) -> None:
+    BYTES_PER_TOKEN = 600  # a parsed document's memory: 360-560 bytes a token measured (tracemalloc)
+
+    def __init__(
+        self, schema: GraphQLSchema, limits: Limits | None = None, size: int = 1000, work: Work | None = None
+    ) -> None:
         self.schema, self.size = schema, size
         self.limits = limits or Limits()
-        self.rules = None if self.limits.introspection else [*specified_rules, NoSchemaIntrospectionCustomRule]
-        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = OrderedDict()
+        self.work = work if work is not None else Work()
+        self.bytes = 0  # the estimated memory of the documents kept
+        self._entries: OrderedDict[str, tuple[Checked, int]] = OrderedDict()
 
-    def get(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, query: str) -> Checked | None:
+        """The checked document if this text was checked before (and is still kept)."""
         found = self._entries.get(query)
-        if found is not None:
-            self._entries.move_to_end(query)
-            return found
-        try:
-            document: DocumentNode | None = parse(query, max_tokens=self.limits.max_tokens)
-            errors = validate(self.schema, document, self.rules, hide_suggestions=not self.limits.suggestions)
-        except GraphQLError as error:
-            document, errors = None, [error]
-        self._entries[query] = (document, errors)
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return document, errors
+        if found is None:
+            return None
+        self._entries.move_to_end(query)
+        return found[0]
+
+    async def check(self, query: str, tokens: int | None = None) -> Checked:
+        """Parse, validate and keep a document: raises LimitExceeded or Invalid. `tokens`: its
+        `count_tokens` up to the limit, if counted already. Both halves run on the event loop, each
+        bounded by the document's size; between them, other requests' ready work runs."""
+        checked = parse_document(query, self.limits, self.work, tokens)
+        if isinstance(checked, list):
+            raise Invalid(checked)
+        await asyncio.sleep(0)
+        errors = validate_document(self.schema, checked.document, self.limits, self.work)
+        if errors:
+            raise Invalid(errors)
+        weight = len(query) + checked.tokens * self.BYTES_PER_TOKEN
+        if query not in self._entries and weight <= self.limits.document_cache_bytes:
+            self._entries[query] = (checked, weight)
+            self.bytes += weight
+            while self.bytes > self.limits.document_cache_bytes or len(self._entries) > self.size:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+        return checked
 
 
 def _only_introspection(operation: OperationDefinitionNode) -> bool:
@@ -163,7 +198,8 @@ class Pipeline:
         self.schema, self.engine = schema._schema, engine
         self.events_committed, self.clock = events_committed, clock
         self.limits = limits or Limits.from_env()
-        self.documents = DocumentCache(self.schema, self.limits)
+        self.work = Work()  # what the checks did, for tests to hold to the documents' size
+        self.documents = DocumentCache(self.schema, self.limits, work=self.work)
         self.admission = Admission(engine, clock=clock)  # persisted queries, trusted documents, rate limits
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
@@ -180,11 +216,19 @@ class Pipeline:
         sent = await self.admission.resolve(params.query, params.extensions, caller.authorization)
         try:
             check_text(sent.query, self.limits)
+            checked = self.documents.get(sent.query)
+            if checked is None:
+                # Parsing and checking a new document is the work a caller can make the server do before
+                # its token is known: a budget per client address (per token on a WebSocket) bounds it.
+                # Counted in parser tokens (a regular expression counts them in about a millisecond), which
+                # is what the work grows with.
+                tokens = count_tokens(sent.query, self.limits.max_tokens + 1)
+                whose = f"token:{caller.principal.token_id}" if caller.principal else f"address:{caller.client}"
+                await self.admission.check_new_document(whose, tokens)
+                checked = await self.documents.check(sent.query, tokens)
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
-        document, errors = self.documents.get(sent.query)
-        if errors or document is None:
-            raise Invalid(errors)
+        document = checked.document
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
             raise Refused(
@@ -197,8 +241,11 @@ class Pipeline:
         if allow is not None:
             allow(operation)
         try:  # before the token is even looked up: a refused query costs no SQL
-            check_shape(document, operation, self.limits)
-            spent = cost(self.schema, document, operation, params.variables, self.limits)
+            check_shape(document, operation, self.limits, self.work)
+            values = coerce_page_variables(self.schema, operation, checked, params.variables)
+            if isinstance(values, list):
+                raise Invalid(values)
+            spent = cost(self.schema, document, operation, values, self.limits, self.work)
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
         # The token (401 unless only introspection), trusted documents (403), rate limits (429).

@@ -8,10 +8,14 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Table, and_, exists, or_, select
 
-from persistence import tables as t
+from domain.errors import ValidationError
+from persistence import tables
 from persistence.visibility import Viewer
 
 EVERYTHING = Viewer.everything()
+# A search term is a few words typed by a person: longer ones are mistakes or attacks (SQLite refuses a
+# LIKE pattern over 50,000 bytes as "too complex"; PostgreSQL scans with it whatever its length).
+MAX_SEARCH_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def conditions(
             continue
         if key == "search":
             term = value.strip()
+            if len(term) > MAX_SEARCH_LENGTH:
+                raise ValidationError("search", f"a search term has at most {MAX_SEARCH_LENGTH} characters")
             if term:
                 result.append(or_(*(table.c[c].icontains(term, autoescape=True) for c in spec.search)))
         elif key in spec.equals:
@@ -110,7 +116,7 @@ def _indicator(entity_type: str, table: Table, present: bool) -> Callable[[Any],
     """`has_indicator` / `lacks_indicator`: the row carries (or does not carry) the monitor's indicator."""
 
     def clause(monitor_id: Any) -> ColumnElement:
-        s = t.status_indicators
+        s = tables.status_indicators
         found = exists(
             select(s.c.id).where(
                 s.c.monitor_id == monitor_id, s.c.entity_type == entity_type, s.c.entity_id == table.c.id
@@ -129,51 +135,51 @@ def _indicators(entity_type: str, table: Table) -> dict[str, Callable[[Any], Col
 
 
 def _has_sub_accounts(viewer: Viewer) -> ColumnElement:
-    sub = t.accounts.alias("sub")
-    rule = viewer.rule(t.accounts)
-    visible = [sub.c.id.in_(select(t.accounts.c.id).where(rule).correlate(None))] if rule is not None else []
-    return exists(select(sub.c.id).where(sub.c.parent_id == t.accounts.c.id, *visible))
+    sub = tables.accounts.alias("sub")
+    rule = viewer.rule(tables.accounts)
+    visible = [sub.c.id.in_(select(tables.accounts.c.id).where(rule).correlate(None))] if rule is not None else []
+    return exists(select(sub.c.id).where(sub.c.parent_id == tables.accounts.c.id, *visible))
 
 
 _COMMON_ORDER = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
 
 ACCOUNTS = FilterSpec(
-    t.accounts,
+    tables.accounts,
     search=("name", "organization", "email", "city"),
     equals=("kind", "country", "industry", "manager_id", "category_group", "category", "parent_id", "partner_id"),
     ranges=("created_at",),
     flags=("is_global", "key_account"),
     has={
-        "opportunities": _exists(t.opportunities, "account_id", t.accounts),
-        "contacts": _exists(t.contacts, "account_id", t.accounts),
+        "opportunities": _exists(tables.opportunities, "account_id", tables.accounts),
+        "contacts": _exists(tables.contacts, "account_id", tables.accounts),
         "sub_accounts": _has_sub_accounts,
-        "parent": _refers(t.accounts.c.parent_id),
-        "partner": _refers(t.accounts.c.partner_id),
+        "parent": _refers(tables.accounts.c.parent_id),
+        "partner": _refers(tables.accounts.c.partner_id),
     },
-    extra=_indicators("ACCOUNT", t.accounts),
+    extra=_indicators("ACCOUNT", tables.accounts),
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
 )
 
 CONTACTS = FilterSpec(
-    t.contacts,
+    tables.contacts,
     search=("first_name", "last_name", "email"),
     equals=("account_id", "partner_id", "contact_type_id", "lead_status"),
     ranges=("created_at",),
-    extra=_indicators("CONTACT", t.contacts),
+    extra=_indicators("CONTACT", tables.contacts),
     order={"LAST_NAME": "last_name", "FIRST_NAME": "first_name", **_COMMON_ORDER},
 )
 
 LEADS = FilterSpec(
-    t.leads,
+    tables.leads,
     search=("first_name", "last_name", "company", "email"),
     equals=("status", "country", "campaign_id", "assigned_user_id", "assigned_partner_id"),
     ranges=("created_at", "priority", "company_size"),
     flags=("archived",),
     has={
         "assignee": lambda viewer: or_(
-            _refers(t.leads.c.assigned_user_id)(viewer), _refers(t.leads.c.assigned_partner_id)(viewer)
+            _refers(tables.leads.c.assigned_user_id)(viewer), _refers(tables.leads.c.assigned_partner_id)(viewer)
         ),
-        "opportunity": _refers(t.leads.c.opportunity_id),
+        "opportunity": _refers(tables.leads.c.opportunity_id),
     },
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
@@ -182,29 +188,29 @@ OPEN_STAGES = ("PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION")
 
 
 def _opportunity_status(value: str) -> ColumnElement:
-    stage = t.opportunities.c.stage
+    stage = tables.opportunities.c.stage
     return {"OPEN": stage.in_(OPEN_STAGES), "WON": stage == "WON", "LOST": stage == "LOST"}[value]
 
 
 OPPORTUNITIES = FilterSpec(
-    t.opportunities,
+    tables.opportunities,
     search=("name",),
     equals=("stage", "owner_id", "account_id", "partner_id", "campaign_id", "estimated_revenue_currency"),
     ranges=("estimated_revenue_amount", "expected_close_date", "closed_at", "created_at", "probability"),
     flags=("locked",),
     has={
-        "quotes": _exists(t.quotes, "opportunity_id", t.opportunities),
+        "quotes": _exists(tables.quotes, "opportunity_id", tables.opportunities),
         "active_quote": lambda viewer: exists(
-            select(t.quotes.c.id).where(
-                t.quotes.c.opportunity_id == t.opportunities.c.id,
-                t.quotes.c.is_active.is_(True),
-                *[rule for rule in [viewer.rule(t.quotes)] if rule is not None],
+            select(tables.quotes.c.id).where(
+                tables.quotes.c.opportunity_id == tables.opportunities.c.id,
+                tables.quotes.c.is_active.is_(True),
+                *[rule for rule in [viewer.rule(tables.quotes)] if rule is not None],
             )
         ),
-        "contracts": _exists(t.contracts, "opportunity_id", t.opportunities),
-        "partner": _refers(t.opportunities.c.partner_id),
+        "contracts": _exists(tables.contracts, "opportunity_id", tables.opportunities),
+        "partner": _refers(tables.opportunities.c.partner_id),
     },
-    extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", t.opportunities)},
+    extra={"status": _opportunity_status, **_indicators("OPPORTUNITY", tables.opportunities)},
     order={
         "NAME": "name",
         "ESTIMATED_REVENUE": "estimated_revenue_amount",
@@ -216,7 +222,7 @@ OPPORTUNITIES = FilterSpec(
 )
 
 CONTRACTS = FilterSpec(
-    t.contracts,
+    tables.contracts,
     search=("name",),
     equals=("kind", "status", "account_id", "opportunity_id", "product_id", "category", "value_currency"),
     ranges=("starts_on", "ends_on", "value_amount", "created_at"),
@@ -224,31 +230,31 @@ CONTRACTS = FilterSpec(
 )
 
 PARTNERS = FilterSpec(
-    t.partners,
+    tables.partners,
     search=("name", "email"),
     equals=("country",),
-    has={"accounts": _exists(t.accounts, "partner_id", t.partners)},
+    has={"accounts": _exists(tables.accounts, "partner_id", tables.partners)},
     order={"NAME": "name", **_COMMON_ORDER},
 )
 
 CAMPAIGNS = FilterSpec(
-    t.campaigns,
+    tables.campaigns,
     search=("name",),
     equals=("status",),
     ranges=("starts_on", "ends_on"),
-    has={"leads": _exists(t.leads, "campaign_id", t.campaigns)},
+    has={"leads": _exists(tables.leads, "campaign_id", tables.campaigns)},
     order={"NAME": "name", "STARTS_ON": "starts_on", **_COMMON_ORDER},
 )
 
 PRICE_BOOKS = FilterSpec(
-    t.price_books,
+    tables.price_books,
     search=("name", "description"),
     flags=("active", "is_update"),
     order={"NAME": "name", **_COMMON_ORDER},
 )
 
 PRODUCTS = FilterSpec(
-    t.products,
+    tables.products,
     search=("name", "code", "description"),
     equals=("category", "code"),
     flags=("active",),
@@ -256,7 +262,7 @@ PRODUCTS = FilterSpec(
 )
 
 SALES_ACTIVITIES = FilterSpec(
-    t.sales_activities,
+    tables.sales_activities,
     search=("subject", "notes"),
     equals=("type", "owner_id", "lead_id", "opportunity_id", "account_id", "partner_id"),
     ranges=("due_at", "occurred_at", "created_at"),
@@ -265,21 +271,21 @@ SALES_ACTIVITIES = FilterSpec(
 )
 
 USERS = FilterSpec(
-    t.users,
+    tables.users,
     search=("name", "email"),
     equals=("role", "team_id"),
     order={"NAME": "name", "EMAIL": "email", **_COMMON_ORDER},
 )
 
 HISTORY = FilterSpec(
-    t.audit_entries,
+    tables.audit_entries,
     equals=("field", "actor_user_id"),
     ranges=("at",),
     order={"AT": "at"},
 )
 
 STATUS_MONITORS = FilterSpec(
-    t.status_monitors,
+    tables.status_monitors,
     search=("name",),
     equals=("entity_type",),
     flags=("active",),
@@ -287,11 +293,11 @@ STATUS_MONITORS = FilterSpec(
 )
 
 API_TOKENS = FilterSpec(
-    t.api_tokens,
+    tables.api_tokens,
     equals=("user_id", "partner_id"),
     extra={
         "revoked": lambda revoked: (
-            t.api_tokens.c.revoked_at.is_not(None) if revoked else t.api_tokens.c.revoked_at.is_(None)
+            tables.api_tokens.c.revoked_at.is_not(None) if revoked else tables.api_tokens.c.revoked_at.is_(None)
         )
     },
 )

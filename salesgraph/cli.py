@@ -11,7 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from persistence import tables as t
+from persistence import tables
 from persistence.db import create_engine, database_url
 from persistence.migrate import upgrade
 from salesgraph import logs
@@ -91,7 +91,7 @@ def possible_types() -> dict[str, list[str]]:
 
     graphql_schema = schema._schema
     return {
-        name: sorted(t.name for t in graphql_schema.get_possible_types(abstract))
+        name: sorted(member.name for member in graphql_schema.get_possible_types(abstract))
         for name, abstract in sorted(graphql_schema.type_map.items())
         if isinstance(abstract, (GraphQLInterfaceType, GraphQLUnionType)) and not name.startswith("__")
     }
@@ -115,10 +115,14 @@ async def _create_token(
     engine = create_engine()
     try:
         async with engine.connect() as conn:
-            user = (await conn.execute(select(t.users.c.id, t.users.c.role).where(t.users.c.email == email))).first()
+            user = (
+                await conn.execute(select(tables.users.c.id, tables.users.c.role).where(tables.users.c.email == email))
+            ).first()
             user_id, partner_id = (user.id, None) if user is not None else (None, None)
             if user_id is None:
-                partner_id = (await conn.execute(select(t.partners.c.id).where(t.partners.c.email == email))).scalar()
+                partner_id = (
+                    await conn.execute(select(tables.partners.c.id).where(tables.partners.c.email == email))
+                ).scalar()
         if user_id is None and partner_id is None:
             _fail(f"no user or partner has the e-mail {email!r}")
         # The same rule as createApiToken: known scopes, within the owner's role (domain/scopes.py).
@@ -208,7 +212,7 @@ async def _prepare_demo(size: str) -> tuple[str, str]:
     engine = create_engine()
     try:
         async with engine.connect() as conn:
-            empty = (await conn.execute(select(func.count()).select_from(t.accounts))).scalar_one() == 0
+            empty = (await conn.execute(select(func.count()).select_from(tables.accounts))).scalar_one() == 0
         if empty:
             print(f"seeding demo data ({size}) …", file=sys.stderr)
             await seed(engine, parse_size(size), progress=True)

@@ -11,10 +11,11 @@ from sqlalchemy import ColumnElement, Table
 from strawberry.types import Info
 
 from gql import ids
+from gql.errors import ClientError
 from gql.resolvers.loaders import PagesByParentLoader
 from gql.schema.base import Connection, window
 from persistence import reads
-from persistence.filters import FilterSpec, conditions, ordering
+from persistence.filters import MAX_SEARCH_LENGTH, FilterSpec, conditions, ordering
 
 # Which type a global id in a filter field must name.
 ID_TYPES: dict[str, str] = {
@@ -46,9 +47,18 @@ def _plain(value: Any) -> Any:
 
 
 def criteria(filter_input: Any) -> dict[str, Any]:
-    """A filter input as plain criteria: enums to their values, global ids to primary keys."""
+    """A filter input as plain criteria: enums to their values, global ids to primary keys. A search
+    term longer than a person types is a VALIDATION error before any SQL."""
     if filter_input is None:
         return {}
+    search = getattr(filter_input, "search", None)
+    if isinstance(search, str) and len(search.strip()) > MAX_SEARCH_LENGTH:
+        raise ClientError(
+            f"`filter.search` is {len(search.strip())} characters long; a search term has at most {MAX_SEARCH_LENGTH}",
+            code="VALIDATION",
+            field="filter.search",
+            maximum=MAX_SEARCH_LENGTH,
+        )
     result: dict[str, Any] = {}
     for f in dataclasses.fields(filter_input):
         value = getattr(filter_input, f.name)

@@ -9,7 +9,8 @@ from typing import Any
 
 import strawberry
 
-from gql.schema import enums as e
+from gql.schema import enums
+from persistence.filters import MAX_SEARCH_LENGTH
 
 
 def _f(description: str, name: str | None = None) -> Any:
@@ -28,8 +29,8 @@ def order_input(entity: str, fields: dict[str, str]) -> type:
         # The annotation is a string under `from __future__ import annotations`, and `field_enum` is a local:
         # hand Strawberry the type itself.
         field: Any = strawberry.field(graphql_type=field_enum, description="What to order by.")
-        direction: e.OrderDirection = strawberry.field(
-            default=e.OrderDirection.ASC, description="Ascending (default) or descending."
+        direction: enums.OrderDirection = strawberry.field(
+            default=enums.OrderDirection.ASC, description="Ascending (default) or descending."
         )
 
     return Order
@@ -74,18 +75,21 @@ SalesActivityOrder = order_input(
 HistoryOrder = order_input("AuditEntry", {"AT": "By the time of the change."})
 UserOrder = order_input("User", {"NAME": "By name.", "EMAIL": "By e-mail.", **_STAMPS})
 
-SEARCH = "Case-insensitive text that the name (and the other text fields named here) must contain."
+SEARCH = (
+    f"Case-insensitive text (at most {MAX_SEARCH_LENGTH} characters) that the name (and the other text fields named here) "
+    "must contain."
+)
 
 
 @strawberry.input(description="Which accounts to list. All given conditions must hold.")
 class AccountFilter:
     search: str | None = _f(SEARCH + " Searches name, organization, e-mail and city.")
-    kind: e.AccountKind | None = _f("Only accounts of this kind.")
+    kind: enums.AccountKind | None = _f("Only accounts of this kind.")
     country: str | None = _f("Only accounts in this country (ISO 3166 alpha-2, e.g. NO).")
     country_in: list[str] | None = _f("Only accounts in one of these countries.")
     industry: str | None = _f("Only accounts in this industry.")
     manager_id: strawberry.ID | None = _f("Only accounts managed by this user.")
-    category_group: e.CategoryGroup | None = _f("Only accounts in this category group.")
+    category_group: enums.CategoryGroup | None = _f("Only accounts in this category group.")
     category: str | None = _f("Only accounts of this category.")
     parent_id: strawberry.ID | None = _f("Only sub-accounts of this account.")
     partner_id: strawberry.ID | None = _f("Only accounts managed by this partner.")
@@ -108,7 +112,7 @@ class ContactFilter:
     account_id: strawberry.ID | None = _f("Only employees of this account.")
     partner_id: strawberry.ID | None = _f("Only consultants of this partner.")
     contact_type_id: strawberry.ID | None = _f("Only contacts of this type.")
-    lead_status: e.LeadStatus | None = _f("Only contacts with this stored lead status.")
+    lead_status: enums.LeadStatus | None = _f("Only contacts with this stored lead status.")
     has_indicator: strawberry.ID | None = _f("Only contacts carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only contacts not carrying the indicator of this status monitor.")
     created_at_min: datetime | None = _f("Created at or after this time.", name="createdFrom")
@@ -118,8 +122,8 @@ class ContactFilter:
 @strawberry.input(description="Which leads to list. All given conditions must hold.")
 class LeadFilter:
     search: str | None = _f(SEARCH + " Searches first name, last name, company and e-mail.")
-    status: e.LeadStatus | None = _f("Only leads in this status.")
-    status_in: list[e.LeadStatus] | None = _f("Only leads in one of these statuses.")
+    status: enums.LeadStatus | None = _f("Only leads in this status.")
+    status_in: list[enums.LeadStatus] | None = _f("Only leads in one of these statuses.")
     country: str | None = _f("Only leads from this country (ISO 3166 alpha-2).")
     campaign_id: strawberry.ID | None = _f("Only leads from this campaign.")
     assigned_user_id: strawberry.ID | None = _f("Only leads assigned to this user.")
@@ -138,9 +142,9 @@ class LeadFilter:
 @strawberry.input(description="Which opportunities to list. All given conditions must hold.")
 class OpportunityFilter:
     search: str | None = _f(SEARCH)
-    stage: e.Stage | None = _f("Only opportunities in this stage.")
-    stage_in: list[e.Stage] | None = _f("Only opportunities in one of these stages.")
-    status: e.OpportunityStatus | None = _f("Only open, only won or only lost opportunities.")
+    stage: enums.Stage | None = _f("Only opportunities in this stage.")
+    stage_in: list[enums.Stage] | None = _f("Only opportunities in one of these stages.")
+    status: enums.OpportunityStatus | None = _f("Only open, only won or only lost opportunities.")
     owner_id: strawberry.ID | None = _f("Only opportunities owned by this user.")
     account_id: strawberry.ID | None = _f("Only opportunities of this account.")
     partner_id: strawberry.ID | None = _f("Only opportunities assigned to this partner.")
@@ -172,12 +176,12 @@ class OpportunityFilter:
 @strawberry.input(description="Which contracts to list. All given conditions must hold.")
 class ContractFilter:
     search: str | None = _f(SEARCH)
-    kind: e.ContractKind | None = _f("Only contracts of this kind.")
-    status: e.ContractStatus | None = _f("Only contracts in this status.")
+    kind: enums.ContractKind | None = _f("Only contracts of this kind.")
+    status: enums.ContractStatus | None = _f("Only contracts in this status.")
     account_id: strawberry.ID | None = _f("Only contracts of this account.")
     opportunity_id: strawberry.ID | None = _f("Only contracts from this opportunity.")
     product_id: strawberry.ID | None = _f("Only contracts for this product.")
-    category: e.ProductCategory | None = _f("Only contracts for products of this category.")
+    category: enums.ProductCategory | None = _f("Only contracts for products of this category.")
     starts_on_min: date | None = _f("Starting on or after this date.", name="startsFrom")
     starts_on_max: date | None = _f("Starting on or before this date.", name="startsTo")
     ends_on_min: date | None = _f("Ending on or after this date.", name="endsFrom")
@@ -196,7 +200,7 @@ class PartnerFilter:
 @strawberry.input(description="Which campaigns to list. All given conditions must hold.")
 class CampaignFilter:
     search: str | None = _f(SEARCH)
-    status: e.CampaignStatus | None = _f("Only active or only archived campaigns.")
+    status: enums.CampaignStatus | None = _f("Only active or only archived campaigns.")
     starts_on_min: date | None = _f("Starting on or after this date.", name="startsFrom")
     starts_on_max: date | None = _f("Starting on or before this date.", name="startsTo")
     has_leads: bool | None = _f("With (true) or without (false) leads.")
@@ -212,7 +216,7 @@ class PriceBookFilter:
 @strawberry.input(description="Which products to list. All given conditions must hold.")
 class ProductFilter:
     search: str | None = _f(SEARCH + " Searches name, code and description.")
-    category: e.ProductCategory | None = _f("Only products of this category.")
+    category: enums.ProductCategory | None = _f("Only products of this category.")
     code: str | None = _f("Only the product with exactly this code.")
     active: bool | None = _f("Only active (true) or only inactive (false) products.")
 
@@ -220,8 +224,8 @@ class ProductFilter:
 @strawberry.input(description="Which sales activities to list. All given conditions must hold.")
 class SalesActivityFilter:
     search: str | None = _f(SEARCH + " Searches subject and notes.")
-    type: e.ActivityType | None = _f("Only activities of this type.")
-    type_in: list[e.ActivityType] | None = _f("Only activities of one of these types.")
+    type: enums.ActivityType | None = _f("Only activities of this type.")
+    type_in: list[enums.ActivityType] | None = _f("Only activities of one of these types.")
     owner_id: strawberry.ID | None = _f("Only activities owned by this user.")
     lead_id: strawberry.ID | None = _f("Only activities on this lead.")
     opportunity_id: strawberry.ID | None = _f("Only activities on this opportunity.")
@@ -237,7 +241,7 @@ class SalesActivityFilter:
 @strawberry.input(description="Which users to list. All given conditions must hold.")
 class UserFilter:
     search: str | None = _f(SEARCH + " Searches name and e-mail.")
-    role: e.Role | None = _f("Only users with this role.")
+    role: enums.Role | None = _f("Only users with this role.")
     team_id: strawberry.ID | None = _f("Only members of this team.")
 
 

@@ -337,11 +337,14 @@ async def test_in_memory_each_app_instance_has_its_own_budget(app, writable):
 
 
 async def test_anonymous_introspection_shares_one_budget_per_client_address(app, backend):
-    client = await app(backend, Clock(), rate_requests_per_minute="2", rate_limit_url="memory://")
-    introspect = "{ __schema { queryType { name } } }"
+    client = await app(backend, Clock(), rate_anonymous_requests_per_minute="2", rate_limit_url="memory://")
+    introspect = {"query": "{ __schema { queryType { name } } }"}
     for _ in range(2):
-        assert (await client.post(introspect, token="")).status_code == 200
-    error(await client.post(introspect, token=""), 429, "RATE_LIMITED")
+        assert (await client.http.post("/graphql", json=introspect)).status_code == 200  # no token
+    message = error(await client.http.post("/graphql", json=introspect), 429, "RATE_LIMITED")
+    assert "SALESGRAPH_RATE_ANONYMOUS_REQUESTS_PER_MINUTE" in message
+    # Requests with a token have their own budget, of SALESGRAPH_RATE_REQUESTS_PER_MINUTE.
+    assert (await client.post(introspect["query"])).status_code == 200
 
 
 async def test_a_bad_rate_setting_stops_the_app_at_start(backend, monkeypatch):

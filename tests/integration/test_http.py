@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from gql.app import create_app
-from persistence import tables as t
+from persistence import tables
 from persistence.db import create_engine
 from tests.conftest import statements
 from tests.support.live import live_server
@@ -47,17 +47,8 @@ async def test_variables_of_the_wrong_type_are_a_request_error(gql):
     assert "data" not in response.json()
 
 
-async def test_a_negative_page_size_gets_a_clear_error(gql):
-    response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": -1})
-    body = response.json()
-    assert body["data"] is None  # accounts is non-null, so the error nulls the whole result
-    assert body["errors"][0]["path"] == ["accounts"]
-    assert body["errors"][0]["extensions"]["code"] == "INVALID_PAGE"
-    assert "between 0 and 100" in body["errors"][0]["message"]
-
-
-@pytest.mark.parametrize("first", [101, 100000])
-async def test_a_page_over_the_cap_is_refused_before_anything_runs(gql, first):
+@pytest.mark.parametrize("first", [-1, 101, 100000])
+async def test_a_page_out_of_range_is_refused_before_anything_runs(gql, first):
     response = await gql.post("query($n: Int) { accounts(first: $n) { nodes { name } } }", {"n": first})
     body = response.json()
     assert response.status_code == 400 and "data" not in body
@@ -158,8 +149,8 @@ async def test_expired_and_revoked_tokens_stop_working(client, backend, column):
     assert (await client.post("/graphql", json=query, headers=auth)).status_code == 200
     async with backend.engine.begin() as conn:
         await conn.execute(
-            update(t.api_tokens)
-            .where(t.api_tokens.c.token_hash == hash_secret(token))
+            update(tables.api_tokens)
+            .where(tables.api_tokens.c.token_hash == hash_secret(token))
             .values({column: datetime.now(UTC) - timedelta(seconds=1)})
         )
     refused = await client.post("/graphql", json=query, headers=auth)

@@ -18,11 +18,13 @@ async def test_the_id_of_a_deleted_row_is_never_given_again(writable):
     """History and events refer to (type, id): a new account must not inherit a deleted one's."""
     from sqlalchemy import delete, insert
 
-    from persistence import tables as t
+    from persistence import tables
 
     row = {"kind": "ORGANIZATION", "name": "Short-lived AS", "category_group": "PROSPECT", "custom_attributes": {}}
     async with writable.engine.begin() as conn:
-        first = (await conn.execute(insert(t.accounts).values(**row).returning(t.accounts.c.id))).scalar_one()
-        await conn.execute(delete(t.accounts).where(t.accounts.c.id == first))
-        second = (await conn.execute(insert(t.accounts).values(**row).returning(t.accounts.c.id))).scalar_one()
+        first = (await conn.execute(insert(tables.accounts).values(**row).returning(tables.accounts.c.id))).scalar_one()
+        await conn.execute(delete(tables.accounts).where(tables.accounts.c.id == first))
+        second = (
+            await conn.execute(insert(tables.accounts).values(**row).returning(tables.accounts.c.id))
+        ).scalar_one()
     assert second > first

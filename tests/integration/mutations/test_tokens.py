@@ -53,10 +53,10 @@ async def test_an_admin_creates_a_partner_token_and_a_partner_only_its_own(api, 
 async def test_bad_scopes_and_past_expiry_are_refused_and_create_nothing(api, writable):
     from sqlalchemy import func, select
 
-    from persistence import tables as t
+    from persistence import tables
 
     async with writable.engine.connect() as conn:
-        before = (await conn.execute(select(func.count()).select_from(t.api_tokens))).scalar_one()
+        before = (await conn.execute(select(func.count()).select_from(tables.api_tokens))).scalar_one()
     bad = await api.post(CREATE, {"input": {"name": "X", "scopes": ["ACCOUNTS_READ", "DROP TABLE"]}})
     assert bad.status_code == 400 and "Scope" in bad.json()["errors"][0]["message"]
     past = (await api.data(CREATE, {"input": {"name": "X", "expiresAt": "2020-01-01T00:00:00Z"}}))["createApiToken"]
@@ -66,4 +66,4 @@ async def test_bad_scopes_and_past_expiry_are_refused_and_create_nothing(api, wr
     )
     assert both["createApiToken"]["__typename"] == "ValidationError"
     async with writable.engine.connect() as conn:
-        assert (await conn.execute(select(func.count()).select_from(t.api_tokens))).scalar_one() == before
+        assert (await conn.execute(select(func.count()).select_from(tables.api_tokens))).scalar_one() == before
