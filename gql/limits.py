@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -292,6 +293,27 @@ def _scan(document: DocumentNode, limits: Limits, work: Work) -> set[str]:
     return page_variables
 
 
+def _summarised_once(
+    fragments: dict[str, FragmentDefinitionNode],
+    work: Work,
+    summarise: Callable[[FragmentDefinitionNode], tuple[int, int]],
+) -> Callable[[str], tuple[int, int]]:
+    """A fragment's summary by its name, worked out once per document however often it is spread (a
+    cycle, which validation refuses, and an unknown fragment add nothing)."""
+    summaries: dict[str, tuple[int, int]] = {}
+
+    def fragment(name: str) -> tuple[int, int]:
+        found = summaries.get(name)
+        if found is None:
+            summaries[name] = (0, 0)
+            definition = fragments.get(name)
+            work.fragment_expansions += 1
+            found = summaries[name] = summarise(definition) if definition is not None else (0, 0)
+        return found
+
+    return fragment
+
+
 def check_shape(
     document: DocumentNode, operation: OperationDefinitionNode, limits: Limits, work: Work | None = None
 ) -> None:
@@ -308,7 +330,6 @@ def check_shape(
             "(SALESGRAPH_MAX_ROOT_FIELDS)",
         )
     cap = limits.max_aliases + 1
-    summaries: dict[str, tuple[int, int]] = {}
 
     def summary(selection_set: SelectionSetNode) -> tuple[int, int]:
         """The selection set's levels (itself included) and its aliases (at most `cap`)."""
@@ -330,15 +351,7 @@ def check_shape(
             aliases = min(aliases, cap)
         return levels, aliases
 
-    def fragment(name: str) -> tuple[int, int]:
-        found = summaries.get(name)
-        if found is None:
-            summaries[name] = (0, 0)  # a cycle (refused by validation) adds nothing
-            definition = fragments.get(name)
-            work.fragment_expansions += 1
-            found = summaries[name] = summary(definition.selection_set) if definition else (0, 0)
-        return found
-
+    fragment = _summarised_once(fragments, work, lambda definition: summary(definition.selection_set))
     levels, aliases = summary(operation.selection_set)
     if aliases > limits.max_aliases:
         raise LimitExceeded(
@@ -386,7 +399,6 @@ def cost(
         operation.operation.value
     ]
     cap = limits.max_cost + 1
-    summaries: dict[str, tuple[int, int]] = {}
 
     def items(selection_set: SelectionSetNode, parent: Any) -> int:
         a, b = summary(selection_set, parent)
@@ -427,18 +439,11 @@ def cost(
             a, b = min(a, cap), min(b, cap)
         return a, b
 
-    def fragment(name: str) -> tuple[int, int]:
-        found = summaries.get(name)
-        if found is None:
-            summaries[name] = (0, 0)  # a cycle (refused by validation) adds nothing
-            definition = fragments.get(name)
-            work.fragment_expansions += 1
-            found = (0, 0)
-            if definition is not None:
-                found = summary(definition.selection_set, schema.get_type(definition.type_condition.name.value))
-            summaries[name] = found
-        return found
-
+    fragment = _summarised_once(
+        fragments,
+        work,
+        lambda definition: summary(definition.selection_set, schema.get_type(definition.type_condition.name.value)),
+    )
     total = items(operation.selection_set, root)
     if total > limits.max_cost:
         raise LimitExceeded(
