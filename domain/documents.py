@@ -197,7 +197,7 @@ def quote_tokens(
 def document_file_name(quote: Quote, today: date) -> str:
     """A safe file name from the quote's name and the day: `Quote-Fleet-renewal-2026-06-15.docx`."""
     ascii_name = unicodedata.normalize("NFKD", quote.name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-")[:80] or f"quote-{quote.id}"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-")[:80] or "quote"
     return f"{slug}-{today.isoformat()}.docx"
 
 

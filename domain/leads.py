@@ -131,7 +131,7 @@ class Lead(Entity):
     @property
     def display_name(self) -> str:
         person = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return self.company or person or self.email or f"Lead {self.id}"
+        return self.company or person or self.email or "Unnamed lead"
 
 
 def cost_per_lead(costs: Money | None, leads: int) -> Money | None:

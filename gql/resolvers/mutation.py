@@ -29,30 +29,13 @@ from gql import ids as global_ids
 from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
-from gql.schema.errors import (
-    ConflictError,
-    LockedError,
-    NotFoundError,
-    PermissionDeniedError,
-    UserError,
-    ValidationProblem,
-    to_user_error,
-)
+from gql.schema.errors import ERROR_TYPES, UserError, to_user_error
 from gql.schema.nodes import TABLES
 from persistence.uow import SqlUnitOfWork
 
 log = logging.getLogger("salesgraph.mutations")
 
 INPUT = "What to do; see the input type."
-
-# Each domain error and the GraphQL type that shows it, in the order unions list them.
-ERROR_TYPES: dict[type[domain_errors.DomainError], type[UserError]] = {
-    domain_errors.ValidationError: ValidationProblem,
-    domain_errors.NotFound: NotFoundError,
-    domain_errors.Conflict: ConflictError,
-    domain_errors.Locked: LockedError,
-    domain_errors.PermissionDenied: PermissionDeniedError,
-}
 
 GLOBAL_ID = "salesgraph.global_id"  # field metadata: the node type(s) an input field's global ids must be of
 

@@ -4,7 +4,6 @@ or one of these, and a client selects `... on UserError { code message }` to sho
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Union
 
 import strawberry
 
@@ -59,7 +58,15 @@ class PermissionDeniedError(UserError):
     pass
 
 
-ERROR_TYPES = (ValidationProblem, NotFoundError, ConflictError, LockedError, PermissionDeniedError)
+# Each domain error and the type that shows it, in the order result unions list them (a subclass, such as
+# StaleVersion, shows as its base).
+ERROR_TYPES: dict[type[errors.DomainError], type[UserError]] = {
+    errors.ValidationError: ValidationProblem,
+    errors.NotFound: NotFoundError,
+    errors.Conflict: ConflictError,
+    errors.Locked: LockedError,
+    errors.PermissionDenied: PermissionDeniedError,
+}
 
 
 def to_user_error(error: errors.DomainError) -> UserError:
@@ -74,13 +81,3 @@ def to_user_error(error: errors.DomainError) -> UserError:
     if isinstance(error, errors.PermissionDenied):
         return PermissionDeniedError(message=message, code=ErrorCode.PERMISSION_DENIED)
     return ConflictError(message=message, code=ErrorCode.CONFLICT)
-
-
-def result(name: str, success: type, description: str | None = None) -> Any:
-    """The result type of a mutation: its success payload or any expected failure."""
-    return Annotated[
-        Union[(success, *ERROR_TYPES)],
-        strawberry.union(
-            name, description=description or f"The outcome of the mutation: `{success.__name__}` or a `UserError`."
-        ),
-    ]

@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 
-from domain.commands import UNSET
 from domain.money import Money
 
 
@@ -18,28 +17,6 @@ class MoneyInput:
 
     def to_domain(self) -> Money:
         return Money(self.amount, self.currency)
-
-
-def to_money(value: MoneyInput | None) -> Money | None:
-    if value is None or value is strawberry.UNSET:
-        return None if value is None else UNSET
-    return Money(value.amount, value.currency)
-
-
-def opt(value: Any) -> Any:
-    """A GraphQL input field that was not sent is UNSET for the domain (None clears)."""
-    return UNSET if value is strawberry.UNSET else value
-
-
-def maybe(value: Any, convert: Any) -> Any:
-    """Convert a sent, non-null value; pass UNSET and None through."""
-    if value is strawberry.UNSET:
-        return UNSET
-    return None if value is None else convert(value)
-
-
-def arg(description: str) -> Any:
-    return strawberry.argument(description=description)
 
 
 def described(description: str) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import ValidationError
-from gql.resolvers.mutation import ERROR_TYPES
+from gql.schema.errors import ERROR_TYPES
 from gql.schema.mutations import Mutation
 from gql.schema.schema import schema
 from tests.support.raises import raised_by
