@@ -180,15 +180,22 @@ def take(
 class MemoryRates:
     """Buckets in this process's memory: each process has its own budget per token."""
 
+    MAX_BUCKETS = 100_000
+
     def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float, float]] = {}
+        # Least recently used first. Beyond MAX_BUCKETS the least recently used bucket is forgotten (it
+        # starts full again): memory stays bounded and each request costs O(1), however many addresses
+        # send requests within a minute.
+        self._buckets: OrderedDict[str, tuple[float, float, float]] = OrderedDict()
 
     async def take(self, key: str, now: float, per_minute: int, cost_per_minute: int, cost: int) -> Budget:
         budget, state = take(self._buckets.get(key), now, per_minute, cost_per_minute, cost)
         if state is not None:
             self._buckets[key] = state
-            if len(self._buckets) > 100_000:  # forget buckets idle for a minute: they are full again
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[2] < 60}
+        if key in self._buckets:  # a refused request is use too: a busy sender is the last to be forgotten
+            self._buckets.move_to_end(key)
+            if len(self._buckets) > self.MAX_BUCKETS:
+                self._buckets.popitem(last=False)
         return budget
 
     async def close(self) -> None:

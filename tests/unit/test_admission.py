@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql.admission import PersistedQueries, take
+from gql.admission import MemoryRates, PersistedQueries, take
 
 
 def test_a_full_bucket_admits_a_minute_s_worth_and_then_says_how_long_to_wait():
@@ -53,3 +53,13 @@ def test_the_persisted_query_cache_drops_the_least_recently_used_text_beyond_its
     assert cache.get("b") is None and cache.get("a") == "aaaa" and cache.get("c") == "cccc"
     cache.put("huge", "x" * 11)
     assert cache.get("huge") is None
+
+
+async def test_per_address_buckets_in_memory_stay_bounded_and_keep_the_busy_ones(monkeypatch):
+    monkeypatch.setattr(MemoryRates, "MAX_BUCKETS", 3)
+    rates = MemoryRates()
+    assert (await rates.take("busy", 100.0, 1, 0, 0)).admitted
+    for n in range(10):  # many other addresses, one request each
+        await rates.take(f"address:{n}", 100.0, 1, 0, 0)
+        assert not (await rates.take("busy", 100.0, 1, 0, 0)).admitted  # still remembered: its one request is spent
+    assert len(rates._buckets) == 3
