@@ -204,6 +204,15 @@ class PartnerChanged(PartnerEvent):
     """A partner or its consultants changed."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class UserEvent(DomainEvent):
+    entity_type: ClassVar[str] = "User"
+
+
+class UserRoleChanged(UserEvent):
+    """A user's role changed (data: from, to): what the user's tokens may do changed with it."""
+
+
 def _frozen_subclasses(base: type) -> None:
     for sub in base.__subclasses__():
         if "__dataclass_fields__" not in sub.__dict__:

@@ -73,7 +73,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.PARTNERS_READ: "Read the list of partners.",
     Scope.PARTNERS_WRITE: "Create, change and delete partners.",
     Scope.USERS_READ: "Read users and sales teams.",
-    Scope.USERS_WRITE: "Set users' and teams' sales goals.",
+    Scope.USERS_WRITE: "Set users' and teams' sales goals; change a user's role (admins).",
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
     Scope.MONITORS_WRITE: "Create, change and delete status monitors.",
     Scope.SCOREBOARD_READ: "Read the sales scoreboard and subscribe to its updates.",

@@ -29,9 +29,10 @@ from domain.base import utcnow
 from domain.errors import ValidationError
 from domain.tokens import document_hash
 from gql import ids
-from gql.auth import TokenLookup, lookup_token
+from gql.auth import TokenLookup, bearer_hash, lookup_token
 from gql.errors import Refused
 from gql.limits import LimitExceeded, Limits, check_document, check_shape
+from gql.token_cache import TokenCache
 from persistence import tables
 from persistence.trusted import registered_text
 
@@ -58,6 +59,10 @@ class Settings:
     # Parser tokens of documents not in the parse cache that one client address (a WebSocket: one
     # token) may have parsed and checked a minute, in each process (0: no limit).
     rate_new_document_tokens_per_minute: int = 100_000
+    # How long each process may answer a token from its cache of lookups without reading it again (0: every
+    # request reads its token). Changes through the API reach every cache at once (gql/token_cache.py);
+    # this bounds how long a change made in the database by hand goes unseen.
+    token_cache_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -262,10 +267,17 @@ class RedisRates:
 
 class Admission:
     def __init__(
-        self, engine: AsyncEngine, settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+        self,
+        engine: AsyncEngine,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        tokens: TokenCache | None = None,
     ) -> None:
         self.engine, self.clock = engine, clock
         self.settings = settings or Settings.from_env()
+        # Token lookups (None: every request reads its token). The app passes one that hears the other
+        # processes' changes through the event bus.
+        self.tokens = tokens
         self.persisted = PersistedQueries(self.settings.apq_cache_bytes)
         url = self.settings.rate_limit_url or "memory://"
         self.rates: MemoryRates | RedisRates = RedisRates(url) if url.startswith("redis") else MemoryRates()
@@ -308,7 +320,7 @@ class Admission:
         if text is not None:
             return Sent(text, sha256)
         # Not in this process's cache: perhaps a trusted document of the caller's token.
-        lookup = await lookup_token(self.engine, authorization, sha256) if authorization else None
+        lookup = await self.lookup(authorization, sha256, need_document=True) if authorization else None
         if lookup is not None and lookup.trusted_document is not None:
             return Sent(lookup.trusted_document, sha256, lookup=lookup, looked_up=True)
         raise AdmissionRefused(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
@@ -327,7 +339,7 @@ class Admission:
         caller already authenticated for the connection (a WebSocket's `connection_init`): its token
         is not looked up again."""
         if principal is None:
-            lookup = sent.lookup if sent.looked_up else await lookup_token(self.engine, authorization, sent.sha256)
+            lookup = sent.lookup if sent.looked_up else await self.lookup(authorization, sent.sha256)
             if lookup is None:
                 if not anonymous_ok:
                     raise AdmissionRefused(
@@ -342,7 +354,11 @@ class Admission:
                     f"anonymous:{client or 'unknown'}", cost, self.settings.rate_anonymous_requests_per_minute
                 )
                 return None
-            if lookup.trusted_documents_only and lookup.trusted_document is None:
+            if (
+                lookup.trusted_documents_only
+                and lookup.trusted_document is None
+                and (lookup.principal.token_id, sent.sha256) not in self._trusted_seen
+            ):
                 raise AdmissionRefused(
                     403, _not_trusted(sent.sha256, lookup.principal.token_id), "DOCUMENT_NOT_TRUSTED"
                 )
@@ -357,6 +373,37 @@ class Admission:
         if sent.register:
             self.persisted.put(sent.sha256, sent.query)
         return principal
+
+    async def lookup(self, authorization: str | None, sha256: str, need_document: bool = False) -> TokenLookup | None:
+        """The token's lookup: from the cache when it holds the token (and, for a token limited to trusted
+        documents, the document is known to be registered for it and its text is not needed), else one
+        statement, whose answer the cache keeps."""
+        token_hash = bearer_hash(authorization)
+        if token_hash is None:
+            return None
+        now = self.clock()
+        tokens = self.tokens
+        if tokens is not None:
+            cached = tokens.get(token_hash, now)
+            if cached is not None and (
+                not cached.trusted_documents_only
+                or (not need_document and (cached.principal.token_id, sha256) in self._trusted_seen)
+            ):
+                return cached
+            generation = tokens.generation  # before the statement: a clearing meanwhile voids its answer
+        lookup = await lookup_token(self.engine, authorization, sha256, now)
+        if lookup is None:
+            return None
+        if lookup.trusted_document is not None:
+            self._remember_trusted(lookup.principal.token_id, sha256)
+        if tokens is not None:
+            tokens.put(token_hash, lookup, generation, now)
+        return lookup
+
+    def _remember_trusted(self, token_id: int, sha256: str) -> None:
+        if len(self._trusted_seen) > 100_000:
+            self._trusted_seen.clear()
+        self._trusted_seen.add((token_id, sha256))
 
     async def _check_trusted(self, token_id: int, sha256: str) -> None:
         """The trusted-documents rule for a token looked up earlier (a WebSocket's). A token's flag

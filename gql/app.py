@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from domain.base import utcnow
+from gql.admission import Settings
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
@@ -30,6 +31,7 @@ from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
 from gql.timing import ServerTimingMiddleware
+from gql.token_cache import TokenCache
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping
 from persistence.migrate import check_current
@@ -94,6 +96,8 @@ def create_app(
     realtime.scoreboards = ScoreboardTopics(
         engine, hub, clock=clock, coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2)
     )
+    # Token lookups kept per process; a change to a token, a user or a partner clears every process's.
+    tokens = TokenCache(bus, max_age=Settings.from_env().token_cache_seconds)
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
     scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
@@ -130,7 +134,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await check_current(engine)
-        tasks = [asyncio.create_task(hub.run(), name="event-hub")]
+        tasks = [
+            asyncio.create_task(hub.run(), name="event-hub"),
+            asyncio.create_task(tokens.run(), name="token-cache"),
+            asyncio.create_task(tokens.follow(hub), name="token-cache-events"),
+        ]
         if dispatch:
             tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
         if schedule:
@@ -151,7 +159,9 @@ def create_app(
 
     # One pipeline for both transports: the same checks, parse cache, persisted queries, rate limit
     # budgets and executors whether an operation comes over HTTP or a WebSocket.
-    pipeline = Pipeline(schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock)
+    pipeline = Pipeline(
+        schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock, tokens=tokens
+    )
     endpoint = GraphQLEndpoint(pipeline)
     websockets = WebSocketEndpoint(
         pipeline,
@@ -179,6 +189,7 @@ def create_app(
     app.state.realtime = realtime
     app.state.websockets = websockets
     app.state.pipeline = pipeline
+    app.state.tokens = tokens
     app.state.dispatcher = dispatcher
     app.state.scheduler = scheduler
     app.add_middleware(ServerTimingMiddleware)

@@ -16,6 +16,11 @@ from persistence import tables
 from persistence.rows import to_row
 from persistence.trusted import registered_text
 
+# The entities whose changes can change what `lookup_token` answers for a token: the token itself (revoked),
+# its user (the role caps its scopes) and its partner (deleted with its tokens). A committed change to one
+# of them clears every process's cache of lookups (gql/token_cache.py).
+CREDENTIAL_ENTITIES = frozenset({"ApiToken", "User", "Partner"})
+
 
 @dataclass(frozen=True)
 class TokenLookup:
@@ -24,6 +29,17 @@ class TokenLookup:
     principal: Principal
     trusted_documents_only: bool = False
     trusted_document: str | None = None  # the text registered for the token under the hash asked about
+    expires_at: datetime | None = None
+
+
+def bearer_hash(authorization: str | None) -> str | None:
+    """The stored hash of the token an `Authorization: Bearer <token>` header sends, or None."""
+    if not authorization:
+        return None
+    scheme, _, secret = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return hash_secret(secret.strip())
 
 
 async def principal_for(engine: AsyncEngine, authorization: str | None) -> Principal | None:
@@ -33,14 +49,16 @@ async def principal_for(engine: AsyncEngine, authorization: str | None) -> Princ
 
 
 async def lookup_token(
-    engine: AsyncEngine, authorization: str | None, document_sha256: str | None = None
+    engine: AsyncEngine,
+    authorization: str | None,
+    document_sha256: str | None = None,
+    now: datetime | None = None,
 ) -> TokenLookup | None:
     """Like `principal_for`; with `document_sha256`, the same one statement also reads the document
-    registered for the token under that hash (trusted documents)."""
-    if not authorization:
-        return None
-    scheme, _, secret = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    registered for the token under that hash (trusted documents). A token expired at `now` (default: the
+    current time) names nobody."""
+    token_hash = bearer_hash(authorization)
+    if token_hash is None:
         return None
     tokens, users = tables.api_tokens, tables.users
     stmt = (
@@ -56,13 +74,13 @@ async def lookup_token(
             (registered_text(tokens.c.id, document_sha256) if document_sha256 else null()).label("trusted"),
         )
         .select_from(tokens.outerjoin(users, users.c.id == tokens.c.user_id))
-        .where(tokens.c.token_hash == hash_secret(secret.strip()))
+        .where(tokens.c.token_hash == token_hash)
     )
     async with engine.connect() as conn:
         row = (await conn.execute(stmt)).first()
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+    if row.expires_at is not None and row.expires_at <= (now or datetime.now(UTC)):
         return None
     role = Role(row.role) if row.role else None
     # Its effective scopes: those it was created with (all, when none) within its owner's role.
@@ -73,7 +91,7 @@ async def lookup_token(
         role=role,
         scopes=effective(row.scopes or [], role, row.partner_id is not None),
     )
-    return TokenLookup(principal, bool(row.trusted_documents_only), row.trusted)
+    return TokenLookup(principal, bool(row.trusted_documents_only), row.trusted, row.expires_at)
 
 
 async def issue_token(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,9 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     # Called after a commit that recorded events: wakes the outbox dispatcher.
     events_committed: Callable[[], None] | None = None
+    # Awaited after a commit that changed a token, a user or a partner: clears every process's cache of
+    # token lookups before the mutation answers (gql/token_cache.py).
+    credentials_changed: Callable[[], Awaitable[None]] | None = None
     # The process's realtime side (event hub, scoreboard topics) for subscriptions; None in tools.
     realtime: Any = None
     loaders: dict[Hashable, DataLoader] = field(default_factory=dict)

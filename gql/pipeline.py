@@ -61,6 +61,7 @@ from gql.limits import (
 )
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
+from gql.token_cache import TokenCache
 
 log = logging.getLogger("salesgraph.pipeline")
 
@@ -194,13 +195,16 @@ class Pipeline:
         events_committed: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         limits: Limits | None = None,
+        tokens: TokenCache | None = None,
     ) -> None:
         self.schema, self.engine = schema._schema, engine
         self.events_committed, self.clock = events_committed, clock
         self.limits = limits or Limits.from_env()
         self.work = Work()  # what the checks did, for tests to hold to the documents' size
         self.documents = DocumentCache(self.schema, self.limits, work=self.work)
-        self.admission = Admission(engine, clock=clock)  # persisted queries, trusted documents, rate limits
+        # Persisted queries, trusted documents, the token lookups (`tokens`: their cache) and rate limits.
+        self.admission = Admission(engine, clock=clock, tokens=tokens)
+        self.tokens = tokens
         self.breadth_first = BreadthFirst(schema)
         mark_fast_fields(self.schema)
 
@@ -266,6 +270,7 @@ class Pipeline:
             request_id=request_id,
             clock=self.clock,
             events_committed=self.events_committed,
+            credentials_changed=self.tokens.changed if self.tokens is not None else None,
             realtime=realtime,
         )
 

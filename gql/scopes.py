@@ -163,7 +163,7 @@ MUTATION: dict[str, S | None] = {
     ),
     **_writes(S.CAMPAIGNS_WRITE, "createCampaign", "updateCampaign", "archiveCampaign", "unarchiveCampaign"),
     **_writes(S.PARTNERS_WRITE, "createPartner", "updatePartner", "deletePartner"),
-    **_writes(S.USERS_WRITE, "setGoal"),
+    **_writes(S.USERS_WRITE, "setGoal", "changeUserRole"),
     **_writes(S.MONITORS_WRITE, "createStatusMonitor", "updateStatusMonitor", "deleteStatusMonitor"),
     **_writes(
         S.DOCUMENTS_WRITE,

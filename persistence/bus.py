@@ -53,20 +53,21 @@ class EventBus:
             self._memory_ready = True
         return self._memory
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, channel: str, message: str) -> int | None:
+        """Publish; with Redis, returns how many subscriptions received the message (None in memory)."""
         if self._memory is not None:
             await (await self._memory_backend()).publish(channel, message)
-            return
+            return None
         if self._publisher is None:
             # redis-py connects lazily and reconnects per command: a Redis that is down makes this
             # raise (the dispatcher retries later), and one that is back just works.
             self._publisher = RedisPubSubBackend(self.url)
         try:
-            await self._publisher.publish(channel, message)
+            return await self._publisher.publish(channel, message)
         except Exception as error:
             if not type(error).__module__.startswith("redis"):
                 raise
-            await self._publisher.publish(channel, message)
+            return await self._publisher.publish(channel, message)
 
     async def ping(self) -> None:
         """Raise unless the bus is reachable (for /readyz)."""
@@ -116,13 +117,17 @@ class RedisPubSubBackend(BroadcastBackend):
     `subscribe()` is called but before the SUBSCRIBE reply: with redis-py 8, `listen()` sees no
     subscription yet, ends at once, and the listener waits forever, so nothing is ever received.
     Its listener also dies silently when Redis goes away (#144). Here there is no listener task:
-    the one consumer reads, and a lost connection (after redis-py's own retries, which reconnect and
-    resubscribe) is raised to it."""
+    the one consumer reads, and a lost connection is raised to it at once. (redis-py would otherwise
+    retry, reconnect and resubscribe on its own, and whatever was published meanwhile would be lost
+    without anyone knowing: the consumer reconnects itself and catches up, or, for the token cache,
+    forgets what it may have missed.)"""
 
     def __init__(self, url: str) -> None:
         from redis import asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._conn = redis.Redis.from_url(url)
+        self._conn = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))
         self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
 
     async def connect(self) -> None:
@@ -138,8 +143,8 @@ class RedisPubSubBackend(BroadcastBackend):
     async def unsubscribe(self, channel: str) -> None:
         await self._pubsub.unsubscribe(channel)
 
-    async def publish(self, channel: str, message: Any) -> None:
-        await self._conn.publish(channel, message)
+    async def publish(self, channel: str, message: Any) -> int:
+        return await self._conn.publish(channel, message)
 
     async def next_published(self) -> Event:
         while True:

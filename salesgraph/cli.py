@@ -247,6 +247,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     else:
         _require_migrated(database_url())
+    if args.workers > 1 and not os.environ.get("BROADCAST_URL", "memory://").startswith(("redis://", "rediss://")):
+        # The workers could not tell each other of a revoked token: each reads every token instead.
+        os.environ["SALESGRAPH_TOKEN_CACHE_SECONDS"] = "0"
     uvicorn.run(
         "gql.app:create_app",
         factory=True,

@@ -1,4 +1,4 @@
-"""Partner workflows (partners and their consultants) and sales goals."""
+"""Partner workflows (partners and their consultants), users' roles and sales goals."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 from domain.accounts import Account, Contact
 from domain.activities import Goal, SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.enums import ContactKind, LeadStatus
-from domain.errors import Conflict, ref
-from domain.events import ActivityDeleted, ContactCreated, ContactDeleted, GoalSet, PartnerChanged
+from domain.enums import ContactKind, LeadStatus, Role
+from domain.errors import Conflict, PermissionDenied, ValidationError, ref
+from domain.events import ActivityDeleted, ContactCreated, ContactDeleted, GoalSet, PartnerChanged, UserRoleChanged
 from domain.leads import Lead
 from domain.money import Money
 from domain.opportunities import Opportunity
@@ -140,6 +140,36 @@ async def create_consultant(cmd: CreateConsultant, uow: UnitOfWork) -> Contact:
     uow.record(PartnerChanged(entity_id=partner.id, data={"change": "consultant added", "contactId": consultant.id}))
     await uow.commit()
     return consultant
+
+
+# --- users ---
+
+
+@dataclass(kw_only=True)
+class ChangeUserRole:
+    id: int
+    role: Role
+    version: int | None = None
+
+
+async def change_user_role(cmd: ChangeUserRole, uow: UnitOfWork) -> User:
+    """Give a user another role (admins only). What the user sees and what each of the user's tokens may
+    do follow the new role from the next request on. An admin does not change their own role, so the last
+    admin cannot lock everyone out: another admin does it."""
+    if not uow.actor.is_admin:
+        raise PermissionDenied("only an admin changes users' roles")
+    user = await uow.get(User, cmd.id)
+    expect_version(user, cmd.version)
+    if user.id == uow.actor.user_id:
+        raise ValidationError("id", "an admin does not change their own role; another admin can")
+    if user.role is cmd.role:
+        await uow.commit()  # nothing to change
+        return user
+    before = user.role
+    changed = await uow.update(apply(user, {"role": cmd.role}))
+    uow.record(UserRoleChanged(entity_id=changed.id, data={"from": before.value, "to": changed.role.value}))
+    await uow.commit()
+    return changed
 
 
 # --- goals ---

@@ -26,6 +26,7 @@ from strawberry.types import Info
 from domain import errors as domain_errors
 from domain.commands import UNSET, camel
 from gql import ids as global_ids
+from gql.auth import CREDENTIAL_ENTITIES
 from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
@@ -309,6 +310,8 @@ async def perform(
         reason = str(error.orig).splitlines()[0][:200]
         return domain_errors.ValidationError("input", "a value does not fit the field it is stored in: " + reason)
     context.loaders.clear()  # what this request read before the change is stale now
+    if context.credentials_changed is not None and any(e.entity_type in CREDENTIAL_ENTITIES for e in uow.events):
+        await context.credentials_changed()  # every process forgets its token lookups before the answer
     return outcome, uow.written
 
 

@@ -127,16 +127,16 @@ async def test_a_token_with_accounts_read_reads_accounts_and_nothing_else_withou
 
     opportunities = await api.post(OPPORTUNITIES, token=token)
     refused(opportunities, "opportunities", "opportunities:read")
-    assert statements(opportunities) == 1  # the token lookup, nothing else
+    assert statements(opportunities) == 0  # nothing ran (the token came from this process's cache)
 
     smuggled = await api.post(SMUGGLED, token=token)  # a root field inside fragments is still a root field
     refused(smuggled, "opportunities", "opportunities:read")
-    assert statements(smuggled) == 1
+    assert statements(smuggled) == 0
 
     before = await api.data("{ accounts { totalCount } }")
     create = await api.post(CREATE_ACCOUNT, {"input": {"kind": "ORGANIZATION", "name": "Never AS"}}, token=token)
     refused(create, "createAccount", "accounts:write")
-    assert statements(create) == 1
+    assert statements(create) == 0
     assert await api.data("{ accounts { totalCount } }") == before
 
 

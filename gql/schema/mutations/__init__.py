@@ -16,6 +16,7 @@ AREAS = [
     "partners",
     "activities",
     "goals",
+    "users",
     "leads",
     "campaigns",
     "lead_routing",
