@@ -34,6 +34,7 @@ from gql.errors import Refused
 from gql.limits import LimitExceeded, Limits, check_document, check_shape
 from gql.token_cache import TokenCache
 from persistence import tables
+from persistence.db import read_engine
 from persistence.trusted import registered_text
 
 log = logging.getLogger("salesgraph.admission")
@@ -274,6 +275,7 @@ class Admission:
         tokens: TokenCache | None = None,
     ) -> None:
         self.engine, self.clock = engine, clock
+        self.reads = read_engine(engine)  # the token lookups run alone, in autocommit
         self.settings = settings or Settings.from_env()
         # Token lookups (None: every request reads its token). The app passes one that hears the other
         # processes' changes through the event bus.
@@ -391,7 +393,7 @@ class Admission:
             ):
                 return cached
             generation = tokens.generation  # before the statement: a clearing meanwhile voids its answer
-        lookup = await lookup_token(self.engine, authorization, sha256, now)
+        lookup = await lookup_token(self.reads, authorization, sha256, now)
         if lookup is None:
             return None
         if lookup.trusted_document is not None:
@@ -413,7 +415,7 @@ class Admission:
         if self._trusted_flags.get(token_id) is False or (token_id, sha256) in self._trusted_seen:
             return
         tokens = tables.api_tokens
-        async with self.engine.connect() as conn:
+        async with self.reads.connect() as conn:
             row = (
                 await conn.execute(
                     select(

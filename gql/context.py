@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from domain.access import Principal
 from domain.base import utcnow
 from domain.uow import Actor
 from gql.resolvers.loaders import RowsByIdLoader, RowsByParentLoader, RowsThroughLinkLoader
+from persistence.db import ConnectionSource, SharedReads, read_engine
 from persistence.visibility import Viewer
 
 
@@ -63,17 +65,38 @@ class Context:
             found = self.__dict__["_viewer"] = Viewer.of(self.principal)
         return found
 
+    @property
+    def reads(self) -> ConnectionSource:
+        """Where this operation's reads get their connection: within `shared_reads` (a query) one
+        connection for all of them, otherwise a pooled connection per statement; in autocommit either way
+        (`persistence.db.read_engine`). Writes go through a unit of work on `engine`."""
+        found = self.__dict__.get("_reads")
+        if found is None:
+            found = self.__dict__["_reads"] = read_engine(self.engine)
+        return found
+
+    @contextlib.asynccontextmanager
+    async def shared_reads(self) -> AsyncIterator[None]:
+        """Run the block's reads on one connection, given back to the pool when the block ends."""
+        shared = SharedReads(self.engine)
+        self.__dict__["_reads"] = shared
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_reads", None)
+            await shared.close()
+
     def by_id(self, table: Table) -> DataLoader:
-        return self.loader(("id", table.name), lambda: RowsByIdLoader(self.engine, table, viewer=self.viewer))
+        return self.loader(("id", table.name), lambda: RowsByIdLoader(self.reads, table, viewer=self.viewer))
 
     def children(self, table: Table, fk: str, order_by: tuple = (), where: Any = None, tag: str = "") -> DataLoader:
         key = ("fk", table.name, fk, tag)
         return self.loader(
-            key, lambda: RowsByParentLoader(self.engine, table, fk, order_by, where, cache_key=key, viewer=self.viewer)
+            key, lambda: RowsByParentLoader(self.reads, table, fk, order_by, where, cache_key=key, viewer=self.viewer)
         )
 
     def linked(self, link: Table, left: str, right: str, target: Table, order_by: tuple = ()) -> DataLoader:
         return self.loader(
             ("link", link.name, left),
-            lambda: RowsThroughLinkLoader(self.engine, link, left, right, target, order_by, viewer=self.viewer),
+            lambda: RowsThroughLinkLoader(self.reads, link, left, right, target, order_by, viewer=self.viewer),
         )

@@ -278,26 +278,16 @@ class Pipeline:
         """Run a prepared query or mutation within the time limit (a Refused with code TIMEOUT after it)."""
         if prepared.kind is OperationType.SUBSCRIPTION:
             raise ValueError("a subscription runs as an event stream, not with `execute`")
-        params = prepared.params
         try:
             async with asyncio.timeout(self.limits.timeout_seconds):
-                result = None
                 if prepared.kind is OperationType.QUERY:
-                    result = await self.breadth_first.execute(
-                        prepared.document, context, params.variables, params.operation_name
-                    )
-                if result is None:
-                    result = execute(
-                        self.schema,
-                        prepared.document,
-                        context_value=context,
-                        variable_values=params.variables,
-                        operation_name=params.operation_name,
-                        executor_class=FastExecutor,
-                    )
-                    if not isinstance(result, ExecutionResult):
-                        result = await result
-                return result
+                    # Only reads: all of them on one connection in autocommit, none inside BEGIN … ROLLBACK.
+                    async with context.shared_reads():
+                        result = await self.breadth_first.execute(
+                            prepared.document, context, prepared.params.variables, prepared.params.operation_name
+                        )
+                        return result if result is not None else await self._standard(prepared, context)
+                return await self._standard(prepared, context)
         except TimeoutError:
             log.warning("request %s stopped after %s s", context.request_id, self.limits.timeout_seconds)
             raise Refused(
@@ -308,6 +298,19 @@ class Pipeline:
                 "TIMEOUT",
                 {"Retry-After": "1"},
             ) from None
+
+    async def _standard(self, prepared: Prepared, context: Context) -> ExecutionResult:
+        """Run the operation on graphql-core's executor (a mutation, or a query the breadth-first one leaves)."""
+        params = prepared.params
+        result = execute(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=params.variables,
+            operation_name=params.operation_name,
+            executor_class=FastExecutor,
+        )
+        return result if isinstance(result, ExecutionResult) else await result
 
 
 def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

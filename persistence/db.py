@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -74,9 +80,77 @@ def create_engine(url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=8, max_overflow=16)
         _sqlite_pragmas(engine)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=False)
+        # A read connection (autocommit, `read_engine`) goes back to the pool without a ROLLBACK.
+        engine = create_async_engine(
+            url, pool_size=10, max_overflow=30, pool_pre_ping=False, skip_autocommit_rollback=True
+        )
     _count_statements(engine)
     return engine
+
+
+class ConnectionSource(Protocol):
+    """Where reads get a connection: `async with source.connect() as conn` (an engine, or `SharedReads`)."""
+
+    def connect(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+
+_read_engines: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for reads that need no transaction: on PostgreSQL its connections in autocommit, so a
+    statement runs alone, without the BEGIN and ROLLBACK around it (one round trip instead of three).
+    Each statement still sees what was committed when it began, as it did in a transaction of its own.
+    On SQLite `engine` itself: the driver begins a transaction only before a write, so reads run alone
+    already (and switching a connection to autocommit would cost a trip to its thread)."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    found = _read_engines.get(engine)
+    if found is None:
+        found = _read_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
+class SharedReads:
+    """One connection for every read of one operation (a query): taken from the pool at the first read,
+    in autocommit (`read_engine`), and given back by `close()`, instead of a pool checkout and return per
+    statement. Sibling fields load concurrently and one connection runs one statement at a time, so
+    statements take turns on it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = read_engine(engine)
+        self._conn: AsyncConnection | None = None
+        self._turn = asyncio.Lock()
+        self._closed = False
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self._turn:
+            if self._closed:
+                # A batch that outlived its operation (a sibling of a field that failed, left running by
+                # the executor): a pooled connection of its own, given back when it is done.
+                async with self._engine.connect() as conn:
+                    yield conn
+                return
+            if self._conn is None:
+                self._conn = await self._engine.connect()
+            try:
+                yield self._conn
+            finally:
+                if self._closed:  # the operation ended meanwhile (its time ran out): give it back now
+                    await self._give_back()
+
+    async def close(self) -> None:
+        """Give the connection back, at once if no statement runs on it, else when that one is done (the
+        operation need not wait for a statement that outlived it)."""
+        self._closed = True
+        if not self._turn.locked():
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
 
 
 async def ping(conn: AsyncConnection) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, and_, cast, func, literal, null, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.enums import OPEN_STAGES, Stage
 from domain.errors import NotFound
@@ -26,6 +26,7 @@ from domain.scoreboard import (
     compute_scoreboard,
 )
 from persistence import reads, tables
+from persistence.db import ConnectionSource
 from persistence.visibility import Viewer
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
@@ -128,7 +129,7 @@ class ScoreboardRows(NamedTuple):
 
 
 async def load_scoreboard(
-    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+    source: ConnectionSource | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
 ) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
@@ -138,7 +139,7 @@ async def load_scoreboard(
 
 
 async def load_scoreboard_with_users(
-    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+    source: ConnectionSource | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
 ) -> tuple[Scoreboard, dict[int, Any]]:
     """The scoreboard and the `users` rows of its reps (see load_scoreboard_rows)."""
     board, users, _ = await load_scoreboard_rows(source, request, now, viewer)
@@ -146,14 +147,14 @@ async def load_scoreboard_with_users(
 
 
 async def load_scoreboard_rows(
-    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+    source: ConnectionSource | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
 ) -> ScoreboardRows:
     """The scoreboard with the `users` rows of its reps and the `teams` row of its team (read in the
     same statements), so showing them needs no further SQL, however many subscribers a push goes to."""
-    if isinstance(source, AsyncEngine):
-        async with source.connect() as conn:
-            return await _load(conn, request, now, viewer)
-    return await _load(source, request, now, viewer)
+    if isinstance(source, AsyncConnection):
+        return await _load(source, request, now, viewer)
+    async with source.connect() as conn:
+        return await _load(conn, request, now, viewer)
 
 
 async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer) -> ScoreboardRows:

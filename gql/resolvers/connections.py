@@ -99,12 +99,12 @@ async def root_connection(
     page_window = window(first, after, last, before)
     conds = conditions(spec, criteria(filter), info.context.viewer) + list(where or [])
     order = _order(spec, order_by, default_order)
-    engine, viewer = info.context.engine, info.context.viewer
-    async with engine.connect() as conn:
+    source, viewer = info.context.reads, info.context.viewer
+    async with source.connect() as conn:
         page = await reads.root_page(conn, spec.table, conds, order, page_window, need_total=False, viewer=viewer)
 
     async def count() -> int:
-        async with engine.connect() as conn:
+        async with source.connect() as conn:
             return await reads.count_rows(conn, spec.table, conds, viewer)
 
     return Connection(page=page, node_type=node_type, count_query=count)
@@ -136,7 +136,5 @@ def pages_loader(
     key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))
     return ctx.loader(
         key,
-        lambda: PagesByParentLoader(
-            ctx.engine, target, fk, page_window, order, conds, cache_key=key, viewer=ctx.viewer
-        ),
+        lambda: PagesByParentLoader(ctx.reads, target, fk, page_window, order, conds, cache_key=key, viewer=ctx.viewer),
     )

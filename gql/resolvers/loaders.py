@@ -1,5 +1,6 @@
-"""Per-request dataloaders. Each batch opens its own connection: sibling fields resolve
-concurrently, and one AsyncSession or connection must never be shared between tasks.
+"""Per-request dataloaders. Each batch takes a connection from its source for its statement: the
+operation's own connection (a query: `Context.shared_reads`, on which concurrent batches take turns) or
+a pooled one; never an AsyncSession or connection shared by tasks without turns.
 `fetch(keys, columns)` is the batch with only the columns a breadth-first level needs."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from typing import Any
 
 from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence import reads
+from persistence.db import ConnectionSource
 from persistence.pages import Window
 from persistence.visibility import Viewer
 
@@ -21,15 +22,15 @@ EVERYTHING = Viewer.everything()
 class RowsByIdLoader(DataLoader):
     """A table's rows by primary key (None for ids that do not exist)."""
 
-    def __init__(self, engine: AsyncEngine, table: Table, key: str = "id", viewer: Viewer = EVERYTHING) -> None:
+    def __init__(self, source: ConnectionSource, table: Table, key: str = "id", viewer: Viewer = EVERYTHING) -> None:
         super().__init__()
-        self.engine, self.table, self.key, self.viewer = engine, table, key, viewer
+        self.source, self.table, self.key, self.viewer = source, table, key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             return await reads.rows_by_ids(conn, self.table, keys, self.key, columns, self.viewer)
 
 
@@ -38,7 +39,7 @@ class RowsByParentLoader(DataLoader):
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        source: ConnectionSource,
         table: Table,
         fk: str,
         order_by: Sequence[ColumnElement] = (),
@@ -47,14 +48,14 @@ class RowsByParentLoader(DataLoader):
         viewer: Viewer = EVERYTHING,
     ) -> None:
         super().__init__()
-        self.engine, self.table, self.fk, self.order_by, self.where = engine, table, fk, order_by, where
+        self.source, self.table, self.fk, self.order_by, self.where = source, table, fk, order_by, where
         self.cache_key, self.viewer = cache_key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             return await reads.rows_by_fk(
                 conn, self.table, self.fk, keys, self.order_by, self.where, self.cache_key, columns, self.viewer
             )
@@ -65,7 +66,7 @@ class RowsThroughLinkLoader(DataLoader):
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        source: ConnectionSource,
         link: Table,
         left: str,
         right: str,
@@ -74,14 +75,14 @@ class RowsThroughLinkLoader(DataLoader):
         viewer: Viewer = EVERYTHING,
     ) -> None:
         super().__init__()
-        self.engine, self.link, self.left, self.right, self.target = engine, link, left, right, target
+        self.source, self.link, self.left, self.right, self.target = source, link, left, right, target
         self.order_by, self.viewer = order_by, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             return await reads.rows_through(
                 conn, self.link, self.left, self.right, self.target, keys, self.order_by, columns, self.viewer
             )
@@ -92,7 +93,7 @@ class PagesByParentLoader(DataLoader):
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        source: ConnectionSource,
         table: Table,
         fk: str,
         window: Window,
@@ -102,14 +103,14 @@ class PagesByParentLoader(DataLoader):
         viewer: Viewer = EVERYTHING,
     ) -> None:
         super().__init__()
-        self.engine, self.table, self.fk, self.window = engine, table, fk, window
+        self.source, self.table, self.fk, self.window = source, table, fk, window
         self.order_by, self.where, self.cache_key, self.viewer = order_by, where, cache_key, viewer
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[Any], columns: tuple[str, ...] | None = None) -> list:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             return await reads.pages_by_fk(
                 conn,
                 self.table,

@@ -89,7 +89,7 @@ async def payload_nodes(
     others = [pk for pk in pks if (table.name, pk) not in written]
     rows: dict[int, Any] = {}
     if own:
-        loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.engine, table))
+        loader = context.loader(("written", table.name), lambda: RowsByIdLoader(context.reads, table))
         rows.update(zip(own, await loader.load_many(own), strict=True))
     if others:
         rows.update(zip(others, await context.by_id(table).load_many(others), strict=True))

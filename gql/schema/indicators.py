@@ -9,32 +9,32 @@ from typing import Any
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import Info
 
 from gql.schema.fields import Batch, lazy, node_class
 from persistence import indicators, tables
+from persistence.db import ConnectionSource
 
 
 class IndicatorsByEntityLoader(DataLoader):
     """The indicators of accounts, contacts or opportunities (by entity id), ordered for display."""
 
-    def __init__(self, engine: AsyncEngine, entity_type: str) -> None:
+    def __init__(self, source: ConnectionSource, entity_type: str) -> None:
         super().__init__()
-        self.engine, self.entity_type = engine, entity_type
+        self.source, self.entity_type = source, entity_type
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list:
         return await self.fetch(keys)
 
     async def fetch(self, keys: Sequence[int], columns: tuple[str, ...] | None = None) -> list:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             return await indicators.indicators_of(conn, self.entity_type, keys)
 
 
 def indicators_loader(context: Any, entity_type: str) -> IndicatorsByEntityLoader:
     """The request's loader of the indicators of one entity type ("ACCOUNT", "CONTACT", "OPPORTUNITY")."""
     return context.loader(
-        ("status_indicators", entity_type), lambda: IndicatorsByEntityLoader(context.engine, entity_type)
+        ("status_indicators", entity_type), lambda: IndicatorsByEntityLoader(context.reads, entity_type)
     )
 
 

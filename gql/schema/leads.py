@@ -16,6 +16,7 @@ from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_one
 from persistence import reads, tables
+from persistence.db import ConnectionSource
 
 
 @strawberry.type(description="A person or company that may become a customer, e.g. from a campaign.")
@@ -71,12 +72,12 @@ class CampaignFigures:
 
 
 class CampaignFiguresLoader(DataLoader):
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, source: ConnectionSource) -> None:
         super().__init__()
-        self.engine = engine
+        self.source = source
 
     async def batch_load_fn(self, keys: list[int]) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
+        async with self.source.connect() as conn:
             figures = await reads.campaign_figures(conn, keys)
             rates = await reads.exchange_rates(conn)
         for entry in figures:
@@ -104,7 +105,7 @@ class Campaign(Node):
     @strawberry.field(description="Lead counts, opportunities, won revenue, cost per lead and ROI.")
     async def figures(self, info: Info) -> CampaignFigures:
         ctx = info.context
-        data = await ctx.loader("campaign-figures", lambda: CampaignFiguresLoader(ctx.engine)).load(self.pk)
+        data = await ctx.loader("campaign-figures", lambda: CampaignFiguresLoader(ctx.reads)).load(self.pk)
         by_status: dict[str, int] = data["leads"]
         costs = (
             DomainMoney(self.__dict__["costs_amount"], self.__dict__["costs_currency"])

@@ -199,7 +199,7 @@ class Query:
         "such a change may instead be in neither)."
     )
     async def latest_event_id(self, info: Info) -> strawberry.ID:
-        async with info.context.engine.connect() as conn:
+        async with info.context.reads.connect() as conn:
             return strawberry.ID(str(await newest_position(conn)))
 
     @strawberry.field(
@@ -222,7 +222,7 @@ class Query:
         limit = window(limit, None, None, None).first or 0
         statuses = [s.value for s in enums.LeadStatus]
         order = [tables.leads.c.priority.desc(), tables.leads.c.created_at.desc()]
-        async with info.context.engine.connect() as conn:
+        async with info.context.reads.connect() as conn:
             columns = await reads.top_per_group(
                 conn, tables.leads, "status", statuses, conds, order, limit, info.context.viewer
             )
@@ -247,5 +247,5 @@ class Query:
 async def _all(info: Info, table: Table, *order_by: str) -> list[Row]:
     """Every row of a short list the caller may see (routing rules, splitters and templates: none for a
     partner; see persistence/visibility.py)."""
-    async with info.context.engine.connect() as conn:
+    async with info.context.reads.connect() as conn:
         return await reads.all_rows(conn, table, order_by, info.context.viewer)

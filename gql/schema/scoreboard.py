@@ -257,5 +257,5 @@ CURRENCY = Annotated[
 
 async def resolve_scoreboard(info: Info, period: PERIOD, team_id: TEAM = None, currency: CURRENCY = None) -> Scoreboard:
     return await load(
-        info.context.engine, scoreboard_request(period, team_id, currency), info.context.clock(), info.context.viewer
+        info.context.reads, scoreboard_request(period, team_id, currency), info.context.clock(), info.context.viewer
     )

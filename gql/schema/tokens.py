@@ -94,7 +94,7 @@ async def resolve_api_tokens(
         "revoked": revoked,
     }
     viewer = info.context.viewer  # whose tokens it may list: the `api_tokens` rule of persistence/visibility.py
-    async with info.context.engine.connect() as conn:
+    async with info.context.reads.connect() as conn:
         rows = await reads.all_rows(
             conn, tables.api_tokens, ["-id"], viewer, conditions(API_TOKENS, criteria, viewer), limit, COLUMNS
         )
