@@ -24,7 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, delete, func, insert, literal, null, or_, select, text, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.enums import Stage
@@ -38,7 +53,7 @@ from domain.indicators import (
     indicator_set,
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
-from persistence import tables
+from persistence import reads, tables
 
 ACCOUNT, CONTACT, OPPORTUNITY = (
     MonitoredEntity.ACCOUNT.value,
@@ -496,13 +511,24 @@ async def indicators_of(conn: AsyncConnection, entity_type: str, ids: Iterable[i
     """The indicators of each entity (in the order of `ids`) with their monitor's name, description,
     icon, colour and priority, highest priority first, then by name; one statement for all."""
     keys = list(ids)
+    dialect = conn.dialect.name
     s, m = tables.status_indicators, tables.status_monitors
-    rows = await conn.execute(
-        select(s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour, m.c.priority)
-        .join(m, m.c.id == s.c.monitor_id)
-        .where(s.c.entity_type == entity_type, s.c.entity_id.in_(sorted(set(keys))), m.c.active.is_(True))
-        .order_by(s.c.entity_id, m.c.priority.desc(), m.c.name, m.c.id)
+    stmt = reads.statement(
+        ("indicators", dialect),
+        lambda: (
+            select(
+                s.c.entity_id, s.c.monitor_id, s.c.set_at, m.c.name, m.c.description, m.c.icon, m.c.colour, m.c.priority
+            )
+            .join(m, m.c.id == s.c.monitor_id)
+            .where(
+                s.c.entity_type == bindparam("entity_type"),
+                reads.one_of_keys(s.c.entity_id, dialect),
+                m.c.active.is_(True),
+            )
+            .order_by(s.c.entity_id, m.c.priority.desc(), m.c.name, m.c.id)
+        ),
     )
+    rows = await conn.execute(stmt, {"entity_type": entity_type, "keys": sorted(set(keys))})
     grouped: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         grouped[row.entity_id].append(row)

@@ -6,7 +6,21 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, Table, and_, bindparam, func, literal, select, true, union_all
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import SelectBase
@@ -29,10 +43,20 @@ def _visible(table: Table, viewer: Viewer) -> tuple[ColumnElement, Any]:
     return (true() if rule is None else rule), viewer.role
 
 
+def one_of_keys(column: ColumnElement, dialect: str) -> ColumnElement:
+    """`column` is one of the batch's keys, the `:keys` parameter (a list). On PostgreSQL
+    `= ANY(:keys)`: one array parameter, so one statement text (parsed and planned once per connection)
+    serves any number of keys, where `IN (…)` has a parameter per key and a text per count. On SQLite
+    an expanding `IN` list."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", type_=ARRAY(column.type)))
+    return column.in_(KEYS)
+
+
 def statement(key: Hashable | None, build: Callable[[], Select]) -> Select:
     """The statement for `key`, built once per process: SQLAlchemy then reuses its compiled form
     instead of rebuilding and hashing a new expression tree on every request. The keys of a batch
-    are the expanding `:keys` parameter."""
+    are the `:keys` parameter (`one_of_keys`); the key names the dialect when the statement does."""
     if key is None:
         return build()
     found = _statements.get(key)
@@ -61,9 +85,10 @@ async def rows_by_ids(
 ) -> list[Row | None]:
     column = table.c[key]
     visible, role = _visible(table, viewer)
+    dialect = conn.dialect.name
     stmt = statement(
-        ("ids", table.name, key, columns, role),
-        lambda: select(*projection(table, columns, key)).where(column.in_(KEYS), visible),
+        ("ids", table.name, key, columns, role, dialect),
+        lambda: select(*projection(table, columns, key)).where(one_of_keys(column, dialect), visible),
     )
     found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids)), **viewer.params})}
     return [found.get(i) for i in ids]
@@ -83,12 +108,13 @@ async def rows_by_fk(
     """All children of each parent, for relations that stay small (a quote's items)."""
     column = table.c[fk]
     visible, role = _visible(table, viewer)
-    cache_key = (cache_key, columns, role) if cache_key is not None else None
+    dialect = conn.dialect.name
+    cache_key = (cache_key, columns, role, dialect) if cache_key is not None else None
     stmt = statement(
         cache_key,
         lambda: (
             select(*projection(table, columns, "id", fk))
-            .where(column.in_(KEYS), where if where is not None else true(), visible)
+            .where(one_of_keys(column, dialect), where if where is not None else true(), visible)
             .order_by(column, *order_by, *([table.c.id] if "id" in table.c else []))
         ),
     )
@@ -112,12 +138,13 @@ async def rows_through(
     """Many-to-many: the `target` rows linked to each key through the `link` table."""
     owner = link.c[left].label("_owner")
     visible, role = _visible(target, viewer)
+    dialect = conn.dialect.name
     stmt = statement(
-        ("link", link.name, left, right, target.name, columns, role),
+        ("link", link.name, left, right, target.name, columns, role, dialect),
         lambda: (
             select(*projection(target, columns, "id"), owner)
             .join(link, link.c[right] == target.c.id)
-            .where(link.c[left].in_(KEYS), visible)
+            .where(one_of_keys(link.c[left], dialect), visible)
             .order_by(owner, *order_by, target.c.id)
         ),
     )
@@ -142,7 +169,8 @@ async def pages_by_fk(
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
     column = table.c[fk]
     visible, role = _visible(table, viewer)
-    cache_key = (cache_key, columns, role) if cache_key is not None else None
+    dialect = conn.dialect.name
+    cache_key = (cache_key, columns, role, dialect) if cache_key is not None else None
 
     def build() -> Select:
         inner = (
@@ -151,7 +179,7 @@ async def pages_by_fk(
                 func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
                 func.count().over(partition_by=column).label("_total"),
             )
-            .where(column.in_(KEYS), *where, visible)
+            .where(one_of_keys(column, dialect), *where, visible)
             .subquery("page")
         )
         return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
