@@ -76,10 +76,23 @@ def criteria(filter_input: Any) -> dict[str, Any]:
     return result
 
 
-def _order(spec: FilterSpec, order_by: Any, default: str) -> list[ColumnElement]:
+# The ORDER BY of each (spec, field, direction), built once per process with a name for loader keys:
+# building the expression and printing it (a compilation) was a few percent of a small query's CPU.
+_orders: dict[tuple[int, str, bool], tuple[FilterSpec, tuple[ColumnElement, ...], str]] = {}
+
+
+def _order(spec: FilterSpec, order_by: Any, default: str) -> tuple[tuple[ColumnElement, ...], str]:
+    """The ORDER BY expressions of `order_by` (default: `default`, ascending) and a name for them."""
     if order_by is None:
-        return ordering(spec, default, False)
-    return ordering(spec, _plain(order_by.field), _plain(order_by.direction) == "DESC")
+        field, descending = default, False
+    else:
+        field, descending = _plain(order_by.field), _plain(order_by.direction) == "DESC"
+    key = (id(spec), field, descending)
+    found = _orders.get(key)
+    if found is None or found[0] is not spec:
+        name = f"{spec.table.name}.{spec.order[field]} {'DESC' if descending else 'ASC'}"
+        found = _orders[key] = (spec, tuple(ordering(spec, field, descending)), name)
+    return found[1], found[2]
 
 
 async def root_connection(
@@ -98,7 +111,7 @@ async def root_connection(
 ) -> Connection:
     page_window = window(first, after, last, before)
     conds = conditions(spec, criteria(filter), info.context.viewer) + list(where or [])
-    order = _order(spec, order_by, default_order)
+    order, _ = _order(spec, order_by, default_order)
     source, viewer = info.context.reads, info.context.viewer
     async with source.connect() as conn:
         page = await reads.root_page(conn, spec.table, conds, order, page_window, need_total=False, viewer=viewer)
@@ -131,9 +144,9 @@ def pages_loader(
     page_window = window(first, after, last, before)
     found = criteria(filter)
     conds = conditions(spec, found, ctx.viewer) + ([where] if where is not None else [])
-    order = _order(spec, order_by, default_order)
+    order, order_name = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table
-    key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), str(order[0]))
+    key = ("pages", target.name, fk, tag, page_window, repr(sorted(found.items())), order_name)
     return ctx.loader(
         key,
         lambda: PagesByParentLoader(ctx.reads, target, fk, page_window, order, conds, cache_key=key, viewer=ctx.viewer),
