@@ -4,9 +4,10 @@
 
 The operation pipeline (gql/pipeline.py), for HTTP and WebSocket alike, calls `resolve` first (which
 document the request names: its text, or only a hash) and, once the document is valid and within the
-limits, `admit` (the token, the trusted-documents check and the rate limit; one SQL statement in all
-over HTTP, none for most operations on a WebSocket, whose token was looked up once). Every refusal is
-an `AdmissionRefused` with the HTTP status, a code and a message that says what to do."""
+limits, `admit` (the token, the trusted-documents check and the rate limit; one SQL statement at most
+over HTTP, none once the process keeps the token's lookup (gql/token_cache.py), none for most operations
+on a WebSocket, whose token was looked up once). Every refusal is an `AdmissionRefused` with the HTTP
+status, a code and a message that says what to do."""
 
 from __future__ import annotations
 
