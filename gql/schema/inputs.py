@@ -1,7 +1,11 @@
-"""Input pieces that many mutations share, and their conversion to domain values."""
+"""Input pieces that many mutations share: the field helpers, the builders of the inputs that follow one shape
+(the node a mutation acts on; the changes to what a create input sets), and MoneyInput."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -9,26 +13,102 @@ import strawberry
 
 from domain.money import Money
 
+VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
+KEEP = "Left out: unchanged; null clears."
+
+GLOBAL_ID = "salesgraph.global_id"  # field metadata: the node type(s) an input field's global ids must be of
+UPDATE = "salesgraph.update"  # field metadata: the field's description in the update input `changes` derives
+
+Field = tuple[str, Any, Any]  # a field of an input being built: its name, its type and its strawberry.field
+
+
+def _field(description: str, default: Any, ids: Any = None, update: str | None = None) -> Any:
+    metadata = {key: value for key, value in ((GLOBAL_ID, ids), (UPDATE, update)) if value is not None}
+    if default == []:
+        return strawberry.field(description=description, default_factory=list, metadata=metadata)
+    return strawberry.field(description=description, default=default, metadata=metadata)
+
+
+def described(description: str, *, update: str | None = None) -> Any:
+    """A field every input must give. `update`: its description in the update input, where not KEEP."""
+    return _field(description, dataclasses.MISSING, update=update)
+
+
+def optional(description: str, default: Any = None, *, update: str | None = None) -> Any:
+    """A field an input may leave out: null, or `default` (a list default is a new empty list each time)."""
+    return _field(description, default, update=update)
+
+
+def keep(description: str) -> Any:
+    """A field of a change that may be left out: left out keeps the value, null clears."""
+    return _field(description, strawberry.UNSET)
+
+
+def gid(
+    node_type: str | tuple[str, ...] | None,
+    description: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    update: str | None = None,
+) -> Any:
+    """An input field holding the global id(s) of `node_type`: the mutation decodes it before any SQL, and
+    a malformed id or one of another type is a ValidationError naming the field (`node_type` None: the
+    mutation's `ids=` says which type)."""
+    return _field(description, default, node_type, update)
+
+
+def _input(cls: type, description: str, first: list[Field], last: list[Field] = ()) -> type:
+    """`cls` as a strawberry input whose fields are `first`, the class's own, then `last`."""
+    own = cls.__dict__.get("__annotations__", {})
+    cls.__annotations__ = {**{name: hint for name, hint, _ in first}, **own, **{name: hint for name, hint, _ in last}}
+    for name, _, field in [*first, *last]:
+        setattr(cls, name, field)
+    return strawberry.input(cls, description=description)
+
+
+def acts_on(
+    node_type: str | None, what: str, description: str, *, key: str = "id", version: str | None = VERSION
+) -> Callable[[type], type]:
+    """A class decorator making an input that acts on one node: `key`, the node's global id (described by
+    `what`), then the class's own fields, then the `version` read (None: no version)."""
+    last = [("version", int | None, optional(version))] if version else []
+    return lambda cls: _input(cls, description, [(key, strawberry.ID, gid(node_type, what))], last)
+
+
+def ref(name: str, node_type: str | None, what: str, description: str, *, version: str | None = VERSION) -> type:
+    """An input that only names a node: its `id` and (unless `version` is None) the `version` read."""
+    return acts_on(node_type, what, description, version=version)(type(name, (), {"__module__": __name__}))
+
+
+def changes(
+    create: type,
+    node_type: str,
+    what: str,
+    description: str,
+    *,
+    skip: Iterable[str] = (),
+    order: Iterable[str] = (),
+    unchanged: str | None = KEEP,
+    version: str = VERSION,
+) -> Callable[[type], type]:
+    """A class decorator making the update input of `create`: `id` and `version`, then each field of `create`
+    but `skip` (in `order` where given) as one that may be left out, which keeps the value, or be null,
+    which clears it, then the class's own fields. A field is described by its `update=` in `create`, else
+    by `unchanged` (None: as in `create`)."""
+    hints = typing.get_type_hints(create)
+    fields = {f.python_name: f for f in create.__strawberry_definition__.fields}
+    first = [("id", strawberry.ID, gid(node_type, what)), ("version", int | None, optional(version))]
+    for name in order or [f for f in fields if f not in skip]:
+        metadata = fields[name].metadata or {}
+        text = metadata.get(UPDATE) or unchanged or fields[name].description
+        first.append((name, hints[name] | None, gid(metadata.get(GLOBAL_ID), text, strawberry.UNSET)))
+    return lambda cls: _input(cls, description, first)
+
 
 @strawberry.input(description='An amount in a currency, e.g. `{amount: "1250.00", currency: "EUR"}`.')
 class MoneyInput:
     amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
-    def to_domain(self) -> Money:
+    def to_domain(self, where: str) -> Money:
         return Money(self.amount, self.currency)
-
-
-def described(description: str) -> Any:
-    """A field every input must give."""
-    return strawberry.field(description=description)
-
-
-def optional(description: str) -> Any:
-    """A field an input may leave out: null."""
-    return strawberry.field(default=None, description=description)
-
-
-def keep(description: str) -> Any:
-    """A field of a change that may be left out: left out keeps the value, null clears it."""
-    return strawberry.field(default=strawberry.UNSET, description=description)
