@@ -30,7 +30,7 @@ from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
 from gql.schema.errors import ERROR_TYPES, UserError, to_user_error
-from gql.schema.inputs import GLOBAL_ID
+from gql.schema.inputs import GLOBAL_ID, in_words
 from gql.schema.nodes import TABLES
 from persistence.uow import SqlUnitOfWork
 
@@ -174,6 +174,14 @@ def payload_type(description: str, name: str | None = None, **fields: tuple[Any,
         namespace["__annotations__"][field_name] = hint
         namespace[field_name] = strawberry.field(description=text)
     return strawberry.type(type(name, (), namespace), description=description)
+
+
+def node_payload(node: type[Node]) -> type:
+    """The payload of a change to one node: `PriceBookPayload`, "The price book as it is after the change.",
+    whose field `priceBook` is "The price book, with its new version."."""
+    words = in_words(node.graphql_type)
+    field = (node, f"The {words}, with its new version.")
+    return payload_type(f"The {words} as it is after the change.", **{words.replace(" ", "_"): field})
 
 
 @strawberry.type(description="What a delete removed.")

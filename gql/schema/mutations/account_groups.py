@@ -7,7 +7,7 @@ import strawberry
 from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema.accounts import Account, AccountGroup
-from gql.schema.inputs import acts_on, described, gid, ref
+from gql.schema.inputs import acts_on, described, gid
 from gql.schema.mutations.common import WRITE
 
 
@@ -16,7 +16,7 @@ class CreateAccountGroupInput:
     name: str = described("The group's name (unique).")
 
 
-@acts_on("AccountGroup", "The group.", "A new name for an account group.")
+@acts_on("AccountGroup", "A new name for an account group.", what="The group.")
 class RenameAccountGroupInput:
     name: str = described("The new name (unique).")
 
@@ -27,12 +27,10 @@ class AccountGroupMembershipInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
 
-DeleteAccountGroupInput = ref(
-    "DeleteAccountGroupInput",
-    "AccountGroup",
-    "The group.",
-    "Identifies an account group to delete (its accounts stay).",
-)
+@acts_on("AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group.")
+class DeleteAccountGroupInput: ...
+
+
 AccountGroupPayload = payload_type("An account group as it is after the change.", group=(AccountGroup, "The group."))
 AccountGroupMembershipPayload = payload_type(
     "An account that joined or left a group, and the group.",

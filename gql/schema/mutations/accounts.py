@@ -6,10 +6,10 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account
-from gql.schema.inputs import acts_on, changes, described, gid, optional, ref
+from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import RESTRICTED, WRITE
 
 
@@ -51,33 +51,29 @@ class CreateAccountInput:
         update="New group; moving into PROSPECT resets the contacts' lead status to OPEN, moving out hides it (the "
         "value is kept).",
     )
-    parent_id: strawberry.ID | None = gid("Account", "A parent, for a sub-account.", None)
+    parent_id: strawberry.ID | None = gid("Account", "A parent, for a sub-account.", None, update=False)
     is_global: bool = optional("Visible to every user.", False, update="Visible to every user.")
     is_private: bool = optional(
         "Visible only to you, its creator (not global).", False, update="Only the account's creator may change it."
     )
     comment: str | None = optional("Free text.")
-    partner_id: strawberry.ID | None = gid("Partner", "A partner that manages it.", None)
+    partner_id: strawberry.ID | None = gid("Partner", "A partner that manages it.", None, update=False)
 
 
 @changes(
     CreateAccountInput,
     "Account",
-    "The account.",
     "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "
     "groups and favourites have their own mutations.",
-    skip=("parent_id", "partner_id"),
 )
-class UpdateAccountInput:
-    pass
+class UpdateAccountInput: ...
 
 
-DeleteAccountInput = ref(
-    "DeleteAccountInput", "Account", "The account.", "Identifies an account to delete, with the version you read."
-)
+@acts_on("Account", "Identifies an account to delete, with the version you read.")
+class DeleteAccountInput: ...
 
 
-@acts_on("Account", "The account.", "Make an account a sub-account of another, or a top-level account (parentId null).")
+@acts_on("Account", "Make an account a sub-account of another, or a top-level account (parentId null).")
 class SetAccountParentInput:
     parent_id: strawberry.ID | None = gid("Account", "The new parent, or null for none.")
 
@@ -93,14 +89,12 @@ class FavouriteAccountInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@acts_on("Account", "The account.", "Give an account to a partner to manage, or take it back (partnerId null).")
+@acts_on("Account", "Give an account to a partner to manage, or take it back (partnerId null).")
 class AssignAccountPartnerInput:
     partner_id: strawberry.ID | None = gid("Partner", "The partner, or null for none.")
 
 
-AccountPayload = payload_type(
-    "The account as it is after the change.", account=(Account, "The account, with its new version.")
-)
+AccountPayload = node_payload(Account)
 LinkedAccountsPayload = payload_type(
     "Two accounts that were linked or unlinked, as they are now.",
     "LinkedAccountsPayload",

@@ -13,7 +13,7 @@ from domain.workflows import activities as wf
 from gql import ids as global_ids
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import enums
-from gql.schema.inputs import acts_on, changes, described, gid, optional, ref
+from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import WRITE
 from gql.schema.opportunities import SalesActivity
 
@@ -29,7 +29,7 @@ def _target(value: strawberry.ID) -> wf.Target:
 @strawberry.input(description="A new sales activity about one lead, opportunity, account or partner.")
 class CreateSalesActivityInput:
     attach_to_id: strawberry.ID = described(
-        "The id of the Lead, Opportunity, Account or Partner the activity is about."
+        "The id of the Lead, Opportunity, Account or Partner the activity is about.", update=False
     )
     type: enums.ActivityType = described("What kind of activity.", update="New kind.")
     subject: str = described("A short subject.", update="New subject.")
@@ -37,30 +37,29 @@ class CreateSalesActivityInput:
     notes: str | None = optional("Notes.")
     due_at: dt.datetime | None = optional("When it is due.")
     occurred_at: dt.datetime | None = optional("When it happened (default for a done activity: now).")
-    done: bool = optional("True to log something that already happened.", False)
+    done: bool = optional("True to log something that already happened.", False, update=False)
     duration_minutes: int | None = optional("Duration in minutes.")
 
 
 @changes(
     CreateSalesActivityInput,
     "SalesActivity",
-    "The activity.",
     "Changes to a sales activity; fields left out stay as they are, null clears.",
-    skip=("attach_to_id", "done"),
+    what="The activity.",
 )
-class UpdateSalesActivityInput:
-    pass
+class UpdateSalesActivityInput: ...
 
 
-@acts_on("SalesActivity", "The activity.", "Mark a sales activity done.")
+@acts_on("SalesActivity", "Mark a sales activity done.", what="The activity.")
 class CompleteSalesActivityInput:
     occurred_at: dt.datetime | None = optional("When (default: now).")
     notes: str | None = optional("How it went (replaces the notes if given).")
 
 
-DeleteSalesActivityInput = ref(
-    "DeleteSalesActivityInput", "SalesActivity", "The activity.", "Identifies a sales activity to delete."
-)
+@acts_on("SalesActivity", "Identifies a sales activity to delete.", what="The activity.")
+class DeleteSalesActivityInput: ...
+
+
 SalesActivityPayload = payload_type(
     "The sales activity as it is after the change.", activity=(SalesActivity, "The activity.")
 )

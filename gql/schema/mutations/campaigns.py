@@ -7,14 +7,12 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import campaigns
-from gql.resolvers.mutation import mutation, payload_type
-from gql.schema.inputs import MoneyInput, changes, described, optional, ref
+from gql.resolvers.mutation import mutation, node_payload
+from gql.schema.inputs import MoneyInput, acts_on, changes, described, optional
 from gql.schema.leads import Campaign
 from gql.schema.mutations.common import RESTRICTED
 
-CampaignPayload = payload_type(
-    "The campaign as it is after the change.", campaign=(Campaign, "The campaign, with its new version.")
-)
+CampaignPayload = node_payload(Campaign)
 
 
 @strawberry.input(description="A new marketing campaign.")
@@ -25,19 +23,13 @@ class CreateCampaignInput:
     ends_on: dt.date | None = optional("Last day of its period.", update="New last day.")
 
 
-@changes(
-    CreateCampaignInput,
-    "Campaign",
-    "The campaign.",
-    "Changes to a campaign; fields left out stay as they are, null clears.",
-)
-class UpdateCampaignInput:
-    pass
+@changes(CreateCampaignInput, "Campaign", "Changes to a campaign; fields left out stay as they are, null clears.")
+class UpdateCampaignInput: ...
 
 
-CampaignRefInput = ref(
-    "CampaignRefInput", "Campaign", "The campaign.", "Identifies a campaign to change, with the version you read."
-)
+@acts_on("Campaign", "Identifies a campaign to change, with the version you read.")
+class CampaignRefInput: ...
+
 
 create_campaign = mutation(campaigns.create_campaign, CreateCampaignInput, CampaignPayload, RESTRICTED)(
     "Create a marketing campaign."

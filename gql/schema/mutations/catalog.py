@@ -10,21 +10,17 @@ import strawberry
 from strawberry.types import Info
 
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, Written, decode_id, mutation, payload_node, payload_type
+from gql.resolvers.mutation import Deleted, Written, decode_id, mutation, node_payload, payload_node, payload_type
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
-from gql.schema.inputs import MoneyInput, changes, described, gid, optional, ref
+from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import WRITE
 from persistence.catalog import SqlExchangeRates
 
 # --- payloads ---
 
-PriceBookPayload = payload_type(
-    "The price book as it is after the change.", price_book=(PriceBook, "The price book, with its new version.")
-)
-ProductPayload = payload_type(
-    "The product as it is after the change.", product=(Product, "The product, with its new version.")
-)
+PriceBookPayload = node_payload(PriceBook)
+ProductPayload = node_payload(Product)
 ProductUnitPayload = payload_type(
     "The product unit as it is after the change, with its product.",
     "ProductUnitPayload",
@@ -40,9 +36,7 @@ RemoveProductUnitPayload = payload_type(
 PriceEntryPayload = payload_type(
     "The price as it is after the change.", price_entry=(PriceEntry, "The price of the unit in the book and currency.")
 )
-BundlePayload = payload_type(
-    "The bundle as it is after the change.", bundle=(Bundle, "The bundle, with its new version.")
-)
+BundlePayload = node_payload(Bundle)
 ExchangeRatePayload = payload_type(
     "The exchange rate as it is after the change.", exchange_rate=(ExchangeRate, "The rate now in use.")
 )
@@ -94,19 +88,12 @@ class CreatePriceBookInput:
     )
 
 
-@changes(
-    CreatePriceBookInput,
-    "PriceBook",
-    "The price book.",
-    "Changes to a price book; fields left out stay as they are, null clears.",
-)
-class UpdatePriceBookInput:
-    pass
+@changes(CreatePriceBookInput, "PriceBook", "Changes to a price book; fields left out stay as they are, null clears.")
+class UpdatePriceBookInput: ...
 
 
-CatalogRefInput = ref(
-    "CatalogRefInput", None, "The object.", "Identifies a catalog object to delete, with the version you read."
-)
+@acts_on(None, "Identifies a catalog object to delete, with the version you read.", what="The object.")
+class CatalogRefInput: ...
 
 
 @strawberry.input(description="A new product.")
@@ -118,19 +105,13 @@ class CreateProductInput:
     active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
 
 
-@changes(
-    CreateProductInput,
-    "Product",
-    "The product.",
-    "Changes to a product; fields left out stay as they are, null clears.",
-)
-class UpdateProductInput:
-    pass
+@changes(CreateProductInput, "Product", "Changes to a product; fields left out stay as they are, null clears.")
+class UpdateProductInput: ...
 
 
 @strawberry.input(description="A new unit a product is sold in.")
 class AddProductUnitInput:
-    product_id: strawberry.ID = gid("Product", "The product.")
+    product_id: strawberry.ID = gid("Product", "The product.", update=False)
     name: str = described("The unit's name, e.g. piece or licence/month (unique per product).", update="New name.")
     recurring: bool = optional(
         "True when sold for a period (a TIME_BASED contract).",
@@ -143,12 +124,10 @@ class AddProductUnitInput:
 @changes(
     AddProductUnitInput,
     "ProductUnit",
-    "The unit.",
     "Changes to a product unit; fields left out stay as they are.",
-    skip=("product_id",),
+    what="The unit.",
 )
-class UpdateProductUnitInput:
-    pass
+class UpdateProductUnitInput: ...
 
 
 @strawberry.input(description="The price of a product unit in a price book and currency (replaces any such price).")
@@ -189,12 +168,10 @@ class CreateBundleInput:
 @changes(
     CreateBundleInput,
     "Bundle",
-    "The bundle.",
     "Changes to a bundle; new components replace all the old ones.",
     order=("name", "code", "active", "components"),
 )
-class UpdateBundleInput:
-    pass
+class UpdateBundleInput: ...
 
 
 @strawberry.input(description="How many euros one unit of a currency is worth.")

@@ -8,7 +8,7 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import enums
 from gql.schema.accounts import ContactType
-from gql.schema.inputs import acts_on, changes, described, gid, optional, ref
+from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import WRITE, ContactPayload
 
 
@@ -16,7 +16,7 @@ from gql.schema.mutations.common import WRITE, ContactPayload
     description="A new employee of an account. Its lead status starts OPEN; its category is the account's."
 )
 class CreateContactInput:
-    account_id: strawberry.ID = gid("Account", "The account the person works at.")
+    account_id: strawberry.ID = gid("Account", "The account the person works at.", update=False)
     first_name: str = described("First name.", update="New first name.")
     last_name: str = described("Last name.", update="New last name.")
     contact_type_id: strawberry.ID | None = gid(
@@ -34,18 +34,16 @@ class CreateContactInput:
 @changes(
     CreateContactInput,
     "Contact",
-    "The contact.",
     "Changes to a contact; fields left out stay as they are, null clears.",
-    skip=("account_id",),
 )
-class UpdateContactInput:
-    pass
+class UpdateContactInput: ...
 
 
-ContactRefInput = ref("ContactRefInput", "Contact", "The contact.", "Identifies a contact, with the version you read.")
+@acts_on("Contact", "Identifies a contact, with the version you read.")
+class ContactRefInput: ...
 
 
-@acts_on("Contact", "The contact (an employee of a PROSPECT account).", "Set a prospect contact's lead status.")
+@acts_on("Contact", "Set a prospect contact's lead status.", what="The contact (an employee of a PROSPECT account).")
 class SetContactLeadStatusInput:
     status: enums.LeadStatus = described("The new lead status.")
 
@@ -56,17 +54,15 @@ class CreateContactTypeInput:
     kind: enums.ContactKind = described("Employee (of an account) or consultant (of a partner).")
 
 
-@acts_on("ContactType", "The contact type.", "A new name for a contact type (its kind stays).")
+@acts_on("ContactType", "A new name for a contact type (its kind stays).")
 class UpdateContactTypeInput:
     name: str = described("The new name (unique).")
 
 
-DeleteContactTypeInput = ref(
-    "DeleteContactTypeInput",
-    "ContactType",
-    "The contact type.",
-    "Identifies a contact type to delete (only an unused one, never the last of its kind).",
-)
+@acts_on("ContactType", "Identifies a contact type to delete (only an unused one, never the last of its kind).")
+class DeleteContactTypeInput: ...
+
+
 ContactTypePayload = payload_type(
     "The contact type as it is after the change.", contact_type=(ContactType, "The contact type.")
 )

@@ -12,7 +12,7 @@ from domain.workflows import documents as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import documents
 from gql.schema.documents import DocumentTemplate, QuoteDocument
-from gql.schema.inputs import described, gid, optional, ref
+from gql.schema.inputs import acts_on, described, gid, optional
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from persistence.documents import DocxTemplateEngine
 
@@ -65,12 +65,8 @@ class SetDefaultDocumentTemplateInput:
     id: strawberry.ID | None = gid("DocumentTemplate", "The template, or null for the built-in template.")
 
 
-DeleteDocumentTemplateInput = ref(
-    "DeleteDocumentTemplateInput",
-    "DocumentTemplate",
-    "The template.",
-    "Identifies a template to delete, with the version you read.",
-)
+@acts_on("DocumentTemplate", "Identifies a template to delete, with the version you read.", what="The template.")
+class DeleteDocumentTemplateInput: ...
 
 
 def _decoded(text: str) -> bytes:

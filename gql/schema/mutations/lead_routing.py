@@ -11,7 +11,7 @@ from domain.routing import Condition, LeadField
 from domain.workflows import lead_routing_rules as rules
 from domain.workflows import lead_splitters as splitters
 from gql.resolvers.mutation import Deleted, decode_id, mutation, payload_type
-from gql.schema.inputs import changes, described, optional, ref
+from gql.schema.inputs import acts_on, changes, described, optional
 from gql.schema.mutations.common import RESTRICTED
 from gql.schema.routing import LeadRoutingField, LeadRoutingRule, LeadSplitter
 
@@ -80,16 +80,14 @@ class CreateLeadRoutingRuleInput:
 @changes(
     CreateLeadRoutingRuleInput,
     "LeadRoutingRule",
-    "The rule.",
     "Changes to a routing rule; fields left out stay as they are.",
+    what="The rule.",
 )
-class UpdateLeadRoutingRuleInput:
-    pass
+class UpdateLeadRoutingRuleInput: ...
 
 
-LeadRoutingRuleRefInput = ref(
-    "LeadRoutingRuleRefInput", "LeadRoutingRule", "The rule.", "Identifies a routing rule, with the version you read."
-)
+@acts_on("LeadRoutingRule", "Identifies a routing rule, with the version you read.", what="The rule.")
+class LeadRoutingRuleRefInput: ...
 
 
 @strawberry.input(description="One seller's share of a splitter: a user or a partner, and a weight.")
@@ -118,17 +116,16 @@ class CreateLeadSplitterInput:
 @changes(
     CreateLeadSplitterInput,
     "LeadSplitter",
-    "The splitter.",
     "Changes to a lead splitter; fields left out stay as they are.",
+    what="The splitter.",
     order=("name", "active", "shares"),
 )
-class UpdateLeadSplitterInput:
-    pass
+class UpdateLeadSplitterInput: ...
 
 
-LeadSplitterRefInput = ref(
-    "LeadSplitterRefInput", "LeadSplitter", "The splitter.", "Identifies a lead splitter, with the version you read."
-)
+@acts_on("LeadSplitter", "Identifies a lead splitter, with the version you read.", what="The splitter.")
+class LeadSplitterRefInput: ...
+
 
 create_lead_routing_rule = mutation(
     rules.create_lead_routing_rule, CreateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED

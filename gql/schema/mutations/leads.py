@@ -8,17 +8,17 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import ingestion, leads
-from gql.resolvers.mutation import mutation, payload_type
+from gql.resolvers.mutation import mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
-from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional, ref
+from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional
 from gql.schema.leads import Lead
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.opportunities import Opportunity
 from gql.schema.routing import LeadRoutingRule
 from persistence.idempotency import SqlIdempotencyStore
 
-LeadPayload = payload_type("The lead as it is after the change.", lead=(Lead, "The lead, with its new version."))
+LeadPayload = node_payload(Lead)
 QualifyLeadPayload = payload_type(
     "A qualified lead and what it became.",
     "QualifyLeadPayload",
@@ -58,17 +58,15 @@ class CreateLeadInput:
     utm_campaign: str | None = optional("UTM campaign.")
     priority: int | None = optional("Higher is more urgent (default 0).", update="Higher is more urgent.")
     assigned_user_id: strawberry.ID | None = gid(
-        "User", "The user to work on it (default: you, unless a partner is named).", None
+        "User", "The user to work on it (default: you, unless a partner is named).", None, update=False
     )
-    assigned_partner_id: strawberry.ID | None = gid("Partner", "A partner to work on it.", None)
+    assigned_partner_id: strawberry.ID | None = gid("Partner", "A partner to work on it.", None, update=False)
 
 
 @changes(
     CreateLeadInput,
     "Lead",
-    "The lead.",
     "Changes to a lead; fields left out stay as they are, null clears.",
-    skip=("assigned_user_id", "assigned_partner_id"),
     unchanged=None,
 )
 class UpdateLeadInput:
@@ -77,16 +75,17 @@ class UpdateLeadInput:
     )
 
 
-@acts_on("Lead", "The lead.", "Give a lead to a user or a partner (neither: nobody).")
+@acts_on("Lead", "Give a lead to a user or a partner (neither: nobody).")
 class AssignLeadInput:
     user_id: strawberry.ID | None = gid("User", "The user.", None)
     partner_id: strawberry.ID | None = gid("Partner", "The partner.", None)
 
 
-LeadRefInput = ref("LeadRefInput", "Lead", "The lead.", "Identifies a lead to change, with the version you read.")
+@acts_on("Lead", "Identifies a lead to change, with the version you read.")
+class LeadRefInput: ...
 
 
-@acts_on("Lead", "The lead.", "Note that a lead belongs to an existing account.")
+@acts_on("Lead", "Note that a lead belongs to an existing account.")
 class AddLeadToAccountInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
@@ -109,7 +108,7 @@ class QualifyLeadInput:
     expected_close_date: dt.date | None = optional("Expected close date.")
 
 
-@acts_on("Lead", "The lead.", "Take a lead out of the funnel: DISQUALIFIED with a reason, or REWORK (not now).")
+@acts_on("Lead", "Take a lead out of the funnel: DISQUALIFIED with a reason, or REWORK (not now).")
 class DisqualifyLeadInput:
     reason: str | None = optional("Why (required for DISQUALIFIED).")
     status: enums.LeadStatus = optional(  # type: ignore[valid-type]
@@ -117,7 +116,7 @@ class DisqualifyLeadInput:
     )
 
 
-@acts_on("Lead", "The lead.", "Put a lead back for a later follow-up.")
+@acts_on("Lead", "Put a lead back for a later follow-up.")
 class ReworkLeadInput:
     note: str | None = optional("When or why to follow up.")
 

@@ -7,9 +7,9 @@ import strawberry
 from domain import monitors as dm
 from domain.enums import ActivityType, Stage
 from domain.workflows import monitors as wf
-from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.resolvers.mutation import Deleted, mutation, node_payload
 from gql.schema import enums
-from gql.schema.inputs import changes, described, optional, ref
+from gql.schema.inputs import acts_on, changes, described, optional
 from gql.schema.monitors import ActivityState, MonitoredEntity, StatusMonitor, StatusRuleKind
 from gql.schema.mutations.common import RESTRICTED
 
@@ -70,26 +70,18 @@ class CreateStatusMonitorInput:
 @changes(
     CreateStatusMonitorInput,
     "StatusMonitor",
-    "The status monitor.",
     "Changes to a status monitor; fields left out stay as they are. `active` switches it on or off.",
     order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active"),
     version=VERSION,
 )
-class UpdateStatusMonitorInput:
-    pass
+class UpdateStatusMonitorInput: ...
 
 
-DeleteStatusMonitorInput = ref(
-    "DeleteStatusMonitorInput",
-    "StatusMonitor",
-    "The status monitor.",
-    "Identifies a status monitor to delete, with the version you read.",
-    version=VERSION,
-)
-StatusMonitorPayload = payload_type(
-    "The status monitor as it is after the change.",
-    status_monitor=(StatusMonitor, "The status monitor, with its new version."),
-)
+@acts_on("StatusMonitor", "Identifies a status monitor to delete, with the version you read.", version=VERSION)
+class DeleteStatusMonitorInput: ...
+
+
+StatusMonitorPayload = node_payload(StatusMonitor)
 create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)(
     "Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the "
     "rule holds."

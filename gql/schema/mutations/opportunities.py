@@ -9,51 +9,48 @@ import strawberry
 from domain.workflows import opportunities as wf
 from gql.resolvers.mutation import Deleted, mutation
 from gql.schema import enums
-from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional, ref
+from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import LOCKABLE, WRITE, BusinessRolePayload, OpportunityPayload
 
 
 @strawberry.input(description="A new opportunity on an account.")
 class CreateOpportunityInput:
     name: str = described("What is being sold, in a few words.", update="New name.")
-    account_id: strawberry.ID = gid("Account", "The account it is sold to.")
+    account_id: strawberry.ID = gid("Account", "The account it is sold to.", update=False)
     owner_id: strawberry.ID | None = gid("User", "The responsible user (default: you).", None, update="New owner.")
-    stage: enums.Stage = optional("An open stage to start in.", enums.Stage.PROSPECTING)
+    stage: enums.Stage = optional("An open stage to start in.", enums.Stage.PROSPECTING, update=False)
     estimated_revenue: MoneyInput | None = optional("Expected revenue.", update="New estimate.")
     probability: int | None = optional(
         "Chance of winning in percent (default: the stage's usual value).", update="New probability (0–100)."
     )
     expected_close_date: dt.date | None = optional("Expected close date.", update="New expected close date.")
-    partner_id: strawberry.ID | None = gid("Partner", "A partner who works the deal.", None)
+    partner_id: strawberry.ID | None = gid("Partner", "A partner who works the deal.", None, update=False)
     campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None, update="New campaign.")
 
 
 @changes(
     CreateOpportunityInput,
     "Opportunity",
-    "The opportunity.",
     "Changes to an opportunity; fields left out stay as they are, null clears.",
-    skip=("account_id", "stage", "partner_id"),
 )
-class UpdateOpportunityInput:
-    pass
+class UpdateOpportunityInput: ...
 
 
-@acts_on("Opportunity", "The opportunity.", "Move an opportunity to another open stage.")
+@acts_on("Opportunity", "Move an opportunity to another open stage.")
 class ChangeOpportunityStageInput:
     stage: enums.Stage = described("The open stage to move to (closing is markOpportunitySold/Lost).")
     probability: int | None = optional("Probability to set (default: the stage's).")
 
 
-@acts_on("Opportunity", "The opportunity.", "Move an opportunity to another account.")
+@acts_on("Opportunity", "Move an opportunity to another account.")
 class MoveOpportunityInput:
     account_id: strawberry.ID = gid("Account", "The account it moves to.")
 
 
 @acts_on(
     "Opportunity",
-    "The opportunity to copy.",
     "Copy an opportunity with its quotes, related accounts and business roles.",
+    what="The opportunity to copy.",
     version=None,
 )
 class CopyOpportunityInput:
@@ -61,15 +58,12 @@ class CopyOpportunityInput:
     account_id: strawberry.ID | None = gid("Account", "Another account for the copy.", None)
 
 
-OpportunityRefInput = ref(
-    "OpportunityRefInput",
-    "Opportunity",
-    "The opportunity.",
-    "Identifies an opportunity to change, with the version you read.",
-)
-RemoveBusinessRoleInput = ref(
-    "RemoveBusinessRoleInput", "BusinessRole", "The business role.", "Remove a business role.", version=None
-)
+@acts_on("Opportunity", "Identifies an opportunity to change, with the version you read.")
+class OpportunityRefInput: ...
+
+
+@acts_on("BusinessRole", "Remove a business role.", version=None)
+class RemoveBusinessRoleInput: ...
 
 
 @strawberry.input(description="Relate another account to an opportunity (e.g. a reseller or the end customer).")
@@ -85,12 +79,12 @@ class AddBusinessRoleInput:
     role: str = described("The role, in words.")
 
 
-@acts_on("Opportunity", "The opportunity.", "Assign an opportunity to a partner, or take it away (partnerId null).")
+@acts_on("Opportunity", "Assign an opportunity to a partner, or take it away (partnerId null).")
 class AssignOpportunityPartnerInput:
     partner_id: strawberry.ID | None = gid("Partner", "The partner, or null for none.")
 
 
-@acts_on("Opportunity", "The opportunity.", "Mark an opportunity lost.")
+@acts_on("Opportunity", "Mark an opportunity lost.")
 class MarkOpportunityLostInput:
     reason: str = described("Why it was lost.")
 

@@ -6,7 +6,7 @@ import strawberry
 
 from domain.workflows import people as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
-from gql.schema.inputs import changes, described, gid, optional, ref
+from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import WRITE, ContactPayload
 from gql.schema.people import Partner
 
@@ -19,22 +19,12 @@ class CreatePartnerInput:
     country: str | None = optional("Country, ISO 3166 alpha-2.")
 
 
-@changes(
-    CreatePartnerInput,
-    "Partner",
-    "The partner.",
-    "Changes to a partner; fields left out stay as they are, null clears.",
-)
-class UpdatePartnerInput:
-    pass
+@changes(CreatePartnerInput, "Partner", "Changes to a partner; fields left out stay as they are, null clears.")
+class UpdatePartnerInput: ...
 
 
-DeletePartnerInput = ref(
-    "DeletePartnerInput",
-    "Partner",
-    "The partner.",
-    "Identifies a partner to delete (only one that no longer holds accounts, leads or opportunities).",
-)
+@acts_on("Partner", "Identifies a partner to delete (only one that no longer holds accounts, leads or opportunities).")
+class DeletePartnerInput: ...
 
 
 @strawberry.input(description="A new consultant: a person working at a partner.")

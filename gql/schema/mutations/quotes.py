@@ -9,7 +9,7 @@ import strawberry
 
 from domain.workflows import quotes as wf
 from gql.resolvers.mutation import Deleted, decode_id, mutation
-from gql.schema.inputs import acts_on, changes, described, gid, keep, optional, ref
+from gql.schema.inputs import acts_on, changes, described, gid, keep, optional
 from gql.schema.mutations.common import LOCKABLE, QuoteItemPayload, QuotePayload
 
 VERSION = "The quote's version you read; the change fails with a ConflictError if it moved on since."
@@ -17,11 +17,11 @@ VERSION = "The quote's version you read; the change fails with a ConflictError i
 
 @strawberry.input(description="A new quote for an opportunity, from a price book or without one.")
 class CreateQuoteInput:
-    opportunity_id: strawberry.ID = gid("Opportunity", "The opportunity.")
+    opportunity_id: strawberry.ID = gid("Opportunity", "The opportunity.", update=False)
     name: str = described("The quote's name.", update="New name.")
-    currency: str = described("ISO 4217 currency of every price in the quote.")
+    currency: str = described("ISO 4217 currency of every price in the quote.", update=False)
     price_book_id: strawberry.ID | None = gid(
-        "PriceBook", "The price book its prices come from; none for a manual quote.", None
+        "PriceBook", "The price book its prices come from; none for a manual quote.", None, update=False
     )
     brand: str | None = optional("The brand (one of the price book's brands).", update="New brand.")
     product_version: str | None = optional("The product version quoted.", update="New product version.")
@@ -32,13 +32,10 @@ class CreateQuoteInput:
 @changes(
     CreateQuoteInput,
     "Quote",
-    "The quote.",
     "Changes to a quote's data; fields left out stay, null clears.",
-    skip=("opportunity_id", "currency", "price_book_id"),
     version=VERSION,
 )
-class UpdateQuoteInput:
-    pass
+class UpdateQuoteInput: ...
 
 
 @strawberry.input(
@@ -74,12 +71,12 @@ class QuoteItemInput:
         )
 
 
-@acts_on("Quote", "The quote.", "Add lines to a quote.", key="quote_id", version=VERSION)
+@acts_on("Quote", "Add lines to a quote.", key="quote_id", version=VERSION)
 class AddQuoteItemsInput:
     items: list[QuoteItemInput] = described("The lines, in order.")
 
 
-@acts_on("QuoteItem", "The quote item.", "Change a quote line; fields left out stay.", version=VERSION)
+@acts_on("QuoteItem", "Change a quote line; fields left out stay.", version=VERSION)
 class UpdateQuoteItemInput:
     quantity: Decimal | None = keep("New quantity.")
     discount_percent: Decimal | None = keep("New discount (%).")
@@ -88,33 +85,25 @@ class UpdateQuoteItemInput:
     position: int | None = keep("New place in the quote.")
 
 
-RemoveQuoteItemInput = ref(
-    "RemoveQuoteItemInput", "QuoteItem", "The quote item.", "Remove a quote line.", version=VERSION
-)
+@acts_on("QuoteItem", "Remove a quote line.", version=VERSION)
+class RemoveQuoteItemInput: ...
 
 
-@acts_on(
-    "Quote",
-    "The quote.",
-    "Round a quote's total to a given amount with a rounding item.",
-    key="quote_id",
-    version=VERSION,
-)
+@acts_on("Quote", "Round a quote's total to a given amount with a rounding item.", key="quote_id", version=VERSION)
 class AddRoundingItemInput:
     total: Decimal = described('The total the quote should have, e.g. "10000.00".')
 
 
-QuoteRefInput = ref(
-    "QuoteRefInput", "Quote", "The quote.", "Identifies a quote, with the version you read.", version=VERSION
-)
+@acts_on("Quote", "Identifies a quote, with the version you read.", version=VERSION)
+class QuoteRefInput: ...
 
 
-@acts_on("Quote", "The quote to copy.", "Copy a quote with its items (the copy is not active).", version=None)
+@acts_on("Quote", "Copy a quote with its items (the copy is not active).", what="The quote to copy.", version=None)
 class DuplicateQuoteInput:
     name: str | None = optional("The copy's name (default '<name> (copy)').")
 
 
-@acts_on("Quote", "The quote.", "Change a quote's currency.", version=VERSION)
+@acts_on("Quote", "Change a quote's currency.", version=VERSION)
 class ChangeQuoteCurrencyInput:
     currency: str = described("The new ISO 4217 currency.")
 

@@ -12,7 +12,7 @@ import persistence.trusted  # noqa: F401 - imported for that registration
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
 from gql.resolvers.mutation import mutation, payload_type
-from gql.schema.inputs import described, gid, optional, ref
+from gql.schema.inputs import acts_on, described, gid, optional
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.tokens import ApiToken, Scope
 
@@ -37,9 +37,10 @@ class CreateApiTokenInput:
     )
 
 
-RevokeApiTokenInput = ref(
-    "RevokeApiTokenInput", "ApiToken", "The token.", "Revoke an API token: it stops working at once.", version=None
-)
+@acts_on("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
+class RevokeApiTokenInput: ...
+
+
 CreatedApiTokenPayload = payload_type(
     "The new token and its secret. The secret is shown only here, once: store it now.",
     "CreatedApiTokenPayload",
