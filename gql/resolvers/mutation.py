@@ -167,6 +167,8 @@ def payload_type(description: str, name: str | None = None, **fields: tuple[Any,
     """A payload type: each field's type (a node, a list of nodes or a value) and description. Its name is
     `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`)."""
     if name is None:
+        if len(fields) != 1:
+            raise TypeError(f"a payload of {len(fields)} fields needs its name")
         [(hint, _)] = fields.values()
         name = hint.__strawberry_definition__.name + "Payload"
     namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}

@@ -77,6 +77,8 @@ def in_words(type_name: str) -> str:
 
 def _identity(key: str, node_type: str | None, what: str | None) -> Field:
     """The field naming the node: described by `what`, by default "The <node type in words>." (The price book.)"""
+    if what is None and node_type is None:
+        raise TypeError("an id whose type the mutation declares needs `what`, its description")
     return key, strawberry.ID, gid(node_type, what or f"The {in_words(node_type or '')}.")
 
 
