@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import inspect
 import weakref
+from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
 from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
 
 FAST = "salesgraph-fast"
@@ -48,7 +50,7 @@ def mark_fast_fields(schema: GraphQLSchema) -> int:
     return marked
 
 
-def _attribute(name: str):  # noqa: ANN202
+def _attribute(name: str) -> Callable[[Any], Any]:
     return attrgetter(name)
 
 
@@ -65,7 +67,14 @@ class FastExecutor(IncrementalExecutor):
             track=lambda values: executor().track_async_work(values),
         )
 
-    def execute_field(self, parent_type, source, field_details_list, path, position_context):  # noqa: ANN001, ANN201
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
         field_def = parent_type.fields.get(field_details_list[0].node.name.value)
         fast = field_def.extensions.get(FAST) if field_def is not None else None
         if fast is not None and not field_details_list[0].node.arguments:

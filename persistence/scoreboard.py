@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.enums import OPEN_STAGES, Stage
@@ -35,7 +35,7 @@ EVERYTHING = Viewer.everything()
 WIDE = timedelta(days=180)
 
 
-def _sum(column, dialect: str):  # noqa: ANN001, ANN202
+def _sum(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         return func.sum(cast(func.round(column * SCALE), Integer))
     return func.sum(column)

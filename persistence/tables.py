@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -55,7 +57,7 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value
 
-    def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         # asyncpg already returns aware datetimes: no per-value work on PostgreSQL.
         if dialect.name == "postgresql":
             return self.impl_instance.result_processor(dialect, coltype)

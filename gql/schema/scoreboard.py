@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from domain import scoreboard
 from domain.errors import NotFound, ValidationError
+from domain.money import Money as DomainMoney
 from gql import ids
 from gql.errors import ClientError
 from gql.schema.base import Money, described_enum, money
@@ -211,7 +212,7 @@ class Scoreboard:
         )
 
 
-def _money(value):  # noqa: ANN001, ANN202
+def _money(value: DomainMoney | None) -> Money | None:
     return None if value is None else money(value.amount, value.currency)
 
 
