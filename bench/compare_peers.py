@@ -20,8 +20,9 @@ process and of PostgreSQL (its backends; from /proc), Salesgraph's SQL statement
 PostGraphile and Node 22 are installed from the npm registry (`npm` is needed) into
 ~/.cache/salesgraph-bench on first use; the machine's own node is not used.
 
-    .venv/bin/python bench/compare_peers.py [--size 2000] [--seconds 15] [--rounds 3] [--concurrency 10]
-        [--peers salesgraph,postgraphile5,postgraphile4,raw] [--quick] [--database-url postgresql://…]
+    .venv/bin/python bench/compare_peers.py [--size 2000] [--seconds 15] [--rounds 3] [--warmup 5]
+        [--concurrency 10] [--peers salesgraph,postgraphile5,postgraphile4,raw] [--quick]
+        [--database-url postgresql+asyncpg://…]
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ export default { extends: [PostGraphileAmberPreset], disablePlugins: ["PgIndexBe
 """
 
 QUERIES = ("small", "nested")
+DEFAULTS = {"size": "2000", "seconds": 15.0, "rounds": 3, "warmup": 5.0}
+QUICK = {"size": "200", "seconds": 2.0, "rounds": 1, "warmup": 1.0}
 PEERS = ("salesgraph", "postgraphile5", "postgraphile4", "raw")
 TITLES = {
     "salesgraph": "Salesgraph",
@@ -381,19 +384,22 @@ def postmaster_of(backend_pid: int) -> int | None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", default="2000", help="opportunities to seed (small, medium, large or N)")
-    parser.add_argument("--seconds", type=float, default=15, help="per query, peer and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", help="opportunities to seed (small, medium, large or N; default 2000)")
+    parser.add_argument("--seconds", type=float, help="measured, per query, peer and round (default 15)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
+    parser.add_argument("--warmup", type=float, help="seconds of unmeasured load per query and peer first (default 5)")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--peers", default=",".join(PEERS), help="a comma-separated subset of " + ", ".join(PEERS))
-    parser.add_argument("--warmup", type=float, default=5, help="seconds of unmeasured load per query and peer first")
     parser.add_argument(
-        "--quick", action="store_true", help="a smoke run: 200 opportunities, 1 s of warm-up, 2 s, one round"
+        "--quick",
+        action="store_true",
+        help="a smoke run: by default 200 opportunities, 1 s of warm-up, 2 s measured, one round",
     )
     parser.add_argument("--database-url", help="an already seeded PostgreSQL database (postgresql+asyncpg://…)")
     args = parser.parse_args()
-    if args.quick:
-        args.size, args.seconds, args.rounds, args.warmup = "200", 2.0, 1, 1.0
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     keys = [key.strip() for key in args.peers.split(",") if key.strip()]
     if unknown := set(keys) - set(PEERS):
         parser.error(f"unknown peers {sorted(unknown)}; choose from {', '.join(PEERS)}")
@@ -526,4 +532,7 @@ def report(
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    try:
+        uvloop.run(main())
+    except BenchError as error:
+        raise SystemExit(f"compare_peers: {error}") from None

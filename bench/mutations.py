@@ -219,4 +219,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BenchError as error:
+        raise SystemExit(f"mutations: {error}") from None
