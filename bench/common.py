@@ -199,8 +199,8 @@ STATEMENTS = re.compile(rb'desc="(\d+) statements?"')
 class KeepAliveConnection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection sending one prepared request at a time. httptools parses the
     answers (Content-Length or chunked), so a request costs the client some tens of microseconds:
-    the load generator, on the same cores as the servers, must not be what limits them (httpx
-    costs about ten times as much per request)."""
+    the load generator, on the same cores as the servers, must not be what limits them (httpx cost
+    some thirty times as much a request here; see docs/decisions.md)."""
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
@@ -208,6 +208,7 @@ class KeepAliveConnection(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[int, bytes, bytes]] | None = None
         self.body: list[bytes] = []
         self.timing = b""
+        self.lost: Exception | None = None
 
     @classmethod
     async def open(cls, host: str, port: int) -> KeepAliveConnection:
@@ -224,7 +225,8 @@ class KeepAliveConnection(asyncio.Protocol):
             self._fail(BenchError(f"unreadable HTTP answer: {error}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._fail(exc or BenchError("the server closed the connection"))
+        self.lost = exc or BenchError("the server closed the connection")
+        self._fail(self.lost)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"server-timing":
@@ -246,6 +248,8 @@ class KeepAliveConnection(asyncio.Protocol):
 
     async def send(self, request: bytes) -> tuple[int, bytes, bytes]:
         """(status, body, Server-Timing header) of the answer to `request`."""
+        if self.lost is not None:
+            raise self.lost
         self.waiter = asyncio.get_running_loop().create_future()
         assert self.transport is not None
         self.transport.write(request)
