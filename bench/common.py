@@ -24,6 +24,19 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _commit() -> str:
+    """The commit of the code this process runs (read once at import: a commit made while a long
+    bench runs must not be printed as the one it measured)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return f"{commit or 'unknown'}{' (with uncommitted changes)' if dirty else ''}"
+
+
+COMMIT = _commit()
+
+
 def machine() -> str:
     cpu = "unknown cpu"
     try:
@@ -33,14 +46,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return (
-        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"commit {commit or 'unknown'}{' (with uncommitted changes)' if dirty else ''}"
-    )
+    return f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; commit {COMMIT}"
 
 
 def free_port() -> int:
