@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, ServerProcess, closed_loop, machine, table
+from bench.common import HEADER, RATE_LIMITS_OFF, ServerProcess, closed_loop, machine, table
 from bench.nested_read import prepare
 from gql import ids
 from persistence.seed import parse_size
@@ -41,7 +41,7 @@ CASES = [
 
 async def run_backend(name: str, url: str, args: argparse.Namespace) -> list[list[str]]:
     token = await prepare(url, parse_size(args.size))
-    server = ServerProcess(url)
+    server = ServerProcess(url, env=RATE_LIMITS_OFF)
     rows = []
     try:
         server.wait_ready()
