@@ -320,3 +320,34 @@ RULES: dict[str, Any] = {
     "api_tokens": _tokens,
     **{name: _internal for name in INTERNAL},
 }
+
+
+# --- the scoreboard's buckets (persistence/aggregates.py) ---
+
+
+def scoreboard_buckets_rule(viewer: Viewer) -> ColumnElement:
+    """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`): each
+    opportunity counts in exactly one of them. Unlike `Viewer.rule` never None: a board always picks
+    its slices, and the system's own board (`Viewer.everything()`) is the OWNER slice whole."""
+    return _buckets_rule(viewer.role)
+
+
+@cache
+def _buckets_rule(role: str | None) -> ColumnElement:
+    b = tables.scoreboard_buckets.c
+    owners, managers, partners = b.slice == "OWNER", b.slice == "MANAGER", b.slice == "PARTNER"
+    if role is None:
+        return owners
+    if role == "NOBODY":
+        return false()
+    if role == PARTNER:  # the PARTNER slice holds public accounts' deals only: a partner sees no private one
+        return and_(partners, or_(b.partner_id == V_PARTNER, b.account_partner_id == V_PARTNER))
+    # A private account's deals count for its creator alone (creator 0 is nobody: ids start at 1).
+    not_hidden = or_(b.is_private == false(), b.creator_id == V_USER)
+    if role == ADMIN:
+        return and_(owners, not_hidden)
+    # Owned by me (the team), or on an account I (the team) manage and owned by someone else: the
+    # MANAGER slice holds only deals whose manager is not the owner, so the two never overlap.
+    mine = _mine(b.owner_id, role)
+    others_on_mine = and_(managers, _mine(b.manager_id, role), not_(mine))
+    return and_(not_hidden, or_(and_(owners, mine), others_on_mine))
