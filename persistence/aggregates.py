@@ -381,9 +381,9 @@ def cover(period: Period) -> Cover:
     if first > last:
         return Cover(everything=False, edges=((sliding, start, end, sliding),))
     edges = []
-    if sliding or start < _midnight(first):
+    if start < _midnight(first):  # always, for a sliding window
         edges.append((sliding, start, _midnight(first), False))
-    if sliding or end > _midnight(last + one):
+    if sliding or end > _midnight(last + one):  # a sliding window holds its end, even at midnight
         edges.append((False, _midnight(last + one), end, sliding))
     # The whole months among the whole days, by month index (no date past 9999-12-31 is ever made).
     low = _index(first) + (first.day != 1)

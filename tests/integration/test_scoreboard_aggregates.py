@@ -10,11 +10,15 @@ through the visibility rules, for every preset, a ragged custom range, a team an
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time as clock
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -32,12 +36,12 @@ from domain.workflows import quotes as qw
 from persistence import aggregates, tables
 from persistence.catalog import SqlExchangeRates
 from persistence.db import create_engine
-from persistence.migrate import upgrade_async
+from persistence.migrate import alembic_config, upgrade_async
 from persistence.scoreboard import load_scoreboard
 from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
 from persistence.visibility import PARTNER, Viewer
-from tests.conftest import ANCHOR
+from tests.conftest import ANCHOR, new_database_url
 
 OPEN = ["PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION"]
 # CHF has no rate until a step sets one: its amounts are left out and named meanwhile.
@@ -332,3 +336,76 @@ def test_random_histories_keep_the_aggregates_equal_to_the_deal_table_for_every_
     )
     machine.TestCase().runTest()
     print(f"{world.steps} steps, {world.boards} boards compared, {clock.monotonic() - started:.1f} s")
+
+
+# --- building and checking them ---
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def seeded_url(request, tmp_path_factory):
+    """A new database, migrated and seeded small (60 opportunities), by URL."""
+    url = new_database_url(request.param, request, tmp_path_factory)
+    await upgrade_async(url)
+    engine = create_engine(url)
+    await seed(engine, 60, anchor=ANCHOR)
+    await engine.dispose()
+    return url
+
+
+async def buckets_of(url: str) -> list[tuple]:
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        rows = [tuple(r) for r in await conn.execute(select(tables.scoreboard_buckets))]
+    await engine.dispose()
+    return sorted(rows)
+
+
+async def test_the_migration_builds_the_aggregates_of_a_database_that_had_none(seeded_url, capfd):
+    built = await buckets_of(seeded_url)
+    assert built  # seeding built them
+    await asyncio.to_thread(command.downgrade, alembic_config(seeded_url), "0006")  # as before 0007
+    capfd.readouterr()
+    await upgrade_async(seeded_url)
+    progress = capfd.readouterr().err
+    assert "scoreboard aggregates: 60 of 60 opportunities" in progress
+    assert f"scoreboard aggregates: {len(built):,} buckets" in progress
+    assert await buckets_of(seeded_url) == built
+
+
+def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "salesgraph.cli", *args],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_check_aggregates_names_each_bucket_that_differs_and_fails_until_rebuilt(seeded_url):
+    assert cli(seeded_url, "check-aggregates", "--quiet").returncode == 0
+    b = tables.scoreboard_buckets.c
+    engine = create_engine(seeded_url)
+    async with engine.begin() as conn:
+        wrong = (
+            await conn.execute(
+                select(tables.scoreboard_buckets)
+                .where(b.slice == "OWNER", b.grain == "ALL", b.kind == "OPEN")
+                .order_by(b.owner_id, b.currency)
+                .limit(1)
+            )
+        ).one()
+        await conn.execute(
+            tables.scoreboard_buckets.update()
+            .where(*(b[k] == wrong._mapping[k] for k in aggregates.KEY))
+            .values(deals=b.deals + 1)
+        )
+    await engine.dispose()
+    checked = cli(seeded_url, "check-aggregates", "--quiet")
+    assert checked.returncode == 1, checked.stderr
+    expected = f"deal table {wrong.deals} deals, {aggregates.from_e4(wrong.amount_e4)}, buckets {wrong.deals + 1} deals"
+    assert checked.stdout.count("\n") == 1 and f"OWNER ALL all time OPEN owner={wrong.owner_id}" in checked.stdout
+    assert expected in checked.stdout, checked.stdout
+    assert "1 scoreboard buckets differ" in checked.stderr
+    assert cli(seeded_url, "rebuild-aggregates").returncode == 0
+    assert cli(seeded_url, "check-aggregates", "--quiet").returncode == 0
