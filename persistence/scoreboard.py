@@ -23,11 +23,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    false,
     func,
     literal,
     null,
     or_,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -46,7 +48,7 @@ from domain.scoreboard import (
     compute_scoreboard,
 )
 from persistence import aggregates, reads, tables
-from persistence.visibility import Viewer, scoreboard_buckets_rule
+from persistence.visibility import Viewer, scoreboard_bucket_slices, scoreboard_deal_rule
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
 SCALE = 10_000
@@ -140,34 +142,52 @@ def bucket_groups_statement(
 
 @cache
 def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
+    """Each (slice, part of the period) is its own branch, a range of the buckets' key (or of an
+    index by owner or manager), rather than one condition over all of them that the planner would
+    answer with a scan of the whole table."""
     everything, months, day_ranges, edges, team = shape
     viewer = Viewer(role)  # its ids are parameters: the statement is the same for every viewer of the role
     b = tables.scoreboard_buckets.c
     if everything:
-        when = [b.grain == aggregates.ALL]
+        times = [b.grain == aggregates.ALL]
     else:
-        when = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
+        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
         if months:
-            when.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
-        when += [
+            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
+        times += [
             and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
             for n in range(day_ranges)
         ]
     members = select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
-    summed = (
-        select(
-            b.owner_id,
-            b.kind,
-            b.currency,
-            func.sum(b.deals).label("deals"),
-            func.sum(b.amount_e4).label("amount"),
-            type_coerce(null(), tables.UTCDateTime).label("oldest"),
-        )
-        .where(scoreboard_buckets_rule(viewer), or_(*when), *([b.owner_id.in_(members)] if team else []))
-        .group_by(b.owner_id, b.kind, b.currency)
-    )
-    o = tables.opportunities.c
-    visible = viewer.rule(tables.opportunities)
+    in_team = [b.owner_id.in_(members)] if team else []
+    branches = [
+        select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(b.slice == slice_, when, rule, *in_team)
+        for slice_, rule in scoreboard_bucket_slices(viewer)
+        for when in times
+    ]
+    if branches:
+        found = union_all(*branches).subquery("found")
+    else:  # a viewer who may see nothing
+        found = select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(false()).subquery("found")
+    summed = select(
+        found.c.owner_id,
+        found.c.kind,
+        found.c.currency,
+        func.sum(found.c.deals).label("deals"),
+        func.sum(found.c.amount_e4).label("amount"),
+        type_coerce(null(), tables.UTCDateTime).label("oldest"),
+    ).group_by(found.c.owner_id, found.c.kind, found.c.currency)
+    o, a = tables.opportunities.c, tables.accounts.c
+    # Each edge deal's account by its key: on PostgreSQL a lateral lookup the planner cannot flatten
+    # (OFFSET 0) into a join that reads every account, for a few dozen deals.
+    account = select(a.id, a.is_private, a.created_by_id, a.manager_id, a.partner_id).where(a.id == o.account_id)
+    if dialect == "postgresql":
+        account = account.offset(0).lateral("account")
+        deals = tables.opportunities.join(account, true())
+    else:
+        account = tables.accounts
+        deals = tables.opportunities.join(account, a.id == o.account_id)
+    visible = scoreboard_deal_rule(viewer, account)
     mine = ([o.owner_id.in_(members)] if team else []) + ([visible] if visible is not None else [])
     amount = (
         cast(func.round(o.actual_revenue_amount * aggregates.E4), BigInteger)
@@ -183,6 +203,7 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
             func.sum(amount),
             func.min(o.closed_at),
         )
+        .select_from(deals)
         .where(
             o.stage.in_([Stage.WON.value, Stage.LOST.value]),
             o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),

@@ -322,32 +322,50 @@ RULES: dict[str, Any] = {
 }
 
 
-# --- the scoreboard's buckets (persistence/aggregates.py) ---
+# --- the scoreboard: its buckets (persistence/aggregates.py), and its deals read with their account ---
 
 
-def scoreboard_buckets_rule(viewer: Viewer) -> ColumnElement:
-    """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`): each
-    opportunity counts in exactly one of them. Unlike `Viewer.rule` never None: a board always picks
-    its slices, and the system's own board (`Viewer.everything()`) is the OWNER slice whole."""
-    return _buckets_rule(viewer.role)
+def scoreboard_bucket_slices(viewer: Viewer) -> tuple[tuple[str, ColumnElement], ...]:
+    """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`), as
+    (slice, condition on its buckets) pairs: each opportunity the viewer sees counts in exactly one
+    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole."""
+    return _bucket_slices(viewer.role)
 
 
 @cache
-def _buckets_rule(role: str | None) -> ColumnElement:
+def _bucket_slices(role: str | None) -> tuple[tuple[str, ColumnElement], ...]:
     b = tables.scoreboard_buckets.c
-    owners, managers, partners = b.slice == "OWNER", b.slice == "MANAGER", b.slice == "PARTNER"
     if role is None:
-        return owners
+        return (("OWNER", true()),)
     if role == "NOBODY":
-        return false()
+        return ()
     if role == PARTNER:  # the PARTNER slice holds public accounts' deals only: a partner sees no private one
-        return and_(partners, or_(b.partner_id == V_PARTNER, b.account_partner_id == V_PARTNER))
+        return (("PARTNER", or_(b.partner_id == V_PARTNER, b.account_partner_id == V_PARTNER)),)
     # A private account's deals count for its creator alone (creator 0 is nobody: ids start at 1).
     not_hidden = or_(b.is_private == false(), b.creator_id == V_USER)
     if role == ADMIN:
-        return and_(owners, not_hidden)
+        return (("OWNER", not_hidden),)
     # Owned by me (the team), or on an account I (the team) manage and owned by someone else: the
     # MANAGER slice holds only deals whose manager is not the owner, so the two never overlap.
-    mine = _mine(b.owner_id, role)
-    others_on_mine = and_(managers, _mine(b.manager_id, role), not_(mine))
-    return and_(not_hidden, or_(and_(owners, mine), others_on_mine))
+    return (
+        ("OWNER", and_(not_hidden, _mine(b.owner_id, role))),
+        ("MANAGER", and_(not_hidden, _mine(b.manager_id, role), not_(_mine(b.owner_id, role)))),
+    )
+
+
+def scoreboard_deal_rule(viewer: Viewer, account: Any) -> ColumnElement | None:
+    """`_opportunities` for a statement that joins each opportunity to its account (`account`, a FROM
+    with the columns of `accounts`, e.g. a lateral lookup): the same rule on the joined row, where
+    the deal table's rule looks the account up in a subquery over all accounts. For the few deals of
+    a scoreboard's partial days. None: every row."""
+    role, c = viewer.role, account.c
+    if role is None:
+        return None
+    if role == "NOBODY":
+        return false()
+    if role == PARTNER:
+        return and_(c.is_private == false(), or_(o.c.partner_id == V_PARTNER, c.partner_id == V_PARTNER))
+    not_hidden = or_(c.is_private == false(), c.created_by_id == V_USER)
+    if role == ADMIN:
+        return not_hidden
+    return and_(not_hidden, or_(_mine(o.c.owner_id, role), _mine(c.manager_id, role)))

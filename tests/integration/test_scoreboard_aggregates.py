@@ -329,8 +329,8 @@ def test_random_histories_keep_the_aggregates_equal_to_the_deal_table_for_every_
     started = clock.monotonic()
     machine = history_of(world)
     machine.TestCase.settings = settings(
-        max_examples=8,
-        stateful_step_count=10,
+        max_examples=14,
+        stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
