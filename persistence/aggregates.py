@@ -2,7 +2,7 @@
 
 A bucket (`tables.scoreboard_buckets`) sums the opportunities that share its key:
 
-- the *slice*, by whose rules it is read (persistence/visibility.py, `scoreboard_buckets_rule`): OWNER
+- the *slice*, by whose rules it is read (persistence/visibility.py, `scoreboard_bucket_slices`): OWNER
   holds every deal once, by owner; MANAGER holds again the deals on an account whose manager is not
   their owner, by that manager (a rep and a director see those too); PARTNER holds again the deals
   of public accounts that carry a partner on the deal or on its account;
@@ -11,10 +11,11 @@ A bucket (`tables.scoreboard_buckets`) sums the opportunities that share its key
 - the owner, the currency (amounts stay in the deal's currency: a rate change moves no bucket) and
   what the visibility rules ask of the account: private and by whom, its manager, its partner.
 
-A board then sums a few hundred buckets: ALL for ALL_TIME; for a bounded period the months inside
-it, the days inside it around those months, and, for what is left of a day at either end (a sliding
-window's edges, a custom range's times of day), the closed deals themselves through the
-(stage, closed_at) index, at most two partial days of them (persistence/scoreboard.py).
+A board then sums buckets whose number grows with owners, currencies and days, not with deals (3,130
+OWNER buckets of all time at 100,000 opportunities and 250 reps): ALL for ALL_TIME; for a bounded
+period the months inside it, the days inside it around those months, and, for what is left of a day
+at either end (a sliding window's edges, a custom range's times of day), the closed deals themselves
+through the (stage, closed_at) index, at most two partial days of them (persistence/scoreboard.py).
 
 The unit of work keeps the buckets (`DealTracker`): before it first changes an opportunity (or the
 account fields the rules read) it reads what the opportunity counts for, at commit what it counts
@@ -326,9 +327,12 @@ def differences(conn: Connection, say: Callable[[str], None] | None = None) -> l
             continue
         expected = {key: (deals, amount) for key, deals, amount in recompute(conn, batch).changes()}
         stored: dict[Key, tuple[int, int]] = {}
+        columns = [*(buckets.c[k] for k in KEY), buckets.c.deals, buckets.c.amount_e4]
         for start in range(0, len(batch), CHUNK):
-            for row in conn.execute(select(buckets).where(buckets.c.owner_id.in_(batch[start : start + CHUNK]))):
-                stored[Key(*(row._mapping[k] for k in KEY))] = (row.deals, int(row.amount_e4))
+            for *key, deals, amount in conn.execute(
+                select(*columns).where(buckets.c.owner_id.in_(batch[start : start + CHUNK]))
+            ):
+                stored[Key(*key)] = (deals, int(amount))
         for key in sorted(expected.keys() | stored.keys()):
             want, have = expected.get(key, (0, 0)), stored.get(key, (0, 0))
             if want != have:

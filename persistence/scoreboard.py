@@ -115,7 +115,8 @@ def bucket_groups_statement(
 ) -> tuple[Select, dict[str, Any]]:
     """The same groups as `deal_groups_statement` (amounts in ten-thousandths), summed from the buckets
     that cover the period (`aggregates.cover`) and, for its partial days, from the closed deals
-    themselves through the (stage, closed_at) index: one statement, a few hundred rows. Returned with
+    themselves through the (stage, closed_at) index: one statement, reading rows by owners and days, not
+    by opportunities. Returned with
     its parameters (the viewer's among them): the statement is built once per shape of period, team
     and role, and serves every request of that shape.
 
