@@ -37,6 +37,7 @@ from graphql.execution.values import get_argument_values
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
+from gql.execution import FastExecutor
 from gql.schema.fields import Batch, node_class
 
 
@@ -72,7 +73,7 @@ class BreadthFirst:
         self, document: Any, context: Any, variables: dict | None, operation_name: str | None
     ) -> ExecutionResult | None:
         """The result, or None when the standard executor must run the request."""
-        executor = IncrementalExecutor.build(self.schema, document, None, context, variables, operation_name)
+        executor = FastExecutor.build(self.schema, document, None, context, variables, operation_name)
         if isinstance(executor, list) or executor.operation.operation is not OperationType.QUERY:
             return None
         run = _Run(self, executor, context)
@@ -116,6 +117,8 @@ class _Run:
             for (key, _), completed in zip(pending, await _all(c for _, c in pending)):
                 columns[key] = completed
         keys = list(grouped)
+        if not keys:
+            return [{} for _ in parents]
         return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))]
 
     async def resolve_and_complete(self, field_def: Any, fields: list, values: Any) -> list:

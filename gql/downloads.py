@@ -3,6 +3,7 @@ may see its opportunity."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +31,7 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-def document_endpoint(engine: AsyncEngine):  # noqa: ANN201
+def document_endpoint(engine: AsyncEngine) -> Callable[[Request], Awaitable[Response]]:
     async def download(request: Request) -> Response:
         principal = await principal_for(engine, request.headers.get("authorization"))
         if principal is None:

@@ -10,10 +10,15 @@ non-null field, a serialisation error) falls back to the full path, which report
 from __future__ import annotations
 
 import inspect
+import weakref
+from collections.abc import Callable
 from operator import attrgetter
+from typing import Any
 
 from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+from graphql.pyutils import Path
+from graphql.type.definition import GraphQLResolveInfoHelpers
 
 FAST = "salesgraph-fast"
 
@@ -45,12 +50,31 @@ def mark_fast_fields(schema: GraphQLSchema) -> int:
     return marked
 
 
-def _attribute(name: str):  # noqa: ANN202
+def _attribute(name: str) -> Callable[[Any], Any]:
     return attrgetter(name)
 
 
 class FastExecutor(IncrementalExecutor):
-    def execute_field(self, parent_type, source, field_details_list, path, position_context):  # noqa: ANN001, ANN201
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # graphql-core keeps two bound methods of the executor on the executor (the helpers a resolver's
+        # `info` carries), a reference cycle: every request then left its executor, and with it the
+        # document and the variables, to the cyclic garbage collector. The same helpers, through a
+        # weak reference (a resolver runs while its executor does).
+        executor = weakref.ref(self)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=lambda values: executor().gather_async_work(values),
+            track=lambda values: executor().track_async_work(values),
+        )
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
         field_def = parent_type.fields.get(field_details_list[0].node.name.value)
         fast = field_def.extensions.get(FAST) if field_def is not None else None
         if fast is not None and not field_details_list[0].node.arguments:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -30,20 +29,30 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OverlappingFieldsCanBeMergedRule,
+    ParallelVisitor,
     SchemaMetaFieldDef,
     SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
     TypeMetaFieldDef,
     ValidationContext,
     VariableNode,
+    Visitor,
     get_argument_values,
     get_named_type,
     get_variable_values,
     parse,
     specified_rules,
-    validate,
+    visit,
 )
 from graphql.execution.values import VariableValues
 from graphql.validation import ASTValidationRule
+from graphql.validation.validate import (
+    FragmentNestingVisitor,
+    ValidationAbortedError,
+    query_document_keys_to_validate,
+)
+from graphql.validation.validation_context import VariableUsage, VariableUsageVisitor
 
 from gql.schema.base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -197,6 +206,7 @@ def parse_document(
         document = parse(query, max_tokens=limits.max_tokens)
     except GraphQLError as error:
         return [error]
+    _unchain_tokens(document)
     page_variables = _scan(document, limits, work)
     return Checked(document, getattr(document, "token_count", 0), frozenset(page_variables))
 
@@ -207,15 +217,13 @@ def validate_document(
     """The second half of `check_document`: graphql-core's validation, its overlapping-fields rule
     within `max_field_comparisons` (a LimitExceeded beyond)."""
     work = work if work is not None else Work()
-    rule = _BoundedOverlappingFields.bounded(limits.max_field_comparisons)
     rules: list[type[ASTValidationRule]] = [
-        rule if r is OverlappingFieldsCanBeMergedRule else r for r in specified_rules
+        _BoundedOverlappingFields if r is OverlappingFieldsCanBeMergedRule else r for r in specified_rules
     ]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     work.validated += 1
-    errors = validate(schema, document, rules, hide_suggestions=not limits.suggestions)
-    spent = rule.spent()
+    errors, spent = _validate(schema, document, rules, limits)
     work.comparisons += spent
     if spent > limits.max_field_comparisons:
         raise LimitExceeded(
@@ -227,27 +235,92 @@ def validate_document(
     return errors
 
 
+def _unchain_tokens(document: DocumentNode) -> None:
+    """Unlinks the parser's tokens from each other. Each token points to the one before and the one
+    after it, so a document's tokens form reference cycles that only the cyclic garbage collector can
+    free; a document dropped (refused, or out of the cache) then leaves thousands of objects to it,
+    and its collections pause every request (issue 13: the normal client's p99 under the hostile
+    corpus). Nothing reads the chain after parsing: error locations come from each node's own
+    start and end token and the source."""
+    token = document.loc.start_token if document.loc else None
+    while token is not None:
+        following = token.next
+        token.prev = token.next = None
+        token = following
+
+
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: list[type[ASTValidationRule]], limits: Limits
+) -> tuple[list[GraphQLError], int]:
+    """graphql-core's `validate` (3.3), less its reference cycles: every visitor keeps its bound
+    methods (and the parallel visitor its closures over itself) in its `enter_leave_map`, so each
+    validation left 1,000-4,000 objects to the cyclic collector. The same visit, with those maps
+    emptied afterwards so that reference counting frees the visitors at once. Also returns the
+    field comparisons the overlapping-fields rule spent (more than its budget: it aborted)."""
+    errors: list[GraphQLError] = []
+
+    def on_error(error: GraphQLError) -> None:
+        if len(errors) >= 100:
+            raise ValidationAbortedError("Too many validation errors, error limit reached. Validation aborted.")
+        errors.append(error)
+
+    type_info = TypeInfo(schema)
+    context = _AcyclicValidationContext(schema, document, type_info, on_error, not limits.suggestions)
+    context.comparison_budget = limits.max_field_comparisons
+    visitors: list[Visitor] = [rule(context) for rule in rules]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if fragments:
+        visitors.insert(0, FragmentNestingVisitor(fragments))
+    parallel = ParallelVisitor(visitors)
+    outer = TypeInfoVisitor(type_info, parallel)
+    try:
+        visit(document, outer, query_document_keys_to_validate)
+    except ValidationAbortedError as error:
+        error.__context__ = None
+        errors.append(error.with_traceback(None))
+    except RecursionError:
+        errors.append(ValidationAbortedError("Validation aborted."))
+    finally:
+        for visitor in (*visitors, parallel, outer):
+            visitor.enter_leave_map.clear()
+    spent = sum(v.spent() for v in visitors if isinstance(v, _BoundedOverlappingFields))
+    return errors, spent
+
+
+class _AcyclicValidationContext(ValidationContext):
+    """graphql-core's context, whose variable usages are found by a visit that leaves no cycles (as
+    in `_validate`), and which carries the overlapping-fields rule's budget."""
+
+    comparison_budget = 0
+
+    def get_variable_usages(self, node: Any) -> list[VariableUsage]:
+        usages = self._variable_usages.get(node)
+        if usages is None:
+            fragment = node if isinstance(node, FragmentDefinitionNode) else None
+            finder = VariableUsageVisitor(self._type_info, fragment)
+            outer = TypeInfoVisitor(self._type_info, finder)
+            try:
+                visit(node, outer)
+            finally:
+                finder.enter_leave_map.clear()
+                outer.enter_leave_map.clear()
+            usages = self._variable_usages[node] = finder.usages
+        return usages
+
+
 class _BoundedOverlappingFields(OverlappingFieldsCanBeMergedRule):
-    """graphql-core's rule with its work budget set per validation (rather than for the whole
-    process through the module's MAX_COMPLEXITY_BUDGET). A budget spent aborts the validation."""
-
-    budget = 0
-    last: _BoundedOverlappingFields | None = None
-
-    @classmethod
-    def bounded(cls, budget: int) -> type[_BoundedOverlappingFields]:
-        return type("BoundedOverlappingFieldsRule", (cls,), {"budget": budget, "last": None})
-
-    @classmethod
-    def spent(cls) -> int:
-        """What the last validation spent: more than the budget when it was aborted."""
-        rule, cls.last = cls.last, None
-        return 0 if rule is None else cls.budget - rule.rule_context.remaining_complexity_budget
+    """graphql-core's rule with its work budget set per validation from the context (rather than for
+    the whole process through the module's MAX_COMPLEXITY_BUDGET). A budget spent aborts the
+    validation."""
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
+        self.budget = getattr(context, "comparison_budget", 0)
         self.rule_context.remaining_complexity_budget = self.budget
-        type(self).last = self
+
+    def spent(self) -> int:
+        """What this validation spent: more than the budget when it was aborted."""
+        return self.budget - self.rule_context.remaining_complexity_budget
 
 
 def _scan(document: DocumentNode, limits: Limits, work: Work) -> set[str]:
@@ -293,25 +366,57 @@ def _scan(document: DocumentNode, limits: Limits, work: Work) -> set[str]:
     return page_variables
 
 
-def _summarised_once(
-    fragments: dict[str, FragmentDefinitionNode],
-    work: Work,
-    summarise: Callable[[FragmentDefinitionNode], tuple[int, int]],
-) -> Callable[[str], tuple[int, int]]:
-    """A fragment's summary by its name, worked out once per document however often it is spread (a
-    cycle, which validation refuses, and an unknown fragment add nothing)."""
-    summaries: dict[str, tuple[int, int]] = {}
+class _Summaries:
+    """A walk over an operation's selections that summarises each fragment once per document, however
+    often it is spread (a cycle, which validation refuses, and an unknown fragment add nothing). A
+    class rather than recursive closures: those form reference cycles, left to the cyclic collector
+    on every request."""
 
-    def fragment(name: str) -> tuple[int, int]:
-        found = summaries.get(name)
+    def __init__(self, document: DocumentNode, work: Work) -> None:
+        self.fragments, self.work = _fragments(document), work
+        self.summaries: dict[str, tuple[int, int]] = {}
+
+    def fragment(self, name: str) -> tuple[int, int]:
+        found = self.summaries.get(name)
         if found is None:
-            summaries[name] = (0, 0)
-            definition = fragments.get(name)
-            work.fragment_expansions += 1
-            found = summaries[name] = summarise(definition) if definition is not None else (0, 0)
+            self.summaries[name] = (0, 0)
+            definition = self.fragments.get(name)
+            self.work.fragment_expansions += 1
+            found = self.summaries[name] = self.of_fragment(definition) if definition is not None else (0, 0)
         return found
 
-    return fragment
+    def of_fragment(self, definition: FragmentDefinitionNode) -> tuple[int, int]:
+        raise NotImplementedError
+
+
+class _Shape(_Summaries):
+    """Each selection set's levels (itself included) and its aliases (at most `cap`)."""
+
+    def __init__(self, document: DocumentNode, work: Work, cap: int) -> None:
+        super().__init__(document, work)
+        self.cap = cap
+
+    def of_fragment(self, definition: FragmentDefinitionNode) -> tuple[int, int]:
+        return self.summary(definition.selection_set)
+
+    def summary(self, selection_set: SelectionSetNode) -> tuple[int, int]:
+        levels, aliases = 1, 0
+        for selection in selection_set.selections:
+            self.work.shape += 1
+            if isinstance(selection, FieldNode):
+                if selection.alias is not None:
+                    aliases += 1
+                if selection.selection_set is not None:
+                    below, more = self.summary(selection.selection_set)
+                    levels, aliases = max(levels, below + 1), aliases + more
+            elif isinstance(selection, InlineFragmentNode):
+                same, more = self.summary(selection.selection_set)
+                levels, aliases = max(levels, same), aliases + more
+            elif isinstance(selection, FragmentSpreadNode):
+                same, more = self.fragment(selection.name.value)
+                levels, aliases = max(levels, same), aliases + more
+            aliases = min(aliases, self.cap)
+        return levels, aliases
 
 
 def check_shape(
@@ -320,8 +425,8 @@ def check_shape(
     """Depth, aliases and root fields of a valid document's operation, fragments included: each
     fragment is summarised once (its depth and aliases), however often it is spread."""
     work = work if work is not None else Work()
-    fragments = _fragments(document)
-    roots = _root_fields(operation.selection_set, fragments, work)
+    shape = _Shape(document, work, limits.max_aliases + 1)
+    roots = _root_fields(operation.selection_set, shape.fragments, work)
     if roots > limits.max_root_fields:
         raise LimitExceeded(
             "TOO_MANY_ROOT_FIELDS",
@@ -329,30 +434,7 @@ def check_shape(
             f"{limits.max_root_fields} are accepted "
             "(SALESGRAPH_MAX_ROOT_FIELDS)",
         )
-    cap = limits.max_aliases + 1
-
-    def summary(selection_set: SelectionSetNode) -> tuple[int, int]:
-        """The selection set's levels (itself included) and its aliases (at most `cap`)."""
-        levels, aliases = 1, 0
-        for selection in selection_set.selections:
-            work.shape += 1
-            if isinstance(selection, FieldNode):
-                if selection.alias is not None:
-                    aliases += 1
-                if selection.selection_set is not None:
-                    below, more = summary(selection.selection_set)
-                    levels, aliases = max(levels, below + 1), aliases + more
-            elif isinstance(selection, InlineFragmentNode):
-                same, more = summary(selection.selection_set)
-                levels, aliases = max(levels, same), aliases + more
-            elif isinstance(selection, FragmentSpreadNode):
-                same, more = fragment(selection.name.value)
-                levels, aliases = max(levels, same), aliases + more
-            aliases = min(aliases, cap)
-        return levels, aliases
-
-    fragment = _summarised_once(fragments, work, lambda definition: summary(definition.selection_set))
-    levels, aliases = summary(operation.selection_set)
+    levels, aliases = shape.summary(operation.selection_set)
     if aliases > limits.max_aliases:
         raise LimitExceeded(
             "TOO_MANY_ALIASES",
@@ -375,6 +457,64 @@ def coerce_page_variables(
     return get_variable_values(schema, definitions, variables or {}, max_errors=50)
 
 
+class _Cost(_Summaries):
+    """A selection set's items for one parent item, as `(a, b)`: `a + b * page` (see `cost`)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: VariableValues | None,
+        limits: Limits,
+        work: Work,
+    ) -> None:
+        super().__init__(document, work)
+        self.schema, self.variables, self.limits = schema, variables, limits
+        self.cap = limits.max_cost + 1
+
+    def of_fragment(self, definition: FragmentDefinitionNode) -> tuple[int, int]:
+        return self.summary(definition.selection_set, self.schema.get_type(definition.type_condition.name.value))
+
+    def items(self, selection_set: SelectionSetNode, parent: Any) -> int:
+        a, b = self.summary(selection_set, parent)
+        return min(a + b * self.limits.list_size, self.cap)
+
+    def summary(self, selection_set: SelectionSetNode, parent: Any) -> tuple[int, int]:
+        a = b = 0
+        for selection in selection_set.selections:
+            self.work.cost += 1
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is None:
+                    continue
+                definition = _field_definition(self.schema, parent, selection.name.value)
+                if definition is None:
+                    continue
+                field_type = definition.type
+                if isinstance(field_type, GraphQLNonNull):
+                    field_type = field_type.of_type
+                named = get_named_type(field_type)
+                if named.name.endswith("Connection"):
+                    page = _page(selection, definition, self.variables, self.limits)
+                    below, per_page = self.summary(selection.selection_set, named)
+                    a += below + per_page * page
+                elif isinstance(field_type, GraphQLList):
+                    # A connection's `nodes` / `edges` hold its page (b); any other list, `list_size` items.
+                    b += 1 + self.items(selection.selection_set, named)
+                else:
+                    a += self.items(selection.selection_set, named)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                more_a, more_b = self.summary(
+                    selection.selection_set, self.schema.get_type(condition.name.value) if condition else parent
+                )
+                a, b = a + more_a, b + more_b
+            elif isinstance(selection, FragmentSpreadNode):
+                more_a, more_b = self.fragment(selection.name.value)
+                a, b = a + more_a, b + more_b
+            a, b = min(a, self.cap), min(b, self.cap)
+        return a, b
+
+
 def cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -394,57 +534,10 @@ def cost(
     so a fragment's (a, b) does not depend on where it is spread. Both saturate just above
     `max_cost`, so the numbers stay small however the fragments multiply."""
     work = work if work is not None else Work()
-    fragments = _fragments(document)
     root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
         operation.operation.value
     ]
-    cap = limits.max_cost + 1
-
-    def items(selection_set: SelectionSetNode, parent: Any) -> int:
-        a, b = summary(selection_set, parent)
-        return min(a + b * limits.list_size, cap)
-
-    def summary(selection_set: SelectionSetNode, parent: Any) -> tuple[int, int]:
-        a = b = 0
-        for selection in selection_set.selections:
-            work.cost += 1
-            if isinstance(selection, FieldNode):
-                if selection.selection_set is None:
-                    continue
-                definition = _field_definition(schema, parent, selection.name.value)
-                if definition is None:
-                    continue
-                field_type = definition.type
-                if isinstance(field_type, GraphQLNonNull):
-                    field_type = field_type.of_type
-                named = get_named_type(field_type)
-                if named.name.endswith("Connection"):
-                    page = _page(selection, definition, variables, limits)
-                    below, per_page = summary(selection.selection_set, named)
-                    a += below + per_page * page
-                elif isinstance(field_type, GraphQLList):
-                    # A connection's `nodes` / `edges` hold its page (b); any other list, `list_size` items.
-                    b += 1 + items(selection.selection_set, named)
-                else:
-                    a += items(selection.selection_set, named)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                more_a, more_b = summary(
-                    selection.selection_set, schema.get_type(condition.name.value) if condition else parent
-                )
-                a, b = a + more_a, b + more_b
-            elif isinstance(selection, FragmentSpreadNode):
-                more_a, more_b = fragment(selection.name.value)
-                a, b = a + more_a, b + more_b
-            a, b = min(a, cap), min(b, cap)
-        return a, b
-
-    fragment = _summarised_once(
-        fragments,
-        work,
-        lambda definition: summary(definition.selection_set, schema.get_type(definition.type_condition.name.value)),
-    )
-    total = items(operation.selection_set, root)
+    total = _Cost(schema, document, variables, limits, work).items(operation.selection_set, root)
     if total > limits.max_cost:
         raise LimitExceeded(
             "QUERY_TOO_COSTLY",

@@ -134,8 +134,10 @@ class Prepared:
 class DocumentCache:
     """Documents that parsed and validated, by query text (validation is ~1 ms a request otherwise),
     least recently used out beyond `limits.document_cache_bytes` of estimated memory or `size`
-    entries. A document refused by a limit or by validation is not kept: it costs its sender the
-    parse again, and the checking budget of its address, each time."""
+    entries. Only documents of callers with a token are kept: a document refused by a limit or by
+    validation, or sent without a token, costs its sender the parse again, and the checking budget of
+    its address, each time. So callers without a token cannot evict the documents of those with one,
+    nor make the process keep (and its garbage collector walk again and again) what they send."""
 
     BYTES_PER_TOKEN = 600  # a parsed document's memory: 360-560 bytes a token measured (tracemalloc)
 
@@ -160,7 +162,7 @@ class DocumentCache:
         return found[0]
 
     async def check(self, query: str, tokens: int | None = None) -> Checked:
-        """Parse, validate and keep a document: raises LimitExceeded or Invalid. `tokens`: its
+        """Parse and validate a document: raises LimitExceeded or Invalid. `tokens`: its
         `count_tokens` up to the limit, if counted already. Both halves run on the event loop, each
         bounded by the document's size; between them, other requests' ready work runs."""
         checked = parse_document(query, self.limits, self.work, tokens)
@@ -170,6 +172,10 @@ class DocumentCache:
         errors = validate_document(self.schema, checked.document, self.limits, self.work)
         if errors:
             raise Invalid(errors)
+        return checked
+
+    def keep(self, query: str, checked: Checked) -> None:
+        """Keep a checked document for the next requests that send the same text."""
         weight = len(query) + checked.tokens * self.BYTES_PER_TOKEN
         if query not in self._entries and weight <= self.limits.document_cache_bytes:
             self._entries[query] = (checked, weight)
@@ -177,7 +183,6 @@ class DocumentCache:
             while self.bytes > self.limits.document_cache_bytes or len(self._entries) > self.size:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self.bytes -= dropped
-        return checked
 
 
 def _only_introspection(operation: OperationDefinitionNode) -> bool:
@@ -221,6 +226,7 @@ class Pipeline:
         try:
             check_text(sent.query, self.limits)
             checked = self.documents.get(sent.query)
+            new = checked is None
             if checked is None:
                 # Parsing and checking a new document is the work a caller can make the server do before
                 # its token is known: a budget per client address (per token on a WebSocket) bounds it.
@@ -256,6 +262,8 @@ class Pipeline:
         principal = await self.admission.admit(
             sent, caller.authorization, caller.client, _only_introspection(operation), spent, caller.principal
         )
+        if new and principal is not None:
+            self.documents.keep(sent.query, checked)
         try:  # each root field's scope: still no SQL beyond the token lookup
             check_scopes(principal, document, operation)
         except InsufficientScope as error:

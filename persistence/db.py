@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -48,13 +48,15 @@ def _count_statements(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def _before(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         stats = current_stats.get()
         if stats is not None:
             stats._started[id(cursor)] = time.perf_counter()
 
     @event.listens_for(sync_engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def _after(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         stats = current_stats.get()
         if stats is not None:
             started = stats._started.pop(id(cursor), None)
@@ -65,7 +67,7 @@ def _count_statements(engine: AsyncEngine) -> None:
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

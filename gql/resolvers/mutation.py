@@ -1,6 +1,6 @@
 """Mutations as declarations: clean → perform → payload, written once.
 
-`mutation(workflow, Input, Payload, ids=…, errors=…)` is a whole GraphQL mutation. It maps the input to
+`mutation(workflow, Input, Payload, errors)("description")` is a whole GraphQL mutation. It maps the input to
 the workflow's command by field name, decodes global ids and turns unsent fields into the domain's UNSET
 *before* a unit of work opens, runs the workflow as the caller, and answers with the payload or the typed
 error. The result union lists the payload and exactly the errors declared (plus ValidationError, which the
@@ -31,14 +31,13 @@ from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
 from gql.schema.errors import ERROR_TYPES, UserError, to_user_error
+from gql.schema.inputs import GLOBAL_ID, in_words
 from gql.schema.nodes import TABLES
 from persistence.uow import SqlUnitOfWork
 
 log = logging.getLogger("salesgraph.mutations")
 
 INPUT = "What to do; see the input type."
-
-GLOBAL_ID = "salesgraph.global_id"  # field metadata: the node type(s) an input field's global ids must be of
 
 Workflow = Callable[..., Awaitable[Any]]
 Ports = Callable[[Context], tuple[Any, ...]]
@@ -50,14 +49,6 @@ def decode_id(value: Any, expected: str | tuple[str, ...], field: str) -> int:
         return global_ids.decode_as(str(value), expected)
     except GraphQLError as error:
         raise domain_errors.ValidationError(field, error.message) from None
-
-
-def gid(node_type: str | tuple[str, ...], description: str, default: Any = dataclasses.MISSING) -> Any:
-    """An input field holding the global id(s) of `node_type`: the mutation decodes it before any SQL, and
-    a malformed id or one of another type is a ValidationError naming the field."""
-    if default is dataclasses.MISSING:
-        return strawberry.field(description=description, metadata={GLOBAL_ID: node_type})
-    return strawberry.field(description=description, default=default, metadata={GLOBAL_ID: node_type})
 
 
 # --- payloads ---
@@ -173,6 +164,29 @@ class Payload:
         return self.type(**values)
 
 
+def payload_type(description: str, name: str | None = None, **fields: tuple[Any, str]) -> type:
+    """A payload type: each field's type (a node, a list of nodes or a value) and description. Its name is
+    `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`)."""
+    if name is None:
+        if len(fields) != 1:
+            raise TypeError(f"a payload of {len(fields)} fields needs its name")
+        [(hint, _)] = fields.values()
+        name = hint.__strawberry_definition__.name + "Payload"
+    namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}
+    for field_name, (hint, text) in fields.items():
+        namespace["__annotations__"][field_name] = hint
+        namespace[field_name] = strawberry.field(description=text)
+    return strawberry.type(type(name, (), namespace), description=description)
+
+
+def node_payload(node: type[Node]) -> type:
+    """The payload of a change to one node: `PriceBookPayload`, "The price book as it is after the change.",
+    whose field `priceBook` is "The price book, with its new version."."""
+    words = in_words(node.graphql_type)
+    field = (node, f"The {words}, with its new version.")
+    return payload_type(f"The {words} as it is after the change.", **{words.replace(" ", "_"): field})
+
+
 @strawberry.type(description="What a delete removed.")
 class DeletedPayload:
     deleted_id: strawberry.ID = strawberry.field(description="The global id of the object that no longer exists.")
@@ -232,17 +246,17 @@ class FieldPlan:
         if self.convert is not None:
             return self.convert(value)
         if isinstance(value, list):
-            items = [self._one(item) for item in value]
+            items = [self._one(item, f"{self.graphql}[{n}]") for n, item in enumerate(value)]
             return self.sequence(items) if self.sequence else items
-        return self._one(value)
+        return self._one(value, self.graphql)
 
-    def _one(self, value: Any) -> Any:
+    def _one(self, value: Any, where: str) -> Any:
         if self.ids is not None:
             return decode_id(value, self.ids, self.graphql)
         if isinstance(value, enum.Enum) and self.enum is not None:
             return self.enum(value.value)
-        to_domain = getattr(value, "to_domain", None)
-        return to_domain() if to_domain is not None else value
+        to_domain = getattr(value, "to_domain", None)  # a nested input: `where` is its place, for its errors
+        return to_domain(where) if to_domain is not None else value
 
 
 def _plan(
@@ -384,42 +398,41 @@ def mutation(
     workflow: Workflow,
     input_type: type,
     payload: type | Payload,
-    *,
     errors: tuple[type[domain_errors.DomainError], ...] = (),
+    *,
     ids: Mapping[str, str | tuple[str, ...]] | None = None,
     rename: Mapping[str, str] | None = None,
     convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ports: Ports | None = None,
-) -> Callable[[Callable[..., None]], Any]:
-    """Declare a GraphQL mutation that runs `workflow` with the command built from `input_type`. It
-    decorates a stub method whose name is the mutation's and whose docstring is its description:
+) -> Callable[[str], Any]:
+    """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
+    named as the workflow is. Call the result with the mutation's description, which GraphiQL shows:
 
-        @mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, errors=(NotFound, Conflict))
-        def move_opportunity(self) -> None:
-            '''Move an opportunity, with its quotes and activities, to another account.'''
+        move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)(
+            "Move an opportunity, with its quotes and activities, to another account."
+        )
 
     errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
     the input does not say so itself with `gid(...)` fields.
     rename: input field → command field, where the names differ; convert: input field → function of the
-    sent, non-null value (nested inputs with a `to_domain()` method need none). ports: the extra
+    sent, non-null value (nested inputs with a `to_domain(where)` method need none: `where` is the item's place in
+    the input, `items[2]`, for the errors it names). ports: the extra
     arguments the workflow takes after the unit of work, made from the request's context."""
+    name = workflow.__name__
+    declared = Mutation(
+        workflow,
+        input_type,
+        payload,
+        errors=errors,
+        ids=ids or {},
+        rename=rename or {},
+        convert=convert or {},
+        ports=ports,
+        name="".join(part.title() for part in name.split("_")) + "Result",
+    )
 
-    def declare(stub: Callable[..., None]) -> Any:
-        if not stub.__doc__:
-            raise TypeError(f"{stub.__name__}: the docstring is the mutation's description in GraphiQL; write one")
-        declared = Mutation(
-            workflow,
-            input_type,
-            payload,
-            errors=errors,
-            ids=ids or {},
-            rename=rename or {},
-            convert=convert or {},
-            ports=ports,
-            name="".join(part.title() for part in stub.__name__.split("_")) + "Result",
-        )
-
+    def described(description: str) -> Any:
         async def resolver(info: Info, input: Any) -> Any:
             return await declared.resolve(info, input)
 
@@ -428,9 +441,10 @@ def mutation(
             "input": Annotated[input_type, strawberry.argument(description=INPUT)],
             "return": declared.result,
         }
-        resolver.__name__ = stub.__name__
-        field = strawberry.mutation(resolver=resolver, description=" ".join(stub.__doc__.split()))
+        resolver.__name__ = name
+        field = strawberry.mutation(resolver=resolver, description=description)
         field.declaration = declared  # the schema test reads what was declared
         return field
 
-    return declare
+    described.declaration = declared  # so that a declaration left without its description is found
+    return described

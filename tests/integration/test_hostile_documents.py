@@ -5,8 +5,9 @@ can be sent there, over WebSocket.
 
 1. fragments spread exponentially are summarised once (the shape check expanded them per selection set);
    introspection fields count in the cost;
-2. refused documents are not kept by the parse cache (bounded by bytes), and a document over the token
-   limit is refused before it is parsed;
+2. refused documents, and documents sent without a token, are not kept by the parse cache (bounded by
+   bytes), and a document over the token limit is refused before it is parsed; checking and running a
+   document leaves nothing to the cyclic garbage collector, whose pauses every other request waits for;
 3. repeated fields are refused before validation, and validation's overlapping-fields work is bounded;
 4. new documents from one client address share a budget (429 and Retry-After beyond it);
 5. the cost and the page sizes use the values the executor will use (defaults, `100.0`);
@@ -15,6 +16,7 @@ can be sent there, over WebSocket.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -22,7 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, parse
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Node, Token, Visitor, parse
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -244,6 +247,65 @@ async def test_the_parse_cache_is_bounded_by_bytes(app):
     before = snapshot(client.work)
     assert (await client.post(query, token=True)).status_code == 200
     assert spent(before, client.work).parsed == 0
+
+
+async def test_documents_sent_without_a_token_are_not_kept_and_cannot_push_out_those_of_callers_with_one(app):
+    client = await app(document_cache_bytes="100000")
+    known = "{ viewer { scopes } } # the caller's own"
+    assert (await client.post(known, token=True)).status_code == 200
+    kept = client.cache.bytes
+    assert len(client.cache) == 1
+    for n in range(40):  # valid documents, more than the cache holds, sent without a token
+        response = await client.post("{ " + " ".join(f"a{k}: __typename" for k in range(n % 18 + 1)) + f" }} # {n}")
+        assert response.status_code == 200
+    assert len(client.cache) == 1 and client.cache.bytes == kept
+    before = snapshot(client.work)
+    assert (await client.post(known, token=True)).status_code == 200
+    assert spent(before, client.work).parsed == 0
+
+
+SERVER_OBJECTS = (Node, Token, Visitor, IncrementalExecutor)
+
+
+@contextlib.contextmanager
+def cyclic_garbage() -> Iterator[list[Any]]:
+    """The objects of the parser, validation and executor that the block left for the cyclic garbage
+    collector (unreachable, but freed only by a collection)."""
+    found: list[Any] = []
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield found
+        gc.collect()
+        found.extend(o for o in gc.garbage if isinstance(o, SERVER_OBJECTS))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        gc.collect()
+
+
+async def test_checking_and_running_documents_leaves_no_cyclic_garbage(app):
+    client = await app(rate_new_document_tokens_per_minute="0", rate_anonymous_requests_per_minute="0")
+    known = "query Known { viewer { scopes } accounts(first: 3) { nodes { id name } } }"
+    assert (await client.post(known, token=True)).status_code == 200
+    with cyclic_garbage() as garbage:
+        for n in range(3):
+            assert (await client.post(known, token=True)).status_code == 200  # cached
+            assert (await client.post(f"{{ viewer {{ scopes }} }} # {n}", token=True)).status_code == 200  # new
+            assert (await client.post(chain(10, 5) + f" # {n}")).status_code == 200  # introspection, no token
+            refused(
+                await client.post("{ " + ' __type(name:"A"){name}' * 150 + f" }} # {n}"), "TOO_MANY_REPEATED_FIELDS"
+            )
+            refused(
+                await client.post("{ " + ("viewer { " + "scopes " * 25 + "} ") * 20 + f"}} # {n}"),
+                "DOCUMENT_TOO_COMPLEX",
+            )
+            response = await client.post(f"{{ nothing{n} }}")
+            assert response.status_code == 400 and "nothing" in response.json()["errors"][0]["message"]
+            assert (await client.post(f"{{ accounts(first: 2) {{ nodes {{ id }} }} }} # {n}")).status_code == 401
+    assert garbage == []
 
 
 # --- 3. validation CPU ---

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,4 +32,16 @@ def test_no_module_is_imported_under_a_one_letter_alias():
                         for alias in node.names
                         if alias.asname is not None and len(alias.asname) == 1 and _is_module(node, alias.name)
                     ]
+    assert found == []
+
+
+def test_no_missing_annotation_is_silenced():
+    """A missing annotation is annotated, not silenced with `# noqa: ANN…` (ruff's ANN rules)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"#\s*noqa:[A-Z0-9, ]*\bANN\d", line)
+    ]
     assert found == []

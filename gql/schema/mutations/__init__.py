@@ -1,11 +1,14 @@
-"""The Mutation root: one class of mutations per area, merged. An area module defines a
-`strawberry.type` class whose name ends in `Mutations`, and may list extra types in `TYPES`."""
+"""The Mutation root: the mutations every area module declares (module-level names, each a `mutation(...)`
+named as its workflow is), in the order of AREAS and of each module. A module may list extra types in
+`TYPES`."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-from strawberry.tools import merge_types
+import strawberry
+from strawberry.types.field import StrawberryField
 
 AREAS = [
     "opportunities",
@@ -31,20 +34,26 @@ def _modules() -> list:
     return [importlib.import_module(f"gql.schema.mutations.{area}") for area in AREAS]
 
 
-def mutation_classes() -> tuple[type, ...]:
-    found = []
+def declared() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
     for module in _modules():
-        found += [
-            value
-            for name, value in vars(module).items()
-            if name.endswith("Mutations") and isinstance(value, type) and value.__module__ == module.__name__
-        ]
-    return tuple(found)
+        for name, value in vars(module).items():
+            declaration = getattr(value, "declaration", None)
+            if declaration is None:
+                continue
+            if not isinstance(value, StrawberryField):
+                raise TypeError(f"{module.__name__}.{name}: call the declaration with the mutation's description")
+            if name != declaration.workflow.__name__ or name in fields:
+                raise TypeError(f"{module.__name__}.{name}: a mutation is named as its workflow, once")
+            fields[name] = value
+    return fields
 
 
 def extra_types() -> list[type]:
     return [t for module in _modules() for t in getattr(module, "TYPES", [])]
 
 
-Mutation = merge_types("Mutation", mutation_classes())
-Mutation.__strawberry_definition__.description = "Every change to the sales graph: one mutation per workflow, atomic."
+Mutation = strawberry.type(
+    type("Mutation", (), {**declared(), "__module__": __name__}),
+    description="Every change to the sales graph: one mutation per workflow, atomic.",
+)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.errors import Conflict, NotFound
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema.accounts import Account, AccountGroup
-from gql.schema.inputs import described, optional
-from gql.schema.mutations.common import VERSION
+from gql.schema.inputs import acts_on, described, gid
+from gql.schema.mutations.common import WRITE
 
 
 @strawberry.input(description="A new account group.")
@@ -17,61 +16,41 @@ class CreateAccountGroupInput:
     name: str = described("The group's name (unique).")
 
 
-@strawberry.input(description="A new name for an account group.")
+@acts_on("AccountGroup", "A new name for an account group.", what="The group.")
 class RenameAccountGroupInput:
-    id: strawberry.ID = gid("AccountGroup", description="The group.")
     name: str = described("The new name (unique).")
-    version: int | None = optional(VERSION)
-
-
-@strawberry.input(description="Identifies an account group to delete (its accounts stay).")
-class DeleteAccountGroupInput:
-    id: strawberry.ID = gid("AccountGroup", description="The group.")
-    version: int | None = optional(VERSION)
 
 
 @strawberry.input(description="An account and a group it joins or leaves.")
 class AccountGroupMembershipInput:
-    group_id: strawberry.ID = gid("AccountGroup", description="The group.")
-    account_id: strawberry.ID = gid("Account", description="The account.")
+    group_id: strawberry.ID = gid("AccountGroup", "The group.")
+    account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@strawberry.type(description="An account group as it is after the change.")
-class AccountGroupPayload:
-    group: AccountGroup = described("The group.")
+@acts_on("AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group.")
+class DeleteAccountGroupInput: ...
 
 
-@strawberry.type(description="An account that joined or left a group, and the group.")
-class AccountGroupMembershipPayload:
-    group: AccountGroup = described("The group.")
-    account: Account = described("The account.")
+AccountGroupPayload = payload_type("An account group as it is after the change.", group=(AccountGroup, "The group."))
+AccountGroupMembershipPayload = payload_type(
+    "An account that joined or left a group, and the group.",
+    "AccountGroupMembershipPayload",
+    group=(AccountGroup, "The group."),
+    account=(Account, "The account."),
+)
 
-
-@strawberry.type
-class AccountGroupMutations:
-    @mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, errors=(NotFound, Conflict))
-    def create_account_group(self) -> None:
-        """Create an account group."""
-
-    @mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, errors=(NotFound, Conflict))
-    def rename_account_group(self) -> None:
-        """Rename an account group."""
-
-    @mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), errors=(NotFound, Conflict))
-    def delete_account_group(self) -> None:
-        """Delete an account group; its accounts stay and only leave the group."""
-
-    @mutation(
-        wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, errors=(NotFound, Conflict)
-    )
-    def add_account_to_group(self) -> None:
-        """Add an account to a group."""
-
-    @mutation(
-        wf.remove_account_from_group,
-        AccountGroupMembershipInput,
-        AccountGroupMembershipPayload,
-        errors=(NotFound, Conflict),
-    )
-    def remove_account_from_group(self) -> None:
-        """Remove an account from a group."""
+create_account_group = mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, WRITE)(
+    "Create an account group."
+)
+rename_account_group = mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, WRITE)(
+    "Rename an account group."
+)
+delete_account_group = mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)(
+    "Delete an account group; its accounts stay and only leave the group."
+)
+add_account_to_group = mutation(
+    wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
+)("Add an account to a group.")
+remove_account_from_group = mutation(
+    wf.remove_account_from_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
+)("Remove an account from a group.")

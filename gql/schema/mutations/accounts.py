@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account
-from gql.schema.inputs import described, keep, optional
-from gql.schema.mutations.common import KEEP, VERSION
+from gql.schema.inputs import acts_on, changes, described, gid, optional
+from gql.schema.mutations.common import RESTRICTED, WRITE
 
 
 @strawberry.input(description="A custom attribute of an account: a key and its value.")
@@ -26,10 +25,10 @@ def _attributes(values: list[KeyValueInput]) -> dict[str, str]:
 
 @strawberry.input(description="A new account. A PERSON has a first and a last name, others a name.")
 class CreateAccountInput:
-    kind: enums.AccountKind = described("Person, organization or login.")
-    name: str | None = optional("The name (not for a PERSON).")
-    first_name: str | None = optional("A person's first name.")
-    last_name: str | None = optional("A person's last name.")
+    kind: enums.AccountKind = described("Person, organization or login.", update="New kind.")
+    name: str | None = optional("The name (not for a PERSON).", update="New name (not for a PERSON).")
+    first_name: str | None = optional("A person's first name.", update="New first name.")
+    last_name: str | None = optional("A person's last name.", update="New last name.")
     organization: str | None = optional("The legal name, if it differs.")
     email: str | None = optional("The main e-mail address.")
     phone: str | None = optional("The main phone number.")
@@ -39,155 +38,97 @@ class CreateAccountInput:
     country: str | None = optional("Country, ISO 3166 alpha-2.")
     registration_no: str | None = optional("Company registration number.")
     vat_no: str | None = optional("VAT number.")
-    custom_attributes: list[KeyValueInput] | None = optional("Custom attributes.")
+    custom_attributes: list[KeyValueInput] | None = optional(
+        "Custom attributes.", update="Replaces all custom attributes; null or [] removes them."
+    )
     industry: str | None = optional("Industry.")
-    manager_id: strawberry.ID | None = gid("User", default=None, description="The managing user.")
-    key_account: bool = strawberry.field(default=False, description="True for a key account.")
+    manager_id: strawberry.ID | None = gid("User", "The managing user.", None, update="New manager.")
+    key_account: bool = optional("True for a key account.", False, update="Key account or not.")
     category: str | None = optional("The category (its contacts inherit it).")
-    category_group: enums.CategoryGroup = strawberry.field(
-        default=enums.CategoryGroup.PROSPECT, description="Prospect (default), customer or other."
+    category_group: enums.CategoryGroup = optional(
+        "Prospect (default), customer or other.",
+        enums.CategoryGroup.PROSPECT,
+        update="New group; moving into PROSPECT resets the contacts' lead status to OPEN, moving out hides it (the "
+        "value is kept).",
     )
-    parent_id: strawberry.ID | None = gid("Account", default=None, description="A parent, for a sub-account.")
-    is_global: bool = strawberry.field(default=False, description="Visible to every user.")
-    is_private: bool = strawberry.field(default=False, description="Visible only to you, its creator (not global).")
+    parent_id: strawberry.ID | None = gid("Account", "A parent, for a sub-account.", None, update=False)
+    is_global: bool = optional("Visible to every user.", False, update="Visible to every user.")
+    is_private: bool = optional(
+        "Visible only to you, its creator (not global).", False, update="Only the account's creator may change it."
+    )
     comment: str | None = optional("Free text.")
-    partner_id: strawberry.ID | None = gid("Partner", default=None, description="A partner that manages it.")
+    partner_id: strawberry.ID | None = gid("Partner", "A partner that manages it.", None, update=False)
 
 
-@strawberry.input(
-    description="Changes to an account's data; fields left out stay as they are, null clears. The "
-    "parent, the partner, links, groups and favourites have their own mutations."
+@changes(
+    CreateAccountInput,
+    "Account",
+    "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "
+    "groups and favourites have their own mutations.",
 )
-class UpdateAccountInput:
-    id: strawberry.ID = gid("Account", description="The account.")
-    version: int | None = optional(VERSION)
-    kind: enums.AccountKind | None = keep("New kind.")
-    name: str | None = keep("New name (not for a PERSON).")
-    first_name: str | None = keep("New first name.")
-    last_name: str | None = keep("New last name.")
-    organization: str | None = keep(KEEP)
-    email: str | None = keep(KEEP)
-    phone: str | None = keep(KEEP)
-    street: str | None = keep(KEEP)
-    city: str | None = keep(KEEP)
-    postal_code: str | None = keep(KEEP)
-    country: str | None = keep(KEEP)
-    registration_no: str | None = keep(KEEP)
-    vat_no: str | None = keep(KEEP)
-    custom_attributes: list[KeyValueInput] | None = keep("Replaces all custom attributes; null or [] removes them.")
-    industry: str | None = keep(KEEP)
-    manager_id: strawberry.ID | None = gid("User", default=strawberry.UNSET, description="New manager.")
-    key_account: bool | None = keep("Key account or not.")
-    category: str | None = keep(KEEP)
-    category_group: enums.CategoryGroup | None = keep(
-        "New group; moving into PROSPECT resets the contacts' lead status to "
-        "OPEN, moving out hides it (the value is kept)."
-    )
-    is_global: bool | None = keep("Visible to every user.")
-    is_private: bool | None = keep("Only the account's creator may change it.")
-    comment: str | None = keep(KEEP)
+class UpdateAccountInput: ...
 
 
-@strawberry.input(description="Identifies an account to delete, with the version you read.")
-class DeleteAccountInput:
-    id: strawberry.ID = gid("Account", description="The account.")
-    version: int | None = optional(VERSION)
+@acts_on("Account", "Identifies an account to delete, with the version you read.")
+class DeleteAccountInput: ...
 
 
-@strawberry.input(description="Make an account a sub-account of another, or a top-level account (parentId null).")
+@acts_on("Account", "Make an account a sub-account of another, or a top-level account (parentId null).")
 class SetAccountParentInput:
-    id: strawberry.ID = gid("Account", description="The account.")
-    parent_id: strawberry.ID | None = gid("Account", description="The new parent, or null for none.")
-    version: int | None = optional(VERSION)
+    parent_id: strawberry.ID | None = gid("Account", "The new parent, or null for none.")
 
 
 @strawberry.input(description="Two accounts to link or unlink (the link shows on both).")
 class AccountLinkInput:
-    account_id: strawberry.ID = gid("Account", description="One account.")
-    linked_account_id: strawberry.ID = gid("Account", description="The other account.")
+    account_id: strawberry.ID = gid("Account", "One account.")
+    linked_account_id: strawberry.ID = gid("Account", "The other account.")
 
 
 @strawberry.input(description="An account to add to or remove from your favourites.")
 class FavouriteAccountInput:
-    account_id: strawberry.ID = gid("Account", description="The account.")
+    account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@strawberry.input(description="Give an account to a partner to manage, or take it back (partnerId null).")
+@acts_on("Account", "Give an account to a partner to manage, or take it back (partnerId null).")
 class AssignAccountPartnerInput:
-    id: strawberry.ID = gid("Account", description="The account.")
-    partner_id: strawberry.ID | None = gid("Partner", description="The partner, or null for none.")
-    version: int | None = optional(VERSION)
+    partner_id: strawberry.ID | None = gid("Partner", "The partner, or null for none.")
 
 
-@strawberry.type(description="The account as it is after the change.")
-class AccountPayload:
-    account: Account = described("The account, with its new version.")
-
-
-@strawberry.type(description="Two accounts that were linked or unlinked, as they are now.")
-class LinkedAccountsPayload:
-    account: Account = described("The first account.")
-    linked_account: Account = described("The other account.")
-
-
+AccountPayload = node_payload(Account)
+LinkedAccountsPayload = payload_type(
+    "Two accounts that were linked or unlinked, as they are now.",
+    "LinkedAccountsPayload",
+    account=(Account, "The first account."),
+    linked_account=(Account, "The other account."),
+)
 ATTRIBUTES = {"custom_attributes": _attributes}
 
-
-@strawberry.type
-class AccountMutations:
-    @mutation(
-        wf.create_account,
-        CreateAccountInput,
-        AccountPayload,
-        convert=ATTRIBUTES,
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def create_account(self) -> None:
-        """Create an account (you are its creator: only you may make it private)."""
-
-    @mutation(
-        wf.update_account,
-        UpdateAccountInput,
-        AccountPayload,
-        convert=ATTRIBUTES,
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def update_account(self) -> None:
-        """Change an account's data. Moving it into the PROSPECT group resets its contacts' lead status to OPEN in the
-        same change."""
-
-    @mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), errors=(NotFound, Conflict))
-    def delete_account(self) -> None:
-        """Delete an account with its contacts, activities, links, group memberships and favourites. Refused while it
-        has opportunities or contracts; its sub-accounts become top-level accounts."""
-
-    @mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, errors=(NotFound, Conflict))
-    def set_account_parent(self) -> None:
-        """Make an account a sub-account of another (no cycles), or top-level again."""
-
-    @mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, errors=(NotFound, Conflict))
-    def link_accounts(self) -> None:
-        """Link two accounts (e.g. companies of one group); each then lists the other."""
-
-    @mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, errors=(NotFound, Conflict))
-    def unlink_accounts(self) -> None:
-        """Remove the link between two accounts."""
-
-    @mutation(
-        wf.add_favourite_account, FavouriteAccountInput, AccountPayload, errors=(NotFound, Conflict, PermissionDenied)
-    )
-    def add_favourite_account(self) -> None:
-        """Mark an account as one of your favourites."""
-
-    @mutation(
-        wf.remove_favourite_account,
-        FavouriteAccountInput,
-        AccountPayload,
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def remove_favourite_account(self) -> None:
-        """Remove an account from your favourites."""
-
-    @mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, errors=(NotFound, Conflict))
-    def assign_account_partner(self) -> None:
-        """Give an account to a partner to manage, or take it back."""
+create_account = mutation(wf.create_account, CreateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)(
+    "Create an account (you are its creator: only you may make it private)."
+)
+update_account = mutation(wf.update_account, UpdateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)(
+    "Change an account's data. Moving it into the PROSPECT group resets its contacts' lead status to OPEN in the same "
+    "change."
+)
+delete_account = mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), WRITE)(
+    "Delete an account with its contacts, activities, links, group memberships and favourites. Refused while it has "
+    "opportunities or contracts; its sub-accounts become top-level accounts."
+)
+set_account_parent = mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, WRITE)(
+    "Make an account a sub-account of another (no cycles), or top-level again."
+)
+link_accounts = mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)(
+    "Link two accounts (e.g. companies of one group); each then lists the other."
+)
+unlink_accounts = mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)(
+    "Remove the link between two accounts."
+)
+add_favourite_account = mutation(wf.add_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)(
+    "Mark an account as one of your favourites."
+)
+remove_favourite_account = mutation(wf.remove_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)(
+    "Remove an account from your favourites."
+)
+assign_account_partner = mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, WRITE)(
+    "Give an account to a partner to manage, or take it back."
+)

@@ -9,56 +9,37 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain.errors import Conflict, NotFound
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, Written, decode_id, gid, mutation, payload_node
+from gql.resolvers.mutation import Deleted, Written, decode_id, mutation, node_payload, payload_node, payload_type
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
-from gql.schema.inputs import MoneyInput, described, keep, optional
+from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
+from gql.schema.mutations.common import WRITE
 from persistence.catalog import SqlExchangeRates
-
-VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
-ERRORS = (NotFound, Conflict)  # every catalog workflow reads rows that may be gone, and commits
-
 
 # --- payloads ---
 
-
-@strawberry.type(description="The price book as it is after the change.")
-class PriceBookPayload:
-    price_book: PriceBook = described("The price book, with its new version.")
-
-
-@strawberry.type(description="The product as it is after the change.")
-class ProductPayload:
-    product: Product = described("The product, with its new version.")
-
-
-@strawberry.type(description="The product unit as it is after the change, with its product.")
-class ProductUnitPayload:
-    unit: ProductUnit = described("The unit.")
-    product: Product = described("The product it belongs to.")
-
-
-@strawberry.type(description="What removing a unit left: the product without it.")
-class RemoveProductUnitPayload:
-    deleted_id: strawberry.ID = described("The global id of the unit that no longer exists.")
-    product: Product = described("The product, now without the unit.")
-
-
-@strawberry.type(description="The price as it is after the change.")
-class PriceEntryPayload:
-    price_entry: PriceEntry = described("The price of the unit in the book and currency.")
-
-
-@strawberry.type(description="The bundle as it is after the change.")
-class BundlePayload:
-    bundle: Bundle = described("The bundle, with its new version.")
-
-
-@strawberry.type(description="The exchange rate as it is after the change.")
-class ExchangeRatePayload:
-    exchange_rate: ExchangeRate = described("The rate now in use.")
+PriceBookPayload = node_payload(PriceBook)
+ProductPayload = node_payload(Product)
+ProductUnitPayload = payload_type(
+    "The product unit as it is after the change, with its product.",
+    "ProductUnitPayload",
+    unit=(ProductUnit, "The unit."),
+    product=(Product, "The product it belongs to."),
+)
+RemoveProductUnitPayload = payload_type(
+    "What removing a unit left: the product without it.",
+    "RemoveProductUnitPayload",
+    deleted_id=(strawberry.ID, "The global id of the unit that no longer exists."),
+    product=(Product, "The product, now without the unit."),
+)
+PriceEntryPayload = payload_type(
+    "The price as it is after the change.", price_entry=(PriceEntry, "The price of the unit in the book and currency.")
+)
+BundlePayload = node_payload(Bundle)
+ExchangeRatePayload = payload_type(
+    "The exchange rate as it is after the change.", exchange_rate=(ExchangeRate, "The rate now in use.")
+)
 
 
 @strawberry.type(description="What a CSV product import wrote.")
@@ -78,7 +59,7 @@ class UnitRemoved(Deleted):
         super().__init__("ProductUnit")
         self.type = RemoveProductUnitPayload
 
-    async def build(self, info: Info, outcome: Any, written: Written) -> RemoveProductUnitPayload:
+    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
         gone = await super().build(info, outcome, written)
         product = await payload_node(info, Product, outcome.product_id, written)
         return RemoveProductUnitPayload(deleted_id=gone.deleted_id, product=product)
@@ -89,86 +70,77 @@ class UnitRemoved(Deleted):
 
 @strawberry.input(description="A new price book.")
 class CreatePriceBookInput:
-    name: str = described("The price book's name.")
-    description: str | None = optional("A description.")
-    brands: list[str] = strawberry.field(default_factory=list, description="Brands it applies to.")
-    product_versions: list[str] = strawberry.field(default_factory=list, description="Product versions it applies to.")
-    regions: list[str] = strawberry.field(default_factory=list, description="Regions it applies to.")
-    active: bool = strawberry.field(default=True, description="False to keep it from new quotes.")
-    is_update: bool = strawberry.field(default=False, description="True when it is a new version of `previousId`.")
-    previous_id: strawberry.ID | None = gid("PriceBook", default=None, description="The price book it updates.")
+    name: str = described("The price book's name.", update="New name.")
+    description: str | None = optional("A description.", update="New description.")
+    brands: list[str] = optional("Brands it applies to.", [], update="New brands (all of them).")
+    product_versions: list[str] = optional(
+        "Product versions it applies to.", [], update="New product versions (all of them)."
+    )
+    regions: list[str] = optional("Regions it applies to.", [], update="New regions (all of them).")
+    active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
+    is_update: bool = optional(
+        "True when it is a new version of `previousId`.",
+        False,
+        update="Whether it updates an earlier book (false clears previousId).",
+    )
+    previous_id: strawberry.ID | None = gid(
+        "PriceBook", "The price book it updates.", None, update="The book it updates."
+    )
 
 
-@strawberry.input(description="Changes to a price book; fields left out stay as they are, null clears.")
-class UpdatePriceBookInput:
-    id: strawberry.ID = gid("PriceBook", description="The price book.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    description: str | None = keep("New description.")
-    brands: list[str] | None = keep("New brands (all of them).")
-    product_versions: list[str] | None = keep("New product versions (all of them).")
-    regions: list[str] | None = keep("New regions (all of them).")
-    active: bool | None = keep("Active or not.")
-    is_update: bool | None = keep("Whether it updates an earlier book (false clears previousId).")
-    previous_id: strawberry.ID | None = gid("PriceBook", default=strawberry.UNSET, description="The book it updates.")
+@changes(CreatePriceBookInput, "PriceBook", "Changes to a price book; fields left out stay as they are, null clears.")
+class UpdatePriceBookInput: ...
 
 
-@strawberry.input(description="Identifies a catalog object to delete, with the version you read.")
-class CatalogRefInput:
-    id: strawberry.ID = described("The object.")
-    version: int | None = optional(VERSION)
+@acts_on(None, "Identifies a catalog object to delete, with the version you read.", what="The object.")
+class CatalogRefInput: ...
 
 
 @strawberry.input(description="A new product.")
 class CreateProductInput:
-    name: str = described("The product's name.")
-    code: str = described("The product code, unique among products.")
-    category: enums.ProductCategory = described("What kind of product it is.")
-    description: str | None = optional("A description for quotes.")
-    active: bool = strawberry.field(default=True, description="False to keep it from new quotes.")
+    name: str = described("The product's name.", update="New name.")
+    code: str = described("The product code, unique among products.", update="New code (unique).")
+    category: enums.ProductCategory = described("What kind of product it is.", update="New category.")
+    description: str | None = optional("A description for quotes.", update="New description.")
+    active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
 
 
-@strawberry.input(description="Changes to a product; fields left out stay as they are, null clears.")
-class UpdateProductInput:
-    id: strawberry.ID = gid("Product", description="The product.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    code: str | None = keep("New code (unique).")
-    category: enums.ProductCategory | None = keep("New category.")
-    description: str | None = keep("New description.")
-    active: bool | None = keep("Active or not.")
+@changes(CreateProductInput, "Product", "Changes to a product; fields left out stay as they are, null clears.")
+class UpdateProductInput: ...
 
 
 @strawberry.input(description="A new unit a product is sold in.")
 class AddProductUnitInput:
-    product_id: strawberry.ID = gid("Product", description="The product.")
-    name: str = described("The unit's name, e.g. piece or licence/month (unique per product).")
-    recurring: bool = strawberry.field(
-        default=False, description="True when sold for a period (a TIME_BASED contract)."
+    product_id: strawberry.ID = gid("Product", "The product.", update=False)
+    name: str = described("The unit's name, e.g. piece or licence/month (unique per product).", update="New name.")
+    recurring: bool = optional(
+        "True when sold for a period (a TIME_BASED contract).",
+        False,
+        update="Recurring or one-time (one-time drops the period).",
     )
-    period_months: int | None = optional("The period of a recurring unit, in months.")
+    period_months: int | None = optional("The period of a recurring unit, in months.", update="New period in months.")
 
 
-@strawberry.input(description="Changes to a product unit; fields left out stay as they are.")
-class UpdateProductUnitInput:
-    id: strawberry.ID = gid("ProductUnit", description="The unit.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    recurring: bool | None = keep("Recurring or one-time (one-time drops the period).")
-    period_months: int | None = keep("New period in months.")
+@changes(
+    AddProductUnitInput,
+    "ProductUnit",
+    "Changes to a product unit; fields left out stay as they are.",
+    what="The unit.",
+)
+class UpdateProductUnitInput: ...
 
 
 @strawberry.input(description="The price of a product unit in a price book and currency (replaces any such price).")
 class SetPriceInput:
-    price_book_id: strawberry.ID = gid("PriceBook", description="The price book.")
-    unit_id: strawberry.ID = gid("ProductUnit", description="The product unit.")
+    price_book_id: strawberry.ID = gid("PriceBook", "The price book.")
+    unit_id: strawberry.ID = gid("ProductUnit", "The product unit.")
     price: MoneyInput = described("The price of one unit; its currency picks the entry.")
 
 
 @strawberry.input(description="Take a unit's price in one currency out of a price book.")
 class RemovePriceInput:
-    price_book_id: strawberry.ID = gid("PriceBook", description="The price book.")
-    unit_id: strawberry.ID = gid("ProductUnit", description="The product unit.")
+    price_book_id: strawberry.ID = gid("PriceBook", "The price book.")
+    unit_id: strawberry.ID = gid("ProductUnit", "The product unit.")
     currency: str = described("The currency of the price to remove (ISO 4217).")
 
 
@@ -177,117 +149,90 @@ class BundleComponentInput:
     unit_id: strawberry.ID = described("The product unit.")
     weight: Decimal = described("Its share in percent; the weights of a bundle sum to exactly 100.")
 
-    def to_domain(self) -> wf.ComponentInput:
+    def to_domain(self, where: str) -> wf.ComponentInput:
         # A bad unit id is reported on the list, as the workflow reports every other fault of a component.
         return wf.ComponentInput(unit_id=decode_id(self.unit_id, "ProductUnit", "components"), weight=self.weight)
 
 
 @strawberry.input(description="A new bundle in a price book.")
 class CreateBundleInput:
-    price_book_id: strawberry.ID = gid("PriceBook", description="The price book it is sold from.")
-    name: str = described("The bundle's name.")
-    code: str = described("Its code, unique within the price book.")
-    components: list[BundleComponentInput] = described("Its units and weights (summing to 100).")
-    active: bool = strawberry.field(default=True, description="False to keep it from new quotes.")
+    price_book_id: strawberry.ID = gid("PriceBook", "The price book it is sold from.")
+    name: str = described("The bundle's name.", update="New name.")
+    code: str = described("Its code, unique within the price book.", update="New code.")
+    components: list[BundleComponentInput] = described(
+        "Its units and weights (summing to 100).", update="All components anew, weights summing to 100."
+    )
+    active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
 
 
-@strawberry.input(description="Changes to a bundle; new components replace all the old ones.")
-class UpdateBundleInput:
-    id: strawberry.ID = gid("Bundle", description="The bundle.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    code: str | None = keep("New code.")
-    active: bool | None = keep("Active or not.")
-    components: list[BundleComponentInput] | None = keep("All components anew, weights summing to 100.")
+@changes(
+    CreateBundleInput,
+    "Bundle",
+    "Changes to a bundle; new components replace all the old ones.",
+    order=("name", "code", "active", "components"),
+)
+class UpdateBundleInput: ...
 
 
 @strawberry.input(description="How many euros one unit of a currency is worth.")
 class SetExchangeRateInput:
     currency: str = described("ISO 4217 code (not EUR, the base currency, which is always 1).")
-    rate: Decimal = strawberry.field(description='Euros per one unit of the currency, e.g. "0.0865" for NOK.')
+    rate: Decimal = described('Euros per one unit of the currency, e.g. "0.0865" for NOK.')
 
 
 @strawberry.input(description="Products, units and prices as CSV text.")
 class ImportProductsInput:
-    csv: str = strawberry.field(
-        description=(
-            "CSV with a header row naming its columns: code, name, category (required), description, unit, recurring "
-            "(true/false), periodMonths, priceBook (a price book's name), currency, price. One row per product, unit "
-            "or price; products are matched by code, units by name. Every row is checked before anything is written."
-        )
+    csv: str = described(
+        "CSV with a header row naming its columns: code, name, category (required), description, unit, recurring "
+        "(true/false), periodMonths, priceBook (a price book's name), currency, price. One row per product, unit "
+        "or price; products are matched by code, units by name. Every row is checked before anything is written."
     )
 
 
-@strawberry.type
-class CatalogMutations:
-    @mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, errors=ERRORS)
-    def create_price_book(self) -> None:
-        """Create a price book (optionally as an update of an earlier one)."""
-
-    @mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, errors=ERRORS)
-    def update_price_book(self) -> None:
-        """Change a price book's data."""
-
-    @mutation(wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), ids={"id": "PriceBook"}, errors=ERRORS)
-    def delete_price_book(self) -> None:
-        """Delete a price book with its prices and bundles (not while quotes use it)."""
-
-    @mutation(wf.create_product, CreateProductInput, ProductPayload, errors=ERRORS)
-    def create_product(self) -> None:
-        """Create a product (add its units with addProductUnit)."""
-
-    @mutation(wf.update_product, UpdateProductInput, ProductPayload, errors=ERRORS)
-    def update_product(self) -> None:
-        """Change a product's data."""
-
-    @mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), ids={"id": "Product"}, errors=ERRORS)
-    def delete_product(self) -> None:
-        """Delete a product with its units and prices (not while quotes, contracts or bundles use it; deactivate it
-        instead)."""
-
-    @mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, errors=ERRORS)
-    def add_product_unit(self) -> None:
-        """Add a unit a product is sold in: one-time, or recurring with a period."""
-
-    @mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, errors=ERRORS)
-    def update_product_unit(self) -> None:
-        """Change a product unit."""
-
-    @mutation(wf.remove_product_unit, CatalogRefInput, UnitRemoved(), ids={"id": "ProductUnit"}, errors=ERRORS)
-    def remove_product_unit(self) -> None:
-        """Remove a product unit with its prices (not while quote items or bundles use it)."""
-
-    @mutation(wf.set_price, SetPriceInput, PriceEntryPayload, errors=ERRORS)
-    def set_price(self) -> None:
-        """Set the price of a product unit in a price book and currency (creates or replaces it)."""
-
-    @mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), errors=ERRORS)
-    def remove_price(self) -> None:
-        """Remove a unit's price in one currency from a price book."""
-
-    @mutation(wf.create_bundle, CreateBundleInput, BundlePayload, errors=ERRORS)
-    def create_bundle(self) -> None:
-        """Create a bundle of product units whose weights (summing to 100) split its price."""
-
-    @mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, errors=ERRORS)
-    def update_bundle(self) -> None:
-        """Change a bundle (new components replace the old ones)."""
-
-    @mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), ids={"id": "Bundle"}, errors=ERRORS)
-    def delete_bundle(self) -> None:
-        """Delete a bundle."""
-
-    @mutation(
-        wf.set_exchange_rate,
-        SetExchangeRateInput,
-        ExchangeRatePayload,
-        ports=lambda context: (SqlExchangeRates(),),
-        errors=ERRORS,
-    )
-    def set_exchange_rate(self) -> None:
-        """Set the exchange rate of a currency to EUR (the base, always 1)."""
-
-    @mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, errors=ERRORS)
-    def import_products(self) -> None:
-        """Import products, units and prices from CSV: every row is checked first (a ValidationError names the line and
-        column of the first bad one, and nothing is written), then products are created or updated by code."""
+create_price_book = mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, WRITE)(
+    "Create a price book (optionally as an update of an earlier one)."
+)
+update_price_book = mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, WRITE)(
+    "Change a price book's data."
+)
+delete_price_book = mutation(
+    wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"}
+)("Delete a price book with its prices and bundles (not while quotes use it).")
+create_product = mutation(wf.create_product, CreateProductInput, ProductPayload, WRITE)(
+    "Create a product (add its units with addProductUnit)."
+)
+update_product = mutation(wf.update_product, UpdateProductInput, ProductPayload, WRITE)("Change a product's data.")
+delete_product = mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})(
+    "Delete a product with its units and prices (not while quotes, contracts or bundles use it; deactivate it instead)."
+)
+add_product_unit = mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, WRITE)(
+    "Add a unit a product is sold in: one-time, or recurring with a period."
+)
+update_product_unit = mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, WRITE)(
+    "Change a product unit."
+)
+remove_product_unit = mutation(
+    wf.remove_product_unit, CatalogRefInput, UnitRemoved(), WRITE, ids={"id": "ProductUnit"}
+)("Remove a product unit with its prices (not while quote items or bundles use it).")
+set_price = mutation(wf.set_price, SetPriceInput, PriceEntryPayload, WRITE)(
+    "Set the price of a product unit in a price book and currency (creates or replaces it)."
+)
+remove_price = mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), WRITE)(
+    "Remove a unit's price in one currency from a price book."
+)
+create_bundle = mutation(wf.create_bundle, CreateBundleInput, BundlePayload, WRITE)(
+    "Create a bundle of product units whose weights (summing to 100) split its price."
+)
+update_bundle = mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, WRITE)(
+    "Change a bundle (new components replace the old ones)."
+)
+delete_bundle = mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})(
+    "Delete a bundle."
+)
+set_exchange_rate = mutation(
+    wf.set_exchange_rate, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)
+)("Set the exchange rate of a currency to EUR (the base, always 1).")
+import_products = mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, WRITE)(
+    "Import products, units and prices from CSV: every row is checked first (a ValidationError names the line and "
+    "column of the first bad one, and nothing is written), then products are created or updated by code."
+)

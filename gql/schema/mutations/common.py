@@ -1,40 +1,30 @@
-"""What several areas' mutations share: payloads (the success member of their result unions) and the
-descriptions of input fields that recur."""
+"""What several areas' mutations share: the errors most workflows can raise, and payloads (the success
+member of their result unions)."""
 
 from __future__ import annotations
 
-import strawberry
-
+from domain.errors import Conflict, Locked, NotFound, PermissionDenied
+from gql.resolvers.mutation import node_payload, payload_type
 from gql.schema.accounts import Contact
 from gql.schema.opportunities import BusinessRole, Opportunity
 from gql.schema.quotes import Quote, QuoteItem
 
-VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
-KEEP = "Left out: unchanged; null clears."
+WRITE = (NotFound, Conflict)  # what most workflows can meet: a row gone, or a state the change collides with
+LOCKABLE = (*WRITE, Locked)  # and a sold opportunity, locked with its quotes
+RESTRICTED = (*WRITE, PermissionDenied)  # and a rule of who may
 
-
-@strawberry.type(description="The opportunity as it is after the change.")
-class OpportunityPayload:
-    opportunity: Opportunity = strawberry.field(description="The opportunity, with its new version.")
-
-
-@strawberry.type(description="The quote as it is after the change.")
-class QuotePayload:
-    quote: Quote = strawberry.field(description="The quote, with its new version.")
-
-
-@strawberry.type(description="A quote item as it is after the change, with its quote.")
-class QuoteItemPayload:
-    item: QuoteItem = strawberry.field(description="The item.")
-    quote: Quote = strawberry.field(description="The quote it belongs to (its totals changed).")
-
-
-@strawberry.type(description="The business role that was added.")
-class BusinessRolePayload:
-    business_role: BusinessRole = strawberry.field(description="The new role.")
-    opportunity: Opportunity = strawberry.field(description="The opportunity it belongs to.")
-
-
-@strawberry.type(description="The contact as it is after the change.")
-class ContactPayload:
-    contact: Contact = strawberry.field(description="The contact, with its new version.")
+OpportunityPayload = node_payload(Opportunity)
+QuotePayload = node_payload(Quote)
+QuoteItemPayload = payload_type(
+    "A quote item as it is after the change, with its quote.",
+    "QuoteItemPayload",
+    item=(QuoteItem, "The item."),
+    quote=(Quote, "The quote it belongs to (its totals changed)."),
+)
+BusinessRolePayload = payload_type(
+    "The business role that was added.",
+    "BusinessRolePayload",
+    business_role=(BusinessRole, "The new role."),
+    opportunity=(Opportunity, "The opportunity it belongs to."),
+)
+ContactPayload = node_payload(Contact)

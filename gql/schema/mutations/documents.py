@@ -7,15 +7,14 @@ import binascii
 
 import strawberry
 
-from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from domain.errors import ValidationError
 from domain.workflows import documents as wf
-from gql.resolvers.mutation import Deleted, gid, mutation
+from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import documents
 from gql.schema.documents import DocumentTemplate, QuoteDocument
-from gql.schema.inputs import described, optional
+from gql.schema.inputs import acts_on, described, gid, optional
+from gql.schema.mutations.common import RESTRICTED, WRITE
 from persistence.documents import DocxTemplateEngine
-
-VERSION = "The version you read; the change fails with a ConflictError if the object moved on since."
 
 
 @strawberry.type(description="The generated document.")
@@ -27,29 +26,26 @@ class QuoteDocumentPayload:
         return documents.download_url(self.document.pk)
 
 
-@strawberry.type(description="The template as it is after the change.")
-class DocumentTemplatePayload:
-    template: DocumentTemplate = described("The template.")
-
-
-@strawberry.type(description="Which template is now the default.")
-class DefaultDocumentTemplatePayload:
-    template: DocumentTemplate | None = described("The default template; null when the built-in template is used.")
+DocumentTemplatePayload = payload_type(
+    "The template as it is after the change.", template=(DocumentTemplate, "The template.")
+)
+DefaultDocumentTemplatePayload = payload_type(
+    "Which template is now the default.",
+    "DefaultDocumentTemplatePayload",
+    template=(DocumentTemplate | None, "The default template; null when the built-in template is used."),
+)
 
 
 @strawberry.input(description="Generate a Word document from a quote.")
 class GenerateQuoteDocumentInput:
-    quote_id: strawberry.ID = gid("Quote", description="The quote (it needs at least one item).")
+    quote_id: strawberry.ID = gid("Quote", "The quote (it needs at least one item).")
     template_id: strawberry.ID | None = gid(
-        "DocumentTemplate",
-        default=None,
-        description="The template (default: the default template, else the built-in one).",
+        "DocumentTemplate", "The template (default: the default template, else the built-in one).", None
     )
     contact_id: strawberry.ID | None = gid(
         "Contact",
-        default=None,
-        description="The contact to address (default: the first business role's contact, else the "
-        "account's first contact).",
+        "The contact to address (default: the first business role's contact, else the account's first contact).",
+        None,
     )
 
 
@@ -61,18 +57,16 @@ class UploadDocumentTemplateInput:
         "The .docx file, base64-encoded. It is checked: it must open, "
         "its tokens must parse and be known, and it must render."
     )
-    is_default: bool = strawberry.field(default=False, description="True to use it when no template is chosen.")
+    is_default: bool = optional("True to use it when no template is chosen.", False)
 
 
 @strawberry.input(description="Choose the template used when none is named.")
 class SetDefaultDocumentTemplateInput:
-    id: strawberry.ID | None = gid("DocumentTemplate", description="The template, or null for the built-in template.")
+    id: strawberry.ID | None = gid("DocumentTemplate", "The template, or null for the built-in template.")
 
 
-@strawberry.input(description="Identifies a template to delete, with the version you read.")
-class DeleteDocumentTemplateInput:
-    id: strawberry.ID = gid("DocumentTemplate", description="The template.")
-    version: int | None = optional(VERSION)
+@acts_on("DocumentTemplate", "Identifies a template to delete, with the version you read.", what="The template.")
+class DeleteDocumentTemplateInput: ...
 
 
 def _decoded(text: str) -> bytes:
@@ -82,45 +76,28 @@ def _decoded(text: str) -> bytes:
         raise ValidationError("contentBase64", "is not valid base64") from None
 
 
-@strawberry.type
-class DocumentMutations:
-    @mutation(
-        wf.generate_quote_document,
-        GenerateQuoteDocumentInput,
-        QuoteDocumentPayload,
-        ports=lambda context: (DocxTemplateEngine(),),
-        errors=(NotFound, Conflict),
-    )
-    def generate_quote_document(self) -> None:
-        """Render a quote into a Word template (tokens: account name and address, contact, quote name and dates, each
-        item, totals, currency) and store the document with the opportunity; download it from `downloadUrl`."""
-
-    @mutation(
-        wf.upload_document_template,
-        UploadDocumentTemplateInput,
-        DocumentTemplatePayload,
-        rename={"content_base64": "content"},
-        convert={"content_base64": _decoded},
-        ports=lambda context: (DocxTemplateEngine(),),
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def upload_document_template(self) -> None:
-        """Upload a Word (.docx) template for quote documents; it is checked before it is stored."""
-
-    @mutation(
-        wf.set_default_document_template,
-        SetDefaultDocumentTemplateInput,
-        DefaultDocumentTemplatePayload,
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def set_default_document_template(self) -> None:
-        """Make a template the default for quote documents (null: the built-in one)."""
-
-    @mutation(
-        wf.delete_document_template,
-        DeleteDocumentTemplateInput,
-        Deleted("DocumentTemplate"),
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def delete_document_template(self) -> None:
-        """Delete a template; documents made from it are kept."""
+generate_quote_document = mutation(
+    wf.generate_quote_document,
+    GenerateQuoteDocumentInput,
+    QuoteDocumentPayload,
+    WRITE,
+    ports=lambda context: (DocxTemplateEngine(),),
+)(
+    "Render a quote into a Word template (tokens: account name and address, contact, quote name and dates, each item, "
+    "totals, currency) and store the document with the opportunity; download it from `downloadUrl`."
+)
+upload_document_template = mutation(
+    wf.upload_document_template,
+    UploadDocumentTemplateInput,
+    DocumentTemplatePayload,
+    RESTRICTED,
+    rename={"content_base64": "content"},
+    convert={"content_base64": _decoded},
+    ports=lambda context: (DocxTemplateEngine(),),
+)("Upload a Word (.docx) template for quote documents; it is checked before it is stored.")
+set_default_document_template = mutation(
+    wf.set_default_document_template, SetDefaultDocumentTemplateInput, DefaultDocumentTemplatePayload, RESTRICTED
+)("Make a template the default for quote documents (null: the built-in one).")
+delete_document_template = mutation(
+    wf.delete_document_template, DeleteDocumentTemplateInput, Deleted("DocumentTemplate"), RESTRICTED
+)("Delete a template; documents made from it are kept.")

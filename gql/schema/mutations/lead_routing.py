@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -11,9 +10,9 @@ from domain.errors import ValidationError
 from domain.routing import Condition, LeadField
 from domain.workflows import lead_routing_rules as rules
 from domain.workflows import lead_splitters as splitters
-from gql.resolvers.mutation import Deleted, decode_id, gid, mutation
-from gql.schema.inputs import described, keep, optional
-from gql.schema.mutations.leads import ERRORS, VERSION
+from gql.resolvers.mutation import Deleted, decode_id, mutation, payload_type
+from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.mutations.common import RESTRICTED
 from gql.schema.routing import LeadRoutingField, LeadRoutingRule, LeadSplitter
 
 
@@ -21,19 +20,12 @@ def _optional_id(value: strawberry.ID | None, node_type: str, field: str) -> int
     return None if value is None else decode_id(value, node_type, field)
 
 
-def each(field: str) -> Callable[[list[Any]], list[Any]]:
-    """A list of nested inputs in domain terms, each item's errors naming its place (`conditions[2]`)."""
-    return lambda items: [item.to_domain(f"{field}[{n}]") for n, item in enumerate(items)]
-
-
-@strawberry.type(description="The routing rule as it is after the change.")
-class LeadRoutingRulePayload:
-    rule: LeadRoutingRule = described("The rule, with its new version.")
-
-
-@strawberry.type(description="The lead splitter as it is after the change.")
-class LeadSplitterPayload:
-    splitter: LeadSplitter = described("The splitter, with its new version.")
+LeadRoutingRulePayload = payload_type(
+    "The routing rule as it is after the change.", rule=(LeadRoutingRule, "The rule, with its new version.")
+)
+LeadSplitterPayload = payload_type(
+    "The lead splitter as it is after the change.", splitter=(LeadSplitter, "The splitter, with its new version.")
+)
 
 
 @strawberry.input(
@@ -63,42 +55,39 @@ class LeadRoutingTargetInput:
     partner_id: strawberry.ID | None = optional("A partner.")
     splitter_id: strawberry.ID | None = optional("A lead splitter.")
 
-    def to_domain(self) -> rules.Target:
+    def to_domain(self, where: str) -> rules.Target:
         return rules.Target(
-            user_id=_optional_id(self.user_id, "User", "target.userId"),
-            partner_id=_optional_id(self.partner_id, "Partner", "target.partnerId"),
-            splitter_id=_optional_id(self.splitter_id, "LeadSplitter", "target.splitterId"),
+            user_id=_optional_id(self.user_id, "User", f"{where}.userId"),
+            partner_id=_optional_id(self.partner_id, "Partner", f"{where}.partnerId"),
+            splitter_id=_optional_id(self.splitter_id, "LeadSplitter", f"{where}.splitterId"),
         )
 
 
 @strawberry.input(description="A new routing rule for the lead processor.")
 class CreateLeadRoutingRuleInput:
-    name: str = described("What the rule is for.")
-    target: LeadRoutingTargetInput = described("Where matching leads go.")
-    conditions: list[LeadRoutingConditionInput] = strawberry.field(
-        default_factory=list, description="All must hold; none: every lead matches."
+    name: str = described("What the rule is for.", update="New name.")
+    target: LeadRoutingTargetInput = described("Where matching leads go.", update="New target.")
+    conditions: list[LeadRoutingConditionInput] = optional(
+        "All must hold; none: every lead matches.", [], update="New conditions (replace the old ones)."
     )
-    position: int | None = optional("Rules are tried by ascending position (default: after the last rule).")
-    priority: int | None = optional("Priority to give matching leads.")
-    active: bool = strawberry.field(default=True, description="False to create it switched off.")
+    position: int | None = optional(
+        "Rules are tried by ascending position (default: after the last rule).", update="New position."
+    )
+    priority: int | None = optional("Priority to give matching leads.", update="New priority (null: none).")
+    active: bool = optional("False to create it switched off.", True, update="Switch it on or off.")
 
 
-@strawberry.input(description="Changes to a routing rule; fields left out stay as they are.")
-class UpdateLeadRoutingRuleInput:
-    id: strawberry.ID = gid("LeadRoutingRule", description="The rule.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    target: LeadRoutingTargetInput | None = keep("New target.")
-    conditions: list[LeadRoutingConditionInput] | None = keep("New conditions (replace the old ones).")
-    position: int | None = keep("New position.")
-    priority: int | None = keep("New priority (null: none).")
-    active: bool | None = keep("Switch it on or off.")
+@changes(
+    CreateLeadRoutingRuleInput,
+    "LeadRoutingRule",
+    "Changes to a routing rule; fields left out stay as they are.",
+    what="The rule.",
+)
+class UpdateLeadRoutingRuleInput: ...
 
 
-@strawberry.input(description="Identifies a routing rule, with the version you read.")
-class LeadRoutingRuleRefInput:
-    id: strawberry.ID = gid("LeadRoutingRule", description="The rule.")
-    version: int | None = optional(VERSION)
+@acts_on("LeadRoutingRule", "Identifies a routing rule, with the version you read.", what="The rule.")
+class LeadRoutingRuleRefInput: ...
 
 
 @strawberry.input(description="One seller's share of a splitter: a user or a partner, and a weight.")
@@ -117,74 +106,42 @@ class LeadSplitterShareInput:
 
 @strawberry.input(description="A new lead splitter.")
 class CreateLeadSplitterInput:
-    name: str = described("A unique name.")
-    shares: list[LeadSplitterShareInput] = described("The sellers and their weights.")
-    active: bool = strawberry.field(default=True, description="False to create it switched off.")
-
-
-@strawberry.input(description="Changes to a lead splitter; fields left out stay as they are.")
-class UpdateLeadSplitterInput:
-    id: strawberry.ID = gid("LeadSplitter", description="The splitter.")
-    version: int | None = optional(VERSION)
-    name: str | None = keep("New name.")
-    active: bool | None = keep("Switch it on or off.")
-    shares: list[LeadSplitterShareInput] | None = keep(
-        "New shares; they replace the old ones and start counting from zero."
+    name: str = described("A unique name.", update="New name.")
+    shares: list[LeadSplitterShareInput] = described(
+        "The sellers and their weights.", update="New shares; they replace the old ones and start counting from zero."
     )
+    active: bool = optional("False to create it switched off.", True, update="Switch it on or off.")
 
 
-@strawberry.input(description="Identifies a lead splitter, with the version you read.")
-class LeadSplitterRefInput:
-    id: strawberry.ID = gid("LeadSplitter", description="The splitter.")
-    version: int | None = optional(VERSION)
+@changes(
+    CreateLeadSplitterInput,
+    "LeadSplitter",
+    "Changes to a lead splitter; fields left out stay as they are.",
+    what="The splitter.",
+    order=("name", "active", "shares"),
+)
+class UpdateLeadSplitterInput: ...
 
 
-@strawberry.type
-class LeadRoutingMutations:
-    @mutation(
-        rules.create_lead_routing_rule,
-        CreateLeadRoutingRuleInput,
-        LeadRoutingRulePayload,
-        convert={"conditions": each("conditions")},
-        errors=ERRORS,
-    )
-    def create_lead_routing_rule(self) -> None:
-        """Add a routing rule to the lead processor."""
+@acts_on("LeadSplitter", "Identifies a lead splitter, with the version you read.", what="The splitter.")
+class LeadSplitterRefInput: ...
 
-    @mutation(
-        rules.update_lead_routing_rule,
-        UpdateLeadRoutingRuleInput,
-        LeadRoutingRulePayload,
-        convert={"conditions": each("conditions")},
-        errors=ERRORS,
-    )
-    def update_lead_routing_rule(self) -> None:
-        """Change a routing rule: its conditions, target, position, priority or switch."""
 
-    @mutation(rules.delete_lead_routing_rule, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), errors=ERRORS)
-    def delete_lead_routing_rule(self) -> None:
-        """Delete a routing rule."""
-
-    @mutation(
-        splitters.create_lead_splitter,
-        CreateLeadSplitterInput,
-        LeadSplitterPayload,
-        convert={"shares": each("shares")},
-        errors=ERRORS,
-    )
-    def create_lead_splitter(self) -> None:
-        """Create a lead splitter that shares leads between sellers by weight."""
-
-    @mutation(
-        splitters.update_lead_splitter,
-        UpdateLeadSplitterInput,
-        LeadSplitterPayload,
-        convert={"shares": each("shares")},
-        errors=ERRORS,
-    )
-    def update_lead_splitter(self) -> None:
-        """Rename a lead splitter, switch it on or off, or replace its shares."""
-
-    @mutation(splitters.delete_lead_splitter, LeadSplitterRefInput, Deleted("LeadSplitter"), errors=ERRORS)
-    def delete_lead_splitter(self) -> None:
-        """Delete a lead splitter that no routing rule uses."""
+create_lead_routing_rule = mutation(
+    rules.create_lead_routing_rule, CreateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
+)("Add a routing rule to the lead processor.")
+update_lead_routing_rule = mutation(
+    rules.update_lead_routing_rule, UpdateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
+)("Change a routing rule: its conditions, target, position, priority or switch.")
+delete_lead_routing_rule = mutation(
+    rules.delete_lead_routing_rule, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED
+)("Delete a routing rule.")
+create_lead_splitter = mutation(
+    splitters.create_lead_splitter, CreateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
+)("Create a lead splitter that shares leads between sellers by weight.")
+update_lead_splitter = mutation(
+    splitters.update_lead_splitter, UpdateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
+)("Rename a lead splitter, switch it on or off, or replace its shares.")
+delete_lead_splitter = mutation(
+    splitters.delete_lead_splitter, LeadSplitterRefInput, Deleted("LeadSplitter"), RESTRICTED
+)("Delete a lead splitter that no routing rule uses.")

@@ -9,11 +9,11 @@ import strawberry
 # registerTrustedDocuments adds TrustedDocument rows through the unit of work, which finds an entity's
 # table in persistence.mapping; persistence.trusted registers this one there when it is imported.
 import persistence.trusted  # noqa: F401 - imported for that registration
-from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
-from gql.resolvers.mutation import gid, mutation
-from gql.schema.inputs import described, optional
+from gql.resolvers.mutation import mutation, payload_type
+from gql.schema.inputs import acts_on, described, gid, optional
+from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.tokens import ApiToken, Scope
 
 TYPES = [ApiToken]
@@ -22,36 +22,32 @@ TYPES = [ApiToken]
 @strawberry.input(description="A new API token: for yourself, or (admins only) for another user or a partner.")
 class CreateApiTokenInput:
     name: str = described("What it is for, to recognise it by.")
-    scopes: list[Scope] = strawberry.field(  # type: ignore[valid-type]
-        default_factory=list,
-        description="What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's "
-        "role allows. Each must be within the owner's role and within the scopes "
-        "of the token making the request.",
+    scopes: list[Scope] = optional(  # type: ignore[valid-type]
+        "What it may do, e.g. `[ACCOUNTS_READ]`; empty: everything its owner's role allows. Each must be within the "
+        "owner's role and within the scopes of the token making the request.",
+        [],
     )
     expires_at: dt.datetime | None = optional("When it stops working.")
-    user_id: strawberry.ID | None = gid("User", default=None, description="Its owner, a user (default: you).")
-    partner_id: strawberry.ID | None = gid("Partner", default=None, description="Its owner, a partner.")
-    trusted_documents_only: bool = strawberry.field(
-        default=False,
-        description="Let it run only the documents registered for it with "
-        "`registerTrustedDocuments` (for partner portals). Default: false.",
+    user_id: strawberry.ID | None = gid("User", "Its owner, a user (default: you).", None)
+    partner_id: strawberry.ID | None = gid("Partner", "Its owner, a partner.", None)
+    trusted_documents_only: bool = optional(
+        "Let it run only the documents registered for it with `registerTrustedDocuments` (for partner portals). "
+        "Default: false.",
+        False,
     )
 
 
-@strawberry.input(description="Revoke an API token: it stops working at once.")
-class RevokeApiTokenInput:
-    id: strawberry.ID = gid("ApiToken", description="The token.")
+@acts_on("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
+class RevokeApiTokenInput: ...
 
 
-@strawberry.type(description="The new token and its secret. The secret is shown only here, once: store it now.")
-class CreatedApiTokenPayload:
-    token: ApiToken = described("The token's data.")
-    secret: str = described("Send it as `Authorization: Bearer <secret>`. It cannot be shown again.")
-
-
-@strawberry.type(description="The revoked token.")
-class ApiTokenPayload:
-    token: ApiToken = described("The token, with its revocation time.")
+CreatedApiTokenPayload = payload_type(
+    "The new token and its secret. The secret is shown only here, once: store it now.",
+    "CreatedApiTokenPayload",
+    token=(ApiToken, "The token's data."),
+    secret=(str, "Send it as `Authorization: Bearer <secret>`. It cannot be shown again."),
+)
+ApiTokenPayload = payload_type("The revoked token.", token=(ApiToken, "The token, with its revocation time."))
 
 
 @strawberry.input(
@@ -59,19 +55,22 @@ class ApiTokenPayload:
     "only trusted documents."
 )
 class RegisterTrustedDocumentsInput:
-    token_id: strawberry.ID = gid("ApiToken", description="The token.")
+    token_id: strawberry.ID = gid("ApiToken", "The token.")
     documents: list[str] = described(
         "The documents' exact texts, as the client will send them (or send their sha256 as an "
         "Automatic Persisted Query hash); each is checked against the schema. At most 200."
     )
 
 
-@strawberry.type(description="The token and the sha256 of each registered document, in the order given.")
-class RegisterTrustedDocumentsPayload:
-    token: ApiToken = described("The token the documents are registered for.")
-    hashes: list[str] = described(
-        "Each document's sha256 (hex), in the order given: what an Automatic Persisted Query sends as `sha256Hash`."
-    )
+RegisterTrustedDocumentsPayload = payload_type(
+    "The token and the sha256 of each registered document, in the order given.",
+    "RegisterTrustedDocumentsPayload",
+    token=(ApiToken, "The token the documents are registered for."),
+    hashes=(
+        list[str],
+        "Each document's sha256 (hex), in the order given: what an Automatic Persisted Query sends as `sha256Hash`.",
+    ),
+)
 
 
 def _checked(documents: list[str]) -> list[str]:
@@ -83,30 +82,24 @@ def _checked(documents: list[str]) -> list[str]:
     return documents
 
 
-@strawberry.type
-class TokenMutations:
-    @mutation(
-        wf.create_api_token,
-        CreateApiTokenInput,
-        CreatedApiTokenPayload,
-        convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
-        ports=lambda context: (context.principal.scopes,),
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def create_api_token(self) -> None:
-        """Create an API token and show its secret once."""
-
-    @mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, errors=(NotFound, Conflict))
-    def revoke_api_token(self) -> None:
-        """Revoke an API token of yours (admins: anyone's); it stops working at once."""
-
-    @mutation(
-        wf.register_trusted_documents,
-        RegisterTrustedDocumentsInput,
-        RegisterTrustedDocumentsPayload,
-        convert={"documents": _checked},
-        errors=(NotFound, Conflict, PermissionDenied),
-    )
-    def register_trusted_documents(self) -> None:
-        """Register documents a token may run when it runs only trusted documents (admins only). Registering a document
-        again changes nothing."""
+create_api_token = mutation(
+    wf.create_api_token,
+    CreateApiTokenInput,
+    CreatedApiTokenPayload,
+    RESTRICTED,
+    convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
+    ports=lambda context: (context.principal.scopes,),
+)("Create an API token and show its secret once.")
+revoke_api_token = mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, WRITE)(
+    "Revoke an API token of yours (admins: anyone's); it stops working at once."
+)
+register_trusted_documents = mutation(
+    wf.register_trusted_documents,
+    RegisterTrustedDocumentsInput,
+    RegisterTrustedDocumentsPayload,
+    RESTRICTED,
+    convert={"documents": _checked},
+)(
+    "Register documents a token may run when it runs only trusted documents (admins only). Registering a document "
+    "again changes nothing."
+)
