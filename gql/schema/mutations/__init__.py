@@ -26,6 +26,7 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "conversations",
 ]
 
 

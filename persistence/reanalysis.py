@@ -1,0 +1,100 @@
+"""The background re-analysis: after the tracked terms change, every conversation analysed with older
+terms is analysed again, a batch per transaction, off the request that changed them.
+
+Nothing is queued: what is left is what the database says is stale (an analysis whose terms' revision is
+older than the current one), so a change committed just before the process stopped is picked up by the
+next process to run; the term's event (the outbox) and each commit wake the worker, and it also polls.
+Each batch commits with an event (`ConversationsReanalysed`) telling how many are left. One process of a
+deployment works at a time (a PostgreSQL advisory lock; on SQLite the unit of work's writer lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.base import utcnow
+from domain.events import ConversationsReanalysed
+from domain.sentiment import SentimentScorer, builtin_scorer
+from domain.workflows.conversations import reanalyse_conversation
+from persistence import conversations
+from persistence.conversations import SqlConversationStore
+from persistence.uow import SqlUnitOfWork
+
+log = logging.getLogger("salesgraph.reanalysis")
+BATCH = 50
+_LOCK = 0x5A1E_A7A  # one re-analysing process at a time, deployment-wide
+
+
+class Reanalyser:
+    """Run `run()` as a task; `wake()` after a commit that may have changed the terms; `run_pending()`
+    does everything that is stale now (tests call it)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Callable[[], datetime] = utcnow,
+        on_events: Callable[[], None] | None = None,
+        scorer: SentimentScorer | None = None,
+        poll_seconds: float = 10.0,
+        batch: int = BATCH,
+    ) -> None:
+        self.engine, self.clock, self.on_events = engine, clock, on_events
+        self.scorer = scorer
+        self.poll_seconds, self.batch = poll_seconds, batch
+        self.store = SqlConversationStore()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_pending(self) -> int:
+        """Analyse again every conversation analysed with older terms, a batch per transaction; returns
+        how many. A term changed meanwhile makes the ones done before it stale again, and they are
+        done again in the same run."""
+        done = 0
+        while True:
+            analysed = await self.run_batch()
+            done += analysed
+            if analysed == 0:
+                return done
+
+    async def run_batch(self) -> int:
+        scorer = self.scorer or builtin_scorer()
+        async with SqlUnitOfWork(self.engine, clock=self.clock, on_commit=self.on_events) as uow:
+            if self.engine.dialect.name == "postgresql":
+                locked = (await uow.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK})).scalar()
+                if not locked:
+                    return 0  # another process is at it
+            revision = await conversations.terms_revision(uow.c)
+            ids = await conversations.stale(uow.c, revision, self.batch)
+            if not ids:
+                return 0
+            for conversation_id in ids:
+                await reanalyse_conversation(conversation_id, uow, self.store, scorer)
+            remaining = await conversations.count_stale(uow.c, revision)
+            uow.record(
+                ConversationsReanalysed(
+                    entity_id=revision,
+                    data={"termsRevision": revision, "analysed": len(ids), "remaining": remaining},
+                )
+            )
+            await uow.commit()
+        return len(ids)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("analysing conversations again failed; retrying")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
