@@ -13,6 +13,7 @@ company's conversations are known (persistence keeps the first conversation of e
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from domain.terms import Match, TermMatcher, TrackedTerm
 from domain.text import FUNCTION_WORDS, Token, fold, joined, tokens
 from domain.transcripts import Segment, Transcript
 
-SENTENCE_END = ".!?"
+SENTENCE_END = re.compile(r"[.!?]")
 NOT_NAMES = frozenset(
     """i january february march april may june july august september october november december monday tuesday
     wednesday thursday friday saturday sunday mr mrs ms dr ok okay hi hello""".split()
@@ -138,11 +139,7 @@ def _inner_capital(word: str) -> bool:
 
 
 def _sentence_starts(text: str, words: list[Token]) -> set[int]:
-    return {
-        i
-        for i, word in enumerate(words)
-        if i == 0 or any(mark in text[words[i - 1].end : word.start] for mark in SENTENCE_END)
-    }
+    return {i for i, word in enumerate(words) if i == 0 or SENTENCE_END.search(text, words[i - 1].end, word.start)}
 
 
 def name_runs(text: str, words: list[Token], capitalised_inside: set[str], excluded: set[str]) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ NEGATION = -0.74
 BOOST = 1.3
 MIN_STEM = 5  # the shortest stem that looks up the inflected forms a list lacks
 WINDOW = 3  # a negator this many words before a sentiment word (or fewer) turns it
+CLAUSE_MARK = re.compile(r"[.,;:!?]")
 # The score an upstream label stands for when the recording system sent no score of its own.
 LABEL_SCORE = {SentimentLabel.POSITIVE: 0.5, SentimentLabel.NEUTRAL: 0.0, SentimentLabel.NEGATIVE: -0.5}
 
@@ -131,7 +133,7 @@ class LexiconScorer:
         words = [t.text.casefold() for t in found]
         total, clause, i = 0.0, 0, 0
         while i < len(words):
-            if i > 0 and any(mark in text[found[i - 1].end : found[i].start] for mark in ".,;:!?"):
+            if i > 0 and CLAUSE_MARK.search(text, found[i - 1].end, found[i].start):
                 clause = i
             word = words[i]
             if word in lexicon.contrast:

@@ -120,7 +120,7 @@ class SqlConversationStore:
         conn = uow.c
         await conn.execute(delete(mentions).where(mentions.c.conversation_id == conversation.id))
         await conn.execute(delete(analyses).where(analyses.c.conversation_id == conversation.id))
-        await conn.execute(insert(analyses).values(**_analysis_row(conversation.id, analysis, uow.now)))
+        await conn.execute(insert(analyses).values(**analysis_row(conversation.id, analysis, uow.now)))
         if analysis.mentions:
             await conn.execute(
                 insert(mentions),
@@ -141,7 +141,7 @@ class SqlConversationStore:
         await _replace_names(uow.c, conversation, ())
 
 
-def _analysis_row(conversation_id: int, analysis: Analysis, now: Any) -> dict[str, Any]:
+def analysis_row(conversation_id: int, analysis: Analysis, now: Any) -> dict[str, Any]:
     seller, customer = analysis.seller_monologue, analysis.customer_monologue
     sentiment = analysis.customer_sentiment
     counts = analysis.customer_segments
