@@ -159,8 +159,10 @@ def create_app(
         try:
             yield
         finally:
+            reanalyser.stop()  # it ends between two conversations; cancelled mid-transaction it could keep a lock
             for task in tasks:
-                task.cancel()
+                if task.get_name() != "conversation-reanalysis":
+                    task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -27,13 +27,15 @@ from persistence.conversations import SqlConversationStore
 from persistence.uow import SqlUnitOfWork
 
 log = logging.getLogger("salesgraph.reanalysis")
-BATCH = 50
+BATCH = 20  # conversations per transaction: short enough not to hold up recordings (SQLite has one writer)
 _LOCK = 0x5A1E_A7A  # one re-analysing process at a time, deployment-wide
 
 
 class Reanalyser:
     """Run `run()` as a task; `wake()` after a commit that may have changed the terms; `run_pending()`
-    does everything that is stale now (tests call it)."""
+    does everything that is stale now (tests call it). `stop()` ends `run()` between two conversations,
+    rolling back the batch under way: a task cancelled inside a transaction can leave its connection
+    holding SQLite's write lock, so shutdown asks instead of cancelling."""
 
     def __init__(
         self,
@@ -49,8 +51,13 @@ class Reanalyser:
         self.poll_seconds, self.batch = poll_seconds, batch
         self.store = SqlConversationStore()
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
         self._wake.set()
 
     async def run_pending(self) -> int:
@@ -58,11 +65,12 @@ class Reanalyser:
         how many. A term changed meanwhile makes the ones done before it stale again, and they are
         done again in the same run."""
         done = 0
-        while True:
+        while not self._stopping.is_set():
             analysed = await self.run_batch()
             done += analysed
             if analysed == 0:
-                return done
+                break
+        return done
 
     async def run_batch(self) -> int:
         scorer = self.scorer or builtin_scorer()
@@ -76,6 +84,8 @@ class Reanalyser:
             if not ids:
                 return 0
             for conversation_id in ids:
+                if self._stopping.is_set():
+                    return 0  # leaving without a commit rolls the batch back
                 await reanalyse_conversation(conversation_id, uow, self.store, scorer)
             remaining = await conversations.count_stale(uow.c, revision)
             uow.record(
@@ -88,7 +98,7 @@ class Reanalyser:
         return len(ids)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.run_pending()
             except asyncio.CancelledError:
