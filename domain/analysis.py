@@ -131,7 +131,8 @@ def sentiments(transcript: Transcript, scorer: SentimentScorer) -> tuple[Segment
 
 
 def _capitalised(word: str) -> bool:
-    return word[:1].isupper() or any(c.isupper() for c in word[1:])
+    """Whether the word has a capital letter anywhere ("Contoso", "3D", "iPhone")."""
+    return word.lower() != word
 
 
 def _inner_capital(word: str) -> bool:

@@ -69,6 +69,7 @@ class Lexicon:
 
     words: Mapping[str, float]
     phrases: Mapping[tuple[str, ...], float]
+    phrase_starts: frozenset[str]
     stems: Mapping[str, float]
     negators: frozenset[str]
     boosters: frozenset[str]
@@ -106,6 +107,7 @@ class Lexicon:
         return cls(
             words,
             phrases,
+            frozenset(phrase[0] for phrase in phrases),
             stems,
             frozenset(negators.split()),
             frozenset(boosters.split()),
@@ -156,11 +158,12 @@ class LexiconScorer:
 
     @staticmethod
     def _lookup(lexicon: Lexicon, words: list[str], i: int) -> tuple[float, int]:
-        for length in (3, 2):
-            phrase = tuple(words[i : i + length])
-            if len(phrase) == length and phrase in lexicon.phrases:
-                return lexicon.phrases[phrase], length
         word = words[i]
+        if word in lexicon.phrase_starts:
+            for length in (3, 2):
+                phrase = tuple(words[i : i + length])
+                if len(phrase) == length and phrase in lexicon.phrases:
+                    return lexicon.phrases[phrase], length
         if word in lexicon.words:
             return lexicon.words[word], 1
         return lexicon.stems.get(inflection_stem(word, lexicon.language), 0.0), 1

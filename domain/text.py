@@ -32,8 +32,14 @@ class Token:
     end: int
 
 
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[Token, ...]:
+    return tuple(Token(m.group(), m.start(), m.end()) for m in WORD.finditer(text))
+
+
 def tokens(text: str) -> list[Token]:
-    return [Token(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
+    """The words of a text (the analysis and the scorer read each segment's words: they are kept for a while)."""
+    return list(_tokens(text))
 
 
 def joined(text: str, before: Token, after: Token) -> bool:
