@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, true, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.analysis import Analysis, NameSeen, SegmentSentiment
@@ -190,35 +190,42 @@ async def _lock_names(conn: AsyncConnection, keys: Iterable[str]) -> None:
 
 
 async def _replace_names(conn: AsyncConnection, conversation: Conversation, found: tuple[NameSeen, ...]) -> None:
-    """Make the conversation's names `found`, passing the first mention of each name it no longer has to
-    the next conversation that mentions it, and taking it from the one that had it where this conversation
-    is earlier; then recount the new names of every conversation touched."""
-    old = {
-        r.key: r.is_first
-        for r in await conn.execute(
-            select(names.c.key, names.c.is_first).where(names.c.conversation_id == conversation.id)
-        )
-    }
-    keys = set(old) | {n.key for n in found}
-    await _lock_names(conn, keys)
+    """Make the conversation's names `found`: a name it no longer mentions passes its first mention (where
+    this conversation had it) to the next conversation that mentions it; a name it newly mentions takes the
+    first mention from the conversation that had it when this one is earlier; names it keeps only change
+    their counts. Then the new names of every conversation touched are counted again. (A conversation's
+    start never changes, so a name it keeps stays first or not.)"""
+    old = {r.key: r for r in await conn.execute(select(names).where(names.c.conversation_id == conversation.id))}
+    new = {n.key: n for n in found}
+    removed = [key for key in old if key not in new]
+    added = [new[key] for key in new if key not in old]
+    kept = [new[key] for key in new if key in old and _changed(old[key], new[key])]
     touched = {conversation.id}
-    await conn.execute(delete(names).where(names.c.conversation_id == conversation.id))
-    orphaned = [key for key, first in old.items() if first]
-    for chunk in _chunks(orphaned):
-        earliest = await _earliest(conn, chunk)
-        if earliest:
-            await conn.execute(
-                update(names)
-                .where(names.c.conversation_id == bindparam("c"), names.c.key == bindparam("k"))
-                .values(is_first=True),
-                [{"c": conversation_id, "k": key} for key, (conversation_id, _) in earliest.items()],
+    await _lock_names(conn, [*removed, *(n.key for n in added)])
+    for n in kept:
+        await conn.execute(
+            update(names)
+            .where(names.c.conversation_id == conversation.id, names.c.key == n.key)
+            .values(
+                name=n.name,
+                customer_mentions=n.customer_mentions,
+                seller_mentions=n.seller_mentions,
+                first_segment=n.first_segment,
             )
-            touched |= {conversation_id for conversation_id, _ in earliest.values()}
+        )
+    for chunk in _chunks(removed):
+        await conn.execute(delete(names).where(names.c.conversation_id == conversation.id, names.c.key.in_(chunk)))
+    for key in (key for key in removed if old[key].is_first):
+        following = await _first_now(conn, key)
+        if following is not None:
+            await conn.execute(
+                update(names).where(names.c.conversation_id == following, names.c.key == key).values(is_first=True)
+            )
+            touched.add(following)
     me = (conversation.started_at, conversation.id)
-    rows = []
-    for chunk in _chunks(list(found)):
-        firsts = await _earliest(conn, [n.key for n in chunk])
-        taken = []
+    for chunk in _chunks(added):
+        firsts = await _firsts(conn, [n.key for n in chunk])
+        taken, rows = [], []
         for n in chunk:
             other = firsts.get(n.key)
             is_first = other is None or me < (other[1], other[0])
@@ -244,31 +251,37 @@ async def _replace_names(conn: AsyncConnection, conversation: Conversation, foun
                 .values(is_first=False),
                 taken,
             )
-    for chunk in _chunks(rows):
-        await conn.execute(insert(names), chunk)
+        await conn.execute(insert(names), rows)
     await _recount(conn, sorted(touched))
 
 
-async def _earliest(conn: AsyncConnection, keys: list[str]) -> dict[str, tuple[int, Any]]:
-    """The earliest conversation (id, start) of each name among those that mention it now."""
-    if not keys:
-        return {}
-    ranked = (
-        select(
-            names.c.key,
-            names.c.conversation_id,
-            names.c.started_at,
-            func.row_number()
-            .over(partition_by=names.c.key, order_by=(names.c.started_at, names.c.conversation_id))
-            .label("n"),
-        )
-        .where(names.c.key.in_(keys))
-        .subquery()
+def _changed(row: Any, seen: NameSeen) -> bool:
+    return (row.name, row.customer_mentions, row.seller_mentions, row.first_segment) != (
+        seen.name,
+        seen.customer_mentions,
+        seen.seller_mentions,
+        seen.first_segment,
     )
+
+
+async def _firsts(conn: AsyncConnection, keys: list[str]) -> dict[str, tuple[int, Any]]:
+    """The conversation (id, start) each name is first mentioned in now (the partial index on `is_first`)."""
     rows = await conn.execute(
-        select(ranked.c.key, ranked.c.conversation_id, ranked.c.started_at).where(ranked.c.n == 1)
+        select(names.c.key, names.c.conversation_id, names.c.started_at).where(names.c.key.in_(keys), names.c.is_first)
     )
     return {r.key: (r.conversation_id, r.started_at) for r in rows}
+
+
+async def _first_now(conn: AsyncConnection, key: str) -> int | None:
+    """The earliest conversation that mentions the name (by start, then id), read down the name's index."""
+    return (
+        await conn.execute(
+            select(names.c.conversation_id)
+            .where(names.c.key == key)
+            .order_by(names.c.started_at, names.c.conversation_id)
+            .limit(1)
+        )
+    ).scalar()
 
 
 async def _recount(conn: AsyncConnection, conversation_ids: list[int]) -> None:
@@ -295,24 +308,22 @@ async def terms_revision(conn: AsyncConnection) -> int:
     return (await conn.execute(select(settings.c.version).where(settings.c.id == SETTINGS_ID))).scalar_one()
 
 
-def _stale(revision: int) -> Any:
-    c = tables.conversations
-    return c.outerjoin(analyses, analyses.c.conversation_id == c.c.id), or_(
-        analyses.c.terms_revision < revision, analyses.c.terms_revision.is_(None)
+async def stale(conn: AsyncConnection, revision: int, after: int, limit: int) -> list[int]:
+    """Conversations analysed with terms older than `revision`, by id from after `after` (every
+    conversation is analysed in the transaction that records it, so each has an analysis)."""
+    rows = await conn.execute(
+        select(analyses.c.conversation_id)
+        .where(analyses.c.terms_revision < revision, analyses.c.conversation_id > after)
+        .order_by(analyses.c.conversation_id)
+        .limit(limit)
     )
-
-
-async def stale(conn: AsyncConnection, revision: int, limit: int) -> list[int]:
-    """Conversations analysed with terms older than `revision` (or never), oldest id first."""
-    joined, condition = _stale(revision)
-    c = tables.conversations
-    rows = await conn.execute(select(c.c.id).select_from(joined).where(condition).order_by(c.c.id).limit(limit))
-    return [r.id for r in rows]
+    return [r.conversation_id for r in rows]
 
 
 async def count_stale(conn: AsyncConnection, revision: int) -> int:
-    joined, condition = _stale(revision)
-    return (await conn.execute(select(func.count()).select_from(joined).where(condition))).scalar_one()
+    return (
+        await conn.execute(select(func.count()).select_from(analyses).where(analyses.c.terms_revision < revision))
+    ).scalar_one()
 
 
 async def progress(conn: AsyncConnection, viewer: Viewer) -> tuple[int, int, int]:

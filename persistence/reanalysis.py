@@ -61,33 +61,41 @@ class Reanalyser:
         self._wake.set()
 
     async def run_pending(self) -> int:
-        """Analyse again every conversation analysed with older terms, a batch per transaction; returns
-        how many. A term changed meanwhile makes the ones done before it stale again, and they are
-        done again in the same run."""
-        done = 0
+        """Analyse again every conversation analysed with older terms, a batch per transaction, in id order;
+        returns how many. A term changed meanwhile makes the ones done before it stale again: the run starts
+        over with the new revision."""
+        done, after, revision, remaining = 0, 0, None, 0
         while not self._stopping.is_set():
-            analysed = await self.run_batch()
-            done += analysed
-            if analysed == 0:
+            batch = await self.run_batch(after, revision, remaining)
+            if batch is None:
                 break
+            analysed, after, revision, remaining = batch
+            done += analysed
         return done
 
-    async def run_batch(self) -> int:
+    async def run_batch(
+        self, after: int = 0, previous: int | None = None, remaining: int = 0
+    ) -> tuple[int, int, int, int] | None:
+        """One batch: (how many, the last id, the revision, about how many are left), or None when nothing
+        is stale (or another process is at it, or the worker is stopping)."""
         scorer = self.scorer or builtin_scorer()
         async with SqlUnitOfWork(self.engine, clock=self.clock, on_commit=self.on_events) as uow:
             if self.engine.dialect.name == "postgresql":
                 locked = (await uow.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK})).scalar()
                 if not locked:
-                    return 0  # another process is at it
+                    return None  # another process is at it
             revision = await conversations.terms_revision(uow.c)
-            ids = await conversations.stale(uow.c, revision, self.batch)
+            if revision != previous:  # the first batch of this revision: from the start, and count what is left
+                after = 0
+                remaining = await conversations.count_stale(uow.c, revision)
+            ids = await conversations.stale(uow.c, revision, after, self.batch)
             if not ids:
-                return 0
+                return None
             for conversation_id in ids:
                 if self._stopping.is_set():
-                    return 0  # leaving without a commit rolls the batch back
+                    return None  # leaving without a commit rolls the batch back
                 await reanalyse_conversation(conversation_id, uow, self.store, scorer)
-            remaining = await conversations.count_stale(uow.c, revision)
+            remaining = max(0, remaining - len(ids))
             uow.record(
                 ConversationsReanalysed(
                     entity_id=revision,
@@ -95,7 +103,7 @@ class Reanalyser:
                 )
             )
             await uow.commit()
-        return len(ids)
+        return len(ids), ids[-1], revision, remaining
 
     async def run(self) -> None:
         while not self._stopping.is_set():

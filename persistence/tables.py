@@ -764,6 +764,12 @@ conversation_names = Table(
     Column("first_segment", Integer, nullable=False),
     Column("is_first", Boolean, nullable=False),
     Index("ix_conversation_names_key_started_at", "key", "started_at", "conversation_id"),
+    Index(
+        "ix_conversation_names_first",
+        "key",
+        sqlite_where=text("is_first"),
+        postgresql_where=text("is_first"),
+    ),
 )
 
 

@@ -744,3 +744,84 @@ async def test_a_name_is_new_in_the_earliest_conversation_that_mentions_it_whate
             )
         ).scalar_one()
     assert firsts == [] and first_rows == keys  # exactly one first conversation per name
+
+
+# --- the names' first mentions stay what a recount gives ---
+
+BRANDS = ["Alderbrook", "Birchfield", "Cobalt Works", "Dunmore", "Elmstead"]
+TERM_BY_NAME = """query { trackedTerms(kind: COMPETITOR) { id name } }"""
+
+
+async def recount_differences(engine) -> list[str]:
+    """Every name whose first conversation, and every analysis whose count of new names, differs from what
+    the names' rows give when counted again from scratch."""
+    n, a = tables.conversation_names, tables.conversation_analyses
+    async with engine.connect() as conn:
+        rows = list(await conn.execute(select(n)))
+        counts = {
+            r.conversation_id: r.new_names for r in await conn.execute(select(a.c.conversation_id, a.c.new_names))
+        }
+    earliest: dict[str, tuple[Any, int]] = {}
+    for r in rows:
+        earliest[r.key] = min(earliest.get(r.key, (r.started_at, r.conversation_id)), (r.started_at, r.conversation_id))
+    found = [
+        f"{r.key} in conversation {r.conversation_id}: is_first {r.is_first}"
+        for r in rows
+        if r.is_first != (earliest[r.key][1] == r.conversation_id)
+    ]
+    new: dict[int, int] = {}
+    for r in rows:
+        if earliest[r.key][1] == r.conversation_id and r.customer_mentions > 0:
+            new[r.conversation_id] = new.get(r.conversation_id, 0) + 1
+    found += [
+        f"conversation {c}: new_names {stored} for {new.get(c, 0)}"
+        for c, stored in counts.items()
+        if stored != new.get(c, 0)
+    ]
+    return found
+
+
+async def test_first_mentions_and_new_name_counts_equal_a_recount_after_a_random_history(api, writable, scene):
+    import random
+
+    rng = random.Random(1616)
+    made: list[str] = []
+    for step in range(30):
+        roll = rng.random()
+        if roll < 0.55 or not made:
+            said = rng.sample(BRANDS, rng.randint(1, 3))
+            lines = [(KARI, 0, 10, "Hej Ole, hvad bruger I i dag?")]
+            at = 10
+            for brand in said:
+                who = OLE if rng.random() < 0.7 else KARI
+                lines.append((who, at, at + 10, f"Vi har kigget på {brand}, og det er et godt system."))
+                at += 10
+            started = f"2026-0{rng.randint(1, 5)}-{rng.randint(10, 28)}T{rng.randint(10, 16)}:00:00Z"
+            result = (await api.data(RECORD, {"input": json_body(scene, lines=lines, startedAt=started)}))[
+                "recordConversation"
+            ]
+            made.append(result["conversation"]["id"])
+        elif roll < 0.75:
+            gone = made.pop(rng.randrange(len(made)))
+            await api.data(
+                "mutation($input: DeleteConversationInput!) { deleteConversation(input: $input) { __typename } }",
+                {"input": {"id": gone}},
+            )
+        else:
+            brand = rng.choice(BRANDS)
+            tracked = {t["name"]: t["id"] for t in (await api.data(TERM_BY_NAME))["trackedTerms"]}
+            if brand in tracked:
+                await api.data(DELETE_TERM, {"input": {"id": tracked[brand]}})
+            else:
+                await api.data(TERM, {"input": {"kind": "COMPETITOR", "name": brand}})
+            await Reanalyser(writable.engine).run_pending()
+        assert await recount_differences(writable.engine) == [], f"after step {step}"
+    async with writable.engine.connect() as conn:
+        keys = {r.key for r in await conn.execute(select(tables.conversation_names.c.key))}
+    tracked = {t["name"].lower() for t in (await api.data(TERM_BY_NAME))["trackedTerms"]}
+    assert {b.lower() for b in BRANDS} - tracked <= keys  # every brand not tracked is a name somewhere
+    assert not ({b.lower() for b in BRANDS} & tracked & keys)  # a tracked one is a term, not a name
+    for term in (await api.data(TERM_BY_NAME))["trackedTerms"]:
+        if term["name"] in BRANDS:
+            await api.data(DELETE_TERM, {"input": {"id": term["id"]}})
+    await Reanalyser(writable.engine).run_pending()

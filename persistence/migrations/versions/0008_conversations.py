@@ -161,6 +161,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversation_names', schema=None) as batch_op:
         batch_op.create_index('ix_conversation_names_key_started_at', ['key', 'started_at', 'conversation_id'], unique=False)
+        batch_op.create_index('ix_conversation_names_first', ['key'], unique=False,
+                              sqlite_where=sa.text('is_first'), postgresql_where=sa.text('is_first'))
 
 
 def downgrade() -> None:
