@@ -825,3 +825,34 @@ async def test_first_mentions_and_new_name_counts_equal_a_recount_after_a_random
         if term["name"] in BRANDS:
             await api.data(DELETE_TERM, {"input": {"id": term["id"]}})
     await Reanalyser(writable.engine).run_pending()
+
+
+async def test_conversations_recorded_at_once_agree_on_which_is_first_to_mention_a_name(pg_api, pg_writable):
+    """PostgreSQL, several connections writing at once: the name's lock makes them take turns."""
+    async with pg_writable.engine.connect() as conn:
+        contact = (
+            await conn.execute(
+                select(tables.contacts)
+                .join(tables.accounts, tables.accounts.c.id == tables.contacts.c.account_id)
+                .where(tables.accounts.c.is_private.is_(False))
+                .limit(1)
+            )
+        ).one()
+    local = {"account": contact.account_id, "contact": contact.id, "admin": pg_writable.summary.admin_user_id}
+    lines = [
+        (KARI, 0, 10, "Hej Ole, hvad bruger I i dag?"),
+        (OLE, 10, 20, "Vi bruger Zephyrine, det er et godt system."),
+    ]
+    bodies = [json_body(local, lines=lines, startedAt=f"2026-03-{10 + n}T10:00:00Z") for n in range(8)]
+    results = await asyncio.gather(*(pg_api.data(RECORD, {"input": body}) for body in reversed(bodies)))
+    assert all(r["recordConversation"]["__typename"] == "RecordConversationPayload" for r in results)
+    async with pg_writable.engine.connect() as conn:
+        firsts = list(
+            await conn.execute(
+                select(tables.conversation_names.c.started_at).where(
+                    tables.conversation_names.c.key == "zephyrine", tables.conversation_names.c.is_first
+                )
+            )
+        )
+    assert [f.started_at.day for f in firsts] == [10]
+    assert await recount_differences(pg_writable.engine) == []
