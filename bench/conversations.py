@@ -210,7 +210,9 @@ async def main() -> None:
             else:
                 parser.error(f"unknown backend {backend!r}")
     print()
-    print("Ingestion of a 60-minute call (POST /ingest/conversations, text/vtt; recorded and analysed in one transaction)")
+    print(
+        "Ingestion of a 60-minute call (POST /ingest/conversations, text/vtt; recorded and analysed in one transaction)"
+    )
     print(
         table(
             results,
