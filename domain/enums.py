@@ -82,3 +82,43 @@ class ActivityType(str, Enum):
     TASK = "TASK"
     FOLLOW_UP = "FOLLOW_UP"
     REQUEST = "REQUEST"
+
+
+class ConversationKind(str, Enum):
+    PHONE_CALL = "PHONE_CALL"
+    ONLINE_MEETING = "ONLINE_MEETING"
+    MEETING = "MEETING"
+
+
+class Side(str, Enum):
+    """Who a speaker in a conversation speaks for."""
+
+    SELLER = "SELLER"
+    CUSTOMER = "CUSTOMER"
+
+
+class Language(str, Enum):
+    """The languages whose transcripts are analysed (ISO 639-1; Norwegian means Bokmål)."""
+
+    DA = "da"
+    NO = "no"
+    SV = "sv"
+    EN = "en"
+
+
+class TermKind(str, Enum):
+    KEYWORD = "KEYWORD"
+    COMPETITOR = "COMPETITOR"
+
+
+class SentimentLabel(str, Enum):
+    POSITIVE = "POSITIVE"
+    NEUTRAL = "NEUTRAL"
+    NEGATIVE = "NEGATIVE"
+
+
+class SentimentSource(str, Enum):
+    """Where a segment's sentiment comes from: the recording system that sent it, or our own scorer."""
+
+    UPSTREAM = "UPSTREAM"
+    SCORER = "SCORER"

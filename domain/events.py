@@ -213,6 +213,39 @@ class UserRoleChanged(UserEvent):
     """A user's role changed (data: from, to): what the user's tokens may do changed with it."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConversationEvent(DomainEvent):
+    entity_type: ClassVar[str] = "Conversation"
+
+
+class ConversationRecorded(ConversationEvent):
+    """A call or meeting was recorded and analysed (data: ownerId, kind, language, startedAt)."""
+
+
+class ConversationDeleted(ConversationEvent):
+    """A recorded conversation was deleted."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackedTermEvent(DomainEvent):
+    entity_type: ClassVar[str] = "TrackedTerm"
+
+
+class TrackedTermChanged(TrackedTermEvent):
+    """A tracked keyword or competitor was created, changed or deleted (data: change, termsRevision):
+    past conversations are analysed again in the background."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisEvent(DomainEvent):
+    entity_type: ClassVar[str] = "ConversationSettings"
+
+
+class ConversationsReanalysed(AnalysisEvent):
+    """A batch of past conversations was analysed again with the current terms (data: termsRevision,
+    analysed, remaining)."""
+
+
 def _frozen_subclasses(base: type) -> None:
     for sub in base.__subclasses__():
         if "__dataclass_fields__" not in sub.__dict__:

@@ -46,6 +46,9 @@ class Scope(str, Enum):
     DOCUMENTS_WRITE = "documents:write"
     TOKENS_READ = "tokens:read"
     TOKENS_WRITE = "tokens:write"
+    CONVERSATIONS_READ = "conversations:read"
+    CONVERSATIONS_WRITE = "conversations:write"
+    TERMS_WRITE = "terms:write"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -82,11 +85,18 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
     Scope.TOKENS_WRITE: "Create and revoke API tokens (one's own; an admin's: anyone's) and register trusted "
     "documents (admins).",
+    Scope.CONVERSATIONS_READ: "Read recorded conversations (transcripts and their analysis), the tracked terms and "
+    "the progress of their analysis.",
+    Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
+    "delete them.",
+    Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
 # The scopes only an admin may hold: they change what everybody works with.
-ADMIN_ONLY: frozenset[Scope] = frozenset({Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE})
+ADMIN_ONLY: frozenset[Scope] = frozenset(
+    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE}
+)
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue
 # changes. (What it may see inside an area is row visibility; what it may change, the workflows' rules.)
@@ -113,6 +123,8 @@ PARTNER: frozenset[Scope] = frozenset(
         Scope.MONITORS_WRITE,
         Scope.TOKENS_READ,
         Scope.TOKENS_WRITE,
+        Scope.CONVERSATIONS_READ,
+        Scope.CONVERSATIONS_WRITE,
     }
 )
 ROLES: dict[Role, frozenset[Scope]] = {

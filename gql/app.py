@@ -24,6 +24,7 @@ from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
+from gql.ingest_conversations import ingest_conversations_endpoint
 from gql.pipeline import Pipeline
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
@@ -36,6 +37,7 @@ from persistence.bus import EventBus
 from persistence.db import create_engine, ping
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
+from persistence.reanalysis import Reanalyser
 from persistence.scheduler import IndicatorScheduler
 
 log = logging.getLogger("salesgraph")
@@ -71,6 +73,12 @@ def scheduler_enabled() -> bool:
     return os.environ.get("SALESGRAPH_SCHEDULER", "on").lower() not in ("off", "0", "false", "no")
 
 
+def reanalysis_enabled() -> bool:
+    """SALESGRAPH_REANALYSIS=off runs a process without the background re-analysis of conversations after
+    the tracked terms change (one process of a deployment works at a time; several are safe)."""
+    return os.environ.get("SALESGRAPH_REANALYSIS", "on").lower() not in ("off", "0", "false", "no")
+
+
 def _setting(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
@@ -84,6 +92,7 @@ def create_app(
     dispatch: bool | None = None,
     schedule: bool | None = None,
     clock: Callable[[], datetime] = utcnow,
+    reanalyse: bool | None = None,
 ) -> Starlette:
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown; `clock`
     is the time of mutations and of the indicator scheduler (tests pass their own)."""
@@ -105,13 +114,18 @@ def create_app(
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
     scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
+    reanalyse = reanalysis_enabled() if reanalyse is None else reanalyse
+    reanalyser = Reanalyser(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
 
     def committed() -> None:
-        """After a commit with events: publish them now, and let the scheduler see new due times."""
+        """After a commit with events: publish them now, let the scheduler see new due times and the
+        re-analysis changed terms."""
         if dispatch:
             dispatcher.wake()
         if schedule:
             scheduler.wake()
+        if reanalyse:
+            reanalyser.wake()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -147,12 +161,16 @@ def create_app(
             tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
         if schedule:
             tasks.append(asyncio.create_task(scheduler.run(), name="indicator-scheduler"))
+        if reanalyse:
+            tasks.append(asyncio.create_task(reanalyser.run(), name="conversation-reanalysis"))
         tune_garbage_collector()
         try:
             yield
         finally:
+            reanalyser.stop()  # it ends between two conversations; cancelled mid-transaction it could keep a lock
             for task in tasks:
-                task.cancel()
+                if task.get_name() != "conversation-reanalysis":
+                    task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -164,7 +182,11 @@ def create_app(
     # One pipeline for both transports: the same checks, parse cache, persisted queries, rate limit
     # budgets and executors whether an operation comes over HTTP or a WebSocket.
     pipeline = Pipeline(
-        schema, engine, events_committed=committed if dispatch or schedule else None, clock=clock, tokens=tokens
+        schema,
+        engine,
+        events_committed=committed if dispatch or schedule or reanalyse else None,
+        clock=clock,
+        tokens=tokens,
     )
     endpoint = GraphQLEndpoint(pipeline)
     websockets = WebSocketEndpoint(
@@ -180,6 +202,11 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/ingest/leads", ingest_endpoint(engine, pipeline.events_committed), methods=["POST"]),
+            Route(
+                "/ingest/conversations",
+                ingest_conversations_endpoint(engine, pipeline.events_committed, clock),
+                methods=["POST"],
+            ),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
             Route("/dashboard", lambda request: FileResponse(DASHBOARD / "index.html"), methods=["GET"]),
@@ -196,5 +223,6 @@ def create_app(
     app.state.tokens = tokens
     app.state.dispatcher = dispatcher
     app.state.scheduler = scheduler
+    app.state.reanalyser = reanalyser
     app.add_middleware(ServerTimingMiddleware)
     return app

@@ -45,6 +45,9 @@ QUERY: dict[str, S | None] = {
     "scoreboard": S.SCOREBOARD_READ,
     "documentTemplates": S.DOCUMENTS_READ,
     "apiTokens": S.TOKENS_READ,
+    "conversations": S.CONVERSATIONS_READ,
+    "trackedTerms": S.CONVERSATIONS_READ,
+    "conversationAnalysis": S.CONVERSATIONS_READ,
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
@@ -173,6 +176,8 @@ MUTATION: dict[str, S | None] = {
         "setDefaultDocumentTemplate",
     ),
     **_writes(S.TOKENS_WRITE, "createApiToken", "revokeApiToken", "registerTrustedDocuments"),
+    **_writes(S.CONVERSATIONS_WRITE, "recordConversation", "deleteConversation"),
+    **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
 }
 
 ROOTS: dict[OperationType, dict[str, S | None]] = {

@@ -270,6 +270,14 @@ SALES_ACTIVITIES = FilterSpec(
     order={"DUE_AT": "due_at", "OCCURRED_AT": "occurred_at", "SUBJECT": "subject", **_COMMON_ORDER},
 )
 
+CONVERSATIONS = FilterSpec(
+    tables.conversations,
+    search=("title",),
+    equals=("kind", "language", "owner_id", "account_id", "contact_id", "opportunity_id", "external_id"),
+    ranges=("started_at", "duration_seconds"),
+    order={"STARTED_AT": "started_at", "DURATION": "duration_seconds", "TITLE": "title", **_COMMON_ORDER},
+)
+
 USERS = FilterSpec(
     tables.users,
     search=("name", "email"),

@@ -105,3 +105,44 @@ def _pk(value: int | str | None) -> int | None:
         return value
     padded = value + "=" * (-len(value) % 4)
     return int(base64.urlsafe_b64decode(padded).decode().rpartition(":")[2])
+
+
+class SqlOutcomeStore:
+    """`domain.workflows.conversations.OutcomeStore` on the same table and locks: any outcome JSON holds.
+    `owns`: the table whose row an outcome's `conversationId` … names (`<table name singular>Id`), counted
+    as written by a replay, which answers with the first request's row as that request did."""
+
+    def __init__(self, owns: Any = None, key_field: str | None = None) -> None:
+        self.owns, self.key_field = owns, key_field
+
+    async def recall(self, uow: SqlUnitOfWork, owner: str, key: str) -> tuple[str, dict[str, Any]] | None:
+        if uow.engine.dialect.name == "postgresql":
+            await uow.execute(
+                text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+                {"space": _LOCK_SPACE, "key": _lock_key(owner, key)},
+            )
+        keys = tables.idempotency_keys
+        found = (
+            await uow.execute(
+                select(keys.c.request_hash, keys.c.response).where(keys.c.owner == owner, keys.c.key == key)
+            )
+        ).first()
+        if found is None:
+            return None
+        if self.owns is not None and self.key_field in found.response:
+            uow.own(self.owns, found.response[self.key_field])
+        return found.request_hash, found.response
+
+    async def remember(
+        self, uow: SqlUnitOfWork, owner: str, key: str, fingerprint: str, outcome: dict[str, Any]
+    ) -> None:
+        try:
+            await uow.execute(
+                insert(tables.idempotency_keys).values(
+                    owner=owner, key=key, request_hash=fingerprint, response=outcome, created_at=uow.now
+                )
+            )
+        except IntegrityError:
+            raise Conflict(
+                f"the idempotency key {key!r} is being used by another request at the same time; send the request again"
+            ) from None

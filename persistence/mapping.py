@@ -18,6 +18,7 @@ from domain.activities import Goal, SalesActivity
 from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract
+from domain.conversations import Conversation, ConversationSettings
 from domain.documents import DocumentTemplate, QuoteDocument
 from domain.errors import Ref
 from domain.leads import Campaign, Lead
@@ -27,6 +28,7 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
 from domain.uow import Link
 from persistence import tables
@@ -60,6 +62,9 @@ TABLES: dict[type[Entity], Table] = {
     DocumentTemplate: tables.document_templates,
     QuoteDocument: tables.quote_documents,
     StatusMonitor: tables.status_monitors,
+    Conversation: tables.conversations,
+    ConversationSettings: tables.conversation_settings,
+    TrackedTerm: tables.tracked_terms,
 }
 
 LINKS: dict[Link, Table] = {

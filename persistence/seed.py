@@ -42,6 +42,7 @@ from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem, quote_total
 from persistence import aggregates, tables
 from persistence.rows import to_row
+from persistence.seed_conversations import ConversationSeeder, Deal, seed_tables
 
 SIZES = {"small": 200, "medium": 10_000, "large": 100_000}
 CHUNK = 2_000  # opportunities built (with their quotes, contracts, activities) per batch
@@ -320,12 +321,17 @@ class _Company:
         self.won_deals: dict[int, int] = {}
         # Opportunities that came from a lead: (opportunity id, account id, created, campaign, owner, partner).
         self.lead_sources: list[tuple[int, int, datetime, int | None, int, int | None]] = []
+        # Each opportunity for the demo conversations: its account, owner and when it was worked on.
+        self.deals: list[Deal] = []
+        self.user_names: dict[int, str] = {}
 
     # helpers -------------------------------------------------------------------------------
     def add(self, table: Table, entity: Any, **extra: Any) -> int:
         new_id = self.next_id.get(table.name, 1)
         self.next_id[table.name] = new_id + 1
         entity.id = new_id
+        if table is tables.users:
+            self.user_names[new_id] = entity.name
         row = to_row(entity)
         row.update(extra)
         row["id"] = new_id
@@ -810,6 +816,7 @@ class _Company:
             **self.stamps(created, stage_changed),
         )
         self.add(tables.opportunities, opportunity)
+        self.deals.append(Deal(opp_id, account_id, owner, created, min(closed_at or self.anchor, self.anchor)))
         if from_lead:
             self.lead_sources.append((opp_id, account_id, created, campaign_id, owner, partner_id))
         if stage is Stage.WON:
@@ -1174,9 +1181,15 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 async def seed(
-    engine: AsyncEngine, size: str | int = "small", *, anchor: datetime | None = None, progress: bool = False
+    engine: AsyncEngine,
+    size: str | int = "small",
+    *,
+    anchor: datetime | None = None,
+    progress: bool = False,
+    conversations: int | None = None,
 ) -> SeedSummary:
-    """Fill an empty database (tables created) with the demo company for `size` opportunities."""
+    """Fill an empty database (tables created) with the demo company for `size` opportunities, and its
+    recorded conversations (`conversations`, by default 1.5 per opportunity, at most 20,000)."""
     n = parse_size(size)
     if anchor is None:
         anchor = datetime.combine(datetime.now(UTC).date(), time(), UTC)
@@ -1211,6 +1224,20 @@ async def seed(
             await _insert(conn, company.take(*LAST_TABLES), summary.counts)
             bar.set_description("seeding: scoreboard aggregates")
             summary.counts[tables.scoreboard_buckets.name] = await conn.run_sync(aggregates.rebuild)
+            bar.set_description("seeding: conversations")
+            seeder = ConversationSeeder(
+                n,
+                anchor,
+                company.deals,
+                company.account_info,
+                company.contacts_of,
+                company.contact_names,
+                company.user_names,
+                company.reps,
+                conversations,
+            )
+            built = seeder.build()
+            await _insert(conn, [(table, built[table.name]) for table in seed_tables()], summary.counts)
             # Planner statistics for the bulk-loaded tables: without them PostgreSQL chose plans that made
             # the nested benchmark read 6x slower in the database until autovacuum got round to it.
             bar.set_description("seeding: analyze")

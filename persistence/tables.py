@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -641,6 +642,134 @@ quote_documents = Table(
     Column("size", Integer, nullable=False),
     _fk("created_by_id", "users.id", index=False, ondelete="SET NULL"),
     *_stamps(),
+)
+
+
+# --- recorded conversations, their transcripts and analyses, tracked terms (migration 0008) ---
+
+# The one row of the analysis settings (id 1, made by the migration): its version is the revision of the
+# tracked terms, moved by every change of a term.
+conversation_settings = Table("conversation_settings", metadata, _id(), *_stamps())
+
+tracked_terms = Table(
+    "tracked_terms",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("variants", JSON, nullable=False, default=list),
+    Column("language", String(2)),
+    *_stamps(),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("title", String(300)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("language", String(2), nullable=False),
+    _fk("owner_id", "users.id", nullable=False),
+    # A deleted account, contact or opportunity leaves the recording with its owner.
+    _fk("account_id", "accounts.id", ondelete="SET NULL"),
+    _fk("contact_id", "contacts.id", ondelete="SET NULL"),
+    _fk("opportunity_id", "opportunities.id", ondelete="SET NULL"),
+    Column("external_id", String(200)),
+    *_stamps(),
+    Index("ix_conversations_started_at", "started_at"),
+    Index("ix_conversations_external_id", "external_id"),
+)
+
+# The voices of a transcript, by their place in the speaker list.
+conversation_participants = Table(
+    "conversation_participants",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("side", String(8), nullable=False),
+    _fk("user_id", "users.id", ondelete="SET NULL"),
+    _fk("contact_id", "contacts.id", ondelete="SET NULL"),
+)
+
+conversation_segments = Table(
+    "conversation_segments",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("speaker", Integer, nullable=False),  # the participant's position
+    Column("side", String(8), nullable=False),
+    Column("start_ms", Integer, nullable=False),
+    Column("end_ms", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("upstream_label", String(8)),  # the recording system's sentiment, when it sent one
+    Column("upstream_score", Float),
+    Column("sentiment_label", String(8), nullable=False),  # the sentiment used: the upstream one, else ours
+    Column("sentiment_score", Float, nullable=False),
+    Column("sentiment_source", String(8), nullable=False),
+)
+
+# The figures of each conversation's analysis, with the terms' revision it was made with.
+conversation_analyses = Table(
+    "conversation_analyses",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("terms_revision", Integer, nullable=False),
+    Column("analysed_at", UTCDateTime, nullable=False),
+    Column("seller_talk_ms", Integer, nullable=False),
+    Column("customer_talk_ms", Integer, nullable=False),
+    Column("talk_ratio", Float),
+    Column("speaker_switches", Integer, nullable=False),
+    Column("switches_per_hour", Float, nullable=False),
+    Column("seller_monologue_speaker", Integer),
+    Column("seller_monologue_start_ms", Integer),
+    Column("seller_monologue_ms", Integer),
+    Column("customer_monologue_speaker", Integer),
+    Column("customer_monologue_start_ms", Integer),
+    Column("customer_monologue_ms", Integer),
+    Column("sentiment_label", String(8)),
+    Column("sentiment_score", Float),
+    Column("positive_segments", Integer, nullable=False),
+    Column("neutral_segments", Integer, nullable=False),
+    Column("negative_segments", Integer, nullable=False),
+    Column("keyword_mentions", Integer, nullable=False),
+    Column("competitor_mentions", Integer, nullable=False),
+    Column("new_names", Integer, nullable=False),
+    Index("ix_conversation_analyses_terms_revision", "terms_revision"),
+)
+
+conversation_mentions = Table(
+    "conversation_mentions",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("term_id", Integer, ForeignKey("tracked_terms.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("segment", Integer, primary_key=True),
+    Column("side", String(8), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+# The candidate names of products, brands and organisations each conversation mentions; `is_first` marks
+# the earliest conversation (by start, then id) of each name: a name is new there.
+conversation_names = Table(
+    "conversation_names",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("customer_mentions", Integer, nullable=False),
+    Column("seller_mentions", Integer, nullable=False),
+    Column("first_segment", Integer, nullable=False),
+    Column("is_first", Boolean, nullable=False),
+    Index("ix_conversation_names_key_started_at", "key", "started_at", "conversation_id"),
+    Index(
+        "ix_conversation_names_first",
+        "key",
+        sqlite_where=text("is_first"),
+        postgresql_where=text("is_first"),
+    ),
 )
 
 

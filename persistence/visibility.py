@@ -14,6 +14,11 @@ exactly like one that does not exist.
   opportunities assigned to it directly or through its accounts, leads assigned to it, and what
   hangs off those (contacts, quotes, items, contracts, documents, activities), plus its own
   consultants and the partner itself.
+- Conversations: like activities, seen with what they are linked to (the account, contact, opportunity
+  and every contact among the speakers must be visible); one linked to none of them only by its owner
+  (a director: the team's; an admin: all); a partner only those linked to an account or opportunity of
+  its own. Their transcripts, speakers, analyses and names follow the conversation; mentions of tracked
+  terms, like the terms themselves (the company's settings), stay internal to users.
 - Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
   books, prices, bundles, exchange rates, contact types, account groups, status monitors. Campaigns,
   goals, routing rules, splitters, document templates and other partners stay internal to users.
@@ -129,6 +134,8 @@ INTERNAL = frozenset(
         "document_templates",
         "idempotency_keys",
         "outbox_events",
+        "tracked_terms",
+        "conversation_settings",
     }
 )
 
@@ -140,6 +147,7 @@ EVENT_TABLES: dict[str, Table] = {
     "Lead": tables.leads,
     "Quote": tables.quotes,
     "Contract": tables.contracts,
+    "Conversation": tables.conversations,
 }
 
 # The key under which an event about a row deleted in the same transaction keeps what the rules read
@@ -271,6 +279,40 @@ def _activities(role: str) -> ColumnElement:
     )
 
 
+def _conversations(role: str) -> ColumnElement:
+    """A conversation is seen with what it is linked to: each link, and each contact that speaks in it,
+    must be visible; one linked to nothing is its owner's (and its owner's director's, and admins')."""
+    c, speakers = tables.conversations, tables.conversation_participants
+    contacts = tables.contacts
+    links = and_(
+        or_(c.c.account_id.is_(None), c.c.account_id.in_(_visible_ids(a, role))),
+        or_(c.c.opportunity_id.is_(None), c.c.opportunity_id.in_(_visible_ids(o, role))),
+        or_(c.c.contact_id.is_(None), c.c.contact_id.in_(_visible_ids(contacts, role))),
+        c.c.id.not_in(
+            select(speakers.c.conversation_id).where(
+                speakers.c.contact_id.is_not(None), speakers.c.contact_id.not_in(_visible_ids(contacts, role))
+            )
+        ),
+    )
+    if role == PARTNER:
+        return and_(links, or_(c.c.account_id.is_not(None), c.c.opportunity_id.is_not(None)))
+    if role == ADMIN:
+        return links
+    linked = or_(c.c.account_id.is_not(None), c.c.opportunity_id.is_not(None), c.c.contact_id.is_not(None))
+    return and_(links, or_(linked, _mine(c.c.owner_id, role)))
+
+
+def _of_conversation(table: Table, internal: bool = False) -> Any:
+    """The rows of a conversation's transcript and analysis: seen with their conversation."""
+
+    def build(role: str) -> ColumnElement | None:
+        if internal and role == PARTNER:
+            return false()
+        return table.c.conversation_id.in_(_visible_ids(tables.conversations, role))
+
+    return build
+
+
 def _goals(role: str) -> ColumnElement | None:
     if role == PARTNER:
         return false()
@@ -318,6 +360,12 @@ RULES: dict[str, Any] = {
     "partners": _partners,
     "audit_entries": _history,
     "api_tokens": _tokens,
+    "conversations": _conversations,
+    "conversation_participants": _of_conversation(tables.conversation_participants),
+    "conversation_segments": _of_conversation(tables.conversation_segments),
+    "conversation_analyses": _of_conversation(tables.conversation_analyses),
+    "conversation_names": _of_conversation(tables.conversation_names),
+    "conversation_mentions": _of_conversation(tables.conversation_mentions, internal=True),
     **{name: _internal for name in INTERNAL},
 }
 

@@ -68,11 +68,13 @@ def cmd_seed(args: argparse.Namespace) -> None:
         size = parse_size(args.size)
     except ValueError as error:
         _fail(str(error))
+    if args.conversations is not None and args.conversations < 0:
+        _fail(f"--conversations {args.conversations}: give a number of conversations, 0 or more")
 
     async def run() -> None:
         engine = create_engine()
         try:
-            summary = await seed(engine, size, progress=not args.quiet)
+            summary = await seed(engine, size, progress=not args.quiet, conversations=args.conversations)
         finally:
             await engine.dispose()
         print(
@@ -409,6 +411,12 @@ def main(argv: list[str] | None = None) -> None:
     seed = sub.add_parser("seed", help="fill an empty database with deterministic demo data")
     seed.add_argument("--size", default="small", help="small, medium, large or a number of opportunities")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    seed.add_argument(
+        "--conversations",
+        type=int,
+        default=None,
+        help="recorded conversations to make (default: 1.5 per opportunity, at most 20,000)",
+    )
     seed.set_defaults(func=cmd_seed)
 
     check = sub.add_parser(

@@ -30,6 +30,7 @@ ID_TYPES: dict[str, str] = {
     "campaign_id": "Campaign",
     "contact_type_id": "ContactType",
     "opportunity_id": "Opportunity",
+    "contact_id": "Contact",
     "lead_id": "Lead",
     "product_id": "Product",
     "actor_user_id": "User",

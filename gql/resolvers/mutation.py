@@ -140,7 +140,11 @@ class Payload:
         if field.node is not None and not field.many:
             if type(outcome).__name__ == field.node.graphql_type:
                 return outcome
-            if self.single and (outcome is None or isinstance(outcome, int) or not hasattr(outcome, field.name)):
+            if self.single and (
+                outcome is None
+                or isinstance(outcome, int)
+                or not (hasattr(outcome, field.name) or hasattr(outcome, f"{field.name}_id"))
+            ):
                 return outcome
         if hasattr(outcome, field.name):
             return getattr(outcome, field.name)

@@ -103,6 +103,7 @@ class Account(Node):
     contracts = rel.contracts("account_id", "The account's contracts (from sold opportunities).")
     leads = rel.leads("account_id", "Leads that were added to or qualified into this account.")
     activities = rel.activities("account_id", "this account")
+    conversations = rel.conversations("account_id", "with this account")
     status_indicators = indicators_field("ACCOUNT")
 
 

@@ -37,14 +37,9 @@ def needs(*columns: str) -> Callable[[F], F]:
     return mark
 
 
-@strawberry.interface(description="An object with a globally unique, opaque id (Relay global object identification).")
-class Node:
-    graphql_type: ClassVar[str] = ""
-
-    @strawberry.field(description="The globally unique, opaque id of this object; pass it to `node(id:)`.")
-    @needs("id")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode(self.graphql_type, self.__dict__["id"]))
+class RowBacked:
+    """A type whose objects are database rows as they are read (a node, or a part of one such as a
+    transcript segment)."""
 
     @classmethod
     def from_row(cls, row: Any) -> Any:
@@ -66,6 +61,16 @@ class Node:
             obj.__dict__ = dict(zip(fields, row))
             result.append(obj)
         return result
+
+
+@strawberry.interface(description="An object with a globally unique, opaque id (Relay global object identification).")
+class Node(RowBacked):
+    graphql_type: ClassVar[str] = ""
+
+    @strawberry.field(description="The globally unique, opaque id of this object; pass it to `node(id:)`.")
+    @needs("id")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode(self.graphql_type, self.__dict__["id"]))
 
     @property
     def pk(self) -> int:

@@ -148,3 +148,63 @@ class OpportunityStatus(Enum):
 class OrderDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest first (A to Z, oldest first).")
     DESC = strawberry.enum_value("DESC", description="Largest first (Z to A, newest first).")
+
+
+ConversationKind = described_enum(
+    enums.ConversationKind,
+    "ConversationKind",
+    "What kind of recorded conversation.",
+    {
+        "PHONE_CALL": "A phone call.",
+        "ONLINE_MEETING": "An online meeting (Teams, Zoom, Meet …).",
+        "MEETING": "A meeting in person.",
+    },
+)
+
+ConversationSide = described_enum(
+    enums.Side,
+    "ConversationSide",
+    "Who a speaker of a conversation speaks for.",
+    {
+        "SELLER": "The selling company (its users, or a partner's consultants).",
+        "CUSTOMER": "The customer (the account's people).",
+    },
+)
+
+ConversationLanguage = described_enum(
+    enums.Language,
+    "ConversationLanguage",
+    "A language whose transcripts are analysed.",
+    {"DA": "Danish.", "NO": "Norwegian (Bokmål).", "SV": "Swedish.", "EN": "English."},
+)
+
+TrackedTermKind = described_enum(
+    enums.TermKind,
+    "TrackedTermKind",
+    "What a tracked term is.",
+    {
+        "KEYWORD": "A keyword: a product, a topic, a need (e.g. STL, 3D printer, discount).",
+        "COMPETITOR": "A competitor or a competing product (e.g. Contoso 360).",
+    },
+)
+
+SentimentLabel = described_enum(
+    enums.SentimentLabel,
+    "SentimentLabel",
+    "The feeling of what was said.",
+    {
+        "POSITIVE": "Positive: satisfaction, interest, praise.",
+        "NEUTRAL": "Neither clearly positive nor clearly negative.",
+        "NEGATIVE": "Negative: complaints, problems, doubts.",
+    },
+)
+
+SentimentSource = described_enum(
+    enums.SentimentSource,
+    "SentimentSource",
+    "Where a segment's sentiment comes from.",
+    {
+        "UPSTREAM": "The recording system sent it with the transcript (preferred to ours).",
+        "SCORER": "Salesgraph's own scorer (offline word lists for Danish, Norwegian, Swedish and English).",
+    },
+)

@@ -72,6 +72,15 @@ SalesActivityOrder = order_input(
     "SalesActivity",
     {"DUE_AT": "By due time.", "OCCURRED_AT": "By the time it happened.", "SUBJECT": "By subject.", **_STAMPS},
 )
+ConversationOrder = order_input(
+    "Conversation",
+    {
+        "STARTED_AT": "By the time it started.",
+        "DURATION": "By its length.",
+        "TITLE": "By title.",
+        **_STAMPS,
+    },
+)
 HistoryOrder = order_input("AuditEntry", {"AT": "By the time of the change."})
 UserOrder = order_input("User", {"NAME": "By name.", "EMAIL": "By e-mail.", **_STAMPS})
 
@@ -236,6 +245,23 @@ class SalesActivityFilter:
     due_at_max: datetime | None = _f("Due at or before this time.", name="dueTo")
     occurred_at_min: datetime | None = _f("Happened at or after this time.", name="occurredFrom")
     occurred_at_max: datetime | None = _f("Happened at or before this time.", name="occurredTo")
+
+
+@strawberry.input(description="Which recorded conversations to list. All given conditions must hold.")
+class ConversationFilter:
+    search: str | None = _f(SEARCH + " Searches the title.")
+    kind: enums.ConversationKind | None = _f("Only conversations of this kind.")
+    language: enums.ConversationLanguage | None = _f("Only conversations in this language.")
+    owner_id: strawberry.ID | None = _f("Only conversations of this seller (their owner).")
+    owner_id_in: list[strawberry.ID] | None = _f("Only conversations of one of these sellers.")
+    account_id: strawberry.ID | None = _f("Only conversations about this account.")
+    contact_id: strawberry.ID | None = _f("Only conversations with this contact.")
+    opportunity_id: strawberry.ID | None = _f("Only conversations about this opportunity.")
+    external_id: str | None = _f("Only the conversation with this id in the recording system.")
+    started_at_min: datetime | None = _f("Started at or after this time.", name="startedFrom")
+    started_at_max: datetime | None = _f("Started at or before this time.", name="startedTo")
+    duration_seconds_min: int | None = _f("At least this many seconds long.", name="minDurationSeconds")
+    duration_seconds_max: int | None = _f("At most this many seconds long.", name="maxDurationSeconds")
 
 
 @strawberry.input(description="Which users to list. All given conditions must hold.")

@@ -34,6 +34,8 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "LeadSplitter": ("gql.schema.routing:LeadSplitter", tables.lead_splitters),
     "AuditEntry": ("gql.schema.history:AuditEntry", tables.audit_entries),
     "StatusMonitor": ("gql.schema.monitors:StatusMonitor", tables.status_monitors),
+    "Conversation": ("gql.schema.conversations:Conversation", tables.conversations),
+    "TrackedTerm": ("gql.schema.conversations:TrackedTerm", tables.tracked_terms),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},

@@ -99,6 +99,7 @@ class Opportunity(Node):
         "Contacts and the roles they play in the deal.",
     )
     activities = rel.activities("opportunity_id", "this opportunity")
+    conversations = rel.conversations("opportunity_id", "about this opportunity")
     status_indicators = indicators_field("OPPORTUNITY")
 
 

@@ -15,6 +15,12 @@ from gql.schema import enums, filters
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
+from gql.schema.conversations import (
+    ConversationAnalysisProgress,
+    TrackedTerm,
+    conversations_connection,
+    resolve_progress,
+)
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
 from gql.schema.leads import Lead, LeadColumn
@@ -156,6 +162,28 @@ class Query:
         StatusMonitorFilter,
         StatusMonitorOrder,
         "status monitor definitions",
+    )
+
+    conversations = conversations_connection(None, "All recorded conversations you may see, a page at a time.")
+
+    @strawberry.field(description="The tracked keywords and competitors, by kind and name. Empty for partners.")
+    async def tracked_terms(
+        self,
+        info: Info,
+        kind: Annotated[
+            enums.TrackedTermKind | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only terms of this kind."),
+        ] = None,
+    ) -> list[TrackedTerm]:
+        rows = await _all(info, tables.tracked_terms, "kind", "name", "id")
+        if kind is not None:
+            rows = [r for r in rows if r.kind == kind.value]
+        return TrackedTerm.from_rows(rows)
+
+    conversation_analysis: ConversationAnalysisProgress = strawberry.field(
+        resolver=resolve_progress,
+        description="How far the analysis of past conversations with the current tracked terms got (a change of "
+        "the terms has them analysed again in the background).",
     )
 
     @strawberry.field(description="All sales teams, by name.")

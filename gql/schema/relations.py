@@ -79,3 +79,15 @@ def activities(fk: str, what: str) -> Any:
         order_type=filters.SalesActivityOrder,
         description=f"Sales activities on {what}.",
     )
+
+
+def conversations(fk: str, what: str) -> Any:
+    return connection(
+        "gql.schema.conversations:Conversation",
+        spec.CONVERSATIONS,
+        fk=fk,
+        default_order="STARTED_AT",
+        filter_type=filters.ConversationFilter,
+        order_type=filters.ConversationOrder,
+        description=f"Recorded calls and meetings {what}.",
+    )

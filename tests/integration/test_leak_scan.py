@@ -62,6 +62,9 @@ SNAPSHOT = [
     "status_monitors",
     "api_tokens",
     "audit_entries",
+    "conversations",
+    "conversation_participants",
+    "tracked_terms",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -127,13 +130,14 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
         "Contact": world.contacts(c),
         "Lead": world.leads(c),
         "SalesActivity": world.activities(c),
+        "Conversation": world.conversations(c),
     }
     seen["QuoteItem"] = {r.id for r in rows["quote_items"] if r.quote_id in seen["Quote"]}
     for kind, table in (("BusinessRole", "business_roles"), ("QuoteDocument", "quote_documents")):
         seen[kind] = {r.id for r in rows[table] if r.opportunity_id in seen["Opportunity"]}
     partner = c.role == "PARTNER"
     seen["Partner"] = {c.partner_id} if partner else every["Partner"]
-    for kind in ("Campaign", "LeadRoutingRule", "LeadSplitter", "DocumentTemplate"):
+    for kind in ("Campaign", "LeadRoutingRule", "LeadSplitter", "DocumentTemplate", "TrackedTerm"):
         seen[kind] = set() if partner else every[kind]
     mine = {c.user_id} if c.role == "SALES_REP" else world.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else None
     seen["Goal"] = (
@@ -392,7 +396,15 @@ def id_fields(input_type: GraphQLInputObjectType, path: tuple[str, ...] = ()) ->
     return found
 
 
-SCALARS = {"String": "Side door", "Int": 1, "Boolean": False, "Decimal": "1", "Date": "2026-07-01"}
+SCALARS = {
+    "String": "Side door",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "Decimal": "1",
+    "Date": "2026-07-01",
+    "DateTime": "2026-06-01T10:00:00Z",
+}
 EXTRA = {"IngestLeadInput": {"lastName": "Probe"}, "CreateLeadInput": {"lastName": "Probe"}}  # else refused first
 SPECIAL = {"currency": "EUR", "csv": "", "fileName": "probe.docx", "role": "Sponsor", "reason": "probe"}
 
@@ -404,8 +416,8 @@ def base_input(input_type: GraphQLInputObjectType, pick: Any) -> dict[str, Any]:
         if not isinstance(child.type, GraphQLNonNull) or child.default_value is not Undefined:
             continue
         built[name] = value_of(name, child.type.of_type, input_type.name, pick)
-    if input_type.name.startswith("Create") and "ownerId" in input_type.fields:
-        built["ownerId"] = pick("User")  # a partner creating an opportunity must name its owner
+    if input_type.name.startswith(("Create", "Record")) and "ownerId" in input_type.fields:
+        built["ownerId"] = pick("User")  # a partner creating an opportunity or recording a call names its owner
     return {**EXTRA.get(input_type.name, {}), **built}
 
 
@@ -622,6 +634,7 @@ async def workflow_errors(scene: Scene, api, role: str) -> dict[str, Any]:
 # --- class 1: payloads and webhook answers ---
 
 INGEST = "/ingest/leads"
+INGEST_CONVERSATIONS = "/ingest/conversations"
 SIDE_DOORS = ("side-door-other", "side-door-mine", "side-door-user")
 
 
@@ -671,6 +684,32 @@ async def test_mutation_payloads_and_webhook_answers_carry_nothing_of_a_row_the_
     for name, input_ in writes:
         _, body = await answer(api, mutation_document(name), {"input": input_}, caller.token)
         found += leaks.leaks(secrets, body, name)
+
+    # A recorded conversation about an account the caller sees, with one of its contacts speaking: the webhook's
+    # answer and recordConversation's whole payload (its transcript, speakers and analysis, three levels deep).
+    seen_accounts = {a.id for a in rows["accounts"]} - hidden["Account"]
+    contact = next(x for x in rows["contacts"] if x.account_id in seen_accounts and x.id not in hidden["Contact"])
+    owner = caller.user_id or scene.callers["ADMIN"].user_id
+    conversation = {
+        "kind": "PHONE_CALL",
+        "startedAt": "2026-06-01T10:00:00Z",
+        "ownerId": gid("User", owner),
+        "accountId": gid("Account", contact.account_id),
+        "speakers": [
+            {"name": "Side Door Seller", "side": "SELLER"},
+            {"name": "Side Door Customer", "side": "CUSTOMER", "contactId": gid("Contact", contact.id)},
+        ],
+        "segments": [
+            {"speaker": "Side Door Seller", "start": 0, "end": 5, "text": "Hi, how are the printers doing?"},
+            {"speaker": "Side Door Customer", "start": 5, "end": 9, "text": "Not so well, we have problems with them."},
+        ],
+    }
+    response = await api.http.post(INGEST_CONVERSATIONS, json=conversation, headers=headers)
+    assert response.status_code == 201, response.text
+    found += leaks.leaks(secrets, response.json(), f"POST {INGEST_CONVERSATIONS}")
+    _, body = await answer(api, mutation_document("recordConversation"), {"input": conversation}, caller.token)
+    assert body["data"]["recordConversation"]["__typename"] == "RecordConversationPayload", body
+    found += leaks.leaks(secrets, body, "recordConversation")
     assert not found, report(found, "facts of hidden rows in payloads and webhook answers")
 
 

@@ -111,6 +111,34 @@ class World:
                 seen.add(x.id)
         return seen
 
+    def conversations(self, c: Caller) -> set[int]:
+        """Like activities: every link and every contact speaking must be visible; a conversation linked to
+        nothing is its owner's (a director's team's, an admin's); a partner's need an account or deal."""
+        accounts, opportunities, contacts = self.accounts(c), self.opportunities(c), self.contacts(c)
+        speakers: dict[int, list[int]] = {}
+        for p in self.rows["conversation_participants"]:
+            if p.contact_id is not None:
+                speakers.setdefault(p.conversation_id, []).append(p.contact_id)
+        mine = self.team_of(c.user_id) if c.role == "SALES_DIRECTOR" else {c.user_id}
+        seen = set()
+        for x in self.rows["conversations"]:
+            links = (
+                (x.account_id is None or x.account_id in accounts)
+                and (x.opportunity_id is None or x.opportunity_id in opportunities)
+                and (x.contact_id is None or x.contact_id in contacts)
+                and all(k in contacts for k in speakers.get(x.id, []))
+            )
+            linked = x.account_id is not None or x.opportunity_id is not None
+            if c.role == "PARTNER":
+                ok = links and linked
+            elif c.role == "ADMIN":
+                ok = links
+            else:
+                ok = links and (linked or x.contact_id is not None or x.owner_id in mine)
+            if ok:
+                seen.add(x.id)
+        return seen
+
     def leads(self, c: Caller) -> set[int]:
         seen = set()
         for lead in self.rows["leads"]:
@@ -141,6 +169,8 @@ async def world(writable) -> World:
             "contacts",
             "leads",
             "sales_activities",
+            "conversations",
+            "conversation_participants",
         ):
             rows[name] = list(await conn.execute(select(getattr(tables, name))))
     callers = {
@@ -195,6 +225,7 @@ async def by_node(api, type_name: str, pks: list[int], token: str) -> set[int]:
         ("contacts", "Contact"),
         ("leads", "Lead"),
         ("salesActivities", "SalesActivity"),
+        ("conversations", "Conversation"),
     ],
 )
 async def test_root_lists_counts_and_node_show_exactly_what_the_role_may_see(api, world, role, field, type_name):

@@ -42,6 +42,8 @@ TABLE_OF = {
     "LeadSplitter": "lead_splitters",
     "DocumentTemplate": "document_templates",
     "Goal": "goals",
+    "Conversation": "conversations",
+    "TrackedTerm": "tracked_terms",
 }
 TYPE_OF_TABLE = {table: kind for kind, table in TABLE_OF.items()}
 
@@ -81,11 +83,16 @@ REFERENCES = {
     "template": "DocumentTemplate",
     "templateId": "DocumentTemplate",
     "goalId": "Goal",
+    "conversation": "Conversation",
+    "conversationId": "Conversation",
+    "term": "TrackedTerm",
+    "termId": "TrackedTerm",
 }
 # History fields that point at other rows (besides every `…Id` field).
 REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf"}
-# Id-like keys that are no row's key: the public event position (a documented side channel).
-NOT_KEYS = {"eventId", "latestEventId", "sinceEventId"}
+# Id-like keys that are no row's key: the public event position (a documented side channel), and a
+# conversation's id in the recording system that sent it.
+NOT_KEYS = {"eventId", "latestEventId", "sinceEventId", "externalId"}
 TYPE_NAMES = sorted({*TABLE_OF, "User", "Team", "Product", "PriceBook", "ContactType"}, key=len, reverse=True)
 NAMED_KEY = re.compile(r"\b(" + "|".join(TYPE_NAMES) + r")s?\s+(?:#|id\s+|ids?\s+)?\[?(\d+(?:\s*,\s*\d+)*)\]?")
 IDS_KEY = re.compile(r"\bids?\b\s*[:=]?\s*\[?(\d+(?:\s*,\s*\d+)*)\]?", re.IGNORECASE)
@@ -133,6 +140,10 @@ def facts_of(table: str, row: Any) -> list[str]:
         found.append(amount("targetRevenue", r["target_revenue_amount"], r["target_revenue_currency"]))
     elif table == "business_roles":
         found.append(r["role"])
+    elif table == "conversations":
+        found += [r["title"], r["external_id"]]
+    # A tracked term's name is words people say: the transcripts a caller reads contain them whether or not
+    # it may read the company's list of terms, so only the term's id is its secret.
     return [str(f) for f in found if f is not None and len(str(f)) >= 4]
 
 

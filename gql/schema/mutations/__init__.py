@@ -27,6 +27,7 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "conversations",
 ]
 
 

@@ -1,0 +1,225 @@
+"""Conversation intelligence benchmark.
+
+1. Sentiment accuracy per language of the built-in scorer on a labelled evaluation set written by hand
+   (bench/data/sentiment_eval.tsv: 60 customer utterances of sales calls per language, 20 per label),
+   with the confusion of each language and what always answering NEUTRAL would score.
+2. Ingestion of a 60-minute call: a WebVTT transcript of an hour (about 700 cues, two sellers and two
+   customers) posted to `POST /ingest/conversations` of a real server process on a seeded database,
+   `--rounds` times: latency (p50, p99, max), SQL statements per request and the segments stored.
+
+    .venv/bin/python bench/conversations.py [--backends sqlite,postgresql] [--rounds 20] [--size small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ServerProcess, machine, table
+from domain.enums import Language, SentimentLabel
+from domain.sentiment import builtin_scorer
+from gql import ids
+from gql.auth import issue_token
+from persistence.db import create_engine
+from persistence.migrate import upgrade_async
+from persistence.seed import parse_size, seed
+from persistence.seed_conversations import LINES
+
+EVAL = Path(__file__).resolve().parent / "data" / "sentiment_eval.tsv"
+LABELS = [SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL, SentimentLabel.NEGATIVE]
+
+
+def evaluation() -> list[tuple[Language, SentimentLabel, str]]:
+    rows = []
+    for line in EVAL.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        language, label, text = line.split("\t")
+        rows.append((Language(language), SentimentLabel(label), text))
+    return rows
+
+
+def accuracy() -> tuple[list[list[str]], list[str]]:
+    scorer = builtin_scorer()
+    rows, notes = [], []
+    data = evaluation()
+    for language in Language:
+        cases = [(label, text) for lang, label, text in data if lang is language]
+        confusion: Counter[tuple[SentimentLabel, SentimentLabel]] = Counter()
+        for label, text in cases:
+            confusion[(label, scorer.score(text, language).label)] += 1
+        right = sum(n for (truth, guess), n in confusion.items() if truth is guess)
+        recall = [
+            f"{sum(n for (t, g), n in confusion.items() if t is label and g is label)}/"
+            f"{sum(n for (t, _), n in confusion.items() if t is label)}"
+            for label in LABELS
+        ]
+        neutral = sum(1 for label, _ in cases if label is SentimentLabel.NEUTRAL)
+        rows.append(
+            [
+                language.value,
+                str(len(cases)),
+                f"{100 * right / len(cases):.1f} %",
+                *recall,
+                f"{100 * neutral / len(cases):.1f} %",
+            ]
+        )
+        matrix = " ".join(
+            f"{t.value[:3]}→{g.value[:3]}:{n}" for (t, g), n in sorted(confusion.items()) if t is not g and n
+        )
+        notes.append(f"{language.value} mistakes: {matrix or 'none'}")
+    return rows, notes
+
+
+def hour_long_call(seed: int = 7) -> str:
+    """A WebVTT of one hour: cues of 3-8 s, a speaker holding the word for 1-4 cues, Danish lines of the
+    demo's sales calls with their brands and competitors filled in."""
+    rng = random.Random(seed)
+    lines = LINES[Language.DA]
+    sellers, customers = ["Kari Nordmann", "Per Berg"], ["Ole Hansen", "Mette Holm"]
+    slots = {
+        "company": "Fjord Energi AS",
+        "seller": "Kari",
+        "customer": "Ole",
+        "product": "Salesgraph Cloud",
+        "competitor": "Contoso 360",
+        "brand": "MakerHouse",
+    }
+    cues, at, seller_turn = [], 0.0, True
+    while at < 3590:
+        speakers = sellers if seller_turn else customers
+        who = speakers[0] if rng.random() < 0.8 else speakers[1]
+        parts = ["ask", "pitch"] if seller_turn else ["need", "good", "bad"]
+        for _ in range(rng.randint(1, 4)):
+            length = rng.uniform(3, 8)
+            if at + length > 3600:
+                break
+            text = rng.choice(lines[rng.choice(parts)]).format(**slots)
+            cues.append(f"{_stamp(at)} --> {_stamp(at + length)}\n<v {who}>{text}")
+            at += length + rng.uniform(0.1, 0.8)
+        seller_turn = not seller_turn
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02}:{ms // 60_000 % 60:02}:{ms // 1000 % 60:02}.{ms % 1000:03}"
+
+
+async def prepare(url: str, size: int) -> tuple[str, int, int]:
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        summary = await seed(engine, size)
+        token = await issue_token(engine, name="bench", user_id=summary.admin_user_id)
+    finally:
+        await engine.dispose()
+    return token, summary.admin_user_id, summary.counts.get("conversations", 0)
+
+
+async def ingestion(name: str, url: str, args: argparse.Namespace) -> list[str]:
+    token, admin, seeded = await prepare(url, parse_size(args.size))
+    call = hour_long_call()
+    cues = call.count(" --> ")
+    query = [
+        ("kind", "ONLINE_MEETING"),
+        ("startedAt", "2026-06-01T10:00:00Z"),
+        ("seller", f"Kari Nordmann <{ids.encode('User', admin)}>"),
+        ("seller", "Per Berg"),
+        ("customer", "Ole Hansen"),
+        ("customer", "Mette Holm"),
+    ]
+    server = ServerProcess(url, env={"SALESGRAPH_REANALYSIS": "off", "SALESGRAPH_SCHEDULER": "off"})
+    latencies, statements = [], []
+    try:
+        server.wait_ready()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/vtt"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as http:
+            warm = await http.post("/ingest/conversations", content=call.encode(), params=query)  # lexicons load
+            warm.raise_for_status()
+            for _ in range(args.rounds):
+                started = time.perf_counter()
+                response = await http.post("/ingest/conversations", content=call.encode(), params=query)
+                latencies.append(time.perf_counter() - started)
+                response.raise_for_status()
+                timing = response.headers.get("server-timing", "")
+                if 'desc="' in timing:
+                    statements.append(int(timing.split('desc="', 1)[1].split(" ", 1)[0]))
+    finally:
+        server.stop()
+    latencies.sort()
+    pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000  # noqa: E731
+    return [
+        name,
+        str(seeded),
+        str(cues),
+        str(len(latencies)),
+        f"{pct(0.5):.0f}",
+        f"{pct(0.99):.0f}",
+        f"{latencies[-1] * 1000:.0f}",
+        f"{sum(statements) / len(statements):.0f}" if statements else "-",
+        f"{len(call.encode()) / 1024:.0f}",
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--rounds", type=int, default=20, help="60-minute calls posted per backend")
+    parser.add_argument("--size", default="small", help="opportunities to seed first (small, medium, large or N)")
+    parser.add_argument("--skip-ingestion", action="store_true", help="only the sentiment accuracy")
+    args = parser.parse_args()
+    rows, notes = accuracy()
+    print(machine())
+    print()
+    print(f"Sentiment of customer utterances ({EVAL.relative_to(Path(__file__).resolve().parents[1])})")
+    print(
+        table(
+            rows,
+            ["language", "segments", "accuracy", "positive found", "neutral found", "negative found", "always NEUTRAL"],
+        )
+    )
+    for note in notes:
+        print(note)
+    if args.skip_ingestion:
+        return
+    results = []
+    with tempfile.TemporaryDirectory(prefix="salesgraph-bench-") as folder:
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                results.append(await ingestion("sqlite", f"sqlite+aiosqlite:///{folder}/bench.sqlite3", args))
+            elif backend == "postgresql":
+                from tests.support.pg import PostgresServer
+
+                pg = PostgresServer()
+                pg.start()
+                try:
+                    results.append(await ingestion("postgresql", pg.create_database("bench"), args))
+                finally:
+                    pg.stop()
+            else:
+                parser.error(f"unknown backend {backend!r}")
+    print()
+    print(
+        "Ingestion of a 60-minute call (POST /ingest/conversations, text/vtt; recorded and analysed in one transaction)"
+    )
+    print(
+        table(
+            results,
+            ["backend", "seeded calls", "cues", "posts", "p50 ms", "p99 ms", "max ms", "SQL/req", "KiB/post"],
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
