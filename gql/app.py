@@ -96,7 +96,11 @@ def create_app(
     )
     realtime = Realtime(engine=engine, hub=hub)
     realtime.scoreboards = ScoreboardTopics(
-        engine, hub, clock=clock, coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2)
+        engine,
+        hub,
+        clock=clock,
+        coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
+        readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
     )
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule

@@ -408,6 +408,9 @@ class BoardSource(NamedTuple):
     edges: list[tuple]  # owner, stage, currency, partner, manager, account partner, private, creator, deals, e4, oldest
     users: dict[int, Any]  # id -> UserRow, every user
     goals: list[tuple[int, int, GoalRow]]  # (user id, goal id, goal) overlapping the period, by user and start
+    team_of: dict[int, int | None]  # every user's team
+    by_slice: dict[str, list[tuple]]  # the buckets of each slice
+    by_key: dict[tuple[str, int], list[tuple]]  # OWNER buckets by owner, MANAGER buckets by manager
 
 
 async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> BoardSource:
@@ -444,16 +447,25 @@ async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, n
                 target_deals=row.target_deals,
             )
             goals.append((row.id, row.goal_id, goal))
-    return BoardSource(request, now, event_id, rates, team, buckets, edges, users, goals)
+    by_slice: dict[str, list[tuple]] = {}
+    by_key: dict[tuple[str, int], list[tuple]] = {}
+    for row in buckets:
+        by_slice.setdefault(row[0], []).append(row)
+        if row[0] != aggregates.PARTNER:
+            by_key.setdefault((row[0], row[1] if row[0] == aggregates.OWNER else row[4]), []).append(row)
+    team_of = {u: row.team_id for u, row in users.items()}
+    return BoardSource(request, now, event_id, rates, team, buckets, edges, users, goals, team_of, by_slice, by_key)
 
 
 def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
     """The board `load_scoreboard_rows` returns for `viewer` (same figures, same rows), cut from
     `source` in Python: no SQL, whatever the number of viewers."""
-    sight = scoreboard_cut(viewer, {u: row.team_id for u, row in source.users.items()})
+    sight = scoreboard_cut(viewer, source.team_of)
     merged: dict[tuple[int, str, str | None], list[Any]] = {}
     bucket = sight.bucket
-    for slice_, owner, kind, currency, manager, partner, account_partner, private, creator, deals, e4 in source.buckets:
+    for slice_, owner, kind, currency, manager, partner, account_partner, private, creator, deals, e4 in _candidates(
+        source, sight
+    ):
         if bucket(slice_, owner, manager, partner, account_partner, private, creator):
             _merge(merged, owner, kind, currency, deals, Decimal(e4 or 0).scaleb(-4), None)
     deal = sight.deal
@@ -478,6 +490,22 @@ def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
         event_id=source.event_id,
     )
     return ScoreboardRows(board, rows, source.team)
+
+
+def _candidates(source: BoardSource, sight: Any) -> Any:
+    """The buckets that may count for a viewer, by its role's slices and, for a rep or a director, by
+    the owners and managers that are its (or its team): a rep's cut reads its own rows, not all."""
+    if sight.role is None or sight.role == "ADMIN":
+        return source.by_slice.get(aggregates.OWNER, ())
+    if sight.role == "PARTNER":
+        return source.by_slice.get(aggregates.PARTNER, ())
+    if sight.members is None:
+        return ()
+    found: list[tuple] = []
+    for member in sorted(sight.members):
+        found += source.by_key.get((aggregates.OWNER, member), ())
+        found += source.by_key.get((aggregates.MANAGER, member), ())
+    return found
 
 
 def board_source_statement(period: Period, team_id: int | None, dialect: str) -> tuple[Select, dict[str, Any]]:

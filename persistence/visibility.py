@@ -384,18 +384,21 @@ def scoreboard_cut(viewer: Viewer, team_of: Mapping[int, int | None]) -> Scorebo
 
 
 class ScoreboardCut:
-    __slots__ = ("role", "user", "partner", "mine")
+    __slots__ = ("role", "user", "partner", "mine", "members")
 
     def __init__(self, viewer: Viewer, team_of: Mapping[int, int | None]) -> None:
         self.role = viewer.role
         self.user = viewer.user_id if viewer.user_id is not None else -1  # as `:v_user`
         self.partner = viewer.partner_id if viewer.partner_id is not None else -1  # as `:v_partner`
+        # The users that are "mine" for a rep (itself) or a director (its team); None for other roles.
+        self.members: frozenset[int] | None = None
         if self.role == DIRECTOR:
             team = team_of.get(self.user)
-            members = frozenset(u for u, t in team_of.items() if team is not None and t == team)
-            self.mine: Callable[[Any], bool] = members.__contains__
-        else:
-            self.mine = self.user.__eq__
+            self.members = frozenset(u for u, t in team_of.items() if team is not None and t == team)
+        elif self.role not in (None, "NOBODY", ADMIN, PARTNER):  # any other role is "me", as in `_mine`
+            self.members = frozenset({self.user})
+        members = self.members or frozenset()
+        self.mine: Callable[[Any], bool] = members.__contains__
 
     def bucket(
         self,
