@@ -165,6 +165,9 @@ class ScoreboardTopic:
 
     async def _run(self) -> None:
         hub = self.topics.hub
+        # Every statement of this task (reads, cuts, renders for its groups) counts in the boards' stats
+        # (the task has its own context: requests are not counted there).
+        current_stats.set(self.topics.stats)
         await hub.started()
         with hub.listen(_moves, maxsize=1_000_000) as listener:
             # Listening before the first read: any event after it is seen.
@@ -207,12 +210,8 @@ class ScoreboardTopic:
             # state once instead of replaying every step.
             while not listener.queue.empty():
                 listener.queue.get_nowait()
-            token = current_stats.set(topics.stats)  # count the boards' statements apart from requests'
-            try:
-                async with topics.engine.connect() as conn:
-                    source = await load_board_source(conn, self.request, topics.clock())
-            finally:
-                current_stats.reset(token)
+            async with topics.engine.connect() as conn:
+                source = await load_board_source(conn, self.request, topics.clock())
         self.computations += 1
         self.source = source
         for viewer, view in list(self.views.items()):
@@ -260,7 +259,7 @@ class ScoreboardTopics:
         # One topic per board shape, for every viewer: each viewer's board is cut from its read.
         self.topics: dict[scoreboard.ScoreboardRequest, ScoreboardTopic] = {}
         self.reading = asyncio.Semaphore(readers)  # the connections all boards' reads share
-        self.stats = QueryStats()  # the statements of all boards' reads (tests count them)
+        self.stats = QueryStats()  # the statements of all topics' tasks: reads, cuts, renders (tests count them)
 
     async def subscribe(self, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
         """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
