@@ -132,6 +132,7 @@ class ScoreboardTopic:
         self.views: dict[Viewer, ViewerBoard] = {}
         self.joining = 0  # subscribers waiting for the first read
         self._ready = asyncio.Event()
+        self._joined = asyncio.Event()  # a new viewer's board: the time to wait may be shorter now
         self._error: BaseException | None = None
         self.computations = 0  # reads of the board (one per coalesced event, whatever the viewers)
         self._task: asyncio.Task[None] | None = None
@@ -148,6 +149,7 @@ class ScoreboardTopic:
             found = ViewerBoard(self, viewer)
             found.cut(self.source)  # raises for a currency without a rate, before anyone joins
             self.views[viewer] = found
+            self._joined.set()
         return found
 
     def start(self) -> None:
@@ -186,9 +188,8 @@ class ScoreboardTopic:
                     changes_at = self._changes_at()
                     if changes_at is not None:
                         timeout = max(0.0, (changes_at - self.topics.clock()).total_seconds())
-                    if not failed:  # after a failure, compute again without waiting for another event
-                        with contextlib.suppress(asyncio.TimeoutError):
-                            await asyncio.wait_for(listener.get(), timeout)
+                    if not failed and not await self._event_or_time(listener, timeout):
+                        continue  # a viewer joined: wait again until the earliest time any board changes
                     wait = last + self.topics.coalesce - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)  # coalesce a burst into one read
@@ -201,6 +202,23 @@ class ScoreboardTopic:
                     log.exception("recomputing scoreboard %s failed; retrying", self.request)
                     failed = True
                     await asyncio.sleep(1.0)
+
+    async def _event_or_time(self, listener: Any, timeout: float | None) -> bool:
+        """Wait for an event or `timeout`: True, time to read again; False when a viewer joined first,
+        whose board may change with time sooner than the others' (its wait is to be set again)."""
+        self._joined.clear()
+        event = asyncio.ensure_future(listener.get())
+        joined = asyncio.ensure_future(self._joined.wait())
+        try:
+            done, _ = await asyncio.wait({event, joined}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (event, joined):
+                if not task.done():
+                    task.cancel()
+        if event in done:
+            event.result()  # (raises SlowConsumer, as listener.get does)
+            return True
+        return joined not in done
 
     async def _compute(self, listener: Any) -> None:
         """Read the board once (taking one of the boards' connections), then cut and push each viewer's."""
