@@ -135,6 +135,7 @@ class ScoreboardTopic:
         self._joined = asyncio.Event()  # a new viewer's board: the time to wait may be shorter now
         self._error: BaseException | None = None
         self.computations = 0  # reads of the board (one per coalesced event, whatever the viewers)
+        self.busy = 0.0  # seconds the last read, cuts and pushes took
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -190,11 +191,17 @@ class ScoreboardTopic:
                         timeout = max(0.0, (changes_at - self.topics.clock()).total_seconds())
                     if not failed and not await self._event_or_time(listener, timeout):
                         continue  # a viewer joined: wait again until the earliest time any board changes
-                    wait = last + self.topics.coalesce - time.monotonic()
+                    # Coalesce a burst into one read; and a board whose read, cuts and renders took long
+                    # starts the next no sooner than three times that after this one began: it holds the
+                    # event loop (which serves the writes too) a third of the time at most, and what it
+                    # skips meanwhile it catches up on in one read of the newest state.
+                    pause = max(self.topics.coalesce, 3 * self.busy)
+                    wait = last + pause - time.monotonic()
                     if wait > 0:
-                        await asyncio.sleep(wait)  # coalesce a burst into one read
+                        await asyncio.sleep(wait)
                     last = time.monotonic()
                     await self._compute(listener)
+                    self.busy = time.monotonic() - last
                     failed = False
                 except asyncio.CancelledError:
                     raise
