@@ -7,6 +7,13 @@ per idle subscription (VmRSS with N idle subscribers minus VmRSS before connecti
 
     .venv/bin/python bench/fanout.py [--subscribers 1000,5000] [--processes 1,2] [--backend postgresql]
                                      [--clients 2] [--rounds 3] [--rate 20] [--duration 5] [--size 2000]
+                                     [--viewers 50] [--per-viewer 20]
+
+Distinct viewers (--viewers, 0 to skip): that many users of every role (the admin, every director,
+partners and reps with deals), each with --per-viewer subscriptions to the ALL_TIME board in dollars,
+on one process: one exchange rate change (which moves every board with euros in it) and the time from
+its response to each subscriber's push; then the burst of createOpportunity while they all watch, for
+the mutations' own latency (live boards must not slow the writes).
 
 The subscribers live in --clients client processes (bench/fanout_client.py, `websockets` + asyncio);
 each notes time.time() when a push arrives, and the bench compares it with time.time() when the
@@ -50,6 +57,12 @@ DOCUMENT = f"""subscription Dashboard($period: PeriodInput!) {{
   }}
 }}"""
 VARIABLES = {"period": {"preset": "ALL_TIME"}}
+VIEWER_DOCUMENT = DOCUMENT.replace("($period: PeriodInput!)", "($period: PeriodInput!, $currency: String)").replace(
+    "scoreboardUpdated(period: $period)", "scoreboardUpdated(period: $period, currency: $currency)"
+)
+VIEWER_VARIABLES = {"period": {"preset": "ALL_TIME"}, "currency": "USD"}
+RATE = """mutation($input: SetExchangeRateInput!) { setExchangeRate(input: $input) {
+  __typename ... on UserError { code message } } }"""
 BOARD = "{ scoreboard(period: {preset: ALL_TIME}) { openDeals openPipeline { amount currency } } }"
 ACCOUNT = "{ accounts(first: 1) { nodes { id } } }"
 CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) {
@@ -336,6 +349,148 @@ async def run_scenario(
     return scenario
 
 
+async def viewer_tokens(database_url: str, count: int) -> list[str]:
+    """Tokens of `count` distinct viewers: the admin, every director, up to a fifth partners with deals,
+    the rest reps with the most deals (each board then has euros the dollar's rate converts)."""
+    from sqlalchemy import func, select
+
+    from gql.auth import issue_token
+    from persistence import tables
+    from persistence.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            u, o = tables.users.c, tables.opportunities.c
+            deals = func.count(o.id)
+            people = list(
+                await conn.execute(
+                    select(u.id, u.role)
+                    .outerjoin(tables.opportunities, o.owner_id == u.id)
+                    .group_by(u.id, u.role)
+                    .order_by(deals.desc(), u.id)
+                )
+            )
+            partners = [
+                r.partner_id
+                for r in await conn.execute(
+                    select(o.partner_id)
+                    .where(o.partner_id.is_not(None))
+                    .group_by(o.partner_id)
+                    .order_by(func.count().desc(), o.partner_id)
+                )
+            ]
+        chosen: list[dict[str, int]] = [{"user_id": r.id} for r in people if r.role == "ADMIN"][:1]
+        chosen += [{"user_id": r.id} for r in people if r.role == "SALES_DIRECTOR"][: max(1, count // 5)]
+        chosen += [{"partner_id": p} for p in partners[: max(1, count // 5)]]
+        chosen += [{"user_id": r.id} for r in people if r.role == "SALES_REP"][: max(0, count - len(chosen))]
+        return [await issue_token(engine, name=f"viewer {n}", **who) for n, who in enumerate(chosen[:count])]
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Viewers:
+    viewers: int
+    per_viewer: int
+    connected: int = 0
+    failures: list[str] = field(default_factory=list)
+    rounds: list[list[str]] = field(default_factory=list)
+    burst: list[str] = field(default_factory=list)
+
+
+async def run_viewers(database_url: str, token: str, clients: Clients, args: argparse.Namespace) -> Viewers:
+    """Distinct viewers watching one board shape: one read per event, each viewer's board cut from it."""
+    result = Viewers(args.viewers, args.per_viewer)
+    env = {
+        "BROADCAST_URL": "memory://",
+        "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0",
+        "SALESGRAPH_RATE_COST_PER_MINUTE": "0",
+    }
+    server = Server(database_url, env)
+    try:
+        server.wait_ready()
+        tokens = await viewer_tokens(database_url, args.viewers)
+        result.viewers = len(tokens)
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+            account_id = (await http.post(server.url + "/graphql", json={"query": ACCOUNT})).json()["data"]["accounts"][
+                "nodes"
+            ][0]["id"]
+            await warm_up(server, token)
+            every = [t for t in tokens for _ in range(args.per_viewer)]
+            in_flight = max(1, args.in_flight // len(clients))
+            reports = await clients.ask(
+                [
+                    (
+                        "connect",
+                        [server.ws_url] * len(every[w :: len(clients)]),
+                        every[w :: len(clients)],
+                        VIEWER_DOCUMENT,
+                        VIEWER_VARIABLES,
+                        args.compression,
+                        in_flight,
+                    )
+                    for w in range(len(clients))
+                ]
+            )
+            result.connected = sum(r["connected"] for r in reports)
+            result.failures = [e for r in reports for e in r["errors"]]
+            if result.connected == 0:
+                raise RuntimeError(f"no viewer connected: {result.failures}")
+            await asyncio.sleep(1.0)
+            for round_ in range(1, args.rounds + 1):
+                await clients.ask(("mark",))
+                cpu = server.cpu_seconds()
+                sent = time.time()
+                response = await http.post(
+                    server.url + "/graphql",
+                    json={"query": RATE, "variables": {"input": {"currency": "USD", "rate": f"0.{80 + round_}"}}},
+                )
+                answered = time.time()
+                if response.json()["data"]["setExchangeRate"]["__typename"] != "ExchangeRatePayload":
+                    raise RuntimeError(f"setExchangeRate failed: {response.text}")
+                waited = await clients.ask(("wait", 1, args.timeout))
+                cpu = server.cpu_seconds() - cpu
+                latencies = sorted(t - answered for w in waited for t in w["times"] if t is not None)
+                result.rounds.append(
+                    [
+                        f"{result.viewers} viewers x {args.per_viewer}",
+                        str(round_),
+                        ms(answered - sent),
+                        ms(latencies[0]) if latencies else "-",
+                        ms(pct(latencies, 0.5)),
+                        ms(latencies[-1]) if latencies else "-",
+                        f"{len(latencies)}/{result.connected}",
+                        ms(cpu),
+                    ]
+                )
+                await asyncio.sleep(1.0)
+            await clients.ask(("mark",))
+            cpu = server.cpu_seconds()
+            failed: list[tuple[float, float, str]] = []
+            mutations = await burst(http, [server], account_id, args.rate, args.duration, failed)
+            every = mutations + [(sent, answered) for sent, answered, _ in failed]
+            window = max(m[1] for m in every) - min(m[0] for m in every)
+            cpu = server.cpu_seconds() - cpu
+            mutation_ms = [m[1] - m[0] for m in every]  # a refused one counts with the time it took
+            result.burst = [
+                f"{result.viewers} viewers x {args.per_viewer}",
+                f"{len(every)} in {args.duration:g} s",
+                str(len(failed)),
+                ms(pct(mutation_ms, 0.5)),
+                ms(pct(mutation_ms, 0.99)),
+                ms(max(mutation_ms)),
+                f"{cpu / window * 100:.0f}%",
+            ]
+            result.failures += [f"mutation: {reason}" for _, _, reason in failed[:3]]
+    finally:
+        try:
+            await clients.ask(("close",))
+        finally:
+            server.stop()
+    return result
+
+
 def profile(server: Server, folder: str, scenario: Scenario) -> subprocess.Popen:
     """py-spy sampling the server while the single mutations fan out (collapsed stacks, for
     flamegraph.pl or speedscope); stopped with SIGINT after the last round."""
@@ -352,15 +507,27 @@ def profile(server: Server, folder: str, scenario: Scenario) -> subprocess.Popen
 
 
 async def burst(
-    http: httpx.AsyncClient, servers: list[Server], account_id: str, rate: float, seconds: float
+    http: httpx.AsyncClient,
+    servers: list[Server],
+    account_id: str,
+    rate: float,
+    seconds: float,
+    failed: list[tuple[float, float, str]] | None = None,
 ) -> list[tuple[float, float]]:
     """createOpportunity at a steady rate (open loop: a slow answer does not slow the next one),
-    alternating between the servers; returns (sent, answered) per mutation."""
+    alternating between the servers; returns (sent, answered) per mutation. With `failed`, a refused
+    mutation (e.g. stopped after 10 s) is noted there with its times instead of ending the bench."""
     done: list[tuple[float, float]] = []
 
     async def one(k: int) -> None:
         sent = time.time()
-        await create_opportunity(http, servers[k % len(servers)], account_id, 1000 + k)
+        try:
+            await create_opportunity(http, servers[k % len(servers)], account_id, 1000 + k)
+        except RuntimeError as error:
+            if failed is None:
+                raise
+            failed.append((sent, time.time(), str(error)[:200]))
+            return
         done.append((sent, time.time()))
 
     tasks = []
@@ -379,10 +546,11 @@ async def prepare_database(url: str, size: str) -> str:
     return await prepare(url, parse_size(size))
 
 
-async def run(args: argparse.Namespace, clients: Clients) -> list[Scenario]:
+async def run(args: argparse.Namespace, clients: Clients) -> tuple[list[Scenario], Viewers | None]:
     from contextlib import ExitStack
 
     scenarios: list[Scenario] = []
+    viewers: Viewers | None = None
     with tempfile.TemporaryDirectory(prefix="salesgraph-fanout-") as folder, ExitStack() as stack:
         if args.backend == "sqlite":
             database_url = f"sqlite+aiosqlite:///{folder}/fanout.sqlite3"
@@ -406,7 +574,30 @@ async def run(args: argparse.Namespace, clients: Clients) -> list[Scenario]:
                 )
                 print(f"… {scenario.name}", file=sys.stderr, flush=True)
                 scenarios.append(await run_scenario(scenario, database_url, token, redis_url, clients, args))
-    return scenarios
+        if args.viewers > 0:
+            print(f"… {args.viewers} distinct viewers x {args.per_viewer}", file=sys.stderr, flush=True)
+            viewers = await run_viewers(database_url, token, clients, args)
+    return scenarios, viewers
+
+
+def report_viewers(viewers: Viewers, args: argparse.Namespace) -> None:
+    print()
+    print(
+        f"Distinct viewers: {viewers.viewers} viewers (admin, directors, partners, reps) x {viewers.per_viewer} "
+        "subscriptions to the ALL_TIME board in USD, one process; one setExchangeRate(USD) -> every board "
+        "with euros moves; ms from the mutation's HTTP response to a subscriber receiving the push"
+    )
+    print(
+        table(
+            viewers.rounds,
+            ["scenario", "round", "mutation ms", "first", "p50", "last", "received", "server CPU ms"],
+        )
+    )
+    print()
+    print(f"createOpportunity at {args.rate:g}/s for {args.duration:g} s while they watch (open loop)")
+    print(table([viewers.burst], ["scenario", "mutations", "refused", "p50 ms", "p99 ms", "max ms", "server CPU"]))
+    if viewers.failures:
+        print(f"\nfailures ({len(viewers.failures)}): " + "; ".join(viewers.failures[:6]))
 
 
 def report(scenarios: list[Scenario], args: argparse.Namespace, clients: int, open_files: int) -> None:
@@ -519,6 +710,8 @@ def main() -> None:
         help="WebSocket handshakes in flight at a time over all clients (uvicorn's backlog is 2048)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="single mutations, one second apart")
+    parser.add_argument("--viewers", type=int, default=50, help="distinct viewers of one board (0: skip)")
+    parser.add_argument("--per-viewer", type=int, default=20, help="subscriptions each distinct viewer holds")
     parser.add_argument("--rate", type=float, default=20, help="mutations per second in the burst")
     parser.add_argument("--duration", type=float, default=5, help="seconds of the burst")
     parser.add_argument("--idle", type=float, default=2, help="seconds connected and idle before reading the RSS")
@@ -536,21 +729,23 @@ def main() -> None:
         help="do not offer permessage-deflate (browsers offer it; the server then compresses per socket)",
     )
     args = parser.parse_args()
-    args.subscribers = [int(x.replace("_", "")) for x in args.subscribers.split(",")]
+    args.subscribers = [int(x.replace("_", "")) for x in args.subscribers.split(",") if x.strip()]
     args.processes = [int(x) for x in args.processes.split(",")]
 
     if args.profile and not (shutil.which("py-spy") or Path(sys.executable).with_name("py-spy").exists()):
         parser.error("--profile needs py-spy (.venv/bin/pip install py-spy)")
     open_files = fanout_client.raise_open_files_limit()  # before any server or client process starts
-    needed = max(args.subscribers) + 200
+    needed = max([*args.subscribers, args.viewers * args.per_viewer]) + 200
     if open_files < needed:
         parser.error(f"the open-files limit is {open_files} (hard limit); {needed} are needed")
     clients = Clients(args.clients)  # forked now: no event loop or thread exists yet
     try:
-        scenarios = asyncio.run(run(args, clients))
+        scenarios, viewers = asyncio.run(run(args, clients))
     finally:
         clients.exit()
     report(scenarios, args, len(clients), open_files)
+    if viewers is not None:
+        report_viewers(viewers, args)
 
 
 if __name__ == "__main__":

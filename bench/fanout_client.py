@@ -6,7 +6,7 @@ Every subscriber speaks `graphql-transport-ws` with the `websockets` library (as
 installed), and notes the wall-clock time (time.time(), CLOCK_REALTIME, shared by every process on
 the machine) at which each `next` message arrives. Commands (tuples) from the bench:
 
-    ("connect", urls, token, document, variables, compression, in_flight) -> ("connected", report)
+    ("connect", urls, token or tokens, document, variables, compression, in_flight) -> ("connected", report)
     ("mark",)                        -> ("marked", None)       remember how many pushes each has had
     ("wait", pushes, timeout)        -> ("waited", report)     until each has `pushes` more (or timeout)
     ("converge", figures, timeout)   -> ("converged", report)  until every last push shows `figures`
@@ -102,17 +102,25 @@ class Client:
                 return
 
     async def connect(
-        self, urls: list[str], token: str, document: str, variables: dict[str, Any], compression: bool, in_flight: int
+        self,
+        urls: list[str],
+        token: str | list[str],
+        document: str,
+        variables: dict[str, Any],
+        compression: bool,
+        in_flight: int,
     ) -> dict[str, Any]:
-        """Open one subscriber per URL, at most `in_flight` handshakes at a time (the server's accept
-        backlog is not overrun), each up to its first push (the current scoreboard)."""
+        """Open one subscriber per URL (with `token`, or with the token of the same place in a list of
+        them: distinct viewers), at most `in_flight` handshakes at a time (the server's accept backlog
+        is not overrun), each up to its first push (the current scoreboard)."""
         gate = asyncio.Semaphore(in_flight)
         errors: list[str] = []
-        init = json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        tokens = [token] * len(urls) if isinstance(token, str) else token
         subscribe = json.dumps({"type": "subscribe", "id": "1", "payload": {"query": document, "variables": variables}})
         first_sizes: list[int] = []
 
-        async def open_one(url: str) -> None:
+        async def open_one(url: str, token: str) -> None:
+            init = json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
             async with gate:
                 try:
                     ws = await connect(
@@ -142,7 +150,7 @@ class Client:
             self.readers.append(asyncio.create_task(self.read(subscriber)))
 
         started = time.monotonic()
-        await asyncio.gather(*(open_one(url) for url in urls))
+        await asyncio.gather(*(open_one(url, token) for url, token in zip(urls, tokens)))
         return {
             "connected": len(self.subscribers),
             "failed": len(errors),

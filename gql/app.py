@@ -107,7 +107,11 @@ def create_app(
     )
     realtime = Realtime(engine=engine, hub=hub)
     realtime.scoreboards = ScoreboardTopics(
-        engine, hub, clock=clock, coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2)
+        engine,
+        hub,
+        clock=clock,
+        coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
+        readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
     )
     # Token lookups kept per process; a change to a token, a user or a partner clears every process's.
     tokens = TokenCache(bus, max_age=Settings.from_env().token_cache_seconds)

@@ -50,7 +50,7 @@ from domain.scoreboard import (
 )
 from persistence import aggregates, reads, tables
 from persistence.db import ConnectionSource
-from persistence.visibility import Viewer, scoreboard_bucket_slices, scoreboard_deal_rule
+from persistence.visibility import Viewer, scoreboard_bucket_slices, scoreboard_cut, scoreboard_deal_rule
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
 SCALE = 10_000
@@ -227,7 +227,9 @@ def _moment(name: str) -> Any:
     return bindparam(name, type_=tables.UTCDateTime)
 
 
-def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], viewer: Viewer = EVERYTHING) -> Select:
+def reps_statement(
+    period: Period, team_id: int | None, owners: Sequence[int], viewer: Viewer = EVERYTHING, every_user: bool = False
+) -> Select:
     """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
     the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
     u, g = tables.users.c, tables.goals.c
@@ -248,8 +250,10 @@ def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], v
             g.target_deals,
         )
         .select_from(tables.users.outerjoin(tables.goals, and_(*overlap)))
-        .order_by(u.id, g.period_start)
+        .order_by(u.id, g.period_start, g.id)
     )
+    if every_user:
+        return stmt
     if team_id:
         return stmt.where(u.team_id == team_id)
     return stmt.where(or_(u.id.in_(list(owners)), g.id.is_not(None)))
@@ -319,11 +323,27 @@ async def _deal_groups(
         stmt, params = bucket_groups_statement(period, team_id, dialect, viewer)
         places = 4
     for owner_id, kind, currency, count, amount, oldest in await conn.execute(stmt, params):
-        entry = merged.setdefault((owner_id, kind, currency or None), [0, Decimal(0), None])
-        entry[0] += count
-        entry[1] += Decimal(amount or 0).scaleb(-places)
-        if oldest is not None:
-            entry[2] = oldest if entry[2] is None else min(entry[2], oldest)
+        _merge(merged, owner_id, kind, currency, count, Decimal(amount or 0).scaleb(-places), oldest)
+    return _groups(merged)
+
+
+def _merge(
+    merged: dict[tuple[int, str, str | None], list[Any]],
+    owner_id: int,
+    kind: str,
+    currency: str | None,
+    count: int,
+    amount: Decimal,
+    oldest: datetime | None,
+) -> None:
+    entry = merged.setdefault((owner_id, kind, currency or None), [0, Decimal(0), None])
+    entry[0] += count
+    entry[1] += amount
+    if oldest is not None:
+        entry[2] = oldest if entry[2] is None else min(entry[2], oldest)
+
+
+def _groups(merged: dict[tuple[int, str, str | None], list[Any]]) -> list[DealGroup]:
     return [
         DealGroup(
             owner_id=owner_id,
@@ -370,3 +390,217 @@ async def _load(
                 )
             )
     return ScoreboardRows(compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows, team)
+
+
+# --- one read for every viewer of a board: the live boards (gql/subscriptions/scoreboards.py) ---
+
+
+class BoardSource(NamedTuple):
+    """What every viewer's board of one request at one moment is cut from (`cut_board`): the
+    buckets and the edge deals of the period summed per the attributes the visibility rules read, not
+    per viewer, every user with its team and its goals in the period, the rates, the team."""
+
+    request: ScoreboardRequest
+    now: datetime
+    event_id: int | None
+    rates: dict[str, Any]
+    team: Any | None
+    buckets: list[tuple]  # slice, owner, kind, currency, manager, partner, account partner, private, creator, deals, e4
+    edges: list[tuple]  # owner, stage, currency, partner, manager, account partner, private, creator, deals, e4, oldest
+    users: dict[int, Any]  # id -> UserRow, every user
+    goals: list[tuple[int, int, GoalRow]]  # (user id, goal id, goal) overlapping the period, by user and start
+    team_of: dict[int, int | None]  # every user's team
+    by_slice: dict[str, list[tuple]]  # the buckets of each slice
+    by_key: dict[tuple[str, int], list[tuple]]  # OWNER buckets by owner, MANAGER buckets by manager
+
+
+async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> BoardSource:
+    """The reads of `_load` once for all viewers, in four statements (five with a team): the newest
+    event position, the rates, the team, the buckets and edge deals (one statement), the users with
+    their goals. Raises NotFound for an unknown team."""
+    event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
+    rates = await reads.exchange_rates(conn)
+    team_id, team = request.team_id, None
+    if team_id is not None:
+        team = (await conn.execute(select(tables.teams).where(tables.teams.c.id == team_id))).first()
+        if team is None:
+            raise NotFound("Team", team_id)
+    period = request.period.resolve(now)
+    stmt, params = board_source_statement(period, team_id, conn.dialect.name)
+    buckets: list[tuple] = []
+    edges: list[tuple] = []
+    for row in await conn.execute(stmt, params):
+        if row[0] == "EDGE":
+            edges.append(tuple(row[1:]))
+        else:
+            buckets.append(tuple(row[:-1]))
+    users: dict[int, Any] = {}
+    goals: list[tuple[int, int, GoalRow]] = []
+    for row in await conn.execute(reps_statement(period, None, (), EVERYTHING, every_user=True)):
+        if row.id not in users:
+            users[row.id] = UserRow(*(row._mapping[c] for c in tables.users.c))
+        if row.goal_id is not None:
+            goal = GoalRow(
+                user_id=row.id,
+                period_start=row.period_start,
+                period_end=row.period_end,
+                target_revenue=Money(row.target_revenue_amount, row.target_revenue_currency),
+                target_deals=row.target_deals,
+            )
+            goals.append((row.id, row.goal_id, goal))
+    by_slice: dict[str, list[tuple]] = {}
+    by_key: dict[tuple[str, int], list[tuple]] = {}
+    for row in buckets:
+        by_slice.setdefault(row[0], []).append(row)
+        if row[0] != aggregates.PARTNER:
+            by_key.setdefault((row[0], row[1] if row[0] == aggregates.OWNER else row[4]), []).append(row)
+    team_of = {u: row.team_id for u, row in users.items()}
+    return BoardSource(request, now, event_id, rates, team, buckets, edges, users, goals, team_of, by_slice, by_key)
+
+
+def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
+    """The board `load_scoreboard_rows` returns for `viewer` (same figures, same rows), cut from
+    `source` in Python: no SQL, whatever the number of viewers."""
+    sight = scoreboard_cut(viewer, source.team_of)
+    merged: dict[tuple[int, str, str | None], list[Any]] = {}
+    bucket = sight.bucket
+    for slice_, owner, kind, currency, manager, partner, account_partner, private, creator, deals, e4 in _candidates(
+        source, sight
+    ):
+        if bucket(slice_, owner, manager, partner, account_partner, private, creator):
+            _merge(merged, owner, kind, currency, deals, Decimal(e4 or 0).scaleb(-4), None)
+    deal = sight.deal
+    for owner, stage, currency, partner, manager, account_partner, private, creator, deals, e4, oldest in source.edges:
+        if deal(owner, partner, manager, account_partner, private, creator):
+            _merge(merged, owner, stage, currency, deals, Decimal(e4 or 0).scaleb(-4), oldest)
+    groups = _groups(merged)
+    team_id = source.request.team_id
+    goals = [(user, goal) for user, _, goal in source.goals if sight.goal(user)]
+    if team_id is not None:
+        shown = {u for u, row in source.users.items() if row.team_id == team_id}
+    else:
+        shown = {g.owner_id for g in groups} | {user for user, _ in goals}
+    rows = {u: row for u, row in source.users.items() if u in shown}
+    board = compute_scoreboard(
+        source.request,
+        source.now,
+        groups,
+        {u: row.name for u, row in rows.items()},
+        [goal for user, goal in goals if user in shown],
+        source.rates,
+        event_id=source.event_id,
+    )
+    return ScoreboardRows(board, rows, source.team)
+
+
+def _candidates(source: BoardSource, sight: Any) -> Any:
+    """The buckets that may count for a viewer, by its role's slices and, for a rep or a director, by
+    the owners and managers that are its (or its team): a rep's cut reads its own rows, not all."""
+    if sight.role is None or sight.role == "ADMIN":
+        return source.by_slice.get(aggregates.OWNER, ())
+    if sight.role == "PARTNER":
+        return source.by_slice.get(aggregates.PARTNER, ())
+    if sight.members is None:
+        return ()
+    found: list[tuple] = []
+    for member in sorted(sight.members):
+        found += source.by_key.get((aggregates.OWNER, member), ())
+        found += source.by_key.get((aggregates.MANAGER, member), ())
+    return found
+
+
+def board_source_statement(period: Period, team_id: int | None, dialect: str) -> tuple[Select, dict[str, Any]]:
+    """The buckets of every slice that cover the period and the closed deals of its partial days, each
+    summed per owner, kind, currency and the attributes the visibility rules read (what
+    `bucket_groups_statement` sums for one viewer, here for all of them): rows led by the slice, or
+    by 'EDGE' for the deals, whose columns are then the deal's and its account's."""
+    plan = aggregates.cover(period)
+    params: dict[str, Any] = {"team": team_id}
+    if plan.months is not None:
+        params.update(m_low=plan.months[0], m_high=plan.months[1])
+    for n, (low, high) in enumerate(plan.day_ranges):
+        params.update({f"d_low{n}": low, f"d_high{n}": high})
+    for n, (_, low, high, _) in enumerate(plan.edges):
+        params.update({f"e_low{n}": low, f"e_high{n}": high})
+    shape = (
+        plan.everything,
+        plan.months is not None,
+        len(plan.day_ranges),
+        tuple((after, until) for after, _, _, until in plan.edges),
+        team_id is not None,
+    )
+    return _board_source(shape, dialect), params
+
+
+@cache
+def _board_source(shape: tuple, dialect: str) -> Select:
+    everything, months, day_ranges, edges, team = shape
+    b = tables.scoreboard_buckets.c
+    if everything:
+        times = [b.grain == aggregates.ALL]
+    else:
+        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
+        if months:
+            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
+        times += [
+            and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
+            for n in range(day_ranges)
+        ]
+    members = select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
+    in_team = [b.owner_id.in_(members)] if team else []
+    keyed = (b.slice, b.owner_id, b.kind, b.currency, b.manager_id, b.partner_id, b.account_partner_id, b.is_private)
+    columns = (*keyed, b.creator_id, b.deals, b.amount_e4)
+    # One branch per slice and part of the period: a range of the buckets' key, as for one viewer.
+    found = union_all(
+        *(
+            select(*columns).where(b.slice == slice_, when, *in_team)
+            for slice_ in (aggregates.OWNER, aggregates.MANAGER, aggregates.PARTNER)
+            for when in times
+        )
+    ).subquery("found")
+    f = found.c
+    group = (f.slice, f.owner_id, f.kind, f.currency, f.manager_id, f.partner_id, f.account_partner_id)
+    summed = select(
+        *group,
+        f.is_private,
+        f.creator_id,
+        func.sum(f.deals).label("deals"),
+        func.sum(f.amount_e4).label("amount"),
+        type_coerce(null(), tables.UTCDateTime).label("oldest"),
+    ).group_by(*group, f.is_private, f.creator_id)
+    o, a = tables.opportunities.c, tables.accounts.c
+    account = select(a.id, a.is_private, a.created_by_id, a.manager_id, a.partner_id).where(a.id == o.account_id)
+    if dialect == "postgresql":
+        account = account.offset(0).lateral("account")
+        deals = tables.opportunities.join(account, true())
+    else:
+        account = tables.accounts
+        deals = tables.opportunities.join(account, a.id == o.account_id)
+    c = account.c
+    amount = (
+        cast(func.round(o.actual_revenue_amount * aggregates.E4), BigInteger)
+        if dialect == "sqlite"
+        else o.actual_revenue_amount * aggregates.E4
+    )
+    attributes = (o.owner_id, o.stage, o.actual_revenue_currency, o.partner_id, c.manager_id, c.partner_id)
+    parts = [
+        select(
+            literal("EDGE"),
+            *attributes,
+            c.is_private,
+            c.created_by_id,
+            func.count(),
+            func.sum(amount),
+            func.min(o.closed_at),
+        )
+        .select_from(deals)
+        .where(
+            o.stage.in_([Stage.WON.value, Stage.LOST.value]),
+            o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
+            o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
+            *([o.owner_id.in_(members)] if team else []),
+        )
+        .group_by(*attributes, c.is_private, c.created_by_id)
+        for n, (after, until) in enumerate(edges)
+    ]
+    return union_all(summed, *parts) if parts else summed  # type: ignore[return-value]

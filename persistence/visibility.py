@@ -28,6 +28,7 @@ compiled once per table and role and serves every caller of that role."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -417,3 +418,87 @@ def scoreboard_deal_rule(viewer: Viewer, account: Any) -> ColumnElement | None:
     if role == ADMIN:
         return not_hidden
     return and_(not_hidden, or_(_mine(o.c.owner_id, role), _mine(c.manager_id, role)))
+
+
+# --- the same scoreboard rules in Python: each viewer's board cut from one read for all viewers ---
+
+
+def scoreboard_cut(viewer: Viewer, team_of: Mapping[int, int | None]) -> ScoreboardCut:
+    """What `viewer` may see of the rows a shared board read (`persistence.scoreboard.load_board_source`)
+    holds: its buckets (`scoreboard_bucket_slices`), its edge deals (`scoreboard_deal_rule`) and the
+    goals (`_goals`), decided in Python on the attributes those rows carry, so that one read serves
+    every viewer of a board. `team_of` is every user's team (a director's "mine" is its team's users)."""
+    return ScoreboardCut(viewer, team_of)
+
+
+class ScoreboardCut:
+    __slots__ = ("role", "user", "partner", "mine", "members")
+
+    def __init__(self, viewer: Viewer, team_of: Mapping[int, int | None]) -> None:
+        self.role = viewer.role
+        self.user = viewer.user_id if viewer.user_id is not None else -1  # as `:v_user`
+        self.partner = viewer.partner_id if viewer.partner_id is not None else -1  # as `:v_partner`
+        # The users that are "mine" for a rep (itself) or a director (its team); None for other roles.
+        self.members: frozenset[int] | None = None
+        if self.role == DIRECTOR:
+            team = team_of.get(self.user)
+            self.members = frozenset(u for u, t in team_of.items() if team is not None and t == team)
+        elif self.role not in (None, "NOBODY", ADMIN, PARTNER):  # any other role is "me", as in `_mine`
+            self.members = frozenset({self.user})
+        members = self.members or frozenset()
+        self.mine: Callable[[Any], bool] = members.__contains__
+
+    def bucket(
+        self,
+        slice_: str,
+        owner: int,
+        manager: int,
+        partner: int,
+        account_partner: int,
+        is_private: bool,
+        creator: int,
+    ) -> bool:
+        """`scoreboard_bucket_slices`: whether a bucket of this key counts on the viewer's board."""
+        role = self.role
+        if role is None:
+            return slice_ == "OWNER"
+        if role == "NOBODY":
+            return False
+        if role == PARTNER:
+            return slice_ == "PARTNER" and (partner == self.partner or account_partner == self.partner)
+        if is_private and creator != self.user:
+            return False
+        if role == ADMIN:
+            return slice_ == "OWNER"
+        if slice_ == "OWNER":
+            return self.mine(owner)
+        return slice_ == "MANAGER" and self.mine(manager) and not self.mine(owner)
+
+    def deal(
+        self,
+        owner: int,
+        partner: int | None,
+        manager: int | None,
+        account_partner: int | None,
+        is_private: bool,
+        creator: int | None,
+    ) -> bool:
+        """`scoreboard_deal_rule`: whether a closed deal (with its account's columns) counts."""
+        role = self.role
+        if role is None:
+            return True
+        if role == "NOBODY":
+            return False
+        if role == PARTNER:
+            return not is_private and (partner == self.partner or account_partner == self.partner)
+        if is_private and creator != self.user:
+            return False
+        return role == ADMIN or self.mine(owner) or (manager is not None and self.mine(manager))
+
+    def goal(self, user_id: int) -> bool:
+        """`_goals`: whether the viewer sees a goal of this user."""
+        if self.role is None or self.role == ADMIN:
+            return True
+        if self.role in (PARTNER, "NOBODY"):
+            return False
+        return self.mine(user_id)

@@ -1,9 +1,19 @@
-"""Live scoreboards: one topic per distinct scoreboard (period, team, currency) in a process, shared
-by all its subscribers. A topic recomputes only after an event that can move a figure, or when time
-alone changes one (`changes_at`); bursts are coalesced to at most one computation per `coalesce`
-seconds, and the last state is always computed after the last event. Subscribers are woken with
-the newest scoreboard, which carries a `rendered` cache so the same document is executed once per
-scoreboard for all of them: the work per event does not grow with the number of subscribers."""
+"""Live scoreboards: one topic per board shape (period, team, currency) in a process, shared by every
+viewer and subscriber of it. After an event that can move a figure (or when time alone changes one,
+`changes_at`) the topic reads the board once for all its viewers (`load_board_source`: the buckets and
+edge deals per the attributes the visibility rules read, every user and goal) and cuts each viewer's
+board from that read in Python (`cut_board`), so the SQL per event does not grow with the number of
+distinct viewers, nor with the number of subscribers.
+
+Off the write path: a mutation commits and answers before any board hears of it (the outbox and the
+event hub carry it here), bursts are coalesced to at most one read per `coalesce` seconds per shape,
+and a board that falls behind reads the newest state once, not every step. The reads of all boards
+share `readers` connections (a semaphore), so however many shapes are live, boards never hold more of
+the pool than that and the writes keep the rest.
+
+Each viewer's board is pushed to groups of subscribers with the same document, variables and caller
+(`Group`): a new state is rendered once per group (a `rendered` cache on the board, see
+gql/subscriptions/protocol.py) and pushed to each member in one loop."""
 
 from __future__ import annotations
 
@@ -21,7 +31,8 @@ from gql import ids
 from gql.errors import ClientError
 from gql.schema.scoreboard import Scoreboard
 from gql.subscriptions.hub import Event, EventHub
-from persistence.scoreboard import load_scoreboard_with_users
+from persistence.db import QueryStats, current_stats
+from persistence.scoreboard import BoardSource, cut_board, load_board_source
 from persistence.visibility import Viewer
 
 log = logging.getLogger("salesgraph.scoreboard")
@@ -32,8 +43,8 @@ def _moves(event: Event) -> bool:
 
 
 class Group:
-    """Subscribers of one topic with the same document, variables and caller: each new state is
-    rendered once for them all and pushed to each in one loop."""
+    """Subscribers of one viewer's board with the same document, variables and caller: each new state
+    is rendered once for them all and pushed to each in one loop."""
 
     __slots__ = ("render", "members")
 
@@ -42,19 +53,18 @@ class Group:
         self.members: dict[tuple[Any, str], str] = {}  # (connection, operation id) -> its message prefix
 
 
-class ScoreboardTopic:
-    def __init__(self, topics: ScoreboardTopics, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> None:
-        self.topics, self.request, self.viewer = topics, request, viewer
+class ViewerBoard:
+    """One viewer's board of a topic: its newest state and its subscribers' groups (what the WebSocket
+    handler joins, `TopicStream.topic`)."""
+
+    def __init__(self, topic: ScoreboardTopic, viewer: Viewer) -> None:
+        self.topic, self.viewer = topic, viewer
         self.latest: Scoreboard | None = None
+        self.changes_at: datetime | None = None
         self._figures: tuple | None = None
-        self._changes_at: datetime | None = None
         self._changed = asyncio.Event()
-        self._ready = asyncio.Event()
-        self._error: BaseException | None = None
         self.subscribers = 0
-        self.computations = 0
         self.groups: dict[Any, Group] = {}
-        self._task: asyncio.Task[None] | None = None
 
     def join(
         self, key: Any, member: tuple[Any, str], prefix: str, render: Callable[[Scoreboard], Awaitable[str]]
@@ -70,33 +80,38 @@ class ScoreboardTopic:
         if not group.members and self.groups.get(key) is group:
             del self.groups[key]
 
-    async def _fan_out(self, board: Scoreboard) -> None:
+    def cut(self, source: BoardSource) -> Scoreboard | None:
+        """This viewer's board from `source`; the new state when its figures moved, else None. Raises
+        ValidationError for a reporting currency without a rate."""
+        rows = cut_board(source, self.viewer)
+        board = rows.board
+        self.changes_at = board.changes_at
+        figures = board.figures()[:-1]  # the event id alone changing is not news
+        if figures == self._figures:
+            return None
+        self._figures = figures
+        rendered = Scoreboard.from_domain(board, rows.users)
+        rendered.rendered = {}  # type: ignore[attr-defined]  # see gql/subscriptions/protocol.py
+        self.latest = rendered
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+        return rendered
+
+    async def fan_out(self, board: Scoreboard) -> None:
         for group in list(self.groups.values()):
             try:
                 body = await group.render(board)
             except Exception:
-                log.exception("rendering scoreboard %s failed", self.request)
+                log.exception("rendering scoreboard %s failed", self.topic.request)
                 continue
             for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
                 connection.push(op_id, prefix + body + "}")
                 if n % 500 == 499:
                     await asyncio.sleep(0)  # let requests in between during a large fan-out
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"scoreboard {self.request}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
     async def updates(self) -> AsyncIterator[Scoreboard]:
-        """The current scoreboard at once, then each new one (intermediate states a slow subscriber
-        did not take in time are skipped: only the newest matters)."""
-        await self._ready.wait()
-        if self._error is not None:
-            raise self._error
+        """The current board at once, then each new one (intermediate states a slow subscriber did not
+        take in time are skipped: only the newest matters)."""
         seen = None
         while True:
             board = self.latest
@@ -107,14 +122,61 @@ class ScoreboardTopic:
             if self.latest is seen:
                 await changed.wait()
 
+
+class ScoreboardTopic:
+    """One board shape: one read per (coalesced) event, cut for each of its viewers."""
+
+    def __init__(self, topics: ScoreboardTopics, request: scoreboard.ScoreboardRequest) -> None:
+        self.topics, self.request = topics, request
+        self.source: BoardSource | None = None
+        self.views: dict[Viewer, ViewerBoard] = {}
+        self.joining = 0  # subscribers waiting for the first read
+        self._ready = asyncio.Event()
+        self._joined = asyncio.Event()  # a new viewer's board: the time to wait may be shorter now
+        self._error: BaseException | None = None
+        self.computations = 0  # reads of the board (one per coalesced event, whatever the viewers)
+        self.busy = 0.0  # seconds the last read, cuts and pushes took
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def subscribers(self) -> int:
+        return sum(view.subscribers for view in self.views.values())
+
+    def view(self, viewer: Viewer) -> ViewerBoard:
+        """`viewer`'s board, cut from the newest read when it is new to this topic."""
+        found = self.views.get(viewer)
+        if found is None:
+            assert self.source is not None
+            found = ViewerBoard(self, viewer)
+            found.cut(self.source)  # raises for a currency without a rate, before anyone joins
+            self.views[viewer] = found
+            self._joined.set()
+        return found
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"scoreboard {self.request}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _changes_at(self) -> datetime | None:
+        times = [view.changes_at for view in self.views.values() if view.changes_at is not None]
+        return min(times) if times else None
+
     async def _run(self) -> None:
         hub = self.topics.hub
+        # Every statement of this task (reads, cuts, renders for its groups) counts in the boards' stats
+        # (the task has its own context: requests are not counted there).
+        current_stats.set(self.topics.stats)
         await hub.started()
         with hub.listen(_moves, maxsize=1_000_000) as listener:
-            # Listening before the first computation: any event after it is seen.
+            # Listening before the first read: any event after it is seen.
             try:
-                await self._compute()
-            except Exception as error:  # noqa: BLE001 - an unknown team, a currency without a rate
+                await self._compute(listener)
+            except Exception as error:  # noqa: BLE001 - an unknown team
                 self._error = error
                 self._ready.set()
                 return
@@ -124,18 +186,22 @@ class ScoreboardTopic:
             while True:
                 try:
                     timeout = None
-                    if self._changes_at is not None:
-                        timeout = max(0.0, (self._changes_at - self.topics.clock()).total_seconds())
-                    if not failed:  # after a failure, compute again without waiting for another event
-                        with contextlib.suppress(asyncio.TimeoutError):
-                            await asyncio.wait_for(listener.get(), timeout)
-                    wait = last + self.topics.coalesce - time.monotonic()
+                    changes_at = self._changes_at()
+                    if changes_at is not None:
+                        timeout = max(0.0, (changes_at - self.topics.clock()).total_seconds())
+                    if not failed and not await self._event_or_time(listener, timeout):
+                        continue  # a viewer joined: wait again until the earliest time any board changes
+                    # Coalesce a burst into one read; and a board whose read, cuts and renders took long
+                    # starts the next no sooner than three times that after this one began: it holds the
+                    # event loop (which serves the writes too) a third of the time at most, and what it
+                    # skips meanwhile it catches up on in one read of the newest state.
+                    pause = max(self.topics.coalesce, 3 * self.busy)
+                    wait = last + pause - time.monotonic()
                     if wait > 0:
-                        await asyncio.sleep(wait)  # coalesce a burst into one computation
-                    while not listener.queue.empty():
-                        listener.queue.get_nowait()
+                        await asyncio.sleep(wait)
                     last = time.monotonic()
-                    await self._compute()
+                    await self._compute(listener)
+                    self.busy = time.monotonic() - last
                     failed = False
                 except asyncio.CancelledError:
                     raise
@@ -144,31 +210,53 @@ class ScoreboardTopic:
                     failed = True
                     await asyncio.sleep(1.0)
 
-    async def _compute(self) -> None:
-        board, users = await load_scoreboard_with_users(
-            self.topics.engine, self.request, self.topics.clock(), self.viewer
-        )
+    async def _event_or_time(self, listener: Any, timeout: float | None) -> bool:
+        """Wait for an event or `timeout`: True, time to read again; False when a viewer joined first,
+        whose board may change with time sooner than the others' (its wait is to be set again)."""
+        self._joined.clear()
+        event = asyncio.ensure_future(listener.get())
+        joined = asyncio.ensure_future(self._joined.wait())
+        try:
+            done, _ = await asyncio.wait({event, joined}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (event, joined):
+                if not task.done():
+                    task.cancel()
+        if event in done:
+            event.result()  # (raises SlowConsumer, as listener.get does)
+            return True
+        return joined not in done
+
+    async def _compute(self, listener: Any) -> None:
+        """Read the board once (taking one of the boards' connections), then cut and push each viewer's."""
+        topics = self.topics
+        async with topics.reading:
+            # Everything that waits now is in this read: a board that fell behind reads the newest
+            # state once instead of replaying every step.
+            while not listener.queue.empty():
+                listener.queue.get_nowait()
+            async with topics.engine.connect() as conn:
+                source = await load_board_source(conn, self.request, topics.clock())
         self.computations += 1
-        self._changes_at = board.changes_at
-        figures = board.figures()[:-1]  # the event id alone changing is not news
-        if figures == self._figures:
-            return
-        self._figures = figures
-        rendered = Scoreboard.from_domain(board, users)
-        rendered.rendered = {}  # type: ignore[attr-defined]  # see gql/subscriptions/protocol.py
-        self.latest = rendered
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-        await self._fan_out(rendered)
+        self.source = source
+        for viewer, view in list(self.views.items()):
+            try:
+                board = view.cut(source)
+            except Exception:
+                log.exception("cutting scoreboard %s for %s failed", self.request, viewer)
+                continue
+            if board is not None:
+                await view.fan_out(board)
+            await asyncio.sleep(0)  # let requests in between viewers
 
 
 class TopicStream:
-    """The updates of one topic as an async iterator that also names its topic, so the WebSocket
-    handler can make the subscriber a member of the topic's group instead of iterating."""
+    """The updates of one viewer's board as an async iterator that also names that board, so the
+    WebSocket handler can make the subscriber a member of its group instead of iterating."""
 
     __slots__ = ("topic", "_updates")
 
-    def __init__(self, topic: ScoreboardTopic, updates: AsyncIterator[Scoreboard]) -> None:
+    def __init__(self, topic: ViewerBoard, updates: AsyncIterator[Scoreboard]) -> None:
         self.topic, self._updates = topic, updates
 
     def __aiter__(self) -> TopicStream:
@@ -184,37 +272,57 @@ class TopicStream:
 class ScoreboardTopics:
     """The process's live scoreboards; a topic lives while it has subscribers."""
 
-    def __init__(self, engine: Any, hub: EventHub, clock: Callable[[], datetime], coalesce: float = 0.2) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        hub: EventHub,
+        clock: Callable[[], datetime],
+        coalesce: float = 0.2,
+        readers: int = 2,
+    ) -> None:
         self.engine, self.hub, self.clock, self.coalesce = engine, hub, clock, coalesce
-        # One topic per scoreboard and viewer: a board counts only what its viewer may see.
-        self.topics: dict[tuple[scoreboard.ScoreboardRequest, Viewer], ScoreboardTopic] = {}
+        # One topic per board shape, for every viewer: each viewer's board is cut from its read.
+        self.topics: dict[scoreboard.ScoreboardRequest, ScoreboardTopic] = {}
+        self.reading = asyncio.Semaphore(readers)  # the connections all boards' reads share
+        self.stats = QueryStats()  # the statements of all topics' tasks: reads, cuts, renders (tests count them)
 
     async def subscribe(self, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
         """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
         the stream) when the request names an unknown team or a currency without a rate."""
-        key = (request, viewer)
-        topic = self.topics.get(key)
+        topic = self.topics.get(request)
         if topic is None:
-            topic = self.topics[key] = ScoreboardTopic(self, request, viewer)
+            topic = self.topics[request] = ScoreboardTopic(self, request)
             topic.start()
-        await topic._ready.wait()
-        if topic._error is not None:
-            if self.topics.get(key) is topic and topic.subscribers == 0:
-                del self.topics[key]
-            raise _client_error(topic._error, request)
-        return TopicStream(topic, self._updates(topic))
-
-    async def _updates(self, topic: ScoreboardTopic) -> AsyncIterator[Scoreboard]:
-        topic.subscribers += 1
+        topic.joining += 1
         try:
-            async for board in topic.updates():
+            await topic._ready.wait()
+            if topic._error is not None:
+                raise _client_error(topic._error, request)
+            view = topic.view(viewer)
+        except BaseException as error:
+            topic.joining -= 1
+            await self._drop_if_idle(topic)
+            if isinstance(error, Exception):
+                raise _client_error(error, request) from None
+            raise
+        view.subscribers += 1
+        topic.joining -= 1
+        return TopicStream(view, self._updates(topic, view))
+
+    async def _updates(self, topic: ScoreboardTopic, view: ViewerBoard) -> AsyncIterator[Scoreboard]:
+        try:
+            async for board in view.updates():
                 yield board
         finally:
-            topic.subscribers -= 1
-            key = (topic.request, topic.viewer)
-            if topic.subscribers == 0 and self.topics.get(key) is topic:
-                del self.topics[key]
-                await topic.stop()
+            view.subscribers -= 1
+            if view.subscribers == 0 and topic.views.get(view.viewer) is view:
+                del topic.views[view.viewer]
+            await self._drop_if_idle(topic)
+
+    async def _drop_if_idle(self, topic: ScoreboardTopic) -> None:
+        if not topic.views and topic.joining == 0 and self.topics.get(topic.request) is topic:
+            del self.topics[topic.request]
+            await topic.stop()
 
     async def close(self) -> None:
         for topic in list(self.topics.values()):
@@ -222,7 +330,9 @@ class ScoreboardTopics:
         self.topics.clear()
 
 
-def _client_error(error: BaseException, request: scoreboard.ScoreboardRequest) -> Exception:
+def _client_error(error: BaseException, request: scoreboard.ScoreboardRequest) -> BaseException:
+    if isinstance(error, ClientError):
+        return error
     if isinstance(error, NotFound):
         return ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND")
     if isinstance(error, ValidationError):

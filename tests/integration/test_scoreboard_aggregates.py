@@ -5,7 +5,8 @@ accounts made private and public, given other managers and partners; exchange ra
 passing. After every step the buckets equal a recomputation from the deal table (`differences`, what
 `salesgraph check-aggregates` runs), and every role's scoreboard read from the buckets (the system's,
 the admin's, each director's, each rep's, each partner's) equals the one read from the deal table
-through the visibility rules, for every preset, a ragged custom range, a team and another currency."""
+through the visibility rules, for every preset, a ragged custom range, a team and another currency;
+and so does each viewer's board cut in Python from the one read a live board shares among viewers."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from persistence import aggregates, tables
 from persistence.catalog import SqlExchangeRates
 from persistence.db import create_engine
 from persistence.migrate import alembic_config, upgrade_async
-from persistence.scoreboard import load_scoreboard
+from persistence.scoreboard import cut_board, load_board_source, load_scoreboard
 from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
 from persistence.visibility import PARTNER, Viewer
@@ -115,10 +116,14 @@ class World:
             assert await conn.run_sync(aggregates.differences) == []
         requests = self.requests()
         request = requests[self.steps % len(requests)]
+        async with self.engine.connect() as conn:
+            shared = await load_board_source(conn, request, self.now)  # what a live board reads, once
         for viewer in self.viewers:
             from_buckets = await load_scoreboard(self.engine, request, self.now, viewer)
             from_deals = await load_scoreboard(self.engine, request, self.now, viewer, from_deals=True)
             assert from_buckets.figures() == from_deals.figures(), (viewer, request)
+            # The live board's cut for this viewer, from the one read shared by all of them.
+            assert cut_board(shared, viewer).board.figures() == from_deals.figures(), (viewer, request)
             self.boards += 1
         self.steps += 1
 
