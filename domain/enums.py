@@ -82,3 +82,15 @@ class ActivityType(str, Enum):
     TASK = "TASK"
     FOLLOW_UP = "FOLLOW_UP"
     REQUEST = "REQUEST"
+
+
+class TaskPriority(str, Enum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+    @property
+    def rank(self) -> int:
+        """Its place from least to most urgent (LOW 1 … URGENT 4), for ordering."""
+        return list(TaskPriority).index(self) + 1
