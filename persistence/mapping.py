@@ -27,6 +27,7 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.tasks import Task
 from domain.tokens import ApiToken
 from domain.uow import Link
 from persistence import tables
@@ -60,6 +61,7 @@ TABLES: dict[type[Entity], Table] = {
     DocumentTemplate: tables.document_templates,
     QuoteDocument: tables.quote_documents,
     StatusMonitor: tables.status_monitors,
+    Task: tables.tasks,
 }
 
 LINKS: dict[Link, Table] = {
