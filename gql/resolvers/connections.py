@@ -31,6 +31,8 @@ ID_TYPES: dict[str, str] = {
     "contact_type_id": "ContactType",
     "opportunity_id": "Opportunity",
     "lead_id": "Lead",
+    "contact_id": "Contact",
+    "assignee_id": "User",
     "product_id": "Product",
     "actor_user_id": "User",
     "has_indicator": "StatusMonitor",

@@ -34,6 +34,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "LeadSplitter": ("gql.schema.routing:LeadSplitter", tables.lead_splitters),
     "AuditEntry": ("gql.schema.history:AuditEntry", tables.audit_entries),
     "StatusMonitor": ("gql.schema.monitors:StatusMonitor", tables.status_monitors),
+    "Task": ("gql.schema.tasks:Task", tables.tasks),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},
