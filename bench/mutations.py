@@ -1,7 +1,9 @@
-"""Write benchmark: N clients each run the sales process over and over against a real server —
-createOpportunity, createQuote (from a price book), addQuoteItems (3 lines), markOpportunitySold —
-and the table shows, per mutation, its latency percentiles and SQL statements, and the sales per
-second end to end (each sale is 4 transactions with history and outbox events).
+"""Write benchmark: N clients each run the sales process over and over against a real server (rate
+limits off) — createOpportunity, createQuote (from a price book), addQuoteItems (3 lines),
+markOpportunitySold — and the table shows, per mutation, its latency percentiles and SQL statements
+(from Server-Timing), and per whole sale (4 transactions with history and outbox events) the sales
+per second, the SQL statements and the server's CPU. Any answer other than a 200 without GraphQL
+errors, or a mutation refused with a UserError, stops the run.
 
     .venv/bin/python bench/mutations.py [--size 2000] [--seconds 15] [--concurrency 10] [--backends sqlite,postgresql]
 """
@@ -15,13 +17,26 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ServerProcess, machine, table
+from bench.common import (
+    RATE_LIMITS_OFF,
+    STATEMENTS,
+    BenchError,
+    KeepAliveConnection,
+    ServerProcess,
+    check_answer,
+    graphql_request,
+    machine,
+    table,
+)
 from bench.nested_read import prepare
 from persistence.seed import parse_size
 
@@ -39,48 +54,61 @@ STEPS = {
 }
 
 
-async def sales(url: str, token: str, concurrency: int, seconds: float) -> tuple[dict, int, float, int]:
-    latencies: dict[str, list[float]] = defaultdict(list)
-    statements: dict[str, list[int]] = defaultdict(list)
-    done, failures = 0, 0
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=concurrency)
-    ) as http:
-        setup = (await http.post("/graphql", json={"query": SETUP})).json()["data"]
-        accounts = [a["id"] for a in setup["accounts"]["nodes"]]
-        book = setup["priceBooks"]["nodes"][0]
-        units = [e["unit"]["id"] for e in book["entries"]][:3]
+@dataclass
+class Sales:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statements: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    done: int = 0
+    seconds: float = 0.0
+    server_cpu: float = 0.0
 
-        async def step(name: str, variables: dict) -> dict:
-            nonlocal failures
-            t0 = time.perf_counter()
-            response = await http.post("/graphql", json={"query": STEPS[name], "variables": variables})
-            latencies[name].append(time.perf_counter() - t0)
-            timing = response.headers.get("server-timing", "")
-            statements[name].append(int(timing.split('desc="', 1)[1].split(" ", 1)[0]))
-            result = next(iter(response.json()["data"].values()))
-            if "code" in result:
-                failures += 1
-                raise RuntimeError(result["message"])
-            return result
 
-        stop_at = time.perf_counter() + seconds
-        started = time.perf_counter()
+async def sales(server: ServerProcess, token: str, concurrency: int, seconds: float) -> Sales:
+    """`concurrency` clients, each on its own keep-alive connection, selling over and over for `seconds`
+    (a sale under way when the time is up is finished and counted). Any answer other than a 200
+    without GraphQL errors, or a mutation answered with a UserError, stops the run with BenchError."""
+    result = Sales()
+    address = urlsplit(server.url)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=auth, timeout=60) as http:
+        response = await http.post("/graphql", json={"query": SETUP})
+        check_answer(response.status_code, response.content, "setup query")
+        setup = response.json()["data"]
+    accounts = [a["id"] for a in setup["accounts"]["nodes"]]
+    book = setup["priceBooks"]["nodes"][0]
+    units = [e["unit"]["id"] for e in book["entries"]][:3]
 
-        async def client(n: int) -> None:
-            nonlocal done
+    async def step(connection: KeepAliveConnection, name: str, variables: dict) -> dict:
+        t0 = time.perf_counter()
+        status, content, timing = await connection.send(
+            graphql_request(server.url, {"query": STEPS[name], "variables": variables}, auth)
+        )
+        result.latencies[name].append(time.perf_counter() - t0)
+        check_answer(status, content, name)
+        found = STATEMENTS.search(timing)
+        if found is None:
+            raise BenchError(f"{name}: no statement count in Server-Timing ({timing!r})")
+        result.statements[name].append(int(found.group(1)))
+        payload = next(iter(orjson.loads(content)["data"].values()))
+        if "code" in payload:
+            raise BenchError(f"{name} refused with {payload['code']}: {payload['message']} (variables {variables})")
+        return payload
+
+    async def client(n: int, stop_at: float) -> None:
+        connection = await KeepAliveConnection.open(address.hostname or "127.0.0.1", address.port or 80)
+        try:
             i = 0
             while time.perf_counter() < stop_at:
                 i += 1
+                account = accounts[(n * 7 + i) % len(accounts)]
                 opp = (
                     await step(
-                        "createOpportunity",
-                        {"input": {"name": f"Bench {n}-{i}", "accountId": accounts[(n * 7 + i) % len(accounts)]}},
+                        connection, "createOpportunity", {"input": {"name": f"Bench {n}-{i}", "accountId": account}}
                     )
                 )["opportunity"]
                 quote = (
                     await step(
+                        connection,
                         "createQuote",
                         {
                             "input": {
@@ -92,21 +120,19 @@ async def sales(url: str, token: str, concurrency: int, seconds: float) -> tuple
                         },
                     )
                 )["quote"]
-                await step(
-                    "addQuoteItems",
-                    {
-                        "input": {
-                            "quoteId": quote["id"],
-                            "items": [{"unitId": u, "quantity": str(1 + (i % 5))} for u in units],
-                        }
-                    },
-                )
-                await step("markOpportunitySold", {"input": {"id": opp["id"]}})
-                done += 1
+                items = [{"unitId": u, "quantity": str(1 + (i % 5))} for u in units]
+                await step(connection, "addQuoteItems", {"input": {"quoteId": quote["id"], "items": items}})
+                await step(connection, "markOpportunitySold", {"input": {"id": opp["id"]}})
+                result.done += 1
+        finally:
+            connection.close()
 
-        await asyncio.gather(*(client(n) for n in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return {n: (latencies[n], statements[n]) for n in STEPS}, done, elapsed, failures
+    cpu_before = server.cpu_seconds()
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n, started + seconds) for n in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    result.server_cpu = server.cpu_seconds() - cpu_before
+    return result
 
 
 def pct(values: list[float], p: float) -> float:
@@ -116,28 +142,40 @@ def pct(values: list[float], p: float) -> float:
 
 async def run_backend(name: str, url: str, args: argparse.Namespace) -> list[list[str]]:
     token = await prepare(url, parse_size(args.size))
-    server = ServerProcess(url, workers=args.workers)
+    server = ServerProcess(url, workers=args.workers, env=RATE_LIMITS_OFF)
     try:
         server.wait_ready()
-        per_step, done, elapsed, failures = await sales(server.url, token, args.concurrency, args.seconds)
+        measured = await sales(server, token, args.concurrency, args.seconds)
         rss = server.rss_mib()
     finally:
         server.stop()
     rows = [
         [
             f"{name}: {step}",
-            str(len(lat)),
-            f"{len(lat) / elapsed:.1f}",
-            f"{pct(lat, 0.5):.1f}",
-            f"{pct(lat, 0.99):.1f}",
-            f"{statistics.mean(sql):.1f}",
+            str(len(measured.latencies[step])),
+            f"{len(measured.latencies[step]) / measured.seconds:.1f}",
+            f"{pct(measured.latencies[step], 0.5):.1f}",
+            f"{pct(measured.latencies[step], 0.99):.1f}",
+            f"{statistics.mean(measured.statements[step]):.1f}",
+            "",
             "",
         ]
-        for step, (lat, sql) in per_step.items()
+        for step in STEPS
     ]
-    rows.append([f"{name}: whole sale", str(done), f"{done / elapsed:.1f}", "", "", "", f"{rss:.0f}"])
-    if failures:
-        rows.append([f"{name}: FAILED mutations", str(failures), "", "", "", "", ""])
+    per_sale = sum(statistics.mean(measured.statements[step]) for step in STEPS)
+    cpu = f"{measured.server_cpu / measured.done * 1000:.1f}" if measured.done else "-"
+    rows.append(
+        [
+            f"{name}: whole sale",
+            str(measured.done),
+            f"{measured.done / measured.seconds:.1f}",
+            "",
+            "",
+            f"{per_sale:.1f}",
+            cpu,
+            f"{rss:.0f}",
+        ]
+    )
     return rows
 
 
@@ -167,8 +205,21 @@ async def main() -> None:
         f"seed size {args.size}, {args.concurrency} concurrent clients each selling over and over for "
         f"{args.seconds:.0f} s, {args.workers} server worker(s)"
     )
-    print(table(rows, ["mutation", "requests", "req/s", "p50 ms", "p99 ms", "SQL/req", "server RSS MiB"]))
+    header = [
+        "mutation",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "SQL statements",
+        "server CPU ms/sale",
+        "server RSS MiB",
+    ]
+    print(table(rows, header))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BenchError as error:
+        raise SystemExit(f"mutations: {error}") from None

@@ -17,38 +17,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, ServerProcess, closed_loop, machine, table
+from bench.common import HEADER, RATE_LIMITS_OFF, ServerProcess, closed_loop, machine, table
+from bench.queries import FIRST_ACCOUNT, NESTED, SMALL
 from gql.auth import issue_token
 from persistence.db import create_engine
 from persistence.migrate import upgrade_async
 from persistence.seed import parse_size, seed
-
-NESTED = """query Nested {
-  accounts(first: 50, orderBy: {field: CREATED_AT}) {
-    nodes {
-      id name
-      opportunities(first: 100) {
-        nodes {
-          id name stage
-          estimatedRevenue { amount currency }
-          quotes {
-            id name isActive
-            items { id name quantity discountPercent unitPrice { amount currency } total { amount currency }
-                    product { id code name } }
-          }
-        }
-      }
-    }
-  }
-}"""
-
-SMALL = """query Small($id: ID!) {
-  node(id: $id) { ... on Account { id name country opportunities(first: 20) { nodes { id name stage
-    estimatedRevenue { amount currency } } } } }
-}"""
-
-
-FIRST_ACCOUNT = "{ accounts(first: 1, filter: {hasOpportunities: true}) { nodes { id } } }"
 
 
 async def prepare(url: str, size: int) -> str:
@@ -65,22 +39,22 @@ async def prepare(url: str, size: int) -> str:
 
 async def run_backend(name: str, url: str, args: argparse.Namespace) -> list[list[str]]:
     token = await prepare(url, parse_size(args.size))
-    server = ServerProcess(url, workers=args.workers)
+    server = ServerProcess(url, workers=args.workers, env=RATE_LIMITS_OFF)
     try:
         server.wait_ready()
         async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
             response = await http.post("/graphql", json={"query": FIRST_ACCOUNT})
             account_id = response.json()["data"]["accounts"]["nodes"][0]["id"]
-        nested = await closed_loop(server.url, token, {"query": NESTED}, args.concurrency, args.seconds)
-        small = await closed_loop(
-            server.url, token, {"query": SMALL, "variables": {"id": account_id}}, args.concurrency, args.seconds
-        )
+        meters = {"server": server.cpu_seconds}
+        nested = await closed_loop(server.url, token, {"query": NESTED}, args.concurrency, args.seconds, meters=meters)
+        small_body = {"query": SMALL, "variables": {"id": account_id}}
+        small = await closed_loop(server.url, token, small_body, args.concurrency, args.seconds, meters=meters)
         rss = server.rss_mib()
     finally:
         server.stop()
     return [
-        [f"{name}: nested", *nested.row("")[1:], f"{rss:.0f}"],
-        [f"{name}: small", *small.row("")[1:], f"{rss:.0f}"],
+        [f"{name}: nested", *nested.row("")[1:], f"{nested.cpu_ms_per_request():.2f}", f"{rss:.0f}"],
+        [f"{name}: small", *small.row("")[1:], f"{small.cpu_ms_per_request():.2f}", f"{rss:.0f}"],
     ]
 
 
@@ -114,7 +88,7 @@ async def main() -> None:
         f"seed size {args.size}, {args.concurrency} concurrent clients, {args.seconds:.0f} s per query, "
         f"{args.workers} server worker(s)"
     )
-    print(table(rows, [*HEADER, "server RSS MiB"]))
+    print(table(rows, [*HEADER, "server CPU ms/req", "server RSS MiB"]))
 
 
 if __name__ == "__main__":

@@ -443,14 +443,22 @@ _MOVING = frozenset(
         "CatalogChanged",
     }
 )
-_FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue"})
+# An opportunity's owner and amount move figures; its account and partner move it between the boards
+# of those who may see it (a rep managing the account, a partner). So do an account's privacy,
+# manager and partner, for all its opportunities.
+_FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id"})
+_ACCOUNT_FIELDS = frozenset({"is_private", "manager_id", "partner_id", "created_by_id"})
 
 
 def moves_scoreboard(event_type: str, data: Mapping | None = None) -> bool:
     """Whether an event of this type (the class name, as in the outbox) can move a scoreboard figure.
     With the event's `data`, two kinds are judged more closely: an `OpportunityChanged` moves a figure
-    only when it changed the owner or the estimated revenue, a `CatalogChanged` only when it was an
-    exchange rate. Without data the answer errs on the safe side (True for both)."""
+    only when it changed the owner, the estimated revenue, the account or the partner, a
+    `CatalogChanged` only when it was an exchange rate. Without data the answer errs on the safe side
+    (True for both). An `AccountChanged` is judged by its data alone: it moves the boards of those who
+    may see its opportunities when it changed the account's privacy, manager or partner."""
+    if event_type == "AccountChanged":
+        return data is not None and bool(_ACCOUNT_FIELDS.intersection(data.get("fields") or ()))
     if event_type not in _MOVING:
         return False
     if data is None:

@@ -117,6 +117,8 @@ class _Run:
             for (key, _), completed in zip(pending, await _all(c for _, c in pending)):
                 columns[key] = completed
         keys = list(grouped)
+        if not keys:
+            return [{} for _ in parents]
         return [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))]
 
     async def resolve_and_complete(self, field_def: Any, fields: list, values: Any) -> list:

@@ -1,6 +1,10 @@
 """What the scoreboard needs, in four statements (five with a team) whatever the number of
-opportunities: the newest event position, the exchange rates, the opportunities aggregated by owner,
-kind and currency in SQL, and the reps with their goals in the period."""
+opportunities: the newest event position, the exchange rates, the deals aggregated by owner, kind and
+currency, and the reps with their goals in the period.
+
+The deals come from the buckets the unit of work keeps (persistence/aggregates.py), with the closed
+deals of a period's partial days at either end read from the deal table; `from_deals=True` reads
+them all from the deal table instead (the full recomputation the buckets are checked against)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,28 @@ from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.enums import OPEN_STAGES, Stage
@@ -25,8 +48,8 @@ from domain.scoreboard import (
     ScoreboardRequest,
     compute_scoreboard,
 )
-from persistence import reads, tables
-from persistence.visibility import Viewer
+from persistence import aggregates, reads, tables
+from persistence.visibility import Viewer, scoreboard_bucket_slices, scoreboard_deal_rule
 
 # SQLite sums NUMERIC columns as floating point; summing ten-thousandths as integers keeps it exact.
 SCALE = 10_000
@@ -88,6 +111,121 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str, vie
     return union_all(closed, opened)  # type: ignore[return-value]
 
 
+def bucket_groups_statement(
+    period: Period, team_id: int | None, dialect: str, viewer: Viewer = EVERYTHING
+) -> tuple[Select, dict[str, Any]]:
+    """The same groups as `deal_groups_statement` (amounts in ten-thousandths), summed from the buckets
+    that cover the period (`aggregates.cover`) and, for its partial days, from the closed deals
+    themselves through the (stage, closed_at) index: one statement, reading rows by owners and days, not
+    by opportunities. Returned with
+    its parameters (the viewer's among them): the statement is built once per shape of period, team
+    and role, and serves every request of that shape.
+
+    The oldest closing time comes from those edges only. It matters for a sliding window, whose
+    scoreboard changes when its oldest deal drops out: a deal of the window's first partial day drops
+    out before the next midnight, any later one at or after it, when the board changes anyway."""
+    plan = aggregates.cover(period)
+    params: dict[str, Any] = {**viewer.params, "team": team_id}
+    if plan.months is not None:
+        params.update(m_low=plan.months[0], m_high=plan.months[1])
+    for n, (low, high) in enumerate(plan.day_ranges):
+        params.update({f"d_low{n}": low, f"d_high{n}": high})
+    for n, (_, low, high, _) in enumerate(plan.edges):
+        params.update({f"e_low{n}": low, f"e_high{n}": high})
+    shape = (
+        plan.everything,
+        plan.months is not None,
+        len(plan.day_ranges),
+        tuple((after, until) for after, _, _, until in plan.edges),
+        team_id is not None,
+    )
+    return _bucket_groups(shape, viewer.role, dialect), params
+
+
+@cache
+def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
+    """Each (slice, part of the period) is its own branch, a range of the buckets' key (or of an
+    index by owner or manager), rather than one condition over all of them that the planner would
+    answer with a scan of the whole table."""
+    everything, months, day_ranges, edges, team = shape
+    viewer = Viewer(role)  # its ids are parameters: the statement is the same for every viewer of the role
+    b = tables.scoreboard_buckets.c
+    if everything:
+        times = [b.grain == aggregates.ALL]
+    else:
+        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
+        if months:
+            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
+        times += [
+            and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
+            for n in range(day_ranges)
+        ]
+    members = select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
+    in_team = [b.owner_id.in_(members)] if team else []
+    branches = [
+        select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(b.slice == slice_, when, rule, *in_team)
+        for slice_, rule in scoreboard_bucket_slices(viewer)
+        for when in times
+    ]
+    if branches:
+        found = union_all(*branches).subquery("found")
+    else:  # a viewer who may see nothing
+        found = select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(false()).subquery("found")
+    summed = select(
+        found.c.owner_id,
+        found.c.kind,
+        found.c.currency,
+        func.sum(found.c.deals).label("deals"),
+        func.sum(found.c.amount_e4).label("amount"),
+        type_coerce(null(), tables.UTCDateTime).label("oldest"),
+    ).group_by(found.c.owner_id, found.c.kind, found.c.currency)
+    o, a = tables.opportunities.c, tables.accounts.c
+    # Each edge deal's account by its key: on PostgreSQL a lateral lookup the planner cannot flatten
+    # (OFFSET 0) into a join that reads every account, for a few dozen deals.
+    account = select(a.id, a.is_private, a.created_by_id, a.manager_id, a.partner_id).where(a.id == o.account_id)
+    if dialect == "postgresql":
+        account = account.offset(0).lateral("account")
+        deals = tables.opportunities.join(account, true())
+    else:
+        account = tables.accounts
+        deals = tables.opportunities.join(account, a.id == o.account_id)
+    visible = scoreboard_deal_rule(viewer, account)
+    mine = ([o.owner_id.in_(members)] if team else []) + ([visible] if visible is not None else [])
+    amount = (
+        cast(func.round(o.actual_revenue_amount * aggregates.E4), BigInteger)
+        if dialect == "sqlite"
+        else o.actual_revenue_amount * aggregates.E4
+    )
+    parts = [
+        select(
+            o.owner_id,
+            o.stage,
+            o.actual_revenue_currency,
+            func.count(),
+            func.sum(amount),
+            func.min(o.closed_at),
+        )
+        .select_from(deals)
+        .where(
+            o.stage.in_([Stage.WON.value, Stage.LOST.value]),
+            o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
+            o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
+            *mine,
+        )
+        .group_by(o.owner_id, o.stage, o.actual_revenue_currency)
+        for n, (after, until) in enumerate(edges)
+    ]
+    return union_all(summed, *parts) if parts else summed  # type: ignore[return-value]
+
+
+def _date(name: str) -> Any:
+    return bindparam(name, type_=Date)
+
+
+def _moment(name: str) -> Any:
+    return bindparam(name, type_=tables.UTCDateTime)
+
+
 def reps_statement(period: Period, team_id: int | None, owners: Sequence[int], viewer: Viewer = EVERYTHING) -> Select:
     """The reps to show (a team's members, or everyone with deals or a goal in the period), each with
     the goals whose days reach into the period (one row per goal; none: a row with null goal columns)."""
@@ -128,13 +266,18 @@ class ScoreboardRows(NamedTuple):
 
 
 async def load_scoreboard(
-    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+    source: AsyncEngine | AsyncConnection,
+    request: ScoreboardRequest,
+    now: datetime,
+    viewer: Viewer = EVERYTHING,
+    *,
+    from_deals: bool = False,
 ) -> Scoreboard:
     """The scoreboard of `request` at `now`. Its `event_id` is the newest outbox position read before
     the figures: they include at least every event up to it (and maybe some after it, which a
     client replaying from it merely sees again). Raises NotFound for an unknown team and
     ValidationError for a reporting currency without an exchange rate."""
-    return (await load_scoreboard_rows(source, request, now, viewer)).board
+    return (await load_scoreboard_rows(source, request, now, viewer, from_deals=from_deals)).board
 
 
 async def load_scoreboard_with_users(
@@ -146,18 +289,58 @@ async def load_scoreboard_with_users(
 
 
 async def load_scoreboard_rows(
-    source: AsyncEngine | AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer = EVERYTHING
+    source: AsyncEngine | AsyncConnection,
+    request: ScoreboardRequest,
+    now: datetime,
+    viewer: Viewer = EVERYTHING,
+    *,
+    from_deals: bool = False,
 ) -> ScoreboardRows:
     """The scoreboard with the `users` rows of its reps and the `teams` row of its team (read in the
     same statements), so showing them needs no further SQL, however many subscribers a push goes to."""
     if isinstance(source, AsyncEngine):
         async with source.connect() as conn:
-            return await _load(conn, request, now, viewer)
-    return await _load(source, request, now, viewer)
+            return await _load(conn, request, now, viewer, from_deals)
+    return await _load(source, request, now, viewer, from_deals)
 
 
-async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer) -> ScoreboardRows:
+async def _deal_groups(
+    conn: AsyncConnection, period: Period, team_id: int | None, viewer: Viewer, from_deals: bool
+) -> list[DealGroup]:
+    """The deal groups of the period, in one order whichever way they were read (sums then add up the
+    same), rows of one group from the buckets and from the edges merged."""
     dialect = conn.dialect.name
+    merged: dict[tuple[int, str, str | None], list[Any]] = {}
+    if from_deals:
+        stmt, params = deal_groups_statement(period, team_id, dialect, viewer), viewer.params
+        places = 4 if dialect == "sqlite" else 0
+    else:  # ten-thousandths
+        stmt, params = bucket_groups_statement(period, team_id, dialect, viewer)
+        places = 4
+    for owner_id, kind, currency, count, amount, oldest in await conn.execute(stmt, params):
+        entry = merged.setdefault((owner_id, kind, currency or None), [0, Decimal(0), None])
+        entry[0] += count
+        entry[1] += Decimal(amount or 0).scaleb(-places)
+        if oldest is not None:
+            entry[2] = oldest if entry[2] is None else min(entry[2], oldest)
+    return [
+        DealGroup(
+            owner_id=owner_id,
+            kind=DealKind(kind),
+            currency=currency,
+            count=count,
+            amount=amount,
+            oldest_closed_at=oldest,
+        )
+        for (owner_id, kind, currency), (count, amount, oldest) in sorted(
+            merged.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
+        )
+    ]
+
+
+async def _load(
+    conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer, from_deals: bool = False
+) -> ScoreboardRows:
     event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
     rates = await reads.exchange_rates(conn)
     team_id, team = request.team_id, None
@@ -166,23 +349,7 @@ async def _load(conn: AsyncConnection, request: ScoreboardRequest, now: datetime
         if team is None:
             raise NotFound("Team", team_id)
     period = request.period.resolve(now)
-    deals = []
-    for owner_id, kind, currency, count, amount, oldest in await conn.execute(
-        deal_groups_statement(period, team_id, dialect, viewer), viewer.params
-    ):
-        total = Decimal(amount or 0)
-        if dialect == "sqlite":
-            total = total / SCALE
-        deals.append(
-            DealGroup(
-                owner_id=owner_id,
-                kind=DealKind(kind),
-                currency=currency,
-                count=count,
-                amount=total,
-                oldest_closed_at=oldest,
-            )
-        )
+    deals = await _deal_groups(conn, period, team_id, viewer, from_deals)
     users: dict[int, str] = {}
     rows: dict[int, UserRow] = {}
     goals: list[GoalRow] = []

@@ -699,3 +699,31 @@ indicator_due_times = Table(
     Index("ix_indicator_due_times_due_at", "due_at"),
     Index("ix_indicator_due_times_entity", "entity_type", "entity_id"),
 )
+
+# --- scoreboard aggregates: deal counts and amounts per bucket, kept by the unit of work (migration 0007) ---
+
+# Amounts in ten-thousandths of the currency unit (MONEY has four decimals), so sums are whole numbers:
+# exact on SQLite, which sums NUMERIC as floating point; PostgreSQL's NUMERIC has no 64-bit limit.
+AMOUNT_E4 = BigInteger().with_variant(Numeric(38, 0), "postgresql")
+
+scoreboard_buckets = Table(
+    "scoreboard_buckets",
+    metadata,
+    # OWNER: every deal by its owner; MANAGER: deals on an account managed by someone else than the
+    # owner, by that manager; PARTNER: deals of public accounts with a partner on the deal or the account.
+    Column("slice", String(8), primary_key=True),
+    Column("grain", String(8), primary_key=True),  # ALL, MONTH or DAY (UTC) of the closing time
+    Column("starts_on", Date, primary_key=True),  # the DAY, the MONTH's first day; 0001-01-01 for ALL
+    Column("kind", String(8), primary_key=True),  # WON, LOST (by closing time) or OPEN (ALL only)
+    Column("owner_id", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),  # '' for deals without an amount
+    Column("manager_id", Integer, primary_key=True),  # MANAGER slice; 0 elsewhere
+    Column("partner_id", Integer, primary_key=True),  # PARTNER slice: the deal's partner or 0
+    Column("account_partner_id", Integer, primary_key=True),  # PARTNER slice: the account's partner or 0
+    Column("is_private", Boolean, primary_key=True),  # the account is private ...
+    Column("creator_id", Integer, primary_key=True),  # ... and was created by this user (0: nobody)
+    Column("deals", Integer, nullable=False),
+    Column("amount_e4", AMOUNT_E4, nullable=False),
+    Index("ix_scoreboard_buckets_owner", "owner_id", "grain", "starts_on"),
+    Index("ix_scoreboard_buckets_manager", "manager_id", "grain", "starts_on"),
+)

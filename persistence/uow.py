@@ -16,15 +16,17 @@ from sqlalchemy import Table, and_, delete, func, insert, select, text, true, up
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.accounts import Account
 from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
+from domain.opportunities import Opportunity
 from domain.people import User
 from domain.uow import Actor, Link
-from persistence import indicators, reads, tables
+from persistence import aggregates, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
@@ -74,6 +76,8 @@ class SqlUnitOfWork:
         self._seen: dict[tuple[type, int], Entity] = {}
         self._written: set[tuple[str, int]] = set()
         self._lock: asyncio.Lock | None = None
+        # The scoreboard's buckets, moved in this transaction with the opportunities and accounts.
+        self.deals = aggregates.DealTracker()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self.engine.dialect.name == "sqlite":
@@ -167,6 +171,8 @@ class SqlUnitOfWork:
         except IntegrityError as error:
             raise _conflict(type(entity).__name__, error) from None
         entity.id = result.scalar_one()
+        if isinstance(entity, Opportunity):
+            self.deals.added(entity.id)
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
@@ -200,12 +206,16 @@ class SqlUnitOfWork:
             .where(table.c.id == entity.id, table.c.version == before.version)
             .values(**row, version=table.c.version + 1)
         )
+        if kind is Opportunity and aggregates.DEAL_FIELDS.intersection(changed):
+            await self.deals.before_change(self.c, entity.id)
         try:
             result = await self.c.execute(stmt)
         except IntegrityError as error:
             raise _conflict(kind.__name__, error) from None
         if result.rowcount != 1:
             raise StaleVersion(kind.__name__, entity.id)
+        if kind is Account and aggregates.ACCOUNT_FIELDS.intersection(changed):
+            await self.deals.account_changed(self.c, entity.id, aggregates.AccountSide.of(before))
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(
                 delete(tables.bundle_components).where(tables.bundle_components.c.bundle_id == entity.id)
@@ -271,6 +281,8 @@ class SqlUnitOfWork:
         table = table_of(kind)
         before = self._seen.get((kind, entity.id))
         version = before.version if before else entity.version
+        if kind is Opportunity:
+            await self.deals.before_change(self.c, entity.id)
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
@@ -375,8 +387,9 @@ class SqlUnitOfWork:
         return await self.c.execute(statement, parameters)
 
     async def commit(self) -> None:
-        """Bring the status indicators in line with what changed (their events join the others), write
-        the history and the outbox, then commit everything at once."""
+        """Move the scoreboard's buckets by what changed, bring the status indicators in line with it
+        (their events join the others), write the history and the outbox, then commit everything at once."""
+        await self.deals.flush(self.c)
         await indicators.track(self.c, self.events, self.now)
         if self.history:
             await self.c.execute(insert(tables.audit_entries), self.history)

@@ -357,3 +357,52 @@ RULES: dict[str, Any] = {
     "api_tokens": _tokens,
     **{name: _internal for name in INTERNAL},
 }
+
+
+# --- the scoreboard: its buckets (persistence/aggregates.py), and its deals read with their account ---
+
+
+def scoreboard_bucket_slices(viewer: Viewer) -> tuple[tuple[str, ColumnElement], ...]:
+    """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`), as
+    (slice, condition on its buckets) pairs: each opportunity the viewer sees counts in exactly one
+    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole."""
+    return _bucket_slices(viewer.role)
+
+
+@cache
+def _bucket_slices(role: str | None) -> tuple[tuple[str, ColumnElement], ...]:
+    b = tables.scoreboard_buckets.c
+    if role is None:
+        return (("OWNER", true()),)
+    if role == "NOBODY":
+        return ()
+    if role == PARTNER:  # the PARTNER slice holds public accounts' deals only: a partner sees no private one
+        return (("PARTNER", or_(b.partner_id == V_PARTNER, b.account_partner_id == V_PARTNER)),)
+    # A private account's deals count for its creator alone (creator 0 is nobody: ids start at 1).
+    not_hidden = or_(b.is_private == false(), b.creator_id == V_USER)
+    if role == ADMIN:
+        return (("OWNER", not_hidden),)
+    # Owned by me (the team), or on an account I (the team) manage and owned by someone else: the
+    # MANAGER slice holds only deals whose manager is not the owner, so the two never overlap.
+    return (
+        ("OWNER", and_(not_hidden, _mine(b.owner_id, role))),
+        ("MANAGER", and_(not_hidden, _mine(b.manager_id, role), not_(_mine(b.owner_id, role)))),
+    )
+
+
+def scoreboard_deal_rule(viewer: Viewer, account: Any) -> ColumnElement | None:
+    """`_opportunities` for a statement that joins each opportunity to its account (`account`, a FROM
+    with the columns of `accounts`, e.g. a lateral lookup): the same rule on the joined row, where
+    the deal table's rule looks the account up in a subquery over all accounts. For the few deals of
+    a scoreboard's partial days. None: every row."""
+    role, c = viewer.role, account.c
+    if role is None:
+        return None
+    if role == "NOBODY":
+        return false()
+    if role == PARTNER:
+        return and_(c.is_private == false(), or_(o.c.partner_id == V_PARTNER, c.partner_id == V_PARTNER))
+    not_hidden = or_(c.is_private == false(), c.created_by_id == V_USER)
+    if role == ADMIN:
+        return not_hidden
+    return and_(not_hidden, or_(_mine(o.c.owner_id, role), _mine(c.manager_id, role)))

@@ -83,6 +83,81 @@ def cmd_seed(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def cmd_check_aggregates(args: argparse.Namespace) -> None:
+    """Compare the scoreboard's buckets with a full recomputation from the deal table; exit 1 on any
+    difference (each printed on stdout), 0 when they agree."""
+    from persistence import aggregates
+
+    url = database_url()
+    _require_migrated(url)
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    async def run() -> list[aggregates.Difference]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                # One snapshot for both sides, so writes meanwhile cannot look like differences.
+                if conn.dialect.name == "postgresql":
+                    await conn.execution_options(isolation_level="REPEATABLE READ")
+                    await conn.begin()
+                else:
+                    await conn.exec_driver_sql("BEGIN")
+                try:
+                    return await conn.run_sync(aggregates.differences, say)
+                finally:
+                    await conn.rollback()
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(run())
+    for difference in found:
+        key = difference.key
+        print(
+            f"{key.slice} {key.grain} {key.starts_on if key.grain != aggregates.ALL else 'all time'} {key.kind} "
+            f"owner={key.owner_id} currency={key.currency or '-'} manager={key.manager_id} "
+            f"partner={key.partner_id} account_partner={key.account_partner_id} private={key.is_private} "
+            f"creator={key.creator_id}: deal table {_figures(difference.expected)}, "
+            f"buckets {_figures(difference.found)}"
+        )
+    if found:
+        _fail(
+            f"{len(found):,} scoreboard buckets differ from the deal table; `salesgraph rebuild-aggregates` "
+            "rebuilds them",
+            1,
+        )
+    print("the scoreboard aggregates equal a full recomputation from the deal table", file=sys.stderr)
+
+
+def _figures(figures: tuple[int, int]) -> str:
+    from persistence.aggregates import from_e4
+
+    deals, amount = figures
+    return f"{deals} deals, {from_e4(amount)}"
+
+
+def cmd_rebuild_aggregates(args: argparse.Namespace) -> None:
+    from persistence import aggregates
+
+    url = database_url()
+    _require_migrated(url)
+
+    async def run() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":  # writers wait for the rebuild instead of racing it
+                    await conn.exec_driver_sql(f"LOCK TABLE {tables.scoreboard_buckets.name} IN EXCLUSIVE MODE")
+                return await conn.run_sync(aggregates.rebuild, lambda text: print(text, file=sys.stderr, flush=True))
+        finally:
+            await engine.dispose()
+
+    built = asyncio.run(run())
+    print(f"rebuilt the scoreboard aggregates: {built:,} buckets", file=sys.stderr)
+
+
 def possible_types() -> dict[str, list[str]]:
     """Every union and interface of the schema with its object types: Apollo Client's `possibleTypes`."""
     from graphql import GraphQLInterfaceType, GraphQLUnionType
@@ -332,6 +407,17 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--size", default="small", help="small, medium, large or a number of opportunities")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     seed.set_defaults(func=cmd_seed)
+
+    check = sub.add_parser(
+        "check-aggregates",
+        help="compare the scoreboard's aggregates with a full recomputation from the deal table; "
+        "print each difference, exit 1 on any",
+    )
+    check.add_argument("--quiet", action="store_true", help="no progress lines")
+    check.set_defaults(func=cmd_check_aggregates)
+    sub.add_parser("rebuild-aggregates", help="rebuild the scoreboard's aggregates from the deal table").set_defaults(
+        func=cmd_rebuild_aggregates
+    )
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
     sub.add_parser(

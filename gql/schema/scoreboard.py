@@ -17,7 +17,7 @@ from domain.errors import NotFound, ValidationError
 from domain.money import Money as DomainMoney
 from gql import ids
 from gql.errors import ClientError
-from gql.schema.base import Money, described_enum, money
+from gql.schema.base import Edge, Money, PageInfo, described_enum, encode_cursor, money, window
 from gql.schema.people import Team, User
 from persistence import tables
 from persistence.scoreboard import load_scoreboard_rows
@@ -114,6 +114,41 @@ class ScoreboardRep:
 
 
 @strawberry.type(
+    description="A page of a scoreboard's reps by rank (Relay connection). Cursors are places in this board's "
+    "ranking: the next board (after an event) may rank reps otherwise."
+)
+class ScoreboardRepConnection:
+    board: strawberry.Private[Scoreboard]
+    low: strawberry.Private[int]
+    high: strawberry.Private[int]
+
+    @strawberry.field(description="The reps of this page, by rank, with their cursors.")
+    def edges(self) -> list[Edge[ScoreboardRep]]:
+        return [
+            Edge(cursor=encode_cursor(self.low + n), node=rep)
+            for n, rep in enumerate(self.board._reps(self.low, self.high))
+        ]
+
+    @strawberry.field(description="The reps of this page, by rank, without cursors.")
+    def nodes(self) -> list[ScoreboardRep]:
+        return self.board._reps(self.low, self.high)
+
+    @strawberry.field(description="Where this page lies in the whole ranking.")
+    def page_info(self) -> PageInfo:
+        empty = self.low >= self.high
+        return PageInfo(
+            has_next_page=self.high < len(self.board.rep_figures),
+            has_previous_page=self.low > 0,
+            start_cursor=None if empty else encode_cursor(self.low),
+            end_cursor=None if empty else encode_cursor(self.high - 1),
+        )
+
+    @strawberry.field(description="How many reps the whole board ranks.")
+    def total_count(self) -> int:
+        return len(self.board.rep_figures)
+
+
+@strawberry.type(
     description="A live sales scoreboard for a period, optionally one team, in a reporting currency. "
     "Figures change only through events (see `eventId`) or at `changesAt`; totals are the "
     "sums of the reps' rounded figures."
@@ -121,6 +156,8 @@ class ScoreboardRep:
 class Scoreboard:
     team_id: strawberry.Private[int | None]
     team_row: strawberry.Private[Any]
+    rep_figures: strawberry.Private[tuple[scoreboard.RepFigures, ...]]
+    user_rows: strawberry.Private[Mapping[int, Any]]
     preset: PeriodPreset | None = strawberry.field(  # type: ignore[valid-type]
         description="The preset asked for; null for a custom range."
     )
@@ -157,16 +194,56 @@ class Scoreboard:
     progress: Decimal | None = strawberry.field(description="Won revenue ÷ goal, in % with one decimal.")
     projected: Money = strawberry.field(description="The sum of the reps' projected results.")
     on_track: bool | None = strawberry.field(description="Whether `projected` reaches `goal`; null without a goal.")
-    reps: list[ScoreboardRep] = strawberry.field(
-        description="The sales reps by rank: a team's members, or (without a team) everyone who owns open "
-        "opportunities, closed deals in the period or has a goal in it."
-    )
     missing_rates: list[str] = strawberry.field(
         description="Currencies of amounts left out because they have no exchange rate (set one to count them)."
     )
     event_id: strawberry.ID | None = strawberry.field(
         description="The newest event these figures include (a subscription's `since`); null before any event."
     )
+
+    @strawberry.field(
+        description="The sales reps by rank: a team's members, or (without a team) everyone who owns open "
+        "opportunities, closed deals in the period or has a goal in it. All of them: on a large sales "
+        "organisation ask for `ranking` (a page) and `viewerRep` instead."
+    )
+    def reps(self) -> list[ScoreboardRep]:
+        return self._reps(0, len(self.rep_figures))
+
+    @strawberry.field(
+        description="The sales reps by rank, a page at a time, as `reps` lists them: the top 20 unless `first` "
+        "or `last` says how many (at most 100), and the next with `after` (`before` for the previous)."
+    )
+    def ranking(
+        self,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many reps from the start (or `after`).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The reps ranked after this cursor (an edge's `cursor`).")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="How many reps from the end (or `before`).")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="The reps ranked before this cursor (an edge's `cursor`).")
+        ] = None,
+    ) -> ScoreboardRepConnection:
+        low, high = window(first, after, last, before).bounds(len(self.rep_figures))
+        return ScoreboardRepConnection(board=self, low=low, high=high)
+
+    @strawberry.field(
+        description="The caller's own row on this board, wherever it ranks (so a page of `ranking` and this "
+        "together always show it); null for a partner, or a user with no row on this board."
+    )
+    def viewer_rep(self, info: Info) -> ScoreboardRep | None:
+        user_id = info.context.viewer.user_id
+        for n, rep in enumerate(self.rep_figures):
+            if rep.user_id == user_id:
+                return self._reps(n, n + 1)[0]
+        return None
+
+    def _reps(self, low: int, high: int) -> list[ScoreboardRep]:
+        return [ScoreboardRep.from_domain(r, self.user_rows.get(r.user_id)) for r in self.rep_figures[low:high]]
 
     @strawberry.field(description="The team the scoreboard is limited to; null for everyone.")
     async def team(self, info: Info) -> Team | None:
@@ -206,7 +283,8 @@ class Scoreboard:
             progress=board.progress,
             projected=_money(board.projected),
             on_track=board.on_track,
-            reps=[ScoreboardRep.from_domain(r, users.get(r.user_id)) for r in board.reps],
+            rep_figures=board.reps,
+            user_rows=users,
             missing_rates=list(board.missing_rates),
             event_id=None if board.event_id is None else strawberry.ID(str(board.event_id)),
         )

@@ -4,8 +4,8 @@ alias (`from persistence import tables`, then `tables.accounts`, not `t.accounts
 from __future__ import annotations
 
 import ast
-import re
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]

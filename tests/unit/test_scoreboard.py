@@ -312,6 +312,13 @@ def test_with_its_data_an_event_is_judged_by_what_it_changed():
     assert moves_scoreboard("OpportunityChanged", {"fields": ["estimated_revenue", "name"]})
     assert moves_scoreboard("OpportunityChanged", {"fields": ["owner_id"]})
     assert not moves_scoreboard("OpportunityChanged", {"fields": ["business_roles"]})
+    # Moving a deal to another account or partner moves it between the boards of those who may see it.
+    assert moves_scoreboard("OpportunityChanged", {"fields": ["account_id"]})
+    assert moves_scoreboard("OpportunityChanged", {"fields": ["partner_id"]})
+    assert moves_scoreboard("AccountChanged", {"fields": ["is_private"]})
+    assert moves_scoreboard("AccountChanged", {"fields": ["manager_id", "name"]})
+    assert moves_scoreboard("AccountChanged", {"fields": ["partner_id"]})
+    assert not moves_scoreboard("AccountChanged", {"fields": ["groups"]})
     assert moves_scoreboard("CatalogChanged", {"what": "ExchangeRate"})
     assert not moves_scoreboard("CatalogChanged", {"what": "ProductImport"})
 

@@ -3,7 +3,7 @@ account, contact, opportunity or lead (issue 18, item 4). Numbered 0009 beside t
 issue 18 (0007, 0008); down_revision is re-chained when they are merged.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import persistence.tables
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,35 @@
+"""What keeping the scoreboard's aggregates costs a mutation, in SQL statements, against the same
+mutation with the unit of work's aggregate step switched off: nothing when no counted field changes
+(a rename), three when an amount changes (what the deal counted for before, what it counts for at
+commit, one upsert of the difference), four when it leaves a bucket (emptied buckets are deleted)."""
+
+from __future__ import annotations
+
+from persistence import aggregates
+from tests.conftest import statements
+from tests.integration.mutations.test_opportunities import LOST, UPDATE, new_opportunity
+
+
+async def test_a_rename_costs_nothing_more_a_new_amount_three_statements_and_a_loss_four(api, writable, monkeypatch):
+    async def cost(opportunity: dict, document: str, **values) -> int:
+        response = await api.post(document, {"input": {"id": opportunity["id"], **values}})
+        assert "errors" not in response.json(), response.json()
+        return statements(response)
+
+    async def changes(opportunity: dict) -> list[int]:
+        return [
+            await cost(opportunity, UPDATE, name="Fleet renewal, phase 2"),
+            await cost(opportunity, UPDATE, estimatedRevenue={"amount": "13000.00", "currency": "EUR"}),
+            await cost(opportunity, LOST, reason="Price"),
+        ]
+
+    kept = await changes(await new_opportunity(api, writable))
+    with monkeypatch.context() as patched:
+
+        async def nothing(*args) -> None:
+            return None
+
+        for step in ("before_change", "account_changed", "flush"):
+            patched.setattr(aggregates.DealTracker, step, nothing)
+        without = await changes(await new_opportunity(api, writable))
+    assert [k - w for k, w in zip(kept, without)] == [0, 3, 4]
