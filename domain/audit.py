@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.errors import Ref, ValidationError
 
-AUDITED = ("Account", "Opportunity", "Quote")
+AUDITED = ("Account", "Opportunity", "Quote", "Task")
 
 
 def business_role(role: str, contact_id: int) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def business_role(role: str, contact_id: int) -> dict[str, Any]:
 
 @dataclass(kw_only=True)
 class AuditEntry:
-    """One changed field of an account, opportunity or quote: who changed it, when, from what to what.
+    """One changed field of an account, opportunity, quote or task: who changed it, when, from what to what.
     A value that names a row holds it as a `Ref` (stored as `{"ref": type, "id": key}`), never as a bare
     key: the API shows it with the reader's rules (gql/schema/history.py)."""
 

@@ -122,3 +122,15 @@ class SentimentSource(str, Enum):
 
     UPSTREAM = "UPSTREAM"
     SCORER = "SCORER"
+
+
+class TaskPriority(str, Enum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+    @property
+    def rank(self) -> int:
+        """Its place from least to most urgent (LOW 1 … URGENT 4), for ordering."""
+        return list(TaskPriority).index(self) + 1

@@ -169,6 +169,35 @@ class ActivityDeleted(ActivityEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskEvent(DomainEvent):
+    """Something that happened to a task. data: assigneeId, priority, dueAt, done and what it is attached
+    to (one of accountId, contactId, opportunityId, leadId), plus what the kind says."""
+
+    entity_type: ClassVar[str] = "Task"
+
+
+class TaskCreated(TaskEvent):
+    """A task was created."""
+
+
+class TaskChanged(TaskEvent):
+    """A task's title, notes, due time, priority or assignee changed (data: fields; previousAssigneeId when
+    it was reassigned)."""
+
+
+class TaskCompleted(TaskEvent):
+    """A task was marked done (data: completedAt)."""
+
+
+class TaskReopened(TaskEvent):
+    """A done task was opened again."""
+
+
+class TaskDeleted(TaskEvent):
+    """A task was deleted."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CatalogEvent(DomainEvent):
     entity_type: ClassVar[str] = "Catalog"
 

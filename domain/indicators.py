@@ -19,7 +19,12 @@ What counts (the same for the incremental path, the scheduler and a full re-eval
 - NO_FUTURE_ACTIVITY: an open opportunity holds unless one of its open (not done) activities is due
   strictly after `now`; it flips at the latest such due time.
 - MANY_MEETINGS_NO_SALE: at least `count` meetings (open or done) in the window of `days` days, and no
-  opportunity won (closed_at) in that same window."""
+  opportunity won (closed_at) in that same window.
+- TASK_OVERDUE: an open (not done) task is overdue from its due time on (due_at <= now); it holds while
+  one of the entity's tasks is, whatever state the entity is in, and flips at the earliest due time to
+  come. An opportunity, a contact or a lead is judged by the tasks attached to it; an account by those
+  on it, on its opportunities and on its contacts (as for activities, a contact without an account is
+  never marked)."""
 
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ EVENT_ENTITY_TYPE = {
     MonitoredEntity.ACCOUNT: "Account",
     MonitoredEntity.CONTACT: "Contact",
     MonitoredEntity.OPPORTUNITY: "Opportunity",
+    MonitoredEntity.LEAD: "Lead",
 }
 
 
@@ -80,15 +86,22 @@ class OpportunityFact:
 
 
 @dataclass(frozen=True)
+class TaskFact:
+    due_at: datetime | None
+    done: bool
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the rules know about one entity: when it was created, the activities that count for it,
-    the opportunities that count for it (an account's or a contact's account's), and, for an
-    opportunity, the opportunity itself."""
+    the opportunities that count for it (an account's or a contact's account's), for an opportunity the
+    opportunity itself, and the tasks that count for it."""
 
     created_at: datetime
     activities: tuple[ActivityFact, ...] = ()
     opportunities: tuple[OpportunityFact, ...] = ()
     opportunity: OpportunityFact | None = None
+    tasks: tuple[TaskFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,11 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
         wins = [o.won_at for o in facts.opportunities if o.won_at is not None]
         least = rule.count or 0
         return _windowed(now, [(meetings, width), (wins, width)], lambda c: c[0] >= least and c[1] == 0)
+    if kind is RuleKind.TASK_OVERDUE:
+        open_due = [t.due_at for t in facts.tasks if not t.done and t.due_at is not None]
+        if any(due <= now for due in open_due):
+            return Verdict(True)
+        return Verdict(False, min(open_due)) if open_due else Verdict(False)
     opportunity = facts.opportunity
     if opportunity is None or not opportunity.is_open:
         return Verdict(False)  # closed opportunities are neither late, stuck nor unplanned
@@ -187,10 +205,10 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
 
 @dataclass(frozen=True, kw_only=True)
 class StatusIndicatorEvent(DomainEvent):
-    """An indicator set on or cleared from one account, contact or opportunity. Unlike other events,
+    """An indicator set on or cleared from one account, contact, opportunity or lead. Unlike other events,
     the entity type is per event (the class attribute of DomainEvent is shadowed by a real field)."""
 
-    entity_type: str = field()  # type: ignore[misc]  # "Account", "Contact" or "Opportunity"
+    entity_type: str = field()  # type: ignore[misc]  # "Account", "Contact", "Opportunity" or "Lead"
 
     @classmethod
     def about(cls, entity: MonitoredEntity | str, entity_id: int, **data: Any) -> StatusIndicatorEvent:

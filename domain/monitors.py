@@ -1,4 +1,4 @@
-"""Status monitors (after SuperOffice SAINT): a typed rule over accounts, contacts or opportunities
+"""Status monitors (after SuperOffice SAINT): a typed rule over accounts, contacts, opportunities or leads
 that marks each entity with a status indicator while the rule holds. Evaluation is the realtime issue's."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class MonitoredEntity(str, Enum):
     ACCOUNT = "ACCOUNT"
     CONTACT = "CONTACT"
     OPPORTUNITY = "OPPORTUNITY"
+    LEAD = "LEAD"
 
 
 class ActivityState(str, Enum):
@@ -34,9 +35,15 @@ class RuleKind(str, Enum):
     STUCK_IN_STAGE = "STUCK_IN_STAGE"  # in its stage (or in `stage`) for more than `days`
     NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"  # open, and nothing scheduled from now on
     MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
+    TASK_OVERDUE = "TASK_OVERDUE"  # an open task on it is past its due time
 
 
-ACCOUNT, CONTACT, OPPORTUNITY = MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT, MonitoredEntity.OPPORTUNITY
+ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
+    MonitoredEntity.ACCOUNT,
+    MonitoredEntity.CONTACT,
+    MonitoredEntity.OPPORTUNITY,
+    MonitoredEntity.LEAD,
+)
 # What each rule can be about (a contact is judged by its account's activities and deals), and the
 # parameters it takes: required ones must be given and positive, no others may be.
 RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
@@ -47,6 +54,7 @@ RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
     RuleKind.STUCK_IN_STAGE: (frozenset({OPPORTUNITY}), frozenset({"days"})),
     RuleKind.NO_FUTURE_ACTIVITY: (frozenset({OPPORTUNITY}), frozenset()),
     RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset({"count", "days"})),
+    RuleKind.TASK_OVERDUE: (frozenset({ACCOUNT, CONTACT, OPPORTUNITY, LEAD}), frozenset()),
 }
 _NUMBERS = ("days", "weeks", "months", "count")
 _USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES}

@@ -12,6 +12,7 @@ from domain.base import Entity
 from domain.enums import Role
 from domain.errors import Conflict, NotFound, PermissionDenied, raises
 from domain.events import DomainEvent
+from domain.people import User
 
 E = TypeVar("E", bound=Entity)
 
@@ -58,7 +59,8 @@ class UnitOfWork(Protocol):
     of this same transaction. Nothing is visible to others before `commit`.
     `lock` serialises writers of one row for the rest of the transaction (a counter that concurrent
     requests move, such as a lead splitter): call it before reading what you will change, so the
-    read sees the last committed state and no version check can fail; a missing row locks nothing."""
+    read sees the last committed state and no version check can fail; a missing row locks nothing.
+    `may_see` tells whether another user may read a row, by the same rules (whom a task may be given to)."""
 
     actor: Actor
     now: datetime
@@ -74,6 +76,7 @@ class UnitOfWork(Protocol):
     @raises(Conflict)
     async def touch(self, entity: E) -> E: ...
     async def lock(self, kind: type[Entity], id: int) -> None: ...
+    async def may_see(self, user: User, kind: type[Entity], id: int) -> bool: ...
     @raises(Conflict)
     async def delete(self, entity: Entity) -> None: ...
     async def links(self, link: Link, **where: Any) -> list[dict[str, Any]]: ...

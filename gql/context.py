@@ -59,10 +59,11 @@ class Context:
 
     @property
     def viewer(self) -> Viewer:
-        """The caller as the visibility rules see it: every read of this request is limited to it."""
+        """The caller as the visibility rules see it: every read of this request is limited to it. It reads
+        at the request's time (the clock when first asked), so time-based filters agree within a request."""
         found = self.__dict__.get("_viewer")
         if found is None:
-            found = self.__dict__["_viewer"] = Viewer.of(self.principal)
+            found = self.__dict__["_viewer"] = Viewer.of(self.principal, now=self.clock())
         return found
 
     @property

@@ -34,6 +34,7 @@ QUERY: dict[str, S | None] = {
     "opportunities": S.OPPORTUNITIES_READ,
     "contracts": S.CONTRACTS_READ,
     "salesActivities": S.ACTIVITIES_READ,
+    "tasks": S.ACTIVITIES_READ,
     "priceBooks": S.CATALOG_READ,
     "products": S.CATALOG_READ,
     "exchangeRates": S.CATALOG_READ,
@@ -54,6 +55,7 @@ SUBSCRIPTION: dict[str, S | None] = {
     "scoreboardUpdated": S.SCOREBOARD_READ,
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
+    "taskEvents": S.ACTIVITIES_READ,
 }
 
 
@@ -143,7 +145,16 @@ MUTATION: dict[str, S | None] = {
         "deleteQuote",
     ),
     **_writes(
-        S.ACTIVITIES_WRITE, "createSalesActivity", "updateSalesActivity", "completeSalesActivity", "deleteSalesActivity"
+        S.ACTIVITIES_WRITE,
+        "createSalesActivity",
+        "updateSalesActivity",
+        "completeSalesActivity",
+        "deleteSalesActivity",
+        "createTask",
+        "updateTask",
+        "completeTask",
+        "reopenTask",
+        "deleteTask",
     ),
     **_writes(
         S.CATALOG_WRITE,

@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, and_, exists, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, or_, select
 
 from domain.errors import ValidationError
 from persistence import tables
-from persistence.visibility import Viewer
+from persistence.visibility import V_NOW, V_USER, Viewer
 
 EVERYTHING = Viewer.everything()
 # A search term is a few words typed by a person: longer ones are mistakes or attacks (SQLite refuses a
@@ -28,7 +28,8 @@ class FilterSpec:
     # `has_x`: True / False; each takes the viewer, so a row's hidden children (or hidden parent) do not count
     has: Mapping[str, Callable[[Viewer], ColumnElement]] = field(default_factory=dict)
     extra: Mapping[str, Callable[[Any], ColumnElement]] = field(default_factory=dict)
-    order: Mapping[str, str] = field(default_factory=dict)  # public order field -> column
+    order: Mapping[str, str | ColumnElement] = field(default_factory=dict)  # public order field -> column or expression
+    nulls_last: frozenset[str] = frozenset()  # order fields whose rows without a value come last, either way
 
 
 def _exists(child: Table, fk: str, parent: Table) -> Callable[[Viewer], ColumnElement]:
@@ -108,8 +109,11 @@ def conditions(
 
 
 def ordering(spec: FilterSpec, order_field: str, descending: bool) -> list[ColumnElement]:
-    column = spec.table.c[spec.order[order_field]]
-    return [column.desc() if descending else column.asc()]
+    target = spec.order[order_field]
+    column = spec.table.c[target] if isinstance(target, str) else target
+    ordered = column.desc() if descending else column.asc()
+    # PostgreSQL and SQLite put NULL at opposite ends unless told: say it, so both list alike.
+    return [ordered.nulls_last() if order_field in spec.nulls_last else ordered]
 
 
 def _indicator(entity_type: str, table: Table, present: bool) -> Callable[[Any], ColumnElement]:
@@ -181,6 +185,7 @@ LEADS = FilterSpec(
         ),
         "opportunity": _refers(tables.leads.c.opportunity_id),
     },
+    extra=_indicators("LEAD", tables.leads),
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
 
@@ -276,6 +281,45 @@ CONVERSATIONS = FilterSpec(
     equals=("kind", "language", "owner_id", "account_id", "contact_id", "opportunity_id", "external_id"),
     ranges=("started_at", "duration_seconds"),
     order={"STARTED_AT": "started_at", "DURATION": "duration_seconds", "TITLE": "title", **_COMMON_ORDER},
+)
+
+
+_t = tables.tasks
+
+
+def _task_mine(mine: bool) -> ColumnElement:
+    """Assigned to the caller (a partner is assigned none); false: to someone else."""
+    return _t.c.assignee_id == V_USER if mine else _t.c.assignee_id != V_USER
+
+
+def _task_open(wanted: bool) -> ColumnElement:
+    return _t.c.done == (not wanted)
+
+
+def _task_overdue(wanted: bool) -> ColumnElement:
+    """Open and due at or before the time of the read (`:v_now`, the request's clock)."""
+    overdue = and_(_t.c.done == false(), _t.c.due_at.is_not(None), _t.c.due_at <= V_NOW)
+    return overdue if wanted else ~overdue
+
+
+TASK_PRIORITY_RANK = case(
+    {name: rank for rank, name in enumerate(tables.TASK_PRIORITIES, start=1)}, value=_t.c.priority, else_=0
+)
+
+TASKS = FilterSpec(
+    tables.tasks,
+    search=("title", "notes"),
+    equals=("assignee_id", "account_id", "contact_id", "opportunity_id", "lead_id", "priority"),
+    ranges=("due_at", "completed_at", "created_at"),
+    extra={"mine": _task_mine, "open": _task_open, "overdue": _task_overdue},
+    order={
+        "DUE_AT": "due_at",
+        "PRIORITY": TASK_PRIORITY_RANK,
+        "TITLE": "title",
+        "COMPLETED_AT": "completed_at",
+        **_COMMON_ORDER,
+    },
+    nulls_last=frozenset({"DUE_AT", "COMPLETED_AT"}),
 )
 
 USERS = FilterSpec(

@@ -5,7 +5,7 @@
   them loaded in a few batched statements), writes the indicators that appear or go and each pair's
   next due time, and appends a StatusIndicatorSet / StatusIndicatorCleared event per change to
   `events`, so they reach the outbox in the same transaction. A transaction that records no event
-  about accounts, contacts, opportunities, activities or monitors costs nothing; one that does costs
+  about accounts, contacts, opportunities, activities, tasks or monitors costs nothing; one that does costs
   one cheap SELECT of the active monitors when none of them can be affected.
 - `reevaluate(conn, monitors, scope, now)`: the re-evaluation of chosen pairs, which the
   scheduler (persistence/scheduler.py) runs for the pairs whose due time has come.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ from domain.indicators import (
     ActivityFact,
     Facts,
     OpportunityFact,
+    TaskFact,
     evaluate,
     indicator_cleared,
     indicator_set,
@@ -55,10 +56,11 @@ from domain.indicators import (
 from domain.monitors import MonitoredEntity, Rule, RuleKind
 from persistence import reads, tables
 
-ACCOUNT, CONTACT, OPPORTUNITY = (
+ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
     MonitoredEntity.ACCOUNT.value,
     MonitoredEntity.CONTACT.value,
     MonitoredEntity.OPPORTUNITY.value,
+    MonitoredEntity.LEAD.value,
 )
 # Any constant shared by every process of a deployment (not the outbox dispatcher's).
 _ADVISORY_LOCK = 0x5A1E5_1D1
@@ -128,6 +130,47 @@ async def _account_level(
     return activities, wins
 
 
+async def _overdue_candidates(conn: AsyncConnection, kind: str, ids: set[int] | None) -> dict[int, list[TaskFact]]:
+    """The open tasks with a due time that count for each entity of `kind` (TASK_OVERDUE reads no
+    others): an opportunity's, a contact's or a lead's own; an account's, its opportunities' and its
+    contacts' (a consultant, without an account, counts for no account)."""
+    t = tables.tasks
+    if kind == ACCOUNT:
+        o, c = tables.opportunities, tables.contacts
+        owner = func.coalesce(t.c.account_id, o.c.account_id, c.c.account_id)
+        source = t.outerjoin(o, o.c.id == t.c.opportunity_id).outerjoin(c, c.c.id == t.c.contact_id)
+        keys = sorted(ids) if ids is not None else None
+        where = (
+            t.c.lead_id.is_(None)
+            if keys is None
+            else or_(t.c.account_id.in_(keys), o.c.account_id.in_(keys), c.c.account_id.in_(keys))
+        )
+    else:
+        owner = t.c[{CONTACT: "contact_id", OPPORTUNITY: "opportunity_id", LEAD: "lead_id"}[kind]]
+        source = t
+        where = owner.is_not(None) if ids is None else owner.in_(sorted(ids))
+    found: dict[int, list[TaskFact]] = defaultdict(list)
+    rows = await conn.execute(
+        select(owner.label("owner"), t.c.due_at, t.c.done)
+        .select_from(source)
+        .where(where, t.c.done.is_(False), t.c.due_at.is_not(None))
+    )
+    for r in rows:
+        if r.owner is not None:
+            found[r.owner].append(TaskFact(due_at=r.due_at, done=bool(r.done)))
+    return found
+
+
+async def _tasks_for(
+    conn: AsyncConnection, kind: str, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]], found: Any
+) -> dict[int, list[TaskFact]]:
+    """The task facts of the entities of `kind` found (all of them when all were wanted), when a rule of
+    that kind reads tasks; none otherwise."""
+    if RuleKind.TASK_OVERDUE not in rules.get(kind, set()) or not found:
+        return {}
+    return await _overdue_candidates(conn, kind, None if wanted.get(kind) is None else set(found))
+
+
 async def load_facts(
     conn: AsyncConnection,
     wanted: dict[str, set[int] | None],
@@ -170,8 +213,15 @@ async def load_facts(
         if all(kind not in wanted or wanted[kind] is None for kind in (ACCOUNT, CONTACT)):
             level = None  # every account's: no need to list the ids
         activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
+        account_tasks = await _tasks_for(conn, ACCOUNT, wanted, rules, account_rows)
+        contact_tasks = await _tasks_for(conn, CONTACT, wanted, rules, contact_rows)
         facts[ACCOUNT] = {
-            i: Facts(created_at=created, activities=tuple(activities.get(i, ())), opportunities=tuple(wins.get(i, ())))
+            i: Facts(
+                created_at=created,
+                activities=tuple(activities.get(i, ())),
+                opportunities=tuple(wins.get(i, ())),
+                tasks=tuple(account_tasks.get(i, ())),
+            )
             for i, created in account_rows.items()
         }
         facts[CONTACT] = {
@@ -179,6 +229,7 @@ async def load_facts(
                 created_at=created,
                 activities=tuple(activities.get(account, ())),
                 opportunities=tuple(wins.get(account, ())),
+                tasks=tuple(contact_tasks.get(i, ())),
             )
             for i, (account, created) in contact_rows.items()
         }
@@ -205,6 +256,7 @@ async def load_facts(
                     activities[r.opportunity_id].append(
                         ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at)
                     )
+            tasks = await _tasks_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
             for r in rows:
                 me = OpportunityFact(
                     stage=Stage(r.stage),
@@ -213,8 +265,24 @@ async def load_facts(
                     expected_close_date=r.expected_close_date,
                 )
                 facts[OPPORTUNITY][r.id] = Facts(
-                    created_at=r.created_at, activities=tuple(activities.get(r.id, ())), opportunity=me
+                    created_at=r.created_at,
+                    activities=tuple(activities.get(r.id, ())),
+                    opportunity=me,
+                    tasks=tuple(tasks.get(r.id, ())),
                 )
+    if LEAD in wanted:
+        ids = wanted[LEAD]
+        facts[LEAD] = {}
+        if ids is None or ids:
+            leads = tables.leads
+            lead_rows = {
+                r.id: r.created_at
+                for r in await conn.execute(select(leads.c.id, leads.c.created_at).where(_ids_clause(leads.c.id, ids)))
+            }
+            tasks = await _tasks_for(conn, LEAD, wanted, rules, lead_rows)
+            facts[LEAD] = {
+                i: Facts(created_at=created, tasks=tuple(tasks.get(i, ()))) for i, created in lead_rows.items()
+            }
     return facts
 
 
@@ -343,9 +411,11 @@ class _Affected:
     opportunities: set[int]
     via_opportunities: set[int]  # opportunities whose account (and its contacts) is affected too
     monitors: set[int]
+    leads: set[int] = field(default_factory=set)
+    via_contacts: set[int] = field(default_factory=set)  # contacts whose account is affected too (their tasks)
 
     def __bool__(self) -> bool:
-        return bool(self.accounts or self.contacts or self.opportunities or self.monitors)
+        return bool(self.accounts or self.contacts or self.opportunities or self.monitors or self.leads)
 
 
 _OPPORTUNITY_FACTS = {
@@ -358,6 +428,7 @@ _OPPORTUNITY_FACTS = {
     "OpportunityDeleted",
 }
 _ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
+_TASK_FACTS = {"TaskCreated", "TaskChanged", "TaskCompleted", "TaskReopened", "TaskDeleted"}
 _JUDGING = {"rule", "entity_type", "active"}  # the fields of a monitor that decide what it marks
 
 
@@ -372,6 +443,19 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
             if data.get("opportunityId") is not None:
                 found.opportunities.add(data["opportunityId"])
                 found.via_opportunities.add(data["opportunityId"])
+        elif kind in _TASK_FACTS:
+            if kind == "TaskChanged" and "due_at" not in (data.get("fields") or ()):
+                continue  # its title, notes, priority or assignee: no rule reads those
+            if data.get("accountId") is not None:
+                found.accounts.add(data["accountId"])
+            if data.get("opportunityId") is not None:
+                found.opportunities.add(data["opportunityId"])
+                found.via_opportunities.add(data["opportunityId"])
+            if data.get("contactId") is not None:
+                found.contacts.add(data["contactId"])
+                found.via_contacts.add(data["contactId"])
+            if data.get("leadId") is not None:
+                found.leads.add(data["leadId"])
         elif kind in _OPPORTUNITY_FACTS:
             found.opportunities.add(event.entity_id)
             found.via_opportunities.add(event.entity_id)
@@ -382,6 +466,8 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
             found.accounts.add(event.entity_id)
         elif kind in ("ContactCreated", "ContactDeleted"):
             found.contacts.add(event.entity_id)
+            if kind == "ContactDeleted" and data.get("accountId") is not None:
+                found.accounts.add(data["accountId"])  # its tasks went with it, and they counted for the account
         elif kind == "StatusMonitorChanged":
             if data.get("change") == "UPDATED" and not _JUDGING & set(data.get("fields") or ()):
                 continue  # only its name, description, icon, colour or priority: no indicator changes
@@ -436,6 +522,10 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
         touched.add(CONTACT)
     if found.opportunities:
         touched.add(OPPORTUNITY)
+    if found.via_contacts:
+        touched.add(ACCOUNT)
+    if found.leads:
+        touched.add(LEAD)
     monitors = await load_monitors(conn, found.monitors)
     if not found.monitors and not touched & set(_by_type(monitors, found.monitors)):
         return []  # no monitor can be affected: this SELECT was all it cost
@@ -463,7 +553,20 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
             )
         }
         contacts |= set(known)
-    entities = {ACCOUNT: accounts, CONTACT: contacts, OPPORTUNITY: set(found.opportunities)}
+    if by_type.get(ACCOUNT) and found.via_contacts:
+        c = tables.contacts
+        accounts |= {
+            r.account_id
+            for r in await conn.execute(
+                select(c.c.account_id).where(c.c.id.in_(sorted(found.via_contacts)), c.c.account_id.is_not(None))
+            )
+        }
+    entities = {
+        ACCOUNT: accounts,
+        CONTACT: contacts,
+        OPPORTUNITY: set(found.opportunities),
+        LEAD: set(found.leads),
+    }
     scope: dict[int, set[int] | None] = {m: None for m in found.monitors}
     for kind, monitor_ids in by_type.items():
         for monitor_id in monitor_ids:

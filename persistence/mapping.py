@@ -28,6 +28,7 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.tasks import Task
 from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
 from domain.uow import Link
@@ -65,6 +66,7 @@ TABLES: dict[type[Entity], Table] = {
     Conversation: tables.conversations,
     ConversationSettings: tables.conversation_settings,
     TrackedTerm: tables.tracked_terms,
+    Task: tables.tasks,
 }
 
 LINKS: dict[Link, Table] = {

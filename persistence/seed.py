@@ -34,12 +34,14 @@ from domain.enums import (
     ProductCategory,
     Role,
     Stage,
+    TaskPriority,
 )
 from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem, quote_total
+from domain.tasks import Task
 from persistence import aggregates, tables
 from persistence.rows import to_row
 from persistence.seed_conversations import ConversationSeeder, Deal, seed_tables
@@ -305,6 +307,12 @@ SUBJECTS = {
     ActivityType.REQUEST: "Question about licences",
 }
 BUNDLE_PARTS = (("SG-CLOUD", Decimal(50)), ("IMPL-STD", Decimal(30)), ("SUP-BASIC", Decimal(20)))
+TASK_TITLES = {
+    "account_id": ["Plan the annual review", "Check the renewal date", "Update the billing address"],
+    "contact_id": ["Call back about the invoice", "Send the product sheet", "Invite to the customer day"],
+    "opportunity_id": ["Send the revised offer", "Book a demo", "Confirm the budget", "Chase the signed quote"],
+    "lead_id": ["Call to qualify", "Send the introduction e-mail", "Find the decision maker"],
+}
 
 
 class _Company:
@@ -317,6 +325,8 @@ class _Company:
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.next_id: dict[str, int] = {}
         self.activities_made = 0
+        # Tasks draw from their own generator: the rows made before tasks existed stay the same.
+        self.task_rng = random.Random(f"salesgraph-tasks-{n}")
         self.won_eur: dict[int, Decimal] = {}
         self.won_deals: dict[int, int] = {}
         # Opportunities that came from a lead: (opportunity id, account id, created, campaign, owner, partner).
@@ -687,6 +697,7 @@ class _Company:
                 )
             account_id = self.add(tables.accounts, account)
             self.account_info[account_id] = {
+                "private": is_private,
                 "manager": manager,
                 "partner": partner_id,
                 "kind": kind,
@@ -844,6 +855,10 @@ class _Company:
                 open_deal=not stage.is_closed and k == 0,
                 opportunity_id=opp_id,
             )
+        if self.task_rng.random() < (0.1 if stage.is_closed else 0.35):
+            # The owner sees the deal, unless it is on a private account, which only its creator sees.
+            assignee = info["manager"] if info["private"] else owner
+            self.task(assignee, created, opportunity_id=opp_id)
 
     def quotes(
         self, opp_id: int, stage: Stage, currency: str, created: datetime, until: datetime
@@ -991,6 +1006,51 @@ class _Company:
             ),
         )
 
+    def task(self, assignee: int, since: datetime, by_partner: int | None = None, **target: int) -> None:
+        """A task on `target` for `assignee` (who may see it), made after `since`: about a quarter done, a
+        fifth overdue (open, due before the anchor), most others due within a month, a few with no due time."""
+        rng = self.task_rng
+        created = max(since, self.anchor - timedelta(days=rng.uniform(1, 40)))
+        roll = rng.random()
+        done, completed, due = False, None, None
+        if roll < 0.25:
+            completed = min(self.anchor, created + timedelta(days=rng.uniform(0, 10)))
+            done, due = True, completed + timedelta(days=rng.uniform(-2, 3))
+        elif roll < 0.45:
+            due = max(created, self.anchor - timedelta(days=rng.uniform(0.5, 14)))
+        elif roll < 0.9:
+            due = self.anchor + timedelta(days=rng.uniform(0.5, 30))
+        [column] = target
+        self.add(
+            tables.tasks,
+            Task(
+                title=rng.choice(TASK_TITLES[column]),
+                notes="Agreed in the last call." if rng.random() < 0.3 else None,
+                due_at=due,
+                priority=rng.choices(list(TaskPriority), [20, 50, 20, 10])[0],
+                assignee_id=assignee,
+                done=done,
+                completed_at=completed,
+                completed_by_user_id=assignee if done else None,
+                created_by_user_id=None if by_partner else assignee,
+                created_by_partner_id=by_partner,
+                **target,
+                **self.stamps(created, completed or created),
+            ),
+        )
+
+    def account_tasks(self) -> None:
+        """Tasks on every fourth account (some created by its partner) and every sixth contact, for the
+        account's manager (who may see them: a private account's manager is its creator)."""
+        rng = self.task_rng
+        for account_id in self.account_ids[1::4]:
+            info = self.account_info[account_id]
+            by_partner = info["partner"] if info["partner"] and rng.random() < 0.5 else None
+            self.task(info["manager"], self.at(60), by_partner, account_id=account_id)
+        contacts = [(c, a) for a, found in self.contacts_of.items() for c in found]
+        for contact_id, account_id in sorted(contacts)[2::6]:
+            self.task(self.account_info[account_id]["manager"], self.at(60), contact_id=contact_id)
+
     def account_and_partner_activities(self) -> None:
         rng = self.rng
         for account_id in self.account_ids[::3]:
@@ -1088,6 +1148,18 @@ class _Company:
             self.activity(
                 lead.created_at, min(self.anchor, lead.created_at + timedelta(days=30)), owner, lead_id=lead_id
             )
+        for lead_id in range(2, len(made) + 1, 4):
+            lead = made[lead_id - 1][2]
+            if lead.status in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED):
+                continue
+            # Its user; an unassigned lead (every user sees it) a rep; a partner's lead the admin.
+            if lead.assigned_user_id is not None:
+                assignee = lead.assigned_user_id
+            elif lead.assigned_partner_id is None:
+                assignee = self.reps[lead_id % len(self.reps)]
+            else:
+                assignee = self.admin_id
+            self.task(assignee, lead.created_at, lead_id=lead_id)
 
     def utm(self, campaign_id: int | None) -> dict[str, Any]:
         if campaign_id is None:
@@ -1127,6 +1199,7 @@ BASE_TABLES = [
     tables.account_groups,
     tables.account_group_members,
     tables.account_favourites,
+    tables.tasks,
 ]
 DEAL_TABLES = [
     tables.opportunities,
@@ -1136,8 +1209,9 @@ DEAL_TABLES = [
     tables.quote_items,
     tables.contracts,
     tables.sales_activities,
+    tables.tasks,
 ]
-LAST_TABLES = [tables.leads, tables.sales_activities, tables.goals]
+LAST_TABLES = [tables.leads, tables.sales_activities, tables.tasks, tables.goals]
 
 
 async def _insert(
@@ -1210,6 +1284,7 @@ async def seed(
             company.partners_and_campaigns()
             company.accounts()
             company.account_and_partner_activities()
+            company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)
             bar.set_description("seeding: opportunities")
             plan = company.opportunity_plan()

@@ -451,6 +451,40 @@ sales_activities = Table(
     Index("ix_sales_activities_created_at", "created_at"),
 )
 
+# Tasks (migration 0009): a to-do on exactly one account, contact, opportunity or lead.
+TASK_PRIORITIES = ("LOW", "NORMAL", "HIGH", "URGENT")
+
+tasks = Table(
+    "tasks",
+    metadata,
+    _id(),
+    Column("title", String(300), nullable=False),
+    Column("notes", Text),
+    Column("due_at", UTCDateTime),
+    Column("priority", String(8), nullable=False),
+    Column("done", Boolean, nullable=False, default=False),
+    Column("completed_at", UTCDateTime),
+    _fk("assignee_id", "users.id", nullable=False, index=False),
+    _fk("completed_by_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("completed_by_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    _fk("created_by_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("created_by_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    _fk("account_id", "accounts.id", ondelete="CASCADE"),
+    _fk("contact_id", "contacts.id", ondelete="CASCADE"),
+    _fk("opportunity_id", "opportunities.id", ondelete="CASCADE"),
+    _fk("lead_id", "leads.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint(
+        "(CASE WHEN account_id IS NULL THEN 0 ELSE 1 END + CASE WHEN contact_id IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END + CASE WHEN lead_id IS NULL THEN 0 ELSE 1 END) = 1",
+        name="attached_once",
+    ),
+    CheckConstraint("priority IN ('LOW', 'NORMAL', 'HIGH', 'URGENT')", name="priority"),
+    # "My open tasks" and "overdue": open tasks by assignee and due time.
+    Index("ix_tasks_assignee_open_due", "assignee_id", "done", "due_at"),
+    Index("ix_tasks_open_due", "done", "due_at"),
+)
+
 goals = Table(
     "goals",
     metadata,

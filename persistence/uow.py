@@ -1,5 +1,5 @@
 """The SQL unit of work: one connection, one transaction; optimistic concurrency on every entity,
-history for accounts, opportunities and quotes, and domain events into the outbox, all committed
+history for accounts, opportunities, quotes and tasks, and domain events into the outbox, all committed
 together."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from domain.commands import camel
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.opportunities import Opportunity
+from domain.people import User
 from domain.uow import Actor, Link
 from persistence import aggregates, indicators, reads, tables
 from persistence.fit import check_fits
@@ -266,6 +267,15 @@ class SqlUnitOfWork:
         table = table_of(kind)
         await self.c.execute(select(table.c.id).where(table.c.id == id).with_for_update())
 
+    async def may_see(self, user: User, kind: type[Entity], id: int) -> bool:
+        """Whether `user` may read the row of `kind` with `id` by the visibility rules (not the caller's:
+        whom a task on that row may be given to)."""
+        viewer = Viewer.of(Actor(user_id=user.id, role=user.role))
+        table = table_of(kind)
+        rule = viewer.rule(table)
+        stmt = select(table.c.id).where(table.c.id == id, *([rule] if rule is not None else []))
+        return (await self.c.execute(stmt, viewer.params)).first() is not None
+
     async def delete(self, entity: Entity) -> None:
         kind = type(entity)
         table = table_of(kind)
@@ -422,7 +432,7 @@ class SqlUnitOfWork:
 
 
 def _label(entity: Entity) -> Any:
-    return getattr(entity, "name", None) or Ref(type(entity).__name__, entity.id)
+    return getattr(entity, "name", None) or getattr(entity, "title", None) or Ref(type(entity).__name__, entity.id)
 
 
 def _constraint(error: IntegrityError) -> str:

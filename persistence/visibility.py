@@ -12,24 +12,28 @@ exactly like one that does not exist.
 - SALES_REP: own and global data: the same with "me" for "the team".
 - PARTNER: what was assigned to the partner: accounts it manages or has an opportunity on,
   opportunities assigned to it directly or through its accounts, leads assigned to it, and what
-  hangs off those (contacts, quotes, items, contracts, documents, activities), plus its own
+  hangs off those (contacts, quotes, items, contracts, documents, activities, tasks), plus its own
   consultants and the partner itself.
 - Conversations: like activities, seen with what they are linked to (the account, contact, opportunity
   and every contact among the speakers must be visible); one linked to none of them only by its owner
   (a director: the team's; an admin: all); a partner only those linked to an account or opportunity of
   its own. Their transcripts, speakers, analyses and names follow the conversation; mentions of tracked
   terms, like the terms themselves (the company's settings), stay internal to users.
+- Tasks, for every role: a task is seen exactly by whoever may see the account, contact, opportunity
+  or lead it is attached to (its assignee is given it only while they may; docs/decisions.md).
 - Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
   books, prices, bundles, exchange rates, contact types, account groups, status monitors. Campaigns,
   goals, routing rules, splitters, document templates and other partners stay internal to users.
 
 The caller's ids are bind parameters (`:v_user`, `:v_partner`), so a statement is built and
-compiled once per table and role and serves every caller of that role."""
+compiled once per table and role and serves every caller of that role; so is the time of the read
+(`:v_now`), for filters that depend on it ("overdue")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -41,38 +45,47 @@ from persistence import tables
 
 V_USER = bindparam("v_user", type_=Integer)
 V_PARTNER = bindparam("v_partner", type_=Integer)
+# When the caller reads (the request's clock): a statement that compares with it is still built once.
+V_NOW = bindparam("v_now", type_=tables.UTCDateTime())
 
 ADMIN, DIRECTOR, REP, PARTNER = "ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who reads: a role and the ids the rules compare with. `Viewer.everything()` is for the
+    """Who reads: a role and the ids the rules compare with, and when it reads (`now`, for filters
+    that depend on the time; a read without it cannot use them). `Viewer.everything()` is for the
     system's own reads (workflows, the scheduler), never for a caller."""
 
     role: str | None
     user_id: int | None = None
     partner_id: int | None = None
+    # Not part of who reads (compare=False): what is shared per viewer, such as a live scoreboard's
+    # topic, stays shared between the reads of one caller.
+    now: datetime | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, principal: Any) -> Viewer:
+    def of(cls, principal: Any, now: datetime | None = None) -> Viewer:
         if principal is None:
             return NOBODY
         if principal.partner_id is not None:
-            return cls(PARTNER, partner_id=principal.partner_id)
+            return cls(PARTNER, partner_id=principal.partner_id, now=now)
         role = principal.role.value if principal.role is not None else None
-        return cls(role if role in (ADMIN, DIRECTOR, REP) else REP, user_id=principal.user_id)
+        return cls(role if role in (ADMIN, DIRECTOR, REP) else REP, user_id=principal.user_id, now=now)
 
     @classmethod
     def everything(cls) -> Viewer:
         return EVERYTHING
 
     @property
-    def params(self) -> dict[str, int]:
-        return {
+    def params(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
             "v_user": self.user_id if self.user_id is not None else -1,
             "v_partner": self.partner_id if self.partner_id is not None else -1,
         }
+        if self.now is not None:
+            found["v_now"] = self.now
+        return found
 
     def rule(self, table: Table) -> ColumnElement | None:
         """The condition on `table`'s rows this viewer may see; None when it sees them all."""
@@ -149,6 +162,7 @@ EVENT_TABLES: dict[str, Table] = {
     "Quote": tables.quotes,
     "Contract": tables.contracts,
     "Conversation": tables.conversations,
+    "Task": tables.tasks,
 }
 
 # The key under which an event about a row deleted in the same transaction keeps what the rules read
@@ -314,6 +328,24 @@ def _of_conversation(table: Table, internal: bool = False) -> Any:
     return build
 
 
+def _attached(column: Column, table: Table, role: str) -> ColumnElement:
+    """`column` names a row of `table` the viewer may see (never true for NULL)."""
+    rule = _rule(table.name, role)
+    return column.is_not(None) if rule is None else column.in_(select(table.c.id).where(rule))
+
+
+def _tasks(role: str) -> ColumnElement:
+    """A task is seen with the one row it is attached to, by every role alike (a partner: tasks on its own
+    accounts, contacts, opportunities and leads)."""
+    t = tables.tasks
+    return or_(
+        _attached(t.c.account_id, a, role),
+        _attached(t.c.contact_id, tables.contacts, role),
+        _attached(t.c.opportunity_id, o, role),
+        _attached(t.c.lead_id, lead, role),
+    )
+
+
 def _goals(role: str) -> ColumnElement | None:
     if role == PARTNER:
         return false()
@@ -330,7 +362,11 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Account", h.c.entity_id.in_(_visible_ids(a, role))),
         and_(h.c.entity_type == "Opportunity", h.c.entity_id.in_(_visible_ids(o, role))),
         and_(h.c.entity_type == "Quote", h.c.entity_id.in_(_visible_ids(q, role))),
-        and_(not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote"])), true() if role != PARTNER else false()),
+        and_(h.c.entity_type == "Task", h.c.entity_id.in_(_visible_ids(tables.tasks, role))),
+        and_(
+            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task"])),
+            true() if role != PARTNER else false(),
+        ),
     )
 
 
@@ -357,6 +393,7 @@ RULES: dict[str, Any] = {
     "contacts": _contacts,
     "leads": _leads,
     "sales_activities": _activities,
+    "tasks": _tasks,
     "goals": _goals,
     "partners": _partners,
     "audit_entries": _history,

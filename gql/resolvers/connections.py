@@ -32,6 +32,7 @@ ID_TYPES: dict[str, str] = {
     "opportunity_id": "Opportunity",
     "contact_id": "Contact",
     "lead_id": "Lead",
+    "assignee_id": "User",
     "product_id": "Product",
     "actor_user_id": "User",
     "has_indicator": "StatusMonitor",

@@ -15,6 +15,7 @@ from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
+from gql.schema.tasks import task_connection
 from persistence import tables
 
 STAMPS = "When it was created."
@@ -104,6 +105,9 @@ class Account(Node):
     leads = rel.leads("account_id", "Leads that were added to or qualified into this account.")
     activities = rel.activities("account_id", "this account")
     conversations = rel.conversations("account_id", "with this account")
+    tasks = task_connection(
+        "account_id", "Tasks attached to this account (not those on its opportunities or contacts)."
+    )
     status_indicators = indicators_field("ACCOUNT")
 
 
@@ -164,6 +168,7 @@ class Contact(Node):
     contact_type = to_one(
         "gql.schema.accounts:ContactType", tables.contact_types, "contact_type_id", "The contact's type."
     )
+    tasks = task_connection("contact_id", "Tasks attached to this contact.")
     status_indicators = indicators_field("CONTACT")
 
 

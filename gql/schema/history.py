@@ -1,4 +1,4 @@
-"""The change history of accounts, opportunities and quotes.
+"""The change history of accounts, opportunities, quotes and tasks.
 
 A value that names a row (an account, a partner, a contact, …) is stored as the row it names
 (`{"ref": "Account", "id": 38}`, see persistence.mapping.plain) and read with the reader's rules:
@@ -96,12 +96,12 @@ async def named_node(info: Info, value: Any) -> Node | None:
 
 
 @strawberry.type(
-    description="One changed field of an account, opportunity or quote: who changed it, when, from "
+    description="One changed field of an account, opportunity, quote or task: who changed it, when, from "
     "what to what. Written in the same transaction as the change."
 )
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
-    entity_type: str = strawberry.field(description="Account, Opportunity or Quote.")
+    entity_type: str = strawberry.field(description="Account, Opportunity, Quote or Task.")
     field: str = strawberry.field(
         description="The field that changed, as named in the API (`created` and `deleted` "
         "mark the beginning and the end; `items` a quote line)."

@@ -17,7 +17,7 @@ from persistence.db import ConnectionSource
 
 
 class IndicatorsByEntityLoader(DataLoader):
-    """The indicators of accounts, contacts or opportunities (by entity id), ordered for display."""
+    """The indicators of accounts, contacts, opportunities or leads (by entity id), ordered for display."""
 
     def __init__(self, source: ConnectionSource, entity_type: str) -> None:
         super().__init__()
@@ -60,7 +60,7 @@ def _the_monitor() -> Any:
 
 
 @strawberry.type(
-    description="A status monitor's mark on an account, contact or opportunity, present exactly while "
+    description="A status monitor's mark on an account, contact, opportunity or lead, present exactly while "
     "the monitor's rule holds for it; name, description, icon, colour and priority are the "
     "monitor's, copied here for convenience."
 )
@@ -86,7 +86,7 @@ class StatusIndicator:
 
 
 def indicators_field(entity_type: str) -> Any:
-    """`statusIndicators` of an account, contact or opportunity (highest priority first, then by name)."""
+    """`statusIndicators` of an account, contact, opportunity or lead (highest priority first, then by name)."""
 
     async def resolve(self: Any, info: Info) -> Any:
         return StatusIndicator.from_rows(await indicators_loader(info.context, entity_type).load(self.__dict__["id"]))

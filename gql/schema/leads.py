@@ -15,6 +15,8 @@ from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_one
+from gql.schema.indicators import indicators_field
+from gql.schema.tasks import task_connection
 from persistence import reads, tables
 from persistence.db import ConnectionSource
 
@@ -54,6 +56,8 @@ class Lead(Node):
         "The opportunity it was qualified into.",
     )
     activities = rel.activities("lead_id", "this lead")
+    tasks = task_connection("lead_id", "Tasks attached to this lead.")
+    status_indicators = indicators_field("LEAD")
 
 
 @strawberry.type(description="What a campaign brought in; anonymized leads still count.")

@@ -1,4 +1,4 @@
-"""Status monitors as read: the definitions (a typed rule over accounts, contacts or opportunities and
+"""Status monitors as read: the definitions (a typed rule over accounts, contacts, opportunities or leads and
 the indicator it sets), their enums, and the filter and order of the `statusMonitors` list."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ MonitoredEntity = described_enum(
         "ACCOUNT": "Accounts.",
         "CONTACT": "Contacts (judged by their account's activities and opportunities).",
         "OPPORTUNITY": "Opportunities.",
+        "LEAD": "Leads (only TASK_OVERDUE applies to them).",
     },
 )
 
@@ -41,6 +42,9 @@ StatusRuleKind = described_enum(
         "NO_FUTURE_ACTIVITY": "An open opportunity with no activity scheduled from now on. Opportunities; no parameters.",
         "MANY_MEETINGS_NO_SALE": "At least `count` meetings within the last `days` days and no opportunity won in that "
         "time. Accounts and contacts.",
+        "TASK_OVERDUE": "An open task past its due time: on the opportunity, contact or lead itself; for an account, "
+        "on it, its opportunities or its contacts. Flips on its own when a due time passes. Accounts, contacts, "
+        "opportunities and leads; no parameters.",
     },
 )
 
@@ -97,7 +101,7 @@ def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
 
 
 @strawberry.type(
-    description="A rule over the data that marks each account, contact or opportunity for which it "
+    description="A rule over the data that marks each account, contact, opportunity or lead for which it "
     "holds with a status indicator (this monitor's name, icon, colour and priority)."
 )
 class StatusMonitor(Node):
@@ -113,7 +117,7 @@ class StatusMonitor(Node):
         description="Where the indicator ranks among an entity's indicators: higher first."
     )
     entity_type: MonitoredEntity = strawberry.field(  # type: ignore[valid-type]
-        description="What the monitor marks: accounts, contacts or opportunities."
+        description="What the monitor marks: accounts, contacts, opportunities or leads."
     )
     active: bool = strawberry.field(description="False when the monitor is switched off: it marks nothing.")
     created_at: datetime = strawberry.field(description="When it was created.")

@@ -36,6 +36,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "StatusMonitor": ("gql.schema.monitors:StatusMonitor", tables.status_monitors),
     "Conversation": ("gql.schema.conversations:Conversation", tables.conversations),
     "TrackedTerm": ("gql.schema.conversations:TrackedTerm", tables.tracked_terms),
+    "Task": ("gql.schema.tasks:Task", tables.tasks),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},

@@ -15,6 +15,7 @@ from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.quotes import QUOTES_ORDER, Quote
+from gql.schema.tasks import task_connection
 from persistence import tables
 
 ACTIVE_QUOTE = tables.quotes.c.is_active.is_(True)
@@ -100,6 +101,7 @@ class Opportunity(Node):
     )
     activities = rel.activities("opportunity_id", "this opportunity")
     conversations = rel.conversations("opportunity_id", "about this opportunity")
+    tasks = task_connection("opportunity_id", "Tasks attached to this opportunity.")
     status_indicators = indicators_field("OPPORTUNITY")
 
 

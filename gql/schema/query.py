@@ -29,6 +29,7 @@ from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
+from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from persistence import filters as spec
 from persistence import reads, tables
@@ -153,6 +154,12 @@ class Query:
         filters.SalesActivityFilter,
         filters.SalesActivityOrder,
         "sales activities",
+    )
+    tasks = task_connection(
+        None,
+        "All tasks you may see (on accounts, contacts, opportunities and leads you may see), a page at a time, "
+        "by due time unless ordered otherwise. My open tasks: `tasks(filter: {mine: true, open: true})`; "
+        "overdue: `tasks(filter: {overdue: true})`.",
     )
     users = _list("gql.schema.people:User", spec.USERS, "NAME", filters.UserFilter, filters.UserOrder, "users")
     status_monitors = _list(

@@ -1,5 +1,5 @@
-"""The Subscription root: live opportunity events, status indicator changes and scoreboards, each
-resumable after the last event a client saw (`since`)."""
+"""The Subscription root: live opportunity events, task events, status indicator changes and scoreboards,
+each resumable after the last event a client saw (`since`)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
+from gql.schema.leads import Lead
 from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
+from gql.schema.tasks import ATTACHED_KEYS, TaskEvent, task_events_filter
 from gql.subscriptions.hub import Event
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables
@@ -147,18 +149,21 @@ _ENTITY_TABLES = {
     "Account": (Account, tables.accounts),
     "Contact": (Contact, tables.contacts),
     "Opportunity": (Opportunity, tables.opportunities),
+    "Lead": (Lead, tables.leads),
 }
 _MONITORED = {
     "Account": DomainMonitoredEntity.ACCOUNT,
     "Contact": DomainMonitoredEntity.CONTACT,
     "Opportunity": DomainMonitoredEntity.OPPORTUNITY,
+    "Lead": DomainMonitoredEntity.LEAD,
 }
 MonitoredNode = Annotated[
-    Account | Contact | Opportunity, strawberry.union("MonitoredNode", description="An entity a status monitor marks.")
+    Account | Contact | Opportunity | Lead,
+    strawberry.union("MonitoredNode", description="An entity a status monitor marks."),
 ]
 
 
-@strawberry.type(description="A status indicator set on or cleared from an account, contact or opportunity.")
+@strawberry.type(description="A status indicator set on or cleared from an account, contact, opportunity or lead.")
 class StatusIndicatorChange:
     event: strawberry.Private[Event]
 
@@ -246,6 +251,43 @@ class Subscription:
         source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, OpportunityEvent)
 
+    @strawberry.subscription(
+        description="Every event of the tasks you may see (created, changed, completed, reopened, deleted), in "
+        "order: what a task list or a to-do screen needs to stay live. The arguments narrow it; together, "
+        "all must hold."
+    )
+    async def task_events(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these tasks; null: every task."),
+        ] = None,
+        attached_to_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only tasks attached to these accounts, contacts, opportunities or leads (directly); "
+                "null: wherever they are."
+            ),
+        ] = None,
+        mine: Annotated[
+            bool,
+            strawberry.argument(
+                description="Only tasks assigned to you, including the event that gives one of yours to someone "
+                "else (so a list of your tasks can drop it)."
+            ),
+        ] = False,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
+    ) -> AsyncIterator[TaskEvent]:
+        wanted = _pks(ids, "Task", "ids")
+        attached = _rows(attached_to_ids, tuple(ATTACHED_KEYS), "attachedToIds")
+        me = None
+        if mine:
+            me = info.context.viewer.user_id or -1  # a partner is assigned no task
+        accepts = task_events_filter(wanted, attached, me)
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
+        return _mapped(source, TaskEvent)
+
     @strawberry.subscription(description="Every status indicator set or cleared, in order.")
     async def status_indicators_changed(
         self,
@@ -258,7 +300,9 @@ class Subscription:
         ] = None,
         ids: Annotated[
             list[strawberry.ID] | None,
-            strawberry.argument(description="Only indicators on these accounts, contacts or opportunities; null: all."),
+            strawberry.argument(
+                description="Only indicators on these accounts, contacts, opportunities or leads; null: all."
+            ),
         ] = None,
         since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
     ) -> AsyncIterator[StatusIndicatorChange]:
@@ -314,10 +358,26 @@ class Subscription:
         return await realtime.scoreboards.subscribe(request, info.context.viewer)
 
 
+def _rows(
+    global_ids: list[strawberry.ID] | None, expected: tuple[str, ...], argument: str
+) -> set[tuple[str, int]] | None:
+    """(type, key) of each global id, which must be of one of the `expected` types."""
+    if global_ids is None:
+        return None
+    found = set()
+    for global_id in global_ids:
+        try:
+            kind, _ = ids.decode(str(global_id))
+            found.add((kind, ids.decode_as(str(global_id), expected)))
+        except GraphQLError as error:
+            raise GraphQLError(f"`{argument}`: {error.message}", extensions={"code": "BAD_USER_INPUT"}) from None
+    return found
+
+
 def ids_decode(global_id: str) -> tuple[str, int]:
     kind, pk = ids.decode(str(global_id))
     if kind not in _ENTITY_TABLES:
-        raise GraphQLError(f"{global_id!r} is not the id of an account, contact or opportunity")
+        raise GraphQLError(f"{global_id!r} is not the id of an account, contact, opportunity or lead")
     return kind, pk
 
 

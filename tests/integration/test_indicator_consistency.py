@@ -1,5 +1,7 @@
 """Random sequences of workflows and clock jumps (hypothesis) on a real database: after every step the
 stored status indicators are exactly what a full re-evaluation from scratch gives at the clock's time.
+Tasks (created on accounts, contacts, opportunities and leads, rescheduled, completed, reopened, deleted)
+are among the workflows, and TASK_OVERDUE among the rules.
 The workflows re-evaluate incrementally (only what their events can affect) and the scheduler flips
 only what fell due; this is the test that both leave nothing out."""
 
@@ -22,9 +24,11 @@ from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
 from domain.uow import Actor
 from domain.workflows import accounts as acw
 from domain.workflows import activities as aw
+from domain.workflows import leads as lw
 from domain.workflows import monitors as mw
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
+from domain.workflows import tasks as tw
 from persistence import indicators, tables
 from persistence.db import create_engine
 from persistence.migrate import upgrade_async
@@ -136,6 +140,7 @@ RULES = st.one_of(
         DAYS,
         st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
     ),
+    st.builds(lambda e: (e, Rule(kind=RuleKind.TASK_OVERDUE)), st.sampled_from(list(MonitoredEntity))),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
 JUMP = st.sampled_from(
@@ -168,6 +173,8 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 "opportunities": [],
                 "activities": [],
                 "monitors": [],
+                "leads": [],
+                "tasks": [],
             }
 
         def pick(self, kind: str, which: int) -> int:
@@ -188,6 +195,7 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.create_account()
                 self.create_contact(n)
                 self.create_opportunity(n, closes[n])
+                self.create_lead()
 
         @rule()
         def create_account(self):
@@ -271,6 +279,48 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         @rule(activity=PICK)
         def delete_activity(self, activity):
             world.do(aw.delete_sales_activity, aw.DeleteSalesActivity(id=self.pick("activities", activity)))
+
+        @rule()
+        def create_lead(self):
+            self.keep("leads", world.do(lw.create_lead, lw.CreateLead(last_name=f"L{next(world.names)}")))
+
+        @rule(
+            on=st.sampled_from(["Account", "Contact", "Opportunity", "Lead"]),
+            which=PICK,
+            due=OFFSET,
+        )
+        def create_task(self, on, which, due):
+            made = {"Account": "accounts", "Contact": "contacts", "Opportunity": "opportunities", "Lead": "leads"}
+            self.keep(
+                "tasks",
+                world.do(
+                    tw.create_task,
+                    tw.CreateTask(
+                        attach_to=tw.Attachment(on, self.pick(made[on], which)),
+                        title="T",
+                        due_at=world.now + due if due is not None else None,
+                    ),
+                ),
+            )
+
+        @rule(task=PICK, due=OFFSET)
+        def reschedule_task(self, task, due):
+            world.do(
+                tw.update_task,
+                tw.UpdateTask(id=self.pick("tasks", task), due_at=world.now + due if due is not None else None),
+            )
+
+        @rule(task=PICK)
+        def complete_task(self, task):
+            world.do(tw.complete_task, tw.TaskRef(id=self.pick("tasks", task)))
+
+        @rule(task=PICK)
+        def reopen_task(self, task):
+            world.do(tw.reopen_task, tw.TaskRef(id=self.pick("tasks", task)))
+
+        @rule(task=PICK)
+        def delete_task(self, task):
+            world.do(tw.delete_task, tw.TaskRef(id=self.pick("tasks", task)))
 
         @rule(
             opportunity=PICK,

@@ -47,6 +47,7 @@ SNAPSHOT = [
     "contacts",
     "leads",
     "sales_activities",
+    "tasks",
     "business_roles",
     "quote_documents",
     "campaigns",
@@ -92,6 +93,7 @@ ID_FIELDS = {
     "contactTypeId": "ContactType",
     "tokenId": "ApiToken",
     "attachToId": "Opportunity",
+    "assigneeId": "User",
     "hasIndicator": "StatusMonitor",
     "lacksIndicator": "StatusMonitor",
 }
@@ -131,6 +133,7 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
         "Lead": world.leads(c),
         "SalesActivity": world.activities(c),
         "Conversation": world.conversations(c),
+        "Task": world.tasks(c),
     }
     seen["QuoteItem"] = {r.id for r in rows["quote_items"] if r.quote_id in seen["Quote"]}
     for kind, table in (("BusinessRole", "business_roles"), ("QuoteDocument", "quote_documents")):
@@ -418,6 +421,10 @@ def base_input(input_type: GraphQLInputObjectType, pick: Any) -> dict[str, Any]:
         built[name] = value_of(name, child.type.of_type, input_type.name, pick)
     if input_type.name.startswith(("Create", "Record")) and "ownerId" in input_type.fields:
         built["ownerId"] = pick("User")  # a partner creating an opportunity or recording a call names its owner
+    if input_type.name.startswith("Create") and "ownerId" in input_type.fields:
+        built["ownerId"] = pick("User")  # a partner creating an opportunity must name its owner
+    if input_type.name.startswith("Create") and "assigneeId" in input_type.fields:
+        built["assigneeId"] = pick("User")  # and a partner creating a task the user who does it
     return {**EXTRA.get(input_type.name, {}), **built}
 
 
@@ -679,6 +686,13 @@ async def test_mutation_payloads_and_webhook_answers_carry_nothing_of_a_row_the_
                 {"attachToId": gid("Opportunity", opportunity.id), "type": "CALL", "subject": "Side door"},
             )
         )
+        # The admin (user 1) may be given a task on whatever the caller sees (but a private account).
+        writes.append(
+            (
+                "createTask",
+                {"attachToId": gid("Opportunity", opportunity.id), "title": "Side door", "assigneeId": gid("User", 1)},
+            )
+        )
     for account in parented[:1]:
         writes.append(("updateAccount", {"id": gid("Account", account.id), "comment": "Side door"}))
     for name, input_ in writes:
@@ -745,7 +759,9 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
     assert pointing, "some history the caller reads must point at a row it may not see, or the test proves nothing"
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
-        + " ".join(f"... on {kind} {{ {leaks.history_selection()} }}" for kind in ("Account", "Opportunity", "Quote"))
+        + " ".join(
+            f"... on {kind} {{ {leaks.history_selection()} }}" for kind in ("Account", "Opportunity", "Quote", "Task")
+        )
         + " } }"
     )
     found: list[str] = []
@@ -1025,6 +1041,126 @@ async def test_no_subscriber_is_told_of_an_event_about_a_row_it_may_not_see(scen
                 assert data, event
             await socket.close()
     assert not found, report(found, "events about rows the subscriber may not see")
+
+
+TASK_CREATE = """mutation($input: CreateTaskInput!) { createTask(input: $input) {
+  __typename ... on TaskPayload { task { id } } ... on UserError { message } } }"""
+TASK_UPDATE = (
+    """mutation($input: UpdateTaskInput!) { updateTask(input: $input) { __typename ... on UserError { message } } }"""
+)
+TASK_DELETE = (
+    """mutation($input: DeleteTaskInput!) { deleteTask(input: $input) { __typename ... on UserError { message } } }"""
+)
+
+
+def task_events_document() -> str:
+    event = schema._schema.subscription_type.fields["taskEvents"].type
+    return f"subscription($since: ID) {{ taskEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+
+
+async def test_no_subscriber_is_told_of_a_task_on_a_row_it_may_not_see(scene, writable):
+    """Class 4, for tasks: each role subscribes to every task event (every field, two levels deep); the admin
+    creates, changes and deletes tasks on opportunities some roles may not see, and the private account's
+    creator one on its account; until a last change on a task everyone sees, no subscriber gets an event
+    about a hidden task, nor any fact of a hidden row."""
+    async with live_server(writable.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        live = GraphQLClient(http, writable.admin_token)
+        rows = await scene.rows()
+        rep = scene.callers["SALES_REP"]
+        shared = next(a for a in rows["accounts"] if a.is_global and not a.is_private)
+        fence_deal = await ok(
+            live,
+            CREATE,
+            {
+                "input": {
+                    "name": "Task fence",
+                    "accountId": gid("Account", shared.id),
+                    "ownerId": gid("User", rep.user_id),
+                    "partnerId": gid("Partner", scene.callers["PARTNER"].partner_id),
+                }
+            },
+            writable.admin_token,
+            "createOpportunity",
+        )
+        fence = await ok(
+            live,
+            TASK_CREATE,
+            {
+                "input": {
+                    "attachToId": fence_deal["opportunity"]["id"],
+                    "title": "Fence call",
+                    "assigneeId": gid("User", rep.user_id),
+                }
+            },
+            writable.admin_token,
+            "createTask",
+        )
+        truths = {role: await scene.truth(role) for role in ROLES}
+        await server.app.state.dispatcher.dispatch_once()
+        since = (await live.data("{ latestEventId }"))["latestEventId"]
+        sockets = {}
+        for role, caller in scene.callers.items():
+            socket = await GraphQLSocket.open(server.url, caller.token)
+            sockets[role] = (socket, await socket.subscribe(task_events_document(), {"since": since}))
+
+        _, admin_hidden, _ = truths["ADMIN"]
+        told_not: dict[str, set[str]] = {role: set() for role in ROLES}  # the tasks each role must not hear of
+        for role in ("SALES_DIRECTOR", "SALES_REP", "PARTNER"):
+            _, hidden, _ = truths[role]
+            target = next(
+                o
+                for o in truths["ADMIN"][0]["opportunities"]
+                if o.id in hidden["Opportunity"] and o.id not in admin_hidden["Opportunity"]
+            )
+            made = await ok(
+                live,
+                TASK_CREATE,
+                {"input": {"attachToId": gid("Opportunity", target.id), "title": f"Hidden from {role}"}},
+                writable.admin_token,
+                "createTask",
+            )
+            task_id = made["task"]["id"]
+            told_not[role].add(task_id)
+            await ok(
+                live,
+                TASK_UPDATE,
+                {"input": {"id": task_id, "notes": "Secret notes"}},
+                writable.admin_token,
+                "updateTask",
+            )
+            await ok(live, TASK_DELETE, {"input": {"id": task_id}}, writable.admin_token, "deleteTask")
+        owner = scene.private_owner
+        private_task = await ok(
+            live,
+            TASK_CREATE,
+            {"input": {"attachToId": gid("Account", scene.notes["private"]), "title": "Private account call"}},
+            owner.token,
+            "createTask",
+        )
+        for role in ROLES:
+            told_not[role].add(private_task["task"]["id"])
+        await ok(
+            live,
+            TASK_UPDATE,
+            {"input": {"id": fence["task"]["id"], "title": "Fence call, moved"}},
+            writable.admin_token,
+            "updateTask",
+        )
+
+        found: list[str] = []
+        for role, (socket, op) in sockets.items():
+            _, hidden, secrets = truths[role]
+            while True:
+                event = await socket.next(op)
+                data = (event.get("data") or {}).get("taskEvents") or {}
+                assert data, event
+                found += leaks.leaks(secrets, event, f"{role}'s {data.get('kind')} task event")
+                if data["taskId"] == fence["task"]["id"]:
+                    break
+                if data["taskId"] in told_not[role]:
+                    found.append(f"{role} was told of a task on a row it may not see ({data['kind']})")
+            await socket.close()
+    assert not found, report(found, "task events about rows the subscriber may not see")
 
 
 # --- raw keys ---

@@ -139,6 +139,19 @@ class World:
                 seen.add(x.id)
         return seen
 
+    def tasks(self, c: Caller) -> set[int]:
+        """A task is seen with the account, contact, opportunity or lead it is attached to."""
+        accounts, contacts = self.accounts(c), self.contacts(c)
+        opportunities, leads = self.opportunities(c), self.leads(c)
+        return {
+            t.id
+            for t in self.rows["tasks"]
+            if t.account_id in accounts
+            or t.contact_id in contacts
+            or t.opportunity_id in opportunities
+            or t.lead_id in leads
+        }
+
     def leads(self, c: Caller) -> set[int]:
         seen = set()
         for lead in self.rows["leads"]:
@@ -171,6 +184,7 @@ async def world(writable) -> World:
             "sales_activities",
             "conversations",
             "conversation_participants",
+            "tasks",
         ):
             rows[name] = list(await conn.execute(select(getattr(tables, name))))
     callers = {
@@ -226,6 +240,7 @@ async def by_node(api, type_name: str, pks: list[int], token: str) -> set[int]:
         ("leads", "Lead"),
         ("salesActivities", "SalesActivity"),
         ("conversations", "Conversation"),
+        ("tasks", "Task"),
     ],
 )
 async def test_root_lists_counts_and_node_show_exactly_what_the_role_may_see(api, world, role, field, type_name):
@@ -267,6 +282,34 @@ async def test_nested_connections_never_reach_past_what_the_role_may_see(api, wo
             assert {ids.decode(k["id"])[1] for k in o["contracts"]} <= world.contracts(caller)
         contacts = {ids.decode(c["id"])[1] for c in account["contacts"]["nodes"]}
         assert contacts <= world.contacts(caller)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_tasks_of_each_account_contact_opportunity_and_lead_are_those_the_role_may_see(api, world, role):
+    """Nested `tasks` show every task on a row the caller sees (a task is seen with its row), and nothing
+    of a row it does not see."""
+    caller = world.callers[role]
+    visible = world.tasks(caller)
+    assert visible, "the seed gives every role some tasks, or this proves nothing"
+    data = await api.data(
+        """{ accounts(first: 100) { nodes { id tasks(first: 100) { totalCount nodes { id } }
+             contacts(first: 10) { nodes { id tasks(first: 10) { totalCount nodes { id } } } } } }
+           opportunities(first: 100) { nodes { id tasks(first: 100) { totalCount nodes { id } } } }
+           leads(first: 100) { nodes { id tasks(first: 100) { totalCount nodes { id } } } } }""",
+        token=caller.token,
+    )
+    parents = [("account_id", a) for a in data["accounts"]["nodes"]]
+    parents += [("contact_id", c) for a in data["accounts"]["nodes"] for c in a["contacts"]["nodes"]]
+    parents += [("opportunity_id", o) for o in data["opportunities"]["nodes"]]
+    parents += [("lead_id", lead) for lead in data["leads"]["nodes"]]
+    shown: set[int] = set()
+    for column, parent in parents:
+        parent_pk = ids.decode(parent["id"])[1]
+        found = {ids.decode(t["id"])[1] for t in parent["tasks"]["nodes"]}
+        expected = {t.id for t in world.rows["tasks"] if getattr(t, column) == parent_pk}
+        assert found == expected and parent["tasks"]["totalCount"] == len(expected), (column, parent_pk)
+        shown |= found
+    assert shown <= visible
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -34,6 +34,7 @@ TABLE_OF = {
     "Contact": "contacts",
     "Lead": "leads",
     "SalesActivity": "sales_activities",
+    "Task": "tasks",
     "BusinessRole": "business_roles",
     "QuoteDocument": "quote_documents",
     "Partner": "partners",
@@ -87,6 +88,8 @@ REFERENCES = {
     "conversationId": "Conversation",
     "term": "TrackedTerm",
     "termId": "TrackedTerm",
+    "task": "Task",
+    "taskId": "Task",
 }
 # History fields that point at other rows (besides every `…Id` field).
 REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf"}
@@ -126,8 +129,8 @@ def facts_of(table: str, row: Any) -> list[str]:
     elif table in ("contacts", "leads"):
         found += [r["email"], f"{r['first_name']} {r['last_name']}" if r["first_name"] else None]
         found.append(r["company"] if table == "leads" else r["phone"])
-    elif table == "sales_activities":
-        found += [r["subject"], r["notes"]]
+    elif table in ("sales_activities", "tasks"):
+        found += [r["subject" if table == "sales_activities" else "title"], r["notes"]]
     elif table == "partners":
         found += [r["name"], r["email"]]
     elif table == "campaigns":

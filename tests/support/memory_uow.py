@@ -35,6 +35,9 @@ class MemoryStore:
         self.history: list[dict[str, Any]] = []
         self.events: list[DomainEvent] = []
         self.ids = itertools.count(1)
+        # The rows a user may not see, by user id: (entity name, key). The memory unit of work has no read
+        # rules of its own; what another user may see (`may_see`) is set here by a test.
+        self.hidden_from: dict[int, set[tuple[str, int]]] = {}
 
     def all(self, kind: type) -> list[Any]:
         return sorted(self.rows.get(kind, {}).values(), key=lambda e: e.id)
@@ -110,6 +113,9 @@ class MemoryUnitOfWork:
 
     async def lock(self, kind: type, id: int) -> None:
         """A no-op: one memory unit of work runs at a time."""
+
+    async def may_see(self, user: Any, kind: type, id: int) -> bool:
+        return (kind.__name__, id) not in self.store.hidden_from.get(user.id, set())
 
     async def delete(self, entity: Any) -> None:
         if self._table(type(entity)).pop(entity.id, None) is None:

@@ -12,6 +12,7 @@ from domain.indicators import (
     ActivityFact,
     Facts,
     OpportunityFact,
+    TaskFact,
     Verdict,
     add_months,
     evaluate,
@@ -221,3 +222,35 @@ def test_indicator_events_name_the_entity_like_other_events_and_carry_the_monito
         "clearedAt": (at + DAY).isoformat(),
         "at": (at + DAY).isoformat(),
     }
+
+
+class TestTaskOverdue:
+    rule = Rule(kind=RuleKind.TASK_OVERDUE)
+
+    @staticmethod
+    def tasks(*tasks: TaskFact) -> Facts:
+        return Facts(created_at=NOW - 100 * DAY, tasks=tasks)
+
+    def test_an_open_task_is_overdue_from_its_due_time_on_and_the_rule_flips_then(self):
+        holds_until_and_after(self.rule, self.tasks(TaskFact(due_at=NOW + 3 * DAY, done=False)), NOW + 3 * DAY)
+
+    def test_the_earliest_due_time_to_come_is_when_it_flips(self):
+        facts = self.tasks(TaskFact(due_at=NOW + 9 * DAY, done=False), TaskFact(due_at=NOW + 2 * DAY, done=False))
+        assert evaluate(self.rule, facts, NOW) == Verdict(False, NOW + 2 * DAY)
+
+    def test_done_tasks_and_tasks_without_a_due_time_never_count(self):
+        facts = self.tasks(TaskFact(due_at=NOW - 5 * DAY, done=True), TaskFact(due_at=None, done=False))
+        assert evaluate(self.rule, facts, NOW) == Verdict(False)
+
+    def test_once_overdue_only_a_change_of_the_data_clears_it(self):
+        facts = self.tasks(TaskFact(due_at=NOW - DAY, done=False), TaskFact(due_at=NOW + DAY, done=False))
+        assert evaluate(self.rule, facts, NOW) == Verdict(True)
+
+    def test_it_judges_any_entity_whatever_its_state(self):
+        closed = Facts(
+            created_at=NOW - 100 * DAY,
+            opportunity=OpportunityFact(stage=Stage.LOST, since=NOW - 50 * DAY, closed_at=NOW - 50 * DAY),
+            tasks=(TaskFact(due_at=NOW - DAY, done=False),),
+        )
+        assert evaluate(self.rule, closed, NOW).holds
+        assert all(self.rule.applies_to(entity) for entity in MonitoredEntity)

@@ -47,9 +47,18 @@ def test_a_monitor_only_marks_entities_its_rule_can_judge():
         )
 
 
-def test_history_is_kept_for_accounts_opportunities_and_quotes_only():
+def test_leads_are_marked_only_by_the_overdue_task_rule():
+    assert StatusMonitor(name="Late task", entity_type=MonitoredEntity.LEAD, rule=Rule(kind=RuleKind.TASK_OVERDUE))
+    with pytest.raises(ValidationError, match="cannot mark an entity of type LEAD"):
+        StatusMonitor(name="Quiet", entity_type=MonitoredEntity.LEAD, rule=Rule(kind=RuleKind.NO_ACTIVITY, days=30))
+    with pytest.raises(ValidationError, match="takes no days"):
+        Rule(kind=RuleKind.TASK_OVERDUE, days=2)
+
+
+def test_history_is_kept_for_accounts_opportunities_quotes_and_tasks_only():
     AuditEntry(
         entity_type="Quote", entity_id=1, field="currency", old_value="EUR", new_value="NOK", at=NOW, actor_user_id=1
     )
+    AuditEntry(entity_type="Task", entity_id=1, field="dueAt", old_value=None, new_value=NOW.isoformat(), at=NOW)
     with pytest.raises(ValidationError):
         AuditEntry(entity_type="Lead", entity_id=1, field="status", old_value="OPEN", new_value="REWORK", at=NOW)

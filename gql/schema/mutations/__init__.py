@@ -18,6 +18,7 @@ AREAS = [
     "contacts",
     "partners",
     "activities",
+    "tasks",
     "goals",
     "users",
     "leads",
