@@ -206,7 +206,7 @@ async def test_introspection_fields_count_in_the_cost_like_any_other(app):
 
 
 async def test_fragments_over_the_socket_are_summarised_once_too(writable):
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
         work = server.app.state.pipeline.work
         before = snapshot(work)
@@ -365,7 +365,7 @@ async def test_validation_work_that_grows_faster_than_the_document_is_bounded(ap
 
 
 async def test_hostile_documents_over_the_socket_are_refused_with_the_same_codes_and_no_sql(writable):
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
         with sql(server.app.state.engine) as seen:
             repeated = await socket_refusal(socket, "{ " + ' __type(name: "A") { name }' * 150 + " }")
@@ -415,7 +415,7 @@ async def test_new_documents_from_one_address_share_a_budget_and_known_ones_do_n
 
 async def test_new_documents_over_a_socket_are_budgeted_per_token(writable, monkeypatch):
     monkeypatch.setenv("SALESGRAPH_RATE_NEW_DOCUMENT_TOKENS_PER_MINUTE", "300")
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
         for n in range(10):
             op = await socket.subscribe(aliased(str(n)))
@@ -493,7 +493,7 @@ async def test_pages_within_range_run_with_the_coerced_values(app):
 
 async def test_the_executor_s_values_hold_over_the_socket_too(writable, monkeypatch):
     monkeypatch.setenv("SALESGRAPH_MAX_COST", "5000")
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
         with sql(server.app.state.engine) as seen:
             costly = await socket_refusal(socket, PAGES.format(default=" = 100"))
@@ -525,7 +525,7 @@ async def test_a_search_term_longer_than_a_person_types_is_a_clear_validation_er
 
 
 async def test_a_long_search_term_over_the_socket_gets_the_same_error(writable):
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
         op = await socket.subscribe(SEARCH, {"s": "y" * 60_000})
         result = await socket.next(op)

@@ -35,7 +35,7 @@ BOARD = "subscription { scoreboardUpdated(period: {preset: ALL_TIME}) { currency
 async def live(writable) -> AsyncIterator[Any]:
     """The app on a real port, without the background jobs that would run SQL of their own, and a
     client posting to it as the admin."""
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:
             server.client = Client(http, writable.admin_token)
             yield server
@@ -229,7 +229,7 @@ async def test_a_refused_operation_gets_the_same_error_over_both_transports(live
 
 async def test_the_time_limit_stops_a_socket_operation_as_it_stops_a_request(writable, monkeypatch):
     monkeypatch.setenv("SALESGRAPH_TIMEOUT_SECONDS", "0")
-    async with live_server(writable.url, dispatch=False, schedule=False) as server:
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:
             response = await Client(http, writable.admin_token).post(ACCOUNTS)
         assert response.status_code == 503 and response.headers["retry-after"] == "1"
