@@ -151,18 +151,7 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
     everything, months, day_ranges, edges, team = shape
     viewer = Viewer(role)  # its ids are parameters: the statement is the same for every viewer of the role
     b = tables.scoreboard_buckets.c
-    if everything:
-        times = [b.grain == aggregates.ALL]
-    else:
-        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
-        if months:
-            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
-        times += [
-            and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
-            for n in range(day_ranges)
-        ]
-    members = select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
-    in_team = [b.owner_id.in_(members)] if team else []
+    times, in_team = _bucket_times(everything, months, day_ranges, team)
     branches = [
         select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(b.slice == slice_, when, rule, *in_team)
         for slice_, rule in scoreboard_bucket_slices(viewer)
@@ -191,7 +180,7 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
         account = tables.accounts
         deals = tables.opportunities.join(account, a.id == o.account_id)
     visible = scoreboard_deal_rule(viewer, account)
-    mine = ([o.owner_id.in_(members)] if team else []) + ([visible] if visible is not None else [])
+    mine = ([o.owner_id.in_(_team_members())] if team else []) + ([visible] if visible is not None else [])
     amount = (
         cast(func.round(o.actual_revenue_amount * aggregates.E4), BigInteger)
         if dialect == "sqlite"
@@ -221,6 +210,28 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
 
 def _date(name: str) -> Any:
     return bindparam(name, type_=Date)
+
+
+def _bucket_times(everything: bool, months: bool, day_ranges: int, team: bool) -> tuple[list[Any], list[Any]]:
+    """The buckets that cover a period (one condition per branch: all time, its months, its day ranges;
+    open deals come from the all-time buckets), and the condition of a team's owners if a team is asked."""
+    b = tables.scoreboard_buckets.c
+    if everything:
+        times = [b.grain == aggregates.ALL]
+    else:
+        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
+        if months:
+            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
+        times += [
+            and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
+            for n in range(day_ranges)
+        ]
+    return times, ([b.owner_id.in_(_team_members())] if team else [])
+
+
+def _team_members() -> Select:
+    """The users of the team the `team` parameter names."""
+    return select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
 
 
 def _moment(name: str) -> Any:
@@ -536,18 +547,7 @@ def board_source_statement(period: Period, team_id: int | None, dialect: str) ->
 def _board_source(shape: tuple, dialect: str) -> Select:
     everything, months, day_ranges, edges, team = shape
     b = tables.scoreboard_buckets.c
-    if everything:
-        times = [b.grain == aggregates.ALL]
-    else:
-        times = [and_(b.grain == aggregates.ALL, b.kind == DealKind.OPEN.value)]
-        if months:
-            times.append(and_(b.grain == aggregates.MONTH, b.starts_on.between(_date("m_low"), _date("m_high"))))
-        times += [
-            and_(b.grain == aggregates.DAY, b.starts_on.between(_date(f"d_low{n}"), _date(f"d_high{n}")))
-            for n in range(day_ranges)
-        ]
-    members = select(tables.users.c.id).where(tables.users.c.team_id == bindparam("team", type_=Integer))
-    in_team = [b.owner_id.in_(members)] if team else []
+    times, in_team = _bucket_times(everything, months, day_ranges, team)
     keyed = (b.slice, b.owner_id, b.kind, b.currency, b.manager_id, b.partner_id, b.account_partner_id, b.is_private)
     columns = (*keyed, b.creator_id, b.deals, b.amount_e4)
     # One branch per slice and part of the period: a range of the buckets' key, as for one viewer.
@@ -598,7 +598,7 @@ def _board_source(shape: tuple, dialect: str) -> Select:
             o.stage.in_([Stage.WON.value, Stage.LOST.value]),
             o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
             o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
-            *([o.owner_id.in_(members)] if team else []),
+            *([o.owner_id.in_(_team_members())] if team else []),
         )
         .group_by(*attributes, c.is_private, c.created_by_id)
         for n, (after, until) in enumerate(edges)
