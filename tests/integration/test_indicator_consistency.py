@@ -31,11 +31,9 @@ from domain.workflows import quotes as qw
 from domain.workflows import tasks as tw
 from persistence import indicators, tables
 from persistence.db import create_engine
-from persistence.migrate import upgrade_async
 from persistence.scheduler import IndicatorScheduler
-from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
-from tests.conftest import ANCHOR
+from tests.conftest import ANCHOR, seeded_database
 
 START = ANCHOR + timedelta(days=30)
 EXAMPLES = {"sqlite": 25, "postgresql": 15}
@@ -44,11 +42,10 @@ EXAMPLES = {"sqlite": 25, "postgresql": 15}
 class World:
     """One event loop, one seeded database and one clock that only moves forward, for every example."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, request, tmp_path_factory) -> None:
         self.loop = asyncio.new_event_loop()
-        self.run(upgrade_async(url))
+        url, summary = self.run(seeded_database(request, tmp_path_factory, request.param, 20))
         self.engine = create_engine(url)
-        summary = self.run(seed(self.engine, 20, anchor=ANCHOR))
         self.actor = Actor(user_id=summary.admin_user_id, role=Role.ADMIN)
         self.now = START
         self.scheduler = IndicatorScheduler(self.engine, clock=lambda: self.now)
@@ -92,11 +89,7 @@ class World:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('indicators') / 'consistency.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database("indicator_consistency")
-    w = World(url)
+    w = World(request, tmp_path_factory)
     w.backend = request.param
     yield w
     w.run(w.engine.dispose())

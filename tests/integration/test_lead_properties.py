@@ -27,8 +27,8 @@ names = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("lead-properties"))
+def world(request, tmp_path_factory):
+    w = World(request, tmp_path_factory)
 
     async def reps() -> list[int]:
         async with w.engine.connect() as conn:

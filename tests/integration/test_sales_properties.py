@@ -22,22 +22,18 @@ from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
 from persistence import tables
 from persistence.db import create_engine
-from persistence.migrate import upgrade_async
-from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
-from tests.conftest import ANCHOR
+from tests.conftest import seeded_database
 
 
 class World:
     """One event loop and one seeded SQLite database for every example (each example makes its own
     opportunities, and the invariants are about every row)."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, request, tmp_path_factory) -> None:
         self.loop = asyncio.new_event_loop()
-        url = f"sqlite+aiosqlite:///{folder / 'properties.sqlite3'}"
-        self.run(upgrade_async(url))
+        url, summary = self.run(seeded_database(request, tmp_path_factory, "sqlite", 20))
         self.engine = create_engine(url)
-        summary = self.run(seed(self.engine, 20, anchor=ANCHOR))
         self.actor = Actor(user_id=summary.admin_user_id, role=Role.ADMIN)
         self.units, self.book = self.run(self._catalog())
         self.accounts = self.run(self._public_accounts())[:5]
@@ -82,8 +78,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("properties"))
+def world(request, tmp_path_factory):
+    w = World(request, tmp_path_factory)
     yield w
     w.run(w.engine.dispose())
     w.loop.close()

@@ -39,10 +39,9 @@ from persistence.catalog import SqlExchangeRates
 from persistence.db import create_engine
 from persistence.migrate import alembic_config, upgrade_async
 from persistence.scoreboard import cut_board, load_board_source, load_scoreboard
-from persistence.seed import seed
 from persistence.uow import SqlUnitOfWork
 from persistence.visibility import PARTNER, Viewer
-from tests.conftest import ANCHOR, new_database_url
+from tests.conftest import ANCHOR, seeded_database
 
 OPEN = ["PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION"]
 # CHF has no rate until a step sets one: its amounts are left out and named meanwhile.
@@ -56,11 +55,10 @@ class World:
     """One event loop and one seeded database (60 opportunities) for every example: each example goes
     on from where the last one left the data, and the invariants are about all of it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, request, tmp_path_factory) -> None:
         self.loop = asyncio.new_event_loop()
-        self.run(upgrade_async(url))
+        url, _ = self.run(seeded_database(request, tmp_path_factory, request.param, 60))
         self.engine = create_engine(url)
-        self.run(seed(self.engine, 60, anchor=ANCHOR))
         self.run(self._load())
         self.now = ANCHOR + timedelta(hours=13, minutes=7, seconds=5)  # windows with ragged edges
         self.steps = self.boards = 0
@@ -320,11 +318,7 @@ def history_of(world: World):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('aggregates') / 'histories.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database("aggregate_histories")
-    w = World(url)
+    w = World(request, tmp_path_factory)
     yield w
     w.run(w.engine.dispose())
     w.loop.close()
@@ -349,11 +343,7 @@ def test_random_histories_keep_the_aggregates_equal_to_the_deal_table_for_every_
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def seeded_url(request, tmp_path_factory):
     """A new database, migrated and seeded small (60 opportunities), by URL."""
-    url = new_database_url(request.param, request, tmp_path_factory)
-    await upgrade_async(url)
-    engine = create_engine(url)
-    await seed(engine, 60, anchor=ANCHOR)
-    await engine.dispose()
+    url, _ = await seeded_database(request, tmp_path_factory, request.param, 60)
     return url
 
 

@@ -13,12 +13,13 @@ import pwd
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+
+from tests.support.server import free_port
 
 USER = "postgres"
 FALLBACK_USER = "salesgraph-pg"
@@ -45,12 +46,6 @@ def _version_key(path: str) -> tuple[int, ...]:
         return tuple(int(part) for part in version.split("."))
     except ValueError:
         return (-1,)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _service_user() -> str | None:
@@ -102,7 +97,7 @@ class PostgresServer:
         self.folder = tempfile.mkdtemp(prefix="salesgraph-pg-", dir=_temp_parent(self.user is not None))
         self.data = os.path.join(self.folder, "data")
         self.log = os.path.join(self.folder, "log")
-        self.port = _free_port()
+        self.port = free_port()
         self.started = False
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +130,7 @@ class PostgresServer:
             except subprocess.CalledProcessError as error:
                 log = self._read_log()
                 if "already in use" in log and attempt < 2:  # someone took the free port meanwhile
-                    self.port = _free_port()
+                    self.port = free_port()
                     continue
                 self.started = True  # a server that came up too slowly still gets stopped
                 self.stop()
@@ -154,14 +149,15 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database; return its SQLAlchemy URL."""
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create an empty database, or a copy of the database `template` (which nobody may be
+        connected to); return its SQLAlchemy URL."""
         import asyncpg
 
         async def create() -> None:
             conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
             try:
-                await conn.execute(f'CREATE DATABASE "{name}"')
+                await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
             finally:
                 await conn.close()
 
