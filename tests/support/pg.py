@@ -157,7 +157,12 @@ class PostgresServer:
         async def create() -> None:
             conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
             try:
-                await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+                statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+                if int(await conn.fetchval("SHOW server_version_num")) >= 150000:
+                    # Copy the files, as before PostgreSQL 15, instead of writing every block of the
+                    # template to the WAL: ~10 times faster for a seeded database (fsync is off here).
+                    statement += " STRATEGY FILE_COPY"
+                await conn.execute(statement)
             finally:
                 await conn.close()
 
