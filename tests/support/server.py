@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import re
 import socket
 import subprocess
@@ -13,11 +15,31 @@ from pathlib import Path
 
 import httpx
 
+# Under pytest-xdist (`./sg test` runs two workers) each worker takes ports from a block of its own,
+# below the kernel's ephemeral range (32768 on): a port one worker picked is never the port another
+# worker picks before the first one's server has bound it (two servers on one port would let a test
+# talk to the other worker's server, or fail to start). A single process asks the kernel (port 0).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_BLOCK = 1000
+_next_in_block = itertools.count(random.randrange(_BLOCK))
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on now."""
+    if not _WORKER.startswith("gw"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    start = 20000 + _BLOCK * (int(_WORKER[2:]) % 12)
+    for _ in range(_BLOCK):
+        port = start + next(_next_in_block) % _BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + _BLOCK - 1}")
 
 
 @dataclass
