@@ -24,7 +24,11 @@ What counts (the same for the incremental path, the scheduler and a full re-eval
   one of the entity's tasks is, whatever state the entity is in, and flips at the earliest due time to
   come. An opportunity, a contact or a lead is judged by the tasks attached to it; an account by those
   on it, on its opportunities and on its contacts (as for activities, a contact without an account is
-  never marked)."""
+  never marked).
+- CONTRACT_EXPIRING: an active contract with an end (time-based) ends within `days` days: it holds from
+  `days` before the contract's end (a date ends at 00:00 UTC of the next day) until that end, when the
+  scheduler ends the contract. An account is judged by its contracts, an opportunity by those sold with
+  it. A cancelled or expired contract counts for nothing; a renewal moves the window with the end."""
 
 from __future__ import annotations
 
@@ -92,6 +96,11 @@ class TaskFact:
 
 
 @dataclass(frozen=True)
+class ContractFact:
+    ends_on: date  # an active contract's end date (contracts that are not active are not facts)
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the rules know about one entity: when it was created, the activities that count for it,
     the opportunities that count for it (an account's or a contact's account's), for an opportunity the
@@ -102,6 +111,7 @@ class Facts:
     opportunities: tuple[OpportunityFact, ...] = ()
     opportunity: OpportunityFact | None = None
     tasks: tuple[TaskFact, ...] = ()
+    contracts: tuple[ContractFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,10 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
         if any(due <= now for due in open_due):
             return Verdict(True)
         return Verdict(False, min(open_due)) if open_due else Verdict(False)
+    if kind is RuleKind.CONTRACT_EXPIRING:
+        width = timedelta(days=rule.days or 0)
+        starts = [end_of_day(c.ends_on) - width for c in facts.contracts]
+        return _windowed(now, [(starts, width)], lambda c: c[0] > 0)
     opportunity = facts.opportunity
     if opportunity is None or not opportunity.is_open:
         return Verdict(False)  # closed opportunities are neither late, stuck nor unplanned

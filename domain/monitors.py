@@ -36,6 +36,7 @@ class RuleKind(str, Enum):
     NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"  # open, and nothing scheduled from now on
     MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
     TASK_OVERDUE = "TASK_OVERDUE"  # an open task on it is past its due time
+    CONTRACT_EXPIRING = "CONTRACT_EXPIRING"  # an active contract of it ends within `days`
 
 
 ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
@@ -55,6 +56,7 @@ RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
     RuleKind.NO_FUTURE_ACTIVITY: (frozenset({OPPORTUNITY}), frozenset()),
     RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset({"count", "days"})),
     RuleKind.TASK_OVERDUE: (frozenset({ACCOUNT, CONTACT, OPPORTUNITY, LEAD}), frozenset()),
+    RuleKind.CONTRACT_EXPIRING: (frozenset({ACCOUNT, OPPORTUNITY}), frozenset({"days"})),
 }
 _NUMBERS = ("days", "weeks", "months", "count")
 _USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES}

@@ -64,9 +64,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     "and lead splitters.",
     Scope.LEADS_INGEST: "Send leads to the lead processor: `POST /ingest/leads` and the `ingestLead` mutation.",
     Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and contracts) and subscribe to their events.",
-    Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles.",
+    Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles; "
+    "renew, cancel and remove the contracts they sold.",
     Scope.QUOTES_WRITE: "Create, change, duplicate and delete quotes and their items; make a quote active.",
-    Scope.CONTRACTS_READ: "Read contracts.",
+    Scope.CONTRACTS_READ: "Read contracts and subscribe to their events.",
     Scope.ACTIVITIES_READ: "Read sales activities (calls, e-mails, meetings …) and tasks; subscribe to task events.",
     Scope.ACTIVITIES_WRITE: "Create, change, complete and delete sales activities and tasks; reopen tasks.",
     Scope.CATALOG_READ: "Read products, price books and exchange rates.",

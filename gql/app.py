@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from domain.base import utcnow
+from domain.contracts import NOTICE_DAYS
 from gql.admission import Settings
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
@@ -117,7 +118,12 @@ def create_app(
     tokens = TokenCache(bus, max_age=Settings.from_env().token_cache_seconds)
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
-    scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
+    scheduler = IndicatorScheduler(
+        engine,
+        clock=clock,
+        on_events=dispatcher.wake if dispatch else None,
+        notice_days=int(_setting("SALESGRAPH_CONTRACT_NOTICE_DAYS", NOTICE_DAYS)),
+    )
     reanalyse = reanalysis_enabled() if reanalyse is None else reanalyse
     reanalyser = Reanalyser(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
 

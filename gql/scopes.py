@@ -56,6 +56,7 @@ SUBSCRIPTION: dict[str, S | None] = {
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
     "taskEvents": S.ACTIVITIES_READ,
+    "contractEvents": S.CONTRACTS_READ,
 }
 
 
@@ -125,6 +126,9 @@ MUTATION: dict[str, S | None] = {
         "markOpportunityLost",
         "unlockOpportunity",
         "createUpsellOpportunity",
+        "renewContract",
+        "cancelContract",
+        "removeContract",
         "copyOpportunity",
         "moveOpportunity",
         "assignOpportunityPartner",

@@ -46,6 +46,7 @@ from domain.enums import Stage
 from domain.events import DomainEvent
 from domain.indicators import (
     ActivityFact,
+    ContractFact,
     Facts,
     OpportunityFact,
     TaskFact,
@@ -171,6 +172,27 @@ async def _tasks_for(
     return await _overdue_candidates(conn, kind, None if wanted.get(kind) is None else set(found))
 
 
+async def _contracts_for(
+    conn: AsyncConnection, kind: str, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]], found: Any
+) -> dict[int, list[ContractFact]]:
+    """The active contracts with an end of the accounts or opportunities found (all when all were wanted),
+    when a rule of that kind reads contracts (CONTRACT_EXPIRING); none otherwise."""
+    if RuleKind.CONTRACT_EXPIRING not in rules.get(kind, set()) or not found:
+        return {}
+    c = tables.contracts
+    owner = c.c.account_id if kind == ACCOUNT else c.c.opportunity_id
+    ids = None if wanted.get(kind) is None else set(found)
+    rows = await conn.execute(
+        select(owner.label("owner"), c.c.ends_on).where(
+            c.c.status == "ACTIVE", c.c.ends_on.is_not(None), _ids_clause(owner, ids)
+        )
+    )
+    result: dict[int, list[ContractFact]] = defaultdict(list)
+    for r in rows:
+        result[r.owner].append(ContractFact(ends_on=r.ends_on))
+    return result
+
+
 async def load_facts(
     conn: AsyncConnection,
     wanted: dict[str, set[int] | None],
@@ -215,12 +237,14 @@ async def load_facts(
         activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
         account_tasks = await _tasks_for(conn, ACCOUNT, wanted, rules, account_rows)
         contact_tasks = await _tasks_for(conn, CONTACT, wanted, rules, contact_rows)
+        account_contracts = await _contracts_for(conn, ACCOUNT, wanted, rules, account_rows)
         facts[ACCOUNT] = {
             i: Facts(
                 created_at=created,
                 activities=tuple(activities.get(i, ())),
                 opportunities=tuple(wins.get(i, ())),
                 tasks=tuple(account_tasks.get(i, ())),
+                contracts=tuple(account_contracts.get(i, ())),
             )
             for i, created in account_rows.items()
         }
@@ -257,6 +281,7 @@ async def load_facts(
                         ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at)
                     )
             tasks = await _tasks_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
+            sold = await _contracts_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
             for r in rows:
                 me = OpportunityFact(
                     stage=Stage(r.stage),
@@ -269,6 +294,7 @@ async def load_facts(
                     activities=tuple(activities.get(r.id, ())),
                     opportunity=me,
                     tasks=tuple(tasks.get(r.id, ())),
+                    contracts=tuple(sold.get(r.id, ())),
                 )
     if LEAD in wanted:
         ids = wanted[LEAD]
@@ -429,6 +455,15 @@ _OPPORTUNITY_FACTS = {
 }
 _ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
 _TASK_FACTS = {"TaskCreated", "TaskChanged", "TaskCompleted", "TaskReopened", "TaskDeleted"}
+# What moves a contract's end or status (ContractExpiring only records that a notice was given).
+_CONTRACT_FACTS = {
+    "ContractCreated",
+    "ContractWithdrawn",
+    "ContractRenewed",
+    "ContractCancelled",
+    "ContractExpired",
+    "ContractRemoved",
+}
 _JUDGING = {"rule", "entity_type", "active"}  # the fields of a monitor that decide what it marks
 
 
@@ -456,6 +491,11 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
                 found.via_contacts.add(data["contactId"])
             if data.get("leadId") is not None:
                 found.leads.add(data["leadId"])
+        elif kind in _CONTRACT_FACTS:
+            if data.get("accountId") is not None:
+                found.accounts.add(data["accountId"])
+            if data.get("opportunityId") is not None:
+                found.opportunities.add(data["opportunityId"])
         elif kind in _OPPORTUNITY_FACTS:
             found.opportunities.add(event.entity_id)
             found.via_opportunities.add(event.entity_id)

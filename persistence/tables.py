@@ -396,9 +396,14 @@ contracts = Table(
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date),
     Column("status", String(16), nullable=False),
+    Column("cancelled_on", Date),
+    Column("cancel_reason", Text),
+    Column("expiry_noticed_for", Date),
     *_stamps(),
     UniqueConstraint("quote_item_id", name="uq_contracts_quote_item"),
     Index("ix_contracts_starts_on", "starts_on"),
+    # The scheduler's due contracts (active, by end) and the accounts' service-expiry filter.
+    Index("ix_contracts_status_ends_on", "status", "ends_on"),
 )
 
 leads = Table(

@@ -363,8 +363,9 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Opportunity", h.c.entity_id.in_(_visible_ids(o, role))),
         and_(h.c.entity_type == "Quote", h.c.entity_id.in_(_visible_ids(q, role))),
         and_(h.c.entity_type == "Task", h.c.entity_id.in_(_visible_ids(tables.tasks, role))),
+        and_(h.c.entity_type == "Contract", h.c.entity_id.in_(_visible_ids(tables.contracts, role))),
         and_(
-            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task"])),
+            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract"])),
             true() if role != PARTNER else false(),
         ),
     )

@@ -113,6 +113,16 @@ class AccountFilter:
     has_partner: bool | None = _f("With (true) or without (false) a managing partner.")
     has_indicator: strawberry.ID | None = _f("Only accounts carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only accounts not carrying the indicator of this status monitor.")
+    service_expires_min: date | None = _f(
+        "Only accounts with an active time-based contract (one you may see) ending on or after this date; with "
+        "`serviceExpiresTo`, the same contract ends within both.",
+        name="serviceExpiresFrom",
+    )
+    service_expires_max: date | None = _f(
+        "Only accounts with an active time-based contract (one you may see) ending on or before this date: "
+        "the accounts whose service expires by then.",
+        name="serviceExpiresTo",
+    )
 
 
 @strawberry.input(description="Which contacts to list. All given conditions must hold.")

@@ -45,6 +45,9 @@ StatusRuleKind = described_enum(
         "TASK_OVERDUE": "An open task past its due time: on the opportunity, contact or lead itself; for an account, "
         "on it, its opportunities or its contacts. Flips on its own when a due time passes. Accounts, contacts, "
         "opportunities and leads; no parameters.",
+        "CONTRACT_EXPIRING": "An active time-based contract ends within `days` days (from `days` before its end "
+        "until the end, when the contract expires). Flips on its own as time passes; a renewal moves the window. "
+        "Accounts (their contracts) and opportunities (the contracts sold with them).",
     },
 )
 

@@ -1,5 +1,5 @@
-"""The Subscription root: live opportunity events, task events, status indicator changes and scoreboards,
-each resumable after the last event a client saw (`since`)."""
+"""The Subscription root: live opportunity events, task events, contract events, status indicator changes
+and scoreboards, each resumable after the last event a client saw (`since`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
+from gql.schema.contracts import ContractEvent, ContractEventKind, contract_events_filter
 from gql.schema.leads import Lead
 from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
@@ -287,6 +288,42 @@ class Subscription:
         accepts = task_events_filter(wanted, attached, me)
         source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, TaskEvent)
+
+    @strawberry.subscription(
+        description="Every event of the contracts you may see (created by a sale, renewed, cancelled, expiring, "
+        "expired, removed, withdrawn), in order: what delivery and support systems follow to hear of a sale at "
+        "once. EXPIRING and EXPIRED come from the server as dates pass, with no request. The arguments narrow "
+        "it; together, all must hold."
+    )
+    async def contract_events(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these contracts; null: every contract."),
+        ] = None,
+        account_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only contracts of these accounts; null: any account."),
+        ] = None,
+        opportunity_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only contracts sold with these opportunities; null: any."),
+        ] = None,
+        kinds: Annotated[
+            list[ContractEventKind] | None,
+            strawberry.argument(description="Only these kinds of event; null: all."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
+    ) -> AsyncIterator[ContractEvent]:
+        accepts = contract_events_filter(
+            _pks(ids, "Contract", "ids"),
+            _pks(account_ids, "Account", "accountIds"),
+            _pks(opportunity_ids, "Opportunity", "opportunityIds"),
+            None if kinds is None else {k.value for k in kinds},
+        )
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
+        return _mapped(source, ContractEvent)
 
     @strawberry.subscription(description="Every status indicator set or cleared, in order.")
     async def status_indicators_changed(

@@ -1,7 +1,8 @@
 """Random sequences of workflows and clock jumps (hypothesis) on a real database: after every step the
 stored status indicators are exactly what a full re-evaluation from scratch gives at the clock's time.
 Tasks (created on accounts, contacts, opportunities and leads, rescheduled, completed, reopened, deleted)
-are among the workflows, and TASK_OVERDUE among the rules.
+are among the workflows, and TASK_OVERDUE among the rules; so are contracts (renewed, cancelled now or
+terminated later, removed; ended by the scheduler as their dates pass) and CONTRACT_EXPIRING.
 The workflows re-evaluate incrementally (only what their events can affect) and the scheduler flips
 only what fell due; this is the test that both leave nothing out."""
 
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.enums import ActivityType, Role, Stage
 from domain.errors import DomainError
@@ -24,6 +25,7 @@ from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
 from domain.uow import Actor
 from domain.workflows import accounts as acw
 from domain.workflows import activities as aw
+from domain.workflows import contracts as cw
 from domain.workflows import leads as lw
 from domain.workflows import monitors as mw
 from domain.workflows import opportunities as ow
@@ -80,8 +82,8 @@ class World:
             return [r.id for r in await conn.execute(select(table.c.id).where(*where).order_by(table.c.id))]
 
     async def next_due(self) -> datetime | None:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(tables.indicator_due_times.c.due_at)))).scalar()
+        """The next indicator due time, contract end or contract notice (the scheduler's own answer)."""
+        return await self.scheduler.next_due()
 
     async def differences(self) -> tuple[set, set]:
         async with self.engine.connect() as conn:
@@ -141,6 +143,11 @@ RULES = st.one_of(
         st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
     ),
     st.builds(lambda e: (e, Rule(kind=RuleKind.TASK_OVERDUE)), st.sampled_from(list(MonitoredEntity))),
+    st.builds(
+        lambda d, e: (e, Rule(kind=RuleKind.CONTRACT_EXPIRING, days=d)),
+        DAYS,
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.OPPORTUNITY]),
+    ),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
 JUMP = st.sampled_from(
@@ -375,6 +382,27 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         @rule(opportunity=PICK)
         def delete_opportunity(self, opportunity):
             world.do(ow.delete_opportunity, ow.DeleteOpportunity(id=self.pick("opportunities", opportunity)))
+
+        def contract(self, which: int) -> int:
+            """A time-based contract of the seed (or of a sale here), picked by index among all of them."""
+            c = tables.contracts
+            found = world.run(world.ids(c, c.c.kind == "TIME_BASED"))
+            return found[which % len(found)] if found else -1
+
+        @rule(contract=PICK, months=st.none() | st.integers(1, 3))
+        def renew_contract(self, contract, months):
+            world.do(cw.renew_contract, cw.RenewContract(id=self.contract(contract), months=months))
+
+        @rule(contract=PICK, later=st.none() | st.integers(-5, 60))
+        def cancel_contract(self, contract, later):
+            effective = (world.now + timedelta(days=later)).date() if later is not None else None
+            world.do(
+                cw.cancel_contract, cw.CancelContract(id=self.contract(contract), reason="R", effective_on=effective)
+            )
+
+        @rule(contract=PICK)
+        def remove_contract(self, contract):
+            world.do(cw.remove_contract, cw.RemoveContract(id=self.contract(contract)))
 
         @rule(contact=PICK)
         def delete_contact(self, contact):

@@ -13,6 +13,7 @@ from strawberry.types.field import StrawberryField
 AREAS = [
     "opportunities",
     "quotes",
+    "contracts",
     "accounts",
     "account_groups",
     "contacts",
