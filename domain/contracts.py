@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from domain.base import Entity
 from domain.enums import ContractKind, ContractStatus, ProductCategory
@@ -94,6 +95,19 @@ class Contract(Entity):
     def ensure_not_cancelled(self, what: str) -> None:
         if self.status is ContractStatus.CANCELLED or self.cancelled_on is not None:
             raise Conflict(f"contract {ref(self)} is cancelled; it cannot be {what}")
+
+
+def event_data(contract: Contract, **extra: Any) -> dict[str, Any]:
+    """What every contract event carries: its opportunity and account (the subscriptions filter on them,
+    the indicators re-evaluate the account), its kind, its status and its end."""
+    return {
+        "opportunityId": contract.opportunity_id,
+        "accountId": contract.account_id,
+        "kind": contract.kind.value,
+        "status": contract.status.value,
+        "endsOn": contract.ends_on.isoformat() if contract.ends_on else None,
+        **extra,
+    }
 
 
 def end_of_day(day: date) -> datetime:

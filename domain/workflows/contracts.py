@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.commands import apply, expect_version
-from domain.contracts import NOTICE_DAYS, Contract, renewed_end
+from domain.contracts import NOTICE_DAYS, Contract, event_data, renewed_end
 from domain.enums import ContractKind, ContractStatus, Role
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
@@ -23,19 +23,6 @@ from domain.events import (
 )
 from domain.opportunities import Opportunity
 from domain.uow import UnitOfWork
-
-
-def event_data(contract: Contract, **extra: Any) -> dict[str, Any]:
-    """What every contract event carries: its opportunity and account (the subscriptions filter on them,
-    the indicators re-evaluate the account), its kind, its status and its end."""
-    return {
-        "opportunityId": contract.opportunity_id,
-        "accountId": contract.account_id,
-        "kind": contract.kind.value,
-        "status": contract.status.value,
-        "endsOn": contract.ends_on.isoformat() if contract.ends_on else None,
-        **extra,
-    }
 
 
 def _record(uow: UnitOfWork, event: type[ContractEvent], contract: Contract, **extra: Any) -> None:

@@ -12,6 +12,7 @@ from domain.audit import business_role
 from domain.catalog import Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract, add_months
+from domain.contracts import event_data as contract_event_data
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import (
@@ -491,7 +492,7 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
         uow.record(
             ContractCreated(
                 entity_id=contract.id,
-                data={"opportunityId": sold.id, "accountId": sold.account_id, "kind": contract.kind.value},
+                data=contract_event_data(contract),
             )
         )
     await uow.commit()
@@ -567,11 +568,7 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     withdrawn = await uow.find(Contract, opportunity_id=opportunity.id)
     for contract in withdrawn:
         await uow.delete(contract)
-        uow.record(
-            ContractWithdrawn(
-                entity_id=contract.id, data={"opportunityId": opportunity.id, "accountId": contract.account_id}
-            )
-        )
+        uow.record(ContractWithdrawn(entity_id=contract.id, data=contract_event_data(contract)))
     uow.record(
         OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value, "to": Stage.NEGOTIATION.value})
     )

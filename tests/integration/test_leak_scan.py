@@ -760,7 +760,8 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
         + " ".join(
-            f"... on {kind} {{ {leaks.history_selection()} }}" for kind in ("Account", "Opportunity", "Quote", "Task")
+            f"... on {kind} {{ {leaks.history_selection()} }}"
+            for kind in ("Account", "Opportunity", "Quote", "Task", "Contract")
         )
         + " } }"
     )
@@ -1161,6 +1162,95 @@ async def test_no_subscriber_is_told_of_a_task_on_a_row_it_may_not_see(scene, wr
                     found.append(f"{role} was told of a task on a row it may not see ({data['kind']})")
             await socket.close()
     assert not found, report(found, "task events about rows the subscriber may not see")
+
+
+CONTRACT_RENEW = """mutation($input: RenewContractInput!) { renewContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+CONTRACT_CANCEL = """mutation($input: CancelContractInput!) { cancelContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+CONTRACT_REMOVE = """mutation($input: RemoveContractInput!) { removeContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+
+
+def contract_events_document() -> str:
+    event = schema._schema.subscription_type.fields["contractEvents"].type
+    return f"subscription($since: ID) {{ contractEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+
+
+async def test_no_subscriber_is_told_of_a_contract_it_may_not_see(scene, writable):
+    """Class 4, for contracts: each role subscribes to every contract event (every field, two levels deep);
+    the admin renews, cancels and removes contracts some roles may not see, then cancels one contract each
+    role sees (its fence); until its fence, no subscriber gets an event about a hidden contract, nor any
+    fact of a hidden row (a removed contract is judged by the row as it was)."""
+    async with live_server(writable.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        live = GraphQLClient(http, writable.admin_token)
+        rows = await scene.rows()
+        truths = {role: await scene.truth(role) for role in ROLES}
+        _, admin_hidden, _ = truths["ADMIN"]
+        active = [c for c in rows["contracts"] if c.status == "ACTIVE" and c.id not in admin_hidden["Contract"]]
+        used: set[int] = set()
+        fences: dict[str, int] = {}
+        for role in ROLES:
+            _, hidden, _ = truths[role]
+            fence = next((c.id for c in active if c.id not in hidden["Contract"] and c.id not in used), None)
+            assert fence is not None, f"{role} must see an active contract, or the test proves nothing"
+            fences[role] = fence
+            used.add(fence)
+        await server.app.state.dispatcher.dispatch_once()
+        since = (await live.data("{ latestEventId }"))["latestEventId"]
+        sockets = {}
+        for role, caller in scene.callers.items():
+            socket = await GraphQLSocket.open(server.url, caller.token)
+            sockets[role] = (socket, await socket.subscribe(contract_events_document(), {"since": since}))
+
+        told_not: dict[str, set[str]] = {role: set() for role in ROLES}  # the contracts each role must not hear of
+        for role in ("SALES_DIRECTOR", "SALES_REP", "PARTNER"):
+            _, hidden, _ = truths[role]
+            secret = [c for c in active if c.id in hidden["Contract"] and c.id not in used and c.kind == "TIME_BASED"]
+            assert len(secret) >= 2, f"{role} must not see some contracts, or the test proves nothing"
+            renewed, removed = secret[0].id, secret[1].id
+            used |= {renewed, removed}
+            told_not[role] |= {gid("Contract", renewed), gid("Contract", removed)}
+            await ok(
+                live, CONTRACT_RENEW, {"input": {"id": gid("Contract", renewed)}}, writable.admin_token, "renewContract"
+            )
+            await ok(
+                live,
+                CONTRACT_CANCEL,
+                {"input": {"id": gid("Contract", renewed), "reason": "Secret reason"}},
+                writable.admin_token,
+                "cancelContract",
+            )
+            await ok(
+                live,
+                CONTRACT_REMOVE,
+                {"input": {"id": gid("Contract", removed)}},
+                writable.admin_token,
+                "removeContract",
+            )
+        for fence in fences.values():
+            await ok(
+                live,
+                CONTRACT_CANCEL,
+                {"input": {"id": gid("Contract", fence), "reason": "Fence"}},
+                writable.admin_token,
+                "cancelContract",
+            )
+
+        found: list[str] = []
+        for role, (socket, op) in sockets.items():
+            _, hidden, secrets = truths[role]
+            while True:
+                event = await socket.next(op)
+                data = (event.get("data") or {}).get("contractEvents") or {}
+                assert data, event
+                found += leaks.leaks(secrets, event, f"{role}'s {data.get('kind')} contract event")
+                if data["contractId"] in told_not[role]:
+                    found.append(f"{role} was told of a contract it may not see ({data['kind']})")
+                if data["contractId"] == gid("Contract", fences[role]):
+                    break
+            await socket.close()
+    assert not found, report(found, "contract events about rows the subscriber may not see")
 
 
 # --- raw keys ---
