@@ -55,6 +55,10 @@ class LeadReworked(LeadEvent):
     """A lead was put back for a later follow-up."""
 
 
+class LeadMerged(LeadEvent):
+    """Another lead was merged into this one (data: sourceId, fields taken from it)."""
+
+
 class LeadAnonymized(LeadEvent):
     """A lead's personal data was wiped."""
 

@@ -12,6 +12,7 @@ from domain.base import Entity
 from domain.enums import Role
 from domain.errors import Conflict, NotFound, PermissionDenied, raises
 from domain.events import DomainEvent
+from domain.identity import Identity, Known
 from domain.people import User
 
 E = TypeVar("E", bound=Entity)
@@ -60,7 +61,9 @@ class UnitOfWork(Protocol):
     `lock` serialises writers of one row for the rest of the transaction (a counter that concurrent
     requests move, such as a lead splitter): call it before reading what you will change, so the
     read sees the last committed state and no version check can fail; a missing row locks nothing.
-    `may_see` tells whether another user may read a row, by the same rules (whom a task may be given to)."""
+    `may_see` tells whether another user may read a row, by the same rules (whom a task may be given to).
+    `known` finds the earliest lead, contact and account an identity matches (domain/identity.py), as
+    the system: whom an incoming lead is recognised as."""
 
     actor: Actor
     now: datetime
@@ -86,5 +89,6 @@ class UnitOfWork(Protocol):
     def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None: ...
     def record(self, event: DomainEvent) -> None: ...
     async def exchange_rates(self) -> dict[str, Any]: ...
+    async def known(self, identity: Identity, exclude_lead: int | None = None) -> list[Known]: ...
     @raises(Conflict)
     async def commit(self) -> None: ...

@@ -48,6 +48,7 @@ QUERY: dict[str, S | None] = {
     "apiTokens": S.TOKENS_READ,
     "conversations": S.CONVERSATIONS_READ,
     "trackedTerms": S.CONVERSATIONS_READ,
+    "leadMatching": S.LEADS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
 }
 
@@ -108,6 +109,8 @@ MUTATION: dict[str, S | None] = {
         "assignLead",
         "reworkLead",
         "addLeadToAccount",
+        "mergeLeads",
+        "updateLeadMatching",
         "createLeadRoutingRule",
         "updateLeadRoutingRule",
         "deleteLeadRoutingRule",

@@ -209,6 +209,7 @@ LEADS = FilterSpec(
             _refers(tables.leads.c.assigned_user_id)(viewer), _refers(tables.leads.c.assigned_partner_id)(viewer)
         ),
         "opportunity": _refers(tables.leads.c.opportunity_id),
+        "duplicate_of": _refers(tables.leads.c.duplicate_of_id),
     },
     extra=_indicators("LEAD", tables.leads),
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},

@@ -21,6 +21,7 @@ from domain.contracts import Contract
 from domain.conversations import Conversation, ConversationSettings
 from domain.documents import DocumentTemplate, QuoteDocument
 from domain.errors import Ref
+from domain.identity import LeadMatchingSettings
 from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.monitors import StatusMonitor
@@ -67,6 +68,7 @@ TABLES: dict[type[Entity], Table] = {
     ConversationSettings: tables.conversation_settings,
     TrackedTerm: tables.tracked_terms,
     Task: tables.tasks,
+    LeadMatchingSettings: tables.lead_matching_settings,
 }
 
 LINKS: dict[Link, Table] = {

@@ -431,9 +431,33 @@ leads = Table(
     _fk("contact_id", "contacts.id", index=False),
     _fk("opportunity_id", "opportunities.id", index=False),
     Column("anonymized", Boolean, nullable=False, default=False),
+    Column("status_changed_at", UTCDateTime),
+    Column("email_key", String(320)),
+    Column("phone_key", String(64)),
+    Column("company_key", String(300)),
+    _fk("duplicate_of_id", "leads.id", ondelete="SET NULL"),
+    _fk("matched_contact_id", "contacts.id", ondelete="SET NULL", index=False),
+    _fk("matched_account_id", "accounts.id", ondelete="SET NULL", index=False),
+    Column("match_reasons", JSON),
+    _fk("merged_into_id", "leads.id", ondelete="SET NULL", index=False),
     *_stamps(),
     Index("ix_leads_board", "status", "archived", "priority", "created_at"),
     Index("ix_leads_created_at", "created_at"),
+    Index("ix_leads_email_key", "email_key"),
+    Index("ix_leads_phone_key", "phone_key"),
+    Index("ix_leads_company_key", "company_key"),
+)
+
+# Whether incoming leads are matched with known leads, contacts and accounts (one row, id 1).
+lead_matching_settings = Table(
+    "lead_matching_settings",
+    metadata,
+    _id(),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("by_email", Boolean, nullable=False, default=True),
+    Column("by_phone", Boolean, nullable=False, default=True),
+    Column("by_company", Boolean, nullable=False, default=True),
+    *_stamps(),
 )
 
 sales_activities = Table(

@@ -23,10 +23,11 @@ from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
+from domain.identity import Identity, Known
 from domain.opportunities import Opportunity
 from domain.people import User
 from domain.uow import Actor, Link
-from persistence import aggregates, indicators, reads, tables
+from persistence import aggregates, identities, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
@@ -266,6 +267,10 @@ class SqlUnitOfWork:
             return
         table = table_of(kind)
         await self.c.execute(select(table.c.id).where(table.c.id == id).with_for_update())
+
+    async def known(self, identity: Identity, exclude_lead: int | None = None) -> list[Known]:
+        """The earliest lead, contact and account `identity` matches, whoever may see them (persistence/identity.py)."""
+        return await identities.known(self.c, identity, exclude_lead)
 
     async def may_see(self, user: User, kind: type[Entity], id: int) -> bool:
         """Whether `user` may read the row of `kind` with `id` by the visibility rules (not the caller's:

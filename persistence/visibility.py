@@ -150,6 +150,7 @@ INTERNAL = frozenset(
         "outbox_events",
         "tracked_terms",
         "conversation_settings",
+        "lead_matching_settings",
     }
 )
 

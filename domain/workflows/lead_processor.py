@@ -11,6 +11,7 @@ from domain.events import LeadCreated, LeadEvent
 from domain.leads import Campaign, Lead
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, first_matching, next_share
 from domain.uow import UnitOfWork
+from domain.workflows.lead_identity import match_data, matching_settings, recognise
 from domain.workflows.leads import LEAD_FIELDS, NewLead, checked_priority
 
 
@@ -128,8 +129,10 @@ async def ingest_leads(
             campaigns.discard(draft.campaign_id)
 
     router = await Router.load(uow)
+    settings = await matching_settings(uow)
     results = []
     for draft in drafts:
+        await recognise(uow, draft, settings)
         rule, user_id, partner_id = router.route(draft)
         if rule is None and uow.actor.partner_id is not None:
             partner_id = uow.actor.partner_id
@@ -149,6 +152,7 @@ async def ingest_leads(
                     "priority": lead.priority,
                     "status": lead.status.value,
                     "via": "processor",
+                    **match_data(lead),
                 },
             )
         )

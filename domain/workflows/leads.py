@@ -27,6 +27,7 @@ from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
+from domain.workflows.lead_identity import match_data, recognise
 from domain.workflows.opportunities import DEFAULT_PROBABILITY
 from domain.workflows.privacy import wipe_person_of_lead
 
@@ -125,6 +126,7 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
     await _check_assignee(uow, user_id, partner_id)
     if lead.campaign_id is not None:
         await uow.get(Campaign, lead.campaign_id)
+    await recognise(uow, lead)
     lead = await uow.add(lead)
     uow.record(
         LeadCreated(
@@ -136,6 +138,7 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
                 "priority": lead.priority,
                 "status": lead.status.value,
                 "via": "manual",
+                **match_data(lead),
             },
         )
     )
@@ -193,6 +196,7 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
         else:
             lead.ensure_can_move_to(status)
             values["status"], values["disqualification_reason"] = status, None
+            values["status_changed_at"] = uow.now
     if values.get("campaign_id") is not None:
         await uow.get(Campaign, values["campaign_id"])
     updated = await uow.update(apply(lead, values))
@@ -415,6 +419,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
             lead,
             {
                 "status": LeadStatus.QUALIFIED,
+                "status_changed_at": uow.now,
                 "disqualification_reason": None,
                 "account_id": account.id,
                 "contact_id": contact.id if contact else lead.contact_id,
@@ -460,7 +465,9 @@ async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
     if status is lead.status:
         raise Conflict(f"lead {ref(lead)} is already {status.value}")
     lead.ensure_can_move_to(status)
-    updated = await uow.update(apply(lead, {"status": status, "disqualification_reason": reason}))
+    updated = await uow.update(
+        apply(lead, {"status": status, "disqualification_reason": reason, "status_changed_at": uow.now})
+    )
     event = LeadDisqualified if status is LeadStatus.DISQUALIFIED else LeadReworked
     uow.record(
         event(

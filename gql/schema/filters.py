@@ -156,6 +156,9 @@ class LeadFilter:
     created_at_max: datetime | None = _f("Created at or before this time.", name="createdTo")
     has_assignee: bool | None = _f("Assigned (true) or unassigned (false).")
     has_opportunity: bool | None = _f("Qualified into an opportunity (true) or not (false).")
+    has_duplicate_of: bool | None = _f(
+        "Recognised as an earlier lead you may see when it came in (true: possible duplicates), or not (false)."
+    )
     has_indicator: strawberry.ID | None = _f("Only leads carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only leads not carrying the indicator of this status monitor.")
 

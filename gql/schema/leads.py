@@ -2,23 +2,54 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from aiodataloader import DataLoader
 from strawberry.types import Info
 
+from domain import identity
 from domain.catalog import BASE_CURRENCY
 from domain.leads import cost_per_lead, return_on_investment
 from domain.money import Money as DomainMoney
 from gql.schema import enums
 from gql.schema import relations as rel
-from gql.schema.base import Money, Node, money
+from gql.schema.base import Money, Node, described_enum, money, needs
 from gql.schema.fields import to_one
 from gql.schema.indicators import indicators_field
 from gql.schema.tasks import task_connection
 from persistence import reads, tables
 from persistence.db import ConnectionSource
+
+if TYPE_CHECKING:
+    from gql.schema.accounts import Account, Contact
+
+
+MatchKey = described_enum(
+    identity.MatchKey,
+    "LeadMatchKey",
+    "What an incoming lead was recognised by.",
+    {
+        "EMAIL": "The same e-mail address (case ignored).",
+        "PHONE": "The same phone number (its digits; 00 read as +).",
+        "COMPANY": "The same company name (case, punctuation and a trailing legal form such as AS or GmbH ignored).",
+    },
+)
+
+
+@strawberry.type(
+    description="A known lead, contact or account an incoming lead was recognised as when it came in, and why. "
+    "Exactly one of `lead`, `contact` and `account` is set."
+)
+class LeadMatch:
+    reasons: list[MatchKey] = strawberry.field(description="The keys that matched.")  # type: ignore[valid-type]
+    lead: Lead | None = strawberry.field(description="The earlier lead it matched (it is flagged a duplicate).")
+    contact: Annotated[Contact, strawberry.lazy("gql.schema.accounts")] | None = strawberry.field(
+        description="The contact it matched."
+    )
+    account: Annotated[Account, strawberry.lazy("gql.schema.accounts")] | None = strawberry.field(
+        description="The account it matched."
+    )
 
 
 @strawberry.type(description="A person or company that may become a customer, e.g. from a campaign.")
@@ -58,6 +89,50 @@ class Lead(Node):
     activities = rel.activities("lead_id", "this lead")
     tasks = task_connection("lead_id", "Tasks attached to this lead.")
     status_indicators = indicators_field("LEAD")
+    status_changed_at: datetime | None = strawberry.field(
+        description="When its status last changed (for a qualified lead: when it was qualified)."
+    )
+    duplicate_of = to_one(
+        "gql.schema.leads:Lead",
+        tables.leads,
+        "duplicate_of_id",
+        "The earlier lead this one was recognised as when it came in (null when none, or one you may not see): "
+        "a possible duplicate, to merge (mergeLeads) or keep.",
+    )
+    merged_into = to_one(
+        "gql.schema.leads:Lead", tables.leads, "merged_into_id", "The lead this one was merged into (it is archived)."
+    )
+
+    @strawberry.field(
+        description="Whom it was recognised as when it came in: the earliest known lead, contact and account "
+        "sharing its e-mail, phone or company name, with the keys that matched (only those you may see)."
+    )
+    @needs("match_reasons", "duplicate_of_id", "matched_contact_id", "matched_account_id")
+    async def matches(self, info: Info) -> list[LeadMatch]:
+        from gql.schema.accounts import Account, Contact
+
+        reasons = self.__dict__.get("match_reasons") or {}
+        found = []
+        for kind, column, table, node in (
+            ("Lead", "duplicate_of_id", tables.leads, Lead),
+            ("Contact", "matched_contact_id", tables.contacts, Contact),
+            ("Account", "matched_account_id", tables.accounts, Account),
+        ):
+            key = self.__dict__.get(column)
+            if key is None:
+                continue
+            row = node.from_row(await info.context.by_id(table).load(key))
+            if row is None:
+                continue  # a row the caller may not see: as if there were no match
+            found.append(
+                LeadMatch(
+                    reasons=[MatchKey(r) for r in reasons.get(kind, [])],  # type: ignore[call-arg]
+                    lead=row if kind == "Lead" else None,
+                    contact=row if kind == "Contact" else None,
+                    account=row if kind == "Account" else None,
+                )
+            )
+        return found
 
 
 @strawberry.type(description="What a campaign brought in; anonymized leads still count.")
@@ -143,3 +218,18 @@ class LeadColumn:
     leads: list[Lead] = strawberry.field(
         description="The highest-priority leads of this column, newest first among equals (at most `limit`)."
     )
+
+
+@strawberry.type(
+    description="How incoming leads (ingestLead, POST /ingest/leads, createLead) are recognised as known leads, "
+    "contacts and accounts: on or off, and by which keys. One for the deployment; admins change it "
+    "(updateLeadMatching)."
+)
+class LeadMatchingSettings(Node):
+    graphql_type = "LeadMatchingSettings"
+    enabled: bool = strawberry.field(description="False: incoming leads are stored with no match looked for.")
+    by_email: bool = strawberry.field(description="Match by e-mail address.")
+    by_phone: bool = strawberry.field(description="Match by phone number.")
+    by_company: bool = strawberry.field(description="Match by company name (with accounts' names too).")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")

@@ -42,4 +42,5 @@ TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},
     # Nodes that mutations answer with but node(id:) does not look up: a token is listed by apiTokens only.
     "ApiToken": tables.api_tokens,
+    "LeadMatchingSettings": tables.lead_matching_settings,
 }

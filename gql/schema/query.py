@@ -23,7 +23,7 @@ from gql.schema.conversations import (
 )
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
-from gql.schema.leads import Lead, LeadColumn
+from gql.schema.leads import Lead, LeadColumn, LeadMatchingSettings
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
@@ -192,6 +192,12 @@ class Query:
         description="How far the analysis of past conversations with the current tracked terms got (a change of "
         "the terms has them analysed again in the background).",
     )
+
+    @strawberry.field(
+        description="How incoming leads are recognised as known leads, contacts and accounts (null for partners)."
+    )
+    async def lead_matching(self, info: Info) -> LeadMatchingSettings | None:
+        return LeadMatchingSettings.from_row(await info.context.by_id(tables.lead_matching_settings).load(1))
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:

@@ -114,6 +114,35 @@ class MemoryUnitOfWork:
     async def lock(self, kind: type, id: int) -> None:
         """A no-op: one memory unit of work runs at a time."""
 
+    async def known(self, identity: Any, exclude_lead: int | None = None) -> list[Any]:
+        """The earliest lead, contact and account sharing a key with `identity` (as persistence/identities.py)."""
+        from domain.accounts import Account, Contact
+        from domain.identity import Known, MatchKey, company_key, email_key, phone_key
+        from domain.leads import Lead
+
+        def reasons(email: Any, phone: Any, company: Any) -> tuple[MatchKey, ...]:
+            pairs = (
+                (MatchKey.EMAIL, identity.email, email_key(email)),
+                (MatchKey.PHONE, identity.phone, phone_key(phone)),
+                (MatchKey.COMPANY, identity.company, company_key(company)),
+            )
+            return tuple(key for key, wanted, have in pairs if wanted and wanted == have)
+
+        found = []
+        for kind, rows, fields in (
+            ("Lead", self._table(Lead), lambda r: (r.email, r.phone, r.company)),
+            ("Contact", self._table(Contact), lambda r: (r.email, r.phone, None)),
+            ("Account", self._table(Account), lambda r: (r.email, r.phone, r.name)),
+        ):
+            for key in sorted(rows):
+                row = rows[key]
+                if kind == "Lead" and (row.merged_into_id is not None or row.anonymized or key == exclude_lead):
+                    continue
+                if why := reasons(*fields(row)):
+                    found.append(Known(kind, key, why))
+                    break
+        return found
+
     async def may_see(self, user: Any, kind: type, id: int) -> bool:
         return (kind.__name__, id) not in self.store.hidden_from.get(user.id, set())
 

@@ -7,12 +7,13 @@ import datetime as dt
 
 import strawberry
 
-from domain.workflows import ingestion, leads
+from domain.errors import Conflict, NotFound, PermissionDenied
+from domain.workflows import ingestion, lead_identity, leads
 from gql.resolvers.mutation import mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional
-from gql.schema.leads import Lead
+from gql.schema.leads import Lead, LeadMatchingSettings
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.opportunities import Opportunity
 from gql.schema.routing import LeadRoutingRule
@@ -174,4 +175,39 @@ ingest_lead = mutation(
 )(
     "Send a lead through the lead processor (as POST /ingest/leads does): store it, route it by the routing rules to a "
     "user, a partner or a splitter's next seller, and set its priority. Idempotent with an idempotencyKey."
+)
+
+
+@strawberry.input(description="Two leads to merge into one.")
+class MergeLeadsInput:
+    target_id: strawberry.ID = gid("Lead", "The lead that stays (it takes the other's values where it has none).")
+    source_id: strawberry.ID = gid(
+        "Lead", "The lead merged into it: its tasks and activities move over; it is archived, linked to the target."
+    )
+    target_version: int | None = optional("The target's version you read. " + VERSION)
+    source_version: int | None = optional("The source's version you read. " + VERSION)
+
+
+@strawberry.input(description="How incoming leads are matched; fields left out stay as they are.")
+class UpdateLeadMatchingInput:
+    enabled: bool | None = optional("Matching on (true) or off (false).")
+    by_email: bool | None = optional("Match by e-mail address.")
+    by_phone: bool | None = optional("Match by phone number.")
+    by_company: bool | None = optional("Match by company name.")
+    version: int | None = optional(VERSION)
+
+
+merge_leads = mutation(lead_identity.merge_leads, MergeLeadsInput, LeadPayload, (NotFound, Conflict))(
+    "Merge a lead into another (a duplicate into the original): the target keeps its values and takes the "
+    "source's where it has none; the source's tasks and activities move to it; the source is archived and "
+    "links to it (`mergedInto`). A qualified source, an anonymized or already merged lead is a ConflictError."
+)
+update_lead_matching = mutation(
+    lead_identity.update_lead_matching,
+    UpdateLeadMatchingInput,
+    node_payload(LeadMatchingSettings),
+    (NotFound, Conflict, PermissionDenied),
+)(
+    "Switch the matching of incoming leads on or off, or choose its keys (admins). Leads already stored keep "
+    "their links."
 )
