@@ -49,6 +49,7 @@ QUERY: dict[str, S | None] = {
     "conversations": S.CONVERSATIONS_READ,
     "trackedTerms": S.CONVERSATIONS_READ,
     "leadMatching": S.LEADS_READ,
+    "leadStatistics": S.LEADS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
 }
 

@@ -1096,6 +1096,7 @@ class _Company:
                         assigned_user_id=None if partner_id else owner,
                         assigned_partner_id=partner_id,
                         status=LeadStatus.QUALIFIED,
+                        status_changed_at=opp_created,
                         account_id=account_id,
                         contact_id=contact_id,
                         opportunity_id=opp_id,
@@ -1135,6 +1136,7 @@ class _Company:
                         if status is LeadStatus.DISQUALIFIED
                         else None,
                         archived=rng.random() < (0.3 if status is LeadStatus.DISQUALIFIED else 0.05),
+                        status_changed_at=None if status is LeadStatus.OPEN else updated,
                         **self.stamps(created, updated),
                     ),
                 )

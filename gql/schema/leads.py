@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -233,3 +234,50 @@ class LeadMatchingSettings(Node):
     by_company: bool = strawberry.field(description="Match by company name (with accounts' names too).")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+
+@strawberry.enum(description="What lead statistics are split by.")
+class LeadStatisticsDimension(Enum):
+    SOURCE = strawberry.enum_value("SOURCE", description="The UTM source the lead came with (null: none).")
+    CAMPAIGN = strawberry.enum_value(
+        "CAMPAIGN", description="The campaign it came from (partners read no campaigns: theirs are not split)."
+    )
+
+
+@strawberry.type(description="What the leads created in a period became: one group of a source and a campaign.")
+class LeadStatisticsRow:
+    source: str | None = strawberry.field(description="The UTM source (split by SOURCE; null otherwise or none).")
+    campaign_pk: strawberry.Private[int | None]
+    created: int = strawberry.field(description="Leads created in the period (merged-away duplicates left out).")
+    qualified: int = strawberry.field(description="Of those, how many are qualified now.")
+    disqualified: int = strawberry.field(description="Of those, how many are disqualified now.")
+    conversion_rate: Decimal | None = strawberry.field(
+        description="qualified ÷ created, in percent with two decimals (null when none were created)."
+    )
+    average_seconds_to_qualify: Decimal | None = strawberry.field(
+        description="The average time from creation to qualification of the qualified ones, in seconds with two "
+        "decimals (each instant taken to the whole second; null when none were qualified)."
+    )
+
+    @strawberry.field(description="The campaign (split by CAMPAIGN; null otherwise, none, or for a partner).")
+    async def campaign(self, info: Info) -> Campaign | None:
+        if self.campaign_pk is None:
+            return None
+        return Campaign.from_row(await info.context.by_id(tables.campaigns).load(self.campaign_pk))
+
+
+def statistics_row(found: dict[str, Any]) -> LeadStatisticsRow:
+    created, qualified = found["created"], found["qualified"] or 0
+    timed = found["qualify_count"] or 0
+    hundredth = Decimal("0.01")
+    return LeadStatisticsRow(
+        source=found["source"],
+        campaign_pk=found["campaign_id"],
+        created=created,
+        qualified=qualified,
+        disqualified=found["disqualified"] or 0,
+        conversion_rate=(Decimal(qualified) * 100 / created).quantize(hundredth) if created else None,
+        average_seconds_to_qualify=(Decimal(found["qualify_seconds"] or 0) / timed).quantize(hundredth)
+        if timed
+        else None,
+    )

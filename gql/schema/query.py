@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -23,7 +24,14 @@ from gql.schema.conversations import (
 )
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
-from gql.schema.leads import Lead, LeadColumn, LeadMatchingSettings
+from gql.schema.leads import (
+    Lead,
+    LeadColumn,
+    LeadMatchingSettings,
+    LeadStatisticsDimension,
+    LeadStatisticsRow,
+    statistics_row,
+)
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
@@ -34,6 +42,7 @@ from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from persistence import filters as spec
 from persistence import reads, tables
 from persistence.filters import conditions
+from persistence.lead_statistics import lead_statistics
 from persistence.outbox import newest_position
 
 MAX_NODES = 100
@@ -192,6 +201,35 @@ class Query:
         description="How far the analysis of past conversations with the current tracked terms got (a change of "
         "the terms has them analysed again in the background).",
     )
+
+    @strawberry.field(
+        description="What the leads you may see that were created in a period became, split by source and/or "
+        "campaign: created, qualified, disqualified, conversion rate and time to qualify (the leads are a cohort "
+        "of their creation; qualified means qualified now). One SQL statement."
+    )
+    async def lead_statistics(
+        self,
+        info: Info,
+        since: Annotated[datetime, strawberry.argument(name="from", description="The period's start (included).")],
+        until: Annotated[datetime, strawberry.argument(name="to", description="The period's end (excluded).")],
+        group_by: Annotated[
+            list[LeadStatisticsDimension] | None,
+            strawberry.argument(description="What to split by (null or empty: one row for all)."),
+        ] = None,
+    ) -> list[LeadStatisticsRow]:
+        if until <= since:
+            raise ClientError("`to` must be after `from`")
+        dimensions = set(group_by or [])
+        async with info.context.reads.connect() as conn:
+            found = await lead_statistics(
+                conn,
+                info.context.viewer,
+                since,
+                until,
+                LeadStatisticsDimension.SOURCE in dimensions,
+                LeadStatisticsDimension.CAMPAIGN in dimensions,
+            )
+        return [statistics_row(row) for row in found]
 
     @strawberry.field(
         description="How incoming leads are recognised as known leads, contacts and accounts (null for partners)."
