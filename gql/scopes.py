@@ -111,6 +111,7 @@ MUTATION: dict[str, S | None] = {
         "reworkLead",
         "addLeadToAccount",
         "mergeLeads",
+        "routeLeads",
         "updateLeadMatching",
         "createLeadRoutingRule",
         "updateLeadRoutingRule",

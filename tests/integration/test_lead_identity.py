@@ -220,3 +220,55 @@ async def test_merging_a_duplicate_into_the_first_lead(world):
     # A merged lead is no longer what a newcomer is recognised as: the one it was merged into is.
     third = await world.post({**person, "lastName": "Third"}, "merge-3")
     assert (await world.read(third["id"]))["duplicateOf"] == {"id": first["id"]}
+
+
+RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
+  __typename ... on LeadRoutingRulePayload { rule { id } } ... on UserError { message } } }"""
+DELETE_RULE = """mutation($input: LeadRoutingRuleRefInput!) { deleteLeadRoutingRule(input: $input) { __typename } }"""
+ROUTE = f"""mutation($input: RouteLeadsInput!) {{ routeLeads(input: $input) {{ __typename
+  ... on RouteLeadsPayload {{ unmatched leads {{ id priority assignedUser {{ id }} }} }} {ERRORS} }} }}"""
+ARCHIVE = """mutation($input: LeadRefInput!) { archiveLead(input: $input) { __typename } }"""
+
+
+async def test_routing_the_unprocessed_leads_again_with_the_rules_as_they_are_now(world):
+    u = tables.users
+    async with world.backend.engine.connect() as conn:
+        rep, other = [
+            r.id for r in await conn.execute(select(u.c.id).where(u.c.role == "SALES_REP").order_by(u.c.id).limit(2))
+        ]
+    rep_token = await issue_token(world.backend.engine, name="routing rep", user_id=rep)
+    # Two Icelandic leads arrive before any rule routes Iceland: nobody gets them.
+    waiting = [await world.post(world.person(country="IS"), f"iceland-{n}") for n in range(2)]
+    stored = [await world.read(lead["id"]) for lead in waiting]
+    assert all(s["status"] == "OPEN" for s in stored)
+    rule = await world.run(
+        RULE,
+        {
+            "name": "Iceland",
+            "position": 0,
+            "priority": 4,
+            "target": {"userId": ids.encode("User", rep)},
+            "conditions": [{"field": "COUNTRY", "values": ["IS"]}],
+        },
+    )
+    assert rule["__typename"] == "LeadRoutingRulePayload", rule
+    for token in (rep_token, world.backend.partner_token):
+        refused = await world.run(ROUTE, {}, token)
+        assert refused["__typename"] == "PermissionDeniedError", refused
+    archived = await world.post(world.person(country="IS"), "iceland-archived")
+    await world.run(ARCHIVE, {"id": archived["id"]})
+    refused = await world.run(ROUTE, {"leadIds": [waiting[0]["id"], archived["id"]]})
+    assert refused["__typename"] == "ConflictError", refused
+    assert (await world.read(waiting[0]["id"]))["version"] == stored[0]["version"]  # nothing changed
+    bad = await world.run(ROUTE, {"leadIds": [ids.encode("User", other)]})
+    assert bad["__typename"] == "ValidationError" and bad["field"] == "leadIds"
+
+    done = await world.run(ROUTE, {"country": "IS"})
+    assert done["__typename"] == "RouteLeadsPayload", done
+    routed = {lead["id"]: lead for lead in done["leads"]}
+    assert {lead["id"] for lead in waiting} <= set(routed)
+    assert all(routed[lead["id"]]["assignedUser"] == {"id": ids.encode("User", rep)} for lead in waiting)
+    assert all(routed[lead["id"]]["priority"] == 4 for lead in waiting)
+    again = await world.run(ROUTE, {"country": "IS"})  # now assigned: nothing left unprocessed there
+    assert {lead["id"] for lead in again["leads"]}.isdisjoint(lead["id"] for lead in waiting)
+    await world.run(DELETE_RULE, {"id": rule["rule"]["id"]})

@@ -8,7 +8,7 @@ import datetime as dt
 import strawberry
 
 from domain.errors import Conflict, NotFound, PermissionDenied
-from domain.workflows import ingestion, lead_identity, leads
+from domain.workflows import ingestion, lead_identity, lead_processor, leads
 from gql.resolvers.mutation import mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
@@ -210,4 +210,35 @@ update_lead_matching = mutation(
 )(
     "Switch the matching of incoming leads on or off, or choose its keys (admins). Leads already stored keep "
     "their links."
+)
+
+
+@strawberry.input(
+    description="Which leads to route again: `leadIds`, or the leads matching the other fields (all given must "
+    "hold). Left empty: the unprocessed leads (open, contacting or reworked, not archived, assigned to nobody)."
+)
+class RouteLeadsInput:
+    lead_ids: list[strawberry.ID] | None = gid(
+        "Lead", "These leads (at most 1,000); the other fields are ignored.", None
+    )
+    unassigned_only: bool = optional("Only leads assigned to nobody (the unprocessed ones).", True)
+    status: enums.LeadStatus | None = optional("Only leads in this status (OPEN, CONTACTING or REWORK).")
+    campaign_id: strawberry.ID | None = gid("Campaign", "Only leads from this campaign.", None)
+    country: str | None = optional("Only leads from this country (ISO 3166 alpha-2).")
+
+
+RouteLeadsPayload = payload_type(
+    "What routing the leads again did.",
+    "RouteLeadsPayload",
+    leads=(list[Lead], "The leads a rule matched, with their new assignee and priority."),
+    unmatched=(int, "How many of the selected leads no rule matched (left as they were)."),
+)
+
+route_leads = mutation(
+    lead_processor.route_leads, RouteLeadsInput, RouteLeadsPayload, (NotFound, Conflict, PermissionDenied)
+)(
+    "Run the lead processor's routing again, with the rules and splitters as they are now, over a selection of "
+    "leads (by default the unprocessed ones: assigned to nobody): each lead a rule matches goes to its user, "
+    "partner or splitter's next seller, with the rule's priority. An admin or a sales director; at most 1,000 "
+    "leads at a time."
 )
