@@ -59,9 +59,9 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONTACTS_READ: "Read contacts (employees and consultants) and contact types.",
     Scope.CONTACTS_WRITE: "Create, change, anonymise and delete contacts and consultants; contact types; a "
     "contact's lead status.",
-    Scope.LEADS_READ: "Read leads, the lead board, routing rules and lead splitters.",
-    Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive and anonymise leads; routing rules "
-    "and lead splitters.",
+    Scope.LEADS_READ: "Read leads, the lead board, lead statistics, routing rules, lead splitters and lead matching.",
+    Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive, anonymise and merge leads; routing "
+    "rules and lead splitters; route leads again; lead matching (admins).",
     Scope.LEADS_INGEST: "Send leads to the lead processor: `POST /ingest/leads` and the `ingestLead` mutation.",
     Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and contracts) and subscribe to their events.",
     Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles; "
