@@ -5,20 +5,19 @@ Leads carry their keys in indexed columns (email_key, phone_key, company_key). C
 not: their candidates are found by the e-mail lower-cased, by the phone number's last digits once the
 usual separators are removed, and by the first word of the company's name, then each candidate's own
 keys are computed here and compared. That reads contacts and accounts without an index (a known cost,
-docs/decisions.md), three statements per incoming lead in all."""
+docs/decisions.md), in one statement per incoming lead."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.identity import Identity, Known, MatchKey, company_key, email_key, phone_key
 from persistence import tables
 
 _SEPARATORS = (" ", "-", "(", ")", ".", "/", "+")
-LIMIT = 1  # every lead read shares a key: the earliest is the one
 
 
 def _digits(column: Any) -> Any:
@@ -47,17 +46,17 @@ def _phone_clause(column: Any, identity: Identity) -> Any:
 
 async def known(conn: AsyncConnection, identity: Identity, exclude_lead: int | None = None) -> list[Known]:
     """The earliest lead (not merged away, not anonymized), contact and account sharing a key with
-    `identity`, each with the keys it shares."""
-    found: list[Known] = []
+    `identity`, each with the keys it shares: one statement (the three candidate reads in a UNION ALL)."""
     if not identity:
-        return found
+        return []
     lead = tables.leads
     either = [
         lead.c.email_key == identity.email if identity.email else false(),
         lead.c.phone_key == identity.phone if identity.phone else false(),
         lead.c.company_key == identity.company if identity.company else false(),
     ]
-    rows = await conn.execute(
+    # Every lead found shares a key: the earliest is the one (a subquery, for its ORDER BY and LIMIT).
+    earliest = (
         select(lead.c.id, lead.c.email, lead.c.phone, lead.c.company)
         .where(
             or_(*either),
@@ -66,42 +65,32 @@ async def known(conn: AsyncConnection, identity: Identity, exclude_lead: int | N
             *([lead.c.id != exclude_lead] if exclude_lead is not None else []),
         )
         .order_by(lead.c.id)
-        .limit(LIMIT)
+        .limit(1)
+        .subquery()
     )
-    for r in rows:
-        if reasons := _reasons(identity, r.email, r.phone, r.company):
-            found.append(Known("Lead", r.id, reasons))
-            break
-    c = tables.contacts
-    rows = await conn.execute(
-        select(c.c.id, c.c.email, c.c.phone)
-        .where(
+    c, a = tables.contacts, tables.accounts
+    first_word = identity.company.split()[0] if identity.company else None
+    candidates = union_all(
+        select(literal("Lead").label("kind"), earliest.c.id, earliest.c.email, earliest.c.phone, earliest.c.company),
+        select(literal("Contact"), c.c.id, c.c.email, c.c.phone, null()).where(
             or_(
                 func.lower(c.c.email) == identity.email if identity.email else false(),
                 _phone_clause(c.c.phone, identity),
             )
-        )
-        .order_by(c.c.id)
-    )
-    for r in rows:
-        if reasons := _reasons(identity, r.email, r.phone, None):
-            found.append(Known("Contact", r.id, reasons))
-            break
-    a = tables.accounts
-    first_word = identity.company.split()[0] if identity.company else None
-    rows = await conn.execute(
-        select(a.c.id, a.c.email, a.c.phone, a.c.name)
-        .where(
+        ),
+        select(literal("Account"), a.c.id, a.c.email, a.c.phone, a.c.name).where(
             or_(
                 func.lower(a.c.email) == identity.email if identity.email else false(),
                 _phone_clause(a.c.phone, identity),
                 func.lower(a.c.name).startswith(first_word, autoescape=True) if first_word else false(),
             )
-        )
-        .order_by(a.c.id)
+        ),
     )
-    for r in rows:
-        if reasons := _reasons(identity, r.email, r.phone, r.name):
-            found.append(Known("Account", r.id, reasons))
-            break
-    return found
+    rows = sorted(await conn.execute(candidates), key=lambda r: (r[0], r[1]))
+    found: dict[str, Known] = {}
+    for kind, key, email, phone, name in rows:
+        if kind in found:
+            continue
+        if reasons := _reasons(identity, email, phone, name):
+            found[kind] = Known(kind, key, reasons)
+    return list(found.values())
