@@ -105,6 +105,7 @@ class IndicatorScheduler:
         done = 0
         while True:
             async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
+                await lock(uow.c)  # schedulers take turns: two never end the same contract
                 rows = list(
                     await uow.c.execute(
                         select(c.c.id)
