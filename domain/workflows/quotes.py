@@ -51,7 +51,7 @@ class CreateQuote:
 
 
 async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
-    """A new quote; the opportunity's first quote becomes its active one."""
+    """Create a quote for an opportunity (its first quote becomes the active one)."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     ensure_editable(opportunity)
     opportunity = await uow.touch(opportunity)
@@ -99,6 +99,7 @@ class UpdateQuote:
 
 
 async def update_quote(cmd: UpdateQuote, uow: UnitOfWork) -> Quote:
+    """Change a quote's name, brand, product version or validity."""
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     values = changes(cmd, "name", "brand", "product_version", "valid_from", "valid_until")
     updated = await uow.update(apply(quote, values))
@@ -229,6 +230,8 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
 
 
 async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
+    """Add lines to a quote: price-book products (priced in the quote's currency), bundles, or manual items (converted
+    from their currency)."""
     quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
     if not cmd.items:
         raise ValidationError("items", "give at least one item")
@@ -264,6 +267,7 @@ class UpdateItem:
 
 
 async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
+    """Change a quote line's quantity, discount, text, position or manual price."""
     item = await uow.get(QuoteItem, cmd.id)
     quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     if item.is_rounding:
@@ -288,6 +292,7 @@ class RemoveItem:
 
 
 async def remove_quote_item(cmd: RemoveItem, uow: UnitOfWork) -> Quote:
+    """Remove a line from a quote."""
     item = await uow.get(QuoteItem, cmd.id)
     quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     await uow.delete(item)
@@ -306,7 +311,7 @@ class AddRounding:
 
 
 async def add_rounding_item(cmd: AddRounding, uow: UnitOfWork) -> Quote:
-    """Round the quote's total to `total` with one rounding item (it replaces an earlier one)."""
+    """Round the quote's total to an amount with one rounding item (replacing any earlier one)."""
     quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     lines = [i for i in items if not i.is_rounding]
@@ -355,6 +360,7 @@ class QuoteRef:
 
 
 async def make_quote_active(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    """Make a quote the opportunity's active quote (the one that is sold)."""
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     *deactivated, activated = opportunity.activate_quote(quote, await uow.find(Quote, opportunity_id=opportunity.id))
     for other in deactivated:  # first: the database holds one active quote per opportunity at any moment
@@ -372,7 +378,7 @@ class DuplicateQuote:
 
 
 async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
-    """A copy of the quote and its items, not active, on the same opportunity."""
+    """Copy a quote with its items; the copy is not active."""
     quote, opportunity = await _editable_quote(uow, cmd.id)
     copy = await copy_quote_into(uow, quote, opportunity, cmd.name or f"{quote.name} (copy)")
     _changed(uow, copy, "created", duplicateOf=quote.id)
@@ -381,6 +387,7 @@ async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
 
 
 async def delete_quote(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    """Delete a quote that is not the active one."""
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     opportunity.ensure_quote_deletable(quote)
     await uow.delete(quote)
@@ -397,9 +404,9 @@ class ChangeCurrency:
 
 
 async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
-    """Price-book items take the book's price in the new currency (all of them must have one, or
-    nothing changes and the error names them); manual and rounding items are converted with the
-    exchange rates. Discounts are kept."""
+    """Change a quote's currency: price-book items take the book's price in the new currency (every one must have one,
+    or nothing changes and the error names them); manual and rounding items are converted with the exchange rates.
+    Discounts are kept."""
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     check_currency(cmd.currency)
     if cmd.currency == quote.currency:
