@@ -481,9 +481,9 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
             },
         )
     )
-    units = {u.id: u for u in [await uow.get(ProductUnit, i) for i in {i.unit_id for i in items if i.unit_id}]}
-    products = {p.id: p for p in [await uow.get(Product, i) for i in {i.product_id for i in items if i.product_id}]}
-    contracts = [await uow.add(c) for c in contracts_for_sale(sold, items, units, products, uow.now.date())]
+    units = {u.id: u for u in await uow.get_many(ProductUnit, {i.unit_id for i in items if i.unit_id})}
+    products = {p.id: p for p in await uow.get_many(Product, {i.product_id for i in items if i.product_id})}
+    contracts = await uow.add_all(contracts_for_sale(sold, items, units, products, uow.now.date()))
     uow.record(OpportunityStageChanged(entity_id=sold.id, data={"from": previous.value, "to": Stage.WON.value}))
     uow.record(
         OpportunityWon(

@@ -139,8 +139,22 @@ async def _price(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> 
     return None
 
 
-async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dict) -> list[QuoteItem]:
-    """The quote items for one requested line (a bundle gives one line per component)."""
+async def _prices(uow: UnitOfWork, quote: Quote, unit_ids: list[int]) -> dict[int, Decimal | None]:
+    """The price of each unit in the quote's book and currency (None: it has none), in one statement."""
+    if quote.price_book_id is None or not unit_ids:
+        return {}
+    found = {i: None for i in unit_ids}
+    for entry in await uow.find(PriceEntry, price_book_id=quote.price_book_id, unit_id=unit_ids):
+        if entry.price.currency == quote.currency:
+            found[entry.unit_id] = entry.price.amount
+    return found
+
+
+async def _lines(
+    uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dict, prices: dict[int, Decimal | None] | None = None
+) -> list[QuoteItem]:
+    """The quote items for one requested line (a bundle gives one line per component); `prices` are those
+    `_prices` read beforehand."""
     where = f"items[{n}]"
     if new.quantity is None or new.quantity <= 0:
         raise ValidationError(f"{where}.quantity", "must be positive")
@@ -189,7 +203,10 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
         if price is None:
             if quote.price_book_id is None:
                 raise ValidationError(f"{where}.unitPrice", "a quote without a price book needs a unit price")
-            price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
+            if prices is not None and unit.id in prices:
+                price = prices[unit.id]
+            else:
+                price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
             if price is None:
                 raise ValidationError(
                     f"{where}.unitId",
@@ -236,16 +253,20 @@ async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
     if not cmd.items:
         raise ValidationError("items", "give at least one item")
     rates = await uow.exchange_rates()
+    # The units, their products and prices in three statements, whatever the number of lines.
+    units = await uow.preload(ProductUnit, [i.unit_id for i in cmd.items if i.unit_id is not None])
+    await uow.preload(Product, [u.product_id for u in units])
+    prices = await _prices(uow, quote, [u.id for u in units])
     lines: list[QuoteItem] = []
     for n, new in enumerate(cmd.items):
-        lines += await _lines(uow, quote, new, n, rates)
+        lines += await _lines(uow, quote, new, n, rates, prices)
     existing = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     rounding = [i for i in existing if i.is_rounding]
     position = max((i.position for i in existing if not i.is_rounding), default=-1) + 1
     for line in lines:
         line.position = position
         position += 1
-        await uow.add(line)
+    for line in await uow.add_all(lines):
         uow.audit("Quote", quote.id, "items", None, _summary(line))
     for item in rounding:  # the rounding item stays last
         await uow.update(apply(item, {"position": position}))
