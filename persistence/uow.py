@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, func, insert, select, text, true, update
+from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -475,23 +475,37 @@ class SqlUnitOfWork:
         each statement's start); on SQLite this unit of work already holds the only writer lock."""
         if self.engine.dialect.name == "postgresql":
             await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
-        last = (await self.c.execute(select(func.coalesce(func.max(tables.outbox_events.c.position), 0)))).scalar_one()
-        await self.c.execute(
-            insert(tables.outbox_events),
-            [
-                {
-                    "position": last + n,
-                    "type": e.type,
-                    "entity_type": e.entity_type,
-                    "entity_id": e.entity_id,
-                    "data": self._event_data(e),
-                    "actor_user_id": self.actor.user_id,
-                    "actor_partner_id": self.actor.partner_id,
-                    "created_at": self.now,
-                }
-                for n, e in enumerate(self.events, start=1)
-            ],
-        )
+        outbox = tables.outbox_events
+        rows = [
+            {
+                "n": n,
+                "type": e.type,
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+                "data": self._event_data(e),
+                "actor_user_id": self.actor.user_id,
+                "actor_partner_id": self.actor.partner_id,
+                "created_at": self.now,
+            }
+            for n, e in enumerate(self.events, start=1)
+        ]
+        if len(rows) <= EVENTS_IN_ONE_STATEMENT:
+            # One statement numbers and writes them: the subquery of every row reads the snapshot taken when
+            # the statement starts (after the lock on PostgreSQL), so the events follow the last one. RETURNING
+            # makes SQLAlchemy send the rows as one multi-row INSERT, not one execution per row (each of
+            # which would see the rows before it and skip positions).
+            last = select(func.coalesce(func.max(outbox.c.position), 0)).scalar_subquery()
+            stmt = insert(outbox).values(position=last + bindparam("n", type_=Integer)).returning(outbox.c.id)
+            await self.c.execute(stmt, rows)
+            return
+        # More rows than one INSERT carries: number them from the last position read first.
+        last = (await self.c.execute(select(func.coalesce(func.max(outbox.c.position), 0)))).scalar_one()
+        await self.c.execute(insert(outbox), [{**row, "position": last + row.pop("n")} for row in rows])
+
+
+# At most this many events are numbered and written by one multi-row INSERT (SQLAlchemy splits a longer list
+# into INSERTs of 1,000 rows, and the second would see the first's rows when numbering).
+EVENTS_IN_ONE_STATEMENT = 500
 
 
 def _label(entity: Entity) -> Any:
