@@ -49,6 +49,7 @@ class Scope(str, Enum):
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
     TERMS_WRITE = "terms:write"
+    METRICS_READ = "metrics:read"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -91,12 +92,14 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
     "delete them.",
     Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
+    Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
+    "with only this scope.",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
 # The scopes only an admin may hold: they change what everybody works with.
 ADMIN_ONLY: frozenset[Scope] = frozenset(
-    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE}
+    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE, Scope.METRICS_READ}
 )
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue

@@ -42,9 +42,10 @@ class RenewContract:
 
 
 async def renew_contract(cmd: RenewContract, uow: UnitOfWork) -> Contract:
-    """A new period for a time-based contract: it ends `months` later, or on `ends_on`, or (neither given)
-    as long again as its current period. An expired one is active again; a cancelled one cannot be renewed
-    (sell it again). The new end must not have passed already."""
+    """Renew a time-based contract for a new period: it ends `months` later, on `endsOn`, or (neither given) as
+    long again as its current period; an expired one is ACTIVE again. A cancelled contract, a one-time purchase
+    or a new end that has passed already is refused. Users only (a partner gets a PermissionDeniedError). For a
+    renewal as a new sale, see createUpsellOpportunity."""
     _staff(uow, "renew contracts")
     contract = await uow.get(Contract, cmd.id)
     expect_version(contract, cmd.version)
@@ -74,10 +75,8 @@ class CancelContract:
 
 
 async def cancel_contract(cmd: CancelContract, uow: UnitOfWork) -> Contract:
-    """Cancel a contract as of `effective_on` (default: today), the first day without the service, with a
-    reason. On or before today it is CANCELLED now; a later date terminates a time-based contract early:
-    its end moves to the day before, and the scheduler makes it CANCELLED when that day is over. An expired
-    contract is over already and a cancelled one stays as it was cancelled."""
+    """Cancel a contract with a reason: now (CANCELLED), or terminate a time-based one as of a later date (it
+    ends the day before and becomes CANCELLED then, with no request). Users only."""
     _staff(uow, "cancel contracts")
     contract = await uow.get(Contract, cmd.id)
     expect_version(contract, cmd.version)
@@ -118,9 +117,9 @@ class RemoveContract:
 
 
 async def remove_contract(cmd: RemoveContract, uow: UnitOfWork) -> Contract:
-    """Take a contract off its sold opportunity (an item that was not delivered after all). Only an active
-    contract (an ended one is the record of a delivered service), and only by the opportunity's owner, a
-    sales director or an admin. The opportunity stays won, with its actual revenue."""
+    """Remove an active contract from its sold opportunity (an item not delivered after all); the opportunity
+    stays won. The opportunity's owner, a sales director or an admin may; an ended contract stays as the
+    record."""
     _staff(uow, "remove contracts")
     contract = await uow.get(Contract, cmd.id)
     expect_version(contract, cmd.version)

@@ -58,7 +58,8 @@ class UpdateLeadMatching:
 
 
 async def update_lead_matching(cmd: UpdateLeadMatching, uow: UnitOfWork) -> LeadMatchingSettings:
-    """Switch matching on or off, or choose its keys (admins). Leads already stored keep their links."""
+    """Switch the matching of incoming leads on or off, or choose its keys (admins). Leads already stored keep
+    their links."""
     if uow.actor.role is not Role.ADMIN:
         raise PermissionDenied("only an admin may change how incoming leads are matched")
     settings = await uow.get(LeadMatchingSettings, SETTINGS_ID, as_system=True)
@@ -84,9 +85,9 @@ class MergeLeads:
 
 
 async def merge_leads(cmd: MergeLeads, uow: UnitOfWork) -> Lead:
-    """Merge the source lead into the target: the target keeps its values and takes the source's where it
-    has none; the source's tasks and activities move to the target, leads recognised as the source now
-    point at the target; the source is archived with a link to the target (kept for the statistics)."""
+    """Merge a lead into another (a duplicate into the original): the target keeps its values and takes the
+    source's where it has none; the source's tasks and activities move to it; the source is archived and links
+    to it (`mergedInto`). A qualified source, an anonymized or already merged lead is a ConflictError."""
     if cmd.target_id == cmd.source_id:
         raise ValidationError("sourceId", "a lead is not merged into itself")
     target = await uow.get(Lead, cmd.target_id)

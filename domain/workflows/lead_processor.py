@@ -201,11 +201,10 @@ class Rerouted:
 
 
 async def route_leads(cmd: RouteLeads, uow: UnitOfWork) -> Rerouted:
-    """Run the lead processor's routing again over a selection (the guide's "unprocessed leads": those
-    no rule matched when they came in, by default), with the rules and splitters as they are now: each
-    lead a rule matches is given to its user, partner or splitter's next seller, with its priority; the
-    others stay. Only open, contacting or reworked leads, not archived; at most 1,000 at a time. The
-    company's routing: an admin or a sales director (of the leads they see)."""
+    """Run the lead processor's routing again, with the rules and splitters as they are now, over a selection
+    of leads (by default the unprocessed ones: assigned to nobody): each lead a rule matches goes to its user,
+    partner or splitter's next seller, with the rule's priority. An admin or a sales director; at most 1,000
+    leads at a time."""
     uow.actor.ensure_staff("route leads")
     if uow.actor.role not in (Role.ADMIN, Role.SALES_DIRECTOR):
         raise PermissionDenied("only an admin or a sales director may route leads again")

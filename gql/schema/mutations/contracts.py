@@ -39,17 +39,6 @@ class RemoveContractInput:
 
 ContractPayload = node_payload(Contract)
 
-renew_contract = mutation(wf.renew_contract, RenewContractInput, ContractPayload, ERRORS)(
-    "Renew a time-based contract for a new period: it ends `months` later, on `endsOn`, or (neither given) as "
-    "long again as its current period; an expired one is ACTIVE again. A cancelled contract, a one-time purchase "
-    "or a new end that has passed already is refused. Users only (a partner gets a PermissionDeniedError). "
-    "For a renewal as a new sale, see createUpsellOpportunity."
-)
-cancel_contract = mutation(wf.cancel_contract, CancelContractInput, ContractPayload, ERRORS)(
-    "Cancel a contract with a reason: now (CANCELLED), or terminate a time-based one as of a later date (it ends "
-    "the day before and becomes CANCELLED then, with no request). Users only."
-)
-remove_contract = mutation(wf.remove_contract, RemoveContractInput, Deleted("Contract"), ERRORS)(
-    "Remove an active contract from its sold opportunity (an item not delivered after all); the opportunity "
-    "stays won. The opportunity's owner, a sales director or an admin may; an ended contract stays as the record."
-)
+renew_contract = mutation(wf.renew_contract, RenewContractInput, ContractPayload, ERRORS)
+cancel_contract = mutation(wf.cancel_contract, CancelContractInput, ContractPayload, ERRORS)
+remove_contract = mutation(wf.remove_contract, RemoveContractInput, Deleted("Contract"), ERRORS)
