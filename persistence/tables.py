@@ -856,3 +856,71 @@ scoreboard_buckets = Table(
     Index("ix_scoreboard_buckets_owner", "owner_id", "grain", "starts_on"),
     Index("ix_scoreboard_buckets_manager", "manager_id", "grain", "starts_on"),
 )
+
+# --- the conversation insights' aggregates (migration 0010): sums per scope and day or month ---
+
+# A scope: what the visibility rules read of a conversation (its owner, its links and the contacts that
+# speak in it). Conversations with the same scope are seen by exactly the same viewers, so a bucket of a
+# scope is wholly visible or wholly hidden. `key` is a digest of the scope; scopes are never changed (a
+# conversation whose links change moves to another scope).
+conversation_scopes = Table(
+    "conversation_scopes",
+    metadata,
+    _id(),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("owner_id", Integer, nullable=False),  # no foreign keys: a scope only describes
+    Column("account_id", Integer),
+    Column("opportunity_id", Integer),
+    Column("contact_id", Integer),
+)
+
+conversation_scope_speakers = Table(
+    "conversation_scope_speakers",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Integer, primary_key=True),
+)
+
+# The analyses of a scope's conversations summed per DAY and per MONTH (UTC) of their start.
+conversation_buckets = Table(
+    "conversation_buckets",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id"), primary_key=True),
+    Column("grain", String(8), primary_key=True),  # DAY or MONTH
+    Column("starts_on", Date, primary_key=True),  # the day, or the month's first day
+    Column("calls", Integer, nullable=False),
+    Column("seconds", BigInteger, nullable=False),  # recorded duration
+    Column("phone_seconds", BigInteger, nullable=False),  # ... of PHONE_CALLs
+    Column("meeting_seconds", BigInteger, nullable=False),  # ... of ONLINE_MEETINGs and MEETINGs
+    Column("seller_talk_ms", BigInteger, nullable=False),
+    Column("customer_talk_ms", BigInteger, nullable=False),
+    Column("switches", BigInteger, nullable=False),
+    Column("scored", Integer, nullable=False),  # calls with a customer sentiment
+    Column("score_e4", BigInteger, nullable=False),  # their scores' sum, in ten-thousandths
+    Column("positive", Integer, nullable=False),
+    Column("neutral", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    Column("keyword_calls", Integer, nullable=False),
+    Column("competitor_calls", Integer, nullable=False),
+    Column("keyword_mentions", BigInteger, nullable=False),
+    Column("competitor_mentions", BigInteger, nullable=False),
+    Column("new_names", Integer, nullable=False),
+    Index("ix_conversation_buckets_time", "grain", "starts_on"),
+)
+
+# Per bucket, what is counted per item: T (a tracked term: calls mentioning it, mentions per side) and
+# S (a customer sentiment score in hundredths: calls with it).
+conversation_bucket_items = Table(
+    "conversation_bucket_items",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id"), primary_key=True),
+    Column("grain", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("kind", String(1), primary_key=True),
+    Column("item", Integer, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    Column("seller_mentions", BigInteger, nullable=False),
+    Column("customer_mentions", BigInteger, nullable=False),
+    Index("ix_conversation_bucket_items_time", "grain", "starts_on"),
+    Index("ix_conversation_bucket_items_item", "kind", "item"),
+)

@@ -21,18 +21,23 @@ from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
+from domain.conversations import Conversation
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.opportunities import Opportunity
 from domain.people import User
 from domain.uow import Actor, Link
-from persistence import aggregates, indicators, reads, tables
+from persistence import aggregates, conversation_aggregates, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
 from persistence.visibility import EVENT_TABLES, KEPT_ROW, Viewer, kept_columns
 
 E = TypeVar("E", bound=Entity)
+
+# The rows a conversation links to, by the column that names them: deleting one moves its conversations
+# to another scope of the insights' buckets (the link is set to NULL).
+_CONVERSATION_LINKS = {"Account": "account_id", "Contact": "contact_id", "Opportunity": "opportunity_id"}
 
 # SQLite has one writer at a time; a deferred transaction that reads and then writes fails with
 # "database is locked" when another one wrote meanwhile. Within a process, write transactions
@@ -78,6 +83,8 @@ class SqlUnitOfWork:
         self._lock: asyncio.Lock | None = None
         # The scoreboard's buckets, moved in this transaction with the opportunities and accounts.
         self.deals = aggregates.DealTracker()
+        # The conversation insights' buckets, moved with the conversations' analyses and links.
+        self.talks = conversation_aggregates.ConversationTracker()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self.engine.dialect.name == "sqlite":
@@ -173,6 +180,8 @@ class SqlUnitOfWork:
         entity.id = result.scalar_one()
         if isinstance(entity, Opportunity):
             self.deals.added(entity.id)
+        if isinstance(entity, Conversation):
+            self.talks.added(entity.id)
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
@@ -283,6 +292,12 @@ class SqlUnitOfWork:
         version = before.version if before else entity.version
         if kind is Opportunity:
             await self.deals.before_change(self.c, entity.id)
+        if kind is Conversation:
+            await self.talks.before_change(self.c, [entity.id])
+        elif kind.__name__ in _CONVERSATION_LINKS:
+            await self.talks.linked_to(self.c, _CONVERSATION_LINKS[kind.__name__], entity.id)
+        elif kind.__name__ == "TrackedTerm":
+            await conversation_aggregates.term_deleted(self.c, entity.id)
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
@@ -390,6 +405,7 @@ class SqlUnitOfWork:
         """Move the scoreboard's buckets by what changed, bring the status indicators in line with it
         (their events join the others), write the history and the outbox, then commit everything at once."""
         await self.deals.flush(self.c)
+        await self.talks.flush(self.c)
         await indicators.track(self.c, self.events, self.now)
         if self.history:
             await self.c.execute(insert(tables.audit_entries), self.history)

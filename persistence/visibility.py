@@ -150,6 +150,10 @@ INTERNAL = frozenset(
         "outbox_events",
         "tracked_terms",
         "conversation_settings",
+        "conversation_scopes",
+        "conversation_scope_speakers",
+        "conversation_buckets",
+        "conversation_bucket_items",
     }
 )
 
@@ -297,14 +301,34 @@ def _activities(role: str) -> ColumnElement:
 def _conversations(role: str) -> ColumnElement:
     """A conversation is seen with what it is linked to: each link, and each contact that speaks in it,
     must be visible; one linked to nothing is its owner's (and its owner's director's, and admins')."""
-    c, speakers = tables.conversations, tables.conversation_participants
+    speakers = tables.conversation_participants
+    return _conversation_rule(role, tables.conversations, speakers, speakers.c.conversation_id)
+
+
+def conversation_scope_rule(viewer: Viewer) -> ColumnElement | None:
+    """The scopes of the conversation insights' buckets (persistence/conversation_aggregates.py) the viewer
+    sees: `_conversations` itself, on the scope (its owner, links and speaking contacts)."""
+    if viewer.role is None:
+        return None
+    if viewer.role == "NOBODY":
+        return false()
+    return _scope_rule(viewer.role)
+
+
+@cache
+def _scope_rule(role: str) -> ColumnElement:
+    speakers = tables.conversation_scope_speakers
+    return _conversation_rule(role, tables.conversation_scopes, speakers, speakers.c.scope_id)
+
+
+def _conversation_rule(role: str, c: Table, speakers: Table, speaker_of: Column) -> ColumnElement:
     contacts = tables.contacts
     links = and_(
         or_(c.c.account_id.is_(None), c.c.account_id.in_(_visible_ids(a, role))),
         or_(c.c.opportunity_id.is_(None), c.c.opportunity_id.in_(_visible_ids(o, role))),
         or_(c.c.contact_id.is_(None), c.c.contact_id.in_(_visible_ids(contacts, role))),
         c.c.id.not_in(
-            select(speakers.c.conversation_id).where(
+            select(speaker_of).where(
                 speakers.c.contact_id.is_not(None), speakers.c.contact_id.not_in(_visible_ids(contacts, role))
             )
         ),

@@ -86,9 +86,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_check_aggregates(args: argparse.Namespace) -> None:
-    """Compare the scoreboard's buckets with a full recomputation from the deal table; exit 1 on any
-    difference (each printed on stdout), 0 when they agree."""
-    from persistence import aggregates
+    """Compare the scoreboard's buckets with a full recomputation from the deal table, and the conversation
+    insights' buckets with one from the conversations; exit 1 on any difference (each printed on stdout),
+    0 when they agree."""
+    from persistence import aggregates, conversation_aggregates
 
     url = database_url()
     _require_migrated(url)
@@ -97,7 +98,7 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    async def run() -> list[aggregates.Difference]:
+    async def run() -> tuple[list[aggregates.Difference], list[conversation_aggregates.Difference]]:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
@@ -108,13 +109,16 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
                 else:
                     await conn.exec_driver_sql("BEGIN")
                 try:
-                    return await conn.run_sync(aggregates.differences, say)
+                    return (
+                        await conn.run_sync(aggregates.differences, say),
+                        await conn.run_sync(conversation_aggregates.differences, say),
+                    )
                 finally:
                     await conn.rollback()
         finally:
             await engine.dispose()
 
-    found = asyncio.run(run())
+    found, talks = asyncio.run(run())
     for difference in found:
         key = difference.key
         print(
@@ -124,13 +128,16 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
             f"creator={key.creator_id}: deal table {_figures(difference.expected)}, "
             f"buckets {_figures(difference.found)}"
         )
-    if found:
+    for talk in talks:
+        print(conversation_aggregates.describe(talk))
+    if found or talks:
         _fail(
-            f"{len(found):,} scoreboard buckets differ from the deal table; `salesgraph rebuild-aggregates` "
-            "rebuilds them",
+            f"{len(found):,} scoreboard buckets differ from the deal table, {len(talks):,} conversation buckets "
+            "from the conversations; `salesgraph rebuild-aggregates` rebuilds them",
             1,
         )
     print("the scoreboard aggregates equal a full recomputation from the deal table", file=sys.stderr)
+    print("the conversation aggregates equal a full recomputation from the conversations", file=sys.stderr)
 
 
 def _figures(figures: tuple[int, int]) -> str:
@@ -141,23 +148,35 @@ def _figures(figures: tuple[int, int]) -> str:
 
 
 def cmd_rebuild_aggregates(args: argparse.Namespace) -> None:
-    from persistence import aggregates
+    from persistence import aggregates, conversation_aggregates
 
     url = database_url()
     _require_migrated(url)
 
-    async def run() -> int:
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    async def run() -> tuple[int, int]:
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":  # writers wait for the rebuild instead of racing it
-                    await conn.exec_driver_sql(f"LOCK TABLE {tables.scoreboard_buckets.name} IN EXCLUSIVE MODE")
-                return await conn.run_sync(aggregates.rebuild, lambda text: print(text, file=sys.stderr, flush=True))
+                    for table in (
+                        tables.scoreboard_buckets,
+                        tables.conversation_buckets,
+                        tables.conversation_bucket_items,
+                    ):
+                        await conn.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
+                return (
+                    await conn.run_sync(aggregates.rebuild, say),
+                    await conn.run_sync(conversation_aggregates.rebuild, say),
+                )
         finally:
             await engine.dispose()
 
-    built = asyncio.run(run())
+    built, talks = asyncio.run(run())
     print(f"rebuilt the scoreboard aggregates: {built:,} buckets", file=sys.stderr)
+    print(f"rebuilt the conversation aggregates: {talks:,} buckets", file=sys.stderr)
 
 
 def possible_types() -> dict[str, list[str]]:
@@ -421,14 +440,16 @@ def main(argv: list[str] | None = None) -> None:
 
     check = sub.add_parser(
         "check-aggregates",
-        help="compare the scoreboard's aggregates with a full recomputation from the deal table; "
-        "print each difference, exit 1 on any",
+        help="compare the scoreboard's aggregates with a full recomputation from the deal table, and the "
+        "conversation insights' with one from the conversations; print each difference, exit 1 on any",
     )
     check.add_argument("--quiet", action="store_true", help="no progress lines")
     check.set_defaults(func=cmd_check_aggregates)
-    sub.add_parser("rebuild-aggregates", help="rebuild the scoreboard's aggregates from the deal table").set_defaults(
-        func=cmd_rebuild_aggregates
-    )
+    sub.add_parser(
+        "rebuild-aggregates",
+        help="rebuild the scoreboard's aggregates from the deal table and the conversation insights' from the "
+        "conversations",
+    ).set_defaults(func=cmd_rebuild_aggregates)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
     sub.add_parser(

@@ -28,6 +28,7 @@ from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
+from gql.schema.insights import ConversationInsights, resolve_insights
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
@@ -276,6 +277,14 @@ class Query:
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
         "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
         "progress, projection and rank. Bad arguments are an error with no data.",
+    )
+    conversation_insights: ConversationInsights = strawberry.field(
+        resolver=resolve_insights,
+        description="The sales manager's home page of conversation intelligence for a period (the scoreboard's "
+        "presets or a custom range), optionally one team or one seller: what customers talk about, what "
+        "distinguishes the best sellers and the call-recording KPIs, each figure with its change against the "
+        "previous period of equal length, its series and the conversations it counts. Reads summed figures, "
+        "never transcripts, in a fixed number of statements.",
     )
 
 

@@ -34,6 +34,7 @@ PeriodPreset = described_enum(
         "LAST_24_HOURS": "The 24 hours up to now: a sliding window that moves with time and never ends.",
         "LAST_7_DAYS": "The 7 days up to now: a sliding window that moves with time and never ends.",
         "THIS_MONTH": "The current calendar month, in UTC.",
+        "LAST_MONTH": "The calendar month before the current one, in UTC.",
         "THIS_QUARTER": "The current calendar quarter (January–March, April–June, …), in UTC.",
         "ALL_TIME": "Everything, with no start and no end.",
     },
