@@ -23,12 +23,12 @@ from gql.schema.conversations import (
 )
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
+from gql.schema.insights import ConversationInsights, resolve_insights
 from gql.schema.leads import Lead, LeadColumn
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
-from gql.schema.insights import ConversationInsights, resolve_insights
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
