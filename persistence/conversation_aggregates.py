@@ -133,6 +133,12 @@ def times(started_at: datetime) -> list[tuple[str, date]]:
     return [(DAY, day), (MONTH, day.replace(day=1))]
 
 
+def _order(entry: tuple[tuple, Any]) -> tuple:
+    """Entries by their scope's key, then the rest of theirs (a scope's links may be None)."""
+    scope, *rest = entry[0]
+    return (scope.key, *rest)
+
+
 class Tally:
     """Figures per (scope, grain, day) and per (scope, grain, day, kind, item), to add or take away."""
 
@@ -153,10 +159,10 @@ class Tally:
                     row[n] += sign * v
 
     def bucket_changes(self) -> list[tuple[tuple[Scope, str, date], list[int]]]:
-        return [(k, v) for k, v in sorted(self.buckets.items()) if any(v)]
+        return [(k, v) for k, v in sorted(self.buckets.items(), key=_order) if any(v)]
 
     def item_changes(self) -> list[tuple[tuple[Scope, str, date, str, int], list[int]]]:
-        return [(k, v) for k, v in sorted(self.items.items()) if any(v)]
+        return [(k, v) for k, v in sorted(self.items.items(), key=_order) if any(v)]
 
     def scopes(self) -> set[Scope]:
         return {k[0] for k in self.buckets} | {k[0] for k in self.items}
@@ -439,7 +445,7 @@ def rebuild(conn: Connection, say: Callable[[str], None] | None = None) -> int:
     known = {
         Scope(r.owner_id, r.account_id, r.opportunity_id, r.contact_id, sp): r.id for r, sp in _stored_scopes(conn)
     }
-    for scope in sorted(tally.scopes() - known.keys()):
+    for scope in sorted(tally.scopes() - known.keys(), key=lambda scope: scope.key):
         made = conn.execute(
             insert(scopes)
             .values(
@@ -504,7 +510,7 @@ def differences(conn: Connection, say: Callable[[str], None] | None = None) -> l
         ("conversation_bucket_items", {k: tuple(v) for k, v in tally.item_changes()}, stored_items, 3),
     ):
         zero = (0,) * width
-        for key in sorted(expected.keys() | have.keys()):
+        for key in sorted(expected.keys() | have.keys(), key=lambda k: (k[0].key, *k[1:])):
             want, got = expected.get(key, zero), have.get(key, zero)
             if want != got:
                 found.append(Difference(name, key, want, got))
