@@ -49,6 +49,7 @@ QUERY: dict[str, S | None] = {
     "conversations": S.CONVERSATIONS_READ,
     "trackedTerms": S.CONVERSATIONS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
+    "conversationInsights": S.CONVERSATIONS_READ,
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
@@ -56,6 +57,7 @@ SUBSCRIPTION: dict[str, S | None] = {
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
     "taskEvents": S.ACTIVITIES_READ,
+    "conversationInsightsUpdated": S.CONVERSATIONS_READ,
 }
 
 

@@ -466,7 +466,7 @@ def build(data: insights.PageData, request: Request, now: datetime, event_id: in
         period_end=period.end,
         previous_start=None if before is None else before.start,
         as_of=now,
-        series_grain=SeriesGrain.DAY if data.by_day else SeriesGrain.MONTH,
+        series_grain=InsightSeriesGrain("DAY" if data.by_day else "MONTH"),
         customers=customers,
         best_sellers=_best_sellers(data),
         recording=recording,
