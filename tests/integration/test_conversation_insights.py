@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
