@@ -28,6 +28,7 @@ from gql.ingest_conversations import ingest_conversations_endpoint
 from gql.pipeline import Pipeline
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
+from gql.subscriptions.insights import InsightsTopics
 from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
@@ -113,6 +114,14 @@ def create_app(
         coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
         readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
     )
+    realtime.insights = InsightsTopics(
+        engine,
+        hub,
+        clock=clock,
+        coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
+        readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
+    )
+    realtime.insights.reading = realtime.scoreboards.reading  # the boards' connections, shared by both kinds
     # Token lookups kept per process; a change to a token, a user or a partner clears every process's.
     tokens = TokenCache(bus, max_age=Settings.from_env().token_cache_seconds)
     dispatch = dispatch_enabled() if dispatch is None else dispatch
@@ -179,6 +188,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await realtime.scoreboards.close()
+            await realtime.insights.close()
             await pipeline.admission.close()
             await bus.close()
             await engine.dispose()

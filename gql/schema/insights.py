@@ -560,6 +560,14 @@ async def load(
 
 
 async def _load(conn: AsyncConnection, request: Request, now: datetime, viewer: Viewer) -> ConversationInsights:
+    data, event_id = await read_page(conn, request, now, viewer)
+    return build(data, request, now, event_id)
+
+
+async def read_page(
+    conn: AsyncConnection, request: Request, now: datetime, viewer: Viewer
+) -> tuple[insights.PageData, int | None]:
+    """What the page of `request` at `now` shows `viewer`, with the newest event it includes (read first)."""
     outbox = tables.outbox_events
     event_id = (await conn.execute(select(func.max(outbox.c.position)))).scalar()
     period = request.spec.resolve(now)
@@ -567,7 +575,7 @@ async def _load(conn: AsyncConnection, request: Request, now: datetime, viewer: 
         data = await load_page(conn, viewer, request.spec, period, now, request.team_id, request.user_id, "EUR")
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
-    return build(data, request, now, event_id)
+    return data, event_id
 
 
 USER = Annotated[

@@ -18,6 +18,8 @@ from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
+from gql.schema.insights import USER as INSIGHTS_USER
+from gql.schema.insights import ConversationInsights, insights_request
 from gql.schema.leads import Lead
 from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
@@ -356,6 +358,33 @@ class Subscription:
         if since is not None:
             await check_resume(realtime, parse_since(since))
         return await realtime.scoreboards.subscribe(request, info.context.viewer)
+
+    @strawberry.subscription(
+        description="The conversation insights page (`conversationInsights`) now, then again whenever a figure "
+        "changes: after a conversation is recorded or deleted, a tracked term changes (and as the re-analysis "
+        "goes), an activity is logged, a sale moves the won revenue, or an account or contact changes what the "
+        "caller may see; a sliding window is read again every minute. Bursts are coalesced (at most one update "
+        "per 200 ms, the last state always sent), and a state whose figures did not move is not sent."
+    )
+    async def conversation_insights_updated(
+        self,
+        info: Info,
+        period: PERIOD,
+        team_id: TEAM = None,
+        user_id: INSIGHTS_USER = None,
+        since: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Accepted like the other subscriptions' `since` (and checked against the event log), "
+                "though the page needs no replay: the current one is always sent first."
+            ),
+        ] = None,
+    ) -> AsyncIterator[ConversationInsights]:
+        request = insights_request(period, team_id, user_id)
+        realtime = _realtime(info)
+        if since is not None:
+            await check_resume(realtime, parse_since(since))
+        return await realtime.insights.subscribe(request, info.context.viewer)
 
 
 def _rows(

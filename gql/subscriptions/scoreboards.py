@@ -85,13 +85,18 @@ class ViewerBoard:
         ValidationError for a reporting currency without a rate."""
         rows = cut_board(source, self.viewer)
         board = rows.board
-        self.changes_at = board.changes_at
         figures = board.figures()[:-1]  # the event id alone changing is not news
+        return self.publish(figures, board.changes_at, lambda: Scoreboard.from_domain(board, rows.users))
+
+    def publish(self, figures: Any, changes_at: datetime | None, render: Callable[[], Any]) -> Any:
+        """Make the state `render()` gives the newest when `figures` differ from the last ones'; returns
+        it then, else None. `changes_at`: when time alone changes the figures next."""
+        self.changes_at = changes_at
         if figures == self._figures:
             return None
         self._figures = figures
-        rendered = Scoreboard.from_domain(board, rows.users)
-        rendered.rendered = {}  # type: ignore[attr-defined]  # see gql/subscriptions/protocol.py
+        rendered = render()
+        rendered.rendered = {}  # see gql/subscriptions/protocol.py
         self.latest = rendered
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -126,7 +131,7 @@ class ViewerBoard:
 class ScoreboardTopic:
     """One board shape: one read per (coalesced) event, cut for each of its viewers."""
 
-    def __init__(self, topics: ScoreboardTopics, request: scoreboard.ScoreboardRequest) -> None:
+    def __init__(self, topics: ScoreboardTopics, request: Any) -> None:
         self.topics, self.request = topics, request
         self.source: BoardSource | None = None
         self.views: dict[Viewer, ViewerBoard] = {}
@@ -141,6 +146,10 @@ class ScoreboardTopic:
     @property
     def subscribers(self) -> int:
         return sum(view.subscribers for view in self.views.values())
+
+    async def open_view(self, viewer: Viewer) -> ViewerBoard:
+        """`viewer`'s board (the subscription's way in: a kind of board may need to read for a new viewer)."""
+        return self.view(viewer)
 
     def view(self, viewer: Viewer) -> ViewerBoard:
         """`viewer`'s board, cut from the newest read when it is new to this topic."""
@@ -172,7 +181,7 @@ class ScoreboardTopic:
         # (the task has its own context: requests are not counted there).
         current_stats.set(self.topics.stats)
         await hub.started()
-        with hub.listen(_moves, maxsize=1_000_000) as listener:
+        with hub.listen(self.topics.moves, maxsize=1_000_000) as listener:
             # Listening before the first read: any event after it is seen.
             try:
                 await self._compute(listener)
@@ -270,7 +279,11 @@ class TopicStream:
 
 
 class ScoreboardTopics:
-    """The process's live scoreboards; a topic lives while it has subscribers."""
+    """The process's live scoreboards; a topic lives while it has subscribers. Another kind of live board
+    (gql/subscriptions/insights.py) is a subclass with its own `topic_class` and `moves`."""
+
+    topic_class: Any = None  # ScoreboardTopic, set below
+    moves: Callable[[Event], bool] = staticmethod(_moves)
 
     def __init__(
         self,
@@ -282,23 +295,23 @@ class ScoreboardTopics:
     ) -> None:
         self.engine, self.hub, self.clock, self.coalesce = engine, hub, clock, coalesce
         # One topic per board shape, for every viewer: each viewer's board is cut from its read.
-        self.topics: dict[scoreboard.ScoreboardRequest, ScoreboardTopic] = {}
+        self.topics: dict[Any, ScoreboardTopic] = {}
         self.reading = asyncio.Semaphore(readers)  # the connections all boards' reads share
         self.stats = QueryStats()  # the statements of all topics' tasks: reads, cuts, renders (tests count them)
 
-    async def subscribe(self, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
+    async def subscribe(self, request: Any, viewer: Viewer) -> AsyncIterator[Any]:
         """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
         the stream) when the request names an unknown team or a currency without a rate."""
         topic = self.topics.get(request)
         if topic is None:
-            topic = self.topics[request] = ScoreboardTopic(self, request)
+            topic = self.topics[request] = self.topic_class(self, request)
             topic.start()
         topic.joining += 1
         try:
             await topic._ready.wait()
             if topic._error is not None:
                 raise _client_error(topic._error, request)
-            view = topic.view(viewer)
+            view = await topic.open_view(viewer)
         except BaseException as error:
             topic.joining -= 1
             await self._drop_if_idle(topic)
@@ -330,7 +343,10 @@ class ScoreboardTopics:
         self.topics.clear()
 
 
-def _client_error(error: BaseException, request: scoreboard.ScoreboardRequest) -> BaseException:
+ScoreboardTopics.topic_class = ScoreboardTopic
+
+
+def _client_error(error: BaseException, request: Any) -> BaseException:
     if isinstance(error, ClientError):
         return error
     if isinstance(error, NotFound):
