@@ -295,6 +295,9 @@ def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None
         elif now < period.end:
             begun = (now - period.start) // DAY + 1
             candidates.append(min(period.end, period.start + begun * DAY))
+    if period.preset is PeriodPreset.LAST_MONTH and period.end is not None:
+        # it ended when this month began; it becomes another month when the next one begins
+        candidates.append(_midnight(_add_months(period.end.date(), 1)))
     later = [c for c in candidates if c > now]
     return min(later) if later else None
 
