@@ -773,6 +773,34 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
     assert not found, report(found, "facts of hidden rows in history")
 
 
+INSIGHTS = """query { conversationInsights(period: {preset: ALL_TIME}) {
+  customers { callsAnalysed { value conversations(first: 100) { nodes { id title externalId account { id name } } } }
+    keywords { name term { id } conversations(first: 100) { nodes { id title } } }
+    competitors { name conversations(first: 100) { nodes { id title } } }
+    newNames { name conversation { id title externalId } } }
+  bestSellers { topSellers { id } overview { user { id } } }
+  recording { callsMentioningCompetitors { conversations(first: 100) { nodes { id title } } } } } }"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_conversation_insights_count_and_show_only_the_conversations_the_caller_may_see(scene, api, role):
+    """The home page of conversation intelligence: its count of calls is the number of conversations the
+    spec's rules let the caller see, and no figure's conversations, term or new name carries a raw key, an
+    id, a title or an external id of one it may not see."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    visible = {r.id for r in rows["conversations"]} - hidden["Conversation"]
+    assert hidden["Conversation"] or role == "ADMIN", "some conversation must be hidden, or the test proves nothing"
+    _, body = await answer(api, INSIGHTS, None, caller.token)
+    assert body.get("data"), body
+    page = body["data"]["conversationInsights"]
+    assert page["customers"]["callsAnalysed"]["value"] == str(len(visible))
+    shown = {ids.decode(n["id"])[1] for n in page["customers"]["callsAnalysed"]["conversations"]["nodes"]}
+    assert shown <= visible and (len(shown) == min(100, len(visible)))
+    found = leaks.leaks(secrets, body, "conversationInsights") + leaks.raw_keys(body, "conversationInsights")
+    assert not found, report(found, "facts of hidden conversations in the insights")
+
+
 # --- class 5: filters ---
 
 
