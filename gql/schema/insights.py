@@ -119,6 +119,7 @@ async def contributing(
     info: Info, contribution: Contribution | None, first: int | None, after: str | None
 ) -> ContributingConversations:
     page = window(first, after, None, None)
+    size = page.first if page.first is not None else 20
     if contribution is None:
         return ContributingConversations(rows=[], low=page.low, more=False)
     c, an = tables.conversations, tables.conversation_analyses
@@ -159,12 +160,11 @@ async def contributing(
         .where(and_(*where))
         .order_by(c.c.started_at.desc(), c.c.id.desc())
         .offset(page.low)
-        .limit((page.first or 20) + 1)
+        .limit(size + 1)
     )
     async with info.context.reads.connect() as conn:
         rows = list(await conn.execute(stmt, viewer.params))
-    more = len(rows) > (page.first or 20)
-    return ContributingConversations(rows=rows[: page.first or 20], low=page.low, more=more)
+    return ContributingConversations(rows=rows[:size], low=page.low, more=len(rows) > size)
 
 
 @strawberry.type(
