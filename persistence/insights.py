@@ -117,9 +117,17 @@ async def load_page(
     where = [_ranges(it.c.grain, it.c.starts_on, ranges), owners]
     if scope_rule is not None:
         where.append(scope_rule)
+    # A term's items are shown per period only (no series): grouped by period, not by day, they come back as
+    # one row per owner, term and period (the first day of each period stands for it); scores keep their day.
+    first_now = date.min if period.start is None else period.start.date()
+    day = case(
+        (it.c.kind == ca.SCORE, it.c.starts_on),
+        (it.c.starts_on >= first_now, first_now),
+        else_=date.min,
+    ).label("day")
     stmt = (
         select(
-            it.c.starts_on,
+            day,
             s.c.owner_id,
             it.c.kind,
             it.c.item,
@@ -129,10 +137,10 @@ async def load_page(
         )
         .select_from(it.join(s, s.c.id == it.c.scope_id))
         .where(*where)
-        .group_by(it.c.grain, it.c.starts_on, s.c.owner_id, it.c.kind, it.c.item)
+        .group_by(day, s.c.owner_id, it.c.kind, it.c.item)
     )
     for r in await conn.execute(stmt, params):
-        part(r.starts_on, r.owner_id).items.add(r.kind, r.item, int(r.calls), int(r.seller), int(r.customer))
+        part(r.day, r.owner_id).items.add(r.kind, r.item, int(r.calls), int(r.seller), int(r.customer))
     if edges:
         condition = and_(
             or_(*(_edge(after, low, high, until) for after, low, high, until in edges)),
