@@ -42,6 +42,7 @@ class Scope(str, Enum):
     MONITORS_READ = "monitors:read"
     MONITORS_WRITE = "monitors:write"
     SCOREBOARD_READ = "scoreboard:read"
+    REPORTS_READ = "reports:read"
     DOCUMENTS_READ = "documents:read"
     DOCUMENTS_WRITE = "documents:write"
     TOKENS_READ = "tokens:read"
@@ -80,6 +81,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
     Scope.MONITORS_WRITE: "Create, change and delete status monitors.",
     Scope.SCOREBOARD_READ: "Read the sales scoreboard and subscribe to its updates.",
+    Scope.REPORTS_READ: "Read the sales reports (funnel, won revenue, forecast, partner results, time per channel) "
+    "and subscribe to their updates.",
     Scope.DOCUMENTS_READ: "Read document templates and download generated documents (`GET /documents/<id>`).",
     Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates.",
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
@@ -119,6 +122,7 @@ PARTNER: frozenset[Scope] = frozenset(
         Scope.DOCUMENTS_READ,
         Scope.DOCUMENTS_WRITE,
         Scope.SCOREBOARD_READ,
+        Scope.REPORTS_READ,
         Scope.MONITORS_READ,
         Scope.MONITORS_WRITE,
         Scope.TOKENS_READ,

@@ -44,6 +44,8 @@ QUERY: dict[str, S | None] = {
     "teams": S.USERS_READ,
     "statusMonitors": S.MONITORS_READ,
     "scoreboard": S.SCOREBOARD_READ,
+    "salesReports": S.REPORTS_READ,
+    "opportunityBoard": S.OPPORTUNITIES_READ,
     "documentTemplates": S.DOCUMENTS_READ,
     "apiTokens": S.TOKENS_READ,
     "conversations": S.CONVERSATIONS_READ,
@@ -53,6 +55,7 @@ QUERY: dict[str, S | None] = {
 
 SUBSCRIPTION: dict[str, S | None] = {
     "scoreboardUpdated": S.SCOREBOARD_READ,
+    "salesReportsUpdated": S.REPORTS_READ,
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
     "taskEvents": S.ACTIVITIES_READ,

@@ -318,6 +318,7 @@ opportunities = Table(
     Index("ix_opportunities_name", "name"),
     Index("ix_opportunities_created_at", "created_at"),
     Index("ix_opportunities_expected_close_date", "expected_close_date"),
+    Index("ix_opportunities_stage_created_at", "stage", "created_at"),  # the opportunity board's columns
 )
 
 opportunity_related_accounts = Table(
@@ -449,6 +450,7 @@ sales_activities = Table(
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
     *_stamps(),
     Index("ix_sales_activities_created_at", "created_at"),
+    Index("ix_sales_activities_occurred_at", "occurred_at"),
 )
 
 # Tasks (migration 0009): a to-do on exactly one account, contact, opportunity or lead.
@@ -855,4 +857,43 @@ scoreboard_buckets = Table(
     Column("amount_e4", AMOUNT_E4, nullable=False),
     Index("ix_scoreboard_buckets_owner", "owner_id", "grain", "starts_on"),
     Index("ix_scoreboard_buckets_manager", "manager_id", "grain", "starts_on"),
+)
+
+# The sales reports' aggregates (issue 18, migration 0010): the scoreboard's buckets with the stage, the
+# product sold and the partners in the key, and a weighted amount (persistence/aggregates.py).
+report_buckets = Table(
+    "report_buckets",
+    metadata,
+    # OWNER, MANAGER, PARTNER: the scoreboard's slices, read by the same visibility rules.
+    Column("slice", String(8), primary_key=True),
+    # ALL, MONTH or DAY (UTC): of the closing time for WON and LOST, of the expected close date when open.
+    Column("grain", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),  # the DAY, the MONTH's first day; 0001-01-01 for ALL
+    Column("stage", String(16), primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),  # '' for deals without an amount
+    # 0: the deal itself; > 0: a won deal's contracts of this product; -1: won revenue on no product.
+    Column("product_id", Integer, primary_key=True),
+    Column("manager_id", Integer, primary_key=True),  # MANAGER slice; 0 elsewhere
+    Column("partner_id", Integer, primary_key=True),  # the deal's partner or 0 (every slice)
+    Column("account_partner_id", Integer, primary_key=True),  # the account's partner or 0 (every slice)
+    Column("is_private", Boolean, primary_key=True),
+    Column("creator_id", Integer, primary_key=True),
+    Column("deals", Integer, nullable=False),
+    Column("amount_e4", AMOUNT_E4, nullable=False),
+    Column("weighted_e6", AMOUNT_E4, nullable=False),  # amount in ten-thousandths × probability (%)
+    Index("ix_report_buckets_owner", "owner_id"),
+)
+
+# Time spent per channel (issue 18, migration 0010): sales activities that occurred, by owner and type.
+activity_buckets = Table(
+    "activity_buckets",
+    metadata,
+    Column("grain", String(8), primary_key=True),  # ALL, MONTH or DAY (UTC) of `occurred_at`
+    Column("starts_on", Date, primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("activities", Integer, nullable=False),
+    Column("minutes", BigInteger, nullable=False),
+    Index("ix_activity_buckets_owner", "owner_id"),
 )

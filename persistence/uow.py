@@ -17,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.accounts import Account
+from domain.activities import SalesActivity
 from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
+from domain.contracts import Contract
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.opportunities import Opportunity
@@ -44,6 +46,16 @@ _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weak
 # the one the dispatcher numbered under before events were numbered at commit, so an older process
 # during an upgrade still takes turns with this one.)
 EVENT_NUMBERING_LOCK = 0x5A1E5_0B0
+
+
+# The rows whose sales activities the database deletes with them (ON DELETE CASCADE), by the column of
+# sales_activities that names them: those activities leave the activity buckets.
+CASCADED_ACTIVITIES = {
+    "Opportunity": "opportunity_id",
+    "Lead": "lead_id",
+    "Account": "account_id",
+    "Partner": "partner_id",
+}
 
 
 class SqlUnitOfWork:
@@ -166,6 +178,8 @@ class SqlUnitOfWork:
         entity.version = 1
         row = to_row(entity)
         check_fits(table, row)
+        if isinstance(entity, Contract):  # a won deal's contracts are counted per product
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(insert(table).values(**row).returning(table.c.id))
         except IntegrityError as error:
@@ -173,6 +187,8 @@ class SqlUnitOfWork:
         entity.id = result.scalar_one()
         if isinstance(entity, Opportunity):
             self.deals.added(entity.id)
+        if isinstance(entity, SalesActivity):
+            self.deals.activity(None, entity)
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
@@ -208,6 +224,9 @@ class SqlUnitOfWork:
         )
         if kind is Opportunity and aggregates.DEAL_FIELDS.intersection(changed):
             await self.deals.before_change(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, before.opportunity_id)
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(stmt)
         except IntegrityError as error:
@@ -216,6 +235,8 @@ class SqlUnitOfWork:
             raise StaleVersion(kind.__name__, entity.id)
         if kind is Account and aggregates.ACCOUNT_FIELDS.intersection(changed):
             await self.deals.account_changed(self.c, entity.id, aggregates.AccountSide.of(before))
+        if kind is SalesActivity:
+            self.deals.activity(before, entity)
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(
                 delete(tables.bundle_components).where(tables.bundle_components.c.bundle_id == entity.id)
@@ -283,6 +304,12 @@ class SqlUnitOfWork:
         version = before.version if before else entity.version
         if kind is Opportunity:
             await self.deals.before_change(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, entity.opportunity_id)
+        if kind is SalesActivity:
+            self.deals.activity(before or entity, None)
+        elif kind.__name__ in CASCADED_ACTIVITIES:  # the database deletes their activities with them
+            await self.deals.activities_going(self.c, CASCADED_ACTIVITIES[kind.__name__], entity.id)
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:

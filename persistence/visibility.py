@@ -411,16 +411,17 @@ RULES: dict[str, Any] = {
 # --- the scoreboard: its buckets (persistence/aggregates.py), and its deals read with their account ---
 
 
-def scoreboard_bucket_slices(viewer: Viewer) -> tuple[tuple[str, ColumnElement], ...]:
+def scoreboard_bucket_slices(viewer: Viewer, table: Table | None = None) -> tuple[tuple[str, ColumnElement], ...]:
     """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`), as
     (slice, condition on its buckets) pairs: each opportunity the viewer sees counts in exactly one
-    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole."""
-    return _bucket_slices(viewer.role)
+    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole. `table`:
+    the scoreboard's buckets, or the reports' (`report_buckets`: the same slices and attributes)."""
+    return _bucket_slices(viewer.role, (table if table is not None else tables.scoreboard_buckets).name)
 
 
 @cache
-def _bucket_slices(role: str | None) -> tuple[tuple[str, ColumnElement], ...]:
-    b = tables.scoreboard_buckets.c
+def _bucket_slices(role: str | None, table: str) -> tuple[tuple[str, ColumnElement], ...]:
+    b = tables.metadata.tables[table].c
     if role is None:
         return (("OWNER", true()),)
     if role == "NOBODY":

@@ -117,27 +117,40 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
     found = asyncio.run(run())
     for difference in found:
         key = difference.key
+        table = {aggregates.Key: "scoreboard", aggregates.ReportKey: "report"}.get(type(key), "activity")
+        when = key.starts_on if key.grain != aggregates.ALL else "all time"
+        if table == "scoreboard":
+            where = (
+                f"{key.slice} {key.grain} {when} {key.kind} "
+                f"owner={key.owner_id} currency={key.currency or '-'} manager={key.manager_id} "
+                f"partner={key.partner_id} account_partner={key.account_partner_id} private={key.is_private} "
+                f"creator={key.creator_id}"
+            )
+        else:
+            where = f"{table} {key.grain} {when} " + " ".join(
+                f"{name}={value}" for name, value in key._asdict().items() if name not in ("grain", "starts_on")
+            )
         print(
-            f"{key.slice} {key.grain} {key.starts_on if key.grain != aggregates.ALL else 'all time'} {key.kind} "
-            f"owner={key.owner_id} currency={key.currency or '-'} manager={key.manager_id} "
-            f"partner={key.partner_id} account_partner={key.account_partner_id} private={key.is_private} "
-            f"creator={key.creator_id}: deal table {_figures(difference.expected)}, "
-            f"buckets {_figures(difference.found)}"
+            f"{where}: deal table {_figures(table, difference.expected)}, buckets {_figures(table, difference.found)}"
         )
     if found:
         _fail(
-            f"{len(found):,} scoreboard buckets differ from the deal table; `salesgraph rebuild-aggregates` "
+            f"{len(found):,} buckets differ from the deal and activity tables; `salesgraph rebuild-aggregates` "
             "rebuilds them",
             1,
         )
-    print("the scoreboard aggregates equal a full recomputation from the deal table", file=sys.stderr)
+    print("the scoreboard, report and activity aggregates equal a full recomputation", file=sys.stderr)
 
 
-def _figures(figures: tuple[int, int]) -> str:
+def _figures(table: str, figures: tuple[int, ...]) -> str:
     from persistence.aggregates import from_e4
 
-    deals, amount = figures
-    return f"{deals} deals, {from_e4(amount)}"
+    if table == "activity":
+        activities, minutes = figures
+        return f"{activities} activities, {minutes} minutes"
+    deals, amount, *weighted = figures
+    extra = f" (weighted {from_e4(weighted[0]).scaleb(-2)})" if weighted else ""
+    return f"{deals} deals, {from_e4(amount)}{extra}"
 
 
 def cmd_rebuild_aggregates(args: argparse.Namespace) -> None:
@@ -151,13 +164,14 @@ def cmd_rebuild_aggregates(args: argparse.Namespace) -> None:
         try:
             async with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":  # writers wait for the rebuild instead of racing it
-                    await conn.exec_driver_sql(f"LOCK TABLE {tables.scoreboard_buckets.name} IN EXCLUSIVE MODE")
+                    for table in (tables.scoreboard_buckets, tables.report_buckets, tables.activity_buckets):
+                        await conn.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
                 return await conn.run_sync(aggregates.rebuild, lambda text: print(text, file=sys.stderr, flush=True))
         finally:
             await engine.dispose()
 
     built = asyncio.run(run())
-    print(f"rebuilt the scoreboard aggregates: {built:,} buckets", file=sys.stderr)
+    print(f"rebuilt the scoreboard, report and activity aggregates: {built:,} buckets", file=sys.stderr)
 
 
 def possible_types() -> dict[str, list[str]]:

@@ -27,6 +27,7 @@ from gql.schema.leads import Lead, LeadColumn
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
+from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportunity_board, resolve_sales_reports
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.tasks import task_connection
@@ -276,6 +277,18 @@ class Query:
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
         "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
         "progress, projection and rank. Bad arguments are an error with no data.",
+    )
+    sales_reports: SalesReports = strawberry.field(
+        resolver=resolve_sales_reports,
+        description="The sales reports for a period (a preset or a custom range), a scope (team, user, partner) "
+        "and a reporting currency: the funnel by stage, won revenue by person and by product, the forecast, "
+        "partner results and time per channel, counting only what you may see. Read from aggregates: a fixed "
+        "number of statements whatever the number of opportunities. Bad arguments are an error with no data.",
+    )
+    opportunity_board: list[OpportunityColumn] = strawberry.field(
+        resolver=resolve_opportunity_board,
+        description="Open opportunities grouped by stage, like a kanban board: every open stage is a column with "
+        "its count and amounts (from aggregates) and its newest opportunities, counting only what you may see.",
     )
 
 
