@@ -19,7 +19,20 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, and_, bindparam, false, func, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    Date,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import reports as domain
@@ -203,7 +216,7 @@ def _buckets_statement(shape: tuple, role: str | None, shared: bool) -> Select:
     )
     branches = []
     for part, when, dated in parts:
-        day = b.starts_on if dated else type_coerce(null(), Date)
+        day = b.starts_on if dated else cast(null(), Date)
         for slice_, rule in slices:
             conditions = [b.slice == slice_, when, *([rule] if rule is not None else [])]
             branches.append(
@@ -250,7 +263,7 @@ def _activities_statement(everything: bool, months: bool, day_ranges: int, edges
             for n in range(day_ranges)
         ]
     s = tables.sales_activities.c
-    none = type_coerce(null(), tables.UTCDateTime)
+    none = cast(null(), tables.UTCDateTime)
     branches = [
         select(b.type, b.owner_id, func.sum(b.activities), func.sum(b.minutes), none)
         .where(when)
