@@ -72,7 +72,9 @@ async def plain_reports(engine, request: domain.ReportRequest, now, viewer: View
             when = d.expected_close_date
             if first is None or (when is not None and first <= when <= last):
                 month = None if when is None else when.replace(day=1)
-                lines.append(domain.Line("FORECAST", d.stage, *common, currency, 0, *partners, month, 1, value, weighted))
+                lines.append(
+                    domain.Line("FORECAST", d.stage, *common, currency, 0, *partners, month, 1, value, weighted)
+                )
             continue
         closed = d.closed_at
         if period.start is not None and (closed is None or not period.contains(closed)):
@@ -128,7 +130,9 @@ class ReportWorld(World):
             domain.ReportRequest.of(ragged),
             domain.ReportRequest.of(quarter, domain.ReportScope(team_id=pick(self.teams, self.steps))),
             domain.ReportRequest.of(quarter, domain.ReportScope(user_id=pick(reps, self.steps))),
-            domain.ReportRequest.of(PeriodSpec.of(PeriodPreset.ALL_TIME), domain.ReportScope(partner_id=self.partners[0])),
+            domain.ReportRequest.of(
+                PeriodSpec.of(PeriodPreset.ALL_TIME), domain.ReportScope(partner_id=self.partners[0])
+            ),
             domain.ReportRequest.of(PeriodSpec.of(PeriodPreset.THIS_MONTH), currency="USD"),
         ]
 
