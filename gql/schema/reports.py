@@ -367,10 +367,11 @@ class SalesReports:
 def client_error(error: Exception) -> ClientError:
     if isinstance(error, ClientError):
         return error
-    if isinstance(error, NotFound):  # a row the caller may not see is named exactly like a missing one
-        return ClientError(
-            f"{ids.encode(error.entity, error.ident)!r} names no {error.entity.lower()}", code="NOT_FOUND"
-        )
+    if isinstance(error, NotFound):
+        # A row the caller may not see is named exactly like a missing one, and never echoed: the message
+        # names the argument, not the id.
+        argument = {"Team": "teamId", "User": "userId", "Partner": "partnerId"}.get(error.entity, "id")
+        return ClientError(f"`scope.{argument}` names no {error.entity.lower()}", code="NOT_FOUND")
     if isinstance(error, ValidationError):
         return ClientError(error.message, code="BAD_USER_INPUT", field=error.field)
     raise error

@@ -27,6 +27,7 @@ from gql.schema.reports import SCOPE, SalesReports, report_request
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.schema.tasks import ATTACHED_KEYS, TaskEvent, task_events_filter
 from gql.subscriptions.hub import Event
+from gql.subscriptions.reports import REPORTS
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables
 
@@ -380,8 +381,6 @@ class Subscription:
             ),
         ] = None,
     ) -> AsyncIterator[SalesReports]:
-        from gql.subscriptions.reports import REPORTS
-
         request = report_request(period, scope, currency)
         realtime = _realtime(info)
         if since is not None:

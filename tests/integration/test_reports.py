@@ -317,9 +317,8 @@ async def test_bad_arguments_are_typed_errors_with_no_data(api, writable):
         found = await error(variables, token, REPORTS_NO_TIME)
         assert found["extensions"]["code"] == "NOT_FOUND"
     hidden_error = await error(hidden, token, REPORTS_NO_TIME)
-    assert hidden_error["message"].replace(ids.encode("Partner", other), "X") == (
-        await error(missing, token, REPORTS_NO_TIME)
-    )["message"].replace(ids.encode("Partner", 99999), "X")
+    assert hidden_error == await error(missing, token, REPORTS_NO_TIME)
+    assert ids.encode("Partner", other) not in str(hidden_error)
 
 
 async def test_without_reports_read_the_reports_are_refused_and_a_partner_may_not_read_time(api, writable):
