@@ -45,6 +45,7 @@ from persistence.db import ConnectionSource
 from persistence.visibility import ADMIN, DIRECTOR, PARTNER, Viewer, scoreboard_bucket_slices, scoreboard_cut
 
 EVERYTHING = Viewer.everything()
+SEEN = "SEEN"  # the slice of rows a viewer's own read summed by its rules already
 ONE_DAY = timedelta(days=1)
 OPEN = [s.value for s in (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)]
 CLOSED = [Stage.WON.value, Stage.LOST.value]
@@ -214,6 +215,25 @@ def _buckets_statement(shape: tuple, role: str | None, shared: bool) -> Select:
         b.is_private,
         b.creator_id,
     )
+    # One viewer's read sums what its rules already chose, per what the reports group by (the slices and
+    # the attributes the rules read are left out: SEEN rows need no cut); a shared read keeps them all.
+    kept = attributes if shared else (b.stage, b.owner_id, b.currency, b.product_id, b.partner_id, b.account_partner_id)
+    shown = (
+        attributes
+        if shared
+        else (
+            literal(SEEN).label("slice"),
+            b.stage,
+            b.owner_id,
+            b.currency,
+            b.product_id,
+            literal(0).label("manager_id"),
+            b.partner_id,
+            b.account_partner_id,
+            false().label("is_private"),
+            literal(0).label("creator_id"),
+        )
+    )
     branches = []
     for part, when, dated in parts:
         day = b.starts_on if dated else cast(null(), Date)
@@ -222,14 +242,14 @@ def _buckets_statement(shape: tuple, role: str | None, shared: bool) -> Select:
             branches.append(
                 select(
                     literal(part).label("part"),
-                    *attributes,
+                    *shown,
                     day.label("day"),
                     func.sum(b.deals),
                     func.sum(b.amount_e4),
                     func.sum(b.weighted_e6),
                 )
                 .where(*conditions)
-                .group_by(*attributes, *([b.starts_on] if dated else []))
+                .group_by(*kept, *([b.starts_on] if dated else []))
             )
     if not branches:
         return select(literal("OPEN"), *attributes, null(), b.deals, b.amount_e4, b.weighted_e6).where(false())
@@ -403,7 +423,8 @@ def cut_reports(source: ReportSource, viewer: Viewer) -> ReportRows:
             r.weighted_e6,
         )
         for r in source.raw
-        if bucket(r.slice, r.owner_id, r.manager_id, r.partner_id, r.account_partner_id, r.is_private, r.creator_id)
+        if r.slice == SEEN
+        or bucket(r.slice, r.owner_id, r.manager_id, r.partner_id, r.account_partner_id, r.is_private, r.creator_id)
     ]
     activities = [a for a in source.activities if _sees_time(viewer, sight, a.owner_id)]
     reports = domain.compute_reports(
