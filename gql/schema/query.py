@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from gql import ids
 from gql.errors import ClientError
-from gql.resolvers.connections import criteria
+from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
@@ -59,7 +59,13 @@ class Viewer:
 
 
 def _list(
-    target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str
+    target: str,
+    spec_: spec.FilterSpec,
+    default_order: str,
+    filter_type: type,
+    order_type: type,
+    what: str,
+    criteria_entity: str | None = None,
 ) -> Any:
     return connection(
         target,
@@ -68,6 +74,7 @@ def _list(
         filter_type=filter_type,
         order_type=order_type,
         description=f"All {what}, a page at a time.",
+        criteria_entity=criteria_entity,
     )
 
 
@@ -103,7 +110,13 @@ class Query:
         return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
 
     accounts = _list(
-        "gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", filters.AccountFilter, filters.AccountOrder, "accounts"
+        "gql.schema.accounts:Account",
+        spec.ACCOUNTS,
+        "NAME",
+        filters.AccountFilter,
+        filters.AccountOrder,
+        "accounts",
+        "ACCOUNT",
     )
     contacts = _list(
         "gql.schema.accounts:Contact",
@@ -112,8 +125,11 @@ class Query:
         filters.ContactFilter,
         filters.ContactOrder,
         "contacts (employees and consultants)",
+        "CONTACT",
     )
-    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads")
+    leads = _list(
+        "gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads", "LEAD"
+    )
     opportunities = _list(
         "gql.schema.opportunities:Opportunity",
         spec.OPPORTUNITIES,
@@ -121,6 +137,7 @@ class Query:
         filters.OpportunityFilter,
         filters.OpportunityOrder,
         "opportunities",
+        "OPPORTUNITY",
     )
     contracts = _list(
         "gql.schema.contracts:Contract",
@@ -154,6 +171,7 @@ class Query:
         filters.SalesActivityFilter,
         filters.SalesActivityOrder,
         "sales activities",
+        "ACTIVITY",
     )
     tasks = task_connection(
         None,
@@ -251,7 +269,7 @@ class Query:
             int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")
         ] = 10,
     ) -> list[LeadColumn]:
-        found = criteria(filter)
+        found = filter_criteria(filter)
         found.setdefault("archived", False)
         conds = conditions(spec.LEADS, found, info.context.viewer)
         limit = window(limit, None, None, None).first or 0
