@@ -49,6 +49,8 @@ class Scope(str, Enum):
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
     TERMS_WRITE = "terms:write"
+    SELECTIONS_READ = "selections:read"
+    SELECTIONS_WRITE = "selections:write"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -90,6 +92,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
     "delete them.",
     Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
+    Scope.SELECTIONS_READ: "Read selections (their members also need the read scope of the members' type).",
+    Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members.",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
@@ -125,6 +129,8 @@ PARTNER: frozenset[Scope] = frozenset(
         Scope.TOKENS_WRITE,
         Scope.CONVERSATIONS_READ,
         Scope.CONVERSATIONS_WRITE,
+        Scope.SELECTIONS_READ,
+        Scope.SELECTIONS_WRITE,
     }
 )
 ROLES: dict[Role, frozenset[Scope]] = {

@@ -353,3 +353,10 @@ API_TOKENS = FilterSpec(
         )
     },
 )
+
+SELECTIONS = FilterSpec(
+    tables.selections,
+    search=("name", "description"),
+    equals=("entity_type", "kind", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
+)

@@ -539,7 +539,39 @@ status_monitors = Table(
     Column("entity_type", String(16), nullable=False),
     Column("rule", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    # Which rows it judges (migration 0010): null every row of its type; {"selection": id} the members of a
+    # selection; {"categories": [...]} accounts of these categories (contacts: their account's).
+    Column("scope", JSON),
     *_stamps(),
+)
+
+# Selections (migration 0010): a named set of accounts, contacts, opportunities, leads or activities, either
+# dynamic (its criteria, members computed when read) or static (its member rows), owned by a user or a partner.
+selections = Table(
+    "selections",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("entity_type", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("criteria", JSON),
+    Column("sharing", String(8), nullable=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
+# No foreign key to the member row (it is one of five tables): a member deleted since is simply not read
+# (members are always read joined to their table).
+selection_members = Table(
+    "selection_members",
+    metadata,
+    Column("selection_id", Integer, ForeignKey("selections.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_selection_members_entity", "entity_id"),
 )
 
 status_indicators = Table(

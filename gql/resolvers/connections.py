@@ -39,6 +39,7 @@ ID_TYPES: dict[str, str] = {
     "actor_user_id": "User",
     "has_indicator": "StatusMonitor",
     "lacks_indicator": "StatusMonitor",
+    "owner_user_id": "User",
 }
 
 

@@ -130,6 +130,10 @@ class Criteria:
     indicators: IndicatorCriterion | None = _f("Carries (or not) the indicators of status monitors.")
     search: str | None = _f("The list's text search.")
 
+    def to_domain(self, where: str) -> dict[str, Any]:
+        """As a mutation's input field: the plain tree (the selection's entity type checks it)."""
+        return plain_tree(self, where)
+
 
 def _decode(value: str, expected: str, where: str) -> int:
     try:
@@ -138,23 +142,34 @@ def _decode(value: str, expected: str, where: str) -> int:
         raise ValidationError(where, error.message) from None
 
 
+# A field name means the same kind of field (and refers to the same type) for every entity that has it.
+_BY_NAME: dict[str, dc.Field] = {name: f for fields in dc.FIELDS.values() for name, f in fields.items()}
+assert all(
+    _BY_NAME[n].kind == f.kind and _BY_NAME[n].refers_to == f.refers_to
+    for fs in dc.FIELDS.values()
+    for n, f in fs.items()
+)
+
+
 def to_tree(entity: dc.CriteriaEntity | str, node: Criteria, where: str = "criteria") -> dict[str, Any]:
     """The domain's normalised tree of an input (global ids decoded); a ValidationError names the place."""
-    return dc.normalise(entity, _plain(dc.CriteriaEntity(entity), node, where), where)
+    return dc.normalise(entity, plain_tree(node, where), where)
 
 
-def _plain(entity: dc.CriteriaEntity, node: Criteria, where: str) -> dict[str, Any]:
+def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
+    """An input as the domain's tree, global ids decoded, not yet checked against an entity (that is
+    `domain.criteria.normalise`, which a selection's entity type runs)."""
     if node.and_ is not None:
-        return {"and": [_plain(entity, n, f"{where}.and[{i}]") for i, n in enumerate(node.and_)]}
+        return {"and": [plain_tree(n, f"{where}.and[{i}]") for i, n in enumerate(node.and_)]}
     if node.or_ is not None:
-        return {"or": [_plain(entity, n, f"{where}.or[{i}]") for i, n in enumerate(node.or_)]}
+        return {"or": [plain_tree(n, f"{where}.or[{i}]") for i, n in enumerate(node.or_)]}
     if node.not_ is not None:
-        return {"not": _plain(entity, node.not_, f"{where}.not")}
+        return {"not": plain_tree(node.not_, f"{where}.not")}
     out: dict[str, Any] = {}
     if node.field is not None:
         name = node.field.value
         out["field"] = name
-        field = dc.FIELDS[entity].get(name)
+        field = _BY_NAME.get(name)
         for key, values in (("in", node.in_), ("notIn", node.not_in)):
             if values is not None:
                 if field is not None and field.refers_to is not None:

@@ -37,6 +37,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "Conversation": ("gql.schema.conversations:Conversation", tables.conversations),
     "TrackedTerm": ("gql.schema.conversations:TrackedTerm", tables.tracked_terms),
     "Task": ("gql.schema.tasks:Task", tables.tasks),
+    "Selection": ("gql.schema.selections:Selection", tables.selections),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},

@@ -29,6 +29,7 @@ from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
+from gql.schema.selections import selections_connection
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from persistence import filters as spec
@@ -187,6 +188,10 @@ class Query:
         StatusMonitorFilter,
         StatusMonitorOrder,
         "status monitor definitions",
+    )
+
+    selections = selections_connection(
+        "The selections you may read (yours, your team's shared ones, those shared with everyone), a page at a time."
     )
 
     conversations = conversations_connection(None, "All recorded conversations you may see, a page at a time.")

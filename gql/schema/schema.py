@@ -15,6 +15,7 @@ from gql.schema import (
     people,
     quotes,
     routing,
+    selections,
 )
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
@@ -48,6 +49,7 @@ NODE_CLASSES = [
     routing.LeadSplitter,
     history.AuditEntry,
     monitors.StatusMonitor,
+    selections.Selection,
 ]
 
 schema = strawberry.Schema(

@@ -28,6 +28,7 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "selections",
     "conversations",
 ]
 
