@@ -109,6 +109,34 @@ class Rule:
         return cls(**{**data, "activity_types": tuple(data.get("activity_types") or ())})
 
 
+MAX_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class MonitorScope:
+    """Which rows a monitor judges: the members of one selection (of the monitor's entity type), or accounts
+    of some categories (for contacts: their account's). Rows outside never carry its indicator."""
+
+    selection_id: int | None = None
+    categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "categories", tuple(dict.fromkeys(c.strip() for c in self.categories)))
+        if (self.selection_id is None) == (not self.categories):
+            raise ValidationError("scope", "a scope is one selection or some categories")
+        if len(self.categories) > MAX_CATEGORIES or any(not c or len(c) > 100 for c in self.categories):
+            raise ValidationError("scope.categories", f"1 to {MAX_CATEGORIES} categories of 1 to 100 characters")
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.selection_id is not None:
+            return {"selection": self.selection_id}
+        return {"categories": list(self.categories)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MonitorScope:
+        return cls(selection_id=data.get("selection"), categories=tuple(data.get("categories") or ()))
+
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -122,10 +150,13 @@ class StatusMonitor(Entity):
     colour: str = "#d9534f"
     priority: int = 0
     active: bool = True
+    scope: MonitorScope | None = None
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         self.entity_type = MonitoredEntity(self.entity_type)
+        if self.scope is not None and self.scope.categories and self.entity_type not in (ACCOUNT, CONTACT):
+            raise ValidationError("scope.categories", "only account and contact monitors are scoped to categories")
         if not self.rule.applies_to(self.entity_type):
             raise ValidationError(
                 "rule.kind", f"{self.rule.kind.value} cannot mark an entity of type {self.entity_type.value}"

@@ -574,6 +574,16 @@ selection_members = Table(
     Index("ix_selection_members_entity", "entity_id"),
 )
 
+# The rows in a scoped monitor's scope as the indicator step last saw them (migration 0010): each transaction
+# compares them with the scope now, and judges again exactly the rows that entered or left it. No foreign key
+# to the monitor (like status_indicators: the indicator step's writers never wait on a monitor row).
+monitor_scope_members = Table(
+    "monitor_scope_members",
+    metadata,
+    Column("monitor_id", Integer, primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+)
+
 status_indicators = Table(
     "status_indicators",
     metadata,

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.criteria import CriteriaEntity
+from domain.criteria import CriteriaEntity, monitors_named
 from domain.errors import PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
+from domain.monitors import StatusMonitor
 from domain.selections import MAX_MEMBERS_PER_CHANGE, Selection, SelectionKind, SelectionRows, Sharing
 from domain.uow import UnitOfWork
 
@@ -171,6 +172,14 @@ async def update_selection(cmd: UpdateSelection, uow: UnitOfWork) -> Selection:
     if "criteria" in values and values["criteria"] is None:
         raise ValidationError("criteria", "a dynamic selection needs its criteria")
     updated = apply(selection, values)
+    if "criteria" in values and monitors_named(updated.criteria):
+        for monitor in await uow.find(StatusMonitor):
+            if monitor.scope is not None and monitor.scope.selection_id == selection.id:
+                raise ValidationError(
+                    "criteria",
+                    f"status monitor {monitor.name!r} judges this selection's members: its criteria may "
+                    "not test indicators",
+                )
     fields = sorted(name for name in values if getattr(updated, name) != getattr(selection, name))
     updated = await uow.update(updated)
     uow.record(

@@ -4,14 +4,19 @@ the indicator it sets), their enums, and the filter and order of the `statusMoni
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types import Info
 
 from domain import monitors
 from gql.schema import enums
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.filters import SEARCH, _f, order_input
+from persistence import tables
+
+if TYPE_CHECKING:
+    from gql.schema.selections import Selection
 
 MonitoredEntity = described_enum(
     monitors.MonitoredEntity,
@@ -101,6 +106,25 @@ def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
 
 
 @strawberry.type(
+    description="Which rows a status monitor judges: the members of a selection, or accounts of categories."
+)
+class StatusMonitorScope:
+    selection_id: strawberry.Private[int | None]
+    categories: list[str] = strawberry.field(
+        description="Accounts of these categories (a contact monitor: contacts of such accounts); empty with a "
+        "selection."
+    )
+
+    @strawberry.field(description="The selection whose members it judges (null when none, or one you may not read).")
+    async def selection(self, info: Info) -> Annotated[Selection, strawberry.lazy("gql.schema.selections")] | None:
+        if self.selection_id is None:
+            return None
+        from gql.schema.selections import Selection as Found
+
+        return Found.from_row(await info.context.by_id(tables.selections).load(self.selection_id))
+
+
+@strawberry.type(
     description="A rule over the data that marks each account, contact, opportunity or lead for which it "
     "holds with a status indicator (this monitor's name, icon, colour and priority)."
 )
@@ -123,6 +147,17 @@ class StatusMonitor(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+    @strawberry.field(
+        description="Which rows it judges: null for every row of its type; else only a selection's members or "
+        "accounts (contacts) of some categories. A row that leaves the scope loses the indicator at once."
+    )
+    @needs("scope")
+    def scope(self) -> StatusMonitorScope | None:
+        data = self.__dict__["scope"]
+        if not data:
+            return None
+        return StatusMonitorScope(selection_id=data.get("selection"), categories=list(data.get("categories") or ()))
 
     @strawberry.field(description="The rule: what must hold for an entity to carry the indicator.")
     @needs("rule")

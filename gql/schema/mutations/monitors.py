@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from domain import monitors as dm
 from domain.enums import ActivityType, Stage
+from domain.errors import ValidationError
 from domain.workflows import monitors as wf
+from gql import ids as global_ids
 from gql.resolvers.mutation import Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.inputs import acts_on, changes, described, optional
@@ -48,6 +51,24 @@ class StatusMonitorRuleInput:
         )
 
 
+@strawberry.input(
+    description="Which rows a monitor judges: one selection (dynamic or static, of the monitor's entity type, whose "
+    "criteria test no indicators) or some account categories (account and contact monitors)."
+)
+class StatusMonitorScopeInput:
+    selection_id: strawberry.ID | None = optional("The selection whose members it judges.")
+    categories: list[str] | None = optional("Accounts of these categories (contacts: of such accounts).")
+
+    def to_domain(self, where: str) -> dm.MonitorScope:
+        selection = None
+        if self.selection_id is not None:
+            try:
+                selection = global_ids.decode_as(str(self.selection_id), "Selection")
+            except GraphQLError as error:
+                raise ValidationError(f"{where}.selectionId", error.message) from None
+        return dm.MonitorScope(selection_id=selection, categories=tuple(self.categories or ()))
+
+
 @strawberry.input(description="A new status monitor: what it marks, its rule, and how its indicator looks.")
 class CreateStatusMonitorInput:
     name: str = described("The indicator's name, unique in any case (at most 200 characters).", update="New name.")
@@ -65,13 +86,16 @@ class CreateStatusMonitorInput:
     active: bool = optional(
         "False to define it switched off.", True, update="True switches the monitor on, false switches it off."
     )
+    scope: StatusMonitorScopeInput | None = optional(
+        "Only these rows are judged (default: every row of its type).", update="A new scope; null: every row."
+    )
 
 
 @changes(
     CreateStatusMonitorInput,
     "StatusMonitor",
     "Changes to a status monitor; fields left out stay as they are. `active` switches it on or off.",
-    order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active"),
+    order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active", "scope"),
     version=VERSION,
 )
 class UpdateStatusMonitorInput: ...

@@ -55,8 +55,15 @@ def upgrade() -> None:
     with op.batch_alter_table('status_monitors', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scope', sa.JSON(), nullable=True))
 
+    op.create_table('monitor_scope_members',
+    sa.Column('monitor_id', sa.Integer(), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('monitor_id', 'entity_id'),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('monitor_scope_members')
     with op.batch_alter_table('status_monitors', schema=None) as batch_op:
         batch_op.drop_column('scope')
     with op.batch_alter_table('selection_members', schema=None) as batch_op:
