@@ -214,9 +214,16 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.made[kind].append(made if isinstance(made, int) else made.id)
             return made
 
-        @initialize(what=st.lists(RULES, min_size=2, max_size=4), closes=st.lists(OFFSET, min_size=2, max_size=2))
-        def a_small_world(self, what, closes):
-            """Monitors, and two accounts with a contact and an opportunity each."""
+        @initialize(
+            what=st.lists(RULES, min_size=2, max_size=4),
+            closes=st.lists(OFFSET, min_size=2, max_size=2),
+            scopes=st.lists(st.sampled_from(["none", "dynamic", "static", "categories"]), min_size=4, max_size=4),
+            categories=st.lists(st.none() | CATEGORIES, min_size=2, max_size=2),
+            data=st.data(),
+        )
+        def a_small_world(self, what, closes, scopes, categories, data):
+            """Monitors, and two accounts with a contact and an opportunity each; most monitors scoped to a
+            selection of their entity type (dynamic, or static with one member) or to categories."""
             for entity_and_rule in what:
                 self.create_monitor(entity_and_rule, True)
             for n in range(2):
@@ -224,6 +231,16 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.create_contact(n)
                 self.create_opportunity(n, closes[n])
                 self.create_lead()
+                self.change_category(n, categories[n])
+            for n, (monitor, (entity, _)) in enumerate(zip(self.made["monitors"], what)):
+                how = scopes[n]
+                if how == "categories" and entity in (MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT):
+                    self.scope_monitor(n, 0, ["A"])
+                elif how in ("dynamic", "static"):
+                    self.create_selection(entity, data, how == "static")
+                    if how == "static":
+                        self.change_members(len(self.made["selections"]) - 1, n, True)
+                    self.scope_monitor(n, len(self.made["selections"]) - 1 + 3_000, None)
 
         @rule()
         def create_account(self):
@@ -493,8 +510,8 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
             pk = self.pick("monitors", monitor)
             if categories is not None:
                 scope = MonitorScope(categories=tuple(categories))
-            elif self.made["selections"] and selection % 3:
-                scope = MonitorScope(selection_id=self.pick("selections", selection))
+            elif self.made["selections"] and (selection % 3 or selection >= 3_000):
+                scope = MonitorScope(selection_id=self.pick("selections", selection % 3_000))
             else:
                 scope = None
             world.do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=pk, scope=scope))
