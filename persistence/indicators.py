@@ -73,8 +73,10 @@ _ACTIVITY_RULES = {
     RuleKind.TOO_MANY_ACTIVITIES,
     RuleKind.MANY_MEETINGS_NO_SALE,
     RuleKind.NO_FUTURE_ACTIVITY,
+    RuleKind.ACTIVITY_MISSING_IN_STAGE,
 }
 _WIN_RULES = {RuleKind.NO_WON_OPPORTUNITY, RuleKind.MANY_MEETINGS_NO_SALE}
+_DEAL_RULES = {RuleKind.NO_OPEN_OR_WON_SALE, RuleKind.DELAYED_SALE}  # read every open deal too
 
 Pair = tuple[int, str, int]  # (monitor id, entity type as stored, entity id)
 
@@ -190,7 +192,27 @@ async def _account_level(
         )
         for r in rows:
             activities[r.owner].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
-    if rules & _WIN_RULES:
+    if rules & _DEAL_RULES:
+        o = tables.opportunities
+        won_or_open = or_(
+            and_(o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None)),
+            o.c.stage.not_in([Stage.WON.value, Stage.LOST.value]),
+        )
+        rows = await conn.execute(
+            select(o.c.account_id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.created_at).where(
+                won_or_open, _ids_clause(o.c.account_id, account_ids)
+            )
+        )
+        for r in rows:
+            wins[r.account_id].append(
+                OpportunityFact(
+                    stage=Stage(r.stage),
+                    since=r.closed_at or r.created_at,
+                    closed_at=r.closed_at,
+                    expected_close_date=r.expected_close_date,
+                )
+            )
+    elif rules & _WIN_RULES:
         o = tables.opportunities
         rows = await conn.execute(
             select(o.c.account_id, o.c.closed_at, o.c.created_at).where(

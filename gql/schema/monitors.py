@@ -47,6 +47,12 @@ StatusRuleKind = described_enum(
         "NO_FUTURE_ACTIVITY": "An open opportunity with no activity scheduled from now on. Opportunities; no parameters.",
         "MANY_MEETINGS_NO_SALE": "At least `count` meetings within the last `days` days and no opportunity won in that "
         "time. Accounts and contacts.",
+        "NO_OPEN_OR_WON_SALE": 'No open opportunity and none won within the last `months` months ("no open or won '
+        'sale in N months"). Accounts and contacts (by their account).',
+        "DELAYED_SALE": "One of its open opportunities is past its expected close date (a delayed sale). Accounts "
+        "and contacts (by their account); no parameters.",
+        "ACTIVITY_MISSING_IN_STAGE": "An open opportunity in `stage` with no activity of `activityTypes` (in "
+        '`activityState`) on it ("no meeting while in NEGOTIATION"). Opportunities.',
         "TASK_OVERDUE": "An open task past its due time: on the opportunity, contact or lead itself; for an account, "
         "on it, its opportunities or its contacts. Flips on its own when a due time passes. Accounts, contacts, "
         "opportunities and leads; no parameters.",

@@ -36,8 +36,8 @@ from persistence import indicators, tables
 from persistence.db import create_engine
 from persistence.migrate import upgrade_async
 from persistence.scheduler import IndicatorScheduler
-from persistence.selections import selection_rows
 from persistence.seed import seed
+from persistence.selections import selection_rows
 from persistence.uow import SqlUnitOfWork
 from tests.conftest import ANCHOR
 
@@ -145,6 +145,23 @@ RULES = st.one_of(
         st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
     ),
     st.builds(lambda e: (e, Rule(kind=RuleKind.TASK_OVERDUE)), st.sampled_from(list(MonitoredEntity))),
+    st.builds(
+        lambda m, e: (e, Rule(kind=RuleKind.NO_OPEN_OR_WON_SALE, months=m)),
+        st.integers(1, 2),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
+    st.builds(
+        lambda e: (e, Rule(kind=RuleKind.DELAYED_SALE)),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
+    st.builds(
+        lambda s, ts: (
+            MonitoredEntity.OPPORTUNITY,
+            Rule(kind=RuleKind.ACTIVITY_MISSING_IN_STAGE, stage=s, activity_types=ts),
+        ),
+        st.sampled_from([Stage.PROSPECTING, Stage.PROPOSAL]),
+        TYPES.filter(bool),
+    ),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
 JUMP = st.sampled_from(
@@ -232,7 +249,7 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.create_opportunity(n, closes[n])
                 self.create_lead()
                 self.change_category(n, categories[n])
-            for n, (monitor, (entity, _)) in enumerate(zip(self.made["monitors"], what)):
+            for n, (_monitor, (entity, _)) in enumerate(zip(self.made["monitors"], what)):
                 how = scopes[n]
                 if how == "categories" and entity in (MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT):
                     self.scope_monitor(n, 0, ["A"])

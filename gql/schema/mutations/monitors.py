@@ -27,15 +27,18 @@ class StatusMonitorRuleInput:
     kind: StatusRuleKind = described("What the rule tests.")  # type: ignore[valid-type]
     days: int | None = optional("A positive number of days (NO_ACTIVITY, STUCK_IN_STAGE, MANY_MEETINGS_NO_SALE).")
     weeks: int | None = optional("A positive number of weeks (TOO_MANY_ACTIVITIES).")
-    months: int | None = optional("A positive number of months (NO_WON_OPPORTUNITY).")
+    months: int | None = optional("A positive number of months (NO_WON_OPPORTUNITY, NO_OPEN_OR_WON_SALE).")
     count: int | None = optional("A positive number of activities (TOO_MANY_ACTIVITIES, MANY_MEETINGS_NO_SALE).")
     activity_types: list[enums.ActivityType] | None = optional(  # type: ignore[valid-type]
-        "Only these activity types count (NO_ACTIVITY, TOO_MANY_ACTIVITIES); left out or empty: every type."
+        "Only these activity types count (NO_ACTIVITY, TOO_MANY_ACTIVITIES; ACTIVITY_MISSING_IN_STAGE needs them); "
+        "left out or empty: every type."
     )
     activity_state: ActivityState | None = optional(  # type: ignore[valid-type]
         "Only open or only done activities count (NO_ACTIVITY, TOO_MANY_ACTIVITIES); left out: ANY."
     )
-    stage: enums.Stage | None = optional("STUCK_IN_STAGE only: only opportunities in this open stage.")  # type: ignore[valid-type]
+    stage: enums.Stage | None = optional(
+        "STUCK_IN_STAGE: only opportunities in this open stage; ACTIVITY_MISSING_IN_STAGE: the stage (required)."
+    )  # type: ignore[valid-type]
 
     def to_domain(self, where: str) -> dm.Rule:
         """The domain rule, validated by the domain (a ValidationError names `rule.<parameter>`)."""
