@@ -160,7 +160,12 @@ RULES = st.one_of(
             Rule(kind=RuleKind.ACTIVITY_MISSING_IN_STAGE, stage=s, activity_types=ts),
         ),
         st.sampled_from([Stage.PROSPECTING, Stage.PROPOSAL]),
-        TYPES.filter(bool),
+        st.lists(
+            st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        ).map(tuple),
     ),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
