@@ -92,8 +92,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
     "delete them.",
     Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
-    Scope.SELECTIONS_READ: "Read selections (their members also need the read scope of the members' type).",
-    Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members.",
+    Scope.SELECTIONS_READ: "Read selections (their members also need the read scope of the members' type) and "
+    "saved views.",
+    Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members; "
+    "saved views and their defaults.",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)

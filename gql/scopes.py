@@ -50,6 +50,7 @@ QUERY: dict[str, S | None] = {
     "trackedTerms": S.CONVERSATIONS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
     "selections": S.SELECTIONS_READ,
+    "savedViews": S.SELECTIONS_READ,
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
@@ -199,6 +200,10 @@ MUTATION: dict[str, S | None] = {
         "addSelectionMembers",
         "removeSelectionMembers",
         "clearSelection",
+        "createSavedView",
+        "updateSavedView",
+        "setDefaultView",
+        "deleteSavedView",
     ),
     **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
 }

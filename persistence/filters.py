@@ -360,3 +360,10 @@ SELECTIONS = FilterSpec(
     equals=("entity_type", "kind", "sharing", "owner_user_id"),
     order={"NAME": "name", **_COMMON_ORDER},
 )
+
+SAVED_VIEWS = FilterSpec(
+    tables.saved_views,
+    search=("name",),
+    equals=("list", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
+)

@@ -33,6 +33,7 @@ from domain.tasks import Task
 from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
 from domain.uow import Link
+from domain.views import SavedView
 from persistence import tables
 
 TABLES: dict[type[Entity], Table] = {
@@ -65,6 +66,7 @@ TABLES: dict[type[Entity], Table] = {
     QuoteDocument: tables.quote_documents,
     StatusMonitor: tables.status_monitors,
     Selection: tables.selections,
+    SavedView: tables.saved_views,
     Conversation: tables.conversations,
     ConversationSettings: tables.conversation_settings,
     TrackedTerm: tables.tracked_terms,

@@ -574,6 +574,26 @@ selection_members = Table(
     Index("ix_selection_members_entity", "entity_id"),
 )
 
+# Saved views (migration 0010): a named filter (criteria) and order for one root list, with the roles whose
+# default it is and whether it is its owner's own default.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("list", String(16), nullable=False),
+    Column("criteria", JSON),
+    Column("order_field", String(32)),
+    Column("order_descending", Boolean, nullable=False, default=False),
+    Column("sharing", String(8), nullable=False),
+    Column("default_for_roles", JSON, nullable=False, default=list),
+    Column("owner_default", Boolean, nullable=False, default=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
 # The rows in a scoped monitor's scope as the indicator step last saw them (migration 0010): each transaction
 # compares them with the scope now, and judges again exactly the rows that entered or left it. No foreign key
 # to the monitor (like status_indicators: the indicator step's writers never wait on a monitor row).

@@ -166,6 +166,7 @@ EVENT_TABLES: dict[str, Table] = {
     "Conversation": tables.conversations,
     "Task": tables.tasks,
     "Selection": tables.selections,
+    "SavedView": tables.saved_views,
 }
 
 # The key under which an event about a row deleted in the same transaction keeps what the rules read
@@ -398,6 +399,14 @@ def _selections(role: str) -> ColumnElement:
     )
 
 
+def _saved_views(role: str) -> ColumnElement:
+    """A view is its owner's, or shared with every user; a partner's stay its own."""
+    v = tables.saved_views
+    if role == PARTNER:
+        return v.c.owner_partner_id == V_PARTNER
+    return or_(v.c.owner_user_id == V_USER, and_(v.c.owner_user_id.is_not(None), v.c.sharing == "EVERYONE"))
+
+
 def _selection_members(role: str) -> ColumnElement:
     return tables.selection_members.c.selection_id.in_(_visible_ids(tables.selections, role))
 
@@ -425,6 +434,7 @@ RULES: dict[str, Any] = {
     "conversations": _conversations,
     "selections": _selections,
     "selection_members": _selection_members,
+    "saved_views": _saved_views,
     "conversation_participants": _of_conversation(tables.conversation_participants),
     "conversation_segments": _of_conversation(tables.conversation_segments),
     "conversation_analyses": _of_conversation(tables.conversation_analyses),

@@ -29,9 +29,10 @@ from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
-from gql.schema.selections import selections_connection
+from gql.schema.selections import SelectionEntity, selections_connection
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
+from gql.schema.views import SavedView, default_view, saved_views_connection
 from persistence import filters as spec
 from persistence import reads, tables
 from persistence.filters import conditions
@@ -57,6 +58,17 @@ class Viewer:
         description="What the token in use may do: the scopes it was created with (all, when none) within its "
         "owner's role."
     )
+
+    @strawberry.field(
+        description="Your default view of a root list: your own default if you chose one, else your role's (null: "
+        "none). Pass its `criteria` and order to the list."
+    )
+    async def default_view(
+        self,
+        info: Info,
+        list: Annotated[SelectionEntity, strawberry.argument(description="The root list.")],  # type: ignore[valid-type]
+    ) -> SavedView | None:
+        return await default_view(info, list)
 
 
 def _list(
@@ -190,6 +202,9 @@ class Query:
         "status monitor definitions",
     )
 
+    saved_views = saved_views_connection(
+        "The saved views you may read (yours, and those shared with everyone), a page at a time."
+    )
     selections = selections_connection(
         "The selections you may read (yours, your team's shared ones, those shared with everyone), a page at a time."
     )

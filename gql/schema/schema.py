@@ -16,6 +16,7 @@ from gql.schema import (
     quotes,
     routing,
     selections,
+    views,
 )
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
@@ -50,6 +51,7 @@ NODE_CLASSES = [
     history.AuditEntry,
     monitors.StatusMonitor,
     selections.Selection,
+    views.SavedView,
 ]
 
 schema = strawberry.Schema(

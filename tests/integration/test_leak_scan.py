@@ -68,6 +68,7 @@ SNAPSHOT = [
     "tracked_terms",
     "selections",
     "selection_members",
+    "saved_views",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -149,6 +150,12 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
         set() if partner else every["Goal"] if mine is None else {g.id for g in rows["goals"] if g.user_id in mine}
     )
     seen["Selection"] = readable_selections(world, c, rows)
+    seen["SavedView"] = {
+        v.id
+        for v in rows["saved_views"]
+        if (v.owner_partner_id == c.partner_id if c.role == "PARTNER" else v.owner_user_id == c.user_id)
+        or (c.role != "PARTNER" and v.owner_user_id is not None and v.sharing == "EVERYONE")
+    }
     return {kind: every[kind] - seen[kind] for kind in every}
 
 
@@ -201,6 +208,8 @@ OPPORTUNITY_PARTNER = """mutation($input: AssignOpportunityPartnerInput!) { assi
   __typename ... on UserError { message } } }"""
 ROLE = """mutation($input: AddBusinessRoleInput!) { addBusinessRole(input: $input) { __typename ... on UserError { message } } }"""
 SELECTION = """mutation($input: CreateSelectionInput!) { createSelection(input: $input) {
+  __typename ... on UserError { message } } }"""
+VIEW = """mutation($input: CreateSavedViewInput!) { createSavedView(input: $input) {
   __typename ... on UserError { message } } }"""
 RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
   __typename ... on UserError { message } } }"""
@@ -407,6 +416,25 @@ async def acted(writable, api) -> Scene:
             "createSelection",
         )
         scene.notes[f"selection {len(scene.notes)}"] = entity
+    for who, sharing in (
+        (callers["SALES_REP"].token, "PRIVATE"),
+        (admin, "EVERYONE"),
+        (callers["PARTNER"].token, "PRIVATE"),
+    ):
+        await ok(
+            api,
+            VIEW,
+            {
+                "input": {
+                    "name": f"Side door view {sharing.lower()} {len(scene.notes)}",
+                    "list": "ACCOUNT",
+                    "sharing": sharing,
+                }
+            },
+            who,
+            "createSavedView",
+        )
+        scene.notes[f"view {len(scene.notes)}"] = sharing
     return scene
 
 

@@ -29,6 +29,7 @@ AREAS = [
     "tokens",
     "monitors",
     "selections",
+    "views",
     "conversations",
 ]
 
