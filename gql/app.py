@@ -25,6 +25,7 @@ from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
 from gql.ingest_conversations import ingest_conversations_endpoint
+from gql.observe import Sampler, metrics_endpoint, process_exited
 from gql.pipeline import Pipeline
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
@@ -120,6 +121,7 @@ def create_app(
     scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
     reanalyse = reanalysis_enabled() if reanalyse is None else reanalyse
     reanalyser = Reanalyser(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
+    sampler = Sampler(engine, lambda: hub.position, interval=_setting("SALESGRAPH_METRICS_SAMPLE_SECONDS", 5.0))
 
     def committed() -> None:
         """After a commit with events: publish them now, let the scheduler see new due times and the
@@ -160,6 +162,7 @@ def create_app(
             asyncio.create_task(hub.run(), name="event-hub"),
             asyncio.create_task(tokens.run(), name="token-cache"),
             asyncio.create_task(tokens.follow(hub), name="token-cache-events"),
+            asyncio.create_task(sampler.run(), name="metrics-sampler"),
         ]
         if dispatch:
             tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
@@ -182,6 +185,7 @@ def create_app(
             await pipeline.admission.close()
             await bus.close()
             await engine.dispose()
+            process_exited()
 
     # One pipeline for both transports: the same checks, parse cache, persisted queries, rate limit
     # budgets and executors whether an operation comes over HTTP or a WebSocket.
@@ -205,6 +209,7 @@ def create_app(
             WebSocketRoute("/graphql", websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(engine, sampler, clock), methods=["GET"]),
             Route("/ingest/leads", ingest_endpoint(engine, pipeline.events_committed), methods=["POST"]),
             Route(
                 "/ingest/conversations",

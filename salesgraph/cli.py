@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -324,6 +325,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     else:
         _require_migrated(database_url())
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files here; the one answering /metrics adds them up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="salesgraph-metrics-")
     if args.workers > 1 and not os.environ.get("BROADCAST_URL", "memory://").startswith(("redis://", "rediss://")):
         # The workers could not tell each other of a revoked token: each reads every token instead.
         os.environ["SALESGRAPH_TOKEN_CACHE_SECONDS"] = "0"

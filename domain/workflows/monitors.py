@@ -120,6 +120,8 @@ async def _check_scope(uow: UnitOfWork, monitor: StatusMonitor) -> None:
 
 
 async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
+    """Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the
+    rule holds."""
     _ensure_user(uow)
     values = {
         "name": cmd.name,
@@ -138,7 +140,8 @@ async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> St
 
 
 async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
-    """Change a monitor; a rule given replaces the whole rule (its kind decides its parameters)."""
+    """Change a status monitor, or switch it on or off with `active`; a rule given replaces the whole rule (its kind
+    decides its parameters)."""
     _ensure_user(uow)
     monitor = await uow.get(StatusMonitor, cmd.id)
     expect_version(monitor, cmd.version)
@@ -165,7 +168,7 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
 
 
 async def delete_status_monitor(cmd: DeleteStatusMonitor, uow: UnitOfWork) -> int:
-    """Delete a monitor; the indicators it set go with it."""
+    """Delete a status monitor; the indicators it set go with it."""
     _ensure_user(uow)
     monitor = await uow.get(StatusMonitor, cmd.id)
     expect_version(monitor, cmd.version)

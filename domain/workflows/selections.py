@@ -130,8 +130,8 @@ async def _members(
 
 
 async def create_selection(cmd: CreateSelection, uow: UnitOfWork, rows: Rows) -> Selection:
-    """A dynamic selection (criteria), a static one (member ids, or none), or with `static` a static one of the
-    rows matching the criteria now, as the caller sees them ("save these results as a selection")."""
+    """Create a selection: dynamic (criteria), static (member ids, or none), or with `static` a static one of the rows
+    the criteria match now, as you see them ("save these results as a selection")."""
     port = rows(uow)
     if cmd.criteria is not None and cmd.member_ids is not None:
         raise ValidationError("memberIds", "give criteria or members, not both")
@@ -162,7 +162,7 @@ async def create_selection(cmd: CreateSelection, uow: UnitOfWork, rows: Rows) ->
 
 
 async def update_selection(cmd: UpdateSelection, uow: UnitOfWork) -> Selection:
-    """Rename, describe, share, or give a dynamic selection new criteria."""
+    """Rename, describe or share a selection, or give a dynamic one new criteria."""
     selection = await _changeable(uow, cmd.id, cmd.version)
     values = changes(cmd, "name", "description", "sharing", "criteria")
     if values.get("sharing", Sharing.PRIVATE) is None:
@@ -190,7 +190,7 @@ async def update_selection(cmd: UpdateSelection, uow: UnitOfWork) -> Selection:
 
 
 async def copy_selection(cmd: CopySelection, uow: UnitOfWork, rows: Rows) -> Selection:
-    """A private copy for the caller, of any selection it may read: the criteria, or the members it may see."""
+    """Copy a selection you may read into a private one of yours (a static one: the members you may see)."""
     port = rows(uow)
     source = await uow.get(Selection, cmd.id)
     copy = Selection(
@@ -212,7 +212,7 @@ async def copy_selection(cmd: CopySelection, uow: UnitOfWork, rows: Rows) -> Sel
 
 
 async def convert_selection_to_static(cmd: SelectionRef, uow: UnitOfWork, rows: Rows) -> Selection:
-    """A dynamic selection becomes static, its members the rows its criteria match now as the caller sees them."""
+    """Make a dynamic selection static: its members become the rows its criteria match now, as you see them."""
     port = rows(uow)
     selection = await _changeable(uow, cmd.id, cmd.version)
     if selection.kind is SelectionKind.STATIC:
@@ -232,6 +232,7 @@ async def convert_selection_to_static(cmd: SelectionRef, uow: UnitOfWork, rows: 
 
 
 async def delete_selection(cmd: SelectionRef, uow: UnitOfWork) -> int:
+    """Delete a selection (its member list goes with it; the rows themselves stay)."""
     selection = await _changeable(uow, cmd.id, cmd.version)
     await uow.delete(selection)
     uow.record(SelectionChanged(entity_id=selection.id, data={"change": "DELETED", **_summary(selection)}))
@@ -260,7 +261,7 @@ async def _members_changed(uow: UnitOfWork, selection: Selection, added: list[in
 
 
 async def add_selection_members(cmd: ChangeSelectionMembers, uow: UnitOfWork, rows: Rows) -> Selection:
-    """Add rows (that the caller may see) to a static selection; rows already in it stay as they are."""
+    """Add rows you may see to a static selection; rows already in it stay as they are."""
     port = rows(uow)
     selection = await _static(uow, cmd.id)
     wanted = await _members(uow, port, selection.entity_type, cmd.member_ids, "memberIds")
@@ -272,7 +273,7 @@ async def add_selection_members(cmd: ChangeSelectionMembers, uow: UnitOfWork, ro
 
 
 async def remove_selection_members(cmd: ChangeSelectionMembers, uow: UnitOfWork, rows: Rows) -> Selection:
-    """Remove rows from a static selection (rows not in it, or not visible to the caller, are left alone)."""
+    """Remove rows from a static selection (rows not in it, or not visible to you, are left alone)."""
     port = rows(uow)
     selection = await _static(uow, cmd.id)
     keys = _keys(selection.entity_type, cmd.member_ids, "memberIds")

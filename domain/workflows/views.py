@@ -83,6 +83,7 @@ async def _only_own_default(uow: UnitOfWork, view: SavedView) -> None:
 
 
 async def create_saved_view(cmd: CreateSavedView, uow: UnitOfWork) -> SavedView:
+    """Save a filter and order of a root list as a named view."""
     view = SavedView(
         name=cmd.name,
         list=cmd.list,
@@ -103,6 +104,7 @@ async def create_saved_view(cmd: CreateSavedView, uow: UnitOfWork) -> SavedView:
 
 
 async def update_saved_view(cmd: UpdateSavedView, uow: UnitOfWork) -> SavedView:
+    """Rename a view, change its filter, order or sharing."""
     view = await uow.get(SavedView, cmd.id)
     expect_version(view, cmd.version)
     _own(uow, view)
@@ -117,8 +119,8 @@ async def update_saved_view(cmd: UpdateSavedView, uow: UnitOfWork) -> SavedView:
 
 
 async def set_default_view(cmd: SetDefaultView, uow: UnitOfWork) -> SavedView:
-    """`roles`: an admin makes a shared view the default of these roles for its list (each role has one);
-    `myDefault`: the caller's own default for the list, which comes before its role's."""
+    """Make a view a role's default (admins; a shared view, one per role and list) or your own default for its list,
+    which comes before your role's."""
     view = await uow.get(SavedView, cmd.id)
     values: dict[str, Any] = {}
     if cmd.roles is not None:
@@ -145,6 +147,7 @@ async def set_default_view(cmd: SetDefaultView, uow: UnitOfWork) -> SavedView:
 
 
 async def delete_saved_view(cmd: SavedViewRef, uow: UnitOfWork) -> int:
+    """Delete a saved view."""
     view = await uow.get(SavedView, cmd.id)
     expect_version(view, cmd.version)
     _own(uow, view)

@@ -109,16 +109,11 @@ class DeleteStatusMonitorInput: ...
 
 
 StatusMonitorPayload = node_payload(StatusMonitor)
-create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)(
-    "Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the "
-    "rule holds."
-)
-update_status_monitor = mutation(wf.update_status_monitor, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)(
-    "Change a status monitor, or switch it on or off with `active`."
-)
+create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
+update_status_monitor = mutation(wf.update_status_monitor, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
 delete_status_monitor = mutation(
     wf.delete_status_monitor, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED
-)("Delete a status monitor; the indicators it set go with it.")
+)
 
 
 TYPES = [StatusMonitorPayload]

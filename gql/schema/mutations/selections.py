@@ -95,22 +95,16 @@ MEMBER_IDS = {"member_ids": _members}
 
 create_selection = mutation(
     wf.create_selection, CreateSelectionInput, SelectionPayload, WRITE, ports=_rows, convert=MEMBER_IDS
-)("Create a selection: dynamic (criteria), static (members), or static from the rows criteria match now.")
-update_selection = mutation(wf.update_selection, UpdateSelectionInput, SelectionPayload, RESTRICTED)(
-    "Rename, describe or share a selection, or give a dynamic one new criteria."
 )
-copy_selection = mutation(wf.copy_selection, CopySelectionInput, SelectionPayload, WRITE, ports=_rows)(
-    "Copy a selection you may read into a private one of yours (a static one: the members you may see)."
-)
+update_selection = mutation(wf.update_selection, UpdateSelectionInput, SelectionPayload, RESTRICTED)
+copy_selection = mutation(wf.copy_selection, CopySelectionInput, SelectionPayload, WRITE, ports=_rows)
 convert_selection_to_static = mutation(
     wf.convert_selection_to_static, ConvertSelectionToStaticInput, SelectionPayload, RESTRICTED, ports=_rows
-)("Make a dynamic selection static: its members become the rows its criteria match now, as you see them.")
-delete_selection = mutation(wf.delete_selection, DeleteSelectionInput, Deleted("Selection"), RESTRICTED)(
-    "Delete a selection (its member list goes with it; the rows themselves stay)."
 )
+delete_selection = mutation(wf.delete_selection, DeleteSelectionInput, Deleted("Selection"), RESTRICTED)
 add_selection_members = mutation(
     wf.add_selection_members, ChangeSelectionMembersInput, SelectionPayload, RESTRICTED, ports=_rows, convert=MEMBER_IDS
-)("Add rows you may see to a static selection.")
+)
 remove_selection_members = mutation(
     wf.remove_selection_members,
     ChangeSelectionMembersInput,
@@ -118,9 +112,7 @@ remove_selection_members = mutation(
     RESTRICTED,
     ports=_rows,
     convert=MEMBER_IDS,
-)("Remove rows from a static selection.")
-clear_selection = mutation(wf.clear_selection, ClearSelectionInput, SelectionPayload, RESTRICTED, ports=_rows)(
-    "Remove every member of a static selection."
 )
+clear_selection = mutation(wf.clear_selection, ClearSelectionInput, SelectionPayload, RESTRICTED, ports=_rows)
 
 TYPES = [SelectionPayload]

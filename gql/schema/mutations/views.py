@@ -53,17 +53,9 @@ class DeleteSavedViewInput: ...
 
 
 SavedViewPayload = node_payload(SavedView)
-create_saved_view = mutation(wf.create_saved_view, CreateSavedViewInput, SavedViewPayload, WRITE)(
-    "Save a filter and order of a root list as a named view."
-)
-update_saved_view = mutation(wf.update_saved_view, UpdateSavedViewInput, SavedViewPayload, RESTRICTED)(
-    "Rename a view, change its filter, order or sharing."
-)
-set_default_view = mutation(wf.set_default_view, SetDefaultViewInput, SavedViewPayload, RESTRICTED)(
-    "Make a view a role's default (admins; a shared view) or your own default for its list."
-)
-delete_saved_view = mutation(wf.delete_saved_view, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)(
-    "Delete a saved view."
-)
+create_saved_view = mutation(wf.create_saved_view, CreateSavedViewInput, SavedViewPayload, WRITE)
+update_saved_view = mutation(wf.update_saved_view, UpdateSavedViewInput, SavedViewPayload, RESTRICTED)
+set_default_view = mutation(wf.set_default_view, SetDefaultViewInput, SavedViewPayload, RESTRICTED)
+delete_saved_view = mutation(wf.delete_saved_view, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)
 
 TYPES = [SavedViewPayload]
