@@ -301,6 +301,15 @@ async def _prepare_demo(size: str) -> tuple[str, str]:
     return admin, partner
 
 
+def _grace_seconds() -> float:
+    value = os.environ.get("SALESGRAPH_GRACE_SECONDS", "20")
+    try:
+        return float(value)
+    except ValueError:
+        _fail(f"SALESGRAPH_GRACE_SECONDS={value!r} is not a number")
+        raise
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -343,6 +352,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
         # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
         ws_per_message_deflate=False,
+        # After SIGTERM (and SALESGRAPH_DRAIN_SECONDS of draining): the time requests under way get to finish.
+        timeout_graceful_shutdown=_grace_seconds(),
     )
 
 
