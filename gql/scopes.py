@@ -51,6 +51,8 @@ QUERY: dict[str, S | None] = {
     "conversations": S.CONVERSATIONS_READ,
     "trackedTerms": S.CONVERSATIONS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
+    "selections": S.SELECTIONS_READ,
+    "savedViews": S.SELECTIONS_READ,
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
@@ -191,6 +193,21 @@ MUTATION: dict[str, S | None] = {
     ),
     **_writes(S.TOKENS_WRITE, "createApiToken", "revokeApiToken", "registerTrustedDocuments"),
     **_writes(S.CONVERSATIONS_WRITE, "recordConversation", "deleteConversation"),
+    **_writes(
+        S.SELECTIONS_WRITE,
+        "createSelection",
+        "updateSelection",
+        "copySelection",
+        "convertSelectionToStatic",
+        "deleteSelection",
+        "addSelectionMembers",
+        "removeSelectionMembers",
+        "clearSelection",
+        "createSavedView",
+        "updateSavedView",
+        "setDefaultView",
+        "deleteSavedView",
+    ),
     **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
 }
 

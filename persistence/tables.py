@@ -541,7 +541,69 @@ status_monitors = Table(
     Column("entity_type", String(16), nullable=False),
     Column("rule", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    # Which rows it judges (migration 0010): null every row of its type; {"selection": id} the members of a
+    # selection; {"categories": [...]} accounts of these categories (contacts: their account's).
+    Column("scope", JSON),
     *_stamps(),
+)
+
+# Selections (migration 0010): a named set of accounts, contacts, opportunities, leads or activities, either
+# dynamic (its criteria, members computed when read) or static (its member rows), owned by a user or a partner.
+selections = Table(
+    "selections",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("entity_type", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("criteria", JSON),
+    Column("sharing", String(8), nullable=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
+# No foreign key to the member row (it is one of five tables): a member deleted since is simply not read
+# (members are always read joined to their table).
+selection_members = Table(
+    "selection_members",
+    metadata,
+    Column("selection_id", Integer, ForeignKey("selections.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_selection_members_entity", "entity_id"),
+)
+
+# Saved views (migration 0010): a named filter (criteria) and order for one root list, with the roles whose
+# default it is and whether it is its owner's own default.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("list", String(16), nullable=False),
+    Column("criteria", JSON),
+    Column("order_field", String(32)),
+    Column("order_descending", Boolean, nullable=False, default=False),
+    Column("sharing", String(8), nullable=False),
+    Column("default_for_roles", JSON, nullable=False, default=list),
+    Column("owner_default", Boolean, nullable=False, default=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
+# The rows in a scoped monitor's scope as the indicator step last saw them (migration 0010): each transaction
+# compares them with the scope now, and judges again exactly the rows that entered or left it. No foreign key
+# to the monitor (like status_indicators: the indicator step's writers never wait on a monitor row).
+monitor_scope_members = Table(
+    "monitor_scope_members",
+    metadata,
+    Column("monitor_id", Integer, primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
 )
 
 status_indicators = Table(

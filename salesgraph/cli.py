@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -314,6 +315,15 @@ async def _prepare_demo(size: str) -> tuple[str, str]:
     return admin, partner
 
 
+def _grace_seconds() -> float:
+    value = os.environ.get("SALESGRAPH_GRACE_SECONDS", "20")
+    try:
+        return float(value)
+    except ValueError:
+        _fail(f"SALESGRAPH_GRACE_SECONDS={value!r} is not a number")
+        raise
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -338,6 +348,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     else:
         _require_migrated(database_url())
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files here; the one answering /metrics adds them up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="salesgraph-metrics-")
     if args.workers > 1 and not os.environ.get("BROADCAST_URL", "memory://").startswith(("redis://", "rediss://")):
         # The workers could not tell each other of a revoked token: each reads every token instead.
         os.environ["SALESGRAPH_TOKEN_CACHE_SECONDS"] = "0"
@@ -353,6 +366,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
         # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
         ws_per_message_deflate=False,
+        # After SIGTERM (and SALESGRAPH_DRAIN_SECONDS of draining): the time requests under way get to finish.
+        timeout_graceful_shutdown=_grace_seconds(),
     )
 
 

@@ -3,11 +3,11 @@ the product sold, the partners and a weighted amount in the key or figures) and 
 per channel), built here from the opportunities, contracts and activities already there; and an index
 on sales_activities.occurred_at for the partial days at a period's edges.
 
-Numbered 0010 beside the other branches of issue 18; down_revision is re-chained when they are merged.
+Follows 0010_selections (re-chained at the merge of the two branches).
 The build calls the code's `aggregates.rebuild` for these two tables alone (`which`).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010_selections
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010_selections'
 branch_labels = None
 depends_on = None
 
