@@ -1298,7 +1298,7 @@ async def seed(
             company.goals()
             await _insert(conn, company.take(*LAST_TABLES), summary.counts)
             bar.set_description("seeding: scoreboard aggregates")
-            summary.counts[tables.scoreboard_buckets.name] = await conn.run_sync(aggregates.rebuild)
+            summary.counts["aggregate buckets"] = await conn.run_sync(aggregates.rebuild)
             bar.set_description("seeding: conversations")
             seeder = ConversationSeeder(
                 n,

@@ -21,7 +21,7 @@ from domain import insights
 from domain.scoreboard import moves_scoreboard
 from gql.schema import insights as page
 from gql.subscriptions.hub import Event
-from gql.subscriptions.scoreboards import ScoreboardTopic, ScoreboardTopics, ViewerBoard
+from gql.subscriptions.scoreboards import BoardKind, ScoreboardTopic, ScoreboardTopics, ViewerBoard
 from persistence.visibility import Viewer
 
 # Events after which a page may show other figures (besides those that move the scoreboard's won revenue).
@@ -115,8 +115,23 @@ class InsightsTopic(ScoreboardTopic):
             await asyncio.sleep(0)
 
 
+class InsightsKind(BoardKind):
+    """The insights page as a kind of live board: what moves it. Its reads are `InsightsTopic`'s, one per
+    viewer, so the shared read and cut of `BoardKind` are not used."""
+
+    name = "insights"
+
+    def moves(self, event: Event) -> bool:
+        return _moves(event)
+
+
+INSIGHTS = InsightsKind()
+
+
 class InsightsTopics(ScoreboardTopics):
     """The process's live insight pages."""
 
     topic_class = InsightsTopic
-    moves = staticmethod(_moves)
+
+    async def subscribe(self, request: Any, viewer: Viewer, kind: BoardKind = INSIGHTS) -> Any:
+        return await super().subscribe(request, viewer, kind)

@@ -318,7 +318,10 @@ def test_check_aggregates_names_a_conversation_bucket_that_differs_and_rebuild_m
     checked = cli(url, "check-aggregates", "--quiet")
     assert checked.returncode == 1, checked.stderr
     assert checked.stdout.count("\n") == 1 and checked.stdout.startswith("conversation_buckets owner="), checked.stdout
-    assert "0 scoreboard buckets differ from the deal table, 1 conversation buckets" in checked.stderr
+    assert (
+        "0 scoreboard, report and activity buckets differ from the deal and activity tables, 1 conversation buckets"
+        in checked.stderr
+    )
     rebuilt = cli(url, "rebuild-aggregates")
     assert rebuilt.returncode == 0 and "rebuilt the conversation aggregates" in rebuilt.stderr
     assert cli(url, "check-aggregates", "--quiet").returncode == 0

@@ -209,3 +209,24 @@ async def test_a_failed_publish_is_retried_with_the_same_event_ids(writable):
     assert [e["entityId"] for e in again] == [201, 202]
     assert again[0]["id"] == early["id"]  # the same event keeps its id: subscribers drop the repeat
     assert await unpublished(writable.engine) == []
+
+
+async def test_a_commit_of_more_events_than_one_insert_carries_numbers_them_without_holes(writable):
+    """A change with a few events numbers them in one statement; a change with thousands (more rows than
+    one INSERT carries) numbers them another way. Both give consecutive ids after the last, in order."""
+    async with writable.engine.connect() as conn:
+        before = await newest_position(conn)
+    sizes = (3, 1_234)
+    for size in sizes:
+        async with SqlUnitOfWork(writable.engine) as uow:
+            for n in range(size):
+                uow.record(AccountChanged(entity_id=5000 + size, data={"n": n}))
+            await uow.commit()
+    async with writable.engine.connect() as conn:
+        rows = await conn.execute(
+            select(tables.outbox_events.c.position, tables.outbox_events.c.data)
+            .where(tables.outbox_events.c.position > before)
+            .order_by(tables.outbox_events.c.position)
+        )
+        numbered = [(r.position, r.data["n"]) for r in rows]
+    assert numbered == [(before + 1 + k, n) for k, n in enumerate(n for size in sizes for n in range(size))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -65,9 +66,20 @@ class MemoryUnitOfWork:
             raise NotFound(kind.__name__, id)
         return copy.deepcopy(found)
 
+    async def get_many(self, kind: type, ids: Iterable[int]) -> list[Any]:
+        return [await self.get(kind, i) for i in ids]
+
+    async def preload(self, kind: type, ids: Iterable[int]) -> list[Any]:
+        return [copy.deepcopy(self._table(kind)[i]) for i in ids if i in self._table(kind)]
+
     async def find(self, kind: type, /, order_by: str | None = None, **where: Any) -> list[Any]:
+        def matches(value: Any, wanted: Any) -> bool:
+            return value in wanted if isinstance(wanted, list | tuple | set | frozenset) else value == wanted
+
         found = [
-            copy.deepcopy(e) for e in self._table(kind).values() if all(getattr(e, k) == v for k, v in where.items())
+            copy.deepcopy(e)
+            for e in self._table(kind).values()
+            if all(matches(getattr(e, k), v) for k, v in where.items())
         ]
         return sorted(found, key=lambda e: (getattr(e, order_by) if order_by else e.id, e.id))
 
@@ -82,6 +94,9 @@ class MemoryUnitOfWork:
         if type(entity).__name__ in AUDITED:
             self.audit(type(entity).__name__, entity.id, "created", None, getattr(entity, "name", entity.id))
         return entity
+
+    async def add_all(self, entities: list[Any]) -> list[Any]:
+        return [await self.add(entity) for entity in entities]
 
     async def update(self, entity: Any) -> Any:
         current = self._table(type(entity)).get(entity.id)

@@ -141,37 +141,16 @@ class IngestLeadInput:
     )
 
 
-create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)("Create a lead by hand.")
-update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)(
-    "Change a lead's data, priority or working status (OPEN, CONTACTING)."
-)
-assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)(
-    "Give a lead to a user or a partner, or to nobody."
-)
-archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)(
-    "Archive a lead (hidden from the lead board, kept for statistics)."
-)
-unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)("Bring an archived lead back.")
-add_lead_to_account = mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, RESTRICTED)(
-    "Note that a lead belongs to an existing account."
-)
-qualify_lead = mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)(
-    "Qualify a lead: create its opportunity (and, where asked, an account and a contact) in one transaction; the lead "
-    "becomes QUALIFIED and links to them."
-)
-disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, RESTRICTED)(
-    "Disqualify a lead with a reason (or put it back as REWORK)."
-)
-rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)(
-    "Put a lead back for a later follow-up (REWORK)."
-)
-anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)(
-    "GDPR: wipe a lead's personal data (names, company, e-mail, phone, UTM data) for good. Its status, campaign and "
-    "counts stay, so statistics still add up."
-)
+create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)
+update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)
+assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)
+archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)
+unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)
+add_lead_to_account = mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, RESTRICTED)
+qualify_lead = mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
+disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, RESTRICTED)
+rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)
+anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
     ingestion.ingest_lead, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
-)(
-    "Send a lead through the lead processor (as POST /ingest/leads does): store it, route it by the routing rules to a "
-    "user, a partner or a splitter's next seller, and set its priority. Idempotent with an idempotencyKey."
 )

@@ -5,8 +5,8 @@ rules read of it) and per day and month of its start, built here from the conver
 The build calls the code's `conversation_aggregates.rebuild`: should a later migration change these
 tables, it rebuilds them itself and this one must then only create the tables it declares.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
