@@ -42,6 +42,7 @@ class Scope(str, Enum):
     MONITORS_READ = "monitors:read"
     MONITORS_WRITE = "monitors:write"
     SCOREBOARD_READ = "scoreboard:read"
+    REPORTS_READ = "reports:read"
     DOCUMENTS_READ = "documents:read"
     DOCUMENTS_WRITE = "documents:write"
     TOKENS_READ = "tokens:read"
@@ -49,6 +50,8 @@ class Scope(str, Enum):
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
     TERMS_WRITE = "terms:write"
+    SELECTIONS_READ = "selections:read"
+    SELECTIONS_WRITE = "selections:write"
     METRICS_READ = "metrics:read"
 
 
@@ -82,6 +85,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
     Scope.MONITORS_WRITE: "Create, change and delete status monitors.",
     Scope.SCOREBOARD_READ: "Read the sales scoreboard and subscribe to its updates.",
+    Scope.REPORTS_READ: "Read the sales reports (funnel, won revenue, forecast, partner results, time per channel) "
+    "and subscribe to their updates.",
     Scope.DOCUMENTS_READ: "Read document templates and download generated documents (`GET /documents/<id>`).",
     Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates.",
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
@@ -92,6 +97,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
     "delete them.",
     Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
+    Scope.SELECTIONS_READ: "Read selections (their members also need the read scope of the members' type) and "
+    "saved views.",
+    Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members; "
+    "saved views and their defaults.",
     Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
     "with only this scope.",
 }
@@ -123,12 +132,15 @@ PARTNER: frozenset[Scope] = frozenset(
         Scope.DOCUMENTS_READ,
         Scope.DOCUMENTS_WRITE,
         Scope.SCOREBOARD_READ,
+        Scope.REPORTS_READ,
         Scope.MONITORS_READ,
         Scope.MONITORS_WRITE,
         Scope.TOKENS_READ,
         Scope.TOKENS_WRITE,
         Scope.CONVERSATIONS_READ,
         Scope.CONVERSATIONS_WRITE,
+        Scope.SELECTIONS_READ,
+        Scope.SELECTIONS_WRITE,
     }
 )
 ROLES: dict[Role, frozenset[Scope]] = {

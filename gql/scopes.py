@@ -44,6 +44,8 @@ QUERY: dict[str, S | None] = {
     "teams": S.USERS_READ,
     "statusMonitors": S.MONITORS_READ,
     "scoreboard": S.SCOREBOARD_READ,
+    "salesReports": S.REPORTS_READ,
+    "opportunityBoard": S.OPPORTUNITIES_READ,
     "documentTemplates": S.DOCUMENTS_READ,
     "apiTokens": S.TOKENS_READ,
     "conversations": S.CONVERSATIONS_READ,
@@ -51,14 +53,19 @@ QUERY: dict[str, S | None] = {
     "leadMatching": S.LEADS_READ,
     "leadStatistics": S.LEADS_READ,
     "conversationAnalysis": S.CONVERSATIONS_READ,
+    "conversationInsights": S.CONVERSATIONS_READ,
+    "selections": S.SELECTIONS_READ,
+    "savedViews": S.SELECTIONS_READ,
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
     "scoreboardUpdated": S.SCOREBOARD_READ,
+    "salesReportsUpdated": S.REPORTS_READ,
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
     "taskEvents": S.ACTIVITIES_READ,
     "contractEvents": S.CONTRACTS_READ,
+    "conversationInsightsUpdated": S.CONVERSATIONS_READ,
 }
 
 
@@ -197,6 +204,21 @@ MUTATION: dict[str, S | None] = {
     ),
     **_writes(S.TOKENS_WRITE, "createApiToken", "revokeApiToken", "registerTrustedDocuments"),
     **_writes(S.CONVERSATIONS_WRITE, "recordConversation", "deleteConversation"),
+    **_writes(
+        S.SELECTIONS_WRITE,
+        "createSelection",
+        "updateSelection",
+        "copySelection",
+        "convertSelectionToStatic",
+        "deleteSelection",
+        "addSelectionMembers",
+        "removeSelectionMembers",
+        "clearSelection",
+        "createSavedView",
+        "updateSavedView",
+        "setDefaultView",
+        "deleteSavedView",
+    ),
     **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
 }
 

@@ -379,3 +379,17 @@ API_TOKENS = FilterSpec(
         )
     },
 )
+
+SELECTIONS = FilterSpec(
+    tables.selections,
+    search=("name", "description"),
+    equals=("entity_type", "kind", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
+)
+
+SAVED_VIEWS = FilterSpec(
+    tables.saved_views,
+    search=("name",),
+    equals=("list", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
+)

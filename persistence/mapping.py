@@ -29,10 +29,12 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.selections import Selection
 from domain.tasks import Task
 from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
 from domain.uow import Link
+from domain.views import SavedView
 from persistence import tables
 
 TABLES: dict[type[Entity], Table] = {
@@ -64,6 +66,8 @@ TABLES: dict[type[Entity], Table] = {
     DocumentTemplate: tables.document_templates,
     QuoteDocument: tables.quote_documents,
     StatusMonitor: tables.status_monitors,
+    Selection: tables.selections,
+    SavedView: tables.saved_views,
     Conversation: tables.conversations,
     ConversationSettings: tables.conversation_settings,
     TrackedTerm: tables.tracked_terms,

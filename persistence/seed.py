@@ -42,7 +42,7 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem, quote_total
 from domain.tasks import Task
-from persistence import aggregates, tables
+from persistence import aggregates, conversation_aggregates, tables
 from persistence.rows import to_row
 from persistence.seed_conversations import ConversationSeeder, Deal, seed_tables
 
@@ -1300,7 +1300,7 @@ async def seed(
             company.goals()
             await _insert(conn, company.take(*LAST_TABLES), summary.counts)
             bar.set_description("seeding: scoreboard aggregates")
-            summary.counts[tables.scoreboard_buckets.name] = await conn.run_sync(aggregates.rebuild)
+            summary.counts["aggregate buckets"] = await conn.run_sync(aggregates.rebuild)
             bar.set_description("seeding: conversations")
             seeder = ConversationSeeder(
                 n,
@@ -1315,6 +1315,8 @@ async def seed(
             )
             built = seeder.build()
             await _insert(conn, [(table, built[table.name]) for table in seed_tables()], summary.counts)
+            bar.set_description("seeding: conversation aggregates")
+            summary.counts[tables.conversation_buckets.name] = await conn.run_sync(conversation_aggregates.rebuild)
             # Planner statistics for the bulk-loaded tables: without them PostgreSQL chose plans that made
             # the nested benchmark read 6x slower in the database until autovacuum got round to it.
             bar.set_description("seeding: analyze")

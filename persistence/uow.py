@@ -17,23 +17,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.accounts import Account
+from domain.activities import SalesActivity
 from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
+from domain.contracts import Contract
+from domain.conversations import Conversation
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.identity import Identity, Known
 from domain.opportunities import Opportunity
 from domain.people import User
 from domain.uow import Actor, Link
-from persistence import aggregates, identities, indicators, reads, tables
+from persistence import aggregates, conversation_aggregates, identities, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
 from persistence.visibility import EVENT_TABLES, KEPT_ROW, Viewer, kept_columns
 
 E = TypeVar("E", bound=Entity)
+
+# The rows a conversation links to, by the column that names them: deleting one moves its conversations
+# to another scope of the insights' buckets (the link is set to NULL).
+_CONVERSATION_LINKS = {"Account": "account_id", "Contact": "contact_id", "Opportunity": "opportunity_id"}
 
 # SQLite has one writer at a time; a deferred transaction that reads and then writes fails with
 # "database is locked" when another one wrote meanwhile. Within a process, write transactions
@@ -45,6 +52,16 @@ _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weak
 # the one the dispatcher numbered under before events were numbered at commit, so an older process
 # during an upgrade still takes turns with this one.)
 EVENT_NUMBERING_LOCK = 0x5A1E5_0B0
+
+
+# The rows whose sales activities the database deletes with them (ON DELETE CASCADE), by the column of
+# sales_activities that names them: those activities leave the activity buckets.
+CASCADED_ACTIVITIES = {
+    "Opportunity": "opportunity_id",
+    "Lead": "lead_id",
+    "Account": "account_id",
+    "Partner": "partner_id",
+}
 
 
 class SqlUnitOfWork:
@@ -82,6 +99,8 @@ class SqlUnitOfWork:
         self._lock: asyncio.Lock | None = None
         # The scoreboard's buckets, moved in this transaction with the opportunities and accounts.
         self.deals = aggregates.DealTracker()
+        # The conversation insights' buckets, moved with the conversations' analyses and links.
+        self.talks = conversation_aggregates.ConversationTracker()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self.engine.dialect.name == "sqlite":
@@ -194,6 +213,8 @@ class SqlUnitOfWork:
         entity.version = 1
         row = to_row(entity)
         check_fits(table, row)
+        if isinstance(entity, Contract):  # a won deal's contracts are counted per product
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(insert(table).values(**row).returning(table.c.id))
         except IntegrityError as error:
@@ -234,6 +255,10 @@ class SqlUnitOfWork:
     async def _added(self, entity: Entity, table: Table) -> None:
         if isinstance(entity, Opportunity):
             self.deals.added(entity.id)
+        if isinstance(entity, Conversation):
+            self.talks.added(entity.id)
+        if isinstance(entity, SalesActivity):
+            self.deals.activity(None, entity)
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
@@ -269,6 +294,9 @@ class SqlUnitOfWork:
         )
         if kind is Opportunity and aggregates.DEAL_FIELDS.intersection(changed):
             await self.deals.before_change(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, before.opportunity_id)
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(stmt)
         except IntegrityError as error:
@@ -277,6 +305,8 @@ class SqlUnitOfWork:
             raise StaleVersion(kind.__name__, entity.id)
         if kind is Account and aggregates.ACCOUNT_FIELDS.intersection(changed):
             await self.deals.account_changed(self.c, entity.id, aggregates.AccountSide.of(before))
+        if kind is SalesActivity:
+            self.deals.activity(before, entity)
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(
                 delete(tables.bundle_components).where(tables.bundle_components.c.bundle_id == entity.id)
@@ -350,6 +380,18 @@ class SqlUnitOfWork:
         version = before.version if before else entity.version
         if kind is Opportunity:
             await self.deals.before_change(self.c, entity.id)
+        if kind is Conversation:
+            await self.talks.before_change(self.c, [entity.id])
+        elif kind.__name__ in _CONVERSATION_LINKS:
+            await self.talks.linked_to(self.c, _CONVERSATION_LINKS[kind.__name__], entity.id)
+        elif kind.__name__ == "TrackedTerm":
+            await conversation_aggregates.term_deleted(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, entity.opportunity_id)
+        if kind is SalesActivity:
+            self.deals.activity(before or entity, None)
+        elif kind.__name__ in CASCADED_ACTIVITIES:  # the database deletes their activities with them
+            await self.deals.activities_going(self.c, CASCADED_ACTIVITIES[kind.__name__], entity.id)
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
@@ -458,6 +500,7 @@ class SqlUnitOfWork:
         """Move the scoreboard's buckets by what changed, bring the status indicators in line with it
         (their events join the others), write the history and the outbox, then commit everything at once."""
         await self.deals.flush(self.c)
+        await self.talks.flush(self.c)
         await indicators.track(self.c, self.events, self.now)
         if self.history:
             await self.c.execute(insert(tables.audit_entries), self.history)

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from gql import ids
 from gql.errors import ClientError
-from gql.resolvers.connections import criteria
+from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
@@ -24,6 +24,7 @@ from gql.schema.conversations import (
 )
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
+from gql.schema.insights import ConversationInsights, resolve_insights
 from gql.schema.leads import (
     Lead,
     LeadColumn,
@@ -35,10 +36,13 @@ from gql.schema.leads import (
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
+from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportunity_board, resolve_sales_reports
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
+from gql.schema.selections import SelectionEntity, selections_connection
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
+from gql.schema.views import SavedView, default_view, saved_views_connection
 from persistence import filters as spec
 from persistence import reads, tables
 from persistence.filters import conditions
@@ -66,9 +70,26 @@ class Viewer:
         "owner's role."
     )
 
+    @strawberry.field(
+        description="Your default view of a root list: your own default if you chose one, else your role's (null: "
+        "none). Pass its `criteria` and order to the list."
+    )
+    async def default_view(
+        self,
+        info: Info,
+        list: Annotated[SelectionEntity, strawberry.argument(description="The root list.")],  # type: ignore[valid-type]
+    ) -> SavedView | None:
+        return await default_view(info, list)
+
 
 def _list(
-    target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str
+    target: str,
+    spec_: spec.FilterSpec,
+    default_order: str,
+    filter_type: type,
+    order_type: type,
+    what: str,
+    criteria_entity: str | None = None,
 ) -> Any:
     return connection(
         target,
@@ -77,6 +98,7 @@ def _list(
         filter_type=filter_type,
         order_type=order_type,
         description=f"All {what}, a page at a time.",
+        criteria_entity=criteria_entity,
     )
 
 
@@ -112,7 +134,13 @@ class Query:
         return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
 
     accounts = _list(
-        "gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", filters.AccountFilter, filters.AccountOrder, "accounts"
+        "gql.schema.accounts:Account",
+        spec.ACCOUNTS,
+        "NAME",
+        filters.AccountFilter,
+        filters.AccountOrder,
+        "accounts",
+        "ACCOUNT",
     )
     contacts = _list(
         "gql.schema.accounts:Contact",
@@ -121,8 +149,11 @@ class Query:
         filters.ContactFilter,
         filters.ContactOrder,
         "contacts (employees and consultants)",
+        "CONTACT",
     )
-    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads")
+    leads = _list(
+        "gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads", "LEAD"
+    )
     opportunities = _list(
         "gql.schema.opportunities:Opportunity",
         spec.OPPORTUNITIES,
@@ -130,6 +161,7 @@ class Query:
         filters.OpportunityFilter,
         filters.OpportunityOrder,
         "opportunities",
+        "OPPORTUNITY",
     )
     contracts = _list(
         "gql.schema.contracts:Contract",
@@ -163,6 +195,7 @@ class Query:
         filters.SalesActivityFilter,
         filters.SalesActivityOrder,
         "sales activities",
+        "ACTIVITY",
     )
     tasks = task_connection(
         None,
@@ -178,6 +211,13 @@ class Query:
         StatusMonitorFilter,
         StatusMonitorOrder,
         "status monitor definitions",
+    )
+
+    saved_views = saved_views_connection(
+        "The saved views you may read (yours, and those shared with everyone), a page at a time."
+    )
+    selections = selections_connection(
+        "The selections you may read (yours, your team's shared ones, those shared with everyone), a page at a time."
     )
 
     conversations = conversations_connection(None, "All recorded conversations you may see, a page at a time.")
@@ -295,7 +335,7 @@ class Query:
             int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")
         ] = 10,
     ) -> list[LeadColumn]:
-        found = criteria(filter)
+        found = filter_criteria(filter)
         found.setdefault("archived", False)
         conds = conditions(spec.LEADS, found, info.context.viewer)
         limit = window(limit, None, None, None).first or 0
@@ -320,6 +360,26 @@ class Query:
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
         "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
         "progress, projection and rank. Bad arguments are an error with no data.",
+    )
+    conversation_insights: ConversationInsights = strawberry.field(
+        resolver=resolve_insights,
+        description="The sales manager's home page of conversation intelligence for a period (the scoreboard's "
+        "presets or a custom range), optionally one team or one seller: what customers talk about, what "
+        "distinguishes the best sellers and the call-recording KPIs, each figure with its change against the "
+        "previous period of equal length, its series and the conversations it counts. Reads summed figures, "
+        "never transcripts, in a fixed number of statements.",
+    )
+    sales_reports: SalesReports = strawberry.field(
+        resolver=resolve_sales_reports,
+        description="The sales reports for a period (a preset or a custom range), a scope (team, user, partner) "
+        "and a reporting currency: the funnel by stage, won revenue by person and by product, the forecast, "
+        "partner results and time per channel, counting only what you may see. Read from aggregates: a fixed "
+        "number of statements whatever the number of opportunities. Bad arguments are an error with no data.",
+    )
+    opportunity_board: list[OpportunityColumn] = strawberry.field(
+        resolver=resolve_opportunity_board,
+        description="Open opportunities grouped by stage, like a kanban board: every open stage is a column with "
+        "its count and amounts (from aggregates) and its newest opportunities, counting only what you may see.",
     )
 
 

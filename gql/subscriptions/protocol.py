@@ -52,6 +52,8 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
 SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
+GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
+GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
 
 
 _TEXTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -263,6 +265,17 @@ class WebSocketEndpoint:
         self.queue_size: int = getattr(realtime.hub, "queue_size", 1000)
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._keepalive_task: asyncio.Task[None] | None = None
+        self.stopping = False  # set by `going_away`: the process is about to stop
+
+    def going_away(self) -> int:
+        """Close every WebSocket with 1001 (after the message being written), and any that opens from now
+        on: a deploy stops this process, the clients reconnect (through the load balancer, to another one)
+        and resume their subscriptions with `since`. Returns how many were open."""
+        self.stopping = True
+        open_now = list(self.connections)
+        for connection in open_now:
+            connection.close(GOING_AWAY, GOING_AWAY_REASON)
+        return len(open_now)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         ws = WebSocket(scope, receive, send)
@@ -271,6 +284,9 @@ class WebSocketEndpoint:
         await ws.accept(subprotocol=protocol)
         if protocol is None:
             await ws.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {TRANSPORT_WS} or {LEGACY_WS}")
+            return
+        if self.stopping:
+            await ws.close(GOING_AWAY, GOING_AWAY_REASON)
             return
         connection = Connection(ws, protocol, self.queue_size)
         self.connections.add(connection)

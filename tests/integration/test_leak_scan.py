@@ -66,6 +66,9 @@ SNAPSHOT = [
     "conversations",
     "conversation_participants",
     "tracked_terms",
+    "selections",
+    "selection_members",
+    "saved_views",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -146,7 +149,36 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
     seen["Goal"] = (
         set() if partner else every["Goal"] if mine is None else {g.id for g in rows["goals"] if g.user_id in mine}
     )
+    seen["Selection"] = readable_selections(world, c, rows)
+    seen["SavedView"] = {
+        v.id
+        for v in rows["saved_views"]
+        if (v.owner_partner_id == c.partner_id if c.role == "PARTNER" else v.owner_user_id == c.user_id)
+        or (c.role != "PARTNER" and v.owner_user_id is not None and v.sharing == "EVERYONE")
+    }
     return {kind: every[kind] - seen[kind] for kind in every}
+
+
+def readable_selections(world: World, c: Caller, rows: dict[str, list]) -> set[int]:
+    """The selections `c` may read: its own; a user's shared with its team (TEAM) or with everyone
+    (EVERYONE); an admin every shared one; a partner only its own."""
+    found = set()
+    for s in rows["selections"]:
+        if c.role == "PARTNER":
+            ok = s.owner_partner_id == c.partner_id
+        elif s.owner_user_id == c.user_id:
+            ok = True
+        elif s.owner_user_id is None or s.sharing == "PRIVATE":
+            ok = False
+        elif c.role == "ADMIN" or s.sharing == "EVERYONE":
+            ok = True
+        else:
+            team = next(u.team_id for u in rows["users"] if u.id == c.user_id)
+            owner_team = next(u.team_id for u in rows["users"] if u.id == s.owner_user_id)
+            ok = team is not None and team == owner_team
+        if ok:
+            found.add(s.id)
+    return found
 
 
 # --- talking to the API ---
@@ -175,6 +207,10 @@ ACCOUNT_PARTNER = """mutation($input: AssignAccountPartnerInput!) { assignAccoun
 OPPORTUNITY_PARTNER = """mutation($input: AssignOpportunityPartnerInput!) { assignOpportunityPartner(input: $input) {
   __typename ... on UserError { message } } }"""
 ROLE = """mutation($input: AddBusinessRoleInput!) { addBusinessRole(input: $input) { __typename ... on UserError { message } } }"""
+SELECTION = """mutation($input: CreateSelectionInput!) { createSelection(input: $input) {
+  __typename ... on UserError { message } } }"""
+VIEW = """mutation($input: CreateSavedViewInput!) { createSavedView(input: $input) {
+  __typename ... on UserError { message } } }"""
 RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
   __typename ... on UserError { message } } }"""
 
@@ -358,6 +394,47 @@ async def acted(writable, api) -> Scene:
         "setAccountParent",
     )
     scene.notes["private"] = private.id
+    # Selections: shared ones holding rows some readers may not see, and private ones of each kind of owner.
+    everything = {"field": "CREATED_AT", "from": "2000-01-01T00:00:00Z"}
+    for who, entity, extra in (
+        (
+            owner.token,
+            "ACCOUNT",
+            {"memberIds": [gid("Account", private.id), gid("Account", mine.id)], "sharing": "EVERYONE"},
+        ),
+        (owner.token, "OPPORTUNITY", {"criteria": everything, "sharing": "EVERYONE"}),
+        (callers["SALES_REP"].token, "CONTACT", {"criteria": everything, "sharing": "TEAM"}),
+        (admin, "LEAD", {"criteria": everything, "sharing": "TEAM"}),
+        (admin, "ACCOUNT", {"criteria": {"has": "OPPORTUNITIES"}, "static": True}),
+        (callers["PARTNER"].token, "OPPORTUNITY", {"criteria": everything}),
+    ):
+        await ok(
+            api,
+            SELECTION,
+            {"input": {"name": f"Side door {entity.lower()} {len(scene.notes)}", "entityType": entity, **extra}},
+            who,
+            "createSelection",
+        )
+        scene.notes[f"selection {len(scene.notes)}"] = entity
+    for who, sharing in (
+        (callers["SALES_REP"].token, "PRIVATE"),
+        (admin, "EVERYONE"),
+        (callers["PARTNER"].token, "PRIVATE"),
+    ):
+        await ok(
+            api,
+            VIEW,
+            {
+                "input": {
+                    "name": f"Side door view {sharing.lower()} {len(scene.notes)}",
+                    "list": "ACCOUNT",
+                    "sharing": sharing,
+                }
+            },
+            who,
+            "createSavedView",
+        )
+        scene.notes[f"view {len(scene.notes)}"] = sharing
     return scene
 
 
@@ -772,6 +849,34 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
         assert body.get("data"), body
         found += leaks.leaks(secrets, body, "history")
     assert not found, report(found, "facts of hidden rows in history")
+
+
+INSIGHTS = """query { conversationInsights(period: {preset: ALL_TIME}) {
+  customers { callsAnalysed { value conversations(first: 100) { nodes { id title externalId account { id name } } } }
+    keywords { name term { id } conversations(first: 100) { nodes { id title } } }
+    competitors { name conversations(first: 100) { nodes { id title } } }
+    newNames { name conversation { id title externalId } } }
+  bestSellers { topSellers { id } overview { user { id } } }
+  recording { callsMentioningCompetitors { conversations(first: 100) { nodes { id title } } } } } }"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_conversation_insights_count_and_show_only_the_conversations_the_caller_may_see(scene, api, role):
+    """The home page of conversation intelligence: its count of calls is the number of conversations the
+    spec's rules let the caller see, and no figure's conversations, term or new name carries a raw key, an
+    id, a title or an external id of one it may not see."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    visible = {r.id for r in rows["conversations"]} - hidden["Conversation"]
+    assert hidden["Conversation"] or role == "ADMIN", "some conversation must be hidden, or the test proves nothing"
+    _, body = await answer(api, INSIGHTS, None, caller.token)
+    assert body.get("data"), body
+    page = body["data"]["conversationInsights"]
+    assert page["customers"]["callsAnalysed"]["value"] == str(len(visible))
+    shown = {ids.decode(n["id"])[1] for n in page["customers"]["callsAnalysed"]["conversations"]["nodes"]}
+    assert shown <= visible and (len(shown) == min(100, len(visible)))
+    found = leaks.leaks(secrets, body, "conversationInsights") + leaks.raw_keys(body, "conversationInsights")
+    assert not found, report(found, "facts of hidden conversations in the insights")
 
 
 # --- class 5: filters ---
@@ -1296,3 +1401,30 @@ async def test_no_answer_holds_a_raw_database_key(scene, api, role):
     )
     found += leaks.raw_keys(response.json(), f"POST {INGEST}")
     assert not found, report(found, "raw keys in answers")
+
+
+SELECTIONS = """{ selections(first: 100) { totalCount nodes { id name owner { id } ownerPartner { id } criteria
+  members(first: 100) { totalCount nodes { ... on Account { id name email } ... on Opportunity { id name
+    estimatedRevenue { amount currency } } ... on Contact { id email firstName lastName } ... on Lead { id email company } } } } } }"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_shared_selection_shows_no_member_its_reader_may_not_see(scene, api, role):
+    """Selections (issue 17): each role lists every selection it may read with all their members; it reads
+    exactly the selections its rules allow, each member list holds only rows it may see, and nothing of a
+    hidden row (nor of a selection it may not read) is in the answer."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    _, body = await answer(api, SELECTIONS, None, caller.token)
+    assert "errors" not in body, body
+    listed = body["data"]["selections"]["nodes"]
+    expected = {r.id for r in rows["selections"]} - hidden["Selection"]
+    assert {ids.decode(s["id"])[1] for s in listed} == expected
+    assert any(s["members"]["totalCount"] for s in listed)
+    found = leaks.leaks(secrets, body, f"{role}'s selections")
+    for s in listed:
+        for node in s["members"]["nodes"]:
+            kind, pk = ids.decode(node["id"])
+            if pk in hidden.get(kind, ()):
+                found.append(f"{s['name']} shows {kind} {pk}, hidden from {role}")
+    assert not found, report(found, "members of shared selections hidden from their reader")

@@ -29,6 +29,8 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "selections",
+    "views",
     "conversations",
 ]
 

@@ -2,11 +2,11 @@
 "expiring" notice was given for, and an index on (status, ends_on) for the scheduler's due contracts
 and the accounts' service-expiry filter. Leads: when their status last changed (time to qualify),
 the keys they are recognised by (filled for the leads there are), the lead, contact and account they
-matched with why, the lead they were merged into; and the one row of lead matching settings. Numbered 0010_contracts beside the other branches of issue
-18; down_revision is re-chained when they are merged.
+matched with why, the lead they were merged into; and the one row of lead matching settings. Numbered 0010_contracts on its branch
+(issue 18), re-chained after 0012 at the merge.
 
-Revision ID: 0010_contracts
-Revises: 0009
+Revision ID: 0013_contracts
+Revises: 0012
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import persistence.tables
 from domain.identity import company_key, email_key, phone_key
 
 
-revision = '0010_contracts'
-down_revision = '0009'
+revision = '0013_contracts'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
