@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from domain.base import utcnow
 from domain.contracts import NOTICE_DAYS
+from gql import tracing
 from gql.admission import Settings
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
@@ -102,6 +103,7 @@ def create_app(
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown; `clock`
     is the time of mutations and of the indicator scheduler (tests pass their own)."""
     engine = engine or create_engine()
+    tracing.configure(engine)  # on only when the OTEL_* variables ask for it
     bus = EventBus(broadcast_url())
     dispatcher = OutboxDispatcher(engine, bus)
     hub = EventHub(

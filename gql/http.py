@@ -15,7 +15,7 @@ from graphql.language import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from gql import observe
+from gql import observe, tracing
 from gql.errors import Refused
 from gql.graphiql import graphiql_html
 from gql.pipeline import Caller, Invalid, Pipeline, masked_error, params_of
@@ -38,18 +38,25 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if (
             request.method == "GET"
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         ):
             response: Response = HTMLResponse(graphiql_html())
-        else:
+            response.headers["X-Request-Id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+            await response(scope, receive, send)
+            return
+        with tracing.request_span("graphql", request.headers) as span:
+            # With traces on, the request id is the trace id: one id finds the log line and the trace.
+            request_id = request.headers.get("x-request-id") or tracing.trace_id() or uuid.uuid4().hex
             seen = observe.Seen("http", time.perf_counter(), request_id)
             response = await self.handle(request, request_id, seen)
             seen.status = response.status_code
-            observe.record(seen, current_stats.get())
+            stats = current_stats.get()
+            observe.record(seen, stats)
+            if span is not None:
+                tracing.describe(span, seen, stats)
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
 
