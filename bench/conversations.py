@@ -6,8 +6,13 @@
 2. Ingestion of a 60-minute call: a WebVTT transcript of an hour (about 700 cues, two sellers and two
    customers) posted to `POST /ingest/conversations` of a real server process on a seeded database,
    `--rounds` times: latency (p50, p99, max), SQL statements per request and the segments stored.
+3. The home page (`conversationInsights`, every section) on a database seeded with `--insights` conversations
+   each (e.g. 1000,100000), as the admin and as a sales rep, for ALL_TIME, THIS_MONTH and LAST_7_DAYS, `--rounds`
+   times each: p50 and p99, SQL statements; then push latency: a subscriber of the page (a real WebSocket)
+   and a WebVTT call posted over HTTP, from the post's answer to the push that shows it.
 
     .venv/bin/python bench/conversations.py [--backends sqlite,postgresql] [--rounds 20] [--size small]
+        [--insights 1000,100000] [--skip-ingestion]
 """
 
 from __future__ import annotations
@@ -172,12 +177,108 @@ async def ingestion(name: str, url: str, args: argparse.Namespace) -> list[str]:
     ]
 
 
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+PAGE = """query($period: PeriodInput!) { conversationInsights(period: $period) {
+  customers { callsAnalysed { value previous change series { startsOn value } } averageSentiment { value }
+    belowAverage { value } positivePercent { value } neutralPercent { value } negativePercent { value }
+    keywords { name mentions change } competitors { name mentions change } newNames { name mentions } }
+  bestSellers { averageWonRevenue topSellers { id } top { calls talkPercent switchesPerHour }
+    team { calls talkPercent switchesPerHour emailHours callHours meetingHours }
+    bestPracticeKeywords { name topPerCall restPerCall } overview { user { id } wonRevenue figures { calls } } }
+  recording { callsRecorded { value series { startsOn value } } hoursRecorded { value }
+    callsMentioningKeywords { value } callsMentioningCompetitors { value } } } }"""
+LIVE = "subscription($period: PeriodInput!) { conversationInsightsUpdated(period: $period) { recording { callsRecorded { value } } } }"
+
+
+async def insights(name: str, url: str, conversations: int, args: argparse.Namespace) -> list[list[str]]:
+    """The page's latency per caller and period, and the push latency of a recorded call."""
+    from sqlalchemy import select
+
+    from persistence import tables
+    from tests.support.ws import GraphQLSocket
+
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        summary = await seed(engine, "small", conversations=conversations)
+        admin = await issue_token(engine, name="bench", user_id=summary.admin_user_id)
+        async with engine.connect() as conn:
+            rep_id = (
+                await conn.execute(select(tables.users.c.id).where(tables.users.c.role == "SALES_REP").limit(1))
+            ).scalar_one()
+        rep = await issue_token(engine, name="bench rep", user_id=rep_id)
+    finally:
+        await engine.dispose()
+    rows = []
+    server = ServerProcess(url, env={"SALESGRAPH_REANALYSIS": "off", "SALESGRAPH_SCHEDULER": "off"})
+    try:
+        server.wait_ready()
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+            for who, token in (("admin", admin), ("rep", rep)):
+                for preset in ("ALL_TIME", "THIS_MONTH", "LAST_7_DAYS"):
+                    body = {"query": PAGE, "variables": {"period": {"preset": preset}}}
+                    headers = {"Authorization": f"Bearer {token}"}
+                    (await http.post("/graphql", json=body, headers=headers)).raise_for_status()  # warm
+                    latencies, statements = [], set()
+                    for _ in range(args.rounds):
+                        started = time.perf_counter()
+                        response = await http.post("/graphql", json=body, headers=headers)
+                        latencies.append(time.perf_counter() - started)
+                        assert "errors" not in response.json(), response.text[:500]
+                        timing = response.headers.get("server-timing", "")
+                        if 'desc="' in timing:
+                            statements.add(int(timing.split('desc="', 1)[1].split(" ", 1)[0]))
+                    rows.append(
+                        [name, f"{conversations:,}", who, preset, f"{_pct(latencies, 0.5):.0f}",
+                         f"{_pct(latencies, 0.99):.0f}", ",".join(map(str, sorted(statements)))]
+                    )  # fmt: skip
+            # Push latency: one subscriber of this month's page; a call recorded now.
+            socket = await GraphQLSocket.open(server.url, admin)
+            op = await socket.subscribe(LIVE, {"period": {"preset": "THIS_MONTH"}})
+            await socket.next(op, 120)
+            call = hour_long_call()
+            query = [
+                ("kind", "PHONE_CALL"),
+                ("seller", f"Kari Nordmann <{ids.encode('User', summary.admin_user_id)}>"),
+                ("seller", "Per Berg"),
+                ("customer", "Ole Hansen"),
+                ("customer", "Mette Holm"),
+            ]
+            pushes = []
+            for _ in range(max(3, args.rounds // 4)):
+                now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                response = await http.post(
+                    "/ingest/conversations",
+                    content=call.encode(),
+                    params=[*query, ("startedAt", now)],
+                    headers={"Authorization": f"Bearer {admin}", "Content-Type": "text/vtt"},
+                )
+                response.raise_for_status()
+                answered = time.perf_counter()
+                await socket.next(op, 120)
+                pushes.append(time.perf_counter() - answered)
+            await socket.close()
+            pushes.sort()
+            rows.append(
+                [name, f"{conversations:,}", "push", "THIS_MONTH", f"{pushes[len(pushes) // 2] * 1000:.0f}",
+                 f"{pushes[-1] * 1000:.0f}", f"{len(pushes)} calls"]
+            )  # fmt: skip
+    finally:
+        server.stop()
+    return rows
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--rounds", type=int, default=20, help="60-minute calls posted per backend")
     parser.add_argument("--size", default="small", help="opportunities to seed first (small, medium, large or N)")
-    parser.add_argument("--skip-ingestion", action="store_true", help="only the sentiment accuracy")
+    parser.add_argument("--skip-ingestion", action="store_true", help="no ingestion of a 60-minute call")
+    parser.add_argument("--insights", default="", help="conversations to seed for the home page (e.g. 1000,100000)")
     args = parser.parse_args()
     rows, notes = accuracy()
     print(machine())
@@ -191,6 +292,8 @@ async def main() -> None:
     )
     for note in notes:
         print(note)
+    if args.insights:
+        await run_insights(args, parser)
     if args.skip_ingestion:
         return
     results = []
@@ -219,6 +322,29 @@ async def main() -> None:
             ["backend", "seeded calls", "cues", "posts", "p50 ms", "p99 ms", "max ms", "SQL/req", "KiB/post"],
         )
     )
+
+
+async def run_insights(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    rows = []
+    for count in [int(n) for n in args.insights.split(",")]:
+        with tempfile.TemporaryDirectory(prefix="salesgraph-bench-") as folder:
+            for backend in args.backends.split(","):
+                if backend == "sqlite":
+                    rows += await insights("sqlite", f"sqlite+aiosqlite:///{folder}/insights.sqlite3", count, args)
+                elif backend == "postgresql":
+                    from tests.support.pg import PostgresServer
+
+                    pg = PostgresServer()
+                    pg.start()
+                    try:
+                        rows += await insights("postgresql", pg.create_database("insights"), count, args)
+                    finally:
+                        pg.stop()
+                else:
+                    parser.error(f"unknown backend {backend!r}")
+    print()
+    print("The home page (conversationInsights, every section) and the push after a recorded call (ms)")
+    print(table(rows, ["backend", "conversations", "caller", "period", "p50 ms", "p99 ms", "SQL/req"]))
 
 
 if __name__ == "__main__":

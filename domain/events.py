@@ -55,6 +55,10 @@ class LeadReworked(LeadEvent):
     """A lead was put back for a later follow-up."""
 
 
+class LeadMerged(LeadEvent):
+    """Another lead was merged into this one (data: sourceId, fields taken from it)."""
+
+
 class LeadAnonymized(LeadEvent):
     """A lead's personal data was wiped."""
 
@@ -149,6 +153,29 @@ class ContractCreated(ContractEvent):
 
 class ContractWithdrawn(ContractEvent):
     """A sale was undone (unlocked): its contract no longer exists (data: opportunityId)."""
+
+
+class ContractRenewed(ContractEvent):
+    """A time-based contract got a new period (data: previousEndsOn, endsOn, and what every contract event
+    carries: opportunityId, accountId, kind, status, endsOn)."""
+
+
+class ContractCancelled(ContractEvent):
+    """A contract was cancelled now, or terminated as of a later date (data: effectiveOn, reason)."""
+
+
+class ContractExpiring(ContractEvent):
+    """A time-based contract ends within the notice period (data: endsOn, daysLeft); sent once per end date,
+    by the scheduler."""
+
+
+class ContractExpired(ContractEvent):
+    """A contract's end passed and the scheduler ended it (data: status, EXPIRED, or CANCELLED for one
+    terminated early)."""
+
+
+class ContractRemoved(ContractEvent):
+    """A contract was removed from its sold opportunity (data: reason)."""
 
 
 @dataclass(frozen=True, kw_only=True)

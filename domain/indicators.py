@@ -20,11 +20,21 @@ What counts (the same for the incremental path, the scheduler and a full re-eval
   strictly after `now`; it flips at the latest such due time.
 - MANY_MEETINGS_NO_SALE: at least `count` meetings (open or done) in the window of `days` days, and no
   opportunity won (closed_at) in that same window.
+- NO_OPEN_OR_WON_SALE (accounts; contacts by their account): no open opportunity, and silence since the later
+  of the last win and the account's creation for `months` (as NO_WON_OPPORTUNITY); an open deal ends it at once.
+- DELAYED_SALE (accounts; contacts by their account): one of its open opportunities is past its expected close
+  date (as OPEN_PAST_CLOSE_DATE), from 00:00 UTC after the earliest such date.
+- ACTIVITY_MISSING_IN_STAGE: an open opportunity in `stage` with no activity of `activity_types` (in
+  `activity_state`) on it; it changes only with the data.
 - TASK_OVERDUE: an open (not done) task is overdue from its due time on (due_at <= now); it holds while
   one of the entity's tasks is, whatever state the entity is in, and flips at the earliest due time to
   come. An opportunity, a contact or a lead is judged by the tasks attached to it; an account by those
   on it, on its opportunities and on its contacts (as for activities, a contact without an account is
-  never marked)."""
+  never marked).
+- CONTRACT_EXPIRING: an active contract with an end (time-based) ends within `days` days: it holds from
+  `days` before the contract's end (a date ends at 00:00 UTC of the next day) until that end, when the
+  scheduler ends the contract. An account is judged by its contracts, an opportunity by those sold with
+  it. A cancelled or expired contract counts for nothing; a renewal moves the window with the end."""
 
 from __future__ import annotations
 
@@ -92,6 +102,11 @@ class TaskFact:
 
 
 @dataclass(frozen=True)
+class ContractFact:
+    ends_on: date  # an active contract's end date (contracts that are not active are not facts)
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the rules know about one entity: when it was created, the activities that count for it,
     the opportunities that count for it (an account's or a contact's account's), for an opportunity the
@@ -102,6 +117,7 @@ class Facts:
     opportunities: tuple[OpportunityFact, ...] = ()
     opportunity: OpportunityFact | None = None
     tasks: tuple[TaskFact, ...] = ()
+    contracts: tuple[ContractFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,11 +194,27 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
         wins = [o.won_at for o in facts.opportunities if o.won_at is not None]
         least = rule.count or 0
         return _windowed(now, [(meetings, width), (wins, width)], lambda c: c[0] >= least and c[1] == 0)
+    if kind is RuleKind.NO_OPEN_OR_WON_SALE:
+        if any(o.is_open for o in facts.opportunities):
+            return Verdict(False)
+        wins = [o.won_at for o in facts.opportunities if o.won_at is not None]
+        return _from(add_months(max([facts.created_at, *wins]), rule.months or 0), now)
+    if kind is RuleKind.DELAYED_SALE:
+        ends = [
+            end_of_day(o.expected_close_date)
+            for o in facts.opportunities
+            if o.is_open and o.expected_close_date is not None
+        ]
+        return _from(min(ends), now) if ends else Verdict(False)
     if kind is RuleKind.TASK_OVERDUE:
         open_due = [t.due_at for t in facts.tasks if not t.done and t.due_at is not None]
         if any(due <= now for due in open_due):
             return Verdict(True)
         return Verdict(False, min(open_due)) if open_due else Verdict(False)
+    if kind is RuleKind.CONTRACT_EXPIRING:
+        width = timedelta(days=rule.days or 0)
+        starts = [end_of_day(c.ends_on) - width for c in facts.contracts]
+        return _windowed(now, [(starts, width)], lambda c: c[0] > 0)
     opportunity = facts.opportunity
     if opportunity is None or not opportunity.is_open:
         return Verdict(False)  # closed opportunities are neither late, stuck nor unplanned
@@ -194,6 +226,8 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
         if rule.stage is not None and opportunity.stage is not rule.stage:
             return Verdict(False)
         return _from(opportunity.since + timedelta(days=rule.days or 0), now)
+    if kind is RuleKind.ACTIVITY_MISSING_IN_STAGE:
+        return Verdict(opportunity.stage is rule.stage and not _matching(rule, facts.activities))
     if kind is RuleKind.NO_FUTURE_ACTIVITY:
         planned = [a.due_at for a in facts.activities if not a.done and a.due_at is not None and a.due_at > now]
         return Verdict(False, max(planned)) if planned else Verdict(True)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from domain.base import Entity, check_email, required
 from domain.commands import camel
 from domain.enums import CampaignStatus, LeadStatus
 from domain.errors import Conflict, ValidationError, ref
+from domain.identity import company_key, email_key, phone_key
 from domain.money import Money
 
 # Which status a lead may move to from each status: the one place that says it. A qualified lead
@@ -83,6 +85,19 @@ class Lead(Entity):
     contact_id: int | None = None
     opportunity_id: int | None = None
     anonymized: bool = False
+    # When its status last changed (a qualified lead's stays: QUALIFIED is final): time to qualify.
+    status_changed_at: datetime | None = None
+    # What it is known by (derived from e-mail, phone and company; see domain/identity.py).
+    email_key: str | None = None
+    phone_key: str | None = None
+    company_key: str | None = None
+    # Who it was recognised as when it came in: the earliest matching lead, contact and account, and
+    # the keys that matched each ({"Lead": ["EMAIL"], ...}); and the lead it was merged into.
+    duplicate_of_id: int | None = None
+    matched_contact_id: int | None = None
+    matched_account_id: int | None = None
+    match_reasons: dict[str, Any] | None = None
+    merged_into_id: int | None = None
 
     def __post_init__(self) -> None:
         self.status = LeadStatus(self.status)
@@ -110,6 +125,8 @@ class Lead(Entity):
             raise ValidationError("companySize", "cannot be negative")
         if self.anonymized and any(getattr(self, name) is not None for name in PERSONAL_FIELDS):
             raise ValidationError("anonymized", "an anonymized lead holds no personal data")
+        self.email_key, self.phone_key = email_key(self.email), phone_key(self.phone)
+        self.company_key = company_key(self.company)
 
     def can_move_to(self, status: LeadStatus) -> bool:
         return LeadStatus(status) in LEAD_TRANSITIONS[self.status]

@@ -36,6 +36,10 @@ class RuleKind(str, Enum):
     NO_FUTURE_ACTIVITY = "NO_FUTURE_ACTIVITY"  # open, and nothing scheduled from now on
     MANY_MEETINGS_NO_SALE = "MANY_MEETINGS_NO_SALE"  # at least `count` meetings within `days`, nothing won
     TASK_OVERDUE = "TASK_OVERDUE"  # an open task on it is past its due time
+    CONTRACT_EXPIRING = "CONTRACT_EXPIRING"  # an active contract of it ends within `days`
+    NO_OPEN_OR_WON_SALE = "NO_OPEN_OR_WON_SALE"  # no open opportunity, and none won within the last `months`
+    DELAYED_SALE = "DELAYED_SALE"  # one of its open opportunities is past its expected close date
+    ACTIVITY_MISSING_IN_STAGE = "ACTIVITY_MISSING_IN_STAGE"  # in `stage`, with no activity of the types
 
 
 ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
@@ -55,9 +59,14 @@ RULES: dict[RuleKind, tuple[frozenset[MonitoredEntity], frozenset[str]]] = {
     RuleKind.NO_FUTURE_ACTIVITY: (frozenset({OPPORTUNITY}), frozenset()),
     RuleKind.MANY_MEETINGS_NO_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset({"count", "days"})),
     RuleKind.TASK_OVERDUE: (frozenset({ACCOUNT, CONTACT, OPPORTUNITY, LEAD}), frozenset()),
+    RuleKind.CONTRACT_EXPIRING: (frozenset({ACCOUNT, OPPORTUNITY}), frozenset({"days"})),
+    RuleKind.NO_OPEN_OR_WON_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset({"months"})),
+    RuleKind.DELAYED_SALE: (frozenset({ACCOUNT, CONTACT}), frozenset()),
+    RuleKind.ACTIVITY_MISSING_IN_STAGE: (frozenset({OPPORTUNITY}), frozenset()),
 }
 _NUMBERS = ("days", "weeks", "months", "count")
-_USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES}
+_USES_TYPES = {RuleKind.NO_ACTIVITY, RuleKind.TOO_MANY_ACTIVITIES, RuleKind.ACTIVITY_MISSING_IN_STAGE}
+_USES_STAGE = {RuleKind.STUCK_IN_STAGE, RuleKind.ACTIVITY_MISSING_IN_STAGE}
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,12 @@ class Rule:
                 raise ValidationError(f"rule.{name}", f"{self.kind.value} takes no {name}")
         if self.kind not in _USES_TYPES and (self.activity_types or self.activity_state is not ActivityState.ANY):
             raise ValidationError("rule.activityTypes", f"{self.kind.value} takes no activity filter")
-        if self.stage is not None and (self.kind is not RuleKind.STUCK_IN_STAGE or self.stage.is_closed):
-            raise ValidationError("rule.stage", "only STUCK_IN_STAGE takes a stage, and only an open one")
+        if self.stage is not None and (self.kind not in _USES_STAGE or self.stage.is_closed):
+            raise ValidationError(
+                "rule.stage", "only STUCK_IN_STAGE and ACTIVITY_MISSING_IN_STAGE take a stage, and only an open one"
+            )
+        if self.kind is RuleKind.ACTIVITY_MISSING_IN_STAGE and (self.stage is None or not self.activity_types):
+            raise ValidationError("rule.stage", "ACTIVITY_MISSING_IN_STAGE needs a stage and activity types")
 
     def applies_to(self, entity: MonitoredEntity) -> bool:
         return entity in RULES[self.kind][0]
@@ -109,6 +122,34 @@ class Rule:
         return cls(**{**data, "activity_types": tuple(data.get("activity_types") or ())})
 
 
+MAX_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class MonitorScope:
+    """Which rows a monitor judges: the members of one selection (of the monitor's entity type), or accounts
+    of some categories (for contacts: their account's). Rows outside never carry its indicator."""
+
+    selection_id: int | None = None
+    categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "categories", tuple(dict.fromkeys(c.strip() for c in self.categories)))
+        if (self.selection_id is None) == (not self.categories):
+            raise ValidationError("scope", "a scope is one selection or some categories")
+        if len(self.categories) > MAX_CATEGORIES or any(not c or len(c) > 100 for c in self.categories):
+            raise ValidationError("scope.categories", f"1 to {MAX_CATEGORIES} categories of 1 to 100 characters")
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.selection_id is not None:
+            return {"selection": self.selection_id}
+        return {"categories": list(self.categories)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MonitorScope:
+        return cls(selection_id=data.get("selection"), categories=tuple(data.get("categories") or ()))
+
+
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -122,10 +163,13 @@ class StatusMonitor(Entity):
     colour: str = "#d9534f"
     priority: int = 0
     active: bool = True
+    scope: MonitorScope | None = None
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         self.entity_type = MonitoredEntity(self.entity_type)
+        if self.scope is not None and self.scope.categories and self.entity_type not in (ACCOUNT, CONTACT):
+            raise ValidationError("scope.categories", "only account and contact monitors are scoped to categories")
         if not self.rule.applies_to(self.entity_type):
             raise ValidationError(
                 "rule.kind", f"{self.rule.kind.value} cannot mark an entity of type {self.entity_type.value}"

@@ -42,6 +42,7 @@ class Scope(str, Enum):
     MONITORS_READ = "monitors:read"
     MONITORS_WRITE = "monitors:write"
     SCOREBOARD_READ = "scoreboard:read"
+    REPORTS_READ = "reports:read"
     DOCUMENTS_READ = "documents:read"
     DOCUMENTS_WRITE = "documents:write"
     TOKENS_READ = "tokens:read"
@@ -49,6 +50,9 @@ class Scope(str, Enum):
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
     TERMS_WRITE = "terms:write"
+    SELECTIONS_READ = "selections:read"
+    SELECTIONS_WRITE = "selections:write"
+    METRICS_READ = "metrics:read"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -59,14 +63,15 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONTACTS_READ: "Read contacts (employees and consultants) and contact types.",
     Scope.CONTACTS_WRITE: "Create, change, anonymise and delete contacts and consultants; contact types; a "
     "contact's lead status.",
-    Scope.LEADS_READ: "Read leads, the lead board, routing rules and lead splitters.",
-    Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive and anonymise leads; routing rules "
-    "and lead splitters.",
+    Scope.LEADS_READ: "Read leads, the lead board, lead statistics, routing rules, lead splitters and lead matching.",
+    Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive, anonymise and merge leads; routing "
+    "rules and lead splitters; route leads again; lead matching (admins).",
     Scope.LEADS_INGEST: "Send leads to the lead processor: `POST /ingest/leads` and the `ingestLead` mutation.",
     Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and contracts) and subscribe to their events.",
-    Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles.",
+    Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles; "
+    "renew, cancel and remove the contracts they sold.",
     Scope.QUOTES_WRITE: "Create, change, duplicate and delete quotes and their items; make a quote active.",
-    Scope.CONTRACTS_READ: "Read contracts.",
+    Scope.CONTRACTS_READ: "Read contracts and subscribe to their events.",
     Scope.ACTIVITIES_READ: "Read sales activities (calls, e-mails, meetings …) and tasks; subscribe to task events.",
     Scope.ACTIVITIES_WRITE: "Create, change, complete and delete sales activities and tasks; reopen tasks.",
     Scope.CATALOG_READ: "Read products, price books and exchange rates.",
@@ -80,6 +85,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
     Scope.MONITORS_WRITE: "Create, change and delete status monitors.",
     Scope.SCOREBOARD_READ: "Read the sales scoreboard and subscribe to its updates.",
+    Scope.REPORTS_READ: "Read the sales reports (funnel, won revenue, forecast, partner results, time per channel) "
+    "and subscribe to their updates.",
     Scope.DOCUMENTS_READ: "Read document templates and download generated documents (`GET /documents/<id>`).",
     Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates.",
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
@@ -90,12 +97,18 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Record conversations (`POST /ingest/conversations` and `recordConversation`) and "
     "delete them.",
     Scope.TERMS_WRITE: "Create, change and delete the tracked keywords and competitors (admins).",
+    Scope.SELECTIONS_READ: "Read selections (their members also need the read scope of the members' type) and "
+    "saved views.",
+    Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members; "
+    "saved views and their defaults.",
+    Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
+    "with only this scope.",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
 # The scopes only an admin may hold: they change what everybody works with.
 ADMIN_ONLY: frozenset[Scope] = frozenset(
-    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE}
+    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE, Scope.METRICS_READ}
 )
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue
@@ -119,12 +132,15 @@ PARTNER: frozenset[Scope] = frozenset(
         Scope.DOCUMENTS_READ,
         Scope.DOCUMENTS_WRITE,
         Scope.SCOREBOARD_READ,
+        Scope.REPORTS_READ,
         Scope.MONITORS_READ,
         Scope.MONITORS_WRITE,
         Scope.TOKENS_READ,
         Scope.TOKENS_WRITE,
         Scope.CONVERSATIONS_READ,
         Scope.CONVERSATIONS_WRITE,
+        Scope.SELECTIONS_READ,
+        Scope.SELECTIONS_WRITE,
     }
 )
 ROLES: dict[Role, frozenset[Scope]] = {

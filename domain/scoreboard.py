@@ -25,6 +25,7 @@ class PeriodPreset(str, Enum):
     LAST_24_HOURS = "LAST_24_HOURS"
     LAST_7_DAYS = "LAST_7_DAYS"
     THIS_MONTH = "THIS_MONTH"
+    LAST_MONTH = "LAST_MONTH"
     THIS_QUARTER = "THIS_QUARTER"
     ALL_TIME = "ALL_TIME"
 
@@ -144,6 +145,8 @@ class PeriodSpec:
         month = now.date().replace(day=1)
         if preset is PeriodPreset.THIS_MONTH:
             return Period(preset, _midnight(month), _midnight(_add_months(month, 1)))
+        if preset is PeriodPreset.LAST_MONTH:
+            return Period(preset, _midnight(_add_months(month, -1)), _midnight(month))
         quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
         return Period(preset, _midnight(quarter), _midnight(_add_months(quarter, 3)))
 
@@ -292,6 +295,9 @@ def next_change(period: Period, now: datetime, oldest_closed_at: datetime | None
         elif now < period.end:
             begun = (now - period.start) // DAY + 1
             candidates.append(min(period.end, period.start + begun * DAY))
+    if period.preset is PeriodPreset.LAST_MONTH and period.end is not None:
+        # it ended when this month began; it becomes another month when the next one begins
+        candidates.append(_midnight(_add_months(period.end.date(), 1)))
     later = [c for c in candidates if c > now]
     return min(later) if later else None
 

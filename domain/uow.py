@@ -3,6 +3,7 @@ Protocol so workflows never import persistence; persistence/uow.py implements it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -12,6 +13,7 @@ from domain.base import Entity
 from domain.enums import Role
 from domain.errors import Conflict, NotFound, PermissionDenied, raises
 from domain.events import DomainEvent
+from domain.identity import Identity, Known
 from domain.people import User
 
 E = TypeVar("E", bound=Entity)
@@ -60,17 +62,27 @@ class UnitOfWork(Protocol):
     `lock` serialises writers of one row for the rest of the transaction (a counter that concurrent
     requests move, such as a lead splitter): call it before reading what you will change, so the
     read sees the last committed state and no version check can fail; a missing row locks nothing.
-    `may_see` tells whether another user may read a row, by the same rules (whom a task may be given to)."""
+    `may_see` tells whether another user may read a row, by the same rules (whom a task may be given to).
+    `preload` reads many rows in one statement so that the `get`s of them that follow cost none, `get_many`
+    is `get` of each in one statement, `add_all` inserts many rows of one kind in one statement, and a list
+    as a `find` value matches any of its values.
+    `known` finds the earliest lead, contact and account an identity matches (domain/identity.py), as
+    the system: whom an incoming lead is recognised as."""
 
     actor: Actor
     now: datetime
 
     @raises(NotFound)
     async def get(self, kind: type[E], id: int, *, as_system: bool = False) -> E: ...
+    @raises(NotFound)
+    async def get_many(self, kind: type[E], ids: Iterable[int]) -> list[E]: ...
+    async def preload(self, kind: type[E], ids: Iterable[int]) -> list[E]: ...
     async def find(self, kind: type[E], /, order_by: str | None = None, **where: Any) -> list[E]: ...
     async def count(self, kind: type[E], /, **where: Any) -> int: ...
     @raises(Conflict)
     async def add(self, entity: E) -> E: ...
+    @raises(Conflict)
+    async def add_all(self, entities: list[E]) -> list[E]: ...
     @raises(Conflict)
     async def update(self, entity: E) -> E: ...
     @raises(Conflict)
@@ -86,5 +98,6 @@ class UnitOfWork(Protocol):
     def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None: ...
     def record(self, event: DomainEvent) -> None: ...
     async def exchange_rates(self) -> dict[str, Any]: ...
+    async def known(self, identity: Identity, exclude_lead: int | None = None) -> list[Known]: ...
     @raises(Conflict)
     async def commit(self) -> None: ...

@@ -7,6 +7,8 @@ import contextlib
 import gc
 import logging
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -19,15 +21,19 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from domain.base import utcnow
+from domain.contracts import NOTICE_DAYS
+from gql import tracing
 from gql.admission import Settings
 from gql.downloads import document_endpoint
 from gql.graphiql import ASSETS, ASSETS_URL
 from gql.http import GraphQLEndpoint
 from gql.ingest import ingest_endpoint
 from gql.ingest_conversations import ingest_conversations_endpoint
+from gql.observe import Sampler, metrics_endpoint, process_exited
 from gql.pipeline import Pipeline
 from gql.schema.schema import schema
 from gql.subscriptions.hub import EventHub
+from gql.subscriptions.insights import InsightsTopics
 from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
@@ -97,6 +103,7 @@ def create_app(
     """The app on `engine` (default: one for DATABASE_URL), which it disposes of on shutdown; `clock`
     is the time of mutations and of the indicator scheduler (tests pass their own)."""
     engine = engine or create_engine()
+    tracing.configure(engine)  # on only when the OTEL_* variables ask for it
     bus = EventBus(broadcast_url())
     dispatcher = OutboxDispatcher(engine, bus)
     hub = EventHub(
@@ -113,13 +120,28 @@ def create_app(
         coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
         readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
     )
+    realtime.insights = InsightsTopics(
+        engine,
+        hub,
+        clock=clock,
+        coalesce=_setting("SALESGRAPH_SCOREBOARD_COALESCE_SECONDS", 0.2),
+        readers=int(_setting("SALESGRAPH_SCOREBOARD_READERS", 2)),
+    )
+    realtime.insights.reading = realtime.scoreboards.reading  # the boards' connections, shared by both kinds
     # Token lookups kept per process; a change to a token, a user or a partner clears every process's.
     tokens = TokenCache(bus, max_age=Settings.from_env().token_cache_seconds)
     dispatch = dispatch_enabled() if dispatch is None else dispatch
     schedule = scheduler_enabled() if schedule is None else schedule
-    scheduler = IndicatorScheduler(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
+    scheduler = IndicatorScheduler(
+        engine,
+        clock=clock,
+        on_events=dispatcher.wake if dispatch else None,
+        notice_days=int(_setting("SALESGRAPH_CONTRACT_NOTICE_DAYS", NOTICE_DAYS)),
+    )
     reanalyse = reanalysis_enabled() if reanalyse is None else reanalyse
     reanalyser = Reanalyser(engine, clock=clock, on_events=dispatcher.wake if dispatch else None)
+    drain_seconds = _setting("SALESGRAPH_DRAIN_SECONDS", 0.0)
+    sampler = Sampler(engine, lambda: hub.position, interval=_setting("SALESGRAPH_METRICS_SAMPLE_SECONDS", 5.0))
 
     def committed() -> None:
         """After a commit with events: publish them now, let the scheduler see new due times and the
@@ -135,6 +157,8 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
+        if draining.is_set():  # stopping: the load balancer is to send nothing new here
+            return JSONResponse({"status": "draining"}, status_code=503)
         try:
             async with engine.connect() as conn:
                 await ping(conn)
@@ -153,13 +177,52 @@ def create_app(
             return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
         return JSONResponse(status)
 
+    draining = asyncio.Event()
+
+    async def drain(stop: Callable[[], None]) -> None:
+        """A graceful stop: /readyz answers 503 for SALESGRAPH_DRAIN_SECONDS while everything is still
+        served (a load balancer checking it stops sending requests and WebSockets here), then every
+        WebSocket is closed with 1001, then the server stops (`stop`: uvicorn's own handling of the
+        signal): it takes no new connection and finishes what it has begun within
+        SALESGRAPH_GRACE_SECONDS."""
+        log.info("stopping: draining for %s s", drain_seconds)
+        await asyncio.sleep(drain_seconds)
+        closed = websockets.going_away()
+        log.info("stopping: %d WebSocket(s) told to reconnect elsewhere (1001)", closed)
+        stop()
+
+    def on_sigterm() -> Callable[[], None] | None:
+        """Put `drain` before the server's own SIGTERM handling, in a process where uvicorn installed one
+        (a real server, not a test's in-process app); returns what puts the old handler back."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):
+            return None
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            previous(signal.SIGTERM, None)
+
+        def received(signum: int, frame: object) -> None:
+            if draining.is_set():  # a second SIGTERM: stop now
+                loop.call_soon_threadsafe(stop)
+                return
+            draining.set()
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain(stop)))
+
+        signal.signal(signal.SIGTERM, received)
+        return lambda: signal.signal(signal.SIGTERM, previous)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await check_current(engine)
+        restore = on_sigterm()
         tasks = [
             asyncio.create_task(hub.run(), name="event-hub"),
             asyncio.create_task(tokens.run(), name="token-cache"),
             asyncio.create_task(tokens.follow(hub), name="token-cache-events"),
+            asyncio.create_task(sampler.run(), name="metrics-sampler"),
         ]
         if dispatch:
             tasks.append(asyncio.create_task(dispatcher.run(), name="outbox-dispatcher"))
@@ -171,6 +234,8 @@ def create_app(
         try:
             yield
         finally:
+            if restore is not None:
+                restore()
             reanalyser.stop()  # it ends between two conversations; cancelled mid-transaction it could keep a lock
             for task in tasks:
                 if task.get_name() != "conversation-reanalysis":
@@ -179,9 +244,11 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await realtime.scoreboards.close()
+            await realtime.insights.close()
             await pipeline.admission.close()
             await bus.close()
             await engine.dispose()
+            process_exited()
 
     # One pipeline for both transports: the same checks, parse cache, persisted queries, rate limit
     # budgets and executors whether an operation comes over HTTP or a WebSocket.
@@ -205,6 +272,7 @@ def create_app(
             WebSocketRoute("/graphql", websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(engine, sampler, clock), methods=["GET"]),
             Route("/ingest/leads", ingest_endpoint(engine, pipeline.events_committed), methods=["POST"]),
             Route(
                 "/ingest/conversations",

@@ -37,6 +37,7 @@ from graphql.execution.values import get_argument_values
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
+from gql import tracing
 from gql.execution import FastExecutor
 from gql.schema.fields import Batch, node_class
 
@@ -97,7 +98,14 @@ class _Run:
         self.info = _Info(context)
 
     async def selection(self, parent_type: GraphQLObjectType, parents: list[Any], grouped: dict) -> list[dict]:
-        """The response objects for `parents`: each field is computed as a column over all of them."""
+        """The response objects for `parents`: each field is computed as a column over all of them (with
+        traces on, in a span of its own: one per level and type)."""
+        if tracing.ENABLED:
+            with tracing.span(f"graphql.level {parent_type.name}", **{"graphql.objects": len(parents)}):
+                return await self._selection(parent_type, parents, grouped)
+        return await self._selection(parent_type, parents, grouped)
+
+    async def _selection(self, parent_type: GraphQLObjectType, parents: list[Any], grouped: dict) -> list[dict]:
         columns: dict[str, list] = {}
         pending: list[tuple[str, Awaitable[list]]] = []
         for key, fields in grouped.items():

@@ -17,6 +17,8 @@ class Refused(Exception):
     def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+        # (type, name) of the operation refused, once the pipeline knows it: for its metrics and log line.
+        self.operation: tuple[str, str | None] | None = None
 
     @property
     def extensions(self) -> dict[str, object]:

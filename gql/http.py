@@ -5,6 +5,7 @@ pipeline that WebSocket operations share (gql/pipeline.py), and answered with or
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -14,9 +15,11 @@ from graphql.language import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from gql import observe, tracing
 from gql.errors import Refused
 from gql.graphiql import graphiql_html
 from gql.pipeline import Caller, Invalid, Pipeline, masked_error, params_of
+from persistence.db import current_stats
 
 log = logging.getLogger("salesgraph.http")
 
@@ -35,33 +38,49 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive)
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        response = await self.handle(request, request_id)
-        response.headers["X-Request-Id"] = request_id
-        await response(scope, receive, send)
-
-    async def handle(self, request: Request, request_id: str) -> Response:
-        media = _response_media(request)
         if (
             request.method == "GET"
             and "query" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         ):
-            return HTMLResponse(graphiql_html())
+            response: Response = HTMLResponse(graphiql_html())
+            response.headers["X-Request-Id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+            await response(scope, receive, send)
+            return
+        with tracing.request_span("graphql", request.headers) as span:
+            # With traces on, the request id is the trace id: one id finds the log line and the trace.
+            request_id = request.headers.get("x-request-id") or tracing.trace_id() or uuid.uuid4().hex
+            seen = observe.Seen("http", time.perf_counter(), request_id)
+            response = await self.handle(request, request_id, seen)
+            seen.status = response.status_code
+            stats = current_stats.get()
+            observe.record(seen, stats)
+            if span is not None:
+                tracing.describe(span, seen, stats)
+        response.headers["X-Request-Id"] = request_id
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request, request_id: str, seen: observe.Seen) -> Response:
+        media = _response_media(request)
         try:
             if media is None:
                 raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
-            return await self.run(request, request_id, await _params(request), media)
+            return await self.run(request, request_id, await _params(request), media, seen)
         except Invalid as invalid:
+            seen.refused("GRAPHQL_VALIDATION_FAILED", "invalid")
             return _json(
                 {"errors": [e.formatted for e in invalid.errors]},
                 400 if media == GRAPHQL_RESPONSE else 200,
                 media or JSON,
             )
         except Refused as error:
+            seen.refused(error.code)
+            if error.operation is not None:
+                seen.kind, seen.name = error.operation
             body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
             return _json(body, error.status, media or JSON, error.headers)
         except Exception:
+            seen.refused("INTERNAL_SERVER_ERROR", "failed")
             log.exception("unexpected error in request %s", request_id)
             body = {
                 "errors": [
@@ -73,7 +92,9 @@ class GraphQLEndpoint:
             }
             return _json(body, 500, media or JSON)
 
-    async def run(self, request: Request, request_id: str, raw: dict[str, Any], media: str) -> Response:
+    async def run(
+        self, request: Request, request_id: str, raw: dict[str, Any], media: str, seen: observe.Seen
+    ) -> Response:
         caller = Caller(request.headers.get("authorization"), request.client.host if request.client else None)
 
         def allow(operation: OperationDefinitionNode) -> None:
@@ -88,9 +109,16 @@ class GraphQLEndpoint:
                 raise RequestError(400, "subscriptions run over WebSocket on this same URL", "SUBSCRIPTION_OVER_HTTP")
 
         hint = " (browsers, which ask for `Accept: text/html`, get GraphiQL here)" if request.method == "GET" else ""
-        prepared = await self.pipeline.prepare(params_of(raw, hint), caller, allow)
+        params = params_of(raw, hint)
+        seen.name = params.operation_name
+        prepared = await self.pipeline.prepare(params, caller, allow)
+        seen.kind, seen.principal = prepared.kind.value, prepared.principal
+        seen.name = prepared.operation.name.value if prepared.operation.name else None
         context = self.pipeline.context(prepared.principal, request_id)
-        return self.respond(await self.pipeline.execute(prepared, context), media, request_id)
+        result = await self.pipeline.execute(prepared, context)
+        if result.errors:
+            seen.outcome = "errors"
+        return self.respond(result, media, request_id)
 
     def respond(self, result: ExecutionResult, media: str, request_id: str) -> Response:
         body: dict[str, Any] = {}

@@ -248,6 +248,24 @@ class Pipeline:
                 else f"no operation named {params.operation_name!r}",
                 "OPERATION_NOT_FOUND",
             )
+        try:
+            return await self._admit(params, caller, allow, sent, checked, new, operation)
+        except Refused as refused:
+            refused.operation = (operation.operation.value, operation.name.value if operation.name else None)
+            raise
+
+    async def _admit(
+        self,
+        params: Params,
+        caller: Caller,
+        allow: Callable[[OperationDefinitionNode], None] | None,
+        sent: Any,
+        checked: Checked,
+        new: bool,
+        operation: OperationDefinitionNode,
+    ) -> Prepared:
+        """The checks of `prepare` once the operation is known."""
+        document = checked.document
         if allow is not None:
             allow(operation)
         try:  # before the token is even looked up: a refused query costs no SQL

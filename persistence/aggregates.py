@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache as cache_by_name
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
@@ -49,14 +50,31 @@ E4 = 10_000  # amounts are kept in ten-thousandths
 OPEN_KINDS = {s.value: "OPEN" for s in OPEN_STAGES} | {Stage.WON.value: "WON", Stage.LOST.value: "LOST"}
 
 # The entity fields whose change moves an opportunity between buckets (a Money field is two columns).
+# The report buckets read the probability and the expected close date too.
 DEAL_FIELDS = frozenset(
-    {"account_id", "owner_id", "partner_id", "stage", "closed_at", "actual_revenue", "estimated_revenue"}
+    {
+        "account_id",
+        "owner_id",
+        "partner_id",
+        "stage",
+        "closed_at",
+        "actual_revenue",
+        "estimated_revenue",
+        "probability",
+        "expected_close_date",
+    }
 )
 ACCOUNT_FIELDS = frozenset({"is_private", "created_by_id", "manager_id", "partner_id"})
 
 buckets = tables.scoreboard_buckets
-o, a = tables.opportunities, tables.accounts
+report_buckets = tables.report_buckets
+activity_buckets = tables.activity_buckets
+o, a, k = tables.opportunities, tables.accounts, tables.contracts
 KEY = tuple(c.name for c in buckets.primary_key.columns)
+REPORT_KEY = tuple(c.name for c in report_buckets.primary_key.columns)
+ACTIVITY_KEY = tuple(c.name for c in activity_buckets.primary_key.columns)
+NO_PRODUCT = -1  # a report bucket's product_id for won revenue on no product's contract
+THE_DEAL = 0  # ... for the deal itself
 
 
 class Key(NamedTuple):
@@ -74,6 +92,34 @@ class Key(NamedTuple):
 
 
 assert Key._fields == KEY, "Key follows the primary key of scoreboard_buckets"
+
+
+class ReportKey(NamedTuple):
+    slice: str
+    grain: str
+    starts_on: date
+    stage: str
+    owner_id: int
+    currency: str
+    product_id: int
+    manager_id: int
+    partner_id: int
+    account_partner_id: int
+    is_private: bool
+    creator_id: int
+
+
+assert ReportKey._fields == REPORT_KEY, "ReportKey follows the primary key of report_buckets"
+
+
+class ActivityKey(NamedTuple):
+    grain: str
+    starts_on: date
+    type: str
+    owner_id: int
+
+
+assert ActivityKey._fields == ACTIVITY_KEY, "ActivityKey follows the primary key of activity_buckets"
 
 
 @dataclass(frozen=True)
@@ -107,6 +153,15 @@ DEAL_COLUMNS = (
     o.c.actual_revenue_currency,
     o.c.estimated_revenue_amount,
     o.c.estimated_revenue_currency,
+    o.c.probability,
+    o.c.expected_close_date,
+)
+# A won deal's contracts (one row per contract, outer-joined): what the report by product counts.
+SOLD_COLUMNS = (
+    k.c.id.label("sold_id"),
+    k.c.product_id.label("sold_product_id"),
+    k.c.value_amount.label("sold_amount"),
+    k.c.value_currency.label("sold_currency"),
 )
 ACCOUNT_COLUMNS = (a.c.is_private, a.c.created_by_id, a.c.manager_id, a.c.partner_id.label("account_partner_id"))
 
@@ -168,6 +223,108 @@ def contributions(deal: Any, account: AccountSide) -> list[tuple[Key, int]]:
     ]
 
 
+class Sold(NamedTuple):
+    """A contract of a won deal, as the report by product counts it."""
+
+    product_id: int | None
+    amount: Decimal | None
+    currency: str | None
+
+
+def report_contributions(deal: Any, account: AccountSide, sold: Sequence[Sold] = ()) -> list[tuple[ReportKey, tuple]]:
+    """The report buckets one opportunity counts in, each with (deals, amount in ten-thousandths,
+    amount × probability): open deals at their stage, all time and by the month and day of their
+    expected close date; won and lost deals by closing time as on the scoreboard; a won deal also per
+    product of its contracts (their values, in their currencies), or under NO_PRODUCT when it has none."""
+    stage = deal.stage
+    kind = OPEN_KINDS.get(stage)
+    if kind is None:
+        return []
+    if kind == "OPEN":
+        amount, currency = deal.estimated_revenue_amount, deal.estimated_revenue_currency
+        times = [(ALL, ALL_TIME)]
+        if deal.expected_close_date is not None:
+            day = deal.expected_close_date
+            times += [(MONTH, day.replace(day=1)), (DAY, day)]
+        value = e4(amount)
+        lines = [(THE_DEAL, currency or "", (1, value, value * int(deal.probability or 0)))]
+    else:
+        amount, currency = deal.actual_revenue_amount, deal.actual_revenue_currency
+        times = [(ALL, ALL_TIME)]
+        if deal.closed_at is not None:
+            day = _day(deal.closed_at)
+            times += [(MONTH, day.replace(day=1)), (DAY, day)]
+        lines = [(THE_DEAL, currency or "", (1, e4(amount), 0))]
+        if kind == "WON":
+            products: dict[tuple[int, str], int] = {}
+            for line in sold:
+                slot = (line.product_id or NO_PRODUCT, line.currency or "")
+                products[slot] = products.get(slot, 0) + e4(line.amount)
+            if not sold:
+                products[(NO_PRODUCT, currency or "")] = e4(amount)
+            lines += [(product, cur, (1, value, 0)) for (product, cur), value in sorted(products.items())]
+    private = account.is_private
+    creator = (account.created_by_id or 0) if private else 0
+    partner, account_partner = deal.partner_id or 0, account.partner_id or 0
+    sides = [(OWNER, 0)]
+    if account.manager_id is not None and account.manager_id != deal.owner_id:
+        sides.append((MANAGER, account.manager_id))
+    if not private and (partner or account_partner):
+        sides.append((PARTNER, 0))
+    return [
+        (
+            ReportKey(
+                slice_,
+                grain,
+                start,
+                stage,
+                deal.owner_id,
+                cur,
+                product,
+                manager,
+                partner,
+                account_partner,
+                private,
+                creator,
+            ),
+            values,
+        )
+        for grain, start in times
+        for slice_, manager in sides
+        for product, cur, values in lines
+    ]
+
+
+def activity_contributions(activity: Any) -> list[tuple[ActivityKey, tuple]]:
+    """The activity buckets a sales activity (entity or row) counts in: (1, its minutes) at all time and
+    by the month and day it occurred; none before it has occurred."""
+    when = activity.occurred_at
+    if when is None:
+        return []
+    kind = activity.type.value if hasattr(activity.type, "value") else activity.type
+    day = _day(when)
+    minutes = int(activity.duration_minutes or 0)
+    return [
+        (ActivityKey(grain, start, kind, activity.owner_id), (1, minutes))
+        for grain, start in ((ALL, ALL_TIME), (MONTH, day.replace(day=1)), (DAY, day))
+    ]
+
+
+class Sums(dict[Any, list[int]]):
+    """Sums per bucket of the report or activity tables (any number of figures), to add or take away."""
+
+    def add(self, counted: Iterable[tuple[Any, tuple]], sign: int = 1) -> None:
+        for key, values in counted:
+            entry = self.get(key)
+            if entry is None:
+                entry = self[key] = [0] * len(values)
+            for n, value in enumerate(values):
+                entry[n] += sign * value
+
+    def changes(self) -> list[tuple[Any, list[int]]]:
+        return [(key, values) for key, values in sorted(self.items()) if any(values)]
+
+
 class Tally(dict[Key, list[int]]):
     """Deals and amounts per bucket, to add (or, negative, to take away)."""
 
@@ -194,6 +351,41 @@ def _upsert(dialect: str) -> Any:
     )
 
 
+def _sums_upsert(dialect: str, table: Any, key: tuple[str, ...], figures: tuple[str, ...]) -> Any:
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = build(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key), set_={f: table.c[f] + stmt.excluded[f] for f in figures}
+    )
+
+
+SIBLINGS = {  # table, its key, its figures, the count that empties a bucket
+    "report": (report_buckets, REPORT_KEY, ("deals", "amount_e4", "weighted_e6")),
+    "activity": (activity_buckets, ACTIVITY_KEY, ("activities", "minutes")),
+}
+
+
+@cache_by_name
+def _sibling_emptied(name: str) -> Any:
+    table, key, figures = SIBLINGS[name]
+    return delete(table).where(table.c[figures[0]] == 0, *(table.c[c] == bindparam(f"k_{c}") for c in key))
+
+
+async def apply_sums(conn: AsyncConnection, name: str, sums: Sums) -> None:
+    """Add `sums` to the report or activity buckets (`name`), and drop those it leaves empty."""
+    changes = sums.changes()
+    if not changes:
+        return
+    table, key, figures = SIBLINGS[name]
+    await conn.execute(
+        _sums_upsert(conn.dialect.name, table, key, figures),
+        [{**dict(zip(key, bucket)), **dict(zip(figures, values))} for bucket, values in changes],
+    )
+    emptied = [{f"k_{c}": v for c, v in zip(key, bucket)} for bucket, values in changes if values[0] < 0]
+    if emptied:
+        await conn.execute(_sibling_emptied(name), emptied)
+
+
 _EMPTIED = delete(buckets).where(buckets.c.deals == 0, *(buckets.c[k] == bindparam(f"k_{k}") for k in KEY))
 
 
@@ -212,7 +404,27 @@ async def apply(conn: AsyncConnection, tally: Tally) -> None:
 
 
 def _deals_with_accounts() -> Any:
-    return select(*DEAL_COLUMNS, *ACCOUNT_COLUMNS).select_from(o.join(a, a.c.id == o.c.account_id))
+    """Each opportunity with its account and its contracts (a row per contract; one with null
+    contract columns when it has none): read through `_by_deal`."""
+    return select(*DEAL_COLUMNS, *ACCOUNT_COLUMNS, *SOLD_COLUMNS).select_from(
+        o.join(a, a.c.id == o.c.account_id).outerjoin(k, k.c.opportunity_id == o.c.id)
+    )
+
+
+def _by_deal(rows: Iterable[Any]) -> dict[int, tuple[Any, list[Sold]]]:
+    """The rows of `_deals_with_accounts` (or of DEAL_COLUMNS with SOLD_COLUMNS) per opportunity."""
+    found: dict[int, tuple[Any, list[Sold]]] = {}
+    for row in rows:
+        entry = found.get(row.id)
+        if entry is None:
+            entry = found[row.id] = (row, [])
+        if row.sold_id is not None:
+            entry[1].append(Sold(row.sold_product_id, row.sold_amount, row.sold_currency))
+    return found
+
+
+def _counted(row: Any, sold: Sequence[Sold], account: AccountSide) -> tuple[list, list]:
+    return contributions(row, account), report_contributions(row, account, sold)
 
 
 CHUNK = 5_000  # ids per IN (...): well below the bind-parameter limits of SQLite and asyncpg
@@ -220,44 +432,79 @@ CHUNK = 5_000  # ids per IN (...): well below the bind-parameter limits of SQLit
 
 class DealTracker:
     """The scoreboard side of a unit of work: what each opportunity it changes counted for before its
-    first change, and at commit the difference to what it counts for now."""
+    first change, and at commit the difference to what it counts for now (in the scoreboard's buckets
+    and the reports'); and the sales activities it adds, changes and deletes (activity buckets)."""
 
     def __init__(self) -> None:
-        self.before: dict[int, list[tuple[Key, int]]] = {}
+        self.before: dict[int, tuple[list, list]] = {}
+        self.activities = Sums()
 
     async def before_change(self, conn: AsyncConnection, opportunity_id: int) -> None:
-        """Call before an opportunity's row is updated or deleted."""
+        """Call before an opportunity's row (or one of its contracts) is updated or deleted."""
         if opportunity_id in self.before:
             return
         stmt = _deals_with_accounts().where(o.c.id == opportunity_id).with_for_update(read=True, of=a)
-        row = (await conn.execute(stmt)).first()
-        self.before[opportunity_id] = [] if row is None else contributions(row, AccountSide.of_row(row))
+        rows = _by_deal(await conn.execute(stmt))
+        if opportunity_id not in rows:
+            self.before[opportunity_id] = ([], [])
+        else:
+            row, sold = rows[opportunity_id]
+            self.before[opportunity_id] = _counted(row, sold, AccountSide.of_row(row))
 
     def added(self, opportunity_id: int) -> None:
-        self.before.setdefault(opportunity_id, [])
+        self.before.setdefault(opportunity_id, ([], []))
+
+    def activity(self, before: Any | None, after: Any | None) -> None:
+        """A sales activity changed from `before` to `after` (None: it did not exist / no longer does)."""
+        if before is not None:
+            self.activities.add(activity_contributions(before), -1)
+        if after is not None:
+            self.activities.add(activity_contributions(after))
+
+    async def activities_going(self, conn: AsyncConnection, column: str, key: int) -> None:
+        """Call before deleting a row whose sales activities the database deletes with it (`column` of
+        sales_activities names it): they leave their buckets."""
+        s = tables.sales_activities
+        rows = await conn.execute(
+            select(s.c.type, s.c.owner_id, s.c.occurred_at, s.c.duration_minutes).where(
+                s.c[column] == key, s.c.occurred_at.is_not(None)
+            )
+        )
+        for row in rows:
+            self.activities.add(activity_contributions(row), -1)
 
     async def account_changed(self, conn: AsyncConnection, account_id: int, before: AccountSide) -> None:
         """Call after an account's row was updated with a change of ACCOUNT_FIELDS (`before`: as it was).
         The update holds the account's row, so no opportunity of it changes until this transaction ends."""
-        rows = await conn.execute(select(*DEAL_COLUMNS).where(o.c.account_id == account_id))
-        for row in rows:
-            if row.id not in self.before:
-                self.before[row.id] = contributions(row, before)
+        stmt = (
+            select(*DEAL_COLUMNS, *SOLD_COLUMNS)
+            .select_from(o.outerjoin(k, k.c.opportunity_id == o.c.id))
+            .where(o.c.account_id == account_id)
+        )
+        for deal_id, (row, sold) in _by_deal(await conn.execute(stmt)).items():
+            if deal_id not in self.before:
+                self.before[deal_id] = _counted(row, sold, before)
 
     async def flush(self, conn: AsyncConnection) -> None:
         """Add the difference to the buckets (call once, just before the commit)."""
+        activities, self.activities = self.activities, Sums()
+        await apply_sums(conn, "activity", activities)
         if not self.before:
             return
-        tally = Tally()
+        tally, sums = Tally(), Sums()
         ids = sorted(self.before)
         for start in range(0, len(ids), CHUNK):
             stmt = _deals_with_accounts().where(o.c.id.in_(ids[start : start + CHUNK])).with_for_update(read=True, of=a)
-            for row in await conn.execute(stmt):
-                tally.add(contributions(row, AccountSide.of_row(row)))
-        for counted in self.before.values():
+            for row, sold in _by_deal(await conn.execute(stmt)).values():
+                now, reported = _counted(row, sold, AccountSide.of_row(row))
+                tally.add(now)
+                sums.add(reported)
+        for counted, reported in self.before.values():
             tally.add(counted, -1)
+            sums.add(reported, -1)
         self.before.clear()
         await apply(conn, tally)
+        await apply_sums(conn, "report", sums)
 
 
 # --- built and checked from the deal table (sync: the migration runs them, and the CLI through run_sync) ---
@@ -281,65 +528,136 @@ def _owner_batches(conn: Connection) -> Iterator[tuple[list[int], int]]:
 
 
 def recompute(conn: Connection, owners: Sequence[int]) -> Tally:
-    """The buckets of these owners' opportunities, from the deal table."""
-    tally = Tally()
+    """The scoreboard buckets of these owners' opportunities, from the deal table."""
+    return recompute_all(conn, owners)[0]
+
+
+def recompute_all(conn: Connection, owners: Sequence[int]) -> tuple[Tally, Sums]:
+    """The scoreboard and report buckets of these owners' opportunities, from the deal table."""
+    tally, sums = Tally(), Sums()
     for start in range(0, len(owners), CHUNK):
-        for row in conn.execute(_deals_with_accounts().where(o.c.owner_id.in_(owners[start : start + CHUNK]))):
-            tally.add(contributions(row, AccountSide.of_row(row)))
-    return tally
+        rows = conn.execute(_deals_with_accounts().where(o.c.owner_id.in_(owners[start : start + CHUNK])))
+        for row, sold in _by_deal(rows).values():
+            counted, reported = _counted(row, sold, AccountSide.of_row(row))
+            tally.add(counted)
+            sums.add(reported)
+    return tally, sums
 
 
-def rebuild(conn: Connection, say: Callable[[str], None] | None = None) -> int:
-    """Replace every bucket with what the deal table holds; returns how many buckets there are."""
-    conn.execute(delete(buckets))
+def recompute_activities(conn: Connection, owners: Sequence[int] | None = None) -> Sums:
+    """The activity buckets of these owners' sales activities (everyone's: None), from their table."""
+    s = tables.sales_activities
+    stmt = select(s.c.type, s.c.owner_id, s.c.occurred_at, s.c.duration_minutes).where(s.c.occurred_at.is_not(None))
+    sums = Sums()
+    if owners is None:
+        for row in conn.execute(stmt):
+            sums.add(activity_contributions(row))
+        return sums
+    for start in range(0, len(owners), CHUNK):
+        for row in conn.execute(stmt.where(s.c.owner_id.in_(owners[start : start + CHUNK]))):
+            sums.add(activity_contributions(row))
+    return sums
+
+
+SCOREBOARD, REPORTS, ACTIVITIES = "scoreboard", "reports", "activities"
+EVERY_TABLE = (SCOREBOARD, REPORTS, ACTIVITIES)
+
+
+def _sum_rows(name: str, sums: Sums) -> list[dict[str, Any]]:
+    _, key, figures = SIBLINGS[name]
+    return [{**dict(zip(key, bucket)), **dict(zip(figures, values))} for bucket, values in sums.changes()]
+
+
+def rebuild(conn: Connection, say: Callable[[str], None] | None = None, which: Sequence[str] = EVERY_TABLE) -> int:
+    """Replace every bucket of the tables `which` names (the scoreboard's, the reports', the activities')
+    with what the deal and activity tables hold; returns how many buckets there are. Migration 0007 asks
+    for the scoreboard's alone (the other tables come later)."""
+    if SCOREBOARD in which:
+        conn.execute(delete(buckets))
+    if REPORTS in which:
+        conn.execute(delete(report_buckets))
     total = conn.execute(select(func.count()).select_from(o)).scalar_one()
     done = written = 0
-    for owners, held in _owner_batches(conn):
-        rows = [
-            {**key._asdict(), "deals": deals, "amount_e4": amount}
-            for key, deals, amount in recompute(conn, owners).changes()
-        ]
+    label = "scoreboard aggregates" if tuple(which) == (SCOREBOARD,) else "aggregates"
+    if SCOREBOARD in which or REPORTS in which:
+        for owners, held in _owner_batches(conn):
+            tally, sums = recompute_all(conn, owners)
+            batches = []
+            if SCOREBOARD in which:
+                rows = [
+                    {**key._asdict(), "deals": deals, "amount_e4": amount} for key, deals, amount in tally.changes()
+                ]
+                batches.append((buckets, rows))
+            if REPORTS in which:
+                batches.append((report_buckets, _sum_rows("report", sums)))
+            for table, rows in batches:
+                for start in range(0, len(rows), CHUNK):
+                    conn.execute(insert(table), rows[start : start + CHUNK])
+                written += len(rows)
+            done += held
+            if say is not None:
+                say(f"{label}: {done:,} of {total:,} opportunities, {written:,} buckets")
+    if ACTIVITIES in which:
+        conn.execute(delete(activity_buckets))
+        rows = _sum_rows("activity", recompute_activities(conn))
         for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(buckets), rows[start : start + CHUNK])
-        done, written = done + held, written + len(rows)
+            conn.execute(insert(activity_buckets), rows[start : start + CHUNK])
+        written += len(rows)
         if say is not None:
-            say(f"scoreboard aggregates: {done:,} of {total:,} opportunities, {written:,} buckets")
+            say(f"aggregates: {len(rows):,} activity buckets")
     return written
 
 
 class Difference(NamedTuple):
-    key: Key
-    expected: tuple[int, int]  # (deals, amount in ten-thousandths) from the deal table
-    found: tuple[int, int]  # ... in the buckets
+    key: Any  # a Key (scoreboard), ReportKey or ActivityKey
+    expected: tuple[int, ...]  # (deals, amount in ten-thousandths[, weighted]) from the deal table
+    found: tuple[int, ...]  # ... in the buckets
+
+
+def _stored(conn: Connection, table: Any, key: tuple[str, ...], figures: tuple[str, ...], batch: Sequence[int]) -> dict:
+    stored: dict[tuple, tuple[int, ...]] = {}
+    columns = [*(table.c[c] for c in key), *(table.c[f] for f in figures)]
+    for start in range(0, len(batch), CHUNK):
+        for row in conn.execute(select(*columns).where(table.c.owner_id.in_(batch[start : start + CHUNK]))):
+            stored[tuple(row[: len(key)])] = tuple(int(v) for v in row[len(key) :])
+    return stored
+
+
+def _compare(found: list[Difference], expected: dict, stored: dict, make: Any) -> None:
+    for key in sorted(expected.keys() | stored.keys()):
+        zero = (0,) * len(next(iter(expected.values() or stored.values())))
+        want, have = expected.get(key, zero), stored.get(key, zero)
+        if want != have:
+            found.append(Difference(make(*key), want, have))
 
 
 def differences(conn: Connection, say: Callable[[str], None] | None = None) -> list[Difference]:
-    """Every bucket that differs from a recomputation from the deal table (a missing bucket is found
-    as (0, 0), a bucket with nothing to hold is expected as (0, 0))."""
+    """Every bucket (scoreboard, reports, activities) that differs from a recomputation from the deal and
+    activity tables (a missing bucket is found as zeros, a bucket with nothing to hold is expected as zeros)."""
     found: list[Difference] = []
     owners = {r[0] for r in conn.execute(select(buckets.c.owner_id).distinct())}
+    owners |= {r[0] for r in conn.execute(select(report_buckets.c.owner_id).distinct())}
     batches = list(_owner_batches(conn))
     strays = sorted(owners - {owner for batch, _ in batches for owner in batch})
     total = sum(held for _, held in batches)
     done = 0
+    report_figures = SIBLINGS["report"][2]
     for batch, held in [*batches, (strays, 0)]:
         if not batch:
             continue
-        expected = {key: (deals, amount) for key, deals, amount in recompute(conn, batch).changes()}
-        stored: dict[Key, tuple[int, int]] = {}
-        columns = [*(buckets.c[k] for k in KEY), buckets.c.deals, buckets.c.amount_e4]
-        for start in range(0, len(batch), CHUNK):
-            for *key, deals, amount in conn.execute(
-                select(*columns).where(buckets.c.owner_id.in_(batch[start : start + CHUNK]))
-            ):
-                stored[Key(*key)] = (deals, int(amount))
-        for key in sorted(expected.keys() | stored.keys()):
-            want, have = expected.get(key, (0, 0)), stored.get(key, (0, 0))
-            if want != have:
-                found.append(Difference(key, want, have))
+        tally, sums = recompute_all(conn, batch)
+        expected = {tuple(key): (deals, amount) for key, deals, amount in tally.changes()}
+        _compare(found, expected, _stored(conn, buckets, KEY, ("deals", "amount_e4"), batch), Key)
+        expected = {tuple(key): tuple(values) for key, values in sums.changes()}
+        _compare(found, expected, _stored(conn, report_buckets, REPORT_KEY, report_figures, batch), ReportKey)
         done += held
         if say is not None and held:
             say(f"checked {done:,} of {total:,} opportunities: {len(found):,} differences so far")
+    expected = {tuple(key): tuple(values) for key, values in recompute_activities(conn).changes()}
+    stored: dict[tuple, tuple[int, ...]] = {}
+    for row in conn.execute(select(activity_buckets)):
+        stored[tuple(row[: len(ACTIVITY_KEY)])] = tuple(int(v) for v in row[len(ACTIVITY_KEY) :])
+    _compare(found, expected, stored, ActivityKey)
     return found
 
 

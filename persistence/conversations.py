@@ -22,6 +22,7 @@ from domain.enums import Language, SentimentLabel, SentimentSource, Side, TermKi
 from domain.sentiment import Sentiment
 from domain.transcripts import Segment, Speaker, Transcript
 from persistence import tables
+from persistence.conversation_aggregates import ConversationTracker
 from persistence.uow import SqlUnitOfWork
 from persistence.visibility import Viewer
 
@@ -118,6 +119,7 @@ class SqlConversationStore:
 
     async def save_analysis(self, uow: SqlUnitOfWork, conversation: Conversation, analysis: Analysis) -> None:
         conn = uow.c
+        await uow.talks.before_change(conn, [conversation.id])
         await conn.execute(delete(mentions).where(mentions.c.conversation_id == conversation.id))
         await conn.execute(delete(analyses).where(analyses.c.conversation_id == conversation.id))
         await conn.execute(insert(analyses).values(**analysis_row(conversation.id, analysis, uow.now)))
@@ -135,10 +137,11 @@ class SqlConversationStore:
                     for m in analysis.mentions
                 ],
             )
-        await _replace_names(conn, conversation, analysis.names)
+        await _replace_names(conn, conversation, analysis.names, uow.talks)
 
     async def forget(self, uow: SqlUnitOfWork, conversation: Conversation) -> None:
-        await _replace_names(uow.c, conversation, ())
+        await uow.talks.before_change(uow.c, [conversation.id])
+        await _replace_names(uow.c, conversation, (), uow.talks)
 
 
 def analysis_row(conversation_id: int, analysis: Analysis, now: Any) -> dict[str, Any]:
@@ -189,7 +192,9 @@ async def _lock_names(conn: AsyncConnection, keys: Iterable[str]) -> None:
     )
 
 
-async def _replace_names(conn: AsyncConnection, conversation: Conversation, found: tuple[NameSeen, ...]) -> None:
+async def _replace_names(
+    conn: AsyncConnection, conversation: Conversation, found: tuple[NameSeen, ...], talks: ConversationTracker
+) -> None:
     """Make the conversation's names `found`: a name it no longer mentions passes its first mention (where
     this conversation had it) to the next conversation that mentions it; a name it newly mentions takes the
     first mention from the conversation that had it when this one is earlier; names it keeps only change
@@ -252,6 +257,9 @@ async def _replace_names(conn: AsyncConnection, conversation: Conversation, foun
                 taken,
             )
         await conn.execute(insert(names), rows)
+    # The other conversations whose new names move: their buckets move with them (only `new_names` of
+    # their analyses changes, and only in _recount).
+    await talks.before_change(conn, touched)
     await _recount(conn, sorted(touched))
 
 

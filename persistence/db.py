@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import os
 import time
+import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -76,6 +77,33 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+def pooler() -> str | None:
+    """SALESGRAPH_DATABASE_POOLER=pgbouncer: PostgreSQL is reached through PgBouncer in transaction
+    pooling mode (any other value, or none: directly)."""
+    value = os.environ.get("SALESGRAPH_DATABASE_POOLER", "").strip().lower()
+    if value in ("", "none", "off"):
+        return None
+    if value != "pgbouncer":
+        raise SystemExit(f"SALESGRAPH_DATABASE_POOLER={value!r}: the one pooler known is pgbouncer")
+    return value
+
+
+def pooler_connect_args() -> dict[str, Any]:
+    """asyncpg's settings for PgBouncer's transaction pooling, where consecutive transactions of one client
+    connection may run on different server connections: no prepared statement is kept past its use
+    (neither asyncpg's cache nor SQLAlchemy's), and each gets a name no other client's can take. Everything
+    else Salesgraph does works there unchanged: its locks are transaction-level advisory locks
+    (`pg_advisory_xact_lock`), it sets no session state, and it does not LISTEN (events go through the
+    outbox and the bus)."""
+    if pooler() is None:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__salesgraph_{uuid.uuid4().hex}__",
+    }
+
+
 def create_engine(url: str | None = None) -> AsyncEngine:
     url = normalize_url(url) if url else database_url()
     if url.startswith("sqlite"):
@@ -84,7 +112,12 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     else:
         # A read connection (autocommit, `read_engine`) goes back to the pool without a ROLLBACK.
         engine = create_async_engine(
-            url, pool_size=10, max_overflow=30, pool_pre_ping=False, skip_autocommit_rollback=True
+            url,
+            pool_size=10,
+            max_overflow=30,
+            pool_pre_ping=False,
+            skip_autocommit_rollback=True,
+            connect_args=pooler_connect_args(),
         )
     _count_statements(engine)
     return engine
@@ -104,8 +137,11 @@ def read_engine(engine: AsyncEngine) -> AsyncEngine:
     statement runs alone, without the BEGIN and ROLLBACK around it (one round trip instead of three).
     Each statement still sees what was committed when it began, as it did in a transaction of its own.
     On SQLite `engine` itself: the driver begins a transaction only before a write, so reads run alone
-    already (and switching a connection to autocommit would cost a trip to its thread)."""
-    if engine.dialect.name == "sqlite":
+    already (and switching a connection to autocommit would cost a trip to its thread). Behind PgBouncer
+    (`pooler`) `engine` itself too."""
+    if engine.dialect.name == "sqlite" or pooler() is not None:
+        # Behind PgBouncer's transaction pooling an autocommit statement may be prepared on one server
+        # connection and run on another: reads run in transactions there.
         return engine
     found = _read_engines.get(engine)
     if found is None:

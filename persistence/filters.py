@@ -30,6 +30,11 @@ class FilterSpec:
     extra: Mapping[str, Callable[[Any], ColumnElement]] = field(default_factory=dict)
     order: Mapping[str, str | ColumnElement] = field(default_factory=dict)  # public order field -> column or expression
     nulls_last: frozenset[str] = frozenset()  # order fields whose rows without a value come last, either way
+    # Criteria that hold together on one related row (e.g. a range on one contract): their keys, and the
+    # condition made from the given values (absent keys are None) as the viewer sees the related rows.
+    together: Mapping[tuple[str, ...], Callable[[Mapping[str, Any], Viewer], ColumnElement]] = field(
+        default_factory=dict
+    )
 
 
 def _exists(child: Table, fk: str, parent: Table) -> Callable[[Viewer], ColumnElement]:
@@ -79,8 +84,13 @@ def conditions(
     """SQL conditions for the criteria, as `viewer` sees the rows they test; keys with value None are ignored."""
     result: list[ColumnElement] = []
     table = spec.table
+    grouped = {key for keys in spec.together for key in keys}
+    for keys, clause in spec.together.items():
+        values = {key: (criteria or {}).get(key) for key in keys}
+        if any(v is not None for v in values.values()):
+            result.append(clause(values, viewer))
     for key, value in (criteria or {}).items():
-        if value is None:
+        if value is None or key in grouped:
             continue
         if key == "search":
             term = value.strip()
@@ -147,6 +157,20 @@ def _has_sub_accounts(viewer: Viewer) -> ColumnElement:
 
 _COMMON_ORDER = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
 
+
+def _service_expiry(values: Mapping[str, Any], viewer: Viewer) -> ColumnElement:
+    """Accounts with an active time-based contract (one the viewer may see) ending within the range: the
+    accounts' "service expiry" (both bounds on the same contract)."""
+    c = tables.contracts
+    where = [c.c.account_id == tables.accounts.c.id, c.c.status == "ACTIVE", c.c.ends_on.is_not(None)]
+    if values.get("service_expires_min") is not None:
+        where.append(c.c.ends_on >= values["service_expires_min"])
+    if values.get("service_expires_max") is not None:
+        where.append(c.c.ends_on <= values["service_expires_max"])
+    rule = viewer.rule(c)
+    return exists(select(c.c.id).where(*where, *([rule] if rule is not None else [])))
+
+
 ACCOUNTS = FilterSpec(
     tables.accounts,
     search=("name", "organization", "email", "city"),
@@ -162,6 +186,7 @@ ACCOUNTS = FilterSpec(
     },
     extra=_indicators("ACCOUNT", tables.accounts),
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
+    together={("service_expires_min", "service_expires_max"): _service_expiry},
 )
 
 CONTACTS = FilterSpec(
@@ -184,6 +209,7 @@ LEADS = FilterSpec(
             _refers(tables.leads.c.assigned_user_id)(viewer), _refers(tables.leads.c.assigned_partner_id)(viewer)
         ),
         "opportunity": _refers(tables.leads.c.opportunity_id),
+        "duplicate_of": _refers(tables.leads.c.duplicate_of_id),
     },
     extra=_indicators("LEAD", tables.leads),
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
@@ -352,4 +378,18 @@ API_TOKENS = FilterSpec(
             tables.api_tokens.c.revoked_at.is_not(None) if revoked else tables.api_tokens.c.revoked_at.is_(None)
         )
     },
+)
+
+SELECTIONS = FilterSpec(
+    tables.selections,
+    search=("name", "description"),
+    equals=("entity_type", "kind", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
+)
+
+SAVED_VIEWS = FilterSpec(
+    tables.saved_views,
+    search=("name",),
+    equals=("list", "sharing", "owner_user_id"),
+    order={"NAME": "name", **_COMMON_ORDER},
 )

@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -46,6 +47,7 @@ from domain.enums import Stage
 from domain.events import DomainEvent
 from domain.indicators import (
     ActivityFact,
+    ContractFact,
     Facts,
     OpportunityFact,
     TaskFact,
@@ -55,6 +57,8 @@ from domain.indicators import (
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
 from persistence import reads, tables
+from persistence.selections import members_condition
+from persistence.visibility import Viewer
 
 ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
     MonitoredEntity.ACCOUNT.value,
@@ -70,8 +74,10 @@ _ACTIVITY_RULES = {
     RuleKind.TOO_MANY_ACTIVITIES,
     RuleKind.MANY_MEETINGS_NO_SALE,
     RuleKind.NO_FUTURE_ACTIVITY,
+    RuleKind.ACTIVITY_MISSING_IN_STAGE,
 }
 _WIN_RULES = {RuleKind.NO_WON_OPPORTUNITY, RuleKind.MANY_MEETINGS_NO_SALE}
+_DEAL_RULES = {RuleKind.NO_OPEN_OR_WON_SALE, RuleKind.DELAYED_SALE}  # read every open deal too
 
 Pair = tuple[int, str, int]  # (monitor id, entity type as stored, entity id)
 
@@ -82,10 +88,79 @@ class Monitor:
     entity_type: str | None  # None: deleted (its type no longer matters)
     rule: Rule | None
     active: bool
+    scope: dict[str, Any] | None = None  # MonitorScope.to_dict(): which rows it judges (None: every row)
 
     @classmethod
     def of(cls, row: Any) -> Monitor:
-        return cls(row.id, row.entity_type, Rule.from_dict(row.rule), bool(row.active))
+        return cls(row.id, row.entity_type, Rule.from_dict(row.rule), bool(row.active), row.scope or None)
+
+
+# --- scopes: the rows a scoped monitor judges ---
+
+_ENTITY_TABLES = {
+    ACCOUNT: tables.accounts,
+    CONTACT: tables.contacts,
+    OPPORTUNITY: tables.opportunities,
+    LEAD: tables.leads,
+}
+# Events about rows a scope's criteria or categories can read: a scoped monitor's scope is compared with what
+# it was after any transaction that records one of them.
+_SCOPE_EVENTS = {"Account", "Contact", "Opportunity", "Lead", "SalesActivity", "Task", "Contract", "Quote", "Selection"}
+
+
+async def _scope_condition(conn: AsyncConnection, monitor: Monitor) -> Any:
+    """The rows of the monitor's table in its scope, as the system sees them (every row, not a reader's)."""
+    scope = monitor.scope or {}
+    table = _ENTITY_TABLES[monitor.entity_type]
+    if scope.get("selection") is not None:
+        s = tables.selections
+        row = (
+            await conn.execute(
+                select(s.c.id, s.c.entity_type, s.c.kind, s.c.criteria).where(s.c.id == scope["selection"])
+            )
+        ).first()
+        if row is None or row.entity_type != monitor.entity_type:
+            return false()  # its selection is gone: it judges nothing
+        return members_condition(row._mapping, Viewer.everything())
+    categories = list(scope.get("categories") or ())
+    a = tables.accounts
+    if monitor.entity_type == ACCOUNT:
+        return a.c.category.in_(categories)
+    return table.c.account_id.in_(select(a.c.id).where(a.c.category.in_(categories)))
+
+
+async def scope_members(conn: AsyncConnection, monitor: Monitor, ids: set[int] | None) -> set[int] | None:
+    """Which of `ids` (None: of all rows) lie in the monitor's scope; None for an unscoped monitor (all)."""
+    if not monitor.scope:
+        return None
+    if ids is not None and not ids:
+        return set()
+    table = _ENTITY_TABLES[monitor.entity_type]
+    condition = await _scope_condition(conn, monitor)
+    return {r.id for r in await conn.execute(select(table.c.id).where(condition, _ids_clause(table.c.id, ids)))}
+
+
+async def _scope_moves(conn: AsyncConnection, monitor: Monitor) -> set[int]:
+    """The rows that entered or left the monitor's scope since the last look (which is stored again)."""
+    t = tables.monitor_scope_members
+    now_in = await scope_members(conn, monitor, None) or set()
+    stored = {r.entity_id for r in await conn.execute(select(t.c.entity_id).where(t.c.monitor_id == monitor.id))}
+    entered, left = now_in - stored, stored - now_in
+    if left:
+        await conn.execute(delete(t).where(t.c.monitor_id == monitor.id, t.c.entity_id.in_(sorted(left))))
+    if entered:
+        await conn.execute(insert(t), [{"monitor_id": monitor.id, "entity_id": i} for i in sorted(entered)])
+    return entered | left
+
+
+async def _reset_scope(conn: AsyncConnection, monitor: Monitor) -> None:
+    """A monitor created, changed or deleted: its stored scope starts again from what it is now."""
+    t = tables.monitor_scope_members
+    await conn.execute(delete(t).where(t.c.monitor_id == monitor.id))
+    if monitor.active and monitor.scope and monitor.entity_type is not None:
+        members = await scope_members(conn, monitor, None) or set()
+        if members:
+            await conn.execute(insert(t), [{"monitor_id": monitor.id, "entity_id": i} for i in sorted(members)])
 
 
 # --- facts ---
@@ -118,7 +193,27 @@ async def _account_level(
         )
         for r in rows:
             activities[r.owner].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
-    if rules & _WIN_RULES:
+    if rules & _DEAL_RULES:
+        o = tables.opportunities
+        won_or_open = or_(
+            and_(o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None)),
+            o.c.stage.not_in([Stage.WON.value, Stage.LOST.value]),
+        )
+        rows = await conn.execute(
+            select(o.c.account_id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.created_at).where(
+                won_or_open, _ids_clause(o.c.account_id, account_ids)
+            )
+        )
+        for r in rows:
+            wins[r.account_id].append(
+                OpportunityFact(
+                    stage=Stage(r.stage),
+                    since=r.closed_at or r.created_at,
+                    closed_at=r.closed_at,
+                    expected_close_date=r.expected_close_date,
+                )
+            )
+    elif rules & _WIN_RULES:
         o = tables.opportunities
         rows = await conn.execute(
             select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
@@ -171,6 +266,27 @@ async def _tasks_for(
     return await _overdue_candidates(conn, kind, None if wanted.get(kind) is None else set(found))
 
 
+async def _contracts_for(
+    conn: AsyncConnection, kind: str, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]], found: Any
+) -> dict[int, list[ContractFact]]:
+    """The active contracts with an end of the accounts or opportunities found (all when all were wanted),
+    when a rule of that kind reads contracts (CONTRACT_EXPIRING); none otherwise."""
+    if RuleKind.CONTRACT_EXPIRING not in rules.get(kind, set()) or not found:
+        return {}
+    c = tables.contracts
+    owner = c.c.account_id if kind == ACCOUNT else c.c.opportunity_id
+    ids = None if wanted.get(kind) is None else set(found)
+    rows = await conn.execute(
+        select(owner.label("owner"), c.c.ends_on).where(
+            c.c.status == "ACTIVE", c.c.ends_on.is_not(None), _ids_clause(owner, ids)
+        )
+    )
+    result: dict[int, list[ContractFact]] = defaultdict(list)
+    for r in rows:
+        result[r.owner].append(ContractFact(ends_on=r.ends_on))
+    return result
+
+
 async def load_facts(
     conn: AsyncConnection,
     wanted: dict[str, set[int] | None],
@@ -215,12 +331,14 @@ async def load_facts(
         activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
         account_tasks = await _tasks_for(conn, ACCOUNT, wanted, rules, account_rows)
         contact_tasks = await _tasks_for(conn, CONTACT, wanted, rules, contact_rows)
+        account_contracts = await _contracts_for(conn, ACCOUNT, wanted, rules, account_rows)
         facts[ACCOUNT] = {
             i: Facts(
                 created_at=created,
                 activities=tuple(activities.get(i, ())),
                 opportunities=tuple(wins.get(i, ())),
                 tasks=tuple(account_tasks.get(i, ())),
+                contracts=tuple(account_contracts.get(i, ())),
             )
             for i, created in account_rows.items()
         }
@@ -257,6 +375,7 @@ async def load_facts(
                         ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at)
                     )
             tasks = await _tasks_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
+            sold = await _contracts_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
             for r in rows:
                 me = OpportunityFact(
                     stage=Stage(r.stage),
@@ -269,6 +388,7 @@ async def load_facts(
                     activities=tuple(activities.get(r.id, ())),
                     opportunity=me,
                     tasks=tuple(tasks.get(r.id, ())),
+                    contracts=tuple(sold.get(r.id, ())),
                 )
     if LEAD in wanted:
         ids = wanted[LEAD]
@@ -338,9 +458,10 @@ async def reevaluate(
     for monitor_id, ids in live.items():
         monitor = monitors[monitor_id]
         of_type = facts.get(monitor.entity_type, {})
+        in_scope = await scope_members(conn, monitor, ids)
         for entity_id in of_type if ids is None else ids:
             entity = of_type.get(entity_id)
-            if entity is None:
+            if entity is None or (in_scope is not None and entity_id not in in_scope):
                 continue
             verdict = evaluate(monitor.rule, entity, now)
             pair = (monitor_id, monitor.entity_type, entity_id)
@@ -429,7 +550,16 @@ _OPPORTUNITY_FACTS = {
 }
 _ACTIVITY_FACTS = {"ActivityLogged", "ActivityChanged", "ActivityDeleted"}
 _TASK_FACTS = {"TaskCreated", "TaskChanged", "TaskCompleted", "TaskReopened", "TaskDeleted"}
-_JUDGING = {"rule", "entity_type", "active"}  # the fields of a monitor that decide what it marks
+# What moves a contract's end or status (ContractExpiring only records that a notice was given).
+_CONTRACT_FACTS = {
+    "ContractCreated",
+    "ContractWithdrawn",
+    "ContractRenewed",
+    "ContractCancelled",
+    "ContractExpired",
+    "ContractRemoved",
+}
+_JUDGING = {"rule", "entity_type", "active", "scope"}  # the fields of a monitor that decide what it marks
 
 
 def affected_by(events: Iterable[DomainEvent]) -> _Affected:
@@ -456,6 +586,11 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
                 found.via_contacts.add(data["contactId"])
             if data.get("leadId") is not None:
                 found.leads.add(data["leadId"])
+        elif kind in _CONTRACT_FACTS:
+            if data.get("accountId") is not None:
+                found.accounts.add(data["accountId"])
+            if data.get("opportunityId") is not None:
+                found.opportunities.add(data["opportunityId"])
         elif kind in _OPPORTUNITY_FACTS:
             found.opportunities.add(event.entity_id)
             found.via_opportunities.add(event.entity_id)
@@ -480,7 +615,7 @@ async def load_monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Moni
     where = m.c.active.is_(True) if not also else or_(m.c.active.is_(True), m.c.id.in_(sorted(also)))
     found = {
         r.id: Monitor.of(r)
-        for r in await conn.execute(select(m.c.id, m.c.entity_type, m.c.rule, m.c.active).where(where))
+        for r in await conn.execute(select(m.c.id, m.c.entity_type, m.c.rule, m.c.active, m.c.scope).where(where))
     }
     for monitor_id in also - set(found):
         found[monitor_id] = Monitor(monitor_id, None, None, False)  # deleted in this transaction
@@ -494,6 +629,11 @@ async def lock(conn: AsyncConnection) -> None:
     that monitor holds while it waits for this lock."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+
+
+def _scoped(monitors: dict[int, Monitor], changed: set[int]) -> list[Monitor]:
+    """The active scoped monitors that did not change in this transaction."""
+    return [m for m in monitors.values() if m.active and m.scope and m.id not in changed]
 
 
 def _by_type(monitors: dict[int, Monitor], changed: set[int]) -> dict[str, list[int]]:
@@ -513,7 +653,8 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     lock is held, so a monitor another transaction switched on, off or changed meanwhile (and has
     already evaluated, without this transaction's changes) is judged as it is now."""
     found = affected_by(events)
-    if not found:
+    rows_changed = any(e.entity_type in _SCOPE_EVENTS for e in events)
+    if not found and not rows_changed:
         return []
     touched = set()
     if found.accounts or found.via_opportunities:
@@ -527,7 +668,11 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     if found.leads:
         touched.add(LEAD)
     monitors = await load_monitors(conn, found.monitors)
-    if not found.monitors and not touched & set(_by_type(monitors, found.monitors)):
+    if (
+        not found.monitors
+        and not touched & set(_by_type(monitors, found.monitors))
+        and not (rows_changed and _scoped(monitors, found.monitors))
+    ):
         return []  # no monitor can be affected: this SELECT was all it cost
     if conn.dialect.name != "sqlite":
         await lock(conn)
@@ -571,7 +716,14 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
     for kind, monitor_ids in by_type.items():
         for monitor_id in monitor_ids:
             if entities[kind]:
-                scope[monitor_id] = entities[kind]
+                scope[monitor_id] = set(entities[kind])
+    for monitor_id in found.monitors:
+        await _reset_scope(conn, monitors[monitor_id])
+    if rows_changed:
+        for monitor in _scoped(monitors, found.monitors):
+            moved = await _scope_moves(conn, monitor)
+            if moved:
+                scope[monitor.id] = scope.get(monitor.id, set()) | moved  # type: ignore[operator]
     if not scope:
         return []
     made = await reevaluate(conn, monitors, scope, now, known)
@@ -591,12 +743,13 @@ async def evaluate_all(conn: AsyncConnection, now: datetime) -> set[Pair]:
     for m in monitors.values():
         rules[m.entity_type].add(m.rule.kind)
     facts = await load_facts(conn, wanted, rules) if wanted else {}
-    return {
-        (m.id, m.entity_type, entity_id)
-        for m in monitors.values()
-        for entity_id, entity in facts.get(m.entity_type, {}).items()
-        if evaluate(m.rule, entity, now).holds
-    }
+    found = set()
+    for m in monitors.values():
+        in_scope = await scope_members(conn, m, None)
+        for entity_id, entity in facts.get(m.entity_type, {}).items():
+            if (in_scope is None or entity_id in in_scope) and evaluate(m.rule, entity, now).holds:
+                found.add((m.id, m.entity_type, entity_id))
+    return found
 
 
 async def stored_indicators(conn: AsyncConnection) -> set[Pair]:

@@ -21,6 +21,7 @@ from domain.contracts import Contract
 from domain.conversations import Conversation, ConversationSettings
 from domain.documents import DocumentTemplate, QuoteDocument
 from domain.errors import Ref
+from domain.identity import LeadMatchingSettings
 from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.monitors import StatusMonitor
@@ -28,10 +29,12 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
+from domain.selections import Selection
 from domain.tasks import Task
 from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
 from domain.uow import Link
+from domain.views import SavedView
 from persistence import tables
 
 TABLES: dict[type[Entity], Table] = {
@@ -63,10 +66,13 @@ TABLES: dict[type[Entity], Table] = {
     DocumentTemplate: tables.document_templates,
     QuoteDocument: tables.quote_documents,
     StatusMonitor: tables.status_monitors,
+    Selection: tables.selections,
+    SavedView: tables.saved_views,
     Conversation: tables.conversations,
     ConversationSettings: tables.conversation_settings,
     TrackedTerm: tables.tracked_terms,
     Task: tables.tasks,
+    LeadMatchingSettings: tables.lead_matching_settings,
 }
 
 LINKS: dict[Link, Table] = {

@@ -1,5 +1,7 @@
 """The indicator scheduler: time-based rules flip on their own. It re-evaluates only the (monitor,
-entity) pairs whose due time has come, one process of a deployment at a time.
+entity) pairs whose due time has come, one process of a deployment at a time. It also moves contracts
+along their dates (issue 18): an active contract whose end has passed is ended (EXPIRED, or CANCELLED
+when terminated early) and one whose end is within the notice period is announced, each with its event.
 
 Apart from persistence/indicators.py because it runs its passes in a unit of work, while the unit of
 work calls persistence/indicators.py at every commit: in one module the two imported each other."""
@@ -11,12 +13,15 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.base import utcnow
+from domain.contracts import NOTICE_DAYS, Contract, end_of_day
+from domain.enums import ContractStatus
+from domain.workflows import contracts as contract_flows
 from persistence import tables
 from persistence.indicators import load_monitors, lock, reevaluate
 from persistence.uow import SqlUnitOfWork
@@ -36,8 +41,10 @@ class IndicatorScheduler:
         clock: Callable[[], datetime] = utcnow,
         on_events: Callable[[], None] | None = None,
         max_sleep: float = 10.0,
+        notice_days: int = NOTICE_DAYS,
     ) -> None:
         self.engine, self.clock, self.on_events, self.max_sleep = engine, clock, on_events, max_sleep
+        self.notice_days = notice_days
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -49,7 +56,7 @@ class IndicatorScheduler:
         `on_events`. Returns how many pairs were re-evaluated."""
 
         moment = now or self.clock()
-        done = 0
+        done = await self.run_contracts(moment)
         while True:
             async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
                 await lock(uow.c)
@@ -87,9 +94,72 @@ class IndicatorScheduler:
             if len(rows) < BATCH:
                 return done
 
+    async def run_contracts(self, moment: datetime) -> int:
+        """End the active contracts whose end has passed at `moment` and announce those whose end is within
+        the notice period (in batches, one transaction each, the events in the same transaction): the
+        contract workflows decide what each becomes. Returns how many contracts changed."""
+        c = tables.contracts
+        # A date is over at 00:00 UTC of the next day: ended when ends_on < today, announced when
+        # ends_on < today + notice days.
+        today = moment.date()
+        done = 0
+        while True:
+            async with SqlUnitOfWork(self.engine, clock=lambda: moment, on_commit=self.on_events) as uow:
+                await lock(uow.c)  # schedulers take turns: two never end the same contract
+                rows = list(
+                    await uow.c.execute(
+                        select(c.c.id)
+                        .where(
+                            c.c.status == ContractStatus.ACTIVE.value,
+                            c.c.ends_on < today + timedelta(days=self.notice_days),
+                        )
+                        .where(
+                            or_(
+                                c.c.ends_on < today,
+                                c.c.expiry_noticed_for.is_(None),
+                                c.c.expiry_noticed_for != c.c.ends_on,
+                            )
+                        )
+                        .order_by(c.c.ends_on, c.c.id)
+                        .limit(BATCH)
+                    )
+                )
+                if not rows:
+                    return done
+                for row in rows:
+                    contract = await uow.get(Contract, row.id)
+                    if contract.is_over(moment):
+                        await contract_flows.end_contract(uow, contract)
+                    elif contract.notice_at(self.notice_days) is not None:
+                        await contract_flows.announce_expiry(uow, contract, self.notice_days)
+                await uow.commit()
+            done += len(rows)
+            if len(rows) < BATCH:
+                return done
+
     async def next_due(self) -> datetime | None:
+        """The next instant something is due: an indicator's due time, a contract's end or its notice."""
+        c = tables.contracts
+        active = c.c.status == ContractStatus.ACTIVE.value
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(tables.indicator_due_times.c.due_at)))).scalar()
+            row = (
+                await conn.execute(
+                    select(
+                        select(func.min(tables.indicator_due_times.c.due_at)).scalar_subquery(),
+                        select(func.min(c.c.ends_on)).where(active).scalar_subquery(),
+                        select(func.min(c.c.ends_on))
+                        .where(active, or_(c.c.expiry_noticed_for.is_(None), c.c.expiry_noticed_for != c.c.ends_on))
+                        .scalar_subquery(),
+                    )
+                )
+            ).one()
+        moments = [row[0]]
+        if row[1] is not None:
+            moments.append(end_of_day(row[1]))
+        if row[2] is not None:
+            moments.append(end_of_day(row[2]) - timedelta(days=self.notice_days))
+        found = [m for m in moments if m is not None]
+        return min(found) if found else None
 
     async def run(self) -> None:
         while True:

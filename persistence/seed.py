@@ -42,7 +42,7 @@ from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
 from domain.quotes import Quote, QuoteItem, quote_total
 from domain.tasks import Task
-from persistence import aggregates, tables
+from persistence import aggregates, conversation_aggregates, tables
 from persistence.rows import to_row
 from persistence.seed_conversations import ConversationSeeder, Deal, seed_tables
 
@@ -1096,6 +1096,7 @@ class _Company:
                         assigned_user_id=None if partner_id else owner,
                         assigned_partner_id=partner_id,
                         status=LeadStatus.QUALIFIED,
+                        status_changed_at=opp_created,
                         account_id=account_id,
                         contact_id=contact_id,
                         opportunity_id=opp_id,
@@ -1135,6 +1136,7 @@ class _Company:
                         if status is LeadStatus.DISQUALIFIED
                         else None,
                         archived=rng.random() < (0.3 if status is LeadStatus.DISQUALIFIED else 0.05),
+                        status_changed_at=None if status is LeadStatus.OPEN else updated,
                         **self.stamps(created, updated),
                     ),
                 )
@@ -1298,7 +1300,7 @@ async def seed(
             company.goals()
             await _insert(conn, company.take(*LAST_TABLES), summary.counts)
             bar.set_description("seeding: scoreboard aggregates")
-            summary.counts[tables.scoreboard_buckets.name] = await conn.run_sync(aggregates.rebuild)
+            summary.counts["aggregate buckets"] = await conn.run_sync(aggregates.rebuild)
             bar.set_description("seeding: conversations")
             seeder = ConversationSeeder(
                 n,
@@ -1313,6 +1315,8 @@ async def seed(
             )
             built = seeder.build()
             await _insert(conn, [(table, built[table.name]) for table in seed_tables()], summary.counts)
+            bar.set_description("seeding: conversation aggregates")
+            summary.counts[tables.conversation_buckets.name] = await conn.run_sync(conversation_aggregates.rebuild)
             # Planner statistics for the bulk-loaded tables: without them PostgreSQL chose plans that made
             # the nested benchmark read 6x slower in the database until autovacuum got round to it.
             bar.set_description("seeding: analyze")

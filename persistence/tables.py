@@ -318,6 +318,7 @@ opportunities = Table(
     Index("ix_opportunities_name", "name"),
     Index("ix_opportunities_created_at", "created_at"),
     Index("ix_opportunities_expected_close_date", "expected_close_date"),
+    Index("ix_opportunities_stage_created_at", "stage", "created_at"),  # the opportunity board's columns
 )
 
 opportunity_related_accounts = Table(
@@ -396,9 +397,14 @@ contracts = Table(
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date),
     Column("status", String(16), nullable=False),
+    Column("cancelled_on", Date),
+    Column("cancel_reason", Text),
+    Column("expiry_noticed_for", Date),
     *_stamps(),
     UniqueConstraint("quote_item_id", name="uq_contracts_quote_item"),
     Index("ix_contracts_starts_on", "starts_on"),
+    # The scheduler's due contracts (active, by end) and the accounts' service-expiry filter.
+    Index("ix_contracts_status_ends_on", "status", "ends_on"),
 )
 
 leads = Table(
@@ -426,9 +432,33 @@ leads = Table(
     _fk("contact_id", "contacts.id", index=False),
     _fk("opportunity_id", "opportunities.id", index=False),
     Column("anonymized", Boolean, nullable=False, default=False),
+    Column("status_changed_at", UTCDateTime),
+    Column("email_key", String(320)),
+    Column("phone_key", String(64)),
+    Column("company_key", String(300)),
+    _fk("duplicate_of_id", "leads.id", ondelete="SET NULL"),
+    _fk("matched_contact_id", "contacts.id", ondelete="SET NULL", index=False),
+    _fk("matched_account_id", "accounts.id", ondelete="SET NULL", index=False),
+    Column("match_reasons", JSON),
+    _fk("merged_into_id", "leads.id", ondelete="SET NULL", index=False),
     *_stamps(),
     Index("ix_leads_board", "status", "archived", "priority", "created_at"),
     Index("ix_leads_created_at", "created_at"),
+    Index("ix_leads_email_key", "email_key"),
+    Index("ix_leads_phone_key", "phone_key"),
+    Index("ix_leads_company_key", "company_key"),
+)
+
+# Whether incoming leads are matched with known leads, contacts and accounts (one row, id 1).
+lead_matching_settings = Table(
+    "lead_matching_settings",
+    metadata,
+    _id(),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("by_email", Boolean, nullable=False, default=True),
+    Column("by_phone", Boolean, nullable=False, default=True),
+    Column("by_company", Boolean, nullable=False, default=True),
+    *_stamps(),
 )
 
 sales_activities = Table(
@@ -449,6 +479,7 @@ sales_activities = Table(
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
     *_stamps(),
     Index("ix_sales_activities_created_at", "created_at"),
+    Index("ix_sales_activities_occurred_at", "occurred_at"),
 )
 
 # Tasks (migration 0009): a to-do on exactly one account, contact, opportunity or lead.
@@ -539,7 +570,69 @@ status_monitors = Table(
     Column("entity_type", String(16), nullable=False),
     Column("rule", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    # Which rows it judges (migration 0010): null every row of its type; {"selection": id} the members of a
+    # selection; {"categories": [...]} accounts of these categories (contacts: their account's).
+    Column("scope", JSON),
     *_stamps(),
+)
+
+# Selections (migration 0010): a named set of accounts, contacts, opportunities, leads or activities, either
+# dynamic (its criteria, members computed when read) or static (its member rows), owned by a user or a partner.
+selections = Table(
+    "selections",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("entity_type", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("criteria", JSON),
+    Column("sharing", String(8), nullable=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
+# No foreign key to the member row (it is one of five tables): a member deleted since is simply not read
+# (members are always read joined to their table).
+selection_members = Table(
+    "selection_members",
+    metadata,
+    Column("selection_id", Integer, ForeignKey("selections.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_selection_members_entity", "entity_id"),
+)
+
+# Saved views (migration 0010): a named filter (criteria) and order for one root list, with the roles whose
+# default it is and whether it is its owner's own default.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("list", String(16), nullable=False),
+    Column("criteria", JSON),
+    Column("order_field", String(32)),
+    Column("order_descending", Boolean, nullable=False, default=False),
+    Column("sharing", String(8), nullable=False),
+    Column("default_for_roles", JSON, nullable=False, default=list),
+    Column("owner_default", Boolean, nullable=False, default=False),
+    _fk("owner_user_id", "users.id", ondelete="CASCADE"),
+    _fk("owner_partner_id", "partners.id", ondelete="CASCADE"),
+    *_stamps(),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_partner_id IS NULL)", name="one_owner"),
+)
+
+# The rows in a scoped monitor's scope as the indicator step last saw them (migration 0010): each transaction
+# compares them with the scope now, and judges again exactly the rows that entered or left it. No foreign key
+# to the monitor (like status_indicators: the indicator step's writers never wait on a monitor row).
+monitor_scope_members = Table(
+    "monitor_scope_members",
+    metadata,
+    Column("monitor_id", Integer, primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
 )
 
 status_indicators = Table(
@@ -855,4 +948,111 @@ scoreboard_buckets = Table(
     Column("amount_e4", AMOUNT_E4, nullable=False),
     Index("ix_scoreboard_buckets_owner", "owner_id", "grain", "starts_on"),
     Index("ix_scoreboard_buckets_manager", "manager_id", "grain", "starts_on"),
+)
+
+# --- the conversation insights' aggregates (migration 0012): sums per scope and day or month ---
+
+# A scope: what the visibility rules read of a conversation (its owner, its links and the contacts that
+# speak in it). Conversations with the same scope are seen by exactly the same viewers, so a bucket of a
+# scope is wholly visible or wholly hidden. `key` is a digest of the scope; scopes are never changed (a
+# conversation whose links change moves to another scope).
+conversation_scopes = Table(
+    "conversation_scopes",
+    metadata,
+    _id(),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("owner_id", Integer, nullable=False),  # no foreign keys: a scope only describes
+    Column("account_id", Integer),
+    Column("opportunity_id", Integer),
+    Column("contact_id", Integer),
+)
+
+conversation_scope_speakers = Table(
+    "conversation_scope_speakers",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Integer, primary_key=True),
+)
+
+# The analyses of a scope's conversations summed per DAY and per MONTH (UTC) of their start.
+conversation_buckets = Table(
+    "conversation_buckets",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id"), primary_key=True),
+    Column("grain", String(8), primary_key=True),  # DAY or MONTH
+    Column("starts_on", Date, primary_key=True),  # the day, or the month's first day
+    Column("calls", Integer, nullable=False),
+    Column("seconds", BigInteger, nullable=False),  # recorded duration
+    Column("phone_seconds", BigInteger, nullable=False),  # ... of PHONE_CALLs
+    Column("meeting_seconds", BigInteger, nullable=False),  # ... of ONLINE_MEETINGs and MEETINGs
+    Column("seller_talk_ms", BigInteger, nullable=False),
+    Column("customer_talk_ms", BigInteger, nullable=False),
+    Column("switches", BigInteger, nullable=False),
+    Column("scored", Integer, nullable=False),  # calls with a customer sentiment
+    Column("score_e4", BigInteger, nullable=False),  # their scores' sum, in ten-thousandths
+    Column("positive", Integer, nullable=False),
+    Column("neutral", Integer, nullable=False),
+    Column("negative", Integer, nullable=False),
+    Column("keyword_calls", Integer, nullable=False),
+    Column("competitor_calls", Integer, nullable=False),
+    Column("keyword_mentions", BigInteger, nullable=False),
+    Column("competitor_mentions", BigInteger, nullable=False),
+    Column("new_names", Integer, nullable=False),
+    Index("ix_conversation_buckets_time", "grain", "starts_on"),
+)
+
+# Per bucket, what is counted per item: T (a tracked term: calls mentioning it, mentions per side) and
+# S (a customer sentiment score in hundredths: calls with it).
+conversation_bucket_items = Table(
+    "conversation_bucket_items",
+    metadata,
+    Column("scope_id", Integer, ForeignKey("conversation_scopes.id"), primary_key=True),
+    Column("grain", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("kind", String(1), primary_key=True),
+    Column("item", Integer, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    Column("seller_mentions", BigInteger, nullable=False),
+    Column("customer_mentions", BigInteger, nullable=False),
+    Index("ix_conversation_bucket_items_time", "grain", "starts_on"),
+    Index("ix_conversation_bucket_items_item", "kind", "item"),
+)
+
+# The sales reports' aggregates (issue 18, migration 0011): the scoreboard's buckets with the stage, the
+# product sold and the partners in the key, and a weighted amount (persistence/aggregates.py).
+report_buckets = Table(
+    "report_buckets",
+    metadata,
+    # OWNER, MANAGER, PARTNER: the scoreboard's slices, read by the same visibility rules.
+    Column("slice", String(8), primary_key=True),
+    # ALL, MONTH or DAY (UTC): of the closing time for WON and LOST, of the expected close date when open.
+    Column("grain", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),  # the DAY, the MONTH's first day; 0001-01-01 for ALL
+    Column("stage", String(16), primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),  # '' for deals without an amount
+    # 0: the deal itself; > 0: a won deal's contracts of this product; -1: won revenue on no product.
+    Column("product_id", Integer, primary_key=True),
+    Column("manager_id", Integer, primary_key=True),  # MANAGER slice; 0 elsewhere
+    Column("partner_id", Integer, primary_key=True),  # the deal's partner or 0 (every slice)
+    Column("account_partner_id", Integer, primary_key=True),  # the account's partner or 0 (every slice)
+    Column("is_private", Boolean, primary_key=True),
+    Column("creator_id", Integer, primary_key=True),
+    Column("deals", Integer, nullable=False),
+    Column("amount_e4", AMOUNT_E4, nullable=False),
+    Column("weighted_e6", AMOUNT_E4, nullable=False),  # amount in ten-thousandths × probability (%)
+    Index("ix_report_buckets_owner", "owner_id"),
+)
+
+# Time spent per channel (issue 18, migration 0011): sales activities that occurred, by owner and type.
+activity_buckets = Table(
+    "activity_buckets",
+    metadata,
+    Column("grain", String(8), primary_key=True),  # ALL, MONTH or DAY (UTC) of `occurred_at`
+    Column("starts_on", Date, primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("activities", Integer, nullable=False),
+    Column("minutes", BigInteger, nullable=False),
+    Index("ix_activity_buckets_owner", "owner_id"),
 )

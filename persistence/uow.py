@@ -8,31 +8,39 @@ import asyncio
 import copy
 import dataclasses
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, func, insert, select, text, true, update
+from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.accounts import Account
+from domain.activities import SalesActivity
 from domain.audit import AUDITED
 from domain.base import Entity, utcnow
 from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
+from domain.contracts import Contract
+from domain.conversations import Conversation
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
+from domain.identity import Identity, Known
 from domain.opportunities import Opportunity
 from domain.people import User
 from domain.uow import Actor, Link
-from persistence import aggregates, indicators, reads, tables
+from persistence import aggregates, conversation_aggregates, identities, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
 from persistence.visibility import EVENT_TABLES, KEPT_ROW, Viewer, kept_columns
 
 E = TypeVar("E", bound=Entity)
+
+# The rows a conversation links to, by the column that names them: deleting one moves its conversations
+# to another scope of the insights' buckets (the link is set to NULL).
+_CONVERSATION_LINKS = {"Account": "account_id", "Contact": "contact_id", "Opportunity": "opportunity_id"}
 
 # SQLite has one writer at a time; a deferred transaction that reads and then writes fails with
 # "database is locked" when another one wrote meanwhile. Within a process, write transactions
@@ -44,6 +52,16 @@ _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weak
 # the one the dispatcher numbered under before events were numbered at commit, so an older process
 # during an upgrade still takes turns with this one.)
 EVENT_NUMBERING_LOCK = 0x5A1E5_0B0
+
+
+# The rows whose sales activities the database deletes with them (ON DELETE CASCADE), by the column of
+# sales_activities that names them: those activities leave the activity buckets.
+CASCADED_ACTIVITIES = {
+    "Opportunity": "opportunity_id",
+    "Lead": "lead_id",
+    "Account": "account_id",
+    "Partner": "partner_id",
+}
 
 
 class SqlUnitOfWork:
@@ -74,10 +92,15 @@ class SqlUnitOfWork:
         self._kept: dict[tuple[str, int], dict[str, Any]] = {}
         self.committed = False
         self._seen: dict[tuple[type, int], Entity] = {}
+        # Rows `preload` read with the caller's rules, until this transaction writes them: a `get` of one
+        # costs no statement.
+        self._preloaded: dict[tuple[type, int], Any] = {}
         self._written: set[tuple[str, int]] = set()
         self._lock: asyncio.Lock | None = None
         # The scoreboard's buckets, moved in this transaction with the opportunities and accounts.
         self.deals = aggregates.DealTracker()
+        # The conversation insights' buckets, moved with the conversations' analyses and links.
+        self.talks = conversation_aggregates.ConversationTracker()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self.engine.dialect.name == "sqlite":
@@ -123,28 +146,52 @@ class SqlUnitOfWork:
         caller's behalf and never shows it (the splitter that routes a partner's lead, the ancestors a
         cycle check walks, the contact a GDPR erasure wipes): what it finds must not reach the caller, in
         an error message or an answer, and a NotFound from it names a row the caller may not know of."""
-        table = table_of(kind)
-        stmt = select(table).where(table.c.id == id)
-        rule = None if as_system else self.viewer.rule(table)
-        if rule is not None:
-            stmt = stmt.where(rule)
-        row = (await self.c.execute(stmt, self.viewer.params)).first()
+        row = self._preloaded.get((kind, id))
         if row is None:
-            raise NotFound(kind.__name__, id)
+            table = table_of(kind)
+            stmt = select(table).where(table.c.id == id)
+            rule = None if as_system else self.viewer.rule(table)
+            if rule is not None:
+                stmt = stmt.where(rule)
+            row = (await self.c.execute(stmt, self.viewer.params)).first()
+            if row is None:
+                raise NotFound(kind.__name__, id)
         return await self._entity(kind, row)
+
+    async def preload(self, kind: type[E], ids: Iterable[int]) -> list[E]:
+        """Read the rows of `kind` with these ids that the caller may see, in one statement, so that the
+        `get`s of them that follow cost none (until this transaction writes them). Rows the caller may not
+        see, or that do not exist, are left out: a later `get` reports them as it always does."""
+        wanted = list(dict.fromkeys(i for i in ids if (kind, i) not in self._preloaded))
+        if wanted:
+            table = table_of(kind)
+            stmt = select(table).where(table.c.id.in_(wanted))
+            rule = self.viewer.rule(table)
+            if rule is not None:
+                stmt = stmt.where(rule)
+            for row in await self.c.execute(stmt, self.viewer.params):
+                self._preloaded[(kind, row.id)] = row
+        return [await self._entity(kind, self._preloaded[(kind, i)]) for i in ids if (kind, i) in self._preloaded]
+
+    async def get_many(self, kind: type[E], ids: Iterable[int]) -> list[E]:
+        """`get` of each id, in order, in one statement: the first id the caller may not read is the
+        NotFound, as it would be reading them one by one."""
+        ids = list(ids)
+        await self.preload(kind, ids)
+        return [await self.get(kind, i) for i in ids]
 
     async def find(self, kind: type[E], /, order_by: str | None = None, **where: Any) -> list[E]:
         """Every row matching `where`, whoever may see it: the workflow's own bookkeeping (what a delete
         cascades to, a uniqueness check, the routing rules), never the check of an id the caller names
         (that is `get`)."""
         table = table_of(kind)
-        stmt = select(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
+        stmt = select(table).where(and_(true(), *_matches(table, where)))
         stmt = stmt.order_by(table.c[order_by] if order_by else table.c.id, table.c.id)
         return [await self._entity(kind, row) for row in await self.c.execute(stmt)]
 
     async def count(self, kind: type[E], /, **where: Any) -> int:
         table = table_of(kind)
-        stmt = select(func.count()).select_from(table).where(and_(true(), *(table.c[k] == v for k, v in where.items())))
+        stmt = select(func.count()).select_from(table).where(and_(true(), *_matches(table, where)))
         return (await self.c.execute(stmt)).scalar_one()
 
     async def _entity(self, kind: type[E], row: Any) -> E:
@@ -166,20 +213,58 @@ class SqlUnitOfWork:
         entity.version = 1
         row = to_row(entity)
         check_fits(table, row)
+        if isinstance(entity, Contract):  # a won deal's contracts are counted per product
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(insert(table).values(**row).returning(table.c.id))
         except IntegrityError as error:
             raise _conflict(type(entity).__name__, error) from None
         entity.id = result.scalar_one()
+        await self._added(entity, table)
+        return entity
+
+    async def add_all(self, entities: list[E]) -> list[E]:
+        """`add` of each entity (all of one kind), inserted in one statement."""
+        if len(entities) < 2:
+            return [await self.add(entity) for entity in entities]
+        kind = type(entities[0])
+        if any(type(entity) is not kind for entity in entities):
+            raise TypeError("add_all takes entities of one kind")
+        table = table_of(kind)
+        rows = []
+        for entity in entities:
+            entity.created_at = entity.updated_at = self.now
+            entity.version = 1
+            rows.append(to_row(entity))
+            check_fits(table, rows[-1])
+        sqlite = self.engine.dialect.name == "sqlite"
+        # SQLAlchemy keeps the keys in the rows' order by sending one row per statement on SQLite. There a
+        # row's key is the largest so far plus one, so the rows of one INSERT get rising keys in their order:
+        # sorting the keys gives each row its own, and the rows go in one statement.
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=not sqlite)
+        try:
+            result = await self.c.execute(stmt, rows)
+        except IntegrityError as error:
+            raise _conflict(kind.__name__, error) from None
+        keys = result.scalars().all()
+        for entity, key in zip(entities, sorted(keys) if sqlite else keys, strict=True):
+            entity.id = key
+            await self._added(entity, table)
+        return entities
+
+    async def _added(self, entity: Entity, table: Table) -> None:
         if isinstance(entity, Opportunity):
             self.deals.added(entity.id)
+        if isinstance(entity, Conversation):
+            self.talks.added(entity.id)
+        if isinstance(entity, SalesActivity):
+            self.deals.activity(None, entity)
         if isinstance(entity, Bundle):
             await self._write_components(entity)
         self._seen[(type(entity), entity.id)] = copy.deepcopy(entity)
         self._written.add((table.name, entity.id))
         if type(entity).__name__ in AUDITED:
             self.audit(type(entity).__name__, entity.id, "created", None, _label(entity))
-        return entity
 
     async def update(self, entity: E) -> E:
         """Write what changed since the entity was read; Conflict when someone else changed it first."""
@@ -197,6 +282,7 @@ class SqlUnitOfWork:
             return entity
         if entity.version != before.version:
             raise StaleVersion(kind.__name__, entity.id, before.version, entity.version)
+        self._preloaded.pop((kind, entity.id), None)
         table = table_of(kind)
         row = {k: v for k, v in to_row(entity).items() if k not in ("id", "created_at", "version")}
         row["updated_at"] = self.now
@@ -208,6 +294,9 @@ class SqlUnitOfWork:
         )
         if kind is Opportunity and aggregates.DEAL_FIELDS.intersection(changed):
             await self.deals.before_change(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, before.opportunity_id)
+            await self.deals.before_change(self.c, entity.opportunity_id)
         try:
             result = await self.c.execute(stmt)
         except IntegrityError as error:
@@ -216,6 +305,8 @@ class SqlUnitOfWork:
             raise StaleVersion(kind.__name__, entity.id)
         if kind is Account and aggregates.ACCOUNT_FIELDS.intersection(changed):
             await self.deals.account_changed(self.c, entity.id, aggregates.AccountSide.of(before))
+        if kind is SalesActivity:
+            self.deals.activity(before, entity)
         if isinstance(entity, Bundle) and entity.components != before.components:
             await self.c.execute(
                 delete(tables.bundle_components).where(tables.bundle_components.c.bundle_id == entity.id)
@@ -240,6 +331,7 @@ class SqlUnitOfWork:
         kind = type(entity)
         before = self._seen.get((kind, entity.id))
         version = before.version if before else entity.version
+        self._preloaded.pop((kind, entity.id), None)
         table = table_of(kind)
         result = await self.c.execute(
             update(table)
@@ -262,10 +354,15 @@ class SqlUnitOfWork:
         a no-op: the write transactions of a process are already serialised by this unit of work's
         lock (see `_sqlite_write_locks`), and SQLite has no row locks. A missing row locks nothing
         (`get` then says NotFound)."""
+        self._preloaded.pop((kind, id), None)  # what the holder commits is read after the lock
         if self.engine.dialect.name == "sqlite":
             return
         table = table_of(kind)
         await self.c.execute(select(table.c.id).where(table.c.id == id).with_for_update())
+
+    async def known(self, identity: Identity, exclude_lead: int | None = None) -> list[Known]:
+        """The earliest lead, contact and account `identity` matches, whoever may see them (persistence/identity.py)."""
+        return await identities.known(self.c, identity, exclude_lead)
 
     async def may_see(self, user: User, kind: type[Entity], id: int) -> bool:
         """Whether `user` may read the row of `kind` with `id` by the visibility rules (not the caller's:
@@ -283,6 +380,18 @@ class SqlUnitOfWork:
         version = before.version if before else entity.version
         if kind is Opportunity:
             await self.deals.before_change(self.c, entity.id)
+        if kind is Conversation:
+            await self.talks.before_change(self.c, [entity.id])
+        elif kind.__name__ in _CONVERSATION_LINKS:
+            await self.talks.linked_to(self.c, _CONVERSATION_LINKS[kind.__name__], entity.id)
+        elif kind.__name__ == "TrackedTerm":
+            await conversation_aggregates.term_deleted(self.c, entity.id)
+        if kind is Contract:
+            await self.deals.before_change(self.c, entity.opportunity_id)
+        if kind is SalesActivity:
+            self.deals.activity(before or entity, None)
+        elif kind.__name__ in CASCADED_ACTIVITIES:  # the database deletes their activities with them
+            await self.deals.activities_going(self.c, CASCADED_ACTIVITIES[kind.__name__], entity.id)
         try:
             result = await self.c.execute(delete(table).where(table.c.id == entity.id, table.c.version == version))
         except IntegrityError as error:
@@ -292,6 +401,7 @@ class SqlUnitOfWork:
         if result.rowcount != 1:
             raise StaleVersion(kind.__name__, entity.id)
         self._seen.pop((kind, entity.id), None)
+        self._preloaded.pop((kind, entity.id), None)
         self._written.discard((table.name, entity.id))
         if kind.__name__ in EVENT_TABLES:
             row = to_row(entity)
@@ -390,6 +500,7 @@ class SqlUnitOfWork:
         """Move the scoreboard's buckets by what changed, bring the status indicators in line with it
         (their events join the others), write the history and the outbox, then commit everything at once."""
         await self.deals.flush(self.c)
+        await self.talks.flush(self.c)
         await indicators.track(self.c, self.events, self.now)
         if self.history:
             await self.c.execute(insert(tables.audit_entries), self.history)
@@ -412,23 +523,37 @@ class SqlUnitOfWork:
         each statement's start); on SQLite this unit of work already holds the only writer lock."""
         if self.engine.dialect.name == "postgresql":
             await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
-        last = (await self.c.execute(select(func.coalesce(func.max(tables.outbox_events.c.position), 0)))).scalar_one()
-        await self.c.execute(
-            insert(tables.outbox_events),
-            [
-                {
-                    "position": last + n,
-                    "type": e.type,
-                    "entity_type": e.entity_type,
-                    "entity_id": e.entity_id,
-                    "data": self._event_data(e),
-                    "actor_user_id": self.actor.user_id,
-                    "actor_partner_id": self.actor.partner_id,
-                    "created_at": self.now,
-                }
-                for n, e in enumerate(self.events, start=1)
-            ],
-        )
+        outbox = tables.outbox_events
+        rows = [
+            {
+                "n": n,
+                "type": e.type,
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+                "data": self._event_data(e),
+                "actor_user_id": self.actor.user_id,
+                "actor_partner_id": self.actor.partner_id,
+                "created_at": self.now,
+            }
+            for n, e in enumerate(self.events, start=1)
+        ]
+        if len(rows) <= EVENTS_IN_ONE_STATEMENT:
+            # One statement numbers and writes them: the subquery of every row reads the snapshot taken when
+            # the statement starts (after the lock on PostgreSQL), so the events follow the last one. RETURNING
+            # makes SQLAlchemy send the rows as one multi-row INSERT, not one execution per row (each of
+            # which would see the rows before it and skip positions).
+            last = select(func.coalesce(func.max(outbox.c.position), 0)).scalar_subquery()
+            stmt = insert(outbox).values(position=last + bindparam("n", type_=Integer)).returning(outbox.c.id)
+            await self.c.execute(stmt, rows)
+            return
+        # More rows than one INSERT carries: number them from the last position read first.
+        last = (await self.c.execute(select(func.coalesce(func.max(outbox.c.position), 0)))).scalar_one()
+        await self.c.execute(insert(outbox), [{**row, "position": last + row.pop("n")} for row in rows])
+
+
+# At most this many events are numbered and written by one multi-row INSERT (SQLAlchemy splits a longer list
+# into INSERTs of 1,000 rows, and the second would see the first's rows when numbering).
+EVENTS_IN_ONE_STATEMENT = 500
 
 
 def _label(entity: Entity) -> Any:
@@ -449,3 +574,11 @@ def _conflict(what: str, error: IntegrityError) -> Conflict:
             f"this {what} refers to something that does not exist or is still in use ({_constraint(error)})"
         )
     return Conflict(f"this {what} breaks a rule of the database ({_constraint(error)})")
+
+
+def _matches(table: Table, where: dict[str, Any]) -> list[Any]:
+    """`find`'s conditions: a column equal to a value, or one of a list of values."""
+    return [
+        table.c[k].in_(v) if isinstance(v, list | tuple | set | frozenset) else table.c[k] == v
+        for k, v in where.items()
+    ]

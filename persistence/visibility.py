@@ -19,6 +19,8 @@ exactly like one that does not exist.
   (a director: the team's; an admin: all); a partner only those linked to an account or opportunity of
   its own. Their transcripts, speakers, analyses and names follow the conversation; mentions of tracked
   terms, like the terms themselves (the company's settings), stay internal to users.
+- Selections: the owner's, shared with the owner's team or every user (an admin sees every shared one); a
+  partner's stay its own. Whoever reads a selection's members sees only those its own rules let it see.
 - Tasks, for every role: a task is seen exactly by whoever may see the account, contact, opportunity
   or lead it is attached to (its assignee is given it only while they may; docs/decisions.md).
 - Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
@@ -150,6 +152,11 @@ INTERNAL = frozenset(
         "outbox_events",
         "tracked_terms",
         "conversation_settings",
+        "lead_matching_settings",
+        "conversation_scopes",
+        "conversation_scope_speakers",
+        "conversation_buckets",
+        "conversation_bucket_items",
     }
 )
 
@@ -163,6 +170,8 @@ EVENT_TABLES: dict[str, Table] = {
     "Contract": tables.contracts,
     "Conversation": tables.conversations,
     "Task": tables.tasks,
+    "Selection": tables.selections,
+    "SavedView": tables.saved_views,
 }
 
 # The key under which an event about a row deleted in the same transaction keeps what the rules read
@@ -297,14 +306,34 @@ def _activities(role: str) -> ColumnElement:
 def _conversations(role: str) -> ColumnElement:
     """A conversation is seen with what it is linked to: each link, and each contact that speaks in it,
     must be visible; one linked to nothing is its owner's (and its owner's director's, and admins')."""
-    c, speakers = tables.conversations, tables.conversation_participants
+    speakers = tables.conversation_participants
+    return _conversation_rule(role, tables.conversations, speakers, speakers.c.conversation_id)
+
+
+def conversation_scope_rule(viewer: Viewer) -> ColumnElement | None:
+    """The scopes of the conversation insights' buckets (persistence/conversation_aggregates.py) the viewer
+    sees: `_conversations` itself, on the scope (its owner, links and speaking contacts)."""
+    if viewer.role is None:
+        return None
+    if viewer.role == "NOBODY":
+        return false()
+    return _scope_rule(viewer.role)
+
+
+@cache
+def _scope_rule(role: str) -> ColumnElement:
+    speakers = tables.conversation_scope_speakers
+    return _conversation_rule(role, tables.conversation_scopes, speakers, speakers.c.scope_id)
+
+
+def _conversation_rule(role: str, c: Table, speakers: Table, speaker_of: Column) -> ColumnElement:
     contacts = tables.contacts
     links = and_(
         or_(c.c.account_id.is_(None), c.c.account_id.in_(_visible_ids(a, role))),
         or_(c.c.opportunity_id.is_(None), c.c.opportunity_id.in_(_visible_ids(o, role))),
         or_(c.c.contact_id.is_(None), c.c.contact_id.in_(_visible_ids(contacts, role))),
         c.c.id.not_in(
-            select(speakers.c.conversation_id).where(
+            select(speaker_of).where(
                 speakers.c.contact_id.is_not(None), speakers.c.contact_id.not_in(_visible_ids(contacts, role))
             )
         ),
@@ -363,8 +392,9 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Opportunity", h.c.entity_id.in_(_visible_ids(o, role))),
         and_(h.c.entity_type == "Quote", h.c.entity_id.in_(_visible_ids(q, role))),
         and_(h.c.entity_type == "Task", h.c.entity_id.in_(_visible_ids(tables.tasks, role))),
+        and_(h.c.entity_type == "Contract", h.c.entity_id.in_(_visible_ids(tables.contracts, role))),
         and_(
-            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task"])),
+            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract"])),
             true() if role != PARTNER else false(),
         ),
     )
@@ -376,6 +406,35 @@ def _tokens(role: str) -> ColumnElement | None:
     if role == PARTNER:
         return k.c.partner_id == V_PARTNER
     return None if role == ADMIN else k.c.user_id == V_USER
+
+
+def _selections(role: str) -> ColumnElement:
+    """A selection is its owner's; shared with the owner's team (TEAM) or every user (EVERYONE). An admin
+    sees every shared one; a partner only its own (always private). Its members are read apart, each with
+    the reader's own rules."""
+    s = tables.selections
+    if role == PARTNER:
+        return s.c.owner_partner_id == V_PARTNER
+    mine = s.c.owner_user_id == V_USER
+    if role == ADMIN:
+        return or_(mine, and_(s.c.owner_user_id.is_not(None), s.c.sharing != "PRIVATE"))
+    return or_(
+        mine,
+        and_(s.c.owner_user_id.is_not(None), s.c.sharing == "EVERYONE"),
+        and_(s.c.sharing == "TEAM", s.c.owner_user_id.in_(_team())),
+    )
+
+
+def _saved_views(role: str) -> ColumnElement:
+    """A view is its owner's, or shared with every user; a partner's stay its own."""
+    v = tables.saved_views
+    if role == PARTNER:
+        return v.c.owner_partner_id == V_PARTNER
+    return or_(v.c.owner_user_id == V_USER, and_(v.c.owner_user_id.is_not(None), v.c.sharing == "EVERYONE"))
+
+
+def _selection_members(role: str) -> ColumnElement:
+    return tables.selection_members.c.selection_id.in_(_visible_ids(tables.selections, role))
 
 
 def _internal(role: str) -> ColumnElement | None:
@@ -399,6 +458,9 @@ RULES: dict[str, Any] = {
     "audit_entries": _history,
     "api_tokens": _tokens,
     "conversations": _conversations,
+    "selections": _selections,
+    "selection_members": _selection_members,
+    "saved_views": _saved_views,
     "conversation_participants": _of_conversation(tables.conversation_participants),
     "conversation_segments": _of_conversation(tables.conversation_segments),
     "conversation_analyses": _of_conversation(tables.conversation_analyses),
@@ -411,16 +473,17 @@ RULES: dict[str, Any] = {
 # --- the scoreboard: its buckets (persistence/aggregates.py), and its deals read with their account ---
 
 
-def scoreboard_bucket_slices(viewer: Viewer) -> tuple[tuple[str, ColumnElement], ...]:
+def scoreboard_bucket_slices(viewer: Viewer, table: Table | None = None) -> tuple[tuple[str, ColumnElement], ...]:
     """The buckets whose sum is what `viewer` may see of the opportunities (`_opportunities`), as
     (slice, condition on its buckets) pairs: each opportunity the viewer sees counts in exactly one
-    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole."""
-    return _bucket_slices(viewer.role)
+    bucket of them. The system's own board (`Viewer.everything()`) is the OWNER slice whole. `table`:
+    the scoreboard's buckets, or the reports' (`report_buckets`: the same slices and attributes)."""
+    return _bucket_slices(viewer.role, (table if table is not None else tables.scoreboard_buckets).name)
 
 
 @cache
-def _bucket_slices(role: str | None) -> tuple[tuple[str, ColumnElement], ...]:
-    b = tables.scoreboard_buckets.c
+def _bucket_slices(role: str | None, table: str) -> tuple[tuple[str, ColumnElement], ...]:
+    b = tables.metadata.tables[table].c
     if role is None:
         return (("OWNER", true()),)
     if role == "NOBODY":

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -86,9 +87,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 def cmd_check_aggregates(args: argparse.Namespace) -> None:
-    """Compare the scoreboard's buckets with a full recomputation from the deal table; exit 1 on any
-    difference (each printed on stdout), 0 when they agree."""
-    from persistence import aggregates
+    """Compare the scoreboard's buckets with a full recomputation from the deal table, and the conversation
+    insights' buckets with one from the conversations; exit 1 on any difference (each printed on stdout),
+    0 when they agree."""
+    from persistence import aggregates, conversation_aggregates
 
     url = database_url()
     _require_migrated(url)
@@ -97,7 +99,7 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    async def run() -> list[aggregates.Difference]:
+    async def run() -> tuple[list[aggregates.Difference], list[conversation_aggregates.Difference]]:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
@@ -108,56 +110,90 @@ def cmd_check_aggregates(args: argparse.Namespace) -> None:
                 else:
                     await conn.exec_driver_sql("BEGIN")
                 try:
-                    return await conn.run_sync(aggregates.differences, say)
+                    return (
+                        await conn.run_sync(aggregates.differences, say),
+                        await conn.run_sync(conversation_aggregates.differences, say),
+                    )
                 finally:
                     await conn.rollback()
         finally:
             await engine.dispose()
 
-    found = asyncio.run(run())
+    found, talks = asyncio.run(run())
     for difference in found:
         key = difference.key
+        table = {aggregates.Key: "scoreboard", aggregates.ReportKey: "report"}.get(type(key), "activity")
+        when = key.starts_on if key.grain != aggregates.ALL else "all time"
+        if table == "scoreboard":
+            where = (
+                f"{key.slice} {key.grain} {when} {key.kind} "
+                f"owner={key.owner_id} currency={key.currency or '-'} manager={key.manager_id} "
+                f"partner={key.partner_id} account_partner={key.account_partner_id} private={key.is_private} "
+                f"creator={key.creator_id}"
+            )
+        else:
+            where = f"{table} {key.grain} {when} " + " ".join(
+                f"{name}={value}" for name, value in key._asdict().items() if name not in ("grain", "starts_on")
+            )
         print(
-            f"{key.slice} {key.grain} {key.starts_on if key.grain != aggregates.ALL else 'all time'} {key.kind} "
-            f"owner={key.owner_id} currency={key.currency or '-'} manager={key.manager_id} "
-            f"partner={key.partner_id} account_partner={key.account_partner_id} private={key.is_private} "
-            f"creator={key.creator_id}: deal table {_figures(difference.expected)}, "
-            f"buckets {_figures(difference.found)}"
+            f"{where}: deal table {_figures(table, difference.expected)}, buckets {_figures(table, difference.found)}"
         )
-    if found:
+    for talk in talks:
+        print(conversation_aggregates.describe(talk))
+    if found or talks:
         _fail(
-            f"{len(found):,} scoreboard buckets differ from the deal table; `salesgraph rebuild-aggregates` "
-            "rebuilds them",
+            f"{len(found):,} scoreboard, report and activity buckets differ from the deal and activity tables, "
+            f"{len(talks):,} conversation buckets from the conversations; `salesgraph rebuild-aggregates` rebuilds "
+            "them",
             1,
         )
-    print("the scoreboard aggregates equal a full recomputation from the deal table", file=sys.stderr)
+    print("the scoreboard, report and activity aggregates equal a full recomputation", file=sys.stderr)
+    print("the conversation aggregates equal a full recomputation from the conversations", file=sys.stderr)
 
 
-def _figures(figures: tuple[int, int]) -> str:
+def _figures(table: str, figures: tuple[int, ...]) -> str:
     from persistence.aggregates import from_e4
 
-    deals, amount = figures
-    return f"{deals} deals, {from_e4(amount)}"
+    if table == "activity":
+        activities, minutes = figures
+        return f"{activities} activities, {minutes} minutes"
+    deals, amount, *weighted = figures
+    extra = f" (weighted {from_e4(weighted[0]).scaleb(-2)})" if weighted else ""
+    return f"{deals} deals, {from_e4(amount)}{extra}"
 
 
 def cmd_rebuild_aggregates(args: argparse.Namespace) -> None:
-    from persistence import aggregates
+    from persistence import aggregates, conversation_aggregates
 
     url = database_url()
     _require_migrated(url)
 
-    async def run() -> int:
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    async def run() -> tuple[int, int]:
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":  # writers wait for the rebuild instead of racing it
-                    await conn.exec_driver_sql(f"LOCK TABLE {tables.scoreboard_buckets.name} IN EXCLUSIVE MODE")
-                return await conn.run_sync(aggregates.rebuild, lambda text: print(text, file=sys.stderr, flush=True))
+                    for table in (
+                        tables.scoreboard_buckets,
+                        tables.report_buckets,
+                        tables.activity_buckets,
+                        tables.conversation_buckets,
+                        tables.conversation_bucket_items,
+                    ):
+                        await conn.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
+                return (
+                    await conn.run_sync(aggregates.rebuild, say),
+                    await conn.run_sync(conversation_aggregates.rebuild, say),
+                )
         finally:
             await engine.dispose()
 
-    built = asyncio.run(run())
-    print(f"rebuilt the scoreboard aggregates: {built:,} buckets", file=sys.stderr)
+    built, talks = asyncio.run(run())
+    print(f"rebuilt the scoreboard, report and activity aggregates: {built:,} buckets", file=sys.stderr)
+    print(f"rebuilt the conversation aggregates: {talks:,} buckets", file=sys.stderr)
 
 
 def possible_types() -> dict[str, list[str]]:
@@ -300,6 +336,15 @@ async def _prepare_demo(size: str) -> tuple[str, str]:
     return admin, partner
 
 
+def _grace_seconds() -> float:
+    value = os.environ.get("SALESGRAPH_GRACE_SECONDS", "20")
+    try:
+        return float(value)
+    except ValueError:
+        _fail(f"SALESGRAPH_GRACE_SECONDS={value!r} is not a number")
+        raise
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -324,6 +369,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
     else:
         _require_migrated(database_url())
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics to files here; the one answering /metrics adds them up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="salesgraph-metrics-")
     if args.workers > 1 and not os.environ.get("BROADCAST_URL", "memory://").startswith(("redis://", "rediss://")):
         # The workers could not tell each other of a revoked token: each reads every token instead.
         os.environ["SALESGRAPH_TOKEN_CACHE_SECONDS"] = "0"
@@ -339,6 +387,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Compression would keep a deflate state of ~50 KiB per WebSocket and cost a third of
         # the CPU of a fan-out, for pushes of a few KiB (see docs/decisions.md).
         ws_per_message_deflate=False,
+        # After SIGTERM (and SALESGRAPH_DRAIN_SECONDS of draining): the time requests under way get to finish.
+        timeout_graceful_shutdown=_grace_seconds(),
     )
 
 
@@ -421,14 +471,16 @@ def main(argv: list[str] | None = None) -> None:
 
     check = sub.add_parser(
         "check-aggregates",
-        help="compare the scoreboard's aggregates with a full recomputation from the deal table; "
-        "print each difference, exit 1 on any",
+        help="compare the scoreboard's aggregates with a full recomputation from the deal table, and the "
+        "conversation insights' with one from the conversations; print each difference, exit 1 on any",
     )
     check.add_argument("--quiet", action="store_true", help="no progress lines")
     check.set_defaults(func=cmd_check_aggregates)
-    sub.add_parser("rebuild-aggregates", help="rebuild the scoreboard's aggregates from the deal table").set_defaults(
-        func=cmd_rebuild_aggregates
-    )
+    sub.add_parser(
+        "rebuild-aggregates",
+        help="rebuild the scoreboard's aggregates from the deal table and the conversation insights' from the "
+        "conversations",
+    ).set_defaults(func=cmd_rebuild_aggregates)
 
     sub.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(func=cmd_export_schema)
     sub.add_parser(

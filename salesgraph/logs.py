@@ -7,8 +7,12 @@ process filters its records through `Redact`, which rewrites them before any for
 from __future__ import annotations
 
 import logging
+import os
 import re
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from domain.tokens import TOKEN_PREFIX
 
@@ -68,6 +72,32 @@ class Redact(logging.Filter):
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (SALESGRAPH_LOG_FORMAT=json): time, level, logger, message, the record's
+    `fields` (an operation's figures, gql/observe.py) at the top level, and the exception's text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({k: redact(v) if isinstance(v, str) else v for k, v in fields.items() if v is not None})
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return orjson.dumps(line, default=str).decode()
+
+
+def json_logs() -> bool:
+    """SALESGRAPH_LOG_FORMAT=json: every line of a server process as JSON; anything else: readable text."""
+    return os.environ.get("SALESGRAPH_LOG_FORMAT", "text").strip().lower() == "json"
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging configuration (it applies it in every worker process) with `Redact` on every
     handler, and the root logger (ours) written to stderr the same way."""
@@ -78,8 +108,15 @@ def log_config() -> dict[str, Any]:
         "filters": {"redact": {"()": "salesgraph.logs.Redact"}},
         "formatters": {**LOGGING_CONFIG["formatters"], "plain": {"format": FORMAT}},
     }
+    if json_logs():
+        config["formatters"] = {name: {"()": "salesgraph.logs.JsonFormatter"} for name in config["formatters"]}
+    # Every log line on stderr (uvicorn writes its access log to stdout): stdout is what a command prints for
+    # its user (the demo's URLs and tokens), stderr the logs, so the two can be sent to different places.
     config["handlers"] = {
-        **{name: {**handler, "filters": ["redact"]} for name, handler in LOGGING_CONFIG["handlers"].items()},
+        **{
+            name: {**handler, "stream": "ext://sys.stderr", "filters": ["redact"]}
+            for name, handler in LOGGING_CONFIG["handlers"].items()
+        },
         "plain": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
@@ -94,6 +131,6 @@ def log_config() -> dict[str, Any]:
 def configure() -> None:
     """The command line's own logging (before uvicorn starts, and for the other commands)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if json_logs() else logging.Formatter(FORMAT))
     handler.addFilter(Redact())
     logging.basicConfig(level=logging.INFO, handlers=[handler])

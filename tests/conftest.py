@@ -20,6 +20,7 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.tokens import TOKEN_PREFIX
 from gql.app import create_app
 from gql.auth import issue_token
 from persistence.db import create_engine
@@ -241,3 +242,20 @@ def redis_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+TOKEN_IN_TEXT = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]{16,}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_token_in_any_server_log(tmp_path_factory):
+    """After the suite: no log a server process wrote (demo, serve, workers; each test's folder) holds a
+    token. Tests send tokens in headers, in URLs (GraphiQL's fragment, the dashboard), in connection_init
+    payloads and in failing requests; every handler redacts them."""
+    yield
+    found = []
+    for log_file in tmp_path_factory.getbasetemp().rglob("*.log"):
+        for n, line in enumerate(log_file.read_text(errors="replace").splitlines(), start=1):
+            if TOKEN_IN_TEXT.search(line):
+                found.append(f"{log_file}:{n}: {TOKEN_IN_TEXT.sub('sg_…', line)[:200]}")
+    assert not found, "tokens in server logs:\n" + "\n".join(found[:20])

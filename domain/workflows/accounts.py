@@ -129,6 +129,7 @@ def _check_privacy(
 
 
 async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
+    """Create an account (you are its creator: only you may make it private)."""
     creator = uow.actor.user_id
     _check_privacy(cmd.is_private, cmd.is_global, creator, creator, "isGlobal")
     account = Account(
@@ -213,6 +214,8 @@ async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Accoun
 
 
 async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
+    """Change an account's data. Moving it into the PROSPECT group resets its contacts' lead status to OPEN in the same
+    change."""
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     values = changes(cmd, *ACCOUNT_FIELDS)
@@ -249,10 +252,9 @@ class DeleteAccount:
 
 
 async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
-    """Delete an account with what only it owns: its contacts, activities, links, group memberships and
-    favourites. Refused while it has opportunities or contracts (they are the sales history: move or
-    delete them first). Its sub-accounts are detached (they become top-level accounts); leads that
-    were added to it keep their data and lose the link."""
+    """Delete an account with what only it owns: its contacts, activities, links, group memberships and favourites.
+    Refused while it has opportunities or contracts (they are the sales history: move or delete them first). Its
+    sub-accounts become top-level accounts; leads that were added to it keep their data and lose the link."""
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     opportunities = [o.id for o in await uow.find(Opportunity, account_id=account.id)]
@@ -319,8 +321,7 @@ class SetAccountParent:
 
 
 async def set_account_parent(cmd: SetAccountParent, uow: UnitOfWork) -> Account:
-    """Make an account a sub-account of another (or a top-level account again with no parent);
-    the hierarchy stays a tree."""
+    """Make an account a sub-account of another (no cycles), or top-level again."""
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     if cmd.parent_id is not None:
@@ -360,7 +361,7 @@ class AccountLink:
 
 
 async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Account]:
-    """Link two accounts (e.g. companies of one group); the link shows on both."""
+    """Link two accounts (e.g. companies of one group); each then lists the other."""
     if cmd.account_id == cmd.linked_account_id:
         raise ValidationError("linkedAccountId", "an account cannot be linked to itself")
     account = await uow.get(Account, cmd.account_id)
@@ -379,6 +380,7 @@ async def link_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Acc
 
 
 async def unlink_accounts(cmd: AccountLink, uow: UnitOfWork) -> tuple[Account, Account]:
+    """Remove the link between two accounts."""
     account = await uow.get(Account, cmd.account_id)
     other = await uow.get(Account, cmd.linked_account_id)
     removed = await uow.unlink(Link.ACCOUNT_LINK, account_id=account.id, linked_account_id=other.id)
@@ -410,6 +412,7 @@ async def _unique_group_name(uow: UnitOfWork, name: str, own_id: int | None = No
 
 
 async def create_account_group(cmd: CreateAccountGroup, uow: UnitOfWork) -> AccountGroup:
+    """Create an account group."""
     group = await uow.add(AccountGroup(name=await _unique_group_name(uow, cmd.name)))
     uow.record(AccountGroupChanged(entity_id=group.id, data={"change": "created", "name": group.name}))
     await uow.commit()
@@ -424,6 +427,7 @@ class RenameAccountGroup:
 
 
 async def rename_account_group(cmd: RenameAccountGroup, uow: UnitOfWork) -> AccountGroup:
+    """Rename an account group."""
     group = await uow.get(AccountGroup, cmd.id)
     expect_version(group, cmd.version)
     name = await _unique_group_name(uow, cmd.name, group.id)
@@ -440,7 +444,7 @@ class DeleteAccountGroup:
 
 
 async def delete_account_group(cmd: DeleteAccountGroup, uow: UnitOfWork) -> int:
-    """Delete a group; its accounts stay, they only leave the group (which their history records)."""
+    """Delete an account group; its accounts stay and only leave the group (their history records it)."""
     group = await uow.get(AccountGroup, cmd.id)
     expect_version(group, cmd.version)
     members = [m["account_id"] for m in await uow.links(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id)]
@@ -463,6 +467,7 @@ class GroupMembership:
 
 
 async def add_account_to_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[AccountGroup, Account]:
+    """Add an account to a group."""
     group = await uow.get(AccountGroup, cmd.group_id)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.link(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
@@ -474,6 +479,7 @@ async def add_account_to_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[A
 
 
 async def remove_account_from_group(cmd: GroupMembership, uow: UnitOfWork) -> tuple[AccountGroup, Account]:
+    """Remove an account from a group."""
     group = await uow.get(AccountGroup, cmd.group_id)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.unlink(Link.ACCOUNT_GROUP_MEMBER, group_id=group.id, account_id=account.id):
@@ -499,7 +505,7 @@ def _calling_user(uow: UnitOfWork) -> int:
 
 
 async def add_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
-    """Mark an account as a favourite of the calling user."""
+    """Mark an account as one of your favourites."""
     user_id = _calling_user(uow)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.link(Link.FAVOURITE, user_id=user_id, account_id=account.id):
@@ -511,6 +517,7 @@ async def add_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
 
 
 async def remove_favourite_account(cmd: Favourite, uow: UnitOfWork) -> Account:
+    """Remove an account from your favourites."""
     user_id = _calling_user(uow)
     account = await uow.get(Account, cmd.account_id)
     if not await uow.unlink(Link.FAVOURITE, user_id=user_id, account_id=account.id):
@@ -532,7 +539,7 @@ class AssignAccountPartner:
 
 
 async def assign_account_partner(cmd: AssignAccountPartner, uow: UnitOfWork) -> Account:
-    """Give an account to a partner to manage (its portal then sees it), or take it back (None)."""
+    """Give an account to a partner to manage, or take it back."""
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     if cmd.partner_id is not None:
@@ -570,6 +577,7 @@ async def _unique_type_name(uow: UnitOfWork, name: str, own_id: int | None = Non
 
 
 async def create_contact_type(cmd: CreateContactType, uow: UnitOfWork) -> ContactType:
+    """Create a contact type based on EMPLOYEE or CONSULTANT."""
     kind = ContactKind(cmd.kind)
     created = await uow.add(ContactType(name=await _unique_type_name(uow, cmd.name), kind=kind))
     uow.record(
@@ -609,8 +617,8 @@ class DeleteContactType:
 
 
 async def delete_contact_type(cmd: DeleteContactType, uow: UnitOfWork) -> int:
-    """Delete an unused contact type; the last type of a kind stays, so employees and consultants can
-    always be created."""
+    """Delete an unused contact type; the last type of a kind stays, so employees and consultants can always be
+    created."""
     current = await uow.get(ContactType, cmd.id)
     expect_version(current, cmd.version)
     used = await uow.count(Contact, contact_type_id=current.id)
@@ -668,6 +676,7 @@ class CreateContact:
 
 
 async def create_contact(cmd: CreateContact, uow: UnitOfWork) -> Contact:
+    """Create an employee of an account (consultants: createConsultant)."""
     account = await uow.get(Account, cmd.account_id)
     contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.EMPLOYEE)
     contact = await uow.add(
@@ -707,6 +716,7 @@ def _ensure_not_anonymized(contact: Contact) -> None:
 
 
 async def update_contact(cmd: UpdateContact, uow: UnitOfWork) -> Contact:
+    """Change a contact's data (not of an anonymized one)."""
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)
@@ -727,7 +737,7 @@ class ContactRef:
 
 
 async def delete_contact(cmd: ContactRef, uow: UnitOfWork) -> int:
-    """Delete a contact with its business roles; leads that became it keep their data and lose the link."""
+    """Delete a contact with its business roles; leads that became it lose the link."""
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     await release_contact(uow, contact)
@@ -743,8 +753,8 @@ async def delete_contact(cmd: ContactRef, uow: UnitOfWork) -> int:
 
 
 async def anonymize_contact(cmd: ContactRef, uow: UnitOfWork) -> Contact:
-    """GDPR erasure: wipe the person's data for good. The contact stays (as 'anonymized') so business
-    roles, leads and statistics that count it still add up."""
+    """Wipe a contact's personal data for good (GDPR); the contact stays, anonymized, so statistics still add up.
+    Irreversible."""
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)
@@ -761,7 +771,7 @@ class SetContactLeadStatus:
 
 
 async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) -> Contact:
-    """Set a contact's lead status: it exists only for employees of an account that is a prospect."""
+    """Set the lead status of an employee of a PROSPECT account."""
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)

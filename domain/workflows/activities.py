@@ -61,8 +61,8 @@ class CreateSalesActivity:
 
 
 async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> SalesActivity:
-    """Log an activity about one lead, opportunity, account or partner. A done activity happened now
-    unless `occurred_at` says when."""
+    """Log a sales activity about one lead, opportunity, account or partner. A done activity happened now unless
+    `occurredAt` says when."""
     target = cmd.attach_to
     owner_id = cmd.owner_id or uow.actor.user_id
     if owner_id is None:
@@ -106,7 +106,7 @@ class UpdateSalesActivity:
 
 
 async def update_sales_activity(cmd: UpdateSalesActivity, uow: UnitOfWork) -> SalesActivity:
-    """Change an activity's data; what it is attached to stays (log a new one for something else)."""
+    """Change a sales activity's data; what it is about stays (log a new one for something else)."""
     activity = await uow.get(SalesActivity, cmd.id)
     expect_version(activity, cmd.version)
     values = changes(cmd, "type", "subject", "owner_id", "notes", "due_at", "occurred_at", "duration_minutes")
@@ -132,7 +132,7 @@ class CompleteSalesActivity:
 
 
 async def complete_sales_activity(cmd: CompleteSalesActivity, uow: UnitOfWork) -> SalesActivity:
-    """Mark an activity done, when it happened (default: now), optionally with notes of how it went."""
+    """Mark a sales activity done, when it happened (default: now), optionally with notes of how it went."""
     activity = await uow.get(SalesActivity, cmd.id)
     expect_version(activity, cmd.version)
     if activity.done:
@@ -158,6 +158,7 @@ class DeleteSalesActivity:
 
 
 async def delete_sales_activity(cmd: DeleteSalesActivity, uow: UnitOfWork) -> SalesActivity:
+    """Delete a sales activity."""
     activity = await uow.get(SalesActivity, cmd.id)
     expect_version(activity, cmd.version)
     await uow.delete(activity)

@@ -36,6 +36,7 @@ class CreateCampaign:
 
 
 async def create_campaign(cmd: CreateCampaign, uow: UnitOfWork) -> Campaign:
+    """Create a marketing campaign."""
     uow.actor.ensure_staff("manage campaigns")
     fits(cmd.name, "name")
     _costs(cmd.costs)
@@ -56,6 +57,7 @@ class UpdateCampaign:
 
 
 async def update_campaign(cmd: UpdateCampaign, uow: UnitOfWork) -> Campaign:
+    """Change a campaign's name, costs or period."""
     uow.actor.ensure_staff("manage campaigns")
     campaign = await uow.get(Campaign, cmd.id)
     expect_version(campaign, cmd.version)
@@ -91,9 +93,10 @@ async def _set_campaign_status(cmd: CampaignRef, uow: UnitOfWork, status: Campai
 
 
 async def archive_campaign(cmd: CampaignRef, uow: UnitOfWork) -> Campaign:
-    """Archive a campaign: it stays for statistics, and its leads and figures are kept."""
+    """Archive a campaign: kept with its leads and figures, no longer in use."""
     return await _set_campaign_status(cmd, uow, CampaignStatus.ARCHIVED)
 
 
 async def unarchive_campaign(cmd: CampaignRef, uow: UnitOfWork) -> Campaign:
+    """Put an archived campaign back in use."""
     return await _set_campaign_status(cmd, uow, CampaignStatus.ACTIVE)

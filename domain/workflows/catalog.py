@@ -106,6 +106,7 @@ async def _check_previous(uow: UnitOfWork, book_id: int | None, previous_id: int
 
 
 async def create_price_book(cmd: CreatePriceBook, uow: UnitOfWork) -> PriceBook:
+    """Create a price book (optionally as an update of an earlier one)."""
     book = PriceBook(
         name=cmd.name,
         description=cmd.description,
@@ -140,6 +141,7 @@ class UpdatePriceBook:
 
 
 async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
+    """Change a price book's data."""
     book = await uow.get(PriceBook, cmd.id)
     expect_version(book, cmd.version)
     values = changes(
@@ -166,8 +168,8 @@ class DeletePriceBook:
 
 
 async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
-    """Delete a price book with its prices and bundles; not while quotes are priced from it or another
-    book is an update of it."""
+    """Delete a price book with its prices and bundles; not while quotes are priced from it or another book is an update
+    of it."""
     book = await uow.get(PriceBook, cmd.id)
     expect_version(book, cmd.version)
     quotes = await uow.count(Quote, price_book_id=book.id)
@@ -208,6 +210,7 @@ class CreateProduct:
 
 
 async def create_product(cmd: CreateProduct, uow: UnitOfWork) -> Product:
+    """Create a product (add its units with addProductUnit)."""
     product = Product(
         name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description, active=cmd.active
     )
@@ -231,6 +234,7 @@ class UpdateProduct:
 
 
 async def update_product(cmd: UpdateProduct, uow: UnitOfWork) -> Product:
+    """Change a product's data."""
     product = await uow.get(Product, cmd.id)
     expect_version(product, cmd.version)
     values = changes(cmd, "name", "code", "category", "description", "active")
@@ -262,7 +266,8 @@ class DeleteProduct:
 
 
 async def delete_product(cmd: DeleteProduct, uow: UnitOfWork) -> int:
-    """Delete a product with its units and their prices; not while quote items, contracts or bundles use it."""
+    """Delete a product with its units and prices (not while quotes, contracts or bundles use it; deactivate it
+    instead)."""
     product = await uow.get(Product, cmd.id)
     expect_version(product, cmd.version)
     items = await uow.count(QuoteItem, product_id=product.id)
@@ -297,6 +302,7 @@ class AddProductUnit:
 
 
 async def add_product_unit(cmd: AddProductUnit, uow: UnitOfWork) -> ProductUnit:
+    """Add a unit a product is sold in: one-time, or recurring with a period."""
     product = await uow.get(Product, cmd.product_id)
     unit = fits(
         ProductUnit(product_id=product.id, name=cmd.name, recurring=cmd.recurring, period_months=cmd.period_months)
@@ -318,7 +324,7 @@ class UpdateProductUnit:
 
 
 async def update_product_unit(cmd: UpdateProductUnit, uow: UnitOfWork) -> ProductUnit:
-    """Change a unit; a unit that stops recurring loses its period unless a new one is given."""
+    """Change a product unit; a unit that stops recurring loses its period unless a new one is given."""
     unit = await uow.get(ProductUnit, cmd.id)
     expect_version(unit, cmd.version)
     values = changes(cmd, "name", "recurring", "period_months")
@@ -340,7 +346,7 @@ class RemoveProductUnit:
 
 
 async def remove_product_unit(cmd: RemoveProductUnit, uow: UnitOfWork) -> ProductUnit:
-    """Remove a unit and its prices; not while quote items or bundles use it."""
+    """Remove a product unit with its prices (not while quote items or bundles use it)."""
     unit = await uow.get(ProductUnit, cmd.id)
     expect_version(unit, cmd.version)
     await _ensure_unit_unused(uow, unit)
@@ -370,7 +376,7 @@ class SetPrice:
 
 
 async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
-    """The price of a unit in a book and currency: created, or replaced when there is one."""
+    """Set the price of a product unit in a price book and currency (creates or replaces it)."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     unit = await uow.get(ProductUnit, cmd.unit_id)
     price = _price_in_range(cmd.price.rounded())
@@ -403,6 +409,7 @@ class RemovePrice:
 
 
 async def remove_price(cmd: RemovePrice, uow: UnitOfWork) -> PriceEntry:
+    """Remove a unit's price in one currency from a price book."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     unit = await uow.get(ProductUnit, cmd.unit_id)
     check_currency(cmd.currency)
@@ -455,6 +462,7 @@ class CreateBundle:
 
 
 async def create_bundle(cmd: CreateBundle, uow: UnitOfWork) -> Bundle:
+    """Create a bundle of product units whose weights (summing to 100) split its price."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     bundle = Bundle(
         price_book_id=book.id,
@@ -482,7 +490,7 @@ class UpdateBundle:
 
 
 async def update_bundle(cmd: UpdateBundle, uow: UnitOfWork) -> Bundle:
-    """Change a bundle; new components replace all the old ones (their weights again sum to 100)."""
+    """Change a bundle (new components replace the old ones)."""
     bundle = await uow.get(Bundle, cmd.id)
     expect_version(bundle, cmd.version)
     values = changes(cmd, "name", "code", "active", "components")
@@ -504,6 +512,7 @@ class DeleteBundle:
 
 
 async def delete_bundle(cmd: DeleteBundle, uow: UnitOfWork) -> int:
+    """Delete a bundle."""
     bundle = await uow.get(Bundle, cmd.id)
     expect_version(bundle, cmd.version)
     await uow.delete(bundle)
@@ -539,7 +548,7 @@ class RateInForce:
 
 
 async def set_exchange_rate(cmd: SetExchangeRate, uow: UnitOfWork, rates: ExchangeRateBook) -> RateInForce:
-    """Set how many euros one unit of `currency` is worth; EUR is the base and always 1."""
+    """Set the exchange rate of a currency to EUR (the base, always 1)."""
     currency = check_currency((cmd.currency or "").strip().upper() if isinstance(cmd.currency, str) else cmd.currency)
     if currency == BASE_CURRENCY:
         raise ValidationError("currency", f"{BASE_CURRENCY} is the base currency; its rate is always 1")
@@ -791,8 +800,8 @@ def _product(line: int, raw: dict[str, str | None], code: str, category: str) ->
 
 
 async def import_products(cmd: ImportProducts, uow: UnitOfWork) -> ImportResult:
-    """Products, units and prices from CSV, upserted by product code (units by name within the product,
-    prices by book, unit and currency). Nothing is written unless every row is valid."""
+    """Import products, units and prices from CSV: every row is checked first (a ValidationError names the line and
+    column of the first bad one, and nothing is written), then products are created or updated by code."""
     books: dict[str, list[int]] = {}
     for book in await uow.find(PriceBook):
         books.setdefault(book.name, []).append(book.id)

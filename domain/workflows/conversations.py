@@ -110,8 +110,9 @@ def keys_owner(uow: UnitOfWork) -> str:
 async def record_conversation(
     cmd: RecordConversation, uow: UnitOfWork, store: ConversationStore, outcomes: OutcomeStore, scorer: SentimentScorer
 ) -> Recorded:
-    """Store a conversation with its transcript and its analysis, in one transaction; once per
-    idempotency key."""
+    """Record a call or meeting with its transcript (segments or WebVTT) and analyse it in the same transaction:
+    talk-to-listen ratio, speaker switches, monologues, customer sentiment, mentions of tracked terms and names.
+    Idempotent with an idempotencyKey."""
     key = checked_key(cmd.idempotency_key)
     owner, digest = keys_owner(uow), fingerprint(cmd)
     if key is not None:

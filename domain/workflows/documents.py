@@ -84,8 +84,8 @@ async def _template_for(uow: UnitOfWork, engine: TemplateEngine, template_id: in
 
 
 async def generate_quote_document(cmd: GenerateQuoteDocument, uow: UnitOfWork, engine: TemplateEngine) -> QuoteDocument:
-    """Render the quote into a template (the chosen one, the default one or the built-in one) and store
-    the document with the opportunity."""
+    """Render a quote into a Word template (tokens: account name and address, contact, quote name and dates, each item,
+    totals, currency) and store the document with the opportunity; download it from `downloadUrl`."""
     quote = await uow.get(Quote, cmd.quote_id)
     opportunity = await uow.get(Opportunity, quote.opportunity_id)
     account = await uow.get(Account, opportunity.account_id)
@@ -162,6 +162,7 @@ def _staff_only(uow: UnitOfWork) -> None:
 async def upload_document_template(
     cmd: UploadDocumentTemplate, uow: UnitOfWork, engine: TemplateEngine
 ) -> DocumentTemplate:
+    """Upload a Word (.docx) template for quote documents; it is checked before it is stored."""
     _staff_only(uow)
     template = DocumentTemplate(name=cmd.name, file_name=cmd.file_name, content=cmd.content, is_default=cmd.is_default)
     if await uow.find(DocumentTemplate, name=template.name):
@@ -191,7 +192,7 @@ class SetDefaultDocumentTemplate:
 
 
 async def set_default_document_template(cmd: SetDefaultDocumentTemplate, uow: UnitOfWork) -> DocumentTemplate | None:
-    """Make a template the default for new quote documents; None goes back to the built-in template."""
+    """Make a template the default for quote documents (null: the built-in one)."""
     _staff_only(uow)
     template = await uow.get(DocumentTemplate, cmd.id) if cmd.id is not None else None
     await _unset_defaults(uow, template.id if template else None)

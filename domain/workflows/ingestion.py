@@ -149,7 +149,8 @@ class LeadIngested:
 
 
 async def ingest_lead(cmd: IngestLead, uow: UnitOfWork, store: IdempotencyStore) -> LeadIngested:
-    """One lead through `ingest_idempotently` (a key is shared with `POST /ingest/leads` of that lead)."""
+    """Send a lead through the lead processor (as POST /ingest/leads does): store it, route it by the routing rules to a
+    user, a partner or a splitter's next seller, and set its priority. Idempotent with an idempotencyKey."""
     lead = NewLead(**{f.name: getattr(cmd, f.name) for f in dataclasses.fields(NewLead)})
     done = await ingest_idempotently(
         IngestIdempotently(request=IngestLeads(leads=[lead]), idempotency_key=cmd.idempotency_key), uow, store

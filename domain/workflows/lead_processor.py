@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from domain.errors import DomainError, NotFound, ValidationError
-from domain.events import LeadCreated, LeadEvent
+from domain.commands import apply
+from domain.enums import LeadStatus, Role
+from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError, ref
+from domain.events import LeadChanged, LeadCreated, LeadEvent
 from domain.leads import Campaign, Lead
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, first_matching, next_share
 from domain.uow import UnitOfWork
+from domain.workflows.lead_identity import match_data, matching_settings, recognise
 from domain.workflows.leads import LEAD_FIELDS, NewLead, checked_priority
 
 
@@ -128,8 +131,10 @@ async def ingest_leads(
             campaigns.discard(draft.campaign_id)
 
     router = await Router.load(uow)
+    settings = await matching_settings(uow)
     results = []
     for draft in drafts:
+        await recognise(uow, draft, settings)
         rule, user_id, partner_id = router.route(draft)
         if rule is None and uow.actor.partner_id is not None:
             partner_id = uow.actor.partner_id
@@ -149,6 +154,7 @@ async def ingest_leads(
                     "priority": lead.priority,
                     "status": lead.status.value,
                     "via": "processor",
+                    **match_data(lead),
                 },
             )
         )
@@ -169,3 +175,97 @@ async def ingest_leads(
         await before_commit(results)
     await uow.commit()
     return results
+
+
+# --- routing again, on demand ---
+
+ROUTABLE = (LeadStatus.OPEN, LeadStatus.CONTACTING, LeadStatus.REWORK)
+MAX_REROUTE = 1000
+
+
+@dataclass(kw_only=True)
+class RouteLeads:
+    """Which leads to route again: these ids, or those matching the criteria (all given must hold)."""
+
+    lead_ids: list[int] | None = None
+    unassigned_only: bool = True
+    status: LeadStatus | None = None
+    campaign_id: int | None = None
+    country: str | None = None
+
+
+@dataclass
+class Rerouted:
+    leads: list[Lead]  # the leads a rule matched, as they are now
+    unmatched: int  # the leads selected that no rule matched (left as they were)
+
+
+async def route_leads(cmd: RouteLeads, uow: UnitOfWork) -> Rerouted:
+    """Run the lead processor's routing again, with the rules and splitters as they are now, over a selection
+    of leads (by default the unprocessed ones: assigned to nobody): each lead a rule matches goes to its user,
+    partner or splitter's next seller, with the rule's priority. An admin or a sales director; at most 1,000
+    leads at a time."""
+    uow.actor.ensure_staff("route leads")
+    if uow.actor.role not in (Role.ADMIN, Role.SALES_DIRECTOR):
+        raise PermissionDenied("only an admin or a sales director may route leads again")
+    if cmd.lead_ids is not None:
+        if len(cmd.lead_ids) > MAX_REROUTE:
+            raise ValidationError("leadIds", f"at most {MAX_REROUTE} leads at a time")
+        selected = [await uow.get(Lead, lead_id) for lead_id in dict.fromkeys(cmd.lead_ids)]
+    else:
+        where: dict[str, object] = {"archived": False}
+        if cmd.status is not None:
+            where["status"] = LeadStatus(cmd.status).value
+        if cmd.campaign_id is not None:
+            await uow.get(Campaign, cmd.campaign_id)
+            where["campaign_id"] = cmd.campaign_id
+        if cmd.country is not None:
+            where["country"] = cmd.country.strip().upper()
+        found = await uow.find(Lead, order_by="id", **where)
+        selected = [
+            lead
+            for lead in found
+            if not cmd.unassigned_only or (lead.assigned_user_id is None and lead.assigned_partner_id is None)
+        ]
+        visible = []
+        for lead in selected:  # only what the caller may see (a director: its team's and the unassigned)
+            try:
+                visible.append(await uow.get(Lead, lead.id))
+            except NotFound:
+                continue
+            if len(visible) > MAX_REROUTE:
+                raise ValidationError("filter", f"more than {MAX_REROUTE} leads match; narrow the selection")
+        selected = visible
+    router = await Router.load(uow)
+    routed, unmatched = [], 0
+    for lead in selected:
+        if lead.archived or lead.merged_into_id is not None or lead.status not in ROUTABLE:
+            raise Conflict(
+                f"lead {ref(lead)} is {'archived' if lead.archived else lead.status.value}; not routed again"
+            )
+        rule, user_id, partner_id = router.route(lead)
+        if rule is None:
+            unmatched += 1
+            continue
+        values: dict[str, object] = {"assigned_user_id": user_id, "assigned_partner_id": partner_id}
+        if rule.priority is not None:
+            values["priority"] = rule.priority
+        updated = await uow.update(apply(lead, values))
+        routed.append(updated)
+        uow.record(LeadChanged(entity_id=updated.id, data={"fields": sorted(values), "status": updated.status.value}))
+        uow.record(
+            LeadRouted(
+                entity_id=updated.id,
+                data={
+                    "ruleId": rule.id,
+                    "splitterId": rule.splitter_id,
+                    "userId": user_id,
+                    "partnerId": partner_id,
+                    "priority": updated.priority,
+                    "again": True,
+                },
+            )
+        )
+    await router.save(uow)
+    await uow.commit()
+    return Rerouted(routed, unmatched)

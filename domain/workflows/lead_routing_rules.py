@@ -71,7 +71,7 @@ class CreateRoutingRule:
 
 
 async def create_lead_routing_rule(cmd: CreateRoutingRule, uow: UnitOfWork) -> LeadRoutingRule:
-    """A new rule; without a position it comes after every other rule."""
+    """Add a routing rule to the lead processor; without a position it comes after every other rule."""
     uow.actor.ensure_staff("manage lead routing")
     fits(cmd.name, "name")
     if cmd.position is not None:
@@ -114,6 +114,7 @@ class UpdateRoutingRule:
 
 
 async def update_lead_routing_rule(cmd: UpdateRoutingRule, uow: UnitOfWork) -> LeadRoutingRule:
+    """Change a routing rule: its conditions, target, position, priority or switch."""
     uow.actor.ensure_staff("manage lead routing")
     rule = await uow.get(LeadRoutingRule, cmd.id)
     expect_version(rule, cmd.version)
@@ -147,6 +148,7 @@ class RoutingRuleRef:
 
 
 async def delete_lead_routing_rule(cmd: RoutingRuleRef, uow: UnitOfWork) -> int:
+    """Delete a routing rule."""
     uow.actor.ensure_staff("manage lead routing")
     rule = await uow.get(LeadRoutingRule, cmd.id)
     expect_version(rule, cmd.version)

@@ -50,6 +50,7 @@ class CreateSplitter:
 
 
 async def create_lead_splitter(cmd: CreateSplitter, uow: UnitOfWork) -> LeadSplitter:
+    """Create a lead splitter that shares leads between sellers by weight."""
     uow.actor.ensure_staff("manage lead splitters")
     fits(cmd.name, "name")
     LeadSplitter(name=cmd.name)
@@ -77,8 +78,8 @@ class UpdateSplitter:
 
 
 async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSplitter:
-    """Rename, switch on or off, or replace the shares. New shares start a new count: every seller
-    starts from zero, so the new weights hold from the next lead on (no catching up on the past)."""
+    """Rename a lead splitter, switch it on or off, or replace its shares. New shares start a new count: every seller
+    starts from zero, so the new weights hold from the next lead on."""
     uow.actor.ensure_staff("manage lead splitters")
     # Wait for ingestions counting on this splitter to finish rather than fail on their counts.
     await uow.lock(LeadSplitter, cmd.id)
@@ -115,7 +116,7 @@ class SplitterRef:
 
 
 async def delete_lead_splitter(cmd: SplitterRef, uow: UnitOfWork) -> int:
-    """Delete a splitter that no rule uses (retarget or delete those rules first)."""
+    """Delete a lead splitter that no routing rule uses (retarget or delete those rules first)."""
     uow.actor.ensure_staff("manage lead splitters")
     # Wait for ingestions counting on this splitter to finish rather than fail on their counts.
     await uow.lock(LeadSplitter, cmd.id)

@@ -27,6 +27,7 @@ from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
+from domain.workflows.lead_identity import match_data, recognise
 from domain.workflows.opportunities import DEFAULT_PROBABILITY
 from domain.workflows.privacy import wipe_person_of_lead
 
@@ -108,7 +109,7 @@ class CreateLead(NewLead):
 
 
 async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
-    """A lead entered by hand, assigned to whom the command names (default: the caller)."""
+    """Create a lead by hand, assigned to the user or partner named (default: you)."""
     user_id, partner_id = cmd.assigned_user_id, cmd.assigned_partner_id
     if uow.actor.partner_id is not None:
         if user_id is not None or partner_id not in (None, uow.actor.partner_id):
@@ -125,6 +126,7 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
     await _check_assignee(uow, user_id, partner_id)
     if lead.campaign_id is not None:
         await uow.get(Campaign, lead.campaign_id)
+    await recognise(uow, lead)
     lead = await uow.add(lead)
     uow.record(
         LeadCreated(
@@ -136,6 +138,7 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
                 "priority": lead.priority,
                 "status": lead.status.value,
                 "via": "manual",
+                **match_data(lead),
             },
         )
     )
@@ -173,6 +176,7 @@ EDITABLE_STATUSES = {
 
 
 async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
+    """Change a lead's data, priority or working status (OPEN, CONTACTING)."""
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     values = changes(cmd, *LEAD_FIELDS, "status")
@@ -193,6 +197,7 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
         else:
             lead.ensure_can_move_to(status)
             values["status"], values["disqualification_reason"] = status, None
+            values["status_changed_at"] = uow.now
     if values.get("campaign_id") is not None:
         await uow.get(Campaign, values["campaign_id"])
     updated = await uow.update(apply(lead, values))
@@ -210,7 +215,7 @@ class AssignLead:
 
 
 async def assign_lead(cmd: AssignLead, uow: UnitOfWork) -> Lead:
-    """Give a lead to a user or a partner (both None: nobody)."""
+    """Give a lead to a user or a partner, or to nobody."""
     uow.actor.ensure_staff("reassign leads")
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
@@ -239,6 +244,7 @@ class LeadRef:
 
 
 async def archive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
+    """Archive a lead (hidden from the lead board, kept for statistics)."""
     lead = await _lead(uow, cmd.id, cmd.version)
     if lead.archived:
         raise Conflict(f"lead {ref(lead)} is already archived")
@@ -249,6 +255,7 @@ async def archive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
 
 
 async def unarchive_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
+    """Bring an archived lead back."""
     lead = await _lead(uow, cmd.id, cmd.version)
     if not lead.archived:
         raise Conflict(f"lead {ref(lead)} is not archived")
@@ -266,7 +273,7 @@ class AddLeadToAccount:
 
 
 async def add_lead_to_account(cmd: AddLeadToAccount, uow: UnitOfWork) -> Lead:
-    """Note that the lead belongs to an existing account (qualifying it later uses that account)."""
+    """Note that a lead belongs to an existing account."""
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     await uow.get(Account, cmd.account_id)
@@ -336,8 +343,8 @@ def account_from_lead(lead: Lead, owner_id: int, created_by_id: int | None) -> A
 
 
 async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
-    """Turn a lead into an opportunity (and, where asked, a new account and contact) in one go; the
-    lead becomes QUALIFIED and links to all of them."""
+    """Qualify a lead: create its opportunity (and, where asked, an account and a contact) in one transaction; the lead
+    becomes QUALIFIED and links to them."""
     fits(cmd.opportunity_name, "opportunityName", OPPORTUNITY_NAME_MAX)
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
@@ -415,6 +422,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
             lead,
             {
                 "status": LeadStatus.QUALIFIED,
+                "status_changed_at": uow.now,
                 "disqualification_reason": None,
                 "account_id": account.id,
                 "contact_id": contact.id if contact else lead.contact_id,
@@ -447,8 +455,7 @@ class DisqualifyLead:
 
 
 async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
-    """Take a lead out of the funnel: DISQUALIFIED with a reason, or REWORK (not now) with an
-    optional note."""
+    """Disqualify a lead with a reason (or put it back as REWORK)."""
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     status = LeadStatus(cmd.status)
@@ -460,7 +467,9 @@ async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
     if status is lead.status:
         raise Conflict(f"lead {ref(lead)} is already {status.value}")
     lead.ensure_can_move_to(status)
-    updated = await uow.update(apply(lead, {"status": status, "disqualification_reason": reason}))
+    updated = await uow.update(
+        apply(lead, {"status": status, "disqualification_reason": reason, "status_changed_at": uow.now})
+    )
     event = LeadDisqualified if status is LeadStatus.DISQUALIFIED else LeadReworked
     uow.record(
         event(
@@ -486,8 +495,8 @@ async def rework_lead(cmd: ReworkLead, uow: UnitOfWork) -> Lead:
 
 
 async def anonymize_lead(cmd: LeadRef, uow: UnitOfWork) -> Lead:
-    """GDPR: wipe the lead's personal data for good. What statistics need (status, campaign,
-    country, company size, priority, links) stays, so counts and campaign figures still add up."""
+    """GDPR: wipe a lead's personal data (names, company, e-mail, phone, UTM data) for good. Its status, campaign and
+    counts stay, so statistics still add up."""
     lead = await _lead(uow, cmd.id, cmd.version)
     if lead.anonymized:
         raise Conflict(f"lead {ref(lead)} is already anonymized")

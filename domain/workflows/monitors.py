@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version, given
+from domain.criteria import monitors_named
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
-from domain.monitors import MonitoredEntity, Rule, StatusMonitor
+from domain.monitors import MonitoredEntity, MonitorScope, Rule, StatusMonitor
+from domain.selections import Selection
 from domain.uow import UnitOfWork
 
 NAME_MAX = 200  # the column's length
@@ -37,6 +39,7 @@ class CreateStatusMonitor:
     colour: str | None = None
     priority: int = 0
     active: bool = True
+    scope: MonitorScope | None = None
 
 
 @dataclass(kw_only=True)
@@ -51,6 +54,7 @@ class UpdateStatusMonitor:
     entity_type: MonitoredEntity = UNSET
     rule: Rule = UNSET
     active: bool = UNSET
+    scope: MonitorScope | None = UNSET
 
 
 @dataclass(kw_only=True)
@@ -92,10 +96,32 @@ async def _ensure_unique_name(uow: UnitOfWork, name: str, own_id: int | None = N
 
 
 def _summary(monitor: StatusMonitor) -> dict[str, Any]:
-    return {"entityType": monitor.entity_type.value, "active": monitor.active, "rule": monitor.rule.to_dict()}
+    return {
+        "entityType": monitor.entity_type.value,
+        "active": monitor.active,
+        "rule": monitor.rule.to_dict(),
+        "scope": monitor.scope.to_dict() if monitor.scope else None,
+    }
+
+
+async def _check_scope(uow: UnitOfWork, monitor: StatusMonitor) -> None:
+    """A selection scope names a selection the caller may read, of the monitor's entity type, whose criteria
+    name no monitor (an indicator's scope may not depend on indicators)."""
+    if monitor.scope is None or monitor.scope.selection_id is None:
+        return
+    selection = await uow.get(Selection, monitor.scope.selection_id)
+    if selection.entity_type.value != monitor.entity_type.value:
+        raise ValidationError(
+            "scope.selectionId",
+            f"the selection holds {selection.entity_type.value}, the monitor marks {monitor.entity_type.value}",
+        )
+    if monitors_named(selection.criteria):
+        raise ValidationError("scope.selectionId", "the selection's criteria test indicators; a scope may not")
 
 
 async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
+    """Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the
+    rule holds."""
     _ensure_user(uow)
     values = {
         "name": cmd.name,
@@ -104,8 +130,9 @@ async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> St
         **{k: v for k, v in (("icon", cmd.icon), ("colour", cmd.colour)) if v is not None},
     }
     _check_texts(values)
-    monitor = StatusMonitor(entity_type=cmd.entity_type, rule=cmd.rule, active=cmd.active, **values)
+    monitor = StatusMonitor(entity_type=cmd.entity_type, rule=cmd.rule, active=cmd.active, scope=cmd.scope, **values)
     await _ensure_unique_name(uow, monitor.name)
+    await _check_scope(uow, monitor)
     monitor = await uow.add(monitor)
     uow.record(StatusMonitorChanged(entity_id=monitor.id, data={"change": "CREATED", **_summary(monitor)}))
     await uow.commit()
@@ -113,11 +140,12 @@ async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> St
 
 
 async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
-    """Change a monitor; a rule given replaces the whole rule (its kind decides its parameters)."""
+    """Change a status monitor, or switch it on or off with `active`; a rule given replaces the whole rule (its kind
+    decides its parameters)."""
     _ensure_user(uow)
     monitor = await uow.get(StatusMonitor, cmd.id)
     expect_version(monitor, cmd.version)
-    values = changes(cmd, "name", "description", "icon", "colour", "priority", "entity_type", "rule", "active")
+    values = changes(cmd, "name", "description", "icon", "colour", "priority", "entity_type", "rule", "active", "scope")
     if "active" in values and values["active"] is None:
         raise ValidationError("active", "is true or false")
     if "entity_type" in values and values["entity_type"] is None:
@@ -128,6 +156,8 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
     updated = apply(monitor, values)
     if given(cmd.name):
         await _ensure_unique_name(uow, updated.name, own_id=monitor.id)
+    if "scope" in values or "entity_type" in values:
+        await _check_scope(uow, updated)
     fields = sorted(name for name in values if getattr(updated, name) != getattr(monitor, name))
     updated = await uow.update(updated)
     uow.record(
@@ -138,7 +168,7 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
 
 
 async def delete_status_monitor(cmd: DeleteStatusMonitor, uow: UnitOfWork) -> int:
-    """Delete a monitor; the indicators it set go with it."""
+    """Delete a status monitor; the indicators it set go with it."""
     _ensure_user(uow)
     monitor = await uow.get(StatusMonitor, cmd.id)
     expect_version(monitor, cmd.version)

@@ -12,6 +12,7 @@ from domain.audit import business_role
 from domain.catalog import Product, ProductUnit
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract, add_months
+from domain.contracts import event_data as contract_event_data
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import (
@@ -69,6 +70,7 @@ async def _check_refs(
 
 
 async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportunity:
+    """Create an opportunity on an account."""
     stage = Stage(cmd.stage)
     if stage not in OPEN_STAGES:
         raise ValidationError("stage", "a new opportunity starts in an open stage; sell or lose it afterwards")
@@ -113,6 +115,7 @@ class UpdateOpportunity:
 
 
 async def update_opportunity(cmd: UpdateOpportunity, uow: UnitOfWork) -> Opportunity:
+    """Change an opportunity's data (not its stage: see changeOpportunityStage)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     ensure_editable(opportunity)
@@ -134,6 +137,7 @@ class ChangeStage:
 
 
 async def change_opportunity_stage(cmd: ChangeStage, uow: UnitOfWork) -> Opportunity:
+    """Move an opportunity to another open stage (or reopen a lost one)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     ensure_editable(opportunity)
@@ -172,7 +176,7 @@ class MoveOpportunity:
 
 
 async def move_opportunity(cmd: MoveOpportunity, uow: UnitOfWork) -> Opportunity:
-    """Move an opportunity (with its quotes and activities) to another account."""
+    """Move an opportunity, with its quotes and activities, to another account."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     ensure_editable(opportunity)
@@ -200,7 +204,8 @@ class CopyOpportunity:
 
 
 async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity:
-    """A new open opportunity with the same data and copies of every quote (the active one stays active)."""
+    """Copy an opportunity as a new open one with the same data and copies of every quote (the active one stays
+    active)."""
     source = await uow.get(Opportunity, cmd.id)
     if cmd.account_id is not None:
         await uow.get(Account, cmd.account_id)
@@ -285,8 +290,8 @@ class DeleteOpportunity:
 
 
 async def delete_opportunity(cmd: DeleteOpportunity, uow: UnitOfWork) -> int:
-    """Delete an opportunity with its quotes, items, roles and activities. A sold one (with contracts)
-    cannot be deleted; leads that became it keep their data and lose the link."""
+    """Delete an opportunity with its quotes, items, roles and activities. A sold one (with contracts) cannot be
+    deleted; leads that became it keep their data and lose the link."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     ensure_editable(opportunity)
@@ -309,6 +314,7 @@ class RelatedAccount:
 
 
 async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportunity:
+    """Relate another account to an opportunity."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     await uow.get(Account, cmd.account_id)
     if cmd.account_id == opportunity.account_id:
@@ -323,6 +329,7 @@ async def add_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportuni
 
 
 async def remove_related_account(cmd: RelatedAccount, uow: UnitOfWork) -> Opportunity:
+    """Remove a related account from an opportunity."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     await uow.get(Account, cmd.account_id)  # one the caller may not see is not named, nor unlinked
     if not await uow.unlink(Link.RELATED_ACCOUNT, opportunity_id=opportunity.id, account_id=cmd.account_id):
@@ -344,6 +351,7 @@ class AddBusinessRole:
 
 
 async def add_business_role(cmd: AddBusinessRole, uow: UnitOfWork) -> BusinessRole:
+    """Give a contact a role in an opportunity."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     await uow.get(Contact, cmd.contact_id)
     await uow.touch(opportunity)
@@ -360,6 +368,7 @@ class RemoveBusinessRole:
 
 
 async def remove_business_role(cmd: RemoveBusinessRole, uow: UnitOfWork) -> int:
+    """Remove a business role from its opportunity."""
     role = await uow.get(BusinessRole, cmd.id)
     await uow.touch(await uow.get(Opportunity, role.opportunity_id))
     await uow.delete(role)
@@ -377,6 +386,7 @@ class AssignOpportunityPartner:
 
 
 async def assign_opportunity_partner(cmd: AssignOpportunityPartner, uow: UnitOfWork) -> Opportunity:
+    """Assign an opportunity to a partner, or take it away."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if cmd.partner_id is not None:
@@ -445,7 +455,8 @@ def contracts_for_sale(
 
 
 async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
-    """WON, actual revenue = the active quote's total, locked, one contract per sold item."""
+    """Sell an opportunity from its active quote: WON, actual revenue = the quote's total, locked, and one contract per
+    sold item."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if opportunity.stage is Stage.WON:
@@ -471,9 +482,9 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
             },
         )
     )
-    units = {u.id: u for u in [await uow.get(ProductUnit, i) for i in {i.unit_id for i in items if i.unit_id}]}
-    products = {p.id: p for p in [await uow.get(Product, i) for i in {i.product_id for i in items if i.product_id}]}
-    contracts = [await uow.add(c) for c in contracts_for_sale(sold, items, units, products, uow.now.date())]
+    units = {u.id: u for u in await uow.get_many(ProductUnit, {i.unit_id for i in items if i.unit_id})}
+    products = {p.id: p for p in await uow.get_many(Product, {i.product_id for i in items if i.product_id})}
+    contracts = await uow.add_all(contracts_for_sale(sold, items, units, products, uow.now.date()))
     uow.record(OpportunityStageChanged(entity_id=sold.id, data={"from": previous.value, "to": Stage.WON.value}))
     uow.record(
         OpportunityWon(
@@ -491,7 +502,7 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
         uow.record(
             ContractCreated(
                 entity_id=contract.id,
-                data={"opportunityId": sold.id, "accountId": sold.account_id, "kind": contract.kind.value},
+                data=contract_event_data(contract),
             )
         )
     await uow.commit()
@@ -506,6 +517,7 @@ class MarkLost:
 
 
 async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
+    """Mark an open opportunity lost, with the reason."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if opportunity.stage is Stage.WON:
@@ -544,9 +556,8 @@ class Unlock:
 
 
 async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
-    """Reopen a sold opportunity for edits: it goes back to NEGOTIATION, its actual revenue is cleared
-    and the contracts of the sale are withdrawn (selling it again makes new ones from the quote as it
-    is then)."""
+    """Reopen a sold opportunity for edits: it goes back to NEGOTIATION, its actual revenue is cleared and the contracts
+    of the sale are withdrawn (selling it again makes new ones from the quote as it is then)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if not opportunity.locked:
@@ -567,11 +578,7 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     withdrawn = await uow.find(Contract, opportunity_id=opportunity.id)
     for contract in withdrawn:
         await uow.delete(contract)
-        uow.record(
-            ContractWithdrawn(
-                entity_id=contract.id, data={"opportunityId": opportunity.id, "accountId": contract.account_id}
-            )
-        )
+        uow.record(ContractWithdrawn(entity_id=contract.id, data=contract_event_data(contract)))
     uow.record(
         OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value, "to": Stage.NEGOTIATION.value})
     )
@@ -588,8 +595,8 @@ class CreateUpsell:
 
 
 async def create_upsell_opportunity(cmd: CreateUpsell, uow: UnitOfWork) -> Opportunity:
-    """From a time-based contract (a licence, a support period): a new opportunity on the same account,
-    expected to close when the contract ends, valued at the contract's value."""
+    """Create an upsell opportunity from a time-based contract (a licence, a support period): a new opportunity on the
+    same account, expected to close when the contract ends, valued at the contract's value."""
     contract = await uow.get(Contract, cmd.contract_id)
     if contract.kind is not ContractKind.TIME_BASED:
         raise ValidationError(

@@ -30,6 +30,7 @@ class CreatePartner:
 
 
 async def create_partner(cmd: CreatePartner, uow: UnitOfWork) -> Partner:
+    """Create a partner."""
     partner = await uow.add(Partner(name=cmd.name, email=cmd.email, phone=cmd.phone, country=cmd.country))
     uow.record(PartnerChanged(entity_id=partner.id, data={"change": "created", "name": partner.name}))
     await uow.commit()
@@ -47,6 +48,7 @@ class UpdatePartner:
 
 
 async def update_partner(cmd: UpdatePartner, uow: UnitOfWork) -> Partner:
+    """Change a partner's data."""
     partner = await uow.get(Partner, cmd.id)
     expect_version(partner, cmd.version)
     values = changes(cmd, "name", "email", "phone", "country")
@@ -63,9 +65,9 @@ class DeletePartner:
 
 
 async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
-    """Delete a partner with its consultants and the activities about it. Refused while it still manages
-    accounts or has leads or opportunities: take those back (assign them elsewhere) first, so nothing a
-    partner was given silently loses its owner."""
+    """Delete a partner with its consultants and the activities about it. Refused while it still manages accounts or has
+    leads or opportunities: take those back (assign them elsewhere) first, so nothing a partner was given silently loses
+    its owner."""
     partner = await uow.get(Partner, cmd.id)
     expect_version(partner, cmd.version)
     held = [
@@ -118,7 +120,8 @@ class CreateConsultant:
 
 
 async def create_consultant(cmd: CreateConsultant, uow: UnitOfWork) -> Contact:
-    """A person working at a partner: a contact of a CONSULTANT type (the first one unless named)."""
+    """Create a consultant: a person working at a partner, as a contact of a CONSULTANT type (the first one unless
+    named)."""
     partner = await uow.get(Partner, cmd.partner_id)
     contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.CONSULTANT)
     consultant = await uow.add(
@@ -153,9 +156,8 @@ class ChangeUserRole:
 
 
 async def change_user_role(cmd: ChangeUserRole, uow: UnitOfWork) -> User:
-    """Give a user another role (admins only). What the user sees and what each of the user's tokens may
-    do follow the new role from the next request on. An admin does not change their own role, so the last
-    admin cannot lock everyone out: another admin does it."""
+    """Give a user another role (admins only). What the user sees, and what each of the user's tokens may do, follow the
+    new role from the next request on, in every server process."""
     if not uow.actor.is_admin:
         raise PermissionDenied("only an admin changes users' roles")
     user = await uow.get(User, cmd.id)
@@ -185,8 +187,7 @@ class SetGoal:
 
 
 async def set_goal(cmd: SetGoal, uow: UnitOfWork) -> Goal:
-    """A user's targets for a period: created, or replaced when the user already has a goal for
-    exactly that period."""
+    """Set a user's goal for a period (replaces the goal of exactly that period)."""
     await uow.get(User, cmd.user_id)
     wanted = Goal(
         user_id=cmd.user_id,

@@ -51,7 +51,7 @@ class CreateQuote:
 
 
 async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
-    """A new quote; the opportunity's first quote becomes its active one."""
+    """Create a quote for an opportunity (its first quote becomes the active one)."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     ensure_editable(opportunity)
     opportunity = await uow.touch(opportunity)
@@ -99,6 +99,7 @@ class UpdateQuote:
 
 
 async def update_quote(cmd: UpdateQuote, uow: UnitOfWork) -> Quote:
+    """Change a quote's name, brand, product version or validity."""
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     values = changes(cmd, "name", "brand", "product_version", "valid_from", "valid_until")
     updated = await uow.update(apply(quote, values))
@@ -138,8 +139,22 @@ async def _price(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> 
     return None
 
 
-async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dict) -> list[QuoteItem]:
-    """The quote items for one requested line (a bundle gives one line per component)."""
+async def _prices(uow: UnitOfWork, quote: Quote, unit_ids: list[int]) -> dict[int, Decimal | None]:
+    """The price of each unit in the quote's book and currency (None: it has none), in one statement."""
+    if quote.price_book_id is None or not unit_ids:
+        return {}
+    found = {i: None for i in unit_ids}
+    for entry in await uow.find(PriceEntry, price_book_id=quote.price_book_id, unit_id=unit_ids):
+        if entry.price.currency == quote.currency:
+            found[entry.unit_id] = entry.price.amount
+    return found
+
+
+async def _lines(
+    uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dict, prices: dict[int, Decimal | None] | None = None
+) -> list[QuoteItem]:
+    """The quote items for one requested line (a bundle gives one line per component); `prices` are those
+    `_prices` read beforehand."""
     where = f"items[{n}]"
     if new.quantity is None or new.quantity <= 0:
         raise ValidationError(f"{where}.quantity", "must be positive")
@@ -188,7 +203,10 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
         if price is None:
             if quote.price_book_id is None:
                 raise ValidationError(f"{where}.unitPrice", "a quote without a price book needs a unit price")
-            price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
+            if prices is not None and unit.id in prices:
+                price = prices[unit.id]
+            else:
+                price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
             if price is None:
                 raise ValidationError(
                     f"{where}.unitId",
@@ -229,20 +247,26 @@ async def _lines(uow: UnitOfWork, quote: Quote, new: NewItem, n: int, rates: dic
 
 
 async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
+    """Add lines to a quote: price-book products (priced in the quote's currency), bundles, or manual items (converted
+    from their currency)."""
     quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
     if not cmd.items:
         raise ValidationError("items", "give at least one item")
     rates = await uow.exchange_rates()
+    # The units, their products and prices in three statements, whatever the number of lines.
+    units = await uow.preload(ProductUnit, [i.unit_id for i in cmd.items if i.unit_id is not None])
+    await uow.preload(Product, [u.product_id for u in units])
+    prices = await _prices(uow, quote, [u.id for u in units])
     lines: list[QuoteItem] = []
     for n, new in enumerate(cmd.items):
-        lines += await _lines(uow, quote, new, n, rates)
+        lines += await _lines(uow, quote, new, n, rates, prices)
     existing = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     rounding = [i for i in existing if i.is_rounding]
     position = max((i.position for i in existing if not i.is_rounding), default=-1) + 1
     for line in lines:
         line.position = position
         position += 1
-        await uow.add(line)
+    for line in await uow.add_all(lines):
         uow.audit("Quote", quote.id, "items", None, _summary(line))
     for item in rounding:  # the rounding item stays last
         await uow.update(apply(item, {"position": position}))
@@ -264,6 +288,7 @@ class UpdateItem:
 
 
 async def update_quote_item(cmd: UpdateItem, uow: UnitOfWork) -> QuoteItem:
+    """Change a quote line's quantity, discount, text, position or manual price."""
     item = await uow.get(QuoteItem, cmd.id)
     quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     if item.is_rounding:
@@ -288,6 +313,7 @@ class RemoveItem:
 
 
 async def remove_quote_item(cmd: RemoveItem, uow: UnitOfWork) -> Quote:
+    """Remove a line from a quote."""
     item = await uow.get(QuoteItem, cmd.id)
     quote, _ = await _editable_quote(uow, item.quote_id, cmd.version)
     await uow.delete(item)
@@ -306,7 +332,7 @@ class AddRounding:
 
 
 async def add_rounding_item(cmd: AddRounding, uow: UnitOfWork) -> Quote:
-    """Round the quote's total to `total` with one rounding item (it replaces an earlier one)."""
+    """Round the quote's total to an amount with one rounding item (replacing any earlier one)."""
     quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     lines = [i for i in items if not i.is_rounding]
@@ -355,6 +381,7 @@ class QuoteRef:
 
 
 async def make_quote_active(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    """Make a quote the opportunity's active quote (the one that is sold)."""
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     *deactivated, activated = opportunity.activate_quote(quote, await uow.find(Quote, opportunity_id=opportunity.id))
     for other in deactivated:  # first: the database holds one active quote per opportunity at any moment
@@ -372,7 +399,7 @@ class DuplicateQuote:
 
 
 async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
-    """A copy of the quote and its items, not active, on the same opportunity."""
+    """Copy a quote with its items; the copy is not active."""
     quote, opportunity = await _editable_quote(uow, cmd.id)
     copy = await copy_quote_into(uow, quote, opportunity, cmd.name or f"{quote.name} (copy)")
     _changed(uow, copy, "created", duplicateOf=quote.id)
@@ -381,6 +408,7 @@ async def duplicate_quote(cmd: DuplicateQuote, uow: UnitOfWork) -> Quote:
 
 
 async def delete_quote(cmd: QuoteRef, uow: UnitOfWork) -> Quote:
+    """Delete a quote that is not the active one."""
     quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     opportunity.ensure_quote_deletable(quote)
     await uow.delete(quote)
@@ -397,9 +425,9 @@ class ChangeCurrency:
 
 
 async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
-    """Price-book items take the book's price in the new currency (all of them must have one, or
-    nothing changes and the error names them); manual and rounding items are converted with the
-    exchange rates. Discounts are kept."""
+    """Change a quote's currency: price-book items take the book's price in the new currency (every one must have one,
+    or nothing changes and the error names them); manual and rounding items are converted with the exchange rates.
+    Discounts are kept."""
     quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
     check_currency(cmd.currency)
     if cmd.currency == quote.currency:

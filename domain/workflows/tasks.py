@@ -88,8 +88,8 @@ class CreateTask:
 
 
 async def create_task(cmd: CreateTask, uow: UnitOfWork) -> Task:
-    """A new open task on one account, contact, opportunity or lead, for its assignee (by default the
-    user creating it; a partner names the user who does it)."""
+    """Create a task on an account, a contact, an opportunity or a lead, for a user who may see it (default: you).
+    Whoever may see that row sees the task."""
     target = cmd.attach_to
     assignee_id = cmd.assignee_id or uow.actor.user_id
     if assignee_id is None:
@@ -124,7 +124,8 @@ class UpdateTask:
 
 
 async def update_task(cmd: UpdateTask, uow: UnitOfWork) -> Task:
-    """Change a task's title, notes, due time, priority or assignee; what it is attached to stays."""
+    """Change a task's title, notes, due time, priority or assignee. Its assignee, its creator, a sales director or an
+    admin may."""
     task = await uow.get(Task, cmd.id)
     expect_version(task, cmd.version)
     _may_change(uow, task, "change")
@@ -146,7 +147,8 @@ class TaskRef:
 
 
 async def complete_task(cmd: TaskRef, uow: UnitOfWork) -> Task:
-    """Mark a task done, now, by the caller."""
+    """Mark a task done (when and by whom are recorded). Its assignee, its creator, a sales director or an admin may; a
+    done task is a ConflictError."""
     task = await uow.get(Task, cmd.id)
     expect_version(task, cmd.version)
     _may_change(uow, task, "complete")
@@ -168,7 +170,8 @@ async def complete_task(cmd: TaskRef, uow: UnitOfWork) -> Task:
 
 
 async def reopen_task(cmd: TaskRef, uow: UnitOfWork) -> Task:
-    """Open a done task again (it was not done after all); when and by whom it was completed are cleared."""
+    """Open a done task again (when and by whom it was completed are cleared). Its assignee, its creator, a sales
+    director or an admin may; an open task is a ConflictError."""
     task = await uow.get(Task, cmd.id)
     expect_version(task, cmd.version)
     _may_change(uow, task, "reopen")
@@ -184,6 +187,7 @@ async def reopen_task(cmd: TaskRef, uow: UnitOfWork) -> Task:
 
 
 async def delete_task(cmd: TaskRef, uow: UnitOfWork) -> Task:
+    """Delete a task. Its assignee, its creator, a sales director or an admin may."""
     task = await uow.get(Task, cmd.id)
     expect_version(task, cmd.version)
     _may_change(uow, task, "delete")

@@ -41,8 +41,9 @@ class CreatedToken:
 async def create_api_token(
     cmd: CreateToken, uow: UnitOfWork, caller_scopes: frozenset[str] | None = None
 ) -> CreatedToken:
-    """Create a token. `caller_scopes`: the effective scopes of the token making the request (None: no
-    token, e.g. the CLI), since a token never creates one that may do more than itself."""
+    """Create an API token and show its secret once."""
+    # Create a token. `caller_scopes`: the effective scopes of the token making the request (None: no token, e.g. the
+    # CLI), since a token never creates one that may do more than itself.
     if cmd.user_id is not None and cmd.partner_id is not None:
         raise ValidationError("owner", "a token belongs to a user or a partner, not both")
     user_id, partner_id = cmd.user_id, cmd.partner_id
@@ -85,7 +86,8 @@ class RevokeToken:
 
 
 async def revoke_api_token(cmd: RevokeToken, uow: UnitOfWork) -> ApiToken:
-    """Revoke a token of one's own (an admin: anyone's); someone else's token is reported as not found."""
+    """Revoke an API token of yours (admins: anyone's); it stops working at once, and someone else's token is reported
+    as not found."""
     token = await uow.get(ApiToken, cmd.id)
     own = (token.user_id, token.partner_id) == (uow.actor.user_id, uow.actor.partner_id)
     if not own and not uow.actor.is_admin:
@@ -121,8 +123,10 @@ class RegisteredDocuments:
 
 
 async def register_trusted_documents(cmd: RegisterDocuments, uow: UnitOfWork) -> RegisteredDocuments:
-    """Register documents a token may run (admins only). A document registered before is kept as it
-    is, so registering again is harmless. The caller checks the documents against the schema first."""
+    """Register documents a token may run when it runs only trusted documents (admins only). Registering a document
+    again changes nothing."""
+    # Register documents a token may run (admins only). A document registered before is kept as it is, so registering
+    # again is harmless. The caller checks the documents against the schema first.
     if not uow.actor.is_admin:
         raise PermissionDenied("only an admin registers trusted documents")
     token = await uow.get(ApiToken, cmd.token_id)

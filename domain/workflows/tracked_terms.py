@@ -43,7 +43,8 @@ class CreateTrackedTerm:
 
 
 async def create_tracked_term(cmd: CreateTrackedTerm, uow: UnitOfWork) -> TrackedTerm:
-    """Track a keyword or a competitor from now on, and in past conversations (analysed again)."""
+    """Track a keyword or competitor in conversations (admins); past conversations are analysed again in the
+    background."""
     _admins_only(uow)
     term = TrackedTerm(kind=cmd.kind, name=cmd.name, variants=list(cmd.variants), language=cmd.language)
     await _unique(uow, term)
@@ -65,7 +66,7 @@ class UpdateTrackedTerm:
 
 
 async def update_tracked_term(cmd: UpdateTrackedTerm, uow: UnitOfWork) -> TrackedTerm:
-    """Change a term's kind, name, variants or language."""
+    """Change a tracked term (admins); past conversations are analysed again in the background."""
     _admins_only(uow)
     term = await uow.get(TrackedTerm, cmd.id)
     expect_version(term, cmd.version)
@@ -85,7 +86,8 @@ class DeleteTrackedTerm:
 
 
 async def delete_tracked_term(cmd: DeleteTrackedTerm, uow: UnitOfWork) -> TrackedTerm:
-    """Stop tracking a term: its mentions go with it."""
+    """Stop tracking a term (admins): its mentions go with it, and past conversations are analysed again in the
+    background."""
     _admins_only(uow)
     term = await uow.get(TrackedTerm, cmd.id)
     expect_version(term, cmd.version)

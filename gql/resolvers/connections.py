@@ -14,7 +14,9 @@ from gql import ids
 from gql.errors import ClientError
 from gql.resolvers.loaders import PagesByParentLoader
 from gql.schema.base import Connection, window
+from gql.schema.criteria import list_tree
 from persistence import reads
+from persistence.criteria import compile_criteria
 from persistence.filters import MAX_SEARCH_LENGTH, FilterSpec, conditions, ordering
 
 # Which type a global id in a filter field must name.
@@ -37,6 +39,7 @@ ID_TYPES: dict[str, str] = {
     "actor_user_id": "User",
     "has_indicator": "StatusMonitor",
     "lacks_indicator": "StatusMonitor",
+    "owner_user_id": "User",
 }
 
 
@@ -48,7 +51,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def criteria(filter_input: Any) -> dict[str, Any]:
+def filter_criteria(filter_input: Any) -> dict[str, Any]:
     """A filter input as plain criteria: enums to their values, global ids to primary keys. A search
     term longer than a person types is a VALIDATION error before any SQL."""
     if filter_input is None:
@@ -110,9 +113,14 @@ async def root_connection(
     last: int | None,
     before: str | None,
     where: list[ColumnElement] | None = None,
+    criteria: Any = None,
+    criteria_entity: str | None = None,
 ) -> Connection:
     page_window = window(first, after, last, before)
-    conds = conditions(spec, criteria(filter), info.context.viewer) + list(where or [])
+    conds = conditions(spec, filter_criteria(filter), info.context.viewer) + list(where or [])
+    if criteria is not None and criteria_entity is not None:
+        tree = list_tree(criteria_entity, criteria)
+        conds.append(compile_criteria(criteria_entity, tree, info.context.viewer))
     order, _ = _order(spec, order_by, default_order)
     source, viewer = info.context.reads, info.context.viewer
     async with source.connect() as conn:
@@ -144,7 +152,7 @@ def pages_loader(
     """The request's loader of pages of `table` per `fk` for these arguments (validated here);
     `where` is a fixed condition of the relation (named by `tag` in the loader's key)."""
     page_window = window(first, after, last, before)
-    found = criteria(filter)
+    found = filter_criteria(filter)
     conds = conditions(spec, found, ctx.viewer) + ([where] if where is not None else [])
     order, order_name = _order(spec, order_by, default_order)
     target = table if table is not None else spec.table

@@ -408,13 +408,12 @@ def mutation(
     rename: Mapping[str, str] | None = None,
     convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ports: Ports | None = None,
-) -> Callable[[str], Any]:
+) -> Any:
     """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
-    named as the workflow is. Call the result with the mutation's description, which GraphiQL shows:
+    named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
+    description, where it is implemented, written for the API's users):
 
-        move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)(
-            "Move an opportunity, with its quotes and activities, to another account."
-        )
+        move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
 
     errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
@@ -436,19 +435,19 @@ def mutation(
         name="".join(part.title() for part in name.split("_")) + "Result",
     )
 
-    def described(description: str) -> Any:
-        async def resolver(info: Info, input: Any) -> Any:
-            return await declared.resolve(info, input)
+    description = inspect.getdoc(workflow)
+    if not description:
+        raise TypeError(f"{name}: a workflow behind a mutation needs a docstring, the mutation's description")
 
-        resolver.__annotations__ = {
-            "info": Info,
-            "input": Annotated[input_type, strawberry.argument(description=INPUT)],
-            "return": declared.result,
-        }
-        resolver.__name__ = name
-        field = strawberry.mutation(resolver=resolver, description=description)
-        field.declaration = declared  # the schema test reads what was declared
-        return field
+    async def resolver(info: Info, input: Any) -> Any:
+        return await declared.resolve(info, input)
 
-    described.declaration = declared  # so that a declaration left without its description is found
-    return described
+    resolver.__annotations__ = {
+        "info": Info,
+        "input": Annotated[input_type, strawberry.argument(description=INPUT)],
+        "return": declared.result,
+    }
+    resolver.__name__ = name
+    field = strawberry.mutation(resolver=resolver, description=" ".join(description.split()))
+    field.declaration = declared  # the schema test reads what was declared
+    return field

@@ -78,15 +78,27 @@ def connection(
     table: Table | None = None,
     where: Any = None,
     tag: str = "",
+    criteria_entity: str | None = None,
 ) -> Any:
     """A Relay connection field: at the root when `fk` is None, else the children of the parent object
-    (restricted by `where`, a fixed condition named by `tag`)."""
+    (restricted by `where`, a fixed condition named by `tag`). `criteria_entity`: a root list that takes
+    the criteria language (`criteria:`) for that entity, ANDed with `filter`."""
     params = [_P("info", _P.POSITIONAL_OR_KEYWORD, annotation=Info)]
     if fk is not None:
         params.insert(0, _P("self", _P.POSITIONAL_OR_KEYWORD))
     params += [_arg(n, a, d) for n, a, d in PAGE_ARGS]
     if filter_type is not None:
         params.append(_arg("filter", filter_type | None, "Only items matching all these conditions."))
+    if criteria_entity is not None:
+        from gql.schema.criteria import Criteria
+
+        params.append(
+            _arg(
+                "criteria",
+                Criteria | None,
+                "Only items matching these criteria (the criteria language; with `filter`, both must hold).",
+            )
+        )
     if order_type is not None:
         params.append(
             _arg("order_by", order_type | None, f"The order of the items (default: {default_order}, ties by id).")
@@ -107,6 +119,8 @@ def connection(
                 after=kwargs["after"],
                 last=kwargs["last"],
                 before=kwargs["before"],
+                criteria=kwargs.get("criteria"),
+                criteria_entity=criteria_entity,
             )
         parent = kwargs.pop("self") if "self" in kwargs else positional[0]
         page = await nested_loader(info.context, kwargs).load(parent.__dict__[parent_key])

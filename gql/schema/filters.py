@@ -113,6 +113,16 @@ class AccountFilter:
     has_partner: bool | None = _f("With (true) or without (false) a managing partner.")
     has_indicator: strawberry.ID | None = _f("Only accounts carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only accounts not carrying the indicator of this status monitor.")
+    service_expires_min: date | None = _f(
+        "Only accounts with an active time-based contract (one you may see) ending on or after this date; with "
+        "`serviceExpiresTo`, the same contract ends within both.",
+        name="serviceExpiresFrom",
+    )
+    service_expires_max: date | None = _f(
+        "Only accounts with an active time-based contract (one you may see) ending on or before this date: "
+        "the accounts whose service expires by then.",
+        name="serviceExpiresTo",
+    )
 
 
 @strawberry.input(description="Which contacts to list. All given conditions must hold.")
@@ -146,6 +156,9 @@ class LeadFilter:
     created_at_max: datetime | None = _f("Created at or before this time.", name="createdTo")
     has_assignee: bool | None = _f("Assigned (true) or unassigned (false).")
     has_opportunity: bool | None = _f("Qualified into an opportunity (true) or not (false).")
+    has_duplicate_of: bool | None = _f(
+        "Recognised as an earlier lead you may see when it came in (true: possible duplicates), or not (false)."
+    )
     has_indicator: strawberry.ID | None = _f("Only leads carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only leads not carrying the indicator of this status monitor.")
 

@@ -96,12 +96,12 @@ async def named_node(info: Info, value: Any) -> Node | None:
 
 
 @strawberry.type(
-    description="One changed field of an account, opportunity, quote or task: who changed it, when, from "
+    description="One changed field of an account, opportunity, quote, task or contract: who changed it, when, from "
     "what to what. Written in the same transaction as the change."
 )
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
-    entity_type: str = strawberry.field(description="Account, Opportunity, Quote or Task.")
+    entity_type: str = strawberry.field(description="Account, Opportunity, Quote, Task or Contract.")
     field: str = strawberry.field(
         description="The field that changed, as named in the API (`created` and `deleted` "
         "mark the beginning and the end; `items` a quote line)."

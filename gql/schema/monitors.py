@@ -4,14 +4,19 @@ the indicator it sets), their enums, and the filter and order of the `statusMoni
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types import Info
 
 from domain import monitors
 from gql.schema import enums
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.filters import SEARCH, _f, order_input
+from persistence import tables
+
+if TYPE_CHECKING:
+    from gql.schema.selections import Selection
 
 MonitoredEntity = described_enum(
     monitors.MonitoredEntity,
@@ -42,9 +47,18 @@ StatusRuleKind = described_enum(
         "NO_FUTURE_ACTIVITY": "An open opportunity with no activity scheduled from now on. Opportunities; no parameters.",
         "MANY_MEETINGS_NO_SALE": "At least `count` meetings within the last `days` days and no opportunity won in that "
         "time. Accounts and contacts.",
+        "NO_OPEN_OR_WON_SALE": 'No open opportunity and none won within the last `months` months ("no open or won '
+        'sale in N months"). Accounts and contacts (by their account).',
+        "DELAYED_SALE": "One of its open opportunities is past its expected close date (a delayed sale). Accounts "
+        "and contacts (by their account); no parameters.",
+        "ACTIVITY_MISSING_IN_STAGE": "An open opportunity in `stage` with no activity of `activityTypes` (in "
+        '`activityState`) on it ("no meeting while in NEGOTIATION"). Opportunities.',
         "TASK_OVERDUE": "An open task past its due time: on the opportunity, contact or lead itself; for an account, "
         "on it, its opportunities or its contacts. Flips on its own when a due time passes. Accounts, contacts, "
         "opportunities and leads; no parameters.",
+        "CONTRACT_EXPIRING": "An active time-based contract ends within `days` days (from `days` before its end "
+        "until the end, when the contract expires). Flips on its own as time passes; a renewal moves the window. "
+        "Accounts (their contracts) and opportunities (the contracts sold with them).",
     },
 )
 
@@ -101,6 +115,25 @@ def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
 
 
 @strawberry.type(
+    description="Which rows a status monitor judges: the members of a selection, or accounts of categories."
+)
+class StatusMonitorScope:
+    selection_id: strawberry.Private[int | None]
+    categories: list[str] = strawberry.field(
+        description="Accounts of these categories (a contact monitor: contacts of such accounts); empty with a "
+        "selection."
+    )
+
+    @strawberry.field(description="The selection whose members it judges (null when none, or one you may not read).")
+    async def selection(self, info: Info) -> Annotated[Selection, strawberry.lazy("gql.schema.selections")] | None:
+        if self.selection_id is None:
+            return None
+        from gql.schema.selections import Selection as Found
+
+        return Found.from_row(await info.context.by_id(tables.selections).load(self.selection_id))
+
+
+@strawberry.type(
     description="A rule over the data that marks each account, contact, opportunity or lead for which it "
     "holds with a status indicator (this monitor's name, icon, colour and priority)."
 )
@@ -123,6 +156,17 @@ class StatusMonitor(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+
+    @strawberry.field(
+        description="Which rows it judges: null for every row of its type; else only a selection's members or "
+        "accounts (contacts) of some categories. A row that leaves the scope loses the indicator at once."
+    )
+    @needs("scope")
+    def scope(self) -> StatusMonitorScope | None:
+        data = self.__dict__["scope"]
+        if not data:
+            return None
+        return StatusMonitorScope(selection_id=data.get("selection"), categories=list(data.get("categories") or ()))
 
     @strawberry.field(description="The rule: what must hold for an entity to carry the indicator.")
     @needs("rule")

@@ -37,9 +37,12 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "Conversation": ("gql.schema.conversations:Conversation", tables.conversations),
     "TrackedTerm": ("gql.schema.conversations:TrackedTerm", tables.tracked_terms),
     "Task": ("gql.schema.tasks:Task", tables.tasks),
+    "Selection": ("gql.schema.selections:Selection", tables.selections),
+    "SavedView": ("gql.schema.views:SavedView", tables.saved_views),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},
     # Nodes that mutations answer with but node(id:) does not look up: a token is listed by apiTokens only.
     "ApiToken": tables.api_tokens,
+    "LeadMatchingSettings": tables.lead_matching_settings,
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -10,7 +11,7 @@ from strawberry.types import Info
 
 from gql import ids
 from gql.errors import ClientError
-from gql.resolvers.connections import criteria
+from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
 from gql.schema.accounts import AccountGroup, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
@@ -23,17 +24,29 @@ from gql.schema.conversations import (
 )
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
-from gql.schema.leads import Lead, LeadColumn
+from gql.schema.insights import ConversationInsights, resolve_insights
+from gql.schema.leads import (
+    Lead,
+    LeadColumn,
+    LeadMatchingSettings,
+    LeadStatisticsDimension,
+    LeadStatisticsRow,
+    statistics_row,
+)
 from gql.schema.monitors import StatusMonitorFilter, StatusMonitorOrder
 from gql.schema.nodes import NODE_TYPES
 from gql.schema.people import Partner, Team, User
+from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportunity_board, resolve_sales_reports
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
+from gql.schema.selections import SelectionEntity, selections_connection
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
+from gql.schema.views import SavedView, default_view, saved_views_connection
 from persistence import filters as spec
 from persistence import reads, tables
 from persistence.filters import conditions
+from persistence.lead_statistics import lead_statistics
 from persistence.outbox import newest_position
 
 MAX_NODES = 100
@@ -57,9 +70,26 @@ class Viewer:
         "owner's role."
     )
 
+    @strawberry.field(
+        description="Your default view of a root list: your own default if you chose one, else your role's (null: "
+        "none). Pass its `criteria` and order to the list."
+    )
+    async def default_view(
+        self,
+        info: Info,
+        list: Annotated[SelectionEntity, strawberry.argument(description="The root list.")],  # type: ignore[valid-type]
+    ) -> SavedView | None:
+        return await default_view(info, list)
+
 
 def _list(
-    target: str, spec_: spec.FilterSpec, default_order: str, filter_type: type, order_type: type, what: str
+    target: str,
+    spec_: spec.FilterSpec,
+    default_order: str,
+    filter_type: type,
+    order_type: type,
+    what: str,
+    criteria_entity: str | None = None,
 ) -> Any:
     return connection(
         target,
@@ -68,6 +98,7 @@ def _list(
         filter_type=filter_type,
         order_type=order_type,
         description=f"All {what}, a page at a time.",
+        criteria_entity=criteria_entity,
     )
 
 
@@ -103,7 +134,13 @@ class Query:
         return Viewer(user=user, partner=partner, scopes=sorted(principal.scopes))
 
     accounts = _list(
-        "gql.schema.accounts:Account", spec.ACCOUNTS, "NAME", filters.AccountFilter, filters.AccountOrder, "accounts"
+        "gql.schema.accounts:Account",
+        spec.ACCOUNTS,
+        "NAME",
+        filters.AccountFilter,
+        filters.AccountOrder,
+        "accounts",
+        "ACCOUNT",
     )
     contacts = _list(
         "gql.schema.accounts:Contact",
@@ -112,8 +149,11 @@ class Query:
         filters.ContactFilter,
         filters.ContactOrder,
         "contacts (employees and consultants)",
+        "CONTACT",
     )
-    leads = _list("gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads")
+    leads = _list(
+        "gql.schema.leads:Lead", spec.LEADS, "CREATED_AT", filters.LeadFilter, filters.LeadOrder, "leads", "LEAD"
+    )
     opportunities = _list(
         "gql.schema.opportunities:Opportunity",
         spec.OPPORTUNITIES,
@@ -121,6 +161,7 @@ class Query:
         filters.OpportunityFilter,
         filters.OpportunityOrder,
         "opportunities",
+        "OPPORTUNITY",
     )
     contracts = _list(
         "gql.schema.contracts:Contract",
@@ -154,6 +195,7 @@ class Query:
         filters.SalesActivityFilter,
         filters.SalesActivityOrder,
         "sales activities",
+        "ACTIVITY",
     )
     tasks = task_connection(
         None,
@@ -169,6 +211,13 @@ class Query:
         StatusMonitorFilter,
         StatusMonitorOrder,
         "status monitor definitions",
+    )
+
+    saved_views = saved_views_connection(
+        "The saved views you may read (yours, and those shared with everyone), a page at a time."
+    )
+    selections = selections_connection(
+        "The selections you may read (yours, your team's shared ones, those shared with everyone), a page at a time."
     )
 
     conversations = conversations_connection(None, "All recorded conversations you may see, a page at a time.")
@@ -192,6 +241,41 @@ class Query:
         description="How far the analysis of past conversations with the current tracked terms got (a change of "
         "the terms has them analysed again in the background).",
     )
+
+    @strawberry.field(
+        description="What the leads you may see that were created in a period became, split by source and/or "
+        "campaign: created, qualified, disqualified, conversion rate and time to qualify (the leads are a cohort "
+        "of their creation; qualified means qualified now). One SQL statement."
+    )
+    async def lead_statistics(
+        self,
+        info: Info,
+        since: Annotated[datetime, strawberry.argument(name="from", description="The period's start (included).")],
+        until: Annotated[datetime, strawberry.argument(name="to", description="The period's end (excluded).")],
+        group_by: Annotated[
+            list[LeadStatisticsDimension] | None,
+            strawberry.argument(description="What to split by (null or empty: one row for all)."),
+        ] = None,
+    ) -> list[LeadStatisticsRow]:
+        if until <= since:
+            raise ClientError("`to` must be after `from`")
+        dimensions = set(group_by or [])
+        async with info.context.reads.connect() as conn:
+            found = await lead_statistics(
+                conn,
+                info.context.viewer,
+                since,
+                until,
+                LeadStatisticsDimension.SOURCE in dimensions,
+                LeadStatisticsDimension.CAMPAIGN in dimensions,
+            )
+        return [statistics_row(row) for row in found]
+
+    @strawberry.field(
+        description="How incoming leads are recognised as known leads, contacts and accounts (null for partners)."
+    )
+    async def lead_matching(self, info: Info) -> LeadMatchingSettings | None:
+        return LeadMatchingSettings.from_row(await info.context.by_id(tables.lead_matching_settings).load(1))
 
     @strawberry.field(description="All sales teams, by name.")
     async def teams(self, info: Info) -> list[Team]:
@@ -251,7 +335,7 @@ class Query:
             int, strawberry.argument(description=f"How many leads per column (0 to {MAX_PAGE_SIZE}).")
         ] = 10,
     ) -> list[LeadColumn]:
-        found = criteria(filter)
+        found = filter_criteria(filter)
         found.setdefault("archived", False)
         conds = conditions(spec.LEADS, found, info.context.viewer)
         limit = window(limit, None, None, None).first or 0
@@ -276,6 +360,26 @@ class Query:
         description="The sales scoreboard for a period (a preset or a custom range), optionally one team, in a "
         "reporting currency: won revenue, open pipeline, deals, win rate and each rep's goal, "
         "progress, projection and rank. Bad arguments are an error with no data.",
+    )
+    conversation_insights: ConversationInsights = strawberry.field(
+        resolver=resolve_insights,
+        description="The sales manager's home page of conversation intelligence for a period (the scoreboard's "
+        "presets or a custom range), optionally one team or one seller: what customers talk about, what "
+        "distinguishes the best sellers and the call-recording KPIs, each figure with its change against the "
+        "previous period of equal length, its series and the conversations it counts. Reads summed figures, "
+        "never transcripts, in a fixed number of statements.",
+    )
+    sales_reports: SalesReports = strawberry.field(
+        resolver=resolve_sales_reports,
+        description="The sales reports for a period (a preset or a custom range), a scope (team, user, partner) "
+        "and a reporting currency: the funnel by stage, won revenue by person and by product, the forecast, "
+        "partner results and time per channel, counting only what you may see. Read from aggregates: a fixed "
+        "number of statements whatever the number of opportunities. Bad arguments are an error with no data.",
+    )
+    opportunity_board: list[OpportunityColumn] = strawberry.field(
+        resolver=resolve_opportunity_board,
+        description="Open opportunities grouped by stage, like a kanban board: every open stage is a column with "
+        "its count and amounts (from aggregates) and its newest opportunities, counting only what you may see.",
     )
 
 

@@ -15,6 +15,8 @@ from gql.schema import (
     people,
     quotes,
     routing,
+    selections,
+    views,
 )
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
@@ -48,6 +50,8 @@ NODE_CLASSES = [
     routing.LeadSplitter,
     history.AuditEntry,
     monitors.StatusMonitor,
+    selections.Selection,
+    views.SavedView,
 ]
 
 schema = strawberry.Schema(

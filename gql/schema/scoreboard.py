@@ -34,6 +34,7 @@ PeriodPreset = described_enum(
         "LAST_24_HOURS": "The 24 hours up to now: a sliding window that moves with time and never ends.",
         "LAST_7_DAYS": "The 7 days up to now: a sliding window that moves with time and never ends.",
         "THIS_MONTH": "The current calendar month, in UTC.",
+        "LAST_MONTH": "The calendar month before the current one, in UTC.",
         "THIS_QUARTER": "The current calendar quarter (January–March, April–June, …), in UTC.",
         "ALL_TIME": "Everything, with no start and no end.",
     },
@@ -187,6 +188,11 @@ class Scoreboard:
     average_deal_size: Money | None = strawberry.field(
         description="Average revenue per won deal in the period; null when none was won."
     )
+    guide_win_rate: Decimal | None = strawberry.field(
+        description="The win rate as the conversation intelligence guide defines it: won in the period against "
+        "the opportunities available in it (won or lost in the period, or open now), in % with one decimal; null "
+        "when there are none. `winRate` is won against closed (won or lost) only."
+    )
     open_pipeline: Money = strawberry.field(
         description="Estimated revenue of all open opportunities now (not bound to the period)."
     )
@@ -277,6 +283,7 @@ class Scoreboard:
             deals_won=board.deals_won,
             deals_lost=board.deals_lost,
             win_rate=board.win_rate,
+            guide_win_rate=scoreboard.percent(board.deals_won, board.deals_won + board.deals_lost + board.open_deals),
             average_deal_size=_money(board.average_deal_size),
             open_pipeline=_money(board.open_pipeline),
             open_deals=board.open_deals,

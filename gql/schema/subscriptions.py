@@ -1,5 +1,5 @@
-"""The Subscription root: live opportunity events, task events, status indicator changes and scoreboards,
-each resumable after the last event a client saw (`since`)."""
+"""The Subscription root: live opportunity events, task events, contract events, status indicator changes
+and scoreboards, each resumable after the last event a client saw (`since`)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,19 @@ from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
+from gql.schema.contracts import ContractEvent, ContractEventKind, contract_events_filter
+from gql.schema.insights import USER as INSIGHTS_USER
+from gql.schema.insights import ConversationInsights, insights_request
 from gql.schema.leads import Lead
 from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
+from gql.schema.reports import SCOPE, SalesReports, report_request
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.schema.tasks import ATTACHED_KEYS, TaskEvent, task_events_filter
 from gql.subscriptions.hub import Event
+from gql.subscriptions.reports import REPORTS
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables
 
@@ -288,6 +293,42 @@ class Subscription:
         source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, TaskEvent)
 
+    @strawberry.subscription(
+        description="Every event of the contracts you may see (created by a sale, renewed, cancelled, expiring, "
+        "expired, removed, withdrawn), in order: what delivery and support systems follow to hear of a sale at "
+        "once. EXPIRING and EXPIRED come from the server as dates pass, with no request. The arguments narrow "
+        "it; together, all must hold."
+    )
+    async def contract_events(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these contracts; null: every contract."),
+        ] = None,
+        account_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only contracts of these accounts; null: any account."),
+        ] = None,
+        opportunity_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only contracts sold with these opportunities; null: any."),
+        ] = None,
+        kinds: Annotated[
+            list[ContractEventKind] | None,
+            strawberry.argument(description="Only these kinds of event; null: all."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
+    ) -> AsyncIterator[ContractEvent]:
+        accepts = contract_events_filter(
+            _pks(ids, "Contract", "ids"),
+            _pks(account_ids, "Account", "accountIds"),
+            _pks(opportunity_ids, "Opportunity", "opportunityIds"),
+            None if kinds is None else {k.value for k in kinds},
+        )
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
+        return _mapped(source, ContractEvent)
+
     @strawberry.subscription(description="Every status indicator set or cleared, in order.")
     async def status_indicators_changed(
         self,
@@ -356,6 +397,61 @@ class Subscription:
         if since is not None:
             await check_resume(realtime, parse_since(since))
         return await realtime.scoreboards.subscribe(request, info.context.viewer)
+
+    @strawberry.subscription(
+        description="The conversation insights page (`conversationInsights`) now, then again whenever a figure "
+        "changes: after a conversation is recorded or deleted, a tracked term changes (and as the re-analysis "
+        "goes), an activity is logged, a sale moves the won revenue, or an account or contact changes what the "
+        "caller may see; a sliding window is read again every minute. Bursts are coalesced (at most one update "
+        "per 200 ms, the last state always sent), and a state whose figures did not move is not sent."
+    )
+    async def conversation_insights_updated(
+        self,
+        info: Info,
+        period: PERIOD,
+        team_id: TEAM = None,
+        user_id: INSIGHTS_USER = None,
+        since: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Accepted like the other subscriptions' `since` (and checked against the event log), "
+                "though the page needs no replay: the current one is always sent first."
+            ),
+        ] = None,
+    ) -> AsyncIterator[ConversationInsights]:
+        request = insights_request(period, team_id, user_id)
+        realtime = _realtime(info)
+        if since is not None:
+            await check_resume(realtime, parse_since(since))
+        return await realtime.insights.subscribe(request, info.context.viewer)
+
+    @strawberry.subscription(
+        description="The sales reports now, then again whenever a figure changes: after an event that moves "
+        "one (a sale, a loss, a new or changed opportunity, a contract, an activity, an exchange rate) or when "
+        "time alone does (a sliding window's oldest deal or activity leaving it, a new day). Bursts are "
+        "coalesced (at most one update per 200 ms, the last state always sent); the last update received "
+        "always equals what the `salesReports` query returns. One read per report shape (period, scope, "
+        "currency) serves every viewer."
+    )
+    async def sales_reports_updated(
+        self,
+        info: Info,
+        period: PERIOD,
+        scope: SCOPE = None,
+        currency: CURRENCY = None,
+        since: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Accepted like the other subscriptions' `since` (and checked against the event log), "
+                "though the reports need no replay: the current ones are always sent first."
+            ),
+        ] = None,
+    ) -> AsyncIterator[SalesReports]:
+        request = report_request(period, scope, currency)
+        realtime = _realtime(info)
+        if since is not None:
+            await check_resume(realtime, parse_since(since))
+        return await realtime.scoreboards.subscribe(request, info.context.viewer, REPORTS)
 
 
 def _rows(

@@ -28,12 +28,14 @@ from graphql.execution import create_source_event_stream, execute_subscription_e
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from domain.access import Principal
+from gql import observe
 from gql.auth import principal_for
 from gql.context import Context
 from gql.errors import Refused
 from gql.execution import FastExecutor
 from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
+from persistence.db import QueryStats, current_stats
 
 log = logging.getLogger("salesgraph.ws")
 
@@ -50,9 +52,20 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
 SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
+GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
+GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
 
 
 _TEXTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _root_field(prepared: Prepared) -> str:
+    """The subscription's root field (a subscription has exactly one), for its gauge."""
+    for selection in prepared.operation.selection_set.selections:
+        name = getattr(selection, "name", None)
+        if name is not None:
+            return name.value
+    return "unknown"
 
 
 def document_text(document: Any) -> str:
@@ -132,7 +145,10 @@ class Connection:
     def _send(self, key: object, text: str) -> None:
         if self.closed:
             return
+        observe.Pushes.sent += 1
         if self.writer is not None:
+            if key in self.waiting:
+                observe.Pushes.superseded += 1  # the newer state of the operation replaces the one waiting
             self.waiting[key] = text
             if len(self.waiting) > self.limit:
                 log.info("closing a WebSocket that let %d messages wait", len(self.waiting))
@@ -148,6 +164,8 @@ class Connection:
 
     def _shut(self, code: int, reason: str) -> None:
         self.closed = True
+        if code == SLOW_CONSUMER:
+            observe.Pushes.slow_consumer += len(self.waiting)
         self.waiting.clear()
         for task in list(self.operations.values()):
             task.cancel()
@@ -247,6 +265,17 @@ class WebSocketEndpoint:
         self.queue_size: int = getattr(realtime.hub, "queue_size", 1000)
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._keepalive_task: asyncio.Task[None] | None = None
+        self.stopping = False  # set by `going_away`: the process is about to stop
+
+    def going_away(self) -> int:
+        """Close every WebSocket with 1001 (after the message being written), and any that opens from now
+        on: a deploy stops this process, the clients reconnect (through the load balancer, to another one)
+        and resume their subscriptions with `since`. Returns how many were open."""
+        self.stopping = True
+        open_now = list(self.connections)
+        for connection in open_now:
+            connection.close(GOING_AWAY, GOING_AWAY_REASON)
+        return len(open_now)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         ws = WebSocket(scope, receive, send)
@@ -256,9 +285,13 @@ class WebSocketEndpoint:
         if protocol is None:
             await ws.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {TRANSPORT_WS} or {LEGACY_WS}")
             return
+        if self.stopping:
+            await ws.close(GOING_AWAY, GOING_AWAY_REASON)
+            return
         connection = Connection(ws, protocol, self.queue_size)
         self.connections.add(connection)
         self._ensure_keepalive()
+        observe.CONNECTIONS.inc()
         try:
             try:
                 await self._serve(connection)
@@ -268,6 +301,7 @@ class WebSocketEndpoint:
         except WebSocketDisconnect:
             pass
         finally:
+            observe.CONNECTIONS.dec()
             connection.closed = True
             for task in list(connection.operations.values()):
                 task.cancel()
@@ -443,25 +477,48 @@ class WebSocketEndpoint:
     async def _operation(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         assert connection.context is not None
         request_id = f"{connection.context.request_id}-{op_id}"
+        # This task's own statement count (a task runs in a copy of the context that started it).
+        stats = QueryStats()
+        current_stats.set(stats)
+        seen = observe.Seen("websocket", time.perf_counter(), request_id, principal=connection.principal)
         try:
             result: ExecutionResult | None = None
             try:
+                params = params_of(payload)
+                seen.name = params.operation_name
                 prepared = await self.pipeline.prepare(
-                    params_of(payload), Caller(connection.authorization, principal=connection.principal)
+                    params, Caller(connection.authorization, principal=connection.principal)
                 )
+                seen.kind = prepared.kind.value
+                seen.name = prepared.operation.name.value if prepared.operation.name else None
                 context = replace(connection.context, request_id=request_id, loaders={})
                 if prepared.kind is not OperationType.SUBSCRIPTION:
                     result = await self.pipeline.execute(prepared, context)
             except Invalid as invalid:
+                seen.refused("GRAPHQL_VALIDATION_FAILED", "invalid")
+                observe.record(seen, stats)
                 await self._fail(connection, op_id, invalid.errors)
                 return
             except Refused as refused:  # before execution, or its time limit
+                seen.refused(refused.code)
+                if refused.operation is not None:
+                    seen.kind, seen.name = refused.operation
+                observe.record(seen, stats)
                 await self._fail(connection, op_id, [GraphQLError(refused.message, extensions=refused.extensions)])
                 return
             if result is not None:
+                if result.errors:
+                    seen.outcome = "errors"
+                observe.record(seen, stats)
                 await self._next(connection, op_id, self._body(result, request_id))
             else:
-                await self._subscription(connection, op_id, prepared, context, request_id)
+                observe.record(seen, stats)  # a subscription is logged when it starts
+                field = _root_field(prepared)
+                observe.SUBSCRIPTIONS.labels(field).inc()
+                try:
+                    await self._subscription(connection, op_id, prepared, context, request_id)
+                finally:
+                    observe.SUBSCRIPTIONS.labels(field).dec()
             await connection.send({"type": "complete", "id": op_id})
         except asyncio.CancelledError:
             raise

@@ -42,6 +42,35 @@ def _moves(event: Event) -> bool:
     return scoreboard.moves_scoreboard(event["type"], event.get("data"))
 
 
+class BoardKind:
+    """What a kind of live board reads and shows: the scoreboard (this class), the sales reports
+    (gql/schema/reports.py, `REPORTS`). Every kind shares the topics' machinery: one read per board
+    shape per coalesced event, each viewer's answer cut from it, the readers' semaphore, `since`."""
+
+    name = "scoreboard"
+
+    def moves(self, event: Event) -> bool:
+        """Whether an event can move a board of this kind."""
+        return _moves(event)
+
+    async def load(self, conn: Any, request: Any, now: datetime) -> Any:
+        """The one read of a board shape for every viewer (raises NotFound for an unknown team)."""
+        return await load_board_source(conn, request, now)
+
+    def cut(self, source: Any, viewer: Viewer) -> tuple[tuple, Any, datetime | None]:
+        """`viewer`'s board from `source`: its figures (equal figures: nothing to push), a function that
+        makes the GraphQL object to push, and when time alone changes it next."""
+        rows = cut_board(source, viewer)
+        board = rows.board
+        return board.figures()[:-1], lambda: Scoreboard.from_domain(board, rows.users), board.changes_at
+
+    def client_error(self, error: BaseException, request: Any) -> BaseException:
+        return _client_error(error, request)
+
+
+SCOREBOARD = BoardKind()
+
+
 class Group:
     """Subscribers of one viewer's board with the same document, variables and caller: each new state
     is rendered once for them all and pushed to each in one loop."""
@@ -83,15 +112,19 @@ class ViewerBoard:
     def cut(self, source: BoardSource) -> Scoreboard | None:
         """This viewer's board from `source`; the new state when its figures moved, else None. Raises
         ValidationError for a reporting currency without a rate."""
-        rows = cut_board(source, self.viewer)
-        board = rows.board
-        self.changes_at = board.changes_at
-        figures = board.figures()[:-1]  # the event id alone changing is not news
+        figures, make, changes_at = self.topic.kind.cut(source, self.viewer)
+        # (the event id alone changing is not news: figures leave it out)
+        return self.publish(figures, changes_at, make)
+
+    def publish(self, figures: Any, changes_at: datetime | None, render: Callable[[], Any]) -> Any:
+        """Make the state `render()` gives the newest when `figures` differ from the last ones'; returns
+        it then, else None. `changes_at`: when time alone changes the figures next."""
+        self.changes_at = changes_at
         if figures == self._figures:
             return None
         self._figures = figures
-        rendered = Scoreboard.from_domain(board, rows.users)
-        rendered.rendered = {}  # type: ignore[attr-defined]  # see gql/subscriptions/protocol.py
+        rendered = render()
+        rendered.rendered = {}  # see gql/subscriptions/protocol.py
         self.latest = rendered
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -126,8 +159,8 @@ class ViewerBoard:
 class ScoreboardTopic:
     """One board shape: one read per (coalesced) event, cut for each of its viewers."""
 
-    def __init__(self, topics: ScoreboardTopics, request: scoreboard.ScoreboardRequest) -> None:
-        self.topics, self.request = topics, request
+    def __init__(self, topics: ScoreboardTopics, request: Any, kind: BoardKind = SCOREBOARD) -> None:
+        self.topics, self.request, self.kind = topics, request, kind
         self.source: BoardSource | None = None
         self.views: dict[Viewer, ViewerBoard] = {}
         self.joining = 0  # subscribers waiting for the first read
@@ -141,6 +174,10 @@ class ScoreboardTopic:
     @property
     def subscribers(self) -> int:
         return sum(view.subscribers for view in self.views.values())
+
+    async def open_view(self, viewer: Viewer) -> ViewerBoard:
+        """`viewer`'s board (the subscription's way in: a kind of board may need to read for a new viewer)."""
+        return self.view(viewer)
 
     def view(self, viewer: Viewer) -> ViewerBoard:
         """`viewer`'s board, cut from the newest read when it is new to this topic."""
@@ -172,7 +209,7 @@ class ScoreboardTopic:
         # (the task has its own context: requests are not counted there).
         current_stats.set(self.topics.stats)
         await hub.started()
-        with hub.listen(_moves, maxsize=1_000_000) as listener:
+        with hub.listen(self.kind.moves, maxsize=1_000_000) as listener:
             # Listening before the first read: any event after it is seen.
             try:
                 await self._compute(listener)
@@ -236,7 +273,7 @@ class ScoreboardTopic:
             while not listener.queue.empty():
                 listener.queue.get_nowait()
             async with topics.engine.connect() as conn:
-                source = await load_board_source(conn, self.request, topics.clock())
+                source = await self.kind.load(conn, self.request, topics.clock())
         self.computations += 1
         self.source = source
         for viewer, view in list(self.views.items()):
@@ -270,7 +307,11 @@ class TopicStream:
 
 
 class ScoreboardTopics:
-    """The process's live scoreboards; a topic lives while it has subscribers."""
+    """The process's live boards; a topic lives while it has subscribers. The insights pages
+    (gql/subscriptions/insights.py) are a subclass with their own `topic_class` (a page is read per viewer)
+    and kind."""
+
+    topic_class: Any = None  # ScoreboardTopic, set below
 
     def __init__(
         self,
@@ -282,28 +323,30 @@ class ScoreboardTopics:
     ) -> None:
         self.engine, self.hub, self.clock, self.coalesce = engine, hub, clock, coalesce
         # One topic per board shape, for every viewer: each viewer's board is cut from its read.
-        self.topics: dict[scoreboard.ScoreboardRequest, ScoreboardTopic] = {}
+        self.topics: dict[tuple[str, Any], ScoreboardTopic] = {}  # by (kind, request)
         self.reading = asyncio.Semaphore(readers)  # the connections all boards' reads share
         self.stats = QueryStats()  # the statements of all topics' tasks: reads, cuts, renders (tests count them)
 
-    async def subscribe(self, request: scoreboard.ScoreboardRequest, viewer: Viewer) -> AsyncIterator[Scoreboard]:
-        """The updates of the scoreboard of `request` as `viewer` may see it; a ClientError now (not in
-        the stream) when the request names an unknown team or a currency without a rate."""
-        topic = self.topics.get(request)
+    async def subscribe(self, request: Any, viewer: Viewer, kind: BoardKind = SCOREBOARD) -> AsyncIterator[Scoreboard]:
+        """The updates of the board of `request` (a scoreboard, or another `kind`) as `viewer` may see
+        it; a ClientError now (not in the stream) when the request names an unknown team or a currency
+        without a rate."""
+        key = (kind.name, request)
+        topic = self.topics.get(key)
         if topic is None:
-            topic = self.topics[request] = ScoreboardTopic(self, request)
+            topic = self.topics[key] = self.topic_class(self, request, kind)
             topic.start()
         topic.joining += 1
         try:
             await topic._ready.wait()
             if topic._error is not None:
-                raise _client_error(topic._error, request)
-            view = topic.view(viewer)
+                raise kind.client_error(topic._error, request)
+            view = await topic.open_view(viewer)
         except BaseException as error:
             topic.joining -= 1
             await self._drop_if_idle(topic)
             if isinstance(error, Exception):
-                raise _client_error(error, request) from None
+                raise kind.client_error(error, request) from None
             raise
         view.subscribers += 1
         topic.joining -= 1
@@ -320,8 +363,9 @@ class ScoreboardTopics:
             await self._drop_if_idle(topic)
 
     async def _drop_if_idle(self, topic: ScoreboardTopic) -> None:
-        if not topic.views and topic.joining == 0 and self.topics.get(topic.request) is topic:
-            del self.topics[topic.request]
+        key = (topic.kind.name, topic.request)
+        if not topic.views and topic.joining == 0 and self.topics.get(key) is topic:
+            del self.topics[key]
             await topic.stop()
 
     async def close(self) -> None:
@@ -330,7 +374,10 @@ class ScoreboardTopics:
         self.topics.clear()
 
 
-def _client_error(error: BaseException, request: scoreboard.ScoreboardRequest) -> BaseException:
+ScoreboardTopics.topic_class = ScoreboardTopic
+
+
+def _client_error(error: BaseException, request: Any) -> BaseException:
     if isinstance(error, ClientError):
         return error
     if isinstance(error, NotFound):

@@ -23,6 +23,7 @@ class Realtime:
     engine: AsyncEngine
     hub: EventHub
     scoreboards: Any = None
+    insights: Any = None  # the live conversation insights (gql/subscriptions/insights.py)
 
 
 def parse_since(since: str | None) -> int | None:

@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from persistence.db import database_url
+from persistence.db import database_url, pooler_connect_args
 from persistence.tables import metadata
 
 
@@ -17,7 +17,8 @@ def _run(connection) -> None:
 
 async def _online() -> None:
     url = context.config.get_main_option("sqlalchemy.url") or database_url()
-    engine = create_async_engine(url)
+    # Behind PgBouncer (SALESGRAPH_DATABASE_POOLER) with the same driver settings as the server's.
+    engine = create_async_engine(url, connect_args=pooler_connect_args() if url.startswith("postgresql") else {})
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -332,3 +332,62 @@ async def test_a_refused_token_is_said_and_a_good_one_is_remembered_for_the_tab(
     await page.reload()
     await expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
     await expect(page.locator("#message")).to_be_hidden()
+
+
+# ---- conversation insights -------------------------------------------------------------------------
+
+INSIGHTS = """query($period: PeriodInput!) { conversationInsights(period: $period) {
+  customers { callsAnalysed { value change } competitors { name mentions } }
+  recording { callsRecorded { value change } hoursRecorded { value change } } } }"""
+INSIGHTS_SHOWN = """() => ({
+  figures: Object.fromEntries(['callsAnalysed', 'callsRecorded', 'hoursRecorded']
+    .map(name => [name, document.querySelector(`#insights [data-insight="${name}"]`).textContent])),
+  competitors: document.querySelector('#insight-competitors').textContent,
+})"""
+
+
+def insights_as_shown(page: dict) -> dict:
+    def figure(f: dict) -> str:
+        if f["value"] is None:
+            return "–"
+        value = f"{Decimal(f['value']):,}"
+        if f["change"] is None:
+            return value
+        return f"{value} ({'' if f['change'].startswith('-') else '+'}{f['change']} %)"
+
+    competitors = page["customers"]["competitors"][:5]
+    return {
+        "figures": {
+            "callsAnalysed": figure(page["customers"]["callsAnalysed"]),
+            "callsRecorded": figure(page["recording"]["callsRecorded"]),
+            "hoursRecorded": figure(page["recording"]["hoursRecorded"]),
+        },
+        "competitors": ", ".join(f"{c['name']} ({c['mentions']})" for c in competitors) if competitors else "none",
+    }
+
+
+async def test_a_conversation_posted_over_http_shows_up_in_the_insights_without_reloading(live, writable, page):
+    month = {"period": {"preset": "THIS_MONTH"}}
+    await open_dashboard(page, live, writable.admin_token)
+    before = (await live.api.data(INSIGHTS, month))["conversationInsights"]
+    await page_shows(page, insights_as_shown(before), INSIGHTS_SHOWN)
+    call = (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:20.000\n<v Kari Nordmann>Hej Ole, hvordan går det med produktionen?\n\n"
+        "00:00:21.000 --> 00:01:30.000\n<v Ole Hansen>Vi har set på Contoso 360 og Relecloud, men de er for dyre.\n"
+    )
+    response = await live.api.http.post(
+        "/ingest/conversations",
+        content=call.encode(),
+        params=[
+            ("kind", "PHONE_CALL"),
+            ("startedAt", datetime.now(UTC).isoformat()),
+            ("seller", "Kari Nordmann"),
+            ("customer", "Ole Hansen"),
+        ],
+        headers={"Authorization": f"Bearer {writable.admin_token}", "Content-Type": "text/vtt"},
+    )
+    assert response.status_code == 201, response.text
+    after = (await live.api.data(INSIGHTS, month))["conversationInsights"]
+    assert int(after["customers"]["callsAnalysed"]["value"]) == int(before["customers"]["callsAnalysed"]["value"]) + 1
+    await page_shows(page, insights_as_shown(after), INSIGHTS_SHOWN)
+    assert await page.evaluate("window.stillTheSamePage === true")

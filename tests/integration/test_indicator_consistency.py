@@ -1,7 +1,10 @@
 """Random sequences of workflows and clock jumps (hypothesis) on a real database: after every step the
 stored status indicators are exactly what a full re-evaluation from scratch gives at the clock's time.
 Tasks (created on accounts, contacts, opportunities and leads, rescheduled, completed, reopened, deleted)
-are among the workflows, and TASK_OVERDUE among the rules.
+are among the workflows, and TASK_OVERDUE among the rules; so are contracts (renewed, cancelled now or
+terminated later, removed; ended by the scheduler as their dates pass) and CONTRACT_EXPIRING. So are
+scope changes (issue 17): monitors scoped to dynamic and static selections or to account categories, criteria edited, members added and removed,
+selections converted and deleted, and rows changing so they fall in or out of a dynamic selection.
 The workflows re-evaluate incrementally (only what their events can affect) and the scheduler flips
 only what fell due; this is the test that both leave nothing out."""
 
@@ -16,22 +19,25 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from domain.enums import ActivityType, Role, Stage
 from domain.errors import DomainError
-from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
+from domain.monitors import ActivityState, MonitoredEntity, MonitorScope, Rule, RuleKind
 from domain.uow import Actor
 from domain.workflows import accounts as acw
 from domain.workflows import activities as aw
+from domain.workflows import contracts as cw
 from domain.workflows import leads as lw
 from domain.workflows import monitors as mw
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
+from domain.workflows import selections as sw
 from domain.workflows import tasks as tw
 from persistence import indicators, tables
 from persistence.db import create_engine
 from persistence.scheduler import IndicatorScheduler
+from persistence.selections import selection_rows
 from persistence.uow import SqlUnitOfWork
 from tests.conftest import ANCHOR, seeded_database
 
@@ -56,16 +62,16 @@ class World:
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)
 
-    async def attempt(self, workflow, command):
+    async def attempt(self, workflow, command, *ports):
         try:
             async with SqlUnitOfWork(self.engine, self.actor, clock=lambda: self.now) as uow:
-                return await workflow(command, uow)
+                return await workflow(command, uow, *ports)
         except DomainError:
             return None
 
-    def do(self, workflow, command):
+    def do(self, workflow, command, *ports):
         self.steps.append(f"{workflow.__name__}({command})")
-        return self.run(self.attempt(workflow, command))
+        return self.run(self.attempt(workflow, command, *ports))
 
     def pass_time(self, until: datetime) -> None:
         self.now = max(self.now, until)
@@ -77,8 +83,8 @@ class World:
             return [r.id for r in await conn.execute(select(table.c.id).where(*where).order_by(table.c.id))]
 
     async def next_due(self) -> datetime | None:
-        async with self.engine.connect() as conn:
-            return (await conn.execute(select(func.min(tables.indicator_due_times.c.due_at)))).scalar()
+        """The next indicator due time, contract end or contract notice (the scheduler's own answer)."""
+        return await self.scheduler.next_due()
 
     async def differences(self) -> tuple[set, set]:
         async with self.engine.connect() as conn:
@@ -134,6 +140,33 @@ RULES = st.one_of(
         st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
     ),
     st.builds(lambda e: (e, Rule(kind=RuleKind.TASK_OVERDUE)), st.sampled_from(list(MonitoredEntity))),
+    st.builds(
+        lambda d, e: (e, Rule(kind=RuleKind.CONTRACT_EXPIRING, days=d)),
+        DAYS,
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.OPPORTUNITY]),
+    ),
+    st.builds(
+        lambda m, e: (e, Rule(kind=RuleKind.NO_OPEN_OR_WON_SALE, months=m)),
+        st.integers(1, 2),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
+    st.builds(
+        lambda e: (e, Rule(kind=RuleKind.DELAYED_SALE)),
+        st.sampled_from([MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT]),
+    ),
+    st.builds(
+        lambda s, ts: (
+            MonitoredEntity.OPPORTUNITY,
+            Rule(kind=RuleKind.ACTIVITY_MISSING_IN_STAGE, stage=s, activity_types=ts),
+        ),
+        st.sampled_from([Stage.PROSPECTING, Stage.PROPOSAL]),
+        st.lists(
+            st.sampled_from([ActivityType.CALL, ActivityType.MEETING, ActivityType.EMAIL]),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        ).map(tuple),
+    ),
 )
 OFFSET = st.none() | st.integers(-30 * 24, 30 * 24).map(lambda h: timedelta(hours=h))
 JUMP = st.sampled_from(
@@ -150,6 +183,28 @@ JUMP = st.sampled_from(
 
 
 PICK = st.integers(0, 1_000)
+CATEGORIES = st.sampled_from(["A", "B"])
+# Criteria whose answer the steps move: categories, open deals, activities, tasks, stages, lead status.
+CRITERIA = {
+    MonitoredEntity.ACCOUNT: st.sampled_from(
+        [
+            {"field": "CATEGORY", "in": ["A"]},
+            {"has": "OPEN_OPPORTUNITIES"},
+            {"hasNot": "ACTIVITIES"},
+            {"or": [{"has": "TASKS"}, {"field": "CATEGORY", "notIn": ["B"]}]},
+        ]
+    ),
+    MonitoredEntity.CONTACT: st.sampled_from([{"has": "TASKS"}, {"not": {"has": "TASKS"}}]),
+    MonitoredEntity.OPPORTUNITY: st.sampled_from(
+        [
+            {"field": "STAGE", "in": ["PROSPECTING", "PROPOSAL"]},
+            {"hasNot": "ACTIVITIES"},
+            {"and": [{"has": "TASKS"}, {"field": "STAGE", "notIn": ["WON"]}]},
+        ]
+    ),
+    MonitoredEntity.LEAD: st.sampled_from([{"has": "TASKS"}, {"hasNot": "TASKS"}]),
+}
+ENTITIES = st.sampled_from(list(MonitoredEntity))
 
 
 def test_stored_indicators_always_equal_a_full_re_evaluation(world):
@@ -168,7 +223,9 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 "monitors": [],
                 "leads": [],
                 "tasks": [],
+                "selections": [],
             }
+            self.entity_of: dict[int, MonitoredEntity] = {}
 
         def pick(self, kind: str, which: int) -> int:
             found = self.made[kind]
@@ -179,9 +236,16 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.made[kind].append(made if isinstance(made, int) else made.id)
             return made
 
-        @initialize(what=st.lists(RULES, min_size=2, max_size=4), closes=st.lists(OFFSET, min_size=2, max_size=2))
-        def a_small_world(self, what, closes):
-            """Monitors, and two accounts with a contact and an opportunity each."""
+        @initialize(
+            what=st.lists(RULES, min_size=2, max_size=4),
+            closes=st.lists(OFFSET, min_size=2, max_size=2),
+            scopes=st.lists(st.sampled_from(["none", "dynamic", "static", "categories"]), min_size=4, max_size=4),
+            categories=st.lists(st.none() | CATEGORIES, min_size=2, max_size=2),
+            data=st.data(),
+        )
+        def a_small_world(self, what, closes, scopes, categories, data):
+            """Monitors, and two accounts with a contact and an opportunity each; most monitors scoped to a
+            selection of their entity type (dynamic, or static with one member) or to categories."""
             for entity_and_rule in what:
                 self.create_monitor(entity_and_rule, True)
             for n in range(2):
@@ -189,6 +253,16 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
                 self.create_contact(n)
                 self.create_opportunity(n, closes[n])
                 self.create_lead()
+                self.change_category(n, categories[n])
+            for n, (_monitor, (entity, _)) in enumerate(zip(self.made["monitors"], what)):
+                how = scopes[n]
+                if how == "categories" and entity in (MonitoredEntity.ACCOUNT, MonitoredEntity.CONTACT):
+                    self.scope_monitor(n, 0, ["A"])
+                elif how in ("dynamic", "static"):
+                    self.create_selection(entity, data, how == "static")
+                    if how == "static":
+                        self.change_members(len(self.made["selections"]) - 1, n, True)
+                    self.scope_monitor(n, len(self.made["selections"]) - 1 + 3_000, None)
 
         @rule()
         def create_account(self):
@@ -369,6 +443,27 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         def delete_opportunity(self, opportunity):
             world.do(ow.delete_opportunity, ow.DeleteOpportunity(id=self.pick("opportunities", opportunity)))
 
+        def contract(self, which: int) -> int:
+            """A time-based contract of the seed (or of a sale here), picked by index among all of them."""
+            c = tables.contracts
+            found = world.run(world.ids(c, c.c.kind == "TIME_BASED"))
+            return found[which % len(found)] if found else -1
+
+        @rule(contract=PICK, months=st.none() | st.integers(1, 3))
+        def renew_contract(self, contract, months):
+            world.do(cw.renew_contract, cw.RenewContract(id=self.contract(contract), months=months))
+
+        @rule(contract=PICK, later=st.none() | st.integers(-5, 60))
+        def cancel_contract(self, contract, later):
+            effective = (world.now + timedelta(days=later)).date() if later is not None else None
+            world.do(
+                cw.cancel_contract, cw.CancelContract(id=self.contract(contract), reason="R", effective_on=effective)
+            )
+
+        @rule(contract=PICK)
+        def remove_contract(self, contract):
+            world.do(cw.remove_contract, cw.RemoveContract(id=self.contract(contract)))
+
         @rule(contact=PICK)
         def delete_contact(self, contact):
             world.do(acw.delete_contact, acw.ContactRef(id=self.pick("contacts", contact)))
@@ -403,6 +498,70 @@ def test_stored_indicators_always_equal_a_full_re_evaluation(world):
         @rule(monitor=PICK)
         def delete_monitor(self, monitor):
             world.do(mw.delete_status_monitor, mw.DeleteStatusMonitor(id=self.pick("monitors", monitor)))
+
+        # --- scope changes ---
+
+        @rule(entity=ENTITIES, data=st.data(), static=st.booleans())
+        def create_selection(self, entity, data, static):
+            criteria = data.draw(CRITERIA[entity])
+            made = world.do(
+                sw.create_selection,
+                sw.CreateSelection(
+                    name=f"S{next(world.names)}", entity_type=entity.value, criteria=criteria, static=static
+                ),
+                selection_rows,
+            )
+            if self.keep("selections", made) is not None:
+                self.entity_of[made.id] = entity
+
+        @rule(selection=PICK, data=st.data())
+        def edit_criteria(self, selection, data):
+            pk = self.pick("selections", selection)
+            if pk in self.entity_of:
+                criteria = data.draw(CRITERIA[self.entity_of[pk]])
+                world.do(sw.update_selection, sw.UpdateSelection(id=pk, criteria=criteria))
+
+        @rule(selection=PICK, which=PICK, add=st.booleans())
+        def change_members(self, selection, which, add):
+            pk = self.pick("selections", selection)
+            if pk not in self.entity_of:
+                return
+            kind = {
+                MonitoredEntity.ACCOUNT: ("accounts", "Account"),
+                MonitoredEntity.CONTACT: ("contacts", "Contact"),
+                MonitoredEntity.OPPORTUNITY: ("opportunities", "Opportunity"),
+                MonitoredEntity.LEAD: ("leads", "Lead"),
+            }[self.entity_of[pk]]
+            member = (kind[1], self.pick(kind[0], which))
+            workflow = sw.add_selection_members if add else sw.remove_selection_members
+            world.do(workflow, sw.ChangeSelectionMembers(id=pk, member_ids=[member]), selection_rows)
+
+        @rule(selection=PICK)
+        def clear_or_convert(self, selection):
+            pk = self.pick("selections", selection)
+            world.do(sw.convert_selection_to_static, sw.SelectionRef(id=pk), selection_rows)
+            world.do(sw.clear_selection, sw.SelectionRef(id=pk), selection_rows)
+
+        @rule(selection=PICK)
+        def delete_selection(self, selection):
+            world.do(sw.delete_selection, sw.SelectionRef(id=self.pick("selections", selection)))
+
+        @rule(monitor=PICK, selection=PICK, categories=st.none() | st.lists(CATEGORIES, min_size=1, max_size=2))
+        def scope_monitor(self, monitor, selection, categories):
+            """Scope a monitor to a selection (one of its entity type when there is one), to categories, or
+            to every row again."""
+            pk = self.pick("monitors", monitor)
+            if categories is not None:
+                scope = MonitorScope(categories=tuple(categories))
+            elif self.made["selections"] and (selection % 3 or selection >= 3_000):
+                scope = MonitorScope(selection_id=self.pick("selections", selection % 3_000))
+            else:
+                scope = None
+            world.do(mw.update_status_monitor, mw.UpdateStatusMonitor(id=pk, scope=scope))
+
+        @rule(account=PICK, category=st.none() | CATEGORIES)
+        def change_category(self, account, category):
+            world.do(acw.update_account, acw.UpdateAccount(id=self.pick("accounts", account), category=category))
 
         @rule(by=JUMP)
         def time_passes(self, by):

@@ -66,6 +66,9 @@ SNAPSHOT = [
     "conversations",
     "conversation_participants",
     "tracked_terms",
+    "selections",
+    "selection_members",
+    "saved_views",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -146,7 +149,36 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
     seen["Goal"] = (
         set() if partner else every["Goal"] if mine is None else {g.id for g in rows["goals"] if g.user_id in mine}
     )
+    seen["Selection"] = readable_selections(world, c, rows)
+    seen["SavedView"] = {
+        v.id
+        for v in rows["saved_views"]
+        if (v.owner_partner_id == c.partner_id if c.role == "PARTNER" else v.owner_user_id == c.user_id)
+        or (c.role != "PARTNER" and v.owner_user_id is not None and v.sharing == "EVERYONE")
+    }
     return {kind: every[kind] - seen[kind] for kind in every}
+
+
+def readable_selections(world: World, c: Caller, rows: dict[str, list]) -> set[int]:
+    """The selections `c` may read: its own; a user's shared with its team (TEAM) or with everyone
+    (EVERYONE); an admin every shared one; a partner only its own."""
+    found = set()
+    for s in rows["selections"]:
+        if c.role == "PARTNER":
+            ok = s.owner_partner_id == c.partner_id
+        elif s.owner_user_id == c.user_id:
+            ok = True
+        elif s.owner_user_id is None or s.sharing == "PRIVATE":
+            ok = False
+        elif c.role == "ADMIN" or s.sharing == "EVERYONE":
+            ok = True
+        else:
+            team = next(u.team_id for u in rows["users"] if u.id == c.user_id)
+            owner_team = next(u.team_id for u in rows["users"] if u.id == s.owner_user_id)
+            ok = team is not None and team == owner_team
+        if ok:
+            found.add(s.id)
+    return found
 
 
 # --- talking to the API ---
@@ -175,6 +207,10 @@ ACCOUNT_PARTNER = """mutation($input: AssignAccountPartnerInput!) { assignAccoun
 OPPORTUNITY_PARTNER = """mutation($input: AssignOpportunityPartnerInput!) { assignOpportunityPartner(input: $input) {
   __typename ... on UserError { message } } }"""
 ROLE = """mutation($input: AddBusinessRoleInput!) { addBusinessRole(input: $input) { __typename ... on UserError { message } } }"""
+SELECTION = """mutation($input: CreateSelectionInput!) { createSelection(input: $input) {
+  __typename ... on UserError { message } } }"""
+VIEW = """mutation($input: CreateSavedViewInput!) { createSavedView(input: $input) {
+  __typename ... on UserError { message } } }"""
 RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
   __typename ... on UserError { message } } }"""
 
@@ -358,6 +394,47 @@ async def acted(writable, api) -> Scene:
         "setAccountParent",
     )
     scene.notes["private"] = private.id
+    # Selections: shared ones holding rows some readers may not see, and private ones of each kind of owner.
+    everything = {"field": "CREATED_AT", "from": "2000-01-01T00:00:00Z"}
+    for who, entity, extra in (
+        (
+            owner.token,
+            "ACCOUNT",
+            {"memberIds": [gid("Account", private.id), gid("Account", mine.id)], "sharing": "EVERYONE"},
+        ),
+        (owner.token, "OPPORTUNITY", {"criteria": everything, "sharing": "EVERYONE"}),
+        (callers["SALES_REP"].token, "CONTACT", {"criteria": everything, "sharing": "TEAM"}),
+        (admin, "LEAD", {"criteria": everything, "sharing": "TEAM"}),
+        (admin, "ACCOUNT", {"criteria": {"has": "OPPORTUNITIES"}, "static": True}),
+        (callers["PARTNER"].token, "OPPORTUNITY", {"criteria": everything}),
+    ):
+        await ok(
+            api,
+            SELECTION,
+            {"input": {"name": f"Side door {entity.lower()} {len(scene.notes)}", "entityType": entity, **extra}},
+            who,
+            "createSelection",
+        )
+        scene.notes[f"selection {len(scene.notes)}"] = entity
+    for who, sharing in (
+        (callers["SALES_REP"].token, "PRIVATE"),
+        (admin, "EVERYONE"),
+        (callers["PARTNER"].token, "PRIVATE"),
+    ):
+        await ok(
+            api,
+            VIEW,
+            {
+                "input": {
+                    "name": f"Side door view {sharing.lower()} {len(scene.notes)}",
+                    "list": "ACCOUNT",
+                    "sharing": sharing,
+                }
+            },
+            who,
+            "createSavedView",
+        )
+        scene.notes[f"view {len(scene.notes)}"] = sharing
     return scene
 
 
@@ -760,7 +837,8 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
         + " ".join(
-            f"... on {kind} {{ {leaks.history_selection()} }}" for kind in ("Account", "Opportunity", "Quote", "Task")
+            f"... on {kind} {{ {leaks.history_selection()} }}"
+            for kind in ("Account", "Opportunity", "Quote", "Task", "Contract")
         )
         + " } }"
     )
@@ -771,6 +849,34 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
         assert body.get("data"), body
         found += leaks.leaks(secrets, body, "history")
     assert not found, report(found, "facts of hidden rows in history")
+
+
+INSIGHTS = """query { conversationInsights(period: {preset: ALL_TIME}) {
+  customers { callsAnalysed { value conversations(first: 100) { nodes { id title externalId account { id name } } } }
+    keywords { name term { id } conversations(first: 100) { nodes { id title } } }
+    competitors { name conversations(first: 100) { nodes { id title } } }
+    newNames { name conversation { id title externalId } } }
+  bestSellers { topSellers { id } overview { user { id } } }
+  recording { callsMentioningCompetitors { conversations(first: 100) { nodes { id title } } } } } }"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_conversation_insights_count_and_show_only_the_conversations_the_caller_may_see(scene, api, role):
+    """The home page of conversation intelligence: its count of calls is the number of conversations the
+    spec's rules let the caller see, and no figure's conversations, term or new name carries a raw key, an
+    id, a title or an external id of one it may not see."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    visible = {r.id for r in rows["conversations"]} - hidden["Conversation"]
+    assert hidden["Conversation"] or role == "ADMIN", "some conversation must be hidden, or the test proves nothing"
+    _, body = await answer(api, INSIGHTS, None, caller.token)
+    assert body.get("data"), body
+    page = body["data"]["conversationInsights"]
+    assert page["customers"]["callsAnalysed"]["value"] == str(len(visible))
+    shown = {ids.decode(n["id"])[1] for n in page["customers"]["callsAnalysed"]["conversations"]["nodes"]}
+    assert shown <= visible and (len(shown) == min(100, len(visible)))
+    found = leaks.leaks(secrets, body, "conversationInsights") + leaks.raw_keys(body, "conversationInsights")
+    assert not found, report(found, "facts of hidden conversations in the insights")
 
 
 # --- class 5: filters ---
@@ -1163,6 +1269,98 @@ async def test_no_subscriber_is_told_of_a_task_on_a_row_it_may_not_see(scene, wr
     assert not found, report(found, "task events about rows the subscriber may not see")
 
 
+CONTRACT_RENEW = """mutation($input: RenewContractInput!) { renewContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+CONTRACT_CANCEL = """mutation($input: CancelContractInput!) { cancelContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+CONTRACT_REMOVE = """mutation($input: RemoveContractInput!) { removeContract(input: $input) {
+  __typename ... on UserError { message } } }"""
+
+
+def contract_events_document() -> str:
+    event = schema._schema.subscription_type.fields["contractEvents"].type
+    return f"subscription($since: ID) {{ contractEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+
+
+async def test_no_subscriber_is_told_of_a_contract_it_may_not_see(scene, writable):
+    """Class 4, for contracts: each role subscribes to every contract event (every field, two levels deep);
+    the admin renews, cancels and removes contracts some roles may not see, then cancels one contract each
+    role sees (its fence); until its fence, no subscriber gets an event about a hidden contract, nor any
+    fact of a hidden row (a removed contract is judged by the row as it was)."""
+    async with live_server(writable.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        live = GraphQLClient(http, writable.admin_token)
+        # The server's scheduler ends the seed's contracts that are over by today's date as it starts: wait
+        # for that (schedulers take turns) before reading which contracts are active.
+        await server.app.state.scheduler.run_due()
+        rows = await scene.rows()
+        truths = {role: await scene.truth(role) for role in ROLES}
+        _, admin_hidden, _ = truths["ADMIN"]
+        active = [c for c in rows["contracts"] if c.status == "ACTIVE" and c.id not in admin_hidden["Contract"]]
+        used: set[int] = set()
+        fences: dict[str, int] = {}
+        for role in ROLES:
+            _, hidden, _ = truths[role]
+            fence = next((c.id for c in active if c.id not in hidden["Contract"] and c.id not in used), None)
+            assert fence is not None, f"{role} must see an active contract, or the test proves nothing"
+            fences[role] = fence
+            used.add(fence)
+        await server.app.state.dispatcher.dispatch_once()
+        since = (await live.data("{ latestEventId }"))["latestEventId"]
+        sockets = {}
+        for role, caller in scene.callers.items():
+            socket = await GraphQLSocket.open(server.url, caller.token)
+            sockets[role] = (socket, await socket.subscribe(contract_events_document(), {"since": since}))
+
+        told_not: dict[str, set[str]] = {role: set() for role in ROLES}  # the contracts each role must not hear of
+        for role in ("SALES_DIRECTOR", "SALES_REP", "PARTNER"):
+            _, hidden, _ = truths[role]
+            secret = [c for c in active if c.id in hidden["Contract"] and c.id not in used and c.kind == "TIME_BASED"]
+            assert len(secret) >= 2, f"{role} must not see some contracts, or the test proves nothing"
+            renewed, removed = secret[0].id, secret[1].id
+            used |= {renewed, removed}
+            told_not[role] |= {gid("Contract", renewed), gid("Contract", removed)}
+            await ok(
+                live, CONTRACT_RENEW, {"input": {"id": gid("Contract", renewed)}}, writable.admin_token, "renewContract"
+            )
+            await ok(
+                live,
+                CONTRACT_CANCEL,
+                {"input": {"id": gid("Contract", renewed), "reason": "Secret reason"}},
+                writable.admin_token,
+                "cancelContract",
+            )
+            await ok(
+                live,
+                CONTRACT_REMOVE,
+                {"input": {"id": gid("Contract", removed)}},
+                writable.admin_token,
+                "removeContract",
+            )
+        for fence in fences.values():
+            await ok(
+                live,
+                CONTRACT_CANCEL,
+                {"input": {"id": gid("Contract", fence), "reason": "Fence"}},
+                writable.admin_token,
+                "cancelContract",
+            )
+
+        found: list[str] = []
+        for role, (socket, op) in sockets.items():
+            _, hidden, secrets = truths[role]
+            while True:
+                event = await socket.next(op)
+                data = (event.get("data") or {}).get("contractEvents") or {}
+                assert data, event
+                found += leaks.leaks(secrets, event, f"{role}'s {data.get('kind')} contract event")
+                if data["contractId"] in told_not[role]:
+                    found.append(f"{role} was told of a contract it may not see ({data['kind']})")
+                if data["contractId"] == gid("Contract", fences[role]):
+                    break
+            await socket.close()
+    assert not found, report(found, "contract events about rows the subscriber may not see")
+
+
 # --- raw keys ---
 
 
@@ -1203,3 +1401,30 @@ async def test_no_answer_holds_a_raw_database_key(scene, api, role):
     )
     found += leaks.raw_keys(response.json(), f"POST {INGEST}")
     assert not found, report(found, "raw keys in answers")
+
+
+SELECTIONS = """{ selections(first: 100) { totalCount nodes { id name owner { id } ownerPartner { id } criteria
+  members(first: 100) { totalCount nodes { ... on Account { id name email } ... on Opportunity { id name
+    estimatedRevenue { amount currency } } ... on Contact { id email firstName lastName } ... on Lead { id email company } } } } } }"""
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_shared_selection_shows_no_member_its_reader_may_not_see(scene, api, role):
+    """Selections (issue 17): each role lists every selection it may read with all their members; it reads
+    exactly the selections its rules allow, each member list holds only rows it may see, and nothing of a
+    hidden row (nor of a selection it may not read) is in the answer."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    _, body = await answer(api, SELECTIONS, None, caller.token)
+    assert "errors" not in body, body
+    listed = body["data"]["selections"]["nodes"]
+    expected = {r.id for r in rows["selections"]} - hidden["Selection"]
+    assert {ids.decode(s["id"])[1] for s in listed} == expected
+    assert any(s["members"]["totalCount"] for s in listed)
+    found = leaks.leaks(secrets, body, f"{role}'s selections")
+    for s in listed:
+        for node in s["members"]["nodes"]:
+            kind, pk = ids.decode(node["id"])
+            if pk in hidden.get(kind, ()):
+                found.append(f"{s['name']} shows {kind} {pk}, hidden from {role}")
+    assert not found, report(found, "members of shared selections hidden from their reader")

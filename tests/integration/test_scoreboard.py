@@ -12,6 +12,7 @@ import pytest
 from broadcaster import Broadcast
 from sqlalchemy import func, select
 
+from domain.enums import OPEN_STAGES
 from gql import ids
 from persistence import tables
 from persistence.outbox import OutboxDispatcher
@@ -23,7 +24,7 @@ MONEY = "{ amount currency }"
 BOARD = f"""query($period: PeriodInput!, $teamId: ID, $currency: String) {{
   scoreboard(period: $period, teamId: $teamId, currency: $currency) {{
     preset periodStart periodEnd asOf timeLeft changesAt currency eventId missingRates team {{ id }}
-    wonRevenue {MONEY} dealsWon dealsLost winRate averageDealSize {MONEY} openPipeline {MONEY} openDeals
+    wonRevenue {MONEY} dealsWon dealsLost winRate guideWinRate averageDealSize {MONEY} openPipeline {MONEY} openDeals
     goal {MONEY} progress projected {MONEY} onTrack
     reps {{ rank user {{ id name }} wonRevenue {MONEY} dealsWon dealsLost openPipeline {MONEY} openDeals
             goal {MONEY} progress projected {MONEY} onTrack }}
@@ -84,9 +85,11 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
 
     won, pipeline = defaultdict(Decimal), defaultdict(Decimal)
     deals_won, deals_lost = defaultdict(int), defaultdict(int)
+    open_deals = 0
     for r in rows:
         if members is not None and r.owner_id not in members:
             continue
+        open_deals += r.stage in {s.value for s in OPEN_STAGES}
         if r.stage == "WON" and inside(r.closed_at):
             won[r.owner_id] += to_currency(r.actual_revenue_amount, r.actual_revenue_currency)
             deals_won[r.owner_id] += 1
@@ -109,6 +112,10 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
         "total_deals_won": sum(deals_won.values()),
         "total_deals_lost": sum(deals_lost.values()),
         "win_rate": cents(Decimal(sum(deals_won.values()) * 100) / closed, 1) if closed else None,
+        # the guide's: won against every opportunity available (won or lost in the period, or open)
+        "guide_win_rate": cents(Decimal(sum(deals_won.values()) * 100) / (closed + open_deals), 1)
+        if closed + open_deals
+        else None,
         "total_pipeline": sum((cents(v) for v in pipeline.values()), Decimal(0)),
         "members": members,
     }
@@ -139,6 +146,7 @@ async def test_the_figures_are_the_sums_of_the_deals_won_lost_and_open(api, writ
     assert amount(shown["wonRevenue"]) == want["total_won"]
     assert (shown["dealsWon"], shown["dealsLost"]) == (want["total_deals_won"], want["total_deals_lost"])
     assert (Decimal(shown["winRate"]) if shown["winRate"] else None) == want["win_rate"]
+    assert (Decimal(shown["guideWinRate"]) if shown["guideWinRate"] else None) == want["guide_win_rate"]
     assert amount(shown["openPipeline"]) == want["total_pipeline"]
     if want["total_deals_won"]:
         assert amount(shown["averageDealSize"]) == cents(want["total_won"] / want["total_deals_won"])

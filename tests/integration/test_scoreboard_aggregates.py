@@ -401,6 +401,6 @@ async def test_check_aggregates_names_each_bucket_that_differs_and_fails_until_r
     expected = f"deal table {wrong.deals} deals, {aggregates.from_e4(wrong.amount_e4)}, buckets {wrong.deals + 1} deals"
     assert checked.stdout.count("\n") == 1 and f"OWNER ALL all time OPEN owner={wrong.owner_id}" in checked.stdout
     assert expected in checked.stdout, checked.stdout
-    assert "1 scoreboard buckets differ" in checked.stderr
+    assert "1 scoreboard, report and activity buckets differ from the deal and activity tables" in checked.stderr
     assert cli(seeded_url, "rebuild-aggregates").returncode == 0
     assert cli(seeded_url, "check-aggregates", "--quiet").returncode == 0

@@ -45,6 +45,8 @@ TABLE_OF = {
     "Goal": "goals",
     "Conversation": "conversations",
     "TrackedTerm": "tracked_terms",
+    "Selection": "selections",
+    "SavedView": "saved_views",
 }
 TYPE_OF_TABLE = {table: kind for kind, table in TABLE_OF.items()}
 
@@ -90,6 +92,8 @@ REFERENCES = {
     "termId": "TrackedTerm",
     "task": "Task",
     "taskId": "Task",
+    "selection": "Selection",
+    "selectionId": "Selection",
 }
 # History fields that point at other rows (besides every `…Id` field).
 REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf"}
@@ -145,6 +149,10 @@ def facts_of(table: str, row: Any) -> list[str]:
         found.append(r["role"])
     elif table == "conversations":
         found += [r["title"], r["external_id"]]
+    elif table == "selections":
+        found += [r["name"], r["description"]]
+    elif table == "saved_views":
+        found.append(r["name"])
     # A tracked term's name is words people say: the transcripts a caller reads contain them whether or not
     # it may read the company's list of terms, so only the term's id is its secret.
     return [str(f) for f in found if f is not None and len(str(f)) >= 4]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -65,9 +66,20 @@ class MemoryUnitOfWork:
             raise NotFound(kind.__name__, id)
         return copy.deepcopy(found)
 
+    async def get_many(self, kind: type, ids: Iterable[int]) -> list[Any]:
+        return [await self.get(kind, i) for i in ids]
+
+    async def preload(self, kind: type, ids: Iterable[int]) -> list[Any]:
+        return [copy.deepcopy(self._table(kind)[i]) for i in ids if i in self._table(kind)]
+
     async def find(self, kind: type, /, order_by: str | None = None, **where: Any) -> list[Any]:
+        def matches(value: Any, wanted: Any) -> bool:
+            return value in wanted if isinstance(wanted, list | tuple | set | frozenset) else value == wanted
+
         found = [
-            copy.deepcopy(e) for e in self._table(kind).values() if all(getattr(e, k) == v for k, v in where.items())
+            copy.deepcopy(e)
+            for e in self._table(kind).values()
+            if all(matches(getattr(e, k), v) for k, v in where.items())
         ]
         return sorted(found, key=lambda e: (getattr(e, order_by) if order_by else e.id, e.id))
 
@@ -82,6 +94,9 @@ class MemoryUnitOfWork:
         if type(entity).__name__ in AUDITED:
             self.audit(type(entity).__name__, entity.id, "created", None, getattr(entity, "name", entity.id))
         return entity
+
+    async def add_all(self, entities: list[Any]) -> list[Any]:
+        return [await self.add(entity) for entity in entities]
 
     async def update(self, entity: Any) -> Any:
         current = self._table(type(entity)).get(entity.id)
@@ -113,6 +128,35 @@ class MemoryUnitOfWork:
 
     async def lock(self, kind: type, id: int) -> None:
         """A no-op: one memory unit of work runs at a time."""
+
+    async def known(self, identity: Any, exclude_lead: int | None = None) -> list[Any]:
+        """The earliest lead, contact and account sharing a key with `identity` (as persistence/identities.py)."""
+        from domain.accounts import Account, Contact
+        from domain.identity import Known, MatchKey, company_key, email_key, phone_key
+        from domain.leads import Lead
+
+        def reasons(email: Any, phone: Any, company: Any) -> tuple[MatchKey, ...]:
+            pairs = (
+                (MatchKey.EMAIL, identity.email, email_key(email)),
+                (MatchKey.PHONE, identity.phone, phone_key(phone)),
+                (MatchKey.COMPANY, identity.company, company_key(company)),
+            )
+            return tuple(key for key, wanted, have in pairs if wanted and wanted == have)
+
+        found = []
+        for kind, rows, fields in (
+            ("Lead", self._table(Lead), lambda r: (r.email, r.phone, r.company)),
+            ("Contact", self._table(Contact), lambda r: (r.email, r.phone, None)),
+            ("Account", self._table(Account), lambda r: (r.email, r.phone, r.name)),
+        ):
+            for key in sorted(rows):
+                row = rows[key]
+                if kind == "Lead" and (row.merged_into_id is not None or row.anonymized or key == exclude_lead):
+                    continue
+                if why := reasons(*fields(row)):
+                    found.append(Known(kind, key, why))
+                    break
+        return found
 
     async def may_see(self, user: Any, kind: type, id: int) -> bool:
         return (kind.__name__, id) not in self.store.hidden_from.get(user.id, set())

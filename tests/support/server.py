@@ -58,23 +58,24 @@ class DemoServer:
 
 def start_demo_server(folder: Path, timeout: float = 120) -> DemoServer:
     """Start `serve --demo` on a fresh SQLite file in `folder`; return once it answers /healthz. `output`
-    holds what it printed for its user (URLs and tokens); `log` is everything it writes."""
+    holds what it printed for its user (URLs and tokens, on stdout); `log` is its logs (stderr)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"}
-    log = folder / "demo.log"
-    # A file, not a pipe: nobody reads a pipe once the tokens are found, and a full pipe stops the server.
-    with open(log, "w") as sink:
+    log, printed = folder / "demo.log", folder / "demo.out"
+    # Files, not pipes: nobody reads a pipe once the tokens are found, and a full pipe stops the server. What
+    # it prints for its user (stdout) apart from its logs (stderr).
+    with open(log, "w") as logs, open(printed, "w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "salesgraph.cli", "serve", "--demo", "--port", str(port)],
             cwd=folder,
             env=env,
             stdout=sink,
-            stderr=subprocess.STDOUT,
+            stderr=logs,
         )
     output: list[str] = []
     tokens: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    with open(log, "rb") as reader:
+    with open(printed, "rb") as reader:
         while time.monotonic() < deadline:
             raw = reader.readline()
             if not raw.endswith(b"\n"):

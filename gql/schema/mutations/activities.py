@@ -70,13 +70,7 @@ create_sales_activity = mutation(
     WRITE,
     rename={"attach_to_id": "attach_to"},
     convert={"attach_to_id": _target},
-)("Log a sales activity about a lead, an opportunity, an account or a partner.")
-update_sales_activity = mutation(wf.update_sales_activity, UpdateSalesActivityInput, SalesActivityPayload, WRITE)(
-    "Change a sales activity (what it is about stays)."
 )
-complete_sales_activity = mutation(wf.complete_sales_activity, CompleteSalesActivityInput, SalesActivityPayload, WRITE)(
-    "Mark a sales activity done."
-)
-delete_sales_activity = mutation(wf.delete_sales_activity, DeleteSalesActivityInput, Deleted("SalesActivity"), WRITE)(
-    "Delete a sales activity."
-)
+update_sales_activity = mutation(wf.update_sales_activity, UpdateSalesActivityInput, SalesActivityPayload, WRITE)
+complete_sales_activity = mutation(wf.complete_sales_activity, CompleteSalesActivityInput, SalesActivityPayload, WRITE)
+delete_sales_activity = mutation(wf.delete_sales_activity, DeleteSalesActivityInput, Deleted("SalesActivity"), WRITE)

@@ -31,15 +31,7 @@ class UpdateCampaignInput: ...
 class CampaignRefInput: ...
 
 
-create_campaign = mutation(campaigns.create_campaign, CreateCampaignInput, CampaignPayload, RESTRICTED)(
-    "Create a marketing campaign."
-)
-update_campaign = mutation(campaigns.update_campaign, UpdateCampaignInput, CampaignPayload, RESTRICTED)(
-    "Change a campaign's name, costs or period."
-)
-archive_campaign = mutation(campaigns.archive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)(
-    "Archive a campaign: kept with its leads and figures, no longer in use."
-)
-unarchive_campaign = mutation(campaigns.unarchive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)(
-    "Put an archived campaign back in use."
-)
+create_campaign = mutation(campaigns.create_campaign, CreateCampaignInput, CampaignPayload, RESTRICTED)
+update_campaign = mutation(campaigns.update_campaign, UpdateCampaignInput, CampaignPayload, RESTRICTED)
+archive_campaign = mutation(campaigns.archive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)
+unarchive_campaign = mutation(campaigns.unarchive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)

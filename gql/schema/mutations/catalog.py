@@ -189,50 +189,23 @@ class ImportProductsInput:
     )
 
 
-create_price_book = mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, WRITE)(
-    "Create a price book (optionally as an update of an earlier one)."
-)
-update_price_book = mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, WRITE)(
-    "Change a price book's data."
-)
+create_price_book = mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, WRITE)
+update_price_book = mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, WRITE)
 delete_price_book = mutation(
     wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"}
-)("Delete a price book with its prices and bundles (not while quotes use it).")
-create_product = mutation(wf.create_product, CreateProductInput, ProductPayload, WRITE)(
-    "Create a product (add its units with addProductUnit)."
 )
-update_product = mutation(wf.update_product, UpdateProductInput, ProductPayload, WRITE)("Change a product's data.")
-delete_product = mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})(
-    "Delete a product with its units and prices (not while quotes, contracts or bundles use it; deactivate it instead)."
-)
-add_product_unit = mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, WRITE)(
-    "Add a unit a product is sold in: one-time, or recurring with a period."
-)
-update_product_unit = mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, WRITE)(
-    "Change a product unit."
-)
-remove_product_unit = mutation(
-    wf.remove_product_unit, CatalogRefInput, UnitRemoved(), WRITE, ids={"id": "ProductUnit"}
-)("Remove a product unit with its prices (not while quote items or bundles use it).")
-set_price = mutation(wf.set_price, SetPriceInput, PriceEntryPayload, WRITE)(
-    "Set the price of a product unit in a price book and currency (creates or replaces it)."
-)
-remove_price = mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), WRITE)(
-    "Remove a unit's price in one currency from a price book."
-)
-create_bundle = mutation(wf.create_bundle, CreateBundleInput, BundlePayload, WRITE)(
-    "Create a bundle of product units whose weights (summing to 100) split its price."
-)
-update_bundle = mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, WRITE)(
-    "Change a bundle (new components replace the old ones)."
-)
-delete_bundle = mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})(
-    "Delete a bundle."
-)
+create_product = mutation(wf.create_product, CreateProductInput, ProductPayload, WRITE)
+update_product = mutation(wf.update_product, UpdateProductInput, ProductPayload, WRITE)
+delete_product = mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})
+add_product_unit = mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, WRITE)
+update_product_unit = mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, WRITE)
+remove_product_unit = mutation(wf.remove_product_unit, CatalogRefInput, UnitRemoved(), WRITE, ids={"id": "ProductUnit"})
+set_price = mutation(wf.set_price, SetPriceInput, PriceEntryPayload, WRITE)
+remove_price = mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), WRITE)
+create_bundle = mutation(wf.create_bundle, CreateBundleInput, BundlePayload, WRITE)
+update_bundle = mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, WRITE)
+delete_bundle = mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})
 set_exchange_rate = mutation(
     wf.set_exchange_rate, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)
-)("Set the exchange rate of a currency to EUR (the base, always 1).")
-import_products = mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, WRITE)(
-    "Import products, units and prices from CSV: every row is checked first (a ValidationError names the line and "
-    "column of the first bad one, and nothing is written), then products are created or updated by code."
 )
+import_products = mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, WRITE)

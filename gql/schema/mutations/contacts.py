@@ -67,28 +67,11 @@ ContactTypePayload = payload_type(
     "The contact type as it is after the change.", contact_type=(ContactType, "The contact type.")
 )
 
-create_contact = mutation(wf.create_contact, CreateContactInput, ContactPayload, WRITE)(
-    "Create an employee of an account (consultants: createConsultant)."
-)
-update_contact = mutation(wf.update_contact, UpdateContactInput, ContactPayload, WRITE)(
-    "Change a contact's data (not of an anonymized one)."
-)
-delete_contact = mutation(wf.delete_contact, ContactRefInput, Deleted("Contact"), WRITE)(
-    "Delete a contact with its business roles; leads that became it lose the link."
-)
-anonymize_contact = mutation(wf.anonymize_contact, ContactRefInput, ContactPayload, WRITE)(
-    "Wipe a contact's personal data for good (GDPR); the contact stays, anonymized, so statistics still add up. "
-    "Irreversible."
-)
-set_contact_lead_status = mutation(wf.set_contact_lead_status, SetContactLeadStatusInput, ContactPayload, WRITE)(
-    "Set the lead status of an employee of a PROSPECT account."
-)
-create_contact_type = mutation(wf.create_contact_type, CreateContactTypeInput, ContactTypePayload, WRITE)(
-    "Create a contact type based on EMPLOYEE or CONSULTANT."
-)
-update_contact_type = mutation(wf.update_contact_type, UpdateContactTypeInput, ContactTypePayload, WRITE)(
-    "Rename a contact type."
-)
-delete_contact_type = mutation(wf.delete_contact_type, DeleteContactTypeInput, Deleted("ContactType"), WRITE)(
-    "Delete an unused contact type (never the last one of its kind)."
-)
+create_contact = mutation(wf.create_contact, CreateContactInput, ContactPayload, WRITE)
+update_contact = mutation(wf.update_contact, UpdateContactInput, ContactPayload, WRITE)
+delete_contact = mutation(wf.delete_contact, ContactRefInput, Deleted("Contact"), WRITE)
+anonymize_contact = mutation(wf.anonymize_contact, ContactRefInput, ContactPayload, WRITE)
+set_contact_lead_status = mutation(wf.set_contact_lead_status, SetContactLeadStatusInput, ContactPayload, WRITE)
+create_contact_type = mutation(wf.create_contact_type, CreateContactTypeInput, ContactTypePayload, WRITE)
+update_contact_type = mutation(wf.update_contact_type, UpdateContactTypeInput, ContactTypePayload, WRITE)
+delete_contact_type = mutation(wf.delete_contact_type, DeleteContactTypeInput, Deleted("ContactType"), WRITE)

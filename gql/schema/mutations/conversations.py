@@ -149,20 +149,16 @@ record_conversation = mutation(
     RecordConversationPayload,
     WRITE,
     ports=lambda context: (STORE, OUTCOMES, builtin_scorer()),
-)(
-    "Record a call or meeting with its transcript (segments or WebVTT) and analyse it in the same transaction: "
-    "talk-to-listen ratio, speaker switches, monologues, customer sentiment, mentions of tracked terms and names. "
-    "Idempotent with an idempotencyKey."
 )
 delete_conversation = mutation(
     wf.delete_conversation, DeleteConversationInput, Deleted("Conversation"), WRITE, ports=lambda context: (STORE,)
-)("Delete a recorded conversation with its transcript and analysis.")
+)
 create_tracked_term = mutation(
     tracked_terms.create_tracked_term, CreateTrackedTermInput, TrackedTermPayload, RESTRICTED
-)("Track a keyword or competitor in conversations (admins); past conversations are analysed again in the background.")
+)
 update_tracked_term = mutation(
     tracked_terms.update_tracked_term, UpdateTrackedTermInput, TrackedTermPayload, RESTRICTED
-)("Change a tracked term (admins); past conversations are analysed again in the background.")
+)
 delete_tracked_term = mutation(
     tracked_terms.delete_tracked_term, DeleteTrackedTermInput, Deleted("TrackedTerm"), RESTRICTED
-)("Stop tracking a term (admins); past conversations are analysed again in the background.")
+)

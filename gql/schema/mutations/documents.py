@@ -82,9 +82,6 @@ generate_quote_document = mutation(
     QuoteDocumentPayload,
     WRITE,
     ports=lambda context: (DocxTemplateEngine(),),
-)(
-    "Render a quote into a Word template (tokens: account name and address, contact, quote name and dates, each item, "
-    "totals, currency) and store the document with the opportunity; download it from `downloadUrl`."
 )
 upload_document_template = mutation(
     wf.upload_document_template,
@@ -94,10 +91,10 @@ upload_document_template = mutation(
     rename={"content_base64": "content"},
     convert={"content_base64": _decoded},
     ports=lambda context: (DocxTemplateEngine(),),
-)("Upload a Word (.docx) template for quote documents; it is checked before it is stored.")
+)
 set_default_document_template = mutation(
     wf.set_default_document_template, SetDefaultDocumentTemplateInput, DefaultDocumentTemplatePayload, RESTRICTED
-)("Make a template the default for quote documents (null: the built-in one).")
+)
 delete_document_template = mutation(
     wf.delete_document_template, DeleteDocumentTemplateInput, Deleted("DocumentTemplate"), RESTRICTED
-)("Delete a template; documents made from it are kept.")
+)

@@ -23,6 +23,4 @@ class SetGoalInput:
 
 
 GoalPayload = payload_type("The goal as it is after it was set.", goal=(Goal, "The goal."))
-set_goal = mutation(wf.set_goal, SetGoalInput, GoalPayload, WRITE)(
-    "Set a user's goal for a period (replaces the goal of exactly that period)."
-)
+set_goal = mutation(wf.set_goal, SetGoalInput, GoalPayload, WRITE)

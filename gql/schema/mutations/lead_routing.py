@@ -129,19 +129,19 @@ class LeadSplitterRefInput: ...
 
 create_lead_routing_rule = mutation(
     rules.create_lead_routing_rule, CreateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
-)("Add a routing rule to the lead processor.")
+)
 update_lead_routing_rule = mutation(
     rules.update_lead_routing_rule, UpdateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
-)("Change a routing rule: its conditions, target, position, priority or switch.")
+)
 delete_lead_routing_rule = mutation(
     rules.delete_lead_routing_rule, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED
-)("Delete a routing rule.")
+)
 create_lead_splitter = mutation(
     splitters.create_lead_splitter, CreateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
-)("Create a lead splitter that shares leads between sellers by weight.")
+)
 update_lead_splitter = mutation(
     splitters.update_lead_splitter, UpdateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
-)("Rename a lead splitter, switch it on or off, or replace its shares.")
+)
 delete_lead_splitter = mutation(
     splitters.delete_lead_splitter, LeadSplitterRefInput, Deleted("LeadSplitter"), RESTRICTED
-)("Delete a lead splitter that no routing rule uses.")
+)

@@ -7,12 +7,13 @@ import datetime as dt
 
 import strawberry
 
-from domain.workflows import ingestion, leads
+from domain.errors import Conflict, NotFound, PermissionDenied
+from domain.workflows import ingestion, lead_identity, lead_processor, leads
 from gql.resolvers.mutation import mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional
-from gql.schema.leads import Lead
+from gql.schema.leads import Lead, LeadMatchingSettings
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.opportunities import Opportunity
 from gql.schema.routing import LeadRoutingRule
@@ -141,37 +142,70 @@ class IngestLeadInput:
     )
 
 
-create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)("Create a lead by hand.")
-update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)(
-    "Change a lead's data, priority or working status (OPEN, CONTACTING)."
-)
-assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)(
-    "Give a lead to a user or a partner, or to nobody."
-)
-archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)(
-    "Archive a lead (hidden from the lead board, kept for statistics)."
-)
-unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)("Bring an archived lead back.")
-add_lead_to_account = mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, RESTRICTED)(
-    "Note that a lead belongs to an existing account."
-)
-qualify_lead = mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)(
-    "Qualify a lead: create its opportunity (and, where asked, an account and a contact) in one transaction; the lead "
-    "becomes QUALIFIED and links to them."
-)
-disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, RESTRICTED)(
-    "Disqualify a lead with a reason (or put it back as REWORK)."
-)
-rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)(
-    "Put a lead back for a later follow-up (REWORK)."
-)
-anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)(
-    "GDPR: wipe a lead's personal data (names, company, e-mail, phone, UTM data) for good. Its status, campaign and "
-    "counts stay, so statistics still add up."
-)
+create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)
+update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)
+assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)
+archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)
+unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)
+add_lead_to_account = mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, RESTRICTED)
+qualify_lead = mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
+disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, RESTRICTED)
+rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)
+anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
     ingestion.ingest_lead, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
-)(
-    "Send a lead through the lead processor (as POST /ingest/leads does): store it, route it by the routing rules to a "
-    "user, a partner or a splitter's next seller, and set its priority. Idempotent with an idempotencyKey."
+)
+
+
+@strawberry.input(description="Two leads to merge into one.")
+class MergeLeadsInput:
+    target_id: strawberry.ID = gid("Lead", "The lead that stays (it takes the other's values where it has none).")
+    source_id: strawberry.ID = gid(
+        "Lead", "The lead merged into it: its tasks and activities move over; it is archived, linked to the target."
+    )
+    target_version: int | None = optional("The target's version you read. " + VERSION)
+    source_version: int | None = optional("The source's version you read. " + VERSION)
+
+
+@strawberry.input(description="How incoming leads are matched; fields left out stay as they are.")
+class UpdateLeadMatchingInput:
+    enabled: bool | None = optional("Matching on (true) or off (false).")
+    by_email: bool | None = optional("Match by e-mail address.")
+    by_phone: bool | None = optional("Match by phone number.")
+    by_company: bool | None = optional("Match by company name.")
+    version: int | None = optional(VERSION)
+
+
+merge_leads = mutation(lead_identity.merge_leads, MergeLeadsInput, LeadPayload, (NotFound, Conflict))
+update_lead_matching = mutation(
+    lead_identity.update_lead_matching,
+    UpdateLeadMatchingInput,
+    node_payload(LeadMatchingSettings),
+    (NotFound, Conflict, PermissionDenied),
+)
+
+
+@strawberry.input(
+    description="Which leads to route again: `leadIds`, or the leads matching the other fields (all given must "
+    "hold). Left empty: the unprocessed leads (open, contacting or reworked, not archived, assigned to nobody)."
+)
+class RouteLeadsInput:
+    lead_ids: list[strawberry.ID] | None = gid(
+        "Lead", "These leads (at most 1,000); the other fields are ignored.", None
+    )
+    unassigned_only: bool = optional("Only leads assigned to nobody (the unprocessed ones).", True)
+    status: enums.LeadStatus | None = optional("Only leads in this status (OPEN, CONTACTING or REWORK).")
+    campaign_id: strawberry.ID | None = gid("Campaign", "Only leads from this campaign.", None)
+    country: str | None = optional("Only leads from this country (ISO 3166 alpha-2).")
+
+
+RouteLeadsPayload = payload_type(
+    "What routing the leads again did.",
+    "RouteLeadsPayload",
+    leads=(list[Lead], "The leads a rule matched, with their new assignee and priority."),
+    unmatched=(int, "How many of the selected leads no rule matched (left as they were)."),
+)
+
+route_leads = mutation(
+    lead_processor.route_leads, RouteLeadsInput, RouteLeadsPayload, (NotFound, Conflict, PermissionDenied)
 )

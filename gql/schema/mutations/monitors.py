@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from domain import monitors as dm
 from domain.enums import ActivityType, Stage
+from domain.errors import ValidationError
 from domain.workflows import monitors as wf
+from gql import ids as global_ids
 from gql.resolvers.mutation import Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.inputs import acts_on, changes, described, optional
@@ -24,15 +27,18 @@ class StatusMonitorRuleInput:
     kind: StatusRuleKind = described("What the rule tests.")  # type: ignore[valid-type]
     days: int | None = optional("A positive number of days (NO_ACTIVITY, STUCK_IN_STAGE, MANY_MEETINGS_NO_SALE).")
     weeks: int | None = optional("A positive number of weeks (TOO_MANY_ACTIVITIES).")
-    months: int | None = optional("A positive number of months (NO_WON_OPPORTUNITY).")
+    months: int | None = optional("A positive number of months (NO_WON_OPPORTUNITY, NO_OPEN_OR_WON_SALE).")
     count: int | None = optional("A positive number of activities (TOO_MANY_ACTIVITIES, MANY_MEETINGS_NO_SALE).")
     activity_types: list[enums.ActivityType] | None = optional(  # type: ignore[valid-type]
-        "Only these activity types count (NO_ACTIVITY, TOO_MANY_ACTIVITIES); left out or empty: every type."
+        "Only these activity types count (NO_ACTIVITY, TOO_MANY_ACTIVITIES; ACTIVITY_MISSING_IN_STAGE needs them); "
+        "left out or empty: every type."
     )
     activity_state: ActivityState | None = optional(  # type: ignore[valid-type]
         "Only open or only done activities count (NO_ACTIVITY, TOO_MANY_ACTIVITIES); left out: ANY."
     )
-    stage: enums.Stage | None = optional("STUCK_IN_STAGE only: only opportunities in this open stage.")  # type: ignore[valid-type]
+    stage: enums.Stage | None = optional(
+        "STUCK_IN_STAGE: only opportunities in this open stage; ACTIVITY_MISSING_IN_STAGE: the stage (required)."
+    )  # type: ignore[valid-type]
 
     def to_domain(self, where: str) -> dm.Rule:
         """The domain rule, validated by the domain (a ValidationError names `rule.<parameter>`)."""
@@ -46,6 +52,24 @@ class StatusMonitorRuleInput:
             activity_state=dm.ActivityState(self.activity_state.value) if self.activity_state else dm.ActivityState.ANY,
             stage=Stage(self.stage.value) if self.stage else None,
         )
+
+
+@strawberry.input(
+    description="Which rows a monitor judges: one selection (dynamic or static, of the monitor's entity type, whose "
+    "criteria test no indicators) or some account categories (account and contact monitors)."
+)
+class StatusMonitorScopeInput:
+    selection_id: strawberry.ID | None = optional("The selection whose members it judges.")
+    categories: list[str] | None = optional("Accounts of these categories (contacts: of such accounts).")
+
+    def to_domain(self, where: str) -> dm.MonitorScope:
+        selection = None
+        if self.selection_id is not None:
+            try:
+                selection = global_ids.decode_as(str(self.selection_id), "Selection")
+            except GraphQLError as error:
+                raise ValidationError(f"{where}.selectionId", error.message) from None
+        return dm.MonitorScope(selection_id=selection, categories=tuple(self.categories or ()))
 
 
 @strawberry.input(description="A new status monitor: what it marks, its rule, and how its indicator looks.")
@@ -65,13 +89,16 @@ class CreateStatusMonitorInput:
     active: bool = optional(
         "False to define it switched off.", True, update="True switches the monitor on, false switches it off."
     )
+    scope: StatusMonitorScopeInput | None = optional(
+        "Only these rows are judged (default: every row of its type).", update="A new scope; null: every row."
+    )
 
 
 @changes(
     CreateStatusMonitorInput,
     "StatusMonitor",
     "Changes to a status monitor; fields left out stay as they are. `active` switches it on or off.",
-    order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active"),
+    order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active", "scope"),
     version=VERSION,
 )
 class UpdateStatusMonitorInput: ...
@@ -82,16 +109,11 @@ class DeleteStatusMonitorInput: ...
 
 
 StatusMonitorPayload = node_payload(StatusMonitor)
-create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)(
-    "Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the "
-    "rule holds."
-)
-update_status_monitor = mutation(wf.update_status_monitor, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)(
-    "Change a status monitor, or switch it on or off with `active`."
-)
+create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
+update_status_monitor = mutation(wf.update_status_monitor, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
 delete_status_monitor = mutation(
     wf.delete_status_monitor, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED
-)("Delete a status monitor; the indicators it set go with it.")
+)
 
 
 TYPES = [StatusMonitorPayload]

@@ -96,49 +96,24 @@ class CreateUpsellOpportunityInput:
     owner_id: strawberry.ID | None = gid("User", "Owner (default: you).", None)
 
 
-create_opportunity = mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, WRITE)(
-    "Create an opportunity on an account."
-)
-update_opportunity = mutation(wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, LOCKABLE)(
-    "Change an opportunity's data (not its stage: see changeOpportunityStage)."
-)
+create_opportunity = mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, WRITE)
+update_opportunity = mutation(wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, LOCKABLE)
 change_opportunity_stage = mutation(
     wf.change_opportunity_stage, ChangeOpportunityStageInput, OpportunityPayload, LOCKABLE
-)("Move an opportunity to another open stage (or reopen a lost one).")
-move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)(
-    "Move an opportunity, with its quotes and activities, to another account."
 )
-copy_opportunity = mutation(wf.copy_opportunity, CopyOpportunityInput, OpportunityPayload, WRITE)(
-    "Copy an opportunity (as a new open one) with copies of its quotes."
-)
-delete_opportunity = mutation(wf.delete_opportunity, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)(
-    "Delete an opportunity with its quotes and activities (not a sold one)."
-)
-add_related_account = mutation(wf.add_related_account, RelatedAccountInput, OpportunityPayload, WRITE)(
-    "Relate another account to an opportunity."
-)
-remove_related_account = mutation(wf.remove_related_account, RelatedAccountInput, OpportunityPayload, WRITE)(
-    "Remove a related account from an opportunity."
-)
-add_business_role = mutation(wf.add_business_role, AddBusinessRoleInput, BusinessRolePayload, WRITE)(
-    "Give a contact a role in an opportunity."
-)
-remove_business_role = mutation(wf.remove_business_role, RemoveBusinessRoleInput, OpportunityPayload, WRITE)(
-    "Remove a business role from its opportunity."
-)
+move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+copy_opportunity = mutation(wf.copy_opportunity, CopyOpportunityInput, OpportunityPayload, WRITE)
+delete_opportunity = mutation(wf.delete_opportunity, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)
+add_related_account = mutation(wf.add_related_account, RelatedAccountInput, OpportunityPayload, WRITE)
+remove_related_account = mutation(wf.remove_related_account, RelatedAccountInput, OpportunityPayload, WRITE)
+add_business_role = mutation(wf.add_business_role, AddBusinessRoleInput, BusinessRolePayload, WRITE)
+remove_business_role = mutation(wf.remove_business_role, RemoveBusinessRoleInput, OpportunityPayload, WRITE)
 assign_opportunity_partner = mutation(
     wf.assign_opportunity_partner, AssignOpportunityPartnerInput, OpportunityPayload, WRITE
-)("Assign an opportunity to a partner, or take it away.")
-mark_opportunity_sold = mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, WRITE)(
-    "Sell an opportunity from its active quote: WON, actual revenue = the quote's total, locked, and one contract per "
-    "sold item."
 )
-mark_opportunity_lost = mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, WRITE)(
-    "Mark an open opportunity lost, with the reason."
-)
-unlock_opportunity = mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, WRITE)(
-    "Reopen a sold opportunity for edits: back to NEGOTIATION, its contracts withdrawn until it is sold again."
-)
+mark_opportunity_sold = mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, WRITE)
+mark_opportunity_lost = mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, WRITE)
+unlock_opportunity = mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, WRITE)
 create_upsell_opportunity = mutation(
     wf.create_upsell_opportunity, CreateUpsellOpportunityInput, OpportunityPayload, WRITE
-)("Create an upsell opportunity from a time-based contract.")
+)

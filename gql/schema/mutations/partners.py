@@ -42,12 +42,7 @@ class CreateConsultantInput:
 
 
 PartnerPayload = payload_type("The partner as it is after the change.", partner=(Partner, "The partner."))
-create_partner = mutation(wf.create_partner, CreatePartnerInput, PartnerPayload, WRITE)("Create a partner.")
-update_partner = mutation(wf.update_partner, UpdatePartnerInput, PartnerPayload, WRITE)("Change a partner's data.")
-delete_partner = mutation(wf.delete_partner, DeletePartnerInput, Deleted("Partner"), WRITE)(
-    "Delete a partner with its consultants and the activities about it; refused while it still manages accounts or has "
-    "leads or opportunities."
-)
-create_consultant = mutation(wf.create_consultant, CreateConsultantInput, ContactPayload, WRITE)(
-    "Create a consultant: a contact working at a partner."
-)
+create_partner = mutation(wf.create_partner, CreatePartnerInput, PartnerPayload, WRITE)
+update_partner = mutation(wf.update_partner, UpdatePartnerInput, PartnerPayload, WRITE)
+delete_partner = mutation(wf.delete_partner, DeletePartnerInput, Deleted("Partner"), WRITE)
+create_consultant = mutation(wf.create_consultant, CreateConsultantInput, ContactPayload, WRITE)

@@ -108,35 +108,13 @@ class ChangeQuoteCurrencyInput:
     currency: str = described("The new ISO 4217 currency.")
 
 
-create_quote = mutation(wf.create_quote, CreateQuoteInput, QuotePayload, LOCKABLE)(
-    "Create a quote for an opportunity (its first quote becomes the active one)."
-)
-update_quote = mutation(wf.update_quote, UpdateQuoteInput, QuotePayload, LOCKABLE)(
-    "Change a quote's name, brand, product version or validity."
-)
-add_quote_items = mutation(wf.add_quote_items, AddQuoteItemsInput, QuotePayload, LOCKABLE)(
-    "Add lines to a quote: price-book products (priced in the quote's currency), bundles, or manual items (converted "
-    "from their currency)."
-)
-update_quote_item = mutation(wf.update_quote_item, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)(
-    "Change a quote line's quantity, discount, text, position or manual price."
-)
-remove_quote_item = mutation(wf.remove_quote_item, RemoveQuoteItemInput, QuotePayload, LOCKABLE)(
-    "Remove a line from a quote."
-)
-add_rounding_item = mutation(wf.add_rounding_item, AddRoundingItemInput, QuotePayload, LOCKABLE)(
-    "Round the quote's total to an amount with one rounding item (replacing any earlier one)."
-)
-make_quote_active = mutation(wf.make_quote_active, QuoteRefInput, QuotePayload, LOCKABLE)(
-    "Make a quote the opportunity's active quote (the one that is sold)."
-)
-duplicate_quote = mutation(wf.duplicate_quote, DuplicateQuoteInput, QuotePayload, LOCKABLE)(
-    "Copy a quote with its items; the copy is not active."
-)
-delete_quote = mutation(wf.delete_quote, QuoteRefInput, Deleted("Quote"), LOCKABLE)(
-    "Delete a quote that is not the active one."
-)
-change_quote_currency = mutation(wf.change_quote_currency, ChangeQuoteCurrencyInput, QuotePayload, LOCKABLE)(
-    "Change a quote's currency: price-book items take the book's price in the new currency (every one must have one), "
-    "manual items are converted; discounts stay."
-)
+create_quote = mutation(wf.create_quote, CreateQuoteInput, QuotePayload, LOCKABLE)
+update_quote = mutation(wf.update_quote, UpdateQuoteInput, QuotePayload, LOCKABLE)
+add_quote_items = mutation(wf.add_quote_items, AddQuoteItemsInput, QuotePayload, LOCKABLE)
+update_quote_item = mutation(wf.update_quote_item, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)
+remove_quote_item = mutation(wf.remove_quote_item, RemoveQuoteItemInput, QuotePayload, LOCKABLE)
+add_rounding_item = mutation(wf.add_rounding_item, AddRoundingItemInput, QuotePayload, LOCKABLE)
+make_quote_active = mutation(wf.make_quote_active, QuoteRefInput, QuotePayload, LOCKABLE)
+duplicate_quote = mutation(wf.duplicate_quote, DuplicateQuoteInput, QuotePayload, LOCKABLE)
+delete_quote = mutation(wf.delete_quote, QuoteRefInput, Deleted("Quote"), LOCKABLE)
+change_quote_currency = mutation(wf.change_quote_currency, ChangeQuoteCurrencyInput, QuotePayload, LOCKABLE)

@@ -76,22 +76,8 @@ create_task = mutation(
     WRITE,
     rename={"attach_to_id": "attach_to"},
     convert={"attach_to_id": _attachment},
-)(
-    "Create a task on an account, a contact, an opportunity or a lead, for a user who may see it (default: you). "
-    "Whoever may see that row sees the task."
 )
-update_task = mutation(wf.update_task, UpdateTaskInput, TaskPayload, RESTRICTED)(
-    "Change a task's title, notes, due time, priority or assignee. Its assignee, its creator, a sales director "
-    "or an admin may."
-)
-complete_task = mutation(wf.complete_task, CompleteTaskInput, TaskPayload, RESTRICTED)(
-    "Mark a task done (when and by whom are recorded). Its assignee, its creator, a sales director or an admin may; "
-    "a done task is a ConflictError."
-)
-reopen_task = mutation(wf.reopen_task, ReopenTaskInput, TaskPayload, RESTRICTED)(
-    "Open a done task again (when and by whom it was completed are cleared). Its assignee, its creator, a sales "
-    "director or an admin may; an open task is a ConflictError."
-)
-delete_task = mutation(wf.delete_task, DeleteTaskInput, Deleted("Task"), RESTRICTED)(
-    "Delete a task. Its assignee, its creator, a sales director or an admin may."
-)
+update_task = mutation(wf.update_task, UpdateTaskInput, TaskPayload, RESTRICTED)
+complete_task = mutation(wf.complete_task, CompleteTaskInput, TaskPayload, RESTRICTED)
+reopen_task = mutation(wf.reopen_task, ReopenTaskInput, TaskPayload, RESTRICTED)
+delete_task = mutation(wf.delete_task, DeleteTaskInput, Deleted("Task"), RESTRICTED)

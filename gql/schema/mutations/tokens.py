@@ -89,17 +89,12 @@ create_api_token = mutation(
     RESTRICTED,
     convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
     ports=lambda context: (context.principal.scopes,),
-)("Create an API token and show its secret once.")
-revoke_api_token = mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, WRITE)(
-    "Revoke an API token of yours (admins: anyone's); it stops working at once."
 )
+revoke_api_token = mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, WRITE)
 register_trusted_documents = mutation(
     wf.register_trusted_documents,
     RegisterTrustedDocumentsInput,
     RegisterTrustedDocumentsPayload,
     RESTRICTED,
     convert={"documents": _checked},
-)(
-    "Register documents a token may run when it runs only trusted documents (admins only). Registering a document "
-    "again changes nothing."
 )

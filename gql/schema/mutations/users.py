@@ -21,7 +21,4 @@ class ChangeUserRoleInput:
 
 
 UserPayload = payload_type("The user with the new role.", user=(User, "The user as it is now."))
-change_user_role = mutation(wf.change_user_role, ChangeUserRoleInput, UserPayload, (*WRITE, PermissionDenied))(
-    "Give a user another role (admins only). What the user sees, and what each of the user's tokens may do, "
-    "follow the new role from the next request on, in every server process."
-)
+change_user_role = mutation(wf.change_user_role, ChangeUserRoleInput, UserPayload, (*WRITE, PermissionDenied))

@@ -25,6 +25,22 @@
   const BOARD_SUBSCRIPTION = `subscription Scoreboard($period: PeriodInput!, $teamId: ID, $currency: String) {
     scoreboardUpdated(period: $period, teamId: $teamId, currency: $currency) { ${BOARD_FIELDS} }
   }`;
+  const FIGURE = "{ value change }";
+  const INSIGHT_FIELDS = `preset
+    customers { callsAnalysed ${FIGURE} averageSentiment ${FIGURE} belowAveragePercent ${FIGURE}
+      positivePercent ${FIGURE} neutralPercent ${FIGURE} negativePercent ${FIGURE} newNameCount ${FIGURE}
+      keywords { name mentions } competitors { name mentions } }
+    bestSellers { topSellers { name } top { talkPercent } team { talkPercent } }
+    recording { callsRecorded ${FIGURE} hoursRecorded ${FIGURE} callsMentioningKeywords ${FIGURE}
+      callsMentioningCompetitors ${FIGURE} }`;
+  const INSIGHT_SUBSCRIPTION = `subscription Insights($period: PeriodInput!, $teamId: ID) {
+    conversationInsightsUpdated(period: $period, teamId: $teamId) { ${INSIGHT_FIELDS} }
+  }`;
+  const INSIGHT_SECTION = { callsAnalysed: "customers", averageSentiment: "customers", belowAveragePercent: "customers",
+    positivePercent: "customers", neutralPercent: "customers", negativePercent: "customers",
+    newNameCount: "customers", callsRecorded: "recording", hoursRecorded: "recording",
+    callsMentioningKeywords: "recording", callsMentioningCompetitors: "recording" };
+  const INSIGHT_PERCENT = new Set(["belowAveragePercent", "positivePercent", "neutralPercent", "negativePercent"]);
   const INDICATOR_SUBSCRIPTION = `subscription AccountIndicators($since: ID) {
     statusIndicatorsChanged(entityTypes: [ACCOUNT], since: $since) { eventId change entityId monitorId }
   }`;
@@ -49,6 +65,8 @@
     reconnectTimer: null,
     boardKey: 0,          // identifies the current scoreboard subscription (period/team/currency)
     boardDispose: null,
+    insightKey: 0,        // the same for the conversation insights (period/team)
+    insightDispose: null,
     indicatorKey: 0,
     indicatorDispose: null,
     lastIndicatorEventId: null,
@@ -244,6 +262,61 @@
     });
   }
 
+  // ---- conversation insights --------------------------------------------------------------------
+
+  function insightText(name, figure) {
+    if (!figure || figure.value === null) return "–";
+    const value = INSIGHT_PERCENT.has(name) ? formatPercent(figure.value) : formatDecimal(figure.value);
+    return figure.change === null ? value : `${value} (${figure.change.startsWith("-") ? "" : "+"}${figure.change} %)`;
+  }
+
+  function terms(list) {
+    return list.length ? list.slice(0, 5).map((term) => `${term.name} (${term.mentions})`).join(", ") : "none";
+  }
+
+  function renderInsights(page) {
+    const section = $("insights");
+    section.dataset.preset = page.preset || "";
+    section.setAttribute("aria-busy", "false");
+    $("insights-error").hidden = true;
+    for (const node of section.querySelectorAll("[data-insight]")) {
+      const name = node.dataset.insight;
+      node.textContent = insightText(name, page[INSIGHT_SECTION[name]][name]);
+    }
+    $("insight-keywords").textContent = terms(page.customers.keywords);
+    $("insight-competitors").textContent = terms(page.customers.competitors);
+    const best = page.bestSellers;
+    $("insight-top-sellers").textContent = best.topSellers.length ? best.topSellers.map((u) => u.name).join(", ") : "none";
+    $("insight-talk").textContent = `${formatPercent(best.top.talkPercent)} / ${formatPercent(best.team.talkPercent)}`;
+  }
+
+  function insightsFailed(error) {
+    const box = $("insights-error");
+    box.textContent = `The conversation insights cannot be shown: ${errorText(error)}`;
+    box.hidden = false;
+    $("insights").setAttribute("aria-busy", "false");
+  }
+
+  function subscribeInsights() {
+    if (state.insightDispose) state.insightDispose();
+    state.insightDispose = null;
+    const key = ++state.insightKey;
+    $("insights").setAttribute("aria-busy", "true");
+    if (!state.client || !state.live) return;
+    const { period, teamId } = choice();
+    state.insightDispose = state.client.subscribe({ query: INSIGHT_SUBSCRIPTION, variables: { period, teamId } }, {
+      next(result) {
+        if (key !== state.insightKey) return;
+        if (result.errors && result.errors.length) insightsFailed(result.errors);
+        else if (result.data && result.data.conversationInsightsUpdated) renderInsights(result.data.conversationInsightsUpdated);
+      },
+      error(error) {
+        if (key === state.insightKey && Array.isArray(error)) insightsFailed(error);
+      },
+      complete() {},
+    });
+  }
+
   async function loadTeams() {
     const data = await query(TEAMS);
     const select = $("team");
@@ -395,6 +468,7 @@
           state.live = true;
           setConnection("live", "live");
           subscribeBoard();
+          subscribeInsights();
           subscribeIndicators();
         },
         closed(event) {
@@ -411,8 +485,9 @@
     clearTimeout(state.reconnectTimer);
     state.reconnectTimer = null;
     state.boardKey++;
+    state.insightKey++;
     state.indicatorKey++;
-    state.boardDispose = state.indicatorDispose = null;
+    state.boardDispose = state.insightDispose = state.indicatorDispose = null;
     if (state.client) Promise.resolve(state.client.dispose()).catch(() => {});
     state.client = null;
   }
@@ -478,8 +553,8 @@
       setConnection("idle", "not connected");
       showMessage("");
     });
-    $("period").addEventListener("change", subscribeBoard);
-    $("team").addEventListener("change", subscribeBoard);
+    $("period").addEventListener("change", () => { subscribeBoard(); subscribeInsights(); });
+    $("team").addEventListener("change", () => { subscribeBoard(); subscribeInsights(); });
     $("currency").addEventListener("change", () => {
       const field = $("currency");
       field.value = field.value.trim().toUpperCase();

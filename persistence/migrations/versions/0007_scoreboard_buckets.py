@@ -4,8 +4,9 @@ The scoreboard used to aggregate the opportunities on every query and every push
 buckets the unit of work keeps (persistence/aggregates.py). This creates the table and fills it from
 the opportunities already there, printing its progress (about BATCH opportunities at a time).
 
-The build calls the code's `aggregates.rebuild`: should a later migration change this table, it
-rebuilds the buckets itself and this one must then only create the table it declares.
+The build calls the code's `aggregates.rebuild` for this table alone (`which`): should a later
+migration change this table, it rebuilds the buckets itself and this one must then only create the
+table it declares. The report and activity buckets come with 0010.
 
 Revision ID: 0007
 Revises: 0006
@@ -55,7 +56,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.execute(sa.text('SELECT EXISTS (SELECT 1 FROM opportunities)')).scalar():
         _say('scoreboard aggregates: building from the opportunities')
-        built = aggregates.rebuild(bind, _say)
+        built = aggregates.rebuild(bind, _say, which=(aggregates.SCOREBOARD,))
         _say(f'scoreboard aggregates: {built:,} buckets')
 
 

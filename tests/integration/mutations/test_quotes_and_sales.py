@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, select
 
 from gql import ids
 from persistence import tables
+from tests.conftest import statements
 from tests.integration.mutations.test_opportunities import ERRORS, count, new_opportunity
 
 QUOTE = "quote { id name currency isActive version total { amount currency } items { id name quantity discountPercent isRounding unitPrice { amount currency } total { amount } } }"
@@ -453,3 +454,71 @@ async def test_item_edits_with_a_stale_quote_version_are_conflicts(api, writable
     gone = await api.data(REMOVE_ITEM, {"input": {"id": second, "version": quote["version"]}})
     assert gone["removeQuoteItem"]["__typename"] == "ConflictError"
     assert await count(writable.engine, tables.quote_items, tables.quote_items.c.id == ids.decode(second)[1]) == 1
+
+
+async def priced_units(writable, book: str, how_many: int) -> list[tuple[str, Decimal]]:
+    """`how_many` units with an EUR price in the book, and those prices."""
+    e = tables.price_entries
+    async with writable.engine.connect() as conn:
+        rows = await conn.execute(
+            select(e.c.unit_id, e.c.price_amount)
+            .where(e.c.price_book_id == ids.decode_as(book, "PriceBook"), e.c.price_currency == "EUR")
+            .order_by(e.c.unit_id)
+            .limit(how_many)
+        )
+        found = [(ids.encode("ProductUnit", r.unit_id), r.price_amount) for r in rows]
+    assert len(found) == how_many, found
+    return found
+
+
+async def test_more_lines_cost_no_more_statements_to_add_or_to_sell(api, writable):
+    """Adding five price-book lines costs the statements one line costs, and so does selling a quote of
+    five lines: the units, their products and prices are read, and the items and contracts written, in one
+    statement each. Each line still gets its own price, and each contract its own line."""
+    c = await catalog(writable)
+    units = await priced_units(writable, c["book"], 5)
+    cost: dict[int, tuple[int, int]] = {}
+    for lines in (1, 5):
+        opportunity = await new_opportunity(api, writable)
+        quote = (
+            await api.data(
+                CREATE_QUOTE,
+                {
+                    "input": {
+                        "opportunityId": opportunity["id"],
+                        "name": "Q",
+                        "currency": "EUR",
+                        "priceBookId": c["book"],
+                    }
+                },
+            )
+        )["createQuote"]["quote"]
+        wanted = units[:lines]
+        added = await api.post(
+            ADD_ITEMS,
+            {
+                "input": {
+                    "quoteId": quote["id"],
+                    "items": [{"unitId": u, "quantity": str(n + 1)} for n, (u, _) in enumerate(wanted)],
+                }
+            },
+        )
+        got = added.json()["data"]["addQuoteItems"]["quote"]["items"]
+        assert [(Decimal(i["unitPrice"]["amount"]), Decimal(i["quantity"])) for i in got] == [
+            (price, Decimal(n + 1)) for n, (_, price) in enumerate(wanted)
+        ]
+        sold = await api.post(SELL, {"input": {"id": opportunity["id"]}})
+        contracts = sold.json()["data"]["markOpportunitySold"]["opportunity"]["contracts"]
+        async with writable.engine.connect() as conn:
+            pairs = await conn.execute(
+                select(tables.contracts.c.quote_item_id, tables.contracts.c.quantity).where(
+                    tables.contracts.c.opportunity_id == ids.decode_as(opportunity["id"], "Opportunity")
+                )
+            )
+            by_item = {r.quote_item_id: r.quantity for r in pairs}
+        assert len(contracts) == lines
+        assert {ids.encode("QuoteItem", k): v for k, v in by_item.items()} == {
+            i["id"]: Decimal(i["quantity"]) for i in got
+        }
+        cost[lines] = (statements(added), statements(sold))
+    assert cost[5] == cost[1], cost
