@@ -116,8 +116,8 @@ def _time_rule(viewer: Viewer, team_of):
 
 
 class ReportWorld(World):
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, request, tmp_path_factory) -> None:
+        super().__init__(request, tmp_path_factory)
         self.activities: list[int] = []
         self.compared = 0
 
@@ -236,11 +236,7 @@ def report_history_of(world: ReportWorld):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('reports') / 'histories.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database("report_histories")
-    w = ReportWorld(url)
+    w = ReportWorld(request, tmp_path_factory)  # a copy of the seeded template
     yield w
     w.run(w.engine.dispose())
     w.loop.close()
