@@ -230,6 +230,23 @@ def _pks(global_ids: list[strawberry.ID] | None, expected: str | tuple[str, ...]
         raise GraphQLError(f"`{argument}`: {error.message}", extensions={"code": "BAD_USER_INPUT"}) from None
 
 
+BOARD_SINCE = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Accepted like the other subscriptions' `since` (and checked against the event log), though "
+        "a live board needs no replay: its current state is always sent first."
+    ),
+]
+
+
+async def _board(info: Info, since: strawberry.ID | None) -> Any:
+    """The process's realtime state for a live board's subscription, once a `since` it was given is checked."""
+    realtime = _realtime(info)
+    if since is not None:
+        await check_resume(realtime, parse_since(since))
+    return realtime
+
+
 @strawberry.type(
     description="Live updates over WebSocket (graphql-transport-ws or the legacy graphql-ws protocol) "
     'on /graphql; authenticate with {"authorization": "Bearer <token>"} as the '
@@ -384,19 +401,10 @@ class Subscription:
         period: PERIOD,
         team_id: TEAM = None,
         currency: CURRENCY = None,
-        since: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="Accepted like the other subscriptions' `since` (and checked against the event log), though a "
-                "scoreboard needs no replay: the current one is always sent first."
-            ),
-        ] = None,
+        since: BOARD_SINCE = None,
     ) -> AsyncIterator[Scoreboard]:
-        request = scoreboard_request(period, team_id, currency)
-        realtime = _realtime(info)
-        if since is not None:
-            await check_resume(realtime, parse_since(since))
-        return await realtime.scoreboards.subscribe(request, info.context.viewer)
+        realtime = await _board(info, since)
+        return await realtime.scoreboards.subscribe(scoreboard_request(period, team_id, currency), info.context.viewer)
 
     @strawberry.subscription(
         description="The conversation insights page (`conversationInsights`) now, then again whenever a figure "
@@ -411,19 +419,10 @@ class Subscription:
         period: PERIOD,
         team_id: TEAM = None,
         user_id: INSIGHTS_USER = None,
-        since: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="Accepted like the other subscriptions' `since` (and checked against the event log), "
-                "though the page needs no replay: the current one is always sent first."
-            ),
-        ] = None,
+        since: BOARD_SINCE = None,
     ) -> AsyncIterator[ConversationInsights]:
-        request = insights_request(period, team_id, user_id)
-        realtime = _realtime(info)
-        if since is not None:
-            await check_resume(realtime, parse_since(since))
-        return await realtime.insights.subscribe(request, info.context.viewer)
+        realtime = await _board(info, since)
+        return await realtime.insights.subscribe(insights_request(period, team_id, user_id), info.context.viewer)
 
     @strawberry.subscription(
         description="The sales reports now, then again whenever a figure changes: after an event that moves "
@@ -439,19 +438,12 @@ class Subscription:
         period: PERIOD,
         scope: SCOPE = None,
         currency: CURRENCY = None,
-        since: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="Accepted like the other subscriptions' `since` (and checked against the event log), "
-                "though the reports need no replay: the current ones are always sent first."
-            ),
-        ] = None,
+        since: BOARD_SINCE = None,
     ) -> AsyncIterator[SalesReports]:
-        request = report_request(period, scope, currency)
-        realtime = _realtime(info)
-        if since is not None:
-            await check_resume(realtime, parse_since(since))
-        return await realtime.scoreboards.subscribe(request, info.context.viewer, REPORTS)
+        realtime = await _board(info, since)
+        return await realtime.scoreboards.subscribe(
+            report_request(period, scope, currency), info.context.viewer, REPORTS
+        )
 
 
 def _rows(
