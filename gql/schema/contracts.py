@@ -14,6 +14,7 @@ from strawberry.types import Info
 from gql import ids
 from gql.schema import enums
 from gql.schema.base import Money, Node, money, needs
+from gql.schema.events import LoggedEvent
 from gql.schema.fields import to_one
 from gql.schema.history import history_field
 from gql.schema.people import Partner, User
@@ -98,23 +99,10 @@ def _day(value: Any) -> date | None:
 
 
 @strawberry.type(description="Something that happened to a contract, as it happened.")
-class ContractEvent:
-    event: strawberry.Private[Event]
-
-    @strawberry.field(
-        description="The event's id: increases with every event; pass the last one you received as `since` "
-        "when you subscribe again."
-    )
-    def event_id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.event["id"]))
-
+class ContractEvent(LoggedEvent):
     @strawberry.field(description="What happened.")
     def kind(self) -> ContractEventKind:
         return ContractEventKind(self.event["type"])
-
-    @strawberry.field(description="When it happened.")
-    def at(self) -> datetime:
-        return datetime.fromisoformat(self.event["at"])
 
     @strawberry.field(description="The contract's id (also when it no longer exists).")
     def contract_id(self) -> strawberry.ID:

@@ -19,6 +19,7 @@ from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.base import Money, money
 from gql.schema.contracts import ContractEvent, ContractEventKind, contract_events_filter
+from gql.schema.events import LoggedEvent
 from gql.schema.insights import USER as INSIGHTS_USER
 from gql.schema.insights import ConversationInsights, insights_request
 from gql.schema.leads import Lead
@@ -71,23 +72,10 @@ def _stage(value: Any) -> Any:
 
 
 @strawberry.type(description="Something that happened to an opportunity, as it happened.")
-class OpportunityEvent:
-    event: strawberry.Private[Event]
-
-    @strawberry.field(
-        description="The event's id: increases with every event; pass the last one you received as "
-        "`since` when you subscribe again."
-    )
-    def event_id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.event["id"]))
-
+class OpportunityEvent(LoggedEvent):
     @strawberry.field(description="What happened.")
     def kind(self) -> OpportunityEventKind:
         return OpportunityEventKind(self.event["type"])
-
-    @strawberry.field(description="When it happened.")
-    def at(self) -> datetime:
-        return _at(self.event)
 
     @strawberry.field(description="The opportunity's id (also when it has been deleted since).")
     def opportunity_id(self) -> strawberry.ID:

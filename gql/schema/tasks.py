@@ -13,6 +13,7 @@ from strawberry.types import Info
 from domain import enums as domain_enums
 from gql import ids
 from gql.schema.base import Node, described_enum, needs
+from gql.schema.events import LoggedEvent
 from gql.schema.fields import connection, to_one
 from gql.schema.filters import SEARCH, _f, order_input
 from gql.schema.history import history_field
@@ -154,23 +155,10 @@ ATTACHED_KEYS = {"Account": "accountId", "Contact": "contactId", "Opportunity": 
 
 
 @strawberry.type(description="Something that happened to a task, as it happened.")
-class TaskEvent:
-    event: strawberry.Private[Event]
-
-    @strawberry.field(
-        description="The event's id: increases with every event; pass the last one you received as `since` "
-        "when you subscribe again."
-    )
-    def event_id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.event["id"]))
-
+class TaskEvent(LoggedEvent):
     @strawberry.field(description="What happened.")
     def kind(self) -> TaskEventKind:
         return TaskEventKind(self.event["type"])
-
-    @strawberry.field(description="When it happened.")
-    def at(self) -> datetime:
-        return datetime.fromisoformat(self.event["at"])
 
     @strawberry.field(description="The task's id (also when it has been deleted since).")
     def task_id(self) -> strawberry.ID:
