@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import httpx
+import pytest
 from broadcaster import Broadcast
 from sqlalchemy import select, text
 
@@ -87,10 +88,12 @@ async def test_events_are_numbered_by_their_commit_consecutively_whatever_commit
     assert sorted(p for pair in numbered for p in pair) == list(range(before + 1, before + 25))
 
 
-async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_before_it_commits(pg_writable):
+@pytest.mark.parametrize("history", [0, 2], ids=["events only", "with history"])
+async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_before_it_commits(pg_writable, history):
     """On PostgreSQL, transactions commit concurrently: one that has numbered its events holds the
     numbering lock until it commits, so the next sees its ids (never the same or a smaller one), and
-    readers never see an id before the ones below it."""
+    readers never see an id before the ones below it. A commit with history takes the lock in the
+    statement that writes the history; one without, in a statement of its own."""
     writable = pg_writable
     async with writable.engine.connect() as conn:
         before = await newest_position(conn)
@@ -106,6 +109,8 @@ async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_befor
         async def second() -> None:
             async with SqlUnitOfWork(writable.engine) as uow:
                 uow.record(AccountChanged(entity_id=2002, data={}))
+                for n in range(history):
+                    uow.audit("Account", 2002, "name", f"old {n}", f"new {n}")
                 await uow.commit()
 
         committing = asyncio.create_task(second())
@@ -125,6 +130,10 @@ async def test_a_commit_waits_to_number_its_events_until_the_one_numbering_befor
             )
         )
         assert sorted((r.position, r.entity_id) for r in rows) == [(before + 1, 2001), (before + 2, 2002)]
+        audited = await conn.execute(
+            select(tables.audit_entries.c.new_value).where(tables.audit_entries.c.entity_id == 2002)
+        )
+        assert sorted(r.new_value for r in audited) == [f"new {n}" for n in range(history)]
 
 
 async def test_events_an_older_version_left_without_an_id_are_numbered_after_the_others(writable):
