@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from graphql import (
@@ -175,6 +175,9 @@ class Checked:
     document: DocumentNode
     tokens: int
     page_variables: frozenset[str]  # variables that `first` / `last` arguments take their value from
+    # The cost of each operation that passed the shape and cost checks, per values of its page variables:
+    # a document sent again with the same page sizes is not walked again (`pipeline.Pipeline._admit`).
+    costs: dict[Any, int] = field(default_factory=dict, compare=False)
 
 
 def check_document(

@@ -64,6 +64,9 @@ from gql.scopes import check as check_scopes
 from gql.token_cache import TokenCache
 
 log = logging.getLogger("salesgraph.pipeline")
+# At most this many (operation, page sizes) costs are kept with one document (a client paging through
+# a list with new sizes each time cannot grow it further).
+MAX_COSTS_KEPT = 16
 
 
 class Invalid(Exception):
@@ -269,11 +272,19 @@ class Pipeline:
         if allow is not None:
             allow(operation)
         try:  # before the token is even looked up: a refused query costs no SQL
-            check_shape(document, operation, self.limits, self.work)
             values = coerce_page_variables(self.schema, operation, checked, params.variables)
             if isinstance(values, list):
+                check_shape(document, operation, self.limits, self.work)  # a shape refusal comes first
                 raise Invalid(values)
-            spent = cost(self.schema, document, operation, values, self.limits, self.work)
+            # The checks' outcome depends on the operation and its page sizes alone: kept with the
+            # document (only when they pass; a refusal is checked again, it costs its sender the same).
+            key = (operation.name.value if operation.name else None, *sorted(values.coerced.items()))
+            spent = checked.costs.get(key)
+            if spent is None:
+                check_shape(document, operation, self.limits, self.work)
+                spent = cost(self.schema, document, operation, values, self.limits, self.work)
+                if len(checked.costs) < MAX_COSTS_KEPT:
+                    checked.costs[key] = spent
         except LimitExceeded as error:
             raise Refused(400, error.message, error.code) from None
         # The token (401 unless only introspection), trusted documents (403), rate limits (429).

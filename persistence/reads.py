@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from persistence.fastread import fetch
 from persistence.pages import PageRows, Window
 from persistence.visibility import EVENT_TABLES, Viewer, kept_columns
 
@@ -90,7 +91,8 @@ async def rows_by_ids(
         ("ids", table.name, key, columns, role, dialect),
         lambda: select(*projection(table, columns, key)).where(one_of_keys(column, dialect), visible),
     )
-    found = {getattr(row, key): row for row in await conn.execute(stmt, {"keys": list(set(ids)), **viewer.params})}
+    rows = await fetch(conn, stmt, {"keys": list(set(ids)), **viewer.params}, cached=True)
+    found = {getattr(row, key): row for row in rows}
     return [found.get(i) for i in ids]
 
 
@@ -119,7 +121,7 @@ async def rows_by_fk(
         ),
     )
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
+    for row in await fetch(conn, stmt, {"keys": list(set(keys)), **viewer.params}, cached=cache_key is not None):
         grouped[getattr(row, fk)].append(row)
     return [grouped.get(k, []) for k in keys]
 
@@ -149,7 +151,7 @@ async def rows_through(
         ),
     )
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(stmt, {"keys": list(set(keys)), **viewer.params}):
+    for row in await fetch(conn, stmt, {"keys": list(set(keys)), **viewer.params}, cached=True):
         grouped[row._owner].append(row)
     return [grouped.get(k, []) for k in keys]
 
@@ -185,7 +187,8 @@ async def pages_by_fk(
         return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
 
     grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in await conn.execute(statement(cache_key, build), {"keys": list(set(keys)), **viewer.params}):
+    parameters = {"keys": list(set(keys)), **viewer.params}
+    for row in await fetch(conn, statement(cache_key, build), parameters, cached=cache_key is not None):
         grouped[getattr(row, fk)].append(row)
     pages = []
     for k in keys:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from graphql import ExecutionResult, execute, parse
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from domain.access import Principal
 from domain.enums import Role
@@ -17,7 +17,8 @@ from gql.breadth_first import BreadthFirst
 from gql.context import Context
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.schema.schema import schema
-from persistence import tables
+from persistence import fastread, tables
+from persistence.db import create_engine
 from tests.integration.test_generated_queries import generated, reaching
 from tests.support import leaks
 
@@ -201,13 +202,15 @@ def _keys(value):
     return None
 
 
-async def _compare(engine, principal: Principal, document) -> str:
+async def _compare(engine, principal: Principal, document, reference_engine=None) -> str:
     """Which executor's answer was compared with graphql-core's: "breadth-first" where it answers,
     else "standard" (graphql-core's executor with our fast path for plain leaves, what the server
-    runs then). Raises AssertionError where they differ."""
+    runs then). Raises AssertionError where they differ. graphql-core reads through
+    `reference_engine` where one is given."""
 
     def context(name: str) -> Context:
-        return Context(engine=engine, principal=principal, request_id=name)
+        chosen = reference_engine if name == "graphql-core" and reference_engine is not None else engine
+        return Context(engine=chosen, principal=principal, request_id=name)
 
     async def run(result):
         return result if isinstance(result, ExecutionResult) else await result
@@ -234,7 +237,14 @@ async def test_generated_queries_get_graphql_cores_answer_from_our_executors_for
     arguments of every kind, ids of every row, the role's and everyone else's) for each role: where
     the breadth-first executor answers, its data is graphql-core's, field for field and in order,
     and graphql-core reports no error; where it leaves the query to the standard executor, that one
-    gives graphql-core's data and errors. On PostgreSQL, where concurrent loads meet a real pool."""
+    gives graphql-core's data and errors. On PostgreSQL, where concurrent loads meet a real pool.
+
+    graphql-core's answers are read through SQLAlchemy's execution and ours through the hot read path
+    (persistence/fastread.py, compiled statements run on the driver): an engine with a listener on its
+    statements reads the first way, so the comparison also holds the two ways of reading to one answer."""
+    reference_engine = create_engine(backend.url)
+    event.listen(reference_engine.sync_engine, "before_cursor_execute", _watching)
+    fastread._plans.clear()  # made again by the reads below that take the hot path
     generated_queries = generated(await _every_id(backend.engine), GENERATED)
     queries = list(dict.fromkeys(q for query in generated_queries for q in (query, reaching(query))))
     assert len(queries) >= QUERIES_PER_ROLE, f"only {len(queries)} distinct documents; raise GENERATED"
@@ -244,7 +254,7 @@ async def test_generated_queries_get_graphql_cores_answer_from_our_executors_for
     for query in queries:
         document = parse(query)
         outcomes = await asyncio.gather(
-            *(_compare(backend.engine, principal, document) for principal in principals.values()),
+            *(_compare(backend.engine, principal, document, reference_engine) for principal in principals.values()),
             return_exceptions=True,
         )
         for role, outcome in zip(principals, outcomes):
@@ -258,3 +268,9 @@ async def test_generated_queries_get_graphql_cores_answer_from_our_executors_for
         # Measured: the breadth-first executor answers ~125 of the 300 (the documents run as generated
         # mostly ask for pages and cursors that are errors). Far fewer would prove little about it.
         assert counts["breadth-first"] >= QUERIES_PER_ROLE // 4, (role, counts)
+    await reference_engine.dispose()
+    assert len(fastread._plans) >= 20, "our executors read through the hot path"
+
+
+def _watching(*args: object) -> None:
+    """A listener on an engine's statements: it sends that engine's reads through SQLAlchemy's execution."""

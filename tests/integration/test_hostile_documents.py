@@ -205,6 +205,25 @@ async def test_introspection_fields_count_in_the_cost_like_any_other(app):
     assert (await client.post("{ __schema { types { name } } }")).status_code == 200
 
 
+async def test_a_document_sent_again_with_the_same_page_sizes_is_not_walked_again_and_a_refusal_is_checked_each_time(
+    app,
+):
+    client = await app(max_cost="300")
+    query = "query Page($n: Int) { accounts(first: $n) { nodes { name opportunities(first: 5) { nodes { name } } } } }"
+    first = snapshot(client.work)
+    assert (await client.post(query, {"n": 10}, token=True)).status_code == 200
+    walked = spent(first, client.work)
+    assert walked.shape > 0 and walked.cost > 0
+    again = snapshot(client.work)
+    assert (await client.post(query, {"n": 10}, token=True)).status_code == 200
+    assert spent(again, client.work).shape == 0 and spent(again, client.work).cost == 0
+    # Another page size is another cost: walked again, and over the limit refused, every time.
+    for _ in range(2):
+        before = snapshot(client.work)
+        refused(await client.post(query, {"n": 90}, token=True), "QUERY_TOO_COSTLY")
+        assert spent(before, client.work).cost > 0
+
+
 async def test_fragments_over_the_socket_are_summarised_once_too(writable):
     async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
         socket = await GraphQLSocket.open(server.url, writable.admin_token)
