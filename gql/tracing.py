@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,10 +42,10 @@ def wanted() -> bool:
 
 def configure(engine: AsyncEngine, exporter: Any = None) -> bool:
     """Switch traces on for this process when the environment asks (or when `exporter`, a span exporter,
-    is given: tests pass the SDK's in-memory one, and `reset` after), and trace `engine`'s statements.
-    Returns whether on."""
+    is given: tests pass the SDK's in-memory one, and `reset` after), and trace `engine`'s statements (an
+    app made while traces are on traces its own engine's). Returns whether on."""
     global ENABLED, _tracer, _provider
-    if exporter is None and not wanted():
+    if exporter is None and not wanted() and not ENABLED:
         return ENABLED
     if _provider is None or exporter is not None:
         from opentelemetry.sdk.resources import Resource
@@ -106,6 +107,58 @@ def span(name: str, **attributes: Any) -> Iterator[None]:
         return
     with _tracer.start_as_current_span(name, attributes=attributes):
         yield
+
+
+class Operation:
+    """The span of one WebSocket operation: current in its task from `start_operation` until `end`, which a
+    subscription calls once its stream is open (its pushes are spans of their own, linked to it)."""
+
+    __slots__ = ("span", "context", "_token")
+
+    def __init__(self, span: Any) -> None:
+        self.span, self.context = span, span.get_span_context()
+        self._token = otel_context.attach(trace.set_span_in_context(span))
+
+    def end(self, seen: Any, stats: Any) -> None:
+        if self.span is None:
+            return
+        describe(self.span, seen, stats)
+        self.span.end()
+        otel_context.detach(self._token)
+        self.span = None
+
+
+def start_operation(payload: Mapping[str, Any]) -> Operation | None:
+    """A WebSocket operation's span, current in the calling task, continuing the trace of a `traceparent`
+    sent in the operation's `extensions` (a message has no headers); None when off."""
+    if not ENABLED or _tracer is None:
+        return None
+    extensions = payload.get("extensions")
+    carrier = extensions if isinstance(extensions, dict) else {}
+    parent = propagate.extract({k: v for k, v in carrier.items() if isinstance(v, str)})
+    return Operation(_tracer.start_span("graphql", context=parent, kind=trace.SpanKind.SERVER))
+
+
+def start_push(name: str, traceparent: str | None, subscription: Any, **attributes: Any) -> Any:
+    """A span for one push of a subscription (render and send), current until `end_push`: a child of the
+    context the event carries (the operation that committed it, through the outbox's publication), linked
+    to the subscription's operation span; a root of its own trace when the event carries none."""
+    assert _tracer is not None
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else otel_context.Context()
+    links = [trace.Link(subscription)] if subscription is not None and subscription.is_valid else None
+    span = _tracer.start_span(name, context=parent, kind=trace.SpanKind.CONSUMER, links=links, attributes=attributes)
+    return span, otel_context.attach(trace.set_span_in_context(span))
+
+
+def end_push(started: Any) -> None:
+    span, token = started
+    span.end()
+    otel_context.detach(token)
+
+
+def tracer() -> trace.Tracer | None:
+    """The process's tracer when traces are on (for the outbox dispatcher, which persistence/ holds)."""
+    return _tracer if ENABLED else None
 
 
 def trace_id() -> str | None:

@@ -449,7 +449,10 @@ def cmd_dispatch(args: argparse.Namespace) -> None:
         if not bus.shared:
             raise SystemExit("salesgraph dispatch publishes for other processes: set BROADCAST_URL=redis://…")
         try:
-            dispatcher = OutboxDispatcher(engine, bus, poll_seconds=args.poll)
+            from gql import tracing
+
+            tracing.configure(engine)  # publications are spans when the OTEL_* variables ask for traces
+            dispatcher = OutboxDispatcher(engine, bus, poll_seconds=args.poll, tracer=tracing.tracer())
             print(f"publishing the outbox of {_safe(database_url())} to {broadcast_url()}", flush=True)
             await dispatcher.run()
         finally:
