@@ -587,7 +587,9 @@ class WebSocketEndpoint:
         try:
             topic = getattr(stream, "topic", None)
             if topic is not None:
-                await self._shared(connection, op_id, stream, topic, executor, context, request_id, key)
+                await self._shared(
+                    connection, op_id, stream, topic, executor, context, request_id, key, push_name, subscription
+                )
                 return
             async for event in stream:
                 if not tracing.ENABLED:
@@ -675,18 +677,29 @@ class WebSocketEndpoint:
         context: Context,
         request_id: str,
         key: Any,
+        push_name: str,
+        subscription: Any,
     ) -> None:
         """A subscription to a shared topic (a live scoreboard): the first state is sent from here,
         then the subscriber joins the topic's group for its key, and the topic renders each new state
         once and pushes it to every member in one loop, with no task woken per subscriber."""
         first = await stream.__anext__()
-        await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
+        if not tracing.ENABLED:
+            await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
+        else:
+            await self._traced_push(
+                connection, op_id, executor, context, first, request_id, key, push_name, subscription
+            )
         prefix = (
             f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",'
             f'"id":{orjson.dumps(op_id).decode()},"payload":'
         )
         group = topic.join(
-            key, (connection, op_id), prefix, lambda board: self._render(executor, context, board, request_id, key)
+            key,
+            (connection, op_id),
+            prefix,
+            lambda board: self._render(executor, context, board, request_id, key),
+            subscription,
         )
         try:
             latest = topic.latest

@@ -6,6 +6,8 @@ operation, with a child span per executor level and exactly one SQL span per sta
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +20,10 @@ from persistence import tables
 from persistence.db import create_engine
 from tests.conftest import GraphQLClient, statements
 from tests.integration.mutations.test_opportunities import new_opportunity
+from tests.integration.test_scoreboard_subscription import ALL_TIME, UPDATED, figures, pushed
 from tests.integration.test_subscriptions import EVENTS
 from tests.support.live import live_server
+from tests.support.server import start_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, WAIT, GraphQLSocket
 
 NESTED = """query Nested { accounts(first: 3) { nodes { id name
@@ -152,6 +156,31 @@ async def test_a_mutation_s_trace_reaches_the_outbox_publication_and_the_pushes_
     assert all(any(s.parent and s.parent.span_id == p.context.span_id for s in spans) for p in pushes)
 
 
+async def test_a_live_board_s_pushes_are_spans_linked_to_its_subscription(writable, traced_live):
+    """The first state is a push of the subscription's own; each later state is read once in an update span,
+    under which each group's push (render and sends) is a span linked to its members' subscriptions."""
+    server, exporter = traced_live
+    socket = await GraphQLSocket.open(server.url, writable.admin_token)
+    try:
+        op = await socket.subscribe(UPDATED, ALL_TIME)
+        before = figures(await pushed(socket, op))
+        spans = await finished(exporter, lambda spans: any(s.name == "push scoreboardUpdated" for s in spans))
+        [subscription] = [s.context.span_id for s in spans if s.name == "subscription"]
+        await new_opportunity(server.api, writable)  # a new deal moves the pipeline's figures
+        async with asyncio.timeout(WAIT):
+            while figures(await pushed(socket, op)) == before:
+                pass
+        spans = await finished(exporter, lambda spans: any(s.name == "push scoreboard" for s in spans))
+    finally:
+        await socket.close()
+    [first] = [s for s in spans if s.name == "push scoreboardUpdated"]
+    assert [link.context.span_id for link in first.links] == [subscription]
+    fan_out = [s for s in spans if s.name == "push scoreboard"]
+    assert fan_out and all([link.context.span_id for link in s.links] == [subscription] for s in fan_out)
+    updates = {s.context.span_id for s in spans if s.name == "update scoreboard"}
+    assert all(s.parent.span_id in updates for s in fan_out)
+
+
 async def test_a_websocket_query_is_a_span_of_its_trace_with_a_span_per_statement(writable, traced_live):
     server, exporter = traced_live
     socket = await GraphQLSocket.open(server.url, writable.admin_token)
@@ -211,3 +240,59 @@ async def test_with_traces_off_a_mutation_costs_the_statements_it_costs_traced_a
         tracing.reset()
     assert (await newest_traceparent()).startswith(f"00-{TRACE}-")
     assert untraced == traced
+
+
+def spans_in(folder: Path) -> list[dict]:
+    """The spans a server started in `folder` wrote with OTEL_TRACES_EXPORTER=console: a JSON object a
+    line on stderr, its log."""
+    return [
+        json.loads(line)
+        for log in folder.glob("server-*.log")
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and '"context"' in line
+    ]
+
+
+async def test_across_processes_a_push_through_redis_carries_the_mutation_s_trace(pg_writable, redis_server, tmp_path):
+    """Two `salesgraph serve` processes (traces on, written to their logs) and Redis: a mutation sent to the
+    first with a traceparent is published by the first (the second dispatches nothing), and the second's
+    push to its subscriber is a span of the mutation's trace, a child of the first's publication."""
+    env = {"BROADCAST_URL": redis_server.url, "OTEL_TRACES_EXPORTER": "console"}
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = start_server(pg_writable.url, tmp_path / "one", **env)
+    # (no resync from the outbox during the test: the second hears of the event through Redis only)
+    two = start_server(
+        pg_writable.url, tmp_path / "two", SALESGRAPH_DISPATCH="off", SALESGRAPH_EVENT_RESYNC_SECONDS="600", **env
+    )
+    try:
+        async with httpx.AsyncClient(base_url=one.url) as http:
+            api = GraphQLClient(http, pg_writable.admin_token)
+            opportunity = await new_opportunity(api, pg_writable)
+            socket = await GraphQLSocket.open(two.url, pg_writable.admin_token)
+            op = await socket.subscribe(EVENTS, {"ids": [opportunity["id"]]})
+            async with asyncio.timeout(WAIT):  # the subscription's span is written once its stream is open
+                while not any(s["name"] == "subscription" for s in spans_in(tmp_path / "two")):
+                    await asyncio.sleep(0.02)
+            moved = await http.post(
+                "/graphql",
+                json={"query": STAGE_CHANGED, "variables": {"input": {"id": opportunity["id"], "stage": "PROPOSAL"}}},
+                headers={
+                    "Authorization": f"Bearer {pg_writable.admin_token}",
+                    "traceparent": f"00-{TRACE}-{PARENT}-01",
+                },
+            )
+            assert moved.json()["data"]["changeOpportunityStage"]["__typename"] == "OpportunityPayload"
+            async with asyncio.timeout(WAIT):
+                while (event := (await socket.next(op))["data"]["opportunityEvents"])["kind"] != "STAGE_CHANGED":
+                    pass
+            assert event["toStage"] == "PROPOSAL"
+            await socket.close()
+    finally:
+        one.stop()
+        two.stop()
+    first, second = spans_in(tmp_path / "one"), spans_in(tmp_path / "two")
+    [published] = [s for s in first if s["name"] == "outbox publish" and s["context"]["trace_id"] == f"0x{TRACE}"]
+    pushes = [s for s in second if s["name"] == "push opportunityEvents" and s["context"]["trace_id"] == f"0x{TRACE}"]
+    assert len(pushes) == 1 and pushes[0]["parent_id"] == published["context"]["span_id"]
+    assert not [s for s in second if s["name"] == "outbox publish"]
