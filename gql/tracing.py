@@ -56,7 +56,10 @@ def configure(engine: AsyncEngine, exporter: Any = None) -> bool:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-        _provider = TracerProvider(resource=Resource.create({"service.name": "salesgraph"}))
+        resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "salesgraph"}))
+        _provider = TracerProvider(resource=resource)
         if exporter is None:
             _provider.add_span_processor(_processor_from_environment())
             trace.set_tracer_provider(_provider)  # for any library that traces through the global one
