@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, insert, select
@@ -274,15 +275,10 @@ def cmd_create_token(args: argparse.Namespace) -> None:
 
 async def _create_user(email: str, name: str, role: str, expires_in: int | None) -> str:
     """A new user and its first token (every scope its role allows), in one transaction; returns the token."""
-    from domain.errors import DomainError
-    from domain.people import User
     from gql.auth import store_token
     from persistence.rows import to_row
 
-    try:
-        user = User(name=name, email=email, role=Role(role))
-    except DomainError as error:
-        _fail(error.message)
+    user = _new_user(email, name, role)
     engine = create_engine()
     try:
         async with engine.begin() as conn:
@@ -306,9 +302,21 @@ async def _create_user(email: str, name: str, role: str, expires_in: int | None)
         await engine.dispose()
 
 
+def _new_user(email: str, name: str, role: str) -> Any:
+    """The user the command would store, checked by the domain's rules (the e-mail, a name)."""
+    from domain.errors import DomainError
+    from domain.people import User
+
+    try:
+        return User(name=name, email=email, role=Role(role))
+    except DomainError as error:
+        _fail(error.message)
+
+
 def cmd_create_user(args: argparse.Namespace) -> None:
     if args.expires_in is not None and args.expires_in <= 0:
         _fail("--expires-in takes a positive number of days")
+    _new_user(args.email, args.name, args.role)  # bad input is refused before the database is looked at
     _require_migrated(database_url())
     print(asyncio.run(_create_user(args.email, args.name, args.role, args.expires_in)))
 

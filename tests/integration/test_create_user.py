@@ -59,9 +59,15 @@ async def test_create_user_prints_a_token_that_signs_in_as_the_new_admin(writabl
     # The same e-mail again (in any case): refused in one line, nothing written.
     code, out, err = await salesgraph(writable.url, "create-user", "--email", "FIRST@deploy.example", "--name", "Again")
     assert code == 2 and out == "" and err.count("\n") == 1 and "create-token --email first@deploy.example" in err
-    code, out, err = await salesgraph(writable.url, "create-user", "--email", "not-an-address", "--name", "X")
-    assert code == 2 and out == "" and err.count("\n") == 1 and "not an e-mail address" in err
     assert await users(writable.engine) == before + 1
+
+
+async def test_create_user_refuses_a_bad_e_mail_before_looking_at_the_database(tmp_path):
+    code, out, err = await salesgraph(
+        f"sqlite:///{tmp_path}/none.sqlite3", "create-user", "--email", "not-an-address", "--name", "X"
+    )
+    assert code == 2 and out == "" and err.count("\n") == 1 and "not an e-mail address" in err
+    assert not (tmp_path / "none.sqlite3").exists()
 
 
 async def test_create_user_refuses_a_database_that_is_not_migrated_in_one_line(writable, request, tmp_path_factory):
