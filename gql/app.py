@@ -105,7 +105,7 @@ def create_app(
     engine = engine or create_engine()
     tracing.configure(engine)  # on only when the OTEL_* variables ask for it
     bus = EventBus(broadcast_url())
-    dispatcher = OutboxDispatcher(engine, bus)
+    dispatcher = OutboxDispatcher(engine, bus, tracer=tracing.tracer())
     hub = EventHub(
         engine,
         bus,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, null, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.access import Principal
 from domain.enums import Role
@@ -105,6 +105,29 @@ async def issue_token(
     trusted_documents_only: bool = False,
 ) -> str:
     """Store a new token and return its secret, which is never stored and cannot be shown again."""
+    async with engine.begin() as conn:
+        return await store_token(
+            conn,
+            name=name,
+            user_id=user_id,
+            partner_id=partner_id,
+            scopes=scopes,
+            expires_in_days=expires_in_days,
+            trusted_documents_only=trusted_documents_only,
+        )
+
+
+async def store_token(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    user_id: int | None = None,
+    partner_id: int | None = None,
+    scopes: list[str] | None = None,
+    expires_in_days: int | None = None,
+    trusted_documents_only: bool = False,
+) -> str:
+    """`issue_token` in the caller's transaction (a new user and its first token commit together)."""
     secret = new_secret()
     expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)) if expires_in_days else None
     token = ApiToken(
@@ -116,6 +139,5 @@ async def issue_token(
         expires_at=expires_at,
         trusted_documents_only=trusted_documents_only,
     )
-    async with engine.begin() as conn:
-        await conn.execute(insert(tables.api_tokens).values(**to_row(token)))
+    await conn.execute(insert(tables.api_tokens).values(**to_row(token)))
     return secret

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import time
@@ -15,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
 from persistence import tables
-from persistence.uow import EVENT_NUMBERING_LOCK, _sqlite_write_locks
+from persistence.uow import EVENT_NUMBERING_LOCK, _sqlite_write_locks, current_traceparent
 
 log = logging.getLogger("salesgraph.outbox")
 
@@ -56,6 +58,7 @@ def event_message(row: Any) -> dict[str, Any]:
         "actorUserId": row.actor_user_id,
         "actorPartnerId": row.actor_partner_id,
         "at": row.created_at.isoformat(),
+        **({"traceparent": row.traceparent} if row.traceparent else {}),
     }
 
 
@@ -70,8 +73,10 @@ class OutboxDispatcher:
         channel: str = CHANNEL,
         poll_seconds: float = 1.0,
         keep: timedelta | None = None,
+        tracer: Any = None,
     ) -> None:
         self.engine = engine
+        self.tracer = tracer  # an OpenTelemetry tracer when traces are on (gql/tracing.py)
         self.publisher = publisher
         self.channel = channel
         self.poll_seconds = poll_seconds
@@ -84,6 +89,12 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        # The looks at the outbox (every second, mostly finding nothing) make no traces of their own; a
+        # publication is a span (`_publish`).
+        with suppress_instrumentation():
+            await self._run()
+
+    async def _run(self) -> None:
         while True:
             try:
                 while await self.dispatch_once() == BATCH:
@@ -121,8 +132,12 @@ class OutboxDispatcher:
                     .limit(BATCH)
                 )
             )
-            for row in rows:
-                await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
+            if self.tracer is None:
+                for row in rows:
+                    await self.publisher.publish(self.channel, orjson.dumps(event_message(row)).decode())
+            else:
+                for traceparent, run in itertools.groupby(rows, key=lambda r: r.traceparent):
+                    await self._publish_traced(traceparent, list(run))
             if rows:
                 await conn.execute(
                     update(tables.outbox_events)
@@ -131,6 +146,31 @@ class OutboxDispatcher:
                 )
         self.published += len(rows)
         return len(rows)
+
+    async def _publish_traced(self, traceparent: str | None, rows: list[Any]) -> None:
+        """Publish the events one operation committed (consecutive rows with its traceparent) in a span of
+        that operation's trace, and send them with this span's traceparent, so that the pushes they cause in
+        any process are its children; events committed untraced get a span of their own trace."""
+        from opentelemetry import context, propagate, trace
+
+        parent = propagate.extract({"traceparent": traceparent}) if traceparent else context.Context()
+        with self.tracer.start_as_current_span(
+            "outbox publish",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.destination.name": self.channel,
+                "messaging.batch.message_count": len(rows),
+                "salesgraph.event.first": rows[0].position,
+                "salesgraph.event.last": rows[-1].position,
+            },
+        ):
+            own = current_traceparent()
+            for row in rows:
+                message = event_message(row)
+                if own is not None:
+                    message["traceparent"] = own
+                await self.publisher.publish(self.channel, orjson.dumps(message).decode())
 
     async def _unnumbered(self) -> bool:
         async with self.engine.connect() as conn:

@@ -683,6 +683,8 @@ outbox_events = Table(
     _fk("actor_partner_id", "partners.id", index=False, ondelete="SET NULL"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime),
+    # The W3C traceparent of the operation that committed the event, when traces were on (gql/tracing.py).
+    Column("traceparent", String(55)),
     Index(
         "ix_outbox_events_unpositioned",
         "id",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from opentelemetry import trace as otel_trace
 from sqlalchemy import Integer, Table, and_, bindparam, delete, func, insert, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -554,6 +555,10 @@ class SqlUnitOfWork:
             }
             for n, e in enumerate(self.events, start=1)
         ]
+        traceparent = current_traceparent()
+        if traceparent is not None:  # traces on: the events carry the committing operation's trace
+            for row in rows:
+                row["traceparent"] = traceparent
         if len(rows) <= EVENTS_IN_ONE_STATEMENT:
             # One statement numbers and writes them: the subquery of every row reads the snapshot taken when
             # the statement starts (after the lock on PostgreSQL), so the events follow the last one. RETURNING
@@ -566,6 +571,14 @@ class SqlUnitOfWork:
         # More rows than one INSERT carries: number them from the last position read first.
         last = (await self.c.execute(select(func.coalesce(func.max(outbox.c.position), 0)))).scalar_one()
         await self.c.execute(insert(outbox), [{**row, "position": last + row.pop("n")} for row in rows])
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span (None when traces are off: no span is current then)."""
+    context = otel_trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 # At most this many events are numbered and written by one multi-row INSERT (SQLAlchemy splits a longer list

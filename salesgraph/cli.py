@@ -7,11 +7,13 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 
+from domain.enums import Role
 from persistence import tables
 from persistence.db import create_engine, database_url
 from persistence.migrate import upgrade
@@ -271,9 +273,56 @@ def cmd_create_token(args: argparse.Namespace) -> None:
     )
 
 
+async def _create_user(email: str, name: str, role: str, expires_in: int | None) -> str:
+    """A new user and its first token (every scope its role allows), in one transaction; returns the token."""
+    from gql.auth import store_token
+    from persistence.rows import to_row
+
+    user = _new_user(email, name, role)
+    engine = create_engine()
+    try:
+        async with engine.begin() as conn:
+            taken = (
+                await conn.execute(
+                    select(tables.users.c.email).where(func.lower(tables.users.c.email) == user.email.lower())
+                )
+            ).scalar()
+            if taken is not None:
+                _fail(
+                    f"a user with the e-mail {taken!r} exists: `salesgraph create-token --email {taken}` "
+                    "makes a token for it"
+                )
+            user_id = (
+                await conn.execute(insert(tables.users).values(**to_row(user)).returning(tables.users.c.id))
+            ).scalar_one()
+            return await store_token(
+                conn, name="created with salesgraph create-user", user_id=user_id, expires_in_days=expires_in
+            )
+    finally:
+        await engine.dispose()
+
+
+def _new_user(email: str, name: str, role: str) -> Any:
+    """The user the command would store, checked by the domain's rules (the e-mail, a name)."""
+    from domain.errors import DomainError
+    from domain.people import User
+
+    try:
+        return User(name=name, email=email, role=Role(role))
+    except DomainError as error:
+        _fail(error.message)
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    if args.expires_in is not None and args.expires_in <= 0:
+        _fail("--expires-in takes a positive number of days")
+    _new_user(args.email, args.name, args.role)  # bad input is refused before the database is looked at
+    _require_migrated(database_url())
+    print(asyncio.run(_create_user(args.email, args.name, args.role, args.expires_in)))
+
+
 async def _register_documents(token: str, documents: list[tuple[str, str]]) -> list[str]:
     import persistence.trusted  # noqa: F401 - maps TrustedDocument for the unit of work
-    from domain.enums import Role
     from domain.errors import DomainError, ValidationError
     from domain.uow import Actor
     from domain.workflows.tokens import RegisterDocuments, register_trusted_documents
@@ -408,7 +457,10 @@ def cmd_dispatch(args: argparse.Namespace) -> None:
         if not bus.shared:
             raise SystemExit("salesgraph dispatch publishes for other processes: set BROADCAST_URL=redis://…")
         try:
-            dispatcher = OutboxDispatcher(engine, bus, poll_seconds=args.poll)
+            from gql import tracing
+
+            tracing.configure(engine)  # publications are spans when the OTEL_* variables ask for traces
+            dispatcher = OutboxDispatcher(engine, bus, poll_seconds=args.poll, tracer=tracing.tracer())
             print(f"publishing the outbox of {_safe(database_url())} to {broadcast_url()}", flush=True)
             await dispatcher.run()
         finally:
@@ -504,6 +556,21 @@ def main(argv: list[str] | None = None) -> None:
         help="let it run only the documents registered for it (salesgraph register-documents)",
     )
     token.set_defaults(func=cmd_create_token)
+
+    user = sub.add_parser(
+        "create-user",
+        help="create a user (a deployment's first admin) and print a token for it (alone) on stdout, once",
+    )
+    user.add_argument("--email", required=True, help="the user's e-mail (unique; what create-token looks users up by)")
+    user.add_argument("--name", required=True, help="the user's name as the API shows it")
+    user.add_argument(
+        "--role",
+        default="ADMIN",
+        choices=[role.value for role in Role],
+        help="the user's role (default: ADMIN); the token gets every scope the role allows",
+    )
+    user.add_argument("--expires-in", type=int, default=None, metavar="DAYS", help="the token expires after DAYS days")
+    user.set_defaults(func=cmd_create_user)
 
     documents = sub.add_parser(
         "register-documents",

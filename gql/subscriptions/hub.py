@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.bus import EventBus
@@ -104,6 +105,12 @@ class EventHub:
         return self.position
 
     async def run(self) -> None:
+        # Its reads of the outbox (a resync every few seconds) make no traces; the events it delivers carry
+        # their own trace context to the pushes (gql/subscriptions/protocol.py).
+        with suppress_instrumentation():
+            await self._run()
+
+    async def _run(self) -> None:
         while self.position is None:
             try:
                 async with self.engine.connect() as conn:

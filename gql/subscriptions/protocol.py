@@ -28,7 +28,7 @@ from graphql.execution import create_source_event_stream, execute_subscription_e
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from domain.access import Principal
-from gql import observe
+from gql import observe, tracing
 from gql.auth import principal_for
 from gql.context import Context
 from gql.errors import Refused
@@ -476,7 +476,9 @@ class WebSocketEndpoint:
 
     async def _operation(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         assert connection.context is not None
-        request_id = f"{connection.context.request_id}-{op_id}"
+        operation = tracing.start_operation(payload)  # None when traces are off
+        # With traces on, the request id is the operation's trace id, as over HTTP.
+        request_id = tracing.trace_id() or f"{connection.context.request_id}-{op_id}"
         # This task's own statement count (a task runs in a copy of the context that started it).
         stats = QueryStats()
         current_stats.set(stats)
@@ -516,7 +518,7 @@ class WebSocketEndpoint:
                 field = _root_field(prepared)
                 observe.SUBSCRIPTIONS.labels(field).inc()
                 try:
-                    await self._subscription(connection, op_id, prepared, context, request_id)
+                    await self._subscription(connection, op_id, prepared, context, request_id, seen, stats, operation)
                 finally:
                     observe.SUBSCRIPTIONS.labels(field).dec()
             await connection.send({"type": "complete", "id": op_id})
@@ -542,9 +544,20 @@ class WebSocketEndpoint:
                 ).decode(),
             )
             await connection.send({"type": "complete", "id": op_id})
+        finally:
+            if operation is not None:
+                operation.end(seen, stats)
 
     async def _subscription(
-        self, connection: Connection, op_id: str, prepared: Prepared, context: Context, request_id: str
+        self,
+        connection: Connection,
+        op_id: str,
+        prepared: Prepared,
+        context: Context,
+        request_id: str,
+        seen: observe.Seen,
+        stats: QueryStats,
+        operation: tracing.Operation | None,
     ) -> None:
         document, params = prepared.document, prepared.params
         variables, operation_name = params.variables, params.operation_name
@@ -558,6 +571,11 @@ class WebSocketEndpoint:
         if isinstance(stream, ExecutionResult):
             await self._next(connection, op_id, self._body(stream, request_id))
             return
+        subscription = None
+        if operation is not None:  # its span ends once the stream is open; each push is a span linked to it
+            subscription = operation.context
+            operation.end(seen, stats)
+        push_name = f"push {seen.name or _root_field(prepared)}"
         # Subscribers of the same source with the same document, variables and caller share one
         # execution per event: a payload that carries a `rendered` dict caches the response body.
         key = (
@@ -569,10 +587,17 @@ class WebSocketEndpoint:
         try:
             topic = getattr(stream, "topic", None)
             if topic is not None:
-                await self._shared(connection, op_id, stream, topic, executor, context, request_id, key)
+                await self._shared(
+                    connection, op_id, stream, topic, executor, context, request_id, key, push_name, subscription
+                )
                 return
             async for event in stream:
-                await self._next(connection, op_id, await self._render(executor, context, event, request_id, key))
+                if not tracing.ENABLED:
+                    await self._next(connection, op_id, await self._render(executor, context, event, request_id, key))
+                else:
+                    await self._traced_push(
+                        connection, op_id, executor, context, event, request_id, key, push_name, subscription
+                    )
                 if connection.closed:
                     return
         finally:
@@ -582,6 +607,32 @@ class WebSocketEndpoint:
                     await aclose()
                 except Exception:
                     log.exception("closing the event stream of %s failed", request_id)
+
+    async def _traced_push(
+        self,
+        connection: Connection,
+        op_id: str,
+        executor: Any,
+        context: Context,
+        event: Any,
+        request_id: str,
+        key: Any,
+        name: str,
+        subscription: Any,
+    ) -> None:
+        """One push as a span: a child of the trace the event carries (the mutation that committed it),
+        linked to the subscription's operation; it holds the render's levels and SQL (or the wait for a
+        render another subscriber with the same document started) and the send."""
+        logged = getattr(event, "event", None)  # an event subscription's item wraps the outbox event
+        logged = logged if isinstance(logged, dict) else {}
+        attributes: dict[str, Any] = {"salesgraph.request_id": request_id}
+        if "id" in logged:
+            attributes["salesgraph.event.id"] = logged["id"]
+        started = tracing.start_push(name, logged.get("traceparent"), subscription, **attributes)
+        try:
+            await self._next(connection, op_id, await self._render(executor, context, event, request_id, key))
+        finally:
+            tracing.end_push(started)
 
     async def _render(self, executor: Any, context: Context, event: Any, request_id: str, key: Any) -> str:
         """The response body for `event`, executed once for all subscribers with the same key when the
@@ -626,18 +677,29 @@ class WebSocketEndpoint:
         context: Context,
         request_id: str,
         key: Any,
+        push_name: str,
+        subscription: Any,
     ) -> None:
         """A subscription to a shared topic (a live scoreboard): the first state is sent from here,
         then the subscriber joins the topic's group for its key, and the topic renders each new state
         once and pushes it to every member in one loop, with no task woken per subscriber."""
         first = await stream.__anext__()
-        await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
+        if not tracing.ENABLED:
+            await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
+        else:
+            await self._traced_push(
+                connection, op_id, executor, context, first, request_id, key, push_name, subscription
+            )
         prefix = (
             f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",'
             f'"id":{orjson.dumps(op_id).decode()},"payload":'
         )
         group = topic.join(
-            key, (connection, op_id), prefix, lambda board: self._render(executor, context, board, request_id, key)
+            key,
+            (connection, op_id),
+            prefix,
+            lambda board: self._render(executor, context, board, request_id, key),
+            subscription,
         )
         try:
             latest = topic.latest

@@ -27,7 +27,7 @@ from typing import Any
 
 from domain import scoreboard
 from domain.errors import NotFound, ValidationError
-from gql import ids
+from gql import ids, tracing
 from gql.errors import ClientError
 from gql.schema.scoreboard import Scoreboard
 from gql.subscriptions.hub import Event, EventHub
@@ -75,11 +75,12 @@ class Group:
     """Subscribers of one viewer's board with the same document, variables and caller: each new state
     is rendered once for them all and pushed to each in one loop."""
 
-    __slots__ = ("render", "members")
+    __slots__ = ("render", "members", "links")
 
     def __init__(self, render: Callable[[Scoreboard], Awaitable[str]]) -> None:
         self.render = render
         self.members: dict[tuple[Any, str], str] = {}  # (connection, operation id) -> its message prefix
+        self.links: dict[tuple[Any, str], Any] = {}  # with traces on: member -> its subscription's span context
 
 
 class ViewerBoard:
@@ -96,16 +97,24 @@ class ViewerBoard:
         self.groups: dict[Any, Group] = {}
 
     def join(
-        self, key: Any, member: tuple[Any, str], prefix: str, render: Callable[[Scoreboard], Awaitable[str]]
+        self,
+        key: Any,
+        member: tuple[Any, str],
+        prefix: str,
+        render: Callable[[Scoreboard], Awaitable[str]],
+        subscription: Any = None,
     ) -> Group:
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(render)
         group.members[member] = prefix
+        if subscription is not None:
+            group.links[member] = subscription
         return group
 
     def leave(self, key: Any, group: Group, member: tuple[Any, str]) -> None:
         group.members.pop(member, None)
+        group.links.pop(member, None)
         if not group.members and self.groups.get(key) is group:
             del self.groups[key]
 
@@ -132,15 +141,31 @@ class ViewerBoard:
 
     async def fan_out(self, board: Scoreboard) -> None:
         for group in list(self.groups.values()):
-            try:
-                body = await group.render(board)
-            except Exception:
-                log.exception("rendering scoreboard %s failed", self.topic.request)
+            if not tracing.ENABLED:
+                await self._push(group, board)
                 continue
-            for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
-                connection.push(op_id, prefix + body + "}")
-                if n % 500 == 499:
-                    await asyncio.sleep(0)  # let requests in between during a large fan-out
+            # One span per group's push (its render and its sends), linked to each member's subscription.
+            started = tracing.start_push(
+                f"push {self.topic.kind.name}",
+                None,
+                list(group.links.values()),
+                **{"salesgraph.subscribers": len(group.members)},
+            )
+            try:
+                await self._push(group, board)
+            finally:
+                tracing.end_push(started)
+
+    async def _push(self, group: Group, board: Scoreboard) -> None:
+        try:
+            body = await group.render(board)
+        except Exception:
+            log.exception("rendering scoreboard %s failed", self.topic.request)
+            return
+        for n, ((connection, op_id), prefix) in enumerate(list(group.members.items())):
+            connection.push(op_id, prefix + body + "}")
+            if n % 500 == 499:
+                await asyncio.sleep(0)  # let requests in between during a large fan-out
 
     async def updates(self) -> AsyncIterator[Scoreboard]:
         """The current board at once, then each new one (intermediate states a slow subscriber did not
@@ -212,7 +237,7 @@ class ScoreboardTopic:
         with hub.listen(self.kind.moves, maxsize=1_000_000) as listener:
             # Listening before the first read: any event after it is seen.
             try:
-                await self._compute(listener)
+                await self._traced_compute(listener)
             except Exception as error:  # noqa: BLE001 - an unknown team
                 self._error = error
                 self._ready.set()
@@ -237,7 +262,7 @@ class ScoreboardTopic:
                     if wait > 0:
                         await asyncio.sleep(wait)
                     last = time.monotonic()
-                    await self._compute(listener)
+                    await self._traced_compute(listener)
                     self.busy = time.monotonic() - last
                     failed = False
                 except asyncio.CancelledError:
@@ -246,6 +271,17 @@ class ScoreboardTopic:
                     log.exception("recomputing scoreboard %s failed; retrying", self.request)
                     failed = True
                     await asyncio.sleep(1.0)
+
+    async def _traced_compute(self, listener: Any) -> None:
+        """`_compute`, with traces on as a span of its own (its reads, and its pushes as children)."""
+        if not tracing.ENABLED:
+            await self._compute(listener)
+            return
+        started = tracing.start_push(f"update {self.kind.name}", None, None, **{"salesgraph.views": len(self.views)})
+        try:
+            await self._compute(listener)
+        finally:
+            tracing.end_push(started)
 
     async def _event_or_time(self, listener: Any, timeout: float | None) -> bool:
         """Wait for an event or `timeout`: True, time to read again; False when a viewer joined first,
