@@ -92,7 +92,7 @@ def _processor_from_environment() -> Any:
             ConsoleSpanExporter(out=sys.stderr, formatter=lambda span: span.to_json(indent=None) + "\n")
         )
     if name != "otlp":
-        raise RuntimeError(f"OTEL_TRACES_EXPORTER={name}: Salesgraph exports traces with otlp or console (or none)")
+        raise SystemExit(f"OTEL_TRACES_EXPORTER={name}: Salesgraph exports traces with otlp or console (or none)")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return BatchSpanProcessor(OTLPSpanExporter())

@@ -77,3 +77,13 @@ async def test_create_user_refuses_a_database_that_is_not_migrated_in_one_line(w
     code, out, err = await salesgraph(empty, "create-user", "--email", "first@deploy.example", "--name", "First Admin")
     assert code == 1 and out == "" and err.count("\n") == 1, err
     assert "salesgraph migrate" in err and "Traceback" not in err
+
+
+async def test_serve_refuses_an_unknown_trace_exporter_in_one_line(writable, monkeypatch):
+    """A setting the server cannot use stops it at start with one line naming it, not a traceback."""
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    status, out, err = await salesgraph(writable.url, "serve", "--port", "0")
+    assert status == 1
+    assert err.strip().splitlines() == [
+        "OTEL_TRACES_EXPORTER=zipkin: Salesgraph exports traces with otlp or console (or none)"
+    ]
