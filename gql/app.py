@@ -266,6 +266,7 @@ def create_app(
         init_timeout=_setting("SALESGRAPH_WS_INIT_TIMEOUT_SECONDS", 10.0),
         keepalive=_setting("SALESGRAPH_WS_KEEPALIVE_SECONDS", 15.0),
     )
+    tokens.listeners.append(websockets.check_callers)  # a revoked token's sockets close at once
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),

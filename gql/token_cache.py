@@ -27,6 +27,7 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,9 @@ class TokenCache:
         self.live = max_age > 0 and not bus.shared
         self.name = uuid.uuid4().hex  # this process, on CHANNEL
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Called, and awaited, when a token, a user or a partner changed (here, or in another process that
+        # said so): the WebSocket endpoint checks the callers of its open sockets again.
+        self.listeners: list[Callable[[], Awaitable[None]]] = []
         self._sent = 0
         self._acks: dict[int, _Acks] = {}
 
@@ -127,10 +131,20 @@ class TokenCache:
         self.generation += 1
         self._entries.clear()
 
+    async def _credentials_changed(self) -> None:
+        """Forget every lookup and tell the listeners (each failure logged, none stops the others)."""
+        self.clear()
+        for listener in self.listeners:
+            try:
+                await listener()
+            except Exception:  # one listener's failure must not keep the change from the others
+                log.exception("token cache: a listener failed after a change of credentials")
+
     async def changed(self) -> None:
         """After a commit that changed a token, a user or a partner: clear this process's cache and every
-        other process's, and return once they have confirmed (or after ACK_SECONDS)."""
-        self.clear()
+        other process's, and return once they have confirmed (or after ACK_SECONDS). Each process
+        confirms once its listeners are done (its sockets' callers checked again)."""
+        await self._credentials_changed()
         if not self.bus.shared:
             return
         self._sent += 1
@@ -190,7 +204,7 @@ class TokenCache:
                 self.clear()
                 self.live = True
         elif kind == "clear":
-            self.clear()
+            await self._credentials_changed()
             reply = {"kind": "ack", "to": message.get("from"), "n": message.get("n")}
             await asyncio.wait_for(self.bus.publish(CHANNEL, orjson.dumps(reply).decode()), ACK_SECONDS)
         elif kind == "ack" and message.get("to") == self.name:
@@ -205,5 +219,5 @@ class TokenCache:
                 with contextlib.suppress(SlowConsumer):
                     while True:
                         await listener.get()
-                        self.clear()
-            self.clear()
+                        await self._credentials_changed()
+            await self._credentials_changed()

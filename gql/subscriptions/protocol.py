@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 import weakref
+from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -29,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from domain.access import Principal
 from gql import observe, tracing
-from gql.auth import principal_for
+from gql.auth import lookup_token, principal_for
 from gql.context import Context
 from gql.errors import Refused
 from gql.execution import FastExecutor
@@ -53,6 +54,7 @@ TOO_MANY_INITS = 4429
 SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
 GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
+CREDENTIALS_CHANGED = "Forbidden: token revoked or expired, or its rights changed; reconnect with a valid token"
 GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
 
 
@@ -105,6 +107,7 @@ class Connection:
         "waiting",
         "writer",
         "closing",
+        "expiry",
         "_sequence",
         "__weakref__",
     )
@@ -121,6 +124,7 @@ class Connection:
         self.waiting: dict[object, str] = {}  # while the writer is busy: by a sequence number, or a state by op id
         self.writer: asyncio.Task[None] | None = None  # finishing a send that had to wait, then `waiting`
         self.closing: tuple[int, str] | None = None  # the close frame the writer sends after its message
+        self.expiry: asyncio.TimerHandle | None = None  # closes the socket when its token expires
         self._sequence = itertools.count()
 
     @property
@@ -267,6 +271,21 @@ class WebSocketEndpoint:
         self._keepalive_task: asyncio.Task[None] | None = None
         self.stopping = False  # set by `going_away`: the process is about to stop
 
+    async def check_callers(self) -> None:
+        """After a token, a user or a partner changed (`TokenCache.listeners`): look up the token of every
+        open socket again, once per token, and close with 4403 each socket whose caller is no longer the
+        one it signed in as (revoked, expired, deleted, another role or other scopes). Its client connects
+        again (with a valid token) and resumes with `since`; until then nothing more reaches it."""
+        by_token: dict[str, list[Connection]] = defaultdict(list)
+        for connection in list(self.connections):
+            if connection.principal is not None and connection.authorization is not None and not connection.closed:
+                by_token[connection.authorization].append(connection)
+        for authorization, connections in by_token.items():
+            principal = await principal_for(self.engine, authorization)
+            for connection in connections:
+                if connection.principal != principal:
+                    connection.close(FORBIDDEN, CREDENTIALS_CHANGED)
+
     def going_away(self) -> int:
         """Close every WebSocket with 1001 (after the message being written), and any that opens from now
         on: a deploy stops this process, the clients reconnect (through the load balancer, to another one)
@@ -302,6 +321,8 @@ class WebSocketEndpoint:
             pass
         finally:
             observe.CONNECTIONS.dec()
+            if connection.expiry is not None:
+                connection.expiry.cancel()
             connection.closed = True
             for task in list(connection.operations.values()):
                 task.cancel()
@@ -439,9 +460,15 @@ class WebSocketEndpoint:
                 )
         if authorization is None:
             authorization = connection.ws.headers.get("authorization")
-        principal = await principal_for(self.engine, authorization)
-        if principal is None:
+        found = await lookup_token(self.engine, authorization)
+        if found is None:
             return False
+        principal = found.principal
+        if found.expires_at is not None:  # the socket lasts as long as its token
+            seconds = (found.expires_at - self.pipeline.clock()).total_seconds()
+            connection.expiry = asyncio.get_running_loop().call_later(
+                max(seconds, 0), connection.close, FORBIDDEN, CREDENTIALS_CHANGED
+            )
         connection.authorization, connection.principal = authorization, principal
         connection.context = self.pipeline.context(principal, "ws-" + uuid.uuid4().hex[:16], self.realtime)
         return True
