@@ -45,7 +45,7 @@ def _ensure_may_change(uow: UnitOfWork, attachment: Attachment) -> None:
 async def upload_attachment(cmd: UploadAttachment, uow: UnitOfWork) -> AttachmentVersion:
     """Store an uploaded file: a new attachment on the row, or the next version of an attachment (its older
     versions stay downloadable). The row must be one the caller may see."""
-    check_file(cmd.file_name, cmd.content_type, len(cmd.content))  # before any read: a bad file reads nothing
+    file_name, _ = check_file(cmd.file_name, cmd.content_type, len(cmd.content))  # a bad file reads nothing
     actor = uow.actor
     if cmd.attachment_id is not None:
         await uow.lock(Attachment, cmd.attachment_id)  # two uploads at once get versions n and n + 1
@@ -57,7 +57,7 @@ async def upload_attachment(cmd: UploadAttachment, uow: UnitOfWork) -> Attachmen
         kind, column = ATTACHABLE[cmd.on_kind or ""]
         row = await uow.get(kind, cmd.on_id or 0)
         attachment = Attachment(
-            name=cmd.file_name,
+            name=file_name,
             latest_version=1,
             created_by_user_id=actor.user_id,
             created_by_partner_id=actor.partner_id,

@@ -83,7 +83,7 @@ DELETE = f"""mutation($input: DeleteAttachmentInput!) {{ deleteAttachment(input:
 
 async def test_a_file_uploaded_twice_is_one_attachment_with_two_downloadable_versions(api, writable, callers):
     account = (await ids_of(api, "accounts", callers.rep))[0]
-    first = await upload(api, callers.rep, b"%PDF-1.4 first offer", on=account)
+    first = await upload(api, callers.rep, b"%PDF-1.4 first offer", on=account, name="C:\\Users\\kari\\offer.pdf")
     assert first.status_code == 201, first.text
     body = first.json()
     second = await upload(
@@ -130,6 +130,10 @@ async def test_a_file_over_the_limit_or_of_a_refused_type_is_refused_naming_the_
     assert not_a_form.status_code == 415
     anonymous = await api.http.post("/attachments", files={"file": ("a.txt", b"a", "text/plain")}, data={"on": account})
     assert anonymous.status_code == 401
+    reader = await issue_token(writable.engine, name="reader", user_id=callers.rep_id, scopes=["accounts:read"])
+    no_scope = await upload(api, reader, b"text", on=account, name="a.txt", media="text/plain")
+    assert no_scope.status_code == 403 and no_scope.json()["errors"][0]["extensions"]["code"] == "INSUFFICIENT_SCOPE"
+    assert "documents:write" in no_scope.json()["errors"][0]["message"]
     onto_a_lead = await upload(api, callers.rep, b"text", on=ids.encode("Lead", 1), name="a.txt", media="text/plain")
     assert onto_a_lead.status_code == 422 and onto_a_lead.json()["errors"][0]["extensions"]["field"] == "on"
     after = (await count(writable, tables.attachments), await count(writable, tables.attachment_versions))
