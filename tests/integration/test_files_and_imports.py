@@ -15,7 +15,7 @@ from domain.attachments import MAX_ATTACHMENT_BYTES
 from gql import ids
 from gql.auth import issue_token
 from persistence import tables
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, statements
 
 MISSING = 1_999_999
 ERRORS = "... on UserError { code message } ... on ValidationError { field }"
@@ -354,3 +354,24 @@ async def test_a_partner_keeps_a_history_read_with_the_partner(api, writable, ca
     # Another partner's row, history and all, is hidden from the partner: as a missing partner.
     hidden = await api.post(PARTNER, {"id": other_partner}, callers.partner)
     assert hidden.json() == {"data": {"node": None}}
+
+
+LIST_FILES = (
+    """{ accounts(first: 100) { nodes { id attachments { name versions { number fileName downloadUrl } } } } }"""
+)
+
+
+async def test_listing_the_files_of_every_account_costs_the_same_statements_however_many_files(api, writable, callers):
+    first = await api.post(LIST_FILES, None, callers.rep)  # the token is looked up once, then cached
+    accounts = [n["id"] for n in first.json()["data"]["accounts"]["nodes"]]
+    await upload(api, callers.rep, b"one", on=accounts[0], name="one.txt", media="text/plain")
+    before = await api.post(LIST_FILES, None, callers.rep)
+    for n, account in enumerate(accounts[:3]):
+        made = await upload(api, callers.rep, f"file {n}".encode(), on=account, name=f"f{n}.txt", media="text/plain")
+        await upload(
+            api, callers.rep, b"again", attachment=made.json()["attachment"]["id"], name="g.txt", media="text/plain"
+        )
+    after = await api.post(LIST_FILES, None, callers.rep)
+    count = lambda r: sum(len(a["versions"]) for n in r.json()["data"]["accounts"]["nodes"] for a in n["attachments"])  # noqa: E731
+    assert count(after) == count(before) + 6
+    assert statements(after) == statements(before) == 3  # the accounts, their attachments, the versions
