@@ -90,6 +90,27 @@ class ValidationError(DomainError):
         self.reason = _render(_split(message), by_key)
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    column: str
+    message: str
+
+
+class ImportRejected(ValidationError):
+    """A CSV import with bad rows: every problem found, each with its line and column; nothing was written."""
+
+    def __init__(self, problems: list[RowProblem], more: int = 0) -> None:
+        first = "; ".join(f"line {p.line}, column {p.column}: {p.message}" for p in problems[:3])
+        rows = len({p.line for p in problems})
+        tail = f" (and {more} more problems)" if more else ""
+        super().__init__(
+            "csv",
+            f"{rows} row(s) are invalid and nothing was imported; fix every one and send the file again: {first}{tail}",
+        )
+        self.problems, self.more = problems, more
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from domain.base import Entity, check_email, required
 from domain.enums import Role
+from domain.errors import ValidationError
 
 
 @dataclass(kw_only=True)
@@ -39,3 +40,21 @@ class Partner(Entity):
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         self.email = check_email(self.email)
+
+
+@dataclass(kw_only=True)
+class PartnerComment(Entity):
+    """A user's note on a partner: the company's own business, read by every user and by no partner."""
+
+    partner_id: int
+    body: str
+    author_user_id: int | None = None
+    author_partner_id: int | None = None
+
+    def __post_init__(self) -> None:
+        self.body = required(self.body, "body")
+        if len(self.body) > MAX_COMMENT:
+            raise ValidationError("body", f"a comment is at most {MAX_COMMENT} characters long")
+
+
+MAX_COMMENT = 10_000

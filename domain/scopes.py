@@ -37,6 +37,7 @@ class Scope(str, Enum):
     CAMPAIGNS_WRITE = "campaigns:write"
     PARTNERS_READ = "partners:read"
     PARTNERS_WRITE = "partners:write"
+    PARTNERS_COMMENT = "partners:comment"
     USERS_READ = "users:read"
     USERS_WRITE = "users:write"
     MONITORS_READ = "monitors:read"
@@ -80,6 +81,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CAMPAIGNS_WRITE: "Create, change, archive and unarchive campaigns.",
     Scope.PARTNERS_READ: "Read the list of partners.",
     Scope.PARTNERS_WRITE: "Create, change and delete partners.",
+    Scope.PARTNERS_COMMENT: "Comment on partners and delete one's comments (an admin's: anyone's). Users only.",
     Scope.USERS_READ: "Read users and sales teams.",
     Scope.USERS_WRITE: "Set users' and teams' sales goals; change a user's role (admins).",
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
@@ -87,8 +89,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.SCOREBOARD_READ: "Read the sales scoreboard and subscribe to its updates.",
     Scope.REPORTS_READ: "Read the sales reports (funnel, won revenue, forecast, partner results, time per channel) "
     "and subscribe to their updates.",
-    Scope.DOCUMENTS_READ: "Read document templates and download generated documents (`GET /documents/<id>`).",
-    Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates.",
+    Scope.DOCUMENTS_READ: "Read document templates and download generated documents and attached files "
+    "(`GET /documents/<id>`).",
+    Scope.DOCUMENTS_WRITE: "Generate quote documents; upload, delete and choose document templates; attach files "
+    "(`POST /attachments`) and delete attachments.",
     Scope.TOKENS_READ: "List API tokens (`apiTokens`: one's own; an admin's: everyone's).",
     Scope.TOKENS_WRITE: "Create and revoke API tokens (one's own; an admin's: anyone's) and register trusted "
     "documents (admins).",

@@ -39,6 +39,7 @@ from gql.subscriptions.scoreboards import ScoreboardTopics
 from gql.subscriptions.streams import Realtime
 from gql.timing import ServerTimingMiddleware
 from gql.token_cache import TokenCache
+from gql.uploads import upload_endpoint
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping
 from persistence.migrate import check_current
@@ -281,6 +282,7 @@ def create_app(
                 methods=["POST"],
             ),
             Route("/documents/{global_id}", document_endpoint(engine), methods=["GET"]),
+            Route("/attachments", upload_endpoint(engine, pipeline.events_committed, clock), methods=["POST"]),
             Mount(ASSETS_URL, app=GZipMiddleware(StaticFiles(directory=ASSETS)), name="graphiql-assets"),
             Route("/dashboard", lambda request: FileResponse(DASHBOARD / "index.html"), methods=["GET"]),
             Mount("/dashboard", app=GZipMiddleware(StaticFiles(directory=DASHBOARD)), name="dashboard-assets"),

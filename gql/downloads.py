@@ -1,5 +1,6 @@
 """`GET /documents/{id}`: the file of a generated quote document, for a caller with a valid token who
-may see its opportunity."""
+may see its opportunity, or of a version of an attached file, for one who may see the account, opportunity or
+price book it is on. A row the caller may not see is answered exactly as one that does not exist."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from gql.errors import ClientError
 from gql.scopes import InsufficientScope, require
 from persistence import reads, tables
 from persistence.visibility import Viewer
+
+# The files downloaded here, by the type of their global id: each table keeps the bytes, name and media type.
+STORED = {"QuoteDocument": tables.quote_documents, "AttachmentVersion": tables.attachment_versions}
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -47,11 +51,14 @@ def document_endpoint(engine: AsyncEngine) -> Callable[[Request], Awaitable[Resp
             return _error(error.status, error.message, error.code)
         not_found = _error(404, "no such document", "NOT_FOUND")
         try:
-            pk = ids.decode_as(request.path_params["global_id"], "QuoteDocument")
+            kind, pk = ids.decode(request.path_params["global_id"])
         except ClientError:
             return not_found
+        table = STORED.get(kind)
+        if table is None:
+            return not_found
         async with engine.connect() as conn:  # the same visibility rules as every read of the API
-            [row] = await reads.rows_by_ids(conn, tables.quote_documents, [pk], viewer=Viewer.of(principal))
+            [row] = await reads.rows_by_ids(conn, table, [pk], viewer=Viewer.of(principal))
         if row is None:
             return not_found
         return Response(

@@ -92,9 +92,11 @@ MUTATION: dict[str, S | None] = {
         "linkAccounts",
         "unlinkAccounts",
         "setAccountParent",
+        "importAccounts",
     ),
     **_writes(
         S.CONTACTS_WRITE,
+        "importContacts",
         "createContact",
         "updateContact",
         "deleteContact",
@@ -193,6 +195,7 @@ MUTATION: dict[str, S | None] = {
     ),
     **_writes(S.CAMPAIGNS_WRITE, "createCampaign", "updateCampaign", "archiveCampaign", "unarchiveCampaign"),
     **_writes(S.PARTNERS_WRITE, "createPartner", "updatePartner", "deletePartner"),
+    **_writes(S.PARTNERS_COMMENT, "addPartnerComment", "deletePartnerComment"),
     **_writes(S.USERS_WRITE, "setGoal", "changeUserRole"),
     **_writes(S.MONITORS_WRITE, "createStatusMonitor", "updateStatusMonitor", "deleteStatusMonitor"),
     **_writes(
@@ -201,6 +204,7 @@ MUTATION: dict[str, S | None] = {
         "uploadDocumentTemplate",
         "deleteDocumentTemplate",
         "setDefaultDocumentTemplate",
+        "deleteAttachment",
     ),
     **_writes(S.TOKENS_WRITE, "createApiToken", "revokeApiToken", "registerTrustedDocuments"),
     **_writes(S.CONVERSATIONS_WRITE, "recordConversation", "deleteConversation"),

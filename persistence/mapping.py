@@ -15,6 +15,7 @@ from sqlalchemy import Table
 
 from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
+from domain.attachments import Attachment, AttachmentVersion
 from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract
@@ -26,7 +27,7 @@ from domain.leads import Campaign, Lead
 from domain.money import Money
 from domain.monitors import StatusMonitor
 from domain.opportunities import BusinessRole, Opportunity
-from domain.people import Partner, Team, User
+from domain.people import Partner, PartnerComment, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
 from domain.selections import Selection
@@ -73,6 +74,9 @@ TABLES: dict[type[Entity], Table] = {
     TrackedTerm: tables.tracked_terms,
     Task: tables.tasks,
     LeadMatchingSettings: tables.lead_matching_settings,
+    Attachment: tables.attachments,
+    AttachmentVersion: tables.attachment_versions,
+    PartnerComment: tables.partner_comments,
 }
 
 LINKS: dict[Link, Table] = {

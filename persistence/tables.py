@@ -773,6 +773,55 @@ quote_documents = Table(
     *_stamps(),
 )
 
+# --- files on accounts, opportunities and price books, with their versions (migration 0015_files) ---
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _id(),
+    Column("name", String(300), nullable=False),
+    _fk("account_id", "accounts.id", ondelete="CASCADE"),
+    _fk("opportunity_id", "opportunities.id", ondelete="CASCADE"),
+    _fk("price_book_id", "price_books.id", ondelete="CASCADE"),
+    Column("latest_version", Integer, nullable=False),
+    _fk("created_by_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("created_by_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    *_stamps(),
+    CheckConstraint(
+        "(CASE WHEN account_id IS NULL THEN 0 ELSE 1 END + CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN price_book_id IS NULL THEN 0 ELSE 1 END) = 1",
+        name="attached_once",
+    ),
+)
+
+# Stored as quote documents are: the bytes in the row, read only by the download.
+attachment_versions = Table(
+    "attachment_versions",
+    metadata,
+    _id(),
+    _fk("attachment_id", "attachments.id", nullable=False, index=False, ondelete="CASCADE"),
+    Column("number", Integer, nullable=False),
+    Column("file_name", String(300), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    _fk("created_by_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("created_by_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    *_stamps(),
+    UniqueConstraint("attachment_id", "number", name="uq_attachment_versions_attachment_number"),
+)
+
+partner_comments = Table(
+    "partner_comments",
+    metadata,
+    _id(),
+    _fk("partner_id", "partners.id", nullable=False, ondelete="CASCADE"),
+    Column("body", Text, nullable=False),
+    _fk("author_user_id", "users.id", index=False, ondelete="SET NULL"),
+    _fk("author_partner_id", "partners.id", index=False, ondelete="SET NULL"),
+    *_stamps(),
+)
+
 
 # --- recorded conversations, their transcripts and analyses, tracked terms (migration 0008) ---
 

@@ -21,11 +21,14 @@ exactly like one that does not exist.
   terms, like the terms themselves (the company's settings), stay internal to users.
 - Selections: the owner's, shared with the owner's team or every user (an admin sees every shared one); a
   partner's stay its own. Whoever reads a selection's members sees only those its own rules let it see.
+- Attachments (files and their versions), for every role: seen with the account, opportunity or price book
+  they are on.
 - Tasks, for every role: a task is seen exactly by whoever may see the account, contact, opportunity
   or lead it is attached to (its assignee is given it only while they may; docs/decisions.md).
 - Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
   books, prices, bundles, exchange rates, contact types, account groups, status monitors. Campaigns,
-  goals, routing rules, splitters, document templates and other partners stay internal to users.
+  goals, routing rules, splitters, document templates, comments on partners and other partners stay internal
+  to users.
 
 The caller's ids are bind parameters (`:v_user`, `:v_partner`), so a statement is built and
 compiled once per table and role and serves every caller of that role; so is the time of the read
@@ -148,6 +151,7 @@ INTERNAL = frozenset(
         "lead_splitters",
         "lead_splitter_shares",
         "document_templates",
+        "partner_comments",
         "idempotency_keys",
         "outbox_events",
         "tracked_terms",
@@ -375,6 +379,20 @@ def _tasks(role: str) -> ColumnElement:
     )
 
 
+def _attachments(role: str) -> ColumnElement:
+    """An attachment is seen with the one row it is on (a price book's by everyone, as the catalogue)."""
+    f = tables.attachments
+    return or_(
+        _attached(f.c.account_id, a, role),
+        _attached(f.c.opportunity_id, o, role),
+        _attached(f.c.price_book_id, tables.price_books, role),
+    )
+
+
+def _attachment_versions(role: str) -> ColumnElement:
+    return tables.attachment_versions.c.attachment_id.in_(_visible_ids(tables.attachments, role))
+
+
 def _goals(role: str) -> ColumnElement | None:
     if role == PARTNER:
         return false()
@@ -393,8 +411,9 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Quote", h.c.entity_id.in_(_visible_ids(q, role))),
         and_(h.c.entity_type == "Task", h.c.entity_id.in_(_visible_ids(tables.tasks, role))),
         and_(h.c.entity_type == "Contract", h.c.entity_id.in_(_visible_ids(tables.contracts, role))),
+        and_(h.c.entity_type == "Partner", h.c.entity_id.in_(_visible_ids(tables.partners, role))),
         and_(
-            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract"])),
+            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract", "Partner"])),
             true() if role != PARTNER else false(),
         ),
     )
@@ -453,6 +472,8 @@ RULES: dict[str, Any] = {
     "leads": _leads,
     "sales_activities": _activities,
     "tasks": _tasks,
+    "attachments": _attachments,
+    "attachment_versions": _attachment_versions,
     "goals": _goals,
     "partners": _partners,
     "audit_entries": _history,

@@ -14,7 +14,7 @@ from domain.events import ActivityDeleted, ContactCreated, ContactDeleted, GoalS
 from domain.leads import Lead
 from domain.money import Money
 from domain.opportunities import Opportunity
-from domain.people import Partner, User
+from domain.people import Partner, PartnerComment, User
 from domain.uow import UnitOfWork
 from domain.workflows.accounts import contact_type_of_kind, release_contact
 
@@ -218,3 +218,46 @@ async def set_goal(cmd: SetGoal, uow: UnitOfWork) -> Goal:
     )
     await uow.commit()
     return goal
+
+
+@dataclass(kw_only=True)
+class AddPartnerComment:
+    partner_id: int
+    body: str
+
+
+async def add_partner_comment(cmd: AddPartnerComment, uow: UnitOfWork) -> PartnerComment:
+    """Comment on a partner: a note of the company's users about it, read by every user (never by a partner)."""
+    uow.actor.ensure_staff("comment on partners")
+    partner = await uow.get(Partner, cmd.partner_id)
+    actor = uow.actor
+    comment = await uow.add(
+        PartnerComment(
+            partner_id=partner.id, body=cmd.body, author_user_id=actor.user_id, author_partner_id=actor.partner_id
+        )
+    )
+    uow.record(PartnerChanged(entity_id=partner.id, data={"change": "commented", "commentId": comment.id}))
+    await uow.commit()
+    return comment
+
+
+@dataclass(kw_only=True)
+class DeletePartnerComment:
+    id: int
+
+
+async def delete_partner_comment(cmd: DeletePartnerComment, uow: UnitOfWork) -> int:
+    """Delete a comment on a partner: its author's own, or any as an admin."""
+    comment = await uow.get(PartnerComment, cmd.id)
+    actor = uow.actor
+    own = (actor.user_id is not None and comment.author_user_id == actor.user_id) or (
+        actor.partner_id is not None and comment.author_partner_id == actor.partner_id
+    )
+    if not own and not actor.is_admin:
+        raise PermissionDenied("only its author or an admin may delete a comment")
+    await uow.delete(comment)
+    uow.record(
+        PartnerChanged(entity_id=comment.partner_id, data={"change": "comment deleted", "commentId": comment.id})
+    )
+    await uow.commit()
+    return comment.id

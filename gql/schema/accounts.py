@@ -11,6 +11,7 @@ from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
 from gql.schema import enums
 from gql.schema import relations as rel
+from gql.schema.attachments import attachments_field
 from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
@@ -54,6 +55,7 @@ class Account(Node):
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Account")
+    attachments = attachments_field("account_id", "account")
 
     @strawberry.field(description="Custom attributes (key → value), ordered by key.")
     @needs("custom_attributes")

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from gql.schema import enums
+from gql.schema.attachments import attachments_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import to_many, to_one
 from persistence import tables
@@ -50,6 +51,7 @@ class PriceBook(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     previous = to_one("gql.schema.catalog:PriceBook", tables.price_books, "previous_id", "The book this one updates.")
     bundles = to_many("gql.schema.catalog:Bundle", tables.bundles, "price_book_id", "Bundles priced in this book.")
+    attachments = attachments_field("price_book_id", "price book")
 
     @strawberry.field(description="Brands the book applies to.")
     def brands(self) -> list[str]:

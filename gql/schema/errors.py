@@ -58,10 +58,28 @@ class PermissionDeniedError(UserError):
     pass
 
 
+@strawberry.type(description="One bad cell or row of an imported CSV file.")
+class ImportProblem:
+    line: int = strawberry.field(description="The line of the file (the header row is line 1).")
+    column: str = strawberry.field(description="The column at fault, as named in the header (`row`: the whole row).")
+    message: str = strawberry.field(description="What is wrong with it.")
+
+
+@strawberry.type(
+    description="A CSV import in which some rows are invalid: every problem found is listed, and nothing was written."
+)
+class ImportRejectedError(ValidationProblem):
+    problems: list[ImportProblem] = strawberry.field(description="Every problem found, in the order of the file.")
+    more_problems: int = strawberry.field(
+        description="Problems found beyond those listed (0 unless the file is very bad)."
+    )
+
+
 # Each domain error and the type that shows it, in the order result unions list them (a subclass, such as
 # StaleVersion, shows as its base).
 ERROR_TYPES: dict[type[errors.DomainError], type[UserError]] = {
     errors.ValidationError: ValidationProblem,
+    errors.ImportRejected: ImportRejectedError,
     errors.NotFound: NotFoundError,
     errors.Conflict: ConflictError,
     errors.Locked: LockedError,
@@ -72,6 +90,14 @@ ERROR_TYPES: dict[type[errors.DomainError], type[UserError]] = {
 def to_user_error(error: errors.DomainError) -> UserError:
     """The schema's error type for a domain error; its message names rows by their global ids."""
     message = message_of(error)
+    if isinstance(error, errors.ImportRejected):
+        return ImportRejectedError(
+            message=message,
+            code=ErrorCode.VALIDATION,
+            field=error.field,
+            problems=[ImportProblem(line=p.line, column=p.column, message=p.message) for p in error.problems],
+            more_problems=error.more,
+        )
     if isinstance(error, errors.ValidationError):
         return ValidationProblem(message=message, code=ErrorCode.VALIDATION, field=error.field)
     if isinstance(error, errors.NotFound):

@@ -39,6 +39,9 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "Task": ("gql.schema.tasks:Task", tables.tasks),
     "Selection": ("gql.schema.selections:Selection", tables.selections),
     "SavedView": ("gql.schema.views:SavedView", tables.saved_views),
+    "Attachment": ("gql.schema.attachments:Attachment", tables.attachments),
+    "AttachmentVersion": ("gql.schema.attachments:AttachmentVersion", tables.attachment_versions),
+    "PartnerComment": ("gql.schema.attachments:PartnerComment", tables.partner_comments),
 }
 TABLES: dict[str, Table] = {
     **{name: table for name, (_, table) in NODE_TYPES.items()},

@@ -10,6 +10,7 @@ from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums
 from gql.schema import relations as rel
+from gql.schema.attachments import attachments_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.history import history_field
@@ -36,6 +37,7 @@ class Opportunity(Node):
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Opportunity")
+    attachments = attachments_field("opportunity_id", "opportunity")
 
     @strawberry.field(description="The revenue expected from the deal.")
     @needs("estimated_revenue_amount", "estimated_revenue_currency")

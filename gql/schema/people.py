@@ -8,6 +8,7 @@ from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, money
 from gql.schema.fields import to_many, to_one
+from gql.schema.history import history_field
 from persistence import tables
 
 
@@ -61,6 +62,14 @@ class Partner(Node):
     leads = rel.leads("assigned_partner_id", "Leads assigned to this partner.")
     opportunities = rel.opportunities("partner_id", "Opportunities assigned to this partner.")
     activities = rel.activities("partner_id", "this partner")
+    history = history_field("Partner")
+    comments = to_many(
+        "gql.schema.attachments:PartnerComment",
+        tables.partner_comments,
+        "partner_id",
+        "Users' comments on this partner, oldest first (a partner reads none).",
+        order_by=(tables.partner_comments.c.id,),
+    )
 
 
 @strawberry.type(description="A sales goal of a user for a period.")

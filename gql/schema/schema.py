@@ -5,6 +5,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gql.schema import (
     accounts,
+    attachments,
     catalog,
     contracts,
     documents,
@@ -52,6 +53,9 @@ NODE_CLASSES = [
     monitors.StatusMonitor,
     selections.Selection,
     views.SavedView,
+    attachments.Attachment,
+    attachments.AttachmentVersion,
+    attachments.PartnerComment,
 ]
 
 schema = strawberry.Schema(

@@ -69,6 +69,9 @@ SNAPSHOT = [
     "selections",
     "selection_members",
     "saved_views",
+    "attachments",
+    "attachment_versions",
+    "partner_comments",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -150,6 +153,15 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
         set() if partner else every["Goal"] if mine is None else {g.id for g in rows["goals"] if g.user_id in mine}
     )
     seen["Selection"] = readable_selections(world, c, rows)
+    # A file is seen with the account, opportunity or price book it is on (the catalogue: by everyone), its
+    # versions with it; comments on partners are the users' own.
+    seen["Attachment"] = {
+        f.id
+        for f in rows["attachments"]
+        if f.account_id in seen["Account"] or f.opportunity_id in seen["Opportunity"] or f.price_book_id is not None
+    }
+    seen["AttachmentVersion"] = {v.id for v in rows["attachment_versions"] if v.attachment_id in seen["Attachment"]}
+    seen["PartnerComment"] = set() if partner else every["PartnerComment"]
     seen["SavedView"] = {
         v.id
         for v in rows["saved_views"]
@@ -435,7 +447,39 @@ async def acted(writable, api) -> Scene:
             "createSavedView",
         )
         scene.notes[f"view {len(scene.notes)}"] = sharing
+    # Files: on an account and an opportunity each role may not see (a second version of one), on the private
+    # account by its creator, on a price book (seen by all); a comment on the partner (users only).
+    files: list[tuple[str, str]] = []
+    for role in ("PARTNER", "SALES_REP", "SALES_DIRECTOR"):
+        account = max(a.id for a in public if a.id not in seen[role][0])
+        opportunity = max(o.id for o in rows["opportunities"] if o.id not in seen[role][1])
+        files += [(admin, gid("Account", account)), (admin, gid("Opportunity", opportunity))]
+    files += [(owner.token, gid("Account", private.id)), (admin, gid("PriceBook", rows["price_books"][0].id))]
+    for n, (who, on) in enumerate(files):
+        stored = await attach(api, who, {"on": on}, f"side-door-file-{n}.txt", f"Side door file body {n} for {on}")
+        if n == 0:
+            await attach(
+                api, who, {"attachmentId": stored["attachment"]["id"]}, "side-door-v2.txt", "Side door v2 body"
+            )
+    comment = {"partnerId": gid("Partner", p1.partner_id), "body": "Side door remark on the partner"}
+    await ok(api, COMMENT, {"input": comment}, admin, "addPartnerComment")
     return scene
+
+
+COMMENT = """mutation($input: AddPartnerCommentInput!) { addPartnerComment(input: $input) {
+  __typename ... on UserError { message } } }"""
+
+
+async def attach(api, token: str, fields: dict[str, str], name: str, text: str) -> dict[str, Any]:
+    """`POST /attachments` of a text file; the answer's attachment and version."""
+    response = await api.http.post(
+        "/attachments",
+        data=fields,
+        files={"file": (name, text.encode(), "text/plain")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 # --- probing every mutation with a hidden id and with a missing one ---
@@ -1043,6 +1087,34 @@ async def test_a_generated_document_shows_nothing_of_rows_the_caller_may_not_see
     assert text.strip(), "the document has text"
     found += leaks.leaks(secrets, text, "the document's text")
     assert not found, report(found, "facts of hidden rows in a generated document")
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_an_attached_file_downloads_only_with_its_row_and_a_hidden_one_answers_as_a_missing_one(scene, api, role):
+    """Files: every version of a file on a row the caller may not see downloads exactly as a missing one (status
+    and bytes); every version it may see downloads as stored, and the files listed on the rows it reads (names,
+    versions) hold nothing of a hidden row."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    headers = {"Authorization": f"Bearer {caller.token}"}
+    missing = await api.http.get(f"/documents/{gid('AttachmentVersion', MISSING)}", headers=headers)
+    assert missing.status_code == 404
+    found: list[str] = []
+    for version in rows["attachment_versions"]:
+        got = await api.http.get(f"/documents/{gid('AttachmentVersion', version.id)}", headers=headers)
+        if version.id in hidden["AttachmentVersion"]:
+            if (got.status_code, got.content) != (missing.status_code, missing.content):
+                found.append(f"version {version.id}: {got.status_code} {got.content[:80]!r}")
+        else:
+            assert got.status_code == 200 and got.content == bytes(version.content)
+            found += leaks.leaks(secrets, got.content, f"the file of version {version.id}")
+    assert hidden["AttachmentVersion"] or role == "ADMIN", "some files are hidden from the role"
+    lists = """{ accounts(first: 100) { nodes { attachments { name versions { fileName downloadUrl } } } }
+      opportunities(first: 100) { nodes { attachments { name versions { fileName downloadUrl } } } }
+      priceBooks(first: 100) { nodes { attachments { id name latestVersion } } } }"""
+    status, body = await answer(api, lists, None, caller.token)
+    found += leaks.leaks(secrets, body, "attachments on the rows it reads")
+    assert not found, report(found, "files of hidden rows that can be told apart or read")
 
 
 # --- class 4: events ---

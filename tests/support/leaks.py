@@ -47,6 +47,9 @@ TABLE_OF = {
     "TrackedTerm": "tracked_terms",
     "Selection": "selections",
     "SavedView": "saved_views",
+    "Attachment": "attachments",
+    "AttachmentVersion": "attachment_versions",
+    "PartnerComment": "partner_comments",
 }
 TYPE_OF_TABLE = {table: kind for kind, table in TABLE_OF.items()}
 
@@ -94,6 +97,8 @@ REFERENCES = {
     "taskId": "Task",
     "selection": "Selection",
     "selectionId": "Selection",
+    "attachment": "Attachment",
+    "attachmentId": "Attachment",
 }
 # History fields that point at other rows (besides every `…Id` field).
 REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf"}
@@ -153,6 +158,12 @@ def facts_of(table: str, row: Any) -> list[str]:
         found += [r["name"], r["description"]]
     elif table == "saved_views":
         found.append(r["name"])
+    elif table == "attachments":
+        found.append(r["name"])
+    elif table == "attachment_versions":  # the file's name, and its text when it is text
+        found += [r["file_name"], bytes(r["content"]).decode("utf-8", errors="ignore").strip() or None]
+    elif table == "partner_comments":
+        found.append(r["body"])
     # A tracked term's name is words people say: the transcripts a caller reads contain them whether or not
     # it may read the company's list of terms, so only the term's id is its secret.
     return [str(f) for f in found if f is not None and len(str(f)) >= 4]

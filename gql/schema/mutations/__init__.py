@@ -32,6 +32,8 @@ AREAS = [
     "selections",
     "views",
     "conversations",
+    "attachments",
+    "imports",
 ]
 
 

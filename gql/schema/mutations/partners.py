@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from domain.errors import PermissionDenied
 from domain.workflows import people as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.schema.attachments import PartnerComment
 from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import WRITE, ContactPayload
 from gql.schema.people import Partner
@@ -46,3 +48,27 @@ create_partner = mutation(wf.create_partner, CreatePartnerInput, PartnerPayload,
 update_partner = mutation(wf.update_partner, UpdatePartnerInput, PartnerPayload, WRITE)
 delete_partner = mutation(wf.delete_partner, DeletePartnerInput, Deleted("Partner"), WRITE)
 create_consultant = mutation(wf.create_consultant, CreateConsultantInput, ContactPayload, WRITE)
+
+
+@strawberry.input(description="A comment on a partner.")
+class AddPartnerCommentInput:
+    partner_id: strawberry.ID = gid("Partner", "The partner.")
+    body: str = described("The comment's text (at most 10,000 characters).")
+
+
+@acts_on("PartnerComment", "Identifies a comment on a partner to delete (your own, or any as an admin).", version=None)
+class DeletePartnerCommentInput: ...
+
+
+PartnerCommentPayload = payload_type(
+    "The comment that was written.",
+    "PartnerCommentPayload",
+    comment=(PartnerComment, "The comment."),
+    partner=(Partner, "The partner it is on."),
+)
+add_partner_comment = mutation(
+    wf.add_partner_comment, AddPartnerCommentInput, PartnerCommentPayload, (*WRITE, PermissionDenied)
+)
+delete_partner_comment = mutation(
+    wf.delete_partner_comment, DeletePartnerCommentInput, Deleted("PartnerComment"), (*WRITE, PermissionDenied)
+)
