@@ -544,3 +544,20 @@ async def test_copy_a_bundle_move_it_to_another_book_and_describe_it(api, writab
                 and response.json()["errors"][0]["extensions"]["code"] == "INSUFFICIENT_SCOPE"
             )
     assert await count(writable.engine, tables.bundles) == bundles + 2
+
+
+async def test_the_books_accounts_may_use_cost_the_same_statements_for_one_account_or_twenty(api, writable):
+    from tests.conftest import statements
+
+    await book(api, accountIds=[await account(api, "NO")], regions=["NORDICS"])
+    await api.post("{ __typename }")  # the token, kept from now on
+    query = "query($n: Int!) { accounts(first: $n) { nodes { id usablePriceBooks { id } } } }"
+    costs = {}
+    for n in (1, 20):
+        response = await api.post(query, {"n": n})
+        nodes = response.json()["data"]["accounts"]["nodes"]
+        assert len(nodes) == n
+        for node in nodes:
+            assert [b["id"] for b in node["usablePriceBooks"]] == await usable_by_rule(writable.engine, node["id"])
+        costs[n] = statements(response)
+    assert costs[1] == costs[20], costs
