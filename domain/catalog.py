@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.base import Entity, required
 from domain.enums import ProductCategory
-from domain.errors import ValidationError
+from domain.errors import ValidationError, ref
 from domain.money import Money, check_currency
 
 
@@ -47,8 +48,42 @@ class ProductUnit(Entity):
             )
 
 
+# The named regions a price book may be limited to, besides single countries (ISO 3166-1 alpha-2 codes).
+EU = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+REGION_GROUPS: dict[str, frozenset[str]] = {
+    "EU": EU,
+    "EEA": EU | {"IS", "LI", "NO"},
+    "NORDICS": frozenset({"DK", "FI", "IS", "NO", "SE"}),
+    "DACH": frozenset({"DE", "AT", "CH"}),
+    "BENELUX": frozenset({"BE", "NL", "LU"}),
+}
+
+
+def check_region(value: str, field_name: str = "regions") -> str:
+    """A region as a book keeps it: a country code (two letters) or a named group, upper case."""
+    region = value.strip().upper()
+    if region in REGION_GROUPS or (len(region) == 2 and region.isascii() and region.isalpha()):
+        return region
+    raise ValidationError(
+        field_name,
+        f"{value!r} is neither a country code (ISO 3166-1, two letters) nor one of the regions "
+        f"{', '.join(REGION_GROUPS)}",
+    )
+
+
+def countries_of(regions: Collection[str]) -> frozenset[str]:
+    """The countries a list of regions covers."""
+    found: set[str] = set()
+    for region in regions:
+        found |= REGION_GROUPS.get(region.upper(), {region.upper()})
+    return frozenset(found)
+
+
 @dataclass(kw_only=True)
 class PriceBook(Entity):
+    """A list of prices. Limited to `regions` (none: everywhere) and, when it has linked accounts (kept
+    beside it, see `refusal`), to those customers: a book for an agreement with them."""
+
     name: str
     description: str | None = None
     brands: list[str] = field(default_factory=list)
@@ -63,16 +98,66 @@ class PriceBook(Entity):
         if self.is_update and self.previous_id is None:
             raise ValidationError("previousId", "an update price book names the book it updates")
 
+    def serves(self, country: str | None) -> bool:
+        """Whether the book's regions include an account in `country` (a book without regions serves all)."""
+        if not self.regions:
+            return True
+        return country is not None and country.strip().upper() in countries_of(self.regions)
+
+    def refusal(self, account_id: int, account_name: str, country: str | None, linked: Collection[int]) -> str | None:
+        """Why a quote for the account may not be priced from this book (None: it may). `linked`: the
+        accounts the book is for (none: every customer)."""
+        if not self.active:
+            return f"price book {ref(self)} ({self.name}) is not active"
+        if linked and account_id not in linked:
+            return (
+                f"price book {ref(self)} ({self.name}) is for the agreements of other accounts, "
+                f"not for account {ref('Account', account_id)} ({account_name}); "
+                "link the account to the book or choose another book"
+            )
+        if not self.serves(country):
+            where = f"is in {country.strip().upper()}" if country and country.strip() else "has no country"
+            return (
+                f"price book {ref(self)} ({self.name}) is limited to the regions {', '.join(self.regions)}; "
+                f"account {ref('Account', account_id)} ({account_name}) {where}"
+            )
+        return None
+
 
 @dataclass(kw_only=True)
 class PriceEntry(Entity):
+    """A unit's price in a book and currency; for one brand and product version of the book, or (empty)
+    for any. A quote takes the most specific price for its brand and version (`pick_price`)."""
+
     price_book_id: int
     unit_id: int
     price: Money
+    brand: str = ""
+    product_version: str = ""
 
     def __post_init__(self) -> None:
+        self.brand = (self.brand or "").strip()
+        self.product_version = (self.product_version or "").strip()
         if self.price.amount < 0:
             raise ValidationError("price", "cannot be negative")
+
+
+def pick_price(
+    entries: Collection[PriceEntry], currency: str, brand: str | None, version: str | None
+) -> PriceEntry | None:
+    """The price a quote in `currency` for `brand` and `version` takes from a unit's entries: for both, else
+    for its brand, else for its version, else the one for any brand and version. An entry for another brand
+    or version never applies."""
+    brand, version = (brand or "").strip(), (version or "").strip()
+    fitting = {
+        (e.brand, e.product_version): e
+        for e in entries
+        if e.price.currency == currency and e.brand in ("", brand) and e.product_version in ("", version)
+    }
+    for key in ((brand, version), (brand, ""), ("", version), ("", "")):
+        if key in fitting:
+            return fitting[key]
+    return None
 
 
 @dataclass(kw_only=True)
@@ -89,6 +174,7 @@ class Bundle(Entity):
     name: str
     code: str
     components: list[BundleComponent]
+    description: str | None = None
     active: bool = True
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ class Link(str, Enum):
     FAVOURITE = "favourite"  # (user_id, account_id)
     RELATED_ACCOUNT = "related_account"  # (opportunity_id, account_id)
     BUNDLE_COMPONENT = "bundle_component"  # (bundle_id, unit_id, weight)
+    PRICE_BOOK_ACCOUNT = "price_book_account"  # (price_book_id, account_id)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ LINKS: dict[Link, Table] = {
     Link.FAVOURITE: tables.account_favourites,
     Link.RELATED_ACCOUNT: tables.opportunity_related_accounts,
     Link.BUNDLE_COMPONENT: tables.bundle_components,
+    Link.PRICE_BOOK_ACCOUNT: tables.price_book_accounts,
 }
 
 

@@ -484,7 +484,7 @@ class _Company:
                 )
         # Last year's list and this year's update of it (named after the anchor's years).
         year = self.anchor.year
-        regions = ["NO", "SE", "DK", "FI", "EU"]
+        regions = ["NO", "SE", "DK", "FI", "GB", "EU"]  # every country the demo accounts are in
         first_since = self.at(HISTORY_DAYS + 20)
         first_book = self.add(
             tables.price_books,

@@ -261,8 +261,26 @@ price_entries = Table(
     _fk("unit_id", "product_units.id", nullable=False, ondelete="CASCADE"),
     Column("price_amount", MONEY, nullable=False),
     Column("price_currency", String(3), nullable=False),
+    # For one of the book's brands and product versions; '' for any (migration 0014).
+    Column("brand", String(100), nullable=False, server_default=""),
+    Column("product_version", String(100), nullable=False, server_default=""),
     *_stamps(),
-    UniqueConstraint("price_book_id", "unit_id", "price_currency", name="uq_price_entries_book_unit_currency"),
+    UniqueConstraint(
+        "price_book_id",
+        "unit_id",
+        "price_currency",
+        "brand",
+        "product_version",
+        name="uq_price_entries_book_unit_currency_brand_version",
+    ),
+)
+
+# The accounts a price book is for (an agreement with them); a book with none is for every customer.
+price_book_accounts = Table(
+    "price_book_accounts",
+    metadata,
+    Column("price_book_id", Integer, ForeignKey("price_books.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 bundles = Table(
@@ -273,6 +291,7 @@ bundles = Table(
     Column("name", String(200), nullable=False),
     Column("code", String(64), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    Column("description", Text),
     *_stamps(),
     UniqueConstraint("price_book_id", "code", name="uq_bundles_book_code"),
 )

@@ -26,9 +26,10 @@ exactly like one that does not exist.
 - Tasks, for every role: a task is seen exactly by whoever may see the account, contact, opportunity
   or lead it is attached to (its assignee is given it only while they may; docs/decisions.md).
 - Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
-  books, prices, bundles, exchange rates, contact types, account groups, status monitors. Campaigns,
-  goals, routing rules, splitters, document templates, comments on partners and other partners stay internal
-  to users.
+  books, prices, bundles, exchange rates, contact types, account groups, status monitors. Which accounts
+  a price book is for (its agreements) is seen account by account, as the accounts are. Campaigns,
+  goals, routing rules, splitters, document templates, comments on partners and other partners stay
+  internal to users.
 
 The caller's ids are bind parameters (`:v_user`, `:v_partner`), so a statement is built and
 compiled once per table and role and serves every caller of that role; so is the time of the read
@@ -456,6 +457,11 @@ def _selection_members(role: str) -> ColumnElement:
     return tables.selection_members.c.selection_id.in_(_visible_ids(tables.selections, role))
 
 
+def _price_book_accounts(role: str) -> ColumnElement:
+    """Which accounts a price book is for is seen account by account, with the reader's rules for accounts."""
+    return tables.price_book_accounts.c.account_id.in_(_visible_ids(a, role))
+
+
 def _internal(role: str) -> ColumnElement | None:
     return false() if role == PARTNER else None
 
@@ -482,6 +488,7 @@ RULES: dict[str, Any] = {
     "selections": _selections,
     "selection_members": _selection_members,
     "saved_views": _saved_views,
+    "price_book_accounts": _price_book_accounts,
     "conversation_participants": _of_conversation(tables.conversation_participants),
     "conversation_segments": _of_conversation(tables.conversation_segments),
     "conversation_analyses": _of_conversation(tables.conversation_analyses),

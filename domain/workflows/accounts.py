@@ -265,6 +265,14 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
         raise Conflict(
             f"account {ref(account)} still has {' and '.join(held)}; move or delete them before deleting the account"
         )
+    books = await uow.links(Link.PRICE_BOOK_ACCOUNT, account_id=account.id)
+    if books:
+        # A book left with no account would be for every customer: its agreement is ended on purpose, not by this.
+        raise Conflict(
+            f"account {ref(account)} has price books for its agreements "
+            f"({', '.join(str(ref('PriceBook', b['price_book_id'])) for b in books)}); "
+            "unlink it from them (unlinkPriceBookAccount) before deleting the account"
+        )
     detached = []
     for child in await uow.find(Account, parent_id=account.id):
         await uow.update(apply(child, {"parent_id": None}))

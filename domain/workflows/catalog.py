@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from domain.accounts import Account
 from domain.catalog import (
     BASE_CURRENCY,
     Bundle,
@@ -20,6 +21,7 @@ from domain.catalog import (
     PriceEntry,
     Product,
     ProductUnit,
+    check_region,
 )
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.contracts import Contract
@@ -28,7 +30,7 @@ from domain.errors import Conflict, NotFound, ValidationError, ref
 from domain.events import CatalogChanged
 from domain.money import Money, check_currency, to_decimal
 from domain.quotes import Quote, QuoteItem
-from domain.uow import UnitOfWork
+from domain.uow import Link, UnitOfWork
 
 # What the columns hold (a longer value would fail in the database instead of as a ValidationError).
 LENGTHS: dict[type, dict[str, tuple[str, int]]] = {
@@ -36,6 +38,7 @@ LENGTHS: dict[type, dict[str, tuple[str, int]]] = {
     Product: {"name": ("name", 200), "code": ("code", 64)},
     ProductUnit: {"name": ("name", 64)},
     Bundle: {"name": ("name", 200), "code": ("code", 64)},
+    PriceEntry: {"brand": ("brand", 100), "product_version": ("productVersion", 100)},
 }
 MAX_PRICE = Decimal(10) ** 15
 MAX_RATE = Decimal(10) ** 9
@@ -78,6 +81,7 @@ class CreatePriceBook:
     active: bool = True
     is_update: bool = False
     previous_id: int | None = None
+    account_ids: list[int] = field(default_factory=list)
 
 
 def _clean_list(values: list[str] | None, name: str) -> list[str]:
@@ -86,9 +90,17 @@ def _clean_list(values: list[str] | None, name: str) -> list[str]:
         text = (value or "").strip()
         if not text:
             raise ValidationError(name, "holds an empty value")
+        if name == "regions":
+            text = check_region(text)
         if text not in cleaned:
             cleaned.append(text)
     return cleaned
+
+
+def _book_changed(uow: UnitOfWork, book: PriceBook, field_name: str, old: Any, new: Any) -> None:
+    """A change to what a book holds (its accounts, prices, bundles) in the book's history and events."""
+    uow.audit("PriceBook", book.id, field_name, old, new)
+    uow.record(_changed("PriceBook", "changed", book.id, fields=[field_name]))
 
 
 async def _check_previous(uow: UnitOfWork, book_id: int | None, previous_id: int | None) -> None:
@@ -119,7 +131,11 @@ async def create_price_book(cmd: CreatePriceBook, uow: UnitOfWork) -> PriceBook:
     )
     fits(book)
     await _check_previous(uow, None, cmd.previous_id)
+    accounts = await uow.get_many(Account, dict.fromkeys(cmd.account_ids or []))
     book = await uow.add(book)
+    for account in accounts:
+        await uow.link(Link.PRICE_BOOK_ACCOUNT, price_book_id=book.id, account_id=account.id)
+        uow.audit("PriceBook", book.id, "accounts", None, ref(account))
     uow.record(_changed("PriceBook", "created", book.id, name=book.name))
     await uow.commit()
     return book
@@ -150,6 +166,7 @@ async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
     for name, label in (("brands", "brands"), ("product_versions", "productVersions"), ("regions", "regions")):
         if name in values:
             values[name] = _clean_list(values[name], label)
+    await _keep_priced(uow, book, values)
     if values.get("is_update") is False and "previous_id" not in values:
         values["previous_id"] = None
     updated = fits(apply(book, values))
@@ -159,6 +176,55 @@ async def update_price_book(cmd: UpdatePriceBook, uow: UnitOfWork) -> PriceBook:
     uow.record(_changed("PriceBook", "changed", updated.id, fields=sorted(values)))
     await uow.commit()
     return updated
+
+
+async def _keep_priced(uow: UnitOfWork, book: PriceBook, values: dict[str, Any]) -> None:
+    """A brand or product version with prices stays in the book until its prices are removed."""
+    if "brands" not in values and "product_versions" not in values:
+        return
+    entries = await uow.find(PriceEntry, price_book_id=book.id)
+    for name, label in (("brand", "brands"), ("product_version", "productVersions")):
+        if f"{name}s" not in values:
+            continue
+        kept = set(values[f"{name}s"])
+        priced = sorted({getattr(e, name) for e in entries if getattr(e, name) and getattr(e, name) not in kept})
+        if priced:
+            raise ValidationError(
+                label,
+                f"price book {ref(book)} has prices for {', '.join(priced)}; remove those prices (removePrice) "
+                "before taking them out of the book",
+            )
+
+
+@dataclass(kw_only=True)
+class PriceBookAccount:
+    price_book_id: int
+    account_id: int
+
+
+async def link_price_book_account(cmd: PriceBookAccount, uow: UnitOfWork) -> PriceBook:
+    """Make a price book one for an agreement with an account: once a book has linked accounts, only quotes for those
+    accounts may be priced from it (a book without any is for every customer)."""
+    book = await uow.get(PriceBook, cmd.price_book_id)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.link(Link.PRICE_BOOK_ACCOUNT, price_book_id=book.id, account_id=account.id):
+        raise ValidationError("accountId", f"account {ref(account)} is already linked to price book {ref(book)}")
+    _book_changed(uow, book, "accounts", None, ref(account))
+    book = await uow.touch(book)
+    await uow.commit()
+    return book
+
+
+async def unlink_price_book_account(cmd: PriceBookAccount, uow: UnitOfWork) -> PriceBook:
+    """Take an account off a price book's agreement (a book left without accounts is for every customer again)."""
+    book = await uow.get(PriceBook, cmd.price_book_id)
+    account = await uow.get(Account, cmd.account_id)
+    if not await uow.unlink(Link.PRICE_BOOK_ACCOUNT, price_book_id=book.id, account_id=account.id):
+        raise ValidationError("accountId", f"account {ref(account)} is not linked to price book {ref(book)}")
+    _book_changed(uow, book, "accounts", ref(account), None)
+    book = await uow.touch(book)
+    await uow.commit()
+    return book
 
 
 @dataclass(kw_only=True)
@@ -181,6 +247,7 @@ async def delete_price_book(cmd: DeletePriceBook, uow: UnitOfWork) -> int:
             f"price book {ref(book)} is updated by price book(s) {', '.join(str(ref(b)) for b in updates)}; "
             "delete those or point them elsewhere first"
         )
+    await uow.unlink(Link.PRICE_BOOK_ACCOUNT, price_book_id=book.id)
     for bundle in await uow.find(Bundle, price_book_id=book.id):
         await uow.delete(bundle)
     for entry in await uow.find(PriceEntry, price_book_id=book.id):
@@ -287,6 +354,68 @@ async def delete_product(cmd: DeleteProduct, uow: UnitOfWork) -> int:
     return product.id
 
 
+@dataclass(kw_only=True)
+class CopyProduct:
+    id: int
+    code: str
+    name: str | None = None
+    from_price_book_id: int | None = None
+    to_price_book_id: int | None = None
+
+
+async def copy_product(cmd: CopyProduct, uow: UnitOfWork) -> Product:
+    """Copy a product under a new code, with its units and their prices: every price in its own book, or only those
+    of `fromPriceBookId`, into that book or into `toPriceBookId`."""
+    product = await uow.get(Product, cmd.id)
+    if cmd.to_price_book_id is not None and cmd.from_price_book_id is None:
+        raise ValidationError("fromPriceBookId", "name the price book whose prices go into toPriceBookId")
+    source = await uow.get(PriceBook, cmd.from_price_book_id) if cmd.from_price_book_id is not None else None
+    target = await uow.get(PriceBook, cmd.to_price_book_id) if cmd.to_price_book_id is not None else source
+    copy = fits(
+        Product(
+            name=cmd.name if cmd.name is not None else product.name,
+            code=cmd.code,
+            category=product.category,
+            description=product.description,
+            active=product.active,
+        )
+    )
+    await _unique_code(uow, copy.code)
+    units = await uow.find(ProductUnit, product_id=product.id)
+    where: dict[str, Any] = {"unit_id": [u.id for u in units]}
+    if source is not None:
+        where["price_book_id"] = source.id
+    entries = await uow.find(PriceEntry, **where) if units else []
+    if target is not None:
+        for entry in entries:
+            _offered(target, entry.brand, entry.product_version)
+    copy = await uow.add(copy)
+    new_units = await uow.add_all(
+        [
+            ProductUnit(product_id=copy.id, name=u.name, recurring=u.recurring, period_months=u.period_months)
+            for u in units
+        ]
+    )
+    unit_of = {old.id: new for old, new in zip(units, new_units, strict=True)}
+    prices = [
+        PriceEntry(
+            price_book_id=target.id if target is not None else e.price_book_id,
+            unit_id=unit_of[e.unit_id].id,
+            price=e.price,
+            brand=e.brand,
+            product_version=e.product_version,
+        )
+        for e in entries
+    ]
+    new_unit = {u.id: u for u in new_units}
+    for entry in await uow.add_all(prices):
+        uow.audit("PriceBook", entry.price_book_id, "prices", None, _price_label(new_unit[entry.unit_id], entry))
+    books = sorted({p.price_book_id for p in prices})
+    uow.record(_changed("Product", "created", copy.id, code=copy.code, copyOf=product.id, priceBookIds=books))
+    await uow.commit()
+    return copy
+
+
 async def _unique_unit_name(uow: UnitOfWork, product_id: int, name: str, unit_id: int | None = None) -> None:
     for other in await uow.find(ProductUnit, product_id=product_id, name=name):
         if other.id != unit_id:
@@ -361,11 +490,39 @@ async def remove_product_unit(cmd: RemoveProductUnit, uow: UnitOfWork) -> Produc
 # --- prices ---
 
 
-async def _price_of(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> PriceEntry | None:
+async def _price_of(
+    uow: UnitOfWork, book_id: int, unit_id: int, currency: str, brand: str = "", version: str = ""
+) -> PriceEntry | None:
     found = [
-        e for e in await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id) if e.price.currency == currency
+        e
+        for e in await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id)
+        if (e.price.currency, e.brand, e.product_version) == (currency, brand, version)
     ]
     return found[0] if found else None
+
+
+def _offered(book: PriceBook, brand: str | None, version: str | None) -> tuple[str, str]:
+    """A price's brand and product version ('' for any): each one the book offers."""
+    brand, version = (brand or "").strip(), (version or "").strip()
+    if brand and brand not in book.brands:
+        offered = ", ".join(book.brands) or "none"
+        raise ValidationError("brand", f"price book {ref(book)} offers the brands {offered}, not {brand!r}")
+    if version and version not in book.product_versions:
+        offered = ", ".join(book.product_versions) or "none"
+        raise ValidationError(
+            "productVersion", f"price book {ref(book)} offers the product versions {offered}, not {version!r}"
+        )
+    return brand, version
+
+
+def _price_label(unit: ProductUnit, entry: PriceEntry) -> dict[str, Any]:
+    """A price as the book's history keeps it."""
+    return {
+        "unit": ref(unit),
+        "price": entry.price,
+        "brand": entry.brand or None,
+        "productVersion": entry.product_version or None,
+    }
 
 
 @dataclass(kw_only=True)
@@ -373,20 +530,35 @@ class SetPrice:
     price_book_id: int
     unit_id: int
     price: Money
+    brand: str | None = None
+    product_version: str | None = None
 
 
 async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
-    """Set the price of a product unit in a price book and currency (creates or replaces it)."""
+    """Set the price of a product unit in a price book and currency, optionally for one of the book's brands and
+    product versions (creates or replaces it)."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     unit = await uow.get(ProductUnit, cmd.unit_id)
     price = _price_in_range(cmd.price.rounded())
-    existing = await _price_of(uow, book.id, unit.id, price.currency)
+    brand, version = _offered(book, cmd.brand, cmd.product_version)
+    existing = await _price_of(uow, book.id, unit.id, price.currency, brand, version)
     if existing is None:
-        entry = await uow.add(PriceEntry(price_book_id=book.id, unit_id=unit.id, price=price))
+        entry = fits(
+            PriceEntry(price_book_id=book.id, unit_id=unit.id, price=price, brand=brand, product_version=version)
+        )
+        entry = await uow.add(entry)
         change = "created"
     else:
         entry = await uow.update(apply(existing, {"price": price}))
         change = "changed"
+    if existing is None or existing.price != entry.price:
+        uow.audit(
+            "PriceBook",
+            book.id,
+            "prices",
+            _price_label(unit, existing) if existing else None,
+            _price_label(unit, entry),
+        )
     uow.record(
         _changed(
             "PriceEntry",
@@ -395,6 +567,8 @@ async def set_price(cmd: SetPrice, uow: UnitOfWork) -> PriceEntry:
             priceBookId=book.id,
             unitId=unit.id,
             price={"amount": str(price.amount), "currency": price.currency},
+            brand=brand or None,
+            productVersion=version or None,
         )
     )
     await uow.commit()
@@ -406,18 +580,34 @@ class RemovePrice:
     price_book_id: int
     unit_id: int
     currency: str
+    brand: str | None = None
+    product_version: str | None = None
 
 
 async def remove_price(cmd: RemovePrice, uow: UnitOfWork) -> PriceEntry:
-    """Remove a unit's price in one currency from a price book."""
+    """Remove a unit's price in one currency (and brand and product version, when given) from a price book."""
     book = await uow.get(PriceBook, cmd.price_book_id)
     unit = await uow.get(ProductUnit, cmd.unit_id)
     check_currency(cmd.currency)
-    entry = await _price_of(uow, book.id, unit.id, cmd.currency)
+    brand, version = (cmd.brand or "").strip(), (cmd.product_version or "").strip()
+    entry = await _price_of(uow, book.id, unit.id, cmd.currency, brand, version)
     if entry is None:
-        raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency} in price book {ref(book)}")
+        extra = "".join(f", {what} {value!r}" for what, value in (("brand", brand), ("version", version)) if value)
+        raise NotFound("PriceEntry", f"{unit.name} in {cmd.currency}{extra} in price book {ref(book)}")
     await uow.delete(entry)
-    uow.record(_changed("PriceEntry", "deleted", entry.id, priceBookId=book.id, unitId=unit.id, currency=cmd.currency))
+    uow.audit("PriceBook", book.id, "prices", _price_label(unit, entry), None)
+    uow.record(
+        _changed(
+            "PriceEntry",
+            "deleted",
+            entry.id,
+            priceBookId=book.id,
+            unitId=unit.id,
+            currency=cmd.currency,
+            brand=brand or None,
+            productVersion=version or None,
+        )
+    )
     await uow.commit()
     return entry
 
@@ -452,12 +642,17 @@ async def _unique_bundle_code(uow: UnitOfWork, book_id: int, code: str, bundle_i
             raise ValidationError("code", f"bundle {ref(other)} in this price book already has the code {code!r}")
 
 
+def _bundle_label(bundle: Bundle) -> str:
+    return f"{bundle.code} {bundle.name}"
+
+
 @dataclass(kw_only=True)
 class CreateBundle:
     price_book_id: int
     name: str
     code: str
     components: list[ComponentInput]
+    description: str | None = None
     active: bool = True
 
 
@@ -468,15 +663,74 @@ async def create_bundle(cmd: CreateBundle, uow: UnitOfWork) -> Bundle:
         price_book_id=book.id,
         name=cmd.name,
         code=cmd.code,
+        description=cmd.description,
         active=cmd.active,
         components=await _components(uow, cmd.components),
     )
     fits(bundle)
     await _unique_bundle_code(uow, book.id, bundle.code)
     bundle = await uow.add(bundle)
+    uow.audit("PriceBook", book.id, "bundles", None, _bundle_label(bundle))
     uow.record(_changed("Bundle", "created", bundle.id, priceBookId=book.id))
     await uow.commit()
     return bundle
+
+
+@dataclass(kw_only=True)
+class CopyBundle:
+    id: int
+    price_book_id: int | None = None
+    code: str | None = None
+    name: str | None = None
+
+
+async def copy_bundle(cmd: CopyBundle, uow: UnitOfWork) -> Bundle:
+    """Copy a bundle, with its description and components, into the same price book (under a new code) or another
+    one (its code kept unless a new one is given)."""
+    bundle = await uow.get(Bundle, cmd.id)
+    book = await uow.get(PriceBook, cmd.price_book_id if cmd.price_book_id is not None else bundle.price_book_id)
+    code = cmd.code if cmd.code is not None else bundle.code
+    if book.id == bundle.price_book_id and code.strip() == bundle.code:
+        raise ValidationError("code", "a copy in the same price book needs a code of its own")
+    copy = Bundle(
+        price_book_id=book.id,
+        name=cmd.name if cmd.name is not None else bundle.name,
+        code=code,
+        description=bundle.description,
+        active=bundle.active,
+        components=[BundleComponent(unit_id=c.unit_id, weight=c.weight) for c in bundle.components],
+    )
+    fits(copy)
+    await _unique_bundle_code(uow, book.id, copy.code)
+    copy = await uow.add(copy)
+    uow.audit("PriceBook", book.id, "bundles", None, _bundle_label(copy))
+    uow.record(_changed("Bundle", "created", copy.id, priceBookId=book.id, copyOf=bundle.id))
+    await uow.commit()
+    return copy
+
+
+@dataclass(kw_only=True)
+class MoveBundle:
+    id: int
+    price_book_id: int
+    version: int | None = None
+
+
+async def move_bundle(cmd: MoveBundle, uow: UnitOfWork) -> Bundle:
+    """Move a bundle to another price book (its code must be free there). Quotes keep the lines it gave them."""
+    bundle = await uow.get(Bundle, cmd.id)
+    expect_version(bundle, cmd.version)
+    source = await uow.get(PriceBook, bundle.price_book_id)
+    target = await uow.get(PriceBook, cmd.price_book_id)
+    if target.id == source.id:
+        raise ValidationError("priceBookId", f"bundle {ref(bundle)} is already in price book {ref(target)}")
+    await _unique_bundle_code(uow, target.id, bundle.code)
+    moved = await uow.update(apply(bundle, {"price_book_id": target.id}))
+    uow.audit("PriceBook", source.id, "bundles", _bundle_label(bundle), None)
+    uow.audit("PriceBook", target.id, "bundles", None, _bundle_label(moved))
+    uow.record(_changed("Bundle", "moved", moved.id, priceBookId=target.id, fromPriceBookId=source.id))
+    await uow.commit()
+    return moved
 
 
 @dataclass(kw_only=True)
@@ -485,6 +739,7 @@ class UpdateBundle:
     version: int | None = None
     name: str = UNSET
     code: str = UNSET
+    description: str | None = UNSET
     active: bool = UNSET
     components: list[ComponentInput] = UNSET
 
@@ -493,7 +748,7 @@ async def update_bundle(cmd: UpdateBundle, uow: UnitOfWork) -> Bundle:
     """Change a bundle (new components replace the old ones)."""
     bundle = await uow.get(Bundle, cmd.id)
     expect_version(bundle, cmd.version)
-    values = changes(cmd, "name", "code", "active", "components")
+    values = changes(cmd, "name", "code", "description", "active", "components")
     if "components" in values:
         values["components"] = await _components(uow, values["components"] or [])
     updated = fits(apply(bundle, values))
@@ -516,6 +771,7 @@ async def delete_bundle(cmd: DeleteBundle, uow: UnitOfWork) -> int:
     bundle = await uow.get(Bundle, cmd.id)
     expect_version(bundle, cmd.version)
     await uow.delete(bundle)
+    uow.audit("PriceBook", bundle.price_book_id, "bundles", _bundle_label(bundle), None)
     uow.record(_changed("Bundle", "deleted", bundle.id, priceBookId=bundle.price_book_id))
     await uow.commit()
     return bundle.id

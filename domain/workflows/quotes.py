@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
+from domain.accounts import Account
+from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit, pick_price
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.errors import ValidationError
 from domain.events import QuoteActivated, QuoteChanged
 from domain.money import Money, check_currency
 from domain.opportunities import Opportunity, ensure_editable
 from domain.quotes import Quote, QuoteItem, quote_total
-from domain.uow import UnitOfWork
+from domain.uow import Link, UnitOfWork
 from domain.workflows.opportunities import copy_quote_into
 
 MAX_ROUNDING_SHARE = Decimal("0.05")
@@ -38,6 +39,26 @@ def _summary(item: QuoteItem) -> str:
     return f"{item.name}: {item.quantity} × {item.unit_price} {item.currency} −{item.discount_percent}% = {item.total}"
 
 
+async def ensure_usable(uow: UnitOfWork, book: PriceBook, opportunity: Opportunity, field_name: str) -> None:
+    """A quote for the opportunity's account may be priced from the book: the account is one the book is for (when
+    it is for some), and in one of its regions (when it has some)."""
+    # The account of an opportunity the caller may change is one it may see.
+    account = await uow.get(Account, opportunity.account_id, as_system=True)
+    linked = {link["account_id"] for link in await uow.links(Link.PRICE_BOOK_ACCOUNT, price_book_id=book.id)}
+    reason = book.refusal(account.id, account.name or "", account.country, linked)
+    if reason is not None:
+        raise ValidationError(field_name, reason)
+
+
+def _check_offer(book: PriceBook, brand: str | None, version: str | None) -> None:
+    if brand and book.brands and brand not in book.brands:
+        raise ValidationError("brand", f"price book {book.name!r} offers the brands {', '.join(book.brands)}")
+    if version and book.product_versions and version not in book.product_versions:
+        raise ValidationError(
+            "productVersion", f"price book {book.name!r} offers the versions {', '.join(book.product_versions)}"
+        )
+
+
 @dataclass(kw_only=True)
 class CreateQuote:
     opportunity_id: int
@@ -51,7 +72,8 @@ class CreateQuote:
 
 
 async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
-    """Create a quote for an opportunity (its first quote becomes the active one)."""
+    """Create a quote for an opportunity (its first quote becomes the active one); from a price book only one the
+    opportunity's account may use (`Account.usablePriceBooks`)."""
     opportunity = await uow.get(Opportunity, cmd.opportunity_id)
     ensure_editable(opportunity)
     opportunity = await uow.touch(opportunity)
@@ -60,12 +82,8 @@ async def create_quote(cmd: CreateQuote, uow: UnitOfWork) -> Quote:
         book = await uow.get(PriceBook, cmd.price_book_id)
         if not book.active:
             raise ValidationError("priceBookId", f"price book {book.name!r} is not active")
-        if cmd.brand and book.brands and cmd.brand not in book.brands:
-            raise ValidationError("brand", f"price book {book.name!r} offers the brands {', '.join(book.brands)}")
-        if cmd.product_version and book.product_versions and cmd.product_version not in book.product_versions:
-            raise ValidationError(
-                "productVersion", f"price book {book.name!r} offers the versions {', '.join(book.product_versions)}"
-            )
+        _check_offer(book, cmd.brand, cmd.product_version)
+        await ensure_usable(uow, book, opportunity, "priceBookId")
     existing = await uow.find(Quote, opportunity_id=opportunity.id)
     quote = await uow.add(
         Quote(
@@ -99,10 +117,26 @@ class UpdateQuote:
 
 
 async def update_quote(cmd: UpdateQuote, uow: UnitOfWork) -> Quote:
-    """Change a quote's name, brand, product version or validity."""
-    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
+    """Change a quote's name, brand, product version or validity. A new brand or product version reprices its
+    price-book items (each must have a price for it, or nothing changes and the error names them)."""
+    quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     values = changes(cmd, "name", "brand", "product_version", "valid_from", "valid_until")
-    updated = await uow.update(apply(quote, values))
+    updated = apply(quote, values)
+    if quote.price_book_id is not None and (updated.brand, updated.product_version) != (
+        quote.brand,
+        quote.product_version,
+    ):
+        book = await uow.get(PriceBook, quote.price_book_id)
+        _check_offer(book, updated.brand, updated.product_version)
+        items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
+        if any(i.unit_id is not None for i in items):
+            await ensure_usable(uow, book, opportunity, "id")
+            field_name = "brand" if "brand" in values else "productVersion"
+            prices = await _book_prices(uow, updated, items, updated.currency, field_name)
+            for item in items:
+                if item.id in prices and prices[item.id] != item.unit_price:
+                    await uow.update(apply(item, {"unit_price": prices[item.id]}))
+    updated = await uow.update(updated)
     if updated.version != quote.version:
         _changed(uow, updated, "updated", fields=sorted(values))
     await uow.commit()
@@ -131,23 +165,42 @@ class AddItems:
     version: int | None = None
 
 
-async def _price(uow: UnitOfWork, book_id: int, unit_id: int, currency: str) -> Decimal | None:
-    entries = await uow.find(PriceEntry, price_book_id=book_id, unit_id=unit_id)
-    for entry in entries:
-        if entry.price.currency == currency:
-            return entry.price.amount
-    return None
+async def _price(uow: UnitOfWork, quote: Quote, unit_id: int, currency: str) -> Decimal | None:
+    return (await _prices(uow, quote, [unit_id], currency)).get(unit_id)
 
 
-async def _prices(uow: UnitOfWork, quote: Quote, unit_ids: list[int]) -> dict[int, Decimal | None]:
-    """The price of each unit in the quote's book and currency (None: it has none), in one statement."""
+async def _prices(
+    uow: UnitOfWork, quote: Quote, unit_ids: list[int], currency: str | None = None
+) -> dict[int, Decimal | None]:
+    """The price of each unit in the quote's book and currency (or `currency`), for its brand and product version
+    (None: it has none), in one statement."""
     if quote.price_book_id is None or not unit_ids:
         return {}
-    found = {i: None for i in unit_ids}
-    for entry in await uow.find(PriceEntry, price_book_id=quote.price_book_id, unit_id=unit_ids):
-        if entry.price.currency == quote.currency:
-            found[entry.unit_id] = entry.price.amount
+    entries: dict[int, list[PriceEntry]] = {i: [] for i in unit_ids}
+    for entry in await uow.find(PriceEntry, price_book_id=quote.price_book_id, unit_id=list(entries)):
+        entries[entry.unit_id].append(entry)
+    found: dict[int, Decimal | None] = {}
+    for unit_id, options in entries.items():
+        picked = pick_price(options, currency or quote.currency, quote.brand, quote.product_version)
+        found[unit_id] = None if picked is None else picked.price.amount
     return found
+
+
+async def _book_prices(
+    uow: UnitOfWork, quote: Quote, items: list[QuoteItem], currency: str, field_name: str
+) -> dict[int, Decimal]:
+    """The book's price of each price-book item of the quote in `currency`, for the quote's brand and product
+    version: every one must have one, or a ValidationError on `field_name` names those that do not."""
+    from_book = [i for i in items if i.unit_id is not None and quote.price_book_id is not None]
+    found = await _prices(uow, quote, [i.unit_id for i in from_book], currency)  # type: ignore[misc]
+    missing = [i.name for i in from_book if found.get(i.unit_id) is None]  # type: ignore[arg-type]
+    if missing:
+        named = [
+            f"{what} {value}" for what, value in (("brand", quote.brand), ("version", quote.product_version)) if value
+        ]
+        suffix = f" ({', '.join(named)})" if named else ""
+        raise ValidationError(field_name, f"the price book has no {currency} price{suffix} for: {', '.join(missing)}")
+    return {i.id: found[i.unit_id] for i in from_book}  # type: ignore[index,misc]
 
 
 async def _lines(
@@ -206,7 +259,7 @@ async def _lines(
             if prices is not None and unit.id in prices:
                 price = prices[unit.id]
             else:
-                price = await _price(uow, quote.price_book_id, unit.id, quote.currency)
+                price = await _price(uow, quote, unit.id, quote.currency)
             if price is None:
                 raise ValidationError(
                     f"{where}.unitId",
@@ -247,11 +300,15 @@ async def _lines(
 
 
 async def add_quote_items(cmd: AddItems, uow: UnitOfWork) -> Quote:
-    """Add lines to a quote: price-book products (priced in the quote's currency), bundles, or manual items (converted
-    from their currency)."""
-    quote, _ = await _editable_quote(uow, cmd.quote_id, cmd.version)
+    """Add lines to a quote: price-book products (priced in the quote's currency, brand and product version), bundles,
+    or manual items (converted from their currency). Pricing from the book needs the account to be one it may use."""
+    quote, opportunity = await _editable_quote(uow, cmd.quote_id, cmd.version)
     if not cmd.items:
         raise ValidationError("items", "give at least one item")
+    if quote.price_book_id is not None and any(
+        i.bundle_id is not None or (i.unit_id is not None and i.unit_price is None) for i in cmd.items
+    ):  # priced from the book: only while the account may use it
+        await ensure_usable(uow, await uow.get(PriceBook, quote.price_book_id), opportunity, "quoteId")
     rates = await uow.exchange_rates()
     # The units, their products and prices in three statements, whatever the number of lines.
     units = await uow.preload(ProductUnit, [i.unit_id for i in cmd.items if i.unit_id is not None])
@@ -428,23 +485,15 @@ async def change_quote_currency(cmd: ChangeCurrency, uow: UnitOfWork) -> Quote:
     """Change a quote's currency: price-book items take the book's price in the new currency (every one must have one,
     or nothing changes and the error names them); manual and rounding items are converted with the exchange rates.
     Discounts are kept."""
-    quote, _ = await _editable_quote(uow, cmd.id, cmd.version)
+    quote, opportunity = await _editable_quote(uow, cmd.id, cmd.version)
     check_currency(cmd.currency)
     if cmd.currency == quote.currency:
         raise ValidationError("currency", f"the quote is already in {cmd.currency}")
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     rates = await uow.exchange_rates()
-    prices: dict[int, Decimal] = {}
-    missing = []
-    from_book = [i for i in items if i.unit_id is not None and quote.price_book_id is not None]
-    for item in from_book:
-        price = await _price(uow, quote.price_book_id, item.unit_id, cmd.currency)
-        if price is None:
-            missing.append(item.name)
-        else:
-            prices[item.id] = price
-    if missing:
-        raise ValidationError("currency", f"the price book has no {cmd.currency} price for: {', '.join(missing)}")
+    if quote.price_book_id is not None and any(i.unit_id is not None for i in items):
+        await ensure_usable(uow, await uow.get(PriceBook, quote.price_book_id), opportunity, "id")
+    prices: dict[int, Decimal] = await _book_prices(uow, quote, items, cmd.currency, "currency")
     for item in items:
         if item.id not in prices:
             try:

@@ -123,3 +123,17 @@ class PagesByParentLoader(DataLoader):
                 columns,
                 self.viewer,
             )
+
+
+class UsablePriceBooksLoader(DataLoader):
+    """The price books a quote for an account may be priced from, by (account id, country)."""
+
+    def __init__(self, source: ConnectionSource, viewer: Viewer = EVERYTHING) -> None:
+        super().__init__()
+        self.source, self.viewer = source, viewer
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list:
+        from persistence.catalog import usable_price_books
+
+        async with self.source.connect() as conn:
+            return await usable_price_books(conn, keys, self.viewer)

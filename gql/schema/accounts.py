@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,9 @@ from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.tasks import task_connection
 from persistence import tables
+
+if TYPE_CHECKING:
+    from gql.schema.catalog import PriceBook
 
 STAMPS = "When it was created."
 
@@ -85,6 +88,20 @@ class Account(Node):
         "gql.schema.people:Partner", tables.partners, "partner_id", "The partner that manages this account."
     )
     sub_accounts = rel.accounts("parent_id", "The accounts whose parent this account is.")
+
+    @strawberry.field(
+        description="The price books a quote for this account may be priced from: the active ones for every customer "
+        "or for its agreements (linked to it), whose regions include its country; by name."
+    )
+    @needs("id", "country")
+    async def usable_price_books(self, info: Info) -> list[Annotated[PriceBook, strawberry.lazy("gql.schema.catalog")]]:
+        from gql.resolvers.loaders import UsablePriceBooksLoader
+        from gql.schema.catalog import PriceBook as Book
+
+        ctx = info.context
+        loader = ctx.loader(("usable_price_books",), lambda: UsablePriceBooksLoader(ctx.reads, viewer=ctx.viewer))
+        return Book.from_rows(await loader.load((self.__dict__["id"], self.__dict__["country"])))
+
     linked_accounts = linked(
         "gql.schema.accounts:Account",
         tables.account_links,

@@ -10,7 +10,8 @@ from strawberry.types import Info
 from gql.schema import enums
 from gql.schema.attachments import attachments_field
 from gql.schema.base import Money, Node, money, needs
-from gql.schema.fields import to_many, to_one
+from gql.schema.fields import linked, to_many, to_one
+from gql.schema.history import history_field
 from persistence import tables
 
 
@@ -41,17 +42,31 @@ class ProductUnit(Node):
     )
 
 
-@strawberry.type(description="A list of prices per product unit and currency, for brands, versions and regions.")
+@strawberry.type(
+    description="A list of prices per product unit and currency, for brands, versions and regions; for every customer, "
+    "or for the agreements of its linked accounts."
+)
 class PriceBook(Node):
     graphql_type = "PriceBook"
     name: str = strawberry.field(description="The price book's name.")
     description: str | None = strawberry.field(description="A description.")
     active: bool = strawberry.field(description="False when it can no longer be used for new quotes.")
     is_update: bool = strawberry.field(description="True when it is a new version of an earlier price book.")
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     created_at: datetime = strawberry.field(description="When it was created.")
     previous = to_one("gql.schema.catalog:PriceBook", tables.price_books, "previous_id", "The book this one updates.")
     bundles = to_many("gql.schema.catalog:Bundle", tables.bundles, "price_book_id", "Bundles priced in this book.")
     attachments = attachments_field("price_book_id", "price book")
+    accounts = linked(
+        "gql.schema.accounts:Account",
+        tables.price_book_accounts,
+        "price_book_id",
+        "account_id",
+        tables.accounts,
+        "The accounts this book is for (an agreement with them), those you may see; empty for a book for every "
+        "customer. Only quotes for these accounts may be priced from it.",
+    )
+    history = history_field("PriceBook")
 
     @strawberry.field(description="Brands the book applies to.")
     def brands(self) -> list[str]:
@@ -61,7 +76,10 @@ class PriceBook(Node):
     def product_versions(self) -> list[str]:
         return list(self.__dict__["product_versions"] or [])
 
-    @strawberry.field(description="Regions (ISO country codes or names) the book applies to.")
+    @strawberry.field(
+        description="The regions the book is limited to: ISO country codes or named groups (EU, EEA, NORDICS, DACH, "
+        "BENELUX); a quote for an account outside them cannot be priced from it. Empty: everywhere."
+    )
     def regions(self) -> list[str]:
         return list(self.__dict__["regions"] or [])
 
@@ -80,6 +98,16 @@ class PriceEntry(Node):
     graphql_type = "PriceEntry"
     price_book = to_one("gql.schema.catalog:PriceBook", tables.price_books, "price_book_id", "The price book.")
     unit = to_one("gql.schema.catalog:ProductUnit", tables.product_units, "unit_id", "The product unit priced.")
+
+    @strawberry.field(description="The brand of the book this price is for; null: for any brand.")
+    @needs("brand")
+    def brand(self) -> str | None:
+        return self.__dict__["brand"] or None
+
+    @strawberry.field(description="The product version of the book this price is for; null: for any version.")
+    @needs("product_version")
+    def product_version(self) -> str | None:
+        return self.__dict__["product_version"] or None
 
     @strawberry.field(description="The price of one unit.")
     @needs("price_amount", "price_currency")
@@ -104,6 +132,7 @@ class Bundle(Node):
     graphql_type = "Bundle"
     name: str = strawberry.field(description="The bundle's name.")
     code: str = strawberry.field(description="The bundle's code.")
+    description: str | None = strawberry.field(description="A description for quotes.")
     active: bool = strawberry.field(description="False when it can no longer be quoted.")
     price_book = to_one("gql.schema.catalog:PriceBook", tables.price_books, "price_book_id", "The price book it is in.")
 

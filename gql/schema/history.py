@@ -1,4 +1,4 @@
-"""The change history of accounts, opportunities, quotes and tasks.
+"""The change history of accounts, opportunities, quotes, tasks, contracts and price books.
 
 A value that names a row (an account, a partner, a contact, …) is stored as the row it names
 (`{"ref": "Account", "id": 38}`, see persistence.mapping.plain) and read with the reader's rules:
@@ -96,12 +96,12 @@ async def named_node(info: Info, value: Any) -> Node | None:
 
 
 @strawberry.type(
-    description="One changed field of an account, opportunity, quote, task or contract: who changed it, when, from "
-    "what to what. Written in the same transaction as the change."
+    description="One changed field of an account, opportunity, quote, task, contract or price book: who changed it, "
+    "when, from what to what. Written in the same transaction as the change."
 )
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
-    entity_type: str = strawberry.field(description="Account, Opportunity, Quote, Task or Contract.")
+    entity_type: str = strawberry.field(description="Account, Opportunity, Quote, Task, Contract or PriceBook.")
     field: str = strawberry.field(
         description="The field that changed, as named in the API (`created` and `deleted` "
         "mark the beginning and the end; `items` a quote line)."

@@ -72,6 +72,7 @@ SNAPSHOT = [
     "attachments",
     "attachment_versions",
     "partner_comments",
+    "price_book_accounts",
 ]
 SHARED_TYPES = {
     "User": "users",
@@ -225,6 +226,8 @@ VIEW = """mutation($input: CreateSavedViewInput!) { createSavedView(input: $inpu
   __typename ... on UserError { message } } }"""
 RULE = """mutation($input: CreateLeadRoutingRuleInput!) { createLeadRoutingRule(input: $input) {
   __typename ... on UserError { message } } }"""
+AGREEMENT = """mutation($input: CreatePriceBookInput!) { createPriceBook(input: $input) {
+  __typename ... on PriceBookPayload { priceBook { id } } ... on UserError { message } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -406,6 +409,18 @@ async def acted(writable, api) -> Scene:
         "setAccountParent",
     )
     scene.notes["private"] = private.id
+    # A price book for the agreement of an account no role but the admin sees (its history names the account).
+    now = World(await scene.rows(), callers)
+    seen_by_others = set().union(*(now.accounts(callers[r]) for r in ("PARTNER", "SALES_REP", "SALES_DIRECTOR")))
+    customer = next(a for a in public if a.id not in seen_by_others)
+    made = await ok(
+        api,
+        AGREEMENT,
+        {"input": {"name": "Side door agreement", "accountIds": [gid("Account", customer.id)]}},
+        admin,
+        "createPriceBook",
+    )
+    scene.notes["agreement"] = made["priceBook"]["id"]
     # Selections: shared ones holding rows some readers may not see, and private ones of each kind of owner.
     everything = {"field": "CREATED_AT", "from": "2000-01-01T00:00:00Z"}
     for who, entity, extra in (
@@ -882,7 +897,7 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
         + " ".join(
             f"... on {kind} {{ {leaks.history_selection()} }}"
-            for kind in ("Account", "Opportunity", "Quote", "Task", "Contract")
+            for kind in ("Account", "Opportunity", "Quote", "Task", "Contract", "PriceBook")
         )
         + " } }"
     )
@@ -1473,6 +1488,27 @@ async def test_no_answer_holds_a_raw_database_key(scene, api, role):
     )
     found += leaks.raw_keys(response.json(), f"POST {INGEST}")
     assert not found, report(found, "raw keys in answers")
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_price_book_names_no_account_the_caller_may_not_see(scene, api, role):
+    """Price books for agreements (issue 18): every book, with everything it offers two levels deep, names
+    only the accounts its reader may see; the scene's agreement book shows its account to the admin alone."""
+    caller = scene.callers[role]
+    rows, hidden, secrets = await scene.truth(role)
+    book = schema._schema.get_type("PriceBook")
+    query = f"{{ priceBooks(first: 100) {{ nodes {{ {leaks.selection(book, 2)} {leaks.history_selection()} }} }} }}"
+    _, body = await answer(api, query, None, caller.token)
+    assert "errors" not in body, body
+    books = {b["id"]: b for b in body["data"]["priceBooks"]["nodes"]}
+    shown = [ids.decode(a["id"])[1] for a in books[scene.notes["agreement"]]["accounts"]]
+    linked = [
+        r.account_id for r in rows["price_book_accounts"] if r.price_book_id == ids.decode(scene.notes["agreement"])[1]
+    ]
+    assert shown == [pk for pk in linked if pk not in hidden["Account"]]
+    assert bool(shown) == (role == "ADMIN")
+    found = leaks.leaks(secrets, body, f"{role}'s price books")
+    assert not found, report(found, "facts of hidden accounts in price books")
 
 
 SELECTIONS = """{ selections(first: 100) { totalCount nodes { id name owner { id } ownerPartner { id } criteria

@@ -62,6 +62,7 @@ REFERENCES = {
     "parentId": "Account",
     "linkedAccountId": "Account",
     "linkedAccounts": "Account",
+    "accounts": "Account",  # a price book's history: the accounts it is for
     "relatedAccounts": "Account",
     "opportunity": "Opportunity",
     "opportunityId": "Opportunity",
@@ -101,7 +102,7 @@ REFERENCES = {
     "attachmentId": "Attachment",
 }
 # History fields that point at other rows (besides every `…Id` field).
-REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf"}
+REFERENCE_HISTORY = {"linkedAccounts", "relatedAccounts", "businessRoles", "favouriteOf", "accounts"}
 # Id-like keys that are no row's key: the public event position (a documented side channel), and a
 # conversation's id in the recording system that sent it.
 NOT_KEYS = {"eventId", "latestEventId", "sinceEventId", "externalId"}

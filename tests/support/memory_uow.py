@@ -23,6 +23,7 @@ LINK_KEYS = {
     Link.FAVOURITE: ("user_id", "account_id"),
     Link.RELATED_ACCOUNT: ("opportunity_id", "account_id"),
     Link.BUNDLE_COMPONENT: ("bundle_id", "unit_id"),
+    Link.PRICE_BOOK_ACCOUNT: ("price_book_id", "account_id"),
 }
 
 

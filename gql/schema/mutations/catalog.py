@@ -86,6 +86,19 @@ class CreatePriceBookInput:
     previous_id: strawberry.ID | None = gid(
         "PriceBook", "The price book it updates.", None, update="The book it updates."
     )
+    account_ids: list[strawberry.ID] = gid(
+        "Account",
+        "The accounts it is for (an agreement with them); none: every customer. Change them later with "
+        "linkPriceBookAccount and unlinkPriceBookAccount.",
+        [],
+        update=False,
+    )
+
+
+@strawberry.input(description="A price book and an account it is (or is no longer) for.")
+class PriceBookAccountInput:
+    price_book_id: strawberry.ID = gid("PriceBook", "The price book.")
+    account_id: strawberry.ID = gid("Account", "The account.")
 
 
 @changes(CreatePriceBookInput, "PriceBook", "Changes to a price book; fields left out stay as they are, null clears.")
@@ -130,18 +143,30 @@ class AddProductUnitInput:
 class UpdateProductUnitInput: ...
 
 
-@strawberry.input(description="The price of a product unit in a price book and currency (replaces any such price).")
+@strawberry.input(
+    description="The price of a product unit in a price book and currency, for any brand and product version or for one "
+    "of the book's (replaces any such price). A quote takes the price for its brand and version, else for its brand, "
+    "else for its version, else the one for any."
+)
 class SetPriceInput:
     price_book_id: strawberry.ID = gid("PriceBook", "The price book.")
     unit_id: strawberry.ID = gid("ProductUnit", "The product unit.")
     price: MoneyInput = described("The price of one unit; its currency picks the entry.")
+    brand: str | None = optional("One of the book's brands this price is for; null: any brand.")
+    product_version: str | None = optional("One of the book's product versions this price is for; null: any version.")
 
 
-@strawberry.input(description="Take a unit's price in one currency out of a price book.")
+@strawberry.input(
+    description="Take a unit's price in one currency (and brand and product version) out of a price book."
+)
 class RemovePriceInput:
     price_book_id: strawberry.ID = gid("PriceBook", "The price book.")
     unit_id: strawberry.ID = gid("ProductUnit", "The product unit.")
     currency: str = described("The currency of the price to remove (ISO 4217).")
+    brand: str | None = optional("The brand of the price to remove; null: the price for any brand.")
+    product_version: str | None = optional(
+        "The product version of the price to remove; null: the price for any version."
+    )
 
 
 @strawberry.input(description="A product unit in a bundle with its share of the bundle's price.")
@@ -162,6 +187,7 @@ class CreateBundleInput:
     components: list[BundleComponentInput] = described(
         "Its units and weights (summing to 100).", update="All components anew, weights summing to 100."
     )
+    description: str | None = optional("A description for quotes.", update="New description.")
     active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
 
 
@@ -169,9 +195,35 @@ class CreateBundleInput:
     CreateBundleInput,
     "Bundle",
     "Changes to a bundle; new components replace all the old ones.",
-    order=("name", "code", "active", "components"),
+    order=("name", "code", "description", "active", "components"),
 )
 class UpdateBundleInput: ...
+
+
+@acts_on("Bundle", "A bundle to copy, and where to.", version=None)
+class CopyBundleInput:
+    price_book_id: strawberry.ID | None = gid(
+        "PriceBook", "The price book the copy goes into; null: the bundle's own.", None
+    )
+    code: str | None = optional("The copy's code (required in the same book); null: the bundle's code.")
+    name: str | None = optional("The copy's name; null: the bundle's name.")
+
+
+@acts_on("Bundle", "A bundle to move to another price book, with the version you read.")
+class MoveBundleInput:
+    price_book_id: strawberry.ID = gid("PriceBook", "The price book it moves to (its code must be free there).")
+
+
+@acts_on("Product", "A product to copy with its units and prices.", version=None)
+class CopyProductInput:
+    code: str = described("The copy's code, unique among products.")
+    name: str | None = optional("The copy's name; null: the product's name.")
+    from_price_book_id: strawberry.ID | None = gid(
+        "PriceBook", "Copy only the prices in this price book; null: every price, each in its own book.", None
+    )
+    to_price_book_id: strawberry.ID | None = gid(
+        "PriceBook", "The price book the copied prices go into (with fromPriceBookId); null: the same book.", None
+    )
 
 
 @strawberry.input(description="How many euros one unit of a currency is worth.")
@@ -191,12 +243,15 @@ class ImportProductsInput:
 
 create_price_book = mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, WRITE)
 update_price_book = mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, WRITE)
+link_price_book_account = mutation(wf.link_price_book_account, PriceBookAccountInput, PriceBookPayload, WRITE)
+unlink_price_book_account = mutation(wf.unlink_price_book_account, PriceBookAccountInput, PriceBookPayload, WRITE)
 delete_price_book = mutation(
     wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"}
 )
 create_product = mutation(wf.create_product, CreateProductInput, ProductPayload, WRITE)
 update_product = mutation(wf.update_product, UpdateProductInput, ProductPayload, WRITE)
 delete_product = mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})
+copy_product = mutation(wf.copy_product, CopyProductInput, ProductPayload, WRITE)
 add_product_unit = mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, WRITE)
 update_product_unit = mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, WRITE)
 remove_product_unit = mutation(wf.remove_product_unit, CatalogRefInput, UnitRemoved(), WRITE, ids={"id": "ProductUnit"})
@@ -204,6 +259,8 @@ set_price = mutation(wf.set_price, SetPriceInput, PriceEntryPayload, WRITE)
 remove_price = mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), WRITE)
 create_bundle = mutation(wf.create_bundle, CreateBundleInput, BundlePayload, WRITE)
 update_bundle = mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, WRITE)
+copy_bundle = mutation(wf.copy_bundle, CopyBundleInput, BundlePayload, WRITE)
+move_bundle = mutation(wf.move_bundle, MoveBundleInput, BundlePayload, WRITE)
 delete_bundle = mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})
 set_exchange_rate = mutation(
     wf.set_exchange_rate, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)
