@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+from decimal import Decimal
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -157,6 +158,9 @@ def _figures(table: str, figures: tuple[int, ...]) -> str:
     if table == "activity":
         activities, minutes = figures
         return f"{activities} activities, {minutes} minutes"
+    if table == "scoreboard":  # credited deals in hundredths, amounts in millionths (shared deals)
+        share, amount = figures
+        return f"{Decimal(share).scaleb(-2)} deals credited, {Decimal(amount).scaleb(-6)}"
     deals, amount, *weighted = figures
     extra = f" (weighted {from_e4(weighted[0]).scaleb(-2)})" if weighted else ""
     return f"{deals} deals, {from_e4(amount)}{extra}"
