@@ -34,7 +34,8 @@ def check(shares: Sequence[Share], field: str = "shares") -> tuple[Share, ...]:
     users = [s.user_id for s in shares]
     doubles = sorted({u for u in users if users.count(u) > 1})
     if doubles:
-        raise ValidationError(field, f"each user has one share; twice: {', '.join(ref('User', u) for u in doubles)}")
+        twice = ", ".join(f"user {ref('User', u)}" for u in doubles)
+        raise ValidationError(field, f"each user has one share; twice: {twice}")
     for share in shares:
         if not 1 <= share.percent <= WHOLE:
             raise ValidationError(field, f"a share is a whole percentage from 1 to 100, not {share.percent}")

@@ -169,8 +169,10 @@ class LeadSplitter(Entity):
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
-        if self.mode not in SPLITTER_MODES:
-            raise ValidationError("mode", f"a splitter's mode is QUOTA or SHARE, not {self.mode!r}")
+        mode = getattr(self.mode, "value", self.mode)  # the API's enum, or its value
+        if mode not in SPLITTER_MODES:
+            raise ValidationError("mode", f"a splitter's mode is QUOTA or SHARE, not {mode!r}")
+        self.mode = mode
 
 
 @dataclass(kw_only=True)

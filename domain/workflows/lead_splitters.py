@@ -56,8 +56,7 @@ async def create_lead_splitter(cmd: CreateSplitter, uow: UnitOfWork) -> LeadSpli
     and gives the lead to the largest share's user."""
     uow.actor.ensure_staff("manage lead splitters")
     fits(cmd.name, "name")
-    mode = cmd.mode or "QUOTA"
-    LeadSplitter(name=cmd.name, mode=mode)
+    mode = LeadSplitter(name=cmd.name, mode=cmd.mode or "QUOTA").mode
     shares = await _shares(uow, 0, cmd.shares)
     if mode == "SHARE":
         check_credit_shares(shares)
@@ -95,8 +94,10 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
     values = changes(cmd, "name", "active", "mode")
     if "active" in values and values["active"] is None:
         raise ValidationError("active", "cannot be null")
-    if "mode" in values and values["mode"] is None:
-        raise ValidationError("mode", "cannot be null")
+    if "mode" in values:
+        if values["mode"] is None:
+            raise ValidationError("mode", "cannot be null")
+        values["mode"] = LeadSplitter(name=splitter.name, mode=values["mode"]).mode
     fits(values.get("name"), "name")
     if values.get("name") is not None and values["name"].strip() != splitter.name:
         if await uow.count(LeadSplitter, name=values["name"].strip()):
@@ -105,7 +106,6 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
         raise ValidationError("shares", "cannot be null; a splitter always has shares")
     shares = await _shares(uow, splitter.id, cmd.shares) if given(cmd.shares) else None
     if values.get("mode", splitter.mode) == "SHARE" and ("mode" in values or shares is not None):
-        LeadSplitter(name=splitter.name, mode="SHARE")
         check_credit_shares(
             shares if shares is not None else await uow.find(LeadSplitterShare, splitter_id=splitter.id)
         )

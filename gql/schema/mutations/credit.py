@@ -6,11 +6,10 @@ import strawberry
 
 from domain.errors import PermissionDenied
 from domain.workflows import credit_shares
-from gql.resolvers.mutation import decode_id, mutation, node_payload
+from gql.resolvers.mutation import decode_id, mutation
 from gql.schema.inputs import acts_on, described
-from gql.schema.leads import Lead
-from gql.schema.mutations.common import LOCKABLE, RESTRICTED
-from gql.schema.opportunities import Opportunity
+from gql.schema.mutations.common import LOCKABLE, RESTRICTED, OpportunityPayload
+from gql.schema.mutations.leads import LeadPayload
 
 
 @strawberry.input(description="One user's share of the credit: the user and a whole percentage.")
@@ -37,11 +36,11 @@ class SetOpportunityCreditSharesInput:
 
 
 set_lead_credit_shares = mutation(
-    credit_shares.set_lead_credit_shares, SetLeadCreditSharesInput, node_payload(Lead), RESTRICTED
+    credit_shares.set_lead_credit_shares, SetLeadCreditSharesInput, LeadPayload, RESTRICTED
 )
 set_opportunity_credit_shares = mutation(
     credit_shares.set_opportunity_credit_shares,
     SetOpportunityCreditSharesInput,
-    node_payload(Opportunity),
+    OpportunityPayload,
     (*LOCKABLE, PermissionDenied),
 )
