@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gql import ids
 from gql.auth import issue_token
-from persistence import tables
+from persistence import aggregates, tables
 from tests.conftest import statements
 from tests.integration.mutations.test_leads import INGEST as INGEST_PLAIN
 from tests.integration.mutations.test_leads import QUALIFY
@@ -298,3 +298,25 @@ async def test_a_sharing_splitter_shares_each_lead_it_routes(api, writable):
         assert ingested["__typename"] == "IngestLeadPayload", ingested
         assert ids.decode(ingested["lead"]["assignedUser"]["id"])[1] == rep  # the largest share works it
         assert shown(ingested["lead"]) == sorted(weights)
+
+
+async def test_check_aggregates_recomputes_shared_deals_and_names_a_credited_users_bucket(api, writable):
+    """`salesgraph check-aggregates` (`aggregates.differences`) recomputes a shared deal's parts: the buckets agree
+    after shares are set and the deal is sold, and a credited user's bucket that drifts is named."""
+    who = await people(writable)
+    rep, director = who["reps"][0], who["director"]
+    deal = await new_opportunity(api, writable, ownerId=uid(rep))
+    await api.data(SET_OPPORTUNITY, {"input": {"id": deal["id"], "shares": shares((rep, 70), (director, 30))}})
+    await sell(api, deal["id"], "333.33")
+    async with writable.engine.connect() as conn:
+        assert await conn.run_sync(aggregates.differences) == []
+    b = tables.scoreboard_buckets.c
+    drifted = [b.slice == "OWNER", b.grain == "ALL", b.kind == "WON", b.owner_id == director, b.currency == "EUR"]
+    drifted += [b.manager_id == 0, b.partner_id == 0, b.account_partner_id == 0, b.is_private.is_(False)]
+    async with writable.engine.begin() as conn:
+        await conn.execute(tables.scoreboard_buckets.update().where(*drifted).values(credit=b.credit + 1))
+    async with writable.engine.connect() as conn:
+        found = await conn.run_sync(aggregates.differences)
+    assert [(d.key.owner_id, d.found[0] - d.expected[0]) for d in found] == [(director, 1)]
+    async with writable.engine.begin() as conn:
+        await conn.execute(tables.scoreboard_buckets.update().where(*drifted).values(credit=b.credit - 1))
