@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 from sqlalchemy import select
 
 from gql import ids
 from gql.auth import issue_token
 from persistence import aggregates, tables
-from tests.conftest import statements
+from tests.conftest import GraphQLClient, statements
 from tests.integration.mutations.test_leads import INGEST as INGEST_PLAIN
 from tests.integration.mutations.test_leads import QUALIFY
 from tests.integration.mutations.test_opportunities import CREATE, LOST, STAGE, UPDATE, an_account, new_opportunity
 from tests.integration.mutations.test_quotes_and_sales import ADD_ITEMS, CREATE_QUOTE, SELL
+from tests.support.live import live_server
+from tests.support.ws import TRANSPORT_WS, GraphQLSocket
 
 ERRORS = "... on UserError { code message } ... on ValidationError { field }"
 SHARES = "creditShares { percent user { id } }"
@@ -320,3 +323,37 @@ async def test_check_aggregates_recomputes_shared_deals_and_names_a_credited_use
     assert [(d.key.owner_id, d.found[0] - d.expected[0]) for d in found] == [(director, 1)]
     async with writable.engine.begin() as conn:
         await conn.execute(tables.scoreboard_buckets.update().where(*drifted).values(credit=b.credit - 1))
+
+
+LIVE = """subscription { scoreboardUpdated(period: {preset: ALL_TIME}) {
+  openDealsCredit reps { user { id } openDealsCredit openPipeline { amount } }
+} }"""
+
+
+async def test_a_live_board_moves_the_credit_when_a_deal_is_shared(writable):
+    """Over a real WebSocket: sharing an open deal pushes a board where the deal's open credit and pipeline
+    moved from its owner to the users sharing it, and the push equals the `scoreboard` query."""
+    async with live_server(writable.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        api = GraphQLClient(http, writable.admin_token)
+        who = await people(writable)
+        rep, admin = who["reps"][0], who["admin"]
+        deal = await new_opportunity(api, writable, ownerId=uid(rep))
+        socket = await GraphQLSocket.open(server.url, writable.admin_token, TRANSPORT_WS)
+        op = await socket.subscribe(LIVE, {})
+        first = (await socket.next(op))["data"]["scoreboardUpdated"]
+        await api.data(SET_OPPORTUNITY, {"input": {"id": deal["id"], "shares": shares((rep, 60), (admin, 40))}})
+        pushed = (await socket.next(op))["data"]["scoreboardUpdated"]
+        before, after = ({ids.decode(r["user"]["id"])[1]: r for r in b["reps"]} for b in (first, pushed))
+
+        def moved(user: int, field: str) -> Decimal:
+            def value(row: dict) -> Decimal:
+                return Decimal(row[field]["amount"] if field == "openPipeline" else row[field])
+
+            return value(after[user]) - (value(before[user]) if user in before else 0)
+
+        assert (moved(rep, "openDealsCredit"), moved(admin, "openDealsCredit")) == (Decimal("-0.4"), Decimal("0.4"))
+        assert (moved(rep, "openPipeline"), moved(admin, "openPipeline")) == (Decimal("-4800"), Decimal("4800"))
+        assert pushed["openDealsCredit"] == first["openDealsCredit"]
+        board = await api.data(LIVE.replace("subscription", "query").replace("scoreboardUpdated", "scoreboard"))
+        assert board["scoreboard"] == pushed
+        await socket.close()
