@@ -98,6 +98,8 @@ class Lead(Entity):
     matched_account_id: int | None = None
     match_reasons: dict[str, Any] | None = None
     merged_into_id: int | None = None
+    # Who shares the credit for it, by percentage (domain/credit.py; None: nobody shares it).
+    credit_shares: str | None = None
 
     def __post_init__(self) -> None:
         self.status = LeadStatus(self.status)

@@ -29,6 +29,8 @@ class Opportunity(Entity):
     actual_revenue: Money | None = None
     loss_reason: str | None = None
     stage_changed_at: datetime | None = None
+    # Who shares the credit for it, by percentage (domain/credit.py; None: its owner has it all).
+    credit_shares: str | None = None
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")

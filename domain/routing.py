@@ -9,6 +9,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
+from domain import credit
 from domain.base import Entity, required
 from domain.errors import ValidationError, ref
 from domain.leads import Lead
@@ -147,15 +148,31 @@ def first_matching(rules: Sequence[LeadRoutingRule], lead: Lead) -> LeadRoutingR
     return None
 
 
+class SplitterMode(str, Enum):
+    QUOTA = "QUOTA"  # each lead to one seller, by weight
+    SHARE = "SHARE"  # each lead's credit shared among all the users, the weights being percentages
+
+
+SPLITTER_MODES = tuple(m.value for m in SplitterMode)
+
+
 @dataclass(kw_only=True)
 class LeadSplitter(Entity):
     """Shares leads between sellers by weight, e.g. 50/30/20."""
 
     name: str
     active: bool = True
+    # QUOTA: each lead goes to one seller, sellers taking leads by weight (50/30/20 converging).
+    # SHARE: the guide's sharing splitter: each lead is shared among all its users, the weights being
+    # percentages of the credit (33/33/34), and assigned to the user with the largest share.
+    mode: str = "QUOTA"
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
+        mode = getattr(self.mode, "value", self.mode)  # the API's enum, or its value
+        if mode not in SPLITTER_MODES:
+            raise ValidationError("mode", f"a splitter's mode is QUOTA or SHARE, not {mode!r}")
+        self.mode = mode
 
 
 @dataclass(kw_only=True)
@@ -190,6 +207,20 @@ def check_shares(shares: Sequence[LeadSplitterShare]) -> None:
     )
     if doubles:
         raise ValidationError("shares", f"each seller has one share; twice: {', '.join(doubles)}")
+
+
+def check_credit_shares(shares: Sequence[LeadSplitterShare]) -> str:
+    """The credit split of a SHARE splitter's shares (domain/credit.py): users only, whole percentages
+    adding up to 100; a ValidationError on `shares` otherwise."""
+    if any(s.user_id is None for s in shares):
+        raise ValidationError("shares", "a sharing splitter shares leads among users, not partners")
+    checked = credit.check([credit.Share(s.user_id, s.weight) for s in shares])  # type: ignore[arg-type]
+    return credit.encode(checked)  # type: ignore[return-value]
+
+
+def lead_holder(shares: Sequence[LeadSplitterShare]) -> LeadSplitterShare:
+    """Who a SHARE splitter assigns a lead to: the largest share, ties by the share's id."""
+    return max(shares, key=lambda s: (s.weight, -(s.id or 0)))
 
 
 def next_share(shares: Sequence[LeadSplitterShare]) -> LeadSplitterShare:

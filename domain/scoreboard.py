@@ -172,12 +172,14 @@ class ScoreboardRequest:
 @dataclass(frozen=True)
 class DealGroup:
     """An aggregate of one owner's deals of one kind in one currency: WON and LOST deals closed in the
-    period (amount: actual revenue), OPEN deals whenever they were opened (amount: estimated revenue)."""
+    period (amount: actual revenue), OPEN deals whenever they were opened (amount: estimated revenue).
+    A deal shared among co-workers (domain/credit.py) counts in each credited user's group by its
+    percentage: `count` is then a fraction (0.33 of a deal) and `amount` that part of its amount."""
 
     owner_id: int
     kind: DealKind
     currency: str | None
-    count: int
+    count: Decimal | int
     amount: Decimal = Decimal(0)
     oldest_closed_at: datetime | None = None
 
@@ -200,11 +202,11 @@ class RepFigures:
     name: str
     rank: int
     won_revenue: Money
-    deals_won: int
-    deals_lost: int
+    deals_won: Decimal  # credited: whole deals, and each shared deal by the rep's percentage
+    deals_lost: Decimal
     win_rate: Decimal | None
     open_pipeline: Money
-    open_deals: int
+    open_deals: Decimal
     goal: Money | None
     deals_goal: Decimal | None
     progress: Decimal | None
@@ -220,12 +222,12 @@ class Scoreboard:
     currency: str
     time_left: int | None  # seconds; None when the period never ends (sliding windows, ALL_TIME)
     won_revenue: Money
-    deals_won: int
-    deals_lost: int
+    deals_won: Decimal  # the reps' credited deals: a fraction when a shared deal's users are not all shown
+    deals_lost: Decimal
     win_rate: Decimal | None
     average_deal_size: Money | None
     open_pipeline: Money
-    open_deals: int
+    open_deals: Decimal
     goal: Money | None
     progress: Decimal | None
     projected: Money
@@ -346,12 +348,12 @@ def compute_scoreboard(
 
     won: dict[int, Decimal] = {u: Decimal(0) for u in users}
     pipeline: dict[int, Decimal] = {u: Decimal(0) for u in users}
-    counts: dict[tuple[int, DealKind], int] = {}
+    counts: dict[tuple[int, DealKind], Decimal] = {}
     oldest: datetime | None = None
     for group in deals:
         if group.owner_id not in users:
             continue
-        counts[group.owner_id, group.kind] = counts.get((group.owner_id, group.kind), 0) + group.count
+        counts[group.owner_id, group.kind] = counts.get((group.owner_id, group.kind), Decimal(0)) + group.count
         if group.kind is DealKind.WON:
             won[group.owner_id] += convert(group.amount, group.currency)
         elif group.kind is DealKind.OPEN:
@@ -379,7 +381,8 @@ def compute_scoreboard(
         won_money = Money(won[user_id], currency).rounded()
         goal = Money(goal_money[user_id], currency).rounded() if user_id in goal_money else None
         projected = (won_money * factor).rounded()
-        deals_won, deals_lost = counts.get((user_id, DealKind.WON), 0), counts.get((user_id, DealKind.LOST), 0)
+        deals_won = counts.get((user_id, DealKind.WON), Decimal(0))
+        deals_lost = counts.get((user_id, DealKind.LOST), Decimal(0))
         unranked.append(
             dict(
                 user_id=user_id,
@@ -389,7 +392,7 @@ def compute_scoreboard(
                 deals_lost=deals_lost,
                 win_rate=percent(deals_won, deals_won + deals_lost),
                 open_pipeline=Money(pipeline[user_id], currency).rounded(),
-                open_deals=counts.get((user_id, DealKind.OPEN), 0),
+                open_deals=counts.get((user_id, DealKind.OPEN), Decimal(0)),
                 goal=goal,
                 deals_goal=goal_deals[user_id].quantize(PERCENT, rounding=ROUND_HALF_UP)
                 if user_id in goal_deals
@@ -403,8 +406,8 @@ def compute_scoreboard(
     reps = tuple(RepFigures(rank=n, **r) for n, r in enumerate(unranked, start=1))
 
     won_total = sum((r.won_revenue for r in reps), zero)
-    deals_won = sum(r.deals_won for r in reps)
-    deals_lost = sum(r.deals_lost for r in reps)
+    deals_won = sum((r.deals_won for r in reps), Decimal(0))
+    deals_lost = sum((r.deals_lost for r in reps), Decimal(0))
     goals_set = [r.goal for r in reps if r.goal is not None]
     goal_total = sum(goals_set, zero) if goals_set else None
     projected_total = sum((r.projected for r in reps), zero)
@@ -420,7 +423,7 @@ def compute_scoreboard(
         win_rate=percent(deals_won, deals_won + deals_lost),
         average_deal_size=Money(won_total.amount / deals_won, currency).rounded() if deals_won else None,
         open_pipeline=sum((r.open_pipeline for r in reps), zero),
-        open_deals=sum(r.open_deals for r in reps),
+        open_deals=sum((r.open_deals for r in reps), Decimal(0)),
         goal=goal_total,
         progress=percent(won_total.amount, goal_total.amount) if goal_total is not None else None,
         projected=projected_total,
@@ -452,7 +455,7 @@ _MOVING = frozenset(
 # An opportunity's owner and amount move figures; its account and partner move it between the boards
 # of those who may see it (a rep managing the account, a partner). So do an account's privacy,
 # manager and partner, for all its opportunities.
-_FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id"})
+_FIGURE_FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id", "credit_shares"})
 _ACCOUNT_FIELDS = frozenset({"is_private", "manager_id", "partner_id", "created_by_id"})
 
 

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import credit
 from domain.enums import OPEN_STAGES, Stage
 from domain.scoreboard import Period
 from persistence import tables
@@ -62,6 +63,7 @@ DEAL_FIELDS = frozenset(
         "estimated_revenue",
         "probability",
         "expected_close_date",
+        "credit_shares",
     }
 )
 ACCOUNT_FIELDS = frozenset({"is_private", "created_by_id", "manager_id", "partner_id"})
@@ -155,6 +157,7 @@ DEAL_COLUMNS = (
     o.c.estimated_revenue_currency,
     o.c.probability,
     o.c.expected_close_date,
+    o.c.credit_shares,
 )
 # A won deal's contracts (one row per contract, outer-joined): what the report by product counts.
 SOLD_COLUMNS = (
@@ -178,9 +181,11 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def contributions(deal: Any, account: AccountSide) -> list[tuple[Key, int]]:
-    """The buckets one opportunity (a row of DEAL_COLUMNS) counts in, each with its amount in
-    ten-thousandths; none for a stage the board does not count."""
+def contributions(deal: Any, account: AccountSide) -> list[tuple[Key, int, int]]:
+    """The buckets one opportunity (a row of DEAL_COLUMNS) counts in, each with its credit in hundredths
+    of a deal and its amount in millionths (ten-thousandths × percent); none for a stage the board does
+    not count. A shared deal counts once per credited user, by that user's percentage, as if each user
+    owned that part of it (the key's owner is the credited user)."""
     kind = OPEN_KINDS.get(deal.stage)
     if kind is None:
         return []
@@ -195,32 +200,36 @@ def contributions(deal: Any, account: AccountSide) -> list[tuple[Key, int]]:
             times += [(MONTH, day.replace(day=1)), (DAY, day)]
     private = account.is_private
     creator = (account.created_by_id or 0) if private else 0
-    sides = [(OWNER, 0, 0, 0)]
-    if account.manager_id is not None and account.manager_id != deal.owner_id:
-        sides.append((MANAGER, account.manager_id, 0, 0))
-    if not private and (deal.partner_id is not None or account.partner_id is not None):
-        sides.append((PARTNER, 0, deal.partner_id or 0, account.partner_id or 0))
     value = e4(amount)
-    return [
-        (
-            Key(
-                slice_,
-                grain,
-                start,
-                kind,
-                deal.owner_id,
-                currency or "",
-                manager,
-                partner,
-                account_partner,
-                private,
-                creator,
-            ),
-            value,
-        )
-        for grain, start in times
-        for slice_, manager, partner, account_partner in sides
-    ]
+    found = []
+    for user, percent in credit.credited(deal.owner_id, deal.credit_shares):
+        sides = [(OWNER, 0, 0, 0)]
+        if account.manager_id is not None and account.manager_id != user:
+            sides.append((MANAGER, account.manager_id, 0, 0))
+        if not private and (deal.partner_id is not None or account.partner_id is not None):
+            sides.append((PARTNER, 0, deal.partner_id or 0, account.partner_id or 0))
+        found += [
+            (
+                Key(
+                    slice_,
+                    grain,
+                    start,
+                    kind,
+                    user,
+                    currency or "",
+                    manager,
+                    partner,
+                    account_partner,
+                    private,
+                    creator,
+                ),
+                percent,
+                value * percent,
+            )
+            for grain, start in times
+            for slice_, manager, partner, account_partner in sides
+        ]
+    return found
 
 
 class Sold(NamedTuple):
@@ -326,12 +335,12 @@ class Sums(dict[Any, list[int]]):
 
 
 class Tally(dict[Key, list[int]]):
-    """Deals and amounts per bucket, to add (or, negative, to take away)."""
+    """Credit (hundredths of deals) and amounts (millionths) per bucket, to add (or, negative, to take away)."""
 
-    def add(self, counted: Iterable[tuple[Key, int]], sign: int = 1) -> None:
-        for key, amount in counted:
+    def add(self, counted: Iterable[tuple[Key, int, int]], sign: int = 1) -> None:
+        for key, share, amount in counted:
             entry = self.setdefault(key, [0, 0])
-            entry[0] += sign
+            entry[0] += sign * share
             entry[1] += sign * amount
 
     def changes(self) -> list[tuple[Key, int, int]]:
@@ -345,8 +354,8 @@ def _upsert(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=list(KEY),
         set_={
-            "deals": buckets.c.deals + stmt.excluded.deals,
-            "amount_e4": buckets.c.amount_e4 + stmt.excluded.amount_e4,
+            "credit": buckets.c.credit + stmt.excluded.credit,
+            "amount_e6": buckets.c.amount_e6 + stmt.excluded.amount_e6,
         },
     )
 
@@ -386,7 +395,7 @@ async def apply_sums(conn: AsyncConnection, name: str, sums: Sums) -> None:
         await conn.execute(_sibling_emptied(name), emptied)
 
 
-_EMPTIED = delete(buckets).where(buckets.c.deals == 0, *(buckets.c[k] == bindparam(f"k_{k}") for k in KEY))
+_EMPTIED = delete(buckets).where(buckets.c.credit == 0, *(buckets.c[k] == bindparam(f"k_{k}") for k in KEY))
 
 
 async def apply(conn: AsyncConnection, tally: Tally) -> None:
@@ -396,7 +405,7 @@ async def apply(conn: AsyncConnection, tally: Tally) -> None:
         return
     await conn.execute(
         _upsert(conn.dialect.name),
-        [{**key._asdict(), "deals": deals, "amount_e4": amount} for key, deals, amount in changes],
+        [{**key._asdict(), "credit": share, "amount_e6": amount} for key, share, amount in changes],
     )
     emptied = [{f"k_{k}": v for k, v in key._asdict().items()} for key, deals, _ in changes if deals < 0]
     if emptied:
@@ -513,11 +522,15 @@ BATCH = 50_000  # opportunities recomputed at a time: memory stays bounded at an
 
 
 def _owner_batches(conn: Connection) -> Iterator[tuple[list[int], int]]:
-    """The owners in batches of about BATCH opportunities, with how many each batch holds."""
-    counts = conn.execute(select(o.c.owner_id, func.count()).group_by(o.c.owner_id).order_by(o.c.owner_id))
+    """The owners (and the users credited with a share of a deal they do not own) in batches of about
+    BATCH opportunities, with how many each batch holds."""
+    counts = dict(list(conn.execute(select(o.c.owner_id, func.count()).group_by(o.c.owner_id))))
+    for (text,) in conn.execute(select(o.c.credit_shares).where(o.c.credit_shares.is_not(None)).distinct()):
+        for share in credit.decode(text):
+            counts.setdefault(share.user_id, 0)
     batch: list[int] = []
     held = 0
-    for owner_id, count in counts:
+    for owner_id, count in sorted(counts.items()):
         batch.append(owner_id)
         held += count
         if held >= BATCH:
@@ -533,14 +546,22 @@ def recompute(conn: Connection, owners: Sequence[int]) -> Tally:
 
 
 def recompute_all(conn: Connection, owners: Sequence[int]) -> tuple[Tally, Sums]:
-    """The scoreboard and report buckets of these owners' opportunities, from the deal table."""
+    """The scoreboard and report buckets of these owners (the buckets whose owner is one of them), from
+    the deal table: their unshared opportunities, and the shared ones (all of them, each batch: a shared
+    deal counts in the buckets of users of any batch; shared deals are the few large ones)."""
     tally, sums = Tally(), Sums()
-    for start in range(0, len(owners), CHUNK):
-        rows = conn.execute(_deals_with_accounts().where(o.c.owner_id.in_(owners[start : start + CHUNK])))
+    mine = set(owners)
+
+    def count(rows: Iterable[Any]) -> None:
         for row, sold in _by_deal(rows).values():
             counted, reported = _counted(row, sold, AccountSide.of_row(row))
-            tally.add(counted)
-            sums.add(reported)
+            tally.add(c for c in counted if c[0].owner_id in mine)
+            sums.add(r for r in reported if r[0].owner_id in mine)
+
+    for start in range(0, len(owners), CHUNK):
+        batch = owners[start : start + CHUNK]
+        count(conn.execute(_deals_with_accounts().where(o.c.owner_id.in_(batch), o.c.credit_shares.is_(None))))
+    count(conn.execute(_deals_with_accounts().where(o.c.credit_shares.is_not(None))))
     return tally, sums
 
 
@@ -585,7 +606,7 @@ def rebuild(conn: Connection, say: Callable[[str], None] | None = None, which: S
             batches = []
             if SCOREBOARD in which:
                 rows = [
-                    {**key._asdict(), "deals": deals, "amount_e4": amount} for key, deals, amount in tally.changes()
+                    {**key._asdict(), "credit": share, "amount_e6": amount} for key, share, amount in tally.changes()
                 ]
                 batches.append((buckets, rows))
             if REPORTS in which:
@@ -647,7 +668,7 @@ def differences(conn: Connection, say: Callable[[str], None] | None = None) -> l
             continue
         tally, sums = recompute_all(conn, batch)
         expected = {tuple(key): (deals, amount) for key, deals, amount in tally.changes()}
-        _compare(found, expected, _stored(conn, buckets, KEY, ("deals", "amount_e4"), batch), Key)
+        _compare(found, expected, _stored(conn, buckets, KEY, ("credit", "amount_e6"), batch), Key)
         expected = {tuple(key): tuple(values) for key, values in sums.changes()}
         _compare(found, expected, _stored(conn, report_buckets, REPORT_KEY, report_figures, batch), ReportKey)
         done += held

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     cast,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import credit
 from domain.enums import OPEN_STAGES, Stage
 from domain.errors import NotFound
 from domain.money import Money
@@ -67,17 +69,50 @@ def _sum(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
 
 def deal_groups_statement(period: Period, team_id: int | None, dialect: str, viewer: Viewer = EVERYTHING) -> Select:
     """Closed deals of the period per owner, stage and currency (with the oldest closing time, for a
-    sliding window), and open deals per owner and currency whenever they were opened.
+    sliding window), and open deals per owner and currency whenever they were opened; each row with
+    'DEAL' first and the deals' `credit_shares` last (NULL: unshared, the owner's in full). A shared
+    deal is counted once per credited user (`_credited`), as that user's, under the board's rule for
+    a deal of that owner; the percentage is applied when the rows are read.
 
     Where most rows qualify (open deals; closed deals of all time or of a period longer than WIDE) a
     scan of the table beats the (stage, closed_at) index, whose random row lookups SQLite would
     otherwise pick: `stage || ''` keeps the planners off that index there. Grouping by `owner_id + 0` keeps SQLite from walking the
     owner index for the sake of its order (a hash or a sort of the few groups is far cheaper)."""
+    return union_all(
+        *_deal_groups_parts(period, team_id, dialect, viewer, shared=False),
+        *_deal_groups_parts(period, team_id, dialect, viewer, shared=True),
+    )  # type: ignore[return-value]
+
+
+def _credited() -> tuple[Any, Any]:
+    """The users credited with a part of a shared deal: a join of the deals to `users` on the user's
+    id in the deal's canonical shares text ("7:34,9:33,12:33"), and the condition to join on."""
+    u = tables.users.alias("credited")
     o = tables.opportunities.c
-    owner = (o.owner_id + 0).label("owner_id")
-    in_team = [o.owner_id.in_(select(tables.users.c.id).where(tables.users.c.team_id == team_id))] if team_id else []
-    visible = viewer.rule(tables.opportunities)
+    return u, literal(",").concat(o.credit_shares).like(
+        literal("%,").concat(cast(u.c.id, String)).concat(literal(":%"))
+    )
+
+
+def _deal_groups_parts(period: Period, team_id: int | None, dialect: str, viewer: Viewer, shared: bool) -> list:
+    o = tables.opportunities.c
+    if shared:
+        credited, on = _credited()
+        who = credited.c.id
+        source: Any = tables.opportunities.join(credited, on).join(
+            tables.accounts, tables.accounts.c.id == o.account_id
+        )
+        visible = scoreboard_deal_rule(viewer, tables.accounts, owner=who)
+        only = [o.credit_shares.is_not(None)]
+    else:
+        who = o.owner_id
+        source = tables.opportunities
+        visible = viewer.rule(tables.opportunities)
+        only = [o.credit_shares.is_(None)]
+    owner = (who + 0).label("owner_id")
+    in_team = [who.in_(select(tables.users.c.id).where(tables.users.c.team_id == team_id))] if team_id else []
     in_team += [visible] if visible is not None else []  # a caller's board counts only what it may see
+    in_team += only
     if period.sliding:
         when = [o.closed_at > period.start, o.closed_at <= period.end]
     else:
@@ -87,29 +122,35 @@ def deal_groups_statement(period: Period, team_id: int | None, dialect: str, vie
     closed_stage = o.stage.concat("") if wide else o.stage
     closed = (
         select(
+            literal("DEAL").label("source"),
             owner,
             o.stage.label("kind"),
             o.actual_revenue_currency.label("currency"),
             func.count().label("deals"),
             _sum(o.actual_revenue_amount, dialect).label("amount"),
             func.min(o.closed_at).label("oldest"),
+            o.credit_shares,
         )
+        .select_from(source)
         .where(closed_stage.in_([Stage.WON.value, Stage.LOST.value]), *when, *in_team)
-        .group_by(owner, o.stage, o.actual_revenue_currency)
+        .group_by(owner, o.stage, o.actual_revenue_currency, o.credit_shares)
     )
     opened = (
         select(
+            literal("DEAL"),
             owner,
             literal(DealKind.OPEN.value),
             o.estimated_revenue_currency,
             func.count(),
             _sum(o.estimated_revenue_amount, dialect),
             null(),
+            o.credit_shares,
         )
+        .select_from(source)
         .where(o.stage.concat("").in_([s.value for s in OPEN_STAGES]), *in_team)
-        .group_by(owner, o.estimated_revenue_currency)
+        .group_by(owner, o.estimated_revenue_currency, o.credit_shares)
     )
-    return union_all(closed, opened)  # type: ignore[return-value]
+    return [closed, opened]
 
 
 def bucket_groups_statement(
@@ -153,21 +194,23 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
     b = tables.scoreboard_buckets.c
     times, in_team = _bucket_times(everything, months, day_ranges, team)
     branches = [
-        select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(b.slice == slice_, when, rule, *in_team)
+        select(b.owner_id, b.kind, b.currency, b.credit, b.amount_e6).where(b.slice == slice_, when, rule, *in_team)
         for slice_, rule in scoreboard_bucket_slices(viewer)
         for when in times
     ]
     if branches:
         found = union_all(*branches).subquery("found")
     else:  # a viewer who may see nothing
-        found = select(b.owner_id, b.kind, b.currency, b.deals, b.amount_e4).where(false()).subquery("found")
+        found = select(b.owner_id, b.kind, b.currency, b.credit, b.amount_e6).where(false()).subquery("found")
     summed = select(
+        literal("BUCKET").label("source"),
         found.c.owner_id,
         found.c.kind,
         found.c.currency,
-        func.sum(found.c.deals).label("deals"),
-        func.sum(found.c.amount_e4).label("amount"),
+        func.sum(found.c.credit).label("deals"),
+        func.sum(found.c.amount_e6).label("amount"),
         type_coerce(null(), tables.UTCDateTime).label("oldest"),
+        type_coerce(null(), String).label("credit_shares"),
     ).group_by(found.c.owner_id, found.c.kind, found.c.currency)
     o, a = tables.opportunities.c, tables.accounts.c
     # Each edge deal's account by its key: on PostgreSQL a lateral lookup the planner cannot flatten
@@ -179,32 +222,42 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
     else:
         account = tables.accounts
         deals = tables.opportunities.join(account, a.id == o.account_id)
-    visible = scoreboard_deal_rule(viewer, account)
-    mine = ([o.owner_id.in_(_team_members())] if team else []) + ([visible] if visible is not None else [])
     amount = (
         cast(func.round(o.actual_revenue_amount * aggregates.E4), BigInteger)
         if dialect == "sqlite"
         else o.actual_revenue_amount * aggregates.E4
     )
-    parts = [
-        select(
-            o.owner_id,
-            o.stage,
-            o.actual_revenue_currency,
-            func.count(),
-            func.sum(amount),
-            func.min(o.closed_at),
-        )
-        .select_from(deals)
-        .where(
-            o.stage.in_([Stage.WON.value, Stage.LOST.value]),
-            o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
-            o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
-            *mine,
-        )
-        .group_by(o.owner_id, o.stage, o.actual_revenue_currency)
-        for n, (after, until) in enumerate(edges)
-    ]
+    credited, on = _credited()
+    parts = []
+    for n, (after, until) in enumerate(edges):
+        # Unshared deals by their owner; shared ones once per credited user, as that user's.
+        for who, source, only in (
+            (o.owner_id, deals, o.credit_shares.is_(None)),
+            (credited.c.id, deals.join(credited, on), o.credit_shares.is_not(None)),
+        ):
+            visible = scoreboard_deal_rule(viewer, account, owner=who)
+            mine = ([who.in_(_team_members())] if team else []) + ([visible] if visible is not None else [])
+            parts.append(
+                select(
+                    literal("EDGE"),
+                    who,
+                    o.stage,
+                    o.actual_revenue_currency,
+                    func.count(),
+                    func.sum(amount),
+                    func.min(o.closed_at),
+                    o.credit_shares,
+                )
+                .select_from(source)
+                .where(
+                    o.stage.in_([Stage.WON.value, Stage.LOST.value]),
+                    o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
+                    o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
+                    only,
+                    *mine,
+                )
+                .group_by(who, o.stage, o.actual_revenue_currency, o.credit_shares)
+            )
     return union_all(summed, *parts) if parts else summed  # type: ignore[return-value]
 
 
@@ -227,6 +280,20 @@ def _bucket_times(everything: bool, months: bool, day_ranges: int, team: bool) -
             for n in range(day_ranges)
         ]
     return times, ([b.owner_id.in_(_team_members())] if team else [])
+
+
+def _deal_in_team() -> Any:
+    """A deal of the partial days that counts for the `team` parameter's board: owned by one of its
+    members, or shared with one (each credited part is then kept only if its user is a member)."""
+    o = tables.opportunities.c
+    credited, on = _credited()
+    return or_(
+        o.owner_id.in_(_team_members()),
+        and_(
+            o.credit_shares.is_not(None),
+            select(credited.c.id).where(on, credited.c.team_id == bindparam("team", type_=Integer)).exists(),
+        ),
+    )
 
 
 def _team_members() -> Select:
@@ -333,9 +400,22 @@ async def _deal_groups(
     else:  # ten-thousandths
         stmt, params = bucket_groups_statement(period, team_id, dialect, viewer)
         places = 4
-    for owner_id, kind, currency, count, amount, oldest in await conn.execute(stmt, params):
-        _merge(merged, owner_id, kind, currency, count, Decimal(amount or 0).scaleb(-places), oldest)
+    for source, owner_id, kind, currency, count, amount, oldest, shares in await conn.execute(stmt, params):
+        if source == "BUCKET":  # credit in hundredths, amounts in millionths
+            _merge(merged, owner_id, kind, currency, Decimal(count).scaleb(-2), Decimal(amount or 0).scaleb(-6), None)
+            continue
+        part = _part(owner_id, shares)
+        count, amount = Decimal(count) * part, Decimal(amount or 0).scaleb(-places if source == "DEAL" else -4) * part
+        _merge(merged, owner_id, kind, currency, count, amount, oldest)
     return _groups(merged)
+
+
+def _part(user_id: int, shares: str | None) -> Decimal:
+    """The part of a deal credited to `user_id` (1 for an unshared deal's owner)."""
+    if shares is None:
+        return Decimal(1)
+    percent = dict(credit.decode(shares)).get(user_id, 0)
+    return Decimal(percent).scaleb(-2)
 
 
 def _merge(
@@ -343,11 +423,11 @@ def _merge(
     owner_id: int,
     kind: str,
     currency: str | None,
-    count: int,
+    count: Decimal,
     amount: Decimal,
     oldest: datetime | None,
 ) -> None:
-    entry = merged.setdefault((owner_id, kind, currency or None), [0, Decimal(0), None])
+    entry = merged.setdefault((owner_id, kind, currency or None), [Decimal(0), Decimal(0), None])
     entry[0] += count
     entry[1] += amount
     if oldest is not None:
@@ -416,8 +496,12 @@ class BoardSource(NamedTuple):
     event_id: int | None
     rates: dict[str, Any]
     team: Any | None
-    buckets: list[tuple]  # slice, owner, kind, currency, manager, partner, account partner, private, creator, deals, e4
-    edges: list[tuple]  # owner, stage, currency, partner, manager, account partner, private, creator, deals, e4, oldest
+    # slice, owner, kind, currency, manager, partner, account partner, private, creator, credit (hundredths of
+    # deals), amount (millionths)
+    buckets: list[tuple]
+    # owner (the credited user of a shared deal's part), stage, currency, partner, manager, account partner,
+    # private, creator, deals (Decimal: credited), amount (Decimal: credited), oldest
+    edges: list[tuple]
     users: dict[int, Any]  # id -> UserRow, every user
     goals: list[tuple[int, int, GoalRow]]  # (user id, goal id, goal) overlapping the period, by user and start
     team_of: dict[int, int | None]  # every user's team
@@ -439,12 +523,12 @@ async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, n
     period = request.period.resolve(now)
     stmt, params = board_source_statement(period, team_id, conn.dialect.name)
     buckets: list[tuple] = []
-    edges: list[tuple] = []
+    read_edges: list[tuple] = []
     for row in await conn.execute(stmt, params):
         if row[0] == "EDGE":
-            edges.append(tuple(row[1:]))
+            read_edges.append(tuple(row[1:]))
         else:
-            buckets.append(tuple(row[:-1]))
+            buckets.append(tuple(row[:-2]))
     users: dict[int, Any] = {}
     goals: list[tuple[int, int, GoalRow]] = []
     for row in await conn.execute(reps_statement(period, None, (), EVERYTHING, every_user=True)):
@@ -466,6 +550,27 @@ async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, n
         if row[0] != aggregates.PARTNER:
             by_key.setdefault((row[0], row[1] if row[0] == aggregates.OWNER else row[4]), []).append(row)
     team_of = {u: row.team_id for u, row in users.items()}
+    edges: list[tuple] = []
+    for (
+        owner,
+        stage,
+        currency,
+        partner,
+        manager,
+        account_partner,
+        private,
+        creator,
+        count,
+        e4,
+        oldest,
+        shares,
+    ) in read_edges:
+        for user, percent in credit.credited(owner, shares):  # a shared deal once per credited user
+            if team_id is not None and shares is not None and team_of.get(user) != team_id:
+                continue
+            part = Decimal(percent).scaleb(-2)
+            attributes = (user, stage, currency, partner, manager, account_partner, private, creator)
+            edges.append((*attributes, Decimal(count) * part, Decimal(e4 or 0).scaleb(-4) * part, oldest))
     return BoardSource(request, now, event_id, rates, team, buckets, edges, users, goals, team_of, by_slice, by_key)
 
 
@@ -475,15 +580,27 @@ def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
     sight = scoreboard_cut(viewer, source.team_of)
     merged: dict[tuple[int, str, str | None], list[Any]] = {}
     bucket = sight.bucket
-    for slice_, owner, kind, currency, manager, partner, account_partner, private, creator, deals, e4 in _candidates(
+    for slice_, owner, kind, currency, manager, partner, account_partner, private, creator, share, e6 in _candidates(
         source, sight
     ):
         if bucket(slice_, owner, manager, partner, account_partner, private, creator):
-            _merge(merged, owner, kind, currency, deals, Decimal(e4 or 0).scaleb(-4), None)
+            _merge(merged, owner, kind, currency, Decimal(share).scaleb(-2), Decimal(e6 or 0).scaleb(-6), None)
     deal = sight.deal
-    for owner, stage, currency, partner, manager, account_partner, private, creator, deals, e4, oldest in source.edges:
+    for (
+        owner,
+        stage,
+        currency,
+        partner,
+        manager,
+        account_partner,
+        private,
+        creator,
+        deals,
+        amount,
+        oldest,
+    ) in source.edges:
         if deal(owner, partner, manager, account_partner, private, creator):
-            _merge(merged, owner, stage, currency, deals, Decimal(e4 or 0).scaleb(-4), oldest)
+            _merge(merged, owner, stage, currency, deals, amount, oldest)
     groups = _groups(merged)
     team_id = source.request.team_id
     goals = [(user, goal) for user, _, goal in source.goals if sight.goal(user)]
@@ -549,7 +666,7 @@ def _board_source(shape: tuple, dialect: str) -> Select:
     b = tables.scoreboard_buckets.c
     times, in_team = _bucket_times(everything, months, day_ranges, team)
     keyed = (b.slice, b.owner_id, b.kind, b.currency, b.manager_id, b.partner_id, b.account_partner_id, b.is_private)
-    columns = (*keyed, b.creator_id, b.deals, b.amount_e4)
+    columns = (*keyed, b.creator_id, b.credit, b.amount_e6)
     # One branch per slice and part of the period: a range of the buckets' key, as for one viewer.
     found = union_all(
         *(
@@ -564,9 +681,10 @@ def _board_source(shape: tuple, dialect: str) -> Select:
         *group,
         f.is_private,
         f.creator_id,
-        func.sum(f.deals).label("deals"),
-        func.sum(f.amount_e4).label("amount"),
+        func.sum(f.credit).label("deals"),
+        func.sum(f.amount_e6).label("amount"),
         type_coerce(null(), tables.UTCDateTime).label("oldest"),
+        type_coerce(null(), String).label("credit_shares"),
     ).group_by(*group, f.is_private, f.creator_id)
     o, a = tables.opportunities.c, tables.accounts.c
     account = select(a.id, a.is_private, a.created_by_id, a.manager_id, a.partner_id).where(a.id == o.account_id)
@@ -592,15 +710,16 @@ def _board_source(shape: tuple, dialect: str) -> Select:
             func.count(),
             func.sum(amount),
             func.min(o.closed_at),
+            o.credit_shares,
         )
         .select_from(deals)
         .where(
             o.stage.in_([Stage.WON.value, Stage.LOST.value]),
             o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
             o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
-            *([o.owner_id.in_(_team_members())] if team else []),
+            *([_deal_in_team()] if team else []),
         )
-        .group_by(*attributes, c.is_private, c.created_by_id)
+        .group_by(*attributes, c.is_private, c.created_by_id, o.credit_shares)
         for n, (after, until) in enumerate(edges)
     ]
     return union_all(summed, *parts) if parts else summed  # type: ignore[return-value]

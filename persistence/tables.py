@@ -332,6 +332,7 @@ opportunities = Table(
     Column("actual_revenue_currency", String(3)),
     Column("loss_reason", Text),
     Column("stage_changed_at", UTCDateTime),
+    Column("credit_shares", String(400)),  # "user:percent,..." by user (domain/credit.py); NULL: the owner's
     *_stamps(),
     Index("ix_opportunities_stage_closed_at", "stage", "closed_at"),
     Index("ix_opportunities_name", "name"),
@@ -460,6 +461,7 @@ leads = Table(
     _fk("matched_account_id", "accounts.id", ondelete="SET NULL", index=False),
     Column("match_reasons", JSON),
     _fk("merged_into_id", "leads.id", ondelete="SET NULL", index=False),
+    Column("credit_shares", String(400)),  # "user:percent,..." by user (domain/credit.py); NULL: not shared
     *_stamps(),
     Index("ix_leads_board", "status", "archived", "priority", "created_at"),
     Index("ix_leads_created_at", "created_at"),
@@ -734,6 +736,8 @@ lead_splitters = Table(
     _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("active", Boolean, nullable=False, default=True),
+    # QUOTA: each lead to one seller by weight; SHARE: each lead's credit shared by its weights in percent.
+    Column("mode", String(8), nullable=False, default="QUOTA", server_default="QUOTA"),
     *_stamps(),
 )
 
@@ -1014,8 +1018,11 @@ scoreboard_buckets = Table(
     Column("account_partner_id", Integer, primary_key=True),  # PARTNER slice: the account's partner or 0
     Column("is_private", Boolean, primary_key=True),  # the account is private ...
     Column("creator_id", Integer, primary_key=True),  # ... and was created by this user (0: nobody)
-    Column("deals", Integer, nullable=False),
-    Column("amount_e4", AMOUNT_E4, nullable=False),
+    # The deals credited, in hundredths (a deal shared 34/33/33 counts 34, 33 and 33 in three owners'
+    # buckets; an unshared deal 100 in its owner's), and the amounts credited in millionths (the amount in
+    # ten-thousandths times the percentage): whole numbers, exact on both databases.
+    Column("credit", BigInteger, nullable=False),
+    Column("amount_e6", AMOUNT_E4, nullable=False),
     Index("ix_scoreboard_buckets_owner", "owner_id", "grain", "starts_on"),
     Index("ix_scoreboard_buckets_manager", "manager_id", "grain", "starts_on"),
 )

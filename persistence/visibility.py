@@ -530,12 +530,14 @@ def _bucket_slices(role: str | None, table: str) -> tuple[tuple[str, ColumnEleme
     )
 
 
-def scoreboard_deal_rule(viewer: Viewer, account: Any) -> ColumnElement | None:
+def scoreboard_deal_rule(viewer: Viewer, account: Any, owner: Any = None) -> ColumnElement | None:
     """`_opportunities` for a statement that joins each opportunity to its account (`account`, a FROM
     with the columns of `accounts`, e.g. a lateral lookup): the same rule on the joined row, where
     the deal table's rule looks the account up in a subquery over all accounts. For the few deals of
-    a scoreboard's partial days. None: every row."""
+    a scoreboard's partial days. None: every row. `owner`: the credited user of a shared deal's part
+    (the board counts a part as if that user owned it); the deal's owner by default."""
     role, c = viewer.role, account.c
+    owner = o.c.owner_id if owner is None else owner
     if role is None:
         return None
     if role == "NOBODY":
@@ -545,7 +547,7 @@ def scoreboard_deal_rule(viewer: Viewer, account: Any) -> ColumnElement | None:
     not_hidden = or_(c.is_private == false(), c.created_by_id == V_USER)
     if role == ADMIN:
         return not_hidden
-    return and_(not_hidden, or_(_mine(o.c.owner_id, role), _mine(c.manager_id, role)))
+    return and_(not_hidden, or_(_mine(owner, role), _mine(c.manager_id, role)))
 
 
 # --- the same scoreboard rules in Python: each viewer's board cut from one read for all viewers ---

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -159,6 +160,9 @@ def _figures(table: str, figures: tuple[int, ...]) -> str:
     if table == "activity":
         activities, minutes = figures
         return f"{activities} activities, {minutes} minutes"
+    if table == "scoreboard":  # credited deals in hundredths, amounts in millionths (shared deals)
+        share, amount = figures
+        return f"{Decimal(share).scaleb(-2)} deals credited, {Decimal(amount).scaleb(-6)}"
     deals, amount, *weighted = figures
     extra = f" (weighted {from_e4(weighted[0]).scaleb(-2)})" if weighted else ""
     return f"{deals} deals, {from_e4(amount)}{extra}"

@@ -11,7 +11,15 @@ from domain.enums import LeadStatus, Role
 from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import LeadChanged, LeadCreated, LeadEvent
 from domain.leads import Campaign, Lead
-from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, first_matching, next_share
+from domain.routing import (
+    LeadRoutingRule,
+    LeadSplitter,
+    LeadSplitterShare,
+    check_credit_shares,
+    first_matching,
+    lead_holder,
+    next_share,
+)
 from domain.uow import UnitOfWork
 from domain.workflows.lead_identity import match_data, matching_settings, recognise
 from domain.workflows.leads import LEAD_FIELDS, NewLead, checked_priority
@@ -77,16 +85,21 @@ class Router:
         router.rules = [r for r in rules if r.splitter_id is None or r.splitter_id in router.splitters]
         return router
 
-    def route(self, lead: Lead) -> tuple[LeadRoutingRule | None, int | None, int | None]:
-        """(rule, user id, partner id) for the lead; counts a splitter's pick."""
+    def route(self, lead: Lead) -> tuple[LeadRoutingRule | None, int | None, int | None, str | None]:
+        """(rule, user id, partner id, credit shares) for the lead; counts a splitter's pick. A sharing splitter
+        (mode SHARE) gives the lead to its largest share's user and shares its credit by the splitter's
+        percentages (domain/credit.py); every other target leaves the credit as it is (None)."""
         rule = first_matching(self.rules, lead)
         if rule is None:
-            return None, None, None
+            return None, None, None, None
         if rule.splitter_id is None:
-            return rule, rule.user_id, rule.partner_id
-        share = next_share(self.shares[rule.splitter_id])
+            return rule, rule.user_id, rule.partner_id, None
+        shares = self.shares[rule.splitter_id]
+        if self.splitters[rule.splitter_id].mode == "SHARE":
+            return rule, lead_holder(shares).user_id, None, check_credit_shares(shares)
+        share = next_share(shares)
         share.assigned += 1
-        return rule, share.user_id, share.partner_id
+        return rule, share.user_id, share.partner_id, None
 
     async def save(self, uow: UnitOfWork) -> None:
         for _splitter_id, shares in self.shares.items():
@@ -135,10 +148,12 @@ async def ingest_leads(
     results = []
     for draft in drafts:
         await recognise(uow, draft, settings)
-        rule, user_id, partner_id = router.route(draft)
+        rule, user_id, partner_id, shares = router.route(draft)
         if rule is None and uow.actor.partner_id is not None:
             partner_id = uow.actor.partner_id
         draft.assigned_user_id, draft.assigned_partner_id = user_id, partner_id
+        if shares is not None:
+            draft.credit_shares = shares
         if rule is not None and rule.priority is not None:
             draft.priority = rule.priority
         lead = await uow.add(draft)
@@ -243,11 +258,13 @@ async def route_leads(cmd: RouteLeads, uow: UnitOfWork) -> Rerouted:
             raise Conflict(
                 f"lead {ref(lead)} is {'archived' if lead.archived else lead.status.value}; not routed again"
             )
-        rule, user_id, partner_id = router.route(lead)
+        rule, user_id, partner_id, shares = router.route(lead)
         if rule is None:
             unmatched += 1
             continue
         values: dict[str, object] = {"assigned_user_id": user_id, "assigned_partner_id": partner_id}
+        if shares is not None:  # a sharing splitter's credit split
+            values["credit_shares"] = shares
         if rule.priority is not None:
             values["priority"] = rule.priority
         updated = await uow.update(apply(lead, values))

@@ -10,7 +10,7 @@ from domain.commands import UNSET, apply, changes, expect_version, fits, given
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import DomainEvent
 from domain.people import Partner, User
-from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, check_shares
+from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare, check_credit_shares, check_shares
 from domain.uow import UnitOfWork
 
 
@@ -47,17 +47,22 @@ class CreateSplitter:
     name: str
     shares: list[ShareSpec]
     active: bool = True
+    mode: str = "QUOTA"
 
 
 async def create_lead_splitter(cmd: CreateSplitter, uow: UnitOfWork) -> LeadSplitter:
-    """Create a lead splitter that shares leads between sellers by weight."""
+    """Create a lead splitter: QUOTA hands each lead to one seller, sellers taking leads by weight (50/30/20);
+    SHARE shares each lead's credit among all its users, the weights being percentages adding up to 100 (33/33/34),
+    and gives the lead to the largest share's user."""
     uow.actor.ensure_staff("manage lead splitters")
     fits(cmd.name, "name")
-    LeadSplitter(name=cmd.name)
+    mode = LeadSplitter(name=cmd.name, mode=cmd.mode or "QUOTA").mode
     shares = await _shares(uow, 0, cmd.shares)
+    if mode == "SHARE":
+        check_credit_shares(shares)
     if await uow.count(LeadSplitter, name=cmd.name.strip()):
         raise Conflict(f"a lead splitter named {cmd.name.strip()!r} exists already")
-    splitter = await uow.add(LeadSplitter(name=cmd.name, active=cmd.active))
+    splitter = await uow.add(LeadSplitter(name=cmd.name, active=cmd.active, mode=mode))
     for share in shares:
         share.splitter_id = splitter.id
         await uow.add(share)
@@ -75,19 +80,24 @@ class UpdateSplitter:
     name: str = UNSET
     active: bool = UNSET
     shares: list[ShareSpec] = UNSET
+    mode: str = UNSET
 
 
 async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSplitter:
-    """Rename a lead splitter, switch it on or off, or replace its shares. New shares start a new count: every seller
-    starts from zero, so the new weights hold from the next lead on."""
+    """Rename a lead splitter, switch it on or off, change its mode (QUOTA or SHARE), or replace its shares. New
+    shares start a new count: every seller starts from zero, so the new weights hold from the next lead on."""
     uow.actor.ensure_staff("manage lead splitters")
     # Wait for ingestions counting on this splitter to finish rather than fail on their counts.
     await uow.lock(LeadSplitter, cmd.id)
     splitter = await uow.get(LeadSplitter, cmd.id)
     expect_version(splitter, cmd.version)
-    values = changes(cmd, "name", "active")
+    values = changes(cmd, "name", "active", "mode")
     if "active" in values and values["active"] is None:
         raise ValidationError("active", "cannot be null")
+    if "mode" in values:
+        if values["mode"] is None:
+            raise ValidationError("mode", "cannot be null")
+        values["mode"] = LeadSplitter(name=splitter.name, mode=values["mode"]).mode
     fits(values.get("name"), "name")
     if values.get("name") is not None and values["name"].strip() != splitter.name:
         if await uow.count(LeadSplitter, name=values["name"].strip()):
@@ -95,6 +105,10 @@ async def update_lead_splitter(cmd: UpdateSplitter, uow: UnitOfWork) -> LeadSpli
     if cmd.shares is None:
         raise ValidationError("shares", "cannot be null; a splitter always has shares")
     shares = await _shares(uow, splitter.id, cmd.shares) if given(cmd.shares) else None
+    if values.get("mode", splitter.mode) == "SHARE" and ("mode" in values or shares is not None):
+        check_credit_shares(
+            shares if shares is not None else await uow.find(LeadSplitterShare, splitter_id=splitter.id)
+        )
     updated = await uow.update(apply(splitter, values))
     if shares is not None:
         if updated.version == splitter.version:

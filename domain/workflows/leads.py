@@ -408,6 +408,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
             partner_id=lead.assigned_partner_id,
             campaign_id=lead.campaign_id,
             stage_changed_at=uow.now,
+            credit_shares=lead.credit_shares,  # the lead's credit split carries over (domain/credit.py)
         )
     )
     uow.record(

@@ -5,6 +5,7 @@ from enum import Enum
 import strawberry
 
 from domain import enums
+from domain.routing import SplitterMode
 from gql.schema.base import described_enum
 
 Role = described_enum(
@@ -206,5 +207,17 @@ SentimentSource = described_enum(
     {
         "UPSTREAM": "The recording system sent it with the transcript (preferred to ours).",
         "SCORER": "Salesgraph's own scorer (offline word lists for Danish, Norwegian, Swedish and English).",
+    },
+)
+
+LeadSplitterMode = described_enum(
+    SplitterMode,
+    "LeadSplitterMode",
+    "How a lead splitter divides leads among its users.",
+    {
+        "QUOTA": "Each lead goes to one seller; sellers take leads by weight (50/30/20 converging).",
+        "SHARE": "The guide's sharing splitter: each lead is shared among all its users, the weights being "
+        "percentages of the credit adding up to 100 (33/33/34); the lead goes to the largest share's user and the "
+        "scoreboard counts each user's percentage of the deal it becomes.",
     },
 )

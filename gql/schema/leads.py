@@ -18,6 +18,7 @@ from gql.schema import relations as rel
 from gql.schema.base import Money, Node, described_enum, money, needs
 from gql.schema.fields import to_one
 from gql.schema.indicators import indicators_field
+from gql.schema.people import CreditShare, credit_shares_of
 from gql.schema.tasks import task_connection
 from persistence import reads, tables
 from persistence.db import ConnectionSource
@@ -103,6 +104,15 @@ class Lead(Node):
     merged_into = to_one(
         "gql.schema.leads:Lead", tables.leads, "merged_into_id", "The lead this one was merged into (it is archived)."
     )
+
+    @strawberry.field(
+        description="Who shares the credit for this lead, by percentage (adding up to 100), in user order; empty "
+        "when nobody does. Set with setLeadCreditShares or by a sharing lead splitter; qualifying the lead carries "
+        "them to its opportunity."
+    )
+    @needs("credit_shares")
+    def credit_shares(self) -> list[CreditShare]:
+        return credit_shares_of(self.__dict__["credit_shares"])
 
     @strawberry.field(
         description="Whom it was recognised as when it came in: the earliest known lead, contact and account "

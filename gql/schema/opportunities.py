@@ -15,6 +15,7 @@ from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
+from gql.schema.people import CreditShare, credit_shares_of
 from gql.schema.quotes import QUOTES_ORDER, Quote
 from gql.schema.tasks import task_connection
 from persistence import tables
@@ -57,6 +58,15 @@ class Opportunity(Node):
     @needs("actual_revenue_amount", "actual_revenue_currency")
     def actual_revenue(self) -> Money | None:
         return money(self.__dict__["actual_revenue_amount"], self.__dict__["actual_revenue_currency"])
+
+    @strawberry.field(
+        description="Who shares the credit for this opportunity, by percentage (adding up to 100), in user order; empty "
+        "when nobody does (its owner has the whole credit). Set with "
+        "setOpportunityCreditShares."
+    )
+    @needs("credit_shares")
+    def credit_shares(self) -> list[CreditShare]:
+        return credit_shares_of(self.__dict__["credit_shares"])
 
     @strawberry.field(description="True while the opportunity is in an open stage.")
     @needs("stage")

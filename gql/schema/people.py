@@ -84,3 +84,23 @@ class Goal(Node):
     @strawberry.field(description="The revenue the user aims to win in the period.")
     def target_revenue(self) -> Money:
         return money(self.__dict__["target_revenue_amount"], self.__dict__["target_revenue_currency"])  # type: ignore[return-value]
+
+
+@strawberry.type(
+    description="One user's part of the credit for a lead or an opportunity shared among co-workers: the "
+    "scoreboard counts this percentage of the deal and of its revenue for the user."
+)
+class CreditShare:
+    user_id: strawberry.Private[int]
+    percent: int = strawberry.field(description="The user's share of the credit, a whole percentage (1-100).")
+
+    @strawberry.field(description="The user credited (null when you may not see that user).")
+    async def user(self, info: strawberry.Info) -> User | None:
+        return User.from_row(await info.context.by_id(tables.users).load(self.user_id))
+
+
+def credit_shares_of(text: str | None) -> list[CreditShare]:
+    """The shares of a lead's or an opportunity's `credit_shares` column, by user id (empty: not shared)."""
+    from domain import credit
+
+    return [CreditShare(user_id=s.user_id, percent=s.percent) for s in credit.decode(text)]

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from domain import routing
 from gql import ids
+from gql.schema import enums
 from gql.schema.base import Node, described_enum
 from gql.schema.fields import to_one
 from gql.schema.people import Partner, User
@@ -123,6 +124,9 @@ class LeadSplitter(Node):
     graphql_type = "LeadSplitter"
     name: str = strawberry.field(description="The splitter's name (unique).")
     active: bool = strawberry.field(description="False when switched off: rules that use it do not match.")
+    mode: enums.LeadSplitterMode = strawberry.field(  # type: ignore[valid-type]
+        description="QUOTA: each lead to one seller by weight; SHARE: each lead's credit shared by percentage."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it or its shares last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")

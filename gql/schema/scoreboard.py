@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import strawberry
@@ -61,8 +61,19 @@ class ScoreboardRep:
     user_row: strawberry.Private[Any]
     rank: int = strawberry.field(description="1 for the most won revenue; ties go to more deals won, then by name.")
     won_revenue: Money = strawberry.field(description="Actual revenue of the deals the rep won in the period.")
-    deals_won: int = strawberry.field(description="How many deals the rep won in the period.")
-    deals_lost: int = strawberry.field(description="How many deals the rep lost in the period.")
+    deals_won: int = strawberry.field(
+        description="How many deals the rep won in the period, a shared deal by the rep's percentage, rounded to a "
+        "whole number (`dealsWonCredit` is exact)."
+    )
+    deals_lost: int = strawberry.field(
+        description="How many deals the rep lost in the period, rounded like `dealsWon` (`dealsLostCredit`)."
+    )
+    deals_won_credit: Decimal = strawberry.field(
+        description="Deals won in the period credited to the rep: 1 for each unshared deal, the rep's percentage "
+        "of a deal shared among co-workers (0.33 for 33 %); two decimals."
+    )
+    deals_lost_credit: Decimal = strawberry.field(description="Deals lost in the period credited to the rep.")
+    open_deals_credit: Decimal = strawberry.field(description="Open opportunities credited to the rep.")
     win_rate: Decimal | None = strawberry.field(
         description="Deals won ÷ deals closed (won or lost) in the period, in % with one decimal; null when none "
         "closed."
@@ -70,7 +81,9 @@ class ScoreboardRep:
     open_pipeline: Money = strawberry.field(
         description="Estimated revenue of the rep's open opportunities (whenever they were opened)."
     )
-    open_deals: int = strawberry.field(description="How many open opportunities the rep has.")
+    open_deals: int = strawberry.field(
+        description="How many open opportunities the rep has, rounded like `dealsWon` (`openDealsCredit`)."
+    )
     goal: Money | None = strawberry.field(
         description="The rep's revenue goal for the period: each goal counts by the share of its days that lie in "
         "the period (a monthly goal counts fully in its month, 7/30 of it in a 7-day window). Null "
@@ -102,11 +115,14 @@ class ScoreboardRep:
             user_row=user_row,
             rank=rep.rank,
             won_revenue=_money(rep.won_revenue),
-            deals_won=rep.deals_won,
-            deals_lost=rep.deals_lost,
+            deals_won=_whole(rep.deals_won),
+            deals_lost=_whole(rep.deals_lost),
+            deals_won_credit=_credit(rep.deals_won),
+            deals_lost_credit=_credit(rep.deals_lost),
+            open_deals_credit=_credit(rep.open_deals),
             win_rate=rep.win_rate,
             open_pipeline=_money(rep.open_pipeline),
-            open_deals=rep.open_deals,
+            open_deals=_whole(rep.open_deals),
             goal=_money(rep.goal),
             deals_goal=rep.deals_goal,
             progress=rep.progress,
@@ -180,8 +196,16 @@ class Scoreboard:
     )
     currency: str = strawberry.field(description="The reporting currency (ISO 4217) of every amount here.")
     won_revenue: Money = strawberry.field(description="Actual revenue of the opportunities won in the period.")
-    deals_won: int = strawberry.field(description="How many opportunities were won in the period.")
-    deals_lost: int = strawberry.field(description="How many opportunities were lost in the period.")
+    deals_won: int = strawberry.field(
+        description="How many opportunities were won in the period (the reps' credit, rounded to a whole number)."
+    )
+    deals_lost: int = strawberry.field(description="How many opportunities were lost in the period (rounded).")
+    deals_won_credit: Decimal = strawberry.field(
+        description="The reps' credited deals won (`dealsWonCredit` summed): a fraction when only some of the users "
+        "sharing a deal are on this board (a team's); two decimals."
+    )
+    deals_lost_credit: Decimal = strawberry.field(description="The reps' credited deals lost, two decimals.")
+    open_deals_credit: Decimal = strawberry.field(description="The reps' credited open opportunities, two decimals.")
     win_rate: Decimal | None = strawberry.field(
         description="Won ÷ closed (won or lost) in the period, in % with one decimal; null when none closed."
     )
@@ -196,7 +220,7 @@ class Scoreboard:
     open_pipeline: Money = strawberry.field(
         description="Estimated revenue of all open opportunities now (not bound to the period)."
     )
-    open_deals: int = strawberry.field(description="How many opportunities are open now.")
+    open_deals: int = strawberry.field(description="How many opportunities are open now (rounded).")
     goal: Money | None = strawberry.field(description="The sum of the reps' goals; null when none has one.")
     progress: Decimal | None = strawberry.field(description="Won revenue ÷ goal, in % with one decimal.")
     projected: Money = strawberry.field(description="The sum of the reps' projected results.")
@@ -280,13 +304,16 @@ class Scoreboard:
             changes_at=board.changes_at,
             currency=board.currency,
             won_revenue=_money(board.won_revenue),
-            deals_won=board.deals_won,
-            deals_lost=board.deals_lost,
+            deals_won=_whole(board.deals_won),
+            deals_lost=_whole(board.deals_lost),
+            deals_won_credit=_credit(board.deals_won),
+            deals_lost_credit=_credit(board.deals_lost),
+            open_deals_credit=_credit(board.open_deals),
             win_rate=board.win_rate,
             guide_win_rate=scoreboard.percent(board.deals_won, board.deals_won + board.deals_lost + board.open_deals),
             average_deal_size=_money(board.average_deal_size),
             open_pipeline=_money(board.open_pipeline),
-            open_deals=board.open_deals,
+            open_deals=_whole(board.open_deals),
             goal=_money(board.goal),
             progress=board.progress,
             projected=_money(board.projected),
@@ -296,6 +323,16 @@ class Scoreboard:
             missing_rates=list(board.missing_rates),
             event_id=None if board.event_id is None else strawberry.ID(str(board.event_id)),
         )
+
+
+def _whole(count: Decimal | int) -> int:
+    """A credited count rounded half up to a whole number of deals (exact when no deal in it is shared)."""
+    return int(Decimal(count).to_integral_value(ROUND_HALF_UP))
+
+
+def _credit(count: Decimal | int) -> Decimal:
+    """A credited count with two decimals (percentages are whole, so it is exact)."""
+    return Decimal(count).quantize(Decimal("0.01"))
 
 
 def _money(value: DomainMoney | None) -> Money | None:

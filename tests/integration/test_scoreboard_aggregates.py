@@ -2,7 +2,8 @@
 created, moved through stages, re-valued, given to another owner, won (from a quote) and lost with
 backdated closing times, reopened, deleted and moved to other accounts; partners given and taken;
 accounts made private and public, given other managers and partners; exchange rates changed; time
-passing. After every step the buckets equal a recomputation from the deal table (`differences`, what
+passing; deals' credit shared among two or three users by percentage (the scoreboard counts each user's
+part as that user's). After every step the buckets equal a recomputation from the deal table (`differences`, what
 `salesgraph check-aggregates` runs), and every role's scoreboard read from the buckets (the system's,
 the admin's, each director's, each rep's, each partner's) equals the one read from the deal table
 through the visibility rules, for every preset, a ragged custom range, a team and another currency;
@@ -23,7 +24,7 @@ from alembic import command
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from domain.enums import Role, Stage
 from domain.errors import DomainError
@@ -32,6 +33,7 @@ from domain.scoreboard import PeriodPreset, PeriodSpec, ScoreboardRequest
 from domain.uow import Actor
 from domain.workflows import accounts as aw
 from domain.workflows import catalog as cw
+from domain.workflows import credit_shares as cs
 from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
 from persistence import aggregates, tables
@@ -43,6 +45,8 @@ from persistence.uow import SqlUnitOfWork
 from persistence.visibility import PARTNER, Viewer
 from tests.conftest import ANCHOR, seeded_database
 
+# Credit splits of two and of three users (domain/credit.py): even, uneven, and a 1 % sliver.
+SPLITS = {2: [(50, 50), (99, 1)], 3: [(34, 33, 33), (70, 20, 10)]}
 OPEN = ["PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION"]
 # CHF has no rate until a step sets one: its amounts are left out and named meanwhile.
 CURRENCIES = ["EUR", "USD", "NOK", "CHF"]
@@ -61,7 +65,7 @@ class World:
         self.engine = create_engine(url)
         self.run(self._load())
         self.now = ANCHOR + timedelta(hours=13, minutes=7, seconds=5)  # windows with ragged edges
-        self.steps = self.boards = 0
+        self.steps = self.boards = self.shared = 0
 
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)
@@ -80,6 +84,8 @@ class World:
             ]
         self.users = {u.id: Role(u.role) for u in users}
         self.sellers = [u.id for u in users if u.role != "ADMIN"]
+        self.everyone = [u.id for u in users]
+        self.admin = next(u.id for u in users if u.role == "ADMIN")
         self.partners = partners
         self.accounts = sorted(self.creators)
         self.viewers = [
@@ -87,6 +93,16 @@ class World:
             *(Viewer(u.role, user_id=u.id) for u in users),
             *(Viewer(PARTNER, partner_id=p) for p in partners),
         ]
+
+    async def shared_deals(self) -> int:
+        async with self.engine.connect() as conn:
+            o = tables.opportunities.c
+            return (await conn.execute(select(func.count()).where(o.credit_shares.is_not(None)))).scalar_one()
+
+    async def owner_of(self, opportunity_id: int) -> int:
+        async with self.engine.connect() as conn:
+            o = tables.opportunities.c
+            return (await conn.execute(select(o.owner_id).where(o.id == opportunity_id))).scalar_one()
 
     async def attempt(self, workflow, command, *ports, actor: Actor | None = None, back: int = 0):
         """Run a workflow as the system (or `actor`) at `now` less `back` seconds; None when refused."""
@@ -171,12 +187,17 @@ def history_of(world: World):
             currency=st.sampled_from(CURRENCIES),
             won=st.booleans(),
             back=BACKDATE,
+            others=st.lists(st.integers(0, 999), min_size=0, max_size=1),
+            shared=st.integers(0, 3),
         )
-        def create_and_close(self, account, owner, amount, currency, won, back):
-            """A deal made and closed at once, `back` seconds ago (a sale or a loss entered late)."""
+        def create_and_close(self, account, owner, amount, currency, won, back, others, shared):
+            """A deal made and closed at once, `back` seconds ago (a sale or a loss entered late); three times in
+            four its credit shared first (0: not shared)."""
             made = len(world.opportunities)
             self.create(account, owner, None, "NEGOTIATION", amount, currency)
             if len(world.opportunities) > made:
+                if shared:
+                    self.share(world.opportunities[-1], others, amount.as_tuple().digits[-1] % 2, 1)
                 if won:
                     self.sell(world.opportunities[-1], back, amount, 1, currency)
                 else:
@@ -195,6 +216,32 @@ def history_of(world: World):
                     ow.UpdateOpportunity(id=deal(which), estimated_revenue=revenue),
                 )
             )
+
+        @rule(
+            which=st.integers(0, 999),
+            others=st.lists(st.integers(0, 999), min_size=0, max_size=1),
+            split=st.integers(0, 1),
+            clear=st.integers(0, 3),
+        )
+        def share_credit(self, which, others, split, clear):
+            self.share(deal(which), others, split, clear)
+
+        def share(self, opportunity, others, split, clear):
+            """The deal's credit shared between its owner, an admin (who sees most deals, so that most splits are
+            allowed) and maybe one other user (or shared no more): the workflow refuses a user who may not see the
+            deal, a locked deal, and leaves it as it was."""
+            shares = []
+            if clear:  # three times in four (0: shared no more)
+                owner = world.run(world.owner_of(opportunity))
+                users = list(dict.fromkeys([owner, world.admin, *(pick(world.everyone, o) for o in others)]))
+                if len(users) < 2:
+                    return
+                percents = SPLITS[len(users)][split]
+                shares = [cs.ShareSpec(user_id=u, percent=p) for u, p in zip(users, percents)]
+            done = world.run(
+                world.attempt(cs.set_opportunity_credit_shares, cs.SetCreditShares(id=opportunity, shares=shares))
+            )
+            world.shared += done is not None and bool(shares)
 
         @rule(which=st.integers(0, 999), owner=st.integers(0, 999))
         def hand_over(self, which, owner):
@@ -334,7 +381,12 @@ def test_random_histories_keep_the_aggregates_equal_to_the_deal_table_for_every_
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     machine.TestCase().runTest()
-    print(f"{world.steps} steps, {world.boards} boards compared, {clock.monotonic() - started:.1f} s")
+    shared = world.run(world.shared_deals())
+    print(
+        f"{world.steps} steps, {world.boards} boards compared, {world.shared} credit splits set, {shared} deals "
+        f"shared at the end, {clock.monotonic() - started:.1f} s"
+    )
+    assert world.shared, "some histories shared a deal's credit"
 
 
 # --- building and checking them ---
@@ -362,8 +414,9 @@ async def test_the_migration_builds_the_aggregates_of_a_database_that_had_none(s
     capfd.readouterr()
     await upgrade_async(seeded_url)
     progress = capfd.readouterr().err
-    assert "scoreboard aggregates: 60 of 60 opportunities" in progress
-    assert f"scoreboard aggregates: {len(built):,} buckets" in progress
+    # 0017_split builds the scoreboard's buckets (with the reports') since it changed their figures.
+    assert "aggregates: 60 of 60 opportunities" in progress
+    assert "aggregates: building the scoreboard and report buckets" in progress
     assert await buckets_of(seeded_url) == built
 
 
@@ -393,12 +446,13 @@ async def test_check_aggregates_names_each_bucket_that_differs_and_fails_until_r
         await conn.execute(
             tables.scoreboard_buckets.update()
             .where(*(b[k] == wrong._mapping[k] for k in aggregates.KEY))
-            .values(deals=b.deals + 1)
+            .values(credit=b.credit + 1)
         )
     await engine.dispose()
     checked = cli(seeded_url, "check-aggregates", "--quiet")
     assert checked.returncode == 1, checked.stderr
-    expected = f"deal table {wrong.deals} deals, {aggregates.from_e4(wrong.amount_e4)}, buckets {wrong.deals + 1} deals"
+    credited, amount = Decimal(wrong.credit).scaleb(-2), Decimal(int(wrong.amount_e6)).scaleb(-6)
+    expected = f"deal table {credited} deals credited, {amount}, buckets {Decimal(wrong.credit + 1).scaleb(-2)} deals"
     assert checked.stdout.count("\n") == 1 and f"OWNER ALL all time OPEN owner={wrong.owner_id}" in checked.stdout
     assert expected in checked.stdout, checked.stdout
     assert "1 scoreboard, report and activity buckets differ from the deal and activity tables" in checked.stderr

@@ -25,6 +25,7 @@ AREAS = [
     "leads",
     "campaigns",
     "lead_routing",
+    "credit",
     "catalog",
     "documents",
     "tokens",

@@ -11,6 +11,7 @@ from domain.routing import Condition, LeadField
 from domain.workflows import lead_routing_rules as rules
 from domain.workflows import lead_splitters as splitters
 from gql.resolvers.mutation import Deleted, decode_id, mutation, payload_type
+from gql.schema import enums
 from gql.schema.inputs import acts_on, changes, described, optional
 from gql.schema.mutations.common import RESTRICTED
 from gql.schema.routing import LeadRoutingField, LeadRoutingRule, LeadSplitter
@@ -111,6 +112,12 @@ class CreateLeadSplitterInput:
         "The sellers and their weights.", update="New shares; they replace the old ones and start counting from zero."
     )
     active: bool = optional("False to create it switched off.", True, update="Switch it on or off.")
+    mode: enums.LeadSplitterMode = optional(  # type: ignore[valid-type]
+        "QUOTA (default): each lead to one seller by weight; SHARE: each lead shared among all the users, the "
+        "weights being percentages adding up to 100.",
+        enums.LeadSplitterMode.QUOTA,
+        update="QUOTA or SHARE.",
+    )
 
 
 @changes(
@@ -118,7 +125,7 @@ class CreateLeadSplitterInput:
     "LeadSplitter",
     "Changes to a lead splitter; fields left out stay as they are.",
     what="The splitter.",
-    order=("name", "active", "shares"),
+    order=("name", "active", "mode", "shares"),
 )
 class UpdateLeadSplitterInput: ...
 

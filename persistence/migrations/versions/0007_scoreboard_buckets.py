@@ -4,17 +4,15 @@ The scoreboard used to aggregate the opportunities on every query and every push
 buckets the unit of work keeps (persistence/aggregates.py). This creates the table and fills it from
 the opportunities already there, printing its progress (about BATCH opportunities at a time).
 
-The build calls the code's `aggregates.rebuild` for this table alone (`which`): should a later
-migration change this table, it rebuilds the buckets itself and this one must then only create the
-table it declares. The report and activity buckets come with 0010.
+0017_split changed this table (credit in hundredths and amounts in millionths, for shared deals) and
+rebuilds the buckets itself, so this one now only creates the table it declares (the code's
+`aggregates.rebuild` writes the columns of 0014).
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-08
 """
 from __future__ import annotations
-
-import sys
 
 from alembic import op
 import sqlalchemy as sa
@@ -24,10 +22,6 @@ revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def upgrade() -> None:
@@ -50,14 +44,6 @@ def upgrade() -> None:
     with op.batch_alter_table('scoreboard_buckets', schema=None) as batch_op:
         batch_op.create_index('ix_scoreboard_buckets_manager', ['manager_id', 'grain', 'starts_on'], unique=False)
         batch_op.create_index('ix_scoreboard_buckets_owner', ['owner_id', 'grain', 'starts_on'], unique=False)
-
-    from persistence import aggregates
-
-    bind = op.get_bind()
-    if bind.execute(sa.text('SELECT EXISTS (SELECT 1 FROM opportunities)')).scalar():
-        _say('scoreboard aggregates: building from the opportunities')
-        built = aggregates.rebuild(bind, _say, which=(aggregates.SCOREBOARD,))
-        _say(f'scoreboard aggregates: {built:,} buckets')
 
 
 def downgrade() -> None:
