@@ -99,7 +99,7 @@ async def load_page(
 
     def part(at: date, owner: int) -> insights.Part:
         # Every piece of the previous period lies before the current one's first (partial) day.
-        when = NOW if period.start is None or at >= period.start.date() else BEFORE
+        when = NOW if period.end is None or at >= period.start.date() else BEFORE  # type: ignore[union-attr]
         key = (when, owner, insights.point(at, by_day))
         return page.parts.setdefault(key, insights.Part())
 
@@ -119,7 +119,7 @@ async def load_page(
         where.append(scope_rule)
     # A term's items are shown per period only (no series): grouped by period, not by day, they come back as
     # one row per owner, term and period (the first day of each period stands for it); scores keep their day.
-    first_now = date.min if period.start is None else period.start.date()
+    first_now = date.min if period.start is None or period.end is None else period.start.date()
     day = case(
         (it.c.kind == ca.SCORE, it.c.starts_on),
         (it.c.starts_on >= first_now, first_now),
