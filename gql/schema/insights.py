@@ -26,7 +26,7 @@ from gql.schema.people import User
 from gql.schema.scoreboard import PERIOD, TEAM, PeriodInput, PeriodPreset
 from persistence import tables
 from persistence.db import ConnectionSource
-from persistence.insights import load_page
+from persistence.insights import Source, load_page, load_source
 from persistence.reads import position_and_set_up
 from persistence.visibility import Viewer
 
@@ -585,6 +585,14 @@ async def read_page(
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
     return data, event_id
+
+
+async def read_source(conn: AsyncConnection, request: Request, now: datetime) -> Source:
+    """The one read of a page shape for every viewer of a live page (persistence.insights.load_source)."""
+    try:
+        return await load_source(conn, request.spec, now, request.team_id, request.user_id, "EUR")
+    except NotFound:
+        raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
 
 
 USER = Annotated[

@@ -167,6 +167,7 @@ class ScoreboardTopic:
         self._ready = asyncio.Event()
         self._joined = asyncio.Event()  # a new viewer's board: the time to wait may be shorter now
         self._error: BaseException | None = None
+        self.events: list[Event] = []  # the events since the last read (a kind that keeps state per viewer reads them)
         self.computations = 0  # reads of the board (one per coalesced event, whatever the viewers)
         self.busy = 0.0  # seconds the last read, cuts and pushes took
         self._task: asyncio.Task[None] | None = None
@@ -260,7 +261,7 @@ class ScoreboardTopic:
                 if not task.done():
                     task.cancel()
         if event in done:
-            event.result()  # (raises SlowConsumer, as listener.get does)
+            self.events.append(event.result())  # (raises SlowConsumer, as listener.get does)
             return True
         return joined not in done
 
@@ -272,6 +273,7 @@ class ScoreboardTopic:
             # state once instead of replaying every step.
             while not listener.queue.empty():
                 listener.queue.get_nowait()
+            self.events.clear()
             async with topics.engine.connect() as conn:
                 source = await self.kind.load(conn, self.request, topics.clock())
         self.computations += 1
@@ -308,7 +310,7 @@ class TopicStream:
 
 class ScoreboardTopics:
     """The process's live boards; a topic lives while it has subscribers. The insights pages
-    (gql/subscriptions/insights.py) are a subclass with their own `topic_class` (a page is read per viewer)
+    (gql/subscriptions/insights.py) are a subclass with their own `topic_class` (each viewer keeps its sight)
     and kind."""
 
     topic_class: Any = None  # ScoreboardTopic, set below
