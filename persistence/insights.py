@@ -9,7 +9,10 @@ of statements whatever the data.
    them (conversation_aggregates.facts_where: three statements) through the conversations' own rule;
 4. the tracked terms; 5. the names new in either period; 6. the activities' minutes by channel;
 7. the scoreboard of the period (its statements) for each rep's won revenue.
-The owner filter (a team, a user) is applied in SQL to the conversations and in Python to the owners."""
+The owner filter (a team, a user) is applied in SQL to the conversations and in Python to the owners.
+
+The live pages read the same once for every viewer of a page shape with no rule (`load_source`, by scope), and
+cut each viewer's page from it (`cut`) by the scopes and conversations its `Sight` found it may see."""
 
 from __future__ import annotations
 
