@@ -114,6 +114,9 @@ class InsightsTopic(ScoreboardTopic):
         self.read_at: datetime | None = None
         self._stale = True  # every viewer checks all again (after a failed read)
 
+    def failed(self) -> None:
+        self._stale = True  # (events may have been lost: every viewer checks everything again)
+
     async def open_view(self, viewer: Viewer) -> ViewerBoard:
         """`viewer`'s page, cut from the newest read after one statement for its sight."""
         found = self.views.get(viewer)

@@ -245,8 +245,12 @@ class ScoreboardTopic:
                     raise
                 except Exception:
                     log.exception("recomputing scoreboard %s failed; retrying", self.request)
+                    self.failed()
                     failed = True
                     await asyncio.sleep(1.0)
+
+    def failed(self) -> None:
+        """A read failed or events were lost (a slow listener): a kind that keeps state per viewer drops it."""
 
     async def _event_or_time(self, listener: Any, timeout: float | None) -> bool:
         """Wait for an event or `timeout`: True, time to read again; False when a viewer joined first,
