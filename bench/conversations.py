@@ -9,10 +9,13 @@
 3. The home page (`conversationInsights`, every section) on a database seeded with `--insights` conversations
    each (e.g. 1000,100000), as the admin and as a sales rep, for ALL_TIME, THIS_MONTH and LAST_7_DAYS, `--rounds`
    times each: p50 and p99, SQL statements; then push latency: a subscriber of the page (a real WebSocket)
-   and a WebVTT call posted over HTTP, from the post's answer to the push that shows it.
+   and a WebVTT call posted over HTTP, from the post's answer to the push that shows it. Beyond `--distinct`
+   (2,000) conversations only that many transcripts are analysed, the others being copies of them at other
+   times of the history (bulk-inserted, with COPY on PostgreSQL); `--keep DIR` keeps the seeded databases
+   (SQLite files and a PostgreSQL cluster in DIR) and a later run reuses them instead of seeding again.
 
     .venv/bin/python bench/conversations.py [--backends sqlite,postgresql] [--rounds 20] [--size small]
-        [--insights 1000,100000] [--skip-ingestion]
+        [--insights 1000,100000] [--keep DIR] [--distinct 2000] [--skip-ingestion]
 """
 
 from __future__ import annotations
@@ -196,7 +199,7 @@ LIVE = "subscription($period: PeriodInput!) { conversationInsightsUpdated(period
 
 async def insights(name: str, url: str, conversations: int, args: argparse.Namespace) -> list[list[str]]:
     """The page's latency per caller and period, and the push latency of a recorded call."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from persistence import tables
     from tests.support.ws import GraphQLSocket
@@ -204,8 +207,23 @@ async def insights(name: str, url: str, conversations: int, args: argparse.Names
     await upgrade_async(url)
     engine = create_engine(url)
     try:
-        summary = await seed(engine, "small", conversations=conversations)
-        admin = await issue_token(engine, name="bench", user_id=summary.admin_user_id)
+        async with engine.connect() as conn:
+            # (the seed's calls only: a run's pushes record more)
+            seeded = tables.conversations.c.external_id.like("demo-%")
+            there = (await conn.execute(select(func.count()).where(seeded))).scalar_one()
+            admin_id = (await conn.execute(select(func.min(tables.users.c.id)))).scalar()
+        if there == conversations and admin_id is not None:  # a database this bench seeded before (--keep)
+            print(f"{name}: reusing the database with {there:,} conversations", file=sys.stderr)
+        else:
+            if there:
+                raise SystemExit(f"{url} holds {there} conversations, not {conversations}: use another --keep")
+            started = time.perf_counter()
+            distinct = args.distinct if conversations > args.distinct else None
+            summary = await seed(engine, "small", conversations=conversations, distinct_conversations=distinct)
+            admin_id = summary.admin_user_id
+            print(f"{name}: seeded {conversations:,} conversations in {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr)  # fmt: skip
+        admin = await issue_token(engine, name="bench", user_id=admin_id)
         async with engine.connect() as conn:
             rep_id = (
                 await conn.execute(select(tables.users.c.id).where(tables.users.c.role == "SALES_REP").limit(1))
@@ -243,7 +261,7 @@ async def insights(name: str, url: str, conversations: int, args: argparse.Names
             call = hour_long_call()
             query = [
                 ("kind", "PHONE_CALL"),
-                ("seller", f"Kari Nordmann <{ids.encode('User', summary.admin_user_id)}>"),
+                ("seller", f"Kari Nordmann <{ids.encode('User', admin_id)}>"),
                 ("seller", "Per Berg"),
                 ("customer", "Ole Hansen"),
                 ("customer", "Mette Holm"),
@@ -279,6 +297,19 @@ async def main() -> None:
     parser.add_argument("--size", default="small", help="opportunities to seed first (small, medium, large or N)")
     parser.add_argument("--skip-ingestion", action="store_true", help="no ingestion of a 60-minute call")
     parser.add_argument("--insights", default="", help="conversations to seed for the home page (e.g. 1000,100000)")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="a folder for the home page's seeded databases (SQLite files, a PostgreSQL cluster): kept, and used "
+        "again by a later run with the same --insights instead of seeding again",
+    )
+    parser.add_argument(
+        "--distinct",
+        type=int,
+        default=2_000,
+        help="transcripts analysed when seeding more conversations than this; the others are copies of them at "
+        "other times (seeding 100,000 analysed transcripts took about half an hour on PostgreSQL)",
+    )
     args = parser.parse_args()
     rows, notes = accuracy()
     print(machine())
@@ -327,17 +358,24 @@ async def main() -> None:
 async def run_insights(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     rows = []
     for count in [int(n) for n in args.insights.split(",")]:
-        with tempfile.TemporaryDirectory(prefix="salesgraph-bench-") as folder:
+        with tempfile.TemporaryDirectory(prefix="salesgraph-bench-") as temporary:
+            folder = Path(args.keep) if args.keep else Path(temporary)
+            folder.mkdir(parents=True, exist_ok=True)
             for backend in args.backends.split(","):
                 if backend == "sqlite":
-                    rows += await insights("sqlite", f"sqlite+aiosqlite:///{folder}/insights.sqlite3", count, args)
+                    url = f"sqlite+aiosqlite:///{folder}/insights-{count}.sqlite3"
+                    rows += await insights("sqlite", url, count, args)
                 elif backend == "postgresql":
                     from tests.support.pg import PostgresServer
 
-                    pg = PostgresServer()
+                    pg = PostgresServer(keep=str(folder / "postgresql") if args.keep else None)
                     pg.start()
                     try:
-                        rows += await insights("postgresql", pg.create_database("insights"), count, args)
+                        name = f"insights_{count}"
+                        url = pg.url.rsplit("/", 1)[0] + f"/{name}"
+                        if not pg.has_database(name):
+                            url = pg.create_database(name)
+                        rows += await insights("postgresql", url, count, args)
                     finally:
                         pg.stop()
                 else:

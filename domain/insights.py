@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.scoreboard import Period
@@ -194,13 +194,26 @@ def total(data: PageData, when: str, owners: set[int] | None = None) -> Part:
     return whole
 
 
-def series(data: PageData, owners: set[int] | None = None) -> dict[date, Part]:
-    found: dict[date, Part] = {}
+def series(data: PageData, owners: set[int] | None = None, now: datetime | None = None) -> dict[date, Part]:
+    """The series points of the period with what `owners` sum to in each. ALL_TIME's series (given `now`)
+    has every month from the company's set-up month to now's, with or without calls."""
+    found: dict[date, Part] = {at: Part() for at in set_up_months(data.period, now)}
     for (w, owner, at), part in data.parts.items():
         if w != "now" or (owners is not None and owner not in owners):
             continue
         _merge(found.setdefault(at, Part()), part)
     return dict(sorted(found.items()))
+
+
+def set_up_months(period: Period, now: datetime | None) -> list[date]:
+    """ALL_TIME's months from the set-up month to `now`'s (none for other periods, or without a set-up day)."""
+    if period.end is not None or period.start is None or now is None:
+        return []
+    months, at, last = [], period.start.date().replace(day=1), now.date().replace(day=1)
+    while at <= last:
+        months.append(at)
+        at = (at + timedelta(days=31)).replace(day=1)
+    return months
 
 
 def _merge(into: Part, part: Part) -> None:

@@ -61,8 +61,9 @@ def _add_months(day: date, months: int) -> date:
 
 @dataclass(frozen=True)
 class Period:
-    """A resolved period in UTC: [start, end) for calendar periods and custom ranges. ALL_TIME has
-    neither bound. A sliding window (LAST_24_HOURS, LAST_7_DAYS) is (start, end]: it ends at the moment
+    """A resolved period in UTC: [start, end) for calendar periods and custom ranges. ALL_TIME has no
+    end and starts at 00:00 UTC of the day the company was set up (None when that is unknown: no user
+    yet); it contains every moment all the same (rows dated before, imported, still count). A sliding window (LAST_24_HOURS, LAST_7_DAYS) is (start, end]: it ends at the moment
     it was resolved, so a deal closed at that very moment is in it, and a deal leaves it exactly one
     window length after it closed."""
 
@@ -79,6 +80,8 @@ class Period:
         return None if self.start is None or self.end is None else self.end - self.start
 
     def contains(self, moment: datetime) -> bool:
+        if self.end is None:  # ALL_TIME: everything, whatever its start says
+            return True
         if self.sliding:
             return self.start < moment <= self.end  # type: ignore[operator]
         return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
@@ -133,7 +136,8 @@ class PeriodSpec:
             raise ValidationError("period.to", "must be after `from`")
         return cls(start=start, end=end)
 
-    def resolve(self, now: datetime) -> Period:
+    def resolve(self, now: datetime, set_up: datetime | None = None) -> Period:
+        """The period at `now`; `set_up`: when the company was set up (ALL_TIME starts on its day)."""
         now = _utc(now)
         preset = self.preset
         if preset is None:
@@ -141,7 +145,7 @@ class PeriodSpec:
         if preset in SLIDING:
             return Period(preset, now - SLIDING[preset], now)
         if preset is PeriodPreset.ALL_TIME:
-            return Period(preset, None, None)
+            return Period(preset, None if set_up is None else _midnight(_utc(set_up).date()), None)
         month = now.date().replace(day=1)
         if preset is PeriodPreset.THIS_MONTH:
             return Period(preset, _midnight(month), _midnight(_add_months(month, 1)))
@@ -316,6 +320,7 @@ def compute_scoreboard(
     goals: Iterable[GoalRow],
     rates: Mapping[str, Decimal],
     event_id: int | None = None,
+    set_up: datetime | None = None,
 ) -> Scoreboard:
     """The scoreboard of `request` at `now`. `users` names the reps to show (a team's members, or
     everyone who has deals or goals in the period); deals and goals of others are left out.
@@ -323,7 +328,7 @@ def compute_scoreboard(
     Amounts are converted to the reporting currency per (owner, currency) sum; each rep's figures are
     rounded half-up to the currency's minor unit, and the totals are the sums of the reps' figures,
     so the board adds up. Amounts in a currency without an exchange rate are left out and named in
-    `missing_rates`."""
+    `missing_rates`. `set_up`: when the company was set up, where ALL_TIME starts."""
     now = _utc(now)
     currency = request.currency
     rates = with_base(rates)
@@ -333,7 +338,7 @@ def compute_scoreboard(
             f"there is no exchange rate for {currency}; set one with setExchangeRate "
             "or report in a currency that has one",
         )
-    period = request.period.resolve(now)
+    period = request.period.resolve(now, set_up)
     zero = Money.zero(currency)
     missing: set[str] = set()
 

@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
@@ -58,14 +59,20 @@ class Scope(NamedTuple):
 
     @property
     def key(self) -> str:
-        text = "|".join(
-            [
-                str(self.owner_id),
-                *("" if v is None else str(v) for v in (self.account_id, self.opportunity_id, self.contact_id)),
-                ",".join(map(str, self.speakers)),
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
+        return _scope_key(self)
+
+
+@lru_cache(maxsize=100_000)
+def _scope_key(scope: Scope) -> str:
+    """A scope's key (cached: sorting a rebuild's rows by scope asked for it ~80,000 times at 6,000 calls)."""
+    text = "|".join(
+        [
+            str(scope.owner_id),
+            *("" if v is None else str(v) for v in (scope.account_id, scope.opportunity_id, scope.contact_id)),
+            ",".join(map(str, scope.speakers)),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Facts(NamedTuple):

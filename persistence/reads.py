@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -373,3 +374,14 @@ async def top_per_group(
         for row in await conn.execute(union_all(*parts) if len(parts) > 1 else parts[0], viewer.params):
             rows[getattr(row, column)].append(row)
     return [(counts.get(g, 0), rows.get(g, [])) for g in groups]
+
+
+async def position_and_set_up(conn: AsyncConnection) -> tuple[int | None, datetime | None]:
+    """The newest event position and when the company was set up, in one statement. The company was set
+    up when its first user was made (the admin of the install, or of the seed's history): users are never
+    deleted, so the day cannot move, and it needs no row of its own to keep right (docs/decisions.md)."""
+    from persistence.tables import outbox_events, users
+
+    first_user = select(func.min(users.c.created_at)).scalar_subquery()
+    row = (await conn.execute(select(func.max(outbox_events.c.position), first_user))).one()
+    return row[0], row[1]

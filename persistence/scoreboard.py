@@ -453,7 +453,7 @@ def _groups(merged: dict[tuple[int, str, str | None], list[Any]]) -> list[DealGr
 async def _load(
     conn: AsyncConnection, request: ScoreboardRequest, now: datetime, viewer: Viewer, from_deals: bool = False
 ) -> ScoreboardRows:
-    event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
+    event_id, set_up = await reads.position_and_set_up(conn)
     rates = await reads.exchange_rates(conn)
     team_id, team = request.team_id, None
     if team_id is not None:
@@ -480,7 +480,8 @@ async def _load(
                     target_deals=row.target_deals,
                 )
             )
-    return ScoreboardRows(compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id), rows, team)
+    board = compute_scoreboard(request, now, deals, users, goals, rates, event_id=event_id, set_up=set_up)
+    return ScoreboardRows(board, rows, team)
 
 
 # --- one read for every viewer of a board: the live boards (gql/subscriptions/scoreboards.py) ---
@@ -507,13 +508,14 @@ class BoardSource(NamedTuple):
     team_of: dict[int, int | None]  # every user's team
     by_slice: dict[str, list[tuple]]  # the buckets of each slice
     by_key: dict[tuple[str, int], list[tuple]]  # OWNER buckets by owner, MANAGER buckets by manager
+    set_up: datetime | None = None  # when the company was set up (ALL_TIME starts on its day)
 
 
 async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, now: datetime) -> BoardSource:
     """The reads of `_load` once for all viewers, in four statements (five with a team): the newest
     event position, the rates, the team, the buckets and edge deals (one statement), the users with
     their goals. Raises NotFound for an unknown team."""
-    event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
+    event_id, set_up = await reads.position_and_set_up(conn)
     rates = await reads.exchange_rates(conn)
     team_id, team = request.team_id, None
     if team_id is not None:
@@ -571,7 +573,9 @@ async def load_board_source(conn: AsyncConnection, request: ScoreboardRequest, n
             part = Decimal(percent).scaleb(-2)
             attributes = (user, stage, currency, partner, manager, account_partner, private, creator)
             edges.append((*attributes, Decimal(count) * part, Decimal(e4 or 0).scaleb(-4) * part, oldest))
-    return BoardSource(request, now, event_id, rates, team, buckets, edges, users, goals, team_of, by_slice, by_key)
+    return BoardSource(
+        request, now, event_id, rates, team, buckets, edges, users, goals, team_of, by_slice, by_key, set_up
+    )
 
 
 def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
@@ -617,6 +621,7 @@ def cut_board(source: BoardSource, viewer: Viewer) -> ScoreboardRows:
         [goal for user, goal in goals if user in shown],
         source.rates,
         event_id=source.event_id,
+        set_up=source.set_up,
     )
     return ScoreboardRows(board, rows, source.team)
 

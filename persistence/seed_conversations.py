@@ -270,8 +270,13 @@ class ConversationSeeder:
         user_names: dict[int, str],
         reps: list[int],
         count: int | None = None,
+        distinct: int | None = None,
     ) -> None:
+        """`distinct`: make only this many transcripts and analyses, and every later conversation a copy of
+        one of them at another time of the history (benchmarks' large seeds: analysing each of 100,000
+        transcripts took most of half an hour)."""
         self.n, self.anchor, self.deals = n, anchor, deals
+        self.distinct = distinct
         self.account_info, self.contacts_of, self.contact_names = account_info, contacts_of, contact_names
         self.user_names, self.reps = user_names, reps
         self.count = count if count is not None else min(MOST, round(n * PER_OPPORTUNITY))
@@ -281,7 +286,13 @@ class ConversationSeeder:
 
     def build(self) -> dict[str, list[dict[str, Any]]]:
         terms, term_table = term_rows(self.anchor)
-        planned = sorted((self._plan(i) for i in range(self.count)), key=lambda p: (p["started_at"], p["index"]))
+        made = min(self.count, self.distinct or self.count)
+        plans = [self._plan(i) for i in range(made)]
+        history = [min(d.since for d in self.deals), self.anchor] if self.deals else [self.anchor, self.anchor]
+        for i in range(made, self.count):  # copies of the distinct ones, at other times
+            at = history[0] + timedelta(seconds=self.rng.uniform(0, (history[1] - history[0]).total_seconds()))
+            plans.append({**plans[i % made], "index": i, "started_at": at.replace(microsecond=0)})
+        planned = sorted(plans, key=lambda p: (p["started_at"], p["index"]))
         scorer = builtin_scorer()
         rows: dict[str, list[dict[str, Any]]] = {
             "tracked_terms": term_table,
@@ -294,9 +305,12 @@ class ConversationSeeder:
         }
         first_of: dict[str, int] = {}
         new_names: dict[int, int] = {}
+        analysed: dict[int, Analysis] = {}  # by the id of the transcript (copies share theirs)
         for conversation_id, plan in enumerate(planned, start=1):
             transcript, duration = plan["transcript"], plan["duration"]
-            analysis = analyse(transcript, duration, terms, 1, scorer)
+            analysis = analysed.get(id(transcript))
+            if analysis is None:
+                analysis = analysed[id(transcript)] = analyse(transcript, duration, terms, 1, scorer)
             conversation = Conversation(
                 id=conversation_id,
                 kind=plan["kind"],

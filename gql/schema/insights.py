@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
@@ -26,7 +26,8 @@ from gql.schema.people import User
 from gql.schema.scoreboard import PERIOD, TEAM, PeriodInput, PeriodPreset
 from persistence import tables
 from persistence.db import ConnectionSource
-from persistence.insights import load_page
+from persistence.insights import Source, load_page, load_source
+from persistence.reads import position_and_set_up
 from persistence.visibility import Viewer
 
 Part = insights.Part
@@ -181,7 +182,8 @@ class InsightFigure:
         description="`value` against `previous`, in % with one decimal; null when either is null or `previous` is 0."
     )
     series: list[InsightPoint] = strawberry.field(
-        description="The figure per day or month of the period (see `seriesGrain`), points with no call left out."
+        description="The figure per day or month of the period (see `seriesGrain`), points with no call left out; "
+        "for ALL_TIME a count has a point in every month from the company's set-up month on, 0 included."
     )
 
     @strawberry.field(description="The conversations of the period this figure counts, the newest first.")
@@ -340,7 +342,10 @@ class ConversationInsights:
     preset: PeriodPreset | None = strawberry.field(  # type: ignore[valid-type]
         description="The preset asked for; null for a custom range."
     )
-    period_start: datetime | None = strawberry.field(description="Start of the period (UTC); null for ALL_TIME.")
+    period_start: datetime | None = strawberry.field(
+        description="Start of the period (UTC); for ALL_TIME 00:00 UTC of the day the company was set up (its "
+        "first user was made), null before it has a user."
+    )
     period_end: datetime | None = strawberry.field(description="End of the period (UTC); null for ALL_TIME.")
     previous_start: datetime | None = strawberry.field(
         description="Start of the previous period of equal length, the figures' `previous`; null for ALL_TIME."
@@ -385,7 +390,8 @@ def build(data: insights.PageData, request: Request, now: datetime, event_id: in
     mine = None if data.user_id is None else {data.user_id}
     now_part = insights.total(data, "now", mine)
     before_part = insights.total(data, "before", mine) if before is not None else None
-    points = insights.series(data, mine)
+    points = insights.series(data, mine, now)
+    dense = set(insights.set_up_months(period, now))  # ALL_TIME: counts are shown in every month since set-up
     mean = insights.mean_score_centi(now_part.sums)
 
     def figure(
@@ -401,7 +407,11 @@ def build(data: insights.PageData, request: Request, now: datetime, event_id: in
             value=value,
             previous=old,
             change=insights.change(value, old),
-            series=[InsightPoint(starts_on=at, value=measure(p)) for at, p in points.items() if p.sums["calls"]],
+            series=[
+                InsightPoint(starts_on=at, value=measure(p))
+                for at, p in points.items()
+                if p.sums["calls"] or (count and at in dense)
+            ],
         )
 
     def terms(kind: str) -> list[TermInsight]:
@@ -451,7 +461,7 @@ def build(data: insights.PageData, request: Request, now: datetime, event_id: in
             value=Decimal(new_count),
             previous=None if before is None else Decimal(data.names_before),
             change=None if before is None else insights.change(new_count, data.names_before),
-            series=_name_series(data),
+            series=_name_series(data, now),
         ),
     )
     recording = RecordingKpis(
@@ -474,8 +484,8 @@ def build(data: insights.PageData, request: Request, now: datetime, event_id: in
     )
 
 
-def _name_series(data: insights.PageData) -> list[InsightPoint]:
-    found: dict[date, int] = {}
+def _name_series(data: insights.PageData, now: datetime) -> list[InsightPoint]:
+    found: dict[date, int] = dict.fromkeys(insights.set_up_months(data.period, now), 0)
     for n in data.names:
         at = insights.point(n.started_at.date(), data.by_day)
         found[at] = found.get(at, 0) + 1
@@ -568,14 +578,21 @@ async def read_page(
     conn: AsyncConnection, request: Request, now: datetime, viewer: Viewer
 ) -> tuple[insights.PageData, int | None]:
     """What the page of `request` at `now` shows `viewer`, with the newest event it includes (read first)."""
-    outbox = tables.outbox_events
-    event_id = (await conn.execute(select(func.max(outbox.c.position)))).scalar()
-    period = request.spec.resolve(now)
+    event_id, set_up = await position_and_set_up(conn)
+    period = request.spec.resolve(now, set_up)
     try:
         data = await load_page(conn, viewer, request.spec, period, now, request.team_id, request.user_id, "EUR")
     except NotFound:
         raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
     return data, event_id
+
+
+async def read_source(conn: AsyncConnection, request: Request, now: datetime) -> Source:
+    """The one read of a page shape for every viewer of a live page (persistence.insights.load_source)."""
+    try:
+        return await load_source(conn, request.spec, now, request.team_id, request.user_id, "EUR")
+    except NotFound:
+        raise ClientError(f"{ids.encode('Team', request.team_id)!r} names no team", code="NOT_FOUND") from None
 
 
 USER = Annotated[

@@ -36,7 +36,10 @@ PeriodPreset = described_enum(
         "THIS_MONTH": "The current calendar month, in UTC.",
         "LAST_MONTH": "The calendar month before the current one, in UTC.",
         "THIS_QUARTER": "The current calendar quarter (January–March, April–June, …), in UTC.",
-        "ALL_TIME": "Everything, with no start and no end.",
+        "ALL_TIME": (
+            "Everything since the day the company was set up (the day its first user was made), with no end; "
+            "rows dated earlier (imported history) count too."
+        ),
     },
 )
 
@@ -180,7 +183,8 @@ class Scoreboard:
         description="The preset asked for; null for a custom range."
     )
     period_start: datetime | None = strawberry.field(
-        description="Start of the period (UTC); null for ALL_TIME. Moves with `asOf` for sliding windows."
+        description="Start of the period (UTC); for ALL_TIME 00:00 UTC of the day the company was set up (null "
+        "before it has a user). Moves with `asOf` for sliding windows."
     )
     period_end: datetime | None = strawberry.field(
         description="End of the period (UTC, excluded; for sliding windows: now, included); null for ALL_TIME."

@@ -1,14 +1,19 @@
-"""Live conversation insights (`conversationInsightsUpdated`) on the live scoreboards' machinery
+"""Live conversation insights (`conversationInsightsUpdated`) on the live boards' machinery
 (gql/subscriptions/scoreboards.py): one topic per page shape (period, team, seller) in a process, shared by
-its subscribers; an event that can move a figure (a conversation recorded or deleted, a term changed, a
-re-analysis batch, an activity, a sale, an account's or contact's change) wakes it, bursts are coalesced,
-the reads share the boards' connections (the same semaphore), each viewer's subscribers with the same
-document are one group rendered once per new state, and a state whose figures did not move is not pushed.
+its viewers and subscribers; an event that can move a figure or what a viewer may see wakes it, bursts are
+coalesced, the reads share the boards' connections (the same semaphore), each viewer's subscribers with the
+same document are one group rendered once per new state, and a state whose figures did not move is not
+pushed.
 
-Unlike a scoreboard, a page is not cut from one shared read in Python: the conversations' visibility
-follows accounts, contacts and opportunities (persistence/visibility.conversation_scope_rule), which the
-page's reads apply in SQL. So a coalesced event costs one page read per distinct viewer of a shape
-(13 statements for a bounded period), not one per subscriber."""
+As for the scoreboard, a coalesced event costs one read of the shape for every viewer
+(`persistence.insights.load_source`: the buckets and items of *all* scopes, the partial days' conversations,
+the new names, the terms, the scoreboard's shared read), and each viewer's page is cut from it in Python by
+the scopes and conversations it may see (`cut`). Which those are is SQL (the conversations' visibility
+follows accounts, contacts and opportunities: persistence/visibility.conversation_scope_rule), so each viewer
+keeps a `Sight`: the scopes and conversations it was found to see or not, and its activity minutes. A viewer
+costs one statement for what is new to it (scopes or conversations it has not been checked for, or its
+activity minutes after an activity changed or the period's bounds moved), none when nothing is; an event that
+may change what someone sees (anything but `SAFE`) makes every viewer check again."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from domain.scoreboard import moves_scoreboard
 from gql.schema import insights as page
 from gql.subscriptions.hub import Event
 from gql.subscriptions.scoreboards import BoardKind, ScoreboardTopic, ScoreboardTopics, ViewerBoard
+from persistence.insights import Sight, Source, cut
 from persistence.visibility import Viewer
 
 # Events after which a page may show other figures (besides those that move the scoreboard's won revenue).
@@ -39,6 +45,28 @@ MOVING = frozenset(
         "ContactChanged",
     }
 )
+# Events after which every viewer sees the same scopes, conversations and activities as before (a new
+# conversation's scope, if new, is checked as new): any other event makes every viewer check again.
+SAFE = frozenset(
+    {
+        "ConversationRecorded",
+        "ConversationDeleted",
+        "TrackedTermChanged",
+        "ConversationsReanalysed",
+        "ActivityLogged",
+        "ActivityChanged",
+        "ActivityDeleted",
+        "OpportunityStageChanged",
+        "OpportunityWon",
+        "OpportunityLost",
+        "OpportunityUnlocked",
+        "GoalSet",
+        "CatalogChanged",
+    }
+)
+ACTIVITIES = frozenset({"ActivityLogged", "ActivityChanged", "ActivityDeleted"})  # move activity minutes
+# Events that move neither a figure of the page nor what anyone sees: they do not wake a page.
+QUIET_PREFIXES = ("Task", "Quote", "Contract", "StatusIndicator", "StatusMonitor", "Selection", "Campaign")
 SLIDING_REREAD = timedelta(seconds=60)  # a sliding window's page is read again this often without events
 
 
@@ -47,7 +75,9 @@ def moves_insights(event_type: str, data: Mapping | None = None) -> bool:
 
 
 def _moves(event: Event) -> bool:
-    return moves_insights(event["type"], event.get("data"))
+    """Whether a page may move: its figures, or what a viewer may see of them."""
+    kind = event["type"]
+    return moves_insights(kind, event.get("data")) or not kind.startswith(QUIET_PREFIXES)
 
 
 def _figures(data: insights.PageData) -> tuple:
@@ -66,58 +96,78 @@ def _changes_at(data: insights.PageData, now: datetime) -> datetime | None:
 
 
 class InsightsViewerBoard(ViewerBoard):
-    async def read(self, conn: Any, now: datetime) -> tuple[insights.PageData, int | None]:
-        return await page.read_page(conn, self.topic.request, now, self.viewer)
+    def __init__(self, topic: ScoreboardTopic, viewer: Viewer) -> None:
+        super().__init__(topic, viewer)
+        self.sight = Sight(viewer)
 
-    def take(self, data: insights.PageData, event_id: int | None, now: datetime) -> Any:
-        request = self.topic.request
+    def take(self, source: Source, now: datetime) -> Any:
+        """This viewer's page from `source` (its sight updated for it); the new state when its figures moved."""
+        data = cut(source, self.sight)
+        request, event_id = self.topic.request, source.board.event_id
         return self.publish(_figures(data), _changes_at(data, now), lambda: page.build(data, request, now, event_id))
 
 
 class InsightsTopic(ScoreboardTopic):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = asyncio.Lock()  # a read with its viewers' sights, or a viewer joining: one at a time
+        self.read_at: datetime | None = None
+        self._stale = True  # every viewer checks all again (after a failed read)
+
+    def failed(self) -> None:
+        self._stale = True  # (events may have been lost: every viewer checks everything again)
+
     async def open_view(self, viewer: Viewer) -> ViewerBoard:
+        """`viewer`'s page, cut from the newest read after one statement for its sight."""
         found = self.views.get(viewer)
-        if found is None:
-            found = InsightsViewerBoard(self, viewer)
-            topics = self.topics
-            now = topics.clock()
-            async with topics.reading, topics.engine.connect() as conn:
-                state = await found.read(conn, now)
-            found.take(*state, now)  # raises ClientError for an unknown team, before anyone joins
-            if viewer not in self.views:
+        if found is not None:
+            return found
+        topics = self.topics
+        async with self.lock:
+            found = self.views.get(viewer)
+            if found is None:
+                found = InsightsViewerBoard(self, viewer)
+                source = self.source
+                async with topics.reading, topics.engine.connect() as conn:
+                    await found.sight.update(conn, source)  # type: ignore[arg-type]
+                found.take(source, self.read_at)  # type: ignore[arg-type]
                 self.views[viewer] = found
                 self._joined.set()
-            else:
-                found = self.views[viewer]
         return found
 
     async def _compute(self, listener: Any) -> None:
-        """One page read per viewer of this shape (sharing the boards' connections), then the pushes."""
+        """One read of the shape, each viewer's sight brought up to date (one statement at most each), then
+        each viewer's page cut and pushed."""
         topics = self.topics
-        views = list(self.views.items())
-        states: dict[Viewer, Any] = {}
-        async with topics.reading:
-            while not listener.queue.empty():
-                listener.queue.get_nowait()
-            now = topics.clock()
-            if views:
+        async with self.lock:
+            async with topics.reading:
+                while not listener.queue.empty():
+                    self.events.append(listener.queue.get_nowait())
+                events, self.events = self.events, []
+                again = self._stale or any(e["type"] not in SAFE for e in events)
+                activities = any(e["type"] in ACTIVITIES for e in events)
+                self._stale = True
+                now = topics.clock()
+                views: list[InsightsViewerBoard] = list(self.views.values())  # type: ignore[arg-type]
                 async with topics.engine.connect() as conn:
-                    for viewer, view in views:
-                        states[viewer] = await view.read(conn, now)  # type: ignore[attr-defined]
-        self.computations += 1
-        self.source = True  # type: ignore[assignment]
-        for viewer, view in views:
-            if viewer not in states:
-                continue
-            board = view.take(*states[viewer], now)  # type: ignore[attr-defined]
+                    source = await page.read_source(conn, self.request, now)
+                    for view in views:
+                        if again or activities:
+                            view.sight.forget(activities_only=not again)
+                        await view.sight.update(conn, source)
+            self._stale = False
+            self.computations += 1
+            self.source, self.read_at = source, now  # type: ignore[assignment]
+            boards = [(view, view.take(source, now)) for view in views]
+        for view, board in boards:
             if board is not None:
                 await view.fan_out(board)
             await asyncio.sleep(0)
 
 
 class InsightsKind(BoardKind):
-    """The insights page as a kind of live board: what moves it. Its reads are `InsightsTopic`'s, one per
-    viewer, so the shared read and cut of `BoardKind` are not used."""
+    """The insights page as a kind of live board: what moves it. Its reads and cuts are `InsightsTopic`'s
+    (each viewer's sight is kept between reads)."""
 
     name = "insights"
 

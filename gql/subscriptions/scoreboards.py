@@ -192,6 +192,7 @@ class ScoreboardTopic:
         self._ready = asyncio.Event()
         self._joined = asyncio.Event()  # a new viewer's board: the time to wait may be shorter now
         self._error: BaseException | None = None
+        self.events: list[Event] = []  # the events since the last read (a kind that keeps state per viewer reads them)
         self.computations = 0  # reads of the board (one per coalesced event, whatever the viewers)
         self.busy = 0.0  # seconds the last read, cuts and pushes took
         self._task: asyncio.Task[None] | None = None
@@ -269,6 +270,7 @@ class ScoreboardTopic:
                     raise
                 except Exception:
                     log.exception("recomputing scoreboard %s failed; retrying", self.request)
+                    self.failed()
                     failed = True
                     await asyncio.sleep(1.0)
 
@@ -283,6 +285,9 @@ class ScoreboardTopic:
         finally:
             tracing.end_push(started)
 
+    def failed(self) -> None:
+        """A read failed or events were lost (a slow listener): a kind that keeps state per viewer drops it."""
+
     async def _event_or_time(self, listener: Any, timeout: float | None) -> bool:
         """Wait for an event or `timeout`: True, time to read again; False when a viewer joined first,
         whose board may change with time sooner than the others' (its wait is to be set again)."""
@@ -296,7 +301,7 @@ class ScoreboardTopic:
                 if not task.done():
                     task.cancel()
         if event in done:
-            event.result()  # (raises SlowConsumer, as listener.get does)
+            self.events.append(event.result())  # (raises SlowConsumer, as listener.get does)
             return True
         return joined not in done
 
@@ -308,6 +313,7 @@ class ScoreboardTopic:
             # state once instead of replaying every step.
             while not listener.queue.empty():
                 listener.queue.get_nowait()
+            self.events.clear()
             async with topics.engine.connect() as conn:
                 source = await self.kind.load(conn, self.request, topics.clock())
         self.computations += 1
@@ -344,7 +350,7 @@ class TopicStream:
 
 class ScoreboardTopics:
     """The process's live boards; a topic lives while it has subscribers. The insights pages
-    (gql/subscriptions/insights.py) are a subclass with their own `topic_class` (a page is read per viewer)
+    (gql/subscriptions/insights.py) are a subclass with their own `topic_class` (each viewer keeps its sight)
     and kind."""
 
     topic_class: Any = None  # ScoreboardTopic, set below

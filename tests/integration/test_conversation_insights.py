@@ -7,12 +7,13 @@ whatever the number of conversations, and never a statement that reads transcrip
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
 from gql import ids
@@ -359,3 +360,30 @@ async def test_the_page_costs_a_fixed_number_of_statements_and_never_reads_a_tra
     finally:
         event.remove(Engine, "before_cursor_execute", listen)
     assert seen and not [s for s in seen if "conversation_segments" in s]
+
+
+async def test_all_time_starts_on_the_day_the_company_was_set_up(client, fixed, writable):
+    """The company was set up when its first user was made: ALL_TIME's start on the scoreboard and on the page,
+    and the page's count series has every month from that one to now's (0 in months without calls)."""
+    async with writable.engine.connect() as conn:
+        first = (await conn.execute(select(func.min(tables.users.c.created_at)))).scalar_one()
+        calls = (await conn.execute(select(func.count()).select_from(tables.conversations))).scalar_one()
+    set_up = datetime.combine(first.astimezone(UTC).date(), time(), UTC)
+    board = (await client.data("{ scoreboard(period: {preset: ALL_TIME}) { periodStart periodEnd asOf } }"))[
+        "scoreboard"
+    ]
+    assert (datetime.fromisoformat(board["periodStart"]), board["periodEnd"]) == (set_up, None)
+    page = (await client.data(PAGE, {"period": {"preset": "ALL_TIME"}}))["conversationInsights"]
+    assert (datetime.fromisoformat(page["periodStart"]), page["periodEnd"]) == (set_up, None)
+    now = datetime.fromisoformat(board["asOf"])
+    months, at = [], set_up.date().replace(day=1)
+    while at <= now.date():
+        months.append(at.isoformat())
+        at = (at + timedelta(days=31)).replace(day=1)
+    series = page["recording"]["callsRecorded"]["series"]
+    points = [p["startsOn"] for p in series]
+    assert points[: len(months)] == months and points == sorted(points)
+    # Every call counts, those of 2030 (after now) too, and the series adds up to the figure.
+    assert page["recording"]["callsRecorded"]["value"] == str(calls)
+    assert sum(int(p["value"]) for p in series) == calls
+    assert any(p["value"] == "0" for p in series)  # months of the seed's history without calls are shown

@@ -76,7 +76,7 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
         goals = list(await conn.execute(select(tables.goals)))
 
     def inside(when: datetime) -> bool:
-        if start is None:
+        if end is None:  # ALL_TIME: from the set-up day, counting everything
             return True
         return start < when <= end if sliding else start <= when < end
 

@@ -89,12 +89,19 @@ def _temp_parent(as_other_user: bool) -> str | None:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, keep: str | None = None) -> None:
+        """`keep`: a folder whose cluster is used again if it has one and kept at the end (benchmarks that
+        reuse a seeded database); by default a new temporary cluster, removed at the end."""
         self.bin = find_pg_bin()
         if self.bin is None:
             raise RuntimeError("PostgreSQL server binaries not found; set PG_BIN or install postgresql")
         self.user = _service_user()
-        self.folder = tempfile.mkdtemp(prefix="salesgraph-pg-", dir=_temp_parent(self.user is not None))
+        self.keep = keep
+        if keep is not None:
+            os.makedirs(keep, exist_ok=True)
+            self.folder = os.path.abspath(keep)
+        else:
+            self.folder = tempfile.mkdtemp(prefix="salesgraph-pg-", dir=_temp_parent(self.user is not None))
         self.data = os.path.join(self.folder, "data")
         self.log = os.path.join(self.folder, "log")
         self.port = free_port()
@@ -114,7 +121,8 @@ class PostgresServer:
             info = pwd.getpwnam(self.user)
             os.chown(self.folder, info.pw_uid, info.pw_gid)
         try:
-            self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
+            if not (self.keep is not None and os.path.exists(os.path.join(self.data, "PG_VERSION"))):
+                self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
         except subprocess.CalledProcessError as error:
             self._cleanup()
             raise RuntimeError(f"initdb failed:\n{error.stdout}\n{error.stderr}") from None
@@ -173,14 +181,32 @@ class PostgresServer:
         if self.started:
             self.started = False
             try:
-                self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+                # (a kept cluster is stopped cleanly: it is started again later)
+                mode = "immediate" if self.keep is None else "fast"
+                self._run("pg_ctl", "-D", self.data, "-m", mode, "stop")
             except (subprocess.CalledProcessError, OSError):
                 pass
         self._cleanup()
 
     def _cleanup(self) -> None:
         atexit.unregister(self.stop)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.keep is None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def has_database(self, name: str) -> bool:
+        import asyncpg
+
+        found: list[bool] = []
+
+        async def look() -> None:
+            conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
+            try:
+                found.append(bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)))
+            finally:
+                await conn.close()
+
+        _run_coroutine(look)
+        return found[0]
 
     def __enter__(self) -> PostgresServer:
         return self.start()

@@ -367,3 +367,17 @@ def test_a_scoreboard_stays_equal_to_a_fresh_one_until_its_changes_at(deals, pre
     moment = NOW + timedelta(microseconds=min(span - 1, int(span * later)))
     again = board(aggregate(deals, req, moment), goals, req=req, now=moment)
     assert again.figures() == first.figures()
+
+
+def test_all_time_starts_at_midnight_of_the_set_up_day_and_contains_everything():
+    set_up = datetime(2024, 5, 17, 13, 45, tzinfo=UTC)
+    ever = PeriodSpec.of(PeriodPreset.ALL_TIME).resolve(NOW, set_up)
+    assert (ever.start, ever.end, ever.length, ever.days()) == (
+        datetime(2024, 5, 17, tzinfo=UTC),
+        None,
+        None,
+        (None, None),
+    )
+    assert ever.contains(datetime(2001, 1, 1, tzinfo=UTC)) and ever.contains(NOW)
+    assert PeriodSpec.of(PeriodPreset.ALL_TIME).resolve(NOW).start is None  # no user yet: no set-up day
+    assert board(req=request(PeriodPreset.ALL_TIME)).period.start is None
