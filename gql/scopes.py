@@ -104,6 +104,7 @@ MUTATION: dict[str, S | None] = {
         "updateContactType",
         "deleteContactType",
         "setContactLeadStatus",
+        "setCategoryLeadStatus",
     ),
     **_writes(
         S.LEADS_WRITE,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
@@ -42,6 +42,7 @@ TABLES: dict[type[Entity], Table] = {
     AccountGroup: tables.account_groups,
     Contact: tables.contacts,
     ContactType: tables.contact_types,
+    CategorySetting: tables.category_settings,
     Goal: tables.goals,
     SalesActivity: tables.sales_activities,
     Bundle: tables.bundles,

@@ -136,6 +136,7 @@ SHARED = frozenset(
         "bundle_components",
         "exchange_rates",
         "contact_types",
+        "category_settings",
         "account_groups",
         "status_monitors",
         "status_indicators",
@@ -290,6 +291,7 @@ def _activities(role: str) -> ColumnElement:
         or_(s.c.lead_id.is_(None), s.c.lead_id.in_(_visible_ids(lead, role))),
         or_(s.c.opportunity_id.is_(None), s.c.opportunity_id.in_(_visible_ids(o, role))),
         or_(s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role))),
+        or_(s.c.contact_id.is_(None), s.c.contact_id.in_(_visible_ids(tables.contacts, role))),
         or_(s.c.partner_id.is_(None), partner),
         # a partner sees only activities attached to something of its own
         true()
@@ -298,6 +300,7 @@ def _activities(role: str) -> ColumnElement:
             s.c.lead_id.is_not(None),
             s.c.opportunity_id.is_not(None),
             s.c.account_id.is_not(None),
+            s.c.contact_id.is_not(None),
             s.c.partner_id.is_not(None),
         ),
     )

@@ -13,7 +13,7 @@ from gql import ids
 from gql.errors import ClientError
 from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
-from gql.schema.accounts import AccountGroup, ContactType
+from gql.schema.accounts import AccountGroup, CategorySetting, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
 from gql.schema.conversations import (
@@ -284,6 +284,13 @@ class Query:
     @strawberry.field(description="All contact types, by name.")
     async def contact_types(self, info: Info) -> list[ContactType]:
         return ContactType.from_rows(await _all(info, tables.contact_types, "name"))
+
+    @strawberry.field(
+        description="The account categories' settings (lead status switched on or off), by category; a category "
+        "without a setting has lead status off."
+    )
+    async def category_settings(self, info: Info) -> list[CategorySetting]:
+        return CategorySetting.from_rows(await _all(info, tables.category_settings, "category"))
 
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
