@@ -205,6 +205,15 @@ class CategorySetting(Node):
     version: int = strawberry.field(description="Increases with every change.")
 
 
+@strawberry.type(description="One column of the contact board: the contacts showing one lead status.")
+class ContactColumn:
+    status: enums.LeadStatus = strawberry.field(description="The lead status the contacts of this column show.")
+    total_count: int = strawberry.field(description="How many contacts show this status (with the filter).")
+    contacts: list[Contact] = strawberry.field(
+        description="The most recently changed contacts of this column (at most `limit`)."
+    )
+
+
 @strawberry.type(description="A named group of accounts.")
 class AccountGroup(Node):
     graphql_type = "AccountGroup"

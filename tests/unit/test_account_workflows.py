@@ -177,9 +177,7 @@ async def test_moving_an_account_into_a_prospect_category_with_lead_status_off_r
     await wf.update_account(wf.UpdateAccount(id=account.id, category_group=CategoryGroup.PROSPECT), as_user(store))
     assert store.rows[Contact][contact.id].lead_status is LeadStatus.QUALIFIED
     with pytest.raises(Conflict, match="switched off"):
-        await wf.set_contact_lead_status(
-            wf.SetContactLeadStatus(id=contact.id, status=LeadStatus.OPEN), as_user(store)
-        )
+        await wf.set_contact_lead_status(wf.SetContactLeadStatus(id=contact.id, status=LeadStatus.OPEN), as_user(store))
 
 
 async def test_moving_an_account_out_of_prospect_keeps_the_hidden_lead_status(store):
