@@ -93,8 +93,9 @@ class Contact(Entity):
 @dataclass(kw_only=True)
 class CategorySetting(Entity):
     """SuperOffice's "activate lead status" switch of an account category: the contacts of a prospect account
-    in the category show their lead status only while it is on (a category without a setting has it off).
-    Kept per category value until categories become configurable rows (issue 17, item 5)."""
+    in the category show their lead status only while it is on (a category without a setting, and an account
+    without a category, have it on). Kept per category value until categories become configurable rows
+    (issue 17, item 5)."""
 
     category: str
     lead_status: bool = False

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, func, or_, select
 
 from domain.errors import ValidationError
 from persistence import tables
@@ -200,10 +200,13 @@ ACCOUNTS = FilterSpec(
 
 def shows_lead_status() -> ColumnElement:
     """The contact shows its lead status (`domain.accounts.shows_lead_status`): an employee of a prospect
-    account whose category has lead status switched on. True or false for every contact, never unknown."""
+    account whose category has lead status switched on (on unless a setting switches it off). True or false
+    for every contact, never unknown."""
     a, cs, c = tables.accounts, tables.category_settings, tables.contacts
-    switched_on = select(cs.c.category).where(cs.c.lead_status == true())
-    prospects = select(a.c.id).where(a.c.category_group == "PROSPECT", a.c.category.in_(switched_on))
+    switched_off = select(cs.c.category).where(cs.c.lead_status == false())
+    prospects = select(a.c.id).where(
+        a.c.category_group == "PROSPECT", or_(a.c.category.is_(None), a.c.category.not_in(switched_off))
+    )
     return and_(c.c.account_id.is_not(None), c.c.account_id.in_(prospects.correlate(None)))
 
 

@@ -465,7 +465,7 @@ lead_matching_settings = Table(
 
 # Whether contacts of accounts in a category show a lead status (migration 0014): SuperOffice's "activate lead
 # status" switch of a category, kept per category value until categories become configurable rows (issue 17,
-# item 5). A category without a row has it off.
+# item 5). A category without a row (and an account without a category) has it on.
 category_settings = Table(
     "category_settings",
     metadata,

@@ -202,10 +202,12 @@ class UpdateAccount:
 
 async def lead_status_on(uow: UnitOfWork, account: Account) -> bool:
     """Whether the account's contacts show their lead status (`domain.accounts.shows_lead_status`)."""
-    if account.category_group is not CategoryGroup.PROSPECT or account.category is None:
+    if account.category_group is not CategoryGroup.PROSPECT:
         return False
+    if account.category is None:
+        return True
     found = await uow.find(CategorySetting, category=account.category)
-    return shows_lead_status(account.category_group, bool(found) and found[0].lead_status)
+    return shows_lead_status(account.category_group, not found or found[0].lead_status)
 
 
 async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Account, after: Account) -> list[int]:

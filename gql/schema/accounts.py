@@ -161,13 +161,15 @@ class Contact(Node):
         if account_id is None:
             return None
         account = await info.context.by_id(tables.accounts).load(account_id)
-        if account is None or account.category is None or account.category_group != DomainCategoryGroup.PROSPECT:
+        if account is None or account.category_group != DomainCategoryGroup.PROSPECT:
             return None
-        settings = await info.context.children(tables.category_settings, "category").load(account.category)
+        settings = []
+        if account.category is not None:
+            settings = await info.context.children(tables.category_settings, "category").load(account.category)
         shown = visible_lead_status(
             DomainLeadStatus(self.__dict__["lead_status"]),
             DomainCategoryGroup(account.category_group),
-            any(row.lead_status for row in settings),
+            all(row.lead_status for row in settings),  # on unless switched off
         )
         return shown.value if shown else None  # type: ignore[return-value]
 

@@ -289,7 +289,7 @@ class Query:
 
     @strawberry.field(
         description="The account categories' settings (lead status switched on or off), by category; a category "
-        "without a setting has lead status off."
+        "without a setting (and an account without a category) has lead status on."
     )
     async def category_settings(self, info: Info) -> list[CategorySetting]:
         return CategorySetting.from_rows(await _all(info, tables.category_settings, "category"))

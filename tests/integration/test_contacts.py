@@ -7,8 +7,8 @@ with plain Python over the rows and the visibility rules as test_visibility.py w
   filter, the criteria and the contact board match exactly;
 - `Account.relatedOpportunities`, the `isFavourite` filter and criterion, `reworkLead`'s own note field;
 - relative dates in criteria: SAINT's "customers in category A not contacted in 3 months";
-- migration 0014 on a database made by 0013: rework notes move to their field, prospect categories keep
-  showing lead status."""
+- migration 0014 on a database made by 0013: rework notes move to their field, and no category is switched
+  off."""
 
 from __future__ import annotations
 
@@ -134,9 +134,9 @@ async def at_now(writable):
 
 def shown(world: World, contact) -> str | None:
     """The lead status a contact shows, in plain Python."""
-    on = {s.category for s in world.rows["category_settings"] if s.lead_status}
+    off = {s.category for s in world.rows["category_settings"] if not s.lead_status}
     account = next((a for a in world.rows["accounts"] if a.id == contact.account_id), None)
-    if account is None or account.category_group != "PROSPECT" or account.category not in on:
+    if account is None or account.category_group != "PROSPECT" or account.category in off:
         return None
     return contact.lead_status
 
@@ -381,6 +381,6 @@ async def test_migration_0014_moves_rework_notes_and_keeps_prospect_categories_s
                 )
             ]
         assert moved == [("Reworked", None, "Call in Q3"), ("Out", "No budget", None), ("New", None, None)]
-        assert settings == [("Hot", True)]
+        assert settings == []  # no category is switched off: what showed still shows
     finally:
         await engine.dispose()

@@ -1,8 +1,8 @@
 """Contacts and accounts (issue 17, items 4, 6 and 7): activities attached to a contact
 (`sales_activities.contact_id`), a lead's rework note in its own field (`leads.rework_note`; the notes
 reworked leads kept in `disqualification_reason` move there), and the "activate lead status" switch per
-account category (`category_settings`; every category a prospect account has today gets it switched on, so
-the contacts that showed a lead status still do).
+account category (`category_settings`; a category without a row has it on, so the contacts that showed a
+lead status still do).
 
 Revision ID: 0014_contacts
 Revises: 0013_contracts
@@ -41,7 +41,7 @@ def upgrade() -> None:
         .where(leads.c.status == 'REWORK', leads.c.disqualification_reason.is_not(None))
         .values(rework_note=leads.c.disqualification_reason, disqualification_reason=None)
     )
-    settings = op.create_table('category_settings',
+    op.create_table('category_settings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('category', sa.String(length=100), nullable=False),
     sa.Column('lead_status', sa.Boolean(), nullable=False),
@@ -52,16 +52,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('category', name=op.f('uq_category_settings_category')),
     sqlite_autoincrement=True
     )
-    accounts = sa.table('accounts', sa.column('category', sa.String), sa.column('category_group', sa.String))
-    found = op.get_bind().execute(
-        sa.select(accounts.c.category)
-        .where(accounts.c.category_group == 'PROSPECT', accounts.c.category.is_not(None))
-        .distinct()
-        .order_by(accounts.c.category)
-    )
-    rows = [{'category': r.category, 'lead_status': True} for r in found]
-    if rows:
-        op.bulk_insert(settings, rows)
 
 
 def downgrade() -> None:
