@@ -27,6 +27,8 @@ QUERY: dict[str, S | None] = {
     "accountGroups": S.ACCOUNTS_READ,
     "contacts": S.CONTACTS_READ,
     "contactTypes": S.CONTACTS_READ,
+    "categorySettings": S.CONTACTS_READ,
+    "contactBoard": S.CONTACTS_READ,
     "leads": S.LEADS_READ,
     "leadBoard": S.LEADS_READ,
     "leadRoutingRules": S.LEADS_READ,

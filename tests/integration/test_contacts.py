@@ -37,7 +37,7 @@ NOW = ANCHOR + timedelta(days=1, hours=3)
 
 SET_CATEGORY = """mutation($input: SetCategoryLeadStatusInput!) { setCategoryLeadStatus(input: $input) {
   __typename ... on CategorySettingPayload { categorySetting { category leadStatus } }
-  ... on PermissionDenied { message } } }"""
+  ... on PermissionDeniedError { message } } }"""
 LOG = """mutation($input: CreateSalesActivityInput!) { createSalesActivity(input: $input) {
   __typename ... on SalesActivityPayload { activity { id contact { id } } } } }"""
 RELATE = """mutation($input: RelatedAccountInput!) { addRelatedAccount(input: $input) { __typename } }"""
@@ -317,12 +317,13 @@ async def test_a_relative_criterion_is_checked_and_cannot_scope_a_monitor(at_now
 
 async def test_rework_keeps_its_note_in_its_own_field(at_now, scene):
     world = scene
-    lead = next(x for x in world.rows["leads"] if x.status == "DISQUALIFIED" and not x.anonymized)
+    lead = next(x for x in world.rows["leads"] if x.status == "DISQUALIFIED" and not x.archived and not x.anonymized)
     data = await at_now.data(
         """mutation($id: ID!) { reworkLead(input: {id: $id, note: "Call in Q3"}) {
-          ... on LeadPayload { lead { status reworkNote disqualificationReason } } } }""",
+          __typename ... on LeadPayload { lead { status reworkNote disqualificationReason } } } }""",
         {"id": ids.encode("Lead", lead.id)},
     )
+    assert data["reworkLead"]["__typename"] == "LeadPayload", data
     assert data["reworkLead"]["lead"] == {
         "status": "REWORK",
         "reworkNote": "Call in Q3",
@@ -334,7 +335,7 @@ async def test_a_category_switch_is_for_admins(at_now, scene):
     world = scene
     rep = world.callers["SALES_REP"]
     refused = await at_now.data(SET_CATEGORY, {"input": {"category": "Prospect", "leadStatus": False}}, token=rep.token)
-    assert refused["setCategoryLeadStatus"]["__typename"] == "PermissionDenied"
+    assert refused["setCategoryLeadStatus"]["__typename"] == "PermissionDeniedError"
 
 
 @pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
