@@ -26,7 +26,7 @@ from gql.auth import issue_token
 from persistence import tables
 from persistence.db import create_engine
 from persistence.migrate import alembic_config, upgrade_async
-from tests.conftest import ANCHOR, GraphQLClient, new_database_url
+from tests.conftest import ANCHOR, GraphQLClient, new_database_url, statements
 from tests.integration.test_criteria import Oracle
 from tests.integration.test_visibility import Caller, World
 
@@ -385,3 +385,15 @@ async def test_migration_0014_moves_rework_notes_and_keeps_prospect_categories_s
         assert settings == []  # no category is switched off: what showed still shows
     finally:
         await engine.dispose()
+
+
+async def test_timelines_and_the_contact_board_cost_fixed_statements(at_now, scene):
+    """A page of accounts with their timelines is one statement more than the page alone, as with any
+    nested list; the contact board costs what the lead board costs (counts, then each column's first rows)."""
+    plain = "{ accounts(first: 20) { nodes { id } } }"
+    with_timelines = "{ accounts(first: 20) { nodes { id activities(first: 3) { totalCount nodes { id } } } } }"
+    await at_now.post(plain)  # the token's lookup is cached from here on
+    assert statements(await at_now.post(with_timelines)) == statements(await at_now.post(plain)) + 1
+    lead_board = statements(await at_now.post("{ leadBoard(limit: 3) { status totalCount leads { id } } }"))
+    contact_board = statements(await at_now.post("{ contactBoard(limit: 3) { status totalCount contacts { id } } }"))
+    assert contact_board == lead_board
