@@ -90,9 +90,33 @@ class Contact(Entity):
             raise ValidationError("accountId", "a contact belongs to exactly one account or one partner")
 
 
-def visible_lead_status(contact_status: LeadStatus, account_group: CategoryGroup | None) -> LeadStatus | None:
-    """A contact's lead status is shown only while its account is a prospect."""
-    return contact_status if account_group is CategoryGroup.PROSPECT else None
+@dataclass(kw_only=True)
+class CategorySetting(Entity):
+    """SuperOffice's "activate lead status" switch of an account category: the contacts of a prospect account
+    in the category show their lead status only while it is on (a category without a setting, and an account
+    without a category, have it on). Kept per category value until categories become configurable rows
+    (issue 17, item 5)."""
+
+    category: str
+    lead_status: bool = False
+
+    def __post_init__(self) -> None:
+        self.category = required(self.category, "category")
+        if len(self.category) > 100:
+            raise ValidationError("category", "is longer than 100 characters")
+
+
+def shows_lead_status(account_group: CategoryGroup | None, lead_status_on: bool) -> bool:
+    """Whether an account's contacts show their lead status: a prospect whose category has it switched on."""
+    return account_group is CategoryGroup.PROSPECT and lead_status_on
+
+
+def visible_lead_status(
+    contact_status: LeadStatus, account_group: CategoryGroup | None, lead_status_on: bool
+) -> LeadStatus | None:
+    """A contact's lead status is shown only while its account is a prospect in a category with lead status
+    switched on; otherwise it is hidden, and kept."""
+    return contact_status if shows_lead_status(account_group, lead_status_on) else None
 
 
 @dataclass(kw_only=True)

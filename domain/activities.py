@@ -11,7 +11,8 @@ from domain.money import Money
 
 @dataclass(kw_only=True)
 class SalesActivity(Entity):
-    """A call, meeting, task …, attached to exactly one lead, opportunity, account or partner."""
+    """A call, meeting, task …, attached to exactly one lead, opportunity, account, contact (a person's own) or
+    partner."""
 
     type: ActivityType
     subject: str
@@ -25,14 +26,15 @@ class SalesActivity(Entity):
     opportunity_id: int | None = None
     account_id: int | None = None
     partner_id: int | None = None
+    contact_id: int | None = None
 
     def __post_init__(self) -> None:
         self.type = ActivityType(self.type)
         self.subject = required(self.subject, "subject")
-        targets = [self.lead_id, self.opportunity_id, self.account_id, self.partner_id]
+        targets = [self.lead_id, self.opportunity_id, self.account_id, self.partner_id, self.contact_id]
         if sum(t is not None for t in targets) != 1:
             raise ValidationError(
-                "target", "an activity is attached to exactly one lead, opportunity, account or partner"
+                "target", "an activity is attached to exactly one lead, opportunity, account, contact or partner"
             )
         if self.duration_minutes is not None and self.duration_minutes < 0:
             raise ValidationError("durationMinutes", "cannot be negative")

@@ -6,9 +6,14 @@ A tree is plain data (it is stored as JSON in a dynamic selection), one node per
 - `{"field": F, "in": [...]}` / `{"field": F, "notIn": [...]}`: an enum, category or reference field is
   (is not) one of the values; "not one of" holds for a row without a value;
 - `{"field": F, "min": x, "max": y}`: a number or date lies in the inclusive range (either end may be left
-  out); a row without a value lies in no range;
+  out); a row without a value lies in no range. A time or date end may be relative to the time of the read:
+  `{"ago": n, "unit": U}` or `{"ahead": n, "unit": U}` (U: DAYS, WEEKS, MONTHS, YEARS; months and years by
+  the calendar), so "in the last 3 months" is `{"min": {"ago": 3, "unit": "MONTHS"}}`;
 - `{"field": F, "is": true|false}`: a yes/no field;
 - `{"has": R}` / `{"hasNot": R}`: the row has (has no) related row of the relation R that the reader may see;
+  with `"where": {...}` (relations to rows of another entity, e.g. ACTIVITIES) only related rows matching
+  that entity's criteria count: "not contacted in 3 months" is
+  `{"hasNot": "ACTIVITIES", "where": {"field": "OCCURRED_AT", "min": {"ago": 3, "unit": "MONTHS"}}}`;
 - `{"indicators": {"anyOf": [...], "allOf": [...], "noneOf": [...]}}`: status monitors whose indicator the
   row carries (any of, all of, none of);
 - `{"search": "text"}`: the text search of the list.
@@ -18,8 +23,9 @@ References (ids) are primary keys here; the API decodes and encodes global ids."
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -74,13 +80,14 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
         "PARTNER": _ref("partner_id", "Partner"),
         "IS_GLOBAL": Field("is_global", "FLAG"),
         "KEY_ACCOUNT": Field("key_account", "FLAG"),
+        "IS_FAVOURITE": Field("is_favourite", "FLAG"),  # the reader's favourites (persistence: derived)
         **_CREATED,
     },
     CriteriaEntity.CONTACT: {
         "ACCOUNT": _ref("account_id", "Account"),
         "PARTNER": _ref("partner_id", "Partner"),
         "CONTACT_TYPE": _ref("contact_type_id", "ContactType"),
-        "LEAD_STATUS": _enum("lead_status", enums.LeadStatus),
+        "LEAD_STATUS": _enum("lead_status", enums.LeadStatus),  # the shown status (persistence: derived)
         **_CREATED,
     },
     CriteriaEntity.OPPORTUNITY: {
@@ -114,6 +121,7 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
         "LEAD": _ref("lead_id", "Lead"),
         "OPPORTUNITY": _ref("opportunity_id", "Opportunity"),
         "ACCOUNT": _ref("account_id", "Account"),
+        "CONTACT": _ref("contact_id", "Contact"),
         "PARTNER": _ref("partner_id", "Partner"),
         "DUE_AT": Field("due_at", "TIME"),
         "OCCURRED_AT": Field("occurred_at", "TIME"),
@@ -134,18 +142,27 @@ RELATIONS: dict[CriteriaEntity, tuple[str, ...]] = {
         "ACTIVITIES",
         "TASKS",
     ),
-    CriteriaEntity.CONTACT: ("ACCOUNT", "PARTNER", "TASKS"),
+    CriteriaEntity.CONTACT: ("ACCOUNT", "PARTNER", "TASKS", "ACTIVITIES"),
     CriteriaEntity.OPPORTUNITY: ("QUOTES", "ACTIVE_QUOTE", "CONTRACTS", "PARTNER", "CAMPAIGN", "ACTIVITIES", "TASKS"),
     CriteriaEntity.LEAD: ("ASSIGNEE", "OPPORTUNITY", "CAMPAIGN", "ACTIVITIES", "TASKS"),
-    CriteriaEntity.ACTIVITY: ("LEAD", "OPPORTUNITY", "ACCOUNT", "PARTNER"),
+    CriteriaEntity.ACTIVITY: ("LEAD", "OPPORTUNITY", "ACCOUNT", "CONTACT", "PARTNER"),
 }
+# Relations whose related rows `where` can narrow with the criteria of their entity.
+RELATED_ENTITY: dict[str, CriteriaEntity] = {
+    "OPPORTUNITIES": CriteriaEntity.OPPORTUNITY,
+    "OPEN_OPPORTUNITIES": CriteriaEntity.OPPORTUNITY,
+    "CONTACTS": CriteriaEntity.CONTACT,
+    "ACTIVITIES": CriteriaEntity.ACTIVITY,
+}
+RELATIVE_UNITS = ("DAYS", "WEEKS", "MONTHS", "YEARS")
+MAX_RELATIVE = 10_000
 # Entities that carry status indicators (activities do not).
 MONITORED = frozenset({CriteriaEntity.ACCOUNT, CriteriaEntity.CONTACT, CriteriaEntity.OPPORTUNITY, CriteriaEntity.LEAD})
 _GROUPS = ("and", "or", "not")
 _LEAF_KEYS = {
     "field": {"field", "in", "notIn", "min", "max", "is"},
-    "has": {"has"},
-    "hasNot": {"hasNot"},
+    "has": {"has", "where"},
+    "hasNot": {"hasNot", "where"},
     "indicators": {"indicators"},
     "search": {"search"},
 }
@@ -219,7 +236,14 @@ def _node(entity: CriteriaEntity, node: Any, where: str, depth: int, count: list
             raise ValidationError(
                 f"{where}.{kind}", f"{entity.value} has no relation {relation!r}; one of {', '.join(RELATIONS[entity])}"
             )
-        return {kind: relation}
+        if "where" not in node:
+            return {kind: relation}
+        if relation not in RELATED_ENTITY:
+            raise ValidationError(
+                f"{where}.where", f"{relation} cannot be narrowed; one of {', '.join(RELATED_ENTITY)} can"
+            )
+        inner = _node(RELATED_ENTITY[relation], node["where"], f"{where}.where", depth + 1, count)
+        return {kind: relation, "where": inner}
     if kind == "indicators":
         if entity not in MONITORED:
             raise ValidationError(f"{where}.indicators", f"{entity.value} carries no status indicators")
@@ -279,6 +303,9 @@ def _field(entity: CriteriaEntity, node: dict[str, Any], where: str) -> dict[str
         value = node.get(end)
         if value is None:
             continue
+        if isinstance(value, dict) and field.kind != "NUMBER":
+            out[end] = _relative(value, f"{where}.{end}")
+            continue
         out[end] = (
             str(_number(value, f"{where}.{end}"))
             if field.kind == "NUMBER"
@@ -287,6 +314,49 @@ def _field(entity: CriteriaEntity, node: dict[str, Any], where: str) -> dict[str
     if len(out) == 1:
         raise ValidationError(where, f"{name} needs min, max or both")
     return out
+
+
+def _relative(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """A relative range end, checked: `{"ago": n, "unit": U}` or `{"ahead": n, "unit": U}`."""
+    directions = [k for k in ("ago", "ahead") if k in value]
+    if len(directions) != 1 or set(value) != {directions[0], "unit"}:
+        raise ValidationError(where, "a relative time is {ago: n, unit} or {ahead: n, unit}")
+    [direction] = directions
+    amount = value[direction]
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_RELATIVE:
+        raise ValidationError(f"{where}.{direction}", f"is a whole number from 0 to {MAX_RELATIVE}")
+    if value["unit"] not in RELATIVE_UNITS:
+        raise ValidationError(f"{where}.unit", f"one of {', '.join(RELATIVE_UNITS)}")
+    return {direction: amount, "unit": value["unit"]}
+
+
+def resolve_relative(end: dict[str, Any], now: datetime) -> datetime:
+    """The moment a relative range end stands for at `now` (months and years by the calendar: a day past the
+    month's end is its last day)."""
+    sign = -1 if "ago" in end else 1
+    amount = sign * end.get("ago", end.get("ahead", 0))
+    unit = end["unit"]
+    if unit in ("DAYS", "WEEKS"):
+        return now + timedelta(days=amount * (7 if unit == "WEEKS" else 1))
+    months = amount * (12 if unit == "YEARS" else 1)
+    index = now.year * 12 + now.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return now.replace(year=year, month=month + 1, day=min(now.day, last))
+
+
+def relative(tree: dict[str, Any] | None) -> bool:
+    """Whether a normalised tree has a range end relative to the time of the read (its answer moves with
+    time alone)."""
+    if not tree:
+        return False
+    if any(relative(n) for n in tree.get("and", []) + tree.get("or", [])):
+        return True
+    if "not" in tree:
+        return relative(tree["not"])
+    if "where" in tree:
+        return relative(tree["where"])
+    return any(isinstance(tree.get(end), dict) for end in ("min", "max"))
 
 
 def references(tree: dict[str, Any]) -> list[tuple[str, int]]:
@@ -300,6 +370,8 @@ def _walk_refs(node: dict[str, Any], entity: CriteriaEntity | None) -> Any:
             yield from _walk_refs(item, entity)
     if "not" in node:
         yield from _walk_refs(node["not"], entity)
+    if "where" in node:
+        yield from _walk_refs(node["where"], entity)
     for ids in node.get("indicators", {}).values():
         for i in ids:
             yield ("StatusMonitor", i)

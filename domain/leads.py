@@ -80,6 +80,7 @@ class Lead(Entity):
     assigned_partner_id: int | None = None
     status: LeadStatus = LeadStatus.OPEN
     disqualification_reason: str | None = None
+    rework_note: str | None = None  # why it was put back for a later follow-up (REWORK)
     archived: bool = False
     account_id: int | None = None
     contact_id: int | None = None

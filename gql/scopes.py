@@ -27,6 +27,8 @@ QUERY: dict[str, S | None] = {
     "accountGroups": S.ACCOUNTS_READ,
     "contacts": S.CONTACTS_READ,
     "contactTypes": S.CONTACTS_READ,
+    "categorySettings": S.CONTACTS_READ,
+    "contactBoard": S.CONTACTS_READ,
     "leads": S.LEADS_READ,
     "leadBoard": S.LEADS_READ,
     "leadRoutingRules": S.LEADS_READ,
@@ -106,6 +108,7 @@ MUTATION: dict[str, S | None] = {
         "updateContactType",
         "deleteContactType",
         "setContactLeadStatus",
+        "setCategoryLeadStatus",
     ),
     **_writes(
         S.LEADS_WRITE,

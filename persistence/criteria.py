@@ -6,14 +6,14 @@ table's own visibility rule to the same statement, so nothing is ever filtered i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from math import ceil, floor
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Table, and_, exists, false, not_, or_, select, true
 
-from domain.criteria import FIELDS, CriteriaEntity
+from domain.criteria import FIELDS, RELATED_ENTITY, CriteriaEntity, resolve_relative
 from domain.errors import ValidationError
 from persistence import filters, tables
 from persistence.visibility import Viewer
@@ -39,68 +39,99 @@ a, c, o, lead, act, t = (
 )
 
 
-def _open_opportunities(viewer: Viewer) -> ColumnElement:
-    rule = viewer.rule(o)
+def _children(child: Table, fk: str, parent: Table, *fixed: ColumnElement) -> Callable[..., ColumnElement]:
+    """The parent has a child the viewer may see (and `where` takes): a relation `where` can narrow."""
+
+    def clause(viewer: Viewer, where: ColumnElement | None = None) -> ColumnElement:
+        rule = viewer.rule(child)
+        extra = [x for x in (rule, where) if x is not None]
+        return exists(select(child.c.id).where(child.c[fk] == parent.c.id, *fixed, *extra))
+
+    return clause
+
+
+def _timeline(viewer: Viewer, where: ColumnElement | None = None) -> ColumnElement:
+    """The account has an activity on its timeline the viewer may see: its own, one of its opportunities' or
+    one of its contacts' (`persistence.filters.ACCOUNT_TIMELINE`). Joined through aliases, so the activities'
+    visibility rule (subqueries on opportunities and contacts) stays apart from the join."""
+    deal, person = o.alias("timeline_deal"), c.alias("timeline_person")
+    rule = viewer.rule(act)
+    extra = [x for x in (rule, where) if x is not None]
     return exists(
-        select(o.c.id).where(
-            o.c.account_id == a.c.id, o.c.stage.in_(filters.OPEN_STAGES), *([rule] if rule is not None else [])
+        select(act.c.id)
+        .select_from(
+            act.outerjoin(deal, deal.c.id == act.c.opportunity_id).outerjoin(person, person.c.id == act.c.contact_id)
         )
+        .where(or_(act.c.account_id == a.c.id, deal.c.account_id == a.c.id, person.c.account_id == a.c.id), *extra)
     )
 
 
 RELATIONS: dict[CriteriaEntity, Mapping[str, Relation]] = {
     CriteriaEntity.ACCOUNT: {
         **filters.ACCOUNTS.has,
-        "open_opportunities": _open_opportunities,
-        "activities": filters._exists(act, "account_id", a),
+        "opportunities": _children(o, "account_id", a),
+        "open_opportunities": _children(o, "account_id", a, o.c.stage.in_(filters.OPEN_STAGES)),
+        "contacts": _children(c, "account_id", a),
+        "activities": _timeline,
         "tasks": filters._exists(t, "account_id", a),
     },
     CriteriaEntity.CONTACT: {
         "account": filters._refers(c.c.account_id),
         "partner": filters._refers(c.c.partner_id),
         "tasks": filters._exists(t, "contact_id", c),
+        "activities": _children(act, "contact_id", c),
     },
     CriteriaEntity.OPPORTUNITY: {
         **filters.OPPORTUNITIES.has,
         "campaign": filters._refers(o.c.campaign_id),
-        "activities": filters._exists(act, "opportunity_id", o),
+        "activities": _children(act, "opportunity_id", o),
         "tasks": filters._exists(t, "opportunity_id", o),
     },
     CriteriaEntity.LEAD: {
         **filters.LEADS.has,
         "campaign": filters._refers(lead.c.campaign_id),
-        "activities": filters._exists(act, "lead_id", lead),
+        "activities": _children(act, "lead_id", lead),
         "tasks": filters._exists(t, "lead_id", lead),
     },
     CriteriaEntity.ACTIVITY: {
         "lead": filters._refers(act.c.lead_id),
         "opportunity": filters._refers(act.c.opportunity_id),
         "account": filters._refers(act.c.account_id),
+        "contact": filters._refers(act.c.contact_id),
         "partner": filters._refers(act.c.partner_id),
     },
 }
 
 
-def compile_criteria(entity: CriteriaEntity | str, tree: Mapping[str, Any] | None, viewer: Viewer) -> ColumnElement:
+def compile_criteria(
+    entity: CriteriaEntity | str, tree: Mapping[str, Any] | None, viewer: Viewer, now: datetime | None = None
+) -> ColumnElement:
     """One condition on the entity's table for a normalised tree (`domain.criteria.normalise`), as
-    `viewer` sees the rows it tests; true for no tree."""
+    `viewer` sees the rows it tests; true for no tree. Range ends relative to the time of the read are taken
+    at `now` (default: the viewer's clock, else the system's)."""
     entity = CriteriaEntity(entity)
     if not tree:
         return true()
-    return _node(entity, tree, viewer)
+    return _node(entity, tree, viewer, now or viewer.now or datetime.now(UTC))
 
 
-def _node(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer) -> ColumnElement:
+def _node(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer, now: datetime) -> ColumnElement:
     if "and" in node:
-        return and_(*(_node(entity, n, viewer) for n in node["and"]))
+        return and_(*(_node(entity, n, viewer, now) for n in node["and"]))
     if "or" in node:
-        return or_(*(_node(entity, n, viewer) for n in node["or"]))
+        return or_(*(_node(entity, n, viewer, now) for n in node["or"]))
     if "not" in node:
-        return not_(_node(entity, node["not"], viewer))
+        return not_(_node(entity, node["not"], viewer, now))
     if "field" in node:
-        return _field(entity, node, viewer)
+        return _field(entity, node, viewer, now)
     if "has" in node or "hasNot" in node:
-        found = RELATIONS[entity][(node.get("has") or node["hasNot"]).lower()](viewer)
+        relation = node.get("has") or node["hasNot"]
+        build = RELATIONS[entity][relation.lower()]
+        if "where" in node:
+            inner = _node(RELATED_ENTITY[relation], node["where"], viewer, now)
+            found = build(viewer, inner)  # type: ignore[call-arg]
+        else:
+            found = build(viewer)
         return found if "has" in node else not_(found)
     if "indicators" in node:
         return _indicators(entity, node["indicators"])
@@ -109,8 +140,11 @@ def _node(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer) -> Co
     raise ValueError(f"not a normalised condition: {node!r}")
 
 
-def _field(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer) -> ColumnElement:
+def _field(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer, now: datetime) -> ColumnElement:
     field = FIELDS[entity][node["field"]]
+    derived = DERIVED.get((entity, node["field"]))
+    if derived is not None:
+        return derived(node)
     column = TABLES[entity].c[field.column]
     if field.kind == "FLAG":
         return column == bool(node["is"])
@@ -130,12 +164,29 @@ def _field(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer) -> C
         if field.kind == "NUMBER":
             number = Decimal(value)
             value = (ceil(number) if end == "min" else floor(number)) if integer else number
+        elif isinstance(value, Mapping):
+            moment = resolve_relative(value, now)
+            value = moment.date() if field.kind == "DATE" else moment
         elif field.kind == "DATE":
             value = date.fromisoformat(value)
         else:
             value = datetime.fromisoformat(value)
         parts.append(compare(value))
     return and_(*parts)
+
+
+def _shown_lead_status(node: Mapping[str, Any]) -> ColumnElement:
+    """A contact's lead status as shown (`Contact.leadStatus`): a hidden stored value is no value, so `in`
+    never matches it and `notIn` always does."""
+    matches = filters.shown_lead_status_in(node.get("in", node.get("notIn")))
+    return matches if "in" in node else not_(matches)
+
+
+# Fields that are no column of the entity's table, each compiled from its node.
+DERIVED: dict[tuple[CriteriaEntity, str], Callable[[Mapping[str, Any]], ColumnElement]] = {
+    (CriteriaEntity.CONTACT, "LEAD_STATUS"): _shown_lead_status,
+    (CriteriaEntity.ACCOUNT, "IS_FAVOURITE"): lambda node: filters._favourite(node["is"]),
+}
 
 
 def _indicators(entity: CriteriaEntity, lists: Mapping[str, list[int]]) -> ColumnElement:

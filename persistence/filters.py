@@ -6,10 +6,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, or_, select
+from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, func, or_, select
 
 from domain.errors import ValidationError
 from persistence import tables
+from persistence.reads import DerivedKey
 from persistence.visibility import V_NOW, V_USER, Viewer
 
 EVERYTHING = Viewer.everything()
@@ -171,6 +172,13 @@ def _service_expiry(values: Mapping[str, Any], viewer: Viewer) -> ColumnElement:
     return exists(select(c.c.id).where(*where, *([rule] if rule is not None else [])))
 
 
+def _favourite(wanted: Any) -> ColumnElement:
+    """Marked (or not) as a favourite by the caller (`:v_user`; a partner has no favourites)."""
+    f = tables.account_favourites
+    mine = tables.accounts.c.id.in_(select(f.c.account_id).where(f.c.user_id == V_USER))
+    return mine if wanted else ~mine
+
+
 ACCOUNTS = FilterSpec(
     tables.accounts,
     search=("name", "organization", "email", "city"),
@@ -184,17 +192,39 @@ ACCOUNTS = FilterSpec(
         "parent": _refers(tables.accounts.c.parent_id),
         "partner": _refers(tables.accounts.c.partner_id),
     },
-    extra=_indicators("ACCOUNT", tables.accounts),
+    extra={**_indicators("ACCOUNT", tables.accounts), "is_favourite": _favourite},
     order={"NAME": "name", "COUNTRY": "country", **_COMMON_ORDER},
     together={("service_expires_min", "service_expires_max"): _service_expiry},
 )
 
+
+def shows_lead_status() -> ColumnElement:
+    """The contact shows its lead status (`domain.accounts.shows_lead_status`): an employee of a prospect
+    account whose category has lead status switched on (on unless a setting switches it off). True or false
+    for every contact, never unknown."""
+    a, cs, c = tables.accounts, tables.category_settings, tables.contacts
+    switched_off = select(cs.c.category).where(cs.c.lead_status == false())
+    prospects = select(a.c.id).where(
+        a.c.category_group == "PROSPECT", or_(a.c.category.is_(None), a.c.category.not_in(switched_off))
+    )
+    return and_(c.c.account_id.is_not(None), c.c.account_id.in_(prospects.correlate(None)))
+
+
+def shown_lead_status_in(values: Any) -> ColumnElement:
+    """The contact shows one of these lead statuses (the stored value of one that shows none never counts)."""
+    return and_(tables.contacts.c.lead_status.in_(list(values)), shows_lead_status())
+
+
 CONTACTS = FilterSpec(
     tables.contacts,
     search=("first_name", "last_name", "email"),
-    equals=("account_id", "partner_id", "contact_type_id", "lead_status"),
+    equals=("account_id", "partner_id", "contact_type_id"),
     ranges=("created_at",),
-    extra=_indicators("CONTACT", tables.contacts),
+    extra={
+        **_indicators("CONTACT", tables.contacts),
+        "lead_status": lambda value: shown_lead_status_in([value]),
+        "lead_status_in": shown_lead_status_in,
+    },
     order={"LAST_NAME": "last_name", "FIRST_NAME": "first_name", **_COMMON_ORDER},
 )
 
@@ -292,12 +322,46 @@ PRODUCTS = FilterSpec(
     order={"NAME": "name", "CODE": "code", **_COMMON_ORDER},
 )
 
+_s = tables.sales_activities
+# What an activity can be attached to, by the column that says so (the `attachedToIn` filter).
+ACTIVITY_ATTACHMENTS = {
+    "ACCOUNT": "account_id",
+    "OPPORTUNITY": "opportunity_id",
+    "CONTACT": "contact_id",
+    "LEAD": "lead_id",
+    "PARTNER": "partner_id",
+}
+
+
+def _attached_to(kinds: Any) -> ColumnElement:
+    return or_(false(), *(_s.c[ACTIVITY_ATTACHMENTS[k]].is_not(None) for k in kinds))
+
+
+# An account's timeline: its own activities and those of its opportunities and of its contacts, keyed by
+# that account (each activity is attached to one row, so it is on at most one account's timeline).
+ACCOUNT_TIMELINE = DerivedKey(
+    "timeline_account_id",
+    func.coalesce(
+        _s.c.account_id,
+        select(tables.opportunities.c.account_id)
+        .where(tables.opportunities.c.id == _s.c.opportunity_id)
+        .scalar_subquery(),
+        select(tables.contacts.c.account_id).where(tables.contacts.c.id == _s.c.contact_id).scalar_subquery(),
+    ),
+    lambda one_of: or_(
+        one_of(_s.c.account_id),
+        _s.c.opportunity_id.in_(select(tables.opportunities.c.id).where(one_of(tables.opportunities.c.account_id))),
+        _s.c.contact_id.in_(select(tables.contacts.c.id).where(one_of(tables.contacts.c.account_id))),
+    ),
+)
+
 SALES_ACTIVITIES = FilterSpec(
     tables.sales_activities,
     search=("subject", "notes"),
-    equals=("type", "owner_id", "lead_id", "opportunity_id", "account_id", "partner_id"),
+    equals=("type", "owner_id", "lead_id", "opportunity_id", "account_id", "partner_id", "contact_id"),
     ranges=("due_at", "occurred_at", "created_at"),
     flags=("done",),
+    extra={"attached_to_in": _attached_to},
     order={"DUE_AT": "due_at", "OCCURRED_AT": "occurred_at", "SUBJECT": "subject", **_COMMON_ORDER},
 )
 

@@ -171,24 +171,29 @@ def _ids_clause(column: Any, ids: set[int] | None) -> Any:
 
 
 async def _account_level(
-    conn: AsyncConnection, account_ids: set[int] | None, rules: set[RuleKind]
+    conn: AsyncConnection, account_ids: set[int] | None, rules: set[RuleKind], account_activities: bool
 ) -> tuple[dict[int, list[ActivityFact]], dict[int, list[OpportunityFact]]]:
-    """The activities (on the account and on its opportunities) and won opportunities per account."""
+    """The activities (on the account, on its opportunities and on its contacts; when `account_activities`)
+    and won or open opportunities per account."""
     activities: dict[int, list[ActivityFact]] = defaultdict(list)
     wins: dict[int, list[OpportunityFact]] = defaultdict(list)
     if account_ids is not None and not account_ids:
         return activities, wins
-    if rules & _ACTIVITY_RULES:
-        a, o = tables.sales_activities, tables.opportunities
-        owner = func.coalesce(a.c.account_id, o.c.account_id)
+    if account_activities:
+        a, o, c = tables.sales_activities, tables.opportunities, tables.contacts
+        owner = func.coalesce(a.c.account_id, o.c.account_id, c.c.account_id)
         where = (
-            or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None))
+            or_(a.c.account_id.is_not(None), a.c.opportunity_id.is_not(None), c.c.account_id.is_not(None))
             if account_ids is None
-            else or_(a.c.account_id.in_(sorted(account_ids)), o.c.account_id.in_(sorted(account_ids)))
+            else or_(
+                a.c.account_id.in_(sorted(account_ids)),
+                o.c.account_id.in_(sorted(account_ids)),
+                c.c.account_id.in_(sorted(account_ids)),
+            )
         )
         rows = await conn.execute(
             select(owner.label("owner"), a.c.type, a.c.done, a.c.occurred_at, a.c.due_at, a.c.created_at)
-            .select_from(a.outerjoin(o, o.c.id == a.c.opportunity_id))
+            .select_from(a.outerjoin(o, o.c.id == a.c.opportunity_id).outerjoin(c, c.c.id == a.c.contact_id))
             .where(where)
         )
         for r in rows:
@@ -223,6 +228,23 @@ async def _account_level(
         for r in rows:
             wins[r.account_id].append(OpportunityFact(stage=Stage.WON, since=r.closed_at, closed_at=r.closed_at))
     return activities, wins
+
+
+async def _contact_activities(
+    conn: AsyncConnection, wanted: dict[str, set[int] | None], rules: dict[str, set[RuleKind]], found: Any
+) -> dict[int, list[ActivityFact]]:
+    """A person's own activities (attached to the contact), per contact found (all when all were wanted),
+    when a contact rule reads activities; none otherwise."""
+    if not rules.get(CONTACT, set()) & _ACTIVITY_RULES or not found:
+        return {}
+    a = tables.sales_activities
+    where = a.c.contact_id.is_not(None) if wanted.get(CONTACT) is None else a.c.contact_id.in_(sorted(found))
+    result: dict[int, list[ActivityFact]] = defaultdict(list)
+    for r in await conn.execute(
+        select(a.c.contact_id, a.c.type, a.c.done, a.c.occurred_at, a.c.due_at, a.c.created_at).where(where)
+    ):
+        result[r.contact_id].append(ActivityFact.of(r.type, r.done, r.occurred_at, r.due_at, r.created_at))
+    return result
 
 
 async def _overdue_candidates(conn: AsyncConnection, kind: str, ids: set[int] | None) -> dict[int, list[TaskFact]]:
@@ -328,7 +350,13 @@ async def load_facts(
         level: set[int] | None = set(account_rows) | {a for a, _ in contact_rows.values()}
         if all(kind not in wanted or wanted[kind] is None for kind in (ACCOUNT, CONTACT)):
             level = None  # every account's: no need to list the ids
-        activities, wins = await _account_level(conn, level, rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()))
+        activities, wins = await _account_level(
+            conn,
+            level,
+            rules.get(ACCOUNT, set()) | rules.get(CONTACT, set()),
+            bool(account_rows) and bool(rules.get(ACCOUNT, set()) & _ACTIVITY_RULES),
+        )
+        own = await _contact_activities(conn, wanted, rules, contact_rows)
         account_tasks = await _tasks_for(conn, ACCOUNT, wanted, rules, account_rows)
         contact_tasks = await _tasks_for(conn, CONTACT, wanted, rules, contact_rows)
         account_contracts = await _contracts_for(conn, ACCOUNT, wanted, rules, account_rows)
@@ -345,7 +373,7 @@ async def load_facts(
         facts[CONTACT] = {
             i: Facts(
                 created_at=created,
-                activities=tuple(activities.get(account, ())),
+                activities=tuple(own.get(i, ())),
                 opportunities=tuple(wins.get(account, ())),
                 tasks=tuple(contact_tasks.get(i, ())),
             )
@@ -573,6 +601,9 @@ def affected_by(events: Iterable[DomainEvent]) -> _Affected:
             if data.get("opportunityId") is not None:
                 found.opportunities.add(data["opportunityId"])
                 found.via_opportunities.add(data["opportunityId"])
+            if data.get("contactId") is not None:  # the person's own, and its account's
+                found.contacts.add(data["contactId"])
+                found.via_contacts.add(data["contactId"])
         elif kind in _TASK_FACTS:
             if kind == "TaskChanged" and "due_at" not in (data.get("fields") or ()):
                 continue  # its title, notes, priority or assignee: no rule reads those

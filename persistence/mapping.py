@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.attachments import Attachment, AttachmentVersion
 from domain.base import Entity
@@ -43,6 +43,7 @@ TABLES: dict[type[Entity], Table] = {
     AccountGroup: tables.account_groups,
     Contact: tables.contacts,
     ContactType: tables.contact_types,
+    CategorySetting: tables.category_settings,
     Goal: tables.goals,
     SalesActivity: tables.sales_activities,
     Bundle: tables.bundles,

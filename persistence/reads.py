@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -157,10 +158,21 @@ async def rows_through(
     return [grouped.get(k, []) for k in keys]
 
 
+@dataclass(frozen=True)
+class DerivedKey:
+    """A parent key that is no column of the child table: `expression` (on the child's row) gives the parent's
+    key, and `matches(one_of_keys)` is a condition that keeps the rows of the batch's parents, built with
+    `one_of_keys(column)` (a column is one of the batch's keys) on indexed columns. Named `name` in the rows."""
+
+    name: str
+    expression: ColumnElement = field(compare=False, hash=False)
+    matches: Callable[[ColumnElement], ColumnElement] = field(compare=False, hash=False)
+
+
 async def pages_by_fk(
     conn: AsyncConnection,
     table: Table,
-    fk: str,
+    fk: str | DerivedKey,
     keys: Sequence[Any],
     window: Window,
     order_by: Sequence[ColumnElement],
@@ -170,27 +182,34 @@ async def pages_by_fk(
     viewer: Viewer = EVERYTHING,
 ) -> list[PageRows]:
     """One page per parent in one statement: ROW_NUMBER() and COUNT() partitioned by the parent."""
-    column = table.c[fk]
     visible, role = _visible(table, viewer)
     dialect = conn.dialect.name
     cache_key = (cache_key, columns, role, dialect) if cache_key is not None else None
+    if isinstance(fk, DerivedKey):
+        name, column = fk.name, fk.expression
+        of_keys = fk.matches(lambda key_column: one_of_keys(key_column, dialect))
+        picked = [*projection(table, columns, "id"), column.label(name)]
+    else:
+        name, column = fk, table.c[fk]
+        of_keys = one_of_keys(column, dialect)
+        picked = projection(table, columns, "id", fk)
 
     def build() -> Select:
         inner = (
             select(
-                *projection(table, columns, "id", fk),
+                *picked,
                 func.row_number().over(partition_by=column, order_by=[*order_by, table.c.id]).label("_rn"),
                 func.count().over(partition_by=column).label("_total"),
             )
-            .where(one_of_keys(column, dialect), *where, visible)
+            .where(of_keys, *where, visible)
             .subquery("page")
         )
-        return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[fk], inner.c._rn)
+        return select(inner).where(window.sql(inner.c._rn, inner.c._total)).order_by(inner.c[name], inner.c._rn)
 
     grouped: dict[Any, list[Row]] = defaultdict(list)
     parameters = {"keys": list(set(keys)), **viewer.params}
     for row in await fetch(conn, statement(cache_key, build), parameters, cached=cache_key is not None):
-        grouped[getattr(row, fk)].append(row)
+        grouped[getattr(row, name)].append(row)
     pages = []
     for k in keys:
         rows = grouped.get(k, [])

@@ -18,7 +18,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
-from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.catalog import Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract, add_months
@@ -331,6 +331,9 @@ class _Company:
         self.activities_made = 0
         # Tasks draw from their own generator: the rows made before tasks existed stay the same.
         self.task_rng = random.Random(f"salesgraph-tasks-{n}")
+        # The people's own activities (issue 17) draw from their own generator, so adding them left the rest
+        # of the demo as it was.
+        self.people_rng = random.Random(f"salesgraph-people-{n}")
         self.won_eur: dict[int, Decimal] = {}
         self.won_deals: dict[int, int] = {}
         # Opportunities that came from a lead: (opportunity id, account id, created, campaign, owner, partner).
@@ -1055,6 +1058,40 @@ class _Company:
         for contact_id, account_id in sorted(contacts)[2::6]:
             self.task(self.account_info[account_id]["manager"], self.at(60), contact_id=contact_id)
 
+    def category_settings(self) -> None:
+        """Lead status switched on for the prospect categories (SuperOffice's "activate lead status"), off for
+        the others."""
+        for group, names in CATEGORIES.items():
+            for name in names:
+                self.add(
+                    tables.category_settings,
+                    CategorySetting(category=name, lead_status=group is CategoryGroup.PROSPECT),
+                    **self.stamps(self.anchor - timedelta(days=400)),
+                )
+
+    def contact_activities(self) -> None:
+        """A call or meeting with every fifth employee (the person's own activity), done, owned by the
+        account's manager."""
+        rng = self.people_rng
+        contacts = sorted((c, a) for a, found in self.contacts_of.items() for c in found)
+        for contact_id, account_id in contacts[1::5]:
+            kind = rng.choice([ActivityType.CALL, ActivityType.MEETING])
+            occurred = self.at(rng.uniform(1, 200))
+            self.add(
+                tables.sales_activities,
+                SalesActivity(
+                    type=kind,
+                    subject=SUBJECTS[kind],
+                    owner_id=self.account_info[account_id]["manager"],
+                    occurred_at=occurred,
+                    due_at=occurred,
+                    done=True,
+                    duration_minutes=rng.choice([15, 30, 45]),
+                    contact_id=contact_id,
+                    **self.stamps(occurred),
+                ),
+            )
+
     def account_and_partner_activities(self) -> None:
         rng = self.rng
         for account_id in self.account_ids[::3]:
@@ -1198,6 +1235,7 @@ BASE_TABLES = [
     tables.bundle_components,
     tables.partners,
     tables.contact_types,
+    tables.category_settings,
     tables.campaigns,
     tables.accounts,
     tables.contacts,
@@ -1300,6 +1338,7 @@ async def seed(
             company.catalog()
             company.partners_and_campaigns()
             company.accounts()
+            company.category_settings()
             company.account_and_partner_activities()
             company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)
@@ -1313,6 +1352,7 @@ async def seed(
             bar.set_description("seeding: leads and goals")
             company.leads()
             company.goals()
+            company.contact_activities()
             await _insert(conn, company.take(*LAST_TABLES), summary.counts)
             bar.set_description("seeding: scoreboard aggregates")
             summary.counts["aggregate buckets"] = await conn.run_sync(aggregates.rebuild)

@@ -39,7 +39,7 @@ class SqlSelectionRows:
         table = TABLES[entity]
         viewer: Viewer = self.uow.viewer
         rule = viewer.rule(table)
-        condition = compile_criteria(entity, criteria, viewer)
+        condition = compile_criteria(entity, criteria, viewer, self.uow.now)
         stmt = select(table.c.id).where(condition, *([rule] if rule is not None else [])).order_by(table.c.id)
         return [r.id for r in await self.uow.execute(stmt, viewer.params)]
 

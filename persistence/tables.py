@@ -447,6 +447,8 @@ leads = Table(
     _fk("assigned_partner_id", "partners.id"),
     Column("status", String(16), nullable=False),
     Column("disqualification_reason", Text),
+    # Why a lead was put back for a later follow-up (migration 0014; before, it shared disqualification_reason).
+    Column("rework_note", Text),
     Column("archived", Boolean, nullable=False, default=False),
     _fk("account_id", "accounts.id"),
     _fk("contact_id", "contacts.id", index=False),
@@ -482,6 +484,18 @@ lead_matching_settings = Table(
     *_stamps(),
 )
 
+# Whether contacts of accounts in a category show a lead status (migration 0014): SuperOffice's "activate lead
+# status" switch of a category, kept per category value until categories become configurable rows (issue 17,
+# item 5). A category without a row (and an account without a category) has it on.
+category_settings = Table(
+    "category_settings",
+    metadata,
+    _id(),
+    Column("category", String(100), nullable=False, unique=True),
+    Column("lead_status", Boolean, nullable=False, default=False),
+    *_stamps(),
+)
+
 sales_activities = Table(
     "sales_activities",
     metadata,
@@ -498,6 +512,8 @@ sales_activities = Table(
     _fk("opportunity_id", "opportunities.id", ondelete="CASCADE"),
     _fk("account_id", "accounts.id", ondelete="CASCADE"),
     _fk("partner_id", "partners.id", ondelete="CASCADE"),
+    # A person's own activities (migration 0014): what a contact's status monitors judge.
+    _fk("contact_id", "contacts.id", ondelete="CASCADE"),
     *_stamps(),
     Index("ix_sales_activities_created_at", "created_at"),
     Index("ix_sales_activities_occurred_at", "occurred_at"),

@@ -61,6 +61,7 @@ CASCADED_ACTIVITIES = {
     "Opportunity": "opportunity_id",
     "Lead": "lead_id",
     "Account": "account_id",
+    "Contact": "contact_id",
     "Partner": "partner_id",
 }
 

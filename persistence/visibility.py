@@ -140,6 +140,7 @@ SHARED = frozenset(
         "bundle_components",
         "exchange_rates",
         "contact_types",
+        "category_settings",
         "account_groups",
         "status_monitors",
         "status_indicators",
@@ -295,6 +296,7 @@ def _activities(role: str) -> ColumnElement:
         or_(s.c.lead_id.is_(None), s.c.lead_id.in_(_visible_ids(lead, role))),
         or_(s.c.opportunity_id.is_(None), s.c.opportunity_id.in_(_visible_ids(o, role))),
         or_(s.c.account_id.is_(None), s.c.account_id.in_(_visible_ids(a, role))),
+        or_(s.c.contact_id.is_(None), s.c.contact_id.in_(_visible_ids(tables.contacts, role))),
         or_(s.c.partner_id.is_(None), partner),
         # a partner sees only activities attached to something of its own
         true()
@@ -303,6 +305,7 @@ def _activities(role: str) -> ColumnElement:
             s.c.lead_id.is_not(None),
             s.c.opportunity_id.is_not(None),
             s.c.account_id.is_not(None),
+            s.c.contact_id.is_not(None),
             s.c.partner_id.is_not(None),
         ),
     )

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType, shows_lead_status
 from domain.activities import SalesActivity
 from domain.audit import business_role
 from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract
-from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
+from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus, Role
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountChanged,
@@ -48,6 +48,16 @@ class ContactTypeEvent(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class ContactTypeChanged(ContactTypeEvent):
     """A contact type was created, renamed or deleted (data: change, name, kind)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategorySettingEvent(DomainEvent):
+    entity_type: ClassVar[str] = "CategorySetting"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategorySettingChanged(CategorySettingEvent):
+    """An account category's lead status was switched on or off (data: category, leadStatus)."""
 
 
 ACCOUNT_FIELDS = (
@@ -190,10 +200,23 @@ class UpdateAccount:
     comment: str | None = UNSET
 
 
+async def lead_status_on(uow: UnitOfWork, account: Account) -> bool:
+    """Whether the account's contacts show their lead status (`domain.accounts.shows_lead_status`)."""
+    if account.category_group is not CategoryGroup.PROSPECT:
+        return False
+    if account.category is None:
+        return True
+    found = await uow.find(CategorySetting, category=account.category)
+    return shows_lead_status(account.category_group, not found or found[0].lead_status)
+
+
 async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Account, after: Account) -> list[int]:
-    """An account that becomes a prospect shows its contacts' lead status again, starting from OPEN;
-    leaving PROSPECT only hides the stored value. Returns the contacts that were reset."""
-    if before.category_group is CategoryGroup.PROSPECT or after.category_group is not CategoryGroup.PROSPECT:
+    """An account whose contacts come to show their lead status (it becomes a prospect, or moves to a category
+    with lead status switched on) shows it starting from OPEN; the other way only hides the stored value.
+    Returns the contacts that were reset."""
+    if (before.category_group, before.category) == (after.category_group, after.category):
+        return []
+    if await lead_status_on(uow, before) or not await lead_status_on(uow, after):
         return []
     reset = []
     for contact in await uow.find(Contact, account_id=after.id):
@@ -779,7 +802,7 @@ class SetContactLeadStatus:
 
 
 async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) -> Contact:
-    """Set the lead status of an employee of a PROSPECT account."""
+    """Set the lead status of an employee of a PROSPECT account whose category has lead status switched on."""
     contact = await uow.get(Contact, cmd.id)
     expect_version(contact, cmd.version)
     _ensure_not_anonymized(contact)
@@ -792,6 +815,11 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
             f"the account of contact {ref(contact)} is a {account.category_group.value}, not a PROSPECT: its "
             "contacts show no lead status"
         )
+    if not await lead_status_on(uow, account):
+        raise Conflict(
+            f"the category of the account of contact {ref(contact)} has lead status switched off: its contacts "
+            "show no lead status"
+        )
     status = LeadStatus(cmd.status)
     previous = contact.lead_status
     updated = await uow.update(apply(contact, {"lead_status": status}))
@@ -802,3 +830,34 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
     )
     await uow.commit()
     return updated
+
+
+@dataclass(kw_only=True)
+class SetCategoryLeadStatus:
+    category: str
+    lead_status: bool
+
+
+async def set_category_lead_status(cmd: SetCategoryLeadStatus, uow: UnitOfWork) -> CategorySetting:
+    """Switch lead status on or off for an account category (SuperOffice's "activate lead status"; admins): the
+    contacts of prospect accounts in the category show their lead status only while it is on. Switching it
+    keeps every contact's stored status (shown again as it was); an account moved into such a category starts
+    its contacts at OPEN."""
+    if uow.actor.role is not Role.ADMIN:
+        raise PermissionDenied("only an admin may switch lead status for a category")
+    wanted = CategorySetting(category=cmd.category, lead_status=cmd.lead_status)
+    found = await uow.find(CategorySetting, category=wanted.category)
+    if found:
+        setting = found[0]
+        if setting.lead_status is wanted.lead_status:
+            return setting
+        setting = await uow.update(apply(setting, {"lead_status": wanted.lead_status}))
+    else:
+        setting = await uow.add(wanted)
+    uow.record(
+        CategorySettingChanged(
+            entity_id=setting.id, data={"category": setting.category, "leadStatus": setting.lead_status}
+        )
+    )
+    await uow.commit()
+    return setting

@@ -1,5 +1,5 @@
 """Sales activity workflows: log, edit, complete and delete calls, meetings, tasks … on a lead, an
-opportunity, an account or a partner."""
+opportunity, an account, a contact or a partner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.accounts import Account
+from domain.accounts import Account, Contact
 from domain.activities import SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.enums import ActivityType
@@ -18,12 +18,12 @@ from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
 
-KINDS: dict[str, type] = {kind.__name__: kind for kind in (Lead, Opportunity, Account, Partner)}
+KINDS: dict[str, type] = {kind.__name__: kind for kind in (Lead, Opportunity, Account, Contact, Partner)}
 
 
 @dataclass(frozen=True)
 class Target:
-    """What an activity is about: a lead, an opportunity, an account or a partner, by the kind's name
+    """What an activity is about: a lead, an opportunity, an account, a contact or a partner, by the kind's name
     (e.g. "Opportunity") and its key. One value, so an activity about two things or none cannot be asked for."""
 
     kind: str
@@ -32,7 +32,8 @@ class Target:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValidationError(
-                "attachToId", f"an activity is about a lead, an opportunity, an account or a partner, not a {self.kind}"
+                "attachToId",
+                f"an activity is about a lead, an opportunity, an account, a contact or a partner, not a {self.kind}",
             )
 
     @property
@@ -61,7 +62,7 @@ class CreateSalesActivity:
 
 
 async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> SalesActivity:
-    """Log a sales activity about one lead, opportunity, account or partner. A done activity happened now unless
+    """Log a sales activity about one lead, opportunity, account, contact (the person's own) or partner. A done activity happened now unless
     `occurredAt` says when."""
     target = cmd.attach_to
     owner_id = cmd.owner_id or uow.actor.user_id

@@ -196,7 +196,7 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
             del values["status"]
         else:
             lead.ensure_can_move_to(status)
-            values["status"], values["disqualification_reason"] = status, None
+            values["status"], values["disqualification_reason"], values["rework_note"] = status, None, None
             values["status_changed_at"] = uow.now
     if values.get("campaign_id") is not None:
         await uow.get(Campaign, values["campaign_id"])
@@ -425,6 +425,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
                 "status": LeadStatus.QUALIFIED,
                 "status_changed_at": uow.now,
                 "disqualification_reason": None,
+                "rework_note": None,
                 "account_id": account.id,
                 "contact_id": contact.id if contact else lead.contact_id,
                 "opportunity_id": opportunity.id,
@@ -456,7 +457,7 @@ class DisqualifyLead:
 
 
 async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
-    """Disqualify a lead with a reason (or put it back as REWORK)."""
+    """Disqualify a lead with a reason (or put it back as REWORK, the reason then being its rework note)."""
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     status = LeadStatus(cmd.status)
@@ -468,8 +469,18 @@ async def disqualify_lead(cmd: DisqualifyLead, uow: UnitOfWork) -> Lead:
     if status is lead.status:
         raise Conflict(f"lead {ref(lead)} is already {status.value}")
     lead.ensure_can_move_to(status)
+    # A disqualification's reason and a rework's note each have their own field; the other one is cleared.
+    reworked = status is LeadStatus.REWORK
     updated = await uow.update(
-        apply(lead, {"status": status, "disqualification_reason": reason, "status_changed_at": uow.now})
+        apply(
+            lead,
+            {
+                "status": status,
+                "disqualification_reason": None if reworked else reason,
+                "rework_note": reason if reworked else None,
+                "status_changed_at": uow.now,
+            },
+        )
     )
     event = LeadDisqualified if status is LeadStatus.DISQUALIFIED else LeadReworked
     uow.record(
@@ -489,7 +500,8 @@ class ReworkLead:
 
 
 async def rework_lead(cmd: ReworkLead, uow: UnitOfWork) -> Lead:
-    """Put a lead back for a later follow-up (REWORK)."""
+    """Put a lead back for a later follow-up (REWORK), with a note on why (`reworkNote`; its disqualification
+    reason is cleared)."""
     return await disqualify_lead(
         DisqualifyLead(id=cmd.id, reason=cmd.note, status=LeadStatus.REWORK, version=cmd.version), uow
     )

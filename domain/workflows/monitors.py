@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version, given
-from domain.criteria import monitors_named
+from domain.criteria import monitors_named, relative
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
 from domain.monitors import MonitoredEntity, MonitorScope, Rule, StatusMonitor
@@ -106,7 +106,7 @@ def _summary(monitor: StatusMonitor) -> dict[str, Any]:
 
 async def _check_scope(uow: UnitOfWork, monitor: StatusMonitor) -> None:
     """A selection scope names a selection the caller may read, of the monitor's entity type, whose criteria
-    name no monitor (an indicator's scope may not depend on indicators)."""
+    name no monitor (an indicator's scope may not depend on indicators) and no time relative to now."""
     if monitor.scope is None or monitor.scope.selection_id is None:
         return
     selection = await uow.get(Selection, monitor.scope.selection_id)
@@ -117,6 +117,11 @@ async def _check_scope(uow: UnitOfWork, monitor: StatusMonitor) -> None:
         )
     if monitors_named(selection.criteria):
         raise ValidationError("scope.selectionId", "the selection's criteria test indicators; a scope may not")
+    if relative(selection.criteria):
+        # Its members would change with time alone, which only events move a scope for.
+        raise ValidationError(
+            "scope.selectionId", "the selection's criteria test times relative to now; a scope may not"
+        )
 
 
 async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:

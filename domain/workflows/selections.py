@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.criteria import CriteriaEntity, monitors_named
+from domain.criteria import CriteriaEntity, monitors_named, relative
 from domain.errors import PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
 from domain.monitors import StatusMonitor
@@ -172,13 +172,13 @@ async def update_selection(cmd: UpdateSelection, uow: UnitOfWork) -> Selection:
     if "criteria" in values and values["criteria"] is None:
         raise ValidationError("criteria", "a dynamic selection needs its criteria")
     updated = apply(selection, values)
-    if "criteria" in values and monitors_named(updated.criteria):
+    if "criteria" in values and (monitors_named(updated.criteria) or relative(updated.criteria)):
         for monitor in await uow.find(StatusMonitor):
             if monitor.scope is not None and monitor.scope.selection_id == selection.id:
                 raise ValidationError(
                     "criteria",
                     f"status monitor {monitor.name!r} judges this selection's members: its criteria may "
-                    "not test indicators",
+                    "not test indicators nor times relative to now",
                 )
     fields = sorted(name for name in values if getattr(updated, name) != getattr(selection, name))
     updated = await uow.update(updated)

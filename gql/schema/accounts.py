@@ -17,6 +17,7 @@ from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.tasks import task_connection
+from persistence import filters as spec
 from persistence import tables
 
 if TYPE_CHECKING:
@@ -118,11 +119,23 @@ class Account(Node):
         tables.account_groups,
         "The groups this account belongs to.",
     )
+    related_opportunities = linked(
+        "gql.schema.opportunities:Opportunity",
+        tables.opportunity_related_accounts,
+        "account_id",
+        "opportunity_id",
+        tables.opportunities,
+        "Opportunities this account is a related account on (another account's deals it takes part in); only "
+        "those the caller may see.",
+    )
     contacts = rel.contacts("account_id", "The people working at this account.")
     opportunities = rel.opportunities("account_id", "The account's opportunities.")
     contracts = rel.contracts("account_id", "The account's contracts (from sold opportunities).")
     leads = rel.leads("account_id", "Leads that were added to or qualified into this account.")
-    activities = rel.activities("account_id", "this account")
+    activities = rel.activities(
+        spec.ACCOUNT_TIMELINE,
+        "this account's timeline: its own, its opportunities' and its contacts' (narrow with `filter.attachedToIn`)",
+    )
     conversations = rel.conversations("account_id", "with this account")
     tasks = task_connection(
         "account_id", "Tasks attached to this account (not those on its opportunities or contacts)."
@@ -158,17 +171,24 @@ class Contact(Node):
         return f"{self.first_name} {self.last_name}".strip()
 
     @strawberry.field(
-        description="The lead status, shown only while the account's category group is PROSPECT "
-        "(null otherwise, and for consultants); the stored value is kept."
+        description="The lead status, shown only while the account is a PROSPECT in a category with lead status "
+        "switched on (`categorySettings`; null otherwise, and for consultants); the stored value is kept. The "
+        "contacts filter and criteria on lead status match exactly what this shows."
     )
     async def lead_status(self, info: Info) -> enums.LeadStatus | None:
         account_id = self.__dict__["account_id"]
         if account_id is None:
             return None
         account = await info.context.by_id(tables.accounts).load(account_id)
+        if account is None or account.category_group != DomainCategoryGroup.PROSPECT:
+            return None
+        settings = []
+        if account.category is not None:
+            settings = await info.context.children(tables.category_settings, "category").load(account.category)
         shown = visible_lead_status(
             DomainLeadStatus(self.__dict__["lead_status"]),
-            DomainCategoryGroup(account.category_group) if account else None,
+            DomainCategoryGroup(account.category_group),
+            all(row.lead_status for row in settings),  # on unless switched off
         )
         return shown.value if shown else None  # type: ignore[return-value]
 
@@ -188,7 +208,31 @@ class Contact(Node):
         "gql.schema.accounts:ContactType", tables.contact_types, "contact_type_id", "The contact's type."
     )
     tasks = task_connection("contact_id", "Tasks attached to this contact.")
+    activities = rel.activities("contact_id", "this person (their own, which their status monitors judge)")
     status_indicators = indicators_field("CONTACT")
+
+
+@strawberry.type(
+    description="The settings of an account category (SuperOffice's category list): whether the contacts of "
+    "prospect accounts in it show their lead status. Kept per category value until categories become "
+    "configurable rows."
+)
+class CategorySetting(Node):
+    graphql_type = "CategorySetting"
+    category: str = strawberry.field(description="The category, as accounts carry it (`Account.category`).")
+    lead_status: bool = strawberry.field(
+        description="Lead status switched on: employees of PROSPECT accounts in this category show theirs."
+    )
+    version: int = strawberry.field(description="Increases with every change.")
+
+
+@strawberry.type(description="One column of the contact board: the contacts showing one lead status.")
+class ContactColumn:
+    status: enums.LeadStatus = strawberry.field(description="The lead status the contacts of this column show.")
+    total_count: int = strawberry.field(description="How many contacts show this status (with the filter).")
+    contacts: list[Contact] = strawberry.field(
+        description="The most recently changed contacts of this column (at most `limit`)."
+    )
 
 
 @strawberry.type(description="A named group of accounts.")

@@ -27,12 +27,16 @@ _FIELD_TEXT = {
     "PARENT": "Accounts: the parent account (global ids).",
     "PARTNER": "Accounts, contacts, opportunities, activities: the partner (global ids).",
     "IS_GLOBAL": "Accounts: global account (`is`).",
+    "IS_FAVOURITE": "Accounts: one of the reader's favourites (`is`; a partner has none).",
     "KEY_ACCOUNT": "Accounts: key account (`is`).",
     "CREATED_AT": "Every entity: when it was created (`from` / `to`).",
     "UPDATED_AT": "Every entity: when it last changed (`from` / `to`).",
     "ACCOUNT": "Contacts, opportunities, activities: the account (global ids).",
+    "CONTACT": "Activities: the contact (person) it is attached to (global ids).",
     "CONTACT_TYPE": "Contacts: the contact type (global ids).",
-    "LEAD_STATUS": "Contacts: lead status (OPEN, CONTACTING, QUALIFIED, DISQUALIFIED, REWORK).",
+    "LEAD_STATUS": "Contacts: the lead status as shown (OPEN, CONTACTING, QUALIFIED, DISQUALIFIED, REWORK); a "
+    "contact that shows none (not a prospect in a category with lead status switched on) is in no `in` list and "
+    "in every `notIn` list.",
     "STAGE": "Opportunities: stage.",
     "OWNER": "Opportunities, activities: the owning user (global ids).",
     "CAMPAIGN": "Opportunities, leads: the campaign (global ids).",
@@ -56,15 +60,17 @@ _FIELD_TEXT = {
     "DONE": "Activities: done (`is`).",
 }
 _RELATION_TEXT = {
-    "OPPORTUNITIES": "Accounts: opportunities.",
-    "OPEN_OPPORTUNITIES": "Accounts: opportunities in an open stage.",
-    "CONTACTS": "Accounts: contacts.",
+    "OPPORTUNITIES": "Accounts: opportunities (narrow with `where`: opportunity criteria).",
+    "OPEN_OPPORTUNITIES": "Accounts: opportunities in an open stage (narrow with `where`).",
+    "CONTACTS": "Accounts: contacts (narrow with `where`: contact criteria).",
     "SUB_ACCOUNTS": "Accounts: sub-accounts.",
     "PARENT": "Accounts: a parent account.",
     "PARTNER": "Accounts, contacts, opportunities, activities: a partner.",
-    "ACTIVITIES": "Accounts, opportunities, leads: sales activities attached to it.",
+    "ACTIVITIES": "Accounts: activities on its timeline (its own, its opportunities' and its contacts'); contacts, "
+    "opportunities, leads: sales activities attached to it. Narrow with `where` (activity criteria).",
     "TASKS": "Accounts, contacts, opportunities, leads: tasks attached to it.",
     "ACCOUNT": "Contacts, activities: an account.",
+    "CONTACT": "Activities: a contact.",
     "QUOTES": "Opportunities: quotes.",
     "ACTIVE_QUOTE": "Opportunities: an active quote.",
     "CONTRACTS": "Opportunities: contracts.",
@@ -96,6 +102,29 @@ def _f(description: str, name: str | None = None) -> Any:
     return strawberry.field(default=None, description=description, name=name)
 
 
+RelativeUnit = described_enum(
+    Enum("RelativeUnitName", {n: n for n in dc.RELATIVE_UNITS}),
+    "RelativeUnit",
+    "The unit of a time relative to now.",
+    {
+        "DAYS": "Days of 24 hours.",
+        "WEEKS": "Weeks of 7 days.",
+        "MONTHS": "Calendar months (the same day of the month, or its last day).",
+        "YEARS": "Calendar years.",
+    },
+)
+
+
+@strawberry.input(
+    description="A time relative to when the list is read: `ago` (in the past) or `ahead` (in the future), one of "
+    "them, in `unit`s. E.g. `{ago: 3, unit: MONTHS}`."
+)
+class RelativeTime:
+    ago: int | None = strawberry.field(default=None, description="This many units before now.")
+    ahead: int | None = strawberry.field(default=None, description="This many units after now.")
+    unit: RelativeUnit = strawberry.field(description="The unit.")  # type: ignore[valid-type]
+
+
 @strawberry.input(description="Status monitors whose indicators a row carries (all given lists must hold).")
 class IndicatorCriterion:
     any_of: list[strawberry.ID] | None = _f("Carries the indicator of at least one of these monitors.")
@@ -105,9 +134,11 @@ class IndicatorCriterion:
 
 @strawberry.input(
     description="A condition of the criteria language: a group (`and`, `or`, `not`) or exactly one test "
-    "(`field` with its values or range, `has`, `hasNot`, `indicators` or `search`). Example, customers in "
-    'category A not contacted in 90 days: `{and: [{field: CATEGORY, in: ["A"]}, '
-    '{indicators: {anyOf: ["<id of a NO_ACTIVITY 90-day monitor>"]}}]}`.'
+    "(`field` with its values or range, `has` / `hasNot` with an optional `where`, `indicators` or `search`). "
+    "Examples: customers in category A not contacted in 3 months (accounts): `{and: [{field: CATEGORY_GROUP, "
+    'in: ["CUSTOMER"]}, {field: CATEGORY, in: ["A"]}, {hasNot: ACTIVITIES, where: {field: OCCURRED_AT, '
+    "fromRelative: {ago: 3, unit: MONTHS}}}]}`; contacts whose lead status is one of Open, Working (contacts): "
+    '`{field: LEAD_STATUS, in: ["OPEN", "CONTACTING"]}`.'
 )
 class Criteria:
     and_: list[Criteria] | None = _f("All of these hold.", name="and")
@@ -124,9 +155,16 @@ class Criteria:
     to: datetime | None = _f("A time field is at or before this time.")
     from_date: date | None = _f("A date field is on or after this date.")
     to_date: date | None = _f("A date field is on or before this date.")
+    from_relative: RelativeTime | None = _f(
+        "A time or date field is at or after this time relative to the read (e.g. `{ago: 3, unit: MONTHS}`)."
+    )
+    to_relative: RelativeTime | None = _f("A time or date field is at or before this time relative to the read.")
     is_: bool | None = _f("A yes/no field has this value.", name="is")
     has: CriterionRelation | None = _f("Has at least one related row of this relation.")  # type: ignore[valid-type]
     has_not: CriterionRelation | None = _f("Has no related row of this relation.")  # type: ignore[valid-type]
+    where: Criteria | None = _f(
+        "With `has` / `hasNot`: only related rows matching these criteria (of the related entity) count."
+    )
     indicators: IndicatorCriterion | None = _f("Carries (or not) the indicators of status monitors.")
     search: str | None = _f("The list's text search.")
 
@@ -182,17 +220,24 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
             ("max", node.to),
             ("min", node.from_date),
             ("max", node.to_date),
+            ("min", _relative_in(node.from_relative)),
+            ("max", _relative_in(node.to_relative)),
         ):
             if value is not None:
                 if key in out:
                     raise ValidationError(where, f"give one lower and one upper end for {name}")
                 out[key] = value
         if field is not None and field.kind in ("NUMBER", "TIME", "DATE"):
-            expected = {"NUMBER": (node.at_least, node.at_most), "TIME": (node.from_, node.to)}.get(
-                field.kind, (node.from_date, node.to_date)
+            relative = (node.from_relative, node.to_relative)
+            expected = {"NUMBER": (node.at_least, node.at_most), "TIME": (node.from_, node.to, *relative)}.get(
+                field.kind, (node.from_date, node.to_date, *relative)
             )
             if ("min" in out or "max" in out) and all(v is None for v in expected):
-                ends = {"NUMBER": "atLeast / atMost", "TIME": "from / to", "DATE": "fromDate / toDate"}[field.kind]
+                ends = {
+                    "NUMBER": "atLeast / atMost",
+                    "TIME": "from / to (or fromRelative / toRelative)",
+                    "DATE": "fromDate / toDate (or fromRelative / toRelative)",
+                }[field.kind]
                 raise ValidationError(where, f"{name} takes {ends}")
         if node.is_ is not None:
             out["is"] = node.is_
@@ -207,6 +252,8 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
             node.to,
             node.from_date,
             node.to_date,
+            node.from_relative,
+            node.to_relative,
             node.is_,
         )
     ):
@@ -215,6 +262,8 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
         out["has"] = node.has.value
     if node.has_not is not None:
         out["hasNot"] = node.has_not.value
+    if node.where is not None:
+        out["where"] = plain_tree(node.where, f"{where}.where")
     if node.indicators is not None:
         lists = {
             key: [_decode(v, "StatusMonitor", f"{where}.indicators.{key}") for v in values]
@@ -228,6 +277,17 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
         out["indicators"] = lists
     if node.search is not None:
         out["search"] = node.search
+    return out
+
+
+def _relative_in(value: RelativeTime | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    out: dict[str, Any] = {"unit": value.unit.value}
+    if value.ago is not None:
+        out["ago"] = value.ago
+    if value.ahead is not None:
+        out["ahead"] = value.ahead
     return out
 
 
@@ -252,6 +312,9 @@ def tree_out(entity: dc.CriteriaEntity | str, tree: dict[str, Any] | None) -> An
     if "not" in tree:
         return {"not": tree_out(entity, tree["not"])}
     out = dict(tree)
+    if "where" in tree:
+        relation = tree.get("has") or tree["hasNot"]
+        out["where"] = tree_out(dc.RELATED_ENTITY[relation], tree["where"])
     if "field" in tree:
         field = dc.FIELDS[entity][tree["field"]]
         for key in ("in", "notIn"):
@@ -261,10 +324,9 @@ def tree_out(entity: dc.CriteriaEntity | str, tree: dict[str, Any] | None) -> An
         if field.kind in names:
             low, high = names[field.kind]
             out = {"field": tree["field"]}
-            if "min" in tree:
-                out[low] = tree["min"]
-            if "max" in tree:
-                out[high] = tree["max"]
+            for end, name, relative in (("min", low, "fromRelative"), ("max", high, "toRelative")):
+                if end in tree:
+                    out[relative if isinstance(tree[end], dict) else name] = tree[end]
     if "indicators" in tree:
         out["indicators"] = {k: [ids.encode("StatusMonitor", v) for v in vs] for k, vs in tree["indicators"].items()}
     return out

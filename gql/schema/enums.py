@@ -123,6 +123,20 @@ ContractStatus = described_enum(
     },
 )
 
+ActivityAttachment = described_enum(
+    Enum("ActivityAttachmentName", {n: n for n in ("ACCOUNT", "OPPORTUNITY", "CONTACT", "LEAD", "PARTNER")}),
+    "ActivityAttachment",
+    "What a sales activity is attached to (on an account's timeline: the account itself, one of its "
+    "opportunities or one of its contacts).",
+    {
+        "ACCOUNT": "Attached to an account (on an account's timeline: to that account itself).",
+        "OPPORTUNITY": "Attached to an opportunity.",
+        "CONTACT": "Attached to a contact: the person's own.",
+        "LEAD": "Attached to a lead.",
+        "PARTNER": "Attached to a partner.",
+    },
+)
+
 ActivityType = described_enum(
     enums.ActivityType,
     "ActivityType",

@@ -111,6 +111,7 @@ class AccountFilter:
     has_sub_accounts: bool | None = _f("With (true) or without (false) sub-accounts.")
     has_parent: bool | None = _f("Sub-accounts (true) or top-level accounts (false).")
     has_partner: bool | None = _f("With (true) or without (false) a managing partner.")
+    is_favourite: bool | None = _f("Only your favourites (true) or only the others (false); a partner has none.")
     has_indicator: strawberry.ID | None = _f("Only accounts carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only accounts not carrying the indicator of this status monitor.")
     service_expires_min: date | None = _f(
@@ -131,7 +132,11 @@ class ContactFilter:
     account_id: strawberry.ID | None = _f("Only employees of this account.")
     partner_id: strawberry.ID | None = _f("Only consultants of this partner.")
     contact_type_id: strawberry.ID | None = _f("Only contacts of this type.")
-    lead_status: enums.LeadStatus | None = _f("Only contacts with this stored lead status.")
+    lead_status: enums.LeadStatus | None = _f(
+        "Only contacts showing this lead status (employees of prospect accounts whose category has lead status "
+        "switched on; a hidden stored value never matches)."
+    )
+    lead_status_in: list[enums.LeadStatus] | None = _f("Only contacts showing one of these lead statuses.")
     has_indicator: strawberry.ID | None = _f("Only contacts carrying the indicator of this status monitor.")
     lacks_indicator: strawberry.ID | None = _f("Only contacts not carrying the indicator of this status monitor.")
     created_at_min: datetime | None = _f("Created at or after this time.", name="createdFrom")
@@ -254,7 +259,12 @@ class SalesActivityFilter:
     lead_id: strawberry.ID | None = _f("Only activities on this lead.")
     opportunity_id: strawberry.ID | None = _f("Only activities on this opportunity.")
     account_id: strawberry.ID | None = _f("Only activities on this account.")
+    contact_id: strawberry.ID | None = _f("Only activities on this contact (the person's own).")
     partner_id: strawberry.ID | None = _f("Only activities on this partner.")
+    attached_to_in: list[enums.ActivityAttachment] | None = _f(  # type: ignore[valid-type]
+        "Only activities attached to one of these kinds of row (on an account's timeline, [ACCOUNT] keeps the "
+        "account's own activities and leaves out those of its opportunities and contacts)."
+    )
     done: bool | None = _f("Only done (true) or only open (false) activities.")
     due_at_min: datetime | None = _f("Due at or after this time.", name="dueFrom")
     due_at_max: datetime | None = _f("Due at or before this time.", name="dueTo")

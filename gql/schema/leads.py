@@ -70,6 +70,7 @@ class Lead(Node):
     priority: int = strawberry.field(description="Higher is more urgent.")
     status: enums.LeadStatus = strawberry.field(description="Where the lead stands.")
     disqualification_reason: str | None = strawberry.field(description="Why it was disqualified.")
+    rework_note: str | None = strawberry.field(description="Why it was put back for a later follow-up (REWORK).")
     archived: bool = strawberry.field(description="True when archived (hidden from the lead board).")
     anonymized: bool = strawberry.field(description="True when personal data was wiped (GDPR).")
     created_at: datetime = strawberry.field(description="When it arrived.")

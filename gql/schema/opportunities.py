@@ -147,3 +147,4 @@ class SalesActivity(Node):
     )
     account = to_one("gql.schema.accounts:Account", tables.accounts, "account_id", "The account it is about.")
     partner = to_one("gql.schema.people:Partner", tables.partners, "partner_id", "The partner it is about.")
+    contact = to_one("gql.schema.accounts:Contact", tables.contacts, "contact_id", "The contact (person) it is about.")

@@ -13,7 +13,7 @@ from gql import ids
 from gql.errors import ClientError
 from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
-from gql.schema.accounts import AccountGroup, ContactType
+from gql.schema.accounts import AccountGroup, CategorySetting, Contact, ContactColumn, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
 from gql.schema.conversations import (
@@ -22,6 +22,7 @@ from gql.schema.conversations import (
     conversations_connection,
     resolve_progress,
 )
+from gql.schema.criteria import Criteria, list_tree
 from gql.schema.documents import DocumentTemplate
 from gql.schema.fields import connection, node_class
 from gql.schema.insights import ConversationInsights, resolve_insights
@@ -45,6 +46,7 @@ from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from gql.schema.views import SavedView, default_view, saved_views_connection
 from persistence import filters as spec
 from persistence import reads, tables
+from persistence.criteria import compile_criteria
 from persistence.filters import conditions
 from persistence.lead_statistics import lead_statistics
 from persistence.outbox import newest_position
@@ -285,6 +287,13 @@ class Query:
     async def contact_types(self, info: Info) -> list[ContactType]:
         return ContactType.from_rows(await _all(info, tables.contact_types, "name"))
 
+    @strawberry.field(
+        description="The account categories' settings (lead status switched on or off), by category; a category "
+        "without a setting (and an account without a category) has lead status on."
+    )
+    async def category_settings(self, info: Info) -> list[CategorySetting]:
+        return CategorySetting.from_rows(await _all(info, tables.category_settings, "category"))
+
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:
         return AccountGroup.from_rows(await _all(info, tables.account_groups, "name"))
@@ -347,6 +356,44 @@ class Query:
             )
         return [
             LeadColumn(status=s, total_count=count, leads=Lead.from_rows(rows))  # type: ignore[arg-type]
+            for s, (count, rows) in zip(statuses, columns)
+        ]
+
+    @strawberry.field(
+        description="Contacts grouped by the lead status they show, like a kanban board (SuperOffice's board view "
+        "of leads): a column per status, each with its count and its first contacts. Only contacts that show a "
+        "lead status (employees of PROSPECT accounts whose category has it switched on) are on the board."
+    )
+    async def contact_board(
+        self,
+        info: Info,
+        filter: Annotated[
+            filters.ContactFilter | None,
+            strawberry.argument(description="Only contacts matching all these conditions."),
+        ] = None,
+        criteria: Annotated[
+            Criteria | None,
+            strawberry.argument(description="Only contacts matching these criteria (with `filter`, both hold)."),
+        ] = None,
+        limit: Annotated[
+            int, strawberry.argument(description=f"How many contacts per column (0 to {MAX_PAGE_SIZE}).")
+        ] = 10,
+    ) -> list[ContactColumn]:
+        viewer = info.context.viewer
+        conds = [
+            *conditions(spec.CONTACTS, filter_criteria(filter), viewer),
+            compile_criteria("CONTACT", list_tree("CONTACT", criteria), viewer),
+            spec.shows_lead_status(),
+        ]
+        limit = window(limit, None, None, None).first or 0
+        statuses = [s.value for s in enums.LeadStatus]
+        order = [tables.contacts.c.updated_at.desc()]
+        async with info.context.reads.connect() as conn:
+            columns = await reads.top_per_group(
+                conn, tables.contacts, "lead_status", statuses, conds, order, limit, viewer
+            )
+        return [
+            ContactColumn(status=s, total_count=count, contacts=Contact.from_rows(rows))  # type: ignore[arg-type]
             for s, (count, rows) in zip(statuses, columns)
         ]
 

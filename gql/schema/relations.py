@@ -69,7 +69,7 @@ def contracts(fk: str, description: str) -> Any:
     )
 
 
-def activities(fk: str, what: str) -> Any:
+def activities(fk: str | spec.DerivedKey, what: str) -> Any:
     return connection(
         "gql.schema.opportunities:SalesActivity",
         spec.SALES_ACTIVITIES,

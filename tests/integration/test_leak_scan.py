@@ -961,6 +961,8 @@ def snake(name: str) -> str:
 def listing(root: str) -> str:
     if root == "leadBoard":
         return "query($filter: LeadFilter) { leadBoard(filter: $filter) { status totalCount leads { id } } }"
+    if root == "contactBoard":
+        return "query($filter: ContactFilter) { contactBoard(filter: $filter) { status totalCount contacts { id } } }"
     filter_type = get_named_type(schema._schema.query_type.fields[root].args["filter"].type).name
     return f"query($filter: {filter_type}) {{ {root}(first: 100, filter: $filter) {{ totalCount nodes {{ id }} }} }}"
 
@@ -975,7 +977,7 @@ async def test_a_relation_filter_treats_a_hidden_row_as_missing_and_has_filters_
     caller = scene.callers[role]
     rows, hidden, secrets = await scene.truth(role)
     found: list[str] = []
-    tables = {"leadBoard": "leads", "salesActivities": "sales_activities"}
+    tables = {"leadBoard": "leads", "contactBoard": "contacts", "salesActivities": "sales_activities"}
     for root, name, kind in relation_filters():
         if not hidden[kind]:
             continue

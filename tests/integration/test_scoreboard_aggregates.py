@@ -414,7 +414,7 @@ async def test_the_migration_builds_the_aggregates_of_a_database_that_had_none(s
     capfd.readouterr()
     await upgrade_async(seeded_url)
     progress = capfd.readouterr().err
-    # 0017_split builds the scoreboard's buckets (with the reports') since it changed their figures.
+    # 0018_split builds the scoreboard's buckets (with the reports') since it changed their figures.
     assert "aggregates: 60 of 60 opportunities" in progress
     assert "aggregates: building the scoreboard and report buckets" in progress
     assert await buckets_of(seeded_url) == built

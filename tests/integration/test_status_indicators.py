@@ -214,7 +214,10 @@ async def test_a_new_monitor_marks_what_matches_at_once_and_an_activity_clears_o
     assert "Not followed up in 30 days" in await world.indicators(busy)
     await world.activity(quiet, "CALL", done=True)
     assert "Not followed up in 30 days" not in await world.indicators(quiet)
-    assert "Contact not followed up" not in await world.indicators(employee)  # judged by its account
+    # A person is judged by their own activities (issue 17): a call with the account is not one with them.
+    assert "Contact not followed up" in await world.indicators(employee)
+    await world.activity(employee, "MEETING", done=True)
+    assert "Contact not followed up" not in await world.indicators(employee)
     assert "Not followed up in 30 days" in await world.indicators(busy)
     cleared = await world.events_since(mark)
     assert (

@@ -97,13 +97,15 @@ class World:
 
     def activities(self, c: Caller) -> set[int]:
         leads, opportunities, accounts = self.leads(c), self.opportunities(c), self.accounts(c)
+        contacts = self.contacts(c)
         seen = set()
         for x in self.rows["sales_activities"]:
-            links = [x.lead_id, x.opportunity_id, x.account_id, x.partner_id]
+            links = [x.lead_id, x.opportunity_id, x.account_id, x.partner_id, x.contact_id]
             ok = (
                 (x.lead_id is None or x.lead_id in leads)
                 and (x.opportunity_id is None or x.opportunity_id in opportunities)
                 and (x.account_id is None or x.account_id in accounts)
+                and (x.contact_id is None or x.contact_id in contacts)
                 and (x.partner_id is None or c.role != "PARTNER" or x.partner_id == c.partner_id)
                 and (c.role != "PARTNER" or any(link is not None for link in links))
             )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.accounts import Account, AccountGroup, Contact, ContactType
+from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.contracts import Contract
 from domain.enums import AccountKind, ActivityType, CategoryGroup, ContactKind, ContractKind, LeadStatus, Role, Stage
@@ -158,7 +158,8 @@ async def test_an_update_with_a_stale_version_is_a_conflict(store):
 
 
 async def test_moving_an_account_into_prospect_resets_its_contacts_lead_status_to_open(store):
-    account = an_account(store, category_group=CategoryGroup.CUSTOMER)
+    put(store, CategorySetting(category="Hot prospect", lead_status=True))
+    account = an_account(store, category_group=CategoryGroup.CUSTOMER, category="Hot prospect")
     qualified = a_contact(store, account, LeadStatus.QUALIFIED)
     already_open = a_contact(store, account, LeadStatus.OPEN)
     await wf.update_account(wf.UpdateAccount(id=account.id, category_group=CategoryGroup.PROSPECT), as_user(store))
@@ -167,6 +168,16 @@ async def test_moving_an_account_into_prospect_resets_its_contacts_lead_status_t
     assert contacts[already_open.id].version == 1
     assert event_types(store) == ["ContactChanged", "AccountChanged"]
     assert store.events[-1].data["contactsReset"] == [qualified.id]
+
+
+async def test_moving_an_account_into_a_prospect_category_with_lead_status_off_resets_nothing(store):
+    put(store, CategorySetting(category="Cold", lead_status=False))
+    account = an_account(store, category_group=CategoryGroup.CUSTOMER, category="Cold")
+    contact = a_contact(store, account, LeadStatus.QUALIFIED)
+    await wf.update_account(wf.UpdateAccount(id=account.id, category_group=CategoryGroup.PROSPECT), as_user(store))
+    assert store.rows[Contact][contact.id].lead_status is LeadStatus.QUALIFIED
+    with pytest.raises(Conflict, match="switched off"):
+        await wf.set_contact_lead_status(wf.SetContactLeadStatus(id=contact.id, status=LeadStatus.OPEN), as_user(store))
 
 
 async def test_moving_an_account_out_of_prospect_keeps_the_hidden_lead_status(store):
@@ -386,7 +397,8 @@ async def test_a_contact_edit_checks_its_data_and_version(store):
 
 
 async def test_the_lead_status_is_set_only_on_employees_of_prospects(store):
-    prospect = an_account(store, category_group=CategoryGroup.PROSPECT)
+    put(store, CategorySetting(category="Prospect", lead_status=True))
+    prospect = an_account(store, category_group=CategoryGroup.PROSPECT, category="Prospect")
     customer = an_account(store, name="Customer AS", category_group=CategoryGroup.CUSTOMER)
     contact = a_contact(store, prospect)
     changed = await wf.set_contact_lead_status(

@@ -78,10 +78,10 @@ async def test_an_activity_is_logged_on_each_kind_of_target_and_announced_with_i
     assert (event.type, event.data["type"], event.data[camel]) == ("ActivityLogged", "MEETING", targets[target])
 
 
-def test_an_activity_is_about_a_lead_an_opportunity_an_account_or_a_partner():
-    for kind in ("Lead", "Opportunity", "Account", "Partner"):
+def test_an_activity_is_about_a_lead_an_opportunity_an_account_a_contact_or_a_partner():
+    for kind in ("Lead", "Opportunity", "Account", "Contact", "Partner"):
         assert wf.Target(kind, 7).column == f"{kind.lower()}_id"
-    for other in ("Contact", "Quote", "lead", ""):
+    for other in ("Quote", "lead", "Task", ""):
         with pytest.raises(ValidationError) as error:
             wf.Target(other, 7)
         assert error.value.field == "attachToId"

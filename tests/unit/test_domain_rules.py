@@ -70,10 +70,11 @@ def test_a_contact_belongs_to_exactly_one_account_or_partner():
     assert Contact(first_name="A", last_name="B", contact_type_id=1, partner_id=1).partner_id == 1
 
 
-def test_a_contacts_lead_status_shows_only_while_its_account_is_a_prospect():
-    assert visible_lead_status(LeadStatus.CONTACTING, CategoryGroup.PROSPECT) is LeadStatus.CONTACTING
-    assert visible_lead_status(LeadStatus.CONTACTING, CategoryGroup.CUSTOMER) is None
-    assert visible_lead_status(LeadStatus.CONTACTING, None) is None
+def test_a_contacts_lead_status_shows_only_while_its_account_is_a_prospect_with_lead_status_on():
+    assert visible_lead_status(LeadStatus.CONTACTING, CategoryGroup.PROSPECT, True) is LeadStatus.CONTACTING
+    assert visible_lead_status(LeadStatus.CONTACTING, CategoryGroup.PROSPECT, False) is None
+    assert visible_lead_status(LeadStatus.CONTACTING, CategoryGroup.CUSTOMER, True) is None
+    assert visible_lead_status(LeadStatus.CONTACTING, None, True) is None
 
 
 def test_a_lead_needs_something_to_call_it_and_a_reason_to_be_disqualified():

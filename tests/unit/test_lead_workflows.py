@@ -275,10 +275,13 @@ async def test_disqualify_accepts_only_the_statuses_that_take_a_lead_out(store):
 async def test_rework_puts_a_disqualified_lead_back_and_it_can_be_qualified_then(store):
     a_lead(store, status=LeadStatus.DISQUALIFIED, disqualification_reason="Not now", account_id=ACCOUNT)
     reworked = await wf.rework_lead(wf.ReworkLead(id=500, note="Call in Q3"), store.uow())
-    assert reworked.status is LeadStatus.REWORK and reworked.disqualification_reason == "Call in Q3"
+    # The note has its own field; the disqualification's reason goes with the disqualification.
+    assert reworked.status is LeadStatus.REWORK and reworked.rework_note == "Call in Q3"
+    assert reworked.disqualification_reason is None
     assert event_types(store) == ["LeadReworked"]
     done = await wf.qualify_lead(wf.QualifyLead(id=500), store.uow())
     assert done.lead.status is LeadStatus.QUALIFIED and done.lead.disqualification_reason is None
+    assert done.lead.rework_note is None
 
 
 async def test_a_qualified_lead_cannot_be_reworked_or_disqualified(store):

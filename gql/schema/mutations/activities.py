@@ -1,5 +1,5 @@
-"""Mutations of sales activities: log a call, meeting, task … about a lead, an opportunity, an account or a
-partner, then change, complete or delete it."""
+"""Mutations of sales activities: log a call, meeting, task … about a lead, an opportunity, an account, a
+contact or a partner, then change, complete or delete it."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def _target(value: strawberry.ID) -> wf.Target:
         raise ValidationError("attachToId", error.message) from None
 
 
-@strawberry.input(description="A new sales activity about one lead, opportunity, account or partner.")
+@strawberry.input(description="A new sales activity about one lead, opportunity, account, contact or partner.")
 class CreateSalesActivityInput:
     attach_to_id: strawberry.ID = described(
-        "The id of the Lead, Opportunity, Account or Partner the activity is about.", update=False
+        "The id of the Lead, Opportunity, Account, Contact or Partner the activity is about.", update=False
     )
     type: enums.ActivityType = described("What kind of activity.", update="New kind.")
     subject: str = described("A short subject.", update="New subject.")

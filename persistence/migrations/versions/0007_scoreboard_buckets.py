@@ -4,7 +4,7 @@ The scoreboard used to aggregate the opportunities on every query and every push
 buckets the unit of work keeps (persistence/aggregates.py). This creates the table and fills it from
 the opportunities already there, printing its progress (about BATCH opportunities at a time).
 
-0017_split changed this table (credit in hundredths and amounts in millionths, for shared deals) and
+0018_split changed this table (credit in hundredths and amounts in millionths, for shared deals) and
 rebuilds the buckets itself, so this one now only creates the table it declares (the code's
 `aggregates.rebuild` writes the columns of 0014).
 

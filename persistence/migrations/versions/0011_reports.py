@@ -5,7 +5,7 @@ on sales_activities.occurred_at for the partial days at a period's edges.
 
 Follows 0010_selections (re-chained at the merge of the two branches).
 The build calls the code's `aggregates.rebuild` for the activity buckets alone (`which`); the report
-buckets are built by 0017_split, whose column the code's read of the deals needs.
+buckets are built by 0018_split, whose column the code's read of the deals needs.
 
 Revision ID: 0011
 Revises: 0010_selections

@@ -105,8 +105,8 @@ async def test_an_activity_is_logged_on_a_lead_an_opportunity_an_account_or_a_pa
 
 async def test_an_activity_about_something_else_or_nothing_is_refused_and_nothing_is_written(api, writable):
     activities = await count(writable.engine, tables.sales_activities)
-    contact = ids.encode("Contact", 1)
-    wrong = await api.data(CREATE, {"input": {"attachToId": contact, "type": "CALL", "subject": "X"}})
+    product = ids.encode("Product", 1)  # an activity is about a lead, opportunity, account, contact or partner
+    wrong = await api.data(CREATE, {"input": {"attachToId": product, "type": "CALL", "subject": "X"}})
     assert (wrong["createSalesActivity"]["__typename"], wrong["createSalesActivity"]["field"]) == (
         "ValidationError",
         "attachToId",

@@ -6,8 +6,8 @@ deal and `amount_e6` in millionths (the amount in ten-thousandths times the perc
 and so are the report buckets (0011 now builds only the activity buckets), because the code's read of the
 deals now reads `credit_shares`. Progress on stderr, about BATCH opportunities at a time.
 
-Revision ID: 0017_split
-Revises: 0016_pricebooks
+Revision ID: 0018_split
+Revises: 0017_contacts
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017_split'
-down_revision = '0016_pricebooks'
+revision = '0018_split'
+down_revision = '0017_contacts'
 branch_labels = None
 depends_on = None
 
