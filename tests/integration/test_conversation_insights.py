@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -387,3 +387,50 @@ async def test_all_time_starts_on_the_day_the_company_was_set_up(client, fixed, 
     assert page["recording"]["callsRecorded"]["value"] == str(calls)
     assert sum(int(p["value"]) for p in series) == calls
     assert any(p["value"] == "0" for p in series)  # months of the seed's history without calls are shown
+
+
+CALLS = """query($after: String) { conversations(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor }
+  nodes { owner { id } analysis { mentions { side count term { id name } } } } } }"""
+
+
+async def test_the_best_practice_keywords_are_the_terms_the_top_sellers_say_more_per_call(client, fixed):
+    """Recomputed from every conversation's mentions (ALL_TIME, as the admin): per term, what the top
+    sellers' side said per call of theirs against what the other sellers' side said per call of theirs;
+    the terms the top sellers say more of, the largest difference first (then by name)."""
+    best = (await client.data(PAGE, {"period": {"preset": "ALL_TIME"}}))["conversationInsights"]["bestSellers"]
+    top = {u["id"] for u in best["topSellers"]}
+    assert top, "the seed has top sellers"
+    calls = {True: 0, False: 0}
+    said: dict[str, dict[bool, int]] = {}
+    names: dict[str, str] = {}
+    after = None
+    while True:
+        page = (await client.data(CALLS, {"after": after}))["conversations"]
+        for call in page["nodes"]:
+            if call["owner"] is None or call["analysis"] is None:
+                continue
+            theirs = call["owner"]["id"] in top
+            calls[theirs] += 1
+            for mention in call["analysis"]["mentions"]:
+                if mention["side"] == "SELLER" and mention["term"] is not None:
+                    term = mention["term"]
+                    names[term["id"]] = term["name"]
+                    said.setdefault(term["id"], {True: 0, False: 0})[theirs] += mention["count"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    cent = Decimal("0.01")
+    expected = []
+    for term_id, by in said.items():
+        mine = Decimal(by[True]) / calls[True] if calls[True] else Decimal(0)
+        rest = Decimal(by[False]) / calls[False] if calls[False] else Decimal(0)
+        if by[True] and mine > rest:
+            expected.append(
+                (names[term_id], mine.quantize(cent, ROUND_HALF_UP), rest.quantize(cent, ROUND_HALF_UP), term_id)
+            )
+    expected.sort(key=lambda t: (-(t[1] - t[2]), t[0].lower(), ids.decode(t[3])[1]))
+    assert expected, "the seeded calls give the top sellers keywords of their own"
+    assert [(t["name"], Decimal(t["topPerCall"]), Decimal(t["restPerCall"])) for t in best["bestPracticeKeywords"]] == [
+        (name, mine, rest) for name, mine, rest, _ in expected[:20]
+    ]
