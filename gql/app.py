@@ -167,15 +167,19 @@ def create_app(
             log.warning("database not reachable: %s", error)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         status = {"status": "ok", "database": "ok", "eventBus": "ok"}
+        if hub.position is None:  # the hub has not started: subscriptions would wait for it
+            return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
         try:
             await asyncio.wait_for(bus.ping(), 2.0)
         except Exception as error:  # noqa: BLE001 - any failure means the bus is away
             log.warning("event bus not reachable: %r", error)
-            # Queries and mutations still work (events wait in the outbox), so this is reported, but
-            # subscribers on this process get events late (from the outbox) until the bus is back.
-            return JSONResponse({**status, "status": "unavailable", "eventBus": "unreachable"}, status_code=503)
-        if not hub.connected:
-            return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
+            status.update(status="degraded", eventBus="unreachable")
+        else:
+            if not hub.connected:
+                status.update(status="degraded", eventBus="not subscribed")
+        # Degraded is still ready: queries and mutations work (events wait in the outbox) and subscribers
+        # get events from the outbox every SALESGRAPH_EVENT_RESYNC_SECONDS. Every process shares the bus,
+        # so a 503 here would take all of them out of the load balancer at once for a Redis restart.
         return JSONResponse(status)
 
     draining = asyncio.Event()

@@ -25,3 +25,15 @@ class Refused(Exception):
         """The code, and the seconds to wait as `retryAfter` when HTTP would send Retry-After."""
         retry = self.headers.get("Retry-After")
         return {"code": self.code, **({"retryAfter": int(retry)} if retry else {})}
+
+
+def database_unavailable() -> Refused:
+    """The answer while the database cannot be reached (a restart, a failover): retry shortly. A mutation
+    whose connection broke while it committed may have been written: its events say so."""
+    return Refused(
+        503,
+        "the database cannot be reached right now (restarting?); nothing was written unless a mutation had "
+        "already committed; retry in a moment",
+        "DATABASE_UNAVAILABLE",
+        {"Retry-After": "1"},
+    )

@@ -44,7 +44,7 @@ from domain.base import utcnow
 from gql.admission import Admission
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
-from gql.errors import Refused
+from gql.errors import Refused, database_unavailable
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.limits import (
     Checked,
@@ -62,6 +62,7 @@ from gql.limits import (
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
 from gql.token_cache import TokenCache
+from persistence.db import unreachable
 
 log = logging.getLogger("salesgraph.pipeline")
 # At most this many (operation, page sizes) costs are kept with one document (a client paging through
@@ -323,8 +324,10 @@ class Pipeline:
                         result = await self.breadth_first.execute(
                             prepared.document, context, prepared.params.variables, prepared.params.operation_name
                         )
-                        return result if result is not None else await self._standard(prepared, context)
-                return await self._standard(prepared, context)
+                        if result is None:
+                            result = await self._standard(prepared, context)
+                else:
+                    result = await self._standard(prepared, context)
         except TimeoutError:
             log.warning("request %s stopped after %s s", context.request_id, self.limits.timeout_seconds)
             raise Refused(
@@ -335,6 +338,9 @@ class Pipeline:
                 "TIMEOUT",
                 {"Retry-After": "1"},
             ) from None
+        if result.errors and any(unreachable(e.original_error) for e in result.errors):
+            raise database_unavailable()
+        return result
 
     async def _standard(self, prepared: Prepared, context: Context) -> ExecutionResult:
         """Run the operation on graphql-core's executor (a mutation, or a query the breadth-first one leaves)."""
@@ -352,15 +358,21 @@ class Pipeline:
 
 def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """An error as the client sees it: an unexpected exception becomes an internal error that names
-    the request id (and is logged), a GraphQL error is shown as it is."""
+    the request id (and is logged), a GraphQL error is shown as it is, and a database that cannot be
+    reached is DATABASE_UNAVAILABLE (retry)."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted
-    log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
-    formatted = {
-        "message": f"Internal server error (request id {request_id})",
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }
+    if unreachable(original):  # a restart of the database, say: the client retries
+        log.warning("request %s at %s: the database is unreachable (%r)", request_id, error.path, original)
+        refused = database_unavailable()
+        formatted = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
+    else:
+        log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+        formatted = {
+            "message": f"Internal server error (request id {request_id})",
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        }
     if error.path:
         formatted["path"] = error.path
     if error.locations:

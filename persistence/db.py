@@ -191,6 +191,28 @@ class SharedReads:
             await conn.close()
 
 
+def unreachable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) says the database could not be reached or dropped the
+    connection: refused, reset, shut down or starting up (a restart), as opposed to a failing statement.
+    SQLAlchemy marks a connection it found dead (`connection_invalidated`); asyncpg raises its
+    connection errors, ConnectionError (refused, reset), or the server's "admin shutdown" and "cannot
+    connect now" (57P01-57P03)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "connection_invalidated", False) or isinstance(error, ConnectionError):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")):
+            return True  # connection exceptions; admin shutdown, crash shutdown, cannot connect now
+        if type(error).__name__ in ("ConnectionDoesNotExistError", "InterfaceError") and "closed" in str(error):
+            return True  # asyncpg: the connection was closed under a statement
+        if type(error).__name__ == "PendingRollbackError" and "Can't reconnect" in str(error):
+            return True  # SQLAlchemy: a connection found dead earlier in the same operation
+        error = error.__cause__ or error.__context__
+    return False
+
+
 async def ping(conn: AsyncConnection) -> None:
     from sqlalchemy import text
 

@@ -32,11 +32,11 @@ from domain.access import Principal
 from gql import observe, tracing
 from gql.auth import lookup_token, principal_for
 from gql.context import Context
-from gql.errors import Refused
+from gql.errors import Refused, database_unavailable
 from gql.execution import FastExecutor
 from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
-from persistence.db import QueryStats, current_stats
+from persistence.db import QueryStats, current_stats, unreachable
 
 log = logging.getLogger("salesgraph.ws")
 
@@ -554,22 +554,18 @@ class WebSocketEndpoint:
         except SlowConsumer as error:
             log.info("closing slow subscriber %s: %s", request_id, error)
             connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
-        except Exception:
-            log.exception("unexpected error in subscription %s", request_id)
-            await self._next(
-                connection,
-                op_id,
-                orjson.dumps(
-                    {
-                        "errors": [
-                            {
-                                "message": f"Internal server error (request id {request_id})",
-                                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-                            }
-                        ]
-                    }
-                ).decode(),
-            )
+        except Exception as error:
+            if unreachable(error):  # the client subscribes again (with `since`) in a moment
+                log.warning("subscription %s: the database is unreachable (%r)", request_id, error)
+                refused = database_unavailable()
+                failure = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
+            else:
+                log.exception("unexpected error in subscription %s", request_id)
+                failure = {
+                    "message": f"Internal server error (request id {request_id})",
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                }
+            await self._next(connection, op_id, orjson.dumps({"errors": [failure]}).decode())
             await connection.send({"type": "complete", "id": op_id})
         finally:
             if operation is not None:

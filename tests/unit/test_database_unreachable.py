@@ -1,0 +1,50 @@
+"""Which failures mean "the database cannot be reached" (answered 503 DATABASE_UNAVAILABLE, retry) and
+which are faults of their own (an internal error): the exceptions asyncpg and SQLAlchemy raise."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
+
+from persistence.db import unreachable
+
+
+def wrapped(inner: Exception, invalidated: bool = False) -> DBAPIError:
+    """As SQLAlchemy raises a driver's error: a DBAPIError caused by it."""
+    outer = DBAPIError("SELECT 1", {}, inner, connection_invalidated=invalidated)
+    outer.__cause__ = inner
+    return outer
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection")),
+        wrapped(ValueError("anything"), invalidated=True),
+        PendingRollbackError("Can't reconnect until invalid transaction is rolled back."),
+    ],
+)
+def test_a_database_that_went_away_is_unreachable(error):
+    assert unreachable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        None,
+        ValueError("a bug"),
+        TimeoutError(),
+        FileNotFoundError("template.docx"),
+        asyncpg.exceptions.UniqueViolationError("duplicate key"),
+        IntegrityError("INSERT", {}, asyncpg.exceptions.UniqueViolationError("duplicate key")),
+        PendingRollbackError("This Session's transaction has been rolled back due to a previous exception"),
+    ],
+)
+def test_other_failures_are_not(error):
+    assert not unreachable(error)
