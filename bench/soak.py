@@ -248,7 +248,10 @@ class Channel:
                 raise
             raise Answer("connection lost") from None
         if status != 200:
-            raise Answer(_http_kind(status, content), "no" if status in (429, 503) else "unknown")
+            kind = _http_kind(status, content)
+            # Not written: refused before anything ran (HAProxy had no server for it, a rate limit). A 503
+            # from the server (DATABASE_UNAVAILABLE, TIMEOUT) may follow a commit whose answer was lost.
+            raise Answer(kind, "no" if status == 429 or kind == "HTTP 503 from HAProxy" else "unknown")
         body = orjson.loads(content)
         if body.get("errors"):
             code = (body["errors"][0].get("extensions") or {}).get("code", "?")
@@ -379,7 +382,8 @@ async def run(args: argparse.Namespace, clients: Clients, folder: Path) -> int:
         for api in apis:
             api.start()
         await _until(lambda: all(api.ready() for api in apis), 120, "the API processes did not become ready")
-        proxy = HAProxy([api.url for api in apis]).start()
+        # Checked as deploy/haproxy.cfg checks: every 2 s, down after 2 failures, up after 2 successes.
+        proxy = HAProxy([api.url for api in apis], check="inter 2s fall 2 rise 2", check_timeout="3s").start()
         front = proxy.url
         setup, hot, since = await _prepare(front, admin, args)
         specs = _subscribers(args, admin, partner, hot, since)
@@ -454,6 +458,8 @@ async def run(args: argparse.Namespace, clients: Clients, folder: Path) -> int:
         return 1 if failures else 0
     finally:
         if proxy is not None:
+            if (proxy.folder / "haproxy.log").exists():
+                (folder / "haproxy.log").write_bytes((proxy.folder / "haproxy.log").read_bytes())
             proxy.stop()
         for api in apis:
             api.stop()
@@ -851,7 +857,7 @@ def main() -> None:
         code = asyncio.run(run(args, clients, folder))
     finally:
         clients.exit()
-    print(f"the API processes' logs: {folder}/api-*.log")
+    print(f"the logs of the API processes and HAProxy: {folder}")
     raise SystemExit(code)
 
 

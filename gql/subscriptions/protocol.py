@@ -53,6 +53,7 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
 SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
+TRY_AGAIN_LATER = 1013  # the database cannot be reached (a restart): reconnect in a moment
 GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
 CREDENTIALS_CHANGED = "Forbidden: token revoked or expired, or its rights changed; reconnect with a valid token"
 GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
@@ -460,7 +461,13 @@ class WebSocketEndpoint:
                 )
         if authorization is None:
             authorization = connection.ws.headers.get("authorization")
-        found = await lookup_token(self.engine, authorization)
+        try:
+            found = await lookup_token(self.engine, authorization)
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            log.warning("connection_init: the database is unreachable (%r)", error)
+            raise _Close(TRY_AGAIN_LATER, "Try again later: the database cannot be reached") from None
         if found is None:
             return False
         principal = found.principal

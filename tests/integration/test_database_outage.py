@@ -1,5 +1,6 @@
 """A PostgreSQL restart under a running server process: while the database is down every request gets a
-typed, retryable answer (503, DATABASE_UNAVAILABLE, Retry-After) instead of an internal error, /readyz
+typed, retryable answer (503, DATABASE_UNAVAILABLE, Retry-After; a WebSocket whose token cannot be looked
+up is closed with 1013, try again later) instead of an internal error, /readyz
 says the database is unreachable, and once PostgreSQL is back the same process serves again without a
 restart, events included. The database server is the test's own (it is stopped and started), with a
 tiny seed."""
@@ -10,6 +11,7 @@ import asyncio
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from gql.auth import issue_token
 from persistence.db import create_engine
@@ -45,6 +47,8 @@ async def test_requests_during_a_postgresql_restart_are_told_to_retry_and_the_pr
     try:
         summary = await seed(engine, 5, anchor=ANCHOR)
         token = await issue_token(engine, name="outage", user_id=summary.admin_user_id)
+        # Never used before the outage: its lookup needs the database (the first token's is cached).
+        unseen = await issue_token(engine, name="outage, unseen", user_id=summary.admin_user_id)
     finally:
         await engine.dispose()
     server = start_server(url, tmp_path)
@@ -67,6 +71,17 @@ async def test_requests_during_a_postgresql_restart_are_told_to_retry_and_the_pr
                     assert answer.status_code == 503, answer.text
                     assert answer.headers["retry-after"] == "1"
                     assert [e["extensions"]["code"] for e in answer.json()["errors"]] == ["DATABASE_UNAVAILABLE"]
+                # The token lookup itself fails: the same answer, over HTTP and as a WebSocket close.
+                answer = await http.post(
+                    "/graphql", json={"query": LATEST}, headers={"Authorization": f"Bearer {unseen}"}
+                )
+                assert answer.status_code == 503, answer.text
+                assert [e["extensions"]["code"] for e in answer.json()["errors"]] == ["DATABASE_UNAVAILABLE"]
+                fresh = await GraphQLSocket.open(server.url, unseen, init=False)
+                await fresh.send({"type": "connection_init", "payload": {"authorization": f"Bearer {unseen}"}})
+                with pytest.raises(ConnectionClosed) as closed:
+                    await fresh.receive()
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013  # try again later
                 ready = await http.get("/readyz")
                 assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
             finally:
