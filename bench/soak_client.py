@@ -51,7 +51,7 @@ class Subscriber:
         self.subscriptions = 0
 
     async def run(self, url: str, gate: asyncio.Semaphore) -> None:
-        backoff = 0.2
+        backoff = 0.5
         first = True
         while True:
             try:
@@ -61,7 +61,7 @@ class Subscriber:
                     first = False
                 else:
                     ws = await self._open(url)
-                backoff = 0.2
+                backoff = 0.5
                 try:
                     await self._subscribe(ws)
                     await self._read(ws)
@@ -81,8 +81,10 @@ class Subscriber:
             except Exception as error:  # noqa: BLE001 - counted and shown by the bench
                 self.client.note("disconnect", f"{type(error).__name__}: {str(error)[:80]}")
             first = False
+            # As the dashboard does: 0.5 s doubling (to 10 s here), with jitter, so that the clients of a
+            # process that died do not all come back in the same instant.
             await asyncio.sleep(backoff * (0.5 + random.random()))
-            backoff = min(backoff * 2, 3.0)
+            backoff = min(backoff * 2, 10.0)
 
     async def _open(self, url: str) -> Any:
         ws = await connect(

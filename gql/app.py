@@ -41,7 +41,7 @@ from gql.timing import ServerTimingMiddleware
 from gql.token_cache import TokenCache
 from gql.uploads import upload_endpoint
 from persistence.bus import EventBus
-from persistence.db import create_engine, ping
+from persistence.db import create_engine, ping, probe_engine
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
 from persistence.reanalysis import Reanalyser
@@ -106,6 +106,7 @@ def create_app(
     engine = engine or create_engine()
     tracing.configure(engine)  # on only when the OTEL_* variables ask for it
     bus = EventBus(broadcast_url())
+    probe = probe_engine(engine)
     dispatcher = OutboxDispatcher(engine, bus, tracer=tracing.tracer())
     hub = EventHub(
         engine,
@@ -161,7 +162,7 @@ def create_app(
         if draining.is_set():  # stopping: the load balancer is to send nothing new here
             return JSONResponse({"status": "draining"}, status_code=503)
         try:
-            async with engine.connect() as conn:
+            async with asyncio.timeout(5.0), probe.connect() as conn:  # its own connection: see probe_engine
                 await ping(conn)
         except Exception as error:  # noqa: BLE001 - any failure means not ready
             log.warning("database not reachable: %s", error)
@@ -252,6 +253,7 @@ def create_app(
             await realtime.insights.close()
             await pipeline.admission.close()
             await bus.close()
+            await probe.dispose()
             await engine.dispose()
             process_exited()
 

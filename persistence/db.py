@@ -123,6 +123,18 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     return engine
 
 
+def probe_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine of one connection to `engine`'s database, for the readiness probe: when the load holds
+    every connection of the main pool (a reconnect storm after another process died), the probe still
+    answers at once whether the database is reachable, instead of waiting for the pool (30 s) while the
+    load balancer's check times out and takes the process out."""
+    probe = create_async_engine(
+        engine.url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args=pooler_connect_args()
+    )
+    _count_statements(probe)
+    return probe
+
+
 class ConnectionSource(Protocol):
     """Where reads get a connection: `async with source.connect() as conn` (an engine, or `SharedReads`)."""
 
