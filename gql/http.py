@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gql import observe, tracing
-from gql.errors import Refused, database_unavailable
+from gql.errors import Refused, database_refusal
 from gql.graphiql import graphiql_html
 from gql.pipeline import Caller, Invalid, Pipeline, masked_error, params_of
-from persistence.db import current_stats, unreachable
+from persistence.db import current_stats
 
 log = logging.getLogger("salesgraph.http")
 
@@ -76,9 +76,10 @@ class GraphQLEndpoint:
         except Refused as error:
             return self.refused(error, seen, media)
         except Exception as error:
-            if unreachable(error):  # before execution: the token lookup, say
-                log.warning("request %s: the database is unreachable (%r)", request_id, error)
-                return self.refused(database_unavailable(), seen, media)
+            refused = database_refusal(error)
+            if refused is not None:  # before execution: the token lookup, say
+                log.warning("request %s: %s (%r)", request_id, refused.code, error)
+                return self.refused(refused, seen, media)
             seen.refused("INTERNAL_SERVER_ERROR", "failed")
             log.exception("unexpected error in request %s", request_id)
             body = {

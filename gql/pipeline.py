@@ -44,7 +44,7 @@ from domain.base import utcnow
 from gql.admission import Admission
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
-from gql.errors import Refused, database_unavailable
+from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.limits import (
     Checked,
@@ -62,7 +62,6 @@ from gql.limits import (
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
 from gql.token_cache import TokenCache
-from persistence.db import unreachable
 
 log = logging.getLogger("salesgraph.pipeline")
 # At most this many (operation, page sizes) costs are kept with one document (a client paging through
@@ -338,8 +337,10 @@ class Pipeline:
                 "TIMEOUT",
                 {"Retry-After": "1"},
             ) from None
-        if result.errors and any(unreachable(e.original_error) for e in result.errors):
-            raise database_unavailable()
+        for error in result.errors or ():
+            refused = database_refusal(error.original_error)
+            if refused is not None:
+                raise refused
         return result
 
     async def _standard(self, prepared: Prepared, context: Context) -> ExecutionResult:
@@ -363,9 +364,9 @@ def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted
-    if unreachable(original):  # a restart of the database, say: the client retries
-        log.warning("request %s at %s: the database is unreachable (%r)", request_id, error.path, original)
-        refused = database_unavailable()
+    refused = database_refusal(original)
+    if refused is not None:  # a restart of the database, say: the client retries
+        log.warning("request %s at %s: %s (%r)", request_id, error.path, refused.code, original)
         formatted = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
     else:
         log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)

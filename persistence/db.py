@@ -225,6 +225,21 @@ def unreachable(error: BaseException | None) -> bool:
     return False
 
 
+def pool_exhausted(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) is SQLAlchemy's pool timing out: every connection of this
+    process's pool stayed in use for `pool_timeout` (a burst of work, say every client of a process that
+    died resuming here at once)."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, PoolTimeout):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 async def ping(conn: AsyncConnection) -> None:
     from sqlalchemy import text
 

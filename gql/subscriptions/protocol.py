@@ -32,11 +32,11 @@ from domain.access import Principal
 from gql import observe, tracing
 from gql.auth import lookup_token, principal_for
 from gql.context import Context
-from gql.errors import Refused, database_unavailable
+from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor
 from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
-from persistence.db import QueryStats, current_stats, unreachable
+from persistence.db import QueryStats, current_stats
 
 log = logging.getLogger("salesgraph.ws")
 
@@ -464,10 +464,10 @@ class WebSocketEndpoint:
         try:
             found = await lookup_token(self.engine, authorization)
         except Exception as error:
-            if not unreachable(error):
+            if database_refusal(error) is None:
                 raise
-            log.warning("connection_init: the database is unreachable (%r)", error)
-            raise _Close(TRY_AGAIN_LATER, "Try again later: the database cannot be reached") from None
+            log.warning("connection_init: the database cannot be used (%r)", error)
+            raise _Close(TRY_AGAIN_LATER, "Try again later: the database cannot be used now") from None
         if found is None:
             return False
         principal = found.principal
@@ -562,9 +562,9 @@ class WebSocketEndpoint:
             log.info("closing slow subscriber %s: %s", request_id, error)
             connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
         except Exception as error:
-            if unreachable(error):  # the client subscribes again (with `since`) in a moment
-                log.warning("subscription %s: the database is unreachable (%r)", request_id, error)
-                refused = database_unavailable()
+            refused = database_refusal(error)
+            if refused is not None:  # the client subscribes again (with `since`) in a moment
+                log.warning("subscription %s: %s (%r)", request_id, refused.code, error)
                 failure = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
             else:
                 log.exception("unexpected error in subscription %s", request_id)

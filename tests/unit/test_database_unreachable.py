@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from gql.errors import database_refusal
 from persistence.db import unreachable
 
 
@@ -48,3 +50,11 @@ def test_a_database_that_went_away_is_unreachable(error):
 )
 def test_other_failures_are_not(error):
     assert not unreachable(error)
+
+
+def test_a_pool_that_stayed_full_is_busy_not_unreachable():
+    full = PoolTimeout("QueuePool limit of size 10 overflow 30 reached, connection timed out, timeout 30.00")
+    assert not unreachable(full)
+    assert database_refusal(full).code == "DATABASE_BUSY"
+    assert database_refusal(ConnectionRefusedError(111, "refused")).code == "DATABASE_UNAVAILABLE"
+    assert database_refusal(ValueError("a bug")) is None
