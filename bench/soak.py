@@ -643,6 +643,8 @@ async def _settle_and_check(
         row["delivered"] += len(got)
         wanted, seen = set(want), set(got)
         row["missing"] += len(wanted - seen)
+        if got == want[: len(got)]:  # behind: what it has is exactly the start of what it may see
+            row["not yet arrived"] += len(want) - len(got)
         row["duplicated"] += len(got) - len(seen)
         row["unexpected"] += len(seen - wanted)
         row["out of order"] += sum(1 for a, b in zip(got, got[1:]) if b <= a)
@@ -789,6 +791,7 @@ def _print(args, record: Record, report: dict, writes: Writes, lost: list[str], 
                 str(row["committed"]),
                 str(row["delivered"]),
                 str(row["missing"]),
+                str(row["missing"] - row["not yet arrived"]),
                 str(row["duplicated"]),
                 str(row["unexpected"]),
                 str(row["out of order"]),
@@ -809,6 +812,7 @@ def _print(args, record: Record, report: dict, writes: Writes, lost: list[str], 
                 "committed (sum)",
                 "delivered (sum)",
                 "missing",
+                "of which in gaps (lost)",
                 "duplicated",
                 "unexpected",
                 "out of order",
