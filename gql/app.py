@@ -41,7 +41,7 @@ from gql.timing import ServerTimingMiddleware
 from gql.token_cache import TokenCache
 from gql.uploads import upload_endpoint
 from persistence.bus import EventBus
-from persistence.db import create_engine, ping
+from persistence.db import create_engine, ping, probe_engine
 from persistence.migrate import check_current
 from persistence.outbox import OutboxDispatcher
 from persistence.reanalysis import Reanalyser
@@ -106,6 +106,7 @@ def create_app(
     engine = engine or create_engine()
     tracing.configure(engine)  # on only when the OTEL_* variables ask for it
     bus = EventBus(broadcast_url())
+    probe = probe_engine(engine)
     dispatcher = OutboxDispatcher(engine, bus, tracer=tracing.tracer())
     hub = EventHub(
         engine,
@@ -161,21 +162,25 @@ def create_app(
         if draining.is_set():  # stopping: the load balancer is to send nothing new here
             return JSONResponse({"status": "draining"}, status_code=503)
         try:
-            async with engine.connect() as conn:
+            async with asyncio.timeout(5.0), probe.connect() as conn:  # its own connection: see probe_engine
                 await ping(conn)
         except Exception as error:  # noqa: BLE001 - any failure means not ready
             log.warning("database not reachable: %s", error)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         status = {"status": "ok", "database": "ok", "eventBus": "ok"}
+        if hub.position is None:  # the hub has not started: subscriptions would wait for it
+            return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
         try:
             await asyncio.wait_for(bus.ping(), 2.0)
         except Exception as error:  # noqa: BLE001 - any failure means the bus is away
             log.warning("event bus not reachable: %r", error)
-            # Queries and mutations still work (events wait in the outbox), so this is reported, but
-            # subscribers on this process get events late (from the outbox) until the bus is back.
-            return JSONResponse({**status, "status": "unavailable", "eventBus": "unreachable"}, status_code=503)
-        if not hub.connected:
-            return JSONResponse({**status, "status": "unavailable", "eventBus": "not subscribed"}, status_code=503)
+            status.update(status="degraded", eventBus="unreachable")
+        else:
+            if not hub.connected:
+                status.update(status="degraded", eventBus="not subscribed")
+        # Degraded is still ready: queries and mutations work (events wait in the outbox) and subscribers
+        # get events from the outbox every SALESGRAPH_EVENT_RESYNC_SECONDS. Every process shares the bus,
+        # so a 503 here would take all of them out of the load balancer at once for a Redis restart.
         return JSONResponse(status)
 
     draining = asyncio.Event()
@@ -248,6 +253,7 @@ def create_app(
             await realtime.insights.close()
             await pipeline.admission.close()
             await bus.close()
+            await probe.dispose()
             await engine.dispose()
             process_exited()
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from gql import observe, tracing
-from gql.errors import Refused
+from gql.errors import Refused, database_refusal
 from gql.graphiql import graphiql_html
 from gql.pipeline import Caller, Invalid, Pipeline, masked_error, params_of
 from persistence.db import current_stats
@@ -74,12 +74,12 @@ class GraphQLEndpoint:
                 media or JSON,
             )
         except Refused as error:
-            seen.refused(error.code)
-            if error.operation is not None:
-                seen.kind, seen.name = error.operation
-            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
-            return _json(body, error.status, media or JSON, error.headers)
-        except Exception:
+            return self.refused(error, seen, media)
+        except Exception as error:
+            refused = database_refusal(error)
+            if refused is not None:  # before execution: the token lookup, say
+                log.warning("request %s: %s (%r)", request_id, refused.code, error)
+                return self.refused(refused, seen, media)
             seen.refused("INTERNAL_SERVER_ERROR", "failed")
             log.exception("unexpected error in request %s", request_id)
             body = {
@@ -91,6 +91,13 @@ class GraphQLEndpoint:
                 ]
             }
             return _json(body, 500, media or JSON)
+
+    def refused(self, error: Refused, seen: observe.Seen, media: str | None) -> Response:
+        seen.refused(error.code)
+        if error.operation is not None:
+            seen.kind, seen.name = error.operation
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        return _json(body, error.status, media or JSON, error.headers)
 
     async def run(
         self, request: Request, request_id: str, raw: dict[str, Any], media: str, seen: observe.Seen

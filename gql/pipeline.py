@@ -44,7 +44,7 @@ from domain.base import utcnow
 from gql.admission import Admission
 from gql.breadth_first import BreadthFirst
 from gql.context import Context
-from gql.errors import Refused
+from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor, mark_fast_fields
 from gql.limits import (
     Checked,
@@ -323,8 +323,10 @@ class Pipeline:
                         result = await self.breadth_first.execute(
                             prepared.document, context, prepared.params.variables, prepared.params.operation_name
                         )
-                        return result if result is not None else await self._standard(prepared, context)
-                return await self._standard(prepared, context)
+                        if result is None:
+                            result = await self._standard(prepared, context)
+                else:
+                    result = await self._standard(prepared, context)
         except TimeoutError:
             log.warning("request %s stopped after %s s", context.request_id, self.limits.timeout_seconds)
             raise Refused(
@@ -335,6 +337,11 @@ class Pipeline:
                 "TIMEOUT",
                 {"Retry-After": "1"},
             ) from None
+        for error in result.errors or ():
+            refused = database_refusal(error.original_error)
+            if refused is not None:
+                raise refused
+        return result
 
     async def _standard(self, prepared: Prepared, context: Context) -> ExecutionResult:
         """Run the operation on graphql-core's executor (a mutation, or a query the breadth-first one leaves)."""
@@ -352,15 +359,21 @@ class Pipeline:
 
 def masked_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """An error as the client sees it: an unexpected exception becomes an internal error that names
-    the request id (and is logged), a GraphQL error is shown as it is."""
+    the request id (and is logged), a GraphQL error is shown as it is, and a database that cannot be
+    reached is DATABASE_UNAVAILABLE (retry)."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted
-    log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
-    formatted = {
-        "message": f"Internal server error (request id {request_id})",
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }
+    refused = database_refusal(original)
+    if refused is not None:  # a restart of the database, say: the client retries
+        log.warning("request %s at %s: %s (%r)", request_id, error.path, refused.code, original)
+        formatted = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
+    else:
+        log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
+        formatted = {
+            "message": f"Internal server error (request id {request_id})",
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        }
     if error.path:
         formatted["path"] = error.path
     if error.locations:

@@ -123,6 +123,18 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     return engine
 
 
+def probe_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine of one connection to `engine`'s database, for the readiness probe: when the load holds
+    every connection of the main pool (a reconnect storm after another process died), the probe still
+    answers at once whether the database is reachable, instead of waiting for the pool (30 s) while the
+    load balancer's check times out and takes the process out."""
+    probe = create_async_engine(
+        engine.url, pool_size=1, max_overflow=0, pool_timeout=5, connect_args=pooler_connect_args()
+    )
+    _count_statements(probe)
+    return probe
+
+
 class ConnectionSource(Protocol):
     """Where reads get a connection: `async with source.connect() as conn` (an engine, or `SharedReads`)."""
 
@@ -189,6 +201,43 @@ class SharedReads:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
+
+
+def unreachable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) says the database could not be reached or dropped the
+    connection: refused, reset, shut down or starting up (a restart), as opposed to a failing statement.
+    SQLAlchemy marks a connection it found dead (`connection_invalidated`); asyncpg raises its
+    connection errors, ConnectionError (refused, reset), or the server's "admin shutdown" and "cannot
+    connect now" (57P01-57P03)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "connection_invalidated", False) or isinstance(error, ConnectionError):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")):
+            return True  # connection exceptions; admin shutdown, crash shutdown, cannot connect now
+        if type(error).__name__ in ("ConnectionDoesNotExistError", "InterfaceError") and "closed" in str(error):
+            return True  # asyncpg: the connection was closed under a statement
+        if type(error).__name__ == "PendingRollbackError" and "Can't reconnect" in str(error):
+            return True  # SQLAlchemy: a connection found dead earlier in the same operation
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def pool_exhausted(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) is SQLAlchemy's pool timing out: every connection of this
+    process's pool stayed in use for `pool_timeout` (a burst of work, say every client of a process that
+    died resuming here at once)."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, PoolTimeout):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 async def ping(conn: AsyncConnection) -> None:

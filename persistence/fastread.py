@@ -10,6 +10,7 @@ records the SQL), so that whatever watches statements sees every one."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -118,7 +119,8 @@ async def fetch(conn: AsyncConnection, stmt: Select, parameters: dict[str, Any],
         results = plan.results if plan.results is not None else await plan.describe(driver, conn.dialect)
         records = await driver.fetch(plan.sql, *args)
     except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
-        await conn.invalidate()  # the pool must not hand this connection out again
+        with contextlib.suppress(Exception):  # the error to report is the one above
+            await conn.invalidate()  # the pool must not hand this connection out again
         raise
     finally:
         if stats is not None:

@@ -32,7 +32,7 @@ from domain.access import Principal
 from gql import observe, tracing
 from gql.auth import lookup_token, principal_for
 from gql.context import Context
-from gql.errors import Refused
+from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor
 from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
@@ -53,6 +53,7 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INITS = 4429
 SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and resume with `since`
 INTERNAL_ERROR = 4500
+TRY_AGAIN_LATER = 1013  # the database cannot be reached (a restart): reconnect in a moment
 GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
 CREDENTIALS_CHANGED = "Forbidden: token revoked or expired, or its rights changed; reconnect with a valid token"
 GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
@@ -460,7 +461,13 @@ class WebSocketEndpoint:
                 )
         if authorization is None:
             authorization = connection.ws.headers.get("authorization")
-        found = await lookup_token(self.engine, authorization)
+        try:
+            found = await lookup_token(self.engine, authorization)
+        except Exception as error:
+            if database_refusal(error) is None:
+                raise
+            log.warning("connection_init: the database cannot be used (%r)", error)
+            raise _Close(TRY_AGAIN_LATER, "Try again later: the database cannot be used now") from None
         if found is None:
             return False
         principal = found.principal
@@ -554,22 +561,18 @@ class WebSocketEndpoint:
         except SlowConsumer as error:
             log.info("closing slow subscriber %s: %s", request_id, error)
             connection.close(SLOW_CONSUMER, "Slow consumer: events piled up; reconnect and resume with `since`")
-        except Exception:
-            log.exception("unexpected error in subscription %s", request_id)
-            await self._next(
-                connection,
-                op_id,
-                orjson.dumps(
-                    {
-                        "errors": [
-                            {
-                                "message": f"Internal server error (request id {request_id})",
-                                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-                            }
-                        ]
-                    }
-                ).decode(),
-            )
+        except Exception as error:
+            refused = database_refusal(error)
+            if refused is not None:  # the client subscribes again (with `since`) in a moment
+                log.warning("subscription %s: %s (%r)", request_id, refused.code, error)
+                failure = {"message": refused.message, "extensions": {**refused.extensions, "requestId": request_id}}
+            else:
+                log.exception("unexpected error in subscription %s", request_id)
+                failure = {
+                    "message": f"Internal server error (request id {request_id})",
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                }
+            await self._next(connection, op_id, orjson.dumps({"errors": [failure]}).decode())
             await connection.send({"type": "complete", "id": op_id})
         finally:
             if operation is not None:

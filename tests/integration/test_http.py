@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from datetime import UTC
@@ -207,3 +208,21 @@ async def test_health_and_readiness_probes(client, backend, tmp_path):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(broken)), base_url="http://x") as http:
         assert (await http.get("/readyz")).status_code == 503
     await broken.dispose()
+
+
+async def test_readiness_answers_at_once_while_the_load_holds_every_pooled_connection(backend):
+    """After a process dies its clients reconnect to the others at once and can hold every connection of
+    the pool; the probe has its own connection, so it still answers, and the load balancer keeps the
+    process (a probe waiting for the pool timed out and took the last process out: the soak bench)."""
+    async with live_server(backend.url) as server, httpx.AsyncClient(base_url=server.url) as http:
+        pool = server.app.state.engine.pool
+        held = [await server.app.state.engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+        try:
+            for conn in held:
+                await conn.exec_driver_sql("SELECT 1")  # really checked out
+            async with asyncio.timeout(5):  # the pool would make it wait 30 s
+                ready = await http.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["database"] == "ok", ready.text
+        finally:
+            for conn in held:
+                await conn.close()

@@ -1,5 +1,6 @@
 """A real HAProxy (Debian's `haproxy`) in front of several `salesgraph serve` processes: round robin,
-WebSockets passed through, each server checked on /readyz every 300 ms (down after two failures)."""
+WebSockets passed through, each server checked on /readyz (by default every 300 ms, down after two
+failures). Its own messages (servers marked down or up) go to `haproxy.log` in its folder."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def _free_port() -> int:
 
 
 class HAProxy:
-    def __init__(self, backends: list[str]) -> None:
+    def __init__(
+        self, backends: list[str], check: str = "inter 300ms fall 2 rise 1", check_timeout: str = "2s"
+    ) -> None:
+        """`check`: how often each server is checked and after how many failures or successes it is marked
+        down or up (the tests check fast; deploy/haproxy.cfg checks every 2 s, 2 to fall, 2 to rise)."""
         self.binary = find_haproxy()
         if self.binary is None:
             raise RuntimeError("haproxy not found (apt-get install haproxy)")
@@ -38,7 +43,7 @@ class HAProxy:
             "    timeout client 60s\n"
             "    timeout server 60s\n"
             "    timeout tunnel 1h\n"
-            "    timeout check 2s\n"
+            f"    timeout check {check_timeout}\n"
             "    retries 3\n"
             "    option redispatch\n"
             "frontend salesgraph\n"
@@ -48,7 +53,7 @@ class HAProxy:
             "    balance roundrobin\n"
             "    option httpchk GET /readyz\n"
             "    http-check expect status 200\n"
-            "    default-server inter 300ms fall 2 rise 1\n"
+            f"    default-server {check}\n"
             f"{servers}\n"
         )
         self.process: subprocess.Popen | None = None

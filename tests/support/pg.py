@@ -128,12 +128,8 @@ class PostgresServer:
             raise RuntimeError(f"initdb failed:\n{error.stdout}\n{error.stderr}") from None
         atexit.register(self.stop)
         for attempt in range(3):
-            options = (
-                f"-F -p {self.port} -k {shlex.quote(self.folder)} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
             try:
-                self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start")
+                self._pg_ctl_start()
                 break
             except subprocess.CalledProcessError as error:
                 log = self._read_log()
@@ -145,6 +141,22 @@ class PostgresServer:
                 raise RuntimeError(f"PostgreSQL did not start: {error.stderr}\n{log}") from None
         self.started = True
         return self
+
+    def _pg_ctl_start(self) -> None:
+        options = (
+            f"-F -p {self.port} -k {shlex.quote(self.folder)} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start")
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (an outage: `resume()` starts it again on the same port).
+        `fast` disconnects every client and shuts down cleanly; `immediate` is a crash."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def resume(self) -> None:
+        """Start a server stopped by `halt()` again, on the same port and data."""
+        self._pg_ctl_start()
 
     def _read_log(self) -> str:
         try:
