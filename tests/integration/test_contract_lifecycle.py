@@ -85,6 +85,7 @@ class World:
             {
                 "kind": "ORGANIZATION",
                 "name": f"Customer {self.clock.now.isoformat()} {manager} {owner}",
+                "country": "NO",  # in the price book's regions
                 **({"managerId": ids.encode("User", manager)} if manager else {}),
             },
         )
