@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from domain.access import Principal
 from gql import observe, tracing
-from gql.auth import lookup_token, principal_for
+from gql.auth import lookup_token, lookup_tokens
 from gql.context import Context
 from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor
@@ -274,15 +274,19 @@ class WebSocketEndpoint:
 
     async def check_callers(self) -> None:
         """After a token, a user or a partner changed (`TokenCache.listeners`): look up the token of every
-        open socket again, once per token, and close with 4403 each socket whose caller is no longer the
+        open socket again, all in one statement, and close with 4403 each socket whose caller is no longer the
         one it signed in as (revoked, expired, deleted, another role or other scopes). Its client connects
         again (with a valid token) and resumes with `since`; until then nothing more reaches it."""
         by_token: dict[str, list[Connection]] = defaultdict(list)
         for connection in list(self.connections):
             if connection.principal is not None and connection.authorization is not None and not connection.closed:
                 by_token[connection.authorization].append(connection)
+        if not by_token:
+            return
+        found = await lookup_tokens(self.engine, by_token)  # one statement for every token
         for authorization, connections in by_token.items():
-            principal = await principal_for(self.engine, authorization)
+            lookup = found[authorization]
+            principal = lookup.principal if lookup is not None else None
             for connection in connections:
                 if connection.principal != principal:
                     connection.close(FORBIDDEN, CREDENTIALS_CHANGED)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from domain.base import utcnow
 from domain.enums import Role
@@ -47,6 +47,21 @@ async def test_revoking_a_token_or_changing_its_user_s_role_closes_its_sockets_a
             kept = await GraphQLSocket.open(server.url, writable.admin_token, protocol)
             for socket in (revoked, demoted, kept):
                 await socket.subscribe(EVENTS, op_id="events")
+            # Checking the callers of every open socket again is one statement, however many tokens.
+            seen: list[str] = []
+
+            def record(conn, cursor, statement, *rest) -> None:
+                seen.append(statement)
+
+            engine = server.app.state.engine.sync_engine
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                await server.app.state.websockets.check_callers()
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            # (The sockets' subscriptions may still be starting meanwhile, with statements of their own.)
+            by_hash = [statement for statement in seen if "WHERE api_tokens.token_hash" in statement]
+            assert len(by_hash) == 1, seen
 
             answer = await api.data(REVOKE, {"input": {"id": await token_id(writable.engine, doomed)}})
             assert answer["revokeApiToken"]["token"]["isActive"] is False
@@ -58,9 +73,9 @@ async def test_revoking_a_token_or_changing_its_user_s_role_closes_its_sockets_a
 
             # The admin's own socket was looked at twice and left open: it gets the next event.
             created = await api.data(CREATE, {"input": {"name": "After the revocation", "accountId": account}})
-            event = await kept.next("events")
+            pushed = await kept.next("events")
             assert (
-                event["data"]["opportunityEvents"]["opportunity"]["id"]
+                pushed["data"]["opportunityEvents"]["opportunity"]["id"]
                 == (created["createOpportunity"]["opportunity"]["id"])
             )
             await kept.close()
