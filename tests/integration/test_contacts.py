@@ -29,6 +29,7 @@ from persistence.migrate import alembic_config, upgrade_async
 from tests.conftest import ANCHOR, GraphQLClient, new_database_url, statements
 from tests.integration.test_criteria import Oracle
 from tests.integration.test_visibility import Caller, World
+from tests.support.rows import table_rows
 
 ROLES = ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"]
 STATUSES = ["OPEN", "CONTACTING", "QUALIFIED", "DISQUALIFIED", "REWORK"]
@@ -45,28 +46,25 @@ FAVOURITE = """mutation($input: FavouriteAccountInput!) { addFavouriteAccount(in
 
 
 async def _rows(engine) -> dict[str, list]:
-    rows = {}
-    async with engine.connect() as conn:
-        for name in (
-            "users",
-            "accounts",
-            "opportunities",
-            "quotes",
-            "contracts",
-            "contacts",
-            "leads",
-            "sales_activities",
-            "tasks",
-            "partners",
-            "campaigns",
-            "contact_types",
-            "status_indicators",
-            "account_favourites",
-            "category_settings",
-            "opportunity_related_accounts",
-        ):
-            rows[name] = list(await conn.execute(select(getattr(tables, name))))
-    return rows
+    return await table_rows(
+        engine,
+        "users",
+        "accounts",
+        "opportunities",
+        "quotes",
+        "contracts",
+        "contacts",
+        "leads",
+        "sales_activities",
+        "tasks",
+        "partners",
+        "campaigns",
+        "contact_types",
+        "status_indicators",
+        "account_favourites",
+        "category_settings",
+        "opportunity_related_accounts",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,14 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from domain import criteria as dc
 from gql import ids
 from gql.app import create_app
 from gql.auth import issue_token
-from persistence import tables
 from tests.conftest import ANCHOR, GraphQLClient, statements
 from tests.integration.test_visibility import Caller, World
+from tests.support.rows import table_rows
 
 EXAMPLES = 14  # trees per entity, each asked by the four roles
 ROLES = ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"]
@@ -331,26 +330,24 @@ async def scene(writable) -> tuple[World, list[int]]:
                 CREATE_MONITOR, {"input": {"name": f"criteria {n}", "entityType": entity, "rule": rule}}
             )
             monitors.append(ids.decode_as(data["createStatusMonitor"]["statusMonitor"]["id"], "StatusMonitor"))
-    rows = {}
-    async with writable.engine.connect() as conn:
-        for name in (
-            "users",
-            "accounts",
-            "opportunities",
-            "quotes",
-            "contracts",
-            "contacts",
-            "leads",
-            "sales_activities",
-            "tasks",
-            "partners",
-            "campaigns",
-            "contact_types",
-            "status_indicators",
-            "account_favourites",
-            "category_settings",
-        ):
-            rows[name] = list(await conn.execute(select(getattr(tables, name))))
+    rows = await table_rows(
+        writable.engine,
+        "users",
+        "accounts",
+        "opportunities",
+        "quotes",
+        "contracts",
+        "contacts",
+        "leads",
+        "sales_activities",
+        "tasks",
+        "partners",
+        "campaigns",
+        "contact_types",
+        "status_indicators",
+        "account_favourites",
+        "category_settings",
+    )
     callers = {
         "ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
         "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from gql import ids
 from gql.auth import issue_token
 from persistence import tables
+from tests.support.rows import table_rows
 
 ROLES = ["ADMIN", "SALES_DIRECTOR", "SALES_REP", "PARTNER"]
 
@@ -173,22 +174,20 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(writable) -> World:
-    rows = {}
-    async with writable.engine.connect() as conn:
-        for name in (
-            "users",
-            "accounts",
-            "opportunities",
-            "quotes",
-            "contracts",
-            "contacts",
-            "leads",
-            "sales_activities",
-            "conversations",
-            "conversation_participants",
-            "tasks",
-        ):
-            rows[name] = list(await conn.execute(select(getattr(tables, name))))
+    rows = await table_rows(
+        writable.engine,
+        "users",
+        "accounts",
+        "opportunities",
+        "quotes",
+        "contracts",
+        "contacts",
+        "leads",
+        "sales_activities",
+        "conversations",
+        "conversation_participants",
+        "tasks",
+    )
     callers = {
         "ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
         "PARTNER": Caller("PARTNER", writable.partner_token, partner_id=writable.summary.partner_id),
