@@ -49,15 +49,16 @@ class _Plan:
         self.results: list[Processor] | None = None  # known once the database has described the result
         self.row = _row_type(tuple(c.keyname for c in compiled._result_columns))
 
-    async def describe(self, driver: asyncpg.Connection, dialect: Any) -> list[Processor]:
-        """The value processors of the result's columns: a processor depends on the type the database
-        gives the column (as SQLAlchemy asks it of the cursor's description), so the statement is prepared
-        once to ask."""
+    async def first_run(self, driver: asyncpg.Connection, dialect: Any, args: list[Any]) -> list[Any]:
+        """Run the statement for the first time, prepared, and learn from it the value processors of its
+        columns: a processor depends on the type the database gives the column (as SQLAlchemy asks it of
+        the cursor's description). Later runs go through asyncpg's statement cache."""
         prepared = await driver.prepare(self.sql)
         oids = [attribute.type.oid for attribute in prepared.get_attributes()]
         results = [t._cached_result_processor(dialect, oid) for t, oid in zip(self.types, oids, strict=True)]
+        records = await prepared.fetch(*args)
         self.results = results if any(results) else []
-        return self.results
+        return records
 
 
 def _row_type(fields: tuple[str, ...]) -> type:
@@ -116,8 +117,11 @@ async def fetch(conn: AsyncConnection, stmt: Select, parameters: dict[str, Any],
     stats = current_stats.get()
     started = time.perf_counter()
     try:
-        results = plan.results if plan.results is not None else await plan.describe(driver, conn.dialect)
-        records = await driver.fetch(plan.sql, *args)
+        if plan.results is None:
+            records = await plan.first_run(driver, conn.dialect, args)
+        else:
+            records = await driver.fetch(plan.sql, *args)
+        results = plan.results
     except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
         with contextlib.suppress(Exception):  # the error to report is the one above
             await conn.invalidate()  # the pool must not hand this connection out again
