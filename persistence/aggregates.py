@@ -35,7 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache as cache_by_name
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -348,18 +348,6 @@ class Tally(dict[Key, list[int]]):
         return [(key, deals, amount) for key, (deals, amount) in sorted(self.items()) if deals or amount]
 
 
-def _upsert(dialect: str) -> Any:
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = build(buckets)
-    return stmt.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={
-            "credit": buckets.c.credit + stmt.excluded.credit,
-            "amount_e6": buckets.c.amount_e6 + stmt.excluded.amount_e6,
-        },
-    )
-
-
 def _sums_upsert(dialect: str, table: Any, key: tuple[str, ...], figures: tuple[str, ...]) -> Any:
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = build(table)
@@ -368,48 +356,103 @@ def _sums_upsert(dialect: str, table: Any, key: tuple[str, ...], figures: tuple[
     )
 
 
-SIBLINGS = {  # table, its key, its figures, the count that empties a bucket
+SIBLINGS = {  # table, its key, its figures (the first is the count that empties a bucket)
     "report": (report_buckets, REPORT_KEY, ("deals", "amount_e4", "weighted_e6")),
     "activity": (activity_buckets, ACTIVITY_KEY, ("activities", "minutes")),
 }
+TABLES = {"scoreboard": (buckets, KEY, ("credit", "amount_e6")), **SIBLINGS}
 
 
 @cache_by_name
-def _sibling_emptied(name: str) -> Any:
-    table, key, figures = SIBLINGS[name]
+def _emptied(name: str) -> Any:
+    table, key, figures = TABLES[name]
     return delete(table).where(table.c[figures[0]] == 0, *(table.c[c] == bindparam(f"k_{c}") for c in key))
 
 
-async def apply_sums(conn: AsyncConnection, name: str, sums: Sums) -> None:
-    """Add `sums` to the report or activity buckets (`name`), and drop those it leaves empty."""
-    changes = sums.changes()
-    if not changes:
-        return
-    table, key, figures = SIBLINGS[name]
+async def _apply_one(conn: AsyncConnection, name: str, changes: list[tuple[Any, Sequence[int]]]) -> None:
+    """Add `changes` (bucket key, figures) to table `name`, then drop the buckets they leave empty: two
+    statements (SQLite; PostgreSQL writes every table in one, `_apply_together`)."""
+    table, key, figures = TABLES[name]
     await conn.execute(
         _sums_upsert(conn.dialect.name, table, key, figures),
         [{**dict(zip(key, bucket)), **dict(zip(figures, values))} for bucket, values in changes],
     )
     emptied = [{f"k_{c}": v for c, v in zip(key, bucket)} for bucket, values in changes if values[0] < 0]
     if emptied:
-        await conn.execute(_sibling_emptied(name), emptied)
+        await conn.execute(_emptied(name), emptied)
 
 
-_EMPTIED = delete(buckets).where(buckets.c.credit == 0, *(buckets.c[k] == bindparam(f"k_{k}") for k in KEY))
+def _unnested(name: str, columns: Sequence[str], tag: str) -> Any:
+    """Rows given as one array per column (parameters `<name>_<column>`), unnested side by side."""
+    table = TABLES[name][0]
+    arrays = (func.unnest(bindparam(f"{name}_{c}", type_=postgresql.ARRAY(table.c[c].type))).label(c) for c in columns)
+    return select(*arrays).cte(f"{name}_{tag}")
 
 
-async def apply(conn: AsyncConnection, tally: Tally) -> None:
-    """Add `tally` to the buckets, and drop those it leaves without a deal."""
-    changes = tally.changes()
-    if not changes:
-        return
-    await conn.execute(
-        _upsert(conn.dialect.name),
-        [{**key._asdict(), "credit": share, "amount_e6": amount} for key, share, amount in changes],
-    )
-    emptied = [{f"k_{k}": v for k, v in key._asdict().items()} for key, deals, _ in changes if deals < 0]
+@cache_by_name
+def _added_together(names: tuple[str, ...]) -> Any:
+    """One PostgreSQL statement adding the changes to the tables `names`: an INSERT … ON CONFLICT each (in key
+    order, as SQLite runs them one by one)."""
+    parts = []
+    for name in names:
+        table, key, figures = TABLES[name]
+        changes = _unnested(name, (*key, *figures), "changes")
+        add = postgresql.insert(table).from_select([*key, *figures], select(changes))
+        add = add.on_conflict_do_update(
+            index_elements=list(key), set_={f: table.c[f] + add.excluded[f] for f in figures}
+        )
+        parts += [changes, add.cte(f"{name}_added")]
+    return select(literal(1)).add_cte(*parts)
+
+
+@cache_by_name
+def _emptied_together(names: tuple[str, ...]) -> Any:
+    """One PostgreSQL statement dropping, from the tables `names`, the given buckets that are empty."""
+    parts = []
+    for name in names:
+        table, key, figures = TABLES[name]
+        candidates = _unnested(name, key, "emptied")
+        gone = delete(table).where(table.c[figures[0]] == 0, *(table.c[c] == candidates.c[c] for c in key))
+        parts += [candidates, gone.cte(f"{name}_dropped")]
+    return select(literal(1)).add_cte(*parts)
+
+
+def _arrays(name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
+    values = list(zip(*rows)) or [()] * len(columns)
+    return {f"{name}_{c}": list(column) for c, column in zip(columns, values)}
+
+
+async def _apply_together(conn: AsyncConnection, changed: dict[str, list[tuple[Any, Sequence[int]]]]) -> None:
+    """PostgreSQL: every table's changes in one statement, then, when a change takes deals (or activities)
+    away, the buckets it may have emptied dropped in a second, like the SQLite path: so a mutation's
+    statements do not depend on what else the buckets hold. The second statement touches only rows the
+    first took, in key order."""
+    names = tuple(sorted(changed))
+    params: dict[str, list[Any]] = {}
+    for name in names:
+        _, key, figures = TABLES[name]
+        params |= _arrays(name, (*key, *figures), ((*bucket, *values) for bucket, values in changed[name]))
+    await conn.execute(_added_together(names), params)
+    taken = {name: [bucket for bucket, values in changed[name] if values[0] < 0] for name in names}
+    emptied = tuple(name for name in names if taken[name])
     if emptied:
-        await conn.execute(_EMPTIED, emptied)
+        params = {}
+        for name in emptied:
+            params |= _arrays(name, TABLES[name][1], taken[name])
+        await conn.execute(_emptied_together(emptied), params)
+
+
+async def apply_changes(conn: AsyncConnection, changed: dict[str, list[tuple[Any, Sequence[int]]]]) -> None:
+    """Add the changes to the buckets of each table (`TABLES`), each table's in key order (writers that lock
+    buckets in one order never deadlock), and drop the buckets they leave empty."""
+    changed = {name: rows for name, rows in changed.items() if rows}
+    if not changed:
+        return
+    if conn.dialect.name == "postgresql":
+        await _apply_together(conn, changed)
+        return
+    for name in sorted(changed):
+        await _apply_one(conn, name, changed[name])
 
 
 def _deals_with_accounts() -> Any:
@@ -495,25 +538,30 @@ class DealTracker:
                 self.before[deal_id] = _counted(row, sold, before)
 
     async def flush(self, conn: AsyncConnection) -> None:
-        """Add the difference to the buckets (call once, just before the commit)."""
+        """Add the difference to the buckets (call once, just before the commit): one statement on
+        PostgreSQL for every table it moves."""
         activities, self.activities = self.activities, Sums()
-        await apply_sums(conn, "activity", activities)
-        if not self.before:
-            return
-        tally, sums = Tally(), Sums()
-        ids = sorted(self.before)
-        for start in range(0, len(ids), CHUNK):
-            stmt = _deals_with_accounts().where(o.c.id.in_(ids[start : start + CHUNK])).with_for_update(read=True, of=a)
-            for row, sold in _by_deal(await conn.execute(stmt)).values():
-                now, reported = _counted(row, sold, AccountSide.of_row(row))
-                tally.add(now)
-                sums.add(reported)
-        for counted, reported in self.before.values():
-            tally.add(counted, -1)
-            sums.add(reported, -1)
-        self.before.clear()
-        await apply(conn, tally)
-        await apply_sums(conn, "report", sums)
+        changed: dict[str, list[tuple[Any, Sequence[int]]]] = {"activity": activities.changes()}
+        if self.before:
+            tally, sums = Tally(), Sums()
+            ids = sorted(self.before)
+            for start in range(0, len(ids), CHUNK):
+                stmt = (
+                    _deals_with_accounts()
+                    .where(o.c.id.in_(ids[start : start + CHUNK]))
+                    .with_for_update(read=True, of=a)
+                )
+                for row, sold in _by_deal(await conn.execute(stmt)).values():
+                    now, reported = _counted(row, sold, AccountSide.of_row(row))
+                    tally.add(now)
+                    sums.add(reported)
+            for counted, reported in self.before.values():
+                tally.add(counted, -1)
+                sums.add(reported, -1)
+            self.before.clear()
+            changed["scoreboard"] = [(key, (deals, amount)) for key, deals, amount in tally.changes()]
+            changed["report"] = sums.changes()
+        await apply_changes(conn, changed)
 
 
 # --- built and checked from the deal table (sync: the migration runs them, and the CLI through run_sync) ---

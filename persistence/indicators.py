@@ -6,7 +6,8 @@
   next due time, and appends a StatusIndicatorSet / StatusIndicatorCleared event per change to
   `events`, so they reach the outbox in the same transaction. A transaction that records no event
   about accounts, contacts, opportunities, activities, tasks or monitors costs nothing; one that does costs
-  one cheap SELECT of the active monitors when none of them can be affected.
+  one cheap SELECT of the active monitors when none of them can be affected (SQLite), or nothing
+  (PostgreSQL: the monitors this process last read, checked at commit; `MonitorCache`).
 - `reevaluate(conn, monitors, scope, now)`: the re-evaluation of chosen pairs, which the
   scheduler (persistence/scheduler.py) runs for the pairs whose due time has come.
 - `evaluate_all(conn, now)`: the full re-evaluation from scratch (which pairs should carry an
@@ -18,6 +19,7 @@ of work's write lock), so a scheduler run and a mutation never write the same pa
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ from domain.indicators import (
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
 from persistence import reads, tables
+from persistence.locks import EVENT_NUMBERING_LOCK, INDICATORS_LOCK
 from persistence.selections import members_condition
 from persistence.visibility import Viewer
 
@@ -66,8 +69,6 @@ ACCOUNT, CONTACT, OPPORTUNITY, LEAD = (
     MonitoredEntity.OPPORTUNITY.value,
     MonitoredEntity.LEAD.value,
 )
-# Any constant shared by every process of a deployment (not the outbox dispatcher's).
-_ADVISORY_LOCK = 0x5A1E5_1D1
 
 _ACTIVITY_RULES = {
     RuleKind.NO_ACTIVITY,
@@ -653,13 +654,71 @@ async def load_monitors(conn: AsyncConnection, also: set[int]) -> dict[int, Moni
     return found
 
 
+def monitors_fingerprint() -> Any:
+    """What changes whenever a monitor is created, changed or deleted: their number, the highest id and the sum
+    of their versions (ids are never reused on PostgreSQL and every change raises a version), as text."""
+    m = tables.status_monitors
+    return select(
+        func.concat(func.count(), ":", func.coalesce(func.max(m.c.id), 0), ":", func.coalesce(func.sum(m.c.version), 0))
+    ).scalar_subquery()
+
+
+@dataclass(frozen=True)
+class _Seen:
+    fingerprint: str
+    active: dict[int, Monitor]
+
+
+class MonitorCache:
+    """The monitors one process last read, with their fingerprint (PostgreSQL). A unit of work tracks indicators
+    with them once it holds the events' numbering lock, and the statement that writes its events returns the
+    fingerprint as it is then: a monitor changed by a transaction that committed before this one took the lock
+    shows as a different fingerprint, and the unit of work tracks again with the monitors read afresh; no monitor
+    change can commit after that until this transaction does (it would need the lock to write its events)."""
+
+    def __init__(self) -> None:
+        self.seen: _Seen | None = None
+
+    async def get(self, conn: AsyncConnection) -> _Seen:
+        seen = self.seen
+        if seen is None:
+            m = tables.status_monitors
+            rows = list(
+                await conn.execute(select(m.c.id, m.c.entity_type, m.c.rule, m.c.active, m.c.scope, m.c.version))
+            )
+            versions = sum(r.version for r in rows)
+            fingerprint = f"{len(rows)}:{max((r.id for r in rows), default=0)}:{versions}"
+            seen = self.seen = _Seen(fingerprint, {r.id: Monitor.of(r) for r in rows if r.active})
+        return seen
+
+    def forget(self) -> None:
+        self.seen = None
+
+
+_caches: weakref.WeakKeyDictionary[Any, MonitorCache] = weakref.WeakKeyDictionary()
+
+
+def monitor_cache(engine: Any) -> MonitorCache:
+    """The process's monitors for this engine (one per database)."""
+    key = engine.sync_engine
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = MonitorCache()
+    return cache
+
+
 async def lock(conn: AsyncConnection) -> None:
     """Serialise the writers of indicators across processes (PostgreSQL; on SQLite the unit of work's
     write lock already does). No foreign key points from indicators or due times to a monitor, so a
     writer holding this lock never waits for a monitor row, which a transaction deleting or changing
-    that monitor holds while it waits for this lock."""
+    that monitor holds while it waits for this lock. The events' numbering lock is taken first (a
+    unit of work already holds it when it tracks indicators): every transaction takes the two in
+    that order, so none waits for another that waits for it."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(:numbering), pg_advisory_xact_lock(:indicators)"),
+            {"numbering": EVENT_NUMBERING_LOCK, "indicators": INDICATORS_LOCK},
+        )
 
 
 def _scoped(monitors: dict[int, Monitor], changed: set[int]) -> list[Monitor]:
@@ -676,17 +735,29 @@ def _by_type(monitors: dict[int, Monitor], changed: set[int]) -> dict[str, list[
     return found
 
 
-async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime) -> list[DomainEvent]:
-    """Re-evaluate what the recorded `events` can affect and append the indicator events to `events`
-    (called by the unit of work at commit, before it writes the outbox). Returns the new events.
+@dataclass
+class Tracked:
+    """What `track` did: the indicator events it added, and the fingerprint of the cached monitors it relied on
+    (None when it read them in the transaction, or needed none): the unit of work checks it at commit."""
 
-    The writers of indicators take turns (`lock`); on PostgreSQL the monitors are read again once the
-    lock is held, so a monitor another transaction switched on, off or changed meanwhile (and has
-    already evaluated, without this transaction's changes) is judged as it is now."""
+    events: list[DomainEvent]
+    relied_on: str | None = None
+
+
+async def track(
+    conn: AsyncConnection, events: list[DomainEvent], now: datetime, cache: MonitorCache | None = None
+) -> Tracked:
+    """Re-evaluate what the recorded `events` can affect and append the indicator events to `events`
+    (called by the unit of work at commit, before it writes the outbox).
+
+    The writers of indicators take turns (`lock`). On PostgreSQL the unit of work holds the events'
+    numbering lock already, and passes `cache`: the monitors this process last read are used, unless
+    this transaction changes monitors (then they are read here), and the unit of work checks their
+    fingerprint when it writes the events (`MonitorCache`)."""
     found = affected_by(events)
     rows_changed = any(e.entity_type in _SCOPE_EVENTS for e in events)
     if not found and not rows_changed:
-        return []
+        return Tracked([])
     touched = set()
     if found.accounts or found.via_opportunities:
         touched |= {ACCOUNT, CONTACT}
@@ -698,16 +769,24 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
         touched.add(ACCOUNT)
     if found.leads:
         touched.add(LEAD)
-    monitors = await load_monitors(conn, found.monitors)
+    relied_on = None
+    if cache is not None and not found.monitors:
+        seen = await cache.get(conn)
+        monitors, relied_on = dict(seen.active), seen.fingerprint
+    else:
+        if cache is not None:
+            cache.forget()  # this transaction changes monitors: what the process read is stale once it commits
+        monitors = await load_monitors(conn, found.monitors)
     if (
         not found.monitors
         and not touched & set(_by_type(monitors, found.monitors))
         and not (rows_changed and _scoped(monitors, found.monitors))
     ):
-        return []  # no monitor can be affected: this SELECT was all it cost
+        return Tracked([], relied_on)  # no monitor can be affected
     if conn.dialect.name != "sqlite":
         await lock(conn)
-        monitors = await load_monitors(conn, found.monitors)
+        if cache is None:  # without the numbering lock held, a monitor may have changed before this lock
+            monitors = await load_monitors(conn, found.monitors)
     by_type = _by_type(monitors, found.monitors)
     accounts = set(found.accounts)
     if (by_type.get(ACCOUNT) or by_type.get(CONTACT)) and found.via_opportunities:
@@ -756,10 +835,10 @@ async def track(conn: AsyncConnection, events: list[DomainEvent], now: datetime)
             if moved:
                 scope[monitor.id] = scope.get(monitor.id, set()) | moved  # type: ignore[operator]
     if not scope:
-        return []
+        return Tracked([], relied_on)
     made = await reevaluate(conn, monitors, scope, now, known)
     events.extend(made)
-    return made
+    return Tracked(made, relied_on)
 
 
 # --- from scratch ---

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.base import utcnow
 from persistence import tables
-from persistence.uow import EVENT_NUMBERING_LOCK, _sqlite_write_locks, current_traceparent
+from persistence.locks import EVENT_NUMBERING_LOCK
+from persistence.uow import _sqlite_write_locks, current_traceparent
 
 log = logging.getLogger("salesgraph.outbox")
 

@@ -33,6 +33,7 @@ from domain.people import User
 from domain.uow import Actor, Link
 from persistence import aggregates, conversation_aggregates, identities, indicators, reads, tables
 from persistence.fit import check_fits
+from persistence.locks import EVENT_NUMBERING_LOCK
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
 from persistence.rows import to_row
 from persistence.visibility import EVENT_TABLES, KEPT_ROW, Viewer, kept_columns
@@ -48,11 +49,10 @@ _CONVERSATION_LINKS = {"Account": "account_id", "Contact": "contact_id", "Opport
 # queue on this lock instead (PostgreSQL needs none: row versions decide).
 _sqlite_write_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
-# The PostgreSQL advisory lock under which events get their public ids (outbox positions), one after
-# the other, deployment-wide: held from numbering a transaction's events to its commit. (The value is
-# the one the dispatcher numbered under before events were numbered at commit, so an older process
-# during an upgrade still takes turns with this one.)
-EVENT_NUMBERING_LOCK = 0x5A1E5_0B0
+# EVENT_NUMBERING_LOCK (persistence/locks.py) is the PostgreSQL advisory lock under which events get their
+# public ids (outbox positions), one after the other, deployment-wide: held from numbering a transaction's
+# events to its commit. (Its value is the one the dispatcher numbered under before events were numbered at
+# commit, so an older process during an upgrade still takes turns with this one.)
 
 
 # The rows whose sales activities the database deletes with them (ON DELETE CASCADE), by the column of
@@ -499,19 +499,35 @@ class SqlUnitOfWork:
         return await self.c.execute(statement, parameters)
 
     async def commit(self) -> None:
-        """Move the scoreboard's buckets by what changed, bring the status indicators in line with it
-        (their events join the others), write the history and the outbox, then commit everything at once."""
+        """Move the scoreboard's buckets by what changed, write the history, bring the status indicators in
+        line with the changes (their events join the others), write the outbox, then commit everything at once.
+
+        On PostgreSQL the events' numbering lock is taken first (by the history's statement, or its own), and
+        the indicators are tracked with the monitors this process last read: the statement that writes the
+        events returns the monitors' fingerprint as of after the lock, and if a monitor changed meanwhile the
+        indicators are tracked again with the monitors read afresh before the commit (`indicators.MonitorCache`)."""
         await self.deals.flush(self.c)
         await self.talks.flush(self.c)
-        await indicators.track(self.c, self.events, self.now)
-        numbering_lock = bool(self.events) and self.engine.dialect.name == "postgresql"
+        postgresql = self.engine.dialect.name == "postgresql"
+        numbering_lock = bool(self.events) and postgresql
         if self.history:
             await self._write_history(numbering_lock)
             numbering_lock = False
         if numbering_lock:
             await self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_NUMBERING_LOCK})
+        recorded = list(self.events)
+        cache = indicators.monitor_cache(self.engine) if postgresql else None
+        tracked = await indicators.track(self.c, self.events, self.now, cache)
         if self.events:
-            await self._write_events()
+            fingerprint = await self._write_events(self.events, tracked.relied_on is not None)
+            if cache is not None and tracked.relied_on is not None and fingerprint != tracked.relied_on:
+                cache.forget()  # a monitor changed before this transaction took the lock: judge by it as it is now
+                again = list(recorded)
+                await indicators.track(self.c, again, self.now, cache)
+                made = again[len(recorded) :]
+                if made:
+                    self.events.extend(made)
+                    await self._write_events(made, False)
         try:
             await self.c.commit()
         except IntegrityError as error:
@@ -534,14 +550,15 @@ class SqlUnitOfWork:
         rows = select(*(bindparam(c, type_=audit.c[c].type) for c in columns)).select_from(locked)
         await self.c.execute(insert(audit).from_select(columns, rows), self.history)
 
-    async def _write_events(self) -> None:
+    async def _write_events(self, events: list[DomainEvent], fingerprint: bool) -> str | None:
         """Write the events with their public ids, numbered here, in the transaction that makes the
         change, so that a read which sees the change also sees its event's id (`latestEventId` never
         lags a commit). Ids follow one another with no holes, in commit order: on PostgreSQL the
         numbering lock, taken just before and released by the commit, makes the next numbering
         transaction wait, and its next statement then sees this one's rows (READ COMMITTED reads as of
         each statement's start); on SQLite this unit of work already holds the only writer lock. The
-        caller has taken the lock on PostgreSQL."""
+        caller has taken the lock on PostgreSQL. With `fingerprint`, returns the monitors' fingerprint
+        as this statement sees it (`indicators.monitors_fingerprint`)."""
         outbox = tables.outbox_events
         rows = [
             {
@@ -554,7 +571,7 @@ class SqlUnitOfWork:
                 "actor_partner_id": self.actor.partner_id,
                 "created_at": self.now,
             }
-            for n, e in enumerate(self.events, start=1)
+            for n, e in enumerate(events, start=1)
         ]
         traceparent = current_traceparent()
         if traceparent is not None:  # traces on: the events carry the committing operation's trace
@@ -566,12 +583,18 @@ class SqlUnitOfWork:
             # makes SQLAlchemy send the rows as one multi-row INSERT, not one execution per row (each of
             # which would see the rows before it and skip positions).
             last = select(func.coalesce(func.max(outbox.c.position), 0)).scalar_subquery()
-            stmt = insert(outbox).values(position=last + bindparam("n", type_=Integer)).returning(outbox.c.id)
-            await self.c.execute(stmt, rows)
-            return
+            stmt = insert(outbox).values(position=last + bindparam("n", type_=Integer))
+            if not fingerprint:
+                await self.c.execute(stmt.returning(outbox.c.id), rows)
+                return None
+            result = await self.c.execute(stmt.returning(indicators.monitors_fingerprint()), rows)
+            return result.scalars().first()
         # More rows than one INSERT carries: number them from the last position read first.
         last = (await self.c.execute(select(func.coalesce(func.max(outbox.c.position), 0)))).scalar_one()
         await self.c.execute(insert(outbox), [{**row, "position": last + row.pop("n")} for row in rows])
+        if not fingerprint:
+            return None
+        return (await self.c.execute(select(indicators.monitors_fingerprint()))).scalar_one()
 
 
 def current_traceparent() -> str | None:

@@ -106,16 +106,19 @@ async def sell(api, opportunity_id: str, price: str) -> Decimal:
 
 
 # Measured on main at 38fd1e3 (before credit shares) with this same sequence, on both databases.
+# Measured before shares existed. On PostgreSQL since: the buckets of every table are written in one statement (one
+# fewer for a mutation that moves buckets, two fewer when it also empties some), and the monitors are those the
+# process read last, checked when the events are written (one fewer for every mutation that records an event).
 BEFORE_SHARES = {
-    "createOpportunity": 12,
-    "updateOpportunity name": 7,
-    "updateOpportunity amount": 11,
-    "changeOpportunityStage": 11,
-    "markOpportunitySold": 16,
-    "createOpportunity again": 11,
-    "markOpportunityLost": 13,
-    "qualifyLead": 17,
-    "ingestLead": {"sqlite": 7, "postgresql": 8},
+    "createOpportunity": {"sqlite": 11, "postgresql": 9},  # after a warm-up (the first in a process paid 12 and 10)
+    "updateOpportunity name": {"sqlite": 7, "postgresql": 6},
+    "updateOpportunity amount": {"sqlite": 11, "postgresql": 9},
+    "changeOpportunityStage": {"sqlite": 11, "postgresql": 10},
+    "markOpportunitySold": {"sqlite": 16, "postgresql": 13},
+    "createOpportunity again": {"sqlite": 11, "postgresql": 9},
+    "markOpportunityLost": {"sqlite": 13, "postgresql": 10},
+    "qualifyLead": {"sqlite": 17, "postgresql": 15},
+    "ingestLead": {"sqlite": 7, "postgresql": 7},
 }
 
 
@@ -134,6 +137,7 @@ async def test_mutations_on_deals_without_shares_cost_what_they_did(api, writabl
 
     account = await an_account(writable)
     revenue = {"amount": "12000.00", "currency": "EUR"}
+    await api.data(CREATE, {"input": {"name": "Warm-up", "accountId": account}})  # (PostgreSQL: reads the monitors)
     made = await run("createOpportunity", CREATE, {"name": "X", "accountId": account, "estimatedRevenue": revenue})
     deal = made["createOpportunity"]["opportunity"]["id"]
     await run("updateOpportunity name", UPDATE, {"id": deal, "name": "Y"})

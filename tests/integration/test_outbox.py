@@ -15,9 +15,10 @@ from domain.base import utcnow
 from domain.events import AccountChanged, OpportunityChanged
 from gql import ids
 from persistence import tables
+from persistence.locks import EVENT_NUMBERING_LOCK
 from persistence.outbox import CHANNEL, OutboxDispatcher, newest_position
 from persistence.scheduler import IndicatorScheduler
-from persistence.uow import EVENT_NUMBERING_LOCK, SqlUnitOfWork
+from persistence.uow import SqlUnitOfWork
 from tests.integration.mutations.test_opportunities import CREATE, an_account
 from tests.support.server import start_server
 
