@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import inspect
 import logging
+import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Union
@@ -47,6 +48,20 @@ def decode_id(value: Any, expected: str | tuple[str, ...], field: str) -> int:
     """The primary key behind a global id of the expected type; a ValidationError on `field` otherwise."""
     try:
         return global_ids.decode_as(str(value), expected)
+    except GraphQLError as error:
+        raise domain_errors.ValidationError(field, error.message) from None
+
+
+def decode_optional(value: Any, expected: str | tuple[str, ...], field: str) -> int | None:
+    """`decode_id` of an id that may be null."""
+    return None if value is None else decode_id(value, expected, field)
+
+
+def decode_any(value: Any, field: str) -> tuple[str, int]:
+    """The type and primary key behind a global id of any type (the workflow checks the type); a ValidationError
+    on `field` when it is no global id."""
+    try:
+        return global_ids.decode(str(value))
     except GraphQLError as error:
         raise domain_errors.ValidationError(field, error.message) from None
 
@@ -158,14 +173,16 @@ class Payload:
         """The payload of `outcome`; `written`: the rows the mutation wrote (shown whatever the rules say)."""
         values = {}
         for position, field in enumerate(self.fields):
-            source = self._source(field, position, outcome)
-            if field.node is None:
-                values[field.name] = source
-            elif field.many:
-                values[field.name] = await payload_nodes(info, field.node, [_key(item) for item in source], written)
-            else:
-                values[field.name] = await payload_node(info, field.node, _key(source), written)
+            values[field.name] = await self.value(info, field, position, outcome, written)
         return self.type(**values)
+
+    async def value(self, info: Info, field: PayloadField, position: int, outcome: Any, written: Written) -> Any:
+        source = self._source(field, position, outcome)
+        if field.node is None:
+            return source
+        if field.many:
+            return await payload_nodes(info, field.node, [_key(item) for item in source], written)
+        return await payload_node(info, field.node, _key(source), written)
 
 
 def payload_type(description: str, name: str | None = None, **fields: tuple[Any, str]) -> type:
@@ -183,12 +200,13 @@ def payload_type(description: str, name: str | None = None, **fields: tuple[Any,
     return strawberry.type(type(name, (), namespace), description=description)
 
 
-def node_payload(node: type[Node]) -> type:
+def node_payload(node: type, **field: str) -> type:
     """The payload of a change to one node: `PriceBookPayload`, "The price book as it is after the change.",
-    whose field `priceBook` is "The price book, with its new version."."""
-    words = in_words(node.graphql_type)
-    field = (node, f"The {words}, with its new version.")
-    return payload_type(f"The {words} as it is after the change.", **{words.replace(" ", "_"): field})
+    whose field `priceBook` is "The price book, with its new version." (or the one field given with its
+    description: `node_payload(SalesActivity, activity="The activity.")`)."""
+    words = in_words(getattr(node, "graphql_type", node.__name__))
+    [(name, text)] = field.items() or [(words.replace(" ", "_"), f"The {words}, with its new version.")]
+    return payload_type(f"The {words} as it is after the change.", **{name: (node, text)})
 
 
 @strawberry.type(description="What a delete removed.")
@@ -197,14 +215,17 @@ class DeletedPayload:
 
 
 class Deleted(Payload):
-    """The payload of a delete: the global id of what is gone (the outcome is its key or the entity)."""
+    """The payload of a delete: the global id of what is gone (the outcome is its key or the entity) and the other
+    fields of `payload`, if any, as `Payload` fills them (a removed unit's product: the outcome's `product_id`)."""
 
-    def __init__(self, type_name: str) -> None:
-        self.type = DeletedPayload
+    def __init__(self, type_name: str, payload: type = DeletedPayload) -> None:
+        super().__init__(payload)
         self.type_name = type_name
 
-    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
-        return DeletedPayload(deleted_id=strawberry.ID(global_ids.encode(self.type_name, _key(outcome))))
+    async def value(self, info: Info, field: PayloadField, position: int, outcome: Any, written: Written) -> Any:
+        if field.name == "deleted_id":
+            return strawberry.ID(global_ids.encode(self.type_name, _key(outcome)))
+        return await super().value(info, field, position, outcome, written)
 
 
 # --- from input to command ---
@@ -398,7 +419,45 @@ class Mutation:
         return await self.payload.build(info, outcome, written)
 
 
+class ByName:
+    """A mutation declared with its workflow's module in place of the workflow: the module-level name it is bound
+    to names the workflow (gql/schema/mutations/__init__.py binds it), so a family of mutations that differ only
+    in their workflow is one declaration: `link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, ...)`."""
+
+    def __init__(self, workflows: types.ModuleType, args: tuple[Any, ...], options: dict[str, Any]) -> None:
+        self.workflows = workflows
+        self.args = args
+        self.options = options
+
+    def named(self, name: str) -> Any:
+        workflow = getattr(self.workflows, name, None)
+        if workflow is None:
+            raise TypeError(f"{name}: a mutation is named as its workflow, and {self.workflows.__name__} has no {name}")
+        return mutation(workflow, *self.args, **self.options)
+
+
 def mutation(
+    workflow: Workflow | types.ModuleType,
+    input_type: type,
+    payload: type | Payload,
+    errors: tuple[type[domain_errors.DomainError], ...] = (),
+    **options: Any,
+) -> Any:
+    """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
+    named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
+    description, where it is implemented, written for the API's users). Given the workflows' module instead, the
+    name the declaration is bound to picks the workflow (`ByName`):
+
+        move_opportunity = mutation(wf, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+        mark_opportunity_sold = unlock_opportunity = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)
+
+    The options are those of `declare`."""
+    if isinstance(workflow, types.ModuleType):
+        return ByName(workflow, (input_type, payload, errors), options)
+    return declare(workflow, input_type, payload, errors, **options)
+
+
+def declare(
     workflow: Workflow,
     input_type: type,
     payload: type | Payload,
@@ -409,11 +468,7 @@ def mutation(
     convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ports: Ports | None = None,
 ) -> Any:
-    """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
-    named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
-    description, where it is implemented, written for the API's users):
-
-        move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+    """The mutation field of `workflow` (see `mutation`).
 
     errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where

@@ -120,6 +120,23 @@ def changes(
     return lambda cls: _input(cls, description, first)
 
 
+def ref(name: str, node_type: str | None, description: str, **options: Any) -> type:
+    """The input `name` that only names a node (`acts_on` a class of no fields), in one line."""
+    return acts_on(node_type, description, **options)(type(name, (), {}))
+
+
+def update_of(create: type, description: str | None = None, **options: Any) -> type:
+    """The update input of `create` (`changes`), named and typed by its name: CreateTaskInput and AddProductUnitInput
+    make UpdateTaskInput of a Task and UpdateProductUnitInput of a ProductUnit. By default it is described as
+    "Changes to a task; fields left out stay as they are, null clears." """
+    node_type = re.sub(r"^(Create|Add)(\w+)Input$", r"\2", create.__name__)
+    if description is None:
+        words = in_words(node_type)
+        article = "an" if words[0] in "aeiou" else "a"
+        description = f"Changes to {article} {words}; fields left out stay as they are, null clears."
+    return changes(create, node_type, description, **options)(type(f"Update{node_type}Input", (), {}))
+
+
 @strawberry.input(description='An amount in a currency, e.g. `{amount: "1250.00", currency: "EUR"}`.')
 class MoneyInput:
     amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")

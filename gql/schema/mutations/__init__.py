@@ -1,5 +1,5 @@
 """The Mutation root: the mutations every area module declares (module-level names, each a `mutation(...)`
-named as its workflow is), in the order of AREAS and of each module. A module may list extra types in
+named as its workflow is, or naming it: `ByName`), in the order of AREAS and of each module. A module may list extra types in
 `TYPES`."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from typing import Any
 
 import strawberry
 from strawberry.types.field import StrawberryField
+
+from gql.resolvers.mutation import ByName
 
 AREAS = [
     "opportunities",
@@ -46,6 +48,8 @@ def declared() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for module in _modules():
         for name, value in vars(module).items():
+            if isinstance(value, ByName):
+                value = value.named(name)
             declaration = getattr(value, "declaration", None)
             if declaration is None:
                 continue

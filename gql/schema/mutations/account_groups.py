@@ -7,7 +7,7 @@ import strawberry
 from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema.accounts import Account, AccountGroup
-from gql.schema.inputs import acts_on, described, gid
+from gql.schema.inputs import acts_on, described, gid, ref
 from gql.schema.mutations.common import WRITE
 
 
@@ -27,10 +27,12 @@ class AccountGroupMembershipInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@acts_on("AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group.")
-class DeleteAccountGroupInput: ...
-
-
+DeleteAccountGroupInput = ref(
+    "DeleteAccountGroupInput",
+    "AccountGroup",
+    "Identifies an account group to delete (its accounts stay).",
+    what="The group.",
+)
 AccountGroupPayload = payload_type("An account group as it is after the change.", group=(AccountGroup, "The group."))
 AccountGroupMembershipPayload = payload_type(
     "An account that joined or left a group, and the group.",
@@ -38,13 +40,9 @@ AccountGroupMembershipPayload = payload_type(
     group=(AccountGroup, "The group."),
     account=(Account, "The account."),
 )
-
-create_account_group = mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, WRITE)
-rename_account_group = mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, WRITE)
-delete_account_group = mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
-add_account_to_group = mutation(
-    wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
-)
-remove_account_from_group = mutation(
-    wf.remove_account_from_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
+create_account_group = mutation(wf, CreateAccountGroupInput, AccountGroupPayload, WRITE)
+rename_account_group = mutation(wf, RenameAccountGroupInput, AccountGroupPayload, WRITE)
+delete_account_group = mutation(wf, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
+add_account_to_group = remove_account_from_group = mutation(
+    wf, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
 )

@@ -12,7 +12,6 @@ from gql.schema.quotes import Quote, QuoteItem
 WRITE = (NotFound, Conflict)  # what most workflows can meet: a row gone, or a state the change collides with
 LOCKABLE = (*WRITE, Locked)  # and a sold opportunity, locked with its quotes
 RESTRICTED = (*WRITE, PermissionDenied)  # and a rule of who may
-
 OpportunityPayload = node_payload(Opportunity)
 QuotePayload = node_payload(Quote)
 QuoteItemPayload = payload_type(

@@ -38,7 +38,6 @@ class RemoveContractInput:
 
 
 ContractPayload = node_payload(Contract)
-
-renew_contract = mutation(wf.renew_contract, RenewContractInput, ContractPayload, ERRORS)
-cancel_contract = mutation(wf.cancel_contract, CancelContractInput, ContractPayload, ERRORS)
-remove_contract = mutation(wf.remove_contract, RemoveContractInput, Deleted("Contract"), ERRORS)
+renew_contract = mutation(wf, RenewContractInput, ContractPayload, ERRORS)
+cancel_contract = mutation(wf, CancelContractInput, ContractPayload, ERRORS)
+remove_contract = mutation(wf, RemoveContractInput, Deleted("Contract"), ERRORS)

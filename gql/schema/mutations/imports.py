@@ -45,7 +45,5 @@ ImportContactsPayload = payload_type(
     created=(int, "How many contacts were created (every row of the file)."),
     contacts=(list[Contact], "The contacts created, in the order of the file."),
 )
-
-
-import_accounts = mutation(wf.import_accounts, ImportAccountsInput, ImportAccountsPayload, ERRORS)
-import_contacts = mutation(wf.import_contacts, ImportContactsInput, ImportContactsPayload, ERRORS)
+import_accounts = mutation(wf, ImportAccountsInput, ImportAccountsPayload, ERRORS)
+import_contacts = mutation(wf, ImportContactsInput, ImportContactsPayload, ERRORS)

@@ -12,7 +12,7 @@ import persistence.trusted  # noqa: F401 - imported for that registration
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
 from gql.resolvers.mutation import mutation, payload_type
-from gql.schema.inputs import acts_on, described, gid, optional
+from gql.schema.inputs import described, gid, optional, ref
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.tokens import ApiToken, Scope
 
@@ -35,10 +35,6 @@ class CreateApiTokenInput:
         "Default: false.",
         False,
     )
-
-
-@acts_on("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
-class RevokeApiTokenInput: ...
 
 
 CreatedApiTokenPayload = payload_type(
@@ -82,19 +78,18 @@ def _checked(documents: list[str]) -> list[str]:
     return documents
 
 
+RevokeApiTokenInput = ref(
+    "RevokeApiTokenInput", "ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None
+)
 create_api_token = mutation(
-    wf.create_api_token,
+    wf,
     CreateApiTokenInput,
     CreatedApiTokenPayload,
     RESTRICTED,
     convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
     ports=lambda context: (context.principal.scopes,),
 )
-revoke_api_token = mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, WRITE)
+revoke_api_token = mutation(wf, RevokeApiTokenInput, ApiTokenPayload, WRITE)
 register_trusted_documents = mutation(
-    wf.register_trusted_documents,
-    RegisterTrustedDocumentsInput,
-    RegisterTrustedDocumentsPayload,
-    RESTRICTED,
-    convert={"documents": _checked},
+    wf, RegisterTrustedDocumentsInput, RegisterTrustedDocumentsPayload, RESTRICTED, convert={"documents": _checked}
 )
