@@ -419,46 +419,33 @@ class Mutation:
         return await self.payload.build(info, outcome, written)
 
 
+OWN_INPUT: Any = object()  # a `ByName` declaration's input: each mutation's own, named after it
+
+
 class ByName:
-    """A mutation declared with its workflow's module in place of the workflow: the module-level name it is bound
-    to names the workflow (gql/schema/mutations/__init__.py binds it), so a family of mutations that differ only
-    in their workflow is one declaration: `link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, ...)`."""
+    """A mutation declared with its workflows' module: the module-level name it is bound to picks the workflow
+    (gql/schema/mutations/__init__.py binds it), and with OWN_INPUT the input named after it."""
 
     def __init__(self, workflows: types.ModuleType, args: tuple[Any, ...], options: dict[str, Any]) -> None:
         self.workflows = workflows
         self.args = args
         self.options = options
 
-    def named(self, name: str) -> Any:
+    def named(self, name: str, module: types.ModuleType) -> Any:
         workflow = getattr(self.workflows, name, None)
         if workflow is None:
             raise TypeError(f"{name}: a mutation is named as its workflow, and {self.workflows.__name__} has no {name}")
-        return mutation(workflow, *self.args, **self.options)
+        input_type, *rest = self.args
+        if input_type is OWN_INPUT:
+            own = "".join(part.title() for part in name.split("_")) + "Input"
+            input_type = getattr(module, own, None)
+            if input_type is None:
+                raise TypeError(f"{name} takes its own input, and {module.__name__} has no {own}")
+        return mutation(workflow, input_type, *rest, **self.options)
 
 
 def mutation(
     workflow: Workflow | types.ModuleType,
-    input_type: type,
-    payload: type | Payload,
-    errors: tuple[type[domain_errors.DomainError], ...] = (),
-    **options: Any,
-) -> Any:
-    """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
-    named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
-    description, where it is implemented, written for the API's users). Given the workflows' module instead, the
-    name the declaration is bound to picks the workflow (`ByName`):
-
-        move_opportunity = mutation(wf, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
-        mark_opportunity_sold = unlock_opportunity = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)
-
-    The options are those of `declare`."""
-    if isinstance(workflow, types.ModuleType):
-        return ByName(workflow, (input_type, payload, errors), options)
-    return declare(workflow, input_type, payload, errors, **options)
-
-
-def declare(
-    workflow: Workflow,
     input_type: type,
     payload: type | Payload,
     errors: tuple[type[domain_errors.DomainError], ...] = (),
@@ -468,7 +455,15 @@ def declare(
     convert: Mapping[str, Callable[[Any], Any]] | None = None,
     ports: Ports | None = None,
 ) -> Any:
-    """The mutation field of `workflow` (see `mutation`).
+    """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
+    named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
+    description, where it is implemented, written for the API's users). Given the workflows' module, the name the
+    declaration is bound to picks the workflow, so mutations that differ only in it are one declaration, and with
+    OWN_INPUT each takes the input named after it (`ByName`):
+
+        move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+        link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, LinkedAccountsPayload, WRITE)
+        update_task = complete_task = mutation(wf, OWN_INPUT, TaskPayload, RESTRICTED)
 
     errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
@@ -477,6 +472,9 @@ def declare(
     sent, non-null value (nested inputs with a `to_domain(where)` method need none: `where` is the item's place in
     the input, `items[2]`, for the errors it names). ports: the extra
     arguments the workflow takes after the unit of work, made from the request's context."""
+    if isinstance(workflow, types.ModuleType):
+        options = {"ids": ids, "rename": rename, "convert": convert, "ports": ports}
+        return ByName(workflow, (input_type, payload, errors), options)
     name = workflow.__name__
     declared = Mutation(
         workflow,

@@ -49,7 +49,7 @@ def declared() -> dict[str, Any]:
     for module in _modules():
         for name, value in vars(module).items():
             if isinstance(value, ByName):
-                value = value.named(name)
+                value = value.named(name, module)
             declaration = getattr(value, "declaration", None)
             if declaration is None:
                 continue

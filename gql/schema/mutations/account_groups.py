@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, payload_type
 from gql.schema.accounts import Account, AccountGroup
 from gql.schema.inputs import acts_on, described, gid, ref
 from gql.schema.mutations.common import WRITE
@@ -40,8 +40,7 @@ AccountGroupMembershipPayload = payload_type(
     group=(AccountGroup, "The group."),
     account=(Account, "The account."),
 )
-create_account_group = mutation(wf, CreateAccountGroupInput, AccountGroupPayload, WRITE)
-rename_account_group = mutation(wf, RenameAccountGroupInput, AccountGroupPayload, WRITE)
+create_account_group = rename_account_group = mutation(wf, OWN_INPUT, AccountGroupPayload, WRITE)
 delete_account_group = mutation(wf, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
 add_account_to_group = remove_account_from_group = mutation(
     wf, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE

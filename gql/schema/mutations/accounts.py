@@ -6,7 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
@@ -95,8 +95,7 @@ UpdateAccountInput = update_of(
     "groups and favourites have their own mutations.",
 )
 DeleteAccountInput = ref("DeleteAccountInput", "Account", "Identifies an account to delete, with the version you read.")
-create_account = mutation(wf, CreateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
-update_account = mutation(wf, UpdateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
+create_account = update_account = mutation(wf, OWN_INPUT, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
 delete_account = mutation(wf, DeleteAccountInput, Deleted("Account"), WRITE)
 set_account_parent = mutation(wf, SetAccountParentInput, AccountPayload, WRITE)
 link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, LinkedAccountsPayload, WRITE)

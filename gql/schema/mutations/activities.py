@@ -8,10 +8,10 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import activities as wf
-from gql.resolvers.mutation import Deleted, decode_any, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
-from gql.schema.mutations.common import WRITE
+from gql.schema.mutations.common import WRITE, attached_to
 from gql.schema.opportunities import SalesActivity
 
 
@@ -39,16 +39,8 @@ class CompleteSalesActivityInput:
 DeleteSalesActivityInput = ref(
     "DeleteSalesActivityInput", "SalesActivity", "Identifies a sales activity to delete.", what="The activity."
 )
-SalesActivityPayload = node_payload(SalesActivity, activity="The activity.")
 UpdateSalesActivityInput = update_of(CreateSalesActivityInput, what="The activity.")
-create_sales_activity = mutation(
-    wf,
-    CreateSalesActivityInput,
-    SalesActivityPayload,
-    WRITE,
-    rename={"attach_to_id": "attach_to"},
-    convert={"attach_to_id": lambda value: wf.Target(*decode_any(value, "attachToId"))},
-)
-update_sales_activity = mutation(wf, UpdateSalesActivityInput, SalesActivityPayload, WRITE)
-complete_sales_activity = mutation(wf, CompleteSalesActivityInput, SalesActivityPayload, WRITE)
+SalesActivityPayload = node_payload(SalesActivity, activity="The activity.")
+create_sales_activity = mutation(wf, CreateSalesActivityInput, SalesActivityPayload, WRITE, **attached_to(wf.Target))
+update_sales_activity = complete_sales_activity = mutation(wf, OWN_INPUT, SalesActivityPayload, WRITE)
 delete_sales_activity = mutation(wf, DeleteSalesActivityInput, Deleted("SalesActivity"), WRITE)

@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import campaigns
-from gql.resolvers.mutation import mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload
 from gql.schema.inputs import MoneyInput, described, optional, ref, update_of
 from gql.schema.leads import Campaign
 from gql.schema.mutations.common import RESTRICTED
@@ -25,6 +25,5 @@ class CreateCampaignInput:
 
 UpdateCampaignInput = update_of(CreateCampaignInput)
 CampaignRefInput = ref("CampaignRefInput", "Campaign", "Identifies a campaign to change, with the version you read.")
-create_campaign = mutation(campaigns, CreateCampaignInput, CampaignPayload, RESTRICTED)
-update_campaign = mutation(campaigns, UpdateCampaignInput, CampaignPayload, RESTRICTED)
+create_campaign = update_campaign = mutation(campaigns, OWN_INPUT, CampaignPayload, RESTRICTED)
 archive_campaign = unarchive_campaign = mutation(campaigns, CampaignRefInput, CampaignPayload, RESTRICTED)

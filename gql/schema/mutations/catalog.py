@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, decode_id, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_id, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref, update_of
@@ -207,25 +207,19 @@ UpdateBundleInput = update_of(
     "Changes to a bundle; new components replace all the old ones.",
     order=("name", "code", "description", "active", "components"),
 )
-create_price_book = mutation(wf, CreatePriceBookInput, PriceBookPayload, WRITE)
-update_price_book = mutation(wf, UpdatePriceBookInput, PriceBookPayload, WRITE)
+create_price_book = update_price_book = mutation(wf, OWN_INPUT, PriceBookPayload, WRITE)
 link_price_book_account = unlink_price_book_account = mutation(wf, PriceBookAccountInput, PriceBookPayload, WRITE)
 delete_price_book = mutation(wf, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"})
-create_product = mutation(wf, CreateProductInput, ProductPayload, WRITE)
-update_product = mutation(wf, UpdateProductInput, ProductPayload, WRITE)
+create_product = update_product = mutation(wf, OWN_INPUT, ProductPayload, WRITE)
 delete_product = mutation(wf, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})
 copy_product = mutation(wf, CopyProductInput, ProductPayload, WRITE)
-add_product_unit = mutation(wf, AddProductUnitInput, ProductUnitPayload, WRITE)
-update_product_unit = mutation(wf, UpdateProductUnitInput, ProductUnitPayload, WRITE)
+add_product_unit = update_product_unit = mutation(wf, OWN_INPUT, ProductUnitPayload, WRITE)
 remove_product_unit = mutation(
     wf, CatalogRefInput, Deleted("ProductUnit", RemoveProductUnitPayload), WRITE, ids={"id": "ProductUnit"}
 )
 set_price = mutation(wf, SetPriceInput, PriceEntryPayload, WRITE)
 remove_price = mutation(wf, RemovePriceInput, Deleted("PriceEntry"), WRITE)
-create_bundle = mutation(wf, CreateBundleInput, BundlePayload, WRITE)
-update_bundle = mutation(wf, UpdateBundleInput, BundlePayload, WRITE)
-copy_bundle = mutation(wf, CopyBundleInput, BundlePayload, WRITE)
-move_bundle = mutation(wf, MoveBundleInput, BundlePayload, WRITE)
+create_bundle = update_bundle = copy_bundle = move_bundle = mutation(wf, OWN_INPUT, BundlePayload, WRITE)
 delete_bundle = mutation(wf, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})
 set_exchange_rate = mutation(
     wf, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)

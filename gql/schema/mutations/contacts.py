@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.accounts import CategorySetting, ContactType
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
@@ -53,7 +53,6 @@ class SetCategoryLeadStatusInput:
     lead_status: bool = described("On (true): employees of PROSPECT accounts in the category show their lead status.")
 
 
-ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
 UpdateContactInput = update_of(CreateContactInput)
 ContactRefInput = ref("ContactRefInput", "Contact", "Identifies a contact, with the version you read.")
 DeleteContactTypeInput = ref(
@@ -61,12 +60,11 @@ DeleteContactTypeInput = ref(
     "ContactType",
     "Identifies a contact type to delete (only an unused one, never the last of its kind).",
 )
-create_contact = mutation(wf, CreateContactInput, ContactPayload, WRITE)
-update_contact = mutation(wf, UpdateContactInput, ContactPayload, WRITE)
+ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
+create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE)
 delete_contact = mutation(wf, ContactRefInput, Deleted("Contact"), WRITE)
 anonymize_contact = mutation(wf, ContactRefInput, ContactPayload, WRITE)
 set_contact_lead_status = mutation(wf, SetContactLeadStatusInput, ContactPayload, WRITE)
-create_contact_type = mutation(wf, CreateContactTypeInput, ContactTypePayload, WRITE)
-update_contact_type = mutation(wf, UpdateContactTypeInput, ContactTypePayload, WRITE)
+create_contact_type = update_contact_type = mutation(wf, OWN_INPUT, ContactTypePayload, WRITE)
 delete_contact_type = mutation(wf, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
 set_category_lead_status = mutation(wf, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED)

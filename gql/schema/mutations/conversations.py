@@ -15,7 +15,7 @@ from domain.sentiment import builtin_scorer
 from domain.transcripts import NewSegment, Speaker
 from domain.workflows import conversations as wf
 from domain.workflows import tracked_terms
-from gql.resolvers.mutation import Deleted, decode_optional, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.conversations import Conversation, TrackedTerm
 from gql.schema.inputs import described, gid, optional, ref, update_of
@@ -121,6 +121,9 @@ UpdateTrackedTermInput = update_of(
     CreateTrackedTermInput, "Changes to a tracked term; fields left out stay as they are."
 )
 DeleteTrackedTermInput = ref("DeleteTrackedTermInput", "TrackedTerm", "Identifies a tracked term to delete.")
+DeleteConversationInput = ref(
+    "DeleteConversationInput", "Conversation", "Identifies a recorded conversation to delete."
+)
 RecordConversationPayload = payload_type(
     "A recorded conversation, analysed.",
     "RecordConversationPayload",
@@ -132,9 +135,6 @@ RecordConversationPayload = payload_type(
     ),
 )
 TrackedTermPayload = node_payload(TrackedTerm)
-DeleteConversationInput = ref(
-    "DeleteConversationInput", "Conversation", "Identifies a recorded conversation to delete."
-)
 record_conversation = mutation(
     wf,
     RecordConversationInput,
@@ -145,6 +145,5 @@ record_conversation = mutation(
 delete_conversation = mutation(
     wf, DeleteConversationInput, Deleted("Conversation"), WRITE, ports=lambda context: (STORE,)
 )
-create_tracked_term = mutation(tracked_terms, CreateTrackedTermInput, TrackedTermPayload, RESTRICTED)
-update_tracked_term = mutation(tracked_terms, UpdateTrackedTermInput, TrackedTermPayload, RESTRICTED)
+create_tracked_term = update_tracked_term = mutation(tracked_terms, OWN_INPUT, TrackedTermPayload, RESTRICTED)
 delete_tracked_term = mutation(tracked_terms, DeleteTrackedTermInput, Deleted("TrackedTerm"), RESTRICTED)

@@ -10,7 +10,7 @@ from domain.errors import ValidationError
 from domain.routing import Condition, LeadField
 from domain.workflows import lead_routing_rules as rules
 from domain.workflows import lead_splitters as splitters
-from gql.resolvers.mutation import Deleted, decode_id, decode_optional, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_id, decode_optional, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.inputs import described, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED
@@ -121,9 +121,7 @@ LeadRoutingRuleRefInput = ref(
     "Identifies a routing rule, with the version you read.",
     what="The rule.",
 )
-create_lead_routing_rule = mutation(rules, CreateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED)
-update_lead_routing_rule = mutation(rules, UpdateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED)
+create_lead_routing_rule = update_lead_routing_rule = mutation(rules, OWN_INPUT, LeadRoutingRulePayload, RESTRICTED)
 delete_lead_routing_rule = mutation(rules, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED)
-create_lead_splitter = mutation(splitters, CreateLeadSplitterInput, LeadSplitterPayload, RESTRICTED)
-update_lead_splitter = mutation(splitters, UpdateLeadSplitterInput, LeadSplitterPayload, RESTRICTED)
+create_lead_splitter = update_lead_splitter = mutation(splitters, OWN_INPUT, LeadSplitterPayload, RESTRICTED)
 delete_lead_splitter = mutation(splitters, LeadSplitterRefInput, Deleted("LeadSplitter"), RESTRICTED)

@@ -9,7 +9,7 @@ import strawberry
 
 from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import ingestion, lead_identity, lead_processor, leads
-from gql.resolvers.mutation import mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
 from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional, ref
@@ -133,14 +133,11 @@ class IngestLeadInput(LeadFields):
 
 
 LeadRefInput = ref("LeadRefInput", "Lead", "Identifies a lead to change, with the version you read.")
-create_lead = mutation(leads, CreateLeadInput, LeadPayload, RESTRICTED)
-update_lead = mutation(leads, UpdateLeadInput, LeadPayload, RESTRICTED)
-assign_lead = mutation(leads, AssignLeadInput, LeadPayload, RESTRICTED)
+create_lead = update_lead = assign_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
 archive_lead = unarchive_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 add_lead_to_account = mutation(leads, AddLeadToAccountInput, LeadPayload, RESTRICTED)
 qualify_lead = mutation(leads, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
-disqualify_lead = mutation(leads, DisqualifyLeadInput, LeadPayload, RESTRICTED)
-rework_lead = mutation(leads, ReworkLeadInput, LeadPayload, RESTRICTED)
+disqualify_lead = rework_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
 anonymize_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
     ingestion, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)

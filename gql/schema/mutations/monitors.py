@@ -7,7 +7,7 @@ import strawberry
 from domain import monitors as dm
 from domain.enums import ActivityType, Stage
 from domain.workflows import monitors as wf
-from gql.resolvers.mutation import Deleted, decode_optional, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation, node_payload
 from gql.schema import enums
 from gql.schema.inputs import described, optional, ref, update_of
 from gql.schema.monitors import ActivityState, MonitoredEntity, StatusMonitor, StatusRuleKind
@@ -99,7 +99,6 @@ DeleteStatusMonitorInput = ref(
     version=VERSION,
 )
 StatusMonitorPayload = node_payload(StatusMonitor)
-create_status_monitor = mutation(wf, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
-update_status_monitor = mutation(wf, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
+create_status_monitor = update_status_monitor = mutation(wf, OWN_INPUT, StatusMonitorPayload, RESTRICTED)
 delete_status_monitor = mutation(wf, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED)
 TYPES = [StatusMonitorPayload]

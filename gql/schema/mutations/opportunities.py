@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import opportunities as wf
-from gql.resolvers.mutation import Deleted, mutation
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation
 from gql.schema import enums
 from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import LOCKABLE, WRITE, BusinessRolePayload, OpportunityPayload
@@ -86,15 +86,12 @@ OpportunityRefInput = ref(
 )
 RemoveBusinessRoleInput = ref("RemoveBusinessRoleInput", "BusinessRole", "Remove a business role.", version=None)
 create_opportunity = mutation(wf, CreateOpportunityInput, OpportunityPayload, WRITE)
-update_opportunity = mutation(wf, UpdateOpportunityInput, OpportunityPayload, LOCKABLE)
-change_opportunity_stage = mutation(wf, ChangeOpportunityStageInput, OpportunityPayload, LOCKABLE)
-move_opportunity = mutation(wf, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+update_opportunity = change_opportunity_stage = move_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE)
 copy_opportunity = mutation(wf, CopyOpportunityInput, OpportunityPayload, WRITE)
 delete_opportunity = mutation(wf, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)
 add_related_account = remove_related_account = mutation(wf, RelatedAccountInput, OpportunityPayload, WRITE)
 add_business_role = mutation(wf, AddBusinessRoleInput, BusinessRolePayload, WRITE)
-remove_business_role = mutation(wf, RemoveBusinessRoleInput, OpportunityPayload, WRITE)
-assign_opportunity_partner = mutation(wf, AssignOpportunityPartnerInput, OpportunityPayload, WRITE)
+remove_business_role = assign_opportunity_partner = mutation(wf, OWN_INPUT, OpportunityPayload, WRITE)
 mark_opportunity_sold = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)
 mark_opportunity_lost = mutation(wf, MarkOpportunityLostInput, OpportunityPayload, WRITE)
 unlock_opportunity = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)

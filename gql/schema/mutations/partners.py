@@ -6,7 +6,7 @@ import strawberry
 
 from domain.errors import PermissionDenied
 from domain.workflows import people as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload, payload_type
 from gql.schema.attachments import PartnerComment
 from gql.schema.inputs import described, gid, optional, ref, update_of
 from gql.schema.mutations.common import WRITE, ContactPayload
@@ -35,15 +35,14 @@ class CreateConsultantInput:
     skype: str | None = optional("Skype name.")
 
 
-PartnerPayload = node_payload(Partner, partner="The partner.")
 UpdatePartnerInput = update_of(CreatePartnerInput)
 DeletePartnerInput = ref(
     "DeletePartnerInput",
     "Partner",
     "Identifies a partner to delete (only one that no longer holds accounts, leads or opportunities).",
 )
-create_partner = mutation(wf, CreatePartnerInput, PartnerPayload, WRITE)
-update_partner = mutation(wf, UpdatePartnerInput, PartnerPayload, WRITE)
+PartnerPayload = node_payload(Partner, partner="The partner.")
+create_partner = update_partner = mutation(wf, OWN_INPUT, PartnerPayload, WRITE)
 delete_partner = mutation(wf, DeletePartnerInput, Deleted("Partner"), WRITE)
 create_consultant = mutation(wf, CreateConsultantInput, ContactPayload, WRITE)
 

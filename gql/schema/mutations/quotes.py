@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from domain.workflows import quotes as wf
-from gql.resolvers.mutation import Deleted, decode_optional, mutation
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation
 from gql.schema.inputs import acts_on, described, gid, keep, optional, ref, update_of
 from gql.schema.mutations.common import LOCKABLE, QuoteItemPayload, QuotePayload
 
@@ -96,12 +96,9 @@ UpdateQuoteInput = update_of(
 )
 RemoveQuoteItemInput = ref("RemoveQuoteItemInput", "QuoteItem", "Remove a quote line.", version=VERSION)
 QuoteRefInput = ref("QuoteRefInput", "Quote", "Identifies a quote, with the version you read.", version=VERSION)
-create_quote = mutation(wf, CreateQuoteInput, QuotePayload, LOCKABLE)
-update_quote = mutation(wf, UpdateQuoteInput, QuotePayload, LOCKABLE)
-add_quote_items = mutation(wf, AddQuoteItemsInput, QuotePayload, LOCKABLE)
+create_quote = update_quote = add_quote_items = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)
 update_quote_item = mutation(wf, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)
-remove_quote_item = mutation(wf, RemoveQuoteItemInput, QuotePayload, LOCKABLE)
-add_rounding_item = mutation(wf, AddRoundingItemInput, QuotePayload, LOCKABLE)
+remove_quote_item = add_rounding_item = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)
 make_quote_active = mutation(wf, QuoteRefInput, QuotePayload, LOCKABLE)
 duplicate_quote = mutation(wf, DuplicateQuoteInput, QuotePayload, LOCKABLE)
 delete_quote = mutation(wf, QuoteRefInput, Deleted("Quote"), LOCKABLE)

@@ -8,9 +8,9 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import tasks as wf
-from gql.resolvers.mutation import Deleted, decode_any, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema.inputs import described, gid, optional, ref, update_of
-from gql.schema.mutations.common import RESTRICTED, WRITE
+from gql.schema.mutations.common import RESTRICTED, WRITE, attached_to
 from gql.schema.tasks import Task, TaskPriority
 
 ASSIGNEE = (
@@ -44,15 +44,6 @@ CompleteTaskInput = ref("CompleteTaskInput", "Task", "Mark a task done: now, by 
 ReopenTaskInput = ref("ReopenTaskInput", "Task", "Open a done task again.", what="The task.")
 DeleteTaskInput = ref("DeleteTaskInput", "Task", "Identifies a task to delete.", what="The task.")
 TaskPayload = node_payload(Task)
-create_task = mutation(
-    wf,
-    CreateTaskInput,
-    TaskPayload,
-    WRITE,
-    rename={"attach_to_id": "attach_to"},
-    convert={"attach_to_id": lambda value: wf.Attachment(*decode_any(value, "attachToId"))},
-)
-update_task = mutation(wf, UpdateTaskInput, TaskPayload, RESTRICTED)
-complete_task = mutation(wf, CompleteTaskInput, TaskPayload, RESTRICTED)
-reopen_task = mutation(wf, ReopenTaskInput, TaskPayload, RESTRICTED)
+create_task = mutation(wf, CreateTaskInput, TaskPayload, WRITE, **attached_to(wf.Attachment))
+update_task = complete_task = reopen_task = mutation(wf, OWN_INPUT, TaskPayload, RESTRICTED)
 delete_task = mutation(wf, DeleteTaskInput, Deleted("Task"), RESTRICTED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import views as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema.criteria import Criteria
 from gql.schema.enums import Role
 from gql.schema.inputs import acts_on, described, optional, ref, update_of
@@ -42,14 +42,13 @@ class SetDefaultViewInput:
 DeleteSavedViewInput = ref(
     "DeleteSavedViewInput", "SavedView", "Identifies a view to delete, with the version you read."
 )
-SavedViewPayload = node_payload(SavedView)
 UpdateSavedViewInput = update_of(
     CreateSavedViewInput,
     "Changes to a view you own (an admin: any shared one); fields left out stay as they are.",
     order=("name", "criteria", "order_field", "order_descending", "sharing"),
 )
+SavedViewPayload = node_payload(SavedView)
 create_saved_view = mutation(wf, CreateSavedViewInput, SavedViewPayload, WRITE)
-update_saved_view = mutation(wf, UpdateSavedViewInput, SavedViewPayload, RESTRICTED)
-set_default_view = mutation(wf, SetDefaultViewInput, SavedViewPayload, RESTRICTED)
+update_saved_view = set_default_view = mutation(wf, OWN_INPUT, SavedViewPayload, RESTRICTED)
 delete_saved_view = mutation(wf, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)
 TYPES = [SavedViewPayload]
