@@ -32,7 +32,7 @@ from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
 from gql.schema.errors import ERROR_TYPES, UserError, to_user_error
-from gql.schema.inputs import GLOBAL_ID, in_words
+from gql.schema.inputs import BOUND, GLOBAL_ID, in_words, unnamed
 from gql.schema.nodes import TABLES
 from persistence.uow import SqlUnitOfWork
 
@@ -187,17 +187,17 @@ class Payload:
 
 def payload_type(description: str, name: str | None = None, **fields: tuple[Any, str]) -> type:
     """A payload type: each field's type (a node, a list of nodes or a value) and description. Its name is
-    `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`)."""
-    if name is None:
-        if len(fields) != 1:
-            raise TypeError(f"a payload of {len(fields)} fields needs its name")
-        [(hint, _)] = fields.values()
-        name = hint.__strawberry_definition__.name + "Payload"
+    `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`), else
+    the name it is bound to in a mutation module (`inputs.unnamed`)."""
+    hints = [hint for hint, _ in fields.values()]
+    if name is None and len(hints) == 1 and hasattr(hints[0], "__strawberry_definition__"):
+        name = hints[0].__strawberry_definition__.name + "Payload"
     namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}
     for field_name, (hint, text) in fields.items():
         namespace["__annotations__"][field_name] = hint
         namespace[field_name] = strawberry.field(description=text)
-    return strawberry.type(type(name, (), namespace), description=description)
+    made = strawberry.type(type(name or "UnnamedPayload", (), namespace), description=description)
+    return made if name else unnamed(made)
 
 
 def node_payload(node: type, **field: str) -> type:
@@ -370,6 +370,9 @@ class Mutation:
         ports: Ports | None,
         name: str,
     ) -> None:
+        for made in (input_type, getattr(payload, "type", payload)):
+            if getattr(made, BOUND, False):
+                raise TypeError(f"{workflow.__name__}: bind {made.__name__} to a module-level name, which names it")
         self.workflow = workflow
         self.command = typing.get_type_hints(workflow)[next(iter(inspect.signature(workflow).parameters))]
         self.plans = _plan(input_type, self.command, ids, rename, convert)

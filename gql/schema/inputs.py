@@ -120,9 +120,25 @@ def changes(
     return lambda cls: _input(cls, description, first)
 
 
-def ref(name: str, node_type: str | None, description: str, **options: Any) -> type:
-    """The input `name` that only names a node (`acts_on` a class of no fields), in one line."""
-    return acts_on(node_type, description, **options)(type(name, (), {}))
+BOUND = "__named_by_binding__"  # a type made without a name: it takes the module-level name it is bound to
+
+
+def unnamed(cls: type) -> type:
+    """Mark `cls`, a strawberry type made without a name, to take the module-level name it is bound to in a
+    mutation module (gql/schema/mutations/__init__.py names it before any mutation is declared)."""
+    setattr(cls, BOUND, True)
+    return cls
+
+
+def bind_name(cls: type, name: str) -> None:
+    cls.__name__ = cls.__strawberry_definition__.name = name
+    setattr(cls, BOUND, False)
+
+
+def ref(node_type: str | None, description: str, **options: Any) -> type:
+    """An input that only names a node (`acts_on` a class of no fields) in one line, named as it is bound:
+    `DeleteTaskInput = ref("Task", "Identifies a task to delete.")`."""
+    return unnamed(acts_on(node_type, description, **options)(type("UnnamedInput", (), {})))
 
 
 def update_of(create: type, description: str | None = None, **options: Any) -> type:

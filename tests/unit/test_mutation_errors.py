@@ -52,3 +52,16 @@ def test_a_declaration_by_module_takes_the_workflow_and_the_input_its_name_says(
         family.named("reopen_tusk", area)
     with pytest.raises(TypeError, match="has no ReopenTaskInput"):
         family.named("reopen_task", types.ModuleType("empty"))
+
+
+def test_a_type_made_without_a_name_takes_the_name_it_is_bound_to():
+    from domain.errors import Conflict, NotFound, PermissionDenied
+    from domain.workflows import tasks
+    from gql.resolvers.mutation import Deleted, mutation
+    from gql.schema.inputs import ref
+    from gql.schema.mutations import tasks as area
+
+    assert area.DeleteTaskInput.__strawberry_definition__.name == "DeleteTaskInput"
+    unbound = ref("Task", "Identifies a task to delete.")
+    with pytest.raises(TypeError, match="bind UnnamedInput to a module-level name"):
+        mutation(tasks.delete_task, unbound, Deleted("Task"), (NotFound, Conflict, PermissionDenied))

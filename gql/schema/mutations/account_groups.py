@@ -28,15 +28,11 @@ class AccountGroupMembershipInput:
 
 
 DeleteAccountGroupInput = ref(
-    "DeleteAccountGroupInput",
-    "AccountGroup",
-    "Identifies an account group to delete (its accounts stay).",
-    what="The group.",
+    "AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group."
 )
 AccountGroupPayload = payload_type("An account group as it is after the change.", group=(AccountGroup, "The group."))
 AccountGroupMembershipPayload = payload_type(
     "An account that joined or left a group, and the group.",
-    "AccountGroupMembershipPayload",
     group=(AccountGroup, "The group."),
     account=(Account, "The account."),
 )

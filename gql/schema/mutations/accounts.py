@@ -84,7 +84,6 @@ class AssignAccountPartnerInput:
 AccountPayload = node_payload(Account)
 LinkedAccountsPayload = payload_type(
     "Two accounts that were linked or unlinked, as they are now.",
-    "LinkedAccountsPayload",
     account=(Account, "The first account."),
     linked_account=(Account, "The other account."),
 )
@@ -94,7 +93,7 @@ UpdateAccountInput = update_of(
     "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "
     "groups and favourites have their own mutations.",
 )
-DeleteAccountInput = ref("DeleteAccountInput", "Account", "Identifies an account to delete, with the version you read.")
+DeleteAccountInput = ref("Account", "Identifies an account to delete, with the version you read.")
 create_account = update_account = mutation(wf, OWN_INPUT, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
 delete_account = mutation(wf, DeleteAccountInput, Deleted("Account"), WRITE)
 set_account_parent = mutation(wf, SetAccountParentInput, AccountPayload, WRITE)

@@ -36,9 +36,7 @@ class CompleteSalesActivityInput:
     notes: str | None = optional("How it went (replaces the notes if given).")
 
 
-DeleteSalesActivityInput = ref(
-    "DeleteSalesActivityInput", "SalesActivity", "Identifies a sales activity to delete.", what="The activity."
-)
+DeleteSalesActivityInput = ref("SalesActivity", "Identifies a sales activity to delete.", what="The activity.")
 UpdateSalesActivityInput = update_of(CreateSalesActivityInput, what="The activity.")
 SalesActivityPayload = node_payload(SalesActivity, activity="The activity.")
 create_sales_activity = mutation(wf, CreateSalesActivityInput, SalesActivityPayload, WRITE, **attached_to(wf.Target))

@@ -9,7 +9,5 @@ from gql.resolvers.mutation import Deleted, mutation
 from gql.schema.inputs import ref
 from gql.schema.mutations.common import WRITE
 
-DeleteAttachmentInput = ref(
-    "DeleteAttachmentInput", "Attachment", "Identifies an attachment to delete, with all its versions.", version=None
-)
+DeleteAttachmentInput = ref("Attachment", "Identifies an attachment to delete, with all its versions.", version=None)
 delete_attachment = mutation(wf, DeleteAttachmentInput, Deleted("Attachment"), (*WRITE, PermissionDenied))

@@ -24,6 +24,6 @@ class CreateCampaignInput:
 
 
 UpdateCampaignInput = update_of(CreateCampaignInput)
-CampaignRefInput = ref("CampaignRefInput", "Campaign", "Identifies a campaign to change, with the version you read.")
+CampaignRefInput = ref("Campaign", "Identifies a campaign to change, with the version you read.")
 create_campaign = update_campaign = mutation(campaigns, OWN_INPUT, CampaignPayload, RESTRICTED)
 archive_campaign = unarchive_campaign = mutation(campaigns, CampaignRefInput, CampaignPayload, RESTRICTED)

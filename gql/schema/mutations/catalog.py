@@ -15,19 +15,15 @@ from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref
 from gql.schema.mutations.common import WRITE
 from persistence.catalog import SqlExchangeRates
 
-# --- payloads ---
-
 PriceBookPayload = node_payload(PriceBook)
 ProductPayload = node_payload(Product)
 ProductUnitPayload = payload_type(
     "The product unit as it is after the change, with its product.",
-    "ProductUnitPayload",
     unit=(ProductUnit, "The unit."),
     product=(Product, "The product it belongs to."),
 )
 RemoveProductUnitPayload = payload_type(
     "What removing a unit left: the product without it.",
-    "RemoveProductUnitPayload",
     deleted_id=(strawberry.ID, "The global id of the unit that no longer exists."),
     product=(Product, "The product, now without the unit."),
 )
@@ -46,9 +42,6 @@ class ImportProductsPayload:
     units_updated: int = described("Existing units whose recurrence or period changed.")
     prices_set: int = described("Prices created or changed.")
     products: list[Product] = described("Every product named in the file, as it is now.")
-
-
-# --- inputs ---
 
 
 @strawberry.input(description="A new price book.")
@@ -195,9 +188,7 @@ class ImportProductsInput:
 
 
 UpdatePriceBookInput = update_of(CreatePriceBookInput)
-CatalogRefInput = ref(
-    "CatalogRefInput", None, "Identifies a catalog object to delete, with the version you read.", what="The object."
-)
+CatalogRefInput = ref(None, "Identifies a catalog object to delete, with the version you read.", what="The object.")
 UpdateProductInput = update_of(CreateProductInput)
 UpdateProductUnitInput = update_of(
     AddProductUnitInput, "Changes to a product unit; fields left out stay as they are.", what="The unit."

@@ -54,17 +54,15 @@ class SetCategoryLeadStatusInput:
 
 
 UpdateContactInput = update_of(CreateContactInput)
-ContactRefInput = ref("ContactRefInput", "Contact", "Identifies a contact, with the version you read.")
-DeleteContactTypeInput = ref(
-    "DeleteContactTypeInput",
-    "ContactType",
-    "Identifies a contact type to delete (only an unused one, never the last of its kind).",
-)
-ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
+ContactRefInput = ref("Contact", "Identifies a contact, with the version you read.")
 create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE)
 delete_contact = mutation(wf, ContactRefInput, Deleted("Contact"), WRITE)
 anonymize_contact = mutation(wf, ContactRefInput, ContactPayload, WRITE)
 set_contact_lead_status = mutation(wf, SetContactLeadStatusInput, ContactPayload, WRITE)
+DeleteContactTypeInput = ref(
+    "ContactType", "Identifies a contact type to delete (only an unused one, never the last of its kind)."
+)
+ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
 create_contact_type = update_contact_type = mutation(wf, OWN_INPUT, ContactTypePayload, WRITE)
 delete_contact_type = mutation(wf, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
 set_category_lead_status = mutation(wf, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED)

@@ -120,13 +120,10 @@ class CreateTrackedTermInput:
 UpdateTrackedTermInput = update_of(
     CreateTrackedTermInput, "Changes to a tracked term; fields left out stay as they are."
 )
-DeleteTrackedTermInput = ref("DeleteTrackedTermInput", "TrackedTerm", "Identifies a tracked term to delete.")
-DeleteConversationInput = ref(
-    "DeleteConversationInput", "Conversation", "Identifies a recorded conversation to delete."
-)
+DeleteTrackedTermInput = ref("TrackedTerm", "Identifies a tracked term to delete.")
+DeleteConversationInput = ref("Conversation", "Identifies a recorded conversation to delete.")
 RecordConversationPayload = payload_type(
     "A recorded conversation, analysed.",
-    "RecordConversationPayload",
     conversation=(Conversation, "The conversation, with its transcript and analysis."),
     replayed=(
         bool,

@@ -31,7 +31,6 @@ DocumentTemplatePayload = payload_type(
 )
 DefaultDocumentTemplatePayload = payload_type(
     "Which template is now the default.",
-    "DefaultDocumentTemplatePayload",
     template=(DocumentTemplate | None, "The default template; null when the built-in template is used."),
 )
 
@@ -73,10 +72,7 @@ def _decoded(text: str) -> bytes:
 
 
 DeleteDocumentTemplateInput = ref(
-    "DeleteDocumentTemplateInput",
-    "DocumentTemplate",
-    "Identifies a template to delete, with the version you read.",
-    what="The template.",
+    "DocumentTemplate", "Identifies a template to delete, with the version you read.", what="The template."
 )
 generate_quote_document = mutation(
     wf, GenerateQuoteDocumentInput, QuoteDocumentPayload, WRITE, ports=lambda context: (DocxTemplateEngine(),)

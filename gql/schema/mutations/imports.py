@@ -35,13 +35,11 @@ class ImportContactsInput:
 
 ImportAccountsPayload = payload_type(
     "What an account import wrote.",
-    "ImportAccountsPayload",
     created=(int, "How many accounts were created (every row of the file)."),
     accounts=(list[Account], "The accounts created, in the order of the file."),
 )
 ImportContactsPayload = payload_type(
     "What a contact import wrote.",
-    "ImportContactsPayload",
     created=(int, "How many contacts were created (every row of the file)."),
     contacts=(list[Contact], "The contacts created, in the order of the file."),
 )

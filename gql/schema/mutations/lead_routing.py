@@ -107,19 +107,13 @@ UpdateLeadSplitterInput = update_of(
     order=("name", "active", "mode", "shares"),
 )
 LeadSplitterRefInput = ref(
-    "LeadSplitterRefInput",
-    "LeadSplitter",
-    "Identifies a lead splitter, with the version you read.",
-    what="The splitter.",
+    "LeadSplitter", "Identifies a lead splitter, with the version you read.", what="The splitter."
 )
 UpdateLeadRoutingRuleInput = update_of(
     CreateLeadRoutingRuleInput, "Changes to a routing rule; fields left out stay as they are.", what="The rule."
 )
 LeadRoutingRuleRefInput = ref(
-    "LeadRoutingRuleRefInput",
-    "LeadRoutingRule",
-    "Identifies a routing rule, with the version you read.",
-    what="The rule.",
+    "LeadRoutingRule", "Identifies a routing rule, with the version you read.", what="The rule."
 )
 create_lead_routing_rule = update_lead_routing_rule = mutation(rules, OWN_INPUT, LeadRoutingRulePayload, RESTRICTED)
 delete_lead_routing_rule = mutation(rules, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED)

@@ -22,7 +22,6 @@ from persistence.idempotency import SqlIdempotencyStore
 LeadPayload = node_payload(Lead)
 QualifyLeadPayload = payload_type(
     "A qualified lead and what it became.",
-    "QualifyLeadPayload",
     lead=(Lead, "The lead, now QUALIFIED and linked to what it became."),
     opportunity=(Opportunity, "The opportunity created from the lead."),
     account=(Account, "The account it is sold to (new when createAccount was asked)."),
@@ -30,7 +29,6 @@ QualifyLeadPayload = payload_type(
 )
 IngestLeadPayload = payload_type(
     "A lead stored and routed by the lead processor.",
-    "IngestLeadPayload",
     lead=(Lead, "The lead as it is now (shown to you even when it was routed to someone else)."),
     routing_rule=(
         LeadRoutingRule | None,
@@ -132,7 +130,7 @@ class IngestLeadInput(LeadFields):
     )
 
 
-LeadRefInput = ref("LeadRefInput", "Lead", "Identifies a lead to change, with the version you read.")
+LeadRefInput = ref("Lead", "Identifies a lead to change, with the version you read.")
 create_lead = update_lead = assign_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
 archive_lead = unarchive_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 add_lead_to_account = mutation(leads, AddLeadToAccountInput, LeadPayload, RESTRICTED)
@@ -185,7 +183,6 @@ class RouteLeadsInput:
 
 RouteLeadsPayload = payload_type(
     "What routing the leads again did.",
-    "RouteLeadsPayload",
     leads=(list[Lead], "The leads a rule matched, with their new assignee and priority."),
     unmatched=(int, "How many of the selected leads no rule matched (left as they were)."),
 )

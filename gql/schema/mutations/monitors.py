@@ -93,12 +93,8 @@ UpdateStatusMonitorInput = update_of(
     version=VERSION,
 )
 DeleteStatusMonitorInput = ref(
-    "DeleteStatusMonitorInput",
-    "StatusMonitor",
-    "Identifies a status monitor to delete, with the version you read.",
-    version=VERSION,
+    "StatusMonitor", "Identifies a status monitor to delete, with the version you read.", version=VERSION
 )
 StatusMonitorPayload = node_payload(StatusMonitor)
 create_status_monitor = update_status_monitor = mutation(wf, OWN_INPUT, StatusMonitorPayload, RESTRICTED)
 delete_status_monitor = mutation(wf, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED)
-TYPES = [StatusMonitorPayload]

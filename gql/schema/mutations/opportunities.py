@@ -81,10 +81,8 @@ class CreateUpsellOpportunityInput:
 
 
 UpdateOpportunityInput = update_of(CreateOpportunityInput)
-OpportunityRefInput = ref(
-    "OpportunityRefInput", "Opportunity", "Identifies an opportunity to change, with the version you read."
-)
-RemoveBusinessRoleInput = ref("RemoveBusinessRoleInput", "BusinessRole", "Remove a business role.", version=None)
+OpportunityRefInput = ref("Opportunity", "Identifies an opportunity to change, with the version you read.")
+RemoveBusinessRoleInput = ref("BusinessRole", "Remove a business role.", version=None)
 create_opportunity = mutation(wf, CreateOpportunityInput, OpportunityPayload, WRITE)
 update_opportunity = change_opportunity_stage = move_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE)
 copy_opportunity = mutation(wf, CopyOpportunityInput, OpportunityPayload, WRITE)

@@ -37,9 +37,7 @@ class CreateConsultantInput:
 
 UpdatePartnerInput = update_of(CreatePartnerInput)
 DeletePartnerInput = ref(
-    "DeletePartnerInput",
-    "Partner",
-    "Identifies a partner to delete (only one that no longer holds accounts, leads or opportunities).",
+    "Partner", "Identifies a partner to delete (only one that no longer holds accounts, leads or opportunities)."
 )
 PartnerPayload = node_payload(Partner, partner="The partner.")
 create_partner = update_partner = mutation(wf, OWN_INPUT, PartnerPayload, WRITE)
@@ -54,14 +52,10 @@ class AddPartnerCommentInput:
 
 
 DeletePartnerCommentInput = ref(
-    "DeletePartnerCommentInput",
-    "PartnerComment",
-    "Identifies a comment on a partner to delete (your own, or any as an admin).",
-    version=None,
+    "PartnerComment", "Identifies a comment on a partner to delete (your own, or any as an admin).", version=None
 )
 PartnerCommentPayload = payload_type(
     "The comment that was written.",
-    "PartnerCommentPayload",
     comment=(PartnerComment, "The comment."),
     partner=(Partner, "The partner it is on."),
 )

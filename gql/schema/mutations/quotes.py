@@ -94,8 +94,8 @@ class ChangeQuoteCurrencyInput:
 UpdateQuoteInput = update_of(
     CreateQuoteInput, "Changes to a quote's data; fields left out stay, null clears.", version=VERSION
 )
-RemoveQuoteItemInput = ref("RemoveQuoteItemInput", "QuoteItem", "Remove a quote line.", version=VERSION)
-QuoteRefInput = ref("QuoteRefInput", "Quote", "Identifies a quote, with the version you read.", version=VERSION)
+RemoveQuoteItemInput = ref("QuoteItem", "Remove a quote line.", version=VERSION)
+QuoteRefInput = ref("Quote", "Identifies a quote, with the version you read.", version=VERSION)
 create_quote = update_quote = add_quote_items = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)
 update_quote_item = mutation(wf, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)
 remove_quote_item = add_rounding_item = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)

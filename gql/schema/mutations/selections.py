@@ -67,17 +67,11 @@ UpdateSelectionInput = update_of(
     "Changes to a selection you own (an admin: any shared one); fields left out stay as they are.",
     order=("name", "description", "sharing", "criteria"),
 )
-DeleteSelectionInput = ref(
-    "DeleteSelectionInput", "Selection", "Identifies a selection to delete, with the version you read."
-)
+DeleteSelectionInput = ref("Selection", "Identifies a selection to delete, with the version you read.")
 ConvertSelectionToStaticInput = ref(
-    "ConvertSelectionToStaticInput",
-    "Selection",
-    "Identifies a dynamic selection to make static, with the version you read.",
+    "Selection", "Identifies a dynamic selection to make static, with the version you read."
 )
-ClearSelectionInput = ref(
-    "ClearSelectionInput", "Selection", "Identifies a static selection to empty, with the version you read."
-)
+ClearSelectionInput = ref("Selection", "Identifies a static selection to empty, with the version you read.")
 create_selection = mutation(wf, CreateSelectionInput, SelectionPayload, WRITE, ports=_rows, convert=MEMBER_IDS)
 update_selection = mutation(wf, UpdateSelectionInput, SelectionPayload, RESTRICTED)
 copy_selection = mutation(wf, CopySelectionInput, SelectionPayload, WRITE, ports=_rows)
@@ -87,4 +81,3 @@ add_selection_members = remove_selection_members = mutation(
     wf, ChangeSelectionMembersInput, SelectionPayload, RESTRICTED, ports=_rows, convert=MEMBER_IDS
 )
 clear_selection = mutation(wf, ClearSelectionInput, SelectionPayload, RESTRICTED, ports=_rows)
-TYPES = [SelectionPayload]

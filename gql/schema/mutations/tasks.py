@@ -40,9 +40,9 @@ UpdateTaskInput = update_of(
     "Changes to a task; fields left out stay as they are, null clears. What it is attached to stays.",
     what="The task.",
 )
-CompleteTaskInput = ref("CompleteTaskInput", "Task", "Mark a task done: now, by you.", what="The task.")
-ReopenTaskInput = ref("ReopenTaskInput", "Task", "Open a done task again.", what="The task.")
-DeleteTaskInput = ref("DeleteTaskInput", "Task", "Identifies a task to delete.", what="The task.")
+CompleteTaskInput = ref("Task", "Mark a task done: now, by you.", what="The task.")
+ReopenTaskInput = ref("Task", "Open a done task again.", what="The task.")
+DeleteTaskInput = ref("Task", "Identifies a task to delete.", what="The task.")
 TaskPayload = node_payload(Task)
 create_task = mutation(wf, CreateTaskInput, TaskPayload, WRITE, **attached_to(wf.Attachment))
 update_task = complete_task = reopen_task = mutation(wf, OWN_INPUT, TaskPayload, RESTRICTED)

@@ -16,8 +16,6 @@ from gql.schema.inputs import described, gid, optional, ref
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.tokens import ApiToken, Scope
 
-TYPES = [ApiToken]
-
 
 @strawberry.input(description="A new API token: for yourself, or (admins only) for another user or a partner.")
 class CreateApiTokenInput:
@@ -39,7 +37,6 @@ class CreateApiTokenInput:
 
 CreatedApiTokenPayload = payload_type(
     "The new token and its secret. The secret is shown only here, once: store it now.",
-    "CreatedApiTokenPayload",
     token=(ApiToken, "The token's data."),
     secret=(str, "Send it as `Authorization: Bearer <secret>`. It cannot be shown again."),
 )
@@ -60,7 +57,6 @@ class RegisterTrustedDocumentsInput:
 
 RegisterTrustedDocumentsPayload = payload_type(
     "The token and the sha256 of each registered document, in the order given.",
-    "RegisterTrustedDocumentsPayload",
     token=(ApiToken, "The token the documents are registered for."),
     hashes=(
         list[str],
@@ -78,9 +74,7 @@ def _checked(documents: list[str]) -> list[str]:
     return documents
 
 
-RevokeApiTokenInput = ref(
-    "RevokeApiTokenInput", "ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None
-)
+RevokeApiTokenInput = ref("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
 create_api_token = mutation(
     wf,
     CreateApiTokenInput,

@@ -39,9 +39,7 @@ class SetDefaultViewInput:
     my_default: bool | None = optional("Your own default of the list (a view of your own), or no longer.")
 
 
-DeleteSavedViewInput = ref(
-    "DeleteSavedViewInput", "SavedView", "Identifies a view to delete, with the version you read."
-)
+DeleteSavedViewInput = ref("SavedView", "Identifies a view to delete, with the version you read.")
 UpdateSavedViewInput = update_of(
     CreateSavedViewInput,
     "Changes to a view you own (an admin: any shared one); fields left out stay as they are.",
@@ -51,4 +49,3 @@ SavedViewPayload = node_payload(SavedView)
 create_saved_view = mutation(wf, CreateSavedViewInput, SavedViewPayload, WRITE)
 update_saved_view = set_default_view = mutation(wf, OWN_INPUT, SavedViewPayload, RESTRICTED)
 delete_saved_view = mutation(wf, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)
-TYPES = [SavedViewPayload]
