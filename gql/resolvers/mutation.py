@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import inspect
 import logging
+import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Union
@@ -31,7 +32,7 @@ from gql.context import Context
 from gql.resolvers.loaders import RowsByIdLoader
 from gql.schema.base import Node
 from gql.schema.errors import ERROR_TYPES, UserError, to_user_error
-from gql.schema.inputs import GLOBAL_ID, in_words
+from gql.schema.inputs import BOUND, GLOBAL_ID, in_words, unnamed
 from gql.schema.nodes import TABLES
 from persistence.uow import SqlUnitOfWork
 
@@ -47,6 +48,20 @@ def decode_id(value: Any, expected: str | tuple[str, ...], field: str) -> int:
     """The primary key behind a global id of the expected type; a ValidationError on `field` otherwise."""
     try:
         return global_ids.decode_as(str(value), expected)
+    except GraphQLError as error:
+        raise domain_errors.ValidationError(field, error.message) from None
+
+
+def decode_optional(value: Any, expected: str | tuple[str, ...], field: str) -> int | None:
+    """`decode_id` of an id that may be null."""
+    return None if value is None else decode_id(value, expected, field)
+
+
+def decode_any(value: Any, field: str) -> tuple[str, int]:
+    """The type and primary key behind a global id of any type (the workflow checks the type); a ValidationError
+    on `field` when it is no global id."""
+    try:
+        return global_ids.decode(str(value))
     except GraphQLError as error:
         raise domain_errors.ValidationError(field, error.message) from None
 
@@ -158,37 +173,40 @@ class Payload:
         """The payload of `outcome`; `written`: the rows the mutation wrote (shown whatever the rules say)."""
         values = {}
         for position, field in enumerate(self.fields):
-            source = self._source(field, position, outcome)
-            if field.node is None:
-                values[field.name] = source
-            elif field.many:
-                values[field.name] = await payload_nodes(info, field.node, [_key(item) for item in source], written)
-            else:
-                values[field.name] = await payload_node(info, field.node, _key(source), written)
+            values[field.name] = await self.value(info, field, position, outcome, written)
         return self.type(**values)
+
+    async def value(self, info: Info, field: PayloadField, position: int, outcome: Any, written: Written) -> Any:
+        source = self._source(field, position, outcome)
+        if field.node is None:
+            return source
+        if field.many:
+            return await payload_nodes(info, field.node, [_key(item) for item in source], written)
+        return await payload_node(info, field.node, _key(source), written)
 
 
 def payload_type(description: str, name: str | None = None, **fields: tuple[Any, str]) -> type:
     """A payload type: each field's type (a node, a list of nodes or a value) and description. Its name is
-    `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`)."""
-    if name is None:
-        if len(fields) != 1:
-            raise TypeError(f"a payload of {len(fields)} fields needs its name")
-        [(hint, _)] = fields.values()
-        name = hint.__strawberry_definition__.name + "Payload"
+    `name`, by default that of its only field's type + `Payload` (a mutation's outcome: `AccountPayload`), else
+    the name it is bound to in a mutation module (`inputs.unnamed`)."""
+    hints = [hint for hint, _ in fields.values()]
+    if name is None and len(hints) == 1 and hasattr(hints[0], "__strawberry_definition__"):
+        name = hints[0].__strawberry_definition__.name + "Payload"
     namespace: dict[str, Any] = {"__annotations__": {}, "__module__": __name__}
     for field_name, (hint, text) in fields.items():
         namespace["__annotations__"][field_name] = hint
         namespace[field_name] = strawberry.field(description=text)
-    return strawberry.type(type(name, (), namespace), description=description)
+    made = strawberry.type(type(name or "UnnamedPayload", (), namespace), description=description)
+    return made if name else unnamed(made)
 
 
-def node_payload(node: type[Node]) -> type:
+def node_payload(node: type, **field: str) -> type:
     """The payload of a change to one node: `PriceBookPayload`, "The price book as it is after the change.",
-    whose field `priceBook` is "The price book, with its new version."."""
-    words = in_words(node.graphql_type)
-    field = (node, f"The {words}, with its new version.")
-    return payload_type(f"The {words} as it is after the change.", **{words.replace(" ", "_"): field})
+    whose field `priceBook` is "The price book, with its new version." (or the one field given with its
+    description: `node_payload(SalesActivity, activity="The activity.")`)."""
+    words = in_words(getattr(node, "graphql_type", node.__name__))
+    [(name, text)] = field.items() or [(words.replace(" ", "_"), f"The {words}, with its new version.")]
+    return payload_type(f"The {words} as it is after the change.", **{name: (node, text)})
 
 
 @strawberry.type(description="What a delete removed.")
@@ -197,14 +215,17 @@ class DeletedPayload:
 
 
 class Deleted(Payload):
-    """The payload of a delete: the global id of what is gone (the outcome is its key or the entity)."""
+    """The payload of a delete: the global id of what is gone (the outcome is its key or the entity) and the other
+    fields of `payload`, if any, as `Payload` fills them (a removed unit's product: the outcome's `product_id`)."""
 
-    def __init__(self, type_name: str) -> None:
-        self.type = DeletedPayload
+    def __init__(self, type_name: str, payload: type = DeletedPayload) -> None:
+        super().__init__(payload)
         self.type_name = type_name
 
-    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
-        return DeletedPayload(deleted_id=strawberry.ID(global_ids.encode(self.type_name, _key(outcome))))
+    async def value(self, info: Info, field: PayloadField, position: int, outcome: Any, written: Written) -> Any:
+        if field.name == "deleted_id":
+            return strawberry.ID(global_ids.encode(self.type_name, _key(outcome)))
+        return await super().value(info, field, position, outcome, written)
 
 
 # --- from input to command ---
@@ -349,6 +370,9 @@ class Mutation:
         ports: Ports | None,
         name: str,
     ) -> None:
+        for made in (input_type, getattr(payload, "type", payload)):
+            if getattr(made, BOUND, False):
+                raise TypeError(f"{workflow.__name__}: bind {made.__name__} to a module-level name, which names it")
         self.workflow = workflow
         self.command = typing.get_type_hints(workflow)[next(iter(inspect.signature(workflow).parameters))]
         self.plans = _plan(input_type, self.command, ids, rename, convert)
@@ -398,8 +422,33 @@ class Mutation:
         return await self.payload.build(info, outcome, written)
 
 
+OWN_INPUT: Any = object()  # a `ByName` declaration's input: each mutation's own, named after it
+
+
+class ByName:
+    """A mutation declared with its workflows' module: the module-level name it is bound to picks the workflow
+    (gql/schema/mutations/__init__.py binds it), and with OWN_INPUT the input named after it."""
+
+    def __init__(self, workflows: types.ModuleType, args: tuple[Any, ...], options: dict[str, Any]) -> None:
+        self.workflows = workflows
+        self.args = args
+        self.options = options
+
+    def named(self, name: str, module: types.ModuleType) -> Any:
+        workflow = getattr(self.workflows, name, None)
+        if workflow is None:
+            raise TypeError(f"{name}: a mutation is named as its workflow, and {self.workflows.__name__} has no {name}")
+        input_type, *rest = self.args
+        if input_type is OWN_INPUT:
+            own = "".join(part.title() for part in name.split("_")) + "Input"
+            input_type = getattr(module, own, None)
+            if input_type is None:
+                raise TypeError(f"{name} takes its own input, and {module.__name__} has no {own}")
+        return mutation(workflow, input_type, *rest, **self.options)
+
+
 def mutation(
-    workflow: Workflow,
+    workflow: Workflow | types.ModuleType,
     input_type: type,
     payload: type | Payload,
     errors: tuple[type[domain_errors.DomainError], ...] = (),
@@ -411,9 +460,13 @@ def mutation(
 ) -> Any:
     """Declare the GraphQL mutation that runs `workflow` with the command built from `input_type`; it is
     named as the workflow is, and described by the workflow's docstring (GraphiQL shows it: the operation has one
-    description, where it is implemented, written for the API's users):
+    description, where it is implemented, written for the API's users). Given the workflows' module, the name the
+    declaration is bound to picks the workflow, so mutations that differ only in it are one declaration, and with
+    OWN_INPUT each takes the input named after it (`ByName`):
 
         move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
+        link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, LinkedAccountsPayload, WRITE)
+        update_task = complete_task = mutation(wf, OWN_INPUT, TaskPayload, RESTRICTED)
 
     errors: the domain errors the workflow can raise (ValidationError is always listed).
     ids: input fields that are global ids, with the type(s) they must be of (a list field decodes each), where
@@ -422,6 +475,9 @@ def mutation(
     sent, non-null value (nested inputs with a `to_domain(where)` method need none: `where` is the item's place in
     the input, `items[2]`, for the errors it names). ports: the extra
     arguments the workflow takes after the unit of work, made from the request's context."""
+    if isinstance(workflow, types.ModuleType):
+        options = {"ids": ids, "rename": rename, "convert": convert, "ports": ports}
+        return ByName(workflow, (input_type, payload, errors), options)
     name = workflow.__name__
     declared = Mutation(
         workflow,

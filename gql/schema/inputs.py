@@ -120,6 +120,39 @@ def changes(
     return lambda cls: _input(cls, description, first)
 
 
+BOUND = "__named_by_binding__"  # a type made without a name: it takes the module-level name it is bound to
+
+
+def unnamed(cls: type) -> type:
+    """Mark `cls`, a strawberry type made without a name, to take the module-level name it is bound to in a
+    mutation module (gql/schema/mutations/__init__.py names it before any mutation is declared)."""
+    setattr(cls, BOUND, True)
+    return cls
+
+
+def bind_name(cls: type, name: str) -> None:
+    cls.__name__ = cls.__strawberry_definition__.name = name
+    setattr(cls, BOUND, False)
+
+
+def ref(node_type: str | None, description: str, **options: Any) -> type:
+    """An input that only names a node (`acts_on` a class of no fields) in one line, named as it is bound:
+    `DeleteTaskInput = ref("Task", "Identifies a task to delete.")`."""
+    return unnamed(acts_on(node_type, description, **options)(type("UnnamedInput", (), {})))
+
+
+def update_of(create: type, description: str | None = None, **options: Any) -> type:
+    """The update input of `create` (`changes`), named and typed by its name: CreateTaskInput and AddProductUnitInput
+    make UpdateTaskInput of a Task and UpdateProductUnitInput of a ProductUnit. By default it is described as
+    "Changes to a task; fields left out stay as they are, null clears." """
+    node_type = re.sub(r"^(Create|Add)(\w+)Input$", r"\2", create.__name__)
+    if description is None:
+        words = in_words(node_type)
+        article = "an" if words[0] in "aeiou" else "a"
+        description = f"Changes to {article} {words}; fields left out stay as they are, null clears."
+    return changes(create, node_type, description, **options)(type(f"Update{node_type}Input", (), {}))
+
+
 @strawberry.input(description='An amount in a currency, e.g. `{amount: "1250.00", currency: "EUR"}`.')
 class MoneyInput:
     amount: Decimal = strawberry.field(description="The amount as a decimal string (never a float).")

@@ -1,6 +1,7 @@
 """The Mutation root: the mutations every area module declares (module-level names, each a `mutation(...)`
-named as its workflow is), in the order of AREAS and of each module. A module may list extra types in
-`TYPES`."""
+named as its workflow is, or naming it: `ByName`), in the order of AREAS and of each module. A type made
+without a name (`ref`, a payload of several fields) takes the name it is bound to. A module may list extra
+types in `TYPES`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 
 import strawberry
 from strawberry.types.field import StrawberryField
+
+from gql.resolvers.mutation import ByName
+from gql.schema.inputs import BOUND, bind_name
 
 AREAS = [
     "opportunities",
@@ -46,6 +50,11 @@ def declared() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for module in _modules():
         for name, value in vars(module).items():
+            if getattr(value, BOUND, False):
+                bind_name(value, name)
+        for name, value in vars(module).items():
+            if isinstance(value, ByName):
+                value = value.named(name, module)
             declaration = getattr(value, "declaration", None)
             if declaration is None:
                 continue

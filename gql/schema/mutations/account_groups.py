@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, payload_type
 from gql.schema.accounts import Account, AccountGroup
-from gql.schema.inputs import acts_on, described, gid
+from gql.schema.inputs import acts_on, described, gid, ref
 from gql.schema.mutations.common import WRITE
 
 
@@ -27,24 +27,17 @@ class AccountGroupMembershipInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@acts_on("AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group.")
-class DeleteAccountGroupInput: ...
-
-
+DeleteAccountGroupInput = ref(
+    "AccountGroup", "Identifies an account group to delete (its accounts stay).", what="The group."
+)
 AccountGroupPayload = payload_type("An account group as it is after the change.", group=(AccountGroup, "The group."))
 AccountGroupMembershipPayload = payload_type(
     "An account that joined or left a group, and the group.",
-    "AccountGroupMembershipPayload",
     group=(AccountGroup, "The group."),
     account=(Account, "The account."),
 )
-
-create_account_group = mutation(wf.create_account_group, CreateAccountGroupInput, AccountGroupPayload, WRITE)
-rename_account_group = mutation(wf.rename_account_group, RenameAccountGroupInput, AccountGroupPayload, WRITE)
-delete_account_group = mutation(wf.delete_account_group, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
-add_account_to_group = mutation(
-    wf.add_account_to_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
-)
-remove_account_from_group = mutation(
-    wf.remove_account_from_group, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
+create_account_group = rename_account_group = mutation(wf, OWN_INPUT, AccountGroupPayload, WRITE)
+delete_account_group = mutation(wf, DeleteAccountGroupInput, Deleted("AccountGroup"), WRITE)
+add_account_to_group = remove_account_from_group = mutation(
+    wf, AccountGroupMembershipInput, AccountGroupMembershipPayload, WRITE
 )

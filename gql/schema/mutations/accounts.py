@@ -6,10 +6,10 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account
-from gql.schema.inputs import acts_on, changes, described, gid, optional
+from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE
 
 
@@ -60,19 +60,6 @@ class CreateAccountInput:
     partner_id: strawberry.ID | None = gid("Partner", "A partner that manages it.", None, update=False)
 
 
-@changes(
-    CreateAccountInput,
-    "Account",
-    "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "
-    "groups and favourites have their own mutations.",
-)
-class UpdateAccountInput: ...
-
-
-@acts_on("Account", "Identifies an account to delete, with the version you read.")
-class DeleteAccountInput: ...
-
-
 @acts_on("Account", "Make an account a sub-account of another, or a top-level account (parentId null).")
 class SetAccountParentInput:
     parent_id: strawberry.ID | None = gid("Account", "The new parent, or null for none.")
@@ -97,18 +84,19 @@ class AssignAccountPartnerInput:
 AccountPayload = node_payload(Account)
 LinkedAccountsPayload = payload_type(
     "Two accounts that were linked or unlinked, as they are now.",
-    "LinkedAccountsPayload",
     account=(Account, "The first account."),
     linked_account=(Account, "The other account."),
 )
 ATTRIBUTES = {"custom_attributes": _attributes}
-
-create_account = mutation(wf.create_account, CreateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
-update_account = mutation(wf.update_account, UpdateAccountInput, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
-delete_account = mutation(wf.delete_account, DeleteAccountInput, Deleted("Account"), WRITE)
-set_account_parent = mutation(wf.set_account_parent, SetAccountParentInput, AccountPayload, WRITE)
-link_accounts = mutation(wf.link_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)
-unlink_accounts = mutation(wf.unlink_accounts, AccountLinkInput, LinkedAccountsPayload, WRITE)
-add_favourite_account = mutation(wf.add_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)
-remove_favourite_account = mutation(wf.remove_favourite_account, FavouriteAccountInput, AccountPayload, RESTRICTED)
-assign_account_partner = mutation(wf.assign_account_partner, AssignAccountPartnerInput, AccountPayload, WRITE)
+UpdateAccountInput = update_of(
+    CreateAccountInput,
+    "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "
+    "groups and favourites have their own mutations.",
+)
+DeleteAccountInput = ref("Account", "Identifies an account to delete, with the version you read.")
+create_account = update_account = mutation(wf, OWN_INPUT, AccountPayload, RESTRICTED, convert=ATTRIBUTES)
+delete_account = mutation(wf, DeleteAccountInput, Deleted("Account"), WRITE)
+set_account_parent = mutation(wf, SetAccountParentInput, AccountPayload, WRITE)
+link_accounts = unlink_accounts = mutation(wf, AccountLinkInput, LinkedAccountsPayload, WRITE)
+add_favourite_account = remove_favourite_account = mutation(wf, FavouriteAccountInput, AccountPayload, RESTRICTED)
+assign_account_partner = mutation(wf, AssignAccountPartnerInput, AccountPayload, WRITE)

@@ -6,24 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from graphql import GraphQLError
 
-from domain.errors import ValidationError
 from domain.workflows import activities as wf
-from gql import ids as global_ids
-from gql.resolvers.mutation import Deleted, mutation, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
-from gql.schema.inputs import acts_on, changes, described, gid, optional
-from gql.schema.mutations.common import WRITE
+from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
+from gql.schema.mutations.common import WRITE, attached_to
 from gql.schema.opportunities import SalesActivity
-
-
-def _target(value: strawberry.ID) -> wf.Target:
-    """What the activity is about, from one global id: its type names the kind (checked by Target)."""
-    try:
-        return wf.Target(*global_ids.decode(str(value)))
-    except GraphQLError as error:
-        raise ValidationError("attachToId", error.message) from None
 
 
 @strawberry.input(description="A new sales activity about one lead, opportunity, account, contact or partner.")
@@ -41,36 +30,15 @@ class CreateSalesActivityInput:
     duration_minutes: int | None = optional("Duration in minutes.")
 
 
-@changes(
-    CreateSalesActivityInput,
-    "SalesActivity",
-    "Changes to a sales activity; fields left out stay as they are, null clears.",
-    what="The activity.",
-)
-class UpdateSalesActivityInput: ...
-
-
 @acts_on("SalesActivity", "Mark a sales activity done.", what="The activity.")
 class CompleteSalesActivityInput:
     occurred_at: dt.datetime | None = optional("When (default: now).")
     notes: str | None = optional("How it went (replaces the notes if given).")
 
 
-@acts_on("SalesActivity", "Identifies a sales activity to delete.", what="The activity.")
-class DeleteSalesActivityInput: ...
-
-
-SalesActivityPayload = payload_type(
-    "The sales activity as it is after the change.", activity=(SalesActivity, "The activity.")
-)
-create_sales_activity = mutation(
-    wf.create_sales_activity,
-    CreateSalesActivityInput,
-    SalesActivityPayload,
-    WRITE,
-    rename={"attach_to_id": "attach_to"},
-    convert={"attach_to_id": _target},
-)
-update_sales_activity = mutation(wf.update_sales_activity, UpdateSalesActivityInput, SalesActivityPayload, WRITE)
-complete_sales_activity = mutation(wf.complete_sales_activity, CompleteSalesActivityInput, SalesActivityPayload, WRITE)
-delete_sales_activity = mutation(wf.delete_sales_activity, DeleteSalesActivityInput, Deleted("SalesActivity"), WRITE)
+DeleteSalesActivityInput = ref("SalesActivity", "Identifies a sales activity to delete.", what="The activity.")
+UpdateSalesActivityInput = update_of(CreateSalesActivityInput, what="The activity.")
+SalesActivityPayload = node_payload(SalesActivity, activity="The activity.")
+create_sales_activity = mutation(wf, CreateSalesActivityInput, SalesActivityPayload, WRITE, **attached_to(wf.Target))
+update_sales_activity = complete_sales_activity = mutation(wf, OWN_INPUT, SalesActivityPayload, WRITE)
+delete_sales_activity = mutation(wf, DeleteSalesActivityInput, Deleted("SalesActivity"), WRITE)

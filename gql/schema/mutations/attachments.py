@@ -6,14 +6,8 @@ from __future__ import annotations
 from domain.errors import PermissionDenied
 from domain.workflows import attachments as wf
 from gql.resolvers.mutation import Deleted, mutation
-from gql.schema.inputs import acts_on
+from gql.schema.inputs import ref
 from gql.schema.mutations.common import WRITE
 
-
-@acts_on("Attachment", "Identifies an attachment to delete, with all its versions.", version=None)
-class DeleteAttachmentInput: ...
-
-
-delete_attachment = mutation(
-    wf.delete_attachment, DeleteAttachmentInput, Deleted("Attachment"), (*WRITE, PermissionDenied)
-)
+DeleteAttachmentInput = ref("Attachment", "Identifies an attachment to delete, with all its versions.", version=None)
+delete_attachment = mutation(wf, DeleteAttachmentInput, Deleted("Attachment"), (*WRITE, PermissionDenied))

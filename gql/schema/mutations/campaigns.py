@@ -7,8 +7,8 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import campaigns
-from gql.resolvers.mutation import mutation, node_payload
-from gql.schema.inputs import MoneyInput, acts_on, changes, described, optional
+from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload
+from gql.schema.inputs import MoneyInput, described, optional, ref, update_of
 from gql.schema.leads import Campaign
 from gql.schema.mutations.common import RESTRICTED
 
@@ -23,15 +23,7 @@ class CreateCampaignInput:
     ends_on: dt.date | None = optional("Last day of its period.", update="New last day.")
 
 
-@changes(CreateCampaignInput, "Campaign", "Changes to a campaign; fields left out stay as they are, null clears.")
-class UpdateCampaignInput: ...
-
-
-@acts_on("Campaign", "Identifies a campaign to change, with the version you read.")
-class CampaignRefInput: ...
-
-
-create_campaign = mutation(campaigns.create_campaign, CreateCampaignInput, CampaignPayload, RESTRICTED)
-update_campaign = mutation(campaigns.update_campaign, UpdateCampaignInput, CampaignPayload, RESTRICTED)
-archive_campaign = mutation(campaigns.archive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)
-unarchive_campaign = mutation(campaigns.unarchive_campaign, CampaignRefInput, CampaignPayload, RESTRICTED)
+UpdateCampaignInput = update_of(CreateCampaignInput)
+CampaignRefInput = ref("Campaign", "Identifies a campaign to change, with the version you read.")
+create_campaign = update_campaign = mutation(campaigns, OWN_INPUT, CampaignPayload, RESTRICTED)
+archive_campaign = unarchive_campaign = mutation(campaigns, CampaignRefInput, CampaignPayload, RESTRICTED)

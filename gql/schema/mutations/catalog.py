@@ -4,32 +4,26 @@ product import."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from domain.workflows import catalog as wf
-from gql.resolvers.mutation import Deleted, Written, decode_id, mutation, node_payload, payload_node, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_id, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.catalog import Bundle, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
-from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
+from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import WRITE
 from persistence.catalog import SqlExchangeRates
-
-# --- payloads ---
 
 PriceBookPayload = node_payload(PriceBook)
 ProductPayload = node_payload(Product)
 ProductUnitPayload = payload_type(
     "The product unit as it is after the change, with its product.",
-    "ProductUnitPayload",
     unit=(ProductUnit, "The unit."),
     product=(Product, "The product it belongs to."),
 )
 RemoveProductUnitPayload = payload_type(
     "What removing a unit left: the product without it.",
-    "RemoveProductUnitPayload",
     deleted_id=(strawberry.ID, "The global id of the unit that no longer exists."),
     product=(Product, "The product, now without the unit."),
 )
@@ -37,9 +31,7 @@ PriceEntryPayload = payload_type(
     "The price as it is after the change.", price_entry=(PriceEntry, "The price of the unit in the book and currency.")
 )
 BundlePayload = node_payload(Bundle)
-ExchangeRatePayload = payload_type(
-    "The exchange rate as it is after the change.", exchange_rate=(ExchangeRate, "The rate now in use.")
-)
+ExchangeRatePayload = node_payload(ExchangeRate, exchange_rate="The rate now in use.")
 
 
 @strawberry.type(description="What a CSV product import wrote.")
@@ -50,22 +42,6 @@ class ImportProductsPayload:
     units_updated: int = described("Existing units whose recurrence or period changed.")
     prices_set: int = described("Prices created or changed.")
     products: list[Product] = described("Every product named in the file, as it is now.")
-
-
-class UnitRemoved(Deleted):
-    """The removed unit's id and its product as it is now (a deleted id beside a node: no convention fills it)."""
-
-    def __init__(self) -> None:
-        super().__init__("ProductUnit")
-        self.type = RemoveProductUnitPayload
-
-    async def build(self, info: Info, outcome: Any, written: Written) -> Any:
-        gone = await super().build(info, outcome, written)
-        product = await payload_node(info, Product, outcome.product_id, written)
-        return RemoveProductUnitPayload(deleted_id=gone.deleted_id, product=product)
-
-
-# --- inputs ---
 
 
 @strawberry.input(description="A new price book.")
@@ -101,14 +77,6 @@ class PriceBookAccountInput:
     account_id: strawberry.ID = gid("Account", "The account.")
 
 
-@changes(CreatePriceBookInput, "PriceBook", "Changes to a price book; fields left out stay as they are, null clears.")
-class UpdatePriceBookInput: ...
-
-
-@acts_on(None, "Identifies a catalog object to delete, with the version you read.", what="The object.")
-class CatalogRefInput: ...
-
-
 @strawberry.input(description="A new product.")
 class CreateProductInput:
     name: str = described("The product's name.", update="New name.")
@@ -116,10 +84,6 @@ class CreateProductInput:
     category: enums.ProductCategory = described("What kind of product it is.", update="New category.")
     description: str | None = optional("A description for quotes.", update="New description.")
     active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
-
-
-@changes(CreateProductInput, "Product", "Changes to a product; fields left out stay as they are, null clears.")
-class UpdateProductInput: ...
 
 
 @strawberry.input(description="A new unit a product is sold in.")
@@ -132,15 +96,6 @@ class AddProductUnitInput:
         update="Recurring or one-time (one-time drops the period).",
     )
     period_months: int | None = optional("The period of a recurring unit, in months.", update="New period in months.")
-
-
-@changes(
-    AddProductUnitInput,
-    "ProductUnit",
-    "Changes to a product unit; fields left out stay as they are.",
-    what="The unit.",
-)
-class UpdateProductUnitInput: ...
 
 
 @strawberry.input(
@@ -191,15 +146,6 @@ class CreateBundleInput:
     active: bool = optional("False to keep it from new quotes.", True, update="Active or not.")
 
 
-@changes(
-    CreateBundleInput,
-    "Bundle",
-    "Changes to a bundle; new components replace all the old ones.",
-    order=("name", "code", "description", "active", "components"),
-)
-class UpdateBundleInput: ...
-
-
 @acts_on("Bundle", "A bundle to copy, and where to.", version=None)
 class CopyBundleInput:
     price_book_id: strawberry.ID | None = gid(
@@ -241,28 +187,32 @@ class ImportProductsInput:
     )
 
 
-create_price_book = mutation(wf.create_price_book, CreatePriceBookInput, PriceBookPayload, WRITE)
-update_price_book = mutation(wf.update_price_book, UpdatePriceBookInput, PriceBookPayload, WRITE)
-link_price_book_account = mutation(wf.link_price_book_account, PriceBookAccountInput, PriceBookPayload, WRITE)
-unlink_price_book_account = mutation(wf.unlink_price_book_account, PriceBookAccountInput, PriceBookPayload, WRITE)
-delete_price_book = mutation(
-    wf.delete_price_book, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"}
+UpdatePriceBookInput = update_of(CreatePriceBookInput)
+CatalogRefInput = ref(None, "Identifies a catalog object to delete, with the version you read.", what="The object.")
+UpdateProductInput = update_of(CreateProductInput)
+UpdateProductUnitInput = update_of(
+    AddProductUnitInput, "Changes to a product unit; fields left out stay as they are.", what="The unit."
 )
-create_product = mutation(wf.create_product, CreateProductInput, ProductPayload, WRITE)
-update_product = mutation(wf.update_product, UpdateProductInput, ProductPayload, WRITE)
-delete_product = mutation(wf.delete_product, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})
-copy_product = mutation(wf.copy_product, CopyProductInput, ProductPayload, WRITE)
-add_product_unit = mutation(wf.add_product_unit, AddProductUnitInput, ProductUnitPayload, WRITE)
-update_product_unit = mutation(wf.update_product_unit, UpdateProductUnitInput, ProductUnitPayload, WRITE)
-remove_product_unit = mutation(wf.remove_product_unit, CatalogRefInput, UnitRemoved(), WRITE, ids={"id": "ProductUnit"})
-set_price = mutation(wf.set_price, SetPriceInput, PriceEntryPayload, WRITE)
-remove_price = mutation(wf.remove_price, RemovePriceInput, Deleted("PriceEntry"), WRITE)
-create_bundle = mutation(wf.create_bundle, CreateBundleInput, BundlePayload, WRITE)
-update_bundle = mutation(wf.update_bundle, UpdateBundleInput, BundlePayload, WRITE)
-copy_bundle = mutation(wf.copy_bundle, CopyBundleInput, BundlePayload, WRITE)
-move_bundle = mutation(wf.move_bundle, MoveBundleInput, BundlePayload, WRITE)
-delete_bundle = mutation(wf.delete_bundle, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})
+UpdateBundleInput = update_of(
+    CreateBundleInput,
+    "Changes to a bundle; new components replace all the old ones.",
+    order=("name", "code", "description", "active", "components"),
+)
+create_price_book = update_price_book = mutation(wf, OWN_INPUT, PriceBookPayload, WRITE)
+link_price_book_account = unlink_price_book_account = mutation(wf, PriceBookAccountInput, PriceBookPayload, WRITE)
+delete_price_book = mutation(wf, CatalogRefInput, Deleted("PriceBook"), WRITE, ids={"id": "PriceBook"})
+create_product = update_product = mutation(wf, OWN_INPUT, ProductPayload, WRITE)
+delete_product = mutation(wf, CatalogRefInput, Deleted("Product"), WRITE, ids={"id": "Product"})
+copy_product = mutation(wf, CopyProductInput, ProductPayload, WRITE)
+add_product_unit = update_product_unit = mutation(wf, OWN_INPUT, ProductUnitPayload, WRITE)
+remove_product_unit = mutation(
+    wf, CatalogRefInput, Deleted("ProductUnit", RemoveProductUnitPayload), WRITE, ids={"id": "ProductUnit"}
+)
+set_price = mutation(wf, SetPriceInput, PriceEntryPayload, WRITE)
+remove_price = mutation(wf, RemovePriceInput, Deleted("PriceEntry"), WRITE)
+create_bundle = update_bundle = copy_bundle = move_bundle = mutation(wf, OWN_INPUT, BundlePayload, WRITE)
+delete_bundle = mutation(wf, CatalogRefInput, Deleted("Bundle"), WRITE, ids={"id": "Bundle"})
 set_exchange_rate = mutation(
-    wf.set_exchange_rate, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)
+    wf, SetExchangeRateInput, ExchangeRatePayload, WRITE, ports=lambda context: (SqlExchangeRates(),)
 )
-import_products = mutation(wf.import_products, ImportProductsInput, ImportProductsPayload, WRITE)
+import_products = mutation(wf, ImportProductsInput, ImportProductsPayload, WRITE)

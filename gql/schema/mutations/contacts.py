@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.accounts import CategorySetting, ContactType
-from gql.schema.inputs import acts_on, changes, described, gid, optional
+from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE, ContactPayload
 
 
@@ -31,18 +31,6 @@ class CreateContactInput:
     skype: str | None = optional("Skype name.")
 
 
-@changes(
-    CreateContactInput,
-    "Contact",
-    "Changes to a contact; fields left out stay as they are, null clears.",
-)
-class UpdateContactInput: ...
-
-
-@acts_on("Contact", "Identifies a contact, with the version you read.")
-class ContactRefInput: ...
-
-
 @acts_on("Contact", "Set a prospect contact's lead status.", what="The contact (an employee of a PROSPECT account).")
 class SetContactLeadStatusInput:
     status: enums.LeadStatus = described("The new lead status.")
@@ -59,28 +47,22 @@ class UpdateContactTypeInput:
     name: str = described("The new name (unique).")
 
 
-@acts_on("ContactType", "Identifies a contact type to delete (only an unused one, never the last of its kind).")
-class DeleteContactTypeInput: ...
-
-
 @strawberry.input(description="Switch lead status on or off for an account category (admins).")
 class SetCategoryLeadStatusInput:
     category: str = described("The category, as accounts carry it (e.g. Prospect).")
     lead_status: bool = described("On (true): employees of PROSPECT accounts in the category show their lead status.")
 
 
-ContactTypePayload = payload_type(
-    "The contact type as it is after the change.", contact_type=(ContactType, "The contact type.")
+UpdateContactInput = update_of(CreateContactInput)
+ContactRefInput = ref("Contact", "Identifies a contact, with the version you read.")
+create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE)
+delete_contact = mutation(wf, ContactRefInput, Deleted("Contact"), WRITE)
+anonymize_contact = mutation(wf, ContactRefInput, ContactPayload, WRITE)
+set_contact_lead_status = mutation(wf, SetContactLeadStatusInput, ContactPayload, WRITE)
+DeleteContactTypeInput = ref(
+    "ContactType", "Identifies a contact type to delete (only an unused one, never the last of its kind)."
 )
-
-create_contact = mutation(wf.create_contact, CreateContactInput, ContactPayload, WRITE)
-update_contact = mutation(wf.update_contact, UpdateContactInput, ContactPayload, WRITE)
-delete_contact = mutation(wf.delete_contact, ContactRefInput, Deleted("Contact"), WRITE)
-anonymize_contact = mutation(wf.anonymize_contact, ContactRefInput, ContactPayload, WRITE)
-set_contact_lead_status = mutation(wf.set_contact_lead_status, SetContactLeadStatusInput, ContactPayload, WRITE)
-create_contact_type = mutation(wf.create_contact_type, CreateContactTypeInput, ContactTypePayload, WRITE)
-update_contact_type = mutation(wf.update_contact_type, UpdateContactTypeInput, ContactTypePayload, WRITE)
-delete_contact_type = mutation(wf.delete_contact_type, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
-set_category_lead_status = mutation(
-    wf.set_category_lead_status, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED
-)
+ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
+create_contact_type = update_contact_type = mutation(wf, OWN_INPUT, ContactTypePayload, WRITE)
+delete_contact_type = mutation(wf, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
+set_category_lead_status = mutation(wf, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED)

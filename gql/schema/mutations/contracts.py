@@ -7,7 +7,7 @@ import datetime as dt
 
 from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import contracts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema.contracts import Contract
 from gql.schema.inputs import acts_on, described, optional
 
@@ -38,7 +38,5 @@ class RemoveContractInput:
 
 
 ContractPayload = node_payload(Contract)
-
-renew_contract = mutation(wf.renew_contract, RenewContractInput, ContractPayload, ERRORS)
-cancel_contract = mutation(wf.cancel_contract, CancelContractInput, ContractPayload, ERRORS)
-remove_contract = mutation(wf.remove_contract, RemoveContractInput, Deleted("Contract"), ERRORS)
+renew_contract = cancel_contract = mutation(wf, OWN_INPUT, ContractPayload, ERRORS)
+remove_contract = mutation(wf, RemoveContractInput, Deleted("Contract"), ERRORS)

@@ -15,10 +15,10 @@ from domain.sentiment import builtin_scorer
 from domain.transcripts import NewSegment, Speaker
 from domain.workflows import conversations as wf
 from domain.workflows import tracked_terms
-from gql.resolvers.mutation import Deleted, decode_id, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.conversations import Conversation, TrackedTerm
-from gql.schema.inputs import acts_on, changes, described, gid, optional
+from gql.schema.inputs import described, gid, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from persistence import tables
 from persistence.conversations import SqlConversationStore
@@ -47,10 +47,8 @@ class ConversationSpeakerInput:
         return Speaker(
             name=self.name,
             side=Side(self.side.value),
-            user_id=decode_id(self.user_id, "User", f"{where}.userId") if self.user_id is not None else None,
-            contact_id=decode_id(self.contact_id, "Contact", f"{where}.contactId")
-            if self.contact_id is not None
-            else None,
+            user_id=decode_optional(self.user_id, "User", f"{where}.userId"),
+            contact_id=decode_optional(self.contact_id, "Contact", f"{where}.contactId"),
         )
 
 
@@ -108,10 +106,6 @@ class RecordConversationInput:
     )
 
 
-@acts_on("Conversation", "Identifies a recorded conversation to delete.")
-class DeleteConversationInput: ...
-
-
 @strawberry.input(description="A keyword or competitor to track in conversations.")
 class CreateTrackedTermInput:
     kind: enums.TrackedTermKind = described("Keyword or competitor.", update="New kind.")  # type: ignore[valid-type]
@@ -123,17 +117,13 @@ class CreateTrackedTermInput:
     )
 
 
-@changes(CreateTrackedTermInput, "TrackedTerm", "Changes to a tracked term; fields left out stay as they are.")
-class UpdateTrackedTermInput: ...
-
-
-@acts_on("TrackedTerm", "Identifies a tracked term to delete.")
-class DeleteTrackedTermInput: ...
-
-
+UpdateTrackedTermInput = update_of(
+    CreateTrackedTermInput, "Changes to a tracked term; fields left out stay as they are."
+)
+DeleteTrackedTermInput = ref("TrackedTerm", "Identifies a tracked term to delete.")
+DeleteConversationInput = ref("Conversation", "Identifies a recorded conversation to delete.")
 RecordConversationPayload = payload_type(
     "A recorded conversation, analysed.",
-    "RecordConversationPayload",
     conversation=(Conversation, "The conversation, with its transcript and analysis."),
     replayed=(
         bool,
@@ -142,23 +132,15 @@ RecordConversationPayload = payload_type(
     ),
 )
 TrackedTermPayload = node_payload(TrackedTerm)
-
 record_conversation = mutation(
-    wf.record_conversation,
+    wf,
     RecordConversationInput,
     RecordConversationPayload,
     WRITE,
     ports=lambda context: (STORE, OUTCOMES, builtin_scorer()),
 )
 delete_conversation = mutation(
-    wf.delete_conversation, DeleteConversationInput, Deleted("Conversation"), WRITE, ports=lambda context: (STORE,)
+    wf, DeleteConversationInput, Deleted("Conversation"), WRITE, ports=lambda context: (STORE,)
 )
-create_tracked_term = mutation(
-    tracked_terms.create_tracked_term, CreateTrackedTermInput, TrackedTermPayload, RESTRICTED
-)
-update_tracked_term = mutation(
-    tracked_terms.update_tracked_term, UpdateTrackedTermInput, TrackedTermPayload, RESTRICTED
-)
-delete_tracked_term = mutation(
-    tracked_terms.delete_tracked_term, DeleteTrackedTermInput, Deleted("TrackedTerm"), RESTRICTED
-)
+create_tracked_term = update_tracked_term = mutation(tracked_terms, OWN_INPUT, TrackedTermPayload, RESTRICTED)
+delete_tracked_term = mutation(tracked_terms, DeleteTrackedTermInput, Deleted("TrackedTerm"), RESTRICTED)

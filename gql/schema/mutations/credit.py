@@ -35,12 +35,7 @@ class SetOpportunityCreditSharesInput:
     )
 
 
-set_lead_credit_shares = mutation(
-    credit_shares.set_lead_credit_shares, SetLeadCreditSharesInput, LeadPayload, RESTRICTED
-)
+set_lead_credit_shares = mutation(credit_shares, SetLeadCreditSharesInput, LeadPayload, RESTRICTED)
 set_opportunity_credit_shares = mutation(
-    credit_shares.set_opportunity_credit_shares,
-    SetOpportunityCreditSharesInput,
-    OpportunityPayload,
-    (*LOCKABLE, PermissionDenied),
+    credit_shares, SetOpportunityCreditSharesInput, OpportunityPayload, (*LOCKABLE, PermissionDenied)
 )

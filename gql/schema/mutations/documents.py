@@ -12,7 +12,7 @@ from domain.workflows import documents as wf
 from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import documents
 from gql.schema.documents import DocumentTemplate, QuoteDocument
-from gql.schema.inputs import acts_on, described, gid, optional
+from gql.schema.inputs import described, gid, optional, ref
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from persistence.documents import DocxTemplateEngine
 
@@ -31,7 +31,6 @@ DocumentTemplatePayload = payload_type(
 )
 DefaultDocumentTemplatePayload = payload_type(
     "Which template is now the default.",
-    "DefaultDocumentTemplatePayload",
     template=(DocumentTemplate | None, "The default template; null when the built-in template is used."),
 )
 
@@ -65,10 +64,6 @@ class SetDefaultDocumentTemplateInput:
     id: strawberry.ID | None = gid("DocumentTemplate", "The template, or null for the built-in template.")
 
 
-@acts_on("DocumentTemplate", "Identifies a template to delete, with the version you read.", what="The template.")
-class DeleteDocumentTemplateInput: ...
-
-
 def _decoded(text: str) -> bytes:
     try:
         return base64.b64decode("".join(text.split()), validate=True)
@@ -76,15 +71,14 @@ def _decoded(text: str) -> bytes:
         raise ValidationError("contentBase64", "is not valid base64") from None
 
 
+DeleteDocumentTemplateInput = ref(
+    "DocumentTemplate", "Identifies a template to delete, with the version you read.", what="The template."
+)
 generate_quote_document = mutation(
-    wf.generate_quote_document,
-    GenerateQuoteDocumentInput,
-    QuoteDocumentPayload,
-    WRITE,
-    ports=lambda context: (DocxTemplateEngine(),),
+    wf, GenerateQuoteDocumentInput, QuoteDocumentPayload, WRITE, ports=lambda context: (DocxTemplateEngine(),)
 )
 upload_document_template = mutation(
-    wf.upload_document_template,
+    wf,
     UploadDocumentTemplateInput,
     DocumentTemplatePayload,
     RESTRICTED,
@@ -93,8 +87,6 @@ upload_document_template = mutation(
     ports=lambda context: (DocxTemplateEngine(),),
 )
 set_default_document_template = mutation(
-    wf.set_default_document_template, SetDefaultDocumentTemplateInput, DefaultDocumentTemplatePayload, RESTRICTED
+    wf, SetDefaultDocumentTemplateInput, DefaultDocumentTemplatePayload, RESTRICTED
 )
-delete_document_template = mutation(
-    wf.delete_document_template, DeleteDocumentTemplateInput, Deleted("DocumentTemplate"), RESTRICTED
-)
+delete_document_template = mutation(wf, DeleteDocumentTemplateInput, Deleted("DocumentTemplate"), RESTRICTED)

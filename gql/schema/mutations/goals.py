@@ -23,4 +23,4 @@ class SetGoalInput:
 
 
 GoalPayload = payload_type("The goal as it is after it was set.", goal=(Goal, "The goal."))
-set_goal = mutation(wf.set_goal, SetGoalInput, GoalPayload, WRITE)
+set_goal = mutation(wf, SetGoalInput, GoalPayload, WRITE)

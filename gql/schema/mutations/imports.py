@@ -35,17 +35,13 @@ class ImportContactsInput:
 
 ImportAccountsPayload = payload_type(
     "What an account import wrote.",
-    "ImportAccountsPayload",
     created=(int, "How many accounts were created (every row of the file)."),
     accounts=(list[Account], "The accounts created, in the order of the file."),
 )
 ImportContactsPayload = payload_type(
     "What a contact import wrote.",
-    "ImportContactsPayload",
     created=(int, "How many contacts were created (every row of the file)."),
     contacts=(list[Contact], "The contacts created, in the order of the file."),
 )
-
-
-import_accounts = mutation(wf.import_accounts, ImportAccountsInput, ImportAccountsPayload, ERRORS)
-import_contacts = mutation(wf.import_contacts, ImportContactsInput, ImportContactsPayload, ERRORS)
+import_accounts = mutation(wf, ImportAccountsInput, ImportAccountsPayload, ERRORS)
+import_contacts = mutation(wf, ImportContactsInput, ImportContactsPayload, ERRORS)

@@ -10,23 +10,16 @@ from domain.errors import ValidationError
 from domain.routing import Condition, LeadField
 from domain.workflows import lead_routing_rules as rules
 from domain.workflows import lead_splitters as splitters
-from gql.resolvers.mutation import Deleted, decode_id, mutation, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_id, decode_optional, mutation, node_payload, payload_type
 from gql.schema import enums
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import described, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED
 from gql.schema.routing import LeadRoutingField, LeadRoutingRule, LeadSplitter
-
-
-def _optional_id(value: strawberry.ID | None, node_type: str, field: str) -> int | None:
-    return None if value is None else decode_id(value, node_type, field)
-
 
 LeadRoutingRulePayload = payload_type(
     "The routing rule as it is after the change.", rule=(LeadRoutingRule, "The rule, with its new version.")
 )
-LeadSplitterPayload = payload_type(
-    "The lead splitter as it is after the change.", splitter=(LeadSplitter, "The splitter, with its new version.")
-)
+LeadSplitterPayload = node_payload(LeadSplitter, splitter="The splitter, with its new version.")
 
 
 @strawberry.input(
@@ -58,9 +51,9 @@ class LeadRoutingTargetInput:
 
     def to_domain(self, where: str) -> rules.Target:
         return rules.Target(
-            user_id=_optional_id(self.user_id, "User", f"{where}.userId"),
-            partner_id=_optional_id(self.partner_id, "Partner", f"{where}.partnerId"),
-            splitter_id=_optional_id(self.splitter_id, "LeadSplitter", f"{where}.splitterId"),
+            user_id=decode_optional(self.user_id, "User", f"{where}.userId"),
+            partner_id=decode_optional(self.partner_id, "Partner", f"{where}.partnerId"),
+            splitter_id=decode_optional(self.splitter_id, "LeadSplitter", f"{where}.splitterId"),
         )
 
 
@@ -78,19 +71,6 @@ class CreateLeadRoutingRuleInput:
     active: bool = optional("False to create it switched off.", True, update="Switch it on or off.")
 
 
-@changes(
-    CreateLeadRoutingRuleInput,
-    "LeadRoutingRule",
-    "Changes to a routing rule; fields left out stay as they are.",
-    what="The rule.",
-)
-class UpdateLeadRoutingRuleInput: ...
-
-
-@acts_on("LeadRoutingRule", "Identifies a routing rule, with the version you read.", what="The rule.")
-class LeadRoutingRuleRefInput: ...
-
-
 @strawberry.input(description="One seller's share of a splitter: a user or a partner, and a weight.")
 class LeadSplitterShareInput:
     weight: int = described("A positive weight; the share is weight ÷ the sum of weights.")
@@ -100,8 +80,8 @@ class LeadSplitterShareInput:
     def to_domain(self, where: str) -> splitters.ShareSpec:
         return splitters.ShareSpec(
             weight=self.weight,
-            user_id=_optional_id(self.user_id, "User", f"{where}.userId"),
-            partner_id=_optional_id(self.partner_id, "Partner", f"{where}.partnerId"),
+            user_id=decode_optional(self.user_id, "User", f"{where}.userId"),
+            partner_id=decode_optional(self.partner_id, "Partner", f"{where}.partnerId"),
         )
 
 
@@ -120,35 +100,22 @@ class CreateLeadSplitterInput:
     )
 
 
-@changes(
+UpdateLeadSplitterInput = update_of(
     CreateLeadSplitterInput,
-    "LeadSplitter",
     "Changes to a lead splitter; fields left out stay as they are.",
     what="The splitter.",
     order=("name", "active", "mode", "shares"),
 )
-class UpdateLeadSplitterInput: ...
-
-
-@acts_on("LeadSplitter", "Identifies a lead splitter, with the version you read.", what="The splitter.")
-class LeadSplitterRefInput: ...
-
-
-create_lead_routing_rule = mutation(
-    rules.create_lead_routing_rule, CreateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
+LeadSplitterRefInput = ref(
+    "LeadSplitter", "Identifies a lead splitter, with the version you read.", what="The splitter."
 )
-update_lead_routing_rule = mutation(
-    rules.update_lead_routing_rule, UpdateLeadRoutingRuleInput, LeadRoutingRulePayload, RESTRICTED
+UpdateLeadRoutingRuleInput = update_of(
+    CreateLeadRoutingRuleInput, "Changes to a routing rule; fields left out stay as they are.", what="The rule."
 )
-delete_lead_routing_rule = mutation(
-    rules.delete_lead_routing_rule, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED
+LeadRoutingRuleRefInput = ref(
+    "LeadRoutingRule", "Identifies a routing rule, with the version you read.", what="The rule."
 )
-create_lead_splitter = mutation(
-    splitters.create_lead_splitter, CreateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
-)
-update_lead_splitter = mutation(
-    splitters.update_lead_splitter, UpdateLeadSplitterInput, LeadSplitterPayload, RESTRICTED
-)
-delete_lead_splitter = mutation(
-    splitters.delete_lead_splitter, LeadSplitterRefInput, Deleted("LeadSplitter"), RESTRICTED
-)
+create_lead_routing_rule = update_lead_routing_rule = mutation(rules, OWN_INPUT, LeadRoutingRulePayload, RESTRICTED)
+delete_lead_routing_rule = mutation(rules, LeadRoutingRuleRefInput, Deleted("LeadRoutingRule"), RESTRICTED)
+create_lead_splitter = update_lead_splitter = mutation(splitters, OWN_INPUT, LeadSplitterPayload, RESTRICTED)
+delete_lead_splitter = mutation(splitters, LeadSplitterRefInput, Deleted("LeadSplitter"), RESTRICTED)

@@ -9,10 +9,10 @@ import strawberry
 
 from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import ingestion, lead_identity, lead_processor, leads
-from gql.resolvers.mutation import mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
-from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional
+from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional, ref
 from gql.schema.leads import Lead, LeadMatchingSettings
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.opportunities import Opportunity
@@ -22,7 +22,6 @@ from persistence.idempotency import SqlIdempotencyStore
 LeadPayload = node_payload(Lead)
 QualifyLeadPayload = payload_type(
     "A qualified lead and what it became.",
-    "QualifyLeadPayload",
     lead=(Lead, "The lead, now QUALIFIED and linked to what it became."),
     opportunity=(Opportunity, "The opportunity created from the lead."),
     account=(Account, "The account it is sold to (new when createAccount was asked)."),
@@ -30,7 +29,6 @@ QualifyLeadPayload = payload_type(
 )
 IngestLeadPayload = payload_type(
     "A lead stored and routed by the lead processor.",
-    "IngestLeadPayload",
     lead=(Lead, "The lead as it is now (shown to you even when it was routed to someone else)."),
     routing_rule=(
         LeadRoutingRule | None,
@@ -44,19 +42,24 @@ IngestLeadPayload = payload_type(
 )
 
 
-@strawberry.input(description="A new lead, entered by hand.")
-class CreateLeadInput:
+@strawberry.input(description="What a lead says of a person and where it came from, by hand or from a marketing tool.")
+class LeadFields:
     first_name: str | None = optional("First name.")
     last_name: str | None = optional("Last name.")
     company: str | None = optional("Company name.")
     email: str | None = optional("E-mail address.")
     phone: str | None = optional("Phone number.")
-    country: str | None = optional("Country, ISO 3166 alpha-2 (e.g. NO).", update="Country, ISO 3166 alpha-2.")
+    country: str | None = optional("Country, ISO 3166 alpha-2.")
     company_size: int | None = optional("Number of employees.")
     campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None, update="The campaign.")
     utm_source: str | None = optional("UTM source.")
     utm_medium: str | None = optional("UTM medium.")
     utm_campaign: str | None = optional("UTM campaign.")
+
+
+@strawberry.input(description="A new lead, entered by hand.")
+class CreateLeadInput(LeadFields):
+    country: str | None = optional("Country, ISO 3166 alpha-2 (e.g. NO).", update="Country, ISO 3166 alpha-2.")
     priority: int | None = optional("Higher is more urgent (default 0).", update="Higher is more urgent.")
     assigned_user_id: strawberry.ID | None = gid(
         "User", "The user to work on it (default: you, unless a partner is named).", None, update=False
@@ -80,10 +83,6 @@ class UpdateLeadInput:
 class AssignLeadInput:
     user_id: strawberry.ID | None = gid("User", "The user.", None)
     partner_id: strawberry.ID | None = gid("Partner", "The partner.", None)
-
-
-@acts_on("Lead", "Identifies a lead to change, with the version you read.")
-class LeadRefInput: ...
 
 
 @acts_on("Lead", "Note that a lead belongs to an existing account.")
@@ -123,18 +122,7 @@ class ReworkLeadInput:
 
 
 @strawberry.input(description="A lead for the lead processor, as a marketing tool sends it.")
-class IngestLeadInput:
-    first_name: str | None = optional("First name.")
-    last_name: str | None = optional("Last name.")
-    company: str | None = optional("Company name.")
-    email: str | None = optional("E-mail address.")
-    phone: str | None = optional("Phone number.")
-    country: str | None = optional("Country, ISO 3166 alpha-2.")
-    company_size: int | None = optional("Number of employees.")
-    campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None)
-    utm_source: str | None = optional("UTM source.")
-    utm_medium: str | None = optional("UTM medium.")
-    utm_campaign: str | None = optional("UTM campaign.")
+class IngestLeadInput(LeadFields):
     priority: int | None = optional("Priority, unless a routing rule sets one.")
     idempotency_key: str | None = optional(
         "A key unique to this lead: sending it again returns the first result and creates "
@@ -142,18 +130,15 @@ class IngestLeadInput:
     )
 
 
-create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)
-update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)
-assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)
-archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)
-unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)
-add_lead_to_account = mutation(leads.add_lead_to_account, AddLeadToAccountInput, LeadPayload, RESTRICTED)
-qualify_lead = mutation(leads.qualify_lead, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
-disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPayload, RESTRICTED)
-rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)
-anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)
+LeadRefInput = ref("Lead", "Identifies a lead to change, with the version you read.")
+create_lead = update_lead = assign_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
+archive_lead = unarchive_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
+add_lead_to_account = mutation(leads, AddLeadToAccountInput, LeadPayload, RESTRICTED)
+qualify_lead = mutation(leads, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
+disqualify_lead = rework_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
+anonymize_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
-    ingestion.ingest_lead, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
+    ingestion, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
 )
 
 
@@ -176,12 +161,9 @@ class UpdateLeadMatchingInput:
     version: int | None = optional(VERSION)
 
 
-merge_leads = mutation(lead_identity.merge_leads, MergeLeadsInput, LeadPayload, (NotFound, Conflict))
+merge_leads = mutation(lead_identity, MergeLeadsInput, LeadPayload, (NotFound, Conflict))
 update_lead_matching = mutation(
-    lead_identity.update_lead_matching,
-    UpdateLeadMatchingInput,
-    node_payload(LeadMatchingSettings),
-    (NotFound, Conflict, PermissionDenied),
+    lead_identity, UpdateLeadMatchingInput, node_payload(LeadMatchingSettings), (NotFound, Conflict, PermissionDenied)
 )
 
 
@@ -201,11 +183,7 @@ class RouteLeadsInput:
 
 RouteLeadsPayload = payload_type(
     "What routing the leads again did.",
-    "RouteLeadsPayload",
     leads=(list[Lead], "The leads a rule matched, with their new assignee and priority."),
     unmatched=(int, "How many of the selected leads no rule matched (left as they were)."),
 )
-
-route_leads = mutation(
-    lead_processor.route_leads, RouteLeadsInput, RouteLeadsPayload, (NotFound, Conflict, PermissionDenied)
-)
+route_leads = mutation(lead_processor, RouteLeadsInput, RouteLeadsPayload, (NotFound, Conflict, PermissionDenied))

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 
 from domain import monitors as dm
 from domain.enums import ActivityType, Stage
-from domain.errors import ValidationError
 from domain.workflows import monitors as wf
-from gql import ids as global_ids
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation, node_payload
 from gql.schema import enums
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import described, optional, ref, update_of
 from gql.schema.monitors import ActivityState, MonitoredEntity, StatusMonitor, StatusRuleKind
 from gql.schema.mutations.common import RESTRICTED
 
@@ -63,12 +60,7 @@ class StatusMonitorScopeInput:
     categories: list[str] | None = optional("Accounts of these categories (contacts: of such accounts).")
 
     def to_domain(self, where: str) -> dm.MonitorScope:
-        selection = None
-        if self.selection_id is not None:
-            try:
-                selection = global_ids.decode_as(str(self.selection_id), "Selection")
-            except GraphQLError as error:
-                raise ValidationError(f"{where}.selectionId", error.message) from None
+        selection = decode_optional(self.selection_id, "Selection", f"{where}.selectionId")
         return dm.MonitorScope(selection_id=selection, categories=tuple(self.categories or ()))
 
 
@@ -94,26 +86,15 @@ class CreateStatusMonitorInput:
     )
 
 
-@changes(
+UpdateStatusMonitorInput = update_of(
     CreateStatusMonitorInput,
-    "StatusMonitor",
     "Changes to a status monitor; fields left out stay as they are. `active` switches it on or off.",
     order=("name", "description", "icon", "colour", "priority", "entity_type", "rule", "active", "scope"),
     version=VERSION,
 )
-class UpdateStatusMonitorInput: ...
-
-
-@acts_on("StatusMonitor", "Identifies a status monitor to delete, with the version you read.", version=VERSION)
-class DeleteStatusMonitorInput: ...
-
-
-StatusMonitorPayload = node_payload(StatusMonitor)
-create_status_monitor = mutation(wf.create_status_monitor, CreateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
-update_status_monitor = mutation(wf.update_status_monitor, UpdateStatusMonitorInput, StatusMonitorPayload, RESTRICTED)
-delete_status_monitor = mutation(
-    wf.delete_status_monitor, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED
+DeleteStatusMonitorInput = ref(
+    "StatusMonitor", "Identifies a status monitor to delete, with the version you read.", version=VERSION
 )
-
-
-TYPES = [StatusMonitorPayload]
+StatusMonitorPayload = node_payload(StatusMonitor)
+create_status_monitor = update_status_monitor = mutation(wf, OWN_INPUT, StatusMonitorPayload, RESTRICTED)
+delete_status_monitor = mutation(wf, DeleteStatusMonitorInput, Deleted("StatusMonitor"), RESTRICTED)

@@ -7,9 +7,9 @@ import datetime as dt
 import strawberry
 
 from domain.workflows import opportunities as wf
-from gql.resolvers.mutation import Deleted, mutation
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation
 from gql.schema import enums
-from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
+from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import LOCKABLE, WRITE, BusinessRolePayload, OpportunityPayload
 
 
@@ -26,14 +26,6 @@ class CreateOpportunityInput:
     expected_close_date: dt.date | None = optional("Expected close date.", update="New expected close date.")
     partner_id: strawberry.ID | None = gid("Partner", "A partner who works the deal.", None, update=False)
     campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None, update="New campaign.")
-
-
-@changes(
-    CreateOpportunityInput,
-    "Opportunity",
-    "Changes to an opportunity; fields left out stay as they are, null clears.",
-)
-class UpdateOpportunityInput: ...
 
 
 @acts_on("Opportunity", "Move an opportunity to another open stage.")
@@ -56,14 +48,6 @@ class MoveOpportunityInput:
 class CopyOpportunityInput:
     name: str | None = optional("The copy's name (default: '<name> (copy)').")
     account_id: strawberry.ID | None = gid("Account", "Another account for the copy.", None)
-
-
-@acts_on("Opportunity", "Identifies an opportunity to change, with the version you read.")
-class OpportunityRefInput: ...
-
-
-@acts_on("BusinessRole", "Remove a business role.", version=None)
-class RemoveBusinessRoleInput: ...
 
 
 @strawberry.input(description="Relate another account to an opportunity (e.g. a reseller or the end customer).")
@@ -96,24 +80,17 @@ class CreateUpsellOpportunityInput:
     owner_id: strawberry.ID | None = gid("User", "Owner (default: you).", None)
 
 
-create_opportunity = mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, WRITE)
-update_opportunity = mutation(wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, LOCKABLE)
-change_opportunity_stage = mutation(
-    wf.change_opportunity_stage, ChangeOpportunityStageInput, OpportunityPayload, LOCKABLE
-)
-move_opportunity = mutation(wf.move_opportunity, MoveOpportunityInput, OpportunityPayload, LOCKABLE)
-copy_opportunity = mutation(wf.copy_opportunity, CopyOpportunityInput, OpportunityPayload, WRITE)
-delete_opportunity = mutation(wf.delete_opportunity, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)
-add_related_account = mutation(wf.add_related_account, RelatedAccountInput, OpportunityPayload, WRITE)
-remove_related_account = mutation(wf.remove_related_account, RelatedAccountInput, OpportunityPayload, WRITE)
-add_business_role = mutation(wf.add_business_role, AddBusinessRoleInput, BusinessRolePayload, WRITE)
-remove_business_role = mutation(wf.remove_business_role, RemoveBusinessRoleInput, OpportunityPayload, WRITE)
-assign_opportunity_partner = mutation(
-    wf.assign_opportunity_partner, AssignOpportunityPartnerInput, OpportunityPayload, WRITE
-)
-mark_opportunity_sold = mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, WRITE)
-mark_opportunity_lost = mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, WRITE)
-unlock_opportunity = mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, WRITE)
-create_upsell_opportunity = mutation(
-    wf.create_upsell_opportunity, CreateUpsellOpportunityInput, OpportunityPayload, WRITE
-)
+UpdateOpportunityInput = update_of(CreateOpportunityInput)
+OpportunityRefInput = ref("Opportunity", "Identifies an opportunity to change, with the version you read.")
+RemoveBusinessRoleInput = ref("BusinessRole", "Remove a business role.", version=None)
+create_opportunity = mutation(wf, CreateOpportunityInput, OpportunityPayload, WRITE)
+update_opportunity = change_opportunity_stage = move_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE)
+copy_opportunity = mutation(wf, CopyOpportunityInput, OpportunityPayload, WRITE)
+delete_opportunity = mutation(wf, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)
+add_related_account = remove_related_account = mutation(wf, RelatedAccountInput, OpportunityPayload, WRITE)
+add_business_role = mutation(wf, AddBusinessRoleInput, BusinessRolePayload, WRITE)
+remove_business_role = assign_opportunity_partner = mutation(wf, OWN_INPUT, OpportunityPayload, WRITE)
+mark_opportunity_sold = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)
+mark_opportunity_lost = mutation(wf, MarkOpportunityLostInput, OpportunityPayload, WRITE)
+unlock_opportunity = mutation(wf, OpportunityRefInput, OpportunityPayload, WRITE)
+create_upsell_opportunity = mutation(wf, CreateUpsellOpportunityInput, OpportunityPayload, WRITE)

@@ -8,8 +8,8 @@ from decimal import Decimal
 import strawberry
 
 from domain.workflows import quotes as wf
-from gql.resolvers.mutation import Deleted, decode_id, mutation
-from gql.schema.inputs import acts_on, changes, described, gid, keep, optional
+from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation
+from gql.schema.inputs import acts_on, described, gid, keep, optional, ref, update_of
 from gql.schema.mutations.common import LOCKABLE, QuoteItemPayload, QuotePayload
 
 VERSION = "The quote's version you read; the change fails with a ConflictError if it moved on since."
@@ -27,15 +27,6 @@ class CreateQuoteInput:
     product_version: str | None = optional("The product version quoted.", update="New product version.")
     valid_from: dt.date | None = optional("First day the offer is valid.", update="New start.")
     valid_until: dt.date | None = optional("Last day the offer is valid.", update="New end.")
-
-
-@changes(
-    CreateQuoteInput,
-    "Quote",
-    "Changes to a quote's data; fields left out stay, null clears.",
-    version=VERSION,
-)
-class UpdateQuoteInput: ...
 
 
 @strawberry.input(
@@ -61,8 +52,8 @@ class QuoteItemInput:
     def to_domain(self, where: str) -> wf.NewItem:
         """The line at `where` (`items[2]`): a bad id is reported on its own field of that line."""
         return wf.NewItem(
-            unit_id=None if self.unit_id is None else decode_id(self.unit_id, "ProductUnit", f"{where}.unitId"),
-            bundle_id=None if self.bundle_id is None else decode_id(self.bundle_id, "Bundle", f"{where}.bundleId"),
+            unit_id=decode_optional(self.unit_id, "ProductUnit", f"{where}.unitId"),
+            bundle_id=decode_optional(self.bundle_id, "Bundle", f"{where}.bundleId"),
             name=self.name,
             quantity=self.quantity,
             unit_price=self.unit_price,
@@ -85,17 +76,9 @@ class UpdateQuoteItemInput:
     position: int | None = keep("New place in the quote.")
 
 
-@acts_on("QuoteItem", "Remove a quote line.", version=VERSION)
-class RemoveQuoteItemInput: ...
-
-
 @acts_on("Quote", "Round a quote's total to a given amount with a rounding item.", key="quote_id", version=VERSION)
 class AddRoundingItemInput:
     total: Decimal = described('The total the quote should have, e.g. "10000.00".')
-
-
-@acts_on("Quote", "Identifies a quote, with the version you read.", version=VERSION)
-class QuoteRefInput: ...
 
 
 @acts_on("Quote", "Copy a quote with its items (the copy is not active).", what="The quote to copy.", version=None)
@@ -108,13 +91,15 @@ class ChangeQuoteCurrencyInput:
     currency: str = described("The new ISO 4217 currency.")
 
 
-create_quote = mutation(wf.create_quote, CreateQuoteInput, QuotePayload, LOCKABLE)
-update_quote = mutation(wf.update_quote, UpdateQuoteInput, QuotePayload, LOCKABLE)
-add_quote_items = mutation(wf.add_quote_items, AddQuoteItemsInput, QuotePayload, LOCKABLE)
-update_quote_item = mutation(wf.update_quote_item, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)
-remove_quote_item = mutation(wf.remove_quote_item, RemoveQuoteItemInput, QuotePayload, LOCKABLE)
-add_rounding_item = mutation(wf.add_rounding_item, AddRoundingItemInput, QuotePayload, LOCKABLE)
-make_quote_active = mutation(wf.make_quote_active, QuoteRefInput, QuotePayload, LOCKABLE)
-duplicate_quote = mutation(wf.duplicate_quote, DuplicateQuoteInput, QuotePayload, LOCKABLE)
-delete_quote = mutation(wf.delete_quote, QuoteRefInput, Deleted("Quote"), LOCKABLE)
-change_quote_currency = mutation(wf.change_quote_currency, ChangeQuoteCurrencyInput, QuotePayload, LOCKABLE)
+UpdateQuoteInput = update_of(
+    CreateQuoteInput, "Changes to a quote's data; fields left out stay, null clears.", version=VERSION
+)
+RemoveQuoteItemInput = ref("QuoteItem", "Remove a quote line.", version=VERSION)
+QuoteRefInput = ref("Quote", "Identifies a quote, with the version you read.", version=VERSION)
+create_quote = update_quote = add_quote_items = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)
+update_quote_item = mutation(wf, UpdateQuoteItemInput, QuoteItemPayload, LOCKABLE)
+remove_quote_item = add_rounding_item = mutation(wf, OWN_INPUT, QuotePayload, LOCKABLE)
+make_quote_active = mutation(wf, QuoteRefInput, QuotePayload, LOCKABLE)
+duplicate_quote = mutation(wf, DuplicateQuoteInput, QuotePayload, LOCKABLE)
+delete_quote = mutation(wf, QuoteRefInput, Deleted("Quote"), LOCKABLE)
+change_quote_currency = mutation(wf, ChangeQuoteCurrencyInput, QuotePayload, LOCKABLE)

@@ -4,14 +4,11 @@ convert to static, delete, and add / remove / clear a static selection's members
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 
-from domain.errors import ValidationError
 from domain.workflows import selections as wf
-from gql import ids as global_ids
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import Deleted, decode_any, mutation, node_payload
 from gql.schema.criteria import Criteria
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import acts_on, described, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.selections import Selection, SelectionEntity, SelectionSharing
 from persistence.selections import selection_rows
@@ -46,27 +43,6 @@ class CreateSelectionInput:
     description: str | None = optional("What it is for.", update="New description (null clears it).")
 
 
-@changes(
-    CreateSelectionInput,
-    "Selection",
-    "Changes to a selection you own (an admin: any shared one); fields left out stay as they are.",
-    order=("name", "description", "sharing", "criteria"),
-)
-class UpdateSelectionInput: ...
-
-
-@acts_on("Selection", "Identifies a selection to delete, with the version you read.")
-class DeleteSelectionInput: ...
-
-
-@acts_on("Selection", "Identifies a dynamic selection to make static, with the version you read.")
-class ConvertSelectionToStaticInput: ...
-
-
-@acts_on("Selection", "Identifies a static selection to empty, with the version you read.")
-class ClearSelectionInput: ...
-
-
 @acts_on("Selection", "A selection to copy (any you may read); the copy is yours and private.", version=None)
 class CopySelectionInput:
     name: str | None = optional('The copy\'s name (default: "Copy of" and the name).')
@@ -82,37 +58,26 @@ SelectionPayload = node_payload(Selection)
 
 def _members(values: list[strawberry.ID]) -> list[tuple[str, int]]:
     """Each member as (type, key): the workflow checks the type is the selection's."""
-    found = []
-    for n, value in enumerate(values):
-        try:
-            found.append(global_ids.decode(str(value)))
-        except GraphQLError as error:
-            raise ValidationError(f"memberIds[{n}]", error.message) from None
-    return found
+    return [decode_any(value, f"memberIds[{n}]") for n, value in enumerate(values)]
 
 
 MEMBER_IDS = {"member_ids": _members}
-
-create_selection = mutation(
-    wf.create_selection, CreateSelectionInput, SelectionPayload, WRITE, ports=_rows, convert=MEMBER_IDS
+UpdateSelectionInput = update_of(
+    CreateSelectionInput,
+    "Changes to a selection you own (an admin: any shared one); fields left out stay as they are.",
+    order=("name", "description", "sharing", "criteria"),
 )
-update_selection = mutation(wf.update_selection, UpdateSelectionInput, SelectionPayload, RESTRICTED)
-copy_selection = mutation(wf.copy_selection, CopySelectionInput, SelectionPayload, WRITE, ports=_rows)
-convert_selection_to_static = mutation(
-    wf.convert_selection_to_static, ConvertSelectionToStaticInput, SelectionPayload, RESTRICTED, ports=_rows
+DeleteSelectionInput = ref("Selection", "Identifies a selection to delete, with the version you read.")
+ConvertSelectionToStaticInput = ref(
+    "Selection", "Identifies a dynamic selection to make static, with the version you read."
 )
-delete_selection = mutation(wf.delete_selection, DeleteSelectionInput, Deleted("Selection"), RESTRICTED)
-add_selection_members = mutation(
-    wf.add_selection_members, ChangeSelectionMembersInput, SelectionPayload, RESTRICTED, ports=_rows, convert=MEMBER_IDS
+ClearSelectionInput = ref("Selection", "Identifies a static selection to empty, with the version you read.")
+create_selection = mutation(wf, CreateSelectionInput, SelectionPayload, WRITE, ports=_rows, convert=MEMBER_IDS)
+update_selection = mutation(wf, UpdateSelectionInput, SelectionPayload, RESTRICTED)
+copy_selection = mutation(wf, CopySelectionInput, SelectionPayload, WRITE, ports=_rows)
+convert_selection_to_static = mutation(wf, ConvertSelectionToStaticInput, SelectionPayload, RESTRICTED, ports=_rows)
+delete_selection = mutation(wf, DeleteSelectionInput, Deleted("Selection"), RESTRICTED)
+add_selection_members = remove_selection_members = mutation(
+    wf, ChangeSelectionMembersInput, SelectionPayload, RESTRICTED, ports=_rows, convert=MEMBER_IDS
 )
-remove_selection_members = mutation(
-    wf.remove_selection_members,
-    ChangeSelectionMembersInput,
-    SelectionPayload,
-    RESTRICTED,
-    ports=_rows,
-    convert=MEMBER_IDS,
-)
-clear_selection = mutation(wf.clear_selection, ClearSelectionInput, SelectionPayload, RESTRICTED, ports=_rows)
-
-TYPES = [SelectionPayload]
+clear_selection = mutation(wf, ClearSelectionInput, SelectionPayload, RESTRICTED, ports=_rows)

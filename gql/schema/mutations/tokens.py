@@ -12,11 +12,9 @@ import persistence.trusted  # noqa: F401 - imported for that registration
 from domain.workflows import tokens as wf
 from gql.admission import check_trusted_document
 from gql.resolvers.mutation import mutation, payload_type
-from gql.schema.inputs import acts_on, described, gid, optional
+from gql.schema.inputs import described, gid, optional, ref
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.tokens import ApiToken, Scope
-
-TYPES = [ApiToken]
 
 
 @strawberry.input(description="A new API token: for yourself, or (admins only) for another user or a partner.")
@@ -37,13 +35,8 @@ class CreateApiTokenInput:
     )
 
 
-@acts_on("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
-class RevokeApiTokenInput: ...
-
-
 CreatedApiTokenPayload = payload_type(
     "The new token and its secret. The secret is shown only here, once: store it now.",
-    "CreatedApiTokenPayload",
     token=(ApiToken, "The token's data."),
     secret=(str, "Send it as `Authorization: Bearer <secret>`. It cannot be shown again."),
 )
@@ -64,7 +57,6 @@ class RegisterTrustedDocumentsInput:
 
 RegisterTrustedDocumentsPayload = payload_type(
     "The token and the sha256 of each registered document, in the order given.",
-    "RegisterTrustedDocumentsPayload",
     token=(ApiToken, "The token the documents are registered for."),
     hashes=(
         list[str],
@@ -82,19 +74,16 @@ def _checked(documents: list[str]) -> list[str]:
     return documents
 
 
+RevokeApiTokenInput = ref("ApiToken", "Revoke an API token: it stops working at once.", what="The token.", version=None)
 create_api_token = mutation(
-    wf.create_api_token,
+    wf,
     CreateApiTokenInput,
     CreatedApiTokenPayload,
     RESTRICTED,
     convert={"scopes": lambda scopes: [scope.value for scope in scopes]},
     ports=lambda context: (context.principal.scopes,),
 )
-revoke_api_token = mutation(wf.revoke_api_token, RevokeApiTokenInput, ApiTokenPayload, WRITE)
+revoke_api_token = mutation(wf, RevokeApiTokenInput, ApiTokenPayload, WRITE)
 register_trusted_documents = mutation(
-    wf.register_trusted_documents,
-    RegisterTrustedDocumentsInput,
-    RegisterTrustedDocumentsPayload,
-    RESTRICTED,
-    convert={"documents": _checked},
+    wf, RegisterTrustedDocumentsInput, RegisterTrustedDocumentsPayload, RESTRICTED, convert={"documents": _checked}
 )

@@ -21,4 +21,4 @@ class ChangeUserRoleInput:
 
 
 UserPayload = payload_type("The user with the new role.", user=(User, "The user as it is now."))
-change_user_role = mutation(wf.change_user_role, ChangeUserRoleInput, UserPayload, (*WRITE, PermissionDenied))
+change_user_role = mutation(wf, ChangeUserRoleInput, UserPayload, (*WRITE, PermissionDenied))

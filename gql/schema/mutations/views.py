@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import views as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema.criteria import Criteria
 from gql.schema.enums import Role
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import acts_on, described, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE
 from gql.schema.selections import SelectionEntity, SelectionSharing
 from gql.schema.views import SavedView
@@ -31,15 +31,6 @@ class CreateSavedViewInput:
     my_default: bool = optional("Make it your own default view of the list.", False, update=False)
 
 
-@changes(
-    CreateSavedViewInput,
-    "SavedView",
-    "Changes to a view you own (an admin: any shared one); fields left out stay as they are.",
-    order=("name", "criteria", "order_field", "order_descending", "sharing"),
-)
-class UpdateSavedViewInput: ...
-
-
 @acts_on("SavedView", "A view to make a default.", version=None)
 class SetDefaultViewInput:
     roles: list[Role] | None = optional(  # type: ignore[valid-type]
@@ -48,14 +39,13 @@ class SetDefaultViewInput:
     my_default: bool | None = optional("Your own default of the list (a view of your own), or no longer.")
 
 
-@acts_on("SavedView", "Identifies a view to delete, with the version you read.")
-class DeleteSavedViewInput: ...
-
-
+DeleteSavedViewInput = ref("SavedView", "Identifies a view to delete, with the version you read.")
+UpdateSavedViewInput = update_of(
+    CreateSavedViewInput,
+    "Changes to a view you own (an admin: any shared one); fields left out stay as they are.",
+    order=("name", "criteria", "order_field", "order_descending", "sharing"),
+)
 SavedViewPayload = node_payload(SavedView)
-create_saved_view = mutation(wf.create_saved_view, CreateSavedViewInput, SavedViewPayload, WRITE)
-update_saved_view = mutation(wf.update_saved_view, UpdateSavedViewInput, SavedViewPayload, RESTRICTED)
-set_default_view = mutation(wf.set_default_view, SetDefaultViewInput, SavedViewPayload, RESTRICTED)
-delete_saved_view = mutation(wf.delete_saved_view, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)
-
-TYPES = [SavedViewPayload]
+create_saved_view = mutation(wf, CreateSavedViewInput, SavedViewPayload, WRITE)
+update_saved_view = set_default_view = mutation(wf, OWN_INPUT, SavedViewPayload, RESTRICTED)
+delete_saved_view = mutation(wf, DeleteSavedViewInput, Deleted("SavedView"), RESTRICTED)
