@@ -403,3 +403,16 @@ def moves_reports(event_type: str, data: Mapping | None = None) -> bool:
         fields = data.get("fields")
         return fields is None or bool(_FIELDS.intersection(fields))
     return event_type != "GoalSet" and moves_scoreboard(event_type, data)
+
+
+# The opportunity board shows open deals' rows (any field of them), counted by the scoreboard's rules.
+_BOARD_MOVING = frozenset({"QuoteActivated", "AccountDeleted", "PartnerChanged", "PartnerDeleted", "UserRoleChanged"})
+
+
+def moves_opportunity_board(event_type: str, data: Mapping | None = None) -> bool:
+    """Whether an event of this type can move the opportunity board: any opportunity event (its rows show
+    every field), what moves who may see a deal (an account's privacy, manager or partner, a partner, an
+    account deleted) and an exchange rate."""
+    if event_type.startswith("Opportunity") or event_type in _BOARD_MOVING:
+        return True
+    return event_type != "GoalSet" and moves_scoreboard(event_type, data)

@@ -26,7 +26,7 @@ from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, Team, User
 from gql.schema.scoreboard import CURRENCY, PERIOD, PeriodInput, PeriodPreset
 from persistence.db import ConnectionSource
-from persistence.reports import ReportRows, load_board, load_reports
+from persistence.reports import OPPORTUNITY_FIELDS, BoardColumn, BoardRequest, ReportRows, load_board, load_reports
 from persistence.visibility import PARTNER, Viewer
 
 HOUR = Decimal(60)
@@ -404,30 +404,66 @@ class OpportunityColumn:
     )
 
 
-async def resolve_opportunity_board(
-    info: Info,
-    scope: SCOPE = None,
-    currency: CURRENCY = None,
-    limit: Annotated[
-        int, strawberry.argument(description=f"How many opportunities per column (0 to {MAX_PAGE_SIZE}).")
-    ] = 10,
-) -> list[OpportunityColumn]:
+def board_request(scope: ReportScopeInput | None, currency: str | None, limit: int) -> BoardRequest:
+    """The arguments of `opportunityBoard` / `opportunityBoardUpdated` as a request; a ClientError when bad."""
     parsed = report_scope(scope)
     first = window(limit, None, None, None).first or 0
     code = (currency or "EUR").strip().upper()
     try:
         check_currency(code)
-        async with info.context.reads.connect() as conn:
-            columns = await load_board(conn, parsed, code, first, info.context.viewer)
-    except (NotFound, ValidationError) as error:
+    except ValidationError as error:
         raise client_error(error) from None
+    return BoardRequest(parsed, code, first)
+
+
+def board_columns(columns: list[BoardColumn]) -> list[OpportunityColumn]:
     return [
         OpportunityColumn(
             stage=enums.Stage(c.stage),  # type: ignore[call-arg]
             total_count=c.count,
             amount=_money(c.amount),
             weighted_amount=_money(c.weighted),
-            opportunities=Opportunity.from_rows(c.rows),
+            opportunities=Opportunity.from_rows(c.rows, OPPORTUNITY_FIELDS),
         )
         for c in columns
     ]
+
+
+LIMIT = Annotated[int, strawberry.argument(description=f"How many opportunities per column (0 to {MAX_PAGE_SIZE}).")]
+
+
+async def resolve_opportunity_board(
+    info: Info,
+    scope: SCOPE = None,
+    currency: CURRENCY = None,
+    limit: LIMIT = 10,
+) -> list[OpportunityColumn]:
+    request = board_request(scope, currency, limit)
+    try:
+        async with info.context.reads.connect() as conn:
+            columns = await load_board(conn, request.scope, request.currency, request.limit, info.context.viewer)
+    except (NotFound, ValidationError) as error:
+        raise client_error(error) from None
+    return board_columns(columns)
+
+
+@strawberry.type(
+    description="The opportunity board as `opportunityBoardUpdated` sends it: the columns `opportunityBoard` "
+    "returns for the same arguments, with when they were read."
+)
+class OpportunityBoard:
+    columns: list[OpportunityColumn] = strawberry.field(
+        description="A column per open stage, in the order of the process: what `opportunityBoard` returns."
+    )
+    as_of: datetime = strawberry.field(description="When these columns were read.")
+    event_id: strawberry.ID | None = strawberry.field(
+        description="The newest event these columns include; null before any event."
+    )
+
+    @classmethod
+    def of(cls, columns: list[BoardColumn], now: datetime, event_id: int | None) -> OpportunityBoard:
+        return cls(
+            columns=board_columns(columns),
+            as_of=now,
+            event_id=None if event_id is None else strawberry.ID(str(event_id)),
+        )

@@ -27,11 +27,11 @@ from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
-from gql.schema.reports import SCOPE, SalesReports, report_request
+from gql.schema.reports import LIMIT, SCOPE, OpportunityBoard, SalesReports, board_request, report_request
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.schema.tasks import ATTACHED_KEYS, TaskEvent, task_events_filter
 from gql.subscriptions.hub import Event
-from gql.subscriptions.reports import REPORTS
+from gql.subscriptions.reports import BOARD, REPORTS
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables
 
@@ -432,6 +432,24 @@ class Subscription:
         return await realtime.scoreboards.subscribe(
             report_request(period, scope, currency), info.context.viewer, REPORTS
         )
+
+    @strawberry.subscription(
+        description="The opportunity board (`opportunityBoard`, the kanban) now, then again whenever it changes: "
+        "an opportunity created, changed, moved to another stage, won, lost or deleted, an account's privacy, "
+        "manager or partner, or an exchange rate. Bursts are coalesced (at most one update per 200 ms, the last "
+        "state always sent); the last update's `columns` always equal what the `opportunityBoard` query returns "
+        "for the same arguments. One read per board shape (scope, currency, limit) serves every viewer."
+    )
+    async def opportunity_board_updated(
+        self,
+        info: Info,
+        scope: SCOPE = None,
+        currency: CURRENCY = None,
+        limit: LIMIT = 10,
+        since: BOARD_SINCE = None,
+    ) -> AsyncIterator[OpportunityBoard]:
+        realtime = await _board(info, since)
+        return await realtime.scoreboards.subscribe(board_request(scope, currency, limit), info.context.viewer, BOARD)
 
 
 def _rows(
