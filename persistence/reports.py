@@ -384,7 +384,7 @@ def _with_undated(raw: list[Raw]) -> list[Raw]:
     the all-time bucket holds beyond the sum of the month buckets, per attributes)."""
     left: dict[tuple, list[int]] = {}
     for r in raw:
-        if r.part == "OPEN":
+        if r.part == "OPEN" and r.product_id == aggregates.CREDITED:  # (the forecast counts credited parts)
             entry = left.setdefault(r[1:11], [0, 0, 0])
             entry[0] += r.deals
             entry[1] += r.amount_e4
