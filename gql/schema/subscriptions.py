@@ -17,6 +17,7 @@ from domain.monitors import MonitoredEntity as DomainMonitoredEntity
 from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
+from gql.schema.attachments import ON_KEYS, AttachmentEvent, attachment_events_filter
 from gql.schema.base import Money, money
 from gql.schema.contracts import ContractEvent, ContractEventKind, contract_events_filter
 from gql.schema.events import LoggedEvent
@@ -297,6 +298,28 @@ class Subscription:
         accepts = task_events_filter(wanted, attached, me)
         source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
         return _mapped(source, TaskEvent)
+
+    @strawberry.subscription(
+        description="Every event of the files you may see (uploaded, a new version, deleted), in order: a file is "
+        "seen with the account, opportunity or price book it is on. The arguments narrow it; together, all must "
+        "hold."
+    )
+    async def attachment_events(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these attachments; null: every one."),
+        ] = None,
+        on_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only files on these accounts, opportunities or price books."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
+    ) -> AsyncIterator[AttachmentEvent]:
+        accepts = attachment_events_filter(_pks(ids, "Attachment", "ids"), _rows(on_ids, tuple(ON_KEYS), "onIds"))
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
+        return _mapped(source, AttachmentEvent)
 
     @strawberry.subscription(
         description="Every event of the contracts you may see (created by a sale, renewed, cancelled, expiring, "
