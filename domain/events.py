@@ -225,6 +225,27 @@ class TaskDeleted(TaskEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AttachmentEvent(DomainEvent):
+    """Something that happened to a file attached to an account, an opportunity or a price book. data: name,
+    version (the newest), and the row it is on (one of accountId, opportunityId, priceBookId); an upload also
+    fileName, contentType and size of that version."""
+
+    entity_type: ClassVar[str] = "Attachment"
+
+
+class AttachmentUploaded(AttachmentEvent):
+    """A file was attached to a row (its version 1)."""
+
+
+class AttachmentVersionAdded(AttachmentEvent):
+    """A new version of an attached file was uploaded."""
+
+
+class AttachmentDeleted(AttachmentEvent):
+    """An attachment was deleted with every version of it."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CatalogEvent(DomainEvent):
     entity_type: ClassVar[str] = "Catalog"
 

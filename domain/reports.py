@@ -11,17 +11,19 @@ rate is left out and named in `missing_rates`, as on the scoreboard. Definitions
   or beyond (later open stages, or won in the period); `conversion` is the share of them that went on to
   the next step (the next stage's `reached`, won after the last open stage). Lost deals count in the
   win rate only (where they were lost is not kept).
-- won revenue in the period by owner, and by product: a won deal counts per product of its contracts
-  with their values (in the contracts' currencies); one without contracts counts under no product.
+- won revenue in the period by person, and by product: a won deal counts per product of its contracts
+  with their values (in the contracts' currencies); one without contracts counts under no product. By
+  person, a deal counts for each credited user by its percentage (an unshared deal: its owner's in full),
+  as on the scoreboard: the person reports count credit, a fraction of a deal when it is shared.
 - forecast: open deals whose expected close date lies in the period's days (all of them for ALL_TIME,
   those without a date too), per expected close month, per rep and per team: count, pipeline and
-  pipeline × probability.
+  pipeline × probability, each credited user's part by its percentage.
 - partner results: per partner credited with a deal (the deal's partner, else its account's): won in
   the period and open now.
 - time per channel: activities that occurred in the period, per owner and type, with their minutes.
 
 Scope: a team (the owners in it), a user (the owner) and a partner (the credited partner); together
-all must hold."""
+all must hold. In the person reports (by person, the forecast) a team or user is the credited users'."""
 
 from __future__ import annotations
 
@@ -39,8 +41,12 @@ from domain.scoreboard import PeriodSpec, moves_scoreboard, percent, with_base
 OPEN = [s.value for s in OPEN_STAGES]
 WON, LOST = Stage.WON.value, Stage.LOST.value
 NO_PRODUCT = -1
+# A credited user's part of an open or won deal (an unshared deal: its owner's whole deal). Its line's
+# `deals` are hundredths of a deal, `amount_e4` millionths and `weighted_e6` hundred-millionths.
+CREDITED = -2
 E4 = Decimal(10_000)
 E6 = Decimal(1_000_000)
+E8 = Decimal(100_000_000)
 
 
 @dataclass(frozen=True)
@@ -221,12 +227,13 @@ class _Money:
 
 
 class _Acc:
-    __slots__ = ("deals", "amount", "weighted")
+    __slots__ = ("deals", "amount", "weighted", "credited")
 
-    def __init__(self) -> None:
+    def __init__(self, credited: bool = False) -> None:
         self.deals = 0
         self.amount: dict[str, int] = {}
         self.weighted: dict[str, int] = {}
+        self.credited = credited  # sums of CREDITED lines (hundredths of deals, amounts × percent)
 
     def add(self, line: Line) -> None:
         self.deals += line.deals
@@ -234,7 +241,14 @@ class _Acc:
         self.weighted[line.currency] = self.weighted.get(line.currency, 0) + line.weighted_e6
 
     def figure(self, money: _Money) -> Figure:
+        if self.credited:  # deals: a Decimal with two places, exact
+            deals = Decimal(self.deals).scaleb(-2)
+            return Figure(deals, money.convert(self.amount, E6), money.convert(self.weighted, E8))  # type: ignore[arg-type]
         return Figure(self.deals, money.convert(self.amount, E4), money.convert(self.weighted, E6))
+
+
+def _credited() -> _Acc:
+    return _Acc(credited=True)
 
 
 def _keyed(groups: Mapping[object, _Acc], money: _Money, order: str) -> tuple[Keyed, ...]:
@@ -281,27 +295,32 @@ def compute_reports(
     reps: dict[int, _Acc] = {}
     rep_months: dict[int, dict[object, _Acc]] = {}
     teams: dict[object, _Acc] = {}
-    forecast = _Acc()
+    forecast = _credited()
     partner_won: dict[int, _Acc] = {}
     partner_open: dict[int, _Acc] = {}
     for line in lines:
+        # (a CREDITED line's owner is the credited user: a user or team scope counts its credit)
         if not in_scope(scope, line.owner_id, line.credited_partner, team_of):
             continue
         partner = line.credited_partner
-        if line.part == OPEN_NOW:
+        if line.product_id == CREDITED:  # the person reports: the forecast, won revenue by person
+            if line.part == FORECAST:
+                forecast.add(line)
+                months.setdefault(line.month, _credited()).add(line)
+                reps.setdefault(line.owner_id, _credited()).add(line)
+                rep_months.setdefault(line.owner_id, {}).setdefault(line.month, _credited()).add(line)
+                teams.setdefault(team_of.get(line.owner_id), _credited()).add(line)
+            elif line.part == CLOSED and line.stage == WON:
+                by_person.setdefault(line.owner_id, _credited()).add(line)
+        elif line.part == OPEN_NOW:
             stages[line.stage].add(line)
             if partner:
                 partner_open.setdefault(partner, _Acc()).add(line)
         elif line.part == FORECAST:
-            forecast.add(line)
-            months.setdefault(line.month, _Acc()).add(line)
-            reps.setdefault(line.owner_id, _Acc()).add(line)
-            rep_months.setdefault(line.owner_id, {}).setdefault(line.month, _Acc()).add(line)
-            teams.setdefault(team_of.get(line.owner_id), _Acc()).add(line)
+            continue
         elif line.product_id == 0:
             if line.stage == WON:
                 won.add(line)
-                by_person.setdefault(line.owner_id, _Acc()).add(line)
                 if partner:
                     partner_won.setdefault(partner, _Acc()).add(line)
             else:
@@ -402,4 +421,17 @@ def moves_reports(event_type: str, data: Mapping | None = None) -> bool:
     if event_type == "OpportunityChanged" and data is not None:
         fields = data.get("fields")
         return fields is None or bool(_FIELDS.intersection(fields))
+    return event_type != "GoalSet" and moves_scoreboard(event_type, data)
+
+
+# The opportunity board shows open deals' rows (any field of them), counted by the scoreboard's rules.
+_BOARD_MOVING = frozenset({"QuoteActivated", "AccountDeleted", "PartnerChanged", "PartnerDeleted", "UserRoleChanged"})
+
+
+def moves_opportunity_board(event_type: str, data: Mapping | None = None) -> bool:
+    """Whether an event of this type can move the opportunity board: any opportunity event (its rows show
+    every field), what moves who may see a deal (an account's privacy, manager or partner, a partner, an
+    account deleted) and an exchange rate."""
+    if event_type.startswith("Opportunity") or event_type in _BOARD_MOVING:
+        return True
     return event_type != "GoalSet" and moves_scoreboard(event_type, data)

@@ -63,6 +63,8 @@ QUERY: dict[str, S | None] = {
 SUBSCRIPTION: dict[str, S | None] = {
     "scoreboardUpdated": S.SCOREBOARD_READ,
     "salesReportsUpdated": S.REPORTS_READ,
+    "opportunityBoardUpdated": S.OPPORTUNITIES_READ,
+    "attachmentEvents": S.DOCUMENTS_READ,
     "statusIndicatorsChanged": S.MONITORS_READ,
     "opportunityEvents": S.OPPORTUNITIES_READ,
     "taskEvents": S.ACTIVITIES_READ,

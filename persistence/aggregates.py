@@ -77,6 +77,10 @@ REPORT_KEY = tuple(c.name for c in report_buckets.primary_key.columns)
 ACTIVITY_KEY = tuple(c.name for c in activity_buckets.primary_key.columns)
 NO_PRODUCT = -1  # a report bucket's product_id for won revenue on no product's contract
 THE_DEAL = 0  # ... for the deal itself
+# ... for a credited user's part of an open or won deal (the person reports: won revenue by person, the
+# forecast), keyed by that user as the scoreboard keys it, in its units: `deals` in hundredths of a deal,
+# `amount_e4` in millionths (ten-thousandths × percent), `weighted_e6` in hundred-millionths
+CREDITED = -2
 
 
 class Key(NamedTuple):
@@ -242,9 +246,10 @@ class Sold(NamedTuple):
 
 def report_contributions(deal: Any, account: AccountSide, sold: Sequence[Sold] = ()) -> list[tuple[ReportKey, tuple]]:
     """The report buckets one opportunity counts in, each with (deals, amount in ten-thousandths,
-    amount × probability): open deals at their stage, all time and by the month and day of their
-    expected close date; won and lost deals by closing time as on the scoreboard; a won deal also per
-    product of its contracts (their values, in their currencies), or under NO_PRODUCT when it has none."""
+    amount × probability): open deals at their stage, all time; won and lost deals by closing time as on
+    the scoreboard; a won deal also per product of its contracts (their values, in their currencies), or
+    under NO_PRODUCT when it has none. An open or won deal also counts once per credited user
+    (`_credited`: an open one all time and by the month and day of its expected close date)."""
     stage = deal.stage
     kind = OPEN_KINDS.get(stage)
     if kind is None:
@@ -280,7 +285,7 @@ def report_contributions(deal: Any, account: AccountSide, sold: Sequence[Sold] =
         sides.append((MANAGER, account.manager_id))
     if not private and (partner or account_partner):
         sides.append((PARTNER, 0))
-    return [
+    found = [
         (
             ReportKey(
                 slice_,
@@ -298,10 +303,56 @@ def report_contributions(deal: Any, account: AccountSide, sold: Sequence[Sold] =
             ),
             values,
         )
-        for grain, start in times
+        # (an open deal by its expected close date counts only as its credited parts: the forecast)
+        for grain, start in (times[:1] if kind == "OPEN" else times)
         for slice_, manager in sides
         for product, cur, values in lines
     ]
+    if kind != "LOST":  # (lines[0]: the deal itself)
+        found += _credited(deal, account, stage, lines[0][1], times, lines[0][2])
+    return found
+
+
+def _credited(
+    deal: Any, account: AccountSide, stage: str, currency: str, times: list, values: tuple[int, int, int]
+) -> list[tuple[ReportKey, tuple]]:
+    """The CREDITED buckets of an open or won deal: each credited user's part (the owner's whole deal when
+    it is not shared), as if that user owned it, by the scoreboard's slices (`contributions`): its
+    percentage in hundredths of a deal, of the amount and of the weighted amount."""
+    _, value, weighted = values
+    private = account.is_private
+    creator = (account.created_by_id or 0) if private else 0
+    partner, account_partner = deal.partner_id or 0, account.partner_id or 0
+    found = []
+    for user, percent in credit.credited(deal.owner_id, deal.credit_shares):
+        sides = [(OWNER, 0)]
+        if account.manager_id is not None and account.manager_id != user:
+            sides.append((MANAGER, account.manager_id))
+        if not private and (partner or account_partner):
+            sides.append((PARTNER, 0))
+        part = (percent, value * percent, weighted * percent)
+        found += [
+            (
+                ReportKey(
+                    slice_,
+                    grain,
+                    start,
+                    stage,
+                    user,
+                    currency,
+                    CREDITED,
+                    manager,
+                    partner,
+                    account_partner,
+                    private,
+                    creator,
+                ),
+                part,
+            )
+            for grain, start in times
+            for slice_, manager in sides
+        ]
+    return found
 
 
 def activity_contributions(activity: Any) -> list[tuple[ActivityKey, tuple]]:

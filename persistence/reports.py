@@ -21,9 +21,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Date,
+    Integer,
     Select,
     and_,
     bindparam,
+    case,
     cast,
     false,
     func,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -381,7 +384,7 @@ def _with_undated(raw: list[Raw]) -> list[Raw]:
     the all-time bucket holds beyond the sum of the month buckets, per attributes)."""
     left: dict[tuple, list[int]] = {}
     for r in raw:
-        if r.part == "OPEN":
+        if r.part == "OPEN" and r.product_id == aggregates.CREDITED:  # (the forecast counts credited parts)
             entry = left.setdefault(r[1:11], [0, 0, 0])
             entry[0] += r.deals
             entry[1] += r.amount_e4
@@ -457,33 +460,63 @@ async def load_reports(
 
 
 # --- the opportunity board: counts and amounts per open stage from the buckets, a first page each ---
+#
+# The query (`load_board`) reads one viewer's board with that viewer's rules in SQL; a live board
+# (`load_board_source`, then `cut_board` per viewer) reads a board shape once for every viewer and cuts
+# each viewer's board in Python by the same rules (`ScoreboardCut`). Both build their columns with
+# `board_stages` and `_board_columns`, so the two always show the same columns.
+
+
+def board_stages() -> list[str]:
+    """The board's columns, in order: the open stages."""
+    return OPEN
+
+
+BOARD_BUCKET_COLUMNS = (
+    "slice",
+    "stage",
+    "owner_id",
+    "currency",
+    "manager_id",
+    "partner_id",
+    "account_partner_id",
+    "is_private",
+    "creator_id",
+    "deals",
+    "amount_e4",
+    "weighted_e6",
+)
+
+
+def _board_bucket_branch(slice_: str, rule: Any) -> Select:
+    b = tables.report_buckets.c
+    return select(*(b[c] for c in BOARD_BUCKET_COLUMNS)).where(
+        b.slice == slice_,
+        b.grain == ALL,
+        b.product_id == 0,
+        b.stage.in_(board_stages()),
+        *([rule] if rule is not None else []),
+    )
 
 
 @cache
 def _board_counts(role: str | None) -> Select:
     """Open deals per stage now, from the all-time report buckets the role's rules let it see."""
-    b = tables.report_buckets.c
-    columns = (
-        b.slice,
-        b.stage,
-        b.owner_id,
-        b.currency,
-        b.manager_id,
-        b.partner_id,
-        b.account_partner_id,
-        b.is_private,
-        b.creator_id,
-        b.deals,
-        b.amount_e4,
-        b.weighted_e6,
-    )
     branches = [
-        select(*columns).where(b.slice == slice_, b.grain == ALL, b.product_id == 0, b.stage.in_(OPEN), rule)
+        _board_bucket_branch(slice_, rule)
         for slice_, rule in scoreboard_bucket_slices(Viewer(role), tables.report_buckets)
     ]
     if not branches:
-        return select(*columns).where(false())
+        return select(*(tables.report_buckets.c[c] for c in BOARD_BUCKET_COLUMNS)).where(false())
     return union_all(*branches)  # type: ignore[return-value]
+
+
+@cache
+def _board_counts_shared() -> Select:
+    """Open deals per stage now, every slice (a live board's read, cut for each viewer)."""
+    return union_all(  # type: ignore[return-value]
+        *(_board_bucket_branch(s, None) for s in (aggregates.OWNER, aggregates.MANAGER, aggregates.PARTNER))
+    )
 
 
 class BoardColumn(NamedTuple):
@@ -491,11 +524,15 @@ class BoardColumn(NamedTuple):
     count: int
     amount: Any  # Money in the reporting currency
     weighted: Any
-    rows: list[Any]  # the first opportunities rows
+    rows: list[Any]  # the first opportunities rows (their first columns are the opportunity's: OPPORTUNITY_FIELDS)
+
+
+OPPORTUNITY_FIELDS = tuple(tables.opportunities.c.keys())
 
 
 def _scope_conditions(scope: domain.ReportScope) -> list[Any]:
-    o, a, u = tables.opportunities.c, tables.accounts.c, tables.users.c
+    # (its own name for the accounts, so that a statement that joins the accounts too keeps this apart)
+    o, a, u = tables.opportunities.c, tables.accounts.alias("credited").c, tables.users.c
     found = []
     if scope.user_id is not None:
         found.append(o.owner_id == scope.user_id)
@@ -505,6 +542,48 @@ def _scope_conditions(scope: domain.ReportScope) -> list[Any]:
         credited = select(a.id).where(a.id == o.account_id, a.partner_id == scope.partner_id).exists()
         found.append(or_(o.partner_id == scope.partner_id, and_(o.partner_id.is_(None), credited)))
     return found
+
+
+def _check_board_scope(scope: domain.ReportScope, team_of: dict[int, int | None]) -> None:
+    """NotFound for a scope naming an unknown team or user (for every viewer alike)."""
+    if scope.team_id is not None and scope.team_id not in set(team_of.values()):
+        raise NotFound("Team", scope.team_id)
+    if scope.user_id is not None and scope.user_id not in team_of:
+        raise NotFound("User", scope.user_id)
+
+
+def _check_board_partner(scope: domain.ReportScope, viewer: Viewer) -> None:
+    """A partner names only itself: another partner is reported like one that does not exist."""
+    if viewer.role == PARTNER and scope.partner_id is not None and scope.partner_id != viewer.partner_id:
+        raise NotFound("Partner", scope.partner_id)
+
+
+def _board_sums(
+    rows: Any, sight: Any, scope: domain.ReportScope, team_of: dict[int, int | None]
+) -> dict[str, domain._Acc]:
+    """The bucket rows (BOARD_BUCKET_COLUMNS) `sight` lets the viewer see, in the scope, summed per stage."""
+    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in board_stages()}
+    for row in rows:
+        slice_, stage, owner, cur, manager, partner, account_partner, private, creator, deals, amount, weighted = row
+        if stage not in sums or not sight.bucket(slice_, owner, manager, partner, account_partner, private, creator):
+            continue
+        line = domain.Line(
+            "OPEN", stage, owner, cur, 0, partner, account_partner, None, deals, int(amount), int(weighted)
+        )
+        if domain.in_scope(scope, owner, line.credited_partner, team_of):
+            sums[stage].add(line)
+    return sums
+
+
+def _board_columns(
+    sums: dict[str, domain._Acc], rows: dict[str, list[Any]], currency: str, rates: dict[str, Any]
+) -> list[BoardColumn]:
+    money = domain._Money(currency, rates, set())
+    columns = []
+    for stage in board_stages():
+        figure = sums[stage].figure(money)
+        columns.append(BoardColumn(stage, figure.deals, figure.amount, figure.weighted, rows.get(stage, [])))
+    return columns
 
 
 async def load_board(
@@ -520,25 +599,11 @@ async def load_board(
     ValidationError for a currency without a rate."""
     rates = domain.check_rate(currency, await reads.exchange_rates(conn))
     users = {row.id: row.team_id for row in await conn.execute(select(tables.users.c.id, tables.users.c.team_id))}
-    if scope.team_id is not None and scope.team_id not in set(users.values()):
-        raise NotFound("Team", scope.team_id)
-    if scope.user_id is not None and scope.user_id not in users:
-        raise NotFound("User", scope.user_id)
-    if viewer.role == PARTNER and scope.partner_id is not None and scope.partner_id != viewer.partner_id:
-        raise NotFound("Partner", scope.partner_id)
+    _check_board_scope(scope, users)
+    _check_board_partner(scope, viewer)
     sight = scoreboard_cut(viewer, users)
-    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in OPEN}
-    for row in await conn.execute(_board_counts(viewer.role), viewer.params):
-        slice_, stage, owner, cur, manager, partner, account_partner, private, creator, deals, amount, weighted = row
-        if not sight.bucket(slice_, owner, manager, partner, account_partner, private, creator):
-            continue
-        line = domain.Line(
-            "OPEN", stage, owner, cur, 0, partner, account_partner, None, deals, int(amount), int(weighted)
-        )
-        if domain.in_scope(scope, owner, line.credited_partner, users):
-            sums[stage].add(line)
-    money = domain._Money(currency, rates, set())
-    rows: dict[str, list[Any]] = {stage: [] for stage in OPEN}
+    sums = _board_sums(await conn.execute(_board_counts(viewer.role), viewer.params), sight, scope, users)
+    rows: dict[str, list[Any]] = {stage: [] for stage in board_stages()}
     o = tables.opportunities
     visible = viewer.rule(o)
     where = [*([visible] if visible is not None else []), *_scope_conditions(scope)]
@@ -551,14 +616,115 @@ async def load_board(
                 .limit(limit)
                 .subquery()
             )
-            for stage in OPEN
+            for stage in board_stages()
         ]
         for row in await conn.execute(union_all(*parts), viewer.params):
             rows[row.stage].append(row)
         for found in rows.values():
             found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-    columns = []
-    for stage in OPEN:
-        figure = sums[stage].figure(money)
-        columns.append(BoardColumn(stage, figure.deals, figure.amount, figure.weighted, rows[stage]))
-    return columns
+    return _board_columns(sums, rows, currency, rates)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardRequest:
+    """A live opportunity board's shape: the arguments of `opportunityBoard`."""
+
+    scope: domain.ReportScope
+    currency: str
+    limit: int
+
+
+class BoardSource(NamedTuple):
+    """What every viewer's opportunity board of one request at one moment is cut from (`cut_board`)."""
+
+    request: BoardRequest
+    now: datetime
+    event_id: int | None
+    rates: dict[str, Any]
+    team_of: dict[int, int | None]
+    buckets: list[Any]  # rows of BOARD_BUCKET_COLUMNS, every slice
+    candidates: list[Any]  # opportunities (OPPORTUNITY_FIELDS) with their accounts' sight columns, newest first
+
+
+# What the rules read of an opportunity's account, beside the opportunity's own columns.
+_SIGHT = ("sight_is_private", "sight_creator_id", "sight_manager_id", "sight_partner_id")
+
+
+def _board_candidates(scope: domain.ReportScope) -> Select:
+    """The opportunities among which every viewer's newest `limit` of each column are, whatever the viewer:
+    per column, the newest `limit` of each group of deals a viewer sees whole or not at all (by owner, by
+    account manager, by the deal's partner, by the account's partner, and all of them, each also by who
+    alone may see a private account's deals). A viewer sees a union of such groups, so its newest `limit`
+    are among the newest `limit` of each of them."""
+    o, a = tables.opportunities, tables.accounts
+    hidden = case((a.c.is_private == true(), func.coalesce(a.c.created_by_id, -1)), else_=0)
+    newest = (o.c.created_at.desc(), o.c.id.desc())
+
+    def rank(name: str, *by: Any) -> Any:
+        return func.row_number().over(partition_by=(o.c.stage, *by, hidden), order_by=newest).label(name)
+
+    ranked = (
+        select(
+            *o.c,
+            a.c.is_private.label(_SIGHT[0]),
+            a.c.created_by_id.label(_SIGHT[1]),
+            a.c.manager_id.label(_SIGHT[2]),
+            a.c.partner_id.label(_SIGHT[3]),
+            rank("r_owner", o.c.owner_id),
+            rank("r_manager", a.c.manager_id),
+            rank("r_partner", o.c.partner_id),
+            rank("r_account_partner", a.c.partner_id),
+            rank("r_any"),
+        )
+        .select_from(o.join(a, a.c.id == o.c.account_id))
+        .where(o.c.stage.in_(board_stages()), *_scope_conditions(scope))
+        .subquery()
+    )
+    limit = bindparam("board_limit", type_=Integer)
+    r = ranked.c
+    wanted = or_(*(r[c] <= limit for c in ("r_owner", "r_manager", "r_partner", "r_account_partner", "r_any")))
+    return (
+        select(*(r[c] for c in OPPORTUNITY_FIELDS), *(r[c] for c in _SIGHT))
+        .where(wanted)
+        .order_by(r.created_at.desc(), r.id.desc())
+    )
+
+
+async def load_board_source(conn: AsyncConnection, request: BoardRequest, now: datetime) -> BoardSource:
+    """The one read of a live opportunity board for every viewer, in five statements: the newest event
+    position, the rates, the users, every slice of the open deals' buckets, and the candidates of every
+    viewer's first page (`_board_candidates`; none when `limit` is 0). Raises ValidationError for a
+    currency without a rate and NotFound for a scope naming an unknown team or user."""
+    event_id = (await conn.execute(select(func.max(tables.outbox_events.c.position)))).scalar_one()
+    rates = domain.check_rate(request.currency, await reads.exchange_rates(conn))
+    users = {row.id: row.team_id for row in await conn.execute(select(tables.users.c.id, tables.users.c.team_id))}
+    _check_board_scope(request.scope, users)
+    buckets = list(await conn.execute(_board_counts_shared()))
+    candidates = []
+    if request.limit > 0:
+        candidates = list(await conn.execute(_board_candidates(request.scope), {"board_limit": request.limit}))
+    return BoardSource(request, now, event_id, rates, users, buckets, candidates)
+
+
+def cut_board(source: BoardSource, viewer: Viewer) -> list[BoardColumn]:
+    """`viewer`'s opportunity board from `source`: what `load_board` reads for it, decided in Python by the
+    same rules. A partner naming another partner in the scope gets NotFound."""
+    request = source.request
+    _check_board_partner(request.scope, viewer)
+    sight = scoreboard_cut(viewer, source.team_of)
+    sums = _board_sums(source.buckets, sight, request.scope, source.team_of)
+    rows: dict[str, list[Any]] = {stage: [] for stage in board_stages()}
+    for row in source.candidates:
+        found = rows.get(row.stage)
+        if found is None or len(found) >= request.limit:
+            continue
+        private, creator, manager, account_partner = row[-4:]
+        if sight.deal(row.owner_id, row.partner_id, manager, account_partner, bool(private), creator):
+            found.append(row)
+    return _board_columns(sums, rows, request.currency, source.rates)
+
+
+def board_figures(columns: list[BoardColumn]) -> tuple:
+    """What a board shows, to tell whether it moved: each column's figures and its opportunities' rows."""
+    n = len(OPPORTUNITY_FIELDS)
+    return tuple((c.stage, c.count, c.amount, c.weighted, tuple(tuple(row[:n]) for row in c.rows)) for c in columns)

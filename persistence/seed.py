@@ -541,6 +541,31 @@ class _Company:
         for part in bundle.components:
             self.link(tables.bundle_components, bundle_id=bundle_id, unit_id=part.unit_id, weight=part.weight)
 
+    def agreement_book(self) -> None:
+        """A price book for the agreement with one customer (the first account, always a public organisation):
+        this year's list prices less 10 %, in every currency, linked to that account alone. Draws nothing from
+        the random generator, so the rest of the demo is the same with it."""
+        customer = min(a for a, info in self.account_info.items() if info["kind"] is AccountKind.ORGANIZATION)
+        book_id, since, version = self.book_since[-1]
+        agreement = self.add(
+            tables.price_books,
+            PriceBook(
+                name=f"Price list {self.anchor.year}, framework agreement",  # (by name, after the lists)
+                description="This year's list prices less 10 % for one customer, by its framework agreement",
+                brands=["Salesgraph"],
+                product_versions=[version],
+                **self.stamps(since),
+            ),
+        )
+        for (unit_id, currency), amount in sorted(self.books[book_id].items()):
+            price = Money(amount * Decimal("0.9"), currency).rounded()
+            self.add(
+                tables.price_entries,
+                PriceEntry(price_book_id=agreement, unit_id=unit_id, price=price, **self.stamps(since)),
+            )
+        self.link(tables.price_book_accounts, price_book_id=agreement, account_id=customer)
+        self.agreement = (agreement, customer)
+
     def partners_and_campaigns(self) -> None:
         rng = self.rng
         self.partners: list[int] = []
@@ -1243,6 +1268,7 @@ BASE_TABLES = [
     tables.account_groups,
     tables.account_group_members,
     tables.account_favourites,
+    tables.price_book_accounts,
     tables.tasks,
 ]
 DEAL_TABLES = [
@@ -1338,6 +1364,7 @@ async def seed(
             company.catalog()
             company.partners_and_campaigns()
             company.accounts()
+            company.agreement_book()
             company.category_settings()
             company.account_and_partner_activities()
             company.account_tasks()

@@ -25,9 +25,11 @@ exactly like one that does not exist.
   they are on.
 - Tasks, for every role: a task is seen exactly by whoever may see the account, contact, opportunity
   or lead it is attached to (its assignee is given it only while they may; docs/decisions.md).
-- Shared by everyone (the sales organisation and the catalog): users, teams, products, units, price
-  books, prices, bundles, exchange rates, contact types, account groups, status monitors. Which accounts
-  a price book is for (its agreements) is seen account by account, as the accounts are. Campaigns,
+- Shared by everyone (the sales organisation and the catalog): users, teams, products, units, exchange
+  rates, contact types, account groups, status monitors; and price books for every customer (no linked
+  account) with their prices and bundles. A price book for agreements (linked accounts) is seen, with its
+  prices, bundles and files, by an admin and by whoever may see one of its accounts (who may use it); which
+  accounts it is for is seen account by account, as the accounts are. Campaigns,
   goals, routing rules, splitters, document templates, comments on partners and other partners stay
   internal to users.
 
@@ -134,10 +136,6 @@ SHARED = frozenset(
         "teams",
         "products",
         "product_units",
-        "price_books",
-        "price_entries",
-        "bundles",
-        "bundle_components",
         "exchange_rates",
         "contact_types",
         "category_settings",
@@ -176,6 +174,7 @@ EVENT_TABLES: dict[str, Table] = {
     "Contract": tables.contracts,
     "Conversation": tables.conversations,
     "Task": tables.tasks,
+    "Attachment": tables.attachments,
     "Selection": tables.selections,
     "SavedView": tables.saved_views,
 }
@@ -417,7 +416,11 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Contract", h.c.entity_id.in_(_visible_ids(tables.contracts, role))),
         and_(h.c.entity_type == "Partner", h.c.entity_id.in_(_visible_ids(tables.partners, role))),
         and_(
-            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract", "Partner"])),
+            h.c.entity_type == "PriceBook",
+            h.c.entity_id.in_(_visible_ids(tables.price_books, role)) if role != PARTNER else false(),
+        ),
+        and_(
+            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook"])),
             true() if role != PARTNER else false(),
         ),
     )
@@ -460,6 +463,31 @@ def _selection_members(role: str) -> ColumnElement:
     return tables.selection_members.c.selection_id.in_(_visible_ids(tables.selections, role))
 
 
+def _price_books(role: str) -> ColumnElement | None:
+    """A book for every customer (no linked account) is everyone's; a book for agreements is seen by an admin
+    (who keeps the catalog) and by whoever may see one of its accounts: who may quote from it."""
+    if role == ADMIN:
+        return None
+    b, links = tables.price_books, tables.price_book_accounts
+    return or_(
+        b.c.id.not_in(select(links.c.price_book_id)),
+        b.c.id.in_(select(links.c.price_book_id).where(links.c.account_id.in_(_visible_ids(a, role)))),
+    )
+
+
+def _of_price_book(table: Table) -> Any:
+    def build(role: str) -> ColumnElement | None:
+        return None if role == ADMIN else table.c.price_book_id.in_(_visible_ids(tables.price_books, role))
+
+    return build
+
+
+def _bundle_components(role: str) -> ColumnElement | None:
+    if role == ADMIN:
+        return None
+    return tables.bundle_components.c.bundle_id.in_(_visible_ids(tables.bundles, role))
+
+
 def _price_book_accounts(role: str) -> ColumnElement:
     """Which accounts a price book is for is seen account by account, with the reader's rules for accounts."""
     return tables.price_book_accounts.c.account_id.in_(_visible_ids(a, role))
@@ -492,6 +520,10 @@ RULES: dict[str, Any] = {
     "selection_members": _selection_members,
     "saved_views": _saved_views,
     "price_book_accounts": _price_book_accounts,
+    "price_books": _price_books,
+    "price_entries": _of_price_book(tables.price_entries),
+    "bundles": _of_price_book(tables.bundles),
+    "bundle_components": _bundle_components,
     "conversation_participants": _of_conversation(tables.conversation_participants),
     "conversation_segments": _of_conversation(tables.conversation_segments),
     "conversation_analyses": _of_conversation(tables.conversation_analyses),

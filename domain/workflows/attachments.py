@@ -1,6 +1,7 @@
 """Attachment workflows: upload a file onto an account, an opportunity or a price book (or a new version of an
 attachment), and delete an attachment with all its versions. Whoever may see the row may attach files to it;
-a price book's files are the catalogue's, changed by admins only."""
+a price book's files are the catalogue's, changed by admins only. Each records an event (uploaded, a new
+version, deleted) that whoever may see the row is told of."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from domain.accounts import Account
 from domain.attachments import Attachment, AttachmentVersion, check_file
 from domain.catalog import PriceBook
 from domain.errors import PermissionDenied
+from domain.events import AttachmentDeleted, AttachmentEvent, AttachmentUploaded, AttachmentVersionAdded
 from domain.opportunities import Opportunity
 from domain.uow import UnitOfWork
 
@@ -35,6 +37,19 @@ class UploadAttachment:
 @dataclass(kw_only=True)
 class DeleteAttachment:
     id: int
+
+
+ON_KEYS = {"account_id": "accountId", "opportunity_id": "opportunityId", "price_book_id": "priceBookId"}
+
+
+def _record(
+    uow: UnitOfWork, event: type[AttachmentEvent], attachment: Attachment, version: AttachmentVersion | None = None
+) -> None:
+    data: dict = {"name": attachment.name, "version": attachment.latest_version}
+    data.update({key: getattr(attachment, column) for column, key in ON_KEYS.items() if getattr(attachment, column)})
+    if version is not None:
+        data.update(fileName=version.file_name, contentType=version.content_type, size=len(version.content))
+    uow.record(event(entity_id=attachment.id, data=data))
 
 
 def _ensure_may_change(uow: UnitOfWork, attachment: Attachment) -> None:
@@ -76,6 +91,7 @@ async def upload_attachment(cmd: UploadAttachment, uow: UnitOfWork) -> Attachmen
             created_by_partner_id=actor.partner_id,
         )
     )
+    _record(uow, AttachmentUploaded if version.number == 1 else AttachmentVersionAdded, attachment, version)
     await uow.commit()
     return version
 
@@ -85,5 +101,6 @@ async def delete_attachment(cmd: DeleteAttachment, uow: UnitOfWork) -> int:
     attachment = await uow.get(Attachment, cmd.id)
     _ensure_may_change(uow, attachment)
     await uow.delete(attachment)  # its versions go with it (ON DELETE CASCADE), unread
+    _record(uow, AttachmentDeleted, attachment)
     await uow.commit()
     return cmd.id

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
 from gql import ids
 from gql.schema.base import Node, needs
+from gql.schema.events import LoggedEvent
 from gql.schema.fields import to_many, to_one
+from gql.schema.people import Partner, User
+from gql.subscriptions.hub import Event
 from persistence import tables
 
 VERSIONS_ORDER = (tables.attachment_versions.c.number.desc(),)
@@ -96,3 +102,77 @@ def attachments_field(column: str, what: str) -> object:
         f"Files attached to this {what}, oldest first, each with its versions.",
         order_by=(tables.attachments.c.id,),
     )
+
+
+@strawberry.enum(description="What happened to an attached file.")
+class AttachmentEventKind(Enum):
+    UPLOADED = strawberry.enum_value("AttachmentUploaded", description="A file was attached to a row (version 1).")
+    VERSION_ADDED = strawberry.enum_value("AttachmentVersionAdded", description="A new version was uploaded.")
+    DELETED = strawberry.enum_value(
+        "AttachmentDeleted", description="It was deleted with all its versions (`attachment` is null)."
+    )
+
+
+ATTACHMENT_EVENT_TYPES = frozenset(kind.value for kind in AttachmentEventKind)
+ON_KEYS = {"Account": "accountId", "Opportunity": "opportunityId", "PriceBook": "priceBookId"}
+
+
+@strawberry.type(description="Something that happened to an attached file, as it happened.")
+class AttachmentEvent(LoggedEvent):
+    @strawberry.field(description="What happened.")
+    def kind(self) -> AttachmentEventKind:
+        return AttachmentEventKind(self.event["type"])
+
+    @strawberry.field(description="The attachment's id (also when it has been deleted since).")
+    def attachment_id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("Attachment", self.event["entityId"]))
+
+    @strawberry.field(description="The attachment as it is now; null when it no longer exists.")
+    async def attachment(self, info: Info) -> Attachment | None:
+        return Attachment.from_row(await info.context.by_id(tables.attachments).load(self.event["entityId"]))
+
+    @strawberry.field(description="The id of the account, opportunity or price book the file is on.")
+    def on_id(self) -> strawberry.ID:
+        data = self.event["data"]
+        kind, key = next((kind, data[key]) for kind, key in ON_KEYS.items() if data.get(key))
+        return strawberry.ID(ids.encode(kind, key))
+
+    @strawberry.field(description="The attachment's name (its first upload's file name).")
+    def name(self) -> str:
+        return str(self.event["data"].get("name"))
+
+    @strawberry.field(description="Its newest version's number after the event (1 after the first upload).")
+    def version(self) -> int:
+        return int(self.event["data"].get("version") or 0)
+
+    @strawberry.field(description="UPLOADED, VERSION_ADDED: the uploaded file's name; null otherwise.")
+    def file_name(self) -> str | None:
+        return self.event["data"].get("fileName")
+
+    @strawberry.field(description="UPLOADED, VERSION_ADDED: the uploaded file's size in bytes; null otherwise.")
+    def size(self) -> int | None:
+        return self.event["data"].get("size")
+
+    @strawberry.field(description="The user who made the change (null for a partner).")
+    async def actor_user(self, info: Info) -> User | None:
+        user_id = self.event.get("actorUserId")
+        return User.from_row(await info.context.by_id(tables.users).load(user_id)) if user_id else None
+
+    @strawberry.field(description="The partner who made the change, when a partner did.")
+    async def actor_partner(self, info: Info) -> Partner | None:
+        partner_id = self.event.get("actorPartnerId")
+        return Partner.from_row(await info.context.by_id(tables.partners).load(partner_id)) if partner_id else None
+
+
+def attachment_events_filter(wanted: set[int] | None, on: set[tuple[str, int]] | None) -> Any:
+    """Which events an `attachmentEvents` subscription takes: of these attachments, on these rows."""
+
+    def accepts(event: Event) -> bool:
+        if event["type"] not in ATTACHMENT_EVENT_TYPES:
+            return False
+        if wanted is not None and event["entityId"] not in wanted:
+            return False
+        data = event.get("data") or {}
+        return on is None or any(data.get(ON_KEYS[kind]) == pk for kind, pk in on)
+
+    return accepts

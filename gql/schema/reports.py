@@ -26,7 +26,7 @@ from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, Team, User
 from gql.schema.scoreboard import CURRENCY, PERIOD, PeriodInput, PeriodPreset
 from persistence.db import ConnectionSource
-from persistence.reports import ReportRows, load_board, load_reports
+from persistence.reports import OPPORTUNITY_FIELDS, BoardColumn, BoardRequest, ReportRows, load_board, load_reports
 from persistence.visibility import PARTNER, Viewer
 
 HOUR = Decimal(60)
@@ -36,11 +36,14 @@ TENTH = Decimal("0.1")
 @strawberry.input(
     description="Whose deals a report counts: a team's (its members own them), a user's (owns them) or a "
     "partner's (credited with them: the deal's partner, else its account's). Together, all must hold; "
-    "none: everything the caller may see."
+    "none: everything the caller may see. In the reports that credit a person (won revenue by person, the "
+    "forecast) a team or user is credited with the deals: a shared deal counts by the users' percentages."
 )
 class ReportScopeInput:
     team_id: strawberry.ID | None = strawberry.field(default=None, description="A Team id.")
-    user_id: strawberry.ID | None = strawberry.field(default=None, description="A User id (the deals' owner).")
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A User id (the deals' owner; in the person reports, the credited user)."
+    )
     partner_id: strawberry.ID | None = strawberry.field(
         default=None, description="A Partner id (a partner may name only itself)."
     )
@@ -117,13 +120,33 @@ class SalesFunnel:
     )
 
 
-@strawberry.type(description="Won revenue of one sales rep in the period.")
+CREDIT_NOTE = "a deal shared among co-workers counts by the user's percentage"
+
+
+def _whole(count: Decimal | int) -> int:
+    """A credited count rounded half up to a whole number of deals (exact when no deal in it is shared)."""
+    return int(Decimal(count).to_integral_value(ROUND_HALF_UP))
+
+
+def _credit(count: Decimal | int) -> Decimal:
+    """A credited count with two decimals (percentages are whole, so it is exact)."""
+    return Decimal(count).quantize(Decimal("0.01"))
+
+
+@strawberry.type(
+    description="Won revenue of one sales rep in the period: the rep's credit (" + CREDIT_NOTE + "; an unshared "
+    "deal is its owner's in full)."
+)
 class PersonRevenue:
     user_row: strawberry.Private[Any]
-    deals: int = strawberry.field(description="How many deals the rep won.")
-    revenue: Money = strawberry.field(description="Their actual revenue.")
+    deals: int = strawberry.field(description="How many deals the rep won, rounded to a whole number (`dealsCredit`).")
+    deals_credit: Decimal = strawberry.field(
+        description="Deals won credited to the rep: 1 for each unshared deal it owns, its percentage of a shared "
+        "one (0.33 for 33 %); two decimals."
+    )
+    revenue: Money = strawberry.field(description="Their actual revenue, each shared deal's by the rep's percentage.")
 
-    @strawberry.field(description="The rep (the deals' owner).")
+    @strawberry.field(description="The rep (credited with the deals).")
     def user(self) -> User:
         return User.from_row(self.user_row)
 
@@ -146,26 +169,36 @@ class ForecastMonth:
     month: date | None = strawberry.field(
         description="The first day of the month of the expected close date; null for deals without one."
     )
-    deals: int = strawberry.field(description="How many open opportunities.")
+    deals: int = strawberry.field(description="How many open opportunities, rounded (`dealsCredit`).")
+    deals_credit: Decimal = strawberry.field(description="Open opportunities credited, two decimals.")
     pipeline: Money = strawberry.field(description="Their estimated revenue.")
     weighted: Money = strawberry.field(description="Their estimated revenue × probability: the forecast.")
 
     @classmethod
     def of(cls, keyed: reports.Keyed) -> ForecastMonth:
         f = keyed.figure
-        return cls(month=keyed.key, deals=f.deals, pipeline=_money(f.amount), weighted=_money(f.weighted))  # type: ignore[arg-type]
+        return cls(
+            month=keyed.key,  # type: ignore[arg-type]
+            deals=_whole(f.deals),
+            deals_credit=_credit(f.deals),
+            pipeline=_money(f.amount),
+            weighted=_money(f.weighted),
+        )
 
 
-@strawberry.type(description="One rep's forecast.")
+@strawberry.type(description="One rep's forecast: the rep's credit (" + CREDIT_NOTE + ").")
 class RepForecast:
     user_row: strawberry.Private[Any]
     team_row: strawberry.Private[Any]
-    deals: int = strawberry.field(description="How many open opportunities the rep expects to close in the period.")
+    deals: int = strawberry.field(
+        description="How many open opportunities the rep expects to close in the period, rounded (`dealsCredit`)."
+    )
+    deals_credit: Decimal = strawberry.field(description="Open opportunities credited to the rep, two decimals.")
     pipeline: Money = strawberry.field(description="Their estimated revenue.")
     weighted: Money = strawberry.field(description="Their estimated revenue × probability.")
     months: list[ForecastMonth] = strawberry.field(description="The same by expected close month.")
 
-    @strawberry.field(description="The rep (the deals' owner).")
+    @strawberry.field(description="The rep (credited with the deals).")
     def user(self) -> User:
         return User.from_row(self.user_row)
 
@@ -177,7 +210,10 @@ class RepForecast:
 @strawberry.type(description="One team's forecast.")
 class TeamForecast:
     team_row: strawberry.Private[Any]
-    deals: int = strawberry.field(description="How many open opportunities the team's reps expect to close.")
+    deals: int = strawberry.field(
+        description="How many open opportunities the team's reps expect to close, rounded (`dealsCredit`)."
+    )
+    deals_credit: Decimal = strawberry.field(description="Open opportunities credited to the team's reps.")
     pipeline: Money = strawberry.field(description="Their estimated revenue.")
     weighted: Money = strawberry.field(description="Their estimated revenue × probability.")
 
@@ -188,10 +224,14 @@ class TeamForecast:
 
 @strawberry.type(
     description="The forecast: open opportunities whose expected close date lies in the period (every open "
-    "one for ALL_TIME, those without a date too), weighted by their probability."
+    "one for ALL_TIME, those without a date too), weighted by their probability; each credited user's part "
+    "(" + CREDIT_NOTE + "), so the reps add up to the total."
 )
 class SalesForecast:
-    deals: int = strawberry.field(description="How many open opportunities.")
+    deals: int = strawberry.field(description="How many open opportunities, rounded (`dealsCredit`).")
+    deals_credit: Decimal = strawberry.field(
+        description="Open opportunities credited: whole unless some shares of a deal are not yours to see."
+    )
     pipeline: Money = strawberry.field(description="Their estimated revenue.")
     weighted: Money = strawberry.field(description="Their estimated revenue × probability.")
     months: list[ForecastMonth] = strawberry.field(description="By expected close month (no date last).")
@@ -265,11 +305,18 @@ class SalesReports:
             win_rate=f.win_rate,
         )
 
-    @strawberry.field(description="Won revenue in the period by rep, the most first.")
+    @strawberry.field(
+        description="Won revenue in the period by rep, the most first: each rep's credit (" + CREDIT_NOTE + ")."
+    )
     def won_revenue_by_person(self) -> list[PersonRevenue]:
         users = self.rows.users
         return [
-            PersonRevenue(user_row=users.get(k.key), deals=k.figure.deals, revenue=_money(k.figure.amount))
+            PersonRevenue(
+                user_row=users.get(k.key),
+                deals=_whole(k.figure.deals),
+                deals_credit=_credit(k.figure.deals),
+                revenue=_money(k.figure.amount),
+            )
             for k in self.rows.reports.won_by_person
         ]
 
@@ -289,7 +336,8 @@ class SalesReports:
     def forecast(self) -> SalesForecast:
         f, users, teams = self.rows.reports.forecast, self.rows.users, self.rows.teams
         return SalesForecast(
-            deals=f.total.deals,
+            deals=_whole(f.total.deals),
+            deals_credit=_credit(f.total.deals),
             pipeline=_money(f.total.amount),
             weighted=_money(f.total.weighted),
             months=[ForecastMonth.of(m) for m in f.months],
@@ -297,7 +345,8 @@ class SalesReports:
                 RepForecast(
                     user_row=users.get(r.user_id),
                     team_row=teams.get(r.team_id) if r.team_id is not None else None,
-                    deals=r.total.deals,
+                    deals=_whole(r.total.deals),
+                    deals_credit=_credit(r.total.deals),
                     pipeline=_money(r.total.amount),
                     weighted=_money(r.total.weighted),
                     months=[ForecastMonth.of(m) for m in r.months],
@@ -307,7 +356,8 @@ class SalesReports:
             teams=[
                 TeamForecast(
                     team_row=teams.get(t.key) if t.key is not None else None,  # type: ignore[arg-type]
-                    deals=t.figure.deals,
+                    deals=_whole(t.figure.deals),
+                    deals_credit=_credit(t.figure.deals),
                     pipeline=_money(t.figure.amount),
                     weighted=_money(t.figure.weighted),
                 )
@@ -404,30 +454,66 @@ class OpportunityColumn:
     )
 
 
-async def resolve_opportunity_board(
-    info: Info,
-    scope: SCOPE = None,
-    currency: CURRENCY = None,
-    limit: Annotated[
-        int, strawberry.argument(description=f"How many opportunities per column (0 to {MAX_PAGE_SIZE}).")
-    ] = 10,
-) -> list[OpportunityColumn]:
+def board_request(scope: ReportScopeInput | None, currency: str | None, limit: int) -> BoardRequest:
+    """The arguments of `opportunityBoard` / `opportunityBoardUpdated` as a request; a ClientError when bad."""
     parsed = report_scope(scope)
     first = window(limit, None, None, None).first or 0
     code = (currency or "EUR").strip().upper()
     try:
         check_currency(code)
-        async with info.context.reads.connect() as conn:
-            columns = await load_board(conn, parsed, code, first, info.context.viewer)
-    except (NotFound, ValidationError) as error:
+    except ValidationError as error:
         raise client_error(error) from None
+    return BoardRequest(parsed, code, first)
+
+
+def board_columns(columns: list[BoardColumn]) -> list[OpportunityColumn]:
     return [
         OpportunityColumn(
             stage=enums.Stage(c.stage),  # type: ignore[call-arg]
             total_count=c.count,
             amount=_money(c.amount),
             weighted_amount=_money(c.weighted),
-            opportunities=Opportunity.from_rows(c.rows),
+            opportunities=Opportunity.from_rows(c.rows, OPPORTUNITY_FIELDS),
         )
         for c in columns
     ]
+
+
+LIMIT = Annotated[int, strawberry.argument(description=f"How many opportunities per column (0 to {MAX_PAGE_SIZE}).")]
+
+
+async def resolve_opportunity_board(
+    info: Info,
+    scope: SCOPE = None,
+    currency: CURRENCY = None,
+    limit: LIMIT = 10,
+) -> list[OpportunityColumn]:
+    request = board_request(scope, currency, limit)
+    try:
+        async with info.context.reads.connect() as conn:
+            columns = await load_board(conn, request.scope, request.currency, request.limit, info.context.viewer)
+    except (NotFound, ValidationError) as error:
+        raise client_error(error) from None
+    return board_columns(columns)
+
+
+@strawberry.type(
+    description="The opportunity board as `opportunityBoardUpdated` sends it: the columns `opportunityBoard` "
+    "returns for the same arguments, with when they were read."
+)
+class OpportunityBoard:
+    columns: list[OpportunityColumn] = strawberry.field(
+        description="A column per open stage, in the order of the process: what `opportunityBoard` returns."
+    )
+    as_of: datetime = strawberry.field(description="When these columns were read.")
+    event_id: strawberry.ID | None = strawberry.field(
+        description="The newest event these columns include; null before any event."
+    )
+
+    @classmethod
+    def of(cls, columns: list[BoardColumn], now: datetime, event_id: int | None) -> OpportunityBoard:
+        return cls(
+            columns=board_columns(columns),
+            as_of=now,
+            event_id=None if event_id is None else strawberry.ID(str(event_id)),
+        )

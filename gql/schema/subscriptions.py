@@ -17,6 +17,7 @@ from domain.monitors import MonitoredEntity as DomainMonitoredEntity
 from gql import ids
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
+from gql.schema.attachments import ON_KEYS, AttachmentEvent, attachment_events_filter
 from gql.schema.base import Money, money
 from gql.schema.contracts import ContractEvent, ContractEventKind, contract_events_filter
 from gql.schema.events import LoggedEvent
@@ -27,11 +28,11 @@ from gql.schema.monitors import MonitoredEntity, StatusMonitor
 from gql.schema.opportunities import Opportunity
 from gql.schema.people import Partner, User
 from gql.schema.quotes import Quote
-from gql.schema.reports import SCOPE, SalesReports, report_request
+from gql.schema.reports import LIMIT, SCOPE, OpportunityBoard, SalesReports, board_request, report_request
 from gql.schema.scoreboard import CURRENCY, PERIOD, TEAM, Scoreboard, scoreboard_request
 from gql.schema.tasks import ATTACHED_KEYS, TaskEvent, task_events_filter
 from gql.subscriptions.hub import Event
-from gql.subscriptions.reports import REPORTS
+from gql.subscriptions.reports import BOARD, REPORTS
 from gql.subscriptions.streams import Realtime, check_resume, events, parse_since
 from persistence import tables
 
@@ -299,6 +300,28 @@ class Subscription:
         return _mapped(source, TaskEvent)
 
     @strawberry.subscription(
+        description="Every event of the files you may see (uploaded, a new version, deleted), in order: a file is "
+        "seen with the account, opportunity or price book it is on. The arguments narrow it; together, all must "
+        "hold."
+    )
+    async def attachment_events(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these attachments; null: every one."),
+        ] = None,
+        on_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only files on these accounts, opportunities or price books."),
+        ] = None,
+        since: Annotated[strawberry.ID | None, strawberry.argument(description=SINCE)] = None,
+    ) -> AsyncIterator[AttachmentEvent]:
+        accepts = attachment_events_filter(_pks(ids, "Attachment", "ids"), _rows(on_ids, tuple(ON_KEYS), "onIds"))
+        source = await events(_realtime(info), accepts, parse_since(since), info.context.viewer)
+        return _mapped(source, AttachmentEvent)
+
+    @strawberry.subscription(
         description="Every event of the contracts you may see (created by a sale, renewed, cancelled, expiring, "
         "expired, removed, withdrawn), in order: what delivery and support systems follow to hear of a sale at "
         "once. EXPIRING and EXPIRED come from the server as dates pass, with no request. The arguments narrow "
@@ -432,6 +455,24 @@ class Subscription:
         return await realtime.scoreboards.subscribe(
             report_request(period, scope, currency), info.context.viewer, REPORTS
         )
+
+    @strawberry.subscription(
+        description="The opportunity board (`opportunityBoard`, the kanban) now, then again whenever it changes: "
+        "an opportunity created, changed, moved to another stage, won, lost or deleted, an account's privacy, "
+        "manager or partner, or an exchange rate. Bursts are coalesced (at most one update per 200 ms, the last "
+        "state always sent); the last update's `columns` always equal what the `opportunityBoard` query returns "
+        "for the same arguments. One read per board shape (scope, currency, limit) serves every viewer."
+    )
+    async def opportunity_board_updated(
+        self,
+        info: Info,
+        scope: SCOPE = None,
+        currency: CURRENCY = None,
+        limit: LIMIT = 10,
+        since: BOARD_SINCE = None,
+    ) -> AsyncIterator[OpportunityBoard]:
+        realtime = await _board(info, since)
+        return await realtime.scoreboards.subscribe(board_request(scope, currency, limit), info.context.viewer, BOARD)
 
 
 def _rows(

@@ -66,7 +66,16 @@ SAFE = frozenset(
 )
 ACTIVITIES = frozenset({"ActivityLogged", "ActivityChanged", "ActivityDeleted"})  # move activity minutes
 # Events that move neither a figure of the page nor what anyone sees: they do not wake a page.
-QUIET_PREFIXES = ("Task", "Quote", "Contract", "StatusIndicator", "StatusMonitor", "Selection", "Campaign")
+QUIET_PREFIXES = (
+    "Task",
+    "Quote",
+    "Contract",
+    "StatusIndicator",
+    "StatusMonitor",
+    "Selection",
+    "Campaign",
+    "Attachment",
+)
 SLIDING_REREAD = timedelta(seconds=60)  # a sliding window's page is read again this often without events
 
 

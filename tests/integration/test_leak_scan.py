@@ -58,6 +58,8 @@ SNAPSHOT = [
     "products",
     "product_units",
     "price_books",
+    "price_entries",
+    "bundles",
     "account_groups",
     "contact_types",
     "status_monitors",
@@ -80,7 +82,6 @@ SHARED_TYPES = {
     "AccountGroup": "account_groups",
     "Product": "products",
     "ProductUnit": "product_units",
-    "PriceBook": "price_books",
     "ContactType": "contact_types",
     "StatusMonitor": "status_monitors",
     "ApiToken": "api_tokens",
@@ -154,12 +155,24 @@ def hidden_keys(world: World, c: Caller, rows: dict[str, list]) -> dict[str, set
         set() if partner else every["Goal"] if mine is None else {g.id for g in rows["goals"] if g.user_id in mine}
     )
     seen["Selection"] = readable_selections(world, c, rows)
-    # A file is seen with the account, opportunity or price book it is on (the catalogue: by everyone), its
-    # versions with it; comments on partners are the users' own.
+    # A price book for every customer is everyone's; one for agreements (linked accounts) an admin's and of
+    # whoever sees one of its accounts; its prices and bundles go with it.
+    books: dict[int, set[int]] = {}
+    for link in rows["price_book_accounts"]:
+        books.setdefault(link.price_book_id, set()).add(link.account_id)
+    seen["PriceBook"] = {
+        b.id for b in rows["price_books"] if c.role == "ADMIN" or b.id not in books or books[b.id] & seen["Account"]
+    }
+    seen["PriceEntry"] = {e.id for e in rows["price_entries"] if e.price_book_id in seen["PriceBook"]}
+    seen["Bundle"] = {b.id for b in rows["bundles"] if b.price_book_id in seen["PriceBook"]}
+    # A file is seen with the account, opportunity or price book it is on, its versions with it; comments on
+    # partners are the users' own.
     seen["Attachment"] = {
         f.id
         for f in rows["attachments"]
-        if f.account_id in seen["Account"] or f.opportunity_id in seen["Opportunity"] or f.price_book_id is not None
+        if f.account_id in seen["Account"]
+        or f.opportunity_id in seen["Opportunity"]
+        or f.price_book_id in seen["PriceBook"]
     }
     seen["AttachmentVersion"] = {v.id for v in rows["attachment_versions"] if v.attachment_id in seen["Attachment"]}
     seen["PartnerComment"] = set() if partner else every["PartnerComment"]
@@ -421,6 +434,21 @@ async def acted(writable, api) -> Scene:
         "createPriceBook",
     )
     scene.notes["agreement"] = made["priceBook"]["id"]
+    # ... and one for that account and an account the rep sees: the rep (and whoever sees that one) sees it.
+    theirs = next(a for a in public if a.id in now.accounts(callers["SALES_REP"]) and a.id != customer.id)
+    made = await ok(
+        api,
+        AGREEMENT,
+        {
+            "input": {
+                "name": "Two party agreement",
+                "accountIds": [gid("Account", customer.id), gid("Account", theirs.id)],
+            }
+        },
+        admin,
+        "createPriceBook",
+    )
+    scene.notes["shared agreement"] = made["priceBook"]["id"]
     # Selections: shared ones holding rows some readers may not see, and private ones of each kind of owner.
     everything = {"field": "CREATED_AT", "from": "2000-01-01T00:00:00Z"}
     for who, entity, extra in (
@@ -1493,9 +1521,11 @@ async def test_no_answer_holds_a_raw_database_key(scene, api, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_a_price_book_names_no_account_the_caller_may_not_see(scene, api, role):
-    """Price books for agreements (issue 18): every book, with everything it offers two levels deep, names
-    only the accounts its reader may see; the scene's agreement book shows its account to the admin alone."""
+async def test_a_price_book_for_agreements_is_seen_only_with_one_of_its_accounts_and_names_no_other(scene, api, role):
+    """Price books for agreements (issue 18): a book linked to accounts is seen by an admin and by whoever sees
+    one of them (the scene's first agreement book by the admin alone, the second by whoever sees its second
+    account), a book for every customer by everyone; every book seen, with everything it offers two levels
+    deep, names only the accounts its reader may see, and nothing of a hidden book shows anywhere in it."""
     caller = scene.callers[role]
     rows, hidden, secrets = await scene.truth(role)
     book = schema._schema.get_type("PriceBook")
@@ -1503,12 +1533,19 @@ async def test_a_price_book_names_no_account_the_caller_may_not_see(scene, api, 
     _, body = await answer(api, query, None, caller.token)
     assert "errors" not in body, body
     books = {b["id"]: b for b in body["data"]["priceBooks"]["nodes"]}
-    shown = [ids.decode(a["id"])[1] for a in books[scene.notes["agreement"]]["accounts"]]
-    linked = [
-        r.account_id for r in rows["price_book_accounts"] if r.price_book_id == ids.decode(scene.notes["agreement"])[1]
-    ]
-    assert shown == [pk for pk in linked if pk not in hidden["Account"]]
-    assert bool(shown) == (role == "ADMIN")
+    assert {ids.decode(b)[1] for b in books} == {b.id for b in rows["price_books"]} - hidden["PriceBook"]
+    for note in ("agreement", "shared agreement"):
+        key = ids.decode(scene.notes[note])[1]
+        linked = [r.account_id for r in rows["price_book_accounts"] if r.price_book_id == key]
+        visible = [pk for pk in linked if pk not in hidden["Account"]]
+        if scene.notes[note] not in books:
+            assert not visible and role != "ADMIN", (note, role)
+            continue
+        shown = [ids.decode(a["id"])[1] for a in books[scene.notes[note]]["accounts"]]
+        assert sorted(shown) == sorted(visible) and (bool(shown) or role == "ADMIN"), (note, role)
+    assert (scene.notes["agreement"] in books) == (role == "ADMIN")
+    if role in ("ADMIN", "SALES_REP"):  # (the rep sees its second account)
+        assert scene.notes["shared agreement"] in books
     found = leaks.leaks(secrets, body, f"{role}'s price books")
     assert not found, report(found, "facts of hidden accounts in price books")
 

@@ -25,6 +25,7 @@ from gql.schema.base import money
 from persistence import tables
 from persistence.visibility import Viewer
 from tests.conftest import GraphQLClient, statements
+from tests.integration.mutations.test_opportunities import UPDATE
 from tests.integration.mutations.test_quotes_and_sales import SELL, quote_with_items
 from tests.integration.test_report_properties import plain_reports
 from tests.support.live import live_server
@@ -36,13 +37,13 @@ BODY = f"""
     preset periodStart periodEnd currency missingRates eventId
     funnel {{ stages {{ stage deals amount {MONEY} weightedAmount {MONEY} reached conversion }}
               won {FIGURE} lost {FIGURE} winRate }}
-    wonRevenueByPerson {{ user {{ id }} deals revenue {MONEY} }}
+    wonRevenueByPerson {{ user {{ id }} deals dealsCredit revenue {MONEY} }}
     wonRevenueByProduct {{ product {{ id }} deals revenue {MONEY} }}
-    forecast {{ deals pipeline {MONEY} weighted {MONEY}
-                months {{ month deals pipeline {MONEY} weighted {MONEY} }}
-                reps {{ user {{ id }} team {{ id }} deals pipeline {MONEY} weighted {MONEY}
+    forecast {{ deals dealsCredit pipeline {MONEY} weighted {MONEY}
+                months {{ month deals dealsCredit pipeline {MONEY} weighted {MONEY} }}
+                reps {{ user {{ id }} team {{ id }} deals dealsCredit pipeline {MONEY} weighted {MONEY}
                         months {{ month deals weighted {MONEY} }} }}
-                teams {{ team {{ id }} deals pipeline {MONEY} weighted {MONEY} }} }}
+                teams {{ team {{ id }} deals dealsCredit pipeline {MONEY} weighted {MONEY} }} }}
     partnerResults {{ partner {{ id }} won {FIGURE} open {FIGURE} }}
 """
 TIME = "timeByChannel { user { id } channel activities minutes hours }"
@@ -56,6 +57,8 @@ BOARD = f"""query($scope: ReportScopeInput, $limit: Int) {{
   opportunityBoard(scope: $scope, limit: $limit) {{ stage totalCount amount {MONEY} weightedAmount {MONEY}
     opportunities {{ id stage }} }} }}"""
 ALL_TIME = {"period": {"preset": "ALL_TIME"}}
+SHARE = """mutation($input: SetOpportunityCreditSharesInput!) {
+  setOpportunityCreditShares(input: $input) { __typename ... on UserError { code message } } }"""
 QUARTER = {"period": {"preset": "THIS_QUARTER"}}
 
 
@@ -74,6 +77,16 @@ def _node(kind: str, key) -> dict | None:
 
 def _percent(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _whole(credit) -> int:
+    """A credited count as `deals` shows it: rounded half up."""
+    return int(Decimal(credit).to_integral_value(ROUND_HALF_UP))
+
+
+def _credit(credit) -> str:
+    """... and as `dealsCredit` shows it: two decimals."""
+    return str(Decimal(credit).quantize(Decimal("0.01")))
 
 
 def shown(r: domain.Reports, with_time: bool = True) -> dict:
@@ -97,7 +110,12 @@ def shown(r: domain.Reports, with_time: bool = True) -> dict:
             "winRate": _percent(f.win_rate),
         },
         "wonRevenueByPerson": [
-            {"user": _node("User", k.key), "deals": k.figure.deals, "revenue": _money(k.figure.amount)}
+            {
+                "user": _node("User", k.key),
+                "deals": _whole(k.figure.deals),
+                "dealsCredit": _credit(k.figure.deals),
+                "revenue": _money(k.figure.amount),
+            }
             for k in r.won_by_person
         ],
         "wonRevenueByProduct": [
@@ -105,7 +123,8 @@ def shown(r: domain.Reports, with_time: bool = True) -> dict:
             for k in r.won_by_product
         ],
         "forecast": {
-            "deals": r.forecast.total.deals,
+            "deals": _whole(r.forecast.total.deals),
+            "dealsCredit": _credit(r.forecast.total.deals),
             "pipeline": _money(r.forecast.total.amount),
             "weighted": _money(r.forecast.total.weighted),
             "months": [_month(m) for m in r.forecast.months],
@@ -113,11 +132,12 @@ def shown(r: domain.Reports, with_time: bool = True) -> dict:
                 {
                     "user": _node("User", rep.user_id),
                     "team": _node("Team", rep.team_id),
-                    "deals": rep.total.deals,
+                    "deals": _whole(rep.total.deals),
+                    "dealsCredit": _credit(rep.total.deals),
                     "pipeline": _money(rep.total.amount),
                     "weighted": _money(rep.total.weighted),
                     "months": [
-                        {"month": _day(m.key), "deals": m.figure.deals, "weighted": _money(m.figure.weighted)}
+                        {"month": _day(m.key), "deals": _whole(m.figure.deals), "weighted": _money(m.figure.weighted)}
                         for m in rep.months
                     ],
                 }
@@ -126,7 +146,8 @@ def shown(r: domain.Reports, with_time: bool = True) -> dict:
             "teams": [
                 {
                     "team": _node("Team", t.key),
-                    "deals": t.figure.deals,
+                    "deals": _whole(t.figure.deals),
+                    "dealsCredit": _credit(t.figure.deals),
                     "pipeline": _money(t.figure.amount),
                     "weighted": _money(t.figure.weighted),
                 }
@@ -161,7 +182,8 @@ def _day(value) -> str | None:
 def _month(m: domain.Keyed) -> dict:
     return {
         "month": _day(m.key),
-        "deals": m.figure.deals,
+        "deals": _whole(m.figure.deals),
+        "dealsCredit": _credit(m.figure.deals),
         "pipeline": _money(m.figure.amount),
         "weighted": _money(m.figure.weighted),
     }
@@ -245,11 +267,33 @@ async def test_every_roles_reports_equal_a_computation_from_the_rows_before_and_
             await agrees(api, writable, variables, viewer, token)
     before = (await api.data(REPORTS, ALL_TIME))["salesReports"]
     opportunity, _, _ = await quote_with_items(api, writable)
+    # Its credit shared by the admin and the rep, 67/33, while the rep owned it (a credited user must see the
+    # deal then), then handed back to the admin: the person reports count the parts, the rep's on its own
+    # reports though it may no longer open the deal.
+    admin, rep = writable.summary.admin_user_id, people[2][0].user_id
+    shares = [{"userId": ids.encode("User", admin), "percent": 67}, {"userId": ids.encode("User", rep), "percent": 33}]
+    for owner, step in ((rep, None), (admin, shares)):
+        if step is not None:
+            done = await api.data(SHARE, {"input": {"id": opportunity["id"], "shares": step}})
+            assert done["setOpportunityCreditShares"]["__typename"] == "OpportunityPayload", done
+        handed = await api.data(UPDATE, {"input": {"id": opportunity["id"], "ownerId": ids.encode("User", owner)}})
+        assert handed["updateOpportunity"]["__typename"] == "OpportunityPayload", handed
+    for viewer, token in people:  # the open deal's parts in the forecast
+        await agrees(api, writable, ALL_TIME, viewer, token)
     sold = (await api.data(SELL, {"input": {"id": opportunity["id"]}}))["markOpportunitySold"]
     assert sold["__typename"] == "OpportunityPayload", sold
+    for viewer, token in people:  # the won deal's parts by person
+        await agrees(api, writable, ALL_TIME, viewer, token)
     after = await agrees(api, writable, ALL_TIME, *people[0])
     assert after["funnel"]["won"]["deals"] == before["funnel"]["won"]["deals"] + 1
     assert after["wonRevenueByProduct"] != before["wonRevenueByProduct"]
+    credited = {p["user"]["id"]: Decimal(p["dealsCredit"]) for p in after["wonRevenueByPerson"]}
+    was = {p["user"]["id"]: Decimal(p["dealsCredit"]) for p in before["wonRevenueByPerson"]}
+    assert credited[ids.encode("User", rep)] - was.get(ids.encode("User", rep), 0) == Decimal("0.33")
+    assert credited[ids.encode("User", admin)] - was.get(ids.encode("User", admin), 0) == Decimal("0.67")
+    # The rep's own reports show its part of the deal it does not own.
+    mine = (await api.data(REPORTS, ALL_TIME, token=people[2][1]))["salesReports"]["wonRevenueByPerson"]
+    assert ids.encode("User", rep) in {p["user"]["id"] for p in mine}
 
 
 async def test_a_report_costs_the_same_statements_whatever_the_period_scope_or_data(api, writable):

@@ -50,6 +50,9 @@ TABLE_OF = {
     "Attachment": "attachments",
     "AttachmentVersion": "attachment_versions",
     "PartnerComment": "partner_comments",
+    "PriceBook": "price_books",
+    "PriceEntry": "price_entries",
+    "Bundle": "bundles",
 }
 TYPE_OF_TABLE = {table: kind for kind, table in TABLE_OF.items()}
 
@@ -165,6 +168,8 @@ def facts_of(table: str, row: Any) -> list[str]:
         found += [r["file_name"], bytes(r["content"]).decode("utf-8", errors="ignore").strip() or None]
     elif table == "partner_comments":
         found.append(r["body"])
+    elif table in ("price_books", "bundles"):  # an agreement book's own words (prices are plain numbers)
+        found += [r["name"], r["description"]]
     # A tracked term's name is words people say: the transcripts a caller reads contain them whether or not
     # it may read the company's list of terms, so only the term's id is its secret.
     return [str(f) for f in found if f is not None and len(str(f)) >= 4]

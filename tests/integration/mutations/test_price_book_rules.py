@@ -229,12 +229,15 @@ async def test_an_account_with_an_agreement_book_is_not_deleted_until_it_is_unli
     assert (await api.data(delete, {"input": {"id": customer}}))["deleteAccount"]["__typename"] == "DeletedPayload"
 
 
-async def test_reps_and_partners_see_only_the_linked_accounts_they_may_see_and_may_not_link(api, writable):
+async def test_reps_and_partners_see_no_agreement_book_of_accounts_they_may_not_see_and_may_not_link(api, writable):
     hidden = await account(api, "NO")  # the admin's, unmanaged: neither the rep nor the partner sees it
     agreement = await book(api, accountIds=[hidden])
     rep = await rep_token(writable)
+    missing_book = ids.encode("PriceBook", 1_999_999)
     for token in (rep, writable.partner_token):
-        assert (await api.data(BOOK_ACCOUNTS, {"id": agreement["id"]}, token))["node"]["accounts"] == []
+        # The book is for an account they may not see: it is answered as a book that does not exist.
+        assert (await api.data(BOOK_ACCOUNTS, {"id": agreement["id"]}, token))["node"] is None
+        assert (await api.data(BOOK_ACCOUNTS, {"id": missing_book}, token))["node"] is None
         for query in (LINK, UNLINK):
             response = await api.post(query, {"input": {"priceBookId": agreement["id"], "accountId": hidden}}, token)
             assert response.status_code == 403, response.text
@@ -269,9 +272,18 @@ async def test_reps_and_partners_see_only_the_linked_accounts_they_may_see_and_m
         "priceBookId": agreement["id"],
     }
     answer = (await api.data(CREATE_QUOTE, {"input": given}, writable.partner_token))["createQuote"]
-    assert answer["__typename"] == "ValidationError" and answer["field"] == "priceBookId", answer
+    none = (await api.data(CREATE_QUOTE, {"input": {**given, "priceBookId": missing_book}}, writable.partner_token))[
+        "createQuote"
+    ]
+    assert answer["__typename"] == "NotFoundError", answer
+    assert str(answer).replace(agreement["id"], "?") == str(none).replace(missing_book, "?")
     assert hidden not in answer["message"]  # the account the book is for is not named to who may not see it
     assert agreement["id"] not in await usable(api, ids.encode("Account", deal.account_id), writable.partner_token)
+    # Linked to an account the rep sees too, the book is the rep's to see (and to quote from for that account).
+    theirs = (await api.data("{ accounts(first: 1) { nodes { id } } }", token=rep))["accounts"]["nodes"][0]["id"]
+    await ok(api, LINK, {"priceBookId": agreement["id"], "accountId": theirs}, "linkPriceBookAccount")
+    shown = (await api.data(BOOK_ACCOUNTS, {"id": agreement["id"]}, rep))["node"]
+    assert [a["id"] for a in shown["accounts"]] == [theirs]
 
 
 # --- regions ---
@@ -410,13 +422,17 @@ async def test_a_price_books_history_shows_its_changes_with_the_readers_rules(ap
         tables.audit_entries.c.entity_type == "PriceBook",
         tables.audit_entries.c.entity_id == pk(catalog["id"]),
     )
-    # A rep reads the history, but not the account it may not see; a partner reads none of it.
-    seen_by_rep = (await api.data(HISTORY, {"id": catalog["id"]}, await rep_token(writable)))["node"]["history"]
-    linked = next(e for e in seen_by_rep["nodes"] if e["field"] == "accounts")
-    assert (linked["newValue"], linked["newNode"]) == (None, None)
-    assert (await api.data(HISTORY, {"id": catalog["id"]}, writable.partner_token))["node"]["history"][
-        "totalCount"
-    ] == 0
+    # A rep who sees none of its accounts sees no such book; once it is linked to an account the rep sees too,
+    # the rep reads the history, but not the account it may not see; a partner reads none of it.
+    rep = await rep_token(writable)
+    assert (await api.data(HISTORY, {"id": catalog["id"]}, rep))["node"] is None
+    theirs = (await api.data("{ accounts(first: 1) { nodes { id } } }", token=rep))["accounts"]["nodes"][0]["id"]
+    await ok(api, LINK, {"priceBookId": catalog["id"], "accountId": theirs}, "linkPriceBookAccount")
+    seen_by_rep = (await api.data(HISTORY, {"id": catalog["id"]}, rep))["node"]["history"]
+    linked = [(e["newValue"], e["newNode"]) for e in seen_by_rep["nodes"] if e["field"] == "accounts"]
+    assert linked == [(None, None), (theirs, {"id": theirs})]
+    as_partner = (await api.data(HISTORY, {"id": catalog["id"]}, writable.partner_token))["node"]
+    assert as_partner is None or as_partner["history"]["totalCount"] == 0
 
 
 # --- copy and move ---
