@@ -18,7 +18,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
-from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
+from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.catalog import Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract, add_months
@@ -37,6 +37,7 @@ from domain.enums import (
     TaskPriority,
 )
 from domain.leads import Campaign, Lead
+from domain.lists import ATTRIBUTES, DEFAULTS, ListName, ListValue
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
@@ -1058,14 +1059,26 @@ class _Company:
         for contact_id, account_id in sorted(contacts)[2::6]:
             self.task(self.account_info[account_id]["manager"], self.at(60), contact_id=contact_id)
 
-    def category_settings(self) -> None:
-        """Lead status switched on for the prospect categories (SuperOffice's "activate lead status"), off for
-        the others."""
-        for group, names in CATEGORIES.items():
-            for name in names:
+    def lists(self) -> None:
+        """The configurable lists: today's values (domain/lists.py), and the demo's account categories as
+        contact categories, lead status switched on for the prospect categories (SuperOffice's "activate
+        lead status"), off for the others."""
+        values = {name: list(found) for name, found in DEFAULTS.items()}
+        values[ListName.CONTACT_CATEGORY] = [
+            (name, name, group is CategoryGroup.PROSPECT) for group, names in CATEGORIES.items() for name in names
+        ]
+        for list_name, found in values.items():
+            attribute = ATTRIBUTES[list_name]
+            for position, (key, label, flag) in enumerate(found):
                 self.add(
-                    tables.category_settings,
-                    CategorySetting(category=name, lead_status=group is CategoryGroup.PROSPECT),
+                    tables.list_values,
+                    ListValue(
+                        list_name=list_name,
+                        key=key,
+                        label=label,
+                        position=position,
+                        **({attribute: flag} if attribute else {}),
+                    ),
                     **self.stamps(self.anchor - timedelta(days=400)),
                 )
 
@@ -1235,7 +1248,7 @@ BASE_TABLES = [
     tables.bundle_components,
     tables.partners,
     tables.contact_types,
-    tables.category_settings,
+    tables.list_values,
     tables.campaigns,
     tables.accounts,
     tables.contacts,
@@ -1338,7 +1351,7 @@ async def seed(
             company.catalog()
             company.partners_and_campaigns()
             company.accounts()
-            company.category_settings()
+            company.lists()
             company.account_and_partner_activities()
             company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)

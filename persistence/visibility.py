@@ -140,7 +140,7 @@ SHARED = frozenset(
         "bundle_components",
         "exchange_rates",
         "contact_types",
-        "category_settings",
+        "list_values",
         "account_groups",
         "status_monitors",
         "status_indicators",

@@ -172,7 +172,7 @@ class Contact(Node):
 
     @strawberry.field(
         description="The lead status, shown only while the account is a PROSPECT in a category with lead status "
-        "switched on (`categorySettings`; null otherwise, and for consultants); the stored value is kept. The "
+        "switched on (`settings.contactCategories`; null otherwise, and for consultants); the stored value is kept. The "
         "contacts filter and criteria on lead status match exactly what this shows."
     )
     async def lead_status(self, info: Info) -> enums.LeadStatus | None:
@@ -184,7 +184,9 @@ class Contact(Node):
             return None
         settings = []
         if account.category is not None:
-            settings = await info.context.children(tables.category_settings, "category").load(account.category)
+            settings = await info.context.children(
+                tables.list_values, "key", where=tables.list_values.c.list_name == "CONTACT_CATEGORY", tag="category"
+            ).load(account.category)
         shown = visible_lead_status(
             DomainLeadStatus(self.__dict__["lead_status"]),
             DomainCategoryGroup(account.category_group),
@@ -210,20 +212,6 @@ class Contact(Node):
     tasks = task_connection("contact_id", "Tasks attached to this contact.")
     activities = rel.activities("contact_id", "this person (their own, which their status monitors judge)")
     status_indicators = indicators_field("CONTACT")
-
-
-@strawberry.type(
-    description="The settings of an account category (SuperOffice's category list): whether the contacts of "
-    "prospect accounts in it show their lead status. Kept per category value until categories become "
-    "configurable rows."
-)
-class CategorySetting(Node):
-    graphql_type = "CategorySetting"
-    category: str = strawberry.field(description="The category, as accounts carry it (`Account.category`).")
-    lead_status: bool = strawberry.field(
-        description="Lead status switched on: employees of PROSPECT accounts in this category show theirs."
-    )
-    version: int = strawberry.field(description="Increases with every change.")
 
 
 @strawberry.type(description="One column of the contact board: the contacts showing one lead status.")

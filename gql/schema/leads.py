@@ -180,7 +180,7 @@ class CampaignFiguresLoader(DataLoader):
 class Campaign(Node):
     graphql_type = "Campaign"
     name: str = strawberry.field(description="The campaign's name.")
-    status: enums.CampaignStatus = strawberry.field(description="Active or archived.")
+    status: enums.CampaignStatus = strawberry.field(description="Its status (ACTIVE or ARCHIVED built in).")
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     created_at: datetime = strawberry.field(description="When it was created.")

@@ -35,6 +35,7 @@ AREAS = [
     "conversations",
     "attachments",
     "imports",
+    "lists",
 ]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import accounts as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import Deleted, mutation, payload_type
 from gql.schema import enums
-from gql.schema.accounts import CategorySetting, ContactType
+from gql.schema.accounts import ContactType
 from gql.schema.inputs import acts_on, changes, described, gid, optional
-from gql.schema.mutations.common import RESTRICTED, WRITE, ContactPayload
+from gql.schema.mutations.common import WRITE, ContactPayload
 
 
 @strawberry.input(
@@ -63,12 +63,6 @@ class UpdateContactTypeInput:
 class DeleteContactTypeInput: ...
 
 
-@strawberry.input(description="Switch lead status on or off for an account category (admins).")
-class SetCategoryLeadStatusInput:
-    category: str = described("The category, as accounts carry it (e.g. Prospect).")
-    lead_status: bool = described("On (true): employees of PROSPECT accounts in the category show their lead status.")
-
-
 ContactTypePayload = payload_type(
     "The contact type as it is after the change.", contact_type=(ContactType, "The contact type.")
 )
@@ -81,6 +75,3 @@ set_contact_lead_status = mutation(wf.set_contact_lead_status, SetContactLeadSta
 create_contact_type = mutation(wf.create_contact_type, CreateContactTypeInput, ContactTypePayload, WRITE)
 update_contact_type = mutation(wf.update_contact_type, UpdateContactTypeInput, ContactTypePayload, WRITE)
 delete_contact_type = mutation(wf.delete_contact_type, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
-set_category_lead_status = mutation(
-    wf.set_category_lead_status, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED
-)
