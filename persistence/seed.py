@@ -37,7 +37,7 @@ from domain.enums import (
     TaskPriority,
 )
 from domain.leads import Campaign, Lead
-from domain.lists import ATTRIBUTES, DEFAULTS, ListName, ListValue
+from domain.lists import ListName, ListValue
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
@@ -1059,28 +1059,31 @@ class _Company:
         for contact_id, account_id in sorted(contacts)[2::6]:
             self.task(self.account_info[account_id]["manager"], self.at(60), contact_id=contact_id)
 
-    def lists(self) -> None:
-        """The configurable lists: today's values (domain/lists.py), and the demo's account categories as
-        contact categories, lead status switched on for the prospect categories (SuperOffice's "activate
-        lead status"), off for the others."""
-        values = {name: list(found) for name, found in DEFAULTS.items()}
-        values[ListName.CONTACT_CATEGORY] = [
-            (name, name, group is CategoryGroup.PROSPECT) for group, names in CATEGORIES.items() for name in names
+    def contact_categories(self) -> list[dict[str, Any]]:
+        """The demo's account categories as contact categories (the other lists hold the values migration 0019
+        inserts), lead status switched on for the prospect categories (SuperOffice's "activate lead status"),
+        off for the others. Rows without ids: they follow the migration's rows."""
+        stamps = self.stamps(self.anchor - timedelta(days=400))
+        names = [(name, group) for group, found in CATEGORIES.items() for name in found]
+        return [
+            {
+                **{
+                    k: v
+                    for k, v in to_row(
+                        ListValue(
+                            list_name=ListName.CONTACT_CATEGORY,
+                            key=name,
+                            label=name,
+                            position=position,
+                            lead_status=group is CategoryGroup.PROSPECT,
+                        )
+                    ).items()
+                    if k != "id"
+                },
+                **stamps,
+            }
+            for position, (name, group) in enumerate(names)
         ]
-        for list_name, found in values.items():
-            attribute = ATTRIBUTES[list_name]
-            for position, (key, label, flag) in enumerate(found):
-                self.add(
-                    tables.list_values,
-                    ListValue(
-                        list_name=list_name,
-                        key=key,
-                        label=label,
-                        position=position,
-                        **({attribute: flag} if attribute else {}),
-                    ),
-                    **self.stamps(self.anchor - timedelta(days=400)),
-                )
 
     def contact_activities(self) -> None:
         """A call or meeting with every fifth employee (the person's own activity), done, owned by the
@@ -1248,7 +1251,6 @@ BASE_TABLES = [
     tables.bundle_components,
     tables.partners,
     tables.contact_types,
-    tables.list_values,
     tables.campaigns,
     tables.accounts,
     tables.contacts,
@@ -1351,10 +1353,10 @@ async def seed(
             company.catalog()
             company.partners_and_campaigns()
             company.accounts()
-            company.lists()
             company.account_and_partner_activities()
             company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)
+            await _insert(conn, [(tables.list_values, company.contact_categories())], summary.counts)
             bar.set_description("seeding: opportunities")
             plan = company.opportunity_plan()
             for start in range(0, n, CHUNK):

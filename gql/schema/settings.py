@@ -12,7 +12,7 @@ from strawberry.types import Info
 from domain.lists import ListName as DomainListName
 from gql.schema.base import Node, described_enum
 from gql.schema.history import history_field
-from persistence import reads, tables
+from persistence import tables
 
 ListName = described_enum(
     DomainListName,
@@ -63,12 +63,10 @@ class ListValue(Node):
 
 
 async def _values(info: Info, list_name: DomainListName) -> list[ListValue]:
+    # One loader for every list: the lists asked for in one request are read in one statement.
     lv = tables.list_values
-    async with info.context.reads.connect() as conn:
-        rows = await reads.all_rows(
-            conn, lv, ("position", "key"), info.context.viewer, where=[lv.c.list_name == list_name.value]
-        )
-    return ListValue.from_rows(rows)
+    loader = info.context.children(lv, "list_name", order_by=(lv.c.position, lv.c.key), tag="settings")
+    return ListValue.from_rows(await loader.load(list_name.value))
 
 
 @strawberry.type(description="What admins configure; readable by every signed-in caller.")

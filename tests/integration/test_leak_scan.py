@@ -82,6 +82,7 @@ SHARED_TYPES = {
     "ProductUnit": "product_units",
     "PriceBook": "price_books",
     "ContactType": "contact_types",
+    "ListValue": "list_values",
     "StatusMonitor": "status_monitors",
     "ApiToken": "api_tokens",
 }
