@@ -4,7 +4,6 @@ the activity types, account types, campaign statuses, contract categories and co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -53,18 +52,15 @@ async def require_key(
     the list has no such key, or when it is inactive, unless it is the value the row has now (`current`: an
     inactive value stays on the rows that have it)."""
     list_name = ListName(list_name)
-    key = str(key.value if hasattr(key, "value") else key)
+    if key is None:
+        raise ValidationError(field, "is required")
+    key = str(getattr(key, "value", key))
     found = await find_value(uow, list_name, key)
     if found is None:
         raise ValidationError(field, f"{key!r} is not a key of the {list_name.words} list")
     if not found.active and key != current:
         raise ValidationError(field, f"{key!r} is inactive in the {list_name.words} list; it is not used on new writes")
     return found
-
-
-async def require_keys(uow: UnitOfWork, list_name: ListName, keys: Iterable[str], field: str) -> None:
-    for key in keys:
-        await require_key(uow, list_name, key, field)
 
 
 async def account_name_values(uow: UnitOfWork, values: dict, current: Account | None = None) -> dict:

@@ -9,6 +9,7 @@ from strawberry.types import Info
 from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
+from domain.lists import ListName
 from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.attachments import attachments_field
@@ -16,6 +17,7 @@ from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
+from gql.schema.settings import list_value_field
 from gql.schema.tasks import task_connection
 from persistence import filters as spec
 from persistence import tables
@@ -36,6 +38,7 @@ class KeyValue:
 class Account(Node):
     graphql_type = "Account"
     kind: enums.AccountKind = strawberry.field(description="Person, organization or login.")
+    kind_value = list_value_field(ListName.ACCOUNT_TYPE, "kind", "Its kind as a value of the account types (label).")
     name: str = strawberry.field(description="The display name (for a person: first and last name).")
     first_name: str | None = strawberry.field(description="A person's first name.")
     last_name: str | None = strawberry.field(description="A person's last name.")
@@ -51,6 +54,9 @@ class Account(Node):
     industry: str | None = strawberry.field(description="Industry.")
     key_account: bool = strawberry.field(description="True for a key account.")
     category: str | None = strawberry.field(description="The account's category (its contacts inherit it).")
+    category_value = list_value_field(
+        ListName.CONTACT_CATEGORY, "category", "Its category as a value of the contact categories (label, lead status)."
+    )
     category_group: enums.CategoryGroup = strawberry.field(description="Prospect, customer or other.")
     is_global: bool = strawberry.field(description="True when every user may see it.")
     is_private: bool = strawberry.field(description="True when only its creator may see it.")

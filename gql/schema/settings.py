@@ -5,12 +5,13 @@ contact categories, each a list of `ListValue` rows in their order."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from domain.lists import ListName as DomainListName
-from gql.schema.base import Node, described_enum
+from gql.schema.base import Node, described_enum, needs
 from gql.schema.history import history_field
 from persistence import tables
 
@@ -93,3 +94,21 @@ class Settings:
     )
     async def contact_categories(self, info: Info) -> list[ListValue]:
         return await _values(info, DomainListName.CONTACT_CATEGORY)
+
+
+def list_value_field(list_name: DomainListName, column: str, description: str) -> Any:
+    """A field of a row giving the list value its `column` stores (label, order, attributes), null when it
+    stores none (or a key the list has no row for); every row of a page in one statement."""
+    lv = tables.list_values
+
+    @strawberry.field(description=description)
+    @needs(column)
+    async def value(self: Any, info: Info) -> ListValue | None:
+        key = self.__dict__[column]
+        if key is None:
+            return None
+        loader = info.context.children(lv, "key", where=lv.c.list_name == list_name.value, tag=list_name.value)
+        found = await loader.load(key)
+        return ListValue.from_row(found[0]) if found else None
+
+    return value

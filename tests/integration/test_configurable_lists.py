@@ -171,6 +171,23 @@ async def test_keys_are_checked_and_only_admins_change_lists_while_everyone_read
     deleted = (await api.data(DELETE, {"input": {"id": unused["id"], "version": 1}}))["deleteListValue"]
     assert deleted["deletedId"] == unused["id"]
     assert statements(await api.post(SETTINGS)) == 1
+    # A row's value object (label, attributes): one statement more for a whole page.
+    plain = "{ salesActivities(first: 30) { nodes { id type } } accounts(first: 30) { nodes { id category } } }"
+    labelled = (
+        "{ salesActivities(first: 30) { nodes { id type typeValue { key label } } } "
+        "accounts(first: 30) { nodes { id category categoryValue { key leadStatus } } } }"
+    )
+    assert statements(await api.post(labelled)) == statements(await api.post(plain)) + 2
+    page = await api.data(labelled)
+    labels = {t["key"]: t["label"] for t in (await api.data(SETTINGS))["settings"]["activityTypes"]}
+    for node in page["salesActivities"]["nodes"]:
+        assert node["typeValue"] == {"key": node["type"], "label": labels[node["type"]]}
+    switches = {c["key"]: c["leadStatus"] for c in (await api.data(SETTINGS))["settings"]["contactCategories"]}
+    for node in page["accounts"]["nodes"]:
+        expected = (
+            None if node["category"] is None else {"key": node["category"], "leadStatus": switches[node["category"]]}
+        )
+        assert node["categoryValue"] == expected
 
 
 async def test_account_types_campaign_statuses_and_categories_follow_their_rows(api, writable):
@@ -313,6 +330,18 @@ async def test_a_database_made_by_0016_and_0018_keeps_every_value_it_stored(back
                     anonymized=False,
                     **stamps,
                 )
+            await add(
+                tables.status_monitors,
+                name="Scoped",
+                icon="flag",
+                colour="#ff0000",
+                priority=1,
+                entity_type="ACCOUNT",
+                rule={"kind": "NO_ACTIVITY", "days": 30, "activity_types": ["CALL"], "activity_state": "ANY"},
+                active=True,
+                scope={"categories": ["Scoped only"]},
+                **stamps,
+            )
             for status in ("ACTIVE", "ARCHIVED"):
                 await add(tables.campaigns, name=f"Campaign {status}", status=status, **stamps)
             product = await add(
@@ -409,5 +438,6 @@ async def test_a_database_made_by_0016_and_0018_keeps_every_value_it_stored(back
         "Cold": False,
         "Hot prospect": True,
         "Key customer": True,
+        "Scoped only": True,
         "Unused": False,
     }

@@ -57,13 +57,14 @@ class World:
         self.engine = create_engine(url)
         self.actor = Actor(user_id=summary.admin_user_id, role=Role.ADMIN)
         self.now = START
-        for key in ("A", "B"):  # the categories the steps move accounts between are contact categories
-            self.do(create_list_value, CreateListValue(list_name=ListName.CONTACT_CATEGORY, key=key, label=key))
-        self.steps.clear()
         self.scheduler = IndicatorScheduler(self.engine, clock=lambda: self.now)
         self.names = itertools.count(1)
         self.steps: list[str] = []  # of the running example
         self.failure: str | None = None  # the first inconsistency seen, with the steps that led to it
+        for key in ("A", "B"):  # the categories the steps move accounts between are contact categories
+            made = self.do(create_list_value, CreateListValue(list_name=ListName.CONTACT_CATEGORY, key=key, label=key))
+            assert made is not None
+        self.steps.clear()
 
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)

@@ -1,6 +1,7 @@
 """Configurable lists (issue 17, item 5): `list_values` holds the activity types, account types, campaign
 statuses, contract categories and contact categories. Today's values become rows with the key rows already
-store (the enum names; every distinct free-text category stored), so no row of data is rewritten. The
+store (the enum names; every distinct free-text category stored, and what status monitors name), so no row
+of data is rewritten. The
 contact categories take the "activate lead status" switch of `category_settings` (a category without a
 setting had it on, and keeps it on), which is dropped.
 
@@ -9,6 +10,8 @@ Revises: 0018_split
 Create Date: 2026-12-08
 """
 from __future__ import annotations
+
+import json
 
 from alembic import op
 import sqlalchemy as sa
@@ -67,6 +70,13 @@ def upgrade() -> None:
     sqlite_autoincrement=True
     )
     conn = op.get_bind()
+    # What status monitors name: activity types in their rules, categories in their scopes.
+    named = {'ACTIVITY_TYPE': set(), 'CONTACT_CATEGORY': set()}
+    for rule, scope in conn.execute(sa.text('SELECT rule, scope FROM status_monitors')):
+        rule = json.loads(rule) if isinstance(rule, str) else rule
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        named['ACTIVITY_TYPE'] |= set((rule or {}).get('activity_types') or ())
+        named['CONTACT_CATEGORY'] |= set((scope or {}).get('categories') or ())
     switched = {
         row.category: bool(row.lead_status)
         for row in conn.execute(sa.text('SELECT category, lead_status FROM category_settings'))
@@ -80,7 +90,7 @@ def upgrade() -> None:
     for list_name, defaults in DEFAULTS.items():
         attribute = ATTRIBUTE.get(list_name)
         keys = {key: (label, flag) for key, label, flag in defaults}
-        stored = set()
+        stored = set(named.get(list_name, ()))
         for table, column in STORED[list_name]:
             stored |= {
                 value for (value,) in conn.execute(
