@@ -9,7 +9,7 @@ from domain.errors import ValidationError
 
 @dataclass(kw_only=True)
 class Account(Entity):
-    kind: AccountKind
+    kind: str
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -36,15 +36,14 @@ class Account(Entity):
     partner_id: int | None = None
 
     def __post_init__(self) -> None:
-        self.kind = AccountKind(self.kind)
+        # The kind is a key of the configurable account types (domain/lists.py): the workflows check it and
+        # name a person-named account by first and last name (`domain.lists.account_names`).
+        self.kind = required(str(self.kind.value if isinstance(self.kind, AccountKind) else self.kind), "kind")
         self.category_group = CategoryGroup(self.category_group)
         self.email = check_email(self.email)
-        if self.kind is AccountKind.PERSON:
-            self.first_name = required(self.first_name, "firstName")
-            self.last_name = required(self.last_name, "lastName")
-            self.name = f"{self.first_name} {self.last_name}"
-        else:
-            self.name = required(self.name, "name")
+        if self.name is None and self.first_name and self.last_name:
+            self.name = f"{self.first_name.strip()} {self.last_name.strip()}"
+        self.name = required(self.name, "name")
         if self.is_private and self.is_global:
             raise ValidationError("isPrivate", "a private account cannot also be global")
         if self.is_private and self.created_by_id is None:
@@ -88,22 +87,6 @@ class Contact(Entity):
         self.lead_status = LeadStatus(self.lead_status)
         if (self.account_id is None) == (self.partner_id is None):
             raise ValidationError("accountId", "a contact belongs to exactly one account or one partner")
-
-
-@dataclass(kw_only=True)
-class CategorySetting(Entity):
-    """SuperOffice's "activate lead status" switch of an account category: the contacts of a prospect account
-    in the category show their lead status only while it is on (a category without a setting, and an account
-    without a category, have it on). Kept per category value until categories become configurable rows
-    (issue 17, item 5)."""
-
-    category: str
-    lead_status: bool = False
-
-    def __post_init__(self) -> None:
-        self.category = required(self.category, "category")
-        if len(self.category) > 100:
-            raise ValidationError("category", "is longer than 100 characters")
 
 
 def shows_lead_status(account_group: CategoryGroup | None, lead_status_on: bool) -> bool:

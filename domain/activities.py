@@ -3,8 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from domain.base import Entity, required
-from domain.enums import ActivityType
+from domain.base import Entity, key_of, required
 from domain.errors import ValidationError
 from domain.money import Money
 
@@ -14,7 +13,7 @@ class SalesActivity(Entity):
     """A call, meeting, task …, attached to exactly one lead, opportunity, account, contact (a person's own) or
     partner."""
 
-    type: ActivityType
+    type: str  # a key of the activity types (domain/lists.py)
     subject: str
     owner_id: int
     notes: str | None = None
@@ -29,7 +28,7 @@ class SalesActivity(Entity):
     contact_id: int | None = None
 
     def __post_init__(self) -> None:
-        self.type = ActivityType(self.type)
+        self.type = key_of(self.type, "type")
         self.subject = required(self.subject, "subject")
         targets = [self.lead_id, self.opportunity_id, self.account_id, self.partner_id, self.contact_id]
         if sum(t is not None for t in targets) != 1:

@@ -33,3 +33,12 @@ class Entity:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     version: int = 1
+
+
+def key_of(value: object, field_name: str) -> str:
+    """The key a configurable list value is stored as (domain/lists.py): a plain string, also when a built-in
+    enum member (ActivityType.CALL) is given."""
+    key = getattr(value, "value", value)
+    if not isinstance(key, str):
+        raise ValidationError(field_name, "is required")
+    return required(key, field_name)

@@ -4,8 +4,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from domain.base import Entity, required
-from domain.enums import ProductCategory
+from domain.base import Entity, key_of, required
 from domain.errors import ValidationError, ref
 from domain.money import Money, check_currency
 
@@ -14,14 +13,14 @@ from domain.money import Money, check_currency
 class Product(Entity):
     name: str
     code: str
-    category: ProductCategory
+    category: str  # a key of the contract categories (domain/lists.py)
     description: str | None = None
     active: bool = True
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
         self.code = required(self.code, "code")
-        self.category = ProductCategory(self.category)
+        self.category = key_of(self.category, "category")
 
 
 MAX_PERIOD_MONTHS = 1200

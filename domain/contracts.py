@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.base import Entity
-from domain.enums import ContractKind, ContractStatus, ProductCategory
+from domain.enums import ContractKind, ContractStatus
 from domain.errors import Conflict, ValidationError, ref
 from domain.money import Money
 
@@ -49,7 +49,7 @@ class Contract(Entity):
     ends_on: date | None = None
     product_id: int | None = None
     quote_item_id: int | None = None
-    category: ProductCategory | None = None
+    category: str | None = None  # a key of the contract categories (its product's, when it was sold)
     status: ContractStatus = ContractStatus.ACTIVE
     # Cancelled (or terminated early) on this date, and why; set by cancelContract.
     cancelled_on: date | None = None
@@ -59,6 +59,8 @@ class Contract(Entity):
 
     def __post_init__(self) -> None:
         self.kind = ContractKind(self.kind)
+        if self.category is not None:
+            self.category = str(getattr(self.category, "value", self.category))
         self.status = ContractStatus(self.status)
         if self.kind is ContractKind.TIME_BASED and self.ends_on is None:
             raise ValidationError("endsOn", "a time-based contract has an end")

@@ -70,7 +70,7 @@ _CREATED = {"CREATED_AT": Field("created_at", "TIME"), "UPDATED_AT": Field("upda
 
 FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
     CriteriaEntity.ACCOUNT: {
-        "KIND": _enum("kind", enums.AccountKind),
+        "KIND": Field("kind", _TEXT),  # a key of the configurable account types
         "COUNTRY": Field("country", _TEXT),
         "INDUSTRY": Field("industry", _TEXT),
         "MANAGER": _ref("manager_id", "User"),
@@ -116,7 +116,7 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
         **_CREATED,
     },
     CriteriaEntity.ACTIVITY: {
-        "TYPE": _enum("type", enums.ActivityType),
+        "TYPE": Field("type", _TEXT),  # a key of the configurable activity types
         "OWNER": _ref("owner_id", "User"),
         "LEAD": _ref("lead_id", "Lead"),
         "OPPORTUNITY": _ref("opportunity_id", "Opportunity"),

@@ -59,7 +59,7 @@ EVENT_ENTITY_TYPE = {
 
 @dataclass(frozen=True)
 class ActivityFact:
-    type: ActivityType
+    type: str  # a key of the activity types
     done: bool
     at: datetime  # occurred_at, else due_at, else created_at
     due_at: datetime | None = None
@@ -73,7 +73,7 @@ class ActivityFact:
         due_at: datetime | None,
         created_at: datetime,
     ) -> ActivityFact:
-        return cls(ActivityType(type), bool(done), occurred_at or due_at or created_at, due_at)
+        return cls(str(getattr(type, "value", type)), bool(done), occurred_at or due_at or created_at, due_at)
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
         return _windowed(now, [(times, timedelta(weeks=rule.weeks or 0))], lambda c: c[0] > limit)
     if kind is RuleKind.MANY_MEETINGS_NO_SALE:
         width = timedelta(days=rule.days or 0)
-        meetings = [a.at for a in facts.activities if a.type is ActivityType.MEETING]
+        meetings = [a.at for a in facts.activities if a.type == ActivityType.MEETING.value]
         wins = [o.won_at for o in facts.opportunities if o.won_at is not None]
         least = rule.count or 0
         return _windowed(now, [(meetings, width), (wins, width)], lambda c: c[0] >= least and c[1] == 0)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.base import Entity, check_email, required
+from domain.base import Entity, check_email, key_of, required
 from domain.commands import camel
 from domain.enums import CampaignStatus, LeadStatus
 from domain.errors import Conflict, ValidationError, ref
@@ -48,14 +48,14 @@ MAX_LENGTHS = {
 @dataclass(kw_only=True)
 class Campaign(Entity):
     name: str
-    status: CampaignStatus = CampaignStatus.ACTIVE
+    status: str = CampaignStatus.ACTIVE.value  # a key of the campaign statuses (domain/lists.py)
     costs: Money | None = None
     starts_on: date | None = None
     ends_on: date | None = None
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
-        self.status = CampaignStatus(self.status)
+        self.status = key_of(self.status, "status")
         if self.costs is not None and self.costs.amount < 0:
             raise ValidationError("costs", "cannot be negative")
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from domain.base import Entity, required
-from domain.enums import ActivityType, Stage
+from domain.enums import Stage
 from domain.errors import ValidationError
 
 
@@ -76,13 +76,13 @@ class Rule:
     weeks: int | None = None
     months: int | None = None
     count: int | None = None
-    activity_types: tuple[ActivityType, ...] = ()
+    activity_types: tuple[str, ...] = ()  # keys of the activity types (checked by the workflows)
     activity_state: ActivityState = ActivityState.ANY
     stage: Stage | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", RuleKind(self.kind))
-        object.__setattr__(self, "activity_types", tuple(ActivityType(t) for t in self.activity_types))
+        object.__setattr__(self, "activity_types", tuple(str(getattr(t, "value", t)) for t in self.activity_types))
         object.__setattr__(self, "activity_state", ActivityState(self.activity_state))
         if self.stage is not None:
             object.__setattr__(self, "stage", Stage(self.stage))
@@ -112,7 +112,7 @@ class Rule:
             "weeks": self.weeks,
             "months": self.months,
             "count": self.count,
-            "activity_types": [t.value for t in self.activity_types],
+            "activity_types": list(self.activity_types),
             "activity_state": self.activity_state.value,
             "stage": self.stage.value if self.stage else None,
         }

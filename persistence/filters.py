@@ -200,10 +200,10 @@ ACCOUNTS = FilterSpec(
 
 def shows_lead_status() -> ColumnElement:
     """The contact shows its lead status (`domain.accounts.shows_lead_status`): an employee of a prospect
-    account whose category has lead status switched on (on unless a setting switches it off). True or false
-    for every contact, never unknown."""
-    a, cs, c = tables.accounts, tables.category_settings, tables.contacts
-    switched_off = select(cs.c.category).where(cs.c.lead_status == false())
+    account whose contact category has lead status switched on (an account without a category, or with a
+    category the list does not hold, has it on). True or false for every contact, never unknown."""
+    a, lv, c = tables.accounts, tables.list_values, tables.contacts
+    switched_off = select(lv.c.key).where(lv.c.list_name == "CONTACT_CATEGORY", lv.c.lead_status == false())
     prospects = select(a.c.id).where(
         a.c.category_group == "PROSPECT", or_(a.c.category.is_(None), a.c.category.not_in(switched_off))
     )

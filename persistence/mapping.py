@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
+from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.attachments import Attachment, AttachmentVersion
 from domain.base import Entity
@@ -24,6 +24,7 @@ from domain.documents import DocumentTemplate, QuoteDocument
 from domain.errors import Ref
 from domain.identity import LeadMatchingSettings
 from domain.leads import Campaign, Lead
+from domain.lists import ListValue
 from domain.money import Money
 from domain.monitors import StatusMonitor
 from domain.opportunities import BusinessRole, Opportunity
@@ -43,7 +44,7 @@ TABLES: dict[type[Entity], Table] = {
     AccountGroup: tables.account_groups,
     Contact: tables.contacts,
     ContactType: tables.contact_types,
-    CategorySetting: tables.category_settings,
+    ListValue: tables.list_values,
     Goal: tables.goals,
     SalesActivity: tables.sales_activities,
     Bundle: tables.bundles,

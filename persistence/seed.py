@@ -18,7 +18,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
-from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
+from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.catalog import Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract, add_months
@@ -37,6 +37,7 @@ from domain.enums import (
     TaskPriority,
 )
 from domain.leads import Campaign, Lead
+from domain.lists import ListName, ListValue
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, Team, User
@@ -1083,16 +1084,31 @@ class _Company:
         for contact_id, account_id in sorted(contacts)[2::6]:
             self.task(self.account_info[account_id]["manager"], self.at(60), contact_id=contact_id)
 
-    def category_settings(self) -> None:
-        """Lead status switched on for the prospect categories (SuperOffice's "activate lead status"), off for
-        the others."""
-        for group, names in CATEGORIES.items():
-            for name in names:
-                self.add(
-                    tables.category_settings,
-                    CategorySetting(category=name, lead_status=group is CategoryGroup.PROSPECT),
-                    **self.stamps(self.anchor - timedelta(days=400)),
-                )
+    def contact_categories(self) -> list[dict[str, Any]]:
+        """The demo's account categories as contact categories (the other lists hold the values migration 0019
+        inserts), lead status switched on for the prospect categories (SuperOffice's "activate lead status"),
+        off for the others. Rows without ids: they follow the migration's rows."""
+        stamps = self.stamps(self.anchor - timedelta(days=400))
+        names = [(name, group) for group, found in CATEGORIES.items() for name in found]
+        return [
+            {
+                **{
+                    k: v
+                    for k, v in to_row(
+                        ListValue(
+                            list_name=ListName.CONTACT_CATEGORY,
+                            key=name,
+                            label=name,
+                            position=position,
+                            lead_status=group is CategoryGroup.PROSPECT,
+                        )
+                    ).items()
+                    if k != "id"
+                },
+                **stamps,
+            }
+            for position, (name, group) in enumerate(names)
+        ]
 
     def contact_activities(self) -> None:
         """A call or meeting with every fifth employee (the person's own activity), done, owned by the
@@ -1260,7 +1276,6 @@ BASE_TABLES = [
     tables.bundle_components,
     tables.partners,
     tables.contact_types,
-    tables.category_settings,
     tables.campaigns,
     tables.accounts,
     tables.contacts,
@@ -1365,10 +1380,10 @@ async def seed(
             company.partners_and_campaigns()
             company.accounts()
             company.agreement_book()
-            company.category_settings()
             company.account_and_partner_activities()
             company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)
+            await _insert(conn, [(tables.list_values, company.contact_categories())], summary.counts)
             bar.set_description("seeding: opportunities")
             plan = company.opportunity_plan()
             for start in range(0, n, CHUNK):

@@ -484,16 +484,24 @@ lead_matching_settings = Table(
     *_stamps(),
 )
 
-# Whether contacts of accounts in a category show a lead status (migration 0014): SuperOffice's "activate lead
-# status" switch of a category, kept per category value until categories become configurable rows (issue 17,
-# item 5). A category without a row (and an account without a category) has it on.
-category_settings = Table(
-    "category_settings",
+# Configurable lists (migration 0019, issue 17 item 5; domain/lists.py): activity types, account types, campaign
+# statuses, contract categories and contact categories. Rows keep the key (accounts.kind, sales_activities.type,
+# campaigns.status, products.category and contracts.category, accounts.category); the list-specific attributes
+# are null on the other lists' rows. The contact categories' `lead_status` replaced `category_settings`.
+list_values = Table(
+    "list_values",
     metadata,
     _id(),
-    Column("category", String(100), nullable=False, unique=True),
-    Column("lead_status", Boolean, nullable=False, default=False),
+    Column("list_name", String(32), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("person_name", Boolean),
+    Column("archived", Boolean),
+    Column("lead_status", Boolean),
     *_stamps(),
+    UniqueConstraint("list_name", "key"),
 )
 
 sales_activities = Table(

@@ -138,7 +138,7 @@ SHARED = frozenset(
         "product_units",
         "exchange_rates",
         "contact_types",
-        "category_settings",
+        "list_values",
         "account_groups",
         "status_monitors",
         "status_indicators",

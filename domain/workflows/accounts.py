@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType, shows_lead_status
+from domain.accounts import Account, AccountGroup, Contact, ContactType, shows_lead_status
 from domain.activities import SalesActivity
 from domain.audit import business_role
 from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract
-from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus, Role
+from domain.enums import CategoryGroup, ContactKind, LeadStatus
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountChanged,
@@ -24,9 +24,11 @@ from domain.events import (
     DomainEvent,
 )
 from domain.leads import Lead
+from domain.lists import ListName
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, User
 from domain.uow import Link, UnitOfWork
+from domain.workflows.lists import account_name_values, find_value, require_key
 from domain.workflows.privacy import wipe_person_of_contact
 
 
@@ -48,16 +50,6 @@ class ContactTypeEvent(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class ContactTypeChanged(ContactTypeEvent):
     """A contact type was created, renamed or deleted (data: change, name, kind)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CategorySettingEvent(DomainEvent):
-    entity_type: ClassVar[str] = "CategorySetting"
-
-
-@dataclass(frozen=True, kw_only=True)
-class CategorySettingChanged(CategorySettingEvent):
-    """An account category's lead status was switched on or off (data: category, leadStatus)."""
 
 
 ACCOUNT_FIELDS = (
@@ -101,7 +93,7 @@ def custom_attributes(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 @dataclass(kw_only=True)
 class CreateAccount:
-    kind: AccountKind
+    kind: str
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -142,8 +134,11 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
     """Create an account (you are its creator: only you may make it private)."""
     creator = uow.actor.user_id
     _check_privacy(cmd.is_private, cmd.is_global, creator, creator, "isGlobal")
+    fields = await account_name_values(uow, {name: getattr(cmd, name) for name in ACCOUNT_FIELDS})
+    if cmd.category is not None:
+        await require_key(uow, ListName.CONTACT_CATEGORY, cmd.category, "category")
     account = Account(
-        **{name: getattr(cmd, name) for name in ACCOUNT_FIELDS},
+        **fields,
         created_by_id=creator,
         parent_id=cmd.parent_id,
         partner_id=cmd.partner_id,
@@ -160,7 +155,7 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
             entity_id=account.id,
             data={
                 "name": account.name,
-                "kind": account.kind.value,
+                "kind": account.kind,
                 "categoryGroup": account.category_group.value,
                 "managerId": account.manager_id,
                 "parentId": account.parent_id,
@@ -176,7 +171,7 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
 class UpdateAccount:
     id: int
     version: int | None = None
-    kind: AccountKind = UNSET
+    kind: str = UNSET
     name: str | None = UNSET
     first_name: str | None = UNSET
     last_name: str | None = UNSET
@@ -206,8 +201,8 @@ async def lead_status_on(uow: UnitOfWork, account: Account) -> bool:
         return False
     if account.category is None:
         return True
-    found = await uow.find(CategorySetting, category=account.category)
-    return shows_lead_status(account.category_group, not found or found[0].lead_status)
+    found = await find_value(uow, ListName.CONTACT_CATEGORY, account.category)
+    return shows_lead_status(account.category_group, found is None or bool(found.lead_status))
 
 
 async def reset_lead_status_on_entering_prospect(uow: UnitOfWork, before: Account, after: Account) -> list[int]:
@@ -258,6 +253,9 @@ async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
         )
     if values.get("manager_id") is not None:
         await uow.get(User, values["manager_id"])
+    values = await account_name_values(uow, values, account)
+    if values.get("category") is not None:
+        await require_key(uow, ListName.CONTACT_CATEGORY, values["category"], "category", account.category)
     updated = await uow.update(apply(account, values))
     reset = await reset_lead_status_on_entering_prospect(uow, account, updated)
     data: dict[str, Any] = {"fields": sorted(values)}
@@ -311,7 +309,7 @@ async def delete_account(cmd: DeleteAccount, uow: UnitOfWork) -> int:
         uow.record(
             ActivityDeleted(
                 entity_id=activity.id,
-                data={"type": activity.type.value, "accountId": account.id, "reason": "account deleted"},
+                data={"type": activity.type, "accountId": account.id, "reason": "account deleted"},
             )
         )
     for related in await uow.links(Link.RELATED_ACCOUNT, account_id=account.id):
@@ -830,34 +828,3 @@ async def set_contact_lead_status(cmd: SetContactLeadStatus, uow: UnitOfWork) ->
     )
     await uow.commit()
     return updated
-
-
-@dataclass(kw_only=True)
-class SetCategoryLeadStatus:
-    category: str
-    lead_status: bool
-
-
-async def set_category_lead_status(cmd: SetCategoryLeadStatus, uow: UnitOfWork) -> CategorySetting:
-    """Switch lead status on or off for an account category (SuperOffice's "activate lead status"; admins): the
-    contacts of prospect accounts in the category show their lead status only while it is on. Switching it
-    keeps every contact's stored status (shown again as it was); an account moved into such a category starts
-    its contacts at OPEN."""
-    if uow.actor.role is not Role.ADMIN:
-        raise PermissionDenied("only an admin may switch lead status for a category")
-    wanted = CategorySetting(category=cmd.category, lead_status=cmd.lead_status)
-    found = await uow.find(CategorySetting, category=wanted.category)
-    if found:
-        setting = found[0]
-        if setting.lead_status is wanted.lead_status:
-            return setting
-        setting = await uow.update(apply(setting, {"lead_status": wanted.lead_status}))
-    else:
-        setting = await uow.add(wanted)
-    uow.record(
-        CategorySettingChanged(
-            entity_id=setting.id, data={"category": setting.category, "leadStatus": setting.lead_status}
-        )
-    )
-    await uow.commit()
-    return setting

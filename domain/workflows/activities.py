@@ -10,13 +10,14 @@ from typing import Any
 from domain.accounts import Account, Contact
 from domain.activities import SalesActivity
 from domain.commands import UNSET, apply, changes, expect_version
-from domain.enums import ActivityType
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import ActivityChanged, ActivityDeleted, ActivityLogged
 from domain.leads import Lead
+from domain.lists import ListName
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
+from domain.workflows.lists import require_key
 
 KINDS: dict[str, type] = {kind.__name__: kind for kind in (Lead, Opportunity, Account, Contact, Partner)}
 
@@ -51,7 +52,7 @@ def attached_to(activity: SalesActivity) -> dict[str, int]:
 @dataclass(kw_only=True)
 class CreateSalesActivity:
     attach_to: Target
-    type: ActivityType
+    type: str
     subject: str
     owner_id: int | None = None
     notes: str | None = None
@@ -80,13 +81,14 @@ async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> Sa
         duration_minutes=cmd.duration_minutes,
         **{target.column: target.id},
     )
+    await require_key(uow, ListName.ACTIVITY_TYPE, activity.type, "type")
     await uow.get(User, owner_id)
     await uow.get(KINDS[target.kind], target.id)
     activity = await uow.add(activity)
     uow.record(
         ActivityLogged(
             entity_id=activity.id,
-            data={"type": activity.type.value, "ownerId": owner_id, "done": activity.done, **attached_to(activity)},
+            data={"type": activity.type, "ownerId": owner_id, "done": activity.done, **attached_to(activity)},
         )
     )
     await uow.commit()
@@ -97,7 +99,7 @@ async def create_sales_activity(cmd: CreateSalesActivity, uow: UnitOfWork) -> Sa
 class UpdateSalesActivity:
     id: int
     version: int | None = None
-    type: ActivityType = UNSET
+    type: str = UNSET
     subject: str = UNSET
     owner_id: int = UNSET
     notes: str | None = UNSET
@@ -112,12 +114,14 @@ async def update_sales_activity(cmd: UpdateSalesActivity, uow: UnitOfWork) -> Sa
     expect_version(activity, cmd.version)
     values = changes(cmd, "type", "subject", "owner_id", "notes", "due_at", "occurred_at", "duration_minutes")
     changed = apply(activity, values)
+    if "type" in values:
+        await require_key(uow, ListName.ACTIVITY_TYPE, changed.type, "type", activity.type)
     if "owner_id" in values:
         await uow.get(User, values["owner_id"])
     updated = await uow.update(changed)
     uow.record(
         ActivityChanged(
-            entity_id=updated.id, data={"type": updated.type.value, "fields": sorted(values), **attached_to(updated)}
+            entity_id=updated.id, data={"type": updated.type, "fields": sorted(values), **attached_to(updated)}
         )
     )
     await uow.commit()
@@ -145,7 +149,7 @@ async def complete_sales_activity(cmd: CompleteSalesActivity, uow: UnitOfWork) -
     uow.record(
         ActivityChanged(
             entity_id=done.id,
-            data={"type": done.type.value, "fields": sorted(values), "completed": True, **attached_to(done)},
+            data={"type": done.type, "fields": sorted(values), "completed": True, **attached_to(done)},
         )
     )
     await uow.commit()
@@ -163,6 +167,6 @@ async def delete_sales_activity(cmd: DeleteSalesActivity, uow: UnitOfWork) -> Sa
     activity = await uow.get(SalesActivity, cmd.id)
     expect_version(activity, cmd.version)
     await uow.delete(activity)
-    uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type.value, **attached_to(activity)}))
+    uow.record(ActivityDeleted(entity_id=activity.id, data={"type": activity.type, **attached_to(activity)}))
     await uow.commit()
     return activity

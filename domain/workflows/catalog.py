@@ -28,9 +28,11 @@ from domain.contracts import Contract
 from domain.enums import ProductCategory
 from domain.errors import Conflict, NotFound, ValidationError, ref
 from domain.events import CatalogChanged
+from domain.lists import ListName
 from domain.money import Money, check_currency, to_decimal
 from domain.quotes import Quote, QuoteItem
 from domain.uow import Link, UnitOfWork
+from domain.workflows.lists import list_values, require_key
 
 # What the columns hold (a longer value would fail in the database instead of as a ValidationError).
 LENGTHS: dict[type, dict[str, tuple[str, int]]] = {
@@ -271,13 +273,14 @@ async def _unique_code(uow: UnitOfWork, code: str, product_id: int | None = None
 class CreateProduct:
     name: str
     code: str
-    category: ProductCategory
+    category: str
     description: str | None = None
     active: bool = True
 
 
 async def create_product(cmd: CreateProduct, uow: UnitOfWork) -> Product:
-    """Create a product (add its units with addProductUnit)."""
+    """Create a product (add its units with addProductUnit); its category is a key of the contract categories."""
+    await require_key(uow, ListName.CONTRACT_CATEGORY, cmd.category, "category")
     product = Product(
         name=cmd.name, code=cmd.code, category=cmd.category, description=cmd.description, active=cmd.active
     )
@@ -295,7 +298,7 @@ class UpdateProduct:
     version: int | None = None
     name: str = UNSET
     code: str = UNSET
-    category: ProductCategory = UNSET
+    category: str = UNSET
     description: str | None = UNSET
     active: bool = UNSET
 
@@ -305,6 +308,8 @@ async def update_product(cmd: UpdateProduct, uow: UnitOfWork) -> Product:
     product = await uow.get(Product, cmd.id)
     expect_version(product, cmd.version)
     values = changes(cmd, "name", "code", "category", "description", "active")
+    if "category" in values:
+        await require_key(uow, ListName.CONTRACT_CATEGORY, values["category"], "category", product.category)
     updated = fits(apply(product, values))
     if "code" in values:
         await _unique_code(uow, updated.code, product.id)
@@ -915,9 +920,12 @@ _FIELD_COLUMN = {
 }
 
 
-def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportRow]:
+def parse_import(
+    text: str, books_by_name: dict[str, list[int]], categories: tuple[str, ...] = tuple(ProductCategory.__members__)
+) -> list[ImportRow]:
     """Every row of the CSV checked before anything is written: the first bad one raises an
-    ImportRowError with its line (the header is line 1) and column."""
+    ImportRowError with its line (the header is line 1) and column. `categories`: the active keys of the
+    contract categories."""
     if not (text or "").strip():
         raise ValidationError("csv", "is empty; send a header row and at least one product row")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True, strict=True)
@@ -946,10 +954,8 @@ def parse_import(text: str, books_by_name: dict[str, list[int]]) -> list[ImportR
             continue
         code = _cell(raw, "code")
         category = _cell(raw, "category").upper().replace(" ", "_")
-        if category not in ProductCategory.__members__:
-            raise ImportRowError(
-                line, "category", f"{_cell(raw, 'category')!r} is not one of {', '.join(ProductCategory.__members__)}"
-            )
+        if category not in categories:
+            raise ImportRowError(line, "category", f"{_cell(raw, 'category')!r} is not one of {', '.join(categories)}")
         product = _product(line, raw, code, category)
         if code in products:
             first_line, first = products[code]
@@ -1047,7 +1053,7 @@ def _product(line: int, raw: dict[str, str | None], code: str, category: str) ->
             Product(
                 name=_cell(raw, "name"),
                 code=code,
-                category=ProductCategory[category],
+                category=category,
                 description=_cell(raw, "description") or None,
             )
         )
@@ -1061,7 +1067,8 @@ async def import_products(cmd: ImportProducts, uow: UnitOfWork) -> ImportResult:
     books: dict[str, list[int]] = {}
     for book in await uow.find(PriceBook):
         books.setdefault(book.name, []).append(book.id)
-    rows = parse_import(cmd.csv, books)
+    categories = tuple(v.key for v in await list_values(uow, ListName.CONTRACT_CATEGORY) if v.active)
+    rows = parse_import(cmd.csv, books, categories)
     result = ImportResult()
     saved: dict[str, Product] = {}
     units: dict[tuple[int, str], ProductUnit] = {}

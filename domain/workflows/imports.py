@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.accounts import Account, Contact, ContactType
-from domain.enums import AccountKind, ContactKind, LeadStatus
+from domain.enums import ContactKind, LeadStatus
 from domain.errors import ImportRejected, RowProblem, ValidationError
 from domain.events import AccountCreated, ContactCreated
+from domain.lists import DEFAULTS, ListName, account_names
 from domain.uow import UnitOfWork
+from domain.workflows.lists import list_values
 
 MAX_ROWS = 10_000
 MAX_REPORTED = 200  # a file that is wrong everywhere is reported up to here, then counted
@@ -151,17 +153,25 @@ def _values(
     return values if ok else None
 
 
-def _build(line: int, problems: _Problems, make: Callable[..., Any], **values: Any) -> Any:
-    """`make(**values)`, or None after reporting its ValidationError as the row's problem."""
+def _build(line: int, problems: _Problems, make: Callable[..., Any], *args: Any, **values: Any) -> Any:
+    """`make(*args, **values)`, or None after reporting its ValidationError as the row's problem."""
     try:
-        return make(**values)
+        return make(*args, **values)
     except ValidationError as error:
         problems.add(line, FIELD_COLUMN.get(error.field, error.field), error.reason)
         return None
 
 
-def parse_accounts(text: str, creator: int | None) -> list[Account]:
-    """Every account of the CSV, or ImportRejected with every bad row."""
+def _named(person_name: bool, **values: Any) -> Account:
+    if person_name:
+        values["name"] = account_names(True, None, values.get("first_name"), values.get("last_name"))
+    return Account(**values)
+
+
+def parse_accounts(text: str, creator: int | None, types: dict[str, bool] | None = None) -> list[Account]:
+    """Every account of the CSV, or ImportRejected with every bad row. `types`: the active account types, each
+    with whether it names its accounts by first and last name (the built-in ones when not given)."""
+    types = types if types is not None else {key: bool(flag) for key, _, flag in DEFAULTS[ListName.ACCOUNT_TYPE]}
     problems = _Problems()
     accounts: list[Account] = []
     for line, cells in _rows(text, ACCOUNT_COLUMNS, ()):
@@ -169,8 +179,8 @@ def parse_accounts(text: str, creator: int | None) -> list[Account]:
         if values is None:
             continue
         kind_text = (values.pop("kind") or "ORGANIZATION").upper()
-        if kind_text not in AccountKind.__members__:
-            problems.add(line, "kind", f"{kind_text!r} is not one of {', '.join(AccountKind.__members__)}")
+        if kind_text not in types:
+            problems.add(line, "kind", f"{kind_text!r} is not one of {', '.join(types)}")
             continue
         country = values.get("country")
         if country is not None and not (len(country) == 2 and country.isalpha()):
@@ -178,7 +188,7 @@ def parse_accounts(text: str, creator: int | None) -> list[Account]:
             continue
         if country is not None:
             values["country"] = country.upper()
-        account = _build(line, problems, Account, kind=AccountKind[kind_text], created_by_id=creator, **values)
+        account = _build(line, problems, _named, types[kind_text], kind=kind_text, created_by_id=creator, **values)
         if account is not None:
             accounts.append(account)
     problems.reject_any()
@@ -191,14 +201,15 @@ async def import_accounts(cmd: ImportAccounts, uow: UnitOfWork) -> ImportedAccou
     nothing is written and the ImportRejected error lists every bad row with its line and column. You are the
     creator of the accounts. Users only."""
     uow.actor.ensure_staff("import accounts")
-    accounts = await uow.add_all(parse_accounts(cmd.csv, uow.actor.user_id))
+    types = {v.key: bool(v.person_name) for v in await list_values(uow, ListName.ACCOUNT_TYPE) if v.active}
+    accounts = await uow.add_all(parse_accounts(cmd.csv, uow.actor.user_id, types))
     for account in accounts:
         uow.record(
             AccountCreated(
                 entity_id=account.id,
                 data={
                     "name": account.name,
-                    "kind": account.kind.value,
+                    "kind": account.kind,
                     "categoryGroup": account.category_group.value,
                     "managerId": None,
                     "parentId": None,

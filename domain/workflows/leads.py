@@ -370,7 +370,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
     elif cmd.create_account:
         account = await uow.add(account_from_lead(lead, owner_id, uow.actor.user_id))
         created_account = True
-        uow.record(AccountCreated(entity_id=account.id, data={"fromLeadId": lead.id, "kind": account.kind.value}))
+        uow.record(AccountCreated(entity_id=account.id, data={"fromLeadId": lead.id, "kind": account.kind}))
     elif lead.account_id is not None:
         account = await _visible_account(uow, lead.account_id)
     if account is None:

@@ -10,9 +10,11 @@ from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.criteria import monitors_named, relative
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import DomainEvent
+from domain.lists import ListName
 from domain.monitors import MonitoredEntity, MonitorScope, Rule, StatusMonitor
 from domain.selections import Selection
 from domain.uow import UnitOfWork
+from domain.workflows.lists import require_key
 
 NAME_MAX = 200  # the column's length
 ICON_MAX = 64
@@ -124,6 +126,19 @@ async def _check_scope(uow: UnitOfWork, monitor: StatusMonitor) -> None:
         )
 
 
+async def _check_keys(uow: UnitOfWork, monitor: StatusMonitor, before: StatusMonitor | None = None) -> None:
+    """The activity types a rule names and the categories a scope names are keys of their lists, active unless
+    the monitor named them already."""
+    had_types = set(before.rule.activity_types) if before else set()
+    for key in monitor.rule.activity_types:
+        if key not in had_types:
+            await require_key(uow, ListName.ACTIVITY_TYPE, key, "rule.activityTypes")
+    had_categories = set(before.scope.categories) if before and before.scope else set()
+    for key in monitor.scope.categories if monitor.scope else ():
+        if key not in had_categories:
+            await require_key(uow, ListName.CONTACT_CATEGORY, key, "scope.categories")
+
+
 async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> StatusMonitor:
     """Define a status monitor: a typed rule that marks accounts, contacts or opportunities with its indicator while the
     rule holds."""
@@ -138,6 +153,7 @@ async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> St
     monitor = StatusMonitor(entity_type=cmd.entity_type, rule=cmd.rule, active=cmd.active, scope=cmd.scope, **values)
     await _ensure_unique_name(uow, monitor.name)
     await _check_scope(uow, monitor)
+    await _check_keys(uow, monitor)
     monitor = await uow.add(monitor)
     uow.record(StatusMonitorChanged(entity_id=monitor.id, data={"change": "CREATED", **_summary(monitor)}))
     await uow.commit()
@@ -163,6 +179,7 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
         await _ensure_unique_name(uow, updated.name, own_id=monitor.id)
     if "scope" in values or "entity_type" in values:
         await _check_scope(uow, updated)
+    await _check_keys(uow, updated, monitor)
     fields = sorted(name for name in values if getattr(updated, name) != getattr(monitor, name))
     updated = await uow.update(updated)
     uow.record(

@@ -93,7 +93,7 @@ async def delete_partner(cmd: DeletePartner, uow: UnitOfWork) -> int:
         uow.record(
             ActivityDeleted(
                 entity_id=activity.id,
-                data={"type": activity.type.value, "partnerId": partner.id, "reason": "partner deleted"},
+                data={"type": activity.type, "partnerId": partner.id, "reason": "partner deleted"},
             )
         )
     await uow.delete(partner)

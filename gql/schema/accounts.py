@@ -9,6 +9,7 @@ from strawberry.types import Info
 from domain.accounts import visible_lead_status
 from domain.enums import CategoryGroup as DomainCategoryGroup
 from domain.enums import LeadStatus as DomainLeadStatus
+from domain.lists import ListName
 from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.attachments import attachments_field
@@ -16,6 +17,7 @@ from gql.schema.base import Node, needs
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
+from gql.schema.settings import list_value_field
 from gql.schema.tasks import task_connection
 from persistence import filters as spec
 from persistence import tables
@@ -36,6 +38,7 @@ class KeyValue:
 class Account(Node):
     graphql_type = "Account"
     kind: enums.AccountKind = strawberry.field(description="Person, organization or login.")
+    kind_value = list_value_field(ListName.ACCOUNT_TYPE, "kind", "Its kind as a value of the account types (label).")
     name: str = strawberry.field(description="The display name (for a person: first and last name).")
     first_name: str | None = strawberry.field(description="A person's first name.")
     last_name: str | None = strawberry.field(description="A person's last name.")
@@ -51,6 +54,9 @@ class Account(Node):
     industry: str | None = strawberry.field(description="Industry.")
     key_account: bool = strawberry.field(description="True for a key account.")
     category: str | None = strawberry.field(description="The account's category (its contacts inherit it).")
+    category_value = list_value_field(
+        ListName.CONTACT_CATEGORY, "category", "Its category as a value of the contact categories (label, lead status)."
+    )
     category_group: enums.CategoryGroup = strawberry.field(description="Prospect, customer or other.")
     is_global: bool = strawberry.field(description="True when every user may see it.")
     is_private: bool = strawberry.field(description="True when only its creator may see it.")
@@ -172,7 +178,7 @@ class Contact(Node):
 
     @strawberry.field(
         description="The lead status, shown only while the account is a PROSPECT in a category with lead status "
-        "switched on (`categorySettings`; null otherwise, and for consultants); the stored value is kept. The "
+        "switched on (`settings.contactCategories`; null otherwise, and for consultants); the stored value is kept. The "
         "contacts filter and criteria on lead status match exactly what this shows."
     )
     async def lead_status(self, info: Info) -> enums.LeadStatus | None:
@@ -184,7 +190,9 @@ class Contact(Node):
             return None
         settings = []
         if account.category is not None:
-            settings = await info.context.children(tables.category_settings, "category").load(account.category)
+            settings = await info.context.children(
+                tables.list_values, "key", where=tables.list_values.c.list_name == "CONTACT_CATEGORY", tag="category"
+            ).load(account.category)
         shown = visible_lead_status(
             DomainLeadStatus(self.__dict__["lead_status"]),
             DomainCategoryGroup(account.category_group),
@@ -210,20 +218,6 @@ class Contact(Node):
     tasks = task_connection("contact_id", "Tasks attached to this contact.")
     activities = rel.activities("contact_id", "this person (their own, which their status monitors judge)")
     status_indicators = indicators_field("CONTACT")
-
-
-@strawberry.type(
-    description="The settings of an account category (SuperOffice's category list): whether the contacts of "
-    "prospect accounts in it show their lead status. Kept per category value until categories become "
-    "configurable rows."
-)
-class CategorySetting(Node):
-    graphql_type = "CategorySetting"
-    category: str = strawberry.field(description="The category, as accounts carry it (`Account.category`).")
-    lead_status: bool = strawberry.field(
-        description="Lead status switched on: employees of PROSPECT accounts in this category show theirs."
-    )
-    version: int = strawberry.field(description="Increases with every change.")
 
 
 @strawberry.type(description="One column of the contact board: the contacts showing one lead status.")

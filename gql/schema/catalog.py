@@ -7,11 +7,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.lists import ListName
 from gql.schema import enums
 from gql.schema.attachments import attachments_field
 from gql.schema.base import Money, Node, money, needs
 from gql.schema.fields import linked, to_many, to_one
 from gql.schema.history import history_field
+from gql.schema.settings import list_value_field
 from persistence import tables
 
 
@@ -23,6 +25,9 @@ class Product(Node):
     description: str | None = strawberry.field(description="A description for quotes.")
     active: bool = strawberry.field(description="False when it can no longer be quoted.")
     category: enums.ProductCategory = strawberry.field(description="What kind of product it is.")
+    category_value = list_value_field(
+        ListName.CONTRACT_CATEGORY, "category", "Its category as a value of the contract categories (label)."
+    )
     created_at: datetime = strawberry.field(description="When it was created.")
     units = to_many("gql.schema.catalog:ProductUnit", tables.product_units, "product_id", "The units it is sold in.")
 

@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from domain.lists import ListName
 from gql import ids
 from gql.schema import enums
 from gql.schema.base import Money, Node, money, needs
@@ -18,6 +19,7 @@ from gql.schema.events import LoggedEvent
 from gql.schema.fields import to_one
 from gql.schema.history import history_field
 from gql.schema.people import Partner, User
+from gql.schema.settings import list_value_field
 from gql.subscriptions.hub import Event
 from persistence import tables
 
@@ -28,6 +30,9 @@ class Contract(Node):
     name: str = strawberry.field(description="What was sold (the item's name).")
     kind: enums.ContractKind = strawberry.field(description="A one-time purchase or a time-based service.")
     category: enums.ProductCategory | None = strawberry.field(description="The product's category.")
+    category_value = list_value_field(
+        ListName.CONTRACT_CATEGORY, "category", "Its category as a value of the contract categories (label)."
+    )
     quantity: Decimal = strawberry.field(description="How many units were sold.")
     starts_on: date = strawberry.field(description="When it starts.")
     ends_on: date | None = strawberry.field(description="When it ends (time-based contracts only).")

@@ -7,6 +7,7 @@ import strawberry
 from domain import enums
 from domain.routing import SplitterMode
 from gql.schema.base import described_enum
+from gql.schema.keys import key_scalar
 
 Role = described_enum(
     enums.Role,
@@ -19,15 +20,11 @@ Role = described_enum(
     },
 )
 
-AccountKind = described_enum(
-    enums.AccountKind,
+AccountKind = key_scalar(
     "AccountKind",
-    "What an account stands for.",
-    {
-        "PERSON": "A private person (first and last name).",
-        "ORGANIZATION": "A company or another organization.",
-        "LOGIN": "A login account of a customer portal.",
-    },
+    "The type of an account: a key of the configurable account types (`settings.accountTypes`; built in: PERSON, "
+    "named by first and last name, ORGANIZATION and LOGIN). Written as a name (`kind: PERSON`) or a string; "
+    "answered as the key string. Was an enum: the same names keep working.",
 )
 
 CategoryGroup = described_enum(
@@ -64,14 +61,11 @@ ContactKind = described_enum(
     },
 )
 
-CampaignStatus = described_enum(
-    enums.CampaignStatus,
+CampaignStatus = key_scalar(
     "CampaignStatus",
-    "Whether a campaign is in use.",
-    {
-        "ACTIVE": "In use: leads can come from it.",
-        "ARCHIVED": "Archived: kept for statistics only.",
-    },
+    "A campaign's status: a key of the configurable campaign statuses (`settings.campaignStatuses`; built in: "
+    "ACTIVE, and ARCHIVED, which is archived). Written as a name (`status: ACTIVE`) or a string; answered as "
+    "the key string. Was an enum: the same names keep working.",
 )
 
 Stage = described_enum(
@@ -88,18 +82,12 @@ Stage = described_enum(
     },
 )
 
-ProductCategory = described_enum(
-    enums.ProductCategory,
+ProductCategory = key_scalar(
     "ProductCategory",
-    "What kind of thing a product is.",
-    {
-        "IMPLEMENTATION_SERVICE": "Implementation or consulting work.",
-        "SOFTWARE": "Software licences and subscriptions.",
-        "SUPPORT_SERVICE": "Support and maintenance.",
-        "HARDWARE": "Physical goods.",
-        "TRAINING": "Courses and training.",
-        "OTHER": "Anything else.",
-    },
+    "What kind of thing a product is, and so the category of the contracts it is sold in: a key of the "
+    "configurable contract categories (`settings.contractCategories`; built in: IMPLEMENTATION_SERVICE, "
+    "SOFTWARE, SUPPORT_SERVICE, HARDWARE, TRAINING, OTHER). Written as a name (`category: SOFTWARE`) or a "
+    "string; answered as the key string. Was an enum: the same names keep working.",
 )
 
 ContractKind = described_enum(
@@ -137,18 +125,11 @@ ActivityAttachment = described_enum(
     },
 )
 
-ActivityType = described_enum(
-    enums.ActivityType,
+ActivityType = key_scalar(
     "ActivityType",
-    "The kind of a sales activity.",
-    {
-        "CALL": "A phone call.",
-        "EMAIL": "An e-mail.",
-        "MEETING": "A meeting.",
-        "TASK": "A task to do.",
-        "FOLLOW_UP": "A follow-up.",
-        "REQUEST": "A request from the customer.",
-    },
+    "The type of a sales activity: a key of the configurable activity types (`settings.activityTypes`; built "
+    "in: CALL, EMAIL, MEETING, TASK, FOLLOW_UP, REQUEST). Written as a name (`type: MEETING`) or a string; "
+    "answered as the key string. Was an enum: the same names keep working.",
 )
 
 

@@ -229,7 +229,7 @@ class PartnerFilter:
 @strawberry.input(description="Which campaigns to list. All given conditions must hold.")
 class CampaignFilter:
     search: str | None = _f(SEARCH)
-    status: enums.CampaignStatus | None = _f("Only active or only archived campaigns.")
+    status: enums.CampaignStatus | None = _f("Only campaigns in this status.")
     starts_on_min: date | None = _f("Starting on or after this date.", name="startsFrom")
     starts_on_max: date | None = _f("Starting on or before this date.", name="startsTo")
     has_leads: bool | None = _f("With (true) or without (false) leads.")

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from domain import identity
 from domain.catalog import BASE_CURRENCY
 from domain.leads import cost_per_lead, return_on_investment
+from domain.lists import ListName
 from domain.money import Money as DomainMoney
 from gql.schema import enums
 from gql.schema import relations as rel
@@ -19,6 +20,7 @@ from gql.schema.base import Money, Node, described_enum, money, needs
 from gql.schema.fields import to_one
 from gql.schema.indicators import indicators_field
 from gql.schema.people import CreditShare, credit_shares_of
+from gql.schema.settings import list_value_field
 from gql.schema.tasks import task_connection
 from persistence import reads, tables
 from persistence.db import ConnectionSource
@@ -180,7 +182,10 @@ class CampaignFiguresLoader(DataLoader):
 class Campaign(Node):
     graphql_type = "Campaign"
     name: str = strawberry.field(description="The campaign's name.")
-    status: enums.CampaignStatus = strawberry.field(description="Active or archived.")
+    status: enums.CampaignStatus = strawberry.field(description="Its status (ACTIVE or ARCHIVED built in).")
+    status_value = list_value_field(
+        ListName.CAMPAIGN_STATUS, "status", "Its status as a value of the campaign statuses (label, archived)."
+    )
     starts_on: date | None = strawberry.field(description="First day.")
     ends_on: date | None = strawberry.field(description="Last day.")
     created_at: datetime = strawberry.field(description="When it was created.")

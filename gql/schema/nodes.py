@@ -10,7 +10,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "Account": ("gql.schema.accounts:Account", tables.accounts),
     "Contact": ("gql.schema.accounts:Contact", tables.contacts),
     "ContactType": ("gql.schema.accounts:ContactType", tables.contact_types),
-    "CategorySetting": ("gql.schema.accounts:CategorySetting", tables.category_settings),
+    "ListValue": ("gql.schema.settings:ListValue", tables.list_values),
     "AccountGroup": ("gql.schema.accounts:AccountGroup", tables.account_groups),
     "User": ("gql.schema.people:User", tables.users),
     "Team": ("gql.schema.people:Team", tables.teams),

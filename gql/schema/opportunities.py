@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.enums import Stage as DomainStage
+from domain.lists import ListName
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
 from gql.schema import enums
@@ -17,6 +18,7 @@ from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.people import CreditShare, credit_shares_of
 from gql.schema.quotes import QUOTES_ORDER, Quote
+from gql.schema.settings import list_value_field
 from gql.schema.tasks import task_connection
 from persistence import tables
 
@@ -133,6 +135,7 @@ class SalesActivity(Node):
     graphql_type = "SalesActivity"
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     type: enums.ActivityType = strawberry.field(description="What kind of activity.")
+    type_value = list_value_field(ListName.ACTIVITY_TYPE, "type", "Its type as a value of the activity types (label).")
     subject: str = strawberry.field(description="A short subject.")
     notes: str | None = strawberry.field(description="Notes.")
     due_at: datetime | None = strawberry.field(description="When it is due.")

@@ -13,7 +13,7 @@ from gql import ids
 from gql.errors import ClientError
 from gql.resolvers.connections import filter_criteria
 from gql.schema import enums, filters
-from gql.schema.accounts import AccountGroup, CategorySetting, Contact, ContactColumn, ContactType
+from gql.schema.accounts import AccountGroup, Contact, ContactColumn, ContactType
 from gql.schema.base import MAX_PAGE_SIZE, Node, window
 from gql.schema.catalog import ExchangeRate
 from gql.schema.conversations import (
@@ -41,6 +41,7 @@ from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportun
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.selections import SelectionEntity, selections_connection
+from gql.schema.settings import Settings
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from gql.schema.views import SavedView, default_view, saved_views_connection
@@ -288,11 +289,11 @@ class Query:
         return ContactType.from_rows(await _all(info, tables.contact_types, "name"))
 
     @strawberry.field(
-        description="The account categories' settings (lead status switched on or off), by category; a category "
-        "without a setting (and an account without a category) has lead status on."
+        description="What admins configure (the configurable lists: activity types, account types, campaign "
+        "statuses, contract and contact categories); readable by every signed-in caller."
     )
-    async def category_settings(self, info: Info) -> list[CategorySetting]:
-        return CategorySetting.from_rows(await _all(info, tables.category_settings, "category"))
+    def settings(self) -> Settings:
+        return Settings()
 
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:

@@ -391,7 +391,7 @@ class SalesReports:
         return [
             ChannelTime(
                 user_row=users.get(t.user_id),
-                channel=enums.ActivityType(t.type),  # type: ignore[call-arg]
+                channel=t.type,  # type: ignore[call-arg]
                 activities=t.activities,
                 minutes=t.minutes,
                 hours=(Decimal(t.minutes) / HOUR).quantize(TENTH, rounding=ROUND_HALF_UP),

@@ -17,8 +17,10 @@ from gql.schema import (
     quotes,
     routing,
     selections,
+    settings,
     views,
 )
+from gql.schema.keys import SCALAR_MAP
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 from gql.schema.subscriptions import Subscription
@@ -53,6 +55,7 @@ NODE_CLASSES = [
     monitors.StatusMonitor,
     selections.Selection,
     views.SavedView,
+    settings.ListValue,
     attachments.Attachment,
     attachments.AttachmentVersion,
     attachments.PartnerComment,
@@ -63,5 +66,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     types=[*NODE_CLASSES, *extra_types()],
-    config=StrawberryConfig(auto_camel_case=True),
+    config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
 )

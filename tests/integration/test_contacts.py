@@ -12,21 +12,15 @@ with plain Python over the rows and the visibility rules as test_visibility.py w
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from alembic import command
-from sqlalchemy import insert, select
 
 from gql import ids
 from gql.app import create_app
 from gql.auth import issue_token
-from persistence import tables
-from persistence.db import create_engine
-from persistence.migrate import alembic_config, upgrade_async
-from tests.conftest import ANCHOR, GraphQLClient, new_database_url, statements
+from tests.conftest import ANCHOR, GraphQLClient, statements
 from tests.integration.test_criteria import Oracle
 from tests.integration.test_visibility import Caller, World
 from tests.support.rows import table_rows
@@ -36,9 +30,17 @@ STATUSES = ["OPEN", "CONTACTING", "QUALIFIED", "DISQUALIFIED", "REWORK"]
 # The read's clock for relative criteria: the seed's anchor, so "the last 3 months" reaches into its data.
 NOW = ANCHOR + timedelta(days=1, hours=3)
 
-SET_CATEGORY = """mutation($input: SetCategoryLeadStatusInput!) { setCategoryLeadStatus(input: $input) {
-  __typename ... on CategorySettingPayload { categorySetting { category leadStatus } }
+SET_CATEGORY = """mutation($input: UpdateListValueInput!) { updateListValue(input: $input) {
+  __typename ... on ListValuePayload { listValue { key leadStatus } }
   ... on PermissionDeniedError { message } } }"""
+CATEGORIES = "{ settings { contactCategories { id key leadStatus } } }"
+
+
+async def category_id(client, key: str) -> str:
+    found = (await client.data(CATEGORIES))["settings"]["contactCategories"]
+    return next(c["id"] for c in found if c["key"] == key)
+
+
 LOG = """mutation($input: CreateSalesActivityInput!) { createSalesActivity(input: $input) {
   __typename ... on SalesActivityPayload { activity { id contact { id } } } } }"""
 RELATE = """mutation($input: RelatedAccountInput!) { addRelatedAccount(input: $input) { __typename } }"""
@@ -62,7 +64,7 @@ async def _rows(engine) -> dict[str, list]:
         "contact_types",
         "status_indicators",
         "account_favourites",
-        "category_settings",
+        "list_values",
         "opportunity_related_accounts",
     )
 
@@ -74,8 +76,9 @@ async def scene(writable):
     app = create_app(writable.engine, dispatch=False, clock=lambda: NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         admin = GraphQLClient(http, writable.admin_token)
-        switched = await admin.data(SET_CATEGORY, {"input": {"category": "Hot prospect", "leadStatus": False}})
-        assert switched["setCategoryLeadStatus"]["categorySetting"] == {"category": "Hot prospect", "leadStatus": False}
+        hot = await category_id(admin, "Hot prospect")
+        switched = await admin.data(SET_CATEGORY, {"input": {"id": hot, "leadStatus": False}})
+        assert switched["updateListValue"]["listValue"] == {"key": "Hot prospect", "leadStatus": False}
         rows = await _rows(writable.engine)
         partner_accounts = {a.id for a in rows["accounts"] if a.partner_id == writable.summary.partner_id}
         people = sorted(rows["contacts"], key=lambda c: (c.account_id not in partner_accounts, c.id))
@@ -132,7 +135,7 @@ async def at_now(writable):
 
 def shown(world: World, contact) -> str | None:
     """The lead status a contact shows, in plain Python."""
-    off = {s.category for s in world.rows["category_settings"] if not s.lead_status}
+    off = {s.key for s in world.rows["list_values"] if s.list_name == "CONTACT_CATEGORY" and not s.lead_status}
     account = next((a for a in world.rows["accounts"] if a.id == contact.account_id), None)
     if account is None or account.category_group != "PROSPECT" or account.category in off:
         return None
@@ -145,7 +148,8 @@ CONTACTS = """query($f: ContactFilter, $c: Criteria) { contacts(first: 100, filt
 
 async def test_the_lead_status_filter_returns_exactly_the_contacts_that_show_that_status(at_now, scene):
     world = scene
-    assert {s.category: s.lead_status for s in world.rows["category_settings"]}["Hot prospect"] is False
+    categories = {s.key: s.lead_status for s in world.rows["list_values"] if s.list_name == "CONTACT_CATEGORY"}
+    assert categories["Hot prospect"] is False
     hidden_but_open = [c for c in world.rows["contacts"] if c.lead_status == "OPEN" and shown(world, c) is None]
     assert hidden_but_open  # stored OPEN, shown as none: the rows the old filter wrongly returned
     for role in ROLES:
@@ -331,58 +335,11 @@ async def test_rework_keeps_its_note_in_its_own_field(at_now, scene):
 
 async def test_a_category_switch_is_for_admins(at_now, scene):
     world = scene
-    rep = world.callers["SALES_REP"]
-    refused = await at_now.data(SET_CATEGORY, {"input": {"category": "Prospect", "leadStatus": False}}, token=rep.token)
-    assert refused["setCategoryLeadStatus"]["__typename"] == "PermissionDeniedError"
-
-
-@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
-async def test_migration_0017_moves_rework_notes_and_keeps_prospect_categories_showing(
-    backend_name, request, tmp_path_factory
-):
-    url = new_database_url(backend_name, request, tmp_path_factory)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0016_pricebooks")
-    engine = create_engine(url)
-    at = datetime(2026, 6, 1, tzinfo=UTC)
-    try:
-        async with engine.begin() as conn:
-            leads = [
-                {"last_name": "Reworked", "status": "REWORK", "disqualification_reason": "Call in Q3"},
-                {"last_name": "Out", "status": "DISQUALIFIED", "disqualification_reason": "No budget"},
-                {"last_name": "New", "status": "OPEN", "disqualification_reason": None},
-            ]
-            for row in leads:
-                await conn.execute(
-                    insert(tables.leads).values(
-                        **row, priority=0, archived=False, anonymized=False, created_at=at, updated_at=at
-                    )
-                )
-            for name, group, category in (("A", "PROSPECT", "Hot"), ("B", "PROSPECT", None), ("C", "CUSTOMER", "Key")):
-                await conn.execute(
-                    insert(tables.accounts).values(
-                        kind="ORGANIZATION", name=name, category_group=group, category=category, custom_attributes={}
-                    )
-                )
-        await upgrade_async(url)
-        async with engine.connect() as conn:
-            moved = [
-                tuple(r)
-                for r in await conn.execute(
-                    select(
-                        tables.leads.c.last_name, tables.leads.c.disqualification_reason, tables.leads.c.rework_note
-                    ).order_by(tables.leads.c.id)
-                )
-            ]
-            settings = [
-                tuple(r)
-                for r in await conn.execute(
-                    select(tables.category_settings.c.category, tables.category_settings.c.lead_status)
-                )
-            ]
-        assert moved == [("Reworked", None, "Call in Q3"), ("Out", "No budget", None), ("New", None, None)]
-        assert settings == []  # no category is switched off: what showed still shows
-    finally:
-        await engine.dispose()
+    # A director's token may hold the settings' scope (users:write); the workflow refuses all but admins.
+    director = world.callers["SALES_DIRECTOR"]
+    prospect = await category_id(at_now, "Prospect")
+    refused = await at_now.data(SET_CATEGORY, {"input": {"id": prospect, "leadStatus": False}}, token=director.token)
+    assert refused["updateListValue"]["__typename"] == "PermissionDeniedError"
 
 
 async def test_timelines_and_the_contact_board_cost_fixed_statements(at_now, scene):

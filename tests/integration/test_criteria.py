@@ -74,7 +74,7 @@ class Oracle:
         }
         self.indicators = {(s.monitor_id, s.entity_type, s.entity_id) for s in rows["status_indicators"]}
         self.favourites = {f.account_id for f in rows["account_favourites"] if f.user_id == caller.user_id}
-        switched_off = {x.category for x in rows["category_settings"] if not x.lead_status}
+        switched_off = {x.key for x in rows["list_values"] if x.list_name == "CONTACT_CATEGORY" and not x.lead_status}
         self.shows_lead_status = {
             a.id for a in rows["accounts"] if a.category_group == "PROSPECT" and a.category not in switched_off
         }
@@ -346,7 +346,7 @@ async def scene(writable) -> tuple[World, list[int]]:
         "contact_types",
         "status_indicators",
         "account_favourites",
-        "category_settings",
+        "list_values",
     )
     callers = {
         "ADMIN": Caller("ADMIN", writable.admin_token, user_id=writable.summary.admin_user_id),
@@ -445,7 +445,7 @@ async def test_the_worked_examples_of_the_readme(writable, scene):
         contacted = admin.expected("ACCOUNT", {"and": customers["and"][:2]}) - expected
         assert expected and contacted  # the seed has both: the relative condition decides, not the data's edge
         data = await api.data(superoffice)
-    switched_off = {x.category for x in world.rows["category_settings"] if not x.lead_status}
+    switched_off = {x.key for x in world.rows["list_values"] if x.list_name == "CONTACT_CATEGORY" and not x.lead_status}
     prospects = {
         a.id for a in world.rows["accounts"] if a.category_group == "PROSPECT" and a.category not in switched_off
     }

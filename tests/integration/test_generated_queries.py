@@ -66,6 +66,16 @@ def generated(global_ids: list[str], count: int) -> list[str]:
             "Date": st.sampled_from(["2026-01-01", "2026-12-31"]).map(nodes.String),
             "Decimal": st.sampled_from(["0", "100.50"]).map(nodes.String),
             "JSON": st.just(nodes.String("{}")),
+            # Keys of the configurable lists (issue 17, item 5): a built-in one and one no list has.
+            **{
+                name: st.sampled_from([key, "NO_SUCH_KEY"]).map(nodes.String)
+                for name, key in (
+                    ("ActivityType", "MEETING"),
+                    ("AccountKind", "PERSON"),
+                    ("CampaignStatus", "ARCHIVED"),
+                    ("ProductCategory", "SOFTWARE"),
+                )
+            },
         },
     )
     found: list[str] = []

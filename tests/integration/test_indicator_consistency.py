@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from domain.enums import ActivityType, Role, Stage
 from domain.errors import DomainError
+from domain.lists import ListName
 from domain.monitors import ActivityState, MonitoredEntity, MonitorScope, Rule, RuleKind
 from domain.uow import Actor
 from domain.workflows import accounts as acw
@@ -35,6 +36,7 @@ from domain.workflows import opportunities as ow
 from domain.workflows import quotes as qw
 from domain.workflows import selections as sw
 from domain.workflows import tasks as tw
+from domain.workflows.lists import CreateListValue, create_list_value
 from persistence import indicators, tables
 from persistence.db import create_engine
 from persistence.scheduler import IndicatorScheduler
@@ -59,6 +61,10 @@ class World:
         self.names = itertools.count(1)
         self.steps: list[str] = []  # of the running example
         self.failure: str | None = None  # the first inconsistency seen, with the steps that led to it
+        for key in ("A", "B"):  # the categories the steps move accounts between are contact categories
+            made = self.do(create_list_value, CreateListValue(list_name=ListName.CONTACT_CATEGORY, key=key, label=key))
+            assert made is not None
+        self.steps.clear()
 
     def run(self, coroutine):
         return self.loop.run_until_complete(coroutine)

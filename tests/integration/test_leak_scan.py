@@ -83,6 +83,7 @@ SHARED_TYPES = {
     "Product": "products",
     "ProductUnit": "product_units",
     "ContactType": "contact_types",
+    "ListValue": "list_values",
     "StatusMonitor": "status_monitors",
     "ApiToken": "api_tokens",
 }
@@ -571,6 +572,11 @@ SCALARS = {
     "Decimal": "1",
     "Date": "2026-07-01",
     "DateTime": "2026-06-01T10:00:00Z",
+    # Keys of the configurable lists: a built-in one, so a write gets past its key to the ids it names.
+    "ActivityType": "CALL",
+    "AccountKind": "ORGANIZATION",
+    "CampaignStatus": "ACTIVE",
+    "ProductCategory": "SOFTWARE",
 }
 EXTRA = {"IngestLeadInput": {"lastName": "Probe"}, "CreateLeadInput": {"lastName": "Probe"}}  # else refused first
 SPECIAL = {"currency": "EUR", "csv": "", "fileName": "probe.docx", "role": "Sponsor", "reason": "probe"}

@@ -61,6 +61,17 @@ async def overdue_account(api: GraphQLClient, name: str) -> str:
     return account
 
 
+async def categories(api: GraphQLClient, *keys: str) -> None:
+    """Contact categories are configured (issue 17, item 5): the ones a test moves accounts between."""
+    for key in keys:
+        made = await api.data(
+            "mutation($k: String!) { createListValue(input: {listName: CONTACT_CATEGORY, key: $k, label: $k}) "
+            "{ __typename } }",
+            {"k": key},
+        )
+        assert made["createListValue"]["__typename"] in ("ListValuePayload", "ConflictError"), made
+
+
 async def marked(api: GraphQLClient, node: str) -> set[str]:
     found = (await api.data(INDICATORS, {"id": node}))["node"]["statusIndicators"]
     return {i["monitor"]["id"] for i in found}
@@ -82,12 +93,13 @@ async def live(writable):
 
 async def test_a_subscriber_sees_the_indicator_come_and_go_as_a_row_enters_and_leaves_the_selection(live, writable):
     api = live.api
+    await categories(api, "GOLD", "SILVER")
     account = await overdue_account(api, "Scoped: Nordic Freight")
     dynamic = (
         await run(
             api,
             SELECTION,
-            {"name": "Category Gold", "entityType": "ACCOUNT", "criteria": {"field": "CATEGORY", "in": ["Gold"]}},
+            {"name": "Category Gold", "entityType": "ACCOUNT", "criteria": {"field": "CATEGORY", "in": ["GOLD"]}},
         )
     )["selection"]["id"]
     monitor = (
@@ -114,15 +126,15 @@ async def test_a_subscriber_sees_the_indicator_come_and_go_as_a_row_enters_and_l
         assert event["entityId"] == account
         return event["change"], event["monitorId"]
 
-    await run(api, UPDATE_ACCOUNT, {"id": account, "category": "Gold"})  # enters the dynamic selection
+    await run(api, UPDATE_ACCOUNT, {"id": account, "category": "GOLD"})  # enters the dynamic selection
     assert await next_change() == ("SET", monitor["id"])
     assert monitor["id"] in await marked(api, account)
-    await run(api, UPDATE_ACCOUNT, {"id": account, "category": "Silver"})  # leaves it
+    await run(api, UPDATE_ACCOUNT, {"id": account, "category": "SILVER"})  # leaves it
     assert await next_change() == ("CLEARED", monitor["id"])
     await consistent(writable.engine)
 
     # Criteria edited so the row falls in; then the monitor moves to a static selection: members added, removed.
-    await run(api, UPDATE_SELECTION, {"id": dynamic, "criteria": {"field": "CATEGORY", "in": ["Gold", "Silver"]}})
+    await run(api, UPDATE_SELECTION, {"id": dynamic, "criteria": {"field": "CATEGORY", "in": ["GOLD", "SILVER"]}})
     assert await next_change() == ("SET", monitor["id"])
     static = (await run(api, SELECTION, {"name": "Hand-picked", "entityType": "ACCOUNT"}))["selection"]["id"]
     await run(api, UPDATE_MONITOR, {"id": monitor["id"], "scope": {"selectionId": static}})
@@ -136,9 +148,10 @@ async def test_a_subscriber_sees_the_indicator_come_and_go_as_a_row_enters_and_l
 
 
 async def test_a_category_scope_judges_only_accounts_of_those_categories_and_their_contacts(api, writable):
+    await categories(api, "BRONZE")
     inside = await overdue_account(api, "Scoped: Bronze Mining")
     outside = await overdue_account(api, "Scoped: Iron Works")
-    await run(api, UPDATE_ACCOUNT, {"id": inside, "category": "Bronze"})
+    await run(api, UPDATE_ACCOUNT, {"id": inside, "category": "BRONZE"})
     accounts = (
         await run(
             api,
@@ -147,11 +160,11 @@ async def test_a_category_scope_judges_only_accounts_of_those_categories_and_the
                 "name": "Bronze overdue",
                 "entityType": "ACCOUNT",
                 "rule": {"kind": "TASK_OVERDUE"},
-                "scope": {"categories": ["Bronze"]},
+                "scope": {"categories": ["BRONZE"]},
             },
         )
     )["statusMonitor"]
-    assert accounts["scope"] == {"categories": ["Bronze"], "selection": None}
+    assert accounts["scope"] == {"categories": ["BRONZE"], "selection": None}
     assert accounts["id"] in await marked(api, inside) and accounts["id"] not in await marked(api, outside)
     contact = (await run(api, CONTACT, {"accountId": outside, "firstName": "Ola", "lastName": "Scope"}))["contact"][
         "id"
@@ -165,12 +178,12 @@ async def test_a_category_scope_judges_only_accounts_of_those_categories_and_the
                 "name": "Bronze contacts overdue",
                 "entityType": "CONTACT",
                 "rule": {"kind": "TASK_OVERDUE"},
-                "scope": {"categories": ["Bronze"]},
+                "scope": {"categories": ["BRONZE"]},
             },
         )
     )["statusMonitor"]
     assert people["id"] not in await marked(api, contact)
-    await run(api, UPDATE_ACCOUNT, {"id": outside, "category": "Bronze"})  # the contact's account enters
+    await run(api, UPDATE_ACCOUNT, {"id": outside, "category": "BRONZE"})  # the contact's account enters
     assert people["id"] in await marked(api, contact) and accounts["id"] in await marked(api, outside)
     await run(api, UPDATE_MONITOR, {"id": people["id"], "scope": None})  # every contact again
     assert people["id"] in await marked(api, contact)

@@ -15,6 +15,7 @@ from domain.audit import AUDITED
 from domain.base import Entity
 from domain.errors import NotFound, StaleVersion
 from domain.events import DomainEvent
+from domain.lists import ATTRIBUTES, DEFAULTS, ListValue
 from domain.uow import Actor, Link
 
 LINK_KEYS = {
@@ -40,6 +41,20 @@ class MemoryStore:
         # The rows a user may not see, by user id: (entity name, key). The memory unit of work has no read
         # rules of its own; what another user may see (`may_see`) is set here by a test.
         self.hidden_from: dict[int, set[tuple[str, int]]] = {}
+        # The configurable lists hold today's values, as a migrated or seeded database does (ids apart).
+        values = self.rows.setdefault(ListValue, {})
+        for list_name, found in DEFAULTS.items():
+            for position, (key, label, flag) in enumerate(found):
+                attribute = ATTRIBUTES[list_name]
+                value = ListValue(
+                    list_name=list_name,
+                    key=key,
+                    label=label,
+                    position=position,
+                    **({attribute: flag} if attribute else {}),
+                )
+                value.id = 1_000_000 + len(values)
+                values[value.id] = value
 
     def all(self, kind: type) -> list[Any]:
         return sorted(self.rows.get(kind, {}).values(), key=lambda e: e.id)

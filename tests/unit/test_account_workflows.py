@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.accounts import Account, AccountGroup, CategorySetting, Contact, ContactType
+from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.contracts import Contract
 from domain.enums import AccountKind, ActivityType, CategoryGroup, ContactKind, ContractKind, LeadStatus, Role, Stage
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from domain.leads import Lead
+from domain.lists import ListName, ListValue
 from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, User
@@ -24,6 +25,10 @@ from tests.support.memory_uow import MemoryStore
 
 CREATOR, OTHER = 1, 2
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
+
+
+def category(key: str, lead_status: bool) -> ListValue:
+    return ListValue(list_name=ListName.CONTACT_CATEGORY, key=key, label=key, lead_status=lead_status)
 
 
 def put(store: MemoryStore, entity):
@@ -158,7 +163,7 @@ async def test_an_update_with_a_stale_version_is_a_conflict(store):
 
 
 async def test_moving_an_account_into_prospect_resets_its_contacts_lead_status_to_open(store):
-    put(store, CategorySetting(category="Hot prospect", lead_status=True))
+    put(store, category("Hot prospect", True))
     account = an_account(store, category_group=CategoryGroup.CUSTOMER, category="Hot prospect")
     qualified = a_contact(store, account, LeadStatus.QUALIFIED)
     already_open = a_contact(store, account, LeadStatus.OPEN)
@@ -171,7 +176,7 @@ async def test_moving_an_account_into_prospect_resets_its_contacts_lead_status_t
 
 
 async def test_moving_an_account_into_a_prospect_category_with_lead_status_off_resets_nothing(store):
-    put(store, CategorySetting(category="Cold", lead_status=False))
+    put(store, category("Cold", False))
     account = an_account(store, category_group=CategoryGroup.CUSTOMER, category="Cold")
     contact = a_contact(store, account, LeadStatus.QUALIFIED)
     await wf.update_account(wf.UpdateAccount(id=account.id, category_group=CategoryGroup.PROSPECT), as_user(store))
@@ -397,7 +402,7 @@ async def test_a_contact_edit_checks_its_data_and_version(store):
 
 
 async def test_the_lead_status_is_set_only_on_employees_of_prospects(store):
-    put(store, CategorySetting(category="Prospect", lead_status=True))
+    put(store, category("Prospect", True))
     prospect = an_account(store, category_group=CategoryGroup.PROSPECT, category="Prospect")
     customer = an_account(store, name="Customer AS", category_group=CategoryGroup.CUSTOMER)
     contact = a_contact(store, prospect)

@@ -431,7 +431,7 @@ async def test_an_import_creates_products_units_and_prices_and_counts_them():
     result = await wf.import_products(wf.ImportProducts(csv=text), store.uow())
     assert (result.products_created, result.products_updated, result.units_created, result.prices_set) == (2, 0, 2, 3)
     gold = [p for p in store.all(Product) if p.code == "SUP-GOLD"][0]
-    assert gold.category is ProductCategory.SUPPORT_SERVICE
+    assert gold.category == ProductCategory.SUPPORT_SERVICE.value
     unit = [u for u in store.all(ProductUnit) if u.product_id == gold.id][0]
     assert (unit.recurring, unit.period_months) == (True, 12)
     assert Money(Decimal("5000.50"), "EUR") in [e.price for e in store.all(PriceEntry)]

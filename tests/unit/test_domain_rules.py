@@ -14,6 +14,7 @@ from domain.contracts import Contract, add_months
 from domain.enums import AccountKind, CategoryGroup, LeadStatus, Stage
 from domain.errors import ValidationError
 from domain.leads import Lead, cost_per_lead, return_on_investment
+from domain.lists import account_names
 from domain.money import Money
 from domain.opportunities import Opportunity, weighted
 from domain.quotes import QuoteItem, quote_total
@@ -49,8 +50,11 @@ def test_money_converts_through_the_base_currency():
 def test_a_person_account_takes_its_name_from_first_and_last_name():
     account = Account(kind=AccountKind.PERSON, first_name="Ingrid", last_name="Berg")
     assert account.name == "Ingrid Berg"
+    # Whether a type is named by first and last name is the account type's (domain/lists.py): PERSON is.
+    assert account_names(True, "ignored", "Ingrid", "Berg") == "Ingrid Berg"
     with pytest.raises(ValidationError, match="lastName"):
-        Account(kind=AccountKind.PERSON, first_name="Ingrid")
+        account_names(True, None, "Ingrid", None)
+    assert account_names(False, "Fjord AS", None, None) == "Fjord AS"
 
 
 def test_an_organization_needs_a_name_and_cannot_be_private_and_global():

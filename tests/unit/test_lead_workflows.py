@@ -206,7 +206,7 @@ async def test_qualify_creates_an_account_a_contact_and_an_opportunity_and_links
         done.contact.id,
         done.opportunity.id,
     )
-    assert done.account.name == "Fjellvent AS" and done.account.kind is AccountKind.ORGANIZATION
+    assert done.account.name == "Fjellvent AS" and done.account.kind == AccountKind.ORGANIZATION.value
     assert done.account.manager_id == REP
     assert done.contact.account_id == done.account.id and done.contact.email == "kari@fjellvent.no"
     assert done.opportunity.owner_id == REP and done.opportunity.campaign_id == CAMPAIGN
@@ -241,7 +241,7 @@ async def test_qualify_refuses_an_already_qualified_lead(store):
 async def test_qualify_a_lead_without_company_makes_a_person_account(store):
     a_lead(store, company=None)
     done = await wf.qualify_lead(wf.QualifyLead(id=500, create_account=True), store.uow())
-    assert done.account.kind is AccountKind.PERSON and done.account.name == "Kari Nordmann"
+    assert done.account.kind == AccountKind.PERSON.value and done.account.name == "Kari Nordmann"
 
 
 async def test_qualify_needs_an_owner_when_a_partner_qualifies_an_unowned_lead(store):
@@ -663,12 +663,12 @@ async def test_campaigns_are_created_updated_archived_and_unarchived(store):
     updated = await campaigns.update_campaign(campaigns.UpdateCampaign(id=made.id, version=1, costs=None), store.uow())
     assert updated.costs is None and updated.name == "Autumn fair"
     archived = await campaigns.archive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
-    assert archived.status is CampaignStatus.ARCHIVED
+    assert archived.status == CampaignStatus.ARCHIVED.value
     with pytest.raises(Conflict):
         await campaigns.archive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
     assert (
         await campaigns.unarchive_campaign(campaigns.CampaignRef(id=made.id), store.uow())
-    ).status is CampaignStatus.ACTIVE
+    ).status == CampaignStatus.ACTIVE.value
     assert event_types(store) == ["CampaignChanged"] * 4
 
 

@@ -39,6 +39,7 @@ AREAS = [
     "conversations",
     "attachments",
     "imports",
+    "lists",
 ]
 
 

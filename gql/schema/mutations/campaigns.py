@@ -8,6 +8,7 @@ import strawberry
 
 from domain.workflows import campaigns
 from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload
+from gql.schema import enums
 from gql.schema.inputs import MoneyInput, described, optional, ref, update_of
 from gql.schema.leads import Campaign
 from gql.schema.mutations.common import RESTRICTED
@@ -21,6 +22,9 @@ class CreateCampaignInput:
     costs: MoneyInput | None = optional("What it costs.", update="New costs.")
     starts_on: dt.date | None = optional("First day of its period.", update="New first day.")
     ends_on: dt.date | None = optional("Last day of its period.", update="New last day.")
+    status: enums.CampaignStatus = optional(  # type: ignore[valid-type]
+        "Its status: a key of the campaign statuses (`settings.campaignStatuses`).", "ACTIVE", update="New status."
+    )
 
 
 UpdateCampaignInput = update_of(CreateCampaignInput)

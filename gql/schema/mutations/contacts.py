@@ -7,9 +7,9 @@ import strawberry
 from domain.workflows import accounts as wf
 from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
-from gql.schema.accounts import CategorySetting, ContactType
+from gql.schema.accounts import ContactType
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
-from gql.schema.mutations.common import RESTRICTED, WRITE, ContactPayload
+from gql.schema.mutations.common import WRITE, ContactPayload
 
 
 @strawberry.input(
@@ -47,12 +47,6 @@ class UpdateContactTypeInput:
     name: str = described("The new name (unique).")
 
 
-@strawberry.input(description="Switch lead status on or off for an account category (admins).")
-class SetCategoryLeadStatusInput:
-    category: str = described("The category, as accounts carry it (e.g. Prospect).")
-    lead_status: bool = described("On (true): employees of PROSPECT accounts in the category show their lead status.")
-
-
 UpdateContactInput = update_of(CreateContactInput)
 ContactRefInput = ref("Contact", "Identifies a contact, with the version you read.")
 create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE)
@@ -65,4 +59,3 @@ DeleteContactTypeInput = ref(
 ContactTypePayload = node_payload(ContactType, contact_type="The contact type.")
 create_contact_type = update_contact_type = mutation(wf, OWN_INPUT, ContactTypePayload, WRITE)
 delete_contact_type = mutation(wf, DeleteContactTypeInput, Deleted("ContactType"), WRITE)
-set_category_lead_status = mutation(wf, SetCategoryLeadStatusInput, node_payload(CategorySetting), RESTRICTED)

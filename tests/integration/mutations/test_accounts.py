@@ -301,12 +301,18 @@ async def test_entering_prospect_resets_contacts_lead_status_and_leaving_hides_b
 
 
 async def test_a_contact_shows_its_accounts_category_and_has_no_input_to_set_its_own(api, writable):
-    account = await new_account(api, category="Hospitals")
+    for key in ("HOSPITALS", "CLINICS"):  # contact categories are configured (issue 17, item 5)
+        await api.data(
+            "mutation($k: String!) { createListValue(input: {listName: CONTACT_CATEGORY, key: $k, label: $k}) "
+            "{ __typename } }",
+            {"k": key},
+        )
+    account = await new_account(api, category="HOSPITALS")
     contact = await new_contact(api, account)
-    assert contact["category"] == "Hospitals"
-    await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "category": "Clinics"}})
+    assert contact["category"] == "HOSPITALS"
+    await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], "category": "CLINICS"}})
     shown = await api.data("query($id: ID!) { node(id: $id) { ... on Contact { category } } }", {"id": contact["id"]})
-    assert shown["node"]["category"] == "Clinics"
+    assert shown["node"]["category"] == "CLINICS"
     for input_type in ("CreateContactInput", "UpdateContactInput", "CreateConsultantInput"):
         fields = await api.data(
             "query($name: String!) { __type(name: $name) { inputFields { name } } }", {"name": input_type}

@@ -1,0 +1,114 @@
+"""`Query.settings`: what admins configure, readable by every signed-in caller. Here the configurable lists
+(issue 17, item 5; domain/lists.py): activity types, account types, campaign statuses, contract categories and
+contact categories, each a list of `ListValue` rows in their order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from domain.lists import ListName as DomainListName
+from gql.schema.base import Node, described_enum, needs
+from gql.schema.history import history_field
+from persistence import tables
+
+ListName = described_enum(
+    DomainListName,
+    "ListName",
+    "A configurable list (its values: `settings`; admins edit them with createListValue, updateListValue and "
+    "deleteListValue).",
+    {
+        "ACTIVITY_TYPE": "The types of sales activities (`SalesActivity.type`, scalar ActivityType).",
+        "ACCOUNT_TYPE": "The types of accounts (`Account.kind`, scalar AccountKind); each says whether its "
+        "accounts are named by first and last name (`personName`).",
+        "CAMPAIGN_STATUS": "The statuses of campaigns (`Campaign.status`, scalar CampaignStatus); each says "
+        "whether a campaign in it is archived (`archived`).",
+        "CONTRACT_CATEGORY": "The categories of products and of the contracts they are sold in "
+        "(`Product.category`, `Contract.category`, scalar ProductCategory).",
+        "CONTACT_CATEGORY": "The categories of accounts (`Account.category`, SuperOffice's contact category); each "
+        "says whether the contacts of prospect accounts in it show their lead status (`leadStatus`).",
+    },
+)
+
+
+@strawberry.type(
+    description="One value of a configurable list: its key (what rows store, fixed), label, order, whether it is "
+    "active (an inactive value is refused on new writes and still shown on the rows that have it) and the "
+    "attribute its list has of its own (null on the other lists' values)."
+)
+class ListValue(Node):
+    graphql_type = "ListValue"
+    list_name: ListName = strawberry.field(description="The list it belongs to.")  # type: ignore[valid-type]
+    key: str = strawberry.field(
+        description="What rows store and the API reads and writes (e.g. `MEETING`); never changes."
+    )
+    label: str = strawberry.field(description="The name shown to users.")
+    position: int = strawberry.field(description="Its place in the list (lists are read in this order).")
+    active: bool = strawberry.field(description="False: refused on new writes, still shown on existing rows.")
+    person_name: bool | None = strawberry.field(
+        description="Account types: the account is named by first and last name (as PERSON); null elsewhere."
+    )
+    archived: bool | None = strawberry.field(
+        description="Campaign statuses: a campaign in it is archived, out of use; null elsewhere."
+    )
+    lead_status: bool | None = strawberry.field(
+        description="Contact categories: the contacts of PROSPECT accounts in it show their lead status (SuperOffice's "
+        '"activate lead status"); null elsewhere.'
+    )
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    history = history_field("ListValue")
+
+
+async def _values(info: Info, list_name: DomainListName) -> list[ListValue]:
+    # One loader for every list: the lists asked for in one request are read in one statement.
+    lv = tables.list_values
+    loader = info.context.children(lv, "list_name", order_by=(lv.c.position, lv.c.key), tag="settings")
+    return ListValue.from_rows(await loader.load(list_name.value))
+
+
+@strawberry.type(description="What admins configure; readable by every signed-in caller.")
+class Settings:
+    @strawberry.field(description="The activity types, in their order (inactive ones included).")
+    async def activity_types(self, info: Info) -> list[ListValue]:
+        return await _values(info, DomainListName.ACTIVITY_TYPE)
+
+    @strawberry.field(description="The account types, in their order (inactive ones included).")
+    async def account_types(self, info: Info) -> list[ListValue]:
+        return await _values(info, DomainListName.ACCOUNT_TYPE)
+
+    @strawberry.field(description="The campaign statuses, in their order (inactive ones included).")
+    async def campaign_statuses(self, info: Info) -> list[ListValue]:
+        return await _values(info, DomainListName.CAMPAIGN_STATUS)
+
+    @strawberry.field(description="The contract (product) categories, in their order (inactive ones included).")
+    async def contract_categories(self, info: Info) -> list[ListValue]:
+        return await _values(info, DomainListName.CONTRACT_CATEGORY)
+
+    @strawberry.field(
+        description="The contact (account) categories, in their order (inactive ones included); an account without "
+        "a category shows its contacts' lead status as one whose category has it on."
+    )
+    async def contact_categories(self, info: Info) -> list[ListValue]:
+        return await _values(info, DomainListName.CONTACT_CATEGORY)
+
+
+def list_value_field(list_name: DomainListName, column: str, description: str) -> Any:
+    """A field of a row giving the list value its `column` stores (label, order, attributes), null when it
+    stores none (or a key the list has no row for); every row of a page in one statement."""
+    lv = tables.list_values
+
+    @strawberry.field(description=description)
+    @needs(column)
+    async def value(self: Any, info: Info) -> ListValue | None:
+        key = self.__dict__[column]
+        if key is None:
+            return None
+        loader = info.context.children(lv, "key", where=lv.c.list_name == list_name.value, tag=list_name.value)
+        found = await loader.load(key)
+        return ListValue.from_row(found[0]) if found else None
+
+    return value
