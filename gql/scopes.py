@@ -467,6 +467,7 @@ class _Walk:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema, self.fragments = schema, fragments
         self.memo: dict[tuple[str, str, frozenset[Any]], list[tuple[str, Need]]] = {}
+        self.selecting: dict[str, bool] = {}  # whether a fragment selects more than `__typename`
 
     def selections(
         self, parent: Any, selection_set: SelectionSetNode, granted: frozenset[Any]
@@ -489,6 +490,25 @@ class _Walk:
                     self.memo[key] = _first(self.narrow(parent, kind, fragment.selection_set, granted))
                 found.extend(self.memo[key])
         return _first(found)
+
+    def selects_fields(self, selection_set: SelectionSetNode) -> bool:
+        """Whether a selection set selects any field but `__typename` (through its fragments, each
+        looked at once)."""
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value != "__typename":
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if self.selects_fields(selection.selection_set):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in self.selecting and name in self.fragments:
+                    self.selecting[name] = False  # fragments have no cycles in a valid document
+                    self.selecting[name] = self.selects_fields(self.fragments[name].selection_set)
+                if self.selecting.get(name):
+                    return True
+        return False
 
     def field(self, parent: Any, node: FieldNode, granted: frozenset[Any]) -> list[tuple[str, Need]]:
         name = node.name.value
@@ -525,7 +545,7 @@ class _Walk:
         need = TYPES.get(kind.name, f"(none: `{kind.name}` has no scope yet)")
         label = f"(on {kind.name})"
         found: list[tuple[str, Need]] = []
-        if need not in FREE and need not in granted and _selects_fields(selection_set, self.fragments, set()):
+        if need not in FREE and need not in granted and self.selects_fields(selection_set):
             found.append((label, need))
         below = granted if need in granted else frozenset()
         found.extend((_join(label, path), n) for path, n in self.selections(kind, selection_set, below))
@@ -545,26 +565,6 @@ def _first(found: list[tuple[str, Need]]) -> list[tuple[str, Need]]:
             seen.add(need)
             kept.append((path, need))
     return kept
-
-
-def _selects_fields(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> bool:
-    """Whether a selection set selects any field but `__typename` (through its fragments)."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value != "__typename":
-                return True
-        elif isinstance(selection, InlineFragmentNode):
-            if _selects_fields(selection.selection_set, fragments, seen):
-                return True
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                if _selects_fields(fragments[name].selection_set, fragments, seen):
-                    return True
-    return False
 
 
 class InsufficientScope(Exception):
