@@ -160,7 +160,7 @@ def _reachable() -> dict[str, object]:
     return found
 
 
-def test_every_type_a_query_can_reach_says_which_scope_itneeds_of():
+def test_every_type_a_query_can_reach_says_which_scope_it_needs():
     reachable = _reachable()
     unmapped = sorted(set(reachable) - set(TYPES))
     assert not unmapped, f"types without a scope in gql/scopes.py TYPES: {unmapped}"
