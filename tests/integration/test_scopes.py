@@ -85,7 +85,7 @@ async def tokens_in(engine) -> int:
 # --- the catalogue and the schema ---
 
 
-def test_every_root_field_of_the_schema_says_which_scope_itneeds_of():
+def test_every_root_field_of_the_schema_says_which_scope_it_needs():
     roots = {
         "Query": schema._schema.query_type,
         "Mutation": schema._schema.mutation_type,
