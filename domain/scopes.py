@@ -1,8 +1,9 @@
 """Token scopes: what a token may do, which scopes each role may hold, and a token's effective scopes.
 
 A scope names an area and a verb (`accounts:read`). Read scopes open the root queries and
-subscriptions of an area, write scopes its mutations; what the nested fields of a root field show is
-covered by the root field's scope (which rows a caller sees is row visibility, a separate rule).
+subscriptions of an area and its rows wherever a query selects them (below another area's root field,
+`viewer`, `node`), write scopes its mutations and what their payloads show (gql/scopes.py says which
+type needs which scope; which rows a caller sees is row visibility, a separate rule).
 
 A token holds the scopes it was created with, capped by its owner's role: its effective scopes are
 `stored ∩ allowed(role)`. An empty stored list means "everything the owner's role allows" (the demo
@@ -68,21 +69,23 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.LEADS_WRITE: "Create, change, assign, qualify, disqualify, archive, anonymise and merge leads; routing "
     "rules and lead splitters; route leads again; lead matching (admins).",
     Scope.LEADS_INGEST: "Send leads to the lead processor: `POST /ingest/leads` and the `ingestLead` mutation.",
-    Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and contracts) and subscribe to their events.",
+    Scope.OPPORTUNITIES_READ: "Read opportunities (with their quotes and the contracts they sold) wherever they appear, and subscribe "
+    "to their events.",
     Scope.OPPORTUNITIES_WRITE: "Create, change, move, close, unlock and delete opportunities; business roles; "
     "renew, cancel and remove the contracts they sold.",
     Scope.QUOTES_WRITE: "Create, change, duplicate and delete quotes and their items; make a quote active.",
-    Scope.CONTRACTS_READ: "Read contracts and subscribe to their events.",
+    Scope.CONTRACTS_READ: "Read contracts wherever they appear (an opportunity's own come with it) and subscribe to their events.",
     Scope.ACTIVITIES_READ: "Read sales activities (calls, e-mails, meetings …) and tasks; subscribe to task events.",
     Scope.ACTIVITIES_WRITE: "Create, change, complete and delete sales activities and tasks; reopen tasks.",
-    Scope.CATALOG_READ: "Read products, price books and exchange rates.",
+    Scope.CATALOG_READ: "Read products, price books and exchange rates, wherever they appear (a quote item's product, say).",
     Scope.CATALOG_WRITE: "Change the catalogue: products, units, bundles, price books, prices, exchange rates.",
     Scope.CAMPAIGNS_READ: "Read campaigns.",
     Scope.CAMPAIGNS_WRITE: "Create, change, archive and unarchive campaigns.",
-    Scope.PARTNERS_READ: "Read the list of partners.",
+    Scope.PARTNERS_READ: "Read the list of partners and the comments on them (a partner named on a row shows without it).",
     Scope.PARTNERS_WRITE: "Create, change and delete partners.",
     Scope.PARTNERS_COMMENT: "Comment on partners and delete one's comments (an admin's: anyone's). Users only.",
-    Scope.USERS_READ: "Read users and sales teams.",
+    Scope.USERS_READ: "Read the lists of users and sales teams, a team's members and users' goals (the people named on "
+    "rows one may read, and one's own team, show without it).",
     Scope.USERS_WRITE: "Set users' and teams' sales goals; change a user's role (admins).",
     Scope.MONITORS_READ: "Read status monitor definitions and subscribe to status indicator changes.",
     Scope.MONITORS_WRITE: "Create, change and delete status monitors.",

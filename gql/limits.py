@@ -178,6 +178,9 @@ class Checked:
     # The cost of each operation that passed the shape and cost checks, per values of its page variables:
     # a document sent again with the same page sizes is not walked again (`pipeline.Pipeline._admit`).
     costs: dict[Any, int] = field(default_factory=dict, compare=False)
+    # The scopes each operation needs, by operation name (`scopes.needed`): they depend on the document
+    # alone, so each request only tests its token's scopes against them (`pipeline.Pipeline._admit`).
+    scopes: dict[str | None, tuple[tuple[str, str], ...]] = field(default_factory=dict, compare=False)
 
 
 def check_document(

@@ -9,8 +9,8 @@ for a document not in the cache, the budget of new documents of the client addre
 parse, repeated fields and validation; the operation, the transport's own rule (HTTP runs no
 subscription, GET no mutation), depth, aliases, root fields, the page variables' coerced values and
 cost (gql/limits.py), all before the token is looked up and each bounded by the document's size;
-then the token (or the connection's caller), trusted documents and rate limits, and each root
-field's scope (gql/scopes.py).
+then the token (or the connection's caller), trusted documents and rate limits, and the scopes of
+the root fields and of every kind of row below them (gql/scopes.py, worked out once per document).
 `execute` runs a query on the breadth-first executor (gql/breadth_first.py) with graphql-core's as
 the fallback, a mutation on graphql-core's, both within the time limit. Subscriptions are prepared
 here too; their event streams stay with the WebSocket handler, which shares renders between
@@ -61,6 +61,7 @@ from gql.limits import (
 )
 from gql.scopes import InsufficientScope
 from gql.scopes import check as check_scopes
+from gql.scopes import needed as needed_scopes
 from gql.token_cache import TokenCache
 
 log = logging.getLogger("salesgraph.pipeline")
@@ -293,8 +294,14 @@ class Pipeline:
         )
         if new and principal is not None:
             self.documents.keep(sent.query, checked)
-        try:  # each root field's scope: still no SQL beyond the token lookup
-            check_scopes(principal, document, operation)
+        # The scope of each root field and of each kind of row below them: still no SQL beyond the token
+        # lookup. Worked out once per document and operation, then a subset test per request.
+        name = operation.name.value if operation.name else None
+        needs = checked.scopes.get(name)
+        if needs is None:
+            needs = checked.scopes[name] = needed_scopes(self.schema, document, operation)
+        try:
+            check_scopes(principal, needs)
         except InsufficientScope as error:
             raise Refused(error.status, error.message, error.code) from None
         return Prepared(document, operation, params, principal, spent)

@@ -312,6 +312,8 @@ DELETE_COMMENT = f"""mutation($input: DeletePartnerCommentInput!) {{ deletePartn
   __typename ... on DeletedPayload {{ deletedId }} {ERRORS} }} }}"""
 PARTNER = """query($id: ID!) { node(id: $id) { ... on Partner { name comments { id body }
   history(first: 50) { nodes { field oldValue newValue } } } } }"""
+# What a partner may read of a partner (comments need partners:read, which a partner cannot hold).
+PARTNER_AND_HISTORY = PARTNER.replace("comments { id body }\n  ", "")
 UPDATE_PARTNER = f"""mutation($input: UpdatePartnerInput!) {{ updatePartner(input: $input) {{
   __typename ... on PartnerPayload {{ partner {{ name }} }} {ERRORS} }} }}"""
 
@@ -323,8 +325,9 @@ async def test_users_comment_on_a_partner_which_the_partner_never_reads(api, wri
     assert written["comment"]["body"] == "Slow to answer in July" and written["partner"]["id"] == partner
     read = (await api.data(PARTNER, {"id": partner}, token=callers.other_rep))["node"]
     assert [c["body"] for c in read["comments"]] == ["Slow to answer in July"]
-    as_partner = (await api.data(PARTNER, {"id": partner}, token=callers.partner))["node"]
-    assert as_partner["comments"] == []
+    as_partner = await api.post(PARTNER, {"id": partner}, token=callers.partner)  # never reads them at all
+    assert as_partner.status_code == 403, as_partner.text
+    assert "`node(on Partner).comments` needs the scope partners:read" in as_partner.json()["errors"][0]["message"]
     refused = await api.post(COMMENT, {"input": {"partnerId": partner, "body": "I am great"}}, callers.partner)
     assert refused.status_code == 403 and refused.json()["errors"][0]["extensions"]["code"] == "INSUFFICIENT_SCOPE"
     empty = (await api.data(COMMENT, {"input": {"partnerId": partner, "body": "  "}}, token=callers.rep))[
@@ -352,7 +355,8 @@ async def test_a_partner_keeps_a_history_read_with_the_partner(api, writable, ca
     after = (await api.data(PARTNER, {"id": other_partner}, token=callers.rep))["node"]
     assert {"field": "name", "oldValue": before["name"], "newValue": "Renamed Reseller AS"} in after["history"]["nodes"]
     # Another partner's row, history and all, is hidden from the partner: as a missing partner.
-    hidden = await api.post(PARTNER, {"id": other_partner}, callers.partner)
+    assert "comments" not in PARTNER_AND_HISTORY
+    hidden = await api.post(PARTNER_AND_HISTORY, {"id": other_partner}, callers.partner)
     assert hidden.json() == {"data": {"node": None}}
 
 

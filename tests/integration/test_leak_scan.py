@@ -930,7 +930,7 @@ async def test_history_tells_nothing_of_rows_the_caller_may_not_see(scene, api, 
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id "
         + " ".join(
-            f"... on {kind} {{ {leaks.history_selection()} }}"
+            f"... on {kind} {{ {leaks.history_selection(leaks.scopes_of(role))} }}"
             for kind in ("Account", "Opportunity", "Quote", "Task", "Contract", "PriceBook")
         )
         + " } }"
@@ -1177,9 +1177,10 @@ CREATE = """mutation($input: CreateOpportunityInput!) { createOpportunity(input:
 DELETE = """mutation($input: OpportunityRefInput!) { deleteOpportunity(input: $input) { __typename ... on UserError { message } } }"""
 
 
-def events_document() -> str:
+def events_document(role: str) -> str:
+    """Every field of the event two levels deep, of the kinds of rows `role` may read."""
     event = schema._schema.subscription_type.fields["opportunityEvents"].type
-    return f"subscription($since: ID) {{ opportunityEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+    return f"subscription($since: ID) {{ opportunityEvents(since: $since) {{ {leaks.selection(event, 2, scopes=leaks.scopes_of(role))} }} }}"
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
@@ -1221,7 +1222,7 @@ async def test_no_subscriber_is_told_of_an_event_about_a_row_it_may_not_see(scen
         sockets = {}
         for role, caller in scene.callers.items():
             socket = await GraphQLSocket.open(server.url, caller.token, protocol)
-            sockets[role] = (socket, await socket.subscribe(events_document(), {"since": since}))
+            sockets[role] = (socket, await socket.subscribe(events_document(role), {"since": since}))
 
         secret_id = secret["opportunity"]["id"]
         await ok(
@@ -1282,9 +1283,10 @@ TASK_DELETE = (
 )
 
 
-def task_events_document() -> str:
+def task_events_document(role: str) -> str:
+    """Every field of the event two levels deep, of the kinds of rows `role` may read."""
     event = schema._schema.subscription_type.fields["taskEvents"].type
-    return f"subscription($since: ID) {{ taskEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+    return f"subscription($since: ID) {{ taskEvents(since: $since) {{ {leaks.selection(event, 2, scopes=leaks.scopes_of(role))} }} }}"
 
 
 async def test_no_subscriber_is_told_of_a_task_on_a_row_it_may_not_see(scene, writable):
@@ -1330,7 +1332,7 @@ async def test_no_subscriber_is_told_of_a_task_on_a_row_it_may_not_see(scene, wr
         sockets = {}
         for role, caller in scene.callers.items():
             socket = await GraphQLSocket.open(server.url, caller.token)
-            sockets[role] = (socket, await socket.subscribe(task_events_document(), {"since": since}))
+            sockets[role] = (socket, await socket.subscribe(task_events_document(role), {"since": since}))
 
         _, admin_hidden, _ = truths["ADMIN"]
         told_not: dict[str, set[str]] = {role: set() for role in ROLES}  # the tasks each role must not hear of
@@ -1400,9 +1402,10 @@ CONTRACT_REMOVE = """mutation($input: RemoveContractInput!) { removeContract(inp
   __typename ... on UserError { message } } }"""
 
 
-def contract_events_document() -> str:
+def contract_events_document(role: str) -> str:
+    """Every field of the event two levels deep, of the kinds of rows `role` may read."""
     event = schema._schema.subscription_type.fields["contractEvents"].type
-    return f"subscription($since: ID) {{ contractEvents(since: $since) {{ {leaks.selection(event, 2)} }} }}"
+    return f"subscription($since: ID) {{ contractEvents(since: $since) {{ {leaks.selection(event, 2, scopes=leaks.scopes_of(role))} }} }}"
 
 
 async def test_no_subscriber_is_told_of_a_contract_it_may_not_see(scene, writable):
@@ -1432,7 +1435,7 @@ async def test_no_subscriber_is_told_of_a_contract_it_may_not_see(scene, writabl
         sockets = {}
         for role, caller in scene.callers.items():
             socket = await GraphQLSocket.open(server.url, caller.token)
-            sockets[role] = (socket, await socket.subscribe(contract_events_document(), {"since": since}))
+            sockets[role] = (socket, await socket.subscribe(contract_events_document(role), {"since": since}))
 
         told_not: dict[str, set[str]] = {role: set() for role in ROLES}  # the contracts each role must not hear of
         for role in ("SALES_DIRECTOR", "SALES_REP", "PARTNER"):
@@ -1513,7 +1516,10 @@ async def test_no_answer_holds_a_raw_database_key(scene, api, role):
     chunk = [gid(kind, pk) for kind, pk in entities if pk not in hidden.get(kind, ())][:60]
     query = (
         "query($ids: [ID!]!) { nodes(ids: $ids) { id "
-        + " ".join(f"... on {kind} {{ {leaks.history_selection()} }}" for kind in ("Account", "Opportunity", "Quote"))
+        + " ".join(
+            f"... on {kind} {{ {leaks.history_selection(leaks.scopes_of(role))} }}"
+            for kind in ("Account", "Opportunity", "Quote")
+        )
         + " } }"
     )
     found += leaks.raw_keys((await answer(api, query, {"ids": chunk}, caller.token))[1], "history")
@@ -1535,7 +1541,11 @@ async def test_a_price_book_for_agreements_is_seen_only_with_one_of_its_accounts
     caller = scene.callers[role]
     rows, hidden, secrets = await scene.truth(role)
     book = schema._schema.get_type("PriceBook")
-    query = f"{{ priceBooks(first: 100) {{ nodes {{ {leaks.selection(book, 2)} {leaks.history_selection()} }} }} }}"
+    held = leaks.scopes_of(role)
+    query = (
+        f"{{ priceBooks(first: 100) {{ nodes {{ {leaks.selection(book, 2, scopes=held)} "
+        f"{leaks.history_selection(held)} }} }} }}"
+    )
     _, body = await answer(api, query, None, caller.token)
     assert "errors" not in body, body
     books = {b["id"]: b for b in body["data"]["priceBooks"]["nodes"]}

@@ -1,5 +1,6 @@
-"""Token scopes: each root field needs its scope, checked before anything runs; a token never exceeds
-its owner's role; an empty scope list means everything the role allows; the admins' token list."""
+"""Token scopes: each root field needs its scope, and a query or subscription the read scope of every
+kind of row below its root fields, checked before anything runs; a token never exceeds its owner's
+role; an empty scope list means everything the role allows; the admins' token list."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ import os
 import sys
 
 import httpx
+from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, OperationType, get_named_type, parse
+from graphql.utilities import get_operation_ast
 from sqlalchemy import func, select
 
 from domain import scopes as catalogue
 from domain.enums import Role
 from gql import ids
+from gql.app import create_app
 from gql.auth import issue_token
 from gql.schema.schema import schema
-from gql.scopes import ROOTS
+from gql.scopes import COVERED, EVERYONE, FIELDS, FREE, PART, ROOTS, TYPES, needed
 from persistence import tables
-from tests.conftest import statements
+from tests.conftest import GraphQLClient, statements
 from tests.integration.mutations.test_opportunities import ERRORS
 
 ACCOUNTS = "{ accounts(first: 2) { totalCount edges { node { id name } } } }"
@@ -29,6 +33,26 @@ CREATE_TOKEN = f"""mutation($input: CreateApiTokenInput!) {{
   createApiToken(input: $input) {{ __typename ... on CreatedApiTokenPayload {{ secret token {{ id scopes }} }} {ERRORS} }}
 }}"""
 REVOKE = """mutation($id: ID!) { revokeApiToken(input: {id: $id}) { __typename } }"""
+# The holes nested fields left when only root fields needed scopes, each refused without opportunities:read.
+HOLES = {
+    "accounts": "{ accounts(first: 3) { totalCount nodes { name opportunities(first: 2) { totalCount nodes { name } } } } }",
+    "viewer": "{ viewer { user { name opportunities(first: 2) { totalCount nodes { name } } } } }",
+    "node": "query($id: ID!) { node(id: $id) { id ... on Opportunity { name stage account { name } } } }",
+    "nodes": "query($id: ID!) { nodes(ids: [$id]) { id ... on Opportunity { name } } }",
+}
+HOLE_SCOPES = {
+    "accounts": ["accounts:read"],
+    "viewer": ["accounts:read"],
+    "node": ["accounts:read"],
+    "nodes": ["accounts:read", "leads:read"],
+}
+REFUSED_AT = {
+    "accounts": "accounts.nodes.opportunities",
+    "viewer": "viewer.user.opportunities",
+    "node": "node(on Opportunity)",
+    "nodes": "nodes(on Opportunity)",
+}
+TYPENAME_ONLY = "query($id: ID!) { node(id: $id) { id __typename ... on Opportunity { __typename } } }"
 API_TOKENS = """query($userId: ID, $partnerId: ID, $revoked: Boolean) {
   apiTokens(userId: $userId, partnerId: $partnerId, revoked: $revoked) { id name scopes isActive user { id } partner { id } }
 }"""
@@ -114,6 +138,103 @@ def test_a_new_token_s_scopes_must_be_known_within_the_role_and_within_the_calle
     assert catalogue.grantable([], Role.ADMIN, False, caller=frozenset(s.value for s in catalogue.Scope)) == []
 
 
+def _reachable() -> dict[str, object]:
+    """Every object, interface and union type a query or a subscription can reach."""
+    graph = schema._schema
+    found: dict[str, object] = {}
+    todo = [graph.query_type, graph.subscription_type]
+    while todo:
+        kind = todo.pop()
+        if kind.name in found:
+            continue
+        found[kind.name] = kind
+        if isinstance(kind, GraphQLUnionType):
+            todo.extend(kind.types)
+            continue
+        if isinstance(kind, GraphQLInterfaceType):
+            todo.extend(graph.get_possible_types(kind))
+        for field in kind.fields.values():
+            returned = get_named_type(field.type)
+            if isinstance(returned, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                todo.append(returned)
+    return found
+
+
+def test_every_type_a_query_can_reach_says_which_scope_it_needs():
+    reachable = _reachable()
+    unmapped = sorted(set(reachable) - set(TYPES))
+    assert not unmapped, f"types without a scope in gql/scopes.py TYPES: {unmapped}"
+    stale = sorted(set(TYPES) - set(reachable))
+    assert not stale, f"gql/scopes.py TYPES names types no query reaches: {stale}"
+    for (parent, field), need in FIELDS.items():
+        assert field in reachable[parent].fields, (parent, field)
+        assert need == COVERED or isinstance(need, catalogue.Scope), (parent, field)
+    # A part is read only through the row that holds it: never by its id, never as a union's member.
+    graph = schema._schema
+    abstract = [graph.type_map[n] for n in ("Node", "MonitoredNode", "SelectionMember")]
+    members = {t.name for a in abstract for t in graph.get_possible_types(a)}
+    assert not {n for n, need in TYPES.items() if need == PART} & members
+    # Connections and edges follow their row type; a root field's scope is that of the rows it returns.
+    for name in reachable:
+        row = name.removesuffix("Connection").removesuffix("Edge")
+        if row != name and row in TYPES and not isinstance(reachable[row], GraphQLUnionType):  # members: below
+            assert TYPES[name] == TYPES[row], name
+    for kind, table in (
+        (graph.query_type, ROOTS[OperationType.QUERY]),
+        (graph.subscription_type, ROOTS[OperationType.SUBSCRIPTION]),
+    ):
+        for name, field in kind.fields.items():
+            need = TYPES.get(get_named_type(field.type).name, EVERYONE)  # latestEventId: a scalar
+            assert need in FREE or need == table[name], (name, need, table[name])
+
+
+def needs_of(document: str) -> dict[str, str]:
+    """{scope: path of its first use} for a document's (only) operation."""
+    parsed = parse(document)
+    return {scope: path for path, scope in needed(schema._schema, parsed, get_operation_ast(parsed))}
+
+
+def test_the_scopes_below_the_root_fields_are_those_of_the_kinds_of_rows_selected():
+    assert needs_of(HOLES["accounts"]) == {
+        "accounts:read": "accounts",
+        "opportunities:read": "accounts.nodes.opportunities",
+    }
+    assert needs_of(HOLES["viewer"]) == {"opportunities:read": "viewer.user.opportunities"}
+    assert needs_of(HOLES["node"]) == {
+        "opportunities:read": "node(on Opportunity)",
+        "accounts:read": "node(on Opportunity).account",
+    }
+    assert needs_of(HOLES["nodes"]) == {"opportunities:read": "nodes(on Opportunity)"}
+    # A named fragment is walked where it is spread; `__typename` alone is free.
+    assert needs_of("query($id: ID!) { nodes(ids: [$id]) { ...O } } fragment O on Opportunity { stage }") == {
+        "opportunities:read": "nodes(on Opportunity)"
+    }
+    assert needs_of(TYPENAME_ONLY) == {}
+    # A sold opportunity's contracts and a row's history come with the row; deeper rows need their own.
+    assert needs_of(
+        "{ opportunities { nodes { contracts { name account { contracts { totalCount } } } history { nodes { field "
+        "oldNode { ... on Lead { status } } } } } } }"
+    ) == {
+        "opportunities:read": "opportunities",
+        "accounts:read": "opportunities.nodes.contracts.account",
+        "contracts:read": "opportunities.nodes.contracts.account.contracts",
+        "leads:read": "opportunities.nodes.history.nodes.oldNode(on Lead)",
+    }
+    # Everyone reads the viewer, its team and the owners of rows; the directory and goals need users:read.
+    assert needs_of("{ viewer { scopes user { name team { name } } partner { name } } }") == {}
+    assert needs_of("{ viewer { user { team { members { name } } } } }") == {"users:read": "viewer.user.team.members"}
+    assert needs_of("{ viewer { user { goals { periodStart } } } }") == {"users:read": "viewer.user.goals"}
+    assert needs_of("subscription { taskEvents { task { title opportunity { name } } } }") == {
+        "activities:read": "taskEvents",
+        "opportunities:read": "taskEvents.task.opportunity",
+    }
+    # A mutation's payload is covered by the mutation's write scope.
+    assert needs_of(
+        'mutation { createAccount(input: {kind: ORGANIZATION, name: "x"}) { ... on AccountPayload { account { '
+        "opportunities { totalCount } } } } }"
+    ) == {"accounts:write": "createAccount"}
+
+
 # --- enforcement before execution ---
 
 
@@ -138,6 +259,49 @@ async def test_a_token_with_accounts_read_reads_accounts_and_nothing_else_withou
     refused(create, "createAccount", "accounts:write")
     assert statements(create) == 0
     assert await api.data("{ accounts { totalCount } }") == before
+
+
+async def _an_opportunity(api) -> str:
+    return (await api.data("{ opportunities(first: 1) { nodes { id } } }"))["opportunities"]["nodes"][0]["id"]
+
+
+async def test_nested_rows_need_their_own_read_scope_over_http_before_any_sql(api, writable):
+    variables = {"id": await _an_opportunity(api)}
+    admin = writable.summary.admin_user_id
+    for hole, document in HOLES.items():
+        narrow = await issue_token(writable.engine, name=f"narrow {hole}", user_id=admin, scopes=HOLE_SCOPES[hole])
+        await api.data(VIEWER, token=narrow)  # the token, kept by this process from now on
+        response = await api.post(document, variables, token=narrow)
+        refused(response, REFUSED_AT[hole], "opportunities:read")
+        assert statements(response) == 0, hole  # refused before any SQL (the token came from the cache)
+        # With the scope the same document is answered, as the admin's every-scope token answers it.
+        wide = await issue_token(
+            writable.engine, name=f"wide {hole}", user_id=admin, scopes=[*HOLE_SCOPES[hole], "opportunities:read"]
+        )
+        assert await api.data(document, variables, token=wide) == await api.data(document, variables), hole
+    only_accounts = await issue_token(writable.engine, name="typename", user_id=admin, scopes=["accounts:read"])
+    typename = await api.data(TYPENAME_ONLY, variables, token=only_accounts)
+    assert typename == {"node": {"id": variables["id"], "__typename": "Opportunity"}}
+
+
+async def test_the_scopes_a_document_needs_are_worked_out_once_and_tested_per_token(writable):
+    app = create_app(writable.engine, dispatch=False)
+    admin = writable.summary.admin_user_id
+    narrow = await issue_token(writable.engine, name="cache narrow", user_id=admin, scopes=["accounts:read"])
+    wide = await issue_token(
+        writable.engine, name="cache wide", user_id=admin, scopes=["accounts:read", "opportunities:read"]
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://salesgraph.test") as http:
+        client = GraphQLClient(http, writable.admin_token)
+        document = HOLES["accounts"]
+        refused(await client.post(document, token=narrow), REFUSED_AT["accounts"], "opportunities:read")
+        checked = app.state.pipeline.documents.get(document)
+        kept = checked.scopes[None]
+        assert dict((s, p) for p, s in kept) == needs_of(document)
+        answered = await client.post(document, token=wide)
+        assert answered.status_code == 200 and "errors" not in answered.json()
+        refused(await client.post(document, token=narrow), REFUSED_AT["accounts"], "opportunities:read")
+        assert app.state.pipeline.documents.get(document).scopes[None] is kept  # the same answer, not walked again
 
 
 async def test_fields_that_need_no_scope_run_with_any_token(api, writable):
@@ -243,6 +407,48 @@ async def test_a_websocket_subscription_without_scoreboard_read_gets_an_error(wr
         assert "`scoreboardUpdated`" in error["message"] and "scoreboard:read" in error["message"]
         await socket.subscribe(ACCOUNTS, op_id="accounts")  # the same connection still runs what it may
         assert (await socket.next("accounts"))["data"]["accounts"]["totalCount"] > 0
+        await socket.close()
+
+
+async def test_nested_rows_need_their_own_read_scope_over_a_websocket(writable):
+    from tests.support.live import live_server
+    from tests.support.ws import GraphQLSocket
+
+    admin = writable.summary.admin_user_id
+    async with live_server(writable.url, dispatch=False, schedule=False, reanalyse=False) as server:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            variables = {"id": await _an_opportunity(GraphQLClient(http, writable.admin_token))}
+        for hole, document in HOLES.items():
+            narrow = await issue_token(writable.engine, name=f"ws {hole}", user_id=admin, scopes=HOLE_SCOPES[hole])
+            wide = await issue_token(
+                writable.engine,
+                name=f"ws wide {hole}",
+                user_id=admin,
+                scopes=[*HOLE_SCOPES[hole], "opportunities:read"],
+            )
+            socket = await GraphQLSocket.open(server.url, narrow)
+            await socket.subscribe(document, variables, op_id="hole")
+            message = await socket.message_of("hole")
+            assert message["type"] == "error", message
+            error = message["payload"][0]
+            assert error["extensions"] == {"code": "INSUFFICIENT_SCOPE"}
+            assert f"`{REFUSED_AT[hole]}`" in error["message"] and "opportunities:read" in error["message"]
+            await socket.close()
+            socket = await GraphQLSocket.open(server.url, wide)
+            await socket.subscribe(document, variables, op_id="answered")
+            over_socket = (await socket.next("answered"))["data"]
+            await socket.close()
+            socket = await GraphQLSocket.open(server.url, writable.admin_token)
+            await socket.subscribe(document, variables, op_id="admin")
+            assert over_socket == (await socket.next("admin"))["data"], hole
+            await socket.close()
+        # A subscription: its events' nested rows need their scopes too.
+        tasks_only = await issue_token(writable.engine, name="ws tasks", user_id=admin, scopes=["activities:read"])
+        socket = await GraphQLSocket.open(server.url, tasks_only)
+        await socket.subscribe("subscription { taskEvents { task { title opportunity { name } } } }", op_id="events")
+        message = await socket.message_of("events")
+        assert message["type"] == "error" and message["payload"][0]["extensions"] == {"code": "INSUFFICIENT_SCOPE"}
+        assert "`taskEvents.task.opportunity`" in message["payload"][0]["message"]
         await socket.close()
 
 

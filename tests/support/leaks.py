@@ -20,9 +20,13 @@ from graphql import (
     get_named_type,
 )
 
+from domain import scopes as catalogue
+from domain.enums import Role
 from domain.money import in_minor_units
+from domain.scopes import Scope
 from gql import ids
 from gql.schema.schema import schema
+from gql.scopes import FIELDS, TYPES
 
 # The table behind each node type whose rows some caller may not see.
 TABLE_OF = {
@@ -372,14 +376,27 @@ def raw_keys(answer: Any, where: str = "") -> list[str]:
 SKIPPED_FIELDS = {"history"}  # asked for separately (it is large), see `history_selection`
 
 
-def selection(type_: Any, depth: int, skip: set[str] = SKIPPED_FIELDS) -> str:
+def readable(need: Any, scopes: frozenset[str] | None) -> bool:
+    """Whether a token with `scopes` may read what needs `need` (a gql.scopes TYPES or FIELDS value);
+    every need is readable when no scopes are given."""
+    if scopes is None or not isinstance(need, frozenset | Scope):
+        return True
+    return all(s.value in scopes for s in (need if isinstance(need, frozenset) else {need}))
+
+
+def selection(type_: Any, depth: int, skip: set[str] = SKIPPED_FIELDS, scopes: frozenset[str] | None = None) -> str:
     """Every field of `type_` that needs no argument, nested `depth` levels deep (unions and
-    interfaces through a fragment per member); `id` and `__typename` everywhere."""
+    interfaces through a fragment per member); `id` and `__typename` everywhere. With `scopes`, only
+    the kinds of rows a token with those scopes may read (gql/scopes.py), so the document is answered."""
     named = get_named_type(type_)
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
         return ""
     if isinstance(named, GraphQLUnionType):
-        members = [f"... on {m.name} {{ {selection(m, depth, skip)} }}" for m in named.types]
+        members = [
+            f"... on {m.name} {{ {selection(m, depth, skip, scopes)} }}"
+            for m in named.types
+            if readable(TYPES.get(m.name), scopes)
+        ]
         return "__typename " + " ".join(members)
     parts = ["__typename"]
     assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
@@ -391,14 +408,22 @@ def selection(type_: Any, depth: int, skip: set[str] = SKIPPED_FIELDS) -> str:
         inner = get_named_type(child.type)
         if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
             parts.append(name)
-        elif depth > 0:
-            sub = selection(inner, depth - 1, skip)
+        elif depth > 0 and readable(FIELDS.get((named.name, name), TYPES.get(inner.name)), scopes):
+            sub = selection(inner, depth - 1, skip, scopes)
             if sub:
                 parts.append(f"{name} {{ {sub} }}")
     return " ".join(parts)
 
 
-def history_selection() -> str:
-    """A `history` connection with every field of its entries (whatever shape an entry takes)."""
+def history_selection(scopes: frozenset[str] | None = None) -> str:
+    """A `history` connection with every field of its entries (whatever shape an entry takes), within
+    `scopes` when given."""
     audit = schema._schema.get_type("AuditEntry")
-    return f"history(first: 100) {{ nodes {{ {selection(audit, 2, set())} }} }}"
+    return f"history(first: 100) {{ nodes {{ {selection(audit, 2, set(), scopes)} }} }}"
+
+
+def scopes_of(role: str) -> frozenset[str]:
+    """Every scope a token of `role` (ADMIN, SALES_DIRECTOR, SALES_REP, PARTNER) may hold: what the
+    scene's tokens, made without a scope list, have."""
+    held = catalogue.PARTNER if role == "PARTNER" else catalogue.ROLES[Role(role)]
+    return frozenset(s.value for s in held)
