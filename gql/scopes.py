@@ -310,6 +310,9 @@ TYPES: dict[str, Need] = {
         "Partner",
         "PartnerConnection",
         "PartnerEdge",
+        # The configurable lists (stages, types, categories …): what the keys rows carry mean.
+        "Settings",
+        "ListValue",
     ),
     **_kind(
         PART,
@@ -330,7 +333,6 @@ TYPES: dict[str, Need] = {
         "ContactEdge",
         "ContactColumn",
         "ContactType",
-        "CategorySetting",
     ),
     **_kind(
         S.LEADS_READ,
@@ -351,6 +353,7 @@ TYPES: dict[str, Need] = {
         "OpportunityEdge",
         "OpportunityColumn",
         "OpportunityEvent",
+        "OpportunityBoard",
         "BusinessRole",
         "Quote",
         "QuoteItem",
@@ -399,7 +402,9 @@ TYPES: dict[str, Need] = {
         "PartnerResult",
         "ChannelTime",
     ),
-    **_kind(S.DOCUMENTS_READ, "DocumentTemplate", "QuoteDocument", "Attachment", "AttachmentVersion"),
+    **_kind(
+        S.DOCUMENTS_READ, "DocumentTemplate", "QuoteDocument", "Attachment", "AttachmentVersion", "AttachmentEvent"
+    ),
     **_kind(S.TOKENS_READ, "ApiToken"),
     **_kind(
         S.CONVERSATIONS_READ,
