@@ -6,7 +6,18 @@ from typing import Any
 
 from domain.errors import Ref, ValidationError
 
-AUDITED = ("Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook")
+AUDITED = (
+    "Account",
+    "Opportunity",
+    "Quote",
+    "Task",
+    "Contract",
+    "Partner",
+    "PriceBook",
+    "Selection",
+    "SavedView",
+    "CustomFieldDefinition",
+)
 
 
 def business_role(role: str, contact_id: int) -> dict[str, Any]:

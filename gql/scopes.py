@@ -58,6 +58,7 @@ QUERY: dict[str, S | None] = {
     "conversationInsights": S.CONVERSATIONS_READ,
     "selections": S.SELECTIONS_READ,
     "savedViews": S.SELECTIONS_READ,
+    "settings": NO_SCOPE,  # every signed-in caller reads the settings (what the lists and fields take)
 }
 
 SUBSCRIPTION: dict[str, S | None] = {
@@ -234,6 +235,7 @@ MUTATION: dict[str, S | None] = {
         "deleteSavedView",
     ),
     **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
+    **_writes(S.SETTINGS_WRITE, "createCustomField", "updateCustomField", "deleteCustomField"),
 }
 
 ROOTS: dict[OperationType, dict[str, S | None]] = {

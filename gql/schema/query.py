@@ -41,6 +41,7 @@ from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportun
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.selections import SelectionEntity, selections_connection
+from gql.schema.settings import Settings
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from gql.schema.views import SavedView, default_view, saved_views_connection
@@ -124,6 +125,13 @@ class Query:
         if len(ids) > MAX_NODES:
             raise ClientError(f"`ids` may hold at most {MAX_NODES} ids, got {len(ids)}", code="INVALID_PAGE")
         return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
+
+    @strawberry.field(
+        description="The settings an admin configures (custom field definitions, …), readable by every signed-in "
+        "caller."
+    )
+    def settings(self) -> Settings:
+        return Settings()
 
     @strawberry.field(description="The caller: the user or partner that owns the token.")
     async def viewer(self, info: Info) -> Viewer:

@@ -33,6 +33,7 @@ AREAS = [
     "selections",
     "views",
     "conversations",
+    "custom_fields",
     "attachments",
     "imports",
 ]

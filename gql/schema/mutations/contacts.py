@@ -8,6 +8,7 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import CategorySetting, ContactType
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import RESTRICTED, WRITE, ContactPayload
 
@@ -29,6 +30,7 @@ class CreateContactInput:
     email: str | None = optional("E-mail address.")
     phone: str | None = optional("Phone number.")
     skype: str | None = optional("Skype name.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @changes(
@@ -73,8 +75,10 @@ ContactTypePayload = payload_type(
     "The contact type as it is after the change.", contact_type=(ContactType, "The contact type.")
 )
 
-create_contact = mutation(wf.create_contact, CreateContactInput, ContactPayload, WRITE)
-update_contact = mutation(wf.update_contact, UpdateContactInput, ContactPayload, WRITE)
+CUSTOM = {"custom_fields": custom_input}
+
+create_contact = mutation(wf.create_contact, CreateContactInput, ContactPayload, WRITE, convert=CUSTOM)
+update_contact = mutation(wf.update_contact, UpdateContactInput, ContactPayload, WRITE, convert=CUSTOM)
 delete_contact = mutation(wf.delete_contact, ContactRefInput, Deleted("Contact"), WRITE)
 anonymize_contact = mutation(wf.anonymize_contact, ContactRefInput, ContactPayload, WRITE)
 set_contact_lead_status = mutation(wf.set_contact_lead_status, SetContactLeadStatusInput, ContactPayload, WRITE)

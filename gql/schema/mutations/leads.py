@@ -12,6 +12,7 @@ from domain.workflows import ingestion, lead_identity, lead_processor, leads
 from gql.resolvers.mutation import mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional
 from gql.schema.leads import Lead, LeadMatchingSettings
 from gql.schema.mutations.common import RESTRICTED, WRITE
@@ -62,6 +63,7 @@ class CreateLeadInput:
         "User", "The user to work on it (default: you, unless a partner is named).", None, update=False
     )
     assigned_partner_id: strawberry.ID | None = gid("Partner", "A partner to work on it.", None, update=False)
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @changes(
@@ -136,14 +138,17 @@ class IngestLeadInput:
     utm_medium: str | None = optional("UTM medium.")
     utm_campaign: str | None = optional("UTM campaign.")
     priority: int | None = optional("Priority, unless a routing rule sets one.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT)
     idempotency_key: str | None = optional(
         "A key unique to this lead: sending it again returns the first result and creates "
         "nothing (the same key as POST /ingest/leads' Idempotency-Key header)."
     )
 
 
-create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED)
-update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED)
+CUSTOM = {"custom_fields": custom_input}
+
+create_lead = mutation(leads.create_lead, CreateLeadInput, LeadPayload, RESTRICTED, convert=CUSTOM)
+update_lead = mutation(leads.update_lead, UpdateLeadInput, LeadPayload, RESTRICTED, convert=CUSTOM)
 assign_lead = mutation(leads.assign_lead, AssignLeadInput, LeadPayload, RESTRICTED)
 archive_lead = mutation(leads.archive_lead, LeadRefInput, LeadPayload, RESTRICTED)
 unarchive_lead = mutation(leads.unarchive_lead, LeadRefInput, LeadPayload, RESTRICTED)
@@ -153,7 +158,12 @@ disqualify_lead = mutation(leads.disqualify_lead, DisqualifyLeadInput, LeadPaylo
 rework_lead = mutation(leads.rework_lead, ReworkLeadInput, LeadPayload, RESTRICTED)
 anonymize_lead = mutation(leads.anonymize_lead, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
-    ingestion.ingest_lead, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
+    ingestion.ingest_lead,
+    IngestLeadInput,
+    IngestLeadPayload,
+    WRITE,
+    ports=lambda context: (SqlIdempotencyStore(),),
+    convert=CUSTOM,
 )
 
 

@@ -9,6 +9,7 @@ import strawberry
 from domain.workflows import opportunities as wf
 from gql.resolvers.mutation import Deleted, mutation
 from gql.schema import enums
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import MoneyInput, acts_on, changes, described, gid, optional
 from gql.schema.mutations.common import LOCKABLE, WRITE, BusinessRolePayload, OpportunityPayload
 
@@ -26,6 +27,7 @@ class CreateOpportunityInput:
     expected_close_date: dt.date | None = optional("Expected close date.", update="New expected close date.")
     partner_id: strawberry.ID | None = gid("Partner", "A partner who works the deal.", None, update=False)
     campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None, update="New campaign.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @changes(
@@ -96,8 +98,12 @@ class CreateUpsellOpportunityInput:
     owner_id: strawberry.ID | None = gid("User", "Owner (default: you).", None)
 
 
-create_opportunity = mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, WRITE)
-update_opportunity = mutation(wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, LOCKABLE)
+CUSTOM = {"custom_fields": custom_input}
+
+create_opportunity = mutation(wf.create_opportunity, CreateOpportunityInput, OpportunityPayload, WRITE, convert=CUSTOM)
+update_opportunity = mutation(
+    wf.update_opportunity, UpdateOpportunityInput, OpportunityPayload, LOCKABLE, convert=CUSTOM
+)
 change_opportunity_stage = mutation(
     wf.change_opportunity_stage, ChangeOpportunityStageInput, OpportunityPayload, LOCKABLE
 )
