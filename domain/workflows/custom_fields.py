@@ -180,7 +180,7 @@ class DeleteCustomField:
     version: int | None = None
 
 
-async def delete_custom_field(cmd: DeleteCustomField, uow: UnitOfWork, use: Use) -> CustomFieldDefinition:
+async def delete_custom_field(cmd: DeleteCustomField, uow: UnitOfWork, use: Use) -> int:
     """Delete a custom field no row holds a value of (admins); one in use is refused with how many rows hold
     a value: deactivate it instead (`updateCustomField(input: {active: false})`)."""
     _admins_only(uow)
@@ -195,4 +195,4 @@ async def delete_custom_field(cmd: DeleteCustomField, uow: UnitOfWork, use: Use)
     await uow.delete(definition)
     uow.record(_event(definition, "DELETED"))
     await uow.commit()
-    return definition
+    return definition.id or 0

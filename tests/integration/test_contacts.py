@@ -360,7 +360,7 @@ async def test_migration_0017_moves_rework_notes_and_keeps_prospect_categories_s
             for name, group, category in (("A", "PROSPECT", "Hot"), ("B", "PROSPECT", None), ("C", "CUSTOMER", "Key")):
                 await conn.execute(
                     insert(tables.accounts).values(
-                        kind="ORGANIZATION", name=name, category_group=group, category=category, custom_attributes={}
+                        kind="ORGANIZATION", name=name, category_group=group, category=category, custom_fields={}
                     )
                 )
         await upgrade_async(url)

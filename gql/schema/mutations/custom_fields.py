@@ -7,7 +7,7 @@ import strawberry
 
 from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import custom_fields as wf
-from gql.resolvers.mutation import mutation, node_payload
+from gql.resolvers.mutation import Deleted, mutation, node_payload
 from gql.schema.custom_fields import CustomFieldDefinition, CustomFieldEntity, CustomFieldType
 from gql.schema.inputs import acts_on, changes, described, optional
 from persistence.custom_fields import custom_field_use
@@ -59,4 +59,6 @@ CustomFieldPayload = node_payload(CustomFieldDefinition)
 
 create_custom_field = mutation(wf.create_custom_field, CreateCustomFieldInput, CustomFieldPayload, ERRORS)
 update_custom_field = mutation(wf.update_custom_field, UpdateCustomFieldInput, CustomFieldPayload, ERRORS, ports=_use)
-delete_custom_field = mutation(wf.delete_custom_field, DeleteCustomFieldInput, CustomFieldPayload, ERRORS, ports=_use)
+delete_custom_field = mutation(
+    wf.delete_custom_field, DeleteCustomFieldInput, Deleted("CustomFieldDefinition"), ERRORS, ports=_use
+)

@@ -10,8 +10,6 @@ Create Date: 2026-12-08
 """
 from __future__ import annotations
 
-import json
-
 from alembic import op
 import sqlalchemy as sa
 import persistence.tables
@@ -21,8 +19,6 @@ revision = '0019_customfields'
 down_revision = '0018_split'
 branch_labels = None
 depends_on = None
-
-BATCH = 5000
 
 
 def upgrade() -> None:
@@ -50,14 +46,17 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column('custom_fields', sa.JSON(), server_default='{}', nullable=False))
 
     bind = op.get_bind()
-    keys: set[str] = set()
-    rows = bind.execution_options(yield_per=BATCH).execute(
-        sa.text('SELECT custom_fields FROM accounts ORDER BY id')
-    )
-    for (values,) in rows:
-        if isinstance(values, str):  # SQLite hands a JSON column to a text() query as its text
-            values = json.loads(values)
-        keys.update((values or {}).keys())
+    # Every key any account holds, read by the database (no account row travels to Python).
+    if bind.dialect.name == 'postgresql':
+        found = (
+            "SELECT DISTINCT json_object_keys(custom_fields) FROM accounts WHERE json_typeof(custom_fields) = 'object'"
+        )
+    else:
+        found = (
+            'SELECT DISTINCT found.key FROM accounts, json_each(accounts.custom_fields) AS found '
+            "WHERE json_type(accounts.custom_fields) = 'object'"
+        )
+    keys = {key for (key,) in bind.execute(sa.text(found)) if key is not None}
     definitions = sa.table(
         'custom_field_definitions',
         sa.column('entity_type', sa.String), sa.column('key', sa.String), sa.column('label', sa.String),
