@@ -30,6 +30,7 @@ MAX_OPTIONS = 200
 TEXT_MAX = 2000
 # A number is kept as a JSON number; beyond 15 significant digits a double would not give it back.
 NUMBER_DIGITS = 15
+NUMBER_LIMIT = Decimal(10) ** 15
 CUSTOM_ENTITIES = (CriteriaEntity.ACCOUNT, CriteriaEntity.CONTACT, CriteriaEntity.OPPORTUNITY, CriteriaEntity.LEAD)
 FIELD = "customFields"
 
@@ -111,8 +112,15 @@ def _value(definition: CustomFieldDefinition, value: Any, where: str) -> Any:
             number = Decimal(str(value).strip())
         except InvalidOperation:
             raise ValidationError(where, f"{definition.key} is a number, not {value!r}") from None
-        if not number.is_finite() or len(number.normalize().as_tuple().digits) > NUMBER_DIGITS:
-            raise ValidationError(where, f"{definition.key} is a finite number of at most {NUMBER_DIGITS} digits")
+        if (
+            not number.is_finite()
+            or abs(number) >= NUMBER_LIMIT
+            or len(number.normalize().as_tuple().digits) > NUMBER_DIGITS
+            or Decimal(repr(float(number))) != number  # a JSON number (a double) gives it back as it is
+        ):
+            raise ValidationError(
+                where, f"{definition.key} is a number below 10^15 of at most {NUMBER_DIGITS} significant digits"
+            )
         return int(number) if number == number.to_integral_value() else float(number)
     if isinstance(value, date):
         return value.isoformat()
