@@ -232,6 +232,7 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
             partner_id=source.partner_id,
             campaign_id=source.campaign_id,
             stage_changed_at=uow.now,
+            custom_fields=dict(source.custom_fields),  # the same data, custom fields included
         )
     )
     for quote in await uow.find(Quote, opportunity_id=source.id):
