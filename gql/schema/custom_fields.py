@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from domain import custom_fields as dcf
+from domain.errors import ValidationError
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.history import history_field
 from persistence import tables
@@ -170,8 +171,6 @@ CUSTOM_FIELDS_UPDATE = "Custom field values to set, key by key (a null value rem
 
 def custom_input(values: list[CustomFieldValueInput]) -> dict[str, Any]:
     """The values of a write's `customFields` input as the workflows take them (each key once)."""
-    from domain.errors import ValidationError
-
     out: dict[str, Any] = {}
     for item in values:
         if item.key in out:

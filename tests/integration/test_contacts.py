@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from alembic import command
+from sqlalchemy import column as sql_column
 from sqlalchemy import insert, select
+from sqlalchemy import table as sql_table
 
 from gql import ids
 from gql.app import create_app
@@ -351,16 +353,34 @@ async def test_migration_0017_moves_rework_notes_and_keeps_prospect_categories_s
                 {"last_name": "Out", "status": "DISQUALIFIED", "disqualification_reason": "No budget"},
                 {"last_name": "New", "status": "OPEN", "disqualification_reason": None},
             ]
+            # Rows as the code of that revision wrote them (today's tables have columns 0016 has not).
+            old_leads = sql_table(
+                "leads",
+                *(sql_column(c) for c in ("last_name", "status", "disqualification_reason", "priority", "archived")),
+                *(sql_column(c) for c in ("anonymized", "created_at", "updated_at")),
+            )
+            old_accounts = sql_table(
+                "accounts",
+                *(sql_column(c) for c in ("kind", "name", "category_group", "category", "custom_attributes")),
+                *(sql_column(c) for c in ("key_account", "is_global", "is_private")),
+            )
             for row in leads:
                 await conn.execute(
-                    insert(tables.leads).values(
+                    insert(old_leads).values(
                         **row, priority=0, archived=False, anonymized=False, created_at=at, updated_at=at
                     )
                 )
             for name, group, category in (("A", "PROSPECT", "Hot"), ("B", "PROSPECT", None), ("C", "CUSTOMER", "Key")):
                 await conn.execute(
-                    insert(tables.accounts).values(
-                        kind="ORGANIZATION", name=name, category_group=group, category=category, custom_fields={}
+                    insert(old_accounts).values(
+                        kind="ORGANIZATION",
+                        name=name,
+                        category_group=group,
+                        category=category,
+                        custom_attributes="{}",
+                        key_account=False,
+                        is_global=False,
+                        is_private=False,
                     )
                 )
         await upgrade_async(url)
