@@ -82,6 +82,9 @@ class CustomFieldValue:
     number: Decimal | None = strawberry.field(description="The value of a NUMBER field.")
     date: date | None = strawberry.field(description="The value of a DATE field.")
     boolean: bool | None = strawberry.field(description="The value of a BOOLEAN field.")
+    definition: CustomFieldDefinition | None = strawberry.field(
+        description="The field's definition (null when the field is no longer defined)."
+    )
 
 
 def _typed(kind: str | None, value: Any) -> dict[str, Any]:
@@ -129,6 +132,7 @@ async def values_of(info: Info, entity: str, stored: dict[str, Any] | None) -> l
                 type=dcf.CustomFieldType(kind) if kind else None,  # type: ignore[arg-type]
                 active=bool(row.active) if row is not None else False,
                 value=stored[key],
+                definition=CustomFieldDefinition.from_row(row),
                 **_typed(kind, stored[key]),
             )
         )

@@ -27,7 +27,7 @@ UPDATE = f"""mutation($input: UpdateCustomFieldInput!) {{ updateCustomField(inpu
   __typename ... on CustomFieldDefinitionPayload {{ {DEFINITION} }} {ERRORS} }} }}"""
 DELETE = f"""mutation($input: DeleteCustomFieldInput!) {{ deleteCustomField(input: $input) {{
   __typename ... on DeletedPayload {{ deletedId }} {ERRORS} }} }}"""
-VALUES = "customFields { key label type active value text number date boolean }"
+VALUES = "customFields { key label type active value text number date boolean definition { id key options } }"
 CREATE_ACCOUNT = f"""mutation($input: CreateAccountInput!) {{ createAccount(input: $input) {{
   __typename ... on AccountPayload {{ account {{ id version {VALUES} }} }} {ERRORS} }} }}"""
 UPDATE_ACCOUNT = f"""mutation($input: UpdateAccountInput!) {{ updateAccount(input: $input) {{
@@ -283,6 +283,7 @@ async def test_values_read_typed_in_the_order_of_their_definitions(api_module, s
     )
     assert float(shown["SCORE"]["number"]) == float(account.custom_fields["SCORE"])
     assert shown["RENEWAL"]["date"] == account.custom_fields["RENEWAL"]
+    assert (shown["TIER"]["definition"]["key"], shown["TIER"]["definition"]["options"]) == ("TIER", TIERS)
 
 
 async def test_every_write_checks_its_custom_fields_and_stores_nothing_on_a_refusal(api_module, scene, writable):
