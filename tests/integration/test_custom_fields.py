@@ -239,6 +239,22 @@ async def test_criteria_on_custom_fields_match_plain_python_for_every_role(api_m
                 assert {ids.decode(n["id"])[1] for n in page["nodes"]} <= expected
                 checked += bool(expected) and len(expected) < len(visible)
     assert checked > 20  # trees that cut the lists, not only all or nothing
+    # A custom field of the related rows, in `where`: accounts with a contact (one the reader may see) who
+    # takes the newsletter.
+    tree = {"has": "CONTACTS", "where": {"customField": "NEWSLETTER", "is": True}}
+    for role in ROLES:
+        caller = world.callers[role]
+        contacts = world.contacts(caller)
+        readers = {
+            c.account_id
+            for c in world.rows["contacts"]
+            if c.id in contacts and c.custom_fields.get("NEWSLETTER") is True
+        }
+        expected = world.accounts(caller) & readers
+        data = await api_module.data(
+            "query($c: Criteria) { accounts(first: 100, criteria: $c) { totalCount } }", {"c": tree}, token=caller.token
+        )
+        assert data["accounts"]["totalCount"] == len(expected), role
 
 
 async def test_a_list_costs_the_same_statements_with_custom_field_criteria(api_module, scene):
