@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from gql import ids
 from gql.auth import issue_token
@@ -103,14 +103,18 @@ async def scene(writable, api_module) -> tuple[World, dict[str, str]]:
             ("LEAD", "leads"),
         ):
             table = tables.metadata.tables[table_name]
-            for pk, stored in list(await conn.execute(select(table.c.id, table.c.custom_fields))):
+            spread = []
+            for pk, stored in list(await conn.execute(select(table.c.id, table.c.custom_fields).order_by(table.c.id))):
                 values = dict(stored or {})
                 for e, key, kind, options in FIELDS:
                     if e == entity:
                         value = _value(rng, kind, options)
                         if value is not None:
                             values[key] = value
-                await conn.execute(update(table).where(table.c.id == pk).values(custom_fields=values))
+                spread.append({"pk": pk, "values": values})
+            await conn.execute(  # one executemany per table
+                update(table).where(table.c.id == bindparam("pk")).values(custom_fields=bindparam("values")), spread
+            )
     rows = await table_rows(
         writable.engine,
         "users",
