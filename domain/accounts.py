@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from domain.base import Entity, check_email, required
 from domain.enums import AccountKind, CategoryGroup, ContactKind, LeadStatus
@@ -22,7 +23,7 @@ class Account(Entity):
     country: str | None = None
     registration_no: str | None = None
     vat_no: str | None = None
-    custom_attributes: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, Any] = field(default_factory=dict)  # domain/custom_fields.py
     industry: str | None = None
     manager_id: int | None = None
     key_account: bool = False
@@ -79,6 +80,7 @@ class Contact(Entity):
     title: str | None = None
     lead_status: LeadStatus = LeadStatus.OPEN
     anonymized: bool = False
+    custom_fields: dict[str, Any] = field(default_factory=dict)  # domain/custom_fields.py
 
     def __post_init__(self) -> None:
         self.first_name = required(self.first_name, "firstName")

@@ -6,7 +6,19 @@ from typing import Any
 
 from domain.errors import Ref, ValidationError
 
-AUDITED = ("Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook", "ListValue")
+AUDITED = (
+    "Account",
+    "Opportunity",
+    "Quote",
+    "Task",
+    "Contract",
+    "Partner",
+    "PriceBook",
+    "ListValue",
+    "Selection",
+    "SavedView",
+    "CustomFieldDefinition",
+)
 
 
 def business_role(role: str, contact_id: int) -> dict[str, Any]:

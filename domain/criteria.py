@@ -16,7 +16,13 @@ A tree is plain data (it is stored as JSON in a dynamic selection), one node per
   `{"hasNot": "ACTIVITIES", "where": {"field": "OCCURRED_AT", "min": {"ago": 3, "unit": "MONTHS"}}}`;
 - `{"indicators": {"anyOf": [...], "allOf": [...], "noneOf": [...]}}`: status monitors whose indicator the
   row carries (any of, all of, none of);
-- `{"search": "text"}`: the text search of the list.
+- `{"search": "text"}`: the text search of the list;
+- `{"custom": KEY, …}`: a custom field (domain/custom_fields.py) of accounts, contacts, opportunities or
+  leads, with one test that says how its value is read: `in` / `notIn` (text: STRING and CHOICE fields),
+  `min` / `max` (a NUMBER), `from` / `to` (a DATE, ISO or relative), `is` (a BOOLEAN), or `empty`
+  (true: the row holds no value). A value of another type than the test reads matches as no value, so a
+  stale or unknown key never breaks a read; `custom_keys` lists the keys a tree names, for the writes that
+  check them against the definitions (`check_custom`).
 The simple form, a list's `filter` argument, is ANDed with a tree where both are given.
 Each leaf is true or false for every row (never unknown), so `not` is always the complement.
 References (ids) are primary keys here; the API decodes and encodes global ids."""
@@ -31,7 +37,7 @@ from enum import Enum
 from typing import Any
 
 from domain import enums
-from domain.errors import ValidationError
+from domain.errors import Ref, ValidationError
 
 MAX_DEPTH = 8
 MAX_NODES = 100
@@ -165,7 +171,31 @@ _LEAF_KEYS = {
     "hasNot": {"hasNot", "where"},
     "indicators": {"indicators"},
     "search": {"search"},
+    "custom": {"custom", "in", "notIn", "min", "max", "from", "to", "is", "empty"},
 }
+CUSTOM_TESTS = {
+    frozenset({"in"}): "TEXT",
+    frozenset({"notIn"}): "TEXT",
+    frozenset({"min"}): "NUMBER",
+    frozenset({"max"}): "NUMBER",
+    frozenset({"min", "max"}): "NUMBER",
+    frozenset({"from"}): "DATE",
+    frozenset({"to"}): "DATE",
+    frozenset({"from", "to"}): "DATE",
+    frozenset({"is"}): "BOOLEAN",
+    frozenset({"empty"}): "ANY",
+}
+# Which custom field types each kind of test reads.
+CUSTOM_READS = {
+    "TEXT": ("STRING", "CHOICE"),
+    "NUMBER": ("NUMBER",),
+    "DATE": ("DATE",),
+    "BOOLEAN": ("BOOLEAN",),
+    "ANY": ("STRING", "CHOICE", "NUMBER", "DATE", "BOOLEAN"),
+}
+CUSTOM_ENTITIES = frozenset(
+    {CriteriaEntity.ACCOUNT, CriteriaEntity.CONTACT, CriteriaEntity.OPPORTUNITY, CriteriaEntity.LEAD}
+)
 
 
 def _number(value: Any, where: str) -> Decimal:
@@ -225,11 +255,14 @@ def _node(entity: CriteriaEntity, node: Any, where: str, depth: int, count: list
     kinds = [k for k, allowed in _LEAF_KEYS.items() if k in keys]
     if len(kinds) != 1 or not keys <= _LEAF_KEYS[kinds[0]]:
         raise ValidationError(
-            where, "a condition has exactly one kind of test: field, has, hasNot, indicators, search, or a group"
+            where,
+            "a condition has exactly one kind of test: field, has, hasNot, indicators, search, custom, or a group",
         )
     kind = kinds[0]
     if kind == "field":
         return _field(entity, node, where)
+    if kind == "custom":
+        return _custom(entity, node, where)
     if kind in ("has", "hasNot"):
         relation = node[kind]
         if relation not in RELATIONS[entity]:
@@ -316,6 +349,82 @@ def _field(entity: CriteriaEntity, node: dict[str, Any], where: str) -> dict[str
     return out
 
 
+def _custom(entity: CriteriaEntity, node: dict[str, Any], where: str) -> dict[str, Any]:
+    if entity not in CUSTOM_ENTITIES:
+        raise ValidationError(f"{where}.custom", f"{entity.value} has no custom fields")
+    key = node["custom"]
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError(f"{where}.custom", "names a custom field by its key")
+    tests = frozenset(set(node) - {"custom"})
+    reads = CUSTOM_TESTS.get(tests)
+    if reads is None:
+        raise ValidationError(
+            where, "a custom field takes in or notIn, atLeast / atMost, fromDate / toDate (or relative), is, or isEmpty"
+        )
+    out: dict[str, Any] = {"custom": key}
+    if reads == "TEXT":
+        [test] = tests
+        values = node[test]
+        if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
+            raise ValidationError(f"{where}.{test}", f"lists 1 to {MAX_VALUES} values")
+        if not all(isinstance(v, str) for v in values):
+            raise ValidationError(f"{where}.{test}", "lists text values")
+        out[test] = sorted(set(values))
+    elif reads in ("BOOLEAN", "ANY"):
+        [test] = tests
+        if not isinstance(node[test], bool):
+            raise ValidationError(f"{where}.{test}", "is true or false")
+        out[test] = node[test]
+    else:
+        for end in sorted(tests):
+            value = node[end]
+            if reads == "NUMBER":
+                out[end] = str(_number(value, f"{where}.{end}"))
+            elif isinstance(value, dict):
+                out[end] = _relative(value, f"{where}.{end}")
+            else:
+                out[end] = _moment(value, "DATE", f"{where}.{end}")
+    return out
+
+
+def custom_keys(tree: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The custom fields a normalised tree tests, as (key, what the test reads: TEXT, NUMBER, DATE, BOOLEAN,
+    ANY), outside `where` (which tests another entity) — see `custom_keys_by_entity`."""
+    return [(k, r) for e, k, r in _custom_walk(tree or {}, None) if e is None]
+
+
+def custom_keys_by_entity(entity: CriteriaEntity | str, tree: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """Every custom field a normalised tree tests, as (entity, key, what the test reads), `where` included."""
+    return [(e or CriteriaEntity(entity).value, k, r) for e, k, r in _custom_walk(tree or {}, None)]
+
+
+def _custom_walk(node: dict[str, Any], entity: str | None) -> Any:
+    for group in ("and", "or"):
+        for item in node.get(group, ()):
+            yield from _custom_walk(item, entity)
+    if "not" in node:
+        yield from _custom_walk(node["not"], entity)
+    if "where" in node:
+        relation = node.get("has") or node.get("hasNot")
+        yield from _custom_walk(node["where"], RELATED_ENTITY[relation].value)
+    if "custom" in node:
+        yield (entity, node["custom"], CUSTOM_TESTS[frozenset(set(node) - {"custom"})])
+
+
+def check_custom(entity: CriteriaEntity | str, tree: dict[str, Any] | None, types: Any) -> None:
+    """A stored tree's custom field tests against the definitions (`types`: entity → {key: type}): each key is
+    a field of its entity and the test reads its type. Lists do not call this (an unknown key matches as no
+    value there); writes that keep criteria do."""
+    for place, key, reads in custom_keys_by_entity(entity, tree):
+        known = types.get(place, {})
+        if key not in known:
+            raise ValidationError(
+                "criteria", f"{place} has no custom field {key!r}; one of {', '.join(sorted(known)) or 'none'}"
+            )
+        if known[key] not in CUSTOM_READS[reads]:
+            raise ValidationError("criteria", f"{key} is a {known[key]} field; that test reads {reads.lower()}")
+
+
 def _relative(value: dict[str, Any], where: str) -> dict[str, Any]:
     """A relative range end, checked: `{"ago": n, "unit": U}` or `{"ahead": n, "unit": U}`."""
     directions = [k for k in ("ago", "ahead") if k in value]
@@ -356,7 +465,7 @@ def relative(tree: dict[str, Any] | None) -> bool:
         return relative(tree["not"])
     if "where" in tree:
         return relative(tree["where"])
-    return any(isinstance(tree.get(end), dict) for end in ("min", "max"))
+    return any(isinstance(tree.get(end), dict) for end in ("min", "max", "from", "to"))
 
 
 def references(tree: dict[str, Any]) -> list[tuple[str, int]]:
@@ -375,6 +484,31 @@ def _walk_refs(node: dict[str, Any], entity: CriteriaEntity | None) -> Any:
     for ids in node.get("indicators", {}).values():
         for i in ids:
             yield ("StatusMonitor", i)
+
+
+def with_refs(entity: CriteriaEntity | str, tree: Any) -> Any:
+    """A normalised tree with every row it names as a `Ref` (history keeps rows as references, shown to each
+    reader by its rules)."""
+    if not isinstance(tree, dict):
+        return tree
+    entity = CriteriaEntity(entity)
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if key in ("and", "or"):
+            out[key] = [with_refs(entity, n) for n in value]
+        elif key == "not":
+            out[key] = with_refs(entity, value)
+        elif key == "where":
+            out[key] = with_refs(RELATED_ENTITY[tree.get("has") or tree["hasNot"]], value)
+        elif key == "indicators":
+            out[key] = {k: [Ref("StatusMonitor", i) for i in ids] for k, ids in value.items()}
+        elif key in ("in", "notIn") and "field" in tree:
+            field = FIELDS[entity].get(tree["field"])
+            target = field.refers_to if field is not None else None
+            out[key] = [Ref(target, i) if target and isinstance(i, int) else i for i in value]
+        else:
+            out[key] = value
+    return out
 
 
 def monitors_named(tree: dict[str, Any] | None) -> set[int]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -101,6 +101,7 @@ class Lead(Entity):
     merged_into_id: int | None = None
     # Who shares the credit for it, by percentage (domain/credit.py; None: nobody shares it).
     credit_shares: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)  # domain/custom_fields.py
 
     def __post_init__(self) -> None:
         self.status = LeadStatus(self.status)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from domain.base import Entity, required
 from domain.commands import apply
@@ -31,6 +32,7 @@ class Opportunity(Entity):
     stage_changed_at: datetime | None = None
     # Who shares the credit for it, by percentage (domain/credit.py; None: its owner has it all).
     credit_shares: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)  # domain/custom_fields.py
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")

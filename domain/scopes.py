@@ -55,6 +55,7 @@ class Scope(str, Enum):
     SELECTIONS_READ = "selections:read"
     SELECTIONS_WRITE = "selections:write"
     METRICS_READ = "metrics:read"
+    SETTINGS_WRITE = "settings:write"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -108,6 +109,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     "saved views.",
     Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members; "
     "saved views and their defaults.",
+    Scope.SETTINGS_WRITE: "Change the configurable settings: custom field definitions (admins).",
     Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
     "with only this scope.",
 }
@@ -115,7 +117,14 @@ DESCRIPTIONS: dict[Scope, str] = {
 ALL: frozenset[Scope] = frozenset(Scope)
 # The scopes only an admin may hold: they change what everybody works with.
 ADMIN_ONLY: frozenset[Scope] = frozenset(
-    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE, Scope.METRICS_READ}
+    {
+        Scope.CATALOG_WRITE,
+        Scope.PARTNERS_WRITE,
+        Scope.CAMPAIGNS_WRITE,
+        Scope.TERMS_WRITE,
+        Scope.METRICS_READ,
+        Scope.SETTINGS_WRITE,
+    }
 )
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue

@@ -41,7 +41,7 @@ log = logging.getLogger("salesgraph.ingest")
 MAX_BODY_BYTES = 1 << 20
 STORE = SqlIdempotencyStore()
 
-TEXT, NUMBER, CAMPAIGN = "text", "number", "campaign"
+TEXT, NUMBER, CAMPAIGN, CUSTOM = "text", "number", "campaign", "custom"
 FIELDS: dict[str, tuple[str, str]] = {
     "firstName": ("first_name", TEXT),
     "lastName": ("last_name", TEXT),
@@ -55,6 +55,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "utmMedium": ("utm_medium", TEXT),
     "utmCampaign": ("utm_campaign", TEXT),
     "priority": ("priority", NUMBER),
+    "customFields": ("custom_fields", CUSTOM),  # {key: value}, checked against the lead custom fields
 }
 
 
@@ -137,7 +138,11 @@ def new_lead(data: Any, where: str) -> NewLead:
     for name, value in data.items():
         attr, kind = FIELDS[name]
         if value is None:
-            values[attr] = None
+            values[attr] = {} if kind == CUSTOM else None
+        elif kind == CUSTOM:
+            if not isinstance(value, dict):
+                raise errors.ValidationError(f"{where}{name}", "must be an object of custom field keys and values")
+            values[attr] = value
         elif kind == TEXT:
             if not isinstance(value, str):
                 raise errors.ValidationError(f"{where}{name}", "must be a string")

@@ -264,6 +264,7 @@ MUTATION: dict[str, S | None] = {
         "deleteSavedView",
     ),
     **_writes(S.TERMS_WRITE, "createTrackedTerm", "updateTrackedTerm", "deleteTrackedTerm"),
+    **_writes(S.SETTINGS_WRITE, "createCustomField", "updateCustomField", "deleteCustomField"),
 }
 
 ROOTS: dict[OperationType, dict[str, S | None]] = {

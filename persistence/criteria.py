@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Integer, Table, and_, exists, false, not_,
 
 from domain.criteria import FIELDS, RELATED_ENTITY, CriteriaEntity, resolve_relative
 from domain.errors import ValidationError
-from persistence import filters, tables
+from persistence import custom_fields, filters, tables
 from persistence.visibility import Viewer
 
 SPECS: dict[CriteriaEntity, filters.FilterSpec] = {
@@ -137,6 +137,8 @@ def _node(entity: CriteriaEntity, node: Mapping[str, Any], viewer: Viewer, now: 
         return _indicators(entity, node["indicators"])
     if "search" in node:
         return _search(entity, node["search"])
+    if "custom" in node:
+        return custom_fields.condition(entity, node, now)
     raise ValueError(f"not a normalised condition: {node!r}")
 
 

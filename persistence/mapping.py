@@ -20,6 +20,7 @@ from domain.base import Entity
 from domain.catalog import Bundle, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract
 from domain.conversations import Conversation, ConversationSettings
+from domain.custom_fields import CustomFieldDefinition
 from domain.documents import DocumentTemplate, QuoteDocument
 from domain.errors import Ref
 from domain.identity import LeadMatchingSettings
@@ -45,6 +46,7 @@ TABLES: dict[type[Entity], Table] = {
     Contact: tables.contacts,
     ContactType: tables.contact_types,
     ListValue: tables.list_values,
+    CustomFieldDefinition: tables.custom_field_definitions,
     Goal: tables.goals,
     SalesActivity: tables.sales_activities,
     Bundle: tables.bundles,

@@ -22,6 +22,8 @@ from domain.accounts import Account, AccountGroup, Contact, ContactType
 from domain.activities import Goal, SalesActivity
 from domain.catalog import Bundle, BundleComponent, ExchangeRate, PriceBook, PriceEntry, Product, ProductUnit
 from domain.contracts import Contract, add_months
+from domain.criteria import CriteriaEntity
+from domain.custom_fields import CustomFieldDefinition, CustomFieldType
 from domain.enums import (
     AccountKind,
     ActivityType,
@@ -237,6 +239,8 @@ PARTNER_NAMES = [
     "Arctic Services AS",
 ]
 TEAM_NAMES = ["Team Norway", "Team Sweden", "Team Denmark", "Team Finland", "Team Enterprise", "Team Partners"]
+SEGMENTS = ["SMB", "Mid-market", "Enterprise"]  # the accounts' custom fields (choices)
+SOURCES = ["web", "partner", "event"]
 LOSS_REASONS = ["Price too high", "Chose a competitor", "No budget this year", "Project cancelled", "No decision"]
 DISQUALIFY_REASONS = ["Not a fit", "Student", "Competitor", "No budget", "Duplicate"]
 ROLES = ["Decision maker", "Champion", "Technical evaluator", "Economic buyer", "Influencer"]
@@ -722,9 +726,9 @@ class _Company:
                     registration_no=f"{rng.randint(900000000, 999999999)}" if is_org else None,
                     vat_no=f"{country}{rng.randint(100000000, 999999999)}" if is_org else None,
                     key_account=is_org and rng.random() < 0.1,
-                    custom_attributes={
-                        "segment": rng.choice(["SMB", "Mid-market", "Enterprise"]),
-                        "source": rng.choice(["web", "partner", "event"]),
+                    custom_fields={
+                        "segment": rng.choice(SEGMENTS),
+                        "source": rng.choice(SOURCES),
                     },
                     **common,
                 )
@@ -1110,6 +1114,23 @@ class _Company:
             for position, (name, group) in enumerate(names)
         ]
 
+    def custom_field_definitions(self) -> None:
+        """The accounts' two custom fields (keys from before definitions existed, hence lower case)."""
+        choices = {"segment": ("Segment", SEGMENTS), "source": ("Source", SOURCES)}
+        for position, (key, (label, options)) in enumerate(choices.items()):
+            self.add(
+                tables.custom_field_definitions,
+                CustomFieldDefinition(
+                    entity_type=CriteriaEntity.ACCOUNT,
+                    key=key,
+                    label=label,
+                    type=CustomFieldType.CHOICE,
+                    options=list(options),
+                    position=position,
+                ),
+                **self.stamps(self.anchor - timedelta(days=700)),
+            )
+
     def contact_activities(self) -> None:
         """A call or meeting with every fifth employee (the person's own activity), done, owned by the
         account's manager."""
@@ -1276,6 +1297,7 @@ BASE_TABLES = [
     tables.bundle_components,
     tables.partners,
     tables.contact_types,
+    tables.custom_field_definitions,
     tables.campaigns,
     tables.accounts,
     tables.contacts,
@@ -1380,6 +1402,7 @@ async def seed(
             company.partners_and_campaigns()
             company.accounts()
             company.agreement_book()
+            company.custom_field_definitions()
             company.account_and_partner_activities()
             company.account_tasks()
             await _insert(conn, company.take(*BASE_TABLES), summary.counts)

@@ -127,7 +127,8 @@ accounts = Table(
     Column("country", String(2)),
     Column("registration_no", String(64)),
     Column("vat_no", String(64)),
-    Column("custom_attributes", JSON, nullable=False, default=dict),
+    # Custom field values {key: value} (domain/custom_fields.py; migration 0019 renamed custom_attributes).
+    Column("custom_fields", JSON, nullable=False, default=dict),
     Column("industry", String(100)),
     _fk("manager_id", "users.id"),
     Column("key_account", Boolean, nullable=False, default=False),
@@ -196,6 +197,7 @@ contacts = Table(
     Column("skype", String(100)),
     Column("lead_status", String(16), nullable=False),
     Column("anonymized", Boolean, nullable=False, default=False),
+    Column("custom_fields", JSON, nullable=False, default=dict),  # {key: value} (migration 0019)
     *_stamps(),
     CheckConstraint("(account_id IS NULL) <> (partner_id IS NULL)", name="one_owner"),
     Index("ix_contacts_last_name", "last_name"),
@@ -333,6 +335,7 @@ opportunities = Table(
     Column("loss_reason", Text),
     Column("stage_changed_at", UTCDateTime),
     Column("credit_shares", String(400)),  # "user:percent,..." by user (domain/credit.py); NULL: the owner's
+    Column("custom_fields", JSON, nullable=False, default=dict),  # {key: value} (migration 0019)
     *_stamps(),
     Index("ix_opportunities_stage_closed_at", "stage", "closed_at"),
     Index("ix_opportunities_name", "name"),
@@ -464,6 +467,7 @@ leads = Table(
     Column("match_reasons", JSON),
     _fk("merged_into_id", "leads.id", ondelete="SET NULL", index=False),
     Column("credit_shares", String(400)),  # "user:percent,..." by user (domain/credit.py); NULL: not shared
+    Column("custom_fields", JSON, nullable=False, default=dict),  # {key: value} (migration 0019)
     *_stamps(),
     Index("ix_leads_board", "status", "archived", "priority", "created_at"),
     Index("ix_leads_created_at", "created_at"),
@@ -619,6 +623,24 @@ status_monitors = Table(
     # selection; {"categories": [...]} accounts of these categories (contacts: their account's).
     Column("scope", JSON),
     *_stamps(),
+)
+
+# Custom field definitions (migration 0019): per entity type (ACCOUNT, CONTACT, OPPORTUNITY, LEAD) a key,
+# unique in its entity type, the key of the values in that table's `custom_fields` JSON object.
+custom_field_definitions = Table(
+    "custom_field_definitions",
+    metadata,
+    _id(),
+    Column("entity_type", String(16), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("options", JSON, nullable=False, default=list),
+    Column("mandatory", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("position", Integer, nullable=False, default=0),
+    *_stamps(),
+    UniqueConstraint("entity_type", "key", name="uq_custom_field_definitions_key"),
 )
 
 # Selections (migration 0010): a named set of accounts, contacts, opportunities, leads or activities, either

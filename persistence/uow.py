@@ -25,12 +25,15 @@ from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
 from domain.contracts import Contract
 from domain.conversations import Conversation
+from domain.criteria import with_refs
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.identity import Identity, Known
 from domain.opportunities import Opportunity
 from domain.people import User
+from domain.selections import Selection
 from domain.uow import Actor, Link
+from domain.views import SavedView
 from persistence import aggregates, conversation_aggregates, identities, indicators, reads, tables
 from persistence.fit import check_fits
 from persistence.locks import EVENT_NUMBERING_LOCK
@@ -320,6 +323,9 @@ class SqlUnitOfWork:
         if kind.__name__ in AUDITED:
             for name in changed:
                 old, new = getattr(before, name), getattr(entity, name)
+                if name == "criteria" and isinstance(entity, (Selection, SavedView)):
+                    about = entity.entity_type if isinstance(entity, Selection) else entity.list
+                    old, new = with_refs(about, old), with_refs(about, new)
                 # A foreign key is kept as the row it names, never as a bare key (domain/audit.py).
                 self.audit(
                     kind.__name__, entity.id, camel(name), referenced(table, name, old), referenced(table, name, new)

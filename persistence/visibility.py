@@ -139,6 +139,7 @@ SHARED = frozenset(
         "exchange_rates",
         "contact_types",
         "list_values",
+        "custom_field_definitions",
         "account_groups",
         "status_monitors",
         "status_indicators",
@@ -406,6 +407,20 @@ def _partners(role: str) -> ColumnElement | None:
     return tables.partners.c.id == V_PARTNER if role == PARTNER else None
 
 
+_HISTORY_BY_ROW = [
+    "PriceBook",
+    "Account",
+    "Opportunity",
+    "Quote",
+    "Task",
+    "Contract",
+    "Partner",
+    "Selection",
+    "SavedView",
+    "CustomFieldDefinition",
+]
+
+
 def _history(role: str) -> ColumnElement:
     h = tables.audit_entries
     return or_(
@@ -415,12 +430,16 @@ def _history(role: str) -> ColumnElement:
         and_(h.c.entity_type == "Task", h.c.entity_id.in_(_visible_ids(tables.tasks, role))),
         and_(h.c.entity_type == "Contract", h.c.entity_id.in_(_visible_ids(tables.contracts, role))),
         and_(h.c.entity_type == "Partner", h.c.entity_id.in_(_visible_ids(tables.partners, role))),
+        # A selection's or a view's history is read by who may read it; custom fields are everyone's settings.
+        and_(h.c.entity_type == "Selection", h.c.entity_id.in_(_visible_ids(tables.selections, role))),
+        and_(h.c.entity_type == "SavedView", h.c.entity_id.in_(_visible_ids(tables.saved_views, role))),
+        h.c.entity_type == "CustomFieldDefinition",
         and_(
             h.c.entity_type == "PriceBook",
             h.c.entity_id.in_(_visible_ids(tables.price_books, role)) if role != PARTNER else false(),
         ),
         and_(
-            not_(h.c.entity_type.in_(["Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook"])),
+            not_(h.c.entity_type.in_(_HISTORY_BY_ROW)),
             true() if role != PARTNER else false(),
         ),
     )

@@ -11,6 +11,7 @@ from domain.activities import SalesActivity
 from domain.audit import business_role
 from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract
+from domain.criteria import CriteriaEntity
 from domain.enums import CategoryGroup, ContactKind, LeadStatus
 from domain.errors import Conflict, PermissionDenied, ValidationError, ref
 from domain.events import (
@@ -28,6 +29,7 @@ from domain.lists import ListName
 from domain.opportunities import BusinessRole, Opportunity
 from domain.people import Partner, User
 from domain.uow import Link, UnitOfWork
+from domain.workflows.custom_fields import custom_values
 from domain.workflows.lists import account_name_values, find_value, require_key
 from domain.workflows.privacy import wipe_person_of_contact
 
@@ -66,7 +68,6 @@ ACCOUNT_FIELDS = (
     "country",
     "registration_no",
     "vat_no",
-    "custom_attributes",
     "industry",
     "manager_id",
     "key_account",
@@ -106,7 +107,8 @@ class CreateAccount:
     country: str | None = None
     registration_no: str | None = None
     vat_no: str | None = None
-    custom_attributes: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    custom_attributes: dict[str, str] | None = None  # the older input: text values, replacing all
     industry: str | None = None
     manager_id: int | None = None
     key_account: bool = False
@@ -137,8 +139,10 @@ async def create_account(cmd: CreateAccount, uow: UnitOfWork) -> Account:
     fields = await account_name_values(uow, {name: getattr(cmd, name) for name in ACCOUNT_FIELDS})
     if cmd.category is not None:
         await require_key(uow, ListName.CONTACT_CATEGORY, cmd.category, "category")
+    custom = await custom_values(uow, CriteriaEntity.ACCOUNT, cmd.custom_fields, text=cmd.custom_attributes)
     account = Account(
         **fields,
+        custom_fields=custom,
         created_by_id=creator,
         parent_id=cmd.parent_id,
         partner_id=cmd.partner_id,
@@ -184,7 +188,8 @@ class UpdateAccount:
     country: str | None = UNSET
     registration_no: str | None = UNSET
     vat_no: str | None = UNSET
-    custom_attributes: dict[str, str] | None = UNSET  # None, like {}, removes them all
+    custom_fields: dict[str, Any] = UNSET  # key by key; a null value removes one
+    custom_attributes: dict[str, str] | None = UNSET  # the older input: replaces all; None, like {}, removes all
     industry: str | None = UNSET
     manager_id: int | None = UNSET
     key_account: bool = UNSET
@@ -237,8 +242,12 @@ async def update_account(cmd: UpdateAccount, uow: UnitOfWork) -> Account:
     account = await uow.get(Account, cmd.id)
     expect_version(account, cmd.version)
     values = changes(cmd, *ACCOUNT_FIELDS)
-    if "custom_attributes" in values and values["custom_attributes"] is None:
-        values["custom_attributes"] = {}
+    if given(cmd.custom_fields) or given(cmd.custom_attributes):
+        text = (cmd.custom_attributes or {}) if given(cmd.custom_attributes) else None
+        custom = cmd.custom_fields if given(cmd.custom_fields) else None
+        values["custom_fields"] = await custom_values(
+            uow, CriteriaEntity.ACCOUNT, custom, account.custom_fields, text=text
+        )
     if (
         "is_private" in values
         and values["is_private"] != account.is_private
@@ -702,12 +711,14 @@ class CreateContact:
     email: str | None = None
     phone: str | None = None
     skype: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
 
 
 async def create_contact(cmd: CreateContact, uow: UnitOfWork) -> Contact:
     """Create an employee of an account (consultants: createConsultant)."""
     account = await uow.get(Account, cmd.account_id)
     contact_type = await contact_type_of_kind(uow, cmd.contact_type_id, ContactKind.EMPLOYEE)
+    custom = await custom_values(uow, CriteriaEntity.CONTACT, cmd.custom_fields)
     contact = await uow.add(
         Contact(
             account_id=account.id,
@@ -719,6 +730,7 @@ async def create_contact(cmd: CreateContact, uow: UnitOfWork) -> Contact:
             phone=cmd.phone,
             skype=cmd.skype,
             lead_status=LeadStatus.OPEN,
+            custom_fields=custom,
         )
     )
     uow.record(ContactCreated(entity_id=contact.id, data={"accountId": account.id, "contactTypeId": contact_type.id}))
@@ -737,6 +749,7 @@ class UpdateContact:
     email: str | None = UNSET
     phone: str | None = UNSET
     skype: str | None = UNSET
+    custom_fields: dict[str, Any] = UNSET  # key by key; a null value removes one
 
 
 def _ensure_not_anonymized(contact: Contact) -> None:
@@ -753,6 +766,10 @@ async def update_contact(cmd: UpdateContact, uow: UnitOfWork) -> Contact:
     if given(cmd.contact_type_id):
         kind = ContactKind.EMPLOYEE if contact.account_id is not None else ContactKind.CONSULTANT
         await contact_type_of_kind(uow, cmd.contact_type_id, kind)
+    if given(cmd.custom_fields):
+        values["custom_fields"] = await custom_values(
+            uow, CriteriaEntity.CONTACT, cmd.custom_fields, contact.custom_fields
+        )
     updated = await uow.update(apply(contact, values))
     uow.record(ContactChanged(entity_id=updated.id, data={"fields": sorted(values)}))
     await uow.commit()

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.accounts import Account, Contact, ContactType
+from domain.criteria import CriteriaEntity
+from domain.custom_fields import TEXT_MAX, CustomFieldDefinition, check_values, from_text
 from domain.enums import ContactKind, LeadStatus
 from domain.errors import ImportRejected, RowProblem, ValidationError
 from domain.events import AccountCreated, ContactCreated
 from domain.lists import DEFAULTS, ListName, account_names
 from domain.uow import UnitOfWork
+from domain.workflows.custom_fields import definitions_of
 from domain.workflows.lists import list_values
 
 MAX_ROWS = 10_000
@@ -49,6 +52,29 @@ CONTACT_COLUMNS: dict[str, tuple[str, int]] = {
     "contactType": ("contact_type", 200),
 }
 FIELD_COLUMN = {"firstName": "firstName", "lastName": "lastName", "name": "name", "email": "email"}
+CUSTOM = "custom."  # a custom field's column: `custom.KEY`, its value as text (numbers, dates, true/false)
+
+
+def _with_custom(
+    columns: dict[str, tuple[str, int]], definitions: list[CustomFieldDefinition]
+) -> dict[str, tuple[str, int]]:
+    return {**columns, **{f"{CUSTOM}{d.key}": (f"{CUSTOM}{d.key}", TEXT_MAX) for d in definitions}}
+
+
+def _custom_values(
+    line: int,
+    values: dict[str, str | None],
+    definitions: list[CustomFieldDefinition],
+    problems: _Problems,
+) -> dict[str, Any] | None:
+    """The row's custom field values (its `custom.KEY` cells, taken out of `values`), checked as any write of
+    them is (`domain.custom_fields.check_values`), or None after reporting the first problem."""
+    cells = {name[len(CUSTOM) :]: values.pop(name) for name in list(values) if name.startswith(CUSTOM)}
+    try:
+        return check_values(definitions, from_text(definitions, {k: v for k, v in cells.items() if v}), None)
+    except ValidationError as error:
+        problems.add(line, CUSTOM + error.field.split(".", 1)[-1], error.reason)
+        return None
 
 
 @dataclass(kw_only=True)
@@ -168,15 +194,25 @@ def _named(person_name: bool, **values: Any) -> Account:
     return Account(**values)
 
 
-def parse_accounts(text: str, creator: int | None, types: dict[str, bool] | None = None) -> list[Account]:
+def parse_accounts(
+    text: str,
+    creator: int | None,
+    types: dict[str, bool] | None = None,
+    definitions: list[CustomFieldDefinition] | None = None,
+) -> list[Account]:
     """Every account of the CSV, or ImportRejected with every bad row. `types`: the active account types, each
     with whether it names its accounts by first and last name (the built-in ones when not given)."""
     types = types if types is not None else {key: bool(flag) for key, _, flag in DEFAULTS[ListName.ACCOUNT_TYPE]}
     problems = _Problems()
     accounts: list[Account] = []
-    for line, cells in _rows(text, ACCOUNT_COLUMNS, ()):
-        values = _values(line, cells, ACCOUNT_COLUMNS, problems)
+    definitions = definitions or []
+    columns = _with_custom(ACCOUNT_COLUMNS, definitions)
+    for line, cells in _rows(text, columns, ()):
+        values = _values(line, cells, columns, problems)
         if values is None:
+            continue
+        custom = _custom_values(line, values, definitions, problems)
+        if custom is None:
             continue
         kind_text = (values.pop("kind") or "ORGANIZATION").upper()
         if kind_text not in types:
@@ -188,7 +224,16 @@ def parse_accounts(text: str, creator: int | None, types: dict[str, bool] | None
             continue
         if country is not None:
             values["country"] = country.upper()
-        account = _build(line, problems, _named, types[kind_text], kind=kind_text, created_by_id=creator, **values)
+        account = _build(
+            line,
+            problems,
+            _named,
+            types[kind_text],
+            kind=kind_text,
+            created_by_id=creator,
+            custom_fields=custom,
+            **values,
+        )
         if account is not None:
             accounts.append(account)
     problems.reject_any()
@@ -197,12 +242,13 @@ def parse_accounts(text: str, creator: int | None, types: dict[str, bool] | None
 
 async def import_accounts(cmd: ImportAccounts, uow: UnitOfWork) -> ImportedAccounts:
     """Import accounts from CSV (columns: kind, name, firstName, lastName, organization, email, phone, street, city,
-    postalCode, country, registrationNo, vatNo, industry, comment). Every row is checked first: when any is bad,
+    postalCode, country, registrationNo, vatNo, industry, comment, and `custom.KEY` for a custom field). Every row is checked first: when any is bad,
     nothing is written and the ImportRejected error lists every bad row with its line and column. You are the
     creator of the accounts. Users only."""
     uow.actor.ensure_staff("import accounts")
     types = {v.key: bool(v.person_name) for v in await list_values(uow, ListName.ACCOUNT_TYPE) if v.active}
-    accounts = await uow.add_all(parse_accounts(cmd.csv, uow.actor.user_id, types))
+    definitions = await definitions_of(uow, CriteriaEntity.ACCOUNT)
+    accounts = await uow.add_all(parse_accounts(cmd.csv, uow.actor.user_id, types, definitions))
     for account in accounts:
         uow.record(
             AccountCreated(
@@ -224,12 +270,14 @@ async def import_accounts(cmd: ImportAccounts, uow: UnitOfWork) -> ImportedAccou
 
 async def import_contacts(cmd: ImportContacts, uow: UnitOfWork) -> ImportedContacts:
     """Import contacts (employees of accounts) from CSV (columns: account, firstName, lastName, title, email, phone,
-    skype, contactType). `account` is the name of an account you may see (exactly one of that name);
+    skype, contactType, and `custom.KEY` for a custom field). `account` is the name of an account you may see (exactly one of that name);
     `contactType` the name of an employee contact type (default: the first). Every row is checked first: when any
     is bad, nothing is written and the ImportRejected error lists every bad row with its line and column. Users
     only."""
     uow.actor.ensure_staff("import contacts")
-    rows = list(_rows(cmd.csv, CONTACT_COLUMNS, ("account", "firstName", "lastName")))
+    definitions = await definitions_of(uow, CriteriaEntity.CONTACT)
+    columns = _with_custom(CONTACT_COLUMNS, definitions)
+    rows = list(_rows(cmd.csv, columns, ("account", "firstName", "lastName")))
     names = sorted({cells.get("account", "") for _, cells in rows} - {""})
     # Accounts by name that the caller may see: a hidden account is as unknown as a missing one.
     candidates = await uow.find(Account, name=names) if names else []
@@ -242,8 +290,11 @@ async def import_contacts(cmd: ImportContacts, uow: UnitOfWork) -> ImportedConta
     problems = _Problems()
     contacts: list[Contact] = []
     for line, cells in rows:
-        values = _values(line, cells, CONTACT_COLUMNS, problems)
+        values = _values(line, cells, columns, problems)
         if values is None:
+            continue
+        custom = _custom_values(line, values, definitions, problems)
+        if custom is None:
             continue
         name, type_name = values.pop("account"), values.pop("contact_type")
         found = by_name.get(name or "", [])
@@ -274,6 +325,7 @@ async def import_contacts(cmd: ImportContacts, uow: UnitOfWork) -> ImportedConta
             account_id=found[0],
             contact_type_id=contact_type.id,
             lead_status=LeadStatus.OPEN,
+            custom_fields=custom,
             **values,
         )
         if contact is not None:

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from domain.commands import apply
+from domain.criteria import CriteriaEntity
+from domain.custom_fields import check_values
 from domain.enums import LeadStatus, Role
 from domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import LeadChanged, LeadCreated, LeadEvent
@@ -21,6 +23,7 @@ from domain.routing import (
     next_share,
 )
 from domain.uow import UnitOfWork
+from domain.workflows.custom_fields import definitions_of
 from domain.workflows.lead_identity import match_data, matching_settings, recognise
 from domain.workflows.leads import LEAD_FIELDS, NewLead, checked_priority
 
@@ -122,12 +125,14 @@ async def ingest_leads(
     if len(cmd.leads) > MAX_BATCH:
         raise ValidationError("leads", f"send at most {MAX_BATCH} leads at a time, not {len(cmd.leads)}")
     drafts = []
+    definitions = await definitions_of(uow, CriteriaEntity.LEAD)
     for index, new in enumerate(cmd.leads):
         try:
             drafts.append(
                 Lead(
                     **{n: getattr(new, n) for n in LEAD_FIELDS if n != "priority"},
                     priority=checked_priority(new.priority),
+                    custom_fields=check_values(definitions, new.custom_fields or {}),
                 )
             )
         except ValidationError as error:

@@ -4,12 +4,13 @@ have their own module."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from domain.accounts import Account, Contact, ContactType
-from domain.commands import UNSET, apply, changes, expect_version, fits
+from domain.commands import UNSET, apply, changes, expect_version, fits, given
+from domain.criteria import CriteriaEntity
 from domain.enums import OPEN_STAGES, AccountKind, ContactKind, LeadStatus, Stage
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import (
@@ -27,6 +28,7 @@ from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
 from domain.uow import UnitOfWork
+from domain.workflows.custom_fields import custom_values
 from domain.workflows.lead_identity import match_data, recognise
 from domain.workflows.opportunities import DEFAULT_PROBABILITY
 from domain.workflows.privacy import wipe_person_of_lead
@@ -98,6 +100,7 @@ class NewLead:
     utm_medium: str | None = None
     utm_campaign: str | None = None
     priority: int | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -122,6 +125,7 @@ async def create_lead(cmd: CreateLead, uow: UnitOfWork) -> Lead:
         priority=checked_priority(cmd.priority),
         assigned_user_id=user_id,
         assigned_partner_id=partner_id,
+        custom_fields=await custom_values(uow, CriteriaEntity.LEAD, cmd.custom_fields),
     )
     await _check_assignee(uow, user_id, partner_id)
     if lead.campaign_id is not None:
@@ -163,6 +167,7 @@ class UpdateLead:
     utm_campaign: str | None = UNSET
     priority: int = UNSET
     status: LeadStatus = UNSET
+    custom_fields: dict[str, Any] = UNSET  # key by key; a null value removes one
 
 
 # Statuses an edit may set; the others have their own workflow (and its rules).
@@ -200,6 +205,8 @@ async def update_lead(cmd: UpdateLead, uow: UnitOfWork) -> Lead:
             values["status_changed_at"] = uow.now
     if values.get("campaign_id") is not None:
         await uow.get(Campaign, values["campaign_id"])
+    if given(cmd.custom_fields):
+        values["custom_fields"] = await custom_values(uow, CriteriaEntity.LEAD, cmd.custom_fields, lead.custom_fields)
     updated = await uow.update(apply(lead, values))
     uow.record(LeadChanged(entity_id=updated.id, data={"fields": sorted(values), "status": updated.status.value}))
     await uow.commit()

@@ -3,16 +3,18 @@ partner, sell, lose, unlock, upsell."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from domain.accounts import Account, Contact
 from domain.audit import business_role
 from domain.catalog import Product, ProductUnit
-from domain.commands import UNSET, apply, changes, expect_version
+from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract, add_months
 from domain.contracts import event_data as contract_event_data
+from domain.criteria import CriteriaEntity
 from domain.enums import OPEN_STAGES, ContractKind, Stage
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import (
@@ -34,6 +36,7 @@ from domain.opportunities import BusinessRole, Opportunity, ensure_editable
 from domain.people import Partner, User
 from domain.quotes import Quote, QuoteItem, quote_total
 from domain.uow import Link, UnitOfWork
+from domain.workflows.custom_fields import custom_values
 
 
 @dataclass(kw_only=True)
@@ -47,6 +50,7 @@ class CreateOpportunity:
     expected_close_date: date | None = None
     partner_id: int | None = None
     campaign_id: int | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
 
 
 DEFAULT_PROBABILITY = {Stage.PROSPECTING: 10, Stage.QUALIFICATION: 25, Stage.PROPOSAL: 50, Stage.NEGOTIATION: 75}
@@ -78,6 +82,7 @@ async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportu
     if owner_id is None:
         raise ValidationError("ownerId", "a partner creating an opportunity names its owner")
     await _check_refs(uow, owner_id, cmd.partner_id, cmd.campaign_id, cmd.account_id)
+    custom = await custom_values(uow, CriteriaEntity.OPPORTUNITY, cmd.custom_fields)
     opportunity = await uow.add(
         Opportunity(
             name=cmd.name,
@@ -90,6 +95,7 @@ async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportu
             partner_id=cmd.partner_id,
             campaign_id=cmd.campaign_id,
             stage_changed_at=uow.now,
+            custom_fields=custom,
         )
     )
     uow.record(
@@ -112,6 +118,7 @@ class UpdateOpportunity:
     probability: int = UNSET
     expected_close_date: date | None = UNSET
     campaign_id: int | None = UNSET
+    custom_fields: dict[str, Any] = UNSET  # key by key; a null value removes one
 
 
 async def update_opportunity(cmd: UpdateOpportunity, uow: UnitOfWork) -> Opportunity:
@@ -121,6 +128,10 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: UnitOfWork) -> Opportu
     ensure_editable(opportunity)
     values = changes(cmd, "name", "owner_id", "estimated_revenue", "probability", "expected_close_date", "campaign_id")
     await _check_refs(uow, owner_id=values.get("owner_id"), campaign_id=values.get("campaign_id"))
+    if given(cmd.custom_fields):
+        values["custom_fields"] = await custom_values(
+            uow, CriteriaEntity.OPPORTUNITY, cmd.custom_fields, opportunity.custom_fields
+        )
     updated = await uow.update(apply(opportunity, values))
     if updated.version != opportunity.version:
         uow.record(OpportunityChanged(entity_id=updated.id, data={"fields": sorted(values)}))
@@ -221,6 +232,7 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
             partner_id=source.partner_id,
             campaign_id=source.campaign_id,
             stage_changed_at=uow.now,
+            custom_fields=dict(source.custom_fields),  # the same data, custom fields included
         )
     )
     for quote in await uow.find(Quote, opportunity_id=source.id):

@@ -10,11 +10,12 @@ from typing import Any, ClassVar
 
 from domain.commands import UNSET, apply, changes, expect_version
 from domain.criteria import CriteriaEntity, monitors_named, relative
-from domain.errors import PermissionDenied, ValidationError, ref
+from domain.errors import PermissionDenied, Ref, ValidationError, ref
 from domain.events import DomainEvent
 from domain.monitors import StatusMonitor
 from domain.selections import MAX_MEMBERS_PER_CHANGE, Selection, SelectionKind, SelectionRows, Sharing
 from domain.uow import UnitOfWork
+from domain.workflows.custom_fields import check_criteria
 
 Rows = Callable[[UnitOfWork], SelectionRows]
 
@@ -147,11 +148,13 @@ async def create_selection(cmd: CreateSelection, uow: UnitOfWork, rows: Rows) ->
     )
     entity = selection.entity_type
     if cmd.criteria is not None and static:
-        Selection(name=cmd.name, entity_type=entity, kind=SelectionKind.DYNAMIC, criteria=cmd.criteria)  # checks them
+        checked = Selection(name=cmd.name, entity_type=entity, kind=SelectionKind.DYNAMIC, criteria=cmd.criteria)
+        await check_criteria(uow, entity, checked.criteria)
         members = await port.matching(entity, cmd.criteria)
         if len(members) > MAX_MEMBERS_PER_CHANGE * 10:
             raise ValidationError("criteria", f"match more than {MAX_MEMBERS_PER_CHANGE * 10} rows; narrow them")
     else:
+        await check_criteria(uow, entity, selection.criteria)
         members = await _members(uow, port, entity, cmd.member_ids or [], "memberIds")
     selection = await uow.add(selection)
     if members:
@@ -172,6 +175,8 @@ async def update_selection(cmd: UpdateSelection, uow: UnitOfWork) -> Selection:
     if "criteria" in values and values["criteria"] is None:
         raise ValidationError("criteria", "a dynamic selection needs its criteria")
     updated = apply(selection, values)
+    if "criteria" in values:
+        await check_criteria(uow, updated.entity_type, updated.criteria)
     if "criteria" in values and (monitors_named(updated.criteria) or relative(updated.criteria)):
         for monitor in await uow.find(StatusMonitor):
             if monitor.scope is not None and monitor.scope.selection_id == selection.id:
@@ -247,8 +252,23 @@ async def _static(uow: UnitOfWork, id: int) -> Selection:
     return selection
 
 
-async def _members_changed(uow: UnitOfWork, selection: Selection, added: list[int], removed: list[int]) -> Selection:
+async def _members_changed(
+    uow: UnitOfWork, selection: Selection, added: list[int], removed: list[int], gone: list[int] | None = None
+) -> Selection:
+    """After members were added or removed: the selection's version moves, its history names the rows (as
+    references: a reader who may not see one reads null), and an event tells of those the caller may see
+    (`gone`: every row removed, when more than `removed`)."""
     touched = await uow.touch(selection)
+    left = gone if gone is not None else removed
+    if added or left:
+        kind = TYPE_NAMES[selection.entity_type]
+        uow.audit(
+            "Selection",
+            selection.id,
+            "members",
+            [Ref(kind, i) for i in left] or None,
+            [Ref(kind, i) for i in added] or None,
+        )
     if added or removed:
         uow.record(
             SelectionMembersChanged(
@@ -295,4 +315,4 @@ async def clear_selection(cmd: SelectionRef, uow: UnitOfWork, rows: Rows) -> Sel
         await port.remove(selection.id, present)
     # The event names only the rows the caller may see (members may have gone out of its sight since).
     shown = sorted(await port.visible(selection.entity_type, present))
-    return await _members_changed(uow, selection, [], shown)
+    return await _members_changed(uow, selection, [], shown, gone=present)

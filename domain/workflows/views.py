@@ -14,6 +14,7 @@ from domain.events import DomainEvent
 from domain.selections import Sharing
 from domain.uow import UnitOfWork
 from domain.views import SavedView
+from domain.workflows.custom_fields import check_criteria
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,7 @@ async def create_saved_view(cmd: CreateSavedView, uow: UnitOfWork) -> SavedView:
         owner_user_id=uow.actor.user_id,
         owner_partner_id=uow.actor.partner_id,
     )
+    await check_criteria(uow, view.list, view.criteria)
     view = await uow.add(view)
     if view.owner_default:
         await _only_own_default(uow, view)
@@ -111,7 +113,10 @@ async def update_saved_view(cmd: UpdateSavedView, uow: UnitOfWork) -> SavedView:
     values = changes(cmd, "name", "criteria", "order_field", "order_descending", "sharing")
     if "order_descending" in values and values["order_descending"] is None:
         raise ValidationError("orderDescending", "is true or false")
-    updated = await uow.update(apply(view, values))
+    changed = apply(view, values)
+    if "criteria" in values:
+        await check_criteria(uow, changed.list, changed.criteria)
+    updated = await uow.update(changed)
     fields = sorted(n for n in values if getattr(updated, n) != getattr(view, n))
     uow.record(SavedViewChanged(entity_id=updated.id, data=_data(updated, "UPDATED", fields)))
     await uow.commit()

@@ -14,6 +14,7 @@ from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.attachments import attachments_field
 from gql.schema.base import Node, needs
+from gql.schema.custom_fields import as_text_pairs, custom_fields_field
 from gql.schema.fields import linked, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
@@ -66,12 +67,16 @@ class Account(Node):
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Account")
     attachments = attachments_field("account_id", "account")
+    custom_fields = custom_fields_field("ACCOUNT")
 
-    @strawberry.field(description="Custom attributes (key → value), ordered by key.")
-    @needs("custom_attributes")
+    @strawberry.field(
+        description="The custom field values as text (key → value), ordered by key.",
+        deprecation_reason="Use `customFields`, which gives each value in its type with its field's label.",
+    )
+    @needs("custom_fields")
     def custom_attributes(self) -> list[KeyValue]:
-        values: dict[str, Any] = self.__dict__["custom_attributes"] or {}
-        return [KeyValue(key=k, value=str(values[k])) for k in sorted(values)]
+        values: dict[str, Any] = self.__dict__["custom_fields"] or {}
+        return [KeyValue(key=k, value=v) for k, v in as_text_pairs(values)]
 
     @strawberry.field(description="True when the calling user has marked this account as a favourite.")
     async def is_favourite(self, info: Info) -> bool:
@@ -160,6 +165,7 @@ class ContactType(Node):
 @strawberry.type(description="A person: an employee of an account or a consultant of a partner.")
 class Contact(Node):
     graphql_type = "Contact"
+    custom_fields = custom_fields_field("CONTACT")
     first_name: str = strawberry.field(description='First name ("Anonymized" after anonymization).')
     last_name: str = strawberry.field(description='Last name ("contact" after anonymization).')
     title: str | None = strawberry.field(description="Job title.")

@@ -134,11 +134,13 @@ class IndicatorCriterion:
 
 @strawberry.input(
     description="A condition of the criteria language: a group (`and`, `or`, `not`) or exactly one test "
-    "(`field` with its values or range, `has` / `hasNot` with an optional `where`, `indicators` or `search`). "
+    "(`field` with its values or range, `customField` with its values, range, `is` or `isEmpty`, `has` / `hasNot` "
+    "with an optional `where`, `indicators` or `search`). "
     "Examples: customers in category A not contacted in 3 months (accounts): `{and: [{field: CATEGORY_GROUP, "
     'in: ["CUSTOMER"]}, {field: CATEGORY, in: ["A"]}, {hasNot: ACTIVITIES, where: {field: OCCURRED_AT, '
     "fromRelative: {ago: 3, unit: MONTHS}}}]}`; contacts whose lead status is one of Open, Working (contacts): "
-    '`{field: LEAD_STATUS, in: ["OPEN", "CONTACTING"]}`.'
+    '`{field: LEAD_STATUS, in: ["OPEN", "CONTACTING"]}`; accounts whose custom field TIER is GOLD: '
+    '`{customField: "TIER", in: ["GOLD"]}`.'
 )
 class Criteria:
     and_: list[Criteria] | None = _f("All of these hold.", name="and")
@@ -167,6 +169,12 @@ class Criteria:
     )
     indicators: IndicatorCriterion | None = _f("Carries (or not) the indicators of status monitors.")
     search: str | None = _f("The list's text search.")
+    custom_field: str | None = _f(
+        "A custom field (its key; accounts, contacts, opportunities, leads) tested by `in` / `notIn` (STRING, "
+        "CHOICE), `atLeast` / `atMost` (NUMBER), `fromDate` / `toDate` or relative (DATE), `is` (BOOLEAN) or "
+        "`isEmpty` (any). A value of another type than the test reads counts as no value."
+    )
+    is_empty: bool | None = _f("With `customField`: true when the row holds no value of it, false when it does.")
 
     def to_domain(self, where: str) -> dict[str, Any]:
         """As a mutation's input field: the plain tree (the selection's entity type checks it)."""
@@ -203,6 +211,10 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
         return {"or": [plain_tree(n, f"{where}.or[{i}]") for i, n in enumerate(node.or_)]}
     if node.not_ is not None:
         return {"not": plain_tree(node.not_, f"{where}.not")}
+    if node.custom_field is not None:
+        return _custom_tree(node, where)
+    if node.is_empty is not None:
+        raise ValidationError(f"{where}.isEmpty", "goes with customField")
     out: dict[str, Any] = {}
     if node.field is not None:
         name = node.field.value
@@ -280,6 +292,48 @@ def plain_tree(node: Criteria, where: str) -> dict[str, Any]:
     return out
 
 
+def _custom_tree(node: Criteria, where: str) -> dict[str, Any]:
+    """A `customField` condition as the domain's `{"custom": key, …}` node."""
+    if node.field is not None or any(
+        v is not None for v in (node.has, node.has_not, node.where, node.indicators, node.search, node.from_, node.to)
+    ):
+        raise ValidationError(
+            where, "customField takes in, notIn, atLeast, atMost, fromDate, toDate (or relative), is or isEmpty"
+        )
+    out: dict[str, Any] = {"custom": node.custom_field}
+    for key, value in (
+        ("in", node.in_),
+        ("notIn", node.not_in),
+        ("min", node.at_least),
+        ("max", node.at_most),
+        ("from", node.from_date),
+        ("to", node.to_date),
+        ("from", _relative_in(node.from_relative)),
+        ("to", _relative_in(node.to_relative)),
+        ("is", node.is_),
+        ("empty", node.is_empty),
+    ):
+        if value is not None:
+            if key in out:
+                raise ValidationError(where, f"give one lower and one upper end for {node.custom_field}")
+            out[key] = value
+    return out
+
+
+_CUSTOM_OUT = {"in": "in", "notIn": "notIn", "min": "atLeast", "max": "atMost", "is": "is", "empty": "isEmpty"}
+
+
+def _custom_out(tree: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"customField": tree["custom"]}
+    for key, value in tree.items():
+        if key in _CUSTOM_OUT:
+            out[_CUSTOM_OUT[key]] = value
+        elif key in ("from", "to"):
+            relative = isinstance(value, dict)
+            out[f"{key}{'Relative' if relative else 'Date'}"] = value
+    return out
+
+
 def _relative_in(value: RelativeTime | None) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -311,6 +365,8 @@ def tree_out(entity: dc.CriteriaEntity | str, tree: dict[str, Any] | None) -> An
         return {group: [tree_out(entity, n) for n in tree[group]]}
     if "not" in tree:
         return {"not": tree_out(entity, tree["not"])}
+    if "custom" in tree:
+        return _custom_out(tree)
     out = dict(tree)
     if "where" in tree:
         relation = tree.get("has") or tree["hasNot"]

@@ -96,15 +96,20 @@ async def named_node(info: Info, value: Any) -> Node | None:
 
 
 @strawberry.type(
-    description="One changed field of an account, opportunity, quote, task, contract or price book: who changed it, "
-    "when, from what to what. Written in the same transaction as the change."
+    description="One changed field of an account, opportunity, quote, task, contract, price book, partner, "
+    "selection, saved view or custom field definition: who changed it, when, from what to what. Written in the "
+    "same transaction as the change."
 )
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
-    entity_type: str = strawberry.field(description="Account, Opportunity, Quote, Task, Contract or PriceBook.")
+    entity_type: str = strawberry.field(
+        description="Account, Opportunity, Quote, Task, Contract, PriceBook, Partner, Selection, SavedView or "
+        "CustomFieldDefinition."
+    )
     field: str = strawberry.field(
         description="The field that changed, as named in the API (`created` and `deleted` "
-        "mark the beginning and the end; `items` a quote line)."
+        "mark the beginning and the end; `items` a quote line; `members` a static selection's rows: the value "
+        "before lists those removed, the value after those added)."
     )
 
     @strawberry.field(

@@ -17,6 +17,7 @@ from domain.money import Money as DomainMoney
 from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.base import Money, Node, described_enum, money, needs
+from gql.schema.custom_fields import custom_fields_field
 from gql.schema.fields import to_one
 from gql.schema.indicators import indicators_field
 from gql.schema.people import CreditShare, credit_shares_of
@@ -59,6 +60,7 @@ class LeadMatch:
 @strawberry.type(description="A person or company that may become a customer, e.g. from a campaign.")
 class Lead(Node):
     graphql_type = "Lead"
+    custom_fields = custom_fields_field("LEAD")
     first_name: str | None = strawberry.field(description="First name.")
     last_name: str | None = strawberry.field(description="Last name.")
     company: str | None = strawberry.field(description="Company name.")

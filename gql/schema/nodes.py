@@ -34,6 +34,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "LeadRoutingRule": ("gql.schema.routing:LeadRoutingRule", tables.lead_routing_rules),
     "LeadSplitter": ("gql.schema.routing:LeadSplitter", tables.lead_splitters),
     "AuditEntry": ("gql.schema.history:AuditEntry", tables.audit_entries),
+    "CustomFieldDefinition": ("gql.schema.custom_fields:CustomFieldDefinition", tables.custom_field_definitions),
     "StatusMonitor": ("gql.schema.monitors:StatusMonitor", tables.status_monitors),
     "Conversation": ("gql.schema.conversations:Conversation", tables.conversations),
     "TrackedTerm": ("gql.schema.conversations:TrackedTerm", tables.tracked_terms),

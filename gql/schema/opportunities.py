@@ -13,6 +13,7 @@ from gql.schema import enums
 from gql.schema import relations as rel
 from gql.schema.attachments import attachments_field
 from gql.schema.base import Money, Node, money, needs
+from gql.schema.custom_fields import custom_fields_field
 from gql.schema.fields import linked, node_class, to_many, to_one
 from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
@@ -40,6 +41,7 @@ class Opportunity(Node):
     updated_at: datetime = strawberry.field(description="When it last changed.")
     version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
     history = history_field("Opportunity")
+    custom_fields = custom_fields_field("OPPORTUNITY")
     attachments = attachments_field("opportunity_id", "opportunity")
 
     @strawberry.field(description="The revenue expected from the deal.")

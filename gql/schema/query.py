@@ -126,6 +126,13 @@ class Query:
             raise ClientError(f"`ids` may hold at most {MAX_NODES} ids, got {len(ids)}", code="INVALID_PAGE")
         return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
 
+    @strawberry.field(
+        description="What admins configure (the configurable lists: activity types, account types, campaign "
+        "statuses, contract and contact categories; custom field definitions); readable by every signed-in caller."
+    )
+    def settings(self) -> Settings:
+        return Settings()
+
     @strawberry.field(description="The caller: the user or partner that owns the token.")
     async def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
@@ -287,13 +294,6 @@ class Query:
     @strawberry.field(description="All contact types, by name.")
     async def contact_types(self, info: Info) -> list[ContactType]:
         return ContactType.from_rows(await _all(info, tables.contact_types, "name"))
-
-    @strawberry.field(
-        description="What admins configure (the configurable lists: activity types, account types, campaign "
-        "statuses, contract and contact categories); readable by every signed-in caller."
-    )
-    def settings(self) -> Settings:
-        return Settings()
 
     @strawberry.field(description="All account groups, by name.")
     async def account_groups(self, info: Info) -> list[AccountGroup]:

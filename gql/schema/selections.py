@@ -21,6 +21,7 @@ from gql.schema.base import Connection, Node, described_enum, needs
 from gql.schema.criteria import Criteria, tree_out
 from gql.schema.fields import PAGE_ARGS, node_class, to_one
 from gql.schema.filters import SEARCH, _f, order_input
+from gql.schema.history import history_field
 from gql.schema.leads import Lead
 from gql.schema.opportunities import Opportunity, SalesActivity
 from gql.scopes import refused
@@ -122,6 +123,7 @@ class _Order:
 )
 class Selection(Node):
     graphql_type = "Selection"
+    history = history_field("Selection")
     name: str = strawberry.field(description="Its name.")
     description: str | None = strawberry.field(description="What it is for.")
     entity_type: SelectionEntity = strawberry.field(description="What its members are.")  # type: ignore[valid-type]

@@ -1,19 +1,20 @@
-"""`Query.settings`: what admins configure, readable by every signed-in caller. Here the configurable lists
-(issue 17, item 5; domain/lists.py): activity types, account types, campaign statuses, contract categories and
-contact categories, each a list of `ListValue` rows in their order."""
+"""`Query.settings`: what admins configure, readable by every signed-in caller (issue 17, item 5): the configurable
+lists (domain/lists.py: activity types, account types, campaign statuses, contract categories and contact
+categories, each a list of `ListValue` rows in their order) and the custom field definitions."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from domain.lists import ListName as DomainListName
 from gql.schema.base import Node, described_enum, needs
+from gql.schema.custom_fields import CustomFieldDefinition, CustomFieldEntity
 from gql.schema.history import history_field
-from persistence import tables
+from persistence import reads, tables
 
 ListName = described_enum(
     DomainListName,
@@ -94,6 +95,31 @@ class Settings:
     )
     async def contact_categories(self, info: Info) -> list[ListValue]:
         return await _values(info, DomainListName.CONTACT_CATEGORY)
+
+    @strawberry.field(
+        description="The custom field definitions, by entity and position (deactivated ones too, unless `active` "
+        "says otherwise)."
+    )
+    async def custom_fields(
+        self,
+        info: Info,
+        entity_type: Annotated[
+            CustomFieldEntity | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only the fields of this entity."),
+        ] = None,
+        active: Annotated[
+            bool | None, strawberry.argument(description="Only active (true) or inactive (false) ones.")
+        ] = None,
+    ) -> list[CustomFieldDefinition]:
+        d = tables.custom_field_definitions
+        where = []
+        if entity_type is not None:
+            where.append(d.c.entity_type == entity_type.value)
+        if active is not None:
+            where.append(d.c.active == active)
+        async with info.context.reads.connect() as conn:
+            rows = await reads.all_rows(conn, d, ("entity_type", "position", "key"), info.context.viewer, where)
+        return CustomFieldDefinition.from_rows(rows)
 
 
 def list_value_field(list_name: DomainListName, column: str, description: str) -> Any:

@@ -15,6 +15,7 @@ from gql.schema.criteria import tree_out
 from gql.schema.enums import Role
 from gql.schema.fields import connection, to_one
 from gql.schema.filters import SEARCH, _f, order_input
+from gql.schema.history import history_field
 from gql.schema.selections import SelectionEntity, SelectionSharing
 from persistence import filters as spec
 from persistence import reads, tables
@@ -26,6 +27,7 @@ from persistence import reads, tables
 )
 class SavedView(Node):
     graphql_type = "SavedView"
+    history = history_field("SavedView")
     name: str = strawberry.field(description="Its name.")
     list: SelectionEntity = strawberry.field(description="The root list it is for.")  # type: ignore[valid-type]
     order_field: str | None = strawberry.field(

@@ -20,7 +20,7 @@ async def test_the_id_of_a_deleted_row_is_never_given_again(writable):
 
     from persistence import tables
 
-    row = {"kind": "ORGANIZATION", "name": "Short-lived AS", "category_group": "PROSPECT", "custom_attributes": {}}
+    row = {"kind": "ORGANIZATION", "name": "Short-lived AS", "category_group": "PROSPECT", "custom_fields": {}}
     async with writable.engine.begin() as conn:
         first = (await conn.execute(insert(tables.accounts).values(**row).returning(tables.accounts.c.id))).scalar_one()
         await conn.execute(delete(tables.accounts).where(tables.accounts.c.id == first))

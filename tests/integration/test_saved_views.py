@@ -169,3 +169,30 @@ async def test_a_views_criteria_and_order_give_its_lists_rows(api, tokens, writa
     assert wrong["__typename"] == "ValidationError" and wrong["field"] == "orderField"
     bad = await _do(api, CREATE, {"name": "bad", "list": "LEAD", "criteria": {"field": "STAGE", "in": ["WON"]}})
     assert bad["__typename"] == "ValidationError" and bad["field"] == "criteria.field"
+
+
+HISTORY = """query($id: ID!) { node(id: $id) { ... on SavedView { history(first: 50) { nodes {
+  field oldValue newValue } } } } }"""
+
+
+async def test_a_views_history_tells_its_criteria_sharing_and_defaults_to_who_may_read_it(api, tokens):
+    made = await _do(
+        api,
+        CREATE,
+        {"name": "Late deals", "list": "OPPORTUNITY", "criteria": {"field": "STAGE", "in": ["PROPOSAL"]}},
+        tokens["SALES_REP"],
+    )
+    gid = made["savedView"]["id"]
+    await _do(api, UPDATE, {"id": gid, "criteria": {"field": "STAGE", "in": ["NEGOTIATION"]}}, tokens["SALES_REP"])
+    assert (await api.data(HISTORY, {"id": gid}, token=tokens["OTHER_REP"]))["node"] is None  # private
+    await _do(api, UPDATE, {"id": gid, "sharing": "EVERYONE"}, tokens["SALES_REP"])
+    await _do(api, DEFAULT, {"id": gid, "roles": ["SALES_REP"]})  # an admin sets a role's default
+    for token in (tokens["SALES_REP"], tokens["OTHER_REP"]):
+        history = (await api.data(HISTORY, {"id": gid}, token=token))["node"]["history"]["nodes"]
+        assert [(e["field"], e["oldValue"], e["newValue"]) for e in history] == [
+            ("created", None, "Late deals"),
+            ("criteria", {"field": "STAGE", "in": ["PROPOSAL"]}, {"field": "STAGE", "in": ["NEGOTIATION"]}),
+            ("sharing", "PRIVATE", "EVERYONE"),
+            ("defaultForRoles", [], ["SALES_REP"]),
+        ]
+    assert (await api.data(HISTORY, {"id": gid}, token=tokens["PARTNER"]))["node"] is None

@@ -310,3 +310,78 @@ async def test_the_selections_list_shows_what_the_caller_may_read(api, people):
     assert "Other rep's private" in {n["name"] for n in mine["nodes"]}
     admin = (await api.data(query, {"f": {"entityType": "LEAD"}}))["selections"]
     assert "Other rep's private" not in {n["name"] for n in admin["nodes"]}
+
+
+HISTORY = """query($id: ID!) { node(id: $id) { ... on Selection { history(first: 50) { totalCount nodes {
+  id field oldValue newValue actor { id } } } } } }"""
+ENTRY = "query($id: ID!) { node(id: $id) { ... on AuditEntry { id field } } }"
+
+
+async def test_a_selections_history_names_its_changes_and_members_as_each_reader_may_see_them(api, people):
+    """Criteria edits, sharing and members added or removed are history, read only by who may read the
+    selection; a member its reader may not see is named as null, never by its id."""
+    w = people
+    rep, director, other = (w.callers[r] for r in ("SALES_REP", "SALES_DIRECTOR", "OTHER_REP"))
+    hidden_from_rep = sorted(w.opportunities(director) - w.opportunities(rep))[:1]
+    shared_with_rep = sorted(w.opportunities(director) & w.opportunities(rep))[:2]
+    assert hidden_from_rep and len(shared_with_rep) == 2
+    members = [*hidden_from_rep, *shared_with_rep]
+    made = await _do(api, CREATE, {"name": "Director's picks", "entityType": "OPPORTUNITY"}, director.token)
+    gid = made["selection"]["id"]
+    await _do(api, UPDATE, {"id": gid, "sharing": "TEAM", "name": "Team picks"}, director.token)
+    added = await _do(
+        api, ADD, {"id": gid, "memberIds": [ids.encode("Opportunity", o) for o in members]}, director.token
+    )
+    assert added["__typename"] == "SelectionPayload", added
+    await _do(api, REMOVE, {"id": gid, "memberIds": [ids.encode("Opportunity", shared_with_rep[0])]}, director.token)
+
+    def entries(data: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        return [(e["field"], e["oldValue"], e["newValue"]) for e in data["node"]["history"]["nodes"]]
+
+    gids = {o: ids.encode("Opportunity", o) for o in members}
+    seen = entries(await api.data(HISTORY, {"id": gid}, token=director.token))
+    assert seen == [
+        ("created", None, "Director's picks"),
+        ("name", "Director's picks", "Team picks"),
+        ("sharing", "PRIVATE", "TEAM"),
+        ("members", None, [gids[o] for o in members]),
+        ("members", [gids[shared_with_rep[0]]], None),
+    ]
+    # The team's rep reads it, but not the member it may not see.
+    by_rep = entries(await api.data(HISTORY, {"id": gid}, token=rep.token))
+    assert by_rep[3] == ("members", None, [None, gids[shared_with_rep[0]], gids[shared_with_rep[1]]])
+    assert by_rep[:3] == seen[:3] and by_rep[4] == seen[4]
+    # Another team's rep reads neither the selection nor its entries.
+    assert (await api.data(HISTORY, {"id": gid}, token=other.token))["node"] is None
+    [first] = (await api.data(HISTORY, {"id": gid}, token=director.token))["node"]["history"]["nodes"][:1]
+    assert (await api.data(ENTRY, {"id": first["id"]}, token=other.token))["node"] is None
+    assert (await api.data(ENTRY, {"id": first["id"]}, token=rep.token))["node"]["field"] == "created"
+
+    # A dynamic selection's criteria edits: the old and new trees, rows named by global ids.
+    accounts = sorted(w.accounts(rep))[:2]
+    dynamic = await _do(
+        api,
+        CREATE,
+        {
+            "name": "Two accounts' deals",
+            "entityType": "OPPORTUNITY",
+            "criteria": {"field": "ACCOUNT", "in": [ids.encode("Account", accounts[0])]},
+        },
+        rep.token,
+    )
+    changed = await _do(
+        api,
+        UPDATE,
+        {
+            "id": dynamic["selection"]["id"],
+            "criteria": {"field": "ACCOUNT", "in": [ids.encode("Account", a) for a in accounts]},
+        },
+        rep.token,
+    )
+    assert changed["__typename"] == "SelectionPayload", changed
+    last = entries(await api.data(HISTORY, {"id": dynamic["selection"]["id"]}, token=rep.token))[-1]
+    assert last == (
+        "criteria",
+        {"field": "ACCOUNT", "in": [ids.encode("Account", accounts[0])]},
+        {"field": "ACCOUNT", "in": [ids.encode("Account", a) for a in accounts]},
+    )

@@ -37,6 +37,7 @@ AREAS = [
     "selections",
     "views",
     "conversations",
+    "custom_fields",
     "attachments",
     "imports",
     "lists",

@@ -9,6 +9,7 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import RESTRICTED, WRITE
 
@@ -38,8 +39,11 @@ class CreateAccountInput:
     country: str | None = optional("Country, ISO 3166 alpha-2.")
     registration_no: str | None = optional("Company registration number.")
     vat_no: str | None = optional("VAT number.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
     custom_attributes: list[KeyValueInput] | None = optional(
-        "Custom attributes.", update="Replaces all custom attributes; null or [] removes them."
+        "The custom field values as text, each read in its field's type (deprecated: use `customFields`).",
+        update="Replaces all custom field values, each given as text; null or [] removes them (deprecated: use "
+        "`customFields`).",
     )
     industry: str | None = optional("Industry.")
     manager_id: strawberry.ID | None = gid("User", "The managing user.", None, update="New manager.")
@@ -87,7 +91,7 @@ LinkedAccountsPayload = payload_type(
     account=(Account, "The first account."),
     linked_account=(Account, "The other account."),
 )
-ATTRIBUTES = {"custom_attributes": _attributes}
+ATTRIBUTES = {"custom_attributes": _attributes, "custom_fields": custom_input}
 UpdateAccountInput = update_of(
     CreateAccountInput,
     "Changes to an account's data; fields left out stay as they are, null clears. The parent, the partner, links, "

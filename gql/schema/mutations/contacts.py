@@ -8,6 +8,7 @@ from domain.workflows import accounts as wf
 from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
 from gql.schema import enums
 from gql.schema.accounts import ContactType
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import WRITE, ContactPayload
 
@@ -29,6 +30,7 @@ class CreateContactInput:
     email: str | None = optional("E-mail address.")
     phone: str | None = optional("Phone number.")
     skype: str | None = optional("Skype name.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @acts_on("Contact", "Set a prospect contact's lead status.", what="The contact (an employee of a PROSPECT account).")
@@ -49,7 +51,8 @@ class UpdateContactTypeInput:
 
 UpdateContactInput = update_of(CreateContactInput)
 ContactRefInput = ref("Contact", "Identifies a contact, with the version you read.")
-create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE)
+CUSTOM = {"custom_fields": custom_input}
+create_contact = update_contact = mutation(wf, OWN_INPUT, ContactPayload, WRITE, convert=CUSTOM)
 delete_contact = mutation(wf, ContactRefInput, Deleted("Contact"), WRITE)
 anonymize_contact = mutation(wf, ContactRefInput, ContactPayload, WRITE)
 set_contact_lead_status = mutation(wf, SetContactLeadStatusInput, ContactPayload, WRITE)

@@ -12,6 +12,7 @@ from domain.workflows import ingestion, lead_identity, lead_processor, leads
 from gql.resolvers.mutation import OWN_INPUT, mutation, node_payload, payload_type
 from gql.schema import enums
 from gql.schema.accounts import Account, Contact
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import VERSION, MoneyInput, acts_on, changes, gid, keep, optional, ref
 from gql.schema.leads import Lead, LeadMatchingSettings
 from gql.schema.mutations.common import RESTRICTED, WRITE
@@ -65,6 +66,7 @@ class CreateLeadInput(LeadFields):
         "User", "The user to work on it (default: you, unless a partner is named).", None, update=False
     )
     assigned_partner_id: strawberry.ID | None = gid("Partner", "A partner to work on it.", None, update=False)
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @changes(
@@ -124,6 +126,7 @@ class ReworkLeadInput:
 @strawberry.input(description="A lead for the lead processor, as a marketing tool sends it.")
 class IngestLeadInput(LeadFields):
     priority: int | None = optional("Priority, unless a routing rule sets one.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT)
     idempotency_key: str | None = optional(
         "A key unique to this lead: sending it again returns the first result and creates "
         "nothing (the same key as POST /ingest/leads' Idempotency-Key header)."
@@ -131,14 +134,21 @@ class IngestLeadInput(LeadFields):
 
 
 LeadRefInput = ref("Lead", "Identifies a lead to change, with the version you read.")
-create_lead = update_lead = assign_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
+CUSTOM = {"custom_fields": custom_input}
+create_lead = update_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED, convert=CUSTOM)
+assign_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
 archive_lead = unarchive_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 add_lead_to_account = mutation(leads, AddLeadToAccountInput, LeadPayload, RESTRICTED)
 qualify_lead = mutation(leads, QualifyLeadInput, QualifyLeadPayload, RESTRICTED)
 disqualify_lead = rework_lead = mutation(leads, OWN_INPUT, LeadPayload, RESTRICTED)
 anonymize_lead = mutation(leads, LeadRefInput, LeadPayload, RESTRICTED)
 ingest_lead = mutation(
-    ingestion, IngestLeadInput, IngestLeadPayload, WRITE, ports=lambda context: (SqlIdempotencyStore(),)
+    ingestion,
+    IngestLeadInput,
+    IngestLeadPayload,
+    WRITE,
+    ports=lambda context: (SqlIdempotencyStore(),),
+    convert=CUSTOM,
 )
 
 

@@ -9,6 +9,7 @@ import strawberry
 from domain.workflows import opportunities as wf
 from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation
 from gql.schema import enums
+from gql.schema.custom_fields import CUSTOM_FIELDS_TEXT, CUSTOM_FIELDS_UPDATE, CustomFieldValueInput, custom_input
 from gql.schema.inputs import MoneyInput, acts_on, described, gid, optional, ref, update_of
 from gql.schema.mutations.common import LOCKABLE, WRITE, BusinessRolePayload, OpportunityPayload
 
@@ -26,6 +27,7 @@ class CreateOpportunityInput:
     expected_close_date: dt.date | None = optional("Expected close date.", update="New expected close date.")
     partner_id: strawberry.ID | None = gid("Partner", "A partner who works the deal.", None, update=False)
     campaign_id: strawberry.ID | None = gid("Campaign", "The campaign it came from.", None, update="New campaign.")
+    custom_fields: list[CustomFieldValueInput] | None = optional(CUSTOM_FIELDS_TEXT, update=CUSTOM_FIELDS_UPDATE)
 
 
 @acts_on("Opportunity", "Move an opportunity to another open stage.")
@@ -83,8 +85,10 @@ class CreateUpsellOpportunityInput:
 UpdateOpportunityInput = update_of(CreateOpportunityInput)
 OpportunityRefInput = ref("Opportunity", "Identifies an opportunity to change, with the version you read.")
 RemoveBusinessRoleInput = ref("BusinessRole", "Remove a business role.", version=None)
-create_opportunity = mutation(wf, CreateOpportunityInput, OpportunityPayload, WRITE)
-update_opportunity = change_opportunity_stage = move_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE)
+CUSTOM = {"custom_fields": custom_input}
+create_opportunity = mutation(wf, CreateOpportunityInput, OpportunityPayload, WRITE, convert=CUSTOM)
+update_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE, convert=CUSTOM)
+change_opportunity_stage = move_opportunity = mutation(wf, OWN_INPUT, OpportunityPayload, LOCKABLE)
 copy_opportunity = mutation(wf, CopyOpportunityInput, OpportunityPayload, WRITE)
 delete_opportunity = mutation(wf, OpportunityRefInput, Deleted("Opportunity"), LOCKABLE)
 add_related_account = remove_related_account = mutation(wf, RelatedAccountInput, OpportunityPayload, WRITE)

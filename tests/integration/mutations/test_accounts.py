@@ -169,13 +169,14 @@ async def another_users_token(writable) -> tuple[int, str]:
 
 
 async def test_create_account_stores_it_with_the_caller_as_creator_and_announces_it(api, writable):
-    account = await new_account(api, city="Bergen", customAttributes=[{"key": "tier", "value": "gold"}])
+    # The seeded accounts' custom fields (CHOICE), given through the older text input.
+    account = await new_account(api, city="Bergen", customAttributes=[{"key": "segment", "value": "SMB"}])
     assert account["version"] == 1 and account["categoryGroup"] == "PROSPECT"
     assert account["createdBy"]["id"] == ids.encode("User", writable.summary.admin_user_id)
     stored = await row(writable.engine, tables.accounts, pk(account["id"]))
-    assert (stored.city, stored.custom_attributes, stored.created_by_id) == (
+    assert (stored.city, stored.custom_fields, stored.created_by_id) == (
         "Bergen",
-        {"tier": "gold"},
+        {"segment": "SMB"},
         writable.summary.admin_user_id,
     )
     assert [e for e, _ in await events(writable.engine, "Account", pk(account["id"]))][-1:] == ["AccountCreated"]
@@ -238,21 +239,21 @@ async def test_update_account_writes_history_per_field_and_a_stale_version_is_a_
 
 
 async def test_custom_attributes_are_replaced_whole_null_removes_them_and_a_flag_cannot_be_cleared(api, writable):
-    account = await new_account(api, customAttributes=[{"key": "tier", "value": "gold"}])
+    account = await new_account(api, customAttributes=[{"key": "segment", "value": "SMB"}])
 
     async def update(**values) -> dict:
         return (await api.data(UPDATE_ACCOUNT, {"input": {"id": account["id"], **values}}))["updateAccount"]
 
     async def attributes() -> dict:
-        return (await row(writable.engine, tables.accounts, pk(account["id"]))).custom_attributes
+        return (await row(writable.engine, tables.accounts, pk(account["id"]))).custom_fields
 
-    await update(customAttributes=[{"key": "region", "value": "north"}])
-    assert await attributes() == {"region": "north"}
+    await update(customAttributes=[{"key": "source", "value": "web"}])
+    assert await attributes() == {"source": "web"}
     await update(city="Bodø")  # left out: kept
-    assert await attributes() == {"region": "north"}
+    assert await attributes() == {"source": "web"}
     await update(customAttributes=None)
     assert await attributes() == {}
-    await update(customAttributes=[{"key": "tier", "value": "silver"}])
+    await update(customAttributes=[{"key": "segment", "value": "Enterprise"}])
     await update(customAttributes=[])
     assert await attributes() == {}
     for field in ("keyAccount", "kind", "categoryGroup", "isGlobal"):
