@@ -314,10 +314,12 @@ TYPES: dict[str, Need] = {
         # The configurable lists (stages, types, categories …): what the keys rows carry mean.
         "Settings",
         "ListValue",
+        "CustomFieldDefinition",
     ),
     **_kind(
         PART,
         "KeyValue",  # an account's custom attributes
+        "CustomFieldValue",  # a row's custom field values
         "CreditShare",  # an opportunity's or a lead's credit split
         "StatusIndicator",  # the indicators set on an account, contact, opportunity or lead
         "LeadRoutingCondition",
