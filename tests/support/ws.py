@@ -35,7 +35,14 @@ class GraphQLSocket:
         cls, http_url: str, token: str | None, protocol: str = TRANSPORT_WS, init: bool = True
     ) -> GraphQLSocket:
         ws = await connect(
-            http_url.replace("http", "ws", 1) + "/graphql", subprotocols=[protocol], max_size=None, open_timeout=WAIT
+            http_url.replace("http", "ws", 1) + "/graphql",
+            subprotocols=[protocol],
+            max_size=None,
+            open_timeout=WAIT,
+            # Keep reading however many pushes a test lets wait (as a browser does), so that the keep-alive's pongs
+            # behind them are read too: with websockets' default (16) a socket the test does not read for a
+            # while stops reading altogether and closes itself with 1011 "keepalive ping timeout".
+            max_queue=None,
         )
         socket = cls(ws, protocol)
         if init:
