@@ -175,6 +175,7 @@ class Scenario:
     processes: int
     name: str = ""
     root: Path = ROOT
+    tokens: list[str] = field(default_factory=list)
     connected: int = 0
     failures: list[str] = field(default_factory=list)
     connect_seconds: float = 0.0
@@ -256,11 +257,23 @@ async def run_scenario(
             scenario.rss_before_kib = sum(s.rss_kib() for s in servers)
 
             urls = [servers[i % len(servers)].ws_url for i in range(n)]
+            # --admins K: the subscribers are K admin users' (each its own token), as K people of one
+            # visibility class watching the same board; otherwise all share the bench's one token.
+            tokens = scenario.tokens or [token]
+            everyone = [tokens[i % len(tokens)] for i in range(n)]
             in_flight = max(1, args.in_flight // len(clients))
             started = time.monotonic()
             reports = await clients.ask(
                 [
-                    ("connect", urls[w :: len(clients)], token, DOCUMENT, VARIABLES, args.compression, in_flight)
+                    (
+                        "connect",
+                        urls[w :: len(clients)],
+                        everyone[w :: len(clients)],
+                        DOCUMENT,
+                        VARIABLES,
+                        args.compression,
+                        in_flight,
+                    )
                     for w in range(len(clients))
                 ]
             )
@@ -349,6 +362,34 @@ async def run_scenario(
             for server in servers:
                 server.stop()
     return scenario
+
+
+async def admin_tokens(database_url: str, count: int) -> list[str]:
+    """Tokens of `count` new admin users (one each): people of one visibility class, whose boards are equal."""
+    from sqlalchemy import insert
+
+    from domain.enums import Role
+    from domain.people import User
+    from gql.auth import issue_token
+    from persistence import tables
+    from persistence.db import create_engine
+    from persistence.rows import to_row
+
+    engine = create_engine(database_url)
+    try:
+        made = []
+        async with engine.begin() as conn:
+            stamp = time.time_ns()
+            for n in range(count):
+                user = User(name=f"Bench admin {n}", email=f"bench.admin.{stamp}.{n}@example.com", role=Role.ADMIN)
+                made.append(
+                    (
+                        await conn.execute(insert(tables.users).values(**to_row(user)).returning(tables.users.c.id))
+                    ).scalar_one()
+                )
+        return [await issue_token(engine, name=f"bench admin {n}", user_id=u) for n, u in enumerate(made)]
+    finally:
+        await engine.dispose()
 
 
 async def viewer_tokens(database_url: str, count: int) -> list[str]:
@@ -581,11 +622,13 @@ async def run(args: argparse.Namespace, clients: Clients) -> tuple[list[Scenario
         for processes in args.processes:
             for n in args.subscribers:
                 for label, root in codes:
+                    who = f", {args.admins} admins" if args.admins else ""
                     scenario = Scenario(
                         n,
                         processes,
-                        name=f"{label}{n:,} subscribers, {processes} process{'es + Redis' if processes > 1 else ''}",
+                        name=f"{label}{n:,} subscribers{who}, {processes} process{'es + Redis' if processes > 1 else ''}",
                         root=root,
+                        tokens=await admin_tokens(database_url, args.admins) if args.admins else [],
                     )
                     print(f"… {scenario.name}", file=sys.stderr, flush=True)
                     scenarios.append(await run_scenario(scenario, database_url, token, redis_url, clients, args))
@@ -735,6 +778,12 @@ def main() -> None:
         metavar="DIR",
         help="a checkout of other code (e.g. `git archive <commit> | tar -x -C DIR`): each scenario runs on it, "
         "then on this one, against the same database (an A/B run)",
+    )
+    parser.add_argument(
+        "--admins",
+        type=int,
+        default=0,
+        help="spread the subscribers over this many admin users (new, one token each: equal boards); 0: one token",
     )
     parser.add_argument("--viewers", type=int, default=50, help="distinct viewers of one board (0: skip)")
     parser.add_argument("--per-viewer", type=int, default=20, help="subscriptions each distinct viewer holds")
