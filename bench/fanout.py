@@ -74,15 +74,16 @@ class Server:
     """`salesgraph serve` (one uvicorn process) on a free port, started after the open-files limit
     was raised so that it inherits it."""
 
-    def __init__(self, database_url: str, env: dict[str, str]) -> None:
+    def __init__(self, database_url: str, env: dict[str, str], root: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
         self.log = tempfile.NamedTemporaryFile(prefix="salesgraph-fanout-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "salesgraph.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": database_url, **env},
+            cwd=root,
+            # `root`: the code to serve (this checkout, or --baseline's for an A/B run)
+            env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(root), **env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -173,6 +174,8 @@ class Scenario:
     subscribers: int
     processes: int
     name: str = ""
+    root: Path = ROOT
+    tokens: list[str] = field(default_factory=list)
     connected: int = 0
     failures: list[str] = field(default_factory=list)
     connect_seconds: float = 0.0
@@ -238,7 +241,7 @@ async def run_scenario(
         "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0",
         "SALESGRAPH_RATE_COST_PER_MINUTE": "0",
     }
-    servers = [Server(database_url, env) for _ in range(scenario.processes)]
+    servers = [Server(database_url, env, scenario.root) for _ in range(scenario.processes)]
     n = scenario.subscribers
     try:
         for server in servers:
@@ -254,11 +257,23 @@ async def run_scenario(
             scenario.rss_before_kib = sum(s.rss_kib() for s in servers)
 
             urls = [servers[i % len(servers)].ws_url for i in range(n)]
+            # --admins K: the subscribers are K admin users' (each its own token), as K people of one
+            # visibility class watching the same board; otherwise all share the bench's one token.
+            tokens = scenario.tokens or [token]
+            everyone = [tokens[i % len(tokens)] for i in range(n)]
             in_flight = max(1, args.in_flight // len(clients))
             started = time.monotonic()
             reports = await clients.ask(
                 [
-                    ("connect", urls[w :: len(clients)], token, DOCUMENT, VARIABLES, args.compression, in_flight)
+                    (
+                        "connect",
+                        urls[w :: len(clients)],
+                        everyone[w :: len(clients)],
+                        DOCUMENT,
+                        VARIABLES,
+                        args.compression,
+                        in_flight,
+                    )
                     for w in range(len(clients))
                 ]
             )
@@ -309,7 +324,10 @@ async def run_scenario(
 
             await clients.ask(("mark",))
             cpu = sum(s.cpu_seconds() for s in servers)
-            mutations = await burst(http, servers, account_id, args.rate, args.duration)
+            refused: list[tuple[float, float, str]] = []  # (an overloaded server stops a mutation after 10 s)
+            answered_ok = await burst(http, servers, account_id, args.rate, args.duration, refused)
+            mutations = answered_ok + [(sent, answered) for sent, answered, _ in refused]
+            scenario.failures += [f"mutation: {reason}" for _, _, reason in refused[:3]]
             board = (await http.post(servers[0].url + "/graphql", json={"query": BOARD})).json()["data"]["scoreboard"]
             expected = (
                 '"openPipeline":'
@@ -328,7 +346,7 @@ async def run_scenario(
             mutation_ms = [m[1] - m[0] for m in mutations]
             scenario.burst = [
                 scenario.name,
-                f"{len(mutations)} in {args.duration:g} s",
+                f"{len(mutations)} in {args.duration:g} s" + (f" ({len(refused)} refused)" if refused else ""),
                 ms(pct(mutation_ms, 0.5)),
                 ms(pct(mutation_ms, 0.99)),
                 str(len(arrivals)),
@@ -347,6 +365,34 @@ async def run_scenario(
             for server in servers:
                 server.stop()
     return scenario
+
+
+async def admin_tokens(database_url: str, count: int) -> list[str]:
+    """Tokens of `count` new admin users (one each): people of one visibility class, whose boards are equal."""
+    from sqlalchemy import insert
+
+    from domain.enums import Role
+    from domain.people import User
+    from gql.auth import issue_token
+    from persistence import tables
+    from persistence.db import create_engine
+    from persistence.rows import to_row
+
+    engine = create_engine(database_url)
+    try:
+        made = []
+        async with engine.begin() as conn:
+            stamp = time.time_ns()
+            for n in range(count):
+                user = User(name=f"Bench admin {n}", email=f"bench.admin.{stamp}.{n}@example.com", role=Role.ADMIN)
+                made.append(
+                    (
+                        await conn.execute(insert(tables.users).values(**to_row(user)).returning(tables.users.c.id))
+                    ).scalar_one()
+                )
+        return [await issue_token(engine, name=f"bench admin {n}", user_id=u) for n, u in enumerate(made)]
+    finally:
+        await engine.dispose()
 
 
 async def viewer_tokens(database_url: str, count: int) -> list[str]:
@@ -393,21 +439,25 @@ async def viewer_tokens(database_url: str, count: int) -> list[str]:
 class Viewers:
     viewers: int
     per_viewer: int
+    name: str = ""
+    root: Path = ROOT
     connected: int = 0
     failures: list[str] = field(default_factory=list)
     rounds: list[list[str]] = field(default_factory=list)
     burst: list[str] = field(default_factory=list)
 
 
-async def run_viewers(database_url: str, token: str, clients: Clients, args: argparse.Namespace) -> Viewers:
+async def run_viewers(
+    database_url: str, token: str, clients: Clients, args: argparse.Namespace, name: str = "", root: Path = ROOT
+) -> Viewers:
     """Distinct viewers watching one board shape: one read per event, each viewer's board cut from it."""
-    result = Viewers(args.viewers, args.per_viewer)
+    result = Viewers(args.viewers, args.per_viewer, name, root)
     env = {
         "BROADCAST_URL": "memory://",
         "SALESGRAPH_RATE_REQUESTS_PER_MINUTE": "0",
         "SALESGRAPH_RATE_COST_PER_MINUTE": "0",
     }
-    server = Server(database_url, env)
+    server = Server(database_url, env, root)
     try:
         server.wait_ready()
         tokens = await viewer_tokens(database_url, args.viewers)
@@ -452,15 +502,18 @@ async def run_viewers(database_url: str, token: str, clients: Clients, args: arg
                 waited = await clients.ask(("wait", 1, args.timeout))
                 cpu = server.cpu_seconds() - cpu
                 latencies = sorted(t - answered for w in waited for t in w["times"] if t is not None)
+                # pushes delivered per second: all of them over the time from the mutation sent to the last one
+                rate = len(latencies) / (latencies[-1] + answered - sent) if latencies else 0.0
                 result.rounds.append(
                     [
-                        f"{result.viewers} viewers x {args.per_viewer}",
+                        f"{result.name}{result.viewers} viewers x {args.per_viewer}",
                         str(round_),
                         ms(answered - sent),
                         ms(latencies[0]) if latencies else "-",
                         ms(pct(latencies, 0.5)),
                         ms(latencies[-1]) if latencies else "-",
                         f"{len(latencies)}/{result.connected}",
+                        f"{rate:,.0f}",
                         ms(cpu),
                     ]
                 )
@@ -474,7 +527,7 @@ async def run_viewers(database_url: str, token: str, clients: Clients, args: arg
             cpu = server.cpu_seconds() - cpu
             mutation_ms = [m[1] - m[0] for m in every]  # a refused one counts with the time it took
             result.burst = [
-                f"{result.viewers} viewers x {args.per_viewer}",
+                f"{result.name}{result.viewers} viewers x {args.per_viewer}",
                 f"{len(every)} in {args.duration:g} s",
                 str(len(failed)),
                 ms(pct(mutation_ms, 0.5)),
@@ -546,11 +599,13 @@ async def prepare_database(url: str, size: str) -> str:
     return await prepare(url, parse_size(size))
 
 
-async def run(args: argparse.Namespace, clients: Clients) -> tuple[list[Scenario], Viewers | None]:
+async def run(args: argparse.Namespace, clients: Clients) -> tuple[list[Scenario], list[Viewers]]:
     from contextlib import ExitStack
 
     scenarios: list[Scenario] = []
-    viewers: Viewers | None = None
+    viewers: list[Viewers] = []
+    # An A/B run: each scenario on --baseline's code, then on this checkout's, against the same database.
+    codes = [("A (baseline): ", Path(args.baseline)), ("B (this): ", ROOT)] if args.baseline else [("", ROOT)]
     with tempfile.TemporaryDirectory(prefix="salesgraph-fanout-") as folder, ExitStack() as stack:
         if args.backend == "sqlite":
             database_url = f"sqlite+aiosqlite:///{folder}/fanout.sqlite3"
@@ -569,18 +624,26 @@ async def run(args: argparse.Namespace, clients: Clients) -> tuple[list[Scenario
             redis_url = redis.url
         for processes in args.processes:
             for n in args.subscribers:
-                scenario = Scenario(
-                    n, processes, name=f"{n:,} subscribers, {processes} process{'es + Redis' if processes > 1 else ''}"
-                )
-                print(f"… {scenario.name}", file=sys.stderr, flush=True)
-                scenarios.append(await run_scenario(scenario, database_url, token, redis_url, clients, args))
+                for label, root in codes:
+                    who = f", {args.admins} admins" if args.admins else ""
+                    scenario = Scenario(
+                        n,
+                        processes,
+                        name=f"{label}{n:,} subscribers{who}, {processes} process{'es + Redis' if processes > 1 else ''}",
+                        root=root,
+                        tokens=await admin_tokens(database_url, args.admins) if args.admins else [],
+                    )
+                    print(f"… {scenario.name}", file=sys.stderr, flush=True)
+                    scenarios.append(await run_scenario(scenario, database_url, token, redis_url, clients, args))
         if args.viewers > 0:
-            print(f"… {args.viewers} distinct viewers x {args.per_viewer}", file=sys.stderr, flush=True)
-            viewers = await run_viewers(database_url, token, clients, args)
+            for label, root in codes:
+                print(f"… {label}{args.viewers} distinct viewers x {args.per_viewer}", file=sys.stderr, flush=True)
+                viewers.append(await run_viewers(database_url, token, clients, args, label, root))
     return scenarios, viewers
 
 
-def report_viewers(viewers: Viewers, args: argparse.Namespace) -> None:
+def report_viewers(runs: list[Viewers], args: argparse.Namespace) -> None:
+    viewers = runs[0]
     print()
     print(
         f"Distinct viewers: {viewers.viewers} viewers (admin, directors, partners, reps) x {viewers.per_viewer} "
@@ -589,15 +652,18 @@ def report_viewers(viewers: Viewers, args: argparse.Namespace) -> None:
     )
     print(
         table(
-            viewers.rounds,
-            ["scenario", "round", "mutation ms", "first", "p50", "last", "received", "server CPU ms"],
+            [r for v in runs for r in v.rounds],
+            ["scenario", "round", "mutation ms", "first", "p50", "last", "received", "pushes/s", "server CPU ms"],
         )
     )
     print()
     print(f"createOpportunity at {args.rate:g}/s for {args.duration:g} s while they watch (open loop)")
-    print(table([viewers.burst], ["scenario", "mutations", "refused", "p50 ms", "p99 ms", "max ms", "server CPU"]))
-    if viewers.failures:
-        print(f"\nfailures ({len(viewers.failures)}): " + "; ".join(viewers.failures[:6]))
+    print(
+        table([v.burst for v in runs], ["scenario", "mutations", "refused", "p50 ms", "p99 ms", "max ms", "server CPU"])
+    )
+    failures = [f for v in runs for f in v.failures]
+    if failures:
+        print(f"\nfailures ({len(failures)}): " + "; ".join(failures[:6]))
 
 
 def report(scenarios: list[Scenario], args: argparse.Namespace, clients: int, open_files: int) -> None:
@@ -710,6 +776,18 @@ def main() -> None:
         help="WebSocket handshakes in flight at a time over all clients (uvicorn's backlog is 2048)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="single mutations, one second apart")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="a checkout of other code (e.g. `git archive <commit> | tar -x -C DIR`): each scenario runs on it, "
+        "then on this one, against the same database (an A/B run)",
+    )
+    parser.add_argument(
+        "--admins",
+        type=int,
+        default=0,
+        help="spread the subscribers over this many admin users (new, one token each: equal boards); 0: one token",
+    )
     parser.add_argument("--viewers", type=int, default=50, help="distinct viewers of one board (0: skip)")
     parser.add_argument("--per-viewer", type=int, default=20, help="subscriptions each distinct viewer holds")
     parser.add_argument("--rate", type=float, default=20, help="mutations per second in the burst")
@@ -744,7 +822,7 @@ def main() -> None:
     finally:
         clients.exit()
     report(scenarios, args, len(clients), open_files)
-    if viewers is not None:
+    if viewers:
         report_viewers(viewers, args)
 
 

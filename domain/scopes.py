@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+from functools import lru_cache
 
 from domain.enums import Role
 from domain.errors import PermissionDenied, ValidationError
@@ -195,9 +196,14 @@ def parse(scopes: Iterable[str]) -> list[Scope]:
 
 def effective(stored: Iterable[str], role: Role | None, is_partner: bool) -> frozenset[str]:
     """What a token may do: its stored scopes (all when none are stored) within its owner's role.
-    A stored name that is not in the catalogue (any more) allows nothing."""
+    A stored name that is not in the catalogue (any more) allows nothing. Equal answers are one object
+    (every open WebSocket keeps its caller's set: thousands of sockets, a few distinct sets)."""
+    return _effective(tuple(stored), role, is_partner)
+
+
+@lru_cache(maxsize=1024)
+def _effective(stored: tuple[str, ...], role: Role | None, is_partner: bool) -> frozenset[str]:
     cap = allowed(role, is_partner)
-    stored = list(stored)
     if not stored:
         return frozenset(s.value for s in cap)
     return frozenset(s.value for s in cap if s.value in stored)

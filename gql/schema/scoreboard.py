@@ -19,6 +19,7 @@ from gql import ids
 from gql.errors import ClientError
 from gql.schema.base import Edge, Money, PageInfo, described_enum, encode_cursor, money, window
 from gql.schema.people import Team, User
+from gql.subscriptions.sharing import NOTHING, RENDER_READS, VIEWER_USER
 from persistence import tables
 from persistence.db import ConnectionSource
 from persistence.scoreboard import load_scoreboard_rows
@@ -105,7 +106,10 @@ class ScoreboardRep:
     )
     on_track: bool | None = strawberry.field(description="Whether `projected` reaches `goal`; null without a goal.")
 
-    @strawberry.field(description="The sales rep.")
+    # Users are seen by everyone (persistence/visibility.py, SHARED), so whether the row comes with the board
+    # (a live board's always does) or through the loader, the caller makes no difference to the render
+    # (gql/subscriptions/sharing.py).
+    @strawberry.field(description="The sales rep.", metadata={RENDER_READS: NOTHING})
     async def user(self, info: Info) -> User:
         if self.user_row is not None:
             return User.from_row(self.user_row)
@@ -268,7 +272,8 @@ class Scoreboard:
 
     @strawberry.field(
         description="The caller's own row on this board, wherever it ranks (so a page of `ranking` and this "
-        "together always show it); null for a partner, or a user with no row on this board."
+        "together always show it); null for a partner, or a user with no row on this board.",
+        metadata={RENDER_READS: VIEWER_USER},  # (the caller's user id and nothing else)
     )
     def viewer_rep(self, info: Info) -> ScoreboardRep | None:
         user_id = info.context.viewer.user_id
@@ -280,7 +285,10 @@ class Scoreboard:
     def _reps(self, low: int, high: int) -> list[ScoreboardRep]:
         return [ScoreboardRep.from_domain(r, self.user_rows.get(r.user_id)) for r in self.rep_figures[low:high]]
 
-    @strawberry.field(description="The team the scoreboard is limited to; null for everyone.")
+    # Teams are seen by everyone (SHARED): the loader's answer is the same whoever the caller.
+    @strawberry.field(
+        description="The team the scoreboard is limited to; null for everyone.", metadata={RENDER_READS: NOTHING}
+    )
     async def team(self, info: Info) -> Team | None:
         if self.team_id is None:
             return None

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sys
 import time
 import uuid
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -36,6 +37,7 @@ from gql.errors import Refused, database_refusal
 from gql.execution import FastExecutor
 from gql.pipeline import Caller, Invalid, Pipeline, Prepared, masked_error, params_of
 from gql.subscriptions.hub import SlowConsumer
+from gql.subscriptions.sharing import caller_part, render_reads
 from persistence.db import QueryStats, current_stats
 
 log = logging.getLogger("salesgraph.ws")
@@ -55,11 +57,17 @@ SLOW_CONSUMER = 4008  # ours: more messages waited than the bound; reconnect and
 INTERNAL_ERROR = 4500
 TRY_AGAIN_LATER = 1013  # the database cannot be reached (a restart): reconnect in a moment
 GOING_AWAY = 1001  # the server is stopping (a deploy): reconnect, to another process, and resume with `since`
+RENDERED_EVENTS = 256  # outbox events whose renders are kept for the subscribers still to send them
 CREDENTIALS_CHANGED = "Forbidden: token revoked or expired, or its rights changed; reconnect with a valid token"
 GOING_AWAY_REASON = "Server going away: reconnect and resume with `since`"
 
 
 _TEXTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _interned(text: str) -> str:
+    """One copy of equal texts (the variables of thousands of identical subscriptions)."""
+    return sys.intern(text)
 
 
 def _root_field(prepared: Prepared) -> str:
@@ -253,6 +261,31 @@ async def resume(coroutine: Coroutine[Any, Any, None], suspended: object) -> Non
         raise
 
 
+class Member:
+    """A subscription to a shared topic (a live board) once it has joined its group: all it keeps is its
+    place in the group (no task, no executor, no stream), and `cancel()` (the client's `complete`, the
+    connection's end) takes it out, as cancelling an operation's task does for other operations."""
+
+    __slots__ = ("connection", "op_id", "view", "group", "stream", "field")
+
+    def __init__(self, connection: Connection, op_id: str, view: Any, group: Any, stream: Any, field: str) -> None:
+        self.connection, self.op_id, self.view, self.group = connection, op_id, view, group
+        self.stream, self.field = stream, field
+
+    def cancel(self) -> None:
+        connection, op_id = self.connection, self.op_id
+        if self.stream is None:
+            return
+        stream, self.stream = self.stream, None
+        if connection.operations.get(op_id) is self:
+            del connection.operations[op_id]
+        try:
+            self.view.leave(self.group, (connection, op_id))
+        finally:
+            stream.release()
+            observe.SUBSCRIPTIONS.labels(self.field).dec()
+
+
 class WebSocketEndpoint:
     def __init__(
         self,
@@ -271,6 +304,8 @@ class WebSocketEndpoint:
         self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._keepalive_task: asyncio.Task[None] | None = None
         self.stopping = False  # set by `going_away`: the process is about to stop
+        self._rendered_events: OrderedDict[int, dict[Any, Any]] = OrderedDict()  # see `_event_renders`
+        self.renders = 0  # executions of a subscription's document for a state or an event (tests count them)
 
     async def check_callers(self) -> None:
         """After a token, a user or a partner changed (`TokenCache.listeners`): look up the token of every
@@ -555,10 +590,16 @@ class WebSocketEndpoint:
                 observe.record(seen, stats)  # a subscription is logged when it starts
                 field = _root_field(prepared)
                 observe.SUBSCRIPTIONS.labels(field).inc()
+                parked = False
                 try:
-                    await self._subscription(connection, op_id, prepared, context, request_id, seen, stats, operation)
+                    parked = await self._subscription(
+                        connection, op_id, prepared, context, request_id, seen, stats, operation, field
+                    )
                 finally:
-                    observe.SUBSCRIPTIONS.labels(field).dec()
+                    if not parked:
+                        observe.SUBSCRIPTIONS.labels(field).dec()
+                if parked:
+                    return  # a member of its topic's group now: `Member.cancel` ends it
             await connection.send({"type": "complete", "id": op_id})
         except asyncio.CancelledError:
             raise
@@ -592,39 +633,49 @@ class WebSocketEndpoint:
         seen: observe.Seen,
         stats: QueryStats,
         operation: tracing.Operation | None,
-    ) -> None:
+        field: str = "unknown",
+    ) -> bool:
+        """Run a subscription until it ends; True when it went on as a member of a shared topic's group
+        (its stream then stays open, released by `Member.cancel`)."""
         document, params = prepared.document, prepared.params
         variables, operation_name = params.variables, params.operation_name
         executor = FastExecutor.build(self.schema, document, None, context, variables, operation_name)
         if isinstance(executor, list):
             await self._next(connection, op_id, self._body(ExecutionResult(None, executor), request_id))
-            return
+            return False
         stream = create_source_event_stream(executor)
         if asyncio.iscoroutine(stream) or isinstance(stream, asyncio.Future):
             stream = await stream
         if isinstance(stream, ExecutionResult):
             await self._next(connection, op_id, self._body(stream, request_id))
-            return
+            return False
         subscription = None
         if operation is not None:  # its span ends once the stream is open; each push is a span linked to it
             subscription = operation.context
             operation.end(seen, stats)
         push_name = f"push {seen.name or _root_field(prepared)}"
         # Subscribers of the same source with the same document, variables and caller share one
-        # execution per event: a payload that carries a `rendered` dict caches the response body.
+        # execution per event: a payload that carries a `rendered` dict caches the response body. A live
+        # board's state is one object for every viewer whose board is identical, so there the key holds
+        # only what of the caller the document reads (gql/subscriptions/sharing.py): none, its user id,
+        # or the whole caller.
+        topic = getattr(stream, "topic", None)
+        caller: Any = connection.principal
+        if topic is not None:
+            caller = caller_part(render_reads(self.schema, document), connection.principal, context.viewer.user_id)
         key = (
             document_text(document),
-            orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode(),
+            _interned(orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()),
             operation_name,
-            connection.principal,
+            caller,
         )
+        parked = False
         try:
-            topic = getattr(stream, "topic", None)
             if topic is not None:
-                await self._shared(
-                    connection, op_id, stream, topic, executor, context, request_id, key, push_name, subscription
+                parked = await self._shared(
+                    connection, op_id, stream, topic, executor, context, request_id, key, push_name, subscription, field
                 )
-                return
+                return parked
             async for event in stream:
                 if not tracing.ENABLED:
                     await self._next(connection, op_id, await self._render(executor, context, event, request_id, key))
@@ -633,10 +684,11 @@ class WebSocketEndpoint:
                         connection, op_id, executor, context, event, request_id, key, push_name, subscription
                     )
                 if connection.closed:
-                    return
+                    return False
+            return False
         finally:
             aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
+            if aclose is not None and not parked:
                 try:
                     await aclose()
                 except Exception:
@@ -668,10 +720,27 @@ class WebSocketEndpoint:
         finally:
             tracing.end_push(started)
 
+    def _event_renders(self, event_id: int) -> dict[Any, Any]:
+        """The renders of the outbox event `event_id` by key, for the last `RENDERED_EVENTS` events: every
+        subscriber of an event stream with the same document, variables and caller gets the same item
+        for an event (its subscription wraps the same outbox event), so one render serves them all."""
+        renders = self._rendered_events
+        found = renders.get(event_id)
+        if found is None:
+            found = renders[event_id] = {}
+            while len(renders) > RENDERED_EVENTS:
+                renders.popitem(last=False)
+        return found
+
     async def _render(self, executor: Any, context: Context, event: Any, request_id: str, key: Any) -> str:
         """The response body for `event`, executed once for all subscribers with the same key when the
-        event carries a `rendered` cache (the first one executes, the others wait for its result)."""
+        event carries a `rendered` cache, or is an outbox event (the first one executes, the others wait
+        for its result)."""
         rendered = getattr(event, "rendered", None)
+        if rendered is None:
+            logged = getattr(event, "event", None)  # an event subscription's item wraps the outbox event
+            if isinstance(logged, dict) and isinstance(logged.get("id"), int):
+                rendered = self._event_renders(logged["id"])
         future: asyncio.Future[str] | None = None
         if rendered is not None:
             found = rendered.get(key)
@@ -681,6 +750,7 @@ class WebSocketEndpoint:
                 return await asyncio.shield(found)
             future = rendered[key] = asyncio.get_running_loop().create_future()
             future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.renders += 1
         try:
             per_event = executor.build_per_event_executor(event)
             per_event.context_value = replace(context, loaders={})
@@ -713,10 +783,14 @@ class WebSocketEndpoint:
         key: Any,
         push_name: str,
         subscription: Any,
-    ) -> None:
-        """A subscription to a shared topic (a live scoreboard): the first state is sent from here,
-        then the subscriber joins the topic's group for its key, and the topic renders each new state
-        once and pushes it to every member in one loop, with no task woken per subscriber."""
+        field: str,
+    ) -> bool:
+        """A subscription to a shared topic (a live board): the first state is sent from here, then the
+        subscriber joins the topic's group for its key, and the topic renders each new state once and
+        pushes it to every member in one loop, with no task woken per subscriber. Once joined, the
+        subscription is a `Member` in the connection's operations and this task ends (returns True): an
+        idle subscription keeps its place in the group and nothing else (its executor and context only
+        while it is the one its group renders with)."""
         first = await stream.__anext__()
         if not tracing.ENABLED:
             await self._next(connection, op_id, await self._render(executor, context, first, request_id, key))
@@ -724,6 +798,7 @@ class WebSocketEndpoint:
             await self._traced_push(
                 connection, op_id, executor, context, first, request_id, key, push_name, subscription
             )
+        await stream.close_updates()
         prefix = (
             f'{{"type":"{"next" if connection.protocol == TRANSPORT_WS else "data"}",'
             f'"id":{orjson.dumps(op_id).decode()},"payload":'
@@ -735,15 +810,21 @@ class WebSocketEndpoint:
             lambda board: self._render(executor, context, board, request_id, key),
             subscription,
         )
+        parked = False
         try:
             latest = topic.latest
             if latest is not first:  # a state came between the first and joining: send it
                 body = await self._render(executor, context, latest, request_id, key)
                 if topic.latest is latest:  # (a newer one has reached us through the group otherwise)
                     connection.push(op_id, prefix + body + "}")
-            await asyncio.get_running_loop().create_future()  # until complete, stop or disconnect
+            if connection.closed or connection.operations.get(op_id) is not asyncio.current_task():
+                return False  # closed or completed meanwhile (its task is being cancelled)
+            connection.operations[op_id] = Member(connection, op_id, topic, group, stream, field)
+            parked = True
+            return True
         finally:
-            topic.leave(key, group, (connection, op_id))
+            if not parked:
+                topic.leave(group, (connection, op_id))
 
     @staticmethod
     def _body(result: ExecutionResult, request_id: str) -> str:

@@ -18,6 +18,7 @@ from persistence.visibility import Viewer
 
 class ReportsKind(BoardKind):
     name = "reports"
+    figures_identify = False  # (not shown to cover everything a report renders: each viewer's own object)
 
     def moves(self, event: Event) -> bool:
         return moves_reports(event["type"], event.get("data"))

@@ -48,6 +48,10 @@ class BoardKind:
     shape per coalesced event, each viewer's answer cut from it, the readers' semaphore, `since`."""
 
     name = "scoreboard"
+    # Whether two viewers' boards with equal figures (cut from the same read) are the same board, so that
+    # one GraphQL object (and its renders) can serve both: true of the scoreboard, whose figures are all it
+    # shows besides the read's own event id and clock.
+    figures_identify = True
 
     def moves(self, event: Event) -> bool:
         """Whether an event can move a board of this kind."""
@@ -75,10 +79,10 @@ class Group:
     """Subscribers of one viewer's board with the same document, variables and caller: each new state
     is rendered once for them all and pushed to each in one loop."""
 
-    __slots__ = ("render", "members", "links")
+    __slots__ = ("key", "render", "members", "links")
 
-    def __init__(self, render: Callable[[Scoreboard], Awaitable[str]]) -> None:
-        self.render = render
+    def __init__(self, key: Any, render: Callable[[Scoreboard], Awaitable[str]]) -> None:
+        self.key, self.render = key, render
         self.members: dict[tuple[Any, str], str] = {}  # (connection, operation id) -> its message prefix
         self.links: dict[tuple[Any, str], Any] = {}  # with traces on: member -> its subscription's span context
 
@@ -106,34 +110,49 @@ class ViewerBoard:
     ) -> Group:
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = Group(render)
+            group = self.groups[key] = Group(key, render)
         group.members[member] = prefix
         if subscription is not None:
             group.links[member] = subscription
         return group
 
-    def leave(self, key: Any, group: Group, member: tuple[Any, str]) -> None:
+    def leave(self, group: Group, member: tuple[Any, str]) -> None:
         group.members.pop(member, None)
         group.links.pop(member, None)
-        if not group.members and self.groups.get(key) is group:
-            del self.groups[key]
+        if not group.members and self.groups.get(group.key) is group:
+            del self.groups[group.key]
 
-    def cut(self, source: BoardSource) -> Scoreboard | None:
+    def cut(self, source: BoardSource, same: dict[Any, Any] | None = None) -> Scoreboard | None:
         """This viewer's board from `source`; the new state when its figures moved, else None. Raises
-        ValidationError for a reporting currency without a rate."""
-        figures, make, changes_at = self.topic.kind.cut(source, self.viewer)
+        ValidationError for a reporting currency without a rate. `same`: the boards made from this read
+        so far by their figures, when the kind's figures identify a board (see `publish`)."""
+        kind = self.topic.kind
+        figures, make, changes_at = kind.cut(source, self.viewer)
         # (the event id alone changing is not news: figures leave it out)
-        return self.publish(figures, changes_at, make)
+        return self.publish(figures, changes_at, make, same if kind.figures_identify else None)
 
-    def publish(self, figures: Any, changes_at: datetime | None, render: Callable[[], Any]) -> Any:
+    def publish(
+        self,
+        figures: Any,
+        changes_at: datetime | None,
+        render: Callable[[], Any],
+        same: dict[Any, Any] | None = None,
+    ) -> Any:
         """Make the state `render()` gives the newest when `figures` differ from the last ones'; returns
-        it then, else None. `changes_at`: when time alone changes the figures next."""
+        it then, else None. `changes_at`: when time alone changes the figures next. With `same` (the
+        states made from one read, by figures), a viewer whose figures equal another's gets that one's
+        object, and with it the renders already made of it (its `rendered` cache): viewers whose boards
+        are identical cost one render per document, however many they are."""
         self.changes_at = changes_at
         if figures == self._figures:
             return None
         self._figures = figures
-        rendered = render()
-        rendered.rendered = {}  # see gql/subscriptions/protocol.py
+        rendered = same.get(figures) if same is not None else None
+        if rendered is None:
+            rendered = render()
+            rendered.rendered = {}  # see gql/subscriptions/protocol.py
+            if same is not None:
+                same[figures] = rendered
         self.latest = rendered
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
@@ -318,9 +337,10 @@ class ScoreboardTopic:
                 source = await self.kind.load(conn, self.request, topics.clock())
         self.computations += 1
         self.source = source
+        same: dict[Any, Any] = {}  # this read's boards by figures: viewers with identical boards share one
         for viewer, view in list(self.views.items()):
             try:
-                board = view.cut(source)
+                board = view.cut(source, same)
             except Exception:
                 log.exception("cutting scoreboard %s for %s failed", self.request, viewer)
                 continue
@@ -331,21 +351,50 @@ class ScoreboardTopic:
 
 class TopicStream:
     """The updates of one viewer's board as an async iterator that also names that board, so the
-    WebSocket handler can make the subscriber a member of its group instead of iterating."""
+    WebSocket handler can make the subscriber a member of its group instead of iterating. `release()`
+    (or `aclose()`) ends the subscription's share of the topic, once: the WebSocket handler releases a
+    member when its subscription ends, with no task or generator kept for it meanwhile."""
 
-    __slots__ = ("topic", "_updates")
+    __slots__ = ("topics", "owner", "topic", "_updates", "_released")
 
-    def __init__(self, topic: ViewerBoard, updates: AsyncIterator[Scoreboard]) -> None:
-        self.topic, self._updates = topic, updates
+    def __init__(self, topics: ScoreboardTopics, owner: ScoreboardTopic, topic: ViewerBoard) -> None:
+        self.topics, self.owner, self.topic = topics, owner, topic
+        self._updates: AsyncIterator[Scoreboard] | None = None
+        self._released = False
 
     def __aiter__(self) -> TopicStream:
         return self
 
     async def __anext__(self) -> Scoreboard:
+        if self._released:
+            raise StopAsyncIteration
+        if self._updates is None:
+            self._updates = self.topic.updates()
         return await self._updates.__anext__()
 
+    async def close_updates(self) -> None:
+        """Stop iterating (the subscriber now gets its states through its group), keeping its share."""
+        updates, self._updates = self._updates, None
+        if updates is not None:
+            await updates.aclose()  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        """The subscriber is gone: its viewer's board goes with its last subscriber, the topic with its last
+        viewer (its task cancelled). Idempotent, and never waits."""
+        if self._released:
+            return
+        self._released = True
+        view, topic = self.topic, self.owner
+        view.subscribers -= 1
+        if view.subscribers == 0 and topic.views.get(view.viewer) is view:
+            del topic.views[view.viewer]
+        self.topics.drop_if_idle(topic)
+
     async def aclose(self) -> None:
-        await self._updates.aclose()  # type: ignore[attr-defined]
+        try:
+            await self.close_updates()
+        finally:
+            self.release()
 
 
 class ScoreboardTopics:
@@ -386,29 +435,21 @@ class ScoreboardTopics:
             view = await topic.open_view(viewer)
         except BaseException as error:
             topic.joining -= 1
-            await self._drop_if_idle(topic)
+            self.drop_if_idle(topic)
             if isinstance(error, Exception):
                 raise kind.client_error(error, request) from None
             raise
         view.subscribers += 1
         topic.joining -= 1
-        return TopicStream(view, self._updates(topic, view))
+        return TopicStream(self, topic, view)
 
-    async def _updates(self, topic: ScoreboardTopic, view: ViewerBoard) -> AsyncIterator[Scoreboard]:
-        try:
-            async for board in view.updates():
-                yield board
-        finally:
-            view.subscribers -= 1
-            if view.subscribers == 0 and topic.views.get(view.viewer) is view:
-                del topic.views[view.viewer]
-            await self._drop_if_idle(topic)
-
-    async def _drop_if_idle(self, topic: ScoreboardTopic) -> None:
+    def drop_if_idle(self, topic: ScoreboardTopic) -> None:
+        """Forget a topic with no viewer and nobody joining, and cancel its task (it ends on its own)."""
         key = (topic.kind.name, topic.request)
         if not topic.views and topic.joining == 0 and self.topics.get(key) is topic:
             del self.topics[key]
-            await topic.stop()
+            if topic._task is not None:
+                topic._task.cancel()
 
     async def close(self) -> None:
         for topic in list(self.topics.values()):

@@ -32,10 +32,23 @@ class GraphQLSocket:
 
     @classmethod
     async def open(
-        cls, http_url: str, token: str | None, protocol: str = TRANSPORT_WS, init: bool = True
+        cls,
+        http_url: str,
+        token: str | None,
+        protocol: str = TRANSPORT_WS,
+        init: bool = True,
+        max_queue: int | None = 16,
     ) -> GraphQLSocket:
+        """`max_queue`: messages the client takes in before it stops reading the socket (websockets' default, 16,
+        which tests of slow clients rely on); None keeps reading however many pushes a test lets wait, as a
+        browser does, so that the keep-alive's pongs behind them are read too (otherwise a socket the test
+        leaves unread for a while closes itself with 1011 "keepalive ping timeout")."""
         ws = await connect(
-            http_url.replace("http", "ws", 1) + "/graphql", subprotocols=[protocol], max_size=None, open_timeout=WAIT
+            http_url.replace("http", "ws", 1) + "/graphql",
+            subprotocols=[protocol],
+            max_size=None,
+            open_timeout=WAIT,
+            max_queue=max_queue,
         )
         socket = cls(ws, protocol)
         if init:
