@@ -12,7 +12,10 @@ from decimal import Decimal
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import JSON, func, insert, select, text
+from sqlalchemy import column as sql_column
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import table as sql_table
 
 from gql import ids
 from gql.app import create_app
@@ -290,7 +293,22 @@ async def test_a_database_made_by_0016_and_0018_keeps_every_value_it_stored(back
         async with engine.begin() as conn:
 
             async def add(table, **row) -> int:
-                return (await conn.execute(insert(table).values(**row).returning(table.c.id))).scalar_one()
+                """A row as that revision's code wrote it: the columns given, and today's defaults of the columns the
+                table had then (today's tables have columns 0018 has not, and no longer custom_attributes)."""
+                had = await conn.run_sync(lambda sync: {c["name"] for c in sa_inspect(sync).get_columns(table.name)})
+                defaults = {
+                    c.name: c.default.arg
+                    for c in table.c
+                    if c.name in had and c.name not in row and c.default is not None and c.default.is_scalar
+                }
+                values = {**defaults, **row}
+                types = {"custom_attributes": JSON()}
+                shape = sql_table(
+                    table.name,
+                    sql_column("id"),
+                    *(sql_column(k, table.c[k].type if k in table.c else types[k]) for k in values),
+                )
+                return (await conn.execute(insert(shape).values(**values).returning(shape.c.id))).scalar_one()
 
             admin = await add(tables.users, name="Ada Admin", email="ada@x.example", role="ADMIN", **stamps)
             accounts = {
