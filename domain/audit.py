@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.errors import Ref, ValidationError
 
-AUDITED = ("Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook")
+AUDITED = ("Account", "Opportunity", "Quote", "Task", "Contract", "Partner", "PriceBook", "OpportunityStage")
 
 
 def business_role(role: str, contact_id: int) -> dict[str, Any]:

@@ -91,7 +91,7 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
         **_CREATED,
     },
     CriteriaEntity.OPPORTUNITY: {
-        "STAGE": _enum("stage", enums.Stage),
+        "STAGE": Field("stage", "VALUE"),  # a stage's key: stages are rows (domain/stages.py), any key is a value
         "OWNER": _ref("owner_id", "User"),
         "ACCOUNT": _ref("account_id", "Account"),
         "PARTNER": _ref("partner_id", "Partner"),

@@ -31,13 +31,11 @@ from datetime import date
 from decimal import Decimal
 
 from domain.catalog import BASE_CURRENCY
-from domain.enums import OPEN_STAGES, Stage
 from domain.errors import ValidationError
 from domain.money import Money, check_currency
 from domain.scoreboard import PeriodSpec, moves_scoreboard, percent, with_base
+from domain.stages import DEFAULT_CATALOG, StageCatalog, StageKind
 
-OPEN = [s.value for s in OPEN_STAGES]
-WON, LOST = Stage.WON.value, Stage.LOST.value
 NO_PRODUCT = -1
 E4 = Decimal(10_000)
 E6 = Decimal(1_000_000)
@@ -268,12 +266,15 @@ def compute_reports(
     team_of: Mapping[int, int | None],
     rates: Mapping[str, Decimal],
     event_id: int | None = None,
+    catalog: StageCatalog = DEFAULT_CATALOG,
 ) -> Reports:
-    """The reports of `request` from the lines the caller may see (any scope: it is applied here)."""
+    """The reports of `request` from the lines the caller may see (any scope: it is applied here); the funnel's
+    columns are the open stages of `catalog` in its order, and a closed line is won when its stage is WON-kind."""
+    open_keys = list(catalog.keys(StageKind.OPEN))
     currency = request.currency
     money = _Money(currency, check_rate(currency, rates), set())
     scope = request.scope
-    stages: dict[str, _Acc] = {s: _Acc() for s in OPEN}
+    stages: dict[str, _Acc] = {s: _Acc() for s in open_keys}
     won, lost = _Acc(), _Acc()
     by_person: dict[object, _Acc] = {}
     by_product: dict[object, _Acc] = {}
@@ -289,7 +290,7 @@ def compute_reports(
             continue
         partner = line.credited_partner
         if line.part == OPEN_NOW:
-            stages[line.stage].add(line)
+            stages.setdefault(line.stage, _Acc()).add(line)
             if partner:
                 partner_open.setdefault(partner, _Acc()).add(line)
         elif line.part == FORECAST:
@@ -299,7 +300,7 @@ def compute_reports(
             rep_months.setdefault(line.owner_id, {}).setdefault(line.month, _Acc()).add(line)
             teams.setdefault(team_of.get(line.owner_id), _Acc()).add(line)
         elif line.product_id == 0:
-            if line.stage == WON:
+            if catalog.is_won(line.stage):
                 won.add(line)
                 by_person.setdefault(line.owner_id, _Acc()).add(line)
                 if partner:
@@ -311,12 +312,12 @@ def compute_reports(
     figures = {s: acc.figure(money) for s, acc in stages.items()}
     reached: dict[str, int] = {}
     beyond = won.deals
-    for stage in reversed(OPEN):
+    for stage in reversed(open_keys):
         beyond += stages[stage].deals
         reached[stage] = beyond
     funnel_stages = []
-    for n, stage in enumerate(OPEN):
-        following = reached[OPEN[n + 1]] if n + 1 < len(OPEN) else won.deals
+    for n, stage in enumerate(open_keys):
+        following = reached[open_keys[n + 1]] if n + 1 < len(open_keys) else won.deals
         figure = figures[stage]
         funnel_stages.append(
             FunnelStage(

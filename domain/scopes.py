@@ -54,6 +54,7 @@ class Scope(str, Enum):
     SELECTIONS_READ = "selections:read"
     SELECTIONS_WRITE = "selections:write"
     METRICS_READ = "metrics:read"
+    SETTINGS_WRITE = "settings:write"
 
 
 # What each scope allows, for the schema, the README and the CLI's help.
@@ -107,12 +108,21 @@ DESCRIPTIONS: dict[Scope, str] = {
     "saved views and their defaults.",
     Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
     "with only this scope.",
+    Scope.SETTINGS_WRITE: "Change the configurable lists under `settings` (opportunity stages: create, change, "
+    "deactivate, reorder, delete; admins).",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)
 # The scopes only an admin may hold: they change what everybody works with.
 ADMIN_ONLY: frozenset[Scope] = frozenset(
-    {Scope.CATALOG_WRITE, Scope.PARTNERS_WRITE, Scope.CAMPAIGNS_WRITE, Scope.TERMS_WRITE, Scope.METRICS_READ}
+    {
+        Scope.CATALOG_WRITE,
+        Scope.PARTNERS_WRITE,
+        Scope.CAMPAIGNS_WRITE,
+        Scope.TERMS_WRITE,
+        Scope.METRICS_READ,
+        Scope.SETTINGS_WRITE,
+    }
 )
 # A partner portal: the areas a partner is assigned data in, read and write, plus lead ingestion, the
 # scoreboard and its own tokens. Never the organisation's users, teams, partners, campaigns or catalogue

@@ -23,6 +23,7 @@ QUERY: dict[str, S | None] = {
     "nodes": NO_SCOPE,
     "viewer": NO_SCOPE,
     "latestEventId": NO_SCOPE,
+    "settings": NO_SCOPE,
     "accounts": S.ACCOUNTS_READ,
     "accountGroups": S.ACCOUNTS_READ,
     "contacts": S.CONTACTS_READ,
@@ -208,6 +209,13 @@ MUTATION: dict[str, S | None] = {
     **_writes(S.PARTNERS_COMMENT, "addPartnerComment", "deletePartnerComment"),
     **_writes(S.USERS_WRITE, "setGoal", "changeUserRole"),
     **_writes(S.MONITORS_WRITE, "createStatusMonitor", "updateStatusMonitor", "deleteStatusMonitor"),
+    **_writes(
+        S.SETTINGS_WRITE,
+        "createOpportunityStage",
+        "updateOpportunityStage",
+        "reorderOpportunityStages",
+        "deleteOpportunityStage",
+    ),
     **_writes(
         S.DOCUMENTS_WRITE,
         "generateQuoteDocument",

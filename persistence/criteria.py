@@ -70,7 +70,7 @@ RELATIONS: dict[CriteriaEntity, Mapping[str, Relation]] = {
     CriteriaEntity.ACCOUNT: {
         **filters.ACCOUNTS.has,
         "opportunities": _children(o, "account_id", a),
-        "open_opportunities": _children(o, "account_id", a, o.c.stage.in_(filters.OPEN_STAGES)),
+        "open_opportunities": _children(o, "account_id", a, filters.open_stage(o.c.stage)),
         "contacts": _children(c, "account_id", a),
         "activities": _timeline,
         "tasks": filters._exists(t, "account_id", a),

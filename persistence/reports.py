@@ -36,10 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import reports as domain
-from domain.enums import Stage
 from domain.errors import NotFound
 from domain.scoreboard import Period, next_change
-from persistence import aggregates, reads, tables
+from domain.stages import StageCatalog, StageKind
+from persistence import aggregates, reads, stages, tables
 from persistence.aggregates import ALL, DAY, MONTH, AccountSide
 from persistence.db import ConnectionSource
 from persistence.visibility import ADMIN, DIRECTOR, PARTNER, Viewer, scoreboard_bucket_slices, scoreboard_cut
@@ -47,8 +47,8 @@ from persistence.visibility import ADMIN, DIRECTOR, PARTNER, Viewer, scoreboard_
 EVERYTHING = Viewer.everything()
 SEEN = "SEEN"  # the slice of rows a viewer's own read summed by its rules already
 ONE_DAY = timedelta(days=1)
-OPEN = [s.value for s in (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)]
-CLOSED = [Stage.WON.value, Stage.LOST.value]
+OPEN = stages.keys_of(StageKind.OPEN)  # subqueries of the stage table: the statement asks the kind itself
+CLOSED = stages.keys_of(StageKind.WON, StageKind.LOST)
 
 
 class Raw(NamedTuple):
@@ -89,6 +89,7 @@ class ReportSource(NamedTuple):
     # When time alone changes a figure next: a sliding window's oldest deal or activity leaves it, or
     # a day or the period begins or ends (as for the scoreboard, `domain.scoreboard.next_change`).
     changes_at: datetime | None
+    catalog: StageCatalog  # the stages: the funnel's columns and order, which closed stages are won
 
 
 class ReportRows(NamedTuple):
@@ -324,10 +325,14 @@ async def load_report_source(
     if shape[3]:  # all time
         raw = _with_undated(raw)
     oldest: datetime | None = None  # the oldest closed deal or activity of the partial days
+    catalog = await stages.catalog(conn.engine, conn)
+    kinds = catalog.kinds()
     for row, sold in aggregates._by_deal(await conn.execute(_edges_statement(edges), edge_params)).values():
         if row.closed_at is not None and (oldest is None or row.closed_at < oldest):
             oldest = row.closed_at
-        for key, (deals, amount, weighted) in aggregates.report_contributions(row, AccountSide.of_row(row), sold):
+        for key, (deals, amount, weighted) in aggregates.report_contributions(
+            row, AccountSide.of_row(row), sold, kinds
+        ):
             if key.grain == ALL:
                 raw.append(Raw("CLOSED", *_attributes(key), None, deals, amount, weighted))
     activity_params = {k: v for k, v in params.items() if k[:2] in ("m_", "d_")} | edge_params
@@ -357,7 +362,20 @@ async def load_report_source(
     team_of = {u: row.team_id for u, row in users.items()}
     changes_at = next_change(period, now, oldest)
     return ReportSource(
-        request, now, period, event_id, rates, raw, activities, users, teams, products, partners, team_of, changes_at
+        request,
+        now,
+        period,
+        event_id,
+        rates,
+        raw,
+        activities,
+        users,
+        teams,
+        products,
+        partners,
+        team_of,
+        changes_at,
+        catalog,
     )
 
 
@@ -428,7 +446,13 @@ def cut_reports(source: ReportSource, viewer: Viewer) -> ReportRows:
     ]
     activities = [a for a in source.activities if _sees_time(viewer, sight, a.owner_id)]
     reports = domain.compute_reports(
-        source.request, lines, activities, source.team_of, source.rates, event_id=source.event_id
+        source.request,
+        lines,
+        activities,
+        source.team_of,
+        source.rates,
+        event_id=source.event_id,
+        catalog=source.catalog,
     )
     if viewer.role == PARTNER:  # a partner sees its own results only, not those of a partner credited
         own = tuple(p for p in reports.partners if p.partner_id == viewer.partner_id)  # on its accounts
@@ -527,7 +551,8 @@ async def load_board(
     if viewer.role == PARTNER and scope.partner_id is not None and scope.partner_id != viewer.partner_id:
         raise NotFound("Partner", scope.partner_id)
     sight = scoreboard_cut(viewer, users)
-    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in OPEN}
+    catalog = await stages.catalog(conn.engine, conn)
+    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in catalog.keys(StageKind.OPEN)}
     for row in await conn.execute(_board_counts(viewer.role), viewer.params):
         slice_, stage, owner, cur, manager, partner, account_partner, private, creator, deals, amount, weighted = row
         if not sight.bucket(slice_, owner, manager, partner, account_partner, private, creator):
@@ -535,10 +560,12 @@ async def load_board(
         line = domain.Line(
             "OPEN", stage, owner, cur, 0, partner, account_partner, None, deals, int(amount), int(weighted)
         )
-        if domain.in_scope(scope, owner, line.credited_partner, users):
+        if domain.in_scope(scope, owner, line.credited_partner, users) and stage in sums:
             sums[stage].add(line)
+    # A column per open stage in the catalogue's order; a deactivated one while it still holds deals.
+    shown = [stage.key for stage in catalog if stage.is_open and (stage.active or sums[stage.key].deals)]
     money = domain._Money(currency, rates, set())
-    rows: dict[str, list[Any]] = {stage: [] for stage in OPEN}
+    rows: dict[str, list[Any]] = {stage: [] for stage in shown}
     o = tables.opportunities
     visible = viewer.rule(o)
     where = [*([visible] if visible is not None else []), *_scope_conditions(scope)]
@@ -551,14 +578,14 @@ async def load_board(
                 .limit(limit)
                 .subquery()
             )
-            for stage in OPEN
+            for stage in shown
         ]
         for row in await conn.execute(union_all(*parts), viewer.params):
             rows[row.stage].append(row)
         for found in rows.values():
             found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
     columns = []
-    for stage in OPEN:
+    for stage in shown:
         figure = sums[stage].figure(money)
         columns.append(BoardColumn(stage, figure.deals, figure.amount, figure.weighted, rows[stage]))
     return columns

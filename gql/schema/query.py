@@ -41,6 +41,7 @@ from gql.schema.reports import OpportunityColumn, SalesReports, resolve_opportun
 from gql.schema.routing import LeadRoutingRule, LeadSplitter
 from gql.schema.scoreboard import Scoreboard, resolve_scoreboard
 from gql.schema.selections import SelectionEntity, selections_connection
+from gql.schema.settings import Settings, resolve_settings
 from gql.schema.tasks import task_connection
 from gql.schema.tokens import ApiToken, Scope, resolve_api_tokens
 from gql.schema.views import SavedView, default_view, saved_views_connection
@@ -401,6 +402,11 @@ class Query:
         resolver=resolve_api_tokens,
         description="API tokens, newest first, never their secrets: an admin sees everyone's (filter by owner), "
         "anyone else only their own.",
+    )
+    settings: Settings = strawberry.field(
+        resolver=resolve_settings,
+        description="The configurable lists (the opportunity stages, …): what every signed-in caller reads; admins "
+        "change them with their mutations (createOpportunityStage, …).",
     )
     scoreboard: Scoreboard = strawberry.field(
         resolver=resolve_scoreboard,

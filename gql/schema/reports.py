@@ -251,7 +251,7 @@ class SalesReports:
         return SalesFunnel(
             stages=[
                 FunnelStage(
-                    stage=enums.Stage(s.stage),  # type: ignore[call-arg]
+                    stage=s.stage,
                     deals=s.deals,
                     amount=_money(s.amount),
                     weighted_amount=_money(s.weighted),
@@ -423,7 +423,7 @@ async def resolve_opportunity_board(
         raise client_error(error) from None
     return [
         OpportunityColumn(
-            stage=enums.Stage(c.stage),  # type: ignore[call-arg]
+            stage=c.stage,
             total_count=c.count,
             amount=_money(c.amount),
             weighted_amount=_money(c.weighted),

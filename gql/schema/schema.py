@@ -19,6 +19,7 @@ from gql.schema import (
     selections,
     views,
 )
+from gql.schema.keys import SCALARS
 from gql.schema.mutations import Mutation, extra_types
 from gql.schema.query import Query
 from gql.schema.subscriptions import Subscription
@@ -63,5 +64,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     types=[*NODE_CLASSES, *extra_types()],
-    config=StrawberryConfig(auto_camel_case=True),
+    config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
 )

@@ -30,6 +30,7 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "settings",
     "selections",
     "views",
     "conversations",

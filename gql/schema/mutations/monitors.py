@@ -6,7 +6,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain import monitors as dm
-from domain.enums import ActivityType, Stage
+from domain.enums import ActivityType
 from domain.errors import ValidationError
 from domain.workflows import monitors as wf
 from gql import ids as global_ids
@@ -50,7 +50,7 @@ class StatusMonitorRuleInput:
             count=self.count,
             activity_types=tuple(ActivityType(t.value) for t in self.activity_types or ()),
             activity_state=dm.ActivityState(self.activity_state.value) if self.activity_state else dm.ActivityState.ANY,
-            stage=Stage(self.stage.value) if self.stage else None,
+            stage=self.stage,
         )
 
 

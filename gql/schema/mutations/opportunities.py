@@ -18,7 +18,10 @@ class CreateOpportunityInput:
     name: str = described("What is being sold, in a few words.", update="New name.")
     account_id: strawberry.ID = gid("Account", "The account it is sold to.", update=False)
     owner_id: strawberry.ID | None = gid("User", "The responsible user (default: you).", None, update="New owner.")
-    stage: enums.Stage = optional("An open stage to start in.", enums.Stage.PROSPECTING, update=False)
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "An active open stage to start in (default: the first active open stage, PROSPECTING as seeded).",
+        update=False,
+    )
     estimated_revenue: MoneyInput | None = optional("Expected revenue.", update="New estimate.")
     probability: int | None = optional(
         "Chance of winning in percent (default: the stage's usual value).", update="New probability (0–100)."
@@ -87,6 +90,16 @@ class AssignOpportunityPartnerInput:
 @acts_on("Opportunity", "Mark an opportunity lost.")
 class MarkOpportunityLostInput:
     reason: str = described("Why it was lost.")
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "An active LOST-kind stage to close it in (default: the first one, LOST as seeded)."
+    )
+
+
+@acts_on("Opportunity", "Sell an opportunity from its active quote.")
+class MarkOpportunitySoldInput:
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "An active WON-kind stage to close it in (default: the first one, WON as seeded), e.g. WON_PAID."
+    )
 
 
 @strawberry.input(description="Start an upsell from a time-based contract.")
@@ -111,7 +124,7 @@ remove_business_role = mutation(wf.remove_business_role, RemoveBusinessRoleInput
 assign_opportunity_partner = mutation(
     wf.assign_opportunity_partner, AssignOpportunityPartnerInput, OpportunityPayload, WRITE
 )
-mark_opportunity_sold = mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, WRITE)
+mark_opportunity_sold = mutation(wf.mark_opportunity_sold, MarkOpportunitySoldInput, OpportunityPayload, WRITE)
 mark_opportunity_lost = mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, WRITE)
 unlock_opportunity = mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, WRITE)
 create_upsell_opportunity = mutation(
