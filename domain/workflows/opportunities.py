@@ -139,21 +139,30 @@ class ChangeStage:
 
 
 async def change_opportunity_stage(cmd: ChangeStage, uow: UnitOfWork) -> Opportunity:
-    """Move an opportunity to another open stage (or reopen a lost one)."""
+    """Move an opportunity to another open stage (or reopen a lost one); or a closed one to another stage of its
+    kind (a sale from WON to WON_PAID: still sold, locked, with its revenue)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
-    ensure_editable(opportunity)
     stages = await uow.stages()
     stage = stages.usable(cmd.stage)
-    if not stage.is_open:
-        raise ValidationError(
-            "stage", f"use markOpportunitySold or markOpportunityLost to close; {stage.key} is not an open stage"
-        )
-    if stages.is_won(opportunity.stage):
-        raise Conflict(f"opportunity {ref(opportunity)} is won; unlock it to reopen it")
     previous = opportunity.stage
     if previous == stage.key:
         raise Conflict(f"opportunity {ref(opportunity)} is already in {stage.key}")
+    kind = stages.kind(previous)
+    if kind is not None and kind is not StageKind.OPEN and stage.kind is kind:
+        updated = await uow.update(apply(opportunity, {"stage": stage.key, "stage_changed_at": uow.now}))
+        uow.record(OpportunityStageChanged(entity_id=updated.id, data={"from": previous, "to": stage.key}))
+        await uow.commit()
+        return updated
+    ensure_editable(opportunity)
+    if not stage.is_open:
+        raise ValidationError(
+            "stage",
+            f"use markOpportunitySold or markOpportunityLost to close; {stage.key} is not an open stage (a closed "
+            "opportunity may move only to another stage of its kind)",
+        )
+    if stages.is_won(previous):
+        raise Conflict(f"opportunity {ref(opportunity)} is won; unlock it to reopen it")
     updated = await uow.update(
         apply(
             opportunity,
@@ -408,7 +417,6 @@ async def assign_opportunity_partner(cmd: AssignOpportunityPartner, uow: UnitOfW
 class MarkSold:
     id: int
     version: int | None = None
-    stage: str | None = None  # a WON-kind stage; the first active one when left out
 
 
 def contracts_for_sale(
@@ -469,7 +477,7 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
         raise Conflict(f"opportunity {ref(opportunity)} is already sold")
     if stages.is_lost(opportunity.stage):
         raise Conflict(f"opportunity {ref(opportunity)} is lost; move it back to an open stage before selling it")
-    won = stages.usable(cmd.stage, kind=StageKind.WON) if cmd.stage else stages.first(StageKind.WON)
+    won = stages.first(StageKind.WON)
     quote = opportunity.quote_to_sell(await uow.find(Quote, opportunity_id=opportunity.id))
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     total = quote_total(items, quote.currency)

@@ -41,7 +41,10 @@ class UpdateOpportunityInput: ...
 
 @acts_on("Opportunity", "Move an opportunity to another open stage.")
 class ChangeOpportunityStageInput:
-    stage: enums.Stage = described("The open stage to move to (closing is markOpportunitySold/Lost).")
+    stage: enums.Stage = described(
+        "The active stage to move to: an open one (closing is markOpportunitySold/Lost), or, for a closed "
+        "opportunity, another stage of its kind (a sale from WON to WON_PAID stays sold and locked)."
+    )
     probability: int | None = optional("Probability to set (default: the stage's).")
 
 
@@ -95,13 +98,6 @@ class MarkOpportunityLostInput:
     )
 
 
-@acts_on("Opportunity", "Sell an opportunity from its active quote.")
-class MarkOpportunitySoldInput:
-    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
-        "An active WON-kind stage to close it in (default: the first one, WON as seeded), e.g. WON_PAID."
-    )
-
-
 @strawberry.input(description="Start an upsell from a time-based contract.")
 class CreateUpsellOpportunityInput:
     contract_id: strawberry.ID = gid("Contract", "A TIME_BASED contract (a licence, a support period).")
@@ -124,7 +120,7 @@ remove_business_role = mutation(wf.remove_business_role, RemoveBusinessRoleInput
 assign_opportunity_partner = mutation(
     wf.assign_opportunity_partner, AssignOpportunityPartnerInput, OpportunityPayload, WRITE
 )
-mark_opportunity_sold = mutation(wf.mark_opportunity_sold, MarkOpportunitySoldInput, OpportunityPayload, WRITE)
+mark_opportunity_sold = mutation(wf.mark_opportunity_sold, OpportunityRefInput, OpportunityPayload, WRITE)
 mark_opportunity_lost = mutation(wf.mark_opportunity_lost, MarkOpportunityLostInput, OpportunityPayload, WRITE)
 unlock_opportunity = mutation(wf.unlock_opportunity, OpportunityRefInput, OpportunityPayload, WRITE)
 create_upsell_opportunity = mutation(
