@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
@@ -1379,8 +1379,10 @@ async def seed(
             bar.set_description("seeding: analyze")
             await conn.execute(text("ANALYZE"))
             if conn.dialect.name == "postgresql":
+                # The tables of the database's revision (a database at an earlier one lacks the newest).
+                existing = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
                 for table in tables.metadata.sorted_tables:
-                    if "id" in table.c:
+                    if "id" in table.c and table.name in existing:
                         await conn.execute(
                             text(
                                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), COALESCE(MAX(id), 1)) "
