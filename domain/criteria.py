@@ -32,6 +32,7 @@ from typing import Any
 
 from domain import enums
 from domain.errors import ValidationError
+from domain.stages import StageKind
 
 MAX_DEPTH = 8
 MAX_NODES = 100
@@ -92,6 +93,7 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
     },
     CriteriaEntity.OPPORTUNITY: {
         "STAGE": Field("stage", "VALUE"),  # a stage's key: stages are rows (domain/stages.py), any key is a value
+        "STAGE_KIND": _enum("stage", StageKind),  # its stage's kind (persistence: derived)
         "OWNER": _ref("owner_id", "User"),
         "ACCOUNT": _ref("account_id", "Account"),
         "PARTNER": _ref("partner_id", "Partner"),

@@ -389,6 +389,7 @@ _MOVING = frozenset(
         "AccountDeleted",
         "LeadDeleted",
         "PartnerDeleted",
+        "OpportunityStageDefined",  # the funnel's steps and their order follow the stages
     }
 )
 _FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id", "probability", "expected_close_date"})
@@ -396,8 +397,8 @@ _FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id"
 
 def moves_reports(event_type: str, data: Mapping | None = None) -> bool:
     """Whether an event of this type can move a report figure: what moves the scoreboard (but a goal),
-    an opportunity's probability or expected close date, an activity, a contract, and the deletions that
-    take activities with them."""
+    an opportunity's probability or expected close date, an activity, a contract, the deletions that
+    take activities with them, and a change to the stages (the funnel's steps)."""
     if event_type in _MOVING:
         return True
     if event_type == "OpportunityChanged" and data is not None:

@@ -543,6 +543,7 @@ SCALARS = {
     "Decimal": "1",
     "Date": "2026-07-01",
     "DateTime": "2026-06-01T10:00:00Z",
+    "Stage": "PROSPECTING",  # a key scalar (gql/schema/keys.py): a seeded key, as the enum's first value was
 }
 EXTRA = {"IngestLeadInput": {"lastName": "Probe"}, "CreateLeadInput": {"lastName": "Probe"}}  # else refused first
 SPECIAL = {"currency": "EUR", "csv": "", "fileName": "probe.docx", "role": "Sponsor", "reason": "probe"}

@@ -135,6 +135,8 @@ async def test_a_won_kind_stage_counts_as_won_everywhere_and_an_open_one_joins_t
     assert (await api.data(BOARD))["scoreboard"] == sold
     assert await count(api, {"status": "WON"}) == await count(api, {"stageIn": ["WON", "WON_PAID"]})
     assert await count(api, {"stage": "WON_PAID"}) == 1
+    kind = await api.data('{ opportunities(criteria: {field: STAGE_KIND, in: ["WON"]}) { totalCount } }')
+    assert kind["opportunities"]["totalCount"] == await count(api, {"status": "WON"})
     funnel = (await api.data(FUNNEL))["salesReports"]["funnel"]
     assert funnel["won"]["deals"] == sold["dealsWon"]
     assert Decimal(sold["wonRevenue"]["amount"]) >= revenue
