@@ -253,7 +253,7 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
             data={
                 "accountId": copy.account_id,
                 "ownerId": copy.owner_id,
-                "stage": copy.stage.value,
+                "stage": copy.stage,
                 "copiedFrom": source.id,
             },
         )
