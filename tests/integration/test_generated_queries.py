@@ -66,6 +66,8 @@ def generated(global_ids: list[str], count: int) -> list[str]:
             "Date": st.sampled_from(["2026-01-01", "2026-12-31"]).map(nodes.String),
             "Decimal": st.sampled_from(["0", "100.50"]).map(nodes.String),
             "JSON": st.just(nodes.String("{}")),
+            # A key scalar (gql/schema/keys.py): seeded keys and one that names no stage.
+            "Stage": st.sampled_from(["PROSPECTING", "NEGOTIATION", "WON", "LOST", "NO_SUCH"]).map(nodes.String),
         },
     )
     found: list[str] = []
