@@ -18,6 +18,7 @@ AUDITED = (
     "Selection",
     "SavedView",
     "CustomFieldDefinition",
+    "OpportunityStage",
 )
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from domain import enums
 from domain.errors import Ref, ValidationError
+from domain.stages import StageKind
 
 MAX_DEPTH = 8
 MAX_NODES = 100
@@ -97,7 +98,8 @@ FIELDS: dict[CriteriaEntity, dict[str, Field]] = {
         **_CREATED,
     },
     CriteriaEntity.OPPORTUNITY: {
-        "STAGE": _enum("stage", enums.Stage),
+        "STAGE": Field("stage", "VALUE"),  # a stage's key: stages are rows (domain/stages.py), any key is a value
+        "STAGE_KIND": _enum("stage", StageKind),  # its stage's kind (persistence: derived)
         "OWNER": _ref("owner_id", "User"),
         "ACCOUNT": _ref("account_id", "Account"),
         "PARTNER": _ref("partner_id", "Partner"),

@@ -40,19 +40,15 @@ class CampaignStatus(str, Enum):
 
 
 class Stage(str, Enum):
+    """The keys of the opportunity stages every database is seeded with. Stages are rows (domain/stages.py):
+    no rule asks these names whether a deal is open or closed; that is its stage's kind."""
+
     PROSPECTING = "PROSPECTING"
     QUALIFICATION = "QUALIFICATION"
     PROPOSAL = "PROPOSAL"
     NEGOTIATION = "NEGOTIATION"
     WON = "WON"
     LOST = "LOST"
-
-    @property
-    def is_closed(self) -> bool:
-        return self in (Stage.WON, Stage.LOST)
-
-
-OPEN_STAGES = (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)
 
 
 class ProductCategory(str, Enum):

@@ -44,9 +44,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from domain.enums import ActivityType, Stage
+from domain.enums import ActivityType
 from domain.events import DomainEvent
 from domain.monitors import ActivityState, MonitoredEntity, Rule, RuleKind
+from domain.stages import DEFAULT_CATALOG, StageKind
 
 # The entity type of indicator events, as the other events name them.
 EVENT_ENTITY_TYPE = {
@@ -78,21 +79,25 @@ class ActivityFact:
 
 @dataclass(frozen=True)
 class OpportunityFact:
-    stage: Stage
+    stage: str  # its stage's key
     since: datetime  # in this stage since: stage_changed_at, else created_at
     closed_at: datetime | None = None
     expected_close_date: date | None = None
+    # Its stage's kind, from the stage catalogue (persistence gives it; left out: the seeded stages' kinds).
+    kind: StageKind | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "stage", Stage(self.stage))
+        stage = getattr(self.stage, "value", self.stage)
+        object.__setattr__(self, "stage", stage)
+        object.__setattr__(self, "kind", StageKind(self.kind) if self.kind else DEFAULT_CATALOG.kind(stage))
 
     @property
     def is_open(self) -> bool:
-        return not self.stage.is_closed
+        return self.kind is StageKind.OPEN
 
     @property
     def won_at(self) -> datetime | None:
-        return self.closed_at if self.stage is Stage.WON else None
+        return self.closed_at if self.kind is StageKind.WON else None
 
 
 @dataclass(frozen=True)
@@ -223,11 +228,11 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> Verdict:
             return Verdict(False)
         return _from(end_of_day(opportunity.expected_close_date), now)
     if kind is RuleKind.STUCK_IN_STAGE:
-        if rule.stage is not None and opportunity.stage is not rule.stage:
+        if rule.stage is not None and opportunity.stage != rule.stage:
             return Verdict(False)
         return _from(opportunity.since + timedelta(days=rule.days or 0), now)
     if kind is RuleKind.ACTIVITY_MISSING_IN_STAGE:
-        return Verdict(opportunity.stage is rule.stage and not _matching(rule, facts.activities))
+        return Verdict(opportunity.stage == rule.stage and not _matching(rule, facts.activities))
     if kind is RuleKind.NO_FUTURE_ACTIVITY:
         planned = [a.due_at for a in facts.activities if not a.done and a.due_at is not None and a.due_at > now]
         return Verdict(False, max(planned)) if planned else Verdict(True)

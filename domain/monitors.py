@@ -10,8 +10,8 @@ from enum import Enum
 from typing import Any
 
 from domain.base import Entity, required
-from domain.enums import Stage
 from domain.errors import ValidationError
+from domain.stages import StageCatalog
 
 
 class MonitoredEntity(str, Enum):
@@ -78,14 +78,14 @@ class Rule:
     count: int | None = None
     activity_types: tuple[str, ...] = ()  # keys of the activity types (checked by the workflows)
     activity_state: ActivityState = ActivityState.ANY
-    stage: Stage | None = None
+    stage: str | None = None  # a stage's key (workflows check it is an open one: `check_stage`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", RuleKind(self.kind))
         object.__setattr__(self, "activity_types", tuple(str(getattr(t, "value", t)) for t in self.activity_types))
         object.__setattr__(self, "activity_state", ActivityState(self.activity_state))
         if self.stage is not None:
-            object.__setattr__(self, "stage", Stage(self.stage))
+            object.__setattr__(self, "stage", self.stage.value if isinstance(self.stage, Enum) else str(self.stage))
         _, needed = RULES[self.kind]
         for name in _NUMBERS:
             value = getattr(self, name)
@@ -95,12 +95,21 @@ class Rule:
                 raise ValidationError(f"rule.{name}", f"{self.kind.value} takes no {name}")
         if self.kind not in _USES_TYPES and (self.activity_types or self.activity_state is not ActivityState.ANY):
             raise ValidationError("rule.activityTypes", f"{self.kind.value} takes no activity filter")
-        if self.stage is not None and (self.kind not in _USES_STAGE or self.stage.is_closed):
+        if self.stage is not None and self.kind not in _USES_STAGE:
             raise ValidationError(
                 "rule.stage", "only STUCK_IN_STAGE and ACTIVITY_MISSING_IN_STAGE take a stage, and only an open one"
             )
         if self.kind is RuleKind.ACTIVITY_MISSING_IN_STAGE and (self.stage is None or not self.activity_types):
             raise ValidationError("rule.stage", "ACTIVITY_MISSING_IN_STAGE needs a stage and activity types")
+
+    def check_stage(self, stages: StageCatalog) -> None:
+        """The stage a rule names is an open one of the catalogue (a write: so active too)."""
+        if self.stage is not None:
+            stage = stages.usable(self.stage, "rule.stage")
+            if not stage.is_open:
+                raise ValidationError(
+                    "rule.stage", "only STUCK_IN_STAGE and ACTIVITY_MISSING_IN_STAGE take a stage, and only an open one"
+                )
 
     def applies_to(self, entity: MonitoredEntity) -> bool:
         return entity in RULES[self.kind][0]
@@ -114,7 +123,7 @@ class Rule:
             "count": self.count,
             "activity_types": list(self.activity_types),
             "activity_state": self.activity_state.value,
-            "stage": self.stage.value if self.stage else None,
+            "stage": self.stage,
         }
 
     @classmethod

@@ -4,14 +4,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from domain.base import Entity, required
 from domain.commands import apply
-from domain.enums import Stage
 from domain.errors import Conflict, ValidationError, ref
 from domain.money import Money
 from domain.quotes import Quote
+from domain.stages import StageCatalog
 
 
 @dataclass(kw_only=True)
@@ -19,7 +20,7 @@ class Opportunity(Entity):
     name: str
     account_id: int
     owner_id: int
-    stage: Stage = Stage.PROSPECTING
+    stage: str = "PROSPECTING"  # the key of a row of the stage catalogue (domain/stages.py)
     estimated_revenue: Money | None = None
     probability: int = 10
     expected_close_date: date | None = None
@@ -36,19 +37,23 @@ class Opportunity(Entity):
 
     def __post_init__(self) -> None:
         self.name = required(self.name, "name")
-        self.stage = Stage(self.stage)
+        self.stage = self.stage.value if isinstance(self.stage, Enum) else str(self.stage)
         if not 0 <= self.probability <= 100:
             raise ValidationError("probability", "must be between 0 and 100")
         if self.estimated_revenue is not None and self.estimated_revenue.amount < 0:
             raise ValidationError("estimatedRevenue", "cannot be negative")
-        if self.stage is Stage.WON and self.actual_revenue is None:
-            raise ValidationError("actualRevenue", "a won opportunity records its actual revenue")
-        if self.stage is Stage.LOST:
-            required(self.loss_reason, "lossReason")
-        if self.stage.is_closed and self.closed_at is None:
-            raise ValidationError("closedAt", "a closed opportunity records when it closed")
         if self.stage_changed_at is None:
             self.stage_changed_at = self.created_at
+
+    def check_stage(self, stages: StageCatalog) -> None:
+        """What its stage's kind asks of it: a won deal records its actual revenue, a lost one its reason, a
+        closed one when it closed (the stage's kind is the catalogue's, so the entity cannot check it alone)."""
+        if stages.is_won(self.stage) and self.actual_revenue is None:
+            raise ValidationError("actualRevenue", "a won opportunity records its actual revenue")
+        if stages.is_lost(self.stage):
+            required(self.loss_reason, "lossReason")
+        if stages.is_closed(self.stage) and self.closed_at is None:
+            raise ValidationError("closedAt", "a closed opportunity records when it closed")
 
     # The active quote. An opportunity has at most one (the database's uq_quotes_one_active index
     # backs this up): the quote it is sold from, whose total becomes the actual revenue. Its first

@@ -33,13 +33,11 @@ from datetime import date
 from decimal import Decimal
 
 from domain.catalog import BASE_CURRENCY
-from domain.enums import OPEN_STAGES, Stage
 from domain.errors import ValidationError
 from domain.money import Money, check_currency
 from domain.scoreboard import PeriodSpec, moves_scoreboard, percent, with_base
+from domain.stages import DEFAULT_CATALOG, StageCatalog, StageKind
 
-OPEN = [s.value for s in OPEN_STAGES]
-WON, LOST = Stage.WON.value, Stage.LOST.value
 NO_PRODUCT = -1
 # A credited user's part of an open or won deal (an unshared deal: its owner's whole deal). Its line's
 # `deals` are hundredths of a deal, `amount_e4` millionths and `weighted_e6` hundred-millionths.
@@ -282,12 +280,15 @@ def compute_reports(
     team_of: Mapping[int, int | None],
     rates: Mapping[str, Decimal],
     event_id: int | None = None,
+    catalog: StageCatalog = DEFAULT_CATALOG,
 ) -> Reports:
-    """The reports of `request` from the lines the caller may see (any scope: it is applied here)."""
+    """The reports of `request` from the lines the caller may see (any scope: it is applied here); the funnel's
+    columns are the open stages of `catalog` in its order, and a closed line is won when its stage is WON-kind."""
+    open_keys = list(catalog.keys(StageKind.OPEN))
     currency = request.currency
     money = _Money(currency, check_rate(currency, rates), set())
     scope = request.scope
-    stages: dict[str, _Acc] = {s: _Acc() for s in OPEN}
+    stages: dict[str, _Acc] = {s: _Acc() for s in open_keys}
     won, lost = _Acc(), _Acc()
     by_person: dict[object, _Acc] = {}
     by_product: dict[object, _Acc] = {}
@@ -310,16 +311,16 @@ def compute_reports(
                 reps.setdefault(line.owner_id, _credited()).add(line)
                 rep_months.setdefault(line.owner_id, {}).setdefault(line.month, _credited()).add(line)
                 teams.setdefault(team_of.get(line.owner_id), _credited()).add(line)
-            elif line.part == CLOSED and line.stage == WON:
+            elif line.part == CLOSED and catalog.is_won(line.stage):
                 by_person.setdefault(line.owner_id, _credited()).add(line)
         elif line.part == OPEN_NOW:
-            stages[line.stage].add(line)
+            stages.setdefault(line.stage, _Acc()).add(line)
             if partner:
                 partner_open.setdefault(partner, _Acc()).add(line)
         elif line.part == FORECAST:
             continue
         elif line.product_id == 0:
-            if line.stage == WON:
+            if catalog.is_won(line.stage):
                 won.add(line)
                 if partner:
                     partner_won.setdefault(partner, _Acc()).add(line)
@@ -330,12 +331,12 @@ def compute_reports(
     figures = {s: acc.figure(money) for s, acc in stages.items()}
     reached: dict[str, int] = {}
     beyond = won.deals
-    for stage in reversed(OPEN):
+    for stage in reversed(open_keys):
         beyond += stages[stage].deals
         reached[stage] = beyond
     funnel_stages = []
-    for n, stage in enumerate(OPEN):
-        following = reached[OPEN[n + 1]] if n + 1 < len(OPEN) else won.deals
+    for n, stage in enumerate(open_keys):
+        following = reached[open_keys[n + 1]] if n + 1 < len(open_keys) else won.deals
         figure = figures[stage]
         funnel_stages.append(
             FunnelStage(
@@ -407,6 +408,7 @@ _MOVING = frozenset(
         "AccountDeleted",
         "LeadDeleted",
         "PartnerDeleted",
+        "OpportunityStageDefined",  # the funnel's steps and their order follow the stages
     }
 )
 _FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id", "probability", "expected_close_date"})
@@ -414,8 +416,8 @@ _FIELDS = frozenset({"owner_id", "estimated_revenue", "account_id", "partner_id"
 
 def moves_reports(event_type: str, data: Mapping | None = None) -> bool:
     """Whether an event of this type can move a report figure: what moves the scoreboard (but a goal),
-    an opportunity's probability or expected close date, an activity, a contract, and the deletions that
-    take activities with them."""
+    an opportunity's probability or expected close date, an activity, a contract, the deletions that
+    take activities with them, and a change to the stages (the funnel's steps)."""
     if event_type in _MOVING:
         return True
     if event_type == "OpportunityChanged" and data is not None:

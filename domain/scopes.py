@@ -110,9 +110,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     "saved views.",
     Scope.SELECTIONS_WRITE: "Create, change, share, copy, convert and delete selections; add and remove members; "
     "saved views and their defaults.",
-    Scope.SETTINGS_WRITE: "Change the configurable settings: custom field definitions (admins).",
     Scope.METRICS_READ: "Read the process's Prometheus metrics (`GET /metrics`; admins): give Prometheus a token "
     "with only this scope.",
+    Scope.SETTINGS_WRITE: "Change what `settings` shows (admins): the opportunity stages (create, change, "
+    "deactivate, reorder, delete) and the custom field definitions.",
 }
 
 ALL: frozenset[Scope] = frozenset(Scope)

@@ -15,6 +15,7 @@ from domain.errors import Conflict, NotFound, PermissionDenied, raises
 from domain.events import DomainEvent
 from domain.identity import Identity, Known
 from domain.people import User
+from domain.stages import StageCatalog
 
 E = TypeVar("E", bound=Entity)
 
@@ -68,7 +69,9 @@ class UnitOfWork(Protocol):
     is `get` of each in one statement, `add_all` inserts many rows of one kind in one statement, and a list
     as a `find` value matches any of its values.
     `known` finds the earliest lead, contact and account an identity matches (domain/identity.py), as
-    the system: whom an incoming lead is recognised as."""
+    the system: whom an incoming lead is recognised as.
+    `stages` is the opportunity stage catalogue (domain/stages.py) as committed; after a workflow changed a
+    stage in this transaction, `stages(fresh=True)` reads it again here."""
 
     actor: Actor
     now: datetime
@@ -99,6 +102,7 @@ class UnitOfWork(Protocol):
     def audit(self, entity_type: str, entity_id: int, field: str, old: Any, new: Any) -> None: ...
     def record(self, event: DomainEvent) -> None: ...
     async def exchange_rates(self) -> dict[str, Any]: ...
+    async def stages(self, fresh: bool = False) -> StageCatalog: ...
     async def known(self, identity: Identity, exclude_lead: int | None = None) -> list[Known]: ...
     @raises(Conflict)
     async def commit(self) -> None: ...

@@ -33,7 +33,7 @@ from gql.ingest_conversations import ingest_conversations_endpoint
 from gql.observe import Sampler, metrics_endpoint, process_exited
 from gql.pipeline import Pipeline
 from gql.schema.schema import schema
-from gql.subscriptions.hub import EventHub
+from gql.subscriptions.hub import EventHub, SlowConsumer
 from gql.subscriptions.insights import InsightsTopics
 from gql.subscriptions.protocol import WebSocketEndpoint
 from gql.subscriptions.scoreboards import ScoreboardTopics
@@ -41,6 +41,7 @@ from gql.subscriptions.streams import Realtime
 from gql.timing import ServerTimingMiddleware
 from gql.token_cache import TokenCache
 from gql.uploads import upload_endpoint
+from persistence import stages
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping, probe_engine
 from persistence.migrate import check_current
@@ -113,6 +114,18 @@ class App(Starlette):
             await endpoint(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+async def follow_stages(hub: EventHub) -> None:
+    """Clear this process's copy of the stage catalogue on every stage event of the outbox, whichever process
+    committed it (persistence/stages.py); and when events may have been missed (a slow listener)."""
+    while True:
+        with hub.listen(lambda event: event.get("entityType") == stages.ENTITY_TYPE) as listener:
+            with contextlib.suppress(SlowConsumer):
+                while True:
+                    await listener.get()
+                    stages.forget()
+        stages.forget()
 
 
 def create_app(
@@ -244,9 +257,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await check_current(engine)
+        await stages.catalog(engine)  # so no request pays for reading the stage catalogue
         restore = on_sigterm()
         tasks = [
             asyncio.create_task(hub.run(), name="event-hub"),
+            asyncio.create_task(follow_stages(hub), name="stage-catalogue-events"),
             asyncio.create_task(tokens.run(), name="token-cache"),
             asyncio.create_task(tokens.follow(hub), name="token-cache-events"),
             asyncio.create_task(sampler.run(), name="metrics-sampler"),

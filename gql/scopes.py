@@ -239,6 +239,13 @@ MUTATION: dict[str, S | None] = {
     **_writes(S.USERS_WRITE, "setGoal", "changeUserRole", "createListValue", "updateListValue", "deleteListValue"),
     **_writes(S.MONITORS_WRITE, "createStatusMonitor", "updateStatusMonitor", "deleteStatusMonitor"),
     **_writes(
+        S.SETTINGS_WRITE,
+        "createOpportunityStage",
+        "updateOpportunityStage",
+        "reorderOpportunityStages",
+        "deleteOpportunityStage",
+    ),
+    **_writes(
         S.DOCUMENTS_WRITE,
         "generateQuoteDocument",
         "uploadDocumentTemplate",
@@ -314,6 +321,7 @@ TYPES: dict[str, Need] = {
         # The configurable lists (stages, types, categories …): what the keys rows carry mean.
         "Settings",
         "ListValue",
+        "OpportunityStage",
         "CustomFieldDefinition",
     ),
     **_kind(

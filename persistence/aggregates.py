@@ -28,27 +28,29 @@ migration and `salesgraph seed`), `differences` compares them with it (`salesgra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache as cache_by_name
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import credit
-from domain.enums import OPEN_STAGES, Stage
 from domain.scoreboard import Period
+from domain.stages import DEFAULT_CATALOG
 from persistence import tables
 
 OWNER, MANAGER, PARTNER = "OWNER", "MANAGER", "PARTNER"
 ALL, MONTH, DAY = "ALL", "MONTH", "DAY"
 ALL_TIME = date(1, 1, 1)  # the `starts_on` of an ALL bucket
 E4 = 10_000  # amounts are kept in ten-thousandths
-OPEN_KINDS = {s.value: "OPEN" for s in OPEN_STAGES} | {Stage.WON.value: "WON", Stage.LOST.value: "LOST"}
+# A stage's kind by its key (OPEN, WON, LOST: `StageCatalog.kinds`); a deal in a stage not in it counts nowhere.
+Kinds = Mapping[str, str]
+SEEDED_KINDS: Kinds = DEFAULT_CATALOG.kinds()
 
 # The entity fields whose change moves an opportunity between buckets (a Money field is two columns).
 # The report buckets read the probability and the expected close date too.
@@ -185,12 +187,13 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def contributions(deal: Any, account: AccountSide) -> list[tuple[Key, int, int]]:
+def contributions(deal: Any, account: AccountSide, kinds: Kinds = SEEDED_KINDS) -> list[tuple[Key, int, int]]:
     """The buckets one opportunity (a row of DEAL_COLUMNS) counts in, each with its credit in hundredths
     of a deal and its amount in millionths (ten-thousandths × percent); none for a stage the board does
     not count. A shared deal counts once per credited user, by that user's percentage, as if each user
-    owned that part of it (the key's owner is the credited user)."""
-    kind = OPEN_KINDS.get(deal.stage)
+    owned that part of it (the key's owner is the credited user). `kinds`: the stage catalogue's kinds; the
+    bucket's kind is the stage's (so every WON-kind stage counts as won)."""
+    kind = kinds.get(deal.stage)
     if kind is None:
         return []
     if kind == "OPEN":
@@ -244,14 +247,16 @@ class Sold(NamedTuple):
     currency: str | None
 
 
-def report_contributions(deal: Any, account: AccountSide, sold: Sequence[Sold] = ()) -> list[tuple[ReportKey, tuple]]:
+def report_contributions(
+    deal: Any, account: AccountSide, sold: Sequence[Sold] = (), kinds: Kinds = SEEDED_KINDS
+) -> list[tuple[ReportKey, tuple]]:
     """The report buckets one opportunity counts in, each with (deals, amount in ten-thousandths,
     amount × probability): open deals at their stage, all time; won and lost deals by closing time as on
     the scoreboard; a won deal also per product of its contracts (their values, in their currencies), or
     under NO_PRODUCT when it has none. An open or won deal also counts once per credited user
     (`_credited`: an open one all time and by the month and day of its expected close date)."""
     stage = deal.stage
-    kind = OPEN_KINDS.get(stage)
+    kind = kinds.get(stage)
     if kind is None:
         return []
     if kind == "OPEN":
@@ -526,8 +531,17 @@ def _by_deal(rows: Iterable[Any]) -> dict[int, tuple[Any, list[Sold]]]:
     return found
 
 
-def _counted(row: Any, sold: Sequence[Sold], account: AccountSide) -> tuple[list, list]:
-    return contributions(row, account), report_contributions(row, account, sold)
+def _counted(row: Any, sold: Sequence[Sold], account: AccountSide, kinds: Kinds) -> tuple[list, list]:
+    return contributions(row, account, kinds), report_contributions(row, account, sold, kinds)
+
+
+def stage_kinds(conn: Connection) -> Kinds:
+    """The stage kinds of the database (sync: the migrations and the CLI); the seeded stages' before migration
+    0019 made them rows (0018 rebuilds the buckets with this code)."""
+    if not inspect(conn).has_table(tables.opportunity_stages.name):
+        return SEEDED_KINDS
+    st = tables.opportunity_stages
+    return {key: kind for key, kind in conn.execute(select(st.c.key, st.c.kind))}
 
 
 CHUNK = 5_000  # ids per IN (...): well below the bind-parameter limits of SQLite and asyncpg
@@ -538,9 +552,10 @@ class DealTracker:
     first change, and at commit the difference to what it counts for now (in the scoreboard's buckets
     and the reports'); and the sales activities it adds, changes and deletes (activity buckets)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Callable[[], Awaitable[Kinds]]) -> None:
         self.before: dict[int, tuple[list, list]] = {}
         self.activities = Sums()
+        self.kinds = kinds  # the stage catalogue's kinds (the unit of work's copy: no statement once read)
 
     async def before_change(self, conn: AsyncConnection, opportunity_id: int) -> None:
         """Call before an opportunity's row (or one of its contracts) is updated or deleted."""
@@ -552,7 +567,7 @@ class DealTracker:
             self.before[opportunity_id] = ([], [])
         else:
             row, sold = rows[opportunity_id]
-            self.before[opportunity_id] = _counted(row, sold, AccountSide.of_row(row))
+            self.before[opportunity_id] = _counted(row, sold, AccountSide.of_row(row), await self.kinds())
 
     def added(self, opportunity_id: int) -> None:
         self.before.setdefault(opportunity_id, ([], []))
@@ -584,9 +599,11 @@ class DealTracker:
             .select_from(o.outerjoin(k, k.c.opportunity_id == o.c.id))
             .where(o.c.account_id == account_id)
         )
+        kinds = None
         for deal_id, (row, sold) in _by_deal(await conn.execute(stmt)).items():
             if deal_id not in self.before:
-                self.before[deal_id] = _counted(row, sold, before)
+                kinds = kinds or await self.kinds()
+                self.before[deal_id] = _counted(row, sold, before, kinds)
 
     async def flush(self, conn: AsyncConnection) -> None:
         """Add the difference to the buckets (call once, just before the commit): one statement on
@@ -596,6 +613,7 @@ class DealTracker:
         if self.before:
             tally, sums = Tally(), Sums()
             ids = sorted(self.before)
+            kinds = await self.kinds()
             for start in range(0, len(ids), CHUNK):
                 stmt = (
                     _deals_with_accounts()
@@ -603,7 +621,7 @@ class DealTracker:
                     .with_for_update(read=True, of=a)
                 )
                 for row, sold in _by_deal(await conn.execute(stmt)).values():
-                    now, reported = _counted(row, sold, AccountSide.of_row(row))
+                    now, reported = _counted(row, sold, AccountSide.of_row(row), kinds)
                     tally.add(now)
                     sums.add(reported)
             for counted, reported in self.before.values():
@@ -644,16 +662,17 @@ def recompute(conn: Connection, owners: Sequence[int]) -> Tally:
     return recompute_all(conn, owners)[0]
 
 
-def recompute_all(conn: Connection, owners: Sequence[int]) -> tuple[Tally, Sums]:
+def recompute_all(conn: Connection, owners: Sequence[int], kinds: Kinds | None = None) -> tuple[Tally, Sums]:
     """The scoreboard and report buckets of these owners (the buckets whose owner is one of them), from
     the deal table: their unshared opportunities, and the shared ones (all of them, each batch: a shared
     deal counts in the buckets of users of any batch; shared deals are the few large ones)."""
     tally, sums = Tally(), Sums()
     mine = set(owners)
+    kinds = stage_kinds(conn) if kinds is None else kinds
 
     def count(rows: Iterable[Any]) -> None:
         for row, sold in _by_deal(rows).values():
-            counted, reported = _counted(row, sold, AccountSide.of_row(row))
+            counted, reported = _counted(row, sold, AccountSide.of_row(row), kinds)
             tally.add(c for c in counted if c[0].owner_id in mine)
             sums.add(r for r in reported if r[0].owner_id in mine)
 
@@ -700,8 +719,9 @@ def rebuild(conn: Connection, say: Callable[[str], None] | None = None, which: S
     done = written = 0
     label = "scoreboard aggregates" if tuple(which) == (SCOREBOARD,) else "aggregates"
     if SCOREBOARD in which or REPORTS in which:
+        kinds = stage_kinds(conn)
         for owners, held in _owner_batches(conn):
-            tally, sums = recompute_all(conn, owners)
+            tally, sums = recompute_all(conn, owners, kinds)
             batches = []
             if SCOREBOARD in which:
                 rows = [
@@ -762,10 +782,11 @@ def differences(conn: Connection, say: Callable[[str], None] | None = None) -> l
     total = sum(held for _, held in batches)
     done = 0
     report_figures = SIBLINGS["report"][2]
+    kinds = stage_kinds(conn)
     for batch, held in [*batches, (strays, 0)]:
         if not batch:
             continue
-        tally, sums = recompute_all(conn, batch)
+        tally, sums = recompute_all(conn, batch, kinds)
         expected = {tuple(key): (deals, amount) for key, deals, amount in tally.changes()}
         _compare(found, expected, _stored(conn, buckets, KEY, ("credit", "amount_e6"), batch), Key)
         expected = {tuple(key): tuple(values) for key, values in sums.changes()}

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Integer, Table, and_, exists, false, not_,
 
 from domain.criteria import FIELDS, RELATED_ENTITY, CriteriaEntity, resolve_relative
 from domain.errors import ValidationError
-from persistence import custom_fields, filters, tables
+from persistence import custom_fields, filters, stages, tables
 from persistence.visibility import Viewer
 
 SPECS: dict[CriteriaEntity, filters.FilterSpec] = {
@@ -70,7 +70,7 @@ RELATIONS: dict[CriteriaEntity, Mapping[str, Relation]] = {
     CriteriaEntity.ACCOUNT: {
         **filters.ACCOUNTS.has,
         "opportunities": _children(o, "account_id", a),
-        "open_opportunities": _children(o, "account_id", a, o.c.stage.in_(filters.OPEN_STAGES)),
+        "open_opportunities": _children(o, "account_id", a, filters.open_stage(o.c.stage)),
         "contacts": _children(c, "account_id", a),
         "activities": _timeline,
         "tasks": filters._exists(t, "account_id", a),
@@ -184,10 +184,17 @@ def _shown_lead_status(node: Mapping[str, Any]) -> ColumnElement:
     return matches if "in" in node else not_(matches)
 
 
+def _stage_kind(node: Mapping[str, Any]) -> ColumnElement:
+    """An opportunity's stage is (is not) of these kinds, asked of the stage table in the same statement."""
+    matches = tables.opportunities.c.stage.in_(stages.keys_of(*node.get("in", node.get("notIn"))))
+    return matches if "in" in node else not_(matches)
+
+
 # Fields that are no column of the entity's table, each compiled from its node.
 DERIVED: dict[tuple[CriteriaEntity, str], Callable[[Mapping[str, Any]], ColumnElement]] = {
     (CriteriaEntity.CONTACT, "LEAD_STATUS"): _shown_lead_status,
     (CriteriaEntity.ACCOUNT, "IS_FAVOURITE"): lambda node: filters._favourite(node["is"]),
+    (CriteriaEntity.OPPORTUNITY, "STAGE_KIND"): _stage_kind,
 }
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Table, and_, case, exists, false, func, or_, select
 
 from domain.errors import ValidationError
-from persistence import tables
+from domain.stages import StageKind
+from persistence import stages, tables
 from persistence.reads import DerivedKey
 from persistence.visibility import V_NOW, V_USER, Viewer
 
@@ -245,12 +246,15 @@ LEADS = FilterSpec(
     order={"PRIORITY": "priority", "LAST_NAME": "last_name", "COMPANY": "company", **_COMMON_ORDER},
 )
 
-OPEN_STAGES = ("PROSPECTING", "QUALIFICATION", "PROPOSAL", "NEGOTIATION")
+
+def open_stage(stage: ColumnElement) -> ColumnElement:
+    """The stage in `stage` is an open one (its kind, read in the same statement: persistence/stages.py)."""
+    return stage.in_(stages.keys_of(StageKind.OPEN))
 
 
 def _opportunity_status(value: str) -> ColumnElement:
-    stage = tables.opportunities.c.stage
-    return {"OPEN": stage.in_(OPEN_STAGES), "WON": stage == "WON", "LOST": stage == "LOST"}[value]
+    """OPEN, WON, LOST: the kind of the opportunity's stage (every WON-kind stage is WON)."""
+    return tables.opportunities.c.stage.in_(stages.keys_of(StageKind(value)))
 
 
 OPPORTUNITIES = FilterSpec(

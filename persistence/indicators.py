@@ -45,7 +45,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.enums import Stage
 from domain.events import DomainEvent
 from domain.indicators import (
     ActivityFact,
@@ -58,7 +57,8 @@ from domain.indicators import (
     indicator_set,
 )
 from domain.monitors import MonitoredEntity, Rule, RuleKind
-from persistence import reads, tables
+from domain.stages import StageKind
+from persistence import reads, stages, tables
 from persistence.locks import EVENT_NUMBERING_LOCK, INDICATORS_LOCK
 from persistence.selections import members_condition
 from persistence.visibility import Viewer
@@ -202,18 +202,24 @@ async def _account_level(
     if rules & _DEAL_RULES:
         o = tables.opportunities
         won_or_open = or_(
-            and_(o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None)),
-            o.c.stage.not_in([Stage.WON.value, Stage.LOST.value]),
+            and_(o.c.stage.in_(stages.keys_of(StageKind.WON)), o.c.closed_at.is_not(None)),
+            o.c.stage.in_(stages.keys_of(StageKind.OPEN)),
         )
         rows = await conn.execute(
-            select(o.c.account_id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.created_at).where(
-                won_or_open, _ids_clause(o.c.account_id, account_ids)
-            )
+            select(
+                o.c.account_id,
+                o.c.stage,
+                stages.kind_of(o.c.stage).label("kind"),
+                o.c.closed_at,
+                o.c.expected_close_date,
+                o.c.created_at,
+            ).where(won_or_open, _ids_clause(o.c.account_id, account_ids))
         )
         for r in rows:
             wins[r.account_id].append(
                 OpportunityFact(
-                    stage=Stage(r.stage),
+                    stage=r.stage,
+                    kind=r.kind or StageKind.LOST,
                     since=r.closed_at or r.created_at,
                     closed_at=r.closed_at,
                     expected_close_date=r.expected_close_date,
@@ -223,11 +229,15 @@ async def _account_level(
         o = tables.opportunities
         rows = await conn.execute(
             select(o.c.account_id, o.c.closed_at, o.c.created_at).where(
-                o.c.stage == Stage.WON.value, o.c.closed_at.is_not(None), _ids_clause(o.c.account_id, account_ids)
+                o.c.stage.in_(stages.keys_of(StageKind.WON)),
+                o.c.closed_at.is_not(None),
+                _ids_clause(o.c.account_id, account_ids),
             )
         )
         for r in rows:
-            wins[r.account_id].append(OpportunityFact(stage=Stage.WON, since=r.closed_at, closed_at=r.closed_at))
+            wins[r.account_id].append(
+                OpportunityFact(stage="", kind=StageKind.WON, since=r.closed_at, closed_at=r.closed_at)
+            )
     return activities, wins
 
 
@@ -388,7 +398,13 @@ async def load_facts(
             rows = list(
                 await conn.execute(
                     select(
-                        o.c.id, o.c.stage, o.c.closed_at, o.c.expected_close_date, o.c.stage_changed_at, o.c.created_at
+                        o.c.id,
+                        o.c.stage,
+                        stages.kind_of(o.c.stage).label("kind"),
+                        o.c.closed_at,
+                        o.c.expected_close_date,
+                        o.c.stage_changed_at,
+                        o.c.created_at,
                     ).where(_ids_clause(o.c.id, ids))
                 )
             )
@@ -407,7 +423,8 @@ async def load_facts(
             sold = await _contracts_for(conn, OPPORTUNITY, wanted, rules, [r.id for r in rows])
             for r in rows:
                 me = OpportunityFact(
-                    stage=Stage(r.stage),
+                    stage=r.stage,
+                    kind=r.kind or StageKind.LOST,  # a stage not in the catalogue (written by hand): not open
                     since=r.stage_changed_at or r.created_at,
                     closed_at=r.closed_at,
                     expected_close_date=r.expected_close_date,

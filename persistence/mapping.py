@@ -33,6 +33,7 @@ from domain.people import Partner, PartnerComment, Team, User
 from domain.quotes import Quote, QuoteItem
 from domain.routing import LeadRoutingRule, LeadSplitter, LeadSplitterShare
 from domain.selections import Selection
+from domain.stages import OpportunityStage
 from domain.tasks import Task
 from domain.terms import TrackedTerm
 from domain.tokens import ApiToken
@@ -59,6 +60,7 @@ TABLES: dict[type[Entity], Table] = {
     Lead: tables.leads,
     BusinessRole: tables.business_roles,
     Opportunity: tables.opportunities,
+    OpportunityStage: tables.opportunity_stages,
     ApiToken: tables.api_tokens,
     Partner: tables.partners,
     Team: tables.teams,

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from persistence import stages
 from persistence.fastread import fetch
 from persistence.pages import PageRows, Window
 from persistence.visibility import EVENT_TABLES, Viewer, kept_columns
@@ -343,7 +344,7 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
     deals = (
         select(
             opps.campaign_id,
-            opps.stage,
+            stages.kind_of(opps.stage),
             opps.actual_revenue_currency,
             func.count(),
             func.sum(opps.actual_revenue_amount),
@@ -351,10 +352,10 @@ async def campaign_figures(conn: AsyncConnection, ids: Sequence[int]) -> list[di
         .where(opps.campaign_id.in_(keys))
         .group_by(opps.campaign_id, opps.stage, opps.actual_revenue_currency)
     )
-    for campaign_id, stage, currency, count, amount in await conn.execute(deals):
+    for campaign_id, kind, currency, count, amount in await conn.execute(deals):
         entry = figures[campaign_id]
         entry["opportunities"] += count
-        if stage == "WON":
+        if kind == "WON":  # every WON-kind stage
             entry["won_count"] += count
             entry["won"][currency] = entry["won"].get(currency, 0) + (amount or 0)
     return [figures[i] for i in ids]

@@ -39,10 +39,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import reports as domain
-from domain.enums import Stage
 from domain.errors import NotFound
 from domain.scoreboard import Period, next_change
-from persistence import aggregates, reads, tables
+from domain.stages import StageCatalog, StageKind
+from persistence import aggregates, reads, stages, tables
 from persistence.aggregates import ALL, DAY, MONTH, AccountSide
 from persistence.db import ConnectionSource
 from persistence.visibility import ADMIN, DIRECTOR, PARTNER, Viewer, scoreboard_bucket_slices, scoreboard_cut
@@ -50,8 +50,8 @@ from persistence.visibility import ADMIN, DIRECTOR, PARTNER, Viewer, scoreboard_
 EVERYTHING = Viewer.everything()
 SEEN = "SEEN"  # the slice of rows a viewer's own read summed by its rules already
 ONE_DAY = timedelta(days=1)
-OPEN = [s.value for s in (Stage.PROSPECTING, Stage.QUALIFICATION, Stage.PROPOSAL, Stage.NEGOTIATION)]
-CLOSED = [Stage.WON.value, Stage.LOST.value]
+OPEN = stages.keys_of(StageKind.OPEN)  # subqueries of the stage table: the statement asks the kind itself
+CLOSED = stages.keys_of(StageKind.WON, StageKind.LOST)
 
 
 class Raw(NamedTuple):
@@ -92,6 +92,7 @@ class ReportSource(NamedTuple):
     # When time alone changes a figure next: a sliding window's oldest deal or activity leaves it, or
     # a day or the period begins or ends (as for the scoreboard, `domain.scoreboard.next_change`).
     changes_at: datetime | None
+    catalog: StageCatalog  # the stages: the funnel's columns and order, which closed stages are won
 
 
 class ReportRows(NamedTuple):
@@ -327,10 +328,14 @@ async def load_report_source(
     if shape[3]:  # all time
         raw = _with_undated(raw)
     oldest: datetime | None = None  # the oldest closed deal or activity of the partial days
+    catalog = await stages.catalog(conn.engine, conn)
+    kinds = catalog.kinds()
     for row, sold in aggregates._by_deal(await conn.execute(_edges_statement(edges), edge_params)).values():
         if row.closed_at is not None and (oldest is None or row.closed_at < oldest):
             oldest = row.closed_at
-        for key, (deals, amount, weighted) in aggregates.report_contributions(row, AccountSide.of_row(row), sold):
+        for key, (deals, amount, weighted) in aggregates.report_contributions(
+            row, AccountSide.of_row(row), sold, kinds
+        ):
             if key.grain == ALL:
                 raw.append(Raw("CLOSED", *_attributes(key), None, deals, amount, weighted))
     activity_params = {k: v for k, v in params.items() if k[:2] in ("m_", "d_")} | edge_params
@@ -360,7 +365,20 @@ async def load_report_source(
     team_of = {u: row.team_id for u, row in users.items()}
     changes_at = next_change(period, now, oldest)
     return ReportSource(
-        request, now, period, event_id, rates, raw, activities, users, teams, products, partners, team_of, changes_at
+        request,
+        now,
+        period,
+        event_id,
+        rates,
+        raw,
+        activities,
+        users,
+        teams,
+        products,
+        partners,
+        team_of,
+        changes_at,
+        catalog,
     )
 
 
@@ -431,7 +449,13 @@ def cut_reports(source: ReportSource, viewer: Viewer) -> ReportRows:
     ]
     activities = [a for a in source.activities if _sees_time(viewer, sight, a.owner_id)]
     reports = domain.compute_reports(
-        source.request, lines, activities, source.team_of, source.rates, event_id=source.event_id
+        source.request,
+        lines,
+        activities,
+        source.team_of,
+        source.rates,
+        event_id=source.event_id,
+        catalog=source.catalog,
     )
     if viewer.role == PARTNER:  # a partner sees its own results only, not those of a partner credited
         own = tuple(p for p in reports.partners if p.partner_id == viewer.partner_id)  # on its accounts
@@ -467,9 +491,14 @@ async def load_reports(
 # `board_stages` and `_board_columns`, so the two always show the same columns.
 
 
-def board_stages() -> list[str]:
-    """The board's columns, in order: the open stages."""
-    return OPEN
+def board_stages(catalog: StageCatalog) -> list[str]:
+    """The open stages in the catalogue's order (deactivated ones too): the columns a board may show."""
+    return list(catalog.keys(StageKind.OPEN))
+
+
+def _shown(catalog: StageCatalog, sums: dict[str, domain._Acc]) -> list[str]:
+    """The board's columns: an open stage in the catalogue's order, a deactivated one while it still holds deals."""
+    return [stage.key for stage in catalog if stage.is_open and (stage.active or sums[stage.key].deals)]
 
 
 BOARD_BUCKET_COLUMNS = (
@@ -494,7 +523,7 @@ def _board_bucket_branch(slice_: str, rule: Any) -> Select:
         b.slice == slice_,
         b.grain == ALL,
         b.product_id == 0,
-        b.stage.in_(board_stages()),
+        b.stage.in_(OPEN),  # (the open stages, asked of the stage table by the statement)
         *([rule] if rule is not None else []),
     )
 
@@ -559,10 +588,10 @@ def _check_board_partner(scope: domain.ReportScope, viewer: Viewer) -> None:
 
 
 def _board_sums(
-    rows: Any, sight: Any, scope: domain.ReportScope, team_of: dict[int, int | None]
+    rows: Any, sight: Any, scope: domain.ReportScope, team_of: dict[int, int | None], open_stages: list[str]
 ) -> dict[str, domain._Acc]:
-    """The bucket rows (BOARD_BUCKET_COLUMNS) `sight` lets the viewer see, in the scope, summed per stage."""
-    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in board_stages()}
+    """The bucket rows (BOARD_BUCKET_COLUMNS) `sight` lets the viewer see, in the scope, summed per open stage."""
+    sums: dict[str, domain._Acc] = {stage: domain._Acc() for stage in open_stages}
     for row in rows:
         slice_, stage, owner, cur, manager, partner, account_partner, private, creator, deals, amount, weighted = row
         if stage not in sums or not sight.bucket(slice_, owner, manager, partner, account_partner, private, creator):
@@ -576,11 +605,11 @@ def _board_sums(
 
 
 def _board_columns(
-    sums: dict[str, domain._Acc], rows: dict[str, list[Any]], currency: str, rates: dict[str, Any]
+    sums: dict[str, domain._Acc], rows: dict[str, list[Any]], currency: str, rates: dict[str, Any], shown: list[str]
 ) -> list[BoardColumn]:
     money = domain._Money(currency, rates, set())
     columns = []
-    for stage in board_stages():
+    for stage in shown:
         figure = sums[stage].figure(money)
         columns.append(BoardColumn(stage, figure.deals, figure.amount, figure.weighted, rows.get(stage, [])))
     return columns
@@ -602,8 +631,12 @@ async def load_board(
     _check_board_scope(scope, users)
     _check_board_partner(scope, viewer)
     sight = scoreboard_cut(viewer, users)
-    sums = _board_sums(await conn.execute(_board_counts(viewer.role), viewer.params), sight, scope, users)
-    rows: dict[str, list[Any]] = {stage: [] for stage in board_stages()}
+    catalog = await stages.catalog(conn.engine, conn)
+    sums = _board_sums(
+        await conn.execute(_board_counts(viewer.role), viewer.params), sight, scope, users, board_stages(catalog)
+    )
+    shown = _shown(catalog, sums)
+    rows: dict[str, list[Any]] = {stage: [] for stage in shown}
     o = tables.opportunities
     visible = viewer.rule(o)
     where = [*([visible] if visible is not None else []), *_scope_conditions(scope)]
@@ -616,13 +649,13 @@ async def load_board(
                 .limit(limit)
                 .subquery()
             )
-            for stage in board_stages()
+            for stage in shown
         ]
         for row in await conn.execute(union_all(*parts), viewer.params):
             rows[row.stage].append(row)
         for found in rows.values():
             found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-    return _board_columns(sums, rows, currency, rates)
+    return _board_columns(sums, rows, currency, rates, shown)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -644,13 +677,14 @@ class BoardSource(NamedTuple):
     team_of: dict[int, int | None]
     buckets: list[Any]  # rows of BOARD_BUCKET_COLUMNS, every slice
     candidates: list[Any]  # opportunities (OPPORTUNITY_FIELDS) with their accounts' sight columns, newest first
+    catalog: StageCatalog  # the stages as they were at the read
 
 
 # What the rules read of an opportunity's account, beside the opportunity's own columns.
 _SIGHT = ("sight_is_private", "sight_creator_id", "sight_manager_id", "sight_partner_id")
 
 
-def _board_candidates(scope: domain.ReportScope) -> Select:
+def _board_candidates(scope: domain.ReportScope, open_stages: list[str]) -> Select:
     """The opportunities among which every viewer's newest `limit` of each column are, whatever the viewer:
     per column, the newest `limit` of each group of deals a viewer sees whole or not at all (by owner, by
     account manager, by the deal's partner, by the account's partner, and all of them, each also by who
@@ -677,7 +711,7 @@ def _board_candidates(scope: domain.ReportScope) -> Select:
             rank("r_any"),
         )
         .select_from(o.join(a, a.c.id == o.c.account_id))
-        .where(o.c.stage.in_(board_stages()), *_scope_conditions(scope))
+        .where(o.c.stage.in_(open_stages), *_scope_conditions(scope))
         .subquery()
     )
     limit = bindparam("board_limit", type_=Integer)
@@ -699,11 +733,13 @@ async def load_board_source(conn: AsyncConnection, request: BoardRequest, now: d
     rates = domain.check_rate(request.currency, await reads.exchange_rates(conn))
     users = {row.id: row.team_id for row in await conn.execute(select(tables.users.c.id, tables.users.c.team_id))}
     _check_board_scope(request.scope, users)
+    catalog = await stages.catalog(conn.engine, conn)
     buckets = list(await conn.execute(_board_counts_shared()))
     candidates = []
     if request.limit > 0:
-        candidates = list(await conn.execute(_board_candidates(request.scope), {"board_limit": request.limit}))
-    return BoardSource(request, now, event_id, rates, users, buckets, candidates)
+        stmt = _board_candidates(request.scope, board_stages(catalog))
+        candidates = list(await conn.execute(stmt, {"board_limit": request.limit}))
+    return BoardSource(request, now, event_id, rates, users, buckets, candidates, catalog)
 
 
 def cut_board(source: BoardSource, viewer: Viewer) -> list[BoardColumn]:
@@ -712,8 +748,9 @@ def cut_board(source: BoardSource, viewer: Viewer) -> list[BoardColumn]:
     request = source.request
     _check_board_partner(request.scope, viewer)
     sight = scoreboard_cut(viewer, source.team_of)
-    sums = _board_sums(source.buckets, sight, request.scope, source.team_of)
-    rows: dict[str, list[Any]] = {stage: [] for stage in board_stages()}
+    sums = _board_sums(source.buckets, sight, request.scope, source.team_of, board_stages(source.catalog))
+    shown = _shown(source.catalog, sums)
+    rows: dict[str, list[Any]] = {stage: [] for stage in shown}
     for row in source.candidates:
         found = rows.get(row.stage)
         if found is None or len(found) >= request.limit:
@@ -721,7 +758,7 @@ def cut_board(source: BoardSource, viewer: Viewer) -> list[BoardColumn]:
         private, creator, manager, account_partner = row[-4:]
         if sight.deal(row.owner_id, row.partner_id, manager, account_partner, bool(private), creator):
             found.append(row)
-    return _board_columns(sums, rows, request.currency, source.rates)
+    return _board_columns(sums, rows, request.currency, source.rates, shown)
 
 
 def board_figures(columns: list[BoardColumn]) -> tuple:

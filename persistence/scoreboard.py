@@ -38,7 +38,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import credit
-from domain.enums import OPEN_STAGES, Stage
 from domain.errors import NotFound
 from domain.money import Money
 from domain.scoreboard import (
@@ -50,7 +49,8 @@ from domain.scoreboard import (
     ScoreboardRequest,
     compute_scoreboard,
 )
-from persistence import aggregates, reads, tables
+from domain.stages import StageKind
+from persistence import aggregates, reads, stages, tables
 from persistence.db import ConnectionSource
 from persistence.visibility import Viewer, scoreboard_bucket_slices, scoreboard_cut, scoreboard_deal_rule
 
@@ -124,7 +124,7 @@ def _deal_groups_parts(period: Period, team_id: int | None, dialect: str, viewer
         select(
             literal("DEAL").label("source"),
             owner,
-            o.stage.label("kind"),
+            stages.kind_of(o.stage).label("kind"),
             o.actual_revenue_currency.label("currency"),
             func.count().label("deals"),
             _sum(o.actual_revenue_amount, dialect).label("amount"),
@@ -132,7 +132,7 @@ def _deal_groups_parts(period: Period, team_id: int | None, dialect: str, viewer
             o.credit_shares,
         )
         .select_from(source)
-        .where(closed_stage.in_([Stage.WON.value, Stage.LOST.value]), *when, *in_team)
+        .where(closed_stage.in_(stages.keys_of(StageKind.WON, StageKind.LOST)), *when, *in_team)
         .group_by(owner, o.stage, o.actual_revenue_currency, o.credit_shares)
     )
     opened = (
@@ -147,7 +147,7 @@ def _deal_groups_parts(period: Period, team_id: int | None, dialect: str, viewer
             o.credit_shares,
         )
         .select_from(source)
-        .where(o.stage.concat("").in_([s.value for s in OPEN_STAGES]), *in_team)
+        .where(o.stage.concat("").in_(stages.keys_of(StageKind.OPEN)), *in_team)
         .group_by(owner, o.estimated_revenue_currency, o.credit_shares)
     )
     return [closed, opened]
@@ -241,7 +241,7 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
                 select(
                     literal("EDGE"),
                     who,
-                    o.stage,
+                    stages.kind_of(o.stage),
                     o.actual_revenue_currency,
                     func.count(),
                     func.sum(amount),
@@ -250,7 +250,7 @@ def _bucket_groups(shape: tuple, role: str | None, dialect: str) -> Select:
                 )
                 .select_from(source)
                 .where(
-                    o.stage.in_([Stage.WON.value, Stage.LOST.value]),
+                    o.stage.in_(stages.keys_of(StageKind.WON, StageKind.LOST)),
                     o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
                     o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
                     only,
@@ -709,7 +709,9 @@ def _board_source(shape: tuple, dialect: str) -> Select:
     parts = [
         select(
             literal("EDGE"),
-            *attributes,
+            o.owner_id,
+            stages.kind_of(o.stage),  # the board counts by the stage's kind; grouped by the stage itself
+            *attributes[2:],
             c.is_private,
             c.created_by_id,
             func.count(),
@@ -719,7 +721,7 @@ def _board_source(shape: tuple, dialect: str) -> Select:
         )
         .select_from(deals)
         .where(
-            o.stage.in_([Stage.WON.value, Stage.LOST.value]),
+            o.stage.in_(stages.keys_of(StageKind.WON, StageKind.LOST)),
             o.closed_at > _moment(f"e_low{n}") if after else o.closed_at >= _moment(f"e_low{n}"),
             o.closed_at <= _moment(f"e_high{n}") if until else o.closed_at < _moment(f"e_high{n}"),
             *([_deal_in_team()] if team else []),

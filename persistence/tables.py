@@ -344,6 +344,21 @@ opportunities = Table(
     Index("ix_opportunities_stage_created_at", "stage", "created_at"),  # the opportunity board's columns
 )
 
+# The opportunity stages (domain/stages.py): `opportunities.stage` holds a key (no foreign key: a key is
+# kept as the text it always was, and a stage in use cannot be deleted by the workflow's own count).
+opportunity_stages = Table(
+    "opportunity_stages",
+    metadata,
+    _id(),
+    Column("key", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    *_stamps(),
+)
+
 opportunity_related_accounts = Table(
     "opportunity_related_accounts",
     metadata,
@@ -1151,7 +1166,7 @@ report_buckets = Table(
     # ALL, MONTH or DAY (UTC): of the closing time for WON and LOST, of the expected close date when open.
     Column("grain", String(8), primary_key=True),
     Column("starts_on", Date, primary_key=True),  # the DAY, the MONTH's first day; 0001-01-01 for ALL
-    Column("stage", String(16), primary_key=True),
+    Column("stage", String(32), primary_key=True),
     Column("owner_id", Integer, primary_key=True),
     Column("currency", String(3), primary_key=True),  # '' for deals without an amount
     # 0: the deal itself; > 0: a won deal's contracts of this product; -1: won revenue on no product.

@@ -32,9 +32,10 @@ from domain.identity import Identity, Known
 from domain.opportunities import Opportunity
 from domain.people import User
 from domain.selections import Selection
+from domain.stages import StageCatalog
 from domain.uow import Actor, Link
 from domain.views import SavedView
-from persistence import aggregates, conversation_aggregates, identities, indicators, reads, tables
+from persistence import aggregates, conversation_aggregates, identities, indicators, reads, stages, tables
 from persistence.fit import check_fits
 from persistence.locks import EVENT_NUMBERING_LOCK
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
@@ -103,7 +104,7 @@ class SqlUnitOfWork:
         self._written: set[tuple[str, int]] = set()
         self._lock: asyncio.Lock | None = None
         # The scoreboard's buckets, moved in this transaction with the opportunities and accounts.
-        self.deals = aggregates.DealTracker()
+        self.deals = aggregates.DealTracker(self._stage_kinds)
         # The conversation insights' buckets, moved with the conversations' analyses and links.
         self.talks = conversation_aggregates.ConversationTracker()
 
@@ -500,6 +501,16 @@ class SqlUnitOfWork:
     async def exchange_rates(self) -> dict[str, Any]:
         return await reads.exchange_rates(self.c)
 
+    async def stages(self, fresh: bool = False) -> StageCatalog:
+        """The stage catalogue: this process's copy (no statement once read), or with `fresh` as this
+        transaction sees it now (after a stage change in it)."""
+        if fresh:
+            return await stages.read(self.c)
+        return await stages.catalog(self.engine, self.c)
+
+    async def _stage_kinds(self) -> aggregates.Kinds:
+        return (await self.stages()).kinds()
+
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         """Run a statement in this transaction (for persistence-side helpers, not for workflows)."""
         return await self.c.execute(statement, parameters)
@@ -539,6 +550,8 @@ class SqlUnitOfWork:
         except IntegrityError as error:
             raise _conflict("change", error) from None
         self.committed = True
+        if any(e.entity_type == stages.ENTITY_TYPE for e in self.events):
+            stages.forget()  # this process's copy; the others' go when the event reaches them
         if self.events and self.on_commit is not None:
             self.on_commit()
 

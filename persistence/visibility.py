@@ -143,6 +143,7 @@ SHARED = frozenset(
         "account_groups",
         "status_monitors",
         "status_indicators",
+        "opportunity_stages",
     }
 )
 INTERNAL = frozenset(

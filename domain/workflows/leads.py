@@ -11,7 +11,7 @@ from typing import Any
 from domain.accounts import Account, Contact, ContactType
 from domain.commands import UNSET, apply, changes, expect_version, fits, given
 from domain.criteria import CriteriaEntity
-from domain.enums import OPEN_STAGES, AccountKind, ContactKind, LeadStatus, Stage
+from domain.enums import AccountKind, ContactKind, LeadStatus
 from domain.errors import Conflict, NotFound, PermissionDenied, ValidationError, ref
 from domain.events import (
     AccountCreated,
@@ -27,10 +27,10 @@ from domain.leads import PERSONAL_FIELDS, Campaign, Lead
 from domain.money import Money
 from domain.opportunities import Opportunity
 from domain.people import Partner, User
+from domain.stages import StageKind
 from domain.uow import UnitOfWork
 from domain.workflows.custom_fields import custom_values
 from domain.workflows.lead_identity import match_data, recognise
-from domain.workflows.opportunities import DEFAULT_PROBABILITY
 from domain.workflows.privacy import wipe_person_of_lead
 
 LEAD_FIELDS = (
@@ -314,7 +314,7 @@ class QualifyLead:
     create_contact: bool = False
     opportunity_name: str | None = None
     owner_id: int | None = None
-    stage: Stage = Stage.PROSPECTING
+    stage: str | None = None  # the first open stage when left out
     estimated_revenue: Money | None = None
     expected_close_date: date | None = None
 
@@ -356,8 +356,9 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
     lead = await _lead(uow, cmd.id, cmd.version)
     lead.ensure_workable()
     lead.ensure_can_move_to(LeadStatus.QUALIFIED)
-    stage = Stage(cmd.stage)
-    if stage not in OPEN_STAGES:
+    stages = await uow.stages()
+    stage = stages.first(StageKind.OPEN) if cmd.stage is None else stages.usable(cmd.stage)
+    if not stage.is_open:
         raise ValidationError("stage", "the opportunity starts in an open stage")
     if lead.anonymized and (cmd.create_account or cmd.create_contact):
         raise Conflict(f"lead {ref(lead)} is anonymized: there is no data left to make an account or contact from")
@@ -408,8 +409,8 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
             name=cmd.opportunity_name or lead.display_name,
             account_id=account.id,
             owner_id=owner_id,
-            stage=stage,
-            probability=DEFAULT_PROBABILITY[stage],
+            stage=stage.key,
+            probability=stage.probability,
             estimated_revenue=cmd.estimated_revenue,
             expected_close_date=cmd.expected_close_date,
             partner_id=lead.assigned_partner_id,
@@ -421,7 +422,7 @@ async def qualify_lead(cmd: QualifyLead, uow: UnitOfWork) -> Qualified:
     uow.record(
         OpportunityCreated(
             entity_id=opportunity.id,
-            data={"accountId": account.id, "ownerId": owner_id, "stage": stage.value, "fromLeadId": lead.id},
+            data={"accountId": account.id, "ownerId": owner_id, "stage": stage.key, "fromLeadId": lead.id},
         )
     )
 

@@ -151,6 +151,7 @@ async def create_status_monitor(cmd: CreateStatusMonitor, uow: UnitOfWork) -> St
     }
     _check_texts(values)
     monitor = StatusMonitor(entity_type=cmd.entity_type, rule=cmd.rule, active=cmd.active, scope=cmd.scope, **values)
+    monitor.rule.check_stage(await uow.stages())
     await _ensure_unique_name(uow, monitor.name)
     await _check_scope(uow, monitor)
     await _check_keys(uow, monitor)
@@ -175,6 +176,8 @@ async def update_status_monitor(cmd: UpdateStatusMonitor, uow: UnitOfWork) -> St
         raise ValidationError("rule", "is required")
     _check_texts(values)
     updated = apply(monitor, values)
+    if "rule" in values:
+        updated.rule.check_stage(await uow.stages())
     if given(cmd.name):
         await _ensure_unique_name(uow, updated.name, own_id=monitor.id)
     if "scope" in values or "entity_type" in values:

@@ -15,7 +15,7 @@ from domain.commands import UNSET, apply, changes, expect_version, given
 from domain.contracts import Contract, add_months
 from domain.contracts import event_data as contract_event_data
 from domain.criteria import CriteriaEntity
-from domain.enums import OPEN_STAGES, ContractKind, Stage
+from domain.enums import ContractKind
 from domain.errors import Conflict, ValidationError, ref
 from domain.events import (
     ContractCreated,
@@ -35,6 +35,7 @@ from domain.money import Money
 from domain.opportunities import BusinessRole, Opportunity, ensure_editable
 from domain.people import Partner, User
 from domain.quotes import Quote, QuoteItem, quote_total
+from domain.stages import StageKind
 from domain.uow import Link, UnitOfWork
 from domain.workflows.custom_fields import custom_values
 
@@ -44,16 +45,13 @@ class CreateOpportunity:
     name: str
     account_id: int
     owner_id: int | None = None
-    stage: Stage = Stage.PROSPECTING
+    stage: str | None = None  # the first open stage when left out
     estimated_revenue: Money | None = None
     probability: int | None = None
     expected_close_date: date | None = None
     partner_id: int | None = None
     campaign_id: int | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
-
-
-DEFAULT_PROBABILITY = {Stage.PROSPECTING: 10, Stage.QUALIFICATION: 25, Stage.PROPOSAL: 50, Stage.NEGOTIATION: 75}
 
 
 async def _check_refs(
@@ -75,9 +73,13 @@ async def _check_refs(
 
 async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportunity:
     """Create an opportunity on an account."""
-    stage = Stage(cmd.stage)
-    if stage not in OPEN_STAGES:
-        raise ValidationError("stage", "a new opportunity starts in an open stage; sell or lose it afterwards")
+    stages = await uow.stages()
+    if cmd.stage is None:
+        stage = stages.first(StageKind.OPEN)
+    else:
+        stage = stages.usable(cmd.stage)
+        if not stage.is_open:
+            raise ValidationError("stage", "a new opportunity starts in an open stage; sell or lose it afterwards")
     owner_id = cmd.owner_id or uow.actor.user_id
     if owner_id is None:
         raise ValidationError("ownerId", "a partner creating an opportunity names its owner")
@@ -88,10 +90,10 @@ async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportu
             name=cmd.name,
             account_id=cmd.account_id,
             owner_id=owner_id,
-            stage=stage,
+            stage=stage.key,
             estimated_revenue=cmd.estimated_revenue,
             expected_close_date=cmd.expected_close_date,
-            probability=DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability,
+            probability=stage.probability if cmd.probability is None else cmd.probability,
             partner_id=cmd.partner_id,
             campaign_id=cmd.campaign_id,
             stage_changed_at=uow.now,
@@ -101,7 +103,7 @@ async def create_opportunity(cmd: CreateOpportunity, uow: UnitOfWork) -> Opportu
     uow.record(
         OpportunityCreated(
             entity_id=opportunity.id,
-            data={"accountId": opportunity.account_id, "ownerId": owner_id, "stage": stage.value},
+            data={"accountId": opportunity.account_id, "ownerId": owner_id, "stage": stage.key},
         )
     )
     await uow.commit()
@@ -142,39 +144,49 @@ async def update_opportunity(cmd: UpdateOpportunity, uow: UnitOfWork) -> Opportu
 @dataclass(kw_only=True)
 class ChangeStage:
     id: int
-    stage: Stage
+    stage: str
     version: int | None = None
     probability: int | None = None
 
 
 async def change_opportunity_stage(cmd: ChangeStage, uow: UnitOfWork) -> Opportunity:
-    """Move an opportunity to another open stage (or reopen a lost one)."""
+    """Move an opportunity to another open stage (or reopen a lost one); or a closed one to another stage of its
+    kind (a sale from WON to WON_PAID: still sold, locked, with its revenue)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
-    ensure_editable(opportunity)
-    stage = Stage(cmd.stage)
-    if stage not in OPEN_STAGES:
-        raise ValidationError(
-            "stage", f"use markOpportunitySold or markOpportunityLost to close; {stage.value} is not an open stage"
-        )
-    if opportunity.stage is Stage.WON:
-        raise Conflict(f"opportunity {ref(opportunity)} is won; unlock it to reopen it")
+    stages = await uow.stages()
+    stage = stages.usable(cmd.stage)
     previous = opportunity.stage
-    if previous is stage:
-        raise Conflict(f"opportunity {ref(opportunity)} is already in {stage.value}")
+    if previous == stage.key:
+        raise Conflict(f"opportunity {ref(opportunity)} is already in {stage.key}")
+    kind = stages.kind(previous)
+    if kind is not None and kind is not StageKind.OPEN and stage.kind is kind:
+        updated = await uow.update(apply(opportunity, {"stage": stage.key, "stage_changed_at": uow.now}))
+        uow.record(OpportunityStageChanged(entity_id=updated.id, data={"from": previous, "to": stage.key}))
+        await uow.commit()
+        return updated
+    ensure_editable(opportunity)
+    if not stage.is_open:
+        raise ValidationError(
+            "stage",
+            f"use markOpportunitySold or markOpportunityLost to close; {stage.key} is not an open stage (a closed "
+            "opportunity may move only to another stage of its kind)",
+        )
+    if stages.is_won(previous):
+        raise Conflict(f"opportunity {ref(opportunity)} is won; unlock it to reopen it")
     updated = await uow.update(
         apply(
             opportunity,
             {
-                "stage": stage,
+                "stage": stage.key,
                 "stage_changed_at": uow.now,
                 "closed_at": None,
                 "loss_reason": None,
-                "probability": DEFAULT_PROBABILITY[stage] if cmd.probability is None else cmd.probability,
+                "probability": stage.probability if cmd.probability is None else cmd.probability,
             },
         )
     )
-    uow.record(OpportunityStageChanged(entity_id=updated.id, data={"from": previous.value, "to": stage.value}))
+    uow.record(OpportunityStageChanged(entity_id=updated.id, data={"from": previous, "to": stage.key}))
     await uow.commit()
     return updated
 
@@ -220,13 +232,14 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
     source = await uow.get(Opportunity, cmd.id)
     if cmd.account_id is not None:
         await uow.get(Account, cmd.account_id)
+    start = (await uow.stages()).first(StageKind.OPEN)
     copy = await uow.add(
         Opportunity(
             name=cmd.name or f"{source.name} (copy)",
             account_id=cmd.account_id or source.account_id,
             owner_id=uow.actor.user_id or source.owner_id,
-            stage=Stage.PROSPECTING,
-            probability=DEFAULT_PROBABILITY[Stage.PROSPECTING],
+            stage=start.key,
+            probability=start.probability,
             estimated_revenue=source.estimated_revenue,
             expected_close_date=source.expected_close_date,
             partner_id=source.partner_id,
@@ -252,7 +265,7 @@ async def copy_opportunity(cmd: CopyOpportunity, uow: UnitOfWork) -> Opportunity
             data={
                 "accountId": copy.account_id,
                 "ownerId": copy.owner_id,
-                "stage": copy.stage.value,
+                "stage": copy.stage,
                 "copiedFrom": source.id,
             },
         )
@@ -471,10 +484,12 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
     sold item."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
-    if opportunity.stage is Stage.WON:
+    stages = await uow.stages()
+    if stages.is_won(opportunity.stage):
         raise Conflict(f"opportunity {ref(opportunity)} is already sold")
-    if opportunity.stage is Stage.LOST:
+    if stages.is_lost(opportunity.stage):
         raise Conflict(f"opportunity {ref(opportunity)} is lost; move it back to an open stage before selling it")
+    won = stages.first(StageKind.WON)
     quote = opportunity.quote_to_sell(await uow.find(Quote, opportunity_id=opportunity.id))
     items = await uow.find(QuoteItem, order_by="position", quote_id=quote.id)
     total = quote_total(items, quote.currency)
@@ -484,7 +499,7 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
         apply(
             opportunity,
             {
-                "stage": Stage.WON,
+                "stage": won.key,
                 "actual_revenue": total,
                 "closed_at": uow.now,
                 "locked": True,
@@ -494,10 +509,11 @@ async def mark_opportunity_sold(cmd: MarkSold, uow: UnitOfWork) -> Opportunity:
             },
         )
     )
+    sold.check_stage(stages)
     units = {u.id: u for u in await uow.get_many(ProductUnit, {i.unit_id for i in items if i.unit_id})}
     products = {p.id: p for p in await uow.get_many(Product, {i.product_id for i in items if i.product_id})}
     contracts = await uow.add_all(contracts_for_sale(sold, items, units, products, uow.now.date()))
-    uow.record(OpportunityStageChanged(entity_id=sold.id, data={"from": previous.value, "to": Stage.WON.value}))
+    uow.record(OpportunityStageChanged(entity_id=sold.id, data={"from": previous, "to": won.key}))
     uow.record(
         OpportunityWon(
             entity_id=sold.id,
@@ -526,16 +542,19 @@ class MarkLost:
     id: int
     reason: str
     version: int | None = None
+    stage: str | None = None  # a LOST-kind stage; the first active one when left out
 
 
 async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
     """Mark an open opportunity lost, with the reason."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
-    if opportunity.stage is Stage.WON:
+    stages = await uow.stages()
+    if stages.is_won(opportunity.stage):
         raise Conflict(f"opportunity {ref(opportunity)} is sold; unlock it before marking it lost")
-    if opportunity.stage is Stage.LOST:
+    if stages.is_lost(opportunity.stage):
         raise Conflict(f"opportunity {ref(opportunity)} is already lost")
+    lost_stage = stages.usable(cmd.stage, kind=StageKind.LOST) if cmd.stage else stages.first(StageKind.LOST)
     if not (cmd.reason or "").strip():
         raise ValidationError("reason", "say why the opportunity was lost")
     previous = opportunity.stage
@@ -543,7 +562,7 @@ async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
         apply(
             opportunity,
             {
-                "stage": Stage.LOST,
+                "stage": lost_stage.key,
                 "loss_reason": cmd.reason.strip(),
                 "closed_at": uow.now,
                 "probability": 0,
@@ -551,7 +570,8 @@ async def mark_opportunity_lost(cmd: MarkLost, uow: UnitOfWork) -> Opportunity:
             },
         )
     )
-    uow.record(OpportunityStageChanged(entity_id=lost.id, data={"from": previous.value, "to": Stage.LOST.value}))
+    lost.check_stage(stages)
+    uow.record(OpportunityStageChanged(entity_id=lost.id, data={"from": previous, "to": lost_stage.key}))
     uow.record(
         OpportunityLost(
             entity_id=lost.id, data={"accountId": lost.account_id, "ownerId": lost.owner_id, "reason": lost.loss_reason}
@@ -568,21 +588,22 @@ class Unlock:
 
 
 async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
-    """Reopen a sold opportunity for edits: it goes back to NEGOTIATION, its actual revenue is cleared and the contracts
+    """Reopen a sold opportunity for edits: it goes back to the last open stage (NEGOTIATION as seeded), its actual revenue is cleared and the contracts
     of the sale are withdrawn (selling it again makes new ones from the quote as it is then)."""
     opportunity = await uow.get(Opportunity, cmd.id)
     expect_version(opportunity, cmd.version)
     if not opportunity.locked:
         raise Conflict(f"opportunity {ref(opportunity)} is not locked")
+    back = (await uow.stages()).last(StageKind.OPEN)
     reopened = await uow.update(
         apply(
             opportunity,
             {
                 "locked": False,
-                "stage": Stage.NEGOTIATION,
+                "stage": back.key,
                 "actual_revenue": None,
                 "closed_at": None,
-                "probability": DEFAULT_PROBABILITY[Stage.NEGOTIATION],
+                "probability": back.probability,
                 "stage_changed_at": uow.now,
             },
         )
@@ -591,9 +612,7 @@ async def unlock_opportunity(cmd: Unlock, uow: UnitOfWork) -> Opportunity:
     for contract in withdrawn:
         await uow.delete(contract)
         uow.record(ContractWithdrawn(entity_id=contract.id, data=contract_event_data(contract)))
-    uow.record(
-        OpportunityStageChanged(entity_id=reopened.id, data={"from": Stage.WON.value, "to": Stage.NEGOTIATION.value})
-    )
+    uow.record(OpportunityStageChanged(entity_id=reopened.id, data={"from": opportunity.stage, "to": back.key}))
     uow.record(OpportunityUnlocked(entity_id=reopened.id, data={"withdrawnContractIds": [c.id for c in withdrawn]}))
     await uow.commit()
     return reopened
@@ -617,13 +636,14 @@ async def create_upsell_opportunity(cmd: CreateUpsell, uow: UnitOfWork) -> Oppor
     source = await uow.get(Opportunity, contract.opportunity_id)
     owner_id = cmd.owner_id or uow.actor.user_id or source.owner_id
     await uow.get(User, owner_id)
+    start = (await uow.stages()).first(StageKind.OPEN)
     upsell = await uow.add(
         Opportunity(
             name=cmd.name or f"Upsell: {contract.name}",
             account_id=contract.account_id,
             owner_id=owner_id,
-            stage=Stage.PROSPECTING,
-            probability=DEFAULT_PROBABILITY[Stage.PROSPECTING],
+            stage=start.key,
+            probability=start.probability,
             estimated_revenue=contract.value,
             expected_close_date=contract.ends_on,
             partner_id=source.partner_id,
@@ -636,7 +656,7 @@ async def create_upsell_opportunity(cmd: CreateUpsell, uow: UnitOfWork) -> Oppor
             data={
                 "accountId": upsell.account_id,
                 "ownerId": owner_id,
-                "stage": upsell.stage.value,
+                "stage": upsell.stage,
                 "upsellOfContractId": contract.id,
             },
         )

@@ -37,7 +37,9 @@ _FIELD_TEXT = {
     "LEAD_STATUS": "Contacts: the lead status as shown (OPEN, CONTACTING, QUALIFIED, DISQUALIFIED, REWORK); a "
     "contact that shows none (not a prospect in a category with lead status switched on) is in no `in` list and "
     "in every `notIn` list.",
-    "STAGE": "Opportunities: stage.",
+    "STAGE": "Opportunities: stage, by key (`settings { stages }`).",
+    "STAGE_KIND": "Opportunities: the kind of its stage (OPEN, WON, LOST): follows the stages an admin adds, so "
+    "`in: [WON]` is every WON-kind stage.",
     "OWNER": "Opportunities, activities: the owning user (global ids).",
     "CAMPAIGN": "Opportunities, leads: the campaign (global ids).",
     "CURRENCY": "Opportunities: currency of the estimated revenue.",

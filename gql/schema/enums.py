@@ -68,18 +68,13 @@ CampaignStatus = key_scalar(
     "the key string. Was an enum: the same names keep working.",
 )
 
-Stage = described_enum(
-    enums.Stage,
+# Stages are rows an admin edits (`settings { stages }`): the former enum is a scalar of their keys.
+Stage = key_scalar(
     "Stage",
-    "The sales stage of an opportunity.",
-    {
-        "PROSPECTING": "Open: first contact, need not yet confirmed.",
-        "QUALIFICATION": "Open: need, budget and decision makers are being confirmed.",
-        "PROPOSAL": "Open: a quote has been or is being sent.",
-        "NEGOTIATION": "Open: terms are being negotiated.",
-        "WON": "Closed: sold.",
-        "LOST": "Closed: lost, with a reason.",
-    },
+    "The key of an opportunity stage (`settings { stages { key name kind } }` lists them, in order). Seeded: "
+    "PROSPECTING, QUALIFICATION, PROPOSAL, NEGOTIATION (OPEN kind), WON (WON kind), LOST (LOST kind); an admin "
+    'may add others. Written as an enum literal (`stage: PROPOSAL`) or a string (`"PROPOSAL"`); answered as '
+    "the key string. Formerly an enum with the same values (see the README on configurable lists).",
 )
 
 ProductCategory = key_scalar(

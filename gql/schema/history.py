@@ -23,6 +23,7 @@ from gql import ids
 from gql.schema import filters
 from gql.schema.base import Node, needs
 from gql.schema.fields import connection, node_class, to_one
+from gql.schema.inputs import in_words
 from gql.schema.nodes import NODE_TYPES
 from persistence import filters as spec
 from persistence import tables
@@ -103,8 +104,8 @@ async def named_node(info: Info, value: Any) -> Node | None:
 class AuditEntry(Node):
     graphql_type = "AuditEntry"
     entity_type: str = strawberry.field(
-        description="Account, Opportunity, Quote, Task, Contract, PriceBook, Partner, Selection, SavedView or "
-        "CustomFieldDefinition."
+        description="Account, Opportunity, Quote, Task, Contract, PriceBook, Partner, Selection, SavedView, "
+        "CustomFieldDefinition or OpportunityStage."
     )
     field: str = strawberry.field(
         description="The field that changed, as named in the API (`created` and `deleted` "
@@ -162,5 +163,5 @@ def history_field(entity_type: str) -> Any:
         default_order="AT",
         filter_type=filters.HistoryFilter,
         order_type=filters.HistoryOrder,
-        description=f"The change history of this {entity_type.lower()}, oldest first (`last: 10` for the newest).",
+        description=f"The change history of this {in_words(entity_type)}, oldest first (`last: 10` for the newest).",
     )

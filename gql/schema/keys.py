@@ -38,7 +38,7 @@ def key_scalar(name: str, description: str) -> Any:
     SCALAR_MAP[python_type] = strawberry.scalar(
         name=name,
         description=description,
-        serialize=str,
+        serialize=lambda value: str(getattr(value, "value", value)),  # a key, or an enum member of the old lists
         parse_value=parse_value,
         parse_literal=parse_literal,
     )

@@ -110,7 +110,7 @@ def rule_of(data: dict[str, Any]) -> StatusMonitorRule:
         count=rule.count,
         activity_types=list(rule.activity_types),  # type: ignore[index]
         activity_state=ActivityState[rule.activity_state.value],  # type: ignore[index]
-        stage=enums.Stage[rule.stage.value] if rule.stage else None,
+        stage=rule.stage,
     )  # type: ignore[index]
 
 

@@ -19,6 +19,7 @@ NODE_TYPES: dict[str, tuple[str, Table]] = {
     "Lead": ("gql.schema.leads:Lead", tables.leads),
     "Campaign": ("gql.schema.leads:Campaign", tables.campaigns),
     "Opportunity": ("gql.schema.opportunities:Opportunity", tables.opportunities),
+    "OpportunityStage": ("gql.schema.settings:OpportunityStage", tables.opportunity_stages),
     "BusinessRole": ("gql.schema.opportunities:BusinessRole", tables.business_roles),
     "SalesActivity": ("gql.schema.opportunities:SalesActivity", tables.sales_activities),
     "Quote": ("gql.schema.quotes:Quote", tables.quotes),

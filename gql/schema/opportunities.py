@@ -5,7 +5,6 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
-from domain.enums import Stage as DomainStage
 from domain.lists import ListName
 from domain.money import Money as DomainMoney
 from domain.opportunities import weighted
@@ -19,7 +18,7 @@ from gql.schema.history import history_field
 from gql.schema.indicators import indicators_field
 from gql.schema.people import CreditShare, credit_shares_of
 from gql.schema.quotes import QUOTES_ORDER, Quote
-from gql.schema.settings import list_value_field
+from gql.schema.settings import OpportunityStage, list_value_field, stage_catalog, stage_object
 from gql.schema.tasks import task_connection
 from persistence import tables
 
@@ -72,10 +71,19 @@ class Opportunity(Node):
     def credit_shares(self) -> list[CreditShare]:
         return credit_shares_of(self.__dict__["credit_shares"])
 
-    @strawberry.field(description="True while the opportunity is in an open stage.")
+    @strawberry.field(description="True while the opportunity is in an open stage (one of OPEN kind).")
     @needs("stage")
-    def is_open(self) -> bool:
-        return not DomainStage(self.__dict__["stage"]).is_closed
+    async def is_open(self, info: Info) -> bool:
+        return (await stage_catalog(info)).is_open(self.__dict__["stage"])
+
+    @strawberry.field(
+        description="Its stage as a row of `settings.stages`: name, kind, order, default probability, active (null "
+        "for a key that names no stage)."
+    )
+    @needs("stage")
+    async def stage_details(self, info: Info) -> OpportunityStage | None:
+        found = (await stage_catalog(info)).get(self.__dict__["stage"])
+        return None if found is None else stage_object(found)
 
     @strawberry.field(description="The quote that counts (at most one per opportunity).")
     @needs("id")

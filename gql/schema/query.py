@@ -127,8 +127,9 @@ class Query:
         return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
 
     @strawberry.field(
-        description="What admins configure (the configurable lists: activity types, account types, campaign "
-        "statuses, contract and contact categories; custom field definitions); readable by every signed-in caller."
+        description="What admins configure (the opportunity stages; the configurable lists: activity types, account "
+        "types, campaign statuses, contract and contact categories; custom field definitions); readable by every "
+        "signed-in caller, changed by admins through their mutations (createOpportunityStage, createListValue, …)."
     )
     def settings(self) -> Settings:
         return Settings()

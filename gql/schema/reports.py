@@ -291,7 +291,7 @@ class SalesReports:
         return SalesFunnel(
             stages=[
                 FunnelStage(
-                    stage=enums.Stage(s.stage),  # type: ignore[call-arg]
+                    stage=s.stage,
                     deals=s.deals,
                     amount=_money(s.amount),
                     weighted_amount=_money(s.weighted),
@@ -469,7 +469,7 @@ def board_request(scope: ReportScopeInput | None, currency: str | None, limit: i
 def board_columns(columns: list[BoardColumn]) -> list[OpportunityColumn]:
     return [
         OpportunityColumn(
-            stage=enums.Stage(c.stage),  # type: ignore[call-arg]
+            stage=c.stage,
             total_count=c.count,
             amount=_money(c.amount),
             weighted_amount=_money(c.weighted),

@@ -1,6 +1,7 @@
-"""`Query.settings`: what admins configure, readable by every signed-in caller (issue 17, item 5): the configurable
-lists (domain/lists.py: activity types, account types, campaign statuses, contract categories and contact
-categories, each a list of `ListValue` rows in their order) and the custom field definitions."""
+"""`Query.settings`: what admins configure, readable by every signed-in caller (issue 17, item 5): the opportunity
+stages (domain/stages.py, changed through gql/schema/mutations/settings.py), the configurable lists
+(domain/lists.py: activity types, account types, campaign statuses, contract categories and contact categories,
+each a list of `ListValue` rows in their order) and the custom field definitions."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from domain import stages as ds
 from domain.lists import ListName as DomainListName
 from gql.schema.base import Node, described_enum, needs
 from gql.schema.custom_fields import CustomFieldDefinition, CustomFieldEntity
 from gql.schema.history import history_field
-from persistence import reads, tables
+from persistence import reads, stages, tables
 
 ListName = described_enum(
     DomainListName,
@@ -71,8 +73,76 @@ async def _values(info: Info, list_name: DomainListName) -> list[ListValue]:
     return ListValue.from_rows(await loader.load(list_name.value))
 
 
+StageKind = described_enum(
+    ds.StageKind,
+    "StageKind",
+    "What an opportunity stage means for every rule that asks whether a deal is open or closed.",
+    {
+        "OPEN": "Open: the deal is being worked on; it counts in the pipeline, the forecast and the board's columns.",
+        "WON": "Closed and won: it counts as won on the scoreboard and in the reports.",
+        "LOST": "Closed and lost.",
+    },
+)
+
+
+@strawberry.type(
+    description="An opportunity stage: a step of the sales process (OPEN kind) or a way to close (WON, LOST kind). "
+    "`Opportunity.stage` holds its key."
+)
+class OpportunityStage(Node):
+    graphql_type = "OpportunityStage"
+    key: str = strawberry.field(description="What `Opportunity.stage` and every `Stage` argument hold (UPPER_SNAKE).")
+    name: str = strawberry.field(description="The stage's name, for people.")
+    position: int = strawberry.field(description="Its place in the order of the process, from 1.")
+    probability: int = strawberry.field(
+        description="The default probability (percent) of a deal entering it; WON kind 100, LOST kind 0."
+    )
+    active: bool = strawberry.field(
+        description="False once deactivated: refused for new opportunities and moves, still shown where it is held."
+    )
+    version: int = strawberry.field(description="Increases with every change; send it back to update safely.")
+    created_at: datetime = strawberry.field(description="When it was created (the seeded ones: by the migration).")
+    history = history_field("OpportunityStage")
+
+    @strawberry.field(description="OPEN, WON or LOST: what the stage means for every rule.")
+    def kind(self) -> StageKind:  # type: ignore[valid-type]
+        return StageKind(self.__dict__["kind"])  # type: ignore[call-arg]
+
+
+def stage_object(stage: ds.OpportunityStage) -> OpportunityStage:
+    obj = OpportunityStage.__new__(OpportunityStage)
+    obj.__dict__ = {
+        "id": stage.id,
+        "key": stage.key,
+        "name": stage.name,
+        "position": stage.position,
+        "probability": stage.probability,
+        "kind": stage.kind.value,
+        "active": stage.active,
+        "version": stage.version,
+        "created_at": stage.created_at,
+    }
+    return obj
+
+
+async def stage_catalog(info: Info) -> ds.StageCatalog:
+    """The process's copy of the stage catalogue (no statement once read: persistence/stages.py)."""
+    return await stages.catalog(info.context.engine)
+
+
 @strawberry.type(description="What admins configure; readable by every signed-in caller.")
 class Settings:
+    @strawberry.field(description="The opportunity stages in the order of the process.")
+    async def stages(
+        self,
+        info: Info,
+        include_inactive: Annotated[
+            bool, strawberry.argument(description="False leaves out the deactivated stages.")
+        ] = True,
+    ) -> list[OpportunityStage]:
+        catalog = await stage_catalog(info)
+        return [stage_object(s) for s in catalog if include_inactive or s.active]
+
     @strawberry.field(description="The activity types, in their order (inactive ones included).")
     async def activity_types(self, info: Info) -> list[ListValue]:
         return await _values(info, DomainListName.ACTIVITY_TYPE)

@@ -69,7 +69,7 @@ def _at(event: Event) -> datetime:
 
 
 def _stage(value: Any) -> Any:
-    return enums.Stage(value) if value else None  # type: ignore[call-arg]
+    return value or None
 
 
 @strawberry.type(description="Something that happened to an opportunity, as it happened.")

@@ -91,6 +91,8 @@ def generated(global_ids: list[str], count: int) -> list[str]:
                     ("ProductCategory", "SOFTWARE"),
                 )
             },
+            # A key scalar (gql/schema/keys.py): seeded keys and one that names no stage.
+            "Stage": st.sampled_from(["PROSPECTING", "NEGOTIATION", "WON", "LOST", "NO_SUCH"]).map(nodes.String),
         },
     )
     found: list[str] = []

@@ -577,6 +577,7 @@ SCALARS = {
     "AccountKind": "ORGANIZATION",
     "CampaignStatus": "ACTIVE",
     "ProductCategory": "SOFTWARE",
+    "Stage": "PROSPECTING",  # a key scalar (gql/schema/keys.py): a seeded key, as the enum's first value was
 }
 EXTRA = {"IngestLeadInput": {"lastName": "Probe"}, "CreateLeadInput": {"lastName": "Probe"}}  # else refused first
 SPECIAL = {"currency": "EUR", "csv": "", "fileName": "probe.docx", "role": "Sponsor", "reason": "probe"}

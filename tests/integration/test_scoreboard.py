@@ -12,7 +12,7 @@ import pytest
 from broadcaster import Broadcast
 from sqlalchemy import func, select
 
-from domain.enums import OPEN_STAGES
+from domain.stages import DEFAULT_CATALOG, StageKind
 from gql import ids
 from persistence import tables
 from persistence.outbox import OutboxDispatcher
@@ -89,7 +89,7 @@ async def expected(writable, shown: dict, team: int | None = None, currency: str
     for r in rows:
         if members is not None and r.owner_id not in members:
             continue
-        open_deals += r.stage in {s.value for s in OPEN_STAGES}
+        open_deals += r.stage in DEFAULT_CATALOG.keys(StageKind.OPEN)
         if r.stage == "WON" and inside(r.closed_at):
             won[r.owner_id] += to_currency(r.actual_revenue_amount, r.actual_revenue_currency)
             deals_won[r.owner_id] += 1

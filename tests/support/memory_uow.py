@@ -16,6 +16,7 @@ from domain.base import Entity
 from domain.errors import NotFound, StaleVersion
 from domain.events import DomainEvent
 from domain.lists import ATTRIBUTES, DEFAULTS, ListValue
+from domain.stages import DEFAULT_CATALOG, OpportunityStage, StageCatalog
 from domain.uow import Actor, Link
 
 LINK_KEYS = {
@@ -208,6 +209,11 @@ class MemoryUnitOfWork:
 
     async def exchange_rates(self) -> dict[str, Any]:
         return dict(self.store.rates)
+
+    async def stages(self, fresh: bool = False) -> StageCatalog:
+        """The stages a test stored, or the seeded six when it stored none."""
+        stored = list(self._table(OpportunityStage).values())
+        return StageCatalog(stored) if stored else DEFAULT_CATALOG
 
     async def commit(self) -> None:
         self.store.rows, self.store.links = self.rows, self.link_rows

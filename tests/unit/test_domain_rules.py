@@ -18,6 +18,7 @@ from domain.lists import account_names
 from domain.money import Money
 from domain.opportunities import Opportunity, weighted
 from domain.quotes import QuoteItem, quote_total
+from domain.stages import DEFAULT_CATALOG, OpportunityStage, StageCatalog, StageKind
 from domain.tokens import ApiToken, hash_secret, new_secret
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
@@ -143,10 +144,14 @@ def test_a_quote_item_total_applies_the_discount_and_rounds_half_up():
 
 
 def test_a_won_opportunity_records_actual_revenue_and_a_lost_one_a_reason():
-    with pytest.raises(ValidationError, match="actualRevenue"):
-        Opportunity(name="Deal", account_id=1, owner_id=1, stage=Stage.WON, closed_at=NOW)
+    # The stage's kind decides, so a WON-kind stage an admin added asks the same as WON.
+    paid = OpportunityStage(key="WON_PAID", name="Won – paid", position=7, probability=100, kind=StageKind.WON)
+    catalog = StageCatalog([*DEFAULT_CATALOG, paid])
+    for won in (Stage.WON, "WON_PAID"):
+        with pytest.raises(ValidationError, match="actualRevenue"):
+            Opportunity(name="Deal", account_id=1, owner_id=1, stage=won, closed_at=NOW).check_stage(catalog)
     with pytest.raises(ValidationError, match="lossReason"):
-        Opportunity(name="Deal", account_id=1, owner_id=1, stage=Stage.LOST, closed_at=NOW)
+        Opportunity(name="Deal", account_id=1, owner_id=1, stage=Stage.LOST, closed_at=NOW).check_stage(catalog)
     with pytest.raises(ValidationError, match="probability"):
         Opportunity(name="Deal", account_id=1, owner_id=1, probability=120)
     assert weighted(Money(Decimal("1000.00"), "EUR"), 35).amount == Decimal("350.00")

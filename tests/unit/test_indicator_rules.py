@@ -46,7 +46,10 @@ def opportunity(
     *activities: ActivityFact,
 ) -> Facts:
     me = OpportunityFact(
-        stage=stage, since=since, closed_at=None if not stage.is_closed else since, expected_close_date=close
+        stage=stage,
+        since=since,
+        closed_at=since if stage in (Stage.WON, Stage.LOST) else None,
+        expected_close_date=close,
     )
     return Facts(created_at=since, activities=activities, opportunity=me)
 

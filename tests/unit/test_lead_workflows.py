@@ -210,7 +210,7 @@ async def test_qualify_creates_an_account_a_contact_and_an_opportunity_and_links
     assert done.account.manager_id == REP
     assert done.contact.account_id == done.account.id and done.contact.email == "kari@fjellvent.no"
     assert done.opportunity.owner_id == REP and done.opportunity.campaign_id == CAMPAIGN
-    assert done.opportunity.stage is Stage.PROSPECTING and done.opportunity.probability == 10
+    assert done.opportunity.stage == Stage.PROSPECTING and done.opportunity.probability == 10
     assert event_types(store) == ["AccountCreated", "ContactCreated", "OpportunityCreated", "LeadQualified"]
     assert len(store.all(Opportunity)) == 1 and len(store.all(Contact)) == 1
 

@@ -10,6 +10,7 @@ from domain.audit import AuditEntry
 from domain.enums import ActivityType, Stage
 from domain.errors import ValidationError
 from domain.monitors import MonitoredEntity, Rule, RuleKind, StatusMonitor
+from domain.stages import DEFAULT_CATALOG
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
@@ -30,9 +31,11 @@ def test_each_rule_kind_needs_its_parameters_and_refuses_others():
         Rule(kind=RuleKind.NO_WON_OPPORTUNITY, months=3, days=10)
     with pytest.raises(ValidationError, match="no activity filter"):
         Rule(kind=RuleKind.OPEN_PAST_CLOSE_DATE, activity_types=(ActivityType.CALL,))
-    with pytest.raises(ValidationError, match="open one"):
-        Rule(kind=RuleKind.STUCK_IN_STAGE, days=30, stage=Stage.WON)
-    assert Rule(kind=RuleKind.STUCK_IN_STAGE, days=30, stage=Stage.PROPOSAL).stage is Stage.PROPOSAL
+    with pytest.raises(ValidationError, match="open one"):  # the stage's kind, from the catalogue
+        Rule(kind=RuleKind.STUCK_IN_STAGE, days=30, stage=Stage.WON).check_stage(DEFAULT_CATALOG)
+    with pytest.raises(ValidationError, match="not an opportunity stage"):
+        Rule(kind=RuleKind.STUCK_IN_STAGE, days=30, stage="NO_SUCH").check_stage(DEFAULT_CATALOG)
+    assert Rule(kind=RuleKind.STUCK_IN_STAGE, days=30, stage=Stage.PROPOSAL).stage == Stage.PROPOSAL
 
 
 def test_a_monitor_only_marks_entities_its_rule_can_judge():

@@ -145,7 +145,7 @@ async def test_selling_locks_records_revenue_and_makes_one_contract_per_item(sto
     opportunity, quote = await opportunity_with_quote(store, s)
     await qw.add_rounding_item(qw.AddRounding(quote_id=quote.id, total=Decimal("2700")), store.uow())
     sold = await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id), store.uow(now=None))
-    assert sold.stage is Stage.WON and sold.locked and sold.actual_revenue == Money(Decimal("2700.00"), "EUR")
+    assert sold.stage == Stage.WON and sold.locked and sold.actual_revenue == Money(Decimal("2700.00"), "EUR")
     contracts = store.all(Contract)
     assert [c.kind for c in contracts] == [ContractKind.TIME_BASED, ContractKind.ONE_TIME, ContractKind.ONE_TIME]
     assert contracts[0].ends_on == date(2027, 6, 15) and contracts[1].ends_on is None
@@ -206,7 +206,7 @@ async def test_unlock_reopens_and_withdraws_the_sales_contracts(store):
     opportunity, _ = await opportunity_with_quote(store, s)
     await ow.mark_opportunity_sold(ow.MarkSold(id=opportunity.id), store.uow())
     reopened = await ow.unlock_opportunity(ow.Unlock(id=opportunity.id), store.uow())
-    assert reopened.stage is Stage.NEGOTIATION and not reopened.locked and reopened.actual_revenue is None
+    assert reopened.stage == Stage.NEGOTIATION and not reopened.locked and reopened.actual_revenue is None
     assert store.all(Contract) == []
     with pytest.raises(Conflict):
         await ow.unlock_opportunity(ow.Unlock(id=opportunity.id), store.uow())
@@ -219,7 +219,7 @@ async def test_an_upsell_starts_from_a_time_based_contract_and_closes_when_it_en
     licence, setup = store.all(Contract)[:2]
     upsell = await ow.create_upsell_opportunity(ow.CreateUpsell(contract_id=licence.id), store.uow())
     assert upsell.expected_close_date == licence.ends_on and upsell.estimated_revenue == licence.value
-    assert upsell.account_id == s["account"].id and upsell.stage is Stage.PROSPECTING
+    assert upsell.account_id == s["account"].id and upsell.stage == Stage.PROSPECTING
     with pytest.raises(ValidationError):
         await ow.create_upsell_opportunity(ow.CreateUpsell(contract_id=setup.id), store.uow())
 

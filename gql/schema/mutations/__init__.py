@@ -34,6 +34,7 @@ AREAS = [
     "documents",
     "tokens",
     "monitors",
+    "settings",
     "selections",
     "views",
     "conversations",

@@ -103,8 +103,8 @@ class QualifyLeadInput:
     create_contact: bool = optional("Create a contact from the lead's person.", False)
     opportunity_name: str | None = optional("The opportunity's name (default: the lead's company or name).")
     owner_id: strawberry.ID | None = gid("User", "The opportunity's owner (default: the lead's user, else you).", None)
-    stage: enums.Stage = optional(  # type: ignore[valid-type]
-        "The open stage the opportunity starts in.", enums.Stage.PROSPECTING
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "The active open stage the opportunity starts in (default: the first active open stage, PROSPECTING as seeded)."
     )
     estimated_revenue: MoneyInput | None = optional("Expected revenue.")
     expected_close_date: dt.date | None = optional("Expected close date.")

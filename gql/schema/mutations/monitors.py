@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from domain import monitors as dm
-from domain.enums import Stage
 from domain.workflows import monitors as wf
 from gql.resolvers.mutation import OWN_INPUT, Deleted, decode_optional, mutation, node_payload
 from gql.schema import enums
@@ -47,7 +46,7 @@ class StatusMonitorRuleInput:
             count=self.count,
             activity_types=tuple(self.activity_types or ()),
             activity_state=dm.ActivityState(self.activity_state.value) if self.activity_state else dm.ActivityState.ANY,
-            stage=Stage(self.stage.value) if self.stage else None,
+            stage=self.stage,
         )
 
 

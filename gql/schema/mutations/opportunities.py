@@ -19,7 +19,10 @@ class CreateOpportunityInput:
     name: str = described("What is being sold, in a few words.", update="New name.")
     account_id: strawberry.ID = gid("Account", "The account it is sold to.", update=False)
     owner_id: strawberry.ID | None = gid("User", "The responsible user (default: you).", None, update="New owner.")
-    stage: enums.Stage = optional("An open stage to start in.", enums.Stage.PROSPECTING, update=False)
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "An active open stage to start in (default: the first active open stage, PROSPECTING as seeded).",
+        update=False,
+    )
     estimated_revenue: MoneyInput | None = optional("Expected revenue.", update="New estimate.")
     probability: int | None = optional(
         "Chance of winning in percent (default: the stage's usual value).", update="New probability (0–100)."
@@ -32,7 +35,10 @@ class CreateOpportunityInput:
 
 @acts_on("Opportunity", "Move an opportunity to another open stage.")
 class ChangeOpportunityStageInput:
-    stage: enums.Stage = described("The open stage to move to (closing is markOpportunitySold/Lost).")
+    stage: enums.Stage = described(
+        "The active stage to move to: an open one (closing is markOpportunitySold/Lost), or, for a closed "
+        "opportunity, another stage of its kind (a sale from WON to WON_PAID stays sold and locked)."
+    )
     probability: int | None = optional("Probability to set (default: the stage's).")
 
 
@@ -73,6 +79,9 @@ class AssignOpportunityPartnerInput:
 @acts_on("Opportunity", "Mark an opportunity lost.")
 class MarkOpportunityLostInput:
     reason: str = described("Why it was lost.")
+    stage: enums.Stage | None = optional(  # type: ignore[valid-type]
+        "An active LOST-kind stage to close it in (default: the first one, LOST as seeded)."
+    )
 
 
 @strawberry.input(description="Start an upsell from a time-based contract.")
