@@ -9,7 +9,7 @@ from domain.errors import Conflict, NotFound, PermissionDenied
 from domain.workflows import custom_fields as wf
 from gql.resolvers.mutation import Deleted, mutation, node_payload
 from gql.schema.custom_fields import CustomFieldDefinition, CustomFieldEntity, CustomFieldType
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import changes, described, optional, ref
 from persistence.custom_fields import custom_field_use
 
 ERRORS = (NotFound, Conflict, PermissionDenied)
@@ -51,14 +51,10 @@ class CreateCustomFieldInput:
 class UpdateCustomFieldInput: ...
 
 
-@acts_on("CustomFieldDefinition", "Identifies a custom field to delete (no row may hold a value of it).")
-class DeleteCustomFieldInput: ...
-
-
-CustomFieldPayload = node_payload(CustomFieldDefinition)
-
-create_custom_field = mutation(wf.create_custom_field, CreateCustomFieldInput, CustomFieldPayload, ERRORS)
-update_custom_field = mutation(wf.update_custom_field, UpdateCustomFieldInput, CustomFieldPayload, ERRORS, ports=_use)
-delete_custom_field = mutation(
-    wf.delete_custom_field, DeleteCustomFieldInput, Deleted("CustomFieldDefinition"), ERRORS, ports=_use
+DeleteCustomFieldInput = ref(
+    "CustomFieldDefinition", "Identifies a custom field to delete (no row may hold a value of it)."
 )
+CustomFieldPayload = node_payload(CustomFieldDefinition)
+create_custom_field = mutation(wf, CreateCustomFieldInput, CustomFieldPayload, ERRORS)
+update_custom_field = mutation(wf, UpdateCustomFieldInput, CustomFieldPayload, ERRORS, ports=_use)
+delete_custom_field = mutation(wf, DeleteCustomFieldInput, Deleted("CustomFieldDefinition"), ERRORS, ports=_use)

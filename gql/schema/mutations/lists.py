@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import lists as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload
-from gql.schema.inputs import acts_on, described, keep, optional
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload
+from gql.schema.inputs import acts_on, described, keep, optional, ref
 from gql.schema.mutations.common import RESTRICTED
 from gql.schema.settings import ListName, ListValue
 
@@ -41,12 +41,9 @@ class UpdateListValueInput:
     lead_status: bool | None = keep("Contact categories: contacts of prospects in it show their lead status.")
 
 
-@acts_on("ListValue", "Identifies a list value to delete (only one nothing uses; deactivate one in use).")
-class DeleteListValueInput: ...
-
-
+DeleteListValueInput = ref(
+    "ListValue", "Identifies a list value to delete (only one nothing uses; deactivate one in use)."
+)
 ListValuePayload = node_payload(ListValue)
-
-create_list_value = mutation(wf.create_list_value, CreateListValueInput, ListValuePayload, RESTRICTED)
-update_list_value = mutation(wf.update_list_value, UpdateListValueInput, ListValuePayload, RESTRICTED)
-delete_list_value = mutation(wf.delete_list_value, DeleteListValueInput, Deleted("ListValue"), RESTRICTED)
+create_list_value = update_list_value = mutation(wf, OWN_INPUT, ListValuePayload, RESTRICTED)
+delete_list_value = mutation(wf, DeleteListValueInput, Deleted("ListValue"), RESTRICTED)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from domain.workflows import stages as wf
-from gql.resolvers.mutation import Deleted, mutation, node_payload, payload_type
+from gql.resolvers.mutation import OWN_INPUT, Deleted, mutation, node_payload, payload_type
 from gql.schema import enums
-from gql.schema.inputs import acts_on, changes, described, optional
+from gql.schema.inputs import changes, described, optional, ref
 from gql.schema.mutations.common import RESTRICTED
 from gql.schema.settings import OpportunityStage, StageKind
 
@@ -50,8 +50,9 @@ class CreateOpportunityStageInput:
 class UpdateOpportunityStageInput: ...
 
 
-@acts_on("OpportunityStage", "Identifies an opportunity stage to delete, with the version you read.", version=VERSION)
-class DeleteOpportunityStageInput: ...
+DeleteOpportunityStageInput = ref(
+    "OpportunityStage", "Identifies an opportunity stage to delete, with the version you read.", version=VERSION
+)
 
 
 @strawberry.input(description="The opportunity stages in their new order.")
@@ -64,20 +65,8 @@ class ReorderOpportunityStagesInput:
 OpportunityStagePayload = node_payload(OpportunityStage)
 OpportunityStagesPayload = payload_type(
     "The opportunity stages in their new order.",
-    "OpportunityStagesPayload",
     stages=(list[OpportunityStage], "Every stage, first to last, with their new versions."),
 )
-create_opportunity_stage = mutation(
-    wf.create_opportunity_stage, CreateOpportunityStageInput, OpportunityStagePayload, RESTRICTED
-)
-update_opportunity_stage = mutation(
-    wf.update_opportunity_stage, UpdateOpportunityStageInput, OpportunityStagePayload, RESTRICTED
-)
-reorder_opportunity_stages = mutation(
-    wf.reorder_opportunity_stages, ReorderOpportunityStagesInput, OpportunityStagesPayload, RESTRICTED
-)
-delete_opportunity_stage = mutation(
-    wf.delete_opportunity_stage, DeleteOpportunityStageInput, Deleted("OpportunityStage"), RESTRICTED
-)
-
-TYPES = [OpportunityStagePayload, OpportunityStagesPayload]
+create_opportunity_stage = update_opportunity_stage = mutation(wf, OWN_INPUT, OpportunityStagePayload, RESTRICTED)
+reorder_opportunity_stages = mutation(wf, ReorderOpportunityStagesInput, OpportunityStagesPayload, RESTRICTED)
+delete_opportunity_stage = mutation(wf, DeleteOpportunityStageInput, Deleted("OpportunityStage"), RESTRICTED)
