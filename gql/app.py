@@ -41,7 +41,7 @@ from gql.subscriptions.streams import Realtime
 from gql.timing import ServerTimingMiddleware
 from gql.token_cache import TokenCache
 from gql.uploads import upload_endpoint
-from persistence import stages
+from persistence import custom_fields, stages
 from persistence.bus import EventBus
 from persistence.db import create_engine, ping, probe_engine
 from persistence.migrate import check_current
@@ -116,16 +116,18 @@ class App(Starlette):
         await super().__call__(scope, receive, send)
 
 
-async def follow_stages(hub: EventHub) -> None:
-    """Clear this process's copy of the stage catalogue on every stage event of the outbox, whichever process
-    committed it (persistence/stages.py); and when events may have been missed (a slow listener)."""
+async def follow_settings(hub: EventHub) -> None:
+    """Clear this process's copy of the stage catalogue, or of the custom field definitions, on every event of
+    the outbox about them, whichever process committed it (persistence/stages.py, persistence/custom_fields.py);
+    both when events may have been missed (a slow listener)."""
+    copies = {stages.ENTITY_TYPE: stages.forget, custom_fields.ENTITY_TYPE: custom_fields.forget}
     while True:
-        with hub.listen(lambda event: event.get("entityType") == stages.ENTITY_TYPE) as listener:
+        with hub.listen(lambda event: event.get("entityType") in copies) as listener:
             with contextlib.suppress(SlowConsumer):
                 while True:
-                    await listener.get()
-                    stages.forget()
-        stages.forget()
+                    copies[(await listener.get()).get("entityType")]()
+        for forget in copies.values():
+            forget()
 
 
 def create_app(
@@ -261,7 +263,7 @@ def create_app(
         restore = on_sigterm()
         tasks = [
             asyncio.create_task(hub.run(), name="event-hub"),
-            asyncio.create_task(follow_stages(hub), name="stage-catalogue-events"),
+            asyncio.create_task(follow_settings(hub), name="settings-events"),
             asyncio.create_task(tokens.run(), name="token-cache"),
             asyncio.create_task(tokens.follow(hub), name="token-cache-events"),
             asyncio.create_task(sampler.run(), name="metrics-sampler"),

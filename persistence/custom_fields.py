@@ -5,17 +5,22 @@ a range, a string for `in`), so a condition never casts a value of another type 
 
 from __future__ import annotations
 
+import weakref
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, func, literal, not_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from domain.criteria import CriteriaEntity, resolve_relative
+from domain.custom_fields import CustomFieldDefinition
 from domain.uow import UnitOfWork
 from persistence import tables
+from persistence.mapping import from_row
 
 TABLES = {
     CriteriaEntity.ACCOUNT: tables.accounts,
@@ -126,3 +131,38 @@ class SqlCustomFieldUse:
 
 def custom_field_use(uow: UnitOfWork) -> SqlCustomFieldUse:
     return SqlCustomFieldUse(uow)
+
+
+# --- this process's copy of the definitions (like the stage catalogue's: persistence/stages.py) ---
+
+ENTITY_TYPE = "CustomFieldDefinition"
+_copies: weakref.WeakKeyDictionary[Any, dict[str, list[CustomFieldDefinition]]] = weakref.WeakKeyDictionary()
+_generation = 0
+
+
+async def definitions(
+    engine: AsyncEngine, conn: AsyncConnection, entity: CriteriaEntity
+) -> list[CustomFieldDefinition]:
+    """The entity's definitions in their order, from this process's copy of every entity's (read through `conn`,
+    in one statement, when the process has none). A committed change clears the copy of the process that made it
+    (`SqlUnitOfWork.commit`) and every other process's when its outbox event arrives (gql/app.py): until then a
+    write in another process is checked against the definitions as they were."""
+    key = engine.sync_engine
+    found = _copies.get(key)
+    if found is None:
+        generation = _generation
+        d = tables.custom_field_definitions
+        found = defaultdict(list)
+        for row in await conn.execute(select(d).order_by(d.c.position, d.c.id)):
+            definition = from_row(CustomFieldDefinition, row)
+            found[getattr(definition.entity_type, "value", definition.entity_type)].append(definition)
+        if generation == _generation:
+            _copies[key] = found
+    return list(found.get(entity.value, ()))
+
+
+def forget() -> None:
+    """Clear every copy: a definition changed (in this process, or in another one as the outbox tells)."""
+    global _generation
+    _generation += 1
+    _copies.clear()

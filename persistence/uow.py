@@ -25,7 +25,8 @@ from domain.catalog import Bundle, BundleComponent
 from domain.commands import camel
 from domain.contracts import Contract
 from domain.conversations import Conversation
-from domain.criteria import with_refs
+from domain.criteria import CriteriaEntity, with_refs
+from domain.custom_fields import CustomFieldDefinition
 from domain.errors import Conflict, NotFound, Ref, StaleVersion, ref
 from domain.events import DomainEvent
 from domain.identity import Identity, Known
@@ -35,7 +36,16 @@ from domain.selections import Selection
 from domain.stages import StageCatalog
 from domain.uow import Actor, Link
 from domain.views import SavedView
-from persistence import aggregates, conversation_aggregates, identities, indicators, reads, stages, tables
+from persistence import (
+    aggregates,
+    conversation_aggregates,
+    custom_fields,
+    identities,
+    indicators,
+    reads,
+    stages,
+    tables,
+)
 from persistence.fit import check_fits
 from persistence.locks import EVENT_NUMBERING_LOCK
 from persistence.mapping import LINKS, from_row, plain, referenced, table_of
@@ -508,6 +518,13 @@ class SqlUnitOfWork:
             return await stages.read(self.c)
         return await stages.catalog(self.engine, self.c)
 
+    async def custom_fields(self, entity: CriteriaEntity) -> list[CustomFieldDefinition]:
+        """The entity's custom field definitions: this process's copy (no statement once read), or as this
+        transaction sees them once it changed one."""
+        if any(e.entity_type == custom_fields.ENTITY_TYPE for e in self.events):
+            return await self.find(CustomFieldDefinition, order_by="position", entity_type=entity.value)
+        return await custom_fields.definitions(self.engine, self.c, entity)
+
     async def _stage_kinds(self) -> aggregates.Kinds:
         return (await self.stages()).kinds()
 
@@ -552,6 +569,8 @@ class SqlUnitOfWork:
         self.committed = True
         if any(e.entity_type == stages.ENTITY_TYPE for e in self.events):
             stages.forget()  # this process's copy; the others' go when the event reaches them
+        if any(e.entity_type == custom_fields.ENTITY_TYPE for e in self.events):
+            custom_fields.forget()
         if self.events and self.on_commit is not None:
             self.on_commit()
 

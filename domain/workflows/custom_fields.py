@@ -55,7 +55,9 @@ def _admins_only(uow: UnitOfWork) -> None:
 
 
 async def definitions_of(uow: UnitOfWork, entity: CriteriaEntity) -> list[CustomFieldDefinition]:
-    return await uow.find(CustomFieldDefinition, order_by="position", entity_type=entity.value)
+    """The entity's definitions in their order, as the unit of work knows them (this process's copy, or as this
+    transaction sees them once it changed one)."""
+    return await uow.custom_fields(entity)
 
 
 async def custom_values(
@@ -119,7 +121,7 @@ async def create_custom_field(cmd: CreateCustomField, uow: UnitOfWork) -> Custom
     row of that entity that is created or changes its custom fields."""
     _admins_only(uow)
     check_new_key(cmd.key)
-    existing = await definitions_of(uow, CriteriaEntity(cmd.entity_type))
+    existing = await uow.find(CustomFieldDefinition, order_by="position", entity_type=cmd.entity_type)
     position = cmd.position if cmd.position is not None else max((d.position for d in existing), default=-1) + 1
     definition = CustomFieldDefinition(
         entity_type=cmd.entity_type,

@@ -144,6 +144,47 @@ async def next_stage_change(socket: GraphQLSocket, op: str) -> dict:
             return event
 
 
+SETTINGS_STAGES = "{ settings { stages { key } } }"
+CREATE_FIELD = """mutation($input: CreateCustomFieldInput!) { createCustomField(input: $input) {
+  __typename ... on UserError { code message } } }"""
+CREATE_STAGE = """mutation($input: CreateOpportunityStageInput!) { createOpportunityStage(input: $input) {
+  __typename ... on UserError { code message } } }"""
+
+
+async def test_settings_changed_in_one_process_reach_the_copy_another_process_keeps(
+    pg_writable, redis_server, tmp_path
+):
+    """Each process keeps its own copy of the opportunity stages and of the custom field definitions (no statement
+    to read them once it has them). A change made in one process clears the other's copies when its outbox event
+    arrives through Redis: the other shows the new stage, and checks its next write against the new mandatory
+    field (the two events arrive in commit order, so once the later stage shows, the field's event was handled)."""
+    one = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
+    two = start_server(pg_writable.url, tmp_path, BROADCAST_URL=redis_server.url)
+    try:
+        async with httpx.AsyncClient(base_url=one.url) as http_one, httpx.AsyncClient(base_url=two.url) as http_two:
+            api_one, api_two = (
+                GraphQLClient(http_one, pg_writable.admin_token),
+                GraphQLClient(http_two, pg_writable.admin_token),
+            )
+            account = await an_account(pg_writable)
+            before = await api_two.data(CREATE_OPPORTUNITY, {"input": {"name": "Before", "accountId": account}})
+            assert before["createOpportunity"]["__typename"] == "OpportunityPayload"  # (two has read the definitions)
+            assert "PILOT" not in {s["key"] for s in (await api_two.data(SETTINGS_STAGES))["settings"]["stages"]}
+            field = {"entityType": "OPPORTUNITY", "key": "REGION_CODE", "label": "Region", "type": "STRING"}
+            made = await api_one.data(CREATE_FIELD, {"input": {**field, "mandatory": True}})
+            assert "code" not in made["createCustomField"], made
+            made = await api_one.data(CREATE_STAGE, {"input": {"key": "PILOT", "name": "Pilot", "probability": 30}})
+            assert "code" not in made["createOpportunityStage"], made
+            async with asyncio.timeout(WAIT):
+                while "PILOT" not in {s["key"] for s in (await api_two.data(SETTINGS_STAGES))["settings"]["stages"]}:
+                    pass
+            after = await api_two.data(CREATE_OPPORTUNITY, {"input": {"name": "After", "accountId": account}})
+            assert after["createOpportunity"]["__typename"] == "ValidationError"
+    finally:
+        one.stop()
+        two.stop()
+
+
 async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another_through_redis(
     pg_writable, redis_server, tmp_path
 ):

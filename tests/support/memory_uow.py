@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.audit import AUDITED
 from domain.base import Entity
+from domain.custom_fields import CustomFieldDefinition
 from domain.errors import NotFound, StaleVersion
 from domain.events import DomainEvent
 from domain.lists import ATTRIBUTES, DEFAULTS, ListValue
@@ -214,6 +215,11 @@ class MemoryUnitOfWork:
         """The stages a test stored, or the seeded six when it stored none."""
         stored = list(self._table(OpportunityStage).values())
         return StageCatalog(stored) if stored else DEFAULT_CATALOG
+
+    async def custom_fields(self, entity: Any) -> list[Any]:
+        """The custom field definitions a test stored for the entity, in their order."""
+        found = [d for d in self._table(CustomFieldDefinition).values() if d.entity_type == entity.value]
+        return sorted(found, key=lambda d: (d.position, d.id or 0))
 
     async def commit(self) -> None:
         self.store.rows, self.store.links = self.rows, self.link_rows
