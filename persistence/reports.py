@@ -15,6 +15,7 @@ row; an admin sees everyone's, a director the team's, a rep its own, a partner n
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -761,7 +762,16 @@ def cut_board(source: BoardSource, viewer: Viewer) -> list[BoardColumn]:
     return _board_columns(sums, rows, request.currency, source.rates, shown)
 
 
+def _hashable(value: Any) -> Any:
+    """A row's value as it can be compared and hashed: a JSON column (custom fields, credit shares) as its text."""
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
+
+
 def board_figures(columns: list[BoardColumn]) -> tuple:
-    """What a board shows, to tell whether it moved: each column's figures and its opportunities' rows."""
+    """What a board shows, to tell whether it moved (hashable: boards are grouped by it): each column's figures and
+    its opportunities' rows."""
     n = len(OPPORTUNITY_FIELDS)
-    return tuple((c.stage, c.count, c.amount, c.weighted, tuple(tuple(row[:n]) for row in c.rows)) for c in columns)
+    return tuple(
+        (c.stage, c.count, c.amount, c.weighted, tuple(tuple(_hashable(v) for v in row[:n]) for row in c.rows))
+        for c in columns
+    )

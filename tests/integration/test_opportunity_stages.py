@@ -264,11 +264,11 @@ async def test_reads_that_ask_a_stage_cost_no_statement_once_the_process_has_the
 async def test_a_database_seeded_by_the_previous_revision_reads_the_same_after_the_upgrade(
     name, request, tmp_path_factory
 ):
-    # Today's seed at 0018_split: the session's seeded database taken back to 0018 by 0019's downgrade (which
-    # drops what 0019 added; migrating an empty database to 0018 and seeding it takes 15-30 s a backend, over
-    # the suite's budget). Then the upgrade under test.
+    # Today's seed at the revision before the stages (0021_customfields): the session's seeded database taken back
+    # by 0022's downgrade (which drops what 0022 added; migrating an empty database there and seeding it takes
+    # 15-30 s a backend, over the suite's budget). Then the upgrade under test.
     url, summary = await seeded_database(request, tmp_path_factory, name, 60)
-    await asyncio.to_thread(downgrade, url, "0018_split")
+    await asyncio.to_thread(downgrade, url, "0021_customfields")
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
