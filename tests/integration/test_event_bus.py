@@ -146,9 +146,13 @@ async def next_stage_change(socket: GraphQLSocket, op: str) -> dict:
 
 SETTINGS_STAGES = "{ settings { stages { key } } }"
 CREATE_FIELD = """mutation($input: CreateCustomFieldInput!) { createCustomField(input: $input) {
-  __typename ... on UserError { code message } } }"""
+  __typename ... on CustomFieldDefinitionPayload { customFieldDefinition { id } } ... on UserError { code message } } }"""
 CREATE_STAGE = """mutation($input: CreateOpportunityStageInput!) { createOpportunityStage(input: $input) {
-  __typename ... on UserError { code message } } }"""
+  __typename ... on OpportunityStagePayload { opportunityStage { id } } ... on UserError { code message } } }"""
+DELETE_FIELD = """mutation($input: DeleteCustomFieldInput!) { deleteCustomField(input: $input) { __typename } }"""
+DELETE_STAGE = (
+    """mutation($input: DeleteOpportunityStageInput!) { deleteOpportunityStage(input: $input) { __typename } }"""
+)
 
 
 async def test_settings_changed_in_one_process_reach_the_copy_another_process_keeps(
@@ -173,13 +177,23 @@ async def test_settings_changed_in_one_process_reach_the_copy_another_process_ke
             field = {"entityType": "OPPORTUNITY", "key": "REGION_CODE", "label": "Region", "type": "STRING"}
             made = await api_one.data(CREATE_FIELD, {"input": {**field, "mandatory": True}})
             assert "code" not in made["createCustomField"], made
+            field_id = made["createCustomField"]["customFieldDefinition"]["id"]
             made = await api_one.data(CREATE_STAGE, {"input": {"key": "PILOT", "name": "Pilot", "probability": 30}})
             assert "code" not in made["createOpportunityStage"], made
-            async with asyncio.timeout(WAIT):
-                while "PILOT" not in {s["key"] for s in (await api_two.data(SETTINGS_STAGES))["settings"]["stages"]}:
-                    pass
-            after = await api_two.data(CREATE_OPPORTUNITY, {"input": {"name": "After", "accountId": account}})
-            assert after["createOpportunity"]["__typename"] == "ValidationError"
+            stage_id = made["createOpportunityStage"]["opportunityStage"]["id"]
+            try:
+                async with asyncio.timeout(WAIT):
+                    while "PILOT" not in {
+                        s["key"] for s in (await api_two.data(SETTINGS_STAGES))["settings"]["stages"]
+                    }:
+                        pass
+                after = await api_two.data(CREATE_OPPORTUNITY, {"input": {"name": "After", "accountId": account}})
+                assert after["createOpportunity"]["__typename"] == "ValidationError"
+            finally:  # the module's other tests create opportunities without the field, and read boards
+                gone = await api_one.data(DELETE_FIELD, {"input": {"id": field_id}})
+                assert gone["deleteCustomField"]["__typename"] == "DeletedPayload", gone
+                gone = await api_one.data(DELETE_STAGE, {"input": {"id": stage_id}})
+                assert gone["deleteOpportunityStage"]["__typename"] == "DeletedPayload", gone
     finally:
         one.stop()
         two.stop()
